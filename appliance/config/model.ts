@@ -1,0 +1,73 @@
+// The appliance's configuration as data. The CLI grammar (appliance/cli/) parses startup-config and
+// interactive config mode into this; the supervisor applies it; running-config is rendered from it.
+// Addresses are dotted-quad strings here (the wire/data-plane layers convert to u32).
+
+export interface InterfaceAddress { address: string; mask: string } // "192.168.0.1", "255.255.255.0"
+
+export interface NhrpStaticMap { tunnelIp: string; nbma: string }
+
+export interface NhsEntry {
+  /** tunnel address of the NHS; "dynamic" (IOS `ip nhrp nhs dynamic nbma X`) is resolved via nbma. */
+  tunnelIp: string | 'dynamic';
+  /** NBMA address if given inline (`ip nhrp nhs <ip> nbma <nbma>`). */
+  nbma?: string;
+  priority?: number;
+  cluster?: number;
+}
+
+export interface TunnelNhrp {
+  networkId?: number;
+  holdtime: number; // seconds, IOS default 7200; DMVPN guides set 300-600
+  registrationTimeout?: number; // seconds; default holdtime/3
+  authentication?: string; // plaintext, at most 8 chars (IOS)
+  nhs: NhsEntry[];
+  maps: NhrpStaticMap[];
+  /** `ip nhrp map multicast dynamic` -> 'dynamic'; `ip nhrp map multicast <nbma>` -> the address. */
+  multicast: Array<'dynamic' | string>;
+  redirect: boolean; // Phase 3 hub
+  shortcut: boolean; // Phase 3 spoke
+  registrationNoUnique: boolean;
+}
+
+export interface TunnelConfig {
+  kind: 'tunnel';
+  name: string; // IOS name, "Tunnel0"
+  number: number;
+  description?: string;
+  address?: InterfaceAddress;
+  shutdown: boolean;
+  mtu: number; // `ip mtu`, default 1400 (DMVPN guides); IOS default 1476
+  tcpAdjustMss?: number; // `ip tcp adjust-mss`
+  /** `tunnel source` as written: an interface name or an address. */
+  source?: string;
+  destination?: string; // `tunnel destination` (point-to-point GRE, Phase 1 spoke)
+  mode: 'gre-multipoint' | 'gre-ip';
+  key?: number;
+  protection?: { profile: string; shared: boolean };
+  nhrp: TunnelNhrp;
+}
+
+export interface EthernetConfig {
+  kind: 'ethernet';
+  name: string; // as written in config ("FastEthernet0/0", "eth0")
+  linuxName: string; // mapped Linux interface ("eth0")
+  description?: string;
+  address?: InterfaceAddress;
+  shutdown: boolean;
+}
+
+export type InterfaceConfig = TunnelConfig | EthernetConfig;
+
+export interface StaticRoute { prefix: string; mask: string; nextHop?: string; iface?: string; distance?: number }
+
+/** Crypto lines are parsed and kept (round-trip in running-config) but are applied by later work. */
+export interface CryptoConfig { lines: string[] }
+
+export interface ApplianceConfig {
+  hostname: string;
+  interfaces: InterfaceConfig[];
+  routes: StaticRoute[];
+  crypto: CryptoConfig;
+  /** lines accepted but not (yet) acted on, with the reason, reported at load. */
+  inactive: Array<{ line: number; text: string; reason: string }>;
+}

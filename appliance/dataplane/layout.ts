@@ -1,0 +1,194 @@
+// Shared-memory layout of the data plane. docs/dataplane.md explains every field; this file is the
+// single source of the numbers for TypeScript. The WASM module reads the layout block at run time and
+// the C addon is told ring offsets by JS, so nothing here is duplicated in another language.
+
+export const LAYOUT_BASE = 1 << 20; // below: AssemblyScript static data
+export const LAYOUT_MAGIC = 0x444d5631; // "DMV1"
+export const LAYOUT_VERSION = 1;
+
+/** Byte offsets of u32 fields inside the layout block. */
+export const L = {
+  magic: 0,
+  version: 4,
+  tunRx: 8,
+  tunTx: 12,
+  nbmaRx: 16,
+  nbmaTx: 20,
+  ctlRx: 24,
+  ctlTx: 28,
+  workerDoorbell: 32,
+  counters: 36,
+  peerTable: 40,
+  peerCapacity: 44,
+  fib: 48,
+  fibCapacity: 52,
+  scratch: 56,
+  scratchSize: 60,
+  tunnelState: 64,
+} as const;
+
+/** Ring header field offsets. */
+export const RING = {
+  head: 0,
+  tail: 64,
+  slotCount: 128,
+  slotSize: 132,
+  consumerDoorbell: 136,
+  producerDoorbell: 140,
+  fullDrops: 144,
+  headerSize: 256,
+} as const;
+
+/** Slot header field offsets. */
+export const SLOT = { len: 0, kind: 4, addr: 8, aux: 12, data: 16 } as const;
+
+export const DOORBELL = { seq: 0, sleeping: 4, size: 8 } as const;
+
+/** ctlRx kinds (worker -> supervisor). */
+export const CTL_IN = { NHRP_IN: 1, NO_ENTRY: 2 } as const;
+/** ctlTx kinds (supervisor -> worker). */
+export const CTL_OUT = {
+  NHRP_OUT: 1,
+  CFG_TUNNEL: 16,
+  FIB_ADD: 17,
+  FIB_DEL: 18,
+  PEER_SET: 19,
+  PEER_DEL: 20,
+  FIB_FLUSH: 21,
+  PEER_FLUSH: 22,
+} as const;
+
+export const TUNNEL_FLAG = { KEY: 1, P2P: 2 } as const;
+export const PEER_FLAG = { STATIC: 1, NAT: 2, UDP: 4 } as const;
+
+/** nbma ring slot kinds. */
+export const NBMA_KIND = { GRE: 47, ESP: 50, UDP: 17 } as const;
+
+export const PEER_ENTRY = {
+  size: 48, tunnelIp: 0, nbma: 4, flags: 8, gen: 12,
+  txPackets: 16, txBytes: 24, rxPackets: 32, rxBytes: 40,
+} as const;
+export const PEER_EMPTY = 0;
+export const PEER_DELETED = 0xffffffff;
+export const PEER_HASH_MUL = 0x9e3779b1;
+
+export const COUNTER_NAMES = [
+  'tunRxPackets', 'tunRxBytes', 'greTxPackets', 'greTxBytes', 'greRxPackets', 'greRxBytes',
+  'tunTxPackets', 'tunTxBytes', 'nhrpIn', 'nhrpOut', 'noEntry', 'dropNoRoute', 'dropNoEntry',
+  'dropTtl', 'dropBadIp', 'dropGreTruncated', 'dropGreVersion', 'dropGreFlags', 'dropGreKey',
+  'dropGreProto', 'dropTooBig', 'icmpFragNeededSent', 'mssClamped', 'dropRingFull',
+  'dropOuterFragment', 'dropNotForUs', 'dropUnknownPeer', 'cmdApplied', 'cmdBad', 'dropCtlTooBig',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+export const COUNTER_SLOTS = 256;
+
+export interface RingSpec { slotCount: number; slotSize: number }
+
+export interface LayoutOptions {
+  tunSlots?: number;
+  nbmaSlots?: number;
+  ctlSlots?: number;
+  slotSize?: number;
+  peerCapacity?: number;
+  fibCapacity?: number;
+  scratchSize?: number;
+}
+
+export interface Layout {
+  base: number;
+  tunRx: number; tunTx: number; nbmaRx: number; nbmaTx: number; ctlRx: number; ctlTx: number;
+  workerDoorbell: number;
+  /** doorbells of the C pumps that consume tunTx and nbmaTx, and of the supervisor (ctlRx). */
+  tunTxDoorbell: number; nbmaTxDoorbell: number; supervisorDoorbell: number;
+  /** doorbells the producers of tunRx/nbmaRx sleep on when their ring is full. */
+  tunRxProducerDoorbell: number; nbmaRxProducerDoorbell: number;
+  counters: number;
+  peerTable: number; peerCapacity: number;
+  fib: number; fibCapacity: number;
+  scratch: number; scratchSize: number;
+  tunnelState: number;
+  end: number;
+}
+
+const align = (n: number, a: number) => Math.ceil(n / a) * a;
+export const ringBytes = (r: RingSpec) => RING.headerSize + r.slotCount * r.slotSize;
+export const FIB_BITMAP_BYTES = 64;
+export const FIB_ENTRY_SIZE = 16;
+export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + 33 * capacity * FIB_ENTRY_SIZE;
+
+/** Computes where everything goes. Pure: the caller writes it into memory with writeLayout(). */
+export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<string, RingSpec> } {
+  const slotSize = o.slotSize ?? 2048;
+  const rings: Record<string, RingSpec> = {
+    tunRx: { slotCount: o.tunSlots ?? 1024, slotSize },
+    tunTx: { slotCount: o.tunSlots ?? 1024, slotSize },
+    nbmaRx: { slotCount: o.nbmaSlots ?? 1024, slotSize },
+    nbmaTx: { slotCount: o.nbmaSlots ?? 1024, slotSize },
+    ctlRx: { slotCount: o.ctlSlots ?? 256, slotSize },
+    ctlTx: { slotCount: o.ctlSlots ?? 256, slotSize },
+  };
+  let p = LAYOUT_BASE + 256;
+  const bell = () => { const at = p; p += 64; return at; }; // one cache line each
+  const workerDoorbell = bell(), tunTxDoorbell = bell(), nbmaTxDoorbell = bell(), supervisorDoorbell = bell();
+  const tunRxProducerDoorbell = bell(), nbmaRxProducerDoorbell = bell();
+  p = align(p, 4096);
+  const at: Record<string, number> = {};
+  for (const [name, r] of Object.entries(rings)) { at[name] = p; p = align(p + ringBytes(r), 4096); }
+  const counters = p; p += COUNTER_SLOTS * 8;
+  p = align(p, 4096);
+  const peerCapacity = o.peerCapacity ?? 16384;
+  const peerTable = p; p = align(p + peerCapacity * PEER_ENTRY.size, 4096);
+  const fibCapacity = o.fibCapacity ?? 1024;
+  const fib = p; p = align(p + fibBytes(fibCapacity), 4096);
+  const tunnelState = p; p += 4096;
+  const scratchSize = o.scratchSize ?? 256 * 1024;
+  const scratch = p; p = align(p + scratchSize, 65536);
+  return {
+    base: LAYOUT_BASE, rings,
+    tunRx: at.tunRx, tunTx: at.tunTx, nbmaRx: at.nbmaRx, nbmaTx: at.nbmaTx, ctlRx: at.ctlRx, ctlTx: at.ctlTx,
+    workerDoorbell, tunTxDoorbell, nbmaTxDoorbell, supervisorDoorbell, tunRxProducerDoorbell, nbmaRxProducerDoorbell,
+    counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, tunnelState, end: p,
+  };
+}
+
+/** Pages (64 KiB) a memory needs to hold the layout. */
+export const pagesFor = (l: Layout) => Math.ceil(l.end / 65536);
+
+/** Writes the layout block and every ring header into memory (before any thread starts). */
+export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<typeof computeLayout>): void {
+  const u32 = new Uint32Array(buf);
+  const w = (off: number, v: number) => { u32[off >>> 2] = v >>> 0; };
+  const b = l.base;
+  w(b + L.magic, LAYOUT_MAGIC); w(b + L.version, LAYOUT_VERSION);
+  w(b + L.tunRx, l.tunRx); w(b + L.tunTx, l.tunTx); w(b + L.nbmaRx, l.nbmaRx); w(b + L.nbmaTx, l.nbmaTx);
+  w(b + L.ctlRx, l.ctlRx); w(b + L.ctlTx, l.ctlTx); w(b + L.workerDoorbell, l.workerDoorbell);
+  w(b + L.counters, l.counters); w(b + L.peerTable, l.peerTable); w(b + L.peerCapacity, l.peerCapacity);
+  w(b + L.fib, l.fib); w(b + L.fibCapacity, l.fibCapacity); w(b + L.scratch, l.scratch);
+  w(b + L.scratchSize, l.scratchSize); w(b + L.tunnelState, l.tunnelState);
+  const ring = (off: number, r: RingSpec, consumer: number, producer: number) => {
+    w(off + RING.head, 0); w(off + RING.tail, 0);
+    w(off + RING.slotCount, r.slotCount); w(off + RING.slotSize, r.slotSize);
+    w(off + RING.consumerDoorbell, consumer); w(off + RING.producerDoorbell, producer);
+    w(off + RING.fullDrops, 0);
+  };
+  ring(l.tunRx, l.rings.tunRx, l.workerDoorbell, l.tunRxProducerDoorbell);
+  ring(l.tunTx, l.rings.tunTx, l.tunTxDoorbell, l.workerDoorbell);
+  ring(l.nbmaRx, l.rings.nbmaRx, l.workerDoorbell, l.nbmaRxProducerDoorbell);
+  ring(l.nbmaTx, l.rings.nbmaTx, l.nbmaTxDoorbell, l.workerDoorbell);
+  ring(l.ctlRx, l.rings.ctlRx, l.supervisorDoorbell, l.workerDoorbell);
+  ring(l.ctlTx, l.rings.ctlTx, l.workerDoorbell, 0);
+  // FIB: mark every entry empty (prefix 0xFFFFFFFF, len 255).
+  const fibEntries = (l.fibCapacity * 33);
+  for (let i = 0; i < FIB_BITMAP_BYTES; i += 4) w(l.fib + i, 0);
+  for (let i = 0; i < fibEntries; i++) {
+    const e = l.fib + FIB_BITMAP_BYTES + i * FIB_ENTRY_SIZE;
+    w(e, 0xffffffff); w(e + 4, 255); w(e + 8, 0); w(e + 12, 0);
+  }
+}
+
+export const ipToU32 = (s: string): number => {
+  const p = s.split('.').map(Number);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+};
+export const u32ToIp = (n: number): string =>
+  `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
