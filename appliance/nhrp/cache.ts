@@ -1,0 +1,108 @@
+// The NHRP cache of one tunnel: tunnel (protocol) address -> NBMA address, with IOS entry types and
+// flags. Dynamic entries expire after their holding time; every change is reported through
+// onChange so the supervisor can mirror usable entries into the data plane's peer table.
+import type { Clock, TimerHandle } from './clock.js';
+
+export type CacheType = 'static' | 'dynamic' | 'incomplete' | 'negative' | 'local';
+
+export interface CacheFlags {
+  /** registered with the Unique flag: a different NBMA may not take the address over */
+  unique?: boolean;
+  /** learnt from a Registration Request (IOS "registered") */
+  registered?: boolean;
+  /** used for forwarding since created (IOS "used"; set by later phases) */
+  used?: boolean;
+  /** the registrant is behind NAT: `nbma` is the outside address, `claimedNbma` the inside one */
+  nat?: boolean;
+  /** this entry is one of our NHSes (IOS marks them "nhs") */
+  nhs?: boolean;
+}
+
+export interface CacheEntry {
+  tunnelIp: string;
+  prefixLen: number;
+  type: CacheType;
+  /** NBMA address to send to (after NAT); undefined for incomplete/negative entries */
+  nbma?: string;
+  /** NBMA address the registrant put in its packet, when different from `nbma` */
+  claimedNbma?: string;
+  flags: CacheFlags;
+  /** ms */
+  created: number;
+  /** ms; undefined = never expires (static, local) */
+  expires?: number;
+  /** seconds, as received */
+  holdtime?: number;
+  mtu?: number;
+}
+
+export type CacheChange = { op: 'set'; entry: CacheEntry } | { op: 'del'; entry: CacheEntry; reason: string };
+
+export class NhrpCache {
+  private readonly map = new Map<string, CacheEntry>();
+  private readonly timers = new Map<string, TimerHandle>();
+
+  constructor(private readonly clock: Clock, private readonly onChange: (c: CacheChange) => void) {}
+
+  get(tunnelIp: string): CacheEntry | undefined {
+    return this.map.get(tunnelIp);
+  }
+
+  entries(): CacheEntry[] {
+    return [...this.map.values()].map((e) => ({ ...e, flags: { ...e.flags } }));
+  }
+
+  /**
+   * Create or replace the entry for e.tunnelIp. `holdtime` (s) arms expiry; omitted = permanent.
+   * `created` is kept when the same binding is refreshed, so "up since" survives re-registration.
+   */
+  set(e: Omit<CacheEntry, 'created' | 'expires'>, holdtime?: number): CacheEntry {
+    const now = this.clock.now();
+    const old = this.map.get(e.tunnelIp);
+    const sameBinding = old && old.nbma === e.nbma && old.type === e.type;
+    const entry: CacheEntry = {
+      ...e,
+      flags: { ...e.flags },
+      created: sameBinding ? old.created : now,
+      expires: holdtime !== undefined ? now + holdtime * 1000 : undefined,
+      holdtime: holdtime ?? e.holdtime,
+    };
+    this.map.set(e.tunnelIp, entry);
+    this.arm(entry);
+    this.onChange({ op: 'set', entry: { ...entry, flags: { ...entry.flags } } });
+    return entry;
+  }
+
+  delete(tunnelIp: string, reason: string): boolean {
+    const e = this.map.get(tunnelIp);
+    if (!e) return false;
+    this.map.delete(tunnelIp);
+    this.disarm(tunnelIp);
+    this.onChange({ op: 'del', entry: e, reason });
+    return true;
+  }
+
+  /** Drop every entry (of one type, if given), e.g. on shutdown or `clear ip nhrp`. */
+  clear(reason: string, type?: CacheType): void {
+    for (const e of [...this.map.values()]) if (!type || e.type === type) this.delete(e.tunnelIp, reason);
+  }
+
+  private arm(e: CacheEntry): void {
+    this.disarm(e.tunnelIp);
+    if (e.expires === undefined) return;
+    const ip = e.tunnelIp;
+    const h = this.clock.timers.setTimeout(() => {
+      this.timers.delete(ip);
+      const cur = this.map.get(ip);
+      // A refresh re-arms with a new timer; only expire the entry this timer was armed for.
+      if (cur && cur.expires !== undefined && cur.expires <= this.clock.now()) this.delete(ip, 'expired');
+    }, Math.max(0, e.expires - this.clock.now()));
+    this.timers.set(ip, h);
+  }
+
+  private disarm(ip: string): void {
+    const h = this.timers.get(ip);
+    if (h !== undefined) this.clock.timers.clearTimeout(h);
+    this.timers.delete(ip);
+  }
+}

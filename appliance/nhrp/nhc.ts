@@ -1,0 +1,207 @@
+// NHRP registration client (NHC side), one per configured NHS. Registers our tunnel address with the
+// NHS at start and every registration timeout; unanswered requests are retransmitted with
+// exponential backoff (IOS: 1, 2, 4, ... 32, 64 s, then every 64 s) and after DOWN_AFTER_UNANSWERED
+// consecutive unanswered requests the NHS is declared down. A reply changes only NHS state here
+// (the NHS's own cache entry comes from `ip nhrp map` / `nhs ... nbma`).
+import type { Clock, TimerHandle } from './clock.js';
+import {
+  CieCode, FLAG_CISCO_NAT, FLAG_REG_UNIQUE, NhrpExtType, NhrpType, cieCodeName,
+} from './types.js';
+import type { NhrpExtension, NhrpMessage } from './types.js';
+
+export const BACKOFF_INITIAL_S = 1;
+export const BACKOFF_MAX_S = 64;
+/** Consecutive unanswered Registration Requests before the NHS is considered down. */
+export const DOWN_AFTER_UNANSWERED = 3;
+
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+
+export interface NhcOptions {
+  clock: Clock;
+  /** NHS tunnel address; undefined for `nhs dynamic` (learnt from the first reply) */
+  nhsTunnelIp?: string;
+  nhsNbma: string;
+  selfTunnelIp: string;
+  selfNbma: string;
+  holdtime: number; // s
+  registrationTimeout: number; // s
+  unique: boolean;
+  mtu: number;
+  /** authentication extension to attach, if configured */
+  auth?: NhrpExtension;
+  allocRequestId(): number;
+  send(nbmaDst: string, msg: NhrpMessage): void;
+  log: LogFn;
+}
+
+/** IOS `show ip nhrp nhs` letters: R responding, E expecting replies, W waiting. */
+export interface NhsStatus {
+  tunnelIp?: string;
+  nbma: string;
+  up: boolean;
+  flags: string;
+  requestsSent: number;
+  requestsFailed: number;
+  repliesReceived: number;
+  lastReplyAt?: number;
+  /** seconds until the next retransmission while unanswered */
+  backoff: number;
+  lastNak?: { code: number; meaning: string };
+}
+
+export class NhsClient {
+  private up = false;
+  private responding = false;
+  private expecting = false;
+  private started = false;
+  private timer: TimerHandle | undefined;
+  private backoff = BACKOFF_INITIAL_S;
+  private unanswered = 0;
+  /** every request id of the current (unanswered) cycle: a late reply to a retransmit still counts */
+  private outstanding = new Set<number>();
+  private sent = 0;
+  private failed = 0;
+  private replies = 0;
+  private lastReplyAt: number | undefined;
+  private lastNak: { code: number; meaning: string } | undefined;
+  private nhsTunnelIp: string | undefined;
+
+  constructor(private readonly o: NhcOptions) {
+    this.nhsTunnelIp = o.nhsTunnelIp;
+  }
+
+  get nbma(): string { return this.o.nhsNbma; }
+  get tunnelIp(): string | undefined { return this.nhsTunnelIp; }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.sendRequest();
+  }
+
+  stop(): void {
+    // FRR and IOS send nothing on shutdown: the NHS entry simply ages out after the holdtime.
+    this.started = false;
+    this.clearTimer();
+    this.outstanding.clear();
+    this.up = this.responding = this.expecting = false;
+  }
+
+  owns(requestId: number): boolean {
+    return this.outstanding.has(requestId);
+  }
+
+  /** Handle a Registration Reply whose request id we own. */
+  onReply(msg: NhrpMessage): void {
+    if (!this.started || !this.outstanding.has(msg.requestId)) return;
+    this.outstanding.clear();
+    this.replies++;
+    this.lastReplyAt = this.o.clock.now();
+    this.responding = true;
+    this.expecting = false;
+    this.unanswered = 0;
+    const nak = msg.cies.find((c) => c.code !== CieCode.Success);
+    if (nak || msg.cies.length === 0) {
+      const code = nak?.code ?? -1;
+      const meaning = nak ? cieCodeName(code) : 'reply without CIE';
+      this.lastNak = { code, meaning };
+      this.failed++;
+      this.o.log('error', `NHRP: registration of ${this.o.selfTunnelIp} with NHS ${this.label()} refused: ` +
+        `code ${code} (${meaning})`);
+      if (this.up) this.o.log('warn', `NHRP: NHS ${this.label()} down (registration refused)`);
+      this.up = false;
+      this.schedule(this.backoff, () => this.retry());
+      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_S);
+      return;
+    }
+    // RFC 2332 5.2.3 / FRR: an NHS that was unknown (`nhs dynamic`) names itself as reply dst proto.
+    if (!this.nhsTunnelIp) this.nhsTunnelIp = msg.dstProto;
+    this.lastNak = undefined;
+    this.backoff = BACKOFF_INITIAL_S;
+    if (!this.up) this.o.log('info', `NHRP: NHS ${this.label()} up`);
+    this.up = true;
+    this.schedule(this.o.registrationTimeout, () => this.sendRequest());
+  }
+
+  status(): NhsStatus {
+    const flags = this.up ? `R${this.expecting ? 'E' : ''}`
+      : this.expecting ? 'E' : this.responding ? 'R' : 'W';
+    return {
+      tunnelIp: this.nhsTunnelIp, nbma: this.o.nhsNbma, up: this.up, flags,
+      requestsSent: this.sent, requestsFailed: this.failed, repliesReceived: this.replies,
+      lastReplyAt: this.lastReplyAt, backoff: this.backoff, lastNak: this.lastNak,
+    };
+  }
+
+  private label(): string {
+    return `${this.nhsTunnelIp ?? 'dynamic'} (NBMA ${this.o.nhsNbma})`;
+  }
+
+  private retry(): void {
+    if (this.expecting) {
+      this.failed++;
+      this.unanswered++;
+      if (this.unanswered >= DOWN_AFTER_UNANSWERED && (this.up || this.responding)) {
+        this.o.log('warn', `NHRP: NHS ${this.label()} down (${this.unanswered} registration requests unanswered)`);
+        this.up = false;
+        this.responding = false;
+      }
+    }
+    this.sendRequest();
+  }
+
+  private sendRequest(): void {
+    if (!this.started) return;
+    const id = this.o.allocRequestId();
+    this.outstanding.add(id);
+    this.sent++;
+    this.expecting = true;
+    // Retransmit if unanswered; the interval doubles per retransmission, capped at 64 s. Armed
+    // before sending so a reply delivered synchronously by send() can re-arm it correctly.
+    const wait = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_S);
+    this.schedule(wait, () => this.retry());
+    this.o.send(this.o.nhsNbma, this.buildRequest(id));
+  }
+
+  private buildRequest(requestId: number): NhrpMessage {
+    const o = this.o;
+    const nhsProto = this.nhsTunnelIp;
+    const extensions: NhrpExtension[] = [
+      // Empty placeholders the NHS fills in / appends to (as FRR and IOS send them).
+      { type: NhrpExtType.ForwardTransitNhs, compulsory: true, cies: [] },
+      { type: NhrpExtType.ReverseTransitNhs, compulsory: true, cies: [] },
+      { type: NhrpExtType.ResponderAddress, compulsory: true, cies: [] },
+      // Cisco NAT detection: tell the NHS which address we sent to; it answers with what it saw.
+      {
+        type: NhrpExtType.NatAddress, compulsory: false,
+        cies: [{ code: 0, prefixLen: 32, mtu: o.mtu, holdingTime: 0, preference: 0,
+          nbma: o.nhsNbma, proto: nhsProto ?? '0.0.0.0' }],
+      },
+    ];
+    if (o.auth) extensions.push(o.auth);
+    return {
+      type: NhrpType.RegistrationRequest,
+      hopCount: 1, // addressed to the NHS itself, never forwarded (FRR)
+      srcNbma: o.selfNbma,
+      srcProto: o.selfTunnelIp,
+      // RFC 2332 5.2.3: with the NHS address unknown, the NHC uses its own address as destination.
+      dstProto: nhsProto ?? o.selfTunnelIp,
+      flags: (o.unique ? FLAG_REG_UNIQUE : 0) | FLAG_CISCO_NAT,
+      requestId,
+      // One CIE for our address; RFC 2332 5.2.1: prefix length 0xff when unique.
+      cies: [{ code: 0, prefixLen: o.unique ? 0xff : 32, mtu: o.mtu, holdingTime: o.holdtime, preference: 0 }],
+      extensions,
+    };
+  }
+
+  private schedule(seconds: number, fn: () => void): void {
+    this.clearTimer();
+    this.timer = this.o.clock.timers.setTimeout(() => { this.timer = undefined; fn(); }, seconds * 1000);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.o.clock.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
