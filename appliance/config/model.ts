@@ -60,8 +60,43 @@ export type InterfaceConfig = TunnelConfig | EthernetConfig;
 
 export interface StaticRoute { prefix: string; mask: string; nextHop?: string; iface?: string; distance?: number }
 
-/** Crypto lines are parsed and kept (round-trip in running-config) but are applied by later work. */
-export interface CryptoConfig { lines: string[] }
+/** Crypto lines are parsed and kept (round-trip in running-config) but are applied by later work.
+ *  `lines` is the canonical running-config text of the crypto section (sub-lines start with one
+ *  space); the optional structured fields below (added by the CLI work, present only when non-empty)
+ *  carry the same content parsed, for the IPsec work to consume. grammar.ts keeps both in sync. */
+export interface CryptoConfig {
+  lines: string[];
+  isakmpPolicies?: IsakmpPolicy[];
+  isakmpKeys?: IsakmpKey[];
+  transformSets?: TransformSet[];
+  ipsecProfiles?: IpsecProfile[];
+  manualSas?: ManualSa[];
+}
+
+export interface IsakmpPolicy {
+  priority: number;
+  encryption?: string; // "aes 256", "3des" ... as written after `encryption`
+  hash?: string; // "sha", "sha256", "md5"
+  authentication?: string; // "pre-share"
+  group?: number;
+  lifetime?: number;
+}
+export interface IsakmpKey { key: string; address: string; mask?: string }
+export interface TransformSet {
+  name: string;
+  transforms: string[]; // ["esp-aes 256", "esp-sha-hmac"], ["esp-gcm 256"], ["esp-null", "esp-sha256-hmac"]
+  mode?: 'tunnel' | 'transport'; // IOS default tunnel
+}
+export interface IpsecProfile { name: string; transformSets: string[]; pfs?: string }
+export interface ManualSaKey { spi: number; cipher: string; authenticator?: string } // hex strings
+export interface ManualSa {
+  name: string;
+  peer?: string;
+  transformSet?: string;
+  inbound?: ManualSaKey;
+  outbound?: ManualSaKey;
+  udpEncapsulation: boolean;
+}
 
 export interface ApplianceConfig {
   hostname: string;

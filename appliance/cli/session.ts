@@ -1,0 +1,108 @@
+// One interactive CLI session (serial console, ctl socket): feed it a line, get IOS-style output.
+// Config-mode commands edit a copy of the running config; the copy is handed to the supervisor's
+// applyConfig() as a whole, so each accepted command is applied atomically or not at all.
+// Exec commands (`show dmvpn`, `clear ip nhrp`, ...) are registered by the supervisor as spec
+// strings in the tree DSL (tree.ts define()), e.g. 'show ip nhrp {addr:ipv4}' or 'show dmvpn detail'.
+import type { ApplianceConfig } from '../config/model.js';
+import { Node, Args, root, define } from './tree.js';
+import { tokenize, matchCommand, formatError } from './match.js';
+import { help as helpText, complete as completeLine } from './complete.js';
+import { ModeState, prompt, isConfigMode, runConfigLine } from './modes.js';
+import { configTrees } from '../config/grammar.js';
+import { renderConfig } from '../config/render.js';
+
+export interface CliHost {
+  hostname(): string;
+  getConfig(): ApplianceConfig;
+  applyConfig(next: ApplianceConfig): { ok: boolean; message?: string };
+  /** exec commands by spec; `show ...` ones are also available before `enable`. */
+  exec: Record<string, (a: Args) => string>;
+}
+
+type ExecAction = (s: CliSession, a: Args) => string;
+
+export class CliSession {
+  mode: ModeState;
+  /** set by `exit`/`logout` from exec mode: the console should end the session. */
+  closed = false;
+  private user: Node;
+  private priv: Node;
+
+  constructor(private host: CliHost, opts: { privileged?: boolean } = {}) {
+    this.mode = { id: opts.privileged ? 'priv' : 'exec' };
+    this.user = root();
+    this.priv = root();
+    const both = (spec: string, f: ExecAction) => { define(this.user, spec, f); define(this.priv, spec, f); };
+    both('exit', s => { s.closed = true; return ''; });
+    both('logout', s => { s.closed = true; return ''; });
+    define(this.user, 'enable', s => { s.mode = { id: 'priv' }; return ''; });
+    define(this.priv, 'enable', () => '');
+    define(this.priv, 'disable', s => { s.mode = { id: 'exec' }; return ''; });
+    define(this.priv, 'configure terminal', s => {
+      s.mode = { id: 'config' };
+      return 'Enter configuration commands, one per line.  End with CNTL/Z.\n';
+    });
+    define(this.priv, 'show running-config', s => {
+      const text = renderConfig(s.host.getConfig());
+      return `Building configuration...\n\nCurrent configuration : ${text.length} bytes\n${text}`;
+    });
+    for (const [spec, f] of Object.entries(host.exec)) {
+      const act: ExecAction = (_s, a) => f(a);
+      if (/^show\b/i.test(spec)) both(spec, act); else define(this.priv, spec, act);
+    }
+  }
+
+  get prompt(): string { return prompt(this.host.hostname(), this.mode); }
+
+  private tree(): Node {
+    if (this.mode.id === 'exec') return this.user;
+    if (this.mode.id === 'priv') return this.priv;
+    return configTrees()[this.mode.id]!;
+  }
+
+  /** Run one line; returns what the console prints before the next prompt. */
+  feed(line: string): string {
+    if (line.endsWith('?')) return this.help(line.slice(0, -1));
+    const promptLen = this.prompt.length;
+    if (!isConfigMode(this.mode.id)) return this.runExec(this.tree(), line, promptLen);
+    const toks = tokenize(line);
+    if (toks.length && toks[0].text.toLowerCase() === 'do') {
+      // `do <exec command>` from config mode; the caret is shifted past "do ".
+      return this.runExec(this.priv, line.slice(toks[1]?.col ?? line.length), promptLen + (toks[1]?.col ?? line.length));
+    }
+    const before = this.host.getConfig();
+    const cand = structuredClone(before);
+    const r = runConfigLine(configTrees(), this.mode, cand, line);
+    if (!r.ok) {
+      return r.error.kind === 'action' ? `% ${r.error.message}\n` : formatError(r.error, promptLen);
+    }
+    if (JSON.stringify(cand) !== JSON.stringify(before)) {
+      cand.inactive = before.inactive; // load-time report; interactive notes are printed instead
+      const res = this.host.applyConfig(cand);
+      if (!res.ok) return `% ${res.message ?? 'configuration rejected'}\n`;
+    }
+    this.mode = r.mode;
+    return r.inactive ? `% Note: ${r.inactive}\n` : '';
+  }
+
+  private runExec(tree: Node, line: string, promptLen: number): string {
+    const toks = tokenize(line);
+    if (!toks.length) return '';
+    const m = matchCommand(tree, line, toks);
+    if (!m.ok) return formatError(m, promptLen);
+    return (m.action as ExecAction)(this, m.args);
+  }
+
+  /** `?` help for a partial line (without the '?'). */
+  help(line: string): string {
+    const out = helpText(this.tree(), line, this.prompt.length);
+    // Sub-modes also accept global commands (IOS), so fall back to global config for help too.
+    if (isConfigMode(this.mode.id) && this.mode.id !== 'config' && /^\s*\^|^% Unrecognized/.test(out)) {
+      return helpText(configTrees().config!, line, this.prompt.length);
+    }
+    return out;
+  }
+
+  /** Tab completion: the new contents of the input line. */
+  complete(line: string): string { return completeLine(this.tree(), line); }
+}

@@ -1,0 +1,80 @@
+// `show dmvpn` formatter: pure function of a plain view the supervisor builds from NHRP state.
+// The default layout reproduces IOS 12.4(9)T as captured in seed 003 (Legend block, "Tunnel0,
+// Type:Hub, NHRP Peers:3, " line, rows " %-5d %-15s <tunnel+state to col 40> %8s %-5s"); `detail` follows the
+// IOS 15 per-interface layout; `json` is the view itself for tools and tests.
+import { iosTime } from './time.js';
+
+export interface DmvpnPeerView {
+  nbma: string;
+  tunnel: string;
+  state: 'UP' | 'DOWN' | 'NHRP' | 'IKE' | 'IPSEC';
+  upDownSeconds: number | null; // null -> "never"
+  attrs: string; // 'S', 'D', 'DN', 'I', 'DX' ...
+  entries: number; // NHRP entries with this NBMA peer
+  target?: string; // target network for `detail`, e.g. "192.168.0.2/32"
+}
+
+export interface DmvpnInterfaceView {
+  name: string; // "Tunnel0"
+  type: 'Hub' | 'Spoke';
+  peers: DmvpnPeerView[];
+  // for `detail` only:
+  up?: boolean;
+  address?: string;
+  source?: string; // NBMA source address
+  destination?: string; // p2p tunnel destination; absent -> MGRE
+  protect?: string; // ipsec profile name
+}
+
+export interface DmvpnView { interfaces: DmvpnInterfaceView[] }
+
+const LEGEND = [
+  'Legend: Attrb --> S - Static, D - Dynamic, I - Incomplete',
+  '    N - NATed, L - Local, X - No Socket',
+  '    # Ent --> Number of NHRP entries with same NBMA peer',
+];
+const HEAD = ' # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb';
+const DASH = ' ----- --------------- --------------- ----- -------- -----';
+
+export function formatDmvpn(v: DmvpnView, variant: 'default' | 'detail' | 'json' = 'default'): string {
+  if (variant === 'json') return JSON.stringify(v) + '\n';
+  if (variant === 'detail') return formatDetail(v);
+  const out = [...LEGEND];
+  for (const i of v.interfaces) {
+    out.push('', `${i.name}, Type:${i.type}, NHRP Peers:${i.peers.length}, `, HEAD, DASH);
+    for (const p of i.peers) {
+      // Seed 003 puts the state right after the tunnel address, right-aligned to end at column 40
+      // ("192.168.0.2    UP"); keep that, but never glue a long address to the state.
+      const tunState = p.tunnel + p.state.padStart(Math.max(17 - p.tunnel.length, p.state.length + 1));
+      out.push(` ${String(p.entries).padEnd(5)} ${p.nbma.padEnd(15)} ${tunState} ${iosTime(p.upDownSeconds).padStart(8)} ${p.attrs.padEnd(5)}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+const LEGEND15 = [
+  'Legend: Attrb --> S - Static, D - Dynamic, I - Incomplete',
+  '        N - NATed, L - Local, X - No Socket',
+  '        # Ent --> Number of NHRP entries with same NBMA peer',
+  '        NHS Status: E --> Expecting Replies, R --> Responding, W --> Waiting',
+  '        UpDn Time --> Up or Down Time for a Tunnel',
+  '==========================================================================',
+];
+
+function formatDetail(v: DmvpnView): string {
+  const out = [...LEGEND15];
+  for (const i of v.interfaces) {
+    const st = i.up === false ? 'down/down' : 'up/up';
+    out.push('', `Interface ${i.name} is ${st}, Addr. is ${i.address ?? 'unassigned'}, VRF ""`);
+    out.push(`   Tunnel Src./Dest. addr: ${i.source ?? 'unknown'}/${i.destination ?? 'MGRE'}, Tunnel VRF ""`);
+    out.push(`   Protocol/Transport: "${i.destination ? 'GRE/IP' : 'multi-GRE/IP'}", Protect "${i.protect ?? ''}"`);
+    out.push(`Type:${i.type}, Total NBMA Peers (v4/v6): ${i.peers.length}`, '');
+    out.push('# Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb    Target Network');
+    out.push('----- --------------- --------------- ----- -------- ----- -----------------');
+    for (const p of i.peers) {
+      const target = p.target ?? `${p.tunnel}/32`;
+      out.push(`${String(p.entries).padStart(5)} ${p.nbma.padEnd(15)} ${p.tunnel.padStart(15)} ${p.state.padStart(5)} ${iosTime(p.upDownSeconds).padStart(8)} ${p.attrs.padStart(4)}  ${target.padStart(17)}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,111 @@
+// show dmvpn / show ip nhrp formatters against the seeds' exact text for the same data.
+import t from 'tap';
+import { formatDmvpn, DmvpnView } from '../appliance/show/dmvpn.js';
+import { formatNhrp, NhrpEntryView } from '../appliance/show/nhrp.js';
+import { iosTime } from '../appliance/show/time.js';
+
+const hms = (h: number, m: number, s: number) => h * 3600 + m * 60 + s;
+
+t.test('show dmvpn: seed 003 hub R1, byte for byte', async t => {
+  const v: DmvpnView = { interfaces: [{ name: 'Tunnel0', type: 'Hub', peers: [
+    { nbma: '172.16.25.2', tunnel: '192.168.0.2', state: 'UP', upDownSeconds: hms(0, 57, 47), attrs: 'D', entries: 1 },
+    { nbma: '172.16.35.2', tunnel: '192.168.0.3', state: 'UP', upDownSeconds: hms(0, 45, 56), attrs: 'D', entries: 1 },
+    { nbma: '172.16.45.2', tunnel: '192.168.0.4', state: 'UP', upDownSeconds: hms(0, 45, 46), attrs: 'D', entries: 1 },
+  ] }] };
+  // seed 003 lines 70-79 (trailing blanks as captured)
+  const seed = [
+    'Legend: Attrb --> S - Static, D - Dynamic, I - Incomplete',
+    '    N - NATed, L - Local, X - No Socket',
+    '    # Ent --> Number of NHRP entries with same NBMA peer',
+    '',
+    'Tunnel0, Type:Hub, NHRP Peers:3, ',
+    ' # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb',
+    ' ----- --------------- --------------- ----- -------- -----',
+    ' 1     172.16.25.2     192.168.0.2    UP 00:57:47 D    ',
+    ' 1     172.16.35.2     192.168.0.3    UP 00:45:56 D    ',
+    ' 1     172.16.45.2     192.168.0.4    UP 00:45:46 D    ',
+    ''].join('\n');
+  t.equal(formatDmvpn(v), seed);
+  t.same(JSON.parse(formatDmvpn(v, 'json')), v);
+});
+
+t.test('show dmvpn: seed 003 spoke R2 after the spoke-to-spoke tunnel', async t => {
+  const out = formatDmvpn({ interfaces: [{ name: 'Tunnel0', type: 'Spoke', peers: [
+    { nbma: '172.16.15.2', tunnel: '192.168.0.1', state: 'UP', upDownSeconds: hms(1, 8, 27), attrs: 'S', entries: 1 },
+    { nbma: '172.16.45.2', tunnel: '192.168.0.4', state: 'UP', upDownSeconds: 3, attrs: 'D', entries: 1 },
+  ] }] });
+  t.equal(out.split('\n').slice(4).join('\n'), [
+    'Tunnel0, Type:Spoke, NHRP Peers:2, ',
+    ' # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb',
+    ' ----- --------------- --------------- ----- -------- -----',
+    ' 1     172.16.15.2     192.168.0.1    UP 01:08:27 S    ',
+    ' 1     172.16.45.2     192.168.0.4    UP 00:00:03 D    ',
+    ''].join('\n'));
+});
+
+t.test('show dmvpn: columns hold for long/short addresses and other states', async t => {
+  const out = formatDmvpn({ interfaces: [{ name: 'Tunnel10', type: 'Spoke', peers: [
+    { nbma: '203.0.113.254', tunnel: '10.255.255.254', state: 'NHRP', upDownSeconds: null, attrs: 'DX', entries: 12 },
+    { nbma: '1.1.1.1', tunnel: '10.0.0.1', state: 'IKE', upDownSeconds: 86400 * 9, attrs: 'S', entries: 1 },
+  ] }] });
+  const rows = out.split('\n').slice(-3, -1);
+  t.same(rows, [
+    ' 12    203.0.113.254   10.255.255.254 NHRP    never DX   ',
+    ' 1     1.1.1.1         10.0.0.1      IKE     1w2d S    ',
+  ]);
+  const seedRow = ' 1     172.16.25.2     192.168.0.2    UP 00:57:47 D    ';
+  t.equal(rows[1].length, seedRow.length, 'state, time and attributes stay in the seed columns');
+  t.equal(rows[0].indexOf('never') + 5, seedRow.indexOf('00:57:47') + 8 + 2, 'a 14-char address + NHRP overflows by 2, not glued');
+});
+
+t.test('show dmvpn detail (IOS 15 layout)', async t => {
+  const out = formatDmvpn({ interfaces: [{ name: 'Tunnel100', type: 'Hub', address: '192.168.200.1', source: '10.10.11.15', peers: [
+    { nbma: '10.10.11.28', tunnel: '192.168.200.2', state: 'UP', upDownSeconds: hms(0, 8, 57), attrs: 'D', entries: 1 },
+  ] }] }, 'detail');
+  t.match(out, /\nInterface Tunnel100 is up\/up, Addr\. is 192\.168\.200\.1, VRF ""\n   Tunnel Src\.\/Dest\. addr: 10\.10\.11\.15\/MGRE, Tunnel VRF ""\n/);
+  t.match(out, /\n    1 10\.10\.11\.28       192\.168\.200\.2    UP 00:08:57    D   192\.168\.200\.2\/32\n$/);
+});
+
+t.test('show ip nhrp: seed 004 R1 and R3 entries', async t => {
+  const e = (prefix: string, nbma: string, created: number, flags: string[]): NhrpEntryView => ({
+    prefix, prefixLen: 32, via: prefix, iface: 'Tunnel999', createdSeconds: created, expiresSeconds: null, type: 'static', flags, nbma,
+  });
+  const r1 = formatNhrp([e('192.168.1.2', '3.3.3.2', hms(0, 44, 20), ['used']), e('192.168.1.3', '4.4.4.2', hms(0, 44, 4), ['used'])]);
+  t.equal(r1, [
+    '192.168.1.2/32 via 192.168.1.2',
+    '   Tunnel999 created 00:44:20, never expire',
+    '   Type: static, Flags: used',
+    '   NBMA address: 3.3.3.2',
+    '192.168.1.3/32 via 192.168.1.3',
+    '   Tunnel999 created 00:44:04, never expire',
+    '   Type: static, Flags: used',
+    '   NBMA address: 4.4.4.2',
+    ''].join('\n'));
+  const r3 = formatNhrp([e('192.168.1.1', '1.1.1.1', hms(0, 29, 11), [])]);
+  // the seed (copied without indentation) shows exactly these lines
+  t.same(r3.trimEnd().split('\n').map(l => l.trimStart()), [
+    '192.168.1.1/32 via 192.168.1.1', 'Tunnel999 created 00:29:11, never expire', 'Type: static, Flags:', 'NBMA address: 1.1.1.1']);
+});
+
+t.test('show ip nhrp dynamic / incomplete / detail / brief', async t => {
+  const dyn: NhrpEntryView = { prefix: '10.0.123.2', prefixLen: 32, via: '10.0.123.2', iface: 'Tunnel123', createdSeconds: hms(0, 1, 42),
+    expiresSeconds: hms(0, 8, 17), type: 'dynamic', flags: ['registered', 'nhop'], nbma: '200.0.123.2' };
+  t.equal(formatNhrp([dyn]), '10.0.123.2/32 via 10.0.123.2\n   Tunnel123 created 00:01:42, expire 00:08:17\n   Type: dynamic, Flags: registered nhop\n   NBMA address: 200.0.123.2\n');
+  t.equal(formatNhrp([dyn], 'detail').split('\n')[0], '10.0.123.2/32 via 10.0.123.2, Tunnel123 created 00:01:42, expire 00:08:17');
+  const inc: NhrpEntryView = { prefix: '10.1.1.4', prefixLen: 32, via: '10.1.1.4', iface: 'Tunnel1', createdSeconds: 7, expiresSeconds: 177,
+    type: 'incomplete', flags: ['negative'], cacheHits: 4 };
+  t.equal(formatNhrp([inc]), '10.1.1.4, Tunnel1 created 00:00:07, expire 00:02:57\n   Type: incomplete, Flags: negative\n   Cache hits: 4\n');
+  const brief = formatNhrp([{ ...dyn, iface: 'Tunnel0', prefix: '10.0.0.11', via: '10.0.0.11', nbma: '203.0.113.11', flags: ['registered'] }, inc], 'brief');
+  t.match(brief, /\n-------- ------------------------------------------- ------ ----------------\nTu0      10\.0\.0\.11 {42}203\.0\.113\.11\n {9}10\.0\.0\.11\/32 {32}D\/r   \n$/);
+  t.equal(formatNhrp([], 'default'), '');
+  t.same(JSON.parse(formatNhrp([dyn], 'json')), [dyn]);
+});
+
+t.test('IOS time formats', async t => {
+  t.equal(iosTime(0), '00:00:00');
+  t.equal(iosTime(hms(23, 59, 59)), '23:59:59');
+  t.equal(iosTime(86400 + 2 * 3600), '1d02h');
+  t.equal(iosTime(86400 * 9), '1w2d');
+  t.equal(iosTime(86400 * 7 * 53), '1y1w');
+  t.equal(iosTime(null), 'never');
+});
