@@ -1,0 +1,96 @@
+// Typed loader of the C I/O addon (appliance/native/, built by `make native`). The addon moves packets
+// between file descriptors and the rings of the shared WebAssembly.Memory; docs/dataplane.md is the
+// contract. Works from the TypeScript sources (appliance/io/) and from a bundle in dist/, and in
+// worker_threads (the addon is context-aware).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NATIVE_REL_PATH = 'appliance/native/build/Release/dmvpn_io.node';
+
+export type PumpKind = 'tun-rx' | 'tun-tx' | 'raw-rx' | 'raw-tx' | 'udp-rx' | 'udp-tx';
+
+export interface PumpOptions {
+  /** View over the whole shared WebAssembly.Memory buffer (new Uint8Array(memory.buffer)). */
+  memory: Uint8Array;
+  kind: PumpKind;
+  fd: number;
+  /** Byte offset of the ring header (from computeLayout). */
+  ring: number;
+  /** Packets per read/recvmmsg/sendmmsg batch (1..1024, default 64). */
+  batch?: number;
+  /** raw-rx only: the kind stamped on slots (47 or 50); default: the socket's protocol. */
+  rawProtocol?: number;
+}
+
+export interface PumpStats {
+  packets: number;
+  bytes: number;
+  batches: number;
+  /** read/write/send/recv failures and malformed slots (bad len, non-IPv4 on raw-tx). */
+  errors: number;
+  /** packets not delivered: malformed or oversized slots, failed writes, truncated receives. */
+  drops: number;
+  /** times a producer pump found its ring full and slept on the producer doorbell (no drop). */
+  fullWaits: number;
+  /** total time spent waiting on a full ring, ms. */
+  fullMs: number;
+}
+
+export interface InterfaceConfig { address?: string; prefixLen?: number; mtu?: number; up?: boolean }
+
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+
+/** Errors thrown by the addon carry a stable code: an errno name ('EBUSY', 'EPERM', 'ENODEV', ...) or 'ENOTUN'. */
+export interface NativeError extends Error { code: string }
+
+export interface NativeIo {
+  /** TUN device with IFF_TUN|IFF_NO_PI (+IFF_VNET_HDR / IFF_MULTI_QUEUE); returns a nonblocking fd. */
+  openTun(name: string, opts?: { vnetHdr?: boolean; multiQueue?: boolean }): number;
+  /** Sets address/netmask/MTU/up through ioctls. prefixLen needs address. */
+  configureInterface(name: string, conf: InterfaceConfig): void;
+  /** Raw IPv4 socket for `protocol` with IP_HDRINCL; received packets include the IPv4 header. */
+  openRawIp(protocol: number, bindAddress?: string): number;
+  /** Nonblocking UDP socket with SO_REUSEADDR bound to bindAddress:port. */
+  openUdp(bindAddress: string, port: number): number;
+  closeFd(fd: number): void;
+  /** Starts one pump thread; returns its id. */
+  startPump(opts: PumpOptions): number;
+  /** Stops and joins the pump; returns its final stats. */
+  stopPump(pumpId: number): PumpStats;
+  pumpStats(pumpId: number): PumpStats;
+  /** "Ring" half of the doorbell protocol: seq += 1, futex-wake if the consumer sleeps. */
+  wake(memory: Uint8Array, doorbellOffset: number): void;
+  /** Blocking futex wait on the doorbell's seq while it equals `seq` (worker threads only). The caller
+   *  does the rest of the sleep protocol (set sleeping=1, re-check its rings, clear sleeping after). */
+  wait(memory: Uint8Array, doorbellOffset: number, seq: number, timeoutMs?: number): WaitResult;
+  /** Calls `callback` on this thread whenever the doorbell rings (coalesced: at most one pending call).
+   *  Does not keep the process alive. */
+  watch(memory: Uint8Array, doorbellOffset: number, callback: () => void): number;
+  unwatch(watchId: number): void;
+  /** Mirrors every packet of raw/udp pumps to a pcap file (LINKTYPE_RAW) until pcapClose(). */
+  pcapOpen(path: string): void;
+  pcapClose(): void;
+}
+
+/** Directory above `from` that contains the built addon (source tree, or the repo holding dist/). */
+export function findNativePath(from: string = fileURLToPath(import.meta.url)): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, NATIVE_REL_PATH);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) break;
+  }
+  throw Object.assign(new Error(`${NATIVE_REL_PATH} not found above ${from} — run \`make native\``), { code: 'ENOENT' });
+}
+
+let cached: NativeIo | undefined;
+
+/** Loads the addon once per thread (each worker gets its own module instance). */
+export function loadNative(path?: string): NativeIo {
+  if (cached && !path) return cached;
+  const file = path ?? findNativePath();
+  const mod = createRequire(import.meta.url)(file) as NativeIo;
+  if (!path) cached = mod;
+  return mod;
+}

@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "dmvpn_io",
+      "sources": ["addon.c", "errors.c", "tun.c", "sockets.c", "doorbell.c", "pump.c", "pcap.c"],
+      "cflags": ["-O2", "-Wall", "-std=gnu11", "-pthread"],
+      "cflags!": ["-O3"],
+      "ldflags": ["-pthread"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,63 @@
+/* Shared declarations of the dmvpn_io addon. Every C helper reports failure through struct io_err so
+ * the N-API glue (addon.c) can throw one Error with a stable `code` and a message that says what to do. */
+#ifndef DMVPN_IO_H
+#define DMVPN_IO_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct io_err {
+  char code[32];   /* 'ENOTUN', 'EBUSY', errno name, ... */
+  char msg[320];   /* what went wrong and what to do about it */
+};
+
+/* Fills e->code with the errno name (or "E<number>") and formats the message. Returns -1. */
+int io_fail(struct io_err *e, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int io_fail_code(struct io_err *e, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *errno_name(int err);
+
+/* tun.c */
+struct tun_opts { int vnet_hdr; int multi_queue; };
+int tun_open(const char *name, const struct tun_opts *o, struct io_err *e);
+struct if_conf {
+  const char *address; /* NULL = leave as is */
+  int prefix_len;      /* -1 = derive nothing; only used with address */
+  int mtu;             /* -1 = leave */
+  int up;              /* -1 = leave, 0 = down, 1 = up */
+};
+int if_configure(const char *name, const struct if_conf *c, struct io_err *e);
+
+/* sockets.c */
+int raw_open(int protocol, const char *bind_addr, struct io_err *e);
+int udp_open(const char *bind_addr, int port, struct io_err *e);
+int parse_ipv4(const char *s, uint32_t *out_host_order);
+
+/* doorbell.c: the doorbell protocol of docs/dataplane.md on an 8-byte {seq, sleeping} pair. */
+void doorbell_ring(uint32_t *bell);
+/* futex wait on bell[0] while it equals seq; timeout_ms < 0 = forever.
+ * Returns 0 = woken (or spurious), 1 = value was not seq, 2 = timed out. */
+int doorbell_futex_wait(uint32_t *bell, uint32_t seq, int timeout_ms);
+void doorbell_futex_wake(uint32_t *bell);
+
+/* pcap.c: process-wide mirror of NBMA traffic (LINKTYPE_RAW). */
+int pcap_open(const char *path, struct io_err *e);
+void pcap_close(void);
+int pcap_enabled(void);
+/* Records one IPv4 packet. */
+void pcap_write_ip(const uint8_t *pkt, uint32_t len);
+/* Records a UDP datagram with a synthesized IPv4+UDP header (addresses/ports host order). */
+void pcap_write_udp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, const uint8_t *payload, uint32_t len);
+void pcap_flush(void);
+
+/* pump.c */
+enum pump_kind { PK_TUN_RX, PK_TUN_TX, PK_RAW_RX, PK_RAW_TX, PK_UDP_RX, PK_UDP_TX };
+struct pump_stats { uint64_t packets, bytes, batches, errors, drops, full_waits, full_ns; };
+struct pump;
+int pump_kind_parse(const char *s);
+/* Validates the ring against the memory and starts the thread. */
+struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t ring, int batch,
+                        uint32_t raw_protocol, struct io_err *e);
+void pump_stop(struct pump *p);      /* signals and joins; p stays readable for stats */
+void pump_stats(struct pump *p, struct pump_stats *out);
+void pump_free(struct pump *p);
+
+#endif

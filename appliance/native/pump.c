@@ -1,0 +1,403 @@
+/* Pump threads: one pthread per (fd, ring), moving packets between a file descriptor and a
+ * single-producer/single-consumer ring in the shared WebAssembly.Memory (docs/dataplane.md, "Rings").
+ * Everything a pump needs per packet (iovecs, mmsghdrs, sockaddrs) is allocated once at start. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include "io.h"
+
+/* Ring header and slot header offsets (appliance/dataplane/layout.ts RING / SLOT). */
+enum { R_HEAD = 0, R_TAIL = 64, R_SLOT_COUNT = 128, R_SLOT_SIZE = 132, R_CONSUMER_BELL = 136,
+       R_PRODUCER_BELL = 140, R_FULL_DROPS = 144, R_HEADER = 256 };
+enum { S_LEN = 0, S_KIND = 4, S_ADDR = 8, S_AUX = 12, S_DATA = 16 };
+
+#define POLL_MS 100      /* how soon a stop request is noticed */
+#define MAX_BATCH 1024
+
+struct pump {
+  pthread_t thread;
+  int kind, fd, batch, stop;
+  uint8_t *mem;
+  uint32_t ring, mask, slot_size, max_data;
+  uint32_t *head, *tail, *consumer_bell, *producer_bell;
+  uint32_t raw_protocol;
+  uint32_t local_addr; uint16_t local_port; /* UDP: for aux dstPort and synthesized pcap headers */
+  struct mmsghdr *msgs;
+  struct iovec *iovs;
+  struct sockaddr_in *names;
+  uint32_t *slot_of;     /* msgs[i] -> ring index, for tx batches that skip invalid slots */
+  struct pump_stats st;  /* written by the pump thread with relaxed atomics, read by pumpStats */
+};
+
+static const char *kind_names[] = { "tun-rx", "tun-tx", "raw-rx", "raw-tx", "udp-rx", "udp-tx" };
+
+int pump_kind_parse(const char *s) {
+  for (int i = 0; i < 6; i++) if (!strcmp(s, kind_names[i])) return i;
+  return -1;
+}
+
+static inline uint8_t *slot(struct pump *p, uint32_t i) {
+  return p->mem + p->ring + R_HEADER + (size_t)(i & p->mask) * p->slot_size;
+}
+static inline uint32_t *u32at(uint8_t *s, int off) { return (uint32_t *)(s + off); }
+static inline void add(uint64_t *c, uint64_t v) { __atomic_fetch_add(c, v, __ATOMIC_RELAXED); }
+static inline int stopping(struct pump *p) { return __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE); }
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The "sleep" half of the doorbell protocol. `ready` re-checks the ring after sleeping=1 is visible. */
+static void sleep_on(uint32_t *bell, int (*ready)(struct pump *), struct pump *p) {
+  if (!bell) { struct timespec ts = { 0, 1000000 }; nanosleep(&ts, NULL); return; }
+  uint32_t s = __atomic_load_n(&bell[0], __ATOMIC_SEQ_CST);
+  __atomic_store_n(&bell[1], 1, __ATOMIC_SEQ_CST);
+  if (!ready(p)) doorbell_futex_wait(bell, s, POLL_MS);
+  __atomic_store_n(&bell[1], 0, __ATOMIC_SEQ_CST);
+}
+static int has_space(struct pump *p) {
+  return *p->head - __atomic_load_n(p->tail, __ATOMIC_SEQ_CST) != p->mask + 1;
+}
+static int has_data(struct pump *p) {
+  return __atomic_load_n(p->head, __ATOMIC_SEQ_CST) != *p->tail;
+}
+static void ring_bell(uint32_t *bell) { if (bell) doorbell_ring(bell); }
+
+/* ---------- producers: fd -> ring ---------- */
+
+/* Waits until the ring has room. Never drops: while we wait the kernel queue fills and applies
+ * back-pressure (TUN: the qdisc; sockets: the receive buffer). Returns free slots, 0 on stop. */
+static uint32_t wait_space(struct pump *p) {
+  uint32_t head = *p->head; /* we are the only writer of head */
+  for (;;) {
+    uint32_t used = head - __atomic_load_n(p->tail, __ATOMIC_ACQUIRE);
+    if (used > p->mask + 1) { add(&p->st.errors, 1); used = p->mask + 1; } /* corrupt tail: treat as full */
+    uint32_t space = p->mask + 1 - used;
+    if (space) return space;
+    if (stopping(p)) return 0;
+    uint64_t t0 = now_ns();
+    add(&p->st.full_waits, 1);
+    sleep_on(p->producer_bell, has_space, p);
+    add(&p->st.full_ns, now_ns() - t0);
+  }
+}
+
+static int wait_readable(struct pump *p) {
+  struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+  int r = poll(&pfd, 1, POLL_MS);
+  if (r < 0 && errno != EINTR) { add(&p->st.errors, 1); struct timespec ts = { 0, 10000000 }; nanosleep(&ts, NULL); }
+  return r > 0;
+}
+
+static void publish(struct pump *p, uint32_t n, uint64_t bytes) {
+  __atomic_store_n(p->head, *p->head + n, __ATOMIC_RELEASE);
+  ring_bell(p->consumer_bell);
+  add(&p->st.packets, n);
+  add(&p->st.bytes, bytes);
+  add(&p->st.batches, 1);
+}
+
+static void tun_rx(struct pump *p) {
+  while (!stopping(p)) {
+    uint32_t space = wait_space(p);
+    if (!space) break;
+    if (!wait_readable(p)) continue;
+    uint32_t n = space < (uint32_t)p->batch ? space : (uint32_t)p->batch, got = 0;
+    uint64_t bytes = 0;
+    uint32_t head = *p->head;
+    while (got < n) {
+      uint8_t *s = slot(p, head + got);
+      ssize_t r = read(p->fd, s + S_DATA, p->max_data);  /* straight into the slot: no copy */
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) add(&p->st.errors, 1);
+        break;
+      }
+      if (r == 0) break;
+      *u32at(s, S_LEN) = (uint32_t)r;
+      *u32at(s, S_KIND) = 0;
+      *u32at(s, S_ADDR) = 0;
+      *u32at(s, S_AUX) = 0;
+      bytes += (uint64_t)r;
+      got++;
+    }
+    if (got) publish(p, got, bytes);
+  }
+}
+
+/* raw-rx and udp-rx: recvmmsg straight into the slots. */
+static void sock_rx(struct pump *p) {
+  int udp = p->kind == PK_UDP_RX;
+  while (!stopping(p)) {
+    uint32_t space = wait_space(p);
+    if (!space) break;
+    if (!wait_readable(p)) continue;
+    uint32_t n = space < (uint32_t)p->batch ? space : (uint32_t)p->batch;
+    uint32_t head = *p->head;
+    for (uint32_t i = 0; i < n; i++) {
+      p->iovs[i].iov_base = slot(p, head + i) + S_DATA;
+      p->iovs[i].iov_len = p->max_data;
+      memset(&p->msgs[i].msg_hdr, 0, sizeof p->msgs[i].msg_hdr);
+      p->msgs[i].msg_hdr.msg_iov = &p->iovs[i];
+      p->msgs[i].msg_hdr.msg_iovlen = 1;
+      p->msgs[i].msg_hdr.msg_name = &p->names[i];
+      p->msgs[i].msg_hdr.msg_namelen = sizeof p->names[i];
+    }
+    int r = recvmmsg(p->fd, p->msgs, n, MSG_DONTWAIT, NULL);
+    if (r <= 0) {
+      if (r < 0 && errno != EAGAIN && errno != EINTR) add(&p->st.errors, 1);
+      continue;
+    }
+    uint32_t kept = 0;
+    uint64_t bytes = 0;
+    int pcap = pcap_enabled();
+    for (int i = 0; i < r; i++) {
+      uint32_t len = p->msgs[i].msg_len;
+      if (p->msgs[i].msg_hdr.msg_flags & MSG_TRUNC || len > p->max_data) {
+        add(&p->st.drops, 1); /* bigger than a slot: never hand a truncated packet on */
+        continue;
+      }
+      uint8_t *dst = slot(p, head + kept);
+      if (kept != (uint32_t)i) memmove(dst + S_DATA, slot(p, head + i) + S_DATA, len); /* rare: close the gap */
+      uint32_t src = ntohl(p->names[i].sin_addr.s_addr);
+      uint16_t sport = ntohs(p->names[i].sin_port);
+      *u32at(dst, S_LEN) = len;
+      *u32at(dst, S_KIND) = udp ? 17 : p->raw_protocol;
+      *u32at(dst, S_ADDR) = src;
+      *u32at(dst, S_AUX) = udp ? ((uint32_t)sport << 16 | p->local_port) : 0;
+      if (pcap) {
+        if (udp) pcap_write_udp(src, sport, p->local_addr, p->local_port, dst + S_DATA, len);
+        else pcap_write_ip(dst + S_DATA, len);
+      }
+      bytes += len;
+      kept++;
+    }
+    if (pcap) pcap_flush();
+    if (kept) publish(p, kept, bytes);
+  }
+}
+
+/* ---------- consumers: ring -> fd ---------- */
+
+/* Waits for published slots; returns how many (capped at batch), 0 on stop. */
+static uint32_t wait_data(struct pump *p) {
+  for (;;) {
+    uint32_t avail = __atomic_load_n(p->head, __ATOMIC_ACQUIRE) - *p->tail;
+    if (avail > p->mask + 1) { add(&p->st.errors, 1); avail = p->mask + 1; } /* corrupt head */
+    if (avail) return avail < (uint32_t)p->batch ? avail : (uint32_t)p->batch;
+    if (stopping(p)) return 0;
+    sleep_on(p->consumer_bell, has_data, p);
+  }
+}
+
+static void consumed(struct pump *p, uint32_t n) {
+  __atomic_store_n(p->tail, *p->tail + n, __ATOMIC_RELEASE);
+  ring_bell(p->producer_bell);
+}
+
+/* A slot's length comes from another thread's memory: check it before using it. */
+static int valid_len(struct pump *p, uint32_t len) {
+  if (len == 0 || len > p->max_data) { add(&p->st.errors, 1); add(&p->st.drops, 1); return 0; }
+  return 1;
+}
+
+static void tun_tx(struct pump *p) {
+  for (;;) {
+    uint32_t n = wait_data(p);
+    if (!n) break;
+    uint32_t tail = *p->tail, sent = 0;
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      uint8_t *s = slot(p, tail + i);
+      uint32_t len = *u32at(s, S_LEN);
+      if (!valid_len(p, len)) continue;
+      ssize_t r;
+      do r = write(p->fd, s + S_DATA, len); while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        /* TUN writes only fail for malformed packets or a down interface: nothing to retry. */
+        add(&p->st.drops, 1);
+        if (errno != EAGAIN) add(&p->st.errors, 1);
+        continue;
+      }
+      sent++;
+      bytes += len;
+    }
+    consumed(p, n);
+    add(&p->st.packets, sent);
+    add(&p->st.bytes, bytes);
+    add(&p->st.batches, 1);
+  }
+}
+
+/* raw-tx and udp-tx: gather the batch into one sendmmsg. */
+static void sock_tx(struct pump *p) {
+  int udp = p->kind == PK_UDP_TX;
+  for (;;) {
+    uint32_t n = wait_data(p);
+    if (!n) break;
+    uint32_t tail = *p->tail, m = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      uint8_t *s = slot(p, tail + i);
+      uint32_t len = *u32at(s, S_LEN);
+      if (!valid_len(p, len)) continue;
+      /* IP_HDRINCL: the kernel trusts our header; refuse anything that is not IPv4 at all. */
+      if (!udp && (len < 20 || (s[S_DATA] >> 4) != 4)) { add(&p->st.errors, 1); add(&p->st.drops, 1); continue; }
+      struct sockaddr_in *a = &p->names[m];
+      memset(a, 0, sizeof *a);
+      a->sin_family = AF_INET;
+      a->sin_addr.s_addr = htonl(*u32at(s, S_ADDR));
+      a->sin_port = udp ? htons((uint16_t)(*u32at(s, S_AUX) & 0xffff)) : 0;
+      p->iovs[m].iov_base = s + S_DATA;
+      p->iovs[m].iov_len = len;
+      memset(&p->msgs[m].msg_hdr, 0, sizeof p->msgs[m].msg_hdr);
+      p->msgs[m].msg_hdr.msg_name = a;
+      p->msgs[m].msg_hdr.msg_namelen = sizeof *a;
+      p->msgs[m].msg_hdr.msg_iov = &p->iovs[m];
+      p->msgs[m].msg_hdr.msg_iovlen = 1;
+      p->slot_of[m] = tail + i;
+      m++;
+    }
+    uint32_t done = 0, sent = 0;
+    uint64_t bytes = 0;
+    int pcap = pcap_enabled();
+    while (done < m) {
+      int r = sendmmsg(p->fd, p->msgs + done, m - done, 0);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == ENOBUFS) {
+          /* Send buffer full: wait for room instead of dropping, unless we are stopping. */
+          struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+          if (!stopping(p)) { poll(&pfd, 1, POLL_MS); continue; }
+        }
+        /* This message failed (no route, too big, ...): drop it and go on with the rest. */
+        add(&p->st.errors, 1);
+        add(&p->st.drops, 1);
+        done++;
+        continue;
+      }
+      for (int k = 0; k < r; k++) {
+        struct mmsghdr *mh = &p->msgs[done + k];
+        uint32_t len = (uint32_t)mh->msg_hdr.msg_iov->iov_len;
+        if (pcap) {
+          const uint8_t *d = mh->msg_hdr.msg_iov->iov_base;
+          const struct sockaddr_in *a = mh->msg_hdr.msg_name;
+          if (udp) pcap_write_udp(p->local_addr, p->local_port, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), d, len);
+          else pcap_write_ip(d, len);
+        }
+        bytes += len;
+      }
+      sent += (uint32_t)r;
+      done += (uint32_t)r;
+    }
+    if (pcap) pcap_flush();
+    consumed(p, n);
+    add(&p->st.packets, sent);
+    add(&p->st.bytes, bytes);
+    add(&p->st.batches, 1);
+  }
+}
+
+static void *run(void *arg) {
+  struct pump *p = arg;
+  switch (p->kind) {
+    case PK_TUN_RX: tun_rx(p); break;
+    case PK_TUN_TX: tun_tx(p); break;
+    case PK_RAW_RX: case PK_UDP_RX: sock_rx(p); break;
+    default: sock_tx(p); break;
+  }
+  return NULL;
+}
+
+/* Checks that a doorbell offset read from the ring header lies inside memory (0 = none). */
+static int bell_at(uint8_t *mem, size_t len, uint32_t off, uint32_t **out, const char *what, struct io_err *e) {
+  *out = NULL;
+  if (off == 0) return 0;
+  if (off & 3 || (size_t)off + 8 > len)
+    return io_fail_code(e, "EINVAL", "ring %s doorbell offset %u is misaligned or outside the memory (%zu bytes) — "
+                        "was writeLayout() called?", what, off, len);
+  *out = (uint32_t *)(mem + off);
+  return 0;
+}
+
+struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t ring, int batch,
+                        uint32_t raw_protocol, struct io_err *e) {
+  if (ring & 63 || (size_t)ring + R_HEADER > mem_len) {
+    io_fail_code(e, "EINVAL", "ring offset %u is not 64-aligned or lies outside the memory (%zu bytes)", ring, mem_len);
+    return NULL;
+  }
+  uint32_t count = *(uint32_t *)(mem + ring + R_SLOT_COUNT), size = *(uint32_t *)(mem + ring + R_SLOT_SIZE);
+  if (!count || count & (count - 1) || size < 64 || size & 63 ||
+      (size_t)ring + R_HEADER + (size_t)count * size > mem_len) {
+    io_fail_code(e, "EINVAL", "ring at %u has slotCount %u / slotSize %u: need a power of two, a multiple of 64, and "
+                 "the ring inside the memory (%zu bytes) — was writeLayout() called?", ring, count, size, mem_len);
+    return NULL;
+  }
+  if (batch < 1 || batch > MAX_BATCH) { io_fail_code(e, "EINVAL", "batch %d must be 1..%d", batch, MAX_BATCH); return NULL; }
+  struct pump *p = calloc(1, sizeof *p);
+  if (!p) { io_fail(e, ENOMEM, "out of memory"); return NULL; }
+  p->kind = kind; p->fd = fd; p->batch = batch; p->mem = mem; p->ring = ring;
+  p->mask = count - 1; p->slot_size = size; p->max_data = size - S_DATA;
+  p->head = (uint32_t *)(mem + ring + R_HEAD);
+  p->tail = (uint32_t *)(mem + ring + R_TAIL);
+  p->raw_protocol = raw_protocol;
+  if (bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_CONSUMER_BELL), &p->consumer_bell, "consumer", e) ||
+      bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_PRODUCER_BELL), &p->producer_bell, "producer", e)) {
+    free(p);
+    return NULL;
+  }
+  if (kind == PK_UDP_RX || kind == PK_UDP_TX) {
+    struct sockaddr_in sin;
+    socklen_t sl = sizeof sin;
+    if (getsockname(fd, (struct sockaddr *)&sin, &sl) < 0 || sin.sin_family != AF_INET) {
+      io_fail_code(e, "ENOTSOCK", "fd %d is not a UDP/IPv4 socket (use openUdp)", fd);
+      free(p);
+      return NULL;
+    }
+    p->local_addr = ntohl(sin.sin_addr.s_addr);
+    p->local_port = ntohs(sin.sin_port);
+  }
+  p->msgs = calloc(batch, sizeof *p->msgs);
+  p->iovs = calloc(batch, sizeof *p->iovs);
+  p->names = calloc(batch, sizeof *p->names);
+  p->slot_of = calloc(batch, sizeof *p->slot_of);
+  int err = (!p->msgs || !p->iovs || !p->names || !p->slot_of) ? ENOMEM : pthread_create(&p->thread, NULL, run, p);
+  if (err) {
+    io_fail(e, err, "cannot start pump thread: %s", strerror(err));
+    pump_free(p);
+    return NULL;
+  }
+  return p;
+}
+
+void pump_stop(struct pump *p) {
+  __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+  /* Wake it if it sleeps on a doorbell; the poll() side notices within POLL_MS. */
+  if (p->consumer_bell) doorbell_futex_wake(p->consumer_bell);
+  if (p->producer_bell) doorbell_futex_wake(p->producer_bell);
+  pthread_join(p->thread, NULL);
+}
+
+void pump_stats(struct pump *p, struct pump_stats *o) {
+  o->packets = __atomic_load_n(&p->st.packets, __ATOMIC_RELAXED);
+  o->bytes = __atomic_load_n(&p->st.bytes, __ATOMIC_RELAXED);
+  o->batches = __atomic_load_n(&p->st.batches, __ATOMIC_RELAXED);
+  o->errors = __atomic_load_n(&p->st.errors, __ATOMIC_RELAXED);
+  o->drops = __atomic_load_n(&p->st.drops, __ATOMIC_RELAXED);
+  o->full_waits = __atomic_load_n(&p->st.full_waits, __ATOMIC_RELAXED);
+  o->full_ns = __atomic_load_n(&p->st.full_ns, __ATOMIC_RELAXED);
+}
+
+void pump_free(struct pump *p) {
+  free(p->msgs); free(p->iovs); free(p->names); free(p->slot_of);
+  free(p);
+}

@@ -1,0 +1,227 @@
+// Tests of the C I/O addon (appliance/native/). In-process tests cover the doorbell primitives and
+// argument checks; everything touching the network runs in namespaces created here (`ip netns add
+// dmvtest-<random>`, veth pairs, 10.x addresses inside them only) through test/native/child.mjs,
+// because Node cannot setns(). Every namespace is deleted in teardown, also on failure.
+import t, { type Test } from 'tap';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { loadNative, findNativePath, NATIVE_REL_PATH } from '../appliance/io/native.js';
+import { computeLayout, pagesFor, RING, SLOT, DOORBELL } from '../appliance/dataplane/layout.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const nativePath = join(repo, NATIVE_REL_PATH);
+const child = join(repo, 'test/native/child.mjs');
+const layout = computeLayout({ tunSlots: 64, nbmaSlots: 64, ctlSlots: 64 });
+const childArgs = { native: nativePath, RING, SLOT, DOORBELL, layout, pages: pagesFor(layout) };
+
+if (!existsSync(nativePath)) {
+  t.fail(`${NATIVE_REL_PATH} is missing — run \`make native\` first`);
+  t.end();
+  process.exit(1);
+}
+const io = loadNative();
+const isRoot = process.getuid?.() === 0;
+const canNet = isRoot && existsSync('/dev/net/tun');
+const netSkip = canNet ? false : 'needs root and /dev/net/tun to create network namespaces';
+
+const newMemory = () => {
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: 32, shared: true });
+  return { memory, u8: new Uint8Array(memory.buffer), u32: new Uint32Array(memory.buffer) };
+};
+
+t.test('loader resolves the addon from source and from a bundle in dist/', async (t) => {
+  t.equal(findNativePath(join(repo, 'appliance/io/native.ts')), nativePath);
+  t.equal(findNativePath(join(repo, 'dist/dmvpnd.mjs')), nativePath);
+  t.throws(() => findNativePath('/nonexistent/dir/x.mjs'), { code: 'ENOENT' });
+  for (const f of ['openTun', 'configureInterface', 'openRawIp', 'openUdp', 'closeFd', 'startPump', 'stopPump',
+    'pumpStats', 'wake', 'wait', 'watch', 'unwatch', 'pcapOpen', 'pcapClose'] as const)
+    t.type(io[f], 'function', f);
+});
+
+t.test('wake and wait follow the doorbell protocol', async (t) => {
+  const { u8, u32 } = newMemory();
+  const bell = 4096;
+  t.equal(io.wait(u8, bell, 5, 1000), 'not-equal', 'seq is 0, not 5: returns at once');
+  const t0 = Date.now();
+  t.equal(io.wait(u8, bell, 0, 30), 'timed-out');
+  t.ok(Date.now() - t0 >= 25, 'waited for the timeout');
+  io.wake(u8, bell);
+  io.wake(u8, bell);
+  t.equal(u32[bell / 4], 2, 'wake increments seq');
+  t.equal(u32[bell / 4 + 1], 0, 'wake does not touch sleeping');
+  t.throws(() => io.wake(u8, u8.length - 4), { code: 'EINVAL' }, 'doorbell outside memory');
+  t.throws(() => io.wake(u8, 6), { code: 'EINVAL' }, 'misaligned doorbell');
+  t.throws(() => io.wait(new Uint8Array(16) as any, 0, 0, 0) && io.wake({} as any, 0), { code: 'EINVAL' });
+});
+
+t.test('a worker thread blocked in wait() is woken by wake() on the main thread', async (t) => {
+  const { memory, u8, u32 } = newMemory();
+  const bell = 8192;
+  const w = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads');
+    const io = require(workerData.native);
+    const u8 = new Uint8Array(workerData.memory.buffer), u32 = new Uint32Array(workerData.memory.buffer);
+    const s = Atomics.load(u32, workerData.bell / 4);
+    Atomics.store(u32, workerData.bell / 4 + 1, 1);          // sleeping = 1
+    parentPort.postMessage('sleeping');
+    const t0 = Date.now();
+    const r = io.wait(u8, workerData.bell, s, 5000);
+    Atomics.store(u32, workerData.bell / 4 + 1, 0);
+    parentPort.postMessage({ r, ms: Date.now() - t0 });
+  `, { eval: true, workerData: { native: nativePath, memory, bell } });
+  const msgs: any[] = [];
+  const done = new Promise<any>((res, rej) => { w.on('message', (m) => { msgs.push(m); if (m !== 'sleeping') res(m); }); w.on('error', rej); });
+  await new Promise<void>((res) => w.once('message', () => res()));
+  await new Promise((res) => setTimeout(res, 50)); // let it enter the futex
+  io.wake(u8, bell);
+  const m = await done;
+  t.equal(m.r, 'ok', 'woken, not timed out');
+  t.ok(m.ms < 2000, `woken promptly (${m.ms} ms)`);
+  t.equal(u32[bell / 4], 1);
+  await w.terminate();
+});
+
+t.test('watch calls back on the JS thread, coalesced, and stops on unwatch', async (t) => {
+  const { u8 } = newMemory();
+  const bell = 12288;
+  let calls = 0;
+  const id = io.watch(u8, bell, () => { calls++; });
+  for (let i = 0; i < 100; i++) io.wake(u8, bell); // a burst: far fewer callbacks than rings
+  await new Promise((res) => setTimeout(res, 100));
+  t.ok(calls >= 1, `called back (${calls})`);
+  t.ok(calls <= 3, `coalesced: ${calls} calls for 100 rings`);
+  const before = calls;
+  io.wake(u8, bell);
+  await new Promise((res) => setTimeout(res, 100));
+  t.equal(calls, before + 1, 'a later ring calls back again');
+  io.unwatch(id);
+  io.wake(u8, bell);
+  await new Promise((res) => setTimeout(res, 100));
+  t.equal(calls, before + 1, 'no calls after unwatch');
+  t.throws(() => io.unwatch(id), { code: 'ENOENT' });
+  t.throws(() => io.watch(u8, bell, 42 as any), { code: 'EINVAL' });
+});
+
+t.test('an active watch does not keep the process alive', async (t) => {
+  const code = `const io = require(${JSON.stringify(nativePath)});
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    io.watch(new Uint8Array(m.buffer), 0, () => {}); console.log('watching');`;
+  const t0 = Date.now();
+  const out = execFileSync(process.execPath, ['-e', code], { timeout: 5000 }).toString();
+  t.match(out, /watching/);
+  t.ok(Date.now() - t0 < 3000, 'exited by itself');
+});
+
+t.test('startPump validates its arguments and the ring', async (t) => {
+  const { u8, u32 } = newMemory();
+  t.throws(() => io.startPump({ memory: u8, kind: 'bogus' as any, fd: 0, ring: 65536 }), { code: 'EINVAL', message: /unknown pump kind/ });
+  t.throws(() => io.startPump({ memory: u8, kind: 'tun-tx', fd: 0, ring: 65536 }), { code: 'EINVAL', message: /writeLayout/ }, 'uninitialised ring');
+  u32[(65536 + RING.slotCount) / 4] = 1 << 20; u32[(65536 + RING.slotSize) / 4] = 2048;
+  t.throws(() => io.startPump({ memory: u8, kind: 'tun-tx', fd: 0, ring: 65536 }), { code: 'EINVAL' }, 'ring larger than memory');
+  t.throws(() => io.startPump({ memory: u8, kind: 'tun-tx', fd: 0, ring: u8.length }), { code: 'EINVAL' }, 'ring outside memory');
+  u32[(65536 + RING.slotCount) / 4] = 8; u32[(65536 + RING.consumerDoorbell) / 4] = u8.length;
+  t.throws(() => io.startPump({ memory: u8, kind: 'tun-tx', fd: 0, ring: 65536 }), { code: 'EINVAL', message: /doorbell/ });
+  t.throws(() => io.startPump({ memory: u8, kind: 'tun-tx', fd: 0, ring: 65536, batch: 0 }), { code: 'EINVAL' });
+  t.throws(() => io.startPump({ memory: {} as any, kind: 'tun-tx', fd: 0, ring: 65536 }), { code: 'EINVAL', message: /Uint8Array/ });
+  t.throws(() => io.pumpStats(999999), { code: 'ENOENT' });
+  t.throws(() => io.openRawIp(0), { code: 'EINVAL' });
+  t.throws(() => io.openUdp('not-an-ip', 1), { code: 'EINVAL' });
+});
+
+// ---------- namespaces ----------
+
+const rnd = () => randomBytes(3).toString('hex');
+function netns(t: Test, tag: string): string {
+  const ns = `dmvtest-${tag}-${rnd()}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  t.teardown(() => { try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* already gone */ } });
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  return ns;
+}
+const inNs = (ns: string, args: object) =>
+  ['netns', 'exec', ns, process.execPath, child, JSON.stringify({ ...childArgs, ...args })];
+function runChild(ns: string, args: object): Promise<any> {
+  return new Promise((res, rej) => execFile('ip', inNs(ns, args), { timeout: 30000 }, (err, stdout, stderr) => {
+    if (err) return rej(new Error(`child failed: ${err.message}\n${stderr}`));
+    try { res(JSON.parse(stdout.trim().split('\n').pop()!)); } catch { rej(new Error(`bad child output: ${stdout}\n${stderr}`)); }
+  }));
+}
+
+t.test('TUN in a namespace: open, configure, rx, tx, errors, back-pressure', { skip: netSkip }, async (t) => {
+  const ns = netns(t, 'tun');
+  const r = await runChild(ns, { scenario: 'tun', tun: 'dmvt0' });
+  t.comment(`echo trigger: ${r.trigger}`);
+  t.same(r.ping && { version: r.ping.version, proto: r.ping.proto, src: r.ping.src, dst: r.ping.dst, kind: r.ping.kind, icmpType: r.ping.icmpType },
+    { version: 4, proto: 1, src: '10.77.0.1', dst: '10.77.0.2', kind: 0, icmpType: 8 }, 'ICMP echo request read into tun-rx');
+  t.equal(r.ping?.len, r.ping?.dataLen, 'slot len matches the packet');
+  t.same(r.reply && { proto: r.reply.proto, icmpType: r.reply.icmpType, src: r.reply.src, dst: r.reply.dst },
+    { proto: 1, icmpType: 0, src: '10.77.0.1', dst: '10.77.0.2' }, 'tun-tx packet answered by the kernel, reply in tun-rx');
+  t.equal(r.secondOpen?.code, 'EBUSY', 'second openTun of an open name');
+  t.match(r.secondOpen?.message, /already in use/);
+  t.equal(r.missing?.code, 'ENODEV');
+  t.match(r.missing?.message, /nosuch0: no such interface/);
+  t.equal(r.badAddress?.code, 'EINVAL');
+  t.equal(r.txAfterBad.drops, r.txBefore.drops + 1, 'oversized slot dropped and counted');
+  t.equal(r.txAfterBad.packets, r.txBefore.packets, 'oversized slot not written');
+  t.equal(r.fullRingUsed, 4, 'undrained 4-slot ring is full');
+  t.ok(r.fullStats.fullWaits >= 1, `producer waited on the full ring (${r.fullStats.fullWaits} waits)`);
+  t.equal(r.backPressureReplies, 10, 'no reply lost while the ring was full');
+  t.equal(r.rxStats.drops, 0);
+  t.ok(r.txStats.packets >= 11, `tun-tx wrote ${r.txStats.packets} packets`);
+  t.equal(r.stopUnknown?.code, 'ENOENT', 'stopPump twice');
+  t.equal(r.reopenAfterClose, null, 'name is free again after closeFd');
+});
+
+t.test('raw GRE and UDP between two namespaces, with pcap', { skip: netSkip }, async (t) => {
+  const a = netns(t, 'a'), b = netns(t, 'b');
+  const va = `va${rnd()}`, vb = `vb${rnd()}`;
+  execFileSync('ip', ['-n', a, 'link', 'add', va, 'type', 'veth', 'peer', 'name', vb, 'netns', b]);
+  execFileSync('ip', ['-n', a, 'addr', 'add', '10.99.0.1/24', 'dev', va]);
+  execFileSync('ip', ['-n', b, 'addr', 'add', '10.99.0.2/24', 'dev', vb]);
+  execFileSync('ip', ['-n', a, 'link', 'set', va, 'up']);
+  execFileSync('ip', ['-n', b, 'link', 'set', vb, 'up']);
+  const dir = mkdtempSync(join(tmpdir(), 'dmvtest-pcap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pcapA = join(dir, 'a.pcap'), pcapB = join(dir, 'b.pcap');
+
+  const rx = spawn('ip', inNs(b, { scenario: 'nbma-rx', local: '10.99.0.2', pcap: pcapB }), { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => { if (rx.exitCode === null) rx.kill('SIGKILL'); });
+  let stderr = '';
+  rx.stderr.on('data', (d) => { stderr += d; });
+  const lines = createInterface({ input: rx.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`rx child silent; stderr: ${stderr}`)), 15000));
+    const l = await Promise.race([lines.next(), timer]);
+    if (l.done) throw new Error(`rx child ended; stderr: ${stderr}`);
+    return JSON.parse(l.value);
+  };
+  t.same(await next(), { ready: true });
+  const tx = await runChild(a, { scenario: 'nbma-tx', local: '10.99.0.1', peer: '10.99.0.2', pcap: pcapA });
+  t.equal(tx.rawStats.packets, 1, 'raw-tx sent the GRE packet');
+  t.equal(tx.rawStats.drops, 1, 'raw-tx dropped the non-IPv4 slot');
+  t.equal(tx.udpStats.packets, 1, 'udp-tx sent the datagram');
+  t.same(await next(), { got: true });
+
+  // Read B's capture while its process still runs (the pumps flush per batch).
+  const live = execFileSync('tshark', ['-r', pcapB, '-T', 'fields', '-E', 'occurrence=f', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.proto', '-e', 'udp.srcport', '-e', 'udp.dstport'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  t.match(live, /10\.99\.0\.1\t10\.99\.0\.2\t47/, 'tshark reads the GRE packet from the live capture');
+  t.match(live, /10\.99\.0\.1\t10\.99\.0\.2\t17\t4500\t4500/, 'tshark reads the synthesized UDP header');
+  rx.stdin.write('close\n');
+  const r = await next();
+  t.same(r.gre && { kind: r.gre.kind, addr: r.gre.addr, version: r.gre.version, proto: r.gre.proto, src: r.gre.src, dst: r.gre.dst },
+    { kind: 47, addr: '10.99.0.1', version: 4, proto: 47, src: '10.99.0.1', dst: '10.99.0.2' }, 'raw-rx slot: kind, addr, whole IPv4 packet');
+  t.same(r.udp, { kind: 17, addr: '10.99.0.1', aux: ((4500 << 16) | 4500) >>> 0, payload: 'DMVPN-UDP-TEST' }, 'udp-rx slot');
+  t.comment(`second UDP bind on the same port: ${JSON.stringify(r.udpBusy)}`);
+
+  const full = execFileSync('tshark', ['-r', pcapA, '-T', 'fields', '-e', 'frame.protocols'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split('\n');
+  t.equal(full.length, 2, 'sender capture has both packets after pcapClose');
+  t.match(full.join(' '), /gre/);
+  t.match(full.join(' '), /udp/);
+  t.ok(statSync(pcapB).size > 24, 'receiver capture has records');
+});

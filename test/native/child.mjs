@@ -1,0 +1,236 @@
+// Child process for test/native.test.ts: runs inside a network namespace (`ip netns exec NS node
+// child.mjs JSON`), because Node cannot setns(). It drives the built addon directly and prints one
+// JSON line with what it saw; the parent makes the assertions. The parent passes every layout number
+// (computed by appliance/dataplane/layout.ts), so nothing here hard-codes the contract.
+import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+const args = JSON.parse(process.argv[2]);
+const { RING, SLOT, DOORBELL, layout: L } = args;
+const io = createRequire(import.meta.url)(args.native);
+const memory = new WebAssembly.Memory({ initial: args.pages, maximum: args.pages, shared: true });
+const u8 = new Uint8Array(memory.buffer);
+const u32 = new Uint32Array(memory.buffer);
+const dv = new DataView(memory.buffer);
+
+const ipToU32 = (s) => s.split('.').reduce((a, b) => ((a << 8) | Number(b)) >>> 0, 0);
+const u32ToIp = (n) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+
+function initRing(off, slotCount, slotSize, consumer, producer) {
+  u8.fill(0, off, off + RING.headerSize);
+  u32[(off + RING.slotCount) >>> 2] = slotCount;
+  u32[(off + RING.slotSize) >>> 2] = slotSize;
+  u32[(off + RING.consumerDoorbell) >>> 2] = consumer;
+  u32[(off + RING.producerDoorbell) >>> 2] = producer;
+}
+const ringField = (ring, f) => (ring + RING[f]) >>> 2;
+const slotAt = (ring, i) => {
+  const count = u32[ringField(ring, 'slotCount')], size = u32[ringField(ring, 'slotSize')];
+  return ring + RING.headerSize + (i & (count - 1)) * size;
+};
+
+/** Producer side (JS acting as the worker): put one slot into a ring and ring its consumer. */
+function produce(ring, data, { kind = 0, addr = 0, aux = 0, len = data.length } = {}) {
+  const head = Atomics.load(u32, ringField(ring, 'head'));
+  const s = slotAt(ring, head);
+  dv.setUint32(s + SLOT.len, len, true);
+  dv.setUint32(s + SLOT.kind, kind, true);
+  dv.setUint32(s + SLOT.addr, addr, true);
+  dv.setUint32(s + SLOT.aux, aux, true);
+  u8.set(data, s + SLOT.data);
+  Atomics.store(u32, ringField(ring, 'head'), head + 1);
+  io.wake(u8, u32[ringField(ring, 'consumerDoorbell')]);
+}
+
+/** Consumer side: drain `ring` until pred(slot) is true for one slot or the timeout passes. Sleeps
+ * on the ring's consumer doorbell with the protocol of docs/dataplane.md (using the addon's wait). */
+function consumeUntil(ring, pred, timeoutMs, seen = []) {
+  const bell = u32[ringField(ring, 'consumerDoorbell')];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = Atomics.load(u32, ringField(ring, 'head'));
+    let t = Atomics.load(u32, ringField(ring, 'tail'));
+    let found = null;
+    for (; t !== h; t = (t + 1) >>> 0) {
+      const s = slotAt(ring, t);
+      const len = dv.getUint32(s + SLOT.len, true);
+      const slot = {
+        len, kind: dv.getUint32(s + SLOT.kind, true), addr: dv.getUint32(s + SLOT.addr, true),
+        aux: dv.getUint32(s + SLOT.aux, true), data: Buffer.from(u8.slice(s + SLOT.data, s + SLOT.data + len)),
+      };
+      seen.push(slot);
+      if (!found && pred(slot)) found = slot;
+    }
+    Atomics.store(u32, ringField(ring, 'tail'), h);
+    const pb = u32[ringField(ring, 'producerDoorbell')];
+    if (pb) io.wake(u8, pb);
+    if (found) return found;
+    if (Date.now() > deadline) return null;
+    const seqIdx = bell >>> 2, sleepIdx = (bell + DOORBELL.sleeping) >>> 2;
+    const s = Atomics.load(u32, seqIdx);
+    Atomics.store(u32, sleepIdx, 1);
+    if (Atomics.load(u32, ringField(ring, 'head')) === h) io.wait(u8, bell, s, 100);
+    Atomics.store(u32, sleepIdx, 0);
+  }
+}
+
+function checksum(buf, start, end) {
+  let sum = 0;
+  for (let i = start; i < end; i += 2) sum += (buf[i] << 8) | (i + 1 < end ? buf[i + 1] : 0);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return ~sum & 0xffff;
+}
+function ipv4(src, dst, proto, payload, ttl = 64) {
+  const p = Buffer.alloc(20 + payload.length);
+  p[0] = 0x45; p.writeUInt16BE(p.length, 2); p.writeUInt16BE(0x1234, 4); p[8] = ttl; p[9] = proto;
+  p.writeUInt32BE(ipToU32(src), 12); p.writeUInt32BE(ipToU32(dst), 16);
+  p.writeUInt16BE(checksum(p, 0, 20), 10);
+  payload.copy(p, 20);
+  return p;
+}
+function icmpEcho(id, seq, type = 8) {
+  const m = Buffer.alloc(8 + 16);
+  m[0] = type; m.writeUInt16BE(id, 4); m.writeUInt16BE(seq, 6); m.write('dmvpn-echo-test!', 8);
+  m.writeUInt16BE(checksum(m, 0, m.length), 2);
+  return m;
+}
+const parse = (d) => ({
+  version: d[0] >> 4, proto: d[9], src: u32ToIp(d.readUInt32BE(12)), dst: u32ToIp(d.readUInt32BE(16)),
+  icmpType: d[9] === 1 ? d[20] : undefined, icmpSeq: d[9] === 1 ? d.readUInt16BE(26) : undefined,
+});
+const errInfo = (f) => { try { f(); return null; } catch (e) { return { code: e.code, message: e.message }; } };
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+
+function initAll() {
+  initRing(L.tunRx, 64, 2048, L.workerDoorbell, L.tunRxProducerDoorbell);
+  initRing(L.tunTx, 64, 2048, L.tunTxDoorbell, L.workerDoorbell);
+  initRing(L.nbmaRx, 64, 2048, L.workerDoorbell, L.nbmaRxProducerDoorbell);
+  initRing(L.nbmaTx, 64, 2048, L.nbmaTxDoorbell, L.workerDoorbell);
+  // a second rx/tx ring pair for UDP (one producer per ring), reusing the ctl ring areas
+  initRing(L.ctlRx, 64, 2048, L.supervisorDoorbell, 0);
+  initRing(L.ctlTx, 64, 2048, L.tunTxDoorbell + 32, 0);
+}
+
+async function tun() {
+  initAll();
+  const r = {};
+  const name = args.tun;
+  const fd = io.openTun(name);
+  io.configureInterface(name, { address: '10.77.0.1', prefixLen: 24, mtu: 1400, up: true });
+  r.secondOpen = errInfo(() => io.openTun(name));
+  r.missing = errInfo(() => io.configureInterface('nosuch0', { address: '10.1.1.1', prefixLen: 24, up: true }));
+  r.badAddress = errInfo(() => io.configureInterface(name, { address: '10.1.1', prefixLen: 24 }));
+  const rx = io.startPump({ memory: u8, kind: 'tun-rx', fd, ring: L.tunRx });
+  const tx = io.startPump({ memory: u8, kind: 'tun-tx', fd, ring: L.tunTx, batch: 8 });
+
+  // 1. Kernel -> TUN -> tun-rx ring: an ICMP echo to an address routed into the TUN.
+  const isEchoTo2 = (s) => { const p = parse(s.data); return p.version === 4 && p.proto === 1 && p.dst === '10.77.0.2'; };
+  if (existsSync('/usr/bin/ping') || existsSync('/bin/ping')) {
+    r.trigger = 'ping';
+    spawnSync('ping', ['-c1', '-W1', '10.77.0.2']); // no reply comes: only the request matters
+  } else {
+    // No ping here: send the echo through a raw socket with the addon's own raw-tx pump.
+    r.trigger = 'raw-tx';
+    const rawFd = io.openRawIp(1);
+    const p = io.startPump({ memory: u8, kind: 'raw-tx', fd: rawFd, ring: L.nbmaTx });
+    produce(L.nbmaTx, ipv4('10.77.0.1', '10.77.0.2', 1, icmpEcho(7, 1)), { kind: 1, addr: ipToU32('10.77.0.2') });
+    consumeUntil(L.tunRx, () => false, 300, (r.pre = []));
+    r.rawTxStats = io.stopPump(p);
+    io.closeFd(rawFd);
+  }
+  const seen = r.pre ?? [];
+  let got = seen.find(isEchoTo2) ?? consumeUntil(L.tunRx, isEchoTo2, 2000, seen);
+  r.ping = got ? { ...parse(got.data), len: got.len, kind: got.kind, dataLen: got.data.length } : null;
+  r.ringSlotsSeen = seen.length;
+
+  // 2. tun-tx: an echo request to the TUN's own address; the kernel answers back into the TUN.
+  produce(L.tunTx, ipv4('10.77.0.2', '10.77.0.1', 1, icmpEcho(9, 42)));
+  got = consumeUntil(L.tunRx, (s) => { const p = parse(s.data); return p.proto === 1 && p.icmpType === 0 && p.icmpSeq === 42; }, 2000);
+  r.reply = got ? parse(got.data) : null;
+
+  // 3. A slot whose len exceeds slotSize-16 must be dropped and counted, never written.
+  // The reply can be seen before the pump adds its batch to the stats: wait for the count to settle.
+  for (const t0 = Date.now(); io.pumpStats(tx).packets < 1 && Date.now() - t0 < 1000;) await new Promise((res) => setTimeout(res, 5));
+  const before = io.pumpStats(tx);
+  produce(L.tunTx, Buffer.alloc(8), { len: 2048 - 16 + 1 });
+  const t0 = Date.now();
+  while (io.pumpStats(tx).drops === before.drops && Date.now() - t0 < 1000) await new Promise((res) => setTimeout(res, 10));
+  r.txBefore = before;
+  r.txAfterBad = io.pumpStats(tx);
+
+  // 4. Back-pressure: a 4-slot tun-rx ring that nobody drains fills up; the pump waits (fullWaits)
+  //    instead of dropping, and every reply arrives once we drain.
+  io.stopPump(rx);
+  initRing(L.tunRx, 4, 2048, L.workerDoorbell, L.tunRxProducerDoorbell);
+  const rx2 = io.startPump({ memory: u8, kind: 'tun-rx', fd, ring: L.tunRx, batch: 2 });
+  for (let i = 0; i < 10; i++) produce(L.tunTx, ipv4('10.77.0.2', '10.77.0.1', 1, icmpEcho(9, 100 + i)));
+  await new Promise((res) => setTimeout(res, 400));
+  r.fullRingUsed = Atomics.load(u32, ringField(L.tunRx, 'head')) - Atomics.load(u32, ringField(L.tunRx, 'tail'));
+  r.fullStats = io.pumpStats(rx2);
+  const replies = new Set();
+  consumeUntil(L.tunRx, (s) => {
+    const p = parse(s.data);
+    if (p.proto === 1 && p.icmpType === 0 && p.icmpSeq >= 100) replies.add(p.icmpSeq);
+    return replies.size === 10;
+  }, 3000);
+  r.backPressureReplies = replies.size;
+  r.rxStats = io.stopPump(rx2);
+  r.txStats = io.stopPump(tx);
+  r.stopUnknown = errInfo(() => io.stopPump(tx));
+  io.closeFd(fd);
+  r.reopenAfterClose = errInfo(() => io.closeFd(io.openTun(name)));
+  out(r);
+}
+
+// NBMA receiver: raw GRE (47) and UDP 4500 pumps, pcap mirror; then waits for "close" on stdin so
+// the parent can read the pcap while we are still running.
+async function nbmaRx() {
+  initAll();
+  const raw = io.openRawIp(47);
+  const udp = io.openUdp(args.local, 4500);
+  // With SO_REUSEADDR on both, Linux lets a second UDP socket bind the same address:port (and gives
+  // it the traffic). Record what happens, and close the second one so `udp` gets the datagrams.
+  let second;
+  const r = { udpBusy: errInfo(() => { second = io.openUdp(args.local, 4500); }) };
+  if (second !== undefined) { io.closeFd(second); r.udpBusy = 'bound twice'; }
+  io.pcapOpen(args.pcap);
+  const p1 = io.startPump({ memory: u8, kind: 'raw-rx', fd: raw, ring: L.nbmaRx });
+  const p2 = io.startPump({ memory: u8, kind: 'udp-rx', fd: udp, ring: L.ctlRx });
+  out({ ready: true });
+  const gre = consumeUntil(L.nbmaRx, (s) => s.data.includes('DMVPN-GRE-TEST'), 5000);
+  const dgram = consumeUntil(L.ctlRx, (s) => s.data.includes('DMVPN-UDP-TEST'), 5000);
+  r.gre = gre && { ...parse(gre.data), kind: gre.kind, addr: u32ToIp(gre.addr), len: gre.len };
+  r.udp = dgram && { kind: dgram.kind, addr: u32ToIp(dgram.addr), aux: dgram.aux, payload: dgram.data.toString() };
+  out({ got: true });
+  for await (const line of createInterface({ input: process.stdin })) if (line === 'close') break;
+  io.pcapClose();
+  r.rawStats = io.stopPump(p1);
+  r.udpStats = io.stopPump(p2);
+  io.closeFd(raw); io.closeFd(udp);
+  out(r);
+}
+
+async function nbmaTx() {
+  initAll();
+  const raw = io.openRawIp(47, args.local);
+  const udp = io.openUdp(args.local, 4500);
+  io.pcapOpen(args.pcap);
+  const p1 = io.startPump({ memory: u8, kind: 'raw-tx', fd: raw, ring: L.nbmaTx });
+  const p2 = io.startPump({ memory: u8, kind: 'udp-tx', fd: udp, ring: L.ctlTx });
+  const inner = ipv4('192.168.1.1', '192.168.2.1', 17, Buffer.from('inner-payload'));
+  const gre = Buffer.concat([Buffer.from([0, 0, 0x08, 0x00]), inner, Buffer.from('DMVPN-GRE-TEST')]);
+  produce(L.nbmaTx, Buffer.from([1, 2, 3, 4]), { kind: 47, addr: ipToU32(args.peer) }); // not IPv4: dropped
+  produce(L.nbmaTx, ipv4(args.local, args.peer, 47, gre), { kind: 47, addr: ipToU32(args.peer) });
+  produce(L.ctlTx, Buffer.from('DMVPN-UDP-TEST'), { kind: 17, addr: ipToU32(args.peer), aux: (4500 << 16) | 4500 });
+  const t0 = Date.now();
+  while ((io.pumpStats(p1).packets < 1 || io.pumpStats(p2).packets < 1) && Date.now() - t0 < 2000)
+    await new Promise((res) => setTimeout(res, 10));
+  io.pcapClose();
+  const r = { rawStats: io.stopPump(p1), udpStats: io.stopPump(p2) };
+  io.closeFd(raw); io.closeFd(udp);
+  out(r);
+}
+
+await ({ tun, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx })[args.scenario]();
