@@ -20,7 +20,7 @@ wasm/build/crypto.wasm: $(wildcard wasm/assembly/crypto/*.ts wasm/assembly/crypt
 
 native: $(NATIVE)
 $(NATIVE): $(wildcard appliance/native/*.c appliance/native/*.h) appliance/native/binding.gyp
-	cd appliance/native && npm_config_nodedir=$$(node -p 'require("path").resolve(process.execPath, "../..")') ../../node_modules/.bin/node-gyp rebuild >/dev/null
+	cd appliance/native && npm_config_nodedir=$$(node -p 'require("path").resolve(process.execPath, "../..")') ../../node_modules/.bin/node-gyp rebuild --loglevel=warn >/dev/null
 
 bundle: $(BUNDLE)
 dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null)

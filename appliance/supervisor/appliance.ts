@@ -1,0 +1,152 @@
+// One appliance: loads the startup-config, checks it can be applied, applies it (interfaces,
+// tunnel data plane, NHRP, routes), and serves exec commands. Failure before apply leaves the
+// system untouched; failure during apply is reported and the process exits, never half-running.
+import fs from 'node:fs';
+import { parseStartupConfig } from '../config/load.js';
+import type { ApplianceConfig, TunnelConfig, EthernetConfig, StaticRoute } from '../config/model.js';
+import { NhrpEngine } from '../nhrp/engine.js';
+import { DataplaneHost, type TunnelParams } from './dataplane-host.js';
+import { Log } from './log.js';
+import { setInterface, routeReplace, maskToLen, interfaceExists, interfaceAddresses, enableForwarding, SystemError } from './system.js';
+import { ipToU32, u32ToIp } from '../dataplane/layout.js';
+import { ExecCommands } from './exec.js';
+
+export class ConfigError extends Error {}
+
+const inSubnet = (ip: string, net: string, len: number) =>
+  len === 0 || ((ipToU32(ip) ^ ipToU32(net)) >>> (32 - len)) === 0;
+
+export class Appliance {
+  config!: ApplianceConfig;
+  tunnel?: TunnelConfig;
+  nhrp?: NhrpEngine;
+  dataplane?: DataplaneHost;
+  readonly log: Log;
+  readonly startedAt = Date.now();
+  exec!: ExecCommands;
+
+  constructor(private readonly opts: { configPath: string; pcapPath?: string }) {
+    this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
+  }
+
+  /** Parses the config file; throws ConfigError listing every bad line. Applies nothing. */
+  load(): ApplianceConfig {
+    let text: string;
+    try { text = fs.readFileSync(this.opts.configPath, 'utf8'); }
+    catch (e) { throw new ConfigError(`cannot read ${this.opts.configPath}: ${(e as Error).message}`); }
+    const r = parseStartupConfig(text);
+    if (!r.ok) {
+      const lines = r.errors.map((e) => `${this.opts.configPath}:${e.line}: ${e.message}\n    ${e.text}`);
+      throw new ConfigError(`config refused, nothing applied:\n${lines.join('\n')}`);
+    }
+    return r.config;
+  }
+
+  async start(): Promise<void> {
+    const config = this.load();
+    this.config = config;
+    for (const i of config.inactive) this.log.emit('CONFIG', 'notice', 'INACTIVE', `line ${i.line}: "${i.text.trim()}" accepted, not active: ${i.reason}`);
+    const plan = this.preflight(config);
+    this.exec = new ExecCommands(this);
+    enableForwarding();
+    for (const e of plan.ethernets) setInterface(e.linuxName, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
+    // Underlay routes first so the first NHRP registration can reach the hub; then the tunnel.
+    this.tunnel = plan.tunnel;
+    this.applyRoutes(config.routes, 'underlay');
+    if (plan.tunnel) await this.startTunnel(plan.tunnel, plan.params!);
+    this.applyRoutes(config.routes, 'overlay');
+    this.log.emit('SYS', 'notice', 'CONFIG_I', `configured from ${this.opts.configPath}`);
+  }
+
+  /** Everything that can be checked before touching the system. */
+  private preflight(config: ApplianceConfig) {
+    const ethernets = config.interfaces.filter((i): i is EthernetConfig => i.kind === 'ethernet');
+    const tunnels = config.interfaces.filter((i): i is TunnelConfig => i.kind === 'tunnel');
+    const missing = ethernets.filter((e) => !interfaceExists(e.linuxName));
+    if (missing.length) throw new ConfigError(missing.map((e) => `interface ${e.name}: no such interface on this system (Linux ${e.linuxName})`).join('\n'));
+    if (tunnels.length > 1) throw new ConfigError(`only one tunnel interface per appliance is supported; found ${tunnels.map((t) => t.name).join(', ')}`);
+    const tunnel = tunnels[0];
+    if (!tunnel) return { ethernets };
+    if (!tunnel.address) throw new ConfigError(`interface ${tunnel.name}: no ip address`);
+    const source = this.resolveSource(tunnel, ethernets);
+    const prefixLen = maskToLen(tunnel.address.mask);
+    const nhs = tunnel.nhrp.nhs[0];
+    const nhsNbma = nhs && (nhs.nbma ?? tunnel.nhrp.maps.find((m) => m.tunnelIp === nhs.tunnelIp)?.nbma);
+    const params: TunnelParams = {
+      tunName: tunnel.name, tunnelIp: tunnel.address.address, prefixLen, source, mtu: tunnel.mtu,
+      tcpMss: tunnel.tcpAdjustMss, key: tunnel.key,
+      p2pDestination: tunnel.mode === 'gre-ip' ? tunnel.destination : undefined,
+      nhsFallback: nhsNbma ?? (tunnel.mode === 'gre-ip' ? tunnel.destination : undefined),
+    };
+    if (tunnel.mode === 'gre-ip' && !tunnel.destination) throw new ConfigError(`interface ${tunnel.name}: tunnel mode gre ip needs a tunnel destination`);
+    return { ethernets, tunnel, params };
+  }
+
+  private resolveSource(t: TunnelConfig, ethernets: EthernetConfig[]): string {
+    if (!t.source) throw new ConfigError(`interface ${t.name}: no tunnel source`);
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(t.source)) return t.source;
+    const want = t.source.toLowerCase();
+    const e = ethernets.find((x) => x.name.toLowerCase() === want || x.linuxName === t.source);
+    if (e?.address) return e.address.address;
+    const sys = e ? e.linuxName : t.source;
+    const have = interfaceExists(sys) ? interfaceAddresses(sys)[0] : undefined;
+    if (!have) throw new ConfigError(`interface ${t.name}: tunnel source ${t.source} has no IPv4 address`);
+    return have.split('/')[0];
+  }
+
+  private async startTunnel(tunnel: TunnelConfig, params: TunnelParams): Promise<void> {
+    const nhrpLog = this.log.facility('NHRP');
+    const dp = new DataplaneHost({
+      nhrpIn: (src, dst, pkt) => this.nhrp?.receive(src, dst, pkt),
+      noEntry: (nextHop) => this.log.emit('NHRP', 'debug', 'NOENTRY', `no NHRP entry for next hop ${nextHop}`),
+    }, (level, msg) => this.log.emit('DATAPLANE', level, 'EVENT', msg));
+    this.dataplane = dp;
+    await dp.start(params, this.opts.pcapPath);
+    // the tunnel subnet is on-link: next hop = destination
+    const net = u32ToIp((ipToU32(params.tunnelIp) & (params.prefixLen ? (~0 << (32 - params.prefixLen)) : 0)) >>> 0);
+    dp.commands.fibAdd(ipToU32(net), params.prefixLen, 0);
+    this.nhrp = new NhrpEngine({
+      config: tunnel, tunnelIp: params.tunnelIp, tunnelPrefixLen: params.prefixLen, nbmaSource: params.source,
+      send: (dst, bytes) => { if (!dp.sendNhrp(dst, bytes)) this.log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`); },
+      peerChanged: (ev) => {
+        if (ev.op === 'set' && ev.nbma) dp.commands.peerSet(ipToU32(ev.tunnelIp), ipToU32(ev.nbma), (ev.flags.static ? 1 : 0) | (ev.flags.nat ? 2 : 0));
+        else dp.commands.peerDel(ipToU32(ev.tunnelIp));
+      },
+      log: (level, msg) => nhrpLog(level === 'warn' ? 'warn' : level === 'error' ? 'error' : level === 'debug' ? 'debug' : 'info', msg),
+    });
+    this.nhrp.start();
+  }
+
+  private applyRoutes(routes: StaticRoute[], which: 'underlay' | 'overlay'): void {
+    const t = this.tunnel;
+    const tunLen = t?.address ? maskToLen(t.address.mask) : 0;
+    for (const r of routes) {
+      const len = maskToLen(r.mask);
+      const viaTunnel = t && ((r.nextHop && t.address && inSubnet(r.nextHop, t.address.address, tunLen)) ||
+        (r.iface && r.iface.toLowerCase() === t.name.toLowerCase()));
+      if ((which === 'overlay') !== Boolean(viaTunnel)) continue;
+      try {
+        if (viaTunnel) {
+          routeReplace({ prefix: r.prefix, len, dev: t!.name, metric: r.distance });
+          this.dataplane!.commands.fibAdd(ipToU32(r.prefix), len, r.nextHop ? ipToU32(r.nextHop) : 0);
+        } else {
+          routeReplace({ prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.linuxName(r.iface) : undefined, metric: r.distance });
+        }
+      } catch (e) {
+        if (!(e instanceof SystemError)) throw e;
+        this.log.emit('IPRT', 'warn', 'ROUTE', `ip route ${r.prefix} ${r.mask} ${r.nextHop ?? r.iface}: ${e.message}`);
+      }
+    }
+  }
+
+  private linuxName(iosName: string): string {
+    const e = this.config.interfaces.find((i): i is EthernetConfig => i.kind === 'ethernet' && i.name.toLowerCase() === iosName.toLowerCase());
+    return e?.linuxName ?? iosName;
+  }
+
+  async stop(): Promise<void> {
+    this.nhrp?.stop();
+    await new Promise((r) => setTimeout(r, 50)); // let a purge/last NHRP packet leave the ring
+    await this.dataplane?.stop();
+  }
+}

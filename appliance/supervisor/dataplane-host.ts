@@ -1,0 +1,136 @@
+// Owns the data plane of one tunnel: the shared memory, the TUN device and NBMA socket, the C pump
+// threads, and the WASM worker. The supervisor talks to it only through the control rings
+// (ctlTx: NHRP out + table commands; ctlRx: NHRP in + no-entry notices) and by reading counters.
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+import { computeLayout, writeLayout, pagesFor, ipToU32, u32ToIp, CTL_IN, TUNNEL_FLAG } from '../dataplane/layout.js';
+import { Ring } from '../dataplane/ring.js';
+import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
+import { loadNative, type NativeIo } from '../io/native.js';
+import { prepareTunnelSysctls } from './system.js';
+
+/** Where the worker's stop flag lives: the last word of the layout block (unused by the contract). */
+const STOP_FLAG_OFFSET = 252;
+const MAX_PAGES = 4096;
+
+export interface TunnelParams {
+  tunName: string;
+  tunnelIp: string;
+  prefixLen: number;
+  source: string; // NBMA address
+  mtu: number;
+  tcpMss?: number;
+  key?: number;
+  p2pDestination?: string;
+  nhsFallback?: string;
+}
+
+export interface DataplaneEvents {
+  nhrpIn(srcNbma: string, dstNbma: string, packet: Uint8Array): void;
+  noEntry(nextHop: string, destination: string): void;
+}
+
+export class DataplaneHost {
+  private readonly layout = computeLayout();
+  readonly memory: WebAssembly.Memory;
+  private readonly view: Uint8Array;
+  private readonly io: NativeIo;
+  private readonly ctlTx: Ring;
+  private readonly ctlRx: Ring;
+  readonly commands: DataplaneCommands;
+  private tunFd = -1;
+  private rawFd = -1;
+  private pumps: number[] = [];
+  private watchId = -1;
+  private worker?: Worker;
+
+  constructor(private readonly events: DataplaneEvents, private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void) {
+    this.memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(this.layout)), maximum: MAX_PAGES, shared: true });
+    writeLayout(this.memory.buffer, this.layout);
+    this.view = new Uint8Array(this.memory.buffer);
+    this.io = loadNative();
+    const wake = (bell: number) => this.io.wake(this.view, bell);
+    this.ctlTx = new Ring(this.memory.buffer, this.layout.ctlTx, wake);
+    this.ctlRx = new Ring(this.memory.buffer, this.layout.ctlRx, wake);
+    this.commands = new DataplaneCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
+  }
+
+  /** Opens the devices, starts pumps and the worker; throws with a clear message if any fails. */
+  async start(p: TunnelParams, pcapPath?: string): Promise<void> {
+    if (pcapPath) this.io.pcapOpen(pcapPath);
+    this.tunFd = this.io.openTun(p.tunName, {});
+    // NHRP redirects (Phase 3) replace ICMP redirects on an mGRE tunnel (IOS guides: `no ip redirects`):
+    // a hub hairpinning spoke-to-spoke traffic must not tell hosts to use a next hop they cannot reach.
+    prepareTunnelSysctls(p.tunName);
+    this.io.configureInterface(p.tunName, { address: p.tunnelIp, prefixLen: p.prefixLen, mtu: p.mtu, up: true });
+    this.rawFd = this.io.openRawIp(47, p.source);
+    const m = this.view, l = this.layout;
+    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-rx', fd: this.tunFd, ring: l.tunRx }));
+    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-tx', fd: this.tunFd, ring: l.tunTx }));
+    this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.rawFd, ring: l.nbmaRx, rawProtocol: 47 }));
+    this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-tx', fd: this.rawFd, ring: l.nbmaTx }));
+    this.configureTunnel(p);
+    this.watchId = this.io.watch(m, l.supervisorDoorbell, () => this.drainControl());
+    await this.startWorker();
+  }
+
+  configureTunnel(p: TunnelParams): void {
+    let flags = 0;
+    if (p.key !== undefined) flags |= TUNNEL_FLAG.KEY;
+    if (p.p2pDestination) flags |= TUNNEL_FLAG.P2P;
+    this.commands.cfgTunnel({
+      source: ipToU32(p.source), tunnelIp: ipToU32(p.tunnelIp), tunnelPrefixLen: p.prefixLen, flags,
+      key: p.key ?? 0, ipMtu: p.mtu, tcpMss: p.tcpMss ?? 0, ttl: 255,
+      p2pDestination: p.p2pDestination ? ipToU32(p.p2pDestination) : 0,
+      nhsFallback: p.nhsFallback ? ipToU32(p.nhsFallback) : 0,
+    });
+  }
+
+  private async startWorker(): Promise<void> {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    // Bundled: dist/worker.mjs beside dist/dmvpnd.mjs. From source (tests): appliance/entry/worker.ts.
+    const bundled = path.join(here, 'worker.mjs');
+    const file = fs.existsSync(bundled) ? bundled : path.join(here, '../entry/worker.ts');
+    Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 0);
+    this.worker = new Worker(file, {
+      workerData: { memory: this.memory, layoutBase: this.layout.base, doorbell: this.layout.workerDoorbell,
+        stopFlag: this.layout.base + STOP_FLAG_OFFSET },
+    });
+    this.worker.on('error', (e) => this.log('error', `data-plane worker failed: ${e.message}`));
+    await new Promise<void>((resolve, reject) => {
+      this.worker!.once('message', () => resolve());
+      this.worker!.once('error', reject);
+    });
+  }
+
+  private drainControl(): void {
+    this.ctlRx.drain((kind, addr, aux, data) => {
+      if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice());
+      else if (kind === CTL_IN.NO_ENTRY) this.events.noEntry(u32ToIp(addr), u32ToIp(aux));
+    });
+  }
+
+  sendNhrp(nbmaDst: string, packet: Uint8Array): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet); }
+  counters(): Record<string, number> { return readCounters(this.memory.buffer, this.layout); }
+  peers() { return readPeers(this.memory.buffer, this.layout); }
+  pumpStats() { return this.pumps.map((id) => this.io.pumpStats(id)); }
+
+  async stop(): Promise<void> {
+    if (this.worker) {
+      Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 1);
+      this.io.wake(this.view, this.layout.workerDoorbell);
+      const exited = new Promise<void>((r) => this.worker!.once('exit', () => r()));
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      await this.worker.terminate();
+      this.worker = undefined;
+    }
+    if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
+    for (const id of this.pumps) this.io.stopPump(id);
+    this.pumps = [];
+    for (const fd of [this.tunFd, this.rawFd]) if (fd >= 0) this.io.closeFd(fd);
+    this.tunFd = this.rawFd = -1;
+    this.io.pcapClose();
+  }
+}

@@ -1,0 +1,96 @@
+// Exec-mode commands of a running appliance, registered in the same command tree as the config
+// grammar (appliance/cli/), so abbreviations, `?` and errors behave the same on every surface.
+import { CliSession } from '../cli/session.js';
+import type { Args } from '../cli/tree.js';
+import { formatDmvpn } from '../show/dmvpn.js';
+import { formatNhrp } from '../show/nhrp.js';
+import { iosTime } from '../show/time.js';
+import { dmvpnInterface, nhrpEntries } from './views.js';
+import type { Appliance } from './appliance.js';
+
+type Handler = (a: Args) => string;
+
+export class ExecCommands {
+  private readonly table: Record<string, Handler>;
+
+  constructor(private readonly app: Appliance) {
+    const j = (f: (json: boolean) => string): [Handler, Handler] => [() => f(false), () => f(true)];
+    const both = (spec: string, f: (json: boolean) => string) => {
+      const [plain, json] = j(f);
+      return { [spec]: plain, [`${spec} json`]: json };
+    };
+    this.table = {
+      ...both('show dmvpn', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'default')),
+      ...both('show dmvpn detail', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'detail')),
+      ...both('show ip nhrp', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'default')),
+      ...both('show ip nhrp detail', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'detail')),
+      ...both('show ip nhrp brief', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'brief')),
+      ...both('show ip nhrp nhs', (json) => this.nhs(json)),
+      ...both('show ip nhrp traffic', (json) => this.nhrpTraffic(json)),
+      ...both('show dataplane counters', (json) => this.dataplaneCounters(json)),
+      'show logging': () => this.app.log.recent().join('\n') + '\n',
+      'show version': () => this.version(),
+      'clear ip nhrp': () => { (this.app.nhrp as unknown as { clearCache?: () => void } | undefined)?.clearCache?.(); return ''; },
+      'debug nhrp': () => { this.app.log.debugEnabled.add('nhrp'); return 'NHRP protocol debugging is on\n'; },
+      'undebug all': () => { this.app.log.debugEnabled.clear(); return 'All possible debugging has been turned off\n'; },
+    };
+  }
+
+  /** Runs one command line in a fresh privileged session (the control socket's model). */
+  run(line: string): string {
+    const s = new CliSession({
+      hostname: () => this.app.config?.hostname ?? 'dmvpn',
+      getConfig: () => this.app.config,
+      applyConfig: () => ({ ok: false, message: 'run-time configuration changes are not supported yet: edit the startup-config and restart dmvpnd' }),
+      exec: this.table,
+    }, { privileged: true });
+    return s.feed(line);
+  }
+
+  private now() { return Date.now(); }
+
+  private dmvpnView() {
+    const t = this.app.tunnel, n = this.app.nhrp;
+    if (!t || !n) return { interfaces: [] };
+    return { interfaces: [dmvpnInterface(t.name, t.nhrp.nhs.length > 0, n.cacheEntries(), n.nhsStatus(), this.now(), {
+      address: t.address?.address, destination: t.destination, up: !t.shutdown,
+    })] };
+  }
+
+  private nhrpView() {
+    const t = this.app.tunnel, n = this.app.nhrp;
+    return t && n ? nhrpEntries(t.name, n.cacheEntries(), this.now()) : [];
+  }
+
+  private nhs(json: boolean): string {
+    const t = this.app.tunnel, n = this.app.nhrp;
+    const list = n ? n.nhsStatus() : [];
+    if (json) return JSON.stringify(list) + '\n';
+    const out = ['Legend: E=Expecting replies, R=Responding, W=Waiting', `${t?.name ?? 'Tunnel0'}:`];
+    list.forEach((s, i) => out.push(`${s.tunnelIp ?? 'dynamic'}  ${s.flags || ' '}  priority = 0  cluster = 0  req-sent ${s.requestsSent}  req-failed ${s.requestsFailed}  repl-recv ${s.repliesReceived}` +
+      (s.lastReplyAt !== undefined ? ` (${iosTime(Math.floor((this.now() - s.lastReplyAt) / 1000))} ago)` : '') + (i === 0 ? '' : '')));
+    return out.join('\n') + '\n';
+  }
+
+  private nhrpTraffic(json: boolean): string {
+    const c = this.app.nhrp?.counters() ?? { in: {}, out: {}, drops: {} };
+    if (json) return JSON.stringify(c) + '\n';
+    const line = (title: string, m: Record<string, number>) =>
+      `${title}: ` + (Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${v} ${k}`).join(', ') : 'none');
+    return [`${this.app.tunnel?.name ?? 'Tunnel0'}: Max-send limit:100Pkts/10Sec, Usage:0%`,
+      '   ' + line('Sent', c.out), '   ' + line('Rcvd', c.in), '   ' + line('Dropped', c.drops)].join('\n') + '\n';
+  }
+
+  private dataplaneCounters(json: boolean): string {
+    const c = this.app.dataplane?.counters() ?? {};
+    if (json) return JSON.stringify(c) + '\n';
+    const rows = Object.entries(c).filter(([, v]) => v !== 0);
+    const w = Math.max(8, ...rows.map(([k]) => k.length));
+    return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
+  }
+
+  private version(): string {
+    const up = iosTime(Math.floor((this.now() - this.app.startedAt) / 1000));
+    return `DMVPN appliance firmware, node ${process.version}\n${this.app.config?.hostname ?? 'dmvpn'} uptime is ${up}\n`;
+  }
+}

@@ -1,0 +1,53 @@
+// Builds the plain view objects the show formatters take (appliance/show/) from live state: the
+// NHRP engine's cache and NHS status. Pure functions of their inputs so they are easy to test.
+import type { CacheEntry } from '../nhrp/cache.js';
+import type { NhsStatus } from '../nhrp/nhc.js';
+import type { DmvpnInterfaceView, DmvpnPeerView } from '../show/dmvpn.js';
+import type { NhrpEntryView } from '../show/nhrp.js';
+
+const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000));
+
+/** IOS Attrb letters: S static, D dynamic, I incomplete, N NAT-ed. */
+function attrs(e: CacheEntry): string {
+  const base = e.type === 'static' ? 'S' : e.type === 'incomplete' || e.type === 'negative' ? 'I' : 'D';
+  return base + (e.flags.nat ? 'N' : '');
+}
+
+export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEntry[], nhs: NhsStatus[], now: number,
+  extra: Partial<DmvpnInterfaceView> = {}): DmvpnInterfaceView {
+  const shown = entries.filter((e) => e.type !== 'local');
+  const byNbma = new Map<string, CacheEntry[]>();
+  for (const e of shown) {
+    const k = e.nbma ?? `unresolved:${e.tunnelIp}`;
+    byNbma.set(k, [...(byNbma.get(k) ?? []), e]);
+  }
+  const peers: DmvpnPeerView[] = [];
+  for (const [nbma, list] of byNbma) {
+    const e = list[0];
+    const server = nhs.find((n) => n.nbma === e.nbma);
+    // An NHS we have not heard from yet is shown as NHRP (IOS: the NHRP session is not up).
+    const state: DmvpnPeerView['state'] = e.type === 'incomplete' || e.type === 'negative' ? 'NHRP'
+      : server && !server.up ? 'NHRP' : 'UP';
+    const since = server?.up && server.lastReplyAt !== undefined ? Math.min(e.created, server.lastReplyAt) : e.created;
+    peers.push({
+      nbma: nbma.startsWith('unresolved:') ? 'UNKNOWN' : nbma, tunnel: e.tunnelIp, state,
+      upDownSeconds: seconds(now - since), attrs: attrs(e), entries: list.length,
+      target: `${e.tunnelIp}/${e.prefixLen}`,
+    });
+  }
+  peers.sort((a, b) => ipNum(a.tunnel) - ipNum(b.tunnel));
+  return { name, type: isSpoke ? 'Spoke' : 'Hub', peers, ...extra };
+}
+
+export function nhrpEntries(iface: string, entries: CacheEntry[], now: number): NhrpEntryView[] {
+  return entries.filter((e) => e.type !== 'local').map((e) => ({
+    prefix: e.tunnelIp, prefixLen: e.prefixLen, via: e.tunnelIp, iface,
+    createdSeconds: seconds(now - e.created),
+    expiresSeconds: e.expires === undefined ? null : seconds(e.expires - now),
+    type: e.type === 'static' || e.type === 'dynamic' || e.type === 'incomplete' || e.type === 'negative' ? e.type : 'dynamic',
+    flags: (Object.entries(e.flags) as Array<[string, boolean]>).filter(([, v]) => v).map(([k]) => k),
+    nbma: e.nbma, nat: e.flags.nat, claimedNbma: e.claimedNbma,
+  })).sort((a, b) => ipNum(a.prefix) - ipNum(b.prefix));
+}
+
+const ipNum = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);

@@ -1,0 +1,105 @@
+// Phase 1 DMVPN end to end: four real appliance processes in the seed-003 topology (namespaces),
+// cleartext mGRE, NHRP registration, host-to-host traffic through the hub, restart and expiry.
+import t from 'tap';
+import fs from 'node:fs';
+import { Lab, labConfig, waitFor, sleep, nsExec, uniquePrefix } from './util/lab.js';
+import { tsharkFields, tsharkExperts } from './util/tshark.js';
+
+const HOLD = 12; // seconds: short so expiry is observable in a test
+const REG = 3; // registration timeout (IOS: holdtime/3 by default)
+const lab = new Lab(uniquePrefix('p1'), 3);
+t.teardown(() => lab.down());
+
+const peersOf = (router: string) => {
+  try { return lab.ctlJson(router, 'show dmvpn').interfaces[0].peers as Array<{ nbma: string; tunnel: string; state: string; attrs: string }>; }
+  catch { return []; }
+};
+
+t.before(async () => {
+  lab.up();
+  for (const r of ['R1', 'R2', 'R3', 'R4']) lab.start(r, lab.writeConfig(r, labConfig(r, { holdtime: HOLD, registrationTimeout: REG })));
+  const ok = await waitFor(() => peersOf('R1').length === 3, 20000);
+  if (!ok) throw new Error(`hub did not learn 3 spokes; hub log:\n${lab.routers.get('R1')!.log.join('\n')}\nR2 log:\n${lab.routers.get('R2')!.log.join('\n')}`);
+});
+
+t.test('spokes register and the hub learns them with no per-spoke NHRP config', async (t) => {
+  const peers = peersOf('R1');
+  t.same(peers.map((p) => [p.nbma, p.tunnel]).sort(), [
+    ['172.16.25.2', '192.168.0.2'], ['172.16.35.2', '192.168.0.3'], ['172.16.45.2', '192.168.0.4']]);
+  for (const p of peers) { t.equal(p.state, 'UP'); t.match(p.attrs, /D/); }
+  const text = lab.ctl('R1', 'show dmvpn');
+  t.match(text, /Tunnel0, Type:Hub, NHRP Peers:3,/);
+  t.match(text, /172\.16\.25\.2\s+192\.168\.0\.2\s+UP\s+\d\d:\d\d:\d\d\s+D/);
+  const spoke = lab.ctl('R2', 'show dmvpn');
+  t.match(spoke, /Tunnel0, Type:Spoke, NHRP Peers:1,/);
+  t.match(spoke, /172\.16\.15\.2\s+192\.168\.0\.1\s+UP\s+\d\d:\d\d:\d\d\s+S/);
+  t.match(lab.ctl('R1', 'show ip nhrp'), /192\.168\.0\.3\/32 via 192\.168\.0\.3[\s\S]*Type: dynamic[\s\S]*NBMA address: 172\.16\.35\.2/);
+});
+
+t.test('hosts behind spokes reach each other through the hub; hub-side host too', async (t) => {
+  const before = lab.ctlJson('R1', 'show dataplane counters');
+  t.ok(lab.ping(lab.ns('h2'), '10.0.4.10'), 'h2 -> h4 through R2, R1, R4');
+  t.ok(lab.ping(lab.ns('h3'), '10.0.2.10'), 'h3 -> h2');
+  t.ok(lab.ping(lab.ns('h1'), '10.0.3.10'), 'h1 (behind the hub) -> h3');
+  const after = lab.ctlJson('R1', 'show dataplane counters');
+  t.ok(after.greRxPackets - before.greRxPackets >= 6, 'the hub decapsulated the spoke-to-spoke pings');
+  t.ok(after.greTxPackets - before.greTxPackets >= 6, 'and encapsulated them again');
+});
+
+t.test('what goes on the wire is GRE and NHRP that Wireshark decodes cleanly', async (t) => {
+  const pcap = lab.routers.get('R2')!.pcap;
+  t.ok(fs.existsSync(pcap), 'dmvpnd --pcap wrote a capture');
+  const f = ['ip.src', 'ip.dst', 'gre.proto', 'nhrp.hdr.op.type', 'nhrp.hdr.chksum.status', 'nhrp.src.nbma.addr', 'nhrp.src.prot.addr'];
+  const nhrp = tsharkFields(pcap, 'nhrp', f);
+  const reg = nhrp.find((p) => p['nhrp.hdr.op.type'] === '3');
+  t.ok(reg, 'a Registration Request was captured');
+  t.equal(reg?.['ip.src'], '172.16.25.2');
+  t.equal(reg?.['ip.dst'], '172.16.15.2');
+  t.equal(reg?.['gre.proto'], '0x2001');
+  t.equal(reg?.['nhrp.src.prot.addr'], '192.168.0.2');
+  t.equal(reg?.['nhrp.hdr.chksum.status'], '1', 'NHRP checksum verified good by tshark');
+  t.ok(nhrp.find((p) => p['nhrp.hdr.op.type'] === '4'), "the hub's Registration Reply was captured");
+  t.notMatch(tsharkExperts(pcap), /Malformed|Bad checksum|\[incorrect/i, 'no malformed packets or bad checksums');
+  t.ok(tsharkFields(pcap, 'gre && icmp', ['ip.src']).length > 0, 'pings were carried in GRE');
+});
+
+t.test('bad input is counted and dropped; the appliance keeps running and keeps its state', async (t) => {
+  const before = lab.ctlJson('R1', 'show dataplane counters');
+  // from the Internet namespace, spoofing R2's NBMA address: truncated GRE, GRE version 1,
+  // an unknown protocol type, a garbage NHRP packet, and a GRE key the tunnel does not expect.
+  nsExec(lab.ns('inet'), ['python3', '-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+dst = ('172.16.15.2', 0)
+for p in [b'\\x00', b'\\x00\\x01\\x08', b'\\x00\\x01\\x08\\x00' + b'E'*20, b'\\x00\\x00\\x86\\xdd' + b'x'*40,
+          b'\\x00\\x00\\x20\\x01' + b'\\xff'*30, b'\\x20\\x00\\x08\\x00\\x00\\x00\\x00\\x07' + b'E'*20]:
+    s.sendto(p, dst)
+`]);
+  await sleep(500);
+  const after = lab.ctlJson('R1', 'show dataplane counters');
+  t.ok(after.dropGreTruncated > before.dropGreTruncated, 'truncated GRE counted');
+  t.ok(after.dropGreVersion > before.dropGreVersion, 'GRE version 1 counted');
+  t.ok(after.dropGreProto > before.dropGreProto, 'unknown GRE protocol counted');
+  t.ok(after.dropGreKey > before.dropGreKey, 'unexpected key counted');
+  const nhrp = lab.ctlJson('R1', 'show ip nhrp traffic');
+  t.ok(Object.entries(nhrp.drops ?? {}).some(([, v]) => (v as number) > 0), 'garbage NHRP counted as a drop');
+  t.equal(peersOf('R1').length, 3, 'hub still has its three spokes');
+  t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 2), 'traffic still flows');
+});
+
+t.test('hub restart: spokes re-register and spoke-to-spoke traffic recovers', async (t) => {
+  await lab.stop('R1');
+  lab.start('R1', lab.routers.get('R1')!.config);
+  const back = await waitFor(() => peersOf('R1').length === 3, 20000);
+  t.ok(back, 'the restarted hub relearned all three spokes from their registrations');
+  t.ok(await waitFor(() => lab.ping(lab.ns('h2'), '10.0.4.10', 1), 10000), 'h2 -> h4 works again');
+});
+
+t.test('a spoke that dies expires from the hub after its holding time', async (t) => {
+  await lab.stop('R4', 'SIGKILL');
+  const t0 = Date.now();
+  const gone = await waitFor(() => !peersOf('R1').some((p) => p.tunnel === '192.168.0.4'), (HOLD + 8) * 1000, 500);
+  t.ok(gone, 'R4 left the hub cache');
+  t.ok(Date.now() - t0 >= (HOLD - REG - 2) * 1000, 'not before its holding time ran out');
+  t.equal(peersOf('R1').length, 2, 'the others stay');
+});
