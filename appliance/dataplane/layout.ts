@@ -25,6 +25,7 @@ export const L = {
   scratch: 56,
   scratchSize: 60,
   tunnelState: 64,
+  nbmaIndex: 68,
 } as const;
 
 /** Ring header field offsets. */
@@ -58,7 +59,22 @@ export const CTL_OUT = {
   PEER_FLUSH: 22,
 } as const;
 
-export const TUNNEL_FLAG = { KEY: 1, P2P: 2 } as const;
+export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4 } as const;
+
+/** Tunnel state block (u32 fields), written by the worker when it applies CFG_TUNNEL. */
+export const TUNNEL_STATE = {
+  source: 0, tunnelIp: 4, tunnelPrefixLen: 8, flags: 12, key: 16, ipMtu: 20, tcpMss: 24, ttl: 28,
+  p2pDestination: 32, nhsFallback: 36,
+  /** number of CFG_TUNNEL applied (0 = not configured: every packet is dropped, dropNoTunnel). */
+  configGen: 40,
+  peerCount: 44,
+  routeCount: 48,
+  /** u32 x 33: routes per prefix length 0..32. */
+  routesPerLen: 64,
+} as const;
+
+/** nbma -> peer reverse index: peerCapacity entries of 8 bytes (nbma u32, 0 = empty; peer slot u32). */
+export const NBMA_INDEX_ENTRY = 8;
 export const PEER_FLAG = { STATIC: 1, NAT: 2, UDP: 4 } as const;
 
 /** nbma ring slot kinds. */
@@ -78,6 +94,7 @@ export const COUNTER_NAMES = [
   'dropTtl', 'dropBadIp', 'dropGreTruncated', 'dropGreVersion', 'dropGreFlags', 'dropGreKey',
   'dropGreProto', 'dropTooBig', 'icmpFragNeededSent', 'mssClamped', 'dropRingFull',
   'dropOuterFragment', 'dropNotForUs', 'dropUnknownPeer', 'cmdApplied', 'cmdBad', 'dropCtlTooBig',
+  'dropLocal', 'fragTx', 'icmpRateLimited', 'dropNoTunnel', 'dropBadKind',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTER_SLOTS = 256;
@@ -107,6 +124,7 @@ export interface Layout {
   fib: number; fibCapacity: number;
   scratch: number; scratchSize: number;
   tunnelState: number;
+  nbmaIndex: number;
   end: number;
 }
 
@@ -140,6 +158,7 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
   const peerTable = p; p = align(p + peerCapacity * PEER_ENTRY.size, 4096);
   const fibCapacity = o.fibCapacity ?? 1024;
   const fib = p; p = align(p + fibBytes(fibCapacity), 4096);
+  const nbmaIndex = p; p = align(p + peerCapacity * NBMA_INDEX_ENTRY, 4096);
   const tunnelState = p; p += 4096;
   const scratchSize = o.scratchSize ?? 256 * 1024;
   const scratch = p; p = align(p + scratchSize, 65536);
@@ -147,7 +166,7 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
     base: LAYOUT_BASE, rings,
     tunRx: at.tunRx, tunTx: at.tunTx, nbmaRx: at.nbmaRx, nbmaTx: at.nbmaTx, ctlRx: at.ctlRx, ctlTx: at.ctlTx,
     workerDoorbell, tunTxDoorbell, nbmaTxDoorbell, supervisorDoorbell, tunRxProducerDoorbell, nbmaRxProducerDoorbell,
-    counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, tunnelState, end: p,
+    counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, tunnelState, nbmaIndex, end: p,
   };
 }
 
@@ -164,7 +183,12 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   w(b + L.ctlRx, l.ctlRx); w(b + L.ctlTx, l.ctlTx); w(b + L.workerDoorbell, l.workerDoorbell);
   w(b + L.counters, l.counters); w(b + L.peerTable, l.peerTable); w(b + L.peerCapacity, l.peerCapacity);
   w(b + L.fib, l.fib); w(b + L.fibCapacity, l.fibCapacity); w(b + L.scratch, l.scratch);
-  w(b + L.scratchSize, l.scratchSize); w(b + L.tunnelState, l.tunnelState);
+  w(b + L.scratchSize, l.scratchSize); w(b + L.tunnelState, l.tunnelState); w(b + L.nbmaIndex, l.nbmaIndex);
+  // Tables, counters and the tunnel state start zeroed (a reused buffer is reset too).
+  u32.fill(0, l.counters >>> 2, (l.counters + COUNTER_SLOTS * 8) >>> 2);
+  u32.fill(0, l.peerTable >>> 2, (l.peerTable + l.peerCapacity * PEER_ENTRY.size) >>> 2);
+  u32.fill(0, l.nbmaIndex >>> 2, (l.nbmaIndex + l.peerCapacity * NBMA_INDEX_ENTRY) >>> 2);
+  u32.fill(0, l.tunnelState >>> 2, (l.tunnelState + 4096) >>> 2);
   const ring = (off: number, r: RingSpec, consumer: number, producer: number) => {
     w(off + RING.head, 0); w(off + RING.tail, 0);
     w(off + RING.slotCount, r.slotCount); w(off + RING.slotSize, r.slotSize);

@@ -1,0 +1,74 @@
+// WASM data plane for cleartext mGRE: entry point (exports only). See docs/dataplane.md.
+//
+//   setup(layoutBase)        read the layout block, init producers/tables/config; 0 = ok, < 0 = error
+//   poll(budget, nowMs)      one batch through the pipeline (pipeline.ts); returns slots consumed
+//   prepareSleep()/finishSleep()   doorbell sleep protocol for the worker loop
+//   benchOutbound/benchInbound     run the real encap/decap over scratch memory, without rings
+import { readLayout, scratch, scratchSize, SCR_NEEDED, SCR_NOENTRY, SCR_NOENTRY_SLOTS, SCR_PROD_TUNTX,
+  SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_BENCH_IN, tunTx, nbmaTx, ctlRx } from './layout';
+import { prodInit, setBenchMode, benchCommitCount } from './ring';
+import { loadConfig, source, greLen, configured } from './config';
+import { peersInit } from './peers';
+import { fibInit } from './fib';
+import { icmpReset } from './icmp';
+import { outbound } from './outbound';
+import { inbound } from './inbound';
+import { greEncap, GRE_PROTO_IPV4 } from './gre';
+import { writeIpv4, seedIpId } from './ipv4';
+export { poll, prepareSleep, finishSleep } from './pipeline';
+
+export function setup(layoutBase: u32): i32 {
+  const r = readLayout(layoutBase);
+  if (r != 0) return r;
+  if (scratchSize < SCR_NEEDED) return -3;
+  prodInit(scratch + SCR_PROD_TUNTX, tunTx);
+  prodInit(scratch + SCR_PROD_NBMATX, nbmaTx);
+  prodInit(scratch + SCR_PROD_CTLRX, ctlRx);
+  memory.fill(scratch + SCR_NOENTRY, 0, <usize>SCR_NOENTRY_SLOTS * 8);
+  peersInit();
+  fibInit();
+  loadConfig();
+  icmpReset(0);
+  seedIpId(<u32>layoutBase ^ 0x5a5a);
+  return 0;
+}
+
+/** Writes a UDP/IPv4 packet of `len` bytes (>= 28) from `src` to `dst` at `p`. */
+function buildUdp(p: usize, len: u32, src: u32, dst: u32): void {
+  memory.fill(p + 20, 0x61, len - 20);
+  writeIpv4(p, len, 0, 0, 64, 17, src, dst);
+  store<u32>(p + 20, <u32>bswap<u16>(4000) | (<u32>bswap<u16>(5000) << 16));
+  store<u32>(p + 24, <u32>bswap<u16>(<u16>(len - 20)));
+}
+
+/** Runs outbound() `count` times on one UDP packet of `packetLen` bytes to `dst`; returns outputs. */
+export function benchOutbound(packetLen: i32, count: i32, dst: u32): i32 {
+  const p = scratch + SCR_BENCH_IN;
+  buildUdp(p, <u32>packetLen, 0x0aff0001, dst);
+  setBenchMode(true);
+  for (let i = 0; i < count; i++) outbound(p, <u32>packetLen);
+  const n = benchCommitCount();
+  setBenchMode(false);
+  return <i32>n;
+}
+
+/**
+ * Runs inbound() `count` times on one GRE packet from NBMA `src` to the tunnel source carrying a
+ * UDP packet of `packetLen` bytes to `innerDst`; returns outputs.
+ */
+export function benchInbound(packetLen: i32, count: i32, src: u32, innerDst: u32): i32 {
+  if (!configured) return -1;
+  const p = scratch + SCR_BENCH_IN;
+  const hdr: u32 = 20 + greLen;
+  buildUdp(p + hdr, <u32>packetLen, 0x0aff0001, innerDst);
+  const tot = greEncap(p, <u32>packetLen, GRE_PROTO_IPV4, source, 0, false);
+  // greEncap writes outer src = tunnel source; make the outer source the peer.
+  store<u32>(p, bswap<u32>(src), 12);
+  store<u16>(p, 0, 10);
+  writeIpv4(p, tot, 0, 0, 64, 47, src, source);
+  setBenchMode(true);
+  for (let i = 0; i < count; i++) inbound(47, src, p, tot);
+  const n = benchCommitCount();
+  setBenchMode(false);
+  return <i32>n;
+}

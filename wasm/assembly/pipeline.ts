@@ -1,0 +1,119 @@
+// poll(): one batch through the data plane, as a pipeline over the rings.
+//
+//   ctlTx  --(commands, NHRP_OUT)-->  tables / nbmaTx
+//   tunRx  --(outbound: FIB, peer, GRE encap)-->  nbmaTx (+ tunTx ICMP, ctlRx NO_ENTRY)
+//   nbmaRx --(inbound: GRE decap)-->  tunTx, ctlRx (NHRP_IN)
+//   publish tunTx, nbmaTx, ctlRx once; ring each consumer's doorbell once (wake only if sleeping)
+//
+// Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
+// doorbell rung once per batch.
+import {
+  tunRx, nbmaRx, ctlTx, scratch, SCR_PROD_TUNTX, SCR_PROD_NBMATX, SCR_PROD_CTLRX, RING_HEAD, RING_TAIL,
+  RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER, SLOT_HEADER, workerDoorbell,
+} from './layout';
+import { ringRelease, prodPublish } from './ring';
+import { outbound, setNow } from './outbound';
+import { inbound } from './inbound';
+import { applyCommand, sendNhrp, K_NHRP_OUT } from './commands';
+import { count, DROP_BAD_IP, CMD_BAD } from './counters';
+
+export function poll(budget: i32, now: u32): i32 {
+  setNow(now);
+  const b = budget <= 0 ? <u32>1 : <u32>budget;
+  let work: u32 = 0;
+  work += drainCtlTx(b);
+  work += drainTunRx(b);
+  work += drainNbmaRx(b);
+  publishOutputs();
+  return <i32>work;
+}
+
+export function publishOutputs(): void {
+  prodPublish(scratch + SCR_PROD_NBMATX);
+  prodPublish(scratch + SCR_PROD_TUNTX);
+  prodPublish(scratch + SCR_PROD_CTLRX);
+}
+
+@inline function batchSize(r: usize, budget: u32): u32 {
+  const n = atomic.load<u32>(r, RING_HEAD) - load<u32>(r, RING_TAIL);
+  return n < budget ? n : budget;
+}
+
+function drainCtlTx(budget: u32): u32 {
+  const r = ctlTx;
+  const n = batchSize(r, budget);
+  if (n == 0) return 0;
+  let t = load<u32>(r, RING_TAIL);
+  const end = t + n;
+  const mask = load<u32>(r, RING_SLOT_COUNT) - 1;
+  const size = load<u32>(r, RING_SLOT_SIZE);
+  const max = size - <u32>SLOT_HEADER;
+  for (; t != end; t++) {
+    const s = r + RING_HEADER + <usize>((t & mask) * size);
+    const len = load<u32>(s);
+    const kind = load<u32>(s, 4);
+    if (len > max) { count(CMD_BAD); continue; }
+    if (kind == K_NHRP_OUT) sendNhrp(s + SLOT_HEADER, len, load<u32>(s, 8));
+    else applyCommand(kind, s + SLOT_HEADER, len);
+  }
+  ringRelease(r, end);
+  return n;
+}
+
+function drainTunRx(budget: u32): u32 {
+  const r = tunRx;
+  const n = batchSize(r, budget);
+  if (n == 0) return 0;
+  let t = load<u32>(r, RING_TAIL);
+  const end = t + n;
+  const mask = load<u32>(r, RING_SLOT_COUNT) - 1;
+  const size = load<u32>(r, RING_SLOT_SIZE);
+  const max = size - <u32>SLOT_HEADER;
+  for (; t != end; t++) {
+    const s = r + RING_HEADER + <usize>((t & mask) * size);
+    const len = load<u32>(s);
+    if (len > max) { count(DROP_BAD_IP); continue; }
+    outbound(s + SLOT_HEADER, len);
+  }
+  ringRelease(r, end);
+  return n;
+}
+
+function drainNbmaRx(budget: u32): u32 {
+  const r = nbmaRx;
+  const n = batchSize(r, budget);
+  if (n == 0) return 0;
+  let t = load<u32>(r, RING_TAIL);
+  const end = t + n;
+  const mask = load<u32>(r, RING_SLOT_COUNT) - 1;
+  const size = load<u32>(r, RING_SLOT_SIZE);
+  const max = size - <u32>SLOT_HEADER;
+  for (; t != end; t++) {
+    const s = r + RING_HEADER + <usize>((t & mask) * size);
+    const len = load<u32>(s);
+    if (len > max) { count(DROP_BAD_IP); continue; }
+    inbound(load<u32>(s, 4), load<u32>(s, 8), s + SLOT_HEADER, len);
+  }
+  ringRelease(r, end);
+  return n;
+}
+
+/** Sleep protocol, first half: returns the doorbell seq to wait on, or 0xFFFFFFFF if work arrived. */
+export function prepareSleep(): u32 {
+  const db = workerDoorbell;
+  const s = atomic.load<u32>(db);
+  atomic.store<u32>(db, 1, 4);
+  if (pending(ctlTx) || pending(tunRx) || pending(nbmaRx)) {
+    atomic.store<u32>(db, 0, 4);
+    return 0xffffffff;
+  }
+  return s;
+}
+
+export function finishSleep(): void {
+  atomic.store<u32>(workerDoorbell, 0, 4);
+}
+
+@inline function pending(r: usize): bool {
+  return atomic.load<u32>(r, RING_HEAD) != atomic.load<u32>(r, RING_TAIL);
+}
