@@ -36,6 +36,21 @@ t.test('spokes register and the hub learns them with no per-spoke NHRP config', 
   t.match(lab.ctl('R1', 'show ip nhrp'), /192\.168\.0\.3\/32 via 192\.168\.0\.3[\s\S]*Type: dynamic[\s\S]*NBMA address: 172\.16\.35\.2/);
 });
 
+t.test('the operator view: IOS abbreviations, running-config, NHS status, errors', async (t) => {
+  const noTimes = (s: string) => s.replace(/\d\d:\d\d:\d\d/g, 'hh:mm:ss');
+  t.equal(noTimes(lab.ctl('R1', 'sh dmv')), noTimes(lab.ctl('R1', 'show dmvpn')), 'sh dmv is show dmvpn');
+  const run = lab.ctl('R2', 'show running-config');
+  t.match(run, /hostname R2/);
+  t.match(run, /interface Tunnel0\n ip address 192\.168\.0\.2 255\.255\.255\.0/);
+  t.match(run, / ip nhrp nhs 192\.168\.0\.1/);
+  const nhs = lab.ctlJson('R2', 'show ip nhrp nhs');
+  t.equal(nhs[0].nbma, '172.16.15.2');
+  t.equal(nhs[0].up, true, 'the NHS is up');
+  t.match(lab.ctl('R2', 'show ip nhrp nhs'), /192\.168\.0\.1\s+RE?\s/);
+  t.match(lab.ctl('R2', 'show dmvpm'), /% Invalid input detected at '\^' marker/);
+  t.match(lab.ctl('R2', 'sh ip'), /% (Incomplete|Ambiguous) command/);
+});
+
 t.test('hosts behind spokes reach each other through the hub; hub-side host too', async (t) => {
   const before = lab.ctlJson('R1', 'show dataplane counters');
   t.ok(lab.ping(lab.ns('h2'), '10.0.4.10'), 'h2 -> h4 through R2, R1, R4');
