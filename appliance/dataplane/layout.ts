@@ -46,7 +46,7 @@ export const SLOT = { len: 0, kind: 4, addr: 8, aux: 12, data: 16 } as const;
 export const DOORBELL = { seq: 0, sleeping: 4, size: 8 } as const;
 
 /** ctlRx kinds (worker -> supervisor). */
-export const CTL_IN = { NHRP_IN: 1, NO_ENTRY: 2 } as const;
+export const CTL_IN = { NHRP_IN: 1, NO_ENTRY: 2, TRAFFIC_INDICATION: 3 } as const;
 /** ctlTx kinds (supervisor -> worker). */
 export const CTL_OUT = {
   NHRP_OUT: 1,
@@ -59,7 +59,7 @@ export const CTL_OUT = {
   PEER_FLUSH: 22,
 } as const;
 
-export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4 } as const;
+export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8 } as const;
 
 /** Tunnel state block (u32 fields), written by the worker when it applies CFG_TUNNEL. */
 export const TUNNEL_STATE = {
@@ -94,7 +94,7 @@ export const COUNTER_NAMES = [
   'dropTtl', 'dropBadIp', 'dropGreTruncated', 'dropGreVersion', 'dropGreFlags', 'dropGreKey',
   'dropGreProto', 'dropTooBig', 'icmpFragNeededSent', 'mssClamped', 'dropRingFull',
   'dropOuterFragment', 'dropNotForUs', 'dropUnknownPeer', 'cmdApplied', 'cmdBad', 'dropCtlTooBig',
-  'dropLocal', 'fragTx', 'icmpRateLimited', 'dropNoTunnel', 'dropBadKind',
+  'dropLocal', 'fragTx', 'icmpRateLimited', 'dropNoTunnel', 'dropBadKind', 'redirectNotice',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTER_SLOTS = 256;

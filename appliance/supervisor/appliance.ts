@@ -77,6 +77,7 @@ export class Appliance {
       tcpMss: tunnel.tcpAdjustMss, key: tunnel.key,
       p2pDestination: tunnel.mode === 'gre-ip' ? tunnel.destination : undefined,
       nhsFallback: nhsNbma ?? (tunnel.mode === 'gre-ip' ? tunnel.destination : undefined),
+      redirect: tunnel.nhrp.redirect,
     };
     if (tunnel.mode === 'gre-ip' && !tunnel.destination) throw new ConfigError(`interface ${tunnel.name}: tunnel mode gre ip needs a tunnel destination`);
     return { ethernets, tunnel, params };
@@ -98,7 +99,11 @@ export class Appliance {
     const nhrpLog = this.log.facility('NHRP');
     const dp = new DataplaneHost({
       nhrpIn: (src, dst, pkt) => this.nhrp?.receive(src, dst, pkt),
-      noEntry: (nextHop) => this.log.emit('NHRP', 'debug', 'NOENTRY', `no NHRP entry for next hop ${nextHop}`),
+      noEntry: (nextHop, dst) => {
+        this.log.emit('NHRP', 'debug', 'NOENTRY', `no NHRP entry for next hop ${nextHop} (destination ${dst})`);
+        this.nhrpPhase()?.noEntry?.(nextHop, dst);
+      },
+      trafficIndication: (srcNbma, dst, head) => this.nhrpPhase()?.trafficIndication?.(srcNbma, undefined, head),
     }, (level, msg) => this.log.emit('DATAPLANE', level, 'EVENT', msg));
     this.dataplane = dp;
     await dp.start(params, this.opts.pcapPath);
@@ -115,6 +120,14 @@ export class Appliance {
       log: (level, msg) => nhrpLog(level === 'warn' ? 'warn' : level === 'error' ? 'error' : level === 'debug' ? 'debug' : 'info', msg),
     });
     this.nhrp.start();
+  }
+
+  /** Phase 2/3 entry points of the engine (optional until every engine build has them). */
+  private nhrpPhase() {
+    return this.nhrp as unknown as {
+      noEntry?: (nextHop: string, dst: string) => void;
+      trafficIndication?: (srcNbma: string, srcTunnelIp: string | undefined, pkt: Uint8Array) => void;
+    } | undefined;
   }
 
   private applyRoutes(routes: StaticRoute[], which: 'underlay' | 'overlay'): void {

@@ -25,11 +25,14 @@ export interface TunnelParams {
   key?: number;
   p2pDestination?: string;
   nhsFallback?: string;
+  /** Phase 3 hub: report hairpinned traffic so NHRP can send Traffic Indications. */
+  redirect?: boolean;
 }
 
 export interface DataplaneEvents {
   nhrpIn(srcNbma: string, dstNbma: string, packet: Uint8Array): void;
   noEntry(nextHop: string, destination: string): void;
+  trafficIndication(srcNbma: string, destination: string, packetHead: Uint8Array): void;
 }
 
 export class DataplaneHost {
@@ -80,6 +83,7 @@ export class DataplaneHost {
     let flags = 0;
     if (p.key !== undefined) flags |= TUNNEL_FLAG.KEY;
     if (p.p2pDestination) flags |= TUNNEL_FLAG.P2P;
+    if (p.redirect) flags |= TUNNEL_FLAG.REDIRECT;
     this.commands.cfgTunnel({
       source: ipToU32(p.source), tunnelIp: ipToU32(p.tunnelIp), tunnelPrefixLen: p.prefixLen, flags,
       key: p.key ?? 0, ipMtu: p.mtu, tcpMss: p.tcpMss ?? 0, ttl: 255,
@@ -109,6 +113,7 @@ export class DataplaneHost {
     this.ctlRx.drain((kind, addr, aux, data) => {
       if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice());
       else if (kind === CTL_IN.NO_ENTRY) this.events.noEntry(u32ToIp(addr), u32ToIp(aux));
+      else if (kind === CTL_IN.TRAFFIC_INDICATION) this.events.trafficIndication(u32ToIp(addr), u32ToIp(aux), data.slice());
     });
   }
 

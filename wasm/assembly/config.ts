@@ -6,6 +6,8 @@ import { tunnelState, nbmaTx, slotDataMax } from './layout';
 export const FLAG_KEY: u32 = 1;
 export const FLAG_P2P: u32 = 2;
 export const FLAG_STRICT: u32 = 4;
+/** Phase 3 hub (`ip nhrp redirect`): report hairpinned traffic for Traffic Indications. */
+export const FLAG_REDIRECT: u32 = 8;
 
 export const TS_SOURCE: usize = 0;
 export const TS_TUNNEL_IP: usize = 4;

@@ -37,6 +37,7 @@ export const FRAG_TX: u32 = 31;
 export const ICMP_RATE_LIMITED: u32 = 32;
 export const DROP_NO_TUNNEL: u32 = 33;
 export const DROP_BAD_KIND: u32 = 34;
+export const REDIRECT_NOTICE: u32 = 35;
 
 @inline export function count(i: u32): void {
   const a = counters + (<usize>i << 3);

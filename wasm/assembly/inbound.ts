@@ -15,6 +15,7 @@ import {
 } from './gre';
 import { peerByNbma, peerCountRx } from './peers';
 import { mssClamp } from './mss';
+import { maybeRedirect } from './redirect';
 import { ctlRx, slotDataMax } from './layout';
 import * as cfg from './config';
 import {
@@ -59,6 +60,7 @@ export function inbound(kind: u32, addr: u32, p: usize, len: u32): void {
     const peer = peerByNbma(src);
     if (peer == 0 && (cfg.flags & cfg.FLAG_STRICT) != 0) { count(DROP_UNKNOWN_PEER); return; }
     if (cfg.tcpMss != 0) mssClamp(payload, ipHl(payload), itot, cfg.tcpMss);
+    maybeRedirect(src, payload, itot);
     const st = scratch + SCR_PROD_TUNTX;
     const slot = prodReserve(st);
     if (slot == 0) return;

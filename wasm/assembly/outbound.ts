@@ -25,7 +25,7 @@ import {
 const NO_ENTRY_INTERVAL_MS: u32 = 100;
 const CTL_NO_ENTRY: u32 = 2;
 
-let nowMs: u32 = 0;
+export let nowMs: u32 = 0;
 export function setNow(now: u32): void { nowMs = now; }
 
 /** Handles one packet of `len` bytes at `p` read from TUN. */
