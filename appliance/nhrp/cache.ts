@@ -16,11 +16,26 @@ export interface CacheFlags {
   nat?: boolean;
   /** this entry is one of our NHSes (IOS marks them "nhs") */
   nhs?: boolean;
+  /** learnt from a resolution with the Q bit: the peer is a router (IOS "router") */
+  router?: boolean;
+  /** learnt from the source of a Resolution Request we answered (IOS "implicit") */
+  implicit?: boolean;
+  /** a next-hop (tunnel address) binding resolved by us (IOS "nhop") */
+  nhop?: boolean;
+  /** Phase 3 shortcut route installed in the RIB (IOS "rib") */
+  rib?: boolean;
+  /** the shortcut overrides the routed next hop (IOS "nho") */
+  nho?: boolean;
+  /** a prefix of ours we gave out in a Resolution Reply (IOS "local") */
+  local?: boolean;
 }
 
 export interface CacheEntry {
+  /** the protocol address; for a shortcut or local entry, the prefix (with prefixLen) */
   tunnelIp: string;
   prefixLen: number;
+  /** shortcut/local entries: the tunnel next hop the prefix is reached through (IOS "via") */
+  via?: string;
   type: CacheType;
   /** NBMA address to send to (after NAT); undefined for incomplete/negative entries */
   nbma?: string;

@@ -1,8 +1,9 @@
 // One NHRP instance per tunnel: owns the cache, the registration clients (one per NHS) and the
 // registration server, decodes what the supervisor hands in, checks authentication, dispatches by
 // message type, and counts everything. A tunnel with `nhs` configured is a spoke; any tunnel answers
-// Registration Requests (a hub is just a tunnel that receives them). Phase 2/3 message types slot in
-// through `handlers` (see setHandler) without touching the registration code.
+// Registration Requests (a hub is just a tunnel that receives them). Resolution (Phase 2), redirect
+// and shortcuts (Phase 3), purge and error indications live in their own modules (resolution.ts,
+// responder.ts, forward.ts, redirect.ts, shortcut.ts, purge.ts, error.ts) and are wired here.
 import type { TunnelConfig, TunnelNhrp } from '../config/model.js';
 import { NhrpCache } from './cache.js';
 import type { CacheEntry } from './cache.js';
@@ -13,7 +14,18 @@ import { NhsClient } from './nhc.js';
 import type { LogFn, NhsStatus } from './nhc.js';
 import { handleRegistrationRequest } from './nhs.js';
 import type { NhsServerContext } from './nhs.js';
-import { AUTH_TYPE_PLAINTEXT, NHRP_TYPE_NAMES, NhrpExtType, NhrpType } from './types.js';
+import type { NhrpContext, OwnedPrefix, ShortcutRoutes } from './context.js';
+import { buildErrorIndication, errorName, packetInError, unknownCompulsory } from './error.js';
+import { selectNhs } from './nhs-select.js';
+import { inPrefix } from './prefix.js';
+import { Purger } from './purge.js';
+import { Redirector, indicatedDestination } from './redirect.js';
+import type { RedirectOutcome } from './redirect.js';
+import { Resolver } from './resolution.js';
+import { handleResolutionRequest } from './responder.js';
+import { ShortcutTable } from './shortcut.js';
+import { requesterNbma } from './transit.js';
+import { AUTH_TYPE_PLAINTEXT, ErrorCode, NHRP_TYPE_NAMES, NhrpExtType, NhrpType, isRequest } from './types.js';
 import type { NhrpExtension, NhrpMessage } from './types.js';
 
 export interface PeerChange {
@@ -34,6 +46,13 @@ export interface NhrpEngineOptions {
   log: LogFn;
   now?: () => number;
   timers?: Timers;
+  /** networks behind this router that it answers resolutions for (IOS: connected/routed via LAN) */
+  localPrefixes?: () => OwnedPrefix[];
+  /** RIB lookup: tunnel next hop of the best route to `destination` if it leaves via this tunnel.
+   *  Without it (or without a route) the NHS is the default next hop, as on a DMVPN spoke. */
+  routeLookup?: (destination: string) => { nextHop: string } | undefined;
+  /** Phase 3 shortcut routes (required for `ip nhrp shortcut` to have an effect) */
+  routes?: ShortcutRoutes;
 }
 
 export interface NhrpCounters {
@@ -47,6 +66,8 @@ export interface HandlerContext {
   srcNbma: string;
   dstNbma: string;
   engine: NhrpEngine;
+  /** the packet as received (forwarding and error indications need the original bytes) */
+  bytes: Uint8Array;
 }
 export type MessageHandler = (msg: NhrpMessage, ctx: HandlerContext) => void;
 
@@ -59,6 +80,12 @@ export class NhrpEngine {
   private readonly nhrp: TunnelNhrp;
   private readonly tunnel: TunnelConfig | undefined;
   private readonly clients: NhsClient[] = [];
+  private readonly priorities: number[] = []; // parallel to clients
+  private readonly ctx: NhrpContext;
+  private readonly shortcuts: ShortcutTable;
+  private readonly resolver: Resolver;
+  private readonly redirector: Redirector;
+  private readonly purger: Purger;
   private readonly auth: NhrpExtension | undefined;
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly mirrored = new Map<string, string>(); // tunnelIp -> last peerChanged 'set' key
@@ -70,7 +97,11 @@ export class NhrpEngine {
     this.clock = makeClock(o.now, o.timers);
     this.tunnel = 'kind' in o.config ? o.config : undefined;
     this.nhrp = 'kind' in o.config ? o.config.nhrp : o.config;
-    this.cache = new NhrpCache(this.clock, (c) => this.mirror(c.op, c.entry));
+    this.cache = new NhrpCache(this.clock, (c) => {
+      this.mirror(c.op, c.entry);
+      // A shortcut is only as good as the binding of its next hop (FRR NOTIFY_CACHE_DELETE).
+      if (c.op === 'del') this.shortcuts?.removeVia(c.entry.tunnelIp, `next hop ${c.entry.tunnelIp} ${c.reason}`);
+    });
     if (this.nhrp.authentication !== undefined) {
       const secret = new TextEncoder().encode(this.nhrp.authentication).slice(0, AUTH_MAX);
       this.auth = { type: NhrpExtType.Authentication, compulsory: true, auth: { spi: AUTH_TYPE_PLAINTEXT, secret } };
@@ -79,9 +110,21 @@ export class NhrpEngine {
     this.handlers.set(NhrpType.RegistrationReply, (m) => this.onRegistrationReply(m));
     this.handlers.set(NhrpType.ErrorIndication, (m, c) => this.onErrorIndication(m, c));
     this.buildClients();
+    this.ctx = this.makeContext();
+    this.shortcuts = new ShortcutTable(this.clock, o.routes, o.log, (t) => this.resolver.refreshShortcut(t));
+    this.resolver = new Resolver(this.ctx, this.shortcuts);
+    this.redirector = new Redirector(this.ctx, this.nhrp.redirect);
+    this.purger = new Purger(this.ctx);
+    this.handlers.set(NhrpType.ResolutionRequest, (m, c) => {
+      handleResolutionRequest(this.ctx, m, c.bytes, c.srcNbma, { answered: (p, ip, nbma) => this.purger.answered(p, ip, nbma) });
+    });
+    this.handlers.set(NhrpType.ResolutionReply, (m) => this.resolver.onReply(m));
+    this.handlers.set(NhrpType.TrafficIndication, (m, c) => this.onTrafficIndication(m, c));
+    this.handlers.set(NhrpType.PurgeRequest, (m, c) => this.purger.onRequest(m, c.srcNbma, (p, l) => this.removeInside(p, l)));
+    this.handlers.set(NhrpType.PurgeReply, (m) => { if (!this.purger.onReply(m)) this.drop('unexpected-reply'); });
   }
 
-  /** Install (or replace) the handler for a message type: how Phase 2/3 plug in. */
+  /** Install (or replace) the handler for a message type (tests, vendor extensions). */
   setHandler(type: NhrpType, h: MessageHandler): void {
     this.handlers.set(type, h);
   }
@@ -110,6 +153,10 @@ export class NhrpEngine {
     if (!this.running) return;
     this.running = false;
     for (const c of this.clients) c.stop();
+    this.resolver.stop();
+    this.purger.stop();
+    this.redirector.reset();
+    this.shortcuts.clear('stopped');
     this.cache.clear('stopped');
   }
 
@@ -123,15 +170,63 @@ export class NhrpEngine {
     }
     const msg = r.msg;
     this.bump(this.counts.in, NHRP_TYPE_NAMES[msg.type]);
-    if (this.auth && !this.authOk(msg)) {
+    // Error Indications carry no extensions (RFC 2332 5.2.7), hence no authentication either; they
+    // only ever fail a pending request whose id they echo, which a blind attacker cannot guess.
+    if (this.auth && msg.type !== NhrpType.ErrorIndication && !this.authOk(msg)) {
       // IOS drops silently; we also count and log so a mismatched password is diagnosable.
       this.o.log('warn', `NHRP: ${NHRP_TYPE_NAMES[msg.type]} from NBMA ${srcNbma} (${msg.srcProto}) dropped: ` +
         'authentication mismatch');
       return this.drop('auth-mismatch');
     }
+    // RFC 2332 5.3: a compulsory extension we do not understand makes the packet unprocessable.
+    // Never answer an indication with an error (no error storms between two confused peers).
+    const unknown = unknownCompulsory(bytes);
+    if (unknown) {
+      this.o.log('warn', `NHRP: ${NHRP_TYPE_NAMES[msg.type]} from NBMA ${srcNbma} (${msg.srcProto}) has unknown ` +
+        `compulsory extension ${unknown.type}`);
+      if (msg.type !== NhrpType.ErrorIndication && msg.type !== NhrpType.TrafficIndication) {
+        // A request's source may be further back than the NHS that forwarded it; a reply's is its sender.
+        this.sendMessage(isRequest(msg.type) ? requesterNbma(msg, srcNbma) : srcNbma,
+          buildErrorIndication(this.ctx, ErrorCode.UnrecognizedExtension, bytes.slice(0, (bytes[10] << 8) | bytes[11]),
+            msg.srcProto, unknown.offset));
+      }
+      return this.drop('unknown-compulsory-extension');
+    }
     const h = this.handlers.get(msg.type);
     if (!h) return this.drop('unhandled-type');
-    h(msg, { srcNbma, dstNbma, engine: this });
+    h(msg, { srcNbma, dstNbma, engine: this, bytes });
+  }
+
+  /** Data plane: a packet for `destination` had tunnel next hop `nextHop` with no cache entry (it
+   *  was sent via the NHS meanwhile). Starts Phase 2 resolution of nextHop. */
+  noEntry(nextHop: string, destination: string): void {
+    if (!this.running) return;
+    this.resolver.resolveNextHop(nextHop, destination);
+  }
+
+  /** Data plane (hub): a packet from the spoke at srcNbma was forwarded back out of this tunnel.
+   *  With `ip nhrp redirect`, sends that spoke a Traffic Indication (rate limited). */
+  trafficIndication(srcNbma: string, srcTunnelIp: string | undefined, innerPacket: Uint8Array): RedirectOutcome {
+    if (!this.running) return 'disabled';
+    const r = this.redirector.indicate(srcNbma, srcTunnelIp, innerPacket);
+    if (r !== 'sent') this.drop(`redirect-${r}`);
+    return r;
+  }
+
+  /** Data plane: traffic went to tunnel address tunnelIp; keeps its binding and shortcuts refreshed. */
+  markUsed(tunnelIp: string): void {
+    const e = this.cache.get(tunnelIp);
+    if (e) e.flags.used = true; // display only: no peer change
+    this.resolver.markUsed(tunnelIp);
+    this.shortcuts.markUsedVia(tunnelIp);
+  }
+
+  /** `clear ip nhrp`: purge what we gave out, drop every learnt entry and shortcut (static stay). */
+  clearCache(): void {
+    if (!this.running) return;
+    this.purger.purgeAll();
+    this.shortcuts.clear('cleared');
+    for (const t of ['dynamic', 'incomplete', 'negative'] as const) this.cache.clear('cleared', t);
   }
 
   /** Encode, count and hand to the supervisor (which wraps it in GRE 0x2001). */
@@ -140,8 +235,10 @@ export class NhrpEngine {
     this.o.send(nbmaDst, encodeNhrp(msg));
   }
 
+  /** Cache entries, then shortcut routes (type dynamic, flags router rib nho, `via` set), then
+   *  prefixes we answered for (type local): what `show ip nhrp [shortcut]` lists. */
   cacheEntries(): CacheEntry[] {
-    return this.cache.entries();
+    return [...this.cache.entries(), ...this.shortcuts.entries(), ...this.purger.entries()];
   }
 
   nhsStatus(): NhsStatus[] {
@@ -170,9 +267,61 @@ export class NhrpEngine {
   }
 
   private onErrorIndication(msg: NhrpMessage, c: HandlerContext): void {
-    // RFC 2332 5.2.7: the payload is the offending packet. Registration only logs it; Phase 2
-    // (resolution) will match the payload's request id to fail the pending request early.
-    this.o.log('warn', `NHRP: error indication code ${msg.errorCode} from NBMA ${c.srcNbma} (${msg.srcProto})`);
+    // RFC 2332 5.2.7: the payload is the offending packet; a request of ours fails at once.
+    const bad = packetInError(msg.payload);
+    const about = bad ? ` about ${NHRP_TYPE_NAMES[bad.type] ?? bad.type} ${bad.requestId} for ${bad.dstProto}` : '';
+    this.o.log('warn', `NHRP: error indication (${errorName(msg.errorCode)}, code ${msg.errorCode}) from NBMA ` +
+      `${c.srcNbma} (${msg.srcProto})${about}`);
+    if (bad && bad.srcProto === this.o.tunnelIp && bad.type === NhrpType.ResolutionRequest) {
+      this.resolver.onError(bad.requestId, msg.errorCode, msg.srcProto);
+    }
+  }
+
+  private onTrafficIndication(msg: NhrpMessage, c: HandlerContext): void {
+    const dst = indicatedDestination(msg);
+    if (!dst) return this.drop('bad-traffic-indication');
+    if (!this.nhrp.shortcut) {
+      this.o.log('debug', `NHRP: traffic indication from ${msg.srcProto} (NBMA ${c.srcNbma}) about ${dst} ignored: no shortcut`);
+      return this.drop('shortcut-disabled');
+    }
+    this.resolver.resolveShortcut(dst);
+  }
+
+  /** Purge: drop learnt bindings and shortcuts inside prefix/len (configuration stays). */
+  private removeInside(prefix: string, len: number): number {
+    let n = this.shortcuts.removeCovered(prefix, len, 'purged');
+    for (const e of this.cache.entries()) {
+      if (e.type !== 'static' && e.type !== 'local' && inPrefix(e.tunnelIp, prefix, len)) {
+        if (this.cache.delete(e.tunnelIp, 'purged')) n++;
+      }
+    }
+    return n;
+  }
+
+  private makeContext(): NhrpContext {
+    const o = this.o;
+    return {
+      selfIp: o.tunnelIp, selfNbma: o.nbmaSource, holdtime: this.nhrp.holdtime, mtu: this.mtu(), auth: this.auth,
+      cache: this.cache, clock: this.clock, log: o.log,
+      send: (dst, m) => this.sendMessage(dst, m),
+      allocRequestId: () => this.allocRequestId(),
+      bestNhs: () => this.bestNhs(),
+      owned: (addr) => {
+        if (addr === o.tunnelIp) return { prefix: addr, len: 32 };
+        let best: OwnedPrefix | undefined;
+        for (const p of o.localPrefixes?.() ?? []) {
+          if (inPrefix(addr, p.prefix, p.len) && (!best || p.len > best.len)) best = p;
+        }
+        return best;
+      },
+      nextHop: (addr) => o.routeLookup?.(addr)?.nextHop ?? this.bestNhs()?.tunnelIp,
+      drop: (r) => this.drop(r),
+    };
+  }
+
+  private bestNhs(): { nbma: string; tunnelIp?: string } | undefined {
+    return selectNhs(this.clients.map((c, i) => ({ nbma: c.nbma, tunnelIp: c.tunnelIp, priority: this.priorities[i],
+      up: c.status().up })));
   }
 
   // ---------- internals ----------
@@ -193,6 +342,7 @@ export class NhrpEngine {
       }
       // A hub listing itself among the NHSes (shared dual-hub configs) does not register with itself (FRR).
       if (nbma === this.o.nbmaSource || tunnelIp === this.o.tunnelIp) continue;
+      this.priorities.push(n.priority ?? 0); // IOS default priority 0 = most preferred
       this.clients.push(new NhsClient({
         clock: this.clock, nhsTunnelIp: tunnelIp, nhsNbma: nbma, selfTunnelIp: this.o.tunnelIp,
         selfNbma: this.o.nbmaSource, holdtime: this.nhrp.holdtime, registrationTimeout: regTimeout,

@@ -1,0 +1,39 @@
+// What the protocol handler modules (resolution, responder, forwarding, redirect, shortcut, purge,
+// error) need from the engine. One narrow interface keeps the modules testable and the engine the
+// only place that knows about configuration and NHS clients.
+import type { NhrpCache } from './cache.js';
+import type { Clock } from './clock.js';
+import type { LogFn } from './nhc.js';
+import type { NhrpExtension, NhrpMessage } from './types.js';
+
+export interface OwnedPrefix { prefix: string; len: number }
+
+/** Supervisor hooks for Phase 3 shortcut routes (installed into the RIB as IOS/FRR do). */
+export interface ShortcutRoutes {
+  installShortcut(prefix: string, len: number, nextHopTunnelIp: string): void;
+  removeShortcut(prefix: string, len: number): void;
+}
+
+export interface NhrpContext {
+  selfIp: string;
+  selfNbma: string;
+  /** our `ip nhrp holdtime` (s): advertised in what we answer and request */
+  holdtime: number;
+  mtu: number;
+  auth?: NhrpExtension;
+  cache: NhrpCache;
+  clock: Clock;
+  log: LogFn;
+  send(nbmaDst: string, msg: NhrpMessage): void;
+  allocRequestId(): number;
+  /** the NHS resolution requests go to (best priority that is responding), if any */
+  bestNhs(): { nbma: string; tunnelIp?: string } | undefined;
+  /** the prefix of ours covering addr: our tunnel address (/32) or a local network */
+  owned(addr: string): OwnedPrefix | undefined;
+  /** tunnel next hop of the route towards addr (RIB lookup; default: our NHS), if via this tunnel */
+  nextHop(addr: string): string | undefined;
+  drop(reason: string): void;
+}
+
+/** Hop count of packets we originate: RFC 2332 leaves it to us; 64 covers any hub hierarchy. */
+export const ORIGIN_HOP_COUNT = 64;

@@ -1,0 +1,68 @@
+// Purge (clear ip nhrp) in memory: the owner purges the prefixes it gave out at every requester,
+// requesters drop the shortcut and reply, unanswered purges are retransmitted, N suppresses replies.
+import t from 'tap';
+import { PURGE_RETRIES } from '../appliance/nhrp/purge.js';
+import { Net, Node, clientOf, tunnel, udpPacket } from './util/nhrp-net.js';
+
+const HUB = { ip: '10.0.0.1', nbma: '203.0.113.1' };
+const A = { ip: '10.0.0.2', nbma: '198.51.100.2' };
+const B = { ip: '10.0.0.3', nbma: '198.51.100.3' };
+
+function withShortcuts() {
+  const net = new Net();
+  const rib: Record<string, string> = { '192.168.10': A.ip, '192.168.20': B.ip };
+  const hub = new Node(net, HUB, tunnel({ redirect: true }), {
+    routeLookup: (d) => { const n = rib[d.split('.').slice(0, 3).join('.')]; return n ? { nextHop: n } : undefined; },
+  });
+  const a = new Node(net, A, clientOf([HUB], { shortcut: true }), { localPrefixes: () => [{ prefix: '192.168.10.0', len: 24 }] });
+  const b = new Node(net, B, clientOf([HUB], { shortcut: true }), { localPrefixes: () => [{ prefix: '192.168.20.0', len: 24 }] });
+  [hub, a, b].forEach((n) => n.engine.start());
+  net.settle(0);
+  hub.engine.trafficIndication(A.nbma, A.ip, udpPacket('192.168.10.5', '192.168.20.5'));
+  hub.engine.trafficIndication(B.nbma, B.ip, udpPacket('192.168.20.5', '192.168.10.5'));
+  return { net, hub, a, b };
+}
+
+t.test('clear ip nhrp at the owner purges its prefix at the requester; both sides lose the shortcut', async (t) => {
+  const { net, a, b } = withShortcuts();
+  t.same(a.routes, [`+192.168.20.0/24 via ${B.ip}`]);
+  t.same(b.routes, [`+192.168.10.0/24 via ${A.ip}`]);
+  b.engine.clearCache();
+  const pr = net.of(5, B.nbma, A.nbma);
+  t.equal(pr.length, 1, 'one Purge Request, to the requester B answered');
+  t.match(pr[0].msg, { flags: 0, srcProto: B.ip, dstProto: A.ip, cies: [{ prefixLen: 24, proto: '192.168.20.0', nbma: B.nbma }] });
+  t.same(a.routes, [`+192.168.20.0/24 via ${B.ip}`, '-192.168.20.0/24'], 'requester removed the shortcut');
+  t.notOk(a.entry('192.168.20.0', 24));
+  const rep = net.of(6, A.nbma, B.nbma);
+  t.equal(rep.length, 1, 'Purge Reply');
+  t.equal(rep[0].msg.requestId, pr[0].msg.requestId);
+  t.same(b.routes, [`+192.168.10.0/24 via ${A.ip}`, '-192.168.10.0/24'], 'B dropped its own shortcut');
+  t.notOk(b.entry(A.ip), 'dynamic entries cleared');
+  t.match(b.entry(HUB.ip), { type: 'static' }, 'static NHS entry stays');
+  t.match(b.peers.at(-1), { op: 'del', tunnelIp: A.ip });
+  t.notOk(b.entry('192.168.20.0', 24), 'local entry gone after the purge');
+  net.settle(30_000);
+  t.equal(net.of(5).length, 1, 'answered: never retransmitted');
+});
+
+t.test('unanswered purge is retransmitted with backoff, then given up and logged', async (t) => {
+  const { net, a, b } = withShortcuts();
+  net.cut.add(A.nbma);
+  b.engine.clearCache();
+  net.settle(60_000);
+  t.equal(net.of(5, B.nbma).length, PURGE_RETRIES + 1);
+  t.ok(b.logged(/purge of 192\.168\.20\.0\/24 at 10\.0\.0\.2 unanswered/).length);
+  t.same(a.routes, [`+192.168.20.0/24 via ${B.ip}`], 'A never heard it');
+});
+
+t.test('Purge Request with N: entries removed, no reply; a purge of a tunnel address drops its shortcuts', async (t) => {
+  const { net, a, b } = withShortcuts();
+  b.engine.sendMessage(A.nbma, {
+    type: 5, hopCount: 64, srcNbma: B.nbma, srcProto: B.ip, dstProto: A.ip, flags: 0x8000, requestId: 999,
+    cies: [{ code: 0, prefixLen: 32, mtu: 1400, holdingTime: 0, preference: 0, proto: B.ip }], extensions: [],
+  });
+  t.equal(net.of(6).length, 0, 'N flag: no reply');
+  t.notOk(a.entry(B.ip), 'binding for B removed');
+  t.same(a.routes, [`+192.168.20.0/24 via ${B.ip}`, '-192.168.20.0/24'], 'shortcut via B went with it');
+  t.ok(a.logged(/purge from 10\.0\.0\.3 .*10\.0\.0\.3\/32: 1 entries removed/).length);
+});
