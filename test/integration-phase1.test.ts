@@ -17,7 +17,7 @@ const peersOf = (router: string) => {
 
 t.before(async () => {
   lab.up();
-  for (const r of ['R1', 'R2', 'R3', 'R4']) lab.start(r, lab.writeConfig(r, labConfig(r, { holdtime: HOLD, registrationTimeout: REG })));
+  for (const r of ['R1', 'R2', 'R3', 'R4']) lab.start(r, lab.writeConfig(r, labConfig(r, { holdtime: HOLD, registrationTimeout: REG, phase1: true })));
   const ok = await waitFor(() => peersOf('R1').length === 3, 20000);
   if (!ok) throw new Error(`hub did not learn 3 spokes; hub log:\n${lab.routers.get('R1')!.log.join('\n')}\nR2 log:\n${lab.routers.get('R2')!.log.join('\n')}`);
 });

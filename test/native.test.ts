@@ -178,6 +178,19 @@ t.test('TUN in a namespace: open, configure, rx, tx, errors, back-pressure', { s
   t.equal(r.reopenAfterClose, null, 'name is free again after closeFd');
 });
 
+t.test('TUN with vnet headers: ring flag, kind-1 reads, zero-header writes, a GSO super-packet', { skip: netSkip }, async (t) => {
+  const ns = netns(t, 'vnet');
+  const r = await runChild(ns, { scenario: 'tun-vnet', tun: 'dmvv0' });
+  t.equal(r.ringFlags, 1, 'tun-tx pump set the VNET flag of tunTx');
+  t.same(r.reply && { kind: r.reply.kind, vnet: r.reply.vnet, src: r.reply.src, icmpType: r.reply.icmpType },
+    { kind: 1, vnet: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], src: '10.78.0.1', icmpType: 0 },
+    'a kind-0 write got a zero header; the reply is read as kind 1 behind a 10-byte vnet header');
+  t.ok(r.reply2, 'kind-1 write with an explicit zero header');
+  t.same(r.rst, { flags: 0x14, ack: 4000 }, 'the kernel took the 3000-byte GSO super-packet whole (RST acks seq + 3000)');
+  t.equal(r.txStats.errors, 0);
+  t.equal(r.txStats.drops, 0);
+});
+
 t.test('raw GRE and UDP between two namespaces, with pcap', { skip: netSkip }, async (t) => {
   const a = netns(t, 'a'), b = netns(t, 'b');
   const va = `va${rnd()}`, vb = `vb${rnd()}`;

@@ -101,9 +101,9 @@ export class Appliance {
       nhrpIn: (src, dst, pkt) => this.nhrp?.receive(src, dst, pkt),
       noEntry: (nextHop, dst) => {
         this.log.emit('NHRP', 'debug', 'NOENTRY', `no NHRP entry for next hop ${nextHop} (destination ${dst})`);
-        this.nhrpPhase()?.noEntry?.(nextHop, dst);
+        this.nhrp?.noEntry(nextHop, dst);
       },
-      trafficIndication: (srcNbma, dst, head) => this.nhrpPhase()?.trafficIndication?.(srcNbma, undefined, head),
+      trafficIndication: (srcNbma, _dst, head) => { this.nhrp?.trafficIndication(srcNbma, undefined, head); },
     }, (level, msg) => this.log.emit('DATAPLANE', level, 'EVENT', msg));
     this.dataplane = dp;
     await dp.start(params, this.opts.pcapPath);
@@ -117,18 +117,58 @@ export class Appliance {
         if (ev.op === 'set' && ev.nbma) dp.commands.peerSet(ipToU32(ev.tunnelIp), ipToU32(ev.nbma), (ev.flags.static ? 1 : 0) | (ev.flags.nat ? 2 : 0));
         else dp.commands.peerDel(ipToU32(ev.tunnelIp));
       },
+      localPrefixes: () => this.localPrefixes(),
+      routeLookup: (dst) => this.overlayRoute(dst),
+      routes: {
+        installShortcut: (prefix, len, nh) => { dp.commands.fibAdd(ipToU32(prefix), len, ipToU32(nh)); },
+        removeShortcut: (prefix, len) => {
+          // a configured route for the same prefix takes over again when the shortcut goes
+          const same = this.config.routes.find((r) => r.prefix === prefix && maskToLen(r.mask) === len && r.nextHop);
+          if (same?.nextHop) dp.commands.fibAdd(ipToU32(prefix), len, ipToU32(same.nextHop));
+          else dp.commands.fibDel(ipToU32(prefix), len);
+        },
+      },
       log: (level, msg) => nhrpLog(level === 'warn' ? 'warn' : level === 'error' ? 'error' : level === 'debug' ? 'debug' : 'info', msg),
     });
     this.nhrp.start();
+    this.usageTimer = setInterval(() => this.reportUsage(), 5000);
+    this.usageTimer.unref();
   }
 
-  /** Phase 2/3 entry points of the engine (optional until every engine build has them). */
-  private nhrpPhase() {
-    return this.nhrp as unknown as {
-      noEntry?: (nextHop: string, dst: string) => void;
-      trafficIndication?: (srcNbma: string, srcTunnelIp: string | undefined, pkt: Uint8Array) => void;
-    } | undefined;
+  /** Connected LAN networks: what this router answers NHRP resolutions for (Phase 3). */
+  private localPrefixes(): Array<{ prefix: string; len: number }> {
+    return this.config.interfaces.filter((i): i is EthernetConfig => i.kind === 'ethernet' && !!i.address && !i.shutdown)
+      .map((i) => {
+        const len = maskToLen(i.address!.mask);
+        return { prefix: u32ToIp((ipToU32(i.address!.address) & (len ? (~0 << (32 - len)) : 0)) >>> 0), len };
+      });
   }
+
+  /** Longest configured route through the tunnel for `dst`: where NHRP forwards a resolution. */
+  private overlayRoute(dst: string): { nextHop: string } | undefined {
+    const t = this.tunnel;
+    if (!t?.address) return undefined;
+    let best: { len: number; nextHop: string } | undefined;
+    for (const r of this.config.routes) {
+      const len = maskToLen(r.mask);
+      if (!r.nextHop || !inSubnet(dst, r.prefix, len) || !inSubnet(r.nextHop, t.address.address, maskToLen(t.address.mask))) continue;
+      if (!best || len > best.len) best = { len, nextHop: r.nextHop };
+    }
+    return best && { nextHop: best.nextHop };
+  }
+
+  /** NHRP keeps used entries and shortcuts alive: tell it which peers carried traffic lately. */
+  private reportUsage(): void {
+    const dp = this.dataplane, n = this.nhrp;
+    if (!dp || !n) return;
+    for (const p of dp.peers()) {
+      const tx = Number(p.txPackets);
+      const key = p.tunnelIp;
+      if ((this.lastTx.get(key) ?? 0) !== tx) { this.lastTx.set(key, tx); n.markUsed(u32ToIp(p.tunnelIp)); }
+    }
+  }
+  private readonly lastTx = new Map<number, number>();
+  private usageTimer?: NodeJS.Timeout;
 
   private applyRoutes(routes: StaticRoute[], which: 'underlay' | 'overlay'): void {
     const t = this.tunnel;
@@ -158,6 +198,7 @@ export class Appliance {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.usageTimer);
     this.nhrp?.stop();
     await new Promise((r) => setTimeout(r, 50)); // let a purge/last NHRP packet leave the ring
     await this.dataplane?.stop();

@@ -30,7 +30,8 @@ export class ExecCommands {
       ...both('show dataplane counters', (json) => this.dataplaneCounters(json)),
       'show logging': () => this.app.log.recent().join('\n') + '\n',
       'show version': () => this.version(),
-      'clear ip nhrp': () => { (this.app.nhrp as unknown as { clearCache?: () => void } | undefined)?.clearCache?.(); return ''; },
+      ...both('show ip nhrp shortcut', (json) => formatNhrp(this.nhrpView().filter((e) => e.flags.includes('rib')), json ? 'json' : 'default')),
+      'clear ip nhrp': () => { this.app.nhrp?.clearCache(); return ''; },
       'debug nhrp': () => { this.app.log.debugEnabled.add('nhrp'); return 'NHRP protocol debugging is on\n'; },
       'undebug all': () => { this.app.log.debugEnabled.clear(); return 'All possible debugging has been turned off\n'; },
     };

@@ -16,14 +16,16 @@ function attrs(e: CacheEntry): string {
 export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEntry[], nhs: NhsStatus[], now: number,
   extra: Partial<DmvpnInterfaceView> = {}): DmvpnInterfaceView {
   const shown = entries.filter((e) => e.type !== 'local');
+  // a shortcut route (prefix via a tunnel next hop) counts with the peer it goes through (# Ent)
+  const nbmaOfTunnel = new Map(shown.filter((e) => e.nbma && !e.via).map((e) => [e.tunnelIp, e.nbma!]));
   const byNbma = new Map<string, CacheEntry[]>();
   for (const e of shown) {
-    const k = e.nbma ?? `unresolved:${e.tunnelIp}`;
+    const k = e.nbma ?? (e.via && nbmaOfTunnel.get(e.via)) ?? `unresolved:${e.via ?? e.tunnelIp}`;
     byNbma.set(k, [...(byNbma.get(k) ?? []), e]);
   }
   const peers: DmvpnPeerView[] = [];
   for (const [nbma, list] of byNbma) {
-    const e = list[0];
+    const e = list.find((x) => !x.via) ?? list[0];
     const server = nhs.find((n) => n.nbma === e.nbma);
     // An NHS we have not heard from yet is shown as NHRP (IOS: the NHRP session is not up).
     const state: DmvpnPeerView['state'] = e.type === 'incomplete' || e.type === 'negative' ? 'NHRP'
@@ -31,7 +33,7 @@ export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEnt
     const since = server?.up && server.lastReplyAt !== undefined ? Math.min(e.created, server.lastReplyAt) : e.created;
     peers.push({
       nbma: nbma.startsWith('unresolved:') ? 'UNKNOWN' : nbma, tunnel: e.tunnelIp, state,
-      upDownSeconds: seconds(now - since), attrs: attrs(e), entries: list.length,
+      upDownSeconds: seconds(now - since), attrs: attrs(e) + (list.some((x) => x.flags.rib) ? 'T1' : ''), entries: list.length,
       target: `${e.tunnelIp}/${e.prefixLen}`,
     });
   }
@@ -41,7 +43,7 @@ export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEnt
 
 export function nhrpEntries(iface: string, entries: CacheEntry[], now: number): NhrpEntryView[] {
   return entries.filter((e) => e.type !== 'local').map((e) => ({
-    prefix: e.tunnelIp, prefixLen: e.prefixLen, via: e.tunnelIp, iface,
+    prefix: e.tunnelIp, prefixLen: e.prefixLen, via: e.via ?? e.tunnelIp, iface,
     createdSeconds: seconds(now - e.created),
     expiresSeconds: e.expires === undefined ? null : seconds(e.expires - now),
     type: e.type === 'static' || e.type === 'dynamic' || e.type === 'incomplete' || e.type === 'negative' ? e.type : 'dynamic',

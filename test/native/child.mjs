@@ -184,6 +184,48 @@ async function tun() {
   out(r);
 }
 
+// TUN with IFF_VNET_HDR (docs/dataplane.md "TUN offloads"): the tun-tx pump advertises it in the ring
+// flags, reads come as kind-1 slots led by a virtio_net_hdr, kind-0 writes get a zero header from the
+// pump, and a kind-1 GSO_TCPV4 super-packet is taken by the kernel as one packet.
+async function tunVnet() {
+  initRing(L.tunRx, 16, 65600, L.workerDoorbell, L.tunRxProducerDoorbell);
+  initRing(L.tunTx, 16, 65600, L.tunTxDoorbell, L.workerDoorbell);
+  const r = {};
+  const name = args.tun;
+  const fd = io.openTun(name, { vnetHdr: true });
+  io.configureInterface(name, { address: '10.78.0.1', prefixLen: 24, mtu: 1400, up: true });
+  const rx = io.startPump({ memory: u8, kind: 'tun-rx', fd, ring: L.tunRx });
+  const tx = io.startPump({ memory: u8, kind: 'tun-tx', fd, ring: L.tunTx });
+  r.ringFlags = u32[ringField(L.tunTx, 'flags')];
+  const ip = (s) => parse(s.data.subarray(10));
+  // 1. kind-0 slot (bare packet): the pump prepends a zero header; the kernel's echo reply comes back.
+  produce(L.tunTx, ipv4('10.78.0.2', '10.78.0.1', 1, icmpEcho(9, 1)));
+  let got = consumeUntil(L.tunRx, (s) => s.kind === 1 && ip(s).icmpType === 0 && ip(s).icmpSeq === 1, 2000);
+  r.reply = got ? { kind: got.kind, vnet: [...got.data.subarray(0, 10)], ...ip(got) } : null;
+  // 2. kind-1 slot with an explicit zero header.
+  produce(L.tunTx, Buffer.concat([Buffer.alloc(10), ipv4('10.78.0.2', '10.78.0.1', 1, icmpEcho(9, 2))]), { kind: 1 });
+  got = consumeUntil(L.tunRx, (s) => s.kind === 1 && ip(s).icmpType === 0 && ip(s).icmpSeq === 2, 2000);
+  r.reply2 = !!got;
+  // 3. A GSO_TCPV4 super-packet (3 x 1000 bytes, no ACK flag, to a closed port): the kernel's RST
+  //    acknowledges seq + 3000, so it took the whole super-packet as one segment train.
+  const tcp = Buffer.alloc(20 + 3000);
+  tcp.writeUInt16BE(40000, 0); tcp.writeUInt16BE(9, 2); tcp.writeUInt32BE(1000, 4);
+  tcp[12] = 5 << 4; tcp[13] = 0; tcp.writeUInt16BE(1000, 14);
+  const pkt = ipv4('10.78.0.2', '10.78.0.1', 6, tcp);
+  pkt[6] = 0x40; pkt.writeUInt16BE(0, 10); pkt.writeUInt16BE(checksum(pkt, 0, 20), 10); // DF
+  const ph = Buffer.from([10, 78, 0, 2, 10, 78, 0, 1, 0, 6, (tcp.length >> 8) & 255, tcp.length & 255]);
+  pkt.writeUInt16BE(~checksum(ph, 0, 12) & 0xffff, 36); // pseudo-header sum (NEEDS_CSUM)
+  const vh = Buffer.alloc(10);
+  vh[0] = 1; vh[1] = 1; vh.writeUInt16LE(40, 2); vh.writeUInt16LE(1000, 4); vh.writeUInt16LE(20, 6); vh.writeUInt16LE(16, 8);
+  produce(L.tunTx, Buffer.concat([vh, pkt]), { kind: 1 });
+  got = consumeUntil(L.tunRx, (s) => s.kind === 1 && ip(s).proto === 6, 2000);
+  r.rst = got ? { flags: got.data[10 + 33], ack: got.data.readUInt32BE(10 + 28) } : null;
+  r.txStats = io.stopPump(tx);
+  r.rxStats = io.stopPump(rx);
+  io.closeFd(fd);
+  out(r);
+}
+
 // NBMA receiver: raw GRE (47) and UDP 4500 pumps, pcap mirror; then waits for "close" on stdin so
 // the parent can read the pcap while we are still running.
 async function nbmaRx() {
@@ -233,4 +275,4 @@ async function nbmaTx() {
   out(r);
 }
 
-await ({ tun, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx })[args.scenario]();
+await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx })[args.scenario]();

@@ -98,8 +98,9 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms: number, every 
 export const uniquePrefix = (tag: string) => `dmv${tag}${process.pid % 10000}`;
 
 /** The lab configs from test/lab/configs with shorter NHRP timers so tests run in seconds. */
-export function labConfig(name: string, edits: { holdtime?: number; registrationTimeout?: number } = {}): string {
+export function labConfig(name: string, edits: { holdtime?: number; registrationTimeout?: number; phase1?: boolean } = {}): string {
   let text = fs.readFileSync(path.join(ROOT, 'test/lab/configs', `${name}.cfg`), 'utf8');
+  if (edits.phase1) text = text.replace(/ ip nhrp (redirect|shortcut)\n/g, '');
   if (edits.holdtime) text = text.replace(/ip nhrp holdtime \d+/, `ip nhrp holdtime ${edits.holdtime}`);
   if (edits.registrationTimeout) text = text.replace(/( ip nhrp holdtime \d+\n)/, `$1 ip nhrp registration timeout ${edits.registrationTimeout}\n`);
   return text;
