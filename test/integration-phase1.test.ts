@@ -61,6 +61,24 @@ t.test('hosts behind spokes reach each other through the hub; hub-side host too'
   t.ok(after.greTxPackets - before.greTxPackets >= 6, 'and encapsulated them again');
 });
 
+t.test('multicast on the hub tunnel is replicated to every registered spoke (map multicast dynamic)', async (t) => {
+  const counts = () => ['R2', 'R3', 'R4'].map((r) => lab.ctlJson(r, 'show dataplane counters').tunTxPackets as number);
+  const before = counts();
+  const hubBefore = lab.ctlJson('R1', 'show dataplane counters').mcastTx ?? 0;
+  // a multicast to a link-local group (port chosen so no dissector claims it) sent out of the hub's tunnel interface
+  nsExec(lab.ns('r1'), ['python3', '-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('192.168.0.1'))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+for i in range(3): s.sendto(b'hello', ('224.0.0.9', 40000))
+`]);
+  await sleep(300);
+  const hubAfter = lab.ctlJson('R1', 'show dataplane counters').mcastTx;
+  t.equal(hubAfter - hubBefore, 9, 'three datagrams, one copy per spoke');
+  counts().forEach((c, i) => t.equal(c - before[i], 3, `R${i + 2} delivered the three datagrams to its kernel`));
+});
+
 t.test('what goes on the wire is GRE and NHRP that Wireshark decodes cleanly', async (t) => {
   const pcap = lab.routers.get('R2')!.pcap;
   t.ok(fs.existsSync(pcap), 'dmvpnd --pcap wrote a capture');

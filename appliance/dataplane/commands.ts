@@ -2,7 +2,7 @@
 // publishes (counters, peer table, FIB, tunnel state) for show commands.
 import {
   CTL_OUT, COUNTER_NAMES, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, TUNNEL_STATE, FIB_BITMAP_BYTES,
-  FIB_ENTRY_SIZE, type CounterName, type Layout,
+  FIB_ENTRY_SIZE, type CounterName, type Layout, OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES,
 } from './layout.js';
 import { Ring } from './ring.js';
 
@@ -62,6 +62,9 @@ export class Commands {
   peerDel(tunnelIp: number): boolean { this.w[0] = tunnelIp; return this.put(CTL_OUT.PEER_DEL, 1); }
   fibFlush(): boolean { return this.put(CTL_OUT.FIB_FLUSH, 0); }
   peerFlush(): boolean { return this.put(CTL_OUT.PEER_FLUSH, 0); }
+  /** `ip nhrp map multicast`: replicate multicast/broadcast to this NBMA address. */
+  mcastAdd(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_ADD, 1); }
+  mcastDel(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_DEL, 1); }
   /** NHRP packet to send in GRE 0x2001 to `nbma`. */
   nhrpOut(nbma: number, packet: Uint8Array): boolean {
     return this.done(this.ring.fill(CTL_OUT.NHRP_OUT, nbma, 0, packet, false));
@@ -79,10 +82,13 @@ export class DataplaneCommands extends Commands {
 }
 
 /** Global counters by name, as numbers (exact below 2^53). */
-export function readCounters(buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>): Record<CounterName, number> {
-  const v = new BigUint64Array(buffer, l.counters, COUNTER_NAMES.length);
-  const out = {} as Record<CounterName, number>;
+export function readCounters(
+  buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>,
+): Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number], number> {
+  const v = new BigUint64Array(buffer, l.counters, OFFLOAD_COUNTER_BASE + OFFLOAD_COUNTER_NAMES.length);
+  const out = {} as Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number], number>;
   COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[i]); });
+  OFFLOAD_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[OFFLOAD_COUNTER_BASE + i]); });
   return out;
 }
 

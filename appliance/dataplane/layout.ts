@@ -37,6 +37,8 @@ export const RING = {
   consumerDoorbell: 136,
   producerDoorbell: 140,
   fullDrops: 144,
+  /** bit0 VNET (tunTx): the consumer's TUN fd has IFF_VNET_HDR and takes kind-1 slots (set by the tun-tx pump). */
+  flags: 148,
   headerSize: 256,
 } as const;
 
@@ -57,6 +59,9 @@ export const CTL_OUT = {
   PEER_DEL: 20,
   FIB_FLUSH: 21,
   PEER_FLUSH: 22,
+  MCAST_ADD: 23,
+  MCAST_DEL: 24,
+  MCAST_FLUSH: 25,
 } as const;
 
 export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8 } as const;
@@ -94,10 +99,22 @@ export const COUNTER_NAMES = [
   'dropTtl', 'dropBadIp', 'dropGreTruncated', 'dropGreVersion', 'dropGreFlags', 'dropGreKey',
   'dropGreProto', 'dropTooBig', 'icmpFragNeededSent', 'mssClamped', 'dropRingFull',
   'dropOuterFragment', 'dropNotForUs', 'dropUnknownPeer', 'cmdApplied', 'cmdBad', 'dropCtlTooBig',
-  'dropLocal', 'fragTx', 'icmpRateLimited', 'dropNoTunnel', 'dropBadKind', 'redirectNotice',
+  'dropLocal', 'fragTx', 'icmpRateLimited', 'dropNoTunnel', 'dropBadKind', 'redirectNotice', 'mcastTx', 'dropMcastNoList',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const COUNTER_SLOTS = 256;
+/** TSO/GRO offload counters: their own block from index 64 (wasm/assembly/offload-counters.ts). */
+export const OFFLOAD_COUNTER_BASE = 64;
+export const OFFLOAD_COUNTER_NAMES = [
+  'tsoSuper', 'tsoSegments', 'csumCompleted', 'groSuper', 'groMerged', 'dropBadVnet',
+] as const;
+
+/** TUN ring slot kinds: 0 = bare IPv4 packet; 1 = 10-byte virtio_net_hdr, then the packet. */
+export const TUN_KIND = { PLAIN: 0, VNET: 1 } as const;
+export const RING_FLAG = { VNET: 1 } as const;
+export const VNET_HDR_LEN = 10;
+/** tunRx/tunTx slots hold a vnet header + a 64 KiB TSO/GRO super-packet: 64 KiB + 64 (16 + 10, rounded). */
+export const TUN_SLOT_SIZE = 65536 + 64;
 
 export interface RingSpec { slotCount: number; slotSize: number }
 
@@ -106,6 +123,8 @@ export interface LayoutOptions {
   nbmaSlots?: number;
   ctlSlots?: number;
   slotSize?: number;
+  /** slot size of tunRx/tunTx (default TUN_SLOT_SIZE: room for offload super-packets). */
+  tunSlotSize?: number;
   peerCapacity?: number;
   fibCapacity?: number;
   scratchSize?: number;
@@ -138,8 +157,9 @@ export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + 33 * capacity *
 export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<string, RingSpec> } {
   const slotSize = o.slotSize ?? 2048;
   const rings: Record<string, RingSpec> = {
-    tunRx: { slotCount: o.tunSlots ?? 1024, slotSize },
-    tunTx: { slotCount: o.tunSlots ?? 1024, slotSize },
+    // Big slots, fewer of them: one slot per TSO/GRO super-packet (pages never written stay unbacked).
+    tunRx: { slotCount: o.tunSlots ?? 256, slotSize: o.tunSlotSize ?? TUN_SLOT_SIZE },
+    tunTx: { slotCount: o.tunSlots ?? 512, slotSize: o.tunSlotSize ?? TUN_SLOT_SIZE },
     nbmaRx: { slotCount: o.nbmaSlots ?? 1024, slotSize },
     nbmaTx: { slotCount: o.nbmaSlots ?? 1024, slotSize },
     ctlRx: { slotCount: o.ctlSlots ?? 256, slotSize },
@@ -193,7 +213,7 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
     w(off + RING.head, 0); w(off + RING.tail, 0);
     w(off + RING.slotCount, r.slotCount); w(off + RING.slotSize, r.slotSize);
     w(off + RING.consumerDoorbell, consumer); w(off + RING.producerDoorbell, producer);
-    w(off + RING.fullDrops, 0);
+    w(off + RING.fullDrops, 0); w(off + RING.flags, 0);
   };
   ring(l.tunRx, l.rings.tunRx, l.workerDoorbell, l.tunRxProducerDoorbell);
   ring(l.tunTx, l.rings.tunTx, l.tunTxDoorbell, l.workerDoorbell);

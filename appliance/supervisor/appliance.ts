@@ -116,6 +116,7 @@ export class Appliance {
       peerChanged: (ev) => {
         if (ev.op === 'set' && ev.nbma) dp.commands.peerSet(ipToU32(ev.tunnelIp), ipToU32(ev.nbma), (ev.flags.static ? 1 : 0) | (ev.flags.nat ? 2 : 0));
         else dp.commands.peerDel(ipToU32(ev.tunnelIp));
+        this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
       localPrefixes: () => this.localPrefixes(),
       routeLookup: (dst) => this.overlayRoute(dst),
@@ -130,10 +131,26 @@ export class Appliance {
       },
       log: (level, msg) => nhrpLog(level === 'warn' ? 'warn' : level === 'error' ? 'error' : level === 'debug' ? 'debug' : 'info', msg),
     });
+    for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(ipToU32(m));
     this.nhrp.start();
     this.usageTimer = setInterval(() => this.reportUsage(), 5000);
     this.usageTimer.unref();
   }
+
+  /** `ip nhrp map multicast dynamic`: spokes that registered with us receive tunnel multicast. */
+  private updateMulticast(op: 'set' | 'del', tunnelIp: string, nbma?: string): void {
+    const dp = this.dataplane, t = this.tunnel;
+    if (!dp || !t?.nhrp.multicast.includes('dynamic')) return;
+    const had = this.mcastMembers.get(tunnelIp);
+    const registered = op === 'set' && nbma && this.nhrp?.cache.get(tunnelIp)?.flags.registered;
+    if (had && had !== (registered ? nbma : undefined)) {
+      this.mcastMembers.delete(tunnelIp);
+      const static_ = t.nhrp.multicast.includes(had);
+      if (!static_ && ![...this.mcastMembers.values()].includes(had)) dp.commands.mcastDel(ipToU32(had));
+    }
+    if (registered && nbma) { this.mcastMembers.set(tunnelIp, nbma); dp.commands.mcastAdd(ipToU32(nbma)); }
+  }
+  private readonly mcastMembers = new Map<string, string>();
 
   /** Connected LAN networks: what this router answers NHRP resolutions for (Phase 3). */
   private localPrefixes(): Array<{ prefix: string; len: number }> {

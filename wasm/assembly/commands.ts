@@ -1,5 +1,6 @@
 // ctlTx messages (docs/dataplane.md "Control messages", "Commands"): NHRP_OUT is wrapped in GRE
 // 0x2001 and sent; table commands are applied in ring order. Counted in cmdApplied / cmdBad.
+import { mcastAdd, mcastDel, mcastFlush } from './multicast';
 import { copyBytes } from './mem';
 import { scratch, SCR_PROD_NBMATX, nbmaTx, slotDataMax } from './layout';
 import { prodReserve, prodCommit, SLOT_HEADER } from './ring';
@@ -19,6 +20,9 @@ export const K_PEER_SET: u32 = 19;
 export const K_PEER_DEL: u32 = 20;
 export const K_FIB_FLUSH: u32 = 21;
 export const K_PEER_FLUSH: u32 = 22;
+export const K_MCAST_ADD: u32 = 23;
+export const K_MCAST_DEL: u32 = 24;
+export const K_MCAST_FLUSH: u32 = 25;
 
 /** Sends an NHRP packet (`len` bytes at `p`) to NBMA `dst` in GRE 0x2001. */
 export function sendNhrp(p: usize, len: u32, dst: u32): void {
@@ -53,6 +57,12 @@ export function applyCommand(kind: u32, d: usize, len: u32): void {
     fibFlush(); ok = true;
   } else if (kind == K_PEER_FLUSH) {
     peerFlush(); ok = true;
+  } else if (kind == K_MCAST_ADD) {
+    ok = len >= 4 && mcastAdd(load<u32>(d));
+  } else if (kind == K_MCAST_DEL) {
+    if (len >= 4) { mcastDel(load<u32>(d)); ok = true; }
+  } else if (kind == K_MCAST_FLUSH) {
+    mcastFlush(); ok = true;
   }
   count(ok ? CMD_APPLIED : CMD_BAD);
 }

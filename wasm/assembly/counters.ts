@@ -38,6 +38,8 @@ export const ICMP_RATE_LIMITED: u32 = 32;
 export const DROP_NO_TUNNEL: u32 = 33;
 export const DROP_BAD_KIND: u32 = 34;
 export const REDIRECT_NOTICE: u32 = 35;
+export const MCAST_TX: u32 = 36;
+export const DROP_MCAST_NO_LIST: u32 = 37;
 
 @inline export function count(i: u32): void {
   const a = counters + (<usize>i << 3);

@@ -5,6 +5,7 @@
 //   prepareSleep()/finishSleep()   doorbell sleep protocol for the worker loop
 //   benchOutbound/benchInbound     run the real encap/decap over scratch memory, without rings
 import { SCR_REDIRECT_END } from './redirect';
+import { SCR_MCAST_END } from './multicast';
 import { readLayout, scratch, scratchSize, SCR_NEEDED, SCR_NOENTRY, SCR_NOENTRY_SLOTS, SCR_PROD_TUNTX,
   SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_BENCH_IN, tunTx, nbmaTx, ctlRx } from './layout';
 import { prodInit, setBenchMode, benchCommitCount } from './ring';
@@ -21,7 +22,7 @@ export { poll, prepareSleep, finishSleep } from './pipeline';
 export function setup(layoutBase: u32): i32 {
   const r = readLayout(layoutBase);
   if (r != 0) return r;
-  if (scratchSize < SCR_NEEDED || <usize>scratchSize < SCR_REDIRECT_END) return -3;
+  if (scratchSize < SCR_NEEDED || <usize>scratchSize < SCR_REDIRECT_END || <usize>scratchSize < SCR_MCAST_END) return -3;
   prodInit(scratch + SCR_PROD_TUNTX, tunTx);
   prodInit(scratch + SCR_PROD_NBMATX, nbmaTx);
   prodInit(scratch + SCR_PROD_CTLRX, ctlRx);

@@ -5,6 +5,7 @@
 //
 // The outer header copies the inner TOS and DF bit (Cisco's defaults), TTL = tunnel ttl, IP id from a
 // per-worker counter. Peer tx counters count inner bytes.
+import { isMulticastOrBroadcast, replicate } from './multicast';
 import { copyBytes } from './mem';
 import { scratch, SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_FRAG_HDR, SCR_NOENTRY, SCR_NOENTRY_SLOTS } from './layout';
 import { prodReserve, prodCommit } from './ring';
@@ -37,6 +38,7 @@ export function outbound(p: usize, len: u32): void {
   const dst = ipDst(p);
   if (dst == cfg.tunnelIp) { count(DROP_LOCAL); return; }
   if (ipTtl(p) == 0) { count(DROP_TTL); return; }
+  if (isMulticastOrBroadcast(dst)) { replicate(p, tot); return; }
 
   let nbma: u32;
   let peer: usize = 0;
@@ -72,7 +74,7 @@ export function outbound(p: usize, len: u32): void {
 }
 
 /** Copies the inner packet into an nbmaTx slot behind outer IPv4 + GRE and commits it. */
-@inline function encapSend(p: usize, tot: u32, nbma: u32, peer: usize): void {
+@inline export function encapSend(p: usize, tot: u32, nbma: u32, peer: usize): void {
   const st = scratch + SCR_PROD_NBMATX;
   const slot = prodReserve(st);
   if (slot == 0) return;
