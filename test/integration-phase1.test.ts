@@ -120,6 +120,22 @@ for p in [b'\\x00', b'\\x00\\x01\\x08', b'\\x00\\x01\\x08\\x00' + b'E'*20, b'\\x
   t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 2), 'traffic still flows');
 });
 
+t.test('a registration hijack (another NBMA claiming a registered unique address) is refused', async (t) => {
+  await lab.stop('R3');
+  // R3's box now claims R2's tunnel address
+  const rogue = labConfig('R3', { holdtime: HOLD, registrationTimeout: REG, phase1: true }).replace(/192\.168\.0\.3 /, '192.168.0.2 ');
+  lab.start('R3', lab.writeConfig('R3-rogue', rogue));
+  const refused = await waitFor(() => lab.routers.get('R3')!.log.some((l) => /code 14/.test(l)), 10000);
+  t.ok(refused, 'the rogue was told: unique address already registered (code 14)');
+  t.ok(lab.routers.get('R1')!.log.some((l) => /192\.168\.0\.2/.test(l) && /172\.16\.35\.2/.test(l) && /172\.16\.25\.2/.test(l)),
+    'the hub logged the attempt naming both NBMA addresses');
+  t.equal(peersOf('R1').find((p) => p.tunnel === '192.168.0.2')?.nbma, '172.16.25.2', 'R2 keeps its entry');
+  t.ok(lab.ping(lab.ns('h2'), '10.0.1.10', 2), 'R2 traffic unaffected');
+  await lab.stop('R3');
+  lab.start('R3', lab.writeConfig('R3', labConfig('R3', { holdtime: HOLD, registrationTimeout: REG, phase1: true })));
+  t.ok(await waitFor(() => peersOf('R1').some((p) => p.tunnel === '192.168.0.3'), 10000), 'the real R3 registers again');
+});
+
 t.test('hub restart: spokes re-register and spoke-to-spoke traffic recovers', async (t) => {
   await lab.stop('R1');
   lab.start('R1', lab.routers.get('R1')!.config);
