@@ -28,8 +28,8 @@ const TS_OPT = [1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0x56, 0x78]; // NOP NOP TS(
 const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 };
 const V = { NEEDS_CSUM: 1, GSO_NONE: 0, GSO_TCPV4: 1, GSO_UDP: 3 };
 
-function mk(vnetTunTx = true) {
-  const l = computeLayout({ tunSlots: 64, nbmaSlots: 128, ctlSlots: 64, peerCapacity: 1024, fibCapacity: 256 });
+function mk(vnetTunTx = true, nbmaSlots = 128) {
+  const l = computeLayout({ tunSlots: 64, nbmaSlots, ctlSlots: 64, peerCapacity: 1024, fibCapacity: 256 });
   const memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(l)), maximum: 4096, shared: true });
   const buf = memory.buffer;
   writeLayout(buf, l);
@@ -189,6 +189,23 @@ t.test('TSO: FIN only on the last segment; a super-packet within gso_size only g
   t.equal(o1.length, 1);
   const ts = tshark([...outs, ...o1].map((o) => o.data), ['ip.checksum.status', 'tcp.checksum.status']);
   for (const r of ts) { t.same(r['ip.checksum.status'], [GOOD, GOOD]); t.same(r['tcp.checksum.status'], [GOOD]); }
+});
+
+t.test('TSO back-pressure: a super-packet waits in tunRx until nbmaTx has room for all its segments', async (t) => {
+  const e = mk(true, 16);
+  const sp = (seq: number) => cat(vnetHdr(V.NEEDS_CSUM, V.GSO_TCPV4, 52, MSS, 20, 16),
+    seg({ src: HOST, dst: REMOTE, seq, len: 8 * MSS, partial: true }));
+  for (let i = 0; i < 3; i++) e.r.tunRx.fill(TUN_KIND.VNET, 0, 0, sp(i * 8 * MSS));
+  e.r.tunRx.publish();
+  t.equal(e.dp.poll(256, 0), 2, 'two super-packets fit the 16-slot nbmaTx, the third waits');
+  t.equal(e.r.tunRx.pending, 1);
+  t.not(e.dp.prepareSleep() >>> 0, 0xffffffff, 'the worker may sleep: nothing it can do until nbmaTx drains');
+  e.dp.finishSleep();
+  t.equal(e.take(e.r.nbmaTx).length, 16);
+  t.equal(e.dp.poll(256, 0), 1, 'taken once there is room');
+  t.equal(e.take(e.r.nbmaTx).length, 8);
+  const c = e.counters();
+  t.equal(c.dropRingFull, 0); t.equal(c.tsoSegments, 24);
 });
 
 t.test('vnet NEEDS_CSUM without GSO: TCP and UDP checksums are completed', async (t) => {

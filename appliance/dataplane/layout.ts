@@ -26,6 +26,14 @@ export const L = {
   scratchSize: 60,
   tunnelState: 64,
   nbmaIndex: 68,
+  // IPsec ESP (docs/dataplane.md "IPsec ESP"); 0 = no ESP
+  saTable: 160,
+  saCapacity: 164,
+  spiIndex: 168,
+  outIndex: 172,
+  udpTx: 176,
+  espRx: 180,
+  udpRx: 184,
 } as const;
 
 /** Ring header field offsets. */
@@ -48,7 +56,7 @@ export const SLOT = { len: 0, kind: 4, addr: 8, aux: 12, data: 16 } as const;
 export const DOORBELL = { seq: 0, sleeping: 4, size: 8 } as const;
 
 /** ctlRx kinds (worker -> supervisor). */
-export const CTL_IN = { NHRP_IN: 1, NO_ENTRY: 2, TRAFFIC_INDICATION: 3 } as const;
+export const CTL_IN = { NHRP_IN: 1, NO_ENTRY: 2, TRAFFIC_INDICATION: 3, SA_EVENT: 4, SA_NEEDED: 5, IKE_IN: 6 } as const;
 /** ctlTx kinds (supervisor -> worker). */
 export const CTL_OUT = {
   NHRP_OUT: 1,
@@ -62,9 +70,13 @@ export const CTL_OUT = {
   MCAST_ADD: 23,
   MCAST_DEL: 24,
   MCAST_FLUSH: 25,
+  SA_ADD: 26,
+  SA_DEL: 27,
+  KEEPALIVE: 28,
+  IKE_OUT: 29,
 } as const;
 
-export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8 } as const;
+export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8, PROTECTED: 16 } as const;
 
 /** Tunnel state block (u32 fields), written by the worker when it applies CFG_TUNNEL. */
 export const TUNNEL_STATE = {
@@ -92,6 +104,8 @@ export const PEER_ENTRY = {
 export const PEER_EMPTY = 0;
 export const PEER_DELETED = 0xffffffff;
 export const PEER_HASH_MUL = 0x9e3779b1;
+/** Bytes per SA entry (appliance/dataplane/sa.ts has the fields). */
+export const SA_ENTRY_SIZE = 4096;
 
 export const COUNTER_NAMES = [
   'tunRxPackets', 'tunRxBytes', 'greTxPackets', 'greTxBytes', 'greRxPackets', 'greRxBytes',
@@ -128,6 +142,10 @@ export interface LayoutOptions {
   peerCapacity?: number;
   fibCapacity?: number;
   scratchSize?: number;
+  /** SA entries (power of two, default 1024; 0 = no ESP). */
+  saCapacity?: number;
+  /** slots of udpTx, espRx, udpRx (default nbmaSlots). */
+  espSlots?: number;
 }
 
 export interface Layout {
@@ -144,6 +162,10 @@ export interface Layout {
   scratch: number; scratchSize: number;
   tunnelState: number;
   nbmaIndex: number;
+  /** ESP: SA table (saCapacity entries of SA_ENTRY_SIZE), private SPI/peer indexes, rings and doorbells. */
+  saTable: number; saCapacity: number; spiIndex: number; outIndex: number;
+  udpTx: number; espRx: number; udpRx: number;
+  udpTxDoorbell: number; espRxProducerDoorbell: number; udpRxProducerDoorbell: number;
   end: number;
 }
 
@@ -164,11 +186,15 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
     nbmaTx: { slotCount: o.nbmaSlots ?? 1024, slotSize },
     ctlRx: { slotCount: o.ctlSlots ?? 256, slotSize },
     ctlTx: { slotCount: o.ctlSlots ?? 256, slotSize },
+    udpTx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
+    espRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
+    udpRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
   };
   let p = LAYOUT_BASE + 256;
   const bell = () => { const at = p; p += 64; return at; }; // one cache line each
   const workerDoorbell = bell(), tunTxDoorbell = bell(), nbmaTxDoorbell = bell(), supervisorDoorbell = bell();
   const tunRxProducerDoorbell = bell(), nbmaRxProducerDoorbell = bell();
+  const udpTxDoorbell = bell(), espRxProducerDoorbell = bell(), udpRxProducerDoorbell = bell();
   p = align(p, 4096);
   const at: Record<string, number> = {};
   for (const [name, r] of Object.entries(rings)) { at[name] = p; p = align(p + ringBytes(r), 4096); }
@@ -181,12 +207,18 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
   const nbmaIndex = p; p = align(p + peerCapacity * NBMA_INDEX_ENTRY, 4096);
   const tunnelState = p; p += 4096;
   const scratchSize = o.scratchSize ?? 256 * 1024;
+  const saCapacity = o.saCapacity ?? 1024;
+  const saTable = p; p = align(p + saCapacity * SA_ENTRY_SIZE, 4096);
+  const spiIndex = p; p = align(p + saCapacity * 16, 4096);
+  const outIndex = p; p = align(p + saCapacity * 16, 4096);
   const scratch = p; p = align(p + scratchSize, 65536);
   return {
     base: LAYOUT_BASE, rings,
     tunRx: at.tunRx, tunTx: at.tunTx, nbmaRx: at.nbmaRx, nbmaTx: at.nbmaTx, ctlRx: at.ctlRx, ctlTx: at.ctlTx,
     workerDoorbell, tunTxDoorbell, nbmaTxDoorbell, supervisorDoorbell, tunRxProducerDoorbell, nbmaRxProducerDoorbell,
-    counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, tunnelState, nbmaIndex, end: p,
+    counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, tunnelState, nbmaIndex,
+    saTable: saCapacity ? saTable : 0, saCapacity, spiIndex, outIndex, udpTx: at.udpTx, espRx: at.espRx, udpRx: at.udpRx,
+    udpTxDoorbell, espRxProducerDoorbell, udpRxProducerDoorbell, end: p,
   };
 }
 
@@ -204,6 +236,9 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   w(b + L.counters, l.counters); w(b + L.peerTable, l.peerTable); w(b + L.peerCapacity, l.peerCapacity);
   w(b + L.fib, l.fib); w(b + L.fibCapacity, l.fibCapacity); w(b + L.scratch, l.scratch);
   w(b + L.scratchSize, l.scratchSize); w(b + L.tunnelState, l.tunnelState); w(b + L.nbmaIndex, l.nbmaIndex);
+  w(b + L.saTable, l.saTable); w(b + L.saCapacity, l.saCapacity); w(b + L.spiIndex, l.spiIndex);
+  w(b + L.outIndex, l.outIndex); w(b + L.udpTx, l.udpTx); w(b + L.espRx, l.espRx); w(b + L.udpRx, l.udpRx);
+  if (l.saTable) u32.fill(0, l.saTable >>> 2, (l.saTable + l.saCapacity * SA_ENTRY_SIZE) >>> 2);
   // Tables, counters and the tunnel state start zeroed (a reused buffer is reset too).
   u32.fill(0, l.counters >>> 2, (l.counters + COUNTER_SLOTS * 8) >>> 2);
   u32.fill(0, l.peerTable >>> 2, (l.peerTable + l.peerCapacity * PEER_ENTRY.size) >>> 2);
@@ -221,6 +256,9 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   ring(l.nbmaTx, l.rings.nbmaTx, l.nbmaTxDoorbell, l.workerDoorbell);
   ring(l.ctlRx, l.rings.ctlRx, l.supervisorDoorbell, l.workerDoorbell);
   ring(l.ctlTx, l.rings.ctlTx, l.workerDoorbell, 0);
+  ring(l.udpTx, l.rings.udpTx, l.udpTxDoorbell, l.workerDoorbell);
+  ring(l.espRx, l.rings.espRx, l.workerDoorbell, l.espRxProducerDoorbell);
+  ring(l.udpRx, l.rings.udpRx, l.workerDoorbell, l.udpRxProducerDoorbell);
   // FIB: mark every entry empty (prefix 0xFFFFFFFF, len 255).
   const fibEntries = (l.fibCapacity * 33);
   for (let i = 0; i < FIB_BITMAP_BYTES; i += 4) w(l.fib + i, 0);

@@ -22,6 +22,12 @@ export interface PumpOptions {
   batch?: number;
   /** raw-rx only: the kind stamped on slots (47 or 50); default: the socket's protocol. */
   rawProtocol?: number;
+  /**
+   * raw-rx/udp-rx only: receive coalescing in microseconds (0..10000, default 0 = off): once the socket
+   * queue ran dry, wait this long after it becomes readable so one batch takes a burst (fewer wake-ups,
+   * longer GRO super-packets) at that much added latency.
+   */
+  coalesceUs?: number;
 }
 
 export interface PumpStats {

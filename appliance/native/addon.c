@@ -252,7 +252,7 @@ static napi_value js_start_pump(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
   char kind_s[16];
-  int64_t fd, ring, batch = 64, raw_proto = 0;
+  int64_t fd, ring, batch = 64, raw_proto = 0, coalesce_us = 0;
   if (is_nullish(env, o)) return throw_msg(env, "EINVAL", "startPump needs {memory, kind, fd, ring}");
   if (get_memory(env, prop(env, o, "memory"), &base, &len, &ab)) return NULL;
   if (!(v = prop(env, o, "kind"))) return throw_msg(env, "EINVAL", "startPump: kind is required");
@@ -265,6 +265,7 @@ static napi_value js_start_pump(napi_env env, napi_callback_info info) {
   if (!(v = prop(env, o, "ring"))) return throw_msg(env, "EINVAL", "startPump: ring is required");
   if (get_int(env, v, 0, UINT32_MAX, &ring, "ring")) return NULL;
   if ((v = prop(env, o, "batch")) && get_int(env, v, 1, 1024, &batch, "batch")) return NULL;
+  if ((v = prop(env, o, "coalesceUs")) && get_int(env, v, 0, 10000, &coalesce_us, "coalesceUs")) return NULL;
   if ((v = prop(env, o, "rawProtocol"))) {
     if (get_int(env, v, 1, 254, &raw_proto, "rawProtocol")) return NULL;
   } else if (kind == PK_RAW_RX) {
@@ -278,7 +279,7 @@ static napi_value js_start_pump(napi_env env, napi_callback_info info) {
   if (!pe) return throw_msg(env, "ENOMEM", "out of memory");
   if (napi_create_reference(env, ab, 1, &pe->buffer) != napi_ok) { free(pe); throw_last(env); return NULL; }
   struct io_err e;
-  pe->pump = pump_start(base, len, kind, (int)fd, (uint32_t)ring, (int)batch, (uint32_t)raw_proto, &e);
+  pe->pump = pump_start(base, len, kind, (int)fd, (uint32_t)ring, (int)batch, (uint32_t)raw_proto, (int)coalesce_us, &e);
   if (!pe->pump) { napi_delete_reference(env, pe->buffer); free(pe); return throw_io(env, &e); }
   struct inst *in = inst_of(env);
   pe->id = new_id();

@@ -9,6 +9,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -17,8 +20,10 @@
 
 /* Ring header and slot header offsets (appliance/dataplane/layout.ts RING / SLOT). */
 enum { R_HEAD = 0, R_TAIL = 64, R_SLOT_COUNT = 128, R_SLOT_SIZE = 132, R_CONSUMER_BELL = 136,
-       R_PRODUCER_BELL = 140, R_FULL_DROPS = 144, R_HEADER = 256 };
+       R_PRODUCER_BELL = 140, R_FULL_DROPS = 144, R_FLAGS = 148, R_HEADER = 256 };
 enum { S_LEN = 0, S_KIND = 4, S_ADDR = 8, S_AUX = 12, S_DATA = 16 };
+/* TUN slots (docs/dataplane.md "TUN offloads"): kind 1 = data starts with a 10-byte virtio_net_hdr. */
+enum { TUN_KIND_PLAIN = 0, TUN_KIND_VNET = 1, VNET_HDR_LEN = 10, RING_FLAG_VNET = 1 };
 
 #define POLL_MS 100      /* how soon a stop request is noticed */
 #define MAX_BATCH 1024
@@ -26,6 +31,8 @@ enum { S_LEN = 0, S_KIND = 4, S_ADDR = 8, S_AUX = 12, S_DATA = 16 };
 struct pump {
   pthread_t thread;
   int kind, fd, batch, stop;
+  long coalesce_ns;      /* socket rx pumps: wait this long for a burst once the queue ran dry */
+  int vnet;              /* TUN pumps: the fd has IFF_VNET_HDR, every read/write carries the header */
   uint8_t *mem;
   uint32_t ring, mask, slot_size, max_data;
   uint32_t *head, *tail, *consumer_bell, *producer_bell;
@@ -125,7 +132,7 @@ static void tun_rx(struct pump *p) {
       }
       if (r == 0) break;
       *u32at(s, S_LEN) = (uint32_t)r;
-      *u32at(s, S_KIND) = 0;
+      *u32at(s, S_KIND) = p->vnet ? TUN_KIND_VNET : TUN_KIND_PLAIN;
       *u32at(s, S_ADDR) = 0;
       *u32at(s, S_AUX) = 0;
       bytes += (uint64_t)r;
@@ -135,13 +142,22 @@ static void tun_rx(struct pump *p) {
   }
 }
 
-/* raw-rx and udp-rx: recvmmsg straight into the slots. */
+/* raw-rx and udp-rx: recvmmsg straight into the slots.
+ * Receive coalescing (coalesce_us, like a NIC's rx-usecs): when the socket queue had run dry, wait that
+ * long after it becomes readable before receiving, so one batch carries a burst instead of one packet.
+ * Fewer, fuller batches mean fewer worker wake-ups and longer GRO super-packets (so fewer TCP ACKs
+ * coming back the other way), for that much added latency. A full batch means more is queued: then
+ * neither poll() nor the wait. */
 static void sock_rx(struct pump *p) {
   int udp = p->kind == PK_UDP_RX;
+  int drained = 1;
   while (!stopping(p)) {
     uint32_t space = wait_space(p);
     if (!space) break;
-    if (!wait_readable(p)) continue;
+    if (drained) {
+      if (!wait_readable(p)) continue;
+      if (p->coalesce_ns) { struct timespec ts = { 0, p->coalesce_ns }; nanosleep(&ts, NULL); }
+    }
     uint32_t n = space < (uint32_t)p->batch ? space : (uint32_t)p->batch;
     uint32_t head = *p->head;
     for (uint32_t i = 0; i < n; i++) {
@@ -154,6 +170,7 @@ static void sock_rx(struct pump *p) {
       p->msgs[i].msg_hdr.msg_namelen = sizeof p->names[i];
     }
     int r = recvmmsg(p->fd, p->msgs, n, MSG_DONTWAIT, NULL);
+    drained = r < (int)n;
     if (r <= 0) {
       if (r < 0 && errno != EAGAIN && errno != EINTR) add(&p->st.errors, 1);
       continue;
@@ -211,6 +228,24 @@ static int valid_len(struct pump *p, uint32_t len) {
   return 1;
 }
 
+/* One packet to the TUN. A vnet fd wants the header before every packet: kind-1 slots carry it,
+ * kind-0 slots (bare packets, e.g. ICMP from the worker) get a zero header (no GSO, checksum done). */
+static ssize_t tun_write(struct pump *p, uint8_t *s, uint32_t len) {
+  static const uint8_t zero_hdr[VNET_HDR_LEN];
+  uint32_t kind = *u32at(s, S_KIND);
+  ssize_t r;
+  if (kind == TUN_KIND_VNET) {
+    if (!p->vnet || len <= VNET_HDR_LEN) { errno = EINVAL; return -1; }
+    do r = write(p->fd, s + S_DATA, len); while (r < 0 && errno == EINTR);
+  } else if (p->vnet) {
+    struct iovec iov[2] = { { (void *)zero_hdr, VNET_HDR_LEN }, { s + S_DATA, len } };
+    do r = writev(p->fd, iov, 2); while (r < 0 && errno == EINTR);
+  } else {
+    do r = write(p->fd, s + S_DATA, len); while (r < 0 && errno == EINTR);
+  }
+  return r;
+}
+
 static void tun_tx(struct pump *p) {
   for (;;) {
     uint32_t n = wait_data(p);
@@ -221,8 +256,7 @@ static void tun_tx(struct pump *p) {
       uint8_t *s = slot(p, tail + i);
       uint32_t len = *u32at(s, S_LEN);
       if (!valid_len(p, len)) continue;
-      ssize_t r;
-      do r = write(p->fd, s + S_DATA, len); while (r < 0 && errno == EINTR);
+      ssize_t r = tun_write(p, s, len);
       if (r < 0) {
         /* TUN writes only fail for malformed packets or a down interface: nothing to retry. */
         add(&p->st.drops, 1);
@@ -330,7 +364,7 @@ static int bell_at(uint8_t *mem, size_t len, uint32_t off, uint32_t **out, const
 }
 
 struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t ring, int batch,
-                        uint32_t raw_protocol, struct io_err *e) {
+                        uint32_t raw_protocol, int coalesce_us, struct io_err *e) {
   if (ring & 63 || (size_t)ring + R_HEADER > mem_len) {
     io_fail_code(e, "EINVAL", "ring offset %u is not 64-aligned or lies outside the memory (%zu bytes)", ring, mem_len);
     return NULL;
@@ -350,10 +384,20 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
   p->head = (uint32_t *)(mem + ring + R_HEAD);
   p->tail = (uint32_t *)(mem + ring + R_TAIL);
   p->raw_protocol = raw_protocol;
+  p->coalesce_ns = (kind == PK_RAW_RX || kind == PK_UDP_RX) ? (long)coalesce_us * 1000 : 0;
   if (bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_CONSUMER_BELL), &p->consumer_bell, "consumer", e) ||
       bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_PRODUCER_BELL), &p->producer_bell, "producer", e)) {
     free(p);
     return NULL;
+  }
+  if (kind == PK_TUN_RX || kind == PK_TUN_TX) {
+    /* Not a TUN (tests use pipes) or no IFF_VNET_HDR: plain packets. The tun-tx pump advertises what
+     * its fd takes in the ring's flags, so the worker only builds GRO super-packets for a vnet fd. */
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    p->vnet = ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+    if (kind == PK_TUN_TX)
+      __atomic_store_n((uint32_t *)(mem + ring + R_FLAGS), p->vnet ? RING_FLAG_VNET : 0, __ATOMIC_SEQ_CST);
   }
   if (kind == PK_UDP_RX || kind == PK_UDP_TX) {
     struct sockaddr_in sin;
@@ -371,6 +415,7 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
   p->names = calloc(batch, sizeof *p->names);
   p->slot_of = calloc(batch, sizeof *p->slot_of);
   int err = (!p->msgs || !p->iovs || !p->names || !p->slot_of) ? ENOMEM : pthread_create(&p->thread, NULL, run, p);
+  if (!err) pthread_setname_np(p->thread, kind_names[kind]); /* `top -H` shows which pump is busy */
   if (err) {
     io_fail(e, err, "cannot start pump thread: %s", strerror(err));
     pump_free(p);

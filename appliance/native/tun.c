@@ -51,7 +51,8 @@ int tun_open(const char *name, const struct tun_opts *o, struct io_err *e) {
     return io_fail(e, err, "TUNSETIFF %s: %s", name, strerror(err));
   }
   if (o->vnet_hdr) {
-    /* Only the option for now: the data plane does not parse virtio-net headers yet. */
+    /* Every read/write now carries a 10-byte virtio_net_hdr: reads may be TCP super-packets (TSO) with
+     * partial checksums, writes may be coalesced super-packets (GRO); see docs/dataplane.md. */
     unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
     int sz = 10; /* sizeof(struct virtio_net_hdr) */
     if (ioctl(fd, TUNSETOFFLOAD, off) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {

@@ -8,6 +8,7 @@ import { greEncap, GRE_PROTO_NHRP } from './gre';
 import { fibAdd, fibDel, fibFlush } from './fib';
 import { peerSet, peerDel, peerFlush } from './peers';
 import * as cfg from './config';
+import { greCommit, espCommand } from './esp/esp';
 import {
   count, countPkt, CMD_APPLIED, CMD_BAD, NHRP_OUT, GRE_TX_PACKETS, DROP_CTL_TOO_BIG, DROP_NO_TUNNEL,
 } from './counters';
@@ -34,7 +35,7 @@ export function sendNhrp(p: usize, len: u32, dst: u32): void {
   const d = slot + SLOT_HEADER;
   copyBytes(d + 20 + cfg.greLen, p, len);
   const outer = greEncap(d, len, GRE_PROTO_NHRP, dst, 0xc0, false);
-  prodCommit(st, slot, outer, 47, dst, 0);
+  if (!greCommit(st, slot, outer, dst)) return;
   count(NHRP_OUT);
   countPkt(GRE_TX_PACKETS, outer);
 }
@@ -63,6 +64,8 @@ export function applyCommand(kind: u32, d: usize, len: u32): void {
     if (len >= 4) { mcastDel(load<u32>(d)); ok = true; }
   } else if (kind == K_MCAST_FLUSH) {
     mcastFlush(); ok = true;
+  } else if (kind >= 26 && kind <= 29) {
+    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT (esp/esp.ts)
   }
   count(ok ? CMD_APPLIED : CMD_BAD);
 }

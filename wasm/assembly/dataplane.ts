@@ -18,6 +18,8 @@ import { inbound } from './inbound';
 import { greEncap, GRE_PROTO_IPV4 } from './gre';
 import { writeIpv4, seedIpId } from './ipv4';
 export { poll, prepareSleep, finishSleep } from './pipeline';
+import { espSetup } from './esp/sa';
+export { benchEspOutbound, benchEspInbound } from './esp/bench';
 
 export function setup(layoutBase: u32): i32 {
   const r = readLayout(layoutBase);
@@ -32,6 +34,7 @@ export function setup(layoutBase: u32): i32 {
   loadConfig();
   icmpReset(0);
   seedIpId(<u32>layoutBase ^ 0x5a5a);
+  espSetup(layoutBase, scratchSize); // ESP off unless the layout has an SA table
   return 0;
 }
 

@@ -16,6 +16,9 @@ import {
 import { peerByNbma, peerCountRx } from './peers';
 import { mssClamp } from './mss';
 import { maybeRedirect } from './redirect';
+import { groOffer } from './gro';
+import { espInput } from './esp/esp';
+import { espInner, FLAG_PROTECTED, DROP_CLEARTEXT, cnt } from './esp/state';
 import { ctlRx, slotDataMax } from './layout';
 import * as cfg from './config';
 import {
@@ -28,9 +31,13 @@ const CTL_NHRP_IN: u32 = 1;
 
 /** Handles one nbmaRx slot: `kind`, source `addr`, `len` data bytes at `p`. */
 export function inbound(kind: u32, addr: u32, p: usize, len: u32): void {
-  if (kind != 47) { count(DROP_BAD_KIND); return; }
+  if (kind != 47) { // ESP: raw (50) or UDP-encapsulated (17); aux is in the slot header (esp/esp.ts)
+    if (kind == 50 || kind == 17) espInput(kind, addr, load<u32>(p - 4), p, len); else count(DROP_BAD_KIND);
+    return;
+  }
   countPkt(GRE_RX_PACKETS, len);
   if (!cfg.configured) { count(DROP_NO_TUNNEL); return; }
+  if ((cfg.flags & FLAG_PROTECTED) != 0 && !espInner) { cnt(DROP_CLEARTEXT); return; } // protected: GRE only via ESP
   const tot = ipv4Check(p, len, false); // the kernel verified the outer header checksum
   if (tot == 0 || ipProto(p) != 47) { count(DROP_BAD_IP); return; }
   if ((ipFragField(p) & (IP_MF | IP_OFFMASK)) != 0) { count(DROP_OUTER_FRAGMENT); return; }
@@ -61,6 +68,7 @@ export function inbound(kind: u32, addr: u32, p: usize, len: u32): void {
     if (peer == 0 && (cfg.flags & cfg.FLAG_STRICT) != 0) { count(DROP_UNKNOWN_PEER); return; }
     if (cfg.tcpMss != 0) mssClamp(payload, ipHl(payload), itot, cfg.tcpMss);
     maybeRedirect(src, payload, itot);
+    if (groOffer(payload, itot, peer)) return; // TCP coalesced into a tunTx super-packet (gro.ts)
     const st = scratch + SCR_PROD_TUNTX;
     const slot = prodReserve(st);
     if (slot == 0) return;

@@ -7,7 +7,7 @@ import * as cfg from './config';
 import { count, MCAST_TX, DROP_MCAST_NO_LIST, DROP_TOO_BIG } from './counters';
 
 /** u32 count, then up to MCAST_MAX u32 NBMA addresses; far from the other scratch users. */
-export const SCR_MCAST: usize = 196608;
+export const SCR_MCAST: usize = 139264;
 export const MCAST_MAX: u32 = 8192;
 export const SCR_MCAST_END: usize = SCR_MCAST + 4 + <usize>MCAST_MAX * 4;
 

@@ -16,6 +16,7 @@ import { greEncap, GRE_PROTO_IPV4 } from './gre';
 import { fibLookup, NO_ROUTE } from './fib';
 import { peerFind, peerCountTx } from './peers';
 import { mssClamp } from './mss';
+import { greCommit } from './esp/esp';
 import { sendFragNeeded } from './icmp';
 import * as cfg from './config';
 import {
@@ -81,7 +82,7 @@ export function outbound(p: usize, len: u32): void {
   const d = slot + 16;
   copyBytes(d + 20 + cfg.greLen, p, tot);
   const outer = greEncap(d, tot, GRE_PROTO_IPV4, nbma, ipTos(p), (ipFragField(p) & IP_DF) != 0);
-  prodCommit(st, slot, outer, 47, nbma, 0);
+  if (!greCommit(st, slot, outer, nbma)) return; // ESP / protected tunnel (esp/esp.ts)
   countPkt(GRE_TX_PACKETS, outer);
   if (peer != 0) peerCountTx(peer, tot);
 }
@@ -134,7 +135,7 @@ function fragment(p: usize, hl: u32, tot: u32, nbma: u32, peer: usize): void {
     store<u16>(inner, bswap<u16>(<u16>nff), 6);
     setHeaderChecksum(inner, h);
     const outer = greEncap(slot + 16, flen, GRE_PROTO_IPV4, nbma, ipTos(p), false);
-    prodCommit(st, slot, outer, 47, nbma, 0);
+    if (!greCommit(st, slot, outer, nbma)) return;
     count(FRAG_TX);
     countPkt(GRE_TX_PACKETS, outer);
     if (peer != 0) peerCountTx(peer, flen);

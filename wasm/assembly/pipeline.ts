@@ -14,7 +14,11 @@ import {
 import { ringRelease, prodPublish } from './ring';
 import { outbound, setNow } from './outbound';
 import { inbound } from './inbound';
+import { tunRxVnet, tsoRoom, tsoStalled } from './tso';
+import { groFlush } from './gro';
+import { TUN_KIND_VNET } from './vnet';
 import { applyCommand, sendNhrp, K_NHRP_OUT } from './commands';
+import { drainEspRings, espPending, espPublish } from './esp/esp';
 import { count, DROP_BAD_IP, CMD_BAD } from './counters';
 
 export function poll(budget: i32, now: u32): i32 {
@@ -24,6 +28,8 @@ export function poll(budget: i32, now: u32): i32 {
   work += drainCtlTx(b);
   work += drainTunRx(b);
   work += drainNbmaRx(b);
+  work += drainEspRings(b); // espRx, udpRx
+  groFlush(); // finish coalesced tunTx super-packets before they are published
   publishOutputs();
   return <i32>work;
 }
@@ -32,6 +38,7 @@ export function publishOutputs(): void {
   prodPublish(scratch + SCR_PROD_NBMATX);
   prodPublish(scratch + SCR_PROD_TUNTX);
   prodPublish(scratch + SCR_PROD_CTLRX);
+  espPublish(); // udpTx
 }
 
 @inline function batchSize(r: usize, budget: u32): u32 {
@@ -73,10 +80,13 @@ function drainTunRx(budget: u32): u32 {
     const s = r + RING_HEADER + <usize>((t & mask) * size);
     const len = load<u32>(s);
     if (len > max) { count(DROP_BAD_IP); continue; }
-    outbound(s + SLOT_HEADER, len);
+    if (load<u32>(s, 4) == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet (tso.ts)
+      if (!tsoRoom(s + SLOT_HEADER, len)) break; // its segments do not fit nbmaTx yet: keep it queued
+      tunRxVnet(s + SLOT_HEADER, len);
+    } else outbound(s + SLOT_HEADER, len);
   }
-  ringRelease(r, end);
-  return n;
+  ringRelease(r, t);
+  return n - (end - t);
 }
 
 function drainNbmaRx(budget: u32): u32 {
@@ -103,7 +113,7 @@ export function prepareSleep(): u32 {
   const db = workerDoorbell;
   const s = atomic.load<u32>(db);
   atomic.store<u32>(db, 1, 4);
-  if (pending(ctlTx) || pending(tunRx) || pending(nbmaRx)) {
+  if (pending(ctlTx) || (pending(tunRx) && !tsoStalled()) || pending(nbmaRx) || espPending()) {
     atomic.store<u32>(db, 0, 4);
     return 0xffffffff;
   }

@@ -88,6 +88,16 @@ export function prodCommit(st: usize, slot: usize, len: u32, kind: u32, addr: u3
   store<u32>(st, load<u32>(st, P_HEAD) + 1, P_HEAD);
 }
 
+/** Slots in the producer's ring. */
+@inline export function prodCount(st: usize): u32 { return load<u32>(st, P_COUNT); }
+
+/** Slots the producer can still reserve (refreshes its cached tail). */
+export function prodSpace(st: usize): u32 {
+  const t = atomic.load<u32>(<usize>load<u32>(st, P_RING), RING_TAIL);
+  store<u32>(st, t, P_TAIL);
+  return load<u32>(st, P_COUNT) - (load<u32>(st, P_HEAD) - t);
+}
+
 /** Publishes every committed slot with one head store and rings the consumer once. */
 export function prodPublish(st: usize): void {
   const head = load<u32>(st, P_HEAD);
