@@ -49,9 +49,9 @@ t.test('abbreviations and modes', async t => {
   t.equal(s.feed('do sh dmv'), 'DMVPN-OUT\n');
   t.equal(s.feed('exit'), '');
   t.equal(s.prompt, 'R1(config)#');
-  t.equal(s.feed('crypto ipsec profile P'), '% Note: crypto not yet active\n');
+  t.equal(s.feed('crypto ipsec profile P'), '', 'IPsec profiles are active (manual SAs)');
   t.equal(s.prompt, 'R1(ipsec-profile)#');
-  t.equal(s.feed('crypto ipsec transform-set T esp-gcm 256'), '% Note: crypto not yet active\n', 'global command from sub-mode');
+  t.equal(s.feed('crypto ipsec transform-set T esp-gcm 256'), '', 'global command from sub-mode');
   t.equal(s.prompt, 'R1(cfg-crypto-trans)#');
   s.feed('mode transport');
   t.equal(st.cfg.crypto.transformSets?.[0].mode, 'transport');

@@ -34,11 +34,10 @@ t.test('seed 003 hub R1 with crypto', async t => {
   t.same(c.crypto.transformSets, [{ name: 'MyTransformSet', transforms: ['esp-aes', 'esp-sha-hmac'] }]);
   t.same(c.crypto.isakmpKeys, [{ key: 'P4ssw0rd', address: '172.16.0.0', mask: '255.255.0.0' }]);
   t.same(c.crypto.ipsecProfiles, [{ name: 'MyProfile', transformSets: ['MyTransformSet'] }]);
-  // every crypto line (and the tunnel protection line) is reported as not yet active
-  const inactive = c.inactive.filter(x => x.reason === 'crypto not yet active').map(x => x.text);
-  t.same(inactive, ['crypto isakmp policy 10', 'authentication pre-share', 'crypto isakmp key P4ssw0rd address 172.16.0.0 255.255.0.0',
-    'crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac', 'crypto ipsec profile MyProfile',
-    'set transform-set MyTransformSet', 'tunnel protection ipsec profile MyProfile']);
+  // IKE (ISAKMP) lines are reported as not yet active; transform sets, profiles and tunnel
+  // protection are acted on (with manual SAs)
+  const inactive = c.inactive.filter(x => /^IKE not yet active/.test(x.reason)).map(x => x.text);
+  t.same(inactive, ['crypto isakmp policy 10', 'authentication pre-share', 'crypto isakmp key P4ssw0rd address 172.16.0.0 255.255.0.0']);
 });
 
 t.test('seed 003 spoke R2', async t => {

@@ -9,7 +9,7 @@ import { cryptoLines } from './render.js';
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
 export const DEFAULT_HOLDTIME = 7200;
-const CRYPTO_INACTIVE = 'crypto not yet active';
+const CRYPTO_INACTIVE = 'IKE not yet active: SAs come from crypto ipsec manual-sa';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 
@@ -220,7 +220,6 @@ function tunnelCommands(t: Node): void {
     { '{k}': 'key' });
   const prot: Act = (ctx, a) => {
     setOpt(tunnel(ctx), 'protection', a.no ? undefined : { profile: a.p.name, shared: a.kw.has('shared') });
-    return a.no ? undefined : CRYPTO_INACTIVE;
   };
   define(t, 'tunnel protection ipsec profile {name:word}', prot, { '{name}': 'Profile name' });
   define(t, 'tunnel protection ipsec profile {name:word} shared', prot);
@@ -239,9 +238,13 @@ function sync(c: CryptoConfig): void {
   }
   c.lines = cryptoLines(c);
 }
-/** Wrap a crypto action: keep lines in sync and report the line as not yet active. */
+/** Wrap a crypto action: keep lines in sync. */
 const crypto = (f: (c: CryptoConfig, ctx: ConfigCtx, a: Args) => void): Act => (ctx, a) => {
-  f(ctx.cfg.crypto, ctx, a); sync(ctx.cfg.crypto); return CRYPTO_INACTIVE;
+  f(ctx.cfg.crypto, ctx, a); sync(ctx.cfg.crypto);
+};
+/** IKE (ISAKMP) lines are kept but not acted on yet: report them as inactive. */
+const ike = (f: (c: CryptoConfig, ctx: ConfigCtx, a: Args) => void): Act => (ctx, a) => {
+  crypto(f)(ctx, a); return a.no ? undefined : CRYPTO_INACTIVE;
 };
 function byName<T extends { name: string }>(xs: T[], name: string | undefined): T {
   const x = xs.find(e => e.name === name);
@@ -262,7 +265,7 @@ const TH: Record<string, string> = {
 };
 
 function cryptoGlobal(g: Node): void {
-  define(g, 'crypto isakmp policy {pri:range:1-10000}', crypto((c, ctx, a) => {
+  define(g, 'crypto isakmp policy {pri:range:1-10000}', ike((c, ctx, a) => {
     const pri = Number(a.p.pri);
     const ps = list(c, 'isakmpPolicies');
     if (a.no) { c.isakmpPolicies = ps.filter(p => p.priority !== pri); return; }
@@ -270,7 +273,7 @@ function cryptoGlobal(g: Node): void {
     ctx.enter({ id: 'config-isakmp', ref: String(pri) });
   }), { '{pri}': 'Priority of protection suite' });
 
-  const key = crypto((c, _ctx, a) => {
+  const key = ike((c, _ctx, a) => {
     const ks = list(c, 'isakmpKeys');
     const same = (k: (typeof ks)[number]) => k.address === a.p.addr && k.mask === a.p.mask;
     if (a.no) { c.isakmpKeys = ks.filter(k => !same(k)); return; }
@@ -332,20 +335,20 @@ function isakmpTree(): Node {
     if (!p) throw new CliError(`policy ${ctx.mode.ref} no longer exists`);
     return p;
   };
-  const enc = crypto((c, ctx, a) => {
+  const enc = ike((c, ctx, a) => {
     const alg = ['des', '3des', 'aes'].find(x => a.kw.has(x));
     const len = ['128', '192', '256'].find(x => a.kw.has(x));
     setOpt(pol(c, ctx), 'encryption', a.no ? undefined : len ? `${alg} ${len}` : alg);
   });
   for (const s of ['des', '3des', 'aes', 'aes 128', 'aes 192', 'aes 256']) define(t, `encryption ${s}`, enc);
-  const hash = crypto((c, ctx, a) => { setOpt(pol(c, ctx), 'hash', a.no ? undefined : ['sha', 'sha256', 'sha384', 'sha512', 'md5'].find(x => a.kw.has(x))); });
+  const hash = ike((c, ctx, a) => { setOpt(pol(c, ctx), 'hash', a.no ? undefined : ['sha', 'sha256', 'sha384', 'sha512', 'md5'].find(x => a.kw.has(x))); });
   for (const s of ['sha', 'sha256', 'sha384', 'sha512', 'md5']) define(t, `hash ${s}`, hash);
-  const auth = crypto((c, ctx, a) => { setOpt(pol(c, ctx), 'authentication', a.no ? undefined : ['pre-share', 'rsa-sig'].find(x => a.kw.has(x))); });
+  const auth = ike((c, ctx, a) => { setOpt(pol(c, ctx), 'authentication', a.no ? undefined : ['pre-share', 'rsa-sig'].find(x => a.kw.has(x))); });
   define(t, 'authentication pre-share', auth);
   define(t, 'authentication rsa-sig', auth, { 'rsa-sig': 'Rivest-Shamir-Adelman Signature' });
-  define(t, 'group {n:range:1-24}', crypto((c, ctx, a) => { setOpt(pol(c, ctx), 'group', a.no ? undefined : Number(a.p.n)); }),
+  define(t, 'group {n:range:1-24}', ike((c, ctx, a) => { setOpt(pol(c, ctx), 'group', a.no ? undefined : Number(a.p.n)); }),
     { '{n}': 'Diffie-Hellman group' });
-  define(t, 'lifetime {n:range:60-86400}', crypto((c, ctx, a) => { setOpt(pol(c, ctx), 'lifetime', a.no ? undefined : Number(a.p.n)); }),
+  define(t, 'lifetime {n:range:60-86400}', ike((c, ctx, a) => { setOpt(pol(c, ctx), 'lifetime', a.no ? undefined : Number(a.p.n)); }),
     { '{n}': 'lifetime in seconds' });
   return t;
 }

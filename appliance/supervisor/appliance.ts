@@ -10,6 +10,9 @@ import { Log } from './log.js';
 import { setInterface, routeReplace, maskToLen, interfaceExists, interfaceAddresses, enableForwarding, SystemError } from './system.js';
 import { ipToU32, u32ToIp } from '../dataplane/layout.js';
 import { ExecCommands } from './exec.js';
+import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
+import { IpsecManager } from './ipsec.js';
+import type { EspControlMessage } from '../dataplane/sa.js';
 
 export class ConfigError extends Error {}
 
@@ -21,6 +24,8 @@ export class Appliance {
   tunnel?: TunnelConfig;
   nhrp?: NhrpEngine;
   dataplane?: DataplaneHost;
+  ipsec?: IpsecManager;
+  tunnelSource?: string;
   readonly log: Log;
   readonly startedAt = Date.now();
   exec!: ExecCommands;
@@ -53,7 +58,7 @@ export class Appliance {
     // Underlay routes first so the first NHRP registration can reach the hub; then the tunnel.
     this.tunnel = plan.tunnel;
     this.applyRoutes(config.routes, 'underlay');
-    if (plan.tunnel) await this.startTunnel(plan.tunnel, plan.params!);
+    if (plan.tunnel) await this.startTunnel(plan.tunnel, plan.params!, plan.sas!);
     this.applyRoutes(config.routes, 'overlay');
     this.log.emit('SYS', 'notice', 'CONFIG_I', `configured from ${this.opts.configPath}`);
   }
@@ -80,7 +85,13 @@ export class Appliance {
       redirect: tunnel.nhrp.redirect,
     };
     if (tunnel.mode === 'gre-ip' && !tunnel.destination) throw new ConfigError(`interface ${tunnel.name}: tunnel mode gre ip needs a tunnel destination`);
-    return { ethernets, tunnel, params };
+    let sas: PlannedSa[];
+    try { sas = planIpsec(config, tunnel); } catch (e) {
+      if (e instanceof IpsecPlanError) throw new ConfigError(`config refused, nothing applied: ${e.message}`);
+      throw e;
+    }
+    params.protected = !!tunnel.protection;
+    return { ethernets, tunnel, params, sas };
   }
 
   private resolveSource(t: TunnelConfig, ethernets: EthernetConfig[]): string {
@@ -95,7 +106,7 @@ export class Appliance {
     return have.split('/')[0];
   }
 
-  private async startTunnel(tunnel: TunnelConfig, params: TunnelParams): Promise<void> {
+  private async startTunnel(tunnel: TunnelConfig, params: TunnelParams, sas: PlannedSa[]): Promise<void> {
     const nhrpLog = this.log.facility('NHRP');
     const dp = new DataplaneHost({
       nhrpIn: (src, dst, pkt) => this.nhrp?.receive(src, dst, pkt),
@@ -104,9 +115,18 @@ export class Appliance {
         this.nhrp?.noEntry(nextHop, dst);
       },
       trafficIndication: (srcNbma, _dst, head) => { this.nhrp?.trafficIndication(srcNbma, undefined, head); },
+      esp: (msg) => this.espEvent(msg),
     }, (level, msg) => this.log.emit('DATAPLANE', level, 'EVENT', msg));
     this.dataplane = dp;
+    this.tunnelSource = params.source;
     await dp.start(params, this.opts.pcapPath);
+    if (params.protected) {
+      this.ipsec = new IpsecManager(dp.sa, sas);
+      this.ipsec.install();
+      const peers = [...new Set(sas.map((s) => s.peer))];
+      this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${sas.length} manual SAs installed` +
+        (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
+    }
     // the tunnel subnet is on-link: next hop = destination
     const net = u32ToIp((ipToU32(params.tunnelIp) & (params.prefixLen ? (~0 << (32 - params.prefixLen)) : 0)) >>> 0);
     dp.commands.fibAdd(ipToU32(net), params.prefixLen, 0);
@@ -135,6 +155,17 @@ export class Appliance {
     this.nhrp.start();
     this.usageTimer = setInterval(() => this.reportUsage(), 5000);
     this.usageTimer.unref();
+  }
+
+  private espEvent(m: EspControlMessage): void {
+    if (m.type === 'SA_EVENT') {
+      const what = m.reason === 1 ? 'soft lifetime reached (rekey needed)' : m.reason === 2 ? 'hard lifetime reached: SA stopped' : 'sequence numbers exhausted: SA stopped';
+      this.log.emit('CRYPTO', m.reason === 1 ? 'notice' : 'warn', 'SA_EVENT', `SA ${this.ipsec?.nameOf(m.index) ?? m.index} spi 0x${m.spi.toString(16)}: ${what}`);
+    } else if (m.type === 'SA_NEEDED') {
+      this.log.emit('CRYPTO', 'warn', 'NO_SA', `no outbound SA for peer ${u32ToIp(m.nbma)}: GRE to it is dropped (IKEv2 is not available yet; configure crypto ipsec manual-sa)`);
+    } else {
+      this.log.emit('CRYPTO', 'debug', 'IKE', `IKE message from ${u32ToIp(m.src)}:${m.srcPort} ignored (IKEv2 not available yet)`);
+    }
   }
 
   /** `ip nhrp map multicast dynamic`: spokes that registered with us receive tunnel multicast. */
@@ -216,6 +247,7 @@ export class Appliance {
 
   async stop(): Promise<void> {
     clearInterval(this.usageTimer);
+    this.ipsec?.stop();
     this.nhrp?.stop();
     await new Promise((r) => setTimeout(r, 50)); // let a purge/last NHRP packet leave the ring
     await this.dataplane?.stop();

@@ -10,6 +10,7 @@ import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
 import { loadNative, type NativeIo } from '../io/native.js';
 import { prepareTunnelSysctls } from './system.js';
+import { SaCommands, decodeEspControl, readEspCounters, NATT_PORT, type EspControlMessage } from '../dataplane/sa.js';
 
 /** Where the worker's stop flag lives: the last word of the layout block (unused by the contract). */
 const STOP_FLAG_OFFSET = 252;
@@ -35,12 +36,15 @@ export interface TunnelParams {
   nhsFallback?: string;
   /** Phase 3 hub: report hairpinned traffic so NHRP can send Traffic Indications. */
   redirect?: boolean;
+  /** `tunnel protection`: GRE only inside ESP (raw protocol 50 or UDP 4500). */
+  protected?: boolean;
 }
 
 export interface DataplaneEvents {
   nhrpIn(srcNbma: string, dstNbma: string, packet: Uint8Array): void;
   noEntry(nextHop: string, destination: string): void;
   trafficIndication(srcNbma: string, destination: string, packetHead: Uint8Array): void;
+  esp(msg: EspControlMessage): void;
 }
 
 export class DataplaneHost {
@@ -53,6 +57,9 @@ export class DataplaneHost {
   readonly commands: DataplaneCommands;
   private tunFd = -1;
   private rawFd = -1;
+  private espFd = -1;
+  private udpFd = -1;
+  readonly sa: SaCommands;
   private pumps: number[] = [];
   private watchId = -1;
   private worker?: Worker;
@@ -66,6 +73,8 @@ export class DataplaneHost {
     this.ctlTx = new Ring(this.memory.buffer, this.layout.ctlTx, wake);
     this.ctlRx = new Ring(this.memory.buffer, this.layout.ctlRx, wake);
     this.commands = new DataplaneCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
+    // same ring object as the table commands: one producer, in program order
+    this.sa = new SaCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
   }
 
   /** Opens the devices, starts pumps and the worker; throws with a clear message if any fails. */
@@ -83,6 +92,16 @@ export class DataplaneHost {
     this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.rawFd, ring: l.nbmaRx, rawProtocol: 47,
       coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
     this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-tx', fd: this.rawFd, ring: l.nbmaTx, batch: NBMA_BATCH }));
+    if (p.protected) {
+      // ESP leaves through nbmaTx too (the raw socket has IP_HDRINCL, any protocol goes); it arrives
+      // on its own raw socket, and ESP-in-UDP (NAT-T) on port 4500 both ways.
+      this.espFd = this.io.openRawIp(50, p.source);
+      this.udpFd = this.io.openUdp(p.source, NATT_PORT);
+      this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.espFd, ring: l.espRx, rawProtocol: 50,
+        coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
+      this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-rx', fd: this.udpFd, ring: l.udpRx, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
+      this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-tx', fd: this.udpFd, ring: l.udpTx, batch: NBMA_BATCH }));
+    }
     this.configureTunnel(p);
     this.watchId = this.io.watch(m, l.supervisorDoorbell, () => this.drainControl());
     await this.startWorker();
@@ -107,6 +126,7 @@ export class DataplaneHost {
     if (p.key !== undefined) flags |= TUNNEL_FLAG.KEY;
     if (p.p2pDestination) flags |= TUNNEL_FLAG.P2P;
     if (p.redirect) flags |= TUNNEL_FLAG.REDIRECT;
+    if (p.protected) flags |= TUNNEL_FLAG.PROTECTED;
     this.commands.cfgTunnel({
       source: ipToU32(p.source), tunnelIp: ipToU32(p.tunnelIp), tunnelPrefixLen: p.prefixLen, flags,
       key: p.key ?? 0, ipMtu: p.mtu, tcpMss: p.tcpMss ?? 0, ttl: 255,
@@ -136,12 +156,18 @@ export class DataplaneHost {
     this.ctlRx.drain((kind, addr, aux, data) => {
       if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice());
       else if (kind === CTL_IN.NO_ENTRY) this.events.noEntry(u32ToIp(addr), u32ToIp(aux));
+      else if (kind === CTL_IN.SA_EVENT || kind === CTL_IN.SA_NEEDED || kind === CTL_IN.IKE_IN) {
+        const msg = decodeEspControl(kind, addr, aux, data);
+        if (msg) this.events.esp(msg);
+      }
       else if (kind === CTL_IN.TRAFFIC_INDICATION) this.events.trafficIndication(u32ToIp(addr), u32ToIp(aux), data.slice());
     });
   }
 
   sendNhrp(nbmaDst: string, packet: Uint8Array): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet); }
-  counters(): Record<string, number> { return readCounters(this.memory.buffer, this.layout); }
+  counters(): Record<string, number> { return { ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout) }; }
+  get buffer(): ArrayBufferLike { return this.memory.buffer; }
+  get layoutInfo() { return this.layout; }
   peers() { return readPeers(this.memory.buffer, this.layout); }
   pumpStats() { return this.pumps.map((id) => this.io.pumpStats(id)); }
 
@@ -157,8 +183,8 @@ export class DataplaneHost {
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
     for (const id of this.pumps) this.io.stopPump(id);
     this.pumps = [];
-    for (const fd of [this.tunFd, this.rawFd]) if (fd >= 0) this.io.closeFd(fd);
-    this.tunFd = this.rawFd = -1;
+    for (const fd of [this.tunFd, this.rawFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
+    this.tunFd = this.rawFd = this.espFd = this.udpFd = -1;
     this.io.pcapClose();
   }
 }

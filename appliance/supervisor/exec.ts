@@ -28,6 +28,7 @@ export class ExecCommands {
       ...both('show ip nhrp nhs', (json) => this.nhs(json)),
       ...both('show ip nhrp traffic', (json) => this.nhrpTraffic(json)),
       ...both('show dataplane counters', (json) => this.dataplaneCounters(json)),
+      ...both('show crypto ipsec sa', (json) => this.cryptoSa(json)),
       'show logging': () => this.app.log.recent().join('\n') + '\n',
       'show version': () => this.version(),
       ...both('show ip nhrp shortcut', (json) => formatNhrp(this.nhrpView().filter((e) => e.flags.includes('rib')), json ? 'json' : 'default')),
@@ -88,6 +89,12 @@ export class ExecCommands {
     const rows = Object.entries(c).filter(([, v]) => v !== 0);
     const w = Math.max(8, ...rows.map(([k]) => k.length));
     return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
+  }
+
+  private cryptoSa(json: boolean): string {
+    const dp = this.app.dataplane, t = this.app.tunnel;
+    if (!dp || !this.app.ipsec || !t) return json ? '[]\n' : '';
+    return this.app.ipsec.show(dp.buffer, dp.layoutInfo, t.name, this.app.tunnelSource ?? '0.0.0.0', json);
   }
 
   private version(): string {
