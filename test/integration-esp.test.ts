@@ -55,7 +55,7 @@ for (const variant of [
     const before = lab.ctlJson('R2', 'show crypto ipsec sa').find((s: any) => s.dir === 'in');
     nsExec(lab.ns('inet'), ['python3', '-c', `
 import socket, struct
-spi = 0x1001
+spi = 0x2002  # R2's inbound SPI
 def esp(seq, body): return struct.pack('!II', spi, seq) + body
 pkts = [esp(1, b'\\x00' * 48),            # seq 1 was used long ago: replay / too old
         esp(1000000, b'\\x5a' * 64)]      # fresh seq, forged ICV
