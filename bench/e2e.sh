@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
 # End-to-end throughput: iperf3 TCP from the host behind spoke R2 to the host behind hub R1, through
 # two real dmvpnd appliances (cleartext mGRE), in namespaces. Prints figures, asserts nothing.
+#   bench/e2e.sh [cleartext|chacha|gcm]   (ESP variants: manual SAs, transport mode, raw ESP)
 set -u
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/.." && pwd)
+MODE=${1:-cleartext}
 P=dmvbench; run=$(mktemp -d /tmp/dmvbench.XXXX); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3; bash "$root/test/lab/topology.sh" down $P; }
 trap cleanup EXIT; trap 'exit 130' INT TERM
 bash "$root/test/lab/topology.sh" up $P 1
+# ESP: the lab configs plus manual SAs between R1 and R2 (keys are fixed test values)
+K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fa1b2c3d4
+K2=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100d4c3b2a1
+case $MODE in chacha) TS=esp-chacha20-poly1305;; gcm) TS="esp-gcm 256";; *) TS="";; esac
+mkcfg() { # router peer inSpi outSpi inKey outKey
+  if [ -z "$TS" ]; then cat "$root/test/lab/configs/$1.cfg"; return; fi
+  printf 'crypto ipsec transform-set TS %s\n mode transport\ncrypto ipsec profile P\n set transform-set TS\n' "$TS"
+  printf 'crypto ipsec manual-sa X\n set peer %s\n set transform-set TS\n set session-key inbound esp %s cipher %s\n set session-key outbound esp %s cipher %s\n' "$2" "$3" "$5" "$4" "$6"
+  sed 's/^ tunnel mode gre multipoint/ tunnel mode gre multipoint\n tunnel protection ipsec profile P/' "$root/test/lab/configs/$1.cfg"
+}
+mkcfg R1 172.16.25.2 4097 8194 $K1 $K2 > "$run/R1.cfg"
+mkcfg R2 172.16.15.2 8194 4097 $K2 $K1 > "$run/R2.cfg"
 for r in R1 R2; do
   ns=$P-$(echo $r | tr A-Z a-z)
-  ip netns exec $ns "$root/bin/dmvpnd" --config "$root/test/lab/configs/$r.cfg" --control "$run/$r.sock" >"$run/$r.log" 2>&1 &
+  ip netns exec $ns "$root/bin/dmvpnd" --config "$run/$r.cfg" --control "$run/$r.sock" >"$run/$r.log" 2>&1 &
   pids+=($!)
 done
 for i in $(seq 1 40); do
@@ -19,8 +33,8 @@ ip netns exec $P-h2 ping -c 2 -W 2 10.0.1.10 >/dev/null || { echo "e2e: no conne
 gbps() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))'; }
 for i in 1 2 3; do
   ip netns exec $P-h1 iperf3 -s -1 -D >/dev/null 2>&1; sleep 0.3
-  echo "dmvpn cleartext mGRE tcp Gbit/s $(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -t 6 -J 2>/dev/null | gbps)"
+  echo "dmvpn $MODE mGRE tcp Gbit/s $(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -t 6 -J 2>/dev/null | gbps)"
 done
 ip netns exec $P-h1 iperf3 -s -1 -D >/dev/null 2>&1; sleep 0.3
-echo "dmvpn cleartext mGRE udp 64B pps: $(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -u -b 0 -l 64 -t 4 -J 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print("%d sent/s, %.1f%% lost" % (s["packets"]/s["seconds"], s["lost_percent"]))')"
+echo "dmvpn $MODE mGRE udp 64B pps: $(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -u -b 0 -l 64 -t 4 -J 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print("%d sent/s, %.1f%% lost" % (s["packets"]/s["seconds"], s["lost_percent"]))')"
 echo "hub data-plane counters:"; ip netns exec $P-r1 "$root/bin/dmvpnctl" --control "$run/R1.sock" show dataplane counters | head -30

@@ -7,8 +7,16 @@ for c in iperf3 wireguard-go wg; do
 done
 echo "### WASM data plane in memory (one worker)"; node "$here/wasm-dataplane.mjs"
 [ -f "$here/crypto.mjs" ] && { echo; echo "### ciphers, MB/s per core"; node "$here/crypto.mjs"; }
-echo; echo "### end to end through two appliances"; bash "$here/e2e.sh" | tee /tmp/dmv-e2e.txt
+echo; echo "### end to end through two appliances (hub R1, spoke R2; iperf3 TCP h2 -> h1)"
+: > /tmp/dmv-e2e.txt
+for mode in cleartext chacha gcm; do bash "$here/e2e.sh" $mode | tee -a /tmp/dmv-e2e.txt; done
 base="$here/../../shared/bench/wireguard-go-baseline.sh"
+sw="$here/../../shared/bench/strongswan-libipsec-baseline.sh"
+: > /tmp/dmv-sw.txt
+if [ -f "$sw" ]; then
+  command -v charon >/dev/null || ls /usr/lib/ipsec/charon >/dev/null 2>&1 || { apt-get install -y -qq strongswan-charon strongswan-swanctl libcharon-extra-plugins >/dev/null 2>&1; }
+  echo; echo "### baseline in the same run: strongSwan userspace ESP (kernel-libipsec)"; bash "$sw" 2>&1 | grep -E "Gbit/s|FAIL" | tee /tmp/dmv-sw.txt
+fi
 if [ -f "$base" ]; then
   echo; echo "### baseline in the same run: wireguard-go and plain veth"; bash "$base" | tee /tmp/dmv-wg.txt
   python3 - <<'PY'
@@ -16,9 +24,14 @@ import re
 def avg(path, key):
     v=[float(m.group(1)) for l in open(path) for m in [re.search(key+r'.*?([0-9.]+)\s*$', l)] if m]
     return sum(v)/len(v) if v else 0
-ours=avg('/tmp/dmv-e2e.txt','mGRE tcp Gbit/s'); wg=avg('/tmp/dmv-wg.txt','wg-go tcp Gbit/s'); veth=avg('/tmp/dmv-wg.txt','veth plain tcp Gbit/s')
-print(f"ratio dmvpn-cleartext / wireguard-go: {ours/wg:.2f}x" if wg else "no wireguard-go figure")
-print(f"ratio dmvpn-cleartext / plain veth:   {ours/veth:.3f}x" if veth else "no veth figure")
+wg=avg('/tmp/dmv-wg.txt','wg-go tcp Gbit/s'); veth=avg('/tmp/dmv-wg.txt','veth plain tcp Gbit/s'); sw=avg('/tmp/dmv-sw.txt','tcp Gbit/s')
+for mode in ('cleartext', 'chacha', 'gcm'):
+    ours=avg('/tmp/dmv-e2e.txt', f'dmvpn {mode} mGRE tcp Gbit/s')
+    line=f"dmvpn {mode:9s} {ours:.2f} Gbit/s"
+    if wg: line+=f"  = {ours/wg:.2f}x wireguard-go ({wg:.2f})"
+    if sw: line+=f"  = {ours/sw:.2f}x strongSwan-libipsec ({sw:.2f})"
+    if veth: line+=f"  = {ours/veth:.3f}x plain veth ({veth:.2f})"
+    print(line)
 PY
 else
   echo "(no ../shared/bench baseline scripts here: baselines skipped)"
