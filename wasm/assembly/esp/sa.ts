@@ -323,10 +323,7 @@ export function replayCheck(e: usize, seql: u32): u64 {
     const bottom = tl - <u32>W + 1; // mod 2^32
     if (<u64>tl >= W - 1) {
       if (seql < bottom) th++; // A2.2 case A: the packet is in the next subspace
-    } else if (seql >= bottom) {
-      if (th == 0) { tooOld(e); return 0; } // case B: previous subspace, none before 0
-      th--;
-    }
+    } else if (seql >= bottom && th != 0) th--; // case B: previous subspace (none before subspace 0)
     s = (<u64>th << 32) | <u64>seql;
   } else s = <u64>seql;
   if ((fl & SAF_NO_REPLAY) != 0) return s == 0 ? 1 : s;
