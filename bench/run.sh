@@ -7,6 +7,7 @@ for c in iperf3 wireguard-go wg; do
 done
 echo "### WASM data plane in memory (one worker)"; node "$here/wasm-dataplane.mjs"
 [ -f "$here/crypto.mjs" ] && { echo; echo "### ciphers, MB/s per core"; node "$here/crypto.mjs"; }
+echo; echo "### ESP in the WASM data plane, in memory (one worker)"; node "$here/esp.mjs"
 echo; echo "### end to end through two appliances (hub R1, spoke R2; iperf3 TCP h2 -> h1)"
 : > /tmp/dmv-e2e.txt
 for mode in cleartext chacha gcm; do bash "$here/e2e.sh" $mode | tee -a /tmp/dmv-e2e.txt; done
