@@ -28,6 +28,8 @@ export interface NhrpContext {
   allocRequestId(): number;
   /** the NHS resolution requests go to (best priority that is responding), if any */
   bestNhs(): { nbma: string; tunnelIp?: string } | undefined;
+  /** our post-NAT NBMA address learnt from an NHS (Cisco NAT extension); undefined when not NATed */
+  natNbma(): string | undefined;
   /** the prefix of ours covering addr: our tunnel address (/32) or a local network */
   owned(addr: string): OwnedPrefix | undefined;
   /** tunnel next hop of the route towards addr (RIB lookup; default: our NHS), if via this tunnel */

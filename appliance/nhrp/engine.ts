@@ -24,6 +24,7 @@ import type { RedirectOutcome } from './redirect.js';
 import { Resolver } from './resolution.js';
 import { handleResolutionRequest } from './responder.js';
 import { ShortcutTable } from './shortcut.js';
+import { forwardReply } from './forward.js';
 import { requesterNbma } from './transit.js';
 import { AUTH_TYPE_PLAINTEXT, ErrorCode, NHRP_TYPE_NAMES, NhrpExtType, NhrpType, isRequest } from './types.js';
 import type { NhrpExtension, NhrpMessage } from './types.js';
@@ -118,7 +119,13 @@ export class NhrpEngine {
     this.handlers.set(NhrpType.ResolutionRequest, (m, c) => {
       handleResolutionRequest(this.ctx, m, c.bytes, c.srcNbma, { answered: (p, ip, nbma) => this.purger.answered(p, ip, nbma) });
     });
-    this.handlers.set(NhrpType.ResolutionReply, (m) => this.resolver.onReply(m));
+    this.handlers.set(NhrpType.ResolutionReply, (m, c) => {
+      // Ours (the source fields are the requester's), or one an owner sent back through us for a
+      // requester behind NAT: relayed on to it (RFC 2332 5.3.5).
+      if (m.srcProto === this.o.tunnelIp) return this.resolver.onReply(m, c.srcNbma);
+      const r = forwardReply(this.ctx, m);
+      if (r !== 'forwarded') this.drop(`reply-${r}`);
+    });
     this.handlers.set(NhrpType.TrafficIndication, (m, c) => this.onTrafficIndication(m, c));
     this.handlers.set(NhrpType.PurgeRequest, (m, c) => this.purger.onRequest(m, c.srcNbma, (p, l) => this.removeInside(p, l)));
     this.handlers.set(NhrpType.PurgeReply, (m) => { if (!this.purger.onReply(m)) this.drop('unexpected-reply'); });
@@ -306,6 +313,7 @@ export class NhrpEngine {
       send: (dst, m) => this.sendMessage(dst, m),
       allocRequestId: () => this.allocRequestId(),
       bestNhs: () => this.bestNhs(),
+      natNbma: () => this.natNbma(),
       owned: (addr) => {
         if (addr === o.tunnelIp) return { prefix: addr, len: 32 };
         let best: OwnedPrefix | undefined;
@@ -317,6 +325,14 @@ export class NhrpEngine {
       nextHop: (addr) => o.routeLookup?.(addr)?.nextHop ?? this.bestNhs()?.tunnelIp,
       drop: (r) => this.drop(r),
     };
+  }
+
+  /** Our outside address: as the preferred responding NHS saw it, else any NHS that saw NAT. */
+  private natNbma(): string | undefined {
+    const best = this.bestNhs();
+    const c = this.clients.find((x) => x.nbma === best?.nbma && x.status().up);
+    if (c) return c.natNbma;
+    return this.clients.find((x) => x.natNbma)?.natNbma;
   }
 
   private bestNhs(): { nbma: string; tunnelIp?: string } | undefined {

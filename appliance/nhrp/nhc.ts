@@ -47,6 +47,8 @@ export interface NhsStatus {
   /** seconds until the next retransmission while unanswered */
   backoff: number;
   lastNak?: { code: number; meaning: string };
+  /** our NBMA address as this NHS sees it, when that differs from ours (we are behind NAT) */
+  natNbma?: string;
 }
 
 export class NhsClient {
@@ -65,6 +67,7 @@ export class NhsClient {
   private lastReplyAt: number | undefined;
   private lastNak: { code: number; meaning: string } | undefined;
   private nhsTunnelIp: string | undefined;
+  private natAddr: string | undefined;
 
   constructor(private readonly o: NhcOptions) {
     this.nhsTunnelIp = o.nhsTunnelIp;
@@ -72,6 +75,8 @@ export class NhsClient {
 
   get nbma(): string { return this.o.nhsNbma; }
   get tunnelIp(): string | undefined { return this.nhsTunnelIp; }
+  /** Our post-NAT NBMA address as learnt from this NHS's last successful reply (undefined: no NAT seen). */
+  get natNbma(): string | undefined { return this.natAddr; }
 
   start(): void {
     if (this.started) return;
@@ -116,6 +121,7 @@ export class NhsClient {
     }
     // RFC 2332 5.2.3 / FRR: an NHS that was unknown (`nhs dynamic`) names itself as reply dst proto.
     if (!this.nhsTunnelIp) this.nhsTunnelIp = msg.dstProto;
+    this.learnNat(msg);
     this.lastNak = undefined;
     this.backoff = BACKOFF_INITIAL_S;
     if (!this.up) this.o.log('info', `NHRP: NHS ${this.label()} up`);
@@ -130,7 +136,28 @@ export class NhsClient {
       tunnelIp: this.nhsTunnelIp, nbma: this.o.nhsNbma, up: this.up, flags,
       requestsSent: this.sent, requestsFailed: this.failed, repliesReceived: this.replies,
       lastReplyAt: this.lastReplyAt, backoff: this.backoff, lastNak: this.lastNak,
+      ...(this.natAddr ? { natNbma: this.natAddr } : {}),
     };
+  }
+
+  /**
+   * Cisco NAT detection (FRR nhrp_reg_reply): the NHS answers the NAT extension with the address our
+   * request really came from, in a CIE naming our tunnel address. If that is not the NBMA address we
+   * put in the packet we are behind NAT, and that outside address is what peers must send to: it goes
+   * into the NAT extension of our resolution requests and replies. No such CIE: the NHS saw no NAT.
+   */
+  private learnNat(msg: NhrpMessage): void {
+    const ext = msg.extensions.find((e) => e.type === NhrpExtType.NatAddress);
+    if (!ext) return; // an NHS that does not do NAT detection tells us nothing
+    const seen = ext.cies?.find((c) => c.proto === this.o.selfTunnelIp && c.nbma)?.nbma;
+    const nat = seen && seen !== this.o.selfNbma ? seen : undefined;
+    if (nat === this.natAddr) return;
+    if (nat) {
+      this.o.log('info', `NHRP: NAT detected by NHS ${this.label()}: our NBMA ${this.o.selfNbma} is seen as ${nat}`);
+    } else {
+      this.o.log('info', `NHRP: NHS ${this.label()} no longer sees us behind NAT (was ${this.natAddr})`);
+    }
+    this.natAddr = nat;
   }
 
   private label(): string {

@@ -12,6 +12,7 @@ import { errorName } from './error.js';
 import { cieLen, networkOf } from './prefix.js';
 import type { ShortcutTable } from './shortcut.js';
 import type { TimerHandle } from './clock.js';
+import { cameDirect, hasExt, natCieFor, ownNatCies } from './transit.js';
 import {
   FLAG_CISCO_NAT, FLAG_RES_A, FLAG_RES_Q, FLAG_RES_S, NhrpExtType, NhrpType, cieCodeName,
 } from './types.js';
@@ -72,7 +73,8 @@ export class Resolver {
     return this.byId.has(requestId);
   }
 
-  onReply(msg: NhrpMessage): void {
+  /** A Resolution Reply to one of our requests; outerSrc is where the packet came from. */
+  onReply(msg: NhrpMessage, outerSrc?: string): void {
     const p = this.byId.get(msg.requestId);
     if (!p) return this.ctx.drop('unexpected-reply');
     this.finish(p);
@@ -81,16 +83,21 @@ export class Resolver {
       return this.failed(p, `NAK code ${cie?.code ?? -1} (${cie ? cieCodeName(cie.code) : 'no CIE'})`);
     }
     const proto = cie.proto ?? msg.dstProto;
-    const nat = msg.extensions.find((e) => e.type === NhrpExtType.NatAddress)?.cies?.find((c) => c.proto === proto && c.nbma);
-    const nbma = nat?.nbma ?? cie.nbma;
+    // Where the answering router really is: the Cisco NAT extension names its outside address (it
+    // learnt it from its NHS, or the NHS answering for it knows it); failing that, a reply that came
+    // straight from the router it describes was seen coming from that address (FRR natoa).
+    const responder = hasExt(msg, NhrpExtType.ResponderAddress)?.cies?.[0]?.proto;
+    const direct = outerSrc !== undefined && cameDirect(msg) && responder === proto ? outerSrc : undefined;
+    const nbma = natCieFor(msg, proto)?.nbma ?? direct ?? cie.nbma;
     if (!nbma) return this.failed(p, 'reply without NBMA address');
+    const natted = cie.nbma !== undefined && nbma !== cie.nbma;
     const hold = cie.holdingTime || this.ctx.holdtime;
     const old = this.ctx.cache.get(proto);
     if (!(old && (old.type === 'static' || old.flags.registered))) {
       this.ctx.cache.set({
         tunnelIp: proto, prefixLen: 32, type: 'dynamic', nbma,
-        claimedNbma: nat && cie.nbma && cie.nbma !== nbma ? cie.nbma : undefined,
-        flags: { router: true, nhop: true, nat: !!nat && cie.nbma !== nbma, used: old?.flags.used },
+        claimedNbma: natted ? cie.nbma : undefined,
+        flags: { router: true, nhop: true, nat: natted, used: old?.flags.used },
         mtu: cie.mtu || undefined, holdtime: hold,
       }, hold);
     }
@@ -101,7 +108,7 @@ export class Resolver {
       this.scheduleRefresh(proto, hold);
     }
     this.ctx.log('info', `NHRP: resolved ${p.target}: ${networkOf(p.target, len)}/${len} via ${proto} at NBMA ${nbma}` +
-      ` (holding time ${hold} s)`);
+      `${natted ? ` (NAT, claimed ${cie.nbma})` : ''} (holding time ${hold} s)`);
   }
 
   /** An Error Indication about one of our requests: fail it now instead of waiting for timeouts. */
@@ -161,7 +168,9 @@ export class Resolver {
         { type: NhrpExtType.ForwardTransitNhs, compulsory: true, cies: [] },
         { type: NhrpExtType.ReverseTransitNhs, compulsory: true, cies: [] },
         { type: NhrpExtType.ResponderAddress, compulsory: true, cies: [] },
-        { type: NhrpExtType.NatAddress, compulsory: false, cies: [] },
+        // Cisco/FRR: behind NAT we advertise the outside address our NHS saw, so the owner can
+        // answer (and reach) us there; the first NHS corrects it if it sees otherwise.
+        { type: NhrpExtType.NatAddress, compulsory: false, cies: ownNatCies(c) },
         ...(c.auth ? [c.auth] : []),
       ],
     };

@@ -11,7 +11,7 @@ import { ORIGIN_HOP_COUNT } from './context.js';
 import { buildErrorIndication } from './error.js';
 import { forwardRequest } from './forward.js';
 import { cieLen, networkOf } from './prefix.js';
-import { requesterNbma } from './transit.js';
+import { hasExt, ownNatCies, requesterNbma } from './transit.js';
 import {
   ErrorCode, FLAG_RES_A, FLAG_RES_D, FLAG_RES_Q, FLAG_RES_S, NhrpExtType, NhrpType,
 } from './types.js';
@@ -24,7 +24,7 @@ export interface ResponderHooks {
 
 export type RequestOutcome = 'answered-owner' | 'answered-cache' | 'forwarded' | 'unreachable' | 'dropped';
 
-function replyExtensions(ctx: NhrpContext, req: NhrpMessage, natCie?: NhrpCie): NhrpExtension[] {
+function replyExtensions(ctx: NhrpContext, req: NhrpMessage, natCies: NhrpCie[]): NhrpExtension[] {
   const out: NhrpExtension[] = [];
   for (const e of req.extensions) {
     if (e.type === NhrpExtType.ResponderAddress) {
@@ -32,7 +32,7 @@ function replyExtensions(ctx: NhrpContext, req: NhrpMessage, natCie?: NhrpCie): 
         nbma: ctx.selfNbma, proto: ctx.selfIp }] });
     } else if (e.type === NhrpExtType.NatAddress) {
       // The request's NAT CIEs describe the requester; the reply's describe the answer (FRR).
-      out.push({ ...e, cies: natCie ? [natCie] : [] });
+      out.push({ ...e, cies: natCies });
     } else if (e.type !== NhrpExtType.Authentication) {
       out.push(e); // transit records copied: the reply travels straight back, adding nothing
     }
@@ -41,18 +41,19 @@ function replyExtensions(ctx: NhrpContext, req: NhrpMessage, natCie?: NhrpCie): 
   return out;
 }
 
-function reply(ctx: NhrpContext, req: NhrpMessage, cie: NhrpCie, natCie?: NhrpCie): NhrpMessage {
+function reply(ctx: NhrpContext, req: NhrpMessage, cie: NhrpCie, natCies: NhrpCie[]): NhrpMessage {
   return {
     type: NhrpType.ResolutionReply, hopCount: ORIGIN_HOP_COUNT,
     // Source fields stay the requester's, the destination the address asked for (RFC 2332 5.2.2).
     srcNbma: req.srcNbma, srcProto: req.srcProto, dstProto: req.dstProto,
     flags: (req.flags & (FLAG_RES_Q | FLAG_RES_S)) | FLAG_RES_A | FLAG_RES_D,
-    requestId: req.requestId, cies: [cie], extensions: replyExtensions(ctx, req, natCie),
+    requestId: req.requestId, cies: [cie], extensions: replyExtensions(ctx, req, natCies),
   };
 }
 
 function answerAsOwner(ctx: NhrpContext, req: NhrpMessage, outerSrc: string, owned: OwnedPrefix,
   hooks: ResponderHooks): void {
+  // The requester's outside address when it is behind NAT (NAT extension / outer source).
   const to = requesterNbma(req, outerSrc);
   const reqCie = req.cies[0];
   const hold = reqCie?.holdingTime || ctx.holdtime;
@@ -67,10 +68,19 @@ function answerAsOwner(ctx: NhrpContext, req: NhrpMessage, outerSrc: string, own
     }, hold);
   }
   hooks.answered(owned, req.srcProto, to);
+  // The CIE carries the address we have; if an NHS told us we are behind NAT, the NAT extension
+  // carries the one the requester must use (Cisco; FRR nhrp_handle_resolution_req).
   const cie: NhrpCie = { code: 0, prefixLen: owned.len, mtu: ctx.mtu, holdingTime: ctx.holdtime, preference: 0,
     nbma: ctx.selfNbma, proto: ctx.selfIp };
-  ctx.log('debug', `NHRP: answering resolution of ${req.dstProto} for ${req.srcProto} with ${owned.prefix}/${owned.len}`);
-  ctx.send(to, reply(ctx, req, cie));
+  // A NAT-ed requester has sent nothing to us yet, so its NAT has no mapping for us: a packet from
+  // us to its outside address would be dropped there and, worse, leave a conntrack entry that makes
+  // the NAT drop the requester's own first packet to us (its reply to our request) as a clash. So
+  // the reply goes back through the NHS that forwarded the request, which reaches the requester
+  // through the mapping of its registration; the requester's first direct packet opens the path.
+  const relay = to !== req.srcNbma && to !== outerSrc && hasExt(req, NhrpExtType.ReverseTransitNhs) !== undefined;
+  ctx.log('debug', `NHRP: answering resolution of ${req.dstProto} for ${req.srcProto} with ${owned.prefix}/${owned.len}` +
+    (relay ? ` (requester behind NAT at ${to}: reply via NHS ${outerSrc})` : ''));
+  ctx.send(relay ? outerSrc : to, reply(ctx, req, cie, ownNatCies(ctx)));
 }
 
 function answerFromCache(ctx: NhrpContext, req: NhrpMessage, outerSrc: string): boolean {
@@ -82,9 +92,9 @@ function answerFromCache(ctx: NhrpContext, req: NhrpMessage, outerSrc: string): 
   const cie: NhrpCie = { code: 0, prefixLen: 32, mtu: e.mtu ?? ctx.mtu, holdingTime: left, preference: 0,
     nbma: claimed, proto: req.dstProto };
   // A NAT-ed client: the CIE carries what it claimed, the NAT extension where it really is (Cisco).
-  const nat: NhrpCie | undefined = e.flags.nat
-    ? { code: 0, prefixLen: 32, mtu: e.mtu ?? ctx.mtu, holdingTime: left, preference: 0, nbma: e.nbma, proto: req.dstProto }
-    : undefined;
+  const nat: NhrpCie[] = e.flags.nat
+    ? [{ code: 0, prefixLen: 32, mtu: e.mtu ?? ctx.mtu, holdingTime: left, preference: 0, nbma: e.nbma, proto: req.dstProto }]
+    : [];
   ctx.send(requesterNbma(req, outerSrc), reply(ctx, req, cie, nat));
   return true;
 }

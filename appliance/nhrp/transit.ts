@@ -8,14 +8,38 @@ export const hasExt = (m: NhrpMessage, type: number) => m.extensions.find((e) =>
 
 /**
  * NBMA address to answer the requester at. Behind NAT the address in the packet is the inside one:
- * the first NHS records the outside address in the Cisco NAT extension (as FRR does when it
- * forwards); if we are that first hop (no transit record yet) the packet's outer source is it.
+ * if we are the first hop (no transit record yet) the packet's outer source is the outside one;
+ * further on, the Cisco NAT extension names it (put there by the NATed requester itself, which
+ * learnt it from its registration reply, and corrected by the first NHS, which saw it).
  */
 export function requesterNbma(m: NhrpMessage, outerSrc: string): string {
-  const nat = hasExt(m, NhrpExtType.NatAddress)?.cies?.find((c) => c.proto === m.srcProto && c.nbma);
-  if (nat?.nbma) return nat.nbma;
+  // Straight from the requester (no NHS on its forward transit record): where it came from is the truth.
   const fwd = hasExt(m, NhrpExtType.ForwardTransitNhs)?.cies ?? [];
-  return fwd.length === 0 ? outerSrc : m.srcNbma;
+  if (fwd.length === 0) return outerSrc;
+  return natCieFor(m, m.srcProto)?.nbma ?? m.srcNbma;
+}
+
+/** The Cisco NAT extension CIE naming `proto`'s outside NBMA address, if the message carries one. */
+export function natCieFor(m: NhrpMessage, proto: string): NhrpCie | undefined {
+  return hasExt(m, NhrpExtType.NatAddress)?.cies?.find((c) => c.proto === proto && c.nbma);
+}
+
+/** A NAT extension CIE: `proto` is reached at the outside address `nbma` (FRR/IOS put one per address). */
+export function natCie(ctx: NhrpContext, nbma: string, proto: string, holdingTime = 0): NhrpCie {
+  return { code: 0, prefixLen: 32, mtu: ctx.mtu, holdingTime, preference: 0, nbma, proto };
+}
+
+/** Our own NAT CIE for requests and replies we originate, when an NHS told us we are behind NAT. */
+export function ownNatCies(ctx: NhrpContext): NhrpCie[] {
+  const nat = ctx.natNbma();
+  return nat ? [natCie(ctx, nat, ctx.selfIp)] : [];
+}
+
+/** Did this reply come straight from its responder? Every NHS relaying a reply appends itself to
+ *  the Reverse Transit NHS record (RFC 2332 5.3.5), so an empty record means the outer source is
+ *  the responder itself (seen through whatever NAT is in between). */
+export function cameDirect(m: NhrpMessage): boolean {
+  return (hasExt(m, NhrpExtType.ReverseTransitNhs)?.cies ?? []).length === 0;
 }
 
 export function selfTransitCie(ctx: NhrpContext): NhrpCie {

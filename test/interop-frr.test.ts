@@ -1,0 +1,278 @@
+// Interoperability with a real NHRP implementation: FRR nhrpd (Debian bookworm) in one qemu VM
+// (TCG; test/interop/build-image.sh builds and caches the image, test/interop/frr-vm-setup.sh
+// configures it through qemu-guest-agent).
+//
+//   PREFIX-h2 ─ R2 (our spoke, Tunnel0 192.168.1.2) ─┐            ┌ tap0 ─ VM eth0 172.16.99.2  gre1 192.168.1.1  FRR hub  (net 1)
+//   PREFIX-h3 ─ R3 (our spoke, Tunnel0 192.168.1.3) ─┼─ inet ─────┤
+//   PREFIX-h1 ─ R1 (our hub,   Tunnel0 192.168.2.1) ─┘            └ tap1 ─ VM eth1 172.16.98.2  gre2 192.168.2.9  FRR spoke (net 2)
+//
+// WAN addressing is test/lab/topology.sh's (Rn eth0 172.16.n5.2/30, LAN 10.0.n.0/24, host .10).
+// Checks: our spokes register with FRR's hub and get Phase 3 shortcuts through it (Traffic
+// Indication from FRR, resolution forwarded by FRR), and FRR's spoke registers with our hub.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab, sh, waitFor, sleep, uniquePrefix } from './util/lab.js';
+import { tsharkFields } from './util/tshark.js';
+import { Vm, buildImage, cannotRunVms } from './interop/vm.js';
+
+const T0 = Date.now();
+const FRR_HUB_NBMA = '172.16.99.2';
+const FRR_SPOKE_NBMA = '172.16.98.2';
+
+/** Our spoke R2/R3 of FRR's hub (network 1, 192.168.1.0/24). */
+const spokeConfig = (n: number) => `hostname R${n}
+!
+interface FastEthernet0/0
+ ip address 172.16.${n}5.2 255.255.255.252
+!
+interface FastEthernet0/1
+ ip address 10.0.${n}.1 255.255.255.0
+!
+interface Tunnel0
+ ip address 192.168.1.${n} 255.255.255.0
+ ip mtu 1400
+ ip nhrp map 192.168.1.1 ${FRR_HUB_NBMA}
+ ip nhrp map multicast ${FRR_HUB_NBMA}
+ ip nhrp network-id 1
+ ip nhrp nhs 192.168.1.1
+ ip nhrp holdtime 60
+ ip nhrp registration timeout 10
+ ip nhrp shortcut
+ tunnel source FastEthernet0/0
+ tunnel mode gre multipoint
+!
+ip route 0.0.0.0 0.0.0.0 172.16.${n}5.1
+ip route 10.0.0.0 255.0.0.0 192.168.1.1
+end
+`;
+
+/** Our spoke R4 of our hub (network 2, 192.168.2.0/24): the target of the FRR spoke's shortcut. */
+const hubSpokeConfig = `hostname R4
+!
+interface FastEthernet0/0
+ ip address 172.16.45.2 255.255.255.252
+!
+interface FastEthernet0/1
+ ip address 10.0.4.1 255.255.255.0
+!
+interface Tunnel0
+ ip address 192.168.2.4 255.255.255.0
+ ip mtu 1400
+ ip nhrp map 192.168.2.1 172.16.15.2
+ ip nhrp map multicast 172.16.15.2
+ ip nhrp network-id 2
+ ip nhrp nhs 192.168.2.1
+ ip nhrp holdtime 60
+ ip nhrp registration timeout 10
+ ip nhrp shortcut
+ tunnel source FastEthernet0/0
+ tunnel mode gre multipoint
+!
+ip route 0.0.0.0 0.0.0.0 172.16.45.1
+ip route 10.0.0.0 255.0.0.0 192.168.2.1
+end
+`;
+
+/** Our hub R1 (network 2) for FRR's spoke and R4. */
+const hubConfig = `hostname R1
+!
+interface FastEthernet0/0
+ ip address 172.16.15.2 255.255.255.252
+!
+interface FastEthernet0/1
+ ip address 10.0.1.1 255.255.255.0
+!
+interface Tunnel0
+ ip address 192.168.2.1 255.255.255.0
+ ip mtu 1400
+ ip nhrp map multicast dynamic
+ ip nhrp network-id 2
+ ip nhrp holdtime 60
+ ip nhrp redirect
+ tunnel source 172.16.15.2
+ tunnel mode gre multipoint
+!
+ip route 0.0.0.0 0.0.0.0 172.16.15.1
+ip route 10.0.4.0 255.255.255.0 192.168.2.4
+end
+`;
+
+// ---- environment ---------------------------------------------------------------------------
+let imageDir = '';
+let skip = cannotRunVms() === 'needs root' ? 'needs root' : null;
+if (!skip) {
+  try { imageDir = buildImage(); } catch (e) {
+    // no qemu/tun after the install attempt: the environment cannot run VMs; anything else is a failure
+    skip = cannotRunVms();
+    if (!skip) throw e;
+  }
+  skip ??= cannotRunVms();
+}
+if (skip) {
+  t.plan(0, `FRR interop needs a qemu VM: ${skip}`);
+} else {
+  await main();
+}
+
+async function main() {
+  t.comment(`image ${imageDir} ready after ${((Date.now() - T0) / 1000).toFixed(1)} s`);
+  const lab = new Lab(uniquePrefix('frr'), 3);
+  const inet = lab.ns('inet');
+  const vm = new Vm('frr', lab.dir, imageDir, inet, [
+    { tap: 'tap0', mac: '52:54:00:00:99:02' }, { tap: 'tap1', mac: '52:54:00:00:98:02' }]);
+  let keep = false;
+  t.teardown(async () => {
+    // leave evidence for a human when something failed: FRR's log and the captures
+    try {
+      const log = await vm.exec(['cat', '/var/log/frr/frr.log'], { timeoutMs: 10_000 });
+      fs.writeFileSync(path.join(lab.dir, 'frr.log'), log.out);
+    } catch { /* VM gone */ }
+    await vm.stop();
+    for (const r of lab.routers.values()) fs.writeFileSync(path.join(lab.dir, `${r.name}.log`), r.log.join('\n'));
+    lab.down();
+    if (!keep && !process.env.DMVPN_INTEROP_KEEP) fs.rmSync(lab.dir, { recursive: true, force: true });
+    else t.comment(`artifacts kept in ${lab.dir}`);
+  });
+
+  // if tap's timeout kills us, teardown may not run: never leave a VM or namespaces behind
+  process.once('exit', () => { vm.proc?.kill('SIGKILL'); lab.down(); });
+  lab.up();
+  for (const [tap, addr] of [['tap0', '172.16.99.1/24'], ['tap1', '172.16.98.1/24']]) {
+    sh('ip', ['-n', inet, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    sh('ip', ['-n', inet, 'addr', 'add', addr, 'dev', tap]);
+    sh('ip', ['-n', inet, 'link', 'set', tap, 'up']);
+  }
+  vm.start();
+  lab.start('R1', lab.writeConfig('R1', hubConfig)); // our hub first: FRR's spoke registers as soon as it starts
+  const bootMs = await vm.waitReady(120_000);
+  t.comment(`VM ready after ${(bootMs / 1000).toFixed(1)} s`);
+  const setup = await vm.sh(fs.readFileSync(fileURLToPath(new URL('./interop/frr-vm-setup.sh', import.meta.url)), 'utf8'), 90_000);
+  if (setup.code !== 0 || !/FRR-UP/.test(setup.out)) throw new Error(`VM setup failed (${setup.code}):\n${setup.out}\n${setup.err}`);
+  t.comment(`FRR up after ${((Date.now() - T0) / 1000).toFixed(1)} s`);
+  lab.start('R2', lab.writeConfig('R2', spokeConfig(2)));
+  lab.start('R3', lab.writeConfig('R3', spokeConfig(3)));
+  lab.start('R4', lab.writeConfig('R4', hubSpokeConfig));
+
+  const failed = () => { keep = true; };
+
+  await t.test('our spokes register with the FRR hub', async (t) => {
+    for (const r of ['R2', 'R3']) {
+      const nhs = await waitFor(() => {
+        try { return lab.ctlJson<any[]>(r, 'show ip nhrp nhs').find((n) => n.up); } catch { return undefined; }
+      }, 30_000, 500);
+      t.ok(nhs, `${r}: NHS 192.168.1.1 up`) || failed();
+      t.equal(nhs?.nbma, FRR_HUB_NBMA, `${r}: NHS NBMA`);
+      t.equal(nhs?.lastNak, undefined, `${r}: no NAK from FRR`);
+    }
+    const cache = await waitFor(async () => {
+      const out = await vm.vtysh('show ip nhrp cache');
+      return /192\.168\.1\.2\s.*172\.16\.25\.2/.test(out) && /192\.168\.1\.3\s.*172\.16\.35\.2/.test(out) ? out : '';
+    }, 15_000, 1000);
+    t.ok(cache, 'FRR hub cache has both spokes (dynamic, their NBMA addresses)') || failed();
+    t.match(cache, /gre1\s+dynamic\s+192\.168\.1\.2\s+172\.16\.25\.2\s/, 'R2: gre1 dynamic 192.168.1.2 -> 172.16.25.2');
+    t.match(cache, /gre1\s+dynamic\s+192\.168\.1\.3\s+172\.16\.35\.2\s/, 'R3: gre1 dynamic 192.168.1.3 -> 172.16.35.2');
+    if (!cache) t.comment(await vm.vtysh('show ip nhrp cache'));
+    // wire check: registration replies from FRR carry code 0 (success) in their CIEs
+    const regs = tsharkFields(lab.routers.get('R2')!.pcap, 'nhrp.hdr.op.type == 4',
+      ['ip.src', 'nhrp.code', 'nhrp.hdr.chksum.status']);
+    t.ok(regs.length > 0 && regs.every((p) => p['ip.src'] === FRR_HUB_NBMA && p['nhrp.code'] === '0'),
+      `Registration Reply from FRR with CIE code 0 (${JSON.stringify(regs.slice(0, 2))})`);
+  });
+
+  await t.test('Phase 3 through the FRR hub: Traffic Indication, resolution, shortcut, direct traffic', async (t) => {
+    const hubRx = async () => Number((await vm.exec(['cat', '/sys/class/net/gre1/statistics/rx_packets'])).out.trim());
+    const ok = lab.ping(lab.ns('h2'), '10.0.3.10', 3);
+    t.ok(ok, 'h2 -> h3 first pings get through (via the FRR hub)') || failed();
+    const short = await waitFor(() => {
+      lab.ping(lab.ns('h2'), '10.0.3.10', 1);
+      return lab.ctlJson<any[]>('R2', 'show ip nhrp shortcut').find((e) => e.prefix === '10.0.3.0');
+    }, 15_000, 500);
+    t.ok(short, 'R2 installed a shortcut for R3\'s LAN') || failed();
+    t.equal(short?.via, '192.168.1.3', 'via R3\'s tunnel address');
+    const peer = lab.ctlJson('R2', 'show dmvpn').interfaces[0].peers.find((p: any) => p.tunnel === '192.168.1.3');
+    t.equal(peer?.nbma, '172.16.35.2', 'R2 maps R3 to its NBMA address');
+    const ti = tsharkFields(lab.routers.get('R2')!.pcap, 'nhrp.hdr.op.type == 8',
+      ['ip.src', 'nhrp.src.nbma.addr', 'nhrp.src.prot.addr', 'nhrp.dst.prot.addr', 'nhrp.hdr.chksum.status']);
+    t.ok(ti.length > 0, `R2 received a Traffic Indication (${JSON.stringify(ti[0] ?? null)})`) || failed();
+    t.equal(ti[0]?.['ip.src'], FRR_HUB_NBMA, 'from the FRR hub');
+    t.equal(ti[0]?.['nhrp.hdr.chksum.status'], '1', 'with a good checksum');
+    const res = tsharkFields(lab.routers.get('R2')!.pcap, 'nhrp.hdr.op.type == 1 || nhrp.hdr.op.type == 2',
+      ['nhrp.hdr.op.type', 'ip.src', 'ip.dst', 'nhrp.code', 'nhrp.prefix', 'nhrp.client.prot.addr', 'nhrp.client.nbma.addr']);
+    t.ok(res.some((p) => p['nhrp.hdr.op.type'] === '1' && p['ip.dst'] === FRR_HUB_NBMA), 'R2 sent its Resolution Request to the FRR hub');
+    t.ok(res.some((p) => p['nhrp.hdr.op.type'] === '2' && p['nhrp.code'] === '0'), `R2 got a Resolution Reply (${JSON.stringify(res)})`);
+    const r3 = tsharkFields(lab.routers.get('R3')!.pcap, 'nhrp.hdr.op.type == 1', ['ip.src', 'nhrp.src.prot.addr', 'nhrp.dst.prot.addr']);
+    t.ok(r3.some((p) => p['ip.src'] === FRR_HUB_NBMA && p['nhrp.src.prot.addr'] === '192.168.1.2'),
+      `R3 got R2's Resolution Request forwarded by FRR (${JSON.stringify(r3)})`);
+    await sleep(500);
+    const before = await hubRx();
+    t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 10), 'pings over the shortcut');
+    const seen = (await hubRx()) - before;
+    t.ok(seen < 3, `the FRR hub saw almost none of them (${seen} GRE packets)`) || failed();
+  });
+
+  await t.test('the FRR spoke registers with our hub', async (t) => {
+    const peer = await waitFor(() => {
+      try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.find((p: any) => p.tunnel === '192.168.2.9'); } catch { return undefined; }
+    }, 30_000, 500);
+    t.ok(peer, 'our hub lists the FRR spoke') || failed();
+    t.equal(peer?.nbma, FRR_SPOKE_NBMA, 'with the NBMA address it registered from');
+    t.equal(peer?.state, 'UP');
+    t.match(peer?.attrs ?? '', /^D/, 'dynamic');
+    const nhs = await waitFor(async () => {
+      const out = await vm.vtysh('show ip nhrp nhs');
+      return out.split('\n').some((l) => /^\s*gre2\s/.test(l) && l.includes('172.16.15.2') && l.includes('192.168.2.1')) ? out : '';
+    }, 10_000, 1000);
+    t.ok(nhs, 'FRR lists our hub as its NHS (gre2, 192.168.2.1 at 172.16.15.2)') || failed();
+    if (!nhs) t.comment(await vm.vtysh('show ip nhrp nhs'));
+    const ping = await vm.exec(['ping', '-c', '3', '-i', '0.3', '-W', '2', '-I', '192.168.2.9', '192.168.2.1'], { timeoutMs: 20_000 });
+    t.equal(ping.code, 0, `FRR spoke pings our hub's tunnel address:\n${ping.out}${ping.err}`) || failed();
+    const reg = tsharkFields(lab.routers.get('R1')!.pcap, 'nhrp.hdr.op.type == 3 || nhrp.hdr.op.type == 4',
+      ['nhrp.hdr.op.type', 'ip.src', 'nhrp.code', 'nhrp.hdr.chksum.status']);
+    t.ok(reg.some((p) => p['nhrp.hdr.op.type'] === '3' && p['ip.src'] === FRR_SPOKE_NBMA), 'Registration Request from FRR on the wire');
+    t.ok(reg.some((p) => p['nhrp.hdr.op.type'] === '4' && p['nhrp.code'] === '0'), 'our Registration Reply with CIE code 0');
+  });
+
+  await t.test('our hub redirects the FRR spoke: FRR resolves through our hub, installs a shortcut to our spoke', async (t) => {
+    const r4 = await waitFor(() => lab.ctlJson<any[]>('R4', 'show ip nhrp nhs').find((n) => n.up), 20_000, 500);
+    t.ok(r4, 'R4 registered with our hub') || failed();
+    const ping = () => vm.exec(['ping', '-c', '2', '-i', '0.3', '-W', '2', '-I', '192.168.2.9', '10.0.4.10'], { timeoutMs: 20_000 });
+    const first = await ping();
+    t.equal(first.code, 0, `FRR spoke -> h4 first pings get through (via our hub):\n${first.out}${first.err}`) || failed();
+    const short = await waitFor(async () => {
+      const out = await vm.vtysh('show ip nhrp shortcut');
+      if (out.split('\n').some((l) => l.includes('10.0.4.0/24') && l.includes('192.168.2.4'))) return out;
+      await ping();
+      return '';
+    }, 20_000, 500);
+    t.ok(short, 'FRR spoke installed a shortcut 10.0.4.0/24 via 192.168.2.4') || failed();
+    if (!short) t.comment(await vm.vtysh('show ip nhrp shortcut', 'show ip nhrp cache'));
+    const cache = await vm.vtysh('show ip nhrp cache');
+    t.ok(cache.split('\n').some((l) => /^\s*gre2\s/.test(l) && l.includes('192.168.2.4') && l.includes('172.16.45.2')),
+      `FRR maps R4 192.168.2.4 -> 172.16.45.2:\n${cache}`) || failed();
+    // nhrpd installs shortcuts as on-link routes (`10.0.4.0/24 dev gre2 proto nhrp`) plus a neighbour
+    // entry target -> NBMA, instead of the summary via the NHS 192.168.2.1
+    const route = await vm.exec(['ip', 'route', 'get', '10.0.4.10', 'from', '192.168.2.9']);
+    t.ok(/dev gre2/.test(route.out) && !/via 192\.168\.2\.1\b/.test(route.out), `VM kernel routes 10.0.4.10 direct: ${route.out.trim()}`);
+    const neigh = await vm.exec(['ip', 'neigh', 'show', 'dev', 'gre2', '10.0.4.10']);
+    t.match(neigh.out, /lladdr 172\.16\.45\.2/, `VM neighbour 10.0.4.10 -> R4's NBMA: ${neigh.out.trim()}`);
+    const r1 = lab.routers.get('R1')!.pcap;
+    const ti = tsharkFields(r1, 'nhrp.hdr.op.type == 8', ['ip.dst', 'nhrp.src.prot.addr', 'nhrp.hdr.chksum.status']);
+    t.ok(ti.some((p) => p['ip.dst'] === FRR_SPOKE_NBMA), `our hub sent a Traffic Indication to FRR (${JSON.stringify(ti[0] ?? null)})`);
+    const fwd = tsharkFields(lab.routers.get('R4')!.pcap, 'nhrp.hdr.op.type == 1 || nhrp.hdr.op.type == 2',
+      ['nhrp.hdr.op.type', 'ip.src', 'ip.dst', 'nhrp.src.prot.addr', 'nhrp.dst.prot.addr', 'nhrp.code', 'nhrp.prefix']);
+    t.ok(fwd.some((p) => p['nhrp.hdr.op.type'] === '1' && p['ip.src'] === '172.16.15.2' && p['nhrp.src.prot.addr'] === '192.168.2.9'),
+      `R4 got FRR's Resolution Request forwarded by our hub (${JSON.stringify(fwd)})`);
+    t.ok(fwd.some((p) => p['nhrp.hdr.op.type'] === '2' && p['ip.dst'] === FRR_SPOKE_NBMA && p['nhrp.code'] === '0'),
+      'R4 answered FRR directly (Resolution Reply, code 0)');
+    await sleep(500);
+    const before = lab.ctlJson('R1', 'show dataplane counters').greRxPackets as number;
+    const again = await vm.exec(['ping', '-c', '10', '-i', '0.2', '-W', '2', '-I', '192.168.2.9', '10.0.4.10'], { timeoutMs: 30_000 });
+    t.equal(again.code, 0, 'pings over the shortcut');
+    const seen = (lab.ctlJson('R1', 'show dataplane counters').greRxPackets as number) - before;
+    t.ok(seen < 3, `our hub saw almost none of them (${seen} GRE packets)`) || failed();
+  });
+
+  t.comment(`total ${((Date.now() - T0) / 1000).toFixed(1)} s`);
+}
