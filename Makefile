@@ -29,7 +29,7 @@ dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null)
 	  --external:*.node --outfile=$@ --log-level=warning
 
 test: all
-	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=300 test/*.test.ts
+	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=600 test/*.test.ts
 
 lab: all
 	bash test/lab/lab.sh
