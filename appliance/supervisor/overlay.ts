@@ -1,0 +1,119 @@
+// The running overlay of one tunnel interface: its data plane (rings, pumps, WASM worker), its NHRP
+// engine and its IPsec SAs, wired together. NHRP decides bindings and shortcuts; this file turns them
+// into data-plane commands (peer table, FIB, multicast list) and feeds data-plane notices back.
+import type { ApplianceConfig, TunnelConfig } from '../config/model.js';
+import { NhrpEngine } from '../nhrp/engine.js';
+import { DataplaneHost, type TunnelParams } from './dataplane-host.js';
+import { IpsecManager } from './ipsec.js';
+import type { PlannedSa } from './ipsec-plan.js';
+import type { EspControlMessage } from '../dataplane/sa.js';
+import { PEER_FLAG, ipToU32 as u32, u32ToIp } from '../dataplane/layout.js';
+import { localPrefixes, networkOf, overlayRoute } from './addressing.js';
+import { maskToLen } from './system.js';
+import type { Log } from './log.js';
+
+/** NHRP refreshes bindings that carried traffic; the data plane's per-peer counters tell which. */
+const USAGE_POLL_MS = 5000;
+
+export class Overlay {
+  readonly dataplane: DataplaneHost;
+  readonly nhrp: NhrpEngine;
+  ipsec?: IpsecManager;
+  private readonly mcastMembers = new Map<string, string>();
+  private readonly lastTx = new Map<number, number>();
+  private usageTimer?: NodeJS.Timeout;
+
+  constructor(private readonly config: ApplianceConfig, readonly tunnel: TunnelConfig, readonly params: TunnelParams,
+    private readonly sas: PlannedSa[], private readonly log: Log) {
+    this.dataplane = new DataplaneHost({
+      nhrpIn: (src, dst, pkt) => this.nhrp.receive(src, dst, pkt),
+      noEntry: (nextHop, dst) => {
+        log.emit('NHRP', 'debug', 'NOENTRY', `no NHRP entry for next hop ${nextHop} (destination ${dst})`);
+        this.nhrp.noEntry(nextHop, dst);
+      },
+      trafficIndication: (srcNbma, _dst, head) => { this.nhrp.trafficIndication(srcNbma, undefined, head); },
+      esp: (msg) => this.espEvent(msg),
+    }, (level, msg) => log.emit('DATAPLANE', level, 'EVENT', msg));
+    const dp = this.dataplane.commands;
+    const nhrpLog = log.facility('NHRP');
+    this.nhrp = new NhrpEngine({
+      config: tunnel, tunnelIp: params.tunnelIp, tunnelPrefixLen: params.prefixLen, nbmaSource: params.source,
+      send: (dst, bytes) => { if (!this.dataplane.sendNhrp(dst, bytes)) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`); },
+      peerChanged: (ev) => {
+        if (ev.op === 'set' && ev.nbma) dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), (ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0));
+        else dp.peerDel(u32(ev.tunnelIp));
+        this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
+      },
+      localPrefixes: () => localPrefixes(config),
+      routeLookup: (dst) => overlayRoute(config, tunnel, dst),
+      routes: {
+        installShortcut: (prefix, len, nh) => { dp.fibAdd(u32(prefix), len, u32(nh)); },
+        removeShortcut: (prefix, len) => {
+          // a configured route for the same prefix takes over again when the shortcut goes
+          const same = config.routes.find((r) => r.prefix === prefix && maskToLen(r.mask) === len && r.nextHop);
+          if (same?.nextHop) dp.fibAdd(u32(prefix), len, u32(same.nextHop));
+          else dp.fibDel(u32(prefix), len);
+        },
+      },
+      log: (level, msg) => nhrpLog(level, msg),
+    });
+  }
+
+  async start(pcapPath?: string): Promise<void> {
+    const { dataplane: dp, params, tunnel } = this;
+    await dp.start(params, pcapPath);
+    if (params.protected) {
+      this.ipsec = new IpsecManager(dp.sa, this.sas);
+      this.ipsec.install();
+      const peers = [...new Set(this.sas.map((s) => s.peer))];
+      this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
+        (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
+    }
+    // the tunnel subnet is on-link: next hop = destination
+    dp.commands.fibAdd(u32(networkOf(params.tunnelIp, params.prefixLen)), params.prefixLen, 0);
+    for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(u32(m));
+    this.nhrp.start();
+    this.usageTimer = setInterval(() => this.reportUsage(), USAGE_POLL_MS);
+    this.usageTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.usageTimer);
+    this.ipsec?.stop();
+    this.nhrp.stop();
+    await new Promise((r) => setTimeout(r, 50)); // let the last NHRP packets leave the ring
+    await this.dataplane.stop();
+  }
+
+  private reportUsage(): void {
+    for (const p of this.dataplane.peers()) {
+      const tx = Number(p.txPackets);
+      if ((this.lastTx.get(p.tunnelIp) ?? 0) !== tx) { this.lastTx.set(p.tunnelIp, tx); this.nhrp.markUsed(u32ToIp(p.tunnelIp)); }
+    }
+  }
+
+  /** `ip nhrp map multicast dynamic`: spokes that registered with us receive tunnel multicast. */
+  private updateMulticast(op: 'set' | 'del', tunnelIp: string, nbma?: string): void {
+    const multicast = this.tunnel.nhrp.multicast;
+    if (!multicast.includes('dynamic')) return;
+    const dp = this.dataplane.commands;
+    const had = this.mcastMembers.get(tunnelIp);
+    const registered = op === 'set' && nbma && this.nhrp.cache.get(tunnelIp)?.flags.registered;
+    if (had && had !== (registered ? nbma : undefined)) {
+      this.mcastMembers.delete(tunnelIp);
+      if (!multicast.includes(had) && ![...this.mcastMembers.values()].includes(had)) dp.mcastDel(u32(had));
+    }
+    if (registered && nbma) { this.mcastMembers.set(tunnelIp, nbma); dp.mcastAdd(u32(nbma)); }
+  }
+
+  private espEvent(m: EspControlMessage): void {
+    if (m.type === 'SA_EVENT') {
+      const what = m.reason === 1 ? 'soft lifetime reached (rekey needed)' : m.reason === 2 ? 'hard lifetime reached: SA stopped' : 'sequence numbers exhausted: SA stopped';
+      this.log.emit('CRYPTO', m.reason === 1 ? 'notice' : 'warn', 'SA_EVENT', `SA ${this.ipsec?.nameOf(m.index) ?? m.index} spi 0x${m.spi.toString(16)}: ${what}`);
+    } else if (m.type === 'SA_NEEDED') {
+      this.log.emit('CRYPTO', 'warn', 'NO_SA', `no outbound SA for peer ${u32ToIp(m.nbma)}: GRE to it is dropped (IKEv2 is not available yet; configure crypto ipsec manual-sa)`);
+    } else {
+      this.log.emit('CRYPTO', 'debug', 'IKE', `IKE message from ${u32ToIp(m.src)}:${m.srcPort} ignored (IKEv2 not available yet)`);
+    }
+  }
+}
