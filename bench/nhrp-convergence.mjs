@@ -1,0 +1,91 @@
+// Time to direct path: seed topology (hub R1 + spokes R2..R4, test/lab/configs), Phase 2 (spokes
+// route each other's LAN to the other spoke's tunnel address; no redirect/shortcut) and Phase 3
+// (lab configs as they are: hub `ip nhrp redirect`, spokes `ip nhrp shortcut`). A UDP stream h2 -> h4,
+// one datagram every 1 ms carrying its sequence number and send time; h4 reads each datagram's TTL:
+// via the hub it arrives one lower (R2, R1, R4 forward it) than over the direct spoke-to-spoke tunnel
+// (R2, R4). Figure: send time of the first datagram that arrived directly minus that of the first
+// datagram. Between runs `clear ip nhrp` on R2 and R4 (and > 2 s, the hub's redirect rate limit).
+// Prints figures, asserts nothing.   node bench/nhrp-convergence.mjs [runs per phase, default 10]
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { root, sh, nsx, onCleanup, ctl, ctlJson, waitFor, startDmvpnd, sleep, stats } from './lib/nhrp-bench.mjs';
+
+const RUNS = Number(process.argv[2] ?? 10);
+const INTERVAL_MS = 1, COUNT = 3000; // 3 s of probes per run, 1 ms resolution
+const P = `dmvcv${process.pid % 1000}`;
+const TOPO = join(root, 'test/lab/topology.sh');
+const run = mkdtempSync(join(tmpdir(), 'dmvconv-'));
+const ns = (n) => `${P}-${n}`;
+
+// the same edits as test/integration-phase23.test.ts phaseConfig (and test/util/lab.ts labConfig)
+function phaseConfig(name, phase) {
+  let c = readFileSync(join(root, 'test/lab/configs', `${name}.cfg`), 'utf8');
+  c = c.replace(/ip nhrp holdtime \d+/, 'ip nhrp holdtime 60').replace(/( ip nhrp holdtime \d+\n)/, '$1 ip nhrp registration timeout 5\n');
+  if (phase === 2) {
+    c = c.replace(/ ip nhrp (redirect|shortcut)\n/g, '');
+    if (name !== 'R1') {
+      const n = Number(name.slice(1));
+      const routes = [2, 3, 4].filter((m) => m !== n).map((m) => `ip route 10.0.${m}.0 255.255.255.0 192.168.0.${m}`).join('\n');
+      c = c.replace('ip route 10.0.0.0 255.0.0.0 192.168.0.1', `ip route 10.0.1.0 255.255.255.0 192.168.0.1\n${routes}`);
+    }
+  }
+  return c;
+}
+
+onCleanup(() => { sh('bash', [TOPO, 'down', P], { allowFail: true }); rmSync(run, { recursive: true, force: true }); });
+const probe = join(root, 'bench/lib/udp-probe.py');
+
+async function oneRun(port) {
+  const rx = spawn('ip', ['netns', 'exec', ns('h4'), 'python3', probe, 'recv', String(port), '1.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(() => { if (rx.exitCode === null) try { rx.kill('SIGKILL'); } catch { /* gone */ } });
+  let out = '';
+  rx.stdout.on('data', (d) => { out += d; });
+  await new Promise((r) => rx.stderr.once('data', r)); // "ready"
+  nsx(ns('h2'), ['python3', probe, 'send', '10.0.4.10', String(port), String(INTERVAL_MS), String(COUNT)]);
+  await new Promise((r) => rx.once('exit', r));
+  return JSON.parse(out); // [seq, sent, recv, ttl]
+}
+
+const results = {};
+for (const phase of [2, 3]) {
+  sh('bash', [TOPO, 'up', P, '3']);
+  const routers = {};
+  for (const r of ['R1', 'R2', 'R3', 'R4']) {
+    const cfg = join(run, `${r}-p${phase}.cfg`);
+    writeFileSync(cfg, phaseConfig(r, phase));
+    routers[r] = startDmvpnd(ns(r.toLowerCase()), { config: cfg, control: join(run, `${r}-p${phase}.sock`) });
+  }
+  const peers = async (r) => (await ctlJson(routers[r].control, 'show dmvpn')).interfaces?.[0]?.peers ?? [];
+  const up = await waitFor(async () => (await peers('R1')).length === 3, 30000, 200);
+  if (!up) { console.log(`Phase ${phase}: hub did not learn 3 spokes\n${routers.R1.log.slice(-15).join('\n')}`); for (const d of Object.values(routers)) await d.stop(); continue; }
+  // warm-up: ARP everywhere, code paths compiled; then forget the spoke-to-spoke state
+  nsx(ns('h2'), ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.0.4.10'], { allowFail: true });
+  const times = [], detail = [];
+  for (let i = 0; i < RUNS; i++) {
+    for (const r of ['R2', 'R4']) await ctl(routers[r].control, 'clear ip nhrp');
+    await sleep(2500); // > the hub's 2 s redirect rate limit per (source, destination)
+    const clean = await waitFor(async () => !(await peers('R2')).some((p) => p.tunnel === '192.168.0.4') &&
+      !(await peers('R4')).some((p) => p.tunnel === '192.168.0.2') && (await peers('R2')).some((p) => p.tunnel === '192.168.0.1'), 10000, 200);
+    if (!clean) console.log(`  (run ${i + 1}: spoke caches not clean after clear ip nhrp)`);
+    const rec = await oneRun(40000 + i);
+    const maxTtl = Math.max(...rec.map((x) => x[3]));
+    const ttls = [...new Set(rec.map((x) => x[3]))].sort();
+    const first = rec.find((x) => x[0] === 0) ?? rec[0];
+    const t0 = first ? first[1] - first[0] * INTERVAL_MS / 1000 : 0; // send time of seq 0
+    const direct = ttls.length > 1 ? rec.find((x) => x[3] === maxTtl) : undefined;
+    const viaHub = rec.filter((x) => x[3] < maxTtl).length;
+    const lost = COUNT - rec.length;
+    if (direct) times.push((direct[1] - t0) * 1000);
+    detail.push(`${direct ? ((direct[1] - t0) * 1000).toFixed(1) : 'none'}` + `(hub ${viaHub}, lost ${lost}, ttl ${ttls.join('/')})`);
+  }
+  const dmv = await ctl(routers.R2.control, 'show dmvpn');
+  for (const d of Object.values(routers)) await d.stop();
+  sh('bash', [TOPO, 'down', P], { allowFail: true });
+  const s = stats(times);
+  results[phase] = s;
+  console.log(`Phase ${phase}: time to direct path, ms: min ${s.min?.toFixed(1)}  median ${s.median?.toFixed(1)}  max ${s.max?.toFixed(1)}  (${s.n}/${RUNS} runs went direct within ${COUNT * INTERVAL_MS} ms)`);
+  console.log(`  per run: first direct datagram ms (datagrams via hub, lost, TTLs seen): ${detail.join('  ')}`);
+  if (s.n === 0) console.log(dmv);
+}
