@@ -8,7 +8,8 @@ type Peer = { nbma: string; tunnel: string; state: string; attrs: string; entrie
 const peersOf = (lab: Lab, r: string): Peer[] => {
   try { return lab.ctlJson(lab.routers.has(r) ? r : r, 'show dmvpn').interfaces[0].peers; } catch { return []; }
 };
-const hubGre = (lab: Lab) => lab.ctlJson('R1', 'show dataplane counters').greRxPackets as number;
+/** GRE data packets the hub received (NHRP excluded: spokes keep re-registering meanwhile). */
+const hubGre = (lab: Lab) => { const c = lab.ctlJson('R1', 'show dataplane counters'); return (c.greRxPackets - c.nhrpIn) as number; };
 
 /** Seed-003 lab configs turned into Phase 2 (routes to the other spokes' tunnel addresses) or Phase 3. */
 function phaseConfig(name: string, phase: 2 | 3): string {
