@@ -32,9 +32,11 @@ export class Commands {
   constructor(readonly ring: Ring, private readonly wakeWorker?: () => void, readonly autoPublish = false) {}
 
   private put(kind: number, n: number): boolean {
-    return this.done(this.ring.fill(kind, 0, 0, n === this.w.length ? this.w : this.w.slice(0, n), true));
+    return this.emit(kind, 0, 0, n === this.w.length ? this.w : this.w.slice(0, n), true);
   }
-  private done(ok: boolean): boolean {
+  /** Fills one slot (data as u32 words or bytes); subclasses may queue instead. */
+  protected emit(kind: number, addr: number, aux: number, data: Uint8Array | number[], words: boolean): boolean {
+    const ok = this.ring.fill(kind, addr, aux, data, words);
     if (ok && this.autoPublish) this.publish();
     return ok;
   }
@@ -67,7 +69,7 @@ export class Commands {
   mcastDel(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_DEL, 1); }
   /** NHRP packet to send in GRE 0x2001 to `nbma`. */
   nhrpOut(nbma: number, packet: Uint8Array): boolean {
-    return this.done(this.ring.fill(CTL_OUT.NHRP_OUT, nbma, 0, packet, false));
+    return this.emit(CTL_OUT.NHRP_OUT, nbma, 0, packet, false);
   }
   /** Publishes the filled commands and rings the worker's doorbell. */
   publish(): void {
@@ -76,9 +78,43 @@ export class Commands {
   }
 }
 
-/** Commands for the supervisor: every command is published (and the worker woken) immediately. */
+/** Most commands the supervisor may hold back while ctlTx is full before refusing more. */
+const MAX_BACKLOG = 65536;
+
+/**
+ * Commands for the supervisor. A burst (a registration storm: peer, multicast member and reply per
+ * spoke) is published once per event-loop turn, one doorbell for the lot; when ctlTx is full the
+ * commands wait here, in order, and are retried as the worker frees slots, so none is lost.
+ */
 export class DataplaneCommands extends Commands {
-  constructor(ring: Ring, wakeWorker?: () => void) { super(ring, wakeWorker, true); }
+  private readonly backlog: Array<[number, number, number, Uint8Array | number[], boolean]> = [];
+  private scheduled = false;
+  constructor(ring: Ring, wakeWorker?: () => void) { super(ring, wakeWorker, false); }
+
+  protected override emit(kind: number, addr: number, aux: number, data: Uint8Array | number[], words: boolean): boolean {
+    if (this.backlog.length === 0 && this.ring.fill(kind, addr, aux, data, words)) { this.schedule(0); return true; }
+    if (this.backlog.length >= MAX_BACKLOG) return false;
+    this.backlog.push([kind, addr, aux, words ? Array.from(data) : Uint8Array.from(data), words]);
+    this.schedule(0);
+    return true;
+  }
+
+  /** Commands waiting for room in ctlTx. */
+  get pending(): number { return this.backlog.length; }
+
+  private schedule(delayMs: number): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (delayMs === 0) queueMicrotask(() => this.flush());
+    else setTimeout(() => this.flush(), delayMs);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.backlog.length > 0 && this.ring.fill(...this.backlog[0])) this.backlog.shift();
+    this.publish();
+    if (this.backlog.length > 0) this.schedule(1);
+  }
 }
 
 /** Global counters by name, as numbers (exact below 2^53). */

@@ -184,8 +184,9 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
     tunTx: { slotCount: o.tunSlots ?? 512, slotSize: o.tunSlotSize ?? TUN_SLOT_SIZE },
     nbmaRx: { slotCount: o.nbmaSlots ?? 1024, slotSize },
     nbmaTx: { slotCount: o.nbmaSlots ?? 1024, slotSize },
-    ctlRx: { slotCount: o.ctlSlots ?? 256, slotSize },
-    ctlTx: { slotCount: o.ctlSlots ?? 256, slotSize },
+    // control rings absorb registration storms (thousands of spokes at once after a hub restart)
+    ctlRx: { slotCount: o.ctlSlots ?? 4096, slotSize },
+    ctlTx: { slotCount: o.ctlSlots ?? 4096, slotSize },
     udpTx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
     espRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
     udpRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
