@@ -151,7 +151,19 @@ export class NhrpEngine {
         this.cache.set({ tunnelIp: c.tunnelIp, prefixLen: 32, type: 'static', nbma: c.nbma, flags: { nhs: true } });
       }
     }
+    // IOS: `ip nhrp network-id` is what enables NHRP on the interface; without it we do not register
+    // (receive() drops everything too), static maps still forward.
+    if (this.nhrp.networkId === undefined) {
+      this.o.log('warn', 'NHRP is not enabled on this tunnel (no ip nhrp network-id): not registering with any NHS');
+      return;
+    }
     for (const c of this.clients) c.start();
+  }
+
+  /** The NBMA address unresolved traffic should go to: the best responding NHS (priority, then
+   *  config order), or the first configured one while none answers. */
+  nhsForwarding(): string | undefined {
+    return this.bestNhs()?.nbma ?? this.clients[0]?.nbma;
   }
 
   /** Stop timers and forget learnt state. Like FRR/IOS, nothing is sent: our registrations at the

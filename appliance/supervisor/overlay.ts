@@ -14,6 +14,8 @@ import type { Log } from './log.js';
 
 /** NHRP refreshes bindings that carried traffic; the data plane's per-peer counters tell which. */
 const USAGE_POLL_MS = 5000;
+/** How soon the data plane follows an NHS going down or coming back (NHS state changes at most every second). */
+const NHS_FOLLOW_MS = 500;
 
 export class Overlay {
   readonly dataplane: DataplaneHost;
@@ -22,6 +24,7 @@ export class Overlay {
   private readonly mcastMembers = new Map<string, string>();
   private readonly lastTx = new Map<number, number>();
   private usageTimer?: NodeJS.Timeout;
+  private fallbackTimer?: NodeJS.Timeout;
 
   constructor(private readonly config: ApplianceConfig, readonly tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log) {
@@ -75,14 +78,27 @@ export class Overlay {
     this.nhrp.start();
     this.usageTimer = setInterval(() => this.reportUsage(), USAGE_POLL_MS);
     this.usageTimer.unref();
+    this.fallbackTimer = setInterval(() => this.followBestNhs(), NHS_FOLLOW_MS);
+    this.fallbackTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.usageTimer);
+    clearInterval(this.fallbackTimer);
     this.ipsec?.stop();
     this.nhrp.stop();
     await new Promise((r) => setTimeout(r, 50)); // let the last NHRP packets leave the ring
     await this.dataplane.stop();
+  }
+
+  /** Unresolved traffic goes via the best responding NHS: follow failover and return in the data plane. */
+  private followBestNhs(): void {
+    if (this.params.p2pDestination) return;
+    const best = this.nhrp.nhsForwarding();
+    if (!best || best === this.params.nhsFallback) return;
+    this.log.emit('NHRP', 'notice', 'NHS_FWD', `traffic without an NHRP entry now goes via NHS ${best} (was ${this.params.nhsFallback ?? 'none'})`);
+    this.params.nhsFallback = best;
+    this.dataplane.configureTunnel(this.params);
   }
 
   private reportUsage(): void {
