@@ -12,11 +12,18 @@
 // Context (AES_CTX_SIZE bytes at ctx, 16-byte aligned, read-only after aesInit):
 //   0   u32 number of rounds (10 / 12 / 14)
 //   16  (rounds + 1) x 8 planes x 16 B: bitsliced round keys (each lane 0x00 / 0xFF)
-import { cryptoScratch, SCR_AES_BLOCKS, SCR_AES_OUT, SCR_AES_KEYS, zeroize } from "./ct";
+//       (keys 1..rounds with the S-box constant 0x63 folded in, see aesInit)
+import { cryptoScratch, SCR_AES_STATE, SCR_AES_BLOCKS, SCR_AES_OUT, SCR_AES_KEYS, zeroize } from "./ct";
 
 export const AES_CTX_SIZE: i32 = 16 + 15 * 128;
 /** Blocks processed per call of the bitsliced core. */
 export const AES_PARALLEL_BLOCKS: i32 = 8;
+
+/** Rotates every 32-bit column right by one byte (row i <- row i+1); shifts, no shuffle mask. */
+// @ts-ignore: decorator
+@inline function rot8(x: v128): v128 {
+  return v128.or(i32x4.shr_u(x, 8), i32x4.shl(x, 24));
+}
 
 // @ts-ignore: decorator
 @inline function encCore(ctx: usize, b0: v128, b1: v128, b2: v128, b3: v128, b4: v128, b5: v128, b6: v128, b7: v128, src: usize, dst: usize, xorMode: bool): void {
@@ -43,7 +50,13 @@ export const AES_PARALLEL_BLOCKS: i32 = 8;
   q5 = v128.xor(q5, v128.load(rk, 80));
   q6 = v128.xor(q6, v128.load(rk, 96));
   q7 = v128.xor(q7, v128.load(rk, 112));
+  // The (Inv)ShiftRows byte permutation goes through a mask loaded from scratch: with a
+  // literal mask the engine rebuilds the constant before every shuffle (4 extra instructions
+  // each, as the vector registers are all in use).
+  const srp = cryptoScratch + SCR_AES_STATE + 0;
+  v128.store(srp, i8x16(0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11));
   for (let r: u32 = 1; r <= nr; r++) {
+    const srm = v128.load(srp);
     {
       const u0 = q7;
       const u1 = q6;
@@ -174,13 +187,13 @@ export const AES_PARALLEL_BLOCKS: i32 = 8;
       const l28 = v128.xor(l11, l14);
       const l29 = v128.xor(l11, l17);
       const s0 = v128.xor(l6, l24);
-      const s1 = v128.not(v128.xor(l16, l26));
-      const s2 = v128.not(v128.xor(l19, l28));
+      const s1 = v128.xor(l16, l26);
+      const s2 = v128.xor(l19, l28);
       const s3 = v128.xor(l6, l21);
       const s4 = v128.xor(l20, l22);
       const s5 = v128.xor(l25, l29);
-      const s6 = v128.not(v128.xor(l13, l27));
-      const s7 = v128.not(v128.xor(l6, l23));
+      const s6 = v128.xor(l13, l27);
+      const s7 = v128.xor(l6, l23);
       q7 = s0;
       q6 = s1;
       q5 = s2;
@@ -190,24 +203,24 @@ export const AES_PARALLEL_BLOCKS: i32 = 8;
       q1 = s6;
       q0 = s7;
     }
-    q0 = i8x16.shuffle(q0, q0, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-    q1 = i8x16.shuffle(q1, q1, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-    q2 = i8x16.shuffle(q2, q2, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-    q3 = i8x16.shuffle(q3, q3, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-    q4 = i8x16.shuffle(q4, q4, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-    q5 = i8x16.shuffle(q5, q5, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-    q6 = i8x16.shuffle(q6, q6, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-    q7 = i8x16.shuffle(q7, q7, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
+    q0 = i8x16.swizzle(q0, srm);
+    q1 = i8x16.swizzle(q1, srm);
+    q2 = i8x16.swizzle(q2, srm);
+    q3 = i8x16.swizzle(q3, srm);
+    q4 = i8x16.swizzle(q4, srm);
+    q5 = i8x16.swizzle(q5, srm);
+    q6 = i8x16.swizzle(q6, srm);
+    q7 = i8x16.swizzle(q7, srm);
     if (r != nr) {
       {
-        const a0 = i8x16.shuffle(q0, q0, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a1 = i8x16.shuffle(q1, q1, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a2 = i8x16.shuffle(q2, q2, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a3 = i8x16.shuffle(q3, q3, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a4 = i8x16.shuffle(q4, q4, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a5 = i8x16.shuffle(q5, q5, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a6 = i8x16.shuffle(q6, q6, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a7 = i8x16.shuffle(q7, q7, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+        const a0 = rot8(q0);
+        const a1 = rot8(q1);
+        const a2 = rot8(q2);
+        const a3 = rot8(q3);
+        const a4 = rot8(q4);
+        const a5 = rot8(q5);
+        const a6 = rot8(q6);
+        const a7 = rot8(q7);
         const t0 = v128.xor(q0, a0);
         const t1 = v128.xor(q1, a1);
         const t2 = v128.xor(q2, a2);
@@ -307,15 +320,21 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
   q5 = v128.xor(q5, v128.load(rk, 80));
   q6 = v128.xor(q6, v128.load(rk, 96));
   q7 = v128.xor(q7, v128.load(rk, 112));
+  // The (Inv)ShiftRows byte permutation goes through a mask loaded from scratch: with a
+  // literal mask the engine rebuilds the constant before every shuffle (4 extra instructions
+  // each, as the vector registers are all in use).
+  const srp = cryptoScratch + SCR_AES_STATE + 16;
+  v128.store(srp, i8x16(0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3));
   for (let r = <i32>nr - 1; r >= 0; r--) {
-    q0 = i8x16.shuffle(q0, q0, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-    q1 = i8x16.shuffle(q1, q1, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-    q2 = i8x16.shuffle(q2, q2, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-    q3 = i8x16.shuffle(q3, q3, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-    q4 = i8x16.shuffle(q4, q4, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-    q5 = i8x16.shuffle(q5, q5, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-    q6 = i8x16.shuffle(q6, q6, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-    q7 = i8x16.shuffle(q7, q7, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
+    const srm = v128.load(srp);
+    q0 = i8x16.swizzle(q0, srm);
+    q1 = i8x16.swizzle(q1, srm);
+    q2 = i8x16.swizzle(q2, srm);
+    q3 = i8x16.swizzle(q3, srm);
+    q4 = i8x16.swizzle(q4, srm);
+    q5 = i8x16.swizzle(q5, srm);
+    q6 = i8x16.swizzle(q6, srm);
+    q7 = i8x16.swizzle(q7, srm);
     {
       const y0 = q0;
       const y1 = q1;
@@ -325,9 +344,9 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
       const y5 = q5;
       const y6 = q6;
       const y7 = q7;
-      q0 = v128.not(v128.xor(v128.xor(y2, y5), y7));
+      q0 = v128.xor(v128.xor(y2, y5), y7);
       q1 = v128.xor(v128.xor(y3, y6), y0);
-      q2 = v128.not(v128.xor(v128.xor(y4, y7), y1));
+      q2 = v128.xor(v128.xor(y4, y7), y1);
       q3 = v128.xor(v128.xor(y5, y0), y2);
       q4 = v128.xor(v128.xor(y6, y1), y3);
       q5 = v128.xor(v128.xor(y7, y2), y4);
@@ -464,13 +483,13 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
       const l28 = v128.xor(l11, l14);
       const l29 = v128.xor(l11, l17);
       const s0 = v128.xor(l6, l24);
-      const s1 = v128.not(v128.xor(l16, l26));
-      const s2 = v128.not(v128.xor(l19, l28));
+      const s1 = v128.xor(l16, l26);
+      const s2 = v128.xor(l19, l28);
       const s3 = v128.xor(l6, l21);
       const s4 = v128.xor(l20, l22);
       const s5 = v128.xor(l25, l29);
-      const s6 = v128.not(v128.xor(l13, l27));
-      const s7 = v128.not(v128.xor(l6, l23));
+      const s6 = v128.xor(l13, l27);
+      const s7 = v128.xor(l6, l23);
       q7 = s0;
       q6 = s1;
       q5 = s2;
@@ -489,9 +508,9 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
       const y5 = q5;
       const y6 = q6;
       const y7 = q7;
-      q0 = v128.not(v128.xor(v128.xor(y2, y5), y7));
+      q0 = v128.xor(v128.xor(y2, y5), y7);
       q1 = v128.xor(v128.xor(y3, y6), y0);
-      q2 = v128.not(v128.xor(v128.xor(y4, y7), y1));
+      q2 = v128.xor(v128.xor(y4, y7), y1);
       q3 = v128.xor(v128.xor(y5, y0), y2);
       q4 = v128.xor(v128.xor(y6, y1), y3);
       q5 = v128.xor(v128.xor(y7, y2), y4);
@@ -527,14 +546,14 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
         q7 = v128.xor(q7, u5);
       }
       {
-        const a0 = i8x16.shuffle(q0, q0, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a1 = i8x16.shuffle(q1, q1, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a2 = i8x16.shuffle(q2, q2, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a3 = i8x16.shuffle(q3, q3, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a4 = i8x16.shuffle(q4, q4, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a5 = i8x16.shuffle(q5, q5, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a6 = i8x16.shuffle(q6, q6, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        const a7 = i8x16.shuffle(q7, q7, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+        const a0 = rot8(q0);
+        const a1 = rot8(q1);
+        const a2 = rot8(q2);
+        const a3 = rot8(q3);
+        const a4 = rot8(q4);
+        const a5 = rot8(q5);
+        const a6 = rot8(q6);
+        const a7 = rot8(q7);
         const t0 = v128.xor(q0, a0);
         const t1 = v128.xor(q1, a1);
         const t2 = v128.xor(q2, a2);
@@ -1002,7 +1021,12 @@ export function aesInit(ctx: usize, key: usize, keyLen: i32): i32 {
   store<u32>(ctx, <u32>nr);
   const zero = i64x2.splat(0);
   for (let r = 0; r <= nr; r++) {
-    const v = v128.load(w + <usize>(r << 4));
+    // Round keys 1..nr carry the S-box's affine constant 0x63 (bit planes 0, 1, 5, 6 all-ones):
+    // it passes unchanged through ShiftRows, MixColumns and InvMixColumns (byte-uniform
+    // constants are fixed points of both), so the S-box circuit in the rounds can omit its four
+    // NOT gates and the inverse cipher's affine steps their two each.
+    let v = v128.load(w + <usize>(r << 4));
+    if (r > 0) v = v128.xor(v, i8x16.splat(0x63));
     const o = ctx + 16 + <usize>(r * 128);
     v128.store(o, i8x16.ne(v128.and(v, i8x16.splat(0x01)), zero), 0);
     v128.store(o, i8x16.ne(v128.and(v, i8x16.splat(0x02)), zero), 16);

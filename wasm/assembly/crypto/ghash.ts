@@ -11,7 +11,8 @@
 //
 // Key material (GHASH_KEY_SIZE bytes at gk, read-only after ghashInit): for k = 1..4, at
 // (k-1)*192, the operands of H^k: h0, h1, h0^h1 and their bit reversals, each as its 4 masked
-// parts (24 x u64); at 768 the mask 0x1111111111111111.
+// parts (24 x u64); at 768 the mask 0x1111111111111111 (kept for the layout; the multiply now
+// uses the masks as immediates).
 // Running value Y: 16 bytes at y as two native u64 (y[0] = first 8 bytes big-endian, y[8] = last).
 
 export const GHASH_KEY_SIZE: i32 = 784;
@@ -42,17 +43,6 @@ export const GHASH_KEY_SIZE: i32 = 784;
   const tlo = i8x16(0x00, -0x80, 0x40, -0x40, 0x20, -0x60, 0x60, -0x20, 0x10, -0x70, 0x50, -0x30, 0x30, -0x50, 0x70, -0x10);
   const thi = i8x16(0x0, 0x8, 0x4, 0xc, 0x2, 0xa, 0x6, 0xe, 0x1, 0x9, 0x5, 0xd, 0x3, 0xb, 0x7, 0xf);
   return v128.or(i8x16.swizzle(tlo, lo), i8x16.swizzle(thi, hi));
-}
-
-/** Low 64 bits of the carry-less product x * y, y given as its 4 masked parts. */
-// @ts-ignore: decorator
-@inline export function bmul(x: u64, y0: u64, y1: u64, y2: u64, y3: u64, m0: u64, m1: u64, m2: u64, m3: u64): u64 {
-  const x0 = x & m0, x1 = x & m1, x2 = x & m2, x3 = x & m3;
-  const z0 = (x0 * y0) ^ (x1 * y3) ^ (x2 * y2) ^ (x3 * y1);
-  const z1 = (x0 * y1) ^ (x1 * y0) ^ (x2 * y3) ^ (x3 * y2);
-  const z2 = (x0 * y2) ^ (x1 * y1) ^ (x2 * y0) ^ (x3 * y3);
-  const z3 = (x0 * y3) ^ (x1 * y2) ^ (x2 * y1) ^ (x3 * y0);
-  return (z0 & m0) | (z1 & m1) | (z2 & m2) | (z3 & m3);
 }
 
 // @ts-ignore: decorator
@@ -86,71 +76,59 @@ export function ghashInit(gk: usize, h: usize, tmp: usize): void {
   }
 }
 
+/** Second result of bmk2 (a module global: per instance, so per worker). */
+let bmkHi: u64 = 0;
+
+/**
+ * Low 64 bits of the carry-less products x * K and xr * K' where K (K') is given as its 4 masked
+ * parts at k (k + 96); returns the first, leaves the second in bmkHi. Deliberately not inlined: as
+ * a small leaf function it runs in registers, whereas inlining all of them into one loop body
+ * made the engine's register allocator spill most operands to the stack (about 2.3x the
+ * instructions per block).
+ */
+function bmk2(x: u64, xr: u64, k: usize): u64 {
+  let x0 = x & M0, x1 = x & M1, x2 = x & M2, x3 = x & M3;
+  let y0 = load<u64>(k, 0), y1 = load<u64>(k, 8), y2 = load<u64>(k, 16), y3 = load<u64>(k, 24);
+  let z0 = (x0 * y0) ^ (x1 * y3) ^ (x2 * y2) ^ (x3 * y1);
+  let z1 = (x0 * y1) ^ (x1 * y0) ^ (x2 * y3) ^ (x3 * y2);
+  let z2 = (x0 * y2) ^ (x1 * y1) ^ (x2 * y0) ^ (x3 * y3);
+  let z3 = (x0 * y3) ^ (x1 * y2) ^ (x2 * y1) ^ (x3 * y0);
+  const lo = (z0 & M0) | (z1 & M1) | (z2 & M2) | (z3 & M3);
+  x0 = xr & M0; x1 = xr & M1; x2 = xr & M2; x3 = xr & M3;
+  y0 = load<u64>(k, 96); y1 = load<u64>(k, 104); y2 = load<u64>(k, 112); y3 = load<u64>(k, 120);
+  z0 = (x0 * y0) ^ (x1 * y3) ^ (x2 * y2) ^ (x3 * y1);
+  z1 = (x0 * y1) ^ (x1 * y0) ^ (x2 * y3) ^ (x3 * y2);
+  z2 = (x0 * y2) ^ (x1 * y1) ^ (x2 * y0) ^ (x3 * y3);
+  z3 = (x0 * y3) ^ (x1 * y2) ^ (x2 * y1) ^ (x3 * y0);
+  bmkHi = (z0 & M0) | (z1 & M1) | (z2 & M2) | (z3 & M3);
+  return lo;
+}
+
 /** Y = (Y ^ X_i) * H for nblocks 16-byte blocks at m. */
 export function ghashBlocks(gk: usize, y: usize, m: usize, nblocks: i32): void {
-  const m0 = load<u64>(gk, 768), m1 = m0 << 1, m2 = m0 << 2, m3 = m0 << 3;
   let y1 = load<u64>(y, 0), y0 = load<u64>(y, 8);
-  while (nblocks >= 4) {
-    let z0: u64, z1: u64, z2: u64, z0h: u64, z1h: u64, z2h: u64;
-    {
-      const v = v128.load(m, 0);
+  while (nblocks > 0) {
+    // Aggregate up to 4 blocks: X1 * H^n ^ X2 * H^(n-1) ^ ... ^ Xn * H (Y folded into X1).
+    const n = nblocks >= 4 ? 4 : 1;
+    let z0: u64 = 0, z1: u64 = 0, z2: u64 = 0, z0h: u64 = 0, z1h: u64 = 0, z2h: u64 = 0;
+    let kb = gk + <usize>((n - 1) * 192);
+    let fy1 = y1, fy0 = y0, fy1r = rev64(y1), fy0r = rev64(y0);
+    for (let j = 0; j < n; j++) {
+      const v = v128.load(m);
       const bs = i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
       const br = bitrevBytes(v);
-      const a1 = i64x2.extract_lane(bs, 0) ^ y1, a0 = i64x2.extract_lane(bs, 1) ^ y0;
-      const a1r = i64x2.extract_lane(br, 0) ^ rev64(y1), a0r = i64x2.extract_lane(br, 1) ^ rev64(y0);
-      const a2 = a0 ^ a1, a2r = a0r ^ a1r;
-      z0 = bmul(a0, load<u64>(gk, 576), load<u64>(gk, 584), load<u64>(gk, 592), load<u64>(gk, 600), m0, m1, m2, m3);
-      z1 = bmul(a1, load<u64>(gk, 608), load<u64>(gk, 616), load<u64>(gk, 624), load<u64>(gk, 632), m0, m1, m2, m3);
-      z2 = bmul(a2, load<u64>(gk, 640), load<u64>(gk, 648), load<u64>(gk, 656), load<u64>(gk, 664), m0, m1, m2, m3);
-      z0h = bmul(a0r, load<u64>(gk, 672), load<u64>(gk, 680), load<u64>(gk, 688), load<u64>(gk, 696), m0, m1, m2, m3);
-      z1h = bmul(a1r, load<u64>(gk, 704), load<u64>(gk, 712), load<u64>(gk, 720), load<u64>(gk, 728), m0, m1, m2, m3);
-      z2h = bmul(a2r, load<u64>(gk, 736), load<u64>(gk, 744), load<u64>(gk, 752), load<u64>(gk, 760), m0, m1, m2, m3);
-    }
-    {
-      const v = v128.load(m, 16);
-      const bs = i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
-      const br = bitrevBytes(v);
-      const a1 = i64x2.extract_lane(bs, 0), a0 = i64x2.extract_lane(bs, 1);
-      const a1r = i64x2.extract_lane(br, 0), a0r = i64x2.extract_lane(br, 1);
-      const a2 = a0 ^ a1, a2r = a0r ^ a1r;
-      z0 ^= bmul(a0, load<u64>(gk, 384), load<u64>(gk, 392), load<u64>(gk, 400), load<u64>(gk, 408), m0, m1, m2, m3);
-      z1 ^= bmul(a1, load<u64>(gk, 416), load<u64>(gk, 424), load<u64>(gk, 432), load<u64>(gk, 440), m0, m1, m2, m3);
-      z2 ^= bmul(a2, load<u64>(gk, 448), load<u64>(gk, 456), load<u64>(gk, 464), load<u64>(gk, 472), m0, m1, m2, m3);
-      z0h ^= bmul(a0r, load<u64>(gk, 480), load<u64>(gk, 488), load<u64>(gk, 496), load<u64>(gk, 504), m0, m1, m2, m3);
-      z1h ^= bmul(a1r, load<u64>(gk, 512), load<u64>(gk, 520), load<u64>(gk, 528), load<u64>(gk, 536), m0, m1, m2, m3);
-      z2h ^= bmul(a2r, load<u64>(gk, 544), load<u64>(gk, 552), load<u64>(gk, 560), load<u64>(gk, 568), m0, m1, m2, m3);
-    }
-    {
-      const v = v128.load(m, 32);
-      const bs = i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
-      const br = bitrevBytes(v);
-      const a1 = i64x2.extract_lane(bs, 0), a0 = i64x2.extract_lane(bs, 1);
-      const a1r = i64x2.extract_lane(br, 0), a0r = i64x2.extract_lane(br, 1);
-      const a2 = a0 ^ a1, a2r = a0r ^ a1r;
-      z0 ^= bmul(a0, load<u64>(gk, 192), load<u64>(gk, 200), load<u64>(gk, 208), load<u64>(gk, 216), m0, m1, m2, m3);
-      z1 ^= bmul(a1, load<u64>(gk, 224), load<u64>(gk, 232), load<u64>(gk, 240), load<u64>(gk, 248), m0, m1, m2, m3);
-      z2 ^= bmul(a2, load<u64>(gk, 256), load<u64>(gk, 264), load<u64>(gk, 272), load<u64>(gk, 280), m0, m1, m2, m3);
-      z0h ^= bmul(a0r, load<u64>(gk, 288), load<u64>(gk, 296), load<u64>(gk, 304), load<u64>(gk, 312), m0, m1, m2, m3);
-      z1h ^= bmul(a1r, load<u64>(gk, 320), load<u64>(gk, 328), load<u64>(gk, 336), load<u64>(gk, 344), m0, m1, m2, m3);
-      z2h ^= bmul(a2r, load<u64>(gk, 352), load<u64>(gk, 360), load<u64>(gk, 368), load<u64>(gk, 376), m0, m1, m2, m3);
-    }
-    {
-      const v = v128.load(m, 48);
-      const bs = i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
-      const br = bitrevBytes(v);
-      const a1 = i64x2.extract_lane(bs, 0), a0 = i64x2.extract_lane(bs, 1);
-      const a1r = i64x2.extract_lane(br, 0), a0r = i64x2.extract_lane(br, 1);
-      const a2 = a0 ^ a1, a2r = a0r ^ a1r;
-      z0 ^= bmul(a0, load<u64>(gk, 0), load<u64>(gk, 8), load<u64>(gk, 16), load<u64>(gk, 24), m0, m1, m2, m3);
-      z1 ^= bmul(a1, load<u64>(gk, 32), load<u64>(gk, 40), load<u64>(gk, 48), load<u64>(gk, 56), m0, m1, m2, m3);
-      z2 ^= bmul(a2, load<u64>(gk, 64), load<u64>(gk, 72), load<u64>(gk, 80), load<u64>(gk, 88), m0, m1, m2, m3);
-      z0h ^= bmul(a0r, load<u64>(gk, 96), load<u64>(gk, 104), load<u64>(gk, 112), load<u64>(gk, 120), m0, m1, m2, m3);
-      z1h ^= bmul(a1r, load<u64>(gk, 128), load<u64>(gk, 136), load<u64>(gk, 144), load<u64>(gk, 152), m0, m1, m2, m3);
-      z2h ^= bmul(a2r, load<u64>(gk, 160), load<u64>(gk, 168), load<u64>(gk, 176), load<u64>(gk, 184), m0, m1, m2, m3);
+      const a1 = i64x2.extract_lane(bs, 0) ^ fy1, a0 = i64x2.extract_lane(bs, 1) ^ fy0;
+      const a1r = i64x2.extract_lane(br, 0) ^ fy1r, a0r = i64x2.extract_lane(br, 1) ^ fy0r;
+      fy1 = 0; fy0 = 0; fy1r = 0; fy0r = 0;
+      z0 ^= bmk2(a0, a0r, kb); z0h ^= bmkHi;
+      z1 ^= bmk2(a1, a1r, kb + 32); z1h ^= bmkHi;
+      z2 ^= bmk2(a0 ^ a1, a0r ^ a1r, kb + 64); z2h ^= bmkHi;
+      kb -= 192; m += 16;
     }
     z2 ^= z0 ^ z1;
     z2h ^= z0h ^ z1h;
     const p0h = rev64(z0h) >> 1, p1h = rev64(z1h) >> 1, p2h = rev64(z2h) >> 1;
+    // 256-bit product v3:v2:v1:v0, shifted left by one (reflected convention), then reduced.
     let v0 = z0, v1 = p0h ^ z2, v2 = z1 ^ p2h, v3 = p1h;
     v3 = (v3 << 1) | (v2 >> 63);
     v2 = (v2 << 1) | (v1 >> 63);
@@ -161,43 +139,7 @@ export function ghashBlocks(gk: usize, y: usize, m: usize, nblocks: i32): void {
     v3 ^= v1 ^ (v1 >> 1) ^ (v1 >> 2) ^ (v1 >> 7);
     v2 ^= (v1 << 63) ^ (v1 << 62) ^ (v1 << 57);
     y1 = v3; y0 = v2;
-    m += 64; nblocks -= 4;
-  }
-  if (nblocks > 0) {
-    const a0 = load<u64>(gk, 0), a1 = load<u64>(gk, 8), a2 = load<u64>(gk, 16), a3 = load<u64>(gk, 24);
-    const b0 = load<u64>(gk, 32), b1 = load<u64>(gk, 40), b2 = load<u64>(gk, 48), b3 = load<u64>(gk, 56);
-    const c0 = load<u64>(gk, 64), c1 = load<u64>(gk, 72), c2 = load<u64>(gk, 80), c3 = load<u64>(gk, 88);
-    const d0 = load<u64>(gk, 96), d1 = load<u64>(gk, 104), d2 = load<u64>(gk, 112), d3 = load<u64>(gk, 120);
-    const e0 = load<u64>(gk, 128), e1 = load<u64>(gk, 136), e2 = load<u64>(gk, 144), e3 = load<u64>(gk, 152);
-    const f0 = load<u64>(gk, 160), f1 = load<u64>(gk, 168), f2 = load<u64>(gk, 176), f3 = load<u64>(gk, 184);
-    for (let i = 0; i < nblocks; i++) {
-      y1 ^= bswap<u64>(load<u64>(m, 0));
-      y0 ^= bswap<u64>(load<u64>(m, 8));
-      const y2 = y0 ^ y1;
-      const y0r = rev64(y0), y1r = rev64(y1);
-      const y2r = y0r ^ y1r;
-      const z0 = bmul(y0, a0, a1, a2, a3, m0, m1, m2, m3);
-      const z1 = bmul(y1, b0, b1, b2, b3, m0, m1, m2, m3);
-      let z2 = bmul(y2, c0, c1, c2, c3, m0, m1, m2, m3);
-      const z0h = bmul(y0r, d0, d1, d2, d3, m0, m1, m2, m3);
-      const z1h = bmul(y1r, e0, e1, e2, e3, m0, m1, m2, m3);
-      let z2h = bmul(y2r, f0, f1, f2, f3, m0, m1, m2, m3);
-      z2 ^= z0 ^ z1;
-      z2h ^= z0h ^ z1h;
-      const p0h = rev64(z0h) >> 1, p1h = rev64(z1h) >> 1, p2h = rev64(z2h) >> 1;
-      // 256-bit product v3:v2:v1:v0, then shift left by one (reflected convention).
-      let v0 = z0, v1 = p0h ^ z2, v2 = z1 ^ p2h, v3 = p1h;
-      v3 = (v3 << 1) | (v2 >> 63);
-      v2 = (v2 << 1) | (v1 >> 63);
-      v1 = (v1 << 1) | (v0 >> 63);
-      v0 = v0 << 1;
-      v2 ^= v0 ^ (v0 >> 1) ^ (v0 >> 2) ^ (v0 >> 7);
-      v1 ^= (v0 << 63) ^ (v0 << 62) ^ (v0 << 57);
-      v3 ^= v1 ^ (v1 >> 1) ^ (v1 >> 2) ^ (v1 >> 7);
-      v2 ^= (v1 << 63) ^ (v1 << 62) ^ (v1 << 57);
-      y1 = v3; y0 = v2;
-      m += 16;
-    }
+    nblocks -= n;
   }
   store<u64>(y, y1, 0); store<u64>(y, y0, 8);
 }
