@@ -67,9 +67,9 @@ export class Commands {
   /** `ip nhrp map multicast`: replicate multicast/broadcast to this NBMA address. */
   mcastAdd(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_ADD, 1); }
   mcastDel(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_DEL, 1); }
-  /** NHRP packet to send in GRE 0x2001 to `nbma`. */
-  nhrpOut(nbma: number, packet: Uint8Array): boolean {
-    return this.emit(CTL_OUT.NHRP_OUT, nbma, 0, packet, false);
+  /** NHRP packet to send in GRE 0x2001 to `nbma`; `sa` = outbound SA index + 1 to use (0 = newest for nbma). */
+  nhrpOut(nbma: number, packet: Uint8Array, sa = 0): boolean {
+    return this.emit(CTL_OUT.NHRP_OUT, nbma, sa, packet, false);
   }
   /** Publishes the filled commands and rings the worker's doorbell. */
   publish(): void {

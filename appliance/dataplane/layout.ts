@@ -74,6 +74,7 @@ export const CTL_OUT = {
   SA_DEL: 27,
   KEEPALIVE: 28,
   IKE_OUT: 29,
+  SA_PAIR: 30,
 } as const;
 
 export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8, PROTECTED: 16 } as const;
@@ -93,6 +94,8 @@ export const TUNNEL_STATE = {
 /** nbma -> peer reverse index: peerCapacity entries of 8 bytes (nbma u32, 0 = empty; peer slot u32). */
 export const NBMA_INDEX_ENTRY = 8;
 export const PEER_FLAG = { STATIC: 1, NAT: 2, UDP: 4 } as const;
+/** PEER_SET flags bits 16..31: outbound SA index + 1 for this tunnel peer (0 = newest SA for its NBMA). */
+export const PEER_SA_SHIFT = 16;
 
 /** nbma ring slot kinds. */
 export const NBMA_KIND = { GRE: 47, ESP: 50, UDP: 17 } as const;

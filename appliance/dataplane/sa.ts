@@ -88,6 +88,9 @@ export class SaCommands {
     buf.fill(0);
     return this.done(ok);
   }
+  /** Pairs inbound SA `inIndex` with outbound SA `outIndex`: NAT-T port floating (authenticated
+   * ESP-in-UDP from a new source port on the inbound SA moves the outbound SA's destination port). */
+  saPair(inIndex: number, outIndex: number): boolean { return this.done(this.ring.fill(CTL_OUT.SA_PAIR, 0, 0, [inIndex, outIndex])); }
   saDel(index: number): boolean { return this.done(this.ring.fill(CTL_OUT.SA_DEL, 0, 0, [index])); }
   /** NAT-keepalive (one 0xFF byte in UDP) to `nbma`; send every 20 s per UDP-encapsulated peer. */
   keepalive(nbma: number, srcPort = NATT_PORT, dstPort = NATT_PORT): boolean {

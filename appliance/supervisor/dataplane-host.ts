@@ -41,7 +41,8 @@ export interface TunnelParams {
 }
 
 export interface DataplaneEvents {
-  nhrpIn(srcNbma: string, dstNbma: string, packet: Uint8Array): void;
+  /** `inSa`: index + 1 of the inbound SA the packet came through (0 = cleartext). */
+  nhrpIn(srcNbma: string, dstNbma: string, packet: Uint8Array, inSa: number): void;
   noEntry(nextHop: string, destination: string): void;
   trafficIndication(srcNbma: string, destination: string, packetHead: Uint8Array): void;
   esp(msg: EspControlMessage): void;
@@ -153,8 +154,9 @@ export class DataplaneHost {
   }
 
   private drainControl(): void {
-    this.ctlRx.drain((kind, addr, aux, data) => {
-      if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice());
+    this.ctlRx.drain((kindWord, addr, aux, data) => {
+      const kind = kindWord & 0xffff; // NHRP_IN through ESP: bits 16.. = inbound SA index + 1
+      if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice(), kindWord >>> 16);
       else if (kind === CTL_IN.NO_ENTRY) this.events.noEntry(u32ToIp(addr), u32ToIp(aux));
       else if (kind === CTL_IN.SA_EVENT || kind === CTL_IN.SA_NEEDED || kind === CTL_IN.IKE_IN) {
         const msg = decodeEspControl(kind, addr, aux, data);
@@ -164,7 +166,7 @@ export class DataplaneHost {
     });
   }
 
-  sendNhrp(nbmaDst: string, packet: Uint8Array): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet); }
+  sendNhrp(nbmaDst: string, packet: Uint8Array, sa = 0): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet, sa); }
   counters(): Record<string, number> { return { ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout) }; }
   get buffer(): ArrayBufferLike { return this.memory.buffer; }
   get layoutInfo() { return this.layout; }

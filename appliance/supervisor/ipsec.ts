@@ -33,6 +33,11 @@ export class IpsecManager {
       });
       if (!ok) throw new Error('control ring full while installing SAs');
     }
+    // one manual-sa = one peer: its inbound SA steers its outbound SA's NAT-T port (port floating)
+    for (const i of this.planned.filter((s) => s.direction === 'in')) {
+      const o = this.outFor(i.index);
+      if (o !== undefined && !this.cmds.saPair(i.index, o)) throw new Error('control ring full while installing SAs');
+    }
     // the plan no longer needs the key material: drop our copies
     for (const s of this.planned) { s.key.fill(0); s.authKey.fill(0); }
     const udpPeers = [...new Set(this.planned.filter((s) => s.udpEncap && s.direction === 'out').map((s) => s.peer))];
@@ -45,6 +50,12 @@ export class IpsecManager {
   }
 
   stop(): void { clearInterval(this.keepalive); }
+
+  /** The outbound SA index of the manual-sa whose inbound SA is `inIndex`. */
+  outFor(inIndex: number): number | undefined {
+    const i = this.planned.find((p) => p.index === inIndex && p.direction === 'in');
+    return i ? this.planned.find((p) => p.name === i.name && p.direction === 'out')?.index : undefined;
+  }
 
   nameOf(index: number): string { return this.planned.find((p) => p.index === index)?.name ?? `sa${index}`; }
 

@@ -7,7 +7,7 @@ import { DataplaneHost, type TunnelParams } from './dataplane-host.js';
 import { IpsecManager } from './ipsec.js';
 import type { PlannedSa } from './ipsec-plan.js';
 import type { EspControlMessage } from '../dataplane/sa.js';
-import { PEER_FLAG, ipToU32 as u32, u32ToIp } from '../dataplane/layout.js';
+import { PEER_FLAG, PEER_SA_SHIFT, ipToU32 as u32, u32ToIp } from '../dataplane/layout.js';
 import { localPrefixes, networkOf, overlayRoute } from './addressing.js';
 import { maskToLen } from './system.js';
 import type { Log } from './log.js';
@@ -25,11 +25,19 @@ export class Overlay {
   private readonly lastTx = new Map<number, number>();
   private usageTimer?: NodeJS.Timeout;
   private fallbackTimer?: NodeJS.Timeout;
+  /** While an NHRP packet received through ESP is processed: its source NBMA and the paired outbound SA. */
+  private rxSa?: { nbma: string; out: number };
+  /** Tunnel peer -> the outbound SA its registration came through (peers sharing an NBMA behind one NAT). */
+  private readonly peerSa = new Map<string, { nbma: string; out: number }>();
 
   constructor(private readonly config: ApplianceConfig, readonly tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log) {
     this.dataplane = new DataplaneHost({
-      nhrpIn: (src, dst, pkt) => this.nhrp.receive(src, dst, pkt),
+      nhrpIn: (src, dst, pkt, inSa) => {
+        const out = inSa ? this.ipsec?.outFor(inSa - 1) : undefined;
+        this.rxSa = out !== undefined ? { nbma: src, out } : undefined;
+        try { this.nhrp.receive(src, dst, pkt); } finally { this.rxSa = undefined; }
+      },
       noEntry: (nextHop, dst) => {
         log.emit('NHRP', 'debug', 'NOENTRY', `no NHRP entry for next hop ${nextHop} (destination ${dst})`);
         this.nhrp.noEntry(nextHop, dst);
@@ -41,10 +49,15 @@ export class Overlay {
     const nhrpLog = log.facility('NHRP');
     this.nhrp = new NhrpEngine({
       config: tunnel, tunnelIp: params.tunnelIp, tunnelPrefixLen: params.prefixLen, nbmaSource: params.source,
-      send: (dst, bytes) => { if (!this.dataplane.sendNhrp(dst, bytes)) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`); },
+      send: (dst, bytes) => { if (!this.dataplane.sendNhrp(dst, bytes, this.saFor(dst))) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`); },
       peerChanged: (ev) => {
-        if (ev.op === 'set' && ev.nbma) dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), (ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0));
-        else dp.peerDel(u32(ev.tunnelIp));
+        if (ev.op === 'set' && ev.nbma) {
+          // learned through ESP: remember which SA pair this tunnel peer is behind (see rxSa)
+          if (this.rxSa?.nbma === ev.nbma) this.peerSa.set(ev.tunnelIp, this.rxSa);
+          const sa = this.peerSa.get(ev.tunnelIp);
+          const saBits = sa && sa.nbma === ev.nbma ? (sa.out + 1) << PEER_SA_SHIFT : 0;
+          dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), ((ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0) | saBits) >>> 0);
+        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); }
         this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
       localPrefixes: () => localPrefixes(config),
@@ -120,6 +133,11 @@ export class Overlay {
       if (!multicast.includes(had) && ![...this.mcastMembers.values()].includes(had)) dp.mcastDel(u32(had));
     }
     if (registered && nbma) { this.mcastMembers.set(tunnelIp, nbma); dp.mcastAdd(u32(nbma)); }
+  }
+
+  /** Outbound SA index + 1 for NHRP to `nbma`: the SA the packet being answered came through, 0 = by NBMA. */
+  private saFor(nbma: string): number {
+    return this.rxSa?.nbma === nbma ? this.rxSa.out + 1 : 0;
   }
 
   private espEvent(m: EspControlMessage): void {

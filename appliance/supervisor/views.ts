@@ -18,9 +18,13 @@ export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEnt
   const shown = entries.filter((e) => e.type !== 'local');
   // a shortcut route (prefix via a tunnel next hop) counts with the peer it goes through (# Ent)
   const nbmaOfTunnel = new Map(shown.filter((e) => e.nbma && !e.via).map((e) => [e.tunnelIp, e.nbma!]));
+  // Spokes behind one NAT register with the same (public) NBMA: each is still its own peer (IOS).
+  const registered = new Map<string, number>();
+  for (const e of shown) if (e.nbma && !e.via && e.flags.registered) registered.set(e.nbma, (registered.get(e.nbma) ?? 0) + 1);
   const byNbma = new Map<string, CacheEntry[]>();
   for (const e of shown) {
-    const k = e.nbma ?? (e.via && nbmaOfTunnel.get(e.via)) ?? `unresolved:${e.via ?? e.tunnelIp}`;
+    let k = e.nbma ?? (e.via && nbmaOfTunnel.get(e.via)) ?? `unresolved:${e.via ?? e.tunnelIp}`;
+    if ((registered.get(k) ?? 0) > 1) k = `${k}|${e.via ?? e.tunnelIp}`;
     byNbma.set(k, [...(byNbma.get(k) ?? []), e]);
   }
   const peers: DmvpnPeerView[] = [];
@@ -32,7 +36,7 @@ export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEnt
       : server && !server.up ? 'NHRP' : 'UP';
     const since = server?.up && server.lastReplyAt !== undefined ? Math.min(e.created, server.lastReplyAt) : e.created;
     peers.push({
-      nbma: nbma.startsWith('unresolved:') ? 'UNKNOWN' : nbma, tunnel: e.tunnelIp, state,
+      nbma: nbma.startsWith('unresolved:') ? 'UNKNOWN' : nbma.split('|')[0], tunnel: e.tunnelIp, state,
       upDownSeconds: seconds(now - since), attrs: attrs(e) + (list.some((x) => x.flags.rib) ? 'T1' : ''), entries: list.length,
       target: `${e.tunnelIp}/${e.prefixLen}`,
     });

@@ -26,7 +26,7 @@ export const K_MCAST_DEL: u32 = 24;
 export const K_MCAST_FLUSH: u32 = 25;
 
 /** Sends an NHRP packet (`len` bytes at `p`) to NBMA `dst` in GRE 0x2001. */
-export function sendNhrp(p: usize, len: u32, dst: u32): void {
+export function sendNhrp(p: usize, len: u32, dst: u32, sa: u32 = 0): void {
   if (!cfg.configured) { count(DROP_NO_TUNNEL); return; }
   if (<u32>20 + cfg.greLen + len > slotDataMax(nbmaTx)) { count(DROP_CTL_TOO_BIG); return; }
   const st = scratch + SCR_PROD_NBMATX;
@@ -35,7 +35,7 @@ export function sendNhrp(p: usize, len: u32, dst: u32): void {
   const d = slot + SLOT_HEADER;
   copyBytes(d + 20 + cfg.greLen, p, len);
   const outer = greEncap(d, len, GRE_PROTO_NHRP, dst, 0xc0, false);
-  if (!greCommit(st, slot, outer, dst)) return;
+  if (!greCommit(st, slot, outer, dst, sa)) return;
   count(NHRP_OUT);
   countPkt(GRE_TX_PACKETS, outer);
 }
@@ -64,8 +64,8 @@ export function applyCommand(kind: u32, d: usize, len: u32): void {
     if (len >= 4) { mcastDel(load<u32>(d)); ok = true; }
   } else if (kind == K_MCAST_FLUSH) {
     mcastFlush(); ok = true;
-  } else if (kind >= 26 && kind <= 29) {
-    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT (esp/esp.ts)
+  } else if (kind >= 26 && kind <= 30) {
+    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT, SA_PAIR (esp/esp.ts)
   }
   count(ok ? CMD_APPLIED : CMD_BAD);
 }

@@ -18,7 +18,7 @@ import { mssClamp } from './mss';
 import { maybeRedirect } from './redirect';
 import { groOffer } from './gro';
 import { espInput } from './esp/esp';
-import { espInner, FLAG_PROTECTED, DROP_CLEARTEXT, cnt } from './esp/state';
+import { espInner, espInSa, FLAG_PROTECTED, DROP_CLEARTEXT, cnt } from './esp/state';
 import { ctlRx, slotDataMax } from './layout';
 import * as cfg from './config';
 import {
@@ -84,7 +84,8 @@ export function inbound(kind: u32, addr: u32, p: usize, len: u32): void {
     const slot = prodReserve(st);
     if (slot == 0) return;
     copyBytes(slot + SLOT_HEADER, payload, plen);
-    prodCommit(st, slot, plen, CTL_NHRP_IN, src, dst);
+    // through ESP: kind bits 16.. = the inbound SA index + 1 (which tunnel peer behind a shared NBMA)
+    prodCommit(st, slot, plen, CTL_NHRP_IN | (espInner ? espInSa << 16 : 0), src, dst);
     count(NHRP_IN);
     return;
   }

@@ -82,7 +82,7 @@ export function outbound(p: usize, len: u32): void {
   const d = slot + 16;
   copyBytes(d + 20 + cfg.greLen, p, tot);
   const outer = greEncap(d, tot, GRE_PROTO_IPV4, nbma, ipTos(p), (ipFragField(p) & IP_DF) != 0);
-  if (!greCommit(st, slot, outer, nbma)) return; // ESP / protected tunnel (esp/esp.ts)
+  if (!greCommit(st, slot, outer, nbma, peer != 0 ? load<u32>(peer, 8) >>> 16 : 0)) return; // ESP / protected tunnel (esp/esp.ts)
   countPkt(GRE_TX_PACKETS, outer);
   if (peer != 0) peerCountTx(peer, tot);
 }
@@ -135,7 +135,7 @@ function fragment(p: usize, hl: u32, tot: u32, nbma: u32, peer: usize): void {
     store<u16>(inner, bswap<u16>(<u16>nff), 6);
     setHeaderChecksum(inner, h);
     const outer = greEncap(slot + 16, flen, GRE_PROTO_IPV4, nbma, ipTos(p), false);
-    if (!greCommit(st, slot, outer, nbma)) return;
+    if (!greCommit(st, slot, outer, nbma, peer != 0 ? load<u32>(peer, 8) >>> 16 : 0)) return;
     count(FRAG_TX);
     countPkt(GRE_TX_PACKETS, outer);
     if (peer != 0) peerCountTx(peer, flen);

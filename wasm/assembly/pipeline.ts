@@ -60,7 +60,7 @@ function drainCtlTx(budget: u32): u32 {
     const len = load<u32>(s);
     const kind = load<u32>(s, 4);
     if (len > max) { count(CMD_BAD); continue; }
-    if (kind == K_NHRP_OUT) sendNhrp(s + SLOT_HEADER, len, load<u32>(s, 8));
+    if (kind == K_NHRP_OUT) sendNhrp(s + SLOT_HEADER, len, load<u32>(s, 8), load<u32>(s, 12));
     else applyCommand(kind, s + SLOT_HEADER, len);
   }
   ringRelease(r, end);

@@ -35,7 +35,8 @@ import {
   K_KEEPALIVE, K_IKE_OUT, SCR_ESP_PROD_UDPTX, SCR_ESP_NONCE, SCR_ESP_AAD, SCR_ESP_IV, SCR_ESP_ICV,
   SCR_ESP_NEEDED, ESP_TX_PACKETS, ESP_TX_BYTES, ESP_RX_PACKETS, ESP_RX_BYTES, DROP_NO_SA, SA_NEEDED_SENT,
   DROP_UNKNOWN_SPI, DROP_ESP_MALFORMED, DROP_ESP_AUTH, DROP_ESP_INVALID, NATT_KEEPALIVE_RX,
-  NATT_KEEPALIVE_TX, IKE_IN, IKE_OUT, DROP_ESP_TOO_BIG, cnt, saCnt, setEspInner,
+  NATT_KEEPALIVE_TX, IKE_IN, IKE_OUT, DROP_ESP_TOO_BIG, cnt, saCnt, setEspInner, setEspInSa,
+  SA_PAIR, SA_DIR, SA_PEER, DIR_IN, DIR_OUT, ST_FREE, K_SA_PAIR,
 } from './state';
 
 const SA_NEEDED_INTERVAL_MS: u32 = 1000;
@@ -53,8 +54,17 @@ function memmoveUp(dst: usize, src: usize, n: u32): void {
  * Commits a GRE packet (outer IPv4 of `outer` bytes at slot + 16, reserved in nbmaTx with producer
  * state `st`) to NBMA `nbma`, through ESP if it has an outbound SA. False = dropped (counted).
  */
-export function greCommit(st: usize, slot: usize, outer: u32, nbma: u32): bool {
-  const v = espReady ? idxFind(outIndex, nbma) : 0;
+export function greCommit(st: usize, slot: usize, outer: u32, nbma: u32, sa: u32 = 0): bool {
+  let v: u32 = 0;
+  if (espReady) {
+    // `sa` (outbound SA index + 1, from the peer entry or NHRP_OUT aux) picks the SA of one tunnel
+    // peer when several share an NBMA address (spokes behind one NAT); else the newest SA for nbma.
+    if (sa != 0 && sa <= saCap) {
+      const e = saEntry(sa - 1);
+      if (load<u32>(e, SA_STATE) != ST_FREE && load<u32>(e, SA_DIR) == DIR_OUT && load<u32>(e, SA_PEER) == nbma) v = sa;
+    }
+    if (v == 0) v = idxFind(outIndex, nbma);
+  }
   if (v == 0) {
     if ((cfg.flags & FLAG_PROTECTED) != 0) { cnt(DROP_NO_SA); saNeeded(nbma); return false; }
     prodCommit(st, slot, outer, 47, nbma, 0);
@@ -257,6 +267,7 @@ export function espInput(kind: u32, src: u32, aux: u32, p: usize, len: u32): voi
   }
   if (ok == 0) { saCnt(e, SA_D_AUTH); cnt(DROP_ESP_AUTH); return; }
   replayUpdate(e, s);
+  if (kind == 17) portFloat(e, aux);
   const padLen = <u32>load<u8>(pay + ctLen - 2);
   const nh = <u32>load<u8>(pay + ctLen - 1);
   if (padLen + 2 > ctLen) { saCnt(e, SA_D_BAD_PAD); cnt(DROP_ESP_INVALID); return; }
@@ -274,18 +285,18 @@ export function espInput(kind: u32, src: u32, aux: u32, p: usize, len: u32): voi
     store<u32>(h, 64 | (47 << 8), 8);
     store<u32>(h, bswap<u32>(src), 12);
     store<u32>(h, bswap<u32>(cfg.source), 16);
-    setEspInner(true);
+    setEspInner(true); setEspInSa(v);
     inbound(47, src, h, 20 + plen);
-    setEspInner(false);
+    setEspInner(false); setEspInSa(0);
     return;
   }
   if (nh == 4 && plen >= 20 && ipv4Check(pay, plen, true) != 0) {
     const itot = ipv4Check(pay, plen, true);
     if (ipProto(pay) == 47 && ipDst(pay) == cfg.source) { // GRE in tunnel mode
       saAccount(e, plen);
-      setEspInner(true);
+      setEspInner(true); setEspInSa(v);
       inbound(47, ipSrc(pay), pay, itot);
-      setEspInner(false);
+      setEspInner(false); setEspInSa(0);
       return;
     }
     if ((fl & SAF_TUNNEL) != 0) { saAccount(e, plen); toTun(pay, itot); return; }
@@ -294,6 +305,21 @@ export function espInput(kind: u32, src: u32, aux: u32, p: usize, len: u32): voi
     if (itot <= plen) { saAccount(e, plen); toTun(pay, itot); return; }
   }
   saCnt(e, SA_D_BAD_NH); cnt(DROP_ESP_INVALID);
+}
+
+/**
+ * NAT-T port floating: an authenticated ESP-in-UDP packet on inbound SA `e` came from source port
+ * `aux >> 16`; the paired outbound SA (SA_PAIR) sends to that port from now on.
+ */
+function portFloat(e: usize, aux: u32): void {
+  const pair = load<u32>(e, SA_PAIR);
+  if (pair == 0 || pair > saCap) return;
+  const o = saEntry(pair - 1);
+  if (load<u32>(o, SA_STATE) == ST_FREE || load<u32>(o, SA_DIR) != DIR_OUT || (load<u32>(o, SA_FLAGS) & SAF_UDP) == 0) return;
+  const ports = load<u32>(o, SA_PORTS);
+  const sport = aux >>> 16;
+  if (sport == 0 || (ports & 0xffff) == sport) return;
+  atomic.store<u32>(o, (ports & 0xffff0000) | sport, SA_PORTS);
 }
 
 function malformed(e: usize): void { saCnt(e, SA_D_MALFORMED); cnt(DROP_ESP_MALFORMED); }
@@ -345,6 +371,15 @@ export function espCommand(kind: u32, d: usize, len: u32): bool {
     store<u8>(scratch + SCR_ESP_IV, 0xff);
     if (!udpSend(load<u32>(d), load<u32>(d, 4), scratch + SCR_ESP_IV, 1, 0)) return false;
     cnt(NATT_KEEPALIVE_TX);
+    return true;
+  }
+  if (kind == K_SA_PAIR) { // {inbound index, outbound index}: port floating follows the inbound SA
+    if (len < 8 || !espReady) return false;
+    const i = load<u32>(d), o = load<u32>(d, 4);
+    if (i >= saCap || o >= saCap) return false;
+    const ie = saEntry(i);
+    if (load<u32>(ie, SA_STATE) == ST_FREE || load<u32>(ie, SA_DIR) != DIR_IN) return false;
+    store<u32>(ie, o + 1, SA_PAIR);
     return true;
   }
   if (kind == K_IKE_OUT) { // {dst, ports, IKE message}: sent after a non-ESP marker

@@ -37,6 +37,7 @@ export const SA_HARD_PACKETS: usize = 96;
 export const SA_SERIAL: usize = 104; // SA_ADD serial number (newest outbound SA wins)
 export const SA_ADDED_MS: usize = 112;
 export const SA_LAST_MS: usize = 116;
+export const SA_PAIR: usize = 120; // inbound: paired outbound SA index + 1 (SA_PAIR), 0 = none
 export const SA_PACKETS: usize = 128; // u64 counters from here
 export const SA_BYTES: usize = 136;
 export const SA_D_REPLAY: usize = 144;
@@ -91,6 +92,7 @@ export const K_SA_ADD: u32 = 26;
 export const K_SA_DEL: u32 = 27;
 export const K_KEEPALIVE: u32 = 28;
 export const K_IKE_OUT: u32 = 29;
+export const K_SA_PAIR: u32 = 30;
 
 // Per-worker scratch (after the multicast list, which ends at 229380).
 export const SCR_ESP: usize = 233472;
@@ -135,3 +137,6 @@ export const SA_EVENTS_SENT: u32 = 114;
 /** Set while a GRE packet that came out of ESP goes through inbound(). */
 export let espInner: bool = false;
 export function setEspInner(v: bool): void { espInner = v; }
+/** Inbound SA index + 1 of the GRE packet in inbound() while espInner (stamped into NHRP_IN). */
+export let espInSa: u32 = 0;
+export function setEspInSa(v: u32): void { espInSa = v; }

@@ -1,0 +1,97 @@
+// Two spokes (R3, R4) behind one nftables masquerade NAT, protected by manual SAs in ESP-in-UDP 4500
+// (NAT-T): the hub's two manual-sas share the NAT's public address as peer. Each spoke's NAT mapping
+// gets its own public port; the hub learns it from authenticated inbound ESP (port floating), ties
+// each tunnel IP to the SA pair its registration came through, and sends to the right spoke.
+import t from 'tap';
+import { Lab, labConfig, waitFor, nsExec, sh, uniquePrefix } from './util/lab.js';
+
+const lab = new Lab(uniquePrefix('nat2'), 3);
+t.teardown(() => lab.down());
+const peersOf = (r: string) => { try { return lab.ctlJson(r, 'show dmvpn').interfaces[0].peers as any[]; } catch { return []; } };
+const PUBLIC = '172.16.99.2';
+const key = (b: number) => Buffer.from(Array.from({ length: 36 }, (_, i) => (i * 7 + b) & 0xff)).toString('hex');
+
+const TS = `crypto ipsec transform-set TS esp-gcm 256
+ mode transport
+crypto ipsec profile DMVPN
+ set transform-set TS
+`;
+const manualSa = (name: string, peer: string, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
+  `crypto ipsec manual-sa ${name}
+ set peer ${peer}
+ set transform-set TS
+ set session-key inbound esp ${inSpi} cipher ${inKey}
+ set session-key outbound esp ${outSpi} cipher ${outKey}
+ set udp-encapsulation
+!
+`;
+const protect = (cfg: string, sas: string) => TS + sas +
+  cfg.replace(' tunnel mode gre multipoint', ' tunnel mode gre multipoint\n tunnel protection ipsec profile DMVPN');
+
+/** r3, r4 (inet side) move into the NAT namespace: rN:eth0 10.N5.0.2/24 - nat:insideN | nat:wan 172.16.99.2 - inet:r99 172.16.99.1. */
+function natSpokes() {
+  const inet = lab.ns('inet'), nat = lab.ns('nat');
+  nsExec(nat, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  for (const n of [3, 4]) {
+    nsExec(inet, ['ip', 'link', 'set', `r${n}`, 'netns', nat]);
+    nsExec(nat, ['ip', 'link', 'set', `r${n}`, 'name', `inside${n}`]);
+    nsExec(nat, ['ip', 'addr', 'add', `10.${n}5.0.1/24`, 'dev', `inside${n}`]);
+    nsExec(nat, ['ip', 'link', 'set', `inside${n}`, 'up']);
+  }
+  nsExec(inet, ['ip', 'link', 'add', 'r99', 'type', 'veth', 'peer', 'name', 'wan', 'netns', nat]);
+  nsExec(inet, ['ip', 'addr', 'add', '172.16.99.1/30', 'dev', 'r99']);
+  nsExec(inet, ['ip', 'link', 'set', 'r99', 'up']);
+  nsExec(nat, ['ip', 'addr', 'add', `${PUBLIC}/30`, 'dev', 'wan']);
+  for (const i of ['wan', 'lo']) nsExec(nat, ['ip', 'link', 'set', i, 'up']);
+  nsExec(nat, ['ip', 'route', 'add', 'default', 'via', '172.16.99.1']);
+  nsExec(nat, ['nft', '-f', '-'], { input: `table ip nat {
+    chain post { type nat hook postrouting priority 100; oifname "wan" masquerade; }
+  }\n` });
+}
+
+t.before(async () => {
+  lab.up();
+  sh('ip', ['netns', 'add', lab.ns('nat')]);
+  natSpokes();
+  const base = (r: string) => labConfig(r, { holdtime: 60, registrationTimeout: 5, phase1: true });
+  const hub = protect(base('R1'),
+    manualSa('R3', PUBLIC, 0x3001, 0x3002, key(1), key(2)) + manualSa('R4', PUBLIC, 0x4001, 0x4002, key(3), key(4)));
+  const spoke = (n: number, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
+    protect(base(`R${n}`).replace(`ip address 172.16.${n}5.2 255.255.255.252`, `ip address 10.${n}5.0.2 255.255.255.0`)
+      .replace(`ip route 0.0.0.0 0.0.0.0 172.16.${n}5.1`, `ip route 0.0.0.0 0.0.0.0 10.${n}5.0.1`),
+    manualSa('HUB', '172.16.15.2', inSpi, outSpi, inKey, outKey));
+  lab.start('R1', lab.writeConfig('R1', hub));
+  lab.start('R3', lab.writeConfig('R3', spoke(3, 0x3002, 0x3001, key(2), key(1))));
+  lab.start('R4', lab.writeConfig('R4', spoke(4, 0x4002, 0x4001, key(4), key(3))));
+  if (!(await waitFor(() => peersOf('R1').length === 2, 25000))) {
+    throw new Error(`no registration:\n${lab.ctl('R1', 'show dmvpn')}\n${lab.ctl('R1', 'show ip nhrp')}\n${lab.routers.get('R1')!.log.join('\n')}\n${lab.routers.get('R3')!.log.join('\n')}\n${lab.routers.get('R4')!.log.join('\n')}`);
+  }
+});
+
+t.test('both spokes register with the same public NBMA, flagged N', async (t) => {
+  for (const tunnel of ['192.168.0.3', '192.168.0.4']) {
+    const p = peersOf('R1').find((x) => x.tunnel === tunnel);
+    t.equal(p?.nbma, PUBLIC, `${tunnel}: the NAT's public address`);
+    t.match(p?.attrs, /N/, `${tunnel}: NATed`);
+  }
+  const claimed = (lab.ctlJson('R1', 'show ip nhrp') as any[]).filter((x) => x.prefix.startsWith('192.168.0.')).map((x) => x.claimedNbma).sort();
+  t.same(claimed, ['10.35.0.2', '10.45.0.2'], 'each spoke\'s own claimed address is kept');
+  const outs = (lab.ctlJson('R1', 'show crypto ipsec sa') as any[]).filter((s) => s.dir === 'out');
+  const ports = outs.map((s) => s.ports & 0xffff);
+  t.equal(new Set(ports).size, 2, `the hub sends to two different NAT ports (${ports.join(', ')})`);
+});
+
+t.test('h3 and h4 reach h1 through the hub', async (t) => {
+  t.ok(lab.ping(lab.ns('h3'), '10.0.1.10', 3), 'h3 -> h1');
+  t.ok(lab.ping(lab.ns('h4'), '10.0.1.10', 3), 'h4 -> h1');
+  t.ok(lab.ping(lab.ns('h1'), '10.0.3.10', 3), 'h1 -> h3');
+  t.ok(lab.ping(lab.ns('h1'), '10.0.4.10', 3), 'h1 -> h4');
+  const sas = lab.ctlJson('R1', 'show crypto ipsec sa') as any[];
+  for (const s of sas) t.ok(s.packets >= 3, `hub SA ${s.name} ${s.dir} carried traffic (${s.packets})`);
+  t.equal(sas.reduce((a, s) => a + s.drops.auth, 0), 0, 'no authentication failures');
+});
+
+t.test('R3 <-> R4 through the hub', async (t) => {
+  t.ok(lab.ping(lab.ns('h3'), '10.0.4.10', 3), 'h3 -> h4');
+  t.ok(lab.ping(lab.ns('h4'), '10.0.3.10', 3), 'h4 -> h3');
+});
