@@ -3,7 +3,8 @@
 // gets its own public port; the hub learns it from authenticated inbound ESP (port floating), ties
 // each tunnel IP to the SA pair its registration came through, and sends to the right spoke.
 import t from 'tap';
-import { Lab, labConfig, waitFor, nsExec, sh, uniquePrefix } from './util/lab.js';
+import { Lab, labConfig, waitFor, uniquePrefix } from './util/lab.js';
+import { putBehindNat, natSpokeConfig } from './util/nat.js';
 
 const lab = new Lab(uniquePrefix('nat2'), 3);
 t.teardown(() => lab.down());
@@ -28,37 +29,14 @@ const manualSa = (name: string, peer: string, inSpi: number, outSpi: number, inK
 const protect = (cfg: string, sas: string) => TS + sas +
   cfg.replace(' tunnel mode gre multipoint', ' tunnel mode gre multipoint\n tunnel protection ipsec profile DMVPN');
 
-/** r3, r4 (inet side) move into the NAT namespace: rN:eth0 10.N5.0.2/24 - nat:insideN | nat:wan 172.16.99.2 - inet:r99 172.16.99.1. */
-function natSpokes() {
-  const inet = lab.ns('inet'), nat = lab.ns('nat');
-  nsExec(nat, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  for (const n of [3, 4]) {
-    nsExec(inet, ['ip', 'link', 'set', `r${n}`, 'netns', nat]);
-    nsExec(nat, ['ip', 'link', 'set', `r${n}`, 'name', `inside${n}`]);
-    nsExec(nat, ['ip', 'addr', 'add', `10.${n}5.0.1/24`, 'dev', `inside${n}`]);
-    nsExec(nat, ['ip', 'link', 'set', `inside${n}`, 'up']);
-  }
-  nsExec(inet, ['ip', 'link', 'add', 'r99', 'type', 'veth', 'peer', 'name', 'wan', 'netns', nat]);
-  nsExec(inet, ['ip', 'addr', 'add', '172.16.99.1/30', 'dev', 'r99']);
-  nsExec(inet, ['ip', 'link', 'set', 'r99', 'up']);
-  nsExec(nat, ['ip', 'addr', 'add', `${PUBLIC}/30`, 'dev', 'wan']);
-  for (const i of ['wan', 'lo']) nsExec(nat, ['ip', 'link', 'set', i, 'up']);
-  nsExec(nat, ['ip', 'route', 'add', 'default', 'via', '172.16.99.1']);
-  nsExec(nat, ['nft', '-f', '-'], { input: `table ip nat {
-    chain post { type nat hook postrouting priority 100; oifname "wan" masquerade; }
-  }\n` });
-}
-
 t.before(async () => {
   lab.up();
-  sh('ip', ['netns', 'add', lab.ns('nat')]);
-  natSpokes();
+  putBehindNat(lab, [3, 4], { publicIp: PUBLIC, inetLink: 'r99' });
   const base = (r: string) => labConfig(r, { holdtime: 60, registrationTimeout: 5, phase1: true });
   const hub = protect(base('R1'),
     manualSa('R3', PUBLIC, 0x3001, 0x3002, key(1), key(2)) + manualSa('R4', PUBLIC, 0x4001, 0x4002, key(3), key(4)));
   const spoke = (n: number, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
-    protect(base(`R${n}`).replace(`ip address 172.16.${n}5.2 255.255.255.252`, `ip address 10.${n}5.0.2 255.255.255.0`)
-      .replace(`ip route 0.0.0.0 0.0.0.0 172.16.${n}5.1`, `ip route 0.0.0.0 0.0.0.0 10.${n}5.0.1`),
+    protect(natSpokeConfig(base(`R${n}`), n),
     manualSa('HUB', '172.16.15.2', inSpi, outSpi, inKey, outKey));
   lab.start('R1', lab.writeConfig('R1', hub));
   lab.start('R3', lab.writeConfig('R3', spoke(3, 0x3002, 0x3001, key(2), key(1))));

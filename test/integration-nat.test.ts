@@ -2,38 +2,19 @@
 // the post-NAT address it saw, flags the peer N, and a Phase 3 spoke-to-spoke tunnel to it forms
 // through the NAT.
 import t from 'tap';
-import { Lab, labConfig, waitFor, nsExec, sh, uniquePrefix } from './util/lab.js';
+import { Lab, labConfig, waitFor, uniquePrefix } from './util/lab.js';
+import { putBehindNat, natSpokeConfig } from './util/nat.js';
 
 const lab = new Lab(uniquePrefix('nat'), 3);
 t.teardown(() => lab.down());
 const peersOf = (r: string) => { try { return lab.ctlJson(r, 'show dmvpn').interfaces[0].peers as any[]; } catch { return []; } };
 
-/** Re-plumbs R4: r4:eth0 (10.45.0.2/24) - nat:inside (10.45.0.1) | nat:wan (172.16.45.2) - inet:r4b (172.16.45.1). */
-function natR4() {
-  const inet = lab.ns('inet'), nat = lab.ns('nat');
-  nsExec(inet, ['ip', 'link', 'set', 'r4', 'netns', nat]);
-  nsExec(nat, ['ip', 'link', 'set', 'r4', 'name', 'inside']);
-  nsExec(nat, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-  nsExec(inet, ['ip', 'link', 'add', 'r4b', 'type', 'veth', 'peer', 'name', 'wan', 'netns', nat]);
-  nsExec(inet, ['ip', 'addr', 'add', '172.16.45.1/30', 'dev', 'r4b']);
-  nsExec(inet, ['ip', 'link', 'set', 'r4b', 'up']);
-  nsExec(nat, ['ip', 'addr', 'add', '172.16.45.2/30', 'dev', 'wan']);
-  nsExec(nat, ['ip', 'addr', 'add', '10.45.0.1/24', 'dev', 'inside']);
-  for (const i of ['wan', 'inside', 'lo']) nsExec(nat, ['ip', 'link', 'set', i, 'up']);
-  nsExec(nat, ['ip', 'route', 'add', 'default', 'via', '172.16.45.1']);
-  nsExec(nat, ['nft', '-f', '-'], { input: `table ip nat {
-    chain post { type nat hook postrouting priority 100; oifname "wan" masquerade; }
-  }\n` });
-}
-
 t.before(async () => {
   lab.up();
-  sh('ip', ['netns', 'add', lab.ns('nat')]);
-  natR4();
+  putBehindNat(lab, [4], { publicIp: '172.16.45.2', inetLink: 'r4b' });
   const cfg = (r: string) => {
     let c = labConfig(r, { holdtime: 60, registrationTimeout: 5 });
-    if (r === 'R4') c = c.replace('ip address 172.16.45.2 255.255.255.252', 'ip address 10.45.0.2 255.255.255.0')
-      .replace('ip route 0.0.0.0 0.0.0.0 172.16.45.1', 'ip route 0.0.0.0 0.0.0.0 10.45.0.1');
+    if (r === 'R4') c = natSpokeConfig(c, 4);
     return c;
   };
   for (const r of ['R1', 'R2', 'R3', 'R4']) lab.start(r, lab.writeConfig(r, cfg(r)));
