@@ -18,7 +18,8 @@ import { tunRxVnet, tsoRoom, tsoStalled } from './tso';
 import { groFlush } from './gro';
 import { TUN_KIND_VNET } from './vnet';
 import { applyCommand, sendNhrp, K_NHRP_OUT } from './commands';
-import { drainEspRings, espPending, espPublish } from './esp/esp';
+import { espPending, espPublish } from './esp/esp';
+import { espReady, espRxRing, udpRxRing } from './esp/sa';
 import { count, DROP_BAD_IP, CMD_BAD } from './counters';
 
 export function poll(budget: i32, now: u32): i32 {
@@ -28,7 +29,7 @@ export function poll(budget: i32, now: u32): i32 {
   work += drainCtlTx(b);
   work += drainTunRx(b);
   work += drainNbmaRx(b);
-  work += drainEspRings(b); // espRx, udpRx
+  if (espReady) work += drainInbound(espRxRing, b) + drainInbound(udpRxRing, b);
   groFlush(); // finish coalesced tunTx super-packets before they are published
   publishOutputs();
   return <i32>work;
@@ -89,8 +90,11 @@ function drainTunRx(budget: u32): u32 {
   return n - (end - t);
 }
 
-function drainNbmaRx(budget: u32): u32 {
-  const r = nbmaRx;
+function drainNbmaRx(budget: u32): u32 { return drainInbound(nbmaRx, budget); }
+
+/** One receive ring (nbmaRx, espRx, udpRx) into inbound(), which dispatches by slot kind. */
+function drainInbound(r: usize, budget: u32): u32 {
+  if (r == 0) return 0;
   const n = batchSize(r, budget);
   if (n == 0) return 0;
   let t = load<u32>(r, RING_TAIL);

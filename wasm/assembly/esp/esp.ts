@@ -393,32 +393,6 @@ export function espCommand(kind: u32, d: usize, len: u32): bool {
 
 // ---- rings ----
 
-function drainRx(r: usize, budget: u32): u32 {
-  if (r == 0) return 0;
-  const avail = atomic.load<u32>(r, RING_HEAD) - load<u32>(r, RING_TAIL);
-  const n = avail < budget ? avail : budget;
-  if (n == 0) return 0;
-  let t = load<u32>(r, RING_TAIL);
-  const end = t + n;
-  const mask = load<u32>(r, RING_SLOT_COUNT) - 1;
-  const size = load<u32>(r, RING_SLOT_SIZE);
-  const max = size - <u32>SLOT_HEADER;
-  for (; t != end; t++) {
-    const s = r + RING_HEADER + <usize>((t & mask) * size);
-    const len = load<u32>(s);
-    if (len > max) { count(DROP_BAD_IP); continue; }
-    espInput(load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), s + SLOT_HEADER, len);
-  }
-  ringRelease(r, end);
-  return n;
-}
-
-/** poll(): espRx then udpRx, up to `budget` slots each. */
-export function drainEspRings(budget: u32): u32 {
-  if (!espReady) return 0;
-  return drainRx(espRxRing, budget) + drainRx(udpRxRing, budget);
-}
-
 @inline function pending(r: usize): bool {
   return r != 0 && atomic.load<u32>(r, RING_HEAD) != atomic.load<u32>(r, RING_TAIL);
 }
