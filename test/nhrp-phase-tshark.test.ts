@@ -8,37 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { greIpv4, writePcap } from './util/nhrp-pcap.js';
+import { all, problems, type Json } from './util/tshark-json.js';
 import { Net, Node, clientOf, tunnel, udpPacket } from './util/nhrp-net.js';
 import type { Sent } from './util/nhrp-net.js';
 
-type Json = Record<string, unknown>;
-function all(node: unknown, key: string): string[] {
-  const out: string[] = [];
-  const walk = (n: unknown): void => {
-    if (Array.isArray(n)) { n.forEach(walk); return; }
-    if (!n || typeof n !== 'object') return;
-    for (const [k, v] of Object.entries(n as Json)) {
-      if (k === key) (Array.isArray(v) ? v : [v]).forEach((x) => (typeof x === 'string' ? out.push(x) : walk(x)));
-      else walk(v);
-    }
-  };
-  walk(node);
-  return out;
-}
-function problems(node: unknown): string[] {
-  const out: string[] = [];
-  const walk = (n: unknown, path: string): void => {
-    if (Array.isArray(n)) { n.forEach((x) => walk(x, path)); return; }
-    if (!n || typeof n !== 'object') return;
-    for (const [k, v] of Object.entries(n as Json)) {
-      if (k.startsWith('_ws.expert') || k.startsWith('_ws.malformed') || k.includes('bad_checksum')
-        || k.startsWith('nhrp.ext.') && /malformed|extra|not_allowed/.test(k)) out.push(`${path}/${k}`);
-      walk(v, `${path}/${k}`);
-    }
-  };
-  walk(node, '');
-  return out;
-}
 
 const C = { ip: '10.0.0.100', nbma: '203.0.113.100' };
 const R1 = { ip: '10.0.0.1', nbma: '203.0.113.1' };

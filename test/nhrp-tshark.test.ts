@@ -9,42 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeNhrp, encodeNhrp } from '../appliance/nhrp/codec.js';
 import { greIpv4, writePcap } from './util/nhrp-pcap.js';
+import { all, problems, type Json } from './util/tshark-json.js';
 import { samples } from './util/nhrp-samples.js';
 import type { NhrpCie, NhrpMessage } from '../appliance/nhrp/types.js';
 
-type Json = Record<string, unknown>;
-
-/** All values of `key` anywhere under `node`, in document order (arrays from duplicate keys flattened). */
-function all(node: unknown, key: string): string[] {
-  const out: string[] = [];
-  const walk = (n: unknown): void => {
-    if (Array.isArray(n)) { n.forEach(walk); return; }
-    if (!n || typeof n !== 'object') return;
-    for (const [k, v] of Object.entries(n as Json)) {
-      if (k === key) (Array.isArray(v) ? v : [v]).forEach((x) => (typeof x === 'string' ? out.push(x) : walk(x)));
-      else walk(v);
-    }
-  };
-  walk(node);
-  return out;
-}
-
-/** Keys that signal dissector trouble: expert infos and malformed-packet markers. */
-function problems(node: unknown): string[] {
-  const out: string[] = [];
-  const walk = (n: unknown, path: string): void => {
-    if (Array.isArray(n)) { n.forEach((x) => walk(x, path)); return; }
-    if (!n || typeof n !== 'object') return;
-    for (const [k, v] of Object.entries(n as Json)) {
-      if (k.startsWith('_ws.expert') || k.startsWith('_ws.malformed') || k.includes('bad_checksum')
-        || k === 'nhrp.ext.malformed' || k === 'nhrp.ext.extra' || k === 'nhrp.ext.not_allowed'
-        || k.endsWith('.invalid')) out.push(`${path}/${k}`);
-      walk(v, `${path}/${k}`);
-    }
-  };
-  walk(node, '');
-  return out;
-}
 
 /** Extension subtrees of the NHRP layer, by extension type number, in order. */
 function extensions(nhrp: Json): Array<{ type: number; c: string; len: number; node: Json }> {
