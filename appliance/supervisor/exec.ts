@@ -14,11 +14,9 @@ export class ExecCommands {
   private readonly table: Record<string, Handler>;
 
   constructor(private readonly app: Appliance) {
-    const j = (f: (json: boolean) => string): [Handler, Handler] => [() => f(false), () => f(true)];
-    const both = (spec: string, f: (json: boolean) => string) => {
-      const [plain, json] = j(f);
-      return { [spec]: plain, [`${spec} json`]: json };
-    };
+    // every show command also answers `<command> json`
+    const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> =>
+      ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
     this.table = {
       ...both('show dmvpn', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'default')),
       ...both('show dmvpn detail', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'detail')),
@@ -69,8 +67,9 @@ export class ExecCommands {
     const list = n ? n.nhsStatus() : [];
     if (json) return JSON.stringify(list) + '\n';
     const out = ['Legend: E=Expecting replies, R=Responding, W=Waiting', `${t?.name ?? 'Tunnel0'}:`];
-    list.forEach((s, i) => out.push(`${s.tunnelIp ?? 'dynamic'}  ${s.flags || ' '}  priority = 0  cluster = 0  req-sent ${s.requestsSent}  req-failed ${s.requestsFailed}  repl-recv ${s.repliesReceived}` +
-      (s.lastReplyAt !== undefined ? ` (${iosTime(Math.floor((this.now() - s.lastReplyAt) / 1000))} ago)` : '') + (i === 0 ? '' : '')));
+    const cfgOf = (ip?: string) => t?.nhrp.nhs.find((n) => n.tunnelIp === ip);
+    list.forEach((s) => out.push(`${s.tunnelIp ?? 'dynamic'}  ${s.flags || ' '}  priority = ${cfgOf(s.tunnelIp)?.priority ?? 0}  cluster = ${cfgOf(s.tunnelIp)?.cluster ?? 0}  req-sent ${s.requestsSent}  req-failed ${s.requestsFailed}  repl-recv ${s.repliesReceived}` +
+      (s.lastReplyAt !== undefined ? ` (${iosTime(Math.floor((this.now() - s.lastReplyAt) / 1000))} ago)` : '')));
     return out.join('\n') + '\n';
   }
 
