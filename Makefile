@@ -1,4 +1,6 @@
-# Build, test, lab and benchmark entry points. `npm ci && make` builds everything on a fresh machine.
+# Build, test, lab and benchmark entry points. On a fresh Debian machine `make lab` and `make test` each
+# work alone: they install the Debian packages they need (`make deps`, deps/debian-packages.txt) and
+# the npm dependencies (when node_modules is missing or older than package-lock.json), then build.
 SHELL := /bin/bash
 ASC := node_modules/.bin/asc
 ASC_FLAGS := --runtime stub --enable simd --enable threads --importMemory --sharedMemory \
@@ -7,31 +9,56 @@ NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm
 BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs
 
-.PHONY: all wasm native bundle test lab bench clean
+.PHONY: all wasm native bundle deps deps-build deps-lab test lab bench clean
 all: wasm native bundle
 
+# Debian packages, from the one list deps/debian-packages.txt (idempotent: installs only what is missing;
+# not root and something missing: stops, naming the packages).
+deps:
+	@deps/install.sh build lab test
+deps-build:
+	@deps/install.sh build
+deps-lab:
+	@deps/install.sh build lab
+
+# npm dependencies: `npm ci` when node_modules is missing or older than package-lock.json (npm ci
+# rewrites node_modules/.package-lock.json, so the next make sees it up to date). A node_modules that
+# is a symbolic link (a git worktree sharing another checkout's) is never reinstalled from here.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package-lock.json
+	@if [ -L node_modules ]; then \
+	  [ -e $@ ] || { echo "node_modules links to $$(readlink node_modules), which has no dependencies installed"; exit 1; }; \
+	else npm ci --no-audit --no-fund; fi
+
 wasm: $(WASM)
-wasm/build/dataplane.wasm: $(wildcard wasm/assembly/*.ts wasm/assembly/*/*.ts)
+wasm/build/dataplane.wasm: $(wildcard wasm/assembly/*.ts wasm/assembly/*/*.ts) | $(NPM_STAMP)
 	@mkdir -p wasm/build
 	$(ASC) wasm/assembly/dataplane.ts -o $@ -t wasm/build/dataplane.wat $(ASC_FLAGS)
-wasm/build/crypto.wasm: $(wildcard wasm/assembly/crypto/*.ts wasm/assembly/crypto-entry.ts)
+wasm/build/crypto.wasm: $(wildcard wasm/assembly/crypto/*.ts wasm/assembly/crypto-entry.ts) | $(NPM_STAMP)
 	@mkdir -p wasm/build
 	$(ASC) wasm/assembly/crypto-entry.ts -o $@ $(ASC_FLAGS)
 
 native: $(NATIVE)
-$(NATIVE): $(wildcard appliance/native/*.c appliance/native/*.h) appliance/native/binding.gyp
+$(NATIVE): $(wildcard appliance/native/*.c appliance/native/*.h) appliance/native/binding.gyp | $(NPM_STAMP)
 	cd appliance/native && npm_config_nodedir=$$(node -p 'require("path").resolve(process.execPath, "../..")') ../../node_modules/.bin/node-gyp rebuild --loglevel=warn >/dev/null
 
 bundle: $(BUNDLE)
-dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null)
+dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null) | $(NPM_STAMP)
 	@mkdir -p dist
 	node_modules/.bin/esbuild appliance/entry/$*.ts --bundle --platform=node --format=esm --target=node20 \
 	  --external:*.node --outfile=$@ --log-level=warning
 
-test: all
-	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=600 test/*.test.ts
+# Tests whose tool is missing fail under CI=true and are skipped loudly otherwise (test/util/needs.ts);
+# the skips are listed again after tap's summary so they cannot scroll by unseen.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf .tap/test-results
+	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=600 test/*.test.ts; \
+	  rc=$$?; node test/util/skip-report.mjs .tap/test-results; exit $$rc
 
-lab: all
+lab: deps-lab
+	@[ "$$(id -u)" = 0 ] || { echo "make lab needs root: it creates network namespaces"; exit 1; }
+	@$(MAKE) --no-print-directory all
 	bash test/lab/lab.sh
 
 bench: all

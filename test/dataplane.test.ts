@@ -14,6 +14,7 @@ import { Commands, readCounters, readPeers, readFib, readTunnelState, type Tunne
 import { instantiateDataplane, findDataplaneWasm } from '../appliance/dataplane/wasm.js';
 import { writePcap } from './util/pcap.js';
 import { ipv4, udp, tcp, gre, csum, tcpChecksum } from './util/packets.js';
+import { needs } from './util/needs.js';
 
 const SOURCE = ip('198.51.100.1'); // our NBMA address
 const TUN_IP = ip('10.0.0.1');
@@ -120,7 +121,7 @@ t.test('module loads and sets up; layout and tunnel state', async (t) => {
   t.equal(s.routesPerLen[24], 3);
 });
 
-t.test('outbound encap: GRE+key, outer IPv4, verified by tshark', async (t) => {
+t.test('outbound encap: GRE+key, outer IPv4, verified by tshark', needs(t, 'tshark'), async (t) => {
   const e = mk({ key: KEY, ttl: 200 });
   const inner = innerUdp(ip('172.16.1.5'), 200, { df: true, tos: 0xb8 });
   const d = e.delta(() => e.tun(inner));
@@ -160,7 +161,7 @@ t.test('outbound encap: GRE+key, outer IPv4, verified by tshark', async (t) => {
   t.equal(u32[(e.l.nbmaTxDoorbell + DOORBELL.seq) >>> 2], 1);
 });
 
-t.test('outbound without key; DF clear stays clear; IP ids differ', async (t) => {
+t.test('outbound without key; DF clear stays clear; IP ids differ', needs(t, 'tshark'), async (t) => {
   const e = mk({});
   e.r.tunRx.fill(0, 0, 0, innerUdp(ip('172.16.2.9')));
   e.r.tunRx.fill(0, 0, 0, innerUdp(ip('172.16.2.9')));
@@ -177,7 +178,7 @@ t.test('outbound without key; DF clear stays clear; IP ids differ', async (t) =>
   t.not(arr(L[0].ip)[0]['ip.id'], arr(L[1].ip)[0]['ip.id']);
 });
 
-t.test('inbound decap -> tunTx, per-peer rx counters; NHRP in -> ctlRx', async (t) => {
+t.test('inbound decap -> tunTx, per-peer rx counters; NHRP in -> ctlRx', needs(t, 'tshark'), async (t) => {
   const e = mk({ key: KEY });
   const inner = innerUdp(ip('192.168.1.20'), 300);
   const d = e.delta(() => e.nbma(greIn({ inner, key: KEY })));
@@ -205,7 +206,7 @@ t.test('inbound decap -> tunTx, per-peer rx counters; NHRP in -> ctlRx', async (
   t.equal(e.take(e.r.tunTx).length, 0);
 });
 
-t.test('NHRP_OUT is sent in GRE 0x2001 (+key), checked by tshark', async (t) => {
+t.test('NHRP_OUT is sent in GRE 0x2001 (+key), checked by tshark', needs(t, 'tshark'), async (t) => {
   const e = mk({ key: 7 });
   // a minimal NHRP registration request fixed header (RFC 2332): afn=1, proto 0x0800, hop 255, ...
   const nhrp = new Uint8Array(20 + 8);
@@ -438,7 +439,7 @@ t.test('point-to-point tunnel sends everything to the tunnel destination', async
   t.equal(e.delta(() => e.nbma(greIn({ inner: innerUdp(HOST), src: ip('203.0.113.9') }))).tunTxPackets, 1);
 });
 
-t.test('ip mtu: DF set -> ICMP frag-needed toward the source (tshark), rate limited', async (t) => {
+t.test('ip mtu: DF set -> ICMP frag-needed toward the source (tshark), rate limited', needs(t, 'tshark'), async (t) => {
   const e = mk({ ipMtu: 1400 });
   const big = innerUdp(ip('172.16.1.5'), 1472, { df: true }); // 1500 bytes
   const d = e.delta(() => e.tun(big));
@@ -475,7 +476,7 @@ t.test('ip mtu: DF set -> ICMP frag-needed toward the source (tshark), rate limi
   t.equal(e.delta(() => e.tun(innerUdp(ip('172.16.1.5'), 1372, { df: true }))).greTxPackets, 1);
 });
 
-t.test('ip mtu: DF clear -> RFC 791 fragments, each encapsulated, reassemble (tshark)', async (t) => {
+t.test('ip mtu: DF clear -> RFC 791 fragments, each encapsulated, reassemble (tshark)', needs(t, 'tshark'), async (t) => {
   const e = mk({ ipMtu: 1400, key: 5 });
   // options: Router Alert (copied) + Record Route (not copied, 7 bytes) + EOL padding
   const options = [0x94, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0];
@@ -506,7 +507,7 @@ t.test('ip mtu: DF clear -> RFC 791 fragments, each encapsulated, reassemble (ts
   t.equal(L[1].udp['udp.length'], String(8 + 1950));
 });
 
-t.test('MSS clamp on TCP SYN both directions, checksum fixed (tshark)', async (t) => {
+t.test('MSS clamp on TCP SYN both directions, checksum fixed (tshark)', needs(t, 'tshark'), async (t) => {
   const e = mk({ tcpMss: 1360 });
   const src = HOST, dst = ip('172.16.1.5');
   const mss = (v: number) => [2, 4, v >> 8, v & 255];

@@ -11,6 +11,9 @@ import { ESP_ENC, ESP_INTEG } from '../appliance/dataplane/sa.js';
 import { u32ToIp } from '../appliance/dataplane/layout.js';
 import { writePcap } from './util/pcap.js';
 import { ipv4 } from './util/packets.js';
+import { requireTools } from './util/needs.js';
+
+requireTools(t, ['tshark']);
 
 const dir = mkdtempSync(join(tmpdir(), 'esp-tshark-'));
 t.teardown(() => { if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); });

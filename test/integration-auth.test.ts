@@ -15,6 +15,9 @@ import t from 'tap';
 import { Lab, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { routerConfig, peersOf, nhsOf, trafficOf, diagnostics, tun, wan } from './util/dmvpn.js';
 import { tsharkFields } from './util/tshark.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark']);
 
 const REG = 3;
 const ALL = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'];

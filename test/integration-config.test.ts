@@ -6,6 +6,9 @@ import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
 import { ROOT, sh, nsExec, uniquePrefix } from './util/lab.js';
+import { requireTools } from './util/needs.js';
+
+requireTools(t, ['root', 'ip']);
 
 const ns = `${uniquePrefix('cfg')}-r`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmvcfg-'));

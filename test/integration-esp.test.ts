@@ -4,6 +4,9 @@
 import t from 'tap';
 import { Lab, labConfig, waitFor, sleep, nsExec, uniquePrefix } from './util/lab.js';
 import { tsharkFields } from './util/tshark.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark', 'python3']);
 
 const K_IN = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f' + 'a1b2c3d4';
 const K_OUT = '1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100' + 'd4c3b2a1';

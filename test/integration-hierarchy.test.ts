@@ -10,6 +10,9 @@ import t from 'tap';
 import { Lab, waitFor, uniquePrefix } from './util/lab.js';
 import { routerConfig, peersOf, shortcutOf, greData, trafficOf, diagnostics, tsharkAll, tun, wan, lan, host } from './util/dmvpn.js';
 import { tsharkFields } from './util/tshark.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark']);
 
 const M24 = '255.255.255.0', M8 = '255.0.0.0';
 const C = 'R1', A = 'R2', B = 'R3', SA = 'R4', SB = 'R5';

@@ -4,6 +4,9 @@
 import t from 'tap';
 import { Lab, labConfig, waitFor, uniquePrefix } from './util/lab.js';
 import { putBehindNat, natSpokeConfig } from './util/nat.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'nft']);
 
 const lab = new Lab(uniquePrefix('nat'), 3);
 t.teardown(() => lab.down());

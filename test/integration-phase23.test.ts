@@ -3,6 +3,9 @@
 import t from 'tap';
 import { Lab, labConfig, waitFor, uniquePrefix } from './util/lab.js';
 import { tsharkFields } from './util/tshark.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark']);
 
 type Peer = { nbma: string; tunnel: string; state: string; attrs: string; entries: number };
 const peersOf = (lab: Lab, r: string): Peer[] => {

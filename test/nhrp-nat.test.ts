@@ -16,6 +16,7 @@ import type { NhrpMessage } from '../appliance/nhrp/types.js';
 import { greIpv4, writePcap } from './util/nhrp-pcap.js';
 import { tsharkExperts, tsharkFields } from './util/tshark.js';
 import { Net, Node, clientOf, tunnel, udpPacket } from './util/nhrp-net.js';
+import { needs } from './util/needs.js';
 
 const HUB = { ip: '10.0.0.1', nbma: '203.0.113.1' };
 const A = { ip: '10.0.0.2', nbma: '198.51.100.2' };
@@ -194,9 +195,7 @@ t.test('the hub corrects a stale outside address advertised by the requester', a
   t.same(b.routes, [`+192.168.10.0/24 via ${A.ip}`]);
 });
 
-const haveTshark = spawnSync('tshark', ['-v']).status === 0;
-
-t.test('Wireshark dissects the NAT exchange cleanly', { skip: haveTshark ? false : 'tshark not installed' }, async (t) => {
+t.test('Wireshark dissects the NAT exchange cleanly', needs(t, 'tshark'), async (t) => {
   const w = world();
   w.net.sent.length = 0;
   redirectBoth(w, A);

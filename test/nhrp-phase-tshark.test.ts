@@ -11,6 +11,7 @@ import { greIpv4, writePcap } from './util/nhrp-pcap.js';
 import { all, problems, type Json } from './util/tshark-json.js';
 import { Net, Node, clientOf, tunnel, udpPacket } from './util/nhrp-net.js';
 import type { Sent } from './util/nhrp-net.js';
+import { needs } from './util/needs.js';
 
 
 const C = { ip: '10.0.0.100', nbma: '203.0.113.100' };
@@ -42,9 +43,7 @@ function capture(): Sent[] {
   return net.sent;
 }
 
-const haveTshark = spawnSync('tshark', ['-v']).status === 0;
-
-t.test('Wireshark dissects the Phase 2/3 messages as we meant them', { skip: haveTshark ? false : 'tshark not installed' }, async (t) => {
+t.test('Wireshark dissects the Phase 2/3 messages as we meant them', needs(t, 'tshark'), async (t) => {
   const sent = capture();
   const pick = (type: number, to?: string) => sent.find((s) => s.msg.type === type && (!to || s.to === to))!;
   const cases: Array<[string, Sent]> = [

@@ -12,6 +12,7 @@ import { greIpv4, writePcap } from './util/nhrp-pcap.js';
 import { all, problems, type Json } from './util/tshark-json.js';
 import { samples } from './util/nhrp-samples.js';
 import type { NhrpCie, NhrpMessage } from '../appliance/nhrp/types.js';
+import { needs } from './util/needs.js';
 
 
 /** Extension subtrees of the NHRP layer, by extension type number, in order. */
@@ -102,9 +103,7 @@ t.test('decodeNhrp reads a hand-built RFC 2332 Registration Request', async (t) 
   t.same([...encodeNhrp(m)], [...handBuilt()], 're-encodes byte-identically');
 });
 
-const haveTshark = spawnSync('tshark', ['-v']).status === 0;
-
-t.test('Wireshark dissects every message type as we meant it', { skip: haveTshark ? false : 'tshark not installed' }, async (t) => {
+t.test('Wireshark dissects every message type as we meant it', needs(t, 'tshark'), async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nhrp-tshark-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cases = samples();

@@ -16,6 +16,7 @@ import { Commands, readCounters } from '../appliance/dataplane/commands.js';
 import { instantiateDataplane } from '../appliance/dataplane/wasm.js';
 import { writePcap } from './util/pcap.js';
 import { ipv4, gre, udp } from './util/packets.js';
+import { needs } from './util/needs.js';
 
 const SOURCE = ip('198.51.100.1');
 const TUN_IP = ip('10.0.0.1');
@@ -143,7 +144,7 @@ const GOOD = '1'; // Wireshark checksum status: 0 bad, 1 good, 2 unverified
 
 // ---------- TSO ----------
 
-t.test('TSO: a TCPv4 super-packet becomes gso_size segments, each GRE-encapsulated, checksums good', async (t) => {
+t.test('TSO: a TCPv4 super-packet becomes gso_size segments, each GRE-encapsulated, checksums good', needs(t, 'tshark'), async (t) => {
   const e = mk();
   const total = 10000, seq0 = 0xfffff000; // crosses the 2^32 wrap
   const sp = seg({ src: HOST, dst: REMOTE, seq: seq0, len: total, flags: F.ACK | F.PSH | F.CWR, id: 0xfffe, partial: true });
@@ -179,7 +180,7 @@ t.test('TSO: a TCPv4 super-packet becomes gso_size segments, each GRE-encapsulat
   t.equal(c.tsoSuper, 1); t.equal(c.tsoSegments, n); t.equal(c.greTxPackets, n); t.equal(c.dropBadVnet, 0);
 });
 
-t.test('TSO: FIN only on the last segment; a super-packet within gso_size only gets its checksum', async (t) => {
+t.test('TSO: FIN only on the last segment; a super-packet within gso_size only gets its checksum', needs(t, 'tshark'), async (t) => {
   const e = mk();
   const sp = seg({ src: HOST, dst: REMOTE, seq: 5000, len: 3 * MSS, flags: F.ACK | F.FIN, partial: true });
   const outs = e.tunVnet(cat(vnetHdr(V.NEEDS_CSUM, V.GSO_TCPV4, 52, MSS, 20, 16), sp));
@@ -208,7 +209,7 @@ t.test('TSO back-pressure: a super-packet waits in tunRx until nbmaTx has room f
   t.equal(c.dropRingFull, 0); t.equal(c.tsoSegments, 24);
 });
 
-t.test('vnet NEEDS_CSUM without GSO: TCP and UDP checksums are completed', async (t) => {
+t.test('vnet NEEDS_CSUM without GSO: TCP and UDP checksums are completed', needs(t, 'tshark'), async (t) => {
   const e = mk();
   const tc = seg({ src: HOST, dst: REMOTE, seq: 1, len: 333, partial: true });
   const u = udp(1111, 2222, 201);

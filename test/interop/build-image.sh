@@ -10,17 +10,11 @@
 #   build-image.sh            prints the path of a directory holding dmvpn.img, vmlinux, initrd, kver
 #
 # Cached in $CACHE/<hash of this script + kernel version>/ (default /var/cache/dmvpn-interop):
-# a second run reuses it. Installs its build tools with apt-get if they are missing.
+# a second run reuses it. Its build tools come from the project's one package list (deps/install.sh:
+# installs what is missing when root, else stops naming it).
 set -euo pipefail
 CACHE=${DMVPN_INTEROP_CACHE:-/var/cache/dmvpn-interop}
-export DEBIAN_FRONTEND=noninteractive
-need=()
-for p in debootstrap qemu-utils e2fsprogs linux-image-amd64 kmod qemu-system-x86 python3 busybox-static cpio; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if ((${#need[@]})); then
-  { apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"; } >&2
-fi
+"$(dirname "$0")/../../deps/install.sh" test >&2
 K=$(ls /lib/modules | sort -V | grep -- '-amd64$' | tail -1)
 [ -n "$K" ] && [ -e "/boot/vmlinuz-$K" ] || { echo "no Debian kernel in /boot" >&2; exit 1; }
 KEY=$( { cat "$0"; echo "$K"; } | sha256sum | cut -c1-16)

@@ -16,14 +16,6 @@ export function buildImage(): string {
   return r.stdout.trim().split('\n').pop()!;
 }
 
-/** Why VMs cannot run here, or null if they can (after build-image.sh tried to install qemu). */
-export function cannotRunVms(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root';
-  if (!fs.existsSync('/dev/net/tun')) return 'no /dev/net/tun (qemu tap networking)';
-  if (spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0) return 'no qemu-system-x86_64 (apt-get install qemu-system-x86 failed?)';
-  return null;
-}
-
 export interface Nic { tap: string; mac: string }
 
 export class Vm {

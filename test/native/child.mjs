@@ -142,7 +142,7 @@ async function tun() {
   }
   const seen = r.pre ?? [];
   let got = seen.find(isEchoTo2) ?? consumeUntil(L.tunRx, isEchoTo2, 2000, seen);
-  r.ping = got ? { ...parse(got.data), len: got.len, kind: got.kind, dataLen: got.data.length } : null;
+  r.ping = got ? { ...parse(got.data), len: got.len, kind: got.kind, ipTotalLength: got.data.readUInt16BE(2) } : null;
   r.ringSlotsSeen = seen.length;
 
   // 2. tun-tx: an echo request to the TUN's own address; the kernel answers back into the TUN.

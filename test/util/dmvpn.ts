@@ -1,7 +1,6 @@
 // Config generator and observers for the namespace tests that need other designs than the seed-003
 // lab configs (hierarchies, dual hubs, authentication). Addressing follows topology.sh: router n has
 // WAN 172.16.n5.2/30 (Internet at .1), LAN 10.0.n.1/24, tunnel 192.168.0.n/24.
-import { spawnSync } from 'node:child_process';
 import type { Lab } from './lab.js';
 
 export const wan = (n: number) => `172.16.${n}5.2`;
@@ -88,10 +87,5 @@ export function diagnostics(lab: Lab, names: string[], tail = 40): string {
   }).join('\n');
 }
 
-/** Every occurrence of `field` per packet matching `filter` (tsharkFields keeps only the first). */
-export function tsharkAll(pcap: string, filter: string, field: string): string[][] {
-  const r = spawnSync('tshark', ['-r', pcap, '-Y', filter, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', field],
-    { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`tshark failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l.length).map((l) => l.split(','));
-}
+/** Kept here for the tests that import it from this module; it lives with the other tshark runners. */
+export { tsharkAll } from './tshark.js';
