@@ -1,16 +1,23 @@
 // Owns the data plane of one tunnel: the shared memory, the TUN device and NBMA socket, the C pump
 // threads, and the WASM worker. The supervisor talks to it only through the control rings
 // (ctlTx: NHRP out + table commands; ctlRx: NHRP in + no-entry notices) and by reading counters.
-import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import { computeLayout, writeLayout, pagesFor, ipToU32, u32ToIp, CTL_IN, TUNNEL_FLAG } from '../dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, ipToU32, TUNNEL_FLAG, L } from '../dataplane/layout.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
 import { loadNative, type NativeIo } from '../io/native.js';
 import { prepareTunnelSysctls } from './system.js';
-import { SaCommands, decodeEspControl, readEspCounters, NATT_PORT, type EspControlMessage } from '../dataplane/sa.js';
+import { SaCommands, readEspCounters, NATT_PORT } from '../dataplane/sa.js';
+import { ControlDispatcher, type DataplaneEvents } from './control-dispatch.js';
+import { WorkerKeeper } from './dataplane-worker.js';
+import { inFlightSlot } from './in-flight.js';
+
+export type { DataplaneEvents };
+
+/** `DMVPN_TEST_HOOKS=1` in dmvpnd's environment enables `test dataplane crash` (never set in production). */
+export const testHooksEnabled = () => process.env.DMVPN_TEST_HOOKS === '1';
 
 /** Where the worker's stop flag lives: the last word of the layout block (unused by the contract). */
 const STOP_FLAG_OFFSET = 252;
@@ -40,14 +47,6 @@ export interface TunnelParams {
   protected?: boolean;
 }
 
-export interface DataplaneEvents {
-  /** `inSa`: index + 1 of the inbound SA the packet came through (0 = cleartext). */
-  nhrpIn(srcNbma: string, dstNbma: string, packet: Uint8Array, inSa: number): void;
-  noEntry(nextHop: string, destination: string): void;
-  trafficIndication(srcNbma: string, destination: string, packetHead: Uint8Array): void;
-  esp(msg: EspControlMessage): void;
-}
-
 export class DataplaneHost {
   private readonly layout = computeLayout();
   readonly memory: WebAssembly.Memory;
@@ -63,7 +62,8 @@ export class DataplaneHost {
   readonly sa: SaCommands;
   private pumps: number[] = [];
   private watchId = -1;
-  private worker?: Worker;
+  private keeper?: WorkerKeeper;
+  private readonly control: ControlDispatcher;
 
   constructor(private readonly events: DataplaneEvents, private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void) {
     this.memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(this.layout)), maximum: MAX_PAGES, shared: true });
@@ -76,6 +76,9 @@ export class DataplaneHost {
     this.commands = new DataplaneCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
     // same ring object as the table commands: one producer, in program order
     this.sa = new SaCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
+    this.control = new ControlDispatcher(this.ctlRx, events, log);
+    // The worker honours TEST_TRAP only if this word is 1 (defence in depth behind the exec command).
+    new Uint32Array(this.memory.buffer)[(this.layout.base + L.testHooks) >>> 2] = testHooksEnabled() ? 1 : 0;
   }
 
   /** Opens the devices, starts pumps and the worker; throws with a clear message if any fails. */
@@ -104,7 +107,7 @@ export class DataplaneHost {
       this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-tx', fd: this.udpFd, ring: l.udpTx, batch: NBMA_BATCH }));
     }
     this.configureTunnel(p);
-    this.watchId = this.io.watch(m, l.supervisorDoorbell, () => this.drainControl());
+    this.watchId = this.io.watch(m, l.supervisorDoorbell, () => this.control.drain());
     await this.startWorker();
   }
 
@@ -141,46 +144,46 @@ export class DataplaneHost {
     // Bundled: dist/worker.mjs beside dist/dmvpnd.mjs. From source (tests): appliance/entry/worker.ts.
     const bundled = path.join(here, 'worker.mjs');
     const file = fs.existsSync(bundled) ? bundled : path.join(here, '../entry/worker.ts');
-    Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 0);
-    this.worker = new Worker(file, {
+    const stopIdx = (this.layout.base + STOP_FLAG_OFFSET) >>> 2;
+    this.keeper = new WorkerKeeper({
+      file,
       workerData: { memory: this.memory, layoutBase: this.layout.base, doorbell: this.layout.workerDoorbell,
         stopFlag: this.layout.base + STOP_FLAG_OFFSET },
+      beforeStart: () => Atomics.store(new Int32Array(this.memory.buffer), stopIdx, 0),
+      describeDeath: () => inFlightSlot(this.memory.buffer, this.layout),
+      log: this.log,
     });
-    this.worker.on('error', (e) => this.log('error', `data-plane worker failed: ${e.message}`));
-    await new Promise<void>((resolve, reject) => {
-      this.worker!.once('message', () => resolve());
-      this.worker!.once('error', reject);
-    });
+    await this.keeper.start();
   }
 
-  private drainControl(): void {
-    this.ctlRx.drain((kindWord, addr, aux, data) => {
-      const kind = kindWord & 0xffff; // NHRP_IN through ESP: bits 16.. = inbound SA index + 1
-      if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice(), kindWord >>> 16);
-      else if (kind === CTL_IN.NO_ENTRY) this.events.noEntry(u32ToIp(addr), u32ToIp(aux));
-      else if (kind === CTL_IN.SA_EVENT || kind === CTL_IN.SA_NEEDED || kind === CTL_IN.IKE_IN) {
-        const msg = decodeEspControl(kind, addr, aux, data);
-        if (msg) this.events.esp(msg);
-      }
-      else if (kind === CTL_IN.TRAFFIC_INDICATION) this.events.trafficIndication(u32ToIp(addr), u32ToIp(aux), data.slice());
-    });
+  /** Test hook (DMVPN_TEST_HOOKS=1 only): makes the worker trap as a bug would. */
+  crashWorkerForTest(): boolean {
+    if (!testHooksEnabled()) return false;
+    return this.commands.testTrap();
   }
 
   sendNhrp(nbmaDst: string, packet: Uint8Array, sa = 0): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet, sa); }
-  counters(): Record<string, number> { return { ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout) }; }
+  counters(): Record<string, number> {
+    return {
+      ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout),
+      dataplaneRestarts: this.keeper?.restarts ?? 0, dataplaneRestartBackoffs: this.keeper?.backoffs ?? 0,
+      ctlHandlerErrors: this.control.handlerErrors,
+    };
+  }
+  /** The last worker death, one line ('' if none). */
+  get lastWorkerDeath(): string { return this.keeper?.lastDeath ?? ''; }
   get buffer(): ArrayBufferLike { return this.memory.buffer; }
   get layoutInfo() { return this.layout; }
   peers() { return readPeers(this.memory.buffer, this.layout); }
   pumpStats() { return this.pumps.map((id) => this.io.pumpStats(id)); }
 
   async stop(): Promise<void> {
-    if (this.worker) {
-      Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 1);
-      this.io.wake(this.view, this.layout.workerDoorbell);
-      const exited = new Promise<void>((r) => this.worker!.once('exit', () => r()));
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-      await this.worker.terminate();
-      this.worker = undefined;
+    if (this.keeper) {
+      await this.keeper.stop(() => {
+        Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 1);
+        this.io.wake(this.view, this.layout.workerDoorbell);
+      });
+      this.keeper = undefined;
     }
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
     for (const id of this.pumps) this.io.stopPump(id);
