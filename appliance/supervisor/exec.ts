@@ -100,6 +100,8 @@ export class ExecCommands {
 
   private version(): string {
     const up = iosTime(Math.floor((this.now() - this.app.startedAt) / 1000));
-    return `DMVPN appliance firmware, node ${process.version}\n${this.app.config?.hostname ?? 'dmvpn'} uptime is ${up}\n`;
+    const restarts = Number(process.env.DMVPN_RESTARTS ?? 0); // set by the watchdog (appliance/entry/watchdog.ts)
+    const watchdog = restarts ? `Supervisor restarted ${restarts} times by its watchdog (last: ${process.env.DMVPN_LAST_CRASH})\n` : '';
+    return `DMVPN appliance firmware, node ${process.version}\n${this.app.config?.hostname ?? 'dmvpn'} uptime is ${up}\n${watchdog}`;
   }
 }
