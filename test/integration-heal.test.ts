@@ -155,3 +155,47 @@ t.test('supervisor crash (uncaught exception, SIGSEGV): the watchdog restarts it
   await sleep(1500);
   t.equal(spawnSync('ip', ['netns', 'pids', lab.ns('r2')], { encoding: 'utf8' }).stdout.trim(), '', 'no supervisor left running in R2');
 });
+
+t.test('a flood of non-ESP datagrams on UDP 4500 while spokes re-register: all stay UP, JS gets at most the limit', async (t) => {
+  const lab = new Lab(uniquePrefix('hf'), 2);
+  t.teardown(() => lab.down());
+  lab.up();
+  const key = (n: number) => n.toString(16).padStart(2, '0').repeat(32) + 'a1b2c3d4';
+  const sa = (peer: string, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
+    ({ peer, inSpi, outSpi, inKey, outKey, transform: 'esp-gcm 256', udp: true });
+  const base = { holdtime: 60, registrationTimeout: 5 };
+  lab.start('R1', lab.writeConfig('R1', protectConfig(labConfig('R1', base), [
+    sa('172.16.25.2', 0x2101, 0x1201, key(1), key(2)), sa('172.16.35.2', 0x3101, 0x1301, key(3), key(4))])));
+  lab.start('R2', lab.writeConfig('R2', protectConfig(labConfig('R2', base), sa('172.16.15.2', 0x1201, 0x2101, key(2), key(1)))));
+  lab.start('R3', lab.writeConfig('R3', protectConfig(labConfig('R3', base), sa('172.16.15.2', 0x1301, 0x3101, key(4), key(3)))));
+  t.ok(await waitFor(registered(lab, 'R1', 2), 30000), 'both spokes registered through ESP in UDP');
+  const before = counters(lab, 'R1');
+  // 12000 IKE-marked datagrams from the Internet namespace (no peer) to the hub, ~6 s, bounded
+  const FLOOD = 12000;
+  const t0 = Date.now();
+  const flood = spawn('ip', ['netns', 'exec', lab.ns('inet'), 'timeout', '30', 'python3', '-c', `
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(${FLOOD}):
+    s.sendto(b'\\0\\0\\0\\0' + bytes(28) + b'flood-%05d' % i, ('172.16.15.2', 4500))
+    if i % 20 == 19: time.sleep(0.01)
+`], { stdio: 'ignore' });
+  const flooded = new Promise<void>((r) => flood.once('exit', () => r()));
+  await sleep(1000);
+  lab.ctl('R1', 'clear ip nhrp'); // the spokes must register again, through the flood
+  t.ok(await waitFor(registered(lab, 'R1', 2), 20000), 'both spokes re-registered during the flood');
+  await flooded;
+  const elapsed = (Date.now() - t0) / 1000;
+  await sleep(500);
+  const c = counters(lab, 'R1');
+  const passed = c.udpControlPassed - before.udpControlPassed, dropped = c.udpControlDropped - before.udpControlDropped;
+  const ikeToJs = c.ikeIn - before.ikeIn;
+  t.comment(`flood ${FLOOD} in ${elapsed.toFixed(1)} s: ${passed} admitted, ${dropped} dropped in the pump, ${ikeToJs} handed to JS`);
+  const limit = 300 + Math.ceil(300 * elapsed) + 1; // burst + rate x time (UDP_CONTROL_BURST / _RATE)
+  t.ok(passed <= limit, `admitted ${passed} <= ${limit}`);
+  t.ok(ikeToJs <= passed, `handed to JS (${ikeToJs}) <= admitted`);
+  t.ok(dropped >= FLOOD / 2, `most of the flood dropped in the pump (${dropped})`);
+  t.match(lab.ctl('R1', 'show dataplane counters'), /udpControlDropped\s+\d+/);
+  t.ok(registered(lab, 'R1', 2)(), 'both spokes UP after the flood');
+  t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 3), 'spoke-to-spoke traffic flows');
+});

@@ -30,6 +30,13 @@ const MAX_PAGES = 4096;
 const RX_COALESCE_US = 50;
 /** recvmmsg/sendmmsg batch: one TSO super-packet alone becomes ~45 nbmaTx slots. */
 const NBMA_BATCH = 128;
+/**
+ * Non-ESP datagrams on UDP 4500 (IKE) admitted to JS per second, and the burst: enough for hundreds of
+ * peers negotiating at once (IKE retransmits), little enough that a flood cannot starve NHRP and the
+ * supervisor's event loop. The excess is dropped in the pump thread (`udpControlDropped`).
+ */
+export const UDP_CONTROL_RATE = 300;
+export const UDP_CONTROL_BURST = 300;
 
 export interface TunnelParams {
   tunName: string;
@@ -45,6 +52,9 @@ export interface TunnelParams {
   redirect?: boolean;
   /** `tunnel protection`: GRE only inside ESP (raw protocol 50 or UDP 4500). */
   protected?: boolean;
+  /** Rate limit of non-ESP (IKE) datagrams on UDP 4500 (default UDP_CONTROL_RATE / UDP_CONTROL_BURST). */
+  udpControlRate?: number;
+  udpControlBurst?: number;
 }
 
 export class DataplaneHost {
@@ -61,6 +71,7 @@ export class DataplaneHost {
   private udpFd = -1;
   readonly sa: SaCommands;
   private pumps: number[] = [];
+  private udpRxPump = -1;
   private watchId = -1;
   private keeper?: WorkerKeeper;
   private readonly control: ControlDispatcher;
@@ -103,7 +114,9 @@ export class DataplaneHost {
       this.udpFd = this.io.openUdp(p.source, NATT_PORT);
       this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.espFd, ring: l.espRx, rawProtocol: 50,
         coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
-      this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-rx', fd: this.udpFd, ring: l.udpRx, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
+      this.udpRxPump = this.io.startPump({ memory: m, kind: 'udp-rx', fd: this.udpFd, ring: l.udpRx, coalesceUs: RX_COALESCE_US,
+        batch: NBMA_BATCH, controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST });
+      this.pumps.push(this.udpRxPump);
       this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-tx', fd: this.udpFd, ring: l.udpTx, batch: NBMA_BATCH }));
     }
     this.configureTunnel(p);
@@ -168,7 +181,14 @@ export class DataplaneHost {
       ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout),
       dataplaneRestarts: this.keeper?.restarts ?? 0, dataplaneRestartBackoffs: this.keeper?.backoffs ?? 0,
       ctlHandlerErrors: this.control.handlerErrors,
+      ...this.udpControlCounters(),
     };
+  }
+  /** The udp-rx pump's rate limit of non-ESP datagrams (IKE to JS): admitted and dropped. */
+  private udpControlCounters() {
+    if (this.udpRxPump < 0) return { udpControlPassed: 0, udpControlDropped: 0 };
+    const s = this.io.pumpStats(this.udpRxPump);
+    return { udpControlPassed: s.controlPassed, udpControlDropped: s.controlDropped };
   }
   /** The last worker death, one line ('' if none). */
   get lastWorkerDeath(): string { return this.keeper?.lastDeath ?? ''; }
@@ -188,6 +208,7 @@ export class DataplaneHost {
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
     for (const id of this.pumps) this.io.stopPump(id);
     this.pumps = [];
+    this.udpRxPump = -1;
     for (const fd of [this.tunFd, this.rawFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
     this.tunFd = this.rawFd = this.espFd = this.udpFd = -1;
     this.io.pcapClose();
