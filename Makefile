@@ -7,7 +7,7 @@ ASC_FLAGS := --runtime stub --enable simd --enable threads --importMemory --shar
              --initialMemory 512 --maximumMemory 4096 -O3 --noAssert --converge
 NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm
-BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs
+BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs
 
 .PHONY: all wasm native bundle deps deps-build deps-lab test lab bench clean
 all: wasm native bundle

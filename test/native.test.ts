@@ -246,3 +246,19 @@ t.test('raw GRE and UDP between two namespaces, with pcap', needs(t, 'root', 'ip
   t.match(full.join(' '), /udp/);
   t.ok(statSync(pcapB).size > 24, 'receiver capture has records');
 });
+
+t.test('udp-rx: non-ESP datagrams (IKE marker) are rate-limited in the pump; ESP and keepalives are not', { skip: netSkip }, async (t) => {
+  const ns = netns(t, 'ctl');
+  const rate = 100, burst = 20, control = 400;
+  const r = await runChild(ns, { scenario: 'udp-control-rate', rate, burst, control });
+  t.ok(r.end, 'the end marker arrived');
+  t.comment(`flood of ${control} in ${r.elapsedMs} ms: ${r.stats.controlPassed} passed, ${r.stats.controlDropped} dropped`);
+  t.equal(r.control, r.stats.controlPassed, 'what reached the ring is what the limiter admitted');
+  t.ok(r.stats.controlPassed >= burst, 'the burst is admitted');
+  t.ok(r.stats.controlPassed <= burst + Math.ceil(rate * r.elapsedMs / 1000) + 1,
+    `no more than burst + rate x elapsed (${r.stats.controlPassed} <= ${burst} + ${rate} x ${r.elapsedMs} ms)`);
+  t.ok(r.stats.controlDropped >= control - (burst + Math.ceil(rate * r.elapsedMs / 1000) + 1), 'the rest dropped and counted');
+  t.equal(r.stats.controlPassed + r.stats.controlDropped, control, 'every control datagram is accounted for');
+  t.equal(r.esp, control / 10, 'every ESP datagram passed');
+  t.equal(r.keepalives, control / 20, 'every NAT-keepalive passed');
+});

@@ -3,6 +3,7 @@
 import {
   CTL_OUT, COUNTER_NAMES, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, TUNNEL_STATE, FIB_BITMAP_BYTES,
   FIB_ENTRY_SIZE, type CounterName, type Layout, OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES,
+  HEAL_COUNTER_BASE, HEAL_COUNTER_NAMES,
 } from './layout.js';
 import { Ring } from './ring.js';
 
@@ -68,6 +69,8 @@ export class Commands {
   mcastAdd(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_ADD, 1); }
   mcastDel(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_DEL, 1); }
   /** NHRP packet to send in GRE 0x2001 to `nbma`; `sa` = outbound SA index + 1 to use (0 = newest for nbma). */
+  /** Test hook: makes the worker trap (refused unless the layout's testHooks word is 1). */
+  testTrap(): boolean { return this.put(CTL_OUT.TEST_TRAP, 0); }
   nhrpOut(nbma: number, packet: Uint8Array, sa = 0): boolean {
     return this.emit(CTL_OUT.NHRP_OUT, nbma, sa, packet, false);
   }
@@ -120,11 +123,12 @@ export class DataplaneCommands extends Commands {
 /** Global counters by name, as numbers (exact below 2^53). */
 export function readCounters(
   buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>,
-): Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number], number> {
-  const v = new BigUint64Array(buffer, l.counters, OFFLOAD_COUNTER_BASE + OFFLOAD_COUNTER_NAMES.length);
-  const out = {} as Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number], number>;
+): Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number] | (typeof HEAL_COUNTER_NAMES)[number], number> {
+  const v = new BigUint64Array(buffer, l.counters, HEAL_COUNTER_BASE + HEAL_COUNTER_NAMES.length);
+  const out = {} as Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number] | (typeof HEAL_COUNTER_NAMES)[number], number>;
   COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[i]); });
   OFFLOAD_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[OFFLOAD_COUNTER_BASE + i]); });
+  HEAL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[HEAL_COUNTER_BASE + i]); });
   return out;
 }
 

@@ -34,6 +34,8 @@ export const L = {
   udpTx: 176,
   espRx: 180,
   udpRx: 184,
+  /** 1 = the worker honours TEST_TRAP (set only when dmvpnd runs with DMVPN_TEST_HOOKS=1). */
+  testHooks: 248,
 } as const;
 
 /** Ring header field offsets. */
@@ -75,6 +77,8 @@ export const CTL_OUT = {
   KEEPALIVE: 28,
   IKE_OUT: 29,
   SA_PAIR: 30,
+  /** test hook: the worker traps (only with the layout's testHooks set; docs/dataplane.md "Healing"). */
+  TEST_TRAP: 31,
 } as const;
 
 export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8, PROTECTED: 16 } as const;
@@ -124,6 +128,15 @@ export const COUNTER_SLOTS = 256;
 export const OFFLOAD_COUNTER_BASE = 64;
 export const OFFLOAD_COUNTER_NAMES = [
   'tsoSuper', 'tsoSegments', 'csumCompleted', 'groSuper', 'groMerged', 'dropBadVnet',
+] as const;
+
+/** Worker scratch: {ring u32, slot u32} of the input slot the worker is processing (wasm/assembly/recover.ts). */
+export const SCRATCH_IN_FLIGHT = 256;
+
+/** Worker-restart counters: their own block from index 160 (wasm/assembly/recover.ts). */
+export const HEAL_COUNTER_BASE = 160;
+export const HEAL_COUNTER_NAMES = [
+  'restartSlotSkipped', 'restartTornPeers', 'restartTornSas', 'restartSetups',
 ] as const;
 
 /** TUN ring slot kinds: 0 = bare IPv4 packet; 1 = 10-byte virtio_net_hdr, then the packet. */

@@ -2,6 +2,7 @@
 import { Appliance, ConfigError } from '../supervisor/appliance.js';
 import { serveControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { SystemError } from '../supervisor/system.js';
+import { EXIT } from './exit-codes.js';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -10,10 +11,10 @@ function parseArgs(argv: string[]) {
     if (a === '--config' && v) { o.config = v; i++; }
     else if (a === '--control' && v) { o.control = v; i++; }
     else if (a === '--pcap' && v) { o.pcap = v; i++; }
-    else if (a === '-h' || a === '--help') { usage(0); }
-    else { process.stderr.write(`dmvpnd: unknown or incomplete option '${a}'\n`); usage(2); }
+    else if (a === '-h' || a === '--help') { usage(EXIT.STOPPED); }
+    else { process.stderr.write(`dmvpnd: unknown or incomplete option '${a}'\n`); usage(EXIT.USAGE); }
   }
-  if (!o.config) { process.stderr.write('dmvpnd: --config FILE is required\n'); usage(2); }
+  if (!o.config) { process.stderr.write('dmvpnd: --config FILE is required\n'); usage(EXIT.USAGE); }
   return o as { config: string; control: string; pcap?: string };
 }
 
@@ -30,8 +31,11 @@ try {
   const known = e instanceof ConfigError || e instanceof SystemError || (e as { code?: string }).code !== undefined;
   process.stderr.write(`dmvpnd: ${known ? '' : 'internal error: '}${(e as Error).message}\n`);
   await app.stop().catch(() => undefined);
-  process.exit(1);
+  // refused (config, or a system it names) is final; an internal error is a bug: the watchdog retries
+  process.exit(known ? EXIT.REFUSED : EXIT.SOFTWARE);
 }
+const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
+if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
 const server = serveControl(opts.control, (cmd) => app.exec.run(cmd));
 let stopping = false;
 const shutdown = async (sig: string) => {
@@ -44,5 +48,15 @@ const shutdown = async (sig: string) => {
 };
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
-// A bug in one handler must not take the appliance down with its tunnels: log and go on.
-process.on('uncaughtException', (e) => app.log.emit('SYS', 'error', 'BUG', `uncaught: ${e.stack ?? e.message}`));
+// A bug that escapes every handler leaves state nobody can vouch for (half-applied NHRP changes,
+// a table out of step with the data plane): log it and exit non-zero; the watchdog (bin/dmvpnd)
+// starts a clean supervisor and the spokes re-register. Exiting also frees the TUN and sockets.
+const fatal = (what: string) => (e: unknown) => {
+  const err = e instanceof Error ? e : new Error(String(e));
+  try { app.log.emit('SYS', 'error', 'BUG', `${what}: ${err.stack ?? err.message}; exiting (code ${EXIT.SOFTWARE}) for the watchdog to restart`); } finally { process.exit(EXIT.SOFTWARE); }
+};
+process.on('uncaughtException', fatal('uncaught exception'));
+process.on('unhandledRejection', fatal('unhandled promise rejection'));
+// Under the watchdog: if it is gone (killed with SIGKILL), stop too rather than run unsupervised.
+const watchdog = Number(process.env.DMVPN_WATCHDOG_PID ?? 0);
+if (watchdog) setInterval(() => { if (process.ppid !== watchdog) void shutdown('watchdog gone'); }, 1000).unref();

@@ -28,6 +28,14 @@ export interface PumpOptions {
    * longer GRO super-packets) at that much added latency.
    */
   coalesceUs?: number;
+  /**
+   * udp-rx only: non-ESP datagrams (behind the 4-byte zero marker: IKE, which goes on to JS) admitted
+   * per second (0..1000000, default 0 = unlimited); over the limit they are dropped in the pump and
+   * counted in `controlDropped`. NAT-keepalives and ESP are never limited here.
+   */
+  controlRate?: number;
+  /** udp-rx only: burst of the control rate limit (1..1000000, default 1). */
+  controlBurst?: number;
 }
 
 export interface PumpStats {
@@ -42,6 +50,9 @@ export interface PumpStats {
   fullWaits: number;
   /** total time spent waiting on a full ring, ms. */
   fullMs: number;
+  /** udp-rx: non-ESP (control) datagrams admitted by the rate limit / dropped over it. */
+  controlPassed: number;
+  controlDropped: number;
 }
 
 export interface InterfaceConfig { address?: string; prefixLen?: number; mtu?: number; up?: boolean }

@@ -243,6 +243,8 @@ static napi_value stats_object(napi_env env, struct pump *p) {
   napi_set_named_property(env, o, "drops", num(env, (double)s.drops));
   napi_set_named_property(env, o, "fullWaits", num(env, (double)s.full_waits));
   napi_set_named_property(env, o, "fullMs", num(env, (double)s.full_ns / 1e6));
+  napi_set_named_property(env, o, "controlPassed", num(env, (double)s.ctl_passed));
+  napi_set_named_property(env, o, "controlDropped", num(env, (double)s.ctl_dropped));
   return o;
 }
 
@@ -252,7 +254,7 @@ static napi_value js_start_pump(napi_env env, napi_callback_info info) {
   uint8_t *base;
   size_t len;
   char kind_s[16];
-  int64_t fd, ring, batch = 64, raw_proto = 0, coalesce_us = 0;
+  int64_t fd, ring, batch = 64, raw_proto = 0, coalesce_us = 0, ctl_rate = 0, ctl_burst = 1;
   if (is_nullish(env, o)) return throw_msg(env, "EINVAL", "startPump needs {memory, kind, fd, ring}");
   if (get_memory(env, prop(env, o, "memory"), &base, &len, &ab)) return NULL;
   if (!(v = prop(env, o, "kind"))) return throw_msg(env, "EINVAL", "startPump: kind is required");
@@ -266,6 +268,9 @@ static napi_value js_start_pump(napi_env env, napi_callback_info info) {
   if (get_int(env, v, 0, UINT32_MAX, &ring, "ring")) return NULL;
   if ((v = prop(env, o, "batch")) && get_int(env, v, 1, 1024, &batch, "batch")) return NULL;
   if ((v = prop(env, o, "coalesceUs")) && get_int(env, v, 0, 10000, &coalesce_us, "coalesceUs")) return NULL;
+  if ((v = prop(env, o, "controlRate")) && get_int(env, v, 0, 1000000, &ctl_rate, "controlRate")) return NULL;
+  if ((v = prop(env, o, "controlBurst")) && get_int(env, v, 1, 1000000, &ctl_burst, "controlBurst")) return NULL;
+  struct pump_limits lim = { (uint32_t)ctl_rate, (uint32_t)ctl_burst };
   if ((v = prop(env, o, "rawProtocol"))) {
     if (get_int(env, v, 1, 254, &raw_proto, "rawProtocol")) return NULL;
   } else if (kind == PK_RAW_RX) {
@@ -279,7 +284,7 @@ static napi_value js_start_pump(napi_env env, napi_callback_info info) {
   if (!pe) return throw_msg(env, "ENOMEM", "out of memory");
   if (napi_create_reference(env, ab, 1, &pe->buffer) != napi_ok) { free(pe); throw_last(env); return NULL; }
   struct io_err e;
-  pe->pump = pump_start(base, len, kind, (int)fd, (uint32_t)ring, (int)batch, (uint32_t)raw_proto, (int)coalesce_us, &e);
+  pe->pump = pump_start(base, len, kind, (int)fd, (uint32_t)ring, (int)batch, (uint32_t)raw_proto, (int)coalesce_us, &lim, &e);
   if (!pe->pump) { napi_delete_reference(env, pe->buffer); free(pe); return throw_io(env, &e); }
   struct inst *in = inst_of(env);
   pe->id = new_id();

@@ -50,13 +50,19 @@ void pcap_flush(void);
 
 /* pump.c */
 enum pump_kind { PK_TUN_RX, PK_TUN_TX, PK_RAW_RX, PK_RAW_TX, PK_UDP_RX, PK_UDP_TX };
-struct pump_stats { uint64_t packets, bytes, batches, errors, drops, full_waits, full_ns; };
+struct pump_stats {
+  uint64_t packets, bytes, batches, errors, drops, full_waits, full_ns;
+  uint64_t ctl_passed, ctl_dropped; /* udp-rx: non-ESP (control) datagrams let through / over the rate limit */
+};
+/* udp-rx: token bucket for non-ESP datagrams (IKE behind the non-ESP marker): they go to JS, which
+ * must not be flooded. control_rate 0 = unlimited. */
+struct pump_limits { uint32_t control_rate; /* per second */ uint32_t control_burst; };
 struct pump;
 int pump_kind_parse(const char *s);
 /* Validates the ring against the memory and starts the thread. coalesce_us: socket rx pumps only
  * (0 = off), see sock_rx in pump.c. */
 struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t ring, int batch,
-                        uint32_t raw_protocol, int coalesce_us, struct io_err *e);
+                        uint32_t raw_protocol, int coalesce_us, const struct pump_limits *lim, struct io_err *e);
 void pump_stop(struct pump *p);      /* signals and joins; p stays readable for stats */
 void pump_stats(struct pump *p, struct pump_stats *out);
 void pump_free(struct pump *p);

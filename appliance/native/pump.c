@@ -38,6 +38,7 @@ struct pump {
   uint32_t *head, *tail, *consumer_bell, *producer_bell;
   uint32_t raw_protocol;
   uint32_t local_addr; uint16_t local_port; /* UDP: for aux dstPort and synthesized pcap headers */
+  uint64_t ctl_interval_ns, ctl_tolerance_ns, ctl_tat; /* udp-rx control rate limit (GCRA), 0 = off */
   struct mmsghdr *msgs;
   struct iovec *iovs;
   struct sockaddr_in *names;
@@ -142,6 +143,22 @@ static void tun_rx(struct pump *p) {
   }
 }
 
+/* UDP 4500 carries ESP (SPI != 0), 1-byte NAT-keepalives (handled cheaply by the worker) and, behind
+ * the 4-byte zero non-ESP marker (RFC 3948 2.2), IKE, which the worker hands to JS. */
+static int is_control(const uint8_t *d, uint32_t len) {
+  return len >= 4 && d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0;
+}
+
+/* Token bucket as GCRA (one timestamp, no floating point): `rate` per second with bursts of `burst`.
+ * The theoretical arrival time advances one interval per admitted packet; a packet is admitted while
+ * it is at most (burst - 1) intervals ahead of now. */
+static int control_admit(struct pump *p, uint64_t now) {
+  if (p->ctl_tat < now) p->ctl_tat = now;
+  if (p->ctl_tat - now > p->ctl_tolerance_ns) return 0;
+  p->ctl_tat += p->ctl_interval_ns;
+  return 1;
+}
+
 /* raw-rx and udp-rx: recvmmsg straight into the slots.
  * Receive coalescing (coalesce_us, like a NIC's rx-usecs): when the socket queue had run dry, wait that
  * long after it becomes readable before receiving, so one batch carries a burst instead of one packet.
@@ -176,13 +193,18 @@ static void sock_rx(struct pump *p) {
       continue;
     }
     uint32_t kept = 0;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, now = 0;
     int pcap = pcap_enabled();
     for (int i = 0; i < r; i++) {
       uint32_t len = p->msgs[i].msg_len;
       if (p->msgs[i].msg_hdr.msg_flags & MSG_TRUNC || len > p->max_data) {
         add(&p->st.drops, 1); /* bigger than a slot: never hand a truncated packet on */
         continue;
+      }
+      if (udp && p->ctl_interval_ns && is_control(slot(p, head + i) + S_DATA, len)) {
+        if (!now) now = now_ns();
+        if (!control_admit(p, now)) { add(&p->st.ctl_dropped, 1); continue; }
+        add(&p->st.ctl_passed, 1);
       }
       uint8_t *dst = slot(p, head + kept);
       if (kept != (uint32_t)i) memmove(dst + S_DATA, slot(p, head + i) + S_DATA, len); /* rare: close the gap */
@@ -364,7 +386,7 @@ static int bell_at(uint8_t *mem, size_t len, uint32_t off, uint32_t **out, const
 }
 
 struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t ring, int batch,
-                        uint32_t raw_protocol, int coalesce_us, struct io_err *e) {
+                        uint32_t raw_protocol, int coalesce_us, const struct pump_limits *lim, struct io_err *e) {
   if (ring & 63 || (size_t)ring + R_HEADER > mem_len) {
     io_fail_code(e, "EINVAL", "ring offset %u is not 64-aligned or lies outside the memory (%zu bytes)", ring, mem_len);
     return NULL;
@@ -385,6 +407,10 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
   p->tail = (uint32_t *)(mem + ring + R_TAIL);
   p->raw_protocol = raw_protocol;
   p->coalesce_ns = (kind == PK_RAW_RX || kind == PK_UDP_RX) ? (long)coalesce_us * 1000 : 0;
+  if (kind == PK_UDP_RX && lim && lim->control_rate) {
+    p->ctl_interval_ns = 1000000000ull / lim->control_rate;
+    p->ctl_tolerance_ns = (uint64_t)(lim->control_burst ? lim->control_burst - 1 : 0) * p->ctl_interval_ns;
+  }
   if (bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_CONSUMER_BELL), &p->consumer_bell, "consumer", e) ||
       bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_PRODUCER_BELL), &p->producer_bell, "producer", e)) {
     free(p);
@@ -440,6 +466,8 @@ void pump_stats(struct pump *p, struct pump_stats *o) {
   o->drops = __atomic_load_n(&p->st.drops, __ATOMIC_RELAXED);
   o->full_waits = __atomic_load_n(&p->st.full_waits, __ATOMIC_RELAXED);
   o->full_ns = __atomic_load_n(&p->st.full_ns, __ATOMIC_RELAXED);
+  o->ctl_passed = __atomic_load_n(&p->st.ctl_passed, __ATOMIC_RELAXED);
+  o->ctl_dropped = __atomic_load_n(&p->st.ctl_dropped, __ATOMIC_RELAXED);
 }
 
 void pump_free(struct pump *p) {

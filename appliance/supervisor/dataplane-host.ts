@@ -1,16 +1,23 @@
 // Owns the data plane of one tunnel: the shared memory, the TUN device and NBMA socket, the C pump
 // threads, and the WASM worker. The supervisor talks to it only through the control rings
 // (ctlTx: NHRP out + table commands; ctlRx: NHRP in + no-entry notices) and by reading counters.
-import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import { computeLayout, writeLayout, pagesFor, ipToU32, u32ToIp, CTL_IN, TUNNEL_FLAG } from '../dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, ipToU32, TUNNEL_FLAG, L } from '../dataplane/layout.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
 import { loadNative, type NativeIo } from '../io/native.js';
 import { prepareTunnelSysctls } from './system.js';
-import { SaCommands, decodeEspControl, readEspCounters, NATT_PORT, type EspControlMessage } from '../dataplane/sa.js';
+import { SaCommands, readEspCounters, NATT_PORT } from '../dataplane/sa.js';
+import { ControlDispatcher, type DataplaneEvents } from './control-dispatch.js';
+import { WorkerKeeper } from './dataplane-worker.js';
+import { inFlightSlot } from './in-flight.js';
+
+export type { DataplaneEvents };
+
+/** `DMVPN_TEST_HOOKS=1` in dmvpnd's environment enables `test dataplane crash` (never set in production). */
+export const testHooksEnabled = () => process.env.DMVPN_TEST_HOOKS === '1';
 
 /** Where the worker's stop flag lives: the last word of the layout block (unused by the contract). */
 const STOP_FLAG_OFFSET = 252;
@@ -23,6 +30,13 @@ const MAX_PAGES = 4096;
 const RX_COALESCE_US = 50;
 /** recvmmsg/sendmmsg batch: one TSO super-packet alone becomes ~45 nbmaTx slots. */
 const NBMA_BATCH = 128;
+/**
+ * Non-ESP datagrams on UDP 4500 (IKE) admitted to JS per second, and the burst: enough for hundreds of
+ * peers negotiating at once (IKE retransmits), little enough that a flood cannot starve NHRP and the
+ * supervisor's event loop. The excess is dropped in the pump thread (`udpControlDropped`).
+ */
+export const UDP_CONTROL_RATE = 300;
+export const UDP_CONTROL_BURST = 300;
 
 export interface TunnelParams {
   tunName: string;
@@ -38,14 +52,9 @@ export interface TunnelParams {
   redirect?: boolean;
   /** `tunnel protection`: GRE only inside ESP (raw protocol 50 or UDP 4500). */
   protected?: boolean;
-}
-
-export interface DataplaneEvents {
-  /** `inSa`: index + 1 of the inbound SA the packet came through (0 = cleartext). */
-  nhrpIn(srcNbma: string, dstNbma: string, packet: Uint8Array, inSa: number): void;
-  noEntry(nextHop: string, destination: string): void;
-  trafficIndication(srcNbma: string, destination: string, packetHead: Uint8Array): void;
-  esp(msg: EspControlMessage): void;
+  /** Rate limit of non-ESP (IKE) datagrams on UDP 4500 (default UDP_CONTROL_RATE / UDP_CONTROL_BURST). */
+  udpControlRate?: number;
+  udpControlBurst?: number;
 }
 
 export class DataplaneHost {
@@ -62,8 +71,10 @@ export class DataplaneHost {
   private udpFd = -1;
   readonly sa: SaCommands;
   private pumps: number[] = [];
+  private udpRxPump = -1;
   private watchId = -1;
-  private worker?: Worker;
+  private keeper?: WorkerKeeper;
+  private readonly control: ControlDispatcher;
 
   constructor(private readonly events: DataplaneEvents, private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void) {
     this.memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(this.layout)), maximum: MAX_PAGES, shared: true });
@@ -76,6 +87,9 @@ export class DataplaneHost {
     this.commands = new DataplaneCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
     // same ring object as the table commands: one producer, in program order
     this.sa = new SaCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
+    this.control = new ControlDispatcher(this.ctlRx, events, log);
+    // The worker honours TEST_TRAP only if this word is 1 (defence in depth behind the exec command).
+    new Uint32Array(this.memory.buffer)[(this.layout.base + L.testHooks) >>> 2] = testHooksEnabled() ? 1 : 0;
   }
 
   /** Opens the devices, starts pumps and the worker; throws with a clear message if any fails. */
@@ -100,11 +114,13 @@ export class DataplaneHost {
       this.udpFd = this.io.openUdp(p.source, NATT_PORT);
       this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.espFd, ring: l.espRx, rawProtocol: 50,
         coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
-      this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-rx', fd: this.udpFd, ring: l.udpRx, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
+      this.udpRxPump = this.io.startPump({ memory: m, kind: 'udp-rx', fd: this.udpFd, ring: l.udpRx, coalesceUs: RX_COALESCE_US,
+        batch: NBMA_BATCH, controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST });
+      this.pumps.push(this.udpRxPump);
       this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-tx', fd: this.udpFd, ring: l.udpTx, batch: NBMA_BATCH }));
     }
     this.configureTunnel(p);
-    this.watchId = this.io.watch(m, l.supervisorDoorbell, () => this.drainControl());
+    this.watchId = this.io.watch(m, l.supervisorDoorbell, () => this.control.drain());
     await this.startWorker();
   }
 
@@ -141,50 +157,58 @@ export class DataplaneHost {
     // Bundled: dist/worker.mjs beside dist/dmvpnd.mjs. From source (tests): appliance/entry/worker.ts.
     const bundled = path.join(here, 'worker.mjs');
     const file = fs.existsSync(bundled) ? bundled : path.join(here, '../entry/worker.ts');
-    Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 0);
-    this.worker = new Worker(file, {
+    const stopIdx = (this.layout.base + STOP_FLAG_OFFSET) >>> 2;
+    this.keeper = new WorkerKeeper({
+      file,
       workerData: { memory: this.memory, layoutBase: this.layout.base, doorbell: this.layout.workerDoorbell,
         stopFlag: this.layout.base + STOP_FLAG_OFFSET },
+      beforeStart: () => Atomics.store(new Int32Array(this.memory.buffer), stopIdx, 0),
+      describeDeath: () => inFlightSlot(this.memory.buffer, this.layout),
+      log: this.log,
     });
-    this.worker.on('error', (e) => this.log('error', `data-plane worker failed: ${e.message}`));
-    await new Promise<void>((resolve, reject) => {
-      this.worker!.once('message', () => resolve());
-      this.worker!.once('error', reject);
-    });
+    await this.keeper.start();
   }
 
-  private drainControl(): void {
-    this.ctlRx.drain((kindWord, addr, aux, data) => {
-      const kind = kindWord & 0xffff; // NHRP_IN through ESP: bits 16.. = inbound SA index + 1
-      if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice(), kindWord >>> 16);
-      else if (kind === CTL_IN.NO_ENTRY) this.events.noEntry(u32ToIp(addr), u32ToIp(aux));
-      else if (kind === CTL_IN.SA_EVENT || kind === CTL_IN.SA_NEEDED || kind === CTL_IN.IKE_IN) {
-        const msg = decodeEspControl(kind, addr, aux, data);
-        if (msg) this.events.esp(msg);
-      }
-      else if (kind === CTL_IN.TRAFFIC_INDICATION) this.events.trafficIndication(u32ToIp(addr), u32ToIp(aux), data.slice());
-    });
+  /** Test hook (DMVPN_TEST_HOOKS=1 only): makes the worker trap as a bug would. */
+  crashWorkerForTest(): boolean {
+    if (!testHooksEnabled()) return false;
+    return this.commands.testTrap();
   }
 
   sendNhrp(nbmaDst: string, packet: Uint8Array, sa = 0): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet, sa); }
-  counters(): Record<string, number> { return { ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout) }; }
+  counters(): Record<string, number> {
+    return {
+      ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout),
+      dataplaneRestarts: this.keeper?.restarts ?? 0, dataplaneRestartBackoffs: this.keeper?.backoffs ?? 0,
+      ctlHandlerErrors: this.control.handlerErrors,
+      ...this.udpControlCounters(),
+    };
+  }
+  /** The udp-rx pump's rate limit of non-ESP datagrams (IKE to JS): admitted and dropped. */
+  private udpControlCounters() {
+    if (this.udpRxPump < 0) return { udpControlPassed: 0, udpControlDropped: 0 };
+    const s = this.io.pumpStats(this.udpRxPump);
+    return { udpControlPassed: s.controlPassed, udpControlDropped: s.controlDropped };
+  }
+  /** The last worker death, one line ('' if none). */
+  get lastWorkerDeath(): string { return this.keeper?.lastDeath ?? ''; }
   get buffer(): ArrayBufferLike { return this.memory.buffer; }
   get layoutInfo() { return this.layout; }
   peers() { return readPeers(this.memory.buffer, this.layout); }
   pumpStats() { return this.pumps.map((id) => this.io.pumpStats(id)); }
 
   async stop(): Promise<void> {
-    if (this.worker) {
-      Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 1);
-      this.io.wake(this.view, this.layout.workerDoorbell);
-      const exited = new Promise<void>((r) => this.worker!.once('exit', () => r()));
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-      await this.worker.terminate();
-      this.worker = undefined;
+    if (this.keeper) {
+      await this.keeper.stop(() => {
+        Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 1);
+        this.io.wake(this.view, this.layout.workerDoorbell);
+      });
+      this.keeper = undefined;
     }
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
     for (const id of this.pumps) this.io.stopPump(id);
     this.pumps = [];
+    this.udpRxPump = -1;
     for (const fd of [this.tunFd, this.rawFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
     this.tunFd = this.rawFd = this.espFd = this.udpFd = -1;
     this.io.pcapClose();

@@ -7,6 +7,7 @@ import { formatNhrp } from '../show/nhrp.js';
 import { iosTime } from '../show/time.js';
 import { dmvpnInterface, nhrpEntries } from './views.js';
 import type { Appliance } from './appliance.js';
+import { testHookCommands } from './test-hooks.js';
 
 type Handler = (a: Args) => string;
 
@@ -33,6 +34,7 @@ export class ExecCommands {
       'clear ip nhrp': () => { this.app.nhrp?.clearCache(); return ''; },
       'debug nhrp': () => { this.app.log.debugEnabled.add('nhrp'); return 'NHRP protocol debugging is on\n'; },
       'undebug all': () => { this.app.log.debugEnabled.clear(); return 'All possible debugging has been turned off\n'; },
+      ...testHookCommands(() => this.app.dataplane),
     };
   }
 
@@ -98,6 +100,8 @@ export class ExecCommands {
 
   private version(): string {
     const up = iosTime(Math.floor((this.now() - this.app.startedAt) / 1000));
-    return `DMVPN appliance firmware, node ${process.version}\n${this.app.config?.hostname ?? 'dmvpn'} uptime is ${up}\n`;
+    const restarts = Number(process.env.DMVPN_RESTARTS ?? 0); // set by the watchdog (appliance/entry/watchdog.ts)
+    const watchdog = restarts ? `Supervisor restarted ${restarts} times by its watchdog (last: ${process.env.DMVPN_LAST_CRASH})\n` : '';
+    return `DMVPN appliance firmware, node ${process.version}\n${this.app.config?.hostname ?? 'dmvpn'} uptime is ${up}\n${watchdog}`;
   }
 }

@@ -3,7 +3,7 @@
 // JSON line with what it saw; the parent makes the assertions. The parent passes every layout number
 // (computed by appliance/dataplane/layout.ts), so nothing here hard-codes the contract.
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -275,4 +275,36 @@ async function nbmaTx() {
   out(r);
 }
 
-await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx })[args.scenario]();
+// UDP 4500 control rate limit: a paced flood from python3 in this namespace (loopback only) of
+// non-ESP datagrams (IKE marker), with ESP and NAT-keepalives mixed in, then an ESP "ENDX" marker.
+async function udpControlRate() {
+  initAll();
+  const udp = io.openUdp('127.0.0.1', 4500);
+  const p = io.startPump({ memory: u8, kind: 'udp-rx', fd: udp, ring: L.ctlRx, controlRate: args.rate, controlBurst: args.burst });
+  const t0 = Date.now();
+  const py = spawn('python3', ['-c', `
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(${args.control}):
+    s.sendto(b'\\0\\0\\0\\0IKE-FLOOD-%04d' % i, ('127.0.0.1', 4500))
+    if i % 10 == 0: s.sendto(b'\\0\\0\\x10\\x01ESP-%04d' % i, ('127.0.0.1', 4500))
+    if i % 20 == 0: s.sendto(b'\\xff', ('127.0.0.1', 4500))
+    if i % 20 == 19: time.sleep(0.001)
+s.sendto(b'ENDX', ('127.0.0.1', 4500))
+`], { stdio: 'ignore' });
+  const seen = [];
+  const end = consumeUntil(L.ctlRx, (sl) => sl.data.toString() === 'ENDX', 15000, seen);
+  const elapsedMs = Date.now() - t0;
+  const stats = io.stopPump(p);
+  io.closeFd(udp);
+  py.kill();
+  const str = (sl) => sl.data.toString('latin1');
+  out({
+    end: !!end, elapsedMs, stats,
+    control: seen.filter((sl) => sl.len >= 4 && sl.data.readUInt32BE(0) === 0).length,
+    esp: seen.filter((sl) => str(sl).startsWith('\x00\x00\x10\x01ESP-')).length,
+    keepalives: seen.filter((sl) => sl.len === 1 && sl.data[0] === 0xff).length,
+  });
+}
+
+await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate })[args.scenario]();

@@ -27,9 +27,9 @@ export function node(me: typeof A, peer: typeof A, tunnel: Partial<TunnelConfig>
   const sa = new SaCommands(r.ctlTx);
   let now = 1000;
   const env = {
-    l, buf, dp, r, cmd, sa, me, peer,
+    l, buf, dp, r, cmd, sa, me, peer, memory,
     get now() { return now; }, set now(v: number) { now = v; },
-    poll: () => dp.poll(256, now),
+    poll: () => env.dp.poll(256, now),
     counters: () => ({ ...readCounters(buf, l), ...readEspCounters(buf, l) }),
     sas: () => readSas(buf, l),
     take(ring: Ring): Out[] {

@@ -8,6 +8,7 @@ import { greEncap, GRE_PROTO_NHRP } from './gre';
 import { fibAdd, fibDel, fibFlush } from './fib';
 import { peerSet, peerDel, peerFlush } from './peers';
 import * as cfg from './config';
+import { testTrap } from './recover';
 import { greCommit, espCommand } from './esp/esp';
 import {
   count, countPkt, CMD_APPLIED, CMD_BAD, NHRP_OUT, GRE_TX_PACKETS, DROP_CTL_TOO_BIG, DROP_NO_TUNNEL,
@@ -24,6 +25,8 @@ export const K_PEER_FLUSH: u32 = 22;
 export const K_MCAST_ADD: u32 = 23;
 export const K_MCAST_DEL: u32 = 24;
 export const K_MCAST_FLUSH: u32 = 25;
+/** Test hook: trap the worker (refused unless the supervisor enabled test hooks; recover.ts). */
+export const K_TEST_TRAP: u32 = 31;
 
 /** Sends an NHRP packet (`len` bytes at `p`) to NBMA `dst` in GRE 0x2001. */
 export function sendNhrp(p: usize, len: u32, dst: u32, sa: u32 = 0): void {
@@ -64,6 +67,8 @@ export function applyCommand(kind: u32, d: usize, len: u32): void {
     if (len >= 4) { mcastDel(load<u32>(d)); ok = true; }
   } else if (kind == K_MCAST_FLUSH) {
     mcastFlush(); ok = true;
+  } else if (kind == K_TEST_TRAP) {
+    ok = testTrap();
   } else if (kind >= 26 && kind <= 30) {
     ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT, SA_PAIR (esp/esp.ts)
   }

@@ -7,7 +7,9 @@
 import { SCR_REDIRECT_END } from './redirect';
 import { SCR_MCAST_END } from './multicast';
 import { readLayout, scratch, scratchSize, SCR_NEEDED, SCR_NOENTRY, SCR_NOENTRY_SLOTS, SCR_PROD_TUNTX,
-  SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_BENCH_IN, tunTx, nbmaTx, ctlRx } from './layout';
+  SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_BENCH_IN, tunTx, nbmaTx, ctlRx, counters } from './layout';
+import { recoverState } from './recover';
+import { GRE_TX_PACKETS } from './counters';
 import { prodInit, setBenchMode, benchCommitCount } from './ring';
 import { loadConfig, source, greLen, configured } from './config';
 import { peersInit } from './peers';
@@ -31,10 +33,12 @@ export function setup(layoutBase: u32): i32 {
   memory.fill(scratch + SCR_NOENTRY, 0, <usize>SCR_NOENTRY_SLOTS * 8);
   peersInit();
   fibInit();
+  recoverState(); // a restarted worker: skip the slot the last one died on, repair torn entries
   loadConfig();
   icmpReset(0);
-  seedIpId(<u32>layoutBase ^ 0x5a5a);
-  espSetup(layoutBase, scratchSize); // ESP off unless the layout has an SA table
+  // IP ids go on from where a dead worker left them (greTxPackets advances with them).
+  seedIpId((<u32>layoutBase ^ 0x5a5a) + <u32>load<u64>(counters + (<usize>GRE_TX_PACKETS << 3)));
+  espSetup(layoutBase, scratchSize); // ESP off unless the layout has an SA table; rebuilds SA indexes
   return 0;
 }
 

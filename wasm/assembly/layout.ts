@@ -15,6 +15,8 @@ export const RING_FULL_DROPS: usize = 144;
 export const RING_HEADER: usize = 256;
 export const SLOT_HEADER: usize = 16;
 
+/** Address of the layout block (setup's argument). */
+export let layoutBlock: usize = 0;
 export let tunRx: usize = 0;
 export let tunTx: usize = 0;
 export let nbmaRx: usize = 0;
@@ -35,6 +37,7 @@ export let nbmaIndex: usize = 0;
 /** Returns 0, or -1 (bad magic/version), -2 (capacity not a power of two). */
 export function readLayout(base: usize): i32 {
   if (load<u32>(base, 0) != LAYOUT_MAGIC || load<u32>(base, 4) != LAYOUT_VERSION) return -1;
+  layoutBlock = base;
   tunRx = load<u32>(base, 8);
   tunTx = load<u32>(base, 12);
   nbmaRx = load<u32>(base, 16);

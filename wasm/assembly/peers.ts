@@ -195,3 +195,12 @@ function idxDel(nbma: u32, num: u32): void {
     i = j;
   }
 }
+
+/** Rebuilds the reverse index from the peer table (worker restart: the index may be torn). */
+export function peerIndexRebuild(): void {
+  memory.fill(nbmaIndex, 0, <usize>peerCapacity * 8);
+  for (let i: u32 = 0; i < peerCapacity; i++) {
+    const k = load<u32>(entry(i));
+    if (k != EMPTY && k != DELETED) idxSet(load<u32>(entry(i), 4), i);
+  }
+}

@@ -21,6 +21,7 @@ import { applyCommand, sendNhrp, K_NHRP_OUT } from './commands';
 import { espPending, espPublish } from './esp/esp';
 import { espReady, espRxRing, udpRxRing } from './esp/sa';
 import { count, DROP_BAD_IP, CMD_BAD } from './counters';
+import { markInFlight } from './recover';
 
 export function poll(budget: i32, now: u32): i32 {
   setNow(now);
@@ -61,6 +62,7 @@ function drainCtlTx(budget: u32): u32 {
     const len = load<u32>(s);
     const kind = load<u32>(s, 4);
     if (len > max) { count(CMD_BAD); continue; }
+    markInFlight(r, t);
     if (kind == K_NHRP_OUT) sendNhrp(s + SLOT_HEADER, len, load<u32>(s, 8), load<u32>(s, 12));
     else applyCommand(kind, s + SLOT_HEADER, len);
   }
@@ -83,8 +85,9 @@ function drainTunRx(budget: u32): u32 {
     if (len > max) { count(DROP_BAD_IP); continue; }
     if (load<u32>(s, 4) == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet (tso.ts)
       if (!tsoRoom(s + SLOT_HEADER, len)) break; // its segments do not fit nbmaTx yet: keep it queued
+      markInFlight(r, t);
       tunRxVnet(s + SLOT_HEADER, len);
-    } else outbound(s + SLOT_HEADER, len);
+    } else { markInFlight(r, t); outbound(s + SLOT_HEADER, len); }
   }
   ringRelease(r, t);
   return n - (end - t);
@@ -106,6 +109,7 @@ function drainInbound(r: usize, budget: u32): u32 {
     const s = r + RING_HEADER + <usize>((t & mask) * size);
     const len = load<u32>(s);
     if (len > max) { count(DROP_BAD_IP); continue; }
+    markInFlight(r, t);
     inbound(load<u32>(s, 4), load<u32>(s, 8), s + SLOT_HEADER, len);
   }
   ringRelease(r, end);

@@ -1,0 +1,16 @@
+// dmvpnd exit codes, shared by the supervisor (appliance/entry/dmvpnd.ts) and its watchdog
+// (appliance/entry/watchdog.ts), which restarts only what a restart can fix.
+export const EXIT = {
+  /** stopped on request (SIGTERM/SIGINT), or --help */
+  STOPPED: 0,
+  /** the startup-config (or the system it names) was refused before anything was applied: not restarted */
+  REFUSED: 1,
+  /** bad command line: not restarted */
+  USAGE: 2,
+  /** a supervisor bug (uncaught exception or rejection, internal error at start): restarted */
+  SOFTWARE: 70,
+} as const;
+
+/** Whether the watchdog restarts a supervisor that ended this way (and was not asked to stop). */
+export const restartable = (code: number | null, signal: NodeJS.Signals | null) =>
+  signal !== null || (code !== EXIT.STOPPED && code !== EXIT.REFUSED && code !== EXIT.USAGE);

@@ -1,0 +1,65 @@
+// dmvpnd's watchdog (what bin/dmvpnd runs): starts the supervisor (dist/dmvpnd.mjs, same arguments,
+// same stdio) and restarts it when it crashes, so a bug never leaves a branch offline until an
+// operator comes: the spokes re-register on their own. Later the image's init takes this role.
+//   - SIGTERM, SIGINT: forwarded; the watchdog then exits with the supervisor's status and
+//     never restarts it.
+//   - exit 0 / 1 (config refused) / 2 (usage): final, passed through (so `bin/dmvpnd --config ...`
+//     behaves exactly as the supervisor alone).
+//   - any other exit, or death by a signal we did not send (SIGSEGV, SIGKILL by the OOM killer...):
+//     restarted after a backoff that doubles while it keeps crashing soon after starting (capped),
+//     counted and logged; the supervisor learns its restart count from DMVPN_RESTARTS.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { restartable } from './exit-codes.js';
+
+const BACKOFF_FIRST_MS = Number(process.env.DMVPN_WATCHDOG_BACKOFF_MS ?? 500);
+const BACKOFF_MAX_MS = 30_000;
+/** A supervisor that ran this long was healthy: its crash starts the backoff again from the first step. */
+const HEALTHY_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const supervisor = path.join(here, 'dmvpnd.mjs');
+const args = process.argv.slice(2);
+
+let child: ChildProcess | undefined;
+let stopping = false;
+let restarts = 0;
+let quickCrashes = 0;
+let lastCrash = '';
+let timer: NodeJS.Timeout | undefined;
+
+const say = (msg: string) => process.stderr.write(`${new Date().toISOString().replace('T', ' ').replace('Z', '')} dmvpnd-watchdog: %SYS-3-RESTART: ${msg}\n`);
+
+function start(): void {
+  const startedAt = Date.now();
+  const env = { ...process.env, DMVPN_WATCHDOG_PID: String(process.pid), DMVPN_RESTARTS: String(restarts), DMVPN_LAST_CRASH: lastCrash };
+  const c = spawn(process.execPath, [supervisor, ...args], { stdio: 'inherit', env });
+  child = c;
+  c.once('exit', (code, signal) => {
+    child = undefined;
+    if (stopping || !restartable(code, signal)) {
+      process.exitCode = code ?? 128;
+      if (timer) clearTimeout(timer);
+      return;
+    }
+    lastCrash = signal ? `killed by ${signal}` : `exit code ${code}`;
+    quickCrashes = Date.now() - startedAt < HEALTHY_MS ? quickCrashes + 1 : 1;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (quickCrashes - 1));
+    restarts++;
+    say(`supervisor (pid ${c.pid}) ${lastCrash}; restart ${restarts} in ${delay} ms${quickCrashes > 1 ? ` (${quickCrashes} crashes in a row within ${HEALTHY_MS / 1000} s of a start)` : ''}`);
+    timer = setTimeout(() => { timer = undefined; if (!stopping) start(); }, delay);
+  });
+}
+
+function stop(sig: NodeJS.Signals): void {
+  stopping = true;
+  if (timer) { clearTimeout(timer); timer = undefined; }
+  if (!child) { process.exitCode = 0; return; }
+  child.kill(sig);
+  setTimeout(() => child?.kill('SIGKILL'), STOP_GRACE_MS).unref();
+}
+
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => stop(sig));
+start();

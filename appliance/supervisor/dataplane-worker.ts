@@ -1,0 +1,108 @@
+// Keeps the data-plane worker thread alive. A WASM trap (or any exit the supervisor did not ask for)
+// is seen at once through the Worker's 'error'/'exit' events: it is logged with the trapping module
+// location and what the worker was processing, and a new worker is started on the same shared memory
+// (wasm/assembly/recover.ts makes that restart lossless but for the packets in flight). Deaths soon
+// after a start are a crash loop: restarts then back off exponentially (capped) and say so.
+import { Worker } from 'node:worker_threads';
+import { describeWasmStack } from '../dataplane/wasm-symbols.js';
+
+/** A worker that lived this long was healthy: its death starts a fresh crash-loop count. */
+export const CRASH_LOOP_WINDOW_MS = 10_000;
+/** Quick deaths restarted at once before backing off. */
+const IMMEDIATE_RESTARTS = 2;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+export interface WorkerKeeperOptions {
+  file: string;
+  workerData: unknown;
+  /** Called before each (re)start, e.g. to clear the stop flag. */
+  beforeStart?: () => void;
+  /** What the worker was doing when it died (the in-flight slot), for the log line. */
+  describeDeath?: () => string;
+  log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Delay before a restart (tests shorten it). */
+  backoff?: (quickDeaths: number) => number;
+}
+
+export function restartDelay(quickDeaths: number): number {
+  if (quickDeaths <= IMMEDIATE_RESTARTS) return 0;
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (quickDeaths - IMMEDIATE_RESTARTS - 1));
+}
+
+export class WorkerKeeper {
+  /** Workers started after one died. */
+  restarts = 0;
+  /** Restarts that were delayed because the worker kept dying (crash loop). */
+  backoffs = 0;
+  /** One line about the last death (show/json). */
+  lastDeath = '';
+  private worker?: Worker;
+  private startedAt = 0;
+  private quickDeaths = 0;
+  private lastError?: Error;
+  private timer?: NodeJS.Timeout;
+  private stopping = false;
+
+  constructor(private readonly o: WorkerKeeperOptions) {}
+
+  /** First start: resolves when the worker has set up the data plane; rejects if it cannot. */
+  async start(): Promise<void> {
+    const w = this.spawn();
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: Error) => reject(e);
+      w.once('error', fail);
+      w.once('message', () => { w.off('error', fail); resolve(); });
+    });
+  }
+
+  private spawn(): Worker {
+    this.o.beforeStart?.();
+    this.lastError = undefined;
+    const w = new Worker(this.o.file, { workerData: this.o.workerData });
+    this.worker = w;
+    this.startedAt = Date.now();
+    w.on('error', (e) => { this.lastError = e; });
+    w.on('exit', (code) => { if (this.worker === w) this.died(code); });
+    return w;
+  }
+
+  private died(code: number): void {
+    this.worker = undefined;
+    if (this.stopping) return;
+    const e = this.lastError;
+    const where = describeWasmStack(e?.stack);
+    const doing = this.o.describeDeath?.() ?? '';
+    this.lastDeath = `${e ? `${e.name}: ${e.message}` : `exit code ${code}`}${where ? ` at ${where}` : ''}${doing ? `, ${doing}` : ''}`;
+    this.o.log('error', `data-plane worker died (${this.lastDeath}): forwarding stopped, restarting it`);
+    const lived = Date.now() - this.startedAt;
+    this.quickDeaths = lived < CRASH_LOOP_WINDOW_MS ? this.quickDeaths + 1 : 1;
+    const delay = (this.o.backoff ?? restartDelay)(this.quickDeaths);
+    if (delay > 0) {
+      this.backoffs++;
+      this.o.log('warn', `data-plane worker crash loop: ${this.quickDeaths} deaths within ${CRASH_LOOP_WINDOW_MS / 1000} s of a start; next restart in ${delay} ms`);
+    }
+    this.timer = setTimeout(() => this.restart(), delay);
+  }
+
+  private restart(): void {
+    this.timer = undefined;
+    if (this.stopping) return;
+    this.restarts++;
+    const w = this.spawn();
+    w.once('message', () => this.o.log('info', `data-plane worker restarted (restart ${this.restarts}); forwarding resumed`));
+  }
+
+  /** Asks the worker to stop (`requestStop` sets its stop flag and wakes it), then terminates it. */
+  async stop(requestStop: () => void): Promise<void> {
+    this.stopping = true;
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    const w = this.worker;
+    if (!w) return;
+    const exited = new Promise<void>((r) => w.once('exit', () => r()));
+    requestStop();
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    await w.terminate();
+    this.worker = undefined;
+  }
+}

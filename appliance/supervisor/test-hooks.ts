@@ -1,0 +1,23 @@
+// Exec commands that exist only for fault-injection tests, and only when dmvpnd runs with
+// DMVPN_TEST_HOOKS=1 in its environment (they are not registered otherwise, so `?` does not list
+// them and the control socket refuses them like any unknown command). Nothing here is reachable from
+// the network: the control socket is a local UNIX socket.
+import { testHooksEnabled, type DataplaneHost } from './dataplane-host.js';
+
+type Handler = () => string;
+
+export function testHookCommands(dataplane: () => DataplaneHost | undefined): Record<string, Handler> {
+  if (!testHooksEnabled()) return {};
+  return {
+    'test dataplane crash': () => {
+      const dp = dataplane();
+      if (!dp) return '% no data plane is running\n';
+      return dp.crashWorkerForTest() ? 'data-plane worker told to trap\n' : '% control ring full\n';
+    },
+    'test supervisor crash': () => {
+      // an exception outside any handler's try: what a supervisor bug looks like (dmvpnd must exit non-zero)
+      setImmediate(() => { throw new Error('test supervisor crash (DMVPN_TEST_HOOKS)'); });
+      return 'supervisor will throw\n';
+    },
+  };
+}
