@@ -64,8 +64,8 @@ export function applyCommand(kind: u32, d: usize, len: u32): void {
     if (len >= 4) { mcastDel(load<u32>(d)); ok = true; }
   } else if (kind == K_MCAST_FLUSH) {
     mcastFlush(); ok = true;
-  } else if (kind >= 26 && kind <= 30) {
-    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT, SA_PAIR (esp/esp.ts)
+  } else if (kind >= 26 && kind <= 31) {
+    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT, SA_PAIR, SA_LIMIT (esp/esp.ts)
   }
   count(ok ? CMD_APPLIED : CMD_BAD);
 }
