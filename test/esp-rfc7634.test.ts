@@ -85,9 +85,9 @@ t.test('WASM ChaCha20-Poly1305 reproduces RFC 7634 A: AAD = SPI || seq, nonce = 
 const ME = { nbma: ip('203.0.113.5'), tun: ip('10.0.0.1'), lan: ip('172.16.1.0'), host: ip('172.16.1.10') };
 const PEER = { nbma: ip('203.0.113.153'), tun: ip('10.0.0.2'), lan: ip('172.16.2.0'), host: ip('172.16.2.20') };
 
-function receiver(tunnel: boolean) {
+function receiver(tunnel: boolean, greOnly = false) {
   const n = node(ME, PEER);
-  n.sa.saAdd({ index: 0, dir: 'in', spi: SPI, peer: PEER.nbma, enc: ESP_ENC.CHACHA20_POLY1305, key: cat(KEY, SALT), tunnel });
+  n.sa.saAdd({ index: 0, dir: 'in', spi: SPI, peer: PEER.nbma, enc: ESP_ENC.CHACHA20_POLY1305, key: cat(KEY, SALT), tunnel, greOnly });
   n.apply();
   return n;
 }
@@ -106,7 +106,7 @@ t.test('data plane: the RFC 7634 A packet through an inbound tunnel-mode SA, the
   let sa = n.sas()[0];
   t.equal(sa.packets, 1);
   t.equal(sa.seq, BigInt(SEQ), 'highest authenticated sequence number = 5');
-  t.same(sa.drops, { replay: 0, tooOld: 0, auth: 0, badPad: 0, badNextHeader: 0, lifetime: 0, malformed: 0 });
+  t.same(sa.drops, { replay: 0, tooOld: 0, auth: 0, badPad: 0, badNextHeader: 0, lifetime: 0, malformed: 0, policy: 0, seqLimit: 0 });
   let c = n.counters();
   t.equal(c.espRxPackets, 1); t.equal(c.dropEspAuth, 0); t.equal(c.dropEspInvalid, 0);
 
@@ -120,6 +120,15 @@ t.test('data plane: the RFC 7634 A packet through an inbound tunnel-mode SA, the
   c = n.counters();
   t.equal(c.dropEspReplay, 1, 'global replay drop');
   t.equal(c.dropEspAuth, 0);
+});
+
+t.test('data plane: a tunnel-protection SA (selectors: GRE only) refuses the authentic non-GRE inner packet', async (t) => {
+  const n = receiver(true, true);
+  n.r.espRx.pushSlot(50, PEER.nbma, 0, WIRE);
+  n.poll();
+  t.equal(n.take(n.r.tunTx).length, 0, 'inner UDP is outside the SA\'s selectors: not delivered');
+  t.equal(n.sas()[0].drops.policy, 1, 'SA policy drop');
+  t.equal(n.counters().dropEspPolicy, 1, 'global policy drop');
 });
 
 t.test('data plane: one flipped ciphertext bit is an auth drop and does not move the window', async (t) => {

@@ -47,7 +47,7 @@ for (const udp of [false, true]) {
       const sa = b.sas().find((x) => x.dir === 'in')!;
       t.equal(sa.packets, 16);
       t.equal(Number(sa.seq), 16);
-      t.same(sa.drops, { replay: 0, tooOld: 0, auth: 0, badPad: 0, badNextHeader: 0, lifetime: 0, malformed: 0 });
+      t.same(sa.drops, { replay: 0, tooOld: 0, auth: 0, badPad: 0, badNextHeader: 0, lifetime: 0, malformed: 0, policy: 0, seqLimit: 0 });
       const c = b.counters();
       t.equal(c.dropEspAuth, 0);
       t.equal(c.tunTxPackets, 16);

@@ -4,27 +4,12 @@
 import t from 'tap';
 import { Lab, labConfig, waitFor, sleep, nsExec, uniquePrefix } from './util/lab.js';
 import { tsharkFields } from './util/tshark.js';
+import { protect, sendRawIpv4, K_IN, K_OUT } from './util/esp-lab.js';
+import { ipv4 } from './util/packets.js';
+import { ipToU32 as ip } from '../appliance/dataplane/layout.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 
 requireTools(t, [...LAB_NEEDS, 'tshark', 'python3']);
-
-const K_IN = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f' + 'a1b2c3d4';
-const K_OUT = '1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100' + 'd4c3b2a1';
-
-function protect(cfg: string, peer: string, inSpi: number, outSpi: number, inKey: string, outKey: string, transform: string, udp: boolean) {
-  const crypto = `crypto ipsec transform-set TS ${transform}
- mode transport
-crypto ipsec profile DMVPN
- set transform-set TS
-crypto ipsec manual-sa PEER
- set peer ${peer}
- set transform-set TS
- set session-key inbound esp ${inSpi} cipher ${inKey}
- set session-key outbound esp ${outSpi} cipher ${outKey}
-${udp ? ' set udp-encapsulation\n' : ''}!
-`;
-  return crypto + cfg.replace(' tunnel mode gre multipoint', ' tunnel mode gre multipoint\n tunnel protection ipsec profile DMVPN');
-}
 
 for (const variant of [
   { name: 'raw ESP, ChaCha20-Poly1305', transform: 'esp-chacha20-poly1305', udp: false },
@@ -34,8 +19,11 @@ for (const variant of [
     const lab = new Lab(uniquePrefix(variant.udp ? 'eu' : 'er'), 1);
     t.teardown(() => lab.down());
     lab.up();
-    const r1 = protect(labConfig('R1', { holdtime: 60, registrationTimeout: 5 }), '172.16.25.2', 0x1001, 0x2002, K_IN, K_OUT, variant.transform, variant.udp);
-    const r2 = protect(labConfig('R2', { holdtime: 60, registrationTimeout: 5 }), '172.16.15.2', 0x2002, 0x1001, K_OUT, K_IN, variant.transform, variant.udp);
+    const v = { transform: variant.transform, udp: variant.udp };
+    const r1 = protect(labConfig('R1', { holdtime: 60, registrationTimeout: 5 }),
+      { ...v, peer: '172.16.25.2', inSpi: 0x1001, outSpi: 0x2002, inKey: K_IN, outKey: K_OUT, persist: `${lab.dir}/seq-R1` });
+    const r2 = protect(labConfig('R2', { holdtime: 60, registrationTimeout: 5 }),
+      { ...v, peer: '172.16.15.2', inSpi: 0x2002, outSpi: 0x1001, inKey: K_OUT, outKey: K_IN, persist: `${lab.dir}/seq-R2` });
     lab.start('R1', lab.writeConfig('R1', r1));
     lab.start('R2', lab.writeConfig('R2', r2));
     const up = await waitFor(() => { try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.length === 1; } catch { return false; } }, 20000);
@@ -54,26 +42,28 @@ for (const variant of [
     const esp = tsharkFields(pcap, variant.udp ? 'udp.port == 4500 && esp' : 'esp', ['esp.spi', 'esp.sequence']);
     t.ok(esp.length >= 10, `ESP packets captured (${esp.length})`);
 
-    // forged (bad ICV) and replayed packets from the Internet namespace, spoofing R1
+    // forged (bad ICV) and replayed packets from the Internet namespace, spoofing R1's address (the
+    // SA checks the source: from the attacker's own address they are policy drops, counted below)
     const before = lab.ctlJson('R2', 'show crypto ipsec sa').find((s: any) => s.dir === 'in');
-    nsExec(lab.ns('inet'), ['python3', '-c', `
-import socket, struct
-spi = 0x2002  # R2's inbound SPI
-def esp(seq, body): return struct.pack('!II', spi, seq) + body
-pkts = [esp(1, b'\\x00' * 48),            # seq 1 was used long ago: replay / too old
-        esp(1000000, b'\\x5a' * 64)]      # fresh seq, forged ICV
-if ${variant.udp ? 'True' : 'False'}:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    for p in pkts: s.sendto(p, ('172.16.25.2', 4500))
-else:
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
-    for p in pkts: s.sendto(p, ('172.16.25.2', 0))
-`]);
+    const espBody = (seq: number, fill: number, len: number) => {
+      const b = Buffer.alloc(8 + len, fill); b.writeUInt32BE(0x2002, 0); b.writeUInt32BE(seq, 4); return b; // R2's inbound SPI
+    };
+    const bodies = [espBody(1, 0, 48), espBody(1000000, 0x5a, 64)]; // seq 1 was used long ago (replay); fresh seq, forged ICV
+    const wrap = (body: Uint8Array, src: string) => variant.udp
+      ? ipv4({ src: ip(src), dst: ip('172.16.25.2'), proto: 17, payload: Uint8Array.from([...udpHeader(4500, 4500, body.length), ...body]) })
+      : ipv4({ src: ip(src), dst: ip('172.16.25.2'), proto: 50, payload: body });
+    sendRawIpv4(lab.ns('inet'), bodies.map((b) => wrap(b, '172.16.15.2')));
+    sendRawIpv4(lab.ns('inet'), [wrap(bodies[1], '172.16.25.1')]); // from the attacker's own address
     await sleep(300);
     const after = lab.ctlJson('R2', 'show crypto ipsec sa').find((s: any) => s.dir === 'in');
     t.ok(after.drops.replay + after.drops.tooOld > before.drops.replay + before.drops.tooOld, 'replayed packet dropped and counted');
     t.ok(after.drops.auth > before.drops.auth, 'forged packet dropped and counted');
+    t.ok(after.drops.policy > before.drops.policy, 'ESP from an address that is not the SA peer: policy drop, counted');
+    t.ok(await waitFor(() => lab.routers.get('R2')!.log.some((l) => /outside their SA.*last from NBMA 172\.16\.25\.1/.test(l)), 5000), 'logged with the sender');
     t.ok(lab.ping(lab.ns('h2'), '10.0.1.10', 3), 'traffic continues');
   });
+}
+
+function udpHeader(sport: number, dport: number, len: number): number[] {
+  return [sport >> 8, sport & 255, dport >> 8, dport & 255, (len + 8) >> 8, (len + 8) & 255, 0, 0]; // checksum 0: none (IPv4)
 }

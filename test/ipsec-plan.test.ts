@@ -1,11 +1,11 @@
 // Crypto config -> SAs: the checks an engineer relies on before anything is applied.
 import t from 'tap';
 import { parseStartupConfig } from '../appliance/config/load.js';
-import { planIpsec } from '../appliance/supervisor/ipsec-plan.js';
+import { planIpsec, ipsecWarnings, DEFAULT_SEQ_DIR, DEFAULT_SEQ_BLOCK } from '../appliance/supervisor/ipsec-plan.js';
 import type { TunnelConfig } from '../appliance/config/model.js';
 
 const GCM_KEY = '00112233445566778899aabbccddeeff' + 'cafebabe';
-function cfg(transform: string, inKey = GCM_KEY, outKey = GCM_KEY, extra = '') {
+function cfg(transform: string, inKey = GCM_KEY, outKey = GCM_KEY, extra = '', persist = ' set sequence-persistence default\n') {
   const text = `hostname R2
 crypto ipsec transform-set TS ${transform}
  mode transport
@@ -14,10 +14,10 @@ crypto ipsec profile P
 crypto ipsec manual-sa TO-R1
  set peer 172.16.15.2
  set transform-set TS
- set session-key inbound esp 4097 cipher ${inKey}${extra}
- set session-key outbound esp 4098 cipher ${outKey}${extra}
+ set session-key inbound esp 4097${inKey ? ` cipher ${inKey}` : ''}${extra}
+ set session-key outbound esp 4098${outKey ? ` cipher ${outKey}` : ''}${extra}
  set udp-encapsulation
-interface Tunnel0
+${persist}interface Tunnel0
  ip address 192.168.0.2 255.255.255.0
  tunnel source 172.16.25.2
  tunnel mode gre multipoint
@@ -66,4 +66,42 @@ t.test('no tunnel protection: no SAs', async (t) => {
   const { config, tunnel } = cfg('esp-gcm 128');
   delete tunnel.protection;
   t.same(planIpsec(config, tunnel), []);
+});
+
+t.test('AEAD manual SAs without sequence persistence are refused, citing why', async (t) => {
+  for (const ts of ['esp-gcm 128', 'esp-gcm 256', 'esp-chacha20-poly1305']) {
+    const key = ts === 'esp-gcm 128' ? GCM_KEY : GCM_KEY + '00112233445566778899aabbccddeeff';
+    const { config, tunnel } = cfg(ts, key, key, '', '');
+    t.throws(() => planIpsec(config, tunnel),
+      /would reuse nonces.*RFC 4106 section 8\.1, RFC 7634 section 4 and RFC 8221.*set sequence-persistence/, `${ts} refused`);
+  }
+  const { config, tunnel } = cfg('esp-gcm 128');
+  const sas = planIpsec(config, tunnel);
+  t.same(sas.map((s) => s.persistence), [{ dir: DEFAULT_SEQ_DIR, block: DEFAULT_SEQ_BLOCK }, { dir: DEFAULT_SEQ_DIR, block: DEFAULT_SEQ_BLOCK }], 'opted in: default directory and block');
+  const c2 = cfg('esp-gcm 128', GCM_KEY, GCM_KEY, '', ' set sequence-persistence /tmp/seqdir block 1024\n');
+  t.same(planIpsec(c2.config, c2.tunnel)[1].persistence, { dir: '/tmp/seqdir', block: 1024 });
+  const c3 = cfg('esp-gcm 128', GCM_KEY, GCM_KEY, '', ' set sequence-persistence relative/dir\n');
+  t.throws(() => planIpsec(c3.config, c3.tunnel), /absolute directory/);
+  t.same(ipsecWarnings(sas), [], 'persisted AEAD: no warning');
+});
+
+t.test('non-AEAD manual SAs load with a replay warning unless persisted; esp-null warns; null+none refused', async (t) => {
+  const k = '00112233445566778899aabbccddeeff';
+  const a = ' authenticator 0102030405060708090a0b0c0d0e0f1011121314';
+  const plain = cfg('esp-aes esp-sha-hmac', k, k, a, '');
+  const w = ipsecWarnings(planIpsec(plain.config, plain.tunnel));
+  t.equal(w.length, 1);
+  t.match(w[0], /manual-sa TO-R1: no set sequence-persistence: .*replay/);
+  const persisted = cfg('esp-aes esp-sha-hmac', k, k, a);
+  t.same(ipsecWarnings(planIpsec(persisted.config, persisted.tunnel)), []);
+  const nul = cfg('esp-null esp-sha-hmac', '', '', a);
+  const nw = ipsecWarnings(planIpsec(nul.config, nul.tunnel));
+  t.match(nw, [/esp-null: GRE to 172\.16\.15\.2 is authenticated but NOT encrypted/]);
+  const none = cfg('esp-null', '', '', ' authenticator 01');
+  t.throws(() => planIpsec(none.config, none.tunnel), /esp-null needs an integrity transform.*RFC 4303 section 3\.2/);
+});
+
+t.test('sequence-persistence renders back and round-trips', async (t) => {
+  const { config } = cfg('esp-gcm 128', GCM_KEY, GCM_KEY, '', ' set sequence-persistence /var/x block 4096\n');
+  t.same(config.crypto.manualSas![0].sequencePersistence, { dir: '/var/x', block: 4096 });
 });

@@ -126,6 +126,8 @@ export const HELP: Record<string, string> = {
   inbound: 'Specify key for inbound SA', outbound: 'Specify key for outbound SA', esp: 'Specify an ESP key',
   cipher: 'Specify an ESP cipher key', authenticator: 'Specify an ESP authenticator key',
   'udp-encapsulation': 'Encapsulate ESP in UDP 4500 (NAT traversal)',
+  'sequence-persistence': 'Persist sequence numbers across restarts (required for manual AEAD keys)',
+  block: 'Sequence numbers reserved per disk write',
   transport: '(Transport Mode)', tunnel_mode: '(Tunnel Mode)',
   encryption: 'Set encryption algorithm for protection suite', hash: 'Set hash algorithm for protection suite',
   group: 'Set the Diffie-Hellman group', lifetime: 'Set lifetime for ISAKMP security association',

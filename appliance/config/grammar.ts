@@ -384,10 +384,19 @@ function manualSaTree(): Node {
   define(t, 'set transform-set {name:word}', crypto((c, ctx, a) => { setOpt(sa(c, ctx), 'transformSet', a.no ? undefined : a.p.name); }),
     { '{name}': 'Proposal tag' });
   define(t, 'set udp-encapsulation', crypto((c, ctx, a) => { sa(c, ctx).udpEncapsulation = !a.no; }));
+  const persist = crypto((c, ctx, a) => {
+    if (a.no) { delete sa(c, ctx).sequencePersistence; return; }
+    const p: { dir: string; block?: number } = { dir: a.p.dir };
+    setOpt(p, 'block', a.p.block === undefined ? undefined : Number(a.p.block));
+    sa(c, ctx).sequencePersistence = p;
+  });
+  const ph = { '{dir}': 'Directory for the sequence files, or default (/var/lib/dmvpnd/seq)', '{block}': 'Sequence numbers reserved per disk write' };
+  define(t, 'set sequence-persistence {dir:word}', persist, ph);
+  define(t, 'set sequence-persistence {dir:word} block {block:range:2-1073741824}', persist, ph);
   const key = crypto((c, ctx, a) => {
     const dir = a.kw.has('inbound') ? 'inbound' : 'outbound';
     if (a.no) { delete sa(c, ctx)[dir]; return; }
-    const k = { spi: Number(a.p.spi), cipher: a.p.cipher } as { spi: number; cipher: string; authenticator?: string };
+    const k = { spi: Number(a.p.spi), cipher: a.p.cipher ?? '' } as { spi: number; cipher: string; authenticator?: string };
     setOpt(k, 'authenticator', a.p.auth);
     sa(c, ctx)[dir] = k;
   });
@@ -395,6 +404,8 @@ function manualSaTree(): Node {
   for (const dir of ['inbound', 'outbound']) {
     define(t, `set session-key ${dir} esp {spi:range:256-4294967295} cipher {cipher:hex}`, key, kh);
     define(t, `set session-key ${dir} esp {spi:range:256-4294967295} cipher {cipher:hex} authenticator {auth:hex}`, key, kh);
+    // esp-null: integrity only, no cipher key
+    define(t, `set session-key ${dir} esp {spi:range:256-4294967295} authenticator {auth:hex}`, key, kh);
   }
   return t;
 }

@@ -96,6 +96,8 @@ export interface ManualSa {
   inbound?: ManualSaKey;
   outbound?: ManualSaKey;
   udpEncapsulation: boolean;
+  /** `set sequence-persistence DIR|default [block N]`: persisted sequence high-water marks (docs/security.md). */
+  sequencePersistence?: { dir: string; block?: number };
 }
 
 export interface ApplianceConfig {

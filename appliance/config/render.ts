@@ -88,9 +88,11 @@ export function cryptoLines(c: CryptoConfig): string[] {
     if (m.transformSet !== undefined) out.push(` set transform-set ${m.transformSet}`);
     for (const dir of ['inbound', 'outbound'] as const) {
       const k = m[dir];
-      if (k) out.push(` set session-key ${dir} esp ${k.spi} cipher ${k.cipher}${k.authenticator ? ` authenticator ${k.authenticator}` : ''}`);
+      if (k) out.push(` set session-key ${dir} esp ${k.spi}${k.cipher ? ` cipher ${k.cipher}` : ''}${k.authenticator ? ` authenticator ${k.authenticator}` : ''}`);
     }
     if (m.udpEncapsulation) out.push(' set udp-encapsulation');
+    const sp = m.sequencePersistence;
+    if (sp) out.push(` set sequence-persistence ${sp.dir}${sp.block !== undefined ? ` block ${sp.block}` : ''}`);
   }
   return out;
 }

@@ -77,8 +77,9 @@ export const CTL_OUT = {
   KEEPALIVE: 28,
   IKE_OUT: 29,
   SA_PAIR: 30,
+  SA_LIMIT: 31,
   /** test hook: the worker traps (only with the layout's testHooks set; docs/dataplane.md "Healing"). */
-  TEST_TRAP: 31,
+  TEST_TRAP: 32,
 } as const;
 
 export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8, PROTECTED: 16 } as const;

@@ -11,10 +11,13 @@ export const ESP_ENC = { AES_GCM_128: 1, AES_GCM_256: 2, CHACHA20_POLY1305: 3, A
 export const ESP_INTEG = { NONE: 0, HMAC_SHA1_96: 1, HMAC_SHA256_128: 2 } as const;
 /** cipher word = enc | integ << 8 | icvLen << 16 (icvLen only for AES-GCM: 8, 12 or 16; 0 = 16). */
 export const espCipher = (enc: number, integ = 0, icvLen = 0) => (enc | (integ << 8) | (icvLen << 16)) >>> 0;
-export const SA_FLAG = { UDP: 1, ESN: 2, TUNNEL: 4, NO_REPLAY: 8 } as const;
+/** SEQ_LIMIT: outbound numbers only up to the limit set by saLimit() (persisted reservations). */
+/** GRE_ONLY: selectors = GRE from the SA's peer to our tunnel source (tunnel protection). */
+export const SA_FLAG = { UDP: 1, ESN: 2, TUNNEL: 4, NO_REPLAY: 8, SEQ_LIMIT: 16, GRE_ONLY: 32 } as const;
 export const SA_DIR = { IN: 1, OUT: 2 } as const;
 export const SA_STATE = { FREE: 0, ACTIVE: 1, EXPIRED: 2 } as const;
-export const SA_EVENT_REASON = { SOFT_LIFETIME: 1, HARD_LIFETIME: 2, SEQ_EXHAUSTED: 3 } as const;
+/** SEQ_LOW: an outbound SA with SEQ_LIMIT reached its warn mark (or the limit): reserve the next block. */
+export const SA_EVENT_REASON = { SOFT_LIFETIME: 1, HARD_LIFETIME: 2, SEQ_EXHAUSTED: 3, SEQ_LOW: 4 } as const;
 export const NATT_PORT = 4500;
 
 /** SA entry fields (byte offsets; u32 unless noted u64). */
@@ -23,7 +26,8 @@ export const SA_ENTRY = {
   window: 32, enc: 36, integ: 40, ivLen: 44, icvLen: 48, block: 52, salt: 56, events: 60,
   seq: 64, softBytes: 72, hardBytes: 80, softPackets: 88, hardPackets: 96, serial: 104, addedMs: 112, lastMs: 116,
   packets: 128, bytes: 136, dropReplay: 144, dropTooOld: 152, dropAuth: 160, dropBadPad: 168,
-  dropBadNextHeader: 176, dropLifetime: 184, dropMalformed: 192, bitmap: 256, secrets: 1024,
+  dropBadNextHeader: 176, dropLifetime: 184, dropMalformed: 192, dropPolicy: 200, dropSeqLimit: 208,
+  seqLimit: 216, seqWarn: 224, bitmap: 256, secrets: 1024,
 } as const;
 
 /** Global ESP counters: their own block from index 96. */
@@ -32,7 +36,10 @@ export const ESP_COUNTER_NAMES = [
   'espTxPackets', 'espTxBytes', 'espRxPackets', 'espRxBytes', 'dropNoSa', 'saNeededSent', 'dropCleartext',
   'dropUnknownSpi', 'dropEspMalformed', 'dropEspAuth', 'dropEspReplay', 'dropEspInvalid', 'dropSaExpired',
   'nattKeepaliveRx', 'nattKeepaliveTx', 'ikeIn', 'ikeOut', 'dropEspTooBig', 'saEventsSent',
+  'dropSeqLimit', 'dropEspPolicy',
 ] as const;
+/** Counter slots holding the NBMA source of the last packet dropped for a reason (not counters). */
+export const LAST_DROP_SOURCE_SLOT = { unknownPeer: 120, cleartext: 121, espPolicy: 122 } as const;
 export type EspCounterName = (typeof ESP_COUNTER_NAMES)[number];
 
 export interface SaSpec {
@@ -52,8 +59,13 @@ export interface SaSpec {
   /** encryption key; for AEADs key || 4-byte salt (RFC 4106 / 7634, like `ip xfrm`). */
   key: Uint8Array;
   authKey?: Uint8Array;
-  /** outbound: last sequence number used (next packet gets +1); inbound: highest seen. Tests/handover. */
+  /** outbound: last sequence number used (next packet gets +1); inbound: highest seen, and every
+   * number up to it counts as seen (a persisted edge after a restart). */
   initialSeq?: bigint | number;
+  /** outbound: send nothing beyond the limit given by saLimit() (persisted reservation). */
+  seqLimited?: boolean;
+  /** selectors: only GRE from `peer` to our tunnel source; anything else is a policy drop. */
+  greOnly?: boolean;
 }
 
 /**
@@ -77,7 +89,8 @@ export class SaCommands {
     const u64 = (o: number, x: bigint | number | undefined) => v.setBigUint64(o, BigInt(x ?? 0), true);
     u32(0, s.index); u32(4, s.dir === 'in' ? SA_DIR.IN : SA_DIR.OUT); u32(8, s.spi); u32(12, s.peer);
     u32(16, espCipher(s.enc, s.integ ?? 0, s.icvLen ?? 0));
-    u32(20, (s.udp ? SA_FLAG.UDP : 0) | (s.esn ? SA_FLAG.ESN : 0) | (s.tunnel ? SA_FLAG.TUNNEL : 0) | (s.noReplay ? SA_FLAG.NO_REPLAY : 0));
+    u32(20, (s.udp ? SA_FLAG.UDP : 0) | (s.esn ? SA_FLAG.ESN : 0) | (s.tunnel ? SA_FLAG.TUNNEL : 0) | (s.noReplay ? SA_FLAG.NO_REPLAY : 0) |
+      (s.seqLimited ? SA_FLAG.SEQ_LIMIT : 0) | (s.greOnly ? SA_FLAG.GRE_ONLY : 0));
     u32(24, s.udp ? (((s.udp.srcPort ?? NATT_PORT) << 16) | (s.udp.dstPort ?? NATT_PORT)) : 0);
     u32(28, s.replayWindow ?? 0);
     u64(32, s.softBytes); u64(40, s.hardBytes); u64(48, s.softPackets); u64(56, s.hardPackets);
@@ -91,6 +104,13 @@ export class SaCommands {
   /** Pairs inbound SA `inIndex` with outbound SA `outIndex`: NAT-T port floating (authenticated
    * ESP-in-UDP from a new source port on the inbound SA moves the outbound SA's destination port). */
   saPair(inIndex: number, outIndex: number): boolean { return this.done(this.ring.fill(CTL_OUT.SA_PAIR, 0, 0, [inIndex, outIndex])); }
+  /** Outbound SA `index` may send up to `limit` (persisted first!) and raises SEQ_LOW from `warn` on. */
+  saLimit(index: number, limit: bigint, warn: bigint): boolean {
+    const b = new Uint8Array(24);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, index >>> 0, true); v.setBigUint64(8, limit, true); v.setBigUint64(16, warn, true);
+    return this.done(this.ring.fill(CTL_OUT.SA_LIMIT, 0, 0, b, false));
+  }
   saDel(index: number): boolean { return this.done(this.ring.fill(CTL_OUT.SA_DEL, 0, 0, [index])); }
   /** NAT-keepalive (one 0xFF byte in UDP) to `nbma`; send every 20 s per UDP-encapsulated peer. */
   keepalive(nbma: number, srcPort = NATT_PORT, dstPort = NATT_PORT): boolean {
@@ -113,7 +133,10 @@ export interface SaRow {
   seq: bigint;
   addedMs: number; lastMs: number;
   packets: number; bytes: number;
-  drops: { replay: number; tooOld: number; auth: number; badPad: number; badNextHeader: number; lifetime: number; malformed: number };
+  drops: { replay: number; tooOld: number; auth: number; badPad: number; badNextHeader: number; lifetime: number; malformed: number;
+    policy: number; seqLimit: number };
+  /** outbound: highest number it may send (2^64-1 = no persisted limit). */
+  seqLimit: bigint;
   events: number;
 }
 
@@ -141,7 +164,9 @@ export function readSas(buffer: ArrayBufferLike, l: Pick<Layout, 'saTable' | 'sa
         drops: {
           replay: q(E.dropReplay), tooOld: q(E.dropTooOld), auth: q(E.dropAuth), badPad: q(E.dropBadPad),
           badNextHeader: q(E.dropBadNextHeader), lifetime: q(E.dropLifetime), malformed: q(E.dropMalformed),
+          policy: q(E.dropPolicy), seqLimit: q(E.dropSeqLimit),
         },
+        seqLimit: u64[(e + E.seqLimit) >>> 3],
         events: w(E.events),
       };
       if (Atomics.load(u32, (e + E.gen) >>> 2) === g) { rows.push(row); break; }
@@ -154,6 +179,14 @@ export function readEspCounters(buffer: ArrayBufferLike, l: Pick<Layout, 'counte
   const v = new BigUint64Array(buffer, l.counters + ESP_COUNTER_BASE * 8, ESP_COUNTER_NAMES.length);
   const out = {} as Record<EspCounterName, number>;
   ESP_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[i]); });
+  return out;
+}
+
+/** NBMA source (u32, 0 = none yet) of the last packet dropped for each reason. */
+export function readDropSources(buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>): Record<keyof typeof LAST_DROP_SOURCE_SLOT, number> {
+  const v = new BigUint64Array(buffer, l.counters, 256);
+  const out = {} as Record<keyof typeof LAST_DROP_SOURCE_SLOT, number>;
+  for (const [k, i] of Object.entries(LAST_DROP_SOURCE_SLOT)) out[k as keyof typeof LAST_DROP_SOURCE_SLOT] = Number(v[i]);
   return out;
 }
 

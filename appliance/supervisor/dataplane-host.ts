@@ -142,6 +142,7 @@ export class DataplaneHost {
     let flags = 0;
     if (p.key !== undefined) flags |= TUNNEL_FLAG.KEY;
     if (p.p2pDestination) flags |= TUNNEL_FLAG.P2P;
+    else flags |= TUNNEL_FLAG.STRICT; // multipoint: GRE data only from NBMA addresses in the peer table (issue 8)
     if (p.redirect) flags |= TUNNEL_FLAG.REDIRECT;
     if (p.protected) flags |= TUNNEL_FLAG.PROTECTED;
     this.commands.cfgTunnel({

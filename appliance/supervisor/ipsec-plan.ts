@@ -19,7 +19,14 @@ export interface PlannedSa {
   key: Uint8Array; // cipher key (|| 4-byte salt for AEADs)
   authKey: Uint8Array;
   udpEncap: boolean;
+  /** persisted sequence high-water marks (`set sequence-persistence`); absent = none */
+  persistence?: { dir: string; block: number };
 }
+
+/** `set sequence-persistence default` */
+export const DEFAULT_SEQ_DIR = '/var/lib/dmvpnd/seq';
+/** Sequence numbers reserved per fsync'd write unless `block N` says otherwise. */
+export const DEFAULT_SEQ_BLOCK = 65536;
 
 export class IpsecPlanError extends Error { override name = 'IpsecPlanError'; }
 
@@ -49,6 +56,8 @@ export function parseTransform(ts: TransformSet): EspTransform {
   if (aead && integrity !== 'none') throw new IpsecPlanError(`transform-set ${ts.name}: ${cipher} is combined-mode; it takes no separate integrity transform`);
   if (cipher === 'aes-cbc-192') throw new IpsecPlanError(`transform-set ${ts.name}: esp-aes 192 is not supported (use 128 or 256)`);
   if (!aead && integrity === 'none' && cipher !== 'null') throw new IpsecPlanError(`transform-set ${ts.name}: esp-aes needs an integrity transform (esp-sha-hmac or esp-sha256-hmac)`);
+  // RFC 4303 3.2: ESP provides confidentiality or integrity or both; neither is no protection at all.
+  if (cipher === 'null' && integrity === 'none') throw new IpsecPlanError(`transform-set ${ts.name}: esp-null needs an integrity transform (esp-sha-hmac or esp-sha256-hmac): without one ESP protects nothing (RFC 4303 section 3.2)`);
   return { cipher, integrity, icvLen, mode: ts.mode ?? 'tunnel' };
 }
 
@@ -65,6 +74,15 @@ function planManual(sa: ManualSa, sets: Map<string, TransformSet>): PlannedSa[] 
   const ts = sets.get(sa.transformSet);
   if (!ts) throw new IpsecPlanError(`${where}: transform-set ${sa.transformSet} is not defined`);
   const transform = parseTransform(ts);
+  const persistence = sa.sequencePersistence
+    ? { dir: sa.sequencePersistence.dir === 'default' ? DEFAULT_SEQ_DIR : sa.sequencePersistence.dir, block: sa.sequencePersistence.block ?? DEFAULT_SEQ_BLOCK }
+    : undefined;
+  if (isAead(transform) && !persistence) {
+    throw new IpsecPlanError(`${where}: ${transform.cipher} with manual keys would reuse nonces: after a restart the sequence number ` +
+      'starts at 0 again under the same key and salt (RFC 4106 section 8.1, RFC 7634 section 4 and RFC 8221 forbid AEAD with ' +
+      'manual keying). Add "set sequence-persistence default" (or a directory) to persist the sequence numbers, or use esp-aes with esp-sha256-hmac');
+  }
+  if (persistence && !persistence.dir.startsWith('/')) throw new IpsecPlanError(`${where}: set sequence-persistence needs an absolute directory or default`);
   const out: PlannedSa[] = [];
   for (const direction of ['in', 'out'] as const) {
     const k = direction === 'in' ? sa.inbound : sa.outbound;
@@ -81,7 +99,25 @@ function planManual(sa: ManualSa, sets: Map<string, TransformSet>): PlannedSa[] 
     if (authKey.length !== AUTH_KEY[transform.integrity]) {
       throw new IpsecPlanError(`${where}: ${kw} authenticator is ${authKey.length} bytes; ${transform.integrity} needs ${AUTH_KEY[transform.integrity]}`);
     }
-    out.push({ name: sa.name, direction, spi: k.spi >>> 0, peer: sa.peer, transform, key, authKey, udpEncap: sa.udpEncapsulation });
+    const p: PlannedSa = { name: sa.name, direction, spi: k.spi >>> 0, peer: sa.peer, transform, key, authKey, udpEncap: sa.udpEncapsulation };
+    if (persistence) p.persistence = persistence;
+    out.push(p);
+  }
+  return out;
+}
+
+export const isAead = (t: EspTransform) => t.cipher.startsWith('aes-gcm') || t.cipher === 'chacha20-poly1305';
+
+/** What a security reviewer should hear about an accepted plan (logged at load). */
+export function ipsecWarnings(sas: PlannedSa[]): string[] {
+  const out: string[] = [];
+  for (const s of sas.filter((x) => x.direction === 'in')) {
+    const where = `crypto ipsec manual-sa ${s.name}`;
+    if (s.transform.cipher === 'null') out.push(`${where}: esp-null: GRE to ${s.peer} is authenticated but NOT encrypted`);
+    if (!s.persistence) {
+      out.push(`${where}: no set sequence-persistence: after a restart the inbound replay window starts empty, ` +
+        `so ESP packets from ${s.peer} captured before it can be replayed`);
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@
 import { ESP_ENC, ESP_INTEG, SaCommands, readSas, readEspCounters, type SaRow } from '../dataplane/sa.js';
 import { ipToU32, u32ToIp } from '../dataplane/layout.js';
 import type { PlannedSa, CipherName, IntegrityName } from './ipsec-plan.js';
+import { SeqGuard } from './seq-guard.js';
 
 const ENC: Record<CipherName, number> = {
   'aes-gcm-128': ESP_ENC.AES_GCM_128, 'aes-gcm-256': ESP_ENC.AES_GCM_256, 'chacha20-poly1305': ESP_ENC.CHACHA20_POLY1305,
@@ -13,13 +14,21 @@ const INTEG: Record<IntegrityName, number> = { none: ESP_INTEG.NONE, 'hmac-sha1-
 const ENC_NAME: Record<number, string> = { 1: 'esp-gcm', 2: 'esp-256-gcm', 3: 'esp-chacha20-poly1305', 4: 'esp-aes', 5: 'esp-256-aes', 6: 'esp-null' };
 const INTEG_NAME: Record<number, string> = { 1: 'esp-sha-hmac', 2: 'esp-sha256-hmac' };
 const NATT_KEEPALIVE_MS = 20000; // RFC 3948 suggests 20 s
+/** How often persisted inbound replay edges are written (and once more at stop). */
+const EDGE_SAVE_MS = 1000;
+
+type Logger = (level: 'info' | 'notice' | 'warn' | 'error', msg: string) => void;
 
 export class IpsecManager {
   private readonly planned: Array<PlannedSa & { index: number }>;
   private keepalive?: NodeJS.Timeout;
+  private edgeTimer?: NodeJS.Timeout;
+  private readonly seq: SeqGuard;
 
-  constructor(private readonly cmds: SaCommands, sas: PlannedSa[]) {
+  constructor(private readonly cmds: SaCommands, sas: PlannedSa[],
+    private readonly opts: { log?: Logger; readSas?: () => SaRow[] } = {}) {
     this.planned = sas.map((s, index) => ({ ...s, index }));
+    this.seq = new SeqGuard(cmds, opts.log ?? (() => {}));
   }
 
   install(): void {
@@ -29,7 +38,7 @@ export class IpsecManager {
         enc: ENC[s.transform.cipher], integ: INTEG[s.transform.integrity],
         icvLen: s.transform.cipher.startsWith('aes-gcm') ? s.transform.icvLen : 0,
         udp: s.udpEncap ? {} : undefined, tunnel: s.transform.mode === 'tunnel',
-        key: s.key, authKey: s.authKey,
+        key: s.key, authKey: s.authKey, greOnly: true, ...this.seq.prepare(s),
       });
       if (!ok) throw new Error('control ring full while installing SAs');
     }
@@ -37,6 +46,12 @@ export class IpsecManager {
     for (const i of this.planned.filter((s) => s.direction === 'in')) {
       const o = this.outFor(i.index);
       if (o !== undefined && !this.cmds.saPair(i.index, o)) throw new Error('control ring full while installing SAs');
+    }
+    this.seq.openAll(); // persisted reservations: the first block is on disk before any packet
+    const read = this.opts.readSas;
+    if (this.seq.persisting && read) {
+      this.edgeTimer = setInterval(() => this.seq.saveEdges(read()), EDGE_SAVE_MS);
+      this.edgeTimer.unref();
     }
     // the plan no longer needs the key material: drop our copies
     for (const s of this.planned) { s.key.fill(0); s.authKey.fill(0); }
@@ -49,7 +64,14 @@ export class IpsecManager {
     }
   }
 
-  stop(): void { clearInterval(this.keepalive); }
+  stop(): void {
+    clearInterval(this.keepalive);
+    clearInterval(this.edgeTimer);
+    if (this.seq.persisting && this.opts.readSas) this.seq.saveEdges(this.opts.readSas());
+  }
+
+  /** SA_EVENT SEQ_LOW: the outbound SA wants its next persisted block. */
+  seqLow(index: number): void { this.seq.reserve(index); }
 
   /** The outbound SA index of the manual-sa whose inbound SA is `inIndex`. */
   outFor(inIndex: number): number | undefined {
@@ -63,7 +85,7 @@ export class IpsecManager {
   show(buffer: ArrayBufferLike, layout: Parameters<typeof readSas>[1] & Parameters<typeof readEspCounters>[1],
     iface: string, local: string, json: boolean): string {
     const rows = readSas(buffer, layout);
-    if (json) return JSON.stringify(rows.map((r) => ({ ...r, seq: r.seq.toString(), peer: u32ToIp(r.peer), name: this.nameOf(r.index) }))) + '\n';
+    if (json) return JSON.stringify(rows.map((r) => ({ ...r, seq: r.seq.toString(), seqLimit: r.seqLimit.toString(), peer: u32ToIp(r.peer), name: this.nameOf(r.index) }))) + '\n';
     const byPeer = new Map<number, SaRow[]>();
     for (const r of rows) byPeer.set(r.peer, [...(byPeer.get(r.peer) ?? []), r]);
     const out: string[] = [`interface: ${iface}`, `    Crypto map tag: ${iface}-head-0, local addr ${local}`, ''];
@@ -86,6 +108,8 @@ export class IpsecManager {
           `        in use settings ={${r.flags & 4 ? 'Tunnel' : 'Transport'}${r.flags & 1 ? ' UDP-Encaps' : ''}, }`,
           `        conn id: ${r.index}, sa name: ${this.nameOf(r.index)} (manual)`,
           `        replay detection support: ${r.dir === 'in' ? `Y  replay window size: ${r.replayWindow}` : 'Y'}`,
+          ...(r.dir === 'out' && r.seqLimit < 0xffffffffffffffffn ? [`        sequence number: ${r.seq}, persisted reservation up to ${r.seqLimit}, dropped at limit: ${r.drops.seqLimit}`] : []),
+          ...(r.dir === 'in' ? [`        replay dropped: ${r.drops.replay + r.drops.tooOld}, policy dropped: ${r.drops.policy}`] : []),
           `        Status: ${r.state === 'active' ? 'ACTIVE(ACTIVE)' : 'EXPIRED'}`, '');
       }
     }

@@ -5,8 +5,9 @@ import type { ApplianceConfig, TunnelConfig } from '../config/model.js';
 import { NhrpEngine } from '../nhrp/engine.js';
 import { DataplaneHost, type TunnelParams } from './dataplane-host.js';
 import { IpsecManager } from './ipsec.js';
-import type { PlannedSa } from './ipsec-plan.js';
-import type { EspControlMessage } from '../dataplane/sa.js';
+import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
+import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
+import { DropLog } from './drop-log.js';
 import { PEER_FLAG, PEER_SA_SHIFT, ipToU32 as u32, u32ToIp } from '../dataplane/layout.js';
 import { localPrefixes, networkOf, overlayRoute } from './addressing.js';
 import { maskToLen } from './system.js';
@@ -25,6 +26,7 @@ export class Overlay {
   private readonly lastTx = new Map<number, number>();
   private usageTimer?: NodeJS.Timeout;
   private fallbackTimer?: NodeJS.Timeout;
+  private dropLog?: DropLog;
   /** While an NHRP packet received through ESP is processed: its source NBMA and the paired outbound SA. */
   private rxSa?: { nbma: string; out: number };
   /** Tunnel peer -> the outbound SA its registration came through (peers sharing an NBMA behind one NAT). */
@@ -79,7 +81,11 @@ export class Overlay {
     const { dataplane: dp, params, tunnel } = this;
     await dp.start(params, pcapPath);
     if (params.protected) {
-      this.ipsec = new IpsecManager(dp.sa, this.sas);
+      for (const w of ipsecWarnings(this.sas)) this.log.emit('CRYPTO', 'warn', 'POLICY', w);
+      this.ipsec = new IpsecManager(dp.sa, this.sas, {
+        log: (level, msg) => this.log.emit('CRYPTO', level, 'SEQ', msg),
+        readSas: () => readSas(dp.buffer, dp.layoutInfo),
+      });
       this.ipsec.install();
       const peers = [...new Set(this.sas.map((s) => s.peer))];
       this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
@@ -93,11 +99,15 @@ export class Overlay {
     this.usageTimer.unref();
     this.fallbackTimer = setInterval(() => this.followBestNhs(), NHS_FOLLOW_MS);
     this.fallbackTimer.unref();
+    this.dropLog = new DropLog(() => ({ counters: dp.counters(), sources: readDropSources(dp.buffer, dp.layoutInfo) }),
+      (msg) => this.log.emit('DATAPLANE', 'warn', 'DROP', msg));
+    this.dropLog.start();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.usageTimer);
     clearInterval(this.fallbackTimer);
+    this.dropLog?.stop();
     this.ipsec?.stop();
     this.nhrp.stop();
     await new Promise((r) => setTimeout(r, 50)); // let the last NHRP packets leave the ring
@@ -141,6 +151,7 @@ export class Overlay {
   }
 
   private espEvent(m: EspControlMessage): void {
+    if (m.type === 'SA_EVENT' && m.reason === SA_EVENT_REASON.SEQ_LOW) { this.ipsec?.seqLow(m.index); return; }
     if (m.type === 'SA_EVENT') {
       const what = m.reason === 1 ? 'soft lifetime reached (rekey needed)' : m.reason === 2 ? 'hard lifetime reached: SA stopped' : 'sequence numbers exhausted: SA stopped';
       this.log.emit('CRYPTO', m.reason === 1 ? 'notice' : 'warn', 'SA_EVENT', `SA ${this.ipsec?.nameOf(m.index) ?? m.index} spi 0x${m.spi.toString(16)}: ${what}`);

@@ -26,7 +26,7 @@ export const K_MCAST_ADD: u32 = 23;
 export const K_MCAST_DEL: u32 = 24;
 export const K_MCAST_FLUSH: u32 = 25;
 /** Test hook: trap the worker (refused unless the supervisor enabled test hooks; recover.ts). */
-export const K_TEST_TRAP: u32 = 31;
+export const K_TEST_TRAP: u32 = 32;
 
 /** Sends an NHRP packet (`len` bytes at `p`) to NBMA `dst` in GRE 0x2001. */
 export function sendNhrp(p: usize, len: u32, dst: u32, sa: u32 = 0): void {
@@ -69,8 +69,8 @@ export function applyCommand(kind: u32, d: usize, len: u32): void {
     mcastFlush(); ok = true;
   } else if (kind == K_TEST_TRAP) {
     ok = testTrap();
-  } else if (kind >= 26 && kind <= 30) {
-    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT, SA_PAIR (esp/esp.ts)
+  } else if (kind >= 26 && kind <= 31) {
+    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT, SA_PAIR, SA_LIMIT (esp/esp.ts)
   }
   count(ok ? CMD_APPLIED : CMD_BAD);
 }

@@ -4,8 +4,10 @@
 //                                   -> 0x2001: ctlRx NHRP_IN (addr = outer src, aux = outer dst)
 //
 // Per-peer rx counters (inner bytes) are found through the nbma -> peer reverse index. With the
-// tunnel's STRICT flag, IPv4 from an NBMA address with no peer entry is dropped (dropUnknownPeer);
-// NHRP is always accepted (that is how peers get learned).
+// tunnel's STRICT flag (set by the supervisor on every multipoint tunnel), IPv4 from an NBMA address
+// with no peer entry is dropped (dropUnknownPeer): otherwise any underlay host could inject packets
+// into the LAN. NHRP is always handed up (registration and resolution come from new addresses; the
+// NHRP engine decides what to believe). A protected tunnel takes GRE only out of ESP (dropCleartext).
 import { copyBytes } from './mem';
 import { scratch, SCR_PROD_TUNTX, SCR_PROD_CTLRX } from './layout';
 import { prodReserve, prodCommit, SLOT_HEADER } from './ring';
@@ -18,7 +20,8 @@ import { mssClamp } from './mss';
 import { maybeRedirect } from './redirect';
 import { groOffer } from './gro';
 import { espInput } from './esp/esp';
-import { espInner, espInSa, FLAG_PROTECTED, DROP_CLEARTEXT, cnt } from './esp/state';
+import { espInner, espInSa, FLAG_PROTECTED, DROP_CLEARTEXT, LAST_SRC_CLEARTEXT, LAST_SRC_UNKNOWN_PEER, cnt, lastSource,
+} from './esp/state';
 import { ctlRx, slotDataMax } from './layout';
 import * as cfg from './config';
 import {
@@ -37,7 +40,9 @@ export function inbound(kind: u32, addr: u32, p: usize, len: u32): void {
   }
   countPkt(GRE_RX_PACKETS, len);
   if (!cfg.configured) { count(DROP_NO_TUNNEL); return; }
-  if ((cfg.flags & FLAG_PROTECTED) != 0 && !espInner) { cnt(DROP_CLEARTEXT); return; } // protected: GRE only via ESP
+  if ((cfg.flags & FLAG_PROTECTED) != 0 && !espInner) { // protected: GRE only via ESP, from anyone
+    cnt(DROP_CLEARTEXT); lastSource(LAST_SRC_CLEARTEXT, addr); return;
+  }
   const tot = ipv4Check(p, len, false); // the kernel verified the outer header checksum
   if (tot == 0 || ipProto(p) != 47) { count(DROP_BAD_IP); return; }
   if ((ipFragField(p) & (IP_MF | IP_OFFMASK)) != 0) { count(DROP_OUTER_FRAGMENT); return; }
@@ -65,7 +70,7 @@ export function inbound(kind: u32, addr: u32, p: usize, len: u32): void {
     const itot = ipv4Check(payload, plen, true);
     if (itot == 0) { count(DROP_BAD_IP); return; }
     const peer = peerByNbma(src);
-    if (peer == 0 && (cfg.flags & cfg.FLAG_STRICT) != 0) { count(DROP_UNKNOWN_PEER); return; }
+    if (peer == 0 && (cfg.flags & cfg.FLAG_STRICT) != 0) { count(DROP_UNKNOWN_PEER); lastSource(LAST_SRC_UNKNOWN_PEER, src); return; }
     if (cfg.tcpMss != 0) mssClamp(payload, ipHl(payload), itot, cfg.tcpMss);
     maybeRedirect(src, payload, itot);
     if (groOffer(payload, itot, peer)) return; // TCP coalesced into a tunTx super-packet (gro.ts)

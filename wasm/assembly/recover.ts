@@ -98,7 +98,7 @@ function repairSas(base: usize): void {
   if (torn > 0) add(RESTART_TORN_SAS, torn);
 }
 
-/** TEST_TRAP (ctlTx kind 31): honoured only when the supervisor enabled test hooks in the layout. */
+/** TEST_TRAP (ctlTx kind 32): honoured only when the supervisor enabled test hooks in the layout. */
 export function testTrap(): bool {
   if (load<u32>(layoutBlock + LB_TEST_HOOKS) != 1) return false;
   unreachable();

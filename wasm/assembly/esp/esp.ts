@@ -25,7 +25,7 @@ import { count, countPkt, DROP_BAD_IP, DROP_OUTER_FRAGMENT, DROP_NOT_FOR_US, DRO
   DROP_CTL_TOO_BIG, TUN_TX_PACKETS, CMD_BAD } from '../counters';
 import {
   espReady, saEntry, idxFind, spiIndex, outIndex, udpTx, espRxRing, udpRxRing, saAdd, saRemove, saCap,
-  saAccount, saExpiredDrop, saEventOnce, replayCheck, replayUpdate,
+  saAccount, saExpiredDrop, saEventOnce, replayCheck, replayUpdate, saLimit,
 } from './sa';
 import {
   SA_STATE, SA_SPI, SA_FLAGS, SA_PORTS, SA_ENC, SA_INTEG, SA_IVLEN, SA_ICVLEN, SA_BLOCK, SA_SALT, SA_SEQ,
@@ -36,7 +36,8 @@ import {
   SCR_ESP_NEEDED, ESP_TX_PACKETS, ESP_TX_BYTES, ESP_RX_PACKETS, ESP_RX_BYTES, DROP_NO_SA, SA_NEEDED_SENT,
   DROP_UNKNOWN_SPI, DROP_ESP_MALFORMED, DROP_ESP_AUTH, DROP_ESP_INVALID, NATT_KEEPALIVE_RX,
   NATT_KEEPALIVE_TX, IKE_IN, IKE_OUT, DROP_ESP_TOO_BIG, cnt, saCnt, setEspInner, setEspInSa,
-  SA_PAIR, SA_DIR, SA_PEER, DIR_IN, DIR_OUT, ST_FREE, K_SA_PAIR,
+  SA_PAIR, SA_DIR, SA_PEER, DIR_IN, DIR_OUT, ST_FREE, K_SA_PAIR, K_SA_LIMIT, SA_SEQ_LIMIT, SA_SEQ_WARN,
+  SA_D_SEQ_LIMIT, SA_D_POLICY, SAF_GRE_ONLY, EV_SEQ_LOW, DROP_SEQ_LIMIT, DROP_ESP_POLICY, LAST_SRC_ESP_POLICY, lastSource,
 } from './state';
 
 const SA_NEEDED_INTERVAL_MS: u32 = 1000;
@@ -95,6 +96,11 @@ function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32): bool 
   if (last >= (esn ? <u64>0xffffffffffffffff : <u64>0xffffffff)) { // never wraps
     store<u32>(e, ST_EXPIRED, SA_STATE); saEventOnce(e, EV_SEQ); saExpiredDrop(e); return false;
   }
+  // Persisted reservation used up (the supervisor has not raised the limit yet): never send a
+  // number that a restart could hand out again. The request for the next block is repeated.
+  if (last >= load<u64>(e, SA_SEQ_LIMIT)) {
+    saCnt(e, SA_D_SEQ_LIMIT); cnt(DROP_SEQ_LIMIT); saEventOnce(e, EV_SEQ_LOW); return false;
+  }
   const d = slot + SLOT_HEADER;
   const tunnel = (fl & SAF_TUNNEL) != 0;
   const src = tunnel ? d : d + 20;
@@ -126,6 +132,7 @@ function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32): bool 
   }
   const seq = last + 1;
   store<u64>(e, seq, SA_SEQ);
+  if (seq >= load<u64>(e, SA_SEQ_WARN)) saEventOnce(e, EV_SEQ_LOW);
   const spiBe = bswap<u32>(load<u32>(e, SA_SPI));
   store<u32>(out, spiBe);
   store<u32>(out, bswap<u32>(<u32>seq), 4);
@@ -230,6 +237,11 @@ export function espInput(kind: u32, src: u32, aux: u32, p: usize, len: u32): voi
   if (elen < hdr + icvLen + 2) { malformed(e); return; }
   const ctLen = elen - hdr - icvLen;
   if (blk == 16 && (ctLen & 15) != 0) { malformed(e); return; }
+  // The SA is found by SPI and checked against its addresses (RFC 4301 4.4.2): the destination is
+  // our tunnel source (checked above for raw ESP; the UDP socket is bound to it), and the source
+  // must be the SA's peer, before any crypto work is spent. Selectors: docs/security.md.
+  const peer = load<u32>(e, SA_PEER);
+  if (peer != 0 && src != peer) { policyDrop(e, src); return; }
   const s = replayCheck(e, bswap<u32>(load<u32>(esp, 4)));
   if (s == 0) return;
   const fl = load<u32>(e, SA_FLAGS);
@@ -293,14 +305,19 @@ export function espInput(kind: u32, src: u32, aux: u32, p: usize, len: u32): voi
   if (nh == 4 && plen >= 20 && ipv4Check(pay, plen, true) != 0) {
     const itot = ipv4Check(pay, plen, true);
     if (ipProto(pay) == 47 && ipDst(pay) == cfg.source) { // GRE in tunnel mode
+      // the inner source is the peer too, except behind NAT (ESP in UDP): then it is the peer's
+      // pre-NAT address, which manual keying cannot know; the outer source was checked above.
+      if (peer != 0 && kind != 17 && ipSrc(pay) != peer) { policyDrop(e, ipSrc(pay)); return; }
       saAccount(e, plen);
       setEspInner(true); setEspInSa(v);
       inbound(47, ipSrc(pay), pay, itot);
       setEspInner(false); setEspInSa(0);
       return;
     }
+    if ((fl & SAF_GRE_ONLY) != 0) { policyDrop(e, ipSrc(pay)); return; }
     if ((fl & SAF_TUNNEL) != 0) { saAccount(e, plen); toTun(pay, itot); return; }
-  } else if (nh == 41 && (fl & SAF_TUNNEL) != 0 && plen >= 40 && (load<u8>(pay) >> 4) == 6) {
+  } else if ((fl & SAF_GRE_ONLY) != 0) { policyDrop(e, src); return; }
+  else if (nh == 41 && (fl & SAF_TUNNEL) != 0 && plen >= 40 && (load<u8>(pay) >> 4) == 6) {
     const itot: u32 = 40 + <u32>bswap<u16>(load<u16>(pay, 4));
     if (itot <= plen) { saAccount(e, plen); toTun(pay, itot); return; }
   }
@@ -321,6 +338,9 @@ function portFloat(e: usize, aux: u32): void {
   if (sport == 0 || (ports & 0xffff) == sport) return;
   atomic.store<u32>(o, (ports & 0xffff0000) | sport, SA_PORTS);
 }
+
+/** Authenticated, decrypted, but not what the SA protects: counted per SA and globally. */
+function policyDrop(e: usize, src: u32): void { saCnt(e, SA_D_POLICY); cnt(DROP_ESP_POLICY); lastSource(LAST_SRC_ESP_POLICY, src); }
 
 function malformed(e: usize): void { saCnt(e, SA_D_MALFORMED); cnt(DROP_ESP_MALFORMED); }
 
@@ -358,7 +378,7 @@ function udpSend(dst: u32, ports: u32, p: usize, n: u32, marker: u32): bool {
   return true;
 }
 
-/** ctlTx kinds 26..29. */
+/** ctlTx kinds 26..31. */
 export function espCommand(kind: u32, d: usize, len: u32): bool {
   if (kind == K_SA_ADD) return saAdd(d, len);
   if (kind == K_SA_DEL) {
@@ -373,6 +393,7 @@ export function espCommand(kind: u32, d: usize, len: u32): bool {
     cnt(NATT_KEEPALIVE_TX);
     return true;
   }
+  if (kind == K_SA_LIMIT) return saLimit(d, len);
   if (kind == K_SA_PAIR) { // {inbound index, outbound index}: port floating follows the inbound SA
     if (len < 8 || !espReady) return false;
     const i = load<u32>(d), o = load<u32>(d, 4);

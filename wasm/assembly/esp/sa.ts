@@ -21,6 +21,7 @@ import {
   ENC_GCM128, ENC_GCM256, ENC_CHACHA, ENC_CBC128, ENC_CBC256, ENC_NULL, INTEG_NONE, INTEG_SHA1, INTEG_SHA256,
   EV_SOFT, EV_HARD, CTL_SA_EVENT, SCR_ESP_CRYPTO, SCR_ESP_END, SCR_ESP_PROD_UDPTX, SCR_ESP_NEEDED,
   SA_EVENTS_SENT, DROP_ESP_REPLAY, SA_D_LIFETIME, DROP_SA_EXPIRED, cnt, saCnt,
+  SA_SEQ_LIMIT, SA_SEQ_WARN, SAF_SEQ_LIMIT, EV_SEQ_LOW,
 } from './state';
 
 export let espReady: bool = false;
@@ -232,7 +233,16 @@ function saAddInner(d: usize, len: u32): bool {
   store<u64>(e, load<u64>(d, 40), SA_HARD_BYTES);
   store<u64>(e, load<u64>(d, 48), SA_SOFT_PACKETS);
   store<u64>(e, load<u64>(d, 56), SA_HARD_PACKETS);
-  store<u64>(e, load<u64>(d, 72), SA_SEQ);
+  const seq0 = load<u64>(d, 72);
+  store<u64>(e, seq0, SA_SEQ);
+  // SAF_SEQ_LIMIT: nothing may be sent until SA_LIMIT raises the limit past the persisted
+  // reservation; without it the limit never binds.
+  const limited = dir == DIR_OUT && (flags & SAF_SEQ_LIMIT) != 0;
+  store<u64>(e, limited ? seq0 : <u64>0xffffffffffffffff, SA_SEQ_LIMIT);
+  store<u64>(e, limited ? seq0 : <u64>0xffffffffffffffff, SA_SEQ_WARN);
+  // An inbound SA that starts at a persisted edge T treats every number <= T as seen: after a
+  // restart, a replay of anything received before it is dropped, not only those below T - window.
+  if (dir == DIR_IN && seq0 != 0) memory.fill(e + SA_BITMAP, 0xff, <usize>(win >> 3));
   store<u32>(e, ++serial, SA_SERIAL);
   store<u32>(e, nowMs, SA_ADDED_MS);
   store<u32>(e, nowMs, SA_LAST_MS);
@@ -255,6 +265,25 @@ function saAddInner(d: usize, len: u32): bool {
   genEnd(e);
   if (dir == DIR_IN) idxSet(spiIndex, spi, idx + 1);
   else idxSet(outIndex, peer, idx + 1);
+  return true;
+}
+
+/**
+ * SA_LIMIT {index, limit u64 at 8, warn u64 at 16}: the supervisor has persisted (fsync) a
+ * reservation up to `limit`; the SA may send up to it and asks for the next block from `warn` on.
+ * The limit only rises, so a late or repeated command cannot reopen used numbers.
+ */
+export function saLimit(d: usize, len: u32): bool {
+  if (!espReady || len < 24) return false;
+  const idx = load<u32>(d);
+  if (idx >= saCap) return false;
+  const e = saEntry(idx);
+  if (load<u32>(e, SA_STATE) == ST_FREE || load<u32>(e, SA_DIR) != DIR_OUT) return false;
+  const limit = load<u64>(d, 8);
+  if (limit < load<u64>(e, SA_SEQ_LIMIT)) return false;
+  store<u64>(e, limit, SA_SEQ_LIMIT);
+  store<u64>(e, load<u64>(d, 16), SA_SEQ_WARN);
+  store<u32>(e, load<u32>(e, SA_EVENTS) & ~(<u32>1 << (EV_SEQ_LOW - 1)), SA_EVENTS); // re-arm
   return true;
 }
 

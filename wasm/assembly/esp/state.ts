@@ -47,6 +47,10 @@ export const SA_D_BAD_PAD: usize = 168;
 export const SA_D_BAD_NH: usize = 176;
 export const SA_D_LIFETIME: usize = 184;
 export const SA_D_MALFORMED: usize = 192;
+export const SA_D_POLICY: usize = 200; // authenticated, but outside the SA's selectors (source, inner packet)
+export const SA_D_SEQ_LIMIT: usize = 208; // outbound: dropped at the persisted reservation limit
+export const SA_SEQ_LIMIT: usize = 216; // u64 outbound: highest sequence number that may be sent
+export const SA_SEQ_WARN: usize = 224; // u64 outbound: from this number on, ask for the next reservation
 export const SA_BITMAP: usize = 256; // replay window, up to 4096 bits
 export const SA_SECRET: usize = 1024; // secrets: iv seed (16) then contexts
 export const SA_IV_SEED: usize = 1024;
@@ -65,6 +69,12 @@ export const SAF_UDP: u32 = 1;
 export const SAF_ESN: u32 = 2;
 export const SAF_TUNNEL: u32 = 4;
 export const SAF_NO_REPLAY: u32 = 8;
+// Sequence numbers only up to SA_SEQ_LIMIT, raised by SA_LIMIT after the supervisor has persisted
+// the reservation (manual keys: a restart must never reuse a number, RFC 4106 8.1 / RFC 7634 4).
+export const SAF_SEQ_LIMIT: u32 = 16;
+// Selectors = GRE between the SA's peer and our tunnel source (tunnel protection SAs): any other
+// inner packet is a policy drop instead of going to the TUN (tunnel mode) or being refused as bad NH.
+export const SAF_GRE_ONLY: u32 = 32;
 
 export const ENC_GCM128: u32 = 1;
 export const ENC_GCM256: u32 = 2;
@@ -79,6 +89,7 @@ export const INTEG_SHA256: u32 = 2;
 export const EV_SOFT: u32 = 1;
 export const EV_HARD: u32 = 2;
 export const EV_SEQ: u32 = 3;
+export const EV_SEQ_LOW: u32 = 4; // outbound reached SA_SEQ_WARN: reserve the next block (re-armed by SA_LIMIT)
 
 // Tunnel flag bit4: protected (tunnel protection ipsec profile).
 export const FLAG_PROTECTED: u32 = 16;
@@ -93,6 +104,7 @@ export const K_SA_DEL: u32 = 27;
 export const K_KEEPALIVE: u32 = 28;
 export const K_IKE_OUT: u32 = 29;
 export const K_SA_PAIR: u32 = 30;
+export const K_SA_LIMIT: u32 = 31;
 
 // Per-worker scratch (after the multicast list, which ends at 229380).
 export const SCR_ESP: usize = 233472;
@@ -125,11 +137,19 @@ export const IKE_IN: u32 = 111;
 export const IKE_OUT: u32 = 112;
 export const DROP_ESP_TOO_BIG: u32 = 113;
 export const SA_EVENTS_SENT: u32 = 114;
+export const DROP_SEQ_LIMIT: u32 = 115;
+export const DROP_ESP_POLICY: u32 = 116;
+// Not counters: the NBMA source of the last packet dropped for that reason, for the supervisor's
+// rate-limited log line (appliance/dataplane/sa.ts readDropSources).
+export const LAST_SRC_UNKNOWN_PEER: u32 = 120;
+export const LAST_SRC_CLEARTEXT: u32 = 121;
+export const LAST_SRC_ESP_POLICY: u32 = 122;
 
 @inline export function cnt(i: u32, n: u64 = 1): void {
   const a = counters + (<usize>i << 3);
   store<u64>(a, load<u64>(a) + n);
 }
+@inline export function lastSource(i: u32, src: u32): void { store<u64>(counters + (<usize>i << 3), <u64>src); }
 @inline export function saCnt(e: usize, off: usize, n: u64 = 1): void {
   store<u64>(e + off, load<u64>(e + off) + n);
 }

@@ -1,0 +1,78 @@
+// Lab configs with manual-SA tunnel protection (integration-esp*.test.ts), and the wire helpers
+// those tests share: a dumpcap capture in a namespace, ESP packets read back from it, raw IPv4
+// packets sent from a namespace (hostile host, spoofed or not).
+import fs from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { nsExec, sleep } from './lab.js';
+
+export const K_IN = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f' + 'a1b2c3d4';
+export const K_OUT = '1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100' + 'd4c3b2a1';
+
+export interface Protect {
+  peer: string; inSpi: number; outSpi: number; inKey: string; outKey: string; transform: string; udp: boolean;
+  /** `set sequence-persistence` argument (directory [block N]); omitted = none */
+  persist?: string;
+}
+
+/** Adds a manual-sa profile to a lab config and protects its tunnel with it. */
+export function protect(cfg: string, p: Protect): string {
+  const crypto = `crypto ipsec transform-set TS ${p.transform}
+ mode transport
+crypto ipsec profile DMVPN
+ set transform-set TS
+crypto ipsec manual-sa PEER
+ set peer ${p.peer}
+ set transform-set TS
+ set session-key inbound esp ${p.inSpi} cipher ${p.inKey}
+ set session-key outbound esp ${p.outSpi} cipher ${p.outKey}
+${p.udp ? ' set udp-encapsulation\n' : ''}${p.persist ? ` set sequence-persistence ${p.persist}\n` : ''}!
+`;
+  return crypto + cfg.replace(' tunnel mode gre multipoint', ' tunnel mode gre multipoint\n tunnel protection ipsec profile DMVPN');
+}
+
+/** dumpcap on `iface` in `ns` writing classic pcap (not pcapng) to `file`; stop() ends it. */
+export async function capture(ns: string, iface: string, file: string, filter: string): Promise<{ stop: () => Promise<void> }> {
+  const p: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'dumpcap', '-q', '-P', '-i', iface, '-f', filter, '-w', file], { stdio: 'ignore' });
+  for (let i = 0; i < 40 && !fs.existsSync(file); i++) await sleep(100);
+  await sleep(300);
+  return {
+    stop: async () => {
+      if (p.exitCode !== null) return;
+      const done = new Promise<void>((r) => p.once('exit', () => r()));
+      p.kill('SIGINT');
+      await Promise.race([done, sleep(3000)]);
+    },
+  };
+}
+
+/** IPv4 packets of a classic pcap over Ethernet (linktype 1) or raw IP (101). */
+export function pcapIpv4(file: string): Uint8Array[] {
+  const b = fs.readFileSync(file);
+  if (b.length < 24) return [];
+  const le = b.readUInt32LE(0) === 0xa1b2c3d4;
+  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const link = u32(20);
+  const out: Uint8Array[] = [];
+  for (let o = 24; o + 16 <= b.length;) {
+    const cap = u32(o + 8);
+    const d = b.subarray(o + 16, o + 16 + cap);
+    o += 16 + cap;
+    const ip = link === 1 ? (d.readUInt16BE(12) === 0x0800 ? d.subarray(14) : undefined) : d;
+    if (ip && ip.length >= 20 && ip[0] >> 4 === 4) out.push(Uint8Array.from(ip));
+  }
+  return out;
+}
+
+export const ipStr = (p: Uint8Array, off: number) => `${p[off]}.${p[off + 1]}.${p[off + 2]}.${p[off + 3]}`;
+
+/** Sends complete IPv4 packets (source address as written, i.e. possibly spoofed) from `ns`. */
+export function sendRawIpv4(ns: string, packets: Uint8Array[]): void {
+  const hex = packets.map((p) => Buffer.from(p).toString('hex'));
+  nsExec(ns, ['python3', '-c', `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for h in sys.stdin.read().split():
+    p = bytes.fromhex(h)
+    s.sendto(p, ('%d.%d.%d.%d' % tuple(p[16:20]), 0))
+`], { input: hex.join('\n') });
+}
