@@ -21,6 +21,9 @@ export class ConfigError extends Error {}
 /** How often a tunnel waiting for its source address looks again (cheap: one `ip addr`). */
 const SOURCE_POLL_MS = 1000;
 
+/** IOS `ip nhrp max-send` default: 100 packets per 10 seconds; `show ip nhrp traffic` reports the usage. */
+const MAX_SEND = { packets: 100, seconds: 10 };
+
 /** A step of apply that failed, with the config object it was applying (for the line number). */
 class ApplyError extends Error {
   constructor(readonly origin: object | undefined, message: string) { super(message); }
@@ -50,6 +53,9 @@ export class Appliance {
   private plan?: Plan;
   private sourceTimer?: NodeJS.Timeout;
   private lastWaitMessage?: string;
+  /** NHRP packets sent so far, sampled once a second (newest last, MAX_SEND.seconds + 1 kept). */
+  private sentSamples: number[] = [];
+  private sendTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: { configPath: string; pcapPath?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
@@ -187,6 +193,11 @@ export class Appliance {
     catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }
     this.overlay = overlay;
     this.tunnelDown = undefined;
+    this.sendTimer ??= setInterval(() => {
+      this.sentSamples.push(this.nhrpSent());
+      if (this.sentSamples.length > MAX_SEND.seconds + 1) this.sentSamples.shift();
+    }, 1000);
+    this.sendTimer.unref();
     this.applyRoutes(plan, 'overlay', j);
   }
 
@@ -239,11 +250,23 @@ export class Appliance {
     }
   }
 
+  private nhrpSent(): number {
+    const out = this.nhrp?.counters().out ?? {};
+    return Object.values(out).reduce((a, b) => a + b, 0);
+  }
+
+  /** Percent of the max-send budget (100 packets / 10 s) used in the last 10 seconds. */
+  nhrpSendUsage(): number {
+    const sent = this.nhrpSent() - (this.sentSamples[0] ?? 0);
+    return Math.min(100, Math.round((sent * 100) / MAX_SEND.packets));
+  }
+
   /** The OS interface a configured interface drives (for show commands). */
   osNameOf(name: string): string | undefined { return this.osNames.get(name); }
 
   async stop(): Promise<void> {
     clearInterval(this.sourceTimer);
+    clearInterval(this.sendTimer);
     this.sourceTimer = undefined;
     await this.overlay?.stop();
   }

@@ -71,6 +71,13 @@ export function linkState(linuxName: string): LinkState {
   const out = JSON.parse(ip(['-j', 'link', 'show', 'dev', linuxName]) || '[]') as Array<{ flags: string[] }>;
   return { addresses: interfaceAddresses(linuxName), up: !!out[0]?.flags.includes('UP') };
 }
+/** Admin state and carrier (IOS Status / Protocol) of an interface. */
+export function linkStatus(linuxName: string): { adminUp: boolean; protocolUp: boolean } {
+  try {
+    const flags = (JSON.parse(ip(['-j', 'link', 'show', 'dev', linuxName]) || '[]') as Array<{ flags: string[] }>)[0]?.flags ?? [];
+    return { adminUp: flags.includes('UP'), protocolUp: flags.includes('LOWER_UP') };
+  } catch { return { adminUp: false, protocolUp: false }; }
+}
 export function restoreLink(linuxName: string, s: LinkState): void {
   for (const have of interfaceAddresses(linuxName)) if (!s.addresses.includes(have)) ip(['addr', 'del', have, 'dev', linuxName]);
   for (const want of s.addresses) if (!interfaceAddresses(linuxName).includes(want)) ip(['addr', 'add', want, 'dev', linuxName]);

@@ -9,12 +9,7 @@
 set -eu
 cmd=${1:?up|down}; P=${2:?prefix}
 
-down() {
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P-" || true); do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-    ip netns del "$ns" 2>/dev/null || true
-  done
-}
+down() { bash "$(dirname "$0")/topology.sh" down "$P"; }
 
 # link NS_A IF_A NS_B IF_B: a veth pair between two namespaces, both ends up
 link() {
