@@ -41,6 +41,9 @@ function setOpt<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undef
   if (v === undefined) delete o[k]; else o[k] = v;
 }
 const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+const u32 = (ip: string) => ip.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
+/** A netmask is ones then zeros (IOS refuses others). */
+const contiguous = (mask: string) => { const inv = ~u32(mask) >>> 0; return (inv & (inv + 1)) === 0; };
 
 /** Define `spec` plus every in-order combination of optional `tails` (IOS optional keyword groups). */
 function defineOpt(r: Node, spec: string, tails: string[], act: Act): void {
@@ -76,9 +79,7 @@ function globalTree(): Node {
     if (!ifs.some(i => i.name === parsed.name)) {
       if (parsed.kind === 'tunnel') ifs.push(newTunnel(parsed.name, parsed.number!));
       else {
-        const clash = ifs.find(i => i.kind === 'ethernet' && i.linuxName === parsed.linuxName);
-        if (clash) throw new CliError(`${parsed.name} maps to ${parsed.linuxName}, already used by ${clash.name}`);
-        const e: EthernetConfig = { kind: 'ethernet', name: parsed.name, linuxName: parsed.linuxName!, shutdown: false };
+        const e: EthernetConfig = { kind: 'ethernet', name: parsed.name, shutdown: false };
         ifs.push(e);
       }
     }
@@ -92,6 +93,7 @@ function globalTree(): Node {
       ctx.cfg.routes = ctx.cfg.routes.filter(r => !(same(r) && (nh === undefined || r.nextHop === nh) && (ifc === undefined || r.iface === ifc)));
       return;
     }
+    if (!contiguous(mask) || (u32(prefix) & ~u32(mask)) !== 0) throw new CliError('Inconsistent address and mask');
     const r: ApplianceConfig['routes'][number] = { prefix, mask };
     setOpt(r, 'iface', ifc); setOpt(r, 'nextHop', nh); setOpt(r, 'distance', num(dist));
     const idx = ctx.cfg.routes.findIndex(x => same(x) && x.nextHop === r.nextHop && x.iface === r.iface);
@@ -127,10 +129,19 @@ function interfaceTree(): Node {
 
   define(t, 'description {text:line}', (ctx, a) => { setOpt(iface(ctx), 'description', a.no ? undefined : a.p.text); },
     { '{text}': 'Up to 240 characters describing this interface' });
+  // A second `ip address` replaces the first, as on IOS (secondary addresses are not supported).
   define(t, 'ip address {addr:ipv4} {mask:mask}', (ctx, a) => {
+    if (!a.no && !contiguous(a.p.mask)) throw new CliError(`Bad mask 0x${u32(a.p.mask).toString(16).toUpperCase()} for address ${a.p.addr}`);
     setOpt(iface(ctx), 'address', a.no ? undefined : { address: a.p.addr, mask: a.p.mask });
   }, { '{addr}': 'IP address', '{mask}': 'IP subnet mask' });
   define(t, 'shutdown', (ctx, a) => { iface(ctx).shutdown = !a.no; });
+  // Which OS interface an IOS name drives when no OS interface has its rule name (interfaces.ts).
+  define(t, 'os-interface {os:word}', (ctx, a) => {
+    const i = iface(ctx);
+    if (i.kind !== 'ethernet' || parseInterfaceName(i.name)?.os) throw new CliError('os-interface applies to IOS-named LAN/WAN interfaces only');
+    if (!a.no && !/^[A-Za-z0-9_.-]{1,15}$/.test(a.p.os)) throw new CliError('Invalid OS interface name (at most 15 letters, digits, "-", "_", ".")');
+    setOpt(i, 'osInterface', a.no ? undefined : a.p.os);
+  }, { 'os-interface': 'OS interface this interface drives', '{os}': 'OS interface name (eth3, ens4 ...)' });
 
   define(t, 'ip mtu {n:range:68-9216}', (ctx, a) => { tunnel(ctx).mtu = a.no ? DEFAULT_MTU : Number(a.p.n); }, { '{n}': 'MTU (bytes)' });
   define(t, 'ip tcp adjust-mss {n:range:500-1460}', (ctx, a) => { setOpt(tunnel(ctx), 'tcpAdjustMss', a.no ? undefined : Number(a.p.n)); },

@@ -10,6 +10,18 @@ export type Inactive = ApplianceConfig['inactive'];
 export interface LoadError { line: number; column: number; text: string; message: string }
 export type LoadResult = { ok: true; config: ApplianceConfig; inactive: Inactive } | { ok: false; errors: LoadError[] };
 
+// The line each route, interface and interface address came from, so an apply failure can name the
+// line. Kept beside the model (not in it) so configs stay plain data that compares and renders as before.
+const origins = new WeakMap<object, number>();
+/** 1-based startup-config line of a route, interface or `ip address` (undefined if not loaded from text). */
+export const originLine = (o: object): number | undefined => origins.get(o);
+
+function noteOrigins(cfg: ApplianceConfig, line: number): void {
+  const mark = (o: object | undefined) => { if (o && !origins.has(o)) origins.set(o, line); };
+  cfg.routes.forEach(mark);
+  for (const i of cfg.interfaces) { mark(i); mark(i.address); }
+}
+
 export function parseStartupConfig(text: string): LoadResult {
   const cfg = emptyConfig();
   const trees = configTrees();
@@ -26,6 +38,7 @@ export function parseStartupConfig(text: string): LoadResult {
       const message = e.kind === 'action' ? `% ${e.message}` : errorMessage(e);
       return { ok: false, errors: [{ line: n + 1, column, text: raw, message }] };
     }
+    noteOrigins(cfg, n + 1);
     if (r.inactive) cfg.inactive.push({ line: n + 1, text: body.trim(), reason: r.inactive });
     // A config file never leaves configuration mode: `exit`/`end` at the top just return to global
     // config (IOS transcripts paste several `exit`/`end` between sections).

@@ -49,8 +49,10 @@ export interface TunnelConfig {
 
 export interface EthernetConfig {
   kind: 'ethernet';
-  name: string; // as written in config ("FastEthernet0/0", "eth0")
-  linuxName: string; // mapped Linux interface ("eth0")
+  name: string; // canonical IOS name ("FastEthernet0/0") or a plain OS name ("eth0"); its OS
+  // interface is chosen at apply time (config/interfaces.ts resolveOsNames)
+  /** `os-interface <name>`: the OS interface to drive when no OS interface has the rule name. */
+  osInterface?: string;
   description?: string;
   address?: InterfaceAddress;
   shutdown: boolean;

@@ -20,6 +20,7 @@ export function renderConfig(c: ApplianceConfig): string {
 export function renderInterface(i: InterfaceConfig): string[] {
   const out = [`interface ${i.name}`];
   if (i.description !== undefined) out.push(` description ${i.description}`);
+  if (i.kind === 'ethernet' && i.osInterface !== undefined) out.push(` os-interface ${i.osInterface}`);
   out.push(i.address ? ` ip address ${i.address.address} ${i.address.mask}` : ' no ip address');
   if (i.kind === 'tunnel') out.push(...tunnelBody(i));
   if (i.shutdown) out.push(' shutdown');

@@ -1,6 +1,7 @@
 // `show dmvpn` formatter: pure function of a plain view the supervisor builds from NHRP state.
-// The default layout reproduces IOS 12.4(9)T as captured in seed 003 (Legend block, "Tunnel0,
-// Type:Hub, NHRP Peers:3, " line, rows " %-5d %-15s <tunnel+state to col 40> %8s %-5s"); `detail` follows the
+// The default layout is IOS 12.4T's (the seeds' release): Legend block, "Tunnel0, Type:Hub, NHRP
+// Peers:3, " line, and each value right-aligned under its dash column (" %5d %15s %15s %5s %8s %s",
+// as a real terminal shows it; the seeds' web copies collapsed the spaces). `detail` follows the
 // IOS 15 per-interface layout; `json` is the view itself for tools and tests.
 import { iosTime } from './time.js';
 
@@ -19,7 +20,8 @@ export interface DmvpnInterfaceView {
   type: 'Hub' | 'Spoke';
   peers: DmvpnPeerView[];
   // for `detail` only:
-  up?: boolean;
+  up?: boolean; // administratively up (no `shutdown`)
+  lineUp?: boolean; // line protocol: false while the tunnel waits for its source address
   address?: string;
   source?: string; // NBMA source address
   destination?: string; // p2p tunnel destination; absent -> MGRE
@@ -30,8 +32,8 @@ export interface DmvpnView { interfaces: DmvpnInterfaceView[] }
 
 const LEGEND = [
   'Legend: Attrb --> S - Static, D - Dynamic, I - Incomplete',
-  '    N - NATed, L - Local, X - No Socket',
-  '    # Ent --> Number of NHRP entries with same NBMA peer',
+  '        N - NATed, L - Local, X - No Socket',
+  '        # Ent --> Number of NHRP entries with same NBMA peer',
 ];
 const HEAD = ' # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb';
 const DASH = ' ----- --------------- --------------- ----- -------- -----';
@@ -43,10 +45,7 @@ export function formatDmvpn(v: DmvpnView, variant: 'default' | 'detail' | 'json'
   for (const i of v.interfaces) {
     out.push('', `${i.name}, Type:${i.type}, NHRP Peers:${i.peers.length}, `, HEAD, DASH);
     for (const p of i.peers) {
-      // Seed 003 puts the state right after the tunnel address, right-aligned to end at column 40
-      // ("192.168.0.2    UP"); keep that, but never glue a long address to the state.
-      const tunState = p.tunnel + p.state.padStart(Math.max(17 - p.tunnel.length, p.state.length + 1));
-      out.push(` ${String(p.entries).padEnd(5)} ${p.nbma.padEnd(15)} ${tunState} ${iosTime(p.upDownSeconds).padStart(8)} ${p.attrs.padEnd(5)}`);
+      out.push(` ${String(p.entries).padStart(5)} ${p.nbma.padStart(15)} ${p.tunnel.padStart(15)} ${p.state.padStart(5)} ${iosTime(p.upDownSeconds).padStart(8)} ${p.attrs}`);
     }
   }
   return out.join('\n') + '\n';
@@ -64,7 +63,7 @@ const LEGEND15 = [
 function formatDetail(v: DmvpnView): string {
   const out = [...LEGEND15];
   for (const i of v.interfaces) {
-    const st = i.up === false ? 'down/down' : 'up/up';
+    const st = i.up === false ? 'administratively down/down' : i.lineUp === false ? 'up/down' : 'up/up';
     out.push('', `Interface ${i.name} is ${st}, Addr. is ${i.address ?? 'unassigned'}, VRF ""`);
     out.push(`   Tunnel Src./Dest. addr: ${i.source ?? 'unknown'}/${i.destination ?? 'MGRE'}, Tunnel VRF ""`);
     out.push(`   Protocol/Transport: "${i.destination ? 'GRE/IP' : 'multi-GRE/IP'}", Protect "${i.protect ?? ''}"`);

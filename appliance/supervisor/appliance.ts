@@ -1,27 +1,61 @@
-// One appliance: loads the startup-config, checks it can be applied, applies it (interfaces,
-// tunnel data plane, NHRP, routes), and serves exec commands. Failure before apply leaves the
-// system untouched; failure during apply is reported and the process exits, never half-running.
+// One appliance: loads the startup-config, checks all of it can be applied (preflight), then applies
+// it atomically (interfaces, sysctls, routes, tunnel data plane, NHRP): a failure part-way rolls back
+// what was applied (apply-journal.ts) and names the config line. A tunnel whose source address is not
+// on any interface yet stays down (logged, shown) and comes up when the address appears.
 import fs from 'node:fs';
-import { parseStartupConfig } from '../config/load.js';
-import type { ApplianceConfig, TunnelConfig, EthernetConfig, StaticRoute } from '../config/model.js';
+import { parseStartupConfig, originLine } from '../config/load.js';
+import type { ApplianceConfig, TunnelConfig, EthernetConfig } from '../config/model.js';
+import { resolveOsNames, ruleOsName, parseInterfaceName } from '../config/interfaces.js';
 import type { TunnelParams } from './dataplane-host.js';
 import { Log } from './log.js';
-import { setInterface, routeReplace, maskToLen, interfaceExists, interfaceAddresses, enableForwarding, SystemError } from './system.js';
+import { setInterface, routeReplace, maskToLen, interfaceExists, interfaceAddresses, localAddresses, SystemError, type KernelRoute } from './system.js';
 import { ipToU32 } from '../dataplane/layout.js';
 import { ExecCommands } from './exec.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';
+import { ApplyJournal } from './apply-journal.js';
 
 export class ConfigError extends Error {}
+
+/** How often a tunnel waiting for its source address looks again (cheap: one `ip addr`). */
+const SOURCE_POLL_MS = 1000;
+
+/** IOS `ip nhrp max-send` default: 100 packets per 10 seconds; `show ip nhrp traffic` reports the usage. */
+const MAX_SEND = { packets: 100, seconds: 10 };
+
+/** A step of apply that failed, with the config object it was applying (for the line number). */
+class ApplyError extends Error {
+  constructor(readonly origin: object | undefined, message: string) { super(message); }
+}
+
+interface Plan {
+  ethernets: EthernetConfig[];
+  osNames: Map<string, string>;
+  tunnel?: TunnelConfig;
+  params?: TunnelParams;
+  sas?: PlannedSa[];
+  /** tunnel source: an address to wait for, or the OS interface whose first address it is */
+  source?: { address?: string; linux?: string };
+}
 
 export class Appliance {
   config!: ApplianceConfig;
   tunnel?: TunnelConfig;
   overlay?: Overlay;
+  /** why the configured tunnel is not running (undefined when it runs or none is configured) */
+  tunnelDown?: string;
+  osNames = new Map<string, string>();
   readonly log: Log;
   readonly startedAt = Date.now();
   exec!: ExecCommands;
+  private sourceText: string[] = [];
+  private plan?: Plan;
+  private sourceTimer?: NodeJS.Timeout;
+  private lastWaitMessage?: string;
+  /** NHRP packets sent so far, sampled once a second (newest last, MAX_SEND.seconds + 1 kept). */
+  private sentSamples: number[] = [];
+  private sendTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: { configPath: string; pcapPath?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
@@ -32,6 +66,7 @@ export class Appliance {
     let text: string;
     try { text = fs.readFileSync(this.opts.configPath, 'utf8'); }
     catch (e) { throw new ConfigError(`cannot read ${this.opts.configPath}: ${(e as Error).message}`); }
+    this.sourceText = text.split(/\r?\n/);
     const r = parseStartupConfig(text);
     if (!r.ok) {
       const lines = r.errors.map((e) => `${this.opts.configPath}:${e.line}: ${e.message}\n    ${e.text}`);
@@ -45,96 +80,194 @@ export class Appliance {
     this.config = config;
     for (const i of config.inactive) this.log.emit('CONFIG', 'notice', 'INACTIVE', `line ${i.line}: "${i.text.trim()}" accepted, not active: ${i.reason}`);
     const plan = this.preflight(config);
-    this.exec = new ExecCommands(this);
-    enableForwarding();
-    for (const e of plan.ethernets) setInterface(e.linuxName, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
-    // Underlay routes first so the first NHRP registration can reach the hub; then the tunnel.
+    this.plan = plan;
+    this.osNames = plan.osNames;
     this.tunnel = plan.tunnel;
-    this.applyRoutes(config.routes, 'underlay');
-    if (plan.tunnel) await this.startTunnel(plan.tunnel, plan.params!, plan.sas!);
-    this.applyRoutes(config.routes, 'overlay');
+    this.exec = new ExecCommands(this);
+    const journal = new ApplyJournal();
+    try {
+      await this.apply(plan, journal);
+    } catch (e) {
+      if (!(e instanceof ApplyError || e instanceof SystemError)) throw e;
+      this.overlay = undefined;
+      const { undone, failed } = await journal.rollback();
+      const line = e instanceof ApplyError && e.origin ? originLine(e.origin) : undefined;
+      const where = line ? `${this.opts.configPath}:${line}: "${this.sourceText[line - 1]?.trim()}": ` : '';
+      throw new ConfigError(`config apply failed, rolled back (${undone.length} changes undone${failed.length ? `; could not undo: ${failed.join('; ')}` : ''}):\n${where}${e.message}`);
+    }
     this.log.emit('SYS', 'notice', 'CONFIG_I', `configured from ${this.opts.configPath}`);
   }
 
   /** Everything that can be checked before touching the system. */
-  private preflight(config: ApplianceConfig) {
+  private preflight(config: ApplianceConfig): Plan {
     const ethernets = config.interfaces.filter((i): i is EthernetConfig => i.kind === 'ethernet');
     const tunnels = config.interfaces.filter((i): i is TunnelConfig => i.kind === 'tunnel');
-    const missing = ethernets.filter((e) => !interfaceExists(e.linuxName));
-    if (missing.length) throw new ConfigError(missing.map((e) => `interface ${e.name}: no such interface on this system (Linux ${e.linuxName})`).join('\n'));
+    const names = resolveOsNames(ethernets, interfaceExists);
+    if (!names.ok) throw new ConfigError(`config refused, nothing applied:\n${names.errors.join('\n')}`);
+    const osNames = names.names;
     if (tunnels.length > 1) throw new ConfigError(`only one tunnel interface per appliance is supported; found ${tunnels.map((t) => t.name).join(', ')}`);
     const tunnel = tunnels[0];
-    if (!tunnel) return { ethernets };
+    for (const r of config.routes) {
+      if (r.iface && !isOverlayRoute(r, tunnel) && !this.routeDev(r.iface, osNames)) {
+        throw new ConfigError(`config refused, nothing applied: line ${originLine(r) ?? '?'}: ip route ${r.prefix} ${r.mask} ${r.iface}: no such interface`);
+      }
+    }
+    if (!tunnel) return { ethernets, osNames };
     if (!tunnel.address) throw new ConfigError(`interface ${tunnel.name}: no ip address`);
-    const source = this.resolveSource(tunnel, ethernets);
-    const prefixLen = maskToLen(tunnel.address.mask);
+    if (tunnel.mode === 'gre-ip' && !tunnel.destination) throw new ConfigError(`interface ${tunnel.name}: tunnel mode gre ip needs a tunnel destination`);
+    const source = this.sourceOf(tunnel, ethernets, osNames);
     const nhs = tunnel.nhrp.nhs[0];
     const nhsNbma = nhs && (nhs.nbma ?? tunnel.nhrp.maps.find((m) => m.tunnelIp === nhs.tunnelIp)?.nbma);
     const params: TunnelParams = {
-      tunName: tunnel.name, tunnelIp: tunnel.address.address, prefixLen, source, mtu: tunnel.mtu,
+      tunName: tunnel.name, tunnelIp: tunnel.address.address, prefixLen: maskToLen(tunnel.address.mask), source: source.address ?? '', mtu: tunnel.mtu,
       tcpMss: tunnel.tcpAdjustMss, key: tunnel.key,
       p2pDestination: tunnel.mode === 'gre-ip' ? tunnel.destination : undefined,
       nhsFallback: nhsNbma ?? (tunnel.mode === 'gre-ip' ? tunnel.destination : undefined),
       redirect: tunnel.nhrp.redirect,
     };
-    if (tunnel.mode === 'gre-ip' && !tunnel.destination) throw new ConfigError(`interface ${tunnel.name}: tunnel mode gre ip needs a tunnel destination`);
     let sas: PlannedSa[];
     try { sas = planIpsec(config, tunnel); } catch (e) {
       if (e instanceof IpsecPlanError) throw new ConfigError(`config refused, nothing applied: ${e.message}`);
       throw e;
     }
     params.protected = !!tunnel.protection;
-    return { ethernets, tunnel, params, sas };
+    return { ethernets, osNames, tunnel, params, sas, source };
   }
 
-  private resolveSource(t: TunnelConfig, ethernets: EthernetConfig[]): string {
+  /** `tunnel source`: an address, or an interface (of this config, or an OS interface) whose address it takes. */
+  private sourceOf(t: TunnelConfig, ethernets: EthernetConfig[], osNames: Map<string, string>): { address?: string; linux?: string } {
     if (!t.source) throw new ConfigError(`interface ${t.name}: no tunnel source`);
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(t.source)) return t.source;
-    const want = t.source.toLowerCase();
-    const e = ethernets.find((x) => x.name.toLowerCase() === want || x.linuxName === t.source);
-    if (e?.address) return e.address.address;
-    const sys = e ? e.linuxName : t.source;
-    const have = interfaceExists(sys) ? interfaceAddresses(sys)[0] : undefined;
-    if (!have) throw new ConfigError(`interface ${t.name}: tunnel source ${t.source} has no IPv4 address`);
-    return have.split('/')[0];
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(t.source)) return { address: t.source };
+    const e = ethernets.find((x) => x.name.toLowerCase() === t.source!.toLowerCase());
+    if (e?.address) return { address: e.address.address };
+    const linux = e ? osNames.get(e.name)! : this.routeDev(t.source, osNames);
+    if (!linux) throw new ConfigError(`interface ${t.name}: tunnel source ${t.source}: no such interface`);
+    return { linux };
+  }
+
+  /** The OS interface an `ip route ... <interface>` names, or undefined. */
+  private routeDev(ios: string, osNames: Map<string, string>): string | undefined {
+    const known = [...osNames].find(([n]) => n.toLowerCase() === ios.toLowerCase());
+    if (known) return known[1];
+    const p = parseInterfaceName(ios);
+    if (!p || p.kind !== 'ethernet') return undefined;
+    const os = p.os ? p.name : ruleOsName(p.name);
+    return interfaceExists(os) ? os : undefined;
+  }
+
+  private async apply(plan: Plan, j: ApplyJournal): Promise<void> {
+    j.sysctl('net.ipv4.ip_forward', '1');
+    for (const e of plan.ethernets) {
+      const os = plan.osNames.get(e.name)!;
+      try {
+        j.link(os);
+        setInterface(os, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
+        // IOS answers proxy ARP by default: a neighbour with `ip route ... <interface>` on an Ethernet
+        // link ARPs for every destination, and we answer for those we route elsewhere.
+        j.sysctl(`net.ipv4.conf.${os}.proxy_arp`, '1');
+        j.sysctl(`net.ipv4.neigh.${os}.proxy_delay`, '0'); // IOS answers at once, Linux waits up to 0.8 s
+      } catch (err) { throw new ApplyError(e.address ?? e, `interface ${e.name} (${os}): ${(err as Error).message}`); }
+    }
+    // Underlay routes first so the first NHRP registration can reach the hub; then the tunnel.
+    this.applyRoutes(plan, 'underlay', j);
+    if (!plan.tunnel) return;
+    j.sysctl('net.ipv4.conf.all.send_redirects', '0');
+    const src = this.sourceAddress(plan);
+    if (!src) { this.waitForSource(plan); return; }
+    await this.bringUpTunnel(plan, src, j);
+  }
+
+  /** The tunnel source address if it is on an interface now. */
+  private sourceAddress(plan: Plan): string | undefined {
+    const s = plan.source!;
+    if (s.address) return localAddresses().has(s.address) ? s.address : undefined;
+    return interfaceExists(s.linux!) ? interfaceAddresses(s.linux!)[0]?.split('/')[0] : undefined;
+  }
+
+  private async bringUpTunnel(plan: Plan, src: string, j: ApplyJournal): Promise<void> {
+    const tunnel = plan.tunnel!;
+    plan.params!.source = src;
+    const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log);
+    j.record(`tunnel ${tunnel.name}`, () => overlay.stop());
+    try { await overlay.start(this.opts.pcapPath); }
+    catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }
+    this.overlay = overlay;
+    this.tunnelDown = undefined;
+    this.sendTimer ??= setInterval(() => {
+      this.sentSamples.push(this.nhrpSent());
+      if (this.sentSamples.length > MAX_SEND.seconds + 1) this.sentSamples.shift();
+    }, 1000);
+    this.sendTimer.unref();
+    this.applyRoutes(plan, 'overlay', j);
+  }
+
+  /** Tunnel source not on any interface yet: the tunnel stays down (line protocol down on IOS) until it is. */
+  private waitForSource(plan: Plan): void {
+    const t = plan.tunnel!;
+    const what = plan.source!.address ?? `address of ${t.source}`;
+    this.tunnelDown = `tunnel source ${what} is not on any interface`;
+    this.log.emit('TUNNEL', 'warn', 'DOWN', `${t.name}: ${this.tunnelDown}; the tunnel stays down until it appears`);
+    this.sourceTimer = setInterval(() => void this.retrySource(plan), SOURCE_POLL_MS);
+  }
+
+  private async retrySource(plan: Plan): Promise<void> {
+    const src = this.sourceAddress(plan);
+    if (!src || this.overlay || !this.sourceTimer) return;
+    clearInterval(this.sourceTimer);
+    const j = new ApplyJournal();
+    try {
+      await this.bringUpTunnel(plan, src, j);
+      this.log.emit('TUNNEL', 'notice', 'UP', `${plan.tunnel!.name}: tunnel source ${src} is present: tunnel up`);
+      this.lastWaitMessage = undefined;
+    } catch (e) {
+      this.overlay = undefined;
+      await j.rollback();
+      const msg = `${plan.tunnel!.name}: could not start with source ${src}: ${(e as Error).message}`;
+      if (msg !== this.lastWaitMessage) this.log.emit('TUNNEL', 'error', 'DOWN', msg);
+      this.lastWaitMessage = msg;
+      this.tunnelDown = (e as Error).message;
+      this.sourceTimer = setInterval(() => void this.retrySource(plan), SOURCE_POLL_MS);
+    }
   }
 
   get nhrp() { return this.overlay?.nhrp; }
   get dataplane() { return this.overlay?.dataplane; }
   get ipsec() { return this.overlay?.ipsec; }
-  get tunnelSource() { return this.overlay?.params.source; }
+  get tunnelSource() { return this.overlay?.params.source ?? this.plan?.source?.address; }
 
-  private async startTunnel(tunnel: TunnelConfig, params: TunnelParams, sas: PlannedSa[]): Promise<void> {
-    this.overlay = new Overlay(this.config, tunnel, params, sas, this.log);
-    await this.overlay.start(this.opts.pcapPath);
-  }
-
-  private applyRoutes(routes: StaticRoute[], which: 'underlay' | 'overlay'): void {
-    const t = this.tunnel;
-    for (const r of routes) {
+  private applyRoutes(plan: Plan, which: 'underlay' | 'overlay', j: ApplyJournal): void {
+    const t = plan.tunnel;
+    for (const r of this.config.routes) {
       const len = maskToLen(r.mask);
       const viaTunnel = isOverlayRoute(r, t);
       if ((which === 'overlay') !== viaTunnel) continue;
-      try {
-        if (viaTunnel) {
-          routeReplace({ prefix: r.prefix, len, dev: t!.name, metric: r.distance });
-          this.dataplane!.commands.fibAdd(ipToU32(r.prefix), len, r.nextHop ? ipToU32(r.nextHop) : 0);
-        } else {
-          routeReplace({ prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.linuxName(r.iface) : undefined, metric: r.distance });
-        }
-      } catch (e) {
-        if (!(e instanceof SystemError)) throw e;
-        this.log.emit('IPRT', 'warn', 'ROUTE', `ip route ${r.prefix} ${r.mask} ${r.nextHop ?? r.iface}: ${e.message}`);
-      }
+      // IOS static routes have distance 1: a connected route (metric 0) to the same prefix wins.
+      const kr: KernelRoute = viaTunnel ? { prefix: r.prefix, len, dev: t!.name, metric: r.distance }
+        : { prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.routeDev(r.iface, plan.osNames) : undefined, metric: r.distance ?? 1 };
+      try { routeReplace(kr); } catch (e) { throw new ApplyError(r, (e as Error).message); }
+      j.route(kr);
+      if (viaTunnel) this.dataplane!.commands.fibAdd(ipToU32(r.prefix), len, r.nextHop ? ipToU32(r.nextHop) : 0);
     }
   }
 
-  private linuxName(iosName: string): string {
-    const e = this.config.interfaces.find((i): i is EthernetConfig => i.kind === 'ethernet' && i.name.toLowerCase() === iosName.toLowerCase());
-    return e?.linuxName ?? iosName;
+  private nhrpSent(): number {
+    const out = this.nhrp?.counters().out ?? {};
+    return Object.values(out).reduce((a, b) => a + b, 0);
   }
 
+  /** Percent of the max-send budget (100 packets / 10 s) used in the last 10 seconds. */
+  nhrpSendUsage(): number {
+    const sent = this.nhrpSent() - (this.sentSamples[0] ?? 0);
+    return Math.min(100, Math.round((sent * 100) / MAX_SEND.packets));
+  }
+
+  /** The OS interface a configured interface drives (for show commands). */
+  osNameOf(name: string): string | undefined { return this.osNames.get(name); }
+
   async stop(): Promise<void> {
+    clearInterval(this.sourceTimer);
+    clearInterval(this.sendTimer);
+    this.sourceTimer = undefined;
     await this.overlay?.stop();
   }
 }

@@ -6,6 +6,8 @@ import { formatDmvpn } from '../show/dmvpn.js';
 import { formatNhrp } from '../show/nhrp.js';
 import { iosTime } from '../show/time.js';
 import { dmvpnInterface, nhrpEntries } from './views.js';
+import { formatInterfaceBrief } from '../show/interfaces.js';
+import { linkStatus } from './system.js';
 import type { Appliance } from './appliance.js';
 import { testHookCommands } from './test-hooks.js';
 
@@ -21,6 +23,7 @@ export class ExecCommands {
     this.table = {
       ...both('show dmvpn', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'default')),
       ...both('show dmvpn detail', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'detail')),
+      ...both('show ip interface brief', (json) => formatInterfaceBrief(this.interfaceBrief(), json)),
       ...both('show ip nhrp', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'default')),
       ...both('show ip nhrp detail', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'detail')),
       ...both('show ip nhrp brief', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'brief')),
@@ -53,10 +56,23 @@ export class ExecCommands {
 
   private dmvpnView() {
     const t = this.app.tunnel, n = this.app.nhrp;
-    if (!t || !n) return { interfaces: [] };
-    return { interfaces: [dmvpnInterface(t.name, t.nhrp.nhs.length > 0, n.cacheEntries(), n.nhsStatus(), this.now(), {
-      address: t.address?.address, destination: t.destination, up: !t.shutdown,
-    })] };
+    if (!t) return { interfaces: [] };
+    // a point-to-point GRE tunnel (Phase 1) is a spoke even without an NHS, as on IOS
+    const spoke = t.nhrp.nhs.length > 0 || t.mode === 'gre-ip';
+    const extra = { address: t.address?.address, source: this.app.tunnelSource, destination: t.mode === 'gre-ip' ? t.destination : undefined,
+      protect: t.protection?.profile, up: !t.shutdown, lineUp: !!n };
+    // tunnel down (source address missing): no NHRP sessions
+    if (!n) return { interfaces: [{ name: t.name, type: spoke ? 'Spoke' as const : 'Hub' as const, peers: [], ...extra }] };
+    return { interfaces: [dmvpnInterface(t.name, spoke, n.cacheEntries(), n.nhsStatus(), this.now(), extra)] };
+  }
+
+  private interfaceBrief() {
+    const rows = this.app.config?.interfaces.map((i) => {
+      const st = i.kind === 'tunnel' ? { adminUp: !i.shutdown, protocolUp: !i.shutdown && !!this.app.overlay }
+        : linkStatus(this.app.osNameOf(i.name) ?? i.name);
+      return { name: i.name, address: i.address?.address, ...st };
+    }) ?? [];
+    return rows.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   }
 
   private nhrpView() {
@@ -80,7 +96,7 @@ export class ExecCommands {
     if (json) return JSON.stringify(c) + '\n';
     const line = (title: string, m: Record<string, number>) =>
       `${title}: ` + (Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${v} ${k}`).join(', ') : 'none');
-    return [`${this.app.tunnel?.name ?? 'Tunnel0'}: Max-send limit:100Pkts/10Sec, Usage:0%`,
+    return [`${this.app.tunnel?.name ?? 'Tunnel0'}: Max-send limit:100Pkts/10Sec, Usage:${this.app.nhrpSendUsage()}%`,
       '   ' + line('Sent', c.out), '   ' + line('Rcvd', c.in), '   ' + line('Dropped', c.drops)].join('\n') + '\n';
   }
 

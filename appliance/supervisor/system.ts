@@ -50,10 +50,44 @@ const routeArgs = (r: KernelRoute) => {
   return a;
 };
 
-export function routeReplace(r: KernelRoute): void { ip(['route', 'replace', ...routeArgs(r)]); }
+export function routeReplace(r: KernelRoute): void {
+  // Test-only fault (integration-seed004 rollback test): refuse one prefix as the kernel would.
+  if (process.env.DMVPN_TEST_REFUSE_ROUTE === `${r.prefix}/${r.len}`) throw new SystemError(`ip route replace ${r.prefix}/${r.len}: refused (DMVPN_TEST_REFUSE_ROUTE test fault)`);
+  ip(['route', 'replace', ...routeArgs(r)]);
+}
 export function routeDelete(r: KernelRoute): void { try { ip(['route', 'del', ...routeArgs(r)]); } catch { /* already gone */ } }
-export function enableForwarding(): void {
-  try { execFileSync('sysctl', ['-qw', 'net.ipv4.ip_forward=1']); } catch { /* read-only /proc: reported by routing failing */ }
+/** A sysctl's current value, or undefined when it does not exist / cannot be read. */
+export function sysctlGet(key: string): string | undefined {
+  try { return execFileSync('sysctl', ['-n', key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return undefined; }
+}
+export function sysctlSet(key: string, value: string): void {
+  try { execFileSync('sysctl', ['-qw', `${key}=${value}`], { stdio: ['ignore', 'ignore', 'pipe'] }); }
+  catch (e) { throw new SystemError(`sysctl ${key}=${value}: ${((e as { stderr?: Buffer }).stderr?.toString() ?? (e as Error).message).trim()}`); }
+}
+
+export interface LinkState { addresses: string[]; up: boolean }
+/** Addresses and admin state of an interface, to put back on rollback. */
+export function linkState(linuxName: string): LinkState {
+  const out = JSON.parse(ip(['-j', 'link', 'show', 'dev', linuxName]) || '[]') as Array<{ flags: string[] }>;
+  return { addresses: interfaceAddresses(linuxName), up: !!out[0]?.flags.includes('UP') };
+}
+/** Admin state and carrier (IOS Status / Protocol) of an interface. */
+export function linkStatus(linuxName: string): { adminUp: boolean; protocolUp: boolean } {
+  try {
+    const flags = (JSON.parse(ip(['-j', 'link', 'show', 'dev', linuxName]) || '[]') as Array<{ flags: string[] }>)[0]?.flags ?? [];
+    return { adminUp: flags.includes('UP'), protocolUp: flags.includes('LOWER_UP') };
+  } catch { return { adminUp: false, protocolUp: false }; }
+}
+export function restoreLink(linuxName: string, s: LinkState): void {
+  for (const have of interfaceAddresses(linuxName)) if (!s.addresses.includes(have)) ip(['addr', 'del', have, 'dev', linuxName]);
+  for (const want of s.addresses) if (!interfaceAddresses(linuxName).includes(want)) ip(['addr', 'add', want, 'dev', linuxName]);
+  ip(['link', 'set', 'dev', linuxName, s.up ? 'up' : 'down']);
+}
+
+/** Every IPv4 address on this system (all interfaces), without the prefix length. */
+export function localAddresses(): Set<string> {
+  const out = JSON.parse(ip(['-j', '-4', 'addr', 'show']) || '[]') as Array<{ addr_info: Array<{ local: string }> }>;
+  return new Set(out.flatMap((i) => i.addr_info.map((a) => a.local)));
 }
 
 /** Tunnel sysctls: no ICMP redirects (NHRP redirects replace them on mGRE, IOS `no ip redirects`),

@@ -1,0 +1,130 @@
+// Seed 004 verbatim: its four routers' configurations (test/lab/configs/seed004, prompts and all) run
+// as real appliance processes in namespaces wired as in the seed (seed004-topology.sh). R2 is a plain
+// router (no tunnel) forwarding the underlay; R1 is the Phase 1 hub, R3/R4 point-to-point spokes.
+// Checked against the seed's own output: `show ip nhrp` fields and the traceroutes through the hub.
+// Also: a tunnel whose source address is missing stays down and comes up when it appears, and a
+// config whose apply fails part-way is rolled back (addresses, sysctls, routes, the tunnel).
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Lab, ROOT, sh, nsExec, waitFor, uniquePrefix } from './util/lab.js';
+
+const SEED = '/work/shared/seeds/004_d026c4fa9276f30e.txt';
+const CFG = path.join(ROOT, 'test/lab/configs/seed004');
+const cfg = (name: string) => fs.readFileSync(path.join(CFG, `${name}.cfg`), 'utf8');
+const lab = new Lab(uniquePrefix('s4'), 0);
+t.teardown(() => lab.down());
+
+/** The block of output after `R1#show ip nhrp` (any case) in the seed, up to the next prompt. */
+function seedOutput(router: string, command: RegExp): string[] {
+  const lines = fs.readFileSync(fs.existsSync(SEED) ? SEED : path.join(ROOT, 'test/fixtures/cli/seed004-transcript.txt'), 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.startsWith(`${router}#`) && command.test(l.slice(router.length + 1)));
+  if (at < 0) throw new Error(`seed has no ${command} for ${router}`);
+  const out: string[] = [];
+  for (const l of lines.slice(at + 1)) { if (/^R\d[#(]/.test(l) || l.startsWith('http')) break; out.push(l); }
+  return out;
+}
+
+/** show ip nhrp as records, timers left out (they differ by nature). */
+function nhrpRecords(lines: string[]) {
+  const recs: Array<Record<string, string>> = [];
+  for (const raw of lines.map((l) => l.trim()).filter(Boolean)) {
+    let m;
+    if ((m = /^(\S+) via (\S+)$/.exec(raw))) recs.push({ prefix: m[1], via: m[2] });
+    else if ((m = /^(\S+) created \S+, (never expire|expire \S+)$/.exec(raw))) Object.assign(recs.at(-1)!, { iface: m[1], expire: m[2].startsWith('never') ? 'never' : 'timer' });
+    else if ((m = /^Type: (\S+), Flags:(.*)$/.exec(raw))) Object.assign(recs.at(-1)!, { type: m[1], flags: m[2].trim() });
+    else if ((m = /^NBMA address: (\S+)$/.exec(raw))) recs.at(-1)!.nbma = m[1];
+  }
+  return recs;
+}
+
+/** Hop addresses of `traceroute -n` (first answer per hop). */
+function traceroute(ns: string, to: string): string[] {
+  const r = nsExec(ns, ['traceroute', '-n', '-q', '1', '-w', '3', '-m', '5', to], { allowFail: true });
+  return r.stdout.split('\n').slice(1).map((l) => /^\s*\d+\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x);
+}
+
+const peers = (r: string) => { try { return lab.ctlJson(r, 'show dmvpn').interfaces[0]?.peers ?? []; } catch { return []; } };
+const exited = (r: string) => new Promise<number | null>((res) => {
+  const p = lab.routers.get(r)!.proc!;
+  if (p.exitCode !== null) res(p.exitCode); else p.once('exit', (c) => res(c));
+});
+const addrs = (ns: string, dev: string) => (JSON.parse(nsExec(ns, ['ip', '-j', '-4', 'addr', 'show', 'dev', dev]).stdout)[0]?.addr_info ?? []).map((a: any) => `${a.local}/${a.prefixlen}`);
+const sysctl = (ns: string, key: string) => nsExec(ns, ['sysctl', '-n', key]).stdout.trim();
+
+t.before(() => { sh('bash', [path.join(ROOT, 'test/lab/seed004-topology.sh'), 'up', lab.prefix]); });
+
+t.test('apply failure part-way rolls back everything and names the line (real process)', async (t) => {
+  const r1 = lab.ns('R1');
+  nsExec(r1, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'se4-0']);
+  nsExec(r1, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
+  // the kernel refuses a next hop it has no route to: placed before R1's default route, after a good one
+  const text = cfg('R1').replace('R1(config)#ip route 0.0.0.0', 'ip route 60.0.0.0 255.0.0.0 serial 4/0\nip route 50.0.0.0 255.0.0.0 99.1.1.1\nR1(config)#ip route 0.0.0.0');
+  lab.start('R1', lab.writeConfig('R1', text));
+  t.equal(await exited('R1'), 1, 'dmvpnd exits non-zero');
+  const log = lab.routers.get('R1')!.log.join('\n');
+  const line = text.split('\n').findIndex((l) => l.startsWith('ip route 50.0.0.0')) + 1;
+  t.match(log, new RegExp(`config apply failed, rolled back .*\\n.*R1\\.cfg:${line}: "ip route 50\\.0\\.0\\.0 255\\.0\\.0\\.0 99\\.1\\.1\\.1": .*Nexthop has invalid gateway`), 'names the line and the kernel error');
+  t.same(addrs(r1, 'se4-0'), ['192.0.2.1/24'], 'Serial4/0 has its address from before again');
+  t.same(addrs(r1, 'fa0-0'), [], 'FastEthernet0/0 has no address again');
+  t.equal(sysctl(r1, 'net.ipv4.conf.se4-0.proxy_arp'), '0', 'proxy_arp back');
+  t.equal(sysctl(r1, 'net.ipv4.ip_forward'), '0', 'ip_forward back');
+  t.equal(nsExec(r1, ['ip', 'route', 'show', '60.0.0.0/8']).stdout.trim(), '', 'the route applied before the failure is gone');
+
+  // a failure after the tunnel came up: the tunnel goes too (test fault: the route is refused as the kernel would)
+  process.env.DMVPN_TEST_REFUSE_ROUTE = '172.20.0.0/16';
+  try {
+    lab.start('R1', lab.writeConfig('R1', `${cfg('R1')}ip route 172.20.0.0 255.255.0.0 Tunnel999\n`));
+    t.equal(await exited('R1'), 1);
+  } finally { delete process.env.DMVPN_TEST_REFUSE_ROUTE; }
+  t.match(lab.routers.get('R1')!.log.join('\n'), /rolled back \(\d+ changes undone\)[^]*"ip route 172\.20\.0\.0 255\.255\.0\.0 Tunnel999"/);
+  t.equal(nsExec(r1, ['ip', 'link', 'show', 'Tunnel999'], { allowFail: true }).status !== 0, true, 'the tunnel interface is gone');
+  t.same(addrs(r1, 'se4-0'), ['192.0.2.1/24']);
+  nsExec(r1, ['ip', 'addr', 'flush', 'dev', 'se4-0']);
+});
+
+t.test('R2 (no tunnel, Serial4/0 and FastEthernet0/0) forwards the underlay with interface routes', async (t) => {
+  for (const r of ['R2', 'R3', 'R4']) lab.start(r, path.join(CFG, `${r}.cfg`));
+  lab.start('R1', path.join(CFG, 'R1-as-transcribed.cfg'));
+  const ok = await waitFor(() => peers('R3').length > 0 && peers('R4').length > 0, 20000);
+  t.ok(ok, 'spokes running');
+  t.ok(lab.ping(lab.ns('h3'), '40.1.1.10'), 'host behind R3 reaches host behind R4 through R2 (proxy ARP both ways)');
+  t.ok(lab.ping(lab.ns('h3'), '20.1.1.10'), 'and R2\'s own LAN');
+  const routes = nsExec(lab.ns('R2'), ['ip', 'route']).stdout;
+  t.match(routes, /10\.0\.0\.0\/8 dev se4-0/);
+  t.match(routes, /40\.0\.0\.0\/8 dev se4-2/);
+});
+
+t.test('R1 as transcribed: tunnel source 1.1.1.1 on no interface -> tunnel down, daemon alive; up when it appears', async (t) => {
+  t.equal(lab.routers.get('R1')!.proc!.exitCode, null, 'dmvpnd still running');
+  t.same(addrs(lab.ns('R1'), 'se4-0'), ['10.1.1.1/8'], 'the second ip address replaced the first');
+  const log = () => lab.routers.get('R1')!.log.join('\n');
+  t.ok(await waitFor(() => /Tunnel999: tunnel source 1\.1\.1\.1 is not on any interface; the tunnel stays down/.test(log()), 5000), 'logged');
+  t.match(lab.ctl('R1', 'show dmvpn detail'), /Interface Tunnel999 is up\/down/);
+  t.match(lab.ctl('R1', 'show ip interface brief'), /Tunnel999\s+192\.168\.1\.1\s+YES manual up\s+down/);
+  nsExec(lab.ns('R1'), ['ip', 'addr', 'add', '1.1.1.1/8', 'dev', 'se4-0']);
+  t.ok(await waitFor(() => /Tunnel999: tunnel source 1\.1\.1\.1 is present: tunnel up/.test(log()), 10000), 'tunnel comes up');
+  t.match(lab.ctl('R1', 'show dmvpn detail'), /Interface Tunnel999 is up\/up/);
+  t.same(traceroute(lab.ns('R3'), '192.168.1.1'), ['192.168.1.1'], 'R3 reaches the hub');
+  await lab.stop('R1');
+});
+
+t.test('seed 004 R1 verbatim: show ip nhrp and the traceroutes read as the seed\'s', async (t) => {
+  lab.start('R1', path.join(CFG, 'R1.cfg'));
+  t.ok(await waitFor(() => peers('R1').length === 2, 15000), 'hub up');
+  t.same(traceroute(lab.ns('R4'), '192.168.1.1'), ['192.168.1.1'], 'R4 -> hub: one hop');
+  t.same(traceroute(lab.ns('R4'), '192.168.1.2'), ['192.168.1.1', '192.168.1.2'], 'R4 -> R3 through the hub (seed: 1 192.168.1.1, 2 192.168.1.2)');
+  t.same(traceroute(lab.ns('R3'), '192.168.1.3'), ['192.168.1.1', '192.168.1.3'], 'R3 -> R4 through the hub');
+  t.same(traceroute(lab.ns('R1'), '192.168.1.2'), ['192.168.1.2']);
+  t.same(traceroute(lab.ns('R1'), '192.168.1.3'), ['192.168.1.3']);
+  // the hub's entries are "used" once traffic went through them (usage is polled every few seconds)
+  const want = { R1: nhrpRecords(seedOutput('R1', /^show ip nhrp$/i)), R3: nhrpRecords(seedOutput('R3', /^show ip nhrp$/i)), R4: nhrpRecords(seedOutput('R4', /^show ip nhrp$/i)) };
+  t.equal(want.R1.length, 2, 'seed parsed');
+  await waitFor(() => JSON.stringify(nhrpRecords(lab.ctl('R1', 'show ip nhrp').split('\n'))) === JSON.stringify(want.R1), 15000);
+  for (const r of ['R1', 'R3', 'R4'] as const) t.same(nhrpRecords(lab.ctl(r, 'show ip nhrp').split('\n')), want[r], `${r} show ip nhrp matches the seed`);
+  // show ip interface brief: the seed's rows (interface, address, OK, method, status, protocol)
+  for (const r of ['R1', 'R2', 'R3', 'R4']) {
+    const rows = (lines: string[]) => lines.map((l) => l.trim().split(/\s+/).join(' ')).filter((l) => l && !l.startsWith('Interface') && !l.startsWith('Tunnel'));
+    t.same(rows(lab.ctl(r, 'show ip interface brief').split('\n')), rows(seedOutput(r, /^show ip interface brief$/i)), `${r} show ip interface brief matches the seed`);
+  }
+});
