@@ -247,7 +247,7 @@ t.test('raw GRE and UDP between two namespaces, with pcap', needs(t, 'root', 'ip
   t.ok(statSync(pcapB).size > 24, 'receiver capture has records');
 });
 
-t.test('udp-rx: non-ESP datagrams (IKE marker) are rate-limited in the pump; ESP and keepalives are not', { skip: netSkip }, async (t) => {
+t.test('udp-rx: non-ESP datagrams (IKE marker) are rate-limited in the pump; ESP and keepalives are not', needs(t, 'root', 'ip'), async (t) => {
   const ns = netns(t, 'ctl');
   const rate = 100, burst = 20, control = 400;
   const r = await runChild(ns, { scenario: 'udp-control-rate', rate, burst, control });
