@@ -72,6 +72,9 @@ t.test('a wrong password is refused: counted, logged, NHS stays down', async (t)
   t.match(lab.ctl('R1', 'show logging'), new RegExp(`from NBMA ${wan(3).replace(/\./g, '\\.')} .*authentication mismatch`));
   t.match(lab.ctl('R1', 'show ip nhrp traffic'), /Dropped: .*\d+ auth-mismatch/);
   t.notOk(hubLog().some((l) => /secret2/.test(l)), 'the log never shows the wrong password');
+  // control: R3's capture does hold its requests, so "no reply in it" is not an empty capture passing
+  t.ok(tsharkFields(lab.routers.get('R3')!.pcap, `nhrp.hdr.op.type == 3 && ip.dst == ${wan(1)}`, ['frame.number']).length >= 3,
+    'R3 kept sending Registration Requests to the hub');
   t.ok(tsharkFields(lab.routers.get('R3')!.pcap, 'nhrp.hdr.op.type == 4', ['frame.number']).length === 0,
     'the hub did not answer (IOS drops silently)');
 });
@@ -82,6 +85,8 @@ t.test('no password at all is refused the same way', async (t) => {
   t.equal(st?.repliesReceived, 0);
   t.notOk(peersOf(lab, 'R1').some((p) => p.tunnel === tun(4)), 'the hub has no entry for R4');
   t.ok(hubLog().some((l) => /authentication mismatch/.test(l) && l.includes(wan(4))), 'the hub logged R4\'s attempt');
+  t.ok(tsharkFields(lab.routers.get('R4')!.pcap, `nhrp.hdr.op.type == 3 && ip.dst == ${wan(1)}`, ['frame.number']).length >= 3,
+    'R4 kept sending Registration Requests to the hub (the control for the next check)');
   t.equal(tsharkFields(lab.routers.get('R4')!.pcap, `nhrp.hdr.op.type == 3 && nhrp.ext.type == 7`, ['frame.number']).length, 0,
     'R4 sends no authentication extension');
 });
@@ -92,6 +97,8 @@ t.test('network-id is local: a different value on the spoke does not matter', as
 });
 
 t.test('without network-id NHRP is off on that tunnel: a spoke registers nowhere', async (t) => {
+  // control: R6 runs and answers, so the zero counts below are not those of a router that is not there
+  t.ok(lab.ctl('R6', 'show dmvpn').includes('Tunnel0'), 'R6 is running and answering');
   t.not(upOf('R6'), true, 'R6: NHS not up');
   t.equal(Object.values(trafficOf(lab, 'R6').in).reduce((a, b) => a + b, 0), 0, 'R6 processed no NHRP');
   t.notOk(peersOf(lab, 'R1').some((p) => p.tunnel === tun(6)), 'the hub has no registration from R6');

@@ -68,6 +68,8 @@ t.test('h3 and h4 reach h1 through the hub', async (t) => {
   t.ok(lab.ping(lab.ns('h1'), '10.0.3.10', 3), 'h1 -> h3');
   t.ok(lab.ping(lab.ns('h1'), '10.0.4.10', 3), 'h1 -> h4');
   const sas = lab.ctlJson('R1', 'show crypto ipsec sa') as any[];
+  // the hub's two manual-sas, in and out: without this count an empty list would pass the loop below
+  t.same(sas.map((s) => `${s.name} ${s.dir}`).sort(), ['R3 in', 'R3 out', 'R4 in', 'R4 out'], 'the hub lists its four SAs');
   for (const s of sas) t.ok(s.packets >= 3, `hub SA ${s.name} ${s.dir} carried traffic (${s.packets})`);
   t.equal(sas.reduce((a, s) => a + s.drops.auth, 0), 0, 'no authentication failures');
 });

@@ -105,7 +105,8 @@ t.test('spokes register; hub learns dynamic entries with NBMA and holding time',
   t.match(a.engine.nhsStatus(), [{ tunnelIp: HUB.ip, nbma: HUB.nbma, up: true, flags: 'R', repliesReceived: 1 }]);
   t.match(a.entry(HUB.ip), { type: 'static', nbma: HUB.nbma, flags: { nhs: true } }, 'NHS map is a static entry');
   t.same(a.peers, [{ op: 'set', tunnelIp: HUB.ip, nbma: HUB.nbma, flags: { static: true, nat: false } }]);
-  t.match(hub.engine.counters(), { in: { 'registration-request': 2 }, out: { 'registration-reply': 2 }, drops: {} });
+  t.match(hub.engine.counters(), { in: { 'registration-request': 2 }, out: { 'registration-reply': 2 } });
+  t.same(hub.engine.counters().drops, {}, 'the hub dropped nothing'); // (`drops: {}` in a t.match pattern matches any drops)
   t.match(a.engine.counters(), { in: { 'registration-reply': 1 }, out: { 'registration-request': 1 } });
 
   // what went on the wire: Unique + Cisco NAT flags, CIE holding time, FRR/IOS extension set
