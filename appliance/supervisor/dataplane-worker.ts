@@ -1,8 +1,10 @@
 // Keeps the data-plane worker thread alive. A WASM trap (or any exit the supervisor did not ask for)
-// is seen at once through the Worker's 'error'/'exit' events: it is logged with the trapping module
-// location and what the worker was processing, and a new worker is started on the same shared memory
-// (wasm/assembly/recover.ts makes that restart lossless but for the packets in flight). Deaths soon
-// after a start are a crash loop: restarts then back off exponentially (capped) and say so.
+// is seen at once: the worker reports a trap before its thread is torn down, and the Worker's
+// 'error'/'exit' events cover every other death. It is logged with the trapping module location and
+// what the worker was processing, and the next worker starts on the same shared memory
+// (wasm/assembly/recover.ts makes that restart lossless but for the packets in flight), normally a
+// standby booted ahead of need. Deaths soon after a start are a crash loop: restarts then back off
+// exponentially (capped) and say so.
 import { Worker } from 'node:worker_threads';
 import { describeWasmStack } from '../dataplane/wasm-symbols.js';
 
