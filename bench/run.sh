@@ -10,6 +10,7 @@ echo "### WASM data plane in memory (one worker)"; node "$here/wasm-dataplane.mj
 echo; echo "### ESP in the WASM data plane, in memory (one worker)"; node "$here/esp.mjs"
 echo; echo "### NHRP: time to direct spoke-to-spoke path, Phase 2 and Phase 3 (seed topology)"; node "$here/nhrp-convergence.mjs" 10
 echo; echo "### NHRP: registration storm after a hub restart (simulated spokes)"; node "$here/registration-storm.mjs" 1000 10000
+echo; echo "### data plane: recovery after a WASM trap (worker restarted on the same memory)"; node "$here/dataplane-recovery.mjs" 5
 echo; echo "### end to end through two appliances (hub R1, spoke R2; iperf3 TCP h2 -> h1)"
 : > /tmp/dmv-e2e.txt
 for mode in cleartext chacha gcm; do bash "$here/e2e.sh" $mode | tee -a /tmp/dmv-e2e.txt; done

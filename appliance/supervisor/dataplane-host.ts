@@ -13,6 +13,7 @@ import { SaCommands, readEspCounters, NATT_PORT } from '../dataplane/sa.js';
 import { ControlDispatcher, type DataplaneEvents } from './control-dispatch.js';
 import { WorkerKeeper } from './dataplane-worker.js';
 import { inFlightSlot } from './in-flight.js';
+import { compileDataplane } from '../dataplane/wasm.js';
 
 export type { DataplaneEvents };
 
@@ -162,7 +163,7 @@ export class DataplaneHost {
     this.keeper = new WorkerKeeper({
       file,
       workerData: { memory: this.memory, layoutBase: this.layout.base, doorbell: this.layout.workerDoorbell,
-        stopFlag: this.layout.base + STOP_FLAG_OFFSET },
+        stopFlag: this.layout.base + STOP_FLAG_OFFSET, module: compileDataplane() },
       beforeStart: () => Atomics.store(new Int32Array(this.memory.buffer), stopIdx, 0),
       describeDeath: () => inFlightSlot(this.memory.buffer, this.layout),
       log: this.log,
