@@ -17,6 +17,7 @@ mkcfg() { # router peer inSpi outSpi inKey outKey
   if [ -z "$TS" ]; then cat "$root/test/lab/configs/$1.cfg"; return; fi
   printf 'crypto ipsec transform-set TS %s\n mode transport\ncrypto ipsec profile P\n set transform-set TS\n' "$TS"
   printf 'crypto ipsec manual-sa X\n set peer %s\n set transform-set TS\n set session-key inbound esp %s cipher %s\n set session-key outbound esp %s cipher %s\n' "$2" "$3" "$5" "$4" "$6"
+  printf ' set sequence-persistence %s\n' "$run/seq-$1" # manual AEAD keys: required (docs/security.md)
   sed 's/^ tunnel mode gre multipoint/ tunnel mode gre multipoint\n tunnel protection ipsec profile P/' "$root/test/lab/configs/$1.cfg"
 }
 mkcfg R1 172.16.25.2 4097 8194 $K1 $K2 > "$run/R1.cfg"

@@ -71,6 +71,7 @@ t.test('no (SPI, sequence) reuse across restarts; replays after a restart are dr
     t.match(lab.ctl('R2', 'show crypto ipsec sa'), /#pkts replay failed: [1-9]/);
     const out = sa().find((s: any) => s.dir === 'out');
     t.ok(BigInt(out.seqLimit) > BigInt(out.seq), `outbound seq ${out.seq} below its persisted reservation ${out.seqLimit}`);
+    t.comment(`outbound packets held at the reservation limit: ${out.drops.seqLimit} (the supervisor reserves at half a block)`);
     const file = JSON.parse(fs.readFileSync(path.join(lab.dir, 'seq-R2', 'PEER.seq'), 'utf8'));
     t.ok(BigInt(file.out.reserved) >= BigInt(out.seq), `reservation on disk (${file.out.reserved}) covers what was sent`);
     t.ok(BigInt(file.in.edge) > 0n, 'inbound edge on disk');

@@ -20,13 +20,15 @@ const TS = `crypto ipsec transform-set TS esp-gcm 256
 crypto ipsec profile DMVPN
  set transform-set TS
 `;
-const manualSa = (name: string, peer: string, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
+// manual AEAD keys need persisted sequence numbers (docs/security.md); one directory per router
+const manualSa = (router: string, name: string, peer: string, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
   `crypto ipsec manual-sa ${name}
  set peer ${peer}
  set transform-set TS
  set session-key inbound esp ${inSpi} cipher ${inKey}
  set session-key outbound esp ${outSpi} cipher ${outKey}
  set udp-encapsulation
+ set sequence-persistence ${lab.dir}/seq-${router}
 !
 `;
 const protect = (cfg: string, sas: string) => TS + sas +
@@ -37,10 +39,10 @@ t.before(async () => {
   putBehindNat(lab, [3, 4], { publicIp: PUBLIC, inetLink: 'r99' });
   const base = (r: string) => labConfig(r, { holdtime: 60, registrationTimeout: 5, phase1: true });
   const hub = protect(base('R1'),
-    manualSa('R3', PUBLIC, 0x3001, 0x3002, key(1), key(2)) + manualSa('R4', PUBLIC, 0x4001, 0x4002, key(3), key(4)));
+    manualSa('R1', 'R3', PUBLIC, 0x3001, 0x3002, key(1), key(2)) + manualSa('R1', 'R4', PUBLIC, 0x4001, 0x4002, key(3), key(4)));
   const spoke = (n: number, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
     protect(natSpokeConfig(base(`R${n}`), n),
-    manualSa('HUB', '172.16.15.2', inSpi, outSpi, inKey, outKey));
+    manualSa(`R${n}`, 'HUB', '172.16.15.2', inSpi, outSpi, inKey, outKey));
   lab.start('R1', lab.writeConfig('R1', hub));
   lab.start('R3', lab.writeConfig('R3', spoke(3, 0x3002, 0x3001, key(2), key(1))));
   lab.start('R4', lab.writeConfig('R4', spoke(4, 0x4002, 0x4001, key(4), key(3))));
