@@ -164,7 +164,7 @@ export class Appliance {
         setInterface(os, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
         // IOS answers proxy ARP by default: a neighbour with `ip route ... <interface>` on an Ethernet
         // link ARPs for every destination, and we answer for those we route elsewhere.
-        j.sysctl(`net.ipv4.conf.${os}.proxy_arp`, '1');
+        j.sysctl(`net.ipv4.conf.${os}.proxy_arp`, e.noProxyArp ? '0' : '1');
         j.sysctl(`net.ipv4.neigh.${os}.proxy_delay`, '0'); // IOS answers at once, Linux waits up to 0.8 s
       } catch (err) { throw new ApplyError(e.address ?? e, `interface ${e.name} (${os}): ${(err as Error).message}`); }
     }
