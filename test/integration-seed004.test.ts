@@ -111,6 +111,16 @@ t.test('R1 as transcribed: tunnel source 1.1.1.1 on no interface -> tunnel down,
   t.ok(await waitFor(() => /Tunnel999: tunnel source 1\.1\.1\.1 is present: tunnel up/.test(log()), 10000), 'tunnel comes up');
   t.match(lab.ctl('R1', 'show dmvpn detail'), /Interface Tunnel999 is up\/up/);
   t.same(traceroute(lab.ns('R3'), '192.168.1.1'), ['192.168.1.1'], 'R3 reaches the hub');
+  // the source address goes away: the tunnel goes down (not the daemon), and comes back with it
+  const downs = () => (log().match(/tunnel source 1\.1\.1\.1 is not on any interface/g) ?? []).length;
+  const ups = () => (log().match(/tunnel source 1\.1\.1\.1 is present: tunnel up/g) ?? []).length;
+  nsExec(lab.ns('R1'), ['ip', 'addr', 'del', '1.1.1.1/8', 'dev', 'se4-0']);
+  t.ok(await waitFor(() => downs() === 2, 10000), 'down again when the address goes');
+  t.match(lab.ctl('R1', 'show dmvpn detail'), /Interface Tunnel999 is up\/down/);
+  t.equal(lab.routers.get('R1')!.proc!.exitCode, null, 'dmvpnd still running');
+  nsExec(lab.ns('R1'), ['ip', 'addr', 'add', '1.1.1.1/8', 'dev', 'se4-0']);
+  t.ok(await waitFor(() => ups() === 2, 10000), 'up again');
+  t.ok(await waitFor(() => traceroute(lab.ns('R4'), '192.168.1.1').join() === '192.168.1.1', 10000), 'R4 reaches the hub again');
   await lab.stop('R1');
 });
 
@@ -127,6 +137,12 @@ t.test('seed 004 R1 verbatim: show ip nhrp and the traceroutes read as the seed\
   t.equal(want.R1.length, 2, 'seed parsed');
   await waitFor(() => JSON.stringify(nhrpRecords(lab.ctl('R1', 'show ip nhrp').split('\n'))) === JSON.stringify(want.R1), 15000);
   for (const r of ['R1', 'R3', 'R4'] as const) t.same(nhrpRecords(lab.ctl(r, 'show ip nhrp').split('\n')), want[r], `${r} show ip nhrp matches the seed`);
+  // show dmvpn in the 12.4T layout: the hub and its two static Phase 1 spokes; the p2p spokes are Spokes
+  const hub = lab.ctl('R1', 'show dmvpn');
+  t.match(hub, /\nTunnel999, Type:Hub, NHRP Peers:2, \n # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb\n ----- --------------- --------------- ----- -------- -----\n     1         3\.3\.3\.2     192\.168\.1\.2    UP [ 0-9:dhwy]{8} S\n     1         4\.4\.4\.2     192\.168\.1\.3    UP [ 0-9:dhwy]{8} S\n$/);
+  t.match(lab.ctl('R4', 'show dmvpn'), /\nTunnel999, Type:Spoke, NHRP Peers:1, \n[^]*\n     1         1\.1\.1\.1     192\.168\.1\.1    UP [ 0-9:dhwy]{8} S\n$/);
+  t.match(lab.ctl('R4', 'show dmvpn detail'), /Tunnel Src\.\/Dest\. addr: 4\.4\.4\.2\/1\.1\.1\.1, Tunnel VRF ""\n   Protocol\/Transport: "GRE\/IP", Protect ""/);
+  t.match(lab.ctl('R1', 'show dmvpn detail'), /Tunnel Src\.\/Dest\. addr: 1\.1\.1\.1\/MGRE/);
   // show ip interface brief: the seed's rows (interface, address, OK, method, status, protocol)
   for (const r of ['R1', 'R2', 'R3', 'R4']) {
     const rows = (lines: string[]) => lines.map((l) => l.trim().split(/\s+/).join(' ')).filter((l) => l && !l.startsWith('Interface') && !l.startsWith('Tunnel'));

@@ -173,8 +173,10 @@ export class Appliance {
     if (!plan.tunnel) return;
     j.sysctl('net.ipv4.conf.all.send_redirects', '0');
     const src = this.sourceAddress(plan);
-    if (!src) { this.waitForSource(plan); return; }
-    await this.bringUpTunnel(plan, src, j);
+    if (src) await this.bringUpTunnel(plan, src, j);
+    else this.waitForSource(plan);
+    this.watchSource(plan);
+    j.record('tunnel source watch', () => { clearInterval(this.sourceTimer); this.sourceTimer = undefined; });
   }
 
   /** The tunnel source address if it is on an interface now. */
@@ -207,26 +209,45 @@ export class Appliance {
     const what = plan.source!.address ?? `address of ${t.source}`;
     this.tunnelDown = `tunnel source ${what} is not on any interface`;
     this.log.emit('TUNNEL', 'warn', 'DOWN', `${t.name}: ${this.tunnelDown}; the tunnel stays down until it appears`);
-    this.sourceTimer = setInterval(() => void this.retrySource(plan), SOURCE_POLL_MS);
   }
 
-  private async retrySource(plan: Plan): Promise<void> {
+  /** Follows the tunnel source address once a second: up when it appears, down when it goes. */
+  private watchSource(plan: Plan): void {
+    let busy = false;
+    this.sourceTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.followSource(plan).catch((e) => this.log.emit('TUNNEL', 'error', 'WATCH', `${plan.tunnel!.name}: ${(e as Error).message}`))
+        .finally(() => { busy = false; });
+    }, SOURCE_POLL_MS);
+    this.sourceTimer.unref();
+  }
+
+  private async followSource(plan: Plan): Promise<void> {
     const src = this.sourceAddress(plan);
-    if (!src || this.overlay || !this.sourceTimer) return;
-    clearInterval(this.sourceTimer);
+    const t = plan.tunnel!;
+    if (this.overlay) {
+      if (src === plan.params!.source) return;
+      // IOS: the tunnel's line protocol goes down with its source; dynamic NHRP state goes with it
+      const overlay = this.overlay;
+      this.overlay = undefined;
+      await overlay.stop();
+      this.waitForSource(plan);
+      if (!src) return;
+    }
+    if (!src) return;
     const j = new ApplyJournal();
     try {
       await this.bringUpTunnel(plan, src, j);
-      this.log.emit('TUNNEL', 'notice', 'UP', `${plan.tunnel!.name}: tunnel source ${src} is present: tunnel up`);
+      this.log.emit('TUNNEL', 'notice', 'UP', `${t.name}: tunnel source ${src} is present: tunnel up`);
       this.lastWaitMessage = undefined;
     } catch (e) {
       this.overlay = undefined;
       await j.rollback();
-      const msg = `${plan.tunnel!.name}: could not start with source ${src}: ${(e as Error).message}`;
+      const msg = `${t.name}: could not start with source ${src}: ${(e as Error).message}`;
       if (msg !== this.lastWaitMessage) this.log.emit('TUNNEL', 'error', 'DOWN', msg);
       this.lastWaitMessage = msg;
       this.tunnelDown = (e as Error).message;
-      this.sourceTimer = setInterval(() => void this.retrySource(plan), SOURCE_POLL_MS);
     }
   }
 
