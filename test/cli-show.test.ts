@@ -61,6 +61,21 @@ t.test('show dmvpn: values end where their dash column ends, for any address len
   }
 });
 
+t.test('show dmvpn: several entries with one NBMA peer, one row each (IOS 15 capture: "     2 100.100.100.1 ... S" then "... 10.1.0.4 UP ... D")', async t => {
+  const v: DmvpnView = { interfaces: [{ name: 'Tunnel0', type: 'Spoke', peers: [
+    { nbma: '100.100.100.1', tunnel: '10.1.0.1', state: 'UP', upDownSeconds: hms(0, 55, 19), attrs: 'S', entries: 2, target: '10.1.0.1/32',
+      more: [{ tunnel: '10.1.0.4', state: 'UP', upDownSeconds: 6, attrs: 'D', target: '10.1.0.4/32' }] },
+  ] }] };
+  t.same(formatDmvpn(v).split('\n').slice(-3, -1), [
+    '     2   100.100.100.1        10.1.0.1    UP 00:55:19 S',
+    '                              10.1.0.4    UP 00:00:06 D',
+  ]);
+  t.same(formatDmvpn(v, 'detail').split('\n').slice(-3, -1), [
+    '    2 100.100.100.1          10.1.0.1    UP 00:55:19    S        10.1.0.1/32',
+    '                             10.1.0.4    UP 00:00:06    D        10.1.0.4/32',
+  ]);
+});
+
 t.test('show dmvpn: a Phase 1 point-to-point spoke and a tunnel that is down', async t => {
   const out = formatDmvpn({ interfaces: [{ name: 'Tunnel999', type: 'Spoke', destination: '1.1.1.1', source: '4.4.4.2', up: true, lineUp: false,
     address: '192.168.1.3', protect: 'P1', peers: [] }] }, 'detail');
