@@ -3,6 +3,7 @@ import t from 'tap';
 import { formatDmvpn, DmvpnView } from '../appliance/show/dmvpn.js';
 import { formatNhrp, NhrpEntryView } from '../appliance/show/nhrp.js';
 import { iosTime } from '../appliance/show/time.js';
+import { formatInterfaceBrief } from '../appliance/show/interfaces.js';
 
 const hms = (h: number, m: number, s: number) => h * 3600 + m * 60 + s;
 
@@ -132,4 +133,21 @@ t.test('IOS time formats', async t => {
   t.equal(iosTime(86400 * 9), '1w2d');
   t.equal(iosTime(86400 * 7 * 53), '1y1w');
   t.equal(iosTime(null), 'never');
+});
+
+// Layout of a 12.4 router capture: 'FastEthernet0/0            10.10.1.254     YES manual up                    up'
+t.test('show ip interface brief: IOS 12.4 columns; seed 004 R2 rows', async t => {
+  const out = formatInterfaceBrief([
+    { name: 'FastEthernet0/0', address: '20.1.1.1', adminUp: true, protocolUp: true },
+    { name: 'Serial4/0', address: '1.1.1.2', adminUp: true, protocolUp: true },
+    { name: 'Tunnel999', address: '192.168.1.1', adminUp: true, protocolUp: false },
+    { name: 'Serial4/3', adminUp: false, protocolUp: false },
+  ]);
+  t.equal(out, [
+    'Interface                  IP-Address      OK? Method Status                Protocol',
+    'FastEthernet0/0            20.1.1.1        YES manual up                    up',
+    'Serial4/0                  1.1.1.2         YES manual up                    up',
+    'Tunnel999                  192.168.1.1     YES manual up                    down',
+    'Serial4/3                  unassigned      YES unset  administratively down down',
+    ''].join('\n'));
 });
