@@ -3,6 +3,7 @@ import t from 'tap';
 import { formatDmvpn, DmvpnView } from '../appliance/show/dmvpn.js';
 import { formatNhrp, NhrpEntryView } from '../appliance/show/nhrp.js';
 import { iosTime } from '../appliance/show/time.js';
+import { formatInterfaceBrief } from '../appliance/show/interfaces.js';
 
 const hms = (h: number, m: number, s: number) => h * 3600 + m * 60 + s;
 
@@ -61,6 +62,21 @@ t.test('show dmvpn: values end where their dash column ends, for any address len
   }
 });
 
+t.test('show dmvpn: several entries with one NBMA peer, one row each (IOS 15 capture: "     2 100.100.100.1 ... S" then "... 10.1.0.4 UP ... D")', async t => {
+  const v: DmvpnView = { interfaces: [{ name: 'Tunnel0', type: 'Spoke', peers: [
+    { nbma: '100.100.100.1', tunnel: '10.1.0.1', state: 'UP', upDownSeconds: hms(0, 55, 19), attrs: 'S', entries: 2, target: '10.1.0.1/32',
+      more: [{ tunnel: '10.1.0.4', state: 'UP', upDownSeconds: 6, attrs: 'D', target: '10.1.0.4/32' }] },
+  ] }] };
+  t.same(formatDmvpn(v).split('\n').slice(-3, -1), [
+    '     2   100.100.100.1        10.1.0.1    UP 00:55:19 S',
+    '                              10.1.0.4    UP 00:00:06 D',
+  ]);
+  t.same(formatDmvpn(v, 'detail').split('\n').slice(-3, -1), [
+    '    2 100.100.100.1          10.1.0.1    UP 00:55:19    S        10.1.0.1/32',
+    '                             10.1.0.4    UP 00:00:06    D        10.1.0.4/32',
+  ]);
+});
+
 t.test('show dmvpn: a Phase 1 point-to-point spoke and a tunnel that is down', async t => {
   const out = formatDmvpn({ interfaces: [{ name: 'Tunnel999', type: 'Spoke', destination: '1.1.1.1', source: '4.4.4.2', up: true, lineUp: false,
     address: '192.168.1.3', protect: 'P1', peers: [] }] }, 'detail');
@@ -117,4 +133,21 @@ t.test('IOS time formats', async t => {
   t.equal(iosTime(86400 * 9), '1w2d');
   t.equal(iosTime(86400 * 7 * 53), '1y1w');
   t.equal(iosTime(null), 'never');
+});
+
+// Layout of a 12.4 router capture: 'FastEthernet0/0            10.10.1.254     YES manual up                    up'
+t.test('show ip interface brief: IOS 12.4 columns; seed 004 R2 rows', async t => {
+  const out = formatInterfaceBrief([
+    { name: 'FastEthernet0/0', address: '20.1.1.1', adminUp: true, protocolUp: true },
+    { name: 'Serial4/0', address: '1.1.1.2', adminUp: true, protocolUp: true },
+    { name: 'Tunnel999', address: '192.168.1.1', adminUp: true, protocolUp: false },
+    { name: 'Serial4/3', adminUp: false, protocolUp: false },
+  ]);
+  t.equal(out, [
+    'Interface                  IP-Address      OK? Method Status                Protocol',
+    'FastEthernet0/0            20.1.1.1        YES manual up                    up',
+    'Serial4/0                  1.1.1.2         YES manual up                    up',
+    'Tunnel999                  192.168.1.1     YES manual up                    down',
+    'Serial4/3                  unassigned      YES unset  administratively down down',
+    ''].join('\n'));
 });

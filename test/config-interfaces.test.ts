@@ -68,6 +68,14 @@ t.test('os-interface parses, renders and round-trips; refused on a tunnel', asyn
   t.match(!bad.ok && bad.errors[0], { line: 2, message: /IOS-named LAN\/WAN interfaces only/ });
 });
 
+t.test('no ip proxy-arp (IOS default: on) parses and renders', async t => {
+  const c = load('interface FastEthernet0/0\n no ip proxy-arp\ninterface FastEthernet0/1\n ip proxy-arp\n');
+  t.equal((c.interfaces[0] as any).noProxyArp, true);
+  t.equal((c.interfaces[1] as any).noProxyArp, undefined);
+  t.match(renderConfig(c), /interface FastEthernet0\/0\n no ip address\n no ip proxy-arp\n/);
+  t.strictSame(load(renderConfig(c)).interfaces, c.interfaces);
+});
+
 t.test('a second ip address replaces the first, as on IOS', async t => {
   const c = load('interface serial 4/0\n ip address 1.1.1.1 255.0.0.0\n no shutdown\n ip address 10.1.1.1 255.0.0.0\n');
   t.strictSame(c.interfaces[0].address, { address: '10.1.1.1', mask: '255.0.0.0' });

@@ -53,7 +53,7 @@ t.test('a bad line refuses the whole config with its line number; nothing is app
 t.test('an interface the system does not have is refused before anything is applied', async (t) => {
   const r = run(GOOD.replace('interface Tunnel0', 'interface FastEthernet0/7\n ip address 10.9.9.1 255.255.255.0\ninterface Tunnel0'));
   t.equal(r.status, 1);
-  t.match(r.stderr, /FastEthernet0\/7: no such interface on this system \(Linux eth7\)/);
+  t.match(r.stderr, /interface FastEthernet0\/7: no OS interface fa0-7 or eth7: name the OS interface fa0-7 or add "os-interface <OS interface>"/);
   t.notOk(linkExists('Tunnel0'));
   t.notMatch(addrs(), /172\.16\.95\.2/);
 });

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Lab, ROOT, sh, nsExec, waitFor, uniquePrefix } from './util/lab.js';
 
-const SEED = '/work/shared/seeds/004_d026c4fa9276f30e.txt';
+// the seed's exec commands and their output, verbatim (from ../shared/seeds/004_d026c4fa9276f30e.txt)
+const SEED = path.join(ROOT, 'test/fixtures/cli/seed004-show.txt');
 const CFG = path.join(ROOT, 'test/lab/configs/seed004');
 const cfg = (name: string) => fs.readFileSync(path.join(CFG, `${name}.cfg`), 'utf8');
 const lab = new Lab(uniquePrefix('s4'), 0);
@@ -17,7 +18,7 @@ t.teardown(() => lab.down());
 
 /** The block of output after `R1#show ip nhrp` (any case) in the seed, up to the next prompt. */
 function seedOutput(router: string, command: RegExp): string[] {
-  const lines = fs.readFileSync(fs.existsSync(SEED) ? SEED : path.join(ROOT, 'test/fixtures/cli/seed004-transcript.txt'), 'utf8').split('\n');
+  const lines = fs.readFileSync(SEED, 'utf8').split('\n');
   const at = lines.findIndex((l) => l.startsWith(`${router}#`) && command.test(l.slice(router.length + 1)));
   if (at < 0) throw new Error(`seed has no ${command} for ${router}`);
   const out: string[] = [];
@@ -37,6 +38,10 @@ function nhrpRecords(lines: string[]) {
   }
   return recs;
 }
+
+/** Hop addresses of the seed's `traceroute` ("1 192.168.1.1 12 msec 48 msec 40 msec"). */
+const seedHops = (router: string, to: string) =>
+  seedOutput(router, new RegExp(`^traceroute ${to.replace(/\./g, '\\.')}$`)).map((l) => /^\s*\d+ (\S+) /.exec(l)?.[1]).filter((x): x is string => !!x);
 
 /** Hop addresses of `traceroute -n` (first answer per hop). */
 function traceroute(ns: string, to: string): string[] {
@@ -106,22 +111,38 @@ t.test('R1 as transcribed: tunnel source 1.1.1.1 on no interface -> tunnel down,
   t.ok(await waitFor(() => /Tunnel999: tunnel source 1\.1\.1\.1 is present: tunnel up/.test(log()), 10000), 'tunnel comes up');
   t.match(lab.ctl('R1', 'show dmvpn detail'), /Interface Tunnel999 is up\/up/);
   t.same(traceroute(lab.ns('R3'), '192.168.1.1'), ['192.168.1.1'], 'R3 reaches the hub');
+  // the source address goes away: the tunnel goes down (not the daemon), and comes back with it
+  const downs = () => (log().match(/tunnel source 1\.1\.1\.1 is not on any interface/g) ?? []).length;
+  const ups = () => (log().match(/tunnel source 1\.1\.1\.1 is present: tunnel up/g) ?? []).length;
+  nsExec(lab.ns('R1'), ['ip', 'addr', 'del', '1.1.1.1/8', 'dev', 'se4-0']);
+  t.ok(await waitFor(() => downs() === 2, 10000), 'down again when the address goes');
+  t.match(lab.ctl('R1', 'show dmvpn detail'), /Interface Tunnel999 is up\/down/);
+  t.equal(lab.routers.get('R1')!.proc!.exitCode, null, 'dmvpnd still running');
+  nsExec(lab.ns('R1'), ['ip', 'addr', 'add', '1.1.1.1/8', 'dev', 'se4-0']);
+  t.ok(await waitFor(() => ups() === 2, 10000), 'up again');
+  t.ok(await waitFor(() => traceroute(lab.ns('R4'), '192.168.1.1').join() === '192.168.1.1', 10000), 'R4 reaches the hub again');
   await lab.stop('R1');
 });
 
 t.test('seed 004 R1 verbatim: show ip nhrp and the traceroutes read as the seed\'s', async (t) => {
   lab.start('R1', path.join(CFG, 'R1.cfg'));
   t.ok(await waitFor(() => peers('R1').length === 2, 15000), 'hub up');
-  t.same(traceroute(lab.ns('R4'), '192.168.1.1'), ['192.168.1.1'], 'R4 -> hub: one hop');
-  t.same(traceroute(lab.ns('R4'), '192.168.1.2'), ['192.168.1.1', '192.168.1.2'], 'R4 -> R3 through the hub (seed: 1 192.168.1.1, 2 192.168.1.2)');
-  t.same(traceroute(lab.ns('R3'), '192.168.1.3'), ['192.168.1.1', '192.168.1.3'], 'R3 -> R4 through the hub');
-  t.same(traceroute(lab.ns('R1'), '192.168.1.2'), ['192.168.1.2']);
-  t.same(traceroute(lab.ns('R1'), '192.168.1.3'), ['192.168.1.3']);
+  // every traceroute of the seed, hop for hop: spoke to spoke goes through the hub (first hop 192.168.1.1)
+  const traces: Array<[string, string]> = [['R4', '192.168.1.1'], ['R4', '192.168.1.2'], ['R3', '192.168.1.1'], ['R3', '192.168.1.3'],
+    ['R1', '192.168.1.2'], ['R1', '192.168.1.3']];
+  t.same(seedHops('R4', '192.168.1.2'), ['192.168.1.1', '192.168.1.2'], 'seed traceroutes parsed');
+  for (const [r, to] of traces) t.same(traceroute(lab.ns(r), to), seedHops(r, to), `${r} traceroute ${to} as in the seed`);
   // the hub's entries are "used" once traffic went through them (usage is polled every few seconds)
   const want = { R1: nhrpRecords(seedOutput('R1', /^show ip nhrp$/i)), R3: nhrpRecords(seedOutput('R3', /^show ip nhrp$/i)), R4: nhrpRecords(seedOutput('R4', /^show ip nhrp$/i)) };
   t.equal(want.R1.length, 2, 'seed parsed');
   await waitFor(() => JSON.stringify(nhrpRecords(lab.ctl('R1', 'show ip nhrp').split('\n'))) === JSON.stringify(want.R1), 15000);
   for (const r of ['R1', 'R3', 'R4'] as const) t.same(nhrpRecords(lab.ctl(r, 'show ip nhrp').split('\n')), want[r], `${r} show ip nhrp matches the seed`);
+  // show dmvpn in the 12.4T layout: the hub and its two static Phase 1 spokes; the p2p spokes are Spokes
+  const hub = lab.ctl('R1', 'show dmvpn');
+  t.match(hub, /\nTunnel999, Type:Hub, NHRP Peers:2, \n # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb\n ----- --------------- --------------- ----- -------- -----\n     1         3\.3\.3\.2     192\.168\.1\.2    UP [ 0-9:dhwy]{8} S\n     1         4\.4\.4\.2     192\.168\.1\.3    UP [ 0-9:dhwy]{8} S\n$/);
+  t.match(lab.ctl('R4', 'show dmvpn'), /\nTunnel999, Type:Spoke, NHRP Peers:1, \n[^]*\n     1         1\.1\.1\.1     192\.168\.1\.1    UP [ 0-9:dhwy]{8} S\n$/);
+  t.match(lab.ctl('R4', 'show dmvpn detail'), /Tunnel Src\.\/Dest\. addr: 4\.4\.4\.2\/1\.1\.1\.1, Tunnel VRF ""\n   Protocol\/Transport: "GRE\/IP", Protect ""/);
+  t.match(lab.ctl('R1', 'show dmvpn detail'), /Tunnel Src\.\/Dest\. addr: 1\.1\.1\.1\/MGRE/);
   // show ip interface brief: the seed's rows (interface, address, OK, method, status, protocol)
   for (const r of ['R1', 'R2', 'R3', 'R4']) {
     const rows = (lines: string[]) => lines.map((l) => l.trim().split(/\s+/).join(' ')).filter((l) => l && !l.startsWith('Interface') && !l.startsWith('Tunnel'));

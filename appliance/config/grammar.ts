@@ -135,6 +135,11 @@ function interfaceTree(): Node {
     setOpt(iface(ctx), 'address', a.no ? undefined : { address: a.p.addr, mask: a.p.mask });
   }, { '{addr}': 'IP address', '{mask}': 'IP subnet mask' });
   define(t, 'shutdown', (ctx, a) => { iface(ctx).shutdown = !a.no; });
+  define(t, 'ip proxy-arp', (ctx, a) => {
+    const i = iface(ctx);
+    if (i.kind !== 'ethernet') return 'accepted, no effect on a tunnel (no ARP)';
+    setOpt(i, 'noProxyArp', a.no ? true : undefined);
+  }, { 'proxy-arp': 'Enable proxy ARP' });
   // Which OS interface an IOS name drives when no OS interface has its rule name (interfaces.ts).
   define(t, 'os-interface {os:word}', (ctx, a) => {
     const i = iface(ctx);

@@ -53,6 +53,8 @@ export interface EthernetConfig {
   // interface is chosen at apply time (config/interfaces.ts resolveOsNames)
   /** `os-interface <name>`: the OS interface to drive when no OS interface has the rule name. */
   osInterface?: string;
+  /** `no ip proxy-arp` (IOS answers proxy ARP by default) */
+  noProxyArp?: boolean;
   description?: string;
   address?: InterfaceAddress;
   shutdown: boolean;

@@ -22,6 +22,7 @@ export function renderInterface(i: InterfaceConfig): string[] {
   if (i.description !== undefined) out.push(` description ${i.description}`);
   if (i.kind === 'ethernet' && i.osInterface !== undefined) out.push(` os-interface ${i.osInterface}`);
   out.push(i.address ? ` ip address ${i.address.address} ${i.address.mask}` : ' no ip address');
+  if (i.kind === 'ethernet' && i.noProxyArp) out.push(' no ip proxy-arp');
   if (i.kind === 'tunnel') out.push(...tunnelBody(i));
   if (i.shutdown) out.push(' shutdown');
   if (i.kind === 'tunnel') out.push(...tunnelTail(i));

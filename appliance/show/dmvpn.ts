@@ -13,7 +13,11 @@ export interface DmvpnPeerView {
   attrs: string; // 'S', 'D', 'DN', 'I', 'DX' ...
   entries: number; // NHRP entries with this NBMA peer
   target?: string; // target network for `detail`, e.g. "192.168.0.2/32"
+  /** the other NHRP entries with this NBMA peer: IOS prints each on its own row, # Ent and NBMA blank */
+  more?: DmvpnEntryRow[];
 }
+
+export type DmvpnEntryRow = Pick<DmvpnPeerView, 'tunnel' | 'state' | 'upDownSeconds' | 'attrs' | 'target'>;
 
 export interface DmvpnInterfaceView {
   name: string; // "Tunnel0"
@@ -45,7 +49,9 @@ export function formatDmvpn(v: DmvpnView, variant: 'default' | 'detail' | 'json'
   for (const i of v.interfaces) {
     out.push('', `${i.name}, Type:${i.type}, NHRP Peers:${i.peers.length}, `, HEAD, DASH);
     for (const p of i.peers) {
-      out.push(` ${String(p.entries).padStart(5)} ${p.nbma.padStart(15)} ${p.tunnel.padStart(15)} ${p.state.padStart(5)} ${iosTime(p.upDownSeconds).padStart(8)} ${p.attrs}`);
+      const rest = (r: DmvpnEntryRow) => `${r.tunnel.padStart(15)} ${r.state.padStart(5)} ${iosTime(r.upDownSeconds).padStart(8)} ${r.attrs}`;
+      out.push(` ${String(p.entries).padStart(5)} ${p.nbma.padStart(15)} ${rest(p)}`);
+      for (const r of p.more ?? []) out.push(`${' '.repeat(23)}${rest(r)}`);
     }
   }
   return out.join('\n') + '\n';
@@ -71,8 +77,10 @@ function formatDetail(v: DmvpnView): string {
     out.push('# Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb    Target Network');
     out.push('----- --------------- --------------- ----- -------- ----- -----------------');
     for (const p of i.peers) {
-      const target = p.target ?? `${p.tunnel}/32`;
-      out.push(`${String(p.entries).padStart(5)} ${p.nbma.padEnd(15)} ${p.tunnel.padStart(15)} ${p.state.padStart(5)} ${iosTime(p.upDownSeconds).padStart(8)} ${p.attrs.padStart(4)}  ${target.padStart(17)}`);
+      const rest = (r: DmvpnEntryRow) =>
+        `${r.tunnel.padStart(15)} ${r.state.padStart(5)} ${iosTime(r.upDownSeconds).padStart(8)} ${r.attrs.padStart(4)}  ${(r.target ?? `${r.tunnel}/32`).padStart(17)}`;
+      out.push(`${String(p.entries).padStart(5)} ${p.nbma.padEnd(15)} ${rest(p)}`);
+      for (const r of p.more ?? []) out.push(`${' '.repeat(22)}${rest(r)}`);
     }
   }
   return out.join('\n') + '\n';

@@ -8,21 +8,20 @@ import type { ApplianceConfig, TunnelConfig, EthernetConfig } from '../config/mo
 import { resolveOsNames, ruleOsName, parseInterfaceName } from '../config/interfaces.js';
 import type { TunnelParams } from './dataplane-host.js';
 import { Log } from './log.js';
-import { setInterface, routeReplace, maskToLen, interfaceExists, interfaceAddresses, localAddresses, SystemError, type KernelRoute } from './system.js';
+import { setInterface, routeReplace, maskToLen, interfaceExists, SystemError, type KernelRoute } from './system.js';
 import { ipToU32 } from '../dataplane/layout.js';
 import { ExecCommands } from './exec.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';
 import { ApplyJournal } from './apply-journal.js';
+import { SendUsage } from './send-usage.js';
+import { presentSourceAddress, pollEvery, type TunnelSource } from './tunnel-source.js';
 
 export class ConfigError extends Error {}
 
 /** How often a tunnel waiting for its source address looks again (cheap: one `ip addr`). */
 const SOURCE_POLL_MS = 1000;
-
-/** IOS `ip nhrp max-send` default: 100 packets per 10 seconds; `show ip nhrp traffic` reports the usage. */
-const MAX_SEND = { packets: 100, seconds: 10 };
 
 /** A step of apply that failed, with the config object it was applying (for the line number). */
 class ApplyError extends Error {
@@ -35,8 +34,7 @@ interface Plan {
   tunnel?: TunnelConfig;
   params?: TunnelParams;
   sas?: PlannedSa[];
-  /** tunnel source: an address to wait for, or the OS interface whose first address it is */
-  source?: { address?: string; linux?: string };
+  source?: TunnelSource;
 }
 
 export class Appliance {
@@ -53,9 +51,7 @@ export class Appliance {
   private plan?: Plan;
   private sourceTimer?: NodeJS.Timeout;
   private lastWaitMessage?: string;
-  /** NHRP packets sent so far, sampled once a second (newest last, MAX_SEND.seconds + 1 kept). */
-  private sentSamples: number[] = [];
-  private sendTimer?: NodeJS.Timeout;
+  private readonly sendUsage = new SendUsage(() => Object.values(this.nhrp?.counters().out ?? {}).reduce((a, b) => a + b, 0));
 
   constructor(private readonly opts: { configPath: string; pcapPath?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
@@ -135,7 +131,7 @@ export class Appliance {
   }
 
   /** `tunnel source`: an address, or an interface (of this config, or an OS interface) whose address it takes. */
-  private sourceOf(t: TunnelConfig, ethernets: EthernetConfig[], osNames: Map<string, string>): { address?: string; linux?: string } {
+  private sourceOf(t: TunnelConfig, ethernets: EthernetConfig[], osNames: Map<string, string>): TunnelSource {
     if (!t.source) throw new ConfigError(`interface ${t.name}: no tunnel source`);
     if (/^\d+\.\d+\.\d+\.\d+$/.test(t.source)) return { address: t.source };
     const e = ethernets.find((x) => x.name.toLowerCase() === t.source!.toLowerCase());
@@ -164,7 +160,7 @@ export class Appliance {
         setInterface(os, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
         // IOS answers proxy ARP by default: a neighbour with `ip route ... <interface>` on an Ethernet
         // link ARPs for every destination, and we answer for those we route elsewhere.
-        j.sysctl(`net.ipv4.conf.${os}.proxy_arp`, '1');
+        j.sysctl(`net.ipv4.conf.${os}.proxy_arp`, e.noProxyArp ? '0' : '1');
         j.sysctl(`net.ipv4.neigh.${os}.proxy_delay`, '0'); // IOS answers at once, Linux waits up to 0.8 s
       } catch (err) { throw new ApplyError(e.address ?? e, `interface ${e.name} (${os}): ${(err as Error).message}`); }
     }
@@ -172,16 +168,11 @@ export class Appliance {
     this.applyRoutes(plan, 'underlay', j);
     if (!plan.tunnel) return;
     j.sysctl('net.ipv4.conf.all.send_redirects', '0');
-    const src = this.sourceAddress(plan);
-    if (!src) { this.waitForSource(plan); return; }
-    await this.bringUpTunnel(plan, src, j);
-  }
-
-  /** The tunnel source address if it is on an interface now. */
-  private sourceAddress(plan: Plan): string | undefined {
-    const s = plan.source!;
-    if (s.address) return localAddresses().has(s.address) ? s.address : undefined;
-    return interfaceExists(s.linux!) ? interfaceAddresses(s.linux!)[0]?.split('/')[0] : undefined;
+    const src = presentSourceAddress(plan.source!);
+    if (src) await this.bringUpTunnel(plan, src, j);
+    else this.waitForSource(plan);
+    this.watchSource(plan);
+    j.record('tunnel source watch', () => { clearInterval(this.sourceTimer); this.sourceTimer = undefined; });
   }
 
   private async bringUpTunnel(plan: Plan, src: string, j: ApplyJournal): Promise<void> {
@@ -193,11 +184,7 @@ export class Appliance {
     catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }
     this.overlay = overlay;
     this.tunnelDown = undefined;
-    this.sendTimer ??= setInterval(() => {
-      this.sentSamples.push(this.nhrpSent());
-      if (this.sentSamples.length > MAX_SEND.seconds + 1) this.sentSamples.shift();
-    }, 1000);
-    this.sendTimer.unref();
+    this.sendUsage.start();
     this.applyRoutes(plan, 'overlay', j);
   }
 
@@ -207,26 +194,39 @@ export class Appliance {
     const what = plan.source!.address ?? `address of ${t.source}`;
     this.tunnelDown = `tunnel source ${what} is not on any interface`;
     this.log.emit('TUNNEL', 'warn', 'DOWN', `${t.name}: ${this.tunnelDown}; the tunnel stays down until it appears`);
-    this.sourceTimer = setInterval(() => void this.retrySource(plan), SOURCE_POLL_MS);
   }
 
-  private async retrySource(plan: Plan): Promise<void> {
-    const src = this.sourceAddress(plan);
-    if (!src || this.overlay || !this.sourceTimer) return;
-    clearInterval(this.sourceTimer);
+  /** Follows the tunnel source address once a second: up when it appears, down when it goes. */
+  private watchSource(plan: Plan): void {
+    this.sourceTimer = pollEvery(SOURCE_POLL_MS, () => this.followSource(plan),
+      (e) => this.log.emit('TUNNEL', 'error', 'WATCH', `${plan.tunnel!.name}: ${e.message}`));
+  }
+
+  private async followSource(plan: Plan): Promise<void> {
+    const src = presentSourceAddress(plan.source!);
+    const t = plan.tunnel!;
+    if (this.overlay) {
+      if (src === plan.params!.source) return;
+      // IOS: the tunnel's line protocol goes down with its source; dynamic NHRP state goes with it
+      const overlay = this.overlay;
+      this.overlay = undefined;
+      await overlay.stop();
+      this.waitForSource(plan);
+      if (!src) return;
+    }
+    if (!src) return;
     const j = new ApplyJournal();
     try {
       await this.bringUpTunnel(plan, src, j);
-      this.log.emit('TUNNEL', 'notice', 'UP', `${plan.tunnel!.name}: tunnel source ${src} is present: tunnel up`);
+      this.log.emit('TUNNEL', 'notice', 'UP', `${t.name}: tunnel source ${src} is present: tunnel up`);
       this.lastWaitMessage = undefined;
     } catch (e) {
       this.overlay = undefined;
       await j.rollback();
-      const msg = `${plan.tunnel!.name}: could not start with source ${src}: ${(e as Error).message}`;
+      const msg = `${t.name}: could not start with source ${src}: ${(e as Error).message}`;
       if (msg !== this.lastWaitMessage) this.log.emit('TUNNEL', 'error', 'DOWN', msg);
       this.lastWaitMessage = msg;
       this.tunnelDown = (e as Error).message;
-      this.sourceTimer = setInterval(() => void this.retrySource(plan), SOURCE_POLL_MS);
     }
   }
 
@@ -250,23 +250,15 @@ export class Appliance {
     }
   }
 
-  private nhrpSent(): number {
-    const out = this.nhrp?.counters().out ?? {};
-    return Object.values(out).reduce((a, b) => a + b, 0);
-  }
-
-  /** Percent of the max-send budget (100 packets / 10 s) used in the last 10 seconds. */
-  nhrpSendUsage(): number {
-    const sent = this.nhrpSent() - (this.sentSamples[0] ?? 0);
-    return Math.min(100, Math.round((sent * 100) / MAX_SEND.packets));
-  }
+  /** Percent of the NHRP max-send budget (100 packets / 10 s) used in the last 10 seconds. */
+  nhrpSendUsage(): number { return this.sendUsage.percent(); }
 
   /** The OS interface a configured interface drives (for show commands). */
   osNameOf(name: string): string | undefined { return this.osNames.get(name); }
 
   async stop(): Promise<void> {
     clearInterval(this.sourceTimer);
-    clearInterval(this.sendTimer);
+    this.sendUsage.stop();
     this.sourceTimer = undefined;
     await this.overlay?.stop();
   }

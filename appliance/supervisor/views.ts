@@ -35,10 +35,15 @@ export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEnt
     const state: DmvpnPeerView['state'] = e.type === 'incomplete' || e.type === 'negative' ? 'NHRP'
       : server && !server.up ? 'NHRP' : 'UP';
     const since = server?.up && server.lastReplyAt !== undefined ? Math.min(e.created, server.lastReplyAt) : e.created;
+    // the other entries with this peer (shortcut routes through it), one row each as on IOS
+    const more = list.filter((x) => x !== e).map((x) => ({
+      tunnel: x.via ?? x.tunnelIp, state, upDownSeconds: seconds(now - x.created),
+      attrs: attrs(x) + (x.flags.rib ? 'T1' : ''), target: `${x.tunnelIp}/${x.prefixLen}`,
+    }));
     peers.push({
       nbma: nbma.startsWith('unresolved:') ? 'UNKNOWN' : nbma.split('|')[0], tunnel: e.tunnelIp, state,
       upDownSeconds: seconds(now - since), attrs: attrs(e) + (list.some((x) => x.flags.rib) ? 'T1' : ''), entries: list.length,
-      target: `${e.tunnelIp}/${e.prefixLen}`,
+      target: `${e.tunnelIp}/${e.prefixLen}`, ...(more.length ? { more } : {}),
     });
   }
   peers.sort((a, b) => ipNum(a.tunnel) - ipNum(b.tunnel));
