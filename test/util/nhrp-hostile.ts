@@ -3,10 +3,11 @@
 // test built (well-formed ones from our codec, or garbage). Named PREFIX-evil so topology.sh down
 // removes it with the rest of the lab.
 import { encodeNhrp } from '../../appliance/nhrp/codec.js';
-import { AUTH_TYPE_PLAINTEXT, NhrpExtType } from '../../appliance/nhrp/types.js';
-import type { NhrpCie, NhrpExtension, NhrpMessage } from '../../appliance/nhrp/types.js';
+import type { NhrpMessage } from '../../appliance/nhrp/types.js';
 import { nsExec, sh } from './lab.js';
 import type { Lab } from './lab.js';
+
+export { authExt, cie } from './nhrp-samples.js';
 
 export const EVIL_NBMA = '172.16.99.2';
 const EVIL_GW = '172.16.99.1';
@@ -39,13 +40,6 @@ for line in sys.stdin.read().split():
     s.sendto(b'\\x00\\x00\\x20\\x01' + bytes.fromhex(line), (${JSON.stringify(dst)}, 0))
 `], { input: hex });
 }
-
-export const authExt = (password: string): NhrpExtension => ({
-  type: NhrpExtType.Authentication, compulsory: true,
-  auth: { spi: AUTH_TYPE_PLAINTEXT, secret: new TextEncoder().encode(password) },
-});
-
-export const cie = (p: Partial<NhrpCie>): NhrpCie => ({ code: 0, prefixLen: 32, mtu: 1400, holdingTime: 300, preference: 0, ...p });
 
 /** A well-formed NHRP packet from the hostile host (srcNbma is its real address unless told). */
 export function hostile(m: Partial<NhrpMessage> & Pick<NhrpMessage, 'type' | 'srcProto' | 'dstProto'>): Uint8Array {
