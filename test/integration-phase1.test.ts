@@ -4,6 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import { Lab, labConfig, waitFor, sleep, nsExec, uniquePrefix } from './util/lab.js';
 import { tsharkFields, tsharkExperts } from './util/tshark.js';
+import { cie, hostile, sendNhrp } from './util/nhrp-hostile.js';
+import { NhrpType } from '../appliance/nhrp/types.js';
 
 const HOLD = 12; // seconds: short so expiry is observable in a test
 const REG = 3; // registration timeout (IOS: holdtime/3 by default)
@@ -111,7 +113,19 @@ for p in [b'\\x00', b'\\x00\\x01\\x08', b'\\x00\\x01\\x08\\x00' + b'E'*20, b'\\x
           b'\\x00\\x00\\x20\\x01' + b'\\xff'*30, b'\\x20\\x00\\x08\\x00\\x00\\x00\\x00\\x07' + b'E'*20]:
     s.sendto(p, dst)
 `]);
+  // ... and a hostile peer speaking well-formed NHRP from the Internet namespace's own address (no
+  // router knows it): the purge of 128.0.0.0/1 at the hub, and a Resolution Request telling R2 that
+  // R3's tunnel address is at the attacker (integration-hostile.test.ts has the whole set).
+  const inet = '172.16.15.1';
+  sendNhrp(lab.ns('inet'), '172.16.15.2', [hostile({ type: NhrpType.PurgeRequest, srcNbma: inet, srcProto: '192.168.0.99',
+    dstProto: '192.168.0.1', cies: [cie({ proto: '128.0.0.0', prefixLen: 1 })] })]);
+  sendNhrp(lab.ns('inet'), '172.16.25.2', [hostile({ type: NhrpType.ResolutionRequest, srcNbma: '172.16.25.1',
+    srcProto: '192.168.0.3', dstProto: '192.168.0.2', flags: 0xc802, cies: [cie({ prefixLen: 0xff })] })]);
   await sleep(500);
+  t.ok((lab.ctlJson('R1', 'show ip nhrp traffic').refused?.purge ?? 0) > 0, 'the hostile purge was refused and counted');
+  t.ok((lab.ctlJson('R2', 'show ip nhrp traffic').refused?.['resolution-request'] ?? 0) > 0, 'so was the poisoning request');
+  t.notOk(lab.ctlJson<any[]>('R2', 'show ip nhrp').some((e) => e.prefix === '192.168.0.3' && e.nbma === '172.16.25.1'),
+    'R2 does not map R3 to the attacker');
   const after = lab.ctlJson('R1', 'show dataplane counters');
   t.ok(after.dropGreTruncated > before.dropGreTruncated, 'truncated GRE counted');
   t.ok(after.dropGreVersion > before.dropGreVersion, 'GRE version 1 counted');

@@ -112,7 +112,8 @@ t.test('hop count exhausted: Error Indication "hop count exceeded" with the pack
 t.test('unknown compulsory extension: Error Indication code 1 pointing at it; unknown optional ones are fine', async (t) => {
   const net = new Net();
   const hub = new Node(net, R1, tunnel());
-  const a = new Node(net, A, tunnel());
+  // A knows the hub by a map (not registered): an Error Indication from an unknown NBMA is refused.
+  const a = new Node(net, A, tunnel({ maps: [{ tunnelIp: R1.ip, nbma: R1.nbma }] }));
   hub.engine.start(); a.engine.start();
   const reg = (compulsory: boolean): NhrpMessage => ({
     type: 3, hopCount: 1, srcNbma: A.nbma, srcProto: A.ip, dstProto: R1.ip, flags: 0x8002, requestId: 77,

@@ -56,11 +56,18 @@ export type CacheChange = { op: 'set'; entry: CacheEntry } | { op: 'del'; entry:
 export class NhrpCache {
   private readonly map = new Map<string, CacheEntry>();
   private readonly timers = new Map<string, TimerHandle>();
+  /** NBMA address -> tunnel addresses bound to it: "do we know this sender?" in O(1) per packet */
+  private readonly byNbma = new Map<string, Set<string>>();
 
   constructor(private readonly clock: Clock, private readonly onChange: (c: CacheChange) => void) {}
 
   get(tunnelIp: string): CacheEntry | undefined {
     return this.map.get(tunnelIp);
+  }
+
+  /** Tunnel addresses whose usable binding points at NBMA address `nbma` (empty: we do not know it). */
+  boundTo(nbma: string): ReadonlySet<string> {
+    return this.byNbma.get(nbma) ?? new Set();
   }
 
   entries(): CacheEntry[] {
@@ -82,7 +89,9 @@ export class NhrpCache {
       expires: holdtime !== undefined ? now + holdtime * 1000 : undefined,
       holdtime: holdtime ?? e.holdtime,
     };
+    if (old) this.unindex(old);
     this.map.set(e.tunnelIp, entry);
+    this.index(entry);
     this.arm(entry);
     this.onChange({ op: 'set', entry: { ...entry, flags: { ...entry.flags } } });
     return entry;
@@ -92,6 +101,7 @@ export class NhrpCache {
     const e = this.map.get(tunnelIp);
     if (!e) return false;
     this.map.delete(tunnelIp);
+    this.unindex(e);
     this.disarm(tunnelIp);
     this.onChange({ op: 'del', entry: e, reason });
     return true;
@@ -100,6 +110,20 @@ export class NhrpCache {
   /** Drop every entry (of one type, if given), e.g. on shutdown or `clear ip nhrp`. */
   clear(reason: string, type?: CacheType): void {
     for (const e of [...this.map.values()]) if (!type || e.type === type) this.delete(e.tunnelIp, reason);
+  }
+
+  private index(e: CacheEntry): void {
+    if (e.nbma === undefined || e.type === 'incomplete' || e.type === 'negative') return;
+    let s = this.byNbma.get(e.nbma);
+    if (!s) this.byNbma.set(e.nbma, s = new Set());
+    s.add(e.tunnelIp);
+  }
+
+  private unindex(e: CacheEntry): void {
+    const s = e.nbma === undefined ? undefined : this.byNbma.get(e.nbma);
+    if (!s) return;
+    s.delete(e.tunnelIp);
+    if (s.size === 0) this.byNbma.delete(e.nbma!);
   }
 
   private arm(e: CacheEntry): void {

@@ -35,6 +35,16 @@ export interface NhrpContext {
   /** tunnel next hop of the route towards addr (RIB lookup; default: our NHS), if via this tunnel */
   nextHop(addr: string): string | undefined;
   drop(reason: string): void;
+  /** is this the NBMA address of one of our configured NHSes? */
+  isNhs(nbma: string): boolean;
+  /** do we know this sender: an NHS, a static map, a registered or resolved peer? */
+  knownNbma(nbma: string): boolean;
+  /** is addr inside our tunnel subnet (the only addresses NHRP may bind)? */
+  inTunnel(addr: string): boolean;
+  /** true on a hub with no NHS of its own: it learns bindings only from registrations */
+  topLevelHub: boolean;
+  /** count a refusal under `reason` (show ip nhrp traffic) and log `text`, rate limited */
+  refuse(reason: string, text: string): void;
 }
 
 /** Hop count of packets we originate: RFC 2332 leaves it to us; 64 covers any hub hierarchy. */

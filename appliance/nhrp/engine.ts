@@ -4,6 +4,7 @@
 // Registration Requests (a hub is just a tunnel that receives them). Resolution (Phase 2), redirect
 // and shortcuts (Phase 3), purge and error indications live in their own modules (resolution.ts,
 // responder.ts, forward.ts, redirect.ts, shortcut.ts, purge.ts, error.ts) and are wired here.
+import { randomInt } from 'node:crypto';
 import type { TunnelConfig, TunnelNhrp } from '../config/model.js';
 import { NhrpCache } from './cache.js';
 import type { CacheEntry } from './cache.js';
@@ -19,6 +20,8 @@ import { buildErrorIndication, errorName, packetInError, unknownCompulsory } fro
 import { selectNhs } from './nhs-select.js';
 import { inPrefix } from './prefix.js';
 import { Purger } from './purge.js';
+import type { PurgeScope } from './purge.js';
+import { Refusals } from './refusal.js';
 import { Redirector, indicatedDestination } from './redirect.js';
 import type { RedirectOutcome } from './redirect.js';
 import { Resolver } from './resolution.js';
@@ -59,7 +62,10 @@ export interface NhrpEngineOptions {
 export interface NhrpCounters {
   in: Record<string, number>;
   out: Record<string, number>;
+  /** malformed or unusable packets (decode errors, authentication, disabled features) */
   drops: Record<string, number>;
+  /** well-formed NHRP refused by the trust rules (docs/security.md), by rule */
+  refused: Record<string, number>;
 }
 
 /** Context a message handler gets: where the packet came from, and the engine's services. */
@@ -90,14 +96,15 @@ export class NhrpEngine {
   private readonly auth: NhrpExtension | undefined;
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly mirrored = new Map<string, string>(); // tunnelIp -> last peerChanged 'set' key
-  private readonly counts: NhrpCounters = { in: {}, out: {}, drops: {} };
-  private nextRequestId = 1;
+  private readonly counts: Omit<NhrpCounters, 'refused'> = { in: {}, out: {}, drops: {} };
+  private readonly refusals: Refusals;
   private running = false;
 
   constructor(private readonly o: NhrpEngineOptions) {
     this.clock = makeClock(o.now, o.timers);
     this.tunnel = 'kind' in o.config ? o.config : undefined;
     this.nhrp = 'kind' in o.config ? o.config.nhrp : o.config;
+    this.refusals = new Refusals(this.clock, o.log);
     this.cache = new NhrpCache(this.clock, (c) => {
       this.mirror(c.op, c.entry);
       // A shortcut is only as good as the binding of its next hop (FRR NOTIFY_CACHE_DELETE).
@@ -108,7 +115,7 @@ export class NhrpEngine {
       this.auth = { type: NhrpExtType.Authentication, compulsory: true, auth: { spi: AUTH_TYPE_PLAINTEXT, secret } };
     }
     this.handlers.set(NhrpType.RegistrationRequest, (m, c) => this.onRegistrationRequest(m, c));
-    this.handlers.set(NhrpType.RegistrationReply, (m) => this.onRegistrationReply(m));
+    this.handlers.set(NhrpType.RegistrationReply, (m, c) => this.onRegistrationReply(m, c.srcNbma));
     this.handlers.set(NhrpType.ErrorIndication, (m, c) => this.onErrorIndication(m, c));
     this.buildClients();
     this.ctx = this.makeContext();
@@ -123,12 +130,17 @@ export class NhrpEngine {
       // Ours (the source fields are the requester's), or one an owner sent back through us for a
       // requester behind NAT: relayed on to it (RFC 2332 5.3.5).
       if (m.srcProto === this.o.tunnelIp) return this.resolver.onReply(m, c.srcNbma);
+      if (!this.knownNbma(c.srcNbma)) return this.refuseUnknown(m, c.srcNbma);
       const r = forwardReply(this.ctx, m);
       if (r !== 'forwarded') this.drop(`reply-${r}`);
     });
     this.handlers.set(NhrpType.TrafficIndication, (m, c) => this.onTrafficIndication(m, c));
-    this.handlers.set(NhrpType.PurgeRequest, (m, c) => this.purger.onRequest(m, c.srcNbma, (p, l) => this.removeInside(p, l)));
-    this.handlers.set(NhrpType.PurgeReply, (m) => { if (!this.purger.onReply(m)) this.drop('unexpected-reply'); });
+    this.handlers.set(NhrpType.PurgeRequest, (m, c) => this.purger.onRequest(m, c.srcNbma, this.purgeScope(c.srcNbma)));
+    this.handlers.set(NhrpType.PurgeReply, (m, c) => {
+      if (!this.purger.onReply(m, c.srcNbma)) {
+        this.refuse('purge-reply', `purge reply ${m.requestId} from NBMA ${c.srcNbma} refused: no purge of ours went there with that id`);
+      }
+    });
   }
 
   /** Install (or replace) the handler for a message type (tests, vendor extensions). */
@@ -192,25 +204,25 @@ export class NhrpEngine {
     // Error Indications carry no extensions (RFC 2332 5.2.7), hence no authentication either; they
     // only ever fail a pending request whose id they echo, which a blind attacker cannot guess.
     if (this.auth && msg.type !== NhrpType.ErrorIndication && !this.authOk(msg)) {
-      // IOS drops silently; we also count and log so a mismatched password is diagnosable.
-      this.o.log('warn', `NHRP: ${NHRP_TYPE_NAMES[msg.type]} from NBMA ${srcNbma} (${msg.srcProto}) dropped: ` +
-        'authentication mismatch');
-      return this.drop('auth-mismatch');
+      // IOS drops silently; we also count and log (rate limited) so a mismatched password is diagnosable.
+      return this.refusals.refuse('auth-mismatch', `${NHRP_TYPE_NAMES[msg.type]} from NBMA ${srcNbma} (${msg.srcProto}) ` +
+        'dropped: authentication mismatch', this.counts.drops);
     }
     // RFC 2332 5.3: a compulsory extension we do not understand makes the packet unprocessable.
     // Never answer an indication with an error (no error storms between two confused peers).
     const unknown = unknownCompulsory(bytes);
     if (unknown) {
-      this.o.log('warn', `NHRP: ${NHRP_TYPE_NAMES[msg.type]} from NBMA ${srcNbma} (${msg.srcProto}) has unknown ` +
-        `compulsory extension ${unknown.type}`);
+      this.refusals.refuse('unknown-compulsory-extension', `${NHRP_TYPE_NAMES[msg.type]} from NBMA ${srcNbma} ` +
+        `(${msg.srcProto}) has unknown compulsory extension ${unknown.type}`, this.counts.drops);
       if (msg.type !== NhrpType.ErrorIndication && msg.type !== NhrpType.TrafficIndication) {
         // A request's source may be further back than the NHS that forwarded it; a reply's is its sender.
         this.sendMessage(isRequest(msg.type) ? requesterNbma(msg, srcNbma) : srcNbma,
           buildErrorIndication(this.ctx, ErrorCode.UnrecognizedExtension, bytes.slice(0, (bytes[10] << 8) | bytes[11]),
             msg.srcProto, unknown.offset));
       }
-      return this.drop('unknown-compulsory-extension');
+      return;
     }
+    if (!this.admit(msg, srcNbma)) return;
     const h = this.handlers.get(msg.type);
     if (!h) return this.drop('unhandled-type');
     h(msg, { srcNbma, dstNbma, engine: this, bytes });
@@ -265,7 +277,8 @@ export class NhrpEngine {
   }
 
   counters(): NhrpCounters {
-    return { in: { ...this.counts.in }, out: { ...this.counts.out }, drops: { ...this.counts.drops } };
+    return { in: { ...this.counts.in }, out: { ...this.counts.out }, drops: { ...this.counts.drops },
+      refused: { ...this.refusals.counts } };
   }
 
   // ---------- handlers ----------
@@ -274,14 +287,18 @@ export class NhrpEngine {
     const ctx: NhsServerContext = {
       cache: this.cache, selfTunnelIp: this.o.tunnelIp, tunnelPrefixLen: this.o.tunnelPrefixLen,
       selfNbma: this.o.nbmaSource, holdtime: this.nhrp.holdtime, mtu: this.mtu(), auth: this.auth, log: this.o.log,
+      refuse: (reason, text) => this.refuse(reason, text),
     };
     // Reply to where the packet came from: behind NAT that is not msg.srcNbma.
     this.sendMessage(c.srcNbma, handleRegistrationRequest(ctx, c.srcNbma, msg));
   }
 
-  private onRegistrationReply(msg: NhrpMessage): void {
+  private onRegistrationReply(msg: NhrpMessage, srcNbma: string): void {
     const client = this.clients.find((c) => c.owns(msg.requestId));
-    if (!client) return this.drop('unexpected-reply');
+    if (!client || client.nbma !== srcNbma) {
+      return this.refuse('registration-reply', `registration reply ${msg.requestId} from NBMA ${srcNbma} refused: ` +
+        (client ? `that request went to ${client.nbma}` : 'no registration of ours has that id'));
+    }
     client.onReply(msg);
   }
 
@@ -306,15 +323,60 @@ export class NhrpEngine {
     this.resolver.resolveShortcut(dst);
   }
 
-  /** Purge: drop learnt bindings and shortcuts inside prefix/len (configuration stays). */
-  private removeInside(prefix: string, len: number): number {
-    let n = this.shortcuts.removeCovered(prefix, len, 'purged');
-    for (const e of this.cache.entries()) {
-      if (e.type !== 'static' && e.type !== 'local' && inPrefix(e.tunnelIp, prefix, len)) {
-        if (this.cache.delete(e.tunnelIp, 'purged')) n++;
-      }
+  /**
+   * What a purge from `src` may touch (issue 8): learnt bindings and shortcuts (never configuration
+   * or our own prefixes) that point at `src`; our NHS also owns what we learnt through it
+   * (resolutions, shortcuts), but never a registration another router made with us.
+   */
+  private purgeScope(src: string): PurgeScope {
+    const fromNhs = this.isNhs(src);
+    const owns = (e: CacheEntry) => e.nbma === src || (fromNhs && !e.flags.registered);
+    const learnt = () => [...this.cache.entries().filter((e) => e.type !== 'static' && e.type !== 'local'),
+      ...this.shortcuts.entries()];
+    const inside = (e: CacheEntry, prefix: string, len: number) => e.prefixLen >= len && inPrefix(e.tunnelIp, prefix, len);
+    return {
+      holdsInside: (prefix, len) => learnt().some((e) => inside(e, prefix, len)),
+      ownedCover: (prefix, len) => learnt().some((e) => owns(e) && len >= e.prefixLen && inPrefix(prefix, e.tunnelIp, e.prefixLen)),
+      removeOwned: (prefix, len) => {
+        let n = this.shortcuts.removeCovered(prefix, len, 'purged', (nbma) => nbma === src || fromNhs);
+        for (const e of this.cache.entries()) {
+          if (e.type !== 'static' && e.type !== 'local' && owns(e) && inside(e, prefix, len) && this.cache.delete(e.tunnelIp, 'purged')) n++;
+        }
+        return n;
+      },
+    };
+  }
+
+  /** NHRP from an NBMA address we do not know is accepted only for registration and resolution
+   *  (whose own rules apply: nhs.ts, trust.ts, resolution.ts); anything else is refused. An Error
+   *  Indication about a resolution of ours in flight is the exception (in a hierarchy it comes from a
+   *  distant NHS): it echoes our random request id, which only the path of the request has seen. */
+  private admit(msg: NhrpMessage, srcNbma: string): boolean {
+    if (msg.type === NhrpType.RegistrationRequest || msg.type === NhrpType.ResolutionRequest
+      || msg.type === NhrpType.ResolutionReply || this.knownNbma(srcNbma)) return true;
+    if (msg.type === NhrpType.ErrorIndication) {
+      const bad = packetInError(msg.payload);
+      if (bad && bad.srcProto === this.o.tunnelIp && this.resolver.owns(bad.requestId)) return true;
     }
-    return n;
+    if (msg.type === NhrpType.PurgeRequest) {
+      this.refuse('purge', `purge from NBMA ${srcNbma} (${msg.srcProto}) refused: the sender is unknown here`);
+      return false;
+    }
+    this.refuseUnknown(msg, srcNbma);
+    return false;
+  }
+
+  private refuseUnknown(msg: NhrpMessage, srcNbma: string): void {
+    this.refuse('unknown-source', `${NHRP_TYPE_NAMES[msg.type]} from NBMA ${srcNbma} (${msg.srcProto}) refused: ` +
+      'the sender is neither our NHS nor a registered or resolved peer');
+  }
+
+  private isNhs(nbma: string): boolean {
+    return this.clients.some((c) => c.nbma === nbma);
+  }
+
+  private knownNbma(nbma: string): boolean {
+    return this.isNhs(nbma) || this.cache.boundTo(nbma).size > 0;
   }
 
   private makeContext(): NhrpContext {
@@ -336,6 +398,11 @@ export class NhrpEngine {
       },
       nextHop: (addr) => o.routeLookup?.(addr)?.nextHop ?? this.bestNhs()?.tunnelIp,
       drop: (r) => this.drop(r),
+      isNhs: (nbma) => this.isNhs(nbma),
+      knownNbma: (nbma) => this.knownNbma(nbma),
+      inTunnel: (addr) => inPrefix(addr, o.tunnelIp, o.tunnelPrefixLen),
+      topLevelHub: this.clients.length === 0,
+      refuse: (reason, text) => this.refuse(reason, text),
     };
   }
 
@@ -386,10 +453,10 @@ export class NhrpEngine {
     return this.tunnel?.mtu ?? 1400;
   }
 
+  /** Request ids are what a reply must echo: crypto-random so an off-path attacker cannot guess one
+   *  (sequential ids made forged replies a matter of trying a few numbers). Never 0. */
   private allocRequestId(): number {
-    const id = this.nextRequestId;
-    this.nextRequestId = (this.nextRequestId % 0xffffffff) + 1; // never 0
-    return id;
+    return randomInt(1, 0x100000000);
   }
 
   private authOk(msg: NhrpMessage): boolean {
@@ -412,6 +479,10 @@ export class NhrpEngine {
     } else if (this.mirrored.delete(e.tunnelIp)) {
       this.o.peerChanged({ op: 'del', tunnelIp: e.tunnelIp, flags: { static: e.type === 'static', nat: !!e.flags.nat } });
     }
+  }
+
+  private refuse(reason: string, text: string): void {
+    this.refusals.refuse(reason, text);
   }
 
   private drop(reason: string): void {

@@ -19,6 +19,8 @@ export interface NhsServerContext {
   mtu: number;
   auth?: NhrpExtension;
   log: LogFn;
+  /** a registration refused: counted under `reason`, logged (rate limited) */
+  refuse(reason: string, text: string): void;
 }
 
 const HOST_PREFIX = 32;
@@ -46,18 +48,18 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
   const nbma = natted ? outerSrc : claimed;
 
   if (!inSubnet(proto, ctx.selfTunnelIp, ctx.tunnelPrefixLen)) {
-    ctx.log('warn', `NHRP: registration of ${proto} from NBMA ${nbma} refused: not in tunnel subnet ` +
+    ctx.refuse('registration-subnet', `registration of ${proto} from NBMA ${nbma} refused: not in tunnel subnet ` +
       `${ctx.selfTunnelIp}/${ctx.tunnelPrefixLen}`);
     return CieCode.AdministrativelyProhibited;
   }
   const old = ctx.cache.get(proto);
   if (old && (old.type === 'static' || old.type === 'local')) {
     if (old.nbma === nbma) return CieCode.Success; // matches configuration: nothing to learn
-    ctx.log('warn', `NHRP: registration of ${proto} from NBMA ${nbma} refused: ${old.type} entry maps it to ${old.nbma}`);
+    ctx.refuse('registration-static', `registration of ${proto} from NBMA ${nbma} refused: ${old.type} entry maps it to ${old.nbma}`);
     return CieCode.AdministrativelyProhibited;
   }
   if (old && old.type === 'dynamic' && old.nbma !== nbma && old.flags.unique) {
-    ctx.log('warn', `NHRP: registration of ${proto} from NBMA ${nbma} refused (code 14, ` +
+    ctx.refuse('registration-unique', `registration of ${proto} from NBMA ${nbma} refused (code 14, ` +
       `${cieCodeName(CieCode.UniqueAddressRegistered)}): already registered uniquely by NBMA ${old.nbma}`);
     return CieCode.UniqueAddressRegistered;
   }

@@ -2,7 +2,9 @@
 // remember who asked (IOS keeps these as "local" entries with their requesters); `clear ip nhrp`
 // sends each of them a Purge Request for the prefix so their shortcuts go at once instead of at the
 // end of the holding time. Purge Requests are retransmitted until the Purge Reply comes. A Purge
-// Request received removes the bindings inside the named prefix and is answered unless N is set.
+// Request received removes the bindings inside the named prefix and is answered unless N is set,
+// but only what its sender owns (issue 8, security hole 2): each CIE must lie inside one entry the
+// sender owns (see PurgeScope), else it is refused, counted and logged, and nothing is answered.
 import type { CacheEntry } from './cache.js';
 import type { TimerHandle } from './clock.js';
 import type { NhrpContext, OwnedPrefix } from './context.js';
@@ -16,6 +18,16 @@ export const PURGE_RETRIES = 3;
 
 interface Local extends OwnedPrefix { created: number; requesters: Map<string, string> } // ip -> nbma
 interface PendingPurge { to: string; msg: NhrpMessage; attempt: number; timer?: TimerHandle }
+
+/** What a purge from one sender may touch; the engine knows who owns which entry. */
+export interface PurgeScope {
+  /** is anything purgeable inside prefix/len at all? (nothing there: nothing to refuse either) */
+  holdsInside(prefix: string, len: number): boolean;
+  /** is prefix/len inside one entry the sender owns? */
+  ownedCover(prefix: string, len: number): boolean;
+  /** remove the sender's entries inside prefix/len; returns how many */
+  removeOwned(prefix: string, len: number): number;
+}
 
 export class Purger {
   private readonly locals = new Map<string, Local>();
@@ -40,23 +52,35 @@ export class Purger {
     return n;
   }
 
-  /** Receive a Purge Request: `remove` drops bindings inside prefix/len; then reply unless N. */
-  onRequest(msg: NhrpMessage, outerSrc: string, remove: (prefix: string, len: number) => number): void {
+  /** Receive a Purge Request from outerSrc: remove what it owns, refuse the rest; reply unless N or refused. */
+  onRequest(msg: NhrpMessage, outerSrc: string, scope: PurgeScope): void {
     const cies = msg.cies.length ? msg.cies : [{ code: 0, prefixLen: 32, mtu: 0, holdingTime: 0, preference: 0 }];
     let removed = 0;
-    for (const c of cies) removed += remove(c.proto ?? msg.srcProto, cieLen(c.prefixLen));
-    this.ctx.log('info', `NHRP: purge from ${msg.srcProto} (NBMA ${outerSrc}) for ` +
-      `${cies.map((c) => `${c.proto ?? msg.srcProto}/${cieLen(c.prefixLen)}`).join(', ')}: ${removed} entries removed`);
-    if (msg.flags & FLAG_PURGE_N) return;
+    const refused: string[] = [];
+    const done: string[] = [];
+    for (const c of cies) {
+      const prefix = c.proto ?? msg.srcProto, len = cieLen(c.prefixLen);
+      if (scope.holdsInside(prefix, len) && !scope.ownedCover(prefix, len)) { refused.push(`${prefix}/${len}`); continue; }
+      removed += scope.removeOwned(prefix, len);
+      done.push(`${prefix}/${len}`);
+    }
+    if (refused.length) {
+      this.ctx.refuse('purge', `purge for ${refused.join(', ')} from NBMA ${outerSrc} (${msg.srcProto}) refused: ` +
+        'not inside an entry that sender owns');
+    }
+    if (!done.length) return;
+    this.ctx.log('info', `NHRP: purge from ${msg.srcProto} (NBMA ${outerSrc}) for ${done.join(', ')}: ${removed} entries removed`);
+    if (msg.flags & FLAG_PURGE_N || refused.length) return;
     this.ctx.send(outerSrc, {
       ...msg, type: NhrpType.PurgeReply, hopCount: ORIGIN_HOP_COUNT,
       extensions: this.ctx.auth ? [this.ctx.auth] : [],
     });
   }
 
-  onReply(msg: NhrpMessage): boolean {
+  /** A Purge Reply counts only from where the purge went. */
+  onReply(msg: NhrpMessage, outerSrc: string): boolean {
     const p = this.pending.get(msg.requestId);
-    if (!p) return false;
+    if (!p || p.to !== outerSrc) return false;
     if (p.timer !== undefined) this.ctx.clock.timers.clearTimeout(p.timer);
     this.pending.delete(msg.requestId);
     return true;

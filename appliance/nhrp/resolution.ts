@@ -24,6 +24,8 @@ export const RES_RETRIES = 3;
 /** Negative entries are short-lived: the data plane keeps forwarding via the hub meanwhile. */
 export const NEGATIVE_HOLD_S = 10;
 
+const responderNbma = (m: NhrpMessage) => hasExt(m, NhrpExtType.ResponderAddress)?.cies?.[0]?.nbma;
+
 type Kind = 'nexthop' | 'shortcut';
 
 interface Pending {
@@ -32,6 +34,8 @@ interface Pending {
   /** re-resolution of a binding that still works: failure must not replace it with a negative */
   refresh: boolean;
   ids: Set<number>;
+  /** NBMA addresses of the NHSes the request went to (one per transmission): they may answer */
+  sentTo: Set<string>;
   attempt: number;
   timer?: TimerHandle;
 }
@@ -73,23 +77,41 @@ export class Resolver {
     return this.byId.has(requestId);
   }
 
-  /** A Resolution Reply to one of our requests; outerSrc is where the packet came from. */
-  onReply(msg: NhrpMessage, outerSrc?: string): void {
+  /** A Resolution Reply to one of our requests; outerSrc is where the packet came from. It must
+   *  match an outstanding request (unguessable id, same target), bind the target itself (Phase 2) and
+   *  come from an NHS the request went to or, answered directly, from the NBMA address it binds. */
+  onReply(msg: NhrpMessage, outerSrc: string): void {
     const p = this.byId.get(msg.requestId);
-    if (!p) return this.ctx.drop('unexpected-reply');
-    this.finish(p);
+    const refuse = (why: string) => this.ctx.refuse('resolution-reply', `resolution reply ${msg.requestId} for ` +
+      `${msg.dstProto} from NBMA ${outerSrc} refused: ${why}`);
+    if (!p) return refuse('no request of ours has that id');
+    if (msg.dstProto !== p.target) return refuse(`we asked for ${p.target}`);
+    const fromNhs = p.sentTo.has(outerSrc);
     const cie = msg.cies[0];
     if (!cie || cie.code !== 0) {
+      // A NAK turns into a negative entry: only an NHS we asked may say so.
+      if (!fromNhs) return refuse('negative answer not from the NHS we asked');
+      this.finish(p);
       return this.failed(p, `NAK code ${cie?.code ?? -1} (${cie ? cieCodeName(cie.code) : 'no CIE'})`);
     }
     const proto = cie.proto ?? msg.dstProto;
+    if (!this.ctx.inTunnel(proto)) return refuse(`next hop ${proto} is outside the tunnel subnet`);
+    if (p.kind === 'nexthop' && proto !== p.target) return refuse(`it binds ${proto}, we asked for ${p.target}`);
     // Where the answering router really is: the Cisco NAT extension names its outside address (it
     // learnt it from its NHS, or the NHS answering for it knows it); failing that, a reply that came
     // straight from the router it describes was seen coming from that address (FRR natoa).
     const responder = hasExt(msg, NhrpExtType.ResponderAddress)?.cies?.[0]?.proto;
-    const direct = outerSrc !== undefined && cameDirect(msg) && responder === proto ? outerSrc : undefined;
+    const direct = cameDirect(msg) && responder === proto ? outerSrc : undefined;
     const nbma = natCieFor(msg, proto)?.nbma ?? direct ?? cie.nbma;
-    if (!nbma) return this.failed(p, 'reply without NBMA address');
+    if (!nbma) { this.finish(p); return this.failed(p, 'reply without NBMA address'); }
+    // Sent straight to us, it must come from the router the request was forwarded to: the owner
+    // (it binds itself: nbma is the sender) or, in a hierarchy, the NHS holding the owner's
+    // registration (it names itself at the sender's address in the Responder Address extension).
+    const forwardedTo = hasExt(msg, NhrpExtType.ForwardTransitNhs)?.cies?.length && responderNbma(msg) === outerSrc;
+    if (!fromNhs && nbma !== outerSrc && !forwardedTo) {
+      return refuse(`it binds ${proto} to ${nbma}, and neither an NHS we asked nor the responder it names sent it`);
+    }
+    this.finish(p);
     const natted = cie.nbma !== undefined && nbma !== cie.nbma;
     const hold = cie.holdingTime || this.ctx.holdtime;
     const old = this.ctx.cache.get(proto);
@@ -129,7 +151,7 @@ export class Resolver {
   }
 
   private start(target: string, kind: Kind, refresh: boolean): void {
-    const p: Pending = { target, kind, refresh, ids: new Set(), attempt: 0 };
+    const p: Pending = { target, kind, refresh, ids: new Set(), sentTo: new Set(), attempt: 0 };
     this.pending.set(target, p);
     this.transmit(p);
   }
@@ -142,6 +164,7 @@ export class Resolver {
     }
     const id = this.ctx.allocRequestId();
     p.ids.add(id);
+    p.sentTo.add(nhs.nbma);
     this.byId.set(id, p);
     const wait = RES_RETRY_INITIAL_S * 2 ** p.attempt;
     p.timer = this.ctx.clock.timers.setTimeout(() => {

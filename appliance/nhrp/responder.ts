@@ -12,6 +12,7 @@ import { buildErrorIndication } from './error.js';
 import { forwardRequest } from './forward.js';
 import { cieLen, networkOf } from './prefix.js';
 import { hasExt, ownNatCies, requesterNbma } from './transit.js';
+import { trustRequest } from './trust.js';
 import {
   ErrorCode, FLAG_RES_A, FLAG_RES_D, FLAG_RES_Q, FLAG_RES_S, NhrpExtType, NhrpType,
 } from './types.js';
@@ -22,7 +23,7 @@ export interface ResponderHooks {
   answered(owned: OwnedPrefix, requesterIp: string, requesterNbma: string): void;
 }
 
-export type RequestOutcome = 'answered-owner' | 'answered-cache' | 'forwarded' | 'unreachable' | 'dropped';
+export type RequestOutcome = 'answered-owner' | 'answered-cache' | 'forwarded' | 'unreachable' | 'dropped' | 'refused';
 
 function replyExtensions(ctx: NhrpContext, req: NhrpMessage, natCies: NhrpCie[]): NhrpExtension[] {
   const out: NhrpExtension[] = [];
@@ -52,14 +53,15 @@ function reply(ctx: NhrpContext, req: NhrpMessage, cie: NhrpCie, natCies: NhrpCi
 }
 
 function answerAsOwner(ctx: NhrpContext, req: NhrpMessage, outerSrc: string, owned: OwnedPrefix,
-  hooks: ResponderHooks): void {
+  hooks: ResponderHooks, learn: boolean): void {
   // The requester's outside address when it is behind NAT (NAT extension / outer source).
   const to = requesterNbma(req, outerSrc);
   const reqCie = req.cies[0];
   const hold = reqCie?.holdingTime || ctx.holdtime;
   const old = ctx.cache.get(req.srcProto);
-  // Learn the requester (IOS "implicit" entry), unless configuration or a registration owns it.
-  if (req.srcProto !== ctx.selfIp && !(old && (old.type === 'static' || old.flags.registered))) {
+  // Learn the requester (IOS "implicit" entry), unless configuration or a registration owns it or
+  // the request is not one we may learn from (trust.ts).
+  if (learn && req.srcProto !== ctx.selfIp && !(old && (old.type === 'static' || old.flags.registered))) {
     ctx.cache.set({
       tunnelIp: req.srcProto, prefixLen: 32, type: 'dynamic', nbma: to,
       claimedNbma: to !== req.srcNbma ? req.srcNbma : undefined,
@@ -102,9 +104,16 @@ function answerFromCache(ctx: NhrpContext, req: NhrpMessage, outerSrc: string): 
 export function handleResolutionRequest(ctx: NhrpContext, req: NhrpMessage, bytes: Uint8Array, outerSrc: string,
   hooks: ResponderHooks): RequestOutcome {
   if (req.srcProto === ctx.selfIp) { ctx.drop('own-request'); return 'dropped'; }
+  const trust = trustRequest(ctx, req, outerSrc);
+  if (!trust.ok) {
+    ctx.refuse('resolution-request', `resolution request for ${req.dstProto} claiming ${req.srcProto} from NBMA ` +
+      `${outerSrc} refused: ${trust.why}`);
+    return 'refused';
+  }
   const owned = ctx.owned(req.dstProto);
   if (owned) {
-    answerAsOwner(ctx, req, outerSrc, { prefix: networkOf(owned.prefix, owned.len), len: cieLen(owned.len) }, hooks);
+    answerAsOwner(ctx, req, outerSrc, { prefix: networkOf(owned.prefix, owned.len), len: cieLen(owned.len) }, hooks,
+      trust.learn);
     return 'answered-owner';
   }
   if (answerFromCache(ctx, req, outerSrc)) return 'answered-cache';

@@ -58,11 +58,12 @@ export class ShortcutTable {
     for (const s of [...this.map.values()]) if (s.via === tunnelIp) this.remove(s, reason);
   }
 
-  /** Remove shortcuts inside prefix/len (a purge names the owner's prefix). */
-  removeCovered(prefix: string, len: number, reason: string): number {
+  /** Remove shortcuts inside prefix/len (a purge names the owner's prefix), optionally only those
+   *  whose owner's NBMA address passes `owner`. */
+  removeCovered(prefix: string, len: number, reason: string, owner?: (nbma: string | undefined) => boolean): number {
     let n = 0;
     for (const s of [...this.map.values()]) {
-      if (s.len >= len && inPrefix(s.prefix, prefix, len)) { this.remove(s, reason); n++; }
+      if (s.len >= len && inPrefix(s.prefix, prefix, len) && (!owner || owner(s.nbma))) { this.remove(s, reason); n++; }
     }
     return n;
   }

@@ -92,12 +92,13 @@ export class ExecCommands {
   }
 
   private nhrpTraffic(json: boolean): string {
-    const c = this.app.nhrp?.counters() ?? { in: {}, out: {}, drops: {} };
+    const c = this.app.nhrp?.counters() ?? { in: {}, out: {}, drops: {}, refused: {} };
     if (json) return JSON.stringify(c) + '\n';
     const line = (title: string, m: Record<string, number>) =>
       `${title}: ` + (Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${v} ${k}`).join(', ') : 'none');
     return [`${this.app.tunnel?.name ?? 'Tunnel0'}: Max-send limit:100Pkts/10Sec, Usage:${this.app.nhrpSendUsage()}%`,
-      '   ' + line('Sent', c.out), '   ' + line('Rcvd', c.in), '   ' + line('Dropped', c.drops)].join('\n') + '\n';
+      '   ' + line('Sent', c.out), '   ' + line('Rcvd', c.in), '   ' + line('Dropped', c.drops),
+      '   ' + line('Refused', c.refused)].join('\n') + '\n';
   }
 
   private dataplaneCounters(json: boolean): string {
