@@ -109,7 +109,7 @@ t.test('without network-id NHRP is off on that tunnel: a spoke registers nowhere
 t.test('a hub without network-id ignores every registration and counts it', async (t) => {
   await lab.stop('R1');
   lab.start('R1', lab.writeConfig('R1-nonetid', hubCfg(null)));
-  const r1Started = await waitFor(() => lab.ctl('R1', 'show dmvpn').includes('Tunnel0'), 5000);
+  const r1Started = await waitFor(() => lab.ctl('R1', 'show dmvpn').includes('Tunnel0'), 20000);
   t.ok(r1Started, 'the hub is back without `ip nhrp network-id`');
   const counted = await waitFor(() => (trafficOf(lab, 'R1').drops['network-id'] ?? 0) >= 3, 10000);
   t.ok(counted, `it counts the spokes' NHRP as dropped: network-id (${JSON.stringify(trafficOf(lab, 'R1').drops)})`);

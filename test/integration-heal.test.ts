@@ -6,7 +6,8 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { tsharkFields } from './util/tshark.js';
-import { protectConfig } from './util/esp-config.js';
+import { protect } from './util/esp-lab.js';
+import path from 'node:path';
 
 process.env.DMVPN_TEST_HOOKS = '1'; // inherited by the daemons the lab starts
 
@@ -50,7 +51,7 @@ t.test('worker trap on the hub and on a spoke: traffic resumes, registrations st
     t.equal(c.dataplaneRestarts, 1, `${r}: dataplaneRestarts 1`);
     t.equal(c.restartSlotSkipped, 1, `${r}: the trapping command was skipped, not replayed`);
     t.match(lab.ctl(r, 'show dataplane counters'), /dataplaneRestarts\s+1/);
-    t.match(await logged(lab, r, /worker died/), /data-plane worker died \(RuntimeError: unreachable at commands\/applyCommand\+0x[0-9a-f]+.*processing ctlTx slot \d+ \(kind 31/,
+    t.match(await logged(lab, r, /worker died/), /data-plane worker died \(RuntimeError: unreachable at commands\/applyCommand\+0x[0-9a-f]+.*processing ctlTx slot \d+ \(kind 32/,
       `${r}: the trap is logged with its module location and the slot`);
     t.match(await logged(lab, r, /worker restarted/), /data-plane worker restarted \(restart 1\)/);
   }
@@ -89,8 +90,8 @@ t.test('ESP (manual SAs): the sender\'s worker traps during pings; no (SPI, sequ
   const K1 = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f' + 'a1b2c3d4';
   const K2 = '1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100' + 'd4c3b2a1';
   const base = { holdtime: 60, registrationTimeout: 5 };
-  lab.start('R1', lab.writeConfig('R1', protectConfig(labConfig('R1', base), { peer: '172.16.25.2', inSpi: 0x1001, outSpi: 0x2002, inKey: K1, outKey: K2, transform: 'esp-gcm 256' })));
-  lab.start('R2', lab.writeConfig('R2', protectConfig(labConfig('R2', base), { peer: '172.16.15.2', inSpi: 0x2002, outSpi: 0x1001, inKey: K2, outKey: K1, transform: 'esp-gcm 256' })));
+  lab.start('R1', lab.writeConfig('R1', protect(labConfig('R1', base), { peer: '172.16.25.2', inSpi: 0x1001, outSpi: 0x2002, inKey: K1, outKey: K2, transform: 'esp-gcm 256', persist: path.join(lab.dir, 'seq-R1') })));
+  lab.start('R2', lab.writeConfig('R2', protect(labConfig('R2', base), { peer: '172.16.15.2', inSpi: 0x2002, outSpi: 0x1001, inKey: K2, outKey: K1, transform: 'esp-gcm 256', persist: path.join(lab.dir, 'seq-R2') })));
   t.ok(await waitFor(registered(lab, 'R1', 1), 20000), 'R2 registered through ESP');
   const ping = spawn('ip', ['netns', 'exec', lab.ns('h2'), 'ping', '-c', '60', '-i', '0.05', '-W', '1', '10.0.1.10'], { stdio: 'ignore' });
   const pinged = new Promise<number>((r) => ping.once('exit', (code) => r(code ?? -1)));
@@ -162,12 +163,12 @@ t.test('a flood of non-ESP datagrams on UDP 4500 while spokes re-register: all s
   lab.up();
   const key = (n: number) => n.toString(16).padStart(2, '0').repeat(32) + 'a1b2c3d4';
   const sa = (peer: string, inSpi: number, outSpi: number, inKey: string, outKey: string) =>
-    ({ peer, inSpi, outSpi, inKey, outKey, transform: 'esp-gcm 256', udp: true });
+    ({ peer, inSpi, outSpi, inKey, outKey, transform: 'esp-gcm 256', udp: true, persist: path.join(lab.dir, `seq-${inSpi.toString(16)}`) });
   const base = { holdtime: 60, registrationTimeout: 5 };
-  lab.start('R1', lab.writeConfig('R1', protectConfig(labConfig('R1', base), [
+  lab.start('R1', lab.writeConfig('R1', protect(labConfig('R1', base), [
     sa('172.16.25.2', 0x2101, 0x1201, key(1), key(2)), sa('172.16.35.2', 0x3101, 0x1301, key(3), key(4))])));
-  lab.start('R2', lab.writeConfig('R2', protectConfig(labConfig('R2', base), sa('172.16.15.2', 0x1201, 0x2101, key(2), key(1)))));
-  lab.start('R3', lab.writeConfig('R3', protectConfig(labConfig('R3', base), sa('172.16.15.2', 0x1301, 0x3101, key(4), key(3)))));
+  lab.start('R2', lab.writeConfig('R2', protect(labConfig('R2', base), sa('172.16.15.2', 0x1201, 0x2101, key(2), key(1)))));
+  lab.start('R3', lab.writeConfig('R3', protect(labConfig('R3', base), sa('172.16.15.2', 0x1301, 0x3101, key(4), key(3)))));
   t.ok(await waitFor(registered(lab, 'R1', 2), 30000), 'both spokes registered through ESP in UDP');
   const before = counters(lab, 'R1');
   // 12000 IKE-marked datagrams from the Internet namespace (no peer) to the hub, ~6 s, bounded

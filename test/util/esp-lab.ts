@@ -9,24 +9,26 @@ export const K_IN = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1
 export const K_OUT = '1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100' + 'd4c3b2a1';
 
 export interface Protect {
-  peer: string; inSpi: number; outSpi: number; inKey: string; outKey: string; transform: string; udp: boolean;
+  peer: string; inSpi: number; outSpi: number; inKey: string; outKey: string; transform: string; udp?: boolean;
   /** `set sequence-persistence` argument (directory [block N]); omitted = none */
   persist?: string;
 }
 
-/** Adds a manual-sa profile to a lab config and protects its tunnel with it. */
-export function protect(cfg: string, p: Protect): string {
-  const crypto = `crypto ipsec transform-set TS ${p.transform}
- mode transport
-crypto ipsec profile DMVPN
- set transform-set TS
-crypto ipsec manual-sa PEER
+/** Adds one manual-sa per peer to a lab config and protects its tunnel with them (one transform set). */
+export function protect(cfg: string, sas: Protect | Protect[]): string {
+  const list = Array.isArray(sas) ? sas : [sas];
+  const blocks = list.map((p, i) => `crypto ipsec manual-sa PEER${list.length > 1 ? i + 1 : ''}
  set peer ${p.peer}
  set transform-set TS
  set session-key inbound esp ${p.inSpi} cipher ${p.inKey}
  set session-key outbound esp ${p.outSpi} cipher ${p.outKey}
 ${p.udp ? ' set udp-encapsulation\n' : ''}${p.persist ? ` set sequence-persistence ${p.persist}\n` : ''}!
-`;
+`).join('');
+  const crypto = `crypto ipsec transform-set TS ${list[0].transform}
+ mode transport
+crypto ipsec profile DMVPN
+ set transform-set TS
+${blocks}`;
   return crypto + cfg.replace(' tunnel mode gre multipoint', ' tunnel mode gre multipoint\n tunnel protection ipsec profile DMVPN');
 }
 
