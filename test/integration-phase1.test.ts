@@ -6,6 +6,9 @@ import { Lab, labConfig, waitFor, sleep, nsExec, uniquePrefix } from './util/lab
 import { tsharkFields, tsharkExperts } from './util/tshark.js';
 import { cie, hostile, sendNhrp } from './util/nhrp-hostile.js';
 import { NhrpType } from '../appliance/nhrp/types.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark', 'python3']);
 
 const HOLD = 12; // seconds: short so expiry is observable in a test
 const REG = 3; // registration timeout (IOS: holdtime/3 by default)
@@ -104,9 +107,6 @@ t.test('bad input is counted and dropped; the appliance keeps running and keeps 
   // an unknown protocol type, a garbage NHRP packet, and a GRE key the tunnel does not expect.
   nsExec(lab.ns('inet'), ['python3', '-c', `
 import socket
-import { requireTools, LAB_NEEDS } from './util/needs.js';
-
-requireTools(t, [...LAB_NEEDS, 'tshark']);
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
 dst = ('172.16.15.2', 0)
 for p in [b'\\x00', b'\\x00\\x01\\x08', b'\\x00\\x01\\x08\\x00' + b'E'*20, b'\\x00\\x00\\x86\\xdd' + b'x'*40,
