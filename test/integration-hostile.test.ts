@@ -114,6 +114,8 @@ t.test('registration hijack of R2\'s address: refused with code 14, R2 keeps its
   t.same(hubBindings(), GOOD, 'R2 keeps 192.168.0.2 at 172.16.25.2');
   t.equal(refused('R1', 'registration-unique') - before, 1, 'counted');
   t.ok(logHas('R1', /code 14/), 'logged naming the attacker');
+  const reply = tsharkFields(lab.routers.get('R1')!.pcap, `nhrp.hdr.op.type == 4 && ip.dst == ${EVIL_NBMA}`, ['nhrp.code']);
+  t.same(reply.map((p) => p['nhrp.code']), ['14'], 'tshark: the attacker got a Registration Reply with CIE code 14');
 });
 
 t.test('wrong password: every message type dropped as auth-mismatch', async (t) => {
