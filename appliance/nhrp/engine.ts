@@ -377,7 +377,7 @@ export class NhrpEngine {
   }
 
   private knownNbma(nbma: string): boolean {
-    return this.isNhs(nbma) || this.cache.boundTo(nbma).size > 0;
+    return this.isNhs(nbma) || this.cache.knowsNbma(nbma);
   }
 
   private makeContext(): NhrpContext {
