@@ -12,6 +12,8 @@ import { Lab, labConfig, nsExec, sleep, uniquePrefix, waitFor } from './util/lab
 import { EVIL_NBMA, addHostile, authExt, cie, hostile, sendNhrp } from './util/nhrp-hostile.js';
 import { NhrpType, FLAG_REG_UNIQUE, FLAG_PURGE_N } from '../appliance/nhrp/types.js';
 import { udpPacket } from './util/nhrp-net.js';
+import { tsharkFields } from './util/tshark.js';
+import { LOG_BURST, LOG_WINDOW_MS } from '../appliance/nhrp/refusal.js';
 
 const PASSWORD = 'dmvpn1';
 const AUTH = [authExt(PASSWORD)];
@@ -32,6 +34,7 @@ const GOOD = ['192.168.0.2=172.16.25.2', '192.168.0.3=172.16.35.2', '192.168.0.4
 const cacheOf = (r: string): Array<{ prefix: string; nbma?: string; flags: string[] }> => lab.ctlJson(r, 'show ip nhrp');
 const mappedToEvil = (r: string) => cacheOf(r).filter((e) => e.nbma === EVIL_NBMA).map((e) => e.prefix);
 const logHas = (r: string, re: RegExp) => lab.routers.get(r)!.log.some((l) => re.test(l) && l.includes(EVIL_NBMA));
+const requestLogLines = () => lab.routers.get('R2')!.log.filter((l) => /resolution request .*refused/.test(l) && l.includes(EVIL_NBMA)).length;
 /** Pings received of `count` (not just "at least one"): the issue saw 0 of 5 after the attacks. */
 const pings = (from: string, to: string, count = 5) => {
   const out = nsExec(lab.ns(from), ['ping', '-c', String(count), '-i', '0.2', '-W', '2', to], { allowFail: true }).stdout;
@@ -65,6 +68,13 @@ t.test('purge of 128.0.0.0/1 (and of one spoke) from a host that never registere
   t.equal(refused('R1', 'purge') - before, 2, 'both purges refused and counted');
   t.ok(logHas('R1', /purge .*refused/), 'the hub logged the refusal naming 172.16.99.2');
   t.match(lab.ctl('R1', 'show ip nhrp traffic'), /Refused: .*\d+ purge/);
+  // Wireshark's view of what the hub received and sent: the attack is well-formed NHRP, unanswered.
+  const pcap = lab.routers.get('R1')!.pcap;
+  const got = tsharkFields(pcap, `nhrp.hdr.op.type == 5 && ip.src == ${EVIL_NBMA}`,
+    ['nhrp.hdr.chksum.status', 'nhrp.prefix', 'nhrp.client.prot.addr']);
+  t.ok(got.some((p) => p['nhrp.prefix'] === '1' && p['nhrp.client.prot.addr'] === '128.0.0.0' && p['nhrp.hdr.chksum.status'] === '1'),
+    `tshark: a well-formed Purge Request for 128.0.0.0/1 reached the hub (${JSON.stringify(got)})`);
+  t.equal(tsharkFields(pcap, `nhrp.hdr.op.type == 6 && ip.dst == ${EVIL_NBMA}`, ['ip.dst']).length, 0, 'no Purge Reply went back');
 });
 
 t.test('Resolution Requests poisoning R2 with R3\'s address (direct, and through the hub): refused', async (t) => {
@@ -104,6 +114,8 @@ t.test('registration hijack of R2\'s address: refused with code 14, R2 keeps its
   t.same(hubBindings(), GOOD, 'R2 keeps 192.168.0.2 at 172.16.25.2');
   t.equal(refused('R1', 'registration-unique') - before, 1, 'counted');
   t.ok(logHas('R1', /code 14/), 'logged naming the attacker');
+  const reply = tsharkFields(lab.routers.get('R1')!.pcap, `nhrp.hdr.op.type == 4 && ip.dst == ${EVIL_NBMA}`, ['nhrp.code']);
+  t.same(reply.map((p) => p['nhrp.code']), ['14'], 'tshark: the attacker got a Registration Reply with CIE code 14');
 });
 
 t.test('wrong password: every message type dropped as auth-mismatch', async (t) => {
@@ -139,7 +151,12 @@ t.test('storm: malformed NHRP and indications from the unknown host; nothing los
       payload: udpPacket('10.0.2.10', '10.0.3.10'), extensions: AUTH }),
     valid,
   ];
-  sendNhrp(evil, R2_NBMA, [...storm, ...unknown]);
+  // And 300 well-formed poisoning requests: 300 refusals, but only a few log lines.
+  const requests = Array.from({ length: 300 }, (_, i) => hostile({ type: NhrpType.ResolutionRequest, srcProto: '192.168.0.3',
+    dstProto: '192.168.0.2', requestId: 1000 + i, flags: 0xc802, cies: [cie({ prefixLen: 0xff })], extensions: AUTH }));
+  const reqBefore = refused('R2', 'resolution-request');
+  const linesBefore = requestLogLines();
+  sendNhrp(evil, R2_NBMA, [...storm, ...unknown, ...requests]);
   sendNhrp(evil, HUB_NBMA, storm);
   await sleep(1000);
   for (const r of ['R1', 'R2']) t.equal(lab.routers.get(r)!.proc!.exitCode, null, `${r} still running`);
@@ -153,6 +170,7 @@ t.test('storm: malformed NHRP and indications from the unknown host; nothing los
   t.equal(h2h3, 5, 'h2 -> h3 5 of 5');
   t.equal(h3h4, 5, 'h3 -> h4 5 of 5');
   t.equal(h4h2, 5, 'h4 -> h2 5 of 5');
-  t.ok(lab.ctl('R2', 'show logging').split('\n').filter((l) => l.includes(EVIL_NBMA)).length < 60,
-    'refusal log lines are rate limited (the storm did not flood the log)');
+  t.equal(refused('R2', 'resolution-request') - reqBefore, 300, 'every poisoning request counted');
+  const lines = requestLogLines() - linesBefore;
+  t.ok(lines >= 1 && lines <= 2 * LOG_BURST, `but logged ${lines} times, not 300 (at most ${LOG_BURST} per ${LOG_WINDOW_MS / 1000} s)`);
 });

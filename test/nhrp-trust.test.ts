@@ -3,12 +3,14 @@
 // counted under `refused`, logged with the sender's NBMA address; and the legitimate flow beside it
 // still works. Every packet goes through the codec as on the wire.
 import t from 'tap';
+import { NhrpCache } from '../appliance/nhrp/cache.js';
 import { encodeNhrp } from '../appliance/nhrp/codec.js';
 import { LOG_BURST, LOG_WINDOW_MS } from '../appliance/nhrp/refusal.js';
 import { FLAG_PURGE_N, FLAG_REG_UNIQUE, NhrpType } from '../appliance/nhrp/types.js';
 import type { NhrpMessage } from '../appliance/nhrp/types.js';
 import { Net, Node, clientOf, tunnel, udpPacket } from './util/nhrp-net.js';
 import { cie } from './util/nhrp-samples.js';
+import { FakeClock } from './util/fake-clock.js';
 
 const HUB = { ip: '10.0.0.1', nbma: '203.0.113.1' };
 const A = { ip: '10.0.0.2', nbma: '198.51.100.2' };
@@ -251,4 +253,24 @@ t.test('refusal log lines are rate limited per reason; the counter counts them a
   net.settle(LOG_WINDOW_MS);
   inject(hub, EVIL, purge('10.0.0.99', '128.0.0.0', 1));
   t.ok(hub.logged(/purge .*refused.*\(95 similar refusals not logged/).length, 'the next window says how many were not logged');
+});
+
+t.test('"known NBMA" follows the cache: set, rebind, incomplete, expiry, delete', async (t) => {
+  const clock = new FakeClock();
+  const cache = new NhrpCache(clock, () => {});
+  cache.set({ tunnelIp: A.ip, prefixLen: 32, type: 'dynamic', nbma: A.nbma, flags: {} }, 10);
+  cache.set({ tunnelIp: B.ip, prefixLen: 32, type: 'dynamic', nbma: A.nbma, flags: {} }); // two spokes behind one NAT
+  t.ok(cache.knowsNbma(A.nbma));
+  cache.set({ tunnelIp: B.ip, prefixLen: 32, type: 'dynamic', nbma: B.nbma, flags: {} });
+  t.ok(cache.knowsNbma(A.nbma) && cache.knowsNbma(B.nbma), 'B moved: both still bound');
+  clock.advance(10_000);
+  t.notOk(cache.knowsNbma(A.nbma), 'A expired: its NBMA is unknown again');
+  cache.set({ tunnelIp: B.ip, prefixLen: 32, type: 'incomplete', flags: {} });
+  t.notOk(cache.knowsNbma(B.nbma), 'an incomplete entry binds nothing');
+  cache.set({ tunnelIp: C.ip, prefixLen: 32, type: 'negative', nbma: C.nbma, flags: {} });
+  t.notOk(cache.knowsNbma(C.nbma), 'nor a negative one');
+  cache.set({ tunnelIp: C.ip, prefixLen: 32, type: 'static', nbma: C.nbma, flags: {} });
+  t.ok(cache.knowsNbma(C.nbma));
+  cache.delete(C.ip, 'test');
+  t.notOk(cache.knowsNbma(C.nbma));
 });

@@ -56,8 +56,9 @@ export type CacheChange = { op: 'set'; entry: CacheEntry } | { op: 'del'; entry:
 export class NhrpCache {
   private readonly map = new Map<string, CacheEntry>();
   private readonly timers = new Map<string, TimerHandle>();
-  /** NBMA address -> tunnel addresses bound to it: "do we know this sender?" in O(1) per packet */
-  private readonly byNbma = new Map<string, Set<string>>();
+  /** NBMA address -> how many usable bindings point at it: "do we know this sender?" in O(1) per
+   *  packet, a few bytes per NBMA address even on a hub with thousands of spokes */
+  private readonly byNbma = new Map<string, number>();
 
   constructor(private readonly clock: Clock, private readonly onChange: (c: CacheChange) => void) {}
 
@@ -65,9 +66,9 @@ export class NhrpCache {
     return this.map.get(tunnelIp);
   }
 
-  /** Tunnel addresses whose usable binding points at NBMA address `nbma` (empty: we do not know it). */
-  boundTo(nbma: string): ReadonlySet<string> {
-    return this.byNbma.get(nbma) ?? new Set();
+  /** Does a usable binding (not incomplete/negative) point at NBMA address `nbma`? */
+  knowsNbma(nbma: string): boolean {
+    return this.byNbma.has(nbma);
   }
 
   entries(): CacheEntry[] {
@@ -114,16 +115,13 @@ export class NhrpCache {
 
   private index(e: CacheEntry): void {
     if (e.nbma === undefined || e.type === 'incomplete' || e.type === 'negative') return;
-    let s = this.byNbma.get(e.nbma);
-    if (!s) this.byNbma.set(e.nbma, s = new Set());
-    s.add(e.tunnelIp);
+    this.byNbma.set(e.nbma, (this.byNbma.get(e.nbma) ?? 0) + 1);
   }
 
   private unindex(e: CacheEntry): void {
-    const s = e.nbma === undefined ? undefined : this.byNbma.get(e.nbma);
-    if (!s) return;
-    s.delete(e.tunnelIp);
-    if (s.size === 0) this.byNbma.delete(e.nbma!);
+    if (e.nbma === undefined || e.type === 'incomplete' || e.type === 'negative') return;
+    const n = (this.byNbma.get(e.nbma) ?? 0) - 1;
+    if (n > 0) this.byNbma.set(e.nbma, n); else this.byNbma.delete(e.nbma);
   }
 
   private arm(e: CacheEntry): void {

@@ -331,8 +331,9 @@ export class NhrpEngine {
   private purgeScope(src: string): PurgeScope {
     const fromNhs = this.isNhs(src);
     const owns = (e: CacheEntry) => e.nbma === src || (fromNhs && !e.flags.registered);
-    const learnt = () => [...this.cache.entries().filter((e) => e.type !== 'static' && e.type !== 'local'),
-      ...this.shortcuts.entries()];
+    let snapshot: CacheEntry[] | undefined; // taken once per purge: a hub holds thousands of entries
+    const learnt = () => (snapshot ??= [...this.cache.entries().filter((e) => e.type !== 'static' && e.type !== 'local'),
+      ...this.shortcuts.entries()]);
     const inside = (e: CacheEntry, prefix: string, len: number) => e.prefixLen >= len && inPrefix(e.tunnelIp, prefix, len);
     return {
       holdsInside: (prefix, len) => learnt().some((e) => inside(e, prefix, len)),
@@ -376,7 +377,7 @@ export class NhrpEngine {
   }
 
   private knownNbma(nbma: string): boolean {
-    return this.isNhs(nbma) || this.cache.boundTo(nbma).size > 0;
+    return this.isNhs(nbma) || this.cache.knowsNbma(nbma);
   }
 
   private makeContext(): NhrpContext {
