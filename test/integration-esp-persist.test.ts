@@ -14,6 +14,9 @@ import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { protect, capture, pcapIpv4, ipStr, sendRawIpv4, K_IN, K_OUT } from './util/esp-lab.js';
 import { ipv4, gre } from './util/packets.js';
 import { ipToU32 as ip } from '../appliance/dataplane/layout.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark', 'dumpcap', 'python3']);
 
 const BASELINE = process.env.DMV_BASELINE === '1';
 const R1_NBMA = '172.16.15.2', R2_NBMA = '172.16.25.2';

@@ -9,6 +9,9 @@ import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { capture, pcapIpv4, ipStr, sendRawIpv4 } from './util/esp-lab.js';
 import { ipv4, gre } from './util/packets.js';
 import { ipToU32 as ip } from '../appliance/dataplane/layout.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'dumpcap']);
 
 const ATTACKER_R2 = '172.16.25.1', ATTACKER_R1 = '172.16.15.1'; // the Internet namespace's own addresses
 

@@ -8,6 +8,9 @@ import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { tsharkFields } from './util/tshark.js';
 import { protect } from './util/esp-lab.js';
 import path from 'node:path';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark', 'python3']);
 
 process.env.DMVPN_TEST_HOOKS = '1'; // inherited by the daemons the lab starts
 

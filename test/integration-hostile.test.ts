@@ -14,6 +14,9 @@ import { NhrpType, FLAG_REG_UNIQUE, FLAG_PURGE_N } from '../appliance/nhrp/types
 import { udpPacket } from './util/nhrp-net.js';
 import { tsharkFields } from './util/tshark.js';
 import { LOG_BURST, LOG_WINDOW_MS } from '../appliance/nhrp/refusal.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+
+requireTools(t, [...LAB_NEEDS, 'tshark']);
 
 const PASSWORD = 'dmvpn1';
 const AUTH = [authExt(PASSWORD)];
