@@ -47,12 +47,12 @@ const seedHops = (router: string, to: string) =>
   seedOutput(router, new RegExp(`^traceroute ${to.replace(/\./g, '\\.')}$`)).map((l) => /^\s*\d+ (\S+) /.exec(l)?.[1]).filter((x): x is string => !!x);
 
 /**
- * Hop addresses of `traceroute -n`: the first address that answered at each hop. Three probes per
- * hop, because the kernel rate-limits ICMP time-exceeded per destination (icmp_ratelimit) and a busy
- * test machine loses the odd probe: one "*" among three is not a different path.
+ * Hop addresses of `traceroute -n`: the first address that answered at each hop. One probe at a time,
+ * three per hop: the kernel rate-limits ICMP errors per destination (a burst of 6, then one a second),
+ * and traceroute's default of 16 probes in flight at once spends that burst on the first hop.
  */
 function traceroute(ns: string, to: string): string[] {
-  const r = nsExec(ns, ['traceroute', '-n', '-q', '3', '-w', '3', '-m', '5', to], { allowFail: true });
+  const r = nsExec(ns, ['traceroute', '-n', '-N', '1', '-q', '3', '-w', '3', '-m', '5', to], { allowFail: true });
   return r.stdout.split('\n').slice(1).map((l) => /^\s*\d+\s+(.*)$/.exec(l)?.[1])
     .filter((x): x is string => x !== undefined)
     .map((probes) => /(\d+\.\d+\.\d+\.\d+)/.exec(probes)?.[1] ?? '*');
@@ -72,13 +72,17 @@ t.test('apply failure part-way rolls back everything and names the line (real pr
   const r1 = lab.ns('R1');
   nsExec(r1, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'se4-0']);
   nsExec(r1, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']);
-  // the kernel refuses a next hop it has no route to: placed before R1's default route, after a good one
+  // the kernel refuses a route (test fault, as it would refuse e.g. a full table): placed before R1's
+  // default route, after a good one
   const text = cfg('R1').replace('R1(config)#ip route 0.0.0.0', 'ip route 60.0.0.0 255.0.0.0 serial 4/0\nip route 50.0.0.0 255.0.0.0 99.1.1.1\nR1(config)#ip route 0.0.0.0');
-  lab.start('R1', lab.writeConfig('R1', text));
-  t.equal(await exited('R1'), 1, 'dmvpnd exits non-zero');
+  process.env.DMVPN_TEST_REFUSE_ROUTE = '50.0.0.0/8';
+  try {
+    lab.start('R1', lab.writeConfig('R1', text));
+    t.equal(await exited('R1'), 1, 'dmvpnd exits non-zero');
+  } finally { delete process.env.DMVPN_TEST_REFUSE_ROUTE; }
   const log = lab.routers.get('R1')!.log.join('\n');
   const line = text.split('\n').findIndex((l) => l.startsWith('ip route 50.0.0.0')) + 1;
-  t.match(log, new RegExp(`config apply failed, rolled back .*\\n.*R1\\.cfg:${line}: "ip route 50\\.0\\.0\\.0 255\\.0\\.0\\.0 99\\.1\\.1\\.1": .*Nexthop has invalid gateway`), 'names the line and the kernel error');
+  t.match(log, new RegExp(`config apply failed, rolled back .*\\n.*R1\\.cfg:${line}: "ip route 50\\.0\\.0\\.0 255\\.0\\.0\\.0 99\\.1\\.1\\.1": .*refused`), 'names the line and the error');
   t.same(addrs(r1, 'se4-0'), ['192.0.2.1/24'], 'Serial4/0 has its address from before again');
   t.same(addrs(r1, 'fa0-0'), [], 'FastEthernet0/0 has no address again');
   t.equal(sysctl(r1, 'net.ipv4.conf.se4-0.proxy_arp'), '0', 'proxy_arp back');
@@ -94,6 +98,24 @@ t.test('apply failure part-way rolls back everything and names the line (real pr
   t.match(lab.routers.get('R1')!.log.join('\n'), /rolled back \(\d+ changes undone\)[^]*"ip route 172\.20\.0\.0 255\.255\.0\.0 Tunnel999"/);
   t.equal(nsExec(r1, ['ip', 'link', 'show', 'Tunnel999'], { allowFail: true }).status !== 0, true, 'the tunnel interface is gone');
   t.same(addrs(r1, 'se4-0'), ['192.0.2.1/24']);
+  nsExec(r1, ['ip', 'addr', 'flush', 'dev', 'se4-0']);
+});
+
+t.test('a static route whose next hop is not reachable yet is kept inactive, then installed (as IOS)', async (t) => {
+  const r1 = lab.ns('R1');
+  // before R1's default route (`ip route 0.0.0.0 0.0.0.0 serial 4/0`), 99.1.1.1 is on no connected network
+  const text = cfg('R1').replace('R1(config)#ip route 0.0.0.0', 'ip route 50.0.0.0 255.0.0.0 99.1.1.1\nR1(config)#ip route 0.0.0.0');
+  lab.start('R1', lab.writeConfig('R1', text));
+  const log = () => lab.routers.get('R1')!.log.join('\n');
+  t.ok(await waitFor(() => /CONFIG_I/.test(log()), 20000), 'the config is applied, not refused');
+  t.match(log(), /IPRT-4-INACTIVE: ip route 50\.0\.0\.0\/8 via 99\.1\.1\.1: next hop not reachable/, 'the route is logged as inactive');
+  t.equal(lab.routers.get('R1')!.proc!.exitCode, null, 'dmvpnd keeps running');
+  t.ok(await waitFor(() => nsExec(r1, ['ip', 'route', 'show', '50.0.0.0/8']).stdout.includes('via 99.1.1.1'), 20000),
+    'installed once the default route makes the next hop reachable');
+  t.match(log(), /IPRT-5-ACTIVE: ip route 50\.0\.0\.0\/8 via 99\.1\.1\.1: next hop reachable, route installed/);
+  await lab.stop('R1');
+  nsExec(r1, ['ip', 'route', 'del', '50.0.0.0/8'], { allowFail: true });
+  nsExec(r1, ['ip', 'addr', 'flush', 'dev', 'fa0-0']);
   nsExec(r1, ['ip', 'addr', 'flush', 'dev', 'se4-0']);
 });
 

@@ -22,6 +22,10 @@ export class ConfigError extends Error {}
 
 /** How often a tunnel waiting for its source address looks again (cheap: one `ip addr`). */
 const SOURCE_POLL_MS = 1000;
+/** How often a static route whose next hop is unreachable is tried again. */
+const INACTIVE_ROUTE_RETRY_MS = 2000;
+/** The kernel's answers for a next hop that is not on a connected network (yet): not a config error. */
+const NEXT_HOP_UNREACHABLE = /Nexthop has invalid gateway|Network is unreachable/;
 
 /** A step of apply that failed, with the config object it was applying (for the line number). */
 class ApplyError extends Error {
@@ -50,6 +54,9 @@ export class Appliance {
   private sourceText: string[] = [];
   private plan?: Plan;
   private sourceTimer?: NodeJS.Timeout;
+  /** Underlay static routes whose next hop is not reachable now: kept, retried, installed when it is (IOS keeps them out of the RIB). */
+  private readonly inactiveRoutes = new Map<string, KernelRoute>();
+  private inactiveTimer?: NodeJS.Timeout;
   private lastWaitMessage?: string;
   private readonly sendUsage = new SendUsage(() => Object.values(this.nhrp?.counters().out ?? {}).reduce((a, b) => a + b, 0));
 
@@ -244,10 +251,38 @@ export class Appliance {
       // IOS static routes have distance 1: a connected route (metric 0) to the same prefix wins.
       const kr: KernelRoute = viaTunnel ? { prefix: r.prefix, len, dev: t!.name, metric: r.distance }
         : { prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.routeDev(r.iface, plan.osNames) : undefined, metric: r.distance ?? 1 };
-      try { routeReplace(kr); } catch (e) { throw new ApplyError(r, (e as Error).message); }
+      try { routeReplace(kr); } catch (e) {
+        const msg = (e as Error).message;
+        if (viaTunnel || !r.nextHop || !NEXT_HOP_UNREACHABLE.test(msg)) throw new ApplyError(r, msg);
+        this.keepInactive(kr, j);
+        continue;
+      }
       j.route(kr);
       if (viaTunnel) this.dataplane!.commands.fibAdd(ipToU32(r.prefix), len, r.nextHop ? ipToU32(r.nextHop) : 0);
     }
+  }
+
+  /**
+   * A static route whose next hop is not on a connected network yet (a WAN still coming up) is not a
+   * config error on IOS: the route stays in the config, out of the routing table, until the next hop
+   * resolves. Same here: logged once, retried every INACTIVE_ROUTE_RETRY_MS, logged when installed.
+   */
+  private keepInactive(kr: KernelRoute, j: ApplyJournal): void {
+    const key = `${kr.prefix}/${kr.len} via ${kr.via}`;
+    this.inactiveRoutes.set(key, kr);
+    this.log.emit('IPRT', 'warn', 'INACTIVE', `ip route ${key}: next hop not reachable now; the route is kept and installed when it is`);
+    j.record(`inactive route ${key}`, () => { this.inactiveRoutes.delete(key); });
+    this.inactiveTimer ??= pollEvery(INACTIVE_ROUTE_RETRY_MS, async () => this.retryInactiveRoutes(),
+      (e) => this.log.emit('IPRT', 'error', 'INACTIVE', e.message));
+  }
+
+  private retryInactiveRoutes(): void {
+    for (const [key, kr] of this.inactiveRoutes) {
+      try { routeReplace(kr); } catch { continue; }
+      this.inactiveRoutes.delete(key);
+      this.log.emit('IPRT', 'notice', 'ACTIVE', `ip route ${key}: next hop reachable, route installed`);
+    }
+    if (!this.inactiveRoutes.size) { clearInterval(this.inactiveTimer); this.inactiveTimer = undefined; }
   }
 
   /** Percent of the NHRP max-send budget (100 packets / 10 s) used in the last 10 seconds. */
@@ -258,6 +293,7 @@ export class Appliance {
 
   async stop(): Promise<void> {
     clearInterval(this.sourceTimer);
+    clearInterval(this.inactiveTimer);
     this.sendUsage.stop();
     this.sourceTimer = undefined;
     await this.overlay?.stop();
