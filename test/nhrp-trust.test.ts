@@ -252,7 +252,20 @@ t.test('refusal log lines are rate limited per reason; the counter counts them a
   t.equal(hub.logged(/purge .*refused/).length, LOG_BURST, `only ${LOG_BURST} lines in one window`);
   net.settle(LOG_WINDOW_MS);
   inject(hub, EVIL, purge('10.0.0.99', '128.0.0.0', 1));
-  t.ok(hub.logged(/purge .*refused.*\(95 similar refusals not logged/).length, 'the next window says how many were not logged');
+  t.ok(hub.logged(/purge .*refused.*\(95 similar lines not logged/).length, 'the next window says how many were not logged');
+});
+
+t.test('error indications from a known peer are logged rate limited, and all counted as received', async (t) => {
+  const { net, a } = star();
+  const ei = () => inject(a, HUB.nbma, { type: NhrpType.ErrorIndication, srcProto: HUB.ip, dstProto: A.ip, errorCode: 6, errorOffset: 0,
+    payload: encodeNhrp({ type: 1, hopCount: 64, srcNbma: A.nbma, srcProto: A.ip, dstProto: B.ip, flags: 0, requestId: 1, cies: [], extensions: [] }) });
+  const before = a.logged(/error indication/).length;
+  for (let i = 0; i < 50; i++) ei();
+  t.equal(a.logged(/error indication/).length - before, LOG_BURST, `only ${LOG_BURST} lines in one window for 50 indications`);
+  t.equal(a.engine.counters().in['error-indication'], 50, 'every one counted as received');
+  net.settle(LOG_WINDOW_MS);
+  ei();
+  t.ok(a.logged(/error indication .*\(45 similar lines not logged/).length, 'the next window says how many were not logged');
 });
 
 t.test('"known NBMA" follows the cache: set, rebind, incomplete, expiry, delete', async (t) => {

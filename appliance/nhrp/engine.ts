@@ -306,7 +306,7 @@ export class NhrpEngine {
     // RFC 2332 5.2.7: the payload is the offending packet; a request of ours fails at once.
     const bad = packetInError(msg.payload);
     const about = bad ? ` about ${NHRP_TYPE_NAMES[bad.type] ?? bad.type} ${bad.requestId} for ${bad.dstProto}` : '';
-    this.o.log('warn', `NHRP: error indication (${errorName(msg.errorCode)}, code ${msg.errorCode}) from NBMA ` +
+    this.refusals.logLimited('error-indication', 'warn', `error indication (${errorName(msg.errorCode)}, code ${msg.errorCode}) from NBMA ` +
       `${c.srcNbma} (${msg.srcProto})${about}`);
     if (bad && bad.srcProto === this.o.tunnelIp && bad.type === NhrpType.ResolutionRequest) {
       this.resolver.onError(bad.requestId, msg.errorCode, msg.srcProto);

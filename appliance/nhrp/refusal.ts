@@ -20,15 +20,23 @@ export class Refusals {
   /** Count a refusal under `reason` and log `text` (which names the sender) unless rate limited. */
   refuse(reason: string, text: string, bucket: Record<string, number> = this.counts): void {
     bucket[reason] = (bucket[reason] ?? 0) + 1;
+    this.logLimited(reason, 'warn', text);
+  }
+
+  /**
+   * Log `text` under the same per-reason window, without counting a refusal: for messages a peer
+   * can make us log at will (error indications) that are counted elsewhere (`Rcvd`).
+   */
+  logLimited(reason: string, level: 'warn' | 'notice' | 'info', text: string): void {
     const now = this.clock.now();
     let w = this.windows.get(reason);
     let note = '';
     if (!w || now - w.start >= LOG_WINDOW_MS) {
-      if (w?.suppressed) note = ` (${w.suppressed} similar refusals not logged in the ${LOG_WINDOW_MS / 1000} s before)`;
+      if (w?.suppressed) note = ` (${w.suppressed} similar lines not logged in the ${LOG_WINDOW_MS / 1000} s before)`;
       this.windows.set(reason, w = { start: now, logged: 0, suppressed: 0 });
     }
     if (w.logged >= LOG_BURST) { w.suppressed++; return; }
     w.logged++;
-    this.log('warn', `NHRP: ${text}${note}`);
+    this.log(level, `NHRP: ${text}${note}`);
   }
 }
