@@ -7,14 +7,13 @@
 // without poisoning its NAT, and that shortcuts come up with the outside addresses, flagged nat;
 // what goes on the wire is decoded, and checked with Wireshark when it is installed.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NhrpExtType } from '../appliance/nhrp/types.js';
 import type { NhrpMessage } from '../appliance/nhrp/types.js';
 import { greIpv4, writePcap } from './util/nhrp-pcap.js';
-import { tsharkExperts, tsharkFields } from './util/tshark.js';
+import { tshark, tsharkExperts, tsharkFields } from './util/tshark.js';
 import { Net, Node, clientOf, tunnel, udpPacket } from './util/nhrp-net.js';
 import { needs } from './util/needs.js';
 
@@ -211,7 +210,7 @@ t.test('Wireshark dissects the NAT exchange cleanly', needs(t, 'tshark'), async 
   t.ok(f.every((x) => x['nhrp.hdr.chksum.status'] === '1'), 'checksums good');
   const rep = tsharkFields(pcap, `nhrp.hdr.op.type == 2 && ip.src == ${NAT_B}`, ['nhrp.client.nbma.addr']);
   t.equal(rep[0]?.['nhrp.client.nbma.addr'], B.nbma);
-  const all = spawnSync('tshark', ['-r', pcap, '-Y', `nhrp.hdr.op.type == 2 && ip.src == ${NAT_B}`, '-T', 'fields',
-    '-e', 'nhrp.client.nbma.addr', '-E', 'occurrence=a'], { encoding: 'utf8' }).stdout;
+  const all = tshark(['-r', pcap, '-Y', `nhrp.hdr.op.type == 2 && ip.src == ${NAT_B}`, '-T', 'fields',
+    '-e', 'nhrp.client.nbma.addr', '-E', 'occurrence=a']);
   t.match(all, new RegExp(NAT_B.replace(/\./g, '\\.')), 'the NAT extension CIE dissects with the outside address');
 });
