@@ -27,7 +27,7 @@ export class Refusals {
    * Log `text` under the same per-reason window, without counting a refusal: for messages a peer
    * can make us log at will (error indications) that are counted elsewhere (`Rcvd`).
    */
-  logLimited(reason: string, level: 'warn' | 'notice' | 'info', text: string): void {
+  logLimited(reason: string, level: 'warn' | 'info', text: string): void {
     const now = this.clock.now();
     let w = this.windows.get(reason);
     let note = '';
