@@ -52,6 +52,7 @@ dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null) | $(NPM_STAMP)
 # the skips are listed again after tap's summary so they cannot scroll by unseen.
 test: deps
 	@$(MAKE) --no-print-directory all
+	node_modules/.bin/tsc --noEmit -p .
 	@rm -rf .tap/test-results
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=600 test/*.test.ts; \
 	  rc=$$?; node test/util/skip-report.mjs .tap/test-results; exit $$rc
