@@ -2,6 +2,7 @@
 import { Appliance, ConfigError } from '../supervisor/appliance.js';
 import { serveControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { SystemError } from '../supervisor/system.js';
+import { ExecCommands } from '../supervisor/exec.js';
 import { EXIT } from './exit-codes.js';
 
 function parseArgs(argv: string[]) {
@@ -36,7 +37,9 @@ try {
 }
 const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
 if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
-const server = serveControl(opts.control, (cmd) => app.exec.run(cmd));
+// exec commands sit above the appliance (they read it): built here, not by it, so layers import downward
+const exec = new ExecCommands(app);
+const server = serveControl(opts.control, (cmd) => exec.run(cmd));
 let stopping = false;
 const shutdown = async (sig: string) => {
   if (stopping) return;

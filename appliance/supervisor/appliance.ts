@@ -10,7 +10,6 @@ import type { TunnelParams } from './dataplane-host.js';
 import { Log } from './log.js';
 import { setInterface, routeReplace, maskToLen, interfaceExists, SystemError, type KernelRoute } from './system.js';
 import { ipToU32 } from '../dataplane/layout.js';
-import { ExecCommands } from './exec.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';
@@ -50,7 +49,6 @@ export class Appliance {
   osNames = new Map<string, string>();
   readonly log: Log;
   readonly startedAt = Date.now();
-  exec!: ExecCommands;
   private sourceText: string[] = [];
   private plan?: Plan;
   private sourceTimer?: NodeJS.Timeout;
@@ -86,7 +84,6 @@ export class Appliance {
     this.plan = plan;
     this.osNames = plan.osNames;
     this.tunnel = plan.tunnel;
-    this.exec = new ExecCommands(this);
     const journal = new ApplyJournal();
     try {
       await this.apply(plan, journal);
