@@ -54,7 +54,7 @@ t.test('worker trap on the hub and on a spoke: traffic resumes, registrations st
     t.equal(c.dataplaneRestarts, 1, `${r}: dataplaneRestarts 1`);
     t.equal(c.restartSlotSkipped, 1, `${r}: the trapping command was skipped, not replayed`);
     t.match(lab.ctl(r, 'show dataplane counters'), /dataplaneRestarts\s+1/);
-    t.match(await logged(lab, r, /worker died/), /data-plane worker died \(RuntimeError: unreachable at commands\/applyCommand\+0x[0-9a-f]+.*processing ctlTx slot \d+ \(kind 32/,
+    t.match(await logged(lab, r, /worker died/), /data-plane worker died \(RuntimeError: unreachable at worker\/commands\/applyCommand\+0x[0-9a-f]+.*processing ctlTx slot \d+ \(kind 32/,
       `${r}: the trap is logged with its module location and the slot`);
     t.match(await logged(lab, r, /worker restarted/), /data-plane worker restarted \(restart 1\)/);
   }

@@ -4,24 +4,24 @@
 //   poll(budget, nowMs)      one batch through the pipeline (pipeline.ts); returns slots consumed
 //   prepareSleep()/finishSleep()   doorbell sleep protocol for the worker loop
 //   benchOutbound/benchInbound     run the real encap/decap over scratch memory, without rings
-import { SCR_REDIRECT_END } from './redirect';
-import { SCR_MCAST_END } from './multicast';
+import { SCR_REDIRECT_END } from './forward/redirect';
+import { SCR_MCAST_END } from './forward/multicast';
 import { readLayout, scratch, scratchSize, SCR_NEEDED, SCR_NOENTRY, SCR_NOENTRY_SLOTS, SCR_PROD_TUNTX,
-  SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_BENCH_IN, tunTx, nbmaTx, ctlRx, counters } from './layout';
-import { recoverState } from './recover';
-import { GRE_TX_PACKETS } from './counters';
-import { prodInit, setBenchMode, benchCommitCount } from './ring';
-import { loadConfig, source, greLen, configured } from './config';
-import { peersInit } from './peers';
-import { fibInit } from './fib';
-import { icmpReset } from './icmp';
-import { outbound } from './outbound';
-import { inbound } from './inbound';
-import { greEncap, GRE_PROTO_IPV4 } from './gre';
-import { writeIpv4, seedIpId } from './ipv4';
-export { poll, prepareSleep, finishSleep } from './pipeline';
+  SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_BENCH_IN, tunTx, nbmaTx, ctlRx, counters } from './core/layout';
+import { recoverState } from './worker/recover';
+import { GRE_TX_PACKETS } from './core/counters';
+import { prodInit, setBenchMode, benchCommitCount } from './io/ring';
+import { loadConfig, source, greLen, configured } from './core/config';
+import { peersInit } from './forward/peers';
+import { fibInit } from './forward/fib';
+import { icmpReset } from './net/icmp';
+import { outbound } from './forward/outbound';
+import { inbound } from './forward/inbound';
+import { greEncap, GRE_PROTO_IPV4 } from './gre/gre';
+import { writeIpv4, seedIpId } from './net/ipv4';
+export { poll, prepareSleep, finishSleep } from './worker/poll';
 import { espSetup } from './esp/sa';
-export { benchEspOutbound, benchEspInbound } from './esp/bench';
+export { benchEspOutbound, benchEspInbound } from './bench/esp';
 
 export function setup(layoutBase: u32): i32 {
   const r = readLayout(layoutBase);

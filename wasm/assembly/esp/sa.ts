@@ -3,14 +3,14 @@
 // {key, saIndex+1}, 2 x capacity, linear probing, backward-shift deletion): SPI -> inbound SA and
 // peer NBMA -> outbound SA (the most recently added active outbound SA for a peer owns the entry).
 // SA_ADD computes the key contexts from the raw keys and zeroes the key bytes in the command slot.
-import { scratch, ctlRx, slotDataMax, SCR_PROD_CTLRX } from '../layout';
-import { prodReserve, prodCommit, prodInit, SLOT_HEADER } from '../ring';
+import { scratch, ctlRx, slotDataMax, SCR_PROD_CTLRX } from '../core/layout';
+import { prodReserve, prodCommit, prodInit, SLOT_HEADER } from '../io/ring';
 import { cryptoSetScratch, zeroize } from '../crypto/ct';
 import { gcmInit } from '../crypto/aesgcm';
 import { chachaPolyInit } from '../crypto/chacha20poly1305';
 import { aesInit } from '../crypto/aes';
 import { hmacSha1Init, hmacSha256Init } from '../crypto/hmac';
-import { nowMs } from '../outbound';
+import { nowMs } from '../forward/outbound';
 import {
   LB_SA_TABLE, LB_SA_CAPACITY, LB_SPI_INDEX, LB_OUT_INDEX, LB_UDP_TX, LB_ESP_RX, LB_UDP_RX,
   SA_SIZE, SA_STATE, SA_GEN, SA_DIR, SA_SPI, SA_PEER, SA_CIPHER, SA_FLAGS, SA_PORTS, SA_WINDOW, SA_ENC,
@@ -22,7 +22,7 @@ import {
   EV_SOFT, EV_HARD, CTL_SA_EVENT, SCR_ESP_CRYPTO, SCR_ESP_END, SCR_ESP_PROD_UDPTX, SCR_ESP_NEEDED,
   SA_EVENTS_SENT, DROP_ESP_REPLAY, SA_D_LIFETIME, DROP_SA_EXPIRED, cnt, saCnt,
   SA_SEQ_LIMIT, SA_SEQ_WARN, SAF_SEQ_LIMIT, EV_SEQ_LOW,
-} from './state';
+} from './defs';
 
 export let espReady: bool = false;
 export let saTable: usize = 0;

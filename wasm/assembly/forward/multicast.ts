@@ -1,10 +1,10 @@
 // `ip nhrp map multicast dynamic|<nbma>`: multicast and broadcast sent into the tunnel (routing
 // protocol hellos, mostly) are replicated to every NBMA address on the multicast list, one GRE copy
 // each. The list is kept compact (swap-delete) so replication touches only its members.
-import { scratch } from './layout';
+import { scratch } from '../core/layout';
 import { encapSend } from './outbound';
-import * as cfg from './config';
-import { count, MCAST_TX, DROP_MCAST_NO_LIST, DROP_TOO_BIG } from './counters';
+import * as cfg from '../core/config';
+import { count, MCAST_TX, DROP_MCAST_NO_LIST, DROP_TOO_BIG } from '../core/counters';
 
 /** u32 count, then up to MCAST_MAX u32 NBMA addresses; far from the other scratch users. */
 export const SCR_MCAST: usize = 139264;

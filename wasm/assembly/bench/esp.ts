@@ -3,14 +3,14 @@
 // installed for the destination's peer. benchEspInbound encrypts one packet that way, then runs
 // espInput() (decrypt, verify, GRE decap) `count` times on fresh copies of it; the inbound SA for
 // the same SPI/keys must have flags NO_REPLAY (8), or every copy after the first is a replay.
-import { scratch, SCR_BENCH_IN, SCR_BENCH_OUT } from '../layout';
-import { setBenchMode, benchCommitCount } from '../ring';
-import { writeIpv4 } from '../ipv4';
-import { copyBytes } from '../mem';
-import { outbound } from '../outbound';
-import { source, configured } from '../config';
-import { espInput, lastEspLen } from './esp';
-import { espReady } from './sa';
+import { scratch, SCR_BENCH_IN, SCR_BENCH_OUT } from '../core/layout';
+import { setBenchMode, benchCommitCount } from '../io/ring';
+import { writeIpv4 } from '../net/ipv4';
+import { copyBytes } from '../core/mem';
+import { outbound } from '../forward/outbound';
+import { source, configured } from '../core/config';
+import { espInput, lastEspLen } from '../esp/input';
+import { espReady } from '../esp/sa';
 
 const SCR_BENCH_TMPL: usize = 12288; // 4 KiB: the encrypted packet
 

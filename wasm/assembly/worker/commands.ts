@@ -1,18 +1,18 @@
 // ctlTx messages (docs/dataplane.md "Control messages", "Commands"): NHRP_OUT is wrapped in GRE
 // 0x2001 and sent; table commands are applied in ring order. Counted in cmdApplied / cmdBad.
-import { mcastAdd, mcastDel, mcastFlush } from './multicast';
-import { copyBytes } from './mem';
-import { scratch, SCR_PROD_NBMATX, nbmaTx, slotDataMax } from './layout';
-import { prodReserve, prodCommit, SLOT_HEADER } from './ring';
-import { greEncap, GRE_PROTO_NHRP } from './gre';
-import { fibAdd, fibDel, fibFlush } from './fib';
-import { peerSet, peerDel, peerFlush } from './peers';
-import * as cfg from './config';
+import { mcastAdd, mcastDel, mcastFlush } from '../forward/multicast';
+import { copyBytes } from '../core/mem';
+import { scratch, SCR_PROD_NBMATX, nbmaTx, slotDataMax } from '../core/layout';
+import { prodReserve, prodCommit, SLOT_HEADER } from '../io/ring';
+import { greEncap, GRE_PROTO_NHRP } from '../gre/gre';
+import { fibAdd, fibDel, fibFlush } from '../forward/fib';
+import { peerSet, peerDel, peerFlush } from '../forward/peers';
+import * as cfg from '../core/config';
 import { testTrap } from './recover';
-import { greCommit, espCommand } from './esp/esp';
+import { greCommit, espCommand } from '../esp/input';
 import {
   count, countPkt, CMD_APPLIED, CMD_BAD, NHRP_OUT, GRE_TX_PACKETS, DROP_CTL_TOO_BIG, DROP_NO_TUNNEL,
-} from './counters';
+} from '../core/counters';
 
 export const K_NHRP_OUT: u32 = 1;
 export const K_CFG_TUNNEL: u32 = 16;

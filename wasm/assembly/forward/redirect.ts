@@ -2,14 +2,14 @@
 // (its destination has a route in the overlay FIB, which only holds routes via the tunnel) is
 // hairpinning through the hub. The supervisor is told, rate-limited per (source NBMA, destination),
 // so it can send the source spoke an NHRP Traffic Indication (Cisco "redirect").
-import { copyBytes } from './mem';
-import { scratch, SCR_PROD_CTLRX } from './layout';
-import { prodReserve, prodCommit } from './ring';
+import { copyBytes } from '../core/mem';
+import { scratch, SCR_PROD_CTLRX } from '../core/layout';
+import { prodReserve, prodCommit } from '../io/ring';
 import { fibLookup, NO_ROUTE } from './fib';
-import { ipDst } from './ipv4';
+import { ipDst } from '../net/ipv4';
 import { nowMs } from './outbound';
-import * as cfg from './config';
-import { count, REDIRECT_NOTICE } from './counters';
+import * as cfg from '../core/config';
+import { count, REDIRECT_NOTICE } from '../core/counters';
 
 const CTL_TRAFFIC_INDICATION: u32 = 3;
 /** IOS rate-limits redirects per destination; one notice per pair per second keeps the hub quiet. */

@@ -10,17 +10,17 @@
 import {
   tunRx, nbmaRx, ctlTx, scratch, SCR_PROD_TUNTX, SCR_PROD_NBMATX, SCR_PROD_CTLRX, RING_HEAD, RING_TAIL,
   RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER, SLOT_HEADER, workerDoorbell,
-} from './layout';
-import { ringRelease, prodPublish } from './ring';
-import { outbound, setNow } from './outbound';
-import { inbound } from './inbound';
-import { tunRxVnet, tsoRoom, tsoStalled } from './tso';
-import { groFlush } from './gro';
-import { TUN_KIND_VNET } from './vnet';
+} from '../core/layout';
+import { ringRelease, prodPublish } from '../io/ring';
+import { outbound, setNow } from '../forward/outbound';
+import { inbound } from '../forward/inbound';
+import { tunRxVnet, tsoRoom, tsoStalled } from '../offload/tso';
+import { groFlush } from '../offload/gro';
+import { TUN_KIND_VNET } from '../offload/vnet';
 import { applyCommand, sendNhrp, K_NHRP_OUT } from './commands';
-import { espPending, espPublish } from './esp/esp';
-import { espReady, espRxRing, udpRxRing } from './esp/sa';
-import { count, DROP_BAD_IP, CMD_BAD } from './counters';
+import { espPending, espPublish } from '../esp/input';
+import { espReady, espRxRing, udpRxRing } from '../esp/sa';
+import { count, DROP_BAD_IP, CMD_BAD } from '../core/counters';
 import { markInFlight } from './recover';
 
 export function poll(budget: i32, now: u32): i32 {

@@ -2,12 +2,12 @@
 // the source of a DF packet that does not fit the tunnel, written into tunTx with source = the tunnel
 // address. Rate-limited per worker by a token bucket: burst 10, one token per 10 ms (100/s).
 // Never sent about ICMP errors, non-first fragments, or from/to unusable addresses (RFC 1812 4.3.2.7).
-import { copyBytes } from './mem';
+import { copyBytes } from '../core/mem';
 import { writeIpv4, csum, ipSrc, ipProto, ipFragField, IP_OFFMASK } from './ipv4';
-import { prodReserve, prodCommit } from './ring';
-import { scratch, SCR_PROD_TUNTX } from './layout';
-import { tunnelIp } from './config';
-import { count, countPkt, ICMP_FRAG_NEEDED_SENT, ICMP_RATE_LIMITED, TUN_TX_PACKETS } from './counters';
+import { prodReserve, prodCommit } from '../io/ring';
+import { scratch, SCR_PROD_TUNTX } from '../core/layout';
+import { tunnelIp } from '../core/config';
+import { count, countPkt, ICMP_FRAG_NEEDED_SENT, ICMP_RATE_LIMITED, TUN_TX_PACKETS } from '../core/counters';
 
 const BURST_X10: u32 = 100; // 10 tokens, in tenths
 let tokensX10: u32 = BURST_X10;

@@ -3,8 +3,8 @@
 // (u32 at +0: lengths 0..31, bit0 of the u32 at +4: length 32), so a lookup probes only those,
 // longest first. Entries: {prefix, len (255 = empty), nextHop, flags}. Deletion is backward-shift
 // (no tombstones). Each length table holds at most 7/8 of its capacity.
-import { fib, fibCapacity, tunnelState } from './layout';
-import { TS_ROUTE_COUNT, TS_ROUTES_PER_LEN } from './config';
+import { fib, fibCapacity, tunnelState } from '../core/layout';
+import { TS_ROUTE_COUNT, TS_ROUTES_PER_LEN } from '../core/config';
 
 export const NO_ROUTE: u32 = 0xffffffff;
 const BITMAP_BYTES: usize = 64;

@@ -15,18 +15,18 @@
 // each other. Items are committed slots not yet published: groFlush() finishes them (IP length and
 // checksum, vnet header GSO_TCPV4 + NEEDS_CSUM, pseudo-header sum in the TCP checksum field) before
 // pipeline.ts publishes tunTx.
-import { scratch, tunTx, slotDataMax, SCR_PROD_TUNTX, SLOT_HEADER } from './layout';
-import { copyBytes } from './mem';
-import { prodReserve, prodCommit } from './ring';
-import { ipHl, ipProto, ipFragField, setHeaderChecksum, IP_MF, IP_OFFMASK } from './ipv4';
-import { tcpChecksumOk, tcpChecksumPartial } from './checksum';
+import { scratch, tunTx, slotDataMax, SCR_PROD_TUNTX, SLOT_HEADER } from '../core/layout';
+import { copyBytes } from '../core/mem';
+import { prodReserve, prodCommit } from '../io/ring';
+import { ipHl, ipProto, ipFragField, setHeaderChecksum, IP_MF, IP_OFFMASK } from '../net/ipv4';
+import { tcpChecksumOk, tcpChecksumPartial } from '../net/checksum';
 import {
   VNET_HDR_LEN, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, TUN_KIND_VNET, vnetWrite, vnetWriteNone, ringTakesVnet,
 } from './vnet';
-import { SCR_GRO_TABLE, GRO_FLOWS, offloadScratchOk } from './offload-scratch';
-import { peerCountRx } from './peers';
-import { count, countPkt, TUN_TX_PACKETS } from './counters';
-import { GRO_SUPER, GRO_MERGED } from './offload-counters';
+import { SCR_GRO_TABLE, GRO_FLOWS, offloadScratchOk } from './scratch';
+import { peerCountRx } from '../forward/peers';
+import { count, countPkt, TUN_TX_PACKETS } from '../core/counters';
+import { GRO_SUPER, GRO_MERGED } from './counters';
 
 const TCP_ACK: u32 = 0x10;
 const TCP_PSH: u32 = 0x08;

@@ -2,7 +2,7 @@
 // the TCP checksum incrementally (RFC 1624). An option at an odd offset from the TCP header start
 // straddles two checksum words; its contribution is the byte-swapped value.
 import { csumReplace16, ipFragField, IP_OFFMASK } from './ipv4';
-import { count, MSS_CLAMPED } from './counters';
+import { count, MSS_CLAMPED } from '../core/counters';
 
 /** Clamps the MSS of a TCP SYN in the IPv4 packet at `p` (header `hl`, total `tot`). */
 export function mssClamp(p: usize, hl: u32, tot: u32, mss: u32): void {

@@ -7,22 +7,22 @@
 // replay check, decrypt + verify (constant-time tag compare in the crypto module), window update,
 // pad / next-header checks, then GRE decap (inbound()) or, in tunnel mode, an inner packet to tunTx.
 import { scratch, nbmaTx, ctlRx, tunTx, slotDataMax, SCR_PROD_CTLRX, SCR_PROD_TUNTX, RING_HEAD, RING_TAIL,
-  RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER } from '../layout';
-import { prodReserve, prodCommit, prodPublish, ringRelease, SLOT_HEADER } from '../ring';
-import { copyBytes } from '../mem';
+  RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER } from '../core/layout';
+import { prodReserve, prodCommit, prodPublish, ringRelease, SLOT_HEADER } from '../io/ring';
+import { copyBytes } from '../core/mem';
 import { ipv4Check, ipHl, ipSrc, ipDst, ipProto, ipFragField, ipTos, ipTtl, setHeaderChecksum, writeIpv4,
-  IP_MF, IP_OFFMASK, IP_DF } from '../ipv4';
+  IP_MF, IP_OFFMASK, IP_DF } from '../net/ipv4';
 import { gcmSeal, gcmOpen } from '../crypto/aesgcm';
 import { chachaPolySeal, chachaPolyOpen } from '../crypto/chacha20poly1305';
 import { aesEncryptBlock } from '../crypto/aes';
 import { aesCbcEncrypt, aesCbcDecrypt } from '../crypto/aescbc';
 import { hmacSha1, hmacSha256 } from '../crypto/hmac';
 import { ctEqual } from '../crypto/ct';
-import { inbound } from '../inbound';
-import { nowMs } from '../outbound';
-import * as cfg from '../config';
+import { inbound } from '../forward/inbound';
+import { nowMs } from '../forward/outbound';
+import * as cfg from '../core/config';
 import { count, countPkt, DROP_BAD_IP, DROP_OUTER_FRAGMENT, DROP_NOT_FOR_US, DROP_NO_TUNNEL, DROP_BAD_KIND,
-  DROP_CTL_TOO_BIG, TUN_TX_PACKETS, CMD_BAD } from '../counters';
+  DROP_CTL_TOO_BIG, TUN_TX_PACKETS, CMD_BAD } from '../core/counters';
 import {
   espReady, saEntry, idxFind, spiIndex, outIndex, udpTx, espRxRing, udpRxRing, saAdd, saRemove, saCap,
   saAccount, saExpiredDrop, saEventOnce, replayCheck, replayUpdate, saLimit,
@@ -38,7 +38,7 @@ import {
   NATT_KEEPALIVE_TX, IKE_IN, IKE_OUT, DROP_ESP_TOO_BIG, cnt, saCnt, setEspInner, setEspInSa,
   SA_PAIR, SA_DIR, SA_PEER, DIR_IN, DIR_OUT, ST_FREE, K_SA_PAIR, K_SA_LIMIT, SA_SEQ_LIMIT, SA_SEQ_WARN,
   SA_D_SEQ_LIMIT, SA_D_POLICY, SAF_GRE_ONLY, EV_SEQ_LOW, DROP_SEQ_LIMIT, DROP_ESP_POLICY, LAST_SRC_ESP_POLICY, lastSource,
-} from './state';
+} from './defs';
 
 const SA_NEEDED_INTERVAL_MS: u32 = 1000;
 /** ESP length of the last packet sent (benchmarks). */

@@ -12,11 +12,11 @@
 import {
   scratch, ctlTx, tunRx, nbmaRx, peerTable, peerCapacity, tunnelState, counters, layoutBlock,
   RING_HEAD, RING_TAIL,
-} from './layout';
-import { ringRelease } from './ring';
-import { TS_PEER_COUNT } from './config';
-import { peerIndexRebuild, PEER_SIZE } from './peers';
-import { LB_SA_TABLE, LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, SA_SIZE, SA_GEN } from './esp/state';
+} from '../core/layout';
+import { ringRelease } from '../io/ring';
+import { TS_PEER_COUNT } from '../core/config';
+import { peerIndexRebuild, PEER_SIZE } from '../forward/peers';
+import { LB_SA_TABLE, LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, SA_SIZE, SA_GEN } from '../esp/defs';
 
 /** Worker scratch: {ring u32, slot u32} of the input slot being processed (0 ring = none yet). */
 export const SCR_INFLIGHT: usize = 256;

@@ -9,8 +9,8 @@
 // Reverse index: capacity entries of 8 bytes {nbma u32 (0 = empty), entry number u32}, same hash,
 // linear probing with backward-shift deletion (no tombstones). When two peers share an NBMA address
 // the most recently set one owns the index entry.
-import { peerTable, peerCapacity, nbmaIndex, tunnelState } from './layout';
-import { TS_PEER_COUNT } from './config';
+import { peerTable, peerCapacity, nbmaIndex, tunnelState } from '../core/layout';
+import { TS_PEER_COUNT } from '../core/config';
 
 export const PEER_SIZE: usize = 48;
 const EMPTY: u32 = 0;

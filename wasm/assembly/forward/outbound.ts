@@ -6,23 +6,23 @@
 // The outer header copies the inner TOS and DF bit (Cisco's defaults), TTL = tunnel ttl, IP id from a
 // per-worker counter. Peer tx counters count inner bytes.
 import { isMulticastOrBroadcast, replicate } from './multicast';
-import { copyBytes } from './mem';
-import { scratch, SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_FRAG_HDR, SCR_NOENTRY, SCR_NOENTRY_SLOTS } from './layout';
-import { prodReserve, prodCommit } from './ring';
+import { copyBytes } from '../core/mem';
+import { scratch, SCR_PROD_NBMATX, SCR_PROD_CTLRX, SCR_FRAG_HDR, SCR_NOENTRY, SCR_NOENTRY_SLOTS } from '../core/layout';
+import { prodReserve, prodCommit } from '../io/ring';
 import {
   ipv4Check, ipHl, ipDst, ipTtl, ipTos, ipFragField, setHeaderChecksum, IP_DF, IP_MF, IP_OFFMASK,
-} from './ipv4';
-import { greEncap, GRE_PROTO_IPV4 } from './gre';
+} from '../net/ipv4';
+import { greEncap, GRE_PROTO_IPV4 } from '../gre/gre';
 import { fibLookup, NO_ROUTE } from './fib';
 import { peerFind, peerCountTx } from './peers';
-import { mssClamp } from './mss';
-import { greCommit } from './esp/esp';
-import { sendFragNeeded } from './icmp';
-import * as cfg from './config';
+import { mssClamp } from '../net/mss';
+import { greCommit } from '../esp/input';
+import { sendFragNeeded } from '../net/icmp';
+import * as cfg from '../core/config';
 import {
   count, countPkt, TUN_RX_PACKETS, GRE_TX_PACKETS, DROP_BAD_IP, DROP_NO_TUNNEL, DROP_LOCAL, DROP_TTL,
   DROP_NO_ROUTE, DROP_NO_ENTRY, NO_ENTRY, DROP_TOO_BIG, FRAG_TX,
-} from './counters';
+} from '../core/counters';
 
 const NO_ENTRY_INTERVAL_MS: u32 = 100;
 const CTL_NO_ENTRY: u32 = 2;

@@ -1,8 +1,8 @@
 // GRE (RFC 2784) with the key extension (RFC 2890): encapsulation and header checks.
 // We send version 0 with only K (when a key is configured). We accept version 0 with K; C, R, S, s and
 // the recursion-control bits are rejected (dropGreFlags), bits 8-12 are ignored per RFC 2784.
-import { writeIpv4, IP_DF } from './ipv4';
-import { source, ttl, greLen, flags, key, FLAG_KEY } from './config';
+import { writeIpv4, IP_DF } from '../net/ipv4';
+import { source, ttl, greLen, flags, key, FLAG_KEY } from '../core/config';
 
 export const GRE_PROTO_IPV4: u32 = 0x0800;
 export const GRE_PROTO_NHRP: u32 = 0x2001;

@@ -5,8 +5,8 @@
 import {
   RING_HEAD, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_CONSUMER_DB, RING_PRODUCER_DB,
   RING_FULL_DROPS, RING_HEADER, SLOT_HEADER, scratch, SCR_BENCH_OUT,
-} from './layout';
-import { count, DROP_RING_FULL } from './counters';
+} from '../core/layout';
+import { count, DROP_RING_FULL } from '../core/counters';
 
 @external('env', 'wake') declare function wake(doorbell: u32): void;
 

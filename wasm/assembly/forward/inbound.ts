@@ -8,27 +8,27 @@
 // with no peer entry is dropped (dropUnknownPeer): otherwise any underlay host could inject packets
 // into the LAN. NHRP is always handed up (registration and resolution come from new addresses; the
 // NHRP engine decides what to believe). A protected tunnel takes GRE only out of ESP (dropCleartext).
-import { copyBytes } from './mem';
-import { scratch, SCR_PROD_TUNTX, SCR_PROD_CTLRX } from './layout';
-import { prodReserve, prodCommit, SLOT_HEADER } from './ring';
-import { ipv4Check, ipHl, ipSrc, ipDst, ipProto, ipFragField, IP_MF, IP_OFFMASK } from './ipv4';
+import { copyBytes } from '../core/mem';
+import { scratch, SCR_PROD_TUNTX, SCR_PROD_CTLRX } from '../core/layout';
+import { prodReserve, prodCommit, SLOT_HEADER } from '../io/ring';
+import { ipv4Check, ipHl, ipSrc, ipDst, ipProto, ipFragField, IP_MF, IP_OFFMASK } from '../net/ipv4';
 import {
   greDecap, greProto, GRE_PROTO_IPV4, GRE_PROTO_NHRP, GRE_E_TRUNCATED, GRE_E_VERSION, GRE_E_FLAGS,
-} from './gre';
+} from '../gre/gre';
 import { peerByNbma, peerCountRx } from './peers';
-import { mssClamp } from './mss';
+import { mssClamp } from '../net/mss';
 import { maybeRedirect } from './redirect';
-import { groOffer } from './gro';
-import { espInput } from './esp/esp';
+import { groOffer } from '../offload/gro';
+import { espInput } from '../esp/input';
 import { espInner, espInSa, FLAG_PROTECTED, DROP_CLEARTEXT, LAST_SRC_CLEARTEXT, LAST_SRC_UNKNOWN_PEER, cnt, lastSource,
-} from './esp/state';
-import { ctlRx, slotDataMax } from './layout';
-import * as cfg from './config';
+} from '../esp/defs';
+import { ctlRx, slotDataMax } from '../core/layout';
+import * as cfg from '../core/config';
 import {
   count, countPkt, GRE_RX_PACKETS, TUN_TX_PACKETS, NHRP_IN, DROP_BAD_IP, DROP_OUTER_FRAGMENT,
   DROP_NOT_FOR_US, DROP_GRE_TRUNCATED, DROP_GRE_VERSION, DROP_GRE_FLAGS, DROP_GRE_KEY, DROP_GRE_PROTO,
   DROP_UNKNOWN_PEER, DROP_NO_TUNNEL, DROP_CTL_TOO_BIG, DROP_BAD_KIND,
-} from './counters';
+} from '../core/counters';
 
 const CTL_NHRP_IN: u32 = 1;
 

@@ -9,19 +9,19 @@
 // seq = seq0 + offset; FIN/PSH only on the last segment, CWR only on the first; full TCP checksum.
 import {
   scratch, tunRx, SCR_PROD_NBMATX, RING_TAIL, RING_HEAD, RING_HEADER, RING_SLOT_COUNT, RING_SLOT_SIZE, SLOT_HEADER,
-} from './layout';
-import { prodSpace, prodCount } from './ring';
-import { copyBytes } from './mem';
-import { ipv4Check, ipHl, ipProto, ipFragField, setHeaderChecksum, IP_MF, IP_OFFMASK, csumFold } from './ipv4';
-import { csumAddFast, tcpChecksumSet } from './checksum';
+} from '../core/layout';
+import { prodSpace, prodCount } from '../io/ring';
+import { copyBytes } from '../core/mem';
+import { ipv4Check, ipHl, ipProto, ipFragField, setHeaderChecksum, IP_MF, IP_OFFMASK, csumFold } from '../net/ipv4';
+import { csumAddFast, tcpChecksumSet } from '../net/checksum';
 import {
   VNET_HDR_LEN, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_ECN, vnetFlags, vnetGsoType,
   vnetGsoSize, vnetCsumStart, vnetCsumOffset, TUN_KIND_VNET,
 } from './vnet';
-import { SCR_TSO_HDR, offloadScratchOk } from './offload-scratch';
-import { outbound } from './outbound';
-import { count } from './counters';
-import { TSO_SUPER, TSO_SEGMENTS, CSUM_COMPLETED, DROP_BAD_VNET } from './offload-counters';
+import { SCR_TSO_HDR, offloadScratchOk } from './scratch';
+import { outbound } from '../forward/outbound';
+import { count } from '../core/counters';
+import { TSO_SUPER, TSO_SEGMENTS, CSUM_COMPLETED, DROP_BAD_VNET } from './counters';
 
 const TCP_FIN: u32 = 0x01;
 const TCP_PSH: u32 = 0x08;

@@ -1,6 +1,6 @@
 // ESP shared state: layout-block fields, SA entry offsets, scratch offsets, counters, and the flag
 // telling inbound() that a GRE packet came out of ESP (docs/dataplane.md "IPsec ESP").
-import { counters } from '../layout';
+import { counters } from '../core/layout';
 
 // Layout block fields (u32) added for ESP; 0 = absent (ESP off).
 export const LB_SA_TABLE: usize = 160;
