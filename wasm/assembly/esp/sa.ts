@@ -1,28 +1,35 @@
 // SA database (docs/dataplane.md "IPsec ESP"): fixed-size entries in shared memory, written only by
-// the worker (seqlock `gen`, odd while written). Two worker-private hash indexes (8-byte entries
-// {key, saIndex+1}, 2 x capacity, linear probing, backward-shift deletion): SPI -> inbound SA and
-// peer NBMA -> outbound SA (the most recently added active outbound SA for a peer owns the entry).
+// the worker (seqlock `gen`, odd while written). Two worker-private hash indexes (core/hash-index.ts,
+// 2 x capacity entries): SPI -> inbound SA and peer NBMA -> outbound SA (the most recently added
+// active outbound SA for a peer owns the entry); values are SA index + 1.
 // SA_ADD computes the key contexts from the raw keys and zeroes the key bytes in the command slot.
-import { scratch, ctlRx, slotDataMax, SCR_PROD_CTLRX } from '../core/layout';
-import { prodReserve, prodCommit, prodInit, SLOT_HEADER } from '../io/ring';
+import {
+  scratch, layoutField, LB_SA_TABLE, LB_SA_CAPACITY, LB_SPI_INDEX, LB_OUT_INDEX, LB_UDP_TX, LB_ESP_RX, LB_UDP_RX,
+  SCRATCH_ESP_CRYPTO, SCRATCH_ESP_END, SCRATCH_ESP_PROD_UDP_TX, SCRATCH_ESP_NEEDED, SA_INDEX_ENTRY,
+  SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN, SA_ENTRY_DIR, SA_ENTRY_SPI, SA_ENTRY_PEER, SA_ENTRY_CIPHER,
+  SA_ENTRY_FLAGS, SA_ENTRY_PORTS, SA_ENTRY_WINDOW, SA_ENTRY_ENC, SA_ENTRY_INTEG, SA_ENTRY_IV_LEN, SA_ENTRY_ICV_LEN,
+  SA_ENTRY_BLOCK, SA_ENTRY_SALT, SA_ENTRY_EVENTS, SA_ENTRY_SEQ, SA_ENTRY_SOFT_BYTES, SA_ENTRY_HARD_BYTES,
+  SA_ENTRY_SOFT_PACKETS, SA_ENTRY_HARD_PACKETS, SA_ENTRY_SERIAL, SA_ENTRY_ADDED_MS, SA_ENTRY_LAST_MS,
+  SA_ENTRY_SEQ_LIMIT, SA_ENTRY_SEQ_WARN, SA_ENTRY_BITMAP, SA_ENTRY_IV_SEED, SA_ENTRY_CIPHER_CTX, SA_ENTRY_HMAC_CTX,
+  SA_WINDOW_MAX, SA_WINDOW_DEFAULT, SA_STATE_FREE, SA_STATE_ACTIVE, SA_DIR_IN, SA_DIR_OUT, SA_FLAG_NO_REPLAY,
+  SA_FLAG_SEQ_LIMIT, SA_EVENT_REASON_SEQ_LOW, ESP_ENC_AES_GCM_128, ESP_ENC_AES_GCM_256, ESP_ENC_CHACHA20_POLY1305,
+  ESP_ENC_AES_CBC_128, ESP_ENC_AES_CBC_256, ESP_ENC_NULL, ESP_INTEG_NONE, ESP_INTEG_HMAC_SHA1_96,
+  ESP_INTEG_HMAC_SHA256_128, SA_ADD_INDEX, SA_ADD_DIR, SA_ADD_SPI, SA_ADD_PEER, SA_ADD_CIPHER, SA_ADD_FLAGS,
+  SA_ADD_PORTS, SA_ADD_REPLAY_WINDOW, SA_ADD_SOFT_BYTES, SA_ADD_HARD_BYTES, SA_ADD_SOFT_PACKETS,
+  SA_ADD_HARD_PACKETS, SA_ADD_KEY_LEN, SA_ADD_AUTH_KEY_LEN, SA_ADD_INITIAL_SEQ, SA_ADD_IV_SEED, SA_ADD_KEYS,
+  SA_LIMIT_INDEX, SA_LIMIT_LIMIT, SA_LIMIT_WARN, SA_LIMIT_SIZE,
+} from '../core/layout';
+import { nowMs } from '../core/clock';
+import { hashShift } from '../core/hash';
+import { indexFind, indexSet, indexDelete, INDEX_VALUE } from '../core/hash-index';
+import { noticeReset } from '../core/notify';
+import { prodInit } from '../io/ring';
 import { cryptoSetScratch, zeroize } from '../crypto/ct';
 import { gcmInit } from '../crypto/aesgcm';
 import { chachaPolyInit } from '../crypto/chacha20poly1305';
 import { aesInit } from '../crypto/aes';
 import { hmacSha1Init, hmacSha256Init } from '../crypto/hmac';
-import { nowMs } from '../forward/outbound';
-import {
-  LB_SA_TABLE, LB_SA_CAPACITY, LB_SPI_INDEX, LB_OUT_INDEX, LB_UDP_TX, LB_ESP_RX, LB_UDP_RX,
-  SA_SIZE, SA_STATE, SA_GEN, SA_DIR, SA_SPI, SA_PEER, SA_CIPHER, SA_FLAGS, SA_PORTS, SA_WINDOW, SA_ENC,
-  SA_INTEG, SA_IVLEN, SA_ICVLEN, SA_BLOCK, SA_SALT, SA_EVENTS, SA_SEQ, SA_SOFT_BYTES, SA_HARD_BYTES,
-  SA_SOFT_PACKETS, SA_HARD_PACKETS, SA_SERIAL, SA_ADDED_MS, SA_LAST_MS, SA_PACKETS, SA_BYTES,
-  SA_BITMAP, SA_IV_SEED, SA_CTX, SA_HMAC, SA_D_REPLAY, SA_D_TOO_OLD, WINDOW_MAX,
-  ST_FREE, ST_ACTIVE, ST_EXPIRED, DIR_IN, DIR_OUT, SAF_ESN, SAF_NO_REPLAY, SAF_UDP,
-  ENC_GCM128, ENC_GCM256, ENC_CHACHA, ENC_CBC128, ENC_CBC256, ENC_NULL, INTEG_NONE, INTEG_SHA1, INTEG_SHA256,
-  EV_SOFT, EV_HARD, CTL_SA_EVENT, SCR_ESP_CRYPTO, SCR_ESP_END, SCR_ESP_PROD_UDPTX, SCR_ESP_NEEDED,
-  SA_EVENTS_SENT, DROP_ESP_REPLAY, SA_D_LIFETIME, DROP_SA_EXPIRED, cnt, saCnt,
-  SA_SEQ_LIMIT, SA_SEQ_WARN, SAF_SEQ_LIMIT, EV_SEQ_LOW,
-} from './defs';
+import { cipherEnc, cipherInteg, cipherIcvLen, CBC_BLOCK, NO_CIPHER_BLOCK, AEAD_IV_LEN } from './defs';
 
 export let espReady: bool = false;
 export let saTable: usize = 0;
@@ -37,90 +44,43 @@ let idxShift: u32 = 32;
 let serial: u32 = 0;
 
 /** Called from setup(): reads the ESP layout fields; ESP stays off if they are absent or scratch is small. */
-export function espSetup(base: usize, scratchSize: u32): void {
-  saTable = load<u32>(base + LB_SA_TABLE);
-  saCap = load<u32>(base + LB_SA_CAPACITY);
-  spiIndex = load<u32>(base + LB_SPI_INDEX);
-  outIndex = load<u32>(base + LB_OUT_INDEX);
-  udpTx = load<u32>(base + LB_UDP_TX);
-  espRxRing = load<u32>(base + LB_ESP_RX);
-  udpRxRing = load<u32>(base + LB_UDP_RX);
+export function espSetup(scratchSize: u32): void {
+  saTable = layoutField(LB_SA_TABLE);
+  saCap = <u32>layoutField(LB_SA_CAPACITY);
+  spiIndex = layoutField(LB_SPI_INDEX);
+  outIndex = layoutField(LB_OUT_INDEX);
+  udpTx = layoutField(LB_UDP_TX);
+  espRxRing = layoutField(LB_ESP_RX);
+  udpRxRing = layoutField(LB_UDP_RX);
   espReady = saTable != 0 && saCap >= 1 && (saCap & (saCap - 1)) == 0 && spiIndex != 0 && outIndex != 0 &&
-    <usize>scratchSize >= SCR_ESP_END;
+    <usize>scratchSize >= SCRATCH_ESP_END;
   if (!espReady) { udpTx = 0; espRxRing = 0; udpRxRing = 0; return; }
   const n = saCap * 2;
   idxMask = n - 1;
-  idxShift = 32 - (31 - clz<u32>(n));
-  cryptoSetScratch(scratch + SCR_ESP_CRYPTO);
-  if (udpTx != 0) prodInit(scratch + SCR_ESP_PROD_UDPTX, udpTx);
-  memory.fill(scratch + SCR_ESP_NEEDED, 0, 2048);
+  idxShift = hashShift(n);
+  cryptoSetScratch(scratch + SCRATCH_ESP_CRYPTO);
+  if (udpTx != 0) prodInit(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTx);
+  noticeReset(scratch + SCRATCH_ESP_NEEDED);
   // A restarted worker rebuilds its private indexes from the (shared) SA table.
-  memory.fill(spiIndex, 0, <usize>n << 3);
-  memory.fill(outIndex, 0, <usize>n << 3);
+  memory.fill(spiIndex, 0, <usize>n * SA_INDEX_ENTRY);
+  memory.fill(outIndex, 0, <usize>n * SA_INDEX_ENTRY);
   for (let i: u32 = 0; i < saCap; i++) {
     const e = saEntry(i);
-    if (load<u32>(e, SA_STATE) == ST_FREE) continue;
-    const s = load<u32>(e, SA_SERIAL);
+    if (load<u32>(e, SA_ENTRY_STATE) == SA_STATE_FREE) continue;
+    const s = load<u32>(e, SA_ENTRY_SERIAL);
     if (s > serial) serial = s;
-    if (load<u32>(e, SA_DIR) == DIR_IN) idxSet(spiIndex, load<u32>(e, SA_SPI), i + 1);
-    else outReindex(load<u32>(e, SA_PEER));
+    if (load<u32>(e, SA_ENTRY_DIR) == SA_DIR_IN) indexSet(spiIndex, idxMask, idxShift, load<u32>(e, SA_ENTRY_SPI), i + 1);
+    else outReindex(load<u32>(e, SA_ENTRY_PEER));
   }
 }
 
-@inline export function saEntry(i: u32): usize { return saTable + <usize>i * SA_SIZE; }
+@inline export function saEntry(i: u32): usize { return saTable + <usize>i * SA_ENTRY_SIZE; }
+@inline export function saIndexOf(e: usize): u32 { return <u32>((e - saTable) / SA_ENTRY_SIZE); }
 
-// ---- hash indexes ----
-@inline function hidx(k: u32): u32 { return (k * 0x9e3779b1) >>> idxShift; }
-
-export function idxFind(t: usize, key: u32): u32 {
-  let i = hidx(key);
-  for (let n: u32 = 0; n <= idxMask; n++) {
-    const e = t + (<usize>i << 3);
-    const k = load<u32>(e);
-    if (k == key) return load<u32>(e, 4);
-    if (k == 0) return 0;
-    i = (i + 1) & idxMask;
-  }
-  return 0;
-}
-
-function idxSet(t: usize, key: u32, v: u32): void {
-  let i = hidx(key);
-  for (let n: u32 = 0; n <= idxMask; n++) {
-    const e = t + (<usize>i << 3);
-    const k = load<u32>(e);
-    if (k == key || k == 0) { store<u32>(e, key); store<u32>(e, v, 4); return; }
-    i = (i + 1) & idxMask;
-  }
-}
-
-function idxDel(t: usize, key: u32): void {
-  let i = hidx(key);
-  let n: u32 = 0;
-  for (; n <= idxMask; n++) {
-    const k = load<u32>(t + (<usize>i << 3));
-    if (k == key) break;
-    if (k == 0) return;
-    i = (i + 1) & idxMask;
-  }
-  if (n > idxMask) return;
-  // backward-shift deletion
-  let j = i;
-  for (;;) {
-    j = (j + 1) & idxMask;
-    const ej = t + (<usize>j << 3);
-    const kj = load<u32>(ej);
-    if (kj == 0) break;
-    const h = hidx(kj);
-    // move kj into the hole at i if its home h is not cyclically in (i, j]
-    const inRange = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-    if (!inRange) {
-      const ei = t + (<usize>i << 3);
-      store<u32>(ei, kj); store<u32>(ei, load<u32>(ej, 4), 4);
-      i = j;
-    }
-  }
-  store<u64>(t + (<usize>i << 3), 0);
+/** SA index + 1 for `key` in index `t` (spiIndex or outIndex), or 0. */
+@inline export function saLookup(t: usize, key: u32): u32 {
+  const e = indexFind(t, idxMask, idxShift, key);
+  return e == 0 ? 0 : load<u32>(e, INDEX_VALUE);
 }
 
 /** Points the outbound index for `peer` at its newest active outbound SA (or removes it). */
@@ -129,29 +89,32 @@ function outReindex(peer: u32): void {
   let bestSerial: u32 = 0;
   for (let i: u32 = 0; i < saCap; i++) {
     const e = saEntry(i);
-    if (load<u32>(e, SA_STATE) == ST_FREE || load<u32>(e, SA_DIR) != DIR_OUT || load<u32>(e, SA_PEER) != peer) continue;
-    const s = load<u32>(e, SA_SERIAL);
+    if (load<u32>(e, SA_ENTRY_STATE) == SA_STATE_FREE || load<u32>(e, SA_ENTRY_DIR) != SA_DIR_OUT || load<u32>(e, SA_ENTRY_PEER) != peer) continue;
+    const s = load<u32>(e, SA_ENTRY_SERIAL);
     if (best == 0 || s > bestSerial) { best = i + 1; bestSerial = s; }
   }
-  if (best == 0) idxDel(outIndex, peer); else idxSet(outIndex, peer, best);
+  if (best == 0) indexDelete(outIndex, idxMask, idxShift, peer); else indexSet(outIndex, idxMask, idxShift, peer, best);
 }
 
-@inline function genBegin(e: usize): void { atomic.store<u32>(e, load<u32>(e, SA_GEN) + 1, SA_GEN); }
-@inline function genEnd(e: usize): void { atomic.store<u32>(e, load<u32>(e, SA_GEN) + 1, SA_GEN); }
+@inline function genBegin(e: usize): void { atomic.store<u32>(e, load<u32>(e, SA_ENTRY_GEN) + 1, SA_ENTRY_GEN); }
+@inline function genEnd(e: usize): void { atomic.store<u32>(e, load<u32>(e, SA_ENTRY_GEN) + 1, SA_ENTRY_GEN); }
+
+/** Everything after state and gen: counters, window and every secret. */
+@inline export function saWipe(e: usize): void { memory.fill(e + SA_ENTRY_DIR, 0, SA_ENTRY_SIZE - SA_ENTRY_DIR); }
 
 /** SA_DEL: frees the entry, zeroes its keys, fixes the indexes. */
 export function saRemove(i: u32): void {
   const e = saEntry(i);
-  const st = load<u32>(e, SA_STATE);
-  if (st == ST_FREE) return;
-  const dir = load<u32>(e, SA_DIR);
-  const spi = load<u32>(e, SA_SPI);
-  const peer = load<u32>(e, SA_PEER);
+  const st = load<u32>(e, SA_ENTRY_STATE);
+  if (st == SA_STATE_FREE) return;
+  const dir = load<u32>(e, SA_ENTRY_DIR);
+  const spi = load<u32>(e, SA_ENTRY_SPI);
+  const peer = load<u32>(e, SA_ENTRY_PEER);
   genBegin(e);
-  store<u32>(e, ST_FREE, SA_STATE);
-  memory.fill(e + 8, 0, SA_SIZE - 8); // counters, window and every secret
+  store<u32>(e, SA_STATE_FREE, SA_ENTRY_STATE);
+  saWipe(e);
   genEnd(e);
-  if (dir == DIR_IN) { if (idxFind(spiIndex, spi) == i + 1) idxDel(spiIndex, spi); }
+  if (dir == SA_DIR_IN) { if (saLookup(spiIndex, spi) == i + 1) indexDelete(spiIndex, idxMask, idxShift, spi); }
   else outReindex(peer);
 }
 
@@ -161,236 +124,129 @@ export function saRemove(i: u32): void {
  */
 export function saAdd(d: usize, len: u32): bool {
   const ok = saAddInner(d, len);
-  if (len > 80) zeroize(d + 80, <i32>(len - 80));
+  if (len > <u32>SA_ADD_IV_SEED) zeroize(d + SA_ADD_IV_SEED, <i32>(len - <u32>SA_ADD_IV_SEED));
   return ok;
 }
 
 function saAddInner(d: usize, len: u32): bool {
-  if (!espReady || len < 96) return false;
-  const idx = load<u32>(d, 0);
-  const dir = load<u32>(d, 4);
-  const spi = load<u32>(d, 8);
-  const peer = load<u32>(d, 12);
-  const cipher = load<u32>(d, 16);
-  const flags = load<u32>(d, 20);
-  let win = load<u32>(d, 28);
-  const keyLen = load<u32>(d, 64);
-  const authLen = load<u32>(d, 68);
-  if (idx >= saCap || (dir != DIR_IN && dir != DIR_OUT) || spi < 256) return false;
-  if (dir == DIR_OUT && peer == 0) return false;
-  if (keyLen > 64 || authLen > 64 || <u32>96 + keyLen + authLen > len) return false;
-  if (win == 0) win = 2048;
-  if (win > WINDOW_MAX || (win & 31) != 0) return false;
-  const enc = cipher & 0xff;
-  const integ = (cipher >> 8) & 0xff;
-  let icv = (cipher >> 16) & 0xff;
-  let ivLen: u32 = 8;
-  let blk: u32 = 4;
+  if (!espReady || len < <u32>SA_ADD_KEYS) return false;
+  const idx = load<u32>(d, SA_ADD_INDEX);
+  const dir = load<u32>(d, SA_ADD_DIR);
+  const spi = load<u32>(d, SA_ADD_SPI);
+  const peer = load<u32>(d, SA_ADD_PEER);
+  const cipher = load<u32>(d, SA_ADD_CIPHER);
+  const flags = load<u32>(d, SA_ADD_FLAGS);
+  let win = load<u32>(d, SA_ADD_REPLAY_WINDOW);
+  const keyLen = load<u32>(d, SA_ADD_KEY_LEN);
+  const authLen = load<u32>(d, SA_ADD_AUTH_KEY_LEN);
+  if (idx >= saCap || (dir != SA_DIR_IN && dir != SA_DIR_OUT) || spi < 256) return false; // SPIs 1..255: RFC 4303 2.1
+  if (dir == SA_DIR_OUT && peer == 0) return false;
+  if (keyLen > 64 || authLen > 64 || <u32>SA_ADD_KEYS + keyLen + authLen > len) return false;
+  if (win == 0) win = SA_WINDOW_DEFAULT;
+  if (win > SA_WINDOW_MAX || (win & 31) != 0) return false;
+  const enc = cipherEnc(cipher);
+  const integ = cipherInteg(cipher);
+  let icv = cipherIcvLen(cipher);
+  let ivLen: u32 = AEAD_IV_LEN;
+  let blk: u32 = NO_CIPHER_BLOCK;
   let encKey: u32 = 0;
-  if (enc == ENC_GCM128 || enc == ENC_GCM256) {
-    encKey = enc == ENC_GCM128 ? 16 : 32;
+  if (enc == ESP_ENC_AES_GCM_128 || enc == ESP_ENC_AES_GCM_256) {
+    encKey = enc == ESP_ENC_AES_GCM_128 ? 16 : 32;
     if (icv == 0) icv = 16;
-    if (icv != 8 && icv != 12 && icv != 16) return false;
-    if (keyLen != encKey + 4 || integ != INTEG_NONE) return false;
-  } else if (enc == ENC_CHACHA) {
+    if (icv != 8 && icv != 12 && icv != 16) return false; // RFC 4106 ICV sizes
+    if (keyLen != encKey + 4 || integ != ESP_INTEG_NONE) return false; // key || 4-byte salt
+  } else if (enc == ESP_ENC_CHACHA20_POLY1305) {
     encKey = 32; icv = 16;
-    if (keyLen != 36 || integ != INTEG_NONE) return false;
-  } else if (enc == ENC_CBC128 || enc == ENC_CBC256) {
-    encKey = enc == ENC_CBC128 ? 16 : 32; ivLen = 16; blk = 16;
-    if (keyLen != encKey || integ == INTEG_NONE) return false; // CBC without integrity: refused
-  } else if (enc == ENC_NULL) {
+    if (keyLen != 36 || integ != ESP_INTEG_NONE) return false; // key || 4-byte salt (RFC 7634)
+  } else if (enc == ESP_ENC_AES_CBC_128 || enc == ESP_ENC_AES_CBC_256) {
+    encKey = enc == ESP_ENC_AES_CBC_128 ? 16 : 32; ivLen = CBC_BLOCK; blk = CBC_BLOCK;
+    if (keyLen != encKey || integ == ESP_INTEG_NONE) return false; // CBC without integrity: refused
+  } else if (enc == ESP_ENC_NULL) {
     ivLen = 0;
     if (keyLen != 0) return false;
   } else return false;
-  if (enc >= ENC_CBC128) {
-    if (integ == INTEG_SHA1) { icv = 12; if (authLen != 20) return false; }
-    else if (integ == INTEG_SHA256) { icv = 16; if (authLen != 32) return false; }
-    else if (integ == INTEG_NONE) { icv = 0; }
+  if (enc >= ESP_ENC_AES_CBC_128) {
+    if (integ == ESP_INTEG_HMAC_SHA1_96) { icv = 12; if (authLen != 20) return false; }
+    else if (integ == ESP_INTEG_HMAC_SHA256_128) { icv = 16; if (authLen != 32) return false; }
+    else if (integ == ESP_INTEG_NONE) { icv = 0; }
     else return false;
   }
-  if (dir == DIR_IN) {
-    const cur = idxFind(spiIndex, spi);
+  if (dir == SA_DIR_IN) {
+    const cur = saLookup(spiIndex, spi);
     if (cur != 0 && cur != idx + 1) return false; // SPI already used by another inbound SA
   }
   saRemove(idx);
   const e = saEntry(idx);
   genBegin(e);
-  memory.fill(e + 8, 0, SA_SIZE - 8);
-  store<u32>(e, dir, SA_DIR);
-  store<u32>(e, spi, SA_SPI);
-  store<u32>(e, peer, SA_PEER);
-  store<u32>(e, cipher, SA_CIPHER);
+  saWipe(e);
+  store<u32>(e, dir, SA_ENTRY_DIR);
+  store<u32>(e, spi, SA_ENTRY_SPI);
+  store<u32>(e, peer, SA_ENTRY_PEER);
+  store<u32>(e, cipher, SA_ENTRY_CIPHER);
   // Anti-replay needs integrity: with NULL/none it cannot be trusted (RFC 4303 3.4.3), so it is off.
-  store<u32>(e, flags | (enc == ENC_NULL && integ == INTEG_NONE ? SAF_NO_REPLAY : 0), SA_FLAGS);
-  store<u32>(e, load<u32>(d, 24), SA_PORTS);
-  store<u32>(e, win, SA_WINDOW);
-  store<u32>(e, enc, SA_ENC);
-  store<u32>(e, integ, SA_INTEG);
-  store<u32>(e, ivLen, SA_IVLEN);
-  store<u32>(e, icv, SA_ICVLEN);
-  store<u32>(e, blk, SA_BLOCK);
-  store<u64>(e, load<u64>(d, 32), SA_SOFT_BYTES);
-  store<u64>(e, load<u64>(d, 40), SA_HARD_BYTES);
-  store<u64>(e, load<u64>(d, 48), SA_SOFT_PACKETS);
-  store<u64>(e, load<u64>(d, 56), SA_HARD_PACKETS);
-  const seq0 = load<u64>(d, 72);
-  store<u64>(e, seq0, SA_SEQ);
-  // SAF_SEQ_LIMIT: nothing may be sent until SA_LIMIT raises the limit past the persisted
+  store<u32>(e, flags | (enc == ESP_ENC_NULL && integ == ESP_INTEG_NONE ? SA_FLAG_NO_REPLAY : 0), SA_ENTRY_FLAGS);
+  store<u32>(e, load<u32>(d, SA_ADD_PORTS), SA_ENTRY_PORTS);
+  store<u32>(e, win, SA_ENTRY_WINDOW);
+  store<u32>(e, enc, SA_ENTRY_ENC);
+  store<u32>(e, integ, SA_ENTRY_INTEG);
+  store<u32>(e, ivLen, SA_ENTRY_IV_LEN);
+  store<u32>(e, icv, SA_ENTRY_ICV_LEN);
+  store<u32>(e, blk, SA_ENTRY_BLOCK);
+  store<u64>(e, load<u64>(d, SA_ADD_SOFT_BYTES), SA_ENTRY_SOFT_BYTES);
+  store<u64>(e, load<u64>(d, SA_ADD_HARD_BYTES), SA_ENTRY_HARD_BYTES);
+  store<u64>(e, load<u64>(d, SA_ADD_SOFT_PACKETS), SA_ENTRY_SOFT_PACKETS);
+  store<u64>(e, load<u64>(d, SA_ADD_HARD_PACKETS), SA_ENTRY_HARD_PACKETS);
+  const seq0 = load<u64>(d, SA_ADD_INITIAL_SEQ);
+  store<u64>(e, seq0, SA_ENTRY_SEQ);
+  // SA_FLAG_SEQ_LIMIT: nothing may be sent until SA_LIMIT raises the limit past the persisted
   // reservation; without it the limit never binds.
-  const limited = dir == DIR_OUT && (flags & SAF_SEQ_LIMIT) != 0;
-  store<u64>(e, limited ? seq0 : <u64>0xffffffffffffffff, SA_SEQ_LIMIT);
-  store<u64>(e, limited ? seq0 : <u64>0xffffffffffffffff, SA_SEQ_WARN);
+  const limited = dir == SA_DIR_OUT && (flags & SA_FLAG_SEQ_LIMIT) != 0;
+  store<u64>(e, limited ? seq0 : <u64>0xffffffffffffffff, SA_ENTRY_SEQ_LIMIT);
+  store<u64>(e, limited ? seq0 : <u64>0xffffffffffffffff, SA_ENTRY_SEQ_WARN);
   // An inbound SA that starts at a persisted edge T treats every number <= T as seen: after a
   // restart, a replay of anything received before it is dropped, not only those below T - window.
-  if (dir == DIR_IN && seq0 != 0) memory.fill(e + SA_BITMAP, 0xff, <usize>(win >> 3));
-  store<u32>(e, ++serial, SA_SERIAL);
-  store<u32>(e, nowMs, SA_ADDED_MS);
-  store<u32>(e, nowMs, SA_LAST_MS);
-  const key = d + 96;
+  if (dir == SA_DIR_IN && seq0 != 0) memory.fill(e + SA_ENTRY_BITMAP, 0xff, <usize>(win >> 3));
+  store<u32>(e, ++serial, SA_ENTRY_SERIAL);
+  store<u32>(e, nowMs, SA_ENTRY_ADDED_MS);
+  store<u32>(e, nowMs, SA_ENTRY_LAST_MS);
+  const key = d + SA_ADD_KEYS;
   const akey = key + keyLen;
-  if (enc == ENC_GCM128 || enc == ENC_GCM256) {
-    gcmInit(e + SA_CTX, key, <i32>encKey);
-    store<u32>(e, load<u32>(key + encKey), SA_SALT);
-  } else if (enc == ENC_CHACHA) {
-    chachaPolyInit(e + SA_CTX, key);
-    store<u32>(e, load<u32>(key + 32), SA_SALT);
-  } else if (enc != ENC_NULL) {
-    aesInit(e + SA_CTX, key, <i32>encKey);
+  if (enc == ESP_ENC_AES_GCM_128 || enc == ESP_ENC_AES_GCM_256) {
+    gcmInit(e + SA_ENTRY_CIPHER_CTX, key, <i32>encKey);
+    store<u32>(e, load<u32>(key + encKey), SA_ENTRY_SALT);
+  } else if (enc == ESP_ENC_CHACHA20_POLY1305) {
+    chachaPolyInit(e + SA_ENTRY_CIPHER_CTX, key);
+    store<u32>(e, load<u32>(key + encKey), SA_ENTRY_SALT);
+  } else if (enc != ESP_ENC_NULL) {
+    aesInit(e + SA_ENTRY_CIPHER_CTX, key, <i32>encKey);
     // CBC IV = AES_K(seed XOR seq): unpredictable without the key and the (random) seed.
-    v128.store(e + SA_IV_SEED, v128.load(d + 80));
+    v128.store(e + SA_ENTRY_IV_SEED, v128.load(d + SA_ADD_IV_SEED));
   }
-  if (integ == INTEG_SHA1) hmacSha1Init(e + SA_HMAC, akey, 20);
-  else if (integ == INTEG_SHA256) hmacSha256Init(e + SA_HMAC, akey, 32);
-  store<u32>(e, ST_ACTIVE, SA_STATE);
+  if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1Init(e + SA_ENTRY_HMAC_CTX, akey, 20);
+  else if (integ == ESP_INTEG_HMAC_SHA256_128) hmacSha256Init(e + SA_ENTRY_HMAC_CTX, akey, 32);
+  store<u32>(e, SA_STATE_ACTIVE, SA_ENTRY_STATE);
   genEnd(e);
-  if (dir == DIR_IN) idxSet(spiIndex, spi, idx + 1);
-  else idxSet(outIndex, peer, idx + 1);
+  if (dir == SA_DIR_IN) indexSet(spiIndex, idxMask, idxShift, spi, idx + 1);
+  else indexSet(outIndex, idxMask, idxShift, peer, idx + 1);
   return true;
 }
 
 /**
- * SA_LIMIT {index, limit u64 at 8, warn u64 at 16}: the supervisor has persisted (fsync) a
- * reservation up to `limit`; the SA may send up to it and asks for the next block from `warn` on.
- * The limit only rises, so a late or repeated command cannot reopen used numbers.
+ * SA_LIMIT: the supervisor has persisted (fsync) a reservation up to `limit`; the SA may send up to
+ * it and asks for the next block from `warn` on. The limit only rises, so a late or repeated command
+ * cannot reopen used numbers.
  */
 export function saLimit(d: usize, len: u32): bool {
-  if (!espReady || len < 24) return false;
-  const idx = load<u32>(d);
+  if (!espReady || len < SA_LIMIT_SIZE) return false;
+  const idx = load<u32>(d, SA_LIMIT_INDEX);
   if (idx >= saCap) return false;
   const e = saEntry(idx);
-  if (load<u32>(e, SA_STATE) == ST_FREE || load<u32>(e, SA_DIR) != DIR_OUT) return false;
-  const limit = load<u64>(d, 8);
-  if (limit < load<u64>(e, SA_SEQ_LIMIT)) return false;
-  store<u64>(e, limit, SA_SEQ_LIMIT);
-  store<u64>(e, load<u64>(d, 16), SA_SEQ_WARN);
-  store<u32>(e, load<u32>(e, SA_EVENTS) & ~(<u32>1 << (EV_SEQ_LOW - 1)), SA_EVENTS); // re-arm
+  if (load<u32>(e, SA_ENTRY_STATE) == SA_STATE_FREE || load<u32>(e, SA_ENTRY_DIR) != SA_DIR_OUT) return false;
+  const limit = load<u64>(d, SA_LIMIT_LIMIT);
+  if (limit < load<u64>(e, SA_ENTRY_SEQ_LIMIT)) return false;
+  store<u64>(e, limit, SA_ENTRY_SEQ_LIMIT);
+  store<u64>(e, load<u64>(d, SA_LIMIT_WARN), SA_ENTRY_SEQ_WARN);
+  store<u32>(e, load<u32>(e, SA_ENTRY_EVENTS) & ~(<u32>1 << (SA_EVENT_REASON_SEQ_LOW - 1)), SA_ENTRY_EVENTS); // re-arm
   return true;
 }
 
-// ---- events ----
-
-/** SA_EVENT to ctlRx: addr = index, aux = reason, data = {index, reason, spi, direction}. */
-export function saEvent(e: usize, reason: u32): bool {
-  const st = scratch + SCR_PROD_CTLRX;
-  const slot = prodReserve(st);
-  if (slot == 0) return false;
-  const idx = <u32>((e - saTable) / SA_SIZE);
-  const p = slot + SLOT_HEADER;
-  store<u32>(p, idx); store<u32>(p, reason, 4); store<u32>(p, load<u32>(e, SA_SPI), 8); store<u32>(p, load<u32>(e, SA_DIR), 12);
-  prodCommit(st, slot, 16, CTL_SA_EVENT, idx, reason);
-  cnt(SA_EVENTS_SENT);
-  return true;
-}
-
-/** Sends event `reason` (bit `1 << (reason-1)` in SA_EVENTS) once. */
-export function saEventOnce(e: usize, reason: u32): void {
-  const bit: u32 = 1 << (reason - 1);
-  const ev = load<u32>(e, SA_EVENTS);
-  if ((ev & bit) != 0) return;
-  if (saEvent(e, reason)) store<u32>(e, ev | bit, SA_EVENTS);
-}
-
-/** Counts a packet of `bytes` on the SA and applies the soft/hard lifetimes. */
-export function saAccount(e: usize, bytes: u32): void {
-  const pk = load<u64>(e, SA_PACKETS) + 1;
-  const by = load<u64>(e, SA_BYTES) + <u64>bytes;
-  store<u64>(e, pk, SA_PACKETS);
-  store<u64>(e, by, SA_BYTES);
-  store<u32>(e, nowMs, SA_LAST_MS);
-  const hp = load<u64>(e, SA_HARD_PACKETS), hb = load<u64>(e, SA_HARD_BYTES);
-  if ((hp != 0 && pk >= hp) || (hb != 0 && by >= hb)) {
-    store<u32>(e, ST_EXPIRED, SA_STATE);
-    saEventOnce(e, EV_HARD);
-    return;
-  }
-  const sp = load<u64>(e, SA_SOFT_PACKETS), sb = load<u64>(e, SA_SOFT_BYTES);
-  if ((sp != 0 && pk >= sp) || (sb != 0 && by >= sb)) saEventOnce(e, EV_SOFT);
-}
-
-/** A packet hit an expired SA: counted; the pending event is retried (ctlRx may have been full). */
-export function saExpiredDrop(e: usize): void {
-  saCnt(e, SA_D_LIFETIME);
-  cnt(DROP_SA_EXPIRED);
-  const ev = load<u32>(e, SA_EVENTS);
-  if ((ev & 6) == 0) saEventOnce(e, EV_HARD);
-}
-
-// ---- anti-replay (RFC 4303 3.4.3 and Appendix A2), ESN-aware ----
-
-/**
- * Before decryption: the full 64-bit sequence number for the received low 32 bits (ESN: the high
- * half is inferred per Appendix A2.2), or 0 if the packet is a replay or too old (counted).
- */
-export function replayCheck(e: usize, seql: u32): u64 {
-  const fl = load<u32>(e, SA_FLAGS);
-  const T = load<u64>(e, SA_SEQ);
-  const W = <u64>load<u32>(e, SA_WINDOW);
-  let s: u64;
-  if ((fl & SAF_ESN) != 0) {
-    const tl = <u32>T;
-    let th = <u32>(T >> 32);
-    const bottom = tl - <u32>W + 1; // mod 2^32
-    if (<u64>tl >= W - 1) {
-      if (seql < bottom) th++; // A2.2 case A: the packet is in the next subspace
-    } else if (seql >= bottom && th != 0) th--; // case B: previous subspace (none before subspace 0)
-    s = (<u64>th << 32) | <u64>seql;
-  } else s = <u64>seql;
-  if ((fl & SAF_NO_REPLAY) != 0) return s == 0 ? 1 : s;
-  if (s == 0) { tooOld(e); return 0; }
-  if (s > T) return s;
-  if (T - s >= W) { tooOld(e); return 0; }
-  const bit = <u32>(s % W);
-  if ((load<u32>(e + SA_BITMAP + (<usize>(bit >> 5) << 2)) & (1 << (bit & 31))) != 0) {
-    saCnt(e, SA_D_REPLAY); cnt(DROP_ESP_REPLAY);
-    return 0;
-  }
-  return s;
-}
-
-function tooOld(e: usize): void { saCnt(e, SA_D_TOO_OLD); cnt(DROP_ESP_REPLAY); }
-
-/** After successful authentication: slide the window to `s` if it is new and mark it. */
-export function replayUpdate(e: usize, s: u64): void {
-  if ((load<u32>(e, SA_FLAGS) & SAF_NO_REPLAY) != 0) {
-    if (s > load<u64>(e, SA_SEQ)) store<u64>(e, s, SA_SEQ);
-    return;
-  }
-  const T = load<u64>(e, SA_SEQ);
-  const W = <u64>load<u32>(e, SA_WINDOW);
-  const bm = e + SA_BITMAP;
-  if (s > T) {
-    const d = s - T;
-    if (d >= W) memory.fill(bm, 0, <usize>(W >> 3));
-    else for (let x = T + 1; x < s; x++) {
-      const b = <u32>(x % W);
-      const a = bm + (<usize>(b >> 5) << 2);
-      store<u32>(a, load<u32>(a) & ~(<u32>1 << (b & 31)));
-    }
-    store<u64>(e, s, SA_SEQ);
-  }
-  const b = <u32>(s % W);
-  const a = bm + (<usize>(b >> 5) << 2);
-  store<u32>(a, load<u32>(a) | (<u32>1 << (b & 31)));
-}
-
-export { SAF_UDP, slotDataMax, ctlRx };

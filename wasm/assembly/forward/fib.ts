@@ -3,25 +3,30 @@
 // (u32 at +0: lengths 0..31, bit0 of the u32 at +4: length 32), so a lookup probes only those,
 // longest first. Entries: {prefix, len (255 = empty), nextHop, flags}. Deletion is backward-shift
 // (no tombstones). Each length table holds at most 7/8 of its capacity.
-import { fib, fibCapacity, tunnelState } from '../core/layout';
-import { TS_ROUTE_COUNT, TS_ROUTES_PER_LEN } from '../core/config';
+import {
+  fib, fibCapacity, tunnelState, TUNNEL_STATE_ROUTE_COUNT, TUNNEL_STATE_ROUTES_PER_LEN, FIB_BITMAP_BYTES,
+  FIB_ENTRY_SIZE, FIB_ENTRY_PREFIX, FIB_ENTRY_LEN, FIB_ENTRY_NEXT_HOP, FIB_ENTRY_FLAGS, FIB_EMPTY_LEN,
+} from '../core/layout';
+import { hashTop, hashShift } from '../core/hash';
 
 export const NO_ROUTE: u32 = 0xffffffff;
-const BITMAP_BYTES: usize = 64;
-const ENTRY: usize = 16;
-const EMPTY_LEN: u32 = 255;
-const HASH_MUL: u32 = 0x9e3779b1;
+const BITMAP_BYTES = FIB_BITMAP_BYTES;
+const ENTRY = FIB_ENTRY_SIZE;
+const EMPTY_LEN = FIB_EMPTY_LEN;
+/** bitmap words: lengths 0..31 at +0, length 32 in bit0 of +4 */
+const BITMAP_LOW: usize = 0;
+const BITMAP_32: usize = 4;
 
 let shift: u32 = 32;
 let mask: u32 = 0;
 
 export function fibInit(): void {
-  shift = 32 - (31 - clz<u32>(fibCapacity));
+  shift = hashShift(fibCapacity);
   mask = fibCapacity - 1;
 }
 
 @inline export function prefixMask(len: u32): u32 { return len == 0 ? 0 : 0xffffffff << (32 - len); }
-@inline function hash(x: u32): u32 { return (x * HASH_MUL) >>> shift; }
+@inline function hash(x: u32): u32 { return hashTop(x, shift); }
 @inline function table(len: u32): usize { return fib + BITMAP_BYTES + <usize>len * <usize>fibCapacity * ENTRY; }
 
 /** Next hop for `prefix` (already masked) in the table of length `len`, or NO_ROUTE. */
@@ -30,9 +35,9 @@ export function fibInit(): void {
   let i = hash(prefix);
   while (true) {
     const e = t + <usize>i * ENTRY;
-    const l = load<u32>(e, 4);
+    const l = load<u32>(e, FIB_ENTRY_LEN);
     if (l == EMPTY_LEN) return NO_ROUTE;
-    if (load<u32>(e) == prefix) return load<u32>(e, 8);
+    if (load<u32>(e, FIB_ENTRY_PREFIX) == prefix) return load<u32>(e, FIB_ENTRY_NEXT_HOP);
     i = (i + 1) & mask;
   }
   return NO_ROUTE;
@@ -40,11 +45,11 @@ export function fibInit(): void {
 
 /** Longest-prefix match: the route's nextHop (0 = on-link) or NO_ROUTE. */
 export function fibLookup(dst: u32): u32 {
-  if ((load<u32>(fib, 4) & 1) != 0) {
+  if ((load<u32>(fib, BITMAP_32) & 1) != 0) {
     const r = get(32, dst);
     if (r != NO_ROUTE) return r;
   }
-  let bm = load<u32>(fib);
+  let bm = load<u32>(fib, BITMAP_LOW);
   while (bm != 0) {
     const len = 31 - clz<u32>(bm);
     bm ^= 1 << len;
@@ -59,20 +64,20 @@ function find(len: u32, prefix: u32): usize {
   let i = hash(prefix);
   for (let n: u32 = 0; n < fibCapacity; n++) {
     const e = t + <usize>i * ENTRY;
-    if (load<u32>(e, 4) == EMPTY_LEN) return 0;
-    if (load<u32>(e) == prefix) return e;
+    if (load<u32>(e, FIB_ENTRY_LEN) == EMPTY_LEN) return 0;
+    if (load<u32>(e, FIB_ENTRY_PREFIX) == prefix) return e;
     i = (i + 1) & mask;
   }
   return 0;
 }
 
-@inline function lenCount(len: u32): u32 { return load<u32>(tunnelState + TS_ROUTES_PER_LEN + (<usize>len << 2)); }
+@inline function lenCount(len: u32): u32 { return load<u32>(tunnelState + TUNNEL_STATE_ROUTES_PER_LEN + (<usize>len << 2)); }
 function addCount(len: u32, d: i32): void {
-  const a = tunnelState + TS_ROUTES_PER_LEN + (<usize>len << 2);
+  const a = tunnelState + TUNNEL_STATE_ROUTES_PER_LEN + (<usize>len << 2);
   const c = <u32>(<i32>load<u32>(a) + d);
   store<u32>(a, c);
-  store<u32>(tunnelState, <u32>(<i32>load<u32>(tunnelState, TS_ROUTE_COUNT) + d), TS_ROUTE_COUNT);
-  const word = fib + (len == 32 ? 4 : 0);
+  store<u32>(tunnelState, <u32>(<i32>load<u32>(tunnelState, TUNNEL_STATE_ROUTE_COUNT) + d), TUNNEL_STATE_ROUTE_COUNT);
+  const word = fib + (len == 32 ? BITMAP_32 : BITMAP_LOW);
   const bit: u32 = 1 << (len & 31);
   if (c == 0) store<u32>(word, load<u32>(word) & ~bit);
   else store<u32>(word, load<u32>(word) | bit);
@@ -83,16 +88,16 @@ export function fibAdd(prefix: u32, len: u32, nextHop: u32, fl: u32): bool {
   if (len > 32 || nextHop == NO_ROUTE) return false;
   prefix &= prefixMask(len);
   const e0 = find(len, prefix);
-  if (e0 != 0) { store<u32>(e0, fl, 12); store<u32>(e0, nextHop, 8); return true; }
+  if (e0 != 0) { store<u32>(e0, fl, FIB_ENTRY_FLAGS); store<u32>(e0, nextHop, FIB_ENTRY_NEXT_HOP); return true; }
   if (lenCount(len) >= fibCapacity - (fibCapacity >> 3)) return false;
   const t = table(len);
   let i = hash(prefix);
-  while (load<u32>(t + <usize>i * ENTRY, 4) != EMPTY_LEN) i = (i + 1) & mask;
+  while (load<u32>(t + <usize>i * ENTRY, FIB_ENTRY_LEN) != EMPTY_LEN) i = (i + 1) & mask;
   const e = t + <usize>i * ENTRY;
-  store<u32>(e, nextHop, 8);
-  store<u32>(e, fl, 12);
-  store<u32>(e, prefix, 0);
-  atomic.store<u32>(e, len, 4);
+  store<u32>(e, nextHop, FIB_ENTRY_NEXT_HOP);
+  store<u32>(e, fl, FIB_ENTRY_FLAGS);
+  store<u32>(e, prefix, FIB_ENTRY_PREFIX);
+  atomic.store<u32>(e, len, FIB_ENTRY_LEN); // last: readers see the entry only once it is whole
   addCount(len, 1);
   return true;
 }
@@ -110,8 +115,8 @@ export function fibDel(prefix: u32, len: u32): bool {
   for (let n: u32 = 0; n < fibCapacity; n++) {
     j = (j + 1) & mask;
     const ej = t + <usize>j * ENTRY;
-    if (load<u32>(ej, 4) == EMPTY_LEN) break;
-    const h = hash(load<u32>(ej));
+    if (load<u32>(ej, FIB_ENTRY_LEN) == EMPTY_LEN) break;
+    const h = hash(load<u32>(ej, FIB_ENTRY_PREFIX));
     const stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
     if (stays) continue;
     const ei = t + <usize>i * ENTRY;
@@ -124,7 +129,8 @@ export function fibDel(prefix: u32, len: u32): bool {
 }
 
 @inline function empty(x: usize): void {
-  store<u32>(x, 0xffffffff, 0); store<u32>(x, EMPTY_LEN, 4); store<u32>(x, 0, 8); store<u32>(x, 0, 12);
+  store<u32>(x, 0xffffffff, FIB_ENTRY_PREFIX); store<u32>(x, EMPTY_LEN, FIB_ENTRY_LEN);
+  store<u32>(x, 0, FIB_ENTRY_NEXT_HOP); store<u32>(x, 0, FIB_ENTRY_FLAGS);
 }
 
 export function fibFlush(): void {
@@ -134,9 +140,9 @@ export function fibFlush(): void {
       const e = t + <usize>i * ENTRY;
       empty(e);
     }
-    store<u32>(tunnelState + TS_ROUTES_PER_LEN + (<usize>len << 2), 0);
+    store<u32>(tunnelState + TUNNEL_STATE_ROUTES_PER_LEN + (<usize>len << 2), 0);
   }
-  store<u32>(fib, 0, 0);
-  store<u32>(fib, 0, 4);
-  store<u32>(tunnelState, 0, TS_ROUTE_COUNT);
+  store<u32>(fib, 0, BITMAP_LOW);
+  store<u32>(fib, 0, BITMAP_32);
+  store<u32>(tunnelState, 0, TUNNEL_STATE_ROUTE_COUNT);
 }

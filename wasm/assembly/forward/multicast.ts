@@ -1,18 +1,20 @@
 // `ip nhrp map multicast dynamic|<nbma>`: multicast and broadcast sent into the tunnel (routing
 // protocol hellos, mostly) are replicated to every NBMA address on the multicast list, one GRE copy
 // each. The list is kept compact (swap-delete) so replication touches only its members.
-import { scratch } from '../core/layout';
-import { encapSend } from './outbound';
+import {
+  scratch, SCRATCH_MCAST, MCAST_MAX, COUNTER_MCAST_TX, COUNTER_DROP_MCAST_NO_LIST, COUNTER_DROP_TOO_BIG,
+} from '../core/layout';
+import { count } from '../core/counters';
+import { Packet } from '../core/packet';
 import * as cfg from '../core/config';
-import { count, MCAST_TX, DROP_MCAST_NO_LIST, DROP_TOO_BIG } from '../core/counters';
+import { encapSend } from './xmit';
 
-/** u32 count, then up to MCAST_MAX u32 NBMA addresses; far from the other scratch users. */
-export const SCR_MCAST: usize = 139264;
-export const MCAST_MAX: u32 = 8192;
-export const SCR_MCAST_END: usize = SCR_MCAST + 4 + <usize>MCAST_MAX * 4;
+const LIST_COUNT: usize = 0;
+const LIST_MEMBERS: usize = 4;
 
-@inline function listCount(): u32 { return load<u32>(scratch + SCR_MCAST); }
-@inline function member(i: u32): usize { return scratch + SCR_MCAST + 4 + (<usize>i << 2); }
+@inline function listCount(): u32 { return load<u32>(scratch + SCRATCH_MCAST, LIST_COUNT); }
+@inline function setListCount(n: u32): void { store<u32>(scratch + SCRATCH_MCAST, n, LIST_COUNT); }
+@inline function member(i: u32): usize { return scratch + SCRATCH_MCAST + LIST_MEMBERS + (<usize>i << 2); }
 
 /** 224.0.0.0/4, limited broadcast, or the tunnel subnet's directed broadcast. */
 export function isMulticastOrBroadcast(dst: u32): bool {
@@ -22,13 +24,16 @@ export function isMulticastOrBroadcast(dst: u32): bool {
   return (dst & host) == host && ((dst ^ cfg.tunnelIp) & ~host) == 0;
 }
 
-export function replicate(p: usize, tot: u32): void {
+/** Sends pk (pk.len bytes) to every member of the list. */
+export function replicate(pk: Packet): void {
   const n = listCount();
-  if (n == 0) { count(DROP_MCAST_NO_LIST); return; }
-  if (tot > cfg.effMtu) { count(DROP_TOO_BIG); return; }
+  if (n == 0) { count(COUNTER_DROP_MCAST_NO_LIST); return; }
+  if (pk.len > cfg.effMtu) { count(COUNTER_DROP_TOO_BIG); return; }
+  pk.peer = 0;
   for (let i: u32 = 0; i < n; i++) {
-    encapSend(p, tot, load<u32>(member(i)), 0);
-    count(MCAST_TX);
+    pk.nbma = load<u32>(member(i));
+    encapSend(pk);
+    count(COUNTER_MCAST_TX);
   }
 }
 
@@ -38,7 +43,7 @@ export function mcastAdd(nbma: u32): bool {
   for (let i: u32 = 0; i < n; i++) if (load<u32>(member(i)) == nbma) return true;
   if (n >= MCAST_MAX || nbma == 0) return false;
   store<u32>(member(n), nbma);
-  store<u32>(scratch + SCR_MCAST, n + 1);
+  setListCount(n + 1);
   return true;
 }
 
@@ -47,9 +52,9 @@ export function mcastDel(nbma: u32): void {
   for (let i: u32 = 0; i < n; i++) {
     if (load<u32>(member(i)) != nbma) continue;
     store<u32>(member(i), load<u32>(member(n - 1)));
-    store<u32>(scratch + SCR_MCAST, n - 1);
+    setListCount(n - 1);
     return;
   }
 }
 
-export function mcastFlush(): void { store<u32>(scratch + SCR_MCAST, 0); }
+export function mcastFlush(): void { setListCount(0); }

@@ -3,17 +3,18 @@
 // Producer side: a 32-byte producer state in scratch (ring, head, cached tail, published head, mask,
 // slot size); slots are filled and committed locally, and published with one head store per batch.
 import {
-  RING_HEAD, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_CONSUMER_DB, RING_PRODUCER_DB,
-  RING_FULL_DROPS, RING_HEADER, SLOT_HEADER, scratch, SCR_BENCH_OUT,
+  RING_HEAD, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_CONSUMER_DOORBELL, RING_PRODUCER_DOORBELL,
+  RING_FULL_DROPS, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, DOORBELL_SLEEPING, scratch,
+  SCRATCH_BENCH_OUT, COUNTER_DROP_RING_FULL,
 } from '../core/layout';
-import { count, DROP_RING_FULL } from '../core/counters';
+import { count } from '../core/counters';
 
 @external('env', 'wake') declare function wake(doorbell: u32): void;
 
 /** Rings a doorbell: seq += 1, and wake the consumer only if it said it is sleeping. */
 export function doorbellRing(db: usize): void {
   atomic.add<u32>(db, 1);
-  if (atomic.load<u32>(db, 4) != 0) wake(<u32>db);
+  if (atomic.load<u32>(db, DOORBELL_SLEEPING) != 0) wake(<u32>db);
 }
 
 // ---- consumer ----
@@ -23,13 +24,13 @@ export function doorbellRing(db: usize): void {
 }
 
 @inline export function slotAt(r: usize, i: u32): usize {
-  return r + RING_HEADER + <usize>((i & (load<u32>(r, RING_SLOT_COUNT) - 1)) * load<u32>(r, RING_SLOT_SIZE));
+  return r + RING_HEADER_SIZE + <usize>((i & (load<u32>(r, RING_SLOT_COUNT) - 1)) * load<u32>(r, RING_SLOT_SIZE));
 }
 
 /** Frees every slot up to `tail` and rings the producer's doorbell if there is one. */
 export function ringRelease(r: usize, tail: u32): void {
   atomic.store<u32>(r, tail, RING_TAIL);
-  const pd = load<u32>(r, RING_PRODUCER_DB);
+  const pd = load<u32>(r, RING_PRODUCER_DOORBELL);
   if (pd != 0) doorbellRing(pd);
 }
 
@@ -60,9 +61,9 @@ export function prodInit(st: usize, r: usize): void {
   store<u32>(st, load<u32>(r, RING_SLOT_COUNT), P_COUNT);
 }
 
-/** Address of the next free slot (its data is at +16), or 0 if the ring is full (counted). */
+/** Address of the next free slot (its data is at SLOT_DATA), or 0 if the ring is full (counted). */
 export function prodReserve(st: usize): usize {
-  if (benchMode) return scratch + SCR_BENCH_OUT;
+  if (benchMode) return scratch + SCRATCH_BENCH_OUT;
   const r = <usize>load<u32>(st, P_RING);
   const head = load<u32>(st, P_HEAD);
   const n = load<u32>(st, P_COUNT);
@@ -71,20 +72,20 @@ export function prodReserve(st: usize): usize {
     store<u32>(st, t, P_TAIL);
     if (head - t >= n) {
       store<u32>(r, load<u32>(r, RING_FULL_DROPS) + 1, RING_FULL_DROPS);
-      count(DROP_RING_FULL);
+      count(COUNTER_DROP_RING_FULL);
       return 0;
     }
   }
-  return r + RING_HEADER + <usize>((head & load<u32>(st, P_MASK)) * load<u32>(st, P_SIZE));
+  return r + RING_HEADER_SIZE + <usize>((head & load<u32>(st, P_MASK)) * load<u32>(st, P_SIZE));
 }
 
 /** Fills the slot header of a reserved slot and makes it part of the next publish. */
 export function prodCommit(st: usize, slot: usize, len: u32, kind: u32, addr: u32, aux: u32): void {
   if (benchMode) { benchCommits++; return; }
-  store<u32>(slot, len, 0);
-  store<u32>(slot, kind, 4);
-  store<u32>(slot, addr, 8);
-  store<u32>(slot, aux, 12);
+  store<u32>(slot, len, SLOT_LEN);
+  store<u32>(slot, kind, SLOT_KIND);
+  store<u32>(slot, addr, SLOT_ADDR);
+  store<u32>(slot, aux, SLOT_AUX);
   store<u32>(st, load<u32>(st, P_HEAD) + 1, P_HEAD);
 }
 
@@ -105,8 +106,18 @@ export function prodPublish(st: usize): void {
   const r = <usize>load<u32>(st, P_RING);
   atomic.store<u32>(r, head, RING_HEAD);
   store<u32>(st, head, P_PUBLISHED);
-  const db = load<u32>(r, RING_CONSUMER_DB);
+  const db = load<u32>(r, RING_CONSUMER_DOORBELL);
   if (db != 0) doorbellRing(db);
 }
 
-export { SLOT_HEADER };
+
+/** Slots a consumer takes from ring `r` in this batch: what is pending, at most `budget`. */
+@inline export function ringBatch(r: usize, budget: u32): u32 {
+  const n = ringPending(r);
+  return n < budget ? n : budget;
+}
+
+/** True if ring `r` has unconsumed slots (sleep check). */
+@inline export function ringNonEmpty(r: usize): bool {
+  return atomic.load<u32>(r, RING_HEAD) != atomic.load<u32>(r, RING_TAIL);
+}

@@ -3,6 +3,7 @@
 // byte-order independent for the one's complement sum, so a folded sum stored natively is wire bytes.
 // The bulk sum uses SIMD because segmentation and coalescing checksum every payload byte once.
 import { csumFold } from './ipv4';
+import { IPV4_SRC, IPV4_DST, IPPROTO_TCP, TCP_CSUM } from './defs';
 
 /**
  * One's complement sum of `n` bytes at `p`, added to `acc` (unfolded). 16 bytes per step: widening
@@ -28,20 +29,20 @@ export function csumAddFast(p: usize, n: u32, acc: u64): u64 {
 
 /** Unfolded sum of the IPv4 pseudo header (src, dst from the IPv4 header at `ip`; `proto`; `l4len`). */
 @inline export function pseudoSum(ip: usize, proto: u32, l4len: u32): u64 {
-  return <u64>load<u32>(ip, 12) + <u64>load<u32>(ip, 16) + <u64>(proto << 8) + <u64>bswap<u16>(<u16>l4len);
+  return <u64>load<u32>(ip, IPV4_SRC) + <u64>load<u32>(ip, IPV4_DST) + <u64>(proto << 8) + <u64>bswap<u16>(<u16>l4len);
 }
 
 /** Writes the full TCP checksum of the IPv4 packet at `ip` (header `hl`, total `tot`). */
 export function tcpChecksumSet(ip: usize, hl: u32, tot: u32): void {
   const t = ip + hl;
-  store<u16>(t, 0, 16);
-  const s = csumAddFast(t, tot - hl, pseudoSum(ip, 6, tot - hl));
-  store<u16>(t, <u16>(~csumFold(s) & 0xffff), 16);
+  store<u16>(t, 0, TCP_CSUM);
+  const s = csumAddFast(t, tot - hl, pseudoSum(ip, IPPROTO_TCP, tot - hl));
+  store<u16>(t, <u16>(~csumFold(s) & 0xffff), TCP_CSUM);
 }
 
 /** True if the TCP checksum of the IPv4 packet at `ip` verifies. */
 export function tcpChecksumOk(ip: usize, hl: u32, tot: u32): bool {
-  return csumFold(csumAddFast(ip + hl, tot - hl, pseudoSum(ip, 6, tot - hl))) == 0xffff;
+  return csumFold(csumAddFast(ip + hl, tot - hl, pseudoSum(ip, IPPROTO_TCP, tot - hl))) == 0xffff;
 }
 
 /**
@@ -49,5 +50,5 @@ export function tcpChecksumOk(ip: usize, hl: u32, tot: u32): bool {
  * (virtio NEEDS_CSUM) expects: the kernel adds the header and payload and complements.
  */
 export function tcpChecksumPartial(ip: usize, hl: u32, tot: u32): void {
-  store<u16>(ip + hl, <u16>csumFold(pseudoSum(ip, 6, tot - hl)), 16);
+  store<u16>(ip + hl, <u16>csumFold(pseudoSum(ip, IPPROTO_TCP, tot - hl)), TCP_CSUM);
 }

@@ -1,26 +1,34 @@
 // TCP MSS clamping: on a SYN (either direction) lower the MSS option to the configured value and fix
 // the TCP checksum incrementally (RFC 1624). An option at an odd offset from the TCP header start
 // straddles two checksum words; its contribution is the byte-swapped value.
-import { csumReplace16, ipFragField, IP_OFFMASK } from './ipv4';
-import { count, MSS_CLAMPED } from '../core/counters';
+import { csumReplace16, ipFragField, ipProto } from './ipv4';
+import { count } from '../core/counters';
+import { COUNTER_MSS_CLAMPED } from '../core/layout';
+import {
+  IP_OFFMASK, IPPROTO_TCP, TCP_HDR_LEN, TCP_FLAGS, TCP_SYN, TCP_DOFF, TCP_CSUM, TCPOPT_END, TCPOPT_NOP,
+  TCPOPT_MSS, TCPOLEN_MSS,
+} from './defs';
+
+/** TCP header length from the data offset of the TCP header at `t`. */
+@inline export function tcpHl(t: usize): u32 { return (<u32>load<u8>(t, TCP_DOFF) >> 4) << 2; }
 
 /** Clamps the MSS of a TCP SYN in the IPv4 packet at `p` (header `hl`, total `tot`). */
 export function mssClamp(p: usize, hl: u32, tot: u32, mss: u32): void {
-  if (load<u8>(p, 9) != 6 || (ipFragField(p) & IP_OFFMASK) != 0) return;
-  if (tot < hl + 20) return;
+  if (ipProto(p) != IPPROTO_TCP || (ipFragField(p) & IP_OFFMASK) != 0) return;
+  if (tot < hl + TCP_HDR_LEN) return;
   const tcp = p + hl;
-  if ((load<u8>(tcp, 13) & 0x02) == 0) return; // SYN
-  const doff = (<u32>load<u8>(tcp, 12) >> 4) << 2;
-  if (doff <= 20 || hl + doff > tot) return;
-  let i: u32 = 20;
+  if ((<u32>load<u8>(tcp, TCP_FLAGS) & TCP_SYN) == 0) return;
+  const doff = tcpHl(tcp);
+  if (doff <= TCP_HDR_LEN || hl + doff > tot) return;
+  let i: u32 = TCP_HDR_LEN;
   while (i < doff) {
     const kind = <u32>load<u8>(tcp + i);
-    if (kind == 0) return;
-    if (kind == 1) { i++; continue; }
+    if (kind == TCPOPT_END) return;
+    if (kind == TCPOPT_NOP) { i++; continue; }
     if (i + 1 >= doff) return;
     const olen = <u32>load<u8>(tcp + i, 1);
     if (olen < 2 || i + olen > doff) return;
-    if (kind == 2 && olen == 4) {
+    if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS) {
       const at = tcp + i + 2;
       const old = <u32>bswap<u16>(load<u16>(at));
       if (old <= mss) return;
@@ -28,9 +36,9 @@ export function mssClamp(p: usize, hl: u32, tot: u32, mss: u32): void {
       const odd = ((i + 2) & 1) != 0;
       const o = odd ? <u32>bswap<u16>(<u16>old) : old;
       const n = odd ? <u32>bswap<u16>(<u16>mss) : mss;
-      const hc = <u32>bswap<u16>(load<u16>(tcp, 16));
-      store<u16>(tcp, bswap<u16>(<u16>csumReplace16(hc, o, n)), 16);
-      count(MSS_CLAMPED);
+      const hc = <u32>bswap<u16>(load<u16>(tcp, TCP_CSUM));
+      store<u16>(tcp, bswap<u16>(<u16>csumReplace16(hc, o, n)), TCP_CSUM);
+      count(COUNTER_MSS_CLAMPED);
       return;
     }
     i += olen;

@@ -15,21 +15,23 @@
 // each other. Items are committed slots not yet published: groFlush() finishes them (IP length and
 // checksum, vnet header GSO_TCPV4 + NEEDS_CSUM, pseudo-header sum in the TCP checksum field) before
 // pipeline.ts publishes tunTx.
-import { scratch, tunTx, slotDataMax, SCR_PROD_TUNTX, SLOT_HEADER } from '../core/layout';
+import {
+  scratch, tunTx, slotDataMax, SCRATCH_PROD_TUN_TX, SCRATCH_GRO_TABLE, GRO_FLOWS, SLOT_LEN, SLOT_DATA,
+  TUN_KIND_VNET, COUNTER_TUN_TX_PACKETS, COUNTER_GRO_SUPER, COUNTER_GRO_MERGED,
+} from '../core/layout';
 import { copyBytes } from '../core/mem';
 import { prodReserve, prodCommit } from '../io/ring';
-import { ipHl, ipProto, ipFragField, setHeaderChecksum, IP_MF, IP_OFFMASK } from '../net/ipv4';
+import { ipHl, ipProto, ipFragField, setHeaderChecksum, setIpTotLen } from '../net/ipv4';
 import { tcpChecksumOk, tcpChecksumPartial } from '../net/checksum';
+import { tcpHl } from '../net/mss';
 import {
-  VNET_HDR_LEN, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, TUN_KIND_VNET, vnetWrite, vnetWriteNone, ringTakesVnet,
+  IP_MF, IP_OFFMASK, IPPROTO_TCP, IPV4_HDR_LEN, IPV4_TOS, IPV4_FRAG, IPV4_TTL, IPV4_SRC, IPV4_DST, IPV4_MAX_LEN,
+  TCP_HDR_LEN, TCP_PORTS, TCP_SEQ, TCP_ACK_SEQ, TCP_DOFF, TCP_FLAGS, TCP_CSUM, TCP_ACK, TCP_PSH,
+} from '../net/defs';
+import {
+  VNET_HDR_LEN, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, vnetWrite, vnetWriteNone, ringTakesVnet, offloadScratchOk,
 } from './vnet';
-import { SCR_GRO_TABLE, GRO_FLOWS, offloadScratchOk } from './scratch';
-import { peerCountRx } from '../forward/peers';
-import { count, countPkt, TUN_TX_PACKETS } from '../core/counters';
-import { GRO_SUPER, GRO_MERGED } from './counters';
-
-const TCP_ACK: u32 = 0x10;
-const TCP_PSH: u32 = 0x08;
+import { count, countPkt, peerCountRx } from '../core/counters';
 
 // Table entry, 32 bytes. src/dst/ports are raw wire words (compared, never interpreted).
 const E_SRC: usize = 0;
@@ -50,21 +52,21 @@ let tableReady: bool = false; // the table is cleared once per module instance
  * tunTx); false if the caller should write it to tunTx as usual.
  */
 export function groOffer(p: usize, tot: u32, peer: usize): bool {
-  if (ipProto(p) != 6 || !ringTakesVnet(tunTx) || !offloadScratchOk()) return false;
+  if (ipProto(p) != IPPROTO_TCP || !ringTakesVnet(tunTx) || !offloadScratchOk()) return false;
   const hl = ipHl(p);
-  if ((ipFragField(p) & (IP_MF | IP_OFFMASK)) != 0 || tot < hl + 20) return false;
-  if (!tableReady) { memory.fill(scratch + SCR_GRO_TABLE, 0, <usize>GRO_FLOWS * 32); used = 0; tableReady = true; }
+  if ((ipFragField(p) & (IP_MF | IP_OFFMASK)) != 0 || tot < hl + TCP_HDR_LEN) return false;
+  if (!tableReady) { memory.fill(scratch + SCRATCH_GRO_TABLE, 0, <usize>GRO_FLOWS * 32); used = 0; tableReady = true; }
   const t = p + hl;
-  const src = load<u32>(p, 12);
-  const dst = load<u32>(p, 16);
-  const ports = load<u32>(t);
-  const e = scratch + SCR_GRO_TABLE + (<usize>(((src ^ dst ^ ports) * 0x9e3779b1) >>> 26) << 5);
+  const src = load<u32>(p, IPV4_SRC);
+  const dst = load<u32>(p, IPV4_DST);
+  const ports = load<u32>(t, TCP_PORTS);
+  const e = scratch + SCRATCH_GRO_TABLE + (<usize>(((src ^ dst ^ ports) * 0x9e3779b1) >>> 26) << 5);
   const busy = load<u32>(e, E_SLOT) != 0;
   const hit = busy && load<u32>(e, E_SRC) == src && load<u32>(e, E_DST) == dst && load<u32>(e, E_PORTS) == ports;
 
-  const thl = (<u32>load<u8>(t, 12) >> 4) << 2;
-  const flags = <u32>load<u8>(t, 13);
-  if (hl != 20 || thl < 20 || hl + thl >= tot || (flags != TCP_ACK && flags != (TCP_ACK | TCP_PSH)) ||
+  const thl = tcpHl(t);
+  const flags = <u32>load<u8>(t, TCP_FLAGS);
+  if (hl != IPV4_HDR_LEN || thl < TCP_HDR_LEN || hl + thl >= tot || (flags != TCP_ACK && flags != (TCP_ACK | TCP_PSH)) ||
       !tcpChecksumOk(p, hl, tot)) {
     if (hit) close(e); // it goes out alone, after what the flow already has
     return false;
@@ -77,17 +79,17 @@ export function groOffer(p: usize, tot: u32, peer: usize): bool {
     close(e); // another flow in this entry: finish it, the new one takes over
   }
   if ((flags & TCP_PSH) != 0) return false; // nothing may follow a PSH: no item to open
-  const slot = prodReserve(scratch + SCR_PROD_TUNTX);
+  const slot = prodReserve(scratch + SCRATCH_PROD_TUN_TX);
   if (slot == 0) return true; // ring full: dropped and counted by prodReserve
-  const d = slot + SLOT_HEADER;
+  const d = slot + SLOT_DATA;
   vnetWriteNone(d); // correct as is if nothing gets merged
   copyBytes(d + VNET_HDR_LEN, p, tot);
-  prodCommit(scratch + SCR_PROD_TUNTX, slot, VNET_HDR_LEN + tot, TUN_KIND_VNET, 0, 0);
+  prodCommit(scratch + SCRATCH_PROD_TUN_TX, slot, VNET_HDR_LEN + tot, TUN_KIND_VNET, 0, 0);
   store<u32>(e, src, E_SRC);
   store<u32>(e, dst, E_DST);
   store<u32>(e, ports, E_PORTS);
   store<u32>(e, <u32>slot, E_SLOT);
-  store<u32>(e, bswap<u32>(load<u32>(t, 4)) + payload, E_NEXT_SEQ);
+  store<u32>(e, bswap<u32>(load<u32>(t, TCP_SEQ)) + payload, E_NEXT_SEQ);
   store<u32>(e, payload, E_GSO);
   store<u32>(e, 1, E_SEGS);
   store<u32>(e, 0, E_SHORT);
@@ -97,26 +99,26 @@ export function groOffer(p: usize, tot: u32, peer: usize): bool {
 }
 
 @inline function countIn(tot: u32, peer: usize): void {
-  countPkt(TUN_TX_PACKETS, tot);
+  countPkt(COUNTER_TUN_TX_PACKETS, tot);
   if (peer != 0) peerCountRx(peer, tot);
 }
 
 function canAppend(e: usize, p: usize, thl: u32, payload: u32): bool {
   if (load<u32>(e, E_SHORT) != 0 || payload > load<u32>(e, E_GSO)) return false;
-  const t = p + 20;
-  if (bswap<u32>(load<u32>(t, 4)) != load<u32>(e, E_NEXT_SEQ)) return false;
+  const t = p + IPV4_HDR_LEN;
+  if (bswap<u32>(load<u32>(t, TCP_SEQ)) != load<u32>(e, E_NEXT_SEQ)) return false;
   const slot = <usize>load<u32>(e, E_SLOT);
-  const q = slot + SLOT_HEADER + VNET_HDR_LEN; // the item's IPv4 header
-  const cur = load<u32>(slot) - VNET_HDR_LEN;  // its current total length
-  if (cur + payload > 65535 || VNET_HDR_LEN + cur + payload > slotDataMax(tunTx)) return false;
+  const q = slot + SLOT_DATA + VNET_HDR_LEN; // the item's IPv4 header
+  const cur = load<u32>(slot, SLOT_LEN) - VNET_HDR_LEN;  // its current total length
+  if (cur + payload > IPV4_MAX_LEN || VNET_HDR_LEN + cur + payload > slotDataMax(tunTx)) return false;
   // TOS; DF/reserved bits; TTL
-  if (load<u8>(p, 1) != load<u8>(q, 1) || (load<u8>(p, 6) >> 5) != (load<u8>(q, 6) >> 5) ||
-      load<u8>(p, 8) != load<u8>(q, 8)) return false;
-  const u = q + 20;
-  if (load<u32>(t, 8) != load<u32>(u, 8)) return false; // ACK number
+  if (load<u8>(p, IPV4_TOS) != load<u8>(q, IPV4_TOS) || (load<u8>(p, IPV4_FRAG) >> 5) != (load<u8>(q, IPV4_FRAG) >> 5) ||
+      load<u8>(p, IPV4_TTL) != load<u8>(q, IPV4_TTL)) return false;
+  const u = q + IPV4_HDR_LEN;
+  if (load<u32>(t, TCP_ACK_SEQ) != load<u32>(u, TCP_ACK_SEQ)) return false; // ACK number
   // doff, flags, window (LE word: flags in bits 8-15); PSH may differ (only ever on the newcomer)
-  if (((load<u32>(t, 12) ^ load<u32>(u, 12)) & ~(TCP_PSH << 8)) != 0) return false;
-  for (let i: u32 = 20; i < thl; i += 4) { // options (thl is a multiple of 4; doff equal above)
+  if (((load<u32>(t, TCP_DOFF) ^ load<u32>(u, TCP_DOFF)) & ~(TCP_PSH << 8)) != 0) return false;
+  for (let i: u32 = TCP_HDR_LEN; i < thl; i += 4) { // options (thl is a multiple of 4; doff equal above)
     if (load<u32>(t + i) != load<u32>(u + i)) return false;
   }
   return true;
@@ -124,16 +126,16 @@ function canAppend(e: usize, p: usize, thl: u32, payload: u32): bool {
 
 function append(e: usize, p: usize, thl: u32, payload: u32, flags: u32): void {
   const slot = <usize>load<u32>(e, E_SLOT);
-  const q = slot + SLOT_HEADER + VNET_HDR_LEN;
-  const len = load<u32>(slot);
-  copyBytes(slot + SLOT_HEADER + len, p + 20 + thl, payload);
-  store<u32>(slot, len + payload); // still unpublished: the slot header is ours to rewrite
+  const q = slot + SLOT_DATA + VNET_HDR_LEN;
+  const len = load<u32>(slot, SLOT_LEN);
+  copyBytes(slot + SLOT_DATA + len, p + IPV4_HDR_LEN + thl, payload);
+  store<u32>(slot, len + payload, SLOT_LEN); // still unpublished: the slot header is ours to rewrite
   store<u32>(e, load<u32>(e, E_NEXT_SEQ) + payload, E_NEXT_SEQ);
   store<u32>(e, load<u32>(e, E_SEGS) + 1, E_SEGS);
-  count(GRO_MERGED);
+  count(COUNTER_GRO_MERGED);
   if (payload < load<u32>(e, E_GSO)) store<u32>(e, 1, E_SHORT);
   if ((flags & TCP_PSH) != 0) {
-    store<u8>(q + 20, load<u8>(q + 20, 13) | <u8>TCP_PSH, 13);
+    store<u8>(q + IPV4_HDR_LEN, load<u8>(q + IPV4_HDR_LEN, TCP_FLAGS) | <u8>TCP_PSH, TCP_FLAGS);
     close(e);
   }
 }
@@ -144,20 +146,20 @@ function close(e: usize): void {
   store<u32>(e, 0, E_SLOT);
   used--;
   if (load<u32>(e, E_SEGS) < 2) return; // a single packet: zero vnet header, checksums intact
-  const q = slot + SLOT_HEADER + VNET_HDR_LEN;
-  const tot = load<u32>(slot) - VNET_HDR_LEN;
-  const thl = (<u32>load<u8>(q + 20, 12) >> 4) << 2;
-  store<u16>(q, bswap<u16>(<u16>tot), 2);
-  setHeaderChecksum(q, 20);
-  tcpChecksumPartial(q, 20, tot);
-  vnetWrite(slot + SLOT_HEADER, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 20 + thl, load<u32>(e, E_GSO), 20, 16);
-  count(GRO_SUPER);
+  const q = slot + SLOT_DATA + VNET_HDR_LEN;
+  const tot = load<u32>(slot, SLOT_LEN) - VNET_HDR_LEN;
+  const thl = tcpHl(q + IPV4_HDR_LEN);
+  setIpTotLen(q, tot);
+  setHeaderChecksum(q, IPV4_HDR_LEN);
+  tcpChecksumPartial(q, IPV4_HDR_LEN, tot);
+  vnetWrite(slot + SLOT_DATA, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, IPV4_HDR_LEN + thl, load<u32>(e, E_GSO), IPV4_HDR_LEN, <u32>TCP_CSUM);
+  count(COUNTER_GRO_SUPER);
 }
 
 /** Closes every open item; called once per poll, before tunTx is published. */
 export function groFlush(): void {
   if (used == 0) return;
-  const base = scratch + SCR_GRO_TABLE;
+  const base = scratch + SCRATCH_GRO_TABLE;
   for (let i: u32 = 0; i < GRO_FLOWS && used != 0; i++) {
     const e = base + (<usize>i << 5);
     if (load<u32>(e, E_SLOT) != 0) close(e);

@@ -1,76 +1,73 @@
-// ctlTx messages (docs/dataplane.md "Control messages", "Commands"): NHRP_OUT is wrapped in GRE
+// ctlTx records (docs/dataplane.md "Control messages", "Commands"): NHRP_OUT is wrapped in GRE
 // 0x2001 and sent; table commands are applied in ring order. Counted in cmdApplied / cmdBad.
-import { mcastAdd, mcastDel, mcastFlush } from '../forward/multicast';
+import {
+  scratch, nbmaTx, slotDataMax, SCRATCH_PROD_NBMA_TX, SLOT_DATA, CTL_OUT_CFG_TUNNEL, CTL_OUT_FIB_ADD,
+  CTL_OUT_FIB_DEL, CTL_OUT_PEER_SET, CTL_OUT_PEER_DEL, CTL_OUT_FIB_FLUSH, CTL_OUT_PEER_FLUSH, CTL_OUT_MCAST_ADD,
+  CTL_OUT_MCAST_DEL, CTL_OUT_MCAST_FLUSH, CTL_OUT_TEST_TRAP, CFG_TUNNEL_SIZE, FIB_ADD_PREFIX, FIB_ADD_PREFIX_LEN,
+  FIB_ADD_NEXT_HOP, FIB_ADD_SIZE, FIB_DEL_PREFIX, FIB_DEL_PREFIX_LEN, FIB_DEL_SIZE, PEER_SET_TUNNEL_IP,
+  PEER_SET_NBMA, PEER_SET_FLAGS, PEER_SET_SIZE, PEER_DEL_TUNNEL_IP, PEER_DEL_SIZE, MCAST_ADD_NBMA, MCAST_ADD_SIZE,
+  MCAST_DEL_NBMA, MCAST_DEL_SIZE, COUNTER_CMD_APPLIED, COUNTER_CMD_BAD, COUNTER_NHRP_OUT, COUNTER_GRE_TX_PACKETS,
+  COUNTER_DROP_CTL_TOO_BIG, COUNTER_DROP_NO_TUNNEL,
+} from '../core/layout';
+import { count, countPkt } from '../core/counters';
 import { copyBytes } from '../core/mem';
-import { scratch, SCR_PROD_NBMATX, nbmaTx, slotDataMax } from '../core/layout';
-import { prodReserve, prodCommit, SLOT_HEADER } from '../io/ring';
-import { greEncap, GRE_PROTO_NHRP } from '../gre/gre';
+import * as cfg from '../core/config';
+import { prodReserve } from '../io/ring';
+import { IPV4_HDR_LEN, TOS_INTERNETWORK_CONTROL } from '../net/defs';
+import { greEncap } from '../gre/gre';
+import { GRE_PROTO_NHRP } from '../gre/defs';
+import { isEspCommand, espCommand } from '../esp/commands';
 import { fibAdd, fibDel, fibFlush } from '../forward/fib';
 import { peerSet, peerDel, peerFlush } from '../forward/peers';
-import * as cfg from '../core/config';
+import { mcastAdd, mcastDel, mcastFlush } from '../forward/multicast';
+import { greCommit } from '../forward/xmit';
 import { testTrap } from './recover';
-import { greCommit, espCommand } from '../esp/input';
-import {
-  count, countPkt, CMD_APPLIED, CMD_BAD, NHRP_OUT, GRE_TX_PACKETS, DROP_CTL_TOO_BIG, DROP_NO_TUNNEL,
-} from '../core/counters';
 
-export const K_NHRP_OUT: u32 = 1;
-export const K_CFG_TUNNEL: u32 = 16;
-export const K_FIB_ADD: u32 = 17;
-export const K_FIB_DEL: u32 = 18;
-export const K_PEER_SET: u32 = 19;
-export const K_PEER_DEL: u32 = 20;
-export const K_FIB_FLUSH: u32 = 21;
-export const K_PEER_FLUSH: u32 = 22;
-export const K_MCAST_ADD: u32 = 23;
-export const K_MCAST_DEL: u32 = 24;
-export const K_MCAST_FLUSH: u32 = 25;
-/** Test hook: trap the worker (refused unless the supervisor enabled test hooks; recover.ts). */
-export const K_TEST_TRAP: u32 = 32;
-
-/** Sends an NHRP packet (`len` bytes at `p`) to NBMA `dst` in GRE 0x2001. */
-export function sendNhrp(p: usize, len: u32, dst: u32, sa: u32 = 0): void {
-  if (!cfg.configured) { count(DROP_NO_TUNNEL); return; }
-  if (<u32>20 + cfg.greLen + len > slotDataMax(nbmaTx)) { count(DROP_CTL_TOO_BIG); return; }
-  const st = scratch + SCR_PROD_NBMATX;
+/** Sends an NHRP packet (`len` bytes at `p`) to NBMA `dst` in GRE 0x2001; `sa` = outbound SA hint. */
+export function sendNhrp(p: usize, len: u32, dst: u32, sa: u32): void {
+  if (!cfg.configured) { count(COUNTER_DROP_NO_TUNNEL); return; }
+  if (IPV4_HDR_LEN + cfg.greLen + len > slotDataMax(nbmaTx)) { count(COUNTER_DROP_CTL_TOO_BIG); return; }
+  const st = scratch + SCRATCH_PROD_NBMA_TX;
   const slot = prodReserve(st);
   if (slot == 0) return;
-  const d = slot + SLOT_HEADER;
-  copyBytes(d + 20 + cfg.greLen, p, len);
-  const outer = greEncap(d, len, GRE_PROTO_NHRP, dst, 0xc0, false);
+  const d = slot + SLOT_DATA;
+  copyBytes(d + IPV4_HDR_LEN + cfg.greLen, p, len);
+  const outer = greEncap(d, len, GRE_PROTO_NHRP, dst, TOS_INTERNETWORK_CONTROL, false);
   if (!greCommit(st, slot, outer, dst, sa)) return;
-  count(NHRP_OUT);
-  countPkt(GRE_TX_PACKETS, outer);
+  count(COUNTER_NHRP_OUT);
+  countPkt(COUNTER_GRE_TX_PACKETS, outer);
 }
 
-/** Applies one table command; `d` points at its u32 fields, `len` bytes. */
+/** Applies one table command; `d` points at its record, `len` bytes. */
 export function applyCommand(kind: u32, d: usize, len: u32): void {
   let ok = false;
-  if (kind == K_CFG_TUNNEL) {
-    ok = len >= 40 && cfg.applyCfgTunnel(d);
-  } else if (kind == K_FIB_ADD) {
-    ok = len >= 12 && fibAdd(load<u32>(d), load<u32>(d, 4), load<u32>(d, 8), 0);
-  } else if (kind == K_FIB_DEL) {
+  if (kind == CTL_OUT_CFG_TUNNEL) {
+    ok = len >= CFG_TUNNEL_SIZE && cfg.applyCfgTunnel(d);
+  } else if (kind == CTL_OUT_FIB_ADD) {
+    ok = len >= FIB_ADD_SIZE && fibAdd(load<u32>(d, FIB_ADD_PREFIX), load<u32>(d, FIB_ADD_PREFIX_LEN), load<u32>(d, FIB_ADD_NEXT_HOP), 0);
+  } else if (kind == CTL_OUT_FIB_DEL) {
     // deleting an absent route is not an error (idempotent)
-    if (len >= 8 && load<u32>(d, 4) <= 32) { fibDel(load<u32>(d), load<u32>(d, 4)); ok = true; }
-  } else if (kind == K_PEER_SET) {
-    ok = len >= 12 && peerSet(load<u32>(d), load<u32>(d, 4), load<u32>(d, 8));
-  } else if (kind == K_PEER_DEL) {
-    if (len >= 4) { peerDel(load<u32>(d)); ok = true; }
-  } else if (kind == K_FIB_FLUSH) {
+    if (len >= FIB_DEL_SIZE && load<u32>(d, FIB_DEL_PREFIX_LEN) <= 32) {
+      fibDel(load<u32>(d, FIB_DEL_PREFIX), load<u32>(d, FIB_DEL_PREFIX_LEN)); ok = true;
+    }
+  } else if (kind == CTL_OUT_PEER_SET) {
+    ok = len >= PEER_SET_SIZE && peerSet(load<u32>(d, PEER_SET_TUNNEL_IP), load<u32>(d, PEER_SET_NBMA), load<u32>(d, PEER_SET_FLAGS));
+  } else if (kind == CTL_OUT_PEER_DEL) {
+    if (len >= PEER_DEL_SIZE) { peerDel(load<u32>(d, PEER_DEL_TUNNEL_IP)); ok = true; }
+  } else if (kind == CTL_OUT_FIB_FLUSH) {
     fibFlush(); ok = true;
-  } else if (kind == K_PEER_FLUSH) {
+  } else if (kind == CTL_OUT_PEER_FLUSH) {
     peerFlush(); ok = true;
-  } else if (kind == K_MCAST_ADD) {
-    ok = len >= 4 && mcastAdd(load<u32>(d));
-  } else if (kind == K_MCAST_DEL) {
-    if (len >= 4) { mcastDel(load<u32>(d)); ok = true; }
-  } else if (kind == K_MCAST_FLUSH) {
+  } else if (kind == CTL_OUT_MCAST_ADD) {
+    ok = len >= MCAST_ADD_SIZE && mcastAdd(load<u32>(d, MCAST_ADD_NBMA));
+  } else if (kind == CTL_OUT_MCAST_DEL) {
+    if (len >= MCAST_DEL_SIZE) { mcastDel(load<u32>(d, MCAST_DEL_NBMA)); ok = true; }
+  } else if (kind == CTL_OUT_MCAST_FLUSH) {
     mcastFlush(); ok = true;
-  } else if (kind == K_TEST_TRAP) {
+  } else if (kind == CTL_OUT_TEST_TRAP) {
     ok = testTrap();
-  } else if (kind >= 26 && kind <= 31) {
-    ok = espCommand(kind, d, len); // SA_ADD, SA_DEL, KEEPALIVE, IKE_OUT, SA_PAIR, SA_LIMIT (esp/esp.ts)
+  } else if (isEspCommand(kind)) {
+    ok = espCommand(kind, d, len);
   }
-  count(ok ? CMD_APPLIED : CMD_BAD);
+  count(ok ? COUNTER_CMD_APPLIED : COUNTER_CMD_BAD);
 }

@@ -1,26 +1,29 @@
 // poll(): one batch through the data plane, as a pipeline over the rings.
 //
-//   ctlTx  --(commands, NHRP_OUT)-->  tables / nbmaTx
-//   tunRx  --(outbound: FIB, peer, GRE encap)-->  nbmaTx (+ tunTx ICMP, ctlRx NO_ENTRY)
-//   nbmaRx --(inbound: GRE decap)-->  tunTx, ctlRx (NHRP_IN)
-//   publish tunTx, nbmaTx, ctlRx once; ring each consumer's doorbell once (wake only if sleeping)
+//   ctlTx  --(commands, NHRP_OUT)-->  tables / nbmaTx                         (worker/commands.ts)
+//   tunRx  --(outbound: FIB, peer, GRE encap [, ESP])-->  nbmaTx / udpTx        (forward/outbound.ts)
+//            (+ tunTx ICMP, ctlRx NO_ENTRY); kind-1 slots are cut by offload/tso.ts first
+//   nbmaRx, espRx, udpRx --(inbound: [ESP,] GRE decap)-->  tunTx, ctlRx       (forward/inbound.ts)
+//   finish GRO items; publish tunTx, nbmaTx, ctlRx, udpTx once; ring each consumer's doorbell once
 //
 // Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
-// doorbell rung once per batch.
+// doorbell rung once per batch. Every packet goes down the path in the worker's one per-packet
+// context (core/packet.ts).
 import {
-  tunRx, nbmaRx, ctlTx, scratch, SCR_PROD_TUNTX, SCR_PROD_NBMATX, SCR_PROD_CTLRX, RING_HEAD, RING_TAIL,
-  RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER, SLOT_HEADER, workerDoorbell,
+  tunRx, nbmaRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
+  SCRATCH_PROD_CTL_RX, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, SLOT_DATA, DOORBELL_SEQ,
+  DOORBELL_SLEEPING, SCRATCH_ESP_PROD_UDP_TX, TUN_KIND_VNET, CTL_OUT_NHRP_OUT, COUNTER_DROP_BAD_IP, COUNTER_CMD_BAD,
 } from '../core/layout';
-import { ringRelease, prodPublish } from '../io/ring';
-import { outbound, setNow } from '../forward/outbound';
-import { inbound } from '../forward/inbound';
-import { tunRxVnet, tsoRoom, tsoStalled } from '../offload/tso';
+import { count } from '../core/counters';
+import { setNow } from '../core/clock';
+import { packet } from '../core/packet';
+import { ringRelease, prodPublish, ringBatch, ringNonEmpty } from '../io/ring';
+import { tsoRoom, tsoStalled, tsoStart, tsoPacket, tsoLen } from '../offload/tso';
 import { groFlush } from '../offload/gro';
-import { TUN_KIND_VNET } from '../offload/vnet';
-import { applyCommand, sendNhrp, K_NHRP_OUT } from './commands';
-import { espPending, espPublish } from '../esp/input';
-import { espReady, espRxRing, udpRxRing } from '../esp/sa';
-import { count, DROP_BAD_IP, CMD_BAD } from '../core/counters';
+import { espReady, espRxRing, udpRxRing, udpTx } from '../esp/sa';
+import { outbound } from '../forward/outbound';
+import { inbound } from '../forward/inbound';
+import { applyCommand, sendNhrp } from './commands';
 import { markInFlight } from './recover';
 
 export function poll(budget: i32, now: u32): i32 {
@@ -29,7 +32,7 @@ export function poll(budget: i32, now: u32): i32 {
   let work: u32 = 0;
   work += drainCtlTx(b);
   work += drainTunRx(b);
-  work += drainNbmaRx(b);
+  work += drainInbound(nbmaRx, b);
   if (espReady) work += drainInbound(espRxRing, b) + drainInbound(udpRxRing, b);
   groFlush(); // finish coalesced tunTx super-packets before they are published
   publishOutputs();
@@ -37,34 +40,29 @@ export function poll(budget: i32, now: u32): i32 {
 }
 
 export function publishOutputs(): void {
-  prodPublish(scratch + SCR_PROD_NBMATX);
-  prodPublish(scratch + SCR_PROD_TUNTX);
-  prodPublish(scratch + SCR_PROD_CTLRX);
-  espPublish(); // udpTx
-}
-
-@inline function batchSize(r: usize, budget: u32): u32 {
-  const n = atomic.load<u32>(r, RING_HEAD) - load<u32>(r, RING_TAIL);
-  return n < budget ? n : budget;
+  prodPublish(scratch + SCRATCH_PROD_NBMA_TX);
+  prodPublish(scratch + SCRATCH_PROD_TUN_TX);
+  prodPublish(scratch + SCRATCH_PROD_CTL_RX);
+  if (udpTx != 0) prodPublish(scratch + SCRATCH_ESP_PROD_UDP_TX);
 }
 
 function drainCtlTx(budget: u32): u32 {
   const r = ctlTx;
-  const n = batchSize(r, budget);
+  const n = ringBatch(r, budget);
   if (n == 0) return 0;
   let t = load<u32>(r, RING_TAIL);
   const end = t + n;
-  const mask = load<u32>(r, RING_SLOT_COUNT) - 1;
+  const mask = load<u32>(r, RING_SLOT_COUNT) - 1; // hoisted: the ring's shape does not change
   const size = load<u32>(r, RING_SLOT_SIZE);
-  const max = size - <u32>SLOT_HEADER;
+  const max = size - <u32>SLOT_DATA;
   for (; t != end; t++) {
-    const s = r + RING_HEADER + <usize>((t & mask) * size);
-    const len = load<u32>(s);
-    const kind = load<u32>(s, 4);
-    if (len > max) { count(CMD_BAD); continue; }
+    const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
+    const len = load<u32>(s, SLOT_LEN);
+    const kind = load<u32>(s, SLOT_KIND);
+    if (len > max) { count(COUNTER_CMD_BAD); continue; }
     markInFlight(r, t);
-    if (kind == K_NHRP_OUT) sendNhrp(s + SLOT_HEADER, len, load<u32>(s, 8), load<u32>(s, 12));
-    else applyCommand(kind, s + SLOT_HEADER, len);
+    if (kind == CTL_OUT_NHRP_OUT) sendNhrp(s + SLOT_DATA, len, load<u32>(s, SLOT_ADDR), load<u32>(s, SLOT_AUX));
+    else applyCommand(kind, s + SLOT_DATA, len);
   }
   ringRelease(r, end);
   return n;
@@ -72,45 +70,57 @@ function drainCtlTx(budget: u32): u32 {
 
 function drainTunRx(budget: u32): u32 {
   const r = tunRx;
-  const n = batchSize(r, budget);
+  const n = ringBatch(r, budget);
   if (n == 0) return 0;
   let t = load<u32>(r, RING_TAIL);
   const end = t + n;
-  const mask = load<u32>(r, RING_SLOT_COUNT) - 1;
+  const mask = load<u32>(r, RING_SLOT_COUNT) - 1; // hoisted: the ring's shape does not change
   const size = load<u32>(r, RING_SLOT_SIZE);
-  const max = size - <u32>SLOT_HEADER;
+  const max = size - <u32>SLOT_DATA;
+  const pk = packet();
   for (; t != end; t++) {
-    const s = r + RING_HEADER + <usize>((t & mask) * size);
-    const len = load<u32>(s);
-    if (len > max) { count(DROP_BAD_IP); continue; }
-    if (load<u32>(s, 4) == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet (tso.ts)
-      if (!tsoRoom(s + SLOT_HEADER, len)) break; // its segments do not fit nbmaTx yet: keep it queued
+    const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
+    const len = load<u32>(s, SLOT_LEN);
+    if (len > max) { count(COUNTER_DROP_BAD_IP); continue; }
+    if (load<u32>(s, SLOT_KIND) == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet
+      if (!tsoRoom(s + SLOT_DATA, len)) break; // its segments do not fit nbmaTx yet: keep it queued
       markInFlight(r, t);
-      tunRxVnet(s + SLOT_HEADER, len);
-    } else { markInFlight(r, t); outbound(s + SLOT_HEADER, len); }
+      const k = tsoStart(s + SLOT_DATA, len);
+      for (let i: u32 = 0; i < k; i++) {
+        pk.data = tsoPacket(i); pk.len = tsoLen;
+        outbound(pk);
+      }
+    } else {
+      markInFlight(r, t);
+      pk.data = s + SLOT_DATA; pk.len = len;
+      outbound(pk);
+    }
   }
   ringRelease(r, t);
   return n - (end - t);
 }
 
-function drainNbmaRx(budget: u32): u32 { return drainInbound(nbmaRx, budget); }
-
 /** One receive ring (nbmaRx, espRx, udpRx) into inbound(), which dispatches by slot kind. */
 function drainInbound(r: usize, budget: u32): u32 {
   if (r == 0) return 0;
-  const n = batchSize(r, budget);
+  const n = ringBatch(r, budget);
   if (n == 0) return 0;
   let t = load<u32>(r, RING_TAIL);
   const end = t + n;
-  const mask = load<u32>(r, RING_SLOT_COUNT) - 1;
+  const mask = load<u32>(r, RING_SLOT_COUNT) - 1; // hoisted: the ring's shape does not change
   const size = load<u32>(r, RING_SLOT_SIZE);
-  const max = size - <u32>SLOT_HEADER;
+  const max = size - <u32>SLOT_DATA;
+  const pk = packet();
   for (; t != end; t++) {
-    const s = r + RING_HEADER + <usize>((t & mask) * size);
-    const len = load<u32>(s);
-    if (len > max) { count(DROP_BAD_IP); continue; }
+    const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
+    const len = load<u32>(s, SLOT_LEN);
+    if (len > max) { count(COUNTER_DROP_BAD_IP); continue; }
     markInFlight(r, t);
-    inbound(load<u32>(s, 4), load<u32>(s, 8), s + SLOT_HEADER, len);
+    pk.kind = load<u32>(s, SLOT_KIND);
+    pk.nbma = load<u32>(s, SLOT_ADDR);
+    pk.aux = load<u32>(s, SLOT_AUX);
+    pk.data = s + SLOT_DATA; pk.len = len;
+    inbound(pk);
   }
   ringRelease(r, end);
   return n;
@@ -119,19 +129,19 @@ function drainInbound(r: usize, budget: u32): u32 {
 /** Sleep protocol, first half: returns the doorbell seq to wait on, or 0xFFFFFFFF if work arrived. */
 export function prepareSleep(): u32 {
   const db = workerDoorbell;
-  const s = atomic.load<u32>(db);
-  atomic.store<u32>(db, 1, 4);
-  if (pending(ctlTx) || (pending(tunRx) && !tsoStalled()) || pending(nbmaRx) || espPending()) {
-    atomic.store<u32>(db, 0, 4);
+  const s = atomic.load<u32>(db, DOORBELL_SEQ);
+  atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
+  if (ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled()) || ringNonEmpty(nbmaRx) || espPending()) {
+    atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;
   }
   return s;
 }
 
 export function finishSleep(): void {
-  atomic.store<u32>(workerDoorbell, 0, 4);
+  atomic.store<u32>(workerDoorbell, 0, DOORBELL_SLEEPING);
 }
 
-@inline function pending(r: usize): bool {
-  return atomic.load<u32>(r, RING_HEAD) != atomic.load<u32>(r, RING_TAIL);
+@inline function espPending(): bool {
+  return (espRxRing != 0 && ringNonEmpty(espRxRing)) || (udpRxRing != 0 && ringNonEmpty(udpRxRing));
 }
