@@ -1,7 +1,7 @@
 // Data-plane recovery time after a WASM trap: hub R1 + spoke R2 (seed topology, test/lab/configs),
 // daemons run with DMVPN_TEST_HOOKS=1. A UDP stream h2 -> h1, one datagram every 1 ms; during it,
 // `test dataplane crash` makes one router's worker trap (the supervisor detects it, restarts the
-// worker on the same shared memory, wasm/assembly/recover.ts). Figure per run: the outage on the
+// worker on the same shared memory, wasm/assembly/worker/recover.ts). Figure per run: the outage on the
 // receiver, i.e. arrival time of the first datagram after the gap minus that of the last before it
 // (= trap to first forwarded packet, +-1 ms), and datagrams lost. Runs alternate the spoke (sender
 // side) and the hub (transit). Prints figures, asserts nothing.

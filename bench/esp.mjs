@@ -1,6 +1,6 @@
 // In-memory ESP benchmark of the WASM data plane, one worker, no rings/I/O (bench exports):
 //   encap+encrypt: benchEspOutbound = outbound() (FIB, peer, GRE, ESP) with an outbound SA
-//   decrypt+decap: benchEspInbound  = espInput() (SPI, replay, decrypt/verify, GRE decap) on a
+//   decrypt+decap: benchEspInbound  = inbound() -> espInput() (SPI, replay, decrypt/verify) -> GRE decap on a
 //                  fresh copy of one encrypted packet per iteration (inbound SA with NO_REPLAY)
 // per suite at 64/512/1400-byte inner packets; Mpps and Gbit/s of inner bytes.
 // `persist`: the outbound SA is SEQ_LIMIT (manual AEAD keys with `set sequence-persistence`): between

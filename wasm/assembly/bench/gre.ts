@@ -1,9 +1,9 @@
-// Cleartext GRE benchmarks over scratch memory (no rings): the real outbound()/inbound() path run
-// `count` times on one packet, outputs to one scratch buffer (io/ring.ts bench mode).
+// Cleartext GRE benchmarks over scratch memory (no real rings): the real outbound()/inbound() path run
+// `count` times on one packet, outputs to the one-slot bench rings (bench/rings.ts).
 import { scratch, SCRATCH_BENCH_IN, NBMA_KIND_GRE } from '../core/layout';
 import { packet } from '../core/packet';
 import { source, greLen, configured } from '../core/config';
-import { setBenchMode, benchCommitCount } from '../io/ring';
+import { benchBegin, benchSync, benchEnd } from './rings';
 import { writeIpv4 } from '../net/ipv4';
 import { writeUdpIpv4 } from '../net/udp';
 import { IPV4_HDR_LEN, IPPROTO_GRE, TTL_DEFAULT } from '../net/defs';
@@ -21,11 +21,9 @@ export function benchOutbound(packetLen: i32, count: i32, dst: u32): i32 {
   const p = scratch + SCRATCH_BENCH_IN;
   writeUdpIpv4(p, <u32>packetLen, BENCH_SRC, dst, BENCH_SPORT, BENCH_DPORT);
   const pk = packet();
-  setBenchMode(true);
-  for (let i = 0; i < count; i++) { pk.data = p; pk.len = <u32>packetLen; outbound(pk); }
-  const n = benchCommitCount();
-  setBenchMode(false);
-  return <i32>n;
+  benchBegin();
+  for (let i = 0; i < count; i++) { pk.data = p; pk.len = <u32>packetLen; outbound(pk); benchSync(); }
+  return <i32>benchEnd();
 }
 
 /**
@@ -41,13 +39,12 @@ export function benchInbound(packetLen: i32, count: i32, src: u32, innerDst: u32
   // greEncap writes outer src = tunnel source; make the outer source the peer.
   writeIpv4(p, tot, 0, 0, TTL_DEFAULT, IPPROTO_GRE, src, source);
   const pk = packet();
-  setBenchMode(true);
+  benchBegin();
   for (let i = 0; i < count; i++) {
     pk.kind = NBMA_KIND_GRE; pk.nbma = src; pk.aux = 0; pk.data = p; pk.len = tot;
     inbound(pk);
+    benchSync();
   }
-  const n = benchCommitCount();
-  setBenchMode(false);
-  return <i32>n;
+  return <i32>benchEnd();
 }
 

@@ -393,11 +393,14 @@ export const SCRATCH_FRAG_HDR: usize = 128; // 64 bytes: header template of non-
 export const SCRATCH_IN_FLIGHT: usize = 256;
 export const SCRATCH_PACKET: usize = 512; // the per-packet context (core/packet.ts), <= 256 bytes
 export const SCRATCH_BENCH_IN: usize = 4096; // 4 KiB: benchmark input packet
-export const SCRATCH_BENCH_OUT: usize = 8192; // 4 KiB: benchmark output slot
+export const SCRATCH_BENCH_SAVED: usize = 8192; // 4 x 32 B: the real producer states during a benchmark
 export const SCRATCH_BENCH_TMPL: usize = 12288; // 4 KiB: benchmark encrypted packet
 export const SCRATCH_NO_ENTRY: usize = 16384; // notice limiter (core/notify.ts), 4 KiB
 export const SCRATCH_ESP_NEEDED: usize = 20480; // notice limiter for SA_NEEDED, 4 KiB
 export const SCRATCH_NEEDED: u32 = 24576;
+/** 4 x 8 KiB: one-slot rings the benchmarks point the producers at (bench/rings.ts). */
+export const SCRATCH_BENCH_RINGS: usize = 32768;
+export const SCRATCH_BENCH_RING_BYTES: usize = 8192;
 export const SCRATCH_REDIRECT: usize = 131072; // notice limiter for TRAFFIC_INDICATION, 4 KiB
 export const SCRATCH_REDIRECT_END: usize = SCRATCH_REDIRECT + 256 * 16;
 export const SCRATCH_MCAST: usize = 139264; // u32 count, then up to MCAST_MAX u32 NBMA addresses
@@ -412,7 +415,8 @@ export const SCRATCH_ESP_PROD_UDP_TX: usize = SCRATCH_ESP; // 32 B producer stat
 export const SCRATCH_ESP_NONCE: usize = SCRATCH_ESP + 64; // 16
 export const SCRATCH_ESP_AAD: usize = SCRATCH_ESP + 80; // 16
 export const SCRATCH_ESP_IV: usize = SCRATCH_ESP + 96; // 16
-export const SCRATCH_ESP_ICV: usize = SCRATCH_ESP + 128; // 64
+export const SCRATCH_ESP_ICV: usize = SCRATCH_ESP + 128; // 32: the ICV we compute
+export const SCRATCH_ESP_ICV_RX: usize = SCRATCH_ESP + 160; // 32: the received ICV (verified in place of it)
 export const SCRATCH_ESP_CRYPTO: usize = SCRATCH_ESP + 4096; // CRYPTO_SCRATCH_SIZE
 export const SCRATCH_ESP_END: usize = SCRATCH_ESP + 8192;
 

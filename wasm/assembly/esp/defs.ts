@@ -6,6 +6,8 @@ export const ESP_IV: usize = 8; // the IV follows the sequence number
 export const ESP_HDR_LEN: u32 = 8; // SPI + sequence number
 /** ESP trailer after the padding: pad length (u8), next header (u8). */
 export const ESP_TRAILER_LEN: u32 = 2;
+export const TRAILER_PAD_LEN: usize = 0;
+export const TRAILER_NEXT_HEADER: usize = 1;
 /** AEAD (RFC 4106 / 7634) explicit IV = the 64-bit sequence number; nonce = salt (4) || IV (8). */
 export const AEAD_IV_LEN: u32 = 8;
 export const AEAD_NONCE_SALT: usize = 0;
@@ -13,6 +15,11 @@ export const AEAD_NONCE_IV: usize = 4;
 /** Additional data: SPI || seq (8 bytes), or with ESN SPI || seq high || seq low (12 bytes). */
 export const AAD_LEN: i32 = 8;
 export const AAD_LEN_ESN: i32 = 12;
+export const AAD_SPI: usize = 0;
+export const AAD_SEQ_HI: usize = 4;
+export const AAD_SEQ_LO: usize = 8;
+/** CBC IV = AES_K(seed XOR (0^64 || seq)): the sequence number goes into the seed's second half. */
+export const CBC_IV_SEQ: usize = 8;
 export const CBC_BLOCK: u32 = 16;
 export const NO_CIPHER_BLOCK: u32 = 4; // ESP payload alignment without a block cipher
 

@@ -4,22 +4,22 @@
 // handed back in the packet context: a GRE packet (transport mode, or GRE in tunnel mode) returns
 // ESP_IN_GRE for forward/inbound.ts to decapsulate; any other tunnel-mode packet goes to tunTx here.
 import {
-  scratch, tunTx, slotDataMax, SLOT_DATA, SCRATCH_PROD_TUN_TX, SCRATCH_ESP_NONCE, SCRATCH_ESP_AAD, SCRATCH_ESP_ICV,
-  TUN_KIND_PLAIN, NBMA_KIND_ESP, NBMA_KIND_UDP, SA_ENTRY_STATE, SA_ENTRY_IV_LEN, SA_ENTRY_ICV_LEN, SA_ENTRY_BLOCK,
+  scratch, tunTx, slotDataMax, SCRATCH_ESP_NONCE, SCRATCH_ESP_AAD, SCRATCH_ESP_ICV, SCRATCH_ESP_ICV_RX,
+  NBMA_KIND_GRE, NBMA_KIND_ESP, NBMA_KIND_UDP, SA_ENTRY_STATE, SA_ENTRY_IV_LEN, SA_ENTRY_ICV_LEN, SA_ENTRY_BLOCK,
   SA_ENTRY_ENC, SA_ENTRY_PEER, SA_ENTRY_FLAGS, SA_ENTRY_SALT, SA_ENTRY_INTEG, SA_ENTRY_CIPHER_CTX,
   SA_ENTRY_HMAC_CTX, SA_ENTRY_DROP_AUTH, SA_ENTRY_DROP_BAD_PAD, SA_ENTRY_DROP_BAD_NEXT_HEADER,
-  SA_ENTRY_DROP_MALFORMED, SA_ENTRY_DROP_POLICY, SA_STATE_ACTIVE, SA_FLAG_ESN, SA_FLAG_TUNNEL, SA_FLAG_GRE_ONLY,
-  ESP_ENC_CHACHA20_POLY1305, ESP_ENC_NULL, ESP_INTEG_NONE, ESP_INTEG_HMAC_SHA1_96, LAST_DROP_SOURCE_SLOT_ESP_POLICY,
-  COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT, COUNTER_DROP_NOT_FOR_US, COUNTER_DROP_NO_TUNNEL,
-  COUNTER_DROP_BAD_KIND, COUNTER_TUN_TX_PACKETS, COUNTER_ESP_RX_PACKETS, COUNTER_ESP_RX_BYTES,
-  COUNTER_DROP_ESP_MALFORMED, COUNTER_DROP_UNKNOWN_SPI, COUNTER_DROP_ESP_AUTH, COUNTER_DROP_ESP_INVALID,
-  COUNTER_DROP_ESP_POLICY, COUNTER_NATT_KEEPALIVE_RX,
+  SA_ENTRY_DROP_MALFORMED, SA_ENTRY_DROP_POLICY, SA_STATE_ACTIVE, SA_FLAG_ESN, SA_FLAG_TUNNEL,
+  SA_FLAG_GRE_ONLY, ESP_ENC_CHACHA20_POLY1305, ESP_ENC_NULL, ESP_INTEG_NONE, ESP_INTEG_HMAC_SHA1_96,
+  LAST_DROP_SOURCE_SLOT_ESP_POLICY, COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT,
+  COUNTER_DROP_NOT_FOR_US, COUNTER_DROP_NO_TUNNEL, COUNTER_DROP_BAD_KIND, COUNTER_ESP_RX_PACKETS,
+  COUNTER_ESP_RX_BYTES, COUNTER_DROP_ESP_MALFORMED, COUNTER_DROP_UNKNOWN_SPI, COUNTER_DROP_ESP_AUTH,
+  COUNTER_DROP_ESP_INVALID, COUNTER_DROP_ESP_POLICY, COUNTER_NATT_KEEPALIVE_RX,
 } from '../core/layout';
-import { count, countAt, countPkt, recordSource } from '../core/counters';
+import { count, countAt, recordSource } from '../core/counters';
 import { copyBytes } from '../core/mem';
 import { Packet } from '../core/packet';
 import * as cfg from '../core/config';
-import { prodReserve, prodCommit } from '../io/ring';
+import { tunSend } from '../io/tun';
 import { ipv4Check, ipHl, ipSrc, ipDst, ipProto, ipFragField } from '../net/ipv4';
 import {
   IP_MF, IP_OFFMASK, IPV4_HDR_LEN, IPV4_VER_IHL, IPV4_VER_IHL_20, IPV4_ID, IPV4_TTL, IPV4_SRC, IPV4_DST,
@@ -36,7 +36,7 @@ import { saAccount, saExpiredDrop } from './lifetime';
 import { ikeIn, portFloat } from './natt';
 import {
   ESP_SPI, ESP_SEQ, ESP_IV, ESP_HDR_LEN, ESP_TRAILER_LEN, AEAD_NONCE_SALT, AEAD_NONCE_IV, AAD_LEN, AAD_LEN_ESN,
-  CBC_BLOCK, NATT_KEEPALIVE_BYTE, NON_ESP_MARKER_LEN, ESP_IN_DONE, ESP_IN_GRE,
+  CBC_BLOCK, TRAILER_PAD_LEN, TRAILER_NEXT_HEADER, AAD_SPI, AAD_SEQ_HI, AAD_SEQ_LO, NATT_KEEPALIVE_BYTE, NON_ESP_MARKER_LEN, ESP_IN_DONE, ESP_IN_GRE,
 } from './defs';
 
 const IPV6_HDR_LEN: u32 = 40;
@@ -108,7 +108,9 @@ export function espInput(pk: Packet): u32 {
     let aadLen: i32 = AAD_LEN;
     if (esn) {
       aad = scratch + SCRATCH_ESP_AAD;
-      store<u32>(aad, load<u32>(esp, ESP_SPI)); store<u32>(aad, bswap<u32>(<u32>(s >> 32)), 4); store<u32>(aad, load<u32>(esp, ESP_SEQ), 8);
+      store<u32>(aad, load<u32>(esp, ESP_SPI), AAD_SPI);
+      store<u32>(aad, bswap<u32>(<u32>(s >> 32)), AAD_SEQ_HI);
+      store<u32>(aad, load<u32>(esp, ESP_SEQ), AAD_SEQ_LO);
       aadLen = AAD_LEN_ESN;
     }
     if (enc == ESP_ENC_CHACHA20_POLY1305) ok = chachaPolyOpen(ctx, nonce, aad, aadLen, pay, <i32>ctLen, icv, 1);
@@ -116,7 +118,7 @@ export function espInput(pk: Packet): u32 {
   } else {
     const integ = load<u32>(e, SA_ENTRY_INTEG);
     if (integ != ESP_INTEG_NONE) {
-      const theirs = scratch + SCRATCH_ESP_ICV + 32;
+      const theirs = scratch + SCRATCH_ESP_ICV_RX;
       copyBytes(theirs, icv, icvLen);
       let mlen = hdr + ctLen;
       if (esn) { store<u32>(icv, bswap<u32>(<u32>(s >> 32))); mlen += 4; } // ICV covers seq high
@@ -130,8 +132,9 @@ export function espInput(pk: Packet): u32 {
   if (ok == 0) { countAt(e, SA_ENTRY_DROP_AUTH); count(COUNTER_DROP_ESP_AUTH); return ESP_IN_DONE; }
   replayUpdate(e, s);
   if (kind == NBMA_KIND_UDP) portFloat(e, pk.aux);
-  const padLen = <u32>load<u8>(pay + ctLen - 2);
-  const nh = <u32>load<u8>(pay + ctLen - 1);
+  const trailer = pay + ctLen - ESP_TRAILER_LEN;
+  const padLen = <u32>load<u8>(trailer, TRAILER_PAD_LEN);
+  const nh = <u32>load<u8>(trailer, TRAILER_NEXT_HEADER);
   if (padLen + ESP_TRAILER_LEN > ctLen) { badPad(e); return ESP_IN_DONE; }
   const plen = ctLen - ESP_TRAILER_LEN - padLen;
   let bad: u32 = 0;
@@ -171,7 +174,7 @@ export function espInput(pk: Packet): u32 {
 
 /** The GRE-in-IPv4 packet at `p` (`len` bytes) from `src` came out of SA `v - 1`. */
 @inline function decrypted(pk: Packet, p: usize, len: u32, src: u32, v: u32): u32 {
-  pk.data = p; pk.len = len; pk.nbma = src; pk.sa = v; pk.kind = IPPROTO_GRE;
+  pk.data = p; pk.len = len; pk.nbma = src; pk.sa = v; pk.kind = NBMA_KIND_GRE;
   return ESP_IN_GRE;
 }
 
@@ -185,10 +188,5 @@ function badPad(e: usize): void { countAt(e, SA_ENTRY_DROP_BAD_PAD); count(COUNT
 
 function toTun(p: usize, n: u32): void {
   if (n > slotDataMax(tunTx)) { count(COUNTER_DROP_BAD_IP); return; }
-  const st = scratch + SCRATCH_PROD_TUN_TX;
-  const slot = prodReserve(st);
-  if (slot == 0) return;
-  copyBytes(slot + SLOT_DATA, p, n);
-  prodCommit(st, slot, n, TUN_KIND_PLAIN, 0, 0);
-  countPkt(COUNTER_TUN_TX_PACKETS, n);
+  tunSend(p, n);
 }

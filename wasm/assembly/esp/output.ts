@@ -26,6 +26,7 @@ import { udpTx } from './sa';
 import { saAccount, saEventOnce, saExpire, saExpiredDrop } from './lifetime';
 import {
   ESP_SPI, ESP_SEQ, ESP_IV, ESP_HDR_LEN, ESP_TRAILER_LEN, AEAD_NONCE_SALT, AEAD_NONCE_IV, AAD_LEN, AAD_LEN_ESN,
+  AAD_SPI, AAD_SEQ_HI, CBC_IV_SEQ, TRAILER_PAD_LEN, TRAILER_NEXT_HEADER,
 } from './defs';
 
 /** Moves n bytes from src up to dst (dst > src, may overlap). */
@@ -76,8 +77,7 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
     uslot = prodReserve(ust);
     if (uslot == 0) return false;
     out = uslot + SLOT_DATA;
-    if (out == d) memory.copy(out + hdr, src, plen); // benchmark mode: one buffer for every ring
-    else copyBytes(out + hdr, src, plen);
+    copyBytes(out + hdr, src, plen);
   } else {
     if (IPV4_HDR_LEN + espLen > slotDataMax(nbmaTx)) { count(COUNTER_DROP_ESP_TOO_BIG); return false; }
     out = d + IPV4_HDR_LEN;
@@ -92,8 +92,8 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
   const pay = out + hdr;
   const tr = pay + plen;
   for (let i: u32 = 0; i < padLen; i++) store<u8>(tr + i, <u8>(i + 1)); // RFC 4303 2.4 pad 1, 2, 3, ...
-  store<u8>(tr + padLen, <u8>padLen);
-  store<u8>(tr + padLen + 1, <u8>(tunnel ? IPPROTO_IPIP : IPPROTO_GRE)); // next header
+  store<u8>(tr + padLen, <u8>padLen, TRAILER_PAD_LEN);
+  store<u8>(tr + padLen, <u8>(tunnel ? IPPROTO_IPIP : IPPROTO_GRE), TRAILER_NEXT_HEADER);
   const icv = pay + padded;
   const enc = load<u32>(e, SA_ENTRY_ENC);
   const ctx = e + SA_ENTRY_CIPHER_CTX;
@@ -106,7 +106,7 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
     let aadLen: i32 = AAD_LEN;
     if (esn) {
       aad = scratch + SCRATCH_ESP_AAD;
-      store<u32>(aad, spiBe); store<u64>(aad, bswap<u64>(seq), 4); aadLen = AAD_LEN_ESN;
+      store<u32>(aad, spiBe, AAD_SPI); store<u64>(aad, bswap<u64>(seq), AAD_SEQ_HI); aadLen = AAD_LEN_ESN;
     }
     if (enc == ESP_ENC_CHACHA20_POLY1305) chachaPolySeal(ctx, nonce, aad, aadLen, pay, <i32>padded, icv, 1);
     else gcmSeal(ctx, nonce, aad, aadLen, pay, <i32>padded, icv, <i32>icvLen);
@@ -115,7 +115,7 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
       const iv = out + ESP_IV;
       const t = scratch + SCRATCH_ESP_IV;
       v128.store(t, v128.load(e + SA_ENTRY_IV_SEED));
-      store<u64>(t, load<u64>(t, 8) ^ bswap<u64>(seq), 8);
+      store<u64>(t, load<u64>(t, CBC_IV_SEQ) ^ bswap<u64>(seq), CBC_IV_SEQ);
       aesEncryptBlock(ctx, t, iv);
       aesCbcEncrypt(ctx, iv, pay, <i32>padded);
     }
@@ -129,7 +129,6 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
       copyBytes(icv, m, icvLen);
     }
   }
-  lastEspLen = espLen;
   if (udp) {
     prodCommit(ust, uslot, espLen, NBMA_KIND_UDP, nbma, load<u32>(e, SA_ENTRY_PORTS));
     count(COUNTER_ESP_TX_PACKETS); count(COUNTER_ESP_TX_BYTES, espLen);
@@ -148,6 +147,3 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
   if (seq == seqMax(esn)) saExpire(e, SA_EVENT_REASON_SEQ_EXHAUSTED); // the last number is used: ask for a rekey
   return true;
 }
-
-/** ESP length of the last packet sent (benchmarks: bench mode skips the slot header). */
-export let lastEspLen: u32 = 0;

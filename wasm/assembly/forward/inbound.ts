@@ -11,19 +11,17 @@
 // into the LAN. NHRP is always handed up (registration and resolution come from new addresses; the
 // NHRP engine decides what to believe). A protected tunnel takes GRE only out of ESP (dropCleartext).
 import {
-  scratch, SCRATCH_PROD_TUN_TX, SLOT_DATA, TUN_KIND_PLAIN, NBMA_KIND_GRE, NBMA_KIND_ESP, NBMA_KIND_UDP,
-  CTL_IN_NHRP_IN, CTL_IN_SA_SHIFT, TUNNEL_FLAG_PROTECTED, TUNNEL_FLAG_P2P, TUNNEL_FLAG_STRICT,
-  LAST_DROP_SOURCE_SLOT_CLEARTEXT, LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, COUNTER_GRE_RX_PACKETS,
-  COUNTER_TUN_TX_PACKETS, COUNTER_NHRP_IN, COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT,
+  NBMA_KIND_GRE, NBMA_KIND_ESP, NBMA_KIND_UDP, CTL_IN_NHRP_IN, CTL_IN_SA_SHIFT, TUNNEL_FLAG_PROTECTED,
+  TUNNEL_FLAG_P2P, TUNNEL_FLAG_STRICT, LAST_DROP_SOURCE_SLOT_CLEARTEXT, LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER,
+  COUNTER_GRE_RX_PACKETS, COUNTER_NHRP_IN, COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT,
   COUNTER_DROP_NOT_FOR_US, COUNTER_DROP_GRE_TRUNCATED, COUNTER_DROP_GRE_VERSION, COUNTER_DROP_GRE_FLAGS,
   COUNTER_DROP_GRE_KEY, COUNTER_DROP_GRE_PROTO, COUNTER_DROP_UNKNOWN_PEER, COUNTER_DROP_NO_TUNNEL,
   COUNTER_DROP_BAD_KIND, COUNTER_DROP_CLEARTEXT,
 } from '../core/layout';
 import { count, countPkt, peerCountRx, recordSource } from '../core/counters';
-import { copyBytes } from '../core/mem';
 import { Packet } from '../core/packet';
 import * as cfg from '../core/config';
-import { prodReserve, prodCommit } from '../io/ring';
+import { tunSend } from '../io/tun';
 import { ctlSend } from '../io/ctl';
 import { ipv4Check, ipHl, ipSrc, ipDst, ipProto, ipFragField } from '../net/ipv4';
 import { IP_MF, IP_OFFMASK, IPPROTO_GRE } from '../net/defs';
@@ -91,13 +89,7 @@ function greInput(pk: Packet): void {
     if (cfg.tcpMss != 0) mssClamp(payload, ipHl(payload), itot, cfg.tcpMss);
     maybeRedirect(src, payload, itot);
     if (groOffer(payload, itot, peer)) return; // TCP coalesced into a tunTx super-packet (offload/gro.ts)
-    const st = scratch + SCRATCH_PROD_TUN_TX;
-    const slot = prodReserve(st);
-    if (slot == 0) return;
-    copyBytes(slot + SLOT_DATA, payload, itot);
-    prodCommit(st, slot, itot, TUN_KIND_PLAIN, 0, 0);
-    countPkt(COUNTER_TUN_TX_PACKETS, itot);
-    if (peer != 0) peerCountRx(peer, itot);
+    if (tunSend(payload, itot) && peer != 0) peerCountRx(peer, itot);
     return;
   }
   if (proto == GRE_PROTO_NHRP) {

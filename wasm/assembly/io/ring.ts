@@ -4,8 +4,8 @@
 // slot size); slots are filled and committed locally, and published with one head store per batch.
 import {
   RING_HEAD, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_CONSUMER_DOORBELL, RING_PRODUCER_DOORBELL,
-  RING_FULL_DROPS, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, DOORBELL_SLEEPING, scratch,
-  SCRATCH_BENCH_OUT, COUNTER_DROP_RING_FULL,
+  RING_FULL_DROPS, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, DOORBELL_SLEEPING,
+  COUNTER_DROP_RING_FULL,
 } from '../core/layout';
 import { count } from '../core/counters';
 
@@ -36,80 +36,87 @@ export function ringRelease(r: usize, tail: u32): void {
 
 // ---- producer ----
 
-const P_RING: usize = 0;
-const P_HEAD: usize = 4;
-const P_TAIL: usize = 8;
-const P_PUBLISHED: usize = 12;
-const P_MASK: usize = 16;
-const P_SIZE: usize = 20;
-const P_COUNT: usize = 24;
+/** A producer's private state (32 bytes in the worker's scratch, SCRATCH_PROD_*). */
+@final @unmanaged class Producer {
+  ring: u32;
+  /** next slot to fill */
+  head: u32;
+  /** last tail seen (refreshed only when the ring looks full) */
+  tail: u32;
+  /** head as last published to the ring */
+  published: u32;
+  mask: u32;
+  size: u32;
+  count: u32;
+}
 
-/** When set, reserve() hands out one scratch buffer and commit() does nothing (benchmarks). */
-let benchMode: bool = false;
-let benchCommits: u32 = 0;
-export function setBenchMode(on: bool): void { benchMode = on; benchCommits = 0; }
-export function benchCommitCount(): u32 { return benchCommits; }
+@inline function producer(st: usize): Producer { return changetype<Producer>(st); }
 
 export function prodInit(st: usize, r: usize): void {
-  store<u32>(st, <u32>r, P_RING);
+  const p = producer(st);
+  p.ring = <u32>r;
   const h = atomic.load<u32>(r, RING_HEAD);
-  store<u32>(st, h, P_HEAD);
-  store<u32>(st, h, P_PUBLISHED);
-  store<u32>(st, atomic.load<u32>(r, RING_TAIL), P_TAIL);
-  store<u32>(st, load<u32>(r, RING_SLOT_COUNT) - 1, P_MASK);
-  store<u32>(st, load<u32>(r, RING_SLOT_SIZE), P_SIZE);
-  store<u32>(st, load<u32>(r, RING_SLOT_COUNT), P_COUNT);
+  p.head = h;
+  p.published = h;
+  p.tail = atomic.load<u32>(r, RING_TAIL);
+  p.mask = load<u32>(r, RING_SLOT_COUNT) - 1;
+  p.size = load<u32>(r, RING_SLOT_SIZE);
+  p.count = load<u32>(r, RING_SLOT_COUNT);
 }
 
 /** Address of the next free slot (its data is at SLOT_DATA), or 0 if the ring is full (counted). */
 export function prodReserve(st: usize): usize {
-  if (benchMode) return scratch + SCRATCH_BENCH_OUT;
-  const r = <usize>load<u32>(st, P_RING);
-  const head = load<u32>(st, P_HEAD);
-  const n = load<u32>(st, P_COUNT);
-  if (head - load<u32>(st, P_TAIL) >= n) {
+  const p = producer(st);
+  const r = <usize>p.ring;
+  const head = p.head;
+  const n = p.count;
+  if (head - p.tail >= n) {
     const t = atomic.load<u32>(r, RING_TAIL);
-    store<u32>(st, t, P_TAIL);
+    p.tail = t;
     if (head - t >= n) {
       store<u32>(r, load<u32>(r, RING_FULL_DROPS) + 1, RING_FULL_DROPS);
       count(COUNTER_DROP_RING_FULL);
       return 0;
     }
   }
-  return r + RING_HEADER_SIZE + <usize>((head & load<u32>(st, P_MASK)) * load<u32>(st, P_SIZE));
+  return r + RING_HEADER_SIZE + <usize>((head & p.mask) * p.size);
 }
 
-/** Fills the slot header of a reserved slot and makes it part of the next publish. */
+/** Fills the slot header of `slot` (from prodReserve) and commits it locally (published later). */
 export function prodCommit(st: usize, slot: usize, len: u32, kind: u32, addr: u32, aux: u32): void {
-  if (benchMode) { benchCommits++; return; }
   store<u32>(slot, len, SLOT_LEN);
   store<u32>(slot, kind, SLOT_KIND);
   store<u32>(slot, addr, SLOT_ADDR);
   store<u32>(slot, aux, SLOT_AUX);
-  store<u32>(st, load<u32>(st, P_HEAD) + 1, P_HEAD);
+  const p = producer(st);
+  p.head = p.head + 1;
 }
 
 /** Slots in the producer's ring. */
-@inline export function prodCount(st: usize): u32 { return load<u32>(st, P_COUNT); }
+@inline export function prodCount(st: usize): u32 { return producer(st).count; }
+
+/** Slots committed so far (benchmarks count outputs by it). */
+@inline export function prodHead(st: usize): u32 { return producer(st).head; }
 
 /** Slots the producer can still reserve (refreshes its cached tail). */
 export function prodSpace(st: usize): u32 {
-  const t = atomic.load<u32>(<usize>load<u32>(st, P_RING), RING_TAIL);
-  store<u32>(st, t, P_TAIL);
-  return load<u32>(st, P_COUNT) - (load<u32>(st, P_HEAD) - t);
+  const p = producer(st);
+  const t = atomic.load<u32>(<usize>p.ring, RING_TAIL);
+  p.tail = t;
+  return p.count - (p.head - t);
 }
 
 /** Publishes every committed slot with one head store and rings the consumer once. */
 export function prodPublish(st: usize): void {
-  const head = load<u32>(st, P_HEAD);
-  if (head == load<u32>(st, P_PUBLISHED)) return;
-  const r = <usize>load<u32>(st, P_RING);
+  const p = producer(st);
+  const head = p.head;
+  if (head == p.published) return;
+  const r = <usize>p.ring;
   atomic.store<u32>(r, head, RING_HEAD);
-  store<u32>(st, head, P_PUBLISHED);
+  p.published = head;
   const db = load<u32>(r, RING_CONSUMER_DOORBELL);
   if (db != 0) doorbellRing(db);
 }
-
 
 /** Slots a consumer takes from ring `r` in this batch: what is pending, at most `budget`. */
 @inline export function ringBatch(r: usize, budget: u32): u32 {

@@ -22,6 +22,8 @@ export const IP_OFFMASK: u32 = 0x1fff;
 export const IPOPT_COPIED: u32 = 0x80;
 export const IPOPT_END: u32 = 0;
 export const IPOPT_NOP: u32 = 1;
+/** option length byte, after the type (IP and TCP options alike) */
+export const OPT_LEN: usize = 1;
 export const IPV4_MAX_LEN: u32 = 65535;
 
 // IP protocol numbers
@@ -66,8 +68,6 @@ export const TCP_SYN: u32 = 0x02;
 export const TCP_PSH: u32 = 0x08;
 export const TCP_ACK: u32 = 0x10;
 export const TCP_CWR: u32 = 0x80;
-export const TCPOPT_END: u32 = 0;
-export const TCPOPT_NOP: u32 = 1;
 export const TCPOPT_MSS: u32 = 2;
 export const TCPOLEN_MSS: u32 = 4;
 

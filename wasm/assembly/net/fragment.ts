@@ -2,7 +2,8 @@
 // flag) and the writing of one fragment. The sending loop is forward/xmit.ts fragmentSend().
 import { copyBytes } from '../core/mem';
 import { setHeaderChecksum, setIpTotLen, setIpFragField } from './ipv4';
-import { IPV4_HDR_LEN, IPV4_VER_IHL, IP_OFFMASK, IP_MF, IPOPT_COPIED, IPOPT_END, IPOPT_NOP } from './defs';
+import { IPV4_HDR_LEN, IPV4_VER_IHL, IP_OFFMASK, IPOPT_COPIED, IPOPT_END } from './defs';
+import { optionLen } from './options';
 
 /**
  * Writes at `tmpl` the header of non-first fragments of the packet at `p` (header `hl` bytes): the
@@ -13,13 +14,9 @@ export function fragTemplate(tmpl: usize, p: usize, hl: u32): u32 {
   let hl2: u32 = IPV4_HDR_LEN;
   let i: u32 = IPV4_HDR_LEN;
   while (i < hl) {
-    const t = <u32>load<u8>(p + i);
-    if (t == IPOPT_END) break;
-    if (t == IPOPT_NOP) { i++; continue; }
-    if (i + 1 >= hl) break;
-    const olen = <u32>load<u8>(p + i, 1);
-    if (olen < 2 || i + olen > hl) break;
-    if ((t & IPOPT_COPIED) != 0) { copyBytes(tmpl + hl2, p + i, olen); hl2 += olen; }
+    const olen = optionLen(p, i, hl);
+    if (olen == 0) break;
+    if (olen > 1 && (<u32>load<u8>(p + i) & IPOPT_COPIED) != 0) { copyBytes(tmpl + hl2, p + i, olen); hl2 += olen; }
     i += olen;
   }
   while ((hl2 & 3) != 0) { store<u8>(tmpl + hl2, IPOPT_END); hl2++; }

@@ -5,9 +5,10 @@ import { csumReplace16, ipFragField, ipProto } from './ipv4';
 import { count } from '../core/counters';
 import { COUNTER_MSS_CLAMPED } from '../core/layout';
 import {
-  IP_OFFMASK, IPPROTO_TCP, TCP_HDR_LEN, TCP_FLAGS, TCP_SYN, TCP_DOFF, TCP_CSUM, TCPOPT_END, TCPOPT_NOP,
+  IP_OFFMASK, IPPROTO_TCP, TCP_HDR_LEN, TCP_FLAGS, TCP_SYN, TCP_DOFF, TCP_CSUM,
   TCPOPT_MSS, TCPOLEN_MSS,
 } from './defs';
+import { optionLen } from './options';
 
 /** TCP header length from the data offset of the TCP header at `t`. */
 @inline export function tcpHl(t: usize): u32 { return (<u32>load<u8>(t, TCP_DOFF) >> 4) << 2; }
@@ -22,13 +23,9 @@ export function mssClamp(p: usize, hl: u32, tot: u32, mss: u32): void {
   if (doff <= TCP_HDR_LEN || hl + doff > tot) return;
   let i: u32 = TCP_HDR_LEN;
   while (i < doff) {
-    const kind = <u32>load<u8>(tcp + i);
-    if (kind == TCPOPT_END) return;
-    if (kind == TCPOPT_NOP) { i++; continue; }
-    if (i + 1 >= doff) return;
-    const olen = <u32>load<u8>(tcp + i, 1);
-    if (olen < 2 || i + olen > doff) return;
-    if (kind == TCPOPT_MSS && olen == TCPOLEN_MSS) {
+    const olen = optionLen(tcp, i, doff);
+    if (olen == 0) return;
+    if (<u32>load<u8>(tcp + i) == TCPOPT_MSS && olen == TCPOLEN_MSS) {
       const at = tcp + i + 2;
       const old = <u32>bswap<u16>(load<u16>(at));
       if (old <= mss) return;

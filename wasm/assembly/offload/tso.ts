@@ -26,7 +26,7 @@ import {
 } from './vnet';
 
 // Back-pressure: one super-packet becomes up to ~45 nbmaTx slots, so a batch of them can overrun
-// nbmaTx. drainTunRx() asks tsoRoom() first and leaves the slot queued when its segments do not fit;
+// nbmaTx. worker/poll.ts drain() asks tsoRoom() first and leaves the slot queued when its segments do not fit;
 // the worker then sleeps (prepareSleep sees tsoStalled()) until the raw-tx pump frees nbmaTx slots
 // and rings the worker's doorbell (nbmaTx's producer doorbell).
 let stalled: bool = false;
@@ -73,7 +73,7 @@ export function tsoStalled(): bool {
   const s = slotAt(r, atomic.load<u32>(r, RING_TAIL));
   const len = load<u32>(s, SLOT_LEN);
   if (load<u32>(s, SLOT_KIND) != TUN_KIND_VNET || len > slotDataMax(r)) {
-    stalled = false; // not what drainTunRx stopped at: let it look
+    stalled = false; // not what drain() stopped at: let it look
     return false;
   }
   return !tsoRoom(s + SLOT_DATA, len);

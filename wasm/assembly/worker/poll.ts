@@ -30,10 +30,10 @@ export function poll(budget: i32, now: u32): i32 {
   setNow(now);
   const b = budget <= 0 ? <u32>1 : <u32>budget;
   let work: u32 = 0;
-  work += drainCtlTx(b);
-  work += drainTunRx(b);
-  work += drainInbound(nbmaRx, b);
-  if (espReady) work += drainInbound(espRxRing, b) + drainInbound(udpRxRing, b);
+  work += drain(ctlTx, b, FROM_CTL);
+  work += drain(tunRx, b, FROM_TUN);
+  work += drain(nbmaRx, b, FROM_NBMA);
+  if (espReady) work += drain(espRxRing, b, FROM_NBMA) + drain(udpRxRing, b, FROM_NBMA);
   groFlush(); // finish coalesced tunTx super-packets before they are published
   publishOutputs();
   return <i32>work;
@@ -46,62 +46,17 @@ export function publishOutputs(): void {
   if (udpTx != 0) prodPublish(scratch + SCRATCH_ESP_PROD_UDP_TX);
 }
 
-function drainCtlTx(budget: u32): u32 {
-  const r = ctlTx;
-  const n = ringBatch(r, budget);
-  if (n == 0) return 0;
-  let t = load<u32>(r, RING_TAIL);
-  const end = t + n;
-  const mask = load<u32>(r, RING_SLOT_COUNT) - 1; // hoisted: the ring's shape does not change
-  const size = load<u32>(r, RING_SLOT_SIZE);
-  const max = size - <u32>SLOT_DATA;
-  for (; t != end; t++) {
-    const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
-    const len = load<u32>(s, SLOT_LEN);
-    const kind = load<u32>(s, SLOT_KIND);
-    if (len > max) { count(COUNTER_CMD_BAD); continue; }
-    markInFlight(r, t);
-    if (kind == CTL_OUT_NHRP_OUT) sendNhrp(s + SLOT_DATA, len, load<u32>(s, SLOT_ADDR), load<u32>(s, SLOT_AUX));
-    else applyCommand(kind, s + SLOT_DATA, len);
-  }
-  ringRelease(r, end);
-  return n;
-}
+// What an input ring carries, for drain().
+const FROM_CTL: u32 = 0;
+const FROM_TUN: u32 = 1;
+const FROM_NBMA: u32 = 2;
 
-function drainTunRx(budget: u32): u32 {
-  const r = tunRx;
-  const n = ringBatch(r, budget);
-  if (n == 0) return 0;
-  let t = load<u32>(r, RING_TAIL);
-  const end = t + n;
-  const mask = load<u32>(r, RING_SLOT_COUNT) - 1; // hoisted: the ring's shape does not change
-  const size = load<u32>(r, RING_SLOT_SIZE);
-  const max = size - <u32>SLOT_DATA;
-  const pk = packet();
-  for (; t != end; t++) {
-    const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
-    const len = load<u32>(s, SLOT_LEN);
-    if (len > max) { count(COUNTER_DROP_BAD_IP); continue; }
-    if (load<u32>(s, SLOT_KIND) == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet
-      if (!tsoRoom(s + SLOT_DATA, len)) break; // its segments do not fit nbmaTx yet: keep it queued
-      markInFlight(r, t);
-      const k = tsoStart(s + SLOT_DATA, len);
-      for (let i: u32 = 0; i < k; i++) {
-        pk.data = tsoPacket(i); pk.len = tsoLen;
-        outbound(pk);
-      }
-    } else {
-      markInFlight(r, t);
-      pk.data = s + SLOT_DATA; pk.len = len;
-      outbound(pk);
-    }
-  }
-  ringRelease(r, t);
-  return n - (end - t);
-}
-
-/** One receive ring (nbmaRx, espRx, udpRx) into inbound(), which dispatches by slot kind. */
-function drainInbound(r: usize, budget: u32): u32 {
+/**
+ * Takes up to `budget` slots of input ring `r` (0 = absent) and hands each to the path for `from`;
+ * returns the slots consumed. The tail is stored once; a TSO super-packet whose segments do not fit
+ * nbmaTx yet stops the batch and stays queued.
+ */
+function drain(r: usize, budget: u32, from: u32): u32 {
   if (r == 0) return 0;
   const n = ringBatch(r, budget);
   if (n == 0) return 0;
@@ -114,16 +69,27 @@ function drainInbound(r: usize, budget: u32): u32 {
   for (; t != end; t++) {
     const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
     const len = load<u32>(s, SLOT_LEN);
-    if (len > max) { count(COUNTER_DROP_BAD_IP); continue; }
+    if (len > max) { count(from == FROM_CTL ? COUNTER_CMD_BAD : COUNTER_DROP_BAD_IP); continue; }
+    const kind = load<u32>(s, SLOT_KIND);
+    const d = s + SLOT_DATA;
+    if (from == FROM_TUN && kind == TUN_KIND_VNET && !tsoRoom(d, len)) break;
     markInFlight(r, t);
-    pk.kind = load<u32>(s, SLOT_KIND);
-    pk.nbma = load<u32>(s, SLOT_ADDR);
-    pk.aux = load<u32>(s, SLOT_AUX);
-    pk.data = s + SLOT_DATA; pk.len = len;
-    inbound(pk);
+    if (from == FROM_CTL) {
+      if (kind == CTL_OUT_NHRP_OUT) sendNhrp(d, len, load<u32>(s, SLOT_ADDR), load<u32>(s, SLOT_AUX));
+      else applyCommand(kind, d, len);
+    } else if (from == FROM_TUN) {
+      if (kind == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet
+        const k = tsoStart(d, len);
+        for (let i: u32 = 0; i < k; i++) { pk.data = tsoPacket(i); pk.len = tsoLen; outbound(pk); }
+      } else { pk.data = d; pk.len = len; outbound(pk); }
+    } else {
+      pk.kind = kind; pk.nbma = load<u32>(s, SLOT_ADDR); pk.aux = load<u32>(s, SLOT_AUX);
+      pk.data = d; pk.len = len;
+      inbound(pk);
+    }
   }
-  ringRelease(r, end);
-  return n;
+  ringRelease(r, t);
+  return n - (end - t);
 }
 
 /** Sleep protocol, first half: returns the doorbell seq to wait on, or 0xFFFFFFFF if work arrived. */

@@ -10,8 +10,8 @@
 //   - the nbma -> peer index and the peer count are rebuilt from the peer table.
 // Module globals (layout pointers, config copy, hash shifts, rate limiters) are set again by setup().
 import {
-  scratch, ctlTx, tunRx, nbmaRx, layoutBlock, layoutField, RING_HEAD, RING_TAIL, SCRATCH_IN_FLIGHT,
-  LB_SA_TABLE, LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, LB_TEST_HOOKS, SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN,
+  scratch, ctlTx, tunRx, nbmaRx, layoutField, RING_HEAD, RING_TAIL, SCRATCH_IN_FLIGHT, LB_SA_TABLE,
+  LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, LB_TEST_HOOKS, SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN,
   SA_STATE_FREE, COUNTER_RESTART_SLOT_SKIPPED, COUNTER_RESTART_TORN_PEERS, COUNTER_RESTART_TORN_SAS,
   COUNTER_RESTART_SETUPS,
 } from '../core/layout';
