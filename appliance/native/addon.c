@@ -473,6 +473,22 @@ static napi_value js_pcap_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- layout contract (test only) ---------- */
+
+/* layoutContractFill(memory, base, stride): fills one region per abi.h entry (layout-contract.c); returns the count. */
+static napi_value js_layout_contract_fill(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  uint8_t *mem;
+  size_t len;
+  int64_t base, stride;
+  if (get_memory(env, argv[0], &mem, &len, NULL) || get_int(env, argv[1], 0, UINT32_MAX, &base, "base") ||
+      get_int(env, argv[2], 8, 1 << 20, &stride, "stride")) return NULL;
+  struct io_err e;
+  int n = layout_contract_fill(mem, len, (size_t)base, (size_t)stride, &e);
+  if (n < 0) return throw_io(env, &e);
+  return num(env, n);
+}
+
 /* ---------- lifecycle ---------- */
 
 /* Runs when the environment (main thread or a worker) goes away: no thread may outlive the memory
@@ -507,6 +523,7 @@ NAPI_MODULE_INIT() {
     F("startPump", js_start_pump), F("stopPump", js_stop_pump), F("pumpStats", js_pump_stats),
     F("wake", js_wake), F("wait", js_wait), F("watch", js_watch), F("unwatch", js_unwatch),
     F("pcapOpen", js_pcap_open), F("pcapClose", js_pcap_close),
+    F("layoutContractFill", js_layout_contract_fill),
 #undef F
   };
   napi_define_properties(env, exports, sizeof d / sizeof *d, d);

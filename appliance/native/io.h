@@ -67,4 +67,8 @@ void pump_stop(struct pump *p);      /* signals and joins; p stays readable for 
 void pump_stats(struct pump *p, struct pump_stats *out);
 void pump_free(struct pump *p);
 
+/* layout-contract.c: writes every abi.h entry into its own region (test/layout-contract.test.ts).
+ * Returns the number of entries, or -1 (e filled). */
+int layout_contract_fill(uint8_t *mem, size_t len, size_t base, size_t stride, struct io_err *e);
+
 #endif
