@@ -167,6 +167,15 @@ export const NBMA_INDEX_FIELDS = {
   size: 8,
 } as const;
 
+/** Entry of the worker-private SPI -> inbound SA and peer NBMA -> outbound SA indexes (2 x saCapacity entries each), backward-shift deletion. */
+export const SA_INDEX_ENTRY = {
+  /** SPI or NBMA; 0 = empty */
+  key: 0,
+  /** SA index + 1 */
+  sa: 4,
+  size: 8,
+} as const;
+
 /** FIB entry in a prefix-length table. */
 export const FIB_ENTRY = {
   /** masked, host order; 0xffffffff in an empty entry */
@@ -329,7 +338,6 @@ export const SCRATCH = {
 
 /** ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
 export const CTL_IN = {
-  /** ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
   NHRP_IN: 1,
   NO_ENTRY: 2,
   TRAFFIC_INDICATION: 3,
@@ -340,7 +348,6 @@ export const CTL_IN = {
 
 /** ctlTx kinds (supervisor -> worker) */
 export const CTL_OUT = {
-  /** ctlTx kinds (supervisor -> worker) */
   NHRP_OUT: 1,
   CFG_TUNNEL: 16,
   FIB_ADD: 17,
@@ -358,26 +365,24 @@ export const CTL_OUT = {
   IKE_OUT: 29,
   SA_PAIR: 30,
   SA_LIMIT: 31,
+  /** test hook: the worker traps (only with the layout's testHooks set) */
   TEST_TRAP: 32,
 } as const;
 
 /** a ctlRx slot's kind word: kind in the low half, NHRP_IN through ESP: inbound SA index + 1 from SA_SHIFT */
 export const CTL_KIND_WORD = {
-  /** a ctlRx slot's kind word: kind in the low half, NHRP_IN through ESP: inbound SA index + 1 from SA_SHIFT */
   KIND_MASK: 0xffff,
   SA_SHIFT: 16,
 } as const;
 
 /** tunRx/tunTx slot kinds: PLAIN = bare IPv4 packet; VNET = VNET_HDR_LEN-byte virtio_net_hdr, then the packet */
 export const TUN_KIND = {
-  /** tunRx/tunTx slot kinds: PLAIN = bare IPv4 packet; VNET = VNET_HDR_LEN-byte virtio_net_hdr, then the packet */
   PLAIN: 0,
   VNET: 1,
 } as const;
 
 /** nbmaRx/nbmaTx/espRx/udpRx/udpTx slot kinds (IP protocol numbers); UDP: aux = srcPort << 16 | dstPort */
 export const NBMA_KIND = {
-  /** nbmaRx/nbmaTx/espRx/udpRx/udpTx slot kinds (IP protocol numbers); UDP: aux = srcPort << 16 | dstPort */
   GRE: 47,
   ESP: 50,
   UDP: 17,
@@ -385,31 +390,34 @@ export const NBMA_KIND = {
 
 /** ring header flags bits */
 export const RING_FLAG = {
-  /** ring header flags bits */
   VNET: 1,
 } as const;
 
 /** CFG_TUNNEL / tunnel state flags */
 export const TUNNEL_FLAG = {
-  /** CFG_TUNNEL / tunnel state flags */
+  /** GRE key present */
   KEY: 1,
+  /** point-to-point: tunnel destination p2pDestination */
   P2P: 2,
+  /** drop GRE-carried IPv4 from an NBMA address with no peer entry */
   STRICT: 4,
+  /** Phase 3 hub: post TRAFFIC_INDICATION for hairpinned traffic */
   REDIRECT: 8,
+  /** tunnel protection: no SA, no send */
   PROTECTED: 16,
 } as const;
 
 /** peer entry flags (low half) */
 export const PEER_FLAG = {
-  /** peer entry flags (low half) */
   STATIC: 1,
+  /** behind NAT */
   NAT: 2,
+  /** UDP-encapsulated ESP */
   UDP: 4,
 } as const;
 
 /** encryption transforms (low byte of the SA cipher word) */
 export const ESP_ENC = {
-  /** encryption transforms (low byte of the SA cipher word) */
   AES_GCM_128: 1,
   AES_GCM_256: 2,
   CHACHA20_POLY1305: 3,
@@ -420,7 +428,6 @@ export const ESP_ENC = {
 
 /** integrity transforms (second byte of the cipher word); AEADs take NONE */
 export const ESP_INTEG = {
-  /** integrity transforms (second byte of the cipher word); AEADs take NONE */
   NONE: 0,
   HMAC_SHA1_96: 1,
   HMAC_SHA256_128: 2,
@@ -428,33 +435,35 @@ export const ESP_INTEG = {
 
 /** cipher word = enc | integ << INTEG_SHIFT | icvLen << ICV_SHIFT (icvLen: AES-GCM only, 8/12/16, 0 = 16) */
 export const ESP_CIPHER = {
-  /** cipher word = enc | integ << INTEG_SHIFT | icvLen << ICV_SHIFT (icvLen: AES-GCM only, 8/12/16, 0 = 16) */
   ENC_MASK: 0xff,
   INTEG_SHIFT: 8,
   ICV_SHIFT: 16,
 } as const;
 
-/** SA flags */
+/** SA flags (SA_ADD flags, SA entry flags) */
 export const SA_FLAG = {
-  /** SA flags */
+  /** ESP in UDP (RFC 3948) */
   UDP: 1,
+  /** 64-bit extended sequence numbers */
   ESN: 2,
+  /** tunnel mode */
   TUNNEL: 4,
+  /** anti-replay off (inbound) */
   NO_REPLAY: 8,
+  /** outbound numbers only up to the limit SA_LIMIT sets after the supervisor persisted it (a restart never reuses one) */
   SEQ_LIMIT: 16,
+  /** selectors = GRE from the SA's peer to our tunnel source (tunnel protection); anything else is a policy drop */
   GRE_ONLY: 32,
 } as const;
 
 /** SA direction */
 export const SA_DIR = {
-  /** SA direction */
   IN: 1,
   OUT: 2,
 } as const;
 
 /** SA entry state */
 export const SA_STATE = {
-  /** SA entry state */
   FREE: 0,
   ACTIVE: 1,
   EXPIRED: 2,
@@ -462,10 +471,10 @@ export const SA_STATE = {
 
 /** SA_EVENT reasons (SA entry events bit reason - 1) */
 export const SA_EVENT_REASON = {
-  /** SA_EVENT reasons (SA entry events bit reason - 1) */
   SOFT_LIFETIME: 1,
   HARD_LIFETIME: 2,
   SEQ_EXHAUSTED: 3,
+  /** an outbound SA with SEQ_LIMIT reached its warn mark (or the limit): reserve the next block */
   SEQ_LOW: 4,
 } as const;
 
@@ -563,7 +572,7 @@ export const CTL_OUT_RECORD = {
     nbma: 0,
     size: 4,
   },
-  /** bytes keyOffset.. (IV seed and keys) are zeroed by the worker after it applies or refuses the command */
+  /** bytes from ivSeed on (IV seed and keys) are zeroed by the worker after it applies or refuses the command */
   SA_ADD: {
     index: 0,
     /** SA_DIR */

@@ -3,7 +3,7 @@
 // ./abi.ts, generated from wasm/layout/dataplane.layout.json together with the AssemblyScript and C
 // copies (docs/layout-contract.md); docs/dataplane.md explains the fields.
 import {
-  L, RING, PEER_ENTRY, NBMA_INDEX_FIELDS, FIB_ENTRY, SA_ENTRY, SCRATCH, LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION,
+  L, RING, PEER_ENTRY, NBMA_INDEX_FIELDS, FIB_ENTRY, SA_ENTRY, SA_INDEX_ENTRY, SCRATCH, LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION,
   COUNTER_SLOTS, FIB_BITMAP_BYTES, FIB_LENGTHS, FIB_EMPTY_LEN, TUN_SLOT_SIZE, COUNTER_NAMES,
 } from './abi.js';
 
@@ -101,8 +101,9 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
   const scratchSize = o.scratchSize ?? 256 * 1024;
   const saCapacity = o.saCapacity ?? 1024;
   const saTable = p; p = align(p + saCapacity * SA_ENTRY_SIZE, 4096);
-  const spiIndex = p; p = align(p + saCapacity * 16, 4096);
-  const outIndex = p; p = align(p + saCapacity * 16, 4096);
+  // SPI and outbound indexes: 2 x saCapacity entries each (load factor 1/2)
+  const spiIndex = p; p = align(p + 2 * saCapacity * SA_INDEX_ENTRY.size, 4096);
+  const outIndex = p; p = align(p + 2 * saCapacity * SA_INDEX_ENTRY.size, 4096);
   const scratch = p; p = align(p + scratchSize, 65536);
   return {
     base: LAYOUT_BASE, rings,

@@ -20,6 +20,7 @@
 #define SA_WINDOW_DEFAULT 2048u /* replay window when SA_ADD says 0 */
 #define NATT_PORT 4500u /* UDP port of ESP in UDP and IKE (RFC 3948) */
 
+/* Layout block at LAYOUT_BASE, 256 bytes of u32 fields, written once by the supervisor before any worker starts. Ring, table and doorbell fields are byte offsets in the shared memory. */
 #define LB_MAGIC 0u /* LAYOUT_MAGIC */
 #define LB_VERSION 4u /* LAYOUT_VERSION */
 #define LB_TUN_RX 8u /* ring: TUN reader pump -> worker */
@@ -49,6 +50,7 @@
 #define LB_STOP_FLAG 252u /* worker stop flag (supervisor -> worker thread loop) */
 #define LB_SIZE 256u /* bytes of the layout block */
 
+/* SPSC ring header (u32 fields; head and tail on their own cache lines), then slotCount slots of slotSize bytes. */
 #define RING_HEAD 0u /* slots produced (free-running), written by the producer */
 #define RING_TAIL 64u /* slots consumed (free-running), written by the consumer */
 #define RING_SLOT_COUNT 128u /* power of two */
@@ -59,16 +61,19 @@
 #define RING_FLAGS 148u /* RING_FLAG bits */
 #define RING_HEADER_SIZE 256u /* the first slot follows the header */
 
+/* Slot header; the data follows it. */
 #define SLOT_LEN 0u /* data bytes */
 #define SLOT_KIND 4u /* per ring: TUN_KIND, NBMA_KIND, CTL_IN, CTL_OUT */
 #define SLOT_ADDR 8u /* an IPv4 address (host order), per kind */
 #define SLOT_AUX 12u /* per kind */
 #define SLOT_DATA 16u /* slotSize - 16 bytes at most */
 
+/* Doorbell: 8 bytes, one per consumer thread (the supervisor places each on its own cache line). */
 #define DOORBELL_SEQ 0u /* incremented by every ring; the futex word */
 #define DOORBELL_SLEEPING 4u /* 1 while the owner sleeps (wake it) */
 #define DOORBELL_SIZE 8u /* bytes */
 
+/* Peer table entry (tunnel address -> NBMA), written only by the worker under the gen seqlock. */
 #define PEER_ENTRY_TUNNEL_IP 0u /* PEER_EMPTY / PEER_DELETED or the key */
 #define PEER_ENTRY_NBMA 4u
 #define PEER_ENTRY_FLAGS 8u /* PEER_FLAG bits; bits 16..31 see PEER_SA_SHIFT */
@@ -79,16 +84,24 @@
 #define PEER_ENTRY_RX_BYTES 40u /* inner bytes */
 #define PEER_ENTRY_SIZE 48u
 
+/* nbma -> peer reverse index entry (worker-private), backward-shift deletion. */
 #define NBMA_INDEX_ENTRY_NBMA 0u /* 0 = empty */
 #define NBMA_INDEX_ENTRY_PEER 4u /* peer table entry number */
 #define NBMA_INDEX_ENTRY_SIZE 8u
 
+/* Entry of the worker-private SPI -> inbound SA and peer NBMA -> outbound SA indexes (2 x saCapacity entries each), backward-shift deletion. */
+#define SA_INDEX_ENTRY_KEY 0u /* SPI or NBMA; 0 = empty */
+#define SA_INDEX_ENTRY_SA 4u /* SA index + 1 */
+#define SA_INDEX_ENTRY_SIZE 8u
+
+/* FIB entry in a prefix-length table. */
 #define FIB_ENTRY_PREFIX 0u /* masked, host order; 0xffffffff in an empty entry */
 #define FIB_ENTRY_LEN 4u /* prefix length; FIB_EMPTY_LEN = empty */
 #define FIB_ENTRY_NEXT_HOP 8u /* tunnel address, 0 = on-link */
 #define FIB_ENTRY_FLAGS 12u
 #define FIB_ENTRY_SIZE 16u
 
+/* Tunnel state block (u32), written by the worker when it applies CFG_TUNNEL; setup() reloads it. */
 #define TUNNEL_STATE_SOURCE 0u /* NBMA (outer source) */
 #define TUNNEL_STATE_TUNNEL_IP 4u
 #define TUNNEL_STATE_TUNNEL_PREFIX_LEN 8u
@@ -104,6 +117,7 @@
 #define TUNNEL_STATE_ROUTE_COUNT 48u
 #define TUNNEL_STATE_ROUTES_PER_LEN 64u /* u32 x 33: routes per prefix length 0..32 */
 
+/* SA table entry, written only by the worker under the gen seqlock (u32 unless u64). */
 #define SA_ENTRY_STATE 0u /* SA_STATE */
 #define SA_ENTRY_GEN 4u /* seqlock */
 #define SA_ENTRY_DIR 8u /* SA_DIR */
@@ -150,6 +164,7 @@
 #define SA_ENTRY_SECRETS_END 3840u
 #define SA_ENTRY_SIZE 4096u
 
+/* Per-worker scratch (worker-private; the supervisor reads only inFlight after a worker died). */
 #define SCRATCH_PROD_TUN_TX 0u /* producer state of tunTx */
 #define SCRATCH_PROD_NBMA_TX 32u /* producer state of nbmaTx */
 #define SCRATCH_PROD_CTL_RX 64u /* producer state of ctlRx */
@@ -177,14 +192,16 @@
 #define SCRATCH_GRO_FLOWS 64u
 #define SCRATCH_PRODUCER_STATE 32u /* bytes of a producer state */
 
-#define CTL_IN_NHRP_IN 1u /* ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
+/* ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
+#define CTL_IN_NHRP_IN 1u
 #define CTL_IN_NO_ENTRY 2u
 #define CTL_IN_TRAFFIC_INDICATION 3u
 #define CTL_IN_SA_EVENT 4u
 #define CTL_IN_SA_NEEDED 5u
 #define CTL_IN_IKE_IN 6u
 
-#define CTL_OUT_NHRP_OUT 1u /* ctlTx kinds (supervisor -> worker) */
+/* ctlTx kinds (supervisor -> worker) */
+#define CTL_OUT_NHRP_OUT 1u
 #define CTL_OUT_CFG_TUNNEL 16u
 #define CTL_OUT_FIB_ADD 17u
 #define CTL_OUT_FIB_DEL 18u
@@ -201,85 +218,106 @@
 #define CTL_OUT_IKE_OUT 29u
 #define CTL_OUT_SA_PAIR 30u
 #define CTL_OUT_SA_LIMIT 31u
-#define CTL_OUT_TEST_TRAP 32u
+#define CTL_OUT_TEST_TRAP 32u /* test hook: the worker traps (only with the layout's testHooks set) */
 
-#define CTL_KIND_WORD_KIND_MASK 0xffffu /* a ctlRx slot's kind word: kind in the low half, NHRP_IN through ESP: inbound SA index + 1 from SA_SHIFT */
+/* a ctlRx slot's kind word: kind in the low half, NHRP_IN through ESP: inbound SA index + 1 from SA_SHIFT */
+#define CTL_KIND_WORD_KIND_MASK 0xffffu
 #define CTL_KIND_WORD_SA_SHIFT 16u
 
-#define TUN_KIND_PLAIN 0u /* tunRx/tunTx slot kinds: PLAIN = bare IPv4 packet; VNET = VNET_HDR_LEN-byte virtio_net_hdr, then the packet */
+/* tunRx/tunTx slot kinds: PLAIN = bare IPv4 packet; VNET = VNET_HDR_LEN-byte virtio_net_hdr, then the packet */
+#define TUN_KIND_PLAIN 0u
 #define TUN_KIND_VNET 1u
 
-#define NBMA_KIND_GRE 47u /* nbmaRx/nbmaTx/espRx/udpRx/udpTx slot kinds (IP protocol numbers); UDP: aux = srcPort << 16 | dstPort */
+/* nbmaRx/nbmaTx/espRx/udpRx/udpTx slot kinds (IP protocol numbers); UDP: aux = srcPort << 16 | dstPort */
+#define NBMA_KIND_GRE 47u
 #define NBMA_KIND_ESP 50u
 #define NBMA_KIND_UDP 17u
 
-#define RING_FLAG_VNET 1u /* ring header flags bits */
+/* ring header flags bits */
+#define RING_FLAG_VNET 1u
 
-#define TUNNEL_FLAG_KEY 1u /* CFG_TUNNEL / tunnel state flags */
-#define TUNNEL_FLAG_P2P 2u
-#define TUNNEL_FLAG_STRICT 4u
-#define TUNNEL_FLAG_REDIRECT 8u
-#define TUNNEL_FLAG_PROTECTED 16u
+/* CFG_TUNNEL / tunnel state flags */
+#define TUNNEL_FLAG_KEY 1u /* GRE key present */
+#define TUNNEL_FLAG_P2P 2u /* point-to-point: tunnel destination p2pDestination */
+#define TUNNEL_FLAG_STRICT 4u /* drop GRE-carried IPv4 from an NBMA address with no peer entry */
+#define TUNNEL_FLAG_REDIRECT 8u /* Phase 3 hub: post TRAFFIC_INDICATION for hairpinned traffic */
+#define TUNNEL_FLAG_PROTECTED 16u /* tunnel protection: no SA, no send */
 
-#define PEER_FLAG_STATIC 1u /* peer entry flags (low half) */
-#define PEER_FLAG_NAT 2u
-#define PEER_FLAG_UDP 4u
+/* peer entry flags (low half) */
+#define PEER_FLAG_STATIC 1u
+#define PEER_FLAG_NAT 2u /* behind NAT */
+#define PEER_FLAG_UDP 4u /* UDP-encapsulated ESP */
 
-#define ESP_ENC_AES_GCM_128 1u /* encryption transforms (low byte of the SA cipher word) */
+/* encryption transforms (low byte of the SA cipher word) */
+#define ESP_ENC_AES_GCM_128 1u
 #define ESP_ENC_AES_GCM_256 2u
 #define ESP_ENC_CHACHA20_POLY1305 3u
 #define ESP_ENC_AES_CBC_128 4u
 #define ESP_ENC_AES_CBC_256 5u
 #define ESP_ENC_NULL 6u
 
-#define ESP_INTEG_NONE 0u /* integrity transforms (second byte of the cipher word); AEADs take NONE */
+/* integrity transforms (second byte of the cipher word); AEADs take NONE */
+#define ESP_INTEG_NONE 0u
 #define ESP_INTEG_HMAC_SHA1_96 1u
 #define ESP_INTEG_HMAC_SHA256_128 2u
 
-#define ESP_CIPHER_ENC_MASK 0xffu /* cipher word = enc | integ << INTEG_SHIFT | icvLen << ICV_SHIFT (icvLen: AES-GCM only, 8/12/16, 0 = 16) */
+/* cipher word = enc | integ << INTEG_SHIFT | icvLen << ICV_SHIFT (icvLen: AES-GCM only, 8/12/16, 0 = 16) */
+#define ESP_CIPHER_ENC_MASK 0xffu
 #define ESP_CIPHER_INTEG_SHIFT 8u
 #define ESP_CIPHER_ICV_SHIFT 16u
 
-#define SA_FLAG_UDP 1u /* SA flags */
-#define SA_FLAG_ESN 2u
-#define SA_FLAG_TUNNEL 4u
-#define SA_FLAG_NO_REPLAY 8u
-#define SA_FLAG_SEQ_LIMIT 16u
-#define SA_FLAG_GRE_ONLY 32u
+/* SA flags (SA_ADD flags, SA entry flags) */
+#define SA_FLAG_UDP 1u /* ESP in UDP (RFC 3948) */
+#define SA_FLAG_ESN 2u /* 64-bit extended sequence numbers */
+#define SA_FLAG_TUNNEL 4u /* tunnel mode */
+#define SA_FLAG_NO_REPLAY 8u /* anti-replay off (inbound) */
+#define SA_FLAG_SEQ_LIMIT 16u /* outbound numbers only up to the limit SA_LIMIT sets after the supervisor persisted it (a restart never reuses one) */
+#define SA_FLAG_GRE_ONLY 32u /* selectors = GRE from the SA's peer to our tunnel source (tunnel protection); anything else is a policy drop */
 
-#define SA_DIR_IN 1u /* SA direction */
+/* SA direction */
+#define SA_DIR_IN 1u
 #define SA_DIR_OUT 2u
 
-#define SA_STATE_FREE 0u /* SA entry state */
+/* SA entry state */
+#define SA_STATE_FREE 0u
 #define SA_STATE_ACTIVE 1u
 #define SA_STATE_EXPIRED 2u
 
-#define SA_EVENT_REASON_SOFT_LIFETIME 1u /* SA_EVENT reasons (SA entry events bit reason - 1) */
+/* SA_EVENT reasons (SA entry events bit reason - 1) */
+#define SA_EVENT_REASON_SOFT_LIFETIME 1u
 #define SA_EVENT_REASON_HARD_LIFETIME 2u
 #define SA_EVENT_REASON_SEQ_EXHAUSTED 3u
-#define SA_EVENT_REASON_SEQ_LOW 4u
+#define SA_EVENT_REASON_SEQ_LOW 4u /* an outbound SA with SEQ_LIMIT reached its warn mark (or the limit): reserve the next block */
 
+/* CTL_IN NHRP_IN record: addr = outer source, aux = outer destination, data = NHRP packet */
 #define NHRP_IN_PACKET 0u
 
+/* CTL_IN NO_ENTRY record: addr = next hop, aux = inner destination, data = the first bytes of the packet */
 #define NO_ENTRY_PACKET 0u
 #define NO_ENTRY_PACKET_MAX 64u /* bytes of the packet copied */
 
+/* CTL_IN TRAFFIC_INDICATION record: addr = outer source (the spoke), aux = inner destination, data = the first bytes of the inner packet */
 #define TRAFFIC_INDICATION_PACKET 0u
 #define TRAFFIC_INDICATION_PACKET_MAX 64u
 
+/* CTL_IN SA_EVENT record: addr = SA index, aux = reason */
 #define SA_EVENT_INDEX 0u
 #define SA_EVENT_REASON 4u /* SA_EVENT_REASON */
 #define SA_EVENT_SPI 8u
 #define SA_EVENT_DIR 12u /* SA_DIR */
 #define SA_EVENT_SIZE 16u
 
+/* CTL_IN SA_NEEDED record: addr = NBMA */
 #define SA_NEEDED_NBMA 0u
 #define SA_NEEDED_SIZE 4u
 
+/* CTL_IN IKE_IN record: addr = source, aux = srcPort << 16 | dstPort, data = IKE message (non-ESP marker stripped) */
 #define IKE_IN_MESSAGE 0u
 
+/* CTL_OUT NHRP_OUT record: addr = destination NBMA, aux = outbound SA index + 1 (0 = newest for the NBMA), data = NHRP packet */
 #define NHRP_OUT_PACKET 0u
 
+/* CTL_OUT CFG_TUNNEL record: the tunnel configuration (TUNNEL_STATE's first ten fields) */
 #define CFG_TUNNEL_SOURCE 0u
 #define CFG_TUNNEL_TUNNEL_IP 4u
 #define CFG_TUNNEL_TUNNEL_PREFIX_LEN 8u
@@ -292,29 +330,36 @@
 #define CFG_TUNNEL_NHS_FALLBACK 36u /* 0 = drop */
 #define CFG_TUNNEL_SIZE 40u
 
+/* CTL_OUT FIB_ADD record */
 #define FIB_ADD_PREFIX 0u
 #define FIB_ADD_PREFIX_LEN 4u
 #define FIB_ADD_NEXT_HOP 8u /* 0 = on-link */
 #define FIB_ADD_SIZE 12u
 
+/* CTL_OUT FIB_DEL record */
 #define FIB_DEL_PREFIX 0u
 #define FIB_DEL_PREFIX_LEN 4u
 #define FIB_DEL_SIZE 8u
 
+/* CTL_OUT PEER_SET record */
 #define PEER_SET_TUNNEL_IP 0u
 #define PEER_SET_NBMA 4u
 #define PEER_SET_FLAGS 8u /* PEER_FLAG | saIndexPlusOne << PEER_SA_SHIFT */
 #define PEER_SET_SIZE 12u
 
+/* CTL_OUT PEER_DEL record */
 #define PEER_DEL_TUNNEL_IP 0u
 #define PEER_DEL_SIZE 4u
 
+/* CTL_OUT MCAST_ADD record */
 #define MCAST_ADD_NBMA 0u
 #define MCAST_ADD_SIZE 4u
 
+/* CTL_OUT MCAST_DEL record */
 #define MCAST_DEL_NBMA 0u
 #define MCAST_DEL_SIZE 4u
 
+/* CTL_OUT SA_ADD record: bytes from ivSeed on (IV seed and keys) are zeroed by the worker after it applies or refuses the command */
 #define SA_ADD_INDEX 0u
 #define SA_ADD_DIR 4u /* SA_DIR */
 #define SA_ADD_SPI 8u /* >= 256 */
@@ -335,22 +380,27 @@
 #define SA_ADD_KEY_MAX 64u /* longest key / auth key */
 #define SA_ADD_SIZE 96u /* fixed part */
 
+/* CTL_OUT SA_DEL record */
 #define SA_DEL_INDEX 0u
 #define SA_DEL_SIZE 4u
 
+/* CTL_OUT KEEPALIVE record: one 0xFF byte to udpTx (RFC 3948) */
 #define KEEPALIVE_NBMA 0u
 #define KEEPALIVE_PORTS 4u /* srcPort << 16 | dstPort */
 #define KEEPALIVE_SIZE 8u
 
+/* CTL_OUT IKE_OUT record: sent on udpTx behind the 4-byte non-ESP marker */
 #define IKE_OUT_DST 0u
 #define IKE_OUT_PORTS 4u /* srcPort << 16 | dstPort */
 #define IKE_OUT_MESSAGE 8u
 #define IKE_OUT_SIZE 8u /* fixed part */
 
+/* CTL_OUT SA_PAIR record */
 #define SA_PAIR_IN_INDEX 0u
 #define SA_PAIR_OUT_INDEX 4u
 #define SA_PAIR_SIZE 8u
 
+/* CTL_OUT SA_LIMIT record */
 #define SA_LIMIT_INDEX 0u
 #define SA_LIMIT_LIMIT 8u
 #define SA_LIMIT_WARN 16u
@@ -515,6 +565,9 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(NBMA_INDEX_ENTRY_NBMA, ABI_AT_U32) \
   X(NBMA_INDEX_ENTRY_PEER, ABI_AT_U32) \
   X(NBMA_INDEX_ENTRY_SIZE, ABI_VALUE) \
+  X(SA_INDEX_ENTRY_KEY, ABI_AT_U32) \
+  X(SA_INDEX_ENTRY_SA, ABI_AT_U32) \
+  X(SA_INDEX_ENTRY_SIZE, ABI_VALUE) \
   X(FIB_ENTRY_PREFIX, ABI_AT_U32) \
   X(FIB_ENTRY_LEN, ABI_AT_U32) \
   X(FIB_ENTRY_NEXT_HOP, ABI_AT_U32) \
@@ -824,6 +877,6 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 382u
+#define ABI_ENTRY_COUNT 385u
 
 #endif

@@ -50,7 +50,7 @@ export function entries(spec) {
   for (const s of spec.structs) {
     const tsName = s.ts ?? s.name;
     for (const [f, v, type, doc] of s.fields) {
-      const e = { name: `${s.name}_${snake(f)}`, value: num(v), lit: lit(v), ts: [tsName, f], doc, group: s.name, type };
+      const e = { name: `${s.name}_${snake(f)}`, value: num(v), lit: lit(v), ts: [tsName, f], doc, group: s.name, type, groupDoc: f === s.fields[0][0] ? s.doc : undefined };
       if (type === 'size') Object.assign(e, { how: 'value', asType: 'usize' });
       else if (type === 'value') Object.assign(e, { how: 'value', asType: 'u32' });
       else Object.assign(e, { how: type === 'u64' ? 'u64' : 'u32', asType: 'usize' });
@@ -58,7 +58,10 @@ export function entries(spec) {
     }
   }
   for (const [name, doc, values] of spec.enums) {
-    for (const [k, v] of Object.entries(values)) add({ name: `${name}_${snake(k)}`, how: 'value', value: num(v), lit: lit(v), asType: 'u32', ts: [name, k], doc: k === Object.keys(values)[0] ? doc : '', group: name });
+    Object.entries(values).forEach(([k, x], i) => {
+      const [v, kdoc] = Array.isArray(x) ? x : [x, ''];
+      add({ name: `${name}_${snake(k)}`, how: 'value', value: num(v), lit: lit(v), asType: 'u32', ts: [name, k], doc: kdoc, group: name, groupDoc: i ? undefined : doc });
+    });
   }
   for (const [dir, kinds] of Object.entries(spec.records)) {
     const kindEnum = spec.enums.find(([n]) => n === dir);
@@ -66,7 +69,8 @@ export function entries(spec) {
     for (const [kind, r] of Object.entries(kinds)) {
       if (!(kind in kindEnum[2])) fail(`records.${dir}.${kind}: not a ${dir} kind`);
       for (const [f, v, type, doc] of r.fields) {
-        const e = { name: `${kind}_${snake(f)}`, value: num(v), lit: lit(v), ts: [`${dir}_RECORD`, kind, f], doc, group: `${dir}.${kind}`, type };
+        const groupDoc = f === r.fields[0][0] ? `${dir} ${kind} record${r.doc ? `: ${r.doc}` : ''}` : undefined;
+        const e = { name: `${kind}_${snake(f)}`, value: num(v), lit: lit(v), ts: [`${dir}_RECORD`, kind, f], doc, group: `${dir}.${kind}`, type, groupDoc };
         if (type === 'size') Object.assign(e, { how: 'value', asType: 'usize' });
         else if (type === 'value') Object.assign(e, { how: 'value', asType: 'u32' });
         else Object.assign(e, { how: type === 'u64' ? 'u64' : 'u32', asType: 'usize' });
@@ -165,7 +169,7 @@ function renderAs(list) {
   let group;
   for (const e of list) {
     const g = e.group ?? e.how;
-    if (g !== group) { s += '\n'; group = g; }
+    if (g !== group) { s += `\n${e.groupDoc ? `// ${e.groupDoc}\n` : ''}`; group = g; }
     s += `export const ${e.name}: ${e.asType} = ${e.lit};${e.doc ? ` // ${e.doc}` : ''}\n`;
   }
   return s;
@@ -178,7 +182,7 @@ function renderC(list) {
   let group;
   for (const e of list) {
     const g = e.group ?? e.how;
-    if (g !== group) { s += '\n'; group = g; }
+    if (g !== group) { s += `\n${e.groupDoc ? `/* ${e.groupDoc.replace(/\*\//g, '* /')} */\n` : ''}`; group = g; }
     s += `#define ${e.name} ${e.lit}u${e.doc ? ` /* ${e.doc.replace(/\*\//g, '* /')} */` : ''}\n`;
   }
   s += `\n/* Every entry once, for the cross-language test (layout-contract.c): X(name, how), how = what the\n * name is: an offset of a u32 or u64 field, a plain value, or a u64 counter index. */\n`;

@@ -19,6 +19,7 @@ export const SA_WINDOW_MAX: u32 = 4096; // largest replay window (bits)
 export const SA_WINDOW_DEFAULT: u32 = 2048; // replay window when SA_ADD says 0
 export const NATT_PORT: u32 = 4500; // UDP port of ESP in UDP and IKE (RFC 3948)
 
+// Layout block at LAYOUT_BASE, 256 bytes of u32 fields, written once by the supervisor before any worker starts. Ring, table and doorbell fields are byte offsets in the shared memory.
 export const LB_MAGIC: usize = 0; // LAYOUT_MAGIC
 export const LB_VERSION: usize = 4; // LAYOUT_VERSION
 export const LB_TUN_RX: usize = 8; // ring: TUN reader pump -> worker
@@ -48,6 +49,7 @@ export const LB_TEST_HOOKS: usize = 248; // 1 = the worker honours TEST_TRAP (dm
 export const LB_STOP_FLAG: usize = 252; // worker stop flag (supervisor -> worker thread loop)
 export const LB_SIZE: usize = 256; // bytes of the layout block
 
+// SPSC ring header (u32 fields; head and tail on their own cache lines), then slotCount slots of slotSize bytes.
 export const RING_HEAD: usize = 0; // slots produced (free-running), written by the producer
 export const RING_TAIL: usize = 64; // slots consumed (free-running), written by the consumer
 export const RING_SLOT_COUNT: usize = 128; // power of two
@@ -58,16 +60,19 @@ export const RING_FULL_DROPS: usize = 144; // slots the producer dropped because
 export const RING_FLAGS: usize = 148; // RING_FLAG bits
 export const RING_HEADER_SIZE: usize = 256; // the first slot follows the header
 
+// Slot header; the data follows it.
 export const SLOT_LEN: usize = 0; // data bytes
 export const SLOT_KIND: usize = 4; // per ring: TUN_KIND, NBMA_KIND, CTL_IN, CTL_OUT
 export const SLOT_ADDR: usize = 8; // an IPv4 address (host order), per kind
 export const SLOT_AUX: usize = 12; // per kind
 export const SLOT_DATA: usize = 16; // slotSize - 16 bytes at most
 
+// Doorbell: 8 bytes, one per consumer thread (the supervisor places each on its own cache line).
 export const DOORBELL_SEQ: usize = 0; // incremented by every ring; the futex word
 export const DOORBELL_SLEEPING: usize = 4; // 1 while the owner sleeps (wake it)
 export const DOORBELL_SIZE: usize = 8; // bytes
 
+// Peer table entry (tunnel address -> NBMA), written only by the worker under the gen seqlock.
 export const PEER_ENTRY_TUNNEL_IP: usize = 0; // PEER_EMPTY / PEER_DELETED or the key
 export const PEER_ENTRY_NBMA: usize = 4;
 export const PEER_ENTRY_FLAGS: usize = 8; // PEER_FLAG bits; bits 16..31 see PEER_SA_SHIFT
@@ -78,16 +83,24 @@ export const PEER_ENTRY_RX_PACKETS: usize = 32;
 export const PEER_ENTRY_RX_BYTES: usize = 40; // inner bytes
 export const PEER_ENTRY_SIZE: usize = 48;
 
+// nbma -> peer reverse index entry (worker-private), backward-shift deletion.
 export const NBMA_INDEX_ENTRY_NBMA: usize = 0; // 0 = empty
 export const NBMA_INDEX_ENTRY_PEER: usize = 4; // peer table entry number
 export const NBMA_INDEX_ENTRY_SIZE: usize = 8;
 
+// Entry of the worker-private SPI -> inbound SA and peer NBMA -> outbound SA indexes (2 x saCapacity entries each), backward-shift deletion.
+export const SA_INDEX_ENTRY_KEY: usize = 0; // SPI or NBMA; 0 = empty
+export const SA_INDEX_ENTRY_SA: usize = 4; // SA index + 1
+export const SA_INDEX_ENTRY_SIZE: usize = 8;
+
+// FIB entry in a prefix-length table.
 export const FIB_ENTRY_PREFIX: usize = 0; // masked, host order; 0xffffffff in an empty entry
 export const FIB_ENTRY_LEN: usize = 4; // prefix length; FIB_EMPTY_LEN = empty
 export const FIB_ENTRY_NEXT_HOP: usize = 8; // tunnel address, 0 = on-link
 export const FIB_ENTRY_FLAGS: usize = 12;
 export const FIB_ENTRY_SIZE: usize = 16;
 
+// Tunnel state block (u32), written by the worker when it applies CFG_TUNNEL; setup() reloads it.
 export const TUNNEL_STATE_SOURCE: usize = 0; // NBMA (outer source)
 export const TUNNEL_STATE_TUNNEL_IP: usize = 4;
 export const TUNNEL_STATE_TUNNEL_PREFIX_LEN: usize = 8;
@@ -103,6 +116,7 @@ export const TUNNEL_STATE_PEER_COUNT: usize = 44;
 export const TUNNEL_STATE_ROUTE_COUNT: usize = 48;
 export const TUNNEL_STATE_ROUTES_PER_LEN: usize = 64; // u32 x 33: routes per prefix length 0..32
 
+// SA table entry, written only by the worker under the gen seqlock (u32 unless u64).
 export const SA_ENTRY_STATE: usize = 0; // SA_STATE
 export const SA_ENTRY_GEN: usize = 4; // seqlock
 export const SA_ENTRY_DIR: usize = 8; // SA_DIR
@@ -149,6 +163,7 @@ export const SA_ENTRY_HMAC: usize = 3776; // HMAC context
 export const SA_ENTRY_SECRETS_END: usize = 3840;
 export const SA_ENTRY_SIZE: usize = 4096;
 
+// Per-worker scratch (worker-private; the supervisor reads only inFlight after a worker died).
 export const SCRATCH_PROD_TUN_TX: usize = 0; // producer state of tunTx
 export const SCRATCH_PROD_NBMA_TX: usize = 32; // producer state of nbmaTx
 export const SCRATCH_PROD_CTL_RX: usize = 64; // producer state of ctlRx
@@ -176,14 +191,16 @@ export const SCRATCH_MCAST_MAX: u32 = 8192;
 export const SCRATCH_GRO_FLOWS: u32 = 64;
 export const SCRATCH_PRODUCER_STATE: u32 = 32; // bytes of a producer state
 
-export const CTL_IN_NHRP_IN: u32 = 1; // ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD)
+// ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD)
+export const CTL_IN_NHRP_IN: u32 = 1;
 export const CTL_IN_NO_ENTRY: u32 = 2;
 export const CTL_IN_TRAFFIC_INDICATION: u32 = 3;
 export const CTL_IN_SA_EVENT: u32 = 4;
 export const CTL_IN_SA_NEEDED: u32 = 5;
 export const CTL_IN_IKE_IN: u32 = 6;
 
-export const CTL_OUT_NHRP_OUT: u32 = 1; // ctlTx kinds (supervisor -> worker)
+// ctlTx kinds (supervisor -> worker)
+export const CTL_OUT_NHRP_OUT: u32 = 1;
 export const CTL_OUT_CFG_TUNNEL: u32 = 16;
 export const CTL_OUT_FIB_ADD: u32 = 17;
 export const CTL_OUT_FIB_DEL: u32 = 18;
@@ -200,85 +217,106 @@ export const CTL_OUT_KEEPALIVE: u32 = 28;
 export const CTL_OUT_IKE_OUT: u32 = 29;
 export const CTL_OUT_SA_PAIR: u32 = 30;
 export const CTL_OUT_SA_LIMIT: u32 = 31;
-export const CTL_OUT_TEST_TRAP: u32 = 32;
+export const CTL_OUT_TEST_TRAP: u32 = 32; // test hook: the worker traps (only with the layout's testHooks set)
 
-export const CTL_KIND_WORD_KIND_MASK: u32 = 0xffff; // a ctlRx slot's kind word: kind in the low half, NHRP_IN through ESP: inbound SA index + 1 from SA_SHIFT
+// a ctlRx slot's kind word: kind in the low half, NHRP_IN through ESP: inbound SA index + 1 from SA_SHIFT
+export const CTL_KIND_WORD_KIND_MASK: u32 = 0xffff;
 export const CTL_KIND_WORD_SA_SHIFT: u32 = 16;
 
-export const TUN_KIND_PLAIN: u32 = 0; // tunRx/tunTx slot kinds: PLAIN = bare IPv4 packet; VNET = VNET_HDR_LEN-byte virtio_net_hdr, then the packet
+// tunRx/tunTx slot kinds: PLAIN = bare IPv4 packet; VNET = VNET_HDR_LEN-byte virtio_net_hdr, then the packet
+export const TUN_KIND_PLAIN: u32 = 0;
 export const TUN_KIND_VNET: u32 = 1;
 
-export const NBMA_KIND_GRE: u32 = 47; // nbmaRx/nbmaTx/espRx/udpRx/udpTx slot kinds (IP protocol numbers); UDP: aux = srcPort << 16 | dstPort
+// nbmaRx/nbmaTx/espRx/udpRx/udpTx slot kinds (IP protocol numbers); UDP: aux = srcPort << 16 | dstPort
+export const NBMA_KIND_GRE: u32 = 47;
 export const NBMA_KIND_ESP: u32 = 50;
 export const NBMA_KIND_UDP: u32 = 17;
 
-export const RING_FLAG_VNET: u32 = 1; // ring header flags bits
+// ring header flags bits
+export const RING_FLAG_VNET: u32 = 1;
 
-export const TUNNEL_FLAG_KEY: u32 = 1; // CFG_TUNNEL / tunnel state flags
-export const TUNNEL_FLAG_P2P: u32 = 2;
-export const TUNNEL_FLAG_STRICT: u32 = 4;
-export const TUNNEL_FLAG_REDIRECT: u32 = 8;
-export const TUNNEL_FLAG_PROTECTED: u32 = 16;
+// CFG_TUNNEL / tunnel state flags
+export const TUNNEL_FLAG_KEY: u32 = 1; // GRE key present
+export const TUNNEL_FLAG_P2P: u32 = 2; // point-to-point: tunnel destination p2pDestination
+export const TUNNEL_FLAG_STRICT: u32 = 4; // drop GRE-carried IPv4 from an NBMA address with no peer entry
+export const TUNNEL_FLAG_REDIRECT: u32 = 8; // Phase 3 hub: post TRAFFIC_INDICATION for hairpinned traffic
+export const TUNNEL_FLAG_PROTECTED: u32 = 16; // tunnel protection: no SA, no send
 
-export const PEER_FLAG_STATIC: u32 = 1; // peer entry flags (low half)
-export const PEER_FLAG_NAT: u32 = 2;
-export const PEER_FLAG_UDP: u32 = 4;
+// peer entry flags (low half)
+export const PEER_FLAG_STATIC: u32 = 1;
+export const PEER_FLAG_NAT: u32 = 2; // behind NAT
+export const PEER_FLAG_UDP: u32 = 4; // UDP-encapsulated ESP
 
-export const ESP_ENC_AES_GCM_128: u32 = 1; // encryption transforms (low byte of the SA cipher word)
+// encryption transforms (low byte of the SA cipher word)
+export const ESP_ENC_AES_GCM_128: u32 = 1;
 export const ESP_ENC_AES_GCM_256: u32 = 2;
 export const ESP_ENC_CHACHA20_POLY1305: u32 = 3;
 export const ESP_ENC_AES_CBC_128: u32 = 4;
 export const ESP_ENC_AES_CBC_256: u32 = 5;
 export const ESP_ENC_NULL: u32 = 6;
 
-export const ESP_INTEG_NONE: u32 = 0; // integrity transforms (second byte of the cipher word); AEADs take NONE
+// integrity transforms (second byte of the cipher word); AEADs take NONE
+export const ESP_INTEG_NONE: u32 = 0;
 export const ESP_INTEG_HMAC_SHA1_96: u32 = 1;
 export const ESP_INTEG_HMAC_SHA256_128: u32 = 2;
 
-export const ESP_CIPHER_ENC_MASK: u32 = 0xff; // cipher word = enc | integ << INTEG_SHIFT | icvLen << ICV_SHIFT (icvLen: AES-GCM only, 8/12/16, 0 = 16)
+// cipher word = enc | integ << INTEG_SHIFT | icvLen << ICV_SHIFT (icvLen: AES-GCM only, 8/12/16, 0 = 16)
+export const ESP_CIPHER_ENC_MASK: u32 = 0xff;
 export const ESP_CIPHER_INTEG_SHIFT: u32 = 8;
 export const ESP_CIPHER_ICV_SHIFT: u32 = 16;
 
-export const SA_FLAG_UDP: u32 = 1; // SA flags
-export const SA_FLAG_ESN: u32 = 2;
-export const SA_FLAG_TUNNEL: u32 = 4;
-export const SA_FLAG_NO_REPLAY: u32 = 8;
-export const SA_FLAG_SEQ_LIMIT: u32 = 16;
-export const SA_FLAG_GRE_ONLY: u32 = 32;
+// SA flags (SA_ADD flags, SA entry flags)
+export const SA_FLAG_UDP: u32 = 1; // ESP in UDP (RFC 3948)
+export const SA_FLAG_ESN: u32 = 2; // 64-bit extended sequence numbers
+export const SA_FLAG_TUNNEL: u32 = 4; // tunnel mode
+export const SA_FLAG_NO_REPLAY: u32 = 8; // anti-replay off (inbound)
+export const SA_FLAG_SEQ_LIMIT: u32 = 16; // outbound numbers only up to the limit SA_LIMIT sets after the supervisor persisted it (a restart never reuses one)
+export const SA_FLAG_GRE_ONLY: u32 = 32; // selectors = GRE from the SA's peer to our tunnel source (tunnel protection); anything else is a policy drop
 
-export const SA_DIR_IN: u32 = 1; // SA direction
+// SA direction
+export const SA_DIR_IN: u32 = 1;
 export const SA_DIR_OUT: u32 = 2;
 
-export const SA_STATE_FREE: u32 = 0; // SA entry state
+// SA entry state
+export const SA_STATE_FREE: u32 = 0;
 export const SA_STATE_ACTIVE: u32 = 1;
 export const SA_STATE_EXPIRED: u32 = 2;
 
-export const SA_EVENT_REASON_SOFT_LIFETIME: u32 = 1; // SA_EVENT reasons (SA entry events bit reason - 1)
+// SA_EVENT reasons (SA entry events bit reason - 1)
+export const SA_EVENT_REASON_SOFT_LIFETIME: u32 = 1;
 export const SA_EVENT_REASON_HARD_LIFETIME: u32 = 2;
 export const SA_EVENT_REASON_SEQ_EXHAUSTED: u32 = 3;
-export const SA_EVENT_REASON_SEQ_LOW: u32 = 4;
+export const SA_EVENT_REASON_SEQ_LOW: u32 = 4; // an outbound SA with SEQ_LIMIT reached its warn mark (or the limit): reserve the next block
 
+// CTL_IN NHRP_IN record: addr = outer source, aux = outer destination, data = NHRP packet
 export const NHRP_IN_PACKET: usize = 0;
 
+// CTL_IN NO_ENTRY record: addr = next hop, aux = inner destination, data = the first bytes of the packet
 export const NO_ENTRY_PACKET: usize = 0;
 export const NO_ENTRY_PACKET_MAX: u32 = 64; // bytes of the packet copied
 
+// CTL_IN TRAFFIC_INDICATION record: addr = outer source (the spoke), aux = inner destination, data = the first bytes of the inner packet
 export const TRAFFIC_INDICATION_PACKET: usize = 0;
 export const TRAFFIC_INDICATION_PACKET_MAX: u32 = 64;
 
+// CTL_IN SA_EVENT record: addr = SA index, aux = reason
 export const SA_EVENT_INDEX: usize = 0;
 export const SA_EVENT_REASON: usize = 4; // SA_EVENT_REASON
 export const SA_EVENT_SPI: usize = 8;
 export const SA_EVENT_DIR: usize = 12; // SA_DIR
 export const SA_EVENT_SIZE: usize = 16;
 
+// CTL_IN SA_NEEDED record: addr = NBMA
 export const SA_NEEDED_NBMA: usize = 0;
 export const SA_NEEDED_SIZE: usize = 4;
 
+// CTL_IN IKE_IN record: addr = source, aux = srcPort << 16 | dstPort, data = IKE message (non-ESP marker stripped)
 export const IKE_IN_MESSAGE: usize = 0;
 
+// CTL_OUT NHRP_OUT record: addr = destination NBMA, aux = outbound SA index + 1 (0 = newest for the NBMA), data = NHRP packet
 export const NHRP_OUT_PACKET: usize = 0;
 
+// CTL_OUT CFG_TUNNEL record: the tunnel configuration (TUNNEL_STATE's first ten fields)
 export const CFG_TUNNEL_SOURCE: usize = 0;
 export const CFG_TUNNEL_TUNNEL_IP: usize = 4;
 export const CFG_TUNNEL_TUNNEL_PREFIX_LEN: usize = 8;
@@ -291,29 +329,36 @@ export const CFG_TUNNEL_P2P_DESTINATION: usize = 32;
 export const CFG_TUNNEL_NHS_FALLBACK: usize = 36; // 0 = drop
 export const CFG_TUNNEL_SIZE: usize = 40;
 
+// CTL_OUT FIB_ADD record
 export const FIB_ADD_PREFIX: usize = 0;
 export const FIB_ADD_PREFIX_LEN: usize = 4;
 export const FIB_ADD_NEXT_HOP: usize = 8; // 0 = on-link
 export const FIB_ADD_SIZE: usize = 12;
 
+// CTL_OUT FIB_DEL record
 export const FIB_DEL_PREFIX: usize = 0;
 export const FIB_DEL_PREFIX_LEN: usize = 4;
 export const FIB_DEL_SIZE: usize = 8;
 
+// CTL_OUT PEER_SET record
 export const PEER_SET_TUNNEL_IP: usize = 0;
 export const PEER_SET_NBMA: usize = 4;
 export const PEER_SET_FLAGS: usize = 8; // PEER_FLAG | saIndexPlusOne << PEER_SA_SHIFT
 export const PEER_SET_SIZE: usize = 12;
 
+// CTL_OUT PEER_DEL record
 export const PEER_DEL_TUNNEL_IP: usize = 0;
 export const PEER_DEL_SIZE: usize = 4;
 
+// CTL_OUT MCAST_ADD record
 export const MCAST_ADD_NBMA: usize = 0;
 export const MCAST_ADD_SIZE: usize = 4;
 
+// CTL_OUT MCAST_DEL record
 export const MCAST_DEL_NBMA: usize = 0;
 export const MCAST_DEL_SIZE: usize = 4;
 
+// CTL_OUT SA_ADD record: bytes from ivSeed on (IV seed and keys) are zeroed by the worker after it applies or refuses the command
 export const SA_ADD_INDEX: usize = 0;
 export const SA_ADD_DIR: usize = 4; // SA_DIR
 export const SA_ADD_SPI: usize = 8; // >= 256
@@ -334,22 +379,27 @@ export const SA_ADD_KEY: usize = 96; // key (AEAD: key || 4-byte salt), then the
 export const SA_ADD_KEY_MAX: u32 = 64; // longest key / auth key
 export const SA_ADD_SIZE: usize = 96; // fixed part
 
+// CTL_OUT SA_DEL record
 export const SA_DEL_INDEX: usize = 0;
 export const SA_DEL_SIZE: usize = 4;
 
+// CTL_OUT KEEPALIVE record: one 0xFF byte to udpTx (RFC 3948)
 export const KEEPALIVE_NBMA: usize = 0;
 export const KEEPALIVE_PORTS: usize = 4; // srcPort << 16 | dstPort
 export const KEEPALIVE_SIZE: usize = 8;
 
+// CTL_OUT IKE_OUT record: sent on udpTx behind the 4-byte non-ESP marker
 export const IKE_OUT_DST: usize = 0;
 export const IKE_OUT_PORTS: usize = 4; // srcPort << 16 | dstPort
 export const IKE_OUT_MESSAGE: usize = 8;
 export const IKE_OUT_SIZE: usize = 8; // fixed part
 
+// CTL_OUT SA_PAIR record
 export const SA_PAIR_IN_INDEX: usize = 0;
 export const SA_PAIR_OUT_INDEX: usize = 4;
 export const SA_PAIR_SIZE: usize = 8;
 
+// CTL_OUT SA_LIMIT record
 export const SA_LIMIT_INDEX: usize = 0;
 export const SA_LIMIT_LIMIT: usize = 8;
 export const SA_LIMIT_WARN: usize = 16;
