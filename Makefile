@@ -6,11 +6,21 @@ ASC := node_modules/.bin/asc
 ASC_FLAGS := --runtime stub --enable simd --enable threads --importMemory --sharedMemory \
              --initialMemory 512 --maximumMemory 4096 -O3 --noAssert --converge
 NATIVE := appliance/native/build/Release/dmvpn_io.node
-WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm
+WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm wasm/build/abi-probe.wasm
 BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs
 
-.PHONY: all wasm native bundle deps deps-build deps-lab test lab bench clean
-all: wasm native bundle
+.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean
+all: abi wasm native bundle
+
+# The shared-memory contract (docs/layout-contract.md): written once in the spec, generated for
+# TypeScript, AssemblyScript and C (+ the cross-language test probe) whenever the spec or the generator
+# changes. The generated files are committed so a reader sees them; test/layout-contract.test.ts fails
+# if they differ from what the spec generates.
+ABI_SPEC := wasm/layout/dataplane.layout.json wasm/layout/generate.mjs
+ABI := appliance/dataplane/abi.ts wasm/assembly/core/abi.ts appliance/native/abi.h wasm/layout/probe.ts
+abi: $(ABI)
+$(ABI) &: $(ABI_SPEC)
+	node wasm/layout/generate.mjs
 
 # Debian packages, from the one list deps/debian-packages.txt (idempotent: installs only what is missing;
 # not root and something missing: stops, naming the packages).
@@ -37,6 +47,12 @@ wasm/build/dataplane.wasm: $(wildcard wasm/assembly/*.ts wasm/assembly/*/*.ts) |
 wasm/build/crypto.wasm: $(wildcard wasm/assembly/crypto/*.ts wasm/assembly/crypto-entry.ts) | $(NPM_STAMP)
 	@mkdir -p wasm/build
 	$(ASC) wasm/assembly/crypto-entry.ts -o $@ $(ASC_FLAGS)
+
+# Test-only: reads every contract entry through the AssemblyScript constants (test/layout-contract.test.ts).
+wasm/build/abi-probe.wasm: wasm/layout/probe.ts wasm/assembly/core/abi.ts | $(NPM_STAMP)
+	@mkdir -p wasm/build
+	$(ASC) wasm/layout/probe.ts -o $@ --runtime stub --enable threads --importMemory --sharedMemory \
+	  --initialMemory 1 --maximumMemory 4096 -O1 --noAssert
 
 native: $(NATIVE)
 $(NATIVE): $(wildcard appliance/native/*.c appliance/native/*.h) appliance/native/binding.gyp | $(NPM_STAMP)

@@ -1,10 +1,11 @@
 // Encoders for the ctlTx commands (docs/dataplane.md "Commands") and readers of what the worker
 // publishes (counters, peer table, FIB, tunnel state) for show commands.
+import { type CounterName, type Layout } from './layout.js';
 import {
-  CTL_OUT, COUNTER_NAMES, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, TUNNEL_STATE, FIB_BITMAP_BYTES,
-  FIB_ENTRY_SIZE, type CounterName, type Layout, OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES,
-  HEAL_COUNTER_BASE, HEAL_COUNTER_NAMES,
-} from './layout.js';
+  CTL_OUT, CTL_OUT_RECORD, COUNTER_NAMES, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, TUNNEL_STATE, TUNNEL_FLAG,
+  FIB_BITMAP_BYTES, FIB_ENTRY, FIB_LENGTHS, OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE,
+  HEAL_COUNTER_NAMES,
+} from './abi.js';
 import { Ring } from './ring.js';
 
 export interface TunnelConfig {
@@ -43,34 +44,47 @@ export class Commands {
   }
 
   cfgTunnel(c: TunnelConfig): boolean {
-    const w = this.w;
-    w[0] = c.source; w[1] = c.tunnelIp; w[2] = c.tunnelPrefixLen;
-    w[3] = c.flags ?? ((c.key !== undefined ? 1 : 0) | (c.pointToPoint ? 2 : 0) | (c.strict ? 4 : 0));
-    w[4] = c.key ?? 0; w[5] = c.ipMtu ?? 1400; w[6] = c.tcpMss ?? 0; w[7] = c.ttl ?? 255;
-    w[8] = c.p2pDestination ?? 0; w[9] = c.nhsFallback ?? 0;
-    return this.put(CTL_OUT.CFG_TUNNEL, 10);
+    const R = CTL_OUT_RECORD.CFG_TUNNEL, w = this.w;
+    w[R.source >>> 2] = c.source; w[R.tunnelIp >>> 2] = c.tunnelIp; w[R.tunnelPrefixLen >>> 2] = c.tunnelPrefixLen;
+    w[R.flags >>> 2] = c.flags ??
+      ((c.key !== undefined ? TUNNEL_FLAG.KEY : 0) | (c.pointToPoint ? TUNNEL_FLAG.P2P : 0) | (c.strict ? TUNNEL_FLAG.STRICT : 0));
+    w[R.key >>> 2] = c.key ?? 0; w[R.ipMtu >>> 2] = c.ipMtu ?? 1400; w[R.tcpMss >>> 2] = c.tcpMss ?? 0; w[R.ttl >>> 2] = c.ttl ?? 255;
+    w[R.p2pDestination >>> 2] = c.p2pDestination ?? 0; w[R.nhsFallback >>> 2] = c.nhsFallback ?? 0;
+    return this.put(CTL_OUT.CFG_TUNNEL, R.size >>> 2);
   }
   fibAdd(prefix: number, prefixLen: number, nextHop = 0): boolean {
-    this.w[0] = prefix; this.w[1] = prefixLen; this.w[2] = nextHop;
-    return this.put(CTL_OUT.FIB_ADD, 3);
+    const R = CTL_OUT_RECORD.FIB_ADD;
+    this.w[R.prefix >>> 2] = prefix; this.w[R.prefixLen >>> 2] = prefixLen; this.w[R.nextHop >>> 2] = nextHop;
+    return this.put(CTL_OUT.FIB_ADD, R.size >>> 2);
   }
   fibDel(prefix: number, prefixLen: number): boolean {
-    this.w[0] = prefix; this.w[1] = prefixLen;
-    return this.put(CTL_OUT.FIB_DEL, 2);
+    const R = CTL_OUT_RECORD.FIB_DEL;
+    this.w[R.prefix >>> 2] = prefix; this.w[R.prefixLen >>> 2] = prefixLen;
+    return this.put(CTL_OUT.FIB_DEL, R.size >>> 2);
   }
   peerSet(tunnelIp: number, nbma: number, flags = 0): boolean {
-    this.w[0] = tunnelIp; this.w[1] = nbma; this.w[2] = flags;
-    return this.put(CTL_OUT.PEER_SET, 3);
+    const R = CTL_OUT_RECORD.PEER_SET;
+    this.w[R.tunnelIp >>> 2] = tunnelIp; this.w[R.nbma >>> 2] = nbma; this.w[R.flags >>> 2] = flags;
+    return this.put(CTL_OUT.PEER_SET, R.size >>> 2);
   }
-  peerDel(tunnelIp: number): boolean { this.w[0] = tunnelIp; return this.put(CTL_OUT.PEER_DEL, 1); }
+  peerDel(tunnelIp: number): boolean {
+    this.w[CTL_OUT_RECORD.PEER_DEL.tunnelIp >>> 2] = tunnelIp;
+    return this.put(CTL_OUT.PEER_DEL, CTL_OUT_RECORD.PEER_DEL.size >>> 2);
+  }
   fibFlush(): boolean { return this.put(CTL_OUT.FIB_FLUSH, 0); }
   peerFlush(): boolean { return this.put(CTL_OUT.PEER_FLUSH, 0); }
   /** `ip nhrp map multicast`: replicate multicast/broadcast to this NBMA address. */
-  mcastAdd(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_ADD, 1); }
-  mcastDel(nbma: number): boolean { this.w[0] = nbma; return this.put(CTL_OUT.MCAST_DEL, 1); }
-  /** NHRP packet to send in GRE 0x2001 to `nbma`; `sa` = outbound SA index + 1 to use (0 = newest for nbma). */
+  mcastAdd(nbma: number): boolean {
+    this.w[CTL_OUT_RECORD.MCAST_ADD.nbma >>> 2] = nbma;
+    return this.put(CTL_OUT.MCAST_ADD, CTL_OUT_RECORD.MCAST_ADD.size >>> 2);
+  }
+  mcastDel(nbma: number): boolean {
+    this.w[CTL_OUT_RECORD.MCAST_DEL.nbma >>> 2] = nbma;
+    return this.put(CTL_OUT.MCAST_DEL, CTL_OUT_RECORD.MCAST_DEL.size >>> 2);
+  }
   /** Test hook: makes the worker trap (refused unless the layout's testHooks word is 1). */
   testTrap(): boolean { return this.put(CTL_OUT.TEST_TRAP, 0); }
+  /** NHRP packet to send in GRE 0x2001 to `nbma`; `sa` = outbound SA index + 1 to use (0 = newest for nbma). */
   nhrpOut(nbma: number, packet: Uint8Array, sa = 0): boolean {
     return this.emit(CTL_OUT.NHRP_OUT, nbma, sa, packet, false);
   }
@@ -156,7 +170,7 @@ export function readPeers(buffer: ArrayBufferLike, l: Pick<Layout, 'peerTable' |
     for (let attempt = 0; attempt < 100; attempt++) {
       const g = Atomics.load(u32, (e + PEER_ENTRY.gen) >>> 2);
       if (g & 1) continue;
-      const ip = u32[e >>> 2];
+      const ip = u32[(e + PEER_ENTRY.tunnelIp) >>> 2];
       if (ip === PEER_EMPTY || ip === PEER_DELETED) { if (Atomics.load(u32, (e + PEER_ENTRY.gen) >>> 2) === g) break; continue; }
       const row: PeerRow = {
         tunnelIp: ip, nbma: u32[(e + PEER_ENTRY.nbma) >>> 2], flags: u32[(e + PEER_ENTRY.flags) >>> 2],
@@ -175,11 +189,13 @@ export interface RouteRow { prefix: number; prefixLen: number; nextHop: number }
 export function readFib(buffer: ArrayBufferLike, l: Pick<Layout, 'fib' | 'fibCapacity'>): RouteRow[] {
   const u32 = new Uint32Array(buffer);
   const rows: RouteRow[] = [];
-  for (let len = 32; len >= 0; len--) {
-    const t = l.fib + FIB_BITMAP_BYTES + len * l.fibCapacity * FIB_ENTRY_SIZE;
+  for (let len = FIB_LENGTHS - 1; len >= 0; len--) {
+    const t = l.fib + FIB_BITMAP_BYTES + len * l.fibCapacity * FIB_ENTRY.size;
     for (let i = 0; i < l.fibCapacity; i++) {
-      const e = (t + i * FIB_ENTRY_SIZE) >>> 2;
-      if (u32[e + 1] === len) rows.push({ prefix: u32[e], prefixLen: len, nextHop: u32[e + 2] });
+      const e = t + i * FIB_ENTRY.size;
+      if (u32[(e + FIB_ENTRY.len) >>> 2] === len) {
+        rows.push({ prefix: u32[(e + FIB_ENTRY.prefix) >>> 2], prefixLen: len, nextHop: u32[(e + FIB_ENTRY.nextHop) >>> 2] });
+      }
     }
   }
   return rows;
@@ -193,7 +209,7 @@ export function readTunnelState(buffer: ArrayBufferLike, l: Pick<Layout, 'tunnel
   const out = {} as Record<string, number | number[]>;
   for (const [k, off] of Object.entries(TUNNEL_STATE)) {
     out[k] = k === 'routesPerLen'
-      ? Array.from(u32.subarray((l.tunnelState + off) >>> 2, ((l.tunnelState + off) >>> 2) + 33))
+      ? Array.from(u32.subarray((l.tunnelState + off) >>> 2, ((l.tunnelState + off) >>> 2) + FIB_LENGTHS))
       : u32[(l.tunnelState + off) >>> 2];
   }
   return out as TunnelState;

@@ -1,151 +1,26 @@
-// Shared-memory layout of the data plane. docs/dataplane.md explains every field; this file is the
-// single source of the numbers for TypeScript. The WASM module reads the layout block at run time and
-// the C addon is told ring offsets by JS, so nothing here is duplicated in another language.
+// Shared-memory layout of the data plane: where the rings, tables and counters go (computeLayout) and
+// the layout block that tells the worker (writeLayout). Every offset, kind and counter index comes from
+// ./abi.ts, generated from wasm/layout/dataplane.layout.json together with the AssemblyScript and C
+// copies (docs/layout-contract.md); docs/dataplane.md explains the fields.
+import {
+  L, RING, PEER_ENTRY, NBMA_INDEX_FIELDS, FIB_ENTRY, SA_ENTRY, SA_INDEX_ENTRY, SCRATCH, LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION,
+  COUNTER_SLOTS, FIB_BITMAP_BYTES, FIB_LENGTHS, FIB_EMPTY_LEN, TUN_SLOT_SIZE, COUNTER_NAMES,
+} from './abi.js';
 
-export const LAYOUT_BASE = 1 << 20; // below: AssemblyScript static data
-export const LAYOUT_MAGIC = 0x444d5631; // "DMV1"
-export const LAYOUT_VERSION = 1;
+export {
+  LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION, L, RING, SLOT, DOORBELL, CTL_IN, CTL_OUT, TUNNEL_FLAG, TUNNEL_STATE,
+  PEER_FLAG, PEER_SA_SHIFT, NBMA_KIND, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, PEER_HASH_MUL, COUNTER_NAMES, COUNTER_SLOTS,
+  OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE, HEAL_COUNTER_NAMES, TUN_KIND, RING_FLAG, VNET_HDR_LEN,
+  TUN_SLOT_SIZE, FIB_BITMAP_BYTES,
+} from './abi.js';
 
-/** Byte offsets of u32 fields inside the layout block. */
-export const L = {
-  magic: 0,
-  version: 4,
-  tunRx: 8,
-  tunTx: 12,
-  nbmaRx: 16,
-  nbmaTx: 20,
-  ctlRx: 24,
-  ctlTx: 28,
-  workerDoorbell: 32,
-  counters: 36,
-  peerTable: 40,
-  peerCapacity: 44,
-  fib: 48,
-  fibCapacity: 52,
-  scratch: 56,
-  scratchSize: 60,
-  tunnelState: 64,
-  nbmaIndex: 68,
-  // IPsec ESP (docs/dataplane.md "IPsec ESP"); 0 = no ESP
-  saTable: 160,
-  saCapacity: 164,
-  spiIndex: 168,
-  outIndex: 172,
-  udpTx: 176,
-  espRx: 180,
-  udpRx: 184,
-  /** 1 = the worker honours TEST_TRAP (set only when dmvpnd runs with DMVPN_TEST_HOOKS=1). */
-  testHooks: 248,
-} as const;
-
-/** Ring header field offsets. */
-export const RING = {
-  head: 0,
-  tail: 64,
-  slotCount: 128,
-  slotSize: 132,
-  consumerDoorbell: 136,
-  producerDoorbell: 140,
-  fullDrops: 144,
-  /** bit0 VNET (tunTx): the consumer's TUN fd has IFF_VNET_HDR and takes kind-1 slots (set by the tun-tx pump). */
-  flags: 148,
-  headerSize: 256,
-} as const;
-
-/** Slot header field offsets. */
-export const SLOT = { len: 0, kind: 4, addr: 8, aux: 12, data: 16 } as const;
-
-export const DOORBELL = { seq: 0, sleeping: 4, size: 8 } as const;
-
-/** ctlRx kinds (worker -> supervisor). */
-export const CTL_IN = { NHRP_IN: 1, NO_ENTRY: 2, TRAFFIC_INDICATION: 3, SA_EVENT: 4, SA_NEEDED: 5, IKE_IN: 6 } as const;
-/** ctlTx kinds (supervisor -> worker). */
-export const CTL_OUT = {
-  NHRP_OUT: 1,
-  CFG_TUNNEL: 16,
-  FIB_ADD: 17,
-  FIB_DEL: 18,
-  PEER_SET: 19,
-  PEER_DEL: 20,
-  FIB_FLUSH: 21,
-  PEER_FLUSH: 22,
-  MCAST_ADD: 23,
-  MCAST_DEL: 24,
-  MCAST_FLUSH: 25,
-  SA_ADD: 26,
-  SA_DEL: 27,
-  KEEPALIVE: 28,
-  IKE_OUT: 29,
-  SA_PAIR: 30,
-  SA_LIMIT: 31,
-  /** test hook: the worker traps (only with the layout's testHooks set; docs/dataplane.md "Healing"). */
-  TEST_TRAP: 32,
-} as const;
-
-export const TUNNEL_FLAG = { KEY: 1, P2P: 2, STRICT: 4, REDIRECT: 8, PROTECTED: 16 } as const;
-
-/** Tunnel state block (u32 fields), written by the worker when it applies CFG_TUNNEL. */
-export const TUNNEL_STATE = {
-  source: 0, tunnelIp: 4, tunnelPrefixLen: 8, flags: 12, key: 16, ipMtu: 20, tcpMss: 24, ttl: 28,
-  p2pDestination: 32, nhsFallback: 36,
-  /** number of CFG_TUNNEL applied (0 = not configured: every packet is dropped, dropNoTunnel). */
-  configGen: 40,
-  peerCount: 44,
-  routeCount: 48,
-  /** u32 x 33: routes per prefix length 0..32. */
-  routesPerLen: 64,
-} as const;
-
-/** nbma -> peer reverse index: peerCapacity entries of 8 bytes (nbma u32, 0 = empty; peer slot u32). */
-export const NBMA_INDEX_ENTRY = 8;
-export const PEER_FLAG = { STATIC: 1, NAT: 2, UDP: 4 } as const;
-/** PEER_SET flags bits 16..31: outbound SA index + 1 for this tunnel peer (0 = newest SA for its NBMA). */
-export const PEER_SA_SHIFT = 16;
-
-/** nbma ring slot kinds. */
-export const NBMA_KIND = { GRE: 47, ESP: 50, UDP: 17 } as const;
-
-export const PEER_ENTRY = {
-  size: 48, tunnelIp: 0, nbma: 4, flags: 8, gen: 12,
-  txPackets: 16, txBytes: 24, rxPackets: 32, rxBytes: 40,
-} as const;
-export const PEER_EMPTY = 0;
-export const PEER_DELETED = 0xffffffff;
-export const PEER_HASH_MUL = 0x9e3779b1;
-/** Bytes per SA entry (appliance/dataplane/sa.ts has the fields). */
-export const SA_ENTRY_SIZE = 4096;
-
-export const COUNTER_NAMES = [
-  'tunRxPackets', 'tunRxBytes', 'greTxPackets', 'greTxBytes', 'greRxPackets', 'greRxBytes',
-  'tunTxPackets', 'tunTxBytes', 'nhrpIn', 'nhrpOut', 'noEntry', 'dropNoRoute', 'dropNoEntry',
-  'dropTtl', 'dropBadIp', 'dropGreTruncated', 'dropGreVersion', 'dropGreFlags', 'dropGreKey',
-  'dropGreProto', 'dropTooBig', 'icmpFragNeededSent', 'mssClamped', 'dropRingFull',
-  'dropOuterFragment', 'dropNotForUs', 'dropUnknownPeer', 'cmdApplied', 'cmdBad', 'dropCtlTooBig',
-  'dropLocal', 'fragTx', 'icmpRateLimited', 'dropNoTunnel', 'dropBadKind', 'redirectNotice', 'mcastTx', 'dropMcastNoList',
-] as const;
+/** nbma -> peer reverse index: peerCapacity entries of this many bytes (NBMA_INDEX_FIELDS). */
+export const NBMA_INDEX_ENTRY = NBMA_INDEX_FIELDS.size;
+/** Bytes per SA entry (SA_ENTRY has the fields). */
+export const SA_ENTRY_SIZE = SA_ENTRY.size;
 export type CounterName = (typeof COUNTER_NAMES)[number];
-export const COUNTER_SLOTS = 256;
-/** TSO/GRO offload counters: their own block from index 64 (wasm/assembly/offload-counters.ts). */
-export const OFFLOAD_COUNTER_BASE = 64;
-export const OFFLOAD_COUNTER_NAMES = [
-  'tsoSuper', 'tsoSegments', 'csumCompleted', 'groSuper', 'groMerged', 'dropBadVnet',
-] as const;
-
 /** Worker scratch: {ring u32, slot u32} of the input slot the worker is processing (wasm/assembly/recover.ts). */
-export const SCRATCH_IN_FLIGHT = 256;
-
-/** Worker-restart counters: their own block from index 160 (wasm/assembly/recover.ts). */
-export const HEAL_COUNTER_BASE = 160;
-export const HEAL_COUNTER_NAMES = [
-  'restartSlotSkipped', 'restartTornPeers', 'restartTornSas', 'restartSetups',
-] as const;
-
-/** TUN ring slot kinds: 0 = bare IPv4 packet; 1 = 10-byte virtio_net_hdr, then the packet. */
-export const TUN_KIND = { PLAIN: 0, VNET: 1 } as const;
-export const RING_FLAG = { VNET: 1 } as const;
-export const VNET_HDR_LEN = 10;
-/** tunRx/tunTx slots hold a vnet header + a 64 KiB TSO/GRO super-packet: 64 KiB + 64 (16 + 10, rounded). */
-export const TUN_SLOT_SIZE = 65536 + 64;
+export const SCRATCH_IN_FLIGHT = SCRATCH.inFlight;
 
 export interface RingSpec { slotCount: number; slotSize: number }
 
@@ -188,9 +63,8 @@ export interface Layout {
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 export const ringBytes = (r: RingSpec) => RING.headerSize + r.slotCount * r.slotSize;
-export const FIB_BITMAP_BYTES = 64;
-export const FIB_ENTRY_SIZE = 16;
-export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + 33 * capacity * FIB_ENTRY_SIZE;
+export const FIB_ENTRY_SIZE = FIB_ENTRY.size;
+export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + FIB_LENGTHS * capacity * FIB_ENTRY_SIZE;
 
 /** Computes where everything goes. Pure: the caller writes it into memory with writeLayout(). */
 export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<string, RingSpec> } {
@@ -208,7 +82,7 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
     espRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
     udpRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
   };
-  let p = LAYOUT_BASE + 256;
+  let p = LAYOUT_BASE + L.size;
   const bell = () => { const at = p; p += 64; return at; }; // one cache line each
   const workerDoorbell = bell(), tunTxDoorbell = bell(), nbmaTxDoorbell = bell(), supervisorDoorbell = bell();
   const tunRxProducerDoorbell = bell(), nbmaRxProducerDoorbell = bell();
@@ -227,8 +101,9 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<s
   const scratchSize = o.scratchSize ?? 256 * 1024;
   const saCapacity = o.saCapacity ?? 1024;
   const saTable = p; p = align(p + saCapacity * SA_ENTRY_SIZE, 4096);
-  const spiIndex = p; p = align(p + saCapacity * 16, 4096);
-  const outIndex = p; p = align(p + saCapacity * 16, 4096);
+  // SPI and outbound indexes: 2 x saCapacity entries each (load factor 1/2)
+  const spiIndex = p; p = align(p + 2 * saCapacity * SA_INDEX_ENTRY.size, 4096);
+  const outIndex = p; p = align(p + 2 * saCapacity * SA_INDEX_ENTRY.size, 4096);
   const scratch = p; p = align(p + scratchSize, 65536);
   return {
     base: LAYOUT_BASE, rings,
@@ -277,12 +152,12 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   ring(l.udpTx, l.rings.udpTx, l.udpTxDoorbell, l.workerDoorbell);
   ring(l.espRx, l.rings.espRx, l.workerDoorbell, l.espRxProducerDoorbell);
   ring(l.udpRx, l.rings.udpRx, l.workerDoorbell, l.udpRxProducerDoorbell);
-  // FIB: mark every entry empty (prefix 0xFFFFFFFF, len 255).
-  const fibEntries = (l.fibCapacity * 33);
+  // FIB: mark every entry empty (prefix 0xFFFFFFFF, len FIB_EMPTY_LEN).
+  const fibEntries = (l.fibCapacity * FIB_LENGTHS);
   for (let i = 0; i < FIB_BITMAP_BYTES; i += 4) w(l.fib + i, 0);
   for (let i = 0; i < fibEntries; i++) {
     const e = l.fib + FIB_BITMAP_BYTES + i * FIB_ENTRY_SIZE;
-    w(e, 0xffffffff); w(e + 4, 255); w(e + 8, 0); w(e + 12, 0);
+    w(e + FIB_ENTRY.prefix, 0xffffffff); w(e + FIB_ENTRY.len, FIB_EMPTY_LEN); w(e + FIB_ENTRY.nextHop, 0); w(e + FIB_ENTRY.flags, 0);
   }
 }
 

@@ -1,7 +1,10 @@
 // TypeScript side of the SPSC rings and doorbells (docs/dataplane.md "Rings", "Doorbells"), over the
 // shared memory. The supervisor is the producer of ctlTx and the consumer of ctlRx; tests and
 // benchmarks also use it on the packet rings. Nothing is allocated per slot: views are made once.
-import { RING, SLOT, DOORBELL } from './layout.js';
+import { RING, SLOT, DOORBELL } from './abi.js';
+
+// Slot header fields as u32 word indexes from the slot's start (the data follows at SLOT.data).
+const LEN = SLOT.len >>> 2, KIND = SLOT.kind >>> 2, ADDR = SLOT.addr >>> 2, AUX = SLOT.aux >>> 2, DATA = SLOT.data >>> 2;
 
 export type WakeFn = (doorbell: number) => void;
 
@@ -72,12 +75,12 @@ export class Ring {
     }
     const s = this.slotOffset(this.localHead);
     const w = s >>> 2;
-    this.u32[w] = len;
-    this.u32[w + 1] = kind >>> 0;
-    this.u32[w + 2] = addr >>> 0;
-    this.u32[w + 3] = aux >>> 0;
+    this.u32[w + LEN] = len;
+    this.u32[w + KIND] = kind >>> 0;
+    this.u32[w + ADDR] = addr >>> 0;
+    this.u32[w + AUX] = aux >>> 0;
     if (words) {
-      for (let i = 0; i < bytes.length; i++) this.u32[w + 4 + i] = (bytes as ArrayLike<number>)[i] >>> 0;
+      for (let i = 0; i < bytes.length; i++) this.u32[w + DATA + i] = (bytes as ArrayLike<number>)[i] >>> 0;
     } else {
       this.u8.set(bytes as Uint8Array, s + SLOT.data);
     }
@@ -119,8 +122,8 @@ export class Ring {
     for (; t !== end; t = (t + 1) >>> 0) {
       const s = this.slotOffset(t);
       const w = s >>> 2;
-      const len = Math.min(this.u32[w], this.slotDataMax);
-      fn(this.u32[w + 1], this.u32[w + 2], this.u32[w + 3], this.u8.subarray(s + SLOT.data, s + SLOT.data + len), len);
+      const len = Math.min(this.u32[w + LEN], this.slotDataMax);
+      fn(this.u32[w + KIND], this.u32[w + ADDR], this.u32[w + AUX], this.u8.subarray(s + SLOT.data, s + SLOT.data + len), len);
     }
     this.release(end);
     return n;

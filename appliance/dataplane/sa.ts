@@ -2,44 +2,22 @@
 // table (show crypto ipsec sa) and of the ESP counters. docs/dataplane.md "IPsec ESP" is the contract;
 // the worker side is wasm/assembly/esp/.
 import { randomFillSync } from 'node:crypto';
-import { CTL_OUT, CTL_IN, SA_ENTRY_SIZE, type Layout } from './layout.js';
+import { type Layout } from './layout.js';
+import {
+  CTL_OUT, CTL_IN, CTL_OUT_RECORD, CTL_IN_RECORD, ESP_CIPHER, SA_FLAG, SA_DIR, SA_STATE, SA_ENTRY, NATT_PORT,
+  ESP_COUNTER_BASE, ESP_COUNTER_NAMES, LAST_DROP_SOURCE_SLOT, COUNTER_SLOTS,
+} from './abi.js';
 import { Ring } from './ring.js';
 
-/** Encryption transforms (low byte of the cipher word). */
-export const ESP_ENC = { AES_GCM_128: 1, AES_GCM_256: 2, CHACHA20_POLY1305: 3, AES_CBC_128: 4, AES_CBC_256: 5, NULL: 6 } as const;
-/** Integrity transforms (second byte); AEADs take NONE. */
-export const ESP_INTEG = { NONE: 0, HMAC_SHA1_96: 1, HMAC_SHA256_128: 2 } as const;
+// The numbers (transforms, flags, SA entry fields, ESP counters) are generated: ./abi.ts.
+export {
+  ESP_ENC, ESP_INTEG, SA_FLAG, SA_DIR, SA_STATE, SA_EVENT_REASON, NATT_PORT, SA_ENTRY, ESP_COUNTER_BASE,
+  ESP_COUNTER_NAMES, LAST_DROP_SOURCE_SLOT,
+} from './abi.js';
+
 /** cipher word = enc | integ << 8 | icvLen << 16 (icvLen only for AES-GCM: 8, 12 or 16; 0 = 16). */
-export const espCipher = (enc: number, integ = 0, icvLen = 0) => (enc | (integ << 8) | (icvLen << 16)) >>> 0;
-/** SEQ_LIMIT: outbound numbers only up to the limit set by saLimit() (persisted reservations). */
-/** GRE_ONLY: selectors = GRE from the SA's peer to our tunnel source (tunnel protection). */
-export const SA_FLAG = { UDP: 1, ESN: 2, TUNNEL: 4, NO_REPLAY: 8, SEQ_LIMIT: 16, GRE_ONLY: 32 } as const;
-export const SA_DIR = { IN: 1, OUT: 2 } as const;
-export const SA_STATE = { FREE: 0, ACTIVE: 1, EXPIRED: 2 } as const;
-/** SEQ_LOW: an outbound SA with SEQ_LIMIT reached its warn mark (or the limit): reserve the next block. */
-export const SA_EVENT_REASON = { SOFT_LIFETIME: 1, HARD_LIFETIME: 2, SEQ_EXHAUSTED: 3, SEQ_LOW: 4 } as const;
-export const NATT_PORT = 4500;
-
-/** SA entry fields (byte offsets; u32 unless noted u64). */
-export const SA_ENTRY = {
-  size: SA_ENTRY_SIZE, state: 0, gen: 4, dir: 8, spi: 12, peer: 16, cipher: 20, flags: 24, ports: 28,
-  window: 32, enc: 36, integ: 40, ivLen: 44, icvLen: 48, block: 52, salt: 56, events: 60,
-  seq: 64, softBytes: 72, hardBytes: 80, softPackets: 88, hardPackets: 96, serial: 104, addedMs: 112, lastMs: 116,
-  packets: 128, bytes: 136, dropReplay: 144, dropTooOld: 152, dropAuth: 160, dropBadPad: 168,
-  dropBadNextHeader: 176, dropLifetime: 184, dropMalformed: 192, dropPolicy: 200, dropSeqLimit: 208,
-  seqLimit: 216, seqWarn: 224, bitmap: 256, secrets: 1024,
-} as const;
-
-/** Global ESP counters: their own block from index 96. */
-export const ESP_COUNTER_BASE = 96;
-export const ESP_COUNTER_NAMES = [
-  'espTxPackets', 'espTxBytes', 'espRxPackets', 'espRxBytes', 'dropNoSa', 'saNeededSent', 'dropCleartext',
-  'dropUnknownSpi', 'dropEspMalformed', 'dropEspAuth', 'dropEspReplay', 'dropEspInvalid', 'dropSaExpired',
-  'nattKeepaliveRx', 'nattKeepaliveTx', 'ikeIn', 'ikeOut', 'dropEspTooBig', 'saEventsSent',
-  'dropSeqLimit', 'dropEspPolicy',
-] as const;
-/** Counter slots holding the NBMA source of the last packet dropped for a reason (not counters). */
-export const LAST_DROP_SOURCE_SLOT = { unknownPeer: 120, cleartext: 121, espPolicy: 122 } as const;
+export const espCipher = (enc: number, integ = 0, icvLen = 0) =>
+  (enc | (integ << ESP_CIPHER.INTEG_SHIFT) | (icvLen << ESP_CIPHER.ICV_SHIFT)) >>> 0;
 export type EspCounterName = (typeof ESP_COUNTER_NAMES)[number];
 
 export interface SaSpec {
@@ -82,48 +60,60 @@ export class SaCommands {
   publish(): void { const w = this.wakeWorker; this.ring.publish(w ? () => w() : undefined); }
 
   saAdd(s: SaSpec): boolean {
+    const R = CTL_OUT_RECORD.SA_ADD;
     const authKey = s.authKey ?? new Uint8Array(0);
-    const buf = new Uint8Array(96 + s.key.length + authKey.length);
+    const buf = new Uint8Array(R.size + s.key.length + authKey.length);
     const v = new DataView(buf.buffer);
     const u32 = (o: number, x: number) => v.setUint32(o, x >>> 0, true);
     const u64 = (o: number, x: bigint | number | undefined) => v.setBigUint64(o, BigInt(x ?? 0), true);
-    u32(0, s.index); u32(4, s.dir === 'in' ? SA_DIR.IN : SA_DIR.OUT); u32(8, s.spi); u32(12, s.peer);
-    u32(16, espCipher(s.enc, s.integ ?? 0, s.icvLen ?? 0));
-    u32(20, (s.udp ? SA_FLAG.UDP : 0) | (s.esn ? SA_FLAG.ESN : 0) | (s.tunnel ? SA_FLAG.TUNNEL : 0) | (s.noReplay ? SA_FLAG.NO_REPLAY : 0) |
+    u32(R.index, s.index); u32(R.dir, s.dir === 'in' ? SA_DIR.IN : SA_DIR.OUT); u32(R.spi, s.spi); u32(R.peer, s.peer);
+    u32(R.cipher, espCipher(s.enc, s.integ ?? 0, s.icvLen ?? 0));
+    u32(R.flags, (s.udp ? SA_FLAG.UDP : 0) | (s.esn ? SA_FLAG.ESN : 0) | (s.tunnel ? SA_FLAG.TUNNEL : 0) | (s.noReplay ? SA_FLAG.NO_REPLAY : 0) |
       (s.seqLimited ? SA_FLAG.SEQ_LIMIT : 0) | (s.greOnly ? SA_FLAG.GRE_ONLY : 0));
-    u32(24, s.udp ? (((s.udp.srcPort ?? NATT_PORT) << 16) | (s.udp.dstPort ?? NATT_PORT)) : 0);
-    u32(28, s.replayWindow ?? 0);
-    u64(32, s.softBytes); u64(40, s.hardBytes); u64(48, s.softPackets); u64(56, s.hardPackets);
-    u32(64, s.key.length); u32(68, authKey.length); u64(72, s.initialSeq);
-    randomFillSync(buf, 80, 16); // CBC IV seed
-    buf.set(s.key, 96); buf.set(authKey, 96 + s.key.length);
+    u32(R.ports, s.udp ? (((s.udp.srcPort ?? NATT_PORT) << 16) | (s.udp.dstPort ?? NATT_PORT)) : 0);
+    u32(R.window, s.replayWindow ?? 0);
+    u64(R.softBytes, s.softBytes); u64(R.hardBytes, s.hardBytes); u64(R.softPackets, s.softPackets); u64(R.hardPackets, s.hardPackets);
+    u32(R.keyLen, s.key.length); u32(R.authKeyLen, authKey.length); u64(R.initialSeq, s.initialSeq);
+    randomFillSync(buf, R.ivSeed, 16); // CBC IV seed
+    buf.set(s.key, R.key); buf.set(authKey, R.key + s.key.length);
     const ok = this.ring.fill(CTL_OUT.SA_ADD, 0, 0, buf, false);
     buf.fill(0);
     return this.done(ok);
   }
   /** Pairs inbound SA `inIndex` with outbound SA `outIndex`: NAT-T port floating (authenticated
    * ESP-in-UDP from a new source port on the inbound SA moves the outbound SA's destination port). */
-  saPair(inIndex: number, outIndex: number): boolean { return this.done(this.ring.fill(CTL_OUT.SA_PAIR, 0, 0, [inIndex, outIndex])); }
+  saPair(inIndex: number, outIndex: number): boolean {
+    return this.done(this.ring.fill(CTL_OUT.SA_PAIR, 0, 0, words(CTL_OUT_RECORD.SA_PAIR, { inIndex, outIndex })));
+  }
   /** Outbound SA `index` may send up to `limit` (persisted first!) and raises SEQ_LOW from `warn` on. */
   saLimit(index: number, limit: bigint, warn: bigint): boolean {
-    const b = new Uint8Array(24);
+    const R = CTL_OUT_RECORD.SA_LIMIT;
+    const b = new Uint8Array(R.size);
     const v = new DataView(b.buffer);
-    v.setUint32(0, index >>> 0, true); v.setBigUint64(8, limit, true); v.setBigUint64(16, warn, true);
+    v.setUint32(R.index, index >>> 0, true); v.setBigUint64(R.limit, limit, true); v.setBigUint64(R.warn, warn, true);
     return this.done(this.ring.fill(CTL_OUT.SA_LIMIT, 0, 0, b, false));
   }
-  saDel(index: number): boolean { return this.done(this.ring.fill(CTL_OUT.SA_DEL, 0, 0, [index])); }
+  saDel(index: number): boolean { return this.done(this.ring.fill(CTL_OUT.SA_DEL, 0, 0, words(CTL_OUT_RECORD.SA_DEL, { index }))); }
   /** NAT-keepalive (one 0xFF byte in UDP) to `nbma`; send every 20 s per UDP-encapsulated peer. */
   keepalive(nbma: number, srcPort = NATT_PORT, dstPort = NATT_PORT): boolean {
-    return this.done(this.ring.fill(CTL_OUT.KEEPALIVE, 0, 0, [nbma, (srcPort << 16) | dstPort]));
+    return this.done(this.ring.fill(CTL_OUT.KEEPALIVE, 0, 0, words(CTL_OUT_RECORD.KEEPALIVE, { nbma, ports: (srcPort << 16) | dstPort })));
   }
   /** IKE message out of port 4500 (the worker prepends the non-ESP marker). */
   ikeOut(dst: number, msg: Uint8Array, srcPort = NATT_PORT, dstPort = NATT_PORT): boolean {
-    const b = new Uint8Array(8 + msg.length);
+    const R = CTL_OUT_RECORD.IKE_OUT;
+    const b = new Uint8Array(R.size + msg.length);
     const v = new DataView(b.buffer);
-    v.setUint32(0, dst >>> 0, true); v.setUint32(4, ((srcPort << 16) | dstPort) >>> 0, true);
-    b.set(msg, 8);
+    v.setUint32(R.dst, dst >>> 0, true); v.setUint32(R.ports, ((srcPort << 16) | dstPort) >>> 0, true);
+    b.set(msg, R.message);
     return this.done(this.ring.fill(CTL_OUT.IKE_OUT, 0, 0, b, false));
   }
+}
+
+/** A record of u32 fields as the word array Ring.fill takes: each value at its field's offset / 4. */
+function words<R extends { size: number }>(record: R, values: { [K in Exclude<keyof R, 'size'>]: number }): number[] {
+  const w = new Array<number>(record.size >>> 2).fill(0);
+  for (const k of Object.keys(values) as Array<Exclude<keyof R, 'size'>>) w[(record[k] as number) >>> 2] = values[k];
+  return w;
 }
 
 export interface SaRow {
@@ -184,7 +174,7 @@ export function readEspCounters(buffer: ArrayBufferLike, l: Pick<Layout, 'counte
 
 /** NBMA source (u32, 0 = none yet) of the last packet dropped for each reason. */
 export function readDropSources(buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>): Record<keyof typeof LAST_DROP_SOURCE_SLOT, number> {
-  const v = new BigUint64Array(buffer, l.counters, 256);
+  const v = new BigUint64Array(buffer, l.counters, COUNTER_SLOTS);
   const out = {} as Record<keyof typeof LAST_DROP_SOURCE_SLOT, number>;
   for (const [k, i] of Object.entries(LAST_DROP_SOURCE_SLOT)) out[k as keyof typeof LAST_DROP_SOURCE_SLOT] = Number(v[i]);
   return out;
@@ -197,9 +187,10 @@ export type EspControlMessage =
 
 /** Decodes the ESP ctlRx kinds (SA_EVENT, SA_NEEDED, IKE_IN); undefined for other kinds. */
 export function decodeEspControl(kind: number, addr: number, aux: number, data: Uint8Array): EspControlMessage | undefined {
-  if (kind === CTL_IN.SA_EVENT && data.length >= 16) {
+  const R = CTL_IN_RECORD.SA_EVENT;
+  if (kind === CTL_IN.SA_EVENT && data.length >= R.size) {
     const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    return { type: 'SA_EVENT', index: v.getUint32(0, true), reason: v.getUint32(4, true), spi: v.getUint32(8, true), dir: v.getUint32(12, true) };
+    return { type: 'SA_EVENT', index: v.getUint32(R.index, true), reason: v.getUint32(R.reason, true), spi: v.getUint32(R.spi, true), dir: v.getUint32(R.dir, true) };
   }
   if (kind === CTL_IN.SA_NEEDED) return { type: 'SA_NEEDED', nbma: addr >>> 0 };
   if (kind === CTL_IN.IKE_IN) return { type: 'IKE_IN', src: addr >>> 0, srcPort: aux >>> 16, dstPort: aux & 0xffff, message: data.slice() };

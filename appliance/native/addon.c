@@ -140,7 +140,7 @@ static int get_bell(napi_env env, napi_value mem, napi_value off_v, uint32_t **b
   int64_t off;
   if (get_memory(env, mem, &base, &len, buffer)) return -1;
   if (get_int(env, off_v, 0, UINT32_MAX, &off, "doorbellOffset")) return -1;
-  if (off & 3 || (size_t)off + 8 > len) {
+  if (off & 3 || (size_t)off + DOORBELL_SIZE > len) {
     throw_msg(env, "EINVAL", "doorbell offset %lld is misaligned or outside the memory (%zu bytes)", (long long)off, len);
     return -1;
   }
@@ -352,7 +352,7 @@ static void *watch_run(void *arg) {
   struct watch *w = arg;
   uint32_t last = w->start_seq;
   while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-    uint32_t s = __atomic_load_n(&w->bell[0], __ATOMIC_SEQ_CST);
+    uint32_t s = __atomic_load_n(BELL_SEQ(w->bell), __ATOMIC_SEQ_CST);
     if (s != last) {
       last = s;
       /* Coalesce: at most one call queued; call_js clears `pending` before running the callback,
@@ -361,10 +361,10 @@ static void *watch_run(void *arg) {
         napi_call_threadsafe_function(w->tsfn, NULL, napi_tsfn_nonblocking);
       continue;
     }
-    __atomic_store_n(&w->bell[1], 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&w->bell[0], __ATOMIC_SEQ_CST) == s && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+    __atomic_store_n(BELL_SLEEPING(w->bell), 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(BELL_SEQ(w->bell), __ATOMIC_SEQ_CST) == s && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
       doorbell_futex_wait(w->bell, s, 500); /* unwatch wakes us explicitly; the timeout is a safety net */
-    __atomic_store_n(&w->bell[1], 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(BELL_SLEEPING(w->bell), 0, __ATOMIC_SEQ_CST);
   }
   return NULL;
 }
@@ -416,7 +416,7 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   struct watch *w = calloc(1, sizeof *w);
   if (!w) return throw_msg(env, "ENOMEM", "out of memory");
   w->bell = bell;
-  w->start_seq = __atomic_load_n(&bell[0], __ATOMIC_SEQ_CST);
+  w->start_seq = __atomic_load_n(BELL_SEQ(bell), __ATOMIC_SEQ_CST);
   w->id = new_id();
   napi_create_string_utf8(env, "dmvpn_io.watch", NAPI_AUTO_LENGTH, &name);
   if (napi_create_reference(env, ab, 1, &w->buffer) != napi_ok ||
@@ -473,6 +473,22 @@ static napi_value js_pcap_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- layout contract (test only) ---------- */
+
+/* layoutContractFill(memory, base, stride): fills one region per abi.h entry (layout-contract.c); returns the count. */
+static napi_value js_layout_contract_fill(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  uint8_t *mem;
+  size_t len;
+  int64_t base, stride;
+  if (get_memory(env, argv[0], &mem, &len, NULL) || get_int(env, argv[1], 0, UINT32_MAX, &base, "base") ||
+      get_int(env, argv[2], 8, 1 << 20, &stride, "stride")) return NULL;
+  struct io_err e;
+  int n = layout_contract_fill(mem, len, (size_t)base, (size_t)stride, &e);
+  if (n < 0) return throw_io(env, &e);
+  return num(env, n);
+}
+
 /* ---------- lifecycle ---------- */
 
 /* Runs when the environment (main thread or a worker) goes away: no thread may outlive the memory
@@ -507,6 +523,7 @@ NAPI_MODULE_INIT() {
     F("startPump", js_start_pump), F("stopPump", js_stop_pump), F("pumpStats", js_pump_stats),
     F("wake", js_wake), F("wait", js_wait), F("watch", js_watch), F("unwatch", js_unwatch),
     F("pcapOpen", js_pcap_open), F("pcapClose", js_pcap_close),
+    F("layoutContractFill", js_layout_contract_fill),
 #undef F
   };
   napi_define_properties(env, exports, sizeof d / sizeof *d, d);

@@ -1,4 +1,4 @@
-/* Doorbells (docs/dataplane.md, "Doorbells"): seq u32 at +0, sleeping u32 at +4.
+/* Doorbells (docs/dataplane.md, "Doorbells"): seq u32 at DOORBELL_SEQ, sleeping u32 at DOORBELL_SLEEPING.
  * The shared WebAssembly.Memory is mapped once and used by threads of this one process, so the
  * _PRIVATE futex variants are correct (and cheaper: no inode/mm key lookup). */
 #define _GNU_SOURCE
@@ -17,14 +17,14 @@ static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *
 void doorbell_futex_wake(uint32_t *bell) {
   /* Wake everyone: normally one consumer sleeps per doorbell, but a watch() plus a test waiter
    * may share one, and waking an extra thread only costs a re-check. */
-  futex(bell, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+  futex(BELL_SEQ(bell), FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
 void doorbell_ring(uint32_t *bell) {
   /* SEQ_CST on both sides (add here, store of `sleeping` in the sleeper) means either the sleeper's
    * re-check sees our new data, or we see sleeping=1 and issue the wake: no lost wake-ups. */
-  __atomic_fetch_add(&bell[0], 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&bell[1], __ATOMIC_SEQ_CST)) doorbell_futex_wake(bell);
+  __atomic_fetch_add(BELL_SEQ(bell), 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(BELL_SLEEPING(bell), __ATOMIC_SEQ_CST)) doorbell_futex_wake(bell);
 }
 
 int doorbell_futex_wait(uint32_t *bell, uint32_t seq, int timeout_ms) {
@@ -34,7 +34,7 @@ int doorbell_futex_wait(uint32_t *bell, uint32_t seq, int timeout_ms) {
     ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
     tp = &ts; /* FUTEX_WAIT takes a relative timeout */
   }
-  if (futex(bell, FUTEX_WAIT_PRIVATE, seq, tp) == 0) return 0;
+  if (futex(BELL_SEQ(bell), FUTEX_WAIT_PRIVATE, seq, tp) == 0) return 0;
   if (errno == EAGAIN) return 1;
   if (errno == ETIMEDOUT) return 2;
   return 0; /* EINTR: callers re-check their condition anyway */

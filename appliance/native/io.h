@@ -4,6 +4,7 @@
 #define DMVPN_IO_H
 #include <stddef.h>
 #include <stdint.h>
+#include "abi.h"
 
 struct io_err {
   char code[32];   /* 'ENOTUN', 'EBUSY', errno name, ... */
@@ -31,7 +32,10 @@ int raw_open(int protocol, const char *bind_addr, struct io_err *e);
 int udp_open(const char *bind_addr, int port, struct io_err *e);
 int parse_ipv4(const char *s, uint32_t *out_host_order);
 
-/* doorbell.c: the doorbell protocol of docs/dataplane.md on an 8-byte {seq, sleeping} pair. */
+/* doorbell.c: the doorbell protocol of docs/dataplane.md on an 8-byte {seq, sleeping} pair (DOORBELL_*);
+ * seq is the futex word. */
+#define BELL_SEQ(bell) (&(bell)[DOORBELL_SEQ / 4])
+#define BELL_SLEEPING(bell) (&(bell)[DOORBELL_SLEEPING / 4])
 void doorbell_ring(uint32_t *bell);
 /* futex wait on bell[0] while it equals seq; timeout_ms < 0 = forever.
  * Returns 0 = woken (or spurious), 1 = value was not seq, 2 = timed out. */
@@ -66,5 +70,9 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
 void pump_stop(struct pump *p);      /* signals and joins; p stays readable for stats */
 void pump_stats(struct pump *p, struct pump_stats *out);
 void pump_free(struct pump *p);
+
+/* layout-contract.c: writes every abi.h entry into its own region (test/layout-contract.test.ts).
+ * Returns the number of entries, or -1 (e filled). */
+int layout_contract_fill(uint8_t *mem, size_t len, size_t base, size_t stride, struct io_err *e);
 
 #endif

@@ -16,14 +16,8 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include "abi.h" /* ring and slot header offsets, slot kinds (generated from wasm/layout/dataplane.layout.json) */
 #include "io.h"
-
-/* Ring header and slot header offsets (appliance/dataplane/layout.ts RING / SLOT). */
-enum { R_HEAD = 0, R_TAIL = 64, R_SLOT_COUNT = 128, R_SLOT_SIZE = 132, R_CONSUMER_BELL = 136,
-       R_PRODUCER_BELL = 140, R_FULL_DROPS = 144, R_FLAGS = 148, R_HEADER = 256 };
-enum { S_LEN = 0, S_KIND = 4, S_ADDR = 8, S_AUX = 12, S_DATA = 16 };
-/* TUN slots (docs/dataplane.md "TUN offloads"): kind 1 = data starts with a 10-byte virtio_net_hdr. */
-enum { TUN_KIND_PLAIN = 0, TUN_KIND_VNET = 1, VNET_HDR_LEN = 10, RING_FLAG_VNET = 1 };
 
 #define POLL_MS 100      /* how soon a stop request is noticed */
 #define MAX_BATCH 1024
@@ -54,7 +48,7 @@ int pump_kind_parse(const char *s) {
 }
 
 static inline uint8_t *slot(struct pump *p, uint32_t i) {
-  return p->mem + p->ring + R_HEADER + (size_t)(i & p->mask) * p->slot_size;
+  return p->mem + p->ring + RING_HEADER_SIZE + (size_t)(i & p->mask) * p->slot_size;
 }
 static inline uint32_t *u32at(uint8_t *s, int off) { return (uint32_t *)(s + off); }
 static inline void add(uint64_t *c, uint64_t v) { __atomic_fetch_add(c, v, __ATOMIC_RELAXED); }
@@ -68,10 +62,10 @@ static uint64_t now_ns(void) {
 /* The "sleep" half of the doorbell protocol. `ready` re-checks the ring after sleeping=1 is visible. */
 static void sleep_on(uint32_t *bell, int (*ready)(struct pump *), struct pump *p) {
   if (!bell) { struct timespec ts = { 0, 1000000 }; nanosleep(&ts, NULL); return; }
-  uint32_t s = __atomic_load_n(&bell[0], __ATOMIC_SEQ_CST);
-  __atomic_store_n(&bell[1], 1, __ATOMIC_SEQ_CST);
+  uint32_t s = __atomic_load_n(BELL_SEQ(bell), __ATOMIC_SEQ_CST);
+  __atomic_store_n(BELL_SLEEPING(bell), 1, __ATOMIC_SEQ_CST);
   if (!ready(p)) doorbell_futex_wait(bell, s, POLL_MS);
-  __atomic_store_n(&bell[1], 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(BELL_SLEEPING(bell), 0, __ATOMIC_SEQ_CST);
 }
 static int has_space(struct pump *p) {
   return *p->head - __atomic_load_n(p->tail, __ATOMIC_SEQ_CST) != p->mask + 1;
@@ -125,17 +119,17 @@ static void tun_rx(struct pump *p) {
     uint32_t head = *p->head;
     while (got < n) {
       uint8_t *s = slot(p, head + got);
-      ssize_t r = read(p->fd, s + S_DATA, p->max_data);  /* straight into the slot: no copy */
+      ssize_t r = read(p->fd, s + SLOT_DATA, p->max_data);  /* straight into the slot: no copy */
       if (r < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN) add(&p->st.errors, 1);
         break;
       }
       if (r == 0) break;
-      *u32at(s, S_LEN) = (uint32_t)r;
-      *u32at(s, S_KIND) = p->vnet ? TUN_KIND_VNET : TUN_KIND_PLAIN;
-      *u32at(s, S_ADDR) = 0;
-      *u32at(s, S_AUX) = 0;
+      *u32at(s, SLOT_LEN) = (uint32_t)r;
+      *u32at(s, SLOT_KIND) = p->vnet ? TUN_KIND_VNET : TUN_KIND_PLAIN;
+      *u32at(s, SLOT_ADDR) = 0;
+      *u32at(s, SLOT_AUX) = 0;
       bytes += (uint64_t)r;
       got++;
     }
@@ -178,7 +172,7 @@ static void sock_rx(struct pump *p) {
     uint32_t n = space < (uint32_t)p->batch ? space : (uint32_t)p->batch;
     uint32_t head = *p->head;
     for (uint32_t i = 0; i < n; i++) {
-      p->iovs[i].iov_base = slot(p, head + i) + S_DATA;
+      p->iovs[i].iov_base = slot(p, head + i) + SLOT_DATA;
       p->iovs[i].iov_len = p->max_data;
       memset(&p->msgs[i].msg_hdr, 0, sizeof p->msgs[i].msg_hdr);
       p->msgs[i].msg_hdr.msg_iov = &p->iovs[i];
@@ -201,22 +195,22 @@ static void sock_rx(struct pump *p) {
         add(&p->st.drops, 1); /* bigger than a slot: never hand a truncated packet on */
         continue;
       }
-      if (udp && p->ctl_interval_ns && is_control(slot(p, head + i) + S_DATA, len)) {
+      if (udp && p->ctl_interval_ns && is_control(slot(p, head + i) + SLOT_DATA, len)) {
         if (!now) now = now_ns();
         if (!control_admit(p, now)) { add(&p->st.ctl_dropped, 1); continue; }
         add(&p->st.ctl_passed, 1);
       }
       uint8_t *dst = slot(p, head + kept);
-      if (kept != (uint32_t)i) memmove(dst + S_DATA, slot(p, head + i) + S_DATA, len); /* rare: close the gap */
+      if (kept != (uint32_t)i) memmove(dst + SLOT_DATA, slot(p, head + i) + SLOT_DATA, len); /* rare: close the gap */
       uint32_t src = ntohl(p->names[i].sin_addr.s_addr);
       uint16_t sport = ntohs(p->names[i].sin_port);
-      *u32at(dst, S_LEN) = len;
-      *u32at(dst, S_KIND) = udp ? 17 : p->raw_protocol;
-      *u32at(dst, S_ADDR) = src;
-      *u32at(dst, S_AUX) = udp ? ((uint32_t)sport << 16 | p->local_port) : 0;
+      *u32at(dst, SLOT_LEN) = len;
+      *u32at(dst, SLOT_KIND) = udp ? NBMA_KIND_UDP : p->raw_protocol;
+      *u32at(dst, SLOT_ADDR) = src;
+      *u32at(dst, SLOT_AUX) = udp ? ((uint32_t)sport << 16 | p->local_port) : 0;
       if (pcap) {
-        if (udp) pcap_write_udp(src, sport, p->local_addr, p->local_port, dst + S_DATA, len);
-        else pcap_write_ip(dst + S_DATA, len);
+        if (udp) pcap_write_udp(src, sport, p->local_addr, p->local_port, dst + SLOT_DATA, len);
+        else pcap_write_ip(dst + SLOT_DATA, len);
       }
       bytes += len;
       kept++;
@@ -254,16 +248,16 @@ static int valid_len(struct pump *p, uint32_t len) {
  * kind-0 slots (bare packets, e.g. ICMP from the worker) get a zero header (no GSO, checksum done). */
 static ssize_t tun_write(struct pump *p, uint8_t *s, uint32_t len) {
   static const uint8_t zero_hdr[VNET_HDR_LEN];
-  uint32_t kind = *u32at(s, S_KIND);
+  uint32_t kind = *u32at(s, SLOT_KIND);
   ssize_t r;
   if (kind == TUN_KIND_VNET) {
     if (!p->vnet || len <= VNET_HDR_LEN) { errno = EINVAL; return -1; }
-    do r = write(p->fd, s + S_DATA, len); while (r < 0 && errno == EINTR);
+    do r = write(p->fd, s + SLOT_DATA, len); while (r < 0 && errno == EINTR);
   } else if (p->vnet) {
-    struct iovec iov[2] = { { (void *)zero_hdr, VNET_HDR_LEN }, { s + S_DATA, len } };
+    struct iovec iov[2] = { { (void *)zero_hdr, VNET_HDR_LEN }, { s + SLOT_DATA, len } };
     do r = writev(p->fd, iov, 2); while (r < 0 && errno == EINTR);
   } else {
-    do r = write(p->fd, s + S_DATA, len); while (r < 0 && errno == EINTR);
+    do r = write(p->fd, s + SLOT_DATA, len); while (r < 0 && errno == EINTR);
   }
   return r;
 }
@@ -276,7 +270,7 @@ static void tun_tx(struct pump *p) {
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
       uint8_t *s = slot(p, tail + i);
-      uint32_t len = *u32at(s, S_LEN);
+      uint32_t len = *u32at(s, SLOT_LEN);
       if (!valid_len(p, len)) continue;
       ssize_t r = tun_write(p, s, len);
       if (r < 0) {
@@ -304,16 +298,16 @@ static void sock_tx(struct pump *p) {
     uint32_t tail = *p->tail, m = 0;
     for (uint32_t i = 0; i < n; i++) {
       uint8_t *s = slot(p, tail + i);
-      uint32_t len = *u32at(s, S_LEN);
+      uint32_t len = *u32at(s, SLOT_LEN);
       if (!valid_len(p, len)) continue;
       /* IP_HDRINCL: the kernel trusts our header; refuse anything that is not IPv4 at all. */
-      if (!udp && (len < 20 || (s[S_DATA] >> 4) != 4)) { add(&p->st.errors, 1); add(&p->st.drops, 1); continue; }
+      if (!udp && (len < 20 || (s[SLOT_DATA] >> 4) != 4)) { add(&p->st.errors, 1); add(&p->st.drops, 1); continue; }
       struct sockaddr_in *a = &p->names[m];
       memset(a, 0, sizeof *a);
       a->sin_family = AF_INET;
-      a->sin_addr.s_addr = htonl(*u32at(s, S_ADDR));
-      a->sin_port = udp ? htons((uint16_t)(*u32at(s, S_AUX) & 0xffff)) : 0;
-      p->iovs[m].iov_base = s + S_DATA;
+      a->sin_addr.s_addr = htonl(*u32at(s, SLOT_ADDR));
+      a->sin_port = udp ? htons((uint16_t)(*u32at(s, SLOT_AUX) & 0xffff)) : 0;
+      p->iovs[m].iov_base = s + SLOT_DATA;
       p->iovs[m].iov_len = len;
       memset(&p->msgs[m].msg_hdr, 0, sizeof p->msgs[m].msg_hdr);
       p->msgs[m].msg_hdr.msg_name = a;
@@ -378,7 +372,7 @@ static void *run(void *arg) {
 static int bell_at(uint8_t *mem, size_t len, uint32_t off, uint32_t **out, const char *what, struct io_err *e) {
   *out = NULL;
   if (off == 0) return 0;
-  if (off & 3 || (size_t)off + 8 > len)
+  if (off & 3 || (size_t)off + DOORBELL_SIZE > len)
     return io_fail_code(e, "EINVAL", "ring %s doorbell offset %u is misaligned or outside the memory (%zu bytes) — "
                         "was writeLayout() called?", what, off, len);
   *out = (uint32_t *)(mem + off);
@@ -387,13 +381,13 @@ static int bell_at(uint8_t *mem, size_t len, uint32_t off, uint32_t **out, const
 
 struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t ring, int batch,
                         uint32_t raw_protocol, int coalesce_us, const struct pump_limits *lim, struct io_err *e) {
-  if (ring & 63 || (size_t)ring + R_HEADER > mem_len) {
+  if (ring & 63 || (size_t)ring + RING_HEADER_SIZE > mem_len) {
     io_fail_code(e, "EINVAL", "ring offset %u is not 64-aligned or lies outside the memory (%zu bytes)", ring, mem_len);
     return NULL;
   }
-  uint32_t count = *(uint32_t *)(mem + ring + R_SLOT_COUNT), size = *(uint32_t *)(mem + ring + R_SLOT_SIZE);
+  uint32_t count = *(uint32_t *)(mem + ring + RING_SLOT_COUNT), size = *(uint32_t *)(mem + ring + RING_SLOT_SIZE);
   if (!count || count & (count - 1) || size < 64 || size & 63 ||
-      (size_t)ring + R_HEADER + (size_t)count * size > mem_len) {
+      (size_t)ring + RING_HEADER_SIZE + (size_t)count * size > mem_len) {
     io_fail_code(e, "EINVAL", "ring at %u has slotCount %u / slotSize %u: need a power of two, a multiple of 64, and "
                  "the ring inside the memory (%zu bytes) — was writeLayout() called?", ring, count, size, mem_len);
     return NULL;
@@ -402,17 +396,17 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
   struct pump *p = calloc(1, sizeof *p);
   if (!p) { io_fail(e, ENOMEM, "out of memory"); return NULL; }
   p->kind = kind; p->fd = fd; p->batch = batch; p->mem = mem; p->ring = ring;
-  p->mask = count - 1; p->slot_size = size; p->max_data = size - S_DATA;
-  p->head = (uint32_t *)(mem + ring + R_HEAD);
-  p->tail = (uint32_t *)(mem + ring + R_TAIL);
+  p->mask = count - 1; p->slot_size = size; p->max_data = size - SLOT_DATA;
+  p->head = (uint32_t *)(mem + ring + RING_HEAD);
+  p->tail = (uint32_t *)(mem + ring + RING_TAIL);
   p->raw_protocol = raw_protocol;
   p->coalesce_ns = (kind == PK_RAW_RX || kind == PK_UDP_RX) ? (long)coalesce_us * 1000 : 0;
   if (kind == PK_UDP_RX && lim && lim->control_rate) {
     p->ctl_interval_ns = 1000000000ull / lim->control_rate;
     p->ctl_tolerance_ns = (uint64_t)(lim->control_burst ? lim->control_burst - 1 : 0) * p->ctl_interval_ns;
   }
-  if (bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_CONSUMER_BELL), &p->consumer_bell, "consumer", e) ||
-      bell_at(mem, mem_len, *(uint32_t *)(mem + ring + R_PRODUCER_BELL), &p->producer_bell, "producer", e)) {
+  if (bell_at(mem, mem_len, *(uint32_t *)(mem + ring + RING_CONSUMER_DOORBELL), &p->consumer_bell, "consumer", e) ||
+      bell_at(mem, mem_len, *(uint32_t *)(mem + ring + RING_PRODUCER_DOORBELL), &p->producer_bell, "producer", e)) {
     free(p);
     return NULL;
   }
@@ -423,7 +417,7 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
     memset(&ifr, 0, sizeof ifr);
     p->vnet = ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
     if (kind == PK_TUN_TX)
-      __atomic_store_n((uint32_t *)(mem + ring + R_FLAGS), p->vnet ? RING_FLAG_VNET : 0, __ATOMIC_SEQ_CST);
+      __atomic_store_n((uint32_t *)(mem + ring + RING_FLAGS), p->vnet ? RING_FLAG_VNET : 0, __ATOMIC_SEQ_CST);
   }
   if (kind == PK_UDP_RX || kind == PK_UDP_TX) {
     struct sockaddr_in sin;
