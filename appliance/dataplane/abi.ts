@@ -289,7 +289,7 @@ export const SA_ENTRY = {
 
 /** Per-worker scratch (worker-private; the supervisor reads only inFlight after a worker died). */
 export const SCRATCH = {
-  /** producer state of tunTx */
+  /** producer state of tunTx (io/ring.ts) */
   prodTunTx: 0,
   /** producer state of nbmaTx */
   prodNbmaTx: 32,
@@ -299,33 +299,46 @@ export const SCRATCH = {
   fragHeader: 128,
   /** {ring u32, slot u32} of the input slot the worker is processing */
   inFlight: 256,
-  /** NO_ENTRY limiter: noEntrySlots x {nextHop, lastMs} */
-  noEntry: 1024,
+  /** the per-packet context (core/packet.ts) */
+  packet: 512,
   /** benchmark input packet */
   benchIn: 4096,
-  /** benchmark output slot */
-  benchOut: 8192,
-  /** setup() refuses a smaller scratch */
-  needed: 12288,
+  /** 4 x 32 B: the real producer states during a benchmark */
+  benchSaved: 8192,
   /** ESP benchmark: the encrypted packet */
   benchTemplate: 12288,
-  /** Phase 3 redirect limiter: 256 x {srcNbma, dst, lastMs, pad} */
+  /** NO_ENTRY notice limiter (core/notify.ts): noEntrySlots x {nextHop, lastMs} */
+  noEntry: 16384,
+  /** SA_NEEDED notice limiter: 256 x {nbma, lastMs} */
+  espNeeded: 20480,
+  /** setup() refuses a smaller scratch */
+  needed: 24576,
+  /** 4 x benchRingBytes: one-slot rings the benchmarks point the producers at (bench/rings.ts) */
+  benchRings: 32768,
+  benchRingBytes: 8192,
+  /** TRAFFIC_INDICATION notice limiter: 256 x {srcNbma, dst, lastMs, pad} */
   redirect: 131072,
+  redirectEnd: 135168,
   /** multicast list: count u32, then up to mcastMax NBMA u32 */
   mcast: 139264,
+  mcastEnd: 172036,
   /** IPv4+TCP header template while segmenting */
   tsoHeader: 196608,
   /** GRO: groFlows x 32 B open coalescing items */
   groTable: 196864,
+  offloadEnd: 198912,
+  /** ESP scratch from here to espEnd */
+  esp: 233472,
   /** producer state of udpTx */
   espProdUdpTx: 233472,
   espNonce: 233536,
   espAad: 233552,
   espIv: 233568,
+  /** the ICV we compute */
   espIcv: 233600,
-  /** SA_NEEDED limiter: 256 x {nbma, lastMs} */
-  espNeeded: 233728,
-  /** crypto scratch */
+  /** the received ICV (verified in place of it) */
+  espIcvRx: 233632,
+  /** crypto scratch (CRYPTO_SCRATCH_SIZE) */
   espCrypto: 237568,
   /** ESP is off with a smaller scratch */
   espEnd: 241664,

@@ -165,27 +165,35 @@
 #define SA_ENTRY_SIZE 4096u
 
 /* Per-worker scratch (worker-private; the supervisor reads only inFlight after a worker died). */
-#define SCRATCH_PROD_TUN_TX 0u /* producer state of tunTx */
+#define SCRATCH_PROD_TUN_TX 0u /* producer state of tunTx (io/ring.ts) */
 #define SCRATCH_PROD_NBMA_TX 32u /* producer state of nbmaTx */
 #define SCRATCH_PROD_CTL_RX 64u /* producer state of ctlRx */
 #define SCRATCH_FRAG_HEADER 128u /* header template of non-first fragments */
 #define SCRATCH_IN_FLIGHT 256u /* {ring u32, slot u32} of the input slot the worker is processing */
-#define SCRATCH_NO_ENTRY 1024u /* NO_ENTRY limiter: noEntrySlots x {nextHop, lastMs} */
+#define SCRATCH_PACKET 512u /* the per-packet context (core/packet.ts) */
 #define SCRATCH_BENCH_IN 4096u /* benchmark input packet */
-#define SCRATCH_BENCH_OUT 8192u /* benchmark output slot */
-#define SCRATCH_NEEDED 12288u /* setup() refuses a smaller scratch */
+#define SCRATCH_BENCH_SAVED 8192u /* 4 x 32 B: the real producer states during a benchmark */
 #define SCRATCH_BENCH_TEMPLATE 12288u /* ESP benchmark: the encrypted packet */
-#define SCRATCH_REDIRECT 131072u /* Phase 3 redirect limiter: 256 x {srcNbma, dst, lastMs, pad} */
+#define SCRATCH_NO_ENTRY 16384u /* NO_ENTRY notice limiter (core/notify.ts): noEntrySlots x {nextHop, lastMs} */
+#define SCRATCH_ESP_NEEDED 20480u /* SA_NEEDED notice limiter: 256 x {nbma, lastMs} */
+#define SCRATCH_NEEDED 24576u /* setup() refuses a smaller scratch */
+#define SCRATCH_BENCH_RINGS 32768u /* 4 x benchRingBytes: one-slot rings the benchmarks point the producers at (bench/rings.ts) */
+#define SCRATCH_BENCH_RING_BYTES 8192u
+#define SCRATCH_REDIRECT 131072u /* TRAFFIC_INDICATION notice limiter: 256 x {srcNbma, dst, lastMs, pad} */
+#define SCRATCH_REDIRECT_END 135168u
 #define SCRATCH_MCAST 139264u /* multicast list: count u32, then up to mcastMax NBMA u32 */
+#define SCRATCH_MCAST_END 172036u
 #define SCRATCH_TSO_HEADER 196608u /* IPv4+TCP header template while segmenting */
 #define SCRATCH_GRO_TABLE 196864u /* GRO: groFlows x 32 B open coalescing items */
+#define SCRATCH_OFFLOAD_END 198912u
+#define SCRATCH_ESP 233472u /* ESP scratch from here to espEnd */
 #define SCRATCH_ESP_PROD_UDP_TX 233472u /* producer state of udpTx */
 #define SCRATCH_ESP_NONCE 233536u
 #define SCRATCH_ESP_AAD 233552u
 #define SCRATCH_ESP_IV 233568u
-#define SCRATCH_ESP_ICV 233600u
-#define SCRATCH_ESP_NEEDED 233728u /* SA_NEEDED limiter: 256 x {nbma, lastMs} */
-#define SCRATCH_ESP_CRYPTO 237568u /* crypto scratch */
+#define SCRATCH_ESP_ICV 233600u /* the ICV we compute */
+#define SCRATCH_ESP_ICV_RX 233632u /* the received ICV (verified in place of it) */
+#define SCRATCH_ESP_CRYPTO 237568u /* crypto scratch (CRYPTO_SCRATCH_SIZE) */
 #define SCRATCH_ESP_END 241664u /* ESP is off with a smaller scratch */
 #define SCRATCH_NO_ENTRY_SLOTS 256u
 #define SCRATCH_MCAST_MAX 8192u
@@ -637,21 +645,29 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SCRATCH_PROD_CTL_RX, ABI_AT_U32) \
   X(SCRATCH_FRAG_HEADER, ABI_AT_U32) \
   X(SCRATCH_IN_FLIGHT, ABI_AT_U32) \
-  X(SCRATCH_NO_ENTRY, ABI_AT_U32) \
+  X(SCRATCH_PACKET, ABI_AT_U32) \
   X(SCRATCH_BENCH_IN, ABI_AT_U32) \
-  X(SCRATCH_BENCH_OUT, ABI_AT_U32) \
-  X(SCRATCH_NEEDED, ABI_VALUE) \
+  X(SCRATCH_BENCH_SAVED, ABI_AT_U32) \
   X(SCRATCH_BENCH_TEMPLATE, ABI_AT_U32) \
+  X(SCRATCH_NO_ENTRY, ABI_AT_U32) \
+  X(SCRATCH_ESP_NEEDED, ABI_AT_U32) \
+  X(SCRATCH_NEEDED, ABI_VALUE) \
+  X(SCRATCH_BENCH_RINGS, ABI_AT_U32) \
+  X(SCRATCH_BENCH_RING_BYTES, ABI_VALUE) \
   X(SCRATCH_REDIRECT, ABI_AT_U32) \
+  X(SCRATCH_REDIRECT_END, ABI_AT_U32) \
   X(SCRATCH_MCAST, ABI_AT_U32) \
+  X(SCRATCH_MCAST_END, ABI_AT_U32) \
   X(SCRATCH_TSO_HEADER, ABI_AT_U32) \
   X(SCRATCH_GRO_TABLE, ABI_AT_U32) \
+  X(SCRATCH_OFFLOAD_END, ABI_AT_U32) \
+  X(SCRATCH_ESP, ABI_AT_U32) \
   X(SCRATCH_ESP_PROD_UDP_TX, ABI_AT_U32) \
   X(SCRATCH_ESP_NONCE, ABI_AT_U32) \
   X(SCRATCH_ESP_AAD, ABI_AT_U32) \
   X(SCRATCH_ESP_IV, ABI_AT_U32) \
   X(SCRATCH_ESP_ICV, ABI_AT_U32) \
-  X(SCRATCH_ESP_NEEDED, ABI_AT_U32) \
+  X(SCRATCH_ESP_ICV_RX, ABI_AT_U32) \
   X(SCRATCH_ESP_CRYPTO, ABI_AT_U32) \
   X(SCRATCH_ESP_END, ABI_AT_U32) \
   X(SCRATCH_NO_ENTRY_SLOTS, ABI_VALUE) \
@@ -877,6 +893,6 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 385u
+#define ABI_ENTRY_COUNT 393u
 
 #endif

@@ -3,7 +3,7 @@
 // peer. benchEspInbound encrypts one packet that way, then runs inbound() (ESP decrypt/verify, GRE
 // decap) `count` times on fresh copies of it; the inbound SA for the same SPI/keys must have flags
 // NO_REPLAY, or every copy after the first is a replay.
-import { scratch, SCRATCH_BENCH_IN, SCRATCH_BENCH_TMPL, SLOT_DATA, NBMA_KIND_ESP } from '../core/layout';
+import { scratch, SCRATCH_BENCH_IN, SCRATCH_BENCH_TEMPLATE, SLOT_DATA, NBMA_KIND_ESP } from '../core/layout';
 import { packet } from '../core/packet';
 import { source, configured } from '../core/config';
 import { copyBytes } from '../core/mem';
@@ -33,7 +33,7 @@ export function benchEspInbound(packetLen: i32, count: i32, src: u32, innerDst: 
   outbound(pk);
   const made = benchEnd();
   if (made != 1) return -2;
-  const tmpl = scratch + SCRATCH_BENCH_TMPL;
+  const tmpl = scratch + SCRATCH_BENCH_TEMPLATE;
   let n: u32;
   if (kind == NBMA_KIND_ESP) {
     const out = benchSlotData(BENCH_NBMA_TX);

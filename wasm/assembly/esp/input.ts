@@ -6,8 +6,8 @@
 import {
   scratch, tunTx, slotDataMax, SCRATCH_ESP_NONCE, SCRATCH_ESP_AAD, SCRATCH_ESP_ICV, SCRATCH_ESP_ICV_RX,
   NBMA_KIND_GRE, NBMA_KIND_ESP, NBMA_KIND_UDP, SA_ENTRY_STATE, SA_ENTRY_IV_LEN, SA_ENTRY_ICV_LEN, SA_ENTRY_BLOCK,
-  SA_ENTRY_ENC, SA_ENTRY_PEER, SA_ENTRY_FLAGS, SA_ENTRY_SALT, SA_ENTRY_INTEG, SA_ENTRY_CIPHER_CTX,
-  SA_ENTRY_HMAC_CTX, SA_ENTRY_DROP_AUTH, SA_ENTRY_DROP_BAD_PAD, SA_ENTRY_DROP_BAD_NEXT_HEADER,
+  SA_ENTRY_ENC, SA_ENTRY_PEER, SA_ENTRY_FLAGS, SA_ENTRY_SALT, SA_ENTRY_INTEG, SA_ENTRY_CTX,
+  SA_ENTRY_HMAC, SA_ENTRY_DROP_AUTH, SA_ENTRY_DROP_BAD_PAD, SA_ENTRY_DROP_BAD_NEXT_HEADER,
   SA_ENTRY_DROP_MALFORMED, SA_ENTRY_DROP_POLICY, SA_STATE_ACTIVE, SA_FLAG_ESN, SA_FLAG_TUNNEL,
   SA_FLAG_GRE_ONLY, ESP_ENC_CHACHA20_POLY1305, ESP_ENC_NULL, ESP_INTEG_NONE, ESP_INTEG_HMAC_SHA1_96,
   LAST_DROP_SOURCE_SLOT_ESP_POLICY, COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT,
@@ -98,7 +98,7 @@ export function espInput(pk: Packet): u32 {
   const esn = (fl & SA_FLAG_ESN) != 0;
   const pay = esp + hdr;
   const icv = pay + ctLen;
-  const ctx = e + SA_ENTRY_CIPHER_CTX;
+  const ctx = e + SA_ENTRY_CTX;
   let ok: i32 = 1;
   if (enc <= ESP_ENC_CHACHA20_POLY1305) { // the AEADs
     const nonce = scratch + SCRATCH_ESP_NONCE;
@@ -123,8 +123,8 @@ export function espInput(pk: Packet): u32 {
       let mlen = hdr + ctLen;
       if (esn) { store<u32>(icv, bswap<u32>(<u32>(s >> 32))); mlen += 4; } // ICV covers seq high
       const m = scratch + SCRATCH_ESP_ICV;
-      if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1(e + SA_ENTRY_HMAC_CTX, esp, <i32>mlen, m);
-      else hmacSha256(e + SA_ENTRY_HMAC_CTX, esp, <i32>mlen, m);
+      if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1(e + SA_ENTRY_HMAC, esp, <i32>mlen, m);
+      else hmacSha256(e + SA_ENTRY_HMAC, esp, <i32>mlen, m);
       ok = ctEqual(m, theirs, <i32>icvLen);
     }
     if (ok != 0 && enc != ESP_ENC_NULL) aesCbcDecrypt(ctx, esp + ESP_IV, pay, <i32>ctLen);

@@ -5,7 +5,7 @@ import {
   scratch, nbmaTx, slotDataMax, SLOT_DATA, SCRATCH_ESP_PROD_UDP_TX, SCRATCH_ESP_NONCE, SCRATCH_ESP_AAD,
   SCRATCH_ESP_IV, SCRATCH_ESP_ICV, NBMA_KIND_ESP, NBMA_KIND_UDP, SA_ENTRY_STATE, SA_ENTRY_FLAGS, SA_ENTRY_SEQ,
   SA_ENTRY_SEQ_LIMIT, SA_ENTRY_SEQ_WARN, SA_ENTRY_SPI, SA_ENTRY_IV_LEN, SA_ENTRY_ICV_LEN, SA_ENTRY_BLOCK,
-  SA_ENTRY_ENC, SA_ENTRY_INTEG, SA_ENTRY_SALT, SA_ENTRY_IV_SEED, SA_ENTRY_CIPHER_CTX, SA_ENTRY_HMAC_CTX,
+  SA_ENTRY_ENC, SA_ENTRY_INTEG, SA_ENTRY_SALT, SA_ENTRY_IV_SEED, SA_ENTRY_CTX, SA_ENTRY_HMAC,
   SA_ENTRY_PORTS, SA_ENTRY_DROP_SEQ_LIMIT, SA_STATE_ACTIVE, SA_FLAG_UDP, SA_FLAG_ESN, SA_FLAG_TUNNEL,
   SA_EVENT_REASON_SEQ_EXHAUSTED, SA_EVENT_REASON_SEQ_LOW, ESP_ENC_CHACHA20_POLY1305, ESP_ENC_NULL,
   ESP_INTEG_NONE, ESP_INTEG_HMAC_SHA1_96, COUNTER_DROP_SEQ_LIMIT, COUNTER_DROP_ESP_TOO_BIG,
@@ -96,7 +96,7 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
   store<u8>(tr + padLen, <u8>(tunnel ? IPPROTO_IPIP : IPPROTO_GRE), TRAILER_NEXT_HEADER);
   const icv = pay + padded;
   const enc = load<u32>(e, SA_ENTRY_ENC);
-  const ctx = e + SA_ENTRY_CIPHER_CTX;
+  const ctx = e + SA_ENTRY_CTX;
   if (enc <= ESP_ENC_CHACHA20_POLY1305) { // the AEADs
     store<u64>(out, bswap<u64>(seq), ESP_IV); // IV = 64-bit sequence number (unique per key)
     const nonce = scratch + SCRATCH_ESP_NONCE;
@@ -124,8 +124,8 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
       let mlen = hdr + padded;
       if (esn) { store<u32>(icv, bswap<u32>(<u32>(seq >> 32))); mlen += 4; } // ICV covers seq high
       const m = scratch + SCRATCH_ESP_ICV;
-      if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1(e + SA_ENTRY_HMAC_CTX, out, <i32>mlen, m);
-      else hmacSha256(e + SA_ENTRY_HMAC_CTX, out, <i32>mlen, m);
+      if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1(e + SA_ENTRY_HMAC, out, <i32>mlen, m);
+      else hmacSha256(e + SA_ENTRY_HMAC, out, <i32>mlen, m);
       copyBytes(icv, m, icvLen);
     }
   }

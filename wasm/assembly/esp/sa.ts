@@ -5,18 +5,18 @@
 // SA_ADD computes the key contexts from the raw keys and zeroes the key bytes in the command slot.
 import {
   scratch, layoutField, LB_SA_TABLE, LB_SA_CAPACITY, LB_SPI_INDEX, LB_OUT_INDEX, LB_UDP_TX, LB_ESP_RX, LB_UDP_RX,
-  SCRATCH_ESP_CRYPTO, SCRATCH_ESP_END, SCRATCH_ESP_PROD_UDP_TX, SCRATCH_ESP_NEEDED, SA_INDEX_ENTRY,
+  SCRATCH_ESP_CRYPTO, SCRATCH_ESP_END, SCRATCH_ESP_PROD_UDP_TX, SCRATCH_ESP_NEEDED, SA_INDEX_ENTRY_SIZE,
   SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN, SA_ENTRY_DIR, SA_ENTRY_SPI, SA_ENTRY_PEER, SA_ENTRY_CIPHER,
   SA_ENTRY_FLAGS, SA_ENTRY_PORTS, SA_ENTRY_WINDOW, SA_ENTRY_ENC, SA_ENTRY_INTEG, SA_ENTRY_IV_LEN, SA_ENTRY_ICV_LEN,
   SA_ENTRY_BLOCK, SA_ENTRY_SALT, SA_ENTRY_EVENTS, SA_ENTRY_SEQ, SA_ENTRY_SOFT_BYTES, SA_ENTRY_HARD_BYTES,
   SA_ENTRY_SOFT_PACKETS, SA_ENTRY_HARD_PACKETS, SA_ENTRY_SERIAL, SA_ENTRY_ADDED_MS, SA_ENTRY_LAST_MS,
-  SA_ENTRY_SEQ_LIMIT, SA_ENTRY_SEQ_WARN, SA_ENTRY_BITMAP, SA_ENTRY_IV_SEED, SA_ENTRY_CIPHER_CTX, SA_ENTRY_HMAC_CTX,
+  SA_ENTRY_SEQ_LIMIT, SA_ENTRY_SEQ_WARN, SA_ENTRY_BITMAP, SA_ENTRY_IV_SEED, SA_ENTRY_CTX, SA_ENTRY_HMAC,
   SA_WINDOW_MAX, SA_WINDOW_DEFAULT, SA_STATE_FREE, SA_STATE_ACTIVE, SA_DIR_IN, SA_DIR_OUT, SA_FLAG_NO_REPLAY,
   SA_FLAG_SEQ_LIMIT, SA_EVENT_REASON_SEQ_LOW, ESP_ENC_AES_GCM_128, ESP_ENC_AES_GCM_256, ESP_ENC_CHACHA20_POLY1305,
   ESP_ENC_AES_CBC_128, ESP_ENC_AES_CBC_256, ESP_ENC_NULL, ESP_INTEG_NONE, ESP_INTEG_HMAC_SHA1_96,
   ESP_INTEG_HMAC_SHA256_128, SA_ADD_INDEX, SA_ADD_DIR, SA_ADD_SPI, SA_ADD_PEER, SA_ADD_CIPHER, SA_ADD_FLAGS,
-  SA_ADD_PORTS, SA_ADD_REPLAY_WINDOW, SA_ADD_SOFT_BYTES, SA_ADD_HARD_BYTES, SA_ADD_SOFT_PACKETS,
-  SA_ADD_HARD_PACKETS, SA_ADD_KEY_LEN, SA_ADD_AUTH_KEY_LEN, SA_ADD_INITIAL_SEQ, SA_ADD_IV_SEED, SA_ADD_KEYS,
+  SA_ADD_PORTS, SA_ADD_WINDOW, SA_ADD_SOFT_BYTES, SA_ADD_HARD_BYTES, SA_ADD_SOFT_PACKETS,
+  SA_ADD_HARD_PACKETS, SA_ADD_KEY_LEN, SA_ADD_AUTH_KEY_LEN, SA_ADD_INITIAL_SEQ, SA_ADD_IV_SEED, SA_ADD_KEY,
   SA_LIMIT_INDEX, SA_LIMIT_LIMIT, SA_LIMIT_WARN, SA_LIMIT_SIZE,
 } from '../core/layout';
 import { nowMs } from '../core/clock';
@@ -62,8 +62,8 @@ export function espSetup(scratchSize: u32): void {
   if (udpTx != 0) prodInit(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTx);
   noticeReset(scratch + SCRATCH_ESP_NEEDED);
   // A restarted worker rebuilds its private indexes from the (shared) SA table.
-  memory.fill(spiIndex, 0, <usize>n * SA_INDEX_ENTRY);
-  memory.fill(outIndex, 0, <usize>n * SA_INDEX_ENTRY);
+  memory.fill(spiIndex, 0, <usize>n * SA_INDEX_ENTRY_SIZE);
+  memory.fill(outIndex, 0, <usize>n * SA_INDEX_ENTRY_SIZE);
   for (let i: u32 = 0; i < saCap; i++) {
     const e = saEntry(i);
     if (load<u32>(e, SA_ENTRY_STATE) == SA_STATE_FREE) continue;
@@ -129,19 +129,19 @@ export function saAdd(d: usize, len: u32): bool {
 }
 
 function saAddInner(d: usize, len: u32): bool {
-  if (!espReady || len < <u32>SA_ADD_KEYS) return false;
+  if (!espReady || len < <u32>SA_ADD_KEY) return false;
   const idx = load<u32>(d, SA_ADD_INDEX);
   const dir = load<u32>(d, SA_ADD_DIR);
   const spi = load<u32>(d, SA_ADD_SPI);
   const peer = load<u32>(d, SA_ADD_PEER);
   const cipher = load<u32>(d, SA_ADD_CIPHER);
   const flags = load<u32>(d, SA_ADD_FLAGS);
-  let win = load<u32>(d, SA_ADD_REPLAY_WINDOW);
+  let win = load<u32>(d, SA_ADD_WINDOW);
   const keyLen = load<u32>(d, SA_ADD_KEY_LEN);
   const authLen = load<u32>(d, SA_ADD_AUTH_KEY_LEN);
   if (idx >= saCap || (dir != SA_DIR_IN && dir != SA_DIR_OUT) || spi < 256) return false; // SPIs 1..255: RFC 4303 2.1
   if (dir == SA_DIR_OUT && peer == 0) return false;
-  if (keyLen > 64 || authLen > 64 || <u32>SA_ADD_KEYS + keyLen + authLen > len) return false;
+  if (keyLen > 64 || authLen > 64 || <u32>SA_ADD_KEY + keyLen + authLen > len) return false;
   if (win == 0) win = SA_WINDOW_DEFAULT;
   if (win > SA_WINDOW_MAX || (win & 31) != 0) return false;
   const enc = cipherEnc(cipher);
@@ -209,21 +209,21 @@ function saAddInner(d: usize, len: u32): bool {
   store<u32>(e, ++serial, SA_ENTRY_SERIAL);
   store<u32>(e, nowMs, SA_ENTRY_ADDED_MS);
   store<u32>(e, nowMs, SA_ENTRY_LAST_MS);
-  const key = d + SA_ADD_KEYS;
+  const key = d + SA_ADD_KEY;
   const akey = key + keyLen;
   if (enc == ESP_ENC_AES_GCM_128 || enc == ESP_ENC_AES_GCM_256) {
-    gcmInit(e + SA_ENTRY_CIPHER_CTX, key, <i32>encKey);
+    gcmInit(e + SA_ENTRY_CTX, key, <i32>encKey);
     store<u32>(e, load<u32>(key + encKey), SA_ENTRY_SALT);
   } else if (enc == ESP_ENC_CHACHA20_POLY1305) {
-    chachaPolyInit(e + SA_ENTRY_CIPHER_CTX, key);
+    chachaPolyInit(e + SA_ENTRY_CTX, key);
     store<u32>(e, load<u32>(key + encKey), SA_ENTRY_SALT);
   } else if (enc != ESP_ENC_NULL) {
-    aesInit(e + SA_ENTRY_CIPHER_CTX, key, <i32>encKey);
+    aesInit(e + SA_ENTRY_CTX, key, <i32>encKey);
     // CBC IV = AES_K(seed XOR seq): unpredictable without the key and the (random) seed.
     v128.store(e + SA_ENTRY_IV_SEED, v128.load(d + SA_ADD_IV_SEED));
   }
-  if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1Init(e + SA_ENTRY_HMAC_CTX, akey, 20);
-  else if (integ == ESP_INTEG_HMAC_SHA256_128) hmacSha256Init(e + SA_ENTRY_HMAC_CTX, akey, 32);
+  if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1Init(e + SA_ENTRY_HMAC, akey, 20);
+  else if (integ == ESP_INTEG_HMAC_SHA256_128) hmacSha256Init(e + SA_ENTRY_HMAC, akey, 32);
   store<u32>(e, SA_STATE_ACTIVE, SA_ENTRY_STATE);
   genEnd(e);
   if (dir == SA_DIR_IN) indexSet(spiIndex, idxMask, idxShift, spi, idx + 1);

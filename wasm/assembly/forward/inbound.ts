@@ -11,7 +11,7 @@
 // into the LAN. NHRP is always handed up (registration and resolution come from new addresses; the
 // NHRP engine decides what to believe). A protected tunnel takes GRE only out of ESP (dropCleartext).
 import {
-  NBMA_KIND_GRE, NBMA_KIND_ESP, NBMA_KIND_UDP, CTL_IN_NHRP_IN, CTL_IN_SA_SHIFT, TUNNEL_FLAG_PROTECTED,
+  NBMA_KIND_GRE, NBMA_KIND_ESP, NBMA_KIND_UDP, CTL_IN_NHRP_IN, CTL_KIND_WORD_SA_SHIFT, TUNNEL_FLAG_PROTECTED,
   TUNNEL_FLAG_P2P, TUNNEL_FLAG_STRICT, LAST_DROP_SOURCE_SLOT_CLEARTEXT, LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER,
   COUNTER_GRE_RX_PACKETS, COUNTER_NHRP_IN, COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT,
   COUNTER_DROP_NOT_FOR_US, COUNTER_DROP_GRE_TRUNCATED, COUNTER_DROP_GRE_VERSION, COUNTER_DROP_GRE_FLAGS,
@@ -94,7 +94,7 @@ function greInput(pk: Packet): void {
   }
   if (proto == GRE_PROTO_NHRP) {
     // through ESP: kind bits 16.. = the inbound SA index + 1 (which tunnel peer behind a shared NBMA)
-    if (ctlSend(CTL_IN_NHRP_IN | (pk.sa << CTL_IN_SA_SHIFT), src, dst, payload, plen)) count(COUNTER_NHRP_IN);
+    if (ctlSend(CTL_IN_NHRP_IN | (pk.sa << CTL_KIND_WORD_SA_SHIFT), src, dst, payload, plen)) count(COUNTER_NHRP_IN);
     return;
   }
   count(COUNTER_DROP_GRE_PROTO);

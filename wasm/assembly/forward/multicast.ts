@@ -2,7 +2,7 @@
 // protocol hellos, mostly) are replicated to every NBMA address on the multicast list, one GRE copy
 // each. The list is kept compact (swap-delete) so replication touches only its members.
 import {
-  scratch, SCRATCH_MCAST, MCAST_MAX, COUNTER_MCAST_TX, COUNTER_DROP_MCAST_NO_LIST, COUNTER_DROP_TOO_BIG,
+  scratch, SCRATCH_MCAST, SCRATCH_MCAST_MAX, COUNTER_MCAST_TX, COUNTER_DROP_MCAST_NO_LIST, COUNTER_DROP_TOO_BIG,
 } from '../core/layout';
 import { count } from '../core/counters';
 import { Packet } from '../core/packet';
@@ -41,7 +41,7 @@ export function replicate(pk: Packet): void {
 export function mcastAdd(nbma: u32): bool {
   const n = listCount();
   for (let i: u32 = 0; i < n; i++) if (load<u32>(member(i)) == nbma) return true;
-  if (n >= MCAST_MAX || nbma == 0) return false;
+  if (n >= SCRATCH_MCAST_MAX || nbma == 0) return false;
   store<u32>(member(n), nbma);
   setListCount(n + 1);
   return true;

@@ -11,7 +11,7 @@
 import {
   peerTable, peerCapacity, nbmaIndex, tunnelState, TUNNEL_STATE_PEER_COUNT, PEER_ENTRY_SIZE, PEER_ENTRY_TUNNEL_IP,
   PEER_ENTRY_NBMA, PEER_ENTRY_FLAGS, PEER_ENTRY_GEN, PEER_ENTRY_TX_PACKETS, PEER_EMPTY, PEER_DELETED,
-  NBMA_INDEX_ENTRY, NBMA_INDEX_PEER,
+  NBMA_INDEX_ENTRY_SIZE, NBMA_INDEX_ENTRY_PEER,
 } from '../core/layout';
 import { hashTop, hashShift } from '../core/hash';
 import { indexFind, indexSet, indexDeleteAt } from '../core/hash-index';
@@ -119,7 +119,7 @@ export function peerFlush(): void {
       genEnd(e);
     }
   }
-  memory.fill(nbmaIndex, 0, <usize>peerCapacity * NBMA_INDEX_ENTRY);
+  memory.fill(nbmaIndex, 0, <usize>peerCapacity * NBMA_INDEX_ENTRY_SIZE);
   setPeerCount(0);
 }
 
@@ -129,7 +129,7 @@ export function peerFlush(): void {
 export function peerByNbma(nbma: u32): usize {
   const x = indexFind(nbmaIndex, mask, shift, nbma);
   if (x == 0) return 0;
-  const e = entry(load<u32>(x, NBMA_INDEX_PEER));
+  const e = entry(load<u32>(x, NBMA_INDEX_ENTRY_PEER));
   return peerNbma(e) == nbma && live(load<u32>(e, PEER_ENTRY_TUNNEL_IP)) ? e : 0;
 }
 
@@ -138,12 +138,12 @@ export function peerByNbma(nbma: u32): usize {
 /** Removes nbma's index entry if it points at peer entry `num`. */
 function idxDel(nbma: u32, num: u32): void {
   const x = indexFind(nbmaIndex, mask, shift, nbma);
-  if (x != 0 && load<u32>(x, NBMA_INDEX_PEER) == num) indexDeleteAt(nbmaIndex, mask, shift, x);
+  if (x != 0 && load<u32>(x, NBMA_INDEX_ENTRY_PEER) == num) indexDeleteAt(nbmaIndex, mask, shift, x);
 }
 
 /** Rebuilds the reverse index from the peer table (worker restart: the index may be torn). */
 export function peerIndexRebuild(): void {
-  memory.fill(nbmaIndex, 0, <usize>peerCapacity * NBMA_INDEX_ENTRY);
+  memory.fill(nbmaIndex, 0, <usize>peerCapacity * NBMA_INDEX_ENTRY_SIZE);
   for (let i: u32 = 0; i < peerCapacity; i++) {
     if (live(load<u32>(entry(i), PEER_ENTRY_TUNNEL_IP))) idxSet(peerNbma(entry(i)), i);
   }

@@ -2,7 +2,7 @@
 // fragmentation for packets over the tunnel MTU (fragmentSend), and the commit that every GRE packet
 // goes through (greCommit: NHRP too), which picks the outbound SA and hands the packet to ESP.
 import {
-  scratch, SCRATCH_PROD_NBMA_TX, SCRATCH_FRAG_HDR, SCRATCH_ESP_NEEDED, SCRATCH_ESP_IV, SLOT_DATA, NBMA_KIND_GRE, CTL_IN_SA_NEEDED,
+  scratch, SCRATCH_PROD_NBMA_TX, SCRATCH_FRAG_HEADER, SCRATCH_ESP_NEEDED, SCRATCH_ESP_IV, SLOT_DATA, NBMA_KIND_GRE, CTL_IN_SA_NEEDED,
   TUNNEL_FLAG_PROTECTED, PEER_ENTRY_FLAGS, PEER_SA_SHIFT, SA_ENTRY_STATE, SA_ENTRY_DIR, SA_ENTRY_PEER,
   SA_STATE_FREE, SA_DIR_OUT, SA_NEEDED_SIZE, COUNTER_GRE_TX_PACKETS, COUNTER_FRAG_TX, COUNTER_DROP_NO_SA,
   COUNTER_SA_NEEDED_SENT,
@@ -82,7 +82,7 @@ export function fragmentSend(pk: Packet, hl: u32): void {
   const ff = ipFragField(p);
   const baseOff = (ff & IP_OFFMASK) << 3;
   const lastMf = ff & IP_MF;
-  const tmpl = scratch + SCRATCH_FRAG_HDR;
+  const tmpl = scratch + SCRATCH_FRAG_HEADER;
   const hl2 = fragTemplate(tmpl, p, hl);
   const dataLen = tot - hl;
   const st = scratch + SCRATCH_PROD_NBMA_TX;

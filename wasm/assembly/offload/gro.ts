@@ -16,7 +16,7 @@
 // checksum, vnet header GSO_TCPV4 + NEEDS_CSUM, pseudo-header sum in the TCP checksum field) before
 // pipeline.ts publishes tunTx.
 import {
-  scratch, tunTx, slotDataMax, SCRATCH_PROD_TUN_TX, SCRATCH_GRO_TABLE, GRO_FLOWS, SLOT_LEN, SLOT_DATA,
+  scratch, tunTx, slotDataMax, SCRATCH_PROD_TUN_TX, SCRATCH_GRO_TABLE, SCRATCH_GRO_FLOWS, SLOT_LEN, SLOT_DATA,
   TUN_KIND_VNET, COUNTER_TUN_TX_PACKETS, COUNTER_GRO_SUPER, COUNTER_GRO_MERGED,
 } from '../core/layout';
 import { copyBytes } from '../core/mem';
@@ -55,7 +55,7 @@ export function groOffer(p: usize, tot: u32, peer: usize): bool {
   if (ipProto(p) != IPPROTO_TCP || !ringTakesVnet(tunTx) || !offloadScratchOk()) return false;
   const hl = ipHl(p);
   if ((ipFragField(p) & (IP_MF | IP_OFFMASK)) != 0 || tot < hl + TCP_HDR_LEN) return false;
-  if (!tableReady) { memory.fill(scratch + SCRATCH_GRO_TABLE, 0, <usize>GRO_FLOWS * 32); used = 0; tableReady = true; }
+  if (!tableReady) { memory.fill(scratch + SCRATCH_GRO_TABLE, 0, <usize>SCRATCH_GRO_FLOWS * 32); used = 0; tableReady = true; }
   const t = p + hl;
   const src = load<u32>(p, IPV4_SRC);
   const dst = load<u32>(p, IPV4_DST);
@@ -160,7 +160,7 @@ function close(e: usize): void {
 export function groFlush(): void {
   if (used == 0) return;
   const base = scratch + SCRATCH_GRO_TABLE;
-  for (let i: u32 = 0; i < GRO_FLOWS && used != 0; i++) {
+  for (let i: u32 = 0; i < SCRATCH_GRO_FLOWS && used != 0; i++) {
     const e = base + (<usize>i << 5);
     if (load<u32>(e, E_SLOT) != 0) close(e);
   }

@@ -10,7 +10,7 @@
 // Per segment (as the kernel's tcp_gso_segment): IP total length, id = id0 + i, header checksum; TCP
 // seq = seq0 + offset; FIN/PSH only on the last segment, CWR only on the first; full TCP checksum.
 import {
-  scratch, tunRx, slotDataMax, RING_TAIL, SCRATCH_PROD_NBMA_TX, SCRATCH_TSO_HDR, SLOT_LEN, SLOT_KIND, SLOT_DATA, TUN_KIND_VNET,
+  scratch, tunRx, slotDataMax, RING_TAIL, SCRATCH_PROD_NBMA_TX, SCRATCH_TSO_HEADER, SLOT_LEN, SLOT_KIND, SLOT_DATA, TUN_KIND_VNET,
   COUNTER_TSO_SUPER, COUNTER_TSO_SEGMENTS, COUNTER_CSUM_COMPLETED, COUNTER_DROP_BAD_VNET,
 } from '../core/layout';
 import { prodSpace, prodCount, slotAt, ringNonEmpty } from '../io/ring';
@@ -121,7 +121,7 @@ export function tsoStart(p: usize, len: u32): u32 {
     count(COUNTER_TSO_SEGMENTS);
     return single(pkt, tot);
   }
-  copyBytes(scratch + SCRATCH_TSO_HDR, pkt, hdr); // hdr <= 60 + 60 <= 128
+  copyBytes(scratch + SCRATCH_TSO_HEADER, pkt, hdr); // hdr <= 60 + 60 <= 128
   cutPkt = pkt; cutLen = payload; cutHl = hl; cutHdr = hdr; cutGso = gso;
   cutId0 = ipId(pkt);
   cutSeq0 = bswap<u32>(load<u32>(pkt + hl, TCP_SEQ));
@@ -139,7 +139,7 @@ export function tsoPacket(i: u32): usize {
   const last = chunk == rest;
   const hl = cutHl, hdr = cutHdr;
   const seg = cutPkt + off; // its payload is at pkt + hdr + off
-  if (i != 0) copyBytes(seg, scratch + SCRATCH_TSO_HDR, hdr);
+  if (i != 0) copyBytes(seg, scratch + SCRATCH_TSO_HEADER, hdr);
   const stot = hdr + chunk;
   setIpTotLen(seg, stot);
   setIpId(seg, cutId0 + i);

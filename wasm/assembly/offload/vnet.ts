@@ -23,7 +23,7 @@ const VNET_GSO_SIZE: usize = 4;
 const VNET_CSUM_START: usize = 6;
 const VNET_CSUM_OFFSET: usize = 8;
 
-/** Offloads need their scratch region (SCRATCH_TSO_HDR .. SCRATCH_OFFLOAD_END); off if it is smaller. */
+/** Offloads need their scratch region (SCRATCH_TSO_HEADER .. SCRATCH_OFFLOAD_END); off if it is smaller. */
 @inline export function offloadScratchOk(): bool { return <usize>scratchSize >= SCRATCH_OFFLOAD_END; }
 
 @inline export function vnetFlags(h: usize): u32 { return <u32>load<u8>(h, VNET_FLAGS); }
