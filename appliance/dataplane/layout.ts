@@ -285,10 +285,3 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
     w(e, 0xffffffff); w(e + 4, 255); w(e + 8, 0); w(e + 12, 0);
   }
 }
-
-export const ipToU32 = (s: string): number => {
-  const p = s.split('.').map(Number);
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
-};
-export const u32ToIp = (n: number): string =>
-  `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

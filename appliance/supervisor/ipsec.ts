@@ -2,9 +2,10 @@
 // going to UDP-encapsulated peers, and shows `show crypto ipsec sa` in the IOS layout. IKEv2 will
 // program the same table through the same commands; manual SAs are the hand-keyed case.
 import { ESP_ENC, ESP_INTEG, SaCommands, readSas, readEspCounters, type SaRow } from '../dataplane/sa.js';
-import { ipToU32, u32ToIp } from '../dataplane/layout.js';
+import { ipToU32, u32ToIp } from '../net/ipv4.js';
 import type { PlannedSa, CipherName, IntegrityName } from './ipsec-plan.js';
 import { SeqGuard } from './seq-guard.js';
+import type { LogFn } from '../log/log.js';
 
 const ENC: Record<CipherName, number> = {
   'aes-gcm-128': ESP_ENC.AES_GCM_128, 'aes-gcm-256': ESP_ENC.AES_GCM_256, 'chacha20-poly1305': ESP_ENC.CHACHA20_POLY1305,
@@ -17,7 +18,6 @@ const NATT_KEEPALIVE_MS = 20000; // RFC 3948 suggests 20 s
 /** How often persisted inbound replay edges are written (and once more at stop). */
 const EDGE_SAVE_MS = 1000;
 
-type Logger = (level: 'info' | 'notice' | 'warn' | 'error', msg: string) => void;
 
 export class IpsecManager {
   private readonly planned: Array<PlannedSa & { index: number }>;
@@ -26,7 +26,7 @@ export class IpsecManager {
   private readonly seq: SeqGuard;
 
   constructor(private readonly cmds: SaCommands, sas: PlannedSa[],
-    private readonly opts: { log?: Logger; readSas?: () => SaRow[] } = {}) {
+    private readonly opts: { log?: LogFn; readSas?: () => SaRow[] } = {}) {
     this.planned = sas.map((s, index) => ({ ...s, index }));
     this.seq = new SeqGuard(cmds, opts.log ?? (() => {}));
   }

@@ -4,6 +4,7 @@
 import { NhrpEngine } from '../../appliance/nhrp/engine.js';
 import type { NhrpEngineOptions, PeerChange } from '../../appliance/nhrp/engine.js';
 import { decodeNhrp } from '../../appliance/nhrp/codec.js';
+import { ipv4ToBytes } from '../../appliance/net/ipv4.js';
 import type { TunnelConfig } from '../../appliance/config/model.js';
 import type { NhrpMessage } from '../../appliance/nhrp/types.js';
 import { FakeClock } from './fake-clock.js';
@@ -90,7 +91,7 @@ export function udpPacket(src: string, dst: string, payloadLen = 12): Uint8Array
   const p = new Uint8Array(28 + payloadLen);
   const v = new DataView(p.buffer);
   p[0] = 0x45; v.setUint16(2, p.length); v.setUint16(4, 0x1234); p[8] = 63; p[9] = 17;
-  p.set(src.split('.').map(Number), 12); p.set(dst.split('.').map(Number), 16);
+  p.set(ipv4ToBytes(src), 12); p.set(ipv4ToBytes(dst), 16);
   let s = 0;
   for (let i = 0; i < 20; i += 2) s += (p[i] << 8) | p[i + 1];
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
