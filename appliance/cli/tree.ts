@@ -1,7 +1,7 @@
 // IOS-style command tree: keyword and typed-parameter nodes with help strings. One tree per CLI mode;
 // the same trees serve startup-config loading, interactive execution, `?` help and Tab completion, so
 // the grammar is written once. Commands are declared with a small spec language (see define()).
-import { parseInterfaceName } from '../config/interfaces.js';
+import { parseInterfaceName } from './ifname.js';
 import { ipv4Bytes } from '../net/ipv4.js';
 
 export type ParamKind = 'ipv4' | 'mask' | 'word' | 'line' | 'range' | 'iface' | 'hex';

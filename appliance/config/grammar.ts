@@ -1,9 +1,9 @@
 // The configuration language: every config-mode command, its `no` form, and how it edits the model.
-// Built once into one command tree per config mode (cli/modes.ts runs lines against them).
+// Built once into one command tree per config mode (modes.ts runs lines against them).
 import { Node, root, define, CliError, Args } from '../cli/tree.js';
-import type { ConfigCtx, ConfigTrees, ModeId } from '../cli/modes.js';
+import type { ConfigCtx, ConfigTrees, ModeId } from './modes.js';
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, EthernetConfig, CryptoConfig } from './model.js';
-import { parseInterfaceName } from './interfaces.js';
+import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 
