@@ -55,14 +55,14 @@ end
 writeFileSync(join(run, 'hub.cfg'), hubConfig);
 
 const codec = await loadCodec();
-const u32ToIp = (v) => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+const { u32ToIp } = codec;
 /** spoke i: tunnel 10.200.x.y, NBMA 100.64.x.y, x.y skipping .0 / .255 hosts and the hub's 10.200.0.1 */
 function spokeAddr(i) {
   const h = Math.floor(i / 254) * 256 + (i % 254) + 1 + 256; // from x.y = 1.1
   return { proto: u32ToIp(((10 << 24) | (200 << 16) | h) >>> 0), nbma: u32ToIp(((100 << 24) | (64 << 16) | h) >>> 0) };
 }
 function packets(n, from = 0) {
-  // What our NHC sends (appliance/nhrp/nhc.ts buildRequest): unique, Cisco NAT flag, 4 extensions.
+  // What our NHC sends (appliance/nhrp/registration-client.ts buildRequest): unique, Cisco NAT flag, 4 extensions.
   const bufs = [];
   for (let i = from; i < from + n; i++) {
     const { proto, nbma } = spokeAddr(i);

@@ -18,7 +18,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'dp-bench-'));
 const helpers = join(tmp, 'helpers.mjs');
 buildSync({
   stdin: {
-    contents: `export * from './appliance/dataplane/layout.ts'; export * from './appliance/dataplane/ring.ts'; export * from './appliance/dataplane/commands.ts';`,
+    contents: `export * from './appliance/net/ipv4.ts'; export * from './appliance/dataplane/layout.ts'; export * from './appliance/dataplane/ring.ts'; export * from './appliance/dataplane/commands.ts';`,
     resolveDir: root, loader: 'ts',
   },
   bundle: true, format: 'esm', platform: 'node', outfile: helpers, logLevel: 'warning',

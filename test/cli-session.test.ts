@@ -1,7 +1,7 @@
 // The interactive engine: abbreviations, ambiguity, caret column, incomplete, `?` help, Tab,
 // modes/prompts, `no` forms and atomic apply through the supervisor callback.
 import t from 'tap';
-import { CliSession } from '../appliance/cli/session.js';
+import { CliSession } from '../appliance/console/session.js';
 import { parseStartupConfig } from '../appliance/config/load.js';
 import type { ApplianceConfig } from '../appliance/config/model.js';
 

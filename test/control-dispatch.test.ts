@@ -2,7 +2,8 @@
 // released, so the same message was replayed on every doorbell, forever, and everything behind it
 // was stuck). Now the slot is released, the failure counted and logged once per interval.
 import t from 'tap';
-import { computeLayout, writeLayout, CTL_IN, ipToU32 as ip } from '../appliance/dataplane/layout.js';
+import { computeLayout, writeLayout, CTL_IN } from '../appliance/dataplane/layout.js';
+import { ipToU32 as ip } from '../appliance/net/ipv4.js';
 import { Ring } from '../appliance/dataplane/ring.js';
 import { ControlDispatcher, HANDLER_ERROR_LOG_MS, type DataplaneEvents } from '../appliance/supervisor/control-dispatch.js';
 

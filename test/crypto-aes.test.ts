@@ -2,7 +2,7 @@
 // FIPS-197 vectors, NIST SP 800-38A CBC vectors, and random cross-checks against node:crypto.
 import t from 'tap';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { WasmCrypto } from '../appliance/crypto/wasm-crypto.js';
+import { WasmCrypto } from './util/wasm-crypto.js';
 
 const h = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');

@@ -3,7 +3,7 @@
 // 0..2000, and tamper detection.
 import t from 'tap';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { WasmCrypto, LAYOUT } from '../appliance/crypto/wasm-crypto.js';
+import { WasmCrypto, LAYOUT } from './util/wasm-crypto.js';
 
 const h = (s: string) => Uint8Array.from(Buffer.from(s.replace(/[\s:]+/g, ''), 'hex'));
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');

@@ -2,7 +2,7 @@
 // uses them (encrypt-then-MAC over SPI || seq || IV || ciphertext), cross-checked with node:crypto.
 import t from 'tap';
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { WasmCrypto } from '../appliance/crypto/wasm-crypto.js';
+import { WasmCrypto } from './util/wasm-crypto.js';
 
 const h = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');

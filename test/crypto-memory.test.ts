@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { findCryptoWasm } from '../appliance/crypto/wasm-crypto.js';
+import { findCryptoWasm } from './util/wasm-crypto.js';
 
 const mod = new WebAssembly.Module(readFileSync(findCryptoWasm()));
 

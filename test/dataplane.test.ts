@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  computeLayout, writeLayout, pagesFor, ipToU32 as ip, u32ToIp, COUNTER_NAMES, TUNNEL_FLAG, DOORBELL,
+  computeLayout, writeLayout, pagesFor, COUNTER_NAMES, TUNNEL_FLAG, DOORBELL,
   type CounterName,
 } from '../appliance/dataplane/layout.js';
+import { ipToU32 as ip, u32ToIp } from '../appliance/net/ipv4.js';
 import { Ring } from '../appliance/dataplane/ring.js';
 import { Commands, readCounters, readPeers, readFib, readTunnelState, type TunnelConfig } from '../appliance/dataplane/commands.js';
 import { instantiateDataplane, findDataplaneWasm } from '../appliance/dataplane/wasm.js';

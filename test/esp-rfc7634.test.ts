@@ -13,7 +13,7 @@
 // The outer IPv4 header (203.0.113.153 -> 203.0.113.5, protocol 50) is from the ODP copy only; it
 // is self-consistent (total length 140 = 20 + 8 + 8 + 88 + 16, valid header checksum).
 import t from 'tap';
-import { WasmCrypto } from '../appliance/crypto/wasm-crypto.js';
+import { WasmCrypto } from './util/wasm-crypto.js';
 import { ESP_ENC } from '../appliance/dataplane/sa.js';
 import { node, ip } from './util/esp-env.js';
 import { csum } from './util/packets.js';

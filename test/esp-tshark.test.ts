@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { node, pair, SUITES, A, B, type Out } from './util/esp-env.js';
 import { ESP_ENC, ESP_INTEG } from '../appliance/dataplane/sa.js';
-import { u32ToIp } from '../appliance/dataplane/layout.js';
+import { u32ToIp } from '../appliance/net/ipv4.js';
 import { writePcap } from './util/pcap.js';
 import { ipv4 } from './util/packets.js';
 import { requireTools } from './util/needs.js';

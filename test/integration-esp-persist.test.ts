@@ -11,9 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
-import { protect, capture, pcapIpv4, ipStr, sendRawIpv4, K_IN, K_OUT } from './util/esp-lab.js';
+import { protect, capture, pcapIpv4, sendRawIpv4, K_IN, K_OUT } from './util/esp-lab.js';
 import { ipv4, gre } from './util/packets.js';
-import { ipToU32 as ip } from '../appliance/dataplane/layout.js';
+import { ipToU32 as ip, bytesToIpv4 as ipStr } from '../appliance/net/ipv4.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 
 requireTools(t, [...LAB_NEEDS, 'tshark', 'dumpcap', 'python3']);

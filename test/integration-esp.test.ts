@@ -6,7 +6,7 @@ import { Lab, labConfig, waitFor, sleep, nsExec, uniquePrefix } from './util/lab
 import { tsharkFields } from './util/tshark.js';
 import { protect, sendRawIpv4, K_IN, K_OUT } from './util/esp-lab.js';
 import { ipv4 } from './util/packets.js';
-import { ipToU32 as ip } from '../appliance/dataplane/layout.js';
+import { ipToU32 as ip } from '../appliance/net/ipv4.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 
 requireTools(t, [...LAB_NEEDS, 'tshark', 'python3']);

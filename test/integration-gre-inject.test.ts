@@ -6,9 +6,9 @@
 import t from 'tap';
 import path from 'node:path';
 import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
-import { capture, pcapIpv4, ipStr, sendRawIpv4 } from './util/esp-lab.js';
+import { capture, pcapIpv4, sendRawIpv4 } from './util/esp-lab.js';
 import { ipv4, gre } from './util/packets.js';
-import { ipToU32 as ip } from '../appliance/dataplane/layout.js';
+import { ipToU32 as ip, bytesToIpv4 as ipStr } from '../appliance/net/ipv4.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 
 requireTools(t, [...LAB_NEEDS, 'dumpcap']);

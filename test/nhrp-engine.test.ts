@@ -1,89 +1,19 @@
 // Registration control plane end to end: a hub and spokes wired together in memory (bytes really go
 // through encodeNhrp/decodeNhrp), driven by a fake clock.
 import t from 'tap';
-import { NhrpEngine } from '../appliance/nhrp/engine.js';
-import type { PeerChange } from '../appliance/nhrp/engine.js';
-import { decodeNhrp } from '../appliance/nhrp/codec.js';
+import { Net, Node, tunnel, HOLD } from './util/nhrp-net.js';
 import type { TunnelConfig } from '../appliance/config/model.js';
-import type { NhrpMessage } from '../appliance/nhrp/types.js';
-import { FakeClock } from './util/fake-clock.js';
 
 const HUB = { ip: '10.0.0.1', nbma: '203.0.113.1' };
 const A = { ip: '10.0.0.2', nbma: '198.51.100.2' };
 const B = { ip: '10.0.0.3', nbma: '198.51.100.3' };
-const HOLD = 600;
 
-function tunnel(p: Partial<TunnelConfig['nhrp']> = {}, t: Partial<TunnelConfig> = {}): TunnelConfig {
-  return {
-    kind: 'tunnel', name: 'Tunnel0', number: 0, shutdown: false, mtu: 1400, mode: 'gre-multipoint',
-    ...t,
-    nhrp: {
-      networkId: 1, holdtime: HOLD, nhs: [], maps: [], multicast: [], redirect: false, shortcut: false,
-      registrationNoUnique: false, ...p,
-    },
-  };
-}
 const spokeCfg = (p: Partial<TunnelConfig['nhrp']> = {}): TunnelConfig =>
   tunnel({ nhs: [{ tunnelIp: HUB.ip }], maps: [{ tunnelIp: HUB.ip, nbma: HUB.nbma }], ...p });
 
-interface Sent { t: number; from: string; to: string; msg: NhrpMessage }
-
-/** In-memory NBMA network: delivers by destination NBMA, optional NAT and partitions. */
-class Net {
-  nodes = new Map<string, Node>();
-  queue: Array<() => void> = [];
-  flushing = false;
-  sent: Sent[] = [];
-  cut = new Set<string>(); // NBMAs whose packets are lost in both directions
-  nat = new Map<string, string>(); // inside NBMA -> outside address seen by others
-  constructor(readonly clock: FakeClock) {}
-
-  deliver(from: string, to: string, bytes: Uint8Array): void {
-    const d = decodeNhrp(bytes);
-    if (d.ok) this.sent.push({ t: this.clock.t, from, to, msg: d.msg });
-    if (this.cut.has(from) || this.cut.has(to)) return;
-    const outerSrc = this.nat.get(from) ?? from;
-    // reverse NAT: packets to the outside address reach the inside host
-    const inside = [...this.nat].find(([, out]) => out === to)?.[0] ?? to;
-    this.queue.push(() => this.nodes.get(inside)?.engine.receive(outerSrc, to, bytes));
-    if (this.flushing) return;
-    this.flushing = true;
-    while (this.queue.length) this.queue.shift()!();
-    this.flushing = false;
-  }
-
-  requests(from: string): Sent[] {
-    return this.sent.filter((s) => s.from === from && s.msg.type === 3);
-  }
-}
-
-class Node {
-  logs: Array<[string, string]> = [];
-  peers: PeerChange[] = [];
-  engine: NhrpEngine;
-  constructor(readonly net: Net, readonly me: { ip: string; nbma: string }, config: TunnelConfig) {
-    this.engine = new NhrpEngine({
-      config, tunnelIp: me.ip, tunnelPrefixLen: 24, nbmaSource: me.nbma,
-      send: (dst, bytes) => net.deliver(me.nbma, dst, bytes),
-      peerChanged: (ev) => this.peers.push(ev),
-      log: (level, msg) => this.logs.push([level, msg]),
-      now: net.clock.now, timers: net.clock.timers,
-    });
-    net.nodes.set(me.nbma, this);
-  }
-  logged(re: RegExp): string[] {
-    return this.logs.filter(([, m]) => re.test(m)).map(([l, m]) => `${l}: ${m}`);
-  }
-  entry(ip: string) {
-    return this.engine.cacheEntries().find((e) => e.tunnelIp === ip);
-  }
-}
-
 function world() {
-  const clock = new FakeClock();
-  clock.t = 1_000_000;
-  const net = new Net(clock);
-  return { clock, net };
+  const net = new Net();
+  return { clock: net.clock, net };
 }
 
 t.test('spokes register; hub learns dynamic entries with NBMA and holding time', async (t) => {

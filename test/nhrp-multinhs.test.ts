@@ -2,7 +2,7 @@
 // requests to the best responding one: lower priority number first, then configuration order.
 // When the primary stops answering requests move to the next; they return when it is back.
 import t from 'tap';
-import { selectNhs } from '../appliance/nhrp/nhs-select.js';
+import { selectNhs } from '../appliance/nhrp/resolution-nhs.js';
 import { Net, Node, clientOf, tunnel } from './util/nhrp-net.js';
 
 const H1 = { ip: '10.0.0.1', nbma: '203.0.113.1' };

@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  computeLayout, writeLayout, pagesFor, ipToU32 as ip, RING, TUN_KIND, RING_FLAG, VNET_HDR_LEN,
+  computeLayout, writeLayout, pagesFor, RING, TUN_KIND, RING_FLAG, VNET_HDR_LEN,
 } from '../appliance/dataplane/layout.js';
+import { ipToU32 as ip } from '../appliance/net/ipv4.js';
 import { Ring } from '../appliance/dataplane/ring.js';
 import { Commands, readCounters } from '../appliance/dataplane/commands.js';
 import { instantiateDataplane } from '../appliance/dataplane/wasm.js';

@@ -4,7 +4,7 @@
 //   Tab       -> completes a unique keyword prefix and adds a space; otherwise the line is unchanged.
 import { Node, placeholder } from './tree.js';
 import { tokenize, descend, candidates, formatError, MatchError } from './match.js';
-import { IF_TYPES } from '../config/interfaces.js';
+import { IF_TYPES } from './ifname.js';
 
 /** Resolve the words before the one being typed, following a leading `no` back to the root. */
 function contextNode(tree: Node, line: string, complete: number): { node: Node; error?: MatchError } {

@@ -2,7 +2,7 @@
 // typed parameters, and the three IOS failures (ambiguous / invalid input with a caret column /
 // incomplete). Used by config loading, the interactive session and help/completion.
 import { Node, Args, Action, validateParam } from './tree.js';
-import { ifType, IF_NUMBER } from '../config/interfaces.js';
+import { ifType, IF_NUMBER } from './ifname.js';
 
 export interface Tok { text: string; col: number }
 

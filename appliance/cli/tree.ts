@@ -1,7 +1,8 @@
 // IOS-style command tree: keyword and typed-parameter nodes with help strings. One tree per CLI mode;
 // the same trees serve startup-config loading, interactive execution, `?` help and Tab completion, so
 // the grammar is written once. Commands are declared with a small spec language (see define()).
-import { parseInterfaceName } from '../config/interfaces.js';
+import { parseInterfaceName } from './ifname.js';
+import { ipv4Bytes } from '../net/ipv4.js';
 
 export type ParamKind = 'ipv4' | 'mask' | 'word' | 'line' | 'range' | 'iface' | 'hex';
 
@@ -79,9 +80,8 @@ export function define(r: Node, spec: string, action: Action, help: Record<strin
 export function validateParam(p: Param, text: string): string | null {
   switch (p.kind) {
     case 'ipv4': case 'mask': {
-      const parts = text.split('.');
-      if (parts.length !== 4 || !parts.every(x => /^\d{1,3}$/.test(x) && Number(x) <= 255)) return null;
-      return parts.map(Number).join('.');
+      const b = ipv4Bytes(text);
+      return b ? b.join('.') : null;
     }
     case 'range': {
       if (!/^\d+$/.test(text)) return null;

@@ -1,10 +1,11 @@
 // The configuration language: every config-mode command, its `no` form, and how it edits the model.
-// Built once into one command tree per config mode (cli/modes.ts runs lines against them).
+// Built once into one command tree per config mode (modes.ts runs lines against them).
 import { Node, root, define, CliError, Args } from '../cli/tree.js';
-import type { ConfigCtx, ConfigTrees, ModeId } from '../cli/modes.js';
+import type { ConfigCtx, ConfigTrees, ModeId } from './modes.js';
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, EthernetConfig, CryptoConfig } from './model.js';
-import { parseInterfaceName } from './interfaces.js';
+import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
+import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
@@ -41,9 +42,6 @@ function setOpt<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undef
   if (v === undefined) delete o[k]; else o[k] = v;
 }
 const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
-const u32 = (ip: string) => ip.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
-/** A netmask is ones then zeros (IOS refuses others). */
-const contiguous = (mask: string) => { const inv = ~u32(mask) >>> 0; return (inv & (inv + 1)) === 0; };
 
 /** Define `spec` plus every in-order combination of optional `tails` (IOS optional keyword groups). */
 function defineOpt(r: Node, spec: string, tails: string[], act: Act): void {
@@ -93,7 +91,7 @@ function globalTree(): Node {
       ctx.cfg.routes = ctx.cfg.routes.filter(r => !(same(r) && (nh === undefined || r.nextHop === nh) && (ifc === undefined || r.iface === ifc)));
       return;
     }
-    if (!contiguous(mask) || (u32(prefix) & ~u32(mask)) !== 0) throw new CliError('Inconsistent address and mask');
+    if (!isContiguousMask(mask) || (ipToU32(prefix) & ~ipToU32(mask)) !== 0) throw new CliError('Inconsistent address and mask');
     const r: ApplianceConfig['routes'][number] = { prefix, mask };
     setOpt(r, 'iface', ifc); setOpt(r, 'nextHop', nh); setOpt(r, 'distance', num(dist));
     const idx = ctx.cfg.routes.findIndex(x => same(x) && x.nextHop === r.nextHop && x.iface === r.iface);
@@ -131,7 +129,7 @@ function interfaceTree(): Node {
     { '{text}': 'Up to 240 characters describing this interface' });
   // A second `ip address` replaces the first, as on IOS (secondary addresses are not supported).
   define(t, 'ip address {addr:ipv4} {mask:mask}', (ctx, a) => {
-    if (!a.no && !contiguous(a.p.mask)) throw new CliError(`Bad mask 0x${u32(a.p.mask).toString(16).toUpperCase()} for address ${a.p.addr}`);
+    if (!a.no && !isContiguousMask(a.p.mask)) throw new CliError(`Bad mask 0x${ipToU32(a.p.mask).toString(16).toUpperCase()} for address ${a.p.addr}`);
     setOpt(iface(ctx), 'address', a.no ? undefined : { address: a.p.addr, mask: a.p.mask });
   }, { '{addr}': 'IP address', '{mask}': 'IP subnet mask' });
   define(t, 'shutdown', (ctx, a) => { iface(ctx).shutdown = !a.no; });

@@ -3,7 +3,7 @@
 // 1-based column of the '^' marker, and the IOS message), and no partial config is returned.
 import type { ApplianceConfig } from './model.js';
 import { configTrees, emptyConfig } from './grammar.js';
-import { runConfigLine, stripPrompt, ModeState } from '../cli/modes.js';
+import { runConfigLine, stripPrompt, ModeState } from './modes.js';
 import { errorMessage } from '../cli/match.js';
 
 export type Inactive = ApplianceConfig['inactive'];

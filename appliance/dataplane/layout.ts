@@ -160,10 +160,3 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
     w(e + FIB_ENTRY.prefix, 0xffffffff); w(e + FIB_ENTRY.len, FIB_EMPTY_LEN); w(e + FIB_ENTRY.nextHop, 0); w(e + FIB_ENTRY.flags, 0);
   }
 }
-
-export const ipToU32 = (s: string): number => {
-  const p = s.split('.').map(Number);
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
-};
-export const u32ToIp = (n: number): string =>
-  `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

@@ -7,24 +7,9 @@ import {
   PRO_IPV4,
 } from './types.js';
 import type { NhrpCie, NhrpDecodeError, NhrpDecodeResult, NhrpExtension, NhrpMessage } from './types.js';
+import { bytesToIpv4, ipv4ToBytes } from '../net/ipv4.js';
 
 // ---------- helpers ----------
-
-export function ipv4ToBytes(s: string): Uint8Array {
-  const p = s.split('.');
-  if (p.length !== 4) throw new Error(`bad IPv4 address ${s}`);
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const n = Number(p[i]);
-    if (!/^\d{1,3}$/.test(p[i]) || n > 255) throw new Error(`bad IPv4 address ${s}`);
-    out[i] = n;
-  }
-  return out;
-}
-
-export function bytesToIpv4(b: Uint8Array, off: number): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-}
 
 /** RFC 2332 ar$chksum: the IP checksum (RFC 1071) over the whole NHRP packet (ar$pktsz bytes).
  *  A packet whose checksum field is correct sums to 0 (returned as 0). */

@@ -3,7 +3,7 @@
 // only place that knows about configuration and NHS clients.
 import type { NhrpCache } from './cache.js';
 import type { Clock } from './clock.js';
-import type { LogFn } from './nhc.js';
+import type { LogFn } from '../log/log.js';
 import type { NhrpExtension, NhrpMessage } from './types.js';
 
 export interface OwnedPrefix { prefix: string; len: number }

@@ -11,14 +11,15 @@ import type { CacheEntry } from './cache.js';
 import { makeClock } from './clock.js';
 import type { Clock, Timers } from './clock.js';
 import { decodeNhrp, encodeNhrp } from './codec.js';
-import { NhsClient } from './nhc.js';
-import type { LogFn, NhsStatus } from './nhc.js';
-import { handleRegistrationRequest } from './nhs.js';
-import type { NhsServerContext } from './nhs.js';
+import { NhsClient } from './registration-client.js';
+import type { NhsStatus } from './registration-client.js';
+import type { LogFn } from '../log/log.js';
+import { handleRegistrationRequest } from './registration-server.js';
+import type { NhsServerContext } from './registration-server.js';
 import type { NhrpContext, OwnedPrefix, ShortcutRoutes } from './context.js';
 import { buildErrorIndication, errorName, packetInError, unknownCompulsory } from './error.js';
-import { selectNhs } from './nhs-select.js';
-import { inPrefix } from './prefix.js';
+import { selectNhs } from './resolution-nhs.js';
+import { inPrefix } from '../net/ipv4.js';
 import { Purger } from './purge.js';
 import type { PurgeScope } from './purge.js';
 import { Refusals } from './refusal.js';
@@ -349,7 +350,7 @@ export class NhrpEngine {
   }
 
   /** NHRP from an NBMA address we do not know is accepted only for registration and resolution
-   *  (whose own rules apply: nhs.ts, trust.ts, resolution.ts); anything else is refused. An Error
+   *  (whose own rules apply: registration-server.ts, trust.ts, resolution.ts); anything else is refused. An Error
    *  Indication about a resolution of ours in flight is the exception (in a hierarchy it comes from a
    *  distant NHS): it echoes our random request id, which only the path of the request has seen. */
   private admit(msg: NhrpMessage, srcNbma: string): boolean {

@@ -1,6 +1,6 @@
 // Error Indication (RFC 2332 5.2.7): building one about a packet we cannot process, and reading the
 // packet in error out of one we receive so the request it refers to can be failed at once.
-import { bytesToIpv4 } from './codec.js';
+import { bytesToIpv4 } from '../net/ipv4.js';
 import type { NhrpContext } from './context.js';
 import { ORIGIN_HOP_COUNT } from './context.js';
 import {

@@ -4,7 +4,7 @@
 // it as the "packet causing indication"), is addressed to the packet's source, hop count 1.
 // IOS `ip nhrp redirect timeout` (default 2 s) limits indications per source/destination pair.
 import type { NhrpContext } from './context.js';
-import { ipv4Addrs } from './prefix.js';
+import { ipv4PacketAddrs } from '../net/ipv4.js';
 import { NhrpType } from './types.js';
 import type { NhrpMessage } from './types.js';
 
@@ -23,7 +23,7 @@ export class Redirector {
 
   indicate(srcNbma: string, srcTunnelIp: string | undefined, inner: Uint8Array): RedirectOutcome {
     if (!this.enabled) return 'disabled';
-    const a = ipv4Addrs(inner);
+    const a = ipv4PacketAddrs(inner);
     if (!a) return 'not-ipv4';
     const now = this.ctx.clock.now();
     const key = `${srcNbma}|${a.dst}`;
@@ -52,5 +52,5 @@ export class Redirector {
 
 /** Destination of the packet a Traffic Indication is about: what a shortcut spoke resolves. */
 export function indicatedDestination(msg: NhrpMessage): string | undefined {
-  return msg.payload ? ipv4Addrs(msg.payload)?.dst : undefined;
+  return msg.payload ? ipv4PacketAddrs(msg.payload)?.dst : undefined;
 }

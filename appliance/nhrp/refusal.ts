@@ -4,7 +4,7 @@
 // the log (and with it the disk and the operator). The first line after a quiet period says how many
 // similar refusals were not logged.
 import type { Clock } from './clock.js';
-import type { LogFn } from './nhc.js';
+import type { LogFn } from '../log/log.js';
 
 export const LOG_WINDOW_MS = 10_000;
 export const LOG_BURST = 5;

@@ -9,7 +9,8 @@
 import type { NhrpContext } from './context.js';
 import { ORIGIN_HOP_COUNT } from './context.js';
 import { errorName } from './error.js';
-import { cieLen, networkOf } from './prefix.js';
+import { cieLen } from './prefix.js';
+import { networkOf } from '../net/ipv4.js';
 import type { ShortcutTable } from './shortcut.js';
 import type { TimerHandle } from './clock.js';
 import { cameDirect, hasExt, natCieFor, ownNatCies } from './transit.js';

@@ -10,7 +10,8 @@ import type { NhrpContext, OwnedPrefix } from './context.js';
 import { ORIGIN_HOP_COUNT } from './context.js';
 import { buildErrorIndication } from './error.js';
 import { forwardRequest } from './forward.js';
-import { cieLen, networkOf } from './prefix.js';
+import { cieLen } from './prefix.js';
+import { networkOf } from '../net/ipv4.js';
 import { hasExt, ownNatCies, requesterNbma } from './transit.js';
 import { trustRequest } from './trust.js';
 import {

@@ -6,8 +6,8 @@
 import type { CacheEntry } from './cache.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { ShortcutRoutes } from './context.js';
-import type { LogFn } from './nhc.js';
-import { inPrefix } from './prefix.js';
+import type { LogFn } from '../log/log.js';
+import { inPrefix } from '../net/ipv4.js';
 
 interface Shortcut {
   prefix: string;

@@ -1,20 +1,13 @@
 // Pure IPv4 prefix helpers over the config: which routes go through the tunnel, what this router
 // answers NHRP resolutions for, and where a resolution is forwarded.
 import type { ApplianceConfig, EthernetConfig, StaticRoute, TunnelConfig } from '../config/model.js';
-import { ipToU32, u32ToIp } from '../dataplane/layout.js';
-import { maskToLen } from './system.js';
-
-export const inSubnet = (ip: string, net: string, len: number) =>
-  len === 0 || ((ipToU32(ip) ^ ipToU32(net)) >>> (32 - len)) === 0;
-
-export const networkOf = (ip: string, len: number) =>
-  u32ToIp((ipToU32(ip) & (len ? (~0 << (32 - len)) : 0)) >>> 0);
+import { inPrefix, maskToLen, networkOf } from '../net/ipv4.js';
 
 /** A static route whose next hop is on the tunnel subnet (or that names the tunnel) is an overlay route. */
 export function isOverlayRoute(r: StaticRoute, t: TunnelConfig | undefined): boolean {
   if (!t) return false;
   if (r.iface) return r.iface.toLowerCase() === t.name.toLowerCase();
-  return !!(r.nextHop && t.address && inSubnet(r.nextHop, t.address.address, maskToLen(t.address.mask)));
+  return !!(r.nextHop && t.address && inPrefix(r.nextHop, t.address.address, maskToLen(t.address.mask)));
 }
 
 /** Connected LAN networks: what this router answers NHRP resolutions for (Phase 3). */
@@ -28,7 +21,7 @@ export function overlayRoute(config: ApplianceConfig, t: TunnelConfig, dst: stri
   let best: { len: number; nextHop: string } | undefined;
   for (const r of config.routes) {
     const len = maskToLen(r.mask);
-    if (!r.nextHop || !isOverlayRoute(r, t) || !inSubnet(dst, r.prefix, len)) continue;
+    if (!r.nextHop || !isOverlayRoute(r, t) || !inPrefix(dst, r.prefix, len)) continue;
     if (!best || len > best.len) best = { len, nextHop: r.nextHop };
   }
   return best && { nextHop: best.nextHop };

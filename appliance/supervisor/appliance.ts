@@ -5,17 +5,20 @@
 import fs from 'node:fs';
 import { parseStartupConfig, originLine } from '../config/load.js';
 import type { ApplianceConfig, TunnelConfig, EthernetConfig } from '../config/model.js';
-import { resolveOsNames, ruleOsName, parseInterfaceName } from '../config/interfaces.js';
+import { resolveOsNames, ruleOsName } from '../config/interfaces.js';
+import { parseInterfaceName } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
-import { Log } from './log.js';
-import { setInterface, routeReplace, maskToLen, interfaceExists, SystemError, type KernelRoute } from './system.js';
-import { ipToU32 } from '../dataplane/layout.js';
+import { Log } from '../log/log.js';
+import { setInterface, routeReplace, interfaceExists, SystemError, type KernelRoute } from './system.js';
+import { ipToU32, maskToLen } from '../net/ipv4.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';
 import { ApplyJournal } from './apply-journal.js';
 import { SendUsage } from './send-usage.js';
 import { presentSourceAddress, pollEvery, type TunnelSource } from './tunnel-source.js';
+import type { ExecContext } from './exec-context.js';
+import { readSas } from '../dataplane/sa.js';
 
 export class ConfigError extends Error {}
 
@@ -287,6 +290,29 @@ export class Appliance {
 
   /** The OS interface a configured interface drives (for show commands). */
   osNameOf(name: string): string | undefined { return this.osNames.get(name); }
+
+  /** What exec commands (show, clear, debug) may see and do: read-only views, not this object. */
+  execContext(): ExecContext {
+    return {
+      startedAt: this.startedAt,
+      config: () => this.config,
+      tunnel: () => this.tunnel,
+      tunnelSource: () => this.tunnelSource,
+      overlayUp: () => !!this.overlay,
+      osNameOf: (name) => this.osNameOf(name),
+      nhrp: () => this.nhrp,
+      nhrpSendUsage: () => this.nhrpSendUsage(),
+      dataplaneCounters: () => this.dataplane?.counters(),
+      ipsecSas: () => {
+        const dp = this.dataplane, ipsec = this.ipsec;
+        return dp && ipsec ? { rows: readSas(dp.buffer, dp.layoutInfo), nameOf: (i) => ipsec.nameOf(i) } : undefined;
+      },
+      logLines: () => this.log.recent(),
+      debugOn: (facility) => { this.log.debugEnabled.add(facility); },
+      debugOffAll: () => { this.log.debugEnabled.clear(); },
+      dataplaneForTest: () => this.dataplane,
+    };
+  }
 
   async stop(): Promise<void> {
     clearInterval(this.sourceTimer);

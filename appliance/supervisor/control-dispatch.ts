@@ -2,7 +2,9 @@
 // events) to their JS handlers. A handler that throws must not wedge the ring: the slot is released
 // like any other (otherwise the same message would be replayed on every doorbell, forever), the
 // failure is counted, and logged with the error at most once per interval.
-import { CTL_IN, u32ToIp } from '../dataplane/layout.js';
+import { CTL_IN } from '../dataplane/layout.js';
+import { u32ToIp } from '../net/ipv4.js';
+import type { LogFn } from '../log/log.js';
 import type { Ring } from '../dataplane/ring.js';
 import { decodeEspControl, type EspControlMessage } from '../dataplane/sa.js';
 
@@ -25,7 +27,7 @@ export class ControlDispatcher {
   private unlogged = 0;
 
   constructor(private readonly ring: Ring, private readonly events: DataplaneEvents,
-    private readonly log: (level: 'warn', msg: string) => void, private readonly now: () => number = Date.now) {}
+    private readonly log: LogFn, private readonly now: () => number = Date.now) {}
 
   /** Dispatches every pending message and frees their slots. Returns messages handled. */
   drain(): number {

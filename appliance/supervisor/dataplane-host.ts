@@ -4,7 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import { computeLayout, writeLayout, pagesFor, ipToU32, TUNNEL_FLAG, L } from '../dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L } from '../dataplane/layout.js';
+import { ipToU32 } from '../net/ipv4.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
 import { loadNative, type NativeIo } from '../io/native.js';
@@ -14,6 +15,7 @@ import { ControlDispatcher, type DataplaneEvents } from './control-dispatch.js';
 import { WorkerKeeper } from './dataplane-worker.js';
 import { inFlightSlot } from './in-flight.js';
 import { compileDataplane } from '../dataplane/wasm.js';
+import type { LogFn } from '../log/log.js';
 
 export type { DataplaneEvents };
 
@@ -77,7 +79,7 @@ export class DataplaneHost {
   private keeper?: WorkerKeeper;
   private readonly control: ControlDispatcher;
 
-  constructor(private readonly events: DataplaneEvents, private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void) {
+  constructor(private readonly events: DataplaneEvents, private readonly log: LogFn) {
     this.memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(this.layout)), maximum: MAX_PAGES, shared: true });
     writeLayout(this.memory.buffer, this.layout);
     this.view = new Uint8Array(this.memory.buffer);

@@ -7,6 +7,7 @@
 // exponentially (capped) and say so.
 import { Worker } from 'node:worker_threads';
 import { describeWasmStack } from '../dataplane/wasm-symbols.js';
+import type { LogFn } from '../log/log.js';
 
 /** A worker that lived this long was healthy: its death starts a fresh crash-loop count. */
 export const CRASH_LOOP_WINDOW_MS = 10_000;
@@ -22,7 +23,7 @@ export interface WorkerKeeperOptions {
   beforeStart?: () => void;
   /** What the worker was doing when it died (the in-flight slot), for the log line. */
   describeDeath?: () => string;
-  log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  log: LogFn;
   /** Delay before a restart (tests shorten it). */
   backoff?: (quickDeaths: number) => number;
 }

@@ -2,7 +2,7 @@
 // from an NBMA address that is no NHRP peer, cleartext GRE on a protected tunnel, authenticated ESP
 // from an address that is not the SA's peer. The data plane counts each drop and keeps the last
 // sender (readDropSources); this polls both and logs at most one line per reason per interval.
-import { u32ToIp } from '../dataplane/layout.js';
+import { u32ToIp } from '../net/ipv4.js';
 
 export const DROP_LOG_MS = 2000;
 

@@ -1,23 +1,22 @@
 // Installs the planned SAs (ipsec-plan.ts) into the data plane's SA table, keeps NAT-T keepalives
-// going to UDP-encapsulated peers, and shows `show crypto ipsec sa` in the IOS layout. IKEv2 will
-// program the same table through the same commands; manual SAs are the hand-keyed case.
-import { ESP_ENC, ESP_INTEG, SaCommands, readSas, readEspCounters, type SaRow } from '../dataplane/sa.js';
-import { ipToU32, u32ToIp } from '../dataplane/layout.js';
+// going to UDP-encapsulated peers, and names the SAs for `show crypto ipsec sa` (appliance/show/
+// crypto-ipsec.ts). IKEv2 will program the same table through the same commands; manual SAs are the
+// hand-keyed case.
+import { ESP_ENC, ESP_INTEG, SaCommands, type SaRow } from '../dataplane/sa.js';
+import { ipToU32 } from '../net/ipv4.js';
 import type { PlannedSa, CipherName, IntegrityName } from './ipsec-plan.js';
 import { SeqGuard } from './seq-guard.js';
+import type { LogFn } from '../log/log.js';
 
 const ENC: Record<CipherName, number> = {
   'aes-gcm-128': ESP_ENC.AES_GCM_128, 'aes-gcm-256': ESP_ENC.AES_GCM_256, 'chacha20-poly1305': ESP_ENC.CHACHA20_POLY1305,
   'aes-cbc-128': ESP_ENC.AES_CBC_128, 'aes-cbc-192': 0, 'aes-cbc-256': ESP_ENC.AES_CBC_256, null: ESP_ENC.NULL,
 };
 const INTEG: Record<IntegrityName, number> = { none: ESP_INTEG.NONE, 'hmac-sha1-96': ESP_INTEG.HMAC_SHA1_96, 'hmac-sha256-128': ESP_INTEG.HMAC_SHA256_128 };
-const ENC_NAME: Record<number, string> = { 1: 'esp-gcm', 2: 'esp-256-gcm', 3: 'esp-chacha20-poly1305', 4: 'esp-aes', 5: 'esp-256-aes', 6: 'esp-null' };
-const INTEG_NAME: Record<number, string> = { 1: 'esp-sha-hmac', 2: 'esp-sha256-hmac' };
 const NATT_KEEPALIVE_MS = 20000; // RFC 3948 suggests 20 s
 /** How often persisted inbound replay edges are written (and once more at stop). */
 const EDGE_SAVE_MS = 1000;
 
-type Logger = (level: 'info' | 'notice' | 'warn' | 'error', msg: string) => void;
 
 export class IpsecManager {
   private readonly planned: Array<PlannedSa & { index: number }>;
@@ -26,7 +25,7 @@ export class IpsecManager {
   private readonly seq: SeqGuard;
 
   constructor(private readonly cmds: SaCommands, sas: PlannedSa[],
-    private readonly opts: { log?: Logger; readSas?: () => SaRow[] } = {}) {
+    private readonly opts: { log?: LogFn; readSas?: () => SaRow[] } = {}) {
     this.planned = sas.map((s, index) => ({ ...s, index }));
     this.seq = new SeqGuard(cmds, opts.log ?? (() => {}));
   }
@@ -80,39 +79,4 @@ export class IpsecManager {
   }
 
   nameOf(index: number): string { return this.planned.find((p) => p.index === index)?.name ?? `sa${index}`; }
-
-  /** IOS-like `show crypto ipsec sa`: one block per peer with its inbound and outbound SAs. */
-  show(buffer: ArrayBufferLike, layout: Parameters<typeof readSas>[1] & Parameters<typeof readEspCounters>[1],
-    iface: string, local: string, json: boolean): string {
-    const rows = readSas(buffer, layout);
-    if (json) return JSON.stringify(rows.map((r) => ({ ...r, seq: r.seq.toString(), seqLimit: r.seqLimit.toString(), peer: u32ToIp(r.peer), name: this.nameOf(r.index) }))) + '\n';
-    const byPeer = new Map<number, SaRow[]>();
-    for (const r of rows) byPeer.set(r.peer, [...(byPeer.get(r.peer) ?? []), r]);
-    const out: string[] = [`interface: ${iface}`, `    Crypto map tag: ${iface}-head-0, local addr ${local}`, ''];
-    for (const [peer, list] of byPeer) {
-      const o = list.find((r) => r.dir === 'out'), i = list.find((r) => r.dir === 'in');
-      const encaps = o?.packets ?? 0, decaps = i?.packets ?? 0;
-      const drops = i ? Object.values(i.drops).reduce((a, b) => a + b, 0) : 0;
-      out.push(`   protected vrf: (none)`, `   local  ident (addr/mask/prot/port): (${local}/255.255.255.255/47/0)`,
-        `   remote ident (addr/mask/prot/port): (${u32ToIp(peer)}/255.255.255.255/47/0)`,
-        `   current_peer ${u32ToIp(peer)} port ${(o ?? i)!.flags & 1 ? 4500 : 500}`,
-        `     #pkts encaps: ${encaps}, #pkts encrypt: ${encaps}, #pkts digest: ${encaps}`,
-        `     #pkts decaps: ${decaps}, #pkts decrypt: ${decaps}, #pkts verify: ${decaps}`,
-        `     #pkts replay failed: ${i ? i.drops.replay + i.drops.tooOld : 0}, #recv errors ${drops}`, '');
-      for (const [title, r] of [['inbound esp sas', i], ['outbound esp sas', o]] as const) {
-        out.push(`     ${title}:`);
-        if (!r) continue;
-        const transform = [ENC_NAME[r.enc], INTEG_NAME[r.integ]].filter(Boolean).join(' ');
-        out.push(`      spi: 0x${r.spi.toString(16).toUpperCase()}(${r.spi})`,
-          `        transform: ${transform} ,`,
-          `        in use settings ={${r.flags & 4 ? 'Tunnel' : 'Transport'}${r.flags & 1 ? ' UDP-Encaps' : ''}, }`,
-          `        conn id: ${r.index}, sa name: ${this.nameOf(r.index)} (manual)`,
-          `        replay detection support: ${r.dir === 'in' ? `Y  replay window size: ${r.replayWindow}` : 'Y'}`,
-          ...(r.dir === 'out' && r.seqLimit < 0xffffffffffffffffn ? [`        sequence number: ${r.seq}, persisted reservation up to ${r.seqLimit}, dropped at limit: ${r.drops.seqLimit}`] : []),
-          ...(r.dir === 'in' ? [`        replay dropped: ${r.drops.replay + r.drops.tooOld}, policy dropped: ${r.drops.policy}`] : []),
-          `        Status: ${r.state === 'active' ? 'ACTIVE(ACTIVE)' : 'EXPIRED'}`, '');
-      }
-    }
-    return out.join('\n') + '\n';
-  }
 }

@@ -8,10 +8,10 @@ import { IpsecManager } from './ipsec.js';
 import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
 import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
 import { DropLog } from './drop-log.js';
-import { PEER_FLAG, PEER_SA_SHIFT, ipToU32 as u32, u32ToIp } from '../dataplane/layout.js';
-import { localPrefixes, networkOf, overlayRoute } from './addressing.js';
-import { maskToLen } from './system.js';
-import type { Log } from './log.js';
+import { PEER_FLAG, PEER_SA_SHIFT } from '../dataplane/layout.js';
+import { ipToU32 as u32, u32ToIp, maskToLen, networkOf } from '../net/ipv4.js';
+import { localPrefixes, overlayRoute } from './addressing.js';
+import type { Log } from '../log/log.js';
 
 /** NHRP refreshes bindings that carried traffic; the data plane's per-peer counters tell which. */
 const USAGE_POLL_MS = 5000;

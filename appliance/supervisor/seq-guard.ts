@@ -9,8 +9,8 @@
 import { SeqStore, keyId, type SeqMarks } from './seq-store.js';
 import type { PlannedSa } from './ipsec-plan.js';
 import type { SaCommands, SaRow } from '../dataplane/sa.js';
+import type { LogFn } from '../log/log.js';
 
-type Logger = (level: 'info' | 'notice' | 'warn' | 'error', msg: string) => void;
 /** Without ESN (manual SAs have none) the last usable number is 2^32 - 1 (RFC 4303 3.3.3). */
 const SEQ_MAX = 0xffffffffn;
 
@@ -23,7 +23,7 @@ export class SeqGuard {
   /** inbound SA index -> its manual-sa */
   private readonly inb = new Map<number, Persisted>();
 
-  constructor(private readonly cmds: SaCommands, private readonly log: Logger) {}
+  constructor(private readonly cmds: SaCommands, private readonly log: LogFn) {}
 
   /**
    * Before SA_ADD (the key is still there): where the SA starts. Loads the manual-sa's file once.

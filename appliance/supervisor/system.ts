@@ -14,14 +14,6 @@ function ip(args: string[]): string {
   }
 }
 
-export const maskToLen = (mask: string): number => {
-  const n = mask.split('.').reduce((a, o) => (a << 8) | Number(o), 0) >>> 0;
-  let len = 0;
-  while (len < 32 && (n & (0x80000000 >>> len))) len++;
-  if (((n << len) >>> 0) !== 0 && len < 32) throw new SystemError(`${mask} is not a contiguous netmask`);
-  return len;
-};
-
 export function interfaceExists(linuxName: string): boolean {
   try { ip(['link', 'show', 'dev', linuxName]); return true; } catch { return false; }
 }

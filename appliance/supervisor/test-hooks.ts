@@ -2,11 +2,11 @@
 // DMVPN_TEST_HOOKS=1 in its environment (they are not registered otherwise, so `?` does not list
 // them and the control socket refuses them like any unknown command). Nothing here is reachable from
 // the network: the control socket is a local UNIX socket.
-import { testHooksEnabled, type DataplaneHost } from './dataplane-host.js';
+import { testHooksEnabled } from './dataplane-host.js';
 
 type Handler = () => string;
 
-export function testHookCommands(dataplane: () => DataplaneHost | undefined): Record<string, Handler> {
+export function testHookCommands(dataplane: () => { crashWorkerForTest(): boolean } | undefined): Record<string, Handler> {
   if (!testHooksEnabled()) return {};
   return {
     'test dataplane crash': () => {

@@ -1,9 +1,10 @@
 // Builds the plain view objects the show formatters take (appliance/show/) from live state: the
 // NHRP engine's cache and NHS status. Pure functions of their inputs so they are easy to test.
 import type { CacheEntry } from '../nhrp/cache.js';
-import type { NhsStatus } from '../nhrp/nhc.js';
+import type { NhsStatus } from '../nhrp/registration-client.js';
 import type { DmvpnInterfaceView, DmvpnPeerView } from '../show/dmvpn.js';
 import type { NhrpEntryView } from '../show/nhrp.js';
+import { ipToU32 } from '../net/ipv4.js';
 
 const seconds = (ms: number) => Math.max(0, Math.floor(ms / 1000));
 
@@ -46,7 +47,7 @@ export function dmvpnInterface(name: string, isSpoke: boolean, entries: CacheEnt
       target: `${e.tunnelIp}/${e.prefixLen}`, ...(more.length ? { more } : {}),
     });
   }
-  peers.sort((a, b) => ipNum(a.tunnel) - ipNum(b.tunnel));
+  peers.sort((a, b) => ipToU32(a.tunnel) - ipToU32(b.tunnel));
   return { name, type: isSpoke ? 'Spoke' : 'Hub', peers, ...extra };
 }
 
@@ -58,7 +59,5 @@ export function nhrpEntries(iface: string, entries: CacheEntry[], now: number): 
     type: e.type === 'static' || e.type === 'dynamic' || e.type === 'incomplete' || e.type === 'negative' ? e.type : 'dynamic',
     flags: (Object.entries(e.flags) as Array<[string, boolean]>).filter(([, v]) => v).map(([k]) => k),
     nbma: e.nbma, nat: e.flags.nat, claimedNbma: e.claimedNbma,
-  })).sort((a, b) => ipNum(a.prefix) - ipNum(b.prefix));
+  })).sort((a, b) => ipToU32(a.prefix) - ipToU32(b.prefix));
 }
-
-const ipNum = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);

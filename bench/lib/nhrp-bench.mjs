@@ -78,7 +78,7 @@ export async function loadCodec() {
   const tmp = mkdtempSync(join(tmpdir(), 'nhrp-bench-'));
   const out = join(tmp, 'codec.mjs');
   buildSync({
-    stdin: { contents: `export * from './appliance/nhrp/codec.ts'; export * from './appliance/nhrp/types.ts';`, resolveDir: root, loader: 'ts' },
+    stdin: { contents: `export * from './appliance/net/ipv4.ts'; export * from './appliance/nhrp/codec.ts'; export * from './appliance/nhrp/types.ts';`, resolveDir: root, loader: 'ts' },
     bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'warning',
   });
   const m = await import(pathToFileURL(out).href);

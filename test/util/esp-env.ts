@@ -1,6 +1,7 @@
 // Two data-plane instances (two memories) wired back to back for ESP tests: A (198.51.100.1,
 // tunnel 10.0.0.1, LAN 172.16.1.0/24) and B (203.0.113.2, tunnel 10.0.0.2, LAN 172.16.2.0/24).
-import { computeLayout, writeLayout, pagesFor, ipToU32 as ip, CTL_IN } from '../../appliance/dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, CTL_IN } from '../../appliance/dataplane/layout.js';
+import { ipToU32 as ip } from '../../appliance/net/ipv4.js';
 import { Ring } from '../../appliance/dataplane/ring.js';
 import { Commands, readCounters, type TunnelConfig } from '../../appliance/dataplane/commands.js';
 import { instantiateDataplane } from '../../appliance/dataplane/wasm.js';

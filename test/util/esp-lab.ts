@@ -65,7 +65,6 @@ export function pcapIpv4(file: string): Uint8Array[] {
   return out;
 }
 
-export const ipStr = (p: Uint8Array, off: number) => `${p[off]}.${p[off + 1]}.${p[off + 2]}.${p[off + 3]}`;
 
 /** Sends complete IPv4 packets (source address as written, i.e. possibly spoofed) from `ns`. */
 export function sendRawIpv4(ns: string, packets: Uint8Array[]): void {

@@ -4,15 +4,17 @@
 import { NhrpEngine } from '../../appliance/nhrp/engine.js';
 import type { NhrpEngineOptions, PeerChange } from '../../appliance/nhrp/engine.js';
 import { decodeNhrp } from '../../appliance/nhrp/codec.js';
+import { ipv4ToBytes } from '../../appliance/net/ipv4.js';
 import type { TunnelConfig } from '../../appliance/config/model.js';
 import type { NhrpMessage } from '../../appliance/nhrp/types.js';
 import { FakeClock } from './fake-clock.js';
 
 export const HOLD = 600;
 
-export function tunnel(p: Partial<TunnelConfig['nhrp']> = {}): TunnelConfig {
+export function tunnel(p: Partial<TunnelConfig['nhrp']> = {}, t: Partial<TunnelConfig> = {}): TunnelConfig {
   return {
     kind: 'tunnel', name: 'Tunnel0', number: 0, shutdown: false, mtu: 1400, mode: 'gre-multipoint',
+    ...t,
     nhrp: {
       networkId: 1, holdtime: HOLD, nhs: [], maps: [], multicast: [], redirect: false, shortcut: false,
       registrationNoUnique: false, ...p,
@@ -35,6 +37,7 @@ export class Net {
   flushing = false;
   sent: Sent[] = [];
   cut = new Set<string>(); // NBMAs whose packets are lost both ways
+  nat = new Map<string, string>(); // inside NBMA -> outside address seen by others
   readonly clock = new FakeClock();
   constructor() { this.clock.t = 1_000_000; }
 
@@ -42,12 +45,18 @@ export class Net {
     const d = decodeNhrp(bytes);
     if (d.ok) this.sent.push({ t: this.clock.t, from, to, msg: d.msg, bytes });
     if (this.cut.has(from) || this.cut.has(to)) return;
-    this.queue.push(() => this.nodes.get(to)?.engine.receive(from, to, bytes));
+    const outerSrc = this.nat.get(from) ?? from;
+    // reverse NAT: packets to the outside address reach the inside host
+    const inside = [...this.nat].find(([, out]) => out === to)?.[0] ?? to;
+    this.queue.push(() => this.nodes.get(inside)?.engine.receive(outerSrc, to, bytes));
     if (this.flushing) return;
     this.flushing = true;
     while (this.queue.length) this.queue.shift()!();
     this.flushing = false;
   }
+
+  /** Registration Requests (type 3) sent from `from`. */
+  requests(from: string): Sent[] { return this.of(3, from); }
 
   of(type: number, from?: string, to?: string): Sent[] {
     return this.sent.filter((s) => s.msg.type === type && (!from || s.from === from) && (!to || s.to === to));
@@ -90,7 +99,7 @@ export function udpPacket(src: string, dst: string, payloadLen = 12): Uint8Array
   const p = new Uint8Array(28 + payloadLen);
   const v = new DataView(p.buffer);
   p[0] = 0x45; v.setUint16(2, p.length); v.setUint16(4, 0x1234); p[8] = 63; p[9] = 17;
-  p.set(src.split('.').map(Number), 12); p.set(dst.split('.').map(Number), 16);
+  p.set(ipv4ToBytes(src), 12); p.set(ipv4ToBytes(dst), 16);
   let s = 0;
   for (let i = 0; i < 20; i += 2) s += (p[i] << 8) | p[i + 1];
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);

@@ -1,10 +1,9 @@
 // Minimal pcap writer for tests: NHRP bytes -> GRE (proto 0x2001, optional key) -> IPv4 (proto 47),
 // one packet per record, LINKTYPE_RAW (101) so tshark starts dissecting at the IPv4 header.
 import { writeFileSync } from 'node:fs';
+import { ipv4ToBytes } from '../../appliance/net/ipv4.js';
 
-function ipv4(s: string): number[] {
-  return s.split('.').map(Number);
-}
+const ipv4 = (s: string): number[] => [...ipv4ToBytes(s)];
 
 function ipChecksum(b: Uint8Array): number {
   let sum = 0;

@@ -1,8 +1,8 @@
 // CLI modes, their prompts, and running one line in a config mode. Shared by the startup-config
 // loader and the interactive session so both accept exactly the same language.
-import { Node, Args, CliError } from './tree.js';
-import { Tok, tokenize, candidates, matchCommand, MatchError } from './match.js';
-import type { ApplianceConfig } from '../config/model.js';
+import { Node, Args, CliError } from '../cli/tree.js';
+import { Tok, tokenize, candidates, matchCommand, MatchError } from '../cli/match.js';
+import type { ApplianceConfig } from './model.js';
 
 export type ModeId =
   | 'exec' | 'priv' | 'config' | 'config-if' | 'config-isakmp' | 'cfg-crypto-trans' | 'ipsec-profile'

@@ -1,7 +1,7 @@
-// Test/bench wrapper around wasm/build/crypto.wasm: one instance over a fresh shared memory,
-// byte-array in / byte-array out. This copies every buffer in and out, so it is NOT the data
-// path (the data plane imports the AssemblyScript modules directly); it exists for tests,
-// vectors and tooling.
+// Test wrapper around wasm/build/crypto.wasm: one instance over a fresh shared memory, byte-array
+// in / byte-array out. This copies every buffer in and out, so it is NOT the data path (the data
+// plane imports the AssemblyScript modules directly); it exists for the crypto tests and vectors
+// (bench/crypto.mjs drives crypto.wasm itself).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,18 +171,13 @@ export class WasmCrypto {
     this.x[inverse ? 'aesInvSubBytes16' : 'aesSubBytes16'](LAYOUT.aux);
     return this.get(LAYOUT.aux, 16);
   }
-  cbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  cbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array { return this.cbc('aesCbcEncrypt', key, iv, data); }
+  cbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array { return this.cbc('aesCbcDecrypt', key, iv, data); }
+  private cbc(fn: 'aesCbcEncrypt' | 'aesCbcDecrypt', key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
     const L = LAYOUT;
     this.put(L.key, key); this.put(L.nonce, iv); this.putBuf(data);
     if (!this.x.aesInit(L.ctx, L.key, key.length)) throw new RangeError('bad AES key length');
-    if (!this.x.aesCbcEncrypt(L.ctx, L.nonce, L.buf, data.length)) throw new RangeError('not a multiple of 16');
-    return this.get(L.buf, data.length);
-  }
-  cbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
-    const L = LAYOUT;
-    this.put(L.key, key); this.put(L.nonce, iv); this.putBuf(data);
-    if (!this.x.aesInit(L.ctx, L.key, key.length)) throw new RangeError('bad AES key length');
-    if (!this.x.aesCbcDecrypt(L.ctx, L.nonce, L.buf, data.length)) throw new RangeError('not a multiple of 16');
+    if (!this.x[fn](L.ctx, L.nonce, L.buf, data.length)) throw new RangeError('not a multiple of 16');
     return this.get(L.buf, data.length);
   }
 

@@ -4,10 +4,10 @@
 // extension filled with our own record, transit records copied, the Cisco NAT extension answered
 // with the address the packet really came from.
 import type { NhrpCache } from './cache.js';
-import type { LogFn } from './nhc.js';
+import type { LogFn } from '../log/log.js';
 import { CieCode, FLAG_CISCO_NAT, FLAG_REG_UNIQUE, NhrpExtType, NhrpType, cieCodeName } from './types.js';
 import type { NhrpCie, NhrpExtension, NhrpMessage } from './types.js';
-import { ipv4ToBytes } from './codec.js';
+import { inPrefix } from '../net/ipv4.js';
 
 export interface NhsServerContext {
   cache: NhrpCache;
@@ -25,14 +25,6 @@ export interface NhsServerContext {
 
 const HOST_PREFIX = 32;
 
-function inSubnet(ip: string, net: string, len: number): boolean {
-  const a = ipv4ToBytes(ip);
-  const b = ipv4ToBytes(net);
-  const n = (x: Uint8Array): number => ((x[0] << 24) | (x[1] << 16) | (x[2] << 8) | x[3]) >>> 0;
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((n(a) & mask) >>> 0) === ((n(b) & mask) >>> 0);
-}
-
 /** Decide one CIE: install/refresh the binding and return the code for the reply. */
 function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, cie: NhrpCie): number {
   let prefix = cie.prefixLen;
@@ -47,7 +39,7 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
   const natted = req.srcNbma !== outerSrc;
   const nbma = natted ? outerSrc : claimed;
 
-  if (!inSubnet(proto, ctx.selfTunnelIp, ctx.tunnelPrefixLen)) {
+  if (!inPrefix(proto, ctx.selfTunnelIp, ctx.tunnelPrefixLen)) {
     ctx.refuse('registration-subnet', `registration of ${proto} from NBMA ${nbma} refused: not in tunnel subnet ` +
       `${ctx.selfTunnelIp}/${ctx.tunnelPrefixLen}`);
     return CieCode.AdministrativelyProhibited;

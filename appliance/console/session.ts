@@ -4,10 +4,10 @@
 // Exec commands (`show dmvpn`, `clear ip nhrp`, ...) are registered by the supervisor as spec
 // strings in the tree DSL (tree.ts define()), e.g. 'show ip nhrp {addr:ipv4}' or 'show dmvpn detail'.
 import type { ApplianceConfig } from '../config/model.js';
-import { Node, Args, root, define } from './tree.js';
-import { tokenize, matchCommand, formatError } from './match.js';
-import { help as helpText, complete as completeLine } from './complete.js';
-import { ModeState, prompt, isConfigMode, runConfigLine } from './modes.js';
+import { Node, Args, root, define } from '../cli/tree.js';
+import { tokenize, matchCommand, formatError } from '../cli/match.js';
+import { help as helpText, complete as completeLine } from '../cli/complete.js';
+import { ModeState, prompt, isConfigMode, runConfigLine } from '../config/modes.js';
 import { configTrees } from '../config/grammar.js';
 import { renderConfig } from '../config/render.js';
 

@@ -8,13 +8,12 @@ import {
   CieCode, FLAG_CISCO_NAT, FLAG_REG_UNIQUE, NhrpExtType, NhrpType, cieCodeName,
 } from './types.js';
 import type { NhrpExtension, NhrpMessage } from './types.js';
+import type { LogFn } from '../log/log.js';
 
 export const BACKOFF_INITIAL_S = 1;
 export const BACKOFF_MAX_S = 64;
 /** Consecutive unanswered Registration Requests before the NHS is considered down. */
 export const DOWN_AFTER_UNANSWERED = 3;
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 
 export interface NhcOptions {
   clock: Clock;

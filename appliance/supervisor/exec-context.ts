@@ -1,0 +1,46 @@
+// What exec-mode commands may see of a running appliance: read-only views and the few actions exec
+// mode has (clear the NHRP cache, turn debugging on and off, fault-injection hooks). ExecCommands
+// (exec.ts) takes this, never the Appliance, so a show command cannot reach into the supervisor's
+// state; the appliance hands one out (Appliance.execContext) and dmvpnd passes it on.
+import type { ApplianceConfig, TunnelConfig } from '../config/model.js';
+import type { CacheEntry } from '../nhrp/cache.js';
+import type { NhrpCounters } from '../nhrp/engine.js';
+import type { NhsStatus } from '../nhrp/registration-client.js';
+import type { SaRow } from '../dataplane/sa.js';
+
+/** The NHRP engine as exec mode sees it. */
+export interface ExecNhrp {
+  cacheEntries(): CacheEntry[];
+  nhsStatus(): NhsStatus[];
+  counters(): NhrpCounters;
+  clearCache(): void;
+}
+
+export interface ExecContext {
+  readonly startedAt: number;
+  /** the running config (loaded before the control socket serves exec commands) */
+  config(): ApplianceConfig;
+  tunnel(): TunnelConfig | undefined;
+  /** the tunnel's NBMA source address, once known */
+  tunnelSource(): string | undefined;
+  /** the tunnel's overlay (data plane and NHRP) runs: its line protocol is up */
+  overlayUp(): boolean;
+  /** the OS interface a configured interface drives */
+  osNameOf(name: string): string | undefined;
+  /** the NHRP engine, while the tunnel runs */
+  nhrp(): ExecNhrp | undefined;
+  /** percent of the NHRP max-send budget used in the last 10 s */
+  nhrpSendUsage(): number;
+  /** data-plane counters, while the data plane runs */
+  dataplaneCounters(): Record<string, number> | undefined;
+  /** the SA table and the SA names, while IPsec runs */
+  ipsecSas(): { rows: SaRow[]; nameOf(index: number): string } | undefined;
+  /** the log's recent lines (`show logging`) */
+  logLines(): string[];
+  /** `debug <facility>`: its debug-level lines are logged from now on */
+  debugOn(facility: string): void;
+  /** `undebug all` */
+  debugOffAll(): void;
+  /** the data plane for fault-injection commands (test-hooks.ts), while it runs */
+  dataplaneForTest(): { crashWorkerForTest(): boolean } | undefined;
+}
