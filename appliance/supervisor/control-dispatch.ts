@@ -2,7 +2,7 @@
 // events) to their JS handlers. A handler that throws must not wedge the ring: the slot is released
 // like any other (otherwise the same message would be replayed on every doorbell, forever), the
 // failure is counted, and logged with the error at most once per interval.
-import { CTL_IN } from '../dataplane/layout.js';
+import { CTL_IN, CTL_KIND_WORD } from '../dataplane/layout.js';
 import { u32ToIp } from '../net/ipv4.js';
 import type { LogFn } from '../log/log.js';
 import type { Ring } from '../dataplane/ring.js';
@@ -35,14 +35,14 @@ export class ControlDispatcher {
       try {
         this.dispatch(kindWord, addr, aux, data);
       } catch (e) {
-        this.failed(kindWord & 0xffff, addr, e as Error);
+        this.failed(kindWord & CTL_KIND_WORD.KIND_MASK, addr, e as Error);
       }
     });
   }
 
   private dispatch(kindWord: number, addr: number, aux: number, data: Uint8Array): void {
-    const kind = kindWord & 0xffff; // NHRP_IN through ESP: bits 16.. = inbound SA index + 1
-    if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice(), kindWord >>> 16);
+    const kind = kindWord & CTL_KIND_WORD.KIND_MASK; // NHRP_IN through ESP: bits 16.. = inbound SA index + 1
+    if (kind === CTL_IN.NHRP_IN) this.events.nhrpIn(u32ToIp(addr), u32ToIp(aux), data.slice(), kindWord >>> CTL_KIND_WORD.SA_SHIFT);
     else if (kind === CTL_IN.NO_ENTRY) this.events.noEntry(u32ToIp(addr), u32ToIp(aux));
     else if (kind === CTL_IN.SA_EVENT || kind === CTL_IN.SA_NEEDED || kind === CTL_IN.IKE_IN) {
       const msg = decodeEspControl(kind, addr, aux, data);

@@ -22,8 +22,6 @@ export type { DataplaneEvents };
 /** `DMVPN_TEST_HOOKS=1` in dmvpnd's environment enables `test dataplane crash` (never set in production). */
 export const testHooksEnabled = () => process.env.DMVPN_TEST_HOOKS === '1';
 
-/** Where the worker's stop flag lives: the last word of the layout block (unused by the contract). */
-const STOP_FLAG_OFFSET = 252;
 const MAX_PAGES = 4096;
 /**
  * NBMA receive coalescing (see PumpOptions.coalesceUs): 50 us roughly halves the worker wake-ups and
@@ -161,11 +159,11 @@ export class DataplaneHost {
     // Bundled: dist/worker.mjs beside dist/dmvpnd.mjs. From source (tests): appliance/entry/worker.ts.
     const bundled = path.join(here, 'worker.mjs');
     const file = fs.existsSync(bundled) ? bundled : path.join(here, '../entry/worker.ts');
-    const stopIdx = (this.layout.base + STOP_FLAG_OFFSET) >>> 2;
+    const stopIdx = (this.layout.base + L.stopFlag) >>> 2;
     this.keeper = new WorkerKeeper({
       file,
       workerData: { memory: this.memory, layoutBase: this.layout.base, doorbell: this.layout.workerDoorbell,
-        stopFlag: this.layout.base + STOP_FLAG_OFFSET, module: compileDataplane() },
+        stopFlag: this.layout.base + L.stopFlag, module: compileDataplane() },
       beforeStart: () => Atomics.store(new Int32Array(this.memory.buffer), stopIdx, 0),
       describeDeath: () => inFlightSlot(this.memory.buffer, this.layout),
       log: this.log,
@@ -204,7 +202,7 @@ export class DataplaneHost {
   async stop(): Promise<void> {
     if (this.keeper) {
       await this.keeper.stop(() => {
-        Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + STOP_FLAG_OFFSET) >>> 2, 1);
+        Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + L.stopFlag) >>> 2, 1);
         this.io.wake(this.view, this.layout.workerDoorbell);
       });
       this.keeper = undefined;
