@@ -1,0 +1,217 @@
+// The IKEv1 task manager for every SA of one local address: turns datagrams into verified messages for
+// the right SA and task, sends what the tasks answer, retransmits, and forgets SAs that fail. It does no
+// I/O itself (the UDP shell in transport/ gives it datagrams and a send function), so tests can drive it
+// directly. handleDatagram never throws: a bug in a task is counted and the datagram dropped.
+import { randomBytes, createHash } from 'node:crypto';
+import type { CryptoConfig } from '../../config/model.js';
+import { phase1Policy, pskFor, sortedPolicies, type Phase1Policy } from '../config.js';
+import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION } from '../encoding/constants.js';
+import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
+import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
+import { MainMode } from '../tasks/main-mode.js';
+import { zeroCounters, type IkeCounters } from './counters.js';
+
+export type Send = (datagram: Uint8Array, address: string, port: number) => void;
+export type Log = (line: string) => void;
+
+/** Retransmission of our last request: 1, 2, 4, 8, 16 s, then the exchange is given up (IOS: 5 tries). */
+const RETRANSMIT_MS = [1000, 2000, 4000, 8000, 16000];
+/** Half-open (not yet established) SAs we keep at most: a flood of first messages cannot exhaust memory. */
+const MAX_HALF_OPEN = 1024;
+
+interface Entry {
+  sa: IkeSaV1;
+  mainMode: MainMode;
+  port: number;
+  lastSent?: Uint8Array;
+  lastRequestDigest?: string; // responder: the request lastSent answered
+  timer?: NodeJS.Timeout;
+  tries: number;
+}
+
+export interface IkeV1Events {
+  established?(sa: IkeSaV1): void;
+  failed?(sa: IkeSaV1, reason: string): void;
+}
+
+export class IkeV1Manager {
+  readonly counters: IkeCounters = zeroCounters();
+  private readonly entries = new Map<string, Entry>(); // by initiator cookie (hex): unique per SA we hold
+  private nextConnId = 1001; // IOS numbers conn-ids from 1001
+  private policies: Phase1Policy[] = [];
+
+  constructor(private crypto: CryptoConfig, readonly local: string, private readonly send: Send,
+    private readonly log: Log = () => {}, private readonly events: IkeV1Events = {}) {
+    this.configure(crypto);
+  }
+
+  /** (Re)reads the ISAKMP policies; returns the warnings and refusals to show at load. */
+  configure(crypto: CryptoConfig): string[] {
+    const notes: string[] = [];
+    const policies: Phase1Policy[] = [];
+    for (const p of sortedPolicies(crypto.isakmpPolicies ?? [])) {
+      const r = phase1Policy(p);
+      if (r.ok) { policies.push(r.value); notes.push(...r.warnings); } else notes.push(r.reason);
+    }
+    this.crypto = crypto;
+    this.policies = policies;
+    return notes;
+  }
+
+  get sas(): IkeSaV1[] { return [...this.entries.values()].map((e) => e.sa); }
+
+  /** Starts main mode with `peer` (UDP 500 unless told). */
+  initiate(peer: string, port = 500): IkeSaV1 {
+    const sa = new IkeSaV1(true, this.local, peer, new Uint8Array(randomBytes(COOKIE_LEN)), new Uint8Array(COOKIE_LEN), this.nextConnId++);
+    const entry: Entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(peer)) };
+    this.entries.set(hex(sa.ispi), entry);
+    this.transmit(entry, entry.mainMode.start(), true);
+    return sa;
+  }
+
+  close(): void {
+    for (const e of this.entries.values()) clearTimeout(e.timer);
+    this.entries.clear();
+  }
+
+  handleDatagram(buf: Uint8Array, address: string, port: number): void {
+    this.counters.rxDatagrams++;
+    try {
+      this.dispatch(buf, address, port);
+    } catch (e) {
+      this.counters.internalErrors++;
+      this.log(`IKE: internal error on a datagram from ${address}: ${(e as Error).message}`);
+    }
+  }
+
+  private mainModeConfig(peer: string) {
+    const key = pskFor(this.crypto, peer);
+    return { policies: this.policies, psk: key === undefined ? undefined : new TextEncoder().encode(key), initialContact: true };
+  }
+
+  private drop(counter: 'malformed' | 'unknownSa' | 'rejected', address: string, why: string): void {
+    this.counters[counter]++;
+    this.log(`IKE: dropped from ${address}: ${why}`);
+  }
+
+  private dispatch(buf: Uint8Array, address: string, port: number): void {
+    const h = decodeHeaderV1(buf);
+    if (!h.ok) return this.drop('malformed', address, h.reason);
+    const { header, body } = h.value;
+    let entry = this.entries.get(hex(header.ispi));
+    if (entry && entry.sa.remote !== address) return this.drop('unknownSa', address, 'cookie of an SA with another peer');
+    if (entry && !entry.sa.initiator && !equal(entry.sa.rspi, header.rspi) && !isZero(header.rspi)) {
+      return this.drop('unknownSa', address, 'responder cookie does not match');
+    }
+    if (entry && entry.sa.initiator && entry.sa.state !== 'MM_NO_STATE' && !equal(entry.sa.rspi, header.rspi)) {
+      return this.drop('unknownSa', address, 'responder cookie does not match');
+    }
+
+    // A duplicate of the request we last answered: the answer was lost, send it again (RFC 2408 5.x).
+    const digest = createHash('sha1').update(buf.subarray(0, header.length)).digest('hex');
+    if (entry && !entry.sa.initiator && entry.lastRequestDigest === digest && entry.lastSent) {
+      this.counters.retransmitted++;
+      this.sendRaw(entry.lastSent, entry.sa.remote, entry.port);
+      return;
+    }
+
+    if (!entry) {
+      if (header.exchange !== ExchangeV1.IdentityProtection || !isZero(header.rspi) || header.messageId !== 0) {
+        return this.drop('unknownSa', address, `exchange ${header.exchange} for no SA we hold`);
+      }
+      if (this.halfOpen() >= MAX_HALF_OPEN) return this.drop('rejected', address, 'too many half-open SAs');
+      const sa = new IkeSaV1(false, this.local, address, header.ispi, new Uint8Array(randomBytes(COOKIE_LEN)), this.nextConnId++);
+      entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(address)) };
+      // kept only once message 1 is accepted (below), so refused first messages leave nothing behind
+    }
+
+    const inbound = this.open(entry.sa, header, body, address);
+    if (!inbound) return;
+
+    if (header.exchange === ExchangeV1.IdentityProtection) {
+      if (entry.sa.state === 'QM_IDLE') return this.drop('rejected', address, 'main mode message for an established SA');
+      const step = entry.mainMode.process(inbound);
+      if (!step.ok) {
+        this.drop('rejected', address, `main mode: ${step.error}`);
+        return;
+      }
+      if (!this.entries.has(hex(entry.sa.ispi))) this.entries.set(hex(entry.sa.ispi), entry);
+      if (step.established) {
+        this.counters.established++;
+        entry.sa.establishedAt = Date.now();
+        this.log(`IKE: SA with ${address} established (conn-id ${entry.sa.connId})`);
+        this.events.established?.(entry.sa);
+      }
+      if (step.reply) {
+        if (!entry.sa.initiator) entry.lastRequestDigest = digest;
+        this.transmit(entry, step.reply, entry.sa.initiator && !step.established);
+      } else {
+        this.stopTimer(entry);
+      }
+      return;
+    }
+    this.drop('rejected', address, `exchange ${header.exchange} not handled yet`);
+  }
+
+  /** Decrypts (when flagged) and decodes the payload chain; null after counting a drop. */
+  private open(sa: IkeSaV1, header: InboundV1['header'], body: Uint8Array, address: string): InboundV1 | null {
+    if (header.flags & FLAG_ENCRYPTION) {
+      if (!sa.crypter) { this.drop('rejected', address, 'encrypted message before keys exist'); return null; }
+      const d = sa.crypter.decrypt(header.messageId, body);
+      if (!d) { this.drop('malformed', address, 'encrypted body is not whole cipher blocks'); return null; }
+      const p = decodePayloadsV1(header.nextPayload, d.plain, true);
+      // with a wrong pre-shared key the keys differ and decryption yields garbage: say so (IOS does too)
+      if (!p.ok) { this.drop('malformed', address, `decrypted message undecodable (wrong pre-shared key?): ${p.reason}`); return null; }
+      return { header, payloads: p.value, commitIv: d.commit };
+    }
+    if (sa.crypter && sa.state !== 'MM_KEY_EXCH' && header.exchange !== ExchangeV1.Informational) {
+      this.drop('rejected', address, 'cleartext message after keys exist');
+      return null;
+    }
+    const p = decodePayloadsV1(header.nextPayload, body, false);
+    if (!p.ok) { this.drop('malformed', address, p.reason); return null; }
+    return { header, payloads: p.value, commitIv: () => {} };
+  }
+
+  private halfOpen(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.sa.state !== 'QM_IDLE') n++;
+    return n;
+  }
+
+  private sendRaw(datagram: Uint8Array, address: string, port: number): void {
+    this.counters.txDatagrams++;
+    this.send(datagram, address, port);
+  }
+
+  private transmit(entry: Entry, datagram: Uint8Array, expectAnswer: boolean): void {
+    this.stopTimer(entry);
+    entry.lastSent = datagram;
+    entry.tries = 0;
+    this.sendRaw(datagram, entry.sa.remote, entry.port);
+    if (expectAnswer) this.armTimer(entry);
+  }
+
+  private armTimer(entry: Entry): void {
+    const delay = RETRANSMIT_MS[entry.tries];
+    if (delay === undefined) {
+      this.entries.delete(hex(entry.sa.ispi));
+      this.log(`IKE: no answer from ${entry.sa.remote}, SA given up`);
+      this.events.failed?.(entry.sa, 'retransmissions exhausted');
+      return;
+    }
+    entry.timer = setTimeout(() => {
+      entry.tries++;
+      this.counters.retransmitted++;
+      this.sendRaw(entry.lastSent!, entry.sa.remote, entry.port);
+      this.armTimer(entry);
+    }, delay);
+    entry.timer.unref?.();
+  }
+
+  private stopTimer(entry: Entry): void { clearTimeout(entry.timer); entry.timer = undefined; }
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const isZero = (b: Uint8Array) => b.every((x) => x === 0);
+const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
