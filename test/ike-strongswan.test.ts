@@ -1,0 +1,123 @@
+// IKEv1 against strongSwan (charon from Debian) over UDP 500 between two network namespaces: seed 003's
+// ISAKMP policy (IOS defaults DES / SHA-1 / MODP 768, pre-shared key P4ssw0rd for 172.16.0.0/16) and
+// a strong one, with strongSwan as initiator and as responder. Phase 1 is proven from both sides:
+// `swanctl --list-sas` shows the IKE SA ESTABLISHED with the expected algorithms and our cookies, and
+// our endpoint reports the SA in QM_IDLE. A wrong key is proven to fail on both sides.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Charon, strongswanMissing } from './util/strongswan.js';
+import { IkePeer, bundlePeer, twoNamespaces } from './util/ike-peer.js';
+import { seedCrypto } from './util/ike.js';
+import { uniquePrefix, waitFor } from './util/lab.js';
+import { requireTools, cannotRun } from './util/needs.js';
+
+requireTools(t, ['root', 'ip', 'unshare', 'swanctl']);
+const missing = strongswanMissing();
+if (missing.length) cannotRun(t, missing);
+
+const OURS = '172.16.1.1', THEIRS = '172.16.1.2';
+const dir = mkdtempSync(join(tmpdir(), 'ike-sw-'));
+const bundle = bundlePeer(dir);
+const prefix = uniquePrefix('ik');
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+function swanctlConf(o: { proposals: string; psk: string }): string {
+  return `connections {
+  dmvpn {
+    version = 1
+    local_addrs = ${THEIRS}
+    remote_addrs = ${OURS}
+    proposals = ${o.proposals}
+    local {
+      auth = psk
+      id = ${THEIRS}
+    }
+    remote {
+      auth = psk
+      id = ${OURS}
+    }
+    children {
+      gre {
+        local_ts = ${THEIRS}/32[47]
+        remote_ts = ${OURS}/32[47]
+        esp_proposals = aes128-sha1
+        mode = tunnel
+      }
+    }
+  }
+}
+secrets {
+  ike-dmvpn {
+    id-1 = ${OURS}
+    id-2 = ${THEIRS}
+    secret = ${o.psk}
+  }
+}
+`;
+}
+
+const cases = [
+  { name: 'seed 003 defaults (DES/SHA-1/MODP768)', policy: {}, proposals: 'des-sha1-modp768', expect: 'DES_CBC/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_768' },
+  { name: 'AES-256/SHA-256/MODP2048', policy: { encryption: 'aes 256', hash: 'sha256', group: 14 }, proposals: 'aes256-sha256-modp2048',
+    expect: 'AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048' },
+];
+
+/** The IKE SA block of `swanctl --list-sas` for our cookies, or undefined. */
+const saBlock = (text: string, ispi: string) => text.split(/\n(?=\S)/).find((b) => b.includes(ispi));
+
+for (const c of cases) {
+  for (const initiator of ['strongSwan', 'us'] as const) {
+    t.test(`main mode, ${c.name}, ${initiator} initiating`, async (t) => {
+      const lab = twoNamespaces(`${prefix}${cases.indexOf(c)}${initiator === 'us' ? 'u' : 's'}`, OURS, THEIRS);
+      const sub = mkdtempSync(join(dir, 'case-'));
+      const charon = new Charon(lab.nsB, join(sub, 'charon'));
+      const peer = new IkePeer(lab.nsA, sub, bundle);
+      t.teardown(async () => { await peer.stop(); await charon.stop(); lab.down(); });
+      await charon.start();
+      charon.load(swanctlConf({ proposals: c.proposals, psk: 'P4ssw0rd' }));
+      await peer.start(OURS, seedCrypto(c.policy), initiator === 'us' ? THEIRS : undefined);
+      if (initiator === 'strongSwan') charon.swanctl(['--initiate', '--ike', 'dmvpn', '--timeout', '20'], true);
+
+      const ours = await peer.wait('established');
+      t.ok(ours, 'our endpoint established the IKE SA');
+      t.equal(ours?.state, 'QM_IDLE');
+      t.equal(ours?.peerId, THEIRS, 'strongSwan authenticated as its address');
+      t.equal(ours?.initiator, initiator === 'us');
+      const ispi = String(ours?.ispi ?? 'none');
+      const list = await waitFor(() => { const l = charon.swanctl(['--list-sas'], true); return saBlock(l, ispi)?.includes('ESTABLISHED') ? l : ''; }, 15000);
+      const block = saBlock(list, ispi) ?? '';
+      t.comment(`strongSwan --list-sas:\n${block}`);
+      t.match(block, /ESTABLISHED, IKEv1/, 'strongSwan: ESTABLISHED, IKEv1');
+      t.match(block, new RegExp(`${ispi}_i${initiator === 'strongSwan' ? '\\*' : ' '}`), 'strongSwan: same initiator cookie, same role');
+      t.ok(block.includes(String(ours?.rspi)), 'strongSwan: same responder cookie');
+      t.ok(block.includes(c.expect), `strongSwan: ${c.expect}`);
+      t.match(block, new RegExp(`remote '${OURS}' @ ${OURS}\\[500\\]`), 'strongSwan: our identity is our address');
+      const st = await peer.status();
+      const counters = st?.counters as Record<string, number> | undefined;
+      t.equal(counters?.malformed, 0, 'nothing malformed');
+      t.equal(counters?.internalErrors, 0, 'no internal error');
+      if (t.passing()) return;
+      t.comment(charon.log().split('\n').slice(-40).join('\n'));
+      t.comment(JSON.stringify(peer.events.slice(-20)));
+    });
+  }
+}
+
+t.test('wrong pre-shared key: neither side establishes', async (t) => {
+  const lab = twoNamespaces(`${prefix}w`, OURS, THEIRS);
+  const sub = mkdtempSync(join(dir, 'case-'));
+  const charon = new Charon(lab.nsB, join(sub, 'charon'));
+  const peer = new IkePeer(lab.nsA, sub, bundle);
+  t.teardown(async () => { await peer.stop(); await charon.stop(); lab.down(); });
+  await charon.start();
+  charon.load(swanctlConf({ proposals: 'des-sha1-modp768', psk: 'NotTheKey' }));
+  await peer.start(OURS, seedCrypto());
+  charon.swanctl(['--initiate', '--ike', 'dmvpn', '--timeout', '10'], true);
+  const st = await waitFor(async () => { const s = await peer.status(); const c = s?.counters as Record<string, number>; return c && c.malformed + c.rejected > 0 ? c : undefined; }, 20000);
+  t.ok(st, 'our endpoint dropped message 5 and counted it');
+  t.notOk(peer.find('established'), 'not established on our side');
+  t.notMatch(charon.swanctl(['--list-sas'], true), /ESTABLISHED/, 'not established on strongSwan');
+  t.ok(peer.events.some((e) => /wrong pre-shared key/.test(String(e.line))), 'logged as a probable wrong key');
+});
