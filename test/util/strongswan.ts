@@ -30,8 +30,9 @@ export class Charon {
   async start(): Promise<void> {
     const conf = path.join(this.dir, 'strongswan.conf');
     fs.writeFileSync(conf, `charon {
-  # des/md5 (gcrypt) and modp768 (gmp) are what IOS defaults and seed 003 need
-  load = random nonce aes des sha1 sha2 md5 hmac gmp gcrypt kernel-netlink socket-default vici
+  # DES (gcrypt) and modp768 (gmp) are what IOS defaults and seed 003 need. ESP in userspace
+  # (kernel-libipsec, a TUN device): this kernel has no xfrm ESP.
+  load = random nonce aes sha1 sha2 md5 hmac gmp gcrypt kernel-libipsec kernel-netlink socket-default vici
   install_routes = no
   retransmit_tries = 2
   plugins {
@@ -44,6 +45,8 @@ export class Charon {
       ike = 2
       cfg = 2
       knl = 2
+      # level 4 logs the Child SA keys: the interop test compares them with ours
+      chd = 4
     }
   }
   syslog { daemon { default = -1 } }

@@ -4,11 +4,13 @@
 // directly. handleDatagram never throws: a bug in a task is counted and the datagram dropped.
 import { randomBytes, createHash } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
-import { phase1Policy, pskFor, sortedPolicies, type Phase1Policy } from '../config.js';
+import { phase1Policy, phase2Proposal, pskFor, sortedPolicies, type Phase1Policy, type Phase2Proposal } from '../config.js';
 import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION } from '../encoding/constants.js';
 import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
 import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
 import { MainMode } from '../tasks/main-mode.js';
+import { QuickMode } from '../tasks/quick-mode.js';
+import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
 
 export type Send = (datagram: Uint8Array, address: string, port: number) => void;
@@ -18,20 +20,27 @@ export type Log = (line: string) => void;
 const RETRANSMIT_MS = [1000, 2000, 4000, 8000, 16000];
 /** Half-open (not yet established) SAs we keep at most: a flood of first messages cannot exhaust memory. */
 const MAX_HALF_OPEN = 1024;
+/** Quick mode exchanges in progress per ISAKMP SA (a peer opening more is refused). */
+const MAX_QUICK_MODES = 8;
 
 interface Entry {
   sa: IkeSaV1;
   mainMode: MainMode;
   port: number;
   lastSent?: Uint8Array;
-  lastRequestDigest?: string; // responder: the request lastSent answered
+  lastRequestDigest?: string; // the request lastSent answered, when we were that exchange's responder
   timer?: NodeJS.Timeout;
   tries: number;
+  quick: Map<number, QuickMode>; // by message ID
+  /** SPI pairs of the Child SAs negotiated (the keys went to the `child` event, not kept here). */
+  children: Array<{ spiIn: number; spiOut: number }>;
 }
 
 export interface IkeV1Events {
   established?(sa: IkeSaV1): void;
   failed?(sa: IkeSaV1, reason: string): void;
+  /** Quick mode done: the ESP SA pair to install (the lead wires this to the WASM SA table). */
+  child?(sa: IkeSaV1, keys: ChildSaKeys): void;
 }
 
 export class IkeV1Manager {
@@ -39,6 +48,7 @@ export class IkeV1Manager {
   private readonly entries = new Map<string, Entry>(); // by initiator cookie (hex): unique per SA we hold
   private nextConnId = 1001; // IOS numbers conn-ids from 1001
   private policies: Phase1Policy[] = [];
+  private proposals: Phase2Proposal[] = [];
 
   constructor(private crypto: CryptoConfig, readonly local: string, private readonly send: Send,
     private readonly log: Log = () => {}, private readonly events: IkeV1Events = {}) {
@@ -53,8 +63,18 @@ export class IkeV1Manager {
       const r = phase1Policy(p);
       if (r.ok) { policies.push(r.value); notes.push(...r.warnings); } else notes.push(r.reason);
     }
+    // tunnel protection names one ipsec profile; its transform sets are what quick mode offers and accepts
+    const proposals: Phase2Proposal[] = [];
+    const profile = crypto.ipsecProfiles?.[0];
+    for (const name of profile?.transformSets ?? []) {
+      const ts = crypto.transformSets?.find((x) => x.name === name);
+      if (!ts) { notes.push(`ipsec profile ${profile!.name}: transform-set ${name} not defined`); continue; }
+      const r = phase2Proposal(ts, profile!.pfs);
+      if (r.ok) { proposals.push(r.value); notes.push(...r.warnings); } else notes.push(r.reason);
+    }
     this.crypto = crypto;
     this.policies = policies;
+    this.proposals = proposals;
     return notes;
   }
 
@@ -63,11 +83,26 @@ export class IkeV1Manager {
   /** Starts main mode with `peer` (UDP 500 unless told). */
   initiate(peer: string, port = 500): IkeSaV1 {
     const sa = new IkeSaV1(true, this.local, peer, new Uint8Array(randomBytes(COOKIE_LEN)), new Uint8Array(COOKIE_LEN), this.nextConnId++);
-    const entry: Entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(peer)) };
+    const entry: Entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(peer)), quick: new Map(), children: [] };
     this.entries.set(hex(sa.ispi), entry);
     this.transmit(entry, entry.mainMode.start(), true);
     return sa;
   }
+
+  /** Starts quick mode on an established SA; false when the SA is not ready or nothing is configured. */
+  initiateQuick(sa: IkeSaV1): boolean {
+    const entry = this.entries.get(hex(sa.ispi));
+    if (!entry || entry.sa !== sa || sa.state !== 'QM_IDLE' || !this.proposals.length) return false;
+    let mid = 0;
+    while (mid === 0 || entry.quick.has(mid)) mid = randomBytes(4).readUInt32BE(0);
+    const task = new QuickMode(sa, this.proposals, mid, true);
+    entry.quick.set(mid, task);
+    this.transmit(entry, task.start(), true);
+    return true;
+  }
+
+  /** The Child SAs (SPIs only) negotiated on `sa`. */
+  childrenOf(sa: IkeSaV1): Array<{ spiIn: number; spiOut: number }> { return [...(this.entries.get(hex(sa.ispi))?.children ?? [])]; }
 
   close(): void {
     for (const e of this.entries.values()) clearTimeout(e.timer);
@@ -109,7 +144,7 @@ export class IkeV1Manager {
 
     // A duplicate of the request we last answered: the answer was lost, send it again (RFC 2408 5.x).
     const digest = createHash('sha1').update(buf.subarray(0, header.length)).digest('hex');
-    if (entry && !entry.sa.initiator && entry.lastRequestDigest === digest && entry.lastSent) {
+    if (entry && entry.lastRequestDigest === digest && entry.lastSent) {
       this.counters.retransmitted++;
       this.sendRaw(entry.lastSent, entry.sa.remote, entry.port);
       return;
@@ -121,7 +156,7 @@ export class IkeV1Manager {
       }
       if (this.halfOpen() >= MAX_HALF_OPEN) return this.drop('rejected', address, 'too many half-open SAs');
       const sa = new IkeSaV1(false, this.local, address, header.ispi, new Uint8Array(randomBytes(COOKIE_LEN)), this.nextConnId++);
-      entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(address)) };
+      entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(address)), quick: new Map(), children: [] };
       // kept only once message 1 is accepted (below), so refused first messages leave nothing behind
     }
 
@@ -150,7 +185,38 @@ export class IkeV1Manager {
       }
       return;
     }
+    if (header.exchange === ExchangeV1.QuickMode) return this.quickMode(entry, inbound, digest);
     this.drop('rejected', address, `exchange ${header.exchange} not handled yet`);
+  }
+
+  private quickMode(entry: Entry, m: InboundV1, digest: string): void {
+    const { sa } = entry, mid = m.header.messageId;
+    if (sa.state !== 'QM_IDLE' || mid === 0) return this.drop('rejected', sa.remote, 'quick mode outside an established SA');
+    let task = entry.quick.get(mid);
+    if (!task) {
+      if (entry.quick.size >= MAX_QUICK_MODES) return this.drop('rejected', sa.remote, 'too many quick modes in progress');
+      task = new QuickMode(sa, this.proposals, mid, false);
+    }
+    const step = task.process(m);
+    if (!step.ok) {
+      sa.crypter?.forget(mid);
+      return this.drop('rejected', sa.remote, `quick mode: ${step.error}`);
+    }
+    entry.quick.set(mid, task);
+    if (step.reply) {
+      // our message 2 is resent when message 1 comes again, our message 3 when message 2 does
+      entry.lastRequestDigest = digest;
+      this.transmit(entry, step.reply, false);
+    } else {
+      this.stopTimer(entry);
+    }
+    if (step.child) {
+      this.counters.childSas++;
+      entry.children.push({ spiIn: step.child.inbound.spi, spiOut: step.child.outbound.spi });
+      this.log(`IKE: IPsec SA with ${sa.remote} up (in 0x${step.child.inbound.spi.toString(16)}, out 0x${step.child.outbound.spi.toString(16)})`);
+      this.events.child?.(sa, step.child);
+    }
+    if (task.done) { entry.quick.delete(mid); sa.crypter?.forget(mid); }
   }
 
   /** Decrypts (when flagged) and decodes the payload chain; null after counting a drop. */

@@ -9,9 +9,9 @@ import type { CryptoConfig } from '../../config/model.js';
 import { startIkeUdp } from '../transport/udp.js';
 import type { IkeSaV1 } from '../sa/ike-sa-v1.js';
 
-const { values } = parseArgs({ options: { local: { type: 'string' }, crypto: { type: 'string' }, initiate: { type: 'string' }, keylog: { type: 'string' } } });
+const { values } = parseArgs({ options: { local: { type: 'string' }, crypto: { type: 'string' }, initiate: { type: 'string' }, quick: { type: 'boolean' }, keylog: { type: 'string' } } });
 if (!values.local || !values.crypto) {
-  process.stderr.write('usage: ikev1-peer --local IP --crypto FILE.json [--initiate PEER] [--keylog FILE]\n');
+  process.stderr.write('usage: ikev1-peer --local IP --crypto FILE.json [--initiate PEER [--quick]] [--keylog FILE]\n');
   process.exit(2);
 }
 const crypto = JSON.parse(readFileSync(values.crypto, 'utf8')) as CryptoConfig;
@@ -26,6 +26,13 @@ const ike = await startIkeUdp(crypto, values.local, {
     established: (sa) => {
       emit({ event: 'established', ...describe(sa) });
       keylog({ ispi: hex(sa.ispi), skeyidD: hex(sa.keys!.skeyidD) });
+      if (values.quick && sa.initiator) ike.manager.initiateQuick(sa);
+    },
+    child: (sa, k) => {
+      emit({ event: 'child', peer: sa.remote, spiIn: k.inbound.spi, spiOut: k.outbound.spi, mode: k.mode, cipher: k.cipher,
+        keyBits: k.keyBits, integrity: k.integrity, lifetime: k.lifetime, protocol: k.protocol });
+      keylog({ ispi: hex(sa.ispi), spiIn: k.inbound.spi, spiOut: k.outbound.spi, encIn: hex(k.inbound.encKey), authIn: hex(k.inbound.authKey),
+        encOut: hex(k.outbound.encKey), authOut: hex(k.outbound.authKey) });
     },
     failed: (sa, reason) => emit({ event: 'failed', reason, ...describe(sa) }),
   },
