@@ -23,11 +23,12 @@ export class IkePeer {
 
   constructor(readonly ns: string, readonly dir: string, readonly bundle: string) { this.keylog = path.join(dir, 'keylog.jsonl'); }
 
-  async start(local: string, crypto: CryptoConfig, initiate?: string): Promise<void> {
+  async start(local: string, crypto: CryptoConfig, initiate?: string, quick = false): Promise<void> {
     const cfg = path.join(this.dir, 'crypto.json');
     fs.writeFileSync(cfg, JSON.stringify(crypto));
     const args = ['netns', 'exec', this.ns, process.execPath, this.bundle, '--local', local, '--crypto', cfg, '--keylog', this.keylog];
     if (initiate) args.push('--initiate', initiate);
+    if (quick) args.push('--quick');
     const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     p.stdout!.on('data', (b: Buffer) => {

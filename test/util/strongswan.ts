@@ -41,6 +41,7 @@ export class Charon {
   filelog {
     log {
       path = ${this.logFile}
+      flush_line = yes
       default = 1
       ike = 2
       cfg = 2
@@ -84,4 +85,25 @@ export async function stopChild(p: ChildProcess | undefined): Promise<void> {
   p.kill('SIGTERM');
   await Promise.race([gone, sleep(5000)]);
   if (p.exitCode === null && !p.signalCode) p.kill('SIGKILL');
+}
+
+/**
+ * The Child SA key material charon logs at `chd = 4` (keymat_v1: "<initiator|responder> SA seed",
+ * "encryption|integrity <initiator|responder> key"), last occurrence of each, as hex.
+ */
+export function charonChildKeys(log: string): Record<string, string> {
+  const lines = log.split('\n');
+  const out: Record<string, string> = {};
+  for (let i = 0; i < lines.length; i++) {
+    const m = /\[CHD\] ((?:initiator|responder) SA seed|(?:encryption|integrity) (?:initiator|responder) key) => (\d+) bytes/.exec(lines[i]);
+    if (!m) continue;
+    let hex = '';
+    for (let j = i + 1; j < lines.length && hex.length < Number(m[2]) * 2; j++) {
+      const d = /\[CHD\]\s+\d+: ((?:[0-9A-F]{2} ?)+)/.exec(lines[j]);
+      if (!d) break;
+      hex += d[1].replace(/\s+/g, '').toLowerCase();
+    }
+    out[m[1]] = hex.slice(0, Number(m[2]) * 2);
+  }
+  return out;
 }

@@ -5,11 +5,13 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
 import { phase1Policy, phase2Proposal, pskFor, sortedPolicies, type Phase1Policy, type Phase2Proposal } from '../config.js';
-import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION } from '../encoding/constants.js';
+import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION, PayloadV1 } from '../encoding/constants.js';
+import { asNotify } from '../encoding/payloads-v1.js';
 import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
 import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
 import { MainMode } from '../tasks/main-mode.js';
 import { QuickMode } from '../tasks/quick-mode.js';
+import { processInformational } from '../tasks/informational.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
 
@@ -41,6 +43,9 @@ export interface IkeV1Events {
   failed?(sa: IkeSaV1, reason: string): void;
   /** Quick mode done: the ESP SA pair to install (the lead wires this to the WASM SA table). */
   child?(sa: IkeSaV1, keys: ChildSaKeys): void;
+  /** The peer deleted Child SAs: the SPIs it named are its inbound ones, our outbound. */
+  childDeleted?(sa: IkeSaV1, spis: number[]): void;
+  deleted?(sa: IkeSaV1): void;
 }
 
 export class IkeV1Manager {
@@ -186,7 +191,33 @@ export class IkeV1Manager {
       return;
     }
     if (header.exchange === ExchangeV1.QuickMode) return this.quickMode(entry, inbound, digest);
-    this.drop('rejected', address, `exchange ${header.exchange} not handled yet`);
+    if (header.exchange === ExchangeV1.Informational) return this.informational(entry, inbound);
+    this.drop('rejected', address, `exchange ${header.exchange} not handled`);
+  }
+
+  private informational(entry: Entry, m: InboundV1): void {
+    const { sa } = entry;
+    if (sa.state !== 'QM_IDLE') {
+      // cannot be authenticated yet: say what the peer claims, act on nothing
+      const types = m.payloads.filter((p) => p.type === PayloadV1.Notify).map((p) => asNotify(p)?.notifyType);
+      return this.drop('rejected', sa.remote, `unauthenticated informational (notify ${types.join(',') || 'none'}) ignored`);
+    }
+    const r = processInformational(sa, m);
+    if (!r.ok) return this.drop('rejected', sa.remote, r.error);
+    this.counters.informational++;
+    for (const n of r.notifies) if (n < 16384) this.log(`IKE: ${sa.remote} notified error ${n}`);
+    if (r.reply) this.sendRaw(r.reply, sa.remote, entry.port);
+    if (r.deleteSpis.length) {
+      entry.children = entry.children.filter((c) => !r.deleteSpis.includes(c.spiOut));
+      this.events.childDeleted?.(sa, r.deleteSpis);
+    }
+    if (r.deleteIke) {
+      this.stopTimer(entry);
+      this.entries.delete(hex(sa.ispi));
+      sa.state = 'MM_NO_STATE_DELETED';
+      this.log(`IKE: ${sa.remote} deleted the ISAKMP SA (conn-id ${sa.connId})`);
+      this.events.deleted?.(sa);
+    }
   }
 
   private quickMode(entry: Entry, m: InboundV1, digest: string): void {

@@ -35,6 +35,8 @@ const ike = await startIkeUdp(crypto, values.local, {
         encOut: hex(k.outbound.encKey), authOut: hex(k.outbound.authKey) });
     },
     failed: (sa, reason) => emit({ event: 'failed', reason, ...describe(sa) }),
+    deleted: (sa) => emit({ event: 'deleted', ...describe(sa) }),
+    childDeleted: (sa, spis) => emit({ event: 'child-deleted', peer: sa.remote, spis }),
   },
 });
 emit({ event: 'listening', port: ike.port });
