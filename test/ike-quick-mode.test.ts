@@ -105,3 +105,22 @@ t.test('quick mode tampered: no Child SA from a forged message', async (t) => {
     pair.a.close(); pair.b.close();
   }
 });
+
+t.test('informational: clear sends an authenticated delete, the peer drops the SA; forged deletes do nothing', async (t) => {
+  const pair = pairWithChildren(seedCrypto());
+  t.teardown(() => { pair.a.close(); pair.b.close(); });
+  const sa = pair.a.initiate('172.16.2.1');
+  await pair.settle();
+  t.equal(pair.b.sas.length, 1);
+  // a forged informational: right cookies, encrypted flag, garbage body -> refused, SA kept
+  const forged = pair.wire[5].data.slice();
+  forged[18] = 5; forged[20] = 1; forged[23] = 9; // exchange 5, message ID 9
+  pair.b.handleDatagram(forged, '172.16.1.1', 500);
+  t.equal(pair.b.sas.length, 1, 'forged informational: SA kept');
+  t.ok(pair.b.counters.malformed + pair.b.counters.rejected >= 1, 'counted');
+  pair.a.clear(sa);
+  await pair.settle();
+  t.equal(pair.a.sas.length, 0, 'cleared here');
+  t.equal(pair.b.sas.length, 0, 'the peer verified the delete and dropped its SA');
+  t.equal(pair.b.counters.informational, 1);
+});

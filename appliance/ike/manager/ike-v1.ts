@@ -11,7 +11,7 @@ import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
 import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
 import { MainMode } from '../tasks/main-mode.js';
 import { QuickMode } from '../tasks/quick-mode.js';
-import { processInformational } from '../tasks/informational.js';
+import { deleteIke, processInformational } from '../tasks/informational.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
 
@@ -104,6 +104,17 @@ export class IkeV1Manager {
     entry.quick.set(mid, task);
     this.transmit(entry, task.start(), true);
     return true;
+  }
+
+  /** `clear crypto sa` for one SA: a delete notification to the peer (when established), then forget it. */
+  clear(sa: IkeSaV1): void {
+    const entry = this.entries.get(hex(sa.ispi));
+    if (!entry || entry.sa !== sa) return;
+    if (sa.state === 'QM_IDLE') this.sendRaw(deleteIke(sa), sa.remote, entry.port);
+    this.stopTimer(entry);
+    this.entries.delete(hex(sa.ispi));
+    sa.state = 'MM_NO_STATE_DELETED';
+    this.events.deleted?.(sa);
   }
 
   /** The Child SAs (SPIs only) negotiated on `sa`. */
