@@ -112,3 +112,25 @@ t.test('a flipped bit in any message: dropped and counted, the exchange never co
     pair.close();
   }
 });
+
+t.test('lost messages: the initiator retransmits, the responder answers a duplicate with its last reply', async (t) => {
+  for (const lost of [0, 1, 3, 5]) {
+    let dropped = false;
+    const pair = ikePair(seedCrypto(), seedCrypto(), undefined, undefined, (w, i) => {
+      if (i === lost && !dropped) { dropped = true; return null; }
+      return w.data;
+    });
+    const sa = pair.a.initiate('172.16.2.1');
+    await pair.settle();
+    t.not(sa.state, 'QM_IDLE', `message ${lost + 1} lost: not established yet`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const end = Date.now() + 5000;
+      const poll = () => (sa.state === 'QM_IDLE' && pair.b.sas[0]?.state === 'QM_IDLE' ? resolve(true) : Date.now() > end ? resolve(false) : setTimeout(poll, 50));
+      poll();
+    });
+    t.ok(ok, `message ${lost + 1} lost: established after the retransmission`);
+    t.ok(pair.a.counters.retransmitted + pair.b.counters.retransmitted >= 1, 'retransmission counted');
+    t.equal(pair.b.sas.length, 1, 'one SA at the responder, not two');
+    pair.close();
+  }
+});
