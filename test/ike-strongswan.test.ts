@@ -5,8 +5,9 @@
 // our endpoint reports the SA in QM_IDLE. A wrong key is proven to fail on both sides.
 // Quick mode (seed 003's esp-aes esp-sha-hmac, tunnel, GRE selectors): strongSwan verifies our HASH(1),
 // HASH(2) and HASH(3), selects the proposal, and the ESP keys and SPIs it derives (logged at chd level 4)
-// equal ours. It cannot install them here: this kernel has no xfrm ESP and kernel-libipsec takes only
-// UDP-encapsulated ESP (NAT-T, not implemented yet), so strongSwan's CHILD_SA stops at installation.
+// equal ours. This kernel has no xfrm ESP, so charon runs kernel-libipsec, which takes only ESP in UDP:
+// charon then fakes a NAT (RFC 3947 NAT-D) and both ends float to 4500 and negotiate UDP tunnel mode;
+// swanctl shows the CHILD_SA INSTALLED, TUNNEL-in-UDP, with our SPIs, both directions.
 import t from 'tap';
 import type { Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,10 +30,11 @@ const bundle = bundlePeer(dir);
 const prefix = uniquePrefix('ik');
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-function swanctlConf(o: { proposals: string; psk: string }): string {
+function swanctlConf(o: { proposals: string; psk: string; encap?: boolean }): string {
   return `connections {
   dmvpn {
     version = 1
+    encap = ${o.encap ? 'yes' : 'no'}
     local_addrs = ${THEIRS}
     remote_addrs = ${OURS}
     proposals = ${o.proposals}
@@ -99,7 +101,8 @@ for (const c of cases) {
       t.match(block, new RegExp(`${ispi}_i${initiator === 'strongSwan' ? '\\*' : ' '}`), 'strongSwan: same initiator cookie, same role');
       t.ok(block.includes(String(ours?.rspi)), 'strongSwan: same responder cookie');
       t.ok(block.includes(c.expect), `strongSwan: ${c.expect}`);
-      t.match(block, new RegExp(`remote '${OURS}' @ ${OURS}\\[500\\]`), 'strongSwan: our identity is our address');
+      // kernel-libipsec carries only ESP in UDP, so charon fakes a NAT (RFC 3947) and both ends float to 4500
+      t.match(block, new RegExp(`remote '${OURS}' @ ${OURS}\\[4500\\]`), 'strongSwan: our identity is our address, floated to 4500');
       const st = await peer.status();
       const counters = st?.counters as Record<string, number> | undefined;
       t.equal(counters?.malformed, 0, 'nothing malformed');
@@ -182,13 +185,41 @@ t.test('quick mode, strongSwan initiating: it verifies our HASH(2) and keys the 
   t.match(log, /parsed QUICK_MODE response \d+ \[ HASH SA No ID ID \]/, 'our message 2 parsed');
   t.match(log, /selected proposal: ESP:AES_CBC_128\/HMAC_SHA1_96\/NO_EXT_SEQ/, 'our accepted proposal matches its offer');
   t.notMatch(log, /invalid HASH|hash verification failed|no acceptable proposal/i, 'HASH(2) verified');
-  // strongSwan cannot install the SA (no ESP in this kernel, see above) and says so: an authenticated
-  // NO-PROPOSAL-CHOSEN notify, which we verify and log rather than refuse
-  const notified = await waitFor(() => peer.events.find((e) => /notified error 14/.test(String(e.line))), 10000);
-  t.ok(notified, 'its authenticated notify was verified and logged');
   const st = await peer.status();
   const c = st?.counters as Record<string, number>;
   t.same([c?.rejected, c?.malformed], [0, 0], 'we refused nothing of its quick mode');
-  t.ok(c?.informational >= 1, 'informational counted');
   if (!t.passing()) t.comment(charon.log().split('\n').filter((l) => /\[(IKE|ENC|CFG)\]/.test(l)).slice(-30).join('\n'), JSON.stringify(peer.events.slice(-8)));
 });
+
+for (const initiator of ['strongSwan', 'us'] as const) {
+  t.test(`quick mode over NAT-T (strongSwan encap = yes), ${initiator} initiating: the Child SA is INSTALLED in strongSwan with our SPIs and keys`, async (t) => {
+    const { charon, peer } = lab(t, initiator === 'us' ? 'nu' : 'ns');
+    await charon.start();
+    charon.load(swanctlConf({ proposals: 'des-sha1-modp768', psk: 'P4ssw0rd', encap: true }));
+    await peer.start(OURS, seedCrypto(), initiator === 'us' ? THEIRS : undefined, initiator === 'us');
+    if (initiator === 'strongSwan') charon.swanctl(['--initiate', '--child', 'gre', '--timeout', '20'], true);
+    const child = await peer.wait('child');
+    t.ok(child, 'our Child SA is up');
+    t.match(child, { mode: 'tunnel', cipher: 'aes-cbc', keyBits: 128, integrity: 'hmac-sha1-96', protocol: 47 });
+    const list = await waitFor(() => { const l = charon.swanctl(['--list-sas'], true); return /INSTALLED/.test(l) ? l : ''; }, 15000);
+    t.comment(`strongSwan --list-sas:\n${list}`);
+    t.match(list, /gre: #\d+, reqid \d+, INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-128\/HMAC_SHA1_96/, 'strongSwan: CHILD_SA INSTALLED, ESP in UDP, AES-CBC-128/HMAC-SHA1-96');
+    const ours = readFileSync(peer.keylog, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((k) => 'spiIn' in k);
+    if (!ours) { t.fail('no Child SA keys logged on our side'); t.comment(JSON.stringify(await peer.status()), charon.log().split('\n').filter((l) => /\[(IKE|ENC|NET)\]/.test(l) && !/vici/.test(l)).slice(-25).join('\n')); return; }
+    const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+    // swanctl prints the inbound SPI of strongSwan (= our outbound) then its outbound (= our inbound)
+    t.match(list, new RegExp(`in  ${hex8(ours?.spiOut)}.*\\n.*out ${hex8(ours?.spiIn)}`), 'strongSwan: its in/out SPIs are our out/in SPIs');
+    const keys = charonChildKeys(charon.log());
+    const sentByUs = initiator === 'us' ? 'initiator' : 'responder', sentByThem = initiator === 'us' ? 'responder' : 'initiator';
+    t.equal(keys[`encryption ${sentByUs} key`], ours?.encOut, 'AES key towards strongSwan: equal');
+    t.equal(keys[`integrity ${sentByUs} key`], ours?.authOut, 'HMAC key towards strongSwan: equal');
+    t.equal(keys[`encryption ${sentByThem} key`], ours?.encIn, 'AES key towards us: equal');
+    t.equal(keys[`integrity ${sentByThem} key`], ours?.authIn, 'HMAC key towards us: equal');
+    const st = await peer.status();
+    const sa = (st?.sas as Array<Record<string, unknown>>)?.[0];
+    t.same([sa?.state], ['QM_IDLE'], 'ours: QM_IDLE');
+    const c = st?.counters as Record<string, number>;
+    t.same([c?.rejected, c?.malformed, c?.internalErrors], [0, 0, 0], 'we refused nothing');
+    if (!t.passing()) t.comment(charon.log().split('\n').filter((l) => /\[(IKE|ENC|NET|ESP|KNL)\]/.test(l) && !/vici/.test(l)).slice(-45).join('\n'), JSON.stringify(peer.events.slice(-8)));
+  });
+}

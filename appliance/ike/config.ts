@@ -93,7 +93,10 @@ export function phase2Proposal(ts: TransformSet, pfs?: string): Parsed<Phase2Pro
   return { ok: true, warnings, value: { name: ts.name, espId, cipher, keyBits, auth, mode: ts.mode ?? 'tunnel', lifetime: IOS_IPSEC_LIFETIME, pfsGroup } };
 }
 
-export const encapsulationMode = (m: Phase2Proposal['mode']) => (m === 'transport' ? EncapsulationMode.Transport : EncapsulationMode.Tunnel);
+/** The encapsulation attribute: with NAT between the peers (RFC 3947 5) the UDP-encapsulated variants. */
+export const encapsulationMode = (m: Phase2Proposal['mode'], udp = false) => (m === 'transport'
+  ? (udp ? EncapsulationMode.UdpTransport : EncapsulationMode.Transport)
+  : (udp ? EncapsulationMode.UdpTunnel : EncapsulationMode.Tunnel));
 
 /** The key for `peer` from `crypto isakmp key K address A [M]`: the most specific matching entry. */
 export function pskFor(crypto: CryptoConfig, peer: string): string | undefined {

@@ -37,6 +37,11 @@ export class Charon {
   retransmit_tries = 2
   plugins {
     vici { socket = ${this.uri} }
+    # GRE between the IKE peers: the selectors include the peer's own address, so the route into
+    # libipsec's TUN device would swallow IKE too; IKE packets carry a mark the route rule skips
+    kernel-libipsec { allow_peer_ts = yes }
+    socket-default { fwmark = 0x42 }
+    kernel-netlink { fwmark = !0x42 }
   }
   filelog {
     log {

@@ -42,7 +42,10 @@ export const LIFE_KILOBYTES = 2;
 
 /** IPsec DOI SA attributes (RFC 2407 4.5). */
 export const enum Phase2Attr { LifeType = 1, LifeDuration = 2, Group = 3, EncapsulationMode = 4, AuthAlgorithm = 5, KeyLength = 6 }
-export const enum EncapsulationMode { Tunnel = 1, Transport = 2 }
+export const enum EncapsulationMode { Tunnel = 1, Transport = 2, UdpTunnel = 3, UdpTransport = 4 }
+/** NAT traversal (RFC 3947): the vendor ID announcing it is MD5("RFC 3947"); floated messages use 4500. */
+export const VID_RFC3947 = new Uint8Array([0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f]);
+export const NAT_T_PORT = 4500;
 export const enum Phase2Auth { HmacMd5 = 1, HmacSha1 = 2, HmacSha256 = 5 }
 
 /** Identification types (RFC 2407 4.6.2.1). */

@@ -5,7 +5,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
 import { phase1Policy, phase2Proposal, pskFor, sortedPolicies, type Phase1Policy, type Phase2Proposal } from '../config.js';
-import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION, PayloadV1 } from '../encoding/constants.js';
+import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION, NAT_T_PORT, PayloadV1 } from '../encoding/constants.js';
 import { asNotify } from '../encoding/payloads-v1.js';
 import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
 import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
@@ -15,7 +15,8 @@ import { deleteIke, processInformational } from '../tasks/informational.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
 
-export type Send = (datagram: Uint8Array, address: string, port: number) => void;
+/** Sends from our `localPort` (500, or 4500 after floating: the transport adds the non-ESP marker there). */
+export type Send = (datagram: Uint8Array, address: string, port: number, localPort: number) => void;
 export type Log = (line: string) => void;
 
 /** Retransmission of our last request: 1, 2, 4, 8, 16 s, then the exchange is given up (IOS: 5 tries). */
@@ -28,7 +29,6 @@ const MAX_QUICK_MODES = 8;
 interface Entry {
   sa: IkeSaV1;
   mainMode: MainMode;
-  port: number;
   lastSent?: Uint8Array;
   lastRequestDigest?: string; // the request lastSent answered, when we were that exchange's responder
   timer?: NodeJS.Timeout;
@@ -88,7 +88,8 @@ export class IkeV1Manager {
   /** Starts main mode with `peer` (UDP 500 unless told). */
   initiate(peer: string, port = 500): IkeSaV1 {
     const sa = new IkeSaV1(true, this.local, peer, new Uint8Array(randomBytes(COOKIE_LEN)), new Uint8Array(COOKIE_LEN), this.nextConnId++);
-    const entry: Entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(peer)), quick: new Map(), children: [] };
+    sa.remotePort = port;
+    const entry: Entry = { sa, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(peer)), quick: new Map(), children: [] };
     this.entries.set(hex(sa.ispi), entry);
     this.transmit(entry, entry.mainMode.start(), true);
     return sa;
@@ -110,7 +111,7 @@ export class IkeV1Manager {
   clear(sa: IkeSaV1): void {
     const entry = this.entries.get(hex(sa.ispi));
     if (!entry || entry.sa !== sa) return;
-    if (sa.state === 'QM_IDLE') this.sendRaw(deleteIke(sa), sa.remote, entry.port);
+    if (sa.state === 'QM_IDLE') this.sendRaw(deleteIke(sa), sa);
     this.stopTimer(entry);
     this.entries.delete(hex(sa.ispi));
     sa.state = 'MM_NO_STATE_DELETED';
@@ -125,10 +126,16 @@ export class IkeV1Manager {
     this.entries.clear();
   }
 
-  handleDatagram(buf: Uint8Array, address: string, port: number): void {
+  /** A datagram that arrived on our UDP `localPort` (500, or 4500 with its non-ESP marker still on). */
+  handleDatagram(buf: Uint8Array, address: string, port: number, localPort = 500): void {
     this.counters.rxDatagrams++;
     try {
-      this.dispatch(buf, address, port);
+      if (localPort === NAT_T_PORT) {
+        // RFC 3948 2.2: IKE after a zero non-ESP marker; anything else here is ESP for the data plane
+        if (buf.length < 4 || buf[0] | buf[1] | buf[2] | buf[3]) return this.drop('unknownSa', address, 'ESP-in-UDP on the IKE socket (data plane not attached)');
+        buf = buf.subarray(4);
+      }
+      this.dispatch(buf, address, port, localPort);
     } catch (e) {
       this.counters.internalErrors++;
       this.log(`IKE: internal error on a datagram from ${address}: ${(e as Error).message}`);
@@ -137,7 +144,7 @@ export class IkeV1Manager {
 
   private mainModeConfig(peer: string) {
     const key = pskFor(this.crypto, peer);
-    return { policies: this.policies, psk: key === undefined ? undefined : new TextEncoder().encode(key), initialContact: true };
+    return { policies: this.policies, psk: key === undefined ? undefined : new TextEncoder().encode(key), initialContact: true, natT: true };
   }
 
   private drop(counter: 'malformed' | 'unknownSa' | 'rejected', address: string, why: string): void {
@@ -145,7 +152,7 @@ export class IkeV1Manager {
     this.log(`IKE: dropped from ${address}: ${why}`);
   }
 
-  private dispatch(buf: Uint8Array, address: string, port: number): void {
+  private dispatch(buf: Uint8Array, address: string, port: number, localPort: number): void {
     const h = decodeHeaderV1(buf);
     if (!h.ok) return this.drop('malformed', address, h.reason);
     const { header, body } = h.value;
@@ -162,7 +169,7 @@ export class IkeV1Manager {
     const digest = createHash('sha1').update(buf.subarray(0, header.length)).digest('hex');
     if (entry && entry.lastRequestDigest === digest && entry.lastSent) {
       this.counters.retransmitted++;
-      this.sendRaw(entry.lastSent, entry.sa.remote, entry.port);
+      this.sendRaw(entry.lastSent, entry.sa);
       return;
     }
 
@@ -172,12 +179,16 @@ export class IkeV1Manager {
       }
       if (this.halfOpen() >= MAX_HALF_OPEN) return this.drop('rejected', address, 'too many half-open SAs');
       const sa = new IkeSaV1(false, this.local, address, header.ispi, new Uint8Array(randomBytes(COOKIE_LEN)), this.nextConnId++);
-      entry = { sa, port, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(address)), quick: new Map(), children: [] };
+      sa.remotePort = port;
+      sa.localPort = localPort;
+      entry = { sa, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(address)), quick: new Map(), children: [] };
       // kept only once message 1 is accepted (below), so refused first messages leave nothing behind
     }
 
     const inbound = this.open(entry.sa, header, body, address);
     if (!inbound) return;
+    // the peer floated to 4500 (RFC 3947 4), or its NAT moved its port: answer where it now is
+    if (localPort === NAT_T_PORT && entry.sa.natT) { entry.sa.localPort = NAT_T_PORT; entry.sa.remotePort = port; }
 
     if (header.exchange === ExchangeV1.IdentityProtection) {
       if (entry.sa.state === 'QM_IDLE') return this.drop('rejected', address, 'main mode message for an established SA');
@@ -217,7 +228,7 @@ export class IkeV1Manager {
     if (!r.ok) return this.drop('rejected', sa.remote, r.error);
     this.counters.informational++;
     for (const n of r.notifies) if (n < 16384) this.log(`IKE: ${sa.remote} notified error ${n}`);
-    if (r.reply) this.sendRaw(r.reply, sa.remote, entry.port);
+    if (r.reply) this.sendRaw(r.reply, sa);
     if (r.deleteSpis.length) {
       entry.children = entry.children.filter((c) => !r.deleteSpis.includes(c.spiOut));
       this.events.childDeleted?.(sa, r.deleteSpis);
@@ -287,16 +298,16 @@ export class IkeV1Manager {
     return n;
   }
 
-  private sendRaw(datagram: Uint8Array, address: string, port: number): void {
+  private sendRaw(datagram: Uint8Array, sa: IkeSaV1): void {
     this.counters.txDatagrams++;
-    this.send(datagram, address, port);
+    this.send(datagram, sa.remote, sa.remotePort, sa.localPort);
   }
 
   private transmit(entry: Entry, datagram: Uint8Array, expectAnswer: boolean): void {
     this.stopTimer(entry);
     entry.lastSent = datagram;
     entry.tries = 0;
-    this.sendRaw(datagram, entry.sa.remote, entry.port);
+    this.sendRaw(datagram, entry.sa);
     if (expectAnswer) this.armTimer(entry);
   }
 
@@ -311,7 +322,7 @@ export class IkeV1Manager {
     entry.timer = setTimeout(() => {
       entry.tries++;
       this.counters.retransmitted++;
-      this.sendRaw(entry.lastSent!, entry.sa.remote, entry.port);
+      this.sendRaw(entry.lastSent!, entry.sa);
       this.armTimer(entry);
     }, delay);
     entry.timer.unref?.();

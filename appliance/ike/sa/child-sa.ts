@@ -20,6 +20,8 @@ export interface ChildSaKeys {
   integrity: 'hmac-md5-96' | 'hmac-sha1-96' | 'hmac-sha256-128';
   lifetime: number; // seconds
   pfsGroup?: number;
+  /** ESP in UDP (RFC 3948) between these ports when a NAT is between the peers. */
+  udpEncap?: { localPort: number; remotePort: number };
   inbound: EspKeys; // the SPI we chose; the peer sends with it
   outbound: EspKeys; // the SPI the peer chose; we send with it
 }

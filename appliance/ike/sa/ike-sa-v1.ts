@@ -25,6 +25,14 @@ export class IkeSaV1 {
   establishedAt?: number;
   /** The peer's identity as it authenticated it (ID payload), once main mode is done. */
   peerId?: string;
+  /** Both ends announced RFC 3947 NAT traversal. */
+  natT = false;
+  /** A NAT between us (NAT-D hashes differ): messages from 5 on and ESP go over UDP 4500. */
+  natDetected = false;
+  /** Our port towards the peer: 500, or 4500 once floated. */
+  localPort = 500;
+  /** The peer's port as we last heard it (a NAT may change it). */
+  remotePort = 500;
 
   constructor(readonly initiator: boolean, readonly local: string, readonly remote: string,
     readonly ispi: Uint8Array, public rspi: Uint8Array, readonly connId: number) {}

@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import type { Phase1Policy } from '../config.js';
 import { constantTimeEqual } from '../crypto/compare.js';
 import { dhExchange, type DhExchange } from '../crypto/dh.js';
-import { ExchangeV1, IdType, NotifyV1, PayloadV1, ProtocolId, DOI_IPSEC } from '../encoding/constants.js';
-import { asId, asSa, dataOf, single, type PayloadBodyV1 } from '../encoding/payloads-v1.js';
+import { ExchangeV1, IdType, NAT_T_PORT, NotifyV1, PayloadV1, ProtocolId, DOI_IPSEC, VID_RFC3947 } from '../encoding/constants.js';
+import { hash } from '../crypto/prf.js';
+import { asId, asSa, dataOf, encodeBody, single, type PayloadBodyV1 } from '../encoding/payloads-v1.js';
 import { encryptionKey, hashI, hashR, phase1Iv, phase1Keys, type AuthInputs } from '../keymat/ikev1.js';
 import { CrypterV1 } from '../sa/crypt-v1.js';
 import type { IkeSaV1, InboundV1 } from '../sa/ike-sa-v1.js';
@@ -24,6 +25,8 @@ export interface MainModeConfig {
   psk: Uint8Array | undefined;
   /** Send INITIAL-CONTACT in message 5 (IOS does when it has no other SA with the peer). */
   initialContact: boolean;
+  /** Offer and accept RFC 3947 NAT traversal (IOS: on unless `no crypto ipsec nat-transparency udp-encapsulation`). */
+  natT: boolean;
 }
 
 export type Step = { ok: true; reply?: Uint8Array; established?: boolean } | { ok: false; error: string };
@@ -49,10 +52,9 @@ export class MainMode {
   start(): Uint8Array {
     if (!this.sa.initiator || this.step !== 0) throw new Error('main mode: start is for a fresh initiator');
     const offer = offerSa(this.cfg.policies);
-    const msg = this.sa.message(ExchangeV1.IdentityProtection, 0, [offer], false);
-    this.saiB = msg.slice(28 + 4, 28 + 4 + (msg.length - 32)); // only payload: its body is the rest
+    this.saiB = encodeBody(offer);
     this.step = 1;
-    return msg;
+    return this.sa.message(ExchangeV1.IdentityProtection, 0, [offer, ...this.vendorIds()], false);
   }
 
   process(m: InboundV1): Step {
@@ -68,6 +70,7 @@ export class MainMode {
       if (!policy) return { ok: false, error: 'message 2 chose a transform we did not offer' };
       this.sa.policy = policy;
       this.sa.rspi = m.header.rspi;
+      this.sa.natT = this.cfg.natT && this.peerSaysNatT(m);
       this.dh = dhExchange(policy.group);
       this.nonce = new Uint8Array(randomBytes(NONCE_LEN));
       this.step = 3;
@@ -78,6 +81,7 @@ export class MainMode {
       const err = this.takeKeyExchange(m);
       if (err) return { ok: false, error: `message 4: ${err}` };
       this.sa.state = 'MM_KEY_EXCH';
+      if (this.sa.natDetected) { this.sa.localPort = NAT_T_PORT; this.sa.remotePort = NAT_T_PORT; } // float (RFC 3947 4)
       const id = this.idPayload();
       const payloads: PayloadBodyV1[] = [id, { type: PayloadV1.Hash, data: hashI(this.authInputs(), idBody(id)) }];
       if (this.cfg.initialContact) {
@@ -110,9 +114,10 @@ export class MainMode {
       if (!choice) return { ok: false, error: 'no acceptable ISAKMP proposal' };
       this.sa.policy = choice.policy;
       this.saiB = sa.body;
+      this.sa.natT = this.cfg.natT && this.peerSaysNatT(m);
       this.step = 2;
       this.sa.state = 'MM_SA_SETUP';
-      return { ok: true, reply: this.sa.message(ExchangeV1.IdentityProtection, 0, [acceptSa(choice)], false) };
+      return { ok: true, reply: this.sa.message(ExchangeV1.IdentityProtection, 0, [acceptSa(choice), ...this.vendorIds()], false) };
     }
     if (this.step === 2) {
       this.dh = dhExchange(this.sa.policy!.group);
@@ -140,7 +145,34 @@ export class MainMode {
   // ---------- shared ----------
 
   private keyExchange(): PayloadBodyV1[] {
-    return [{ type: PayloadV1.KE, data: this.dh!.publicKey }, { type: PayloadV1.Nonce, data: this.nonce! }];
+    const natD: PayloadBodyV1[] = this.sa.natT
+      ? [{ type: PayloadV1.NatD, data: this.natHash(this.sa.remote, this.sa.remotePort) }, { type: PayloadV1.NatD, data: this.natHash(this.sa.local, this.sa.localPort) }]
+      : [];
+    return [{ type: PayloadV1.KE, data: this.dh!.publicKey }, { type: PayloadV1.Nonce, data: this.nonce! }, ...natD];
+  }
+
+  private vendorIds(): PayloadBodyV1[] {
+    return this.cfg.natT && (this.sa.initiator || this.sa.natT) ? [{ type: PayloadV1.VendorId, data: VID_RFC3947 }] : [];
+  }
+
+  private peerSaysNatT(m: InboundV1): boolean {
+    return m.payloads.some((p) => { const d = p.type === PayloadV1.VendorId ? dataOf(p) : undefined; return !!d && d.length === 16 && d.every((x, i) => x === VID_RFC3947[i]); });
+  }
+
+  /** NAT-D (RFC 3947 3.2): HASH(CKY-I | CKY-R | IP | Port) with the negotiated hash. */
+  private natHash(ip: string, port: number): Uint8Array {
+    return hash(this.sa.policy!.hash, this.sa.ispi, this.sa.rspi, ipBytes(ip), new Uint8Array([port >> 8, port & 0xff]));
+  }
+
+  /** The first NAT-D is how the peer sees us, the others how it sees itself; any mismatch is a NAT. */
+  private detectNat(m: InboundV1): void {
+    if (!this.sa.natT) return;
+    const hashes = m.payloads.filter((p) => p.type === PayloadV1.NatD).map((p) => dataOf(p)!);
+    if (hashes.length < 2) return;
+    const us = this.natHash(this.sa.local, this.sa.localPort), them = this.natHash(this.sa.remote, this.sa.remotePort);
+    const weBehind = !constantTimeEqual(hashes[0], us);
+    const theyBehind = !hashes.slice(1).some((h) => constantTimeEqual(h, them));
+    this.sa.natDetected = weBehind || theyBehind;
   }
 
   /** KE and nonce of the peer; derives every phase-1 key. */
@@ -154,6 +186,7 @@ export class MainMode {
     if (!gxy) return 'KE is not a valid public value of the group';
     this.peerPublic = ke;
     this.peerNonce = nonce;
+    this.detectNat(m);
     const p = this.sa.policy!;
     const [ni, nr] = this.sa.initiator ? [this.nonce!, nonce] : [nonce, this.nonce!];
     this.sa.keys = phase1Keys({ prf: p.hash, psk: this.cfg.psk, ni, nr, gxy, ckyI: this.sa.ispi, ckyR: this.sa.rspi });

@@ -50,7 +50,7 @@ export class QuickMode {
   start(): Uint8Array {
     const pfs = this.proposals[0]?.pfsGroup;
     if (pfs) this.dh = dhExchange(pfs);
-    const rest: PayloadBodyV1[] = [offerEsp(this.proposals, this.spi), { type: PayloadV1.Nonce, data: this.nonce },
+    const rest: PayloadBodyV1[] = [offerEsp(this.proposals, this.spi, this.sa.natDetected), { type: PayloadV1.Nonce, data: this.nonce },
       ...(this.dh ? [{ type: PayloadV1.KE, data: this.dh.publicKey } as PayloadBodyV1] : []), ...this.ids()];
     const hash = qmHash1(this.prf, this.skeyidA, this.messageId, encodeChain(rest).bytes);
     this.step = 1;
@@ -70,7 +70,7 @@ export class QuickMode {
       if (!constantTimeEqual(got, qmHash2(this.prf, this.skeyidA, this.messageId, this.nonce, rest))) return { ok: false, error: 'HASH(2) mismatch' };
       const sa = asSa(single(p, PayloadV1.SA));
       if (!sa || sa.proposals.length !== 1 || sa.proposals[0].transforms.length !== 1) return { ok: false, error: 'message 2 needs one SA with one proposal and one transform' };
-      const choice = chooseEsp(this.proposals, sa.proposals);
+      const choice = chooseEsp(this.proposals, sa.proposals, this.sa.natDetected);
       if (!choice) return { ok: false, error: 'message 2 chose a transform we did not offer' };
       const err = this.checkIds(p) ?? this.takeKe(p, choice.group);
       if (err) return { ok: false, error: `message 2: ${err}` };
@@ -88,7 +88,7 @@ export class QuickMode {
       if (!constantTimeEqual(got, qmHash1(this.prf, this.skeyidA, this.messageId, rest))) return { ok: false, error: 'HASH(1) mismatch' };
       const sa = asSa(single(p, PayloadV1.SA));
       if (!sa) return { ok: false, error: 'message 1 without one SA payload' };
-      const choice = chooseEsp(this.proposals, sa.proposals);
+      const choice = chooseEsp(this.proposals, sa.proposals, this.sa.natDetected);
       if (!choice) return { ok: false, error: 'no acceptable transform set' };
       if (choice.group) this.dh = dhExchange(choice.group);
       const err = this.checkIds(p) ?? this.takeKe(p, choice.group);
@@ -96,7 +96,7 @@ export class QuickMode {
       m.commitIv();
       this.choice = choice;
       this.peerNonce = nonce;
-      const out: PayloadBodyV1[] = [acceptEsp(choice, this.spi), { type: PayloadV1.Nonce, data: this.nonce },
+      const out: PayloadBodyV1[] = [acceptEsp(choice, this.spi, this.sa.natDetected), { type: PayloadV1.Nonce, data: this.nonce },
         ...(this.dh ? [{ type: PayloadV1.KE, data: this.dh.publicKey } as PayloadBodyV1] : []), ...this.ids()];
       const hash = qmHash2(this.prf, this.skeyidA, this.messageId, nonce, encodeChain(out).bytes);
       this.step = 2;
@@ -147,6 +147,7 @@ export class QuickMode {
       local: this.sa.local, remote: this.sa.remote, protocol: GRE_PROTOCOL, mode: prop.mode, cipher: cipherName(prop),
       keyBits: prop.cipher.keyLen * 8, integrity: integrityName(prop), lifetime: c.lifetime, pfsGroup: c.group,
       inbound: material(this.spi), outbound: material(c.peerSpi),
+      ...(this.sa.natDetected ? { udpEncap: { localPort: this.sa.localPort, remotePort: this.sa.remotePort } } : {}),
     };
     this.gxy?.fill(0);
     return child;
