@@ -15,6 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Charon, charonChildKeys, strongswanMissing } from './util/strongswan.js';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
+import { ipv4 } from './util/packets.js';
 import { IkePeer, bundlePeer, twoNamespaces } from './util/ike-peer.js';
 import { seedCrypto } from './util/ike.js';
 import { uniquePrefix, waitFor } from './util/lab.js';
@@ -215,6 +218,17 @@ for (const initiator of ['strongSwan', 'us'] as const) {
     t.equal(keys[`integrity ${sentByUs} key`], ours?.authOut, 'HMAC key towards strongSwan: equal');
     t.equal(keys[`encryption ${sentByThem} key`], ours?.encIn, 'AES key towards us: equal');
     t.equal(keys[`integrity ${sentByThem} key`], ours?.authIn, 'HMAC key towards us: equal');
+    // One GRE packet, ESP-encrypted with our outbound keys and sent in UDP to strongSwan's 4500:
+    // libipsec counts it only if the SPI is known, the HMAC-SHA1-96 ICV verifies and the decrypted
+    // inner packet matches the GRE selectors.
+    // A copy with a wrong HMAC key goes first: it must not be counted, so exactly one packet shows.
+    const wrongAuth = hexBytes(ours.authOut).map((x: number) => x ^ 1);
+    for (const esp of [espInUdp(ours.spiOut, hexBytes(ours.encOut), wrongAuth), espInUdp(ours.spiOut, hexBytes(ours.encOut), hexBytes(ours.authOut))]) {
+      const send = `const s=require('dgram').createSocket('udp4');s.send(Buffer.from('${Buffer.from(esp).toString('hex')}','hex'),4500,'${THEIRS}',()=>s.close())`;
+      spawnSync('ip', ['netns', 'exec', peer.ns, process.execPath, '-e', send]);
+    }
+    const counted = await waitFor(() => new RegExp(`in  ${hex8(ours.spiOut)},\\s+\\d+ bytes,\\s+1 packets`).test(charon.swanctl(['--list-sas'], true)), 10000);
+    t.ok(counted, 'strongSwan accepted the ESP packet built with our outbound keys and refused the wrong-ICV one (in: 1 packets)');
     const st = await peer.status();
     const sa = (st?.sas as Array<Record<string, unknown>>)?.[0];
     t.same([sa?.state], ['QM_IDLE'], 'ours: QM_IDLE');
@@ -222,4 +236,28 @@ for (const initiator of ['strongSwan', 'us'] as const) {
     t.same([c?.rejected, c?.malformed, c?.internalErrors], [0, 0, 0], 'we refused nothing');
     if (!t.passing()) t.comment(charon.log().split('\n').filter((l) => /\[(IKE|ENC|NET|ESP|KNL)\]/.test(l) && !/vici/.test(l)).slice(-45).join('\n'), JSON.stringify(peer.events.slice(-8)));
   });
+}
+
+const hexBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+
+/** ESP (RFC 4303) tunnel mode, AES-CBC-128 + HMAC-SHA1-96, carrying IPv4/GRE from us to them, behind a UDP-encap marker-less payload. */
+function espInUdp(spi: number, encKey: Uint8Array, authKey: Uint8Array): Uint8Array {
+  const v4 = (a: string) => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
+  const gre = new Uint8Array([0, 0, 0x08, 0x00, ...new Uint8Array(20).fill(0x45)]);
+  const inner = ipv4({ src: v4(OURS), dst: v4(THEIRS), proto: 47, payload: gre });
+  const padLen = (16 - ((inner.length + 2) % 16)) % 16;
+  const plain = new Uint8Array(inner.length + padLen + 2);
+  plain.set(inner);
+  for (let i = 0; i < padLen; i++) plain[inner.length + i] = i + 1;
+  plain[plain.length - 2] = padLen;
+  plain[plain.length - 1] = 4; // next header: IPv4 (tunnel mode)
+  const iv = randomBytes(16);
+  const c = createCipheriv('aes-128-cbc', encKey, iv).setAutoPadding(false);
+  const ct = Buffer.concat([c.update(plain), c.final()]);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(spi, 0);
+  head.writeUInt32BE(1, 4);
+  const body = Buffer.concat([head, iv, ct]);
+  const icv = createHmac('sha1', authKey).update(body).digest().subarray(0, 12);
+  return new Uint8Array(Buffer.concat([body, icv]));
 }
