@@ -1,0 +1,64 @@
+// Quick mode SA payloads for ESP (RFC 2407 4.4.4, 4.5): one proposal per transform set, each carrying our
+// inbound SPI; the responder answers with the matching proposal alone, carrying its own inbound SPI.
+import { encapsulationMode, type Phase2Proposal } from '../config.js';
+import { attr, type SaAttribute } from '../encoding/attributes.js';
+import { DOI_IPSEC, EspTransform, LIFE_SECONDS, PayloadV1, Phase2Attr, ProtocolId, SIT_IDENTITY_ONLY } from '../encoding/constants.js';
+import type { PayloadBodyV1, ProposalV1 } from '../encoding/payloads-v1.js';
+
+export function espAttributes(p: Phase2Proposal, udp: boolean, lifetime = p.lifetime, group = p.pfsGroup): SaAttribute[] {
+  return [
+    { type: Phase2Attr.LifeType, value: LIFE_SECONDS },
+    { type: Phase2Attr.LifeDuration, value: lifetime },
+    ...(group ? [{ type: Phase2Attr.Group, value: group }] : []),
+    { type: Phase2Attr.EncapsulationMode, value: encapsulationMode(p.mode, udp) },
+    { type: Phase2Attr.AuthAlgorithm, value: p.auth.id },
+    ...(p.espId === EspTransform.AES ? [{ type: Phase2Attr.KeyLength, value: p.keyBits ?? 128 }] : []),
+  ];
+}
+
+export function spiBytes(spi: number): Uint8Array {
+  return new Uint8Array([(spi >>> 24) & 0xff, (spi >>> 16) & 0xff, (spi >>> 8) & 0xff, spi & 0xff]);
+}
+export const spiNumber = (b: Uint8Array) => ((b[0] << 24) >>> 0) + (b[1] << 16) + (b[2] << 8) + b[3];
+
+export function offerEsp(proposals: readonly Phase2Proposal[], spi: number, udp: boolean): PayloadBodyV1 {
+  return { type: PayloadV1.SA, doi: DOI_IPSEC, situation: SIT_IDENTITY_ONLY,
+    proposals: proposals.map((p, i) => ({ number: i + 1, protocol: ProtocolId.ESP, spi: spiBytes(spi),
+      transforms: [{ number: 1, id: p.espId, attributes: espAttributes(p, udp) }] })) };
+}
+
+export interface EspChoice { proposal: Phase2Proposal; offered: ProposalV1; lifetime: number; group?: number; peerSpi: number }
+
+/**
+ * Our transform sets in order against the offered ESP proposals (single-protocol proposals only: an
+ * ESP+AH bundle, or ESP with IPComp, is not something the seeds configure). The group attribute must
+ * equal ours when we require PFS, and must be absent when we do not.
+ */
+export function chooseEsp(ours: readonly Phase2Proposal[], offered: readonly ProposalV1[], udp: boolean): EspChoice | null {
+  const numbers = offered.map((o) => o.number);
+  for (const p of ours) {
+    for (const o of offered) {
+      if (numbers.filter((n) => n === o.number).length !== 1) continue; // a bundle: same number twice
+      if (o.protocol !== ProtocolId.ESP || o.spi.length !== 4) continue;
+      for (const t of o.transforms) {
+        const a = t.attributes;
+        if (t.id !== p.espId || attr(a, Phase2Attr.AuthAlgorithm) !== p.auth.id) continue;
+        if (p.espId === EspTransform.AES ? attr(a, Phase2Attr.KeyLength) !== (p.keyBits ?? 128) : attr(a, Phase2Attr.KeyLength) !== undefined) continue;
+        if ((attr(a, Phase2Attr.EncapsulationMode) ?? 1) !== encapsulationMode(p.mode, udp)) continue;
+        if (attr(a, Phase2Attr.Group) !== p.pfsGroup) continue;
+        const lifeType = attr(a, Phase2Attr.LifeType);
+        const offeredLife = lifeType === LIFE_SECONDS ? attr(a, Phase2Attr.LifeDuration) : undefined;
+        const lifetime = offeredLife && offeredLife < p.lifetime ? offeredLife : p.lifetime;
+        return { proposal: p, offered: { ...o, transforms: [t] }, lifetime, group: p.pfsGroup, peerSpi: spiNumber(o.spi) };
+      }
+    }
+  }
+  return null;
+}
+
+export function acceptEsp(c: EspChoice, ourSpi: number, udp: boolean): PayloadBodyV1 {
+  const t = c.offered.transforms[0];
+  return { type: PayloadV1.SA, doi: DOI_IPSEC, situation: SIT_IDENTITY_ONLY,
+    proposals: [{ number: c.offered.number, protocol: ProtocolId.ESP, spi: spiBytes(ourSpi),
+      transforms: [{ number: t.number, id: t.id, attributes: espAttributes(c.proposal, udp, c.lifetime, c.group) }] }] };
+}
