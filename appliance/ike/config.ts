@@ -8,6 +8,7 @@ import { cbcCipher, type CbcCipher } from './crypto/cipher.js';
 import type { HashName } from './crypto/prf.js';
 import { supportedGroups } from './crypto/dh.js';
 import { EncapsulationMode, EspTransform, Phase1Encr, Phase1Hash, Phase2Auth } from './encoding/constants.js';
+import { ipv4Bytes, parseIpv4 } from '../net/ipv4.js';
 
 export interface Phase1Policy {
   priority: number;
@@ -114,9 +115,7 @@ export function pskFor(crypto: CryptoConfig, peer: string): string | undefined {
 }
 
 function v4(s: string): number | undefined {
-  const p = s.split('.').map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return undefined;
-  return ((p[0] << 24) >>> 0) + (p[1] << 16) + (p[2] << 8) + p[3];
+  return ipv4Bytes(s) ? parseIpv4(s) : undefined;
 }
 
 function popcount(n: number): number { let c = 0; for (let x = n >>> 0; x; x >>>= 1) c += x & 1; return c; }

@@ -16,6 +16,7 @@ import { encryptionKey, hashI, hashR, phase1Iv, phase1Keys, type AuthInputs } fr
 import { CrypterV1 } from '../sa/crypt-v1.js';
 import type { IkeSaV1, InboundV1 } from '../sa/ike-sa-v1.js';
 import { acceptSa, acceptedPolicy, choosePolicy, offerSa } from './phase1-proposal.js';
+import { ipv4ToBytes } from '../../net/ipv4.js';
 
 export const NONCE_LEN = 32;
 
@@ -31,7 +32,6 @@ export interface MainModeConfig {
 
 export type Step = { ok: true; reply?: Uint8Array; established?: boolean } | { ok: false; error: string };
 
-const ipBytes = (s: string) => new Uint8Array(s.split('.').map(Number));
 const ipString = (b: Uint8Array) => Array.from(b).join('.');
 
 const only = (m: InboundV1, type: number) => single(m.payloads, type);
@@ -161,7 +161,7 @@ export class MainMode {
 
   /** NAT-D (RFC 3947 3.2): HASH(CKY-I | CKY-R | IP | Port) with the negotiated hash. */
   private natHash(ip: string, port: number): Uint8Array {
-    return hash(this.sa.policy!.hash, this.sa.ispi, this.sa.rspi, ipBytes(ip), new Uint8Array([port >> 8, port & 0xff]));
+    return hash(this.sa.policy!.hash, this.sa.ispi, this.sa.rspi, ipv4ToBytes(ip), new Uint8Array([port >> 8, port & 0xff]));
   }
 
   /** The first NAT-D is how the peer sees us, the others how it sees itself; any mismatch is a NAT. */
@@ -208,7 +208,7 @@ export class MainMode {
 
   /** Our identity: the IKE address (IOS `crypto isakmp identity address`), UDP/500 as IOS sends it. */
   private idPayload(): PayloadBodyV1 {
-    return { type: PayloadV1.ID, idType: IdType.IPv4Addr, protocol: 17, port: 500, data: ipBytes(this.sa.local) };
+    return { type: PayloadV1.ID, idType: IdType.IPv4Addr, protocol: 17, port: 500, data: ipv4ToBytes(this.sa.local) };
   }
 
   private checkPeerAuth(m: InboundV1, expected: (x: AuthInputs, idB: Uint8Array) => Uint8Array): string | undefined {

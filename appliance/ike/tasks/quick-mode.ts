@@ -15,12 +15,12 @@ import { cipherName, integrityName, type ChildSaKeys } from '../sa/child-sa.js';
 import type { IkeSaV1, InboundV1 } from '../sa/ike-sa-v1.js';
 import { acceptEsp, chooseEsp, offerEsp, spiBytes, type EspChoice } from './phase2-proposal.js';
 import { NONCE_LEN } from './main-mode.js';
+import { ipv4ToBytes } from '../../net/ipv4.js';
 
 export const GRE_PROTOCOL = 47;
 
 export type QuickStep = { ok: true; reply?: Uint8Array; child?: ChildSaKeys } | { ok: false; error: string };
 
-const ipBytes = (s: string) => new Uint8Array(s.split('.').map(Number));
 const concat = (parts: Uint8Array[]) => { const o = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let i = 0; for (const p of parts) { o.set(p, i); i += p.length; } return o; };
 
 /** A fresh inbound SPI: random, above the reserved range 1-255 (RFC 4303 2.1). */
@@ -43,7 +43,7 @@ export class QuickMode {
 
   private ids(): PayloadBodyV1[] {
     const [ci, cr] = this.initiator ? [this.sa.local, this.sa.remote] : [this.sa.remote, this.sa.local];
-    return [ci, cr].map((a) => ({ type: PayloadV1.ID, idType: IdType.IPv4Addr, protocol: GRE_PROTOCOL, port: 0, data: ipBytes(a) }));
+    return [ci, cr].map((a) => ({ type: PayloadV1.ID, idType: IdType.IPv4Addr, protocol: GRE_PROTOCOL, port: 0, data: ipv4ToBytes(a) }));
   }
 
   /** Message 1 (initiator). */
