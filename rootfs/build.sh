@@ -100,8 +100,11 @@ BOOT=$B/boot.vfat; rm -f "$BOOT"; truncate -s "${BOOT_MIB}M" "$BOOT"
 mkfs.vfat -F 32 -n DMVPNBOOT "$BOOT" >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mmd -i "$BOOT" ::/EFI ::/EFI/BOOT ::/grub ::/A ::/B
+# arm64's vmlinuz is an uncompressed Image (33 MB): gzipped for the boot partition, GRUB's gzio inflates it
+VMLINUZ=$K/boot/vmlinuz-$KVER
+[ "$ARCH" = aarch64 ] && gzip -9 -n -c "$VMLINUZ" > "$B/vmlinuz.gz" && VMLINUZ=$B/vmlinuz.gz
 for s in A B; do      # the factory image ships the same build in both slots
-  mcopy -i "$BOOT" "$K/boot/vmlinuz-$KVER" "::/$s/vmlinuz"; mcopy -i "$BOOT" "$B/initrd.img" "::/$s/initrd.img"
+  mcopy -i "$BOOT" "$VMLINUZ" "::/$s/vmlinuz"; mcopy -i "$BOOT" "$B/initrd.img" "::/$s/initrd.img"
 done
 sed "s/@CONSOLE@/$CONSOLE/g" "$HERE/files/grub.cfg" > "$B/grub.cfg"; mcopy -i "$BOOT" "$B/grub.cfg" ::/grub/grub.cfg
 grub-editenv "$B/grubenv" create; grub-editenv "$B/grubenv" set slot=A; mcopy -i "$BOOT" "$B/grubenv" ::/grub/grubenv

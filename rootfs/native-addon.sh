@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd); SRC=$(dirname "$HERE")
 [ "$ARCH" = aarch64 ] || { echo "native-addon.sh: only aarch64 is cross-built (x86_64: make native)" >&2; exit 2; }
 CACHE=${DMVPN_IMAGE_CACHE:-$HOME/.cache/dmvpn-image}
 TGZ=$("$HERE/node.sh" aarch64 "$CACHE/npm")
-W=$(dirname "$OUT")/work; rm -rf "$W"; mkdir -p "$W/src" "$W/nodedir"
+mkdir -p "$(dirname "$OUT")"; W=$(cd "$(dirname "$OUT")" && pwd)/work; rm -rf "$W"; mkdir -p "$W/src" "$W/nodedir"
 tar -xzf "$TGZ" -C "$W/nodedir" --strip-components=1 package/include
 cp "$SRC"/appliance/native/*.c "$SRC"/appliance/native/*.h "$SRC"/appliance/native/binding.gyp "$W/src/"
 (cd "$W/src" && CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \

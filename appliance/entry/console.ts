@@ -9,6 +9,7 @@
 // that ends with `exit`. Factory default as IOS: no login on the console (`line con 0` login is not
 // in the config grammar yet). Configuration mode needs run-time configuration in the supervisor,
 // which the control socket does not offer yet: `configure` says so instead of pretending.
+import os from 'node:os';
 import { callControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { LineEditor } from '../console/line-editor.js';
 
@@ -18,7 +19,7 @@ const out = process.stdout;
 const write = (s: string) => out.write(s.replace(/\r?\n/g, '\r\n'));
 
 let privileged = false;
-let hostname = 'Router';
+let hostname = os.hostname() || 'Router'; // init sets it from the startup-config
 let started = false;
 
 async function control(line: string): Promise<string> {
@@ -89,13 +90,20 @@ process.stdin.on('data', (chunk: Buffer) => {
     // IOS after boot: nothing happens until RETURN; a line of garbage is swallowed with it
     if (!chunk.includes(0x0d) && !chunk.includes(0x0a)) return;
     started = true;
-    void refreshHostname().then(() => { write('\n'); editor.start(); });
+    write('\n'); editor.start();
     return;
   }
   editor.feed(chunk);
 });
 process.stdin.on('end', () => process.exit(0));
 if (process.stdin.isTTY) process.stdin.setRawMode(true);
+// As IOS, the console offers a session once the configuration is loaded: wait (bounded) for the
+// supervisor to answer; a supervisor that refused its config must not lock the operator out.
+const READY_WAIT_MS = Number(process.env.DMVPN_CONSOLE_WAIT_MS ?? 180_000);
+for (const end = Date.now() + READY_WAIT_MS; Date.now() < end;) {
+  try { await callControl(sock, 'show version', 5_000); break; } catch { await new Promise((r) => setTimeout(r, 500)); }
+}
+await refreshHostname();
 write(`\n\n${await readRelease()}\nPress RETURN to get started.\n`);
 
 async function readRelease(): Promise<string> {
