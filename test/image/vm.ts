@@ -67,8 +67,10 @@ export class ImageVm {
       args.unshift('-M', 'virt', '-cpu', 'max',
         '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd',
         '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
-    } else if (o.uefi) {
-      args.unshift('-bios', '/usr/share/ovmf/OVMF.fd');
+    } else {
+      // V8 compiles our Wasm SIMD only on CPUs with SSE4.1: qemu's default TCG model (qemu64) lacks it
+      args.unshift('-cpu', 'max');
+      if (o.uefi) args.unshift('-bios', '/usr/share/ovmf/OVMF.fd');
     }
     if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
     const argv = o.ns ? ['ip', ['netns', 'exec', o.ns, qemu, ...args]] as const : [qemu, args] as const;
