@@ -32,8 +32,11 @@ for p in "$@"; do
     *) resolved+=("$p");;
   esac
 done
+# one apt-cache run for every candidate version (each run parses all of bookworm's package lists)
+declare -A cand
+while read -r p v; do cand[$p]=$v; done < <(apt-cache "${opts[@]}" policy "${resolved[@]}" | awk '/^[^ ].*:$/{p=substr($1, 1, length($1)-1); sub(/:'"$ARCH"'$/, "", p)} /Candidate:/{print p, $2}')
 for p in "${resolved[@]}"; do
-  v=$(apt-cache "${opts[@]}" policy "$p" | awk '/Candidate:/{print $2}')
+  v=${cand[$p]:-}
   [ -n "$v" ] && [ "$v" != "(none)" ] || { echo "debs.sh: no $p for $ARCH" >&2; exit 1; }
   f=$(ls "$DIR/${p}_"*"_${ARCH}.deb" "$DIR/${p}_"*"_all.deb" 2>/dev/null | grep -F "_${v/:/%3a}_" | head -1 || true)
   if [ -z "$f" ]; then (cd "$DIR" && apt-get "${opts[@]}" download "$p=$v" >&2); fi

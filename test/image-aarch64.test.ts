@@ -8,16 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requireTools, cannotRun } from './util/needs.js';
-import { buildImage, provision, ImageVm } from './image/vm.js';
+import { imageOrCannotRun, provision, ImageVm } from './image/vm.js';
 
 requireTools(t, ['qemu-system-aarch64', 'mksquashfs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'grub-mkimage', 'mkfs.ext4', 'aarch64-linux-gnu-gcc']);
 if (!fs.existsSync('/usr/share/AAVMF/AAVMF_CODE.fd')) cannotRun(t, ['/usr/share/AAVMF/AAVMF_CODE.fd (Debian package qemu-efi-aarch64: `make deps` installs it)']);
-let image = '';
-try {
-  const b = buildImage('aarch64');
-  image = b.image;
-  t.comment(`image ready after ${b.seconds.toFixed(1)} s (make image ARCH=aarch64)`);
-} catch (e) { cannotRun(t, [`the aarch64 appliance image (${(e as Error).message.slice(-1500)})`]); }
+const image = imageOrCannotRun(t, 'aarch64');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dmvimg-arm-'));
 const vm = new ImageVm({ arch: 'aarch64', disk: provision(image, dir), dir });

@@ -11,8 +11,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import { Lab, sh, waitFor, uniquePrefix } from './util/lab.js';
-import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
-import { buildImage, provision, ImageVm } from './image/vm.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { imageOrCannotRun, provision, ImageVm } from './image/vm.js';
 
 const HUB_NBMA = '172.16.25.1';
 const VM_NBMA = '172.16.25.2';
@@ -55,12 +55,7 @@ end
 `;
 
 requireTools(t, [...LAB_NEEDS, 'qemu-system-x86_64', 'mksquashfs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'grub-mkimage', 'mkfs.ext4']);
-let image = '';
-try {
-  const b = buildImage('x86_64');
-  image = b.image;
-  t.comment(`image ready after ${b.seconds.toFixed(1)} s (make image ARCH=x86_64)`);
-} catch (e) { cannotRun(t, [`the x86_64 appliance image (${(e as Error).message.slice(-1500)})`]); }
+const image = imageOrCannotRun(t, 'x86_64');
 
 const lab = new Lab(uniquePrefix('img'), 0);
 const hubNs = lab.ns('R1');

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT, sleep } from '../util/lab.js';
+import { cannotRun } from '../util/needs.js';
 
 export type Arch = 'x86_64' | 'aarch64';
 
@@ -15,6 +16,15 @@ export function buildImage(arch: Arch): { image: string; seconds: number } {
   const r = spawnSync('make', ['--no-print-directory', 'image', `ARCH=${arch}`], { cwd: ROOT, encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`make image ARCH=${arch} failed (${r.status}):\n${(r.stdout + r.stderr).slice(-3000)}`);
   return { image: path.join(ROOT, `build/image/dmvpn-${arch}.img`), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** The image for `arch`, built or from the cache; a build that fails ends the test file (cannotRun). */
+export function imageOrCannotRun(t: Parameters<typeof cannotRun>[0] & { comment(m: string): unknown }, arch: Arch): string {
+  try {
+    const b = buildImage(arch);
+    t.comment(`image ready after ${b.seconds.toFixed(1)} s (make image ARCH=${arch})`);
+    return b.image;
+  } catch (e) { return cannotRun(t, [`the ${arch} appliance image (${(e as Error).message.slice(-1500)})`]); }
 }
 
 /** A private copy of `image` in `dir` (sparse), with `config` as its startup-config when given. */
