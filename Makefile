@@ -9,7 +9,7 @@ NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm wasm/build/abi-probe.wasm
 BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs
 
-.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean
+.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image
 all: abi wasm native bundle
 
 # The shared-memory contract (docs/layout-contract.md): written once in the spec, generated for
@@ -64,6 +64,18 @@ dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null) | $(NPM_STAMP)
 	node_modules/.bin/esbuild appliance/entry/$*.ts --bundle --platform=node --format=esm --target=node20 \
 	  --external:*.node --outfile=$@ --log-level=warning
 
+# The appliance's bootable disk image (rootfs/, docs/image.md): make image ARCH=x86_64|aarch64 writes
+# build/image/dmvpn-$(ARCH).img; cached outside the clone by a hash of its inputs (rootfs/build.sh).
+ARCH ?= x86_64
+ADDON_x86_64 := $(NATIVE)
+ADDON_aarch64 := build/native-aarch64/dmvpn_io.node
+image: wasm bundle dist/console.mjs $(ADDON_$(ARCH))
+	@deps/install.sh build image >/dev/null
+	bash rootfs/build.sh $(ARCH) $(ADDON_$(ARCH)) build/image/dmvpn-$(ARCH).img
+build/native-aarch64/dmvpn_io.node: $(wildcard appliance/native/*.c appliance/native/*.h) appliance/native/binding.gyp rootfs/native-addon.sh | $(NPM_STAMP)
+	@mkdir -p $(@D)
+	bash rootfs/native-addon.sh aarch64 $@
+
 # Tests whose tool is missing fail under CI=true and are skipped loudly otherwise (test/util/needs.ts);
 # the skips are listed again after tap's summary so they cannot scroll by unseen.
 test: deps
@@ -82,4 +94,4 @@ bench: all
 	bash bench/run.sh
 
 clean:
-	rm -rf wasm/build dist appliance/native/build
+	rm -rf wasm/build dist appliance/native/build build

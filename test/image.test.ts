@@ -1,0 +1,129 @@
+// The x86_64 appliance image, booted from its disk alone in qemu (TCG, default SeaBIOS, one boot):
+// GRUB -> Debian's kernel -> our initramfs -> slot A -> init -> dmvpnd under its watchdog + the
+// console CLI on ttyS0. The image is provisioned with a spoke startup-config on its persistent
+// partition; its NIC is a tap in a namespace where our hub runs. Checks, through the serial console as
+// a user would type them: the prompt, `show version`, user/privileged exec, a bad command's marker,
+// serial-line garbage, and `show dmvpn` once the spoke has registered with the hub (which sees it
+// too, and reaches the VM's tunnel address through the GRE overlay).
+//
+//   namespace PREFIX-r1:  hub dmvpnd (FastEthernet0/0 = tap fa0-0 172.16.25.1/30, Tunnel0 192.168.0.1)
+//                          tap fa0-0 ── qemu ── VM eth0 172.16.25.2/30, Tunnel0 192.168.0.2
+import t from 'tap';
+import fs from 'node:fs';
+import { Lab, sh, waitFor, uniquePrefix } from './util/lab.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { imageOrCannotRun, provision, ImageVm } from './image/vm.js';
+
+const HUB_NBMA = '172.16.25.1';
+const VM_NBMA = '172.16.25.2';
+
+const spokeConfig = `hostname R2
+!
+interface FastEthernet0/0
+ ip address ${VM_NBMA} 255.255.255.252
+!
+interface Tunnel0
+ ip address 192.168.0.2 255.255.255.0
+ ip mtu 1400
+ ip nhrp map 192.168.0.1 ${HUB_NBMA}
+ ip nhrp map multicast ${HUB_NBMA}
+ ip nhrp network-id 1
+ ip nhrp nhs 192.168.0.1
+ ip nhrp holdtime 60
+ ip nhrp registration timeout 5
+ tunnel source FastEthernet0/0
+ tunnel mode gre multipoint
+!
+end
+`;
+
+const hubConfig = `hostname R1
+!
+interface FastEthernet0/0
+ ip address ${HUB_NBMA} 255.255.255.252
+!
+interface Tunnel0
+ ip address 192.168.0.1 255.255.255.0
+ ip mtu 1400
+ ip nhrp map multicast dynamic
+ ip nhrp network-id 1
+ ip nhrp holdtime 60
+ tunnel source FastEthernet0/0
+ tunnel mode gre multipoint
+!
+end
+`;
+
+requireTools(t, [...LAB_NEEDS, 'qemu-system-x86_64', 'mksquashfs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'grub-mkimage', 'mkfs.ext4']);
+const image = imageOrCannotRun(t, 'x86_64');
+
+const lab = new Lab(uniquePrefix('img'), 0);
+const hubNs = lab.ns('R1');
+let vm: ImageVm | undefined;
+t.teardown(async () => {
+  await vm?.stop();
+  await lab.stop('R1');
+  sh('ip', ['netns', 'del', hubNs], { allowFail: true });
+  if (!t.passing()) t.comment(`evidence kept in ${lab.dir}`);
+  else fs.rmSync(lab.dir, { recursive: true, force: true });
+});
+
+sh('ip', ['netns', 'add', hubNs]);
+sh('ip', ['netns', 'exec', hubNs, 'ip', 'link', 'set', 'lo', 'up']);
+sh('ip', ['netns', 'exec', hubNs, 'ip', 'tuntap', 'add', 'dev', 'fa0-0', 'mode', 'tap']);
+const disk = provision(image, lab.dir, spokeConfig);
+vm = new ImageVm({ arch: 'x86_64', disk, dir: lab.dir, ns: hubNs, tap: 'fa0-0' });
+vm.start();
+lab.start('R1', lab.writeConfig('R1', hubConfig));
+const PROMPT = /R2[>#]/;
+
+t.test('boots from the disk to the console prompt', async (t) => {
+  const t0 = Date.now();
+  const stamp = async (what: string, re: RegExp, from = 0) => {
+    const at = await vm!.expect(re, 600_000, from);
+    t.comment(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s after qemu started (TCG)`);
+    return at;
+  };
+  let at = await stamp('GRUB (SeaBIOS -> MBR boot.img -> core.img)', /GNU GRUB/);
+  at = await stamp('kernel booting', /Booting `DMVPN appliance, slot A'/, at);
+  at = await stamp('init', /init: slot A \(root \/dev\/vda2\), persistent partition \/dev\/vda4/, at);
+  t.ok(await vm!.expect(/init: WAN eth0: static address from the startup-config/, 60_000, at), 'the WAN port takes its static address from the startup-config');
+  at = await stamp('console banner (supervisor answering)', /DMVPN appliance x86_64 .*\nPress RETURN to get started\./, at);
+  vm!.send('\r');
+  await vm!.expect(/\nR2>$/, 120_000, at);
+  t.pass('user exec prompt R2> (hostname from the startup-config on the persistent partition)');
+});
+
+t.test('show version and exec modes on the serial console', async (t) => {
+  const version = await vm!.command('show version', PROMPT);
+  t.match(version, /DMVPN appliance firmware, node v20\.\d+\.\d+\nR2 uptime is \d\d:\d\d:\d\d/, 'show version answers from dmvpnd');
+  const bad = await vm!.command('clear ip nhrp', PROMPT);
+  t.match(bad, /^ {3}\^\n% Invalid input detected at '\^' marker\./, 'privileged command refused in user exec, caret under column 0');
+  t.equal(await vm!.command('enable', /R2#/), '', 'enable: privileged exec (factory default: no secret)');
+  const typo = await vm!.command('show dmvpn bogus', PROMPT);
+  t.match(typo, /\^\n% Invalid input detected at '\^' marker\./, 'bad argument: IOS marker');
+  t.equal(typo.indexOf('^'), 'R2#show dmvpn '.length, 'caret under the bad word');
+  // serial line noise: control bytes, high bytes, an escape sequence; then a real command still works
+  vm!.send(Buffer.from([0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x31, 0x3b, 0x35, 0x48, 0x07, 0x80, 0x9b]));
+  vm!.send('x'.repeat(600));
+  vm!.send(Buffer.from([0x15])); // Ctrl-U clears the (capped) line
+  const after = await vm!.command('show version', PROMPT);
+  t.match(after, /^DMVPN appliance firmware/, 'garbage and an overlong line are dropped, the console still answers');
+});
+
+t.test('registers with the hub; show dmvpn on the console', async (t) => {
+  const peersOfHub = () => {
+    try { return (lab.ctlJson('R1', 'show dmvpn').interfaces[0]?.peers ?? []) as Array<{ nbma: string; tunnel: string; state: string }>; } catch { return []; }
+  };
+  const reg = await waitFor(() => peersOfHub().find((p) => p.nbma === VM_NBMA && p.state === 'UP'), 240_000, 1000);
+  t.ok(reg, `the hub has the VM's registration (${JSON.stringify(peersOfHub())})`);
+  const dmvpn = await waitFor(async () => {
+    const out = await vm!.command('show dmvpn', PROMPT);
+    return /172\.16\.25\.1\s+192\.168\.0\.1\s+UP\s+\S+\s+S/.test(out) ? out : '';
+  }, 120_000, 2000);
+  t.match(dmvpn, /Tunnel0, Type:Spoke, NHRP Peers:1/, 'show dmvpn on the VM\'s console: a spoke with one peer');
+  t.match(dmvpn, /\b1\s+172\.16\.25\.1\s+192\.168\.0\.1\s+UP\s+\S+\s+S/, 'the hub, static, UP');
+  // the overlay carries traffic: the hub pings the VM's tunnel address through GRE
+  const ping = await waitFor(() => lab.ping(hubNs, '192.168.0.2', 2), 60_000, 1000);
+  t.ok(ping, 'hub -> 192.168.0.2 (the VM\'s Tunnel0) over the GRE overlay');
+});

@@ -1,0 +1,148 @@
+// The appliance image under qemu for test/image*.test.ts: builds it (`make image`, cached), boots a
+// private copy from the disk alone (firmware -> GRUB -> kernel -> init), and talks to its CLI on the
+// first serial port through a qemu socket chardev, as a user at a terminal would.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { ROOT, sleep } from '../util/lab.js';
+import { cannotRun } from '../util/needs.js';
+
+export type Arch = 'x86_64' | 'aarch64';
+
+/** `make image ARCH=arch`; returns the image path or throws with the build's output tail. */
+export function buildImage(arch: Arch): { image: string; seconds: number } {
+  const t0 = Date.now();
+  const r = spawnSync('make', ['--no-print-directory', 'image', `ARCH=${arch}`], { cwd: ROOT, encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`make image ARCH=${arch} failed (${r.status}):\n${(r.stdout + r.stderr).slice(-3000)}`);
+  return { image: path.join(ROOT, `build/image/dmvpn-${arch}.img`), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** The image for `arch`, built or from the cache; a build that fails ends the test file (cannotRun). */
+export function imageOrCannotRun(t: Parameters<typeof cannotRun>[0] & { comment(m: string): unknown }, arch: Arch): string {
+  try {
+    const b = buildImage(arch);
+    t.comment(`image ready after ${b.seconds.toFixed(1)} s (make image ARCH=${arch})`);
+    return b.image;
+  } catch (e) { return cannotRun(t, [`the ${arch} appliance image (${(e as Error).message.slice(-1500)})`]); }
+}
+
+/** A private copy of `image` in `dir` (sparse), with `config` as its startup-config when given. */
+export function provision(image: string, dir: string, config?: string): string {
+  const copy = path.join(dir, path.basename(image));
+  const cp = spawnSync('cp', ['--sparse=always', image, copy], { encoding: 'utf8' });
+  if (cp.status !== 0) throw new Error(`cp ${image}: ${cp.stderr}`);
+  if (config !== undefined) {
+    const cfg = path.join(dir, 'startup-config');
+    fs.writeFileSync(cfg, config);
+    const r = spawnSync('bash', [path.join(ROOT, 'rootfs/set-config.sh'), copy, cfg], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`set-config.sh: ${r.stderr}`);
+  }
+  return copy;
+}
+
+export interface BootOptions {
+  arch: Arch;
+  disk: string;
+  dir: string;
+  /** network namespace to run qemu in (where `tap` lives); none: no NIC */
+  ns?: string;
+  tap?: string;
+  mac?: string;
+  /** x86_64 only: boot under UEFI (OVMF) instead of the default SeaBIOS */
+  uefi?: boolean;
+}
+
+export class ImageVm {
+  proc?: ChildProcess;
+  private sock?: net.Socket;
+  private text = '';
+  readonly serialSock: string;
+  readonly startedAt = Date.now();
+
+  constructor(readonly opts: BootOptions) {
+    this.serialSock = path.join(opts.dir, `serial-${opts.arch}.sock`);
+  }
+
+  start(): void {
+    const o = this.opts;
+    const qemu = o.arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+    const args = ['-accel', 'tcg,thread=multi', '-m', '1024', '-smp', '2', '-nodefaults', '-no-reboot', '-display', 'none',
+      '-chardev', `socket,id=s0,path=${this.serialSock},server=on,wait=off,logfile=${path.join(o.dir, `serial-${o.arch}.log`)}`,
+      '-serial', 'chardev:s0', '-drive', `file=${o.disk},format=raw,if=virtio`];
+    if (o.arch === 'aarch64') {
+      // UEFI (Debian's qemu-efi-aarch64): a writable copy of the variable store next to the code
+      const vars = path.join(o.dir, 'AAVMF_VARS.fd');
+      fs.copyFileSync('/usr/share/AAVMF/AAVMF_VARS.fd', vars);
+      args.unshift('-M', 'virt', '-cpu', 'max',
+        '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd',
+        '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+    } else {
+      // V8 compiles our Wasm SIMD only on CPUs with SSE4.1: qemu's default TCG model (qemu64) lacks it
+      args.unshift('-cpu', 'max');
+      if (o.uefi) args.unshift('-bios', '/usr/share/ovmf/OVMF.fd');
+    }
+    if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
+    const argv = o.ns ? ['ip', ['netns', 'exec', o.ns, qemu, ...args]] as const : [qemu, args] as const;
+    this.proc = spawn(argv[0], [...argv[1]], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = fs.createWriteStream(path.join(o.dir, `qemu-${o.arch}.log`));
+    this.proc.stdout!.pipe(log); this.proc.stderr!.pipe(log);
+  }
+
+  private async connect(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!this.sock) {
+      if (this.proc?.exitCode !== null) throw new Error(`qemu exited (${this.proc?.exitCode}): ${this.qemuLog()}`);
+      try {
+        this.sock = await new Promise<net.Socket>((res, rej) => {
+          const s = net.createConnection(this.serialSock);
+          s.once('connect', () => res(s)); s.once('error', rej);
+        });
+        this.sock.on('data', (d) => { this.text += d.toString('latin1').replace(/\r/g, ''); });
+        this.sock.on('error', () => undefined);
+      } catch {
+        if (Date.now() > end) throw new Error(`no serial socket ${this.serialSock} after ${ms} ms`);
+        await sleep(100);
+      }
+    }
+  }
+
+  qemuLog(): string { try { return fs.readFileSync(path.join(this.opts.dir, `qemu-${this.opts.arch}.log`), 'utf8').slice(-2000); } catch { return ''; } }
+  /** Everything the console printed so far (CRs removed). */
+  get output(): string { return this.text; }
+
+  /** Waits until the console output after `from` matches `re`; returns the match's end offset. */
+  async expect(re: RegExp, ms: number, from = 0): Promise<number> {
+    await this.connect(30_000);
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(this.text.slice(from));
+      if (m) return from + m.index + m[0].length;
+      if (this.proc?.exitCode !== null) throw new Error(`qemu exited (${this.proc?.exitCode}) waiting for ${re}; console:\n${this.text.slice(-3000)}\n${this.qemuLog()}`);
+      if (Date.now() > end) throw new Error(`no ${re} on the console within ${ms} ms; console tail:\n${this.text.slice(-3000)}`);
+      await sleep(100);
+    }
+  }
+
+  send(bytes: string | Buffer): void { this.sock!.write(bytes); }
+
+  /** Types `line` + RETURN at a prompt; resolves to what the console printed up to the next prompt. */
+  async command(line: string, prompt: RegExp, ms = 60_000): Promise<string> {
+    const from = this.text.length;
+    this.send(`${line}\r`);
+    const end = await this.expect(new RegExp(`${escape(line)}\\n([\\s\\S]*?)(${prompt.source})$`), ms, from);
+    const chunk = this.text.slice(from, end);
+    const body = chunk.slice(chunk.indexOf('\n') + 1);
+    return body.replace(new RegExp(`${prompt.source}$`), '');
+  }
+
+  async stop(): Promise<void> {
+    this.sock?.destroy();
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const done = new Promise<void>((res) => this.proc!.once('exit', () => res()));
+    this.proc.kill('SIGKILL'); // `ip netns exec` execs qemu, so this is qemu's pid
+    await Promise.race([done, sleep(3000)]);
+  }
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
