@@ -41,15 +41,11 @@ export function inbound(pk: Packet): void {
   pk.sa = 0;
   const kind = pk.kind;
   if (kind == NBMA_KIND_ESP || kind == NBMA_KIND_UDP) {
-    if (espInput(pk) == ESP_IN_GRE) greInput(pk);
-    return;
-  }
-  if (kind != NBMA_KIND_GRE) { count(COUNTER_DROP_BAD_KIND); return; }
-  greInput(pk);
-}
+    if (espInput(pk) != ESP_IN_GRE) return;
+    // else: pk is now the GRE packet that came out of SA pk.sa - 1; on as if it had come in clear
+  } else if (kind != NBMA_KIND_GRE) { count(COUNTER_DROP_BAD_KIND); return; }
 
-/** A GRE-in-IPv4 packet at pk.data from pk.nbma; pk.sa != 0 if it came out of ESP. */
-function greInput(pk: Packet): void {
+  // A GRE-in-IPv4 packet at pk.data from pk.nbma (pk.sa != 0: it came out of ESP).
   const p = pk.data;
   countPkt(COUNTER_GRE_RX_PACKETS, pk.len);
   if (!cfg.configured) { count(COUNTER_DROP_NO_TUNNEL); return; }

@@ -5,7 +5,7 @@ import { copyBytes } from '../core/mem';
 import { prodReserve, prodCommit } from './ring';
 
 /** Copies `n` bytes at `p` into a tunTx slot and counts it. False if tunTx is full (counted). */
-export function tunSend(p: usize, n: u32): bool {
+@inline export function tunSend(p: usize, n: u32): bool {
   const st = scratch + SCRATCH_PROD_TUN_TX;
   const slot = prodReserve(st);
   if (slot == 0) return false;
