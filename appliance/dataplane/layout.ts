@@ -19,7 +19,7 @@ export const NBMA_INDEX_ENTRY = NBMA_INDEX_FIELDS.size;
 /** Bytes per SA entry (SA_ENTRY has the fields). */
 export const SA_ENTRY_SIZE = SA_ENTRY.size;
 export type CounterName = (typeof COUNTER_NAMES)[number];
-/** Worker scratch: {ring u32, slot u32} of the input slot the worker is processing (wasm/assembly/recover.ts). */
+/** Worker scratch: {ring u32, slot u32} of the input slot the worker is processing (wasm/assembly/worker/recover.ts). */
 export const SCRATCH_IN_FLIGHT = SCRATCH.inFlight;
 
 export interface RingSpec { slotCount: number; slotSize: number }

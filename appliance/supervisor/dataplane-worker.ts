@@ -2,7 +2,7 @@
 // is seen at once: the worker reports a trap before its thread is torn down, and the Worker's
 // 'error'/'exit' events cover every other death. It is logged with the trapping module location and
 // what the worker was processing, and the next worker starts on the same shared memory
-// (wasm/assembly/recover.ts makes that restart lossless but for the packets in flight), normally a
+// (wasm/assembly/worker/recover.ts makes that restart lossless but for the packets in flight), normally a
 // standby booted ahead of need. Deaths soon after a start are a crash loop: restarts then back off
 // exponentially (capped) and say so.
 import { Worker } from 'node:worker_threads';

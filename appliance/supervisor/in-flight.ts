@@ -1,5 +1,5 @@
 // What a dead data-plane worker was processing: the in-flight marker it keeps in its scratch
-// (wasm/assembly/recover.ts), read before the new worker skips that slot. Named for the log line, with
+// (wasm/assembly/worker/recover.ts), read before the new worker skips that slot. Named for the log line, with
 // the sender's address for packets from the network (a packet of death names its source).
 import { RING, SLOT, SCRATCH_IN_FLIGHT, NBMA_KIND, type Layout } from '../dataplane/layout.js';
 import { u32ToIp } from '../net/ipv4.js';

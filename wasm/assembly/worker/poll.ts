@@ -56,7 +56,7 @@ const FROM_NBMA: u32 = 2;
  * returns the slots consumed. The tail is stored once; a TSO super-packet whose segments do not fit
  * nbmaTx yet stops the batch and stays queued.
  */
-function drain(r: usize, budget: u32, from: u32): u32 {
+@inline function drain(r: usize, budget: u32, from: u32): u32 {
   if (r == 0) return 0;
   const n = ringBatch(r, budget);
   if (n == 0) return 0;
