@@ -71,7 +71,8 @@ export function entries(spec) {
       for (const [f, v, type, doc] of r.fields) {
         const groupDoc = f === r.fields[0][0] ? `${dir} ${kind} record${r.doc ? `: ${r.doc}` : ''}` : undefined;
         const e = { name: `${kind}_${snake(f)}`, value: num(v), lit: lit(v), ts: [`${dir}_RECORD`, kind, f], doc, group: `${dir}.${kind}`, type, groupDoc };
-        if (type === 'size') Object.assign(e, { how: 'value', asType: 'usize' });
+        // A record's size is a length the worker compares with a slot's u32 length: u32, not usize.
+        if (type === 'size') Object.assign(e, { how: 'value', asType: 'u32' });
         else if (type === 'value') Object.assign(e, { how: 'value', asType: 'u32' });
         else Object.assign(e, { how: type === 'u64' ? 'u64' : 'u32', asType: 'usize' });
         add(e);

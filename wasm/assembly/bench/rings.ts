@@ -14,7 +14,7 @@ import { udpTx } from '../esp/sa';
 const PRODUCER_BYTES: usize = 32;
 /** udpTx's producer exists only with ESP. */
 @inline function producers(): u32 { return udpTx != 0 ? 4 : 3; }
-const SLOT_BYTES: u32 = <u32>(SCRATCH_BENCH_RING_BYTES - RING_HEADER_SIZE);
+const SLOT_BYTES: u32 = SCRATCH_BENCH_RING_BYTES - <u32>RING_HEADER_SIZE;
 
 @inline function producerAt(i: u32): usize {
   return scratch + (i == 0 ? SCRATCH_PROD_TUN_TX : i == 1 ? SCRATCH_PROD_NBMA_TX : i == 2 ? SCRATCH_PROD_CTL_RX : SCRATCH_ESP_PROD_UDP_TX);

@@ -312,11 +312,11 @@ export const SA_EVENT_INDEX: usize = 0;
 export const SA_EVENT_REASON: usize = 4; // SA_EVENT_REASON
 export const SA_EVENT_SPI: usize = 8;
 export const SA_EVENT_DIR: usize = 12; // SA_DIR
-export const SA_EVENT_SIZE: usize = 16;
+export const SA_EVENT_SIZE: u32 = 16;
 
 // CTL_IN SA_NEEDED record: addr = NBMA
 export const SA_NEEDED_NBMA: usize = 0;
-export const SA_NEEDED_SIZE: usize = 4;
+export const SA_NEEDED_SIZE: u32 = 4;
 
 // CTL_IN IKE_IN record: addr = source, aux = srcPort << 16 | dstPort, data = IKE message (non-ESP marker stripped)
 export const IKE_IN_MESSAGE: usize = 0;
@@ -335,36 +335,36 @@ export const CFG_TUNNEL_TCP_MSS: usize = 24; // 0 = off
 export const CFG_TUNNEL_TTL: usize = 28; // 0 = 255
 export const CFG_TUNNEL_P2P_DESTINATION: usize = 32;
 export const CFG_TUNNEL_NHS_FALLBACK: usize = 36; // 0 = drop
-export const CFG_TUNNEL_SIZE: usize = 40;
+export const CFG_TUNNEL_SIZE: u32 = 40;
 
 // CTL_OUT FIB_ADD record
 export const FIB_ADD_PREFIX: usize = 0;
 export const FIB_ADD_PREFIX_LEN: usize = 4;
 export const FIB_ADD_NEXT_HOP: usize = 8; // 0 = on-link
-export const FIB_ADD_SIZE: usize = 12;
+export const FIB_ADD_SIZE: u32 = 12;
 
 // CTL_OUT FIB_DEL record
 export const FIB_DEL_PREFIX: usize = 0;
 export const FIB_DEL_PREFIX_LEN: usize = 4;
-export const FIB_DEL_SIZE: usize = 8;
+export const FIB_DEL_SIZE: u32 = 8;
 
 // CTL_OUT PEER_SET record
 export const PEER_SET_TUNNEL_IP: usize = 0;
 export const PEER_SET_NBMA: usize = 4;
 export const PEER_SET_FLAGS: usize = 8; // PEER_FLAG | saIndexPlusOne << PEER_SA_SHIFT
-export const PEER_SET_SIZE: usize = 12;
+export const PEER_SET_SIZE: u32 = 12;
 
 // CTL_OUT PEER_DEL record
 export const PEER_DEL_TUNNEL_IP: usize = 0;
-export const PEER_DEL_SIZE: usize = 4;
+export const PEER_DEL_SIZE: u32 = 4;
 
 // CTL_OUT MCAST_ADD record
 export const MCAST_ADD_NBMA: usize = 0;
-export const MCAST_ADD_SIZE: usize = 4;
+export const MCAST_ADD_SIZE: u32 = 4;
 
 // CTL_OUT MCAST_DEL record
 export const MCAST_DEL_NBMA: usize = 0;
-export const MCAST_DEL_SIZE: usize = 4;
+export const MCAST_DEL_SIZE: u32 = 4;
 
 // CTL_OUT SA_ADD record: bytes from ivSeed on (IV seed and keys) are zeroed by the worker after it applies or refuses the command
 export const SA_ADD_INDEX: usize = 0;
@@ -385,33 +385,33 @@ export const SA_ADD_INITIAL_SEQ: usize = 72;
 export const SA_ADD_IV_SEED: usize = 80; // random CBC IV seed
 export const SA_ADD_KEY: usize = 96; // key (AEAD: key || 4-byte salt), then the auth key
 export const SA_ADD_KEY_MAX: u32 = 64; // longest key / auth key
-export const SA_ADD_SIZE: usize = 96; // fixed part
+export const SA_ADD_SIZE: u32 = 96; // fixed part
 
 // CTL_OUT SA_DEL record
 export const SA_DEL_INDEX: usize = 0;
-export const SA_DEL_SIZE: usize = 4;
+export const SA_DEL_SIZE: u32 = 4;
 
 // CTL_OUT KEEPALIVE record: one 0xFF byte to udpTx (RFC 3948)
 export const KEEPALIVE_NBMA: usize = 0;
 export const KEEPALIVE_PORTS: usize = 4; // srcPort << 16 | dstPort
-export const KEEPALIVE_SIZE: usize = 8;
+export const KEEPALIVE_SIZE: u32 = 8;
 
 // CTL_OUT IKE_OUT record: sent on udpTx behind the 4-byte non-ESP marker
 export const IKE_OUT_DST: usize = 0;
 export const IKE_OUT_PORTS: usize = 4; // srcPort << 16 | dstPort
 export const IKE_OUT_MESSAGE: usize = 8;
-export const IKE_OUT_SIZE: usize = 8; // fixed part
+export const IKE_OUT_SIZE: u32 = 8; // fixed part
 
 // CTL_OUT SA_PAIR record
 export const SA_PAIR_IN_INDEX: usize = 0;
 export const SA_PAIR_OUT_INDEX: usize = 4;
-export const SA_PAIR_SIZE: usize = 8;
+export const SA_PAIR_SIZE: u32 = 8;
 
 // CTL_OUT SA_LIMIT record
 export const SA_LIMIT_INDEX: usize = 0;
 export const SA_LIMIT_LIMIT: usize = 8;
 export const SA_LIMIT_WARN: usize = 16;
-export const SA_LIMIT_SIZE: usize = 24;
+export const SA_LIMIT_SIZE: u32 = 24;
 
 export const COUNTER_TUN_RX_PACKETS: u32 = 0;
 export const COUNTER_TUN_RX_BYTES: u32 = 1;
