@@ -78,9 +78,12 @@ build/native-aarch64/dmvpn_io.node: $(wildcard appliance/native/*.c appliance/na
 
 # Tests whose tool is missing fail under CI=true and are skipped loudly otherwise (test/util/needs.ts);
 # the skips are listed again after tap's summary so they cannot scroll by unseen.
+# The images are built (or taken from their cache) before the tests, not inside the boot tests' time
+# limit: a cold build takes minutes. A build that fails here is reported again by test/image*.test.ts.
 test: deps
 	@$(MAKE) --no-print-directory all
 	node_modules/.bin/tsc --noEmit -p .
+	@for a in x86_64 aarch64; do $(MAKE) --no-print-directory image ARCH=$$a || echo "make image ARCH=$$a failed: test/image*.test.ts will say why"; done
 	@rm -rf .tap/test-results
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=600 test/*.test.ts; \
 	  rc=$$?; node test/util/skip-report.mjs .tap/test-results; exit $$rc
