@@ -41,8 +41,8 @@ export function ikePair(aCrypto: CryptoConfig, bCrypto: CryptoConfig, aAddr = '1
     pending++;
     setImmediate(() => { pending--; managers[dst]?.handleDatagram(out, src, 500); });
   };
-  const a = new IkeV1Manager(aCrypto, aAddr, sender(aAddr), (l) => logs.push(`A ${l}`));
-  const b = new IkeV1Manager(bCrypto, bAddr, sender(bAddr), (l) => logs.push(`B ${l}`));
+  const a = new IkeV1Manager(aCrypto, aAddr, sender(aAddr), (_level, l) => logs.push(`A ${l}`));
+  const b = new IkeV1Manager(bCrypto, bAddr, sender(bAddr), (_level, l) => logs.push(`B ${l}`));
   managers[aAddr] = a;
   managers[bAddr] = b;
   return {

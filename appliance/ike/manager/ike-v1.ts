@@ -14,10 +14,10 @@ import { QuickMode } from '../tasks/quick-mode.js';
 import { deleteIke, processInformational } from '../tasks/informational.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
+import type { LogFn } from '../../log/log.js';
 
 /** Sends from our `localPort` (500, or 4500 after floating: the transport adds the non-ESP marker there). */
 export type Send = (datagram: Uint8Array, address: string, port: number, localPort: number) => void;
-export type Log = (line: string) => void;
 
 /** Retransmission of our last request: 1, 2, 4, 8, 16 s, then the exchange is given up (IOS: 5 tries). */
 const RETRANSMIT_MS = [1000, 2000, 4000, 8000, 16000];
@@ -56,7 +56,7 @@ export class IkeV1Manager {
   private proposals: Phase2Proposal[] = [];
 
   constructor(private crypto: CryptoConfig, readonly local: string, private readonly send: Send,
-    private readonly log: Log = () => {}, private readonly events: IkeV1Events = {}) {
+    private readonly log: LogFn = () => {}, private readonly events: IkeV1Events = {}) {
     this.configure(crypto);
   }
 
@@ -138,7 +138,7 @@ export class IkeV1Manager {
       this.dispatch(buf, address, port, localPort);
     } catch (e) {
       this.counters.internalErrors++;
-      this.log(`IKE: internal error on a datagram from ${address}: ${(e as Error).message}`);
+      this.log('error', `IKE: internal error on a datagram from ${address}: ${(e as Error).message}`);
     }
   }
 
@@ -149,7 +149,7 @@ export class IkeV1Manager {
 
   private drop(counter: 'malformed' | 'unknownSa' | 'rejected', address: string, why: string): void {
     this.counters[counter]++;
-    this.log(`IKE: dropped from ${address}: ${why}`);
+    this.log('warn', `IKE: dropped from ${address}: ${why}`);
   }
 
   private dispatch(buf: Uint8Array, address: string, port: number, localPort: number): void {
@@ -201,7 +201,7 @@ export class IkeV1Manager {
       if (step.established) {
         this.counters.established++;
         entry.sa.establishedAt = Date.now();
-        this.log(`IKE: SA with ${address} established (conn-id ${entry.sa.connId})`);
+        this.log('notice', `IKE: SA with ${address} established (conn-id ${entry.sa.connId})`);
         this.events.established?.(entry.sa);
       }
       if (step.reply) {
@@ -227,7 +227,7 @@ export class IkeV1Manager {
     const r = processInformational(sa, m);
     if (!r.ok) return this.drop('rejected', sa.remote, r.error);
     this.counters.informational++;
-    for (const n of r.notifies) if (n < 16384) this.log(`IKE: ${sa.remote} notified error ${n}`);
+    for (const n of r.notifies) if (n < 16384) this.log('warn', `IKE: ${sa.remote} notified error ${n}`);
     if (r.reply) this.sendRaw(r.reply, sa);
     if (r.deleteSpis.length) {
       entry.children = entry.children.filter((c) => !r.deleteSpis.includes(c.spiOut));
@@ -237,7 +237,7 @@ export class IkeV1Manager {
       this.stopTimer(entry);
       this.entries.delete(hex(sa.ispi));
       sa.state = 'MM_NO_STATE_DELETED';
-      this.log(`IKE: ${sa.remote} deleted the ISAKMP SA (conn-id ${sa.connId})`);
+      this.log('notice', `IKE: ${sa.remote} deleted the ISAKMP SA (conn-id ${sa.connId})`);
       this.events.deleted?.(sa);
     }
   }
@@ -266,7 +266,7 @@ export class IkeV1Manager {
     if (step.child) {
       this.counters.childSas++;
       entry.children.push({ spiIn: step.child.inbound.spi, spiOut: step.child.outbound.spi });
-      this.log(`IKE: IPsec SA with ${sa.remote} up (in 0x${step.child.inbound.spi.toString(16)}, out 0x${step.child.outbound.spi.toString(16)})`);
+      this.log('notice', `IKE: IPsec SA with ${sa.remote} up (in 0x${step.child.inbound.spi.toString(16)}, out 0x${step.child.outbound.spi.toString(16)})`);
       this.events.child?.(sa, step.child);
     }
     if (task.done) { entry.quick.delete(mid); sa.crypter?.forget(mid); }
@@ -315,7 +315,7 @@ export class IkeV1Manager {
     const delay = RETRANSMIT_MS[entry.tries];
     if (delay === undefined) {
       this.entries.delete(hex(entry.sa.ispi));
-      this.log(`IKE: no answer from ${entry.sa.remote}, SA given up`);
+      this.log('warn', `IKE: no answer from ${entry.sa.remote}, SA given up`);
       this.events.failed?.(entry.sa, 'retransmissions exhausted');
       return;
     }

@@ -21,7 +21,7 @@ const keylog = (o: object) => { if (values.keylog) appendFileSync(values.keylog,
 const describe = (sa: IkeSaV1) => ({ peer: sa.remote, ispi: hex(sa.ispi), rspi: hex(sa.rspi), connId: sa.connId, state: sa.state, initiator: sa.initiator, peerId: sa.peerId });
 
 const ike = await startIkeUdp(crypto, values.local, {
-  log: (line) => emit({ event: 'log', line }),
+  log: (level, line) => emit({ event: 'log', level, line }),
   events: {
     established: (sa) => {
       emit({ event: 'established', ...describe(sa) });

@@ -4,7 +4,8 @@
 import dgram from 'node:dgram';
 import type { CryptoConfig } from '../../config/model.js';
 import { NAT_T_PORT } from '../encoding/constants.js';
-import { IkeV1Manager, type IkeV1Events, type Log } from '../manager/ike-v1.js';
+import { IkeV1Manager, type IkeV1Events } from '../manager/ike-v1.js';
+import type { LogFn } from '../../log/log.js';
 
 export interface IkeUdp { manager: IkeV1Manager; port: number; close(): Promise<void> }
 
@@ -19,7 +20,7 @@ function bind(sock: dgram.Socket, port: number, address: string): Promise<void> 
 
 /** `port`: the IKE port (500; tests may pass 0); `natTPort`: 4500, or null for no NAT-T socket. */
 export async function startIkeUdp(crypto: CryptoConfig, local: string,
-  opts: { port?: number; natTPort?: number | null; log?: Log; events?: IkeV1Events } = {}): Promise<IkeUdp> {
+  opts: { port?: number; natTPort?: number | null; log?: LogFn; events?: IkeV1Events } = {}): Promise<IkeUdp> {
   const ike = dgram.createSocket({ type: 'udp4' });
   const natT = opts.natTPort === null ? undefined : dgram.createSocket({ type: 'udp4' });
   const manager = new IkeV1Manager(crypto, local, (d, address, port, localPort) => {
@@ -28,7 +29,7 @@ export async function startIkeUdp(crypto: CryptoConfig, local: string,
   }, opts.log, opts.events);
   ike.on('message', (msg, r) => manager.handleDatagram(new Uint8Array(msg), r.address, r.port, 500));
   natT?.on('message', (msg, r) => manager.handleDatagram(new Uint8Array(msg), r.address, r.port, NAT_T_PORT));
-  for (const s of [ike, natT]) s?.on('error', (e) => opts.log?.(`IKE: socket error: ${e.message}`));
+  for (const s of [ike, natT]) s?.on('error', (e) => opts.log?.('error', `IKE: socket error: ${e.message}`));
   await bind(ike, opts.port ?? 500, local);
   if (natT) await bind(natT, opts.natTPort ?? NAT_T_PORT, local);
   return {
