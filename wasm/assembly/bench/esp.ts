@@ -3,7 +3,7 @@
 // peer. benchEspInbound encrypts one packet that way, then runs inbound() (ESP decrypt/verify, GRE
 // decap) `count` times on fresh copies of it; the inbound SA for the same SPI/keys must have flags
 // NO_REPLAY, or every copy after the first is a replay.
-import { scratch, SCRATCH_BENCH_IN, SCRATCH_BENCH_TEMPLATE, SLOT_DATA, NBMA_KIND_ESP } from '../core/layout';
+import { scratch, SCRATCH_BENCH_IN, SCRATCH_BENCH_TEMPLATE, SLOT_DATA, NBMA_KIND_ESP, NATT_PORT } from '../core/layout';
 import { packet } from '../core/packet';
 import { source, configured } from '../core/config';
 import { copyBytes } from '../core/mem';
@@ -16,7 +16,7 @@ import { inbound } from '../forward/inbound';
 import { BENCH_SRC, BENCH_SPORT, BENCH_DPORT, benchOutbound } from './gre';
 import { benchBegin, benchSync, benchEnd, benchSlotData, benchSlotLen, BENCH_NBMA_TX, BENCH_UDP_TX } from './rings';
 
-const NATT_PORTS: u32 = (4500 << 16) | 4500;
+const NATT_PORTS: u32 = (NATT_PORT << 16) | NATT_PORT;
 
 export function benchEspOutbound(packetLen: i32, count: i32, dst: u32): i32 {
   return benchOutbound(packetLen, count, dst);

@@ -8,9 +8,9 @@
 // Ring contract (docs/dataplane.md): a tunRx slot of kind 1 and a tunTx slot of kind 1 carry this
 // header at the start of their data; kind 0 is a bare IPv4 packet. The tun-tx pump sets bit0 of the
 // tunTx ring's `flags` word when its TUN fd has IFF_VNET_HDR: only then may the worker write kind 1.
-import { scratchSize, SCRATCH_OFFLOAD_END, RING_FLAGS, RING_FLAG_VNET } from '../core/layout';
+import { scratchSize, SCRATCH_OFFLOAD_END, RING_FLAGS, RING_FLAG_VNET, VNET_HDR_LEN } from '../core/layout';
+export { VNET_HDR_LEN }; // the contract's value (kind-1 TUN slots), re-exported for the offload modules
 
-export const VNET_HDR_LEN: u32 = 10;
 export const VNET_F_NEEDS_CSUM: u32 = 1;
 export const VNET_GSO_NONE: u32 = 0;
 export const VNET_GSO_TCPV4: u32 = 1;
