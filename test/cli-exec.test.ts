@@ -47,6 +47,7 @@ function fakeContext() {
     tunnel: () => tunnel, tunnelSource: () => '198.51.100.1', overlayUp: () => true, osNameOf: () => undefined,
     nhrp: () => ({ nhsStatus: () => nhs, counters: () => counters, cacheEntries: () => [], clearCache: () => { calls.push('clearCache'); } }),
     nhrpSendUsage: () => 37, dataplaneCounters: () => dpCounters,
+    reconfigure: async () => ({ ok: false, message: 'not used here' }),
     ipsecSas: () => ({ rows: sas, nameOf: (i) => names[i] ?? `sa${i}` }),
     logLines: () => ['line one', 'line two'],
     debugOn: (f) => { calls.push(`debug ${f}`); }, debugOffAll: () => { calls.push('undebug all'); },

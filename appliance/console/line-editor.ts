@@ -14,6 +14,8 @@ export interface LineEditorIo {
   onLine(line: string): Promise<void>;
   /** `?` typed: the help text for the line so far (without the '?'). */
   onHelp(line: string): Promise<string>;
+  /** Tab typed: the line completed as far as it is unique (the line unchanged when it is not). */
+  onComplete?(line: string): Promise<string>;
 }
 
 export class LineEditor {
@@ -57,6 +59,7 @@ export class LineEditor {
     if (b === 0x10) return this.recall(-1);                                                         // Ctrl-P
     if (b === 0x0e) return this.recall(1);                                                          // Ctrl-N
     if (b === 0x3f) return this.help();                                                             // ?
+    if (b === 0x09) return this.complete();                                                         // Tab
     if (b < 0x20 || b > 0x7e) return;                                                               // noise
     if (this.line.length >= MAX_LINE) { this.io.write(BELL); return; }
     this.line += String.fromCharCode(b);
@@ -79,6 +82,17 @@ export class LineEditor {
     const line = this.line;
     this.io.write('?\n');
     this.runThen(this.io.onHelp(line).then((t) => this.io.write(t)), () => this.io.write(this.io.prompt() + line));
+  }
+
+  private complete(): void {
+    const done = this.io.onComplete;
+    if (!done) return;
+    const line = this.line;
+    this.runThen(done(line).then((next) => {
+      if (next === line || this.line !== line || next.length > MAX_LINE) { if (next === line) this.io.write(BELL); return; }
+      this.io.write('\b \b'.repeat(line.length) + next);
+      this.line = next;
+    }), () => undefined);
   }
 
   private runThen(p: Promise<unknown>, after: () => void): void {

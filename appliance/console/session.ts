@@ -11,10 +11,13 @@ import { ModeState, prompt, isConfigMode, runConfigLine } from '../config/modes.
 import { configTrees } from '../config/grammar.js';
 import { renderConfig } from '../config/render.js';
 
+export interface ApplyResult { ok: boolean; message?: string }
+
 export interface CliHost {
   hostname(): string;
   getConfig(): ApplianceConfig;
-  applyConfig(next: ApplianceConfig): { ok: boolean; message?: string };
+  /** Apply a whole candidate config (atomically); a refusal leaves the running config as it was. */
+  applyConfig(next: ApplianceConfig): ApplyResult | Promise<ApplyResult>;
   /** exec commands by spec; `show ...` ones are also available before `enable`. */
   exec: Record<string, (a: Args) => string>;
 }
@@ -60,8 +63,25 @@ export class CliSession {
     return configTrees()[this.mode.id]!;
   }
 
-  /** Run one line; returns what the console prints before the next prompt. */
+  /** Run one line; returns what the console prints before the next prompt. For a host whose
+   *  applyConfig() is synchronous (tests, one-shot control requests); live sessions use feedAsync. */
   feed(line: string): string {
+    const r = this.step(line);
+    if (typeof r === 'string') return r;
+    const res = this.host.applyConfig(r.candidate);
+    if (res instanceof Promise) throw new Error('this host applies configuration asynchronously: use feedAsync()');
+    return r.finish(res);
+  }
+
+  /** As feed(), for a host that applies configuration asynchronously (the running supervisor). */
+  async feedAsync(line: string): Promise<string> {
+    const r = this.step(line);
+    if (typeof r === 'string') return r;
+    return r.finish(await this.host.applyConfig(r.candidate));
+  }
+
+  /** Everything of a line up to applying it: the output, or the candidate config to apply and how to finish. */
+  private step(line: string): string | { candidate: ApplianceConfig; finish: (res: ApplyResult) => string } {
     if (line.endsWith('?')) return this.help(line.slice(0, -1));
     const promptLen = this.prompt.length;
     if (!isConfigMode(this.mode.id)) return this.runExec(this.tree(), line, promptLen);
@@ -76,13 +96,10 @@ export class CliSession {
     if (!r.ok) {
       return r.error.kind === 'action' ? `% ${r.error.message}\n` : formatError(r.error, promptLen);
     }
-    if (JSON.stringify(cand) !== JSON.stringify(before)) {
-      cand.inactive = before.inactive; // load-time report; interactive notes are printed instead
-      const res = this.host.applyConfig(cand);
-      if (!res.ok) return `% ${res.message ?? 'configuration rejected'}\n`;
-    }
-    this.mode = r.mode;
-    return r.inactive ? `% Note: ${r.inactive}\n` : '';
+    const done = (): string => { this.mode = r.mode; return r.inactive ? `% Note: ${r.inactive}\n` : ''; };
+    if (JSON.stringify(cand) === JSON.stringify(before)) return done();
+    cand.inactive = before.inactive; // load-time report; interactive notes are printed instead
+    return { candidate: cand, finish: (res) => (res.ok ? done() : `% ${res.message ?? 'configuration rejected'}\n`) };
   }
 
   private runExec(tree: Node, line: string, promptLen: number): string {

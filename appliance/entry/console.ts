@@ -7,10 +7,11 @@
 // Here: IOS line editing on a raw tty (Backspace, Ctrl-U, Ctrl-C, arrows for history, `?` help at
 // any point of the line), the user-exec / privileged-exec split (`enable`, `disable`), and a session
 // that ends with `exit`. Factory default as IOS: no login on the console (`line con 0` login is not
-// in the config grammar yet). Configuration mode needs run-time configuration in the supervisor,
-// which the control socket does not offer yet: `configure` says so instead of pretending.
+// in the config grammar yet). `configure terminal` opens a session on the control socket (the one
+// `dmvpnctl -` uses): configuration mode, its sub-modes, `?` and Tab run in the supervisor's CLI
+// engine there and every line is applied live; `end` (or leaving config mode) closes the session.
 import os from 'node:os';
-import { callControl, DEFAULT_CONTROL } from '../supervisor/control.js';
+import { callControl, ControlClient, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { LineEditor } from '../console/line-editor.js';
 
 const argv = process.argv.slice(2);
@@ -43,19 +44,42 @@ function firstWordIs(line: string, word: string, min: number): boolean {
   return w.length >= min && word.startsWith(w);
 }
 
-const prompt = () => `${hostname}${privileged ? '#' : '>'}`;
+/** configuration mode: the supervisor session, and its prompt ("R1(config-if)#") */
+let config: { client: ControlClient; prompt: string } | undefined;
+
+const prompt = () => config?.prompt ?? `${hostname}${privileged ? '#' : '>'}`;
+
+/** A line of configuration mode, run in the supervisor session; the session ends with config mode. */
+async function configLine(line: string, opts: { complete?: boolean } = {}): Promise<string> {
+  const c = config!;
+  try {
+    const r = await c.client.send(line, opts);
+    if (r.prompt) c.prompt = r.prompt;
+    if (r.closed || !/\(.*\)#$/.test(c.prompt)) {
+      c.client.close();
+      config = undefined;
+      hostname = c.prompt.replace(/[#>]$/, '') || hostname;
+    }
+    return r.output;
+  } catch (e) {
+    c.client.close();
+    config = undefined;
+    return `% The supervisor (dmvpnd) is not answering: ${(e as Error).message}; configuration mode ended\n`;
+  }
+}
 
 /** What one entered line prints. */
 async function run(line: string): Promise<string> {
   const trimmed = line.trim();
+  if (config) return configLine(line);
   if (!trimmed) return '';
   if (firstWordIs(trimmed, 'exit', 2) || firstWordIs(trimmed, 'logout', 2) || firstWordIs(trimmed, 'quit', 1)) { endSession(); return ''; }
   if (firstWordIs(trimmed, 'enable', 2)) { privileged = true; return ''; }
   if (firstWordIs(trimmed, 'disable', 4)) { privileged = false; return ''; }
   if (firstWordIs(trimmed, 'configure', 4)) {
     if (!privileged) return invalidAt(line, 0);
-    return '% Configuration mode on the console needs run-time configuration in the supervisor, which this\n' +
-      '% build does not have yet: edit /data/startup-config and reload.\n';
+    config = { client: new ControlClient(sock, true), prompt: prompt() };
+    return configLine(line); // the supervisor's engine reads `conf t` (abbreviations, errors)
   }
   // user exec: show commands only, as IOS (the supervisor's sessions are privileged)
   if (!privileged && !firstWordIs(trimmed, 'show', 2)) return invalidAt(line, line.length - line.trimStart().length);
@@ -79,7 +103,14 @@ const editor = new LineEditor({
   write,
   prompt,
   onLine: async (line) => { write(await run(line)); },
+  onComplete: async (line) => {
+    if (config) return configLine(line, { complete: true });
+    // exec mode: a one-line session at this privilege level completes it
+    const client = new ControlClient(sock, privileged);
+    try { return (await client.send(line, { complete: true, timeoutMs: 5_000 })).output; } catch { return line; } finally { client.close(); }
+  },
   onHelp: async (line) => {
+    if (config) return configLine(`${line}?`);
     if (!privileged && line.trim() === '') return 'Exec commands:\n  enable   Turn on privileged commands\n  exit     Exit from the EXEC\n  logout   Exit from the EXEC\n  show     Show running system information\n';
     return control(`${line}?`);
   },

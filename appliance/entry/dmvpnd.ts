@@ -39,7 +39,7 @@ const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
 if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
 // exec commands sit above the appliance (they read it): built here, not by it, so layers import downward
 const exec = new ExecCommands(app.execContext());
-const server = serveControl(opts.control, (cmd) => exec.run(cmd));
+const server = serveControl(opts.control, { run: (cmd) => exec.run(cmd), openSession: (privileged) => exec.session(privileged) });
 let stopping = false;
 const shutdown = async (sig: string) => {
   if (stopping) return;

@@ -1,6 +1,6 @@
 // Pure IPv4 prefix helpers over the config: which routes go through the tunnel, what this router
 // answers NHRP resolutions for, and where a resolution is forwarded.
-import type { ApplianceConfig, EthernetConfig, StaticRoute, TunnelConfig } from '../config/model.js';
+import type { ApplianceConfig, EthernetConfig, InterfaceConfig, StaticRoute, TunnelConfig } from '../config/model.js';
 import { inPrefix, maskToLen, networkOf } from '../net/ipv4.js';
 
 /** A static route whose next hop is on the tunnel subnet (or that names the tunnel) is an overlay route. */
@@ -25,4 +25,18 @@ export function overlayRoute(config: ApplianceConfig, t: TunnelConfig, dst: stri
     if (!best || len > best.len) best = { len, nextHop: r.nextHop };
   }
   return best && { nextHop: best.nextHop };
+}
+
+/** IOS refuses an interface address whose subnet overlaps another interface's: the message, or undefined. */
+export function addressOverlap(ifs: InterfaceConfig[]): string | undefined {
+  const seen: Array<{ name: string; net: string; len: number }> = [];
+  for (const i of ifs) {
+    if (!i.address) continue;
+    const len = maskToLen(i.address.mask);
+    const net = networkOf(i.address.address, len);
+    const other = seen.find((o) => inPrefix(net, o.net, Math.min(len, o.len)) || inPrefix(o.net, net, Math.min(len, o.len)));
+    if (other) return `interface ${i.name}: ${net} overlaps with ${other.name}`;
+    seen.push({ name: i.name, net, len });
+  }
+  return undefined;
 }

@@ -8,6 +8,7 @@ import type { ApplianceConfig, TunnelConfig, EthernetConfig } from '../config/mo
 import { resolveOsNames, ruleOsName } from '../config/interfaces.js';
 import { parseInterfaceName } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
+import type { StaticRoute } from '../config/model.js';
 import { Log } from '../log/log.js';
 import { setInterface, routeReplace, interfaceExists, SystemError, type KernelRoute } from './system.js';
 import { ipToU32, maskToLen } from '../net/ipv4.js';
@@ -19,6 +20,9 @@ import { SendUsage } from './send-usage.js';
 import { presentSourceAddress, pollEvery, type TunnelSource } from './tunnel-source.js';
 import type { ExecContext } from './exec-context.js';
 import { readSas } from '../dataplane/sa.js';
+import { incompleteTunnel, type Plan } from './apply-plan.js';
+import { applyLive, type LiveHost, type LiveResult, type PlacedRoute } from './live-config.js';
+import { addressOverlap } from './addressing.js';
 
 export class ConfigError extends Error {}
 
@@ -34,14 +38,6 @@ class ApplyError extends Error {
   constructor(readonly origin: object | undefined, message: string) { super(message); }
 }
 
-interface Plan {
-  ethernets: EthernetConfig[];
-  osNames: Map<string, string>;
-  tunnel?: TunnelConfig;
-  params?: TunnelParams;
-  sas?: PlannedSa[];
-  source?: TunnelSource;
-}
 
 export class Appliance {
   config!: ApplianceConfig;
@@ -102,7 +98,7 @@ export class Appliance {
   }
 
   /** Everything that can be checked before touching the system. */
-  private preflight(config: ApplianceConfig): Plan {
+  private preflight(config: ApplianceConfig, live = false): Plan {
     const ethernets = config.interfaces.filter((i): i is EthernetConfig => i.kind === 'ethernet');
     const tunnels = config.interfaces.filter((i): i is TunnelConfig => i.kind === 'tunnel');
     const names = resolveOsNames(ethernets, interfaceExists);
@@ -110,12 +106,16 @@ export class Appliance {
     const osNames = names.names;
     if (tunnels.length > 1) throw new ConfigError(`only one tunnel interface per appliance is supported; found ${tunnels.map((t) => t.name).join(', ')}`);
     const tunnel = tunnels[0];
+    const overlap = addressOverlap(config.interfaces);
+    if (overlap) throw new ConfigError(`config refused, nothing applied: ${overlap}`);
     for (const r of config.routes) {
       if (r.iface && !isOverlayRoute(r, tunnel) && !this.routeDev(r.iface, osNames)) {
         throw new ConfigError(`config refused, nothing applied: line ${originLine(r) ?? '?'}: ip route ${r.prefix} ${r.mask} ${r.iface}: no such interface`);
       }
     }
     if (!tunnel) return { ethernets, osNames };
+    const down = tunnel.shutdown ? 'administratively down' : live ? incompleteTunnel(tunnel) : undefined;
+    if (down) return { ethernets, osNames, tunnel, down };
     if (!tunnel.address) throw new ConfigError(`interface ${tunnel.name}: no ip address`);
     if (tunnel.mode === 'gre-ip' && !tunnel.destination) throw new ConfigError(`interface ${tunnel.name}: tunnel mode gre ip needs a tunnel destination`);
     const source = this.sourceOf(tunnel, ethernets, osNames);
@@ -162,18 +162,26 @@ export class Appliance {
     j.sysctl('net.ipv4.ip_forward', '1');
     for (const e of plan.ethernets) {
       const os = plan.osNames.get(e.name)!;
-      try {
-        j.link(os);
-        setInterface(os, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
-        // IOS answers proxy ARP by default: a neighbour with `ip route ... <interface>` on an Ethernet
-        // link ARPs for every destination, and we answer for those we route elsewhere.
-        j.sysctl(`net.ipv4.conf.${os}.proxy_arp`, e.noProxyArp ? '0' : '1');
-        j.sysctl(`net.ipv4.neigh.${os}.proxy_delay`, '0'); // IOS answers at once, Linux waits up to 0.8 s
-      } catch (err) { throw new ApplyError(e.address ?? e, `interface ${e.name} (${os}): ${(err as Error).message}`); }
+      try { this.applyEthernet(e, os, j); } catch (err) { throw new ApplyError(e.address ?? e, `interface ${e.name} (${os}): ${(err as Error).message}`); }
     }
     // Underlay routes first so the first NHRP registration can reach the hub; then the tunnel.
     this.applyRoutes(plan, 'underlay', j);
-    if (!plan.tunnel) return;
+    if (plan.tunnel) await this.startTunnel(plan, j);
+  }
+
+  private applyEthernet(e: EthernetConfig, os: string, j: ApplyJournal): void {
+    j.link(os);
+    setInterface(os, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
+    // IOS answers proxy ARP by default: a neighbour with `ip route ... <interface>` on an Ethernet
+    // link ARPs for every destination, and we answer for those we route elsewhere.
+    j.sysctl(`net.ipv4.conf.${os}.proxy_arp`, e.noProxyArp ? '0' : '1');
+    j.sysctl(`net.ipv4.neigh.${os}.proxy_delay`, '0'); // IOS answers at once, Linux waits up to 0.8 s
+  }
+
+  /** The tunnel of `plan`: up now, down waiting for its source (followed), or shut down. */
+  private async startTunnel(plan: Plan, j: ApplyJournal): Promise<void> {
+    this.tunnelDown = plan.down;
+    if (plan.down) return;
     j.sysctl('net.ipv4.conf.all.send_redirects', '0');
     const src = presentSourceAddress(plan.source!);
     if (src) await this.bringUpTunnel(plan, src, j);
@@ -242,15 +250,11 @@ export class Appliance {
   get ipsec() { return this.overlay?.ipsec; }
   get tunnelSource() { return this.overlay?.params.source ?? this.plan?.source?.address; }
 
-  private applyRoutes(plan: Plan, which: 'underlay' | 'overlay', j: ApplyJournal): void {
-    const t = plan.tunnel;
-    for (const r of this.config.routes) {
-      const len = maskToLen(r.mask);
-      const viaTunnel = isOverlayRoute(r, t);
+  private applyRoutes(plan: Plan, which: 'underlay' | 'overlay', j: ApplyJournal, routes: StaticRoute[] = this.config.routes): void {
+    for (const r of routes) {
+      const { kernel: kr, viaTunnel } = this.placeRoute(r, plan);
+      const len = kr.len;
       if ((which === 'overlay') !== viaTunnel) continue;
-      // IOS static routes have distance 1: a connected route (metric 0) to the same prefix wins.
-      const kr: KernelRoute = viaTunnel ? { prefix: r.prefix, len, dev: t!.name, metric: r.distance }
-        : { prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.routeDev(r.iface, plan.osNames) : undefined, metric: r.distance ?? 1 };
       try { routeReplace(kr); } catch (e) {
         const msg = (e as Error).message;
         if (viaTunnel || !r.nextHop || !NEXT_HOP_UNREACHABLE.test(msg)) throw new ApplyError(r, msg);
@@ -260,6 +264,16 @@ export class Appliance {
       j.route(kr);
       if (viaTunnel) this.dataplane!.commands.fibAdd(ipToU32(r.prefix), len, r.nextHop ? ipToU32(r.nextHop) : 0);
     }
+  }
+
+  /** How the kernel carries a static route under `plan`. */
+  private placeRoute(r: StaticRoute, plan: Plan): PlacedRoute {
+    const t = plan.tunnel, len = maskToLen(r.mask);
+    const viaTunnel = isOverlayRoute(r, t);
+    // IOS static routes have distance 1: a connected route (metric 0) to the same prefix wins.
+    const kernel: KernelRoute = viaTunnel ? { prefix: r.prefix, len, dev: t!.name, metric: r.distance }
+      : { prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.routeDev(r.iface, plan.osNames) : undefined, metric: r.distance ?? 1 };
+    return { route: r, kernel, viaTunnel };
   }
 
   /**
@@ -310,7 +324,50 @@ export class Appliance {
       logLines: () => this.log.recent(),
       debugOn: (facility) => { this.log.debugEnabled.add(facility); },
       debugOffAll: () => { this.log.debugEnabled.clear(); },
+      reconfigure: (next) => this.reconfigure(next),
       dataplaneForTest: () => this.dataplane,
+    };
+  }
+
+  /** Configuration mode: apply a whole candidate config at run time, or refuse it and change nothing
+   *  (live-config.ts). One at a time: the control socket serialises sessions' lines. */
+  reconfigure(next: ApplianceConfig): Promise<LiveResult> { return applyLive(this.liveHost(), next); }
+
+  /** What live apply may do here (the parts of start() it reuses, one change at a time). */
+  private liveHost(): LiveHost {
+    const self = this;
+    const inactiveKey = (kr: KernelRoute) => `${kr.prefix}/${kr.len} via ${kr.via}`;
+    return {
+      get config() { return self.config; },
+      get plan() { return self.plan ?? { ethernets: [], osNames: new Map() }; },
+      validate: (next) => {
+        try { return { ok: true, plan: this.preflight(next, true) }; } catch (e) {
+          if (e instanceof ConfigError || e instanceof IpsecPlanError) return { ok: false, message: e.message.replace(/^config refused, nothing applied:\s*/, '') };
+          throw e;
+        }
+      },
+      adopt: (c, plan) => {
+        this.config = c; this.plan = plan; this.osNames = plan.osNames; this.tunnel = plan.tunnel;
+        this.overlay?.useConfig(c);
+      },
+      stopTunnel: async () => {
+        clearInterval(this.sourceTimer); this.sourceTimer = undefined;
+        const o = this.overlay;
+        this.overlay = undefined; this.tunnelDown = undefined;
+        await o?.stop();
+      },
+      startTunnel: (plan, j) => this.startTunnel(plan, j),
+      overlayUp: () => !!this.overlay,
+      applyEthernet: (e, os, j) => this.applyEthernet(e, os, j),
+      placeRoutes: (c, plan) => c.routes.map((r) => this.placeRoute(r, plan)),
+      installRoutes: (plan, routes, which, j) => this.applyRoutes(plan, which, j, routes),
+      forgetInactive: (kr) => { this.inactiveRoutes.delete(inactiveKey(kr)); },
+      fib: (op, kr, nextHop) => {
+        const dp = this.dataplane?.commands;
+        if (op === 'add') dp?.fibAdd(ipToU32(kr.prefix), kr.len, nextHop ? ipToU32(nextHop) : 0);
+        else dp?.fibDel(ipToU32(kr.prefix), kr.len);
+      },
+      notice: (msg) => this.log.emit('CONFIG', 'notice', 'LIVE', msg),
     };
   }
 

@@ -1,5 +1,5 @@
 // What exec-mode commands may see of a running appliance: read-only views and the few actions exec
-// mode has (clear the NHRP cache, turn debugging on and off, fault-injection hooks). ExecCommands
+// mode has (clear the NHRP cache, turn debugging on and off, apply a configuration, fault-injection hooks). ExecCommands
 // (exec.ts) takes this, never the Appliance, so a show command cannot reach into the supervisor's
 // state; the appliance hands one out (Appliance.execContext) and dmvpnd passes it on.
 import type { ApplianceConfig, TunnelConfig } from '../config/model.js';
@@ -41,6 +41,8 @@ export interface ExecContext {
   debugOn(facility: string): void;
   /** `undebug all` */
   debugOffAll(): void;
+  /** configuration mode: apply a whole candidate config live, or refuse it and change nothing */
+  reconfigure(next: ApplianceConfig): Promise<{ ok: boolean; message?: string }>;
   /** the data plane for fault-injection commands (test-hooks.ts), while it runs */
   dataplaneForTest(): { crashWorkerForTest(): boolean } | undefined;
 }

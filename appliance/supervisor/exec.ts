@@ -1,7 +1,8 @@
 // Exec-mode commands of a running appliance, registered in the same command tree as the config
 // grammar (appliance/cli/), so abbreviations, `?` and errors behave the same on every surface. They
 // see the appliance only through an ExecContext (exec-context.ts) and format with appliance/show/.
-import { CliSession } from '../console/session.js';
+import { CliSession, type CliHost } from '../console/session.js';
+import type { ControlSession } from './control.js';
 import type { Args } from '../cli/tree.js';
 import { formatDmvpn } from '../show/dmvpn.js';
 import { formatNhrp } from '../show/nhrp.js';
@@ -50,15 +51,28 @@ export class ExecCommands {
     };
   }
 
-  /** Runs one command line in a fresh privileged session (the control socket's model). */
+  /** Runs one command line in a fresh privileged session (a one-shot control request). Configuration
+   *  needs a session that lasts (dmvpnctl -, the console): a one-shot line cannot leave config mode. */
   run(line: string): string {
-    const s = new CliSession({
-      hostname: () => this.hostname(),
-      getConfig: () => this.ctx.config(),
-      applyConfig: () => ({ ok: false, message: 'run-time configuration changes are not supported yet: edit the startup-config and restart dmvpnd' }),
-      exec: this.table,
-    }, { privileged: true });
-    return s.feed(line);
+    return this.newSession(true, () => ({ ok: false, message: 'configuration needs a session: use `dmvpnctl -` (lines from stdin) or the console' })).feed(line);
+  }
+
+  /** A lasting CLI session (control-socket session, console): config lines are applied live. Lines of
+   *  all sessions run one at a time, so each candidate config is built from the config running then. */
+  session(privileged: boolean): ControlSession {
+    const s = this.newSession(privileged, (next) => this.ctx.reconfigure(next));
+    return {
+      feed: (line) => { const r = this.lines.then(() => s.feedAsync(line)); this.lines = r.catch(() => undefined); return r; },
+      complete: (line) => s.complete(line),
+      get prompt() { return s.prompt; },
+      get closed() { return s.closed; },
+    };
+  }
+
+  private lines: Promise<unknown> = Promise.resolve();
+
+  private newSession(privileged: boolean, applyConfig: CliHost['applyConfig']): CliSession {
+    return new CliSession({ hostname: () => this.hostname(), getConfig: () => this.ctx.config(), applyConfig, exec: this.table }, { privileged });
   }
 
   private now() { return Date.now(); }

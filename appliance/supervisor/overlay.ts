@@ -32,7 +32,7 @@ export class Overlay {
   /** Tunnel peer -> the outbound SA its registration came through (peers sharing an NBMA behind one NAT). */
   private readonly peerSa = new Map<string, { nbma: string; out: number }>();
 
-  constructor(private readonly config: ApplianceConfig, readonly tunnel: TunnelConfig, readonly params: TunnelParams,
+  constructor(private config: ApplianceConfig, readonly tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log) {
     this.dataplane = new DataplaneHost({
       nhrpIn: (src, dst, pkt, inSa) => {
@@ -62,13 +62,13 @@ export class Overlay {
         } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); }
         this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
-      localPrefixes: () => localPrefixes(config),
-      routeLookup: (dst) => overlayRoute(config, tunnel, dst),
+      localPrefixes: () => localPrefixes(this.config),
+      routeLookup: (dst) => overlayRoute(this.config, tunnel, dst),
       routes: {
         installShortcut: (prefix, len, nh) => { dp.fibAdd(u32(prefix), len, u32(nh)); },
         removeShortcut: (prefix, len) => {
           // a configured route for the same prefix takes over again when the shortcut goes
-          const same = config.routes.find((r) => r.prefix === prefix && maskToLen(r.mask) === len && r.nextHop);
+          const same = this.config.routes.find((r) => r.prefix === prefix && maskToLen(r.mask) === len && r.nextHop);
           if (same?.nextHop) dp.fibAdd(u32(prefix), len, u32(same.nextHop));
           else dp.fibDel(u32(prefix), len);
         },
@@ -76,6 +76,9 @@ export class Overlay {
       log: (level, msg) => nhrpLog(level, msg),
     });
   }
+
+  /** Configuration mode changed something outside the tunnel (routes, LAN addresses): read it from now on. */
+  useConfig(c: ApplianceConfig): void { this.config = c; }
 
   async start(pcapPath?: string): Promise<void> {
     const { dataplane: dp, params, tunnel } = this;

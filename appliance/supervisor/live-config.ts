@@ -1,0 +1,134 @@
+// Configuration mode applied at run time. A session edits a candidate copy of the running config and
+// hands it over whole: it is checked as at load (preflight: interface names, one tunnel, route
+// interfaces, tunnel source, IPsec plan; overlapping subnets), then only the difference from the
+// running config is applied, every step through an ApplyJournal. If a step fails, the journal puts
+// back what was changed, the running config stays the old one, and the session prints the reason.
+//
+// What a difference costs:
+//  * hostname, interface description: nothing but the config.
+//  * LAN/WAN interface address, shutdown, proxy-arp: that interface (kernel address, link state).
+//  * static routes: each added or removed route in the kernel, and in the data-plane FIB for
+//    routes through the tunnel.
+//  * anything of the tunnel interface (address, source, key, mode, MTU, MSS, NHRP, shutdown), or the
+//    crypto section while the tunnel is protected: the tunnel's overlay is restarted with the new
+//    config (as IOS resets a tunnel whose source or key changes). Dynamic NHRP entries are learnt
+//    again: spokes re-register, shortcuts are resolved again.
+import type { ApplianceConfig, EthernetConfig, InterfaceConfig, StaticRoute } from '../config/model.js';
+import type { Plan } from './apply-plan.js';
+import { ApplyJournal } from './apply-journal.js';
+import { routeDelete, routeReplace, type KernelRoute } from './system.js';
+
+export interface LiveResult { ok: boolean; message?: string }
+
+/** A static route as the kernel carries it. */
+export interface PlacedRoute { route: StaticRoute; kernel: KernelRoute; viaTunnel: boolean }
+
+/** What live apply may do to the running appliance (Appliance.liveHost()). */
+export interface LiveHost {
+  readonly config: ApplianceConfig;
+  readonly plan: Plan;
+  /** preflight of a whole candidate; a tunnel not complete yet is planned down, not refused */
+  validate(next: ApplianceConfig): { ok: true; plan: Plan } | { ok: false; message: string };
+  /** make `c` the running config (and its plan); the overlay reads it from now on */
+  adopt(c: ApplianceConfig, plan: Plan): void;
+  /** stop the tunnel's overlay and its source watch (no-op without a tunnel) */
+  stopTunnel(): Promise<void>;
+  /** start the tunnel of `plan` as at load: up now, or down waiting for its source / shut down */
+  startTunnel(plan: Plan, j: ApplyJournal): Promise<void>;
+  /** the overlay runs (its routes and FIB can be edited in place) */
+  overlayUp(): boolean;
+  applyEthernet(e: EthernetConfig, os: string, j: ApplyJournal): void;
+  /** kernel form of each static route of `c` under `plan` */
+  placeRoutes(c: ApplianceConfig, plan: Plan): PlacedRoute[];
+  /** install routes as at load (an unreachable next hop keeps the route inactive, retried) */
+  installRoutes(plan: Plan, routes: StaticRoute[], which: 'underlay' | 'overlay', j: ApplyJournal): void;
+  /** forget a route kept inactive (its next hop unreachable) */
+  forgetInactive(kr: KernelRoute): void;
+  fib(op: 'add' | 'del', kr: KernelRoute, nextHop?: string): void;
+  notice(msg: string): void;
+}
+
+const keyOf = (p: PlacedRoute) => JSON.stringify(p.kernel);
+/** Everything the running overlay was built from: a change to any of it restarts the overlay. */
+const tunnelBasis = (c: ApplianceConfig, p: Plan) =>
+  JSON.stringify({ t: p.tunnel ?? null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null });
+const ethernetBasis = (i: InterfaceConfig | undefined) =>
+  i && i.kind === 'ethernet' ? JSON.stringify({ a: i.address ?? null, s: i.shutdown, p: !!i.noProxyArp }) : '';
+
+/** Refusals live apply adds to preflight: what has no run-time meaning here. */
+function liveRefusal(prev: ApplianceConfig, next: ApplianceConfig, prevPlan: Plan, plan: Plan): string | undefined {
+  for (const i of prev.interfaces) {
+    if (i.kind === 'ethernet' && !next.interfaces.some((n) => n.name === i.name)) {
+      return `${i.name} is a physical interface: it cannot be removed (use "no ip address" and "shutdown")`;
+    }
+  }
+  for (const [name, os] of plan.osNames) {
+    const was = prevPlan.osNames.get(name);
+    if (was && was !== os) return `interface ${name} drives ${was}: moving it to ${os} takes effect after a restart`;
+  }
+  return undefined;
+}
+
+export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<LiveResult> {
+  const prev = h.config, prevPlan = h.plan;
+  const v = h.validate(next);
+  if (!v.ok) return { ok: false, message: v.message };
+  const plan = v.plan;
+  const refused = liveRefusal(prev, next, prevPlan, plan);
+  if (refused) return { ok: false, message: refused };
+
+  const j = new ApplyJournal();
+  h.adopt(next, plan);
+  j.record('running config', () => h.adopt(prev, prevPlan));
+  const restartTunnel = tunnelBasis(prev, prevPlan) !== tunnelBasis(next, plan);
+  try {
+    if (restartTunnel && prevPlan.tunnel) {
+      await h.stopTunnel();
+      j.record(`tunnel ${prevPlan.tunnel.name} as it was`, async () => {
+        h.adopt(prev, prevPlan);
+        await h.stopTunnel();
+        await h.startTunnel(prevPlan, new ApplyJournal());
+      });
+    }
+    for (const e of plan.ethernets) {
+      const os = plan.osNames.get(e.name)!;
+      if (ethernetBasis(prev.interfaces.find((i) => i.name === e.name)) === ethernetBasis(e)) continue;
+      try { h.applyEthernet(e, os, j); } catch (err) { throw new Error(`interface ${e.name} (${os}): ${(err as Error).message}`); }
+    }
+    await applyRouteChanges(h, prev, prevPlan, next, plan, restartTunnel, j);
+    if (restartTunnel && plan.tunnel) await h.startTunnel(plan, j);
+  } catch (e) {
+    const { failed } = await j.rollback();
+    return { ok: false, message: `${(e as Error).message}; nothing changed${failed.length ? ` (could not undo: ${failed.join('; ')})` : ''}` };
+  }
+  if (restartTunnel && plan.tunnel) h.notice(`${plan.tunnel.name}: reconfigured, tunnel ${plan.down ? `down (${plan.down})` : 'restarted'}`);
+  return { ok: true };
+}
+
+/** Routes that left the config leave the kernel (and FIB); new ones are installed. Routes through a
+ *  tunnel being restarted are installed by its start (they need the new TUN). */
+async function applyRouteChanges(h: LiveHost, prev: ApplianceConfig, prevPlan: Plan, next: ApplianceConfig, plan: Plan,
+  restartTunnel: boolean, j: ApplyJournal): Promise<void> {
+  const before = h.placeRoutes(prev, prevPlan), after = h.placeRoutes(next, plan);
+  const beforeKeys = new Set(before.map(keyOf)), afterKeys = new Set(after.map(keyOf));
+  const editOverlay = !restartTunnel && h.overlayUp();
+  for (const p of before) {
+    if (afterKeys.has(keyOf(p))) continue;
+    h.forgetInactive(p.kernel);
+    // through the tunnel: gone with the old TUN (restart), or never installed (tunnel down)
+    if (p.viaTunnel && !editOverlay) continue;
+    routeDelete(p.kernel);
+    if (p.viaTunnel) h.fib('del', p.kernel);
+    j.record(`route ${p.kernel.prefix}/${p.kernel.len} back`, () => {
+      routeReplace(p.kernel);
+      if (p.viaTunnel) h.fib('add', p.kernel, p.route.nextHop);
+    });
+  }
+  const added = after.filter((p) => !beforeKeys.has(keyOf(p)));
+  h.installRoutes(plan, added.filter((p) => !p.viaTunnel).map((p) => p.route), 'underlay', j);
+  if (editOverlay) {
+    const overlay = added.filter((p) => p.viaTunnel);
+    for (const p of overlay) j.record(`FIB ${p.kernel.prefix}/${p.kernel.len}`, () => h.fib('del', p.kernel));
+    h.installRoutes(plan, overlay.map((p) => p.route), 'overlay', j);
+  }
+}
