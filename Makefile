@@ -7,7 +7,7 @@ ASC_FLAGS := --runtime stub --enable simd --enable threads --importMemory --shar
              --initialMemory 512 --maximumMemory 4096 -O3 --noAssert --converge
 NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm wasm/build/abi-probe.wasm
-BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs
+BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs dist/console.mjs
 
 .PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image
 all: abi wasm native bundle

@@ -3,6 +3,7 @@
 // see the appliance only through an ExecContext (exec-context.ts) and format with appliance/show/.
 import { CliSession, type CliHost } from '../console/session.js';
 import type { ControlSession } from './control.js';
+import { isConfigMode } from '../config/modes.js';
 import type { Args } from '../cli/tree.js';
 import { formatDmvpn } from '../show/dmvpn.js';
 import { formatNhrp } from '../show/nhrp.js';
@@ -18,6 +19,8 @@ import type { ExecContext } from './exec-context.js';
 import { testHookCommands } from './test-hooks.js';
 
 type Handler = (a: Args) => string;
+
+const NEEDS_SESSION = 'Configuration mode needs a session: `dmvpnctl -` (lines from stdin) or the console';
 
 /** The tunnel name shown when none is configured (IOS shows the interface it would be). */
 const NO_TUNNEL = 'Tunnel0';
@@ -54,7 +57,9 @@ export class ExecCommands {
   /** Runs one command line in a fresh privileged session (a one-shot control request). Configuration
    *  needs a session that lasts (dmvpnctl -, the console): a one-shot line cannot leave config mode. */
   run(line: string): string {
-    return this.newSession(true, () => ({ ok: false, message: 'configuration needs a session: use `dmvpnctl -` (lines from stdin) or the console' })).feed(line);
+    const s = this.newSession(true, () => ({ ok: false, message: NEEDS_SESSION }));
+    const out = s.feed(line);
+    return isConfigMode(s.mode.id) ? `${out}% ${NEEDS_SESSION}\n` : out;
   }
 
   /** A lasting CLI session (control-socket session, console): config lines are applied live. Lines of

@@ -1,0 +1,102 @@
+// The console on a pty (the serial console's program, dist/console.mjs, under `script`), talking to a
+// blank appliance in a namespace: configure terminal with abbreviations, `?`, Tab, the caret, `do`,
+// `end`, and changes that reach the kernel at once; a refused change leaves the kernel alone.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, sh, nsExec, waitFor } from './util/lab.js';
+import { requireTools } from './util/needs.js';
+
+requireTools(t, ['root', 'tun', 'ip', 'script']);
+
+const ns = `ikdpty${process.pid % 10000}`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ikdpty-'));
+const sock = path.join(dir, 'ctl.sock');
+sh('ip', ['netns', 'add', ns]);
+t.teardown(() => sh('ip', ['netns', 'del', ns], { allowFail: true }));
+for (const i of ['eth0', 'eth1']) {
+  nsExec(ns, ['ip', 'link', 'add', i, 'type', 'veth', 'peer', 'name', `${i}p`]);
+  nsExec(ns, ['ip', 'link', 'set', `${i}p`, 'up']);
+}
+fs.writeFileSync(path.join(dir, 'blank.cfg'), '!\n');
+const daemon = spawn('ip', ['netns', 'exec', ns, path.join(ROOT, 'bin/dmvpnd'), '--config', path.join(dir, 'blank.cfg'), '--control', sock],
+  { stdio: 'ignore' });
+t.teardown(() => { daemon.kill('SIGKILL'); });
+
+/** The console on a pty: what it printed, and keys to type. */
+class PtyConsole {
+  out = '';
+  private raw = '';
+  private mark = 0;
+  readonly proc;
+  constructor() {
+    this.proc = spawn('script', ['-qfec', `node ${path.join(ROOT, 'dist/console.mjs')} --control ${sock}`, '/dev/null'],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DMVPN_CONSOLE_WAIT_MS: '30000' } });
+    // the console writes CR LF and the pty adds a CR of its own: lines are compared with LF only
+    this.proc.stdout!.on('data', (b: Buffer) => { this.raw += b.toString(); this.out = this.raw.replace(/\r+\n/g, '\n'); });
+  }
+  type(keys: string): void { this.mark = this.out.length; this.proc.stdin!.write(keys); }
+  /** Waits until what was printed since the last type() matches; returns that text. */
+  async expect(re: RegExp, ms = 20000): Promise<string> {
+    await waitFor(() => re.test(this.out.slice(this.mark)), ms, 100);
+    return this.out.slice(this.mark);
+  }
+}
+
+const addrs = (i: string) => nsExec(ns, ['ip', '-4', '-o', 'addr', 'show', 'dev', i]).stdout;
+
+t.test('configure terminal on the console', async (t) => {
+  const c = new PtyConsole();
+  t.teardown(() => { c.proc.kill('SIGKILL'); });
+  await waitFor(() => /Press RETURN/.test(c.out), 30000, 200);
+  c.type('\r');
+  t.match(await c.expect(/Router>$/), /Router>$/, 'user exec prompt');
+  c.type('en\r');
+  await c.expect(/Router#$/);
+  c.type('conf t\r');
+  t.match(await c.expect(/Router\(config\)#$/), /Enter configuration commands/, 'conf t enters global config');
+  c.type('hostname ikdpty\r');
+  t.match(await c.expect(/ikdpty\(config\)#$/), /ikdpty\(config\)#$/, 'the new hostname is in the prompt at once');
+  c.type('int eth0\r');
+  await c.expect(/ikdpty\(config-if\)#$/);
+  c.type('ip add 10.66.0.1 255.255.255.0\r');
+  await c.expect(/ikdpty\(config-if\)#$/);
+  t.match(addrs('eth0'), /10\.66\.0\.1\/24/, 'the address is on eth0 in the kernel');
+
+  // the caret: prompt "ikdpty(config-if)#" (18) + "ip add" matched up to "ip add" (col 6)
+  c.type('ip addx 1.2.3.4 255.0.0.0\r');
+  t.match(await c.expect(/marker\.\n[\s\S]*#$/), `\n${' '.repeat(24)}^\n% Invalid input detected at '^' marker.`, 'caret under the first wrong character');
+  c.type('ip nhrp ho?');
+  t.match(await c.expect(/ip nhrp ho$/), /\nholdtime\s*\n/, '? lists the keywords that complete the word (IOS: words only)');
+  c.type('\x15ip nh\t');
+  t.match(await c.expect(/ip nhrp $/), /ip nhrp $/, 'Tab completes nh to nhrp');
+  c.type('\x15do sh ip int br\r');
+  t.match(await c.expect(/eth0\s+10\.66\.0\.1[\s\S]*#$/), /eth0\s+10\.66\.0\.1/, 'do show ip interface brief from config-if');
+
+  c.type('int eth1\r');
+  await c.expect(/\(config-if\)#$/);
+  c.type('ip address 10.66.0.2 255.255.255.0\r');
+  t.match(await c.expect(/% .*\n.*#$/), /% interface eth1: 10\.66\.0\.0 overlaps with eth0/, 'an overlapping address is refused with the reason');
+  t.notMatch(addrs('eth1'), /10\.66/, 'eth1 got nothing');
+  c.type('end\r');
+  await c.expect(/ikdpty#$/);
+  c.type('show running-config\r');
+  const run = await c.expect(/end\n[\s\S]*ikdpty#$/);
+  t.match(run, /hostname ikdpty\n/);
+  t.match(run, /interface eth0\n ip address 10\.66\.0\.1 255\.255\.255\.0\n/);
+  t.match(run, /interface eth1\n no ip address\n/, 'eth1 entered, its refused address not in the config');
+
+  c.type('configure terminal\r');
+  await c.expect(/\(config\)#$/);
+  c.type('interface eth0\r');
+  await c.expect(/\(config-if\)#$/);
+  c.type('no ip address\r');
+  await c.expect(/\(config-if\)#$/);
+  t.notMatch(addrs('eth0'), /10\.66/, 'no ip address takes it off the kernel interface');
+  c.type('no hostname\r');
+  t.match(await c.expect(/Router\(config\)#$/), /Router\(config\)#$/, 'a global command from config-if; no hostname restores Router');
+  c.type('end\r');
+  await c.expect(/Router#$/);
+});

@@ -1,0 +1,128 @@
+// Live configuration on real appliances in namespaces (seed-003 lab: hub R1, spokes R2..R4).
+//  * The lab configs typed line by line into `configure terminal` on blank appliances (R2 through
+//    `dmvpnctl -`, the others over a control-socket session) give the same show running-config and
+//    the same running state (addresses, routes, sysctls, NHRP registrations) as loading them from
+//    files, and the overlay carries traffic.
+//  * Changes on running routers take effect on traffic without a restart: static routes, the NHS,
+//    the tunnel address (the hub's NHRP table follows).
+//  * A change that cannot be applied is refused with a message and leaves everything as it was.
+import t, { type Test } from 'tap';
+import { Lab, waitFor, nsExec } from './util/lab.js';
+import { labConfig } from './util/lab.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { peersOf, nhsOf } from './util/dmvpn.js';
+import { typedLines, dmvpnctlSession, typeConfig, runningState } from './util/live-config.js';
+import { parseStartupConfig } from '../appliance/config/load.js';
+import { renderConfig } from '../appliance/config/render.js';
+import { callControl } from '../appliance/supervisor/control.js';
+
+requireTools(t, LAB_NEEDS);
+
+const lab = new Lab(`ikdlv${process.pid % 10000}`, 3);
+t.teardown(() => lab.down());
+lab.up();
+
+const ROUTERS = ['R1', 'R2', 'R3', 'R4'];
+const IFACES = ['eth0', 'eth1', 'Tunnel0'];
+const text = Object.fromEntries(ROUTERS.map((r) => [r, labConfig(r, { holdtime: 30 })]));
+const host = (n: number) => lab.ns(`h${n}`);
+
+async function answering(name: string): Promise<boolean> {
+  const r = lab.routers.get(name)!;
+  return waitFor(async () => { try { await callControl(r.control, 'show version', 2000); return true; } catch { return false; } }, 30000);
+}
+const allRegistered = () => waitFor(() => peersOf(lab, 'R1').filter((p) => p.state === 'UP').length === 3 &&
+  ['R2', 'R3', 'R4'].every((s) => nhsOf(lab, s).some((n) => n.up)), 90000, 500);
+const expectedRunning = (cfg: string) => {
+  const r = parseStartupConfig(cfg);
+  if (!r.ok) throw new Error('lab config does not load');
+  return renderConfig(r.config);
+};
+const running = (name: string) => lab.ctl(name, 'show running-config').replace(/^[\s\S]*?Current configuration : \d+ bytes\n/, '');
+
+/** Lines of one session through `dmvpnctl -` on `name`; fails the test on a refusal. */
+function configure(t: Test, name: string, lines: string[]): string {
+  const r = dmvpnctlSession(lab, name, ['configure terminal', ...lines, 'end']);
+  t.equal(r.status, 0, `${name}: ${lines.join(' / ')} accepted`) || t.comment(r.out);
+  return r.out;
+}
+
+const states: Record<string, Record<string, ReturnType<typeof runningState>>> = {};
+
+t.test('lab configs typed into configure terminal on blank appliances', async (t) => {
+  for (const r of ROUTERS) lab.start(r, lab.writeConfig(`${r}-blank`, '!\n'));
+  for (const r of ROUTERS) t.ok(await answering(r), `${r} (blank) answers`);
+  const viaDmvpnctl = dmvpnctlSession(lab, 'R2', ['configure terminal', ...typedLines(text.R2), 'end']);
+  t.equal(viaDmvpnctl.status, 0, 'R2: every line accepted through dmvpnctl -') || t.comment(viaDmvpnctl.out);
+  t.match(viaDmvpnctl.out, /Router\(config\)#hostname R2\nR2\(config\)#interface FastEthernet0\/0\n/, 'the transcript shows the prompts, hostname applied at once');
+  for (const r of ['R1', 'R3', 'R4']) t.same(await typeConfig(lab.routers.get(r)!.control, typedLines(text[r])), [], `${r}: every line accepted`);
+  for (const r of ROUTERS) t.equal(running(r), expectedRunning(text[r]), `${r}: show running-config as if loaded from the file`);
+  t.ok(await allRegistered(), 'the spokes registered with the hub');
+  states.typed = Object.fromEntries(ROUTERS.map((r) => [r, runningState(lab, r, IFACES)]));
+  t.ok(await waitFor(() => lab.ping(host(2), '10.0.3.10'), 30000, 1000), 'h2 reaches h3 through the typed tunnels');
+});
+
+t.test('the same configs loaded from files give the same running state', async (t) => {
+  for (const r of ROUTERS) await lab.stop(r);
+  for (const r of ROUTERS) lab.start(r, lab.writeConfig(r, text[r]));
+  for (const r of ROUTERS) t.ok(await answering(r), `${r} (from file) answers`);
+  t.ok(await allRegistered(), 'the spokes registered with the hub');
+  states.loaded = Object.fromEntries(ROUTERS.map((r) => [r, runningState(lab, r, IFACES)]));
+  for (const r of ROUTERS) t.same(states.typed?.[r], states.loaded[r], `${r}: typed and loaded agree`);
+  t.ok(await waitFor(() => lab.ping(host(2), '10.0.3.10'), 30000, 1000), 'h2 reaches h3');
+});
+
+t.test('static routes: no ip route takes the route out of the kernel and traffic stops; ip route brings both back', async (t) => {
+  const routeTo10 = () => nsExec(lab.ns('R2'), ['ip', 'route', 'show', '10.0.0.0/8']).stdout.trim();
+  t.match(routeTo10(), /dev Tunnel0/);
+  configure(t, 'R2', ['no ip route 10.0.0.0 255.0.0.0 192.168.0.1']);
+  t.equal(routeTo10(), '', 'the kernel route is gone');
+  t.notMatch(running('R2'), /ip route 10\.0\.0\.0/, 'and the running config says so');
+  t.notOk(lab.ping(host(2), '10.0.1.10', 2), 'h2 no longer reaches h1');
+  configure(t, 'R2', ['ip route 10.0.0.0 255.0.0.0 192.168.0.1']);
+  t.match(routeTo10(), /dev Tunnel0/, 'the route is back');
+  t.ok(await waitFor(() => lab.ping(host(2), '10.0.1.10', 2), 20000, 500), 'h2 reaches h1 again');
+});
+
+t.test('NHS: removing it stops registration, adding it back registers again', async (t) => {
+  configure(t, 'R2', ['interface Tunnel0', 'no ip nhrp nhs 192.168.0.1']);
+  t.same(nhsOf(lab, 'R2'), [], 'no NHS in show ip nhrp nhs');
+  configure(t, 'R2', ['int tu0', 'ip nhrp nhs 192.168.0.1']);
+  t.ok(await waitFor(() => nhsOf(lab, 'R2').some((n) => n.tunnelIp === '192.168.0.1' && n.up), 30000, 500), 'registered again');
+});
+
+t.test('tunnel address change: the hub learns the new address, routes follow, traffic flows', async (t) => {
+  configure(t, 'R2', ['interface Tunnel0', 'ip address 192.168.0.12 255.255.255.0']);
+  t.ok(await waitFor(() => peersOf(lab, 'R1').some((p) => p.tunnel === '192.168.0.12' && p.nbma === '172.16.25.2' && p.state === 'UP'), 30000, 500),
+    'the hub has 192.168.0.12 registered from R2\'s NBMA');
+  t.match(nsExec(lab.ns('R2'), ['ip', '-4', '-o', 'addr', 'show', 'dev', 'Tunnel0']).stdout, /192\.168\.0\.12\/24/, 'the TUN carries the new address');
+  configure(t, 'R1', ['no ip route 10.0.2.0 255.255.255.0 192.168.0.2', 'ip route 10.0.2.0 255.255.255.0 192.168.0.12']);
+  t.ok(await waitFor(() => lab.ping(host(1), '10.0.2.10', 2), 30000, 500), 'h1 reaches h2 through the new address');
+});
+
+t.test('a change that cannot be applied is refused and changes nothing', async (t) => {
+  const before = runningState(lab, 'R2', IFACES);
+  let out = dmvpnctlSession(lab, 'R2', ['configure terminal', 'interface FastEthernet0/1', 'ip address 172.16.25.1 255.255.255.0', 'end']);
+  t.equal(out.status, 1, 'refused');
+  t.match(out.out, /% interface FastEthernet0\/1: 172\.16\.25\.0 overlaps with FastEthernet0\/0/, 'names the overlap');
+  out = dmvpnctlSession(lab, 'R2', ['configure terminal', 'interface Tunnel0', 'tunnel source FastEthernet0/9', 'end']);
+  t.equal(out.status, 1, 'refused');
+  t.match(out.out, /% interface Tunnel0: tunnel source FastEthernet0\/9: no such interface/);
+  out = dmvpnctlSession(lab, 'R2', ['configure terminal', 'interface Tunnel1', 'end']);
+  t.match(out.out, /% only one tunnel interface per appliance is supported/);
+  out = dmvpnctlSession(lab, 'R2', ['configure terminal', 'no interface FastEthernet0/1', 'end']);
+  t.match(out.out, /% FastEthernet0\/1 is a physical interface: it cannot be removed/);
+  t.same(runningState(lab, 'R2', IFACES), before, 'config, addresses, routes, sysctls and NHRP as they were');
+  t.ok(lab.ping(host(2), '10.0.1.10', 2), 'traffic still flows');
+});
+
+t.test('abbreviations, help and the caret over dmvpnctl', async (t) => {
+  const r = dmvpnctlSession(lab, 'R3', ['conf t', 'int tu0', 'ip nhrp holdt banana', 'ip nhrp hold ?', 'do sh ip int br', 'ip nhrp holdtime 40', 'end']);
+  t.equal(r.status, 1, 'one line was refused');
+  // the caret sits under "banana": prompt "R3(config-if)#" (14) + "ip nhrp holdt " (14)
+  t.match(r.out, `R3(config-if)#ip nhrp holdt banana\n${' '.repeat(28)}^\n% Invalid input detected at '^' marker.\n`);
+  t.match(r.out, /<1-65535>\s+Number of seconds/, '? lists the parameter');
+  t.match(r.out, /Tunnel0\s+192\.168\.0\.3\s+YES/, 'do show ip interface brief');
+  t.match(running('R3'), / ip nhrp holdtime 40\n/, 'the good line applied');
+  t.match(lab.ctl('R3', 'configure terminal'), /% Configuration mode needs a session/, 'one-shot dmvpnctl configure terminal says what to use')
+});
