@@ -20,19 +20,25 @@ export function dmvpnctlSession(lab: Lab, name: string, lines: string[]): { stat
   return { status: res.status, out: res.stdout + res.stderr };
 }
 
+/** A line configuration mode refused: the interface it was typed under (if any), the line, the message. */
+export interface Refusal { iface?: string; line: string; message: string }
+
 /**
  * Types `lines` in configuration mode over a control-socket session, as a person would: whenever a
  * line (`exit` from global config in a pasted transcript) leaves configuration mode, `configure
- * terminal` again. Returns every output that is a refusal ("% ..." other than notes).
+ * terminal` again. Returns every refusal ("% ..." other than notes).
  */
-export async function typeConfig(control: string, lines: string[]): Promise<string[]> {
+export async function typeConfig(control: string, lines: string[]): Promise<Refusal[]> {
   const c = new ControlClient(control, true);
-  const refusals: string[] = [];
+  const refusals: Refusal[] = [];
+  let iface: string | undefined;
   try {
     let r = await c.send('configure terminal');
     for (const line of lines) {
       r = await c.send(line);
-      if (/^%(?! Note:)/m.test(r.output)) refusals.push(`${line}: ${r.output.trim()}`);
+      if (/^%(?! Note:)/m.test(r.output)) refusals.push({ ...(iface ? { iface } : {}), line, message: r.output.trim() });
+      else if (/^\s*interface\s/i.test(line)) iface = line.trim();
+      if (!/\(config-if\)#$/.test(r.prompt ?? '')) iface = undefined;
       if (!/\(.*\)#$/.test(r.prompt ?? '')) await c.send('configure terminal');
     }
     await c.send('end');
