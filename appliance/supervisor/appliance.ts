@@ -10,7 +10,7 @@ import { parseInterfaceName } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
 import type { StaticRoute } from '../config/model.js';
 import { Log } from '../log/log.js';
-import { setInterface, routeReplace, interfaceExists, SystemError, type KernelRoute } from './system.js';
+import { setInterface, routeReplace, routeDelete, interfaceExists, SystemError, type KernelRoute } from './system.js';
 import { ipToU32, maskToLen } from '../net/ipv4.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
@@ -368,6 +368,7 @@ export class Appliance {
         else dp?.fibDel(ipToU32(kr.prefix), kr.len);
       },
       notice: (msg) => this.log.emit('CONFIG', 'notice', 'LIVE', msg),
+      routeDelete, routeReplace,
     };
   }
 

@@ -16,7 +16,7 @@
 import type { ApplianceConfig, EthernetConfig, InterfaceConfig, StaticRoute } from '../config/model.js';
 import type { Plan } from './apply-plan.js';
 import { ApplyJournal } from './apply-journal.js';
-import { routeDelete, routeReplace, type KernelRoute } from './system.js';
+import type { KernelRoute } from './system.js';
 
 export interface LiveResult { ok: boolean; message?: string }
 
@@ -45,6 +45,9 @@ export interface LiveHost {
   /** forget a route kept inactive (its next hop unreachable) */
   forgetInactive(kr: KernelRoute): void;
   fib(op: 'add' | 'del', kr: KernelRoute, nextHop?: string): void;
+  /** the kernel's routing table (system.ts) */
+  routeDelete(kr: KernelRoute): void;
+  routeReplace(kr: KernelRoute): void;
   notice(msg: string): void;
 }
 
@@ -61,6 +64,12 @@ function liveRefusal(prev: ApplianceConfig, next: ApplianceConfig, prevPlan: Pla
     if (i.kind === 'ethernet' && !next.interfaces.some((n) => n.name === i.name)) {
       return `${i.name} is a physical interface: it cannot be removed (use "no ip address" and "shutdown")`;
     }
+  }
+  // IKE reads its policies and keys when the protected tunnel starts: a change to them while it runs
+  // would be in the running config but not in effect (crypto ipsec changes restart the overlay instead).
+  const ike = (c: ApplianceConfig) => JSON.stringify([c.crypto.isakmpPolicies ?? [], c.crypto.isakmpKeys ?? []]);
+  if (prevPlan.tunnel?.protection && !prevPlan.down && ike(prev) !== ike(next)) {
+    return 'crypto isakmp changes take effect after a restart of the protected tunnel (shutdown / no shutdown) or a reload';
   }
   for (const [name, os] of plan.osNames) {
     const was = prevPlan.osNames.get(name);
@@ -117,10 +126,10 @@ async function applyRouteChanges(h: LiveHost, prev: ApplianceConfig, prevPlan: P
     h.forgetInactive(p.kernel);
     // through the tunnel: gone with the old TUN (restart), or never installed (tunnel down)
     if (p.viaTunnel && !editOverlay) continue;
-    routeDelete(p.kernel);
+    h.routeDelete(p.kernel);
     if (p.viaTunnel) h.fib('del', p.kernel);
     j.record(`route ${p.kernel.prefix}/${p.kernel.len} back`, () => {
-      routeReplace(p.kernel);
+      h.routeReplace(p.kernel);
       if (p.viaTunnel) h.fib('add', p.kernel, p.route.nextHop);
     });
   }

@@ -1,0 +1,132 @@
+// Live apply (supervisor/live-config.ts) against a recording host: only the difference is applied,
+// a step that fails part-way is undone in reverse (the old tunnel comes back with the old config),
+// and what has no run-time meaning is refused before anything is touched.
+import t from 'tap';
+import { applyLive, type LiveHost, type PlacedRoute } from '../appliance/supervisor/live-config.js';
+import type { Plan } from '../appliance/supervisor/apply-plan.js';
+import type { ApplianceConfig, EthernetConfig, TunnelConfig } from '../appliance/config/model.js';
+import { parseStartupConfig } from '../appliance/config/load.js';
+import type { KernelRoute } from '../appliance/supervisor/system.js';
+
+const BASE = `hostname R2
+interface FastEthernet0/0
+ ip address 172.16.25.2 255.255.255.252
+interface FastEthernet0/1
+ ip address 10.0.2.1 255.255.255.0
+interface Tunnel0
+ ip address 192.168.0.2 255.255.255.0
+ ip nhrp network-id 1
+ ip nhrp nhs 192.168.0.1 nbma 172.16.15.2
+ tunnel source FastEthernet0/0
+ tunnel mode gre multipoint
+ tunnel protection ipsec profile P
+ip route 0.0.0.0 0.0.0.0 172.16.25.1
+ip route 10.0.0.0 255.0.0.0 192.168.0.1
+`;
+
+function load(text: string): ApplianceConfig {
+  const r = parseStartupConfig(text);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.config;
+}
+
+/** A host that records what live apply does; `fail` names a step to make throw. */
+function fakeHost(start: ApplianceConfig, opts: { fail?: string; invalid?: string } = {}) {
+  const planOf = (c: ApplianceConfig): Plan => {
+    const ethernets = c.interfaces.filter((i): i is EthernetConfig => i.kind === 'ethernet');
+    const tunnel = c.interfaces.find((i): i is TunnelConfig => i.kind === 'tunnel');
+    return { ethernets, osNames: new Map(ethernets.map((e) => [e.name, `eth${e.name.slice(-1)}`])), tunnel,
+      ...(tunnel?.shutdown ? { down: 'administratively down' } : {}) };
+  };
+  const s = { config: start, plan: planOf(start), log: [] as string[], tunnel: 'R2 192.168.0.2' as string | undefined,
+    kernel: new Set<string>(['0.0.0.0/0', '10.0.0.0/8']) };
+  const step = (what: string) => { s.log.push(what); if (opts.fail && what.startsWith(opts.fail)) throw new Error(`${what} failed (test)`); };
+  const host: LiveHost = {
+    get config() { return s.config; },
+    get plan() { return s.plan; },
+    validate: (next) => (opts.invalid ? { ok: false, message: opts.invalid } : { ok: true, plan: planOf(next) }),
+    adopt: (c, plan) => { s.config = c; s.plan = plan; },
+    stopTunnel: async () => { step('stop tunnel'); s.tunnel = undefined; },
+    startTunnel: async (plan) => {
+      if (plan.down) return;
+      step(`start tunnel ${plan.tunnel!.address!.address}`);
+      s.tunnel = `${s.config.hostname} ${plan.tunnel!.address!.address}`;
+    },
+    overlayUp: () => s.tunnel !== undefined,
+    applyEthernet: (e, os, j) => {
+      step(`ethernet ${os} ${e.address?.address ?? 'none'}`);
+      j.record(`ethernet ${os}`, () => { s.log.push(`undo ethernet ${os}`); });
+    },
+    placeRoutes: (c, plan): PlacedRoute[] => c.routes.map((r) => ({ route: r, viaTunnel: r.nextHop?.startsWith('192.168.') ?? false,
+      kernel: { prefix: r.prefix, len: r.mask === '0.0.0.0' ? 0 : 8, via: r.nextHop, dev: plan.tunnel && r.nextHop?.startsWith('192.168.') ? 'Tunnel0' : undefined } })),
+    installRoutes: (_plan, routes, which, j) => {
+      for (const r of routes) {
+        const key = `${r.prefix}/${r.mask === '0.0.0.0' ? 0 : 8}`;
+        step(`install ${which} ${key}`);
+        s.kernel.add(key);
+        j.record(`route ${key}`, () => { s.kernel.delete(key); });
+      }
+    },
+    forgetInactive: () => undefined,
+    fib: (op, kr: KernelRoute) => { s.log.push(`fib ${op} ${kr.prefix}/${kr.len}`); },
+    notice: () => undefined,
+    routeDelete: (kr) => { step(`delete ${kr.prefix}/${kr.len}`); s.kernel.delete(`${kr.prefix}/${kr.len}`); },
+    routeReplace: (kr) => { s.kernel.add(`${kr.prefix}/${kr.len}`); },
+  };
+  return { host, s };
+}
+
+const edit = (c: ApplianceConfig, f: (n: ApplianceConfig) => void) => { const n = structuredClone(c); f(n); return n; };
+const tunnelOf = (c: ApplianceConfig) => c.interfaces.find((i): i is TunnelConfig => i.kind === 'tunnel')!;
+
+t.test('a route change touches only that route (kernel and FIB), not the tunnel', async (t) => {
+  const { host, s } = fakeHost(load(BASE));
+  const next = edit(s.config, (n) => { n.routes = n.routes.filter((r) => r.prefix !== '10.0.0.0'); n.routes.push({ prefix: '10.1.0.0', mask: '255.0.0.0', nextHop: '192.168.0.1' }); });
+  t.same(await applyLive(host, next), { ok: true });
+  t.same(s.log, ['delete 10.0.0.0/8', 'fib del 10.0.0.0/8', 'install overlay 10.1.0.0/8']);
+  t.same([...s.kernel].sort(), ['0.0.0.0/0', '10.1.0.0/8']);
+  t.equal(s.config, next, 'the candidate is the running config');
+  t.equal(s.tunnel, 'R2 192.168.0.2', 'the tunnel kept running');
+});
+
+t.test('a tunnel change restarts the tunnel; one that fails to start brings the old one back and undoes the rest', async (t) => {
+  const before = load(BASE);
+  const { host, s } = fakeHost(before, { fail: 'start tunnel 192.168.0.12' });
+  const next = edit(before, (n) => {
+    tunnelOf(n).address = { address: '192.168.0.12', mask: '255.255.255.0' };
+    (n.interfaces[1] as EthernetConfig).address = { address: '10.0.22.1', mask: '255.255.255.0' };
+  });
+  const r = await applyLive(host, next);
+  t.equal(r.ok, false);
+  t.match(r.message, /start tunnel 192\.168\.0\.12 failed \(test\); nothing changed/);
+  t.same(s.log, ['stop tunnel', 'ethernet eth1 10.0.22.1', 'start tunnel 192.168.0.12', 'undo ethernet eth1', 'stop tunnel', 'start tunnel 192.168.0.2'],
+    'stopped, LAN changed, new tunnel failed; undone newest first, the old tunnel restarted');
+  t.equal(s.config, before, 'the running config is the old one');
+  t.equal(s.tunnel, 'R2 192.168.0.2', 'the old tunnel runs, with the old config');
+});
+
+t.test('hostname alone: nothing but the config', async (t) => {
+  const { host, s } = fakeHost(load(BASE));
+  t.same(await applyLive(host, edit(s.config, (n) => { n.hostname = 'R22'; })), { ok: true });
+  t.same(s.log, []);
+  t.equal(s.config.hostname, 'R22');
+});
+
+t.test('refusals change nothing', async (t) => {
+  const before = load(BASE);
+  let f = fakeHost(before, { invalid: 'interface Tunnel0: tunnel source FastEthernet0/9: no such interface' });
+  t.same(await applyLive(f.host, edit(before, (n) => { tunnelOf(n).source = 'FastEthernet0/9'; })),
+    { ok: false, message: 'interface Tunnel0: tunnel source FastEthernet0/9: no such interface' }, 'validation failure');
+  f = fakeHost(before);
+  t.match(await applyLive(f.host, edit(before, (n) => { n.interfaces.splice(1, 1); })),
+    { ok: false, message: /FastEthernet0\/1 is a physical interface: it cannot be removed/ });
+  const withIke = edit(before, (n) => { n.crypto.isakmpKeys = [{ key: 'k', address: '0.0.0.0' }]; });
+  t.match(await applyLive(f.host, withIke), { ok: false, message: /crypto isakmp changes take effect after a restart of the protected tunnel/ },
+    'IKE settings under a running protected tunnel');
+  t.same(f.s.log, [], 'nothing was touched');
+  t.equal(f.s.config, before);
+  // with the tunnel shut down, the same change is taken (it is read when the tunnel starts)
+  const down = edit(before, (n) => { tunnelOf(n).shutdown = true; });
+  const g = fakeHost(down);
+  t.same(await applyLive(g.host, edit(down, (n) => { n.crypto.isakmpKeys = [{ key: 'k', address: '0.0.0.0' }]; })), { ok: true });
+});
