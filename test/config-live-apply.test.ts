@@ -72,6 +72,7 @@ function fakeHost(start: ApplianceConfig, opts: { fail?: string; invalid?: strin
     notice: () => undefined,
     routeDelete: (kr) => { step(`delete ${kr.prefix}/${kr.len}`); s.kernel.delete(`${kr.prefix}/${kr.len}`); },
     routeReplace: (kr) => { s.kernel.add(`${kr.prefix}/${kr.len}`); },
+    removeLoopback: (os) => { step(`remove ${os}`); },
   };
   return { host, s };
 }
@@ -110,6 +111,13 @@ t.test('hostname alone: nothing but the config', async (t) => {
   t.same(await applyLive(host, edit(s.config, (n) => { n.hostname = 'R22'; })), { ok: true });
   t.same(s.log, []);
   t.equal(s.config.hostname, 'R22');
+});
+
+t.test('no interface Loopback0 removes its OS interface; a physical one cannot be removed', async (t) => {
+  const before = load(`${BASE}interface Loopback0\n ip address 10.2.255.1 255.255.255.255\n`);
+  const { host, s } = fakeHost(before);
+  t.same(await applyLive(host, edit(before, (n) => { n.interfaces = n.interfaces.filter((i) => i.name !== 'Loopback0'); })), { ok: true });
+  t.same(s.log, ['remove eth0'], 'the fake host names OS interfaces eth<last digit>');
 });
 
 t.test('refusals change nothing', async (t) => {

@@ -9,7 +9,8 @@
 //  3. the last number selects ethN (FastEthernet0/1 -> eth1, Serial4/1 -> eth1) when no other
 //     interface of the config lands on the same ethN (a box with a flat row of eth ports).
 //  4. otherwise the config is refused, naming the collision and both ways to fix it.
-import { parseInterfaceName } from '../cli/ifname.js';
+// Loopback<n> is always lo<n> (rule 1): the appliance creates it when it does not exist.
+import { parseInterfaceName, isLoopback } from '../cli/ifname.js';
 
 const numbersOf = (ios: string) => (/(\d+(?:\/\d+)*)$/.exec(ios)?.[1] ?? '').split('/');
 /** Rule 1: FastEthernet0/0 -> fa0-0. */
@@ -29,6 +30,7 @@ export function resolveOsNames(ifs: Array<{ name: string; osInterface?: string }
   const pending: string[] = [];
   for (const { name: n, osInterface: explicit } of ifs) {
     if (parseInterfaceName(n)?.os) names.set(n, n);
+    else if (isLoopback(n)) names.set(n, ruleOsName(n)); // created at apply: Loopback0 -> lo0
     else if (exists(ruleOsName(n))) names.set(n, ruleOsName(n));
     else if (explicit) {
       if (exists(explicit)) names.set(n, explicit);

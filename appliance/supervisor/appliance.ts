@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import { parseStartupConfig, originLine } from '../config/load.js';
 import type { ApplianceConfig, TunnelConfig, EthernetConfig } from '../config/model.js';
 import { resolveOsNames, ruleOsName } from '../config/interfaces.js';
-import { parseInterfaceName } from '../cli/ifname.js';
+import { parseInterfaceName, isLoopback } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
 import type { StaticRoute } from '../config/model.js';
 import { Log } from '../log/log.js';
-import { setInterface, routeReplace, routeDelete, interfaceExists, SystemError, type KernelRoute } from './system.js';
+import { setInterface, routeReplace, routeDelete, interfaceExists, createLoopback, deleteLink, linkState, restoreLink, SystemError, type KernelRoute } from './system.js';
 import { ipToU32, maskToLen } from '../net/ipv4.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
@@ -170,6 +170,10 @@ export class Appliance {
   }
 
   private applyEthernet(e: EthernetConfig, os: string, j: ApplyJournal): void {
+    if (isLoopback(e.name) && !interfaceExists(os)) {
+      createLoopback(os);
+      j.record(`interface ${os} created`, () => deleteLink(os));
+    }
     j.link(os);
     setInterface(os, e.address ? `${e.address.address}/${maskToLen(e.address.mask)}` : undefined, !e.shutdown);
     // IOS answers proxy ARP by default: a neighbour with `ip route ... <interface>` on an Ethernet
@@ -369,6 +373,12 @@ export class Appliance {
       },
       notice: (msg) => this.log.emit('CONFIG', 'notice', 'LIVE', msg),
       routeDelete, routeReplace,
+      removeLoopback: (os, j) => {
+        if (!interfaceExists(os)) return;
+        const before = linkState(os);
+        deleteLink(os);
+        j.record(`interface ${os} back`, () => { createLoopback(os); restoreLink(os, before); });
+      },
     };
   }
 

@@ -7,6 +7,7 @@
 // What a difference costs:
 //  * hostname, interface description: nothing but the config.
 //  * LAN/WAN interface address, shutdown, proxy-arp: that interface (kernel address, link state).
+//    Loopback<n> is created on first use and deleted by `no interface Loopback<n>`.
 //  * static routes: each added or removed route in the kernel, and in the data-plane FIB for
 //    routes through the tunnel.
 //  * anything of the tunnel interface (address, source, key, mode, MTU, MSS, NHRP, shutdown), or the
@@ -17,6 +18,7 @@ import type { ApplianceConfig, EthernetConfig, InterfaceConfig, StaticRoute } fr
 import type { Plan } from './apply-plan.js';
 import { ApplyJournal } from './apply-journal.js';
 import type { KernelRoute } from './system.js';
+import { isLoopback } from '../cli/ifname.js';
 
 export interface LiveResult { ok: boolean; message?: string }
 
@@ -48,6 +50,8 @@ export interface LiveHost {
   /** the kernel's routing table (system.ts) */
   routeDelete(kr: KernelRoute): void;
   routeReplace(kr: KernelRoute): void;
+  /** `no interface Loopback<n>`: its OS interface goes */
+  removeLoopback(os: string, j: ApplyJournal): void;
   notice(msg: string): void;
 }
 
@@ -61,7 +65,7 @@ const ethernetBasis = (i: InterfaceConfig | undefined) =>
 /** Refusals live apply adds to preflight: what has no run-time meaning here. */
 function liveRefusal(prev: ApplianceConfig, next: ApplianceConfig, prevPlan: Plan, plan: Plan): string | undefined {
   for (const i of prev.interfaces) {
-    if (i.kind === 'ethernet' && !next.interfaces.some((n) => n.name === i.name)) {
+    if (i.kind === 'ethernet' && !isLoopback(i.name) && !next.interfaces.some((n) => n.name === i.name)) {
       return `${i.name} is a physical interface: it cannot be removed (use "no ip address" and "shutdown")`;
     }
   }
@@ -98,6 +102,9 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
         await h.stopTunnel();
         await h.startTunnel(prevPlan, new ApplyJournal());
       });
+    }
+    for (const gone of prevPlan.ethernets.filter((e) => isLoopback(e.name) && !plan.osNames.has(e.name))) {
+      h.removeLoopback(prevPlan.osNames.get(gone.name)!, j);
     }
     for (const e of plan.ethernets) {
       const os = plan.osNames.get(e.name)!;

@@ -32,6 +32,13 @@ export function setInterface(linuxName: string, cidr: string | undefined, up: bo
   ip(['link', 'set', 'dev', linuxName, up ? 'up' : 'down']);
 }
 
+/** Creates a software interface for `interface Loopback<n>`: a dummy link, or where the kernel has no
+ *  dummy driver, a bridge without ports (up, carrier on, answers for its addresses alike). */
+export function createLoopback(linuxName: string): void {
+  try { ip(['link', 'add', linuxName, 'type', 'dummy']); } catch { ip(['link', 'add', linuxName, 'type', 'bridge']); }
+}
+export function deleteLink(linuxName: string): void { ip(['link', 'del', 'dev', linuxName]); }
+
 export interface KernelRoute { prefix: string; len: number; via?: string; dev?: string; metric?: number }
 
 const routeArgs = (r: KernelRoute) => {
