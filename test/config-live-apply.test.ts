@@ -53,6 +53,7 @@ function fakeHost(start: ApplianceConfig, opts: { fail?: string; invalid?: strin
       s.tunnel = `${s.config.hostname} ${plan.tunnel!.address!.address}`;
     },
     overlayUp: () => s.tunnel !== undefined,
+    reconfigureNhrp: (plan) => { step(`nhrp holdtime ${plan.tunnel!.nhrp.holdtime}`); },
     applyEthernet: (e, os, j) => {
       step(`ethernet ${os} ${e.address?.address ?? 'none'}`);
       j.record(`ethernet ${os}`, () => { s.log.push(`undo ethernet ${os}`); });
@@ -104,6 +105,16 @@ t.test('a tunnel change restarts the tunnel; one that fails to start brings the 
     'stopped, LAN changed, new tunnel failed; undone newest first, the old tunnel restarted');
   t.equal(s.config, before, 'the running config is the old one');
   t.equal(s.tunnel, 'R2 192.168.0.2', 'the old tunnel runs, with the old config');
+});
+
+t.test('NHRP attributes alone are taken by the running tunnel in place; other tunnel changes restart it', async (t) => {
+  const before = load(BASE);
+  const { host, s } = fakeHost(before);
+  t.same(await applyLive(host, edit(before, (n) => { tunnelOf(n).nhrp.holdtime = 60; })), { ok: true });
+  t.same(s.log, ['nhrp holdtime 60'], 'no restart');
+  s.log.length = 0;
+  t.same(await applyLive(host, edit(s.config, (n) => { tunnelOf(n).key = 7; tunnelOf(n).nhrp.holdtime = 90; })), { ok: true });
+  t.same(s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'tunnel key: restart (it carries the NHRP change too)');
 });
 
 t.test('hostname alone: nothing but the config', async (t) => {

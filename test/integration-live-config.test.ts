@@ -84,6 +84,19 @@ t.test('static routes: no ip route takes the route out of the kernel and traffic
   t.ok(await waitFor(() => lab.ping(host(2), '10.0.1.10', 2), 20000, 500), 'h2 reaches h1 again');
 });
 
+t.test('NHRP attributes change in place: the hub keeps its registrations', async (t) => {
+  const up = () => peersOf(lab, 'R1').filter((p) => p.state === 'UP').map((p) => p.tunnel).sort();
+  const before = up();
+  t.equal(before.length, 3, 'three spokes registered');
+  configure(t, 'R1', ['interface Tunnel0', 'ip nhrp holdtime 45', 'no ip nhrp redirect']);
+  t.same(up(), before, 'right after the change: the same registrations, nothing relearnt');
+  t.match(running('R1'), / ip nhrp holdtime 45\n/);
+  t.notMatch(running('R1'), /ip nhrp redirect/);
+  configure(t, 'R1', ['interface Tunnel0', 'ip nhrp holdtime 30', 'ip nhrp redirect']);
+  t.same(up(), before);
+  t.ok(await waitFor(() => lab.ping(host(2), '10.0.3.10', 2), 20000, 500), 'h2 still reaches h3');
+});
+
 t.test('NHS: removing it stops registration, adding it back registers again', async (t) => {
   configure(t, 'R2', ['interface Tunnel0', 'no ip nhrp nhs 192.168.0.1']);
   t.same(nhsOf(lab, 'R2'), [], 'no NHS in show ip nhrp nhs');

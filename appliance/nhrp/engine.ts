@@ -82,19 +82,27 @@ export type MessageHandler = (msg: NhrpMessage, ctx: HandlerContext) => void;
 /** IOS: `ip nhrp authentication` is at most 8 characters. */
 const AUTH_MAX = 8;
 
+/** The authentication extension every packet carries and must arrive with (`ip nhrp authentication`). */
+function authExtension(n: TunnelNhrp): NhrpExtension | undefined {
+  if (n.authentication === undefined) return undefined;
+  const secret = new TextEncoder().encode(n.authentication).slice(0, AUTH_MAX);
+  return { type: NhrpExtType.Authentication, compulsory: true, auth: { spi: AUTH_TYPE_PLAINTEXT, secret } };
+}
+
 export class NhrpEngine {
   readonly cache: NhrpCache;
   private readonly clock: Clock;
-  private readonly nhrp: TunnelNhrp;
-  private readonly tunnel: TunnelConfig | undefined;
+  // settings-derived parts: rebuilt by reconfigure() (configuration mode)
+  private nhrp: TunnelNhrp;
+  private tunnel: TunnelConfig | undefined;
   private readonly clients: NhsClient[] = [];
   private readonly priorities: number[] = []; // parallel to clients
-  private readonly ctx: NhrpContext;
+  private ctx: NhrpContext;
   private readonly shortcuts: ShortcutTable;
-  private readonly resolver: Resolver;
-  private readonly redirector: Redirector;
-  private readonly purger: Purger;
-  private readonly auth: NhrpExtension | undefined;
+  private resolver: Resolver;
+  private redirector: Redirector;
+  private purger: Purger;
+  private auth: NhrpExtension | undefined;
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly mirrored = new Map<string, string>(); // tunnelIp -> last peerChanged 'set' key
   private readonly counts: Omit<NhrpCounters, 'refused'> = { in: {}, out: {}, drops: {} };
@@ -111,10 +119,7 @@ export class NhrpEngine {
       // A shortcut is only as good as the binding of its next hop (FRR NOTIFY_CACHE_DELETE).
       if (c.op === 'del') this.shortcuts?.removeVia(c.entry.tunnelIp, `next hop ${c.entry.tunnelIp} ${c.reason}`);
     });
-    if (this.nhrp.authentication !== undefined) {
-      const secret = new TextEncoder().encode(this.nhrp.authentication).slice(0, AUTH_MAX);
-      this.auth = { type: NhrpExtType.Authentication, compulsory: true, auth: { spi: AUTH_TYPE_PLAINTEXT, secret } };
-    }
+    this.auth = authExtension(this.nhrp);
     this.handlers.set(NhrpType.RegistrationRequest, (m, c) => this.onRegistrationRequest(m, c));
     this.handlers.set(NhrpType.RegistrationReply, (m, c) => this.onRegistrationReply(m, c.srcNbma));
     this.handlers.set(NhrpType.ErrorIndication, (m, c) => this.onErrorIndication(m, c));
@@ -142,6 +147,37 @@ export class NhrpEngine {
         this.refuse('purge-reply', `purge reply ${m.requestId} from NBMA ${c.srcNbma} refused: no purge of ours went there with that id`);
       }
     });
+  }
+
+  /**
+   * Configuration mode changed only NHRP attributes of the tunnel (supervisor/live-config.ts): what was
+   * learnt stays (registrations at this NHS, resolutions, shortcuts); what derives from the settings is
+   * rebuilt from `next`: NHS clients (they register at once), authentication, the context the handlers
+   * read holdtime from, resolver, redirector, purger; static entries follow the new maps.
+   */
+  reconfigure(next: TunnelConfig): void {
+    const wasRunning = this.running;
+    for (const c of this.clients) c.stop();
+    this.resolver.stop();
+    this.purger.stop();
+    this.redirector.reset();
+    this.tunnel = next;
+    this.nhrp = next.nhrp;
+    this.auth = authExtension(this.nhrp);
+    this.clients.length = 0;
+    this.priorities.length = 0;
+    this.buildClients();
+    this.ctx = this.makeContext();
+    this.resolver = new Resolver(this.ctx, this.shortcuts);
+    this.redirector = new Redirector(this.ctx, this.nhrp.redirect);
+    this.purger = new Purger(this.ctx);
+    const statics = new Map([...this.nhrp.maps.map((m) => [m.tunnelIp, m.nbma] as const),
+      ...this.clients.filter((c) => c.tunnelIp).map((c) => [c.tunnelIp!, c.nbma] as const)]);
+    for (const e of this.cache.entries()) {
+      if (e.type === 'static' && statics.get(e.tunnelIp) !== e.nbma) this.cache.delete(e.tunnelIp, 'no longer configured');
+    }
+    this.running = false;
+    if (wasRunning) this.start();
   }
 
   /** Install (or replace) the handler for a message type (tests, vendor extensions). */

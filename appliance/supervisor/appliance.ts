@@ -361,6 +361,14 @@ export class Appliance {
         await o?.stop();
       },
       startTunnel: (plan, j) => this.startTunnel(plan, j),
+      reconfigureNhrp: (plan) => {
+        const o = this.overlay!;
+        o.reconfigureNhrp(plan.tunnel!, plan.params!.nhsFallback);
+        // the source watch restarts the tunnel from its plan: from the new one from now on
+        plan.params!.source = o.params.source;
+        clearInterval(this.sourceTimer);
+        this.watchSource(plan);
+      },
       overlayUp: () => !!this.overlay,
       applyEthernet: (e, os, j) => this.applyEthernet(e, os, j),
       placeRoutes: (c, plan) => c.routes.map((r) => this.placeRoute(r, plan)),

@@ -10,7 +10,10 @@
 //    Loopback<n> is created on first use and deleted by `no interface Loopback<n>`.
 //  * static routes: each added or removed route in the kernel, and in the data-plane FIB for
 //    routes through the tunnel.
-//  * anything of the tunnel interface (address, source, key, mode, MTU, MSS, NHRP, shutdown), or the
+//  * NHRP attributes alone (maps, NHS, holdtime, network-id, redirect, shortcut, authentication,
+//    multicast) of a running tunnel: taken in place (Overlay.reconfigureNhrp): registrations and
+//    other learnt entries stay, NHS clients register again at once.
+//  * anything else of the tunnel interface (address, source, key, mode, MTU, MSS, shutdown), or the
 //    crypto section while the tunnel is protected: the tunnel's overlay is restarted with the new
 //    config (as IOS resets a tunnel whose source or key changes). Dynamic NHRP entries are learnt
 //    again: spokes re-register, shortcuts are resolved again.
@@ -37,6 +40,8 @@ export interface LiveHost {
   stopTunnel(): Promise<void>;
   /** start the tunnel of `plan` as at load: up now, or down waiting for its source / shut down */
   startTunnel(plan: Plan, j: ApplyJournal): Promise<void>;
+  /** only NHRP attributes of the running tunnel changed: its overlay takes them in place */
+  reconfigureNhrp(plan: Plan): void;
   /** the overlay runs (its routes and FIB can be edited in place) */
   overlayUp(): boolean;
   applyEthernet(e: EthernetConfig, os: string, j: ApplyJournal): void;
@@ -59,6 +64,9 @@ const keyOf = (p: PlacedRoute) => JSON.stringify(p.kernel);
 /** Everything the running overlay was built from: a change to any of it restarts the overlay. */
 const tunnelBasis = (c: ApplianceConfig, p: Plan) =>
   JSON.stringify({ t: p.tunnel ?? null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null });
+/** The same without the NHRP attributes: when only those differ, the running overlay takes them in place. */
+const overlayBasis = (c: ApplianceConfig, p: Plan) =>
+  JSON.stringify({ t: p.tunnel ? { ...p.tunnel, nhrp: null } : null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null });
 const ethernetBasis = (i: InterfaceConfig | undefined) =>
   i && i.kind === 'ethernet' ? JSON.stringify({ a: i.address ?? null, s: i.shutdown, p: !!i.noProxyArp }) : '';
 
@@ -93,7 +101,9 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
   const j = new ApplyJournal();
   h.adopt(next, plan);
   j.record('running config', () => h.adopt(prev, prevPlan));
-  const restartTunnel = tunnelBasis(prev, prevPlan) !== tunnelBasis(next, plan);
+  const tunnelChanged = tunnelBasis(prev, prevPlan) !== tunnelBasis(next, plan);
+  const nhrpOnly = tunnelChanged && h.overlayUp() && overlayBasis(prev, prevPlan) === overlayBasis(next, plan);
+  const restartTunnel = tunnelChanged && !nhrpOnly;
   try {
     if (restartTunnel && prevPlan.tunnel) {
       await h.stopTunnel();
@@ -112,11 +122,16 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
       try { h.applyEthernet(e, os, j); } catch (err) { throw new Error(`interface ${e.name} (${os}): ${(err as Error).message}`); }
     }
     await applyRouteChanges(h, prev, prevPlan, next, plan, restartTunnel, j);
+    if (nhrpOnly) {
+      h.reconfigureNhrp(plan);
+      j.record('NHRP settings as they were', () => h.reconfigureNhrp(prevPlan));
+    }
     if (restartTunnel && plan.tunnel) await h.startTunnel(plan, j);
   } catch (e) {
     const { failed } = await j.rollback();
     return { ok: false, message: `${(e as Error).message}; nothing changed${failed.length ? ` (could not undo: ${failed.join('; ')})` : ''}` };
   }
+  if (nhrpOnly) h.notice(`${plan.tunnel!.name}: NHRP settings changed; learnt entries kept`);
   if (restartTunnel && plan.tunnel) h.notice(`${plan.tunnel.name}: reconfigured, tunnel ${plan.down ? `down (${plan.down})` : 'restarted'}`);
   return { ok: true };
 }

@@ -32,7 +32,7 @@ export class Overlay {
   /** Tunnel peer -> the outbound SA its registration came through (peers sharing an NBMA behind one NAT). */
   private readonly peerSa = new Map<string, { nbma: string; out: number }>();
 
-  constructor(private config: ApplianceConfig, readonly tunnel: TunnelConfig, readonly params: TunnelParams,
+  constructor(private config: ApplianceConfig, public tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log) {
     this.dataplane = new DataplaneHost({
       nhrpIn: (src, dst, pkt, inSa) => {
@@ -79,6 +79,31 @@ export class Overlay {
 
   /** Configuration mode changed something outside the tunnel (routes, LAN addresses): read it from now on. */
   useConfig(c: ApplianceConfig): void { this.config = c; }
+
+  /**
+   * Configuration mode changed only NHRP attributes of the tunnel: the data plane keeps running and the
+   * NHRP engine keeps what it learnt (nhrp/engine.ts reconfigure). The data plane follows the multicast
+   * list, the redirect switch and the NHS unresolved traffic goes to.
+   */
+  reconfigureNhrp(next: TunnelConfig, nhsFallback: string | undefined): void {
+    const dp = this.dataplane.commands;
+    const was = this.tunnel.nhrp.multicast, now = next.nhrp.multicast;
+    const kept = (a: string) => now.includes(a) || (now.includes('dynamic') && [...this.mcastMembers.values()].includes(a));
+    for (const m of was) if (m !== 'dynamic' && !kept(m)) dp.mcastDel(u32(m));
+    if (was.includes('dynamic') && !now.includes('dynamic')) {
+      for (const nbma of this.mcastMembers.values()) if (!now.includes(nbma)) dp.mcastDel(u32(nbma));
+      this.mcastMembers.clear();
+    }
+    for (const m of now) if (m !== 'dynamic' && !was.includes(m)) dp.mcastAdd(u32(m));
+    this.tunnel = next;
+    this.nhrp.reconfigure(next);
+    if (now.includes('dynamic') && !was.includes('dynamic')) {
+      for (const e of this.nhrp.cache.entries()) if (e.flags.registered && e.nbma) this.updateMulticast('set', e.tunnelIp, e.nbma);
+    }
+    this.params.redirect = next.nhrp.redirect;
+    this.params.nhsFallback = nhsFallback;
+    this.dataplane.configureTunnel(this.params);
+  }
 
   async start(pcapPath?: string): Promise<void> {
     const { dataplane: dp, params, tunnel } = this;
