@@ -51,6 +51,7 @@ t.test('configure terminal on the console', async (t) => {
   const c = new PtyConsole();
   t.teardown(() => { c.proc.kill('SIGKILL'); });
   await waitFor(() => /Press RETURN/.test(c.out), 30000, 200);
+  t.equal(fs.statSync(sock).mode & 0o777, 0o600, 'the control socket (it configures the appliance) is for its owner only');
   c.type('\r');
   t.match(await c.expect(/Router>$/), /Router>$/, 'user exec prompt');
   c.type('en\r');

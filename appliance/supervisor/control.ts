@@ -55,6 +55,7 @@ export function serveControl(sockPath: string, handler: ControlHandler): net.Ser
       } catch (e) { reply(conn, { ok: false, output: `% Internal error: ${(e as Error).message}\n`, prompt: s.prompt }, false); }
     };
     conn.on('data', (chunk: string) => {
+      if (conn.writableEnded) return; // refused already: the rest is not read
       buf += chunk;
       if (buf.length > MAX_REQUEST) { reply(conn, { ok: false, output: '% Request too long' }, true); buf = ''; return; }
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
@@ -67,7 +68,11 @@ export function serveControl(sockPath: string, handler: ControlHandler): net.Ser
     });
     conn.on('error', () => { /* client went away */ });
   });
-  server.listen(sockPath);
+  // The socket configures the appliance: only its owner (root, the console and dmvpnctl) may connect.
+  // umask while binding, so there is no moment at which it is open to others.
+  const mask = process.umask(0o177);
+  try { server.listen(sockPath); } finally { process.umask(mask); }
+  server.on('listening', () => fs.chmodSync(sockPath, 0o600));
   return server;
 }
 
