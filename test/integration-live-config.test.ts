@@ -127,6 +127,24 @@ t.test('interface Loopback0: created with its address, reachable through the tun
   configure(t, 'R1', ['no ip route 10.2.255.1 255.255.255.255 192.168.0.12']);
 });
 
+t.test('shutdown / no shutdown and ip mtu on a running spoke', async (t) => {
+  const r4 = lab.ns('R4');
+  const link = (dev: string) => nsExec(r4, ['ip', '-o', 'link', 'show', 'dev', dev], { allowFail: true });
+  const registered = () => peersOf(lab, 'R1').some((p) => p.tunnel === '192.168.0.4' && p.state === 'UP');
+  configure(t, 'R4', ['interface Tunnel0', 'shutdown']);
+  t.not(link('Tunnel0').status, 0, 'the tunnel device is gone');
+  t.match(lab.ctl('R4', 'show ip interface brief'), /Tunnel0\s+192\.168\.0\.4\s+YES\s+\S+\s+administratively down\s+down/);
+  t.notOk(lab.ping(host(4), '10.0.1.10', 2), 'h4 cut off');
+  configure(t, 'R4', ['interface Tunnel0', 'no shutdown', 'ip mtu 1380']);
+  t.match(link('Tunnel0').stdout, /mtu 1380/, 'back, with the new MTU');
+  t.ok(await waitFor(registered, 30000, 500), 'registered with the hub again');
+  t.ok(await waitFor(() => lab.ping(host(4), '10.0.1.10', 2), 20000, 500), 'h4 reaches h1 again');
+  configure(t, 'R4', ['interface FastEthernet0/1', 'shutdown']);
+  t.notMatch(link('eth1').stdout, /[<,]UP[,>]/, 'eth1 administratively down in the kernel');
+  configure(t, 'R4', ['interface FastEthernet0/1', 'no shutdown']);
+  t.match(link('eth1').stdout, /[<,]UP[,>]/, 'and up again');
+});
+
 t.test('a change that cannot be applied is refused and changes nothing', async (t) => {
   // NHRP entries come and go with traffic (resolutions, shortcuts): compared are the config, the
   // kernel and the NHS registration
