@@ -4,11 +4,10 @@
 // on any interface yet stays down (logged, shown) and comes up when the address appears.
 import fs from 'node:fs';
 import { parseStartupConfig, originLine } from '../config/load.js';
-import type { ApplianceConfig, TunnelConfig, EthernetConfig } from '../config/model.js';
+import type { ApplianceConfig, TunnelConfig, EthernetConfig, StaticRoute } from '../config/model.js';
 import { resolveOsNames, ruleOsName } from '../config/interfaces.js';
 import { parseInterfaceName, isLoopback } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
-import type { StaticRoute } from '../config/model.js';
 import { Log } from '../log/log.js';
 import { setInterface, routeReplace, routeDelete, interfaceExists, createLoopback, deleteLink, linkState, restoreLink, SystemError, type KernelRoute } from './system.js';
 import { ipToU32, maskToLen } from '../net/ipv4.js';
@@ -38,6 +37,8 @@ class ApplyError extends Error {
   constructor(readonly origin: object | undefined, message: string) { super(message); }
 }
 
+/** An underlay route kept out of the kernel while its next hop is unreachable, by this key. */
+const inactiveKey = (kr: KernelRoute) => `${kr.prefix}/${kr.len} via ${kr.via}`;
 
 export class Appliance {
   config!: ApplianceConfig;
@@ -198,7 +199,7 @@ export class Appliance {
     const tunnel = plan.tunnel!;
     plan.params!.source = src;
     const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log);
-    j.record(`tunnel ${tunnel.name}`, () => overlay.stop());
+    j.record(`tunnel ${tunnel.name}`, () => { if (this.overlay === overlay) this.overlay = undefined; return overlay.stop(); });
     try { await overlay.start(this.opts.pcapPath); }
     catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }
     this.overlay = overlay;
@@ -286,7 +287,7 @@ export class Appliance {
    * resolves. Same here: logged once, retried every INACTIVE_ROUTE_RETRY_MS, logged when installed.
    */
   private keepInactive(kr: KernelRoute, j: ApplyJournal): void {
-    const key = `${kr.prefix}/${kr.len} via ${kr.via}`;
+    const key = inactiveKey(kr);
     this.inactiveRoutes.set(key, kr);
     this.log.emit('IPRT', 'warn', 'INACTIVE', `ip route ${key}: next hop not reachable now; the route is kept and installed when it is`);
     j.record(`inactive route ${key}`, () => { this.inactiveRoutes.delete(key); });
@@ -340,7 +341,6 @@ export class Appliance {
   /** What live apply may do here (the parts of start() it reuses, one change at a time). */
   private liveHost(): LiveHost {
     const self = this;
-    const inactiveKey = (kr: KernelRoute) => `${kr.prefix}/${kr.len} via ${kr.via}`;
     return {
       get config() { return self.config; },
       get plan() { return self.plan ?? { ethernets: [], osNames: new Map() }; },

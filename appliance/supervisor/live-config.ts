@@ -105,12 +105,12 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
   const nhrpOnly = tunnelChanged && h.overlayUp() && overlayBasis(prev, prevPlan) === overlayBasis(next, plan);
   const restartTunnel = tunnelChanged && !nhrpOnly;
   try {
-    if (restartTunnel && prevPlan.tunnel) {
+    if (restartTunnel) {
       await h.stopTunnel();
-      j.record(`tunnel ${prevPlan.tunnel.name} as it was`, async () => {
+      j.record('the tunnel as it was', async () => {
         h.adopt(prev, prevPlan);
         await h.stopTunnel();
-        await h.startTunnel(prevPlan, new ApplyJournal());
+        if (prevPlan.tunnel) await h.startTunnel(prevPlan, new ApplyJournal());
       });
     }
     for (const gone of prevPlan.ethernets.filter((e) => isLoopback(e.name) && !plan.osNames.has(e.name))) {
