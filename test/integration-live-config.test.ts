@@ -174,3 +174,26 @@ t.test('abbreviations, help and the caret over dmvpnctl', async (t) => {
   t.match(running('R3'), / ip nhrp holdtime 40\n/, 'the good line applied');
   t.match(lab.ctl('R3', 'configure terminal'), /% Configuration mode needs a session/, 'one-shot dmvpnctl configure terminal says what to use')
 });
+
+t.test('a change that fails part-way in the kernel is undone: the tunnel stays as it was', async (t) => {
+  // R3 restarted with a test fault: the kernel "refuses" 10.55.0.0/16 (system.ts DMVPN_TEST_REFUSE_ROUTE)
+  await lab.stop('R3');
+  process.env.DMVPN_TEST_REFUSE_ROUTE = '10.55.0.0/16';
+  try { lab.start('R3', lab.writeConfig('R3', text.R3)); } finally { delete process.env.DMVPN_TEST_REFUSE_ROUTE; }
+  t.ok(await answering('R3'), 'R3 answers');
+  const registered = () => peersOf(lab, 'R1').some((p) => p.tunnel === '192.168.0.3' && p.state === 'UP');
+  t.ok(await waitFor(registered, 30000, 500), 'R3 registered');
+  const tunnelDevice = () => nsExec(lab.ns('R3'), ['ip', 'link', 'show', 'Tunnel0'], { allowFail: true }).status === 0;
+  // with the tunnel shut down the overlay route is only config; bringing the tunnel up installs it
+  configure(t, 'R3', ['interface Tunnel0', 'shutdown', 'exit', 'ip route 10.55.0.0 255.255.0.0 192.168.0.1']);
+  t.notOk(tunnelDevice(), 'shut down: no tunnel device');
+  const before = running('R3');
+  const r = dmvpnctlSession(lab, 'R3', ['configure terminal', 'interface Tunnel0', 'no shutdown', 'end']);
+  t.equal(r.status, 1, 'no shutdown refused');
+  t.match(r.out, /% .*10\.55\.0\.0\/16: refused \(DMVPN_TEST_REFUSE_ROUTE test fault\); nothing changed/, 'the kernel\'s refusal, and that nothing changed');
+  t.equal(running('R3'), before, 'the running config still has the tunnel shut down');
+  t.notOk(tunnelDevice(), 'the tunnel started for the change is gone again');
+  t.match(lab.ctl('R3', 'show ip interface brief'), /Tunnel0\s+\S+\s+YES\s+\S+\s+administratively down/);
+  configure(t, 'R3', ['no ip route 10.55.0.0 255.255.0.0 192.168.0.1', 'interface Tunnel0', 'no shutdown']);
+  t.ok(await waitFor(registered, 30000, 500), 'without the refused route the tunnel comes up and registers');
+});
