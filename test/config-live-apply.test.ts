@@ -117,6 +117,18 @@ t.test('NHRP attributes alone are taken by the running tunnel in place; other tu
   t.same(s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'tunnel key: restart (it carries the NHRP change too)');
 });
 
+t.test('crypto ipsec changes restart a protected tunnel (its SAs are planned again); without protection they are only config', async (t) => {
+  const before = load(BASE);
+  const sa = { name: 'M', peer: '172.16.15.2', udpEncapsulation: false };
+  let f = fakeHost(before);
+  t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.manualSas = [sa]; })), { ok: true });
+  t.same(f.s.log, ['stop tunnel', 'start tunnel 192.168.0.2']);
+  const open = edit(before, (n) => { delete tunnelOf(n).protection; });
+  f = fakeHost(open);
+  t.same(await applyLive(f.host, edit(open, (n) => { n.crypto.manualSas = [sa]; })), { ok: true });
+  t.same(f.s.log, [], 'nothing restarted');
+});
+
 t.test('hostname alone: nothing but the config', async (t) => {
   const { host, s } = fakeHost(load(BASE));
   t.same(await applyLive(host, edit(s.config, (n) => { n.hostname = 'R22'; })), { ok: true });
