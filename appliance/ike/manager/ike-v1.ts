@@ -74,7 +74,7 @@ export class IkeV1Manager {
     for (const name of profile?.transformSets ?? []) {
       const ts = crypto.transformSets?.find((x) => x.name === name);
       if (!ts) { notes.push(`ipsec profile ${profile!.name}: transform-set ${name} not defined`); continue; }
-      const r = phase2Proposal(ts, profile!.pfs);
+      const r = phase2Proposal(ts, profile!.pfs, profile!.lifetimeSeconds);
       if (r.ok) { proposals.push(r.value); notes.push(...r.warnings); } else notes.push(r.reason);
     }
     this.crypto = crypto;
