@@ -8,6 +8,8 @@ import { IpsecManager } from './ipsec.js';
 import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
 import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
 import { DropLog } from './drop-log.js';
+import { IkeService } from './ike-service.js';
+import type { ExecIke } from './exec-context.js';
 import { PEER_FLAG, PEER_SA_SHIFT } from '../dataplane/layout.js';
 import { ipToU32 as u32, u32ToIp, maskToLen, networkOf } from '../net/ipv4.js';
 import { localPrefixes, overlayRoute } from './addressing.js';
@@ -22,6 +24,8 @@ export class Overlay {
   readonly dataplane: DataplaneHost;
   readonly nhrp: NhrpEngine;
   ipsec?: IpsecManager;
+  /** IKE (crypto isakmp keys with tunnel protection): SAs negotiated per peer. */
+  ike?: IkeService;
   private readonly mcastMembers = new Map<string, string>();
   private readonly lastTx = new Map<number, number>();
   private usageTimer?: NodeJS.Timeout;
@@ -51,7 +55,11 @@ export class Overlay {
     const nhrpLog = log.facility('NHRP');
     this.nhrp = new NhrpEngine({
       config: tunnel, tunnelIp: params.tunnelIp, tunnelPrefixLen: params.prefixLen, nbmaSource: params.source,
-      send: (dst, bytes) => { if (!this.dataplane.sendNhrp(dst, bytes, this.saFor(dst))) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`); },
+      send: (dst, bytes) => {
+        // under IKE, NHRP to a peer without an SA waits for quick mode (and starts it)
+        if (this.ike && !this.ike.ready(dst)) { this.ike.hold(dst, bytes); return; }
+        if (!this.dataplane.sendNhrp(dst, bytes, this.saFor(dst))) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`);
+      },
       peerChanged: (ev) => {
         if (ev.op === 'set' && ev.nbma) {
           // learned through ESP: remember which SA pair this tunnel peer is behind (see rxSa)
@@ -91,6 +99,7 @@ export class Overlay {
       this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
         (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
     }
+    if (params.protected && this.config.crypto.isakmpKeys?.length) await this.startIke();
     // the tunnel subnet is on-link: next hop = destination
     dp.commands.fibAdd(u32(networkOf(params.tunnelIp, params.prefixLen)), params.prefixLen, 0);
     for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(u32(m));
@@ -109,9 +118,46 @@ export class Overlay {
     clearInterval(this.fallbackTimer);
     this.dropLog?.stop();
     this.ipsec?.stop();
+    this.ike?.stop();
     this.nhrp.stop();
     await new Promise((r) => setTimeout(r, 50)); // let the last NHRP packets leave the ring
     await this.dataplane.stop();
+  }
+
+  /** IKE on the tunnel source: its load-time warnings, then UDP 500 (4500 comes through the data plane). */
+  private async startIke(): Promise<void> {
+    const dp = this.dataplane;
+    const ikeLog = this.log.facility('ISAKMP');
+    const ike = new IkeService({
+      crypto: this.config.crypto, local: this.params.source, sa: dp.sa, firstIndex: this.sas.length, capacity: dp.layoutInfo.saCapacity,
+      sendNhrp: (nbma, packet) => dp.sendNhrp(nbma, packet),
+      inboundPackets: (index) => readSas(dp.buffer, dp.layoutInfo).find((r) => r.index === index)?.packets ?? 0,
+      log: (level, msg) => ikeLog(level, msg),
+    });
+    for (const w of ike.warnings) this.log.emit('CRYPTO', 'warn', 'POLICY', w);
+    await ike.start();
+    this.ike = ike;
+    this.log.emit('CRYPTO', 'notice', 'IKE', `tunnel protection on ${this.tunnel.name}: IKEv1 on ${this.params.source} (UDP 500, NAT-T 4500); SAs are negotiated per peer`);
+  }
+
+  /** `show crypto ipsec sa`: the manual-sa name, or the ISAKMP conn-id an IKE SA came from. */
+  saNameOf(index: number): string {
+    const c = this.ike?.children.byIndex(index);
+    return c ? `conn-id ${c.connId}` : this.ipsec?.nameOf(index) ?? `sa${index}`;
+  }
+  saOriginOf(index: number): string { return this.ike?.children.byIndex(index) ? 'isakmp' : 'manual'; }
+
+  /** IKE for exec mode (show crypto isakmp sa / session, clear crypto ...). */
+  ikeView(): ExecIke | undefined {
+    const ike = this.ike;
+    if (!ike) return undefined;
+    return {
+      sas: () => ike.engine.sas.map((s) => ({ local: s.local, remote: s.remote, initiator: s.initiator, state: s.state, connId: s.connId,
+        remotePort: s.remotePort, localPort: s.localPort, establishedAt: s.establishedAt })),
+      children: () => ike.children.all.map((c) => ({ peer: c.peer, spiIn: c.spiIn, spiOut: c.spiOut, mode: c.mode, udp: c.udp })),
+      clear: (peer) => ike.clear(peer),
+      clearIsakmp: (connId) => ike.clearIsakmp(connId),
+    };
   }
 
   /** Unresolved traffic goes via the best responding NHS: follow failover and return in the data plane. */
@@ -155,6 +201,10 @@ export class Overlay {
     if (m.type === 'SA_EVENT') {
       const what = m.reason === 1 ? 'soft lifetime reached (rekey needed)' : m.reason === 2 ? 'hard lifetime reached: SA stopped' : 'sequence numbers exhausted: SA stopped';
       this.log.emit('CRYPTO', m.reason === 1 ? 'notice' : 'warn', 'SA_EVENT', `SA ${this.ipsec?.nameOf(m.index) ?? m.index} spi 0x${m.spi.toString(16)}: ${what}`);
+    } else if (m.type === 'SA_NEEDED' && this.ike) {
+      this.ike.ensure(u32ToIp(m.nbma));
+    } else if (m.type === 'IKE_IN' && this.ike) {
+      this.ike.natTDatagram(u32ToIp(m.src), m.srcPort, m.message);
     } else if (m.type === 'SA_NEEDED') {
       this.log.emit('CRYPTO', 'warn', 'NO_SA', `no outbound SA for peer ${u32ToIp(m.nbma)}: GRE to it is dropped (IKEv2 is not available yet; configure crypto ipsec manual-sa)`);
     } else {

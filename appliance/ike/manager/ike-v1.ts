@@ -5,13 +5,14 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
 import { phase1Policy, phase2Proposal, pskFor, sortedPolicies, type Phase1Policy, type Phase2Proposal } from '../config.js';
-import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION, NAT_T_PORT, PayloadV1 } from '../encoding/constants.js';
+import { COOKIE_LEN, DOI_IPSEC, ExchangeV1, FLAG_ENCRYPTION, NAT_T_PORT, NotifyV1, PayloadV1, ProtocolId } from '../encoding/constants.js';
 import { asNotify } from '../encoding/payloads-v1.js';
 import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
 import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
 import { MainMode } from '../tasks/main-mode.js';
 import { QuickMode } from '../tasks/quick-mode.js';
-import { deleteIke, processInformational } from '../tasks/informational.js';
+import { deleteIke, informational, processInformational } from '../tasks/informational.js';
+import { spiBytes } from '../tasks/phase2-proposal.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
 import type { LogFn } from '../../log/log.js';
@@ -46,6 +47,10 @@ export interface IkeV1Events {
   /** The peer deleted Child SAs: the SPIs it named are its inbound ones, our outbound. */
   childDeleted?(sa: IkeSaV1, spis: number[]): void;
   deleted?(sa: IkeSaV1): void;
+  /** An authenticated informational message came from the peer (DPD: it is alive). */
+  alive?(sa: IkeSaV1): void;
+  /** The peer sent INITIAL-CONTACT with the now established `sa`: SAs older than it are stale. */
+  initialContact?(sa: IkeSaV1): void;
 }
 
 export class IkeV1Manager {
@@ -116,6 +121,26 @@ export class IkeV1Manager {
     this.entries.delete(hex(sa.ispi));
     sa.state = 'MM_NO_STATE_DELETED';
     this.events.deleted?.(sa);
+  }
+
+  /** Delete notification (RFC 2408 3.15) for our inbound ESP SPIs `spis` (their Child SAs are gone here). */
+  deleteChildren(sa: IkeSaV1, spis: number[]): boolean {
+    const entry = this.entries.get(hex(sa.ispi));
+    if (!entry || entry.sa !== sa || sa.state !== 'QM_IDLE' || !spis.length) return false;
+    entry.children = entry.children.filter((c) => !spis.includes(c.spiIn));
+    this.sendRaw(informational(sa, [{ type: PayloadV1.Delete, doi: DOI_IPSEC, protocol: ProtocolId.ESP, spiSize: 4, spis: spis.map(spiBytes) }]), sa);
+    return true;
+  }
+
+  /** DPD (RFC 3706): an R-U-THERE with sequence number `seq`; the ACK raises `alive`. */
+  dpdProbe(sa: IkeSaV1, seq: number): boolean {
+    const entry = this.entries.get(hex(sa.ispi));
+    if (!entry || entry.sa !== sa || sa.state !== 'QM_IDLE') return false;
+    const data = new Uint8Array(4);
+    new DataView(data.buffer).setUint32(0, seq >>> 0);
+    this.sendRaw(informational(sa, [{ type: PayloadV1.Notify, doi: DOI_IPSEC, protocol: ProtocolId.ISAKMP,
+      spi: Buffer.concat([sa.ispi, sa.rspi]), notifyType: NotifyV1.DpdRUThere, data }]), sa);
+    return true;
   }
 
   /** The Child SAs (SPIs only) negotiated on `sa`. */
@@ -203,6 +228,10 @@ export class IkeV1Manager {
         entry.sa.establishedAt = Date.now();
         this.log('notice', `IKE: SA with ${address} established (conn-id ${entry.sa.connId})`);
         this.events.established?.(entry.sa);
+        // RFC 2407 4.6.3.3: the peer holds no other SA with us (it rebooted): our older ones are stale
+        if (inbound.payloads.some((p) => p.type === PayloadV1.Notify && asNotify(p)?.notifyType === NotifyV1.InitialContact)) {
+          this.events.initialContact?.(entry.sa);
+        }
       }
       if (step.reply) {
         if (!entry.sa.initiator) entry.lastRequestDigest = digest;
@@ -227,6 +256,7 @@ export class IkeV1Manager {
     const r = processInformational(sa, m);
     if (!r.ok) return this.drop('rejected', sa.remote, r.error);
     this.counters.informational++;
+    this.events.alive?.(sa);
     for (const n of r.notifies) if (n < 16384) this.log('warn', `IKE: ${sa.remote} notified error ${n}`);
     if (r.reply) this.sendRaw(r.reply, sa);
     if (r.deleteSpis.length) {

@@ -1,0 +1,329 @@
+// IKE in the supervisor: runs an IKE manager on the tunnel source address and turns what it
+// negotiates into data-plane SAs. UDP 500 is a dgram socket here; UDP 4500 belongs to the data plane's
+// pump (ESP in UDP), which hands IKE datagrams (after the non-ESP marker) to us as IKE_IN and sends ours
+// with IKE_OUT, so the port is bound once. Child SAs go into the SA table (ike-child-sas.ts); NHRP
+// packets for a peer without an SA wait in a bounded queue (first-packets.ts) until quick mode is done.
+// The manager is reached through IkeEngine, which the IKEv1 manager satisfies and an IKEv2 one can.
+import dgram from 'node:dgram';
+import type { CryptoConfig } from '../config/model.js';
+import { IkeV1Manager } from '../ike/manager/ike-v1.js';
+import type { IkeSaV1 } from '../ike/sa/ike-sa-v1.js';
+import type { ChildSaKeys } from '../ike/sa/child-sa.js';
+import { NAT_T_PORT } from '../ike/encoding/constants.js';
+import type { SaCommands } from '../dataplane/sa.js';
+import { ipToU32 } from '../net/ipv4.js';
+import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
+import { FirstPackets } from './first-packets.js';
+import type { LogFn } from '../log/log.js';
+
+/** What the service sees of one IKE SA, whatever the version. */
+export interface IkeSaView { readonly local: string; readonly remote: string; readonly initiator: boolean; readonly connId: number; state: string; remotePort: number; establishedAt?: number }
+
+/** The manager of one IKE version, as the service drives it (IkeV1Manager; an IKEv2 manager mirrors it). */
+export interface IkeEngine<SA extends IkeSaView = IkeSaView> {
+  readonly counters: Record<string, number>;
+  readonly sas: SA[];
+  /** `localPort` 4500: the datagram still carries its 4-byte non-ESP marker. */
+  handleDatagram(buf: Uint8Array, address: string, port: number, localPort?: number): void;
+  initiate(peer: string, port?: number): SA;
+  /** New Child SA on an established SA (IKEv1 quick mode, IKEv2 CREATE_CHILD_SA); false = not now. */
+  initiateChild(sa: SA): boolean;
+  deleteChildren(sa: SA, inboundSpis: number[]): boolean;
+  dpdProbe(sa: SA, seq: number): boolean;
+  clear(sa: SA): void;
+  configure(crypto: CryptoConfig): string[];
+  close(): void;
+}
+
+/** Events every engine raises (the IKEv1 manager's IkeV1Events with a version-neutral SA). */
+export interface IkeEngineEvents<SA extends IkeSaView = IkeSaView> {
+  established(sa: SA): void;
+  failed(sa: SA, reason: string): void;
+  child(sa: SA, keys: ChildSaKeys): void;
+  childDeleted(sa: SA, outboundSpis: number[]): void;
+  deleted(sa: SA): void;
+  alive(sa: SA): void;
+  initialContact(sa: SA): void;
+}
+
+type Send = (datagram: Uint8Array, address: string, port: number, localPort: number) => void;
+
+/** IKEv1 as an IkeEngine: quick mode is its child exchange. */
+export function ikeV1Engine(crypto: CryptoConfig, local: string, send: Send, log: LogFn, events: IkeEngineEvents<IkeSaV1>): IkeEngine<IkeSaV1> {
+  const m = new IkeV1Manager(crypto, local, send, log, events);
+  return Object.assign(m, { initiateChild: (sa: IkeSaV1) => m.initiateQuick(sa) }) as IkeV1Manager & IkeEngine<IkeSaV1>;
+}
+
+/** The quick mode initiator installs its outbound SA this long after sending message 3, so the
+ * responder (which installs on message 3) has the inbound SA before the first ESP packet arrives. */
+export const OUTBOUND_DELAY_MS = 300;
+/** Child SAs are renegotiated at this fraction of their lifetime (the side that started them) ... */
+export const REKEY_INITIATOR = 0.85;
+/** ... or at this fraction by the other side, if the first did not. */
+export const REKEY_RESPONDER = 0.93;
+/** IOS DPD: an unanswered R-U-THERE is resent every `retry` seconds, 5 times, then the peer is dead. */
+export const DPD_RETRIES = 5;
+
+export interface IkeServiceOptions {
+  crypto: CryptoConfig;
+  local: string;
+  sa: SaCommands;
+  /** SA table entries IKE may use: `firstIndex` .. `capacity - 1`. */
+  firstIndex: number;
+  capacity: number;
+  /** NHRP out through the data plane (a waiting first packet, once the SA is up). */
+  sendNhrp(nbma: string, packet: Uint8Array): boolean;
+  /** Inbound packet count of SA `index` (DPD: traffic from the peer proves it alive). */
+  inboundPackets?(index: number): number;
+  /** A peer was declared dead by DPD or cleared: its SAs are gone. */
+  peerDown?(peer: string): void;
+  log: LogFn;
+  /** UDP port for IKE (500; tests may pass 0). */
+  port?: number;
+}
+
+interface ChildTimers { child: InstalledChild; rekey?: NodeJS.Timeout; expire: NodeJS.Timeout; rekeyed: boolean }
+interface SaTimers { expire?: NodeJS.Timeout; dpd?: NodeJS.Timeout; dpdMisses: number; dpdSeq: number; lastRx: number; lastRxAt: number }
+
+export class IkeService {
+  readonly engine: IkeEngine<IkeSaV1>;
+  readonly children: ChildSaTable;
+  readonly queue = new FirstPackets();
+  private socket?: dgram.Socket;
+  /** ISAKMP SAs on which we started a child exchange (so we know our quick mode role). */
+  private readonly childInitiated = new Set<IkeSaView>();
+  private readonly childTimers = new Map<InstalledChild, ChildTimers>();
+  private readonly saTimers = new Map<IkeSaView, SaTimers>();
+  readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0 };
+  private readonly notes: string[];
+  private stopped = false;
+
+  constructor(private readonly o: IkeServiceOptions) {
+    this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
+    const send: Send = (d, address, port, localPort) => this.send(d, address, port, localPort);
+    this.engine = ikeV1Engine(o.crypto, o.local, send, o.log, {
+      established: (sa) => this.established(sa),
+      failed: (sa, reason) => { this.o.log('warn', `ISAKMP with ${sa.remote} failed: ${reason}`); this.forgetSa(sa); this.queue.discard(sa.remote); },
+      child: (sa, keys) => this.childUp(sa, keys),
+      childDeleted: (sa, spis) => this.childDeleted(sa, spis),
+      deleted: (sa) => this.forgetSa(sa),
+      alive: (sa) => this.alive(sa),
+      initialContact: (sa) => this.initialContact(sa),
+    });
+    this.notes = this.engine.configure(o.crypto);
+  }
+
+  /** Load-time warnings (weak algorithms, IOS defaults) and refusals of the crypto config. */
+  get warnings(): readonly string[] { return this.notes; }
+
+  async start(): Promise<void> {
+    const s = dgram.createSocket({ type: 'udp4' });
+    s.on('message', (msg, r) => this.engine.handleDatagram(new Uint8Array(msg), r.address, r.port, 500));
+    s.on('error', (e) => this.o.log('error', `ISAKMP socket: ${e.message}`));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(this.o.port ?? 500, this.o.local, () => { s.off('error', reject); resolve(); });
+    });
+    this.socket = s;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.childTimers.values()) { clearTimeout(t.rekey); clearTimeout(t.expire); }
+    for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.dpd); }
+    this.engine.close();
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  /** IKE that arrived on UDP 4500 through the data plane (IKE_IN: the non-ESP marker already removed). */
+  natTDatagram(src: string, srcPort: number, message: Uint8Array): void {
+    const withMarker = new Uint8Array(4 + message.length);
+    withMarker.set(message, 4);
+    this.engine.handleDatagram(withMarker, src, srcPort, NAT_T_PORT);
+  }
+
+  /** An outbound SA to `nbma` is installed. */
+  ready(nbma: string): boolean { return this.children.hasOutbound(nbma); }
+
+  /** NHRP to a peer without an SA: kept until the SA is up, and IKE started if it is not running. */
+  hold(nbma: string, packet: Uint8Array): boolean {
+    const kept = this.queue.add(nbma, packet);
+    this.ensure(nbma);
+    return kept;
+  }
+
+  /** Makes sure an SA with `nbma` is up or being negotiated (SA_NEEDED, NHRP to a new peer). */
+  ensure(nbma: string): void {
+    if (this.stopped || this.children.forPeer(nbma).length) return;
+    const sas = this.engine.sas.filter((s) => s.remote === nbma);
+    const established = sas.find((s) => s.state === 'QM_IDLE');
+    if (established) {
+      if (!this.childInitiated.has(established)) this.startChild(established);
+      return;
+    }
+    if (sas.length) return; // main mode in progress (ours or the peer's): its quick mode follows
+    this.o.log('debug', `ISAKMP: initiating main mode with ${nbma}`);
+    this.engine.initiate(nbma);
+  }
+
+  /** `clear crypto sa [peer X]`: delete notifies, Child SAs out of the data plane, ISAKMP SAs cleared. */
+  clear(peer?: string): number {
+    let n = 0;
+    for (const c of [...this.children.all]) if (!peer || c.peer === peer) { this.removeChild(c, true); n++; }
+    for (const sa of this.engine.sas) if (!peer || sa.remote === peer) { this.engine.clear(sa); n++; }
+    return n;
+  }
+
+  /** `clear crypto isakmp [conn-id]`: ISAKMP SAs only; the IPsec SAs live on until they expire. */
+  clearIsakmp(connId?: number): number {
+    let n = 0;
+    for (const sa of this.engine.sas) if (connId === undefined || sa.connId === connId) { this.engine.clear(sa); n++; }
+    return n;
+  }
+
+  private send(d: Uint8Array, address: string, port: number, localPort: number): void {
+    if (localPort === NAT_T_PORT) {
+      if (!this.o.sa.ikeOut(ipToU32(address), d, NAT_T_PORT, port)) this.o.log('warn', `ISAKMP to ${address}:${port} dropped: control ring full`);
+      return;
+    }
+    this.socket?.send(d, port, address);
+  }
+
+  private established(sa: IkeSaV1): void {
+    this.o.log('debug', `ISAKMP (${sa.connId}): SA with ${sa.remote} is QM_IDLE (${sa.initiator ? 'initiator' : 'responder'})`);
+    const t: SaTimers = { dpdMisses: 0, dpdSeq: 1, lastRx: -1, lastRxAt: Date.now() };
+    this.saTimers.set(sa, t);
+    const life = sa.policy?.lifetime;
+    if (life) { t.expire = setTimeout(() => this.isakmpExpired(sa), life * 1000); t.expire.unref(); }
+    this.armDpd(sa);
+    if (sa.initiator) this.startChild(sa);
+  }
+
+  private startChild(sa: IkeSaV1): void {
+    if (this.engine.initiateChild(sa)) this.childInitiated.add(sa);
+  }
+
+  private childUp(sa: IkeSaV1, keys: ChildSaKeys): void {
+    const weStarted = this.childInitiated.delete(sa);
+    const c = this.children.install(keys, sa.connId, weStarted);
+    if (typeof c === 'string') {
+      this.counters.childInstallFailed++;
+      this.o.log('error', `IPsec SA with ${sa.remote} not installed: ${c}`);
+      return;
+    }
+    this.o.log('notice', `IPsec SA with ${sa.remote} installed (${c.mode}${c.udp ? ', UDP-encapsulated' : ''}, in 0x${c.spiIn.toString(16)}, out 0x${c.spiOut.toString(16)}, conn-id ${sa.connId})`);
+    const soft = (weStarted ? REKEY_INITIATOR : REKEY_RESPONDER) * c.lifetime * 1000;
+    const timers: ChildTimers = { child: c, rekeyed: false,
+      rekey: setTimeout(() => this.rekey(timers), soft), expire: setTimeout(() => this.expire(c), c.lifetime * 1000) };
+    timers.rekey?.unref(); timers.expire.unref();
+    this.childTimers.set(c, timers);
+    const flush = () => {
+      this.children.installOutbound(c);
+      this.queue.flush(c.peer, (p) => this.o.sendNhrp(c.peer, p));
+    };
+    if (weStarted) setTimeout(flush, OUTBOUND_DELAY_MS).unref();
+    else flush();
+  }
+
+  /** Make-before-break: a new pair is negotiated; the old one stays until its lifetime ends. */
+  private rekey(t: ChildTimers): void {
+    if (t.rekeyed || this.stopped) return;
+    // the other side already renegotiated: a newer pair with the peer exists
+    if (this.children.forPeer(t.child.peer).some((c) => c.createdAt > t.child.createdAt)) return;
+    t.rekeyed = true;
+    this.counters.rekeys++;
+    const sa = this.engine.sas.find((s) => s.remote === t.child.peer && s.state === 'QM_IDLE');
+    this.o.log('debug', `IPsec SA with ${t.child.peer} (in 0x${t.child.spiIn.toString(16)}) near its lifetime: rekeying`);
+    if (sa) this.startChild(sa);
+    else this.engine.initiate(t.child.peer); // phase 1 is gone too: a new main mode, then quick mode
+  }
+
+  private expire(c: InstalledChild): void {
+    this.counters.expired++;
+    this.o.log('debug', `IPsec SA with ${c.peer} (in 0x${c.spiIn.toString(16)}) expired`);
+    this.removeChild(c, true);
+  }
+
+  /** Takes `c` out of the data plane; `notify`: tell the peer (delete of our inbound SPI). */
+  private removeChild(c: InstalledChild, notify: boolean): void {
+    const t = this.childTimers.get(c);
+    if (t) { clearTimeout(t.rekey); clearTimeout(t.expire); this.childTimers.delete(c); }
+    this.children.remove(c);
+    if (!notify) return;
+    const sa = this.engine.sas.find((s) => s.remote === c.peer && s.state === 'QM_IDLE');
+    if (sa) this.engine.deleteChildren(sa, [c.spiIn]);
+  }
+
+  private childDeleted(sa: IkeSaV1, spis: number[]): void {
+    for (const spi of spis) {
+      const c = this.children.byOutboundSpi(sa.remote, spi);
+      if (!c) continue;
+      this.o.log('notice', `IPsec SA with ${sa.remote} deleted by the peer (out 0x${spi.toString(16)})`);
+      this.removeChild(c, false);
+    }
+  }
+
+  private forgetSa(sa: IkeSaView): void {
+    const t = this.saTimers.get(sa);
+    if (t) { clearTimeout(t.expire); clearTimeout(t.dpd); this.saTimers.delete(sa); }
+    this.childInitiated.delete(sa);
+  }
+
+  private isakmpExpired(sa: IkeSaV1): void {
+    this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote}: lifetime over, deleted (a new one is negotiated when an IPsec SA needs it)`);
+    this.engine.clear(sa);
+  }
+
+  private initialContact(sa: IkeSaV1): void {
+    // the peer rebooted: every SA we still hold with it (other than the new one) is dead on its side
+    const stale = this.children.forPeer(sa.remote);
+    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s !== sa);
+    if (!stale.length && !old.length) return;
+    this.counters.initialContactCleared++;
+    this.o.log('notice', `ISAKMP: INITIAL-CONTACT from ${sa.remote}: ${stale.length} IPsec and ${old.length} ISAKMP SAs of its previous life removed`);
+    for (const c of stale) this.removeChild(c, false);
+    for (const s of old) this.engine.clear(s);
+  }
+
+  // ---- DPD (RFC 3706, `crypto isakmp keepalive S [R] [periodic|on-demand]`) ----
+
+  private armDpd(sa: IkeSaV1): void {
+    const k = this.o.crypto.isakmpKeepalive;
+    const t = this.saTimers.get(sa);
+    if (!k || !t || this.stopped) return;
+    const wait = (t.dpdMisses ? (k.retry ?? 2) : k.seconds) * 1000;
+    t.dpd = setTimeout(() => this.dpdTick(sa), wait);
+    t.dpd.unref();
+  }
+
+  private dpdTick(sa: IkeSaV1): void {
+    const t = this.saTimers.get(sa);
+    if (!t || sa.state !== 'QM_IDLE') return;
+    const k = this.o.crypto.isakmpKeepalive!;
+    // on-demand: traffic from the peer since the last look proves it alive; periodic probes anyway
+    const rx = this.children.forPeer(sa.remote).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0);
+    if (!t.dpdMisses && !k.periodic && rx !== t.lastRx && t.lastRx >= 0) { t.lastRx = rx; return this.armDpd(sa); }
+    t.lastRx = rx;
+    if (t.dpdMisses > DPD_RETRIES) return this.peerDead(sa);
+    this.engine.dpdProbe(sa, t.dpdSeq++);
+    t.dpdMisses++;
+    this.armDpd(sa);
+  }
+
+  private alive(sa: IkeSaV1): void {
+    const t = this.saTimers.get(sa);
+    if (!t || !t.dpdMisses) return;
+    t.dpdMisses = 0;
+    clearTimeout(t.dpd);
+    this.armDpd(sa);
+  }
+
+  private peerDead(sa: IkeSaV1): void {
+    this.counters.dpdDeclaredDead++;
+    this.o.log('warn', `ISAKMP: peer ${sa.remote} is dead (no answer to DPD): its SAs are cleared`);
+    for (const c of this.children.forPeer(sa.remote)) this.removeChild(c, false);
+    this.engine.clear(sa);
+    this.o.peerDown?.(sa.remote);
+  }
+}
