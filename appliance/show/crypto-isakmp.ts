@@ -8,6 +8,8 @@
 export interface IsakmpSaRow {
   local: string; remote: string; initiator: boolean; state: string; connId: number;
   remotePort: number; localPort: number; establishedAt?: number;
+  /** initiator and responder cookies, hex (json only: they are on the wire in clear anyway) */
+  cookies?: { i: string; r: string };
 }
 export interface CryptoSessionChild { peer: string; spiIn: number; spiOut: number; mode: string; udp: boolean }
 
@@ -17,7 +19,7 @@ const lpad = (s: string | number, n: number) => String(s).padStart(n);
 export function formatIsakmpSa(rows: IsakmpSaRow[], json: boolean): string {
   const sorted = [...rows].sort((a, b) => b.connId - a.connId);
   const view = sorted.map((r) => ({ dst: r.initiator ? r.remote : r.local, src: r.initiator ? r.local : r.remote, state: r.state,
-    connId: r.connId, slot: 0, status: 'ACTIVE' }));
+    connId: r.connId, slot: 0, status: 'ACTIVE', ...(r.cookies ? { cookies: r.cookies } : {}) }));
   if (json) return JSON.stringify(view) + '\n';
   const out = ['IPv4 Crypto ISAKMP SA', 'dst             src             state          conn-id slot status'];
   for (const v of view) out.push(`${pad(v.dst, 16)}${pad(v.src, 16)}${pad(v.state, 15)}${lpad(v.connId, 7)}${lpad(v.slot, 5)} ${v.status}`);

@@ -24,6 +24,10 @@ export type Send = (datagram: Uint8Array, address: string, port: number, localPo
 const RETRANSMIT_MS = [1000, 2000, 4000, 8000, 16000];
 /** Half-open (not yet established) SAs we keep at most: a flood of first messages cannot exhaust memory. */
 const MAX_HALF_OPEN = 1024;
+/** A responder's SA that is not established this long after the peer's first message is forgotten
+ * (the initiator retransmits for 31 s in all; a peer that stops half-way, e.g. with a wrong key, or a
+ * flood of first messages, leaves nothing behind). */
+const HALF_OPEN_MS = 40000;
 /** Quick mode exchanges in progress per ISAKMP SA (a peer opening more is refused). */
 const MAX_QUICK_MODES = 8;
 
@@ -222,7 +226,10 @@ export class IkeV1Manager {
         this.drop('rejected', address, `main mode: ${step.error}`);
         return;
       }
-      if (!this.entries.has(hex(entry.sa.ispi))) this.entries.set(hex(entry.sa.ispi), entry);
+      if (!this.entries.has(hex(entry.sa.ispi))) {
+        this.entries.set(hex(entry.sa.ispi), entry);
+        if (!entry.sa.initiator) this.expireHalfOpen(entry);
+      }
       if (step.established) {
         this.counters.established++;
         entry.sa.establishedAt = Date.now();
@@ -320,6 +327,17 @@ export class IkeV1Manager {
     const p = decodePayloadsV1(header.nextPayload, body, false);
     if (!p.ok) { this.drop('malformed', address, p.reason); return null; }
     return { header, payloads: p.value, commitIv: () => {} };
+  }
+
+  private expireHalfOpen(entry: Entry): void {
+    const t = setTimeout(() => {
+      if (entry.sa.state === 'QM_IDLE' || this.entries.get(hex(entry.sa.ispi)) !== entry) return;
+      this.stopTimer(entry);
+      this.entries.delete(hex(entry.sa.ispi));
+      this.log('warn', `IKE: SA with ${entry.sa.remote} not established in ${HALF_OPEN_MS / 1000} s (state ${entry.sa.state}): forgotten`);
+      this.events.failed?.(entry.sa, 'not established in time');
+    }, HALF_OPEN_MS);
+    t.unref?.();
   }
 
   private halfOpen(): number {
