@@ -61,6 +61,9 @@ export const OUTBOUND_DELAY_MS = 300;
 export const REKEY_INITIATOR = 0.85;
 /** ... or at this fraction by the other side, if the first did not. */
 export const REKEY_RESPONDER = 0.93;
+/** INITIAL-CONTACT clears SAs established at least this long before the new one (not a sibling from a
+ * simultaneous initiation, which is established within a round trip or two of it). */
+export const INITIAL_CONTACT_GRACE_MS = 10000;
 /** IOS DPD: an unanswered R-U-THERE is resent every `retry` seconds, 5 times, then the peer is dead. */
 export const DPD_RETRIES = 5;
 
@@ -276,14 +279,18 @@ export class IkeService {
   }
 
   private initialContact(sa: IkeSaV1): void {
-    // the peer rebooted: every SA we still hold with it (other than the new one) is dead on its side
-    const stale = this.children.forPeer(sa.remote);
-    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s !== sa);
+    // The peer rebooted: SAs we established with it well before this one are dead on its side. One
+    // established just before is a sibling from simultaneous initiation (two spokes starting at once
+    // both send INITIAL-CONTACT) and stays.
+    const cutoff = (sa.establishedAt ?? Date.now()) - INITIAL_CONTACT_GRACE_MS;
+    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s !== sa && (s.establishedAt ?? Infinity) < cutoff);
+    const live = new Set(this.engine.sas.filter((s) => s.remote === sa.remote && !old.includes(s)).map((s) => s.connId));
+    const stale = this.children.forPeer(sa.remote).filter((c) => !live.has(c.connId) && c.createdAt < cutoff);
     if (!stale.length && !old.length) return;
     this.counters.initialContactCleared++;
     this.o.log('notice', `ISAKMP: INITIAL-CONTACT from ${sa.remote}: ${stale.length} IPsec and ${old.length} ISAKMP SAs of its previous life removed`);
     for (const c of stale) this.removeChild(c, false);
-    for (const s of old) this.engine.clear(s);
+    for (const s of old) { this.forgetSa(s); this.engine.clear(s); }
   }
 
   // ---- DPD (RFC 3706, `crypto isakmp keepalive S [R] [periodic|on-demand]`) ----

@@ -173,7 +173,9 @@ export class IkeV1Manager {
 
   private mainModeConfig(peer: string) {
     const key = pskFor(this.crypto, peer);
-    return { policies: this.policies, psk: key === undefined ? undefined : new TextEncoder().encode(key), initialContact: true, natT: true };
+    // INITIAL-CONTACT only when we hold no other SA with the peer (as IOS): with one, it is not our first contact
+    const first = ![...this.entries.values()].some((e) => e.sa.remote === peer);
+    return { policies: this.policies, psk: key === undefined ? undefined : new TextEncoder().encode(key), initialContact: first, natT: true };
   }
 
   private drop(counter: 'malformed' | 'unknownSa' | 'rejected', address: string, why: string): void {
@@ -230,6 +232,14 @@ export class IkeV1Manager {
         this.entries.set(hex(entry.sa.ispi), entry);
         if (!entry.sa.initiator) this.expireHalfOpen(entry);
       }
+      // the reply (message 6) leaves before the established event, whose handler may start quick
+      // mode: that request's retransmission timer must not be stopped here afterwards
+      if (step.reply) {
+        if (!entry.sa.initiator) entry.lastRequestDigest = digest;
+        this.transmit(entry, step.reply, entry.sa.initiator && !step.established);
+      } else {
+        this.stopTimer(entry);
+      }
       if (step.established) {
         this.counters.established++;
         entry.sa.establishedAt = Date.now();
@@ -239,12 +249,6 @@ export class IkeV1Manager {
         if (inbound.payloads.some((p) => p.type === PayloadV1.Notify && asNotify(p)?.notifyType === NotifyV1.InitialContact)) {
           this.events.initialContact?.(entry.sa);
         }
-      }
-      if (step.reply) {
-        if (!entry.sa.initiator) entry.lastRequestDigest = digest;
-        this.transmit(entry, step.reply, entry.sa.initiator && !step.established);
-      } else {
-        this.stopTimer(entry);
       }
       return;
     }
