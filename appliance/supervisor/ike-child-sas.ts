@@ -17,6 +17,8 @@ export interface InstalledChild {
   outIndex?: number;
   mode: 'tunnel' | 'transport';
   udp: boolean;
+  /** ESP in UDP between these ports (a NAT between the peers) */
+  udpPorts?: { local: number; remote: number };
   transform: string;
   createdAt: number;
   lifetime: number; // seconds
@@ -61,7 +63,8 @@ export class ChildSaTable {
     if (this.free.length < 2) return 'SA table full';
     const inIndex = this.free.pop()!;
     const c: InstalledChild = { peer: k.remote, connId, spiIn: k.inbound.spi, spiOut: k.outbound.spi, inIndex, mode: k.mode,
-      udp: !!k.udpEncap, transform: TRANSFORM_NAME(k), createdAt: Date.now(), lifetime: k.lifetime };
+      udp: !!k.udpEncap, transform: TRANSFORM_NAME(k), createdAt: Date.now(), lifetime: k.lifetime,
+      ...(k.udpEncap ? { udpPorts: { local: k.udpEncap.localPort, remote: k.udpEncap.remotePort } } : {}) };
     const common = { peer: ipToU32(k.remote), enc: t.enc, integ: t.integ, tunnel: k.mode === 'tunnel', greOnly: true,
       udp: k.udpEncap ? { srcPort: k.udpEncap.localPort, dstPort: k.udpEncap.remotePort } : undefined };
     const ok = this.cmds.saAdd({ ...common, index: inIndex, dir: 'in', spi: k.inbound.spi, key: k.inbound.encKey, authKey: k.inbound.authKey });

@@ -100,6 +100,7 @@ export class IkeService {
   readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0 };
   private readonly notes: string[];
   private stopped = false;
+  private natTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: IkeServiceOptions) {
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
@@ -128,10 +129,23 @@ export class IkeService {
       s.bind(this.o.port ?? 500, this.o.local, () => { s.off('error', reject); resolve(); });
     });
     this.socket = s;
+    const nat = this.o.crypto.natKeepalive;
+    if (nat) { this.natTimer = setInterval(() => this.natKeepalives(), nat * 1000); this.natTimer.unref(); }
+  }
+
+  /** `crypto isakmp nat keepalive S`: one 0xFF byte in UDP 4500 to every peer reached through a NAT (RFC 3948 2.3). */
+  private natKeepalives(): void {
+    const sent = new Set<string>();
+    for (const c of this.children.all) {
+      if (!c.udpPorts || sent.has(c.peer)) continue;
+      sent.add(c.peer);
+      this.o.sa.keepalive(ipToU32(c.peer), c.udpPorts.local, c.udpPorts.remote);
+    }
   }
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.natTimer);
     for (const t of this.childTimers.values()) { clearTimeout(t.rekey); clearTimeout(t.expire); }
     for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.dpd); }
     this.engine.close();
