@@ -83,6 +83,17 @@ t.test('seed 003 with its crypto block: DMVPN up over IKEv1-negotiated ESP', asy
   await wrongKey(t, lab);
   await forgedDelete(t, lab);
 
+  // clear crypto sa on a spoke: delete notifies to its peers, its SAs gone on both ends, then traffic
+  // negotiates them again (the hub's registration path through the first-packet queue)
+  const r2sa = (r: string) => lab.ctlJson<Array<{ peer: string; spi: number }>>(r, 'show crypto ipsec sa');
+  const before = r2sa('R2').filter((s) => s.peer === '172.16.15.2').map((s) => s.spi);
+  t.equal(lab.ctl('R2', 'clear crypto sa'), '', 'clear crypto sa');
+  const gone = await waitFor(() => !r2sa('R1').some((s) => s.peer === '172.16.25.2'), 10000);
+  t.ok(gone, 'the hub removed its SAs with R2 on the delete notify');
+  t.ok(await waitFor(() => lab.ping(lab.ns('h2'), '10.0.1.10', 2), 30000, 1000), 'h2 -> h1 over newly negotiated SAs');
+  const after = r2sa('R2').filter((s) => s.peer === '172.16.15.2').map((s) => s.spi);
+  t.ok(after.length === 2 && after.every((x) => !before.includes(x)), 'a new pair with the hub');
+
   for (const s of stops.splice(0)) await s();
   // the wire: ESP and ISAKMP only, no cleartext GRE; every ISAKMP packet clean in tshark
   for (const [i, file] of pcaps.entries()) {

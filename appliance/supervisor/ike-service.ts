@@ -14,6 +14,7 @@ import type { SaCommands } from '../dataplane/sa.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
 import { FirstPackets } from './first-packets.js';
+import { ikePolicy } from './ike-policy.js';
 import type { LogFn } from '../log/log.js';
 
 /** What the service sees of one IKE SA, whatever the version. */
@@ -61,6 +62,8 @@ export const OUTBOUND_DELAY_MS = 300;
 export const REKEY_INITIATOR = 0.85;
 /** ... or at this fraction by the other side, if the first did not. */
 export const REKEY_RESPONDER = 0.93;
+/** The ISAKMP SA's initiator negotiates the next one at this fraction of its lifetime. */
+export const PHASE1_REKEY = 0.9;
 /** INITIAL-CONTACT clears SAs established at least this long before the new one (not a sibling from a
  * simultaneous initiation, which is established within a round trip or two of it). */
 export const INITIAL_CONTACT_GRACE_MS = 10000;
@@ -69,6 +72,8 @@ export const DPD_RETRIES = 5;
 
 export interface IkeServiceOptions {
   crypto: CryptoConfig;
+  /** the ipsec profile of `tunnel protection` */
+  profile: string;
   local: string;
   sa: SaCommands;
   /** SA table entries IKE may use: `firstIndex` .. `capacity - 1`. */
@@ -86,7 +91,7 @@ export interface IkeServiceOptions {
 }
 
 interface ChildTimers { child: InstalledChild; rekey?: NodeJS.Timeout; expire: NodeJS.Timeout; rekeyed: boolean }
-interface SaTimers { expire?: NodeJS.Timeout; dpd?: NodeJS.Timeout; dpdMisses: number; dpdSeq: number; lastRx: number; lastRxAt: number }
+interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout; dpd?: NodeJS.Timeout; dpdMisses: number; dpdSeq: number; lastRx: number; lastRxAt: number }
 
 export class IkeService {
   readonly engine: IkeEngine<IkeSaV1>;
@@ -105,7 +110,8 @@ export class IkeService {
   constructor(private readonly o: IkeServiceOptions) {
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
     const send: Send = (d, address, port, localPort) => this.send(d, address, port, localPort);
-    this.engine = ikeV1Engine(o.crypto, o.local, send, o.log, {
+    const policy = ikePolicy(o.crypto, o.profile);
+    this.engine = ikeV1Engine(policy.crypto, o.local, send, o.log, {
       established: (sa) => this.established(sa),
       failed: (sa, reason) => { this.o.log('warn', `ISAKMP with ${sa.remote} failed: ${reason}`); this.forgetSa(sa); this.queue.discard(sa.remote); },
       child: (sa, keys) => this.childUp(sa, keys),
@@ -114,7 +120,7 @@ export class IkeService {
       alive: (sa) => this.alive(sa),
       initialContact: (sa) => this.initialContact(sa),
     });
-    this.notes = this.engine.configure(o.crypto);
+    this.notes = [...policy.notes, ...this.engine.configure(policy.crypto)];
   }
 
   /** Load-time warnings (weak algorithms, IOS defaults) and refusals of the crypto config. */
@@ -147,7 +153,7 @@ export class IkeService {
     this.stopped = true;
     clearInterval(this.natTimer);
     for (const t of this.childTimers.values()) { clearTimeout(t.rekey); clearTimeout(t.expire); }
-    for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.dpd); }
+    for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.rekey); clearTimeout(t.dpd); }
     this.engine.close();
     this.socket?.close();
     this.socket = undefined;
@@ -174,7 +180,7 @@ export class IkeService {
   ensure(nbma: string): void {
     if (this.stopped || this.children.forPeer(nbma).length) return;
     const sas = this.engine.sas.filter((s) => s.remote === nbma);
-    const established = sas.find((s) => s.state === 'QM_IDLE');
+    const established = this.isakmpFor(nbma);
     if (established) {
       if (!this.childInitiated.has(established)) this.startChild(established);
       return;
@@ -212,9 +218,25 @@ export class IkeService {
     const t: SaTimers = { dpdMisses: 0, dpdSeq: 1, lastRx: -1, lastRxAt: Date.now() };
     this.saTimers.set(sa, t);
     const life = sa.policy?.lifetime;
-    if (life) { t.expire = setTimeout(() => this.isakmpExpired(sa), life * 1000); t.expire.unref(); }
+    if (life) {
+      t.expire = setTimeout(() => this.isakmpExpired(sa), life * 1000); t.expire.unref();
+      // phase 1 rekey: the initiator negotiates the next ISAKMP SA before this one ends
+      if (sa.initiator) { t.rekey = setTimeout(() => this.isakmpRekey(sa), PHASE1_REKEY * life * 1000); t.rekey.unref(); }
+    }
     this.armDpd(sa);
-    if (sa.initiator) this.startChild(sa);
+    // a new ISAKMP SA for a peer whose IPsec SAs are up (phase 1 rekey) needs no quick mode now
+    if (sa.initiator && (!this.children.hasOutbound(sa.remote) || this.queue.waiting(sa.remote))) this.startChild(sa);
+  }
+
+  /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon). */
+  private isakmpFor(peer: string): IkeSaV1 | undefined {
+    return this.engine.sas.filter((s) => s.remote === peer && s.state === 'QM_IDLE').sort((a, b) => b.connId - a.connId)[0];
+  }
+
+  private isakmpRekey(sa: IkeSaV1): void {
+    if (this.stopped || sa.state !== 'QM_IDLE' || this.isakmpFor(sa.remote) !== sa) return;
+    this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote} near its lifetime: negotiating the next one`);
+    this.engine.initiate(sa.remote);
   }
 
   private startChild(sa: IkeSaV1): void {
@@ -250,7 +272,7 @@ export class IkeService {
     if (this.children.forPeer(t.child.peer).some((c) => c.createdAt > t.child.createdAt)) return;
     t.rekeyed = true;
     this.counters.rekeys++;
-    const sa = this.engine.sas.find((s) => s.remote === t.child.peer && s.state === 'QM_IDLE');
+    const sa = this.isakmpFor(t.child.peer);
     this.o.log('debug', `IPsec SA with ${t.child.peer} (in 0x${t.child.spiIn.toString(16)}) near its lifetime: rekeying`);
     if (sa) this.startChild(sa);
     else this.engine.initiate(t.child.peer); // phase 1 is gone too: a new main mode, then quick mode
@@ -268,7 +290,7 @@ export class IkeService {
     if (t) { clearTimeout(t.rekey); clearTimeout(t.expire); this.childTimers.delete(c); }
     this.children.remove(c);
     if (!notify) return;
-    const sa = this.engine.sas.find((s) => s.remote === c.peer && s.state === 'QM_IDLE');
+    const sa = this.isakmpFor(c.peer);
     if (sa) this.engine.deleteChildren(sa, [c.spiIn]);
   }
 
@@ -283,7 +305,7 @@ export class IkeService {
 
   private forgetSa(sa: IkeSaView): void {
     const t = this.saTimers.get(sa);
-    if (t) { clearTimeout(t.expire); clearTimeout(t.dpd); this.saTimers.delete(sa); }
+    if (t) { clearTimeout(t.expire); clearTimeout(t.rekey); clearTimeout(t.dpd); this.saTimers.delete(sa); }
     this.childInitiated.delete(sa);
   }
 

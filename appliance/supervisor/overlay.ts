@@ -129,7 +129,7 @@ export class Overlay {
     const dp = this.dataplane;
     const ikeLog = this.log.facility('ISAKMP');
     const ike = new IkeService({
-      crypto: this.config.crypto, local: this.params.source, sa: dp.sa, firstIndex: this.sas.length, capacity: dp.layoutInfo.saCapacity,
+      crypto: this.config.crypto, profile: this.tunnel.protection!.profile, local: this.params.source, sa: dp.sa, firstIndex: this.sas.length, capacity: dp.layoutInfo.saCapacity,
       sendNhrp: (nbma, packet) => dp.sendNhrp(nbma, packet),
       inboundPackets: (index) => readSas(dp.buffer, dp.layoutInfo).find((r) => r.index === index)?.packets ?? 0,
       log: (level, msg) => ikeLog(level, msg),
