@@ -60,6 +60,7 @@ function fakeContext() {
       children: () => [{ peer: '172.16.25.2', spiIn: 0x1234, spiOut: 0x5678, mode: 'tunnel', udp: false }],
       clear: (peer) => { calls.push(`clear crypto sa ${peer ?? 'all'}`); return 1; },
       clearIsakmp: (id) => { calls.push(`clear crypto isakmp ${id ?? 'all'}`); return 1; },
+      counters: () => ({ rxDatagrams: 12, evicted: 3 }),
     }),
   };
   return { ctx, calls };
@@ -106,6 +107,8 @@ t.test('exec commands over an ExecContext print the IOS text built in appliance/
   t.match(session, /Peer: 172\.16\.25\.2 port 500\n  IKE SA: local 198\.51\.100\.1\/500 remote 172\.16\.25\.2\/500 Active\n/);
   t.match(session, /Session status: UP-ACTIVE\nPeer: 172\.16\.25\.2/);
   t.match(session, /Session status: UP-IDLE\nPeer: 172\.16\.35\.2/);
+  t.same(JSON.parse(exec.run('show crypto isakmp statistics json')), { rxDatagrams: 12, evicted: 3 });
+  t.match(exec.run('show crypto isakmp statistics'), /evicted\s+3/);
   calls.length = 0;
   t.equal(exec.run('clear crypto sa'), '');
   t.equal(exec.run('clear crypto sa peer 172.16.25.2'), '');

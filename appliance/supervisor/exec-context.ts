@@ -17,6 +17,8 @@ export interface ExecIke {
   clear(peer?: string): number;
   /** `clear crypto isakmp [conn-id]` */
   clearIsakmp(connId?: number): number;
+  /** what IKE counted (datagrams, drops by reason, SAs, evictions, DPD, first-packet queue) */
+  counters(): Record<string, number>;
 }
 
 /** The NHRP engine as exec mode sees it. */

@@ -44,6 +44,7 @@ export class ExecCommands {
       ...both('show crypto isakmp sa', (json) => formatIsakmpSa(ctx.ike()?.sas() ?? [], json)),
       ...both('show crypto session', (json) => formatCryptoSession(ctx.tunnel()?.name ?? NO_TUNNEL, ctx.tunnelSource() ?? '0.0.0.0',
         ctx.ike()?.sas() ?? [], ctx.ike()?.children() ?? [], json)),
+      ...both('show crypto isakmp statistics', (json) => formatDataplaneCounters(ctx.ike()?.counters() ?? {}, json)),
       'clear crypto sa': () => { ctx.ike()?.clear(); return ''; },
       'clear crypto sa peer {ip:ipv4}': (a) => { ctx.ike()?.clear(a.p.ip); return ''; },
       'clear crypto isakmp': () => { ctx.ike()?.clearIsakmp(); return ''; },

@@ -15,6 +15,7 @@ import { ipToU32 } from '../net/ipv4.js';
 import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
 import { FirstPackets } from './first-packets.js';
 import { ikePolicy } from './ike-policy.js';
+import { limitedLog } from './log-limit.js';
 import type { LogFn } from '../log/log.js';
 
 /** What the service sees of one IKE SA, whatever the version. */
@@ -111,7 +112,7 @@ export class IkeService {
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
     const send: Send = (d, address, port, localPort) => this.send(d, address, port, localPort);
     const policy = ikePolicy(o.crypto, o.profile);
-    this.engine = ikeV1Engine(policy.crypto, o.local, send, o.log, {
+    this.engine = ikeV1Engine(policy.crypto, o.local, send, limitedLog(o.log), {
       established: (sa) => this.established(sa),
       failed: (sa, reason) => { this.o.log('warn', `ISAKMP with ${sa.remote} failed: ${reason}`); this.forgetSa(sa); this.queue.discard(sa.remote); },
       child: (sa, keys) => this.childUp(sa, keys),

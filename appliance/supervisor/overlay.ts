@@ -158,6 +158,8 @@ export class Overlay {
       children: () => ike.children.all.map((c) => ({ peer: c.peer, spiIn: c.spiIn, spiOut: c.spiOut, mode: c.mode, udp: c.udp })),
       clear: (peer) => ike.clear(peer),
       clearIsakmp: (connId) => ike.clearIsakmp(connId),
+      counters: () => ({ ...ike.engine.counters, ...ike.counters,
+        firstPacketsQueued: ike.queue.counters.queued, firstPacketsSent: ike.queue.counters.sent, firstPacketsDropped: ike.queue.counters.dropped }),
     };
   }
 

@@ -208,7 +208,7 @@ export class IkeV1Manager {
       if (header.exchange !== ExchangeV1.IdentityProtection || !isZero(header.rspi) || header.messageId !== 0) {
         return this.drop('unknownSa', address, `exchange ${header.exchange} for no SA we hold`);
       }
-      if (this.halfOpen() >= MAX_HALF_OPEN) return this.drop('rejected', address, 'too many half-open SAs');
+      if (this.halfOpen() >= MAX_HALF_OPEN && !this.oldestFirstMessageOnly()) return this.drop('rejected', address, 'too many half-open SAs');
       const sa = new IkeSaV1(false, this.local, address, header.ispi, new Uint8Array(randomBytes(COOKIE_LEN)), this.nextConnId++);
       sa.remotePort = port;
       sa.localPort = localPort;
@@ -229,6 +229,7 @@ export class IkeV1Manager {
         return;
       }
       if (!this.entries.has(hex(entry.sa.ispi))) {
+        if (!entry.sa.initiator && this.halfOpen() >= MAX_HALF_OPEN) this.evictOldest();
         this.entries.set(hex(entry.sa.ispi), entry);
         if (!entry.sa.initiator) this.expireHalfOpen(entry);
       }
@@ -342,6 +343,24 @@ export class IkeV1Manager {
       this.events.failed?.(entry.sa, 'not established in time');
     }, HALF_OPEN_MS);
     t.unref?.();
+  }
+
+  /**
+   * The oldest responder SA that has seen only message 1 (a spoofed source never gets further: it
+   * cannot see our message 2). Under a flood of first messages the newest arrivals push the oldest
+   * out, so a real peer, which answers within a round trip and then leaves that state, still gets in.
+   */
+  private oldestFirstMessageOnly(): Entry | undefined {
+    for (const e of this.entries.values()) if (!e.sa.initiator && e.sa.state === 'MM_SA_SETUP') return e;
+    return undefined;
+  }
+
+  private evictOldest(): void {
+    const e = this.oldestFirstMessageOnly();
+    if (!e) return;
+    this.stopTimer(e);
+    this.entries.delete(hex(e.sa.ispi));
+    this.counters.evicted++;
   }
 
   private halfOpen(): number {
