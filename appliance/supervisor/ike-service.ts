@@ -63,6 +63,9 @@ export const OUTBOUND_DELAY_MS = 300;
 export const REKEY_INITIATOR = 0.85;
 /** ... or at this fraction by the other side, if the first did not. */
 export const REKEY_RESPONDER = 0.93;
+/** SAs with an NBMA address no NHRP peer uses any more are deleted after this long (a re-resolution
+ * or re-registration in between keeps them). */
+export const IDLE_PEER_GRACE_MS = 5000;
 /** The ISAKMP SA's initiator negotiates the next one at this fraction of its lifetime. */
 export const PHASE1_REKEY = 0.9;
 /** INITIAL-CONTACT clears SAs established at least this long before the new one (not a sibling from a
@@ -107,6 +110,8 @@ export class IkeService {
   private readonly notes: string[];
   private stopped = false;
   private natTimer?: NodeJS.Timeout;
+  /** tunnel address -> NBMA address of every NHRP peer (idle SAs go when no peer uses their address) */
+  private readonly nbmaOf = new Map<string, string>();
 
   constructor(private readonly o: IkeServiceOptions) {
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
@@ -189,6 +194,27 @@ export class IkeService {
     if (sas.length) return; // main mode in progress (ours or the peer's): its quick mode follows
     this.o.log('debug', `ISAKMP: initiating main mode with ${nbma}`);
     this.engine.initiate(nbma);
+  }
+
+  /** NHRP has `tunnelIp` at `nbma` (a registration, a resolution, a static map). */
+  peerSet(tunnelIp: string, nbma: string): void { this.nbmaOf.set(tunnelIp, nbma); }
+
+  /**
+   * NHRP dropped `tunnelIp` (an idle shortcut expired, a registration ran out, `clear ip nhrp`): when
+   * no tunnel peer is at its NBMA address any more after a grace period, the SAs with that address go
+   * too (delete notifies), as the shortcut they served has.
+   */
+  peerGone(tunnelIp: string): void {
+    const nbma = this.nbmaOf.get(tunnelIp);
+    this.nbmaOf.delete(tunnelIp);
+    if (!nbma) return;
+    const t = setTimeout(() => {
+      if (this.stopped || [...this.nbmaOf.values()].includes(nbma)) return;
+      if (!this.children.forPeer(nbma).length && !this.engine.sas.some((s) => s.remote === nbma)) return;
+      this.o.log('notice', `no NHRP peer at ${nbma} any more: its IPsec and ISAKMP SAs are deleted`);
+      this.clear(nbma);
+    }, IDLE_PEER_GRACE_MS);
+    t.unref();
   }
 
   /** `clear crypto sa [peer X]`: delete notifies, Child SAs out of the data plane, ISAKMP SAs cleared. */

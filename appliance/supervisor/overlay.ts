@@ -67,7 +67,8 @@ export class Overlay {
           const sa = this.peerSa.get(ev.tunnelIp);
           const saBits = sa && sa.nbma === ev.nbma ? (sa.out + 1) << PEER_SA_SHIFT : 0;
           dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), ((ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0) | saBits) >>> 0);
-        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); }
+          this.ike?.peerSet(ev.tunnelIp, ev.nbma);
+        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); this.ike?.peerGone(ev.tunnelIp); }
         this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
       localPrefixes: () => localPrefixes(config),
