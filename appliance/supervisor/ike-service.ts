@@ -10,6 +10,7 @@ import { IkeV1Manager } from '../ike/manager/ike-v1.js';
 import type { IkeSaV1 } from '../ike/sa/ike-sa-v1.js';
 import type { ChildSaKeys } from '../ike/sa/child-sa.js';
 import { NAT_T_PORT } from '../ike/encoding/constants.js';
+import { pskFor } from '../ike/config.js';
 import type { SaCommands } from '../dataplane/sa.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
@@ -87,8 +88,6 @@ export interface IkeServiceOptions {
   sendNhrp(nbma: string, packet: Uint8Array): boolean;
   /** Inbound packet count of SA `index` (DPD: traffic from the peer proves it alive). */
   inboundPackets?(index: number): number;
-  /** A peer was declared dead by DPD or cleared: its SAs are gone. */
-  peerDown?(peer: string): void;
   log: LogFn;
   /** UDP port for IKE (500; tests may pass 0). */
   port?: number;
@@ -112,6 +111,7 @@ export class IkeService {
   private natTimer?: NodeJS.Timeout;
   /** tunnel address -> NBMA address of every NHRP peer (idle SAs go when no peer uses their address) */
   private readonly nbmaOf = new Map<string, string>();
+  private readonly noKeyLogged = new Set<string>();
 
   constructor(private readonly o: IkeServiceOptions) {
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
@@ -192,6 +192,12 @@ export class IkeService {
       return;
     }
     if (sas.length) return; // main mode in progress (ours or the peer's): its quick mode follows
+    if (pskFor(this.o.crypto, nbma) === undefined) {
+      if (this.noKeyLogged.size >= 1024) this.noKeyLogged.clear();
+      if (!this.noKeyLogged.has(nbma)) { this.noKeyLogged.add(nbma); this.o.log('warn', `no crypto isakmp key for ${nbma}: no SA can be negotiated, GRE to it is dropped`); }
+      this.queue.discard(nbma);
+      return;
+    }
     this.o.log('debug', `ISAKMP: initiating main mode with ${nbma}`);
     this.engine.initiate(nbma);
   }
@@ -393,7 +399,6 @@ export class IkeService {
     this.counters.dpdDeclaredDead++;
     this.o.log('warn', `ISAKMP: peer ${sa.remote} is dead (no answer to DPD): its SAs are cleared`);
     for (const c of this.children.forPeer(sa.remote)) this.removeChild(c, false);
-    this.engine.clear(sa);
-    this.o.peerDown?.(sa.remote);
+    for (const s of this.engine.sas.filter((x) => x.remote === sa.remote)) { this.forgetSa(s); this.engine.clear(s); }
   }
 }
