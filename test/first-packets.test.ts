@@ -23,3 +23,14 @@ t.test('bounded, ordered, counted', async (t) => {
   q.flush('172.16.35.2', (x) => { t.equal(x[0], 7, 'kept a copy, not the caller\'s buffer'); return false; });
   t.equal(q.counters.dropped, 11, 'a packet the data plane refused is counted');
 });
+
+t.test('a retransmitted registration supersedes the waiting one, other packets keep their place', async (t) => {
+  const q = new FirstPackets();
+  q.add('172.16.15.2', Uint8Array.of(1), 'registration');
+  q.add('172.16.15.2', Uint8Array.of(2));
+  q.add('172.16.15.2', Uint8Array.of(3), 'registration');
+  const sent: number[] = [];
+  q.flush('172.16.15.2', (x) => { sent.push(x[0]); return true; });
+  t.same(sent, [3, 2], 'the newest registration, in the first one\'s place');
+  t.equal(q.counters.superseded, 1);
+});

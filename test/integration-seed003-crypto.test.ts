@@ -66,6 +66,8 @@ t.test('seed 003 with its crypto block: DMVPN up over IKEv1-negotiated ESP', asy
   t.match(lab.ctl('R2', 'show crypto session'), /Session status: UP-ACTIVE\nPeer: 172\.16\.15\.2 port 500/, 'show crypto session');
   t.match(lab.ctl('R2', 'show crypto ipsec sa'), /in use settings =\{Tunnel, \}\n {8}conn id: \d+, sa name: conn-id \d+ \(isakmp\)/, 'tunnel mode (the IOS default), SAs from ISAKMP');
 
+  t.equal(lab.ctl('R3', 'debug crypto isakmp'), 'Crypto ISAKMP debugging is on\n', 'debug crypto isakmp on R3');
+
   // hub-spoke and spoke-to-spoke (first through the hub, then the Phase 3 shortcut over its own SA)
   t.ok(lab.ping(lab.ns('h2'), '10.0.1.10', 5), 'h2 -> h1 (spoke to hub) over ESP');
   t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 5), 'h2 -> h3 (spoke to spoke) over ESP');
@@ -78,6 +80,10 @@ t.test('seed 003 with its crypto block: DMVPN up over IKEv1-negotiated ESP', asy
   const r3in = await waitFor(() => lab.ctlJson('R3', 'show crypto ipsec sa').find((s: { peer: string; dir: string; packets: number }) => s.peer === '172.16.25.2' && s.dir === 'in' && s.packets > 0), 10000);
   t.ok(r3in, 'R3 received packets on its SA from R2 (the direct path carries traffic)');
   if (!direct || !shortcut || !r3in) t.comment(logs());
+  const r3log = lab.ctl('R3', 'show logging'); // the appliance's own log buffer (our pipe reader may lag)
+  t.match(r3log, /%ISAKMP-7-EVENT: ISAKMP \(\d+\): SA with 172\.16\.25\.2 is QM_IDLE/, 'R3 debug lines for the new SA with R2');
+  t.notMatch(r3log, /P4ssw0rd|skeyid|encKey/i, 'no key material in the log');
+  t.notMatch(lab.ctl('R2', 'show logging'), /registration reply \d+ .* refused/, 'R2: no stale registration reached the hub (the waiting one was superseded)');
 
   // the shortcut goes (clear ip nhrp on R2 drops its dynamic entries): its SAs with R3 go with it
   t.equal(lab.ctl('R2', 'clear ip nhrp'), '');

@@ -9,19 +9,25 @@ export const FIRST_PACKETS_PER_PEER = 8;
 export const FIRST_PACKETS_PEERS = 256;
 
 export class FirstPackets {
-  private readonly byPeer = new Map<string, Uint8Array[]>();
-  readonly counters = { queued: 0, sent: 0, dropped: 0 };
+  private readonly byPeer = new Map<string, Array<{ packet: Uint8Array; key?: string }>>();
+  readonly counters = { queued: 0, sent: 0, dropped: 0, superseded: 0 };
 
-  /** Keeps `packet` for `peer`; false when it was dropped (queue full). */
-  add(peer: string, packet: Uint8Array): boolean {
+  /**
+   * Keeps `packet` for `peer`; false when it was dropped (queue full). A packet with a `supersedes`
+   * key replaces a waiting one with the same key (a retransmitted registration carries a new request
+   * ID: only the newest should reach the peer, or its reply to the old one is refused as unknown).
+   */
+  add(peer: string, packet: Uint8Array, supersedes?: string): boolean {
     let q = this.byPeer.get(peer);
     if (!q) {
       if (this.byPeer.size >= FIRST_PACKETS_PEERS) { this.counters.dropped++; return false; }
       q = [];
       this.byPeer.set(peer, q);
     }
+    const old = supersedes === undefined ? -1 : q.findIndex((w) => w.key === supersedes);
+    if (old >= 0) { q[old] = { packet: packet.slice(), key: supersedes }; this.counters.superseded++; return true; }
     if (q.length >= FIRST_PACKETS_PER_PEER) { this.counters.dropped++; return false; }
-    q.push(packet.slice());
+    q.push({ packet: packet.slice(), key: supersedes });
     this.counters.queued++;
     return true;
   }
@@ -32,7 +38,7 @@ export class FirstPackets {
     if (!q) return 0;
     this.byPeer.delete(peer);
     let n = 0;
-    for (const p of q) if (send(p)) n++; else this.counters.dropped++;
+    for (const w of q) if (send(w.packet)) n++; else this.counters.dropped++;
     this.counters.sent += n;
     return n;
   }

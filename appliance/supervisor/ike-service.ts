@@ -94,7 +94,7 @@ export interface IkeServiceOptions {
 }
 
 interface ChildTimers { child: InstalledChild; rekey?: NodeJS.Timeout; expire: NodeJS.Timeout; rekeyed: boolean }
-interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout; dpd?: NodeJS.Timeout; dpdMisses: number; dpdSeq: number; lastRx: number; lastRxAt: number }
+interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout; dpd?: NodeJS.Timeout; dpdMisses: number; dpdSeq: number; lastRx: number }
 
 export class IkeService {
   readonly engine: IkeEngine<IkeSaV1>;
@@ -176,8 +176,8 @@ export class IkeService {
   ready(nbma: string): boolean { return this.children.hasOutbound(nbma); }
 
   /** NHRP to a peer without an SA: kept until the SA is up, and IKE started if it is not running. */
-  hold(nbma: string, packet: Uint8Array): boolean {
-    const kept = this.queue.add(nbma, packet);
+  hold(nbma: string, packet: Uint8Array, supersedes?: string): boolean {
+    const kept = this.queue.add(nbma, packet, supersedes);
     this.ensure(nbma);
     return kept;
   }
@@ -248,7 +248,7 @@ export class IkeService {
 
   private established(sa: IkeSaV1): void {
     this.o.log('debug', `ISAKMP (${sa.connId}): SA with ${sa.remote} is QM_IDLE (${sa.initiator ? 'initiator' : 'responder'})`);
-    const t: SaTimers = { dpdMisses: 0, dpdSeq: 1, lastRx: -1, lastRxAt: Date.now() };
+    const t: SaTimers = { dpdMisses: 0, dpdSeq: 1, lastRx: -1 };
     this.saTimers.set(sa, t);
     const life = sa.policy?.lifetime;
     if (life) {

@@ -3,6 +3,7 @@
 // into data-plane commands (peer table, FIB, multicast list) and feeds data-plane notices back.
 import type { ApplianceConfig, TunnelConfig } from '../config/model.js';
 import { NhrpEngine } from '../nhrp/engine.js';
+import { NhrpType } from '../nhrp/types.js';
 import { DataplaneHost, type TunnelParams } from './dataplane-host.js';
 import { IpsecManager } from './ipsec.js';
 import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
@@ -15,6 +16,9 @@ import { ipToU32 as u32, u32ToIp, maskToLen, networkOf } from '../net/ipv4.js';
 import { localPrefixes, overlayRoute } from './addressing.js';
 import type { Log } from '../log/log.js';
 
+/** RFC 2332 5.2.0.1: ar$op.type is byte 17 of the fixed header (a retransmitted Registration Request
+ * supersedes the one still waiting for the SA). */
+const NHRP_OP_TYPE = 17;
 /** NHRP refreshes bindings that carried traffic; the data plane's per-peer counters tell which. */
 const USAGE_POLL_MS = 5000;
 /** How soon the data plane follows an NHS going down or coming back (NHS state changes at most every second). */
@@ -57,7 +61,7 @@ export class Overlay {
       config: tunnel, tunnelIp: params.tunnelIp, tunnelPrefixLen: params.prefixLen, nbmaSource: params.source,
       send: (dst, bytes) => {
         // under IKE, NHRP to a peer without an SA waits for quick mode (and starts it)
-        if (this.ike && !this.ike.ready(dst)) { this.ike.hold(dst, bytes); return; }
+        if (this.ike && !this.ike.ready(dst)) { this.ike.hold(dst, bytes, bytes[NHRP_OP_TYPE] === NhrpType.RegistrationRequest ? 'registration' : undefined); return; }
         if (!this.dataplane.sendNhrp(dst, bytes, this.saFor(dst))) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`);
       },
       peerChanged: (ev) => {
