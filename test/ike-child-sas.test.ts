@@ -9,7 +9,7 @@ import type { ChildSaKeys } from '../appliance/ike/sa/child-sa.js';
 import type { IkeSaV1 } from '../appliance/ike/sa/ike-sa-v1.js';
 import { ChildSaTable, dataplaneTransform } from '../appliance/supervisor/ike-child-sas.js';
 import { TUNNEL_FLAG } from '../appliance/dataplane/layout.js';
-import { SA_FLAG } from '../appliance/dataplane/sa.js';
+import { SA_FLAG, SA_DIR, SA_EVENT_REASON, decodeEspControl } from '../appliance/dataplane/sa.js';
 import { u32ToIp } from '../appliance/net/ipv4.js';
 import { node, A, B, type Node } from './util/esp-env.js';
 import { seedCrypto } from './util/ike.js';
@@ -81,4 +81,19 @@ t.test('transforms the data plane cannot run are refused, not installed', async 
   t.equal(table.all.length, 0);
   for (let i = 0; i < 2; i++) t.type(table.install(keys('aes-cbc', 128, 'hmac-sha1-96'), 1001, false), 'object');
   t.equal(table.install(keys('aes-cbc', 128, 'hmac-sha1-96'), 1001, false), 'SA table full', 'bounded by the table');
+});
+
+t.test('a byte lifetime (set security-association lifetime kilobytes) reaches the data plane: soft, then hard', async (t) => {
+  const a = node(A, B, { flags: TUNNEL_FLAG.PROTECTED });
+  const { a: ka, sa } = await negotiate();
+  const table = new ChildSaTable(a.sa, 0, 8);
+  t.type(table.install(ka, sa.connId, false, 2000n), 'object');
+  a.apply();
+  const events: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    a.send(100); a.wire();
+    for (const m of a.ctl()) { const e = decodeEspControl(m.kind, m.addr, m.aux, m.data); if (e?.type === 'SA_EVENT' && e.dir === SA_DIR.OUT) events.push(e.reason); }
+  }
+  t.same(events, [SA_EVENT_REASON.SOFT_LIFETIME, SA_EVENT_REASON.HARD_LIFETIME], 'SA_EVENT soft (rekey) then hard (stop), once each');
+  t.equal(a.sas().find((r) => r.dir === 'out')?.state, 'expired', 'the outbound SA stopped');
 });

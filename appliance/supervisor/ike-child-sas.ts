@@ -57,7 +57,8 @@ export class ChildSaTable {
   byOutboundSpi(peer: string, spi: number): InstalledChild | undefined { return this.children.find((c) => c.peer === peer && c.spiOut === spi); }
 
   /** Installs the inbound half (and the outbound one unless `outboundLater`); a string says why not. */
-  install(k: ChildSaKeys, connId: number, outboundLater: boolean): InstalledChild | string {
+  /** `lifetimeBytes`: the data plane raises SA_EVENT soft at 85 % of it and stops the SA at 100 %. */
+  install(k: ChildSaKeys, connId: number, outboundLater: boolean, lifetimeBytes?: bigint): InstalledChild | string {
     const t = dataplaneTransform(k);
     if (typeof t === 'string') return t;
     if (this.free.length < 2) return 'SA table full';
@@ -65,7 +66,8 @@ export class ChildSaTable {
     const c: InstalledChild = { peer: k.remote, connId, spiIn: k.inbound.spi, spiOut: k.outbound.spi, inIndex, mode: k.mode,
       udp: !!k.udpEncap, transform: TRANSFORM_NAME(k), createdAt: Date.now(), lifetime: k.lifetime,
       ...(k.udpEncap ? { udpPorts: { local: k.udpEncap.localPort, remote: k.udpEncap.remotePort } } : {}) };
-    const common = { peer: ipToU32(k.remote), enc: t.enc, integ: t.integ, tunnel: k.mode === 'tunnel', greOnly: true,
+    const bytes = lifetimeBytes ? { softBytes: (lifetimeBytes * 85n) / 100n, hardBytes: lifetimeBytes } : {};
+    const common = { ...bytes, peer: ipToU32(k.remote), enc: t.enc, integ: t.integ, tunnel: k.mode === 'tunnel', greOnly: true,
       udp: k.udpEncap ? { srcPort: k.udpEncap.localPort, dstPort: k.udpEncap.remotePort } : undefined };
     const ok = this.cmds.saAdd({ ...common, index: inIndex, dir: 'in', spi: k.inbound.spi, key: k.inbound.encKey, authKey: k.inbound.authKey });
     k.inbound.encKey.fill(0); k.inbound.authKey.fill(0);

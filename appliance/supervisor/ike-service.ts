@@ -11,7 +11,7 @@ import type { IkeSaV1 } from '../ike/sa/ike-sa-v1.js';
 import type { ChildSaKeys } from '../ike/sa/child-sa.js';
 import { NAT_T_PORT } from '../ike/encoding/constants.js';
 import { pskFor } from '../ike/config.js';
-import type { SaCommands } from '../dataplane/sa.js';
+import { SA_EVENT_REASON, type SaCommands } from '../dataplane/sa.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
 import { FirstPackets } from './first-packets.js';
@@ -278,7 +278,8 @@ export class IkeService {
 
   private childUp(sa: IkeSaV1, keys: ChildSaKeys): void {
     const weStarted = this.childInitiated.delete(sa);
-    const c = this.children.install(keys, sa.connId, weStarted);
+    const kb = this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
+    const c = this.children.install(keys, sa.connId, weStarted, kb ? BigInt(kb) * 1024n : undefined);
     if (typeof c === 'string') {
       this.counters.childInstallFailed++;
       this.o.log('error', `IPsec SA with ${sa.remote} not installed: ${c}`);
@@ -296,6 +297,23 @@ export class IkeService {
     };
     if (weStarted) setTimeout(flush, OUTBOUND_DELAY_MS).unref();
     else flush();
+  }
+
+  /**
+   * SA_EVENT from the data plane for SA `index`: the soft byte lifetime (`set security-association
+   * lifetime kilobytes`) starts the rekey, the hard one or exhausted sequence numbers end the pair.
+   * False when the SA is not one of ours (a manual SA).
+   */
+  saEvent(index: number, reason: number): boolean {
+    const c = this.children.byIndex(index);
+    if (!c) return false;
+    const t = this.childTimers.get(c);
+    if (reason === SA_EVENT_REASON.SOFT_LIFETIME) { if (t) this.rekey(t); }
+    else if (reason === SA_EVENT_REASON.HARD_LIFETIME || reason === SA_EVENT_REASON.SEQ_EXHAUSTED) {
+      this.o.log('notice', `IPsec SA with ${c.peer} (in 0x${c.spiIn.toString(16)}): ${reason === SA_EVENT_REASON.HARD_LIFETIME ? 'byte lifetime' : 'sequence numbers'} used up`);
+      this.expire(c);
+    }
+    return true;
   }
 
   /** Make-before-break: a new pair is negotiated; the old one stays until its lifetime ends. */

@@ -101,8 +101,11 @@ export class Overlay {
       });
       this.ipsec.install();
       const peers = [...new Set(this.sas.map((s) => s.peer))];
-      this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
-        (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
+      // with IKE and no manual SA, startIke says what protects the tunnel
+      if (this.sas.length || !this.config.crypto.isakmpKeys?.length) {
+        this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
+          (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
+      }
     }
     if (params.protected && this.config.crypto.isakmpKeys?.length) await this.startIke();
     // the tunnel subnet is on-link: next hop = destination
@@ -206,6 +209,7 @@ export class Overlay {
 
   private espEvent(m: EspControlMessage): void {
     if (m.type === 'SA_EVENT' && m.reason === SA_EVENT_REASON.SEQ_LOW) { this.ipsec?.seqLow(m.index); return; }
+    if (m.type === 'SA_EVENT' && this.ike?.saEvent(m.index, m.reason)) return;
     if (m.type === 'SA_EVENT') {
       const what = m.reason === 1 ? 'soft lifetime reached (rekey needed)' : m.reason === 2 ? 'hard lifetime reached: SA stopped' : 'sequence numbers exhausted: SA stopped';
       this.log.emit('CRYPTO', m.reason === 1 ? 'notice' : 'warn', 'SA_EVENT', `SA ${this.ipsec?.nameOf(m.index) ?? m.index} spi 0x${m.spi.toString(16)}: ${what}`);
