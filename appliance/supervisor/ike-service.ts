@@ -3,11 +3,9 @@
 // pump (ESP in UDP), which hands IKE datagrams (after the non-ESP marker) to us as IKE_IN and sends ours
 // with IKE_OUT, so the port is bound once. Child SAs go into the SA table (ike-child-sas.ts); NHRP
 // packets for a peer without an SA wait in a bounded queue (first-packets.ts) until quick mode is done.
-// The manager is reached through IkeEngine, which the IKEv1 manager satisfies and an IKEv2 one can.
+// The manager is reached through IkeEngine (ike-engine.ts), which the IKEv1 manager satisfies.
 import dgram from 'node:dgram';
 import type { CryptoConfig } from '../config/model.js';
-import { IkeV1Manager } from '../ike/manager/ike-v1.js';
-import type { IkeSaV1 } from '../ike/sa/ike-sa-v1.js';
 import type { ChildSaKeys } from '../ike/sa/child-sa.js';
 import { NAT_T_PORT } from '../ike/encoding/constants.js';
 import { pskFor } from '../ike/config.js';
@@ -17,45 +15,9 @@ import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
 import { FirstPackets } from './first-packets.js';
 import { ikePolicy } from './ike-policy.js';
 import { limitedLog } from './log-limit.js';
+import { DeadPeerDetection } from './ike-dpd.js';
+import { ikeV1Engine, type IkeEngine, type IkeSaView, type Send } from './ike-engine.js';
 import type { LogFn } from '../log/log.js';
-
-/** What the service sees of one IKE SA, whatever the version. */
-export interface IkeSaView { readonly local: string; readonly remote: string; readonly initiator: boolean; readonly connId: number; state: string; remotePort: number; establishedAt?: number }
-
-/** The manager of one IKE version, as the service drives it (IkeV1Manager; an IKEv2 manager mirrors it). */
-export interface IkeEngine<SA extends IkeSaView = IkeSaView> {
-  readonly counters: Record<string, number>;
-  readonly sas: SA[];
-  /** `localPort` 4500: the datagram still carries its 4-byte non-ESP marker. */
-  handleDatagram(buf: Uint8Array, address: string, port: number, localPort?: number): void;
-  initiate(peer: string, port?: number): SA;
-  /** New Child SA on an established SA (IKEv1 quick mode, IKEv2 CREATE_CHILD_SA); false = not now. */
-  initiateChild(sa: SA): boolean;
-  deleteChildren(sa: SA, inboundSpis: number[]): boolean;
-  dpdProbe(sa: SA, seq: number): boolean;
-  clear(sa: SA): void;
-  configure(crypto: CryptoConfig): string[];
-  close(): void;
-}
-
-/** Events every engine raises (the IKEv1 manager's IkeV1Events with a version-neutral SA). */
-export interface IkeEngineEvents<SA extends IkeSaView = IkeSaView> {
-  established(sa: SA): void;
-  failed(sa: SA, reason: string): void;
-  child(sa: SA, keys: ChildSaKeys): void;
-  childDeleted(sa: SA, outboundSpis: number[]): void;
-  deleted(sa: SA): void;
-  alive(sa: SA): void;
-  initialContact(sa: SA): void;
-}
-
-type Send = (datagram: Uint8Array, address: string, port: number, localPort: number) => void;
-
-/** IKEv1 as an IkeEngine: quick mode is its child exchange. */
-export function ikeV1Engine(crypto: CryptoConfig, local: string, send: Send, log: LogFn, events: IkeEngineEvents<IkeSaV1>): IkeEngine<IkeSaV1> {
-  const m = new IkeV1Manager(crypto, local, send, log, events);
-  return Object.assign(m, { initiateChild: (sa: IkeSaV1) => m.initiateQuick(sa) }) as IkeV1Manager & IkeEngine<IkeSaV1>;
-}
 
 /** The quick mode initiator installs its outbound SA this long after sending message 3, so the
  * responder (which installs on message 3) has the inbound SA before the first ESP packet arrives. */
@@ -72,8 +34,6 @@ export const PHASE1_REKEY = 0.9;
 /** INITIAL-CONTACT clears SAs established at least this long before the new one (not a sibling from a
  * simultaneous initiation, which is established within a round trip or two of it). */
 export const INITIAL_CONTACT_GRACE_MS = 10000;
-/** IOS DPD: an unanswered R-U-THERE is resent every `retry` seconds, 5 times, then the peer is dead. */
-export const DPD_RETRIES = 5;
 
 export interface IkeServiceOptions {
   crypto: CryptoConfig;
@@ -94,10 +54,10 @@ export interface IkeServiceOptions {
 }
 
 interface ChildTimers { child: InstalledChild; rekey?: NodeJS.Timeout; expire: NodeJS.Timeout; rekeyed: boolean }
-interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout; dpd?: NodeJS.Timeout; dpdMisses: number; dpdSeq: number; lastRx: number }
+interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout }
 
 export class IkeService {
-  readonly engine: IkeEngine<IkeSaV1>;
+  readonly engine: IkeEngine;
   readonly children: ChildSaTable;
   readonly queue = new FirstPackets();
   private socket?: dgram.Socket;
@@ -112,8 +72,14 @@ export class IkeService {
   /** tunnel address -> NBMA address of every NHRP peer (idle SAs go when no peer uses their address) */
   private readonly nbmaOf = new Map<string, string>();
   private readonly noKeyLogged = new Set<string>();
+  private readonly dpd: DeadPeerDetection;
 
   constructor(private readonly o: IkeServiceOptions) {
+    this.dpd = new DeadPeerDetection(o.crypto.isakmpKeepalive, {
+      probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },
+      inboundPackets: (peer) => this.children.forPeer(peer).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
+      dead: (sa) => this.peerDead(sa),
+    });
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
     const send: Send = (d, address, port, localPort) => this.send(d, address, port, localPort);
     const policy = ikePolicy(o.crypto, o.profile);
@@ -123,7 +89,7 @@ export class IkeService {
       child: (sa, keys) => this.childUp(sa, keys),
       childDeleted: (sa, spis) => this.childDeleted(sa, spis),
       deleted: (sa) => this.forgetSa(sa),
-      alive: (sa) => this.alive(sa),
+      alive: (sa) => this.dpd.alive(sa),
       initialContact: (sa) => this.initialContact(sa),
     });
     this.notes = [...policy.notes, ...this.engine.configure(policy.crypto)];
@@ -159,7 +125,8 @@ export class IkeService {
     this.stopped = true;
     clearInterval(this.natTimer);
     for (const t of this.childTimers.values()) { clearTimeout(t.rekey); clearTimeout(t.expire); }
-    for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.rekey); clearTimeout(t.dpd); }
+    for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.rekey); }
+    this.dpd.stop();
     this.engine.close();
     this.socket?.close();
     this.socket = undefined;
@@ -246,9 +213,9 @@ export class IkeService {
     this.socket?.send(d, port, address);
   }
 
-  private established(sa: IkeSaV1): void {
+  private established(sa: IkeSaView): void {
     this.o.log('debug', `ISAKMP (${sa.connId}): SA with ${sa.remote} is QM_IDLE (${sa.initiator ? 'initiator' : 'responder'})`);
-    const t: SaTimers = { dpdMisses: 0, dpdSeq: 1, lastRx: -1 };
+    const t: SaTimers = {};
     this.saTimers.set(sa, t);
     const life = sa.policy?.lifetime;
     if (life) {
@@ -256,27 +223,27 @@ export class IkeService {
       // phase 1 rekey: the initiator negotiates the next ISAKMP SA before this one ends
       if (sa.initiator) { t.rekey = setTimeout(() => this.isakmpRekey(sa), PHASE1_REKEY * life * 1000); t.rekey.unref(); }
     }
-    this.armDpd(sa);
+    this.dpd.watch(sa);
     // a new ISAKMP SA for a peer whose IPsec SAs are up (phase 1 rekey) needs no quick mode now
     if (sa.initiator && (!this.children.hasOutbound(sa.remote) || this.queue.waiting(sa.remote))) this.startChild(sa);
   }
 
   /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon). */
-  private isakmpFor(peer: string): IkeSaV1 | undefined {
+  private isakmpFor(peer: string): IkeSaView | undefined {
     return this.engine.sas.filter((s) => s.remote === peer && s.state === 'QM_IDLE').sort((a, b) => b.connId - a.connId)[0];
   }
 
-  private isakmpRekey(sa: IkeSaV1): void {
+  private isakmpRekey(sa: IkeSaView): void {
     if (this.stopped || sa.state !== 'QM_IDLE' || this.isakmpFor(sa.remote) !== sa) return;
     this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote} near its lifetime: negotiating the next one`);
     this.engine.initiate(sa.remote);
   }
 
-  private startChild(sa: IkeSaV1): void {
+  private startChild(sa: IkeSaView): void {
     if (this.engine.initiateChild(sa)) this.childInitiated.add(sa);
   }
 
-  private childUp(sa: IkeSaV1, keys: ChildSaKeys): void {
+  private childUp(sa: IkeSaView, keys: ChildSaKeys): void {
     const weStarted = this.childInitiated.delete(sa);
     const kb = this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
     const c = this.children.install(keys, sa.connId, weStarted, kb ? BigInt(kb) * 1024n : undefined);
@@ -345,7 +312,7 @@ export class IkeService {
     if (sa) this.engine.deleteChildren(sa, [c.spiIn]);
   }
 
-  private childDeleted(sa: IkeSaV1, spis: number[]): void {
+  private childDeleted(sa: IkeSaView, spis: number[]): void {
     for (const spi of spis) {
       const c = this.children.byOutboundSpi(sa.remote, spi);
       if (!c) continue;
@@ -356,16 +323,17 @@ export class IkeService {
 
   private forgetSa(sa: IkeSaView): void {
     const t = this.saTimers.get(sa);
-    if (t) { clearTimeout(t.expire); clearTimeout(t.rekey); clearTimeout(t.dpd); this.saTimers.delete(sa); }
+    if (t) { clearTimeout(t.expire); clearTimeout(t.rekey); this.saTimers.delete(sa); }
+    this.dpd.forget(sa);
     this.childInitiated.delete(sa);
   }
 
-  private isakmpExpired(sa: IkeSaV1): void {
+  private isakmpExpired(sa: IkeSaView): void {
     this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote}: lifetime over, deleted (a new one is negotiated when an IPsec SA needs it)`);
     this.engine.clear(sa);
   }
 
-  private initialContact(sa: IkeSaV1): void {
+  private initialContact(sa: IkeSaView): void {
     // The peer rebooted: SAs we established with it well before this one are dead on its side. One
     // established just before is a sibling from simultaneous initiation (two spokes starting at once
     // both send INITIAL-CONTACT) and stays.
@@ -380,40 +348,7 @@ export class IkeService {
     for (const s of old) { this.forgetSa(s); this.engine.clear(s); }
   }
 
-  // ---- DPD (RFC 3706, `crypto isakmp keepalive S [R] [periodic|on-demand]`) ----
-
-  private armDpd(sa: IkeSaV1): void {
-    const k = this.o.crypto.isakmpKeepalive;
-    const t = this.saTimers.get(sa);
-    if (!k || !t || this.stopped) return;
-    const wait = (t.dpdMisses ? (k.retry ?? 2) : k.seconds) * 1000;
-    t.dpd = setTimeout(() => this.dpdTick(sa), wait);
-    t.dpd.unref();
-  }
-
-  private dpdTick(sa: IkeSaV1): void {
-    const t = this.saTimers.get(sa);
-    if (!t || sa.state !== 'QM_IDLE') return;
-    const k = this.o.crypto.isakmpKeepalive!;
-    // on-demand: traffic from the peer since the last look proves it alive; periodic probes anyway
-    const rx = this.children.forPeer(sa.remote).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0);
-    if (!t.dpdMisses && !k.periodic && rx !== t.lastRx && t.lastRx >= 0) { t.lastRx = rx; return this.armDpd(sa); }
-    t.lastRx = rx;
-    if (t.dpdMisses > DPD_RETRIES) return this.peerDead(sa);
-    this.engine.dpdProbe(sa, t.dpdSeq++);
-    t.dpdMisses++;
-    this.armDpd(sa);
-  }
-
-  private alive(sa: IkeSaV1): void {
-    const t = this.saTimers.get(sa);
-    if (!t || !t.dpdMisses) return;
-    t.dpdMisses = 0;
-    clearTimeout(t.dpd);
-    this.armDpd(sa);
-  }
-
-  private peerDead(sa: IkeSaV1): void {
+  private peerDead(sa: IkeSaView): void {
     this.counters.dpdDeclaredDead++;
     this.o.log('warn', `ISAKMP: peer ${sa.remote} is dead (no answer to DPD): its SAs are cleared`);
     for (const c of this.children.forPeer(sa.remote)) this.removeChild(c, false);
