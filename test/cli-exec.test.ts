@@ -52,6 +52,17 @@ function fakeContext() {
     logLines: () => ['line one', 'line two'],
     debugOn: (f) => { calls.push(`debug ${f}`); }, debugOffAll: () => { calls.push('undebug all'); },
     dataplaneForTest: () => undefined,
+    ike: () => ({
+      // seed 003's hub: both spokes initiated (dst = the responder, us)
+      sas: () => [
+        { local: '172.16.15.2', remote: '172.16.25.2', initiator: false, state: 'QM_IDLE', connId: 1001, remotePort: 500, localPort: 500 },
+        { local: '172.16.15.2', remote: '172.16.35.2', initiator: false, state: 'QM_IDLE', connId: 1002, remotePort: 500, localPort: 500 },
+      ],
+      children: () => [{ peer: '172.16.25.2', spiIn: 0x1234, spiOut: 0x5678, mode: 'tunnel', udp: false }],
+      clear: (peer) => { calls.push(`clear crypto sa ${peer ?? 'all'}`); return 1; },
+      clearIsakmp: (id) => { calls.push(`clear crypto isakmp ${id ?? 'all'}`); return 1; },
+      counters: () => ({ rxDatagrams: 12, evicted: 3 }),
+    }),
   };
   return { ctx, calls };
 }
@@ -85,6 +96,26 @@ t.test('exec commands over an ExecContext print the IOS text built in appliance/
   t.equal(exec.run('undebug all'), 'All possible debugging has been turned off\n');
   t.equal(exec.run('clear ip nhrp'), '');
   t.same(calls, ['debug nhrp', 'undebug all', 'clearCache']);
+  // seed 003 (IOS 12.4T), R1's output verbatim
+  t.equal(exec.run('show crypto isakmp sa'), [
+    'IPv4 Crypto ISAKMP SA',
+    'dst             src             state          conn-id slot status',
+    '172.16.15.2     172.16.35.2     QM_IDLE           1002    0 ACTIVE',
+    '172.16.15.2     172.16.25.2     QM_IDLE           1001    0 ACTIVE',
+  ].join('\n') + '\n\n', 'show crypto isakmp sa');
+  t.same(JSON.parse(exec.run('show crypto isakmp sa json')).map((r: { connId: number; status: string }) => [r.connId, r.status]), [[1002, 'ACTIVE'], [1001, 'ACTIVE']]);
+  const session = exec.run('show crypto session');
+  t.match(session, /Peer: 172\.16\.25\.2 port 500\n  IKE SA: local 198\.51\.100\.1\/500 remote 172\.16\.25\.2\/500 Active\n/);
+  t.match(session, /Session status: UP-ACTIVE\nPeer: 172\.16\.25\.2/);
+  t.match(session, /Session status: UP-IDLE\nPeer: 172\.16\.35\.2/);
+  t.same(JSON.parse(exec.run('show crypto isakmp statistics json')), { rxDatagrams: 12, evicted: 3 });
+  t.match(exec.run('show crypto isakmp statistics'), /evicted\s+3/);
+  calls.length = 0;
+  t.equal(exec.run('clear crypto sa'), '');
+  t.equal(exec.run('clear crypto sa peer 172.16.25.2'), '');
+  t.equal(exec.run('clear crypto isakmp 1001'), '');
+  t.equal(exec.run('debug crypto isakmp'), 'Crypto ISAKMP debugging is on\n');
+  t.same(calls, ['clear crypto sa all', 'clear crypto sa 172.16.25.2', 'clear crypto isakmp 1001', 'debug isakmp']);
 });
 
 t.test('exec commands before the tunnel runs: empty views, not errors', async (t) => {

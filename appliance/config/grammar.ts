@@ -10,7 +10,6 @@ import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
 export const DEFAULT_HOLDTIME = 7200;
-const CRYPTO_INACTIVE = 'IKE not yet active: SAs come from crypto ipsec manual-sa';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 
@@ -256,10 +255,8 @@ function sync(c: CryptoConfig): void {
 const crypto = (f: (c: CryptoConfig, ctx: ConfigCtx, a: Args) => void): Act => (ctx, a) => {
   f(ctx.cfg.crypto, ctx, a); sync(ctx.cfg.crypto);
 };
-/** IKE (ISAKMP) lines are kept but not acted on yet: report them as inactive. */
-const ike = (f: (c: CryptoConfig, ctx: ConfigCtx, a: Args) => void): Act => (ctx, a) => {
-  crypto(f)(ctx, a); return a.no ? undefined : CRYPTO_INACTIVE;
-};
+/** IKE (ISAKMP) lines: acted on by the supervisor's IKE service (supervisor/ike-service.ts). */
+const ike = crypto;
 function byName<T extends { name: string }>(xs: T[], name: string | undefined): T {
   const x = xs.find(e => e.name === name);
   if (!x) throw new CliError(`${name} no longer exists`);
@@ -299,6 +296,24 @@ function cryptoGlobal(g: Node): void {
   const kh = { '{key}': 'pre-shared key', '{addr}': 'IP address of remote peer', '{mask}': 'Peer address mask' };
   define(g, 'crypto isakmp key {key:word} address {addr:ipv4}', key, kh);
   define(g, 'crypto isakmp key {key:word} address {addr:ipv4} {mask:mask}', key, kh);
+
+  // DPD (RFC 3706): `crypto isakmp keepalive SECONDS [RETRY] [periodic|on-demand]` (IOS: retry 2 s, on-demand)
+  const dpd = ike((c, _ctx, a) => {
+    if (a.no) { delete c.isakmpKeepalive; return; }
+    const k: NonNullable<CryptoConfig['isakmpKeepalive']> = { seconds: Number(a.p.s) };
+    setOpt(k, 'retry', a.p.r === undefined ? undefined : Number(a.p.r));
+    if (a.kw.has('periodic')) k.periodic = true;
+    c.isakmpKeepalive = k;
+  });
+  const dh = { '{s}': 'Number of seconds between keep alives', '{r}': 'Number of seconds between retries if keepalive fails',
+    periodic: 'Send keepalives periodically', 'on-demand': 'Send keepalives on demand (default)' };
+  for (const tail of ['', ' {r:range:2-60}']) {
+    define(g, `crypto isakmp keepalive {s:range:10-3600}${tail}`, dpd, dh);
+    for (const m of ['periodic', 'on-demand']) define(g, `crypto isakmp keepalive {s:range:10-3600}${tail} ${m}`, dpd, dh);
+  }
+  define(g, 'crypto isakmp nat keepalive {s:range:5-3600}', ike((c, _ctx, a) => {
+    if (a.no) delete c.natKeepalive; else c.natKeepalive = Number(a.p.s);
+  }), { '{s}': 'Number of seconds between keep alives' });
 
   const ts = crypto((c, ctx, a) => {
     const sets = list(c, 'transformSets');
@@ -388,6 +403,13 @@ function profileTree(): Node {
   for (let i = 1; i <= 6; i++) { spec += ` {s${i}:word}`; define(t, spec, sets, { [`{s${i}}`]: 'Proposal tag' }); }
   define(t, 'set pfs {g:word}', crypto((c, ctx, a) => { setOpt(byName(c.ipsecProfiles ?? [], ctx.mode.ref), 'pfs', a.no ? undefined : a.p.g); }),
     { '{g}': 'D-H group (group2, group14, ...)' });
+  const life = crypto((c, ctx, a) => {
+    const p = byName(c.ipsecProfiles ?? [], ctx.mode.ref);
+    const k = a.kw.has('seconds') ? 'lifetimeSeconds' : 'lifetimeKilobytes';
+    setOpt(p, k, a.no ? undefined : Number(a.p.n));
+  });
+  define(t, 'set security-association lifetime seconds {n:range:120-86400}', life, { '{n}': 'Security association duration in seconds' });
+  define(t, 'set security-association lifetime kilobytes {n:range:2560-4194303}', life, { '{n}': 'Security association duration in kilobytes' });
   return t;
 }
 

@@ -75,6 +75,10 @@ export interface CryptoConfig {
   transformSets?: TransformSet[];
   ipsecProfiles?: IpsecProfile[];
   manualSas?: ManualSa[];
+  /** `crypto isakmp keepalive S [R] [periodic|on-demand]`: DPD (RFC 3706); retry defaults to 2 s, on-demand. */
+  isakmpKeepalive?: { seconds: number; retry?: number; periodic?: boolean };
+  /** `crypto isakmp nat keepalive S`: NAT keepalives every S seconds to peers behind a NAT (IOS: off). */
+  natKeepalive?: number;
 }
 
 export interface IsakmpPolicy {
@@ -91,7 +95,7 @@ export interface TransformSet {
   transforms: string[]; // ["esp-aes 256", "esp-sha-hmac"], ["esp-gcm 256"], ["esp-null", "esp-sha256-hmac"]
   mode?: 'tunnel' | 'transport'; // IOS default tunnel
 }
-export interface IpsecProfile { name: string; transformSets: string[]; pfs?: string }
+export interface IpsecProfile { name: string; transformSets: string[]; pfs?: string; lifetimeSeconds?: number; lifetimeKilobytes?: number }
 export interface ManualSaKey { spi: number; cipher: string; authenticator?: string } // hex strings
 export interface ManualSa {
   name: string;

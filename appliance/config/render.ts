@@ -75,6 +75,9 @@ export function cryptoLines(c: CryptoConfig): string[] {
     if (p.lifetime !== undefined) out.push(` lifetime ${p.lifetime}`);
   }
   for (const k of c.isakmpKeys ?? []) out.push(`crypto isakmp key ${k.key} address ${k.address}${k.mask ? ' ' + k.mask : ''}`);
+  const ka = c.isakmpKeepalive;
+  if (ka) out.push(`crypto isakmp keepalive ${ka.seconds}${ka.retry !== undefined ? ` ${ka.retry}` : ''}${ka.periodic ? ' periodic' : ''}`);
+  if (c.natKeepalive !== undefined) out.push(`crypto isakmp nat keepalive ${c.natKeepalive}`);
   for (const s of c.transformSets ?? []) {
     out.push(`crypto ipsec transform-set ${s.name} ${s.transforms.join(' ')}`);
     if (s.mode) out.push(` mode ${s.mode}`);
@@ -83,6 +86,8 @@ export function cryptoLines(c: CryptoConfig): string[] {
     out.push(`crypto ipsec profile ${p.name}`);
     if (p.transformSets.length) out.push(` set transform-set ${p.transformSets.join(' ')}`);
     if (p.pfs !== undefined) out.push(` set pfs ${p.pfs}`);
+    if (p.lifetimeSeconds !== undefined) out.push(` set security-association lifetime seconds ${p.lifetimeSeconds}`);
+    if (p.lifetimeKilobytes !== undefined) out.push(` set security-association lifetime kilobytes ${p.lifetimeKilobytes}`);
   }
   for (const m of c.manualSas ?? []) {
     out.push(`crypto ipsec manual-sa ${m.name}`);

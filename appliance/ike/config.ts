@@ -70,7 +70,8 @@ export function phase1Policy(p: IsakmpPolicy): Parsed<Phase1Policy> {
 /** IOS: ISAKMP policies are offered and matched in priority order (lowest number first). */
 export const sortedPolicies = (ps: readonly IsakmpPolicy[]) => [...ps].sort((a, b) => a.priority - b.priority);
 
-export function phase2Proposal(ts: TransformSet, pfs?: string): Parsed<Phase2Proposal> {
+/** `lifetime`: `set security-association lifetime seconds` of the profile (IOS default 3600 s). */
+export function phase2Proposal(ts: TransformSet, pfs?: string, lifetime = IOS_IPSEC_LIFETIME): Parsed<Phase2Proposal> {
   const warnings: string[] = [];
   let espId: number | undefined, cipher: CbcCipher | undefined, keyBits: number | undefined;
   let auth: Phase2Proposal['auth'] | undefined;
@@ -91,7 +92,7 @@ export function phase2Proposal(ts: TransformSet, pfs?: string): Parsed<Phase2Pro
     pfsGroup = m ? Number(m[1]) : NaN;
     if (!supportedGroups.includes(pfsGroup)) return { ok: false, reason: `set pfs ${pfs} unsupported` };
   }
-  return { ok: true, warnings, value: { name: ts.name, espId, cipher, keyBits, auth, mode: ts.mode ?? 'tunnel', lifetime: IOS_IPSEC_LIFETIME, pfsGroup } };
+  return { ok: true, warnings, value: { name: ts.name, espId, cipher, keyBits, auth, mode: ts.mode ?? 'tunnel', lifetime, pfsGroup } };
 }
 
 /** The encapsulation attribute: with NAT between the peers (RFC 3947 5) the UDP-encapsulated variants. */

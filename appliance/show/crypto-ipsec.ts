@@ -12,6 +12,8 @@ export interface CryptoSaView {
   rows: SaRow[];
   /** the configured name of SA `index` (manual-sa name) */
   nameOf(index: number): string;
+  /** how SA `index` was keyed: 'manual' (default) or 'isakmp' */
+  originOf?(index: number): string;
   iface: string;
   /** our tunnel source address */
   local: string;
@@ -19,6 +21,7 @@ export interface CryptoSaView {
 
 export function formatCryptoIpsecSa(v: CryptoSaView, json: boolean): string {
   const { rows, nameOf, iface, local } = v;
+  const originOf = v.originOf ?? (() => 'manual');
   if (json) return JSON.stringify(rows.map((r) => ({ ...r, seq: r.seq.toString(), seqLimit: r.seqLimit.toString(), peer: u32ToIp(r.peer), name: nameOf(r.index) }))) + '\n';
   const byPeer = new Map<number, SaRow[]>();
   for (const r of rows) byPeer.set(r.peer, [...(byPeer.get(r.peer) ?? []), r]);
@@ -40,7 +43,7 @@ export function formatCryptoIpsecSa(v: CryptoSaView, json: boolean): string {
       out.push(`      spi: 0x${r.spi.toString(16).toUpperCase()}(${r.spi})`,
         `        transform: ${transform} ,`,
         `        in use settings ={${r.flags & SA_FLAG.TUNNEL ? 'Tunnel' : 'Transport'}${r.flags & SA_FLAG.UDP ? ' UDP-Encaps' : ''}, }`,
-        `        conn id: ${r.index}, sa name: ${nameOf(r.index)} (manual)`,
+        `        conn id: ${r.index}, sa name: ${nameOf(r.index)} (${originOf(r.index)})`,
         `        replay detection support: ${r.dir === 'in' ? `Y  replay window size: ${r.replayWindow}` : 'Y'}`,
         ...(r.dir === 'out' && r.seqLimit < NO_SEQ_LIMIT ? [`        sequence number: ${r.seq}, persisted reservation up to ${r.seqLimit}, dropped at limit: ${r.drops.seqLimit}`] : []),
         ...(r.dir === 'in' ? [`        replay dropped: ${r.drops.replay + r.drops.tooOld}, policy dropped: ${r.drops.policy}`] : []),

@@ -324,8 +324,10 @@ export class Appliance {
       dataplaneCounters: () => this.dataplane?.counters(),
       ipsecSas: () => {
         const dp = this.dataplane, ipsec = this.ipsec;
-        return dp && ipsec ? { rows: readSas(dp.buffer, dp.layoutInfo), nameOf: (i) => ipsec.nameOf(i) } : undefined;
+        const o = this.overlay;
+        return dp && ipsec && o ? { rows: readSas(dp.buffer, dp.layoutInfo), nameOf: (i) => o.saNameOf(i), originOf: (i) => o.saOriginOf(i) } : undefined;
       },
+      ike: () => this.overlay?.ikeView(),
       logLines: () => this.log.recent(),
       debugOn: (facility) => { this.log.debugEnabled.add(facility); },
       debugOffAll: () => { this.log.debugEnabled.clear(); },

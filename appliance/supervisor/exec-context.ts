@@ -7,6 +7,19 @@ import type { CacheEntry } from '../nhrp/cache.js';
 import type { NhrpCounters } from '../nhrp/engine.js';
 import type { NhsStatus } from '../nhrp/registration-client.js';
 import type { SaRow } from '../dataplane/sa.js';
+import type { IsakmpSaRow, CryptoSessionChild } from '../show/crypto-isakmp.js';
+
+/** IKE as exec mode sees it: the ISAKMP SAs, the Child SAs it installed, and `clear crypto ...`. */
+export interface ExecIke {
+  sas(): IsakmpSaRow[];
+  children(): CryptoSessionChild[];
+  /** `clear crypto sa [peer X]`: IPsec and ISAKMP SAs; returns how many were cleared. */
+  clear(peer?: string): number;
+  /** `clear crypto isakmp [conn-id]` */
+  clearIsakmp(connId?: number): number;
+  /** what IKE counted (datagrams, drops by reason, SAs, evictions, DPD, first-packet queue) */
+  counters(): Record<string, number>;
+}
 
 /** The NHRP engine as exec mode sees it. */
 export interface ExecNhrp {
@@ -34,7 +47,9 @@ export interface ExecContext {
   /** data-plane counters, while the data plane runs */
   dataplaneCounters(): Record<string, number> | undefined;
   /** the SA table and the SA names, while IPsec runs */
-  ipsecSas(): { rows: SaRow[]; nameOf(index: number): string } | undefined;
+  ipsecSas(): { rows: SaRow[]; nameOf(index: number): string; originOf?(index: number): string } | undefined;
+  /** IKE, while it runs (a tunnel protected with crypto isakmp keys) */
+  ike(): ExecIke | undefined;
   /** the log's recent lines (`show logging`) */
   logLines(): string[];
   /** `debug <facility>`: its debug-level lines are logged from now on */

@@ -11,6 +11,7 @@ import { formatNhs } from '../show/nhrp-nhs.js';
 import { formatNhrpTraffic } from '../show/nhrp-traffic.js';
 import { formatDataplaneCounters } from '../show/counters.js';
 import { formatCryptoIpsecSa } from '../show/crypto-ipsec.js';
+import { formatIsakmpSa, formatCryptoSession } from '../show/crypto-isakmp.js';
 import { formatVersion } from '../show/version.js';
 import { formatInterfaceBrief } from '../show/interfaces.js';
 import { dmvpnInterface, nhrpEntries } from './views.js';
@@ -44,6 +45,15 @@ export class ExecCommands {
         ctx.nhrp()?.counters() ?? { in: {}, out: {}, drops: {}, refused: {} }, json)),
       ...both('show dataplane counters', (json) => formatDataplaneCounters(ctx.dataplaneCounters() ?? {}, json)),
       ...both('show crypto ipsec sa', (json) => this.cryptoSa(json)),
+      ...both('show crypto isakmp sa', (json) => formatIsakmpSa(ctx.ike()?.sas() ?? [], json)),
+      ...both('show crypto session', (json) => formatCryptoSession(ctx.tunnel()?.name ?? NO_TUNNEL, ctx.tunnelSource() ?? '0.0.0.0',
+        ctx.ike()?.sas() ?? [], ctx.ike()?.children() ?? [], json)),
+      ...both('show crypto isakmp statistics', (json) => formatDataplaneCounters(ctx.ike()?.counters() ?? {}, json)),
+      'clear crypto sa': () => { ctx.ike()?.clear(); return ''; },
+      'clear crypto sa peer {ip:ipv4}': (a) => { ctx.ike()?.clear(a.p.ip); return ''; },
+      'clear crypto isakmp': () => { ctx.ike()?.clearIsakmp(); return ''; },
+      'clear crypto isakmp {id:range:1-32766}': (a) => { ctx.ike()?.clearIsakmp(Number(a.p.id)); return ''; },
+      'debug crypto isakmp': () => { ctx.debugOn('isakmp'); return 'Crypto ISAKMP debugging is on\n'; },
       'show logging': () => ctx.logLines().join('\n') + '\n',
       'show version': () => this.version(),
       ...both('show ip nhrp shortcut', (json) => formatNhrp(this.nhrpView().filter((e) => e.flags.includes('rib')), json ? 'json' : 'default')),

@@ -3,16 +3,22 @@
 // into data-plane commands (peer table, FIB, multicast list) and feeds data-plane notices back.
 import type { ApplianceConfig, TunnelConfig } from '../config/model.js';
 import { NhrpEngine } from '../nhrp/engine.js';
+import { NhrpType } from '../nhrp/types.js';
 import { DataplaneHost, type TunnelParams } from './dataplane-host.js';
 import { IpsecManager } from './ipsec.js';
 import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
 import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
 import { DropLog } from './drop-log.js';
+import { IkeService } from './ike-service.js';
+import type { ExecIke } from './exec-context.js';
 import { PEER_FLAG, PEER_SA_SHIFT } from '../dataplane/layout.js';
 import { ipToU32 as u32, u32ToIp, maskToLen, networkOf } from '../net/ipv4.js';
 import { localPrefixes, overlayRoute } from './addressing.js';
 import type { Log } from '../log/log.js';
 
+/** RFC 2332 5.2.0.1: ar$op.type is byte 17 of the fixed header (a retransmitted Registration Request
+ * supersedes the one still waiting for the SA). */
+const NHRP_OP_TYPE = 17;
 /** NHRP refreshes bindings that carried traffic; the data plane's per-peer counters tell which. */
 const USAGE_POLL_MS = 5000;
 /** How soon the data plane follows an NHS going down or coming back (NHS state changes at most every second). */
@@ -22,6 +28,8 @@ export class Overlay {
   readonly dataplane: DataplaneHost;
   readonly nhrp: NhrpEngine;
   ipsec?: IpsecManager;
+  /** IKE (crypto isakmp keys with tunnel protection): SAs negotiated per peer. */
+  ike?: IkeService;
   private readonly mcastMembers = new Map<string, string>();
   private readonly lastTx = new Map<number, number>();
   private usageTimer?: NodeJS.Timeout;
@@ -51,7 +59,11 @@ export class Overlay {
     const nhrpLog = log.facility('NHRP');
     this.nhrp = new NhrpEngine({
       config: tunnel, tunnelIp: params.tunnelIp, tunnelPrefixLen: params.prefixLen, nbmaSource: params.source,
-      send: (dst, bytes) => { if (!this.dataplane.sendNhrp(dst, bytes, this.saFor(dst))) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`); },
+      send: (dst, bytes) => {
+        // under IKE, NHRP to a peer without an SA waits for quick mode (and starts it)
+        if (this.ike && !this.ike.ready(dst)) { this.ike.hold(dst, bytes, bytes[NHRP_OP_TYPE] === NhrpType.RegistrationRequest ? 'registration' : undefined); return; }
+        if (!this.dataplane.sendNhrp(dst, bytes, this.saFor(dst))) log.emit('NHRP', 'warn', 'SEND', `control ring full: NHRP to ${dst} dropped`);
+      },
       peerChanged: (ev) => {
         if (ev.op === 'set' && ev.nbma) {
           // learned through ESP: remember which SA pair this tunnel peer is behind (see rxSa)
@@ -59,7 +71,8 @@ export class Overlay {
           const sa = this.peerSa.get(ev.tunnelIp);
           const saBits = sa && sa.nbma === ev.nbma ? (sa.out + 1) << PEER_SA_SHIFT : 0;
           dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), ((ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0) | saBits) >>> 0);
-        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); }
+          this.ike?.peerSet(ev.tunnelIp, ev.nbma);
+        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); this.ike?.peerGone(ev.tunnelIp); }
         this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
       localPrefixes: () => localPrefixes(this.config),
@@ -116,9 +129,13 @@ export class Overlay {
       });
       this.ipsec.install();
       const peers = [...new Set(this.sas.map((s) => s.peer))];
-      this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
-        (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
+      // with IKE and no manual SA, startIke says what protects the tunnel
+      if (this.sas.length || !this.config.crypto.isakmpKeys?.length) {
+        this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
+          (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
+      }
     }
+    if (params.protected && this.config.crypto.isakmpKeys?.length) await this.startIke();
     // the tunnel subnet is on-link: next hop = destination
     dp.commands.fibAdd(u32(networkOf(params.tunnelIp, params.prefixLen)), params.prefixLen, 0);
     for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(u32(m));
@@ -137,9 +154,49 @@ export class Overlay {
     clearInterval(this.fallbackTimer);
     this.dropLog?.stop();
     this.ipsec?.stop();
+    this.ike?.stop();
     this.nhrp.stop();
     await new Promise((r) => setTimeout(r, 50)); // let the last NHRP packets leave the ring
     await this.dataplane.stop();
+  }
+
+  /** IKE on the tunnel source: its load-time warnings, then UDP 500 (4500 comes through the data plane). */
+  private async startIke(): Promise<void> {
+    const dp = this.dataplane;
+    const ikeLog = this.log.facility('ISAKMP');
+    const ike = new IkeService({
+      crypto: this.config.crypto, profile: this.tunnel.protection!.profile, local: this.params.source, sa: dp.sa, firstIndex: this.sas.length, capacity: dp.layoutInfo.saCapacity,
+      sendNhrp: (nbma, packet) => dp.sendNhrp(nbma, packet),
+      inboundPackets: (index) => readSas(dp.buffer, dp.layoutInfo).find((r) => r.index === index)?.packets ?? 0,
+      log: (level, msg) => ikeLog(level, msg),
+    });
+    for (const w of ike.warnings) this.log.emit('CRYPTO', 'warn', 'POLICY', w);
+    await ike.start();
+    this.ike = ike;
+    this.log.emit('CRYPTO', 'notice', 'IKE', `tunnel protection on ${this.tunnel.name}: IKEv1 on ${this.params.source} (UDP 500, NAT-T 4500); SAs are negotiated per peer`);
+  }
+
+  /** `show crypto ipsec sa`: the manual-sa name, or the ISAKMP conn-id an IKE SA came from. */
+  saNameOf(index: number): string {
+    const c = this.ike?.children.byIndex(index);
+    return c ? `conn-id ${c.connId}` : this.ipsec?.nameOf(index) ?? `sa${index}`;
+  }
+  saOriginOf(index: number): string { return this.ike?.children.byIndex(index) ? 'isakmp' : 'manual'; }
+
+  /** IKE for exec mode (show crypto isakmp sa / session, clear crypto ...). */
+  ikeView(): ExecIke | undefined {
+    const ike = this.ike;
+    if (!ike) return undefined;
+    return {
+      sas: () => ike.engine.sas.map((s) => ({ local: s.local, remote: s.remote, initiator: s.initiator, state: s.state, connId: s.connId,
+        remotePort: s.remotePort, localPort: s.localPort, establishedAt: s.establishedAt,
+        cookies: { i: Buffer.from(s.ispi).toString('hex'), r: Buffer.from(s.rspi).toString('hex') } })),
+      children: () => ike.children.all.map((c) => ({ peer: c.peer, spiIn: c.spiIn, spiOut: c.spiOut, mode: c.mode, udp: c.udp })),
+      clear: (peer) => ike.clear(peer),
+      clearIsakmp: (connId) => ike.clearIsakmp(connId),
+      counters: () => ({ ...ike.engine.counters, ...ike.counters,
+        firstPacketsQueued: ike.queue.counters.queued, firstPacketsSent: ike.queue.counters.sent, firstPacketsDropped: ike.queue.counters.dropped }),
+    };
   }
 
   /** Unresolved traffic goes via the best responding NHS: follow failover and return in the data plane. */
@@ -180,9 +237,14 @@ export class Overlay {
 
   private espEvent(m: EspControlMessage): void {
     if (m.type === 'SA_EVENT' && m.reason === SA_EVENT_REASON.SEQ_LOW) { this.ipsec?.seqLow(m.index); return; }
+    if (m.type === 'SA_EVENT' && this.ike?.saEvent(m.index, m.reason)) return;
     if (m.type === 'SA_EVENT') {
       const what = m.reason === 1 ? 'soft lifetime reached (rekey needed)' : m.reason === 2 ? 'hard lifetime reached: SA stopped' : 'sequence numbers exhausted: SA stopped';
       this.log.emit('CRYPTO', m.reason === 1 ? 'notice' : 'warn', 'SA_EVENT', `SA ${this.ipsec?.nameOf(m.index) ?? m.index} spi 0x${m.spi.toString(16)}: ${what}`);
+    } else if (m.type === 'SA_NEEDED' && this.ike) {
+      this.ike.ensure(u32ToIp(m.nbma));
+    } else if (m.type === 'IKE_IN' && this.ike) {
+      this.ike.natTDatagram(u32ToIp(m.src), m.srcPort, m.message);
     } else if (m.type === 'SA_NEEDED') {
       this.log.emit('CRYPTO', 'warn', 'NO_SA', `no outbound SA for peer ${u32ToIp(m.nbma)}: GRE to it is dropped (IKEv2 is not available yet; configure crypto ipsec manual-sa)`);
     } else {

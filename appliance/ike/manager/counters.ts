@@ -11,9 +11,10 @@ export interface IkeCounters {
   internalErrors: number; // a bug caught at the socket boundary instead of crashing the supervisor
   childSas: number; // quick mode exchanges that produced keys
   informational: number; // authenticated informational messages acted on (delete, notify, DPD)
+  evicted: number; // half-open SAs (message 1 only) forgotten to make room for a new one
 }
 
 export const zeroCounters = (): IkeCounters => ({
   rxDatagrams: 0, txDatagrams: 0, malformed: 0, unknownSa: 0, rejected: 0, retransmitted: 0,
-  established: 0, internalErrors: 0, childSas: 0, informational: 0,
+  established: 0, internalErrors: 0, childSas: 0, informational: 0, evicted: 0,
 });

@@ -5,13 +5,14 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
 import { phase1Policy, phase2Proposal, pskFor, sortedPolicies, type Phase1Policy, type Phase2Proposal } from '../config.js';
-import { COOKIE_LEN, ExchangeV1, FLAG_ENCRYPTION, NAT_T_PORT, PayloadV1 } from '../encoding/constants.js';
+import { COOKIE_LEN, DOI_IPSEC, ExchangeV1, FLAG_ENCRYPTION, NAT_T_PORT, NotifyV1, PayloadV1, ProtocolId } from '../encoding/constants.js';
 import { asNotify } from '../encoding/payloads-v1.js';
 import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
 import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
 import { MainMode } from '../tasks/main-mode.js';
 import { QuickMode } from '../tasks/quick-mode.js';
-import { deleteIke, processInformational } from '../tasks/informational.js';
+import { deleteIke, informational, processInformational } from '../tasks/informational.js';
+import { spiBytes } from '../tasks/phase2-proposal.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
 import type { LogFn } from '../../log/log.js';
@@ -23,6 +24,10 @@ export type Send = (datagram: Uint8Array, address: string, port: number, localPo
 const RETRANSMIT_MS = [1000, 2000, 4000, 8000, 16000];
 /** Half-open (not yet established) SAs we keep at most: a flood of first messages cannot exhaust memory. */
 const MAX_HALF_OPEN = 1024;
+/** A responder's SA that is not established this long after the peer's first message is forgotten
+ * (the initiator retransmits for 31 s in all; a peer that stops half-way, e.g. with a wrong key, or a
+ * flood of first messages, leaves nothing behind). */
+const HALF_OPEN_MS = 40000;
 /** Quick mode exchanges in progress per ISAKMP SA (a peer opening more is refused). */
 const MAX_QUICK_MODES = 8;
 
@@ -46,6 +51,10 @@ export interface IkeV1Events {
   /** The peer deleted Child SAs: the SPIs it named are its inbound ones, our outbound. */
   childDeleted?(sa: IkeSaV1, spis: number[]): void;
   deleted?(sa: IkeSaV1): void;
+  /** An authenticated informational message came from the peer (DPD: it is alive). */
+  alive?(sa: IkeSaV1): void;
+  /** The peer sent INITIAL-CONTACT with the now established `sa`: SAs older than it are stale. */
+  initialContact?(sa: IkeSaV1): void;
 }
 
 export class IkeV1Manager {
@@ -74,7 +83,7 @@ export class IkeV1Manager {
     for (const name of profile?.transformSets ?? []) {
       const ts = crypto.transformSets?.find((x) => x.name === name);
       if (!ts) { notes.push(`ipsec profile ${profile!.name}: transform-set ${name} not defined`); continue; }
-      const r = phase2Proposal(ts, profile!.pfs);
+      const r = phase2Proposal(ts, profile!.pfs, profile!.lifetimeSeconds);
       if (r.ok) { proposals.push(r.value); notes.push(...r.warnings); } else notes.push(r.reason);
     }
     this.crypto = crypto;
@@ -118,6 +127,26 @@ export class IkeV1Manager {
     this.events.deleted?.(sa);
   }
 
+  /** Delete notification (RFC 2408 3.15) for our inbound ESP SPIs `spis` (their Child SAs are gone here). */
+  deleteChildren(sa: IkeSaV1, spis: number[]): boolean {
+    const entry = this.entries.get(hex(sa.ispi));
+    if (!entry || entry.sa !== sa || sa.state !== 'QM_IDLE' || !spis.length) return false;
+    entry.children = entry.children.filter((c) => !spis.includes(c.spiIn));
+    this.sendRaw(informational(sa, [{ type: PayloadV1.Delete, doi: DOI_IPSEC, protocol: ProtocolId.ESP, spiSize: 4, spis: spis.map(spiBytes) }]), sa);
+    return true;
+  }
+
+  /** DPD (RFC 3706): an R-U-THERE with sequence number `seq`; the ACK raises `alive`. */
+  dpdProbe(sa: IkeSaV1, seq: number): boolean {
+    const entry = this.entries.get(hex(sa.ispi));
+    if (!entry || entry.sa !== sa || sa.state !== 'QM_IDLE') return false;
+    const data = new Uint8Array(4);
+    new DataView(data.buffer).setUint32(0, seq >>> 0);
+    this.sendRaw(informational(sa, [{ type: PayloadV1.Notify, doi: DOI_IPSEC, protocol: ProtocolId.ISAKMP,
+      spi: Buffer.concat([sa.ispi, sa.rspi]), notifyType: NotifyV1.DpdRUThere, data }]), sa);
+    return true;
+  }
+
   /** The Child SAs (SPIs only) negotiated on `sa`. */
   childrenOf(sa: IkeSaV1): Array<{ spiIn: number; spiOut: number }> { return [...(this.entries.get(hex(sa.ispi))?.children ?? [])]; }
 
@@ -144,7 +173,9 @@ export class IkeV1Manager {
 
   private mainModeConfig(peer: string) {
     const key = pskFor(this.crypto, peer);
-    return { policies: this.policies, psk: key === undefined ? undefined : new TextEncoder().encode(key), initialContact: true, natT: true };
+    // INITIAL-CONTACT only when we hold no other SA with the peer (as IOS): with one, it is not our first contact
+    const first = ![...this.entries.values()].some((e) => e.sa.remote === peer);
+    return { policies: this.policies, psk: key === undefined ? undefined : new TextEncoder().encode(key), initialContact: first, natT: true };
   }
 
   private drop(counter: 'malformed' | 'unknownSa' | 'rejected', address: string, why: string): void {
@@ -177,7 +208,7 @@ export class IkeV1Manager {
       if (header.exchange !== ExchangeV1.IdentityProtection || !isZero(header.rspi) || header.messageId !== 0) {
         return this.drop('unknownSa', address, `exchange ${header.exchange} for no SA we hold`);
       }
-      if (this.halfOpen() >= MAX_HALF_OPEN) return this.drop('rejected', address, 'too many half-open SAs');
+      if (this.halfOpen() >= MAX_HALF_OPEN && !this.oldestFirstMessageOnly()) return this.drop('rejected', address, 'too many half-open SAs');
       const sa = new IkeSaV1(false, this.local, address, header.ispi, new Uint8Array(randomBytes(COOKIE_LEN)), this.nextConnId++);
       sa.remotePort = port;
       sa.localPort = localPort;
@@ -197,18 +228,28 @@ export class IkeV1Manager {
         this.drop('rejected', address, `main mode: ${step.error}`);
         return;
       }
-      if (!this.entries.has(hex(entry.sa.ispi))) this.entries.set(hex(entry.sa.ispi), entry);
-      if (step.established) {
-        this.counters.established++;
-        entry.sa.establishedAt = Date.now();
-        this.log('notice', `IKE: SA with ${address} established (conn-id ${entry.sa.connId})`);
-        this.events.established?.(entry.sa);
+      if (!this.entries.has(hex(entry.sa.ispi))) {
+        if (!entry.sa.initiator && this.halfOpen() >= MAX_HALF_OPEN) this.evictOldest();
+        this.entries.set(hex(entry.sa.ispi), entry);
+        if (!entry.sa.initiator) this.expireHalfOpen(entry);
       }
+      // the reply (message 6) leaves before the established event, whose handler may start quick
+      // mode: that request's retransmission timer must not be stopped here afterwards
       if (step.reply) {
         if (!entry.sa.initiator) entry.lastRequestDigest = digest;
         this.transmit(entry, step.reply, entry.sa.initiator && !step.established);
       } else {
         this.stopTimer(entry);
+      }
+      if (step.established) {
+        this.counters.established++;
+        entry.sa.establishedAt = Date.now();
+        this.log('notice', `IKE: SA with ${address} established (conn-id ${entry.sa.connId})`);
+        this.events.established?.(entry.sa);
+        // RFC 2407 4.6.3.3: the peer holds no other SA with us (it rebooted): our older ones are stale
+        if (inbound.payloads.some((p) => p.type === PayloadV1.Notify && asNotify(p)?.notifyType === NotifyV1.InitialContact)) {
+          this.events.initialContact?.(entry.sa);
+        }
       }
       return;
     }
@@ -227,6 +268,7 @@ export class IkeV1Manager {
     const r = processInformational(sa, m);
     if (!r.ok) return this.drop('rejected', sa.remote, r.error);
     this.counters.informational++;
+    this.events.alive?.(sa);
     for (const n of r.notifies) if (n < 16384) this.log('warn', `IKE: ${sa.remote} notified error ${n}`);
     if (r.reply) this.sendRaw(r.reply, sa);
     if (r.deleteSpis.length) {
@@ -290,6 +332,35 @@ export class IkeV1Manager {
     const p = decodePayloadsV1(header.nextPayload, body, false);
     if (!p.ok) { this.drop('malformed', address, p.reason); return null; }
     return { header, payloads: p.value, commitIv: () => {} };
+  }
+
+  private expireHalfOpen(entry: Entry): void {
+    const t = setTimeout(() => {
+      if (entry.sa.state === 'QM_IDLE' || this.entries.get(hex(entry.sa.ispi)) !== entry) return;
+      this.stopTimer(entry);
+      this.entries.delete(hex(entry.sa.ispi));
+      this.log('warn', `IKE: SA with ${entry.sa.remote} not established in ${HALF_OPEN_MS / 1000} s (state ${entry.sa.state}): forgotten`);
+      this.events.failed?.(entry.sa, 'not established in time');
+    }, HALF_OPEN_MS);
+    t.unref?.();
+  }
+
+  /**
+   * The oldest responder SA that has seen only message 1 (a spoofed source never gets further: it
+   * cannot see our message 2). Under a flood of first messages the newest arrivals push the oldest
+   * out, so a real peer, which answers within a round trip and then leaves that state, still gets in.
+   */
+  private oldestFirstMessageOnly(): Entry | undefined {
+    for (const e of this.entries.values()) if (!e.sa.initiator && e.sa.state === 'MM_SA_SETUP') return e;
+    return undefined;
+  }
+
+  private evictOldest(): void {
+    const e = this.oldestFirstMessageOnly();
+    if (!e) return;
+    this.stopTimer(e);
+    this.entries.delete(hex(e.sa.ispi));
+    this.counters.evicted++;
   }
 
   private halfOpen(): number {

@@ -119,8 +119,12 @@ export class QuickMode {
     const ids = p.filter((x) => x.type === PayloadV1.ID).map((x) => asId(x)!);
     if (ids.length !== 2) return 'needs IDci and IDcr (GRE between the peers)';
     const [ci, cr] = this.initiator ? [this.sa.local, this.sa.remote] : [this.sa.remote, this.sa.local];
+    // Behind a NAT (RFC 3947 5.2) an end names its own pre-NAT address, and the end behind it may name
+    // the other by an address it never sees: with a NAT detected, each must still be one IPv4 host with
+    // GRE (the data plane binds the SA to the IKE peer's outer address either way).
+    const nat = this.sa.natDetected;
     const is = (id: IdPayloadV1, a: string) => id.idType === IdType.IPv4Addr && id.protocol === GRE_PROTOCOL && id.port === 0
-      && id.data.length === 4 && id.data.join('.') === a;
+      && id.data.length === 4 && (nat || id.data.join('.') === a);
     if (!is(ids[0], ci) || !is(ids[1], cr)) return `selectors are not GRE ${ci} -> ${cr}`;
     return undefined;
   }

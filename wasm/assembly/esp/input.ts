@@ -154,10 +154,14 @@ export function espInput(pk: Packet): u32 {
   }
   if (nh == IPPROTO_IPIP && plen >= IPV4_HDR_LEN && ipv4Check(pay, plen, true) != 0) {
     const itot = ipv4Check(pay, plen, true);
-    if (ipProto(pay) == IPPROTO_GRE && ipDst(pay) == cfg.source) { // GRE in tunnel mode
-      // the inner source is the peer too, except behind NAT (ESP in UDP): then it is the peer's
-      // pre-NAT address, which manual keying cannot know; the outer source was checked above.
-      if (peer != 0 && kind != NBMA_KIND_UDP && ipSrc(pay) != peer) { policyDrop(e, ipSrc(pay)); return ESP_IN_DONE; }
+    const udp = kind == NBMA_KIND_UDP;
+    if (ipProto(pay) == IPPROTO_GRE && (udp || ipDst(pay) == cfg.source)) { // GRE in tunnel mode
+      // the inner source is the peer too, except behind NAT (ESP in UDP): then the inner addresses are
+      // the ends' own pre-NAT ones (the peer's, and ours as the peer knows it), which neither end can
+      // check; the outer source was checked above, and GRE runs between the outer addresses: the
+      // inner header says so from here on (NHRP must see the post-NAT address, as in transport mode).
+      if (peer != 0 && !udp && ipSrc(pay) != peer) { policyDrop(e, ipSrc(pay)); return ESP_IN_DONE; }
+      if (udp) { store<u32>(pay, bswap<u32>(src), IPV4_SRC); store<u32>(pay, bswap<u32>(cfg.source), IPV4_DST); }
       saAccount(e, plen);
       return decrypted(pk, pay, itot, ipSrc(pay), v);
     }

@@ -1,0 +1,112 @@
+// The Child SAs IKE negotiated, as entries of the data plane's SA table: index allocation (after the
+// manual SAs), SA_ADD of the inbound and outbound halves with GRE-only selectors between the IKE peers,
+// SA_PAIR (NAT-T port floating), SA_DEL when the peer deletes them, they expire or `clear crypto sa`.
+// Key material is handed to the ring and dropped here; only SPIs and indexes are kept.
+import { ESP_ENC, ESP_INTEG, type SaCommands, type SaSpec } from '../dataplane/sa.js';
+import type { ChildSaKeys } from '../ike/sa/child-sa.js';
+import { ipToU32 } from '../net/ipv4.js';
+
+export interface InstalledChild {
+  peer: string;
+  /** conn-id of the ISAKMP SA that negotiated it (show crypto ipsec sa). */
+  connId: number;
+  spiIn: number;
+  spiOut: number;
+  inIndex: number;
+  /** undefined until the outbound half is installed (the quick mode initiator waits, see IkeService). */
+  outIndex?: number;
+  mode: 'tunnel' | 'transport';
+  udp: boolean;
+  /** ESP in UDP between these ports (a NAT between the peers) */
+  udpPorts?: { local: number; remote: number };
+  transform: string;
+  createdAt: number;
+  lifetime: number; // seconds
+}
+
+/** ESP transform of negotiated keys in the data plane's numbers, or why the data plane cannot run it. */
+export function dataplaneTransform(k: ChildSaKeys): { enc: number; integ: number } | string {
+  const enc = k.cipher === 'aes-cbc' && k.keyBits === 128 ? ESP_ENC.AES_CBC_128 : k.cipher === 'aes-cbc' && k.keyBits === 256 ? ESP_ENC.AES_CBC_256 : 0;
+  const integ = k.integrity === 'hmac-sha1-96' ? ESP_INTEG.HMAC_SHA1_96 : k.integrity === 'hmac-sha256-128' ? ESP_INTEG.HMAC_SHA256_128 : 0;
+  if (!enc) return `${k.cipher}-${k.keyBits} is not implemented in the data plane (esp-aes 128 or 256 are)`;
+  if (!integ) return `${k.integrity} is not implemented in the data plane (esp-sha-hmac or esp-sha256-hmac are)`;
+  return { enc, integ };
+}
+
+const TRANSFORM_NAME = (k: ChildSaKeys) => `esp-${k.keyBits === 256 ? '256-' : ''}aes ${k.integrity === 'hmac-sha1-96' ? 'esp-sha-hmac' : 'esp-sha256-hmac'}`;
+
+type OutSpec = Omit<SaSpec, 'index' | 'dir'>;
+
+export class ChildSaTable {
+  private readonly free: number[] = [];
+  private readonly children: InstalledChild[] = [];
+  /** Outbound halves not installed yet, with their keys (zeroed once installed or dropped). */
+  private readonly pendingOut = new Map<InstalledChild, OutSpec>();
+
+  /** Indexes `first` .. `capacity - 1` of the SA table are ours (the manual SAs hold the ones below). */
+  constructor(private readonly cmds: SaCommands, first: number, capacity: number) {
+    for (let i = capacity - 1; i >= first; i--) this.free.push(i);
+  }
+
+  get all(): readonly InstalledChild[] { return this.children; }
+  forPeer(peer: string): InstalledChild[] { return this.children.filter((c) => c.peer === peer); }
+  /** An outbound SA to `peer` is installed (GRE to it can leave). */
+  hasOutbound(peer: string): boolean { return this.children.some((c) => c.peer === peer && c.outIndex !== undefined); }
+  byIndex(index: number): InstalledChild | undefined { return this.children.find((c) => c.inIndex === index || c.outIndex === index); }
+  /** The child whose outbound SPI the peer named in a delete notify. */
+  byOutboundSpi(peer: string, spi: number): InstalledChild | undefined { return this.children.find((c) => c.peer === peer && c.spiOut === spi); }
+
+  /** Installs the inbound half (and the outbound one unless `outboundLater`); a string says why not. */
+  /** `lifetimeBytes`: the data plane raises SA_EVENT soft at 85 % of it and stops the SA at 100 %. */
+  install(k: ChildSaKeys, connId: number, outboundLater: boolean, lifetimeBytes?: bigint): InstalledChild | string {
+    const t = dataplaneTransform(k);
+    if (typeof t === 'string') return t;
+    if (this.free.length < 2) return 'SA table full';
+    const inIndex = this.free.pop()!;
+    const c: InstalledChild = { peer: k.remote, connId, spiIn: k.inbound.spi, spiOut: k.outbound.spi, inIndex, mode: k.mode,
+      udp: !!k.udpEncap, transform: TRANSFORM_NAME(k), createdAt: Date.now(), lifetime: k.lifetime,
+      ...(k.udpEncap ? { udpPorts: { local: k.udpEncap.localPort, remote: k.udpEncap.remotePort } } : {}) };
+    const bytes = lifetimeBytes ? { softBytes: (lifetimeBytes * 85n) / 100n, hardBytes: lifetimeBytes } : {};
+    const common = { ...bytes, peer: ipToU32(k.remote), enc: t.enc, integ: t.integ, tunnel: k.mode === 'tunnel', greOnly: true,
+      udp: k.udpEncap ? { srcPort: k.udpEncap.localPort, dstPort: k.udpEncap.remotePort } : undefined };
+    const ok = this.cmds.saAdd({ ...common, index: inIndex, dir: 'in', spi: k.inbound.spi, key: k.inbound.encKey, authKey: k.inbound.authKey });
+    k.inbound.encKey.fill(0); k.inbound.authKey.fill(0);
+    if (!ok) { this.free.push(inIndex); return 'control ring full'; }
+    this.children.push(c);
+    this.pendingOut.set(c, { ...common, spi: k.outbound.spi, key: k.outbound.encKey, authKey: k.outbound.authKey });
+    if (!outboundLater) this.installOutbound(c);
+    return c;
+  }
+
+  /** The outbound half of `c`, if still pending: from now on GRE to the peer uses it (newest SA wins). */
+  installOutbound(c: InstalledChild): boolean {
+    const spec = this.pendingOut.get(c);
+    if (!spec || !this.free.length) return false;
+    const outIndex = this.free.pop()!;
+    if (!this.cmds.saAdd({ ...spec, index: outIndex, dir: 'out' })) { this.free.push(outIndex); return false; }
+    this.dropPending(c);
+    c.outIndex = outIndex;
+    this.cmds.saPair(c.inIndex, outIndex);
+    return true;
+  }
+
+  /** Removes `c` from the data plane (both halves). */
+  remove(c: InstalledChild): void {
+    const i = this.children.indexOf(c);
+    if (i < 0) return;
+    this.children.splice(i, 1);
+    this.dropPending(c);
+    for (const idx of [c.inIndex, c.outIndex]) {
+      if (idx === undefined) continue;
+      this.cmds.saDel(idx);
+      this.free.push(idx);
+    }
+  }
+
+  private dropPending(c: InstalledChild): void {
+    const spec = this.pendingOut.get(c);
+    if (!spec) return;
+    spec.key.fill(0); spec.authKey?.fill(0);
+    this.pendingOut.delete(c);
+  }
+}

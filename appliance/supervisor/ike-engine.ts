@@ -1,0 +1,55 @@
+// The IKE manager of one version as the supervisor's IKE service drives it: IkeEngine (what the
+// service calls) and IkeEngineEvents (what it listens to), with a version-neutral view of an IKE SA.
+// IkeV1Manager fits with quick mode as its child exchange (ikeV1Engine); an IKEv2 manager with the
+// same public shape (handleDatagram, a send callback, child events) plugs in beside it.
+import type { CryptoConfig } from '../config/model.js';
+import { IkeV1Manager } from '../ike/manager/ike-v1.js';
+import type { IkeSaV1 } from '../ike/sa/ike-sa-v1.js';
+import type { ChildSaKeys } from '../ike/sa/child-sa.js';
+import type { LogFn } from '../log/log.js';
+
+/** What the service sees of one IKE SA, whatever the version. */
+export interface IkeSaView {
+  readonly local: string; readonly remote: string; readonly initiator: boolean; readonly connId: number;
+  /** IOS state names (QM_IDLE = established) */
+  state: string;
+  localPort: number; remotePort: number; establishedAt?: number;
+  readonly ispi: Uint8Array; rspi: Uint8Array;
+  /** the negotiated policy; its lifetime in seconds bounds the SA */
+  policy?: { lifetime: number };
+}
+
+/** The manager of one IKE version, as the service drives it (IkeV1Manager; an IKEv2 manager mirrors it). */
+export interface IkeEngine<SA extends IkeSaView = IkeSaView> {
+  readonly counters: Record<string, number>;
+  readonly sas: SA[];
+  /** `localPort` 4500: the datagram still carries its 4-byte non-ESP marker. */
+  handleDatagram(buf: Uint8Array, address: string, port: number, localPort?: number): void;
+  initiate(peer: string, port?: number): SA;
+  /** New Child SA on an established SA (IKEv1 quick mode, IKEv2 CREATE_CHILD_SA); false = not now. */
+  initiateChild(sa: SA): boolean;
+  deleteChildren(sa: SA, inboundSpis: number[]): boolean;
+  dpdProbe(sa: SA, seq: number): boolean;
+  clear(sa: SA): void;
+  configure(crypto: CryptoConfig): string[];
+  close(): void;
+}
+
+/** Events every engine raises (the IKEv1 manager's IkeV1Events with a version-neutral SA). */
+export interface IkeEngineEvents<SA extends IkeSaView = IkeSaView> {
+  established(sa: SA): void;
+  failed(sa: SA, reason: string): void;
+  child(sa: SA, keys: ChildSaKeys): void;
+  childDeleted(sa: SA, outboundSpis: number[]): void;
+  deleted(sa: SA): void;
+  alive(sa: SA): void;
+  initialContact(sa: SA): void;
+}
+
+export type Send = (datagram: Uint8Array, address: string, port: number, localPort: number) => void;
+
+/** IKEv1 as an IkeEngine: quick mode is its child exchange. */
+export function ikeV1Engine(crypto: CryptoConfig, local: string, send: Send, log: LogFn, events: IkeEngineEvents<IkeSaV1>): IkeEngine<IkeSaV1> {
+  const m = new IkeV1Manager(crypto, local, send, log, events);
+  return Object.assign(m, { initiateChild: (sa: IkeSaV1) => m.initiateQuick(sa) }) as IkeV1Manager & IkeEngine<IkeSaV1>;
+}

@@ -1,0 +1,357 @@
+// IKE in the supervisor: runs an IKE manager on the tunnel source address and turns what it
+// negotiates into data-plane SAs. UDP 500 is a dgram socket here; UDP 4500 belongs to the data plane's
+// pump (ESP in UDP), which hands IKE datagrams (after the non-ESP marker) to us as IKE_IN and sends ours
+// with IKE_OUT, so the port is bound once. Child SAs go into the SA table (ike-child-sas.ts); NHRP
+// packets for a peer without an SA wait in a bounded queue (first-packets.ts) until quick mode is done.
+// The manager is reached through IkeEngine (ike-engine.ts), which the IKEv1 manager satisfies.
+import dgram from 'node:dgram';
+import type { CryptoConfig } from '../config/model.js';
+import type { ChildSaKeys } from '../ike/sa/child-sa.js';
+import { NAT_T_PORT } from '../ike/encoding/constants.js';
+import { pskFor } from '../ike/config.js';
+import { SA_EVENT_REASON, type SaCommands } from '../dataplane/sa.js';
+import { ipToU32 } from '../net/ipv4.js';
+import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
+import { FirstPackets } from './first-packets.js';
+import { ikePolicy } from './ike-policy.js';
+import { limitedLog } from './log-limit.js';
+import { DeadPeerDetection } from './ike-dpd.js';
+import { ikeV1Engine, type IkeEngine, type IkeSaView, type Send } from './ike-engine.js';
+import type { LogFn } from '../log/log.js';
+
+/** The quick mode initiator installs its outbound SA this long after sending message 3, so the
+ * responder (which installs on message 3) has the inbound SA before the first ESP packet arrives. */
+export const OUTBOUND_DELAY_MS = 300;
+/** Child SAs are renegotiated at this fraction of their lifetime (the side that started them) ... */
+export const REKEY_INITIATOR = 0.85;
+/** ... or at this fraction by the other side, if the first did not. */
+export const REKEY_RESPONDER = 0.93;
+/** SAs with an NBMA address no NHRP peer uses any more are deleted after this long (a re-resolution
+ * or re-registration in between keeps them). */
+export const IDLE_PEER_GRACE_MS = 5000;
+/** The ISAKMP SA's initiator negotiates the next one at this fraction of its lifetime. */
+export const PHASE1_REKEY = 0.9;
+/** INITIAL-CONTACT clears SAs established at least this long before the new one (not a sibling from a
+ * simultaneous initiation, which is established within a round trip or two of it). */
+export const INITIAL_CONTACT_GRACE_MS = 10000;
+
+export interface IkeServiceOptions {
+  crypto: CryptoConfig;
+  /** the ipsec profile of `tunnel protection` */
+  profile: string;
+  local: string;
+  sa: SaCommands;
+  /** SA table entries IKE may use: `firstIndex` .. `capacity - 1`. */
+  firstIndex: number;
+  capacity: number;
+  /** NHRP out through the data plane (a waiting first packet, once the SA is up). */
+  sendNhrp(nbma: string, packet: Uint8Array): boolean;
+  /** Inbound packet count of SA `index` (DPD: traffic from the peer proves it alive). */
+  inboundPackets?(index: number): number;
+  log: LogFn;
+  /** UDP port for IKE (500; tests may pass 0). */
+  port?: number;
+}
+
+interface ChildTimers { child: InstalledChild; rekey?: NodeJS.Timeout; expire: NodeJS.Timeout; rekeyed: boolean }
+interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout }
+
+export class IkeService {
+  readonly engine: IkeEngine;
+  readonly children: ChildSaTable;
+  readonly queue = new FirstPackets();
+  private socket?: dgram.Socket;
+  /** ISAKMP SAs on which we started a child exchange (so we know our quick mode role). */
+  private readonly childInitiated = new Set<IkeSaView>();
+  private readonly childTimers = new Map<InstalledChild, ChildTimers>();
+  private readonly saTimers = new Map<IkeSaView, SaTimers>();
+  readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0 };
+  private readonly notes: string[];
+  private stopped = false;
+  private natTimer?: NodeJS.Timeout;
+  /** tunnel address -> NBMA address of every NHRP peer (idle SAs go when no peer uses their address) */
+  private readonly nbmaOf = new Map<string, string>();
+  private readonly noKeyLogged = new Set<string>();
+  private readonly dpd: DeadPeerDetection;
+
+  constructor(private readonly o: IkeServiceOptions) {
+    this.dpd = new DeadPeerDetection(o.crypto.isakmpKeepalive, {
+      probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },
+      inboundPackets: (peer) => this.children.forPeer(peer).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
+      dead: (sa) => this.peerDead(sa),
+    });
+    this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
+    const send: Send = (d, address, port, localPort) => this.send(d, address, port, localPort);
+    const policy = ikePolicy(o.crypto, o.profile);
+    this.engine = ikeV1Engine(policy.crypto, o.local, send, limitedLog(o.log), {
+      established: (sa) => this.established(sa),
+      failed: (sa, reason) => { this.o.log('warn', `ISAKMP with ${sa.remote} failed: ${reason}`); this.forgetSa(sa); this.queue.discard(sa.remote); },
+      child: (sa, keys) => this.childUp(sa, keys),
+      childDeleted: (sa, spis) => this.childDeleted(sa, spis),
+      deleted: (sa) => this.forgetSa(sa),
+      alive: (sa) => this.dpd.alive(sa),
+      initialContact: (sa) => this.initialContact(sa),
+    });
+    this.notes = [...policy.notes, ...this.engine.configure(policy.crypto)];
+  }
+
+  /** Load-time warnings (weak algorithms, IOS defaults) and refusals of the crypto config. */
+  get warnings(): readonly string[] { return this.notes; }
+
+  async start(): Promise<void> {
+    const s = dgram.createSocket({ type: 'udp4' });
+    s.on('message', (msg, r) => this.engine.handleDatagram(new Uint8Array(msg), r.address, r.port, 500));
+    s.on('error', (e) => this.o.log('error', `ISAKMP socket: ${e.message}`));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(this.o.port ?? 500, this.o.local, () => { s.off('error', reject); resolve(); });
+    });
+    this.socket = s;
+    const nat = this.o.crypto.natKeepalive;
+    if (nat) { this.natTimer = setInterval(() => this.natKeepalives(), nat * 1000); this.natTimer.unref(); }
+  }
+
+  /** `crypto isakmp nat keepalive S`: one 0xFF byte in UDP 4500 to every peer reached through a NAT (RFC 3948 2.3). */
+  private natKeepalives(): void {
+    const sent = new Set<string>();
+    for (const c of this.children.all) {
+      if (!c.udpPorts || sent.has(c.peer)) continue;
+      sent.add(c.peer);
+      this.o.sa.keepalive(ipToU32(c.peer), c.udpPorts.local, c.udpPorts.remote);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.natTimer);
+    for (const t of this.childTimers.values()) { clearTimeout(t.rekey); clearTimeout(t.expire); }
+    for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.rekey); }
+    this.dpd.stop();
+    this.engine.close();
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  /** IKE that arrived on UDP 4500 through the data plane (IKE_IN: the non-ESP marker already removed). */
+  natTDatagram(src: string, srcPort: number, message: Uint8Array): void {
+    const withMarker = new Uint8Array(4 + message.length);
+    withMarker.set(message, 4);
+    this.engine.handleDatagram(withMarker, src, srcPort, NAT_T_PORT);
+  }
+
+  /** An outbound SA to `nbma` is installed. */
+  ready(nbma: string): boolean { return this.children.hasOutbound(nbma); }
+
+  /** NHRP to a peer without an SA: kept until the SA is up, and IKE started if it is not running. */
+  hold(nbma: string, packet: Uint8Array, supersedes?: string): boolean {
+    const kept = this.queue.add(nbma, packet, supersedes);
+    this.ensure(nbma);
+    return kept;
+  }
+
+  /** Makes sure an SA with `nbma` is up or being negotiated (SA_NEEDED, NHRP to a new peer). */
+  ensure(nbma: string): void {
+    if (this.stopped || this.children.forPeer(nbma).length) return;
+    const sas = this.engine.sas.filter((s) => s.remote === nbma);
+    const established = this.isakmpFor(nbma);
+    if (established) {
+      if (!this.childInitiated.has(established)) this.startChild(established);
+      return;
+    }
+    if (sas.length) return; // main mode in progress (ours or the peer's): its quick mode follows
+    if (pskFor(this.o.crypto, nbma) === undefined) {
+      if (this.noKeyLogged.size >= 1024) this.noKeyLogged.clear();
+      if (!this.noKeyLogged.has(nbma)) { this.noKeyLogged.add(nbma); this.o.log('warn', `no crypto isakmp key for ${nbma}: no SA can be negotiated, GRE to it is dropped`); }
+      this.queue.discard(nbma);
+      return;
+    }
+    this.o.log('debug', `ISAKMP: initiating main mode with ${nbma}`);
+    this.engine.initiate(nbma);
+  }
+
+  /** NHRP has `tunnelIp` at `nbma` (a registration, a resolution, a static map). */
+  peerSet(tunnelIp: string, nbma: string): void { this.nbmaOf.set(tunnelIp, nbma); }
+
+  /**
+   * NHRP dropped `tunnelIp` (an idle shortcut expired, a registration ran out, `clear ip nhrp`): when
+   * no tunnel peer is at its NBMA address any more after a grace period, the SAs with that address go
+   * too (delete notifies), as the shortcut they served has.
+   */
+  peerGone(tunnelIp: string): void {
+    const nbma = this.nbmaOf.get(tunnelIp);
+    this.nbmaOf.delete(tunnelIp);
+    if (!nbma) return;
+    const t = setTimeout(() => {
+      if (this.stopped || [...this.nbmaOf.values()].includes(nbma)) return;
+      if (!this.children.forPeer(nbma).length && !this.engine.sas.some((s) => s.remote === nbma)) return;
+      this.o.log('notice', `no NHRP peer at ${nbma} any more: its IPsec and ISAKMP SAs are deleted`);
+      this.clear(nbma);
+    }, IDLE_PEER_GRACE_MS);
+    t.unref();
+  }
+
+  /** `clear crypto sa [peer X]`: delete notifies, Child SAs out of the data plane, ISAKMP SAs cleared. */
+  clear(peer?: string): number {
+    let n = 0;
+    for (const c of [...this.children.all]) if (!peer || c.peer === peer) { this.removeChild(c, true); n++; }
+    for (const sa of this.engine.sas) if (!peer || sa.remote === peer) { this.engine.clear(sa); n++; }
+    return n;
+  }
+
+  /** `clear crypto isakmp [conn-id]`: ISAKMP SAs only; the IPsec SAs live on until they expire. */
+  clearIsakmp(connId?: number): number {
+    let n = 0;
+    for (const sa of this.engine.sas) if (connId === undefined || sa.connId === connId) { this.engine.clear(sa); n++; }
+    return n;
+  }
+
+  private send(d: Uint8Array, address: string, port: number, localPort: number): void {
+    if (localPort === NAT_T_PORT) {
+      if (!this.o.sa.ikeOut(ipToU32(address), d, NAT_T_PORT, port)) this.o.log('warn', `ISAKMP to ${address}:${port} dropped: control ring full`);
+      return;
+    }
+    this.socket?.send(d, port, address);
+  }
+
+  private established(sa: IkeSaView): void {
+    this.o.log('debug', `ISAKMP (${sa.connId}): SA with ${sa.remote} is QM_IDLE (${sa.initiator ? 'initiator' : 'responder'})`);
+    const t: SaTimers = {};
+    this.saTimers.set(sa, t);
+    const life = sa.policy?.lifetime;
+    if (life) {
+      t.expire = setTimeout(() => this.isakmpExpired(sa), life * 1000); t.expire.unref();
+      // phase 1 rekey: the initiator negotiates the next ISAKMP SA before this one ends
+      if (sa.initiator) { t.rekey = setTimeout(() => this.isakmpRekey(sa), PHASE1_REKEY * life * 1000); t.rekey.unref(); }
+    }
+    this.dpd.watch(sa);
+    // a new ISAKMP SA for a peer whose IPsec SAs are up (phase 1 rekey) needs no quick mode now
+    if (sa.initiator && (!this.children.hasOutbound(sa.remote) || this.queue.waiting(sa.remote))) this.startChild(sa);
+  }
+
+  /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon). */
+  private isakmpFor(peer: string): IkeSaView | undefined {
+    return this.engine.sas.filter((s) => s.remote === peer && s.state === 'QM_IDLE').sort((a, b) => b.connId - a.connId)[0];
+  }
+
+  private isakmpRekey(sa: IkeSaView): void {
+    if (this.stopped || sa.state !== 'QM_IDLE' || this.isakmpFor(sa.remote) !== sa) return;
+    this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote} near its lifetime: negotiating the next one`);
+    this.engine.initiate(sa.remote);
+  }
+
+  private startChild(sa: IkeSaView): void {
+    if (this.engine.initiateChild(sa)) this.childInitiated.add(sa);
+  }
+
+  private childUp(sa: IkeSaView, keys: ChildSaKeys): void {
+    const weStarted = this.childInitiated.delete(sa);
+    const kb = this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
+    const c = this.children.install(keys, sa.connId, weStarted, kb ? BigInt(kb) * 1024n : undefined);
+    if (typeof c === 'string') {
+      this.counters.childInstallFailed++;
+      this.o.log('error', `IPsec SA with ${sa.remote} not installed: ${c}`);
+      return;
+    }
+    this.o.log('notice', `IPsec SA with ${sa.remote} installed (${c.mode}${c.udp ? ', UDP-encapsulated' : ''}, in 0x${c.spiIn.toString(16)}, out 0x${c.spiOut.toString(16)}, conn-id ${sa.connId})`);
+    const soft = (weStarted ? REKEY_INITIATOR : REKEY_RESPONDER) * c.lifetime * 1000;
+    const timers: ChildTimers = { child: c, rekeyed: false,
+      rekey: setTimeout(() => this.rekey(timers), soft), expire: setTimeout(() => this.expire(c), c.lifetime * 1000) };
+    timers.rekey?.unref(); timers.expire.unref();
+    this.childTimers.set(c, timers);
+    const flush = () => {
+      this.children.installOutbound(c);
+      this.queue.flush(c.peer, (p) => this.o.sendNhrp(c.peer, p));
+    };
+    if (weStarted) setTimeout(flush, OUTBOUND_DELAY_MS).unref();
+    else flush();
+  }
+
+  /**
+   * SA_EVENT from the data plane for SA `index`: the soft byte lifetime (`set security-association
+   * lifetime kilobytes`) starts the rekey, the hard one or exhausted sequence numbers end the pair.
+   * False when the SA is not one of ours (a manual SA).
+   */
+  saEvent(index: number, reason: number): boolean {
+    const c = this.children.byIndex(index);
+    if (!c) return false;
+    const t = this.childTimers.get(c);
+    if (reason === SA_EVENT_REASON.SOFT_LIFETIME) { if (t) this.rekey(t); }
+    else if (reason === SA_EVENT_REASON.HARD_LIFETIME || reason === SA_EVENT_REASON.SEQ_EXHAUSTED) {
+      this.o.log('notice', `IPsec SA with ${c.peer} (in 0x${c.spiIn.toString(16)}): ${reason === SA_EVENT_REASON.HARD_LIFETIME ? 'byte lifetime' : 'sequence numbers'} used up`);
+      this.expire(c);
+    }
+    return true;
+  }
+
+  /** Make-before-break: a new pair is negotiated; the old one stays until its lifetime ends. */
+  private rekey(t: ChildTimers): void {
+    if (t.rekeyed || this.stopped) return;
+    // the other side already renegotiated: a newer pair with the peer exists
+    if (this.children.forPeer(t.child.peer).some((c) => c.createdAt > t.child.createdAt)) return;
+    t.rekeyed = true;
+    this.counters.rekeys++;
+    const sa = this.isakmpFor(t.child.peer);
+    this.o.log('debug', `IPsec SA with ${t.child.peer} (in 0x${t.child.spiIn.toString(16)}) near its lifetime: rekeying`);
+    if (sa) this.startChild(sa);
+    else this.engine.initiate(t.child.peer); // phase 1 is gone too: a new main mode, then quick mode
+  }
+
+  private expire(c: InstalledChild): void {
+    this.counters.expired++;
+    this.o.log('debug', `IPsec SA with ${c.peer} (in 0x${c.spiIn.toString(16)}) expired`);
+    this.removeChild(c, true);
+  }
+
+  /** Takes `c` out of the data plane; `notify`: tell the peer (delete of our inbound SPI). */
+  private removeChild(c: InstalledChild, notify: boolean): void {
+    const t = this.childTimers.get(c);
+    if (t) { clearTimeout(t.rekey); clearTimeout(t.expire); this.childTimers.delete(c); }
+    this.children.remove(c);
+    if (!notify) return;
+    const sa = this.isakmpFor(c.peer);
+    if (sa) this.engine.deleteChildren(sa, [c.spiIn]);
+  }
+
+  private childDeleted(sa: IkeSaView, spis: number[]): void {
+    for (const spi of spis) {
+      const c = this.children.byOutboundSpi(sa.remote, spi);
+      if (!c) continue;
+      this.o.log('notice', `IPsec SA with ${sa.remote} deleted by the peer (out 0x${spi.toString(16)})`);
+      this.removeChild(c, false);
+    }
+  }
+
+  private forgetSa(sa: IkeSaView): void {
+    const t = this.saTimers.get(sa);
+    if (t) { clearTimeout(t.expire); clearTimeout(t.rekey); this.saTimers.delete(sa); }
+    this.dpd.forget(sa);
+    this.childInitiated.delete(sa);
+  }
+
+  private isakmpExpired(sa: IkeSaView): void {
+    this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote}: lifetime over, deleted (a new one is negotiated when an IPsec SA needs it)`);
+    this.engine.clear(sa);
+  }
+
+  private initialContact(sa: IkeSaView): void {
+    // The peer rebooted: SAs we established with it well before this one are dead on its side. One
+    // established just before is a sibling from simultaneous initiation (two spokes starting at once
+    // both send INITIAL-CONTACT) and stays.
+    const cutoff = (sa.establishedAt ?? Date.now()) - INITIAL_CONTACT_GRACE_MS;
+    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s !== sa && (s.establishedAt ?? Infinity) < cutoff);
+    const live = new Set(this.engine.sas.filter((s) => s.remote === sa.remote && !old.includes(s)).map((s) => s.connId));
+    const stale = this.children.forPeer(sa.remote).filter((c) => !live.has(c.connId) && c.createdAt < cutoff);
+    if (!stale.length && !old.length) return;
+    this.counters.initialContactCleared++;
+    this.o.log('notice', `ISAKMP: INITIAL-CONTACT from ${sa.remote}: ${stale.length} IPsec and ${old.length} ISAKMP SAs of its previous life removed`);
+    for (const c of stale) this.removeChild(c, false);
+    for (const s of old) { this.forgetSa(s); this.engine.clear(s); }
+  }
+
+  private peerDead(sa: IkeSaView): void {
+    this.counters.dpdDeclaredDead++;
+    this.o.log('warn', `ISAKMP: peer ${sa.remote} is dead (no answer to DPD): its SAs are cleared`);
+    for (const c of this.children.forPeer(sa.remote)) this.removeChild(c, false);
+    for (const s of this.engine.sas.filter((x) => x.remote === sa.remote)) { this.forgetSa(s); this.engine.clear(s); }
+  }
+}
