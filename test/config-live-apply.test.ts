@@ -151,11 +151,14 @@ t.test('refusals change nothing', async (t) => {
   f = fakeHost(before);
   t.match(await applyLive(f.host, edit(before, (n) => { n.interfaces.splice(1, 1); })),
     { ok: false, message: /FastEthernet0\/1 is a physical interface: it cannot be removed/ });
-  const withIke = edit(before, (n) => { n.crypto.isakmpKeys = [{ key: 'k', address: '0.0.0.0' }]; });
-  t.match(await applyLive(f.host, withIke), { ok: false, message: /crypto isakmp changes take effect after a restart of the protected tunnel/ },
-    'IKE settings under a running protected tunnel');
   t.same(f.s.log, [], 'nothing was touched');
   t.equal(f.s.config, before);
+  // IKE starts with the protected tunnel's overlay: a crypto isakmp change restarts it, so the new
+  // policies and keys are in effect (not only in the running config)
+  const withIke = edit(before, (n) => { n.crypto.isakmpKeys = [{ key: 'k', address: '0.0.0.0' }]; });
+  const i = fakeHost(before);
+  t.same(await applyLive(i.host, withIke), { ok: true }, 'IKE settings under a running protected tunnel');
+  t.same(i.s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'the protected tunnel restarts with them');
   // with the tunnel shut down, the same change is taken (it is read when the tunnel starts)
   const down = edit(before, (n) => { tunnelOf(n).shutdown = true; });
   const g = fakeHost(down);

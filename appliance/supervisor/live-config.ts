@@ -77,12 +77,6 @@ function liveRefusal(prev: ApplianceConfig, next: ApplianceConfig, prevPlan: Pla
       return `${i.name} is a physical interface: it cannot be removed (use "no ip address" and "shutdown")`;
     }
   }
-  // IKE reads its policies and keys when the protected tunnel starts: a change to them while it runs
-  // would be in the running config but not in effect (crypto ipsec changes restart the overlay instead).
-  const ike = (c: ApplianceConfig) => JSON.stringify([c.crypto.isakmpPolicies ?? [], c.crypto.isakmpKeys ?? []]);
-  if (prevPlan.tunnel?.protection && !prevPlan.down && ike(prev) !== ike(next)) {
-    return 'crypto isakmp changes take effect after a restart of the protected tunnel (shutdown / no shutdown) or a reload';
-  }
   for (const [name, os] of plan.osNames) {
     const was = prevPlan.osNames.get(name);
     if (was && was !== os) return `interface ${name} drives ${was}: moving it to ${os} takes effect after a restart`;
