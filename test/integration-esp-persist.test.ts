@@ -65,10 +65,12 @@ t.test('no (SPI, sequence) reuse across restarts; replays after a restart are dr
   const replay = replayable.slice(-60);
   t.ok(replay.length >= 30, `captured ${replayable.length} ESP packets R1 -> R2 before the restart`);
   sendRawIpv4(lab.ns('inet'), replay);
-  await sleep(500);
-  const after = sa().find((s: any) => s.dir === 'in');
-  const dropped = (after.drops.replay + after.drops.tooOld) - (before.drops.replay + before.drops.tooOld);
-  t.comment(`replayed ${replay.length}: ${dropped} dropped as replays`);
+  // the worker counts them as it drains its ring: wait for the count (generously: qemu may share the CPU)
+  const replays = (s: any) => s.drops.replay + s.drops.tooOld;
+  let after = sa().find((s: any) => s.dir === 'in');
+  await waitFor(() => { after = sa().find((s: any) => s.dir === 'in'); return replays(after) - replays(before) >= replay.length; }, 10000);
+  const dropped = replays(after) - replays(before);
+  t.comment(`replayed ${replay.length}: ${dropped} dropped as replays; drops before ${JSON.stringify(before.drops)} after ${JSON.stringify(after.drops)}`);
   if (!BASELINE) {
     t.equal(dropped, replay.length, 'every replayed packet dropped and counted (show crypto ipsec sa)');
     t.match(lab.ctl('R2', 'show crypto ipsec sa'), /#pkts replay failed: [1-9]/);
