@@ -104,8 +104,23 @@ export interface ManualSa {
   sequencePersistence?: { dir: string; block?: number };
 }
 
+/** A line or user password as IOS keeps it: clear (type 0) or the reversible type 7. */
+export interface LinePassword { type: 0 | 7; text: string }
+export interface LocalUser { name: string; privilege?: number; secret?: string; password?: LinePassword }
+/** Login and privilege (`enable`, `username`, `line con 0`, `service password-encryption`). Secrets
+ *  are stored hashed as IOS prints them ("$9$salt$hash", "$8$...", "$1$..."), never in clear. */
+export interface AuthConfig {
+  enableSecret?: string;
+  enablePassword?: LinePassword;
+  users: LocalUser[];
+  console: { login?: 'line' | 'local'; password?: LinePassword };
+  passwordEncryption: boolean;
+}
+
 export interface ApplianceConfig {
   hostname: string;
+  /** absent in the factory default (no login, no enable secret). */
+  auth?: AuthConfig;
   interfaces: InterfaceConfig[];
   routes: StaticRoute[];
   crypto: CryptoConfig;

@@ -6,12 +6,16 @@
 // It is a separate process from dmvpnd on purpose: a supervisor crash must not take the console away.
 // Here: IOS line editing on a raw tty (Backspace, Ctrl-U, Ctrl-C, arrows for history, `?` help at
 // any point of the line), the user-exec / privileged-exec split (`enable`, `disable`), and a session
-// that ends with `exit`. Factory default as IOS: no login on the console (`line con 0` login is not
-// in the config grammar yet). Configuration mode needs run-time configuration in the supervisor,
+// that ends with `exit`. Login and `enable` passwords as IOS (console/login.ts), read from the
+// running-config (the startup-config file when the supervisor does not answer). Configuration mode needs run-time configuration in the supervisor,
 // which the control socket does not offer yet: `configure` says so instead of pretending.
 import os from 'node:os';
 import { callControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { LineEditor } from '../console/line-editor.js';
+import { ConsoleGuard, LoginIo } from '../console/login.js';
+import { parseStartupConfig } from '../config/load.js';
+import type { AuthConfig } from '../config/model.js';
+import { readFileSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
 const sock = argv[0] === '--control' && argv[1] ? argv[1] : process.env.DMVPN_CONTROL ?? DEFAULT_CONTROL;
@@ -50,7 +54,7 @@ async function run(line: string): Promise<string> {
   const trimmed = line.trim();
   if (!trimmed) return '';
   if (firstWordIs(trimmed, 'exit', 2) || firstWordIs(trimmed, 'logout', 2) || firstWordIs(trimmed, 'quit', 1)) { endSession(); return ''; }
-  if (firstWordIs(trimmed, 'enable', 2)) { privileged = true; return ''; }
+  if (firstWordIs(trimmed, 'enable', 2)) { if (privileged || await guard.enable(await loginConfig(), loginIo)) privileged = true; return ''; }
   if (firstWordIs(trimmed, 'disable', 4)) { privileged = false; return ''; }
   if (firstWordIs(trimmed, 'configure', 4)) {
     if (!privileged) return invalidAt(line, 0);
@@ -85,12 +89,46 @@ const editor = new LineEditor({
   },
 });
 
+const STARTUP = process.env.DMVPN_STARTUP_CONFIG ?? '/data/startup-config';
+const guard = new ConsoleGuard(Number(process.env.DMVPN_LOGIN_DELAY_MS ?? 1000));
+const loginIo: LoginIo = {
+  ask: (p, secret) => editor.ask(p, secret),
+  write,
+  pause: async (ms) => { await new Promise((r) => setTimeout(r, ms)); editor.discardInput(); },
+};
+
+/** The login configuration: the supervisor's running-config, else the startup-config file. */
+async function loginConfig(): Promise<AuthConfig | undefined> {
+  let text: string;
+  try {
+    text = (await callControl(sock, 'show running-config', 10_000)).output;
+    text = text.slice(Math.max(0, text.search(/^!/m))); // past "Building configuration..."
+  } catch {
+    try { text = readFileSync(STARTUP, 'utf8'); } catch { return undefined; } // no config at all: factory default
+  }
+  const r = parseStartupConfig(text);
+  return r.ok ? r.config.auth : undefined;
+}
+
+async function beginSession(): Promise<void> {
+  const level = await guard.login(await loginConfig(), loginIo);
+  if (level === undefined) { started = false; write('\nPress RETURN to get started.\n'); return; }
+  privileged = level >= 15;
+  write('\n'); editor.start();
+}
+
+let lastByteWasCr = false;
 process.stdin.on('data', (chunk: Buffer) => {
+  if (lastByteWasCr && chunk[0] === 0x0a) chunk = chunk.subarray(1); // the LF of a CR LF split across reads
+  lastByteWasCr = chunk[chunk.length - 1] === 0x0d;
   if (!started) {
     // IOS after boot: nothing happens until RETURN; a line of garbage is swallowed with it
-    if (!chunk.includes(0x0d) && !chunk.includes(0x0a)) return;
+    const end = Math.max(chunk.lastIndexOf(0x0d), chunk.lastIndexOf(0x0a));
+    if (end < 0) return;
     started = true;
-    write('\n'); editor.start();
+    const rest = chunk.subarray(end + 1);
+    void beginSession();
+    if (rest.length) editor.feed(rest);
     return;
   }
   editor.feed(chunk);

@@ -1,0 +1,38 @@
+// running-config lines of the login configuration (grammar-auth.ts), in IOS's places: `service
+// password-encryption` before the hostname, `enable` and `username` after it, `line con 0` last.
+// Secrets appear only as their hashes, passwords as written (type 7 once encryption is on).
+import type { AuthConfig, LinePassword } from './model.js';
+
+const secretType = (h: string) => (h.startsWith('$1$') ? 5 : h.startsWith('$8$') ? 8 : 9);
+const password = (p: LinePassword) => (p.type === 7 ? `password 7 ${p.text}` : `password ${p.text}`);
+
+export function authHead(a: AuthConfig | undefined): string[] {
+  return a?.passwordEncryption ? ['service password-encryption', '!'] : [];
+}
+
+export function authBody(a: AuthConfig | undefined): string[] {
+  if (!a) return [];
+  const out: string[] = [];
+  if (a.enableSecret) out.push(`enable secret ${secretType(a.enableSecret)} ${a.enableSecret}`);
+  if (a.enablePassword) out.push(`enable ${password(a.enablePassword)}`);
+  if (out.length) out.push('!');
+  for (const u of a.users) {
+    const parts = ['username', u.name];
+    if (u.privilege !== undefined) parts.push('privilege', String(u.privilege));
+    if (u.secret) parts.push('secret', String(secretType(u.secret)), u.secret);
+    else if (u.password) parts.push(password(u.password));
+    out.push(parts.join(' '));
+  }
+  if (a.users.length) out.push('!');
+  return out;
+}
+
+export function authTail(a: AuthConfig | undefined): string[] {
+  const c = a?.console;
+  if (!c || (!c.login && !c.password)) return [];
+  const out = ['line con 0'];
+  if (c.password) out.push(` ${password(c.password)}`);
+  if (c.login) out.push(c.login === 'local' ? ' login local' : ' login');
+  out.push('!');
+  return out;
+}
