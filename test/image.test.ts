@@ -97,9 +97,12 @@ t.test('boots from the disk to the console prompt', async (t) => {
 t.test('show version and exec modes on the serial console', async (t) => {
   const version = await vm!.command('show version', PROMPT);
   t.match(version, /DMVPN appliance firmware, node v20\.\d+\.\d+\nR2 uptime is \d\d:\d\d:\d\d/, 'show version answers from dmvpnd');
+  t.match(version, /\nSystem image: DMVPN appliance x86_64 \S+\nBooted from slot A\n/, 'show version: release and boot slot');
   const bad = await vm!.command('clear ip nhrp', PROMPT);
   t.match(bad, /^ {3}\^\n% Invalid input detected at '\^' marker\./, 'privileged command refused in user exec, caret under column 0');
   t.equal(await vm!.command('enable', /R2#/), '', 'enable: privileged exec (factory default: no secret)');
+  t.match(await vm!.command('write memory', /R2#/), /Building configuration\.\.\.\r?\n\[OK\]/, 'write memory on the persistent partition');
+  t.match(await vm!.command('show startup-config', /R2#/), /^Using \d+ bytes\r?\n!\r?\nhostname R2\r?\n/m, 'show startup-config: the saved text');
   const typo = await vm!.command('show dmvpn bogus', PROMPT);
   t.match(typo, /\^\n% Invalid input detected at '\^' marker\./, 'bad argument: IOS marker');
   t.equal(typo.indexOf('^'), 'R2#show dmvpn '.length, 'caret under the bad word');

@@ -13,6 +13,7 @@ import os from 'node:os';
 import { callControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { LineEditor } from '../console/line-editor.js';
 import { ConsoleGuard, LoginIo } from '../console/login.js';
+import { isReloadNeedingConfirm, confirmReload } from '../console/reload-dialog.js';
 import { parseStartupConfig } from '../config/load.js';
 import type { AuthConfig } from '../config/model.js';
 import { readFileSync } from 'node:fs';
@@ -61,8 +62,12 @@ async function run(line: string): Promise<string> {
     return '% Configuration mode on the console needs run-time configuration in the supervisor, which this\n' +
       '% build does not have yet: edit /data/startup-config and reload.\n';
   }
-  // user exec: show commands only, as IOS (the supervisor's sessions are privileged)
+  // user exec: show commands only, as IOS (the supervisor's sessions are privileged), and not the
+  // configuration (it holds secret hashes and type 7 passwords)
   if (!privileged && !firstWordIs(trimmed, 'show', 2)) return invalidAt(line, line.length - line.trimStart().length);
+  const conf = /^(\s*\S+\s+)(ru|st)/i.exec(line);
+  if (!privileged && conf && /^\s*sh/i.test(line)) return invalidAt(line, conf[1].length);
+  if (isReloadNeedingConfirm(trimmed) && !(await confirmReload(loginIo, control))) return '';
   const res = await control(line);
   if (firstWordIs(trimmed, 'show', 2)) void refreshHostname();
   return res;

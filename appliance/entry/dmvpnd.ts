@@ -4,6 +4,8 @@ import { serveControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { SystemError } from '../supervisor/system.js';
 import { ExecCommands } from '../supervisor/exec.js';
 import { EXIT } from './exit-codes.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -38,7 +40,24 @@ try {
 const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
 if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
 // exec commands sit above the appliance (they read it): built here, not by it, so layers import downward
-const exec = new ExecCommands(app.execContext());
+// `reload`: on the image (init sets DMVPN_RELOAD_COMMAND: sync and reboot) the box reboots; elsewhere
+// the supervisor stops and its watchdog starts it again from the startup-config (EXIT.RELOAD).
+const reload = async (reason: string) => {
+  app.log.emit('SYS', 'notice', 'RELOAD', `Reload requested. Reload Reason: ${reason}.`);
+  server.close();
+  await app.stop().catch(() => undefined);
+  const cmd = process.env.DMVPN_RELOAD_COMMAND;
+  if (cmd) try { execFileSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' }); } catch { /* the reboot ends us anyway */ }
+  process.exit(EXIT.RELOAD);
+};
+const fileText = (p: string | undefined) => { try { return p ? readFileSync(p, 'utf8').trim() : undefined; } catch { return undefined; } };
+const exec = new ExecCommands(app.execContext(), {
+  startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
+  reload: (reason) => void reload(reason),
+  reloadStateFile: process.env.DMVPN_RELOAD_STATE,
+  release: fileText(process.env.DMVPN_RELEASE_FILE),
+  slot: fileText(process.env.DMVPN_SLOT_FILE),
+});
 const server = serveControl(opts.control, (cmd) => exec.run(cmd));
 let stopping = false;
 const shutdown = async (sig: string) => {
