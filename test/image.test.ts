@@ -98,6 +98,7 @@ t.test('show version and exec modes on the serial console', async (t) => {
   const version = await vm!.command('show version', PROMPT);
   t.match(version, /DMVPN appliance firmware, node v20\.\d+\.\d+\nR2 uptime is \d\d:\d\d:\d\d/, 'show version answers from dmvpnd');
   t.match(version, /\nSystem image: DMVPN appliance x86_64 \S+\nBooted from slot A\n/, 'show version: release and boot slot');
+  t.match(version, /\nHardware watchdog: i6300ESB timer, timeout 60 s, active\n/, 'the i6300esb driver is bound and init\'s watchdog daemon feeds it');
   const bad = await vm!.command('clear ip nhrp', PROMPT);
   t.match(bad, /^ {3}\^\n% Invalid input detected at '\^' marker\./, 'privileged command refused in user exec, caret under column 0');
   t.equal(await vm!.command('enable', /R2#/), '', 'enable: privileged exec (factory default: no secret)');

@@ -2,6 +2,8 @@
 // `show version` facts (release, boot slot), and reload (reload.ts). Where the startup-config lives
 // and what a reload does come from dmvpnd (SystemOptions), so the same commands serve the image and
 // a daemon in a namespace.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Args } from '../cli/tree.js';
 import { renderConfig } from '../config/render.js';
 import type { ExecContext } from './exec-context.js';
@@ -48,5 +50,13 @@ export function systemCommands(ctx: ExecContext, o: SystemOptions): Record<strin
 /** `show version` lines about the image (none when not running from it). */
 export function imageVersionLines(o: SystemOptions | undefined): string {
   if (!o?.release && !o?.slot) return '';
-  return `${o.release ? `System image: ${o.release}\n` : ''}${o.slot ? `Booted from slot ${o.slot}\n` : ''}`;
+  return `${o.release ? `System image: ${o.release}\n` : ''}${o.slot ? `Booted from slot ${o.slot}\n${hardwareWatchdog()}` : ''}`;
+}
+
+/** The kernel's first watchdog timer (sysfs): its name, timeout and whether something feeds it. */
+function hardwareWatchdog(dir = '/sys/class/watchdog/watchdog0'): string {
+  const read = (f: string) => { try { return fs.readFileSync(path.join(dir, f), 'utf8').trim(); } catch { return undefined; } };
+  const id = read('identity');
+  if (id === undefined) return 'Hardware watchdog: none\n';
+  return `Hardware watchdog: ${id}, timeout ${read('timeout') ?? '?'} s, ${read('state') ?? 'state unknown'}\n`;
 }

@@ -79,7 +79,8 @@ export class ImageVm {
         '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
     } else {
       // V8 compiles our Wasm SIMD only on CPUs with SSE4.1: qemu's default TCG model (qemu64) lacks it
-      args.unshift('-cpu', 'max');
+      // and the hardware watchdog init feeds (its default action: reset, which -no-reboot turns into an exit)
+      args.unshift('-cpu', 'max', '-device', 'i6300esb');
       if (o.uefi) args.unshift('-bios', '/usr/share/ovmf/OVMF.fd');
     }
     if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
