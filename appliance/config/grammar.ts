@@ -7,6 +7,7 @@ import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
+import { servicesGlobal } from './grammar-services.js';
 
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
@@ -106,6 +107,7 @@ function globalTree(): Node {
 
   cryptoGlobal(g);
   authGlobal(g); // enable, username, service password-encryption, line (grammar-auth.ts)
+  servicesGlobal(g); // ntp server, logging host|trap|facility (grammar-services.ts)
 
   // Accepted so pasted IOS configs load; they have no effect on this appliance.
   const inactive = (why: string): Act => () => why;

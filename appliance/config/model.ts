@@ -117,10 +117,18 @@ export interface AuthConfig {
   passwordEncryption: boolean;
 }
 
+/** `ntp server A [prefer]` */
+export interface NtpConfig { servers: Array<{ address: string; prefer?: boolean }> }
+/** `logging host A [transport udp port N]`, `logging trap N` (default 6), `logging facility localN` (default local7) */
+export interface LoggingConfig { hosts: Array<{ address: string; port?: number }>; trap?: number; facility?: string }
+
 export interface ApplianceConfig {
   hostname: string;
   /** absent in the factory default (no login, no enable secret). */
   auth?: AuthConfig;
+  /** absent without `ntp server` / `logging host|trap|facility` lines */
+  ntp?: NtpConfig;
+  logging?: LoggingConfig;
   interfaces: InterfaceConfig[];
   routes: StaticRoute[];
   crypto: CryptoConfig;

@@ -1,7 +1,9 @@
 // running-config lines of the login configuration (grammar-auth.ts), in IOS's places: `service
-// password-encryption` before the hostname, `enable` and `username` after it, `line con 0` last.
+// password-encryption` before the hostname, `enable` and `username` after it, `line con 0` last;
+// and of the time and logging services (grammar-services.ts).
 // Secrets appear only as their hashes, passwords as written (type 7 once encryption is on).
-import type { AuthConfig, LinePassword } from './model.js';
+import type { AuthConfig, LinePassword, ApplianceConfig } from './model.js';
+import { SYSLOG_LEVELS } from './grammar-services.js';
 
 const secretType = (h: string) => (h.startsWith('$1$') ? 5 : h.startsWith('$8$') ? 8 : 9);
 const password = (p: LinePassword) => (p.type === 7 ? `password 7 ${p.text}` : `password ${p.text}`);
@@ -34,5 +36,17 @@ export function authTail(a: AuthConfig | undefined): string[] {
   if (c.password) out.push(` ${password(c.password)}`);
   if (c.login) out.push(c.login === 'local' ? ' login local' : ' login');
   out.push('!');
+  return out;
+}
+
+/** `logging` and `ntp` lines (grammar-services.ts), IOS's place: after the static routes. */
+export function servicesLines(c: ApplianceConfig): string[] {
+  const out: string[] = [];
+  const l = c.logging;
+  if (l?.facility) out.push(`logging facility ${l.facility}`);
+  if (l?.trap !== undefined) out.push(`logging trap ${SYSLOG_LEVELS[l.trap]}`);
+  for (const h of l?.hosts ?? []) out.push(h.port ? `logging host ${h.address} transport udp port ${h.port}` : `logging host ${h.address}`);
+  for (const s of c.ntp?.servers ?? []) out.push(`ntp server ${s.address}${s.prefer ? ' prefer' : ''}`);
+  if (out.length) out.push('!');
   return out;
 }

@@ -1,7 +1,7 @@
 // running-config text from the model, in IOS order (hostname, crypto, interfaces, static routes,
 // end). Defaults are omitted as IOS does, so parseStartupConfig(renderConfig(c)) rebuilds c.
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } from './model.js';
-import { authHead, authBody, authTail } from './render-auth.js';
+import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
 
 const DEFAULT_MTU = 1400; // keep in step with grammar.ts (not imported: grammar imports this file)
 const DEFAULT_HOLDTIME = 7200;
@@ -14,7 +14,7 @@ export function renderConfig(c: ApplianceConfig): string {
     out.push(['ip route', r.prefix, r.mask, r.iface, r.nextHop, r.distance].filter(x => x !== undefined).join(' '));
   }
   if (c.routes.length) out.push('!');
-  out.push(...authTail(c.auth), 'end');
+  out.push(...servicesLines(c), ...authTail(c.auth), 'end');
   return out.join('\n') + '\n';
 }
 

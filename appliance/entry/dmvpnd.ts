@@ -6,6 +6,8 @@ import { ExecCommands } from '../supervisor/exec.js';
 import { EXIT } from './exit-codes.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { NtpClient, stepClockWithDate } from '../supervisor/ntp-client.js';
+import { SyslogForwarder } from '../log/syslog.js';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -51,7 +53,18 @@ const reload = async (reason: string) => {
   process.exit(EXIT.RELOAD);
 };
 const fileText = (p: string | undefined) => { try { return p ? readFileSync(p, 'utf8').trim() : undefined; } catch { return undefined; } };
+// time and logging services read the running config on every use (live changes apply at once)
+const running = () => app.execContext().config();
+const ntp = new NtpClient(() => running().ntp, app.log.facility('NTP'),
+  process.env.DMVPN_SET_CLOCK === '1' ? stepClockWithDate : undefined, Number(process.env.DMVPN_NTP_FIRST_POLL_MS ?? 1000));
+ntp.start();
+const syslog = new SyslogForwarder(() => {
+  const l = running().logging;
+  return l && { hosts: l.hosts, trap: l.trap ?? 6, facility: l.facility ?? 'local7' };
+}, () => running().hostname);
+app.log.onEmit((e) => syslog.send(e));
 const exec = new ExecCommands(app.execContext(), {
+  ntp,
   startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
   reload: (reason) => void reload(reason),
   reloadStateFile: process.env.DMVPN_RELOAD_STATE,

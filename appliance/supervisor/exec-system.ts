@@ -17,6 +17,8 @@ export interface SystemOptions {
   reload(reason: string): void;
   /** keeps a pending `reload in` across supervisor restarts (the image: /run/dmvpn/reload-at) */
   reloadStateFile?: string;
+  /** `show ntp status|associations` (supervisor/ntp-client.ts) */
+  ntp?: { status(): string; associations(): string };
   /** `show version` lines: the firmware release and the slot booted (absent off the image) */
   release?: string;
   slot?: string;
@@ -44,6 +46,7 @@ export function systemCommands(ctx: ExecContext, o: SystemOptions): Record<strin
     'reload in {n:range:1-14400}': (a) => timer.schedule(Number(a.p.n)),
     'reload cancel': () => timer.cancel(),
     'show reload': () => timer.show(),
+    ...(o.ntp ? { 'show ntp status': () => o.ntp!.status(), 'show ntp associations': () => o.ntp!.associations() } : {}),
   };
 }
 
