@@ -14,6 +14,7 @@ import { callControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { LineEditor } from '../console/line-editor.js';
 import { ConsoleGuard, LoginIo } from '../console/login.js';
 import { isReloadNeedingConfirm, confirmReload } from '../console/reload-dialog.js';
+import { runProbe } from '../console/ping.js';
 import { parseStartupConfig } from '../config/load.js';
 import type { AuthConfig } from '../config/model.js';
 import { readFileSync } from 'node:fs';
@@ -62,6 +63,7 @@ async function run(line: string): Promise<string> {
     return '% Configuration mode on the console needs run-time configuration in the supervisor, which this\n' +
       '% build does not have yet: edit /data/startup-config and reload.\n';
   }
+  if (firstWordIs(trimmed, 'ping', 2) || firstWordIs(trimmed, 'traceroute', 4)) return probe(line);
   // user exec: show commands only, as IOS (the supervisor's sessions are privileged), and not the
   // configuration (it holds secret hashes and type 7 passwords)
   if (!privileged && !firstWordIs(trimmed, 'show', 2)) return invalidAt(line, line.length - line.trimStart().length);
@@ -71,6 +73,16 @@ async function run(line: string): Promise<string> {
   const res = await control(line);
   if (firstWordIs(trimmed, 'show', 2)) void refreshHostname();
   return res;
+}
+
+/** `ping` / `traceroute`, run here with their output streamed (console/ping.ts). */
+let probing: { abort: boolean } | undefined;
+async function probe(line: string): Promise<string> {
+  const state = (probing = { abort: false });
+  try {
+    const r = await runProbe(line, { write, aborted: () => state.abort }, control);
+    return typeof r === 'number' ? invalidAt(line, r) : r;
+  } finally { probing = undefined; }
 }
 
 function invalidAt(line: string, col: number): string {
@@ -125,6 +137,8 @@ async function beginSession(): Promise<void> {
 let lastByteWasCr = false;
 process.stdin.on('data', (chunk: Buffer) => {
   if (lastByteWasCr && chunk[0] === 0x0a) chunk = chunk.subarray(1); // the LF of a CR LF split across reads
+  // IOS's escape sequence (Ctrl-^ x), or Ctrl-C, stops a running ping/traceroute
+  if (probing && (chunk.includes(0x1e) || chunk.includes(0x03))) { probing.abort = true; return; }
   lastByteWasCr = chunk[chunk.length - 1] === 0x0d;
   if (!started) {
     // IOS after boot: nothing happens until RETURN; a line of garbage is swallowed with it
