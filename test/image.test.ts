@@ -1,10 +1,11 @@
 // The x86_64 appliance image, booted from its disk alone in qemu (TCG, default SeaBIOS, one full
 // boot; a short OVMF run up to the kernel's first line then checks UEFI): GRUB -> Debian's kernel ->
 // our initramfs -> slot A -> init -> dmvpnd under its watchdog + the console CLI on ttyS0. The image
-// is provisioned with a spoke startup-config on its persistent partition; its NIC is a tap in a namespace where our hub runs. Checks, through the serial console as
-// a user would type them: the prompt, `show version`, user/privileged exec, a bad command's marker,
-// serial-line garbage, and `show dmvpn` once the spoke has registered with the hub (which sees it
-// too, and reaches the VM's tunnel address through the GRE overlay).
+// is provisioned with a spoke startup-config on its persistent partition; its NIC is a tap in a
+// namespace where our hub runs. Checks, through the serial console as a user would type them: the
+// prompt, `show version` (release, slot, hardware watchdog), user/privileged exec, `write memory`, a
+// bad command's marker, serial-line garbage, and `show dmvpn` once the spoke has registered with the
+// hub (which sees it too, and reaches the VM's tunnel address through the GRE overlay).
 //
 //   namespace PREFIX-r1:  hub dmvpnd (FastEthernet0/0 = tap fa0-0 172.16.25.1/30, Tunnel0 192.168.0.1)
 //                          tap fa0-0 ── qemu ── VM eth0 172.16.25.2/30, Tunnel0 192.168.0.2
