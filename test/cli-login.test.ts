@@ -93,6 +93,9 @@ t.test('console on a pty', needs(t, 'script'), async t => {
     c.send('\r');
     let at = await c.until(/R1>/);
     t.notMatch(c.out, /Username:|Password:/);
+    c.send('show running-config\r');
+    at = await c.until(/\n {8}\^\r*\n% Invalid input detected at '\^' marker\.[\s\S]*R1>/, at);
+    t.notMatch(c.out, /RAN show running/, 'user exec does not see the configuration (it holds secret hashes)');
     c.send('enable\r');
     at = await c.until(/R1#/, at);
     c.send('show dmvpn\r');
