@@ -47,8 +47,11 @@ t.test('on a supervisor in a namespace', async t => {
   t.teardown(() => { sh('ip', ['netns', 'del', ns], { allowFail: true }); fs.rmSync(dir, { recursive: true, force: true }); });
   nsExec(ns, ['ip', 'link', 'add', 'eth0', 'type', 'dummy'], { allowFail: true });
   if (nsExec(ns, ['ip', 'link', 'show', 'eth0'], { allowFail: true }).status !== 0) nsExec(ns, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+  // what the image's init creates for Loopback0 (a veth end where this kernel has no dummy driver)
+  if (nsExec(ns, ['ip', 'link', 'add', 'lo0', 'type', 'dummy'], { allowFail: true }).status !== 0) nsExec(ns, ['ip', 'link', 'add', 'lo0', 'type', 'veth', 'peer', 'name', 'lo0p']);
   const cfgFile = path.join(dir, 'startup-config');
-  fs.writeFileSync(cfgFile, 'hostname R7\nenable secret Typed-s3cret\ninterface FastEthernet0/0\n ip address 172.16.75.2 255.255.255.252\n');
+  fs.writeFileSync(cfgFile, 'hostname R7\nenable secret Typed-s3cret\ninterface FastEthernet0/0\n ip address 172.16.75.2 255.255.255.252\n'
+    + 'interface Loopback0\n ip address 10.255.0.7 255.255.255.255\n');
   const sock = path.join(dir, 'ctl.sock');
   const wd = spawn('ip', ['netns', 'exec', ns, path.join(ROOT, 'bin/dmvpnd'), '--config', cfgFile, '--control', sock], {
     env: { ...process.env, DMVPN_RELOAD_STATE: path.join(dir, 'reload-at'), DMVPN_WATCHDOG_BACKOFF_MS: '100' }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,6 +79,8 @@ t.test('on a supervisor in a namespace', async t => {
 
   const first = await answering();
   t.match(first.v, /^DMVPN appliance firmware, node v\d+/);
+  t.match(nsExec(ns, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo0']).stdout, /inet 10\.255\.0\.7\/32/, 'Loopback0\'s address is on lo0');
+  t.match(await ctl('show ip interface brief'), /Loopback0\s+10\.255\.0\.7/);
   t.match(await ctl('show startup-config'), /^Using \d+ bytes\nhostname R7\nenable secret Typed-s3cret/);
 
   t.equal(await ctl('write memory'), 'Building configuration...\n[OK]\n');
@@ -86,7 +91,7 @@ t.test('on a supervisor in a namespace', async t => {
   t.equal(fs.statSync(cfgFile).mode & 0o777, 0o600);
   t.same(fs.readdirSync(dir).filter(f => f.includes('tmp')), [], 'no temporary file left');
   const back = parseStartupConfig(saved);
-  t.ok(back.ok && back.config.hostname === 'R7' && back.config.interfaces.length === 1, 'the saved file loads back');
+  t.ok(back.ok && back.config.hostname === 'R7' && back.config.interfaces.length === 2, 'the saved file loads back');
   t.match(await ctl('show startup-config'), /^Using \d+ bytes\n!\nhostname R7\n/);
   t.equal(await ctl('copy running-config startup-config'), 'Building configuration...\n[OK]\n');
 

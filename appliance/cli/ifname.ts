@@ -7,6 +7,7 @@
 //  * Plain Linux names (eth0, ens3, enp0s3, eno1, wlan0, br0, bond0, lan0, wan0, fa0-0 ...) pass
 //    through unchanged, so a Linux-minded user can write `interface ens3`.
 //  * Tunnel<n> is the mGRE/GRE tunnel interface, n in 0..2147483647 like IOS.
+//  * Loopback<n> drives the OS interface lo<n> (a dummy interface: the image's init creates lo0).
 
 export interface IfName {
   kind: 'tunnel' | 'ethernet';
@@ -16,7 +17,7 @@ export interface IfName {
   os?: boolean;
 }
 
-const TYPES = ['Ethernet', 'FastEthernet', 'GigabitEthernet', 'TenGigabitEthernet', 'Serial', 'Tunnel'];
+const TYPES = ['Ethernet', 'FastEthernet', 'GigabitEthernet', 'TenGigabitEthernet', 'Serial', 'Tunnel', 'Loopback'];
 const LINUX = /^(eth\d+|ens\d+|enp\d+s\d+(f\d+)?|eno\d+|enx[0-9a-f]{12}|wlan\d+|wlp\d+s\d+|br\d+|bond\d+|lan\d+|wan\d+|[a-z]{2}\d+(-\d+){1,2})$/;
 
 /** Resolve a type prefix ("fa", "Tu", "serial") to the IOS type name, or null if unknown/ambiguous. */

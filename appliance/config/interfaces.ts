@@ -9,6 +9,7 @@
 //  3. the last number selects ethN (FastEthernet0/1 -> eth1, Serial4/1 -> eth1) when no other
 //     interface of the config lands on the same ethN (a box with a flat row of eth ports).
 //  4. otherwise the config is refused, naming the collision and both ways to fix it.
+// LoopbackN takes rules 1 and 2 only (lo<N>, or its os-interface): never a physical ethN.
 import { parseInterfaceName } from '../cli/ifname.js';
 
 const numbersOf = (ios: string) => (/(\d+(?:\/\d+)*)$/.exec(ios)?.[1] ?? '').split('/');
@@ -30,6 +31,8 @@ export function resolveOsNames(ifs: Array<{ name: string; osInterface?: string }
   for (const { name: n, osInterface: explicit } of ifs) {
     if (parseInterfaceName(n)?.os) names.set(n, n);
     else if (exists(ruleOsName(n))) names.set(n, ruleOsName(n));
+    // a loopback never falls back to an ethN port (its address would land on a real link)
+    else if (/^Loopback/.test(n) && !explicit) errors.push(`interface ${n}: no OS interface ${ruleOsName(n)} (a dummy interface: ip link add ${ruleOsName(n)} type dummy)`);
     else if (explicit) {
       if (exists(explicit)) names.set(n, explicit);
       else errors.push(`interface ${n}: os-interface ${explicit}: no such OS interface`);
