@@ -105,3 +105,19 @@ t.test('no forms, defaults and the console line', async t => {
   t.ok(run('no enable secret').ok);
   t.equal(cfg.auth, undefined);
 });
+
+t.test('? help in config mode lists the secret types', async t => {
+  const { CliSession } = await import('../appliance/console/session.js');
+  let cfg = emptyConfig();
+  const s = new CliSession({ hostname: () => 'R1', getConfig: () => cfg, applyConfig: n => { cfg = n; return { ok: true }; }, exec: {} }, { privileged: true });
+  s.feed('configure terminal');
+  const h = s.help('enable secret ');
+  for (const w of ['0', '5', '8', '9', 'LINE']) t.match(h, new RegExp(`^\\s+${w}\\s`, 'm'), `enable secret ? lists ${w}`);
+  t.match(s.help('line '), /console/);
+  t.equal(s.feed('line con 0'), '');
+  t.equal(s.prompt, 'R1(config-line)#');
+  t.equal(s.feed('password 7 1511021F0725'), '');
+  t.match(s.feed('login'), /^$|Note/);
+  t.equal(cfg.auth?.console.login, 'line');
+  t.equal(s.feed('end'), '');
+});
