@@ -79,6 +79,8 @@ t.test('bad secrets are refused with a message; the load fails whole', async t =
     ['username a password 7 ZZ11', /Invalid encrypted password/],
     ['username bad/name secret x', /Invalid user name/],
     [`enable secret ${'x'.repeat(200)}`, /1 to 127 characters/],
+    ['enable secret 4 LcV6aBcc/53FoCJjXQMd7rBUDEpeevrK8V5jQVoJEhU', /Type 4 secrets are not accepted/],
+    ['username a password 6 ZZQ]deNSYTH_Bbd', /Type 6/],
   ] as const) {
     const r = parseStartupConfig(`hostname R1\n${line}\n`);
     t.notOk(r.ok, line.slice(0, 40));

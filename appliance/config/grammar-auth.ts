@@ -17,7 +17,8 @@ const HELP: Record<string, string> = {
   secret: 'Assign the privileged level secret (MAX of 25 characters)', password: 'Assign the privileged level password',
   '0': 'Specifies an UNENCRYPTED password will follow', '5': 'Specifies a MD5 HASHED secret will follow',
   '8': 'Specifies a PBKDF2 HASHED secret will follow', '9': 'Specifies a SCRYPT HASHED secret will follow',
-  '7': 'Specifies a HIDDEN password will follow', '{pw}': 'The UNENCRYPTED (cleartext) password or secret',
+  '7': 'Specifies a HIDDEN password will follow', '4': 'Specifies a SHA-256 HASHED secret (not accepted here)',
+  '6': 'Specifies an ENCRYPTED password will follow (not accepted here)', '{pw}': 'The UNENCRYPTED (cleartext) password or secret',
   '{h}': 'The HASHED or HIDDEN string', 'algorithm-type': 'Algorithm to use for hashing the plaintext secret',
   md5: 'Encode the password using the MD5 algorithm', sha256: 'Encode the password using the PBKDF2 algorithm',
   scrypt: 'Encode the password using the SCRYPT algorithm', privilege: 'Set user privilege level',
@@ -46,6 +47,7 @@ function plainOk(pw: string): string {
 
 /** The stored secret for a `secret [0|5|8|9] X` or `algorithm-type A secret X` line. */
 function secretFrom(a: Args): string {
+  refuseUnsupported(a);
   const typed = ['5', '8', '9'].find(k => a.kw.has(k));
   if (typed) {
     const t = secretType(a.p.h);
@@ -62,6 +64,7 @@ function secretFrom(a: Args): string {
 
 /** The stored form of a `password [0|7] X` line: type 7 stays as written, type 0 is encrypted if asked. */
 function passwordFrom(ctx: ConfigCtx, a: Args): LinePassword {
+  refuseUnsupported(a);
   if (a.kw.has('7')) {
     if (decodeType7(a.p.h) === undefined) throw new CliError('Invalid encrypted password (type 7: two decimal digits then hex pairs)');
     return { type: 7, text: a.p.h.toUpperCase() };
@@ -70,9 +73,16 @@ function passwordFrom(ctx: ConfigCtx, a: Args): LinePassword {
   return auth(ctx).passwordEncryption ? { type: 7, text: encodeType7(pw) } : { type: 0, text: pw };
 }
 
+/** Types IOS may print that cannot be used here: refused with the reason rather than taken as clear
+ *  text ("4 LcV6..." would otherwise become the password). */
+function refuseUnsupported(a: Args): void {
+  if (a.kw.has('4')) throw new CliError('Type 4 secrets are not accepted (unsalted SHA-256, withdrawn by Cisco): enter the secret again in clear or as type 8/9');
+  if (a.kw.has('6')) throw new CliError('Type 6 (AES, encrypted with the router\'s master key) cannot be decrypted here: enter the password again in clear');
+}
+
 /** Every place a password can follow (`... password X`, `... password 0 X`, `... password 7 H`). */
-const PASSWORD_TAILS = ['{pw:line}', '0 {pw:line}', '7 {h:word}'];
-const SECRET_TAILS = ['{pw:line}', '0 {pw:line}', '5 {h:word}', '8 {h:word}', '9 {h:word}'];
+const PASSWORD_TAILS = ['{pw:line}', '0 {pw:line}', '7 {h:word}', '6 {h:word}'];
+const SECRET_TAILS = ['{pw:line}', '0 {pw:line}', '5 {h:word}', '8 {h:word}', '9 {h:word}', '4 {h:word}', '6 {h:word}'];
 const ALGORITHMS = ['md5', 'sha256', 'scrypt'];
 
 export function authGlobal(g: Node): void {
