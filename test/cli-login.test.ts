@@ -48,7 +48,11 @@ t.test('guard: three tries, growing pauses, reset on success', async t => {
 
 class Pty {
   out = '';
-  constructor(private p: ChildProcess) { p.stdout!.setEncoding('utf8'); p.stdout!.on('data', (d: string) => { this.out += d; }); }
+  readonly exited: Promise<void>;
+  constructor(private p: ChildProcess) {
+    p.stdout!.setEncoding('utf8'); p.stdout!.on('data', (d: string) => { this.out += d; });
+    this.exited = new Promise(res => p.once('exit', () => res()));
+  }
   send(s: string) { this.p.stdin!.write(s); }
   /** wait until `re` matches the output after `from` (generous: other builds load the machine) */
   async until(re: RegExp, from = 0, ms = 30_000): Promise<number> {
@@ -157,5 +161,15 @@ t.test('console on a pty', needs(t, 'script'), async t => {
     at = await c.until(/Password: /, at);
     c.send('cisco\r');
     await c.until(/R4#/, at, 60_000);
+  });
+
+  await t.test('exec-timeout ends an idle session', async t => {
+    const c = await consoleOn('hostname R5\nline con 0\n exec-timeout 0 2\n', t);
+    c.send('\r');
+    await c.until(/R5>/);
+    c.send('show dmvpn\r');
+    await c.until(/RAN show dmvpn/);
+    const ended = await Promise.race([c.exited.then(() => true), new Promise(r => setTimeout(() => r(false), 60_000))]);
+    t.ok(ended, 'the console process ended the session after 2 s without input (init starts a new one)');
   });
 });

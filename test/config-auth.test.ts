@@ -29,10 +29,10 @@ t.test('pasted IOS secrets load and render as written', async t => {
   t.equal(c.auth?.enableSecret, T8);
   t.same(c.auth?.users.map(u => u.name), ['admin', 'old', 'ops']);
   t.equal(c.auth?.users[0].privilege, 15);
-  t.same(c.auth?.console, { login: 'local', password: { type: 7, text: '044B0A151C36435C0D' } });
+  t.same(c.auth?.console, { login: 'local', password: { type: 7, text: '044B0A151C36435C0D' }, execTimeout: 0 }, 'exec-timeout 0 0: never');
   const run = renderConfig(c);
   for (const l of ['service password-encryption', `enable secret 8 ${T8}`, `username admin privilege 15 secret 9 ${T9}`,
-    `username old secret 5 ${T5}`, 'username ops password 7 1511021F0725', 'line con 0\n password 7 044B0A151C36435C0D\n login local']) {
+    `username old secret 5 ${T5}`, 'username ops password 7 1511021F0725', 'line con 0\n exec-timeout 0 0\n password 7 044B0A151C36435C0D\n login local']) {
     t.ok(run.includes(l), `running-config has: ${l}`);
   }
   t.same(load(run), { ...c, inactive: [] }, 'the running-config reloads to the same model');

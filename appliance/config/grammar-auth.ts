@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 
 const MAX_PASSWORD = 127;
+export const DEFAULT_EXEC_TIMEOUT = 600;
 const HELP: Record<string, string> = {
   secret: 'Assign the privileged level secret (MAX of 25 characters)', password: 'Assign the privileged level password',
   '0': 'Specifies an UNENCRYPTED password will follow', '5': 'Specifies a MD5 HASHED secret will follow',
@@ -34,7 +35,8 @@ function auth(ctx: ConfigCtx): AuthConfig {
 /** Drop the auth section when it holds nothing (keeps the factory default equal to an empty config). */
 function tidy(ctx: ConfigCtx): void {
   const a = ctx.cfg.auth;
-  if (a && !a.enableSecret && !a.enablePassword && !a.users.length && !a.console.login && !a.console.password && !a.passwordEncryption) {
+  if (a && !a.enableSecret && !a.enablePassword && !a.users.length && !a.console.login && !a.console.password && !a.passwordEncryption
+    && a.console.execTimeout === undefined) {
     delete ctx.cfg.auth;
   }
 }
@@ -159,8 +161,16 @@ export function authLine(t: Node): void {
   });
   for (const tail of PASSWORD_TAILS) define(t, `password ${tail}`, pw, HELP);
   define(t, 'password', pw, HELP);
+  // the console logs an idle session out (IOS default 10 minutes; 0 0: never)
+  const timeout: Act = tidied((ctx, a) => {
+    if (!onConsole(ctx)) return other;
+    const secs = a.no ? DEFAULT_EXEC_TIMEOUT : Number(a.p.m) * 60 + Number(a.p.s ?? 0);
+    if (secs === DEFAULT_EXEC_TIMEOUT) delete auth(ctx).console.execTimeout; else auth(ctx).console.execTimeout = secs;
+  });
+  define(t, 'exec-timeout {m:range:0-35791}', timeout, { ...HELP, '{m}': 'Timeout in minutes' });
+  define(t, 'exec-timeout {m:range:0-35791} {s:range:0-2147483}', timeout, { ...HELP, '{s}': 'Timeout in seconds' });
   const inactive: Act = () => 'accepted, no effect on this appliance';
-  for (const s of ['exec-timeout {rest:line}', 'logging synchronous', 'transport {rest:line}', 'stopbits {rest:line}',
+  for (const s of ['logging synchronous', 'transport {rest:line}', 'stopbits {rest:line}',
     'speed {rest:line}', 'privilege level {rest:line}', 'history size {rest:line}', 'access-class {rest:line}', 'session-timeout {rest:line}']) {
     define(t, s, inactive);
   }

@@ -113,7 +113,8 @@ export interface AuthConfig {
   enableSecret?: string;
   enablePassword?: LinePassword;
   users: LocalUser[];
-  console: { login?: 'line' | 'local'; password?: LinePassword };
+  /** execTimeout: `exec-timeout M S` in seconds when not IOS's default 600 (0: never) */
+  console: { login?: 'line' | 'local'; password?: LinePassword; execTimeout?: number };
   passwordEncryption: boolean;
 }
 

@@ -31,8 +31,9 @@ export function authBody(a: AuthConfig | undefined): string[] {
 
 export function authTail(a: AuthConfig | undefined): string[] {
   const c = a?.console;
-  if (!c || (!c.login && !c.password)) return [];
+  if (!c || (!c.login && !c.password && c.execTimeout === undefined)) return [];
   const out = ['line con 0'];
+  if (c.execTimeout !== undefined) out.push(` exec-timeout ${Math.floor(c.execTimeout / 60)} ${c.execTimeout % 60}`);
   if (c.password) out.push(` ${password(c.password)}`);
   if (c.login) out.push(c.login === 'local' ? ' login local' : ' login');
   out.push('!');

@@ -17,6 +17,7 @@ import { isReloadNeedingConfirm, confirmReload } from '../console/reload-dialog.
 import { runProbe } from '../console/ping.js';
 import { parseStartupConfig } from '../config/load.js';
 import type { AuthConfig } from '../config/model.js';
+import { DEFAULT_EXEC_TIMEOUT } from '../config/grammar-auth.js';
 import { readFileSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
@@ -99,7 +100,7 @@ function endSession(): void {
 const editor = new LineEditor({
   write,
   prompt,
-  onLine: async (line) => { write(await run(line)); },
+  onLine: async (line) => { clearTimeout(idleTimer); running = true; try { write(await run(line)); } finally { running = false; touched(); } },
   onHelp: async (line) => {
     if (!privileged && line.trim() === '') return 'Exec commands:\n  enable   Turn on privileged commands\n  exit     Exit from the EXEC\n  logout   Exit from the EXEC\n  show     Show running system information\n';
     return control(`${line}?`);
@@ -128,10 +129,23 @@ async function loginConfig(): Promise<AuthConfig | undefined> {
 }
 
 async function beginSession(): Promise<void> {
-  const level = await guard.login(await loginConfig(), loginIo);
+  const auth = await loginConfig();
+  const level = await guard.login(auth, loginIo);
   if (level === undefined) { started = false; write('\nPress RETURN to get started.\n'); return; }
   privileged = level >= 15;
+  idleLimitMs = (auth?.console.execTimeout ?? DEFAULT_EXEC_TIMEOUT) * 1000;
+  touched();
   write('\n'); editor.start();
+}
+
+// `exec-timeout` (line con 0): an idle session ends, as IOS (the next one starts at Press RETURN and
+// asks for the login again); not while a command runs (a long ping is not idleness)
+let idleLimitMs = 0;
+let idleTimer: NodeJS.Timeout | undefined;
+let running = false;
+function touched(): void {
+  clearTimeout(idleTimer);
+  if (idleLimitMs > 0) idleTimer = setTimeout(() => { write('\n'); endSession(); }, idleLimitMs);
 }
 
 let lastByteWasCr = false;
@@ -150,6 +164,7 @@ process.stdin.on('data', (chunk: Buffer) => {
     if (rest.length) editor.feed(rest);
     return;
   }
+  if (idleLimitMs && !running) touched();
   editor.feed(chunk);
 });
 process.stdin.on('end', () => process.exit(0));
