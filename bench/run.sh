@@ -5,7 +5,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 for c in iperf3 wireguard-go wg; do
   command -v $c >/dev/null || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 wireguard-go wireguard-tools >/dev/null 2>&1; break; }
 done
-echo "### WASM data plane in memory (one worker)"; node "$here/wasm-dataplane.mjs"
+echo "### appliance image: sizes and boot time under qemu TCG"; bash "$here/image.sh"
+echo; echo "### WASM data plane in memory (one worker)"; node "$here/wasm-dataplane.mjs"
 [ -f "$here/crypto.mjs" ] && { echo; echo "### ciphers, MB/s per core"; node "$here/crypto.mjs"; }
 echo; echo "### ESP in the WASM data plane, in memory (one worker)"; node "$here/esp.mjs"
 echo; echo "### NHRP: time to direct spoke-to-spoke path, Phase 2 and Phase 3 (seed topology)"; node "$here/nhrp-convergence.mjs" 10

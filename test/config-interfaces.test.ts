@@ -96,3 +96,15 @@ t.test('seed 004 configs load verbatim: keywords in any case, interface tunnel 9
   t.same(raw.interfaces.map(i => [i.name, i.address?.address]), [['Serial4/0', '10.1.1.1'], ['Tunnel999', '192.168.1.1']]);
   for (const r of ['R2', 'R3', 'R4']) t.ok(parseStartupConfig(fs.readFileSync(new URL(`${r}.cfg`, dir), 'utf8')).ok, `${r} loads`);
 });
+
+t.test('Loopback0 drives lo0, never an ethN port', async t => {
+  const cfg = parseStartupConfig('interface Loopback0\n ip address 10.255.0.1 255.255.255.255\n');
+  t.ok(cfg.ok && cfg.config.interfaces.some(i => i.name === 'Loopback0' && i.address?.mask === '255.255.255.255'), 'interface Loopback0 with a /32');
+  t.equal(ruleOsName('Loopback0'), 'lo0');
+  const r = resolveOsNames(ifs('Loopback0', 'FastEthernet0/0'), have('lo0', 'eth0'));
+  t.same(r.ok && [...r.names], [['Loopback0', 'lo0'], ['FastEthernet0/0', 'eth0']]);
+  const none = resolveOsNames(ifs('Loopback0'), have('eth0'));
+  t.same(none.ok && [...none.names], [['Loopback0', 'lo0']], 'no fallback to eth0: lo0 is created at apply');
+  const os = resolveOsNames([{ name: 'Loopback1', osInterface: 'dum1' }], have('dum1', 'eth1'));
+  t.same(os.ok && [...os.names], [['Loopback1', 'dum1']], 'os-interface still works');
+});

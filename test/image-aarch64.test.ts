@@ -41,7 +41,7 @@ t.test('boots under UEFI to the console prompt', async (t) => {
 });
 
 t.test('show version and show dmvpn through the console', async (t) => {
-  t.match(await vm.command('show version', PROMPT, 120_000), /^DMVPN appliance firmware, node v20\.\d+\.\d+\nRouter uptime is \d\d:\d\d:\d\d\n$/, 'show version from the arm64 supervisor');
+  t.match(await vm.command('show version', PROMPT, 120_000), /^DMVPN appliance firmware, node v20\.\d+\.\d+\nRouter uptime is \d\d:\d\d:\d\d\nSystem image: DMVPN appliance aarch64 \S+\nBooted from slot A\nHardware watchdog: [^\n]+\n$/, 'show version from the arm64 supervisor');
   t.match(await vm.command('show dmvpn', PROMPT, 120_000), /^Legend: Attrb --> S - Static, D - Dynamic/, 'show dmvpn (no tunnel in the factory config)');
   t.match(await vm.command('sh ip int br', PROMPT, 120_000), /^Interface\s+IP-Address\s+OK\? Method Status\s+Protocol/, 'abbreviated show ip interface brief');
 });

@@ -8,7 +8,7 @@ import { ROOT } from './util/lab.js';
 
 /** Layer of each folder under appliance/: imports go to strictly lower numbers (or the same folder). */
 const LAYERS: Record<string, number> = {
-  net: 0, log: 0, // addresses and prefixes; the one log
+  net: 0, log: 0, auth: 0, // addresses and prefixes; the one log; password hashing (IOS secret types)
   dataplane: 1, io: 1, // shared-memory layout, rings, commands; the C addon's binding
   cli: 2, // command-tree engine
   config: 3, // IOS config grammar, modes, loader, model

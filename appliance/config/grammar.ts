@@ -6,6 +6,8 @@ import type { ApplianceConfig, InterfaceConfig, TunnelConfig, EthernetConfig, Cr
 import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
+import { authGlobal, authLine } from './grammar-auth.js';
+import { servicesGlobal } from './grammar-services.js';
 
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
@@ -103,12 +105,14 @@ function globalTree(): Node {
   }
 
   cryptoGlobal(g);
+  authGlobal(g); // enable, username, service password-encryption, line (grammar-auth.ts)
+  servicesGlobal(g); // ntp server, logging host|trap|facility (grammar-services.ts)
 
   // Accepted so pasted IOS configs load; they have no effect on this appliance.
   const inactive = (why: string): Act => () => why;
   for (const s of ['service {rest:line}', 'version {rest:line}', 'boot-start-marker', 'boot-end-marker', 'logging {rest:line}',
     'ip cef', 'ip domain {rest:line}', 'ip domain-name {rest:line}', 'ip domain-lookup', 'ip subnet-zero', 'ip classless',
-    'ip http {rest:line}', 'enable {rest:line}', 'username {rest:line}', 'aaa {rest:line}', 'control-plane', 'ntp {rest:line}', 'clock {rest:line}']) {
+    'ip http {rest:line}', 'aaa {rest:line}', 'control-plane', 'ntp {rest:line}', 'clock {rest:line}']) {
     define(g, s, inactive('not applicable on this appliance'));
   }
   define(g, 'router {rest:line}', ctx => { ctx.enter({ id: 'config-router' }); return 'dynamic routing is not supported'; },
@@ -446,6 +450,12 @@ function manualSaTree(): Node {
   return t;
 }
 
+function lineTree(): Node {
+  const t = subTree();
+  authLine(t);
+  return t;
+}
+
 function routerTree(): Node {
   const t = subTree();
   const why: Act = () => 'dynamic routing is not supported';
@@ -463,6 +473,7 @@ export function configTrees(): ConfigTrees {
   memo ??= {
     exec: undefined, priv: undefined, config: globalTree(), 'config-if': interfaceTree(), 'config-isakmp': isakmpTree(),
     'cfg-crypto-trans': transTree(), 'ipsec-profile': profileTree(), 'config-manual-sa': manualSaTree(), 'config-router': routerTree(),
+    'config-line': lineTree(),
   };
   return memo;
 }

@@ -9,7 +9,8 @@
 //  3. the last number selects ethN (FastEthernet0/1 -> eth1, Serial4/1 -> eth1) when no other
 //     interface of the config lands on the same ethN (a box with a flat row of eth ports).
 //  4. otherwise the config is refused, naming the collision and both ways to fix it.
-// Loopback<n> is always lo<n> (rule 1): the appliance creates it when it does not exist.
+// Loopback<n> is lo<n> (rule 1; the appliance creates it when missing) or its os-interface (rule 2),
+// never a physical ethN.
 import { parseInterfaceName, isLoopback } from '../cli/ifname.js';
 
 const numbersOf = (ios: string) => (/(\d+(?:\/\d+)*)$/.exec(ios)?.[1] ?? '').split('/');
@@ -30,7 +31,9 @@ export function resolveOsNames(ifs: Array<{ name: string; osInterface?: string }
   const pending: string[] = [];
   for (const { name: n, osInterface: explicit } of ifs) {
     if (parseInterfaceName(n)?.os) names.set(n, n);
-    else if (isLoopback(n)) names.set(n, ruleOsName(n)); // created at apply: Loopback0 -> lo0
+    // Loopback0 -> lo0, created at apply when missing; never a physical ethN port (its address
+    // would land on a real link). An os-interface named for it must exist.
+    else if (isLoopback(n) && !explicit) names.set(n, ruleOsName(n));
     else if (exists(ruleOsName(n))) names.set(n, ruleOsName(n));
     else if (explicit) {
       if (exists(explicit)) names.set(n, explicit);

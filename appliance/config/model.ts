@@ -108,8 +108,32 @@ export interface ManualSa {
   sequencePersistence?: { dir: string; block?: number };
 }
 
+/** A line or user password as IOS keeps it: clear (type 0) or the reversible type 7. */
+export interface LinePassword { type: 0 | 7; text: string }
+export interface LocalUser { name: string; privilege?: number; secret?: string; password?: LinePassword }
+/** Login and privilege (`enable`, `username`, `line con 0`, `service password-encryption`). Secrets
+ *  are stored hashed as IOS prints them ("$9$salt$hash", "$8$...", "$1$..."), never in clear. */
+export interface AuthConfig {
+  enableSecret?: string;
+  enablePassword?: LinePassword;
+  users: LocalUser[];
+  /** execTimeout: `exec-timeout M S` in seconds when not IOS's default 600 (0: never) */
+  console: { login?: 'line' | 'local'; password?: LinePassword; execTimeout?: number };
+  passwordEncryption: boolean;
+}
+
+/** `ntp server A [prefer]` */
+export interface NtpConfig { servers: Array<{ address: string; prefer?: boolean }> }
+/** `logging host A [transport udp port N]`, `logging trap N` (default 6), `logging facility localN` (default local7) */
+export interface LoggingConfig { hosts: Array<{ address: string; port?: number }>; trap?: number; facility?: string }
+
 export interface ApplianceConfig {
   hostname: string;
+  /** absent in the factory default (no login, no enable secret). */
+  auth?: AuthConfig;
+  /** absent without `ntp server` / `logging host|trap|facility` lines */
+  ntp?: NtpConfig;
+  logging?: LoggingConfig;
   interfaces: InterfaceConfig[];
   routes: StaticRoute[];
   crypto: CryptoConfig;

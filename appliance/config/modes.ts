@@ -6,7 +6,7 @@ import type { ApplianceConfig } from './model.js';
 
 export type ModeId =
   | 'exec' | 'priv' | 'config' | 'config-if' | 'config-isakmp' | 'cfg-crypto-trans' | 'ipsec-profile'
-  | 'config-manual-sa' | 'config-router';
+  | 'config-manual-sa' | 'config-router' | 'config-line';
 
 /** The mode plus what it edits (interface name, policy number, profile name ...). */
 export interface ModeState { id: ModeId; ref?: string }
@@ -14,7 +14,7 @@ export interface ModeState { id: ModeId; ref?: string }
 const SUFFIX: Record<ModeId, string> = {
   exec: '>', priv: '#', config: '(config)#', 'config-if': '(config-if)#', 'config-isakmp': '(config-isakmp)#',
   'cfg-crypto-trans': '(cfg-crypto-trans)#', 'ipsec-profile': '(ipsec-profile)#',
-  'config-manual-sa': '(config-manual-sa)#', 'config-router': '(config-router)#',
+  'config-manual-sa': '(config-manual-sa)#', 'config-router': '(config-router)#', 'config-line': '(config-line)#',
 };
 
 export const prompt = (hostname: string, m: ModeState): string => hostname + SUFFIX[m.id];

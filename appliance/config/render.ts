@@ -1,19 +1,20 @@
 // running-config text from the model, in IOS order (hostname, crypto, interfaces, static routes,
 // end). Defaults are omitted as IOS does, so parseStartupConfig(renderConfig(c)) rebuilds c.
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } from './model.js';
+import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
 
 const DEFAULT_MTU = 1400; // keep in step with grammar.ts (not imported: grammar imports this file)
 const DEFAULT_HOLDTIME = 7200;
 
 export function renderConfig(c: ApplianceConfig): string {
-  const out: string[] = ['!', `hostname ${c.hostname}`, '!'];
+  const out: string[] = ['!', ...authHead(c.auth), `hostname ${c.hostname}`, '!', ...authBody(c.auth)];
   if (c.crypto.lines.length) out.push(...c.crypto.lines, '!');
   for (const i of c.interfaces) out.push(...renderInterface(i), '!');
   for (const r of c.routes) {
     out.push(['ip route', r.prefix, r.mask, r.iface, r.nextHop, r.distance].filter(x => x !== undefined).join(' '));
   }
   if (c.routes.length) out.push('!');
-  out.push('end');
+  out.push(...servicesLines(c), ...authTail(c.auth), 'end');
   return out.join('\n') + '\n';
 }
 

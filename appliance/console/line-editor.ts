@@ -27,11 +27,27 @@ export class LineEditor {
   private busy = false;
   private paused = true;
   private queue: number[] = [];
+  /** a question (login, enable password) being answered: its line is returned, not run */
+  private asking?: { secret: boolean; resolve: (line: string) => void };
 
   constructor(private readonly io: LineEditorIo) {}
 
   start(): void { this.paused = false; this.io.write(this.io.prompt()); this.drain(); }
   pause(): void { this.paused = true; }
+
+  /** Ask one line (works while a command runs or the editor is paused); a secret one is not echoed
+   *  and not kept in the history. */
+  ask(prompt: string, secret: boolean): Promise<string> {
+    return new Promise((resolve) => {
+      this.line = '';
+      this.asking = { secret, resolve };
+      this.io.write(prompt);
+      this.drain();
+    });
+  }
+
+  /** Throw away everything typed and not yet read (after a failed login: no queued guesses). */
+  discardInput(): void { this.queue.length = 0; this.line = ''; this.esc = 'none'; }
 
   feed(bytes: Uint8Array): void {
     for (const b of bytes) this.queue.push(b);
@@ -40,7 +56,7 @@ export class LineEditor {
   }
 
   private drain(): void {
-    while (!this.busy && !this.paused && this.queue.length) this.key(this.queue.shift()!);
+    while ((this.asking || (!this.busy && !this.paused)) && this.queue.length) this.key(this.queue.shift()!);
   }
 
   private key(b: number): void {
@@ -53,8 +69,16 @@ export class LineEditor {
     if (b === 0x0d || (b === 0x0a && !cr)) return this.enter();
     if (b === 0x0a) return;                                           // the LF of a CR LF
     if (b === 0x1b) { this.esc = 'esc'; return; }
-    if (b === 0x7f || b === 0x08) { if (this.line) { this.line = this.line.slice(0, -1); this.io.write('\b \b'); } return; }
-    if (b === 0x15) { this.io.write('\b \b'.repeat(this.line.length)); this.line = ''; return; }   // Ctrl-U
+    const echo = !this.asking?.secret;
+    if (b === 0x7f || b === 0x08) { if (this.line) { this.line = this.line.slice(0, -1); if (echo) this.io.write('\b \b'); } return; }
+    if (b === 0x15) { if (echo) this.io.write('\b \b'.repeat(this.line.length)); this.line = ''; return; }   // Ctrl-U
+    if (this.asking) {                                                                                // answer: no help, history
+      if (b === 0x03) { this.line = ''; return this.enter(); }
+      if (b < 0x20 || b > 0x7e || this.line.length >= MAX_LINE) return;
+      this.line += String.fromCharCode(b);
+      if (echo) this.io.write(String.fromCharCode(b));
+      return;
+    }
     if (b === 0x03) { this.line = ''; this.io.write('^C\n' + this.io.prompt()); return; }         // Ctrl-C
     if (b === 0x10) return this.recall(-1);                                                         // Ctrl-P
     if (b === 0x0e) return this.recall(1);                                                          // Ctrl-N
@@ -70,6 +94,8 @@ export class LineEditor {
     const line = this.line;
     this.line = '';
     this.io.write('\n');
+    const asking = this.asking;
+    if (asking) { this.asking = undefined; asking.resolve(line); return; }
     if (line.trim() && this.history[this.history.length - 1] !== line) {
       this.history.push(line);
       if (this.history.length > HISTORY) this.history.shift();

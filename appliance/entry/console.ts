@@ -6,13 +6,21 @@
 // It is a separate process from dmvpnd on purpose: a supervisor crash must not take the console away.
 // Here: IOS line editing on a raw tty (Backspace, Ctrl-U, Ctrl-C, arrows for history, `?` help at
 // any point of the line), the user-exec / privileged-exec split (`enable`, `disable`), and a session
-// that ends with `exit`. Factory default as IOS: no login on the console (`line con 0` login is not
-// in the config grammar yet). `configure terminal` opens a session on the control socket (the one
-// `dmvpnctl -` uses): configuration mode, its sub-modes, `?` and Tab run in the supervisor's CLI
-// engine there and every line is applied live; `end` (or leaving config mode) closes the session.
+// that ends with `exit`. Login and `enable` passwords as IOS (console/login.ts), read from the
+// running-config (the startup-config file when the supervisor does not answer). `configure terminal`
+// opens a session on the control socket (the one `dmvpnctl -` uses): configuration mode, its
+// sub-modes, `?` and Tab run in the supervisor's CLI engine there and every line is applied live;
+// `end` (or leaving config mode) closes the session.
 import os from 'node:os';
 import { callControl, ControlClient, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { LineEditor } from '../console/line-editor.js';
+import { ConsoleGuard, LoginIo } from '../console/login.js';
+import { isReloadNeedingConfirm, confirmReload } from '../console/reload-dialog.js';
+import { runProbe } from '../console/ping.js';
+import { parseStartupConfig } from '../config/load.js';
+import type { AuthConfig } from '../config/model.js';
+import { DEFAULT_EXEC_TIMEOUT } from '../config/grammar-auth.js';
+import { readFileSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
 const sock = argv[0] === '--control' && argv[1] ? argv[1] : process.env.DMVPN_CONTROL ?? DEFAULT_CONTROL;
@@ -74,18 +82,33 @@ async function run(line: string): Promise<string> {
   if (config) return configLine(line);
   if (!trimmed) return '';
   if (firstWordIs(trimmed, 'exit', 2) || firstWordIs(trimmed, 'logout', 2) || firstWordIs(trimmed, 'quit', 1)) { endSession(); return ''; }
-  if (firstWordIs(trimmed, 'enable', 2)) { privileged = true; return ''; }
+  if (firstWordIs(trimmed, 'enable', 2)) { if (privileged || await guard.enable(await loginConfig(), loginIo)) privileged = true; return ''; }
   if (firstWordIs(trimmed, 'disable', 4)) { privileged = false; return ''; }
   if (firstWordIs(trimmed, 'configure', 4)) {
     if (!privileged) return invalidAt(line, 0);
     config = { client: new ControlClient(sock, true), prompt: prompt() };
     return configLine(line); // the supervisor's engine reads `conf t` (abbreviations, errors)
   }
-  // user exec: show commands only, as IOS (the supervisor's sessions are privileged)
+  if (firstWordIs(trimmed, 'ping', 2) || firstWordIs(trimmed, 'traceroute', 4)) return probe(line);
+  // user exec: show commands only, as IOS (the supervisor's sessions are privileged), and not the
+  // configuration (it holds secret hashes and type 7 passwords)
   if (!privileged && !firstWordIs(trimmed, 'show', 2)) return invalidAt(line, line.length - line.trimStart().length);
+  const conf = /^(\s*\S+\s+)(ru|st)/i.exec(line);
+  if (!privileged && conf && /^\s*sh/i.test(line)) return invalidAt(line, conf[1].length);
+  if (isReloadNeedingConfirm(trimmed) && !(await confirmReload(loginIo, control))) return '';
   const res = await control(line);
   if (firstWordIs(trimmed, 'show', 2)) void refreshHostname();
   return res;
+}
+
+/** `ping` / `traceroute`, run here with their output streamed (console/ping.ts). */
+let probing: { abort: boolean } | undefined;
+async function probe(line: string): Promise<string> {
+  const state = (probing = { abort: false });
+  try {
+    const r = await runProbe(line, { write, aborted: () => state.abort }, control);
+    return typeof r === 'number' ? invalidAt(line, r) : r;
+  } finally { probing = undefined; }
 }
 
 function invalidAt(line: string, col: number): string {
@@ -102,7 +125,7 @@ function endSession(): void {
 const editor = new LineEditor({
   write,
   prompt,
-  onLine: async (line) => { write(await run(line)); },
+  onLine: async (line) => { clearTimeout(idleTimer); running = true; try { write(await run(line)); } finally { running = false; touched(); } },
   onComplete: async (line) => {
     if (config) return configLine(line, { complete: true });
     // exec mode: a one-line session at this privilege level completes it
@@ -116,14 +139,64 @@ const editor = new LineEditor({
   },
 });
 
+const STARTUP = process.env.DMVPN_STARTUP_CONFIG ?? '/data/startup-config';
+const guard = new ConsoleGuard(Number(process.env.DMVPN_LOGIN_DELAY_MS ?? 1000));
+const loginIo: LoginIo = {
+  ask: (p, secret) => editor.ask(p, secret),
+  write,
+  pause: async (ms) => { await new Promise((r) => setTimeout(r, ms)); editor.discardInput(); },
+};
+
+/** The login configuration: the supervisor's running-config, else the startup-config file. */
+async function loginConfig(): Promise<AuthConfig | undefined> {
+  let text: string;
+  try {
+    text = (await callControl(sock, 'show running-config', 10_000)).output;
+    text = text.slice(Math.max(0, text.search(/^!/m))); // past "Building configuration..."
+  } catch {
+    try { text = readFileSync(STARTUP, 'utf8'); } catch { return undefined; } // no config at all: factory default
+  }
+  const r = parseStartupConfig(text);
+  return r.ok ? r.config.auth : undefined;
+}
+
+async function beginSession(): Promise<void> {
+  const auth = await loginConfig();
+  const level = await guard.login(auth, loginIo);
+  if (level === undefined) { started = false; write('\nPress RETURN to get started.\n'); return; }
+  privileged = level >= 15;
+  idleLimitMs = (auth?.console.execTimeout ?? DEFAULT_EXEC_TIMEOUT) * 1000;
+  touched();
+  write('\n'); editor.start();
+}
+
+// `exec-timeout` (line con 0): an idle session ends, as IOS (the next one starts at Press RETURN and
+// asks for the login again); not while a command runs (a long ping is not idleness)
+let idleLimitMs = 0;
+let idleTimer: NodeJS.Timeout | undefined;
+let running = false;
+function touched(): void {
+  clearTimeout(idleTimer);
+  if (idleLimitMs > 0) idleTimer = setTimeout(() => { write('\n'); endSession(); }, idleLimitMs);
+}
+
+let lastByteWasCr = false;
 process.stdin.on('data', (chunk: Buffer) => {
+  if (lastByteWasCr && chunk[0] === 0x0a) chunk = chunk.subarray(1); // the LF of a CR LF split across reads
+  // IOS's escape sequence (Ctrl-^ x), or Ctrl-C, stops a running ping/traceroute
+  if (probing && (chunk.includes(0x1e) || chunk.includes(0x03))) { probing.abort = true; return; }
+  lastByteWasCr = chunk[chunk.length - 1] === 0x0d;
   if (!started) {
     // IOS after boot: nothing happens until RETURN; a line of garbage is swallowed with it
-    if (!chunk.includes(0x0d) && !chunk.includes(0x0a)) return;
+    const end = Math.max(chunk.lastIndexOf(0x0d), chunk.lastIndexOf(0x0a));
+    if (end < 0) return;
     started = true;
-    write('\n'); editor.start();
+    const rest = chunk.subarray(end + 1);
+    void beginSession();
+    if (rest.length) editor.feed(rest);
     return;
   }
+  if (idleLimitMs && !running) touched();
   editor.feed(chunk);
 });
 process.stdin.on('end', () => process.exit(0));
@@ -131,8 +204,13 @@ if (process.stdin.isTTY) process.stdin.setRawMode(true);
 // As IOS, the console offers a session once the configuration is loaded: wait (bounded) for the
 // supervisor to answer; a supervisor that refused its config must not lock the operator out.
 const READY_WAIT_MS = Number(process.env.DMVPN_CONSOLE_WAIT_MS ?? 180_000);
+let said = false;
 for (const end = Date.now() + READY_WAIT_MS; Date.now() < end;) {
-  try { await callControl(sock, 'show version', 5_000); break; } catch { await new Promise((r) => setTimeout(r, 500)); }
+  try { await callControl(sock, 'show version', 5_000); break; } catch {
+    // at boot: Node runs and the supervisor is still starting (make bench times the boot by this line)
+    if (!said) { write('console: waiting for the supervisor (dmvpnd) to answer\n'); said = true; }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 await refreshHostname();
 write(`\n\n${await readRelease()}\nPress RETURN to get started.\n`);

@@ -4,6 +4,7 @@
 // transcript (prompt, line, output). Exit status 1 if any line was refused ("% ..." other than a note).
 import readline from 'node:readline';
 import { callControl, ControlClient, DEFAULT_CONTROL } from '../supervisor/control.js';
+import { runProbe } from '../console/ping.js';
 
 const argv = process.argv.slice(2);
 let sock = process.env.DMVPN_CONTROL ?? DEFAULT_CONTROL;
@@ -32,6 +33,15 @@ async function session(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+// ping and traceroute run here, in the caller's network namespace, with their output streamed
+if (/^(pi|trac)/i.test(argv[0])) {
+  const line = argv.join(' ');
+  const r = await runProbe(line, { write: (t) => process.stdout.write(t), aborted: () => false },
+    async (c) => (await callControl(sock, c)).output);
+  if (typeof r === 'number') process.stderr.write(`${line}\n${' '.repeat(r)}^\n% Invalid input detected at '^' marker.\n`);
+  else process.stdout.write(r);
+  process.exit(r === '' ? 0 : 1);
+}
 try {
   if (argv.length === 1 && argv[0] === '-') process.exit(await session());
   const r = await callControl(sock, argv.join(' '));

@@ -4,6 +4,10 @@ import { serveControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { SystemError } from '../supervisor/system.js';
 import { ExecCommands } from '../supervisor/exec.js';
 import { EXIT } from './exit-codes.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { NtpClient, stepClockWithDate } from '../supervisor/ntp-client.js';
+import { SyslogForwarder } from '../log/syslog.js';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -38,7 +42,35 @@ try {
 const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
 if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
 // exec commands sit above the appliance (they read it): built here, not by it, so layers import downward
-const exec = new ExecCommands(app.execContext());
+// `reload`: on the image (init sets DMVPN_RELOAD_COMMAND: sync and reboot) the box reboots; elsewhere
+// the supervisor stops and its watchdog starts it again from the startup-config (EXIT.RELOAD).
+const reload = async (reason: string) => {
+  app.log.emit('SYS', 'notice', 'RELOAD', `Reload requested. Reload Reason: ${reason}.`);
+  server.close();
+  await app.stop().catch(() => undefined);
+  const cmd = process.env.DMVPN_RELOAD_COMMAND;
+  if (cmd) try { execFileSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' }); } catch { /* the reboot ends us anyway */ }
+  process.exit(EXIT.RELOAD);
+};
+const fileText = (p: string | undefined) => { try { return p ? readFileSync(p, 'utf8').trim() : undefined; } catch { return undefined; } };
+// time and logging services read the running config on every use (live changes apply at once)
+const running = () => app.execContext().config();
+const ntp = new NtpClient(() => running().ntp, app.log.facility('NTP'),
+  process.env.DMVPN_SET_CLOCK === '1' ? stepClockWithDate : undefined, Number(process.env.DMVPN_NTP_FIRST_POLL_MS ?? 1000));
+ntp.start();
+const syslog = new SyslogForwarder(() => {
+  const l = running().logging;
+  return l && { hosts: l.hosts, trap: l.trap ?? 6, facility: l.facility ?? 'local7' };
+}, () => running().hostname);
+app.log.onEmit((e) => syslog.send(e));
+const exec = new ExecCommands(app.execContext(), {
+  ntp,
+  startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
+  reload: (reason) => void reload(reason),
+  reloadStateFile: process.env.DMVPN_RELOAD_STATE,
+  release: fileText(process.env.DMVPN_RELEASE_FILE),
+  slot: fileText(process.env.DMVPN_SLOT_FILE),
+});
 const server = serveControl(opts.control, { run: (cmd) => exec.run(cmd), openSession: (privileged) => exec.session(privileged) });
 let stopping = false;
 const shutdown = async (sig: string) => {

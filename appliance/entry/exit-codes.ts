@@ -7,6 +7,9 @@ export const EXIT = {
   REFUSED: 1,
   /** bad command line: not restarted */
   USAGE: 2,
+  /** `reload` in a supervisor not running on the image: its watchdog restarts it at once from the
+   *  startup-config (not counted as a crash) */
+  RELOAD: 3,
   /** a supervisor bug (uncaught exception or rejection, internal error at start): restarted */
   SOFTWARE: 70,
 } as const;

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { restartable } from './exit-codes.js';
+import { restartable, EXIT } from './exit-codes.js';
 
 const BACKOFF_FIRST_MS = Number(process.env.DMVPN_WATCHDOG_BACKOFF_MS ?? 500);
 const BACKOFF_MAX_MS = 30_000;
@@ -44,6 +44,7 @@ function start(): void {
       if (timer) clearTimeout(timer);
       return;
     }
+    if (code === EXIT.RELOAD) { say(`supervisor (pid ${c.pid}) reloads: starting it again from the startup-config`); start(); return; }
     lastCrash = signal ? `killed by ${signal}` : `exit code ${code}`;
     quickCrashes = Date.now() - startedAt < HEALTHY_MS ? quickCrashes + 1 : 1;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (quickCrashes - 1));

@@ -386,8 +386,14 @@ export class Appliance {
       removeLoopback: (os, j) => {
         if (!interfaceExists(os)) return;
         const before = linkState(os);
-        deleteLink(os);
-        j.record(`interface ${os} back`, () => { createLoopback(os); restoreLink(os, before); });
+        // lo<n> is ours (created by rule); an `os-interface` the operator named is only emptied
+        if (/^lo\d+$/.test(os)) {
+          deleteLink(os);
+          j.record(`interface ${os} back`, () => { createLoopback(os); restoreLink(os, before); });
+        } else {
+          setInterface(os, undefined, false);
+          j.record(`interface ${os} back`, () => restoreLink(os, before));
+        }
       },
     };
   }

@@ -18,6 +18,7 @@ import { dmvpnInterface, nhrpEntries } from './views.js';
 import { linkStatus } from './system.js';
 import type { ExecContext } from './exec-context.js';
 import { testHookCommands } from './test-hooks.js';
+import { systemCommands, imageVersionLines, type SystemOptions } from './exec-system.js';
 
 type Handler = (a: Args) => string;
 
@@ -29,7 +30,7 @@ const NO_TUNNEL = 'Tunnel0';
 export class ExecCommands {
   private readonly table: Record<string, Handler>;
 
-  constructor(private readonly ctx: ExecContext) {
+  constructor(private readonly ctx: ExecContext, private readonly system?: SystemOptions) {
     // every show command also answers `<command> json`
     const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> =>
       ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
@@ -61,6 +62,7 @@ export class ExecCommands {
       'debug nhrp': () => { ctx.debugOn('nhrp'); return 'NHRP protocol debugging is on\n'; },
       'undebug all': () => { ctx.debugOffAll(); return 'All possible debugging has been turned off\n'; },
       ...testHookCommands(() => ctx.dataplaneForTest()),
+      ...(system ? systemCommands(ctx, system) : {}), // write memory, show startup-config, reload (exec-system.ts)
     };
   }
 
@@ -134,6 +136,7 @@ export class ExecCommands {
   private version(): string {
     const restarts = Number(process.env.DMVPN_RESTARTS ?? 0); // set by the watchdog (appliance/entry/watchdog.ts)
     return formatVersion({ nodeVersion: process.version, hostname: this.hostname(),
-      uptimeSeconds: Math.floor((this.now() - this.ctx.startedAt) / 1000), restarts, lastCrash: process.env.DMVPN_LAST_CRASH });
+      uptimeSeconds: Math.floor((this.now() - this.ctx.startedAt) / 1000), restarts, lastCrash: process.env.DMVPN_LAST_CRASH })
+      + imageVersionLines(this.system);
   }
 }

@@ -59,6 +59,8 @@ export class ImageVm {
   private text = '';
   readonly serialSock: string;
   readonly startedAt = Date.now();
+  /** [end offset of the console text, arrival time]: when each piece of console output came */
+  private readonly arrivals: Array<[number, number]> = [];
 
   constructor(readonly opts: BootOptions) {
     this.serialSock = path.join(opts.dir, `serial-${opts.arch}.sock`);
@@ -79,7 +81,8 @@ export class ImageVm {
         '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
     } else {
       // V8 compiles our Wasm SIMD only on CPUs with SSE4.1: qemu's default TCG model (qemu64) lacks it
-      args.unshift('-cpu', 'max');
+      // and the hardware watchdog init feeds (its default action: reset, which -no-reboot turns into an exit)
+      args.unshift('-cpu', 'max', '-device', 'i6300esb');
       if (o.uefi) args.unshift('-bios', '/usr/share/ovmf/OVMF.fd');
     }
     if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
@@ -98,7 +101,7 @@ export class ImageVm {
           const s = net.createConnection(this.serialSock);
           s.once('connect', () => res(s)); s.once('error', rej);
         });
-        this.sock.on('data', (d) => { this.text += d.toString('latin1').replace(/\r/g, ''); });
+        this.sock.on('data', (d) => { this.text += d.toString('latin1').replace(/\r/g, ''); this.arrivals.push([this.text.length, Date.now()]); });
         this.sock.on('error', () => undefined);
       } catch {
         if (Date.now() > end) throw new Error(`no serial socket ${this.serialSock} after ${ms} ms`);
@@ -108,6 +111,14 @@ export class ImageVm {
   }
 
   qemuLog(): string { try { return fs.readFileSync(path.join(this.opts.dir, `qemu-${this.opts.arch}.log`), 'utf8').slice(-2000); } catch { return ''; } }
+  /** Seconds from qemu's start to the arrival of the console text matching `re` (undefined: not seen). */
+  secondsTo(re: RegExp): number | undefined {
+    const m = re.exec(this.text);
+    if (!m) return undefined;
+    const arrived = this.arrivals.find(([end]) => end >= m.index + m[0].length);
+    return arrived ? (arrived[1] - this.startedAt) / 1000 : undefined;
+  }
+
   /** Everything the console printed so far (CRs removed). */
   get output(): string { return this.text; }
 
