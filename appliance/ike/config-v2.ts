@@ -1,0 +1,127 @@
+// IKEv2 policy: the IOS names of `crypto ikev2 proposal` (encryption aes-cbc-128 ... chacha20-poly1305,
+// integrity sha256/384/512, prf, group 14/19/20/31), keyring entries, and the ESP side taken from the
+// transform sets (config.ts), turned into the transform IDs of RFC 7296 3.3.2 that the tasks offer and
+// match. IkeV2Settings is plain data (JSON for the lab tool); ikeV2Policy validates it once.
+import type { TransformSet } from '../config/model.js';
+import { phase2Proposal, pskFor, type Parsed, type Phase2Proposal } from './config.js';
+import { keGroups } from './crypto/ke.js';
+import type { SkEncr, SkSuite } from './crypto/sk.js';
+import { EncrId, IntegId, PrfId } from './encoding/constants-v2.js';
+import type { Prf } from './keymat/ikev2.js';
+
+export interface IkeV2ProposalSettings { name: string; encryption: string[]; integrity?: string[]; prf?: string[]; group: number[] }
+export interface KeyringPeer { name: string; address?: string; mask?: string; identity?: string; key: string }
+
+export interface IkeV2Settings {
+  proposals: IkeV2ProposalSettings[];
+  keyring: KeyringPeer[];
+  transformSets: TransformSet[];
+  /** `set pfs groupN` of the ipsec profile. */
+  pfs?: string;
+  /** IKE SA lifetime (IOS `lifetime` in the profile, default 86400 s) and Child SA lifetime (default 3600 s). */
+  lifetime?: number;
+  childLifetime?: number;
+  /** `dpd INTERVAL RETRY on-demand|periodic`: liveness check when idle, in seconds. */
+  dpd?: { interval: number; retry: number };
+  /** `crypto ikev2 cookie-challenge N`: half-open SAs above which IKE_SA_INIT must carry a cookie. */
+  cookieChallenge?: number;
+  /** `crypto ikev2 fragmentation [mtu N]`: fragment encrypted messages larger than this (RFC 7383). */
+  fragmentMtu?: number;
+}
+
+export interface EncrChoice { id: EncrId; keyBits: number; encr: SkEncr }
+export interface IntegChoice { id: IntegId; hash: 'sha1' | 'sha256' | 'sha384' | 'sha512'; keyLen: number; icvLen: number }
+export interface PrfChoice { id: PrfId; prf: Prf }
+export interface IkeV2Proposal { name: string; encr: EncrChoice[]; integ: IntegChoice[]; prf: PrfChoice[]; groups: number[] }
+
+/** One negotiated IKE SA suite: exactly one transform of each type. */
+export interface IkeSuite { encr: EncrChoice; integ?: IntegChoice; prf: PrfChoice; group: number }
+
+export interface IkeV2Policy {
+  proposals: IkeV2Proposal[];
+  esp: Phase2Proposal[];
+  keyring: KeyringPeer[];
+  lifetime: number;
+  childLifetime: number;
+  pfsGroup?: number;
+  dpd?: { interval: number; retry: number };
+  cookieChallenge?: number;
+  fragmentMtu?: number;
+}
+
+const ENCR: Record<string, EncrChoice> = {
+  'aes-cbc-128': { id: EncrId.AesCbc, keyBits: 128, encr: 'aes-cbc' },
+  'aes-cbc-192': { id: EncrId.AesCbc, keyBits: 192, encr: 'aes-cbc' },
+  'aes-cbc-256': { id: EncrId.AesCbc, keyBits: 256, encr: 'aes-cbc' },
+  'aes-gcm-128': { id: EncrId.AesGcm16, keyBits: 128, encr: 'aes-gcm-16' },
+  'aes-gcm-256': { id: EncrId.AesGcm16, keyBits: 256, encr: 'aes-gcm-16' },
+  'chacha20-poly1305': { id: EncrId.ChaCha20Poly1305, keyBits: 256, encr: 'chacha20-poly1305' },
+};
+const INTEG: Record<string, IntegChoice> = {
+  sha1: { id: IntegId.HmacSha1_96, hash: 'sha1', keyLen: 20, icvLen: 12 },
+  sha256: { id: IntegId.HmacSha256_128, hash: 'sha256', keyLen: 32, icvLen: 16 },
+  sha384: { id: IntegId.HmacSha384_192, hash: 'sha384', keyLen: 48, icvLen: 24 },
+  sha512: { id: IntegId.HmacSha512_256, hash: 'sha512', keyLen: 64, icvLen: 32 },
+};
+const PRF: Record<string, PrfChoice> = {
+  sha1: { id: PrfId.HmacSha1, prf: 'sha1' }, sha256: { id: PrfId.HmacSha256, prf: 'sha256' },
+  sha384: { id: PrfId.HmacSha384, prf: 'sha384' }, sha512: { id: PrfId.HmacSha512, prf: 'sha512' },
+};
+
+export const encrById = (id: number, keyBits: number | undefined) => Object.values(ENCR).find((e) => e.id === id && e.keyBits === (keyBits ?? (id === EncrId.ChaCha20Poly1305 ? 256 : -1)));
+export const integById = (id: number) => Object.values(INTEG).find((e) => e.id === id);
+export const prfById = (id: number) => Object.values(PRF).find((e) => e.id === id);
+export const isAeadEncr = (e: EncrChoice) => e.encr !== 'aes-cbc';
+
+export function suiteOf(s: IkeSuite): SkSuite {
+  return { encr: s.encr.encr, keyBits: s.encr.keyBits, integ: s.integ && { hash: s.integ.hash, keyLen: s.integ.keyLen, icvLen: s.integ.icvLen } };
+}
+
+export function ikeV2Proposal(p: IkeV2ProposalSettings): Parsed<IkeV2Proposal> {
+  const warnings: string[] = [];
+  const encr: EncrChoice[] = [], integ: IntegChoice[] = [], prf: PrfChoice[] = [];
+  for (const e of p.encryption) { const c = ENCR[e]; if (!c) return { ok: false, reason: `ikev2 proposal ${p.name}: encryption ${e} unsupported` }; encr.push(c); }
+  for (const i of p.integrity ?? []) { const c = INTEG[i]; if (!c) return { ok: false, reason: `ikev2 proposal ${p.name}: integrity ${i} unsupported` }; integ.push(c); }
+  for (const f of p.prf ?? p.integrity ?? []) { const c = PRF[f]; if (!c) return { ok: false, reason: `ikev2 proposal ${p.name}: prf ${f} unsupported` }; prf.push(c); }
+  if (!encr.length) return { ok: false, reason: `ikev2 proposal ${p.name}: no encryption` };
+  const aead = encr.filter(isAeadEncr).length;
+  if (aead && aead !== encr.length) return { ok: false, reason: `ikev2 proposal ${p.name}: AEAD and non-AEAD encryption cannot share a proposal` };
+  if (!aead && !integ.length) return { ok: false, reason: `ikev2 proposal ${p.name}: integrity needed with aes-cbc` };
+  if (aead && integ.length) return { ok: false, reason: `ikev2 proposal ${p.name}: integrity must not be set with an AEAD cipher (IOS: set prf)` };
+  if (!prf.length) return { ok: false, reason: `ikev2 proposal ${p.name}: prf needed` };
+  if (!p.group.length) return { ok: false, reason: `ikev2 proposal ${p.name}: no DH group` };
+  for (const g of p.group) if (!keGroups.includes(g)) return { ok: false, reason: `ikev2 proposal ${p.name}: DH group ${g} unsupported` };
+  if (integ.some((i) => i.hash === 'sha1') || prf.some((f) => f.prf === 'sha1')) warnings.push(`ikev2 proposal ${p.name}: SHA-1 is weak`);
+  return { ok: true, warnings, value: { name: p.name, encr, integ, prf, groups: p.group } };
+}
+
+export function ikeV2Policy(s: IkeV2Settings): Parsed<IkeV2Policy> {
+  const warnings: string[] = [];
+  const proposals: IkeV2Proposal[] = [];
+  for (const p of s.proposals) { const r = ikeV2Proposal(p); if (!r.ok) return r; proposals.push(r.value); warnings.push(...r.warnings); }
+  if (!proposals.length) return { ok: false, reason: 'no ikev2 proposal' };
+  const esp: Phase2Proposal[] = [];
+  for (const ts of s.transformSets) {
+    const r = phase2Proposal(ts, s.pfs);
+    if (!r.ok) return r;
+    esp.push({ ...r.value, lifetime: s.childLifetime ?? r.value.lifetime });
+    warnings.push(...r.warnings);
+  }
+  if (!esp.length) return { ok: false, reason: 'no transform set for IKEv2 Child SAs' };
+  const pfsGroup = esp[0].pfsGroup;
+  if (pfsGroup !== undefined && !keGroups.includes(pfsGroup)) return { ok: false, reason: `set pfs group${pfsGroup} unsupported with IKEv2` };
+  return {
+    ok: true, warnings,
+    value: { proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu },
+  };
+}
+
+/** The pre-shared key for a peer: by identity when the keyring names it, else the most specific address entry. */
+export function keyFor(keyring: readonly KeyringPeer[], address: string, identity?: string): string | undefined {
+  if (identity !== undefined) { const byId = keyring.find((k) => k.identity === identity); if (byId) return byId.key; }
+  return pskFor({ lines: [], isakmpKeys: keyring.filter((k) => k.address).map((k) => ({ key: k.key, address: k.address!, mask: k.mask })) }, address);
+}
+
+/** The ESP integrity transform ID (RFC 7296 3.3.2) of a transform set's HMAC. */
+export const espIntegId = (p: Phase2Proposal) => (p.auth.hash === 'md5' ? 1 : p.auth.hash === 'sha256' ? IntegId.HmacSha256_128 : IntegId.HmacSha1_96);
+export const espEncrId = (p: Phase2Proposal) => (p.cipher.name === 'aes-cbc' ? EncrId.AesCbc : p.cipher.name === '3des' ? EncrId.TripleDES : 2);
