@@ -3,17 +3,17 @@
 // point-format byte, the shared secret is x alone) and Curve25519 (group 31, RFC 8031: 32-byte values,
 // an all-zero secret refused). All through node:crypto (OpenSSL), which test/ike2-crypto.test.ts measured
 // several times faster than @noble/curves for these curves; the figures are in docs/ike.md.
-import { createECDH, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { dhExchange, type DhExchange } from './dh.js';
 
 const ECP: Record<number, { curve: string; len: number }> = { 19: { curve: 'prime256v1', len: 32 }, 20: { curve: 'secp384r1', len: 48 } };
 
 export const keGroups = [14, 19, 20, 31];
 
-function ecp(group: number): DhExchange {
+function ecp(group: number, privateKey?: Uint8Array): DhExchange {
   const { curve, len } = ECP[group];
   const ecdh = createECDH(curve);
-  ecdh.generateKeys();
+  if (privateKey) ecdh.setPrivateKey(privateKey); else ecdh.generateKeys();
   return {
     group,
     publicKey: new Uint8Array(ecdh.getPublicKey().subarray(1)),
@@ -25,8 +25,13 @@ function ecp(group: number): DhExchange {
   };
 }
 
-function x25519(): DhExchange {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+/** PKCS#8 wrapping of a raw X25519 private key (RFC 8410: the OID 1.3.101.110, then the 32 bytes). */
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+function x25519(privateRaw?: Uint8Array): DhExchange {
+  const { privateKey, publicKey } = privateRaw
+    ? (() => { const k = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, privateRaw]), format: 'der', type: 'pkcs8' }); return { privateKey: k, publicKey: createPublicKey(k) }; })()
+    : generateKeyPairSync('x25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   return {
     group: 31,
@@ -42,10 +47,13 @@ function x25519(): DhExchange {
   };
 }
 
-/** A fresh key pair for `group`; throws for a group not in keGroups (config refuses those first). */
-export function keExchange(group: number): DhExchange {
-  if (group === 31) return x25519();
-  if (ECP[group]) return ecp(group);
+/**
+ * A fresh key pair for `group`; throws for a group not in keGroups (config refuses those first).
+ * `privateKey` (ECP and Curve25519 only) is for known-answer tests against the RFC vectors.
+ */
+export function keExchange(group: number, privateKey?: Uint8Array): DhExchange {
+  if (group === 31) return x25519(privateKey);
+  if (ECP[group]) return ecp(group, privateKey);
   if (group === 14) return dhExchange(14);
   throw new Error(`DH group ${group} unsupported for IKEv2`);
 }
