@@ -264,7 +264,7 @@ export class IkeV2Manager {
         this.sendAll(known.sa, known.lastResponse.datagrams);
         return;
       }
-      return this.drop('rejected', address, 'IKE_SA_INIT for an SA already in progress');
+      return this.drop('rejected', address, 'IKE_SA_INIT for an SA we already hold (replay?)');
     }
     const outer = decodeOuterV2(buf, h);
     if (!outer.ok) return this.drop('malformed', address, outer.reason);
@@ -439,7 +439,7 @@ export class IkeV2Manager {
     sa.state = 'READY';
     sa.establishedAt = Date.now();
     clearTimeout(entry.halfOpenTimer);
-    this.initIndex.delete(`${sa.remote}/${hex(sa.ispi)}`);
+    // initIndex keeps the SA for its life: a replayed IKE_SA_INIT then finds it and creates nothing
     this.counters.established++;
     this.log('notice', `IKEv2: SA with ${sa.remote} (${sa.peerId}) established${sa.nat ? ', NAT detected, on UDP 4500' : ''}`);
     this.events.established?.(sa);
