@@ -100,16 +100,20 @@ export function ikeV2Policy(s: IkeV2Settings): Parsed<IkeV2Policy> {
   const proposals: IkeV2Proposal[] = [];
   for (const p of s.proposals) { const r = ikeV2Proposal(p); if (!r.ok) return r; proposals.push(r.value); warnings.push(...r.warnings); }
   if (!proposals.length) return { ok: false, reason: 'no ikev2 proposal' };
+  let pfsGroup: number | undefined;
+  if (s.pfs) {
+    const m = /^group(\d+)$/.exec(s.pfs.trim());
+    pfsGroup = m ? Number(m[1]) : NaN;
+    if (!keGroups.includes(pfsGroup)) return { ok: false, reason: `set pfs ${s.pfs} unsupported with IKEv2 (groups ${keGroups.join(', ')})` };
+  }
   const esp: Phase2Proposal[] = [];
   for (const ts of s.transformSets) {
-    const r = phase2Proposal(ts, s.pfs);
+    const r = phase2Proposal(ts);
     if (!r.ok) return r;
-    esp.push({ ...r.value, lifetime: s.childLifetime ?? r.value.lifetime });
+    esp.push({ ...r.value, lifetime: s.childLifetime ?? r.value.lifetime, pfsGroup });
     warnings.push(...r.warnings);
   }
   if (!esp.length) return { ok: false, reason: 'no transform set for IKEv2 Child SAs' };
-  const pfsGroup = esp[0].pfsGroup;
-  if (pfsGroup !== undefined && !keGroups.includes(pfsGroup)) return { ok: false, reason: `set pfs group${pfsGroup} unsupported with IKEv2` };
   return {
     ok: true, warnings,
     value: { proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu },

@@ -8,13 +8,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IkeV2Policy } from '../config-v2.js';
 import { ExchangeV2, FLAG_I, FLAG_R, NAT_T_PORT_V2, NotifyV2, PayloadV2, SPI_LEN } from '../encoding/constants-v2.js';
 import { decodeHeaderV2, decodeInnerV2, decodeOuterV2, encodeFragmentsV2, openSkV2, type HeaderV2 } from '../encoding/message-v2.js';
-import { notify, notifiesV2, findV2, type PayloadBodyV2, type PayloadV2Decoded } from '../encoding/payloads-v2.js';
+import { notify, notifiesV2, findV2, type PayloadBodyV2, type PayloadV2Decoded, type SaBodyV2 } from '../encoding/payloads-v2.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { IkeSaV2 } from '../sa/ike-sa-v2.js';
 import { IkeAuthInitiator, respondAuth } from '../tasks/v2/ike-auth.js';
 import { IkeInitInitiator, initError, respondInit } from '../tasks/v2/ike-init.js';
 import { deleteChildRequest, deleteIkeRequest, respondInformational } from '../tasks/v2/informational.js';
 import { CookieJar } from '../tasks/v2/cookie.js';
+import { ChildCreateInitiator, IkeRekeyInitiator, lowestNonceIsOurs, respondCreateChild, respondIkeRekey } from '../tasks/v2/create-child.js';
 import { fragmentNumbers } from '../encoding/message-v2.js';
 import type { Send } from './ike-v1.js';
 import { zeroV2Counters, type IkeV2Counters } from './counters-v2.js';
@@ -40,6 +41,8 @@ export interface IkeV2Events {
   /** The Child SAs deleted (by the peer or by us): our outbound SPIs. */
   childDeleted?(sa: IkeSaV2, spis: number[]): void;
   deleted?(sa: IkeSaV2): void;
+  /** The IKE SA was rekeyed: `next` replaces `old`, with its Child SAs (no `deleted` for `old`). */
+  ikeRekeyed?(old: IkeSaV2, next: IkeSaV2): void;
 }
 
 export interface IkeV2Options { retransmitMs?: number[]; halfOpenMs?: number }
@@ -52,13 +55,30 @@ interface Request {
 
 interface Pending { messageId: number; datagrams: Uint8Array[]; tries: number; timer?: NodeJS.Timeout; onResponse(ps: PayloadV2Decoded[], h: HeaderV2, raw: Uint8Array, port: number): void }
 
+/** A Child SA pair as the manager tracks it: for rekeying, collisions and lifetime. */
+interface ChildRef {
+  spiIn: number;
+  spiOut: number;
+  lifetime: number;
+  /** Our own rekey of this pair is in flight. */
+  rekeying?: boolean;
+  /** The peer rekeyed this pair while ours was in flight (2.8.1): its nonces and the pair it made. */
+  peerRekey?: { ni: Uint8Array; nr: Uint8Array; spiIn: number };
+  timer?: NodeJS.Timeout;
+}
+
 interface Entry {
   sa: IkeSaV2;
+  /** Set once a rekey replaced this SA: its delete then concerns only the old keys. */
+  replacedBy?: Entry;
+  ikeRekeying?: { ni: Uint8Array; nr?: Uint8Array };
+  peerIkeRekey?: { ni: Uint8Array; nr: Uint8Array; entry: Entry };
+  rekeyTimer?: NodeJS.Timeout;
   pending?: Pending;
   queue: Request[];
   lastResponse?: { messageId: number; datagrams: Uint8Array[] };
   initDigest?: string;
-  children: Array<{ spiIn: number; spiOut: number }>;
+  children: ChildRef[];
   fragmentation: boolean;
   frags?: { messageId: number; total: number; first: number; parts: Map<number, Uint8Array>; bytes: number };
   halfOpenTimer?: NodeJS.Timeout;
@@ -91,7 +111,7 @@ export class IkeV2Manager {
   get sas(): IkeSaV2[] { return [...this.entries.values()].map((e) => e.sa); }
 
   /** Child SAs (SPIs) of an SA. */
-  childrenOf(sa: IkeSaV2): Array<{ spiIn: number; spiOut: number }> { return [...(this.entryOf(sa)?.children ?? [])]; }
+  childrenOf(sa: IkeSaV2): Array<{ spiIn: number; spiOut: number }> { return (this.entryOf(sa)?.children ?? []).map((c) => ({ spiIn: c.spiIn, spiOut: c.spiOut })); }
 
   get halfOpen(): number {
     let n = 0;
@@ -153,7 +173,7 @@ export class IkeV2Manager {
     if (!entry || !c || sa.state !== 'READY') return false;
     this.request(entry, {
       exchange: ExchangeV2.Informational, build: () => deleteChildRequest([spiIn]),
-      onResponse: () => { entry.children = entry.children.filter((x) => x !== c); this.events.childDeleted?.(sa, [c.spiOut]); },
+      onResponse: () => { clearTimeout(c.timer); entry.children = entry.children.filter((x) => x !== c); this.events.childDeleted?.(sa, [c.spiOut]); },
     });
     return true;
   }
@@ -164,6 +184,69 @@ export class IkeV2Manager {
     if (!entry || sa.state !== 'READY') return false;
     this.counters.liveness++;
     this.request(entry, { exchange: ExchangeV2.Informational, build: () => [], onResponse: () => {} });
+    return true;
+  }
+
+  /** Rekeys one Child SA pair (by our inbound SPI): CREATE_CHILD_SA with REKEY_SA, then the old pair deleted. */
+  rekeyChild(sa: IkeSaV2, spiIn: number): boolean {
+    const entry = this.entryOf(sa);
+    const c = entry?.children.find((x) => x.spiIn === spiIn);
+    if (!entry || !c || c.rekeying || sa.state !== 'READY' || entry.replacedBy) return false;
+    c.rekeying = true;
+    const task = new ChildCreateInitiator(sa, this.policy, spiIn);
+    this.request(entry, {
+      exchange: ExchangeV2.CreateChildSa, build: () => task.build(),
+      onResponse: (ps) => {
+        c.rekeying = false;
+        const r = task.process(ps);
+        if (!r.ok) { this.log('warn', `IKEv2: ${sa.remote}: Child SA rekey failed: ${r.error}`); return; }
+        this.counters.rekeys++;
+        const fresh = this.childUp(entry, r.child, undefined)!;
+        // make-before-break: the new pair is installed before the old one goes
+        if (c.peerRekey && lowestNonceIsOurs({ ni: r.ni, nr: r.nr }, c.peerRekey)) {
+          this.log('notice', `IKEv2: ${sa.remote}: simultaneous Child SA rekey, ours has the lowest nonce: deleting our new pair`);
+          this.deleteChild(sa, fresh.spiIn);
+        } else {
+          if (c.peerRekey) this.log('notice', `IKEv2: ${sa.remote}: simultaneous Child SA rekey, the peer's new pair is redundant (it deletes it)`);
+          this.deleteChild(sa, c.spiIn);
+        }
+      },
+    });
+    return true;
+  }
+
+  /** Rekeys the IKE SA (CREATE_CHILD_SA with an IKE proposal); the old SA is deleted once the new one exists. */
+  rekeyIke(sa: IkeSaV2): boolean {
+    const entry = this.entryOf(sa);
+    if (!entry || sa.state !== 'READY' || entry.replacedBy || entry.ikeRekeying) return false;
+    const task = new IkeRekeyInitiator(sa, this.policy, this.newSpi());
+    entry.ikeRekeying = { ni: task.ni };
+    this.request(entry, {
+      exchange: ExchangeV2.CreateChildSa, build: () => task.build(),
+      onResponse: (ps) => {
+        const r = task.process(ps, this.nextConnId++);
+        entry.ikeRekeying = undefined;
+        if (!r.ok) { this.log('warn', `IKEv2: ${sa.remote}: IKE SA rekey failed: ${r.error}`); return; }
+        const next = this.adoptRekeyed(entry, r.sa);
+        if (entry.peerIkeRekey && lowestNonceIsOurs({ ni: task.ni, nr: r.nr }, entry.peerIkeRekey)) {
+          // 2.8.1: our new SA is the redundant one; the peer's replaces the old SA and it deletes the old
+          this.log('notice', `IKEv2: ${sa.remote}: simultaneous IKE SA rekey, ours has the lowest nonce: deleting our new SA`);
+          entry.replacedBy = entry.peerIkeRekey.entry;
+          this.request(next, { exchange: ExchangeV2.Informational, build: deleteIkeRequest, onResponse: () => this.forget(next) });
+          next.replacedBy = entry.peerIkeRekey.entry;
+          return;
+        }
+        if (entry.peerIkeRekey) {
+          // we won: the peer's new SA is the redundant one (it deletes it); the Child SAs stay with ours
+          const theirs = entry.peerIkeRekey.entry;
+          next.children.push(...theirs.children);
+          theirs.children = [];
+          theirs.replacedBy = next;
+        }
+        entry.replacedBy = next;
+        this.request(entry, { exchange: ExchangeV2.Informational, build: deleteIkeRequest, onResponse: () => this.forget(entry) });
+      },
+    });
     return true;
   }
 
@@ -244,9 +327,7 @@ export class IkeV2Manager {
     switch (h.exchange) {
       case ExchangeV2.IkeAuth: return this.authRequest(entry, h, ps);
       case ExchangeV2.Informational: return this.informationalRequest(entry, h, ps);
-      case ExchangeV2.CreateChildSa:
-        this.respond(entry, h, [notify(NotifyV2.NoAdditionalSas)]);
-        return this.drop('rejected', address, 'CREATE_CHILD_SA not accepted (answered NO_ADDITIONAL_SAS)');
+      case ExchangeV2.CreateChildSa: return this.createChildRequest(entry, h, ps);
       default:
         this.respond(entry, h, [notify(NotifyV2.InvalidSyntax)]);
         return this.drop('rejected', address, `exchange ${h.exchange} unknown`);
@@ -320,6 +401,45 @@ export class IkeV2Manager {
     this.childUp(entry, r.child, r.childError);
   }
 
+  private createChildRequest(entry: Entry, h: HeaderV2, ps: PayloadV2Decoded[]): void {
+    const { sa } = entry;
+    if (sa.state !== 'READY' || entry.replacedBy) {
+      this.respond(entry, h, [notify(NotifyV2.TemporaryFailure)]);
+      return this.drop('rejected', sa.remote, 'CREATE_CHILD_SA on an SA not ready or being replaced');
+    }
+    const saP = findV2<SaBodyV2>(ps, PayloadV2.SA);
+    if (saP?.proposals[0]?.protocol === 1 /* IKE */) {
+      const r = respondIkeRekey(sa, this.policy, ps, this.newSpi(), this.nextConnId++);
+      this.respond(entry, h, r.reply);
+      if (!r.sa) return this.drop('rejected', sa.remote, `IKE SA rekey: ${r.error}`);
+      const next = this.adoptRekeyed(entry, r.sa);
+      if (entry.ikeRekeying) entry.peerIkeRekey = { ni: r.ni!, nr: r.sa.nr!, entry: next };
+      else entry.replacedBy = next;
+      return;
+    }
+    const r = respondCreateChild(sa, this.policy, ps, (spiOut) => entry.children.some((c) => c.spiOut === spiOut));
+    this.respond(entry, h, r.reply);
+    if (!r.child) return this.drop('rejected', sa.remote, `CREATE_CHILD_SA: ${r.error}`);
+    if (r.rekeyedSpiOut !== undefined) this.counters.rekeys++;
+    const fresh = this.childUp(entry, r.child, undefined)!;
+    const old = entry.children.find((c) => c.spiOut === r.rekeyedSpiOut);
+    // a rekey of the pair we are rekeying ourselves: remembered for the nonce comparison (2.8.1)
+    if (old?.rekeying) old.peerRekey = { ni: r.ni!, nr: r.nr!, spiIn: fresh.spiIn };
+  }
+
+  /** The SA a rekey produced takes over the old one's Child SAs and timers. */
+  private adoptRekeyed(old: Entry, sa: IkeSaV2): Entry {
+    const next = this.newEntry(sa);
+    next.fragmentation = old.fragmentation;
+    next.children = old.children;
+    old.children = [];
+    this.counters.rekeys++;
+    this.log('notice', `IKEv2: IKE SA with ${sa.remote} rekeyed (${old.sa.name} -> ${sa.name})`);
+    this.events.ikeRekeyed?.(old.sa, sa);
+    this.scheduleRekeys(next);
+    return next;
+  }
+
   private informationalRequest(entry: Entry, h: HeaderV2, ps: PayloadV2Decoded[]): void {
     const { sa } = entry;
     if (sa.state === 'IN-NEG' && sa.initiator) return this.drop('rejected', sa.remote, 'INFORMATIONAL before IKE_AUTH completed');
@@ -329,13 +449,19 @@ export class IkeV2Manager {
     this.respond(entry, h, r.reply);
     if (r.deletedChildren.length) {
       const gone = new Set(r.deletedChildren.map((c) => c.spiOut));
+      for (const c of entry.children) if (gone.has(c.spiOut)) clearTimeout(c.timer);
       entry.children = entry.children.filter((c) => !gone.has(c.spiOut));
       this.log('notice', `IKEv2: ${sa.remote} deleted Child SA(s) ${[...gone].map((s) => '0x' + s.toString(16)).join(', ')}`);
       this.events.childDeleted?.(sa, [...gone]);
     }
     if (r.deleteIke) {
-      this.log('notice', `IKEv2: ${sa.remote} deleted the IKE SA (${sa.name})`);
-      if (sa.state === 'READY') { sa.state = 'DELETED'; this.events.deleted?.(sa); }
+      this.log('notice', `IKEv2: ${sa.remote} deleted the IKE SA (${sa.name})${entry.replacedBy ? ', replaced by a rekey' : ''}`);
+      if (sa.state === 'READY' && !entry.replacedBy) {
+        for (const c of entry.children) this.events.childDeleted?.(sa, [c.spiOut]);
+        sa.state = 'DELETED';
+        this.events.deleted?.(sa);
+      }
+      sa.state = 'DELETED';
       this.forget(entry);
     }
   }
@@ -443,6 +569,7 @@ export class IkeV2Manager {
     this.counters.established++;
     this.log('notice', `IKEv2: SA with ${sa.remote} (${sa.peerId}) established${sa.nat ? ', NAT detected, on UDP 4500' : ''}`);
     this.events.established?.(sa);
+    this.scheduleRekeys(entry);
     const dpd = this.policy.dpd;
     if (dpd) {
       entry.dpdTimer = setInterval(() => {
@@ -452,13 +579,24 @@ export class IkeV2Manager {
     }
   }
 
-  private childUp(entry: Entry, child: ChildSaKeys | undefined, error: string | undefined): void {
+  private childUp(entry: Entry, child: ChildSaKeys | undefined, error: string | undefined): ChildRef | undefined {
     const { sa } = entry;
-    if (!child) { this.log('warn', `IKEv2: ${sa.remote}: IKE SA up without a Child SA: ${error}`); return; }
+    if (!child) { this.log('warn', `IKEv2: ${sa.remote}: IKE SA up without a Child SA: ${error}`); return undefined; }
     this.counters.childSas++;
-    entry.children.push({ spiIn: child.inbound.spi, spiOut: child.outbound.spi });
+    const ref: ChildRef = { spiIn: child.inbound.spi, spiOut: child.outbound.spi, lifetime: child.lifetime };
+    entry.children.push(ref);
+    // rekey before the lifetime ends, at a random point in its last tenth so both ends rarely collide
+    ref.timer = setTimeout(() => this.rekeyChild(entry.sa, ref.spiIn), jittered(child.lifetime));
+    ref.timer.unref?.();
     this.log('notice', `IKEv2: Child SA with ${sa.remote} up (${child.mode}, in 0x${child.inbound.spi.toString(16)}, out 0x${child.outbound.spi.toString(16)})`);
     this.events.child?.(sa, child);
+    return ref;
+  }
+
+  private scheduleRekeys(entry: Entry): void {
+    clearTimeout(entry.rekeyTimer);
+    entry.rekeyTimer = setTimeout(() => this.rekeyIke(entry.sa), jittered(this.policy.lifetime));
+    entry.rekeyTimer.unref?.();
   }
 
   /** INITIAL_CONTACT (RFC 7296 2.4): the peer rebooted; its older SAs are stale. */
@@ -491,7 +629,9 @@ export class IkeV2Manager {
   private stopAll(entry: Entry): void {
     if (entry.pending) this.stopTimer(entry.pending);
     clearTimeout(entry.halfOpenTimer);
+    clearTimeout(entry.rekeyTimer);
     clearInterval(entry.dpdTimer);
+    for (const c of entry.children) clearTimeout(c.timer);
   }
 
   // ---------- helpers ----------
@@ -547,6 +687,9 @@ export class IkeV2Manager {
 
   private stopTimer(p: Pending): void { clearTimeout(p.timer); p.timer = undefined; }
 }
+
+/** 85-95 % of a lifetime in seconds, in ms (capped to what setTimeout takes). */
+const jittered = (lifetime: number) => Math.min(2 ** 31 - 1, Math.round(lifetime * 1000 * (0.85 + Math.random() * 0.1)));
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const isZero = (b: Uint8Array) => b.every((x) => x === 0);
