@@ -210,3 +210,48 @@ t.test('wrong pre-shared key: AUTHENTICATION_FAILED, established on neither side
   t.notMatch(charon.swanctl(['--list-sas'], true), /ESTABLISHED/, 'not established on strongSwan');
   t.notOk(peer.events.some((e) => /NotTheKey|P4ssw0rd/.test(JSON.stringify(e))), 'no key in our output');
 });
+
+const lastChildKeys = (peer: IkePeer) => keylog(peer).filter((x) => 'spiIn' in x).pop();
+
+for (const who of ['strongSwan', 'us'] as const) {
+  t.test(`rekeying, ${who} rekeying: Child SA with PFS (MODP 2048) and the IKE SA; strongSwan holds our new SPIs and keys`, async (t) => {
+    const { charon, peer, start } = lab(t, who === 'us' ? 'ru' : 'rs');
+    await charon.start();
+    charon.load(swanctlConf({ proposals: 'aes256-sha256-modp2048', esp: 'aes128-sha1-modp2048',
+      extra: who === 'strongSwan' ? 'rekey_time = 9s\n    over_time = 60s\n    rand_time = 0s' : '', childExtra: who === 'strongSwan' ? 'rekey_time = 4s\n        life_time = 60s\n        rand_time = 0s' : '' }));
+    await start(v2Settings({ pfs: 'group14', ...(who === 'us' ? { childLifetime: 5, lifetime: 11 } : {}) }), true);
+    t.ok(await peer.wait('child'), 'up');
+    const first = peer.find('established')!;
+    const rekeyed = await waitFor(() => peer.events.filter((e) => e.event === 'child').length >= 2
+      && peer.events.some((e) => e.event === 'log' && /IKE SA with .* rekeyed/.test(String(e.line))) ? true : undefined, 40000);
+    t.ok(rekeyed, 'our side: a new Child SA pair and a rekeyed IKE SA');
+    await new Promise((r) => setTimeout(r, 1500));
+    const st = await peer.status();
+    const sas = st?.sas as Array<Record<string, string>>;
+    t.equal(sas?.length, 1, 'we hold one IKE SA');
+    const list = charon.swanctl(['--list-sas'], true);
+    t.comment(list);
+    t.not(sas?.[0]?.ispi, first.ispi, 'our IKE SA has new SPIs');
+    t.match(list, new RegExp(`ESTABLISHED, IKEv2, ${sas?.[0]?.ispi}_i\\*? ${sas?.[0]?.rspi}_r`), 'strongSwan: ESTABLISHED with our new SPIs');
+    t.equal((list.match(/ESTABLISHED/g) ?? []).length, 1, 'strongSwan: one IKE SA (the old one deleted)');
+    const k = lastChildKeys(peer)!;
+    t.match(list, new RegExp(`INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-128/HMAC_SHA1_96/MODP_2048[\\s\\S]*in  ${hex8(k.spiOut)}[\\s\\S]*out ${hex8(k.spiIn)}`), 'strongSwan: the CHILD_SA with PFS MODP_2048 and our newest SPIs');
+    t.equal((list.match(/INSTALLED/g) ?? []).length, 1, 'strongSwan: one CHILD_SA (the old one deleted)');
+    const keys = charonChildKeys(charon.log());
+    const flat = Object.values(keys);
+    t.ok(flat.includes(k.encOut) && flat.includes(k.encIn) && flat.includes(k.authOut) && flat.includes(k.authIn), 'strongSwan derived the same rekeyed ESP keys (with the PFS secret)');
+    const log = charon.log();
+    if (who === 'us') {
+      t.match(log, /parsed CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]/, 'strongSwan parsed our Child SA rekey (REKEY_SA, KE for PFS)');
+      t.match(log, /parsed CREATE_CHILD_SA request \d+ \[ SA No KE \]/, 'strongSwan parsed our IKE SA rekey');
+    } else {
+      t.match(log, /generating CREATE_CHILD_SA request \d+ \[ N\(REKEY_SA\) SA No KE TSi TSr \]/, 'strongSwan rekeyed the Child SA');
+      t.match(log, /parsed CREATE_CHILD_SA response \d+ \[ SA No KE TSi TSr \]/, 'and parsed our answer');
+      t.match(log, /generating CREATE_CHILD_SA request \d+ \[ SA No KE \]/, 'strongSwan rekeyed the IKE SA');
+    }
+    const c = st?.counters as Record<string, number>;
+    t.same([c?.malformed, c?.rejected, c?.internalErrors], [0, 0, 0], 'we dropped nothing');
+    t.notOk(peer.find('deleted'), 'no IKE SA reported down on our side');
+    if (!t.passing()) t.comment(log.split('\n').filter((l) => /\[(IKE|ENC)\]/.test(l) && !/vici/.test(l)).slice(-50).join('\n'), JSON.stringify(peer.events.slice(-12)));
+  });
+}
