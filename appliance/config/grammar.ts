@@ -5,6 +5,7 @@ import type { ConfigCtx, ConfigTrees, ModeId } from './modes.js';
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, EthernetConfig, CryptoConfig } from './model.js';
 import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
+import { ikev2Global, ikev2ProfileCommand, ikev2Trees } from './grammar-ikev2.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 
 export const DEFAULT_HOSTNAME = 'Router';
@@ -326,6 +327,8 @@ function cryptoGlobal(g: Node): void {
     ctx.enter({ id: 'ipsec-profile', ref: a.p.name });
   }), { '{name}': 'Profile name' });
 
+  ikev2Global(g, crypto);
+
   define(g, 'crypto ipsec manual-sa {name:word}', crypto((c, ctx, a) => {
     const ms = list(c, 'manualSas');
     if (a.no) { c.manualSas = ms.filter(p => p.name !== a.p.name); return; }
@@ -388,6 +391,7 @@ function profileTree(): Node {
   for (let i = 1; i <= 6; i++) { spec += ` {s${i}:word}`; define(t, spec, sets, { [`{s${i}}`]: 'Proposal tag' }); }
   define(t, 'set pfs {g:word}', crypto((c, ctx, a) => { setOpt(byName(c.ipsecProfiles ?? [], ctx.mode.ref), 'pfs', a.no ? undefined : a.p.g); }),
     { '{g}': 'D-H group (group2, group14, ...)' });
+  ikev2ProfileCommand(t, crypto);
   return t;
 }
 
@@ -441,6 +445,7 @@ export function configTrees(): ConfigTrees {
   memo ??= {
     exec: undefined, priv: undefined, config: globalTree(), 'config-if': interfaceTree(), 'config-isakmp': isakmpTree(),
     'cfg-crypto-trans': transTree(), 'ipsec-profile': profileTree(), 'config-manual-sa': manualSaTree(), 'config-router': routerTree(),
-  };
+    ...ikev2Trees(crypto, subTree),
+  } as ConfigTrees;
   return memo;
 }

@@ -2,7 +2,7 @@
 // integrity sha256/384/512, prf, group 14/19/20/31), keyring entries, and the ESP side taken from the
 // transform sets (config.ts), turned into the transform IDs of RFC 7296 3.3.2 that the tasks offer and
 // match. IkeV2Settings is plain data (JSON for the lab tool); ikeV2Policy validates it once.
-import type { TransformSet } from '../config/model.js';
+import type { CryptoConfig, TransformSet } from '../config/model.js';
 import { phase2Proposal, pskFor, type Parsed, type Phase2Proposal } from './config.js';
 import { keGroups } from './crypto/ke.js';
 import type { SkEncr, SkSuite } from './crypto/sk.js';
@@ -129,3 +129,48 @@ export function keyFor(keyring: readonly KeyringPeer[], address: string, identit
 /** The ESP integrity transform ID (RFC 7296 3.3.2) of a transform set's HMAC. */
 export const espIntegId = (p: Phase2Proposal) => (p.auth.hash === 'md5' ? 1 : p.auth.hash === 'sha256' ? IntegId.HmacSha256_128 : IntegId.HmacSha1_96);
 export const espEncrId = (p: Phase2Proposal) => (p.cipher.name === 'aes-cbc' ? EncrId.AesCbc : p.cipher.name === '3des' ? EncrId.TripleDES : 2);
+
+/**
+ * IOS's default IKEv2 proposal, used when the config defines none (IOS-XE 16 "default" proposal:
+ * AES-CBC-256/192/128, SHA-512/384/256, groups 19, 20, 14 in that preference; SHA-1 and groups 2/5 left out).
+ */
+export const IOS_DEFAULT_PROPOSAL: IkeV2ProposalSettings = { name: 'default', encryption: ['aes-cbc-256', 'aes-cbc-192', 'aes-cbc-128'], integrity: ['sha512', 'sha384', 'sha256'], group: [19, 20, 14] };
+
+/**
+ * The IkeV2Settings an ipsec profile with `set ikev2-profile NAME` selects (IOS uses IKEv1 for a profile
+ * without one: then undefined). Proposals come from the ikev2 policies (all of them, in order), else all
+ * proposals, else IOS's default; the keyring is the profile's `keyring local`.
+ */
+export function ikeV2SettingsFrom(crypto: CryptoConfig, ipsecProfile?: string): Parsed<IkeV2Settings> | undefined {
+  const ip = ipsecProfile ? crypto.ipsecProfiles?.find((p) => p.name === ipsecProfile) : crypto.ipsecProfiles?.find((p) => p.ikev2Profile);
+  if (!ip?.ikev2Profile) return undefined;
+  const k = crypto.ikev2 ?? {};
+  const profile = k.profiles?.find((p) => p.name === ip.ikev2Profile);
+  if (!profile) return { ok: false, reason: `ipsec profile ${ip.name}: ikev2 profile ${ip.ikev2Profile} not defined` };
+  const warnings: string[] = [];
+  for (const side of ['authLocal', 'authRemote'] as const) {
+    if ((profile[side] ?? 'pre-share') !== 'pre-share') return { ok: false, reason: `ikev2 profile ${profile.name}: only pre-share authentication is implemented` };
+  }
+  if (!profile.authLocal || !profile.authRemote) warnings.push(`ikev2 profile ${profile.name}: authentication local/remote not both set (IOS refuses such a profile); pre-share assumed`);
+  const keyring = k.keyrings?.find((r) => r.name === profile.keyring);
+  if (!keyring) return { ok: false, reason: `ikev2 profile ${profile.name}: keyring local ${profile.keyring ?? '(none)'} not defined` };
+  const peers: KeyringPeer[] = keyring.peers.filter((p) => p.key !== undefined).map((p) => ({ name: p.name, address: p.address, mask: p.mask, identity: p.identity, key: p.key! }));
+  const byName = new Map((k.proposals ?? []).map((p) => [p.name, p]));
+  let names = (k.policies ?? []).flatMap((p) => p.proposals);
+  if (!names.length) names = [...byName.keys()];
+  const proposals: IkeV2ProposalSettings[] = [];
+  for (const n of names) {
+    const p = byName.get(n);
+    if (!p) return { ok: false, reason: `ikev2 policy: proposal ${n} not defined` };
+    proposals.push({ name: p.name, encryption: p.encryption, integrity: p.integrity.length ? p.integrity : undefined, prf: p.prf.length ? p.prf : undefined, group: p.group });
+  }
+  if (!proposals.length) { proposals.push(IOS_DEFAULT_PROPOSAL); warnings.push('no crypto ikev2 proposal: using the IOS default proposal'); }
+  const transformSets = ip.transformSets.map((n) => crypto.transformSets?.find((t) => t.name === n)).filter((t): t is TransformSet => Boolean(t));
+  if (transformSets.length !== ip.transformSets.length) return { ok: false, reason: `ipsec profile ${ip.name}: a transform set is not defined` };
+  const dpd = profile.dpd ?? k.dpd;
+  return {
+    ok: true, warnings,
+    value: { proposals, keyring: peers, transformSets, pfs: ip.pfs, lifetime: profile.lifetime, dpd: dpd && { interval: dpd.interval, retry: dpd.retry },
+      cookieChallenge: k.cookieChallenge, fragmentMtu: k.fragmentationMtu },
+  };
+}
