@@ -100,3 +100,26 @@ t.test('bad values refused at load, naming the line', async (t) => {
     if (!r.ok) t.equal(r.errors[0].line, line, 'at its line');
   }
 });
+
+t.test('show crypto ikev2 sa [detail]: IOS layout from the live SAs, no key', async (t) => {
+  const { formatCryptoIkev2Sa } = await import('../appliance/show/crypto-ikev2.js');
+  const { v2Policy } = await import('./util/ike2.js');
+  const pol = v2Policy({ dpd: { interval: 10, retry: 3 } });
+  const p = ike2Pair(pol, pol);
+  t.teardown(() => p.close());
+  const sa = p.a.m.initiate('172.16.2.1');
+  await p.settle();
+  const brief = formatCryptoIkev2Sa(p.a.m.sas, pol, false, sa.establishedAt! + 35000);
+  t.match(brief, /Tunnel-id Local\s+Remote\s+fvrf\/ivrf\s+Status/);
+  t.match(brief, new RegExp(`^${sa.connId}\\s+172\\.16\\.1\\.1/500\\s+172\\.16\\.2\\.1/500\\s+none/none\\s+READY`, 'm'));
+  t.match(brief, /Encr: AES-CBC, keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:14, Auth sign: PSK, Auth verify: PSK/);
+  t.match(brief, /Life\/Active Time: 86400\/35 sec/);
+  const detail = formatCryptoIkev2Sa(p.b.m.sas, pol, true);
+  t.match(detail, new RegExp(`Local spi: ${Buffer.from(sa.rspi).toString('hex').toUpperCase()}\\s+Remote spi: ${Buffer.from(sa.ispi).toString('hex').toUpperCase()}`));
+  t.match(detail, /Remote id: 172\.16\.1\.1/);
+  t.match(detail, /Remote next msg id: 2/);
+  t.match(detail, /DPD configured for 10 seconds, retry 3/);
+  t.match(detail, /Initiator of SA : No/);
+  const keys = Object.values(sa.keys!).map((k) => Buffer.from(k as Uint8Array).toString('hex').toUpperCase());
+  t.notOk(keys.some((k) => detail.includes(k) || brief.includes(k)), 'no key material printed');
+});
