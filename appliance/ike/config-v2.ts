@@ -8,6 +8,7 @@ import { keGroups } from './crypto/ke.js';
 import type { SkEncr, SkSuite } from './crypto/sk.js';
 import { EncrId, IntegId, PrfId } from './encoding/constants-v2.js';
 import type { Prf } from './keymat/ikev2.js';
+import { loadCredentials, type CertCredentials } from './tasks/v2/cert-auth.js';
 
 export interface IkeV2ProposalSettings { name: string; encryption: string[]; integrity?: string[]; prf?: string[]; group: number[] }
 export interface KeyringPeer { name: string; address?: string; mask?: string; identity?: string; key: string }
@@ -27,6 +28,8 @@ export interface IkeV2Settings {
   cookieChallenge?: number;
   /** `crypto ikev2 fragmentation [mtu N]`: fragment encrypted messages larger than this (RFC 7383). */
   fragmentMtu?: number;
+  /** Certificate authentication (RFC 7427): our certificate and key, and the CAs we trust (PEM). */
+  certificate?: { cert: string; key: string; trusted: string[] };
 }
 
 export interface EncrChoice { id: EncrId; keyBits: number; encr: SkEncr }
@@ -47,6 +50,7 @@ export interface IkeV2Policy {
   dpd?: { interval: number; retry: number };
   cookieChallenge?: number;
   fragmentMtu?: number;
+  credentials?: CertCredentials;
 }
 
 const ENCR: Record<string, EncrChoice> = {
@@ -114,9 +118,13 @@ export function ikeV2Policy(s: IkeV2Settings): Parsed<IkeV2Policy> {
     warnings.push(...r.warnings);
   }
   if (!esp.length) return { ok: false, reason: 'no transform set for IKEv2 Child SAs' };
+  let credentials: CertCredentials | undefined;
+  if (s.certificate) {
+    try { credentials = loadCredentials(s.certificate.cert, s.certificate.key, s.certificate.trusted); } catch (e) { return { ok: false, reason: `certificate: ${(e as Error).message}` }; }
+  }
   return {
     ok: true, warnings,
-    value: { proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu },
+    value: { credentials, proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu },
   };
 }
 

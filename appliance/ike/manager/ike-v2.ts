@@ -124,7 +124,7 @@ export class IkeV2Manager {
     const sa = new IkeSaV2(true, this.local, peer, this.newSpi(), new Uint8Array(SPI_LEN), this.nextConnId++);
     sa.remotePort = port;
     const entry = this.newEntry(sa);
-    const init = new IkeInitInitiator(sa, this.policy.proposals, true);
+    const init = new IkeInitInitiator(sa, this.policy.proposals, true, Boolean(this.policy.credentials));
     const pending: Pending = {
       messageId: 0, datagrams: [init.build()], tries: 0,
       onResponse: (ps, h, raw, fromPort) => {
@@ -371,7 +371,7 @@ export class IkeV2Manager {
     const sa = new IkeSaV2(false, this.local, address, h.ispi, this.newSpi(), this.nextConnId++);
     sa.remotePort = port;
     sa.localPort = localPort;
-    const r = respondInit(sa, this.policy.proposals, h, ps, buf, true);
+    const r = respondInit(sa, this.policy.proposals, h, ps, buf, true, Boolean(this.policy.credentials));
     if (!r.ok) {
       if (r.reply) this.sendTo(r.reply, address, port, localPort);
       return this.drop('rejected', address, `IKE_SA_INIT: ${r.error}`);

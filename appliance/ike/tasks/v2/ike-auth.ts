@@ -7,7 +7,8 @@ import { keyFor } from '../../config-v2.js';
 import { constantTimeEqual } from '../../crypto/compare.js';
 import { AuthMethod, IdTypeV2, NotifyV2, PayloadV2 } from '../../encoding/constants-v2.js';
 import { encodeBodyV2, findV2, notify, notifiesV2, type AuthBodyV2, type IdBodyV2, type PayloadBodyV2, type PayloadV2Decoded, type SaBodyV2, type TsBodyV2 } from '../../encoding/payloads-v2.js';
-import { pskAuth } from '../../keymat/ikev2.js';
+import { pskAuth, signedOctets } from '../../keymat/ikev2.js';
+import { certPayload, signatureAuth, verifySignatureAuth } from './cert-auth.js';
 import type { ChildSaKeys } from '../../sa/child-sa.js';
 import type { IkeSaV2 } from '../../sa/ike-sa-v2.js';
 import { answerFits, childSaKeys, greSelector, narrow, newSpi } from './child.js';
@@ -40,18 +41,32 @@ function authData(sa: IkeSaV2, psk: string, signerIsInitiator: boolean, idBody: 
 function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string } | { ok: false; error: string } {
   const id = findV2<IdBodyV2>(ps, idType), auth = findV2<AuthBodyV2>(ps, PayloadV2.Auth);
   if (!id || !auth) return { ok: false, error: 'IKE_AUTH without ID or AUTH' };
-  if (auth.method !== AuthMethod.SharedKeyMic) return { ok: false, error: `auth method ${auth.method} not configured (pre-share only)` };
   const peerId = idString(id);
+  if (auth.method === AuthMethod.DigitalSignature) {
+    if (!policy.credentials) return { ok: false, error: `${peerId} signs, we have no trusted CA configured` };
+    if (id.idType !== IdTypeV2.IPv4Addr) return { ok: false, error: `certificate identity of type ${id.idType}: only IPv4 address identities are bound` };
+    const signerIsInitiator = idType === PayloadV2.IDi;
+    const octets = signedOctets(sa.suite!.prf.prf, signerIsInitiator === sa.initiator ? sa.ourInit! : sa.peerInit!, signerIsInitiator ? sa.nr! : sa.ni!,
+      signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, id.body);
+    const why = verifySignatureAuth(ps, auth, policy.credentials.trusted, peerId, octets);
+    return why ? { ok: false, error: `${peerId}: ${why}` } : { ok: true, id: peerId };
+  }
+  if (auth.method !== AuthMethod.SharedKeyMic) return { ok: false, error: `auth method ${auth.method} not supported` };
   const psk = keyFor(policy.keyring, sa.remote, peerId);
   if (psk === undefined) return { ok: false, error: `no pre-shared key for ${sa.remote} (identity ${peerId})` };
   if (!constantTimeEqual(authData(sa, psk, idType === PayloadV2.IDi, id.body), auth.data)) return { ok: false, error: `AUTH from ${peerId} does not verify (wrong pre-shared key?)` };
   return { ok: true, id: peerId };
 }
 
-function ourAuth(sa: IkeSaV2, policy: IkeV2Policy, id: IdBodyV2): AuthBodyV2 | null {
+/** Our AUTH (and CERT when we sign): a signature when a certificate is configured, else the PSK MAC. */
+function ourAuth(sa: IkeSaV2, policy: IkeV2Policy, id: IdBodyV2): PayloadBodyV2[] | null {
+  if (policy.credentials) {
+    const octets = signedOctets(sa.suite!.prf.prf, sa.ourInit!, sa.initiator ? sa.nr! : sa.ni!, sa.initiator ? sa.keys!.skPi : sa.keys!.skPr, encodeBodyV2(id));
+    return [certPayload(policy.credentials), signatureAuth(policy.credentials, octets)];
+  }
   const psk = keyFor(policy.keyring, sa.remote);
   if (psk === undefined) return null;
-  return { type: PayloadV2.Auth, method: AuthMethod.SharedKeyMic, data: authData(sa, psk, sa.initiator, encodeBodyV2(id)) };
+  return [{ type: PayloadV2.Auth, method: AuthMethod.SharedKeyMic, data: authData(sa, psk, sa.initiator, encodeBodyV2(id)) }];
 }
 
 export class IkeAuthInitiator {
@@ -66,7 +81,7 @@ export class IkeAuthInitiator {
     if (!auth) return null;
     const out: PayloadBodyV2[] = [id];
     if (this.initialContact) out.push(notify(NotifyV2.InitialContact));
-    out.push(auth);
+    out.push(...auth);
     if (policy.esp[0].mode === 'transport') out.push(notify(NotifyV2.UseTransportMode));
     out.push({ type: PayloadV2.SA, proposals: espOffer(policy.esp, this.spi) },
       { type: PayloadV2.TSi, selectors: [greSelector(sa.local)] }, { type: PayloadV2.TSr, selectors: [greSelector(sa.remote)] });
@@ -105,7 +120,7 @@ export function respondAuth(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly Paylo
   if (!auth) return { ok: false, error: `no pre-shared key for ${sa.remote}`, reply: [notify(NotifyV2.AuthenticationFailed)] };
   const ns = notifiesV2(ps);
   const initialContact = ns.some((n) => n.notifyType === NotifyV2.InitialContact);
-  const reply: PayloadBodyV2[] = [id, auth];
+  const reply: PayloadBodyV2[] = [id, ...auth];
   const saP = findV2<SaBodyV2>(ps, PayloadV2.SA), tsi = findV2<TsBodyV2>(ps, PayloadV2.TSi), tsr = findV2<TsBodyV2>(ps, PayloadV2.TSr);
   if (!saP || !tsi || !tsr) return { ok: true, reply, initialContact, childError: 'no Child SA requested' };
   const choice = selectEsp(saP.proposals, policy.esp);

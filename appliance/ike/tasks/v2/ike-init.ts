@@ -17,6 +17,8 @@ import { natCheck, natNotifies } from './nat-detection.js';
 import { checkIkeAnswer, ikeOffer, selectIke, suiteProposal } from './proposals.js';
 
 export const NONCE_LEN = 32;
+/** RFC 7427 4 / RFC 8420: we verify and make SHA2-256, SHA2-384, SHA2-512 and Identity (Ed25519) signatures. */
+const SIGNATURE_HASHES = notify(NotifyV2.SignatureHashAlgorithms, new Uint8Array([0, 2, 0, 3, 0, 4, 0, 5]));
 const MIN_NONCE = 16, MAX_NONCE = 256;
 
 export type InitResult =
@@ -40,7 +42,8 @@ export class IkeInitInitiator {
   private cookie?: Uint8Array;
   private retries = 0;
 
-  constructor(private readonly sa: IkeSaV2, private readonly proposals: readonly IkeV2Proposal[], private readonly fragmentation: boolean) {
+  constructor(private readonly sa: IkeSaV2, private readonly proposals: readonly IkeV2Proposal[], private readonly fragmentation: boolean,
+    private readonly signatures = false) {
     this.ke = keExchange(proposals[0].groups[0]);
     sa.ni = new Uint8Array(randomBytes(NONCE_LEN));
   }
@@ -56,6 +59,7 @@ export class IkeInitInitiator {
       ...natNotifies(sa.ispi, sa.rspi, sa.local, sa.localPort, sa.remote, sa.remotePort),
     );
     if (this.fragmentation) payloads.push(notify(NotifyV2.FragmentationSupported));
+    if (this.signatures) payloads.push(SIGNATURE_HASHES);
     const m = encodeMessageV2({ ispi: sa.ispi, rspi: new Uint8Array(8), exchange: ExchangeV2.IkeSaInit, flags: FLAG_I, messageId: 0 }, payloads);
     sa.ourInit = m;
     return m;
@@ -105,7 +109,7 @@ export function initError(h: HeaderV2, type: NotifyV2, data?: Uint8Array): Uint8
 }
 
 /** The responder's half: checks the request; `reply` always set (the answer, or the error notify). */
-export function respondInit(sa: IkeSaV2, proposals: readonly IkeV2Proposal[], h: HeaderV2, ps: readonly PayloadV2Decoded[], raw: Uint8Array, fragmentation: boolean):
+export function respondInit(sa: IkeSaV2, proposals: readonly IkeV2Proposal[], h: HeaderV2, ps: readonly PayloadV2Decoded[], raw: Uint8Array, fragmentation: boolean, signatures = false):
   InitResult & { fragmentation?: boolean } {
   const saP = findV2<SaBodyV2>(ps, PayloadV2.SA), ke = findV2<KeBodyV2>(ps, PayloadV2.KE), ni = nonceOf(ps);
   if (!saP || !ke || !ni) return { ok: false, error: 'IKE_SA_INIT without SA, KE or a valid nonce', reply: initError(h, NotifyV2.InvalidSyntax) };
@@ -134,6 +138,7 @@ export function respondInit(sa: IkeSaV2, proposals: readonly IkeV2Proposal[], h:
   ];
   if (nat.supported) payloads.push(...natNotifies(sa.ispi, sa.rspi, sa.local, sa.localPort, sa.remote, sa.remotePort));
   if (peerFrag && fragmentation) payloads.push(notify(NotifyV2.FragmentationSupported));
+  if (signatures && ns.some((n) => n.notifyType === NotifyV2.SignatureHashAlgorithms)) payloads.push(SIGNATURE_HASHES);
   const reply = encodeMessageV2({ ispi: sa.ispi, rspi: sa.rspi, exchange: ExchangeV2.IkeSaInit, flags: FLAG_R, messageId: 0 }, payloads);
   sa.ourInit = reply;
   deriveIkeKeys(sa, chosen.suite, gir);
