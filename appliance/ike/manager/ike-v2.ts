@@ -51,9 +51,13 @@ interface Request {
   exchange: ExchangeV2;
   build(): PayloadBodyV2[] | null;
   onResponse(ps: PayloadV2Decoded[]): void;
+  /** Independent of the SA's keys (deletes, liveness): may be sent again on the SA that replaced this one. */
+  portable?: boolean;
+  /** Called when the request can never be answered (its SA was replaced and removed first). */
+  onAbandon?(): void;
 }
 
-interface Pending { messageId: number; datagrams: Uint8Array[]; tries: number; timer?: NodeJS.Timeout; onResponse(ps: PayloadV2Decoded[], h: HeaderV2, raw: Uint8Array, port: number): void }
+interface Pending { messageId: number; datagrams: Uint8Array[]; tries: number; timer?: NodeJS.Timeout; req?: Request; onResponse(ps: PayloadV2Decoded[], h: HeaderV2, raw: Uint8Array, port: number): void }
 
 /** A Child SA pair as the manager tracks it: for rekeying, collisions and lifetime. */
 interface ChildRef {
@@ -172,8 +176,13 @@ export class IkeV2Manager {
     const c = entry?.children.find((x) => x.spiIn === spiIn);
     if (!entry || !c || sa.state !== 'READY') return false;
     this.request(entry, {
-      exchange: ExchangeV2.Informational, build: () => deleteChildRequest([spiIn]),
-      onResponse: () => { clearTimeout(c.timer); entry.children = entry.children.filter((x) => x !== c); this.events.childDeleted?.(sa, [c.spiOut]); },
+      exchange: ExchangeV2.Informational, build: () => deleteChildRequest([spiIn]), portable: true,
+      onResponse: () => {
+        clearTimeout(c.timer);
+        const o = this.owner(entry); // an IKE SA rekey may have moved the pair meanwhile
+        o.children = o.children.filter((x) => x !== c);
+        this.events.childDeleted?.(o.sa, [c.spiOut]);
+      },
     });
     return true;
   }
@@ -196,19 +205,21 @@ export class IkeV2Manager {
     const task = new ChildCreateInitiator(sa, this.policy, spiIn);
     this.request(entry, {
       exchange: ExchangeV2.CreateChildSa, build: () => task.build(),
+      // its keys would come from the old SA's SK_d: try again on the SA that replaced it
+      onAbandon: () => { c.rekeying = false; clearTimeout(c.timer); c.timer = setTimeout(() => this.rekeyChild(this.owner(entry).sa, c.spiIn), 200); c.timer.unref?.(); },
       onResponse: (ps) => {
         c.rekeying = false;
         const r = task.process(ps);
         if (!r.ok) { this.log('warn', `IKEv2: ${sa.remote}: Child SA rekey failed: ${r.error}`); return; }
         this.counters.rekeys++;
-        const fresh = this.childUp(entry, r.child, undefined)!;
+        const fresh = this.childUp(this.owner(entry), r.child, undefined)!;
         // make-before-break: the new pair is installed before the old one goes
         if (c.peerRekey && lowestNonceIsOurs({ ni: r.ni, nr: r.nr }, c.peerRekey)) {
           this.log('notice', `IKEv2: ${sa.remote}: simultaneous Child SA rekey, ours has the lowest nonce: deleting our new pair`);
-          this.deleteChild(sa, fresh.spiIn);
+          this.deleteChild(this.owner(entry).sa, fresh.spiIn);
         } else {
           if (c.peerRekey) this.log('notice', `IKEv2: ${sa.remote}: simultaneous Child SA rekey, the peer's new pair is redundant (it deletes it)`);
-          this.deleteChild(sa, c.spiIn);
+          this.deleteChild(this.owner(entry).sa, c.spiIn);
         }
       },
     });
@@ -443,16 +454,17 @@ export class IkeV2Manager {
   private informationalRequest(entry: Entry, h: HeaderV2, ps: PayloadV2Decoded[]): void {
     const { sa } = entry;
     if (sa.state === 'IN-NEG' && sa.initiator) return this.drop('rejected', sa.remote, 'INFORMATIONAL before IKE_AUTH completed');
-    const r = respondInformational(ps, (spiOut) => entry.children.find((c) => c.spiOut === spiOut)?.spiIn);
+    const holder = this.owner(entry); // a delete sent on the old SA during an IKE SA rekey names pairs that moved
+    const r = respondInformational(ps, (spiOut) => holder.children.find((c) => c.spiOut === spiOut)?.spiIn);
     this.counters.informational++;
     for (const e of r.errors) this.log('warn', `IKEv2: ${sa.remote} notified error ${e}`);
     this.respond(entry, h, r.reply);
     if (r.deletedChildren.length) {
       const gone = new Set(r.deletedChildren.map((c) => c.spiOut));
-      for (const c of entry.children) if (gone.has(c.spiOut)) clearTimeout(c.timer);
-      entry.children = entry.children.filter((c) => !gone.has(c.spiOut));
+      for (const c of holder.children) if (gone.has(c.spiOut)) clearTimeout(c.timer);
+      holder.children = holder.children.filter((c) => !gone.has(c.spiOut));
       this.log('notice', `IKEv2: ${sa.remote} deleted Child SA(s) ${[...gone].map((s) => '0x' + s.toString(16)).join(', ')}`);
-      this.events.childDeleted?.(sa, [...gone]);
+      this.events.childDeleted?.(holder.sa, [...gone]);
     }
     if (r.deleteIke) {
       this.log('notice', `IKEv2: ${sa.remote} deleted the IKE SA (${sa.name})${entry.replacedBy ? ', replaced by a rekey' : ''}`);
@@ -533,7 +545,7 @@ export class IkeV2Manager {
     if (!payloads) return this.fail(entry, `no pre-shared key for ${sa.remote}`);
     const messageId = sa.nextRequestId++;
     const datagrams = this.seal(entry, { exchange: req.exchange, flags: sa.initiator ? FLAG_I : 0, messageId }, payloads);
-    const pending: Pending = { messageId, datagrams, tries: 0, onResponse: (ps) => req.onResponse(ps) };
+    const pending: Pending = { messageId, datagrams, tries: 0, req, onResponse: (ps) => req.onResponse(ps) };
     entry.pending = pending;
     this.sendAll(sa, datagrams);
     this.armTimer(entry, pending);
@@ -621,6 +633,13 @@ export class IkeV2Manager {
   }
 
   private forget(entry: Entry): void {
+    // requests still waiting on an SA that a rekey replaced: deletes go on the new SA, rekeys start over
+    const left = [...(entry.pending?.req ? [entry.pending.req] : []), ...entry.queue];
+    entry.queue = [];
+    if (entry.replacedBy) {
+      const o = this.owner(entry);
+      for (const r of left) { if (r.portable && this.entries.has(hex(this.ourSpi(o.sa)))) this.request(o, r); else r.onAbandon?.(); }
+    }
     this.stopAll(entry);
     this.entries.delete(hex(this.ourSpi(entry.sa)));
     this.initIndex.delete(`${entry.sa.remote}/${hex(entry.sa.ispi)}`);
@@ -640,6 +659,13 @@ export class IkeV2Manager {
     const entry: Entry = { sa, queue: [], children: [], fragmentation: false, lastRx: Date.now() };
     this.entries.set(hex(this.ourSpi(sa)), entry);
     return entry;
+  }
+
+  /** The entry that holds an SA's Child SAs now: itself, or the SA a rekey replaced it with (children move). */
+  private owner(entry: Entry): Entry {
+    let e = entry;
+    for (let i = 0; i < 8 && e.replacedBy; i++) e = e.replacedBy;
+    return e;
   }
 
   private entryOf(sa: IkeSaV2): Entry | undefined {
