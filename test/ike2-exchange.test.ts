@@ -208,3 +208,18 @@ t.test('a dead peer: requests retransmitted with backoff, then the SA is given u
   t.same(p.a.m.sas, [], 'SA given up');
   t.ok(p.a.events.some((e) => e.event === 'deleted'), 'deleted event (it was established)');
 });
+
+t.test('shared sockets: the version byte routes IKEv1 and IKEv2, ESP-in-UDP has none', async (t) => {
+  const { ikeVersion } = await import('../appliance/ike/transport/ike-sockets.js');
+  const p = ike2Pair(v2Policy(), v2Policy());
+  t.teardown(() => p.close());
+  p.a.m.initiate('172.16.2.1');
+  await p.settle();
+  const v2msg = p.wire[0].data;
+  t.equal(ikeVersion(v2msg, 500), 2, 'IKEv2 on 500');
+  t.equal(ikeVersion(new Uint8Array([0, 0, 0, 0, ...v2msg]), 4500), 2, 'IKEv2 after the non-ESP marker on 4500');
+  const v1 = new Uint8Array(v2msg); v1[17] = 0x10;
+  t.equal(ikeVersion(v1, 500), 1, 'IKEv1');
+  t.equal(ikeVersion(new Uint8Array([0x12, 0x34, 0x56, 0x78, ...v2msg]), 4500), 0, 'ESP in UDP (a SPI, no marker): no IKE version');
+  t.equal(ikeVersion(new Uint8Array(10), 500), 0, 'a runt: none');
+});
