@@ -15,6 +15,7 @@ import { IkeAuthInitiator, respondAuth } from '../tasks/v2/ike-auth.js';
 import { IkeInitInitiator, initError, respondInit } from '../tasks/v2/ike-init.js';
 import { deleteChildRequest, deleteIkeRequest, respondInformational } from '../tasks/v2/informational.js';
 import { CookieJar } from '../tasks/v2/cookie.js';
+import { certRequest } from '../tasks/v2/cert-auth.js';
 import { ChildCreateInitiator, IkeRekeyInitiator, lowestNonceIsOurs, respondCreateChild, respondIkeRekey } from '../tasks/v2/create-child.js';
 import { fragmentNumbers } from '../encoding/message-v2.js';
 import type { Send } from './ike-v1.js';
@@ -382,7 +383,7 @@ export class IkeV2Manager {
     const sa = new IkeSaV2(false, this.local, address, h.ispi, this.newSpi(), this.nextConnId++);
     sa.remotePort = port;
     sa.localPort = localPort;
-    const r = respondInit(sa, this.policy.proposals, h, ps, buf, true, Boolean(this.policy.credentials));
+    const r = respondInit(sa, this.policy.proposals, h, ps, buf, true, this.policy.credentials && certRequest(this.policy.credentials));
     if (!r.ok) {
       if (r.reply) this.sendTo(r.reply, address, port, localPort);
       return this.drop('rejected', address, `IKE_SA_INIT: ${r.error}`);

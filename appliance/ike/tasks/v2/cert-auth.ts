@@ -4,7 +4,7 @@
 // PKCS#1 v1.5 with SHA-256. The peer's certificate (CERT, X.509 signature encoding 4) must be signed by
 // a configured CA, be within its validity, and carry the IKE identity as a SAN IP address: the identity
 // is bound to the key, which is what identity-bound NHRP builds on.
-import { createPrivateKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { AuthMethod, PayloadV2 } from '../../encoding/constants-v2.js';
 import type { AuthBodyV2, DataBodyV2, PayloadV2Decoded } from '../../encoding/payloads-v2.js';
 
@@ -37,6 +37,12 @@ export function signatureAuth(creds: CertCredentials, octets: Uint8Array): AuthB
   const s = scheme(creds.key);
   const sig = sign(s.hash, octets, creds.key);
   return { type: PayloadV2.Auth, method: AuthMethod.DigitalSignature, data: new Uint8Array(Buffer.concat([Buffer.from([s.alg.length]), s.alg, sig])) };
+}
+
+/** CERTREQ (RFC 7296 3.7): X.509 encoding, then the SHA-1 hash of each trusted CA's public key (SPKI). */
+export function certRequest(creds: CertCredentials): DataBodyV2 {
+  const hashes = creds.trusted.map((c) => createHash('sha1').update(c.publicKey.export({ type: 'spki', format: 'der' })).digest());
+  return { type: PayloadV2.CertReq, data: new Uint8Array(Buffer.concat([Buffer.from([CERT_X509_SIGNATURE]), ...hashes])) };
 }
 
 export const certPayload = (creds: CertCredentials): DataBodyV2 =>

@@ -8,7 +8,7 @@ import { constantTimeEqual } from '../../crypto/compare.js';
 import { AuthMethod, IdTypeV2, NotifyV2, PayloadV2 } from '../../encoding/constants-v2.js';
 import { encodeBodyV2, findV2, notify, notifiesV2, type AuthBodyV2, type IdBodyV2, type PayloadBodyV2, type PayloadV2Decoded, type SaBodyV2, type TsBodyV2 } from '../../encoding/payloads-v2.js';
 import { pskAuth, signedOctets } from '../../keymat/ikev2.js';
-import { certPayload, signatureAuth, verifySignatureAuth } from './cert-auth.js';
+import { certPayload, certRequest, signatureAuth, verifySignatureAuth } from './cert-auth.js';
 import type { ChildSaKeys } from '../../sa/child-sa.js';
 import type { IkeSaV2 } from '../../sa/ike-sa-v2.js';
 import { answerFits, childSaKeys, greSelector, narrow, newSpi } from './child.js';
@@ -81,6 +81,7 @@ export class IkeAuthInitiator {
     if (!auth) return null;
     const out: PayloadBodyV2[] = [id];
     if (this.initialContact) out.push(notify(NotifyV2.InitialContact));
+    if (policy.credentials) out.push(certRequest(policy.credentials));
     out.push(...auth);
     if (policy.esp[0].mode === 'transport') out.push(notify(NotifyV2.UseTransportMode));
     out.push({ type: PayloadV2.SA, proposals: espOffer(policy.esp, this.spi) },

@@ -109,7 +109,7 @@ export function initError(h: HeaderV2, type: NotifyV2, data?: Uint8Array): Uint8
 }
 
 /** The responder's half: checks the request; `reply` always set (the answer, or the error notify). */
-export function respondInit(sa: IkeSaV2, proposals: readonly IkeV2Proposal[], h: HeaderV2, ps: readonly PayloadV2Decoded[], raw: Uint8Array, fragmentation: boolean, signatures = false):
+export function respondInit(sa: IkeSaV2, proposals: readonly IkeV2Proposal[], h: HeaderV2, ps: readonly PayloadV2Decoded[], raw: Uint8Array, fragmentation: boolean, certReq?: PayloadBodyV2):
   InitResult & { fragmentation?: boolean } {
   const saP = findV2<SaBodyV2>(ps, PayloadV2.SA), ke = findV2<KeBodyV2>(ps, PayloadV2.KE), ni = nonceOf(ps);
   if (!saP || !ke || !ni) return { ok: false, error: 'IKE_SA_INIT without SA, KE or a valid nonce', reply: initError(h, NotifyV2.InvalidSyntax) };
@@ -138,7 +138,9 @@ export function respondInit(sa: IkeSaV2, proposals: readonly IkeV2Proposal[], h:
   ];
   if (nat.supported) payloads.push(...natNotifies(sa.ispi, sa.rspi, sa.local, sa.localPort, sa.remote, sa.remotePort));
   if (peerFrag && fragmentation) payloads.push(notify(NotifyV2.FragmentationSupported));
-  if (signatures && ns.some((n) => n.notifyType === NotifyV2.SignatureHashAlgorithms)) payloads.push(SIGNATURE_HASHES);
+  // with certificates: ask for the peer's (CERTREQ, else an IOS or strongSwan peer may not send it) and offer RFC 7427
+  if (certReq) payloads.push(certReq);
+  if (certReq && ns.some((n) => n.notifyType === NotifyV2.SignatureHashAlgorithms)) payloads.push(SIGNATURE_HASHES);
   const reply = encodeMessageV2({ ispi: sa.ispi, rspi: sa.rspi, exchange: ExchangeV2.IkeSaInit, flags: FLAG_R, messageId: 0 }, payloads);
   sa.ourInit = reply;
   deriveIkeKeys(sa, chosen.suite, gir);
