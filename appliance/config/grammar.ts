@@ -5,6 +5,7 @@ import type { ConfigCtx, ConfigTrees, ModeId } from './modes.js';
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, EthernetConfig, CryptoConfig } from './model.js';
 import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
+import { ikev2Global, ikev2ProfileCommand, ikev2Trees } from './grammar-ikev2.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
 import { servicesGlobal } from './grammar-services.js';
@@ -345,6 +346,8 @@ function cryptoGlobal(g: Node): void {
     ctx.enter({ id: 'ipsec-profile', ref: a.p.name });
   }), { '{name}': 'Profile name' });
 
+  ikev2Global(g, crypto);
+
   define(g, 'crypto ipsec manual-sa {name:word}', crypto((c, ctx, a) => {
     const ms = list(c, 'manualSas');
     if (a.no) { c.manualSas = ms.filter(p => p.name !== a.p.name); return; }
@@ -414,6 +417,7 @@ function profileTree(): Node {
   });
   define(t, 'set security-association lifetime seconds {n:range:120-86400}', life, { '{n}': 'Security association duration in seconds' });
   define(t, 'set security-association lifetime kilobytes {n:range:2560-4194303}', life, { '{n}': 'Security association duration in kilobytes' });
+  ikev2ProfileCommand(t, crypto);
   return t;
 }
 
@@ -474,6 +478,7 @@ export function configTrees(): ConfigTrees {
     exec: undefined, priv: undefined, config: globalTree(), 'config-if': interfaceTree(), 'config-isakmp': isakmpTree(),
     'cfg-crypto-trans': transTree(), 'ipsec-profile': profileTree(), 'config-manual-sa': manualSaTree(), 'config-router': routerTree(),
     'config-line': lineTree(),
-  };
+    ...ikev2Trees(crypto, subTree),
+  } as ConfigTrees;
   return memo;
 }

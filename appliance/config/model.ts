@@ -1,6 +1,7 @@
 // The appliance's configuration as data. The CLI grammar (appliance/cli/) parses startup-config and
 // interactive config mode into this; the supervisor applies it; running-config is rendered from it.
 // Addresses are dotted-quad strings here (the wire/data-plane layers convert to u32).
+import type { Ikev2Config } from './model-ikev2.js';
 
 export interface InterfaceAddress { address: string; mask: string } // "192.168.0.1", "255.255.255.0"
 
@@ -79,6 +80,8 @@ export interface CryptoConfig {
   isakmpKeepalive?: { seconds: number; retry?: number; periodic?: boolean };
   /** `crypto isakmp nat keepalive S`: NAT keepalives every S seconds to peers behind a NAT (IOS: off). */
   natKeepalive?: number;
+  /** `crypto ikev2 ...` (model-ikev2.ts); absent when the config has none. */
+  ikev2?: Ikev2Config;
 }
 
 export interface IsakmpPolicy {
@@ -95,7 +98,7 @@ export interface TransformSet {
   transforms: string[]; // ["esp-aes 256", "esp-sha-hmac"], ["esp-gcm 256"], ["esp-null", "esp-sha256-hmac"]
   mode?: 'tunnel' | 'transport'; // IOS default tunnel
 }
-export interface IpsecProfile { name: string; transformSets: string[]; pfs?: string; lifetimeSeconds?: number; lifetimeKilobytes?: number }
+export interface IpsecProfile { name: string; transformSets: string[]; pfs?: string; lifetimeSeconds?: number; lifetimeKilobytes?: number; ikev2Profile?: string }
 export interface ManualSaKey { spi: number; cipher: string; authenticator?: string } // hex strings
 export interface ManualSa {
   name: string;

@@ -6,7 +6,8 @@ import type { ApplianceConfig } from './model.js';
 
 export type ModeId =
   | 'exec' | 'priv' | 'config' | 'config-if' | 'config-isakmp' | 'cfg-crypto-trans' | 'ipsec-profile'
-  | 'config-manual-sa' | 'config-router' | 'config-line';
+  | 'config-manual-sa' | 'config-router' | 'config-line'
+  | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile';
 
 /** The mode plus what it edits (interface name, policy number, profile name ...). */
 export interface ModeState { id: ModeId; ref?: string }
@@ -15,6 +16,9 @@ const SUFFIX: Record<ModeId, string> = {
   exec: '>', priv: '#', config: '(config)#', 'config-if': '(config-if)#', 'config-isakmp': '(config-isakmp)#',
   'cfg-crypto-trans': '(cfg-crypto-trans)#', 'ipsec-profile': '(ipsec-profile)#',
   'config-manual-sa': '(config-manual-sa)#', 'config-router': '(config-router)#', 'config-line': '(config-line)#',
+  'config-ikev2-proposal': '(config-ikev2-proposal)#', 'config-ikev2-policy': '(config-ikev2-policy)#',
+  'config-ikev2-keyring': '(config-ikev2-keyring)#', 'config-ikev2-keyring-peer': '(config-ikev2-keyring-peer)#',
+  'config-ikev2-profile': '(config-ikev2-profile)#',
 };
 
 export const prompt = (hostname: string, m: ModeState): string => hostname + SUFFIX[m.id];

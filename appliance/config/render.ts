@@ -2,6 +2,7 @@
 // end). Defaults are omitted as IOS does, so parseStartupConfig(renderConfig(c)) rebuilds c.
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } from './model.js';
 import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
+import { ikev2Lines } from './render-ikev2.js';
 
 const DEFAULT_MTU = 1400; // keep in step with grammar.ts (not imported: grammar imports this file)
 const DEFAULT_HOLDTIME = 7200;
@@ -66,7 +67,7 @@ function tunnelTail(t: TunnelConfig): string[] {
 
 /** Canonical crypto section from the structured crypto config (IOS order: isakmp, transform-sets, profiles). */
 export function cryptoLines(c: CryptoConfig): string[] {
-  const out: string[] = [];
+  const out: string[] = ikev2Lines(c.ikev2);
   for (const p of c.isakmpPolicies ?? []) {
     out.push(`crypto isakmp policy ${p.priority}`);
     if (p.encryption !== undefined) out.push(` encryption ${p.encryption}`);
@@ -89,6 +90,7 @@ export function cryptoLines(c: CryptoConfig): string[] {
     if (p.pfs !== undefined) out.push(` set pfs ${p.pfs}`);
     if (p.lifetimeSeconds !== undefined) out.push(` set security-association lifetime seconds ${p.lifetimeSeconds}`);
     if (p.lifetimeKilobytes !== undefined) out.push(` set security-association lifetime kilobytes ${p.lifetimeKilobytes}`);
+    if (p.ikev2Profile !== undefined) out.push(` set ikev2-profile ${p.ikev2Profile}`);
   }
   for (const m of c.manualSas ?? []) {
     out.push(`crypto ipsec manual-sa ${m.name}`);

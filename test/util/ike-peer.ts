@@ -7,9 +7,9 @@ import type { CryptoConfig } from '../../appliance/config/model.js';
 import { ROOT, sh, waitFor } from './lab.js';
 import { stopChild } from './strongswan.js';
 
-export function bundlePeer(dir: string): string {
-  const out = path.join(dir, 'ikev1-peer.mjs');
-  sh(path.join(ROOT, 'node_modules/.bin/esbuild'), [path.join(ROOT, 'appliance/ike/tools/ikev1-peer.ts'), '--bundle', '--platform=node',
+export function bundlePeer(dir: string, tool = 'ikev1-peer'): string {
+  const out = path.join(dir, `${tool}.mjs`);
+  sh(path.join(ROOT, 'node_modules/.bin/esbuild'), [path.join(ROOT, `appliance/ike/tools/${tool}.ts`), '--bundle', '--platform=node',
     '--format=esm', '--target=node20', `--outfile=${out}`, '--log-level=warning']);
   return out;
 }
@@ -26,10 +26,15 @@ export class IkePeer {
   async start(local: string, crypto: CryptoConfig, initiate?: string, quick = false): Promise<void> {
     const cfg = path.join(this.dir, 'crypto.json');
     fs.writeFileSync(cfg, JSON.stringify(crypto));
-    const args = ['netns', 'exec', this.ns, process.execPath, this.bundle, '--local', local, '--crypto', cfg, '--keylog', this.keylog];
+    const args = ['--local', local, '--crypto', cfg, '--keylog', this.keylog];
     if (initiate) args.push('--initiate', initiate);
     if (quick) args.push('--quick');
-    const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    await this.spawnTool(args);
+  }
+
+  /** Runs the bundled tool in the namespace with `args` and collects its JSON event lines (also for the IKEv2 tool). */
+  async spawnTool(toolArgs: string[]): Promise<void> {
+    const p = spawn('ip', ['netns', 'exec', this.ns, process.execPath, this.bundle, ...toolArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     p.stdout!.on('data', (b: Buffer) => {
       buf += b.toString();
@@ -44,6 +49,9 @@ export class IkePeer {
       throw new Error(`IKE peer did not start: ${JSON.stringify(this.events)}`);
     }
   }
+
+  /** A signal to the tool (the IKEv2 tool: SIGUSR2 liveness check, SIGHUP clear). */
+  signal(sig: NodeJS.Signals): void { this.proc?.kill(sig); }
 
   find(event: string): PeerEvent | undefined { return this.events.find((e) => e.event === event); }
   wait(event: string, ms = 30000): Promise<PeerEvent | undefined> { return waitFor(() => this.find(event), ms); }

@@ -21,7 +21,8 @@ export class Charon {
   readonly uri: string;
   readonly logFile: string;
 
-  constructor(readonly ns: string, readonly dir: string) {
+  /** `plugins`: more charon plugins to load (IKEv2 needs kdf for prf+, and openssl/gcm/chapoly/curve25519 for its suites). */
+  constructor(readonly ns: string, readonly dir: string, private readonly plugins: string[] = []) {
     fs.mkdirSync(dir, { recursive: true });
     this.uri = `unix://${path.join(dir, 'charon.vici')}`;
     this.logFile = path.join(dir, 'charon.log');
@@ -32,7 +33,7 @@ export class Charon {
     fs.writeFileSync(conf, `charon {
   # DES (gcrypt) and modp768 (gmp) are what IOS defaults and seed 003 need. ESP in userspace
   # (kernel-libipsec, a TUN device): this kernel has no xfrm ESP.
-  load = random nonce aes sha1 sha2 md5 hmac gmp gcrypt kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce aes sha1 sha2 md5 hmac gmp gcrypt ${this.plugins.join(' ')} kernel-libipsec kernel-netlink socket-default vici
   install_routes = no
   retransmit_tries = 2
   plugins {
