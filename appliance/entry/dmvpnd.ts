@@ -4,6 +4,7 @@ import { serveControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { SystemError } from '../supervisor/system.js';
 import { ExecCommands } from '../supervisor/exec.js';
 import { EXIT } from './exit-codes.js';
+import { ikeKeyLogPath, KEYLOG_ENV } from '../supervisor/ike-keylog.js';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -26,6 +27,8 @@ function usage(code: number): never {
 
 const opts = parseArgs(process.argv.slice(2));
 const app = new Appliance({ configPath: opts.config, pcapPath: opts.pcap });
+const keyLog = ikeKeyLogPath(); // read once, here; IKE appends to it (lab only, like SSLKEYLOGFILE)
+if (keyLog) app.log.emit('CRYPTO', 'warn', 'KEYLOG', `${KEYLOG_ENV} is set: IPsec keys of every IKE SA are written to ${keyLog} (lab only: anyone who reads it decrypts the traffic)`);
 try {
   await app.start();
 } catch (e) {
