@@ -88,13 +88,15 @@ for (const phase of IKE ? [3] : [2, 3]) {
     detail.push(`${direct ? ((direct[1] - t0) * 1000).toFixed(1) : 'none'}` + `(hub ${viaHub}, lost ${lost}, ttl ${ttls.join('/')})`);
   }
   const dmv = await ctl(routers.R2.control, 'show dmvpn');
+  const isakmp = IKE ? (await ctlJson(routers.R2.control, 'show crypto isakmp sa')).filter((x) => [x.src, x.dst].includes(R4_NBMA)) : [];
   const espFromR2 = IKE ? (await ctlJson(routers.R4.control, 'show crypto ipsec sa')).filter((x) => x.peer === R2_NBMA && x.dir === 'in') : [];
   for (const d of Object.values(routers)) await d.stop();
   sh('bash', [TOPO, 'down', P], { allowFail: true });
   const s = stats(times);
   results[phase] = s;
   console.log(`Phase ${phase}${IKE ? ' + IKEv1 (seed 003 crypto)' : ''}: time to direct path, ms: min ${s.min?.toFixed(1)}  median ${s.median?.toFixed(1)}  max ${s.max?.toFixed(1)}  (${s.n}/${RUNS} runs went direct within ${COUNT * INTERVAL_MS} ms)`);
-  if (IKE) console.log(`  after the last run R4 holds ${espFromR2.length} inbound ESP SA(s) from R2 (packets ${espFromR2.map((x) => x.packets).join('/')}): the direct path is encrypted`);
+  if (IKE) console.log(`  after the last run R4 holds ${espFromR2.length} inbound ESP SA(s) from R2 (packets ${espFromR2.map((x) => x.packets).join('/')}): the direct path is encrypted; ` +
+    `the R2-R4 ISAKMP SA was initiated by ${isakmp.map((x) => (x.src === R4_NBMA ? 'R4' : 'R2')).join(', ') || 'none'} (src = initiator)`);
   console.log(`  per run: first direct datagram ms (datagrams via hub, lost, TTLs seen): ${detail.join('  ')}`);
   if (s.n === 0) console.log(dmv);
 }
