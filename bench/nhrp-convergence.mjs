@@ -5,7 +5,10 @@
 // via the hub it arrives one lower (R2, R1, R4 forward it) than over the direct spoke-to-spoke tunnel
 // (R2, R4). Figure: send time of the first datagram that arrived directly minus that of the first
 // datagram. Between runs `clear ip nhrp` on R2 and R4 (and > 2 s, the hub's redirect rate limit).
-// Prints figures, asserts nothing.   node bench/nhrp-convergence.mjs [runs per phase, default 10]
+// With `ike`: Phase 3 only, every router with seed 003's crypto block (test/fixtures/cli/seed003-crypto.cfg:
+// IKEv1 main mode + quick mode, IOS defaults DES/SHA-1/DH group 1, esp-aes esp-sha-hmac), so the direct
+// path exists only once R2 and R4 negotiated their SAs; between runs `clear ip nhrp` also takes their SAs.
+// Prints figures, asserts nothing.   node bench/nhrp-convergence.mjs [runs per phase, default 10] [ike]
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +16,9 @@ import { spawn } from 'node:child_process';
 import { root, sh, nsx, onCleanup, ctl, ctlJson, waitFor, startDmvpnd, sleep, stats } from './lib/nhrp-bench.mjs';
 
 const RUNS = Number(process.argv[2] ?? 10);
+const IKE = process.argv[3] === 'ike';
+const R2_NBMA = '172.16.25.2', R4_NBMA = '172.16.45.2';
+const SEED_CRYPTO = readFileSync(join(root, 'test/fixtures/cli/seed003-crypto.cfg'), 'utf8');
 const INTERVAL_MS = 1, COUNT = 3000; // 3 s of probes per run, 1 ms resolution
 const P = `dmvcv${process.pid % 1000}`;
 const TOPO = join(root, 'test/lab/topology.sh');
@@ -31,7 +37,7 @@ function phaseConfig(name, phase) {
       c = c.replace('ip route 10.0.0.0 255.0.0.0 192.168.0.1', `ip route 10.0.1.0 255.255.255.0 192.168.0.1\n${routes}`);
     }
   }
-  return c;
+  return IKE ? c.replace(/\nend\n?$/, `\n${SEED_CRYPTO}end\n`) : c;
 }
 
 onCleanup(() => { sh('bash', [TOPO, 'down', P], { allowFail: true }); rmSync(run, { recursive: true, force: true }); });
@@ -49,7 +55,7 @@ async function oneRun(port) {
 }
 
 const results = {};
-for (const phase of [2, 3]) {
+for (const phase of IKE ? [3] : [2, 3]) {
   sh('bash', [TOPO, 'up', P, '3']);
   const routers = {};
   for (const r of ['R1', 'R2', 'R3', 'R4']) {
@@ -58,7 +64,7 @@ for (const phase of [2, 3]) {
     routers[r] = startDmvpnd(ns(r.toLowerCase()), { config: cfg, control: join(run, `${r}-p${phase}.sock`) });
   }
   const peers = async (r) => (await ctlJson(routers[r].control, 'show dmvpn')).interfaces?.[0]?.peers ?? [];
-  const up = await waitFor(async () => (await peers('R1')).length === 3, 30000, 200);
+  const up = await waitFor(async () => (await peers('R1')).filter((p) => p.state === 'UP').length === 3, IKE ? 60000 : 30000, 200);
   if (!up) { console.log(`Phase ${phase}: hub did not learn 3 spokes\n${routers.R1.log.slice(-15).join('\n')}`); for (const d of Object.values(routers)) await d.stop(); continue; }
   // warm-up: ARP everywhere, code paths compiled; then forget the spoke-to-spoke state
   nsx(ns('h2'), ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.0.4.10'], { allowFail: true });
@@ -67,7 +73,8 @@ for (const phase of [2, 3]) {
     for (const r of ['R2', 'R4']) await ctl(routers[r].control, 'clear ip nhrp');
     await sleep(2500); // > the hub's 2 s redirect rate limit per (source, destination)
     const clean = await waitFor(async () => !(await peers('R2')).some((p) => p.tunnel === '192.168.0.4') &&
-      !(await peers('R4')).some((p) => p.tunnel === '192.168.0.2') && (await peers('R2')).some((p) => p.tunnel === '192.168.0.1'), 10000, 200);
+      !(await peers('R4')).some((p) => p.tunnel === '192.168.0.2') && (await peers('R2')).some((p) => p.tunnel === '192.168.0.1') &&
+      (!IKE || !(await ctlJson(routers.R2.control, 'show crypto isakmp sa')).some((x) => [x.src, x.dst].includes(R4_NBMA))), 10000, 200);
     if (!clean) console.log(`  (run ${i + 1}: spoke caches not clean after clear ip nhrp)`);
     const rec = await oneRun(40000 + i);
     const maxTtl = Math.max(...rec.map((x) => x[3]));
@@ -81,11 +88,15 @@ for (const phase of [2, 3]) {
     detail.push(`${direct ? ((direct[1] - t0) * 1000).toFixed(1) : 'none'}` + `(hub ${viaHub}, lost ${lost}, ttl ${ttls.join('/')})`);
   }
   const dmv = await ctl(routers.R2.control, 'show dmvpn');
+  const isakmp = IKE ? (await ctlJson(routers.R2.control, 'show crypto isakmp sa')).filter((x) => [x.src, x.dst].includes(R4_NBMA)) : [];
+  const espFromR2 = IKE ? (await ctlJson(routers.R4.control, 'show crypto ipsec sa')).filter((x) => x.peer === R2_NBMA && x.dir === 'in') : [];
   for (const d of Object.values(routers)) await d.stop();
   sh('bash', [TOPO, 'down', P], { allowFail: true });
   const s = stats(times);
   results[phase] = s;
-  console.log(`Phase ${phase}: time to direct path, ms: min ${s.min?.toFixed(1)}  median ${s.median?.toFixed(1)}  max ${s.max?.toFixed(1)}  (${s.n}/${RUNS} runs went direct within ${COUNT * INTERVAL_MS} ms)`);
+  console.log(`Phase ${phase}${IKE ? ' + IKEv1 (seed 003 crypto)' : ''}: time to direct path, ms: min ${s.min?.toFixed(1)}  median ${s.median?.toFixed(1)}  max ${s.max?.toFixed(1)}  (${s.n}/${RUNS} runs went direct within ${COUNT * INTERVAL_MS} ms)`);
+  if (IKE) console.log(`  after the last run R4 holds ${espFromR2.length} inbound ESP SA(s) from R2 (packets ${espFromR2.map((x) => x.packets).join('/')}): the direct path is encrypted; ` +
+    `the R2-R4 ISAKMP SA was initiated by ${isakmp.map((x) => (x.src === R4_NBMA ? 'R4' : 'R2')).join(', ') || 'none'} (src = initiator)`);
   console.log(`  per run: first direct datagram ms (datagrams via hub, lost, TTLs seen): ${detail.join('  ')}`);
   if (s.n === 0) console.log(dmv);
 }

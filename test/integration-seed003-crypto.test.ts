@@ -16,24 +16,9 @@ import { bundlePeer, IkePeer } from './util/ike-peer.js';
 import { ipv4 } from './util/packets.js';
 import { ipToU32 as ip } from '../appliance/net/ipv4.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { withSeedCrypto } from './util/seed003-crypto.js';
 
 requireTools(t, [...LAB_NEEDS, 'tshark', 'dumpcap', 'python3']);
-
-/** Seed 003's crypto block, verbatim. */
-const SEED_CRYPTO = `crypto isakmp policy 10
- authentication pre-share
-crypto isakmp key P4ssw0rd address 172.16.0.0 255.255.0.0
-!
-crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
-!
-crypto ipsec profile MyProfile
- set transform-set MyTransformSet
-!
-interface Tunnel0
- tunnel protection ipsec profile MyProfile
-`;
-
-const withCrypto = (cfg: string) => cfg.replace(/\nend\n?$/, `\n${SEED_CRYPTO}end\n`);
 
 interface IsakmpRow { dst: string; src: string; state: string; connId: number; slot: number; status: string; cookies: { i: string; r: string } }
 
@@ -46,7 +31,7 @@ t.test('seed 003 with its crypto block: DMVPN up over IKEv1-negotiated ESP', asy
   const pcaps = ['r1', 'r2', 'r3'].map((i) => path.join(lab.dir, `wire-${i}.pcap`));
   for (const [i, file] of pcaps.entries()) stops.push((await capture(inet, `r${i + 1}`, file, 'not arp')).stop);
 
-  for (const r of ['R1', 'R2', 'R3']) lab.start(r, lab.writeConfig(r, withCrypto(labConfig(r, { holdtime: 60, registrationTimeout: 5 }))));
+  for (const r of ['R1', 'R2', 'R3']) lab.start(r, lab.writeConfig(r, withSeedCrypto(labConfig(r, { holdtime: 60, registrationTimeout: 5 }))));
   const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-150).join('\n')}`).join('\n');
 
   const up = await waitFor(() => {

@@ -44,7 +44,8 @@ export class ChildSaTable {
   private readonly pendingOut = new Map<InstalledChild, OutSpec>();
 
   /** Indexes `first` .. `capacity - 1` of the SA table are ours (the manual SAs hold the ones below). */
-  constructor(private readonly cmds: SaCommands, first: number, capacity: number) {
+  /** `keyLog`: the lab key log (supervisor/ike-keylog.ts), given the keys of each installed pair. */
+  constructor(private readonly cmds: SaCommands, first: number, capacity: number, private readonly keyLog?: (k: ChildSaKeys) => void) {
     for (let i = capacity - 1; i >= first; i--) this.free.push(i);
   }
 
@@ -70,6 +71,7 @@ export class ChildSaTable {
     const common = { ...bytes, peer: ipToU32(k.remote), enc: t.enc, integ: t.integ, tunnel: k.mode === 'tunnel', greOnly: true,
       udp: k.udpEncap ? { srcPort: k.udpEncap.localPort, dstPort: k.udpEncap.remotePort } : undefined };
     const ok = this.cmds.saAdd({ ...common, index: inIndex, dir: 'in', spi: k.inbound.spi, key: k.inbound.encKey, authKey: k.inbound.authKey });
+    if (ok) this.keyLog?.(k);
     k.inbound.encKey.fill(0); k.inbound.authKey.fill(0);
     if (!ok) { this.free.push(inIndex); return 'control ring full'; }
     this.children.push(c);

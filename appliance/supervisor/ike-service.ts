@@ -15,6 +15,7 @@ import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
 import { FirstPackets } from './first-packets.js';
 import { ikePolicy } from './ike-policy.js';
 import { limitedLog } from './log-limit.js';
+import { ikeKeyLogWriter } from './ike-keylog.js';
 import { DeadPeerDetection } from './ike-dpd.js';
 import { ikeV1Engine, type IkeEngine, type IkeSaView, type Send } from './ike-engine.js';
 import type { LogFn } from '../log/log.js';
@@ -80,7 +81,7 @@ export class IkeService {
       inboundPackets: (peer) => this.children.forPeer(peer).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
       dead: (sa) => this.peerDead(sa),
     });
-    this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity);
+    this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity, ikeKeyLogWriter((m) => this.o.log('error', m)));
     const send: Send = (d, address, port, localPort) => this.send(d, address, port, localPort);
     const policy = ikePolicy(o.crypto, o.profile);
     this.engine = ikeV1Engine(policy.crypto, o.local, send, limitedLog(o.log), {

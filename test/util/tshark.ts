@@ -5,8 +5,9 @@
 import { spawnSync } from 'node:child_process';
 
 /** tshark with `args`; its stdout, or an Error naming the exit status (or signal) and stderr. */
-export function tshark(args: string[]): string {
-  const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+/** `env`: its environment (e.g. HOME and XDG_CONFIG_HOME naming a profile with an esp_sa UAT). */
+export function tshark(args: string[], env?: NodeJS.ProcessEnv): string {
+  const r = spawnSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 << 20, env: env ?? process.env });
   if (r.error) throw new Error(`tshark ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) {
     throw new Error(`tshark ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr.trim().slice(0, 2000)}`);
