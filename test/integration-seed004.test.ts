@@ -181,4 +181,12 @@ t.test('seed 004 R1 verbatim: show ip nhrp and the traceroutes read as the seed\
     const rows = (lines: string[]) => lines.map((l) => l.trim().split(/\s+/).join(' ')).filter((l) => l && !l.startsWith('Interface') && !l.startsWith('Tunnel'));
     t.same(rows(lab.ctl(r, 'show ip interface brief').split('\n')), rows(seedOutput(r, /^show ip interface brief$/i)), `${r} show ip interface brief matches the seed`);
   }
+  // show ip route static: the seed's lines (its web copy collapsed the spacing). R2's static routes to
+  // its own connected networks (1/8, 3/8, 4/8) are shadowed by them, as on IOS.
+  for (const r of ['R1', 'R2', 'R3', 'R4']) {
+    const norm = (lines: string[]) => lines.map((l) => l.trim().split(/\s+/).join(' ')).filter((l) => l);
+    const want = norm(seedOutput(r, /^show ip route static$/i));
+    t.ok(want.length >= 2, `${r}: seed show ip route static parsed`);
+    t.same(norm(lab.ctl(r, 'show ip route static').split('\n')), want, `${r} show ip route static matches the seed`);
+  }
 });

@@ -14,6 +14,8 @@ import { formatCryptoIpsecSa } from '../show/crypto-ipsec.js';
 import { formatIsakmpSa, formatCryptoSession } from '../show/crypto-isakmp.js';
 import { formatVersion } from '../show/version.js';
 import { formatInterfaceBrief } from '../show/interfaces.js';
+import { formatIpRoute } from '../show/ip-route.js';
+import { routeRows } from './exec-routes.js';
 import { dmvpnInterface, nhrpEntries } from './views.js';
 import { linkStatus } from './system.js';
 import type { ExecContext } from './exec-context.js';
@@ -38,6 +40,9 @@ export class ExecCommands {
       ...both('show dmvpn', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'default')),
       ...both('show dmvpn detail', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'detail')),
       ...both('show ip interface brief', (json) => formatInterfaceBrief(this.interfaceBrief(), json)),
+      ...both('show ip route', (json) => formatIpRoute(routeRows(ctx), { legend: true }, json)),
+      ...both('show ip route static', (json) => formatIpRoute(routeRows(ctx).filter((r) => r.code === 'S'), { legend: false }, json)),
+      ...both('show ip route connected', (json) => formatIpRoute(routeRows(ctx).filter((r) => r.code !== 'S'), { legend: false }, json)),
       ...both('show ip nhrp', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'default')),
       ...both('show ip nhrp detail', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'detail')),
       ...both('show ip nhrp brief', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'brief')),
