@@ -89,6 +89,21 @@ t.test('configure terminal on the console', async (t) => {
   t.match(run, /interface eth0\n ip address 10\.66\.0\.1 255\.255\.255\.0\n/);
   t.match(run, /interface eth1\n no ip address\n/, 'eth1 entered, its refused address not in the config');
 
+  // terminal length: 3 lines a page, --More--, q ends the output; 0 turns paging off
+  c.type('terminal length 3\r');
+  await c.expect(/ikdpty#$/);
+  c.type('show running-config\r');
+  const paged = await c.expect(/ --More-- $/);
+  t.equal(paged.split('\n').filter((l) => !/show running-config/.test(l) && !/--More--/.test(l)).length, 2, 'two lines, then --More--');
+  c.type(' ');
+  await c.expect(/ --More-- $/);
+  c.type('q');
+  t.notMatch(await c.expect(/ikdpty#$/), /\nend\n/, 'q: the rest of the output is not shown');
+  c.type('terminal length 0\r');
+  await c.expect(/ikdpty#$/);
+  c.type('show running-config\r');
+  t.notMatch(await c.expect(/end\n[\s\S]*ikdpty#$/), /--More--/, 'length 0: no pager');
+
   c.type('configure terminal\r');
   await c.expect(/\(config\)#$/);
   c.type('interface eth0\r');

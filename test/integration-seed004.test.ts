@@ -189,4 +189,11 @@ t.test('seed 004 R1 verbatim: show ip nhrp and the traceroutes read as the seed\
     t.ok(want.length >= 2, `${r}: seed show ip route static parsed`);
     t.same(norm(lab.ctl(r, 'show ip route static').split('\n')), want, `${r} show ip route static matches the seed`);
   }
+  // show interfaces: live counters of the OS interfaces (the traceroutes above crossed R2's serials)
+  const se = lab.ctl('R2', 'show interfaces serial4/0');
+  t.match(se, /^Serial4\/0 is up, line protocol is up \n  Hardware is Ethernet, address is [0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4} /, 'R2 show interfaces Serial4/0: status and hardware');
+  t.match(se, /\n  Internet address is 1\.1\.1\.2\/8\n/);
+  t.ok(Number(/\n {5}(\d+) packets input/.exec(se)?.[1]) > 0 && Number(/\n {5}(\d+) packets output/.exec(se)?.[1]) > 0, 'packets counted both ways');
+  t.match(lab.ctl('R1', 'show interfaces Tunnel999'), /^Tunnel999 is up, line protocol is up \n  Hardware is Tunnel\n  Internet address is 192\.168\.1\.1\/24\n[^]*\n  Tunnel source 1\.1\.1\.1, destination UNKNOWN\n  Tunnel protocol\/transport multi-GRE\/IP\n/);
+  t.match(lab.ctl('R1', 'show interfaces Serial9/9'), /^% Interface Serial9\/9 is not configured/);
 });

@@ -46,6 +46,12 @@ export class LineEditor {
     });
   }
 
+  /** The next key pressed (the pager's --More--): works while a command runs, like ask(). */
+  readKey(): Promise<number> {
+    return new Promise((resolve) => { this.keyWaiter = resolve; this.drain(); });
+  }
+  private keyWaiter?: (b: number) => void;
+
   /** Throw away everything typed and not yet read (after a failed login: no queued guesses). */
   discardInput(): void { this.queue.length = 0; this.line = ''; this.esc = 'none'; }
 
@@ -56,6 +62,7 @@ export class LineEditor {
   }
 
   private drain(): void {
+    while (this.keyWaiter && this.queue.length) { const w = this.keyWaiter; this.keyWaiter = undefined; w(this.queue.shift()!); }
     while ((this.asking || (!this.busy && !this.paused)) && this.queue.length) this.key(this.queue.shift()!);
   }
 

@@ -17,6 +17,7 @@ import { LineEditor } from '../console/line-editor.js';
 import { ConsoleGuard, LoginIo } from '../console/login.js';
 import { isReloadNeedingConfirm, confirmReload } from '../console/reload-dialog.js';
 import { runProbe } from '../console/ping.js';
+import { page, DEFAULT_TERMINAL_LENGTH, MAX_TERMINAL_LENGTH } from '../console/pager.js';
 import { parseStartupConfig } from '../config/load.js';
 import type { AuthConfig } from '../config/model.js';
 import { DEFAULT_EXEC_TIMEOUT } from '../config/grammar-auth.js';
@@ -90,6 +91,7 @@ async function run(line: string): Promise<string> {
     return configLine(line); // the supervisor's engine reads `conf t` (abbreviations, errors)
   }
   if (firstWordIs(trimmed, 'ping', 2) || firstWordIs(trimmed, 'traceroute', 4)) return probe(line);
+  if (firstWordIs(trimmed, 'terminal', 3)) return terminal(line);
   // user exec: show commands only, as IOS (the supervisor's sessions are privileged), and not the
   // configuration (it holds secret hashes and type 7 passwords)
   if (!privileged && !firstWordIs(trimmed, 'show', 2)) return invalidAt(line, line.length - line.trimStart().length);
@@ -99,6 +101,20 @@ async function run(line: string): Promise<string> {
   const res = await control(line);
   if (firstWordIs(trimmed, 'show', 2)) void refreshHostname();
   return res;
+}
+
+/** `terminal length N` (0: no paging) / `terminal no length`: this line's pager, as on IOS. */
+let terminalLength = DEFAULT_TERMINAL_LENGTH;
+function terminal(line: string): string {
+  const words = line.trim().split(/\s+/);
+  if (words.length === 3 && /^no$/i.test(words[1]) && /^le/i.test(words[2])) { terminalLength = DEFAULT_TERMINAL_LENGTH; return ''; }
+  if (words.length === 3 && /^le/i.test(words[1]) && /^\d+$/.test(words[2]) && Number(words[2]) <= MAX_TERMINAL_LENGTH) {
+    terminalLength = Number(words[2]);
+    return '';
+  }
+  if (words.length < 3 && (words.length === 1 || /^(no|le)/i.test(words[1]))) return '% Incomplete command.\n\n';
+  const bad = line.indexOf(words[Math.min(words.length - 1, 2)], line.indexOf(words[0]) + words[0].length);
+  return invalidAt(line, words.length > 1 && !/^(no|le)/i.test(words[1]) ? line.indexOf(words[1]) : bad);
 }
 
 /** `ping` / `traceroute`, run here with their output streamed (console/ping.ts). */
@@ -122,10 +138,11 @@ function endSession(): void {
   setTimeout(() => process.exit(0), 50);
 }
 
+const pager = { write, readKey: () => editor.readKey() };
 const editor = new LineEditor({
   write,
   prompt,
-  onLine: async (line) => { clearTimeout(idleTimer); running = true; try { write(await run(line)); } finally { running = false; touched(); } },
+  onLine: async (line) => { clearTimeout(idleTimer); running = true; try { await page(await run(line), terminalLength, pager); } finally { running = false; touched(); } },
   onComplete: async (line) => {
     if (config) return configLine(line, { complete: true });
     // exec mode: a one-line session at this privilege level completes it

@@ -16,6 +16,8 @@ import { formatVersion } from '../show/version.js';
 import { formatInterfaceBrief } from '../show/interfaces.js';
 import { formatIpRoute } from '../show/ip-route.js';
 import { routeRows } from './exec-routes.js';
+import { formatInterfaces } from '../show/interfaces-detail.js';
+import { interfaceViews } from './exec-interfaces.js';
 import { dmvpnInterface, nhrpEntries } from './views.js';
 import { linkStatus } from './system.js';
 import type { ExecContext } from './exec-context.js';
@@ -40,6 +42,9 @@ export class ExecCommands {
       ...both('show dmvpn', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'default')),
       ...both('show dmvpn detail', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'detail')),
       ...both('show ip interface brief', (json) => formatInterfaceBrief(this.interfaceBrief(), json)),
+      ...both('show interfaces', (json) => formatInterfaces(interfaceViews(ctx), json)),
+      'show interfaces {name:iface}': (a) => this.oneInterface(a.p.name, false),
+      'show interfaces {name:iface} json': (a) => this.oneInterface(a.p.name, true),
       ...both('show ip route', (json) => formatIpRoute(routeRows(ctx), { legend: true }, json)),
       ...both('show ip route static', (json) => formatIpRoute(routeRows(ctx).filter((r) => r.code === 'S'), { legend: false }, json)),
       ...both('show ip route connected', (json) => formatIpRoute(routeRows(ctx).filter((r) => r.code !== 'S'), { legend: false }, json)),
@@ -110,6 +115,11 @@ export class ExecCommands {
     // tunnel down (source address missing): no NHRP sessions
     if (!n) return { interfaces: [{ name: t.name, type: spoke ? 'Spoke' as const : 'Hub' as const, peers: [], ...extra }] };
     return { interfaces: [dmvpnInterface(t.name, spoke, n.cacheEntries(), n.nhsStatus(), this.now(), extra)] };
+  }
+
+  private oneInterface(name: string, json: boolean): string {
+    const v = interfaceViews(this.ctx).filter((i) => i.name.toLowerCase() === name.toLowerCase());
+    return v.length ? formatInterfaces(v, json) : `% Interface ${name} is not configured\n`;
   }
 
   private interfaceBrief() {
