@@ -13,6 +13,8 @@ import type { IkeEngine, IkeEngineEvents, Send } from './ike-engine.js';
 
 export interface IkeV2Engine extends IkeEngine<IkeSaV2> {
   readonly policy: IkeV2Policy;
+  /** the manager itself (IKE SA rekey, Child SAs per SA) */
+  readonly manager: IkeV2Manager;
 }
 
 /** The IKEv2 policy of `profile`'s ikev2-profile, or why there is none (undefined: the profile uses IKEv1). */
@@ -60,6 +62,7 @@ export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string
     get counters() { return m.counters as unknown as Record<string, number>; },
     get sas() { return m.sas; },
     get policy() { return policy; },
+    manager: m,
     version: 2,
     childWithAuth: true,
     isEstablished: (sa) => sa.state === 'READY',
