@@ -10,27 +10,9 @@ import { ikeV2Engine, type IkeV2Engine } from '../appliance/supervisor/ike-engin
 import type { IkeEngineEvents } from '../appliance/supervisor/ike-engine.js';
 import type { IkeSaV2 } from '../appliance/ike/sa/ike-sa-v2.js';
 import { waitFor } from './util/lab.js';
+import { ikev2IosBlock } from './util/ikev2-ios.js';
 
-const CONFIG = (key: string) => `crypto ikev2 proposal P
- encryption aes-cbc-256
- integrity sha256
- group 14
-crypto ikev2 policy POL
- proposal P
-crypto ikev2 keyring KR
- peer ANY
-  address 172.16.0.0 255.255.0.0
-  pre-shared-key ${key}
-crypto ikev2 profile IKEV2PROF
- match identity remote address 172.16.0.0 255.255.0.0
- authentication remote pre-share
- authentication local pre-share
- keyring local KR
-crypto ipsec transform-set TS esp-aes esp-sha-hmac
-crypto ipsec profile MyProfile
- set transform-set TS
- set ikev2-profile IKEV2PROF
-`;
+const CONFIG = ikev2IosBlock;
 
 function crypto(text: string): CryptoConfig {
   const r = parseStartupConfig(text);

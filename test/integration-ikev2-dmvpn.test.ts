@@ -13,33 +13,13 @@ import { tshark, tsharkFields } from './util/tshark.js';
 import { problems } from './util/tshark-json.js';
 import { bundlePeer, IkePeer } from './util/ike-peer.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { ikev2IosBlock } from './util/ikev2-ios.js';
 import type { IkeV2Settings } from '../appliance/ike/config-v2.js';
 
 requireTools(t, [...LAB_NEEDS, 'tshark', 'dumpcap']);
 
 /** The seed's crypto block in its IKEv2 form (IOS: an ikev2 profile named by the ipsec profile). */
-const IKEV2_CRYPTO = `crypto ikev2 proposal P
- encryption aes-cbc-256
- integrity sha256
- group 14
-crypto ikev2 policy POL
- proposal P
-crypto ikev2 keyring KR
- peer ANY
-  address 172.16.0.0 255.255.0.0
-  pre-shared-key P4ssw0rd
-crypto ikev2 profile IKEV2PROF
- match identity remote address 172.16.0.0 255.255.0.0
- authentication remote pre-share
- authentication local pre-share
- keyring local KR
-!
-crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
-!
-crypto ipsec profile MyProfile
- set transform-set MyTransformSet
- set ikev2-profile IKEV2PROF
-!
+const IKEV2_CRYPTO = `${ikev2IosBlock()}!
 interface Tunnel0
  tunnel protection ipsec profile MyProfile
 `;
