@@ -17,6 +17,8 @@ export interface ExecIke {
   clear(peer?: string): number;
   /** `clear crypto isakmp [conn-id]` */
   clearIsakmp(connId?: number): number;
+  /** `show crypto ikev2 sa [detail]` text; undefined when the service runs IKEv1 */
+  ikev2Sa?(detail: boolean): string | undefined;
   /** what IKE counted (datagrams, drops by reason, SAs, evictions, DPD, first-packet queue) */
   counters(): Record<string, number>;
 }

@@ -59,6 +59,8 @@ export class ExecCommands {
       ...both('show crypto isakmp sa', (json) => formatIsakmpSa(ctx.ike()?.sas() ?? [], json)),
       ...both('show crypto session', (json) => formatCryptoSession(ctx.tunnel()?.name ?? NO_TUNNEL, ctx.tunnelSource() ?? '0.0.0.0',
         ctx.ike()?.sas() ?? [], ctx.ike()?.children() ?? [], json)),
+      'show crypto ikev2 sa': () => ctx.ike()?.ikev2Sa?.(false) ?? '% IKEv2 is not running (no tunnel protection with set ikev2-profile)\n',
+      'show crypto ikev2 sa detail': () => ctx.ike()?.ikev2Sa?.(true) ?? '% IKEv2 is not running (no tunnel protection with set ikev2-profile)\n',
       ...both('show crypto isakmp statistics', (json) => formatDataplaneCounters(ctx.ike()?.counters() ?? {}, json)),
       'clear crypto sa': () => { ctx.ike()?.clear(); return ''; },
       'clear crypto sa peer {ip:ipv4}': (a) => { ctx.ike()?.clear(a.p.ip); return ''; },

@@ -1,8 +1,9 @@
 // The IKE manager of one version as the supervisor's IKE service drives it: IkeEngine (what the
 // service calls) and IkeEngineEvents (what it listens to), with a version-neutral view of an IKE SA.
-// IkeV1Manager fits with quick mode as its child exchange (ikeV1Engine); an IKEv2 manager with the
-// same public shape (handleDatagram, a send callback, child events) plugs in beside it.
+// IkeV1Manager fits with quick mode as its child exchange (ikeV1Engine); IkeV2Manager with
+// CREATE_CHILD_SA (ikeV2Engine in ike-engine-v2.ts).
 import type { CryptoConfig } from '../config/model.js';
+import { pskFor } from '../ike/config.js';
 import { IkeV1Manager } from '../ike/manager/ike-v1.js';
 import type { IkeSaV1 } from '../ike/sa/ike-sa-v1.js';
 import type { ChildSaKeys } from '../ike/sa/child-sa.js';
@@ -11,7 +12,7 @@ import type { LogFn } from '../log/log.js';
 /** What the service sees of one IKE SA, whatever the version. */
 export interface IkeSaView {
   readonly local: string; readonly remote: string; readonly initiator: boolean; readonly connId: number;
-  /** IOS state names (QM_IDLE = established) */
+  /** IOS state names (IKEv1 QM_IDLE, IKEv2 READY = established: IkeEngine.isEstablished) */
   state: string;
   localPort: number; remotePort: number; establishedAt?: number;
   readonly ispi: Uint8Array; rspi: Uint8Array;
@@ -19,10 +20,17 @@ export interface IkeSaView {
   policy?: { lifetime: number };
 }
 
-/** The manager of one IKE version, as the service drives it (IkeV1Manager; an IKEv2 manager mirrors it). */
+/** The manager of one IKE version, as the service drives it (IkeV1Manager, IkeV2Manager). */
 export interface IkeEngine<SA extends IkeSaView = IkeSaView> {
+  readonly version: 1 | 2;
   readonly counters: Record<string, number>;
   readonly sas: SA[];
+  /** The first Child SA is negotiated with the IKE SA (IKEv2 IKE_AUTH), not by a child exchange after it. */
+  readonly childWithAuth: boolean;
+  /** `sa` is authenticated and can carry child exchanges. */
+  isEstablished(sa: SA): boolean;
+  /** A pre-shared key for `peer` is configured (else no SA can be negotiated with it). */
+  hasKeyFor(peer: string): boolean;
   /** `localPort` 4500: the datagram still carries its 4-byte non-ESP marker. */
   handleDatagram(buf: Uint8Array, address: string, port: number, localPort?: number): void;
   initiate(peer: string, port?: number): SA;
@@ -43,7 +51,9 @@ export interface IkeEngineEvents<SA extends IkeSaView = IkeSaView> {
   childDeleted(sa: SA, outboundSpis: number[]): void;
   deleted(sa: SA): void;
   alive(sa: SA): void;
-  initialContact(sa: SA): void;
+  initialContact?(sa: SA): void;
+  /** IKEv2 IKE SA rekey: `next` replaces `old` and carries its Child SAs (no `deleted` for `old`). */
+  ikeRekeyed?(old: SA, next: SA): void;
 }
 
 export type Send = (datagram: Uint8Array, address: string, port: number, localPort: number) => void;
@@ -51,5 +61,13 @@ export type Send = (datagram: Uint8Array, address: string, port: number, localPo
 /** IKEv1 as an IkeEngine: quick mode is its child exchange. */
 export function ikeV1Engine(crypto: CryptoConfig, local: string, send: Send, log: LogFn, events: IkeEngineEvents<IkeSaV1>): IkeEngine<IkeSaV1> {
   const m = new IkeV1Manager(crypto, local, send, log, events);
-  return Object.assign(m, { initiateChild: (sa: IkeSaV1) => m.initiateQuick(sa) }) as IkeV1Manager & IkeEngine<IkeSaV1>;
+  let keys = crypto;
+  const configure = m.configure.bind(m);
+  return Object.assign(m, {
+    version: 1 as const, childWithAuth: false,
+    isEstablished: (sa: IkeSaV1) => sa.state === 'QM_IDLE',
+    hasKeyFor: (peer: string) => pskFor(keys, peer) !== undefined,
+    initiateChild: (sa: IkeSaV1) => m.initiateQuick(sa),
+    configure: (c: CryptoConfig) => { keys = c; return configure(c); },
+  }) as IkeV1Manager & IkeEngine<IkeSaV1>;
 }

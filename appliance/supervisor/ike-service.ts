@@ -3,12 +3,12 @@
 // pump (ESP in UDP), which hands IKE datagrams (after the non-ESP marker) to us as IKE_IN and sends ours
 // with IKE_OUT, so the port is bound once. Child SAs go into the SA table (ike-child-sas.ts); NHRP
 // packets for a peer without an SA wait in a bounded queue (first-packets.ts) until quick mode is done.
-// The manager is reached through IkeEngine (ike-engine.ts), which the IKEv1 manager satisfies.
+// The manager is reached through IkeEngine: IKEv1 (ike-engine.ts), or IKEv2 (ike-engine-v2.ts) when
+// the tunnel's ipsec profile has `set ikev2-profile`, as on IOS.
 import dgram from 'node:dgram';
 import type { CryptoConfig } from '../config/model.js';
 import type { ChildSaKeys } from '../ike/sa/child-sa.js';
 import { NAT_T_PORT } from '../ike/encoding/constants.js';
-import { pskFor } from '../ike/config.js';
 import { SA_EVENT_REASON, type SaCommands } from '../dataplane/sa.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { ChildSaTable, type InstalledChild } from './ike-child-sas.js';
@@ -17,7 +17,8 @@ import { ikePolicy } from './ike-policy.js';
 import { limitedLog } from './log-limit.js';
 import { ikeKeyLogWriter } from './ike-keylog.js';
 import { DeadPeerDetection } from './ike-dpd.js';
-import { ikeV1Engine, type IkeEngine, type IkeSaView, type Send } from './ike-engine.js';
+import { ikeV1Engine, type IkeEngine, type IkeEngineEvents, type IkeSaView, type Send } from './ike-engine.js';
+import { ikeV2Engine, ikeV2PolicyFor } from './ike-engine-v2.js';
 import type { LogFn } from '../log/log.js';
 
 /** The quick mode initiator installs its outbound SA this long after sending message 3, so the
@@ -76,7 +77,9 @@ export class IkeService {
   private readonly dpd: DeadPeerDetection;
 
   constructor(private readonly o: IkeServiceOptions) {
-    this.dpd = new DeadPeerDetection(o.crypto.isakmpKeepalive, {
+    const v2 = ikeV2PolicyFor(o.crypto, o.profile) !== undefined;
+    // IKEv2 checks liveness itself (the ikev2 profile's `dpd`); `crypto isakmp keepalive` is IKEv1's
+    this.dpd = new DeadPeerDetection(v2 ? undefined : o.crypto.isakmpKeepalive, {
       probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },
       inboundPackets: (peer) => this.children.forPeer(peer).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
       dead: (sa) => this.peerDead(sa),
@@ -84,7 +87,7 @@ export class IkeService {
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity, ikeKeyLogWriter((m) => this.o.log('error', m)));
     const send: Send = (d, address, port, localPort) => this.send(d, address, port, localPort);
     const policy = ikePolicy(o.crypto, o.profile);
-    this.engine = ikeV1Engine(policy.crypto, o.local, send, limitedLog(o.log), {
+    const events: IkeEngineEvents = {
       established: (sa) => this.established(sa),
       failed: (sa, reason) => { this.o.log('warn', `ISAKMP with ${sa.remote} failed: ${reason}`); this.forgetSa(sa); this.queue.discard(sa.remote); },
       child: (sa, keys) => this.childUp(sa, keys),
@@ -92,7 +95,11 @@ export class IkeService {
       deleted: (sa) => this.forgetSa(sa),
       alive: (sa) => this.dpd.alive(sa),
       initialContact: (sa) => this.initialContact(sa),
-    });
+      ikeRekeyed: (old, next) => this.ikeRekeyed(old, next),
+    };
+    // ikeV2Engine throws when the ikev2 profile cannot be used (the overlay then starts no IKE)
+    this.engine = v2 ? ikeV2Engine(policy.crypto, o.profile, o.local, send, limitedLog(o.log), events)
+      : ikeV1Engine(policy.crypto, o.local, send, limitedLog(o.log), events);
     this.notes = [...policy.notes, ...this.engine.configure(policy.crypto)];
   }
 
@@ -160,14 +167,21 @@ export class IkeService {
       return;
     }
     if (sas.length) return; // main mode in progress (ours or the peer's): its quick mode follows
-    if (pskFor(this.o.crypto, nbma) === undefined) {
+    if (!this.engine.hasKeyFor(nbma)) {
       if (this.noKeyLogged.size >= 1024) this.noKeyLogged.clear();
-      if (!this.noKeyLogged.has(nbma)) { this.noKeyLogged.add(nbma); this.o.log('warn', `no crypto isakmp key for ${nbma}: no SA can be negotiated, GRE to it is dropped`); }
+      const where = this.engine.version === 2 ? 'ikev2 keyring' : 'crypto isakmp key';
+      if (!this.noKeyLogged.has(nbma)) { this.noKeyLogged.add(nbma); this.o.log('warn', `no ${where} for ${nbma}: no SA can be negotiated, GRE to it is dropped`); }
       this.queue.discard(nbma);
       return;
     }
-    this.o.log('debug', `ISAKMP: initiating main mode with ${nbma}`);
-    this.engine.initiate(nbma);
+    this.o.log('debug', `ISAKMP: initiating ${this.engine.version === 2 ? 'IKE_SA_INIT' : 'main mode'} with ${nbma}`);
+    this.initiate(nbma);
+  }
+
+  /** A new IKE SA with `peer`; with IKEv2 its first Child SA is ours too (it comes with IKE_AUTH). */
+  private initiate(peer: string): void {
+    const sa = this.engine.initiate(peer);
+    if (this.engine.childWithAuth) this.childInitiated.add(sa);
   }
 
   /** NHRP has `tunnelIp` at `nbma` (a registration, a resolution, a static map). */
@@ -215,7 +229,7 @@ export class IkeService {
   }
 
   private established(sa: IkeSaView): void {
-    this.o.log('debug', `ISAKMP (${sa.connId}): SA with ${sa.remote} is QM_IDLE (${sa.initiator ? 'initiator' : 'responder'})`);
+    this.o.log('debug', `ISAKMP (${sa.connId}): SA with ${sa.remote} is ${sa.state} (${sa.initiator ? 'initiator' : 'responder'})`);
     const t: SaTimers = {};
     this.saTimers.set(sa, t);
     const life = sa.policy?.lifetime;
@@ -226,18 +240,29 @@ export class IkeService {
     }
     this.dpd.watch(sa);
     // a new ISAKMP SA for a peer whose IPsec SAs are up (phase 1 rekey) needs no quick mode now
+    if (this.engine.childWithAuth) return; // IKEv2: the Child SA is already on its way (IKE_AUTH)
     if (sa.initiator && (!this.children.hasOutbound(sa.remote) || this.queue.waiting(sa.remote))) this.startChild(sa);
+  }
+
+  /** IKEv2 IKE SA rekey: what the service keeps per SA moves to the new one, as do its Child SAs. */
+  private ikeRekeyed(old: IkeSaView, next: IkeSaView): void {
+    const t = this.saTimers.get(old);
+    if (t) { this.saTimers.delete(old); this.saTimers.set(next, t); }
+    if (this.childInitiated.delete(old)) this.childInitiated.add(next);
+    this.dpd.forget(old);
+    this.dpd.watch(next);
+    for (const c of this.children.forPeer(old.remote)) if (c.connId === old.connId) c.connId = next.connId;
   }
 
   /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon). */
   private isakmpFor(peer: string): IkeSaView | undefined {
-    return this.engine.sas.filter((s) => s.remote === peer && s.state === 'QM_IDLE').sort((a, b) => b.connId - a.connId)[0];
+    return this.engine.sas.filter((s) => s.remote === peer && this.engine.isEstablished(s)).sort((a, b) => b.connId - a.connId)[0];
   }
 
   private isakmpRekey(sa: IkeSaView): void {
-    if (this.stopped || sa.state !== 'QM_IDLE' || this.isakmpFor(sa.remote) !== sa) return;
+    if (this.stopped || !this.engine.isEstablished(sa) || this.isakmpFor(sa.remote) !== sa) return;
     this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote} near its lifetime: negotiating the next one`);
-    this.engine.initiate(sa.remote);
+    this.initiate(sa.remote);
   }
 
   private startChild(sa: IkeSaView): void {
@@ -294,7 +319,7 @@ export class IkeService {
     const sa = this.isakmpFor(t.child.peer);
     this.o.log('debug', `IPsec SA with ${t.child.peer} (in 0x${t.child.spiIn.toString(16)}) near its lifetime: rekeying`);
     if (sa) this.startChild(sa);
-    else this.engine.initiate(t.child.peer); // phase 1 is gone too: a new main mode, then quick mode
+    else this.initiate(t.child.peer); // phase 1 is gone too: a new main mode, then quick mode
   }
 
   private expire(c: InstalledChild): void {

@@ -10,6 +10,10 @@ import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
 import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
 import { DropLog } from './drop-log.js';
 import { IkeService } from './ike-service.js';
+import type { IkeV2Engine } from './ike-engine-v2.js';
+import { ikeV2SettingsFrom } from '../ike/config-v2.js';
+import type { IkeSaV2 } from '../ike/sa/ike-sa-v2.js';
+import { formatCryptoIkev2Sa } from '../show/crypto-ikev2.js';
 import type { ExecIke } from './exec-context.js';
 import { PEER_FLAG, PEER_SA_SHIFT } from '../dataplane/layout.js';
 import { ipToU32 as u32, u32ToIp, maskToLen, networkOf } from '../net/ipv4.js';
@@ -130,12 +134,12 @@ export class Overlay {
       this.ipsec.install();
       const peers = [...new Set(this.sas.map((s) => s.peer))];
       // with IKE and no manual SA, startIke says what protects the tunnel
-      if (this.sas.length || !this.config.crypto.isakmpKeys?.length) {
+      if (this.sas.length || !this.wantsIke()) {
         this.log.emit('CRYPTO', 'notice', 'IPSEC', `tunnel protection on ${tunnel.name}: ${this.sas.length} manual SAs installed` +
           (peers.length ? ` (peers ${peers.join(', ')})` : '') + '; GRE to a peer without an SA is dropped');
       }
     }
-    if (params.protected && this.config.crypto.isakmpKeys?.length) await this.startIke();
+    if (params.protected && this.wantsIke()) await this.startIke();
     // the tunnel subnet is on-link: next hop = destination
     dp.commands.fibAdd(u32(networkOf(params.tunnelIp, params.prefixLen)), params.prefixLen, 0);
     for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(u32(m));
@@ -160,20 +164,30 @@ export class Overlay {
     await this.dataplane.stop();
   }
 
+  /** IKE runs for a protected tunnel with `crypto isakmp key`s (IKEv1) or an ikev2 profile (IKEv2, its keyring checked when IKE starts). */
+  private wantsIke(): boolean {
+    const c = this.config.crypto;
+    return Boolean(c.isakmpKeys?.length) || ikeV2SettingsFrom(c, this.tunnel.protection?.profile) !== undefined;
+  }
+
   /** IKE on the tunnel source: its load-time warnings, then UDP 500 (4500 comes through the data plane). */
   private async startIke(): Promise<void> {
     const dp = this.dataplane;
     const ikeLog = this.log.facility('ISAKMP');
-    const ike = new IkeService({
+    let ike: IkeService;
+    try { ike = new IkeService({
       crypto: this.config.crypto, profile: this.tunnel.protection!.profile, local: this.params.source, sa: dp.sa, firstIndex: this.sas.length, capacity: dp.layoutInfo.saCapacity,
       sendNhrp: (nbma, packet) => dp.sendNhrp(nbma, packet),
       inboundPackets: (index) => readSas(dp.buffer, dp.layoutInfo).find((r) => r.index === index)?.packets ?? 0,
       log: (level, msg) => ikeLog(level, msg),
-    });
+    }); } catch (e) {
+      this.log.emit('CRYPTO', 'error', 'IKE', `tunnel protection on ${this.tunnel.name}: IKE not started: ${(e as Error).message}; GRE to a peer without an SA is dropped`);
+      return;
+    }
     for (const w of ike.warnings) this.log.emit('CRYPTO', 'warn', 'POLICY', w);
     await ike.start();
     this.ike = ike;
-    this.log.emit('CRYPTO', 'notice', 'IKE', `tunnel protection on ${this.tunnel.name}: IKEv1 on ${this.params.source} (UDP 500, NAT-T 4500); SAs are negotiated per peer`);
+    this.log.emit('CRYPTO', 'notice', 'IKE', `tunnel protection on ${this.tunnel.name}: IKEv${ike.engine.version} on ${this.params.source} (UDP 500, NAT-T 4500); SAs are negotiated per peer`);
   }
 
   /** `show crypto ipsec sa`: the manual-sa name, or the ISAKMP conn-id an IKE SA came from. */
@@ -194,6 +208,8 @@ export class Overlay {
       children: () => ike.children.all.map((c) => ({ peer: c.peer, spiIn: c.spiIn, spiOut: c.spiOut, mode: c.mode, udp: c.udp })),
       clear: (peer) => ike.clear(peer),
       clearIsakmp: (connId) => ike.clearIsakmp(connId),
+      ikev2Sa: (detail) => (ike.engine.version === 2
+        ? formatCryptoIkev2Sa(ike.engine.sas as IkeSaV2[], (ike.engine as IkeV2Engine).policy, detail) : undefined),
       counters: () => ({ ...ike.engine.counters, ...ike.counters,
         firstPacketsQueued: ike.queue.counters.queued, firstPacketsSent: ike.queue.counters.sent, firstPacketsDropped: ike.queue.counters.dropped }),
     };
