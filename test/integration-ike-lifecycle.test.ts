@@ -77,9 +77,11 @@ t.test('IKE-negotiated SAs: transport mode, rekey without loss, INITIAL-CONTACT,
   // ---- the spoke restarts: INITIAL-CONTACT clears the hub's stale SAs ----
   await lab.stop('R2', 'SIGKILL');
   lab.start('R2', lab.routers.get('R2')!.config);
-  const ic = await waitFor(() => lab.routers.get('R1')!.log.some((l) => /INITIAL-CONTACT from 172\.16\.25\.2/.test(l)), 60000);
+  // generous: the restarted supervisor starts, then main mode runs (qemu and other tests may share the CPU)
+  const ic = await waitFor(() => lab.routers.get('R1')!.log.some((l) => /INITIAL-CONTACT from 172\.16\.25\.2/.test(l)), 150000);
   t.ok(ic, 'hub: INITIAL-CONTACT from the restarted spoke removed its stale SAs');
-  t.ok(await waitFor(() => lab.ping(lab.ns('h2'), '10.0.1.10', 2), 30000, 1000), 'h2 -> h1 after the restart');
+  t.ok(await waitFor(() => lab.ping(lab.ns('h2'), '10.0.1.10', 2), 60000, 1000), 'h2 -> h1 after the restart');
+  if (!ic) t.comment(logs());
   t.equal(lab.ctlJson('R1', 'show crypto isakmp sa').filter((r: { src: string; state: string }) => r.src === '172.16.25.2' && r.state === 'QM_IDLE').length, 1,
     'hub: one ISAKMP SA with the spoke, not two');
 

@@ -54,7 +54,8 @@ export class Lab {
     r.config = config;
     const proc = spawn('ip', ['netns', 'exec', r.ns, path.join(ROOT, 'bin/dmvpnd'),
       '--config', config, '--control', r.control, '--pcap', r.pcap], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    const keep = (b: Buffer) => { r.log.push(...b.toString().split('\n').filter(Boolean)); if (r.log.length > 2000) r.log.splice(0, 1000); };
+    // bounded; the first 200 lines (start-up) stay for tests that look for them
+    const keep = (b: Buffer) => { r.log.push(...b.toString().split('\n').filter(Boolean)); if (r.log.length > 2000) r.log.splice(200, 1000); };
     proc.stdout!.on('data', keep); proc.stderr!.on('data', keep);
     r.proc = proc;
     this.routers.set(name, r);
