@@ -5,9 +5,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, labConfig, waitFor } from './util/lab.js';
-import { capture } from './util/esp-lab.js';
+import { waitFor } from './util/lab.js';
+
 import { tshark } from './util/tshark.js';
+import { startSeed003 } from './util/seed003-crypto.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { withSeedCrypto } from './util/seed003-crypto.js';
 
@@ -28,24 +29,14 @@ const UAT_AUTH: Record<string, string> = { 'hmac-sha1-96': 'HMAC-SHA-1-96 [RFC24
 const uatRecord = (k: KeyLine) => `"IPv4","${k.src}","${k.dst}","0x${k.spi}","${UAT_ENC[k.cipher]}","0x${k.enc}","${UAT_AUTH[k.integ]}","0x${k.auth}"`;
 const arr = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
+const keyLogIn = (dir: string, r: string) => path.join(dir, `keylog-${r}.txt`);
+
 t.test('every ESP packet of an IKE-negotiated DMVPN decrypts in tshark with the key-logged keys, ICV good', async (t) => {
-  const lab = new Lab(`ikd${process.pid % 10000}`, 2);
-  const stops: Array<() => Promise<void>> = [];
-  t.teardown(async () => { for (const s of stops) await s(); lab.down(); });
-  lab.up();
-  const inet = lab.ns('inet');
-  const pcaps = ['r1', 'r2', 'r3'].map((i) => path.join(lab.dir, `wire-${i}.pcap`));
-  for (const [i, file] of pcaps.entries()) stops.push((await capture(inet, `r${i + 1}`, file, 'esp')).stop);
-  const keyLog = (r: string) => path.join(lab.dir, `keylog-${r}.txt`);
-  for (const r of ['R1', 'R2', 'R3']) {
-    const cfg = lab.writeConfig(r, withSeedCrypto(labConfig(r, { holdtime: 60, registrationTimeout: 5 })));
-    lab.start(r, cfg, r === 'R3' ? {} : { DMVPN_IKE_KEYLOG: keyLog(r) });
-  }
-  const up = await waitFor(() => {
-    try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.filter((p: { state: string }) => p.state === 'UP').length === 2; } catch { return false; }
-  }, 60000);
+  const { lab, pcaps, logs, spokesUp, stopCaptures } = await startSeed003(t, 'ikd', withSeedCrypto, 'esp', (r, dir): Record<string, string> => (r === 'R3' ? {} : { DMVPN_IKE_KEYLOG: keyLogIn(dir, r) }));
+  const keyLog = (r: string) => keyLogIn(lab.dir, r);
+  const up = await spokesUp();
   t.ok(up, 'both spokes registered through ESP');
-  if (!up) { t.comment([...lab.routers.values()].map((r) => r.log.slice(-80).join('\n')).join('\n')); return; }
+  if (!up) { t.comment(logs(80)); return; }
 
   t.ok(lab.ping(lab.ns('h2'), '10.0.1.10', 5), 'h2 -> h1 (spoke to hub)');
   t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 5), 'h2 -> h3 (spoke to spoke, shortcut negotiated on demand)');
@@ -53,7 +44,7 @@ t.test('every ESP packet of an IKE-negotiated DMVPN decrypts in tshark with the 
   t.ok(direct, 'R2 has an outbound SA straight to R3');
   t.ok(lab.ping(lab.ns('h3'), '10.0.2.10', 5), 'h3 -> h2 over the direct SA');
   await new Promise((r) => setTimeout(r, 500));
-  for (const s of stops.splice(0)) await s();
+  await stopCaptures();
 
   // the key log: on only where the variable was set, 0600, and it names every SA the routers show
   for (const r of ['R1', 'R2']) {

@@ -7,11 +7,12 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, labConfig, waitFor } from './util/lab.js';
-import { capture } from './util/esp-lab.js';
+import { Lab, waitFor } from './util/lab.js';
+
 import { tshark, tsharkFields } from './util/tshark.js';
 import { problems } from './util/tshark-json.js';
 import { bundlePeer, IkePeer } from './util/ike-peer.js';
+import { startSeed003 } from './util/seed003-crypto.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { ikev2IosBlock } from './util/ikev2-ios.js';
 import type { IkeV2Settings } from '../appliance/ike/config-v2.js';
@@ -32,20 +33,8 @@ function ikev2Rows(text: string): Array<{ id: number; local: string; remote: str
 }
 
 t.test('seed 003 with IKEv2 (set ikev2-profile): DMVPN up over IKEv2-negotiated ESP', async (t) => {
-  const lab = new Lab(`ikf${process.pid % 10000}`, 2);
-  const stops: Array<() => Promise<void>> = [];
-  t.teardown(async () => { for (const s of stops) await s(); lab.down(); });
-  lab.up();
-  const inet = lab.ns('inet');
-  const pcaps = ['r1', 'r2', 'r3'].map((i) => path.join(lab.dir, `wire-${i}.pcap`));
-  for (const [i, file] of pcaps.entries()) stops.push((await capture(inet, `r${i + 1}`, file, 'not arp')).stop);
-
-  for (const r of ['R1', 'R2', 'R3']) lab.start(r, lab.writeConfig(r, withCrypto(labConfig(r, { holdtime: 60, registrationTimeout: 5 }))));
-  const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-150).join('\n')}`).join('\n');
-
-  const up = await waitFor(() => {
-    try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.filter((p: { state: string }) => p.state === 'UP').length === 2; } catch { return false; }
-  }, 60000);
+  const { lab, pcaps, logs, spokesUp, stopCaptures } = await startSeed003(t, 'ikf', withCrypto, 'not arp');
+  const up = await spokesUp();
   t.ok(up, 'both spokes registered with the hub through ESP (show dmvpn: 2 peers UP)');
   if (!up) { t.comment(logs()); return; }
   t.ok(lab.routers.get('R1')!.log.some((l) => /tunnel protection on Tunnel0: IKEv2 on 172\.16\.15\.2/.test(l)), 'hub: the IKE service runs IKEv2');
@@ -76,7 +65,7 @@ t.test('seed 003 with IKEv2 (set ikev2-profile): DMVPN up over IKEv2-negotiated 
   await wrongKey(t, lab);
   t.ok(lab.ping(lab.ns('h2'), '10.0.1.10', 3), 'h2 -> h1 still passes after the attacker');
 
-  for (const s of stops.splice(0)) await s();
+  await stopCaptures();
   // the wire: ESP and IKEv2 only, no cleartext GRE; every IKE packet is version 2.0 and clean in tshark
   for (const [i, file] of pcaps.entries()) {
     t.equal(tsharkFields(file, 'gre', ['frame.number']).length, 0, `r${i + 1} link: no cleartext GRE`);

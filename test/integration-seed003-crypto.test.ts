@@ -8,13 +8,14 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, labConfig, waitFor, sleep } from './util/lab.js';
-import { capture, sendRawIpv4 } from './util/esp-lab.js';
+import { Lab, waitFor, sleep } from './util/lab.js';
+import { sendRawIpv4 } from './util/esp-lab.js';
 import { tshark, tsharkFields } from './util/tshark.js';
 import { problems } from './util/tshark-json.js';
 import { bundlePeer, IkePeer } from './util/ike-peer.js';
 import { ipv4 } from './util/packets.js';
 import { ipToU32 as ip } from '../appliance/net/ipv4.js';
+import { startSeed003 } from './util/seed003-crypto.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { withSeedCrypto } from './util/seed003-crypto.js';
 
@@ -23,20 +24,8 @@ requireTools(t, [...LAB_NEEDS, 'tshark', 'dumpcap', 'python3']);
 interface IsakmpRow { dst: string; src: string; state: string; connId: number; slot: number; status: string; cookies: { i: string; r: string } }
 
 t.test('seed 003 with its crypto block: DMVPN up over IKEv1-negotiated ESP', async (t) => {
-  const lab = new Lab(`ika${process.pid % 10000}`, 2);
-  const stops: Array<() => Promise<void>> = [];
-  t.teardown(async () => { for (const s of stops) await s(); lab.down(); });
-  lab.up();
-  const inet = lab.ns('inet');
-  const pcaps = ['r1', 'r2', 'r3'].map((i) => path.join(lab.dir, `wire-${i}.pcap`));
-  for (const [i, file] of pcaps.entries()) stops.push((await capture(inet, `r${i + 1}`, file, 'not arp')).stop);
-
-  for (const r of ['R1', 'R2', 'R3']) lab.start(r, lab.writeConfig(r, withSeedCrypto(labConfig(r, { holdtime: 60, registrationTimeout: 5 }))));
-  const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-150).join('\n')}`).join('\n');
-
-  const up = await waitFor(() => {
-    try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.filter((p: { state: string }) => p.state === 'UP').length === 2; } catch { return false; }
-  }, 60000);
+  const { lab, pcaps, logs, spokesUp, stopCaptures } = await startSeed003(t, 'ika', withSeedCrypto, 'not arp');
+  const up = await spokesUp();
   t.ok(up, 'both spokes registered with the hub through ESP (show dmvpn: 2 peers UP)');
   if (!up) { t.comment(logs()); return; }
 
@@ -95,7 +84,7 @@ t.test('seed 003 with its crypto block: DMVPN up over IKEv1-negotiated ESP', asy
   const after = r2sa('R2').filter((s) => s.peer === '172.16.15.2').map((s) => s.spi);
   t.ok(after.length === 2 && after.every((x) => !before.includes(x)), 'a new pair with the hub');
 
-  for (const s of stops.splice(0)) await s();
+  await stopCaptures();
   // the wire: ESP and ISAKMP only, no cleartext GRE; every ISAKMP packet clean in tshark
   for (const [i, file] of pcaps.entries()) {
     const gre = tsharkFields(file, 'gre', ['frame.number']);

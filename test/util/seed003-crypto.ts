@@ -14,3 +14,42 @@ interface Tunnel0
 `;
 
 export const withSeedCrypto = (cfg: string) => cfg.replace(/\nend\n?$/, `\n${SEED003_CRYPTO}end\n`);
+
+// ---- the three-router lab the seed 003 crypto tests share ------------------------------------
+import type { Test } from 'tap';
+import path from 'node:path';
+import { Lab, labConfig, waitFor } from './lab.js';
+import { capture } from './esp-lab.js';
+
+export interface Seed003Lab {
+  lab: Lab;
+  /** the underlay captures of R1, R2 and R3's WAN links, in that order */
+  pcaps: string[];
+  /** ends the captures (before reading the pcaps); the teardown ends any still running */
+  stopCaptures(): Promise<void>;
+  /** the routers' recent log lines, for a failure's comment */
+  logs(lines?: number): string;
+  /** the hub shows both spokes UP (registered through ESP); waits up to 60 s */
+  spokesUp(): Promise<boolean>;
+}
+
+/** R1, R2, R3 from the lab configs with `crypto` added (a config transform), the three WAN links
+ *  captured with `filter`; `env` per router and the lab's directory (e.g. a key log there). Torn down with the test. */
+export async function startSeed003(t: Test, tag: string, crypto: (cfg: string) => string, filter: string,
+  env: (router: string, dir: string) => Record<string, string> = () => ({})): Promise<Seed003Lab> {
+  const lab = new Lab(`${tag}${process.pid % 10000}`, 2);
+  const stops: Array<() => Promise<void>> = [];
+  t.teardown(async () => { for (const s of stops) await s(); lab.down(); });
+  lab.up();
+  const pcaps = ['r1', 'r2', 'r3'].map((i) => path.join(lab.dir, `wire-${i}.pcap`));
+  for (const [i, file] of pcaps.entries()) stops.push((await capture(lab.ns('inet'), `r${i + 1}`, file, filter)).stop);
+  for (const r of ['R1', 'R2', 'R3']) lab.start(r, lab.writeConfig(r, crypto(labConfig(r, { holdtime: 60, registrationTimeout: 5 }))), env(r, lab.dir));
+  return {
+    lab, pcaps,
+    stopCaptures: async () => { for (const s of stops.splice(0)) await s(); },
+    logs: (lines = 150) => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-lines).join('\n')}`).join('\n'),
+    spokesUp: () => waitFor(() => {
+      try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.filter((p: { state: string }) => p.state === 'UP').length === 2; } catch { return false; }
+    }, 60000),
+  };
+}
