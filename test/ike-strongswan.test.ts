@@ -13,7 +13,7 @@ import type { Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Charon, charonChildKeys, strongswanMissing } from './util/strongswan.js';
+import { Charon, charonChildKeys, strongswanMissing, swanctlConf as charonConf } from './util/strongswan.js';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
@@ -34,39 +34,7 @@ const prefix = uniquePrefix('ik');
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 function swanctlConf(o: { proposals: string; psk: string; encap?: boolean }): string {
-  return `connections {
-  dmvpn {
-    version = 1
-    encap = ${o.encap ? 'yes' : 'no'}
-    local_addrs = ${THEIRS}
-    remote_addrs = ${OURS}
-    proposals = ${o.proposals}
-    local {
-      auth = psk
-      id = ${THEIRS}
-    }
-    remote {
-      auth = psk
-      id = ${OURS}
-    }
-    children {
-      gre {
-        local_ts = ${THEIRS}/32[47]
-        remote_ts = ${OURS}/32[47]
-        esp_proposals = aes128-sha1
-        mode = tunnel
-      }
-    }
-  }
-}
-secrets {
-  ike-dmvpn {
-    id-1 = ${OURS}
-    id-2 = ${THEIRS}
-    secret = ${o.psk}
-  }
-}
-`;
+  return charonConf({ version: 1, ours: OURS, theirs: THEIRS, ...o });
 }
 
 const cases = [

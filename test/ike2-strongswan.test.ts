@@ -11,7 +11,7 @@ import type { Test } from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Charon, charonChildKeys, strongswanMissing } from './util/strongswan.js';
+import { Charon, charonChildKeys, strongswanMissing, swanctlConf as charonConf } from './util/strongswan.js';
 import { IkePeer, bundlePeer, twoNamespaces } from './util/ike-peer.js';
 import { v2Settings } from './util/ike2.js';
 import { uniquePrefix, waitFor } from './util/lab.js';
@@ -29,41 +29,7 @@ const prefix = uniquePrefix('ikb');
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 function swanctlConf(o: { proposals: string; esp?: string; psk?: string; mode?: string; extra?: string; childExtra?: string }): string {
-  return `connections {
-  dmvpn {
-    version = 2
-    encap = yes
-    local_addrs = ${THEIRS}
-    remote_addrs = ${OURS}
-    proposals = ${o.proposals}
-    ${o.extra ?? ''}
-    local {
-      auth = psk
-      id = ${THEIRS}
-    }
-    remote {
-      auth = psk
-      id = ${OURS}
-    }
-    children {
-      gre {
-        local_ts = ${THEIRS}/32[47]
-        remote_ts = ${OURS}/32[47]
-        esp_proposals = ${o.esp ?? 'aes128-sha1'}
-        mode = ${o.mode ?? 'tunnel'}
-        ${o.childExtra ?? ''}
-      }
-    }
-  }
-}
-secrets {
-  ike-dmvpn {
-    id-1 = ${OURS}
-    id-2 = ${THEIRS}
-    secret = ${o.psk ?? 'P4ssw0rd'}
-  }
-}
-`;
+  return charonConf({ version: 2, ours: OURS, theirs: THEIRS, encap: true, ...o });
 }
 
 function lab(t: Test, tag: string) {

@@ -113,3 +113,44 @@ export function charonChildKeys(log: string): Record<string, string> {
   }
   return out;
 }
+
+/** swanctl.conf for charon as our DMVPN peer: one connection from `theirs` (charon) to `ours`, PSK
+ *  authentication by address, one GRE child (protocol 47 between the two addresses). */
+export function swanctlConf(o: { version: 1 | 2; ours: string; theirs: string; proposals: string; psk?: string; encap?: boolean;
+  esp?: string; mode?: string; extra?: string; childExtra?: string }): string {
+  return `connections {
+  dmvpn {
+    version = ${o.version}
+    encap = ${o.encap ? 'yes' : 'no'}
+    local_addrs = ${o.theirs}
+    remote_addrs = ${o.ours}
+    proposals = ${o.proposals}
+    ${o.extra ?? ''}
+    local {
+      auth = psk
+      id = ${o.theirs}
+    }
+    remote {
+      auth = psk
+      id = ${o.ours}
+    }
+    children {
+      gre {
+        local_ts = ${o.theirs}/32[47]
+        remote_ts = ${o.ours}/32[47]
+        esp_proposals = ${o.esp ?? 'aes128-sha1'}
+        mode = ${o.mode ?? 'tunnel'}
+        ${o.childExtra ?? ''}
+      }
+    }
+  }
+}
+secrets {
+  ike-dmvpn {
+    id-1 = ${o.ours}
+    id-2 = ${o.theirs}
+    secret = ${o.psk ?? 'P4ssw0rd'}
+  }
+}
+`;
+}
