@@ -7,18 +7,11 @@ import { IKEV2_HEADER_LEN, IKEV2_MAJOR, PayloadV2, SPI_LEN } from './constants-v
 import { decodeChainV2, encodeChainV2, type ChainV2, type PayloadBodyV2, type PayloadV2Decoded } from './payloads-v2.js';
 import { sealedLen, skOpen, skSeal, type SkSuite } from '../crypto/sk.js';
 
-export interface HeaderV2 {
-  ispi: Uint8Array;
-  rspi: Uint8Array;
-  nextPayload: number;
-  version: number;
-  exchange: number;
-  flags: number;
-  messageId: number;
-  length: number;
-}
-
-export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+// The fixed header is the same 28 bytes in both versions (RFC 7296 3.1 keeps RFC 2408 3.1's layout);
+// only the meaning of the version and flag bits differs.
+import type { IsakmpHeader, Decoded } from './message-v1.js';
+export type HeaderV2 = IsakmpHeader;
+export type { Decoded };
 
 /** The keys that protect one direction of an IKE SA. */
 export interface SkKeys { suite: SkSuite; encKey: Uint8Array; integKey: Uint8Array }
