@@ -12,7 +12,7 @@ const LAYERS: Record<string, number> = {
   dataplane: 1, io: 1, // shared-memory layout, rings, commands; the C addon's binding
   cli: 2, // command-tree engine
   config: 3, // IOS config grammar, modes, loader, model
-  nhrp: 4, ike: 4, // NHRP protocol engine; IKE (encoding, keymat, tasks, manager)
+  nhrp: 4, ike: 4, routing: 4, // NHRP protocol engine; IKE (encoding, keymat, tasks, manager); routing (kernel table, FRR, EIGRP)
   show: 5, console: 5, // show formatters; the CLI session
   supervisor: 6, // lifecycle, control socket, system config, exec commands
   entry: 7, // processes
