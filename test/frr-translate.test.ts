@@ -82,7 +82,7 @@ t.test('hub: ospfd and bgpd configs', async (t) => {
     'router bgp 65000', ' bgp router-id 1.1.1.1', ' bgp log-neighbor-changes', ' no bgp ebgp-requires-policy',
     ' neighbor SPOKES peer-group', ' neighbor SPOKES remote-as 65000', ' neighbor SPOKES timers 3 9',
     ' bgp listen range 192.168.0.0/24 peer-group SPOKES',
-    ' neighbor 172.16.15.1 remote-as 64999', ' neighbor 172.16.15.1 update-source eth0',
+    ' neighbor 172.16.15.1 remote-as 64999', ' neighbor 172.16.15.1 update-source eth0', ' neighbor 172.16.15.1 timers connect 10',
     ' address-family ipv4 unicast', '  network 10.0.1.0/24', '  aggregate-address 10.0.0.0/8 summary-only', '  redistribute connected',
     '  neighbor SPOKES route-reflector-client', ' exit-address-family', 'exit', '',
   ].join('\n'));
@@ -110,7 +110,7 @@ t.test('spoke: IOS timers for point-to-multipoint, passive LAN, plain iBGP neigh
   const f = translate(load(SPOKE), osName);
   t.match(f.ospfd!, /interface eth1\n ip ospf passive\nexit\ninterface Tunnel0\n ip ospf network point-to-multipoint\n ip ospf priority 0\n ip ospf hello-interval 30\n ip ospf dead-interval 120\nexit\n/);
   t.notMatch(f.ospfd!, /prefix-list/, 'no static filter without redistribute static');
-  t.match(f.bgpd!, /router bgp 65000\n no bgp log-neighbor-changes\n no bgp ebgp-requires-policy\n neighbor 192\.168\.0\.1 remote-as 65000\n address-family ipv4 unicast\n  network 10\.0\.2\.0\/24\n exit-address-family\n/);
+  t.match(f.bgpd!, /router bgp 65000\n no bgp log-neighbor-changes\n no bgp ebgp-requires-policy\n neighbor 192\.168\.0\.1 remote-as 65000\n neighbor 192\.168\.0\.1 timers connect 10\n address-family ipv4 unicast\n  network 10\.0\.2\.0\/24\n exit-address-family\n/);
 });
 
 t.test('errors name the problem', async (t) => {

@@ -47,3 +47,8 @@ export function startRouting(lab: Lab, name: string, cfg: string) {
 export function ctlJsonOrUndefined<T = unknown>(lab: Lab, name: string, command: string): T | undefined {
   try { return lab.ctlJson<T>(name, command); } catch { return undefined; }
 }
+
+/** The last lines of FRR daemon `d`'s log of router `name` (for failure reports). */
+export function frrLog(lab: Lab, name: string, d: string, lines = 30): string {
+  try { return fs.readFileSync(`${frrDirOf(lab, name)}/${d}.log`, 'utf8').trim().split('\n').slice(-lines).join('\n'); } catch { return `(no ${d} log)`; }
+}

@@ -18,6 +18,8 @@ export class TranslateError extends Error {}
 
 /** The prefix-list and route-map that select the startup-config's static routes (see staticFilter). */
 const STATIC_FILTER = 'DMVPND-STATIC';
+/** Seconds between BGP connection attempts to a configured neighbor (see bgpRouter). */
+const CONNECT_RETRY_S = 10;
 
 /** The daemons `c` needs, zebra first (the others connect to it). */
 export function daemonsFor(c: ApplianceConfig): FrrDaemon[] {
@@ -149,6 +151,9 @@ function bgpRouter(b: BgpConfig, os: (ios: string) => string): string[] {
     if (n.remoteAs !== undefined) out.push(` neighbor ${n.address} remote-as ${n.remoteAs}`);
     if (n.peerGroup !== undefined) out.push(` neighbor ${n.address} peer-group ${n.peerGroup}`);
     out.push(...peerSession(n.address, { ...n, remoteAs: undefined }, os));
+    // a spoke's first OPEN often races its NHRP registration to the hub; FRR would wait its default
+    // 120 s to try again, IOS retries sooner: retry every CONNECT_RETRY_S
+    out.push(` neighbor ${n.address} timers connect ${CONNECT_RETRY_S}`);
   }
   out.push(' address-family ipv4 unicast');
   for (const n of b.networks) out.push(`  network ${prefix(n.prefix, n.mask)}`);
