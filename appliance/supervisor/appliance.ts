@@ -24,6 +24,8 @@ import { applyLive, type LiveHost, type LiveResult, type PlacedRoute } from './l
 import { addressOverlap } from './addressing.js';
 import { RoutingService, TranslateError } from './routing.js';
 import { frrDirFor } from '../routing/frr/daemons.js';
+import { KernelTable } from '../routing/kernel-table.js';
+import { loadNative } from '../io/native.js';
 
 export class ConfigError extends Error {}
 
@@ -50,6 +52,9 @@ export class Appliance {
   tunnelDown?: string;
   osNames = new Map<string, string>();
   readonly log: Log;
+  /** The kernel's main table, addresses and links (netlink): the source of the overlay FIB, NHRP's
+   *  decisions and `show ip route`; subscribe to it for changes (docs/routing.md). */
+  readonly kernel: KernelTable;
   readonly startedAt = Date.now();
   private sourceText: string[] = [];
   private plan?: Plan;
@@ -66,6 +71,10 @@ export class Appliance {
   constructor(private readonly opts: { configPath: string; pcapPath?: string; frrDir?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
     this.routing = new RoutingService(opts.frrDir ?? frrDirFor('/run/dmvpnd.sock'), this.log.facility('ROUTING'));
+    this.kernel = new KernelTable({
+      netlinkOpen: (g, cb) => loadNative().netlinkOpen(g, cb), netlinkSend: (id, b) => loadNative().netlinkSend(id, b),
+      netlinkClose: (id) => loadNative().netlinkClose(id), netlinkStats: (id) => loadNative().netlinkStats(id),
+    }, (level, msg) => this.log.emit('IPRT', level, 'KERNEL', msg));
   }
 
   /** Parses the config file; throws ConfigError listing every bad line. Applies nothing. */
@@ -87,6 +96,7 @@ export class Appliance {
     this.config = config;
     for (const i of config.inactive) this.log.emit('CONFIG', 'notice', 'INACTIVE', `line ${i.line}: "${i.text.trim()}" accepted, not active: ${i.reason}`);
     const plan = this.preflight(config);
+    await this.kernel.start();
     this.plan = plan;
     this.osNames = plan.osNames;
     this.tunnel = plan.tunnel;
@@ -220,7 +230,7 @@ export class Appliance {
   private async bringUpTunnel(plan: Plan, src: string, j: ApplyJournal): Promise<void> {
     const tunnel = plan.tunnel!;
     plan.params!.source = src;
-    const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log);
+    const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log, this.kernel);
     j.record(`tunnel ${tunnel.name}`, () => { if (this.overlay === overlay) this.overlay = undefined; return overlay.stop(); });
     try { await overlay.start(this.opts.pcapPath); }
     catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }
@@ -288,8 +298,7 @@ export class Appliance {
         this.keepInactive(kr, j);
         continue;
       }
-      j.route(kr);
-      if (viaTunnel) this.dataplane!.commands.fibAdd(ipToU32(r.prefix), len, r.nextHop ? ipToU32(r.nextHop) : 0);
+      j.route(kr); // through the tunnel: the overlay FIB follows the kernel route (routing/overlay-fib.ts)
     }
   }
 
@@ -298,7 +307,8 @@ export class Appliance {
     const t = plan.tunnel, len = maskToLen(r.mask);
     const viaTunnel = isOverlayRoute(r, t);
     // IOS static routes have distance 1: a connected route (metric 0) to the same prefix wins.
-    const kernel: KernelRoute = viaTunnel ? { prefix: r.prefix, len, dev: t!.name, metric: r.distance }
+    // through the tunnel the next hop goes into the kernel too: the overlay FIB takes it from there
+    const kernel: KernelRoute = viaTunnel ? { prefix: r.prefix, len, via: r.nextHop, dev: t!.name, metric: r.distance }
       : { prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.routeDev(r.iface, plan.osNames) : undefined, metric: r.distance ?? 1 };
     return { route: r, kernel, viaTunnel };
   }
@@ -404,11 +414,6 @@ export class Appliance {
       placeRoutes: (c, plan) => c.routes.map((r) => this.placeRoute(r, plan)),
       installRoutes: (plan, routes, which, j) => this.applyRoutes(plan, which, j, routes),
       forgetInactive: (kr) => { this.inactiveRoutes.delete(inactiveKey(kr)); },
-      fib: (op, kr, nextHop) => {
-        const dp = this.dataplane?.commands;
-        if (op === 'add') dp?.fibAdd(ipToU32(kr.prefix), kr.len, nextHop ? ipToU32(nextHop) : 0);
-        else dp?.fibDel(ipToU32(kr.prefix), kr.len);
-      },
       notice: (msg) => this.log.emit('CONFIG', 'notice', 'LIVE', msg),
       routeDelete, routeReplace,
       removeLoopback: (os, j) => {
@@ -433,5 +438,6 @@ export class Appliance {
     this.sourceTimer = undefined;
     await this.routing.stop();
     await this.overlay?.stop();
+    this.kernel.stop();
   }
 }
