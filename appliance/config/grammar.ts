@@ -9,6 +9,7 @@ import { ikev2Global, ikev2ProfileCommand, ikev2Trees } from './grammar-ikev2.js
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
 import { servicesGlobal } from './grammar-services.js';
+import { routingGlobal, routingTrees, ospfInterfaceCommands } from './grammar-routing.js';
 
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
@@ -116,6 +117,7 @@ function globalTree(): Node {
     'ip http {rest:line}', 'aaa {rest:line}', 'control-plane', 'ntp {rest:line}', 'clock {rest:line}']) {
     define(g, s, inactive('not applicable on this appliance'));
   }
+  routingGlobal(g); // router ospf N, router bgp N (grammar-routing.ts); other protocols fall to the line below
   define(g, 'router {rest:line}', ctx => { ctx.enter({ id: 'config-router' }); return 'dynamic routing is not supported'; },
     { router: 'Enable a routing process' });
   return g;
@@ -156,6 +158,7 @@ function interfaceTree(): Node {
 
   nhrpCommands(t);
   tunnelCommands(t);
+  ospfInterfaceCommands(t, iface); // ip ospf network|priority|hello-interval|dead-interval|cost (grammar-routing.ts)
 
   const inactive = (why: string): Act => () => why;
   for (const s of ['ip redirects', 'ip unreachables', 'ip split-horizon', 'ip split-horizon {rest:line}', 'ip next-hop-self {rest:line}',
@@ -477,7 +480,7 @@ export function configTrees(): ConfigTrees {
   memo ??= {
     exec: undefined, priv: undefined, config: globalTree(), 'config-if': interfaceTree(), 'config-isakmp': isakmpTree(),
     'cfg-crypto-trans': transTree(), 'ipsec-profile': profileTree(), 'config-manual-sa': manualSaTree(), 'config-router': routerTree(),
-    'config-line': lineTree(),
+    'config-line': lineTree(), ...routingTrees(subTree),
     ...ikev2Trees(crypto, subTree),
   } as ConfigTrees;
   return memo;

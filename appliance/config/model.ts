@@ -2,6 +2,7 @@
 // interactive config mode into this; the supervisor applies it; running-config is rendered from it.
 // Addresses are dotted-quad strings here (the wire/data-plane layers convert to u32).
 import type { Ikev2Config } from './model-ikev2.js';
+import type { InterfaceOspf, OspfConfig, BgpConfig } from './model-routing.js';
 
 export interface InterfaceAddress { address: string; mask: string } // "192.168.0.1", "255.255.255.0"
 
@@ -46,6 +47,7 @@ export interface TunnelConfig {
   key?: number;
   protection?: { profile: string; shared: boolean };
   nhrp: TunnelNhrp;
+  ospf?: InterfaceOspf; // `ip ospf ...` (model-routing.ts)
 }
 
 export interface EthernetConfig {
@@ -59,6 +61,7 @@ export interface EthernetConfig {
   description?: string;
   address?: InterfaceAddress;
   shutdown: boolean;
+  ospf?: InterfaceOspf; // `ip ospf ...` (model-routing.ts)
 }
 
 export type InterfaceConfig = TunnelConfig | EthernetConfig;
@@ -140,6 +143,9 @@ export interface ApplianceConfig {
   interfaces: InterfaceConfig[];
   routes: StaticRoute[];
   crypto: CryptoConfig;
+  /** `router ospf N` / `router bgp N` (model-routing.ts); absent when not configured */
+  ospf?: OspfConfig;
+  bgp?: BgpConfig;
   /** lines accepted but not (yet) acted on, with the reason, reported at load. */
   inactive: Array<{ line: number; text: string; reason: string }>;
 }

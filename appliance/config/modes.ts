@@ -7,6 +7,7 @@ import type { ApplianceConfig } from './model.js';
 export type ModeId =
   | 'exec' | 'priv' | 'config' | 'config-if' | 'config-isakmp' | 'cfg-crypto-trans' | 'ipsec-profile'
   | 'config-manual-sa' | 'config-router' | 'config-line'
+  | 'config-router-ospf' | 'config-router-bgp' | 'config-router-af'
   | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile';
 
 /** The mode plus what it edits (interface name, policy number, profile name ...). */
@@ -16,6 +17,7 @@ const SUFFIX: Record<ModeId, string> = {
   exec: '>', priv: '#', config: '(config)#', 'config-if': '(config-if)#', 'config-isakmp': '(config-isakmp)#',
   'cfg-crypto-trans': '(cfg-crypto-trans)#', 'ipsec-profile': '(ipsec-profile)#',
   'config-manual-sa': '(config-manual-sa)#', 'config-router': '(config-router)#', 'config-line': '(config-line)#',
+  'config-router-ospf': '(config-router)#', 'config-router-bgp': '(config-router)#', 'config-router-af': '(config-router-af)#',
   'config-ikev2-proposal': '(config-ikev2-proposal)#', 'config-ikev2-policy': '(config-ikev2-policy)#',
   'config-ikev2-keyring': '(config-ikev2-keyring)#', 'config-ikev2-keyring-peer': '(config-ikev2-keyring-peer)#',
   'config-ikev2-profile': '(config-ikev2-profile)#',

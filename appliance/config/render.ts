@@ -3,6 +3,7 @@
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } from './model.js';
 import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
 import { ikev2Lines } from './render-ikev2.js';
+import { routerLines, ospfInterfaceLines } from './render-routing.js';
 
 const DEFAULT_MTU = 1400; // keep in step with grammar.ts (not imported: grammar imports this file)
 const DEFAULT_HOLDTIME = 7200;
@@ -11,6 +12,7 @@ export function renderConfig(c: ApplianceConfig): string {
   const out: string[] = ['!', ...authHead(c.auth), `hostname ${c.hostname}`, '!', ...authBody(c.auth)];
   if (c.crypto.lines.length) out.push(...c.crypto.lines, '!');
   for (const i of c.interfaces) out.push(...renderInterface(i), '!');
+  out.push(...routerLines(c)); // router ospf, router bgp (render-routing.ts)
   for (const r of c.routes) {
     out.push(['ip route', r.prefix, r.mask, r.iface, r.nextHop, r.distance].filter(x => x !== undefined).join(' '));
   }
@@ -26,6 +28,7 @@ export function renderInterface(i: InterfaceConfig): string[] {
   out.push(i.address ? ` ip address ${i.address.address} ${i.address.mask}` : ' no ip address');
   if (i.kind === 'ethernet' && i.noProxyArp) out.push(' no ip proxy-arp');
   if (i.kind === 'tunnel') out.push(...tunnelBody(i));
+  out.push(...ospfInterfaceLines(i.ospf));
   if (i.shutdown) out.push(' shutdown');
   if (i.kind === 'tunnel') out.push(...tunnelTail(i));
   return out;

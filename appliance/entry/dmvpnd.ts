@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { NtpClient, stepClockWithDate } from '../supervisor/ntp-client.js';
 import { SyslogForwarder } from '../log/syslog.js';
 import { ikeKeyLogPath, KEYLOG_ENV } from '../supervisor/ike-keylog.js';
+import { frrDirFor } from '../routing/frr/daemons.js';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -30,7 +31,7 @@ function usage(code: number): never {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const app = new Appliance({ configPath: opts.config, pcapPath: opts.pcap });
+const app = new Appliance({ configPath: opts.config, pcapPath: opts.pcap, frrDir: process.env.DMVPN_FRR_DIR ?? frrDirFor(opts.control) });
 const keyLog = ikeKeyLogPath(); // read once, here; IKE appends to it (lab only, like SSLKEYLOGFILE)
 if (keyLog) app.log.emit('CRYPTO', 'warn', 'KEYLOG', `${KEYLOG_ENV} is set: IPsec keys of every IKE SA are written to ${keyLog} (lab only: anyone who reads it decrypts the traffic)`);
 try {

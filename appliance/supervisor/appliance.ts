@@ -22,6 +22,8 @@ import { readSas } from '../dataplane/sa.js';
 import { incompleteTunnel, type Plan } from './apply-plan.js';
 import { applyLive, type LiveHost, type LiveResult, type PlacedRoute } from './live-config.js';
 import { addressOverlap } from './addressing.js';
+import { RoutingService, TranslateError } from './routing.js';
+import { frrDirFor } from '../routing/frr/daemons.js';
 import { KernelTable } from '../routing/kernel-table.js';
 import { loadNative } from '../io/native.js';
 
@@ -63,8 +65,12 @@ export class Appliance {
   private lastWaitMessage?: string;
   private readonly sendUsage = new SendUsage(() => Object.values(this.nhrp?.counters().out ?? {}).reduce((a, b) => a + b, 0));
 
-  constructor(private readonly opts: { configPath: string; pcapPath?: string }) {
+  /** OSPF and BGP on FRR (supervisor/routing.ts); `frrDir`: its state directory, unique per appliance */
+  readonly routing: RoutingService;
+
+  constructor(private readonly opts: { configPath: string; pcapPath?: string; frrDir?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
+    this.routing = new RoutingService(opts.frrDir ?? frrDirFor('/run/dmvpnd.sock'), this.log.facility('ROUTING'));
     this.kernel = new KernelTable({
       netlinkOpen: (g, cb) => loadNative().netlinkOpen(g, cb), netlinkSend: (id, b) => loadNative().netlinkSend(id, b),
       netlinkClose: (id) => loadNative().netlinkClose(id), netlinkStats: (id) => loadNative().netlinkStats(id),
@@ -106,6 +112,18 @@ export class Appliance {
       throw new ConfigError(`config apply failed, rolled back (${undone.length} changes undone${failed.length ? `; could not undo: ${failed.join('; ')}` : ''}):\n${where}${e.message}`);
     }
     this.log.emit('SYS', 'notice', 'CONFIG_I', `configured from ${this.opts.configPath}`);
+    await this.applyRouting();
+  }
+
+  /** FRR follows the running config; a failure to start it is logged, the rest keeps running (as a crashed daemon would). */
+  private async applyRouting(): Promise<void> {
+    try { await this.routing.apply(this.config, (n) => this.routingOsName(n, this.osNames, this.tunnel)); }
+    catch (e) { this.log.emit('ROUTING', 'error', 'FRR', `FRR not running: ${(e as Error).message}`); }
+  }
+
+  /** The OS interface of an IOS interface name the routing config uses (the tunnel's TUN has its IOS name). */
+  private routingOsName(ios: string, osNames: Map<string, string>, tunnel: TunnelConfig | undefined): string | undefined {
+    return tunnel && tunnel.name.toLowerCase() === ios.toLowerCase() ? tunnel.name : osNames.get(ios) ?? this.routeDev(ios, osNames);
   }
 
   /** Everything that can be checked before touching the system. */
@@ -115,6 +133,10 @@ export class Appliance {
     const names = resolveOsNames(ethernets, interfaceExists);
     if (!names.ok) throw new ConfigError(`config refused, nothing applied:\n${names.errors.join('\n')}`);
     const osNames = names.names;
+    try { RoutingService.check(config, (n) => this.routingOsName(n, osNames, tunnels[0])); } catch (e) {
+      if (e instanceof TranslateError) throw new ConfigError(`config refused, nothing applied: ${e.message}`);
+      throw e;
+    }
     if (tunnels.length > 1) throw new ConfigError(`only one tunnel interface per appliance is supported; found ${tunnels.map((t) => t.name).join(', ')}`);
     const tunnel = tunnels[0];
     const overlap = addressOverlap(config.interfaces);
@@ -343,12 +365,18 @@ export class Appliance {
       debugOffAll: () => { this.log.debugEnabled.clear(); },
       reconfigure: (next) => this.reconfigure(next),
       dataplaneForTest: () => this.dataplane,
+      routingJson: (command) => this.routing.vtyshJson(command),
+      routingDaemons: () => this.routing.status(),
     };
   }
 
   /** Configuration mode: apply a whole candidate config at run time, or refuse it and change nothing
    *  (live-config.ts). One at a time: the control socket serialises sessions' lines. */
-  reconfigure(next: ApplianceConfig): Promise<LiveResult> { return applyLive(this.liveHost(), next); }
+  async reconfigure(next: ApplianceConfig): Promise<LiveResult> {
+    const r = await applyLive(this.liveHost(), next);
+    if (r.ok) await this.applyRouting(); // regenerates FRR's files; restarts only the daemons whose file changed
+    return r;
+  }
 
   /** What live apply may do here (the parts of start() it reuses, one change at a time). */
   private liveHost(): LiveHost {
@@ -408,6 +436,7 @@ export class Appliance {
     clearInterval(this.inactiveTimer);
     this.sendUsage.stop();
     this.sourceTimer = undefined;
+    await this.routing.stop();
     await this.overlay?.stop();
     this.kernel.stop();
   }

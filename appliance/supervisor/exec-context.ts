@@ -8,6 +8,7 @@ import type { NhrpCounters } from '../nhrp/engine.js';
 import type { NhsStatus } from '../nhrp/registration-client.js';
 import type { SaRow } from '../dataplane/sa.js';
 import type { IsakmpSaRow, CryptoSessionChild } from '../show/crypto-isakmp.js';
+import type { DaemonStatus } from '../routing/frr/daemons.js';
 
 /** IKE as exec mode sees it: the ISAKMP SAs, the Child SAs it installed, and `clear crypto ...`. */
 export interface ExecIke {
@@ -62,4 +63,8 @@ export interface ExecContext {
   reconfigure(next: ApplianceConfig): Promise<{ ok: boolean; message?: string }>;
   /** the data plane for fault-injection commands (test-hooks.ts), while it runs */
   dataplaneForTest(): { crashWorkerForTest(): boolean } | undefined;
+  /** FRR's JSON answer to a vtysh command, or undefined when no routing protocol runs (supervisor/routing.ts) */
+  routingJson?(command: string): unknown;
+  /** the FRR daemons this appliance runs, with their restart counts */
+  routingDaemons?(): DaemonStatus[];
 }

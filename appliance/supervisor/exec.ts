@@ -23,6 +23,7 @@ import { linkStatus } from './system.js';
 import type { ExecContext } from './exec-context.js';
 import { testHookCommands } from './test-hooks.js';
 import { systemCommands, imageVersionLines, type SystemOptions } from './exec-system.js';
+import { routingCommands } from './exec-routing.js';
 
 type Handler = (a: Args) => string;
 
@@ -74,6 +75,7 @@ export class ExecCommands {
       'debug nhrp': () => { ctx.debugOn('nhrp'); return 'NHRP protocol debugging is on\n'; },
       'undebug all': () => { ctx.debugOffAll(); return 'All possible debugging has been turned off\n'; },
       ...testHookCommands(() => ctx.dataplaneForTest()),
+      ...routingCommands(ctx), // show ip ospf neighbor, show ip bgp summary, show routing daemons (exec-routing.ts)
       ...(system ? systemCommands(ctx, system) : {}), // write memory, show startup-config, reload (exec-system.ts)
     };
   }

@@ -1,0 +1,26 @@
+// Exec commands of the dynamic routing (FRR): `show ip ospf neighbor`, `show ip bgp summary` in IOS
+// form from FRR's JSON, and `show routing daemons` (which FRR daemons run, restarts) for operators.
+import type { Args } from '../cli/tree.js';
+import type { ExecContext } from './exec-context.js';
+import { ospfNeighborRows, formatOspfNeighbors } from '../show/ospf-neighbor.js';
+import { bgpSummaryOf, formatBgpSummary } from '../show/bgp-summary.js';
+
+type Handler = (a: Args) => string;
+
+export function routingCommands(ctx: ExecContext): Record<string, Handler> {
+  const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> => ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
+  // FRR reports OS interface names; shows use the IOS names of the config
+  const iosName = (os: string) => ctx.config().interfaces.find((i) => (ctx.osNameOf(i.name) ?? i.name) === os)?.name ?? os;
+  return {
+    ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.routingJson?.('show ip ospf neighbor json'), iosName), json)),
+    ...both('show ip bgp summary', (json) => formatBgpSummary(
+      ctx.config().bgp ? bgpSummaryOf(ctx.routingJson?.('show ip bgp summary json'), ctx.config().bgp!.listenRanges.length) : undefined, json)),
+    ...both('show routing daemons', (json) => {
+      const ds = ctx.routingDaemons?.() ?? [];
+      if (json) return JSON.stringify(ds) + '\n';
+      if (!ds.length) return 'No routing protocol is configured (router ospf / router bgp)\n';
+      return ['Daemon   PID      State    Restarts  Last exit', ...ds.map((d) =>
+        `${d.daemon.padEnd(8)} ${String(d.pid ?? '-').padEnd(8)} ${(d.running ? 'running' : 'down').padEnd(8)} ${String(d.restarts).padEnd(9)} ${d.lastExit ?? ''}`.trimEnd())].join('\n') + '\n';
+    }),
+  };
+}

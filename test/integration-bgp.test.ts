@@ -1,0 +1,68 @@
+// iBGP over the DMVPN in seed 003's addressing, on FRR driven by the appliance: the hub accepts the
+// spokes as dynamic neighbors (`bgp listen range`) and reflects their LANs (route reflector), so each
+// spoke learns the other's LAN with the other spoke as next hop (Phase 2); with
+// `aggregate-address ... summary-only` the hub sends only the summary (Phase 3).
+import t from 'tap';
+import { Lab, waitFor } from './util/lab.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { baseConfig, withStanza, routeTo, kernelRoutes, routingLabDown, startRouting, ctlJsonOrUndefined, frrLog } from './util/routing-lab.js';
+
+requireTools(t, [...LAB_NEEDS, 'vtysh']);
+
+function bgpConfig(name: string, phase: 2 | 3): string {
+  const n = Number(name.slice(1));
+  const c = baseConfig(name, phase);
+  if (n === 1) {
+    return withStanza(c, `router bgp 65000
+ bgp router-id 1.1.1.1
+ bgp log-neighbor-changes
+ neighbor SPOKES peer-group
+ neighbor SPOKES remote-as 65000
+ neighbor SPOKES timers 1 3
+ neighbor SPOKES route-reflector-client
+ bgp listen range 192.168.0.0/24 peer-group SPOKES
+ network 10.0.1.0 mask 255.255.255.0${phase === 3 ? '\n aggregate-address 10.0.0.0 255.0.0.0 summary-only' : ''}`);
+  }
+  return withStanza(c, `router bgp 65000
+ bgp router-id ${n}.${n}.${n}.${n}
+ neighbor 192.168.0.1 remote-as 65000
+ neighbor 192.168.0.1 timers 1 3
+ network 10.0.${n}.0 mask 255.255.255.0`);
+}
+
+async function bringUp(t: { teardown(fn: () => unknown): void; ok(v: unknown, m: string): void }, phase: 2 | 3): Promise<Lab> {
+  const lab = new Lab(`lf-b${phase}${process.pid % 1000}`, 2);
+  t.teardown(() => routingLabDown(lab));
+  lab.up();
+  for (const r of ['R1', 'R2', 'R3']) startRouting(lab, r, bgpConfig(r, phase));
+  const up = await waitFor(() => {
+    const s = ctlJsonOrUndefined<{ peers: Array<{ statePfx: string; dynamic: boolean }> }>(lab, 'R1', 'show ip bgp summary');
+    return s?.peers?.filter((p) => /^\d+$/.test(p.statePfx)).length === 2 ? s : undefined;
+  }, 90000, 1000);
+  if (!up) for (const r of ['R1', 'R2', 'R3']) console.error(`${r}:\n${lab.ctl(r, 'show ip bgp summary')}\n${lab.ctl(r, 'show dmvpn')}\n${lab.routers.get(r)!.log.slice(-20).join('\n')}\n${frrLog(lab, r, 'bgpd')}`);
+  t.ok(up, 'both spokes Established with the hub');
+  t.ok(up?.peers.every((p) => p.dynamic), 'as dynamic neighbors (listen range)');
+  return lab;
+}
+
+t.test('Phase 2: dynamic neighbors on the hub, route reflection, next hop the other spoke', async (t) => {
+  const lab = await bringUp(t, 2);
+  const sum = lab.ctl('R1', 'show ip bgp summary');
+  t.match(sum, /BGP router identifier 1\.1\.1\.1, local AS number 65000\n/);
+  t.match(sum, /Neighbor\s+V\s+AS MsgRcvd MsgSent\s+TblVer\s+InQ OutQ Up\/Down\s+State\/PfxRcd\n\*192\.168\.0\.2\s+4\s+65000\s+\d+\s+\d+\s+\d+\s+0\s+0 \d\d:\d\d:\d\d\s+1\n/);
+  t.match(sum, /\* Dynamically created based on a listen range command\nDynamically created neighbors: 2, Subnet ranges: 1\n/);
+  t.match(lab.ctl('R2', 'show ip bgp summary'), /\n192\.168\.0\.1\s+4\s+65000 .* 00:\d\d:\d\d\s+2\n/, 'the spoke has the hub as a plain neighbor, 2 prefixes (hub LAN, R3 LAN)');
+  const r2 = await waitFor(() => routeTo(lab.ns('R2'), '10.0.3.0/24'), 20000, 500);
+  t.match(r2, { gateway: '192.168.0.3', dev: 'Tunnel0', protocol: 'bgp' }, 'R2 reaches R3\'s LAN via R3: the reflector keeps the next hop');
+  t.match(routeTo(lab.ns('R3'), '10.0.2.0/24'), { gateway: '192.168.0.2', dev: 'Tunnel0', protocol: 'bgp' });
+  t.match(routeTo(lab.ns('R2'), '10.0.1.0/24'), { gateway: '192.168.0.1', protocol: 'bgp' }, 'and the hub LAN via the hub');
+});
+
+t.test('Phase 3: the hub sends only the summary', async (t) => {
+  const lab = await bringUp(t, 3);
+  const agg = await waitFor(() => routeTo(lab.ns('R2'), '10.0.0.0/8'), 20000, 500);
+  t.match(agg, { gateway: '192.168.0.1', dev: 'Tunnel0', protocol: 'bgp' }, 'R2 has 10/8 via the hub');
+  t.equal(routeTo(lab.ns('R2'), '10.0.3.0/24'), undefined, 'and not R3\'s LAN (summary-only)');
+  t.same(kernelRoutes(lab.ns('R2')).filter((r) => r.protocol === 'bgp').map((r) => r.dst), ['10.0.0.0/8'], 'the summary is its only BGP route');
+  t.match(routeTo(lab.ns('R1'), '10.0.3.0/24'), { gateway: '192.168.0.3', protocol: 'bgp' }, 'the hub keeps the specifics');
+});
