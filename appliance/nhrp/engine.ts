@@ -58,6 +58,8 @@ export interface NhrpEngineOptions {
   routeLookup?: (destination: string) => { nextHop: string } | undefined;
   /** Phase 3 shortcut routes (required for `ip nhrp shortcut` to have an effect) */
   routes?: ShortcutRoutes;
+  /** an NHS went up or down (`if-state nhrp` follows it: supervisor/if-state.ts) */
+  nhsChanged?(): void;
 }
 
 export interface NhrpCounters {
@@ -483,6 +485,7 @@ export class NhrpEngine {
         allocRequestId: () => this.allocRequestId(),
         send: (dst, m) => this.sendMessage(dst, m),
         log: this.o.log,
+        upChanged: () => this.o.nhsChanged?.(),
       }));
     }
   }

@@ -317,7 +317,7 @@ export class Appliance {
       config: () => this.config,
       tunnel: () => this.tunnel,
       tunnelSource: () => this.tunnelSource,
-      overlayUp: () => !!this.overlay,
+      overlayUp: () => !!this.overlay && this.overlay.lineProtocol.up,
       osNameOf: (name) => this.osNameOf(name),
       nhrp: () => this.nhrp,
       nhrpSendUsage: () => this.nhrpSendUsage(),

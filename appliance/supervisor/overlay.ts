@@ -18,6 +18,7 @@ import type { ExecIke } from './exec-context.js';
 import { PEER_FLAG, PEER_SA_SHIFT } from '../dataplane/layout.js';
 import { ipToU32 as u32, u32ToIp, maskToLen, networkOf } from '../net/ipv4.js';
 import { localPrefixes, overlayRoute } from './addressing.js';
+import { LineProtocol } from './if-state.js';
 import type { Log } from '../log/log.js';
 
 /** RFC 2332 5.2.0.1: ar$op.type is byte 17 of the fixed header (a retransmitted Registration Request
@@ -34,6 +35,8 @@ export class Overlay {
   ipsec?: IpsecManager;
   /** IKE (crypto isakmp keys with tunnel protection): SAs negotiated per peer. */
   ike?: IkeService;
+  /** line protocol: up, or with `if-state nhrp` only while an NHS answers (if-state.ts) */
+  readonly lineProtocol: LineProtocol;
   private readonly mcastMembers = new Map<string, string>();
   private readonly lastTx = new Map<number, number>();
   private usageTimer?: NodeJS.Timeout;
@@ -91,6 +94,14 @@ export class Overlay {
         },
       },
       log: (level, msg) => nhrpLog(level, msg),
+      nhsChanged: () => this.lineProtocol.update(),
+    });
+    this.lineProtocol = new LineProtocol({
+      name: tunnel.name, followsNhs: !!tunnel.ifStateNhrp && this.nhrp.nhsStatus().length > 0,
+      anyNhsUp: () => this.nhrp.nhsStatus().some((s) => s.up),
+      setCarrier: (on) => this.dataplane.setCarrier(on),
+      notice: (text) => log.emit('LINEPROTO', 'notice', 'UPDOWN', text),
+      warn: (text) => log.emit('LINEPROTO', 'warn', 'IFSTATE', text),
     });
   }
 
@@ -143,6 +154,7 @@ export class Overlay {
     // the tunnel subnet is on-link: next hop = destination
     dp.commands.fibAdd(u32(networkOf(params.tunnelIp, params.prefixLen)), params.prefixLen, 0);
     for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(u32(m));
+    this.lineProtocol.start();
     this.nhrp.start();
     this.usageTimer = setInterval(() => this.reportUsage(), USAGE_POLL_MS);
     this.usageTimer.unref();
@@ -217,6 +229,7 @@ export class Overlay {
 
   /** Unresolved traffic goes via the best responding NHS: follow failover and return in the data plane. */
   private followBestNhs(): void {
+    this.lineProtocol.update();
     if (this.params.p2pDestination) return;
     const best = this.nhrp.nhsForwarding();
     if (!best || best === this.params.nhsFallback) return;
