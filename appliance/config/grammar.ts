@@ -155,6 +155,8 @@ function interfaceTree(): Node {
   define(t, 'ip mtu {n:range:68-9216}', (ctx, a) => { tunnel(ctx).mtu = a.no ? DEFAULT_MTU : Number(a.p.n); }, { '{n}': 'MTU (bytes)' });
   define(t, 'ip tcp adjust-mss {n:range:500-1460}', (ctx, a) => { setOpt(tunnel(ctx), 'tcpAdjustMss', a.no ? undefined : Number(a.p.n)); },
     { '{n}': 'Maximum segment size in bytes' });
+  define(t, 'if-state nhrp', (ctx, a) => { setOpt(tunnel(ctx), 'ifStateNhrp', a.no ? undefined : true); },
+    { 'if-state': 'Interface state', nhrp: 'NHRP: line protocol down while no NHS answers' });
 
   nhrpCommands(t);
   tunnelCommands(t);
@@ -165,7 +167,7 @@ function interfaceTree(): Node {
     'keepalive', 'keepalive {rest:line}', 'bandwidth {n:range:1-10000000}', 'delay {n:range:1-16777215}', 'ip ospf {rest:line}',
     'ip nat {rest:line}', 'ip virtual-reassembly', 'ip virtual-reassembly {rest:line}', 'duplex {rest:line}', 'speed {rest:line}',
     'load-interval {n:range:30-600}', 'ip pim {rest:line}', 'ip summary-address {rest:line}', 'ip hello-interval {rest:line}',
-    'ip hold-time {rest:line}', 'if-state nhrp', 'media-type {rest:line}', 'negotiation {rest:line}', 'cdp enable', 'mop enabled']) {
+    'ip hold-time {rest:line}', 'media-type {rest:line}', 'negotiation {rest:line}', 'cdp enable', 'mop enabled']) {
     define(t, s, inactive('accepted, no effect on this appliance'));
   }
   return t;

@@ -40,6 +40,8 @@ export interface TunnelConfig {
   shutdown: boolean;
   mtu: number; // `ip mtu`, default 1400 (DMVPN guides); IOS default 1476
   tcpAdjustMss?: number; // `ip tcp adjust-mss`
+  /** `if-state nhrp`: line protocol down while no NHS answers our registrations (supervisor/if-state.ts) */
+  ifStateNhrp?: boolean;
   /** `tunnel source` as written: an interface name or an address. */
   source?: string;
   destination?: string; // `tunnel destination` (point-to-point GRE, Phase 1 spoke)

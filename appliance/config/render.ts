@@ -55,6 +55,7 @@ function tunnelBody(t: TunnelConfig): string[] {
   if (n.redirect) out.push(' ip nhrp redirect');
   if (n.shortcut) out.push(' ip nhrp shortcut');
   if (t.tcpAdjustMss !== undefined) out.push(` ip tcp adjust-mss ${t.tcpAdjustMss}`);
+  if (t.ifStateNhrp) out.push(' if-state nhrp');
   return out;
 }
 

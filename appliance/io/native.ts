@@ -68,6 +68,8 @@ export interface NativeError extends Error { code: string }
 export interface NativeIo {
   /** TUN device with IFF_TUN|IFF_NO_PI (+IFF_VNET_HDR / IFF_MULTI_QUEUE); returns a nonblocking fd. */
   openTun(name: string, opts?: { vnetHdr?: boolean; multiQueue?: boolean }): number;
+  /** TUNSETCARRIER on a TUN fd: carrier off marks the routes through it linkdown (if-state nhrp). */
+  tunSetCarrier(fd: number, on: boolean): void;
   /** Sets address/netmask/MTU/up through ioctls. prefixLen needs address. */
   configureInterface(name: string, conf: InterfaceConfig): void;
   /** Raw IPv4 socket for `protocol` with IP_HDRINCL; received packets include the IPv4 header. */

@@ -19,6 +19,7 @@ const char *errno_name(int err);
 /* tun.c */
 struct tun_opts { int vnet_hdr; int multi_queue; };
 int tun_open(const char *name, const struct tun_opts *o, struct io_err *e);
+int tun_set_carrier(int fd, int on, struct io_err *e);
 struct if_conf {
   const char *address; /* NULL = leave as is */
   int prefix_len;      /* -1 = derive nothing; only used with address */

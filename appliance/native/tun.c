@@ -65,6 +65,17 @@ int tun_open(const char *name, const struct tun_opts *o, struct io_err *e) {
   return fd;
 }
 
+/* Carrier of a TUN we opened (TUNSETCARRIER, Linux 4.19+): off, the kernel marks every route through
+ * the device "linkdown" and, with ignore_routes_with_linkdown, routes around it (if-state nhrp). */
+int tun_set_carrier(int fd, int on, struct io_err *e) {
+  int v = on ? 1 : 0;
+  if (ioctl(fd, TUNSETCARRIER, &v) == 0) return 0;
+  int err = errno;
+  if (err == EINVAL || err == ENOTTY)
+    return io_fail(e, err, "TUNSETCARRIER: %s — the kernel's tun driver cannot change carrier (needs Linux 4.19+)", strerror(err));
+  return io_fail(e, err, "TUNSETCARRIER: %s", strerror(err));
+}
+
 static int if_ioctl(int s, unsigned long req, struct ifreq *ifr, const char *what, const char *name, struct io_err *e) {
   if (ioctl(s, req, ifr) == 0) return 0;
   int err = errno;

@@ -21,6 +21,7 @@ import { buildErrorIndication, errorName, packetInError, unknownCompulsory } fro
 import { selectNhs } from './resolution-nhs.js';
 import { inPrefix } from '../net/ipv4.js';
 import { Purger } from './purge.js';
+import { BindingHolders } from './holders.js';
 import type { PurgeScope } from './purge.js';
 import { Refusals } from './refusal.js';
 import { Redirector, indicatedDestination } from './redirect.js';
@@ -58,6 +59,8 @@ export interface NhrpEngineOptions {
   routeLookup?: (destination: string) => { nextHop: string } | undefined;
   /** Phase 3 shortcut routes (required for `ip nhrp shortcut` to have an effect) */
   routes?: ShortcutRoutes;
+  /** an NHS went up or down (`if-state nhrp` follows it: supervisor/if-state.ts) */
+  nhsChanged?(): void;
 }
 
 export interface NhrpCounters {
@@ -102,6 +105,7 @@ export class NhrpEngine {
   private resolver: Resolver;
   private redirector: Redirector;
   private purger: Purger;
+  private readonly holders = new BindingHolders();
   private auth: NhrpExtension | undefined;
   private readonly handlers = new Map<number, MessageHandler>();
   private readonly mirrored = new Map<string, string>(); // tunnelIp -> last peerChanged 'set' key
@@ -130,7 +134,8 @@ export class NhrpEngine {
     this.redirector = new Redirector(this.ctx, this.nhrp.redirect);
     this.purger = new Purger(this.ctx);
     this.handlers.set(NhrpType.ResolutionRequest, (m, c) => {
-      handleResolutionRequest(this.ctx, m, c.bytes, c.srcNbma, { answered: (p, ip, nbma) => this.purger.answered(p, ip, nbma) });
+      handleResolutionRequest(this.ctx, m, c.bytes, c.srcNbma, { answered: (p, ip, nbma) => this.purger.answered(p, ip, nbma),
+        handedOut: (client, clientNbma, ip, nbma) => this.holders.handedOut(client, clientNbma, ip, nbma) });
     });
     this.handlers.set(NhrpType.ResolutionReply, (m, c) => {
       // Ours (the source fields are the requester's), or one an owner sent back through us for a
@@ -226,6 +231,7 @@ export class NhrpEngine {
     this.redirector.reset();
     this.shortcuts.clear('stopped');
     this.cache.clear('stopped');
+    this.holders.clear();
   }
 
   receive(srcNbma: string, dstNbma: string, bytes: Uint8Array): void {
@@ -325,9 +331,18 @@ export class NhrpEngine {
       cache: this.cache, selfTunnelIp: this.o.tunnelIp, tunnelPrefixLen: this.o.tunnelPrefixLen,
       selfNbma: this.o.nbmaSource, holdtime: this.nhrp.holdtime, mtu: this.mtu(), auth: this.auth, log: this.o.log,
       refuse: (reason, text) => this.refuse(reason, text),
+      registered: (proto, nbma) => this.purgeHolders(proto, nbma),
     };
     // Reply to where the packet came from: behind NAT that is not msg.srcNbma.
     this.sendMessage(c.srcNbma, handleRegistrationRequest(ctx, c.srcNbma, msg));
+  }
+
+  /** A client registered from another NBMA address: whoever got its old binding from us drops it. */
+  private purgeHolders(proto: string, nbma: string): void {
+    const holders = this.holders.registered(proto, nbma);
+    if (!holders.length) return;
+    this.o.log('info', `NHRP: ${proto} registered from NBMA ${nbma}: purging its old binding at ${holders.map((h) => h.ip).join(', ')}`);
+    for (const h of holders) this.purger.purgeBinding(h.nbma, h.ip, proto, 32);
   }
 
   private onRegistrationReply(msg: NhrpMessage, srcNbma: string): void {
@@ -483,6 +498,7 @@ export class NhrpEngine {
         allocRequestId: () => this.allocRequestId(),
         send: (dst, m) => this.sendMessage(dst, m),
         log: this.o.log,
+        upChanged: () => this.o.nhsChanged?.(),
       }));
     }
   }

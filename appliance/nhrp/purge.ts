@@ -52,6 +52,11 @@ export class Purger {
     return n;
   }
 
+  /** NHS: a binding we gave out (prefix/len) changed: purge it at one requester (holders.ts). */
+  purgeBinding(nbma: string, requesterIp: string, prefix: string, len: number): void {
+    this.sendPurge(nbma, requesterIp, { prefix, len });
+  }
+
   /** Receive a Purge Request from outerSrc: remove what it owns, refuse the rest; reply unless N or refused. */
   onRequest(msg: NhrpMessage, outerSrc: string, scope: PurgeScope): void {
     const cies = msg.cies.length ? msg.cies : [{ code: 0, prefixLen: 32, mtu: 0, holdingTime: 0, preference: 0 }];
@@ -100,7 +105,7 @@ export class Purger {
     this.locals.clear();
   }
 
-  private sendPurge(nbma: string, requesterIp: string, l: Local): void {
+  private sendPurge(nbma: string, requesterIp: string, l: OwnedPrefix): void {
     const id = this.ctx.allocRequestId();
     const msg: NhrpMessage = {
       type: NhrpType.PurgeRequest, hopCount: ORIGIN_HOP_COUNT,

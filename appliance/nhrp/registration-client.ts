@@ -31,6 +31,8 @@ export interface NhcOptions {
   allocRequestId(): number;
   send(nbmaDst: string, msg: NhrpMessage): void;
   log: LogFn;
+  /** this NHS went up (a reply accepted our registration) or down (refused, unanswered, stopped) */
+  upChanged?(up: boolean): void;
 }
 
 /** IOS `show ip nhrp nhs` letters: R responding, E expecting replies, W waiting. */
@@ -88,6 +90,7 @@ export class NhsClient {
     this.started = false;
     this.clearTimer();
     this.outstanding.clear();
+    // no upChanged: a stopped client is being replaced or torn down with its engine
     this.up = this.responding = this.expecting = false;
   }
 
@@ -113,7 +116,7 @@ export class NhsClient {
       this.o.log('error', `NHRP: registration of ${this.o.selfTunnelIp} with NHS ${this.label()} refused: ` +
         `code ${code} (${meaning})`);
       if (this.up) this.o.log('warn', `NHRP: NHS ${this.label()} down (registration refused)`);
-      this.up = false;
+      this.setUp(false);
       this.schedule(this.backoff, () => this.retry());
       this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_S);
       return;
@@ -124,7 +127,7 @@ export class NhsClient {
     this.lastNak = undefined;
     this.backoff = BACKOFF_INITIAL_S;
     if (!this.up) this.o.log('info', `NHRP: NHS ${this.label()} up`);
-    this.up = true;
+    this.setUp(true);
     this.schedule(this.o.registrationTimeout, () => this.sendRequest());
   }
 
@@ -159,6 +162,12 @@ export class NhsClient {
     this.natAddr = nat;
   }
 
+  private setUp(up: boolean): void {
+    if (this.up === up) return;
+    this.up = up;
+    this.o.upChanged?.(up);
+  }
+
   private label(): string {
     return `${this.nhsTunnelIp ?? 'dynamic'} (NBMA ${this.o.nhsNbma})`;
   }
@@ -169,7 +178,7 @@ export class NhsClient {
       this.unanswered++;
       if (this.unanswered >= DOWN_AFTER_UNANSWERED && (this.up || this.responding)) {
         this.o.log('warn', `NHRP: NHS ${this.label()} down (${this.unanswered} registration requests unanswered)`);
-        this.up = false;
+        this.setUp(false);
         this.responding = false;
       }
     }

@@ -3,7 +3,7 @@
 // echoed with their code set, Unique/NAT flags and the request id copied, the Responder Address
 // extension filled with our own record, transit records copied, the Cisco NAT extension answered
 // with the address the packet really came from.
-import type { NhrpCache } from './cache.js';
+import type { CacheEntry, NhrpCache } from './cache.js';
 import type { LogFn } from '../log/log.js';
 import { CieCode, FLAG_CISCO_NAT, FLAG_REG_UNIQUE, NhrpExtType, NhrpType, cieCodeName } from './types.js';
 import type { NhrpCie, NhrpExtension, NhrpMessage } from './types.js';
@@ -21,6 +21,14 @@ export interface NhsServerContext {
   log: LogFn;
   /** a registration refused: counted under `reason`, logged (rate limited) */
   refuse(reason: string, text: string): void;
+  /**
+   * Is this registration from the same owner as the existing unique entry (e.g. the same
+   * authenticated IKE identity, whose NBMA address changed)? Then it replaces the entry at once
+   * instead of being refused with code 14 until the entry expires. Absent: the unique rule holds.
+   */
+  sameOwner?(existing: CacheEntry, outerSrc: string, req: NhrpMessage): boolean;
+  /** a registration was accepted: proto is bound to nbma now (the engine purges holders of an older binding) */
+  registered?(proto: string, nbma: string): void;
 }
 
 const HOST_PREFIX = 32;
@@ -50,13 +58,17 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
     ctx.refuse('registration-static', `registration of ${proto} from NBMA ${nbma} refused: ${old.type} entry maps it to ${old.nbma}`);
     return CieCode.AdministrativelyProhibited;
   }
-  if (old && old.type === 'dynamic' && old.nbma !== nbma && old.flags.unique) {
+  const moved = old && old.type === 'dynamic' && old.nbma !== nbma;
+  const sameOwner = moved && old.flags.unique && ctx.sameOwner?.(old, outerSrc, req) === true;
+  if (moved && old.flags.unique && !sameOwner) {
+    // RFC 2332 5.2.3 / IOS: a unique binding is not replaced by another NBMA address until it expires.
     ctx.refuse('registration-unique', `registration of ${proto} from NBMA ${nbma} refused (code 14, ` +
       `${cieCodeName(CieCode.UniqueAddressRegistered)}): already registered uniquely by NBMA ${old.nbma}`);
     return CieCode.UniqueAddressRegistered;
   }
-  if (old && old.type === 'dynamic' && old.nbma !== nbma) {
-    ctx.log('info', `NHRP: ${proto} moved from NBMA ${old.nbma} to ${nbma} (non-unique registration replaced)`);
+  if (moved) {
+    ctx.log('info', `NHRP: ${proto} moved from NBMA ${old.nbma} to ${nbma} ` +
+      `(${sameOwner ? 'unique registration of the same owner' : 'non-unique registration'} replaced)`);
   }
   const holdtime = cie.holdingTime || ctx.holdtime;
   ctx.cache.set({
@@ -65,6 +77,7 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
     flags: { unique, registered: true, nat: natted, used: old?.flags.used },
     mtu: cie.mtu || undefined, holdtime,
   }, holdtime);
+  ctx.registered?.(proto, nbma);
   return CieCode.Success;
 }
 

@@ -22,6 +22,9 @@ import type { NhrpCie, NhrpExtension, NhrpMessage } from './types.js';
 export interface ResponderHooks {
   /** we answered for one of our prefixes: remember the requester for purges (IOS "local" entry) */
   answered(owned: OwnedPrefix, requesterIp: string, requesterNbma: string): void;
+  /** NHS: a registered client's binding went to a requester (answered from our cache, or the request
+   *  forwarded to the client, who answers directly): purged there if the client moves (holders.ts) */
+  handedOut?(clientIp: string, clientNbma: string, requesterIp: string, requesterNbma: string): void;
 }
 
 export type RequestOutcome = 'answered-owner' | 'answered-cache' | 'forwarded' | 'unreachable' | 'dropped' | 'refused';
@@ -117,7 +120,10 @@ export function handleResolutionRequest(ctx: NhrpContext, req: NhrpMessage, byte
       trust.learn);
     return 'answered-owner';
   }
-  if (answerFromCache(ctx, req, outerSrc)) return 'answered-cache';
+  if (answerFromCache(ctx, req, outerSrc)) {
+    hooks.handedOut?.(req.dstProto, ctx.cache.get(req.dstProto)!.nbma!, req.srcProto, requesterNbma(req, outerSrc));
+    return 'answered-cache';
+  }
   const hop = ctx.nextHop(req.dstProto) ?? (ctx.cache.get(req.dstProto)?.nbma ? req.dstProto : undefined);
   const nbma = hop !== undefined ? ctx.cache.get(hop)?.nbma : undefined;
   const usable = hop !== undefined && nbma !== undefined && !['incomplete', 'negative'].includes(ctx.cache.get(hop)!.type);
@@ -127,5 +133,10 @@ export function handleResolutionRequest(ctx: NhrpContext, req: NhrpMessage, byte
       buildErrorIndication(ctx, ErrorCode.ProtocolAddressUnreachable, bytes, req.srcProto));
     return 'unreachable';
   }
-  return forwardRequest(ctx, req, bytes, outerSrc, nbma!) === 'forwarded' ? 'forwarded' : 'dropped';
+  if (forwardRequest(ctx, req, bytes, outerSrc, nbma!) !== 'forwarded') return 'dropped';
+  // the client answers the requester directly, and learns it from the request when it may
+  const to = requesterNbma(req, outerSrc), client = ctx.cache.get(hop)!, requester = ctx.cache.get(req.srcProto);
+  if (client.flags.registered) hooks.handedOut?.(hop, nbma!, req.srcProto, to);
+  if (trust.learn && requester?.flags.registered && requester.nbma) hooks.handedOut?.(req.srcProto, requester.nbma, hop, nbma!);
+  return 'forwarded';
 }

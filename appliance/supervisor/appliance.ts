@@ -259,12 +259,16 @@ export class Appliance {
     const t = plan.tunnel!;
     if (this.overlay) {
       if (src === plan.params!.source) return;
-      // IOS: the tunnel's line protocol goes down with its source; dynamic NHRP state goes with it
+      // IOS: the tunnel's line protocol goes down with its source; dynamic NHRP state goes with it.
+      // A new address (DHCP, PPPoE): the tunnel restarts on it at once (tunnel-source.ts).
       const overlay = this.overlay;
       this.overlay = undefined;
+      if (src) {
+        this.log.emit('TUNNEL', 'notice', 'NBMA', `${t.name}: tunnel source address changed from ${plan.params!.source} to ${src}: ` +
+          'restarting on it and registering at once');
+      }
       await overlay.stop();
-      this.waitForSource(plan);
-      if (!src) return;
+      if (!src) { this.waitForSource(plan); return; }
     }
     if (!src) return;
     const j = new ApplyJournal();
@@ -349,7 +353,7 @@ export class Appliance {
       config: () => this.config,
       tunnel: () => this.tunnel,
       tunnelSource: () => this.tunnelSource,
-      overlayUp: () => !!this.overlay,
+      overlayUp: () => !!this.overlay && this.overlay.lineProtocol.up,
       osNameOf: (name) => this.osNameOf(name),
       nhrp: () => this.nhrp,
       nhrpSendUsage: () => this.nhrpSendUsage(),

@@ -139,6 +139,11 @@ export class DataplaneHost {
     }
   }
 
+  /** TUN carrier (if-state nhrp: supervisor/if-state.ts). */
+  setCarrier(on: boolean): void {
+    if (this.tunFd >= 0) this.io.tunSetCarrier(this.tunFd, on);
+  }
+
   configureTunnel(p: TunnelParams): void {
     let flags = 0;
     if (p.key !== undefined) flags |= TUNNEL_FLAG.KEY;

@@ -39,7 +39,7 @@ export interface ExecContext {
   tunnel(): TunnelConfig | undefined;
   /** the tunnel's NBMA source address, once known */
   tunnelSource(): string | undefined;
-  /** the tunnel's overlay (data plane and NHRP) runs: its line protocol is up */
+  /** the tunnel's line protocol is up: its overlay runs and, with `if-state nhrp`, an NHS answers */
   overlayUp(): boolean;
   /** the OS interface a configured interface drives */
   osNameOf(name: string): string | undefined;

@@ -115,7 +115,7 @@ export class ExecCommands {
     // a point-to-point GRE tunnel (Phase 1) is a spoke even without an NHS, as on IOS
     const spoke = t.nhrp.nhs.length > 0 || t.mode === 'gre-ip';
     const extra = { address: t.address?.address, source: this.ctx.tunnelSource(), destination: t.mode === 'gre-ip' ? t.destination : undefined,
-      protect: t.protection?.profile, up: !t.shutdown, lineUp: !!n };
+      protect: t.protection?.profile, up: !t.shutdown, lineUp: this.ctx.overlayUp() };
     // tunnel down (source address missing): no NHRP sessions
     if (!n) return { interfaces: [{ name: t.name, type: spoke ? 'Spoke' as const : 'Hub' as const, peers: [], ...extra }] };
     return { interfaces: [dmvpnInterface(t.name, spoke, n.cacheEntries(), n.nhsStatus(), this.now(), extra)] };

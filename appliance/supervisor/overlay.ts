@@ -20,6 +20,7 @@ import { ipToU32 as u32, u32ToIp } from '../net/ipv4.js';
 import type { KernelTable } from '../routing/kernel-table.js';
 import { OverlayFib } from '../routing/overlay-fib.js';
 import { networksBehind, overlayNextHop } from '../routing/nhrp-routes.js';
+import { LineProtocol } from './if-state.js';
 import type { Log } from '../log/log.js';
 
 /** RFC 2332 5.2.0.1: ar$op.type is byte 17 of the fixed header (a retransmitted Registration Request
@@ -38,6 +39,8 @@ export class Overlay {
   ipsec?: IpsecManager;
   /** IKE (crypto isakmp keys with tunnel protection): SAs negotiated per peer. */
   ike?: IkeService;
+  /** line protocol: up, or with `if-state nhrp` only while an NHS answers (if-state.ts) */
+  readonly lineProtocol: LineProtocol;
   private readonly mcastMembers = new Map<string, string>();
   private readonly lastTx = new Map<number, number>();
   private usageTimer?: NodeJS.Timeout;
@@ -94,6 +97,14 @@ export class Overlay {
         removeShortcut: (prefix, len) => this.fib.removeShortcut(prefix, len),
       },
       log: (level, msg) => nhrpLog(level, msg),
+      nhsChanged: () => this.lineProtocol.update(),
+    });
+    this.lineProtocol = new LineProtocol({
+      name: tunnel.name, followsNhs: !!tunnel.ifStateNhrp && this.nhrp.nhsStatus().length > 0,
+      anyNhsUp: () => this.nhrp.nhsStatus().some((s) => s.up),
+      setCarrier: (on) => this.dataplane.setCarrier(on),
+      notice: (text) => log.emit('LINEPROTO', 'notice', 'UPDOWN', text),
+      warn: (text) => log.emit('LINEPROTO', 'warn', 'IFSTATE', text),
     });
   }
 
@@ -147,6 +158,7 @@ export class Overlay {
     // destination) and every route out of the tunnel
     this.fib.start();
     for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(u32(m));
+    this.lineProtocol.start();
     this.nhrp.start();
     this.usageTimer = setInterval(() => this.reportUsage(), USAGE_POLL_MS);
     this.usageTimer.unref();
@@ -222,6 +234,7 @@ export class Overlay {
 
   /** Unresolved traffic goes via the best responding NHS: follow failover and return in the data plane. */
   private followBestNhs(): void {
+    this.lineProtocol.update();
     if (this.params.p2pDestination) return;
     const best = this.nhrp.nhsForwarding();
     if (!best || best === this.params.nhsFallback) return;
