@@ -49,6 +49,8 @@ export interface IkeEngineEvents<SA extends IkeSaView = IkeSaView> {
   failed(sa: SA, reason: string): void;
   child(sa: SA, keys: ChildSaKeys): void;
   childDeleted(sa: SA, outboundSpis: number[]): void;
+  /** IKEv1 commit bit: the peer has installed the inbound SA our outbound `spi` sends to. */
+  childConnected?(sa: SA, outboundSpi: number): void;
   deleted(sa: SA): void;
   alive(sa: SA): void;
   initialContact?(sa: SA): void;

@@ -21,9 +21,13 @@ import { ikeV1Engine, type IkeEngine, type IkeEngineEvents, type IkeSaView, type
 import { ikeV2Engine, ikeV2PolicyFor } from './ike-engine-v2.js';
 import type { LogFn } from '../log/log.js';
 
-/** The quick mode initiator installs its outbound SA this long after sending message 3, so the
- * responder (which installs on message 3) has the inbound SA before the first ESP packet arrives. */
+/** An IKEv1 quick mode initiator whose responder did not set the commit bit (strongSwan, say) installs
+ * its outbound SA this long after sending message 3, so the responder (which installs on message 3)
+ * has the inbound SA before the first ESP packet arrives. */
 export const OUTBOUND_DELAY_MS = 300;
+/** With the commit bit the initiator waits for CONNECTED (the responder installed); if that message is
+ * lost it installs after this long anyway. */
+export const CONNECTED_FALLBACK_MS = 1000;
 /** Child SAs are renegotiated at this fraction of their lifetime (the side that started them) ... */
 export const REKEY_INITIATOR = 0.85;
 /** ... or at this fraction by the other side, if the first did not. */
@@ -66,6 +70,8 @@ export class IkeService {
   /** ISAKMP SAs on which we started a child exchange (so we know our quick mode role). */
   private readonly childInitiated = new Set<IkeSaView>();
   private readonly childTimers = new Map<InstalledChild, ChildTimers>();
+  /** outbound halves waiting for CONNECTED, by peer and outbound SPI */
+  private readonly awaitingConnected = new Map<string, () => void>();
   private readonly saTimers = new Map<IkeSaView, SaTimers>();
   readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0 };
   private readonly notes: string[];
@@ -92,6 +98,7 @@ export class IkeService {
       failed: (sa, reason) => { this.o.log('warn', `ISAKMP with ${sa.remote} failed: ${reason}`); this.forgetSa(sa); this.queue.discard(sa.remote); },
       child: (sa, keys) => this.childUp(sa, keys),
       childDeleted: (sa, spis) => this.childDeleted(sa, spis),
+      childConnected: (sa, spi) => this.awaitingConnected.get(`${sa.remote}/${spi}`)?.(),
       deleted: (sa) => this.forgetSa(sa),
       alive: (sa) => this.dpd.alive(sa),
       initialContact: (sa) => this.initialContact(sa),
@@ -284,12 +291,27 @@ export class IkeService {
       rekey: setTimeout(() => this.rekey(timers), soft), expire: setTimeout(() => this.expire(c), c.lifetime * 1000) };
     timers.rekey?.unref(); timers.expire.unref();
     this.childTimers.set(c, timers);
+    let fallback: NodeJS.Timeout | undefined;
+    const key = `${c.peer}/${c.spiOut}`;
     const flush = () => {
+      clearTimeout(fallback);
+      if (this.awaitingConnected.get(key) === flush) this.awaitingConnected.delete(key);
+      if (this.stopped || !this.childTimers.has(c)) return; // removed meanwhile (deleted, cleared, expired)
       this.children.installOutbound(c);
       this.queue.flush(c.peer, (p) => this.o.sendNhrp(c.peer, p));
     };
-    if (weStarted) setTimeout(flush, OUTBOUND_DELAY_MS).unref();
-    else flush();
+    // Our side started the exchange, so the peer may not have installed its inbound half yet:
+    // IKEv2's responder installs before it answers (the answer is the proof); an IKEv1 responder that
+    // set the commit bit says CONNECTED; one that did not gets OUTBOUND_DELAY_MS.
+    if (!weStarted || this.engine.version === 2) flush();
+    else if (keys.peerCommits) {
+      this.awaitingConnected.set(key, flush);
+      fallback = setTimeout(() => {
+        if (this.childTimers.has(c)) this.o.log('warn', `IPsec SA with ${c.peer}: no CONNECTED for out 0x${c.spiOut.toString(16)} in ${CONNECTED_FALLBACK_MS} ms, sending on it anyway`);
+        flush();
+      }, CONNECTED_FALLBACK_MS);
+      fallback.unref();
+    } else setTimeout(flush, OUTBOUND_DELAY_MS).unref();
   }
 
   /**
