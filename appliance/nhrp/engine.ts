@@ -15,7 +15,7 @@ import { NhsClient } from './registration-client.js';
 import type { NhsStatus } from './registration-client.js';
 import type { LogFn } from '../log/log.js';
 import { handleRegistrationRequest } from './registration-server.js';
-import type { NhsServerContext } from './registration-server.js';
+import type { NhrpOwnership, NhsServerContext } from './registration-server.js';
 import type { NhrpContext, OwnedPrefix, ShortcutRoutes } from './context.js';
 import { buildErrorIndication, errorName, packetInError, unknownCompulsory } from './error.js';
 import { selectNhs } from './resolution-nhs.js';
@@ -58,6 +58,8 @@ export interface NhrpEngineOptions {
   routeLookup?: (destination: string) => { nextHop: string } | undefined;
   /** Phase 3 shortcut routes (required for `ip nhrp shortcut` to have an effect) */
   routes?: ShortcutRoutes;
+  /** identity-bound NHRP: registrations and purges of an address only by who registered it */
+  ownership?: NhrpOwnership;
 }
 
 export interface NhrpCounters {
@@ -324,7 +326,7 @@ export class NhrpEngine {
     const ctx: NhsServerContext = {
       cache: this.cache, selfTunnelIp: this.o.tunnelIp, tunnelPrefixLen: this.o.tunnelPrefixLen,
       selfNbma: this.o.nbmaSource, holdtime: this.nhrp.holdtime, mtu: this.mtu(), auth: this.auth, log: this.o.log,
-      refuse: (reason, text) => this.refuse(reason, text),
+      refuse: (reason, text) => this.refuse(reason, text), ownership: this.o.ownership,
     };
     // Reply to where the packet came from: behind NAT that is not msg.srcNbma.
     this.sendMessage(c.srcNbma, handleRegistrationRequest(ctx, c.srcNbma, msg));
@@ -378,7 +380,10 @@ export class NhrpEngine {
       removeOwned: (prefix, len) => {
         let n = this.shortcuts.removeCovered(prefix, len, 'purged', (nbma) => nbma === src || fromNhs);
         for (const e of this.cache.entries()) {
-          if (e.type !== 'static' && e.type !== 'local' && owns(e) && inside(e, prefix, len) && this.cache.delete(e.tunnelIp, 'purged')) n++;
+          if (e.type === 'static' || e.type === 'local' || !owns(e) || !inside(e, prefix, len)) continue;
+          const notOwner = e.flags.registered ? this.o.ownership?.check(e.tunnelIp) : undefined;
+          if (notOwner) { this.refuse('purge-identity', `purge of ${e.tunnelIp} from NBMA ${src} refused: ${notOwner}`); continue; }
+          if (this.cache.delete(e.tunnelIp, 'purged')) n++;
         }
         return n;
       },

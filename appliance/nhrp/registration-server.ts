@@ -21,6 +21,14 @@ export interface NhsServerContext {
   log: LogFn;
   /** a registration refused: counted under `reason`, logged (rate limited) */
   refuse(reason: string, text: string): void;
+  /** identity-bound NHRP (supervisor/nhrp-identity.ts): who may register an address */
+  ownership?: NhrpOwnership;
+}
+
+/** Registrations bound to who sent them: `check` says why this packet may not claim `tunnelIp`. */
+export interface NhrpOwnership {
+  check(tunnelIp: string): string | undefined;
+  bind(tunnelIp: string): void;
 }
 
 const HOST_PREFIX = 32;
@@ -44,6 +52,11 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
       `${ctx.selfTunnelIp}/${ctx.tunnelPrefixLen}`);
     return CieCode.AdministrativelyProhibited;
   }
+  const notOwner = ctx.ownership?.check(proto);
+  if (notOwner) {
+    ctx.refuse('registration-identity', `registration of ${proto} from NBMA ${nbma} refused: ${notOwner}`);
+    return CieCode.AdministrativelyProhibited;
+  }
   const old = ctx.cache.get(proto);
   if (old && (old.type === 'static' || old.type === 'local')) {
     if (old.nbma === nbma) return CieCode.Success; // matches configuration: nothing to learn
@@ -65,6 +78,7 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
     flags: { unique, registered: true, nat: natted, used: old?.flags.used },
     mtu: cie.mtu || undefined, holdtime,
   }, holdtime);
+  ctx.ownership?.bind(proto);
   return CieCode.Success;
 }
 

@@ -16,6 +16,8 @@ export interface IkeSaView {
   state: string;
   localPort: number; remotePort: number; establishedAt?: number;
   readonly ispi: Uint8Array; rspi: Uint8Array;
+  /** the peer's authenticated identity (IKEv1 ID payload, IKEv2 IDi/IDr: PSK ID or certificate subject) */
+  peerId?: string;
   /** the negotiated policy; its lifetime in seconds bounds the SA */
   policy?: { lifetime: number };
 }

@@ -154,6 +154,12 @@ export class IkeService {
     this.engine.handleDatagram(withMarker, src, srcPort, NAT_T_PORT);
   }
 
+  /** The IKE identity of the peer whose packets arrive on SA table entry `inIndex` (undefined: not ours). */
+  identityOf(inIndex: number): string | undefined {
+    const c = this.children.byIndex(inIndex);
+    return c && c.inIndex === inIndex ? c.peerId : undefined;
+  }
+
   /** An outbound SA to `nbma` is installed. */
   ready(nbma: string): boolean { return this.children.hasOutbound(nbma); }
 
@@ -285,6 +291,7 @@ export class IkeService {
       this.o.log('error', `IPsec SA with ${sa.remote} not installed: ${c}`);
       return;
     }
+    c.peerId = sa.peerId;
     this.o.log('notice', `IPsec SA with ${sa.remote} installed (${c.mode}${c.udp ? ', UDP-encapsulated' : ''}, in 0x${c.spiIn.toString(16)}, out 0x${c.spiOut.toString(16)}, conn-id ${sa.connId})`);
     const soft = (weStarted ? REKEY_INITIATOR : REKEY_RESPONDER) * c.lifetime * 1000;
     const timers: ChildTimers = { child: c, rekeyed: false,
