@@ -87,7 +87,7 @@ export class IkeService {
     // IKEv2 checks liveness itself (the ikev2 profile's `dpd`); `crypto isakmp keepalive` is IKEv1's
     this.dpd = new DeadPeerDetection(v2 ? undefined : o.crypto.isakmpKeepalive, {
       probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },
-      inboundPackets: (peer) => this.children.forPeer(peer).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
+      inboundPackets: (sa) => this.childrenOf(sa).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
       dead: (sa) => this.peerDead(sa),
     });
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity, ikeKeyLogWriter((m) => this.o.log('error', m)));
@@ -130,8 +130,8 @@ export class IkeService {
   private natKeepalives(): void {
     const sent = new Set<string>();
     for (const c of this.children.all) {
-      if (!c.udpPorts || sent.has(c.peer)) continue;
-      sent.add(c.peer);
+      if (!c.udpPorts || sent.has(`${c.peer}:${c.udpPorts.remote}`)) continue;
+      sent.add(`${c.peer}:${c.udpPorts.remote}`);
       this.o.sa.keepalive(ipToU32(c.peer), c.udpPorts.local, c.udpPorts.remote);
     }
   }
@@ -158,6 +158,13 @@ export class IkeService {
   identityOf(inIndex: number): string | undefined {
     const c = this.children.byIndex(inIndex);
     return c && c.inIndex === inIndex ? c.peerId : undefined;
+  }
+
+  /** The outbound SA table entry paired with inbound entry `inIndex` (spokes behind one NAT share an
+   *  address: NHRP answers and the tunnel peer go out on the pair the peer's packet came in on). */
+  outboundFor(inIndex: number): number | undefined {
+    const c = this.children.byIndex(inIndex);
+    return c && c.inIndex === inIndex ? c.outIndex : undefined;
   }
 
   /** An outbound SA to `nbma` is installed. */
@@ -267,13 +274,20 @@ export class IkeService {
     for (const c of this.children.forPeer(old.remote)) if (c.connId === old.connId) c.connId = next.connId;
   }
 
-  /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon). */
-  private isakmpFor(peer: string): IkeSaView | undefined {
-    return this.engine.sas.filter((s) => s.remote === peer && this.engine.isEstablished(s)).sort((a, b) => b.connId - a.connId)[0];
+  /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon); with
+   *  `peerId`, the one with that identity (spokes behind one NAT share the address, not the identity). */
+  private isakmpFor(peer: string, peerId?: string): IkeSaView | undefined {
+    return this.engine.sas.filter((s) => s.remote === peer && (peerId === undefined || s.peerId === peerId) && this.engine.isEstablished(s))
+      .sort((a, b) => b.connId - a.connId)[0];
+  }
+
+  /** The IPsec SAs of the peer behind `sa`: its address and, as several may share one, its identity. */
+  private childrenOf(sa: IkeSaView): InstalledChild[] {
+    return this.children.forPeer(sa.remote).filter((c) => c.peerId === sa.peerId);
   }
 
   private isakmpRekey(sa: IkeSaView): void {
-    if (this.stopped || !this.engine.isEstablished(sa) || this.isakmpFor(sa.remote) !== sa) return;
+    if (this.stopped || !this.engine.isEstablished(sa) || this.isakmpFor(sa.remote, sa.peerId) !== sa) return;
     this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote} near its lifetime: negotiating the next one`);
     this.initiate(sa.remote);
   }
@@ -342,10 +356,10 @@ export class IkeService {
   private rekey(t: ChildTimers): void {
     if (t.rekeyed || this.stopped) return;
     // the other side already renegotiated: a newer pair with the peer exists
-    if (this.children.forPeer(t.child.peer).some((c) => c.createdAt > t.child.createdAt)) return;
+    if (this.children.forPeer(t.child.peer).some((c) => c.peerId === t.child.peerId && c.createdAt > t.child.createdAt)) return;
     t.rekeyed = true;
     this.counters.rekeys++;
-    const sa = this.isakmpFor(t.child.peer);
+    const sa = this.isakmpFor(t.child.peer, t.child.peerId);
     this.o.log('debug', `IPsec SA with ${t.child.peer} (in 0x${t.child.spiIn.toString(16)}) near its lifetime: rekeying`);
     if (sa) this.startChild(sa);
     else this.initiate(t.child.peer); // phase 1 is gone too: a new main mode, then quick mode
@@ -363,7 +377,7 @@ export class IkeService {
     if (t) { clearTimeout(t.rekey); clearTimeout(t.expire); this.childTimers.delete(c); }
     this.children.remove(c);
     if (!notify) return;
-    const sa = this.isakmpFor(c.peer);
+    const sa = this.isakmpFor(c.peer, c.peerId);
     if (sa) this.engine.deleteChildren(sa, [c.spiIn]);
   }
 
@@ -393,9 +407,10 @@ export class IkeService {
     // established just before is a sibling from simultaneous initiation (two spokes starting at once
     // both send INITIAL-CONTACT) and stays.
     const cutoff = (sa.establishedAt ?? Date.now()) - INITIAL_CONTACT_GRACE_MS;
-    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s !== sa && (s.establishedAt ?? Infinity) < cutoff);
+    // Only SAs of the same identity: another spoke behind the same NAT shares the address, not the reboot.
+    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s.peerId === sa.peerId && s !== sa && (s.establishedAt ?? Infinity) < cutoff);
     const live = new Set(this.engine.sas.filter((s) => s.remote === sa.remote && !old.includes(s)).map((s) => s.connId));
-    const stale = this.children.forPeer(sa.remote).filter((c) => !live.has(c.connId) && c.createdAt < cutoff);
+    const stale = this.childrenOf(sa).filter((c) => !live.has(c.connId) && c.createdAt < cutoff);
     if (!stale.length && !old.length) return;
     this.counters.initialContactCleared++;
     this.o.log('notice', `ISAKMP: INITIAL-CONTACT from ${sa.remote}: ${stale.length} IPsec and ${old.length} ISAKMP SAs of its previous life removed`);
@@ -406,7 +421,7 @@ export class IkeService {
   private peerDead(sa: IkeSaView): void {
     this.counters.dpdDeclaredDead++;
     this.o.log('warn', `ISAKMP: peer ${sa.remote} is dead (no answer to DPD): its SAs are cleared`);
-    for (const c of this.children.forPeer(sa.remote)) this.removeChild(c, false);
-    for (const s of this.engine.sas.filter((x) => x.remote === sa.remote)) { this.forgetSa(s); this.engine.clear(s); }
+    for (const c of this.childrenOf(sa)) this.removeChild(c, false);
+    for (const s of this.engine.sas.filter((x) => x.remote === sa.remote && x.peerId === sa.peerId)) { this.forgetSa(s); this.engine.clear(s); }
   }
 }

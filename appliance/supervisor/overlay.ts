@@ -52,7 +52,7 @@ export class Overlay {
     private readonly sas: PlannedSa[], private readonly log: Log) {
     this.dataplane = new DataplaneHost({
       nhrpIn: (src, dst, pkt, inSa) => {
-        const out = inSa ? this.ipsec?.outFor(inSa - 1) : undefined;
+        const out = inSa ? this.ipsec?.outFor(inSa - 1) ?? this.ike?.outboundFor(inSa - 1) : undefined;
         this.rxSa = out !== undefined ? { nbma: src, out } : undefined;
         this.rxIdentity = inSa ? this.ike?.identityOf(inSa - 1) : undefined;
         try { this.nhrp.receive(src, dst, pkt); } finally { this.rxSa = undefined; this.rxIdentity = undefined; }
