@@ -210,7 +210,7 @@ export class Overlay {
     if (!ike) return undefined;
     return {
       sas: () => ike.engine.sas.map((s) => ({ local: s.local, remote: s.remote, initiator: s.initiator, state: s.state, connId: s.connId,
-        remotePort: s.remotePort, localPort: s.localPort, establishedAt: s.establishedAt,
+        remotePort: s.remotePort, localPort: s.localPort, establishedAt: s.establishedAt, version: ike.engine.version,
         cookies: { i: Buffer.from(s.ispi).toString('hex'), r: Buffer.from(s.rspi).toString('hex') } })),
       children: () => ike.children.all.map((c) => ({ peer: c.peer, spiIn: c.spiIn, spiOut: c.spiOut, mode: c.mode, udp: c.udp })),
       clear: (peer) => ike.clear(peer),
