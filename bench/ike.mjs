@@ -5,8 +5,10 @@
 //     test/ike-strongswan.test.ts) in the same run; figure = exchanges / responder process CPU time
 //     (utime + stime of all its threads, /proc/PID/stat).
 // Policies: seed 003 (IOS defaults DES/SHA-1/DH group 1, esp-aes esp-sha-hmac) and a strong one
-// (AES-256/SHA-256/group 14, esp-aes 256 esp-sha256-hmac). Prints figures, asserts nothing.
-//   node bench/ike.mjs [exchanges per UDP run, default 200]
+// (AES-256/SHA-256/group 14, esp-aes 256 esp-sha256-hmac), IKEv1 main mode + quick mode; and IKEv2
+// IKE_SA_INIT + IKE_AUTH with its Child SA, AES-CBC-256/SHA-256/MODP 2048 and AES-GCM-128/X25519 (charon
+// with encap = yes there: kernel-libipsec installs only UDP-encapsulated Child SAs). Prints figures,
+// asserts nothing.   node bench/ike.mjs [exchanges per UDP run, default 200] [policy,policy...]
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,14 +28,18 @@ buildSync({ entryPoints: [join(root, 'bench/lib/ike-load.ts')], bundle: true, pl
 const POLICIES = {
   seed003: { label: 'seed 003 (DES/SHA-1/group 1, AES-128/SHA-1 ESP)', ike: 'des-sha1-modp768', esp: 'aes128-sha1' },
   strong: { label: 'AES-256/SHA-256/group 14, AES-256/SHA-256 ESP', ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256' },
+  'v2-modp2048': { label: 'IKEv2 AES-CBC-256/SHA-256/MODP 2048', ike: 'aes256-sha256-modp2048', esp: 'aes128-sha1', version: 2 },
+  'v2-x25519': { label: 'IKEv2 AES-GCM-128/PRF-SHA-256/X25519', ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128-sha1', version: 2 },
 };
+const ONLY = process.argv[3]?.split(',');
+for (const k of Object.keys(POLICIES)) if (ONLY && !ONLY.includes(k)) delete POLICIES[k];
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 // 1. in process
 console.log('in process (responder CPU only; both managers in one thread):');
 for (const [name, p] of Object.entries(POLICIES)) {
   const r = JSON.parse(sh('node', [load, 'inproc', name, '5']).stdout.trim());
-  console.log(`  ${p.label}: ${fmt(r.done / (r.responderMs / 1000))} MM+QM/s per core as responder (${r.done} exchanges, ${r.failed} failed)`);
+  console.log(`  ${p.label}: ${fmt(r.done / (r.responderMs / 1000))} ${p.version === 2 ? 'INIT+AUTH' : 'MM+QM'}/s per core as responder (${r.done} exchanges, ${r.failed} failed)`);
 }
 
 // 2. over UDP in namespaces, ours and charon
@@ -69,7 +75,7 @@ async function charon(policy) {
   const dir = join(tmp, `charon-${policy}`); sh('mkdir', ['-p', dir]);
   const vici = join(dir, 'charon.vici');
   writeFileSync(join(dir, 'strongswan.conf'), `charon {
-  load = random nonce aes sha1 sha2 md5 hmac gmp gcrypt kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce aes sha1 sha2 md5 hmac gmp gcrypt kdf openssl gcm curve25519 kernel-libipsec kernel-netlink socket-default vici
   install_routes = no
   plugins {
     vici { socket = unix://${vici} }
@@ -83,7 +89,8 @@ async function charon(policy) {
 }
 `);
   writeFileSync(join(dir, 'swanctl.conf'), `connections { dmvpn {
-  version = 1
+  version = ${POLICIES[policy].version ?? 1}
+  encap = ${POLICIES[policy].version === 2 ? 'yes' : 'no'}
   local_addrs = ${B}
   remote_addrs = ${A}
   proposals = ${POLICIES[policy].ike}

@@ -69,6 +69,13 @@ for (const phase of IKE ? [3] : [2, 3]) {
   // warm-up: ARP everywhere, code paths compiled; then forget the spoke-to-spoke state
   nsx(ns('h2'), ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.0.4.10'], { allowFail: true });
   const times = [], detail = [];
+  // no-SA / unknown-SPI drops at both spokes over all runs: an SA used before the peer installed its half shows here
+  const DROPS = ['dropNoSa', 'dropUnknownSpi', 'dropEspReplay', 'dropEspAuth'];
+  const drops = async () => Object.fromEntries(await Promise.all(['R2', 'R4'].map(async (r) => {
+    const c = await ctlJson(routers[r].control, 'show dataplane counters');
+    return [r, DROPS.map((k) => c[k] ?? 0)];
+  })));
+  const dropsBefore = IKE ? await drops() : undefined;
   for (let i = 0; i < RUNS; i++) {
     for (const r of ['R2', 'R4']) await ctl(routers[r].control, 'clear ip nhrp');
     await sleep(2500); // > the hub's 2 s redirect rate limit per (source, destination)
@@ -87,6 +94,7 @@ for (const phase of IKE ? [3] : [2, 3]) {
     if (direct) times.push((direct[1] - t0) * 1000);
     detail.push(`${direct ? ((direct[1] - t0) * 1000).toFixed(1) : 'none'}` + `(hub ${viaHub}, lost ${lost}, ttl ${ttls.join('/')})`);
   }
+  const dropsAfter = IKE ? await drops() : undefined;
   const dmv = await ctl(routers.R2.control, 'show dmvpn');
   const isakmp = IKE ? (await ctlJson(routers.R2.control, 'show crypto isakmp sa')).filter((x) => [x.src, x.dst].includes(R4_NBMA)) : [];
   const espFromR2 = IKE ? (await ctlJson(routers.R4.control, 'show crypto ipsec sa')).filter((x) => x.peer === R2_NBMA && x.dir === 'in') : [];
@@ -97,6 +105,7 @@ for (const phase of IKE ? [3] : [2, 3]) {
   console.log(`Phase ${phase}${IKE ? ' + IKEv1 (seed 003 crypto)' : ''}: time to direct path, ms: min ${s.min?.toFixed(1)}  median ${s.median?.toFixed(1)}  max ${s.max?.toFixed(1)}  (${s.n}/${RUNS} runs went direct within ${COUNT * INTERVAL_MS} ms)`);
   if (IKE) console.log(`  after the last run R4 holds ${espFromR2.length} inbound ESP SA(s) from R2 (packets ${espFromR2.map((x) => x.packets).join('/')}): the direct path is encrypted; ` +
     `the R2-R4 ISAKMP SA was initiated by ${isakmp.map((x) => (x.src === R4_NBMA ? 'R4' : 'R2')).join(', ') || 'none'} (src = initiator)`);
+  if (IKE) console.log(`  drops during the ${RUNS} setups (${DROPS.join('/')}): ` + ['R2', 'R4'].map((r) => `${r} ${dropsAfter[r].map((v, k) => v - dropsBefore[r][k]).join('/')}`).join(', '));
   console.log(`  per run: first direct datagram ms (datagrams via hub, lost, TTLs seen): ${detail.join('  ')}`);
   if (s.n === 0) console.log(dmv);
 }

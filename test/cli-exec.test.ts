@@ -57,6 +57,8 @@ function fakeContext() {
       sas: () => [
         { local: '172.16.15.2', remote: '172.16.25.2', initiator: false, state: 'QM_IDLE', connId: 1001, remotePort: 500, localPort: 500 },
         { local: '172.16.15.2', remote: '172.16.35.2', initiator: false, state: 'QM_IDLE', connId: 1002, remotePort: 500, localPort: 500 },
+        // an IKEv2 SA: in show crypto session, not in show crypto isakmp sa (IOS: show crypto ikev2 sa)
+        { local: '172.16.15.2', remote: '172.16.45.2', initiator: false, state: 'READY', connId: 1003, remotePort: 500, localPort: 500, version: 2 },
       ],
       children: () => [{ peer: '172.16.25.2', spiIn: 0x1234, spiOut: 0x5678, mode: 'tunnel', udp: false }],
       clear: (peer) => { calls.push(`clear crypto sa ${peer ?? 'all'}`); return 1; },
@@ -108,6 +110,7 @@ t.test('exec commands over an ExecContext print the IOS text built in appliance/
   t.match(session, /Peer: 172\.16\.25\.2 port 500\n  IKE SA: local 198\.51\.100\.1\/500 remote 172\.16\.25\.2\/500 Active\n/);
   t.match(session, /Session status: UP-ACTIVE\nPeer: 172\.16\.25\.2/);
   t.match(session, /Session status: UP-IDLE\nPeer: 172\.16\.35\.2/);
+  t.match(session, /Peer: 172\.16\.45\.2 port 500/, 'the IKEv2 SA is in show crypto session');
   t.same(JSON.parse(exec.run('show crypto isakmp statistics json')), { rxDatagrams: 12, evicted: 3 });
   t.match(exec.run('show crypto isakmp statistics'), /evicted\s+3/);
   calls.length = 0;

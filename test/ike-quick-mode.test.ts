@@ -32,10 +32,11 @@ function pairWithChildren(crypto: CryptoConfig, tamper?: (i: number, d: Uint8Arr
     pending++;
     setImmediate(() => { pending--; m[dst].handleDatagram(d, src, 500); });
   };
-  m['172.16.1.1'] = new IkeV1Manager(crypto, '172.16.1.1', send('172.16.1.1'), () => {}, { child: (_, k) => children.a.push(k) });
-  m['172.16.2.1'] = new IkeV1Manager(crypto, '172.16.2.1', send('172.16.2.1'), () => {}, { child: (_, k) => children.b.push(k) });
+  const connected: Record<string, number[]> = { a: [], b: [] };
+  m['172.16.1.1'] = new IkeV1Manager(crypto, '172.16.1.1', send('172.16.1.1'), () => {}, { child: (_, k) => children.a.push(k), childConnected: (_, spi) => connected.a.push(spi) });
+  m['172.16.2.1'] = new IkeV1Manager(crypto, '172.16.2.1', send('172.16.2.1'), () => {}, { child: (_, k) => children.b.push(k), childConnected: (_, spi) => connected.b.push(spi) });
   const settle = async () => { for (let i = 0; i < 1000 && pending; i++) await new Promise((r) => setImmediate(r)); };
-  return { a: m['172.16.1.1'], b: m['172.16.2.1'], wire, children, settle };
+  return { a: m['172.16.1.1'], b: m['172.16.2.1'], wire, children, connected, settle };
 }
 
 const cases: Array<{ name: string; crypto: CryptoConfig; enc: number; auth: number; mode: string; integrity: string; pfs?: number }> = [
@@ -73,7 +74,10 @@ for (const c of cases) {
     t.same([ka.inbound.encKey.length, ka.inbound.authKey.length], [c.enc, c.auth], 'key lengths');
     t.same([ka.mode, ka.integrity, ka.protocol, ka.lifetime, ka.pfsGroup], [c.mode, c.integrity, 47, 3600, c.pfs], 'parameters');
     t.same(pair.a.childrenOf(sa), [{ spiIn: ka.inbound.spi, spiOut: ka.outbound.spi }], 'the SA records the SPI pair');
-    t.equal(pair.wire.length, 9, 'six main mode and three quick mode messages');
+    t.equal(pair.wire.length, 10, 'six main mode and three quick mode messages, then CONNECTED');
+    t.equal(ka.peerCommits, true, 'the responder set the commit bit in message 2');
+    t.equal(kb.peerCommits, undefined, 'the initiator did not');
+    t.same(pair.connected, { a: [ka.outbound.spi], b: [] }, 'CONNECTED from the responder names the initiator\'s outbound SPI, once');
     t.equal(pair.a.counters.rejected + pair.b.counters.rejected + pair.a.counters.malformed + pair.b.counters.malformed, 0);
 
     if (needs(t, 'tshark').skip) return;
@@ -81,13 +85,15 @@ for (const c of cases) {
     ikePcap(pcap, pair.wire);
     const json = JSON.parse(tshark(['-r', pcap, '-T', 'json', '--no-duplicate-keys', '-o', `uat:ikev1_decryption_table:${uat(sa)}`]));
     t.same(problems(json), [], 'no malformed packet or expert info');
-    t.same(all(json, 'isakmp.exchangetype').map(Number).slice(6), [32, 32, 32], 'quick mode');
+    t.same(all(json, 'isakmp.exchangetype').map(Number).slice(6), [32, 32, 32, 5], 'quick mode, then an informational');
+    t.same(all(json, 'isakmp.flag_c').map(Number).slice(6), [0, 1, 0, 0], 'commit bit on message 2 only');
+    t.same(all(json, 'isakmp.notify.msgtype').map(Number), [24578, 16384], 'INITIAL-CONTACT (main mode), then CONNECTED (decrypted)');
     t.same(all(json, 'isakmp.id.protoid').map(Number).slice(2), [47, 47, 47, 47], 'GRE selectors in both directions');
     t.same(all(json, 'isakmp.id.data.ipv4_addr').slice(2), ['172.16.1.1', '172.16.2.1', '172.16.1.1', '172.16.2.1'], 'IDci = initiator, IDcr = responder');
     t.same(all(json, 'isakmp.ipsec.attr.encap_mode').map(Number), [c.mode === 'tunnel' ? 1 : 2, c.mode === 'tunnel' ? 1 : 2], 'encapsulation mode offered and accepted');
     t.same(all(json, 'isakmp.prop.protoid').map(Number).slice(2), [3, 3], 'ESP proposals');
     t.equal(all(json, 'isakmp.nonce').length, 4, 'nonces of both phases decrypted');
-    t.equal(all(json, 'isakmp.hash').length, 5, 'HASH_I, HASH_R, HASH(1), HASH(2), HASH(3)');
+    t.equal(all(json, 'isakmp.hash').length, 6, 'HASH_I, HASH_R, HASH(1), HASH(2), HASH(3), informational HASH(1)');
   });
 }
 

@@ -15,7 +15,7 @@ import { NhsClient } from './registration-client.js';
 import type { NhsStatus } from './registration-client.js';
 import type { LogFn } from '../log/log.js';
 import { handleRegistrationRequest } from './registration-server.js';
-import type { NhsServerContext } from './registration-server.js';
+import type { NhrpOwnership, NhsServerContext } from './registration-server.js';
 import type { NhrpContext, OwnedPrefix, ShortcutRoutes } from './context.js';
 import { buildErrorIndication, errorName, packetInError, unknownCompulsory } from './error.js';
 import { selectNhs } from './resolution-nhs.js';
@@ -61,6 +61,8 @@ export interface NhrpEngineOptions {
   routes?: ShortcutRoutes;
   /** an NHS went up or down (`if-state nhrp` follows it: supervisor/if-state.ts) */
   nhsChanged?(): void;
+  /** identity-bound NHRP: registrations and purges of an address only by who registered it */
+  ownership?: NhrpOwnership;
 }
 
 export interface NhrpCounters {
@@ -330,8 +332,9 @@ export class NhrpEngine {
     const ctx: NhsServerContext = {
       cache: this.cache, selfTunnelIp: this.o.tunnelIp, tunnelPrefixLen: this.o.tunnelPrefixLen,
       selfNbma: this.o.nbmaSource, holdtime: this.nhrp.holdtime, mtu: this.mtu(), auth: this.auth, log: this.o.log,
-      refuse: (reason, text) => this.refuse(reason, text),
+      refuse: (reason, text) => this.refuse(reason, text), ownership: this.o.ownership,
       registered: (proto, nbma) => this.purgeHolders(proto, nbma),
+      sameOwner: (existing) => this.o.ownership?.isOwner(existing.tunnelIp) === true,
     };
     // Reply to where the packet came from: behind NAT that is not msg.srcNbma.
     this.sendMessage(c.srcNbma, handleRegistrationRequest(ctx, c.srcNbma, msg));
@@ -393,7 +396,10 @@ export class NhrpEngine {
       removeOwned: (prefix, len) => {
         let n = this.shortcuts.removeCovered(prefix, len, 'purged', (nbma) => nbma === src || fromNhs);
         for (const e of this.cache.entries()) {
-          if (e.type !== 'static' && e.type !== 'local' && owns(e) && inside(e, prefix, len) && this.cache.delete(e.tunnelIp, 'purged')) n++;
+          if (e.type === 'static' || e.type === 'local' || !owns(e) || !inside(e, prefix, len)) continue;
+          const notOwner = e.flags.registered ? this.o.ownership?.check(e.tunnelIp) : undefined;
+          if (notOwner) { this.refuse('purge-identity', `purge of ${e.tunnelIp} from NBMA ${src} refused: ${notOwner}`); continue; }
+          if (this.cache.delete(e.tunnelIp, 'purged')) n++;
         }
         return n;
       },

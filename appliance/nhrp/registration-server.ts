@@ -29,6 +29,16 @@ export interface NhsServerContext {
   sameOwner?(existing: CacheEntry, outerSrc: string, req: NhrpMessage): boolean;
   /** a registration was accepted: proto is bound to nbma now (the engine purges holders of an older binding) */
   registered?(proto: string, nbma: string): void;
+  /** identity-bound NHRP (supervisor/nhrp-identity.ts): who may register an address */
+  ownership?: NhrpOwnership;
+}
+
+/** Registrations bound to who sent them: `check` says why this packet may not claim `tunnelIp`. */
+export interface NhrpOwnership {
+  check(tunnelIp: string): string | undefined;
+  bind(tunnelIp: string): void;
+  /** the current packet comes from the identity `tunnelIp` is bound to (its NBMA address may have moved) */
+  isOwner(tunnelIp: string): boolean;
 }
 
 const HOST_PREFIX = 32;
@@ -50,6 +60,11 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
   if (!inPrefix(proto, ctx.selfTunnelIp, ctx.tunnelPrefixLen)) {
     ctx.refuse('registration-subnet', `registration of ${proto} from NBMA ${nbma} refused: not in tunnel subnet ` +
       `${ctx.selfTunnelIp}/${ctx.tunnelPrefixLen}`);
+    return CieCode.AdministrativelyProhibited;
+  }
+  const notOwner = ctx.ownership?.check(proto);
+  if (notOwner) {
+    ctx.refuse('registration-identity', `registration of ${proto} from NBMA ${nbma} refused: ${notOwner}`);
     return CieCode.AdministrativelyProhibited;
   }
   const old = ctx.cache.get(proto);
@@ -77,6 +92,7 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
     flags: { unique, registered: true, nat: natted, used: old?.flags.used },
     mtu: cie.mtu || undefined, holdtime,
   }, holdtime);
+  ctx.ownership?.bind(proto);
   ctx.registered?.(proto, nbma);
   return CieCode.Success;
 }

@@ -10,6 +10,8 @@ export interface IsakmpSaRow {
   remotePort: number; localPort: number; establishedAt?: number;
   /** initiator and responder cookies, hex (json only: they are on the wire in clear anyway) */
   cookies?: { i: string; r: string };
+  /** 2: an IKEv2 SA (show crypto session lists it; show crypto isakmp sa, as on IOS, does not) */
+  version?: 1 | 2;
 }
 export interface CryptoSessionChild { peer: string; spiIn: number; spiOut: number; mode: string; udp: boolean }
 

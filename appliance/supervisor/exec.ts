@@ -57,7 +57,7 @@ export class ExecCommands {
         ctx.nhrp()?.counters() ?? { in: {}, out: {}, drops: {}, refused: {} }, json)),
       ...both('show dataplane counters', (json) => formatDataplaneCounters(ctx.dataplaneCounters() ?? {}, json)),
       ...both('show crypto ipsec sa', (json) => this.cryptoSa(json)),
-      ...both('show crypto isakmp sa', (json) => formatIsakmpSa(ctx.ike()?.sas() ?? [], json)),
+      ...both('show crypto isakmp sa', (json) => formatIsakmpSa((ctx.ike()?.sas() ?? []).filter((s) => s.version !== 2), json)), // IKEv2: show crypto ikev2 sa
       ...both('show crypto session', (json) => formatCryptoSession(ctx.tunnel()?.name ?? NO_TUNNEL, ctx.tunnelSource() ?? '0.0.0.0',
         ctx.ike()?.sas() ?? [], ctx.ike()?.children() ?? [], json)),
       'show crypto ikev2 sa': () => ctx.ike()?.ikev2Sa?.(false) ?? '% IKEv2 is not running (no tunnel protection with set ikev2-profile)\n',

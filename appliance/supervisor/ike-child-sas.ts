@@ -10,6 +10,8 @@ export interface InstalledChild {
   peer: string;
   /** conn-id of the ISAKMP SA that negotiated it (show crypto ipsec sa). */
   connId: number;
+  /** the authenticated identity of that SA's peer (identity-bound NHRP: supervisor/nhrp-identity.ts) */
+  peerId?: string;
   spiIn: number;
   spiOut: number;
   inIndex: number;

@@ -13,7 +13,7 @@ const IOS_DPD_RETRY = 2;
 export interface DpdHooks {
   probe(sa: IkeSaView, seq: number): void;
   /** ESP packets received from `peer` so far (all its inbound SAs). */
-  inboundPackets(peer: string): number;
+  inboundPackets(sa: IkeSaView): number;
   dead(sa: IkeSaView): void;
 }
 
@@ -61,7 +61,7 @@ export class DeadPeerDetection {
   private tick(sa: IkeSaView): void {
     const w = this.watched.get(sa);
     if (!w || sa.state !== 'QM_IDLE') return;
-    const rx = this.hooks.inboundPackets(sa.remote);
+    const rx = this.hooks.inboundPackets(sa);
     // on-demand: traffic from the peer since the last look proves it alive; periodic probes anyway
     if (!w.misses && !this.k!.periodic && w.lastRx >= 0 && rx !== w.lastRx) { w.lastRx = rx; return this.arm(sa); }
     w.lastRx = rx;

@@ -16,6 +16,8 @@ export interface IkeSaView {
   state: string;
   localPort: number; remotePort: number; establishedAt?: number;
   readonly ispi: Uint8Array; rspi: Uint8Array;
+  /** the peer's authenticated identity (IKEv1 ID payload, IKEv2 IDi/IDr: PSK ID or certificate subject) */
+  peerId?: string;
   /** the negotiated policy; its lifetime in seconds bounds the SA */
   policy?: { lifetime: number };
 }
@@ -49,6 +51,8 @@ export interface IkeEngineEvents<SA extends IkeSaView = IkeSaView> {
   failed(sa: SA, reason: string): void;
   child(sa: SA, keys: ChildSaKeys): void;
   childDeleted(sa: SA, outboundSpis: number[]): void;
+  /** IKEv1 commit bit: the peer has installed the inbound SA our outbound `spi` sends to. */
+  childConnected?(sa: SA, outboundSpi: number): void;
   deleted(sa: SA): void;
   alive(sa: SA): void;
   initialContact?(sa: SA): void;

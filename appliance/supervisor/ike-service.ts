@@ -21,9 +21,13 @@ import { ikeV1Engine, type IkeEngine, type IkeEngineEvents, type IkeSaView, type
 import { ikeV2Engine, ikeV2PolicyFor } from './ike-engine-v2.js';
 import type { LogFn } from '../log/log.js';
 
-/** The quick mode initiator installs its outbound SA this long after sending message 3, so the
- * responder (which installs on message 3) has the inbound SA before the first ESP packet arrives. */
+/** An IKEv1 quick mode initiator whose responder did not set the commit bit (strongSwan, say) installs
+ * its outbound SA this long after sending message 3, so the responder (which installs on message 3)
+ * has the inbound SA before the first ESP packet arrives. */
 export const OUTBOUND_DELAY_MS = 300;
+/** With the commit bit the initiator waits for CONNECTED (the responder installed); if that message is
+ * lost it installs after this long anyway. */
+export const CONNECTED_FALLBACK_MS = 1000;
 /** Child SAs are renegotiated at this fraction of their lifetime (the side that started them) ... */
 export const REKEY_INITIATOR = 0.85;
 /** ... or at this fraction by the other side, if the first did not. */
@@ -66,6 +70,8 @@ export class IkeService {
   /** ISAKMP SAs on which we started a child exchange (so we know our quick mode role). */
   private readonly childInitiated = new Set<IkeSaView>();
   private readonly childTimers = new Map<InstalledChild, ChildTimers>();
+  /** outbound halves waiting for CONNECTED, by peer and outbound SPI */
+  private readonly awaitingConnected = new Map<string, () => void>();
   private readonly saTimers = new Map<IkeSaView, SaTimers>();
   readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0 };
   private readonly notes: string[];
@@ -81,7 +87,7 @@ export class IkeService {
     // IKEv2 checks liveness itself (the ikev2 profile's `dpd`); `crypto isakmp keepalive` is IKEv1's
     this.dpd = new DeadPeerDetection(v2 ? undefined : o.crypto.isakmpKeepalive, {
       probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },
-      inboundPackets: (peer) => this.children.forPeer(peer).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
+      inboundPackets: (sa) => this.childrenOf(sa).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
       dead: (sa) => this.peerDead(sa),
     });
     this.children = new ChildSaTable(o.sa, o.firstIndex, o.capacity, ikeKeyLogWriter((m) => this.o.log('error', m)));
@@ -92,6 +98,7 @@ export class IkeService {
       failed: (sa, reason) => { this.o.log('warn', `ISAKMP with ${sa.remote} failed: ${reason}`); this.forgetSa(sa); this.queue.discard(sa.remote); },
       child: (sa, keys) => this.childUp(sa, keys),
       childDeleted: (sa, spis) => this.childDeleted(sa, spis),
+      childConnected: (sa, spi) => this.awaitingConnected.get(`${sa.remote}/${spi}`)?.(),
       deleted: (sa) => this.forgetSa(sa),
       alive: (sa) => this.dpd.alive(sa),
       initialContact: (sa) => this.initialContact(sa),
@@ -123,8 +130,8 @@ export class IkeService {
   private natKeepalives(): void {
     const sent = new Set<string>();
     for (const c of this.children.all) {
-      if (!c.udpPorts || sent.has(c.peer)) continue;
-      sent.add(c.peer);
+      if (!c.udpPorts || sent.has(`${c.peer}:${c.udpPorts.remote}`)) continue;
+      sent.add(`${c.peer}:${c.udpPorts.remote}`);
       this.o.sa.keepalive(ipToU32(c.peer), c.udpPorts.local, c.udpPorts.remote);
     }
   }
@@ -145,6 +152,19 @@ export class IkeService {
     const withMarker = new Uint8Array(4 + message.length);
     withMarker.set(message, 4);
     this.engine.handleDatagram(withMarker, src, srcPort, NAT_T_PORT);
+  }
+
+  /** The IKE identity of the peer whose packets arrive on SA table entry `inIndex` (undefined: not ours). */
+  identityOf(inIndex: number): string | undefined {
+    const c = this.children.byIndex(inIndex);
+    return c && c.inIndex === inIndex ? c.peerId : undefined;
+  }
+
+  /** The outbound SA table entry paired with inbound entry `inIndex` (spokes behind one NAT share an
+   *  address: NHRP answers and the tunnel peer go out on the pair the peer's packet came in on). */
+  outboundFor(inIndex: number): number | undefined {
+    const c = this.children.byIndex(inIndex);
+    return c && c.inIndex === inIndex ? c.outIndex : undefined;
   }
 
   /** An outbound SA to `nbma` is installed. */
@@ -254,13 +274,20 @@ export class IkeService {
     for (const c of this.children.forPeer(old.remote)) if (c.connId === old.connId) c.connId = next.connId;
   }
 
-  /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon). */
-  private isakmpFor(peer: string): IkeSaView | undefined {
-    return this.engine.sas.filter((s) => s.remote === peer && this.engine.isEstablished(s)).sort((a, b) => b.connId - a.connId)[0];
+  /** The newest established ISAKMP SA with `peer` (after a phase 1 rekey the old one ends soon); with
+   *  `peerId`, the one with that identity (spokes behind one NAT share the address, not the identity). */
+  private isakmpFor(peer: string, peerId?: string): IkeSaView | undefined {
+    return this.engine.sas.filter((s) => s.remote === peer && (peerId === undefined || s.peerId === peerId) && this.engine.isEstablished(s))
+      .sort((a, b) => b.connId - a.connId)[0];
+  }
+
+  /** The IPsec SAs of the peer behind `sa`: its address and, as several may share one, its identity. */
+  private childrenOf(sa: IkeSaView): InstalledChild[] {
+    return this.children.forPeer(sa.remote).filter((c) => c.peerId === sa.peerId);
   }
 
   private isakmpRekey(sa: IkeSaView): void {
-    if (this.stopped || !this.engine.isEstablished(sa) || this.isakmpFor(sa.remote) !== sa) return;
+    if (this.stopped || !this.engine.isEstablished(sa) || this.isakmpFor(sa.remote, sa.peerId) !== sa) return;
     this.o.log('debug', `ISAKMP (${sa.connId}) with ${sa.remote} near its lifetime: negotiating the next one`);
     this.initiate(sa.remote);
   }
@@ -278,18 +305,34 @@ export class IkeService {
       this.o.log('error', `IPsec SA with ${sa.remote} not installed: ${c}`);
       return;
     }
+    c.peerId = sa.peerId;
     this.o.log('notice', `IPsec SA with ${sa.remote} installed (${c.mode}${c.udp ? ', UDP-encapsulated' : ''}, in 0x${c.spiIn.toString(16)}, out 0x${c.spiOut.toString(16)}, conn-id ${sa.connId})`);
     const soft = (weStarted ? REKEY_INITIATOR : REKEY_RESPONDER) * c.lifetime * 1000;
     const timers: ChildTimers = { child: c, rekeyed: false,
       rekey: setTimeout(() => this.rekey(timers), soft), expire: setTimeout(() => this.expire(c), c.lifetime * 1000) };
     timers.rekey?.unref(); timers.expire.unref();
     this.childTimers.set(c, timers);
+    let fallback: NodeJS.Timeout | undefined;
+    const key = `${c.peer}/${c.spiOut}`;
     const flush = () => {
+      clearTimeout(fallback);
+      if (this.awaitingConnected.get(key) === flush) this.awaitingConnected.delete(key);
+      if (this.stopped || !this.childTimers.has(c)) return; // removed meanwhile (deleted, cleared, expired)
       this.children.installOutbound(c);
       this.queue.flush(c.peer, (p) => this.o.sendNhrp(c.peer, p));
     };
-    if (weStarted) setTimeout(flush, OUTBOUND_DELAY_MS).unref();
-    else flush();
+    // Our side started the exchange, so the peer may not have installed its inbound half yet:
+    // IKEv2's responder installs before it answers (the answer is the proof); an IKEv1 responder that
+    // set the commit bit says CONNECTED; one that did not gets OUTBOUND_DELAY_MS.
+    if (!weStarted || this.engine.version === 2) flush();
+    else if (keys.peerCommits) {
+      this.awaitingConnected.set(key, flush);
+      fallback = setTimeout(() => {
+        if (this.childTimers.has(c)) this.o.log('warn', `IPsec SA with ${c.peer}: no CONNECTED for out 0x${c.spiOut.toString(16)} in ${CONNECTED_FALLBACK_MS} ms, sending on it anyway`);
+        flush();
+      }, CONNECTED_FALLBACK_MS);
+      fallback.unref();
+    } else setTimeout(flush, OUTBOUND_DELAY_MS).unref();
   }
 
   /**
@@ -313,10 +356,10 @@ export class IkeService {
   private rekey(t: ChildTimers): void {
     if (t.rekeyed || this.stopped) return;
     // the other side already renegotiated: a newer pair with the peer exists
-    if (this.children.forPeer(t.child.peer).some((c) => c.createdAt > t.child.createdAt)) return;
+    if (this.children.forPeer(t.child.peer).some((c) => c.peerId === t.child.peerId && c.createdAt > t.child.createdAt)) return;
     t.rekeyed = true;
     this.counters.rekeys++;
-    const sa = this.isakmpFor(t.child.peer);
+    const sa = this.isakmpFor(t.child.peer, t.child.peerId);
     this.o.log('debug', `IPsec SA with ${t.child.peer} (in 0x${t.child.spiIn.toString(16)}) near its lifetime: rekeying`);
     if (sa) this.startChild(sa);
     else this.initiate(t.child.peer); // phase 1 is gone too: a new main mode, then quick mode
@@ -334,7 +377,7 @@ export class IkeService {
     if (t) { clearTimeout(t.rekey); clearTimeout(t.expire); this.childTimers.delete(c); }
     this.children.remove(c);
     if (!notify) return;
-    const sa = this.isakmpFor(c.peer);
+    const sa = this.isakmpFor(c.peer, c.peerId);
     if (sa) this.engine.deleteChildren(sa, [c.spiIn]);
   }
 
@@ -364,9 +407,10 @@ export class IkeService {
     // established just before is a sibling from simultaneous initiation (two spokes starting at once
     // both send INITIAL-CONTACT) and stays.
     const cutoff = (sa.establishedAt ?? Date.now()) - INITIAL_CONTACT_GRACE_MS;
-    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s !== sa && (s.establishedAt ?? Infinity) < cutoff);
+    // Only SAs of the same identity: another spoke behind the same NAT shares the address, not the reboot.
+    const old = this.engine.sas.filter((s) => s.remote === sa.remote && s.peerId === sa.peerId && s !== sa && (s.establishedAt ?? Infinity) < cutoff);
     const live = new Set(this.engine.sas.filter((s) => s.remote === sa.remote && !old.includes(s)).map((s) => s.connId));
-    const stale = this.children.forPeer(sa.remote).filter((c) => !live.has(c.connId) && c.createdAt < cutoff);
+    const stale = this.childrenOf(sa).filter((c) => !live.has(c.connId) && c.createdAt < cutoff);
     if (!stale.length && !old.length) return;
     this.counters.initialContactCleared++;
     this.o.log('notice', `ISAKMP: INITIAL-CONTACT from ${sa.remote}: ${stale.length} IPsec and ${old.length} ISAKMP SAs of its previous life removed`);
@@ -377,7 +421,7 @@ export class IkeService {
   private peerDead(sa: IkeSaView): void {
     this.counters.dpdDeclaredDead++;
     this.o.log('warn', `ISAKMP: peer ${sa.remote} is dead (no answer to DPD): its SAs are cleared`);
-    for (const c of this.children.forPeer(sa.remote)) this.removeChild(c, false);
-    for (const s of this.engine.sas.filter((x) => x.remote === sa.remote)) { this.forgetSa(s); this.engine.clear(s); }
+    for (const c of this.childrenOf(sa)) this.removeChild(c, false);
+    for (const s of this.engine.sas.filter((x) => x.remote === sa.remote && x.peerId === sa.peerId)) { this.forgetSa(s); this.engine.clear(s); }
   }
 }

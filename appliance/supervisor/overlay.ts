@@ -9,6 +9,7 @@ import { IpsecManager } from './ipsec.js';
 import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
 import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
 import { DropLog } from './drop-log.js';
+import { NhrpIdentityBinding } from './nhrp-identity.js';
 import { IkeService } from './ike-service.js';
 import type { IkeV2Engine } from './ike-engine-v2.js';
 import { ikeV2SettingsFrom } from '../ike/config-v2.js';
@@ -48,6 +49,9 @@ export class Overlay {
   private dropLog?: DropLog;
   /** While an NHRP packet received through ESP is processed: its source NBMA and the paired outbound SA. */
   private rxSa?: { nbma: string; out: number };
+  /** The IKE identity the NHRP packet being processed came through (identity-bound NHRP). */
+  private rxIdentity?: string;
+  readonly identities = new NhrpIdentityBinding({ identity: () => this.rxIdentity });
   /** Tunnel peer -> the outbound SA its registration came through (peers sharing an NBMA behind one NAT). */
   private readonly peerSa = new Map<string, { nbma: string; out: number }>();
 
@@ -55,9 +59,10 @@ export class Overlay {
     private readonly sas: PlannedSa[], private readonly log: Log, readonly kernel: KernelTable) {
     this.dataplane = new DataplaneHost({
       nhrpIn: (src, dst, pkt, inSa) => {
-        const out = inSa ? this.ipsec?.outFor(inSa - 1) : undefined;
+        const out = inSa ? this.ipsec?.outFor(inSa - 1) ?? this.ike?.outboundFor(inSa - 1) : undefined;
         this.rxSa = out !== undefined ? { nbma: src, out } : undefined;
-        try { this.nhrp.receive(src, dst, pkt); } finally { this.rxSa = undefined; }
+        this.rxIdentity = inSa ? this.ike?.identityOf(inSa - 1) : undefined;
+        try { this.nhrp.receive(src, dst, pkt); } finally { this.rxSa = undefined; this.rxIdentity = undefined; }
       },
       noEntry: (nextHop, dst) => {
         log.emit('NHRP', 'debug', 'NOENTRY', `no NHRP entry for next hop ${nextHop} (destination ${dst})`);
@@ -84,7 +89,7 @@ export class Overlay {
           const saBits = sa && sa.nbma === ev.nbma ? (sa.out + 1) << PEER_SA_SHIFT : 0;
           dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), ((ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0) | saBits) >>> 0);
           this.ike?.peerSet(ev.tunnelIp, ev.nbma);
-        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); this.ike?.peerGone(ev.tunnelIp); }
+        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); this.identities.release(ev.tunnelIp); this.ike?.peerGone(ev.tunnelIp); }
         this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
       // what is behind us and where resolutions go: the kernel's table, not the startup-config
@@ -98,6 +103,12 @@ export class Overlay {
       },
       log: (level, msg) => nhrpLog(level, msg),
       nhsChanged: () => this.lineProtocol.update(),
+      // only under IKE: an identity exists to bind to
+      ownership: {
+        check: (ip) => (this.ike ? this.identities.check(ip) : undefined),
+        bind: (ip) => { if (this.ike) this.identities.bind(ip); },
+        isOwner: (ip) => !!this.ike && this.identities.isOwner(ip),
+      },
     });
     this.lineProtocol = new LineProtocol({
       name: tunnel.name, followsNhs: !!tunnel.ifStateNhrp && this.nhrp.nhsStatus().length > 0,
@@ -220,7 +231,7 @@ export class Overlay {
     if (!ike) return undefined;
     return {
       sas: () => ike.engine.sas.map((s) => ({ local: s.local, remote: s.remote, initiator: s.initiator, state: s.state, connId: s.connId,
-        remotePort: s.remotePort, localPort: s.localPort, establishedAt: s.establishedAt,
+        remotePort: s.remotePort, localPort: s.localPort, establishedAt: s.establishedAt, version: ike.engine.version,
         cookies: { i: Buffer.from(s.ispi).toString('hex'), r: Buffer.from(s.rspi).toString('hex') } })),
       children: () => ike.children.all.map((c) => ({ peer: c.peer, spiIn: c.spiIn, spiOut: c.spiOut, mode: c.mode, udp: c.udp })),
       clear: (peer) => ike.clear(peer),

@@ -4,11 +4,16 @@
 //   responder LOCAL POLICY       our manager on UDP 500/4500 of LOCAL (as in a hub); prints 'ready'
 //   initiator LOCAL PEER POLICY N CONC   N exchanges (main + quick mode) to PEER, CONC at a time
 // Each prints one JSON line. POLICY: seed003 (IOS defaults DES/SHA-1/group 1, esp-aes esp-sha-hmac) or
-// strong (AES-256/SHA-256/group 14, esp-aes 256 esp-sha256-hmac).
+// strong (AES-256/SHA-256/group 14, esp-aes 256 esp-sha256-hmac), IKEv1; v2-modp2048 (AES-CBC-256/
+// SHA-256/MODP 2048) or v2-x25519 (AES-GCM-128/PRF-SHA-256/X25519), IKEv2: one exchange is then
+// IKE_SA_INIT + IKE_AUTH with its Child SA (esp-aes esp-sha-hmac).
 import type { CryptoConfig } from '../../appliance/config/model.js';
 import { IkeV1Manager } from '../../appliance/ike/manager/ike-v1.js';
 import { startIkeUdp } from '../../appliance/ike/transport/udp.js';
 import type { IkeSaV1 } from '../../appliance/ike/sa/ike-sa-v1.js';
+import { ikeV2Policy, type IkeV2Policy, type IkeV2ProposalSettings } from '../../appliance/ike/config-v2.js';
+import { IkeV2Manager } from '../../appliance/ike/manager/ike-v2.js';
+import { startIkeV2Udp } from '../../appliance/ike/transport/udp-v2.js';
 
 const POLICIES: Record<string, () => CryptoConfig> = {
   seed003: () => crypto({}, ['esp-aes', 'esp-sha-hmac']),
@@ -25,16 +30,38 @@ function crypto(policy: object, transforms: string[]): CryptoConfig {
   } as CryptoConfig;
 }
 
+const V2_POLICIES: Record<string, IkeV2ProposalSettings> = {
+  'v2-modp2048': { name: 'P', encryption: ['aes-cbc-256'], integrity: ['sha256'], group: [14] },
+  'v2-x25519': { name: 'P', encryption: ['aes-gcm-128'], prf: ['sha256'], group: [31] },
+};
+
+function v2(proposal: IkeV2ProposalSettings): IkeV2Policy {
+  const r = ikeV2Policy({ proposals: [proposal], keyring: [{ name: 'all', address: '0.0.0.0', mask: '0.0.0.0', key: 'P4ssw0rd' }],
+    transformSets: [{ name: 'T', transforms: ['esp-aes', 'esp-sha-hmac'] }] });
+  if (!r.ok) throw new Error(r.reason);
+  return r.value;
+}
+
 const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const [mode, ...args] = process.argv.slice(2);
+const policyName = mode === 'inproc' || mode === 'responder' ? (mode === 'inproc' ? args[0] : args[1]) : args[2];
+const isV2 = policyName in V2_POLICIES;
 
-if (mode === 'inproc') await inproc(POLICIES[args[0]](), Number(args[1] ?? 5));
+if (isV2 && mode === 'inproc') await inprocV2(v2(V2_POLICIES[args[0]]), Number(args[1] ?? 5));
+else if (isV2 && mode === 'responder') await responderV2(args[0], v2(V2_POLICIES[args[1]]));
+else if (isV2 && mode === 'initiator') await initiatorV2(args[0], args[1], v2(V2_POLICIES[args[2]]), Number(args[3]), Number(args[4] ?? 8));
+else if (mode === 'inproc') await inproc(POLICIES[args[0]](), Number(args[1] ?? 5));
 else if (mode === 'responder') await responder(args[0], POLICIES[args[1]]());
 else if (mode === 'initiator') await initiator(args[0], args[1], POLICIES[args[2]](), Number(args[3]), Number(args[4] ?? 8));
 else { process.stderr.write('usage: ike-load inproc|responder|initiator ...\n'); process.exit(2); }
 
+interface Endpoint { initiate(peer: string): unknown; handleDatagram(d: Uint8Array, a: string, port: number, localPort: number): void; close(): void }
+type ToPeer = (d: Uint8Array, address: string, port: number) => void;
+/** Two managers back to back: `ini` sends with `toR`, `res` with `toI`; `finished(ok)` once per exchange. */
+type MakePair = (toR: ToPeer, toI: ToPeer, finished: (ok: boolean) => void) => { ini: Endpoint; res: Endpoint };
+
 /** Managers are replaced every BATCH exchanges so the SA tables stay the size a hub's would. */
-async function inproc(cfg: CryptoConfig, seconds: number): Promise<void> {
+async function inprocLoop(make: MakePair, seconds: number): Promise<void> {
   const BATCH = 64, CONC = 16;
   let responderMs = 0, done = 0, failed = 0;
   const end = performance.now() + seconds * 1000;
@@ -42,13 +69,8 @@ async function inproc(cfg: CryptoConfig, seconds: number): Promise<void> {
   while (performance.now() < end) {
     const queue: Array<{ to: 'i' | 'r'; d: Uint8Array; port: number }> = [];
     let started = 0, finished = 0;
-    const ini: IkeV1Manager = new IkeV1Manager(cfg, '10.9.0.1', (d, _a, port) => queue.push({ to: 'r', d, port }), () => {}, {
-      established: (sa) => { ini.initiateQuick(sa); },
-      failed: () => { failed++; finished++; },
-    });
-    const res: IkeV1Manager = new IkeV1Manager(cfg, '10.9.0.2', (d, _a, port) => queue.push({ to: 'i', d, port }), () => {}, {
-      child: () => { finished++; done++; },
-    });
+    const { ini, res } = make((d, _a, port) => queue.push({ to: 'r', d, port }), (d, _a, port) => queue.push({ to: 'i', d, port }),
+      (ok) => { finished++; if (ok) done++; else failed++; });
     while (finished < BATCH) {
       while (started - finished < CONC && started < BATCH) { ini.initiate('10.9.0.2'); started++; }
       const m = queue.shift();
@@ -62,6 +84,18 @@ async function inproc(cfg: CryptoConfig, seconds: number): Promise<void> {
     ini.close(); res.close();
   }
   out({ mode: 'inproc', done, failed, responderMs, wallMs: performance.now() - wallStart });
+}
+
+/** IKEv1: main mode, then quick mode when it is established; done when the responder has the Child SA. */
+function inproc(cfg: CryptoConfig, seconds: number): Promise<void> {
+  return inprocLoop((toR, toI, finished) => {
+    const ini: IkeV1Manager = new IkeV1Manager(cfg, '10.9.0.1', toR, () => {}, {
+      established: (sa) => { ini.initiateQuick(sa); },
+      failed: () => finished(false),
+    });
+    const res = new IkeV1Manager(cfg, '10.9.0.2', toI, () => {}, { child: () => finished(true) });
+    return { ini, res };
+  }, seconds);
 }
 
 async function responder(local: string, cfg: CryptoConfig): Promise<void> {
@@ -87,6 +121,45 @@ async function initiator(local: string, peer: string, cfg: CryptoConfig, n: numb
     let ike: Awaited<typeof ike0>;
     void ike0.then((x) => { ike = x; next(); });
   });
+  out({ mode: 'initiator', done, failed, wallMs: performance.now() - t0 });
+  process.exit(0);
+}
+
+/** IKEv2: IKE_SA_INIT + IKE_AUTH with the Child SA; done when the initiator has it. The 4500 transport
+ *  adds the non-ESP marker the manager expects there. */
+function inprocV2(policy: IkeV2Policy, seconds: number): Promise<void> {
+  const marked = (to: ToPeer): ToPeer => (d, a, port) => to(port === 4500 ? new Uint8Array([0, 0, 0, 0, ...d]) : d, a, port);
+  return inprocLoop((toR, toI, finished) => ({
+    ini: new IkeV2Manager(policy, '10.9.0.1', marked(toR), () => {}, {
+      child: (sa) => { if (sa.initiator) finished(true); },
+      failed: () => finished(false),
+    }),
+    res: new IkeV2Manager(policy, '10.9.0.2', marked(toI), () => {}, {}),
+  }), seconds);
+}
+
+async function responderV2(local: string, policy: IkeV2Policy): Promise<void> {
+  let children = 0;
+  const ike = await startIkeV2Udp(policy, local, { events: { child: () => { children++; } } });
+  out({ ready: true });
+  process.on('SIGTERM', () => { out({ children, counters: ike.manager.counters }); void ike.close().then(() => process.exit(0)); });
+}
+
+async function initiatorV2(local: string, peer: string, policy: IkeV2Policy, n: number, conc: number): Promise<void> {
+  let started = 0, done = 0, failed = 0;
+  const t0 = performance.now();
+  const ike = await startIkeV2Udp(policy, local, { events: {
+    child: (sa) => { if (sa.initiator) { done++; next(); } },
+    failed: () => { failed++; next(); },
+  } });
+  let resolve!: () => void;
+  const finished = new Promise<void>((r) => { resolve = r; });
+  function next(): void {
+    while (started - done - failed < conc && started < n) { ike.manager.initiate(peer); started++; }
+    if (done + failed >= n) resolve();
+  }
+  next();
+  await finished;
   out({ mode: 'initiator', done, failed, wallMs: performance.now() - t0 });
   process.exit(0);
 }

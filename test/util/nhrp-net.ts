@@ -71,7 +71,7 @@ export class Node {
   routes: string[] = []; // "+prefix/len via x" / "-prefix/len"
   engine: NhrpEngine;
   constructor(readonly net: Net, readonly me: Addr, config: TunnelConfig,
-    extra: Partial<Pick<NhrpEngineOptions, 'localPrefixes' | 'routeLookup'>> = {}) {
+    extra: Partial<Pick<NhrpEngineOptions, 'localPrefixes' | 'routeLookup' | 'ownership'>> = {}) {
     this.engine = new NhrpEngine({
       config, tunnelIp: me.ip, tunnelPrefixLen: 24, nbmaSource: me.nbma,
       send: (dst, bytes) => net.deliver(me.nbma, dst, bytes),

@@ -55,5 +55,5 @@ export const enum IdType { IPv4Addr = 1, Fqdn = 2, UserFqdn = 3, IPv4Subnet = 4,
 export const enum NotifyV1 {
   InvalidPayloadType = 1, NoProposalChosen = 14, PayloadMalformed = 16, InvalidKeyInformation = 17,
   InvalidIdInformation = 18, AuthenticationFailed = 24, InvalidHashInformation = 23,
-  InitialContact = 24578, ResponderLifetime = 24576, DpdRUThere = 36136, DpdRUThereAck = 36137,
+  Connected = 16384, InitialContact = 24578, ResponderLifetime = 24576, DpdRUThere = 36136, DpdRUThereAck = 36137,
 }

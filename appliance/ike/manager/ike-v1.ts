@@ -11,7 +11,7 @@ import { decodeHeaderV1, decodePayloadsV1 } from '../encoding/message-v1.js';
 import { IkeSaV1, type InboundV1 } from '../sa/ike-sa-v1.js';
 import { MainMode } from '../tasks/main-mode.js';
 import { QuickMode } from '../tasks/quick-mode.js';
-import { deleteIke, informational, processInformational } from '../tasks/informational.js';
+import { connected, deleteIke, informational, processInformational } from '../tasks/informational.js';
 import { spiBytes } from '../tasks/phase2-proposal.js';
 import type { ChildSaKeys } from '../sa/child-sa.js';
 import { zeroCounters, type IkeCounters } from './counters.js';
@@ -50,6 +50,8 @@ export interface IkeV1Events {
   child?(sa: IkeSaV1, keys: ChildSaKeys): void;
   /** The peer deleted Child SAs: the SPIs it named are its inbound ones, our outbound. */
   childDeleted?(sa: IkeSaV1, spis: number[]): void;
+  /** CONNECTED from the quick mode responder: it installed its inbound SA, our outbound `spi`. */
+  childConnected?(sa: IkeSaV1, spi: number): void;
   deleted?(sa: IkeSaV1): void;
   /** An authenticated informational message came from the peer (DPD: it is alive). */
   alive?(sa: IkeSaV1): void;
@@ -271,6 +273,7 @@ export class IkeV1Manager {
     this.events.alive?.(sa);
     for (const n of r.notifies) if (n < 16384) this.log('warn', `IKE: ${sa.remote} notified error ${n}`);
     if (r.reply) this.sendRaw(r.reply, sa);
+    for (const spi of r.connectedSpis) if (entry.children.some((c) => c.spiOut === spi)) this.events.childConnected?.(sa, spi);
     if (r.deleteSpis.length) {
       entry.children = entry.children.filter((c) => !r.deleteSpis.includes(c.spiOut));
       this.events.childDeleted?.(sa, r.deleteSpis);
@@ -310,6 +313,8 @@ export class IkeV1Manager {
       entry.children.push({ spiIn: step.child.inbound.spi, spiOut: step.child.outbound.spi });
       this.log('notice', `IKE: IPsec SA with ${sa.remote} up (in 0x${step.child.inbound.spi.toString(16)}, out 0x${step.child.outbound.spi.toString(16)})`);
       this.events.child?.(sa, step.child);
+      // the handler installed our inbound SA: the initiator may now send on it
+      if (step.connected && sa.state === 'QM_IDLE') this.sendRaw(connected(sa, spiBytes(step.child.inbound.spi)), sa);
     }
     if (task.done) { entry.quick.delete(mid); sa.crypter?.forget(mid); }
   }

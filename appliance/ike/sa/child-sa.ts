@@ -22,6 +22,9 @@ export interface ChildSaKeys {
   pfsGroup?: number;
   /** ESP in UDP (RFC 3948) between these ports when a NAT is between the peers. */
   udpEncap?: { localPort: number; remotePort: number };
+  /** The quick mode responder set the commit bit (RFC 2408 3.1): it sends CONNECTED once its inbound
+   * SA is installed, and the initiator sends on the new SA only after that (or a bounded fallback). */
+  peerCommits?: boolean;
   inbound: EspKeys; // the SPI we chose; the peer sends with it
   outbound: EspKeys; // the SPI the peer chose; we send with it
 }

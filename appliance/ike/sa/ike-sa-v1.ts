@@ -38,10 +38,10 @@ export class IkeSaV1 {
     readonly ispi: Uint8Array, public rspi: Uint8Array, readonly connId: number) {}
 
   /** Builds a message of this SA; `encrypt` uses the phase-1 crypter (which must exist by then). */
-  message(exchange: number, messageId: number, payloads: readonly PayloadBodyV1[], encrypt: boolean): Uint8Array {
+  message(exchange: number, messageId: number, payloads: readonly PayloadBodyV1[], encrypt: boolean, flags = 0): Uint8Array {
     if (encrypt && !this.crypter) throw new Error('no keys yet');
     const crypter = this.crypter;
-    return encodeMessageV1({ ispi: this.ispi, rspi: this.rspi, exchange, messageId, payloads },
+    return encodeMessageV1({ ispi: this.ispi, rspi: this.rspi, exchange, messageId, payloads, flags },
       encrypt && crypter ? (plain) => crypter.encrypt(messageId, plain) : undefined);
   }
 }

@@ -12,7 +12,7 @@ import { spiNumber } from './phase2-proposal.js';
 
 export type InfoResult =
   | { ok: false; error: string }
-  | { ok: true; deleteIke: boolean; deleteSpis: number[]; notifies: number[]; reply?: Uint8Array };
+  | { ok: true; deleteIke: boolean; deleteSpis: number[]; notifies: number[]; connectedSpis: number[]; reply?: Uint8Array };
 
 const concat = (parts: Uint8Array[]) => { const o = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let i = 0; for (const p of parts) { o.set(p, i); i += p.length; } return o; };
 
@@ -24,7 +24,8 @@ export function processInformational(sa: IkeSaV1, m: InboundV1): InfoResult {
   const expected = infoHash(sa.policy!.hash, sa.keys.skeyidA, mid, concat(p.slice(1).map((x) => x.raw)));
   if (!constantTimeEqual(dataOf(p[0])!, expected)) return { ok: false, error: 'informational HASH(1) mismatch' };
   m.commitIv();
-  const res: { deleteIke: boolean; deleteSpis: number[]; notifies: number[]; reply?: Uint8Array } = { deleteIke: false, deleteSpis: [], notifies: [] };
+  const res: { deleteIke: boolean; deleteSpis: number[]; notifies: number[]; connectedSpis: number[]; reply?: Uint8Array } =
+    { deleteIke: false, deleteSpis: [], notifies: [], connectedSpis: [] };
   for (const x of p.slice(1)) {
     const d = asDelete(x);
     if (d?.protocol === ProtocolId.ISAKMP && d.spis.some((s) => s.length === 16 && equal(s.subarray(0, 8), sa.ispi) && equal(s.subarray(8), sa.rspi))) res.deleteIke = true;
@@ -32,6 +33,8 @@ export function processInformational(sa: IkeSaV1, m: InboundV1): InfoResult {
     const n = asNotify(x);
     if (!n) continue;
     res.notifies.push(n.notifyType);
+    // CONNECTED (commit bit, RFC 2408 3.1): the peer installed the inbound ESP SA with this SPI
+    if (n.notifyType === NotifyV1.Connected && n.protocol === ProtocolId.ESP && n.spi.length === 4) res.connectedSpis.push(spiNumber(n.spi));
     if (n.notifyType === NotifyV1.DpdRUThere && n.data.length === 4) {
       res.reply = informational(sa, [{ type: PayloadV1.Notify, doi: DOI_IPSEC, protocol: ProtocolId.ISAKMP, spi: concat([sa.ispi, sa.rspi]),
         notifyType: NotifyV1.DpdRUThereAck, data: n.data }]);
@@ -48,6 +51,10 @@ export function informational(sa: IkeSaV1, body: PayloadBodyV1[]): Uint8Array {
   sa.crypter!.forget(mid);
   return msg;
 }
+
+/** CONNECTED for our inbound SPI `spi`: our half of a commit-bit quick mode is installed. */
+export const connected = (sa: IkeSaV1, spi: Uint8Array) =>
+  informational(sa, [{ type: PayloadV1.Notify, doi: DOI_IPSEC, protocol: ProtocolId.ESP, spi, notifyType: NotifyV1.Connected, data: new Uint8Array(0) }]);
 
 /** Delete of the ISAKMP SA (sent when we clear it). */
 export const deleteIke = (sa: IkeSaV1) => informational(sa, [{ type: PayloadV1.Delete, doi: DOI_IPSEC, protocol: ProtocolId.ISAKMP, spiSize: 16, spis: [concat([sa.ispi, sa.rspi])] }]);

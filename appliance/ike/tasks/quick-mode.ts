@@ -2,13 +2,16 @@
 //   1 I->R  [HASH(1), SA, Ni, [KE], IDci, IDcr]
 //   2 R->I  [HASH(2), SA, Nr, [KE], IDci, IDcr]
 //   3 I->R  [HASH(3)]
+// Our message 2 sets the commit bit (RFC 2408 3.1): once message 3 is verified and our inbound SA is
+// installed we send CONNECTED (an informational notify naming that SPI), and an initiator that sees the
+// bit sends on the new SA only after CONNECTED. That replaces guessing how long the responder needs.
 // The IDs select GRE (protocol 47) between the two IKE addresses, as a DMVPN tunnel protection needs.
 // The result is an ESP SA pair keyed from SKEYID_d (KEYMAT, with g(qm)^xy under PFS).
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Phase2Proposal } from '../config.js';
 import { constantTimeEqual } from '../crypto/compare.js';
 import { dhExchange, type DhExchange } from '../crypto/dh.js';
-import { ExchangeV1, IdType, PayloadV1, ProtocolId } from '../encoding/constants.js';
+import { ExchangeV1, FLAG_COMMIT, IdType, PayloadV1, ProtocolId } from '../encoding/constants.js';
 import { asId, asSa, dataOf, encodeChain, single, type IdPayloadV1, type PayloadBodyV1 } from '../encoding/payloads-v1.js';
 import { qmHash1, qmHash2, qmHash3, quickModeKeymat } from '../keymat/ikev1.js';
 import { cipherName, integrityName, type ChildSaKeys } from '../sa/child-sa.js';
@@ -19,7 +22,8 @@ import { ipv4ToBytes } from '../../net/ipv4.js';
 
 export const GRE_PROTOCOL = 47;
 
-export type QuickStep = { ok: true; reply?: Uint8Array; child?: ChildSaKeys } | { ok: false; error: string };
+/** `connected`: the responder's step 3; the manager sends CONNECTED for `child.inbound.spi` after the `child` event. */
+export type QuickStep = { ok: true; reply?: Uint8Array; child?: ChildSaKeys; connected?: boolean } | { ok: false; error: string };
 
 const concat = (parts: Uint8Array[]) => { const o = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let i = 0; for (const p of parts) { o.set(p, i); i += p.length; } return o; };
 
@@ -34,6 +38,8 @@ export class QuickMode {
   private choice?: EspChoice;
   private gxy?: Uint8Array;
   private step = 0;
+  /** initiator: message 2 carried the commit bit */
+  private peerCommits = false;
 
   constructor(private readonly sa: IkeSaV1, private readonly proposals: readonly Phase2Proposal[], readonly messageId: number,
     private readonly initiator: boolean) {}
@@ -77,6 +83,7 @@ export class QuickMode {
       m.commitIv();
       this.choice = choice;
       this.peerNonce = nonce;
+      this.peerCommits = (m.header.flags & FLAG_COMMIT) !== 0;
       const reply = this.sa.message(ExchangeV1.QuickMode, this.messageId,
         [{ type: PayloadV1.Hash, data: qmHash3(this.prf, this.skeyidA, this.messageId, this.nonce, nonce) }], true);
       this.step = 3;
@@ -100,14 +107,14 @@ export class QuickMode {
         ...(this.dh ? [{ type: PayloadV1.KE, data: this.dh.publicKey } as PayloadBodyV1] : []), ...this.ids()];
       const hash = qmHash2(this.prf, this.skeyidA, this.messageId, nonce, encodeChain(out).bytes);
       this.step = 2;
-      return { ok: true, reply: this.sa.message(ExchangeV1.QuickMode, this.messageId, [{ type: PayloadV1.Hash, data: hash }, ...out], true) };
+      return { ok: true, reply: this.sa.message(ExchangeV1.QuickMode, this.messageId, [{ type: PayloadV1.Hash, data: hash }, ...out], true, FLAG_COMMIT) };
     }
     if (!this.initiator && this.step === 2) {
       if (p.length !== 1) return { ok: false, error: 'message 3 carries more than HASH(3)' };
       if (!constantTimeEqual(got, qmHash3(this.prf, this.skeyidA, this.messageId, this.peerNonce!, this.nonce))) return { ok: false, error: 'HASH(3) mismatch' };
       m.commitIv();
       this.step = 3;
-      return { ok: true, child: this.keys() };
+      return { ok: true, child: this.keys(), connected: true };
     }
     return { ok: false, error: `unexpected message after step ${this.step}` };
   }
@@ -150,7 +157,7 @@ export class QuickMode {
     const child: ChildSaKeys = {
       local: this.sa.local, remote: this.sa.remote, protocol: GRE_PROTOCOL, mode: prop.mode, cipher: cipherName(prop),
       keyBits: prop.cipher.keyLen * 8, integrity: integrityName(prop), lifetime: c.lifetime, pfsGroup: c.group,
-      inbound: material(this.spi), outbound: material(c.peerSpi),
+      inbound: material(this.spi), outbound: material(c.peerSpi), ...(this.peerCommits ? { peerCommits: true } : {}),
       ...(this.sa.natDetected ? { udpEncap: { localPort: this.sa.localPort, remotePort: this.sa.remotePort } } : {}),
     };
     this.gxy?.fill(0);

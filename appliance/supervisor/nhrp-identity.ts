@@ -1,0 +1,50 @@
+// Identity-bound NHRP (issue 10): the hub binds each registered tunnel address to the IKE identity
+// (the authenticated peer ID of the SA the registration came through: PSK ID or certificate subject).
+// A registration or purge of that address arriving over an SA authenticated as another identity is
+// refused; the same identity may re-register from a new NBMA address at once (its SA changed, it did
+// not). Plain DMVPN lets any spoke that has the group key register (hijack) another's address.
+// The binding lasts as long as the registration: when the cache entry goes, so does the binding.
+
+/** What the NHRP engine asks while it handles one packet (nhrp/engine.ts NhrpOwnership). */
+export interface ClaimSource {
+  /** the IKE identity the packet being handled was protected by; undefined: not through an IKE SA */
+  identity(): string | undefined;
+}
+
+export class NhrpIdentityBinding {
+  private readonly owners = new Map<string, string>();
+  readonly counters = { bound: 0, refused: 0 };
+
+  constructor(private readonly source: ClaimSource) {}
+
+  /** Why the current packet may not register or purge `tunnelIp`; undefined = it may. */
+  check(tunnelIp: string): string | undefined {
+    const owner = this.owners.get(tunnelIp);
+    if (owner === undefined) return undefined;
+    const id = this.source.identity();
+    if (id === owner) return undefined;
+    this.counters.refused++;
+    return `${tunnelIp} is bound to IKE identity ${owner}, the packet came ${id === undefined ? 'through no IKE SA' : `over an SA authenticated as ${id}`}`;
+  }
+
+  /** The current packet comes from the identity `tunnelIp` is bound to: a unique registration of it
+   *  from a new NBMA address replaces the old one at once (nhrp/registration-server.ts sameOwner). */
+  isOwner(tunnelIp: string): boolean {
+    const owner = this.owners.get(tunnelIp);
+    return owner !== undefined && owner === this.source.identity();
+  }
+
+  /** A registration of `tunnelIp` was accepted: it belongs to the identity that sent it. */
+  bind(tunnelIp: string): void {
+    const id = this.source.identity();
+    if (id === undefined || this.owners.get(tunnelIp) === id) return;
+    this.owners.set(tunnelIp, id);
+    this.counters.bound++;
+  }
+
+  /** The registration of `tunnelIp` is gone (expired, purged, cleared). */
+  release(tunnelIp: string): void { this.owners.delete(tunnelIp); }
+
+  ownerOf(tunnelIp: string): string | undefined { return this.owners.get(tunnelIp); }
+  get size(): number { return this.owners.size; }
+}
