@@ -10,6 +10,7 @@ import { NtpClient, stepClockWithDate } from '../supervisor/ntp-client.js';
 import { SyslogForwarder } from '../log/syslog.js';
 import { ikeKeyLogPath, KEYLOG_ENV } from '../supervisor/ike-keylog.js';
 import { frrDirFor } from '../routing/frr/daemons.js';
+import { startHeartbeat } from './heartbeat.js';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -43,6 +44,8 @@ try {
   // refused (config, or a system it names) is final; an internal error is a bug: the watchdog retries
   process.exit(known ? EXIT.REFUSED : EXIT.SOFTWARE);
 }
+// liveness for the hardware watchdog's feeder once started (a start-up that hangs is bounded by its grace)
+startHeartbeat();
 const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
 if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
 // exec commands sit above the appliance (they read it): built here, not by it, so layers import downward

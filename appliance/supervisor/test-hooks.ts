@@ -19,5 +19,11 @@ export function testHookCommands(dataplane: () => { crashWorkerForTest(): boolea
       setImmediate(() => { throw new Error('test supervisor crash (DMVPN_TEST_HOOKS)'); });
       return 'supervisor will throw\n';
     },
+    'test supervisor hang': () => {
+      // an event loop that never returns (not a crash): only the hardware watchdog's feeder notices
+      // (appliance/entry/hardware-watchdog.ts); the answer goes out before the loop stops
+      setTimeout(() => { for (;;) { /* hung on purpose */ } }, 200);
+      return 'supervisor will hang\n';
+    },
   };
 }
