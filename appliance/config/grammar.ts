@@ -9,6 +9,7 @@ import { ikev2Global, ikev2ProfileCommand, ikev2Trees } from './grammar-ikev2.js
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
 import { servicesGlobal } from './grammar-services.js';
+import { eigrpGlobal, eigrpInterface, eigrpTrees } from './grammar-eigrp.js';
 
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
@@ -116,6 +117,7 @@ function globalTree(): Node {
     'ip http {rest:line}', 'aaa {rest:line}', 'control-plane', 'ntp {rest:line}', 'clock {rest:line}']) {
     define(g, s, inactive('not applicable on this appliance'));
   }
+  eigrpGlobal(g); // router eigrp, key chain (grammar-eigrp.ts); other routers fall through to the line below
   define(g, 'router {rest:line}', ctx => { ctx.enter({ id: 'config-router' }); return 'dynamic routing is not supported'; },
     { router: 'Enable a routing process' });
   return g;
@@ -156,6 +158,7 @@ function interfaceTree(): Node {
 
   nhrpCommands(t);
   tunnelCommands(t);
+  eigrpInterface(t); // ip split-horizon|next-hop-self|hello-interval|... eigrp N (grammar-eigrp.ts)
 
   const inactive = (why: string): Act => () => why;
   for (const s of ['ip redirects', 'ip unreachables', 'ip split-horizon', 'ip split-horizon {rest:line}', 'ip next-hop-self {rest:line}',
@@ -479,6 +482,7 @@ export function configTrees(): ConfigTrees {
     'cfg-crypto-trans': transTree(), 'ipsec-profile': profileTree(), 'config-manual-sa': manualSaTree(), 'config-router': routerTree(),
     'config-line': lineTree(),
     ...ikev2Trees(crypto, subTree),
+    ...eigrpTrees(subTree),
   } as ConfigTrees;
   return memo;
 }

@@ -2,6 +2,7 @@
 // interactive config mode into this; the supervisor applies it; running-config is rendered from it.
 // Addresses are dotted-quad strings here (the wire/data-plane layers convert to u32).
 import type { Ikev2Config } from './model-ikev2.js';
+import type { EigrpConfig } from './model-eigrp.js';
 
 export interface InterfaceAddress { address: string; mask: string } // "192.168.0.1", "255.255.255.0"
 
@@ -140,6 +141,8 @@ export interface ApplianceConfig {
   interfaces: InterfaceConfig[];
   routes: StaticRoute[];
   crypto: CryptoConfig;
+  /** `router eigrp`, `ip ... eigrp N` interface lines, `key chain` (model-eigrp.ts); absent without them */
+  eigrp?: EigrpConfig;
   /** lines accepted but not (yet) acted on, with the reason, reported at load. */
   inactive: Array<{ line: number; text: string; reason: string }>;
 }

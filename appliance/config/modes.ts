@@ -7,7 +7,9 @@ import type { ApplianceConfig } from './model.js';
 export type ModeId =
   | 'exec' | 'priv' | 'config' | 'config-if' | 'config-isakmp' | 'cfg-crypto-trans' | 'ipsec-profile'
   | 'config-manual-sa' | 'config-router' | 'config-line'
-  | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile';
+  | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile'
+  | 'config-router-eigrp' | 'config-router-eigrp-named' | 'config-router-af' | 'config-router-af-interface' | 'config-router-af-topology'
+  | 'config-keychain' | 'config-keychain-key';
 
 /** The mode plus what it edits (interface name, policy number, profile name ...). */
 export interface ModeState { id: ModeId; ref?: string }
@@ -19,6 +21,9 @@ const SUFFIX: Record<ModeId, string> = {
   'config-ikev2-proposal': '(config-ikev2-proposal)#', 'config-ikev2-policy': '(config-ikev2-policy)#',
   'config-ikev2-keyring': '(config-ikev2-keyring)#', 'config-ikev2-keyring-peer': '(config-ikev2-keyring-peer)#',
   'config-ikev2-profile': '(config-ikev2-profile)#',
+  'config-router-eigrp': '(config-router)#', 'config-router-eigrp-named': '(config-router)#', 'config-router-af': '(config-router-af)#',
+  'config-router-af-interface': '(config-router-af-interface)#', 'config-router-af-topology': '(config-router-af-topology)#',
+  'config-keychain': '(config-keychain)#', 'config-keychain-key': '(config-keychain-key)#',
 };
 
 export const prompt = (hostname: string, m: ModeState): string => hostname + SUFFIX[m.id];
