@@ -238,9 +238,10 @@ export class Dual {
     if (changed) this.out.push({ kind: 'route', dest: d });
   }
 
-  /** An unreachable destination nobody offers any more leaves the table (after its update went out). */
+  /** An unreachable destination nobody offers a way to leaves the table (after its update went out). */
   private forgetIfGone(d: Dest): void {
-    if (d.state === 'passive' && !d.paths.size && !Number.isFinite(d.distance)) this.table.delete(d.key);
+    const none = [...d.paths.values()].every((p) => !Number.isFinite(p.distance));
+    if (d.state === 'passive' && none && !Number.isFinite(d.distance)) this.table.delete(d.key);
   }
 
   /** Feasible successors: paths meeting the feasibility condition that are not successors. */

@@ -12,7 +12,7 @@ export interface Reliable { seq: number; opcode: number; flags: number; tlvs: Ei
 
 /** One packet to put on the wire: unicast to a neighbor, or multicast on an interface. */
 export interface Transmit {
-  to: string | { multicast: string };
+  to: string | { multicast: string; iface: string };
   opcode: number; flags: number; seq: number; ack: number; tlvs: EigrpTlv[];
 }
 
@@ -75,12 +75,12 @@ export class Rtp {
     if (busy.length) {
       // the busy ones must not take this multicast out of order: name them, and mark the packet CR
       this.stats.sequenceHellos++;
-      this.out.push({ to: { multicast: group }, opcode: Opcode.Hello, flags: 0, seq: 0, ack: 0, tlvs: [
+      this.out.push({ to: { multicast: group, iface }, opcode: Opcode.Hello, flags: 0, seq: 0, ack: 0, tlvs: [
         { type: 'sequence', addresses: busy.map((p) => p.address) }, { type: 'next-multicast-seq', seq: r.seq }] });
       flagsOut |= Flag.CR;
     }
     this.stats.multicasts++;
-    this.out.push({ to: { multicast: group }, opcode, flags: flagsOut, seq: r.seq, ack: 0, tlvs });
+    this.out.push({ to: { multicast: group, iface }, opcode, flags: flagsOut, seq: r.seq, ack: 0, tlvs });
     const now = this.now();
     for (const p of peers) {
       p.queue.push({ ...r, flags });
