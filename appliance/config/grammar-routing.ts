@@ -268,7 +268,7 @@ function bgpTree(t: Node): Node {
     { limit: 'Set the max limit for the dynamic subnet range neighbors', '{n}': 'Maximum number of dynamic neighbors' });
   define(t, 'timers bgp {k:range:0-65535} {h:range:0-65535}', (ctx, a) => { put(bgpOf(ctx), 'timers', a.no ? undefined : timers(a)); },
     { timers: 'Adjust routing timers', '{k}': 'Keepalive interval', '{h}': 'Holdtime' });
-  const af: Act = (ctx) => { bgpOf(ctx); ctx.enter({ id: 'config-router-af', ref: ctx.mode.ref }); };
+  const af: Act = (ctx) => { bgpOf(ctx); ctx.enter({ id: 'config-router-bgp-af', ref: ctx.mode.ref }); };
   define(t, 'address-family ipv4', af, { 'address-family': 'Enter Address Family command mode', ipv4: 'Address family' });
   define(t, 'address-family ipv4 unicast', af, { unicast: 'Address Family modifier' });
   bgpCommands(t);
@@ -286,7 +286,7 @@ export function routingTrees(subTree: (exitTo?: ModeId) => Node): Partial<Record
   const af = afTree(subTree());
   // `exit` from address-family goes back to router bgp, keeping the AS as the mode's ref
   define(af, 'exit', (ctx) => ctx.enter({ id: 'config-router-bgp', ref: ctx.mode.ref }));
-  return { 'config-router-ospf': ospfTree(subTree()), 'config-router-bgp': bgpTree(subTree()), 'config-router-af': af };
+  return { 'config-router-ospf': ospfTree(subTree()), 'config-router-bgp': bgpTree(subTree()), 'config-router-bgp-af': af };
 }
 
 /** Interface names the routing config refers to (for checks that they exist). */

@@ -10,6 +10,7 @@ import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
 import { servicesGlobal } from './grammar-services.js';
 import { routingGlobal, routingTrees, ospfInterfaceCommands } from './grammar-routing.js';
+import { eigrpGlobal, eigrpInterface, eigrpTrees } from './grammar-eigrp.js';
 
 export const DEFAULT_HOSTNAME = 'Router';
 export const DEFAULT_MTU = 1400;
@@ -118,6 +119,7 @@ function globalTree(): Node {
     define(g, s, inactive('not applicable on this appliance'));
   }
   routingGlobal(g); // router ospf N, router bgp N (grammar-routing.ts); other protocols fall to the line below
+  eigrpGlobal(g); // router eigrp, key chain (grammar-eigrp.ts); other routers fall through to the line below
   define(g, 'router {rest:line}', ctx => { ctx.enter({ id: 'config-router' }); return 'dynamic routing is not supported'; },
     { router: 'Enable a routing process' });
   return g;
@@ -161,6 +163,7 @@ function interfaceTree(): Node {
   nhrpCommands(t);
   tunnelCommands(t);
   ospfInterfaceCommands(t, iface); // ip ospf network|priority|hello-interval|dead-interval|cost (grammar-routing.ts)
+  eigrpInterface(t); // ip split-horizon|next-hop-self|hello-interval|... eigrp N (grammar-eigrp.ts)
 
   const inactive = (why: string): Act => () => why;
   for (const s of ['ip redirects', 'ip unreachables', 'ip split-horizon', 'ip split-horizon {rest:line}', 'ip next-hop-self {rest:line}',
@@ -484,6 +487,7 @@ export function configTrees(): ConfigTrees {
     'cfg-crypto-trans': transTree(), 'ipsec-profile': profileTree(), 'config-manual-sa': manualSaTree(), 'config-router': routerTree(),
     'config-line': lineTree(), ...routingTrees(subTree),
     ...ikev2Trees(crypto, subTree),
+    ...eigrpTrees(subTree),
   } as ConfigTrees;
   return memo;
 }

@@ -3,6 +3,7 @@
 // Addresses are dotted-quad strings here (the wire/data-plane layers convert to u32).
 import type { Ikev2Config } from './model-ikev2.js';
 import type { InterfaceOspf, OspfConfig, BgpConfig } from './model-routing.js';
+import type { EigrpConfig } from './model-eigrp.js';
 
 export interface InterfaceAddress { address: string; mask: string } // "192.168.0.1", "255.255.255.0"
 
@@ -148,6 +149,8 @@ export interface ApplianceConfig {
   /** `router ospf N` / `router bgp N` (model-routing.ts); absent when not configured */
   ospf?: OspfConfig;
   bgp?: BgpConfig;
+  /** `router eigrp`, `ip ... eigrp N` interface lines, `key chain` (model-eigrp.ts); absent without them */
+  eigrp?: EigrpConfig;
   /** lines accepted but not (yet) acted on, with the reason, reported at load. */
   inactive: Array<{ line: number; text: string; reason: string }>;
 }

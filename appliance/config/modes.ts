@@ -7,8 +7,10 @@ import type { ApplianceConfig } from './model.js';
 export type ModeId =
   | 'exec' | 'priv' | 'config' | 'config-if' | 'config-isakmp' | 'cfg-crypto-trans' | 'ipsec-profile'
   | 'config-manual-sa' | 'config-router' | 'config-line'
-  | 'config-router-ospf' | 'config-router-bgp' | 'config-router-af'
-  | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile';
+  | 'config-router-ospf' | 'config-router-bgp' | 'config-router-bgp-af'
+  | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile'
+  | 'config-router-eigrp' | 'config-router-eigrp-named' | 'config-router-af' | 'config-router-af-interface' | 'config-router-af-topology'
+  | 'config-keychain' | 'config-keychain-key';
 
 /** The mode plus what it edits (interface name, policy number, profile name ...). */
 export interface ModeState { id: ModeId; ref?: string }
@@ -17,10 +19,13 @@ const SUFFIX: Record<ModeId, string> = {
   exec: '>', priv: '#', config: '(config)#', 'config-if': '(config-if)#', 'config-isakmp': '(config-isakmp)#',
   'cfg-crypto-trans': '(cfg-crypto-trans)#', 'ipsec-profile': '(ipsec-profile)#',
   'config-manual-sa': '(config-manual-sa)#', 'config-router': '(config-router)#', 'config-line': '(config-line)#',
-  'config-router-ospf': '(config-router)#', 'config-router-bgp': '(config-router)#', 'config-router-af': '(config-router-af)#',
+  'config-router-ospf': '(config-router)#', 'config-router-bgp': '(config-router)#', 'config-router-bgp-af': '(config-router-af)#',
   'config-ikev2-proposal': '(config-ikev2-proposal)#', 'config-ikev2-policy': '(config-ikev2-policy)#',
   'config-ikev2-keyring': '(config-ikev2-keyring)#', 'config-ikev2-keyring-peer': '(config-ikev2-keyring-peer)#',
   'config-ikev2-profile': '(config-ikev2-profile)#',
+  'config-router-eigrp': '(config-router)#', 'config-router-eigrp-named': '(config-router)#', 'config-router-af': '(config-router-af)#',
+  'config-router-af-interface': '(config-router-af-interface)#', 'config-router-af-topology': '(config-router-af-topology)#',
+  'config-keychain': '(config-keychain)#', 'config-keychain-key': '(config-keychain-key)#',
 };
 
 export const prompt = (hostname: string, m: ModeState): string => hostname + SUFFIX[m.id];

@@ -4,15 +4,18 @@ import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } fro
 import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
 import { ikev2Lines } from './render-ikev2.js';
 import { routerLines, ospfInterfaceLines } from './render-routing.js';
+import { eigrpInterfaceLines, keyChainLines, routerEigrpLines } from './render-eigrp.js';
 
 const DEFAULT_MTU = 1400; // keep in step with grammar.ts (not imported: grammar imports this file)
 const DEFAULT_HOLDTIME = 7200;
 
 export function renderConfig(c: ApplianceConfig): string {
   const out: string[] = ['!', ...authHead(c.auth), `hostname ${c.hostname}`, '!', ...authBody(c.auth)];
+  out.push(...keyChainLines(c.eigrp));
   if (c.crypto.lines.length) out.push(...c.crypto.lines, '!');
-  for (const i of c.interfaces) out.push(...renderInterface(i), '!');
-  out.push(...routerLines(c)); // router ospf, router bgp (render-routing.ts)
+  for (const i of c.interfaces) out.push(...renderInterface(i), ...eigrpInterfaceLines(c.eigrp, i.name), '!');
+  // IOS's order: router eigrp, router ospf, router bgp
+  out.push(...routerEigrpLines(c.eigrp), ...routerLines(c));
   for (const r of c.routes) {
     out.push(['ip route', r.prefix, r.mask, r.iface, r.nextHop, r.distance].filter(x => x !== undefined).join(' '));
   }

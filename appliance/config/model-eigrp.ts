@@ -1,0 +1,50 @@
+// EIGRP configuration as IOS writes it: classic `router eigrp N`, named mode `router eigrp NAME` /
+// `address-family ipv4 autonomous-system N` (with af-interface and topology base), the per-interface
+// `ip ... eigrp N` lines of classic mode, and `key chain` stanzas. Absent fields are IOS defaults.
+
+export interface EigrpNetwork { address: string; wildcard?: string }
+export interface EigrpRedistribute { source: 'static' | 'connected'; metric?: [number, number, number, number, number] }
+export interface EigrpStub { connected?: boolean; summary?: boolean; static?: boolean; redistributed?: boolean; receiveOnly?: boolean }
+
+/** Per-interface EIGRP settings (classic: `ip ... eigrp N` under the interface; named: `af-interface`). */
+export interface EigrpInterfaceSettings {
+  iface: string;
+  splitHorizon?: false;   // `no ip split-horizon eigrp N` (default on)
+  nextHopSelf?: false;    // `no ip next-hop-self eigrp N` (default on)
+  helloInterval?: number; // seconds, default 5
+  holdTime?: number;      // seconds, default 15
+  bandwidthPercent?: number;
+  summaries?: Array<{ prefix: string; mask: string }>;
+  authMode?: 'md5' | 'hmac-sha-256';
+  /** named mode: `authentication mode hmac-sha-256 PASSWORD` */
+  authPassword?: string;
+  keyChain?: string;
+  passive?: true;         // named mode `passive-interface` under af-interface
+}
+
+export interface EigrpProcess {
+  asn: number;
+  /** named mode: the process name (`router eigrp NAME`); classic when absent */
+  name?: string;
+  routerId?: string;
+  networks: EigrpNetwork[];
+  autoSummary?: true;     // IOS 15 default is no auto-summary
+  passiveDefault?: true;
+  passive: string[];      // `passive-interface X` (or, under passive-interface default, `no passive-interface X`)
+  redistribute: EigrpRedistribute[];
+  stub?: EigrpStub;
+  variance?: number;
+  maximumPaths?: number;
+  distance?: { internal: number; external: number };
+  /** named mode af-interface blocks */
+  afInterfaces?: EigrpInterfaceSettings[];
+}
+
+export interface KeyChain { name: string; keys: Array<{ id: number; keyString?: string }> }
+
+export interface EigrpConfig {
+  processes: EigrpProcess[];
+  /** classic per-interface lines, keyed by AS */
+  interfaces: Array<EigrpInterfaceSettings & { asn: number }>;
+  keyChains: KeyChain[];
+}

@@ -1,0 +1,289 @@
+// One EIGRP process (one AS): hellos and neighbors, RTP, DUAL and the per-interface advertisement rules
+// tied together over a transport, with learned routes handed to a route sink. Time is injected: the
+// owner calls tick(now) (a timer in production, a fake clock in tests) and receive() for each packet.
+import { inPrefix, networkOf } from '../../net/ipv4.js';
+import { advertFor, DEFAULT_RULES } from './advertise.js';
+import type { InterfaceRules } from './advertise.js';
+import { encodeSigned, verifySigned } from './auth.js';
+import type { EigrpAuthKey } from './auth.js';
+import { decodeEigrp, encodeEigrp } from './codec.js';
+import { EigrpCounters } from './counters.js';
+import { Dual } from './dual.js';
+import type { Dest, DualAction, RouteIn } from './dual.js';
+import { classicComposite, connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, toClassicWire, toWideWire } from './metric.js';
+import type { KValues, LinkCost, PathVector } from './metric.js';
+import { NeighborTable } from './neighbor.js';
+import { Rtp } from './rtp.js';
+import type { Transmit } from './rtp.js';
+import type { EigrpTransport, RouteSink } from './transport.js';
+import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag } from './types.js';
+import type { EigrpPacket, EigrpTlv } from './types.js';
+
+export interface SpeakerInterface {
+  name: string; address: string; prefixLen: number;
+  bandwidth: number; delay: number; mtu: number; // kbit/s, tens of microseconds, bytes
+  rules: InterfaceRules;
+  helloInterval: number; holdTime: number;       // seconds
+  passive: boolean;
+  auth?: EigrpAuthKey[];                           // key chain; the first key signs
+}
+
+export interface SpeakerOptions {
+  asn: number; routerId: string;
+  k?: KValues; wide?: boolean; variance?: number; maxPaths?: number; activeTimeMs?: number;
+  interfaces: SpeakerInterface[];
+  /** Networks we originate (connected networks matched by `network`, or redistributed). */
+  originate: Array<{ prefix: string; len: number; iface: string }>;
+  stub?: number; // StubFlag bits; 0/undefined: not a stub
+}
+
+/** Most route TLVs per update packet (keeps packets well under a 1400-byte tunnel MTU). */
+const ROUTES_PER_PACKET = 30;
+
+export class EigrpSpeaker {
+  readonly neighbors = new NeighborTable();
+  readonly rtp: Rtp;
+  readonly dual: Dual;
+  readonly counters = new EigrpCounters();
+  private readonly ifaces = new Map<string, SpeakerInterface>();
+  private nextHello = new Map<string, number>();
+  private readonly k: KValues;
+  private installed = new Map<string, string>();
+  private t = 0;
+
+  constructor(readonly o: SpeakerOptions, private readonly transport: EigrpTransport, private readonly routes: RouteSink, now = 0) {
+    this.t = now;
+    this.k = o.k ?? DEFAULT_K;
+    for (const i of o.interfaces) this.ifaces.set(i.name, i);
+    this.rtp = new Rtp(() => this.t);
+    this.dual = new Dual({
+      k: this.k, wide: !!o.wide, variance: o.variance ?? 1, maxPaths: o.maxPaths ?? 4, activeTimeMs: o.activeTimeMs ?? 180_000,
+      linkCost: (name) => this.linkCost(name), neighbors: () => this.neighbors.up().map((n) => n.address), now: () => this.t,
+    });
+    transport.onReceive((iface, src, _dst, payload) => this.receive(iface, src, payload));
+    for (const r of o.originate) {
+      const i = this.ifaces.get(r.iface);
+      if (i) this.dual.local(r.prefix, r.len, r.iface, connectedVector(this.linkCost(r.iface)));
+    }
+    this.flush();
+  }
+
+  private linkCost(name: string): LinkCost {
+    const i = this.ifaces.get(name);
+    return { bandwidth: i?.bandwidth ?? 100, delay: i?.delay ?? 5000, mtu: i?.mtu ?? 1500, wide: !!this.o.wide };
+  }
+
+  // ---- time ----
+
+  tick(now: number): void {
+    this.t = now;
+    for (const i of this.ifaces.values()) {
+      if (i.passive || now < (this.nextHello.get(i.name) ?? 0)) continue;
+      this.nextHello.set(i.name, now + i.helloInterval * 1000);
+      this.sendHello(i, this.helloTlvs(i));
+    }
+    for (const n of this.neighbors.expire(now)) this.neighborDown(n.address, 'holding time expired');
+    this.rtp.tick(now);
+    this.dual.tick(now);
+    this.flush();
+  }
+
+  private helloTlvs(i: SpeakerInterface, goodbye = false): EigrpTlv[] {
+    const tlvs: EigrpTlv[] = [
+      { type: 'parameters', k: goodbye ? [255, 255, 255, 255, 255, 255] : [...this.k] as [number, number, number, number, number, number], holdTime: i.holdTime },
+      { type: 'software-version', os: [23, 0], tlv: [this.o.wide ? 2 : 1, this.o.wide ? 0 : 2] },
+    ];
+    if (this.o.stub) tlvs.push({ type: 'stub', flags: this.o.stub });
+    return tlvs;
+  }
+
+  private sendHello(i: SpeakerInterface, tlvs: EigrpTlv[], ack = 0, to = EIGRP_MULTICAST): void {
+    this.put(i, to, { header: this.header(Opcode.Hello, 0, 0, ack), tlvs });
+  }
+
+  /** Graceful shutdown: a goodbye (all K values 255) on every interface. */
+  shutdown(): void {
+    for (const i of this.ifaces.values()) if (!i.passive) this.sendHello(i, this.helloTlvs(i, true));
+    for (const key of this.installed.keys()) { const [p, l] = key.split('/'); this.routes.remove(p, Number(l)); }
+    this.installed.clear();
+  }
+
+  private header(opcode: number, flags: number, seq: number, ack: number) {
+    return { version: EIGRP_VERSION, opcode, checksum: 0, flags, seq, ack, vrid: 0, as: this.o.asn };
+  }
+
+  private put(i: SpeakerInterface, to: string, p: EigrpPacket): void {
+    const bytes = i.auth?.length ? encodeSigned(p, i.auth[0], i.address) : encodeEigrp(p);
+    this.counters.sentOne(p.header.opcode, p.header.opcode === Opcode.Hello && p.header.ack !== 0);
+    this.transport.send(i.name, to, bytes);
+  }
+
+  // ---- input ----
+
+  receive(ifname: string, src: string, bytes: Uint8Array): void {
+    const i = this.ifaces.get(ifname);
+    if (!i) return;
+    const r = decodeEigrp(bytes);
+    if (!r.ok) { this.counters.drop(r.reason, src, r.error); return; }
+    const { header: h, tlvs } = r.packet;
+    if (h.as !== this.o.asn) { this.counters.drop('wrong-as', src, `AS ${h.as}, we are ${this.o.asn}`); return; }
+    if (!inPrefix(src, networkOf(i.address, i.prefixLen), i.prefixLen) || src === i.address) { this.counters.drop('not-on-subnet', src, `${src} is not on ${i.name}'s subnet`); return; }
+    if (i.auth?.length) {
+      const a = verifySigned(bytes, i.auth, src);
+      if (a !== 'ok') { this.counters.drop(a === 'missing' ? 'auth-missing' : 'auth-failed', src, `authentication ${a}`); return; }
+    } else if (tlvs.some((x) => x.type === 'auth')) { this.counters.drop('auth-unexpected', src, 'authenticated packet on an interface without authentication'); return; }
+    this.counters.receivedOne(h.opcode, h.opcode === Opcode.Hello && h.ack !== 0);
+    if (h.opcode === Opcode.Hello) this.hello(i, src, h, tlvs);
+    else this.reliable(i, src, h, tlvs);
+    this.flush();
+  }
+
+  private hello(i: SpeakerInterface, src: string, h: EigrpPacket['header'], tlvs: EigrpTlv[]): void {
+    const par = tlvs.find((x) => x.type === 'parameters');
+    if (par?.type === 'parameters') {
+      if (par.k.slice(0, 5).every((v) => v === 255)) { this.neighborDown(src, 'peer goodbye'); return; }
+      if (par.k.slice(0, 5).some((v, j) => v !== this.k[j])) { this.counters.drop('k-mismatch', src, `K values ${par.k.join(' ')} differ from ours`); return; }
+      const { neighbor, isNew } = this.neighbors.heard(src, i.name, par.holdTime, this.t);
+      const stub = tlvs.find((x) => x.type === 'stub');
+      neighbor.stub = stub?.type === 'stub' ? stub.flags : 0;
+      const sw = tlvs.find((x) => x.type === 'software-version');
+      if (sw?.type === 'software-version') neighbor.softwareVersion = `${sw.os.join('.')}/${sw.tlv.join('.')}`;
+      if (isNew) this.rtp.add(src, i.name);
+    }
+    const seq = tlvs.find((x) => x.type === 'sequence');
+    if (seq?.type === 'sequence') this.rtp.sequenceHello(src, i.address, seq.addresses);
+    if (this.neighbors.get(src)) this.rtp.receive(src, h);
+  }
+
+  private reliable(i: SpeakerInterface, src: string, h: EigrpPacket['header'], tlvs: EigrpTlv[]): void {
+    if (!this.neighbors.get(src)) { this.counters.drop('not-neighbor', src, `${h.opcode} from ${src}, not a neighbor`); return; }
+    if (![Opcode.Update, Opcode.Query, Opcode.Reply, Opcode.SiaQuery, Opcode.SiaReply].includes(h.opcode as 1)) {
+      this.counters.drop('unknown-opcode', src, `opcode ${h.opcode}`); return;
+    }
+    if (!this.rtp.receive(src, h)) return;
+    for (const t of tlvs) {
+      const r = this.routeIn(i, src, t);
+      if (!r) continue;
+      switch (h.opcode) {
+        case Opcode.Update: this.dual.update(src, i.name, r); break;
+        case Opcode.Query: this.dual.query(src, i.name, r); break;
+        case Opcode.Reply: this.dual.replyFrom(src, i.name, r); break;
+        case Opcode.SiaQuery: this.dual.siaQuery(src, r); break;
+        case Opcode.SiaReply: this.dual.siaReply(src, r); break;
+      }
+    }
+  }
+
+  /** A route TLV as DUAL's input; the next hop is the sender unless it named another router on the
+   *  same subnet (third-party next hop: what `no ip next-hop-self` at a hub sends spokes). */
+  private routeIn(i: SpeakerInterface, src: string, t: EigrpTlv): RouteIn | undefined {
+    if (t.type !== 'ipv4-route' && t.type !== 'wide-route') return undefined;
+    const d = t.destinations[0];
+    const reported: PathVector = t.type === 'ipv4-route' ? fromClassicWire(t.metric) : fromWideWire(t.metric);
+    const thirdParty = t.nextHop !== '0.0.0.0' && t.nextHop !== i.address && inPrefix(t.nextHop, networkOf(i.address, i.prefixLen), i.prefixLen);
+    return { prefix: networkOf(d.prefix, d.len), len: d.len, reported, nextHop: thirdParty ? t.nextHop : src, ...(t.external && { external: t.external }) };
+  }
+
+  private neighborDown(address: string, why: string): void {
+    this.neighbors.remove(address); // already gone when it expired
+    this.rtp.remove(address);
+    this.dual.neighborDown(address);
+    this.lastChange = { address, why };
+  }
+  lastChange?: { address: string; why: string };
+
+  // ---- output ----
+
+  private routeTlv(d: Dest, i: SpeakerInterface, mustAnswer: boolean): EigrpTlv | undefined {
+    if (this.o.stub && !mustAnswer && d.successors[0]?.neighbor) return undefined; // a stub advertises only its own routes
+    const a = advertFor(d, i.name, i.rules, mustAnswer);
+    if (!a) return undefined;
+    const destinations = [{ prefix: d.prefix, len: d.len }];
+    const flags = d.state === 'active' ? RouteFlag.Active : 0;
+    if (this.o.wide) return { type: 'wide-route', topologyId: 0, routerId: this.o.routerId, nextHop: a.nextHop, metric: toWideWire(a.vector, flags), destinations, ...(a.external && { external: a.external }) };
+    return { type: 'ipv4-route', nextHop: a.nextHop, metric: toClassicWire(a.vector, flags), destinations, ...(a.external && { external: a.external }) };
+  }
+
+  /** Send what RTP and DUAL produced. */
+  private flush(): void {
+    for (let round = 0; round < 8; round++) {
+      for (const e of this.rtp.takeEvents()) {
+        if (e.kind === 'up') { const n = this.neighbors.get(e.neighbor); if (n) { n.state = 'up'; this.fullTable(n.address, n.iface); } }
+        else this.neighborDown(e.neighbor, e.kind === 'give-up' ? 'retry limit exceeded' : 'peer restarted');
+      }
+      const actions = this.dual.take();
+      this.apply(actions);
+      const tx = this.rtp.take();
+      for (const x of tx) this.transmit(x);
+      if (!actions.length && !tx.length) break;
+    }
+  }
+
+  private fullTable(address: string, ifname: string): void {
+    const i = this.ifaces.get(ifname)!;
+    const tlvs = [...this.dual.table.values()].filter((d) => d.state === 'passive' && Number.isFinite(d.distance))
+      .map((d) => this.routeTlv(d, i, false)).filter((x): x is EigrpTlv => !!x);
+    const chunks = chunk(tlvs);
+    chunks.forEach((c, j) => this.rtp.send(address, Opcode.Update, j === chunks.length - 1 ? Flag.EOT : 0, c));
+  }
+
+  private apply(actions: DualAction[]): void {
+    const updates: Dest[] = [];
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'update': updates.push(a.dest); break;
+        case 'route': this.program(a.dest); break;
+        case 'reset': this.neighborDown(a.neighbor, a.why); break;
+        case 'query': for (const n of a.to) this.unicast(n, Opcode.Query, a.dest, true); break;
+        case 'reply': this.unicast(a.to, Opcode.Reply, a.dest, true); break;
+        case 'sia-query': this.unicast(a.to, Opcode.SiaQuery, a.dest, true); break;
+        case 'sia-reply': this.unicast(a.to, Opcode.SiaReply, a.dest, true); break;
+      }
+    }
+    if (!updates.length) return;
+    for (const i of this.ifaces.values()) {
+      if (i.passive) continue;
+      const tlvs = updates.map((d) => this.routeTlv(d, i, false)).filter((x): x is EigrpTlv => !!x);
+      for (const c of chunk(tlvs)) if (c.length) this.rtp.multicast(i.name, EIGRP_MULTICAST, Opcode.Update, 0, c);
+    }
+  }
+
+  private unicast(address: string, opcode: number, d: Dest, mustAnswer: boolean): void {
+    const n = this.neighbors.get(address);
+    const i = n && this.ifaces.get(n.iface);
+    if (!i) return;
+    const t = this.routeTlv(d, i, mustAnswer);
+    if (t) this.rtp.send(address, opcode, 0, [t]);
+  }
+
+  private transmit(x: Transmit): void {
+    const to = typeof x.to === 'string' ? x.to : x.to.multicast;
+    const ifname = typeof x.to === 'string' ? this.neighbors.get(x.to)?.iface : x.to.iface;
+    const i = ifname ? this.ifaces.get(ifname) : undefined;
+    if (!i) return;
+    this.put(i, to, { header: this.header(x.opcode, x.flags, x.seq, x.ack), tlvs: x.tlvs });
+  }
+
+  private program(d: Dest): void {
+    const learned = d.successors.filter((p) => p.neighbor);
+    const key = d.key;
+    if (!learned.length || d.successors.some((p) => !p.neighbor)) {
+      if (this.installed.delete(key)) this.routes.remove(d.prefix, d.len);
+      return;
+    }
+    const hops = learned.map((p) => ({ via: p.nextHop, dev: p.iface }));
+    const sig = JSON.stringify(hops);
+    if (this.installed.get(key) === sig) return;
+    this.installed.set(key, sig);
+    this.routes.replace(d.prefix, d.len, hops, Number.isFinite(d.distance) ? Math.min(d.distance, 0xffffffff) : 0xffffffff);
+  }
+
+  /** Composite metric of a vector in this process's metric style. */
+  composite(v: PathVector): number { return classicComposite(v, this.k); }
+}
+
+function chunk<T>(xs: T[]): T[][] {
+  const out: T[][] = [];
+  for (let j = 0; j < xs.length; j += ROUTES_PER_PACKET) out.push(xs.slice(j, j + ROUTES_PER_PACKET));
+  return out.length ? out : [[]];
+}

@@ -1,0 +1,133 @@
+// EIGRP configuration: classic `router eigrp 100` as seed 003's readers wrote it on a DMVPN hub (split
+// horizon and next-hop-self off on the tunnel), a spoke stub, named mode with af-interface and topology
+// base, key chains and MD5; each loads, renders back in IOS form, and loads again to the same model.
+import t from 'tap';
+import { parseStartupConfig } from '../appliance/config/load.js';
+import { renderConfig } from '../appliance/config/render.js';
+import { configTrees, emptyConfig } from '../appliance/config/grammar.js';
+import { runConfigLine } from '../appliance/config/modes.js';
+
+const HUB = `hostname HUB
+key chain EIGRP-KEYS
+ key 1
+  key-string s3cret
+!
+interface Tunnel0
+ ip address 10.0.0.1 255.255.255.0
+ ip nhrp network-id 1
+ ip nhrp map multicast dynamic
+ tunnel source 192.0.2.1
+ tunnel mode gre multipoint
+ no ip split-horizon eigrp 100
+ no ip next-hop-self eigrp 100
+ ip hello-interval eigrp 100 10
+ ip hold-time eigrp 100 30
+ ip summary-address eigrp 100 192.168.0.0 255.255.0.0
+ ip authentication mode eigrp 100 md5
+ ip authentication key-chain eigrp 100 EIGRP-KEYS
+!
+router eigrp 100
+ network 10.0.0.0 0.0.0.255
+ network 192.168.10.0
+ redistribute static metric 10000 100 255 1 1500
+ redistribute connected
+ variance 2
+ maximum-paths 6
+ distance eigrp 90 170
+ eigrp router-id 1.1.1.1
+ passive-interface Ethernet0
+ no auto-summary
+end
+`;
+
+function load(text: string) {
+  const r = parseStartupConfig(text);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.config;
+}
+
+t.test('classic DMVPN hub config loads into the model', async (t) => {
+  const c = load(HUB);
+  const p = c.eigrp!.processes[0];
+  t.same(p.networks, [{ address: '10.0.0.0', wildcard: '0.0.0.255' }, { address: '192.168.10.0' }]);
+  t.same(p.redistribute, [{ source: 'static', metric: [10000, 100, 255, 1, 1500] }, { source: 'connected' }]);
+  t.same([p.variance, p.maximumPaths, p.distance, p.routerId, p.passive, p.autoSummary], [2, 6, { internal: 90, external: 170 }, '1.1.1.1', ['Ethernet0'], undefined]);
+  t.same(c.eigrp!.interfaces, [{ iface: 'Tunnel0', asn: 100, splitHorizon: false, nextHopSelf: false, helloInterval: 10, holdTime: 30,
+    summaries: [{ prefix: '192.168.0.0', mask: '255.255.0.0' }], authMode: 'md5', keyChain: 'EIGRP-KEYS' }]);
+  t.same(c.eigrp!.keyChains, [{ name: 'EIGRP-KEYS', keys: [{ id: 1, keyString: 's3cret' }] }]);
+  t.same(c.inactive.filter((x) => /eigrp|key/.test(x.text)), [], 'nothing EIGRP left inactive');
+});
+
+t.test('show running-config renders it back; the rendering loads to the same model', async (t) => {
+  const c = load(HUB);
+  const text = renderConfig(c);
+  for (const l of [' no ip split-horizon eigrp 100', ' no ip next-hop-self eigrp 100', ' ip hello-interval eigrp 100 10', 'router eigrp 100',
+    ' network 10.0.0.0 0.0.0.255', ' redistribute static metric 10000 100 255 1 1500', ' eigrp router-id 1.1.1.1', 'key chain EIGRP-KEYS', '  key-string s3cret',
+    ' ip authentication mode eigrp 100 md5', ' ip summary-address eigrp 100 192.168.0.0 255.255.0.0']) {
+    t.ok(text.split('\n').includes(l), `renders "${l}"`);
+  }
+  t.same(load(text), c, 'round trip');
+  t.ok(text.indexOf('interface Tunnel0') < text.indexOf('router eigrp 100'), 'router section after the interfaces, as IOS orders it');
+});
+
+t.test('split horizon back on: the no-form record goes away', async (t) => {
+  const c = load(HUB.replace(' no ip split-horizon eigrp 100\n', ' no ip split-horizon eigrp 100\n ip split-horizon eigrp 100\n'));
+  t.equal(c.eigrp!.interfaces[0].splitHorizon, undefined);
+});
+
+t.test('spoke: eigrp stub variants', async (t) => {
+  const stub = (line: string) => load(`router eigrp 100\n network 10.0.0.0 0.0.0.255\n ${line}\n`).eigrp!.processes[0].stub;
+  t.same(stub('eigrp stub'), { connected: true, summary: true }, 'IOS default: connected summary');
+  t.same(stub('eigrp stub connected'), { connected: true });
+  t.same(stub('eigrp stub receive-only'), { receiveOnly: true });
+  t.same(stub('eigrp stub connected summary'), { connected: true, summary: true });
+  const bad = parseStartupConfig('router eigrp 100\n eigrp stub bogus\n');
+  t.notOk(bad.ok, 'an unknown stub option is an error');
+  const r = parseStartupConfig('router eigrp 100\n eigrp stub connected\n');
+  t.ok(r.ok && renderConfig(r.config).includes(' eigrp stub connected\n'));
+});
+
+t.test('named mode: address-family, af-interface, topology base', async (t) => {
+  const text = `router eigrp DMVPN
+ address-family ipv4 unicast autonomous-system 100
+  af-interface Tunnel0
+   no split-horizon
+   no next-hop-self
+   hello-interval 10
+   authentication mode hmac-sha-256 Secret1
+  exit-af-interface
+  topology base
+   redistribute connected
+   variance 3
+  exit-af-topology
+  network 10.0.0.0 0.0.0.255
+  eigrp router-id 2.2.2.2
+  eigrp stub connected
+ exit-address-family
+`;
+  const c = load(text);
+  const p = c.eigrp!.processes[0];
+  t.same([p.name, p.asn, p.routerId, p.variance], ['DMVPN', 100, '2.2.2.2', 3]);
+  t.same(p.afInterfaces, [{ iface: 'Tunnel0', splitHorizon: false, nextHopSelf: false, helloInterval: 10, authMode: 'hmac-sha-256', authPassword: 'Secret1' }]);
+  t.same(p.stub, { connected: true });
+  const out = renderConfig(c);
+  t.match(out, /router eigrp DMVPN\n !\n address-family ipv4 unicast autonomous-system 100\n !\n  af-interface Tunnel0\n   hello-interval 10\n   no split-horizon\n   no next-hop-self\n   authentication mode hmac-sha-256 Secret1\n  exit-af-interface/);
+  t.same(load(out), c, 'round trip');
+});
+
+t.test('interactive: prompts, no router eigrp, bad input', async (t) => {
+  const trees = configTrees();
+  const cfg = emptyConfig();
+  let mode: any = { id: 'config' };
+  const run = (l: string) => { const r = runConfigLine(trees, mode, cfg, l); if (r.ok) mode = r.mode; return r; };
+  t.ok(run('router eigrp 100').ok);
+  t.equal(mode.id, 'config-router-eigrp');
+  t.ok(run('network 10.0.0.0 0.0.0.255').ok);
+  t.notOk(run('variance 0').ok, 'variance 0 rejected');
+  t.notOk(run('router eigrp 70000').ok, 'AS out of range');
+  t.ok(run('exit').ok);
+  t.ok(run('no router eigrp 100').ok);
+  t.equal(cfg.eigrp, undefined, 'no router eigrp leaves no trace');
+  t.ok(run('router ospf 1').ok, 'other routers still reach the catch-all');
+  t.equal(mode.id, 'config-router');
+});

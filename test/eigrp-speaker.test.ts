@@ -1,0 +1,136 @@
+// Three EIGRP speakers (a DMVPN hub and two spokes) on one simulated multipoint segment, driven by a
+// fake clock: the issue's point end to end without the tunnel. With `no ip split-horizon eigrp` and
+// `no ip next-hop-self eigrp` on the hub, each spoke learns the other's LAN with the other spoke as next
+// hop (Phase 2); with split horizon on (the IOS default) it does not; with next-hop-self on the hub is
+// the next hop. A dead spoke expires at hold time and its LAN is withdrawn everywhere; hostile packets
+// are dropped and counted.
+import t from 'tap';
+import { EigrpSpeaker } from '../appliance/routing/eigrp/speaker.js';
+import type { SpeakerInterface } from '../appliance/routing/eigrp/speaker.js';
+import type { EigrpTransport, RouteSink } from '../appliance/routing/eigrp/transport.js';
+import type { InterfaceRules } from '../appliance/routing/eigrp/advertise.js';
+import { encodeEigrp } from '../appliance/routing/eigrp/codec.js';
+import { Opcode } from '../appliance/routing/eigrp/types.js';
+
+interface Frame { from: string; to: string; payload: Uint8Array }
+
+/** An mGRE segment as DMVPN builds it: the hub maps multicast to every spoke (`ip nhrp map multicast
+ *  dynamic`), a spoke only to the hub, so EIGRP packets pass only between the hub and a spoke. */
+class Segment {
+  constructor(readonly hub: string) {}
+  readonly queue: Frame[] = [];
+  readonly members = new Map<string, (src: string, dst: string, p: Uint8Array) => void>();
+  down = new Set<string>();
+  sent = 0;
+  port(addr: string): EigrpTransport {
+    return {
+      send: (_iface, dst, payload) => { if (!this.down.has(addr)) { this.sent++; this.queue.push({ from: addr, to: dst, payload }); } },
+      onReceive: (cb) => { this.members.set(addr, (src, dst, p) => cb('Tunnel0', src, dst, p)); },
+      close: () => {},
+    };
+  }
+  pump(): void {
+    for (let n = 0; this.queue.length && n < 100000; n++) {
+      const f = this.queue.shift()!;
+      for (const [addr, deliver] of this.members) {
+        if (addr === f.from || this.down.has(addr) || (f.from !== this.hub && addr !== this.hub)) continue;
+        if (f.to === '224.0.0.10' || f.to === addr) deliver(f.from, f.to, f.payload);
+      }
+    }
+  }
+}
+
+class Rib implements RouteSink {
+  readonly routes = new Map<string, string>();
+  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void { this.routes.set(`${prefix}/${len}`, hops.map((h) => `${h.via}%${h.dev}`).join(',')); }
+  remove(prefix: string, len: number): void { this.routes.delete(`${prefix}/${len}`); }
+}
+
+const tunnel = (address: string, rules: InterfaceRules): SpeakerInterface => ({
+  name: 'Tunnel0', address, prefixLen: 24, bandwidth: 100, delay: 5000, mtu: 1400, rules, helloInterval: 5, holdTime: 15, passive: false,
+});
+
+function lab(hubRules: InterfaceRules) {
+  const seg = new Segment('10.0.0.1');
+  let now = 0;
+  const mk = (addr: string, rules: InterfaceRules, lan?: string) => {
+    const rib = new Rib();
+    const sp = new EigrpSpeaker({ asn: 100, routerId: addr, interfaces: [tunnel(addr, rules)], originate: lan ? [{ prefix: lan, len: 24, iface: 'Tunnel0' }] : [] }, seg.port(addr), rib, now);
+    return { sp, rib };
+  };
+  const spoke = { splitHorizon: true, nextHopSelf: true };
+  const nodes = { hub: mk('10.0.0.1', hubRules, '10.10.0.0'), s1: mk('10.0.0.11', spoke, '192.168.1.0'), s2: mk('10.0.0.12', spoke, '192.168.2.0') };
+  const run = (ms: number, skip = new Set<string>()) => {
+    for (let x = 0; x < ms; x += 100) {
+      now += 100;
+      for (const [k, n] of Object.entries(nodes)) if (!skip.has(k)) n.sp.tick(now);
+      seg.pump();
+    }
+  };
+  return { seg, nodes, run };
+}
+
+t.test('hub with no split-horizon and no next-hop-self: spokes learn each other direct (Phase 2)', async (t) => {
+  const { nodes, run } = lab({ splitHorizon: false, nextHopSelf: false });
+  run(20_000);
+  t.equal(nodes.hub.sp.neighbors.up().length, 2, 'hub has both spokes up');
+  t.same(nodes.s1.sp.neighbors.list().map((n) => n.address), ['10.0.0.1'], 'a spoke neighbors only the hub');
+  t.same(Object.fromEntries(nodes.hub.rib.routes), { '192.168.1.0/24': '10.0.0.11%Tunnel0', '192.168.2.0/24': '10.0.0.12%Tunnel0' });
+  t.equal(nodes.s1.rib.routes.get('192.168.2.0/24'), '10.0.0.12%Tunnel0', 'spoke 1 reaches spoke 2\'s LAN via spoke 2');
+  t.equal(nodes.s2.rib.routes.get('192.168.1.0/24'), '10.0.0.11%Tunnel0', 'spoke 2 reaches spoke 1\'s LAN via spoke 1');
+  t.equal(nodes.s1.rib.routes.get('10.10.0.0/24'), '10.0.0.1%Tunnel0', 'the hub\'s own LAN via the hub');
+  t.equal(nodes.s1.sp.counters.droppedTotal(), 0, 'nothing dropped');
+  t.equal(nodes.s1.sp.dual.stats.stuckInActive + nodes.hub.sp.dual.stats.stuckInActive, 0);
+});
+
+t.test('split horizon left on at the hub (IOS default): spokes do not learn each other', async (t) => {
+  const { nodes, run } = lab({ splitHorizon: true, nextHopSelf: true });
+  run(20_000);
+  t.equal(nodes.hub.rib.routes.size, 2, 'the hub learns both spoke LANs');
+  t.notOk(nodes.s1.rib.routes.has('192.168.2.0/24'), 'spoke 1 never hears spoke 2\'s LAN');
+  t.notOk(nodes.s2.rib.routes.has('192.168.1.0/24'));
+  t.ok(nodes.s1.rib.routes.has('10.10.0.0/24'), 'but does hear the hub\'s LAN');
+});
+
+t.test('split horizon off, next-hop-self on: spoke routes point at the hub (Phase 1)', async (t) => {
+  const { nodes, run } = lab({ splitHorizon: false, nextHopSelf: true });
+  run(20_000);
+  t.equal(nodes.s1.rib.routes.get('192.168.2.0/24'), '10.0.0.1%Tunnel0');
+});
+
+t.test('a spoke dies: hold time expires it at the hub, its LAN is withdrawn at the other spoke', async (t) => {
+  const { seg, nodes, run } = lab({ splitHorizon: false, nextHopSelf: false });
+  run(20_000);
+  t.ok(nodes.s1.rib.routes.has('192.168.2.0/24'));
+  seg.down.add('10.0.0.12');
+  run(10_000, new Set(['s2']));
+  t.equal(nodes.hub.sp.neighbors.up().length, 2, 'within hold time the hub still counts spoke 2');
+  run(10_000, new Set(['s2']));
+  t.equal(nodes.hub.sp.neighbors.up().length, 1, 'hold time (15 s) expired');
+  t.equal(nodes.hub.sp.lastChange?.why, 'holding time expired');
+  t.notOk(nodes.hub.rib.routes.has('192.168.2.0/24'), 'hub withdrew spoke 2\'s LAN');
+  t.notOk(nodes.s1.rib.routes.has('192.168.2.0/24'), 'spoke 1 converged: route gone');
+  t.notOk(nodes.hub.sp.dual.table.has('192.168.2.0/24'), 'nothing left active at the hub');
+  t.equal(nodes.hub.sp.dual.stats.stuckInActive, 0);
+  // it comes back
+  seg.down.delete('10.0.0.12');
+  run(20_000);
+  t.equal(nodes.s1.rib.routes.get('192.168.2.0/24'), '10.0.0.12%Tunnel0', 'readjacency restores the route');
+});
+
+t.test('bad input: wrong AS, garbage, unknown sender, wrong K values: counted drops, no state', async (t) => {
+  const { nodes, run } = lab({ splitHorizon: false, nextHopSelf: false });
+  run(20_000);
+  const hub = nodes.hub.sp;
+  const before = hub.neighbors.size;
+  const hello = (as: number, k = [1, 0, 1, 0, 0, 0]) => encodeEigrp({ header: { version: 2, opcode: Opcode.Hello, checksum: 0, flags: 0, seq: 0, ack: 0, vrid: 0, as },
+    tlvs: [{ type: 'parameters', k: k as [number, number, number, number, number, number], holdTime: 15 }] });
+  hub.receive('Tunnel0', '10.0.0.99', hello(200));
+  hub.receive('Tunnel0', '10.0.0.99', hello(100, [1, 1, 1, 0, 0, 0]));
+  hub.receive('Tunnel0', '10.0.0.99', new Uint8Array([2, 1, 0, 0, 1, 2, 3]));
+  hub.receive('Tunnel0', '192.0.2.1', hello(100));
+  const upd = encodeEigrp({ header: { version: 2, opcode: Opcode.Update, checksum: 0, flags: 0, seq: 9, ack: 0, vrid: 0, as: 100 }, tlvs: [] });
+  hub.receive('Tunnel0', '10.0.0.98', upd);
+  t.same(Object.fromEntries(hub.counters.dropped), { 'wrong-as': 1, 'k-mismatch': 1, short: 1, 'not-on-subnet': 1, 'not-neighbor': 1 });
+  t.equal(hub.neighbors.size, before, 'no neighbor created by any of them');
+});
