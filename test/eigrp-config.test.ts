@@ -128,6 +128,6 @@ t.test('interactive: prompts, no router eigrp, bad input', async (t) => {
   t.ok(run('exit').ok);
   t.ok(run('no router eigrp 100').ok);
   t.equal(cfg.eigrp, undefined, 'no router eigrp leaves no trace');
-  t.ok(run('router ospf 1').ok, 'other routers still reach the catch-all');
+  t.ok(run('router rip').ok, 'other routers still reach the catch-all');
   t.equal(mode.id, 'config-router');
 });
