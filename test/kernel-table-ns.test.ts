@@ -20,6 +20,16 @@ const ip = (...args: string[]) => {
   return r.stdout;
 };
 
+/** Python: an RTM_NEWROUTE 10.66.0.0/16 via 192.168.0.66 sent from a userspace netlink socket to port argv[1]. */
+const FORGE = `
+import socket, struct, sys
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+s.bind((0, 0))
+body = struct.pack('=BBBBBBBBI', 2, 16, 0, 0, 254, 4, 0, 1, 0)
+body += struct.pack('=HH4s', 8, 1, bytes([10, 66, 0, 0])) + struct.pack('=HH4s', 8, 5, bytes([192, 168, 0, 66]))
+s.sendto(struct.pack('=IHHII', 16 + len(body), 24, 0, 0, 0) + body, (int(sys.argv[1]), 0))
+`;
+
 interface Child { proc: ChildProcess; lines: any[]; ask(c: Record<string, unknown>): Promise<any> }
 
 function startChild(): Child {
@@ -115,6 +125,16 @@ t.test('kernel -> netlink -> table -> WASM FIB and NHRP decisions', async (t) =>
   t.equal(ip('route', 'show', 'dev', 'Tunnel0').trim(), '', '(as they left the kernel)');
   ip('link', 'set', 'Tunnel0', 'up');
   t.ok(await fibHas('192.168.0.0/24 on-link'), 'up again: the connected subnet is back');
+
+  // another local process (root, so the kernel lets it unicast to our port) forges a route
+  // notification for a tunnel next hop: the C side drops it (sender is not the kernel), counts it
+  const before = await state();
+  const forge = spawnSync('ip', ['netns', 'exec', NS, 'python3', '-c', FORGE, String(before.socket.portId)], { encoding: 'utf8' });
+  t.equal(forge.status, 0, `forged RTM_NEWROUTE sent to port ${before.socket.portId}: ${forge.stderr}`);
+  t.ok(await waitFor(async () => (await state()).socket.foreign > before.socket.foreign, 10000), 'dropped as foreign by the addon');
+  s = await state();
+  t.notOk(s.fib.some((r: string) => r.startsWith('10.66.')), 'the forged route reached neither the table nor the FIB');
+  t.equal(s.routes, before.routes, 'the table is unchanged');
 
   const malformedBefore = (await state()).counters.malformed;
   t.equal(malformedBefore, 0, 'nothing the kernel sent was malformed');

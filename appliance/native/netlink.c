@@ -222,6 +222,9 @@ static napi_value js_netlink_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "truncated", nl_num(env, s->truncated));
   napi_set_named_property(env, o, "overruns", nl_num(env, s->overruns));
   napi_set_named_property(env, o, "errors", nl_num(env, s->errors));
+  struct sockaddr_nl me;
+  socklen_t len = sizeof me;
+  if (getsockname(s->fd, (struct sockaddr *)&me, &len) == 0) napi_set_named_property(env, o, "portId", nl_num(env, me.nl_pid));
   return o;
 }
 

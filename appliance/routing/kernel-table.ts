@@ -96,6 +96,8 @@ export class KernelTable {
   private readonly requests = new Map<number, { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout; what: string }>();
   private retryTimer?: NodeJS.Timeout;
   private dumpTimer?: NodeJS.Timeout;
+  /** when each route (by key) was last added or changed, as this table saw it (IOS's route age) */
+  private readonly seenAt = new Map<string, number>();
 
   constructor(private readonly port: NetlinkPort, private readonly log: (level: 'debug' | 'info' | 'notice' | 'warn' | 'error', msg: string) => void = () => {}) {}
 
@@ -135,6 +137,8 @@ export class KernelTable {
     for (const l of this.live.links.values()) if (l.name === nameOrIndex) return l;
     return undefined;
   }
+  /** When this table saw `r` appear or change (ms since the epoch); the kernel keeps no route age. */
+  since(r: Route): number | undefined { return this.seenAt.get(routeKey(r)); }
   /** What the C side dropped (foreign senders, truncation) and delivered. */
   socketStats(): NetlinkStats | undefined { return this.id === undefined ? undefined : this.port.netlinkStats(this.id); }
 
@@ -263,6 +267,10 @@ export class KernelTable {
   }
 
   private emit(ev: TableEvent): void {
+    if (ev.kind === 'route') {
+      if (ev.op === 'add') this.seenAt.set(routeKey(ev.route), Date.now());
+      else if (!this.live.routes.has(routeKey(ev.route))) this.seenAt.delete(routeKey(ev.route));
+    }
     for (const fn of this.listeners) {
       try { fn(ev); } catch (e) { this.counters.listenerErrors++; this.log('error', `kernel table subscriber failed on a ${ev.kind} event: ${(e as Error).message}`); }
     }

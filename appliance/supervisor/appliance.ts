@@ -355,6 +355,7 @@ export class Appliance {
       tunnelSource: () => this.tunnelSource,
       overlayUp: () => !!this.overlay && this.overlay.lineProtocol.up,
       osNameOf: (name) => this.osNameOf(name),
+      kernel: () => this.kernel,
       nhrp: () => this.nhrp,
       nhrpSendUsage: () => this.nhrpSendUsage(),
       dataplaneCounters: () => this.dataplane?.counters(),
