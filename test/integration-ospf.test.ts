@@ -4,9 +4,9 @@
 import t from 'tap';
 import { Lab, waitFor, sleep } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, ctlJsonOrUndefined, HELLO, DEAD } from './util/routing-lab.js';
+import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, ctlJsonOrUndefined, echoRequestsFrom, dmvpnPeers, HELLO, DEAD } from './util/routing-lab.js';
 
-requireTools(t, [...LAB_NEEDS, 'vtysh']);
+requireTools(t, [...LAB_NEEDS, 'vtysh', 'tshark']);
 
 function ospfConfig(name: string): string {
   const n = Number(name.slice(1));
@@ -42,5 +42,15 @@ t.test('OSPF hub and two spokes: adjacencies, routes via the other spoke, show i
   t.match(r2to3, { gateway: '192.168.0.3', dev: 'Tunnel0', protocol: 'ospf' }, 'R2 reaches R3\'s LAN via R3 (not the hub)');
   t.match(routeTo(lab.ns('R3'), '10.0.2.0/24'), { gateway: '192.168.0.2', dev: 'Tunnel0', protocol: 'ospf' }, 'and R3 R2\'s LAN via R2');
   t.match(routeTo(lab.ns('R1'), '10.0.2.0/24'), { gateway: '192.168.0.2', protocol: 'ospf' }, 'the hub learns the spoke LANs');
-  await sleep(100);
+
+  // Phase 2: the first packets follow the route's next hop through the hub while R2 resolves R3,
+  // then R2 sends straight to R3's NBMA address
+  t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 3), 'host behind R2 pings host behind R3');
+  const resolved = await waitFor(() => dmvpnPeers(lab, 'R2').includes('192.168.0.3'), 15000, 500);
+  t.ok(resolved, 'R2 resolved R3 (dynamic NHRP entry)');
+  const before = echoRequestsFrom(lab, 'R3', '172.16.25.2', '10.0.3.10');
+  t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 10), '10 more pings');
+  await sleep(500);
+  const direct = echoRequestsFrom(lab, 'R3', '172.16.25.2', '10.0.3.10') - before;
+  t.ok(direct >= 10, `R3 received them straight from R2's NBMA address (${direct} echo requests, outer source 172.16.25.2)`);
 });
