@@ -58,7 +58,18 @@ export interface PumpStats {
 export interface InterfaceConfig { address?: string; prefixLen?: number; mtu?: number; up?: boolean }
 
 /** What a netlink socket's C side delivered and dropped. */
-export interface NetlinkStats { received: number; foreign: number; truncated: number; overruns: number; errors: number }
+export interface NetlinkStats {
+  received: number;
+  /** datagrams from a sender other than the kernel (another process unicasting to our port): dropped */
+  foreign: number;
+  /** datagrams larger than the receive buffer: dropped */
+  truncated: number;
+  /** ENOBUFS: the kernel dropped notifications (the table re-dumps) */
+  overruns: number;
+  errors: number;
+  /** the socket's netlink port id */
+  portId?: number;
+}
 
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 

@@ -79,7 +79,11 @@ static void deliver(struct nl_sock *s, const char *kind, const uint8_t *data, si
 static void on_readable(uv_poll_t *h, int status, int events) {
   struct nl_sock *s = (struct nl_sock *)h;
   uint8_t *buf = s->buf;
-  if (status < 0) { s->errors++; return; }
+  if (status < 0) {
+    /* a socket error (ENOBUFS after an overrun) shows as POLLERR, on which libuv stops the handle:
+     * start it again, and read below, where recvmsg reports (and clears) the error */
+    if (s->closing || uv_poll_start(&s->poll, UV_READABLE, on_readable) != 0) { s->errors++; return; }
+  }
   /* bounded: a flood cannot keep the event loop here; the rest waits for the next turn */
   for (int i = 0; i < 256 && !s->closing; i++) {
     struct sockaddr_nl from;
@@ -218,6 +222,9 @@ static napi_value js_netlink_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "truncated", nl_num(env, s->truncated));
   napi_set_named_property(env, o, "overruns", nl_num(env, s->overruns));
   napi_set_named_property(env, o, "errors", nl_num(env, s->errors));
+  struct sockaddr_nl me;
+  socklen_t len = sizeof me;
+  if (getsockname(s->fd, (struct sockaddr *)&me, &len) == 0) napi_set_named_property(env, o, "portId", nl_num(env, me.nl_pid));
   return o;
 }
 

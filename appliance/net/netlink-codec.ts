@@ -245,7 +245,8 @@ export function routeRequest(op: 'replace' | 'delete', r: RouteRequest, seq: num
   const fixed = new Uint8Array(RTMSG);
   const table = r.table ?? RT_TABLE_MAIN;
   fixed[0] = AF_INET; fixed[1] = r.len; fixed[4] = table < 256 ? table : 0; fixed[5] = r.protocol;
-  fixed[6] = r.scope ?? (r.gateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK); fixed[7] = r.type ?? RTN.UNICAST;
+  // a delete matches any scope (NOWHERE, as iproute2 sends); a route without a gateway is on-link
+  fixed[6] = r.scope ?? (op === 'delete' ? RT_SCOPE.NOWHERE : r.gateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK); fixed[7] = r.type ?? RTN.UNICAST;
   const parts = [fixed, attr(RTA.DST, ipv4Value(r.prefix)), attr(RTA.TABLE, u32Value(table))];
   if (r.gateway) parts.push(attr(RTA.GATEWAY, ipv4Value(r.gateway)));
   if (r.oif !== undefined) parts.push(attr(RTA.OIF, u32Value(r.oif)));

@@ -47,8 +47,25 @@ export interface KernelTableCounters {
   requests: number; refused: number; listenerErrors: number;
 }
 
-interface Snapshot { links: Map<number, Link>; addrs: Map<string, Address>; routes: Map<string, Route> }
-const emptySnapshot = (): Snapshot => ({ links: new Map(), addrs: new Map(), routes: new Map() });
+/** routes by key, and the keys of each destination prefix/len (metric/tos variants), for exact lookups */
+interface Snapshot { links: Map<number, Link>; addrs: Map<string, Address>; routes: Map<string, Route>; byPrefix: Map<string, Set<string>> }
+const emptySnapshot = (): Snapshot => ({ links: new Map(), addrs: new Map(), routes: new Map(), byPrefix: new Map() });
+const prefixKey = (prefix: string, len: number) => `${prefix}/${len}`;
+function putRoute(s: Snapshot, k: string, r: Route): void {
+  s.routes.set(k, r);
+  const pk = prefixKey(r.prefix, r.len);
+  let set = s.byPrefix.get(pk);
+  if (!set) s.byPrefix.set(pk, set = new Set());
+  set.add(k);
+}
+function dropRoute(s: Snapshot, k: string): void {
+  const r = s.routes.get(k);
+  if (!r) return;
+  s.routes.delete(k);
+  const pk = prefixKey(r.prefix, r.len), set = s.byPrefix.get(pk);
+  set?.delete(k);
+  if (set && !set.size) s.byPrefix.delete(pk);
+}
 
 const routeKey = (r: { prefix: string; len: number; tos: number; metric: number }) => `${r.prefix}/${r.len} tos ${r.tos} metric ${r.metric}`;
 const addrKey = (a: Address) => `${a.index} ${a.address}/${a.prefixLen}`;
@@ -79,6 +96,8 @@ export class KernelTable {
   private readonly requests = new Map<number, { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout; what: string }>();
   private retryTimer?: NodeJS.Timeout;
   private dumpTimer?: NodeJS.Timeout;
+  /** when each route (by key) was last added or changed, as this table saw it (IOS's route age) */
+  private readonly seenAt = new Map<string, number>();
 
   constructor(private readonly port: NetlinkPort, private readonly log: (level: 'debug' | 'info' | 'notice' | 'warn' | 'error', msg: string) => void = () => {}) {}
 
@@ -107,6 +126,10 @@ export class KernelTable {
   subscribe(fn: (ev: TableEvent) => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
 
   routes(): Route[] { return [...this.live.routes.values()]; }
+  /** The routes for exactly prefix/len (one per metric/TOS). */
+  routesFor(prefix: string, len: number): Route[] {
+    return [...this.live.byPrefix.get(prefixKey(prefix, len)) ?? []].map((k) => this.live.routes.get(k)!);
+  }
   addresses(): Address[] { return [...this.live.addrs.values()]; }
   links(): Link[] { return [...this.live.links.values()]; }
   link(nameOrIndex: string | number): Link | undefined {
@@ -114,6 +137,8 @@ export class KernelTable {
     for (const l of this.live.links.values()) if (l.name === nameOrIndex) return l;
     return undefined;
   }
+  /** When this table saw `r` appear or change (ms since the epoch); the kernel keeps no route age. */
+  since(r: Route): number | undefined { return this.seenAt.get(routeKey(r)); }
   /** What the C side dropped (foreign senders, truncation) and delivered. */
   socketStats(): NetlinkStats | undefined { return this.id === undefined ? undefined : this.port.netlinkStats(this.id); }
 
@@ -242,6 +267,10 @@ export class KernelTable {
   }
 
   private emit(ev: TableEvent): void {
+    if (ev.kind === 'route') {
+      if (ev.op === 'add') this.seenAt.set(routeKey(ev.route), Date.now());
+      else if (!this.live.routes.has(routeKey(ev.route))) this.seenAt.delete(routeKey(ev.route));
+    }
     for (const fn of this.listeners) {
       try { fn(ev); } catch (e) { this.counters.listenerErrors++; this.log('error', `kernel table subscriber failed on a ${ev.kind} event: ${(e as Error).message}`); }
     }
@@ -270,7 +299,7 @@ export class KernelTable {
   private flushLink(s: Snapshot, index: number, gone: boolean, emit?: (e: TableEvent) => void): void {
     for (const [k, r] of s.routes) {
       const via = r.nexthops.length ? r.nexthops.every((n) => n.oif === index) : r.oif === index;
-      if (via) { s.routes.delete(k); emit?.({ kind: 'route', op: 'del', route: r }); }
+      if (via) { dropRoute(s, k); emit?.({ kind: 'route', op: 'del', route: r }); }
     }
     if (!gone) return;
     for (const [k, a] of s.addrs) if (a.index === index) { s.addrs.delete(k); emit?.({ kind: 'addr', op: 'del', addr: a }); }
@@ -315,11 +344,11 @@ export class KernelTable {
     const k = routeKey(route), was = s.routes.get(k);
     if (op === 'del') {
       if (!was) return;
-      s.routes.delete(k);
+      dropRoute(s, k);
       emit?.({ kind: 'route', op: 'del', route: was });
       return;
     }
-    s.routes.set(k, route);
+    putRoute(s, k, route);
     if (was && sameJson(was, route)) return;
     if (was) emit?.({ kind: 'route', op: 'del', route: was }); // replaced: the old one is gone
     emit?.({ kind: 'route', op: 'add', route });

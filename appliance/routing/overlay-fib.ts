@@ -55,15 +55,16 @@ export class OverlayFib {
   kernelRouteFor(prefix: string, len: number): Route | undefined { return this.best(prefix, len); }
 
   private changed(ev: TableEvent): void {
-    if (ev.kind === 'route') this.sync(ev.route.prefix, ev.route.len);
+    // a route elsewhere than the tunnel matters only if its prefix is in the FIB (it may have replaced a tunnel route)
+    if (ev.kind === 'route' && (tunnelNextHop(ev.route, this.tunnelDev) !== undefined || this.installed.has(keyOf(ev.route.prefix, ev.route.len)))) this.sync(ev.route.prefix, ev.route.len);
     else if (ev.kind === 'synced') for (const e of [...this.installed.values()]) this.sync(e.prefix, e.len);
   }
 
   /** Lowest-metric kernel route for exactly prefix/len that leaves through the tunnel. */
   private best(prefix: string, len: number): Route | undefined {
     let best: Route | undefined;
-    for (const r of this.table.routes()) {
-      if (r.prefix !== prefix || r.len !== len || tunnelNextHop(r, this.tunnelDev) === undefined) continue;
+    for (const r of this.table.routesFor(prefix, len)) {
+      if (tunnelNextHop(r, this.tunnelDev) === undefined) continue;
       if (!best || r.metric < best.metric) best = r;
     }
     return best;

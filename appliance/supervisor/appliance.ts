@@ -351,6 +351,7 @@ export class Appliance {
       tunnelSource: () => this.tunnelSource,
       overlayUp: () => !!this.overlay,
       osNameOf: (name) => this.osNameOf(name),
+      kernel: () => this.kernel,
       nhrp: () => this.nhrp,
       nhrpSendUsage: () => this.nhrpSendUsage(),
       dataplaneCounters: () => this.dataplane?.counters(),
