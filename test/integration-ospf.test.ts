@@ -1,5 +1,6 @@
 // OSPF over the DMVPN in seed 003's addressing, on FRR driven by the appliance: the hub is the DR
-// (`ip ospf network broadcast`, priority 255), the spokes priority 0; hellos cross the mGRE as
+// (`ip ospf network broadcast`, priority 255), the spokes priority 0, MD5 authentication on the
+// tunnel; hellos cross the mGRE as
 // replicated multicast; each spoke learns the other's LAN with the other spoke as next hop.
 import t from 'tap';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ function ospfConfig(name: string): string {
   const n = Number(name.slice(1));
   const hub = n === 1;
   let c = withTunnelLines(baseConfig(name, 2), ['ip ospf network broadcast', `ip ospf priority ${hub ? 255 : 0}`,
-    `ip ospf hello-interval ${HELLO}`, `ip ospf dead-interval ${DEAD}`]);
+    `ip ospf hello-interval ${HELLO}`, `ip ospf dead-interval ${DEAD}`, 'ip ospf authentication message-digest', 'ip ospf message-digest-key 1 md5 Dmvpn0spf']);
   if (n === 2) c = c.replace(/(interface FastEthernet0\/1\n ip address [^\n]+\n)/, `$1 ip ospf hello-interval ${HELLO}\n ip ospf dead-interval ${DEAD}\n`);
   c = withStanza(c, `router ospf 1
  router-id ${n}.${n}.${n}.${n}
@@ -66,6 +67,7 @@ t.test('OSPF hub and two spokes: adjacencies, routes via the other spoke, direct
   t.match(r2to3, { gateway: '192.168.0.3', dev: 'Tunnel0', protocol: 'ospf' }, 'R2 reaches R3\'s LAN via R3 (not the hub)');
   t.match(routeTo(lab.ns('R3'), '10.0.2.0/24'), { gateway: '192.168.0.2', dev: 'Tunnel0', protocol: 'ospf' }, 'and R3 R2\'s LAN via R2');
   t.match(routeTo(lab.ns('R1'), '10.0.2.0/24'), { gateway: '192.168.0.2', protocol: 'ospf' }, 'the hub learns the spoke LANs');
+  t.match(lab.ctl('R2', 'show ip route'), /\nO\s+10\.0\.3\.0(\/24)? \[110\/\d+\] via 192\.168\.0\.3\b[^\n]*Tunnel0/, 'show ip route: an O route via R3');
 
   // Phase 2: the first packets follow the route's next hop through the hub while R2 resolves R3,
   // then R2 sends straight to R3's NBMA address
