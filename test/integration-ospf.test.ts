@@ -105,4 +105,13 @@ t.test('OSPF hub and two spokes: adjacencies, routes via the other spoke, direct
   t.notMatch(s.out, /%/, `configuration accepted: ${s.out}`);
   t.match(await waitFor(() => routeTo(lab.ns('R2'), '10.3.3.3'), 30000, 500), { gateway: '192.168.0.3', protocol: 'ospf' }, 'R2 learnt the new network via R3');
   t.match(lab.ctl('R3', 'show running-config'), /router ospf 1\n[^!]* network 10\.3\.3\.3 0\.0\.0\.0 area 0\n/);
+
+  // `no router ospf`: R3 runs no FRR daemon any more, and its routes leave R2 after the dead interval
+  const frrDir = `${lab.dir}/R3.frr`;
+  t.ok(fs.existsSync(`${frrDir}/ospfd.pid`), 'R3 has its FRR state directory');
+  const off = dmvpnctlSession(lab, 'R3', ['configure terminal', 'no router ospf 1', 'end']);
+  t.notMatch(off.out, /%/, 'no router ospf accepted');
+  t.match(lab.ctl('R3', 'show routing daemons'), /No routing protocol is configured/);
+  t.notOk(fs.existsSync(frrDir), 'its FRR state directory is gone');
+  t.ok(await waitFor(() => !routeTo(lab.ns('R2'), '10.3.3.3'), 30000, 500), 'R2 dropped the route to R3\'s loopback');
 });
