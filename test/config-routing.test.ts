@@ -127,9 +127,25 @@ t.test('bad routing lines are refused with a message', async (t) => {
   }
 });
 
+t.test('OSPF authentication: interface and area, round trip, key lengths', async (t) => {
+  const text = 'interface Tunnel0\n ip ospf authentication message-digest\n ip ospf message-digest-key 2 md5 K2\n ip ospf message-digest-key 1 md5 K1\n' +
+    'interface FastEthernet0/1\n ip ospf authentication\n ip ospf authentication-key pass8chr\nrouter ospf 1\n area 0 authentication message-digest\n';
+  const c = load(text);
+  const tun = c.interfaces.find((i) => i.name === 'Tunnel0') as TunnelConfig;
+  t.strictSame(tun.ospf, { authentication: 'message-digest', md5Keys: [{ id: 1, key: 'K1' }, { id: 2, key: 'K2' }] });
+  t.strictSame(c.interfaces.find((i) => i.name === 'FastEthernet0/1')!.ospf, { authentication: 'text', authKey: 'pass8chr' });
+  t.strictSame(c.ospf!.areaAuth, [{ area: '0', messageDigest: true }]);
+  t.strictSame(load(renderConfig(c)), { ...c, inactive: [] }, 'round trip');
+  const d = load(`${text}interface Tunnel0\n no ip ospf message-digest-key 1 md5 K1\nrouter ospf 1\n no area 0 authentication message-digest\n`);
+  t.strictSame((d.interfaces.find((i) => i.name === 'Tunnel0') as TunnelConfig).ospf!.md5Keys, [{ id: 2, key: 'K2' }]);
+  t.equal(d.ospf!.areaAuth, undefined);
+  t.match(refuse('interface Tunnel0\n ip ospf authentication-key 123456789\n')?.message, /at most 8 characters/);
+  t.match(refuse('interface Tunnel0\n ip ospf message-digest-key 1 md5 12345678901234567\n')?.message, /at most 16 characters/);
+});
+
 t.test('router eigrp stays with the catch-all; unknown ip ospf sub-commands stay accepted-inactive', async (t) => {
-  const c = load('router eigrp 1\n network 10.0.0.0\ninterface Tunnel0\n ip ospf authentication message-digest\n');
+  const c = load('router eigrp 1\n network 10.0.0.0\ninterface Tunnel0\n ip ospf flood-reduction\n');
   t.equal(c.ospf, undefined);
   t.ok(c.inactive.some((i) => i.text === 'router eigrp 1'));
-  t.ok(c.inactive.some((i) => i.text === 'ip ospf authentication message-digest'));
+  t.ok(c.inactive.some((i) => i.text === 'ip ospf flood-reduction'));
 });

@@ -95,20 +95,24 @@ interface Tunnel0
  ip address 192.168.0.2 255.255.255.0
  ip ospf network point-to-multipoint
  ip ospf priority 0
+ ip ospf authentication message-digest
+ ip ospf message-digest-key 1 md5 S3cret
  tunnel source 172.16.25.2
  tunnel mode gre multipoint
 router ospf 1
  network 10.0.2.0 0.0.0.255 area 0
  network 192.168.0.0 0.0.0.255 area 0
  passive-interface FastEthernet0/1
+ area 0 authentication message-digest
 router bgp 65000
  neighbor 192.168.0.1 remote-as 65000
  network 10.0.2.0 mask 255.255.255.0
 `;
 
-t.test('spoke: IOS timers for point-to-multipoint, passive LAN, plain iBGP neighbor', async (t) => {
+t.test('spoke: IOS timers for point-to-multipoint, passive LAN, MD5 authentication, plain iBGP neighbor', async (t) => {
   const f = translate(load(SPOKE), osName);
-  t.match(f.ospfd!, /interface eth1\n ip ospf passive\nexit\ninterface Tunnel0\n ip ospf network point-to-multipoint\n ip ospf priority 0\n ip ospf hello-interval 30\n ip ospf dead-interval 120\nexit\n/);
+  t.match(f.ospfd!, /interface eth1\n ip ospf passive\nexit\ninterface Tunnel0\n ip ospf network point-to-multipoint\n ip ospf priority 0\n ip ospf authentication message-digest\n ip ospf message-digest-key 1 md5 S3cret\n ip ospf hello-interval 30\n ip ospf dead-interval 120\nexit\n/);
+  t.match(f.ospfd!, /\n area 0 authentication message-digest\nexit\n/);
   t.notMatch(f.ospfd!, /prefix-list/, 'no static filter without redistribute static');
   t.match(f.bgpd!, /router bgp 65000\n no bgp log-neighbor-changes\n no bgp ebgp-requires-policy\n neighbor 192\.168\.0\.1 remote-as 65000\n neighbor 192\.168\.0\.1 timers connect 10\n address-family ipv4 unicast\n  network 10\.0\.2\.0\/24\n exit-address-family\n/);
 });

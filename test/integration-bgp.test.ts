@@ -3,11 +3,12 @@
 // spoke learns the other's LAN with the other spoke as next hop (Phase 2); with
 // `aggregate-address ... summary-only` the hub sends only the summary (Phase 3).
 import t from 'tap';
-import { Lab, waitFor } from './util/lab.js';
+import type { Test } from 'tap';
+import { Lab, waitFor, sleep } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { baseConfig, withStanza, routeTo, kernelRoutes, routingLabDown, startRouting, ctlJsonOrUndefined, frrLog } from './util/routing-lab.js';
+import { baseConfig, withStanza, routeTo, kernelRoutes, routingLabDown, startRouting, ctlJsonOrUndefined, frrLog, echoRequestsFrom, dmvpnPeers } from './util/routing-lab.js';
 
-requireTools(t, [...LAB_NEEDS, 'vtysh']);
+requireTools(t, [...LAB_NEEDS, 'vtysh', 'tshark']);
 
 function bgpConfig(name: string, phase: 2 | 3): string {
   const n = Number(name.slice(1));
@@ -30,7 +31,7 @@ function bgpConfig(name: string, phase: 2 | 3): string {
  network 10.0.${n}.0 mask 255.255.255.0`);
 }
 
-async function bringUp(t: { teardown(fn: () => unknown): void; ok(v: unknown, m: string): void }, phase: 2 | 3): Promise<Lab> {
+async function bringUp(t: Test, phase: 2 | 3): Promise<Lab> {
   const lab = new Lab(`lf-b${phase}${process.pid % 1000}`, 2);
   t.teardown(() => routingLabDown(lab));
   lab.up();
@@ -54,9 +55,22 @@ t.test('Phase 2: dynamic neighbors on the hub, route reflection, next hop the ot
   t.match(lab.ctl('R2', 'show ip bgp summary'), /\n192\.168\.0\.1\s+4\s+65000 .* 00:\d\d:\d\d\s+2\n/, 'the spoke has the hub as a plain neighbor, 2 prefixes (hub LAN, R3 LAN)');
   const r2 = await waitFor(() => routeTo(lab.ns('R2'), '10.0.3.0/24'), 20000, 500);
   t.match(r2, { gateway: '192.168.0.3', dev: 'Tunnel0', protocol: 'bgp' }, 'R2 reaches R3\'s LAN via R3: the reflector keeps the next hop');
-  t.match(routeTo(lab.ns('R3'), '10.0.2.0/24'), { gateway: '192.168.0.2', dev: 'Tunnel0', protocol: 'bgp' });
+  t.match(await waitFor(() => routeTo(lab.ns('R3'), '10.0.2.0/24'), 20000, 500), { gateway: '192.168.0.2', dev: 'Tunnel0', protocol: 'bgp' }, 'and R3 R2\'s LAN via R2');
   t.match(routeTo(lab.ns('R2'), '10.0.1.0/24'), { gateway: '192.168.0.1', protocol: 'bgp' }, 'and the hub LAN via the hub');
+  t.match(lab.ctl('R2', 'show ip route'), /\nB\s+10\.0\.3\.0(\/24)? \[\d+\/\d+\] via 192\.168\.0\.3\b/, 'show ip route: a B route via R3');
+  await goesDirect(t, lab, () => dmvpnPeers(lab, 'R2').includes('192.168.0.3'), 'R2 resolved R3 (dynamic NHRP entry)');
 });
+
+/** Host behind R2 pings host behind R3; once `ready` holds, the echo requests reach R3 straight from R2. */
+async function goesDirect(t: Test, lab: Lab, ready: () => unknown, what: string): Promise<void> {
+  t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 3), 'host behind R2 pings host behind R3');
+  t.ok(await waitFor(ready, 15000, 500), what);
+  const before = echoRequestsFrom(lab, 'R3', '172.16.25.2', '10.0.3.10');
+  t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 10), '10 more pings');
+  await sleep(500);
+  const direct = echoRequestsFrom(lab, 'R3', '172.16.25.2', '10.0.3.10') - before;
+  t.ok(direct >= 10, `R3 received them straight from R2's NBMA address (${direct} echo requests, outer source 172.16.25.2)`);
+}
 
 t.test('Phase 3: the hub sends only the summary', async (t) => {
   const lab = await bringUp(t, 3);
@@ -65,4 +79,7 @@ t.test('Phase 3: the hub sends only the summary', async (t) => {
   t.equal(routeTo(lab.ns('R2'), '10.0.3.0/24'), undefined, 'and not R3\'s LAN (summary-only)');
   t.same(kernelRoutes(lab.ns('R2')).filter((r) => r.protocol === 'bgp').map((r) => r.dst), ['10.0.0.0/8'], 'the summary is its only BGP route');
   t.match(routeTo(lab.ns('R1'), '10.0.3.0/24'), { gateway: '192.168.0.3', protocol: 'bgp' }, 'the hub keeps the specifics');
+  // Phase 3: the first packets follow 10/8 to the hub, the hub redirects, R2 installs a shortcut
+  await goesDirect(t, lab, () => ctlJsonOrUndefined<Array<{ prefix: string }>>(lab, 'R2', 'show ip nhrp shortcut')?.some((e) => e.prefix === '10.0.3.0'),
+    'R2 installed an NHRP shortcut to R3\'s LAN');
 });

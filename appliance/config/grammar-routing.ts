@@ -74,6 +74,22 @@ export function ospfInterfaceCommands(t: Node, iface: (ctx: ConfigCtx) => Interf
     { 'dead-interval': 'Interval after which a neighbor is declared dead', '{n}': 'Seconds' });
   define(t, 'ip ospf cost {n:range:1-65535}', set('cost', (a) => Number(a.p.n)), { cost: 'Interface cost', '{n}': 'Cost' });
   define(t, 'ip ospf mtu-ignore', set('mtuIgnore', () => true), { 'mtu-ignore': 'Ignores the MTU in DBD packets' });
+  const auth = set('authentication', (a) => (a.kw.has('message-digest') ? 'message-digest' : a.kw.has('null') ? 'null' : 'text'));
+  define(t, 'ip ospf authentication', auth, { authentication: 'Enable authentication' });
+  define(t, 'ip ospf authentication message-digest', auth, { 'message-digest': 'Use message-digest authentication' });
+  define(t, 'ip ospf authentication null', auth, { null: 'Use no authentication' });
+  define(t, 'ip ospf authentication-key {key:word}', set('authKey', (a) => {
+    if (a.p.key.length > 8) throw new CliError('OSPF authentication key is at most 8 characters');
+    return a.p.key;
+  }), { 'authentication-key': 'Authentication password (key)', '{key}': 'The OSPF password (key)' });
+  define(t, 'ip ospf message-digest-key {id:range:1-255} md5 {key:word}', (ctx, a) => {
+    if (!a.no && a.p.key.length > 16) throw new CliError('OSPF MD5 key is at most 16 characters');
+    const i = iface(ctx), id = Number(a.p.id);
+    const keys = toggle(i.ospf?.md5Keys ?? [], (k) => k.id === id, a.no ? undefined : { id, key: a.p.key });
+    const o: InterfaceOspf = { ...(i.ospf ?? {}) };
+    put(o, 'md5Keys', keys.length ? keys.sort((x, y) => x.id - y.id) : undefined);
+    if (Object.keys(o).length) i.ospf = o; else delete i.ospf;
+  }, { 'message-digest-key': 'Message digest authentication password (key)', '{id}': 'Key ID', md5: 'Use MD5 algorithm', '{key}': 'The OSPF password (key)' });
 }
 
 // ---- router ospf -----------------------------------------------------------------------------
@@ -137,7 +153,16 @@ function ospfTree(t: Node): Node {
     if (a.kw.has('no-summary')) s.noSummary = true;
     o.stubAreas = toggle(o.stubAreas, (x) => areaId(x.area) === areaId(a.p.area), a.no ? undefined : s);
   };
+  const areaAuth = (ctx: ConfigCtx, a: Args) => {
+    const o = ospfOf(ctx);
+    const v: NonNullable<OspfConfig['areaAuth']>[number] = { area: a.p.area };
+    if (a.kw.has('message-digest')) v.messageDigest = true;
+    const list = toggle(o.areaAuth ?? [], (x) => areaId(x.area) === areaId(a.p.area), a.no ? undefined : v);
+    put(o, 'areaAuth', list.length ? list : undefined);
+  };
   for (const k of ['{area:range:0-4294967295}', '{area:ipv4}']) {
+    define(t, `area ${k} authentication`, areaAuth, { authentication: 'Enable authentication' });
+    define(t, `area ${k} authentication message-digest`, areaAuth, { 'message-digest': 'Use message-digest authentication' });
     define(t, `area ${k} stub`, stub, { area: 'OSPF area parameters', stub: 'Specify a stub area' });
     define(t, `area ${k} stub no-summary`, stub, { 'no-summary': 'Do not send summary LSA into stub area' });
   }

@@ -13,6 +13,12 @@ export interface InterfaceOspf {
   deadInterval?: number;
   cost?: number;
   mtuIgnore?: boolean;
+  /** `ip ospf authentication [message-digest|null]` (RFC 2328 D: simple password, cryptographic, none) */
+  authentication?: 'text' | 'message-digest' | 'null';
+  /** `ip ospf authentication-key K` (simple password, at most 8 characters) */
+  authKey?: string;
+  /** `ip ospf message-digest-key N md5 K` */
+  md5Keys?: Array<{ id: number; key: string }>;
 }
 
 export interface OspfNetwork { address: string; wildcard: string; area: string }
@@ -33,6 +39,8 @@ export interface OspfConfig {
   defaultOriginate?: { always?: boolean };
   /** `area X stub [no-summary]` */
   stubAreas: Array<{ area: string; noSummary?: boolean }>;
+  /** `area X authentication [message-digest]`; absent when none */
+  areaAuth?: Array<{ area: string; messageDigest?: boolean }>;
 }
 
 /** Settings a BGP neighbor or peer-group carries (IOS `neighbor X ...`). */

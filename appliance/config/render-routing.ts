@@ -13,6 +13,7 @@ export function ospfInterfaceLines(o: InterfaceOspf | undefined): string[] {
   if (o.priority !== undefined) out.push(` ip ospf priority ${o.priority}`);
   if (o.cost !== undefined) out.push(` ip ospf cost ${o.cost}`);
   if (o.mtuIgnore) out.push(' ip ospf mtu-ignore');
+  out.push(...ospfAuthLines(o));
   return out;
 }
 
@@ -24,6 +25,7 @@ export function routerLines(c: ApplianceConfig): string[] {
     out.push(`router ospf ${o.processId}`);
     if (o.routerId !== undefined) out.push(` router-id ${o.routerId}`);
     if (o.logAdjacencyChanges) out.push(` log-adjacency-changes${o.logAdjacencyChanges === 'detail' ? ' detail' : ''}`);
+    for (const a of o.areaAuth ?? []) out.push(` area ${a.area} authentication${a.messageDigest ? ' message-digest' : ''}`);
     for (const s of o.stubAreas) out.push(` area ${s.area} stub${s.noSummary ? ' no-summary' : ''}`);
     for (const r of o.redistribute) out.push(` redistribute ${r.source}${r.subnets ? ' subnets' : ''}`);
     if (o.passiveDefault) out.push(' passive-interface default');
@@ -66,5 +68,14 @@ function peerLines(who: string, p: BgpPeerSettings): string[] {
   if (p.routeReflectorClient) out.push(` neighbor ${who} route-reflector-client`);
   if (p.nextHopSelf) out.push(` neighbor ${who} next-hop-self`);
   if (p.shutdown) out.push(` neighbor ${who} shutdown`);
+  return out;
+}
+
+/** `ip ospf authentication ...` lines: IOS and FRR write them the same way (translate.ts uses this too). */
+export function ospfAuthLines(o: InterfaceOspf): string[] {
+  const out: string[] = [];
+  if (o.authentication) out.push(` ip ospf authentication${o.authentication === 'text' ? '' : ` ${o.authentication}`}`);
+  if (o.authKey !== undefined) out.push(` ip ospf authentication-key ${o.authKey}`);
+  for (const k of o.md5Keys ?? []) out.push(` ip ospf message-digest-key ${k.id} md5 ${k.key}`);
   return out;
 }

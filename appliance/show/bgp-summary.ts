@@ -34,6 +34,9 @@ export function bgpSummaryOf(json: unknown, listenRanges: number): BgpSummary | 
       statePfx: established ? String(num(p, 'pfxRcd')) : (str(p, 'state') || 'Idle'), dynamic: p.dynamicPeer === true,
     };
   });
+  // IOS lists neighbors by address
+  const key = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  peers.sort((a, b) => key(a.neighbor) - key(b.neighbor));
   return { routerId: str(u, 'routerId'), as: num(u, 'as'), tableVersion: num(u, 'tableVersion'), ribCount: num(u, 'ribCount'), ribMemory: num(u, 'ribMemory'), peers, listenRanges };
 }
 

@@ -2,6 +2,7 @@
 // kernel routing table and FRR state of a router in the lab.
 import fs from 'node:fs';
 import { Lab, labConfig, nsExec } from './lab.js';
+import { tsharkFields } from './tshark.js';
 
 /** Hello/dead timers of the OSPF tests (IOS default 10/40: the tests would wait minutes). */
 export const HELLO = 1, DEAD = 4;
@@ -51,4 +52,16 @@ export function ctlJsonOrUndefined<T = unknown>(lab: Lab, name: string, command:
 /** The last lines of FRR daemon `d`'s log of router `name` (for failure reports). */
 export function frrLog(lab: Lab, name: string, d: string, lines = 30): string {
   try { return fs.readFileSync(`${frrDirOf(lab, name)}/${d}.log`, 'utf8').trim().split('\n').slice(-lines).join('\n'); } catch { return `(no ${d} log)`; }
+}
+
+/** Echo requests from `fromNbma` (outer source) that router `name` received on its NBMA side:
+ *  those R2 sends straight to R3 have R2's NBMA address outside, those relayed by the hub the hub's. */
+export function echoRequestsFrom(lab: Lab, name: string, fromNbma: string, innerDst: string): number {
+  return tsharkFields(lab.routers.get(name)!.pcap, `gre && ip.src == ${fromNbma} && ip.dst == ${innerDst} && icmp.type == 8`, ['frame.number']).length;
+}
+
+/** The tunnel addresses of router `name`'s NHRP peers (`show dmvpn`). */
+export function dmvpnPeers(lab: Lab, name: string): string[] {
+  const j = ctlJsonOrUndefined<{ interfaces: Array<{ peers: Array<{ tunnel: string }> }> }>(lab, name, 'show dmvpn');
+  return j?.interfaces?.[0]?.peers.map((p) => p.tunnel) ?? [];
 }

@@ -5,6 +5,7 @@
 import type { ApplianceConfig, InterfaceConfig } from '../../config/model.js';
 import type { InterfaceOspf, BgpPeerSettings, OspfConfig, BgpConfig } from '../../config/model-routing.js';
 import { ipToU32, maskToLen, u32ToIp } from '../../net/ipv4.js';
+import { ospfAuthLines } from '../../config/render-routing.js';
 
 export type FrrDaemon = 'zebra' | 'ospfd' | 'bgpd';
 
@@ -72,6 +73,7 @@ function ospfInterfaces(c: ApplianceConfig, o: OspfConfig, os: (ios: string) => 
     if (s.priority !== undefined) lines.push(` ip ospf priority ${s.priority}`);
     if (s.cost !== undefined) lines.push(` ip ospf cost ${s.cost}`);
     if (s.mtuIgnore) lines.push(' ip ospf mtu-ignore');
+    lines.push(...ospfAuthLines(s));
     if (i.ospf || i.kind === 'tunnel') {
       const t = ospfTimers(s);
       lines.push(` ip ospf hello-interval ${t.hello}`, ` ip ospf dead-interval ${t.dead}`);
@@ -89,6 +91,7 @@ function ospfRouter(o: OspfConfig): string[] {
   for (const n of o.networks) out.push(` network ${prefix(n.address, u32ToIp(~ipToU32(n.wildcard) >>> 0))} area ${n.area}`);
   for (const r of o.redistribute) out.push(redistribute(r.source));
   if (o.defaultOriginate) out.push(` default-information originate${o.defaultOriginate.always ? ' always' : ''}`);
+  for (const a of o.areaAuth ?? []) out.push(` area ${a.area} authentication${a.messageDigest ? ' message-digest' : ''}`);
   for (const s of o.stubAreas) out.push(` area ${s.area} stub${s.noSummary ? ' no-summary' : ''}`);
   out.push('exit');
   return out;
