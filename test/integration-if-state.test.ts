@@ -7,7 +7,7 @@
 // overlay route carries the traffic again (Tunnel0's counters grow).
 import t from 'tap';
 import { Lab, waitFor, nsExec } from './util/lab.js';
-import { routerConfig, nhsOf, diagnostics, tun, wan, lan, host } from './util/dmvpn.js';
+import { routerConfig, nhsOf, diagnostics, okOr, tun, wan, lan, host } from './util/dmvpn.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 
 requireTools(t, LAB_NEEDS);
@@ -42,7 +42,7 @@ t.test('if-state nhrp: the tunnel follows its NHS and a floating static takes ov
   lab.start(SPOKE, lab.writeConfig(SPOKE, spokeConfig));
 
   t.test('no NHS has answered yet: line protocol down, the backup route carries the traffic', async (t) => {
-    t.ok(await waitFor(() => lineDown(), 20000), `R2 Tunnel0 line protocol down while the hub is not running:\n${diagnostics(lab, [SPOKE])}`);
+    okOr(t, await waitFor(() => lineDown(), 20000), `R2 Tunnel0 line protocol down while the hub is not running`, () => diagnostics(lab, [SPOKE]));
     t.equal(routeDev(), 'eth0', 'the route to h1 leaves through the WAN (floating static)');
     t.match(nsExec(r2, ['ip', 'route', 'show', `${lan(1)}/24`]).stdout, /dev Tunnel0 .*linkdown/, 'the tunnel route is kept, flagged linkdown');
     t.ok(lab.ping(lab.ns('h2'), host(1), 3), 'h2 -> h1 over the backup path');
@@ -50,7 +50,7 @@ t.test('if-state nhrp: the tunnel follows its NHS and a floating static takes ov
 
   t.test('the hub answers: line protocol up, the overlay route is used', async (t) => {
     lab.start(HUB, hubCfg);
-    t.ok(await waitFor(() => lineUp(), 90000), `R2 Tunnel0 came up:\n${diagnostics(lab, [HUB, SPOKE])}`);
+    okOr(t, await waitFor(() => lineUp(), 90000), `R2 Tunnel0 came up`, () => diagnostics(lab, [HUB, SPOKE]));
     t.equal(nhsOf(lab, SPOKE)[0]?.up, true, 'R2 NHS up');
     t.equal(routeDev(), 'Tunnel0', 'the route to h1 goes through the tunnel again');
     const before = tunnelTx();
@@ -63,7 +63,7 @@ t.test('if-state nhrp: the tunnel follows its NHS and a floating static takes ov
 
   t.test('the hub dies: line protocol down, the tunnel route skipped, the backup carries pings', async (t) => {
     await lab.stop(HUB, 'SIGKILL');
-    t.ok(await waitFor(() => lineDown(), 60000), `R2 Tunnel0 line protocol went down:\n${diagnostics(lab, [SPOKE])}`);
+    okOr(t, await waitFor(() => lineDown(), 60000), `R2 Tunnel0 line protocol went down`, () => diagnostics(lab, [SPOKE]));
     t.equal(nhsOf(lab, SPOKE)[0]?.up, false, 'R2 NHS down');
     t.equal(routeDev(), 'eth0', 'the route to h1 leaves through the WAN (floating static)');
     t.match(nsExec(r2, ['ip', 'route', 'show', `${lan(1)}/24`]).stdout, /dev Tunnel0 .*linkdown/, 'the tunnel route is kept, flagged linkdown');
@@ -76,7 +76,7 @@ t.test('if-state nhrp: the tunnel follows its NHS and a floating static takes ov
 
   t.test('the hub comes back: line protocol up, the overlay route carries the traffic again', async (t) => {
     lab.start(HUB, hubCfg);
-    t.ok(await waitFor(() => lineUp(), 100000, 500), `R2 Tunnel0 came back up:\n${diagnostics(lab, [HUB, SPOKE])}`);
+    okOr(t, await waitFor(() => lineUp(), 100000, 500), `R2 Tunnel0 came back up`, () => diagnostics(lab, [HUB, SPOKE]));
     t.equal(routeDev(), 'Tunnel0', 'the route to h1 goes through the tunnel again');
     const before = tunnelTx();
     t.ok(lab.ping(lab.ns('h2'), host(1), 3), 'h2 -> h1 over the tunnel');

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { parseStartupConfig, originLine } from '../config/load.js';
 import type { ApplianceConfig, TunnelConfig, EthernetConfig, StaticRoute } from '../config/model.js';
-import { resolveOsNames, ruleOsName } from '../config/interfaces.js';
+import { resolveOsNames, ruleOsName, legacyOsName } from '../config/interfaces.js';
 import { parseInterfaceName, isLoopback } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
 import { Log } from '../log/log.js';
@@ -187,8 +187,9 @@ export class Appliance {
     if (known) return known[1];
     const p = parseInterfaceName(ios);
     if (!p || p.kind !== 'ethernet') return undefined;
-    const os = p.os ? p.name : ruleOsName(p.name);
-    return interfaceExists(os) ? os : undefined;
+    if (p.os) return interfaceExists(p.name) ? p.name : undefined;
+    // the rules of config/interfaces.ts for an interface the config does not list: fa0-0, then eth0
+    return [ruleOsName(p.name), legacyOsName(p.name)].find((os) => interfaceExists(os));
   }
 
   private async apply(plan: Plan, j: ApplyJournal): Promise<void> {

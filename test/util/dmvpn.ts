@@ -78,6 +78,11 @@ export function greData(lab: Lab, r: string): number {
   return c.greRxPackets - c.nhrpIn;
 }
 
+/** t.ok, with the routers' state (diag(), long) in the message only when it fails. */
+export function okOr(t: { ok(v: unknown, msg: string): unknown }, v: unknown, msg: string, diag: () => string): void {
+  t.ok(v, v ? msg : `${msg}:\n${diag()}`);
+}
+
 /** Everything worth seeing when a namespace test fails: per router its log tail and NHRP state. */
 export function diagnostics(lab: Lab, names: string[], tail = 40): string {
   return names.map((r) => {
