@@ -69,6 +69,24 @@ t.test('established is READY, the first Child SA comes with IKE_AUTH, the child 
   t.not(a.events[2].spiIn, first);
 });
 
+t.test('an IKE SA whose Child SAs are all gone gets a new pair by CREATE_CHILD_SA (not a rekey)', async (t) => {
+  const { a, b, close } = pair();
+  t.teardown(close);
+  const sa = a.engine.initiate('172.16.15.2');
+  t.ok(await waitFor(() => count(a.events, 'child') === 1 && count(b.events, 'child') === 1, 10000), 'the pair from IKE_AUTH');
+  const first = a.events.find((e) => e.event === 'child')!.spiIn!;
+  t.ok(a.engine.deleteChildren(sa, [first]), 'the pair deleted');
+  t.ok(await waitFor(() => count(b.events, 'childDeleted') === 1 && a.engine.manager.childrenOf(sa).length === 0, 10000), 'no pair left on either side');
+  t.ok(a.engine.initiateChild(sa), 'child exchange started on an SA without a pair');
+  t.ok(await waitFor(() => count(a.events, 'child') === 2 && count(b.events, 'child') === 2, 10000), 'a new pair on both sides');
+  const fresh = a.events.filter((e) => e.event === 'child')[1].spiIn!;
+  t.not(fresh, first);
+  t.same(a.engine.manager.childrenOf(sa).map((c) => c.spiIn), [fresh], 'the SA carries the new pair');
+  t.equal(b.engine.manager.childrenOf(b.engine.sas[0]).length, 1, 'so does the responder');
+  t.equal(count(b.events, 'childDeleted'), 1, 'nothing else deleted (no REKEY_SA)');
+  t.equal(a.engine.counters.rekeys ?? 0, 0, 'not counted as a rekey');
+});
+
 t.test('an IKE SA rekey is passed on; deleting the IKE SA ends its Child SAs', async (t) => {
   const { a, b, close } = pair();
   t.teardown(close);

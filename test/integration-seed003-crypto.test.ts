@@ -64,6 +64,7 @@ t.test('seed 003 with its crypto block: DMVPN up over IKEv1-negotiated ESP', asy
   const idle = await waitFor(() => !lab.ctlJson<Array<{ peer: string }>>('R2', 'show crypto ipsec sa').some((s) => s.peer === '172.16.35.2')
     && !lab.ctlJson<IsakmpRow[]>('R2', 'show crypto isakmp sa').some((r) => [r.src, r.dst].includes('172.16.35.2')), 30000);
   t.ok(idle, 'R2: no SA with R3 once no NHRP peer is at its address');
+  if (!idle) t.comment(`${lab.ctl('R2', 'show crypto ipsec sa')}\n${lab.ctl('R2', 'show crypto isakmp sa')}\n${lab.ctl('R2', 'show ip nhrp')}\n${logs()}`);
   t.ok(lab.ctlJson('R2', 'show crypto ipsec sa').some((s: { peer: string }) => s.peer === '172.16.15.2'), 'R2: the SAs with the hub (static NHS) stay');
   t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 3), 'h2 -> h3 still passes (through the hub, then a new shortcut)');
 

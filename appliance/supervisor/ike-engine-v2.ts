@@ -69,8 +69,9 @@ export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string
     hasKeyFor: (peer) => keyFor(policy.keyring, peer) !== undefined,
     handleDatagram: (buf, address, port, localPort) => m.handleDatagram(buf, address, port, localPort),
     initiate: (peer, port) => m.initiate(peer, port),
-    // a further pair on an SA is a rekey of its oldest one (the first pair came with IKE_AUTH)
-    initiateChild: (sa) => { const c = m.childrenOf(sa)[0]; return c ? m.rekeyChild(sa, c.spiIn) : false; },
+    // a further pair on an SA is a rekey of its oldest one (the first pair came with IKE_AUTH); an SA
+    // whose pairs are all gone gets a new one
+    initiateChild: (sa) => { const c = m.childrenOf(sa)[0]; return c ? m.rekeyChild(sa, c.spiIn) : m.createChild(sa); },
     deleteChildren: (sa, spis) => spis.map((s) => m.deleteChild(sa, s)).some(Boolean),
     dpdProbe: (sa) => m.checkLiveness(sa),
     clear: (sa) => m.clear(sa),

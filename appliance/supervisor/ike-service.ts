@@ -52,6 +52,8 @@ export interface IkeServiceOptions {
   capacity: number;
   /** NHRP out through the data plane (a waiting first packet, once the SA is up). */
   sendNhrp(nbma: string, packet: Uint8Array): boolean;
+  /** The outbound half of `c` is installed (tunnel peers pinned to an older pair of the same peer move to it). */
+  outboundInstalled?(c: InstalledChild): void;
   /** Inbound packet count of SA `index` (DPD: traffic from the peer proves it alive). */
   inboundPackets?(index: number): number;
   log: LogFn;
@@ -160,11 +162,16 @@ export class IkeService {
     return c && c.inIndex === inIndex ? c.peerId : undefined;
   }
 
-  /** The outbound SA table entry paired with inbound entry `inIndex` (spokes behind one NAT share an
-   *  address: NHRP answers and the tunnel peer go out on the pair the peer's packet came in on). */
+  /** The outbound SA table entry for the peer whose packet came in on entry `inIndex`: its newest
+   *  installed pair's (spokes behind one NAT share an address, so NHRP answers and the tunnel peer go out
+   *  by the peer's identity too; the newest, not the pair the packet came on, so a rekey is not undone by
+   *  a late packet on the old pair). */
   outboundFor(inIndex: number): number | undefined {
     const c = this.children.byIndex(inIndex);
-    return c && c.inIndex === inIndex ? c.outIndex : undefined;
+    if (!c || c.inIndex !== inIndex) return undefined;
+    const newest = this.children.forPeer(c.peer).filter((x) => x.peerId === c.peerId && x.outIndex !== undefined)
+      .sort((a, b) => b.createdAt - a.createdAt)[0];
+    return newest?.outIndex ?? c.outIndex;
   }
 
   /** An outbound SA to `nbma` is installed. */
@@ -318,7 +325,7 @@ export class IkeService {
       clearTimeout(fallback);
       if (this.awaitingConnected.get(key) === flush) this.awaitingConnected.delete(key);
       if (this.stopped || !this.childTimers.has(c)) return; // removed meanwhile (deleted, cleared, expired)
-      this.children.installOutbound(c);
+      if (this.children.installOutbound(c)) this.o.outboundInstalled?.(c);
       this.queue.flush(c.peer, (p) => this.o.sendNhrp(c.peer, p));
     };
     // Our side started the exchange, so the peer may not have installed its inbound half yet:

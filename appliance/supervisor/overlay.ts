@@ -11,6 +11,7 @@ import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } fro
 import { DropLog } from './drop-log.js';
 import { NhrpIdentityBinding } from './nhrp-identity.js';
 import { IkeService } from './ike-service.js';
+import type { InstalledChild } from './ike-child-sas.js';
 import type { IkeV2Engine } from './ike-engine-v2.js';
 import { ikeV2SettingsFrom } from '../ike/config-v2.js';
 import type { IkeSaV2 } from '../ike/sa/ike-sa-v2.js';
@@ -48,20 +49,22 @@ export class Overlay {
   private fallbackTimer?: NodeJS.Timeout;
   private dropLog?: DropLog;
   /** While an NHRP packet received through ESP is processed: its source NBMA and the paired outbound SA. */
-  private rxSa?: { nbma: string; out: number };
+  private rxSa?: { nbma: string; out: number; id?: string };
   /** The IKE identity the NHRP packet being processed came through (identity-bound NHRP). */
   private rxIdentity?: string;
   readonly identities = new NhrpIdentityBinding({ identity: () => this.rxIdentity });
   /** Tunnel peer -> the outbound SA its registration came through (peers sharing an NBMA behind one NAT). */
-  private readonly peerSa = new Map<string, { nbma: string; out: number }>();
+  private readonly peerSa = new Map<string, { nbma: string; out: number; id?: string }>();
+  /** The PEER_SET flags last given for each tunnel peer (an IKE rekey re-pins it: repinPeers). */
+  private readonly peerFlags = new Map<string, number>();
 
   constructor(private config: ApplianceConfig, public tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log, readonly kernel: KernelTable) {
     this.dataplane = new DataplaneHost({
       nhrpIn: (src, dst, pkt, inSa) => {
         const out = inSa ? this.ipsec?.outFor(inSa - 1) ?? this.ike?.outboundFor(inSa - 1) : undefined;
-        this.rxSa = out !== undefined ? { nbma: src, out } : undefined;
         this.rxIdentity = inSa ? this.ike?.identityOf(inSa - 1) : undefined;
+        this.rxSa = out !== undefined ? { nbma: src, out, id: this.rxIdentity } : undefined;
         try { this.nhrp.receive(src, dst, pkt); } finally { this.rxSa = undefined; this.rxIdentity = undefined; }
       },
       noEntry: (nextHop, dst) => {
@@ -87,9 +90,11 @@ export class Overlay {
           if (this.rxSa?.nbma === ev.nbma) this.peerSa.set(ev.tunnelIp, this.rxSa);
           const sa = this.peerSa.get(ev.tunnelIp);
           const saBits = sa && sa.nbma === ev.nbma ? (sa.out + 1) << PEER_SA_SHIFT : 0;
-          dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), ((ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0) | saBits) >>> 0);
+          const flags = (ev.flags.static ? PEER_FLAG.STATIC : 0) | (ev.flags.nat ? PEER_FLAG.NAT : 0);
+          this.peerFlags.set(ev.tunnelIp, flags);
+          dp.peerSet(u32(ev.tunnelIp), u32(ev.nbma), (flags | saBits) >>> 0);
           this.ike?.peerSet(ev.tunnelIp, ev.nbma);
-        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); this.identities.release(ev.tunnelIp); this.ike?.peerGone(ev.tunnelIp); }
+        } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); this.peerFlags.delete(ev.tunnelIp); this.identities.release(ev.tunnelIp); this.ike?.peerGone(ev.tunnelIp); }
         this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
       // what is behind us and where resolutions go: the kernel's table, not the startup-config
@@ -206,6 +211,7 @@ export class Overlay {
     try { ike = new IkeService({
       crypto: this.config.crypto, profile: this.tunnel.protection!.profile, local: this.params.source, sa: dp.sa, firstIndex: this.sas.length, capacity: dp.layoutInfo.saCapacity,
       sendNhrp: (nbma, packet) => dp.sendNhrp(nbma, packet),
+      outboundInstalled: (c) => this.repinPeers(c),
       inboundPackets: (index) => readSas(dp.buffer, dp.layoutInfo).find((r) => r.index === index)?.packets ?? 0,
       log: (level, msg) => ikeLog(level, msg),
     }); } catch (e) {
@@ -273,6 +279,23 @@ export class Overlay {
       if (!multicast.includes(had) && ![...this.mcastMembers.values()].includes(had)) dp.mcastDel(u32(had));
     }
     if (registered && nbma) { this.mcastMembers.set(tunnelIp, nbma); dp.mcastAdd(u32(nbma)); }
+  }
+
+  /**
+   * IKE installed outbound SA `c` (a new pair, a rekey): tunnel peers pinned to an IKE SA of the same
+   * peer (address and identity) that is older or gone move to `c`, so they do not keep sending on a pair
+   * that is about to expire, nor on a freed table slot another spoke behind the same NAT may reuse.
+   */
+  private repinPeers(c: InstalledChild): void {
+    const ike = this.ike;
+    if (!ike || c.outIndex === undefined) return;
+    for (const [tunnelIp, s] of this.peerSa) {
+      if (s.nbma !== c.peer || s.id !== c.peerId || s.out === c.outIndex || s.out < this.sas.length) continue; // below: manual SAs
+      const pinned = ike.children.byIndex(s.out);
+      if (pinned && pinned.createdAt > c.createdAt) continue;
+      s.out = c.outIndex;
+      this.dataplane.commands.peerSet(u32(tunnelIp), u32(s.nbma), ((this.peerFlags.get(tunnelIp) ?? 0) | ((s.out + 1) << PEER_SA_SHIFT)) >>> 0);
+    }
   }
 
   /** Outbound SA index + 1 for NHRP to `nbma`: the SA the packet being answered came through, 0 = by NBMA. */

@@ -77,6 +77,8 @@ interface Entry {
   /** Set once a rekey replaced this SA: its delete then concerns only the old keys. */
   replacedBy?: Entry;
   ikeRekeying?: { ni: Uint8Array; nr?: Uint8Array };
+  /** a CREATE_CHILD_SA for a new (not rekeyed) pair is outstanding */
+  creatingChild?: boolean;
   peerIkeRekey?: { ni: Uint8Array; nr: Uint8Array; entry: Entry };
   rekeyTimer?: NodeJS.Timeout;
   pending?: Pending;
@@ -222,6 +224,26 @@ export class IkeV2Manager {
           if (c.peerRekey) this.log('notice', `IKEv2: ${sa.remote}: simultaneous Child SA rekey, the peer's new pair is redundant (it deletes it)`);
           this.deleteChild(this.owner(entry).sa, c.spiIn);
         }
+      },
+    });
+    return true;
+  }
+
+  /** A new Child SA pair on an established SA (CREATE_CHILD_SA without REKEY_SA): the pair that came with
+   *  IKE_AUTH was refused, deleted or expired while the IKE SA lives on. */
+  createChild(sa: IkeSaV2): boolean {
+    const entry = this.entryOf(sa);
+    if (!entry || sa.state !== 'READY' || entry.replacedBy || entry.creatingChild) return false;
+    entry.creatingChild = true;
+    const task = new ChildCreateInitiator(sa, this.policy);
+    this.request(entry, {
+      exchange: ExchangeV2.CreateChildSa, build: () => task.build(),
+      onAbandon: () => { entry.creatingChild = false; },
+      onResponse: (ps) => {
+        entry.creatingChild = false;
+        const r = task.process(ps);
+        if (!r.ok) { this.log('warn', `IKEv2: ${sa.remote}: new Child SA refused: ${r.error}`); return; }
+        this.childUp(this.owner(entry), r.child, undefined);
       },
     });
     return true;
