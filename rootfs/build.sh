@@ -20,8 +20,14 @@ case $ARCH in
 esac
 GRUBPKGS="grub-efi-$DEBARCH-bin"; [ "$ARCH" = x86_64 ] && GRUBPKGS="grub-pc-bin $GRUBPKGS"
 # what the root filesystem holds from Debian (libc and the C++ runtime for node; iproute2 for the
-# supervisor's `ip -j`, with its libraries; busybox for the shell, mount, udhcpc, sysctl)
-PKGS="linux-image-$DEBARCH busybox-static libc6 libstdc++6 libgcc-s1 iproute2 libbpf1 libelf1 libmnl0 libbsd0 libcap2 zlib1g libmd0"
+# supervisor's `ip -j`, with its libraries; busybox for the shell, mount, udhcpc, sysctl; FRR's
+# zebra, ospfd, bgpd, staticd, watchfrr and vtysh for routing over the overlay, with their libraries:
+# apt does not resolve dependencies here, so the list is explicit and the build checks below that
+# every library an FRR binary needs is in the tree)
+ROOTPKGS="busybox-static libc6 libstdc++6 libgcc-s1 iproute2 libbpf1 libelf1 libmnl0 libbsd0 libcap2 zlib1g libmd0
+ frr libjson-c5 libyang2 libpcre2-8-0 libcrypt1 libreadline8 libtinfo6 libpam0g libaudit1 libcap-ng0"
+FRR_DAEMONS="zebra ospfd bgpd staticd watchfrr"
+PKGS="linux-image-$DEBARCH $ROOTPKGS"
 T0=$SECONDS
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock-$ARCH"; flock 9                      # one builder per architecture at a time
@@ -32,7 +38,7 @@ APP_FILES=("$SRC"/dist/{dmvpnd,watchdog,worker,dmvpnctl,console}.mjs "$SRC"/wasm
 KEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/*.sh "$HERE"/files/* | cut -c1-64; } | sha256sum | cut -c1-16)
 CACHED=$CACHE/img-$ARCH-$KEY.img
 # the root filesystem alone (the slow part: xz over the Node binary) has its own, narrower key
-ROOTKEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/build.sh "$HERE"/files/{init,udhcpc.script,busybox-applets} | cut -c1-64; } | sha256sum | cut -c1-16)
+ROOTKEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/build.sh "$HERE"/files/{init,udhcpc.script,busybox-applets,frr-vtysh.conf,debug-shell} | cut -c1-64; } | sha256sum | cut -c1-16)
 SQFS=$CACHE/root-$ARCH-$ROOTKEY.sqfs
 if [ -s "$CACHED" ]; then
   mkdir -p "$(dirname "$OUT")"; cp --sparse=always "$CACHED" "$OUT"
@@ -43,7 +49,7 @@ B=$CACHE/build-$ARCH; rm -rf "$B"; mkdir -p "$B"
 R=$B/root; D=$B/debs; mkdir -p "$R" "$D"
 deb() { ls "$CACHE/debs-$DEBARCH/${1}_"*.deb | head -1; }
 # ---- Debian packages: unpacked (kernel and grub separately, the rest into a staging tree) --------
-for p in busybox-static libc6 libstdc++6 libgcc-s1 iproute2 libbpf1 libelf1 libmnl0 libbsd0 libcap2 zlib1g libmd0; do
+for p in $ROOTPKGS; do
   dpkg-deb -x "$(deb "$p")" "$D"
 done
 KPKG=$(echo "$MANIFEST" | awk '/^linux-image-[0-9]/{print $1}'); KVER=${KPKG#linux-image-}
@@ -63,6 +69,28 @@ cp -a "$D/lib/$TRIPLET"/. "$D/usr/lib/$TRIPLET"/. "$R/usr/lib/$TRIPLET/"
 rm -rf "$R/usr/lib/$TRIPLET"/{gconv,audit} "$R/usr/lib/$TRIPLET"/libBrokenLocale* "$R/usr/lib/$TRIPLET"/libmemusage*
 cp "$D/bin/busybox" "$R/usr/bin/busybox"
 cp "$D/bin/ip" "$R/usr/sbin/ip"
+# FRR: the daemons the routing layer runs (appliance/routing/frr/), vtysh, libfrr (found through the
+# binaries' RUNPATH /usr/lib/TRIPLET/frr, copied above), the YANG models. Its user and groups are
+# those the Debian package creates (the daemons drop to frr:frr, vtysh's sockets are group frrvty);
+# /etc/frr and /var/run/frr are on tmpfs at run time (init), /etc/frr's defaults are kept read-only.
+mkdir -p "$R/usr/lib/frr" "$R/usr/share/frr-etc"
+for d in $FRR_DAEMONS; do cp "$D/usr/lib/frr/$d" "$R/usr/lib/frr/"; done
+cp "$D/usr/bin/vtysh" "$R/usr/bin/vtysh"
+cp -a "$D/usr/share/yang" "$R/usr/share/yang"
+install -m 644 "$HERE/files/frr-vtysh.conf" "$R/usr/share/frr-etc/vtysh.conf"
+ln -s /run/frr-etc "$R/etc/frr"
+rm -rf "$R/usr/lib/$TRIPLET/frr/modules"                   # zebra's FPM/MLAG, bgpd's BMP, pathd's PCEP: unused
+# every library an FRR binary (or a library it loads) needs must be in the tree: no apt resolver here
+need=("$R"/usr/lib/frr/* "$R/usr/bin/vtysh"); seen=" "
+while [ ${#need[@]} -gt 0 ]; do
+  f=${need[0]}; need=("${need[@]:1}")
+  for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    case $seen in *" $lib "*) continue;; esac; seen="$seen$lib "
+    found=$(ls "$R/usr/lib/$TRIPLET/$lib" "$R/usr/lib/$TRIPLET/frr/$lib" 2>/dev/null | head -1 || true)
+    [ -n "$found" ] || { echo "build.sh: $lib (needed by ${f#$R}) is not in the root filesystem: add its package to ROOTPKGS" >&2; exit 1; }
+    need+=("$found")
+  done
+done
 for a in $(cat "$HERE/files/busybox-applets"); do [ -e "$R/usr/bin/$a" ] || ln -s busybox "$R/usr/bin/$a"; done
 tar -xzf "$NODE_TGZ" -C "$B" package/bin/node; mv "$B/package/bin/node" "$R/usr/bin/node"
 A=$R/opt/dmvpn
@@ -73,7 +101,9 @@ cp "$ADDON" "$A/appliance/native/build/Release/dmvpn_io.node"
 cp "$SRC"/bin/{dmvpnd,dmvpnctl} "$A/bin/"; ln -s /opt/dmvpn/bin/dmvpnctl "$R/usr/bin/dmvpnctl"
 install -m 755 "$HERE/files/init" "$R/sbin/init"
 install -m 755 "$HERE/files/udhcpc.script" "$R/etc/udhcpc.script"
-printf 'root:x:0:0:root:/root:/bin/sh\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
+install -D -m 755 "$HERE/files/debug-shell" "$R/usr/lib/dmvpn/debug-shell"
+printf 'root:x:0:0:root:/root:/bin/sh\nfrr:x:100:101:FRR routing:/nonexistent:/bin/false\n' > "$R/etc/passwd"
+printf 'root:x:0:\nfrr:x:101:\nfrrvty:x:102:frr\n' > "$R/etc/group"
 printf '127.0.0.1 localhost\n' > "$R/etc/hosts"; ln -s /run/resolv.conf "$R/etc/resolv.conf"
 printf 'DMVPN appliance %s %s\n' "$ARCH" "$(cd "$SRC" && git describe --always --dirty 2>/dev/null || echo unknown)" > "$R/etc/dmvpn-release"
 echo "$MANIFEST" > "$R/etc/dmvpn-packages"; echo "node $(basename "$NODE_TGZ" .tgz)" >> "$R/etc/dmvpn-packages"

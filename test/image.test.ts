@@ -3,9 +3,14 @@
 // our initramfs -> slot A -> init -> dmvpnd under its watchdog + the console CLI on ttyS0. The image
 // is provisioned with a spoke startup-config on its persistent partition; its NIC is a tap in a
 // namespace where our hub runs. Checks, through the serial console as a user would type them: the
-// prompt, `show version` (release, slot, hardware watchdog), user/privileged exec, `write memory`, a
-// bad command's marker, serial-line garbage, and `show dmvpn` once the spoke has registered with the
-// hub (which sees it too, and reaches the VM's tunnel address through the GRE overlay).
+// login (`login local`, a wrong password, then the right one), `show version` (release, slot,
+// hardware watchdog), `enable` with its secret, `write memory`, a bad command's marker, serial-line
+// garbage, and `show dmvpn` once the spoke has registered with the hub (which sees it too, and
+// reaches the VM's tunnel address through the GRE overlay). Through init's debug shell (virtio
+// console hvc0): FRR's zebra and ospfd start and vtysh answers; the supervisor stopped (SIGSTOP: its
+// event loop no longer runs) stops the feeding of the i6300esb timer until it fires (qemu's
+// `-action watchdog=debug` reports it and lets the VM run on). Last, `reload` on the console reboots
+// the box (-no-reboot: qemu exits) and the startup-config written by `write memory` is on the disk.
 //
 //   namespace PREFIX-r1:  hub dmvpnd (FastEthernet0/0 = tap fa0-0 172.16.25.1/30, Tunnel0 192.168.0.1)
 //                          tap fa0-0 ── qemu ── VM eth0 172.16.25.2/30, Tunnel0 192.168.0.2
@@ -14,12 +19,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Lab, sh, waitFor, uniquePrefix } from './util/lab.js';
 import { requireTools, LAB_NEEDS, cannotRun } from './util/needs.js';
-import { imageOrCannotRun, provision, ImageVm } from './image/vm.js';
+import { imageOrCannotRun, provision, persistentFile, ImageVm } from './image/vm.js';
+import { checkFrr } from './image/frr-check.js';
 
 const HUB_NBMA = '172.16.25.1';
 const VM_NBMA = '172.16.25.2';
 
+const ENABLE_SECRET = 'En-0image';
+const USER_SECRET = 'Op-0image';
 const spokeConfig = `hostname R2
+!
+enable secret ${ENABLE_SECRET}
+username operator secret ${USER_SECRET}
 !
 interface FastEthernet0/0
  ip address ${VM_NBMA} 255.255.255.252
@@ -35,6 +46,9 @@ interface Tunnel0
  ip nhrp registration timeout 5
  tunnel source FastEthernet0/0
  tunnel mode gre multipoint
+!
+line con 0
+ login local
 !
 end
 `;
@@ -56,7 +70,7 @@ interface Tunnel0
 end
 `;
 
-requireTools(t, [...LAB_NEEDS, 'qemu-system-x86_64', 'mksquashfs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'grub-mkimage', 'mkfs.ext4']);
+requireTools(t, [...LAB_NEEDS, 'qemu-system-x86_64', 'mksquashfs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'grub-mkimage', 'mkfs.ext4', 'debugfs']);
 const image = imageOrCannotRun(t, 'x86_64');
 
 const lab = new Lab(uniquePrefix('img'), 0);
@@ -73,8 +87,8 @@ t.teardown(async () => {
 sh('ip', ['netns', 'add', hubNs]);
 sh('ip', ['netns', 'exec', hubNs, 'ip', 'link', 'set', 'lo', 'up']);
 sh('ip', ['netns', 'exec', hubNs, 'ip', 'tuntap', 'add', 'dev', 'fa0-0', 'mode', 'tap']);
-const disk = provision(image, lab.dir, spokeConfig);
-vm = new ImageVm({ arch: 'x86_64', disk, dir: lab.dir, ns: hubNs, tap: 'fa0-0' });
+const disk = provision(image, lab.dir, spokeConfig, { debugShell: true });
+vm = new ImageVm({ arch: 'x86_64', disk, dir: lab.dir, ns: hubNs, tap: 'fa0-0', debugShell: true, watchdogAction: 'debug' });
 vm.start();
 lab.start('R1', lab.writeConfig('R1', hubConfig));
 const PROMPT = /R2[>#]/;
@@ -92,18 +106,34 @@ t.test('boots from the disk to the console prompt', async (t) => {
   t.ok(await vm!.expect(/init: WAN eth0: static address from the startup-config/, 60_000, at), 'the WAN port takes its static address from the startup-config');
   at = await stamp('console banner (supervisor answering)', /DMVPN appliance x86_64 .*\nPress RETURN to get started\./, at);
   vm!.send('\r');
+  at = await vm!.expect(/User Access Verification\n\nUsername: $/, 120_000, at);
+  vm!.send('operator\r');
+  at = await vm!.expect(/Password: $/, 60_000, at);
+  vm!.send('not-the-secret\r');
+  at = await vm!.expect(/% Login invalid\n\nUsername: $/, 60_000, at);
+  t.pass('login local: a wrong password is refused, the login asks again');
+  vm!.send('operator\r');
+  at = await vm!.expect(/Password: $/, 60_000, at);
+  vm!.send(`${USER_SECRET}\r`);
   await vm!.expect(/\nR2>$/, 120_000, at);
-  t.pass('user exec prompt R2> (hostname from the startup-config on the persistent partition)');
+  t.notMatch(vm!.output, new RegExp(USER_SECRET), 'the password is not echoed');
+  t.pass('user exec prompt R2> after the login (hostname and users from the startup-config on the persistent partition)');
+  t.equal(await vm!.command('terminal length 0', PROMPT), '', 'no paging (show startup-config is longer than a screen)');
 });
 
 t.test('show version and exec modes on the serial console', async (t) => {
   const version = await vm!.command('show version', PROMPT);
   t.match(version, /DMVPN appliance firmware, node v20\.\d+\.\d+\nR2 uptime is \d\d:\d\d:\d\d/, 'show version answers from dmvpnd');
   t.match(version, /\nSystem image: DMVPN appliance x86_64 \S+\nBooted from slot A\n/, 'show version: release and boot slot');
-  t.match(version, /\nHardware watchdog: i6300ESB timer, timeout 60 s, active\n/, 'the i6300esb driver is bound and init\'s watchdog daemon feeds it');
+  t.match(version, /\nHardware watchdog: i6300ESB timer, timeout \d+ s, active\n/, 'the i6300esb driver is bound and dmvpnd\'s watchdog feeds it');
   const bad = await vm!.command('clear ip nhrp', PROMPT);
   t.match(bad, /^ {3}\^\n% Invalid input detected at '\^' marker\./, 'privileged command refused in user exec, caret under column 0');
-  t.equal(await vm!.command('enable', /R2#/), '', 'enable: privileged exec (factory default: no secret)');
+  let at = vm!.output.length;
+  vm!.send('enable\r');
+  at = await vm!.expect(/Password: $/, 60_000, at);
+  vm!.send(`${ENABLE_SECRET}\r`);
+  await vm!.expect(/\nR2#$/, 60_000, at);
+  t.pass('enable asks for the enable secret: privileged exec');
   t.match(await vm!.command('write memory', /R2#/), /Building configuration\.\.\.\r?\n\[OK\]/, 'write memory on the persistent partition');
   t.match(await vm!.command('show startup-config', /R2#/), /^Using \d+ bytes\r?\n!\r?\nhostname R2\r?\n/m, 'show startup-config: the saved text');
   const typo = await vm!.command('show dmvpn bogus', PROMPT);
@@ -138,6 +168,39 @@ t.test('registers with the hub; show dmvpn on the console', async (t) => {
   // the overlay carries traffic: the hub pings the VM's tunnel address through GRE
   const ping = await waitFor(() => lab.ping(hubNs, '192.168.0.2', 2), 60_000, 1000);
   t.ok(ping, 'hub -> 192.168.0.2 (the VM\'s Tunnel0) over the GRE overlay');
+});
+
+t.test('FRR on the image: zebra and ospfd start, vtysh answers', async (t) => {
+  await checkFrr(t, vm!, '172.16.25.0/30');
+});
+
+t.test('a hung supervisor stops the hardware watchdog\'s feeding: the timer fires', async (t) => {
+  const log = await vm!.shell('cat /var/log/dmvpnd.log');
+  t.match(log.out, /%SYS-3-WATCHDOG: hardware watchdog \/dev\/watchdog fed while the supervisor's heartbeats arrive/, 'dmvpnd\'s watchdog feeds /dev/watchdog');
+  t.notMatch(vm!.qemuLog(), /watchdog: timer fired/, 'the timer has not fired while the supervisor runs');
+  const ps = (await vm!.shell(`ps | awk '/dist\\/dmvpnd\\.mjs/ && !/awk/ {print "pid=" $1}'`)).out;
+  const pid = /^pid=(\d+)$/m.exec(ps)?.[1];
+  t.ok(pid, `the supervisor's pid (${ps.trim()})`);
+  t.equal((await vm!.shell(`kill -STOP ${pid}`)).rc, 0, 'the supervisor stopped (its event loop no longer runs, no heartbeat)');
+  const hung = await waitFor(async () => /supervisor hung: no heartbeat for/.test((await vm!.shell('cat /var/log/dmvpnd.log')).out), 300_000, 5000);
+  t.ok(hung, 'dmvpnd\'s watchdog declares it hung and stops feeding');
+  const fired = await waitFor(() => /watchdog: timer fired/.test(vm!.qemuLog()), 300_000, 1000);
+  t.ok(fired, 'the i6300esb timer fires (qemu: "watchdog: timer fired"; on a box: the reset)');
+  t.equal((await vm!.shell(`kill -CONT ${pid}`)).rc, 0, 'the supervisor runs again (for the reload below)');
+});
+
+t.test('reload on the console reboots the box; write memory is on the disk', async (t) => {
+  await waitFor(async () => /^DMVPN appliance firmware/.test(await vm!.command('show version', PROMPT)), 120_000, 2000);
+  let at = vm!.output.length;
+  vm!.send('reload\r');
+  at = await vm!.expect(/(Save\? \[yes\/no\]: |Proceed with reload\? \[confirm\])$/, 120_000, at);
+  if (/Save\?/.test(vm!.output.slice(-60))) { vm!.send('no\r'); at = await vm!.expect(/Proceed with reload\? \[confirm\]$/, 60_000, at); }
+  vm!.send('\r');
+  t.equal(await vm!.exited(300_000), 0, 'the guest rebooted (reboot -f; -no-reboot makes qemu exit 0)');
+  const saved = persistentFile(disk, 'startup-config', lab.dir);
+  t.match(saved, /^hostname R2$/m, 'the startup-config on the persistent partition after the reload');
+  t.match(saved, /^username operator secret 9 \$9\$\S+$/m, 'as `write memory` wrote it (the typed secret stored as type 9), not the provisioned text');
+  t.notMatch(saved, new RegExp(USER_SECRET), 'no clear-text secret on the disk');
 });
 
 // UEFI: the same image under OVMF, in a short second run that stops at the kernel's first console line

@@ -27,18 +27,32 @@ export function imageOrCannotRun(t: Parameters<typeof cannotRun>[0] & { comment(
   } catch (e) { return cannotRun(t, [`the ${arch} appliance image (${(e as Error).message.slice(-1500)})`]); }
 }
 
-/** A private copy of `image` in `dir` (sparse), with `config` as its startup-config when given. */
-export function provision(image: string, dir: string, config?: string): string {
+/** A private copy of `image` in `dir` (sparse), with `config` as its startup-config when given (else
+ *  the factory default); `debugShell`: the persistent partition asks init for a root shell on hvc0. */
+export function provision(image: string, dir: string, config?: string, opts: { debugShell?: boolean } = {}): string {
   const copy = path.join(dir, path.basename(image));
   const cp = spawnSync('cp', ['--sparse=always', image, copy], { encoding: 'utf8' });
   if (cp.status !== 0) throw new Error(`cp ${image}: ${cp.stderr}`);
-  if (config !== undefined) {
-    const cfg = path.join(dir, 'startup-config');
-    fs.writeFileSync(cfg, config);
-    const r = spawnSync('bash', [path.join(ROOT, 'rootfs/set-config.sh'), copy, cfg], { encoding: 'utf8' });
+  if (config !== undefined || opts.debugShell) {
+    let cfg = '-';
+    if (config !== undefined) { cfg = path.join(dir, 'startup-config'); fs.writeFileSync(cfg, config); }
+    const r = spawnSync('bash', [path.join(ROOT, 'rootfs/set-config.sh'), ...(opts.debugShell ? ['--debug-shell'] : []), copy, cfg], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`set-config.sh: ${r.stderr}`);
   }
   return copy;
+}
+
+/** The file `name` of the persistent partition (partition 4) of a disk image, read on the host with
+ *  debugfs (e2fsprogs): what survives a reload. */
+export function persistentFile(disk: string, name: string, dir: string): string {
+  const parts = JSON.parse(spawnSync('sfdisk', ['-J', disk], { encoding: 'utf8' }).stdout).partitiontable.partitions;
+  const part = path.join(dir, 'data-partition.ext4');
+  const dd = spawnSync('dd', [`if=${disk}`, `of=${part}`, 'bs=512', `skip=${parts[3].start}`, `count=${parts[3].size}`, 'status=none'], { encoding: 'utf8' });
+  if (dd.status !== 0) throw new Error(`dd: ${dd.stderr}`);
+  const r = spawnSync('debugfs', ['-R', `cat /${name}`, part], { encoding: 'utf8' });
+  fs.rmSync(part, { force: true });
+  if (r.status !== 0) throw new Error(`debugfs: ${r.stderr}`);
+  return r.stdout;
 }
 
 export interface BootOptions {
@@ -51,19 +65,29 @@ export interface BootOptions {
   mac?: string;
   /** x86_64 only: boot under UEFI (OVMF) instead of the default SeaBIOS */
   uefi?: boolean;
+  /** a virtio console (the guest's hvc0) on a second socket: init's debug shell (provision's debugShell) */
+  debugShell?: boolean;
+  /** x86_64: what qemu does when the i6300esb timer expires; 'debug' prints "watchdog: timer fired" on
+   *  qemu's stderr and lets the VM run on (default: reset, which -no-reboot turns into an exit) */
+  watchdogAction?: 'debug';
 }
 
 export class ImageVm {
   proc?: ChildProcess;
   private sock?: net.Socket;
   private text = '';
+  private hvc?: net.Socket;
+  private hvcText = '';
+  private hvcCommands = 0;
   readonly serialSock: string;
+  readonly hvcSock: string;
   readonly startedAt = Date.now();
   /** [end offset of the console text, arrival time]: when each piece of console output came */
   private readonly arrivals: Array<[number, number]> = [];
 
   constructor(readonly opts: BootOptions) {
     this.serialSock = path.join(opts.dir, `serial-${opts.arch}.sock`);
+    this.hvcSock = path.join(opts.dir, `hvc-${opts.arch}.sock`);
   }
 
   start(): void {
@@ -84,6 +108,11 @@ export class ImageVm {
       // and the hardware watchdog init feeds (its default action: reset, which -no-reboot turns into an exit)
       args.unshift('-cpu', 'max', '-device', 'i6300esb');
       if (o.uefi) args.unshift('-bios', '/usr/share/ovmf/OVMF.fd');
+      if (o.watchdogAction) args.push('-action', `watchdog=${o.watchdogAction}`);
+    }
+    if (o.debugShell) {
+      args.push('-device', 'virtio-serial-pci', '-device', 'virtconsole,chardev=s1',
+        '-chardev', `socket,id=s1,path=${this.hvcSock},server=on,wait=off,logfile=${path.join(o.dir, `hvc-${o.arch}.log`)}`);
     }
     if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
     const argv = o.ns ? ['ip', ['netns', 'exec', o.ns, qemu, ...args]] as const : [qemu, args] as const;
@@ -137,6 +166,42 @@ export class ImageVm {
 
   send(bytes: string | Buffer): void { this.sock!.write(bytes); }
 
+  /** Runs `cmd` in init's debug shell on hvc0 (debugShell); resolves to its output and exit status. */
+  async shell(cmd: string, ms = 120_000): Promise<{ out: string; rc: number }> {
+    if (!this.hvc) {
+      this.hvc = await new Promise<net.Socket>((res, rej) => {
+        const s = net.createConnection(this.hvcSock);
+        s.once('connect', () => res(s)); s.once('error', rej);
+      });
+      this.hvc.on('data', (d) => { this.hvcText += d.toString('latin1').replace(/\r/g, ''); });
+      this.hvc.on('error', () => undefined);
+    }
+    const n = ++this.hvcCommands;
+    const from = this.hvcText.length;
+    this.hvc.write(`${cmd}\necho "@@done ${n} $?"\n`);
+    const marker = new RegExp(`@@done ${n} (\\d+)\n`);
+    const end = Date.now() + ms;
+    // under TCG a line written to the virtio console sometimes reaches the guest only with the next
+    // write: an empty line every 3 s without an answer pushes it through (an empty command to sh)
+    let nudge = Date.now() + 3000;
+    for (;;) {
+      if (Date.now() > nudge) { this.hvc.write('\n'); nudge = Date.now() + 3000; }
+      const m = marker.exec(this.hvcText.slice(from));
+      if (m) return { out: this.hvcText.slice(from, from + m.index), rc: Number(m[1]) };
+      if (this.proc?.exitCode !== null) throw new Error(`qemu exited (${this.proc?.exitCode}) during \`${cmd}\`; hvc0:\n${this.hvcText.slice(-2000)}`);
+      if (Date.now() > end) throw new Error(`\`${cmd}\` did not finish within ${ms} ms on hvc0; its tail:\n${this.hvcText.slice(-2000)}`);
+      await sleep(100);
+    }
+  }
+
+  /** Resolves to qemu's exit code once it has exited (undefined: still running after `ms`). */
+  async exited(ms: number): Promise<number | null | undefined> {
+    const p = this.proc;
+    if (!p) return undefined;
+    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
+    return Promise.race([new Promise<number | null>((res) => p.once('exit', (code) => res(code))), sleep(ms).then(() => undefined)]);
+  }
+
   /** Types `line` + RETURN at a prompt; resolves to what the console printed up to the next prompt. */
   async command(line: string, prompt: RegExp, ms = 60_000): Promise<string> {
     const from = this.text.length;
@@ -148,7 +213,7 @@ export class ImageVm {
   }
 
   async stop(): Promise<void> {
-    this.sock?.destroy();
+    this.sock?.destroy(); this.hvc?.destroy();
     if (!this.proc || this.proc.exitCode !== null) return;
     const done = new Promise<void>((res) => this.proc!.once('exit', () => res()));
     this.proc.kill('SIGKILL'); // `ip netns exec` execs qemu, so this is qemu's pid
