@@ -11,6 +11,7 @@ import type { EigrpTransport, RouteSink } from '../appliance/routing/eigrp/trans
 import type { InterfaceRules } from '../appliance/routing/eigrp/advertise.js';
 import { encodeEigrp } from '../appliance/routing/eigrp/codec.js';
 import { Opcode } from '../appliance/routing/eigrp/types.js';
+import { showEigrpNeighbors, showEigrpTopology } from '../appliance/show/eigrp.js';
 
 interface Frame { from: string; to: string; payload: Uint8Array }
 
@@ -81,6 +82,14 @@ t.test('hub with no split-horizon and no next-hop-self: spokes learn each other 
   t.equal(nodes.s1.rib.routes.get('10.10.0.0/24'), '10.0.0.1%Tunnel0', 'the hub\'s own LAN via the hub');
   t.equal(nodes.s1.sp.counters.droppedTotal(), 0, 'nothing dropped');
   t.equal(nodes.s1.sp.dual.stats.stuckInActive + nodes.hub.sp.dual.stats.stuckInActive, 0);
+  const nb = showEigrpNeighbors(nodes.hub.sp, 20_000);
+  t.match(nb, /^EIGRP-IPv4 Neighbors for AS\(100\)\n/);
+  t.match(nb, /\n0   10\.0\.0\.11 +Tu0 +1\d +00:00:\d\d +0 +1000  0 +\d+\n/, `spoke 1 in IOS columns:\n${nb}`);
+  t.match(nb, /\n1   10\.0\.0\.12 +Tu0 /);
+  const topo = showEigrpTopology(nodes.s1.sp);
+  t.match(topo, /EIGRP-IPv4 Topology Table for AS\(100\)\/ID\(10\.0\.0\.11\)/);
+  t.match(topo, /\nP 192\.168\.2\.0\/24, 1 successors, FD is \d+\n        via 10\.0\.0\.12 \(\d+\/\d+\), Tunnel0\n/, `spoke 2's LAN via spoke 2:\n${topo}`);
+  t.match(topo, /\nP 192\.168\.1\.0\/24, 1 successors, FD is \d+\n        via Connected, Tunnel0\n/);
 });
 
 t.test('split horizon left on at the hub (IOS default): spokes do not learn each other', async (t) => {

@@ -12,8 +12,9 @@ import type { EigrpTransport } from './transport.js';
 const HELPER = `
 import os, socket, struct, sys, select
 names = sys.argv[1:]
+IP_PKTINFO = getattr(socket, 'IP_PKTINFO', 8)  # Linux value; not every Python build exports it
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 88)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_PKTINFO, 1)
+s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0xc0)
@@ -30,7 +31,7 @@ while True:
         data, anc, _, _ = s.recvmsg(65535, 256)
         ifi = 0
         for lvl, typ, d in anc:
-            if lvl == socket.IPPROTO_IP and typ == socket.IP_PKTINFO: ifi = struct.unpack('i', d[:4])[0]
+            if lvl == socket.IPPROTO_IP and typ == IP_PKTINFO: ifi = struct.unpack('i', d[:4])[0]
         if ifi in name_of and len(data) >= 20:
             ihl = (data[0] & 15) * 4
             print(name_of[ifi], socket.inet_ntoa(data[12:16]), socket.inet_ntoa(data[16:20]), data[ihl:].hex(), flush=True)
@@ -60,7 +61,11 @@ export class RawSocketTransport implements EigrpTransport {
     const cmd = netns ? ['ip', 'netns', 'exec', netns, 'python3'] : ['python3'];
     this.child = spawn(cmd[0], [...cmd.slice(1), '-c', HELPER, ...interfaces], { stdio: ['pipe', 'pipe', 'pipe'] });
     let ready!: () => void;
-    this.ready = new Promise((r) => { ready = r; });
+    this.ready = new Promise((resolve, reject) => {
+      ready = resolve;
+      this.child.once('exit', (code) => reject(new Error(`EIGRP raw-socket helper exited ${code}: ${this.lastError ?? ''}`)));
+    });
+    this.ready.catch(() => {}); // observed by whoever awaits it
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const [a, b, c, d] = line.split(' ');
       if (a === 'ready') { ready(); return; }

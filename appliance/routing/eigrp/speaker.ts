@@ -10,7 +10,7 @@ import { decodeEigrp, encodeEigrp } from './codec.js';
 import { EigrpCounters } from './counters.js';
 import { Dual } from './dual.js';
 import type { Dest, DualAction, RouteIn } from './dual.js';
-import { classicComposite, connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, toClassicWire, toWideWire } from './metric.js';
+import { classicComposite, connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, toClassicWire, toWideWire, wideComposite } from './metric.js';
 import type { KValues, LinkCost, PathVector } from './metric.js';
 import { NeighborTable } from './neighbor.js';
 import { Rtp } from './rtp.js';
@@ -278,8 +278,8 @@ export class EigrpSpeaker {
     this.routes.replace(d.prefix, d.len, hops, Number.isFinite(d.distance) ? Math.min(d.distance, 0xffffffff) : 0xffffffff);
   }
 
-  /** Composite metric of a vector in this process's metric style. */
-  composite(v: PathVector): number { return classicComposite(v, this.k); }
+  /** Composite metric of a vector in this process's metric style (classic or wide). */
+  composite(v: PathVector): number { return this.o.wide ? wideComposite(v, this.k) : classicComposite(v, this.k); }
 }
 
 function chunk<T>(xs: T[]): T[][] {

@@ -1,0 +1,51 @@
+// `show ip eigrp neighbors` and `show ip eigrp topology [all-links]` in IOS form, from a running EIGRP
+// speaker. Pure formatting: the speaker's tables in, text out.
+import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
+import type { Dest, Path } from '../routing/eigrp/dual.js';
+import { iosTime } from './time.js';
+
+/** IOS's short interface names in EIGRP tables: Tunnel0 -> Tu0, GigabitEthernet0/1 -> Gi0/1. */
+export function shortIf(name: string): string {
+  const m = /^([A-Za-z]+)(\d.*)$/.exec(name);
+  if (!m) return name;
+  const short: Record<string, string> = { Tunnel: 'Tu', GigabitEthernet: 'Gi', FastEthernet: 'Fa', Ethernet: 'Et', Loopback: 'Lo', Serial: 'Se' };
+  return (short[m[1]] ?? m[1]) + m[2];
+}
+
+export function showEigrpNeighbors(sp: EigrpSpeaker, now: number): string {
+  const out = [`EIGRP-IPv4 Neighbors for AS(${sp.o.asn})`,
+    'H   Address                 Interface              Hold Uptime   SRTT   RTO  Q  Seq',
+    '                                                   (sec)         (ms)       Cnt Num'];
+  for (const n of sp.neighbors.list().sort((a, b) => a.handle - b.handle)) {
+    out.push([
+      String(n.handle).padEnd(4), n.address.padEnd(24), shortIf(n.iface).padEnd(23), String(sp.neighbors.holdLeft(n, now)).padStart(4), ' ',
+      iosTime((now - n.upSince) / 1000).padEnd(8), '0'.padStart(4), ' ', '1000'.padStart(4), ' ', String(sp.rtp.pendingCount(n.address)).padStart(2), ' ', String(sp.rtp.lastSeq(n.address)),
+    ].join(''));
+  }
+  return out.join('\n') + '\n';
+}
+
+const code = (d: Dest): string => (d.state === 'active' ? 'A' : 'P');
+
+function via(sp: EigrpSpeaker, p: Path): string {
+  if (!p.neighbor) return `via Connected, ${p.iface}`;
+  const rd = sp.composite(p.reported);
+  const fmt = (x: number) => (Number.isFinite(x) ? String(x) : 'Infinity');
+  return `via ${p.nextHop} (${fmt(p.distance)}/${fmt(rd)}), ${p.iface}`;
+}
+
+/** `show ip eigrp topology`: successors and feasible successors; `allLinks` adds every other path. */
+export function showEigrpTopology(sp: EigrpSpeaker, allLinks = false): string {
+  const out = [`EIGRP-IPv4 Topology Table for AS(${sp.o.asn})/ID(${sp.o.routerId})`,
+    'Codes: P - Passive, A - Active, U - Update, Q - Query, R - Reply,',
+    '       r - reply Status, s - sia Status', ''];
+  const dests = [...sp.dual.table.values()].filter((d) => Number.isFinite(d.distance) || d.state === 'active' || allLinks)
+    .sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
+  for (const d of dests) {
+    const fd = Number.isFinite(d.fd) ? String(d.fd) : 'Inaccessible';
+    out.push(`${code(d)} ${d.key}, ${d.successors.length} successors, FD is ${fd}`);
+    const shown = allLinks ? [...d.paths.values()] : [...d.successors, ...sp.dual.feasibleSuccessors(d)];
+    for (const p of shown) out.push(`        ${via(sp, p)}`);
+  }
+  return out.join('\n') + '\n';
+}

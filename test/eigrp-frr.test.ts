@@ -1,0 +1,87 @@
+// Our EIGRP speaker against FRR's eigrpd over a veth between two namespaces: the adjacency forms both
+// ways (FRR lists us, we list FRR), routes pass both ways (FRR installs our LAN as proto eigrp, we install
+// FRR's LAN with `proto 192`), tshark dissects every packet we sent without malformed or expert errors,
+// and when FRR stops our route goes at hold time.
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { EigrpSpeaker } from '../appliance/routing/eigrp/speaker.js';
+import { RawSocketTransport } from '../appliance/routing/eigrp/raw-socket.js';
+import { IprouteSink } from '../appliance/routing/eigrp/kernel-routes.js';
+import { sh, waitFor } from './util/lab.js';
+import { requireTools } from './util/needs.js';
+import { FrrEigrp } from './util/frr-eigrp.js';
+import { tshark } from './util/tshark.js';
+import { problems } from './util/tshark-json.js';
+
+requireTools(t, ['root', 'ip', 'tshark', 'python3', 'vtysh']);
+
+const US = 'pe-eigrp-us', FRR = 'pe-eigrp-frr';
+const cleanup = () => { for (const ns of [US, FRR]) sh('ip', ['netns', 'del', ns], { allowFail: true }); };
+
+t.test('adjacency and routes both ways with FRR eigrpd', async (t) => {
+  cleanup();
+  t.teardown(cleanup);
+  for (const ns of [US, FRR]) sh('ip', ['netns', 'add', ns]);
+  sh('ip', ['link', 'add', 'veth0', 'netns', US, 'type', 'veth', 'peer', 'name', 'veth0', 'netns', FRR]);
+  const addr = (ns: string, dev: string, a: string) => { sh('ip', ['-n', ns, 'addr', 'add', a, 'dev', dev]); sh('ip', ['-n', ns, 'link', 'set', dev, 'up']); };
+  addr(US, 'veth0', '10.0.0.1/24'); addr(FRR, 'veth0', '10.0.0.2/24');
+  for (const [ns, lan] of [[US, '192.168.1.1/24'], [FRR, '192.168.2.1/24']]) {
+    sh('ip', ['-n', ns, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1']);
+    sh('ip', ['-n', ns, 'link', 'set', 'lan1', 'up']);
+    addr(ns, 'lan0', lan);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pe-eigrp-cap-'));
+  const pcap = path.join(dir, 'us.pcap');
+  const cap = spawn('ip', ['netns', 'exec', US, 'tshark', '-q', '-i', 'veth0', '-w', pcap, '-F', 'pcap', '-f', 'ip proto 88 and src host 10.0.0.1']);
+  t.teardown(() => { cap.kill(); fs.rmSync(dir, { recursive: true, force: true }); });
+  await waitFor(() => fs.existsSync(pcap), 15000);
+
+  const frr = new FrrEigrp(FRR, `hostname frr\nrouter eigrp 100\n eigrp router-id 10.0.0.2\n network 10.0.0.0/24\n network 192.168.2.0/24\n!\ninterface veth0\n ip hello-interval eigrp 1\n ip hold-time eigrp 3\n`);
+  t.teardown(() => frr.stop());
+  await frr.start();
+
+  const transport = new RawSocketTransport(['veth0', 'lan0'], US);
+  t.teardown(() => transport.close());
+  await transport.ready;
+  const sink = new IprouteSink(US);
+  const rules = { splitHorizon: true, nextHopSelf: true };
+  const sp = new EigrpSpeaker({
+    asn: 100, routerId: '10.0.0.1',
+    interfaces: [
+      { name: 'veth0', address: '10.0.0.1', prefixLen: 24, bandwidth: 100_000, delay: 10, mtu: 1500, rules, helloInterval: 1, holdTime: 5, passive: false },
+      { name: 'lan0', address: '192.168.1.1', prefixLen: 24, bandwidth: 1_000_000, delay: 1, mtu: 1500, rules, helloInterval: 5, holdTime: 15, passive: true },
+    ],
+    originate: [{ prefix: '192.168.1.0', len: 24, iface: 'lan0' }, { prefix: '10.0.0.0', len: 24, iface: 'veth0' }],
+  }, transport, sink, Date.now());
+  const timer = setInterval(() => sp.tick(Date.now()), 100);
+  t.teardown(() => clearInterval(timer));
+
+  const ourRoute = () => sh('ip', ['-n', US, 'route', 'show', '192.168.2.0/24']).stdout.trim();
+  const frrRoute = () => sh('ip', ['-n', FRR, 'route', 'show', '192.168.1.0/24']).stdout.trim();
+  const up = await waitFor(() => sp.neighbors.up().length === 1, 60000);
+  t.ok(up, `FRR is our neighbor (${sp.neighbors.list().map((n) => `${n.address} ${n.state}`).join(', ')}; drops ${JSON.stringify(Object.fromEntries(sp.counters.dropped))} ${sp.counters.lastDrop?.error ?? ''})`);
+  t.ok(await waitFor(() => /via 10\.0\.0\.2 dev veth0 proto eigrp/.test(ourRoute()), 60000), `FRR's LAN in our kernel table as proto 192 (eigrp): "${ourRoute()}" ${sink.lastError ?? ''}`);
+  t.ok(await waitFor(() => /via 10\.0\.0\.1 dev veth0 proto eigrp/.test(frrRoute()), 60000), `our LAN in FRR's kernel table: "${frrRoute()}"`);
+  const nbrs = frr.vtysh('show ip eigrp neighbors');
+  t.match(nbrs, /10\.0\.0\.1\s+veth0/, `FRR lists us: ${nbrs}`);
+  const topo = frr.vtysh('show ip eigrp topology');
+  t.match(topo, /192\.168\.1\.0\/24.*\n.*via 10\.0\.0\.1/, `FRR's topology has our LAN via us: ${topo}`);
+  t.equal(sp.counters.droppedTotal(), 0, `we dropped nothing FRR sent (received ${JSON.stringify(Object.fromEntries(sp.counters.received))}, retransmits ${sp.rtp.stats.retransmits})`);
+
+  // tshark: every packet we sent dissects cleanly
+  cap.kill('SIGINT');
+  await waitFor(() => cap.exitCode !== null, 10000);
+  const json = JSON.parse(tshark(['-r', pcap, '-T', 'json', '--no-duplicate-keys'])) as Array<{ _source: { layers: Record<string, unknown> } }>;
+  t.ok(json.length >= 5, `captured ${json.length} packets from us`);
+  t.same(problems(json.map((j) => j._source.layers.eigrp)), [], 'no malformed or expert fields in anything we sent');
+
+  // FRR goes away: our route to its LAN goes at hold time
+  frr.stop();
+  t.ok(await waitFor(() => ourRoute() === '', 30000), 'route withdrawn after FRR stopped');
+  t.equal(sp.neighbors.size, 0);
+  t.equal(sp.lastChange?.why, 'holding time expired');
+});

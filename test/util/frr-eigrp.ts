@@ -1,0 +1,43 @@
+// FRR's eigrpd (with its own zebra) as a reference EIGRP peer inside a test namespace: private zserv,
+// vty and pid paths under a temp directory so several instances and other helpers' FRR never collide.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { sh } from './lab.js';
+
+export class FrrEigrp {
+  readonly dir: string;
+  constructor(readonly ns: string, config: string) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `pe-frr-${ns}-`));
+    fs.chmodSync(this.dir, 0o777);
+    fs.writeFileSync(path.join(this.dir, 'eigrpd.conf'), config, { mode: 0o644 });
+  }
+
+  private daemon(name: 'zebra' | 'eigrpd', extra: string[]): void {
+    // stdio ignored: a daemon keeps inherited pipes open, which would hold spawnSync until its timeout
+    const r = spawnSync('ip', ['netns', 'exec', this.ns, `/usr/lib/frr/${name}`, '-d', '-u', 'frr', '-g', 'frr', '-z', path.join(this.dir, 'zserv.api'),
+      '--vty_socket', this.dir, '-i', path.join(this.dir, `${name}.pid`), '-A', '127.0.0.1', '-P', '0', '--log', `file:${path.join(this.dir, `${name}.log`)}`, ...extra],
+    { stdio: 'ignore', timeout: 30000 });
+    if (r.status !== 0) throw new Error(`${name} did not start in ${this.ns} (exit ${r.status})`);
+  }
+
+  async start(): Promise<void> {
+    this.daemon('zebra', ['-f', '/dev/null']);
+    for (let i = 0; i < 40 && !fs.existsSync(path.join(this.dir, 'zserv.api')); i++) await new Promise((r) => setTimeout(r, 100));
+    this.daemon('eigrpd', ['-f', path.join(this.dir, 'eigrpd.conf')]);
+  }
+
+  vtysh(cmd: string): string {
+    return sh('ip', ['netns', 'exec', this.ns, 'vtysh', '--vty_socket', this.dir, '-d', 'eigrpd', '-c', cmd], { allowFail: true }).stdout;
+  }
+
+  log(): string { try { return fs.readFileSync(path.join(this.dir, 'eigrpd.log'), 'utf8').slice(-3000); } catch { return ''; } }
+
+  stop(): void {
+    for (const d of ['eigrpd', 'zebra']) {
+      try { process.kill(Number(fs.readFileSync(path.join(this.dir, `${d}.pid`), 'utf8').trim()), 'SIGTERM'); } catch { /* not running */ }
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
