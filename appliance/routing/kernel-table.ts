@@ -98,6 +98,8 @@ export class KernelTable {
   private dumpTimer?: NodeJS.Timeout;
   /** when each route (by key) was last added or changed, as this table saw it (IOS's route age) */
   private readonly seenAt = new Map<string, number>();
+  /** bumped on every change event: lets readers cache what they derive (routing/nhrp-routes.ts) */
+  generation = 0;
 
   constructor(private readonly port: NetlinkPort, private readonly log: (level: 'debug' | 'info' | 'notice' | 'warn' | 'error', msg: string) => void = () => {}) {}
 
@@ -267,6 +269,7 @@ export class KernelTable {
   }
 
   private emit(ev: TableEvent): void {
+    this.generation++;
     if (ev.kind === 'route') {
       if (ev.op === 'add') this.seenAt.set(routeKey(ev.route), Date.now());
       else if (!this.live.routes.has(routeKey(ev.route))) this.seenAt.delete(routeKey(ev.route));
