@@ -106,6 +106,11 @@ t.test('OSPF hub and two spokes: adjacencies, routes via the other spoke, direct
   t.match(await waitFor(() => routeTo(lab.ns('R2'), '10.3.3.3'), 30000, 500), { gateway: '192.168.0.3', protocol: 'ospf' }, 'R2 learnt the new network via R3');
   t.match(lab.ctl('R3', 'show running-config'), /router ospf 1\n[^!]* network 10\.3\.3\.3 0\.0\.0\.0 area 0\n/);
 
+  // a routing line naming an interface that does not exist is refused whole, as at load
+  const bad = dmvpnctlSession(lab, 'R3', ['configure terminal', 'router ospf 1', 'passive-interface FastEthernet9/9', 'end']);
+  t.match(bad.out, /% .*interface FastEthernet9\/9: no such interface/, 'passive-interface of a missing interface refused');
+  t.notMatch(lab.ctl('R3', 'show running-config'), /FastEthernet9\/9/, 'and not in the running config');
+
   // `no router ospf`: R3 runs no FRR daemon any more, and its routes leave R2 after the dead interval
   const frrDir = `${lab.dir}/R3.frr`;
   t.ok(fs.existsSync(`${frrDir}/ospfd.pid`), 'R3 has its FRR state directory');
