@@ -71,6 +71,18 @@ t.test('codes from the kernel protocol: OSPF, BGP, EIGRP with IOS distances and 
   t.notMatch(out, /10\.0\.5\.0/, 'a protocol IOS has no code for is not shown');
 });
 
+t.test('one route per prefix: connected beats a static to the same network; the lowest kernel metric wins', async (t) => {
+  const routes = [
+    route('10.0.1.0/24', { via: '172.16.15.1', dev: 'fa0-0', proto: 'boot', metric: 1 }),
+    route('10.0.1.0/24', { dev: 'fa0-1', proto: 'kernel' }),
+    route('10.0.2.0/24', { via: '192.168.0.2', dev: 'Tunnel0', proto: 'ospf', metric: 20 }),
+    route('10.0.2.0/24', { via: '172.16.15.1', dev: 'fa0-0', proto: 'boot', metric: 5 }),
+  ];
+  const rows = routeRows(source(routes, HUB_ADDRS));
+  t.same(rows.filter((r) => r.prefix === '10.0.1.0').map((r) => r.code), ['C'], 'the static to a connected network is not shown (distance 0 wins)');
+  t.same(rows.filter((r) => r.prefix === '10.0.2.0').map((r) => `${r.code} ${r.via}`), ['S 172.16.15.1'], 'metric 5 beats metric 20, as in the kernel');
+});
+
 t.test('static routes to an interface; the connected route replaced by one still shows as connected', async (t) => {
   // `ip route 1.0.0.0 255.0.0.0 Serial4/0` replaced the kernel's connected route: still connected to IOS
   const routes = [route('1.0.0.0/8', { dev: 'se4-0', proto: 'boot' }), route('10.0.0.0/8', { dev: 'se4-0', proto: 'boot' })];

@@ -98,6 +98,8 @@ export class KernelTable {
   private dumpTimer?: NodeJS.Timeout;
   /** when each route (by key) was last added or changed, as this table saw it (IOS's route age) */
   private readonly seenAt = new Map<string, number>();
+  /** bumped on every change event: lets readers cache what they derive (routing/nhrp-routes.ts) */
+  generation = 0;
 
   constructor(private readonly port: NetlinkPort, private readonly log: (level: 'debug' | 'info' | 'notice' | 'warn' | 'error', msg: string) => void = () => {}) {}
 
@@ -120,6 +122,8 @@ export class KernelTable {
     this.requests.clear();
     if (this.id !== undefined) this.port.netlinkClose(this.id);
     this.id = undefined;
+    this.building = undefined;
+    this.synced = false; // a start() after this dumps again before it resolves
   }
 
   /** Change events (after the first dump: one per difference; then one per notification). Returns the unsubscribe. */
@@ -152,13 +156,20 @@ export class KernelTable {
     return best;
   }
 
-  /** RTM_NEWROUTE (create or replace) in the main table; resolves on the kernel's ACK, rejects with its error. */
-  replaceRoute(r: RouteRequest): Promise<void> { return this.request('replace', r); }
+  /** RTM_NEWROUTE (create or replace) in the main table; resolves on the kernel's ACK, rejects with its
+   *  error. `dev` names the outgoing interface (or give its index as `oif`). */
+  replaceRoute(r: RouteRequest & { dev?: string }): Promise<void> { return this.request('replace', r); }
   /** RTM_DELROUTE; resolves on the kernel's ACK (ESRCH, already gone, rejects). */
-  deleteRoute(r: RouteRequest): Promise<void> { return this.request('delete', r); }
+  deleteRoute(r: RouteRequest & { dev?: string }): Promise<void> { return this.request('delete', r); }
 
-  private request(op: 'replace' | 'delete', r: RouteRequest): Promise<void> {
+  private request(op: 'replace' | 'delete', req: RouteRequest & { dev?: string }): Promise<void> {
     if (this.id === undefined) return Promise.reject(new Error('kernel table not started'));
+    const { dev, ...r } = req;
+    if (dev !== undefined && r.oif === undefined) {
+      const l = this.link(dev);
+      if (!l) return Promise.reject(new Error(`route ${op} ${r.prefix}/${r.len}: no interface ${dev}`));
+      r.oif = l.index;
+    }
     const seq = this.nextSeq();
     const what = `route ${op} ${r.prefix}/${r.len}${r.gateway ? ` via ${r.gateway}` : ''}`;
     this.counters.requests++;
@@ -267,6 +278,7 @@ export class KernelTable {
   }
 
   private emit(ev: TableEvent): void {
+    this.generation++;
     if (ev.kind === 'route') {
       if (ev.op === 'add') this.seenAt.set(routeKey(ev.route), Date.now());
       else if (!this.live.routes.has(routeKey(ev.route))) this.seenAt.delete(routeKey(ev.route));

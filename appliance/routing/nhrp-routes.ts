@@ -18,6 +18,18 @@ export interface OwnedNetwork { prefix: string; len: number }
  * answering for it would pull overlay traffic for underlay addresses into the tunnel itself).
  */
 export function networksBehind(table: KernelTable, tunnelDev: string, nbmaSource?: string): OwnedNetwork[] {
+  // asked for every Resolution Request (which a hostile peer can send many of): derived once per
+  // table change, not per request
+  const key = `${table.generation} ${tunnelDev} ${nbmaSource ?? ''}`;
+  const hit = behindCache.get(table);
+  if (hit?.key === key) return hit.value;
+  const value = deriveBehind(table, tunnelDev, nbmaSource);
+  behindCache.set(table, { key, value });
+  return value;
+}
+const behindCache = new WeakMap<KernelTable, { key: string; value: OwnedNetwork[] }>();
+
+function deriveBehind(table: KernelTable, tunnelDev: string, nbmaSource?: string): OwnedNetwork[] {
   const nbmaIndex = nbmaSource ? table.addresses().find((a) => a.address === nbmaSource)?.index : undefined;
   const out = new Map<string, OwnedNetwork>();
   const add = (prefix: string, len: number) => { out.set(`${prefix}/${len}`, { prefix, len }); };

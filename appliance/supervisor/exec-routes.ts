@@ -41,15 +41,22 @@ export function routeRows(src: RouteSource): RouteView[] {
   // installed it: `ip route ... <interface>` may have replaced the kernel's own) and the address as L
   const ownSubnet = new Map<string, Address>();
   for (const a of src.addresses) if (a.ifname) ownSubnet.set(`${keyOf(networkOf(a.address, a.prefixLen), a.prefixLen)} ${a.ifname}`, a);
-  const covered = new Set<string>();
+  const devOf = (r: Route) => r.dev ?? r.nexthops[0]?.dev;
+  const connectedOf = (r: Route) => { const dev = devOf(r); return !r.gateway && dev ? ownSubnet.get(`${keyOf(r.prefix, r.len)} ${dev}`) : undefined; };
+  // the RIB shows one route per prefix, the one that forwards: connected first (distance 0), else
+  // the kernel's lowest metric (the one the kernel uses; config apply installs IOS distances as metrics)
+  const best = new Map<string, Route>();
   for (const r of src.routes) {
     if (r.type !== RTN.UNICAST && r.type !== RTN.BLACKHOLE) continue;
-    const dev = r.dev ?? r.nexthops[0]?.dev;
+    const k = keyOf(r.prefix, r.len), have = best.get(k);
+    const rank = (x: Route) => (connectedOf(x) ? -1 : x.metric);
+    if (!have || rank(r) < rank(have)) best.set(k, r);
+  }
+  for (const r of best.values()) {
+    const dev = devOf(r);
     const iface = r.type === RTN.BLACKHOLE ? 'Null0' : dev ? src.iosName(dev) : undefined;
-    const connected = !r.gateway && dev ? ownSubnet.get(`${keyOf(r.prefix, r.len)} ${dev}`) : undefined;
+    const connected = connectedOf(r);
     if (connected) {
-      if (covered.has(keyOf(r.prefix, r.len))) continue;
-      covered.add(keyOf(r.prefix, r.len));
       rows.push({ code: 'C', prefix: r.prefix, len: r.len, iface }, { code: 'L', prefix: connected.address, len: 32, iface });
       continue;
     }
