@@ -43,6 +43,8 @@ async function bringUp(t: Test, phase: 2 | 3): Promise<Lab> {
   if (!up) for (const r of ['R1', 'R2', 'R3']) console.error(`${r}:\n${lab.ctl(r, 'show ip bgp summary')}\n${lab.ctl(r, 'show dmvpn')}\n${lab.routers.get(r)!.log.slice(-20).join('\n')}\n${frrLog(lab, r, 'bgpd')}`);
   t.ok(up, 'both spokes Established with the hub');
   t.ok(up?.peers.every((p) => p.dynamic), 'as dynamic neighbors (listen range)');
+  const daemons = (lab.ctlJson('R1', 'show routing daemons') as Array<{ daemon: string; running: boolean }>).map((d) => `${d.daemon}:${d.running}`);
+  t.same(daemons.sort(), ['bgpd:true', 'zebra:true'], 'the hub runs zebra and bgpd only');
   return lab;
 }
 

@@ -7,16 +7,16 @@ import fs from 'node:fs';
 import { Lab, waitFor, sleep, nsExec } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, ctlJsonOrUndefined, echoRequestsFrom, dmvpnPeers, HELLO, DEAD } from './util/routing-lab.js';
+import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, ctlJsonOrUndefined, echoRequestsFrom, dmvpnPeers, frrLog, HELLO, DEAD } from './util/routing-lab.js';
 
 requireTools(t, [...LAB_NEEDS, 'vtysh', 'tshark']);
 
 /** R2's LAN runs OSPF with the independent FRR router behind it; the other LANs are passive. */
-function ospfConfig(name: string): string {
+function ospfConfig(name: string, md5Key = 'Dmvpn0spf'): string {
   const n = Number(name.slice(1));
   const hub = n === 1;
   let c = withTunnelLines(baseConfig(name, 2), ['ip ospf network broadcast', `ip ospf priority ${hub ? 255 : 0}`,
-    `ip ospf hello-interval ${HELLO}`, `ip ospf dead-interval ${DEAD}`, 'ip ospf authentication message-digest', 'ip ospf message-digest-key 1 md5 Dmvpn0spf']);
+    `ip ospf hello-interval ${HELLO}`, `ip ospf dead-interval ${DEAD}`, 'ip ospf authentication message-digest', `ip ospf message-digest-key 1 md5 ${md5Key}`]);
   if (n === 2) c = c.replace(/(interface FastEthernet0\/1\n ip address [^\n]+\n)/, `$1 ip ospf hello-interval ${HELLO}\n ip ospf dead-interval ${DEAD}\n`);
   c = withStanza(c, `router ospf 1
  router-id ${n}.${n}.${n}.${n}
@@ -106,6 +106,11 @@ t.test('OSPF hub and two spokes: adjacencies, routes via the other spoke, direct
   t.match(await waitFor(() => routeTo(lab.ns('R2'), '10.3.3.3'), 30000, 500), { gateway: '192.168.0.3', protocol: 'ospf' }, 'R2 learnt the new network via R3');
   t.match(lab.ctl('R3', 'show running-config'), /router ospf 1\n[^!]* network 10\.3\.3\.3 0\.0\.0\.0 area 0\n/);
 
+  // a routing line naming an interface that does not exist is refused whole, as at load
+  const bad = dmvpnctlSession(lab, 'R3', ['configure terminal', 'router ospf 1', 'passive-interface FastEthernet9/9', 'end']);
+  t.match(bad.out, /% .*interface FastEthernet9\/9: no such interface/, 'passive-interface of a missing interface refused');
+  t.notMatch(lab.ctl('R3', 'show running-config'), /FastEthernet9\/9/, 'and not in the running config');
+
   // `no router ospf`: R3 runs no FRR daemon any more, and its routes leave R2 after the dead interval
   const frrDir = `${lab.dir}/R3.frr`;
   t.ok(fs.existsSync(`${frrDir}/ospfd.pid`), 'R3 has its FRR state directory');
@@ -114,4 +119,22 @@ t.test('OSPF hub and two spokes: adjacencies, routes via the other spoke, direct
   t.match(lab.ctl('R3', 'show routing daemons'), /No routing protocol is configured/);
   t.notOk(fs.existsSync(frrDir), 'its FRR state directory is gone');
   t.ok(await waitFor(() => !routeTo(lab.ns('R2'), '10.3.3.3'), 30000, 500), 'R2 dropped the route to R3\'s loopback');
+});
+
+t.test('OSPF MD5: a spoke with the wrong key forms no adjacency and injects no route', async (t) => {
+  const lab = new Lab(`lf-m${process.pid % 10000}`, 2);
+  t.teardown(() => routingLabDown(lab));
+  lab.up();
+  startRouting(lab, 'R1', ospfConfig('R1'));
+  startRouting(lab, 'R2', ospfConfig('R2'));
+  startRouting(lab, 'R3', ospfConfig('R3', 'WrongKey'));
+  const r2 = await waitFor(() => /2\.2\.2\.2\s+0\s+FULL/.test(lab.ctl('R1', 'show ip ospf neighbor')), 60000, 1000);
+  t.ok(r2, 'the hub is FULL with R2 (same key)');
+  t.ok(await waitFor(() => routeTo(lab.ns('R1'), '10.0.2.0/24'), 20000, 500), 'and has R2\'s LAN');
+  // R3's hellos reach the hub (the tunnel is up) but fail authentication: five dead intervals later, nothing
+  t.ok(await waitFor(() => dmvpnPeers(lab, 'R1').includes('192.168.0.3'), 20000, 500), 'R3 is registered: its packets reach the hub');
+  await sleep(DEAD * 5 * 1000);
+  t.notMatch(lab.ctl('R1', 'show ip ospf neighbor'), /3\.3\.3\.3/, 'no neighbor 3.3.3.3 on the hub');
+  t.equal(routeTo(lab.ns('R1'), '10.0.3.0/24'), undefined, 'and no route to R3\'s LAN');
+  t.match(frrLog(lab, 'R1', 'ospfd', 400), /ospf_check_md5 checksum mismatch, Router-ID: 3\.3\.3\.3/, 'the hub\'s ospfd rejected R3\'s packets for their MD5 digest');
 });

@@ -78,6 +78,12 @@ export class FrrDaemons {
   private file(d: string, ext: string): string { return path.join(this.dir, `${d}.${ext}`); }
 
   private prepareDir(): void {
+    // a parent we create (a fresh /run without FRR's packaging having made /run/frr) must let frr in
+    const parent = path.dirname(this.dir);
+    if (!fs.existsSync(parent)) {
+      fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+      fs.chownSync(parent, this.uid.uid, this.uid.gid);
+    }
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o750 });
     fs.chownSync(this.dir, this.uid.uid, this.uid.gid);
     // a previous supervisor of this appliance that was killed leaves its daemons running: end them
@@ -89,8 +95,6 @@ export class FrrDaemons {
     this.children.set(d, c);
     const args = ['-u', FRR_USER, '-g', FRR_USER, '-f', this.file(d, 'conf'), '-i', this.file(d, 'pid'),
       '-z', path.join(this.dir, 'zserv.api'), '--vty_socket', this.dir, '-P', '0', '--log', `file:${this.file(d, 'log')}`];
-    // bgpd: no TCP listener outside the namespace's addresses is needed; zebra: keep its routes out of
-    // the kernel when it exits only if it is told to (default: it removes them, as IOS on shutdown)
     const proc = spawn(path.join(FRR_SBIN, d), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     proc.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-2000); });
