@@ -9,6 +9,8 @@
 // IKEv1 main mode + quick mode, IOS defaults DES/SHA-1/DH group 1, esp-aes esp-sha-hmac), so the direct
 // path exists only once R2 and R4 negotiated their SAs; between runs `clear ip nhrp` also takes their SAs.
 // Prints figures, asserts nothing.   node bench/nhrp-convergence.mjs [runs per phase, default 10] [ike]
+// BENCH_TRACE=1: per run the paths the datagrams took in send order, and R2's and R4's last log lines
+// (BENCH_TRACE_LINES, default 40).
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,9 +94,15 @@ for (const phase of IKE ? [3] : [2, 3]) {
     const viaHub = rec.filter((x) => x[3] < maxTtl).length;
     const lost = COUNT - rec.length;
     if (direct) times.push((direct[1] - t0) * 1000);
+    if (process.env.BENCH_TRACE) { // which path each datagram took, in send order: "hub x N, direct x M, ..."
+      const runs = [];
+      for (const x of [...rec].sort((a, b) => a[0] - b[0])) { const k = x[3] === maxTtl ? 'direct' : 'hub'; if (runs.at(-1)?.[0] === k) runs.at(-1)[1]++; else runs.push([k, 1]); }
+      console.log(`  run ${i + 1} paths: ${runs.slice(0, 12).map(([k, n]) => `${k} x ${n}`).join(', ')}${runs.length > 12 ? ', ...' : ''}`);
+    }
     detail.push(`${direct ? ((direct[1] - t0) * 1000).toFixed(1) : 'none'}` + `(hub ${viaHub}, lost ${lost}, ttl ${ttls.join('/')})`);
   }
   const dropsAfter = IKE ? await drops() : undefined;
+  if (process.env.BENCH_TRACE) for (const r of ['R2', 'R4']) console.log(`--- ${r}\n${routers[r].log.slice(-Number(process.env.BENCH_TRACE_LINES ?? 40)).join('\n')}`);
   const dmv = await ctl(routers.R2.control, 'show dmvpn');
   const isakmp = IKE ? (await ctlJson(routers.R2.control, 'show crypto isakmp sa')).filter((x) => [x.src, x.dst].includes(R4_NBMA)) : [];
   const espFromR2 = IKE ? (await ctlJson(routers.R4.control, 'show crypto ipsec sa')).filter((x) => x.peer === R2_NBMA && x.dir === 'in') : [];
