@@ -19,7 +19,7 @@ export async function checkFrr(t: Test, vm: ImageVm, wanNetwork?: string): Promi
   await run('/usr/lib/frr/zebra -d -P 0 -f $d/zebra.conf', 'zebra starts (daemon, no TCP vty)');
   await run('/usr/lib/frr/ospfd -d -P 0 -f $d/ospfd.conf', 'ospfd starts');
   await run('for i in $(seq 120); do [ -S /var/run/frr/zebra.vty ] && [ -S /var/run/frr/ospfd.vty ] && break; sleep 1; done; ls /var/run/frr/', 'their vty sockets appear');
-  t.match(await run(`vtysh -c 'show version'`, 'vtysh show version'), /FRRouting 8\.\d+\S* \(vmfrr\)/, 'vtysh answers: FRRouting, zebra\'s hostname');
+  t.match(await run(`vtysh -c 'show version'`, 'vtysh show version'), /^FRRouting 8\.\d+\S* \(\S+\) on Linux\(/m, 'vtysh answers: FRRouting 8 (Debian\'s, built for this architecture)');
   t.match(await run(`vtysh -c 'show ip ospf'`, 'vtysh show ip ospf'), new RegExp(`OSPF Routing Process, Router ID: ${ROUTER_ID.replace(/\./g, '\\.')}`), 'ospfd runs its configuration');
   t.match(await run(`vtysh -c 'show interface lo'`, 'vtysh show interface lo'), /Interface lo is up/, 'zebra reads the kernel\'s interfaces (netlink)');
   if (wanNetwork) {
