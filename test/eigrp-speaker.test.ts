@@ -127,6 +127,24 @@ t.test('a spoke dies: hold time expires it at the hub, its LAN is withdrawn at t
   t.equal(nodes.s1.rib.routes.get('192.168.2.0/24'), '10.0.0.12%Tunnel0', 'readjacency restores the route');
 });
 
+t.test('stub spokes are not queried; a goodbye takes a neighbor down at once', async (t) => {
+  const seg = new Segment('10.0.0.1');
+  let now = 0;
+  const rules = { splitHorizon: false, nextHopSelf: false };
+  const mk = (addr: string, lan: string, stub?: number) => new EigrpSpeaker({ asn: 100, routerId: addr, interfaces: [tunnel(addr, rules)], originate: [{ prefix: lan, len: 24, iface: 'Tunnel0' }], ...(stub && { stub }) }, seg.port(addr), new Rib(), now);
+  const hub = mk('10.0.0.1', '10.10.0.0'), s1 = mk('10.0.0.11', '192.168.1.0', 1), s2 = mk('10.0.0.12', '192.168.2.0', 1);
+  const run = (ms: number, nodes = [hub, s1, s2]) => { for (let x = 0; x < ms; x += 100) { now += 100; nodes.forEach((n) => n.tick(now)); seg.pump(); } };
+  run(20_000);
+  t.same(hub.neighbors.list().map((n) => n.stub), [1, 1], 'the hub sees both spokes as stubs');
+  s2.shutdown();
+  seg.pump();
+  seg.down.add('10.0.0.12');
+  t.equal(hub.lastChange?.why, 'peer goodbye', 'goodbye: down without waiting for hold time');
+  run(1_000, [hub, s1]);
+  t.equal(hub.dual.stats.queriesSent, 0, 'spoke 2\'s LAN went without a query to the stub spoke 1');
+  t.notOk(hub.dual.table.has('192.168.2.0/24'));
+});
+
 t.test('bad input: wrong AS, garbage, unknown sender, wrong K values: counted drops, no state', async (t) => {
   const { nodes, run } = lab({ splitHorizon: false, nextHopSelf: false });
   run(20_000);

@@ -16,7 +16,7 @@ import { NeighborTable } from './neighbor.js';
 import { Rtp } from './rtp.js';
 import type { Transmit } from './rtp.js';
 import type { EigrpTransport, RouteSink } from './transport.js';
-import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag } from './types.js';
+import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
 import type { EigrpPacket, EigrpTlv } from './types.js';
 
 export interface SpeakerInterface {
@@ -58,7 +58,8 @@ export class EigrpSpeaker {
     this.rtp = new Rtp(() => this.t);
     this.dual = new Dual({
       k: this.k, wide: !!o.wide, variance: o.variance ?? 1, maxPaths: o.maxPaths ?? 4, activeTimeMs: o.activeTimeMs ?? 180_000,
-      linkCost: (name) => this.linkCost(name), neighbors: () => this.neighbors.up().map((n) => n.address), now: () => this.t,
+            // stub neighbors are never queried: they are not transit, so they cannot have another way (stub routing)
+      linkCost: (name) => this.linkCost(name), neighbors: () => this.neighbors.up().filter((n) => !n.stub).map((n) => n.address), now: () => this.t,
     });
     transport.onReceive((iface, src, _dst, payload) => this.receive(iface, src, payload));
     for (const r of o.originate) {
@@ -195,7 +196,8 @@ export class EigrpSpeaker {
   // ---- output ----
 
   private routeTlv(d: Dest, i: SpeakerInterface, mustAnswer: boolean): EigrpTlv | undefined {
-    if (this.o.stub && !mustAnswer && d.successors[0]?.neighbor) return undefined; // a stub advertises only its own routes
+    // a stub advertises only its own routes, a receive-only stub nothing (replies still go out, poisoned)
+    if (this.o.stub && !mustAnswer && (d.successors[0]?.neighbor || this.o.stub & StubFlag.ReceiveOnly)) return undefined;
     const a = advertFor(d, i.name, i.rules, mustAnswer);
     if (!a) return undefined;
     const destinations = [{ prefix: d.prefix, len: d.len }];
