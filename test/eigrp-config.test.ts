@@ -142,6 +142,7 @@ t.test('from configuration to a speaker: interfaces by network/wildcard, rules, 
   t.same(tu.rules, { splitHorizon: false, nextHopSelf: false }, 'the hub\'s no split-horizon / no next-hop-self reach the speaker');
   t.same([tu.helloInterval, tu.holdTime, tu.bandwidth, tu.delay], [10, 30, 100, 5000]);
   t.same(tu.auth, [{ mode: 'md5', keyId: 1, secret: 's3cret' }]);
+  t.same(tu.summaries, [{ prefix: '192.168.0.0', len: 16 }], 'ip summary-address eigrp 100 192.168.0.0 255.255.0.0');
   t.same(o.originate, [{ prefix: '192.168.10.0', len: 24, iface: 'Ethernet0' }, { prefix: '10.0.0.0', len: 24, iface: 'Tunnel0' }]);
   t.same([o.routerId, o.variance, o.maxPaths, o.wide], ['1.1.1.1', 2, 6, false]);
   t.ok(networkCovers({ address: '10.0.0.0' }, '10.200.1.1'), 'no wildcard: classful (10/8)');

@@ -57,6 +57,7 @@ export function speakerOptions(cfg: ApplianceConfig, p: EigrpProcess): SpeakerOp
       rules: { splitHorizon: s?.splitHorizon !== false, nextHopSelf: s?.nextHopSelf !== false },
       helloInterval: s?.helloInterval ?? DEFAULT_HELLO, holdTime: s?.holdTime ?? DEFAULT_HOLD, passive,
     };
+    if (s?.summaries?.length) si.summaries = s.summaries.map((m) => ({ prefix: networkOf(m.prefix, maskToLen(m.mask)), len: maskToLen(m.mask) }));
     const auth = keysFor(cfg, s);
     if (auth) si.auth = auth;
     interfaces.push(si);
