@@ -159,6 +159,15 @@ t.test('authentication: right key verifies, wrong key, missing TLV and tampering
   t.equal(verifySigned(s, [sk], '10.0.0.2'), 'failed', 'HMAC-SHA-256 binds the sender address');
 });
 
+t.test('MD5: a hello signed by FRR eigrpd (key chain key 1 "s3cret", from 10.0.0.2) verifies', async (t) => {
+  const frrHello = Buffer.from('0205deb8000000000000000000000000000000640002002800020010000000010000000000000000000000005c14b4829bd6a4d16ec95b1cd88a1fc30001000c010001000000000f0004000808040102', 'hex');
+  t.ok(decodeEigrp(frrHello).ok);
+  t.equal(verifySigned(frrHello, [{ mode: 'md5', keyId: 1, secret: 's3cret' }], '10.0.0.2'), 'ok', 'our digest equals FRR\'s');
+  t.equal(verifySigned(frrHello, [{ mode: 'md5', keyId: 1, secret: 's3cre' }], '10.0.0.2'), 'failed');
+  const ours = encodeSigned({ header: decodeEigrp(frrHello).ok ? (decodeEigrp(frrHello) as any).packet.header : undefined, tlvs: (decodeEigrp(frrHello) as any).packet.tlvs }, { mode: 'md5', keyId: 1, secret: 's3cret' }, '10.0.0.2');
+  t.equal(Buffer.from(ours).toString('hex'), frrHello.toString('hex'), 're-signing FRR\'s hello gives FRR\'s bytes, digest and checksum included');
+});
+
 t.test('hostile and truncated input: a named drop, never a throw', async (t) => {
   const good = encodeEigrp(sample());
   const reasons = new Map<string, number>();

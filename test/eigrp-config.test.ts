@@ -131,3 +131,23 @@ t.test('interactive: prompts, no router eigrp, bad input', async (t) => {
   t.ok(run('router rip').ok, 'other routers still reach the catch-all');
   t.equal(mode.id, 'config-router');
 });
+
+t.test('from configuration to a speaker: interfaces by network/wildcard, rules, timers, keys, stub', async (t) => {
+  const { speakerOptions, networkCovers } = await import('../appliance/routing/eigrp/from-config.js');
+  const text = HUB.replace('interface Tunnel0', 'interface Ethernet0\n ip address 192.168.10.1 255.255.255.0\n!\ninterface Ethernet1\n ip address 172.16.0.1 255.255.0.0\n!\ninterface Tunnel0');
+  const c = load(text);
+  const o = speakerOptions(c, c.eigrp!.processes[0]);
+  t.same(o.interfaces.map((i) => [i.name, i.passive]), [['Ethernet0', true], ['Tunnel0', false]], 'Ethernet1 (172.16/16) matches no network; Ethernet0 passive');
+  const tu = o.interfaces.find((i) => i.name === 'Tunnel0')!;
+  t.same(tu.rules, { splitHorizon: false, nextHopSelf: false }, 'the hub\'s no split-horizon / no next-hop-self reach the speaker');
+  t.same([tu.helloInterval, tu.holdTime, tu.bandwidth, tu.delay], [10, 30, 100, 5000]);
+  t.same(tu.auth, [{ mode: 'md5', keyId: 1, secret: 's3cret' }]);
+  t.same(tu.summaries, [{ prefix: '192.168.0.0', len: 16 }], 'ip summary-address eigrp 100 192.168.0.0 255.255.0.0');
+  t.same(o.originate, [{ prefix: '192.168.10.0', len: 24, iface: 'Ethernet0' }, { prefix: '10.0.0.0', len: 24, iface: 'Tunnel0' }]);
+  t.same([o.routerId, o.variance, o.maxPaths, o.wide], ['1.1.1.1', 2, 6, false]);
+  t.ok(networkCovers({ address: '10.0.0.0' }, '10.200.1.1'), 'no wildcard: classful (10/8)');
+  t.notOk(networkCovers({ address: '10.0.0.0', wildcard: '0.0.0.255' }, '10.0.1.1'));
+  const spoke = load('interface Tunnel0\n ip address 10.0.0.11 255.255.255.0\n!\nrouter eigrp 100\n network 10.0.0.0 0.0.0.255\n eigrp stub connected\n');
+  t.same(speakerOptions(spoke, spoke.eigrp!.processes[0]).stub, 1, 'stub connected -> flag 0x01');
+  t.same(speakerOptions(spoke, spoke.eigrp!.processes[0]).interfaces[0].rules, { splitHorizon: true, nextHopSelf: true }, 'IOS defaults');
+});

@@ -51,12 +51,14 @@ const tunnel = (address: string, rules: InterfaceRules): SpeakerInterface => ({
   name: 'Tunnel0', address, prefixLen: 24, bandwidth: 100, delay: 5000, mtu: 1400, rules, helloInterval: 5, holdTime: 15, passive: false,
 });
 
-function lab(hubRules: InterfaceRules) {
+function lab(hubRules: InterfaceRules, hubSummaries?: Array<{ prefix: string; len: number }>) {
   const seg = new Segment('10.0.0.1');
   let now = 0;
   const mk = (addr: string, rules: InterfaceRules, lan?: string) => {
     const rib = new Rib();
-    const sp = new EigrpSpeaker({ asn: 100, routerId: addr, interfaces: [tunnel(addr, rules)], originate: lan ? [{ prefix: lan, len: 24, iface: 'Tunnel0' }] : [] }, seg.port(addr), rib, now);
+    const tu = tunnel(addr, rules);
+    if (addr === '10.0.0.1' && hubSummaries) tu.summaries = hubSummaries;
+    const sp = new EigrpSpeaker({ asn: 100, routerId: addr, interfaces: [tu], originate: lan ? [{ prefix: lan, len: 24, iface: 'Tunnel0' }] : [] }, seg.port(addr), rib, now);
     return { sp, rib };
   };
   const spoke = { splitHorizon: true, nextHopSelf: true };
@@ -107,6 +109,22 @@ t.test('split horizon off, next-hop-self on: spoke routes point at the hub (Phas
   t.equal(nodes.s1.rib.routes.get('192.168.2.0/24'), '10.0.0.1%Tunnel0');
 });
 
+t.test('Phase 3 hub: ip summary-address eigrp sends only the summary, withdrawn with its last component', async (t) => {
+  const { seg, nodes, run } = lab({ splitHorizon: true, nextHopSelf: true }, [{ prefix: '192.168.0.0', len: 16 }]);
+  run(20_000);
+  t.same(Object.fromEntries(nodes.s1.rib.routes), { '192.168.0.0/16': '10.0.0.1%Tunnel0', '10.10.0.0/24': '10.0.0.1%Tunnel0' }, 'spoke 1: the summary via the hub, no /24s');
+  t.notOk(nodes.s1.rib.routes.has('192.168.2.0/24'));
+  t.ok(nodes.hub.rib.routes.has('192.168.2.0/24'), 'the hub keeps the specifics');
+  seg.down.add('10.0.0.11'); seg.down.add('10.0.0.12');
+  run(20_000, new Set(['s1', 's2']));
+  seg.down.delete('10.0.0.11');
+  run(20_000, new Set(['s2']));
+  t.same(Object.fromEntries(nodes.s1.rib.routes), { '192.168.0.0/16': '10.0.0.1%Tunnel0', '10.10.0.0/24': '10.0.0.1%Tunnel0' }, 'spoke 1 back: its own LAN keeps the summary up');
+  nodes.s1.sp.dual.local('192.168.1.0', 24, 'Tunnel0', undefined);
+  run(5_000, new Set(['s2']));
+  t.notOk(nodes.s1.rib.routes.has('192.168.0.0/16'), 'no component left anywhere: the summary is withdrawn');
+});
+
 t.test('a spoke dies: hold time expires it at the hub, its LAN is withdrawn at the other spoke', async (t) => {
   const { seg, nodes, run } = lab({ splitHorizon: false, nextHopSelf: false });
   run(20_000);
@@ -125,6 +143,24 @@ t.test('a spoke dies: hold time expires it at the hub, its LAN is withdrawn at t
   seg.down.delete('10.0.0.12');
   run(20_000);
   t.equal(nodes.s1.rib.routes.get('192.168.2.0/24'), '10.0.0.12%Tunnel0', 'readjacency restores the route');
+});
+
+t.test('stub spokes are not queried; a goodbye takes a neighbor down at once', async (t) => {
+  const seg = new Segment('10.0.0.1');
+  let now = 0;
+  const rules = { splitHorizon: false, nextHopSelf: false };
+  const mk = (addr: string, lan: string, stub?: number) => new EigrpSpeaker({ asn: 100, routerId: addr, interfaces: [tunnel(addr, rules)], originate: [{ prefix: lan, len: 24, iface: 'Tunnel0' }], ...(stub && { stub }) }, seg.port(addr), new Rib(), now);
+  const hub = mk('10.0.0.1', '10.10.0.0'), s1 = mk('10.0.0.11', '192.168.1.0', 1), s2 = mk('10.0.0.12', '192.168.2.0', 1);
+  const run = (ms: number, nodes = [hub, s1, s2]) => { for (let x = 0; x < ms; x += 100) { now += 100; nodes.forEach((n) => n.tick(now)); seg.pump(); } };
+  run(20_000);
+  t.same(hub.neighbors.list().map((n) => n.stub), [1, 1], 'the hub sees both spokes as stubs');
+  s2.shutdown();
+  seg.pump();
+  seg.down.add('10.0.0.12');
+  t.equal(hub.lastChange?.why, 'peer goodbye', 'goodbye: down without waiting for hold time');
+  run(1_000, [hub, s1]);
+  t.equal(hub.dual.stats.queriesSent, 0, 'spoke 2\'s LAN went without a query to the stub spoke 1');
+  t.notOk(hub.dual.table.has('192.168.2.0/24'));
 });
 
 t.test('bad input: wrong AS, garbage, unknown sender, wrong K values: counted drops, no state', async (t) => {

@@ -2,21 +2,21 @@
 // tied together over a transport, with learned routes handed to a route sink. Time is injected: the
 // owner calls tick(now) (a timer in production, a fake clock in tests) and receive() for each packet.
 import { inPrefix, networkOf } from '../../net/ipv4.js';
-import { advertFor, DEFAULT_RULES } from './advertise.js';
-import type { InterfaceRules } from './advertise.js';
+import { advertFor } from './advertise.js';
+import type { Advert, InterfaceRules } from './advertise.js';
 import { encodeSigned, verifySigned } from './auth.js';
 import type { EigrpAuthKey } from './auth.js';
 import { decodeEigrp, encodeEigrp } from './codec.js';
 import { EigrpCounters } from './counters.js';
 import { Dual } from './dual.js';
 import type { Dest, DualAction, RouteIn } from './dual.js';
-import { classicComposite, connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, toClassicWire, toWideWire, wideComposite } from './metric.js';
+import { classicComposite, connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, toClassicWire, toWideWire, UNREACHABLE, wideComposite } from './metric.js';
 import type { KValues, LinkCost, PathVector } from './metric.js';
 import { NeighborTable } from './neighbor.js';
 import { Rtp } from './rtp.js';
 import type { Transmit } from './rtp.js';
 import type { EigrpTransport, RouteSink } from './transport.js';
-import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag } from './types.js';
+import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
 import type { EigrpPacket, EigrpTlv } from './types.js';
 
 export interface SpeakerInterface {
@@ -26,7 +26,11 @@ export interface SpeakerInterface {
   helloInterval: number; holdTime: number;       // seconds
   passive: boolean;
   auth?: EigrpAuthKey[];                           // key chain; the first key signs
+  /** `ip summary-address eigrp N P M`: advertised instead of the more specific routes it covers */
+  summaries?: Array<{ prefix: string; len: number }>;
 }
+
+const covers = (s: { prefix: string; len: number }, d: Dest): boolean => d.len > s.len && inPrefix(d.prefix, s.prefix, s.len);
 
 export interface SpeakerOptions {
   asn: number; routerId: string;
@@ -58,7 +62,8 @@ export class EigrpSpeaker {
     this.rtp = new Rtp(() => this.t);
     this.dual = new Dual({
       k: this.k, wide: !!o.wide, variance: o.variance ?? 1, maxPaths: o.maxPaths ?? 4, activeTimeMs: o.activeTimeMs ?? 180_000,
-      linkCost: (name) => this.linkCost(name), neighbors: () => this.neighbors.up().map((n) => n.address), now: () => this.t,
+            // stub neighbors are never queried: they are not transit, so they cannot have another way (stub routing)
+      linkCost: (name) => this.linkCost(name), neighbors: () => this.neighbors.up().filter((n) => !n.stub).map((n) => n.address), now: () => this.t,
     });
     transport.onReceive((iface, src, _dst, payload) => this.receive(iface, src, payload));
     for (const r of o.originate) {
@@ -195,13 +200,35 @@ export class EigrpSpeaker {
   // ---- output ----
 
   private routeTlv(d: Dest, i: SpeakerInterface, mustAnswer: boolean): EigrpTlv | undefined {
-    if (this.o.stub && !mustAnswer && d.successors[0]?.neighbor) return undefined; // a stub advertises only its own routes
-    const a = advertFor(d, i.name, i.rules, mustAnswer);
+    // a stub advertises only its own routes, a receive-only stub nothing (replies still go out, poisoned)
+    if (this.o.stub && !mustAnswer && (d.successors[0]?.neighbor || this.o.stub & StubFlag.ReceiveOnly)) return undefined;
+    const summarized = i.summaries?.some((s) => covers(s, d));
+    if (summarized && !mustAnswer) return undefined;
+    const a = summarized ? { vector: UNREACHABLE, nextHop: '0.0.0.0' } : advertFor(d, i.name, i.rules, mustAnswer);
     if (!a) return undefined;
+    return this.tlv(d, a, d.state === 'active' ? RouteFlag.Active : 0);
+  }
+
+  private tlv(d: { prefix: string; len: number }, a: Advert, flags: number): EigrpTlv {
     const destinations = [{ prefix: d.prefix, len: d.len }];
-    const flags = d.state === 'active' ? RouteFlag.Active : 0;
     if (this.o.wide) return { type: 'wide-route', topologyId: 0, routerId: this.o.routerId, nextHop: a.nextHop, metric: toWideWire(a.vector, flags), destinations, ...(a.external && { external: a.external }) };
     return { type: 'ipv4-route', nextHop: a.nextHop, metric: toClassicWire(a.vector, flags), destinations, ...(a.external && { external: a.external }) };
+  }
+
+  /** Summary routes of interface `i` whose components are among `changed` (all when undefined): the
+   *  best component's metric while any component is reachable, unreachable (withdrawn) otherwise. */
+  private summaryTlvs(i: SpeakerInterface, changed?: Dest[]): EigrpTlv[] {
+    const out: EigrpTlv[] = [];
+    for (const s of i.summaries ?? []) {
+      if (changed && !changed.some((d) => covers(s, d))) continue;
+      let best: Dest | undefined;
+      for (const d of this.dual.table.values()) {
+        if (covers(s, d) && Number.isFinite(d.distance) && (!best || d.distance < best.distance)) best = d;
+      }
+      if (!best && !changed) continue; // nothing to withdraw in a full table
+      out.push(this.tlv(s, { vector: best ? best.vector : UNREACHABLE, nextHop: '0.0.0.0' }, 0));
+    }
+    return out;
   }
 
   /** Send what RTP and DUAL produced. */
@@ -223,7 +250,7 @@ export class EigrpSpeaker {
     const i = this.ifaces.get(ifname)!;
     const tlvs = [...this.dual.table.values()].filter((d) => d.state === 'passive' && Number.isFinite(d.distance))
       .map((d) => this.routeTlv(d, i, false)).filter((x): x is EigrpTlv => !!x);
-    const chunks = chunk(tlvs);
+    const chunks = chunk([...tlvs, ...this.summaryTlvs(i)]);
     chunks.forEach((c, j) => this.rtp.send(address, Opcode.Update, j === chunks.length - 1 ? Flag.EOT : 0, c));
   }
 
@@ -243,7 +270,7 @@ export class EigrpSpeaker {
     if (!updates.length) return;
     for (const i of this.ifaces.values()) {
       if (i.passive) continue;
-      const tlvs = updates.map((d) => this.routeTlv(d, i, false)).filter((x): x is EigrpTlv => !!x);
+      const tlvs = [...updates.map((d) => this.routeTlv(d, i, false)).filter((x): x is EigrpTlv => !!x), ...this.summaryTlvs(i, updates)];
       for (const c of chunk(tlvs)) if (c.length) this.rtp.multicast(i.name, EIGRP_MULTICAST, Opcode.Update, 0, c);
     }
   }
