@@ -10,7 +10,7 @@ import { parseInterfaceName, isLoopback } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
 import { Log } from '../log/log.js';
 import { setInterface, routeReplace, routeDelete, interfaceExists, createLoopback, deleteLink, linkState, restoreLink, SystemError, type KernelRoute } from './system.js';
-import { ipToU32, maskToLen } from '../net/ipv4.js';
+import { maskToLen } from '../net/ipv4.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';

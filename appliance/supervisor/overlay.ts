@@ -124,7 +124,8 @@ export class Overlay {
     });
   }
 
-  /** Configuration mode changed something outside the tunnel (routes, LAN addresses): read it from now on. */
+  /** Configuration mode changed something outside the tunnel: read it from now on (routes and LAN
+   *  addresses reach NHRP and the FIB through the kernel table, not from here). */
   useConfig(c: ApplianceConfig): void { this.config = c; }
 
   /**
