@@ -45,6 +45,8 @@ async function bringUp(t: Test, phase: 2 | 3): Promise<Lab> {
   t.ok(up?.peers.every((p) => p.dynamic), 'as dynamic neighbors (listen range)');
   const daemons = (lab.ctlJson('R1', 'show routing daemons') as Array<{ daemon: string; running: boolean }>).map((d) => `${d.daemon}:${d.running}`);
   t.same(daemons.sort(), ['bgpd:true', 'zebra:true'], 'the hub runs zebra and bgpd only');
+  // both spoke LANs have reached the hub (the sessions come up before the first UPDATEs)
+  t.ok(await waitFor(() => routeTo(lab.ns('R1'), '10.0.2.0/24') && routeTo(lab.ns('R1'), '10.0.3.0/24'), 20000, 500), 'the hub has both spoke LANs');
   return lab;
 }
 
