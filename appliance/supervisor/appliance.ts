@@ -16,7 +16,7 @@ import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';
 import { ApplyJournal } from './apply-journal.js';
 import { SendUsage } from './send-usage.js';
-import { presentSourceAddress, pollEvery, type TunnelSource } from './tunnel-source.js';
+import { presentSourceAddress, pollEvery, peersToReresolve, reresolveOnceRegistered, type TunnelSource } from './tunnel-source.js';
 import type { ExecContext } from './exec-context.js';
 import { readSas } from '../dataplane/sa.js';
 import { incompleteTunnel, type Plan } from './apply-plan.js';
@@ -226,6 +226,7 @@ export class Appliance {
   private async followSource(plan: Plan): Promise<void> {
     const src = presentSourceAddress(plan.source!);
     const t = plan.tunnel!;
+    let peers: string[] = [];
     if (this.overlay) {
       if (src === plan.params!.source) return;
       // IOS: the tunnel's line protocol goes down with its source; dynamic NHRP state goes with it.
@@ -233,6 +234,7 @@ export class Appliance {
       const overlay = this.overlay;
       this.overlay = undefined;
       if (src) {
+        peers = peersToReresolve(overlay.nhrp);
         this.log.emit('TUNNEL', 'notice', 'NBMA', `${t.name}: tunnel source address changed from ${plan.params!.source} to ${src}: ` +
           'restarting on it and registering at once');
       }
@@ -245,6 +247,8 @@ export class Appliance {
       await this.bringUpTunnel(plan, src, j);
       this.log.emit('TUNNEL', 'notice', 'UP', `${t.name}: tunnel source ${src} is present: tunnel up`);
       this.lastWaitMessage = undefined;
+      reresolveOnceRegistered(this.overlay!.nhrp, peers, () => this.overlay?.nhrp, (n) =>
+        this.log.emit('NHRP', 'notice', 'NBMA', `registered from NBMA ${src}: resolving the ${n} peers we knew again`));
     } catch (e) {
       this.overlay = undefined;
       await j.rollback();
