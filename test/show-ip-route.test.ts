@@ -1,49 +1,43 @@
-// show ip route formatter and the rows behind it: IOS 15 layout (legend, gateway of last resort,
-// classful grouping with "is subnetted" / "is variably subnetted"), connected networks shadowing
-// static routes to themselves, and routes the kernel does not hold left out.
+// show ip route formatter and the rows behind it: the kernel table (as routing/kernel-table.ts holds
+// it) in IOS 15 terms — codes from the kernel protocol, connected networks with their L addresses
+// (also when `ip route ... <interface>` replaced the kernel's connected route), the IOS 15 layout
+// (legend, gateway of last resort, classful grouping), and Phase 3 shortcuts as H routes or as the
+// `%` next-hop override of the route they override.
 import t from 'tap';
 import { formatIpRoute } from '../appliance/show/ip-route.js';
-import { routeRows } from '../appliance/supervisor/exec-routes.js';
-import { parseStartupConfig } from '../appliance/config/load.js';
-import type { ExecContext } from '../appliance/supervisor/exec-context.js';
+import { routeRows, type RouteSource } from '../appliance/supervisor/exec-routes.js';
+import type { Address, Route } from '../appliance/routing/kernel-table.js';
 
-const R1 = `hostname R1
-interface FastEthernet0/0
- ip address 172.16.15.2 255.255.255.252
-interface FastEthernet0/1
- ip address 10.0.1.1 255.255.255.0
-interface Tunnel0
- ip address 192.168.0.1 255.255.255.0
- tunnel source 172.16.15.2
- tunnel mode gre multipoint
-ip route 0.0.0.0 0.0.0.0 172.16.15.1
-ip route 10.0.2.0 255.255.255.0 192.168.0.2
-ip route 10.0.3.0 255.255.255.0 192.168.0.3
-ip route 10.0.4.0 255.255.255.0 192.168.0.4
-`;
+const NOW = 1_700_000_000_000;
+const IOS: Record<string, string> = { 'fa0-0': 'FastEthernet0/0', 'fa0-1': 'FastEthernet0/1', 'se4-0': 'Serial4/0' };
 
-function ctxOf(text: string): ExecContext {
-  const r = parseStartupConfig(text);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  const os: Record<string, string> = { 'FastEthernet0/0': 'fa0-0', 'FastEthernet0/1': 'fa0-1' };
-  return { config: () => r.config, osNameOf: (n: string) => os[n] } as unknown as ExecContext;
+/** A kernel route as the table holds it; protocol by iproute2 name. */
+function route(dst: string, o: { via?: string; dev: string; proto: 'kernel' | 'boot' | 'static' | 'ospf' | 'bgp' | 'eigrp' | 'nhrp' | 'ra'; metric?: number; blackhole?: boolean }): Route {
+  const [prefix, len] = dst.split('/');
+  const protocol = { kernel: 2, boot: 3, static: 4, ra: 9, bgp: 186, ospf: 188, nhrp: 191, eigrp: 192 }[o.proto];
+  return { prefix, len: Number(len), tos: 0, metric: o.metric ?? 0, protocol, scope: o.via ? 0 : 253, type: o.blackhole ? 6 : 1, flags: 0,
+    gateway: o.via, dev: o.dev, oif: 1, nexthops: [] };
+}
+const addr = (cidr: string, ifname: string): Address => { const [address, len] = cidr.split('/'); return { index: 1, ifname, address, prefixLen: Number(len) }; };
+
+function source(routes: Route[], addresses: Address[], extra: Partial<RouteSource> = {}): RouteSource {
+  return { routes, addresses, iosName: (d) => IOS[d] ?? d, shortcuts: [], tunnelName: 'Tunnel0', since: () => NOW - 75_000, now: NOW, ...extra };
 }
 
+const HUB_ADDRS = [addr('172.16.15.2/30', 'fa0-0'), addr('10.0.1.1/24', 'fa0-1'), addr('192.168.0.1/24', 'Tunnel0')];
+
 t.test('seed 003 hub: the whole table in the IOS 15 layout', async (t) => {
-  const kernel = [
-    { dst: 'default', gateway: '172.16.15.1', dev: 'fa0-0', protocol: 'boot' },
-    { dst: '10.0.1.0/24', dev: 'fa0-1', protocol: 'kernel', scope: 'link' },
-    { dst: '10.0.2.0/24', gateway: '192.168.0.2', dev: 'Tunnel0', protocol: 'boot' },
-    { dst: '10.0.3.0/24', gateway: '192.168.0.3', dev: 'Tunnel0', protocol: 'boot' },
-    // 10.0.4.0/24: next hop not reachable yet, not installed: not shown
-    { dst: '172.16.15.0/30', dev: 'fa0-0', protocol: 'kernel', scope: 'link' },
-    { dst: '192.168.0.0/24', dev: 'Tunnel0', protocol: 'kernel', scope: 'link' },
-    { dst: '10.9.0.0/16', dev: 'other0', protocol: 'kernel', scope: 'link' }, // not ours
+  const routes = [
+    route('0.0.0.0/0', { via: '172.16.15.1', dev: 'fa0-0', proto: 'boot', metric: 1 }),
+    route('10.0.1.0/24', { dev: 'fa0-1', proto: 'kernel' }),
+    route('10.0.2.0/24', { via: '192.168.0.2', dev: 'Tunnel0', proto: 'boot' }),
+    route('10.0.3.0/24', { via: '192.168.0.3', dev: 'Tunnel0', proto: 'boot' }),
+    route('172.16.15.0/30', { dev: 'fa0-0', proto: 'kernel' }),
+    route('192.168.0.0/24', { dev: 'Tunnel0', proto: 'kernel' }),
   ];
-  const out = formatIpRoute(routeRows(ctxOf(R1), kernel), { legend: true });
+  const out = formatIpRoute(routeRows(source(routes, HUB_ADDRS)), { legend: true });
   t.match(out, /^Codes: L - local, C - connected, S - static/);
-  const table = out.slice(out.indexOf('Gateway'));
-  t.equal(table, `Gateway of last resort is 172.16.15.1 to network 0.0.0.0
+  t.equal(out.slice(out.indexOf('Gateway')), `Gateway of last resort is 172.16.15.1 to network 0.0.0.0
 
 S*    0.0.0.0/0 [1/0] via 172.16.15.1
       10.0.0.0/8 is variably subnetted, 4 subnets, 2 masks
@@ -58,25 +52,49 @@ L        172.16.15.2/32 is directly connected, FastEthernet0/0
 C        192.168.0.0/24 is directly connected, Tunnel0
 L        192.168.0.1/32 is directly connected, Tunnel0
 `);
-  t.same(JSON.parse(formatIpRoute(routeRows(ctxOf(R1), kernel), { legend: true }, true)).length, 9, 'json: every row');
+  t.same(JSON.parse(formatIpRoute(routeRows(source(routes, HUB_ADDRS)), { legend: true }, true)).length, 9, 'json: every row');
 });
 
-t.test('static routes: to an interface, shadowed by a connected network, no default', async (t) => {
-  const cfg = `hostname R2
-interface Serial4/0
- ip address 1.1.1.2 255.0.0.0
-ip route 1.0.0.0 255.0.0.0 Serial4/0
-ip route 10.0.0.0 255.0.0.0 Serial4/0
-`;
-  const ctx = ctxOf(cfg);
-  (ctx as unknown as { osNameOf: (n: string) => string }).osNameOf = () => 'se4-0';
-  // the static route to 1/8 replaced the kernel's connected route: still connected to IOS
-  const kernel = [{ dst: '1.0.0.0/8', dev: 'se4-0', protocol: 'boot', scope: 'link' }, { dst: '10.0.0.0/8', dev: 'se4-0', protocol: 'boot', scope: 'link' }];
-  const rows = routeRows(ctx, kernel);
+t.test('codes from the kernel protocol: OSPF, BGP, EIGRP with IOS distances and age; unknown protocols left out', async (t) => {
+  const routes = [
+    route('10.0.2.0/24', { via: '192.168.0.2', dev: 'Tunnel0', proto: 'ospf', metric: 20 }),
+    route('10.0.3.0/24', { via: '192.168.0.3', dev: 'Tunnel0', proto: 'bgp', metric: 20 }),
+    route('10.0.4.0/24', { via: '192.168.0.4', dev: 'Tunnel0', proto: 'eigrp', metric: 20 }),
+    route('10.0.5.0/24', { via: '10.0.1.2', dev: 'fa0-1', proto: 'ra' }),
+    route('10.0.6.0/24', { dev: 'lo', proto: 'static', blackhole: true }),
+  ];
+  const out = formatIpRoute(routeRows(source(routes, [])), { legend: false });
+  t.match(out, /\nO {8}10\.0\.2\.0\/24 \[110\/0\] via 192\.168\.0\.2, 00:01:15, Tunnel0\n/);
+  t.match(out, /\nB {8}10\.0\.3\.0\/24 \[20\/0\] via 192\.168\.0\.3, 00:01:15, Tunnel0\n/);
+  t.match(out, /\nD {8}10\.0\.4\.0\/24 \[90\/0\] via 192\.168\.0\.4, 00:01:15, Tunnel0\n/);
+  t.match(out, /\nS {8}10\.0\.6\.0\/24 is directly connected, Null0\n/, 'a blackhole static: Null0');
+  t.notMatch(out, /10\.0\.5\.0/, 'a protocol IOS has no code for is not shown');
+});
+
+t.test('static routes to an interface; the connected route replaced by one still shows as connected', async (t) => {
+  // `ip route 1.0.0.0 255.0.0.0 Serial4/0` replaced the kernel's connected route: still connected to IOS
+  const routes = [route('1.0.0.0/8', { dev: 'se4-0', proto: 'boot' }), route('10.0.0.0/8', { dev: 'se4-0', proto: 'boot' })];
+  const rows = routeRows(source(routes, [addr('1.1.1.2/8', 'se4-0')]));
   t.same(formatIpRoute(rows.filter((r) => r.code === 'S'), { legend: false }),
     'Gateway of last resort is not set\n\nS     10.0.0.0/8 is directly connected, Serial4/0\n');
   t.same(rows.filter((r) => r.code === 'C').map((r) => `${r.prefix}/${r.len}`), ['1.0.0.0/8']);
-  // all subnets of one mask: "is subnetted"
   t.match(formatIpRoute([{ code: 'S', prefix: '10.1.0.0', len: 16, via: '1.1.1.1' }, { code: 'S', prefix: '10.2.0.0', len: 16, via: '1.1.1.1' }], { legend: false }),
     /\n {6}10\.0\.0\.0\/16 is subnetted, 2 subnets\nS {8}10\.1\.0\.0\/16 \[1\/0\] via 1\.1\.1\.1\nS {8}10\.2\.0\.0\/16/);
+});
+
+t.test('Phase 3 shortcuts: H route for a prefix under a summary, % on a route they override', async (t) => {
+  const routes = [
+    route('10.0.0.0/8', { via: '192.168.0.1', dev: 'Tunnel0', proto: 'boot' }),
+    route('10.0.3.0/24', { via: '192.168.0.1', dev: 'Tunnel0', proto: 'ospf' }),
+    route('192.168.0.0/24', { dev: 'Tunnel0', proto: 'kernel' }),
+  ];
+  const shortcuts = [{ prefix: '10.0.4.0', len: 24, via: '192.168.0.4', created: NOW - 12_000 }, { prefix: '10.0.3.0', len: 24, via: '192.168.0.3', created: NOW - 5_000 }];
+  const rows = routeRows(source(routes, [addr('192.168.0.2/24', 'Tunnel0')], { shortcuts }));
+  const out = formatIpRoute(rows, { legend: true });
+  t.match(out, /\nS {8}10\.0\.0\.0\/8 \[1\/0\] via 192\.168\.0\.1\n/, 'the summary via the hub stays');
+  t.match(out, /\nO   % {4}10\.0\.3\.0\/24 \[110\/0\] via 192\.168\.0\.1, 00:01:15, Tunnel0\n/, 'the OSPF route the shortcut overrides: %');
+  t.match(out, /\nH {8}10\.0\.4\.0\/24 \[250\/255\] via 192\.168\.0\.4, 00:00:12, Tunnel0\n/, 'a shortcut under the summary: an H route');
+  t.equal(rows.filter((r) => r.code === 'H').length, 1, 'no H row for the overridden prefix');
+  t.match(out, /H - NHRP/, 'the legend explains H');
+  t.match(out, /% - next hop override/, 'and %');
 });

@@ -57,6 +57,20 @@ export interface PumpStats {
 
 export interface InterfaceConfig { address?: string; prefixLen?: number; mtu?: number; up?: boolean }
 
+/** What a netlink socket's C side delivered and dropped. */
+export interface NetlinkStats {
+  received: number;
+  /** datagrams from a sender other than the kernel (another process unicasting to our port): dropped */
+  foreign: number;
+  /** datagrams larger than the receive buffer: dropped */
+  truncated: number;
+  /** ENOBUFS: the kernel dropped notifications (the table re-dumps) */
+  overruns: number;
+  errors: number;
+  /** the socket's netlink port id */
+  portId?: number;
+}
+
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** Errors thrown by the addon carry a stable code: an errno name ('EBUSY', 'EPERM', 'ENODEV', ...) or 'ENOTUN'. */
@@ -88,6 +102,15 @@ export interface NativeIo {
    *  Does not keep the process alive. */
   watch(memory: Uint8Array, doorbellOffset: number, callback: () => void): number;
   unwatch(watchId: number): void;
+  /** NETLINK_ROUTE socket of this network namespace in the multicast `groups` (RTMGRP_* mask, 0 = requests
+   *  only), watched by the event loop: `callback('message', datagram)` per datagram from the kernel (other
+   *  senders and truncated datagrams are dropped, counted in netlinkStats), `callback('overrun')` when the
+   *  kernel dropped notifications (ENOBUFS): the caller must dump again. Does not keep the process alive. */
+  netlinkOpen(groups: number, callback: (event: 'message' | 'overrun', datagram?: Buffer) => void): number;
+  /** One datagram of netlink messages (built by appliance/net/netlink-codec.ts) to the kernel. */
+  netlinkSend(id: number, bytes: Uint8Array): void;
+  netlinkClose(id: number): void;
+  netlinkStats(id: number): NetlinkStats;
   /** Mirrors every packet of raw/udp pumps to a pcap file (LINKTYPE_RAW) until pcapClose(). */
   pcapOpen(path: string): void;
   pcapClose(): void;

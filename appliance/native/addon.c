@@ -536,5 +536,6 @@ NAPI_MODULE_INIT() {
 #undef F
   };
   napi_define_properties(env, exports, sizeof d / sizeof *d, d);
+  netlink_define(env, exports);
   return exports;
 }

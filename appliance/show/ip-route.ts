@@ -3,10 +3,11 @@
 // "is subnetted" / "is variably subnetted" header lines, L routes for the router's own addresses).
 // The filtered forms print no legend, as seed 004's transcript shows (`show ip route static`).
 import { parseIpv4 } from '../net/ipv4.js';
+import { iosTime } from './time.js';
 
 export interface RouteView {
-  /** IOS source code: C connected, L local, S static (H NHRP, O OSPF, B BGP, D EIGRP to come) */
-  code: 'C' | 'L' | 'S';
+  /** IOS source code: C connected, L local, S static, O OSPF, B BGP, D EIGRP, H NHRP */
+  code: 'C' | 'L' | 'S' | 'O' | 'B' | 'D' | 'H';
   prefix: string;
   len: number;
   /** administrative distance and metric, shown for routes with a next hop */
@@ -15,6 +16,10 @@ export interface RouteView {
   via?: string;
   /** IOS interface name */
   iface?: string;
+  /** seconds since the route appeared (shown for dynamic routes, as IOS does) */
+  age?: number;
+  /** an NHRP shortcut overrides this route's next hop (IOS `%`, next-hop override) */
+  override?: boolean;
 }
 
 const LEGEND = `Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
@@ -40,9 +45,10 @@ function majorOf(prefix: string, len: number): string {
 }
 const isDefault = (r: RouteView) => r.len === 0;
 const body = (r: RouteView) => r.via
-  ? `[${r.distance ?? 1}/${r.metric ?? 0}] via ${r.via}${r.iface && r.code !== 'S' ? `, ${r.iface}` : ''}`
-  : `is directly connected, ${r.iface ?? 'Null0'}`;
-const code = (r: RouteView) => r.code + (isDefault(r) ? '*' : '');
+  ? `[${r.distance ?? 1}/${r.metric ?? 0}] via ${r.via}${r.age !== undefined ? `, ${iosTime(r.age)}` : ''}${r.iface && r.code !== 'S' ? `, ${r.iface}` : ''}`
+  : `is directly connected, ${r.age !== undefined && r.code !== 'C' && r.code !== 'L' ? `${iosTime(r.age)}, ` : ''}${r.iface ?? 'Null0'}`;
+/** the code column: the source, * for a default candidate, % (in the fourth column) for a next-hop override */
+const code = (r: RouteView) => (r.override ? `${r.code}${isDefault(r) ? '*' : ''}`.padEnd(4) + '%' : r.code + (isDefault(r) ? '*' : ''));
 
 export function formatIpRoute(rows: RouteView[], opts: { legend: boolean }, json = false): string {
   const sorted = [...rows].sort((a, b) => u32(a.prefix) - u32(b.prefix) || a.len - b.len || a.code.localeCompare(b.code));

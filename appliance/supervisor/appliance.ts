@@ -16,17 +16,19 @@ import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';
 import { ApplyJournal } from './apply-journal.js';
 import { SendUsage } from './send-usage.js';
-import { presentSourceAddress, pollEvery, peersToReresolve, reresolveOnceRegistered, type TunnelSource } from './tunnel-source.js';
+import { presentSourceAddress, pollEvery, followAddressChanges, peersToReresolve, reresolveOnceRegistered, type TunnelSource } from './tunnel-source.js';
 import type { ExecContext } from './exec-context.js';
 import { readSas } from '../dataplane/sa.js';
 import { incompleteTunnel, type Plan } from './apply-plan.js';
 import { applyLive, type LiveHost, type LiveResult, type PlacedRoute } from './live-config.js';
 import { addressOverlap } from './addressing.js';
+import { KernelTable } from '../routing/kernel-table.js';
+import { loadNative } from '../io/native.js';
 
 export class ConfigError extends Error {}
 
-/** How often a tunnel waiting for its source address looks again (cheap: one `ip addr`). */
-const SOURCE_POLL_MS = 1000;
+/** The tunnel source follows the kernel's address events; this poll only catches a missed one. */
+const SOURCE_SAFETY_POLL_MS = 10000;
 /** How often a static route whose next hop is unreachable is tried again. */
 const INACTIVE_ROUTE_RETRY_MS = 2000;
 /** The kernel's answers for a next hop that is not on a connected network (yet): not a config error. */
@@ -48,10 +50,15 @@ export class Appliance {
   tunnelDown?: string;
   osNames = new Map<string, string>();
   readonly log: Log;
+  /** The kernel's main table, addresses and links (netlink): the source of the overlay FIB, NHRP's
+   *  decisions and `show ip route`; subscribe to it for changes (docs/routing.md). */
+  readonly kernel: KernelTable;
   readonly startedAt = Date.now();
   private sourceText: string[] = [];
   private plan?: Plan;
-  private sourceTimer?: NodeJS.Timeout;
+  private stopSourceWatch?: () => void;
+  /** Peers the tunnel talked to before its source address went or changed: resolved again once it is back. */
+  private peersToResolve: string[] = [];
   /** Underlay static routes whose next hop is not reachable now: kept, retried, installed when it is (IOS keeps them out of the RIB). */
   private readonly inactiveRoutes = new Map<string, KernelRoute>();
   private inactiveTimer?: NodeJS.Timeout;
@@ -60,6 +67,10 @@ export class Appliance {
 
   constructor(private readonly opts: { configPath: string; pcapPath?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
+    this.kernel = new KernelTable({
+      netlinkOpen: (g, cb) => loadNative().netlinkOpen(g, cb), netlinkSend: (id, b) => loadNative().netlinkSend(id, b),
+      netlinkClose: (id) => loadNative().netlinkClose(id), netlinkStats: (id) => loadNative().netlinkStats(id),
+    }, (level, msg) => this.log.emit('IPRT', level, 'KERNEL', msg));
   }
 
   /** Parses the config file; throws ConfigError listing every bad line. Applies nothing. */
@@ -81,6 +92,7 @@ export class Appliance {
     this.config = config;
     for (const i of config.inactive) this.log.emit('CONFIG', 'notice', 'INACTIVE', `line ${i.line}: "${i.text.trim()}" accepted, not active: ${i.reason}`);
     const plan = this.preflight(config);
+    await this.kernel.start();
     this.plan = plan;
     this.osNames = plan.osNames;
     this.tunnel = plan.tunnel;
@@ -193,13 +205,13 @@ export class Appliance {
     if (src) await this.bringUpTunnel(plan, src, j);
     else this.waitForSource(plan);
     this.watchSource(plan);
-    j.record('tunnel source watch', () => { clearInterval(this.sourceTimer); this.sourceTimer = undefined; });
+    j.record('tunnel source watch', () => { this.stopSourceWatch?.(); this.stopSourceWatch = undefined; });
   }
 
   private async bringUpTunnel(plan: Plan, src: string, j: ApplyJournal): Promise<void> {
     const tunnel = plan.tunnel!;
     plan.params!.source = src;
-    const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log);
+    const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log, this.kernel);
     j.record(`tunnel ${tunnel.name}`, () => { if (this.overlay === overlay) this.overlay = undefined; return overlay.stop(); });
     try { await overlay.start(this.opts.pcapPath); }
     catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }
@@ -217,24 +229,24 @@ export class Appliance {
     this.log.emit('TUNNEL', 'warn', 'DOWN', `${t.name}: ${this.tunnelDown}; the tunnel stays down until it appears`);
   }
 
-  /** Follows the tunnel source address once a second: up when it appears, down when it goes. */
+  /** Follows the tunnel source address on every address or link change: up when it appears, down when it goes, restarted when it changes. */
   private watchSource(plan: Plan): void {
-    this.sourceTimer = pollEvery(SOURCE_POLL_MS, () => this.followSource(plan),
+    this.stopSourceWatch = followAddressChanges(this.kernel, SOURCE_SAFETY_POLL_MS, () => this.followSource(plan),
       (e) => this.log.emit('TUNNEL', 'error', 'WATCH', `${plan.tunnel!.name}: ${e.message}`));
   }
 
   private async followSource(plan: Plan): Promise<void> {
     const src = presentSourceAddress(plan.source!);
     const t = plan.tunnel!;
-    let peers: string[] = [];
     if (this.overlay) {
       if (src === plan.params!.source) return;
       // IOS: the tunnel's line protocol goes down with its source; dynamic NHRP state goes with it.
       // A new address (DHCP, PPPoE): the tunnel restarts on it at once (tunnel-source.ts).
       const overlay = this.overlay;
       this.overlay = undefined;
+      // kept across a moment without any address (a DHCP client deletes the old lease, then adds the new)
+      this.peersToResolve = peersToReresolve(overlay.nhrp);
       if (src) {
-        peers = peersToReresolve(overlay.nhrp);
         this.log.emit('TUNNEL', 'notice', 'NBMA', `${t.name}: tunnel source address changed from ${plan.params!.source} to ${src}: ` +
           'restarting on it and registering at once');
       }
@@ -247,6 +259,8 @@ export class Appliance {
       await this.bringUpTunnel(plan, src, j);
       this.log.emit('TUNNEL', 'notice', 'UP', `${t.name}: tunnel source ${src} is present: tunnel up`);
       this.lastWaitMessage = undefined;
+      const peers = this.peersToResolve;
+      this.peersToResolve = [];
       reresolveOnceRegistered(this.overlay!.nhrp, peers, () => this.overlay?.nhrp, (n) =>
         this.log.emit('NHRP', 'notice', 'NBMA', `registered from NBMA ${src}: resolving the ${n} peers we knew again`));
     } catch (e) {
@@ -275,8 +289,7 @@ export class Appliance {
         this.keepInactive(kr, j);
         continue;
       }
-      j.route(kr);
-      if (viaTunnel) this.dataplane!.commands.fibAdd(ipToU32(r.prefix), len, r.nextHop ? ipToU32(r.nextHop) : 0);
+      j.route(kr); // through the tunnel: the overlay FIB follows the kernel route (routing/overlay-fib.ts)
     }
   }
 
@@ -285,7 +298,8 @@ export class Appliance {
     const t = plan.tunnel, len = maskToLen(r.mask);
     const viaTunnel = isOverlayRoute(r, t);
     // IOS static routes have distance 1: a connected route (metric 0) to the same prefix wins.
-    const kernel: KernelRoute = viaTunnel ? { prefix: r.prefix, len, dev: t!.name, metric: r.distance }
+    // through the tunnel the next hop goes into the kernel too: the overlay FIB takes it from there
+    const kernel: KernelRoute = viaTunnel ? { prefix: r.prefix, len, via: r.nextHop, dev: t!.name, metric: r.distance }
       : { prefix: r.prefix, len, via: r.nextHop, dev: r.iface ? this.routeDev(r.iface, plan.osNames) : undefined, metric: r.distance ?? 1 };
     return { route: r, kernel, viaTunnel };
   }
@@ -328,6 +342,7 @@ export class Appliance {
       tunnelSource: () => this.tunnelSource,
       overlayUp: () => !!this.overlay && this.overlay.lineProtocol.up,
       osNameOf: (name) => this.osNameOf(name),
+      kernel: () => this.kernel,
       nhrp: () => this.nhrp,
       nhrpSendUsage: () => this.nhrpSendUsage(),
       dataplaneCounters: () => this.dataplane?.counters(),
@@ -366,7 +381,7 @@ export class Appliance {
         this.overlay?.useConfig(c);
       },
       stopTunnel: async () => {
-        clearInterval(this.sourceTimer); this.sourceTimer = undefined;
+        this.stopSourceWatch?.(); this.stopSourceWatch = undefined;
         const o = this.overlay;
         this.overlay = undefined; this.tunnelDown = undefined;
         await o?.stop();
@@ -377,7 +392,7 @@ export class Appliance {
         o.reconfigureNhrp(plan.tunnel!, plan.params!.nhsFallback);
         // the source watch restarts the tunnel from its plan: from the new one from now on
         plan.params!.source = o.params.source;
-        clearInterval(this.sourceTimer);
+        this.stopSourceWatch?.();
         this.watchSource(plan);
       },
       overlayUp: () => !!this.overlay,
@@ -385,11 +400,6 @@ export class Appliance {
       placeRoutes: (c, plan) => c.routes.map((r) => this.placeRoute(r, plan)),
       installRoutes: (plan, routes, which, j) => this.applyRoutes(plan, which, j, routes),
       forgetInactive: (kr) => { this.inactiveRoutes.delete(inactiveKey(kr)); },
-      fib: (op, kr, nextHop) => {
-        const dp = this.dataplane?.commands;
-        if (op === 'add') dp?.fibAdd(ipToU32(kr.prefix), kr.len, nextHop ? ipToU32(nextHop) : 0);
-        else dp?.fibDel(ipToU32(kr.prefix), kr.len);
-      },
       notice: (msg) => this.log.emit('CONFIG', 'notice', 'LIVE', msg),
       routeDelete, routeReplace,
       removeLoopback: (os, j) => {
@@ -408,10 +418,11 @@ export class Appliance {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.sourceTimer);
+    this.stopSourceWatch?.();
     clearInterval(this.inactiveTimer);
     this.sendUsage.stop();
-    this.sourceTimer = undefined;
+    this.stopSourceWatch = undefined;
     await this.overlay?.stop();
+    this.kernel.stop();
   }
 }

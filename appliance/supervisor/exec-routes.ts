@@ -1,35 +1,69 @@
-// `show ip route`: what the kernel's main table holds (the forwarding truth) explained with the
-// running config, as IOS explains its RIB: connected networks (C) and the router's own addresses
-// (L) from the interfaces that are up, static routes (S) that are installed (an inactive static
-// route, its next hop unreachable, is not shown, as on IOS; nor one shadowed by a connected network).
-// Kernel routes that no config line made are not ours to show.
-import type { ExecContext } from './exec-context.js';
+// `show ip route`: the kernel's main table (the forwarding truth, read through netlink by
+// routing/kernel-table.ts) in IOS's terms. The route's kernel protocol gives the IOS code: connected
+// (an interface address's own subnet on that interface, C, with the address as L), static (S: boot,
+// static, dhcp and FRR's staticd), OSPF (O, proto 188), BGP (B, 186), EIGRP (D, 192), NHRP (H, 191).
+// Routes of other protocols (e.g. IPv6 RA, zebra's own) have no IOS code and are not shown.
+// Phase 3 shortcuts, which live in the NHRP engine and the overlay FIB (docs/routing.md), appear as
+// IOS 15 shows them: an `H` route [250/255] for a prefix the table has no route for, or the
+// existing route's code marked `%` (next-hop override) when the shortcut overrides it.
 import type { RouteView } from '../show/ip-route.js';
-import { kernelRoutes, type KernelTableRoute } from './system.js';
-import { maskToLen, networkOf } from '../net/ipv4.js';
+import type { Address, Route } from '../routing/kernel-table.js';
+import { RTN } from '../net/netlink-codec.js';
+import { networkOf } from '../net/ipv4.js';
+
+/** IOS default administrative distances, by kernel protocol number (/etc/iproute2/rt_protos, FRR's rt_protos.d). */
+const BY_PROTOCOL: Record<number, { code: RouteView['code']; distance: number }> = {
+  3: { code: 'S', distance: 1 }, 4: { code: 'S', distance: 1 }, 16: { code: 'S', distance: 1 }, 196: { code: 'S', distance: 1 },
+  188: { code: 'O', distance: 110 }, 186: { code: 'B', distance: 20 }, 192: { code: 'D', distance: 90 }, 191: { code: 'H', distance: 250 },
+};
+/** IOS shows NHRP routes with distance 250 and metric 255. */
+const NHRP_DISTANCE = 250, NHRP_METRIC = 255;
+
+export interface RouteSource {
+  routes: Route[];
+  addresses: Address[];
+  /** IOS name of an OS interface (the tunnel's TUN already carries its IOS name) */
+  iosName(dev: string): string;
+  /** live Phase 3 shortcuts: prefix, length, tunnel next hop, creation time (ms) */
+  shortcuts: Array<{ prefix: string; len: number; via: string; created: number }>;
+  tunnelName?: string;
+  /** when the table saw a route appear (ms), for the age column */
+  since(r: Route): number | undefined;
+  now: number;
+}
 
 const keyOf = (prefix: string, len: number) => `${prefix}/${len}`;
-const kernelKey = (r: KernelTableRoute) => r.dst === 'default' ? '0.0.0.0/0' : r.dst.includes('/') ? r.dst : `${r.dst}/32`;
 
-export function routeRows(ctx: ExecContext, kernel: KernelTableRoute[] = kernelRoutes()): RouteView[] {
-  const cfg = ctx.config();
-  const osOf = (name: string, tunnel: boolean) => tunnel ? name : ctx.osNameOf(name) ?? name; // the TUN carries the IOS name
+export function routeRows(src: RouteSource): RouteView[] {
   const rows: RouteView[] = [];
-  const installed = new Set(kernel.map(kernelKey));
-  // connected: an interface address whose network the kernel routes out of that interface (it
-  // does while the link is up); a static route to the same network does not change that
-  for (const i of cfg.interfaces) {
-    if (!i.address) continue;
-    const len = maskToLen(i.address.mask), prefix = networkOf(i.address.address, len), dev = osOf(i.name, i.kind === 'tunnel');
-    if (!kernel.some((k) => kernelKey(k) === keyOf(prefix, len) && k.dev === dev && !k.gateway)) continue;
-    rows.push({ code: 'C', prefix, len, iface: i.name }, { code: 'L', prefix: i.address.address, len: 32, iface: i.name });
+  const age = (ms: number | undefined) => (ms === undefined ? undefined : Math.max(0, Math.floor((src.now - ms) / 1000)));
+  // connected: the route to an address's own subnet on the address's interface (whatever protocol
+  // installed it: `ip route ... <interface>` may have replaced the kernel's own) and the address as L
+  const ownSubnet = new Map<string, Address>();
+  for (const a of src.addresses) if (a.ifname) ownSubnet.set(`${keyOf(networkOf(a.address, a.prefixLen), a.prefixLen)} ${a.ifname}`, a);
+  const covered = new Set<string>();
+  for (const r of src.routes) {
+    if (r.type !== RTN.UNICAST && r.type !== RTN.BLACKHOLE) continue;
+    const dev = r.dev ?? r.nexthops[0]?.dev;
+    const iface = r.type === RTN.BLACKHOLE ? 'Null0' : dev ? src.iosName(dev) : undefined;
+    const connected = !r.gateway && dev ? ownSubnet.get(`${keyOf(r.prefix, r.len)} ${dev}`) : undefined;
+    if (connected) {
+      if (covered.has(keyOf(r.prefix, r.len))) continue;
+      covered.add(keyOf(r.prefix, r.len));
+      rows.push({ code: 'C', prefix: r.prefix, len: r.len, iface }, { code: 'L', prefix: connected.address, len: 32, iface });
+      continue;
+    }
+    const p = BY_PROTOCOL[r.protocol];
+    if (!p) continue;
+    const via = r.gateway ?? r.nexthops.find((n) => n.gateway)?.gateway;
+    rows.push({ code: p.code, prefix: r.prefix, len: r.len, distance: p.code === 'S' ? r.metric || 1 : p.distance, metric: p.code === 'H' ? NHRP_METRIC : 0,
+      via, iface, age: p.code === 'S' ? undefined : age(src.since(r)) });
   }
-  // static: installed, and not shadowed by a connected network (distance 0 beats 1, as in IOS's RIB)
-  const connected = new Set(rows.filter((r) => r.code === 'C').map((r) => keyOf(r.prefix, r.len)));
-  for (const r of cfg.routes) {
-    const len = maskToLen(r.mask), prefix = networkOf(r.prefix, len), key = keyOf(prefix, len);
-    if (!installed.has(key) || connected.has(key)) continue;
-    rows.push({ code: 'S', prefix, len, distance: r.distance ?? 1, metric: 0, via: r.nextHop, iface: r.iface });
+  // shortcuts: an override of the route to the same prefix through the tunnel, or an H route of their own
+  for (const s of src.shortcuts) {
+    const overridden = rows.find((r) => r.prefix === s.prefix && r.len === s.len && r.iface === src.tunnelName && r.code !== 'C' && r.code !== 'L');
+    if (overridden) { overridden.override = true; continue; }
+    rows.push({ code: 'H', prefix: s.prefix, len: s.len, distance: NHRP_DISTANCE, metric: NHRP_METRIC, via: s.via, iface: src.tunnelName, age: age(s.created) });
   }
   return rows;
 }

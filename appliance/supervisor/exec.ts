@@ -45,9 +45,10 @@ export class ExecCommands {
       ...both('show interfaces', (json) => formatInterfaces(interfaceViews(ctx), json)),
       'show interfaces {name:iface}': (a) => this.oneInterface(a.p.name, false),
       'show interfaces {name:iface} json': (a) => this.oneInterface(a.p.name, true),
-      ...both('show ip route', (json) => formatIpRoute(routeRows(ctx), { legend: true }, json)),
-      ...both('show ip route static', (json) => formatIpRoute(routeRows(ctx).filter((r) => r.code === 'S'), { legend: false }, json)),
-      ...both('show ip route connected', (json) => formatIpRoute(routeRows(ctx).filter((r) => r.code !== 'S'), { legend: false }, json)),
+      ...both('show ip route', (json) => formatIpRoute(this.routes(), { legend: true }, json)),
+      ...both('show ip route static', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'S'), { legend: false }, json)),
+      ...both('show ip route connected', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'C' || r.code === 'L'), { legend: false }, json)),
+      ...both('show ip route nhrp', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'H' || r.override), { legend: false }, json)),
       ...both('show ip nhrp', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'default')),
       ...both('show ip nhrp detail', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'detail')),
       ...both('show ip nhrp brief', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'brief')),
@@ -131,6 +132,18 @@ export class ExecCommands {
       return { name: i.name, address: i.address?.address, ...st };
     }) ?? [];
     return rows.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  }
+
+  /** `show ip route` rows: the kernel table in IOS terms, with the NHRP shortcuts (exec-routes.ts). */
+  private routes() {
+    const ctx = this.ctx, k = ctx.kernel(), t = ctx.tunnel();
+    const ifs = ctx.config().interfaces;
+    return routeRows({
+      routes: k.routes(), addresses: k.addresses(), since: (r) => k.since(r), now: this.now(), tunnelName: t?.name,
+      iosName: (dev) => ifs.find((i) => i.kind !== 'tunnel' && ctx.osNameOf(i.name) === dev)?.name ?? dev,
+      shortcuts: (ctx.nhrp()?.cacheEntries() ?? []).filter((e) => e.flags.rib && e.via)
+        .map((e) => ({ prefix: e.tunnelIp, len: e.prefixLen, via: e.via!, created: e.created })),
+    });
   }
 
   private nhrpView() {

@@ -51,7 +51,6 @@ export interface LiveHost {
   installRoutes(plan: Plan, routes: StaticRoute[], which: 'underlay' | 'overlay', j: ApplyJournal): void;
   /** forget a route kept inactive (its next hop unreachable) */
   forgetInactive(kr: KernelRoute): void;
-  fib(op: 'add' | 'del', kr: KernelRoute, nextHop?: string): void;
   /** the kernel's routing table (system.ts) */
   routeDelete(kr: KernelRoute): void;
   routeReplace(kr: KernelRoute): void;
@@ -142,18 +141,13 @@ async function applyRouteChanges(h: LiveHost, prev: ApplianceConfig, prevPlan: P
     h.forgetInactive(p.kernel);
     // through the tunnel: gone with the old TUN (restart), or never installed (tunnel down)
     if (p.viaTunnel && !editOverlay) continue;
-    h.routeDelete(p.kernel);
-    if (p.viaTunnel) h.fib('del', p.kernel);
-    j.record(`route ${p.kernel.prefix}/${p.kernel.len} back`, () => {
-      h.routeReplace(p.kernel);
-      if (p.viaTunnel) h.fib('add', p.kernel, p.route.nextHop);
-    });
+    h.routeDelete(p.kernel); // through the tunnel, the overlay FIB follows the kernel
+    j.record(`route ${p.kernel.prefix}/${p.kernel.len} back`, () => h.routeReplace(p.kernel));
   }
   const added = after.filter((p) => !beforeKeys.has(keyOf(p)));
   h.installRoutes(plan, added.filter((p) => !p.viaTunnel).map((p) => p.route), 'underlay', j);
   if (editOverlay) {
     const overlay = added.filter((p) => p.viaTunnel);
-    for (const p of overlay) j.record(`FIB ${p.kernel.prefix}/${p.kernel.len}`, () => h.fib('del', p.kernel));
     h.installRoutes(plan, overlay.map((p) => p.route), 'overlay', j);
   }
 }

@@ -16,8 +16,10 @@ import type { IkeSaV2 } from '../ike/sa/ike-sa-v2.js';
 import { formatCryptoIkev2Sa } from '../show/crypto-ikev2.js';
 import type { ExecIke } from './exec-context.js';
 import { PEER_FLAG, PEER_SA_SHIFT } from '../dataplane/layout.js';
-import { ipToU32 as u32, u32ToIp, maskToLen, networkOf } from '../net/ipv4.js';
-import { localPrefixes, overlayRoute } from './addressing.js';
+import { ipToU32 as u32, u32ToIp } from '../net/ipv4.js';
+import type { KernelTable } from '../routing/kernel-table.js';
+import { OverlayFib } from '../routing/overlay-fib.js';
+import { networksBehind, overlayNextHop } from '../routing/nhrp-routes.js';
 import { LineProtocol } from './if-state.js';
 import type { Log } from '../log/log.js';
 
@@ -32,6 +34,8 @@ const NHS_FOLLOW_MS = 500;
 export class Overlay {
   readonly dataplane: DataplaneHost;
   readonly nhrp: NhrpEngine;
+  /** the WASM FIB, following the kernel's routes out of this tunnel (and NHRP shortcuts over them) */
+  readonly fib: OverlayFib;
   ipsec?: IpsecManager;
   /** IKE (crypto isakmp keys with tunnel protection): SAs negotiated per peer. */
   ike?: IkeService;
@@ -48,7 +52,7 @@ export class Overlay {
   private readonly peerSa = new Map<string, { nbma: string; out: number }>();
 
   constructor(private config: ApplianceConfig, public tunnel: TunnelConfig, readonly params: TunnelParams,
-    private readonly sas: PlannedSa[], private readonly log: Log) {
+    private readonly sas: PlannedSa[], private readonly log: Log, readonly kernel: KernelTable) {
     this.dataplane = new DataplaneHost({
       nhrpIn: (src, dst, pkt, inSa) => {
         const out = inSa ? this.ipsec?.outFor(inSa - 1) : undefined;
@@ -63,6 +67,7 @@ export class Overlay {
       esp: (msg) => this.espEvent(msg),
     }, (level, msg) => log.emit('DATAPLANE', level, 'EVENT', msg));
     const dp = this.dataplane.commands;
+    this.fib = new OverlayFib(kernel, tunnel.name, dp, (level, msg) => log.emit('IPRT', level, 'FIB', msg));
     const nhrpLog = log.facility('NHRP');
     this.nhrp = new NhrpEngine({
       config: tunnel, tunnelIp: params.tunnelIp, tunnelPrefixLen: params.prefixLen, nbmaSource: params.source,
@@ -82,16 +87,14 @@ export class Overlay {
         } else { dp.peerDel(u32(ev.tunnelIp)); this.peerSa.delete(ev.tunnelIp); this.ike?.peerGone(ev.tunnelIp); }
         this.updateMulticast(ev.op, ev.tunnelIp, ev.nbma);
       },
-      localPrefixes: () => localPrefixes(this.config),
-      routeLookup: (dst) => overlayRoute(this.config, tunnel, dst),
+      // what is behind us and where resolutions go: the kernel's table, not the startup-config
+      // (OS-configured LANs and routing-daemon routes count too; docs/routing.md)
+      localPrefixes: () => networksBehind(kernel, this.tunnel.name, this.params.source),
+      routeLookup: (dst) => overlayNextHop(kernel, this.tunnel.name, dst),
       routes: {
-        installShortcut: (prefix, len, nh) => { dp.fibAdd(u32(prefix), len, u32(nh)); },
-        removeShortcut: (prefix, len) => {
-          // a configured route for the same prefix takes over again when the shortcut goes
-          const same = this.config.routes.find((r) => r.prefix === prefix && maskToLen(r.mask) === len && r.nextHop);
-          if (same?.nextHop) dp.fibAdd(u32(prefix), len, u32(same.nextHop));
-          else dp.fibDel(u32(prefix), len);
-        },
+        installShortcut: (prefix, len, nh) => this.fib.installShortcut(prefix, len, nh),
+        // the kernel's route for the same prefix (if any) takes over again when the shortcut goes
+        removeShortcut: (prefix, len) => this.fib.removeShortcut(prefix, len),
       },
       log: (level, msg) => nhrpLog(level, msg),
       nhsChanged: () => this.lineProtocol.update(),
@@ -151,8 +154,9 @@ export class Overlay {
       }
     }
     if (params.protected && this.wantsIke()) await this.startIke();
-    // the tunnel subnet is on-link: next hop = destination
-    dp.commands.fibAdd(u32(networkOf(params.tunnelIp, params.prefixLen)), params.prefixLen, 0);
+    // the FIB follows the kernel from here on: the tunnel's connected subnet (on-link, next hop =
+    // destination) and every route out of the tunnel
+    this.fib.start();
     for (const m of tunnel.nhrp.multicast) if (m !== 'dynamic') dp.commands.mcastAdd(u32(m));
     this.lineProtocol.start();
     this.nhrp.start();
@@ -169,6 +173,7 @@ export class Overlay {
     clearInterval(this.usageTimer);
     clearInterval(this.fallbackTimer);
     this.dropLog?.stop();
+    this.fib.stop();
     this.ipsec?.stop();
     this.ike?.stop();
     this.nhrp.stop();

@@ -97,10 +97,3 @@ export function prepareTunnelSysctls(linuxName: string): void {
   set(`net.ipv4.conf.${linuxName}.send_redirects=0`);
   set(`net.ipv6.conf.${linuxName}.disable_ipv6=1`);
 }
-
-/** One IPv4 route of the kernel's main table, as `ip -j` reports it. */
-export interface KernelTableRoute { dst: string; gateway?: string; dev?: string; protocol?: string; scope?: string }
-/** The kernel's IPv4 main table (iproute2's JSON output; the routing work moves this to netlink). */
-export function kernelRoutes(): KernelTableRoute[] {
-  try { return JSON.parse(ip(['-j', '-4', 'route', 'show', 'table', 'main']) || '[]') as KernelTableRoute[]; } catch { return []; }
-}

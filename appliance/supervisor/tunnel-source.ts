@@ -1,6 +1,6 @@
-// Where a tunnel's source address is, and a poll that follows it: a tunnel whose source is on no
-// interface stays down and comes up when it appears (appliance.ts). Polling `ip addr` once a second
-// costs little and needs no netlink listener in the addon.
+// Where a tunnel's source address is, and a watch that follows it: a tunnel whose source is on no
+// interface stays down and comes up when it appears (appliance.ts). The watch runs on the kernel
+// table's address and link events (routing/kernel-table.ts, netlink), with a slow poll as a safety net.
 //
 // When the address changes (DHCP, PPPoE: `tunnel source <interface>`), the tunnel restarts on the new
 // one (appliance.ts followSource): the data plane's sockets, IKE and NAT-T bind to it, and the new
@@ -31,6 +31,31 @@ export function pollEvery(ms: number, step: () => Promise<void>, onError: (e: Er
   }, ms);
   timer.unref();
   return timer;
+}
+
+/** What of the kernel table the watch needs. */
+export interface AddressEvents { subscribe(fn: (ev: { kind: string }) => void): () => void }
+
+/**
+ * Runs `step` on every address or link change, never two at once (a change during a step runs it
+ * once more after), and every `safetyMs` in case an event was missed. Returns the stop function.
+ */
+export function followAddressChanges(table: AddressEvents, safetyMs: number, step: () => Promise<void>,
+  onError: (e: Error) => void): () => void {
+  let busy = false, again = false, stopped = false;
+  const run = (): void => {
+    if (stopped) return;
+    if (busy) { again = true; return; }
+    busy = true;
+    step().catch((e) => onError(e as Error)).finally(() => {
+      busy = false;
+      if (again) { again = false; run(); }
+    });
+  };
+  const unsubscribe = table.subscribe((ev) => { if (ev.kind === 'addr' || ev.kind === 'link') run(); });
+  const timer = setInterval(run, safetyMs);
+  timer.unref();
+  return () => { stopped = true; unsubscribe(); clearInterval(timer); };
 }
 
 /** What of the NHRP engine the source follower needs. */

@@ -1,0 +1,58 @@
+// NHRP's routing decisions from the kernel table (RFC 2332 5.2.1 and 5.3; IOS Phase 3 behaviour):
+// which networks are "behind this router" (it answers Resolution Requests for them as the egress
+// router), and where a Resolution Request for another destination goes next (the tunnel next hop of
+// the kernel's route to it). Configuration is not consulted: a LAN configured by the OS counts as
+// much as one from the startup-config, and routes a routing daemon installed count as soon as it does.
+import type { KernelTable, Route } from './kernel-table.js';
+import { tunnelNextHop } from './overlay-fib.js';
+import { RTN } from '../net/netlink-codec.js';
+import { networkOf } from '../net/ipv4.js';
+
+export interface OwnedNetwork { prefix: string; len: number }
+
+/**
+ * Networks behind this router: every main-table unicast route that does not leave through the tunnel
+ * (connected LANs, OS-configured LANs, routes to routers on a LAN) and host addresses (/32 loopbacks,
+ * which the main table has no route for). Not: the default route (that would claim the whole
+ * Internet), nor anything out of the interface that carries the tunnel's NBMA source (the underlay:
+ * answering for it would pull overlay traffic for underlay addresses into the tunnel itself).
+ */
+export function networksBehind(table: KernelTable, tunnelDev: string, nbmaSource?: string): OwnedNetwork[] {
+  // asked for every Resolution Request (which a hostile peer can send many of): derived once per
+  // table change, not per request
+  const key = `${table.generation} ${tunnelDev} ${nbmaSource ?? ''}`;
+  const hit = behindCache.get(table);
+  if (hit?.key === key) return hit.value;
+  const value = deriveBehind(table, tunnelDev, nbmaSource);
+  behindCache.set(table, { key, value });
+  return value;
+}
+const behindCache = new WeakMap<KernelTable, { key: string; value: OwnedNetwork[] }>();
+
+function deriveBehind(table: KernelTable, tunnelDev: string, nbmaSource?: string): OwnedNetwork[] {
+  const nbmaIndex = nbmaSource ? table.addresses().find((a) => a.address === nbmaSource)?.index : undefined;
+  const out = new Map<string, OwnedNetwork>();
+  const add = (prefix: string, len: number) => { out.set(`${prefix}/${len}`, { prefix, len }); };
+  const viaUnderlay = (r: Route) => nbmaIndex !== undefined &&
+    (r.nexthops.length ? r.nexthops.every((n) => n.oif === nbmaIndex) : r.oif === nbmaIndex);
+  for (const r of table.routes()) {
+    if (r.type !== RTN.UNICAST || r.len === 0 || viaUnderlay(r)) continue;
+    if (tunnelNextHop(r, tunnelDev) !== undefined) continue;
+    if (r.dev === undefined && !r.nexthops.length) continue;
+    add(networkOf(r.prefix, r.len), r.len);
+  }
+  for (const a of table.addresses()) {
+    const link = table.link(a.index);
+    if (a.prefixLen !== 32 || a.index === nbmaIndex || !link?.up || link.name === tunnelDev || a.address.startsWith('127.')) continue;
+    add(a.address, 32);
+  }
+  return [...out.values()];
+}
+
+/** The tunnel next hop a Resolution Request for `dst` is forwarded to: the kernel's longest route to it
+ *  through the tunnel with a gateway (undefined: none; NHRP then uses its NHS). */
+export function overlayNextHop(table: KernelTable, tunnelDev: string, dst: string): { nextHop: string } | undefined {
+  const r = table.lookup(dst, (x) => !!tunnelNextHop(x, tunnelDev));
+  const nh = r && tunnelNextHop(r, tunnelDev);
+  return nh ? { nextHop: nh } : undefined;
+}

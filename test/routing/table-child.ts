@@ -1,0 +1,58 @@
+// Child of test/kernel-table-ns.test.ts, run inside its namespace (Node cannot setns()): a KernelTable
+// on the real kernel, an OverlayFib writing the real WASM data plane's FIB for the TUN "Tunnel0", and
+// NHRP's views. Commands come as JSON lines on stdin; table events and answers go as JSON lines to stdout.
+import { createInterface } from 'node:readline';
+import { loadNative } from '../../appliance/io/native.js';
+import { KernelTable } from '../../appliance/routing/kernel-table.js';
+import { OverlayFib } from '../../appliance/routing/overlay-fib.js';
+import { networksBehind, overlayNextHop } from '../../appliance/routing/nhrp-routes.js';
+import { computeLayout, writeLayout, pagesFor } from '../../appliance/dataplane/layout.js';
+import { Ring } from '../../appliance/dataplane/ring.js';
+import { Commands, readFib } from '../../appliance/dataplane/commands.js';
+import { instantiateDataplane } from '../../appliance/dataplane/wasm.js';
+import { u32ToIp } from '../../appliance/net/ipv4.js';
+
+const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+
+const l = computeLayout({ tunSlots: 16, nbmaSlots: 16, ctlSlots: 256, peerCapacity: 64, fibCapacity: 64 });
+const memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(l)), maximum: 4096, shared: true });
+writeLayout(memory.buffer, l);
+const dp = instantiateDataplane(memory, () => undefined);
+const cmd = new Commands(new Ring(memory.buffer, l.ctlTx), undefined, true);
+const fibRows = () => {
+  dp.poll(256, Date.now());
+  return readFib(memory.buffer, l).map((r) => `${u32ToIp(r.prefix)}/${r.prefixLen} ${r.nextHop ? u32ToIp(r.nextHop) : 'on-link'}`).sort();
+};
+
+const table = new KernelTable(loadNative(), (level, msg) => say({ log: `${level} ${msg}` }));
+// the overrun test's thousands of /32s under 10.100/14 are counted, not printed
+table.subscribe((ev) => ev.kind === 'route' && ev.route.len === 32 && ev.route.prefix.startsWith('10.10') ? undefined : say({ ev: ev.kind === 'route' ? { kind: 'route', op: ev.op, prefix: `${ev.route.prefix}/${ev.route.len}`, gateway: ev.route.gateway, dev: ev.route.dev }
+  : ev.kind === 'addr' ? { kind: 'addr', op: ev.op, addr: `${ev.addr.address}/${ev.addr.prefixLen}`, ifname: ev.addr.ifname }
+    : ev.kind === 'link' ? { kind: 'link', op: ev.op, name: ev.link.name, up: ev.link.up } : { kind: ev.kind } }));
+await table.start();
+const fib = new OverlayFib(table, 'Tunnel0', cmd);
+fib.start();
+say({ ready: true, routes: table.routes().length });
+
+let busyUntil = 0;
+for await (const line of createInterface({ input: process.stdin })) {
+  const c = JSON.parse(line) as { op: string; [k: string]: any };
+  try {
+    if (c.op === 'state') {
+      say({ id: c.id, fib: fibRows(), behind: networksBehind(table, 'Tunnel0', c.nbma).map((n) => `${n.prefix}/${n.len}`).sort(),
+        nextHop: c.dst ? overlayNextHop(table, 'Tunnel0', c.dst)?.nextHop ?? null : null, routes: table.routes().length,
+        counters: table.counters, socket: table.socketStats() });
+    } else if (c.op === 'shortcut-add') { fib.installShortcut(c.prefix, c.len, c.nextHop); say({ id: c.id, fib: fibRows() }); }
+    else if (c.op === 'shortcut-del') { fib.removeShortcut(c.prefix, c.len); say({ id: c.id, fib: fibRows() }); }
+    else if (c.op === 'replace' || c.op === 'delete') {
+      const oif = c.dev ? table.link(c.dev)?.index : undefined;
+      const req = { prefix: c.prefix, len: c.len, gateway: c.gateway, oif, protocol: c.protocol ?? 4 };
+      await (c.op === 'replace' ? table.replaceRoute(req) : table.deleteRoute(req)).then(() => say({ id: c.id, ok: true }), (e: Error) => say({ id: c.id, error: e.message }));
+    } else if (c.op === 'block') {
+      // the event loop stops reading the socket for a while: notifications pile up in the kernel
+      busyUntil = Date.now() + c.ms;
+      while (Date.now() < busyUntil) { /* busy: the socket is not read */ }
+      say({ id: c.id, ok: true });
+    } else if (c.op === 'exit') { table.stop(); fib.stop(); say({ id: c.id, ok: true }); process.exit(0); }
+  } catch (e) { say({ id: c.id, error: (e as Error).message }); }
+}
