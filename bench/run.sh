@@ -10,6 +10,7 @@ echo; echo "### WASM data plane in memory (one worker)"; node "$here/wasm-datapl
 [ -f "$here/crypto.mjs" ] && { echo; echo "### ciphers, MB/s per core"; node "$here/crypto.mjs"; }
 echo; echo "### ESP in the WASM data plane, in memory (one worker)"; node "$here/esp.mjs"
 echo; echo "### NHRP: time to direct spoke-to-spoke path, Phase 2 and Phase 3 (seed topology)"; node "$here/nhrp-convergence.mjs" 10
+echo; echo "### NHRP: a spoke's NBMA address changes (DHCP-like, no-unique): time until traffic flows again"; node "$here/nbma-change.mjs" 8
 echo; echo "### IKEv1: main mode + quick mode per second per core as responder, ours and strongSwan's charon"; node "$here/ike.mjs" 200
 echo; echo "### IKEv1 + NHRP Phase 3: time from the first packet to an encrypted direct spoke-to-spoke path (seed 003)"; node "$here/nhrp-convergence.mjs" 5 ike
 echo; echo "### NHRP: registration storm after a hub restart (simulated spokes)"; node "$here/registration-storm.mjs" 1000 10000

@@ -143,6 +143,7 @@ interface Tunnel0
  ip nhrp registration no-unique
  ip nhrp redirect
  ip nhrp shortcut
+ if-state nhrp
  tunnel source GigabitEthernet0/1
  tunnel mode gre multipoint
  tunnel key 100
@@ -169,6 +170,8 @@ ip route 10.9.0.0 255.255.0.0 GigabitEthernet0/1
   t.match(text, /\nip route 10\.0\.0\.0 255\.0\.0\.0 Tunnel0 192\.168\.0\.2 20\n/);
   t.match(text, /\nend\n$/);
   t.notMatch(text, /ip mtu 1400/, 'defaults are not rendered');
+  t.equal((c1.interfaces.find((i) => i.name === 'Tunnel0') as { ifStateNhrp?: boolean }).ifStateNhrp, true, 'if-state nhrp is active');
+  t.match(text, /\n ip nhrp registration no-unique\n[\s\S]* if-state nhrp\n tunnel source/);
   t.equal(i1.length, i2.length, 'the same lines are reported inactive');
   for (const s of ['r1', 'r2']) {
     const c = load(fx(`seed003-${s}.cfg`));

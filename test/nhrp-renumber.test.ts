@@ -12,6 +12,7 @@ import { CieCode, FLAG_REG_UNIQUE, NhrpType } from '../appliance/nhrp/types.js';
 import type { NhrpMessage } from '../appliance/nhrp/types.js';
 import { NhsClient } from '../appliance/nhrp/registration-client.js';
 import { BindingHolders, MAX_HOLDERS_PER_CLIENT } from '../appliance/nhrp/holders.js';
+import { peersToReresolve, reresolveOnceRegistered } from '../appliance/supervisor/tunnel-source.js';
 import { HOLD, Net, Node, clientOf, tunnel, udpPacket, type Addr } from './util/nhrp-net.js';
 import { cie } from './util/nhrp-samples.js';
 import { FakeClock } from './util/fake-clock.js';
@@ -56,8 +57,11 @@ t.test('no-unique, Phase 2: the hub takes the new NBMA address at once and purge
   const { net, hub, a, b } = star(true);
   t.match(hub.entry(A.ip), { nbma: A.nbma, flags: { registered: true, unique: false } });
   b.engine.noEntry(A.ip, A.ip); // B resolves A's tunnel address: the hub answers from its cache
+  a.engine.noEntry(B.ip, B.ip); // and A resolves B
   net.settle(0);
   t.match(b.entry(A.ip), { type: 'dynamic', nbma: A.nbma });
+  const peers = peersToReresolve(a.engine);
+  t.same(peers, [B.ip], 'A knew B (not the NHS)');
 
   const requestsBefore = net.requests(A_NEW).length;
   const a2 = renumber(net, a, A_NEW, true);
@@ -71,6 +75,12 @@ t.test('no-unique, Phase 2: the hub takes the new NBMA address at once and purge
   b.engine.noEntry(A.ip, A.ip);
   net.settle(0);
   t.match(b.entry(A.ip), { type: 'dynamic', nbma: A_NEW }, 'B resolves the new address');
+  t.equal(a2.entry(B.ip), undefined, 'the restarted A knows nobody yet');
+  const keep = setTimeout(() => {}, 5000); // the follower's poll timer is unref'd
+  const n = await new Promise<number>((res) => reresolveOnceRegistered(a2.engine, peers, () => a2.engine, res));
+  clearTimeout(keep);
+  t.equal(n, 1);
+  t.match(a2.entry(B.ip), { type: 'dynamic', nbma: B.nbma }, 'once registered, A resolved B again');
   t.equal(refused(hub, 'registration-unique'), 0);
   t.equal(refused(b, 'purge'), 0);
 });

@@ -16,7 +16,7 @@ import { Overlay } from './overlay.js';
 import { isOverlayRoute } from './addressing.js';
 import { ApplyJournal } from './apply-journal.js';
 import { SendUsage } from './send-usage.js';
-import { presentSourceAddress, pollEvery, type TunnelSource } from './tunnel-source.js';
+import { presentSourceAddress, pollEvery, followAddressChanges, peersToReresolve, reresolveOnceRegistered, type TunnelSource } from './tunnel-source.js';
 import type { ExecContext } from './exec-context.js';
 import { readSas } from '../dataplane/sa.js';
 import { incompleteTunnel, type Plan } from './apply-plan.js';
@@ -29,8 +29,8 @@ import { loadNative } from '../io/native.js';
 
 export class ConfigError extends Error {}
 
-/** How often a tunnel waiting for its source address looks again (cheap: one `ip addr`). */
-const SOURCE_POLL_MS = 1000;
+/** The tunnel source follows the kernel's address events; this poll only catches a missed one. */
+const SOURCE_SAFETY_POLL_MS = 10000;
 /** How often a static route whose next hop is unreachable is tried again. */
 const INACTIVE_ROUTE_RETRY_MS = 2000;
 /** The kernel's answers for a next hop that is not on a connected network (yet): not a config error. */
@@ -58,7 +58,9 @@ export class Appliance {
   readonly startedAt = Date.now();
   private sourceText: string[] = [];
   private plan?: Plan;
-  private sourceTimer?: NodeJS.Timeout;
+  private stopSourceWatch?: () => void;
+  /** Peers the tunnel talked to before its source address went or changed: resolved again once it is back. */
+  private peersToResolve: string[] = [];
   /** Underlay static routes whose next hop is not reachable now: kept, retried, installed when it is (IOS keeps them out of the RIB). */
   private readonly inactiveRoutes = new Map<string, KernelRoute>();
   private inactiveTimer?: NodeJS.Timeout;
@@ -225,7 +227,7 @@ export class Appliance {
     if (src) await this.bringUpTunnel(plan, src, j);
     else this.waitForSource(plan);
     this.watchSource(plan);
-    j.record('tunnel source watch', () => { clearInterval(this.sourceTimer); this.sourceTimer = undefined; });
+    j.record('tunnel source watch', () => { this.stopSourceWatch?.(); this.stopSourceWatch = undefined; });
   }
 
   private async bringUpTunnel(plan: Plan, src: string, j: ApplyJournal): Promise<void> {
@@ -249,9 +251,9 @@ export class Appliance {
     this.log.emit('TUNNEL', 'warn', 'DOWN', `${t.name}: ${this.tunnelDown}; the tunnel stays down until it appears`);
   }
 
-  /** Follows the tunnel source address once a second: up when it appears, down when it goes. */
+  /** Follows the tunnel source address on every address or link change: up when it appears, down when it goes, restarted when it changes. */
   private watchSource(plan: Plan): void {
-    this.sourceTimer = pollEvery(SOURCE_POLL_MS, () => this.followSource(plan),
+    this.stopSourceWatch = followAddressChanges(this.kernel, SOURCE_SAFETY_POLL_MS, () => this.followSource(plan),
       (e) => this.log.emit('TUNNEL', 'error', 'WATCH', `${plan.tunnel!.name}: ${e.message}`));
   }
 
@@ -264,6 +266,8 @@ export class Appliance {
       // A new address (DHCP, PPPoE): the tunnel restarts on it at once (tunnel-source.ts).
       const overlay = this.overlay;
       this.overlay = undefined;
+      // kept across a moment without any address (a DHCP client deletes the old lease, then adds the new)
+      this.peersToResolve = peersToReresolve(overlay.nhrp);
       if (src) {
         this.log.emit('TUNNEL', 'notice', 'NBMA', `${t.name}: tunnel source address changed from ${plan.params!.source} to ${src}: ` +
           'restarting on it and registering at once');
@@ -277,6 +281,10 @@ export class Appliance {
       await this.bringUpTunnel(plan, src, j);
       this.log.emit('TUNNEL', 'notice', 'UP', `${t.name}: tunnel source ${src} is present: tunnel up`);
       this.lastWaitMessage = undefined;
+      const peers = this.peersToResolve;
+      this.peersToResolve = [];
+      reresolveOnceRegistered(this.overlay!.nhrp, peers, () => this.overlay?.nhrp, (n) =>
+        this.log.emit('NHRP', 'notice', 'NBMA', `registered from NBMA ${src}: resolving the ${n} peers we knew again`));
     } catch (e) {
       this.overlay = undefined;
       await j.rollback();
@@ -401,7 +409,7 @@ export class Appliance {
         this.overlay?.useConfig(c);
       },
       stopTunnel: async () => {
-        clearInterval(this.sourceTimer); this.sourceTimer = undefined;
+        this.stopSourceWatch?.(); this.stopSourceWatch = undefined;
         const o = this.overlay;
         this.overlay = undefined; this.tunnelDown = undefined;
         await o?.stop();
@@ -412,7 +420,7 @@ export class Appliance {
         o.reconfigureNhrp(plan.tunnel!, plan.params!.nhsFallback);
         // the source watch restarts the tunnel from its plan: from the new one from now on
         plan.params!.source = o.params.source;
-        clearInterval(this.sourceTimer);
+        this.stopSourceWatch?.();
         this.watchSource(plan);
       },
       overlayUp: () => !!this.overlay,
@@ -438,10 +446,10 @@ export class Appliance {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.sourceTimer);
+    this.stopSourceWatch?.();
     clearInterval(this.inactiveTimer);
     this.sendUsage.stop();
-    this.sourceTimer = undefined;
+    this.stopSourceWatch = undefined;
     await this.routing.stop();
     await this.overlay?.stop();
     this.kernel.stop();
