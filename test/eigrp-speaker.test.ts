@@ -163,6 +163,26 @@ t.test('stub spokes are not queried; a goodbye takes a neighbor down at once', a
   t.notOk(hub.dual.table.has('192.168.2.0/24'));
 });
 
+t.test('a neighbor that says hello but never acknowledges: given up after 16 retransmissions, no stuck state', async (t) => {
+  const seg = new Segment('10.0.0.1');
+  const hub = new EigrpSpeaker({ asn: 100, routerId: '10.0.0.1', interfaces: [tunnel('10.0.0.1', { splitHorizon: false, nextHopSelf: false })], originate: [{ prefix: '10.10.0.0', len: 24, iface: 'Tunnel0' }] }, seg.port('10.0.0.1'), new Rib(), 0);
+  const hello = encodeEigrp({ header: { version: 2, opcode: Opcode.Hello, checksum: 0, flags: 0, seq: 0, ack: 0, vrid: 0, as: 100 }, tlvs: [{ type: 'parameters', k: [1, 0, 1, 0, 0, 0], holdTime: 15 }] });
+  let inits = 0;
+  seg.members.set('10.0.0.66', (_src, dst, p) => { if (dst === '10.0.0.66' && p[1] === Opcode.Update) inits++; });
+  let gaveUp = false;
+  for (let now = 0; now < 200_000 && !gaveUp; now += 500) {
+    if (now % 5000 === 0) hub.receive('Tunnel0', '10.0.0.66', hello); // keeps the hold timer fresh
+    hub.tick(now);
+    seg.pump();
+    gaveUp = hub.lastChange?.why === 'retry limit exceeded';
+  }
+  t.ok(gaveUp, `neighbor reset: ${hub.lastChange?.why}`);
+  t.equal(inits, 17, 'the INIT update sent once and retransmitted 16 times');
+  t.equal(hub.rtp.stats.retransmits, 16);
+  t.equal(hub.dual.stats.stuckInActive, 0);
+  t.ok(hub.dual.table.has('10.10.0.0/24'), 'our own route untouched');
+});
+
 t.test('bad input: wrong AS, garbage, unknown sender, wrong K values: counted drops, no state', async (t) => {
   const { nodes, run } = lab({ splitHorizon: false, nextHopSelf: false });
   run(20_000);
