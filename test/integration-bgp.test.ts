@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { Lab, waitFor, sleep } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { tsharkFields } from './util/tshark.js';
 import { baseConfig, withStanza, routeTo, kernelRoutes, routingLabDown, startRouting, ctlJsonOrUndefined, frrLog, echoRequestsFrom, dmvpnPeers } from './util/routing-lab.js';
 
 requireTools(t, [...LAB_NEEDS, 'vtysh', 'tshark']);
@@ -70,10 +71,15 @@ async function goesDirect(t: Test, lab: Lab, ready: () => unknown, what: string)
   t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 3), 'host behind R2 pings host behind R3');
   t.ok(await waitFor(ready, 15000, 500), what);
   const before = echoRequestsFrom(lab, 'R3', '172.16.25.2', '10.0.3.10');
-  t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 10), '10 more pings');
+  const pinged = lab.ping(lab.ns('h2'), '10.0.3.10', 10);
+  t.ok(pinged, '10 more pings');
   await sleep(500);
   const direct = echoRequestsFrom(lab, 'R3', '172.16.25.2', '10.0.3.10') - before;
   t.ok(direct >= 10, `R3 received them straight from R2's NBMA address (${direct} echo requests, outer source 172.16.25.2)`);
+  if (!pinged) { // where did the replies go: R3's NBMA side, its routes and NHRP view
+    const replies = tsharkFields(lab.routers.get('R3')!.pcap, 'icmp.type == 0', ['frame.time_relative', 'ip.src', 'ip.dst']).slice(-5);
+    console.error(`echo replies leaving R3: ${JSON.stringify(replies)}\n${lab.ctl('R3', 'show ip route')}${lab.ctl('R3', 'show ip nhrp')}${lab.ctl('R3', 'show dataplane counters')}`);
+  }
 }
 
 t.test('Phase 3: the hub sends only the summary', async (t) => {
