@@ -46,6 +46,9 @@ function load(text: string) {
   return r.config;
 }
 
+/** The model without line numbers: a rendered config puts the same lines elsewhere. */
+const noLines = (x: ReturnType<typeof load>) => ({ ...x, inactive: x.inactive.map(({ text, reason }) => ({ text, reason })) });
+
 t.test('classic DMVPN hub config loads into the model', async (t) => {
   const c = load(HUB);
   const p = c.eigrp!.processes[0];
@@ -55,7 +58,8 @@ t.test('classic DMVPN hub config loads into the model', async (t) => {
   t.same(c.eigrp!.interfaces, [{ iface: 'Tunnel0', asn: 100, splitHorizon: false, nextHopSelf: false, helloInterval: 10, holdTime: 30,
     summaries: [{ prefix: '192.168.0.0', mask: '255.255.0.0' }], authMode: 'md5', keyChain: 'EIGRP-KEYS' }]);
   t.same(c.eigrp!.keyChains, [{ name: 'EIGRP-KEYS', keys: [{ id: 1, keyString: 's3cret' }] }]);
-  t.same(c.inactive.filter((x) => /eigrp|key/.test(x.text)), [], 'nothing EIGRP left inactive');
+  // until the supervisor runs the speaker, the router line (only it) is reported as not running
+  t.same(c.inactive.filter((x) => /eigrp|key/.test(x.text)).map((x) => x.text), ['router eigrp 100'], 'only the router line is reported inactive');
 });
 
 t.test('show running-config renders it back; the rendering loads to the same model', async (t) => {
@@ -66,7 +70,7 @@ t.test('show running-config renders it back; the rendering loads to the same mod
     ' ip authentication mode eigrp 100 md5', ' ip summary-address eigrp 100 192.168.0.0 255.255.0.0']) {
     t.ok(text.split('\n').includes(l), `renders "${l}"`);
   }
-  t.same(load(text), c, 'round trip');
+  t.same(noLines(load(text)), noLines(c), 'round trip');
   t.ok(text.indexOf('interface Tunnel0') < text.indexOf('router eigrp 100'), 'router section after the interfaces, as IOS orders it');
 });
 
@@ -112,7 +116,7 @@ t.test('named mode: address-family, af-interface, topology base', async (t) => {
   t.same(p.stub, { connected: true });
   const out = renderConfig(c);
   t.match(out, /router eigrp DMVPN\n !\n address-family ipv4 unicast autonomous-system 100\n !\n  af-interface Tunnel0\n   hello-interval 10\n   no split-horizon\n   no next-hop-self\n   authentication mode hmac-sha-256 Secret1\n  exit-af-interface/);
-  t.same(load(out), c, 'round trip');
+  t.same(noLines(load(out)), noLines(c), 'round trip');
 });
 
 t.test('interactive: prompts, no router eigrp, bad input', async (t) => {
