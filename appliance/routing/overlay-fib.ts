@@ -16,6 +16,8 @@ export interface FibSink {
 export interface FibEntry { prefix: string; len: number; nextHop?: string; source: 'kernel' | 'shortcut' }
 
 const keyOf = (prefix: string, len: number) => `${prefix}/${len}`;
+/** how soon a prefix whose command the full control ring refused is tried again (the worker drains it in microseconds) */
+const RETRY_MS = 50;
 
 /** The tunnel next hop of `r` if it leaves through `dev`: a gateway, '' for on-link, undefined if not via the tunnel. */
 export function tunnelNextHop(r: Route, dev: string): string | undefined {
@@ -32,8 +34,10 @@ export class OverlayFib {
   private readonly installed = new Map<string, FibEntry>();
   private readonly shortcuts = new Map<string, string>();
   private unsubscribe?: () => void;
-  /** commands the data plane's control ring refused (full): the entry is retried on the next change */
+  /** commands the data plane's control ring refused (full); each such prefix is tried again shortly */
   refused = 0;
+  private readonly retry = new Set<string>();
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(private readonly table: KernelTable, private readonly tunnelDev: string, private readonly sink: FibSink,
     private readonly log: (level: 'warn' | 'debug', msg: string) => void = () => {}) {}
@@ -44,7 +48,7 @@ export class OverlayFib {
     for (const r of this.table.routes()) if (tunnelNextHop(r, this.tunnelDev) !== undefined) this.sync(r.prefix, r.len);
   }
 
-  stop(): void { this.unsubscribe?.(); this.unsubscribe = undefined; }
+  stop(): void { this.unsubscribe?.(); this.unsubscribe = undefined; clearTimeout(this.retryTimer); this.retryTimer = undefined; this.retry.clear(); }
 
   /** NHRP Phase 3: `prefix/len` via tunnel address `nextHop`, over whatever the kernel says. */
   installShortcut(prefix: string, len: number, nextHop: string): void { this.shortcuts.set(keyOf(prefix, len), nextHop); this.sync(prefix, len); }
@@ -70,6 +74,16 @@ export class OverlayFib {
     return best;
   }
 
+  private retryRefused(): void {
+    this.retryTimer = undefined;
+    if (!this.unsubscribe) return;
+    for (const key of [...this.retry]) {
+      this.retry.delete(key);
+      const [prefix, len] = key.split('/');
+      this.sync(prefix, Number(len));
+    }
+  }
+
   private sync(prefix: string, len: number): void {
     const key = keyOf(prefix, len);
     const sc = this.shortcuts.get(key);
@@ -80,7 +94,14 @@ export class OverlayFib {
     if (want && have && have.nextHop === want.nextHop) { this.installed.set(key, want); return; }
     if (!want && !have) return;
     const ok = want ? this.sink.fibAdd(ipToU32(prefix), len, want.nextHop ? ipToU32(want.nextHop) : 0) : this.sink.fibDel(ipToU32(prefix), len);
-    if (!ok) { this.refused++; this.log('warn', `overlay FIB ${want ? 'add' : 'delete'} ${key} refused: data-plane command ring full`); return; }
+    if (!ok) {
+      this.refused++;
+      this.log('warn', `overlay FIB ${want ? 'add' : 'delete'} ${key} refused: data-plane command ring full; retrying`);
+      this.retry.add(key);
+      this.retryTimer ??= setTimeout(() => this.retryRefused(), RETRY_MS);
+      return;
+    }
+    this.retry.delete(key);
     this.log('debug', want ? `overlay FIB ${key} via ${want.nextHop ?? 'on-link'} (${want.source})` : `overlay FIB ${key} removed`);
     if (want) this.installed.set(key, want); else this.installed.delete(key);
   }
