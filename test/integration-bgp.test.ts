@@ -62,7 +62,7 @@ t.test('Phase 2: dynamic neighbors on the hub, route reflection, next hop the ot
   t.match(r2, { gateway: '192.168.0.3', dev: 'Tunnel0', protocol: 'bgp' }, 'R2 reaches R3\'s LAN via R3: the reflector keeps the next hop');
   t.match(await waitFor(() => routeTo(lab.ns('R3'), '10.0.2.0/24'), 20000, 500), { gateway: '192.168.0.2', dev: 'Tunnel0', protocol: 'bgp' }, 'and R3 R2\'s LAN via R2');
   t.match(routeTo(lab.ns('R2'), '10.0.1.0/24'), { gateway: '192.168.0.1', protocol: 'bgp' }, 'and the hub LAN via the hub');
-  t.match(lab.ctl('R2', 'show ip route'), /\nB\s+10\.0\.3\.0(\/24)? \[\d+\/\d+\] via 192\.168\.0\.3\b/, 'show ip route: a B route via R3');
+  t.match(lab.ctl('R2', 'show ip route'), /\nB\s+10\.0\.3\.0(\/24)? \[200\/0\] via 192\.168\.0\.3\b/, 'show ip route: an iBGP route (distance 200, from FRR) via R3');
   await goesDirect(t, lab, () => dmvpnPeers(lab, 'R2').includes('192.168.0.3'), 'R2 resolved R3 (dynamic NHRP entry)');
 });
 

@@ -5,7 +5,7 @@
 // `%` next-hop override of the route they override.
 import t from 'tap';
 import { formatIpRoute } from '../appliance/show/ip-route.js';
-import { routeRows, type RouteSource } from '../appliance/supervisor/exec-routes.js';
+import { frrRibMetrics, routeRows, type RouteSource } from '../appliance/supervisor/exec-routes.js';
 import type { Address, Route } from '../appliance/routing/kernel-table.js';
 
 const NOW = 1_700_000_000_000;
@@ -109,4 +109,29 @@ t.test('Phase 3 shortcuts: H route for a prefix under a summary, % on a route th
   t.equal(rows.filter((r) => r.code === 'H').length, 1, 'no H row for the overridden prefix');
   t.match(out, /H - NHRP/, 'the legend explains H');
   t.match(out, /% - next hop override/, 'and %');
+});
+
+t.test('routes a routing daemon installed show its own distance and metric (FRR gives the kernel neither)', async (t) => {
+  // FRR 8.4 `show ip route json` (trimmed): an iBGP route (200/0) and an OSPF route (110/20)
+  const frr = {
+    '10.0.3.0/24': [{ prefix: '10.0.3.0/24', protocol: 'bgp', selected: true, destSelected: true, distance: 200, metric: 0, installed: true, table: 254 }],
+    '10.0.4.0/24': [
+      { prefix: '10.0.4.0/24', protocol: 'ospf', distance: 110, metric: 30, table: 254 },
+      { prefix: '10.0.4.0/24', protocol: 'ospf', selected: true, distance: 110, metric: 20, installed: true, table: 254 },
+    ],
+    '10.0.5.0/24': [{ prefix: '10.0.5.0/24', protocol: 'bgp', distance: 200, metric: 0 }], // not selected: not ours to show
+    junk: 'not a list',
+  };
+  const daemonRib = frrRibMetrics(frr);
+  t.same([...daemonRib.keys()], ['10.0.3.0/24', '10.0.4.0/24'], 'only selected, installed routes');
+  const routes = [
+    route('10.0.3.0/24', { via: '192.168.0.3', dev: 'Tunnel0', proto: 'bgp', metric: 20 }),
+    route('10.0.4.0/24', { via: '192.168.0.4', dev: 'Tunnel0', proto: 'ospf', metric: 20 }),
+    route('10.0.5.0/24', { via: '192.168.0.5', dev: 'Tunnel0', proto: 'bgp', metric: 20 }),
+  ];
+  const out = formatIpRoute(routeRows(source(routes, HUB_ADDRS, { daemonRib })), { legend: false });
+  t.match(out, /B\s+10\.0\.3\.0\/24 \[200\/0\] via 192\.168\.0\.3/, 'iBGP at IOS distance 200');
+  t.match(out, /O\s+10\.0\.4\.0\/24 \[110\/20\] via 192\.168\.0\.4/, 'OSPF with its cost');
+  t.match(out, /B\s+10\.0\.5\.0\/24 \[20\/0\] via 192\.168\.0\.5/, 'no daemon figure: the protocol default');
+  t.same(frrRibMetrics(undefined).size, 0, 'no FRR answer: nothing');
 });

@@ -30,6 +30,21 @@ export interface RouteSource {
   /** when the table saw a route appear (ms), for the age column */
   since(r: Route): number | undefined;
   now: number;
+  /** the routing daemons' own distance and metric for a prefix they installed (FRR puts neither in
+   *  the kernel: every zebra route has kernel metric 20), so iBGP shows 200 and OSPF its cost */
+  daemonRib?: Map<string, { distance: number; metric: number }>;
+}
+
+/** FRR's `show ip route json` -> the selected, installed route's distance and metric by prefix. */
+export function frrRibMetrics(json: unknown): Map<string, { distance: number; metric: number }> {
+  const out = new Map<string, { distance: number; metric: number }>();
+  if (!json || typeof json !== 'object') return out;
+  for (const [prefix, list] of Object.entries(json as Record<string, unknown>)) {
+    if (!Array.isArray(list)) continue;
+    const sel = list.find((e) => e && typeof e === 'object' && e.selected === true && e.installed === true);
+    if (sel && Number.isInteger(sel.distance) && Number.isInteger(sel.metric)) out.set(prefix, { distance: sel.distance, metric: sel.metric });
+  }
+  return out;
 }
 
 const keyOf = (prefix: string, len: number) => `${prefix}/${len}`;
@@ -63,7 +78,9 @@ export function routeRows(src: RouteSource): RouteView[] {
     const p = BY_PROTOCOL[r.protocol];
     if (!p) continue;
     const via = r.gateway ?? r.nexthops.find((n) => n.gateway)?.gateway;
-    rows.push({ code: p.code, prefix: r.prefix, len: r.len, distance: p.code === 'S' ? r.metric || 1 : p.distance, metric: p.code === 'H' ? NHRP_METRIC : 0,
+    const daemon = p.code === 'O' || p.code === 'B' ? src.daemonRib?.get(keyOf(r.prefix, r.len)) : undefined;
+    rows.push({ code: p.code, prefix: r.prefix, len: r.len, distance: daemon?.distance ?? (p.code === 'S' ? r.metric || 1 : p.distance),
+      metric: daemon?.metric ?? (p.code === 'H' ? NHRP_METRIC : 0),
       via, iface, age: p.code === 'S' ? undefined : age(src.since(r)) });
   }
   // shortcuts: an override of the route to the same prefix through the tunnel, or an H route of their own

@@ -15,7 +15,7 @@ import { formatIsakmpSa, formatCryptoSession } from '../show/crypto-isakmp.js';
 import { formatVersion } from '../show/version.js';
 import { formatInterfaceBrief } from '../show/interfaces.js';
 import { formatIpRoute } from '../show/ip-route.js';
-import { routeRows } from './exec-routes.js';
+import { frrRibMetrics, routeRows } from './exec-routes.js';
 import { formatInterfaces } from '../show/interfaces-detail.js';
 import { interfaceViews } from './exec-interfaces.js';
 import { dmvpnInterface, nhrpEntries } from './views.js';
@@ -140,7 +140,9 @@ export class ExecCommands {
   private routes() {
     const ctx = this.ctx, k = ctx.kernel(), t = ctx.tunnel();
     const ifs = ctx.config().interfaces;
-    return routeRows({
+    const c = ctx.config();
+    const daemonRib = c.ospf || c.bgp ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : undefined;
+    return routeRows({ daemonRib,
       routes: k.routes(), addresses: k.addresses(), since: (r) => k.since(r), now: this.now(), tunnelName: t?.name,
       iosName: (dev) => ifs.find((i) => i.kind !== 'tunnel' && ctx.osNameOf(i.name) === dev)?.name ?? dev,
       shortcuts: (ctx.nhrp()?.cacheEntries() ?? []).filter((e) => e.flags.rib && e.via)
