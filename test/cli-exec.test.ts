@@ -45,7 +45,7 @@ function fakeContext() {
     startedAt: NOW - 3723000,
     config: () => ({ hostname: 'r1', interfaces: [] }) as unknown as ApplianceConfig,
     tunnel: () => tunnel, tunnelSource: () => '198.51.100.1', overlayUp: () => true, osNameOf: () => undefined,
-    kernel: () => ({ routes: () => [], addresses: () => [], since: () => undefined }),
+    kernel: () => ({ routes: () => [], addresses: () => [], since: () => undefined, link: () => undefined }),
     nhrp: () => ({ nhsStatus: () => nhs, counters: () => counters, cacheEntries: () => [], clearCache: () => { calls.push('clearCache'); } }),
     nhrpSendUsage: () => 37, dataplaneCounters: () => dpCounters,
     reconfigure: async () => ({ ok: false, message: 'not used here' }),

@@ -72,6 +72,10 @@ t.test('if-state nhrp: the tunnel follows its NHS and a floating static takes ov
     t.equal(tunnelTx(), before, 'nothing went into the tunnel');
     t.equal(briefTunnel()?.protocolUp, false, 'show ip interface brief: Tunnel0 protocol down');
     t.match(lab.ctl(SPOKE, 'show dmvpn detail'), /Interface Tunnel0 is up\/down,/, 'show dmvpn detail: up/down');
+    // IOS takes a down interface's routes out of the table: show ip route has the floating static only
+    const shown = lab.ctl(SPOKE, 'show ip route static');
+    t.match(shown, new RegExp(`S\\s+${lan(1).replace(/\./g, '\\.')}/24 \\[250/0\\] via 172\\.16\\.25\\.1`), 'show ip route: the floating static [250/0]');
+    t.notMatch(shown, /Tunnel0/, 'show ip route: no route through the down tunnel');
   });
 
   t.test('the hub comes back: line protocol up, the overlay route carries the traffic again', async (t) => {
@@ -81,6 +85,7 @@ t.test('if-state nhrp: the tunnel follows its NHS and a floating static takes ov
     const before = tunnelTx();
     t.ok(lab.ping(lab.ns('h2'), host(1), 3), 'h2 -> h1 over the tunnel');
     t.ok(tunnelTx() >= before + 3, 'Tunnel0 carried the pings');
+    t.match(lab.ctl(SPOKE, 'show ip route static'), new RegExp(`S\\s+${lan(1).replace(/\./g, '\\.')}/24 \\[1/0\\] via 192\\.168`), 'show ip route: the tunnel route is back');
     const changes = lab.ctl(SPOKE, 'show logging').split('\n').filter((l) => /%LINEPROTO-5-UPDOWN: Line protocol on Interface Tunnel0, changed state to/.test(l));
     t.same(changes.map((l) => /to (\w+)$/.exec(l)?.[1]), ['down', 'up', 'down', 'up'], 'one log line per change');
   });

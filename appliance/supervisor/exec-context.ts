@@ -9,7 +9,7 @@ import type { NhsStatus } from '../nhrp/registration-client.js';
 import type { SaRow } from '../dataplane/sa.js';
 import type { IsakmpSaRow, CryptoSessionChild } from '../show/crypto-isakmp.js';
 import type { DaemonStatus } from '../routing/frr/daemons.js';
-import type { Address, Route } from '../routing/kernel-table.js';
+import type { Address, Link, Route } from '../routing/kernel-table.js';
 
 /** IKE as exec mode sees it: the ISAKMP SAs, the Child SAs it installed, and `clear crypto ...`. */
 export interface ExecIke {
@@ -45,7 +45,7 @@ export interface ExecContext {
   /** the OS interface a configured interface drives */
   osNameOf(name: string): string | undefined;
   /** the kernel's main table and addresses (netlink), with when each route appeared */
-  kernel(): { routes(): Route[]; addresses(): Address[]; since(r: Route): number | undefined };
+  kernel(): { routes(): Route[]; addresses(): Address[]; since(r: Route): number | undefined; link(name: string): Link | undefined };
   /** the NHRP engine, while the tunnel runs */
   nhrp(): ExecNhrp | undefined;
   /** percent of the NHRP max-send budget used in the last 10 s */

@@ -33,6 +33,9 @@ export interface RouteSource {
   /** the routing daemons' own distance and metric for a prefix they installed (FRR puts neither in
    *  the kernel: every zebra route has kernel metric 20), so iBGP shows 200 and OSPF its cost */
   daemonRib?: Map<string, { distance: number; metric: number }>;
+  /** false when the OS interface has no carrier (a tunnel `if-state nhrp` took down): IOS drops the
+   *  interface's routes from the table while it is down; the kernel keeps them, flagged linkdown */
+  linkUp?(dev: string): boolean;
 }
 
 /** FRR's `show ip route json` -> the selected, installed route's distance and metric by prefix. */
@@ -63,6 +66,8 @@ export function routeRows(src: RouteSource): RouteView[] {
   const best = new Map<string, Route>();
   for (const r of src.routes) {
     if (r.type !== RTN.UNICAST && r.type !== RTN.BLACKHOLE) continue;
+    const dev = devOf(r);
+    if (dev && src.linkUp && !src.linkUp(dev)) continue;
     const k = keyOf(r.prefix, r.len), have = best.get(k);
     const rank = (x: Route) => (connectedOf(x) ? -1 : x.metric);
     if (!have || rank(r) < rank(have)) best.set(k, r);

@@ -142,7 +142,7 @@ export class ExecCommands {
     const ifs = ctx.config().interfaces;
     const c = ctx.config();
     const daemonRib = c.ospf || c.bgp ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : undefined;
-    return routeRows({ daemonRib,
+    return routeRows({ daemonRib, linkUp: (dev) => k.link(dev)?.lowerUp !== false,
       routes: k.routes(), addresses: k.addresses(), since: (r) => k.since(r), now: this.now(), tunnelName: t?.name,
       iosName: (dev) => ifs.find((i) => i.kind !== 'tunnel' && ctx.osNameOf(i.name) === dev)?.name ?? dev,
       shortcuts: (ctx.nhrp()?.cacheEntries() ?? []).filter((e) => e.flags.rib && e.via)
