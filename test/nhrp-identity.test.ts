@@ -4,7 +4,7 @@
 // address at once, and the binding ends with the registration. Every packet goes through the codec.
 import t from 'tap';
 import { encodeNhrp } from '../appliance/nhrp/codec.js';
-import { CieCode, NhrpType } from '../appliance/nhrp/types.js';
+import { CieCode, FLAG_REG_UNIQUE, NhrpType } from '../appliance/nhrp/types.js';
 import type { NhrpMessage } from '../appliance/nhrp/types.js';
 import { NhrpIdentityBinding } from '../appliance/supervisor/nhrp-identity.js';
 import { Net, Node, tunnel } from './util/nhrp-net.js';
@@ -27,8 +27,8 @@ function hub() {
     try { node.engine.receive(nbma, HUB.nbma, encodeNhrp({ hopCount: 64, srcNbma: nbma, flags: 0, requestId: 1, cies: [], extensions: [], ...m })); }
     finally { identity = undefined; }
   };
-  const register = (nbma: string, id: string | undefined, ip: string) =>
-    from(nbma, id, { type: NhrpType.RegistrationRequest, srcProto: ip, dstProto: HUB.ip, requestId: Math.floor(Math.random() * 1e6), cies: [cie({ prefixLen: 0xff })] });
+  const register = (nbma: string, id: string | undefined, ip: string, flags = 0) =>
+    from(nbma, id, { type: NhrpType.RegistrationRequest, srcProto: ip, dstProto: HUB.ip, flags, requestId: Math.floor(Math.random() * 1e6), cies: [cie({ prefixLen: 0xff })] });
   const purge = (nbma: string, id: string | undefined, srcIp: string, ip: string) =>
     from(nbma, id, { type: NhrpType.PurgeRequest, srcProto: srcIp, dstProto: HUB.ip, requestId: 7, cies: [cie({ proto: ip, prefixLen: 32 })] });
   const refused = (k: string) => node.engine.counters().refused[k] ?? 0;
@@ -64,6 +64,21 @@ t.test('the same identity re-registering from a new NBMA address is accepted at 
   t.match(h.node.entry(A.ip), { nbma: '198.51.100.77', flags: { registered: true } }, 'moved');
   t.equal(h.lastCode('198.51.100.77'), CieCode.Success);
   t.equal(h.refused('registration-identity'), 0);
+});
+
+t.test('a unique registration: its own identity moves it at once, nobody else can', async (t) => {
+  const h = hub();
+  h.register(A.nbma, A.id, A.ip, FLAG_REG_UNIQUE);
+  // the same IKE identity from a new address (DHCP renumbered the spoke): replaced at once
+  h.register('198.51.100.77', A.id, A.ip, FLAG_REG_UNIQUE);
+  t.match(h.node.entry(A.ip), { nbma: '198.51.100.77', flags: { registered: true, unique: true } }, 'moved by its owner');
+  t.equal(h.lastCode('198.51.100.77'), CieCode.Success);
+  t.ok(h.node.logged(/unique registration of the same owner replaced/).length, 'logged as the owner\'s move');
+  // through no IKE SA (no identity) from a third address: refused by the binding before the unique rule
+  h.register('198.51.100.78', undefined, A.ip, FLAG_REG_UNIQUE);
+  t.match(h.node.entry(A.ip), { nbma: '198.51.100.77' }, 'still where its owner put it');
+  t.equal(h.lastCode('198.51.100.78'), CieCode.AdministrativelyProhibited, 'refused: bound to another identity');
+  t.equal(h.refused('registration-identity'), 1, 'counted');
 });
 
 t.test('behind one NAT: a spoke cannot purge the other\'s registration; its own purge is honoured; then the address is free', async (t) => {
