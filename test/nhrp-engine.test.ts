@@ -270,3 +270,28 @@ t.test('a hub listing itself as NHS does not register with itself', async (t) =>
   t.same(hub.engine.nhsStatus(), []);
   t.equal(net.sent.length, 0);
 });
+
+t.test('the NHS answers two retransmissions of one registration: the late reply is ours, dropped without a refusal', async (t) => {
+  const { clock, net } = world();
+  const hub = new Node(net, HUB, tunnel());
+  hub.engine.start();
+  const a = new Node(net, A, spokeCfg());
+  net.nodes.delete(A.nbma); // the hub's replies are lost on the way back while the spoke retransmits
+  a.engine.start();
+  clock.advance(0);
+  clock.advance(10_000);
+  net.nodes.set(A.nbma, a);
+  const replies = net.of(4, HUB.nbma, A.nbma);
+  t.ok(replies.length >= 2, `the hub answered ${replies.length} retransmissions (lost on the way)`);
+  const { encodeNhrp } = await import('../appliance/nhrp/codec.js');
+  // both answers arrive late, newest first (what a busy NHS and a 1 s retransmission produce)
+  a.engine.receive(HUB.nbma, A.nbma, encodeNhrp(replies.at(-1)!.msg));
+  t.equal(a.engine.nhsStatus()[0]?.up, true, 'the first reply to arrive answers the registration');
+  a.engine.receive(HUB.nbma, A.nbma, encodeNhrp(replies.at(-2)!.msg));
+  t.same(a.engine.counters().refused, {}, 'the other reply is not refused as forged');
+  a.engine.receive(HUB.nbma, A.nbma, encodeNhrp(replies.at(-2)!.msg));
+  t.match(a.engine.counters().refused, { 'registration-reply': 1 }, 'a replay of it is (its id is spent)');
+  a.engine.receive(HUB.nbma, A.nbma, encodeNhrp({ ...replies.at(-1)!.msg, requestId: 4242 }));
+  t.match(a.engine.counters().refused, { 'registration-reply': 2 }, 'an id never sent is refused as before');
+  [a, hub].forEach((n) => n.engine.stop());
+});

@@ -350,6 +350,8 @@ export class NhrpEngine {
 
   private onRegistrationReply(msg: NhrpMessage, srcNbma: string): void {
     const client = this.clients.find((c) => c.owns(msg.requestId));
+    // the NHS answered two retransmissions of one registration and the first answer was taken
+    if (!client && this.clients.some((c) => c.nbma === srcNbma && c.lateReply(msg.requestId))) return;
     if (!client || client.nbma !== srcNbma) {
       return this.refuse('registration-reply', `registration reply ${msg.requestId} from NBMA ${srcNbma} refused: ` +
         (client ? `that request went to ${client.nbma}` : 'no registration of ours has that id'));

@@ -10,6 +10,9 @@ import {
 import type { NhrpExtension, NhrpMessage } from './types.js';
 import type { LogFn } from '../log/log.js';
 
+/** retransmissions of one registration whose replies are still accepted */
+const OUTSTANDING_MAX = 8;
+
 export const BACKOFF_INITIAL_S = 1;
 export const BACKOFF_MAX_S = 64;
 /** Consecutive unanswered Registration Requests before the NHS is considered down. */
@@ -62,6 +65,10 @@ export class NhsClient {
   private unanswered = 0;
   /** every request id of the current (unanswered) cycle: a late reply to a retransmit still counts */
   private outstanding = new Set<number>();
+  /** ids of the retransmissions the last reply made moot: their own late replies are ours, not forged */
+  private superseded = new Set<number>();
+  /** replies that came after another reply had answered the same registration (retransmission races) */
+  lateReplies = 0;
   private sent = 0;
   private failed = 0;
   private replies = 0;
@@ -90,6 +97,7 @@ export class NhsClient {
     this.started = false;
     this.clearTimer();
     this.outstanding.clear();
+    this.superseded.clear();
     // no upChanged: a stopped client is being replaced or torn down with its engine
     this.up = this.responding = this.expecting = false;
   }
@@ -98,10 +106,19 @@ export class NhsClient {
     return this.outstanding.has(requestId);
   }
 
+  /** A reply to a retransmission of a registration another reply already answered: counted and dropped. */
+  lateReply(requestId: number): boolean {
+    if (!this.superseded.delete(requestId)) return false;
+    this.lateReplies++;
+    return true;
+  }
+
   /** Handle a Registration Reply whose request id we own. */
   onReply(msg: NhrpMessage): void {
     if (!this.started || !this.outstanding.has(msg.requestId)) return;
-    this.outstanding.clear();
+    this.outstanding.delete(msg.requestId);
+    this.superseded = this.outstanding;
+    this.outstanding = new Set();
     this.replies++;
     this.lastReplyAt = this.o.clock.now();
     this.responding = true;
@@ -188,6 +205,8 @@ export class NhsClient {
   private sendRequest(): void {
     if (!this.started) return;
     const id = this.o.allocRequestId();
+    // a reply to any of the last few retransmissions answers the registration; older ids are dropped
+    if (this.outstanding.size >= OUTSTANDING_MAX) this.outstanding.delete(this.outstanding.values().next().value as number);
     this.outstanding.add(id);
     this.sent++;
     this.expecting = true;
