@@ -55,6 +55,26 @@ t.test('unanswered purge is retransmitted with backoff, then given up and logged
   t.same(a.routes, [`+192.168.20.0/24 via ${B.ip}`], 'A never heard it');
 });
 
+t.test('a purge still being retransmitted is dropped once the owner answers the same requester anew', async (t) => {
+  const { net, hub, a, b } = withShortcuts();
+  net.cut.add(A.nbma); // A is away while B clears: B's purge goes unanswered and is retransmitted
+  b.engine.clearCache();
+  a.engine.clearCache();
+  net.settle(1_500);
+  t.equal(net.of(5, B.nbma, A.nbma).length, 2, 'B retransmits its purge');
+  net.cut.delete(A.nbma);
+  // traffic again (another host pair: the hub rate-limits indications per pair): A resolves B's
+  // prefix and B answers it, a fresh binding for the same requester
+  hub.engine.trafficIndication(A.nbma, A.ip, udpPacket('192.168.10.6', '192.168.20.6'));
+  net.settle(0);
+  t.equal(a.routes.at(-1), `+192.168.20.0/24 via ${B.ip}`, 'A has a new shortcut to B');
+  const sent = net.of(5, B.nbma, A.nbma).length;
+  net.settle(60_000);
+  t.equal(net.of(5, B.nbma, A.nbma).length, sent, 'the stale purge is not sent again');
+  t.equal(a.routes.at(-1), `+192.168.20.0/24 via ${B.ip}`, 'so it cannot take the new shortcut away');
+  t.ok(b.logged(/purge of 192\.168\.20\.0\/24 at 10\.0\.0\.2 dropped: answered again/).length, 'logged');
+});
+
 t.test('Purge Request with N: entries removed, no reply; a purge of a tunnel address drops its shortcuts', async (t) => {
   const { net, a, b } = withShortcuts();
   b.engine.sendMessage(A.nbma, {

@@ -40,6 +40,15 @@ export class Purger {
     let l = this.locals.get(key);
     if (!l) this.locals.set(key, l = { ...owned, created: this.ctx.clock.now(), requesters: new Map() });
     l.requesters.set(requesterIp, requesterNbma);
+    // a purge of this prefix still being retransmitted to this requester (an earlier clear ip nhrp)
+    // would arrive after the fresh binding and remove it: the new answer supersedes it
+    for (const [id, p] of this.pending) {
+      const c = p.msg.cies[0];
+      if (p.msg.dstProto !== requesterIp || c.proto !== owned.prefix || c.prefixLen !== owned.len) continue;
+      if (p.timer !== undefined) this.ctx.clock.timers.clearTimeout(p.timer);
+      this.pending.delete(id);
+      this.ctx.log('debug', `NHRP: purge of ${owned.prefix}/${owned.len} at ${requesterIp} dropped: answered again`);
+    }
   }
 
   /** Purge every prefix we gave out, at everyone who asked for it. */
