@@ -49,3 +49,16 @@ export function showEigrpTopology(sp: EigrpSpeaker, allLinks = false): string {
   }
   return out.join('\n') + '\n';
 }
+
+/** `show ip eigrp interfaces`: the interfaces running EIGRP (passive ones left out, as IOS) and their peers. */
+export function showEigrpInterfaces(sp: EigrpSpeaker): string {
+  const out = [`EIGRP-IPv4 Interfaces for AS(${sp.o.asn})`,
+    '                              Xmit Queue   PeerQ        Mean   Pacing Time   Multicast    Pending',
+    'Interface              Peers  Un/Reliable  Un/Reliable  SRTT   Un/Reliable   Flow Timer   Routes'];
+  for (const i of sp.o.interfaces.filter((x) => !x.passive)) {
+    const peers = sp.neighbors.list().filter((n) => n.iface === i.name);
+    const pending = peers.reduce((a, n) => a + sp.rtp.pendingCount(n.address), 0);
+    out.push(`${shortIf(i.name).padEnd(23)}${String(peers.length).padStart(5)}        0/${pending}         0/0        0       0/0            0           0`);
+  }
+  return out.join('\n') + '\n';
+}
