@@ -9,6 +9,7 @@ import { Lab, waitFor, sleep } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, echoRequestsFrom, dmvpnPeers } from './util/routing-lab.js';
+import { tsharkFields } from './util/tshark.js';
 
 requireTools(t, [...LAB_NEEDS, 'python3', 'tshark']);
 
@@ -40,6 +41,15 @@ t.test('EIGRP hub (no split horizon, no next-hop-self) and two spokes: neighbors
   t.same(both?.sort(), ['192.168.0.2', '192.168.0.3'], 'the hub has both spokes as EIGRP neighbors');
   t.same(neighbors(lab, 'R2'), ['192.168.0.1'], 'a spoke has only the hub');
   t.match(lab.ctl('R1', 'show ip eigrp interfaces'), /Tu0\s+2\s/, 'show ip eigrp interfaces: two peers on Tu0');
+  // on the wire: R3 gets the hub's EIGRP (GRE from the hub's NBMA address), never a spoke's (no spoke-to-spoke adjacency)
+  const eigrpAtR3 = (nbma: string) => tsharkFields(lab.routers.get('R3')!.pcap, `gre && eigrp && ip.src == ${nbma}`, ['frame.number']).length;
+  t.ok(eigrpAtR3('172.16.15.2') > 0, `R3 received the hub's EIGRP packets inside GRE (${eigrpAtR3('172.16.15.2')})`);
+  t.equal(eigrpAtR3('172.16.25.2'), 0, 'and no EIGRP packet from R2');
+  const traffic = lab.ctl('R1', 'show ip eigrp traffic');
+  const [, hs, hr] = /Hellos sent\/received: (\d+)\/(\d+)/.exec(traffic) ?? [];
+  t.ok(Number(hs) > 0 && Number(hr) > 0, `the hub counts hellos both ways (${hs}/${hr})`);
+  t.match(traffic, /Updates sent\/received: [1-9]\d*\/[1-9]\d*/, 'and updates');
+  t.match(traffic, /Packets dropped: 0\n/, 'no drop');
 
   const r2to3 = await waitFor(() => routeTo(lab.ns('R2'), '10.0.3.0/24'), 30000, 500);
   t.match(r2to3, { gateway: '192.168.0.3', dev: 'Tunnel0', protocol: 'eigrp' }, 'R2 reaches R3\'s LAN via R3 (not the hub)');

@@ -62,3 +62,14 @@ export function showEigrpInterfaces(sp: EigrpSpeaker): string {
   }
   return out.join('\n') + '\n';
 }
+
+/** `show ip eigrp traffic`: packets sent/received per kind (IOS's lines), then every drop by reason. */
+export function showEigrpTraffic(sp: EigrpSpeaker): string {
+  const c = sp.counters;
+  const row = (label: string, k: string) => `  ${label} sent/received: ${c.sent.get(k) ?? 0}/${c.received.get(k) ?? 0}`;
+  const drops = [...c.dropped].map(([r, n]) => `${r} ${n}`).join(', ');
+  return [`EIGRP-IPv4 Traffic Statistics for AS(${sp.o.asn})`,
+    row('Hellos', 'Hello'), row('Updates', 'Update'), row('Queries', 'Query'), row('Replies', 'Reply'), row('Acks', 'Ack'),
+    row('SIA-Queries', 'SIA-Query'), row('SIA-Replies', 'SIA-Reply'),
+    `  Packets dropped: ${c.droppedTotal()}${drops ? ` (${drops})` : ''}`].join('\n') + '\n';
+}

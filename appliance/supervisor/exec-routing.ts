@@ -1,11 +1,11 @@
-// Exec commands of the dynamic routing: EIGRP (our speaker: neighbors, topology, interfaces, clear) and
+// Exec commands of the dynamic routing: EIGRP (our speaker: neighbors, topology, interfaces, traffic, clear) and
 // FRR's: `show ip ospf neighbor`, `show ip bgp summary` in IOS
 // form from FRR's JSON, and `show routing daemons` (which FRR daemons run, restarts) for operators.
 import type { Args } from '../cli/tree.js';
 import type { ExecContext } from './exec-context.js';
 import { ospfNeighborRows, formatOspfNeighbors } from '../show/ospf-neighbor.js';
 import { bgpSummaryOf, formatBgpSummary } from '../show/bgp-summary.js';
-import { showEigrpInterfaces, showEigrpNeighbors, showEigrpTopology } from '../show/eigrp.js';
+import { showEigrpInterfaces, showEigrpNeighbors, showEigrpTopology, showEigrpTraffic } from '../show/eigrp.js';
 import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 
 type Handler = (a: Args) => string;
@@ -21,6 +21,7 @@ export function routingCommands(ctx: ExecContext): Record<string, Handler> {
     'show ip eigrp topology': eigrp((sp) => showEigrpTopology(sp)),
     'show ip eigrp topology all-links': eigrp((sp) => showEigrpTopology(sp, true)),
     'show ip eigrp interfaces': eigrp(showEigrpInterfaces),
+    'show ip eigrp traffic': eigrp(showEigrpTraffic),
     'clear ip eigrp neighbors': () => { void ctx.clearEigrpNeighbors?.(); return ''; },
     ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.routingJson?.('show ip ospf neighbor json'), iosName), json)),
     ...both('show ip bgp summary', (json) => formatBgpSummary(
