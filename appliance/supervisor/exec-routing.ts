@@ -10,6 +10,18 @@ import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 
 type Handler = (a: Args) => string;
 
+/** The EIGRP speaker's distance (90 internal, 170 external, or `distance eigrp`) and composite metric
+ *  of the routes it learned, by prefix, for `show ip route` (the kernel route carries neither). */
+export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, external: 170 }): Map<string, { distance: number; metric: number }> {
+  const out = new Map<string, { distance: number; metric: number }>();
+  for (const d of sp.dual.table.values()) {
+    const s = d.successors[0];
+    if (!s?.neighbor || !Number.isFinite(d.distance)) continue;
+    out.set(d.key, { distance: s.external ? distance.external : distance.internal, metric: d.distance });
+  }
+  return out;
+}
+
 export function routingCommands(ctx: ExecContext): Record<string, Handler> {
   const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> => ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
   // FRR reports OS interface names; shows use the IOS names of the config
