@@ -77,6 +77,11 @@ t.test('EIGRP hub (no split horizon, no next-hop-self) and two spokes: neighbors
   lab.ctl('R2', 'clear ip eigrp neighbors');
   t.ok(await waitFor(() => neighbors(lab, 'R2').length === 1 && routeTo(lab.ns('R2'), '10.0.3.0/24')?.gateway === '192.168.0.3', 30000, 500), 'after clear, R2 has the hub and R3\'s LAN again');
 
+  // a live change restarts R3's speaker with it: a loopback added in configuration mode reaches R2 via R3
+  const add = dmvpnctlSession(lab, 'R3', ['configure terminal', 'interface Loopback0', 'ip address 10.3.3.3 255.255.255.255', 'router eigrp 100', 'network 10.3.3.3 0.0.0.0', 'end']);
+  t.notMatch(add.out, /%/, `configuration accepted: ${add.out}`);
+  t.match(await waitFor(() => routeTo(lab.ns('R2'), '10.3.3.3'), 30000, 500), { gateway: '192.168.0.3', protocol: 'eigrp' }, 'R2 learnt R3\'s new network via R3');
+
   // `no router eigrp 100` on R3: its goodbye takes it out of the hub's table, its LAN leaves R2
   const off = dmvpnctlSession(lab, 'R3', ['configure terminal', 'no router eigrp 100', 'end']);
   t.notMatch(off.out, /%/, 'no router eigrp accepted');

@@ -64,6 +64,8 @@ export class RawSocketTransport implements EigrpTransport {
     this.ready = new Promise((resolve, reject) => {
       ready = resolve;
       this.child.once('exit', (code) => reject(new Error(`EIGRP raw-socket helper exited ${code}: ${this.lastError ?? ''}`)));
+      // no python3 (the appliance image has none): spawn fails with an 'error' event, which must not go unhandled
+      this.child.once('error', (e) => { this.lastError = e.message; reject(new Error(`EIGRP raw-socket helper did not start: ${e.message}`)); });
     });
     this.ready.catch(() => {}); // observed by whoever awaits it
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
