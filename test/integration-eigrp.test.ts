@@ -5,7 +5,7 @@
 // readers added), each spoke learns the other's LAN with the other spoke as next hop (Phase 2); with
 // split horizon left on at the hub, as on IOS, the spokes do not learn each other's LANs.
 import t from 'tap';
-import { Lab, waitFor, sleep } from './util/lab.js';
+import { Lab, waitFor, sleep, nsExec } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, echoRequestsFrom, dmvpnPeers } from './util/routing-lab.js';
@@ -102,4 +102,13 @@ t.test('EIGRP with split horizon on at the hub (the IOS default): the spokes do 
   t.equal(routeTo(lab.ns('R2'), '10.0.3.0/24'), undefined, 'R2 has no route to R3\'s LAN');
   t.equal(routeTo(lab.ns('R3'), '10.0.2.0/24'), undefined, 'and R3 none to R2\'s');
   t.notMatch(lab.ctl('R2', 'show ip route'), /\nD\s+10\.0\.3\.0/, 'no D route to R3\'s LAN in show ip route');
+
+  // R3 dies (its WAN link cut, no goodbye): the hub's neighbor expires at hold time, its LAN goes, the
+  // hub is not stuck in active and R2 keeps what it had
+  nsExec(lab.ns('inet'), ['ip', 'link', 'set', 'r3', 'down']);
+  t.ok(await waitFor(() => !neighbors(lab, 'R1').includes('192.168.0.3'), HOLD * 5 * 1000, 500), 'the hub dropped R3 after its hold time');
+  t.ok(await waitFor(() => !routeTo(lab.ns('R1'), '10.0.3.0/24'), 20000, 500), 'and its route to R3\'s LAN');
+  t.same(neighbors(lab, 'R1'), ['192.168.0.2'], 'R2 stays the hub\'s neighbor');
+  t.notMatch(lab.ctl('R1', 'show ip eigrp topology'), /^A /m, 'no destination left active at the hub');
+  t.match(routeTo(lab.ns('R2'), '10.0.1.0/24'), { gateway: '192.168.0.1', protocol: 'eigrp' }, 'R2 still reaches the hub\'s LAN');
 });
