@@ -5,6 +5,8 @@
 // readers added), each spoke learns the other's LAN with the other spoke as next hop (Phase 2); with
 // split horizon left on at the hub, as on IOS, the spokes do not learn each other's LANs.
 import t from 'tap';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { Lab, waitFor, sleep, nsExec } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
@@ -76,6 +78,14 @@ t.test('EIGRP hub (no split horizon, no next-hop-self) and two spokes: neighbors
   // clear ip eigrp neighbors: the adjacencies reset and come back, the routes with them
   lab.ctl('R2', 'clear ip eigrp neighbors');
   t.ok(await waitFor(() => neighbors(lab, 'R2').length === 1 && routeTo(lab.ns('R2'), '10.0.3.0/24')?.gateway === '192.168.0.3', 30000, 500), 'after clear, R2 has the hub and R3\'s LAN again');
+
+  // R2's raw-socket helper killed: logged, the process starts again and the routes come back
+  const helper = execFileSync('ip', ['netns', 'pids', lab.ns('R2')], { encoding: 'utf8' }).split(/\s+/).filter(Boolean)
+    .find((pid) => { try { return /python3\0-c\0[^]*SOCK_RAW, 88/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')); } catch { return false; } });
+  t.ok(helper, `R2's EIGRP helper found (pid ${helper})`);
+  process.kill(Number(helper), 'SIGKILL');
+  t.ok(await waitFor(() => lab.routers.get('R2')!.log.some((l) => /EIGRP AS 100: helper exited SIGKILL; restarting/.test(l)), 10000, 200), 'the helper\'s death is logged');
+  t.ok(await waitFor(() => neighbors(lab, 'R2').length === 1 && routeTo(lab.ns('R2'), '10.0.3.0/24')?.gateway === '192.168.0.3', 30000, 500), 'R2 has the hub and R3\'s LAN again');
 
   // a live change restarts R3's speaker with it: a loopback added in configuration mode reaches R2 via R3
   const add = dmvpnctlSession(lab, 'R3', ['configure terminal', 'interface Loopback0', 'ip address 10.3.3.3 255.255.255.255', 'router eigrp 100', 'network 10.3.3.3 0.0.0.0', 'end']);

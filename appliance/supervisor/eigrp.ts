@@ -16,6 +16,8 @@ import type { LogFn } from '../log/log.js';
 
 /** How often the speakers' timers run (hellos, hold timers, retransmissions). */
 const TICK_MS = 250;
+/** How long after its helper died a process starts again. */
+const RESTART_MS = 1000;
 
 /** The raw-socket transport with the speaker's IOS interface names mapped to OS names and back. */
 class NamedTransport implements EigrpTransport {
@@ -50,11 +52,14 @@ interface Running { speaker: EigrpSpeaker; transport: NamedTransport; sink: Kern
 export class EigrpService {
   private readonly running = new Map<number, Running>();
   private timer?: NodeJS.Timeout;
+  /** the config last applied, for restarting a process whose helper died */
+  private last?: { c: ApplianceConfig; osName: (ios: string) => string | undefined };
 
   constructor(private readonly kernel: KernelTable, private readonly log: LogFn) {}
 
   /** Runs one speaker per `router eigrp` process of `c`; stops those gone, restarts those changed. */
   async apply(c: ApplianceConfig, osName: (ios: string) => string | undefined): Promise<void> {
+    this.last = { c, osName };
     const wanted = new Map<number, { c: ApplianceConfig; signature: string; osOf: Map<string, string> }>();
     for (const p of c.eigrp?.processes ?? []) {
       if (!p.asn) continue; // named mode before its address-family names the AS: nothing to run yet
@@ -87,6 +92,13 @@ export class EigrpService {
     const sink = new KernelRouteSink(this.kernel, osOf, this.log);
     const speaker = new EigrpSpeaker(o, transport, sink, Date.now());
     this.running.set(asn, { speaker, transport, sink, signature });
+    // a helper that dies takes the process down with it (routes withdrawn), then it starts again
+    raw.onExit((why) => {
+      if (this.running.get(asn)?.transport !== transport) return;
+      this.log('error', `EIGRP AS ${asn}: ${why}; restarting`);
+      this.stopOne(asn);
+      setTimeout(() => { if (this.last) this.apply(this.last.c, this.last.osName).catch((e: Error) => this.log('error', `EIGRP not running: ${e.message}`)); }, RESTART_MS).unref?.();
+    });
     this.log('notice', `EIGRP AS ${asn} running on ${o.interfaces.map((i) => i.name).join(', ') || 'no interface'} (router-id ${o.routerId})`);
   }
 
@@ -111,6 +123,7 @@ export class EigrpService {
   }
 
   async stop(): Promise<void> {
+    this.last = undefined;
     for (const asn of [...this.running.keys()]) this.stopOne(asn);
     clearInterval(this.timer); this.timer = undefined;
     await new Promise((r) => setTimeout(r, 250));

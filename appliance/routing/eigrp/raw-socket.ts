@@ -76,8 +76,15 @@ export class RawSocketTransport implements EigrpTransport {
       this.stats.received++;
       this.cb?.(a, b, c, Uint8Array.from(Buffer.from(d, 'hex')));
     });
+    this.child.stdin!.on('error', (e) => { this.stats.errors++; this.lastError = e.message; }); // EPIPE once the helper is gone
     this.child.stderr!.on('data', (x) => { this.stats.errors++; this.lastError = String(x).trim().slice(-500); });
   }
+
+  /** Called once if the helper ends while the transport is open (killed, crashed). */
+  onExit(cb: (why: string) => void): void {
+    this.child.once('exit', (code, signal) => { if (!this.closed) cb(`helper exited ${signal ?? code}${this.lastError ? `: ${this.lastError}` : ''}`); });
+  }
+  private closed = false;
 
   send(iface: string, dst: string, payload: Uint8Array): void {
     this.stats.sent++;
@@ -86,5 +93,5 @@ export class RawSocketTransport implements EigrpTransport {
 
   onReceive(cb: (iface: string, src: string, dst: string, payload: Uint8Array) => void): void { this.cb = cb; }
 
-  close(): void { this.child.stdin!.end(); this.child.kill(); }
+  close(): void { this.closed = true; this.child.stdin!.end(); this.child.kill(); }
 }
