@@ -143,9 +143,10 @@ t.test('OSPF authentication: interface and area, round trip, key lengths', async
   t.match(refuse('interface Tunnel0\n ip ospf message-digest-key 1 md5 12345678901234567\n')?.message, /at most 16 characters/);
 });
 
-t.test('router eigrp stays with the catch-all; unknown ip ospf sub-commands stay accepted-inactive', async (t) => {
+t.test('router eigrp is its own (active) process beside OSPF; unknown ip ospf sub-commands stay accepted-inactive', async (t) => {
   const c = load('router eigrp 1\n network 10.0.0.0\ninterface Tunnel0\n ip ospf flood-reduction\n');
   t.equal(c.ospf, undefined);
-  t.ok(c.inactive.some((i) => i.text === 'router eigrp 1'));
+  t.equal(c.eigrp?.processes[0].asn, 1);
+  t.notOk(c.inactive.some((i) => i.text === 'router eigrp 1'));
   t.ok(c.inactive.some((i) => i.text === 'ip ospf flood-reduction'));
 });

@@ -36,8 +36,6 @@ export function eigrpGlobal(g: Node): void {
     if (a.no) { e.processes = e.processes.filter((p) => !same(p)); return; }
     if (!e.processes.some(same)) e.processes.push({ asn: asn ?? 0, ...(asn === undefined && { name: a.p.id }), networks: [], passive: [], redistribute: [] });
     ctx.enter({ id: asn !== undefined ? 'config-router-eigrp' : 'config-router-eigrp-named', ref: a.p.id });
-    // kept and rendered, but reported at load: nothing runs the speaker yet (issue 13)
-    return 'EIGRP is not running yet: the configuration is kept, no adjacencies form';
   }), { eigrp: 'Enhanced Interior Gateway Routing Protocol (EIGRP)', '{id}': 'Autonomous System (classic) or virtual instance name (named mode)' });
   define(g, 'key chain {name:word}', edit((e, ctx, a) => {
     if (a.no) { e.keyChains = e.keyChains.filter((k) => k.name !== a.p.name); return; }

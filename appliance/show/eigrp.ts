@@ -49,3 +49,27 @@ export function showEigrpTopology(sp: EigrpSpeaker, allLinks = false): string {
   }
   return out.join('\n') + '\n';
 }
+
+/** `show ip eigrp interfaces`: the interfaces running EIGRP (passive ones left out, as IOS) and their peers. */
+export function showEigrpInterfaces(sp: EigrpSpeaker): string {
+  const out = [`EIGRP-IPv4 Interfaces for AS(${sp.o.asn})`,
+    '                              Xmit Queue   PeerQ        Mean   Pacing Time   Multicast    Pending',
+    'Interface              Peers  Un/Reliable  Un/Reliable  SRTT   Un/Reliable   Flow Timer   Routes'];
+  for (const i of sp.o.interfaces.filter((x) => !x.passive)) {
+    const peers = sp.neighbors.list().filter((n) => n.iface === i.name);
+    const pending = peers.reduce((a, n) => a + sp.rtp.pendingCount(n.address), 0);
+    out.push(`${shortIf(i.name).padEnd(23)}${String(peers.length).padStart(5)}        0/${pending}         0/0        0       0/0            0           0`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** `show ip eigrp traffic`: packets sent/received per kind (IOS's lines), then every drop by reason. */
+export function showEigrpTraffic(sp: EigrpSpeaker): string {
+  const c = sp.counters;
+  const row = (label: string, k: string) => `  ${label} sent/received: ${c.sent.get(k) ?? 0}/${c.received.get(k) ?? 0}`;
+  const drops = [...c.dropped].map(([r, n]) => `${r} ${n}`).join(', ');
+  return [`EIGRP-IPv4 Traffic Statistics for AS(${sp.o.asn})`,
+    row('Hellos', 'Hello'), row('Updates', 'Update'), row('Queries', 'Query'), row('Replies', 'Reply'), row('Acks', 'Ack'),
+    row('SIA-Queries', 'SIA-Query'), row('SIA-Replies', 'SIA-Reply'),
+    `  Packets dropped: ${c.droppedTotal()}${drops ? ` (${drops})` : ''}`].join('\n') + '\n';
+}

@@ -23,6 +23,7 @@ import { incompleteTunnel, type Plan } from './apply-plan.js';
 import { applyLive, type LiveHost, type LiveResult, type PlacedRoute } from './live-config.js';
 import { addressOverlap } from './addressing.js';
 import { RoutingService, TranslateError } from './routing.js';
+import { EigrpService } from './eigrp.js';
 import { frrDirFor } from '../routing/frr/daemons.js';
 import { KernelTable } from '../routing/kernel-table.js';
 import { loadNative } from '../io/native.js';
@@ -69,6 +70,8 @@ export class Appliance {
 
   /** OSPF and BGP on FRR (supervisor/routing.ts); `frrDir`: its state directory, unique per appliance */
   readonly routing: RoutingService;
+  /** EIGRP: our own speaker per `router eigrp` process (supervisor/eigrp.ts) */
+  readonly eigrp: EigrpService;
 
   constructor(private readonly opts: { configPath: string; pcapPath?: string; frrDir?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
@@ -77,6 +80,7 @@ export class Appliance {
       netlinkOpen: (g, cb) => loadNative().netlinkOpen(g, cb), netlinkSend: (id, b) => loadNative().netlinkSend(id, b),
       netlinkClose: (id) => loadNative().netlinkClose(id), netlinkStats: (id) => loadNative().netlinkStats(id),
     }, (level, msg) => this.log.emit('IPRT', level, 'KERNEL', msg));
+    this.eigrp = new EigrpService(this.kernel, this.log.facility('EIGRP'));
   }
 
   /** Parses the config file; throws ConfigError listing every bad line. Applies nothing. */
@@ -121,6 +125,8 @@ export class Appliance {
   private async applyRouting(): Promise<void> {
     try { await this.routing.apply(this.config, (n) => this.routingOsName(n, this.osNames, this.tunnel)); }
     catch (e) { this.log.emit('ROUTING', 'error', 'FRR', `FRR not running: ${(e as Error).message}`); }
+    try { await this.eigrp.apply(this.config, (n) => this.routingOsName(n, this.osNames, this.tunnel)); }
+    catch (e) { this.log.emit('EIGRP', 'error', 'START', `EIGRP not running: ${(e as Error).message}`); }
   }
 
   /** The OS interface of an IOS interface name the routing config uses (the tunnel's TUN has its IOS name). */
@@ -381,6 +387,8 @@ export class Appliance {
       dataplaneForTest: () => this.dataplane,
       routingJson: (command) => this.routing.vtyshJson(command),
       routingDaemons: () => this.routing.status(),
+      eigrpSpeakers: () => this.eigrp.speakers(),
+      clearEigrpNeighbors: () => this.eigrp.clearNeighbors(this.config, (n) => this.routingOsName(n, this.osNames, this.tunnel)),
     };
   }
 
@@ -451,6 +459,7 @@ export class Appliance {
     this.sendUsage.stop();
     this.stopSourceWatch = undefined;
     await this.routing.stop();
+    await this.eigrp.stop();
     await this.overlay?.stop();
     this.kernel.stop();
   }

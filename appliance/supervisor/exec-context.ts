@@ -10,6 +10,7 @@ import type { SaRow } from '../dataplane/sa.js';
 import type { IsakmpSaRow, CryptoSessionChild } from '../show/crypto-isakmp.js';
 import type { DaemonStatus } from '../routing/frr/daemons.js';
 import type { Address, Link, Route } from '../routing/kernel-table.js';
+import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 
 /** IKE as exec mode sees it: the ISAKMP SAs, the Child SAs it installed, and `clear crypto ...`. */
 export interface ExecIke {
@@ -70,4 +71,8 @@ export interface ExecContext {
   routingJson?(command: string): unknown;
   /** the FRR daemons this appliance runs, with their restart counts */
   routingDaemons?(): DaemonStatus[];
+  /** the running EIGRP speakers (supervisor/eigrp.ts), one per `router eigrp` process */
+  eigrpSpeakers?(): EigrpSpeaker[];
+  /** `clear ip eigrp neighbors`: resets every adjacency; resolves to how many there were */
+  clearEigrpNeighbors?(): Promise<number>;
 }

@@ -83,7 +83,7 @@ export function routeRows(src: RouteSource): RouteView[] {
     const p = BY_PROTOCOL[r.protocol];
     if (!p) continue;
     const via = r.gateway ?? r.nexthops.find((n) => n.gateway)?.gateway;
-    const daemon = p.code === 'O' || p.code === 'B' ? src.daemonRib?.get(keyOf(r.prefix, r.len)) : undefined;
+    const daemon = p.code === 'O' || p.code === 'B' || p.code === 'D' ? src.daemonRib?.get(keyOf(r.prefix, r.len)) : undefined;
     rows.push({ code: p.code, prefix: r.prefix, len: r.len, distance: daemon?.distance ?? (p.code === 'S' ? r.metric || 1 : p.distance),
       metric: daemon?.metric ?? (p.code === 'H' ? NHRP_METRIC : 0),
       via, iface, age: p.code === 'S' ? undefined : age(src.since(r)) });

@@ -1,17 +1,40 @@
-// Exec commands of the dynamic routing (FRR): `show ip ospf neighbor`, `show ip bgp summary` in IOS
+// Exec commands of the dynamic routing: EIGRP (our speaker: neighbors, topology, interfaces, traffic, clear) and
+// FRR's: `show ip ospf neighbor`, `show ip bgp summary` in IOS
 // form from FRR's JSON, and `show routing daemons` (which FRR daemons run, restarts) for operators.
 import type { Args } from '../cli/tree.js';
 import type { ExecContext } from './exec-context.js';
 import { ospfNeighborRows, formatOspfNeighbors } from '../show/ospf-neighbor.js';
 import { bgpSummaryOf, formatBgpSummary } from '../show/bgp-summary.js';
+import { showEigrpInterfaces, showEigrpNeighbors, showEigrpTopology, showEigrpTraffic } from '../show/eigrp.js';
+import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 
 type Handler = (a: Args) => string;
+
+/** The EIGRP speaker's distance (90 internal, 170 external, or `distance eigrp`) and composite metric
+ *  of the routes it learned, by prefix, for `show ip route` (the kernel route carries neither). */
+export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, external: 170 }): Map<string, { distance: number; metric: number }> {
+  const out = new Map<string, { distance: number; metric: number }>();
+  for (const d of sp.dual.table.values()) {
+    const s = d.successors[0];
+    if (!s?.neighbor || !Number.isFinite(d.distance)) continue;
+    out.set(d.key, { distance: s.external ? distance.external : distance.internal, metric: d.distance });
+  }
+  return out;
+}
 
 export function routingCommands(ctx: ExecContext): Record<string, Handler> {
   const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> => ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
   // FRR reports OS interface names; shows use the IOS names of the config
   const iosName = (os: string) => ctx.config().interfaces.find((i) => (ctx.osNameOf(i.name) ?? i.name) === os)?.name ?? os;
+  // one block per running EIGRP process, as IOS lists every AS
+  const eigrp = (f: (sp: EigrpSpeaker) => string) => () => (ctx.eigrpSpeakers?.() ?? []).map(f).join('');
   return {
+    'show ip eigrp neighbors': eigrp((sp) => showEigrpNeighbors(sp, Date.now())),
+    'show ip eigrp topology': eigrp((sp) => showEigrpTopology(sp)),
+    'show ip eigrp topology all-links': eigrp((sp) => showEigrpTopology(sp, true)),
+    'show ip eigrp interfaces': eigrp(showEigrpInterfaces),
+    'show ip eigrp traffic': eigrp(showEigrpTraffic),
+    'clear ip eigrp neighbors': () => { void ctx.clearEigrpNeighbors?.(); return ''; },
     ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.routingJson?.('show ip ospf neighbor json'), iosName), json)),
     ...both('show ip bgp summary', (json) => formatBgpSummary(
       ctx.config().bgp ? bgpSummaryOf(ctx.routingJson?.('show ip bgp summary json'), ctx.config().bgp!.listenRanges.length) : undefined, json)),

@@ -23,7 +23,7 @@ import { linkStatus } from './system.js';
 import type { ExecContext } from './exec-context.js';
 import { testHookCommands } from './test-hooks.js';
 import { systemCommands, imageVersionLines, type SystemOptions } from './exec-system.js';
-import { routingCommands } from './exec-routing.js';
+import { routingCommands, eigrpRibMetrics } from './exec-routing.js';
 
 type Handler = (a: Args) => string;
 
@@ -48,6 +48,7 @@ export class ExecCommands {
       'show interfaces {name:iface} json': (a) => this.oneInterface(a.p.name, true),
       ...both('show ip route', (json) => formatIpRoute(this.routes(), { legend: true }, json)),
       ...both('show ip route static', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'S'), { legend: false }, json)),
+      ...both('show ip route eigrp', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'D'), { legend: false }, json)),
       ...both('show ip route connected', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'C' || r.code === 'L'), { legend: false }, json)),
       ...both('show ip route nhrp', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'H' || r.override), { legend: false }, json)),
       ...both('show ip nhrp', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'default')),
@@ -141,7 +142,8 @@ export class ExecCommands {
     const ctx = this.ctx, k = ctx.kernel(), t = ctx.tunnel();
     const ifs = ctx.config().interfaces;
     const c = ctx.config();
-    const daemonRib = c.ospf || c.bgp ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : undefined;
+    const daemonRib = c.ospf || c.bgp ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : new Map<string, { distance: number; metric: number }>();
+    for (const sp of ctx.eigrpSpeakers?.() ?? []) for (const [k, v] of eigrpRibMetrics(sp, c.eigrp?.processes.find((p) => p.asn === sp.o.asn)?.distance)) daemonRib.set(k, v);
     return routeRows({ daemonRib, linkUp: (dev) => k.link(dev)?.lowerUp !== false,
       routes: k.routes(), addresses: k.addresses(), since: (r) => k.since(r), now: this.now(), tunnelName: t?.name,
       iosName: (dev) => ifs.find((i) => i.kind !== 'tunnel' && ctx.osNameOf(i.name) === dev)?.name ?? dev,

@@ -64,6 +64,8 @@ export class RawSocketTransport implements EigrpTransport {
     this.ready = new Promise((resolve, reject) => {
       ready = resolve;
       this.child.once('exit', (code) => reject(new Error(`EIGRP raw-socket helper exited ${code}: ${this.lastError ?? ''}`)));
+      // no python3 (the appliance image has none): spawn fails with an 'error' event, which must not go unhandled
+      this.child.once('error', (e) => { this.lastError = e.message; reject(new Error(`EIGRP raw-socket helper did not start: ${e.message}`)); });
     });
     this.ready.catch(() => {}); // observed by whoever awaits it
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
@@ -74,8 +76,15 @@ export class RawSocketTransport implements EigrpTransport {
       this.stats.received++;
       this.cb?.(a, b, c, Uint8Array.from(Buffer.from(d, 'hex')));
     });
+    this.child.stdin!.on('error', (e) => { this.stats.errors++; this.lastError = e.message; }); // EPIPE once the helper is gone
     this.child.stderr!.on('data', (x) => { this.stats.errors++; this.lastError = String(x).trim().slice(-500); });
   }
+
+  /** Called once if the helper ends while the transport is open (killed, crashed). */
+  onExit(cb: (why: string) => void): void {
+    this.child.once('exit', (code, signal) => { if (!this.closed) cb(`helper exited ${signal ?? code}${this.lastError ? `: ${this.lastError}` : ''}`); });
+  }
+  private closed = false;
 
   send(iface: string, dst: string, payload: Uint8Array): void {
     this.stats.sent++;
@@ -84,5 +93,5 @@ export class RawSocketTransport implements EigrpTransport {
 
   onReceive(cb: (iface: string, src: string, dst: string, payload: Uint8Array) => void): void { this.cb = cb; }
 
-  close(): void { this.child.stdin!.end(); this.child.kill(); }
+  close(): void { this.closed = true; this.child.stdin!.end(); this.child.kill(); }
 }

@@ -1,0 +1,131 @@
+// EIGRP in the supervisor: one speaker (routing/eigrp/speaker.ts) per `router eigrp` process, started
+// when the config has one, stopped (with a goodbye) when it goes, restarted when what the speaker was
+// built from changes (its options or the OS interfaces under them, e.g. a TUN recreated by a tunnel
+// restart). Packets use the raw-socket helper on the OS interfaces (the tunnel's TUN included: the
+// kernel sends 224.0.0.10 into the TUN and the data plane replicates it to the `ip nhrp map multicast`
+// destinations, as for OSPF); learned routes go into the kernel main table as proto 192 through the
+// kernel table's netlink writer, where the overlay FIB picks up those through the tunnel.
+import type { ApplianceConfig } from '../config/model.js';
+import { EigrpSpeaker } from '../routing/eigrp/speaker.js';
+import { speakerOptions } from '../routing/eigrp/from-config.js';
+import { RawSocketTransport } from '../routing/eigrp/raw-socket.js';
+import { RTPROT_EIGRP } from '../routing/eigrp/kernel-routes.js';
+import type { EigrpTransport, RouteSink } from '../routing/eigrp/transport.js';
+import type { KernelTable } from '../routing/kernel-table.js';
+import type { LogFn } from '../log/log.js';
+
+/** How often the speakers' timers run (hellos, hold timers, retransmissions). */
+const TICK_MS = 250;
+/** How long after its helper died a process starts again. */
+const RESTART_MS = 1000;
+
+/** The raw-socket transport with the speaker's IOS interface names mapped to OS names and back. */
+class NamedTransport implements EigrpTransport {
+  constructor(private readonly raw: RawSocketTransport, private readonly osOf: Map<string, string>) {}
+  send(iface: string, dst: string, payload: Uint8Array): void { this.raw.send(this.osOf.get(iface) ?? iface, dst, payload); }
+  onReceive(cb: (iface: string, src: string, dst: string, payload: Uint8Array) => void): void {
+    const iosOf = new Map([...this.osOf].map(([ios, os]) => [os, ios]));
+    this.raw.onReceive((os, src, dst, p) => cb(iosOf.get(os) ?? os, src, dst, p));
+  }
+  close(): void { this.raw.close(); }
+}
+
+/** Learned routes into the kernel main table (proto 192), through the kernel table's netlink writer.
+ *  One next hop per route (the kernel table's writer takes one gateway); failures counted, logged. */
+class KernelRouteSink implements RouteSink {
+  readonly stats = { replaced: 0, removed: 0, failed: 0 };
+  constructor(private readonly kernel: KernelTable, private readonly osOf: Map<string, string>, private readonly log: LogFn) {}
+  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void {
+    const h = hops[0];
+    this.kernel.replaceRoute({ prefix, len, gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev, protocol: RTPROT_EIGRP })
+      .then(() => { this.stats.replaced++; }, (e: Error) => this.failed(e));
+  }
+  remove(prefix: string, len: number): void {
+    this.kernel.deleteRoute({ prefix, len, protocol: RTPROT_EIGRP })
+      .then(() => { this.stats.removed++; }, (e: Error) => this.failed(e));
+  }
+  private failed(e: Error): void { this.stats.failed++; this.log('warn', `EIGRP route not written: ${e.message}`); }
+}
+
+interface Running { speaker: EigrpSpeaker; transport: NamedTransport; sink: KernelRouteSink; signature: string }
+
+export class EigrpService {
+  private readonly running = new Map<number, Running>();
+  private timer?: NodeJS.Timeout;
+  /** the config last applied, for restarting a process whose helper died */
+  private last?: { c: ApplianceConfig; osName: (ios: string) => string | undefined };
+
+  constructor(private readonly kernel: KernelTable, private readonly log: LogFn) {}
+
+  /** Runs one speaker per `router eigrp` process of `c`; stops those gone, restarts those changed. */
+  async apply(c: ApplianceConfig, osName: (ios: string) => string | undefined): Promise<void> {
+    this.last = { c, osName };
+    const wanted = new Map<number, { c: ApplianceConfig; signature: string; osOf: Map<string, string> }>();
+    for (const p of c.eigrp?.processes ?? []) {
+      if (!p.asn) continue; // named mode before its address-family names the AS: nothing to run yet
+      const o = speakerOptions(c, p);
+      const osOf = new Map<string, string>();
+      for (const i of o.interfaces) { const os = osName(i.name); if (os) osOf.set(i.name, os); }
+      const links = [...osOf.values()].map((os) => `${os}#${this.kernel.link(os)?.index ?? '-'}`);
+      wanted.set(p.asn, { c, osOf, signature: JSON.stringify([o, links]) });
+    }
+    for (const [asn, r] of this.running) {
+      if (wanted.get(asn)?.signature !== r.signature) this.stopOne(asn);
+    }
+    for (const [asn, w] of wanted) {
+      if (this.running.has(asn)) continue;
+      await this.startOne(asn, w.c, w.osOf, w.signature);
+    }
+    if (this.running.size && !this.timer) {
+      this.timer = setInterval(() => { const now = Date.now(); for (const r of this.running.values()) r.speaker.tick(now); }, TICK_MS);
+      this.timer.unref?.();
+    } else if (!this.running.size && this.timer) { clearInterval(this.timer); this.timer = undefined; }
+  }
+
+  private async startOne(asn: number, c: ApplianceConfig, osOf: Map<string, string>, signature: string): Promise<void> {
+    const p = c.eigrp!.processes.find((x) => x.asn === asn)!;
+    const o = speakerOptions(c, p);
+    o.interfaces = o.interfaces.filter((i) => osOf.has(i.name));
+    const raw = new RawSocketTransport([...new Set(o.interfaces.filter((i) => !i.passive).map((i) => osOf.get(i.name)!))]);
+    try { await raw.ready; } catch (e) { raw.close(); throw e; }
+    const transport = new NamedTransport(raw, osOf);
+    const sink = new KernelRouteSink(this.kernel, osOf, this.log);
+    const speaker = new EigrpSpeaker(o, transport, sink, Date.now());
+    this.running.set(asn, { speaker, transport, sink, signature });
+    // a helper that dies takes the process down with it (routes withdrawn), then it starts again
+    raw.onExit((why) => {
+      if (this.running.get(asn)?.transport !== transport) return;
+      this.log('error', `EIGRP AS ${asn}: ${why}; restarting`);
+      this.stopOne(asn);
+      setTimeout(() => { if (this.last) this.apply(this.last.c, this.last.osName).catch((e: Error) => this.log('error', `EIGRP not running: ${e.message}`)); }, RESTART_MS).unref?.();
+    });
+    this.log('notice', `EIGRP AS ${asn} running on ${o.interfaces.map((i) => i.name).join(', ') || 'no interface'} (router-id ${o.routerId})`);
+  }
+
+  private stopOne(asn: number): void {
+    const r = this.running.get(asn);
+    if (!r) return;
+    this.running.delete(asn);
+    r.speaker.shutdown(); // goodbye to the neighbors, learned routes out of the kernel
+    setTimeout(() => r.transport.close(), 200).unref?.(); // let the goodbye leave before the helper ends
+    this.log('notice', `EIGRP AS ${asn} stopped`);
+  }
+
+  /** The running speakers, by AS (for the shows and clear). */
+  speakers(): EigrpSpeaker[] { return [...this.running.values()].map((r) => r.speaker); }
+
+  /** `clear ip eigrp neighbors`: every adjacency is reset (the speakers restart from the same config). */
+  async clearNeighbors(c: ApplianceConfig, osName: (ios: string) => string | undefined): Promise<number> {
+    const n = this.speakers().reduce((a, s) => a + s.neighbors.list().length, 0);
+    for (const asn of [...this.running.keys()]) this.stopOne(asn);
+    await this.apply(c, osName);
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    this.last = undefined;
+    for (const asn of [...this.running.keys()]) this.stopOne(asn);
+    clearInterval(this.timer); this.timer = undefined;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
