@@ -67,7 +67,13 @@ t.test('IKE-negotiated SAs: transport mode, rekey without loss, INITIAL-CONTACT,
   await done;
   const after = { R1: counters('R1'), R2: counters('R2') };
   for (const r of ['R1', 'R2'] as const) {
-    t.same(DROPS.map((k) => (after[r][k] ?? 0) - (before[r][k] ?? 0)), [0, 0, 0, 0], `${r}: no-SA, unknown-SPI, replay, auth drops stayed 0 during the rekey`);
+    const moved = DROPS.map((k) => (after[r][k] ?? 0) - (before[r][k] ?? 0));
+    t.same(moved, [0, 0, 0, 0], `${r}: no-SA, unknown-SPI, replay, auth drops stayed 0 during the rekey`);
+    // seen once under CI load (one unknown-SPI drop at R2): which SPI, and what each side did around it
+    if (moved.some((n) => n > 0)) {
+      const events = (x: string) => lab.ctl(x, 'show logging').split('\n').filter((l) => /IPsec SA|CONNECTED|ISAKMP|drop|SPI/i.test(l)).slice(-60).join('\n');
+      t.comment(`first pair ${first.join(', ')}\n--- R1\n${events('R1')}\n--- R2\n${events('R2')}\n${lab.ctl('R2', 'show crypto ipsec sa')}`);
+    }
   }
   const received = /(\d+) received/.exec(pingOut)?.[1];
   t.ok(Number(received) > 100, `traffic flowed through the rekey (${received} replies)`);
