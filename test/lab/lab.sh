@@ -9,7 +9,11 @@ run=$(mktemp -d /tmp/dmvlab.XXXX)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.3
+  # let each router stop cleanly (tunnel, kernel table, data plane) before the namespaces go
+  for _ in $(seq 50); do
+    alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break; sleep 0.1
+  done
   bash "$here/topology.sh" down "$P"
   echo "== lab torn down (logs and captures kept in $run)"
 }
