@@ -15,6 +15,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include "io.h"
+#include "netlink.h"
 
 /* ---------- per-environment state ---------- */
 

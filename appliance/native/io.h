@@ -76,8 +76,5 @@ void pump_free(struct pump *p);
  * Returns the number of entries, or -1 (e filled). */
 int layout_contract_fill(uint8_t *mem, size_t len, size_t base, size_t stride, struct io_err *e);
 
-/* netlink.c: NETLINK_ROUTE sockets (netlinkOpen/Send/Close/Stats) defined on the addon's exports. */
-#include <node_api.h>
-void netlink_define(napi_env env, napi_value exports);
 
 #endif

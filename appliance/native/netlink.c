@@ -26,6 +26,7 @@
 #include <node_api.h>
 #include <uv.h>
 #include "io.h"
+#include "netlink.h"
 
 #define NL_RECV_BUF (64 * 1024)   /* dump datagrams are at most 32 KiB on large-page kernels */
 #define NL_SOCK_RCVBUF (4 << 20)  /* room for a burst of notifications (a routing daemon's full table) */
