@@ -301,13 +301,8 @@ export class IkeV1Manager {
       return this.drop('rejected', sa.remote, `quick mode: ${step.error}`);
     }
     entry.quick.set(mid, task);
-    if (step.reply) {
-      // our message 2 is resent when message 1 comes again, our message 3 when message 2 does
-      entry.lastRequestDigest = digest;
-      this.transmit(entry, step.reply, false);
-    } else {
-      this.stopTimer(entry);
-    }
+    // The initiator's inbound SA goes in before its message 3 leaves: the responder installs on
+    // message 3 and may send on the new pair at once (an unknown-SPI drop at the initiator under load).
     if (step.child) {
       this.counters.childSas++;
       entry.children.push({ spiIn: step.child.inbound.spi, spiOut: step.child.outbound.spi });
@@ -315,6 +310,13 @@ export class IkeV1Manager {
       this.events.child?.(sa, step.child);
       // the handler installed our inbound SA: the initiator may now send on it
       if (step.connected && sa.state === 'QM_IDLE') this.sendRaw(connected(sa, spiBytes(step.child.inbound.spi)), sa);
+    }
+    if (step.reply) {
+      // our message 2 is resent when message 1 comes again, our message 3 when message 2 does
+      entry.lastRequestDigest = digest;
+      this.transmit(entry, step.reply, false);
+    } else {
+      this.stopTimer(entry);
     }
     if (task.done) { entry.quick.delete(mid); sa.crypter?.forget(mid); }
   }
