@@ -48,7 +48,7 @@ t.test('spokes with OS-configured LANs: Phase 3 shortcut forms and traffic goes 
   t.ok(atR4 >= 10, `R4 received the 10 echo requests in GRE, straight from R2 (${atR4} GRE packets)`);
 
   const route = lab.ctl('R2', 'show ip route');
-  t.match(route, /H\s+10\.0\.4\.0\/24 \[250\/\d+\] via 192\.168\.0\.4, \d\d:\d\d:\d\d, Tunnel0/, `show ip route on R2 shows the NHRP route:\n${route}`);
+  t.match(route, /H\s+10\.0\.4\.0\/24 \[250\/1\] via 192\.168\.0\.4, \d\d:\d\d:\d\d, Tunnel0/, `show ip route on R2 shows the NHRP route:\n${route}`);
   t.match(route, /S\s+10\.0\.0\.0\/8 \[1\/0\] via 192\.168\.0\.1/, 'beside the summary via the hub');
   t.match(route, /C\s+10\.0\.2\.0\/24 is directly connected, eth1/, 'and the OS-configured LAN, as connected');
 });

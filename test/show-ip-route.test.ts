@@ -105,7 +105,7 @@ t.test('Phase 3 shortcuts: H route for a prefix under a summary, % on a route th
   const out = formatIpRoute(rows, { legend: true });
   t.match(out, /\nS {8}10\.0\.0\.0\/8 \[1\/0\] via 192\.168\.0\.1\n/, 'the summary via the hub stays');
   t.match(out, /\nO   % {4}10\.0\.3\.0\/24 \[110\/0\] via 192\.168\.0\.1, 00:01:15, Tunnel0\n/, 'the OSPF route the shortcut overrides: %');
-  t.match(out, /\nH {8}10\.0\.4\.0\/24 \[250\/255\] via 192\.168\.0\.4, 00:00:12, Tunnel0\n/, 'a shortcut under the summary: an H route');
+  t.match(out, /\nH {8}10\.0\.4\.0\/24 \[250\/1\] via 192\.168\.0\.4, 00:00:12, Tunnel0\n/, 'a shortcut under the summary: an H route');
   t.equal(rows.filter((r) => r.code === 'H').length, 1, 'no H row for the overridden prefix');
   t.match(out, /H - NHRP/, 'the legend explains H');
   t.match(out, /% - next hop override/, 'and %');

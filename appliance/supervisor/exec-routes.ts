@@ -4,7 +4,7 @@
 // static, dhcp and FRR's staticd), OSPF (O, proto 188), BGP (B, 186), EIGRP (D, 192), NHRP (H, 191).
 // Routes of other protocols (e.g. IPv6 RA, zebra's own) have no IOS code and are not shown.
 // Phase 3 shortcuts, which live in the NHRP engine and the overlay FIB (docs/routing.md), appear as
-// IOS 15 shows them: an `H` route [250/255] for a prefix the table has no route for, or the
+// IOS 15 shows them: an `H` route [250/1] for a prefix the table has no route for, or the
 // existing route's code marked `%` (next-hop override) when the shortcut overrides it.
 import type { RouteView } from '../show/ip-route.js';
 import type { Address, Route } from '../routing/kernel-table.js';
@@ -16,8 +16,8 @@ const BY_PROTOCOL: Record<number, { code: RouteView['code']; distance: number }>
   3: { code: 'S', distance: 1 }, 4: { code: 'S', distance: 1 }, 16: { code: 'S', distance: 1 }, 196: { code: 'S', distance: 1 },
   188: { code: 'O', distance: 110 }, 186: { code: 'B', distance: 20 }, 192: { code: 'D', distance: 90 }, 191: { code: 'H', distance: 250 },
 };
-/** IOS shows NHRP routes with distance 250 and metric 255. */
-const NHRP_DISTANCE = 250, NHRP_METRIC = 255;
+/** IOS shows NHRP routes as [250/1] (e.g. `H 192.168.30.0/24 [250/1] via 10.100.0.30, 00:04:38, Tunnel100`). */
+const NHRP_DISTANCE = 250, NHRP_METRIC = 1;
 
 export interface RouteSource {
   routes: Route[];
