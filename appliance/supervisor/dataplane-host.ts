@@ -17,6 +17,11 @@ import { inFlightSlot } from './in-flight.js';
 import { compileDataplane } from '../dataplane/wasm.js';
 import type { LogFn } from '../log/log.js';
 
+/** How long a TUN name held by another process (EBUSY) is waited for, and how often it is tried. */
+const TUN_BUSY_WAIT_MS = 15_000;
+const TUN_BUSY_RETRY_MS = 200;
+const tunBusy = (e: unknown): boolean => (e as { code?: string }).code === 'EBUSY';
+
 export type { DataplaneEvents };
 
 /** `DMVPN_TEST_HOOKS=1` in dmvpnd's environment enables `test dataplane crash` (never set in production). */
@@ -96,7 +101,7 @@ export class DataplaneHost {
   /** Opens the devices, starts pumps and the worker; throws with a clear message if any fails. */
   async start(p: TunnelParams, pcapPath?: string): Promise<void> {
     if (pcapPath) this.io.pcapOpen(pcapPath);
-    this.tunFd = this.openTunOffload(p.tunName);
+    this.tunFd = await this.openTunWaiting(p.tunName);
     // NHRP redirects (Phase 3) replace ICMP redirects on an mGRE tunnel (IOS guides: `no ip redirects`):
     // a hub hairpinning spoke-to-spoke traffic must not tell hosts to use a next hop they cannot reach.
     prepareTunnelSysctls(p.tunName);
@@ -134,8 +139,29 @@ export class DataplaneHost {
     try {
       return this.io.openTun(name, { vnetHdr: true });
     } catch (e) {
+      if (tunBusy(e)) throw e; // another process holds the name: a plain TUN would not get it either
       this.log('warn', `TUN ${name}: offloads unavailable (${(e as Error).message}); using a plain TUN`);
       return this.io.openTun(name, {});
+    }
+  }
+
+  /**
+   * A supervisor restarted after its watchdog was killed can find its predecessor still closing the
+   * TUN (it stops on its own when it notices): the name is busy (EBUSY) for a moment. Wait for it,
+   * bounded, instead of failing the whole config apply (the restarted spoke stayed down for good).
+   */
+  private async openTunWaiting(name: string): Promise<number> {
+    const deadline = Date.now() + TUN_BUSY_WAIT_MS;
+    for (let waited = false; ; waited = true) {
+      try {
+        const fd = this.openTunOffload(name);
+        if (waited) this.log('info', `TUN ${name}: released by its previous owner; opened`);
+        return fd;
+      } catch (e) {
+        if (!tunBusy(e) || Date.now() >= deadline) throw e;
+        if (!waited) this.log('warn', `TUN ${name}: in use by another process (a previous dmvpnd still stopping?); waiting up to ${TUN_BUSY_WAIT_MS / 1000} s`);
+        await new Promise((r) => setTimeout(r, TUN_BUSY_RETRY_MS));
+      }
     }
   }
 
