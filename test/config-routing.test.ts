@@ -2,39 +2,20 @@
 // bad lines refused with a message naming the problem; other protocols keep the catch-all.
 import t from 'tap';
 import { parseStartupConfig } from '../appliance/config/load.js';
+import { loadConfig as load, HUB_ROUTING } from './util/routing-configs.js';
 import { renderConfig } from '../appliance/config/render.js';
-import type { ApplianceConfig, TunnelConfig } from '../appliance/config/model.js';
+import type { TunnelConfig } from '../appliance/config/model.js';
 
-const load = (text: string): ApplianceConfig => {
-  const r = parseStartupConfig(text);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.config;
-};
 const refuse = (text: string) => {
   const r = parseStartupConfig(text);
   return r.ok ? undefined : r.errors[0];
 };
 
-const HUB_OSPF = `hostname R1
-interface FastEthernet0/1
- ip address 10.0.1.1 255.255.255.0
-interface Tunnel0
- ip address 192.168.0.1 255.255.255.0
- ip nhrp map multicast dynamic
- ip ospf network broadcast
- ip ospf priority 255
- ip ospf hello-interval 2
+// the shared hub with some settings given again in their other forms: a later line replaces the earlier
+const HUB_OSPF = `${HUB_ROUTING}interface Tunnel0
  ip ospf dead-interval 8
- tunnel source 172.16.15.2
- tunnel mode gre multipoint
 router ospf 1
- router-id 1.1.1.1
  log-adjacency-changes
- passive-interface default
- no passive-interface Tunnel0
- network 192.168.0.0 0.0.0.255 area 0
- network 10.0.1.0 0.0.0.255 area 0
- redistribute static subnets
  default-information originate always
  area 1 stub no-summary
 `;
