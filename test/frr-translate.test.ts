@@ -71,6 +71,60 @@ t.test('spoke: IOS timers for point-to-multipoint, passive LAN, MD5 authenticati
   t.match(f.bgpd!, /router bgp 65000\n no bgp log-neighbor-changes\n no bgp ebgp-requires-policy\n neighbor 192\.168\.0\.1 remote-as 65000\n neighbor 192\.168\.0\.1 timers connect 10\n address-family ipv4 unicast\n  network 10\.0\.2\.0\/24\n exit-address-family\n/);
 });
 
+/** Every setting translate() writes that the hub and spoke above leave out, so FRR's dry runs below
+ *  check each line it can produce. */
+const OTHERS = `hostname R4
+interface FastEthernet0/0
+ ip address 172.16.45.2 255.255.255.252
+ ip ospf network point-to-point
+ ip ospf cost 50
+ ip ospf mtu-ignore
+ ip ospf authentication
+ ip ospf authentication-key pass8chr
+interface FastEthernet0/1
+ ip address 10.0.4.1 255.255.255.0
+ ip ospf network non-broadcast
+ ip ospf authentication null
+interface Tunnel0
+ ip address 192.168.0.4 255.255.255.0
+ ip ospf hello-interval 5
+ tunnel source 172.16.45.2
+ tunnel mode gre multipoint
+router ospf 7
+ log-adjacency-changes
+ passive-interface FastEthernet0/1
+ network 10.0.4.0 0.0.0.255 area 0.0.0.2
+ redistribute connected subnets
+ redistribute static
+ default-information originate always
+ area 0.0.0.2 stub no-summary
+ area 0.0.0.2 authentication
+router bgp 65004
+ timers bgp 10 30
+ neighbor HUB peer-group
+ neighbor HUB remote-as 65000
+ neighbor HUB description hub of the overlay
+ neighbor HUB next-hop-self
+ bgp listen limit 20
+ neighbor 192.168.0.1 peer-group HUB
+ neighbor 192.168.0.9 remote-as 65009
+ neighbor 192.168.0.9 shutdown
+ neighbor 192.168.0.9 timers 4 12
+ redistribute static
+`;
+
+t.test('the other settings: each written as FRR spells it', async (t) => {
+  const f = translate(load(OTHERS), osName);
+  t.match(f.ospfd!, /interface eth0\n ip ospf network point-to-point\n ip ospf cost 50\n ip ospf mtu-ignore\n ip ospf authentication\n ip ospf authentication-key pass8chr\n ip ospf hello-interval 10\n ip ospf dead-interval 40\nexit\n/);
+  t.match(f.ospfd!, /interface eth1\n ip ospf network non-broadcast\n ip ospf authentication null\n ip ospf hello-interval 30\n ip ospf dead-interval 120\n ip ospf passive\nexit\n/);
+  t.match(f.ospfd!, /interface Tunnel0\n ip ospf hello-interval 5\n ip ospf dead-interval 20\nexit\n/, 'IOS dead = 4 x hello');
+  t.match(f.ospfd!, /ip prefix-list DMVPND-STATIC seq 5 deny any\n/, 'no ip route: the filter passes nothing');
+  t.match(f.ospfd!, /\n log-adjacency-changes\n network 10\.0\.4\.0\/24 area 0\.0\.0\.2\n redistribute connected\n redistribute kernel route-map DMVPND-STATIC\n default-information originate always\n area 0\.0\.0\.2 authentication\n area 0\.0\.0\.2 stub no-summary\nexit\n/);
+  t.match(f.bgpd!, /\n timers bgp 10 30\n neighbor HUB peer-group\n neighbor HUB remote-as 65000\n neighbor HUB description hub of the overlay\n bgp listen limit 20\n/);
+  t.match(f.bgpd!, /\n neighbor 192\.168\.0\.1 peer-group HUB\n neighbor 192\.168\.0\.1 timers connect 10\n neighbor 192\.168\.0\.9 remote-as 65009\n neighbor 192\.168\.0\.9 timers 4 12\n neighbor 192\.168\.0\.9 shutdown\n/);
+  t.match(f.bgpd!, /  redistribute kernel route-map DMVPND-STATIC\n  neighbor HUB next-hop-self\n exit-address-family\n/);
+});
+
 t.test('errors name the problem', async (t) => {
   t.throws(() => translate(load('router ospf 1\n passive-interface FastEthernet9/9\n'), osName), new TranslateError('interface FastEthernet9/9: no such interface'));
   t.throws(() => translate(load('router bgp 1\n neighbor G peer-group\n bgp listen range 10.0.0.0/8 peer-group G\n'), osName),
@@ -92,7 +146,7 @@ t.test('FRR accepts every produced config (vtysh and daemon dry runs)', needs(t,
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lf-translate-'));
   fs.chmodSync(dir, 0o755); // the daemons read it as user frr
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of [['hub', HUB], ['spoke', SPOKE]]) {
+  for (const [name, text] of [['hub', HUB], ['spoke', SPOKE], ['others', OTHERS]]) {
     const f = translate(load(text), osName);
     for (const d of ['zebra', 'ospfd', 'bgpd'] as const) {
       const file = path.join(dir, `${name}-${d}.conf`);
