@@ -1,12 +1,12 @@
 // `router ospf N`, `router bgp N` (with `address-family ipv4`) and the interface's `ip ospf ...` lines.
-// Kept out of grammar.ts, which registers them with one call each; `router eigrp` and other protocols
-// stay with grammar.ts's catch-all. A line this file does not know is refused (not silently ignored):
+// Kept out of grammar.ts, which registers them with one call each (as grammar-eigrp.ts does `router
+// eigrp`); other protocols stay with grammar.ts's catch-all. A line this file does not know is refused (not silently ignored):
 // what is accepted here is what routing/frr/translate.ts gives FRR.
 import { Node, define, CliError, Args } from '../cli/tree.js';
 import type { ConfigCtx, ModeId } from './modes.js';
-import type { ApplianceConfig, InterfaceConfig } from './model.js';
+import type { InterfaceConfig } from './model.js';
 import type { OspfConfig, BgpConfig, BgpPeerSettings, InterfaceOspf, OspfNetworkType } from './model-routing.js';
-import { ipToU32, isContiguousMask, parseIpv4 } from '../net/ipv4.js';
+import { ipToU32, isContiguousMask, parseIpv4, prefixMask, u32ToIp } from '../net/ipv4.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 
@@ -33,7 +33,7 @@ function checkPrefix(prefix: string, mask: string): void {
   if (!isContiguousMask(mask) || (ipToU32(prefix) & ~ipToU32(mask)) !== 0) throw new CliError('Inconsistent address and mask');
 }
 /** IOS area ids: a number or a dotted quad; the same area compares equal either way. */
-export const areaId = (a: string): number => (/^\d+$/.test(a) ? Number(a) >>> 0 : parseIpv4(a));
+const areaId = (a: string): number => (/^\d+$/.test(a) ? Number(a) >>> 0 : parseIpv4(a));
 
 // ---- global: router ospf / router bgp -------------------------------------------------------
 
@@ -117,7 +117,7 @@ function ospfTree(t: Node): Node {
   const network = (ctx: ConfigCtx, a: Args) => {
     const o = ospfOf(ctx);
     const w = ipToU32(a.p.wild);
-    if (!isContiguousMask(u32Dotted(~w >>> 0))) throw new CliError(`wildcard ${a.p.wild} is not contiguous (FRR takes prefixes)`);
+    if (!isContiguousMask(u32ToIp(~w >>> 0))) throw new CliError(`wildcard ${a.p.wild} is not contiguous (FRR takes prefixes)`);
     const n = { address: a.p.addr, wildcard: a.p.wild, area: a.p.area };
     const same = (x: typeof n) => x.address === n.address && x.wildcard === n.wildcard;
     if (!a.no) {
@@ -168,8 +168,6 @@ function ospfTree(t: Node): Node {
   }
   return t;
 }
-
-const u32Dotted = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 
 // ---- router bgp ------------------------------------------------------------------------------
 
@@ -285,7 +283,7 @@ function bgpTree(t: Node): Node {
     const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(a.p.range);
     if (!m || Number(m[2]) > 32) throw new CliError(`${a.p.range}: expected a prefix A.B.C.D/nn`);
     const prefix = m[1], len = Number(m[2]);
-    checkPrefix(prefix, u32Dotted(len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0));
+    checkPrefix(prefix, u32ToIp(prefixMask(len)));
     if (!a.no && !b.peerGroups.some((x) => x.name === a.p.group)) throw new CliError(`peer-group ${a.p.group} does not exist`);
     b.listenRanges = toggle(b.listenRanges, (x) => x.prefix === prefix && x.len === len, a.no ? undefined : { prefix, len, peerGroup: a.p.group });
   }, { listen: 'Neighbor subnet range listener', range: 'Subnet network range', '{range}': 'Subnet network range (A.B.C.D/nn)', '{group}': 'Member of the peer-group' });
@@ -314,9 +312,3 @@ export function routingTrees(subTree: (exitTo?: ModeId) => Node): Partial<Record
   return { 'config-router-ospf': ospfTree(subTree()), 'config-router-bgp': bgpTree(subTree()), 'config-router-bgp-af': af };
 }
 
-/** Interface names the routing config refers to (for checks that they exist). */
-export function routingInterfaceRefs(c: ApplianceConfig): string[] {
-  const o = c.ospf, b = c.bgp;
-  return [...(o?.passive ?? []), ...(o?.active ?? []), ...(b?.neighbors ?? []).map((n) => n.updateSource), ...(b?.peerGroups ?? []).map((g) => g.updateSource)]
-    .filter((x): x is string => x !== undefined);
-}
