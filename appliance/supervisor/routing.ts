@@ -28,14 +28,12 @@ export class RoutingService {
     await this.daemons.apply(configs);
   }
 
-  get running(): boolean { return !!this.daemons; }
-
   status(): DaemonStatus[] { return this.daemons?.status() ?? []; }
 
   /** FRR's JSON answer to `command`, or undefined when FRR is not running or does not answer. */
   vtyshJson(command: string): unknown {
     if (!this.daemons) return undefined;
-    const r = spawnSync('vtysh', ['--vty_socket', this.daemons.vtyDir, '-c', command], { encoding: 'utf8', timeout: VTYSH_TIMEOUT_MS });
+    const r = spawnSync('vtysh', ['--vty_socket', this.daemons.dir, '-c', command], { encoding: 'utf8', timeout: VTYSH_TIMEOUT_MS });
     if (r.status !== 0) return undefined;
     try { return JSON.parse(r.stdout); } catch { return undefined; }
   }

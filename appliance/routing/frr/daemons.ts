@@ -35,10 +35,8 @@ export class FrrDaemons {
   private configs: FrrConfigs = { zebra: '' };
   private stopped = false;
 
+  /** `dir`: every path of the daemons, their vty sockets included (`vtysh --vty_socket DIR`). */
   constructor(readonly dir: string, private readonly log: LogFn, private readonly uid = frrIds()) {}
-
-  /** The directory vtysh is pointed at (`vtysh --vty_socket DIR`). */
-  get vtyDir(): string { return this.dir; }
 
   /** Runs exactly the daemons in `configs` with that configuration: starts new ones, restarts changed ones, stops the rest. */
   async apply(configs: FrrConfigs): Promise<void> {
