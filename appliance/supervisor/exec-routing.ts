@@ -35,7 +35,7 @@ export function routingCommands(ctx: ExecContext): Record<string, Handler> {
     'show ip eigrp interfaces': eigrp(showEigrpInterfaces),
     'show ip eigrp traffic': eigrp(showEigrpTraffic),
     'clear ip eigrp neighbors': () => { void ctx.clearEigrpNeighbors?.(); return ''; },
-    ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.routingJson?.('show ip ospf neighbor json'), iosName), json)),
+    ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.config().ospf ? ctx.routingJson?.('show ip ospf neighbor json') : undefined, iosName), json)),
     ...both('show ip bgp summary', (json) => formatBgpSummary(
       ctx.config().bgp ? bgpSummaryOf(ctx.routingJson?.('show ip bgp summary json'), ctx.config().bgp!.listenRanges.length) : undefined, json)),
     ...both('show routing daemons', (json) => {

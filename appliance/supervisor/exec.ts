@@ -47,9 +47,9 @@ export class ExecCommands {
       'show interfaces {name:iface}': (a) => this.oneInterface(a.p.name, false),
       'show interfaces {name:iface} json': (a) => this.oneInterface(a.p.name, true),
       ...both('show ip route', (json) => formatIpRoute(this.routes(), { legend: true }, json)),
-      ...both('show ip route static', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'S'), { legend: false }, json)),
-      ...both('show ip route eigrp', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'D'), { legend: false }, json)),
-      ...both('show ip route connected', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'C' || r.code === 'L'), { legend: false }, json)),
+      ...both('show ip route static', (json) => formatIpRoute(this.routes(false).filter((r) => r.code === 'S'), { legend: false }, json)),
+      ...both('show ip route eigrp', (json) => formatIpRoute(this.routes(false).filter((r) => r.code === 'D'), { legend: false }, json)),
+      ...both('show ip route connected', (json) => formatIpRoute(this.routes(false).filter((r) => r.code === 'C' || r.code === 'L'), { legend: false }, json)),
       ...both('show ip route nhrp', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'H' || r.override), { legend: false }, json)),
       ...both('show ip nhrp', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'default')),
       ...both('show ip nhrp detail', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'detail')),
@@ -137,12 +137,13 @@ export class ExecCommands {
     return rows.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   }
 
-  /** `show ip route` rows: the kernel table in IOS terms, with the NHRP shortcuts (exec-routes.ts). */
-  private routes() {
+  /** `show ip route` rows: the kernel table in IOS terms, with the NHRP shortcuts (exec-routes.ts).
+   *  `frr`: ask FRR for its O/B distances and metrics (a vtysh run); not for shows without O/B rows. */
+  private routes(frr = true) {
     const ctx = this.ctx, k = ctx.kernel(), t = ctx.tunnel();
     const ifs = ctx.config().interfaces;
     const c = ctx.config();
-    const daemonRib = c.ospf || c.bgp ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : new Map<string, { distance: number; metric: number }>();
+    const daemonRib = frr && (c.ospf || c.bgp) ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : new Map<string, { distance: number; metric: number }>();
     for (const sp of ctx.eigrpSpeakers?.() ?? []) for (const [k, v] of eigrpRibMetrics(sp, c.eigrp?.processes.find((p) => p.asn === sp.o.asn)?.distance)) daemonRib.set(k, v);
     return routeRows({ daemonRib, linkUp: (dev) => k.link(dev)?.lowerUp !== false,
       routes: k.routes(), addresses: k.addresses(), since: (r) => k.since(r), now: this.now(), tunnelName: t?.name,
