@@ -1,6 +1,7 @@
 // `show ip bgp summary` in IOS form from FRR's `show ip bgp summary json` (its ipv4Unicast part):
 // the router-id/AS header, table version, network entries, then one line per neighbor in IOS's
 // columns; neighbors created from a `bgp listen range` are marked `*` with IOS's footnote.
+import { ipToU32 } from '../net/ipv4.js';
 
 export interface BgpPeerRow {
   neighbor: string;
@@ -35,8 +36,7 @@ export function bgpSummaryOf(json: unknown, listenRanges: number): BgpSummary | 
     };
   });
   // IOS lists neighbors by address
-  const key = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  peers.sort((a, b) => key(a.neighbor) - key(b.neighbor));
+  peers.sort((a, b) => ipToU32(a.neighbor) - ipToU32(b.neighbor));
   return { routerId: str(u, 'routerId'), as: num(u, 'as'), tableVersion: num(u, 'tableVersion'), ribCount: num(u, 'ribCount'), ribMemory: num(u, 'ribMemory'), peers, listenRanges };
 }
 
