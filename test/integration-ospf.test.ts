@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { Lab, waitFor, sleep, nsExec } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { frrIds } from '../appliance/routing/frr/daemons.js';
 import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, ctlJsonOrUndefined, echoRequestsFrom, dmvpnPeers, frrLog, HELLO, DEAD } from './util/routing-lab.js';
 
 requireTools(t, [...LAB_NEEDS, 'vtysh', 'tshark']);
@@ -31,7 +32,8 @@ function ospfConfig(name: string, md5Key = 'Dmvpn0spf'): string {
 function startInteropRouter(lab: Lab): void {
   const ns = lab.ns('h2'), dir = `${lab.dir}/interop.frr`;
   fs.mkdirSync(dir, { recursive: true });
-  fs.chownSync(dir, frrUid(), frrUid('gid'));
+  const frr = frrIds();
+  fs.chownSync(dir, frr.uid, frr.gid);
   // a bridge without ports stands in for a LAN where the kernel has no dummy driver
   if (nsExec(ns, ['ip', 'link', 'add', 'lan99', 'type', 'dummy'], { allowFail: true }).status !== 0) nsExec(ns, ['ip', 'link', 'add', 'lan99', 'type', 'bridge']);
   nsExec(ns, ['ip', 'addr', 'add', '10.2.99.1/24', 'dev', 'lan99']);
@@ -44,7 +46,6 @@ function startInteropRouter(lab: Lab): void {
       '--vty_socket', dir, '-P', '0', '--log', `file:${dir}/${d}.log`]);
   }
 }
-const frrUid = (which: 'uid' | 'gid' = 'uid') => Number(fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('frr:'))!.split(':')[which === 'uid' ? 2 : 3]);
 
 t.test('OSPF hub and two spokes: adjacencies, routes via the other spoke, direct traffic, interop with an FRR router, daemon restart, live change', async (t) => {
   const lab = new Lab(`lf-o${process.pid % 10000}`, 2);

@@ -135,7 +135,7 @@ export class FrrDaemons {
 }
 
 /** uid/gid of user frr (from /etc/passwd: no dependency for one lookup). */
-function frrIds(): { uid: number; gid: number } {
+export function frrIds(): { uid: number; gid: number } {
   const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${FRR_USER}:`));
   if (!line) throw new Error(`user ${FRR_USER} does not exist: is FRR installed?`);
   const [, , uid, gid] = line.split(':');
