@@ -98,12 +98,11 @@ export class FrrDaemons {
     proc.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-2000); });
     c.proc = proc;
     c.startedAt = Date.now();
-    proc.once('error', (e) => { c.lastExit = e.message; });
-    proc.once('exit', (code, signal) => {
+    const ended = (why: string) => {
       if (c.proc !== proc) return;
       c.proc = undefined;
       if (c.stopping || this.stopped) return;
-      c.lastExit = signal ? `killed by ${signal}` : `exited with status ${code}`;
+      c.lastExit = why;
       if (Date.now() - c.startedAt > STABLE_MS) c.backoff = BACKOFF_MIN_MS;
       const tail = err.trim().split('\n').slice(-2).join(' | ');
       this.log('error', `${d} ${c.lastExit}${tail ? ` (${tail})` : ''}; restart ${c.restarts + 1} in ${c.backoff / 1000} s`);
@@ -114,8 +113,11 @@ export class FrrDaemons {
         this.startOne(d);
       }, c.backoff);
       c.backoff = Math.min(c.backoff * 2, BACKOFF_MAX_MS);
-    });
-    this.log('info', `${d} started (pid ${proc.pid})`);
+    };
+    // a failed spawn (no binary, EACCES) emits 'error' and never 'exit': it ends the run the same way
+    proc.once('error', (e) => { if (proc.pid === undefined) ended(e.message); else c.lastExit = e.message; });
+    proc.once('exit', (code, signal) => ended(signal ? `killed by ${signal}` : `exited with status ${code}`));
+    if (proc.pid !== undefined) this.log('info', `${d} started (pid ${proc.pid})`);
   }
 
   private async stopOne(d: FrrDaemon): Promise<void> {
