@@ -3,14 +3,13 @@
 // built from changes (its options or the OS interfaces under them, e.g. a TUN recreated by a tunnel
 // restart). Packets use the raw-socket helper on the OS interfaces (the tunnel's TUN included: the
 // kernel sends 224.0.0.10 into the TUN and the data plane replicates it to the `ip nhrp map multicast`
-// destinations, as for OSPF); learned routes go into the kernel main table as proto 192 through the
-// kernel table's netlink writer, where the overlay FIB picks up those through the tunnel.
+// destinations, as for OSPF); learned routes go into the kernel main table (routing/eigrp/kernel-routes.ts).
 import type { ApplianceConfig } from '../config/model.js';
 import { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 import { speakerOptions } from '../routing/eigrp/from-config.js';
 import { RawSocketTransport } from '../routing/eigrp/raw-socket.js';
-import { RTPROT_EIGRP } from '../routing/eigrp/kernel-routes.js';
-import type { EigrpTransport, RouteSink } from '../routing/eigrp/transport.js';
+import { KernelRouteSink } from '../routing/eigrp/kernel-routes.js';
+import type { EigrpTransport } from '../routing/eigrp/transport.js';
 import type { KernelTable } from '../routing/kernel-table.js';
 import type { LogFn } from '../log/log.js';
 
@@ -28,23 +27,6 @@ class NamedTransport implements EigrpTransport {
     this.raw.onReceive((os, src, dst, p) => cb(iosOf.get(os) ?? os, src, dst, p));
   }
   close(): void { this.raw.close(); }
-}
-
-/** Learned routes into the kernel main table (proto 192), through the kernel table's netlink writer.
- *  One next hop per route (the kernel table's writer takes one gateway); failures counted, logged. */
-class KernelRouteSink implements RouteSink {
-  readonly stats = { replaced: 0, removed: 0, failed: 0 };
-  constructor(private readonly kernel: KernelTable, private readonly osOf: Map<string, string>, private readonly log: LogFn) {}
-  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void {
-    const h = hops[0];
-    this.kernel.replaceRoute({ prefix, len, gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev, protocol: RTPROT_EIGRP })
-      .then(() => { this.stats.replaced++; }, (e: Error) => this.failed(e));
-  }
-  remove(prefix: string, len: number): void {
-    this.kernel.deleteRoute({ prefix, len, protocol: RTPROT_EIGRP })
-      .then(() => { this.stats.removed++; }, (e: Error) => this.failed(e));
-  }
-  private failed(e: Error): void { this.stats.failed++; this.log('warn', `EIGRP route not written: ${e.message}`); }
 }
 
 interface Running { speaker: EigrpSpeaker; transport: NamedTransport; sink: KernelRouteSink; signature: string }
