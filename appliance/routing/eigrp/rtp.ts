@@ -136,13 +136,21 @@ export class Rtp {
     if (p.initAcked && p.initReceived && p.initSent) { p.initSent = false; this.events.push({ kind: 'up', neighbor: p.address }); }
   }
 
-  /** Acknowledge now unless a reliable packet to that neighbor is about to carry the ack. */
+  /** Owe an ack: a reliable packet to that neighbor carries it, else flushAcks() sends it bare. */
   private ack(p: Peer): void { p.ackOwed = true; }
 
-  /** Flush owed acks (as hellos with the ack field) and retransmit what timed out. */
-  tick(now: number): void {
-    for (const p of [...this.peers.values()]) {
+  /** Send the acks no reliable packet carried, as hellos with only the ack field set. The owner calls
+   *  this once it has sent what a received packet caused (a reply to the sender carries the ack). */
+  flushAcks(): void {
+    for (const p of this.peers.values()) {
       if (p.ackOwed) { p.ackOwed = false; this.out.push({ to: p.address, opcode: Opcode.Hello, flags: 0, seq: 0, ack: p.lastRecvSeq, tlvs: [] }); }
+    }
+  }
+
+  /** Flush owed acks and retransmit what timed out. */
+  tick(now: number): void {
+    this.flushAcks();
+    for (const p of [...this.peers.values()]) {
       if (!p.queue.length || now - p.sentAt < p.rto) continue;
       if (++p.retries > MAX_RETRIES) { this.peers.delete(p.address); this.events.push({ kind: 'give-up', neighbor: p.address }); continue; }
       this.stats.retransmits++;

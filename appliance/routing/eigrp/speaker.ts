@@ -244,6 +244,9 @@ export class EigrpSpeaker {
       for (const x of tx) this.transmit(x);
       if (!actions.length && !tx.length) break;
     }
+    // what a received packet caused is out: acks it did not carry go now, not at the next tick
+    this.rtp.flushAcks();
+    for (const x of this.rtp.take()) this.transmit(x);
   }
 
   private fullTable(address: string, ifname: string): void {
