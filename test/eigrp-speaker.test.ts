@@ -12,6 +12,7 @@ import type { InterfaceRules } from '../appliance/routing/eigrp/advertise.js';
 import { decodeEigrpHeader, encodeEigrp } from '../appliance/routing/eigrp/codec.js';
 import { Flag, Opcode } from '../appliance/routing/eigrp/types.js';
 import { showEigrpNeighbors, showEigrpTopology } from '../appliance/show/eigrp.js';
+import { eigrpRibMetrics } from '../appliance/supervisor/exec-routing.js';
 
 interface Frame { from: string; to: string; payload: Uint8Array }
 
@@ -193,6 +194,22 @@ t.test('a reliable packet is acknowledged at once, not at the next timer tick', 
   hub.receive('Tunnel0', '10.0.0.66', pkt(Opcode.Update, Flag.Init, 7));
   const acks = seg.queue.filter((f) => f.to === '10.0.0.66').map((f) => decodeEigrpHeader(f.payload)).map((h) => `op${h.opcode} seq${h.seq} ack${h.ack}`);
   t.same(acks, ['op5 seq0 ack7'], 'its INIT update acked by a bare hello before any tick');
+});
+
+t.test('named mode (wide metrics): the routing table gets the composite divided by the RIB scale (128)', async (t) => {
+  const seg = new Segment('10.0.0.1');
+  let now = 0;
+  const metrics = new Map<string, number>();
+  const rib: RouteSink = { replace: (p, l, _h, m) => { metrics.set(`${p}/${l}`, m); }, remove: (p, l) => { metrics.delete(`${p}/${l}`); } };
+  const rules = { splitHorizon: false, nextHopSelf: false };
+  const hub = new EigrpSpeaker({ asn: 100, routerId: '10.0.0.1', wide: true, interfaces: [tunnel('10.0.0.1', rules)], originate: [{ prefix: '10.10.0.0', len: 24, iface: 'Tunnel0' }] }, seg.port('10.0.0.1'), new Rib(), now);
+  const spoke = new EigrpSpeaker({ asn: 100, routerId: '10.0.0.11', wide: true, interfaces: [tunnel('10.0.0.11', rules)], originate: [] }, seg.port('10.0.0.11'), rib, now);
+  for (; now < 20_000; now += 100) { hub.tick(now); spoke.tick(now); seg.pump(); }
+  const d = spoke.dual.table.get('10.10.0.0/24');
+  t.ok(d && d.distance > 0xffffffff, `the wide composite over two 100 kbit/s tunnel hops needs more than 32 bits (${d?.distance})`);
+  const rib32 = Math.floor(d!.distance / 128);
+  t.equal(metrics.get('10.10.0.0/24'), rib32, 'the route sink gets FD / 128');
+  t.same(eigrpRibMetrics(spoke).get('10.10.0.0/24'), { distance: 90, metric: rib32 }, 'show ip route prints [90/FD/128]');
 });
 
 t.test('bad input: wrong AS, garbage, unknown sender, wrong K values: counted drops, no state', async (t) => {
