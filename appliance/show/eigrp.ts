@@ -27,11 +27,10 @@ export function showEigrpNeighbors(sp: EigrpSpeaker, now: number): string {
 
 const code = (d: Dest): string => (d.state === 'active' ? 'A' : 'P');
 
-function via(sp: EigrpSpeaker, p: Path): string {
+function via(p: Path): string {
   if (!p.neighbor) return `via Connected, ${p.iface}`;
-  const rd = sp.composite(p.reported);
   const fmt = (x: number) => (Number.isFinite(x) ? String(x) : 'Infinity');
-  return `via ${p.nextHop} (${fmt(p.distance)}/${fmt(rd)}), ${p.iface}`;
+  return `via ${p.nextHop} (${fmt(p.distance)}/${fmt(p.rd)}), ${p.iface}`;
 }
 
 /** `show ip eigrp topology`: successors and feasible successors; `allLinks` adds every other path. */
@@ -45,7 +44,7 @@ export function showEigrpTopology(sp: EigrpSpeaker, allLinks = false): string {
     const fd = Number.isFinite(d.fd) ? String(d.fd) : 'Inaccessible';
     out.push(`${code(d)} ${d.key}, ${d.successors.length} successors, FD is ${fd}`);
     const shown = allLinks ? [...d.paths.values()] : [...d.successors, ...sp.dual.feasibleSuccessors(d)];
-    for (const p of shown) out.push(`        ${via(sp, p)}`);
+    for (const p of shown) out.push(`        ${via(p)}`);
   }
   return out.join('\n') + '\n';
 }

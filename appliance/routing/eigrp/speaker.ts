@@ -10,7 +10,7 @@ import { decodeEigrp, encodeEigrp } from './codec.js';
 import { EigrpCounters } from './counters.js';
 import { Dual } from './dual.js';
 import type { Dest, DualAction, RouteIn } from './dual.js';
-import { classicComposite, connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, ribMetric, toClassicWire, toWideWire, UNREACHABLE, wideComposite } from './metric.js';
+import { connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, ribMetric, toClassicWire, toWideWire, UNREACHABLE } from './metric.js';
 import type { KValues, LinkCost, PathVector } from './metric.js';
 import { NeighborTable } from './neighbor.js';
 import { Rtp } from './rtp.js';
@@ -311,9 +311,6 @@ export class EigrpSpeaker {
   /** The metric the routing table gets for `d` (and `show ip route` prints): the classic composite, or
    *  the 64-bit wide composite divided by the RIB scale (named mode, IOS `metric rib-scale` 128). */
   ribMetric(d: Dest): number { return this.o.wide ? ribMetric(d.distance) : Math.min(d.distance, 0xffffffff); }
-
-  /** Composite metric of a vector in this process's metric style (classic or wide). */
-  composite(v: PathVector): number { return this.o.wide ? wideComposite(v, this.k) : classicComposite(v, this.k); }
 }
 
 function chunk<T>(xs: T[]): T[][] {
