@@ -17,9 +17,10 @@ export function showEigrpNeighbors(sp: EigrpSpeaker, now: number): string {
     'H   Address                 Interface              Hold Uptime   SRTT   RTO  Q  Seq',
     '                                                   (sec)         (ms)       Cnt Num'];
   for (const n of sp.neighbors.list().sort((a, b) => a.handle - b.handle)) {
+    const { srtt, rto } = sp.rtp.timing(n.address);
     out.push([
       String(n.handle).padEnd(4), n.address.padEnd(24), shortIf(n.iface).padEnd(23), String(sp.neighbors.holdLeft(n, now)).padStart(4), ' ',
-      iosTime((now - n.upSince) / 1000).padEnd(8), '0'.padStart(4), ' ', '1000'.padStart(4), ' ', String(sp.rtp.pendingCount(n.address)).padStart(2), ' ', String(sp.rtp.lastSeq(n.address)),
+      iosTime((now - n.upSince) / 1000).padEnd(8), String(srtt).padStart(4), ' ', String(rto).padStart(4), ' ', String(sp.rtp.pendingCount(n.address)).padStart(2), ' ', String(sp.rtp.lastSeq(n.address)),
     ].join(''));
   }
   return out.join('\n') + '\n';
@@ -57,7 +58,8 @@ export function showEigrpInterfaces(sp: EigrpSpeaker): string {
   for (const i of sp.o.interfaces.filter((x) => !x.passive)) {
     const peers = sp.neighbors.list().filter((n) => n.iface === i.name);
     const pending = peers.reduce((a, n) => a + sp.rtp.pendingCount(n.address), 0);
-    out.push(`${shortIf(i.name).padEnd(23)}${String(peers.length).padStart(5)}        0/${pending}         0/0        0       0/0            0           0`);
+    const srtt = peers.length ? Math.round(peers.reduce((a, n) => a + sp.rtp.timing(n.address).srtt, 0) / peers.length) : 0;
+    out.push(`${shortIf(i.name).padEnd(23)}${String(peers.length).padStart(5)}        0/${String(pending).padEnd(10)}0/0${String(srtt).padStart(9)}       0/0            0           0`);
   }
   return out.join('\n') + '\n';
 }

@@ -23,6 +23,7 @@ interface Peer {
   ackOwed: boolean;
   crMode: boolean;         // a sequence hello told us to accept the next CR multicast
   sentAt: number; rto: number; retries: number;
+  srtt?: number;           // smoothed round trip (ms) of packets acked without a retransmission
   initSent: boolean; initAcked: boolean; initReceived: boolean;
 }
 
@@ -56,6 +57,11 @@ export class Rtp {
   remove(address: string): void { this.peers.delete(address); }
   pendingCount(address: string): number { return this.peers.get(address)?.queue.length ?? 0; }
   lastSeq(address: string): number { return this.peers.get(address)?.lastRecvSeq ?? 0; }
+  /** Smoothed round trip (0 before the first ack) and current retransmission timeout, ms, for the shows. */
+  timing(address: string): { srtt: number; rto: number } {
+    const p = this.peers.get(address);
+    return { srtt: p?.srtt ?? 0, rto: p?.rto ?? RTO_MIN_MS };
+  }
 
   /** Queue a reliable unicast packet for one neighbor. */
   send(address: string, opcode: number, flags: number, tlvs: EigrpTlv[]): void {
@@ -126,6 +132,8 @@ export class Rtp {
 
   private acked(p: Peer): void {
     const h = p.queue.shift()!;
+    // Karn: a retransmitted packet's ack could answer either copy, so only first tries are timed
+    if (!p.retries) { const sample = this.now() - p.sentAt; p.srtt = p.srtt === undefined ? sample : Math.round((7 * p.srtt + sample) / 8); }
     if (h.flags & Flag.Init && h.opcode === Opcode.Update) p.initAcked = true;
     p.rto = RTO_MIN_MS; p.retries = 0;
     this.maybeUp(p);
