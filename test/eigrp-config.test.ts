@@ -155,3 +155,40 @@ t.test('from configuration to a speaker: interfaces by network/wildcard, rules, 
   t.same(speakerOptions(spoke, spoke.eigrp!.processes[0]).stub, 1, 'stub connected -> flag 0x01');
   t.same(speakerOptions(spoke, spoke.eigrp!.processes[0]).interfaces[0].rules, { splitHorizon: true, nextHopSelf: true }, 'IOS defaults');
 });
+
+t.test('named mode: af-interface default applies to every interface, a named af-interface overrides it setting by setting', async (t) => {
+  const { speakerOptions } = await import('../appliance/routing/eigrp/from-config.js');
+  const text = `interface Ethernet0
+ ip address 192.168.10.1 255.255.255.0
+!
+interface Tunnel0
+ ip address 10.0.0.1 255.255.255.0
+!
+router eigrp DMVPN
+ address-family ipv4 unicast autonomous-system 100
+  af-interface default
+   passive-interface
+   no split-horizon
+   hello-interval 2
+  exit-af-interface
+  af-interface Tunnel0
+   no passive-interface
+   split-horizon
+   hold-time 9
+  exit-af-interface
+  network 10.0.0.0 0.0.0.255
+  network 192.168.10.0 0.0.0.255
+ exit-address-family
+`;
+  const c = load(text);
+  t.same(c.eigrp!.processes[0].afInterfaces, [{ iface: 'default', passive: true, splitHorizon: false, helloInterval: 2 }, { iface: 'Tunnel0', passive: false, splitHorizon: true, holdTime: 9 }],
+    'explicit on/off kept under the named af-interface');
+  const o = speakerOptions(c, c.eigrp!.processes[0]);
+  const by = Object.fromEntries(o.interfaces.map((i) => [i.name, [i.passive, i.rules.splitHorizon, i.helloInterval, i.holdTime]]));
+  t.same(by, { Ethernet0: [true, false, 2, 15], Tunnel0: [false, true, 2, 9] }, 'Ethernet0 takes the defaults; Tunnel0 is active, split horizon on, hello 2 inherited, hold 9 its own');
+  const out = renderConfig(c);
+  t.match(out, /  af-interface Tunnel0\n   hold-time 9\n   split-horizon\n   no passive-interface\n  exit-af-interface/);
+  t.same(noLines(load(out)), noLines(c), 'round trip');
+  const dflt = load(text.replace('   no split-horizon\n', '   no split-horizon\n   split-horizon\n')).eigrp!.processes[0].afInterfaces![0];
+  t.equal(dflt.splitHorizon, undefined, 'under af-interface default, split-horizon back on is the IOS default again');
+});

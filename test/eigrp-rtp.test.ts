@@ -113,3 +113,24 @@ t.test('neighbor table: hold time expiry and re-adjacency', async (t) => {
   t.ok(nt.heard('10.0.0.2', 'e0', 15, 30_000).isNew, 'comes back as a new (pending) neighbor');
   t.equal(nt.get('10.0.0.2')!.state, 'pending');
 });
+
+t.test('round-trip time: first tries are timed and smoothed, a retransmitted packet is not (Karn)', async (t) => {
+  const { a, tick } = pair();
+  t.same(a.timing('10.0.0.2'), { srtt: 0, rto: 1000 }, 'unknown neighbor: nothing measured');
+  a.add('10.0.0.2', 'e0');
+  a.take();
+  tick(120);
+  a.receive('10.0.0.2', { opcode: Opcode.Hello, flags: 0, seq: 0, ack: 1 });
+  t.same(a.timing('10.0.0.2'), { srtt: 120, rto: 1000 }, 'the INIT acked after 120 ms');
+  a.send('10.0.0.2', Opcode.Update, 0, []);
+  a.take();
+  tick(40);
+  a.receive('10.0.0.2', { opcode: Opcode.Hello, flags: 0, seq: 0, ack: 2 });
+  t.equal(a.timing('10.0.0.2').srtt, Math.round((7 * 120 + 40) / 8), 'smoothed: 7/8 old + 1/8 new');
+  a.send('10.0.0.2', Opcode.Update, 0, []);
+  tick(1000);
+  t.equal(a.timing('10.0.0.2').rto, 2000, 'retransmitted: the timeout doubled');
+  tick(3000);
+  a.receive('10.0.0.2', { opcode: Opcode.Hello, flags: 0, seq: 0, ack: 3 });
+  t.same(a.timing('10.0.0.2'), { srtt: 110, rto: 1000 }, 'the retransmitted packet\'s ack is not a sample; the timeout is back at its minimum');
+});

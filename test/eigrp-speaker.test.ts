@@ -9,9 +9,10 @@ import { EigrpSpeaker } from '../appliance/routing/eigrp/speaker.js';
 import type { SpeakerInterface } from '../appliance/routing/eigrp/speaker.js';
 import type { EigrpTransport, RouteSink } from '../appliance/routing/eigrp/transport.js';
 import type { InterfaceRules } from '../appliance/routing/eigrp/advertise.js';
-import { encodeEigrp } from '../appliance/routing/eigrp/codec.js';
-import { Opcode } from '../appliance/routing/eigrp/types.js';
+import { decodeEigrpHeader, encodeEigrp } from '../appliance/routing/eigrp/codec.js';
+import { Flag, Opcode } from '../appliance/routing/eigrp/types.js';
 import { showEigrpNeighbors, showEigrpTopology } from '../appliance/show/eigrp.js';
+import { eigrpRibMetrics } from '../appliance/supervisor/exec-routing.js';
 
 interface Frame { from: string; to: string; payload: Uint8Array }
 
@@ -181,6 +182,34 @@ t.test('a neighbor that says hello but never acknowledges: given up after 16 ret
   t.equal(hub.rtp.stats.retransmits, 16);
   t.equal(hub.dual.stats.stuckInActive, 0);
   t.ok(hub.dual.table.has('10.10.0.0/24'), 'our own route untouched');
+});
+
+t.test('a reliable packet is acknowledged at once, not at the next timer tick', async (t) => {
+  const seg = new Segment('10.0.0.1');
+  const hub = new EigrpSpeaker({ asn: 100, routerId: '10.0.0.1', interfaces: [tunnel('10.0.0.1', { splitHorizon: false, nextHopSelf: false })], originate: [] }, seg.port('10.0.0.1'), new Rib(), 0);
+  const pkt = (opcode: number, flags: number, seq: number) => encodeEigrp({ header: { version: 2, opcode, checksum: 0, flags, seq, ack: 0, vrid: 0, as: 100 },
+    tlvs: opcode === Opcode.Hello ? [{ type: 'parameters', k: [1, 0, 1, 0, 0, 0], holdTime: 15 }] : [] });
+  hub.receive('Tunnel0', '10.0.0.66', pkt(Opcode.Hello, 0, 0));
+  seg.queue.length = 0; // our INIT update to the new neighbor
+  hub.receive('Tunnel0', '10.0.0.66', pkt(Opcode.Update, Flag.Init, 7));
+  const acks = seg.queue.filter((f) => f.to === '10.0.0.66').map((f) => decodeEigrpHeader(f.payload)).map((h) => `op${h.opcode} seq${h.seq} ack${h.ack}`);
+  t.same(acks, ['op5 seq0 ack7'], 'its INIT update acked by a bare hello before any tick');
+});
+
+t.test('named mode (wide metrics): the routing table gets the composite divided by the RIB scale (128)', async (t) => {
+  const seg = new Segment('10.0.0.1');
+  let now = 0;
+  const metrics = new Map<string, number>();
+  const rib: RouteSink = { replace: (p, l, _h, m) => { metrics.set(`${p}/${l}`, m); }, remove: (p, l) => { metrics.delete(`${p}/${l}`); } };
+  const rules = { splitHorizon: false, nextHopSelf: false };
+  const hub = new EigrpSpeaker({ asn: 100, routerId: '10.0.0.1', wide: true, interfaces: [tunnel('10.0.0.1', rules)], originate: [{ prefix: '10.10.0.0', len: 24, iface: 'Tunnel0' }] }, seg.port('10.0.0.1'), new Rib(), now);
+  const spoke = new EigrpSpeaker({ asn: 100, routerId: '10.0.0.11', wide: true, interfaces: [tunnel('10.0.0.11', rules)], originate: [] }, seg.port('10.0.0.11'), rib, now);
+  for (; now < 20_000; now += 100) { hub.tick(now); spoke.tick(now); seg.pump(); }
+  const d = spoke.dual.table.get('10.10.0.0/24');
+  t.ok(d && d.distance > 0xffffffff, `the wide composite over two 100 kbit/s tunnel hops needs more than 32 bits (${d?.distance})`);
+  const rib32 = Math.floor(d!.distance / 128);
+  t.equal(metrics.get('10.10.0.0/24'), rib32, 'the route sink gets FD / 128');
+  t.same(eigrpRibMetrics(spoke).get('10.10.0.0/24'), { distance: 90, metric: rib32 }, 'show ip route prints [90/FD/128]');
 });
 
 t.test('bad input: wrong AS, garbage, unknown sender, wrong K values: counted drops, no state', async (t) => {

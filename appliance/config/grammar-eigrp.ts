@@ -46,10 +46,13 @@ export function eigrpGlobal(g: Node): void {
 
 // ---- per-interface settings (classic `ip X eigrp N` and named af-interface share the edits) ----
 
-type SettingEdit = (s: EigrpInterfaceSettings, a: Args) => void;
+/** `overrides`: the settings are a named interface's, whose explicit defaults override `af-interface default`. */
+type SettingEdit = (s: EigrpInterfaceSettings, a: Args, overrides: boolean) => void;
+/** An on/off setting: off stored as false; on as true where it overrides, else dropped (the default). */
+const flag = (a: Args, overrides: boolean): boolean | undefined => (a.no ? false : overrides ? true : undefined);
 const SETTINGS: Record<string, [string, SettingEdit, Record<string, string>]> = {
-  'split-horizon': ['', (s, a) => setOpt(s, 'splitHorizon', a.no ? false : undefined), {}],
-  'next-hop-self': ['', (s, a) => setOpt(s, 'nextHopSelf', a.no ? false : undefined), {}],
+  'split-horizon': ['', (s, a, o) => setOpt(s, 'splitHorizon', flag(a, o)), {}],
+  'next-hop-self': ['', (s, a, o) => setOpt(s, 'nextHopSelf', flag(a, o)), {}],
   'hello-interval': [' {s:range:1-65535}', (s, a) => setOpt(s, 'helloInterval', a.no ? undefined : Number(a.p.s)), { '{s}': 'Seconds between hello transmissions' }],
   'hold-time': [' {s:range:1-65535}', (s, a) => setOpt(s, 'holdTime', a.no ? undefined : Number(a.p.s)), { '{s}': 'Seconds before neighbor is considered down' }],
   'bandwidth-percent': [' {n:range:1-999999}', (s, a) => setOpt(s, 'bandwidthPercent', a.no ? undefined : Number(a.p.n)), { '{n}': 'Maximum bandwidth percentage' }],
@@ -69,7 +72,7 @@ export function eigrpInterface(t: Node): void {
     const asn = Number(a.p.as), iface = ctx.mode.ref!;
     let s = e.interfaces.find((x) => x.iface === iface && x.asn === asn);
     if (!s) { s = { iface, asn }; e.interfaces.push(s); }
-    f(s, a);
+    f(s, a, false);
     e.interfaces = pruneSettings(e.interfaces, 2);
   });
   for (const [word, [tail, f, help]] of Object.entries(SETTINGS)) {
@@ -149,7 +152,7 @@ export function eigrpTrees(subTree: (exitTo?: ModeId) => Node): Partial<Record<M
   define(af, 'exit-address-family', (ctx) => ctx.enter({ id: 'config-router-eigrp-named', ref: ctx.mode.ref }));
   define(af, 'af-interface {ifc:word}', edit((e, ctx, a) => {
     const p = proc(e, ctx);
-    const iface = a.p.ifc === 'default' ? 'default' : a.p.ifc;
+    const iface = a.p.ifc;
     p.afInterfaces ??= [];
     if (a.no) { p.afInterfaces = p.afInterfaces.filter((s) => s.iface !== iface); return; }
     if (!p.afInterfaces.some((s) => s.iface === iface)) p.afInterfaces.push({ iface });
@@ -162,14 +165,14 @@ export function eigrpTrees(subTree: (exitTo?: ModeId) => Node): Partial<Record<M
     const [, iface] = (ctx.mode.ref ?? '').split('|');
     const s = proc(e, ctx).afInterfaces?.find((x) => x.iface === iface);
     if (!s) throw new CliError(`af-interface ${iface} no longer exists`);
-    f(s, a);
+    f(s, a, iface !== 'default');
   });
   for (const [word, [tail, f, help]] of Object.entries(SETTINGS)) define(afIf, `${word}${tail}`, afEdit(f), help);
   define(afIf, 'authentication mode md5', afEdit((s, a) => { setOpt(s, 'authMode', a.no ? undefined : 'md5'); delete s.authPassword; }));
   define(afIf, 'authentication mode hmac-sha-256 {pw:word}', afEdit((s, a) => {
     setOpt(s, 'authMode', a.no ? undefined : 'hmac-sha-256'); setOpt(s, 'authPassword', a.no ? undefined : a.p.pw);
   }), { 'hmac-sha-256': 'HMAC-SHA-256 Authentication', '{pw}': 'password' });
-  define(afIf, 'passive-interface', afEdit((s, a) => setOpt(s, 'passive', a.no ? undefined : true)));
+  define(afIf, 'passive-interface', afEdit((s, a, o) => setOpt(s, 'passive', a.no ? (o ? false : undefined) : true)));
   define(afIf, 'exit-af-interface', (ctx) => ctx.enter({ id: 'config-router-af', ref: (ctx.mode.ref ?? '').split('|')[0] }));
 
   const topo = subTree('config-router-af');

@@ -6,11 +6,14 @@ export interface EigrpNetwork { address: string; wildcard?: string }
 export interface EigrpRedistribute { source: 'static' | 'connected'; metric?: [number, number, number, number, number] }
 export interface EigrpStub { connected?: boolean; summary?: boolean; static?: boolean; redistributed?: boolean; receiveOnly?: boolean }
 
-/** Per-interface EIGRP settings (classic: `ip ... eigrp N` under the interface; named: `af-interface`). */
+/** Per-interface EIGRP settings (classic: `ip ... eigrp N` under the interface; named: `af-interface`).
+ *  An absent field is the default: IOS's in classic mode and under `af-interface default`; under a named
+ *  interface, what `af-interface default` says (then IOS's), so only there an explicit `split-horizon`,
+ *  `next-hop-self` or `no passive-interface` is kept (as true/false) to override it. */
 export interface EigrpInterfaceSettings {
   iface: string;
-  splitHorizon?: false;   // `no ip split-horizon eigrp N` (default on)
-  nextHopSelf?: false;    // `no ip next-hop-self eigrp N` (default on)
+  splitHorizon?: boolean; // `no ip split-horizon eigrp N` (default on)
+  nextHopSelf?: boolean;  // `no ip next-hop-self eigrp N` (default on)
   helloInterval?: number; // seconds, default 5
   holdTime?: number;      // seconds, default 15
   bandwidthPercent?: number;
@@ -19,7 +22,7 @@ export interface EigrpInterfaceSettings {
   /** named mode: `authentication mode hmac-sha-256 PASSWORD` */
   authPassword?: string;
   keyChain?: string;
-  passive?: true;         // named mode `passive-interface` under af-interface
+  passive?: boolean;      // named mode `passive-interface` under af-interface
 }
 
 export interface EigrpProcess {

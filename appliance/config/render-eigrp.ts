@@ -12,21 +12,21 @@ export function keyChainLines(e: EigrpConfig | undefined): string[] {
   return out;
 }
 
-/** Lines of one interface's EIGRP settings; `pre` is ' ip ' and `suffix` ' eigrp N' in classic mode,
- *  '  ' and '' under a named-mode af-interface. */
+/** Lines of one interface's EIGRP settings: ` ip X eigrp N` under a classic interface, `  X` under a
+ *  named-mode af-interface (where an explicit on overriding `af-interface default` is written too). */
 function settingLines(s: EigrpInterfaceSettings, classic: boolean, asn: number): string[] {
   const sfx = classic ? ` eigrp ${asn}` : '';
-  const pre = classic ? ' ip ' : '  ';
+  const pre = classic ? ' ip ' : '  ', no = classic ? ' no ip ' : '  no ';
+  const onOff = (on: boolean | undefined, word: string) => (on === undefined ? [] : [`${on ? pre : no}${word}${sfx}`]);
   const out: string[] = [];
   if (s.helloInterval !== undefined) out.push(`${pre}hello-interval${sfx} ${s.helloInterval}`);
   if (s.holdTime !== undefined) out.push(`${pre}hold-time${sfx} ${s.holdTime}`);
   if (s.bandwidthPercent !== undefined) out.push(`${pre}bandwidth-percent${sfx} ${s.bandwidthPercent}`);
-  if (s.splitHorizon === false) out.push(`${classic ? ' no ip ' : '  no '}split-horizon${sfx}`);
-  if (s.nextHopSelf === false) out.push(`${classic ? ' no ip ' : '  no '}next-hop-self${sfx}`);
+  out.push(...onOff(s.splitHorizon, 'split-horizon'), ...onOff(s.nextHopSelf, 'next-hop-self'));
   for (const m of s.summaries ?? []) out.push(`${pre}summary-address${sfx} ${m.prefix} ${m.mask}`);
-  if (s.authMode) out.push(`${classic ? ' ip ' : '  '}authentication mode${sfx} ${s.authMode}${s.authPassword !== undefined ? ` ${s.authPassword}` : ''}`);
-  if (s.keyChain !== undefined) out.push(`${classic ? ' ip ' : '  '}authentication key-chain${sfx} ${s.keyChain}`);
-  if (s.passive) out.push('  passive-interface');
+  if (s.authMode) out.push(`${pre}authentication mode${sfx} ${s.authMode}${s.authPassword !== undefined ? ` ${s.authPassword}` : ''}`);
+  if (s.keyChain !== undefined) out.push(`${pre}authentication key-chain${sfx} ${s.keyChain}`);
+  if (s.passive !== undefined) out.push(`  ${s.passive ? '' : 'no '}passive-interface`);
   return out;
 }
 

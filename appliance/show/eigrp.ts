@@ -17,9 +17,10 @@ export function showEigrpNeighbors(sp: EigrpSpeaker, now: number): string {
     'H   Address                 Interface              Hold Uptime   SRTT   RTO  Q  Seq',
     '                                                   (sec)         (ms)       Cnt Num'];
   for (const n of sp.neighbors.list().sort((a, b) => a.handle - b.handle)) {
+    const { srtt, rto } = sp.rtp.timing(n.address);
     out.push([
       String(n.handle).padEnd(4), n.address.padEnd(24), shortIf(n.iface).padEnd(23), String(sp.neighbors.holdLeft(n, now)).padStart(4), ' ',
-      iosTime((now - n.upSince) / 1000).padEnd(8), '0'.padStart(4), ' ', '1000'.padStart(4), ' ', String(sp.rtp.pendingCount(n.address)).padStart(2), ' ', String(sp.rtp.lastSeq(n.address)),
+      iosTime((now - n.upSince) / 1000).padEnd(8), String(srtt).padStart(4), ' ', String(rto).padStart(4), ' ', String(sp.rtp.pendingCount(n.address)).padStart(2), ' ', String(sp.rtp.lastSeq(n.address)),
     ].join(''));
   }
   return out.join('\n') + '\n';
@@ -27,11 +28,10 @@ export function showEigrpNeighbors(sp: EigrpSpeaker, now: number): string {
 
 const code = (d: Dest): string => (d.state === 'active' ? 'A' : 'P');
 
-function via(sp: EigrpSpeaker, p: Path): string {
+function via(p: Path): string {
   if (!p.neighbor) return `via Connected, ${p.iface}`;
-  const rd = sp.composite(p.reported);
   const fmt = (x: number) => (Number.isFinite(x) ? String(x) : 'Infinity');
-  return `via ${p.nextHop} (${fmt(p.distance)}/${fmt(rd)}), ${p.iface}`;
+  return `via ${p.nextHop} (${fmt(p.distance)}/${fmt(p.rd)}), ${p.iface}`;
 }
 
 /** `show ip eigrp topology`: successors and feasible successors; `allLinks` adds every other path. */
@@ -45,7 +45,7 @@ export function showEigrpTopology(sp: EigrpSpeaker, allLinks = false): string {
     const fd = Number.isFinite(d.fd) ? String(d.fd) : 'Inaccessible';
     out.push(`${code(d)} ${d.key}, ${d.successors.length} successors, FD is ${fd}`);
     const shown = allLinks ? [...d.paths.values()] : [...d.successors, ...sp.dual.feasibleSuccessors(d)];
-    for (const p of shown) out.push(`        ${via(sp, p)}`);
+    for (const p of shown) out.push(`        ${via(p)}`);
   }
   return out.join('\n') + '\n';
 }
@@ -58,7 +58,8 @@ export function showEigrpInterfaces(sp: EigrpSpeaker): string {
   for (const i of sp.o.interfaces.filter((x) => !x.passive)) {
     const peers = sp.neighbors.list().filter((n) => n.iface === i.name);
     const pending = peers.reduce((a, n) => a + sp.rtp.pendingCount(n.address), 0);
-    out.push(`${shortIf(i.name).padEnd(23)}${String(peers.length).padStart(5)}        0/${pending}         0/0        0       0/0            0           0`);
+    const srtt = peers.length ? Math.round(peers.reduce((a, n) => a + sp.rtp.timing(n.address).srtt, 0) / peers.length) : 0;
+    out.push(`${shortIf(i.name).padEnd(23)}${String(peers.length).padStart(5)}        0/${String(pending).padEnd(10)}0/0${String(srtt).padStart(9)}       0/0            0           0`);
   }
   return out.join('\n') + '\n';
 }

@@ -3,14 +3,14 @@
 // built from changes (its options or the OS interfaces under them, e.g. a TUN recreated by a tunnel
 // restart). Packets use the raw-socket helper on the OS interfaces (the tunnel's TUN included: the
 // kernel sends 224.0.0.10 into the TUN and the data plane replicates it to the `ip nhrp map multicast`
-// destinations, as for OSPF); learned routes go into the kernel main table as proto 192 through the
-// kernel table's netlink writer, where the overlay FIB picks up those through the tunnel.
+// destinations, as for OSPF); learned routes go into the kernel main table (routing/eigrp/kernel-routes.ts).
 import type { ApplianceConfig } from '../config/model.js';
 import { EigrpSpeaker } from '../routing/eigrp/speaker.js';
+import type { SpeakerOptions } from '../routing/eigrp/speaker.js';
 import { speakerOptions } from '../routing/eigrp/from-config.js';
 import { RawSocketTransport } from '../routing/eigrp/raw-socket.js';
-import { RTPROT_EIGRP } from '../routing/eigrp/kernel-routes.js';
-import type { EigrpTransport, RouteSink } from '../routing/eigrp/transport.js';
+import { KernelRouteSink } from '../routing/eigrp/kernel-routes.js';
+import type { EigrpTransport } from '../routing/eigrp/transport.js';
 import type { KernelTable } from '../routing/kernel-table.js';
 import type { LogFn } from '../log/log.js';
 
@@ -30,24 +30,7 @@ class NamedTransport implements EigrpTransport {
   close(): void { this.raw.close(); }
 }
 
-/** Learned routes into the kernel main table (proto 192), through the kernel table's netlink writer.
- *  One next hop per route (the kernel table's writer takes one gateway); failures counted, logged. */
-class KernelRouteSink implements RouteSink {
-  readonly stats = { replaced: 0, removed: 0, failed: 0 };
-  constructor(private readonly kernel: KernelTable, private readonly osOf: Map<string, string>, private readonly log: LogFn) {}
-  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void {
-    const h = hops[0];
-    this.kernel.replaceRoute({ prefix, len, gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev, protocol: RTPROT_EIGRP })
-      .then(() => { this.stats.replaced++; }, (e: Error) => this.failed(e));
-  }
-  remove(prefix: string, len: number): void {
-    this.kernel.deleteRoute({ prefix, len, protocol: RTPROT_EIGRP })
-      .then(() => { this.stats.removed++; }, (e: Error) => this.failed(e));
-  }
-  private failed(e: Error): void { this.stats.failed++; this.log('warn', `EIGRP route not written: ${e.message}`); }
-}
-
-interface Running { speaker: EigrpSpeaker; transport: NamedTransport; sink: KernelRouteSink; signature: string }
+interface Running { speaker: EigrpSpeaker; transport: NamedTransport; signature: string }
 
 export class EigrpService {
   private readonly running = new Map<number, Running>();
@@ -60,21 +43,22 @@ export class EigrpService {
   /** Runs one speaker per `router eigrp` process of `c`; stops those gone, restarts those changed. */
   async apply(c: ApplianceConfig, osName: (ios: string) => string | undefined): Promise<void> {
     this.last = { c, osName };
-    const wanted = new Map<number, { c: ApplianceConfig; signature: string; osOf: Map<string, string> }>();
+    const wanted = new Map<number, { o: SpeakerOptions; osOf: Map<string, string>; signature: string }>();
     for (const p of c.eigrp?.processes ?? []) {
       if (!p.asn) continue; // named mode before its address-family names the AS: nothing to run yet
       const o = speakerOptions(c, p);
       const osOf = new Map<string, string>();
       for (const i of o.interfaces) { const os = osName(i.name); if (os) osOf.set(i.name, os); }
+      o.interfaces = o.interfaces.filter((i) => osOf.has(i.name)); // no OS interface (yet): not run on
       const links = [...osOf.values()].map((os) => `${os}#${this.kernel.link(os)?.index ?? '-'}`);
-      wanted.set(p.asn, { c, osOf, signature: JSON.stringify([o, links]) });
+      wanted.set(p.asn, { o, osOf, signature: JSON.stringify([o, links]) });
     }
     for (const [asn, r] of this.running) {
       if (wanted.get(asn)?.signature !== r.signature) this.stopOne(asn);
     }
     for (const [asn, w] of wanted) {
       if (this.running.has(asn)) continue;
-      await this.startOne(asn, w.c, w.osOf, w.signature);
+      await this.startOne(asn, w.o, w.osOf, w.signature);
     }
     if (this.running.size && !this.timer) {
       this.timer = setInterval(() => { const now = Date.now(); for (const r of this.running.values()) r.speaker.tick(now); }, TICK_MS);
@@ -82,16 +66,13 @@ export class EigrpService {
     } else if (!this.running.size && this.timer) { clearInterval(this.timer); this.timer = undefined; }
   }
 
-  private async startOne(asn: number, c: ApplianceConfig, osOf: Map<string, string>, signature: string): Promise<void> {
-    const p = c.eigrp!.processes.find((x) => x.asn === asn)!;
-    const o = speakerOptions(c, p);
-    o.interfaces = o.interfaces.filter((i) => osOf.has(i.name));
+  private async startOne(asn: number, o: SpeakerOptions, osOf: Map<string, string>, signature: string): Promise<void> {
     const raw = new RawSocketTransport([...new Set(o.interfaces.filter((i) => !i.passive).map((i) => osOf.get(i.name)!))]);
     try { await raw.ready; } catch (e) { raw.close(); throw e; }
     const transport = new NamedTransport(raw, osOf);
     const sink = new KernelRouteSink(this.kernel, osOf, this.log);
     const speaker = new EigrpSpeaker(o, transport, sink, Date.now());
-    this.running.set(asn, { speaker, transport, sink, signature });
+    this.running.set(asn, { speaker, transport, signature });
     // a helper that dies takes the process down with it (routes withdrawn), then it starts again
     raw.onExit((why) => {
       if (this.running.get(asn)?.transport !== transport) return;

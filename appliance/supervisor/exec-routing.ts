@@ -17,7 +17,7 @@ export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, ext
   for (const d of sp.dual.table.values()) {
     const s = d.successors[0];
     if (!s?.neighbor || !Number.isFinite(d.distance)) continue;
-    out.set(d.key, { distance: s.external ? distance.external : distance.internal, metric: d.distance });
+    out.set(d.key, { distance: s.external ? distance.external : distance.internal, metric: sp.ribMetric(d) });
   }
   return out;
 }

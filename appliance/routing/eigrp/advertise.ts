@@ -20,11 +20,10 @@ export interface Advert { vector: PathVector; nextHop: string; external?: Extern
 export function advertFor(d: Dest, iface: string, rules: InterfaceRules, mustAnswer = false): Advert | undefined {
   const s = d.successors[0];
   const external = s?.external;
-  if (!s || !Number.isFinite(d.distance)) return { vector: UNREACHABLE, nextHop: '0.0.0.0', ...(external && { external }) };
+  const poisoned: Advert = { vector: UNREACHABLE, nextHop: '0.0.0.0', ...(external && { external }) };
+  if (!s || !Number.isFinite(d.distance)) return poisoned;
   const learnedHere = s.neighbor !== '' && s.iface === iface;
-  if (learnedHere && rules.splitHorizon) {
-    return mustAnswer ? { vector: UNREACHABLE, nextHop: '0.0.0.0', ...(external && { external }) } : undefined;
-  }
+  if (learnedHere && rules.splitHorizon) return mustAnswer ? poisoned : undefined;
   const nextHop = learnedHere && !rules.nextHopSelf ? s.nextHop : '0.0.0.0';
   return { vector: d.vector, nextHop, ...(external && { external }) };
 }

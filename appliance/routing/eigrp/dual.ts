@@ -29,7 +29,6 @@ export interface Dest {
   successors: Path[];
   /** While active: neighbors whose reply we wait for, each with its SIA deadline. */
   pending: Map<string, { deadline: number; siaSent: number; siaQueries: number }>;
-  activeSince: number;
   queryOrigins: Set<string>; // neighbors whose query we answer when we go passive
 }
 
@@ -73,7 +72,7 @@ export class Dual {
     const key = keyOf(prefix, len);
     let d = this.table.get(key);
     if (!d) {
-      d = { key, prefix, len, paths: new Map(), state: 'passive', fd: Infinity, distance: Infinity, vector: UNREACHABLE, successors: [], pending: new Map(), activeSince: 0, queryOrigins: new Set() };
+      d = { key, prefix, len, paths: new Map(), state: 'passive', fd: Infinity, distance: Infinity, vector: UNREACHABLE, successors: [], pending: new Map(), queryOrigins: new Set() };
       this.table.set(key, d);
     }
     return d;
@@ -196,14 +195,14 @@ export class Dual {
     // no feasible successor for a route we had: ask everyone (RFC 7868 3.5)
     this.stats.wentActive++;
     d.state = 'active';
-    d.activeSince = this.o.now();
+    const deadline = this.o.now() + this.o.activeTimeMs;
     const kept = d.successors[0] && d.paths.get(d.successors[0].neighbor);
     const current = kept && Number.isFinite(kept.distance) ? kept : undefined;
     d.distance = current ? current.distance : Infinity;
     d.vector = current ? current.vector : UNREACHABLE;
     if (queryFrom !== undefined) d.queryOrigins.add(queryFrom);
     const to = this.o.neighbors().filter((n) => n !== queryFrom); // the querier is answered, not asked
-    for (const n of to) d.pending.set(n, { deadline: d.activeSince + this.o.activeTimeMs, siaSent: 0, siaQueries: 0 });
+    for (const n of to) d.pending.set(n, { deadline, siaSent: 0, siaQueries: 0 });
     if (!current) this.setRoute(d, []);
     if (!to.length) { this.goPassive(d); return; }
     this.stats.queriesSent += to.length;

@@ -30,9 +30,12 @@ function stubFlags(s: EigrpStub | undefined): number {
   return (s.connected ? StubFlag.Connected : 0) | (s.summary ? StubFlag.Summary : 0) | (s.static ? StubFlag.Static : 0) | (s.redistributed ? StubFlag.Redistributed : 0);
 }
 
+/** An interface's settings: classic `ip ... eigrp N` lines; in named mode `af-interface default` with
+ *  what the interface's own af-interface sets on top (setting by setting, as IOS merges them). */
 function settingsFor(cfg: ApplianceConfig, p: EigrpProcess, iface: string): EigrpInterfaceSettings | undefined {
-  if (p.name !== undefined) return p.afInterfaces?.find((s) => s.iface === iface) ?? p.afInterfaces?.find((s) => s.iface === 'default');
-  return cfg.eigrp?.interfaces.find((s) => s.iface === iface && s.asn === p.asn);
+  if (p.name === undefined) return cfg.eigrp?.interfaces.find((s) => s.iface === iface && s.asn === p.asn);
+  const dflt = p.afInterfaces?.find((s) => s.iface === 'default'), own = p.afInterfaces?.find((s) => s.iface === iface);
+  return dflt || own ? { ...dflt, ...own, iface } : undefined;
 }
 
 function keysFor(cfg: ApplianceConfig, s: EigrpInterfaceSettings | undefined): EigrpAuthKey[] | undefined {

@@ -1,33 +1,35 @@
-// Learned EIGRP routes into the kernel routing table with `ip route replace ... proto 192` (192 is
-// "eigrp" in iproute2's rt_protos, the protocol FRR's eigrpd installs with), optionally in a network
-// namespace. One small module behind RouteSink so the netlink writer (issue 12's kernel table) can
-// replace it without touching the speaker. Failures are counted and kept, never thrown.
-import { spawnSync } from 'node:child_process';
+// Learned EIGRP routes into the kernel main table as proto 192 ("eigrp" in iproute2's rt_protos, the
+// protocol FRR's eigrpd installs with), through the kernel table's netlink writer (routing/kernel-table.ts),
+// where the overlay FIB picks up those through the tunnel. One next hop per route: the writer takes one
+// gateway (no RTA_MULTIPATH yet), so of equal-cost successors the first is installed. Failures are
+// counted, kept and logged, never thrown.
+import type { LogFn } from '../../log/log.js';
+import type { KernelTable } from '../kernel-table.js';
 import type { RouteSink } from './transport.js';
 
 export const RTPROT_EIGRP = 192;
 
-export class IprouteSink implements RouteSink {
+export class KernelRouteSink implements RouteSink {
   readonly stats = { replaced: 0, removed: 0, failed: 0 };
   lastError?: string;
 
-  constructor(private readonly netns?: string) {}
+  /** `osOf` maps the speaker's (IOS) interface names to OS names; a name not in it is used as is. */
+  constructor(private readonly kernel: KernelTable, private readonly osOf: ReadonlyMap<string, string>, private readonly log: LogFn) {}
 
-  private ip(args: string[]): boolean {
-    const r = spawnSync('ip', [...(this.netns ? ['-n', this.netns] : []), ...args], { encoding: 'utf8' });
-    if (r.status === 0) return true;
-    this.stats.failed++;
-    this.lastError = `ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`;
-    return false;
-  }
-
-  replace(prefix: string, len: number, nextHops: Array<{ via: string; dev: string }>, _metric: number): void {
-    const hops = nextHops.length === 1 ? ['via', nextHops[0].via, 'dev', nextHops[0].dev]
-      : nextHops.flatMap((h) => ['nexthop', 'via', h.via, 'dev', h.dev]);
-    if (this.ip(['route', 'replace', `${prefix}/${len}`, 'proto', String(RTPROT_EIGRP), ...hops])) this.stats.replaced++;
+  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void {
+    const h = hops[0];
+    this.kernel.replaceRoute({ prefix, len, gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev, protocol: RTPROT_EIGRP })
+      .then(() => { this.stats.replaced++; }, (e: Error) => this.failed(e));
   }
 
   remove(prefix: string, len: number): void {
-    if (this.ip(['route', 'del', `${prefix}/${len}`, 'proto', String(RTPROT_EIGRP)])) this.stats.removed++;
+    this.kernel.deleteRoute({ prefix, len, protocol: RTPROT_EIGRP })
+      .then(() => { this.stats.removed++; }, (e: Error) => this.failed(e));
+  }
+
+  private failed(e: Error): void {
+    this.stats.failed++;
+    this.lastError = e.message;
+    this.log('warn', `EIGRP route not written: ${e.message}`);
   }
 }

@@ -23,6 +23,7 @@ interface Peer {
   ackOwed: boolean;
   crMode: boolean;         // a sequence hello told us to accept the next CR multicast
   sentAt: number; rto: number; retries: number;
+  srtt?: number;           // smoothed round trip (ms) of packets acked without a retransmission
   initSent: boolean; initAcked: boolean; initReceived: boolean;
 }
 
@@ -56,6 +57,11 @@ export class Rtp {
   remove(address: string): void { this.peers.delete(address); }
   pendingCount(address: string): number { return this.peers.get(address)?.queue.length ?? 0; }
   lastSeq(address: string): number { return this.peers.get(address)?.lastRecvSeq ?? 0; }
+  /** Smoothed round trip (0 before the first ack) and current retransmission timeout, ms, for the shows. */
+  timing(address: string): { srtt: number; rto: number } {
+    const p = this.peers.get(address);
+    return { srtt: p?.srtt ?? 0, rto: p?.rto ?? RTO_MIN_MS };
+  }
 
   /** Queue a reliable unicast packet for one neighbor. */
   send(address: string, opcode: number, flags: number, tlvs: EigrpTlv[]): void {
@@ -126,6 +132,8 @@ export class Rtp {
 
   private acked(p: Peer): void {
     const h = p.queue.shift()!;
+    // Karn: a retransmitted packet's ack could answer either copy, so only first tries are timed
+    if (!p.retries) { const sample = this.now() - p.sentAt; p.srtt = p.srtt === undefined ? sample : Math.round((7 * p.srtt + sample) / 8); }
     if (h.flags & Flag.Init && h.opcode === Opcode.Update) p.initAcked = true;
     p.rto = RTO_MIN_MS; p.retries = 0;
     this.maybeUp(p);
@@ -136,13 +144,21 @@ export class Rtp {
     if (p.initAcked && p.initReceived && p.initSent) { p.initSent = false; this.events.push({ kind: 'up', neighbor: p.address }); }
   }
 
-  /** Acknowledge now unless a reliable packet to that neighbor is about to carry the ack. */
+  /** Owe an ack: a reliable packet to that neighbor carries it, else flushAcks() sends it bare. */
   private ack(p: Peer): void { p.ackOwed = true; }
 
-  /** Flush owed acks (as hellos with the ack field) and retransmit what timed out. */
-  tick(now: number): void {
-    for (const p of [...this.peers.values()]) {
+  /** Send the acks no reliable packet carried, as hellos with only the ack field set. The owner calls
+   *  this once it has sent what a received packet caused (a reply to the sender carries the ack). */
+  flushAcks(): void {
+    for (const p of this.peers.values()) {
       if (p.ackOwed) { p.ackOwed = false; this.out.push({ to: p.address, opcode: Opcode.Hello, flags: 0, seq: 0, ack: p.lastRecvSeq, tlvs: [] }); }
+    }
+  }
+
+  /** Flush owed acks and retransmit what timed out. */
+  tick(now: number): void {
+    this.flushAcks();
+    for (const p of [...this.peers.values()]) {
       if (!p.queue.length || now - p.sentAt < p.rto) continue;
       if (++p.retries > MAX_RETRIES) { this.peers.delete(p.address); this.events.push({ kind: 'give-up', neighbor: p.address }); continue; }
       this.stats.retransmits++;

@@ -10,7 +10,7 @@ import { decodeEigrp, encodeEigrp } from './codec.js';
 import { EigrpCounters } from './counters.js';
 import { Dual } from './dual.js';
 import type { Dest, DualAction, RouteIn } from './dual.js';
-import { classicComposite, connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, toClassicWire, toWideWire, UNREACHABLE, wideComposite } from './metric.js';
+import { connectedVector, DEFAULT_K, fromClassicWire, fromWideWire, ribMetric, toClassicWire, toWideWire, UNREACHABLE } from './metric.js';
 import type { KValues, LinkCost, PathVector } from './metric.js';
 import { NeighborTable } from './neighbor.js';
 import { Rtp } from './rtp.js';
@@ -244,6 +244,9 @@ export class EigrpSpeaker {
       for (const x of tx) this.transmit(x);
       if (!actions.length && !tx.length) break;
     }
+    // what a received packet caused is out: acks it did not carry go now, not at the next tick
+    this.rtp.flushAcks();
+    for (const x of this.rtp.take()) this.transmit(x);
   }
 
   private fullTable(address: string, ifname: string): void {
@@ -302,11 +305,12 @@ export class EigrpSpeaker {
     const sig = JSON.stringify(hops);
     if (this.installed.get(key) === sig) return;
     this.installed.set(key, sig);
-    this.routes.replace(d.prefix, d.len, hops, Number.isFinite(d.distance) ? Math.min(d.distance, 0xffffffff) : 0xffffffff);
+    this.routes.replace(d.prefix, d.len, hops, this.ribMetric(d));
   }
 
-  /** Composite metric of a vector in this process's metric style (classic or wide). */
-  composite(v: PathVector): number { return this.o.wide ? wideComposite(v, this.k) : classicComposite(v, this.k); }
+  /** The metric the routing table gets for `d` (and `show ip route` prints): the classic composite, or
+   *  the 64-bit wide composite divided by the RIB scale (named mode, IOS `metric rib-scale` 128). */
+  ribMetric(d: Dest): number { return this.o.wide ? ribMetric(d.distance) : Math.min(d.distance, 0xffffffff); }
 }
 
 function chunk<T>(xs: T[]): T[][] {

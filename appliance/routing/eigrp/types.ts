@@ -3,12 +3,10 @@
 
 export const EIGRP_VERSION = 2;
 export const EIGRP_HEADER_LEN = 20;
-/** IP protocol number and the all-EIGRP-routers group. */
-export const EIGRP_IP_PROTO = 88;
+/** The all-EIGRP-routers group. */
 export const EIGRP_MULTICAST = '224.0.0.10';
 
 export const Opcode = { Update: 1, Request: 2, Query: 3, Reply: 4, Hello: 5, SiaQuery: 10, SiaReply: 11 } as const;
-export type OpcodeValue = (typeof Opcode)[keyof typeof Opcode];
 export const OPCODE_NAMES: Record<number, string> = {
   1: 'Update', 2: 'Request', 3: 'Query', 4: 'Reply', 5: 'Hello', 10: 'SIA-Query', 11: 'SIA-Reply',
 };
