@@ -1,8 +1,8 @@
 // A spoke whose NBMA address changes (DHCP, PPPoE), in memory: the restarted spoke registers at once
 // with the new address; the hub takes it at once when the spoke registers without the unique flag
 // (`ip nhrp registration no-unique`), refuses it with code 14 (counted) until the old unique entry
-// expires otherwise, and never lets a third address take over a unique entry; the sameOwner hook
-// (for IKE identities) lets the owner move; peers that got the old binding from the hub, or resolved
+// expires otherwise, and never lets a third address take over a unique entry; the ownership hook
+// (IKE identities) lets the owner move; peers that got the old binding from the hub, or resolved
 // through it to the spoke, are purged by the hub when it accepts the new address (nhrp/holders.ts).
 import t from 'tap';
 import { NhrpCache } from '../appliance/nhrp/cache.js';
@@ -127,7 +127,7 @@ t.test('a third address cannot take over a unique entry, with or without the uni
   t.equal(refused(hub, 'registration-unique'), 2);
 });
 
-t.test('sameOwner hook: the owner of a unique entry moves at once; anyone else is refused', async (t) => {
+t.test('ownership hook: the owner of a unique entry moves at once; anyone else is refused', async (t) => {
   const clock = new FakeClock();
   const cache = new NhrpCache(clock, () => {});
   const logs: string[] = [];
@@ -135,14 +135,14 @@ t.test('sameOwner hook: the owner of a unique entry moves at once; anyone else i
   const ctx = (owner: boolean): NhsServerContext => ({
     cache, selfTunnelIp: HUB.ip, tunnelPrefixLen: 24, selfNbma: HUB.nbma, holdtime: 600, mtu: 1400,
     log: (_l, m) => logs.push(m), refuse: (r) => refusals.push(r),
-    sameOwner: (existing, outerSrc) => owner && existing.nbma === A.nbma && outerSrc === A_NEW,
+    ownership: { check: () => undefined, bind: () => {}, isOwner: (ip) => owner && ip === A.ip },
   });
   const reg = (src: string): NhrpMessage => ({ type: NhrpType.RegistrationRequest, hopCount: 1, srcNbma: src, srcProto: A.ip,
     dstProto: HUB.ip, flags: FLAG_REG_UNIQUE, requestId: 1, cies: [cie({ prefixLen: 0xff, holdingTime: 600 })], extensions: [] });
   t.equal(handleRegistrationRequest(ctx(false), A.nbma, reg(A.nbma)).cies[0].code, CieCode.Success);
   t.equal(handleRegistrationRequest(ctx(false), A_NEW, reg(A_NEW)).cies[0].code, CieCode.UniqueAddressRegistered, 'hook says no: code 14');
   t.same(refusals, ['registration-unique']);
-  t.equal(handleRegistrationRequest(ctx(true), EVIL, reg(EVIL)).cies[0].code, CieCode.UniqueAddressRegistered, 'not the owner');
+  t.equal(handleRegistrationRequest(ctx(false), EVIL, reg(EVIL)).cies[0].code, CieCode.UniqueAddressRegistered, 'not the owner');
   t.equal(handleRegistrationRequest(ctx(true), A_NEW, reg(A_NEW)).cies[0].code, CieCode.Success, 'the owner moved');
   t.match(cache.get(A.ip), { nbma: A_NEW, flags: { unique: true, registered: true } });
   t.ok(logs.some((l) => /moved from NBMA 198\.51\.100\.2 to 198\.51\.100\.102 \(unique registration of the same owner replaced\)/.test(l)));
