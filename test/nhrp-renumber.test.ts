@@ -76,9 +76,8 @@ t.test('no-unique, Phase 2: the hub takes the new NBMA address at once and purge
   net.settle(0);
   t.match(b.entry(A.ip), { type: 'dynamic', nbma: A_NEW }, 'B resolves the new address');
   t.equal(a2.entry(B.ip), undefined, 'the restarted A knows nobody yet');
-  const keep = setTimeout(() => {}, 5000); // the follower's poll timer is unref'd
-  const n = await new Promise<number>((res) => reresolveOnceRegistered(a2.engine, peers, () => a2.engine, res));
-  clearTimeout(keep);
+  let n = 0;
+  reresolveOnceRegistered(a2.engine, peers, () => { t.fail('registered already: no need to wait'); return () => {}; }, (k) => { n = k; });
   t.equal(n, 1);
   t.match(a2.entry(B.ip), { type: 'dynamic', nbma: B.nbma }, 'once registered, A resolved B again');
   t.equal(refused(hub, 'registration-unique'), 0);
@@ -146,6 +145,25 @@ t.test('ownership hook: the owner of a unique entry moves at once; anyone else i
   t.equal(handleRegistrationRequest(ctx(true), A_NEW, reg(A_NEW)).cies[0].code, CieCode.Success, 'the owner moved');
   t.match(cache.get(A.ip), { nbma: A_NEW, flags: { unique: true, registered: true } });
   t.ok(logs.some((l) => /moved from NBMA 198\.51\.100\.2 to 198\.51\.100\.102 \(unique registration of the same owner replaced\)/.test(l)));
+});
+
+t.test('re-resolution waits for the first NHS change that leaves one up, then stops listening', async (t) => {
+  let up = false;
+  const resolved: string[] = [];
+  const engine = { cacheEntries: () => [], nhsStatus: () => [{ up }] as never, noEntry: (ip: string) => resolved.push(ip) };
+  const listeners = new Set<() => void>();
+  const changed = () => { for (const fn of [...listeners]) fn(); };
+  let done = 0;
+  reresolveOnceRegistered(engine, [A.ip, B.ip], (fn) => { listeners.add(fn); return () => listeners.delete(fn); }, (n) => { done = n; });
+  t.same(resolved, [], 'no NHS up: nothing yet');
+  changed();
+  t.same(resolved, [], 'a change that leaves all NHSes down: still nothing');
+  up = true;
+  changed();
+  t.same(resolved, [A.ip, B.ip], 'an NHS up: every peer resolved');
+  t.equal(done, 2);
+  t.equal(listeners.size, 0, 'no longer listening');
+  reresolveOnceRegistered(engine, [], () => { t.fail('nothing to resolve: no subscription'); return () => {}; }, () => t.fail('not done'));
 });
 
 t.test('NhsClient reports up and down changes once each', async (t) => {
