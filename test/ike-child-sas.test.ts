@@ -45,8 +45,10 @@ t.test('keys from quick mode run in the data plane both ways (tunnel mode)', asy
   const { a: ka, b: kb, sa } = await negotiate();
   t.same(dataplaneTransform(ka), { enc: 4, integ: 1 }, 'esp-aes esp-sha-hmac = AES-CBC-128 + HMAC-SHA1-96');
   const ta = new ChildSaTable(a.sa, 2, 64), tb = new ChildSaTable(b.sa, 2, 64);
-  const ca = ta.install(ka, sa.connId, false), cb = tb.install(kb, sa.connId, true);
+  const ca = ta.install(ka, sa.connId), cb = tb.install(kb, sa.connId);
   if (typeof ca === 'string' || typeof cb === 'string') { t.fail(`not installed: ${ca} ${cb}`); return; }
+  t.notOk(ta.hasOutbound(u32ToIp(B.nbma)), 'A: the outbound half waits for installOutbound');
+  t.ok(ta.installOutbound(ca), 'A: outbound installed');
   a.apply(); b.apply();
   t.ok(ka.inbound.encKey.every((x) => x === 0) && ka.outbound.encKey.every((x) => x === 0) && ka.outbound.authKey.every((x) => x === 0), 'our key copies zeroed');
   t.same([ca.inIndex, ca.outIndex], [2, 3], 'indexes from the first one above the manual SAs');
@@ -72,22 +74,25 @@ t.test('keys from quick mode run in the data plane both ways (tunnel mode)', asy
 t.test('transforms the data plane cannot run are refused, not installed', async (t) => {
   const a = node(A, B);
   const table = new ChildSaTable(a.sa, 0, 4);
+  const pair = (k: ChildSaKeys) => { const c = table.install(k, 1001); if (typeof c !== 'string') table.installOutbound(c); return c; };
   const keys = (cipher: ChildSaKeys['cipher'], keyBits: number, integrity: ChildSaKeys['integrity']): ChildSaKeys => ({
     local: '198.51.100.1', remote: '203.0.113.2', protocol: 47, mode: 'tunnel', cipher, keyBits, integrity, lifetime: 3600,
     inbound: { spi: 0x1234, encKey: new Uint8Array(keyBits / 8), authKey: new Uint8Array(20) }, outbound: { spi: 0x5678, encKey: new Uint8Array(keyBits / 8), authKey: new Uint8Array(20) } });
-  t.match(table.install(keys('3des-cbc', 192, 'hmac-sha1-96'), 1001, false), /not implemented in the data plane/);
-  t.match(table.install(keys('aes-cbc', 128, 'hmac-md5-96'), 1001, false), /hmac-md5-96 is not implemented/);
-  t.match(table.install(keys('aes-cbc', 192, 'hmac-sha1-96'), 1001, false), /aes-cbc-192/);
+  t.match(table.install(keys('3des-cbc', 192, 'hmac-sha1-96'), 1001), /not implemented in the data plane/);
+  t.match(table.install(keys('aes-cbc', 128, 'hmac-md5-96'), 1001), /hmac-md5-96 is not implemented/);
+  t.match(table.install(keys('aes-cbc', 192, 'hmac-sha1-96'), 1001), /aes-cbc-192/);
   t.equal(table.all.length, 0);
-  for (let i = 0; i < 2; i++) t.type(table.install(keys('aes-cbc', 128, 'hmac-sha1-96'), 1001, false), 'object');
-  t.equal(table.install(keys('aes-cbc', 128, 'hmac-sha1-96'), 1001, false), 'SA table full', 'bounded by the table');
+  for (let i = 0; i < 2; i++) t.type(pair(keys('aes-cbc', 128, 'hmac-sha1-96')), 'object');
+  t.equal(pair(keys('aes-cbc', 128, 'hmac-sha1-96')), 'SA table full', 'bounded by the table');
 });
 
 t.test('a byte lifetime (set security-association lifetime kilobytes) reaches the data plane: soft, then hard', async (t) => {
   const a = node(A, B, { flags: TUNNEL_FLAG.PROTECTED });
   const { a: ka, sa } = await negotiate();
   const table = new ChildSaTable(a.sa, 0, 8);
-  t.type(table.install(ka, sa.connId, false, 2000n), 'object');
+  const c = table.install(ka, sa.connId, 2000n);
+  t.type(c, 'object');
+  if (typeof c !== 'string') table.installOutbound(c);
   a.apply();
   const events: number[] = [];
   for (let i = 0; i < 30; i++) {

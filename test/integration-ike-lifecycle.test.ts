@@ -59,6 +59,16 @@ t.test('IKE-negotiated SAs: transport mode, rekey without loss, INITIAL-CONTACT,
   ping.stdout!.on('data', (b: Buffer) => { pingOut += b.toString(); });
   const done = new Promise<void>((r) => ping.once('exit', () => r()));
   t.teardown(() => { if (ping.exitCode === null) ping.kill(); });
+  // Between the rekey and the old pair's expiry the hub holds both pairs: it must send on the new one
+  // only (its tunnel peer entry follows the rekey: overlay.ts repinPeers, for the responder's pair too),
+  // or a packet it sends on the old pair after R2 removed that inbound half is an unknown-SPI drop.
+  const firstAtHub = sas('R1').filter((s) => s.peer === '172.16.25.2').map((s) => s.spi);
+  const bothPairs = await waitFor(() => sas('R1').filter((s) => s.peer === '172.16.25.2').length === 4, 150000, 500);
+  t.ok(bothPairs, 'hub: the new pair is installed next to the old one');
+  const oldOut = () => sas('R1').find((s) => s.peer === '172.16.25.2' && s.dir === 'out' && firstAtHub.includes(s.spi))?.packets;
+  const sentOld = oldOut();
+  await new Promise((r) => setTimeout(r, 3000)); // 30 pings; the old pair lives until 120 s
+  t.ok(sentOld !== undefined && oldOut() === sentOld, `hub: nothing more sent on the old outbound SA after the rekey (${sentOld} -> ${oldOut()})`);
   const rekeyed = await waitFor(() => {
     const now = sas('R2').filter((s) => s.peer === '172.16.15.2');
     return now.length === 2 && now.every((s) => !first.includes(s.spi)) && now.every((s) => s.packets > 0);

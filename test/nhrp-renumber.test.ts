@@ -1,8 +1,8 @@
 // A spoke whose NBMA address changes (DHCP, PPPoE), in memory: the restarted spoke registers at once
 // with the new address; the hub takes it at once when the spoke registers without the unique flag
 // (`ip nhrp registration no-unique`), refuses it with code 14 (counted) until the old unique entry
-// expires otherwise, and never lets a third address take over a unique entry; the sameOwner hook
-// (for IKE identities) lets the owner move; peers that got the old binding from the hub, or resolved
+// expires otherwise, and never lets a third address take over a unique entry; the ownership hook
+// (IKE identities) lets the owner move; peers that got the old binding from the hub, or resolved
 // through it to the spoke, are purged by the hub when it accepts the new address (nhrp/holders.ts).
 import t from 'tap';
 import { NhrpCache } from '../appliance/nhrp/cache.js';
@@ -76,9 +76,8 @@ t.test('no-unique, Phase 2: the hub takes the new NBMA address at once and purge
   net.settle(0);
   t.match(b.entry(A.ip), { type: 'dynamic', nbma: A_NEW }, 'B resolves the new address');
   t.equal(a2.entry(B.ip), undefined, 'the restarted A knows nobody yet');
-  const keep = setTimeout(() => {}, 5000); // the follower's poll timer is unref'd
-  const n = await new Promise<number>((res) => reresolveOnceRegistered(a2.engine, peers, () => a2.engine, res));
-  clearTimeout(keep);
+  let n = 0;
+  reresolveOnceRegistered(a2.engine, peers, () => { t.fail('registered already: no need to wait'); return () => {}; }, (k) => { n = k; });
   t.equal(n, 1);
   t.match(a2.entry(B.ip), { type: 'dynamic', nbma: B.nbma }, 'once registered, A resolved B again');
   t.equal(refused(hub, 'registration-unique'), 0);
@@ -127,7 +126,7 @@ t.test('a third address cannot take over a unique entry, with or without the uni
   t.equal(refused(hub, 'registration-unique'), 2);
 });
 
-t.test('sameOwner hook: the owner of a unique entry moves at once; anyone else is refused', async (t) => {
+t.test('ownership hook: the owner of a unique entry moves at once; anyone else is refused', async (t) => {
   const clock = new FakeClock();
   const cache = new NhrpCache(clock, () => {});
   const logs: string[] = [];
@@ -135,17 +134,36 @@ t.test('sameOwner hook: the owner of a unique entry moves at once; anyone else i
   const ctx = (owner: boolean): NhsServerContext => ({
     cache, selfTunnelIp: HUB.ip, tunnelPrefixLen: 24, selfNbma: HUB.nbma, holdtime: 600, mtu: 1400,
     log: (_l, m) => logs.push(m), refuse: (r) => refusals.push(r),
-    sameOwner: (existing, outerSrc) => owner && existing.nbma === A.nbma && outerSrc === A_NEW,
+    ownership: { check: () => undefined, bind: () => {}, isOwner: (ip) => owner && ip === A.ip },
   });
   const reg = (src: string): NhrpMessage => ({ type: NhrpType.RegistrationRequest, hopCount: 1, srcNbma: src, srcProto: A.ip,
     dstProto: HUB.ip, flags: FLAG_REG_UNIQUE, requestId: 1, cies: [cie({ prefixLen: 0xff, holdingTime: 600 })], extensions: [] });
   t.equal(handleRegistrationRequest(ctx(false), A.nbma, reg(A.nbma)).cies[0].code, CieCode.Success);
   t.equal(handleRegistrationRequest(ctx(false), A_NEW, reg(A_NEW)).cies[0].code, CieCode.UniqueAddressRegistered, 'hook says no: code 14');
   t.same(refusals, ['registration-unique']);
-  t.equal(handleRegistrationRequest(ctx(true), EVIL, reg(EVIL)).cies[0].code, CieCode.UniqueAddressRegistered, 'not the owner');
+  t.equal(handleRegistrationRequest(ctx(false), EVIL, reg(EVIL)).cies[0].code, CieCode.UniqueAddressRegistered, 'not the owner');
   t.equal(handleRegistrationRequest(ctx(true), A_NEW, reg(A_NEW)).cies[0].code, CieCode.Success, 'the owner moved');
   t.match(cache.get(A.ip), { nbma: A_NEW, flags: { unique: true, registered: true } });
   t.ok(logs.some((l) => /moved from NBMA 198\.51\.100\.2 to 198\.51\.100\.102 \(unique registration of the same owner replaced\)/.test(l)));
+});
+
+t.test('re-resolution waits for the first NHS change that leaves one up, then stops listening', async (t) => {
+  let up = false;
+  const resolved: string[] = [];
+  const engine = { cacheEntries: () => [], nhsStatus: () => [{ up }] as never, noEntry: (ip: string) => resolved.push(ip) };
+  const listeners = new Set<() => void>();
+  const changed = () => { for (const fn of [...listeners]) fn(); };
+  let done = 0;
+  reresolveOnceRegistered(engine, [A.ip, B.ip], (fn) => { listeners.add(fn); return () => listeners.delete(fn); }, (n) => { done = n; });
+  t.same(resolved, [], 'no NHS up: nothing yet');
+  changed();
+  t.same(resolved, [], 'a change that leaves all NHSes down: still nothing');
+  up = true;
+  changed();
+  t.same(resolved, [A.ip, B.ip], 'an NHS up: every peer resolved');
+  t.equal(done, 2);
+  t.equal(listeners.size, 0, 'no longer listening');
+  reresolveOnceRegistered(engine, [], () => { t.fail('nothing to resolve: no subscription'); return () => {}; }, () => t.fail('not done'));
 });
 
 t.test('NhsClient reports up and down changes once each', async (t) => {

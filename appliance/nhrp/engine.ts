@@ -334,7 +334,6 @@ export class NhrpEngine {
       selfNbma: this.o.nbmaSource, holdtime: this.nhrp.holdtime, mtu: this.mtu(), auth: this.auth, log: this.o.log,
       refuse: (reason, text) => this.refuse(reason, text), ownership: this.o.ownership,
       registered: (proto, nbma) => this.purgeHolders(proto, nbma),
-      sameOwner: (existing) => this.o.ownership?.isOwner(existing.tunnelIp) === true,
     };
     // Reply to where the packet came from: behind NAT that is not msg.srcNbma.
     this.sendMessage(c.srcNbma, handleRegistrationRequest(ctx, c.srcNbma, msg));

@@ -3,7 +3,7 @@
 // echoed with their code set, Unique/NAT flags and the request id copied, the Responder Address
 // extension filled with our own record, transit records copied, the Cisco NAT extension answered
 // with the address the packet really came from.
-import type { CacheEntry, NhrpCache } from './cache.js';
+import type { NhrpCache } from './cache.js';
 import type { LogFn } from '../log/log.js';
 import { CieCode, FLAG_CISCO_NAT, FLAG_REG_UNIQUE, NhrpExtType, NhrpType, cieCodeName } from './types.js';
 import type { NhrpCie, NhrpExtension, NhrpMessage } from './types.js';
@@ -21,15 +21,11 @@ export interface NhsServerContext {
   log: LogFn;
   /** a registration refused: counted under `reason`, logged (rate limited) */
   refuse(reason: string, text: string): void;
-  /**
-   * Is this registration from the same owner as the existing unique entry (e.g. the same
-   * authenticated IKE identity, whose NBMA address changed)? Then it replaces the entry at once
-   * instead of being refused with code 14 until the entry expires. Absent: the unique rule holds.
-   */
-  sameOwner?(existing: CacheEntry, outerSrc: string, req: NhrpMessage): boolean;
   /** a registration was accepted: proto is bound to nbma now (the engine purges holders of an older binding) */
   registered?(proto: string, nbma: string): void;
-  /** identity-bound NHRP (supervisor/nhrp-identity.ts): who may register an address */
+  /** identity-bound NHRP (supervisor/nhrp-identity.ts): who may register an address, and whether a
+   *  unique registration from a new NBMA address comes from its owner (then it replaces the entry at
+   *  once instead of being refused with code 14 until it expires). Absent: the unique rule holds. */
   ownership?: NhrpOwnership;
 }
 
@@ -74,7 +70,7 @@ function registerCie(ctx: NhsServerContext, req: NhrpMessage, outerSrc: string, 
     return CieCode.AdministrativelyProhibited;
   }
   const moved = old && old.type === 'dynamic' && old.nbma !== nbma;
-  const sameOwner = moved && old.flags.unique && ctx.sameOwner?.(old, outerSrc, req) === true;
+  const sameOwner = moved && old.flags.unique && ctx.ownership?.isOwner(proto) === true;
   if (moved && old.flags.unique && !sameOwner) {
     // RFC 2332 5.2.3 / IOS: a unique binding is not replaced by another NBMA address until it expires.
     ctx.refuse('registration-unique', `registration of ${proto} from NBMA ${nbma} refused (code 14, ` +

@@ -289,7 +289,8 @@ export class Appliance {
       this.lastWaitMessage = undefined;
       const peers = this.peersToResolve;
       this.peersToResolve = [];
-      reresolveOnceRegistered(this.overlay!.nhrp, peers, () => this.overlay?.nhrp, (n) =>
+      const overlay = this.overlay!;
+      reresolveOnceRegistered(overlay.nhrp, peers, (fn) => overlay.onNhsChange(fn), (n) =>
         this.log.emit('NHRP', 'notice', 'NBMA', `registered from NBMA ${src}: resolving the ${n} peers we knew again`));
     } catch (e) {
       this.overlay = undefined;

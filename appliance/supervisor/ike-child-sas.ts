@@ -15,7 +15,7 @@ export interface InstalledChild {
   spiIn: number;
   spiOut: number;
   inIndex: number;
-  /** undefined until the outbound half is installed (the quick mode initiator waits, see IkeService). */
+  /** undefined until the outbound half is installed (installOutbound; the quick mode initiator waits, see IkeService). */
   outIndex?: number;
   mode: 'tunnel' | 'transport';
   udp: boolean;
@@ -59,9 +59,10 @@ export class ChildSaTable {
   /** The child whose outbound SPI the peer named in a delete notify. */
   byOutboundSpi(peer: string, spi: number): InstalledChild | undefined { return this.children.find((c) => c.peer === peer && c.spiOut === spi); }
 
-  /** Installs the inbound half (and the outbound one unless `outboundLater`); a string says why not. */
+  /** Installs the inbound half; the outbound one waits for installOutbound (its caller decides when
+   *  the peer can take it, and learns that it went in). A string says why not. */
   /** `lifetimeBytes`: the data plane raises SA_EVENT soft at 85 % of it and stops the SA at 100 %. */
-  install(k: ChildSaKeys, connId: number, outboundLater: boolean, lifetimeBytes?: bigint): InstalledChild | string {
+  install(k: ChildSaKeys, connId: number, lifetimeBytes?: bigint): InstalledChild | string {
     const t = dataplaneTransform(k);
     if (typeof t === 'string') return t;
     if (this.free.length < 2) return 'SA table full';
@@ -78,7 +79,6 @@ export class ChildSaTable {
     if (!ok) { this.free.push(inIndex); return 'control ring full'; }
     this.children.push(c);
     this.pendingOut.set(c, { ...common, spi: k.outbound.spi, key: k.outbound.encKey, authKey: k.outbound.authKey });
-    if (!outboundLater) this.installOutbound(c);
     return c;
   }
 

@@ -306,7 +306,9 @@ export class IkeService {
   private childUp(sa: IkeSaView, keys: ChildSaKeys): void {
     const weStarted = this.childInitiated.delete(sa);
     const kb = this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
-    const c = this.children.install(keys, sa.connId, weStarted, kb ? BigInt(kb) * 1024n : undefined);
+    // the outbound half goes in by flush below, the one place that tells the overlay (outboundInstalled:
+    // tunnel peers pinned to the previous pair move to this one after a rekey)
+    const c = this.children.install(keys, sa.connId, kb ? BigInt(kb) * 1024n : undefined);
     if (typeof c === 'string') {
       this.counters.childInstallFailed++;
       this.o.log('error', `IPsec SA with ${sa.remote} not installed: ${c}`);

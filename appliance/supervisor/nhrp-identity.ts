@@ -28,7 +28,7 @@ export class NhrpIdentityBinding {
   }
 
   /** The current packet comes from the identity `tunnelIp` is bound to: a unique registration of it
-   *  from a new NBMA address replaces the old one at once (nhrp/registration-server.ts sameOwner). */
+   *  from a new NBMA address replaces the old one at once (nhrp/registration-server.ts). */
   isOwner(tunnelIp: string): boolean {
     const owner = this.owners.get(tunnelIp);
     return owner !== undefined && owner === this.source.identity();

@@ -57,6 +57,8 @@ export class Overlay {
   private readonly peerSa = new Map<string, { nbma: string; out: number; id?: string }>();
   /** The PEER_SET flags last given for each tunnel peer (an IKE rekey re-pins it: repinPeers). */
   private readonly peerFlags = new Map<string, number>();
+  /** Called when an NHS goes up or down (onNhsChange). */
+  private readonly nhsListeners = new Set<() => void>();
 
   constructor(private config: ApplianceConfig, public tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log, readonly kernel: KernelTable) {
@@ -107,7 +109,7 @@ export class Overlay {
         removeShortcut: (prefix, len) => this.fib.removeShortcut(prefix, len),
       },
       log: (level, msg) => nhrpLog(level, msg),
-      nhsChanged: () => this.lineProtocol.update(),
+      nhsChanged: () => { this.lineProtocol.update(); for (const fn of [...this.nhsListeners]) fn(); },
       // only under IKE: an identity exists to bind to
       ownership: {
         check: (ip) => (this.ike ? this.identities.check(ip) : undefined),
@@ -190,6 +192,7 @@ export class Overlay {
     clearInterval(this.usageTimer);
     clearInterval(this.fallbackTimer);
     this.dropLog?.stop();
+    this.nhsListeners.clear();
     this.fib.stop();
     this.ipsec?.stop();
     this.ike?.stop();
@@ -248,6 +251,12 @@ export class Overlay {
       counters: () => ({ ...ike.engine.counters, ...ike.counters,
         firstPacketsQueued: ike.queue.counters.queued, firstPacketsSent: ike.queue.counters.sent, firstPacketsDropped: ike.queue.counters.dropped }),
     };
+  }
+
+  /** Calls `fn` whenever an NHS goes up or down, until the returned function is called or the tunnel stops. */
+  onNhsChange(fn: () => void): () => void {
+    this.nhsListeners.add(fn);
+    return () => { this.nhsListeners.delete(fn); };
   }
 
   /** Unresolved traffic goes via the best responding NHS: follow failover and return in the data plane. */

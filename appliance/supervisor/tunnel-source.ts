@@ -75,26 +75,23 @@ export function peersToReresolve(engine: ReresolveEngine): string[] {
   return [...new Set(ips)];
 }
 
-/** How often the follower looks whether an NHS has accepted the new address yet. */
-const REGISTERED_POLL_MS = 50;
-
 /**
  * The restarted tunnel knows none of the peers the old one talked to, and a multipoint data plane
  * drops GRE from an NBMA address that is no peer: a peer that resolved us anew through the NHS (it
  * was purged) sends straight to us, and if our side of the conversation only ever answers, nothing
- * would make us resolve it. So once an NHS accepts the new address, resolve them again. Gives up
- * when `current()` no longer returns this engine (restarted again, stopped). Returns a stop function.
+ * would make us resolve it. So once an NHS accepts the new address, resolve them again: now if one
+ * has, else on the first NHS change that leaves one up (`nhsChanges` subscribes to the engine's
+ * nhsChanged; the subscription ends with it or with the tunnel, which drops its listeners).
  */
-export function reresolveOnceRegistered(engine: ReresolveEngine, peers: string[], current: () => ReresolveEngine | undefined,
-  done: (n: number) => void): () => void {
-  if (!peers.length) return () => {};
-  const timer = setInterval(() => {
-    if (current() !== engine) { clearInterval(timer); return; }
-    if (!engine.nhsStatus().some((s) => s.up)) return;
-    clearInterval(timer);
+export function reresolveOnceRegistered(engine: ReresolveEngine, peers: string[],
+  nhsChanges: (fn: () => void) => () => void, done: (n: number) => void): void {
+  if (!peers.length) return;
+  const resolveIfRegistered = (): boolean => {
+    if (!engine.nhsStatus().some((s) => s.up)) return false;
     for (const ip of peers) engine.noEntry(ip, ip);
     done(peers.length);
-  }, REGISTERED_POLL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+    return true;
+  };
+  if (resolveIfRegistered()) return;
+  const unsubscribe = nhsChanges(() => { if (resolveIfRegistered()) unsubscribe(); });
 }

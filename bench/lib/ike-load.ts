@@ -48,11 +48,9 @@ const policyName = mode === 'inproc' || mode === 'responder' ? (mode === 'inproc
 const isV2 = policyName in V2_POLICIES;
 
 if (isV2 && mode === 'inproc') await inprocV2(v2(V2_POLICIES[args[0]]), Number(args[1] ?? 5));
-else if (isV2 && mode === 'responder') await responderV2(args[0], v2(V2_POLICIES[args[1]]));
-else if (isV2 && mode === 'initiator') await initiatorV2(args[0], args[1], v2(V2_POLICIES[args[2]]), Number(args[3]), Number(args[4] ?? 8));
 else if (mode === 'inproc') await inproc(POLICIES[args[0]](), Number(args[1] ?? 5));
-else if (mode === 'responder') await responder(args[0], POLICIES[args[1]]());
-else if (mode === 'initiator') await initiator(args[0], args[1], POLICIES[args[2]](), Number(args[3]), Number(args[4] ?? 8));
+else if (mode === 'responder') await responder(udpStarter(args[0], args[1]));
+else if (mode === 'initiator') await initiator(udpStarter(args[0], args[2]), args[1], Number(args[3]), Number(args[4] ?? 8));
 else { process.stderr.write('usage: ike-load inproc|responder|initiator ...\n'); process.exit(2); }
 
 interface Endpoint { initiate(peer: string): unknown; handleDatagram(d: Uint8Array, a: string, port: number, localPort: number): void; close(): void }
@@ -98,33 +96,6 @@ function inproc(cfg: CryptoConfig, seconds: number): Promise<void> {
   }, seconds);
 }
 
-async function responder(local: string, cfg: CryptoConfig): Promise<void> {
-  let children = 0;
-  const ike = await startIkeUdp(cfg, local, { events: { child: () => { children++; } } });
-  out({ ready: true });
-  process.on('SIGTERM', () => { out({ children, counters: ike.manager.counters }); void ike.close().then(() => process.exit(0)); });
-}
-
-async function initiator(local: string, peer: string, cfg: CryptoConfig, n: number, conc: number): Promise<void> {
-  let started = 0, done = 0, failed = 0;
-  const t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    const next = () => {
-      while (started - done - failed < conc && started < n) { ike.manager.initiate(peer); started++; }
-      if (done + failed >= n) resolve();
-    };
-    const ike0 = startIkeUdp(cfg, local, { events: {
-      established: (sa: IkeSaV1) => { if (sa.initiator) ike.manager.initiateQuick(sa); },
-      child: (sa: IkeSaV1) => { if (sa.initiator) { done++; next(); } },
-      failed: () => { failed++; next(); },
-    } });
-    let ike: Awaited<typeof ike0>;
-    void ike0.then((x) => { ike = x; next(); });
-  });
-  out({ mode: 'initiator', done, failed, wallMs: performance.now() - t0 });
-  process.exit(0);
-}
-
 /** IKEv2: IKE_SA_INIT + IKE_AUTH with the Child SA; done when the initiator has it. The 4500 transport
  *  adds the non-ESP marker the manager expects there. */
 function inprocV2(policy: IkeV2Policy, seconds: number): Promise<void> {
@@ -138,20 +109,41 @@ function inprocV2(policy: IkeV2Policy, seconds: number): Promise<void> {
   }), seconds);
 }
 
-async function responderV2(local: string, policy: IkeV2Policy): Promise<void> {
+/** What the UDP modes need of our manager on its sockets, IKEv1 or IKEv2 (udpStarter). */
+interface UdpIke { manager: { initiate(peer: string): unknown; counters: unknown }; close(): Promise<void> }
+/** `child(initiator)`: a Child SA is up (IKEv1: after quick mode, which the initiator starts itself). */
+type StartUdp = (events: { child(initiator: boolean): void; failed?(): void }) => Promise<UdpIke>;
+
+function udpStarter(local: string, policy: string): StartUdp {
+  if (policy in V2_POLICIES) {
+    return (ev) => startIkeV2Udp(v2(V2_POLICIES[policy]), local, { events: { child: (sa) => ev.child(sa.initiator), failed: () => ev.failed?.() } });
+  }
+  return async (ev) => {
+    let manager: IkeV1Manager | undefined;
+    const ike = await startIkeUdp(POLICIES[policy](), local, { events: {
+      established: (sa: IkeSaV1) => { if (sa.initiator) manager?.initiateQuick(sa); },
+      child: (sa: IkeSaV1) => ev.child(sa.initiator),
+      failed: () => ev.failed?.(),
+    } });
+    manager = ike.manager;
+    return ike;
+  };
+}
+
+async function responder(start: StartUdp): Promise<void> {
   let children = 0;
-  const ike = await startIkeV2Udp(policy, local, { events: { child: () => { children++; } } });
+  const ike = await start({ child: () => { children++; } });
   out({ ready: true });
   process.on('SIGTERM', () => { out({ children, counters: ike.manager.counters }); void ike.close().then(() => process.exit(0)); });
 }
 
-async function initiatorV2(local: string, peer: string, policy: IkeV2Policy, n: number, conc: number): Promise<void> {
+async function initiator(start: StartUdp, peer: string, n: number, conc: number): Promise<void> {
   let started = 0, done = 0, failed = 0;
   const t0 = performance.now();
-  const ike = await startIkeV2Udp(policy, local, { events: {
-    child: (sa) => { if (sa.initiator) { done++; next(); } },
+  const ike = await start({
+    child: (initiator) => { if (initiator) { done++; next(); } },
     failed: () => { failed++; next(); },
-  } });
+  });
   let resolve!: () => void;
   const finished = new Promise<void>((r) => { resolve = r; });
   function next(): void {
