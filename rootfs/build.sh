@@ -23,7 +23,7 @@ GRUBPKGS="grub-efi-$DEBARCH-bin"; [ "$ARCH" = x86_64 ] && GRUBPKGS="grub-pc-bin 
 # supervisor's `ip -j`, with its libraries; busybox for the shell, mount, udhcpc, sysctl; FRR's
 # zebra, ospfd, bgpd, staticd, watchfrr and vtysh for routing over the overlay, with their libraries:
 # apt does not resolve dependencies here, so the list is explicit and the build checks below that
-# every library an FRR binary needs is in the tree)
+# every library a program of the tree needs is in it)
 ROOTPKGS="busybox-static libc6 libstdc++6 libgcc-s1 iproute2 libbpf1 libelf1 libmnl0 libbsd0 libcap2 zlib1g libmd0
  frr libjson-c5 libyang2 libpcre2-8-0 libcrypt1 libreadline8 libtinfo6 libpam0g libaudit1 libcap-ng0"
 FRR_DAEMONS="zebra ospfd bgpd staticd watchfrr"
@@ -80,17 +80,6 @@ cp -a "$D/usr/share/yang" "$R/usr/share/yang"
 install -m 644 "$HERE/files/frr-vtysh.conf" "$R/usr/share/frr-etc/vtysh.conf"
 ln -s /run/frr-etc "$R/etc/frr"
 rm -rf "$R/usr/lib/$TRIPLET/frr/modules"                   # zebra's FPM/MLAG, bgpd's BMP, pathd's PCEP: unused
-# every library an FRR binary (or a library it loads) needs must be in the tree: no apt resolver here
-need=("$R"/usr/lib/frr/* "$R/usr/bin/vtysh"); seen=" "
-while [ ${#need[@]} -gt 0 ]; do
-  f=${need[0]}; need=("${need[@]:1}")
-  for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-    case $seen in *" $lib "*) continue;; esac; seen="$seen$lib "
-    found=$(ls "$R/usr/lib/$TRIPLET/$lib" "$R/usr/lib/$TRIPLET/frr/$lib" 2>/dev/null | head -1 || true)
-    [ -n "$found" ] || { echo "build.sh: $lib (needed by ${f#$R}) is not in the root filesystem: add its package to ROOTPKGS" >&2; exit 1; }
-    need+=("$found")
-  done
-done
 for a in $(cat "$HERE/files/busybox-applets"); do [ -e "$R/usr/bin/$a" ] || ln -s busybox "$R/usr/bin/$a"; done
 tar -xzf "$NODE_TGZ" -C "$B" package/bin/node; mv "$B/package/bin/node" "$R/usr/bin/node"
 A=$R/opt/dmvpn
@@ -102,6 +91,19 @@ cp "$SRC"/bin/{dmvpnd,dmvpnctl} "$A/bin/"; ln -s /opt/dmvpn/bin/dmvpnctl "$R/usr
 install -m 755 "$HERE/files/init" "$R/sbin/init"
 install -m 755 "$HERE/files/udhcpc.script" "$R/etc/udhcpc.script"
 install -D -m 755 "$HERE/files/debug-shell" "$R/usr/lib/dmvpn/debug-shell"
+# every library a program of the tree (node, ip, our addon, FRR's daemons, vtysh), or a library it
+# loads, needs must be in it: no apt resolver here. readelf reads either architecture; what is not
+# ELF (scripts, bundles, wasm) has no NEEDED entries.
+need=($(find "$R/usr/bin" "$R/usr/sbin" "$R/usr/lib/frr" "$A" -type f)); seen=" "
+while [ ${#need[@]} -gt 0 ]; do
+  f=${need[0]}; need=("${need[@]:1}")
+  for lib in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    case $seen in *" $lib "*) continue;; esac; seen="$seen$lib "
+    found=$(ls "$R/usr/lib/$TRIPLET/$lib" "$R/usr/lib/$TRIPLET/frr/$lib" 2>/dev/null | head -1 || true)
+    [ -n "$found" ] || { echo "build.sh: $lib (needed by ${f#$R}) is not in the root filesystem: add its package to ROOTPKGS" >&2; exit 1; }
+    need+=("$found")
+  done
+done
 printf 'root:x:0:0:root:/root:/bin/sh\nfrr:x:100:101:FRR routing:/nonexistent:/bin/false\n' > "$R/etc/passwd"
 printf 'root:x:0:\nfrr:x:101:\nfrrvty:x:102:frr\n' > "$R/etc/group"
 printf '127.0.0.1 localhost\n' > "$R/etc/hosts"; ln -s /run/resolv.conf "$R/etc/resolv.conf"

@@ -7,12 +7,12 @@
 import t from 'tap';
 import { Lab, labConfig, waitFor, sleep } from './util/lab.js';
 import { withSeedCrypto } from './util/seed003-crypto.js';
-import { needs } from './util/needs.js';
+import { needs, LAB_NEEDS } from './util/needs.js';
 
 const noUnique = (cfg: string) => cfg.replace(/( ip nhrp holdtime \d+\n)/, '$1 ip nhrp registration no-unique\n');
 
 t.test('a spoke with a valid key cannot register another spoke\'s tunnel address over its own SA', async (t) => {
-  if (needs(t, 'root', 'ip').skip) return;
+  if (needs(t, ...LAB_NEEDS).skip) return;
   const lab = new Lab(`ni-id${process.pid % 1000}`, 2);
   t.teardown(() => lab.down());
   lab.up();

@@ -46,18 +46,16 @@ export class HardwareWatchdogFeeder {
   private fd: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stateNow: SupervisorState = 'starting';
-  private since: number;
-  private lastBeat = 0;
-  private feeds = 0;
+  /** the last sign of life: the (re)start while starting, the last heartbeat while running */
+  private lastSign: number;
   private readonly now: () => number;
 
   constructor(private readonly o: FeederOptions) {
     this.now = o.now ?? Date.now;
-    this.since = this.now();
+    this.lastSign = this.now();
   }
 
   get state(): SupervisorState { return this.stateNow; }
-  get fed(): number { return this.feeds; }
 
   /** Opens the device (arming the timer) and feeds every `feedMs` while `shouldFeed()`. */
   start(): boolean {
@@ -74,26 +72,22 @@ export class HardwareWatchdogFeeder {
 
   supervisorStarted(): void { this.enter('starting'); }
   supervisorGone(): void { this.enter('restarting'); }
-  heartbeat(): void {
-    if (this.stateNow === 'hung') return;
-    this.lastBeat = this.now();
-    this.stateNow = 'running';
-  }
+  heartbeat(): void { this.enter('running'); }
 
   /** Whether the timer is fed now; declares the supervisor hung (once, logged) when it is overdue. */
   shouldFeed(): boolean {
-    const t = this.now();
-    if (this.stateNow === 'starting' && t - this.since > this.o.startGraceMs) {
+    const silent = this.now() - this.lastSign;
+    if (this.stateNow === 'starting' && silent > this.o.startGraceMs) {
       this.declareHung(`no heartbeat within ${this.o.startGraceMs / 1000} s of its start`);
-    } else if (this.stateNow === 'running' && t - this.lastBeat > this.o.hungMs) {
-      this.declareHung(`no heartbeat for ${((t - this.lastBeat) / 1000).toFixed(1)} s (limit ${this.o.hungMs / 1000} s)`);
+    } else if (this.stateNow === 'running' && silent > this.o.hungMs) {
+      this.declareHung(`no heartbeat for ${(silent / 1000).toFixed(1)} s (limit ${this.o.hungMs / 1000} s)`);
     }
     return this.stateNow !== 'hung';
   }
 
   tick(): void {
     if (this.fd === undefined || !this.shouldFeed()) return;
-    try { fs.writeSync(this.fd, '\0'); this.feeds++; } catch (e) { this.o.log(`hardware watchdog feed failed: ${(e as Error).message}`); }
+    try { fs.writeSync(this.fd, '\0'); } catch (e) { this.o.log(`hardware watchdog feed failed: ${(e as Error).message}`); }
   }
 
   /** Stops feeding and disarms the timer (magic close): the supervisor is stopped on purpose. */
@@ -109,7 +103,7 @@ export class HardwareWatchdogFeeder {
   private enter(s: SupervisorState): void {
     if (this.stateNow === 'hung') return;
     this.stateNow = s;
-    this.since = this.now();
+    this.lastSign = this.now();
   }
 
   private declareHung(why: string): void {

@@ -2,6 +2,7 @@
 // private copy from the disk alone (firmware -> GRUB -> kernel -> init), and talks to its CLI on the
 // first serial port through a qemu socket chardev, as a user at a terminal would.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -42,17 +43,28 @@ export function provision(image: string, dir: string, config?: string, opts: { d
   return copy;
 }
 
-/** The file `name` of the persistent partition (partition 4) of a disk image, read on the host with
- *  debugfs (e2fsprogs): what survives a reload. */
-export function persistentFile(disk: string, name: string, dir: string): string {
+/** debugfs (e2fsprogs) `request` on the persistent partition (partition 4) of a disk image, on the
+ *  host: what survives a reload, what a factory image ships. */
+function onPersistentPartition(disk: string, request: string, dir: string): string {
   const parts = JSON.parse(spawnSync('sfdisk', ['-J', disk], { encoding: 'utf8' }).stdout).partitiontable.partitions;
   const part = path.join(dir, 'data-partition.ext4');
   const dd = spawnSync('dd', [`if=${disk}`, `of=${part}`, 'bs=512', `skip=${parts[3].start}`, `count=${parts[3].size}`, 'status=none'], { encoding: 'utf8' });
   if (dd.status !== 0) throw new Error(`dd: ${dd.stderr}`);
-  const r = spawnSync('debugfs', ['-R', `cat /${name}`, part], { encoding: 'utf8' });
+  const r = spawnSync('debugfs', ['-R', request, part], { encoding: 'utf8' });
   fs.rmSync(part, { force: true });
-  if (r.status !== 0) throw new Error(`debugfs: ${r.stderr}`);
+  // debugfs exits 0 when the request fails (a missing file): its complaint is on stderr
+  if (r.status !== 0 || /not found/i.test(r.stderr)) throw new Error(`debugfs ${request}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** The file `name` of the persistent partition of a disk image. */
+export function persistentFile(disk: string, name: string, dir: string): string {
+  return onPersistentPartition(disk, `cat /${name}`, dir);
+}
+
+/** The names at the top of the persistent partition of a disk image, sorted. */
+export function persistentNames(disk: string, dir: string): string[] {
+  return onPersistentPartition(disk, 'ls -p /', dir).split('\n').map((l) => l.split('/')[5]).filter((n) => n && n !== '.' && n !== '..').sort();
 }
 
 export interface BootOptions {
@@ -79,6 +91,10 @@ export class ImageVm {
   private hvc?: net.Socket;
   private hvcText = '';
   private hvcCommands = 0;
+  /** what qemu itself printed (stdout and stderr), also in qemu-ARCH.log */
+  private qemuText = '';
+  /** 'change': new console, hvc0 or qemu output, or qemu ended: what the waits below wake on */
+  private readonly events = new EventEmitter();
   readonly serialSock: string;
   readonly hvcSock: string;
   readonly startedAt = Date.now();
@@ -118,7 +134,36 @@ export class ImageVm {
     const argv = o.ns ? ['ip', ['netns', 'exec', o.ns, qemu, ...args]] as const : [qemu, args] as const;
     this.proc = spawn(argv[0], [...argv[1]], { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = fs.createWriteStream(path.join(o.dir, `qemu-${o.arch}.log`));
-    this.proc.stdout!.pipe(log); this.proc.stderr!.pipe(log);
+    for (const out of [this.proc.stdout!, this.proc.stderr!]) {
+      out.pipe(log);
+      out.on('data', (d: Buffer) => { this.qemuText += d.toString('latin1'); this.changed(); });
+    }
+    this.proc.on('exit', () => this.changed()).on('close', () => this.changed());
+  }
+
+  private changed(): void { this.events.emit('change'); }
+
+  /** Resolves to `found()`'s first value other than undefined, tried now and again on each change;
+   *  rejects when `found` throws, or after `ms` with `late()`'s message. No polling. */
+  private until<T>(found: () => T | undefined, ms: number, late: () => string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const done = () => { clearTimeout(timer); this.events.off('change', check); };
+      const check = () => {
+        let v: T | undefined;
+        try { v = found(); } catch (e) { done(); reject(e); return; }
+        if (v !== undefined) { done(); resolve(v); }
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(late())); }, ms);
+      this.events.on('change', check);
+      check();
+    });
+  }
+
+  /** Throws, saying what was awaited, once qemu has ended; else undefined (nothing found yet). */
+  private running(waitingFor: string): undefined {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) throw new Error(`qemu exited (${p?.exitCode ?? p?.signalCode}) ${waitingFor}`);
+    return undefined;
   }
 
   private async connect(ms: number): Promise<void> {
@@ -130,7 +175,7 @@ export class ImageVm {
           const s = net.createConnection(this.serialSock);
           s.once('connect', () => res(s)); s.once('error', rej);
         });
-        this.sock.on('data', (d) => { this.text += d.toString('latin1').replace(/\r/g, ''); this.arrivals.push([this.text.length, Date.now()]); });
+        this.sock.on('data', (d) => { this.text += d.toString('latin1').replace(/\r/g, ''); this.arrivals.push([this.text.length, Date.now()]); this.changed(); });
         this.sock.on('error', () => undefined);
       } catch {
         if (Date.now() > end) throw new Error(`no serial socket ${this.serialSock} after ${ms} ms`);
@@ -139,7 +184,13 @@ export class ImageVm {
     }
   }
 
-  qemuLog(): string { try { return fs.readFileSync(path.join(this.opts.dir, `qemu-${this.opts.arch}.log`), 'utf8').slice(-2000); } catch { return ''; } }
+  /** The tail of what qemu itself printed. */
+  qemuLog(): string { return this.qemuText.slice(-2000); }
+
+  /** Waits until qemu itself prints something matching `re` (e.g. `-action watchdog=debug`'s report). */
+  async expectQemu(re: RegExp, ms: number): Promise<void> {
+    await this.until(() => (re.test(this.qemuText) ? true : this.running(`waiting for ${re} from qemu`)), ms, () => `qemu did not print ${re} within ${ms} ms; its output:\n${this.qemuLog()}`);
+  }
   /** Seconds from qemu's start to the arrival of the console text matching `re` (undefined: not seen). */
   secondsTo(re: RegExp): number | undefined {
     const m = re.exec(this.text);
@@ -154,14 +205,10 @@ export class ImageVm {
   /** Waits until the console output after `from` matches `re`; returns the match's end offset. */
   async expect(re: RegExp, ms: number, from = 0): Promise<number> {
     await this.connect(30_000);
-    const end = Date.now() + ms;
-    for (;;) {
+    return this.until(() => {
       const m = re.exec(this.text.slice(from));
-      if (m) return from + m.index + m[0].length;
-      if (this.proc?.exitCode !== null) throw new Error(`qemu exited (${this.proc?.exitCode}) waiting for ${re}; console:\n${this.text.slice(-3000)}\n${this.qemuLog()}`);
-      if (Date.now() > end) throw new Error(`no ${re} on the console within ${ms} ms; console tail:\n${this.text.slice(-3000)}`);
-      await sleep(100);
-    }
+      return m ? from + m.index + m[0].length : this.running(`waiting for ${re}; console:\n${this.text.slice(-3000)}\n${this.qemuLog()}`);
+    }, ms, () => `no ${re} on the console within ${ms} ms; console tail:\n${this.text.slice(-3000)}`);
   }
 
   send(bytes: string | Buffer): void { this.sock!.write(bytes); }
@@ -173,33 +220,30 @@ export class ImageVm {
         const s = net.createConnection(this.hvcSock);
         s.once('connect', () => res(s)); s.once('error', rej);
       });
-      this.hvc.on('data', (d) => { this.hvcText += d.toString('latin1').replace(/\r/g, ''); });
+      this.hvc.on('data', (d) => { this.hvcText += d.toString('latin1').replace(/\r/g, ''); this.changed(); });
       this.hvc.on('error', () => undefined);
     }
     const n = ++this.hvcCommands;
     const from = this.hvcText.length;
     this.hvc.write(`${cmd}\necho "@@done ${n} $?"\n`);
     const marker = new RegExp(`@@done ${n} (\\d+)\n`);
-    const end = Date.now() + ms;
     // under TCG a line written to the virtio console sometimes reaches the guest only with the next
     // write: an empty line every 3 s without an answer pushes it through (an empty command to sh)
-    let nudge = Date.now() + 3000;
-    for (;;) {
-      if (Date.now() > nudge) { this.hvc.write('\n'); nudge = Date.now() + 3000; }
-      const m = marker.exec(this.hvcText.slice(from));
-      if (m) return { out: this.hvcText.slice(from, from + m.index), rc: Number(m[1]) };
-      if (this.proc?.exitCode !== null) throw new Error(`qemu exited (${this.proc?.exitCode}) during \`${cmd}\`; hvc0:\n${this.hvcText.slice(-2000)}`);
-      if (Date.now() > end) throw new Error(`\`${cmd}\` did not finish within ${ms} ms on hvc0; its tail:\n${this.hvcText.slice(-2000)}`);
-      await sleep(100);
-    }
+    const hvc = this.hvc;
+    const nudge = setInterval(() => hvc.write('\n'), 3000);
+    try {
+      return await this.until(() => {
+        const m = marker.exec(this.hvcText.slice(from));
+        return m ? { out: this.hvcText.slice(from, from + m.index), rc: Number(m[1]) } : this.running(`during \`${cmd}\`; hvc0:\n${this.hvcText.slice(-2000)}`);
+      }, ms, () => `\`${cmd}\` did not finish within ${ms} ms on hvc0; its tail:\n${this.hvcText.slice(-2000)}`);
+    } finally { clearInterval(nudge); }
   }
 
   /** Resolves to qemu's exit code once it has exited (undefined: still running after `ms`). */
   async exited(ms: number): Promise<number | null | undefined> {
     const p = this.proc;
     if (!p) return undefined;
-    if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
-    return Promise.race([new Promise<number | null>((res) => p.once('exit', (code) => res(code))), sleep(ms).then(() => undefined)]);
+    return this.until(() => (p.exitCode !== null || p.signalCode !== null ? p.exitCode : undefined), ms, () => '').catch(() => undefined);
   }
 
   /** Types `line` + RETURN at a prompt; resolves to what the console printed up to the next prompt. */
