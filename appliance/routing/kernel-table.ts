@@ -12,7 +12,6 @@ import {
   AF_INET, IFF, RTM, RTMGRP, RTN, RT_TABLE_MAIN, decodeMessage, dumpRequest, routeRequest, splitMessages,
   type AddrMsg, type Decoded, type LinkMsg, type RouteMsg, type RouteRequest,
 } from '../net/netlink-codec.js';
-import { inPrefix } from '../net/ipv4.js';
 import type { NetlinkStats } from '../io/native.js';
 
 /** What the table needs from the addon (appliance/io/native.ts); tests may give a fake. */
@@ -145,16 +144,6 @@ export class KernelTable {
   since(r: Route): number | undefined { return this.seenAt.get(routeKey(r)); }
   /** What the C side dropped (foreign senders, truncation) and delivered. */
   socketStats(): NetlinkStats | undefined { return this.id === undefined ? undefined : this.port.netlinkStats(this.id); }
-
-  /** Longest-prefix unicast route for `dst` (lowest metric among equals), optionally among `which` only. */
-  lookup(dst: string, which: (r: Route) => boolean = () => true): Route | undefined {
-    let best: Route | undefined;
-    for (const r of this.live.routes.values()) {
-      if (r.type !== RTN.UNICAST || !which(r) || !inPrefix(dst, r.prefix, r.len)) continue;
-      if (!best || r.len > best.len || (r.len === best.len && r.metric < best.metric)) best = r;
-    }
-    return best;
-  }
 
   /** RTM_NEWROUTE (create or replace) in the main table; resolves on the kernel's ACK, rejects with its
    *  error. `dev` names the outgoing interface (or give its index as `oif`). */
