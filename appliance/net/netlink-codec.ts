@@ -3,6 +3,7 @@
 // route add/delete). Pure and bounds-checked: every length is checked against what is left before it
 // is used, and a malformed message becomes a `problem` string (counted and dropped by the caller),
 // never an exception. Netlink is in host byte order; addresses inside attributes are network order.
+import { bytesToIpv4, ipv4Bytes } from './ipv4.js';
 
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3, OVERRUN: 4 } as const;
 export const RTM = {
@@ -92,7 +93,7 @@ function attributes(b: Uint8Array): { attrs: Map<number, Uint8Array>; problem?: 
 function ipv4Attr(v: Uint8Array | undefined, what: string): string | undefined {
   if (v === undefined) return undefined;
   if (v.length !== 4) throw new DecodeProblem(`${what} is ${v.length} bytes, not an IPv4 address`);
-  return `${v[0]}.${v[1]}.${v[2]}.${v[3]}`;
+  return bytesToIpv4(v, 0);
 }
 function u32Attr(v: Uint8Array | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
@@ -232,9 +233,9 @@ function attr(type: number, value: Uint8Array): Uint8Array {
   return out;
 }
 function ipv4Value(s: string): Uint8Array {
-  const parts = s.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255)) throw new Error(`not an IPv4 address: ${s}`);
-  return Uint8Array.from(parts);
+  const b = ipv4Bytes(s);
+  if (!b) throw new Error(`not an IPv4 address: ${s}`);
+  return b;
 }
 function u32Value(n: number): Uint8Array { const b = new Uint8Array(4); view(b).setUint32(0, n >>> 0, LITTLE); return b; }
 
