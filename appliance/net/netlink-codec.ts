@@ -23,8 +23,6 @@ export const RTN = { UNICAST: 1, LOCAL: 2, BROADCAST: 3, ANYCAST: 4, MULTICAST: 
 export const RT_SCOPE = { UNIVERSE: 0, LINK: 253, HOST: 254, NOWHERE: 255 } as const;
 /** ifi_flags */
 export const IFF = { UP: 0x1, LOOPBACK: 0x8, POINTOPOINT: 0x10, NOARP: 0x80, LOWER_UP: 0x10000 } as const;
-/** rtnh_flags / rtm_flags bits the table cares about */
-export const RTNH_F = { DEAD: 0x1, LINKDOWN: 0x10 } as const;
 
 const RTA = { DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, MULTIPATH: 9, TABLE: 15 } as const;
 const IFA = { ADDRESS: 1, LOCAL: 2, LABEL: 3 } as const;

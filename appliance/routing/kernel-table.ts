@@ -12,15 +12,10 @@ import {
   AF_INET, IFF, RTM, RTMGRP, RTN, RT_TABLE_MAIN, decodeMessage, dumpRequest, routeRequest, splitMessages,
   type AddrMsg, type Decoded, type LinkMsg, type RouteMsg, type RouteRequest,
 } from '../net/netlink-codec.js';
-import type { NetlinkStats } from '../io/native.js';
+import type { NativeIo, NetlinkStats } from '../io/native.js';
 
 /** What the table needs from the addon (appliance/io/native.ts); tests may give a fake. */
-export interface NetlinkPort {
-  netlinkOpen(groups: number, callback: (event: 'message' | 'overrun', datagram?: Buffer) => void): number;
-  netlinkSend(id: number, bytes: Uint8Array): void;
-  netlinkClose(id: number): void;
-  netlinkStats(id: number): NetlinkStats;
-}
+export type NetlinkPort = Pick<NativeIo, 'netlinkOpen' | 'netlinkSend' | 'netlinkClose' | 'netlinkStats'>;
 
 export interface Link { index: number; name: string; up: boolean; lowerUp: boolean; flags: number; mtu?: number }
 export interface Address { index: number; ifname?: string; address: string; prefixLen: number; peer?: string; label?: string }
