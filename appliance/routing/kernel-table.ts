@@ -284,11 +284,13 @@ export class KernelTable {
     }
     const link: Link = { index: m.index, name: m.name ?? was?.name ?? `if${m.index}`, flags: m.flags, up: !!(m.flags & IFF.UP), lowerUp: !!(m.flags & IFF.LOWER_UP), mtu: m.mtu ?? was?.mtu };
     s.links.set(m.index, link);
+    // renamed: its addresses and routes carry the new name before anyone hears of the change (a
+    // subscriber reading them, or caching what it derives until the next generation, sees them whole)
+    if (was && was.name !== link.name) this.renameLink(s, link);
     if (!was) emit?.({ kind: 'link', op: 'add', link });
     else if (!sameJson(was, link)) emit?.({ kind: 'link', op: 'change', link, was });
     // admin down: the kernel removed the routes through it, silently
     if (was?.up && !link.up) this.flushLink(s, m.index, false, emit);
-    if (was && was.name !== link.name) this.renameLink(s, link);
   }
 
   /** Routes (and, when the link is gone, addresses) through `index`: gone without notifications. */
