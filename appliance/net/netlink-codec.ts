@@ -219,6 +219,8 @@ export function dumpRequest(type: typeof RTM.GETLINK | typeof RTM.GETADDR | type
 
 export interface RouteRequest {
   prefix: string; len: number; gateway?: string; oif?: number;
+  /** ECMP: the next hops (RTA_MULTIPATH), instead of gateway/oif */
+  nexthops?: Array<{ gateway: string; oif: number }>;
   table?: number; protocol: number; metric?: number; scope?: number; type?: number;
 }
 
@@ -236,6 +238,22 @@ function ipv4Value(s: string): Uint8Array {
   return b;
 }
 function u32Value(n: number): Uint8Array { const b = new Uint8Array(4); view(b).setUint32(0, n >>> 0, LITTLE); return b; }
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+/** RTA_MULTIPATH's value: one rtnexthop (length, flags, hops, ifindex) + its RTA_GATEWAY per next hop. */
+function multipathValue(hops: Array<{ gateway: string; oif: number }>): Uint8Array {
+  return concat(hops.map((h) => {
+    const gw = attr(RTA.GATEWAY, ipv4Value(h.gateway));
+    const nh = new Uint8Array(RTNEXTHOP);
+    view(nh).setUint16(0, RTNEXTHOP + gw.length, LITTLE);
+    view(nh).setInt32(4, h.oif, LITTLE);
+    return concat([nh, gw]);
+  }));
+}
 
 /** RTM_NEWROUTE (create or replace) / RTM_DELROUTE with an ACK requested. Throws on a bad argument
  *  (our own caller's bug, not network input). */
@@ -245,14 +263,14 @@ export function routeRequest(op: 'replace' | 'delete', r: RouteRequest, seq: num
   const table = r.table ?? RT_TABLE_MAIN;
   fixed[0] = AF_INET; fixed[1] = r.len; fixed[4] = table < 256 ? table : 0; fixed[5] = r.protocol;
   // a delete matches any scope (NOWHERE, as iproute2 sends); a route without a gateway is on-link
-  fixed[6] = r.scope ?? (op === 'delete' ? RT_SCOPE.NOWHERE : r.gateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK); fixed[7] = r.type ?? RTN.UNICAST;
+  const viaGateway = !!r.gateway || !!r.nexthops?.length;
+  fixed[6] = r.scope ?? (op === 'delete' ? RT_SCOPE.NOWHERE : viaGateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK); fixed[7] = r.type ?? RTN.UNICAST;
   const parts = [fixed, attr(RTA.DST, ipv4Value(r.prefix)), attr(RTA.TABLE, u32Value(table))];
   if (r.gateway) parts.push(attr(RTA.GATEWAY, ipv4Value(r.gateway)));
   if (r.oif !== undefined) parts.push(attr(RTA.OIF, u32Value(r.oif)));
+  if (r.nexthops?.length) parts.push(attr(RTA.MULTIPATH, multipathValue(r.nexthops)));
   if (r.metric !== undefined) parts.push(attr(RTA.PRIORITY, u32Value(r.metric)));
-  const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) { body.set(p, off); off += p.length; }
+  const body = concat(parts);
   const flags = NLM_F.REQUEST | NLM_F.ACK | (op === 'replace' ? NLM_F.CREATE | NLM_F.REPLACE : 0);
   return message(op === 'replace' ? RTM.NEWROUTE : RTM.DELROUTE, flags, seq, body);
 }

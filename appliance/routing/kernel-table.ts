@@ -29,6 +29,13 @@ export interface Route {
   nexthops: NextHop[];
 }
 
+/** A route to write: the codec's request with interfaces by name (`dev`) where it is handier. */
+export interface RouteWrite extends Omit<RouteRequest, 'nexthops'> {
+  dev?: string;
+  /** ECMP next hops, each with its interface by name */
+  nexthops?: Array<{ gateway: string; dev: string }>;
+}
+
 export type TableEvent =
   | { kind: 'route'; op: 'add' | 'del'; route: Route }
   | { kind: 'addr'; op: 'add' | 'del'; addr: Address }
@@ -141,27 +148,33 @@ export class KernelTable {
   socketStats(): NetlinkStats | undefined { return this.id === undefined ? undefined : this.port.netlinkStats(this.id); }
 
   /** RTM_NEWROUTE (create or replace) in the main table; resolves on the kernel's ACK, rejects with its
-   *  error. `dev` names the outgoing interface (or give its index as `oif`). */
-  replaceRoute(r: RouteRequest & { dev?: string }): Promise<void> { return this.request('replace', r); }
+   *  error. `dev` names the outgoing interface (or give its index as `oif`); ECMP next hops name theirs. */
+  replaceRoute(r: RouteWrite): Promise<void> { return this.request('replace', r); }
   /** RTM_DELROUTE; resolves on the kernel's ACK (ESRCH, already gone, rejects). */
-  deleteRoute(r: RouteRequest & { dev?: string }): Promise<void> { return this.request('delete', r); }
+  deleteRoute(r: RouteWrite): Promise<void> { return this.request('delete', r); }
 
-  private request(op: 'replace' | 'delete', req: RouteRequest & { dev?: string }): Promise<void> {
+  private request(op: 'replace' | 'delete', req: RouteWrite): Promise<void> {
     if (this.id === undefined) return Promise.reject(new Error('kernel table not started'));
-    const { dev, ...r } = req;
-    if (dev !== undefined && r.oif === undefined) {
-      const l = this.link(dev);
-      if (!l) return Promise.reject(new Error(`route ${op} ${r.prefix}/${r.len}: no interface ${dev}`));
-      r.oif = l.index;
-    }
+    const { dev, nexthops, ...r } = req;
+    const request: RouteRequest = r;
+    try {
+      if (dev !== undefined) request.oif ??= this.indexOf(dev);
+      if (nexthops) request.nexthops = nexthops.map((h) => ({ gateway: h.gateway, oif: this.indexOf(h.dev) }));
+    } catch (e) { return Promise.reject(new Error(`route ${op} ${r.prefix}/${r.len}: ${(e as Error).message}`)); }
     const seq = this.nextSeq();
     const what = `route ${op} ${r.prefix}/${r.len}${r.gateway ? ` via ${r.gateway}` : ''}`;
     this.counters.requests++;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { this.requests.delete(seq); reject(new Error(`${what}: no answer from the kernel`)); }, REQUEST_TIMEOUT_MS);
       this.requests.set(seq, { resolve, reject, timer, what });
-      try { this.port.netlinkSend(this.id!, routeRequest(op, r, seq)); } catch (e) { clearTimeout(timer); this.requests.delete(seq); reject(e as Error); }
+      try { this.port.netlinkSend(this.id!, routeRequest(op, request, seq)); } catch (e) { clearTimeout(timer); this.requests.delete(seq); reject(e as Error); }
     });
+  }
+
+  private indexOf(dev: string): number {
+    const l = this.link(dev);
+    if (!l) throw new Error(`no interface ${dev}`);
+    return l.index;
   }
 
   private nextSeq(): number { this.seq = this.seq >= 0x7fffffff ? 1 : this.seq + 1; return this.seq; }

@@ -30,14 +30,14 @@ class NamedTransport implements EigrpTransport {
   close(): void { this.raw.close(); }
 }
 
-/** Learned routes into the kernel main table (proto 192), through the kernel table's netlink writer.
- *  One next hop per route (the kernel table's writer takes one gateway); failures counted, logged. */
+/** Learned routes into the kernel main table (proto 192), through the kernel table's netlink writer;
+ *  several successors (maximum-paths, variance) are one ECMP route. Failures counted, logged. */
 class KernelRouteSink implements RouteSink {
   readonly stats = { replaced: 0, removed: 0, failed: 0 };
   constructor(private readonly kernel: KernelTable, private readonly osOf: Map<string, string>, private readonly log: LogFn) {}
   replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void {
-    const h = hops[0];
-    this.kernel.replaceRoute({ prefix, len, gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev, protocol: RTPROT_EIGRP })
+    const next = hops.map((h) => ({ gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev }));
+    this.kernel.replaceRoute({ prefix, len, protocol: RTPROT_EIGRP, ...(next.length === 1 ? next[0] : { nexthops: next }) })
       .then(() => { this.stats.replaced++; }, (e: Error) => this.failed(e));
   }
   remove(prefix: string, len: number): void {
