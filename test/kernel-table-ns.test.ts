@@ -116,6 +116,16 @@ t.test('kernel -> netlink -> table -> WASM FIB and NHRP decisions', async (t) =>
   t.match(refused.error, /Nexthop has invalid gateway/, 'a refused request rejects with the kernel\'s reason');
   t.match(await c.ask({ op: 'delete', prefix: '10.6.0.0', len: 16, protocol: 191 }), { ok: true }, 'RTM_DELROUTE: ACKed');
   t.ok(await fibHas('10.6.0.0/16 192.168.0.6', false), 'deleted through netlink: gone from the FIB');
+  // ECMP (what an EIGRP process with several successors writes): one RTA_MULTIPATH request
+  t.match(await c.ask({ op: 'replace', prefix: '10.6.0.0', len: 16, protocol: 192,
+    nexthops: [{ gateway: '192.168.0.6', dev: 'Tunnel0' }, { gateway: '10.1.0.2', dev: 'v0' }] }), { ok: true }, 'an ECMP route through netlink: ACKed');
+  const ecmp = ip('route', 'show', '10.6.0.0/16');
+  t.match(ecmp, /proto eigrp[^]*nexthop via 192\.168\.0\.6 dev Tunnel0[^]*nexthop via 10\.1\.0\.2 dev v0/, `the kernel has both next hops:\n${ecmp}`);
+  t.ok(await fibHas('10.6.0.0/16 192.168.0.6'), 'its next hop through the tunnel reached the FIB');
+  t.match(await c.ask({ op: 'replace', prefix: '10.6.0.0', len: 16, protocol: 192, nexthops: [{ gateway: '10.1.0.2', dev: 'nosuch0' }] }),
+    { error: /no interface nosuch0/ }, 'a next hop on an interface the table does not know: refused before anything is sent');
+  t.match(await c.ask({ op: 'delete', prefix: '10.6.0.0', len: 16, protocol: 192 }), { ok: true });
+  t.ok(await fibHas('10.6.0.0/16 192.168.0.6', false));
 
   // the kernel flushes routes of a link set down without telling: the table does it itself
   ip('route', 'add', '10.0.4.0/24', 'via', '192.168.0.4', 'dev', 'Tunnel0');

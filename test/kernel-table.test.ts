@@ -121,3 +121,17 @@ t.test('a subscriber that throws does not stop the others; an overrun during a d
   t.ok(seen > 0 && table.counters.listenerErrors > 0, `the second subscriber got the events (${seen}); the first one's errors were counted (${table.counters.listenerErrors})`);
   table.stop();
 });
+
+t.test('a renamed link: its addresses carry the new name when subscribers hear of the change', async (t) => {
+  const port = new FakePort();
+  const table = new KernelTable(port);
+  await table.start();
+  let seen: string[] | undefined;
+  table.subscribe((e) => { if (e.kind === 'link' && e.op === 'change') seen = table.addresses().map((a) => `${a.address} ${a.ifname}`); });
+  // the dump's v0 message (IFLA_IFNAME "v0") as a notification of it being renamed v9
+  const renamed = withSeq('dump-links', 0).map((d) => Buffer.from(d.toString('hex').replace('07000300763000', '07000300763900'), 'hex'));
+  for (const d of renamed) port.cb!('message', d);
+  t.equal(table.link('v9')?.name, 'v9', 'the table has the new name');
+  t.same(seen, ['127.0.0.1 lo', '10.1.0.1 v9'], 'and the change event found the address under it');
+  table.stop();
+});

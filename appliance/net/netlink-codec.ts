@@ -3,6 +3,7 @@
 // route add/delete). Pure and bounds-checked: every length is checked against what is left before it
 // is used, and a malformed message becomes a `problem` string (counted and dropped by the caller),
 // never an exception. Netlink is in host byte order; addresses inside attributes are network order.
+import { bytesToIpv4, ipv4Bytes } from './ipv4.js';
 
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3, OVERRUN: 4 } as const;
 export const RTM = {
@@ -22,8 +23,6 @@ export const RTN = { UNICAST: 1, LOCAL: 2, BROADCAST: 3, ANYCAST: 4, MULTICAST: 
 export const RT_SCOPE = { UNIVERSE: 0, LINK: 253, HOST: 254, NOWHERE: 255 } as const;
 /** ifi_flags */
 export const IFF = { UP: 0x1, LOOPBACK: 0x8, POINTOPOINT: 0x10, NOARP: 0x80, LOWER_UP: 0x10000 } as const;
-/** rtnh_flags / rtm_flags bits the table cares about */
-export const RTNH_F = { DEAD: 0x1, LINKDOWN: 0x10 } as const;
 
 const RTA = { DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, MULTIPATH: 9, TABLE: 15 } as const;
 const IFA = { ADDRESS: 1, LOCAL: 2, LABEL: 3 } as const;
@@ -92,7 +91,7 @@ function attributes(b: Uint8Array): { attrs: Map<number, Uint8Array>; problem?: 
 function ipv4Attr(v: Uint8Array | undefined, what: string): string | undefined {
   if (v === undefined) return undefined;
   if (v.length !== 4) throw new DecodeProblem(`${what} is ${v.length} bytes, not an IPv4 address`);
-  return `${v[0]}.${v[1]}.${v[2]}.${v[3]}`;
+  return bytesToIpv4(v, 0);
 }
 function u32Attr(v: Uint8Array | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
@@ -220,6 +219,8 @@ export function dumpRequest(type: typeof RTM.GETLINK | typeof RTM.GETADDR | type
 
 export interface RouteRequest {
   prefix: string; len: number; gateway?: string; oif?: number;
+  /** ECMP: the next hops (RTA_MULTIPATH), instead of gateway/oif */
+  nexthops?: Array<{ gateway: string; oif: number }>;
   table?: number; protocol: number; metric?: number; scope?: number; type?: number;
 }
 
@@ -232,11 +233,27 @@ function attr(type: number, value: Uint8Array): Uint8Array {
   return out;
 }
 function ipv4Value(s: string): Uint8Array {
-  const parts = s.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255)) throw new Error(`not an IPv4 address: ${s}`);
-  return Uint8Array.from(parts);
+  const b = ipv4Bytes(s);
+  if (!b) throw new Error(`not an IPv4 address: ${s}`);
+  return b;
 }
 function u32Value(n: number): Uint8Array { const b = new Uint8Array(4); view(b).setUint32(0, n >>> 0, LITTLE); return b; }
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+/** RTA_MULTIPATH's value: one rtnexthop (length, flags, hops, ifindex) + its RTA_GATEWAY per next hop. */
+function multipathValue(hops: Array<{ gateway: string; oif: number }>): Uint8Array {
+  return concat(hops.map((h) => {
+    const gw = attr(RTA.GATEWAY, ipv4Value(h.gateway));
+    const nh = new Uint8Array(RTNEXTHOP);
+    view(nh).setUint16(0, RTNEXTHOP + gw.length, LITTLE);
+    view(nh).setInt32(4, h.oif, LITTLE);
+    return concat([nh, gw]);
+  }));
+}
 
 /** RTM_NEWROUTE (create or replace) / RTM_DELROUTE with an ACK requested. Throws on a bad argument
  *  (our own caller's bug, not network input). */
@@ -246,14 +263,14 @@ export function routeRequest(op: 'replace' | 'delete', r: RouteRequest, seq: num
   const table = r.table ?? RT_TABLE_MAIN;
   fixed[0] = AF_INET; fixed[1] = r.len; fixed[4] = table < 256 ? table : 0; fixed[5] = r.protocol;
   // a delete matches any scope (NOWHERE, as iproute2 sends); a route without a gateway is on-link
-  fixed[6] = r.scope ?? (op === 'delete' ? RT_SCOPE.NOWHERE : r.gateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK); fixed[7] = r.type ?? RTN.UNICAST;
+  const viaGateway = !!r.gateway || !!r.nexthops?.length;
+  fixed[6] = r.scope ?? (op === 'delete' ? RT_SCOPE.NOWHERE : viaGateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK); fixed[7] = r.type ?? RTN.UNICAST;
   const parts = [fixed, attr(RTA.DST, ipv4Value(r.prefix)), attr(RTA.TABLE, u32Value(table))];
   if (r.gateway) parts.push(attr(RTA.GATEWAY, ipv4Value(r.gateway)));
   if (r.oif !== undefined) parts.push(attr(RTA.OIF, u32Value(r.oif)));
+  if (r.nexthops?.length) parts.push(attr(RTA.MULTIPATH, multipathValue(r.nexthops)));
   if (r.metric !== undefined) parts.push(attr(RTA.PRIORITY, u32Value(r.metric)));
-  const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) { body.set(p, off); off += p.length; }
+  const body = concat(parts);
   const flags = NLM_F.REQUEST | NLM_F.ACK | (op === 'replace' ? NLM_F.CREATE | NLM_F.REPLACE : 0);
   return message(op === 'replace' ? RTM.NEWROUTE : RTM.DELROUTE, flags, seq, body);
 }

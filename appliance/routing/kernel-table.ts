@@ -12,16 +12,10 @@ import {
   AF_INET, IFF, RTM, RTMGRP, RTN, RT_TABLE_MAIN, decodeMessage, dumpRequest, routeRequest, splitMessages,
   type AddrMsg, type Decoded, type LinkMsg, type RouteMsg, type RouteRequest,
 } from '../net/netlink-codec.js';
-import { inPrefix } from '../net/ipv4.js';
-import type { NetlinkStats } from '../io/native.js';
+import type { NativeIo, NetlinkStats } from '../io/native.js';
 
 /** What the table needs from the addon (appliance/io/native.ts); tests may give a fake. */
-export interface NetlinkPort {
-  netlinkOpen(groups: number, callback: (event: 'message' | 'overrun', datagram?: Buffer) => void): number;
-  netlinkSend(id: number, bytes: Uint8Array): void;
-  netlinkClose(id: number): void;
-  netlinkStats(id: number): NetlinkStats;
-}
+export type NetlinkPort = Pick<NativeIo, 'netlinkOpen' | 'netlinkSend' | 'netlinkClose' | 'netlinkStats'>;
 
 export interface Link { index: number; name: string; up: boolean; lowerUp: boolean; flags: number; mtu?: number }
 export interface Address { index: number; ifname?: string; address: string; prefixLen: number; peer?: string; label?: string }
@@ -33,6 +27,13 @@ export interface Route {
   gateway?: string; oif?: number; dev?: string; prefsrc?: string;
   /** ECMP next hops (RTA_MULTIPATH); a single-path route has gateway/oif/dev above and none here */
   nexthops: NextHop[];
+}
+
+/** A route to write: the codec's request with interfaces by name (`dev`) where it is handier. */
+export interface RouteWrite extends Omit<RouteRequest, 'nexthops'> {
+  dev?: string;
+  /** ECMP next hops, each with its interface by name */
+  nexthops?: Array<{ gateway: string; dev: string }>;
 }
 
 export type TableEvent =
@@ -146,38 +147,34 @@ export class KernelTable {
   /** What the C side dropped (foreign senders, truncation) and delivered. */
   socketStats(): NetlinkStats | undefined { return this.id === undefined ? undefined : this.port.netlinkStats(this.id); }
 
-  /** Longest-prefix unicast route for `dst` (lowest metric among equals), optionally among `which` only. */
-  lookup(dst: string, which: (r: Route) => boolean = () => true): Route | undefined {
-    let best: Route | undefined;
-    for (const r of this.live.routes.values()) {
-      if (r.type !== RTN.UNICAST || !which(r) || !inPrefix(dst, r.prefix, r.len)) continue;
-      if (!best || r.len > best.len || (r.len === best.len && r.metric < best.metric)) best = r;
-    }
-    return best;
-  }
-
   /** RTM_NEWROUTE (create or replace) in the main table; resolves on the kernel's ACK, rejects with its
-   *  error. `dev` names the outgoing interface (or give its index as `oif`). */
-  replaceRoute(r: RouteRequest & { dev?: string }): Promise<void> { return this.request('replace', r); }
+   *  error. `dev` names the outgoing interface (or give its index as `oif`); ECMP next hops name theirs. */
+  replaceRoute(r: RouteWrite): Promise<void> { return this.request('replace', r); }
   /** RTM_DELROUTE; resolves on the kernel's ACK (ESRCH, already gone, rejects). */
-  deleteRoute(r: RouteRequest & { dev?: string }): Promise<void> { return this.request('delete', r); }
+  deleteRoute(r: RouteWrite): Promise<void> { return this.request('delete', r); }
 
-  private request(op: 'replace' | 'delete', req: RouteRequest & { dev?: string }): Promise<void> {
+  private request(op: 'replace' | 'delete', req: RouteWrite): Promise<void> {
     if (this.id === undefined) return Promise.reject(new Error('kernel table not started'));
-    const { dev, ...r } = req;
-    if (dev !== undefined && r.oif === undefined) {
-      const l = this.link(dev);
-      if (!l) return Promise.reject(new Error(`route ${op} ${r.prefix}/${r.len}: no interface ${dev}`));
-      r.oif = l.index;
-    }
+    const { dev, nexthops, ...r } = req;
+    const request: RouteRequest = r;
+    try {
+      if (dev !== undefined) request.oif ??= this.indexOf(dev);
+      if (nexthops) request.nexthops = nexthops.map((h) => ({ gateway: h.gateway, oif: this.indexOf(h.dev) }));
+    } catch (e) { return Promise.reject(new Error(`route ${op} ${r.prefix}/${r.len}: ${(e as Error).message}`)); }
     const seq = this.nextSeq();
     const what = `route ${op} ${r.prefix}/${r.len}${r.gateway ? ` via ${r.gateway}` : ''}`;
     this.counters.requests++;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { this.requests.delete(seq); reject(new Error(`${what}: no answer from the kernel`)); }, REQUEST_TIMEOUT_MS);
       this.requests.set(seq, { resolve, reject, timer, what });
-      try { this.port.netlinkSend(this.id!, routeRequest(op, r, seq)); } catch (e) { clearTimeout(timer); this.requests.delete(seq); reject(e as Error); }
+      try { this.port.netlinkSend(this.id!, routeRequest(op, request, seq)); } catch (e) { clearTimeout(timer); this.requests.delete(seq); reject(e as Error); }
     });
+  }
+
+  private indexOf(dev: string): number {
+    const l = this.link(dev);
+    if (!l) throw new Error(`no interface ${dev}`);
+    return l.index;
   }
 
   private nextSeq(): number { this.seq = this.seq >= 0x7fffffff ? 1 : this.seq + 1; return this.seq; }
@@ -300,11 +297,13 @@ export class KernelTable {
     }
     const link: Link = { index: m.index, name: m.name ?? was?.name ?? `if${m.index}`, flags: m.flags, up: !!(m.flags & IFF.UP), lowerUp: !!(m.flags & IFF.LOWER_UP), mtu: m.mtu ?? was?.mtu };
     s.links.set(m.index, link);
+    // renamed: its addresses and routes carry the new name before anyone hears of the change (a
+    // subscriber reading them, or caching what it derives until the next generation, sees them whole)
+    if (was && was.name !== link.name) this.renameLink(s, link);
     if (!was) emit?.({ kind: 'link', op: 'add', link });
     else if (!sameJson(was, link)) emit?.({ kind: 'link', op: 'change', link, was });
     // admin down: the kernel removed the routes through it, silently
     if (was?.up && !link.up) this.flushLink(s, m.index, false, emit);
-    if (was && was.name !== link.name) this.renameLink(s, link);
   }
 
   /** Routes (and, when the link is gone, addresses) through `index`: gone without notifications. */

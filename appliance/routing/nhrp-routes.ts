@@ -6,7 +6,7 @@
 import type { KernelTable, Route } from './kernel-table.js';
 import { tunnelNextHop } from './overlay-fib.js';
 import { RTN } from '../net/netlink-codec.js';
-import { networkOf } from '../net/ipv4.js';
+import { ipToU32, networkOf, parseIpv4, prefixMask } from '../net/ipv4.js';
 
 export interface OwnedNetwork { prefix: string; len: number }
 
@@ -18,16 +18,20 @@ export interface OwnedNetwork { prefix: string; len: number }
  * answering for it would pull overlay traffic for underlay addresses into the tunnel itself).
  */
 export function networksBehind(table: KernelTable, tunnelDev: string, nbmaSource?: string): OwnedNetwork[] {
-  // asked for every Resolution Request (which a hostile peer can send many of): derived once per
-  // table change, not per request
-  const key = `${table.generation} ${tunnelDev} ${nbmaSource ?? ''}`;
-  const hit = behindCache.get(table);
-  if (hit?.key === key) return hit.value;
-  const value = deriveBehind(table, tunnelDev, nbmaSource);
-  behindCache.set(table, { key, value });
+  return perGeneration(behindCache, table, `${tunnelDev} ${nbmaSource ?? ''}`, () => deriveBehind(table, tunnelDev, nbmaSource));
+}
+const behindCache = new WeakMap<KernelTable, Derived<OwnedNetwork[]>>();
+
+/** What these functions derive from the table, kept until the table changes: both are asked for every
+ *  Resolution Request (which a hostile peer can send many of), the table changes far less often. */
+interface Derived<T> { generation: number; key: string; value: T }
+function perGeneration<T>(cache: WeakMap<KernelTable, Derived<T>>, table: KernelTable, key: string, derive: () => T): T {
+  const hit = cache.get(table);
+  if (hit && hit.generation === table.generation && hit.key === key) return hit.value;
+  const value = derive();
+  cache.set(table, { generation: table.generation, key, value });
   return value;
 }
-const behindCache = new WeakMap<KernelTable, { key: string; value: OwnedNetwork[] }>();
 
 function deriveBehind(table: KernelTable, tunnelDev: string, nbmaSource?: string): OwnedNetwork[] {
   const nbmaIndex = nbmaSource ? table.addresses().find((a) => a.address === nbmaSource)?.index : undefined;
@@ -50,9 +54,26 @@ function deriveBehind(table: KernelTable, tunnelDev: string, nbmaSource?: string
 }
 
 /** The tunnel next hop a Resolution Request for `dst` is forwarded to: the kernel's longest route to it
- *  through the tunnel with a gateway (undefined: none; NHRP then uses its NHS). */
+ *  through the tunnel with a gateway, the lowest metric among equals (undefined: none; NHRP then uses its NHS). */
 export function overlayNextHop(table: KernelTable, tunnelDev: string, dst: string): { nextHop: string } | undefined {
-  const r = table.lookup(dst, (x) => !!tunnelNextHop(x, tunnelDev));
-  const nh = r && tunnelNextHop(r, tunnelDev);
-  return nh ? { nextHop: nh } : undefined;
+  const routes = perGeneration(gatewayCache, table, tunnelDev, () => gatewayRoutes(table, tunnelDev));
+  if (!routes.length) return undefined;
+  const d = parseIpv4(dst);
+  const r = routes.find((x) => ((d & x.mask) >>> 0) === x.net);
+  return r && { nextHop: r.nextHop };
+}
+const gatewayCache = new WeakMap<KernelTable, Derived<GatewayRoute[]>>();
+
+interface GatewayRoute { net: number; mask: number; len: number; metric: number; nextHop: string }
+/** The routes through the tunnel with a gateway, as numbers, in lookup order: longest prefix first,
+ *  then lowest metric (the first match is the answer). */
+function gatewayRoutes(table: KernelTable, tunnelDev: string): GatewayRoute[] {
+  const out: GatewayRoute[] = [];
+  for (const r of table.routes()) {
+    const nextHop = tunnelNextHop(r, tunnelDev);
+    if (!nextHop) continue;
+    const mask = prefixMask(r.len);
+    out.push({ net: (ipToU32(r.prefix) & mask) >>> 0, mask, len: r.len, metric: r.metric, nextHop });
+  }
+  return out.sort((a, b) => b.len - a.len || a.metric - b.metric);
 }

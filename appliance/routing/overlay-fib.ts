@@ -13,7 +13,7 @@ export interface FibSink {
   fibDel(prefix: number, prefixLen: number): boolean;
 }
 
-export interface FibEntry { prefix: string; len: number; nextHop?: string; source: 'kernel' | 'shortcut' }
+interface FibEntry { prefix: string; len: number; nextHop?: string; source: 'kernel' | 'shortcut' }
 
 const keyOf = (prefix: string, len: number) => `${prefix}/${len}`;
 /** how soon a prefix whose command the full control ring refused is tried again (the worker drains it in microseconds) */
@@ -53,10 +53,6 @@ export class OverlayFib {
   /** NHRP Phase 3: `prefix/len` via tunnel address `nextHop`, over whatever the kernel says. */
   installShortcut(prefix: string, len: number, nextHop: string): void { this.shortcuts.set(keyOf(prefix, len), nextHop); this.sync(prefix, len); }
   removeShortcut(prefix: string, len: number): void { this.shortcuts.delete(keyOf(prefix, len)); this.sync(prefix, len); }
-
-  entries(): FibEntry[] { return [...this.installed.values()]; }
-  /** The kernel route a shortcut overrides (IOS `%`: next hop override), if the kernel has that exact prefix via the tunnel. */
-  kernelRouteFor(prefix: string, len: number): Route | undefined { return this.best(prefix, len); }
 
   private changed(ev: TableEvent): void {
     // a route elsewhere than the tunnel matters only if its prefix is in the FIB (it may have replaced a tunnel route)

@@ -140,14 +140,14 @@ export class ExecCommands {
   /** `show ip route` rows: the kernel table in IOS terms, with the NHRP shortcuts (exec-routes.ts).
    *  `frr`: ask FRR for its O/B distances and metrics (a vtysh run); not for shows without O/B rows. */
   private routes(frr = true) {
-    const ctx = this.ctx, k = ctx.kernel(), t = ctx.tunnel();
-    const ifs = ctx.config().interfaces;
-    const c = ctx.config();
+    const ctx = this.ctx, k = ctx.kernel(), t = ctx.tunnel(), c = ctx.config();
     const daemonRib = frr && (c.ospf || c.bgp) ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : new Map<string, { distance: number; metric: number }>();
-    for (const sp of ctx.eigrpSpeakers?.() ?? []) for (const [k, v] of eigrpRibMetrics(sp, c.eigrp?.processes.find((p) => p.asn === sp.o.asn)?.distance)) daemonRib.set(k, v);
+    for (const sp of ctx.eigrpSpeakers?.() ?? []) {
+      for (const [prefix, m] of eigrpRibMetrics(sp, c.eigrp?.processes.find((p) => p.asn === sp.o.asn)?.distance)) daemonRib.set(prefix, m);
+    }
     return routeRows({ daemonRib, linkUp: (dev) => k.link(dev)?.lowerUp !== false,
       routes: k.routes(), addresses: k.addresses(), since: (r) => k.since(r), now: this.now(), tunnelName: t?.name,
-      iosName: (dev) => ifs.find((i) => i.kind !== 'tunnel' && ctx.osNameOf(i.name) === dev)?.name ?? dev,
+      iosName: (dev) => c.interfaces.find((i) => i.kind !== 'tunnel' && ctx.osNameOf(i.name) === dev)?.name ?? dev,
       shortcuts: (ctx.nhrp()?.cacheEntries() ?? []).filter((e) => e.flags.rib && e.via)
         .map((e) => ({ prefix: e.tunnelIp, len: e.prefixLen, via: e.via!, created: e.created })),
     });

@@ -45,7 +45,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     } else if (c.op === 'shortcut-add') { fib.installShortcut(c.prefix, c.len, c.nextHop); say({ id: c.id, fib: fibRows() }); }
     else if (c.op === 'shortcut-del') { fib.removeShortcut(c.prefix, c.len); say({ id: c.id, fib: fibRows() }); }
     else if (c.op === 'replace' || c.op === 'delete') {
-      const req = { prefix: c.prefix, len: c.len, gateway: c.gateway, dev: c.dev, protocol: c.protocol ?? 4 };
+      const req = { prefix: c.prefix, len: c.len, gateway: c.gateway, dev: c.dev, nexthops: c.nexthops, protocol: c.protocol ?? 4 };
       await (c.op === 'replace' ? table.replaceRoute(req) : table.deleteRoute(req)).then(() => say({ id: c.id, ok: true }), (e: Error) => say({ id: c.id, error: e.message }));
     } else if (c.op === 'block') {
       // the event loop stops reading the socket for a while: notifications pile up in the kernel

@@ -1,7 +1,7 @@
 // Learned EIGRP routes into the kernel main table as proto 192 ("eigrp" in iproute2's rt_protos, the
 // protocol FRR's eigrpd installs with), through the kernel table's netlink writer (routing/kernel-table.ts),
-// where the overlay FIB picks up those through the tunnel. One next hop per route: the writer takes one
-// gateway (no RTA_MULTIPATH yet), so of equal-cost successors the first is installed. Failures are
+// where the overlay FIB picks up those through the tunnel. Equal-cost successors (maximum-paths, variance)
+// are one ECMP route (RTA_MULTIPATH). Failures are
 // counted, kept and logged, never thrown.
 import type { LogFn } from '../../log/log.js';
 import type { KernelTable } from '../kernel-table.js';
@@ -17,8 +17,8 @@ export class KernelRouteSink implements RouteSink {
   constructor(private readonly kernel: KernelTable, private readonly osOf: ReadonlyMap<string, string>, private readonly log: LogFn) {}
 
   replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void {
-    const h = hops[0];
-    this.kernel.replaceRoute({ prefix, len, gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev, protocol: RTPROT_EIGRP })
+    const next = hops.map((h) => ({ gateway: h.via, dev: this.osOf.get(h.dev) ?? h.dev }));
+    this.kernel.replaceRoute({ prefix, len, protocol: RTPROT_EIGRP, ...(next.length === 1 ? next[0] : { nexthops: next }) })
       .then(() => { this.stats.replaced++; }, (e: Error) => this.failed(e));
   }
 
