@@ -127,6 +127,18 @@ t.test('kernel -> netlink -> table -> WASM FIB and NHRP decisions', async (t) =>
   t.match(await c.ask({ op: 'delete', prefix: '10.6.0.0', len: 16, protocol: 192 }), { ok: true });
   t.ok(await fibHas('10.6.0.0/16 192.168.0.6', false));
 
+  // an EIGRP route for a prefix the OS already routes (ip route add, metric 0): written at EIGRP's distance
+  // (90), beside it, not over it; the OS route, lower metric as a static's distance is lower on IOS, wins
+  ip('route', 'add', '10.8.0.0/16', 'via', '10.1.0.2');
+  t.match(await c.ask({ op: 'eigrp-replace', prefix: '10.8.0.0', len: 16, hops: [{ via: '192.168.0.8', dev: 'Tunnel0' }] }), { stats: { replaced: 1, failed: 0 } });
+  const both = ip('route', 'show', '10.8.0.0/16');
+  t.match(both, /^10\.8\.0\.0\/16 via 10\.1\.0\.2 dev v0/m, `the OS route is still there:\n${both}`);
+  t.match(both, /via 192\.168\.0\.8 dev Tunnel0 proto eigrp metric 90/, 'the EIGRP route beside it at metric 90');
+  t.match(ip('route', 'get', '10.8.0.1'), /via 10\.1\.0\.2 dev v0/, 'the kernel forwards by the OS route');
+  t.match(await c.ask({ op: 'eigrp-remove', prefix: '10.8.0.0', len: 16 }), { stats: { removed: 1, failed: 0 } });
+  t.match(ip('route', 'show', '10.8.0.0/16').trim(), /^10\.8\.0\.0\/16 via 10\.1\.0\.2 dev v0\s*$/, 'EIGRP withdraws only its own route');
+  ip('route', 'del', '10.8.0.0/16');
+
   // the kernel flushes routes of a link set down without telling: the table does it itself
   ip('route', 'add', '10.0.4.0/24', 'via', '192.168.0.4', 'dev', 'Tunnel0');
   t.ok(await fibHas('10.0.4.0/24 192.168.0.4'));

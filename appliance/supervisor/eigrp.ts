@@ -9,7 +9,7 @@ import { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 import type { SpeakerOptions } from '../routing/eigrp/speaker.js';
 import { speakerOptions } from '../routing/eigrp/from-config.js';
 import { RawSocketTransport } from '../routing/eigrp/raw-socket.js';
-import { KernelRouteSink } from '../routing/eigrp/kernel-routes.js';
+import { EIGRP_INTERNAL_DISTANCE, KernelRouteSink } from '../routing/eigrp/kernel-routes.js';
 import type { EigrpTransport } from '../routing/eigrp/transport.js';
 import type { KernelTable } from '../routing/kernel-table.js';
 import type { LogFn } from '../log/log.js';
@@ -43,7 +43,7 @@ export class EigrpService {
   /** Runs one speaker per `router eigrp` process of `c`; stops those gone, restarts those changed. */
   async apply(c: ApplianceConfig, osName: (ios: string) => string | undefined): Promise<void> {
     this.last = { c, osName };
-    const wanted = new Map<number, { o: SpeakerOptions; osOf: Map<string, string>; signature: string }>();
+    const wanted = new Map<number, { o: SpeakerOptions; osOf: Map<string, string>; metric: number; signature: string }>();
     for (const p of c.eigrp?.processes ?? []) {
       if (!p.asn) continue; // named mode before its address-family names the AS: nothing to run yet
       const o = speakerOptions(c, p);
@@ -51,14 +51,14 @@ export class EigrpService {
       for (const i of o.interfaces) { const os = osName(i.name); if (os) osOf.set(i.name, os); }
       o.interfaces = o.interfaces.filter((i) => osOf.has(i.name)); // no OS interface (yet): not run on
       const links = [...osOf.values()].map((os) => `${os}#${this.kernel.link(os)?.index ?? '-'}`);
-      wanted.set(p.asn, { o, osOf, signature: JSON.stringify([o, links]) });
+      wanted.set(p.asn, { o, osOf, metric: p.distance?.internal ?? EIGRP_INTERNAL_DISTANCE, signature: JSON.stringify([o, links, p.distance]) });
     }
     for (const [asn, r] of this.running) {
       if (wanted.get(asn)?.signature !== r.signature) this.stopOne(asn);
     }
     for (const [asn, w] of wanted) {
       if (this.running.has(asn)) continue;
-      await this.startOne(asn, w.o, w.osOf, w.signature);
+      await this.startOne(asn, w.o, w.osOf, w.metric, w.signature);
     }
     if (this.running.size && !this.timer) {
       this.timer = setInterval(() => { const now = Date.now(); for (const r of this.running.values()) r.speaker.tick(now); }, TICK_MS);
@@ -66,11 +66,11 @@ export class EigrpService {
     } else if (!this.running.size && this.timer) { clearInterval(this.timer); this.timer = undefined; }
   }
 
-  private async startOne(asn: number, o: SpeakerOptions, osOf: Map<string, string>, signature: string): Promise<void> {
+  private async startOne(asn: number, o: SpeakerOptions, osOf: Map<string, string>, metric: number, signature: string): Promise<void> {
     const raw = new RawSocketTransport([...new Set(o.interfaces.filter((i) => !i.passive).map((i) => osOf.get(i.name)!))]);
     try { await raw.ready; } catch (e) { raw.close(); throw e; }
     const transport = new NamedTransport(raw, osOf);
-    const sink = new KernelRouteSink(this.kernel, osOf, this.log);
+    const sink = new KernelRouteSink(this.kernel, osOf, this.log, metric);
     const speaker = new EigrpSpeaker(o, transport, sink, Date.now());
     this.running.set(asn, { speaker, transport, signature });
     // a helper that dies takes the process down with it (routes withdrawn), then it starts again

@@ -11,6 +11,7 @@ import { Ring } from '../../appliance/dataplane/ring.js';
 import { Commands, readFib } from '../../appliance/dataplane/commands.js';
 import { instantiateDataplane } from '../../appliance/dataplane/wasm.js';
 import { u32ToIp } from '../../appliance/net/ipv4.js';
+import { KernelRouteSink } from '../../appliance/routing/eigrp/kernel-routes.js';
 
 const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
@@ -35,6 +36,9 @@ fib.start();
 say({ ready: true, routes: table.routes().length });
 
 let busyUntil = 0;
+const waitForStats = async (st: { replaced: number; removed: number; failed: number }) => {
+  for (let i = 0; i < 200 && st.replaced + st.removed + st.failed === 0; i++) await new Promise((r) => setTimeout(r, 25));
+};
 for await (const line of createInterface({ input: process.stdin })) {
   const c = JSON.parse(line) as { op: string; [k: string]: any };
   try {
@@ -47,6 +51,12 @@ for await (const line of createInterface({ input: process.stdin })) {
     else if (c.op === 'replace' || c.op === 'delete') {
       const req = { prefix: c.prefix, len: c.len, gateway: c.gateway, dev: c.dev, nexthops: c.nexthops, protocol: c.protocol ?? 4 };
       await (c.op === 'replace' ? table.replaceRoute(req) : table.deleteRoute(req)).then(() => say({ id: c.id, ok: true }), (e: Error) => say({ id: c.id, error: e.message }));
+    } else if (c.op === 'eigrp-replace' || c.op === 'eigrp-remove') {
+      // what an EIGRP speaker writes, through the supervisor's sink; answered once the kernel ACKed
+      const sink = new KernelRouteSink(table, new Map([['Tunnel0', 'Tunnel0']]), (level, msg) => say({ log: `${level} ${msg}` }));
+      if (c.op === 'eigrp-replace') sink.replace(c.prefix, c.len, c.hops); else sink.remove(c.prefix, c.len);
+      await waitForStats(sink.stats);
+      say({ id: c.id, stats: sink.stats, error: sink.lastError });
     } else if (c.op === 'block') {
       // the event loop stops reading the socket for a while: notifications pile up in the kernel
       busyUntil = Date.now() + c.ms;
