@@ -71,6 +71,42 @@ export interface NetlinkStats {
   portId?: number;
 }
 
+/** A raw IPv4 socket of one protocol joined to a multicast group on each of its interfaces (mcastRawOpen). */
+export interface McastRawOptions {
+  /** IP protocol number (88 for EIGRP) */
+  protocol: number;
+  /** the group joined on every interface (224.0.0.10 for EIGRP) */
+  group: string;
+  /** OS interface names: joined by index, the only ones sent on and heard from */
+  interfaces: string[];
+  /** TTL of multicast and unicast alike (default 1) */
+  ttl?: number;
+  /** IP TOS byte (0xc0: precedence internetwork control) */
+  tos?: number;
+}
+
+/** What a multicast raw socket sent, delivered and dropped. */
+export interface McastRawStats {
+  received: number;
+  sent: number;
+  /** packets that came in on an interface the socket did not join: dropped */
+  foreign: number;
+  /** larger than the receive buffer: dropped */
+  truncated: number;
+  /** not an IPv4 header: dropped */
+  malformed: number;
+  receiveErrors: number;
+  sendErrors: number;
+  /** the socket's fd, -1 once it stopped */
+  fd: number;
+  /** why the socket stopped (its 'failed' event), if it did */
+  failure?: string;
+}
+
+export type McastRawEvent =
+  | [event: 'packet', iface: string, src: string, dst: string, payload: Buffer]
+  | [event: 'failed', why: string];
+
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** Errors thrown by the addon carry a stable code: an errno name ('EBUSY', 'EPERM', 'ENODEV', ...) or 'ENOTUN'. */
@@ -111,6 +147,16 @@ export interface NativeIo {
   netlinkSend(id: number, bytes: Uint8Array): void;
   netlinkClose(id: number): void;
   netlinkStats(id: number): NetlinkStats;
+  /** Raw IPv4 socket (kernel-built header, nonblocking, close-on-exec) joined to `group` on each interface,
+   *  our own multicasts not looped back, watched by the event loop: `callback('packet', iface, src, dst,
+   *  payload)` per packet (IP header stripped) that came in on one of the interfaces, `callback('failed',
+   *  why)` once if receiving broke for good (the socket is then stopped). Does not keep the process alive. */
+  mcastRawOpen(options: McastRawOptions, callback: (...event: McastRawEvent) => void): number;
+  /** One datagram out of `iface` (one of the socket's) to `dst`, unicast or multicast. Throws (code = errno
+   *  name) when the kernel refuses it. */
+  mcastRawSend(id: number, iface: string, dst: string, payload: Uint8Array): void;
+  mcastRawClose(id: number): void;
+  mcastRawStats(id: number): McastRawStats;
   /** Mirrors every packet of raw/udp pumps to a pcap file (LINKTYPE_RAW) until pcapClose(). */
   pcapOpen(path: string): void;
   pcapClose(): void;

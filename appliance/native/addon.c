@@ -16,6 +16,7 @@
 #include <node_api.h>
 #include "io.h"
 #include "netlink.h"
+#include "mcast-raw.h"
 
 /* ---------- per-environment state ---------- */
 
@@ -538,5 +539,6 @@ NAPI_MODULE_INIT() {
   };
   napi_define_properties(env, exports, sizeof d / sizeof *d, d);
   netlink_define(env, exports);
+  mcast_raw_define(env, exports);
   return exports;
 }

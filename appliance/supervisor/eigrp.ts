@@ -1,7 +1,7 @@
 // EIGRP in the supervisor: one speaker (routing/eigrp/speaker.ts) per `router eigrp` process, started
 // when the config has one, stopped (with a goodbye) when it goes, restarted when what the speaker was
 // built from changes (its options or the OS interfaces under them, e.g. a TUN recreated by a tunnel
-// restart). Packets use the raw-socket helper on the OS interfaces (the tunnel's TUN included: the
+// restart). Packets use a raw socket (routing/eigrp/raw-socket.ts) on the OS interfaces (the tunnel's TUN included: the
 // kernel sends 224.0.0.10 into the TUN and the data plane replicates it to the `ip nhrp map multicast`
 // destinations, as for OSPF); learned routes go into the kernel main table (routing/eigrp/kernel-routes.ts).
 import type { ApplianceConfig } from '../config/model.js';
@@ -16,7 +16,7 @@ import type { LogFn } from '../log/log.js';
 
 /** How often the speakers' timers run (hellos, hold timers, retransmissions). */
 const TICK_MS = 250;
-/** How long after its helper died a process starts again. */
+/** How long after its socket failed a process starts again. */
 const RESTART_MS = 1000;
 
 /** The raw-socket transport with the speaker's IOS interface names mapped to OS names and back. */
@@ -35,7 +35,7 @@ interface Running { speaker: EigrpSpeaker; transport: NamedTransport; signature:
 export class EigrpService {
   private readonly running = new Map<number, Running>();
   private timer?: NodeJS.Timeout;
-  /** the config last applied, for restarting a process whose helper died */
+  /** the config last applied, for restarting a process whose socket failed */
   private last?: { c: ApplianceConfig; osName: (ios: string) => string | undefined };
 
   constructor(private readonly kernel: KernelTable, private readonly log: LogFn) {}
@@ -73,8 +73,8 @@ export class EigrpService {
     const sink = new KernelRouteSink(this.kernel, osOf, this.log, metric);
     const speaker = new EigrpSpeaker(o, transport, sink, Date.now());
     this.running.set(asn, { speaker, transport, signature });
-    // a helper that dies takes the process down with it (routes withdrawn), then it starts again
-    raw.onExit((why) => {
+    // a socket that fails (an interface of it deleted) takes the process down with it (routes withdrawn), then it starts again
+    raw.onFailure((why) => {
       if (this.running.get(asn)?.transport !== transport) return;
       this.log('error', `EIGRP AS ${asn}: ${why}; restarting`);
       this.stopOne(asn);
@@ -88,7 +88,7 @@ export class EigrpService {
     if (!r) return;
     this.running.delete(asn);
     r.speaker.shutdown(); // goodbye to the neighbors, learned routes out of the kernel
-    setTimeout(() => r.transport.close(), 200).unref?.(); // let the goodbye leave before the helper ends
+    setTimeout(() => r.transport.close(), 200).unref?.(); // let the goodbye leave before the socket closes
     this.log('notice', `EIGRP AS ${asn} stopped`);
   }
 

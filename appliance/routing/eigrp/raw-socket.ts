@@ -1,97 +1,107 @@
-// EIGRP over a raw IPv4 socket (protocol 88) on plain interfaces: joins 224.0.0.10 on each, sends
-// multicast out of the chosen interface (TTL 2, DSCP CS6 as IOS and FRR do) and unicast by the routing
-// table, and reports each received packet with the interface it came in on (IP_PKTINFO). Node has no
-// raw sockets of its own and the native addon's raw pumps serve the data plane rings, so this runs a
-// small python3 helper (optionally inside a network namespace) speaking hex lines over stdio. A
-// stopgap for plain-interface operation and interop tests; the mGRE tunnel gets its own transport.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+// EIGRP on the wire: one raw IPv4 socket for IP protocol 88 per routing process, in the native addon
+// (appliance/native/mcast-raw.c). It joins 224.0.0.10 on each interface by index, sends multicast and
+// unicast out of the interface the speaker names, with TTL 2 and TOS 0xC0 (precedence internetwork
+// control) as IOS and OpenBSD's eigrpd send (FRR's eigrpd uses TTL 1; a neighbor is always one hop
+// away, so either reaches it), and reports each packet with the interface it came in on (IP_PKTINFO).
+// It runs in the supervisor's own process and network namespace: the image has no python3, which the
+// helper process this replaces needed. A test wanting another namespace runs its speaker in a child
+// there (test/routing/eigrp-speaker-child.ts), as the addon cannot setns().
+//
+// Failures the speaker must not ride through: an interface of the socket deleted (a send says ENODEV:
+// a TUN recreated has a new index the socket never joined) or the socket broken (its receive failed,
+// EBADF). Then the transport stops and tells its owner once (onFailure), which restarts the process
+// from the interfaces as they are now. Anything else a send meets (an interface down, no ARP answer,
+// a full queue) is counted and the speaker's retransmission covers it.
+import { loadNative } from '../../io/native.js';
+import type { McastRawStats, NativeIo } from '../../io/native.js';
 import type { EigrpTransport } from './transport.js';
 
-const HELPER = `
-import os, socket, struct, sys, select
-names = sys.argv[1:]
-IP_PKTINFO = getattr(socket, 'IP_PKTINFO', 8)  # Linux value; not every Python build exports it
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 88)
-s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0xc0)
-idx = {n: socket.if_nametoindex(n) for n in names}
-name_of = {v: k for k, v in idx.items()}
-mreqn = lambda i, g='224.0.0.10': socket.inet_aton(g) + socket.inet_aton('0.0.0.0') + struct.pack('i', i)
-for i in idx.values():
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn(i))
-print('ready', flush=True)
-buf = b''
-while True:
-    r, _, _ = select.select([s, 0], [], [])
-    if s in r:
-        data, anc, _, _ = s.recvmsg(65535, 256)
-        ifi = 0
-        for lvl, typ, d in anc:
-            if lvl == socket.IPPROTO_IP and typ == IP_PKTINFO: ifi = struct.unpack('i', d[:4])[0]
-        if ifi in name_of and len(data) >= 20:
-            ihl = (data[0] & 15) * 4
-            print(name_of[ifi], socket.inet_ntoa(data[12:16]), socket.inet_ntoa(data[16:20]), data[ihl:].hex(), flush=True)
-    if 0 in r:
-        chunk = os.read(0, 65536)
-        if not chunk: break
-        buf += chunk
-        while b'\\n' in buf:
-            line, buf = buf.split(b'\\n', 1)
-            try:
-                ifn, dst, hx = line.decode().split()
-                if dst.startswith('224.'):
-                    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn(idx[ifn], '0.0.0.0'))
-                s.sendto(bytes.fromhex(hx), (dst, 0))
-            except Exception as e:
-                print('error', repr(e).replace(' ', '_'), flush=True)
-`;
+/** IP protocol number and multicast group of EIGRP (RFC 7868: AllEIGRPRouters). */
+export const EIGRP_PROTOCOL = 88;
+export const EIGRP_GROUP = '224.0.0.10';
+const EIGRP_TTL = 2;
+const TOS_INTERNETWORK_CONTROL = 0xc0;
+
+/** Send errors after which the socket cannot serve the speaker any more. */
+const FATAL_SEND = new Set(['ENODEV', 'ENXIO', 'EBADF', 'ENOTSOCK']);
+
+type Receiver = (iface: string, src: string, dst: string, payload: Uint8Array) => void;
+export type McastRawPort = Pick<NativeIo, 'mcastRawOpen' | 'mcastRawSend' | 'mcastRawClose' | 'mcastRawStats'>;
 
 export class RawSocketTransport implements EigrpTransport {
-  private readonly child: ChildProcess;
-  private cb?: (iface: string, src: string, dst: string, payload: Uint8Array) => void;
+  private id?: number;
+  private cb?: Receiver;
+  private failureCbs: Array<(why: string) => void> = [];
+  private state: 'open' | 'failed' | 'closed' = 'open';
+  /** resolves once the socket is open; rejects with a message naming the problem otherwise */
   readonly ready: Promise<void>;
   readonly stats = { sent: 0, received: 0, errors: 0 };
   lastError?: string;
 
-  constructor(interfaces: string[], netns?: string) {
-    const cmd = netns ? ['ip', 'netns', 'exec', netns, 'python3'] : ['python3'];
-    this.child = spawn(cmd[0], [...cmd.slice(1), '-c', HELPER, ...interfaces], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let ready!: () => void;
-    this.ready = new Promise((resolve, reject) => {
-      ready = resolve;
-      this.child.once('exit', (code) => reject(new Error(`EIGRP raw-socket helper exited ${code}: ${this.lastError ?? ''}`)));
-      // no python3 (the appliance image has none): spawn fails with an 'error' event, which must not go unhandled
-      this.child.once('error', (e) => { this.lastError = e.message; reject(new Error(`EIGRP raw-socket helper did not start: ${e.message}`)); });
-    });
-    this.ready.catch(() => {}); // observed by whoever awaits it
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const [a, b, c, d] = line.split(' ');
-      if (a === 'ready') { ready(); return; }
-      if (a === 'error') { this.stats.errors++; this.lastError = b; return; }
-      if (d === undefined || !/^[0-9a-f]*$/.test(d)) return;
-      this.stats.received++;
-      this.cb?.(a, b, c, Uint8Array.from(Buffer.from(d, 'hex')));
-    });
-    this.child.stdin!.on('error', (e) => { this.stats.errors++; this.lastError = e.message; }); // EPIPE once the helper is gone
-    this.child.stderr!.on('data', (x) => { this.stats.errors++; this.lastError = String(x).trim().slice(-500); });
+  /** `interfaces`: OS interface names of the process (its non-passive ones). */
+  constructor(readonly interfaces: string[], private readonly io: McastRawPort = loadNative()) {
+    try {
+      this.id = io.mcastRawOpen({ protocol: EIGRP_PROTOCOL, group: EIGRP_GROUP, interfaces, ttl: EIGRP_TTL, tos: TOS_INTERNETWORK_CONTROL },
+        (...ev) => { if (ev[0] === 'failed') this.fail(`socket failed: ${ev[1]}`); else this.deliver(ev[1], ev[2], ev[3], ev[4]); });
+      this.ready = Promise.resolve();
+    } catch (e) {
+      this.state = 'failed';
+      this.lastError = (e as Error).message;
+      this.ready = Promise.reject(new Error(`EIGRP socket not opened: ${this.lastError}`));
+      this.ready.catch(() => {}); // observed by whoever awaits it
+    }
   }
 
-  /** Called once if the helper ends while the transport is open (killed, crashed). */
-  onExit(cb: (why: string) => void): void {
-    this.child.once('exit', (code, signal) => { if (!this.closed) cb(`helper exited ${signal ?? code}${this.lastError ? `: ${this.lastError}` : ''}`); });
+  private deliver(iface: string, src: string, dst: string, payload: Buffer): void {
+    this.stats.received++;
+    try {
+      this.cb?.(iface, src, dst, new Uint8Array(payload.buffer, payload.byteOffset, payload.length));
+    } catch (e) {
+      // the speaker counts and drops bad packets itself; a throw here is its bug, kept visible but not fatal
+      this.stats.errors++;
+      this.lastError = `receive handler: ${(e as Error).message}`;
+    }
   }
-  private closed = false;
+
+  /** Called once if the socket stops while the transport is open (an interface gone, the socket broken). */
+  onFailure(cb: (why: string) => void): void { this.failureCbs.push(cb); }
 
   send(iface: string, dst: string, payload: Uint8Array): void {
-    this.stats.sent++;
-    this.child.stdin!.write(`${iface} ${dst} ${Buffer.from(payload).toString('hex')}\n`);
+    if (this.state !== 'open') { this.stats.errors++; return; }
+    try {
+      this.io.mcastRawSend(this.id!, iface, dst, payload);
+      this.stats.sent++;
+    } catch (e) {
+      this.stats.errors++;
+      this.lastError = (e as Error).message;
+      if (FATAL_SEND.has((e as { code?: string }).code ?? '')) this.fail(this.lastError);
+    }
   }
 
-  onReceive(cb: (iface: string, src: string, dst: string, payload: Uint8Array) => void): void { this.cb = cb; }
+  onReceive(cb: Receiver): void { this.cb = cb; }
 
-  close(): void { this.closed = true; this.child.stdin!.end(); this.child.kill(); }
+  /** The socket's own counters (drops by cause), while it is open. */
+  socketStats(): McastRawStats | undefined { return this.id === undefined ? undefined : this.io.mcastRawStats(this.id); }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.release();
+  }
+
+  private release(): void {
+    if (this.id === undefined) return;
+    const id = this.id;
+    this.id = undefined;
+    try { this.io.mcastRawClose(id); } catch { /* already gone with its environment */ }
+  }
+
+  private fail(why: string): void {
+    if (this.state !== 'open') return;
+    this.state = 'failed';
+    this.lastError = why;
+    this.release();
+    // not from inside the speaker's send: the owner tears the speaker down in its callback
+    setImmediate(() => { for (const cb of this.failureCbs) cb(why); });
+  }
 }
