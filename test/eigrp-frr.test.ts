@@ -16,7 +16,7 @@ import { FrrEigrp } from './util/frr-eigrp.js';
 import { tshark } from './util/tshark.js';
 import { problems } from './util/tshark-json.js';
 
-requireTools(t, ['root', 'ip', 'tshark', 'python3', 'vtysh']);
+requireTools(t, ['root', 'ip', 'tshark', 'vtysh']);
 
 const US = 'pe-eigrp-us', FRR = 'pe-eigrp-frr';
 const cleanup = () => { for (const ns of [US, FRR]) sh('ip', ['netns', 'del', ns], { allowFail: true }); };

@@ -6,7 +6,8 @@
 // login (`login local`, a wrong password, then the right one), `show version` (release, slot,
 // hardware watchdog), `enable` with its secret, `write memory`, a bad command's marker, serial-line
 // garbage, and `show dmvpn` once the spoke has registered with the hub (which sees it too, and
-// reaches the VM's tunnel address through the GRE overlay). Through init's debug shell (virtio
+// reaches the VM's tunnel address through the GRE overlay); EIGRP (`router eigrp 100` on both) forms
+// its adjacency over Tunnel0 on the image's raw socket. Through init's debug shell (virtio
 // console hvc0): FRR's zebra and ospfd start and vtysh answers; the supervisor stopped (SIGSTOP: its
 // event loop no longer runs) stops the feeding of the i6300esb timer until it fires (qemu's
 // `-action watchdog=debug` reports it and lets the VM run on). Last, `reload` on the console reboots
@@ -47,6 +48,9 @@ interface Tunnel0
  tunnel source FastEthernet0/0
  tunnel mode gre multipoint
 !
+router eigrp 100
+ network 192.168.0.0 0.0.0.255
+!
 line con 0
  login local
 !
@@ -66,6 +70,9 @@ interface Tunnel0
  ip nhrp holdtime 60
  tunnel source FastEthernet0/0
  tunnel mode gre multipoint
+!
+router eigrp 100
+ network 192.168.0.0 0.0.0.255
 !
 end
 `;
@@ -174,6 +181,16 @@ t.test('registers with the hub; show dmvpn on the console', async (t) => {
   // the overlay carries traffic: the hub pings the VM's tunnel address through GRE
   const ping = await waitFor(() => lab.ping(hubNs, '192.168.0.2', 2), 60_000, 1000);
   t.ok(ping, 'hub -> 192.168.0.2 (the VM\'s Tunnel0) over the GRE overlay');
+});
+
+t.test('EIGRP on the image: its raw socket in dmvpnd (no python3 there), the hub its neighbor over Tunnel0', async (t) => {
+  t.not((await vm!.shell('command -v python3')).rc, 0, 'the image has no python3 (the transport it once needed)');
+  const ifs = await waitFor(async () => { const o = await vm!.command('show ip eigrp interfaces', PROMPT); return /^Tu0\s+1\s/m.test(o) ? o : ''; }, 180_000, 2000);
+  t.match(ifs, /^Tu0\s+1\s/m, 'show ip eigrp interfaces: Tunnel0 with one peer');
+  t.match(await vm!.command('show ip eigrp neighbors', PROMPT), /^\d+\s+192\.168\.0\.1\s+Tu0\s/m, 'show ip eigrp neighbors on the VM: the hub');
+  t.match(lab.ctl('R1', 'show ip eigrp neighbors'), /^\d+\s+192\.168\.0\.2\s+Tu0\s/m, 'and the hub has the VM');
+  const log = await vm!.shell('grep -c "EIGRP not running" /var/log/dmvpnd.log');
+  t.equal(log.out.trim(), '0', 'dmvpnd never logged "EIGRP not running"');
 });
 
 t.test('FRR on the image: zebra and ospfd start, vtysh answers', async (t) => {

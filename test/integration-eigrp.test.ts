@@ -13,7 +13,7 @@ import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { baseConfig, withTunnelLines, withStanza, routeTo, routingLabDown, startRouting, echoRequestsFrom, dmvpnPeers } from './util/routing-lab.js';
 import { tsharkFields } from './util/tshark.js';
 
-requireTools(t, [...LAB_NEEDS, 'python3', 'tshark']);
+requireTools(t, [...LAB_NEEDS, 'tshark']);
 
 /** Hello/hold of the tests (IOS default 5/15 on a fast link, 60/180 on a low-speed tunnel). */
 const HELLO = 1, HOLD = 4;
@@ -79,13 +79,15 @@ t.test('EIGRP hub (no split horizon, no next-hop-self) and two spokes: neighbors
   lab.ctl('R2', 'clear ip eigrp neighbors');
   t.ok(await waitFor(() => neighbors(lab, 'R2').length === 1 && routeTo(lab.ns('R2'), '10.0.3.0/24')?.gateway === '192.168.0.3', 30000, 500), 'after clear, R2 has the hub and R3\'s LAN again');
 
-  // R2's raw-socket helper killed: logged, the process starts again and the routes come back
-  const helper = execFileSync('ip', ['netns', 'pids', lab.ns('R2')], { encoding: 'utf8' }).split(/\s+/).filter(Boolean)
-    .find((pid) => { try { return /python3\0-c\0[^]*SOCK_RAW, 88/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')); } catch { return false; } });
-  t.ok(helper, `R2's EIGRP helper found (pid ${helper})`);
-  process.kill(Number(helper), 'SIGKILL');
-  t.ok(await waitFor(() => lab.routers.get('R2')!.log.some((l) => /EIGRP AS 100: helper exited SIGKILL; restarting/.test(l)), 10000, 200), 'the helper\'s death is logged');
-  t.ok(await waitFor(() => neighbors(lab, 'R2').length === 1 && routeTo(lab.ns('R2'), '10.0.3.0/24')?.gateway === '192.168.0.3', 30000, 500), 'R2 has the hub and R3\'s LAN again');
+  // R2's EIGRP socket: a raw socket for IP protocol 88 held by dmvpnd itself (the native addon), no helper process
+  const rawInodes = nsExec(lab.ns('R2'), ['cat', '/proc/net/raw']).stdout.split('\n')
+    .filter((l) => /^\s*\d+: [0-9A-F]{8}:0058 /.test(l)).map((l) => l.trim().split(/\s+/)[9]);
+  t.equal(rawInodes.length, 1, `one raw socket for protocol 88 in R2's namespace (${rawInodes.join(', ')})`);
+  const pids = execFileSync('ip', ['netns', 'pids', lab.ns('R2')], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+  const cmdline = (pid: string) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; } };
+  const holder = pids.find((pid) => { try { return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => { try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${rawInodes[0]}]`; } catch { return false; } }); } catch { return false; } });
+  t.match(holder && cmdline(holder), /dmvpnd/, `held by R2's dmvpnd (pid ${holder}: ${holder && cmdline(holder)})`);
+  t.notOk(pids.some((pid) => /python/.test(cmdline(pid))), 'no python process in R2\'s namespace');
 
   // a live change restarts R3's speaker with it: a loopback added in configuration mode reaches R2 via R3
   const add = dmvpnctlSession(lab, 'R3', ['configure terminal', 'interface Loopback0', 'ip address 10.3.3.3 255.255.255.255', 'router eigrp 100', 'network 10.3.3.3 0.0.0.0', 'end']);
