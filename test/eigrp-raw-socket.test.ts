@@ -3,8 +3,9 @@
 // interface it came in on, out of the interface it was sent on, with TTL 2 and TOS 0xC0 on the wire;
 // our own multicasts not heard back; a packet on an interface the socket did not join dropped and
 // counted; bad sends named and counted without stopping the socket; an interface deleted under it
-// reported once as a failure (the supervisor then restarts the process). Each side runs in a child
-// inside its namespace (test/routing/eigrp-socket-child.ts): the addon cannot setns().
+// reported once as a failure, on which the supervisor's EIGRP service restarts the process and the
+// adjacency comes back. Each side runs in a child inside its namespace (test/routing/eigrp-socket-child.ts,
+// eigrp-service-child.ts): the addon cannot setns().
 //
 //   her-eraw-a: a0 10.9.0.1 ─ b0 10.9.0.2 :her-eraw-b
 //   (joins a0, a1) a1 10.9.1.1 ─ b1 10.9.1.2 (joins b0, b1, b2)
@@ -137,4 +138,48 @@ t.test('packets both ways between two namespaces', async (t) => {
   t.match(await b.send('b0', '224.0.0.10', '00'), { sendError: /No such device/ }, 'later sends are refused, counted (the last error kept)');
   t.equal(b.lines.filter((l) => l.failure).length, 1, 'the failure is reported once');
   t.match(await b.stats(), { socket: undefined }, 'the socket is closed');
+});
+
+// The supervisor's side of a failure: both ends of the link deleted and made again (as a TUN recreated by a
+// tunnel restart: same name, new index). Each EIGRP service's next send fails with ENODEV, the process
+// restarts on the new interface, and the adjacency comes back.
+t.test('the supervisor restarts the process when an interface of its socket is deleted', async (t) => {
+  const SA = 'her-ersv-a', SB = 'her-ersv-b';
+  const down = () => { for (const ns of [SA, SB]) sh('ip', ['netns', 'del', ns], { allowFail: true }); };
+  down();
+  t.teardown(down);
+  for (const ns of [SA, SB]) { sh('ip', ['netns', 'add', ns]); sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']); }
+  const link = () => {
+    sh('ip', ['link', 'add', 'e0', 'netns', SA, 'type', 'veth', 'peer', 'name', 'e0', 'netns', SB]);
+    for (const [ns, host] of [[SA, 1], [SB, 2]] as const) {
+      sh('ip', ['-n', ns, 'addr', 'add', `10.9.0.${host}/24`, 'dev', 'e0']);
+      sh('ip', ['-n', ns, 'link', 'set', 'e0', 'up']);
+    }
+  };
+  link();
+  const config = (host: number) => `interface FastEthernet0/0\n ip address 10.9.0.${host} 255.255.255.0\n ip hello-interval eigrp 100 1\n ip hold-time eigrp 100 4\n!\nrouter eigrp 100\n network 10.9.0.0 0.0.0.255\n`;
+  const sides = [[SA, 1], [SB, 2]].map(([ns, host]) => {
+    const side = { logs: [] as string[], neighbors: [] as string[], stderr: '', child: spawn('ip', ['netns', 'exec', String(ns), process.execPath,
+      ...process.execArgv.filter((a) => a.includes('typescript')), path.join(ROOT, 'test/routing/eigrp-service-child.ts'), config(Number(host)), 'e0'], { stdio: ['pipe', 'pipe', 'pipe'] }) };
+    createInterface({ input: side.child.stdout! }).on('line', (l) => {
+      const o = JSON.parse(l) as { log?: string; neighbors?: string[] };
+      if (o.log) side.logs.push(o.log);
+      if (o.neighbors) side.neighbors = o.neighbors;
+    });
+    side.child.stderr!.on('data', (x) => { side.stderr += String(x); });
+    return side;
+  });
+  t.teardown(() => { for (const s of sides) { s.child.stdin!.end(); setTimeout(() => s.child.kill(), 2000).unref(); } });
+  const [a, b] = sides;
+  const adjacent = () => a.neighbors.join() === '10.9.0.2 up' && b.neighbors.join() === '10.9.0.1 up';
+  t.ok(await waitFor(adjacent, 60000), `adjacent over e0 (A: ${a.neighbors.join()} ${a.logs.join(' | ')} ${a.stderr.slice(-300)}; B: ${b.neighbors.join()})`);
+
+  sh('ip', ['-n', SA, 'link', 'del', 'e0']);
+  link();
+  for (const [name, s] of [['A', a], ['B', b]] as const) {
+    t.ok(await waitFor(() => s.logs.some((l) => /^error EIGRP AS 100: send to \S+ on e0 .*No such device; restarting$/.test(l)), 20000), `${name} logs the deleted interface and restarts (${s.logs.join(' | ')})`);
+    t.ok(await waitFor(() => s.logs.filter((l) => /^notice EIGRP AS 100 running on FastEthernet0\/0/.test(l)).length === 2, 20000), `${name}'s process runs again on the new e0`);
+  }
+  t.ok(await waitFor(adjacent, 60000), `adjacent again (A: ${a.neighbors.join()}; B: ${b.neighbors.join()})`);
+  t.notOk([...a.logs, ...b.logs].some((l) => /not running/.test(l)), 'no start failed');
 });

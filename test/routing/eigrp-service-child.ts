@@ -1,0 +1,25 @@
+// Child of test/eigrp-raw-socket.test.ts, run inside one namespace: the supervisor's EIGRP service
+// (supervisor/eigrp.ts) on the IOS config in argv[2], with FastEthernet0/0 on the OS interface argv[3],
+// over the kernel table's netlink socket, as dmvpnd runs it. Reports JSON lines on stdout: each log line
+// ({"log"}) and the neighbor list whenever it changes ({"neighbors"}). Ends when stdin closes.
+import { loadNative } from '../../appliance/io/native.js';
+import { KernelTable } from '../../appliance/routing/kernel-table.js';
+import { parseStartupConfig } from '../../appliance/config/load.js';
+import { EigrpService } from '../../appliance/supervisor/eigrp.js';
+
+const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const parsed = parseStartupConfig(process.argv[2]);
+if (!parsed.ok) { out({ log: `config: ${JSON.stringify(parsed.errors)}` }); process.exit(1); }
+const table = new KernelTable(loadNative());
+await table.start();
+const service = new EigrpService(table, (level, msg) => out({ log: `${level} ${msg}` }));
+const osName = (ios: string) => (ios === 'FastEthernet0/0' ? process.argv[3] : undefined);
+await service.apply(parsed.config, osName).catch((e: Error) => out({ log: `error EIGRP not running: ${e.message}` }));
+
+let last = '';
+const timer = setInterval(() => {
+  const n = JSON.stringify(service.speakers().flatMap((s) => s.neighbors.list().map((x) => `${x.address} ${x.state}`)));
+  if (n !== last) out({ neighbors: JSON.parse(last = n) as string[] });
+}, 100);
+process.stdin.resume();
+process.stdin.on('end', () => { clearInterval(timer); void service.stop().then(() => { table.stop(); process.exit(0); }); });
