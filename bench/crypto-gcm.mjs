@@ -3,7 +3,7 @@
 // GCM_BASELINE_REV=<rev> to choose another, GCM_BASELINE_REV= to skip it), and node:crypto (OpenSSL,
 // AES-NI + PCLMULQDQ, one cipher object per packet as a per-packet caller must). ESP-sized packets
 // (64, 512, 1420 B), AAD 8 B (SPI || seq), 16-byte tag; seal and open; AES-128 and AES-256.
-// Prints the median of RUNS runs in MB/s (1e6 payload bytes per CPU-second, one thread) and the
+// Prints the median of RUNS runs (alternating between the implementations) in MB/s (1e6 payload bytes per CPU-second, one thread) and the
 // ratios. Asserts nothing, but checks once that every implementation agrees on the ciphertext and tag.
 // Run: node bench/crypto-gcm.mjs [CPU-seconds per cell, default 0.6]
 import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -94,19 +94,25 @@ const cols = SIZES.flatMap((s) => [`seal ${s}`, `open ${s}`]);
 for (const klen of [16, 32]) {
   const key = randomBytes(klen), nonce = randomBytes(12), aad = randomBytes(AAD_LEN);
   console.log(`== AES-${klen * 8}-GCM\n${'implementation'.padEnd(24)}${cols.map((c) => c.padStart(10)).join('')}`);
-  const res = {};
-  for (const [name, make] of impls) {
-    const row = [];
-    for (const size of SIZES) {
-      const pt = randomBytes(size);
+  // Runs alternate between the implementations (ours, baseline, OpenSSL, ours, ...), so a change
+  // of load on the host during the cell hits all of them alike.
+  const res = Object.fromEntries(impls.map(([name]) => [name, []]));
+  for (const size of SIZES) {
+    const pt = randomBytes(size), ref = opensslGcm(key, nonce, aad, pt).sealed;
+    const cells = impls.map(([name, make]) => {
       const im = make(key, nonce, aad, pt);
-      const ref = opensslGcm(key, nonce, aad, pt).sealed;
       if (!im.sealed.equals(ref)) throw new Error(`${name}: AES-${klen * 8}-GCM output differs from OpenSSL at ${size} B`);
-      row.push(median(cpuRates(im.seal, size, CELL, RUNS)), median(cpuRates(im.open, size, CELL, RUNS)));
+      return { name, im, seal: [], open: [] };
+    });
+    for (let r = 0; r < RUNS; r++) {
+      for (const c of cells) {
+        c.seal.push(...cpuRates(c.im.seal, size, CELL / RUNS, 1));
+        c.open.push(...cpuRates(c.im.open, size, CELL / RUNS, 1));
+      }
     }
-    res[name] = row;
-    console.log(`${name.padEnd(24)}${row.map((v) => ` ${fmt(v)}`).join('')}`);
+    for (const c of cells) res[c.name].push(median(c.seal), median(c.open));
   }
+  for (const [name, row] of Object.entries(res)) console.log(`${name.padEnd(24)}${row.map((v) => ` ${fmt(v)}`).join('')}`);
   const ratio = (a, b) => console.log(`${`  ${a.split(' ')[0]} / ${b.split(' ')[0]}`.padEnd(24)}${res[a].map((v, i) => ` ${(v / res[b][i]).toFixed(2).padStart(9)}`).join('')}`);
   const names = Object.keys(res), ssl = names[names.length - 1];
   ratio('ours', ssl);
