@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { gcm } from '@noble/ciphers/aes.js';
+import { cpuRates, best } from './lib/cpu-rate.mjs';
 
 const CELL = Number(process.argv[2] ?? 0.45);
 const SIZES = [64, 512, 1400];
@@ -32,26 +33,8 @@ const SCRATCH = 0x200000, CTX = 0x210000, KEY = 0x212000, NONCE = 0x212100, TAG 
 const BUF = 0x220000, SAVE = 0x240000, SAVETAG = 0x212300;
 x.cryptoSetScratch(SCRATCH);
 
-function rate(fn, bytes) {
-  // Warm up (lets V8 tier the wasm up to TurboFan), then best of 3 runs of CELL/3 seconds each.
-  // Time is this process's CPU time (process.cpuUsage), so other load on the host skews less;
-  // returns MB/s (1e6 bytes of payload per CPU-second).
-  const w0 = Date.now();
-  while (Date.now() - w0 < 60) for (let i = 0; i < 50; i++) fn();
-  let best = 0;
-  for (let r = 0; r < 3; r++) {
-    let n = 0, el = 0;
-    const c0 = process.cpuUsage();
-    do {
-      for (let i = 0; i < 50; i++) fn();
-      n += 50;
-      const c = process.cpuUsage(c0);
-      el = (c.user + c.system) / 1e6;
-    } while (el < CELL / 3);
-    best = Math.max(best, (n * bytes) / el / 1e6);
-  }
-  return best;
-}
+// Best of 3 runs of CELL/3 CPU-seconds each, after a warm-up.
+const rate = (fn, bytes) => best(cpuRates(fn, bytes, CELL, 3));
 
 const key32 = randomBytes(32), key16 = randomBytes(16), nonce = randomBytes(12), aad = randomBytes(AAD_LEN);
 

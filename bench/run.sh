@@ -8,6 +8,7 @@ done
 echo "### appliance image: sizes and boot time under qemu TCG"; bash "$here/image.sh"
 echo; echo "### WASM data plane in memory (one worker)"; node "$here/wasm-dataplane.mjs"
 [ -f "$here/crypto.mjs" ] && { echo; echo "### ciphers, MB/s per core"; node "$here/crypto.mjs"; }
+echo; echo "### AES-GCM per core: ours, ours at the baseline revision, OpenSSL (same run)"; node "$here/crypto-gcm.mjs"
 echo; echo "### ESP in the WASM data plane, in memory (one worker)"; node "$here/esp.mjs"
 echo; echo "### NHRP: time to direct spoke-to-spoke path, Phase 2 and Phase 3 (seed topology)"; node "$here/nhrp-convergence.mjs" 10
 echo; echo "### NHRP: a spoke's NBMA address changes (DHCP-like, no-unique): time until traffic flows again"; node "$here/nbma-change.mjs" 8

@@ -23,7 +23,7 @@ export {
   AES_CTX_SIZE, aesInit, aesEncrypt8, aesDecrypt8, aesEncryptBlock, aesCtr8, aesSubBytes16, aesInvSubBytes16,
 } from "./crypto/aes";
 export { GHASH_KEY_SIZE, ghashInit, ghashBlocks } from "./crypto/ghash";
-export { GCM_CTX_SIZE, gcmInit, gcmSeal, gcmOpen } from "./crypto/aesgcm";
+export { GCM_CTX_SIZE, GCM_GHASH_OFFSET, gcmInit, gcmSeal, gcmOpen } from "./crypto/aesgcm";
 export { aesCbcEncrypt, aesCbcDecrypt } from "./crypto/aescbc";
 export { sha1 } from "./crypto/sha1";
 export { sha256 } from "./crypto/sha256";

@@ -108,8 +108,9 @@ function bmk2(x: u64, xr: u64, k: usize): u64 {
 export function ghashBlocks(gk: usize, y: usize, m: usize, nblocks: i32): void {
   let y1 = load<u64>(y, 0), y0 = load<u64>(y, 8);
   while (nblocks > 0) {
-    // Aggregate up to 4 blocks: X1 * H^n ^ X2 * H^(n-1) ^ ... ^ Xn * H (Y folded into X1).
-    const n = nblocks >= 4 ? 4 : 1;
+    // Aggregate up to 4 blocks: X1 * H^n ^ X2 * H^(n-1) ^ ... ^ Xn * H (Y folded into X1): one
+    // reduction per group, whatever its size.
+    const n = nblocks >= 4 ? 4 : nblocks;
     let z0: u64 = 0, z1: u64 = 0, z2: u64 = 0, z0h: u64 = 0, z1h: u64 = 0, z2h: u64 = 0;
     let kb = gk + <usize>((n - 1) * 192);
     let fy1 = y1, fy0 = y0, fy1r = rev64(y1), fy0r = rev64(y0);
