@@ -18,6 +18,9 @@ import type { LogFn } from '../log/log.js';
 const TICK_MS = 250;
 /** How long after its socket failed a process starts again. */
 const RESTART_MS = 1000;
+/** How long after an interface appeared, went or was renamed the processes are checked again (a TUN
+ *  recreated, a USB modem plugged in: several link events come together). */
+const LINK_SETTLE_MS = 200;
 
 /** The raw-socket transport with the speaker's IOS interface names mapped to OS names and back. */
 class NamedTransport implements EigrpTransport {
@@ -38,11 +41,31 @@ export class EigrpService {
   /** the config last applied, for restarting a process whose socket failed */
   private last?: { c: ApplianceConfig; osName: (ios: string) => string | undefined };
 
+  private linkTimer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+
   constructor(private readonly kernel: KernelTable, private readonly log: LogFn) {}
+
+  private watchLinks(): void {
+    if (this.unsubscribe) return;
+    // A process runs on the interfaces that exist when it starts (its signature holds their indexes):
+    // one that appears later, or comes back under a new index, starts it again; one that could not
+    // start (its interface missing or down) is tried again then, not only at the next config change.
+    this.unsubscribe = this.kernel.subscribe((ev) => {
+      if (ev.kind !== 'link' || (ev.op === 'change' && ev.was?.name === ev.link.name)) return;
+      if (!this.last || this.linkTimer) return;
+      this.linkTimer = setTimeout(() => {
+        this.linkTimer = undefined;
+        if (this.last) this.apply(this.last.c, this.last.osName).catch((e: Error) => this.log('error', `EIGRP not running: ${e.message}`));
+      }, LINK_SETTLE_MS);
+      this.linkTimer.unref?.();
+    });
+  }
 
   /** Runs one speaker per `router eigrp` process of `c`; stops those gone, restarts those changed. */
   async apply(c: ApplianceConfig, osName: (ios: string) => string | undefined): Promise<void> {
     this.last = { c, osName };
+    this.watchLinks();
     const wanted = new Map<number, { o: SpeakerOptions; osOf: Map<string, string>; metric: number; signature: string }>();
     for (const p of c.eigrp?.processes ?? []) {
       if (!p.asn) continue; // named mode before its address-family names the AS: nothing to run yet
@@ -56,14 +79,17 @@ export class EigrpService {
     for (const [asn, r] of this.running) {
       if (wanted.get(asn)?.signature !== r.signature) this.stopOne(asn);
     }
+    const failed: string[] = [];
     for (const [asn, w] of wanted) {
       if (this.running.has(asn)) continue;
-      await this.startOne(asn, w.o, w.osOf, w.metric, w.signature);
+      // one process that cannot start does not keep the others down
+      try { await this.startOne(asn, w.o, w.osOf, w.metric, w.signature); } catch (e) { failed.push(`AS ${asn}: ${(e as Error).message}`); }
     }
     if (this.running.size && !this.timer) {
       this.timer = setInterval(() => { const now = Date.now(); for (const r of this.running.values()) r.speaker.tick(now); }, TICK_MS);
       this.timer.unref?.();
     } else if (!this.running.size && this.timer) { clearInterval(this.timer); this.timer = undefined; }
+    if (failed.length) throw new Error(`${failed.join('; ')} (tried again when an interface appears or changes)`);
   }
 
   private async startOne(asn: number, o: SpeakerOptions, osOf: Map<string, string>, metric: number, signature: string): Promise<void> {
@@ -105,6 +131,8 @@ export class EigrpService {
 
   async stop(): Promise<void> {
     this.last = undefined;
+    this.unsubscribe?.(); this.unsubscribe = undefined;
+    clearTimeout(this.linkTimer); this.linkTimer = undefined;
     for (const asn of [...this.running.keys()]) this.stopOne(asn);
     clearInterval(this.timer); this.timer = undefined;
     await new Promise((r) => setTimeout(r, 250));
