@@ -17,7 +17,7 @@ import { Rtp } from './rtp.js';
 import type { Transmit } from './rtp.js';
 import type { EigrpTransport, RouteSink } from './transport.js';
 import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
-import type { EigrpPacket, EigrpTlv } from './types.js';
+import type { EigrpPacket, EigrpTlv, ExternalData } from './types.js';
 
 export interface SpeakerInterface {
   name: string; address: string; prefixLen: number;
@@ -36,8 +36,9 @@ export interface SpeakerOptions {
   asn: number; routerId: string;
   k?: KValues; wide?: boolean; variance?: number; maxPaths?: number; activeTimeMs?: number;
   interfaces: SpeakerInterface[];
-  /** Networks we originate (connected networks matched by `network`, or redistributed). */
-  originate: Array<{ prefix: string; len: number; iface: string }>;
+  /** Networks we originate: connected networks matched by `network` (the interface's metric), or
+   *  redistributed ones (external, with their own vector). */
+  originate: Array<{ prefix: string; len: number; iface: string; vector?: PathVector; external?: ExternalData }>;
   stub?: number; // StubFlag bits; 0/undefined: not a stub
 }
 
@@ -67,8 +68,8 @@ export class EigrpSpeaker {
     });
     transport.onReceive((iface, src, _dst, payload) => this.receive(iface, src, payload));
     for (const r of o.originate) {
-      const i = this.ifaces.get(r.iface);
-      if (i) this.dual.local(r.prefix, r.len, r.iface, connectedVector(this.linkCost(r.iface)));
+      if (r.vector) this.dual.local(r.prefix, r.len, r.iface, r.vector, r.external);
+      else if (this.ifaces.has(r.iface)) this.dual.local(r.prefix, r.len, r.iface, connectedVector(this.linkCost(r.iface)));
     }
     this.flush();
   }
