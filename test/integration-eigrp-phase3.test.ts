@@ -3,7 +3,8 @@
 // spokes are `eigrp stub connected`, the hub has `ip nhrp redirect` and the spokes `ip nhrp shortcut`.
 // Each spoke learns 10/8 via the hub and never the other spoke's LAN; spoke-to-spoke traffic first
 // crosses the hub, the hub's NHRP redirect makes the spoke resolve the other spoke, and the shortcut
-// then carries the traffic directly (the hub stops seeing the echo requests).
+// then carries the traffic directly (the hub stops seeing the echo requests). `debug eigrp packets` on a
+// spoke logs its EIGRP packets.
 import t from 'tap';
 import { Lab, waitFor, sleep } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
@@ -65,5 +66,17 @@ t.test('EIGRP Phase 3: summary from the hub, stub spokes, shortcut by NHRP redir
   t.ok(straight >= 10, `R3 received them straight from R2's NBMA address (${straight} echo requests)`);
   t.ok(hubAfter === 0, `none crossed the hub any more (${hubAfter}; ${first} before the shortcut)`);
   t.match(routeTo(lab.ns('R2'), '10.0.0.0/8'), { gateway: '192.168.0.1', protocol: 'eigrp' }, 'the summary via the hub stays beside the shortcut');
+
+  // debug eigrp packets on R2: its hellos to the hub and the hub's to it appear in its log, in IOS's words
+  const dbg = (l: string) => /EIGRP: (Sending|Received) HELLO on Tunnel0/.test(l);
+  t.notOk(lab.routers.get('R2')!.log.some(dbg), 'no packet lines before debug eigrp packets');
+  t.match(lab.ctl('R2', 'debug eigrp packets'), /EIGRP Packets debugging is on/);
+  t.ok(await waitFor(() => lab.routers.get('R2')!.log.some((l) => /EIGRP: Received HELLO on Tunnel0 nbr 192\.168\.0\.1: AS 100, Flags 0x0, Seq 0\/0/.test(l)), 10000, 250), 'R2 logs the hub\'s hellos');
+  t.ok(lab.routers.get('R2')!.log.some((l) => /EIGRP: Sending HELLO on Tunnel0: AS 100/.test(l)), 'and its own');
+  lab.ctl('R2', 'undebug all');
+  await sleep(500);
+  const n = lab.routers.get('R2')!.log.filter(dbg).length;
+  await sleep(3000);
+  t.equal(lab.routers.get('R2')!.log.filter(dbg).length, n, 'undebug all stops them');
   console.error(`EIGRP Phase 3 figures: echo requests through the hub ${first} before the shortcut, ${hubAfter} of the next 10 after; ${straight} straight to R3`);
 });

@@ -71,7 +71,7 @@ export class EigrpService {
     try { await raw.ready; } catch (e) { raw.close(); throw e; }
     const transport = new NamedTransport(raw, osOf);
     const sink = new KernelRouteSink(this.kernel, osOf, this.log, metric);
-    const speaker = new EigrpSpeaker(o, transport, sink, Date.now());
+    const speaker = new EigrpSpeaker(o, transport, sink, Date.now(), this.log); // debug lines: `debug eigrp packets`
     this.running.set(asn, { speaker, transport, signature });
     // a helper that dies takes the process down with it (routes withdrawn), then it starts again
     raw.onExit((why) => {

@@ -35,6 +35,8 @@ export function routingCommands(ctx: ExecContext): Record<string, Handler> {
     'show ip eigrp interfaces': eigrp(showEigrpInterfaces),
     'show ip eigrp traffic': eigrp(showEigrpTraffic),
     'clear ip eigrp neighbors': () => { void ctx.clearEigrpNeighbors?.(); return ''; },
+    // the speakers log every packet at debug level to facility EIGRP (routing/eigrp/debug.ts)
+    'debug eigrp packets': () => { ctx.debugOn('eigrp'); return 'EIGRP Packets debugging is on\n    (UPDATE, REQUEST, QUERY, REPLY, HELLO, ACK, STUB, SIAQUERY, SIAREPLY)\n'; },
     ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.config().ospf ? ctx.routingJson?.('show ip ospf neighbor json') : undefined, iosName), json)),
     ...both('show ip bgp summary', (json) => formatBgpSummary(
       ctx.config().bgp ? bgpSummaryOf(ctx.routingJson?.('show ip bgp summary json'), ctx.config().bgp!.listenRanges.length) : undefined, json)),

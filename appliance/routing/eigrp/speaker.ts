@@ -17,7 +17,9 @@ import { Rtp } from './rtp.js';
 import type { Transmit } from './rtp.js';
 import type { EigrpTransport, RouteSink } from './transport.js';
 import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
-import type { EigrpPacket, EigrpTlv, ExternalData } from './types.js';
+import type { EigrpDropReason, EigrpPacket, EigrpTlv, ExternalData } from './types.js';
+import { dropLine, packetLine } from './debug.js';
+import type { LogFn } from '../../log/log.js';
 
 export interface SpeakerInterface {
   name: string; address: string; prefixLen: number;
@@ -56,7 +58,8 @@ export class EigrpSpeaker {
   private installed = new Map<string, string>();
   private t = 0;
 
-  constructor(readonly o: SpeakerOptions, private readonly transport: EigrpTransport, private readonly routes: RouteSink, now = 0) {
+  /** `log`: where `debug eigrp packets` lines go (at debug level; the log prints them only while on). */
+  constructor(readonly o: SpeakerOptions, private readonly transport: EigrpTransport, private readonly routes: RouteSink, now = 0, private readonly log?: LogFn) {
     this.t = now;
     this.k = o.k ?? DEFAULT_K;
     for (const i of o.interfaces) this.ifaces.set(i.name, i);
@@ -121,23 +124,31 @@ export class EigrpSpeaker {
   private put(i: SpeakerInterface, to: string, p: EigrpPacket): void {
     const bytes = i.auth?.length ? encodeSigned(p, i.auth[0], i.address) : encodeEigrp(p);
     this.counters.sentOne(p.header.opcode, p.header.opcode === Opcode.Hello && p.header.ack !== 0);
+    this.log?.('debug', packetLine('Sending', p.header, i.name, to === EIGRP_MULTICAST ? undefined : to));
     this.transport.send(i.name, to, bytes);
   }
 
   // ---- input ----
 
+  /** A packet dropped: counted, and a debug line (`debug eigrp packets`). */
+  private drop(i: SpeakerInterface, reason: EigrpDropReason, src: string, detail: string): void {
+    this.counters.drop(reason, src, detail);
+    this.log?.('debug', dropLine(i.name, src, reason, detail));
+  }
+
   receive(ifname: string, src: string, bytes: Uint8Array): void {
     const i = this.ifaces.get(ifname);
     if (!i) return;
     const r = decodeEigrp(bytes);
-    if (!r.ok) { this.counters.drop(r.reason, src, r.error); return; }
+    if (!r.ok) { this.drop(i, r.reason, src, r.error); return; }
     const { header: h, tlvs } = r.packet;
-    if (h.as !== this.o.asn) { this.counters.drop('wrong-as', src, `AS ${h.as}, we are ${this.o.asn}`); return; }
-    if (!inPrefix(src, networkOf(i.address, i.prefixLen), i.prefixLen) || src === i.address) { this.counters.drop('not-on-subnet', src, `${src} is not on ${i.name}'s subnet`); return; }
+    this.log?.('debug', packetLine('Received', h, i.name, src));
+    if (h.as !== this.o.asn) { this.drop(i, 'wrong-as', src, `AS ${h.as}, we are ${this.o.asn}`); return; }
+    if (!inPrefix(src, networkOf(i.address, i.prefixLen), i.prefixLen) || src === i.address) { this.drop(i, 'not-on-subnet', src, `${src} is not on ${i.name}'s subnet`); return; }
     if (i.auth?.length) {
       const a = verifySigned(bytes, i.auth, src);
-      if (a !== 'ok') { this.counters.drop(a === 'missing' ? 'auth-missing' : 'auth-failed', src, `authentication ${a}`); return; }
-    } else if (tlvs.some((x) => x.type === 'auth')) { this.counters.drop('auth-unexpected', src, 'authenticated packet on an interface without authentication'); return; }
+      if (a !== 'ok') { this.drop(i, a === 'missing' ? 'auth-missing' : 'auth-failed', src, `authentication ${a}`); return; }
+    } else if (tlvs.some((x) => x.type === 'auth')) { this.drop(i, 'auth-unexpected', src, 'authenticated packet on an interface without authentication'); return; }
     this.counters.receivedOne(h.opcode, h.opcode === Opcode.Hello && h.ack !== 0);
     if (h.opcode === Opcode.Hello) this.hello(i, src, h, tlvs);
     else this.reliable(i, src, h, tlvs);
@@ -148,7 +159,7 @@ export class EigrpSpeaker {
     const par = tlvs.find((x) => x.type === 'parameters');
     if (par?.type === 'parameters') {
       if (par.k.slice(0, 5).every((v) => v === 255)) { this.neighborDown(src, 'peer goodbye'); return; }
-      if (par.k.slice(0, 5).some((v, j) => v !== this.k[j])) { this.counters.drop('k-mismatch', src, `K values ${par.k.join(' ')} differ from ours`); return; }
+      if (par.k.slice(0, 5).some((v, j) => v !== this.k[j])) { this.drop(i, 'k-mismatch', src, `K values ${par.k.join(' ')} differ from ours`); return; }
       const { neighbor, isNew } = this.neighbors.heard(src, i.name, par.holdTime, this.t);
       const stub = tlvs.find((x) => x.type === 'stub');
       neighbor.stub = stub?.type === 'stub' ? stub.flags : 0;
@@ -162,9 +173,9 @@ export class EigrpSpeaker {
   }
 
   private reliable(i: SpeakerInterface, src: string, h: EigrpPacket['header'], tlvs: EigrpTlv[]): void {
-    if (!this.neighbors.get(src)) { this.counters.drop('not-neighbor', src, `${h.opcode} from ${src}, not a neighbor`); return; }
+    if (!this.neighbors.get(src)) { this.drop(i, 'not-neighbor', src, `${h.opcode} from ${src}, not a neighbor`); return; }
     if (![Opcode.Update, Opcode.Query, Opcode.Reply, Opcode.SiaQuery, Opcode.SiaReply].includes(h.opcode as 1)) {
-      this.counters.drop('unknown-opcode', src, `opcode ${h.opcode}`); return;
+      this.drop(i, 'unknown-opcode', src, `opcode ${h.opcode}`); return;
     }
     if (!this.rtp.receive(src, h)) return;
     for (const t of tlvs) {
