@@ -1,7 +1,7 @@
 // The EIGRP knobs that change metrics and path choice, from configuration text to what a neighbor
 // learns: interface `bandwidth` and `delay` (the metric's inputs), `redistribute static|connected
 // [metric ...]` (external routes with that metric or the exit interface's), `distance eigrp` (the
-// routing table's distance), `variance` and `maximum-paths` (unequal-cost successors), and MD5
+// routing table's distance; external routes show as `D EX`), `variance` and `maximum-paths` (unequal-cost successors), and MD5
 // authentication with a key chain between two of our speakers (FRR 8.4 cannot complete an MD5
 // adjacency: test/eigrp-frr.test.ts). Speakers run on a simulated LAN with a fake clock.
 import t from 'tap';
@@ -13,6 +13,9 @@ import type { SpeakerInterface, SpeakerOptions } from '../appliance/routing/eigr
 import type { EigrpAuthKey } from '../appliance/routing/eigrp/auth.js';
 import { classicComposite } from '../appliance/routing/eigrp/metric.js';
 import { eigrpRibMetrics } from '../appliance/supervisor/exec-routing.js';
+import { routeRows } from '../appliance/supervisor/exec-routes.js';
+import { formatIpRoute } from '../appliance/show/ip-route.js';
+import { RTN } from '../appliance/net/netlink-codec.js';
 import { Segment, Rib } from './util/eigrp-segment.js';
 
 function load(text: string) {
@@ -114,8 +117,14 @@ t.test('redistribute static (metric given) and connected (interface metric): ext
 
   const rib = eigrpRibMetrics(nodes.b.sp, b.eigrp!.processes[0].distance);
   t.same(rib.get('10.1.1.0/24'), { distance: 95, metric: classic(20000, 3020) }, 'distance eigrp 95 175: internal routes at 95');
-  t.same(rib.get('172.20.0.0/16'), { distance: 175, metric: classic(1000, 3500) }, 'external routes at 175');
+  t.same(rib.get('172.20.0.0/16'), { distance: 175, metric: classic(1000, 3500), external: true }, 'external routes at 175');
   t.same(eigrpRibMetrics(nodes.b.sp).get('172.20.0.0/16')?.distance, 170, 'without it: 170 for external (90 internal)');
+
+  // show ip route: the external route as IOS prints it (D EX, distance 175), the internal one as D
+  const kernelRoute = (prefix: string, len: number) => ({ prefix, len, tos: 0, metric: 95, protocol: 192, scope: 0, type: RTN.UNICAST, flags: 0, gateway: '10.0.0.1', dev: 'Tunnel0', nexthops: [] });
+  const shown = formatIpRoute(routeRows({ routes: [kernelRoute('172.20.0.0', 16), kernelRoute('10.1.1.0', 24)], addresses: [], iosName: (d) => d, shortcuts: [], since: () => undefined, now: 0, daemonRib: rib }), { legend: false });
+  t.match(shown, new RegExp(`\\nD EX\\s+172\\.20\\.0\\.0/16 \\[175/${classic(1000, 3500)}\\] via 10\\.0\\.0\\.1, Tunnel0`), `show ip route: D EX [175/...]:\n${shown}`);
+  t.match(shown, new RegExp(`\\nD\\s+10\\.1\\.1\\.0/24 \\[95/${classic(20000, 3020)}\\] via 10\\.0\\.0\\.1, Tunnel0`), 'and the internal route as D [95/...]');
 
   const none = load(A.replace(/ redistribute [^\n]*\n/g, ''));
   const { nodes: n2, run: run2 } = lan({ a: speakerOptions(none, none.eigrp!.processes[0]), b: speakerOptions(b, b.eigrp!.processes[0]) });

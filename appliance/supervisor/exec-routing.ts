@@ -12,12 +12,12 @@ type Handler = (a: Args) => string;
 
 /** The EIGRP speaker's distance (90 internal, 170 external, or `distance eigrp`) and composite metric
  *  of the routes it learned, by prefix, for `show ip route` (the kernel route carries neither). */
-export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, external: 170 }): Map<string, { distance: number; metric: number }> {
-  const out = new Map<string, { distance: number; metric: number }>();
+export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, external: 170 }): Map<string, { distance: number; metric: number; external?: boolean }> {
+  const out = new Map<string, { distance: number; metric: number; external?: boolean }>();
   for (const d of sp.dual.table.values()) {
     const s = d.successors[0];
     if (!s?.neighbor || !Number.isFinite(d.distance)) continue;
-    out.set(d.key, { distance: s.external ? distance.external : distance.internal, metric: sp.ribMetric(d) });
+    out.set(d.key, s.external ? { distance: distance.external, metric: sp.ribMetric(d), external: true } : { distance: distance.internal, metric: sp.ribMetric(d) });
   }
   return out;
 }
