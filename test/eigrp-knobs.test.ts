@@ -186,3 +186,19 @@ t.test('MD5 with a key chain between two of our speakers: adjacency and routes; 
   t.ok((missing.nodes.a.sp.counters.dropped.get('auth-missing') ?? 0) > 0, 'its packets counted as auth-missing');
   t.ok((missing.nodes.b.sp.counters.dropped.get('auth-unexpected') ?? 0) > 0, 'and the unsigned side drops the signed ones as unexpected');
 });
+
+t.test('a stub advertises of its own routes what its flags allow', async (t) => {
+  const b = load(B);
+  const seen = (stub: string) => {
+    const a = load(A.replace(' redistribute connected\n', ` redistribute connected\n ${stub}\n`));
+    const { nodes, run } = lan({ a: speakerOptions(a, a.eigrp!.processes[0]), b: speakerOptions(b, b.eigrp!.processes[0]) });
+    run(20_000);
+    return ['10.1.1.0/24', '192.168.77.0/24', '172.20.0.0/16'].filter((p) => nodes.b.rib.routes.has(p));
+  };
+  t.same(seen(''), ['10.1.1.0/24', '192.168.77.0/24', '172.20.0.0/16'], 'not a stub: its network, redistributed connected and static');
+  t.same(seen('eigrp stub connected'), ['10.1.1.0/24', '192.168.77.0/24'], 'stub connected: networks and connected, not the static');
+  t.same(seen('eigrp stub'), ['10.1.1.0/24', '192.168.77.0/24'], 'eigrp stub (connected summary, the IOS default): the same');
+  t.same(seen('eigrp stub static'), ['172.20.0.0/16'], 'stub static: the redistributed static only');
+  t.same(seen('eigrp stub redistributed'), ['192.168.77.0/24', '172.20.0.0/16'], 'stub redistributed: every redistributed route, no network');
+  t.same(seen('eigrp stub receive-only'), [], 'receive-only: nothing');
+});

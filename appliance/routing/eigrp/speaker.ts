@@ -16,7 +16,7 @@ import { NeighborTable } from './neighbor.js';
 import { Rtp } from './rtp.js';
 import type { Transmit } from './rtp.js';
 import type { EigrpTransport, RouteSink } from './transport.js';
-import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
+import { EIGRP_MULTICAST, EIGRP_VERSION, ExternalProtocol, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
 import type { EigrpDropReason, EigrpPacket, EigrpTlv, ExternalData } from './types.js';
 import { dropLine, packetLine } from './debug.js';
 import type { LogFn } from '../../log/log.js';
@@ -211,9 +211,21 @@ export class EigrpSpeaker {
 
   // ---- output ----
 
+  /** What a stub lets out of its own routes (`eigrp stub connected|static|summary|redistributed`):
+   *  networks under `network` statements and redistributed connected ones with `connected`, redistributed
+   *  statics with `static`, any redistributed route with `redistributed`, summaries with `summary`. */
+  private stubAdvertises(d: Dest | undefined): boolean {
+    const f = this.o.stub ?? 0, ext = d?.successors[0]?.external;
+    if (!d) return !!(f & StubFlag.Summary);
+    if (!ext) return !!(f & StubFlag.Connected);
+    if (f & StubFlag.Redistributed) return true;
+    return ext.protocol === ExternalProtocol.Static ? !!(f & StubFlag.Static) : ext.protocol === ExternalProtocol.Connected && !!(f & StubFlag.Connected);
+  }
+
   private routeTlv(d: Dest, i: SpeakerInterface, mustAnswer: boolean): EigrpTlv | undefined {
-    // a stub advertises only its own routes, a receive-only stub nothing (replies still go out, poisoned)
-    if (this.o.stub && !mustAnswer && (d.successors[0]?.neighbor || this.o.stub & StubFlag.ReceiveOnly)) return undefined;
+    // a stub advertises only its own routes, as its flags allow; a receive-only stub nothing (replies
+    // still go out, poisoned)
+    if (this.o.stub && !mustAnswer && (d.successors[0]?.neighbor || this.o.stub & StubFlag.ReceiveOnly || !this.stubAdvertises(d))) return undefined;
     const summarized = i.summaries?.some((s) => covers(s, d));
     if (summarized && !mustAnswer) return undefined;
     const a = summarized ? { vector: UNREACHABLE, nextHop: '0.0.0.0' } : advertFor(d, i.name, i.rules, mustAnswer);
@@ -231,6 +243,7 @@ export class EigrpSpeaker {
    *  best component's metric while any component is reachable, unreachable (withdrawn) otherwise. */
   private summaryTlvs(i: SpeakerInterface, changed?: Dest[]): EigrpTlv[] {
     const out: EigrpTlv[] = [];
+    if (this.o.stub && !this.stubAdvertises(undefined)) return out;
     for (const s of i.summaries ?? []) {
       if (changed && !changed.some((d) => covers(s, d))) continue;
       let best: Dest | undefined;
