@@ -202,3 +202,25 @@ t.test('a stub advertises of its own routes what its flags allow', async (t) => 
   t.same(seen('eigrp stub redistributed'), ['192.168.77.0/24', '172.20.0.0/16'], 'stub redistributed: every redistributed route, no network');
   t.same(seen('eigrp stub receive-only'), [], 'receive-only: nothing');
 });
+
+t.test('a change of what is redistributed updates in place: no adjacency reset', async (t) => {
+  const a = load(A), b = load(B);
+  const { nodes, run } = lan({ a: speakerOptions(a, a.eigrp!.processes[0]), b: speakerOptions(b, b.eigrp!.processes[0]) });
+  run(20_000);
+  t.ok(nodes.b.rib.routes.has('172.20.0.0/16'), 'B has the first static');
+  const sentBefore = nodes.a.sp.counters.sent.get('Update') ?? 0;
+  // the operator replaces the static route (the supervisor hands the new options' routes to the speaker)
+  const a2 = load(A.replace('ip route 172.20.0.0 255.255.0.0 10.1.1.254', 'ip route 172.21.0.0 255.255.0.0 10.1.1.254'));
+  nodes.a.sp.setRedistributed(speakerOptions(a2, a2.eigrp!.processes[0]).originate);
+  run(5_000);
+  t.ok(nodes.b.rib.routes.has('172.21.0.0/16'), 'B learnt the new one');
+  t.notOk(nodes.b.rib.routes.has('172.20.0.0/16'), 'and lost the old one');
+  t.ok(nodes.b.rib.routes.has('192.168.77.0/24') && nodes.b.rib.routes.has('10.1.1.0/24'), 'the rest stays');
+  t.equal(nodes.b.sp.lastChange, undefined, 'no neighbor went down on either side');
+  t.equal(nodes.a.sp.lastChange, undefined);
+  t.ok((nodes.a.sp.counters.sent.get('Update') ?? 0) > sentBefore, 'A sent updates for the change');
+  nodes.a.sp.setRedistributed([]);
+  run(5_000);
+  t.notOk(nodes.b.rib.routes.has('172.21.0.0/16') || nodes.b.rib.routes.has('192.168.77.0/24'), 'no redistribute any more: the external routes are withdrawn');
+  t.ok(nodes.b.rib.routes.has('10.1.1.0/24'), 'the internal one stays');
+});

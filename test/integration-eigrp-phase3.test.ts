@@ -4,10 +4,11 @@
 // Each spoke learns 10/8 via the hub and never the other spoke's LAN; spoke-to-spoke traffic first
 // crosses the hub, the hub's NHRP redirect makes the spoke resolve the other spoke, and the shortcut
 // then carries the traffic directly (the hub stops seeing the echo requests). `debug eigrp packets` on a
-// spoke logs its EIGRP packets.
+// spoke logs its EIGRP packets; `redistribute static` added live at the hub sends a static as D EX.
 import t from 'tap';
 import { Lab, waitFor, sleep } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { dmvpnctlSession } from './util/live-config.js';
 import { eigrpConfig, eigrpNeighbors } from './util/eigrp-lab.js';
 import { routeTo, kernelRoutes, routingLabDown, startRouting, echoRequestsFrom, dmvpnPeers, ctlJsonOrUndefined } from './util/routing-lab.js';
 
@@ -78,5 +79,16 @@ t.test('EIGRP Phase 3: summary from the hub, stub spokes, shortcut by NHRP redir
   const n = lab.routers.get('R2')!.log.filter(dbg).length;
   await sleep(3000);
   t.equal(lab.routers.get('R2')!.log.filter(dbg).length, n, 'undebug all stops them');
+
+  // redistribute static on the hub, live: a new static reaches the spokes as D EX (it is outside the
+  // summary), and the hub's speaker is not restarted for it (adjacencies kept)
+  const hubLog = lab.routers.get('R1')!.log;
+  const stopsBefore = hubLog.filter((l) => /EIGRP AS 100 stopped/.test(l)).length;
+  const live = dmvpnctlSession(lab, 'R1', ['configure terminal', 'router eigrp 100', 'redistribute static metric 10000 100 255 1 1400', 'exit', 'ip route 172.30.0.0 255.255.0.0 10.0.1.254', 'end']);
+  t.notMatch(live.out, /%/, `configuration accepted: ${live.out}`);
+  t.match(await waitFor(() => routeTo(lab.ns('R2'), '172.30.0.0/16'), 20000, 500), { gateway: '192.168.0.1', protocol: 'eigrp' }, 'R2 learnt the hub\'s redistributed static via the hub');
+  t.match(lab.ctl('R2', 'show ip route'), /\nD EX\s+172\.30\.0\.0\/16 \[170\/\d+\] via 192\.168\.0\.1/, 'show ip route on R2: D EX at distance 170');
+  t.equal(hubLog.filter((l) => /EIGRP AS 100 stopped/.test(l)).length, stopsBefore, 'the hub\'s EIGRP process was not restarted for it');
+  t.same(eigrpNeighbors(lab, 'R1').sort(), ['192.168.0.2', '192.168.0.3'], 'and keeps both spokes');
   console.error(`EIGRP Phase 3 figures: echo requests through the hub ${first} before the shortcut, ${hubAfter} of the next 10 after; ${straight} straight to R3`);
 });

@@ -51,10 +51,14 @@ export class EigrpService {
       for (const i of o.interfaces) { const os = osName(i.name); if (os) osOf.set(i.name, os); }
       o.interfaces = o.interfaces.filter((i) => osOf.has(i.name)); // no OS interface (yet): not run on
       const links = [...osOf.values()].map((os) => `${os}#${this.kernel.link(os)?.index ?? '-'}`);
-      wanted.set(p.asn, { o, osOf, metric: p.distance?.internal ?? EIGRP_INTERNAL_DISTANCE, signature: JSON.stringify([o, links, p.distance]) });
+      // what the process redistributes is not in the signature: it changes in place, adjacencies kept
+      const fixed = { ...o, originate: o.originate.filter((r) => !r.vector) };
+      wanted.set(p.asn, { o, osOf, metric: p.distance?.internal ?? EIGRP_INTERNAL_DISTANCE, signature: JSON.stringify([fixed, links, p.distance]) });
     }
     for (const [asn, r] of this.running) {
-      if (wanted.get(asn)?.signature !== r.signature) this.stopOne(asn);
+      const w = wanted.get(asn);
+      if (w?.signature !== r.signature) this.stopOne(asn);
+      else r.speaker.setRedistributed(w.o.originate);
     }
     for (const [asn, w] of wanted) {
       if (this.running.has(asn)) continue;

@@ -77,6 +77,22 @@ export class EigrpSpeaker {
     this.flush();
   }
 
+  /** The redistributed routes (originate entries with their own vector) now wanted: the gone ones are
+   *  withdrawn, new or changed ones advertised, without touching the adjacencies (IOS updates in place
+   *  when a redistributed static comes or goes). */
+  setRedistributed(wanted: SpeakerOptions['originate']): void {
+    const key = (r: { prefix: string; len: number }) => `${r.prefix}/${r.len}`;
+    const next = new Map(wanted.filter((r) => r.vector).map((r) => [key(r), r]));
+    const old = this.o.originate.filter((r) => r.vector);
+    for (const r of old) if (!next.has(key(r))) this.dual.local(r.prefix, r.len, r.iface, undefined);
+    for (const r of next.values()) {
+      const was = old.find((x) => key(x) === key(r));
+      if (JSON.stringify(was) !== JSON.stringify(r)) this.dual.local(r.prefix, r.len, r.iface, r.vector, r.external);
+    }
+    this.o.originate = [...this.o.originate.filter((r) => !r.vector), ...next.values()];
+    this.flush();
+  }
+
   private linkCost(name: string): LinkCost {
     const i = this.ifaces.get(name);
     return { bandwidth: i?.bandwidth ?? 100, delay: i?.delay ?? 5000, mtu: i?.mtu ?? 1500, wide: !!this.o.wide };
