@@ -147,7 +147,9 @@ t.test('from configuration to a speaker: interfaces by network/wildcard, rules, 
   t.same([tu.helloInterval, tu.holdTime, tu.bandwidth, tu.delay], [10, 30, 100, 5000]);
   t.same(tu.auth, [{ mode: 'md5', keyId: 1, secret: 's3cret' }]);
   t.same(tu.summaries, [{ prefix: '192.168.0.0', len: 16 }], 'ip summary-address eigrp 100 192.168.0.0 255.255.0.0');
-  t.same(o.originate, [{ prefix: '192.168.10.0', len: 24, iface: 'Ethernet0' }, { prefix: '10.0.0.0', len: 24, iface: 'Tunnel0' }]);
+  t.same(o.originate.filter((r) => !r.external), [{ prefix: '192.168.10.0', len: 24, iface: 'Ethernet0' }, { prefix: '10.0.0.0', len: 24, iface: 'Tunnel0' }], 'networks matched by network statements: internal');
+  t.same(o.originate.filter((r) => r.external).map((r) => [`${r.prefix}/${r.len}`, r.iface, r.external!.protocol, r.vector!.bandwidth, r.vector!.delay / 1e7]),
+    [['172.16.0.0/16', 'Ethernet1', 11, 1_000_000, 1]], 'redistribute connected: Ethernet1\'s network, external (protocol connected), Ethernet1\'s metric; no static route to redistribute');
   t.same([o.routerId, o.variance, o.maxPaths, o.wide], ['1.1.1.1', 2, 6, false]);
   t.ok(networkCovers({ address: '10.0.0.0' }, '10.200.1.1'), 'no wildcard: classful (10/8)');
   t.notOk(networkCovers({ address: '10.0.0.0', wildcard: '0.0.0.255' }, '10.0.1.1'));

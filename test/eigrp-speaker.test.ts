@@ -7,46 +7,13 @@
 import t from 'tap';
 import { EigrpSpeaker } from '../appliance/routing/eigrp/speaker.js';
 import type { SpeakerInterface } from '../appliance/routing/eigrp/speaker.js';
-import type { EigrpTransport, RouteSink } from '../appliance/routing/eigrp/transport.js';
+import type { RouteSink } from '../appliance/routing/eigrp/transport.js';
+import { Segment, Rib } from './util/eigrp-segment.js';
 import type { InterfaceRules } from '../appliance/routing/eigrp/advertise.js';
 import { decodeEigrpHeader, encodeEigrp } from '../appliance/routing/eigrp/codec.js';
 import { Flag, Opcode } from '../appliance/routing/eigrp/types.js';
 import { showEigrpNeighbors, showEigrpTopology } from '../appliance/show/eigrp.js';
 import { eigrpRibMetrics } from '../appliance/supervisor/exec-routing.js';
-
-interface Frame { from: string; to: string; payload: Uint8Array }
-
-/** An mGRE segment as DMVPN builds it: the hub maps multicast to every spoke (`ip nhrp map multicast
- *  dynamic`), a spoke only to the hub, so EIGRP packets pass only between the hub and a spoke. */
-class Segment {
-  constructor(readonly hub: string) {}
-  readonly queue: Frame[] = [];
-  readonly members = new Map<string, (src: string, dst: string, p: Uint8Array) => void>();
-  down = new Set<string>();
-  sent = 0;
-  port(addr: string): EigrpTransport {
-    return {
-      send: (_iface, dst, payload) => { if (!this.down.has(addr)) { this.sent++; this.queue.push({ from: addr, to: dst, payload }); } },
-      onReceive: (cb) => { this.members.set(addr, (src, dst, p) => cb('Tunnel0', src, dst, p)); },
-      close: () => {},
-    };
-  }
-  pump(): void {
-    for (let n = 0; this.queue.length && n < 100000; n++) {
-      const f = this.queue.shift()!;
-      for (const [addr, deliver] of this.members) {
-        if (addr === f.from || this.down.has(addr) || (f.from !== this.hub && addr !== this.hub)) continue;
-        if (f.to === '224.0.0.10' || f.to === addr) deliver(f.from, f.to, f.payload);
-      }
-    }
-  }
-}
-
-class Rib implements RouteSink {
-  readonly routes = new Map<string, string>();
-  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>): void { this.routes.set(`${prefix}/${len}`, hops.map((h) => `${h.via}%${h.dev}`).join(',')); }
-  remove(prefix: string, len: number): void { this.routes.delete(`${prefix}/${len}`); }
-}
 
 const tunnel = (address: string, rules: InterfaceRules): SpeakerInterface => ({
   name: 'Tunnel0', address, prefixLen: 24, bandwidth: 100, delay: 5000, mtu: 1400, rules, helloInterval: 5, holdTime: 15, passive: false,

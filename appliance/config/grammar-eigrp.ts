@@ -14,7 +14,7 @@ function eigrp(cfg: ApplianceConfig): EigrpConfig { cfg.eigrp ??= { processes: [
 /** Drops an empty EIGRP config so a config without EIGRP compares equal to a fresh one. */
 function prune(cfg: ApplianceConfig): void {
   const e = cfg.eigrp;
-  if (e && !e.processes.length && !e.interfaces.length && !e.keyChains.length) delete cfg.eigrp;
+  if (e && !e.processes.length && !e.interfaces.length && !e.keyChains.length && !e.links?.length) delete cfg.eigrp;
 }
 const edit = (f: (e: EigrpConfig, ctx: ConfigCtx, a: Args) => string | void): Act => (ctx, a) => { const r = f(eigrp(ctx.cfg), ctx, a); prune(ctx.cfg); return r; };
 
@@ -78,6 +78,17 @@ export function eigrpInterface(t: Node): void {
   for (const [word, [tail, f, help]] of Object.entries(SETTINGS)) {
     define(t, `ip ${word} eigrp {as:range:1-65535}${tail}`, ifEdit(f), { eigrp: 'Enhanced Interior Gateway Routing Protocol (EIGRP)', '{as}': 'Autonomous system number', ...help });
   }
+  // interface `bandwidth` and `delay`: the EIGRP metric's inputs (model-eigrp.ts LinkCostSetting)
+  const cost = (field: 'bandwidth' | 'delay'): Act => edit((e, ctx, a) => {
+    const iface = ctx.mode.ref!;
+    const rest = (e.links ?? []).filter((l) => l.iface !== iface);
+    const l = { ...e.links?.find((x) => x.iface === iface), iface };
+    setOpt(l, field, a.no ? undefined : Number(a.p.n));
+    const links = Object.keys(l).length > 1 ? [...rest, l] : rest;
+    setOpt(e, 'links', links.length ? links : undefined);
+  });
+  define(t, 'bandwidth {n:range:1-10000000}', cost('bandwidth'), { bandwidth: 'Set bandwidth informational parameter', '{n}': 'Bandwidth in kilobits' });
+  define(t, 'delay {n:range:1-16777215}', cost('delay'), { delay: 'Specify interface throughput delay', '{n}': 'Throughput delay (tens of microseconds)' });
   define(t, 'ip authentication mode eigrp {as:range:1-65535} md5', ifEdit((s, a) => setOpt(s, 'authMode', a.no ? undefined : 'md5')),
     { authentication: 'authentication subcommands', md5: 'Keyed message digest' });
 }

@@ -163,11 +163,11 @@ function interfaceTree(): Node {
   nhrpCommands(t);
   tunnelCommands(t);
   ospfInterfaceCommands(t, iface); // ip ospf network|priority|hello-interval|dead-interval|cost (grammar-routing.ts)
-  eigrpInterface(t); // ip split-horizon|next-hop-self|hello-interval|... eigrp N (grammar-eigrp.ts)
+  eigrpInterface(t); // ip split-horizon|next-hop-self|hello-interval|... eigrp N, bandwidth, delay (grammar-eigrp.ts)
 
   const inactive = (why: string): Act => () => why;
   for (const s of ['ip redirects', 'ip unreachables', 'ip split-horizon', 'ip split-horizon {rest:line}', 'ip next-hop-self {rest:line}',
-    'keepalive', 'keepalive {rest:line}', 'bandwidth {n:range:1-10000000}', 'delay {n:range:1-16777215}', 'ip ospf {rest:line}',
+    'keepalive', 'keepalive {rest:line}', 'ip ospf {rest:line}',
     'ip nat {rest:line}', 'ip virtual-reassembly', 'ip virtual-reassembly {rest:line}', 'duplex {rest:line}', 'speed {rest:line}',
     'load-interval {n:range:30-600}', 'ip pim {rest:line}', 'ip summary-address {rest:line}', 'ip hello-interval {rest:line}',
     'ip hold-time {rest:line}', 'media-type {rest:line}', 'negotiation {rest:line}', 'cdp enable', 'mop enabled']) {

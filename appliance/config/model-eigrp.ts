@@ -45,8 +45,14 @@ export interface EigrpProcess {
 
 export interface KeyChain { name: string; keys: Array<{ id: number; keyString?: string }> }
 
+/** Interface `bandwidth` (kbit/s) and `delay` (tens of microseconds): IOS interface commands whose only
+ *  consumer on this appliance is the EIGRP metric (an interface without them has its kind's default). */
+export interface LinkCostSetting { iface: string; bandwidth?: number; delay?: number }
+
 export interface EigrpConfig {
   processes: EigrpProcess[];
+  /** interface `bandwidth` / `delay` lines; absent when none is set */
+  links?: LinkCostSetting[];
   /** classic per-interface lines, keyed by AS */
   interfaces: Array<EigrpInterfaceSettings & { asn: number }>;
   keyChains: KeyChain[];

@@ -31,7 +31,9 @@ function settingLines(s: EigrpInterfaceSettings, classic: boolean, asn: number):
 }
 
 export function eigrpInterfaceLines(e: EigrpConfig | undefined, iface: string): string[] {
-  return (e?.interfaces ?? []).filter((s) => s.iface === iface).flatMap((s) => settingLines(s, true, s.asn));
+  const l = e?.links?.find((x) => x.iface === iface);
+  const cost = [...(l?.bandwidth !== undefined ? [` bandwidth ${l.bandwidth}`] : []), ...(l?.delay !== undefined ? [` delay ${l.delay}`] : [])];
+  return [...cost, ...(e?.interfaces ?? []).filter((s) => s.iface === iface).flatMap((s) => settingLines(s, true, s.asn))];
 }
 
 function coreLines(p: EigrpProcess, ind: string): string[] {

@@ -20,6 +20,8 @@ export interface RouteView {
   age?: number;
   /** an NHRP shortcut overrides this route's next hop (IOS `%`, next-hop override) */
   override?: boolean;
+  /** an EIGRP external (redistributed) route: IOS's `D EX` */
+  external?: boolean;
 }
 
 const LEGEND = `Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP
@@ -48,7 +50,10 @@ const body = (r: RouteView) => r.via
   ? `[${r.distance ?? 1}/${r.metric ?? 0}] via ${r.via}${r.age !== undefined ? `, ${iosTime(r.age)}` : ''}${r.iface && r.code !== 'S' ? `, ${r.iface}` : ''}`
   : `is directly connected, ${r.age !== undefined && r.code !== 'C' && r.code !== 'L' ? `${iosTime(r.age)}, ` : ''}${r.iface ?? 'Null0'}`;
 /** the code column: the source, * for a default candidate, % (in the fourth column) for a next-hop override */
-const code = (r: RouteView) => (r.override ? `${r.code}${isDefault(r) ? '*' : ''}`.padEnd(4) + '%' : r.code + (isDefault(r) ? '*' : ''));
+const code = (r: RouteView) => {
+  const c = `${r.code}${isDefault(r) ? '*' : ''}${r.external ? ' EX' : ''}`;
+  return r.override ? c.padEnd(4) + '%' : c;
+};
 
 export function formatIpRoute(rows: RouteView[], opts: { legend: boolean }, json = false): string {
   const sorted = [...rows].sort((a, b) => u32(a.prefix) - u32(b.prefix) || a.len - b.len || a.code.localeCompare(b.code));

@@ -74,10 +74,14 @@ export class EigrpService {
       for (const i of o.interfaces) { const os = osName(i.name); if (os) osOf.set(i.name, os); }
       o.interfaces = o.interfaces.filter((i) => osOf.has(i.name)); // no OS interface (yet): not run on
       const links = [...osOf.values()].map((os) => `${os}#${this.kernel.link(os)?.index ?? '-'}`);
-      wanted.set(p.asn, { o, osOf, metric: p.distance?.internal ?? EIGRP_INTERNAL_DISTANCE, signature: JSON.stringify([o, links, p.distance]) });
+      // what the process redistributes is not in the signature: it changes in place, adjacencies kept
+      const fixed = { ...o, originate: o.originate.filter((r) => !r.vector) };
+      wanted.set(p.asn, { o, osOf, metric: p.distance?.internal ?? EIGRP_INTERNAL_DISTANCE, signature: JSON.stringify([fixed, links, p.distance]) });
     }
     for (const [asn, r] of this.running) {
-      if (wanted.get(asn)?.signature !== r.signature) this.stopOne(asn);
+      const w = wanted.get(asn);
+      if (w?.signature !== r.signature) this.stopOne(asn);
+      else r.speaker.setRedistributed(w.o.originate);
     }
     const failed: string[] = [];
     for (const [asn, w] of wanted) {
@@ -97,7 +101,7 @@ export class EigrpService {
     try { await raw.ready; } catch (e) { raw.close(); throw e; }
     const transport = new NamedTransport(raw, osOf);
     const sink = new KernelRouteSink(this.kernel, osOf, this.log, metric);
-    const speaker = new EigrpSpeaker(o, transport, sink, Date.now());
+    const speaker = new EigrpSpeaker(o, transport, sink, Date.now(), this.log); // debug lines: `debug eigrp packets`
     this.running.set(asn, { speaker, transport, signature });
     // a socket that fails (an interface of it deleted) takes the process down with it (routes withdrawn), then it starts again
     raw.onFailure((why) => {

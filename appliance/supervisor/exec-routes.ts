@@ -32,7 +32,7 @@ export interface RouteSource {
   now: number;
   /** the routing daemons' own distance and metric for a prefix they installed (FRR puts neither in
    *  the kernel: every zebra route has kernel metric 20), so iBGP shows 200 and OSPF its cost */
-  daemonRib?: Map<string, { distance: number; metric: number }>;
+  daemonRib?: Map<string, { distance: number; metric: number; external?: boolean }>;
   /** false when the OS interface has no carrier (a tunnel `if-state nhrp` took down): IOS drops the
    *  interface's routes from the table while it is down; the kernel keeps them, flagged linkdown */
   linkUp?(dev: string): boolean;
@@ -86,7 +86,7 @@ export function routeRows(src: RouteSource): RouteView[] {
     const daemon = p.code === 'O' || p.code === 'B' || p.code === 'D' ? src.daemonRib?.get(keyOf(r.prefix, r.len)) : undefined;
     rows.push({ code: p.code, prefix: r.prefix, len: r.len, distance: daemon?.distance ?? (p.code === 'S' ? r.metric || 1 : p.distance),
       metric: daemon?.metric ?? (p.code === 'H' ? NHRP_METRIC : 0),
-      via, iface, age: p.code === 'S' ? undefined : age(src.since(r)) });
+      via, iface, age: p.code === 'S' ? undefined : age(src.since(r)), ...(p.code === 'D' && daemon?.external && { external: true }) });
   }
   // shortcuts: an override of the route to the same prefix through the tunnel, or an H route of their own
   for (const s of src.shortcuts) {

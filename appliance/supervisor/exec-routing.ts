@@ -12,12 +12,12 @@ type Handler = (a: Args) => string;
 
 /** The EIGRP speaker's distance (90 internal, 170 external, or `distance eigrp`) and composite metric
  *  of the routes it learned, by prefix, for `show ip route` (the kernel route carries neither). */
-export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, external: 170 }): Map<string, { distance: number; metric: number }> {
-  const out = new Map<string, { distance: number; metric: number }>();
+export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, external: 170 }): Map<string, { distance: number; metric: number; external?: boolean }> {
+  const out = new Map<string, { distance: number; metric: number; external?: boolean }>();
   for (const d of sp.dual.table.values()) {
     const s = d.successors[0];
     if (!s?.neighbor || !Number.isFinite(d.distance)) continue;
-    out.set(d.key, { distance: s.external ? distance.external : distance.internal, metric: sp.ribMetric(d) });
+    out.set(d.key, s.external ? { distance: distance.external, metric: sp.ribMetric(d), external: true } : { distance: distance.internal, metric: sp.ribMetric(d) });
   }
   return out;
 }
@@ -35,6 +35,8 @@ export function routingCommands(ctx: ExecContext): Record<string, Handler> {
     'show ip eigrp interfaces': eigrp(showEigrpInterfaces),
     'show ip eigrp traffic': eigrp(showEigrpTraffic),
     'clear ip eigrp neighbors': () => { void ctx.clearEigrpNeighbors?.(); return ''; },
+    // the speakers log every packet at debug level to facility EIGRP (routing/eigrp/debug.ts)
+    'debug eigrp packets': () => { ctx.debugOn('eigrp'); return 'EIGRP Packets debugging is on\n    (UPDATE, REQUEST, QUERY, REPLY, HELLO, ACK, STUB, SIAQUERY, SIAREPLY)\n'; },
     ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.config().ospf ? ctx.routingJson?.('show ip ospf neighbor json') : undefined, iosName), json)),
     ...both('show ip bgp summary', (json) => formatBgpSummary(
       ctx.config().bgp ? bgpSummaryOf(ctx.routingJson?.('show ip bgp summary json'), ctx.config().bgp!.listenRanges.length) : undefined, json)),

@@ -32,6 +32,12 @@ export class FrrEigrp {
     return sh('ip', ['netns', 'exec', this.ns, 'vtysh', '--vty_socket', this.dir, '-d', 'eigrpd', '-c', cmd], { allowFail: true }).stdout;
   }
 
+  /** Configuration lines entered in one vtysh session after `configure terminal`; returns what vtysh said. */
+  configure(lines: string[]): string {
+    const r = sh('ip', ['netns', 'exec', this.ns, 'vtysh', '--vty_socket', this.dir, '-d', 'eigrpd', '-c', 'configure terminal', ...lines.flatMap((l) => ['-c', l])], { allowFail: true });
+    return r.stdout + r.stderr;
+  }
+
   log(): string { try { return fs.readFileSync(path.join(this.dir, 'eigrpd.log'), 'utf8').slice(-3000); } catch { return ''; } }
 
   stop(): void {

@@ -16,8 +16,10 @@ import { NeighborTable } from './neighbor.js';
 import { Rtp } from './rtp.js';
 import type { Transmit } from './rtp.js';
 import type { EigrpTransport, RouteSink } from './transport.js';
-import { EIGRP_MULTICAST, EIGRP_VERSION, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
-import type { EigrpPacket, EigrpTlv } from './types.js';
+import { EIGRP_MULTICAST, EIGRP_VERSION, ExternalProtocol, Flag, Opcode, RouteFlag, StubFlag } from './types.js';
+import type { EigrpDropReason, EigrpPacket, EigrpTlv, ExternalData } from './types.js';
+import { dropLine, packetLine } from './debug.js';
+import type { LogFn } from '../../log/log.js';
 
 export interface SpeakerInterface {
   name: string; address: string; prefixLen: number;
@@ -36,8 +38,9 @@ export interface SpeakerOptions {
   asn: number; routerId: string;
   k?: KValues; wide?: boolean; variance?: number; maxPaths?: number; activeTimeMs?: number;
   interfaces: SpeakerInterface[];
-  /** Networks we originate (connected networks matched by `network`, or redistributed). */
-  originate: Array<{ prefix: string; len: number; iface: string }>;
+  /** Networks we originate: connected networks matched by `network` (the interface's metric), or
+   *  redistributed ones (external, with their own vector). */
+  originate: Array<{ prefix: string; len: number; iface: string; vector?: PathVector; external?: ExternalData }>;
   stub?: number; // StubFlag bits; 0/undefined: not a stub
 }
 
@@ -55,7 +58,8 @@ export class EigrpSpeaker {
   private installed = new Map<string, string>();
   private t = 0;
 
-  constructor(readonly o: SpeakerOptions, private readonly transport: EigrpTransport, private readonly routes: RouteSink, now = 0) {
+  /** `log`: where `debug eigrp packets` lines go (at debug level; the log prints them only while on). */
+  constructor(readonly o: SpeakerOptions, private readonly transport: EigrpTransport, private readonly routes: RouteSink, now = 0, private readonly log?: LogFn) {
     this.t = now;
     this.k = o.k ?? DEFAULT_K;
     for (const i of o.interfaces) this.ifaces.set(i.name, i);
@@ -67,9 +71,25 @@ export class EigrpSpeaker {
     });
     transport.onReceive((iface, src, _dst, payload) => this.receive(iface, src, payload));
     for (const r of o.originate) {
-      const i = this.ifaces.get(r.iface);
-      if (i) this.dual.local(r.prefix, r.len, r.iface, connectedVector(this.linkCost(r.iface)));
+      if (r.vector) this.dual.local(r.prefix, r.len, r.iface, r.vector, r.external);
+      else if (this.ifaces.has(r.iface)) this.dual.local(r.prefix, r.len, r.iface, connectedVector(this.linkCost(r.iface)));
     }
+    this.flush();
+  }
+
+  /** The redistributed routes (originate entries with their own vector) now wanted: the gone ones are
+   *  withdrawn, new or changed ones advertised, without touching the adjacencies (IOS updates in place
+   *  when a redistributed static comes or goes). */
+  setRedistributed(wanted: SpeakerOptions['originate']): void {
+    const key = (r: { prefix: string; len: number }) => `${r.prefix}/${r.len}`;
+    const next = new Map(wanted.filter((r) => r.vector).map((r) => [key(r), r]));
+    const old = this.o.originate.filter((r) => r.vector);
+    for (const r of old) if (!next.has(key(r))) this.dual.local(r.prefix, r.len, r.iface, undefined);
+    for (const r of next.values()) {
+      const was = old.find((x) => key(x) === key(r));
+      if (JSON.stringify(was) !== JSON.stringify(r)) this.dual.local(r.prefix, r.len, r.iface, r.vector, r.external);
+    }
+    this.o.originate = [...this.o.originate.filter((r) => !r.vector), ...next.values()];
     this.flush();
   }
 
@@ -120,23 +140,31 @@ export class EigrpSpeaker {
   private put(i: SpeakerInterface, to: string, p: EigrpPacket): void {
     const bytes = i.auth?.length ? encodeSigned(p, i.auth[0], i.address) : encodeEigrp(p);
     this.counters.sentOne(p.header.opcode, p.header.opcode === Opcode.Hello && p.header.ack !== 0);
+    this.log?.('debug', packetLine('Sending', p.header, i.name, to === EIGRP_MULTICAST ? undefined : to));
     this.transport.send(i.name, to, bytes);
   }
 
   // ---- input ----
 
+  /** A packet dropped: counted, and a debug line (`debug eigrp packets`). */
+  private drop(i: SpeakerInterface, reason: EigrpDropReason, src: string, detail: string): void {
+    this.counters.drop(reason, src, detail);
+    this.log?.('debug', dropLine(i.name, src, reason, detail));
+  }
+
   receive(ifname: string, src: string, bytes: Uint8Array): void {
     const i = this.ifaces.get(ifname);
     if (!i) return;
     const r = decodeEigrp(bytes);
-    if (!r.ok) { this.counters.drop(r.reason, src, r.error); return; }
+    if (!r.ok) { this.drop(i, r.reason, src, r.error); return; }
     const { header: h, tlvs } = r.packet;
-    if (h.as !== this.o.asn) { this.counters.drop('wrong-as', src, `AS ${h.as}, we are ${this.o.asn}`); return; }
-    if (!inPrefix(src, networkOf(i.address, i.prefixLen), i.prefixLen) || src === i.address) { this.counters.drop('not-on-subnet', src, `${src} is not on ${i.name}'s subnet`); return; }
+    this.log?.('debug', packetLine('Received', h, i.name, src));
+    if (h.as !== this.o.asn) { this.drop(i, 'wrong-as', src, `AS ${h.as}, we are ${this.o.asn}`); return; }
+    if (!inPrefix(src, networkOf(i.address, i.prefixLen), i.prefixLen) || src === i.address) { this.drop(i, 'not-on-subnet', src, `${src} is not on ${i.name}'s subnet`); return; }
     if (i.auth?.length) {
       const a = verifySigned(bytes, i.auth, src);
-      if (a !== 'ok') { this.counters.drop(a === 'missing' ? 'auth-missing' : 'auth-failed', src, `authentication ${a}`); return; }
-    } else if (tlvs.some((x) => x.type === 'auth')) { this.counters.drop('auth-unexpected', src, 'authenticated packet on an interface without authentication'); return; }
+      if (a !== 'ok') { this.drop(i, a === 'missing' ? 'auth-missing' : 'auth-failed', src, `authentication ${a}`); return; }
+    } else if (tlvs.some((x) => x.type === 'auth')) { this.drop(i, 'auth-unexpected', src, 'authenticated packet on an interface without authentication'); return; }
     this.counters.receivedOne(h.opcode, h.opcode === Opcode.Hello && h.ack !== 0);
     if (h.opcode === Opcode.Hello) this.hello(i, src, h, tlvs);
     else this.reliable(i, src, h, tlvs);
@@ -147,7 +175,7 @@ export class EigrpSpeaker {
     const par = tlvs.find((x) => x.type === 'parameters');
     if (par?.type === 'parameters') {
       if (par.k.slice(0, 5).every((v) => v === 255)) { this.neighborDown(src, 'peer goodbye'); return; }
-      if (par.k.slice(0, 5).some((v, j) => v !== this.k[j])) { this.counters.drop('k-mismatch', src, `K values ${par.k.join(' ')} differ from ours`); return; }
+      if (par.k.slice(0, 5).some((v, j) => v !== this.k[j])) { this.drop(i, 'k-mismatch', src, `K values ${par.k.join(' ')} differ from ours`); return; }
       const { neighbor, isNew } = this.neighbors.heard(src, i.name, par.holdTime, this.t);
       const stub = tlvs.find((x) => x.type === 'stub');
       neighbor.stub = stub?.type === 'stub' ? stub.flags : 0;
@@ -161,9 +189,9 @@ export class EigrpSpeaker {
   }
 
   private reliable(i: SpeakerInterface, src: string, h: EigrpPacket['header'], tlvs: EigrpTlv[]): void {
-    if (!this.neighbors.get(src)) { this.counters.drop('not-neighbor', src, `${h.opcode} from ${src}, not a neighbor`); return; }
+    if (!this.neighbors.get(src)) { this.drop(i, 'not-neighbor', src, `${h.opcode} from ${src}, not a neighbor`); return; }
     if (![Opcode.Update, Opcode.Query, Opcode.Reply, Opcode.SiaQuery, Opcode.SiaReply].includes(h.opcode as 1)) {
-      this.counters.drop('unknown-opcode', src, `opcode ${h.opcode}`); return;
+      this.drop(i, 'unknown-opcode', src, `opcode ${h.opcode}`); return;
     }
     if (!this.rtp.receive(src, h)) return;
     for (const t of tlvs) {
@@ -199,9 +227,21 @@ export class EigrpSpeaker {
 
   // ---- output ----
 
+  /** What a stub lets out of its own routes (`eigrp stub connected|static|summary|redistributed`):
+   *  networks under `network` statements and redistributed connected ones with `connected`, redistributed
+   *  statics with `static`, any redistributed route with `redistributed`, summaries with `summary`. */
+  private stubAdvertises(d: Dest | undefined): boolean {
+    const f = this.o.stub ?? 0, ext = d?.successors[0]?.external;
+    if (!d) return !!(f & StubFlag.Summary);
+    if (!ext) return !!(f & StubFlag.Connected);
+    if (f & StubFlag.Redistributed) return true;
+    return ext.protocol === ExternalProtocol.Static ? !!(f & StubFlag.Static) : ext.protocol === ExternalProtocol.Connected && !!(f & StubFlag.Connected);
+  }
+
   private routeTlv(d: Dest, i: SpeakerInterface, mustAnswer: boolean): EigrpTlv | undefined {
-    // a stub advertises only its own routes, a receive-only stub nothing (replies still go out, poisoned)
-    if (this.o.stub && !mustAnswer && (d.successors[0]?.neighbor || this.o.stub & StubFlag.ReceiveOnly)) return undefined;
+    // a stub advertises only its own routes, as its flags allow; a receive-only stub nothing (replies
+    // still go out, poisoned)
+    if (this.o.stub && !mustAnswer && (d.successors[0]?.neighbor || this.o.stub & StubFlag.ReceiveOnly || !this.stubAdvertises(d))) return undefined;
     const summarized = i.summaries?.some((s) => covers(s, d));
     if (summarized && !mustAnswer) return undefined;
     const a = summarized ? { vector: UNREACHABLE, nextHop: '0.0.0.0' } : advertFor(d, i.name, i.rules, mustAnswer);
@@ -219,6 +259,7 @@ export class EigrpSpeaker {
    *  best component's metric while any component is reachable, unreachable (withdrawn) otherwise. */
   private summaryTlvs(i: SpeakerInterface, changed?: Dest[]): EigrpTlv[] {
     const out: EigrpTlv[] = [];
+    if (this.o.stub && !this.stubAdvertises(undefined)) return out;
     for (const s of i.summaries ?? []) {
       if (changed && !changed.some((d) => covers(s, d))) continue;
       let best: Dest | undefined;

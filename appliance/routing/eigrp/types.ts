@@ -27,6 +27,9 @@ export const AFI_IPV4 = 1;
 /** Stub TLV flag bits (what a stub router lets its neighbors learn from it). */
 export const StubFlag = { Connected: 0x01, Static: 0x02, Summary: 0x04, Redistributed: 0x08, Leak: 0x10, ReceiveOnly: 0x20 } as const;
 
+/** External route TLV protocol ids (where a redistributed route came from), as Wireshark names them. */
+export const ExternalProtocol = { Static: 3, Connected: 11 } as const;
+
 /** Route flags byte (classic) / word (wide): the route is being withdrawn, is active, is a candidate default. */
 export const RouteFlag = { SourceWithdraw: 0x01, CandidateDefault: 0x02, Active: 0x04 } as const;
 
