@@ -11,10 +11,14 @@ export function espAttributes(p: Phase2Proposal, udp: boolean, lifetime = p.life
     { type: Phase2Attr.LifeDuration, value: lifetime },
     ...(group ? [{ type: Phase2Attr.Group, value: group }] : []),
     { type: Phase2Attr.EncapsulationMode, value: encapsulationMode(p.mode, udp) },
-    { type: Phase2Attr.AuthAlgorithm, value: p.auth.id },
-    ...(p.espId === EspTransform.AES ? [{ type: Phase2Attr.KeyLength, value: p.keyBits ?? 128 }] : []),
+    // an AEAD (AES-GCM, RFC 4106 8.4) carries no authentication algorithm attribute
+    ...(p.auth ? [{ type: Phase2Attr.AuthAlgorithm, value: p.auth.id }] : []),
+    ...(hasKeyLength(p) ? [{ type: Phase2Attr.KeyLength, value: p.keyBits ?? 128 }] : []),
   ];
 }
+
+/** AES-CBC (RFC 3602) and AES-GCM (RFC 4106) have variable key lengths: the attribute is required. */
+const hasKeyLength = (p: Phase2Proposal) => p.espId === EspTransform.AES || p.espId === EspTransform.AesGcm16;
 
 export function spiBytes(spi: number): Uint8Array {
   return new Uint8Array([(spi >>> 24) & 0xff, (spi >>> 16) & 0xff, (spi >>> 8) & 0xff, spi & 0xff]);
@@ -23,8 +27,8 @@ export const spiNumber = (b: Uint8Array) => ((b[0] << 24) >>> 0) + (b[1] << 16) 
 
 export function offerEsp(proposals: readonly Phase2Proposal[], spi: number, udp: boolean): PayloadBodyV1 {
   return { type: PayloadV1.SA, doi: DOI_IPSEC, situation: SIT_IDENTITY_ONLY,
-    proposals: proposals.map((p, i) => ({ number: i + 1, protocol: ProtocolId.ESP, spi: spiBytes(spi),
-      transforms: [{ number: 1, id: p.espId, attributes: espAttributes(p, udp) }] })) };
+    proposals: proposals.filter((p) => p.espId !== undefined).map((p, i) => ({ number: i + 1, protocol: ProtocolId.ESP, spi: spiBytes(spi),
+      transforms: [{ number: 1, id: p.espId!, attributes: espAttributes(p, udp) }] })) };
 }
 
 export interface EspChoice { proposal: Phase2Proposal; offered: ProposalV1; lifetime: number; group?: number; peerSpi: number }
@@ -42,8 +46,8 @@ export function chooseEsp(ours: readonly Phase2Proposal[], offered: readonly Pro
       if (o.protocol !== ProtocolId.ESP || o.spi.length !== 4) continue;
       for (const t of o.transforms) {
         const a = t.attributes;
-        if (t.id !== p.espId || attr(a, Phase2Attr.AuthAlgorithm) !== p.auth.id) continue;
-        if (p.espId === EspTransform.AES ? attr(a, Phase2Attr.KeyLength) !== (p.keyBits ?? 128) : attr(a, Phase2Attr.KeyLength) !== undefined) continue;
+        if (p.espId === undefined || t.id !== p.espId || attr(a, Phase2Attr.AuthAlgorithm) !== p.auth?.id) continue;
+        if (hasKeyLength(p) ? attr(a, Phase2Attr.KeyLength) !== (p.keyBits ?? 128) : attr(a, Phase2Attr.KeyLength) !== undefined) continue;
         if ((attr(a, Phase2Attr.EncapsulationMode) ?? 1) !== encapsulationMode(p.mode, udp)) continue;
         if (attr(a, Phase2Attr.Group) !== p.pfsGroup) continue;
         const lifeType = attr(a, Phase2Attr.LifeType);
