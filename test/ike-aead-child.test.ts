@@ -19,6 +19,7 @@ import { ESP_ENC, ESP_INTEG } from '../appliance/dataplane/sa.js';
 import { u32ToIp } from '../appliance/net/ipv4.js';
 import { node, A, B, type Node, type Out } from './util/esp-env.js';
 import { ike2Pair, v2Policy } from './util/ike2.js';
+import { negotiateChild } from './util/ike.js';
 
 const addrA = u32ToIp(A.nbma), addrB = u32ToIp(B.nbma);
 const WIDE_KEYRING = [{ name: 'all', address: '0.0.0.0', mask: '0.0.0.0', key: 'P4ssw0rd' }];
@@ -53,21 +54,7 @@ function v1Crypto(transforms: readonly string[]): CryptoConfig {
 }
 
 /** IKEv1 main mode + quick mode between A's and B's NBMA addresses. */
-function negotiateV1(transforms: readonly string[], peerTransforms = transforms): Promise<{ a?: ChildSaKeys; b?: ChildSaKeys; notes: string[] }> {
-  const got: Record<string, ChildSaKeys> = {};
-  const m: Record<string, IkeV1Manager> = {};
-  const notes: string[] = [];
-  return new Promise((resolve) => {
-    const finish = () => { resolve({ a: got[addrA], b: got[addrB], notes }); m[addrA].close(); m[addrB].close(); };
-    const mk = (me: string, tr: readonly string[]) => new IkeV1Manager(v1Crypto(tr), me, (d, to) => setImmediate(() => m[to]?.handleDatagram(d, me, 500)), (_l, line) => notes.push(line), {
-      established: (sa) => { if (sa.initiator && !m[me].initiateQuick(sa)) finish(); },
-      child: (_sa, k) => { got[me] = k; if (got[addrA] && got[addrB]) finish(); },
-    });
-    m[addrA] = mk(addrA, transforms); m[addrB] = mk(addrB, peerTransforms);
-    m[addrA].initiate(addrB);
-    setTimeout(finish, 8000);
-  });
-}
+const negotiateV1 = (transforms: readonly string[], peerTransforms = transforms) => negotiateChild(v1Crypto(transforms), v1Crypto(peerTransforms), addrA, addrB);
 
 /** The ESP of one wire output (raw ESP carries its IPv4 header). */
 const espOf = (o: Out) => Buffer.from(o.kind === 50 ? o.data.subarray((o.data[0] & 15) * 4) : o.data);

@@ -42,6 +42,8 @@ export interface Phase2Proposal {
   auth?: { id: number; hash: HashName; keyLen: number; icvLen: number };
   mode: 'tunnel' | 'transport';
   lifetime: number;
+  /** `set security-association lifetime kilobytes`: offered in quick mode beside the seconds (IKEv1) */
+  lifetimeKilobytes?: number;
   pfsGroup?: number;
 }
 
@@ -83,8 +85,9 @@ export function phase1Policy(p: IsakmpPolicy): Parsed<Phase1Policy> {
 /** IOS: ISAKMP policies are offered and matched in priority order (lowest number first). */
 export const sortedPolicies = (ps: readonly IsakmpPolicy[]) => [...ps].sort((a, b) => a.priority - b.priority);
 
-/** `lifetime`: `set security-association lifetime seconds` of the profile (IOS default 3600 s). */
-export function phase2Proposal(ts: TransformSet, pfs?: string, lifetime = IOS_IPSEC_LIFETIME): Parsed<Phase2Proposal> {
+/** `lifetime`: `set security-association lifetime seconds` of the profile (IOS default 3600 s);
+ *  `kilobytes`: its `lifetime kilobytes`, if set. */
+export function phase2Proposal(ts: TransformSet, pfs?: string, lifetime = IOS_IPSEC_LIFETIME, kilobytes?: number): Parsed<Phase2Proposal> {
   const warnings: string[] = [];
   let espId: number | undefined, cipher: EspCipher | undefined, keyBits: number | undefined;
   let auth: Phase2Proposal['auth'] | undefined;
@@ -114,7 +117,8 @@ export function phase2Proposal(ts: TransformSet, pfs?: string, lifetime = IOS_IP
     pfsGroup = m ? Number(m[1]) : NaN;
     if (!supportedGroups.includes(pfsGroup)) return { ok: false, reason: `set pfs ${pfs} unsupported` };
   }
-  return { ok: true, warnings, value: { name: ts.name, espId, cipher, keyBits, auth, mode: ts.mode ?? 'tunnel', lifetime, pfsGroup } };
+  return { ok: true, warnings, value: { name: ts.name, espId, cipher, keyBits, auth, mode: ts.mode ?? 'tunnel', lifetime, pfsGroup,
+    ...(kilobytes ? { lifetimeKilobytes: kilobytes } : {}) } };
 }
 
 /** The encapsulation attribute: with NAT between the peers (RFC 3947 5) the UDP-encapsulated variants. */

@@ -305,7 +305,8 @@ export class IkeService {
 
   private childUp(sa: IkeSaView, keys: ChildSaKeys): void {
     const weStarted = this.childInitiated.delete(sa);
-    const kb = this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
+    // IKEv1 agrees on a byte limit in quick mode; IKEv2 negotiates none, so the profile's applies locally
+    const kb = keys.lifetimeKilobytes ?? this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
     // the outbound half goes in by flush below, the one place that tells the overlay (outboundInstalled:
     // tunnel peers pinned to the previous pair move to this one after a rekey)
     const c = this.children.install(keys, sa.connId, kb ? BigInt(kb) * 1024n : undefined);

@@ -23,6 +23,8 @@ export interface ChildSaKeys {
   /** 'none' with an AEAD cipher (it authenticates by itself, 16-byte ICV) */
   integrity: 'hmac-md5-96' | 'hmac-sha1-96' | 'hmac-sha256-128' | 'none';
   lifetime: number; // seconds
+  /** the byte limit both ends agreed in quick mode (IKEv1 `lifetime kilobytes`), if any */
+  lifetimeKilobytes?: number;
   pfsGroup?: number;
   /** ESP in UDP (RFC 3948) between these ports when a NAT is between the peers. */
   udpEncap?: { localPort: number; remotePort: number };

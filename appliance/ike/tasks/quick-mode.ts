@@ -156,6 +156,7 @@ export class QuickMode {
     const child: ChildSaKeys = {
       local: this.sa.local, remote: this.sa.remote, protocol: GRE_PROTOCOL, mode: prop.mode, cipher: cipherName(prop),
       keyBits: prop.cipher.keyLen * 8, integrity: integrityName(prop), lifetime: c.lifetime, pfsGroup: c.group,
+      ...(c.lifetimeKilobytes ? { lifetimeKilobytes: c.lifetimeKilobytes } : {}),
       inbound: material(this.spi), outbound: material(c.peerSpi), ...(this.peerCommits ? { peerCommits: true } : {}),
       ...(this.sa.natDetected ? { udpEncap: { localPort: this.sa.localPort, remotePort: this.sa.remotePort } } : {}),
     };
