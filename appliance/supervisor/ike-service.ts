@@ -156,6 +156,13 @@ export class IkeService {
     this.engine.handleDatagram(withMarker, src, srcPort, NAT_T_PORT);
   }
 
+  /** The addresses the certificate of `identity` names, from its newest established IKE SA authenticated
+   *  by certificate; undefined when that identity authenticated otherwise (identity-bound NHRP). */
+  certifiedAddresses(identity: string): readonly string[] | undefined {
+    return this.engine.sas.filter((s) => s.peerId === identity && s.peerCertAddresses && this.engine.isEstablished(s))
+      .sort((a, b) => (b.establishedAt ?? 0) - (a.establishedAt ?? 0))[0]?.peerCertAddresses;
+  }
+
   /** The IKE identity of the peer whose packets arrive on SA table entry `inIndex` (undefined: not ours). */
   identityOf(inIndex: number): string | undefined {
     const c = this.children.byIndex(inIndex);
