@@ -3,6 +3,8 @@
 import type { CryptoConfig } from '../../appliance/config/model.js';
 import { IkeV1Manager } from '../../appliance/ike/manager/ike-v1.js';
 import type { ChildSaKeys } from '../../appliance/ike/sa/child-sa.js';
+import type { IkeService } from '../../appliance/supervisor/ike-service.js';
+import type { SaCommands } from '../../appliance/dataplane/sa.js';
 import { ipv4, udp } from './packets.js';
 import { writePcap } from './pcap.js';
 
@@ -71,4 +73,13 @@ export function negotiateChild(aCrypto: CryptoConfig, bCrypto: CryptoConfig, aAd
     const timer = setTimeout(finish, 8000);
     m[aAddr].initiate(bAddr);
   });
+}
+
+/** A fake data-plane SA ring for IkeService tests on loopback: SA commands accepted, IKE out of port 4500
+ *  (NAT-T: the test ports differ from 500, so NAT-D sees a NAT) handed to the other service as the data
+ *  plane's IKE_IN would. */
+export function loopbackSaRing(local: string, other: () => IkeService): SaCommands {
+  return { saAdd: () => true, saPair: () => true, saDel: () => true, saLimit: () => true, keepalive: () => true,
+    ikeOut: (_dst: number, msg: Uint8Array) => { const m = Uint8Array.from(msg); setImmediate(() => other().natTDatagram(local, 4500, m)); return true; },
+  } as unknown as SaCommands;
 }
