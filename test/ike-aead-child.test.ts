@@ -160,3 +160,25 @@ t.test('transform set rules: AEAD with an HMAC refused, IKEv1 says ChaCha20-Poly
   m.close();
   t.ok(notes.some((n) => /chacha20-poly1305 has no IKEv1 transform ID: IKEv2 only/.test(n)), 'IKEv1 configure names it');
 });
+
+t.test('IKEv2 CREATE_CHILD_SA rekey of an esp-gcm 256 Child SA with PFS (X25519): the new pair is AEAD too, mirrored, new keys', async (t) => {
+  const pol = () => v2Policy({ keyring: WIDE_KEYRING, pfs: 'group31', proposals: [{ name: 'G', encryption: ['aes-gcm-256'], prf: ['sha256'], group: [31] }],
+    transformSets: [{ name: 'TS', transforms: ['esp-gcm 256'] }] });
+  const p = ike2Pair(pol(), pol(), { aAddr: addrA, bAddr: addrB });
+  t.teardown(() => p.close());
+  const sa = p.a.m.initiate(addrB);
+  await p.settle();
+  const kids = (s: typeof p.a) => s.events.filter((e) => e.event === 'child').map((e) => e.keys as ChildSaKeys);
+  const [old] = kids(p.a);
+  if (!old) { t.fail(`no first Child SA: ${p.a.logs.slice(-4).join(' | ')}`); return; }
+  const oldKey = Buffer.from(old.outbound.encKey);
+  t.ok(p.a.m.rekeyChild(sa, old.inbound.spi), 'rekey started');
+  await p.settle();
+  const fresh = kids(p.a)[1], peer = kids(p.b)[1];
+  if (!fresh || !peer) { t.fail(`no rekeyed pair: ${[...p.a.logs, ...p.b.logs].slice(-6).join(' | ')}`); return; }
+  t.match(fresh, { cipher: 'aes-gcm-16', keyBits: 256, integrity: 'none', pfsGroup: 31 }, 'AES-GCM-16-256, PFS group 31');
+  t.equal(fresh.outbound.encKey.length, 36, 'key + salt');
+  t.same(Buffer.from(fresh.outbound.encKey), Buffer.from(peer.inbound.encKey), 'mirrored');
+  t.notSame(Buffer.from(fresh.outbound.encKey), oldKey, 'new keys');
+  carry(t, fresh, peer, SUITES[1]);
+});
