@@ -43,7 +43,7 @@ function crosses(t: Test, from: Node, to: Node): void {
 t.test('keys from quick mode run in the data plane both ways (tunnel mode)', async (t) => {
   const a = node(A, B, { flags: TUNNEL_FLAG.PROTECTED }), b = node(B, A, { flags: TUNNEL_FLAG.PROTECTED });
   const { a: ka, b: kb, sa } = await negotiate();
-  t.same(dataplaneTransform(ka), { enc: 4, integ: 1 }, 'esp-aes esp-sha-hmac = AES-CBC-128 + HMAC-SHA1-96');
+  t.same(dataplaneTransform(ka), { enc: 4, integ: 1, name: 'esp-aes esp-sha-hmac' }, 'esp-aes esp-sha-hmac = AES-CBC-128 + HMAC-SHA1-96');
   const ta = new ChildSaTable(a.sa, 2, 64), tb = new ChildSaTable(b.sa, 2, 64);
   const ca = ta.install(ka, sa.connId), cb = tb.install(kb, sa.connId);
   if (typeof ca === 'string' || typeof cb === 'string') { t.fail(`not installed: ${ca} ${cb}`); return; }
@@ -81,6 +81,7 @@ t.test('transforms the data plane cannot run are refused, not installed', async 
   t.match(table.install(keys('3des-cbc', 192, 'hmac-sha1-96'), 1001), /not implemented in the data plane/);
   t.match(table.install(keys('aes-cbc', 128, 'hmac-md5-96'), 1001), /hmac-md5-96 is not implemented/);
   t.match(table.install(keys('aes-cbc', 192, 'hmac-sha1-96'), 1001), /aes-cbc-192/);
+  t.match(table.install(keys('aes-gcm-16', 128, 'hmac-sha1-96'), 1001), /an AEAD takes no HMAC/);
   t.equal(table.all.length, 0);
   for (let i = 0; i < 2; i++) t.type(pair(keys('aes-cbc', 128, 'hmac-sha1-96')), 'object');
   t.equal(pair(keys('aes-cbc', 128, 'hmac-sha1-96')), 'SA table full', 'bounded by the table');

@@ -7,21 +7,13 @@
 import t from 'tap';
 import { IkeService } from '../appliance/supervisor/ike-service.js';
 import type { InstalledChild } from '../appliance/supervisor/ike-child-sas.js';
-import type { SaCommands } from '../appliance/dataplane/sa.js';
-import { seedCrypto } from './util/ike.js';
+import { loopbackSaRing, seedCrypto } from './util/ike.js';
 import { waitFor } from './util/lab.js';
 
 const crypto = { ...seedCrypto(), isakmpKeys: [{ key: 'P4ssw0rd', address: '127.0.0.0', mask: '255.0.0.0' }] };
-/** The data plane's part: SA commands accepted, IKE out of port 4500 (NAT-T: the test ports differ
- *  from 500, so NAT-D sees a NAT) handed to the other service as the data plane's IKE_IN would. */
-function ring(local: string, other: () => IkeService): SaCommands {
-  return { saAdd: () => true, saPair: () => true, saDel: () => true, saLimit: () => true, keepalive: () => true,
-    ikeOut: (_dst: number, msg: Uint8Array) => { const m = Uint8Array.from(msg); setImmediate(() => other().natTDatagram(local, 4500, m)); return true; },
-  } as unknown as SaCommands;
-}
 
 function service(local: string, port: number, installed: InstalledChild[], other: () => IkeService): IkeService {
-  return new IkeService({ crypto, profile: 'MyProfile', local, port, sa: ring(local, other), firstIndex: 0, capacity: 64,
+  return new IkeService({ crypto, profile: 'MyProfile', local, port, sa: loopbackSaRing(local, other), firstIndex: 0, capacity: 64,
     sendNhrp: () => true, outboundInstalled: (c) => installed.push(c), log: () => {} });
 }
 

@@ -135,8 +135,12 @@ export function keyFor(keyring: readonly KeyringPeer[], address: string, identit
 }
 
 /** The ESP integrity transform ID (RFC 7296 3.3.2) of a transform set's HMAC. */
-export const espIntegId = (p: Phase2Proposal) => (p.auth.hash === 'md5' ? 1 : p.auth.hash === 'sha256' ? IntegId.HmacSha256_128 : IntegId.HmacSha1_96);
-export const espEncrId = (p: Phase2Proposal) => (p.cipher.name === 'aes-cbc' ? EncrId.AesCbc : p.cipher.name === '3des' ? EncrId.TripleDES : 2);
+export const espIntegId = (p: Phase2Proposal) => (!p.auth ? IntegId.None : p.auth.hash === 'md5' ? 1 : p.auth.hash === 'sha256' ? IntegId.HmacSha256_128 : IntegId.HmacSha1_96);
+const ESP_ENCR: Record<Phase2Proposal['cipher']['name'], number> = {
+  des: 2, '3des': EncrId.TripleDES, 'aes-cbc': EncrId.AesCbc, 'aes-gcm-16': EncrId.AesGcm16, 'chacha20-poly1305': EncrId.ChaCha20Poly1305,
+};
+/** The ESP encryption transform ID (RFC 7296 3.3.2; 20 = AES-GCM with a 16-byte ICV, RFC 5282; 28 = RFC 7634). */
+export const espEncrId = (p: Phase2Proposal) => ESP_ENCR[p.cipher.name];
 
 /**
  * IOS's default IKEv2 proposal, used when the config defines none (IOS-XE 16 "default" proposal:

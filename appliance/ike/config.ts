@@ -21,14 +21,29 @@ export interface Phase1Policy {
   lifetime: number; // seconds
 }
 
+/** An ESP cipher: CBC with a separate HMAC, or an AEAD (RFC 4106 AES-GCM-16, RFC 7634 ChaCha20-Poly1305)
+ * whose KEYMAT is the key followed by a 4-byte salt (RFC 4106 8.1, RFC 7634 2) and that has no HMAC. */
+export interface EspCipher {
+  name: 'des' | '3des' | 'aes-cbc' | 'aes-gcm-16' | 'chacha20-poly1305';
+  keyLen: number; // bytes of key, salt excluded
+  saltLen: 0 | 4;
+}
+export const isAeadCipher = (c: EspCipher) => c.saltLen > 0;
+/** Bytes of KEYMAT one direction's encryption takes: the key, then the salt of an AEAD. */
+export const encKeymatLen = (c: EspCipher) => c.keyLen + c.saltLen;
+
 export interface Phase2Proposal {
   name: string; // transform set name
-  espId: number;
-  cipher: CbcCipher;
+  /** IKEv1 ESP transform ID (RFC 2407 4.4.4, RFC 4106 8.4); undefined when IKEv1 has none (ChaCha20-Poly1305). */
+  espId?: number;
+  cipher: EspCipher;
   keyBits?: number;
-  auth: { id: number; hash: HashName; keyLen: number; icvLen: number };
+  /** the HMAC; undefined for an AEAD cipher */
+  auth?: { id: number; hash: HashName; keyLen: number; icvLen: number };
   mode: 'tunnel' | 'transport';
   lifetime: number;
+  /** `set security-association lifetime kilobytes`: offered in quick mode beside the seconds (IKEv1) */
+  lifetimeKilobytes?: number;
   pfsGroup?: number;
 }
 
@@ -70,29 +85,40 @@ export function phase1Policy(p: IsakmpPolicy): Parsed<Phase1Policy> {
 /** IOS: ISAKMP policies are offered and matched in priority order (lowest number first). */
 export const sortedPolicies = (ps: readonly IsakmpPolicy[]) => [...ps].sort((a, b) => a.priority - b.priority);
 
-/** `lifetime`: `set security-association lifetime seconds` of the profile (IOS default 3600 s). */
-export function phase2Proposal(ts: TransformSet, pfs?: string, lifetime = IOS_IPSEC_LIFETIME): Parsed<Phase2Proposal> {
+/** `lifetime`: `set security-association lifetime seconds` of the profile (IOS default 3600 s);
+ *  `kilobytes`: its `lifetime kilobytes`, if set. */
+export function phase2Proposal(ts: TransformSet, pfs?: string, lifetime = IOS_IPSEC_LIFETIME, kilobytes?: number): Parsed<Phase2Proposal> {
   const warnings: string[] = [];
-  let espId: number | undefined, cipher: CbcCipher | undefined, keyBits: number | undefined;
+  let espId: number | undefined, cipher: EspCipher | undefined, keyBits: number | undefined;
   let auth: Phase2Proposal['auth'] | undefined;
+  const cbc = (c: CbcCipher): EspCipher => ({ name: c.name, keyLen: c.keyLen, saltLen: 0 });
   for (const t of ts.transforms) {
     const [name, arg] = t.trim().split(/\s+/);
-    if (name === 'esp-aes') { keyBits = arg ? Number(arg) : 128; if (![128, 192, 256].includes(keyBits)) return { ok: false, reason: `transform-set ${ts.name}: ${t}` }; espId = EspTransform.AES; cipher = cbcCipher('aes-cbc', keyBits); }
-    else if (name === 'esp-3des') { espId = EspTransform.TripleDES; cipher = cbcCipher('3des'); }
-    else if (name === 'esp-des') { espId = EspTransform.DES; cipher = cbcCipher('des'); warnings.push(`transform-set ${ts.name}: esp-des is weak`); }
+    if (name === 'esp-aes') { keyBits = arg ? Number(arg) : 128; if (![128, 192, 256].includes(keyBits)) return { ok: false, reason: `transform-set ${ts.name}: ${t}` }; espId = EspTransform.AES; cipher = cbc(cbcCipher('aes-cbc', keyBits)); }
+    else if (name === 'esp-gcm') {
+      // IOS: esp-gcm [128|256], 128 by default; AES-GCM with a 16-byte ICV (RFC 4106)
+      keyBits = arg ? Number(arg) : 128;
+      if (![128, 256].includes(keyBits)) return { ok: false, reason: `transform-set ${ts.name}: ${t}` };
+      espId = EspTransform.AesGcm16; cipher = { name: 'aes-gcm-16', keyLen: keyBits / 8, saltLen: 4 };
+    } else if (name === 'esp-chacha20-poly1305') { keyBits = 256; espId = undefined; cipher = { name: 'chacha20-poly1305', keyLen: 32, saltLen: 4 }; }
+    else if (name === 'esp-3des') { espId = EspTransform.TripleDES; cipher = cbc(cbcCipher('3des')); }
+    else if (name === 'esp-des') { espId = EspTransform.DES; cipher = cbc(cbcCipher('des')); warnings.push(`transform-set ${ts.name}: esp-des is weak`); }
     else if (name === 'esp-sha-hmac') auth = { id: Phase2Auth.HmacSha1, hash: 'sha1', keyLen: 20, icvLen: 12 };
     else if (name === 'esp-sha256-hmac') auth = { id: Phase2Auth.HmacSha256, hash: 'sha256', keyLen: 32, icvLen: 16 };
     else if (name === 'esp-md5-hmac') { auth = { id: Phase2Auth.HmacMd5, hash: 'md5', keyLen: 16, icvLen: 12 }; warnings.push(`transform-set ${ts.name}: esp-md5-hmac is weak`); }
     else return { ok: false, reason: `transform-set ${ts.name}: ${name} not supported with IKEv1 yet` };
   }
-  if (espId === undefined || !cipher || !auth) return { ok: false, reason: `transform-set ${ts.name}: needs an ESP cipher and an ESP HMAC` };
+  if (!cipher) return { ok: false, reason: `transform-set ${ts.name}: needs an ESP cipher` };
+  if (isAeadCipher(cipher) && auth) return { ok: false, reason: `transform-set ${ts.name}: ${cipher.name} authenticates by itself: no ESP HMAC with it` };
+  if (!isAeadCipher(cipher) && !auth) return { ok: false, reason: `transform-set ${ts.name}: needs an ESP HMAC with ${cipher.name}` };
   let pfsGroup: number | undefined;
   if (pfs) {
     const m = /^group(\d+)$/.exec(pfs.trim());
     pfsGroup = m ? Number(m[1]) : NaN;
     if (!supportedGroups.includes(pfsGroup)) return { ok: false, reason: `set pfs ${pfs} unsupported` };
   }
-  return { ok: true, warnings, value: { name: ts.name, espId, cipher, keyBits, auth, mode: ts.mode ?? 'tunnel', lifetime, pfsGroup } };
+  return { ok: true, warnings, value: { name: ts.name, espId, cipher, keyBits, auth, mode: ts.mode ?? 'tunnel', lifetime, pfsGroup,
+    ...(kilobytes ? { lifetimeKilobytes: kilobytes } : {}) } };
 }
 
 /** The encapsulation attribute: with NAT between the peers (RFC 3947 5) the UDP-encapsulated variants. */

@@ -26,16 +26,29 @@ export interface InstalledChild {
   lifetime: number; // seconds
 }
 
-/** ESP transform of negotiated keys in the data plane's numbers, or why the data plane cannot run it. */
-export function dataplaneTransform(k: ChildSaKeys): { enc: number; integ: number } | string {
-  const enc = k.cipher === 'aes-cbc' && k.keyBits === 128 ? ESP_ENC.AES_CBC_128 : k.cipher === 'aes-cbc' && k.keyBits === 256 ? ESP_ENC.AES_CBC_256 : 0;
-  const integ = k.integrity === 'hmac-sha1-96' ? ESP_INTEG.HMAC_SHA1_96 : k.integrity === 'hmac-sha256-128' ? ESP_INTEG.HMAC_SHA256_128 : 0;
-  if (!enc) return `${k.cipher}-${k.keyBits} is not implemented in the data plane (esp-aes 128 or 256 are)`;
-  if (!integ) return `${k.integrity} is not implemented in the data plane (esp-sha-hmac or esp-sha256-hmac are)`;
-  return { enc, integ };
-}
+/** The data plane's encryption transforms by negotiated cipher and key bits, with the IOS transform name. */
+const DATAPLANE_ENC: Record<string, { enc: number; aead: boolean; name: string }> = {
+  'aes-cbc-128': { enc: ESP_ENC.AES_CBC_128, aead: false, name: 'esp-aes' },
+  'aes-cbc-256': { enc: ESP_ENC.AES_CBC_256, aead: false, name: 'esp-256-aes' },
+  'aes-gcm-16-128': { enc: ESP_ENC.AES_GCM_128, aead: true, name: 'esp-gcm' },
+  'aes-gcm-16-256': { enc: ESP_ENC.AES_GCM_256, aead: true, name: 'esp-256-gcm' },
+  'chacha20-poly1305-256': { enc: ESP_ENC.CHACHA20_POLY1305, aead: true, name: 'esp-chacha20-poly1305' },
+};
+const DATAPLANE_INTEG: Record<string, { integ: number; name: string }> = {
+  'hmac-sha1-96': { integ: ESP_INTEG.HMAC_SHA1_96, name: 'esp-sha-hmac' },
+  'hmac-sha256-128': { integ: ESP_INTEG.HMAC_SHA256_128, name: 'esp-sha256-hmac' },
+};
 
-const TRANSFORM_NAME = (k: ChildSaKeys) => `esp-${k.keyBits === 256 ? '256-' : ''}aes ${k.integrity === 'hmac-sha1-96' ? 'esp-sha-hmac' : 'esp-sha256-hmac'}`;
+/** ESP transform of negotiated keys in the data plane's numbers (an AEAD: its cipher alone, 16-byte ICV),
+ *  or why the data plane cannot run it. */
+export function dataplaneTransform(k: ChildSaKeys): { enc: number; integ: number; name: string } | string {
+  const e = DATAPLANE_ENC[`${k.cipher}-${k.keyBits}`];
+  if (!e) return `${k.cipher}-${k.keyBits} is not implemented in the data plane (esp-aes 128/256, esp-gcm 128/256 and esp-chacha20-poly1305 are)`;
+  if (e.aead) return k.integrity === 'none' ? { enc: e.enc, integ: ESP_INTEG.NONE, name: e.name } : `${k.cipher} with ${k.integrity}: an AEAD takes no HMAC`;
+  const i = DATAPLANE_INTEG[k.integrity];
+  if (!i) return `${k.integrity} is not implemented in the data plane (esp-sha-hmac or esp-sha256-hmac are)`;
+  return { enc: e.enc, integ: i.integ, name: `${e.name} ${i.name}` };
+}
 
 type OutSpec = Omit<SaSpec, 'index' | 'dir'>;
 
@@ -68,17 +81,19 @@ export class ChildSaTable {
     if (this.free.length < 2) return 'SA table full';
     const inIndex = this.free.pop()!;
     const c: InstalledChild = { peer: k.remote, connId, spiIn: k.inbound.spi, spiOut: k.outbound.spi, inIndex, mode: k.mode,
-      udp: !!k.udpEncap, transform: TRANSFORM_NAME(k), createdAt: Date.now(), lifetime: k.lifetime,
+      udp: !!k.udpEncap, transform: t.name, createdAt: Date.now(), lifetime: k.lifetime,
       ...(k.udpEncap ? { udpPorts: { local: k.udpEncap.localPort, remote: k.udpEncap.remotePort } } : {}) };
     const bytes = lifetimeBytes ? { softBytes: (lifetimeBytes * 85n) / 100n, hardBytes: lifetimeBytes } : {};
     const common = { ...bytes, peer: ipToU32(k.remote), enc: t.enc, integ: t.integ, tunnel: k.mode === 'tunnel', greOnly: true,
       udp: k.udpEncap ? { srcPort: k.udpEncap.localPort, dstPort: k.udpEncap.remotePort } : undefined };
-    const ok = this.cmds.saAdd({ ...common, index: inIndex, dir: 'in', spi: k.inbound.spi, key: k.inbound.encKey, authKey: k.inbound.authKey });
+    // an AEAD's key is key || salt (RFC 4106 / 7634), which is what SA_ADD takes; it has no HMAC key
+    const auth = (e: ChildSaKeys['inbound']) => (t.integ ? e.authKey : undefined);
+    const ok = this.cmds.saAdd({ ...common, index: inIndex, dir: 'in', spi: k.inbound.spi, key: k.inbound.encKey, authKey: auth(k.inbound) });
     if (ok) this.keyLog?.(k);
     k.inbound.encKey.fill(0); k.inbound.authKey.fill(0);
     if (!ok) { this.free.push(inIndex); return 'control ring full'; }
     this.children.push(c);
-    this.pendingOut.set(c, { ...common, spi: k.outbound.spi, key: k.outbound.encKey, authKey: k.outbound.authKey });
+    this.pendingOut.set(c, { ...common, spi: k.outbound.spi, key: k.outbound.encKey, authKey: auth(k.outbound) });
     return c;
   }
 

@@ -18,6 +18,9 @@ export interface IkeSaView {
   readonly ispi: Uint8Array; rspi: Uint8Array;
   /** the peer's authenticated identity (IKEv1 ID payload, IKEv2 IDi/IDr: PSK ID or certificate subject) */
   peerId?: string;
+  /** IKEv2 certificate authentication: the IPv4 addresses the peer's certificate names; identity-bound
+   *  NHRP accepts registrations of those tunnel addresses only (supervisor/nhrp-identity.ts) */
+  peerCertAddresses?: readonly string[];
   /** the negotiated policy; its lifetime in seconds bounds the SA */
   policy?: { lifetime: number };
 }

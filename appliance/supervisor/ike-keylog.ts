@@ -2,7 +2,8 @@
 // environment, every Child SA IKE installs is appended to that file as one line, so tshark's esp_sa
 // UAT can decrypt and authenticate the ESP on the wire. The variable is read once, at start; unset,
 // nothing is written anywhere. The file is created 0600 (an existing one is appended to as it is).
-// Line: `<spi hex> <in|out> <src> <dst> <cipher> <enc key hex> <integrity> <auth key hex>`.
+// Line: `<spi hex> <in|out> <src> <dst> <cipher> <enc key hex> <integrity> <auth key hex>`; an AEAD has its
+// 4-byte salt at the end of the enc key, integrity `none` and `-` for the auth key.
 import fs from 'node:fs';
 import type { ChildSaKeys, EspKeys } from '../ike/sa/child-sa.js';
 
@@ -19,7 +20,7 @@ export function ikeKeyLogPath(): string | undefined {
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function line(spi: number, dir: 'in' | 'out', src: string, dst: string, k: ChildSaKeys, e: EspKeys): string {
-  return `${spi.toString(16).padStart(8, '0')} ${dir} ${src} ${dst} ${k.cipher}-${k.keyBits} ${hex(e.encKey)} ${k.integrity} ${hex(e.authKey)}\n`;
+  return `${spi.toString(16).padStart(8, '0')} ${dir} ${src} ${dst} ${k.cipher}-${k.keyBits} ${hex(e.encKey)} ${k.integrity} ${e.authKey.length ? hex(e.authKey) : '-'}\n`;
 }
 
 /** A writer of both halves of a Child SA, or undefined when key logging is off. Never throws: a write

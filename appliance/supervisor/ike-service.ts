@@ -156,6 +156,13 @@ export class IkeService {
     this.engine.handleDatagram(withMarker, src, srcPort, NAT_T_PORT);
   }
 
+  /** The addresses the certificate of `identity` names, from its newest established IKE SA authenticated
+   *  by certificate; undefined when that identity authenticated otherwise (identity-bound NHRP). */
+  certifiedAddresses(identity: string): readonly string[] | undefined {
+    return this.engine.sas.filter((s) => s.peerId === identity && s.peerCertAddresses && this.engine.isEstablished(s))
+      .sort((a, b) => (b.establishedAt ?? 0) - (a.establishedAt ?? 0))[0]?.peerCertAddresses;
+  }
+
   /** The IKE identity of the peer whose packets arrive on SA table entry `inIndex` (undefined: not ours). */
   identityOf(inIndex: number): string | undefined {
     const c = this.children.byIndex(inIndex);
@@ -305,7 +312,8 @@ export class IkeService {
 
   private childUp(sa: IkeSaView, keys: ChildSaKeys): void {
     const weStarted = this.childInitiated.delete(sa);
-    const kb = this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
+    // IKEv1 agrees on a byte limit in quick mode; IKEv2 negotiates none, so the profile's applies locally
+    const kb = keys.lifetimeKilobytes ?? this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
     // the outbound half goes in by flush below, the one place that tells the overlay (outboundInstalled:
     // tunnel peers pinned to the previous pair move to this one after a rekey)
     const c = this.children.install(keys, sa.connId, kb ? BigInt(kb) * 1024n : undefined);

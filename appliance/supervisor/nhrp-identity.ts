@@ -4,11 +4,18 @@
 // refused; the same identity may re-register from a new NBMA address at once (its SA changed, it did
 // not). Plain DMVPN lets any spoke that has the group key register (hijack) another's address.
 // The binding lasts as long as the registration: when the cache entry goes, so does the binding.
+// With certificates (IKEv2) the certificate itself says which tunnel addresses its holder may claim:
+// its subjectAltName IP addresses. A registration or purge of any other address over an SA
+// authenticated by certificate is refused, even when no one holds that address yet, so a spoke with a
+// valid certificate of its own cannot take another's address first ("first registration wins" is
+// what a pre-shared key leaves).
 
 /** What the NHRP engine asks while it handles one packet (nhrp/engine.ts NhrpOwnership). */
 export interface ClaimSource {
   /** the IKE identity the packet being handled was protected by; undefined: not through an IKE SA */
   identity(): string | undefined;
+  /** the addresses the certificate that authenticated `identity` names; undefined: not by certificate */
+  certified?(identity: string): readonly string[] | undefined;
 }
 
 export class NhrpIdentityBinding {
@@ -19,9 +26,14 @@ export class NhrpIdentityBinding {
 
   /** Why the current packet may not register or purge `tunnelIp`; undefined = it may. */
   check(tunnelIp: string): string | undefined {
+    const id = this.source.identity();
+    const certified = id === undefined ? undefined : this.source.certified?.(id);
+    if (certified && !certified.includes(tunnelIp)) {
+      this.counters.refused++;
+      return `the certificate of IKE identity ${id} names ${certified.join(', ') || 'no IP address'}, not ${tunnelIp}`;
+    }
     const owner = this.owners.get(tunnelIp);
     if (owner === undefined) return undefined;
-    const id = this.source.identity();
     if (id === owner) return undefined;
     this.counters.refused++;
     return `${tunnelIp} is bound to IKE identity ${owner}, the packet came ${id === undefined ? 'through no IKE SA' : `over an SA authenticated as ${id}`}`;

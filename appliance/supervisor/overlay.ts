@@ -52,7 +52,7 @@ export class Overlay {
   private rxSa?: { nbma: string; out: number; id?: string };
   /** The IKE identity the NHRP packet being processed came through (identity-bound NHRP). */
   private rxIdentity?: string;
-  readonly identities = new NhrpIdentityBinding({ identity: () => this.rxIdentity });
+  readonly identities = new NhrpIdentityBinding({ identity: () => this.rxIdentity, certified: (id) => this.ike?.certifiedAddresses(id) });
   /** Tunnel peer -> the outbound SA its registration came through (peers sharing an NBMA behind one NAT). */
   private readonly peerSa = new Map<string, { nbma: string; out: number; id?: string }>();
   /** The PEER_SET flags last given for each tunnel peer (an IKE rekey re-pins it: repinPeers). */

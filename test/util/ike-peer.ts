@@ -79,14 +79,18 @@ export function twoNamespaces(prefix: string, a: string, b: string): { nsA: stri
     }
   };
   down();
-  sh('ip', ['netns', 'add', nsA]);
-  sh('ip', ['netns', 'add', nsB]);
-  sh('ip', ['link', 'add', `${prefix}a`, 'netns', nsA, 'type', 'veth', 'peer', 'name', `${prefix}b`, 'netns', nsB]);
-  sh('ip', ['-n', nsA, 'addr', 'add', `${a}/24`, 'dev', `${prefix}a`]);
-  sh('ip', ['-n', nsB, 'addr', 'add', `${b}/24`, 'dev', `${prefix}b`]);
-  for (const [ns, dev] of [[nsA, `${prefix}a`], [nsB, `${prefix}b`]]) {
-    sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  }
+  // interface names are at most 15 characters: a longer prefix fails here, after the namespaces exist
+  if (prefix.length + 1 > 15) throw new Error(`twoNamespaces: prefix ${prefix} too long for an interface name`);
+  try {
+    sh('ip', ['netns', 'add', nsA]);
+    sh('ip', ['netns', 'add', nsB]);
+    sh('ip', ['link', 'add', `${prefix}a`, 'netns', nsA, 'type', 'veth', 'peer', 'name', `${prefix}b`, 'netns', nsB]);
+    sh('ip', ['-n', nsA, 'addr', 'add', `${a}/24`, 'dev', `${prefix}a`]);
+    sh('ip', ['-n', nsB, 'addr', 'add', `${b}/24`, 'dev', `${prefix}b`]);
+    for (const [ns, dev] of [[nsA, `${prefix}a`], [nsB, `${prefix}b`]]) {
+      sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+      sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+  } catch (e) { down(); throw e; } // the caller's teardown does not know these namespaces yet
   return { nsA, nsB, down };
 }

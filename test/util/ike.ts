@@ -2,6 +2,9 @@
 // recorded), and a pcap of those datagrams as IPv4/UDP for tshark's isakmp dissector.
 import type { CryptoConfig } from '../../appliance/config/model.js';
 import { IkeV1Manager } from '../../appliance/ike/manager/ike-v1.js';
+import type { ChildSaKeys } from '../../appliance/ike/sa/child-sa.js';
+import type { IkeService } from '../../appliance/supervisor/ike-service.js';
+import type { SaCommands } from '../../appliance/dataplane/sa.js';
 import { ipv4, udp } from './packets.js';
 import { writePcap } from './pcap.js';
 
@@ -50,4 +53,33 @@ export function ikePair(aCrypto: CryptoConfig, bCrypto: CryptoConfig, aAddr = '1
     async settle() { for (let i = 0; i < 1000 && pending; i++) await new Promise((r) => setImmediate(r)); },
     close() { a.close(); b.close(); },
   };
+}
+
+/** Main mode + quick mode between managers at `aAddr` (initiating) and `bAddr`; resolves with each side's
+ *  first Child SA (undefined when none came within 8 s) and both sides' log lines. */
+export function negotiateChild(aCrypto: CryptoConfig, bCrypto: CryptoConfig, aAddr = '172.16.1.1', bAddr = '172.16.2.1'):
+  Promise<{ a?: ChildSaKeys; b?: ChildSaKeys; notes: string[] }> {
+  const got: Record<string, ChildSaKeys> = {};
+  const m: Record<string, IkeV1Manager> = {};
+  const notes: string[] = [];
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => { if (done) return; done = true; clearTimeout(timer); resolve({ a: got[aAddr], b: got[bAddr], notes }); m[aAddr].close(); m[bAddr].close(); };
+    const mk = (me: string, c: CryptoConfig) => new IkeV1Manager(c, me, (d, to) => setImmediate(() => m[to]?.handleDatagram(d, me, 500)), (_l, line) => notes.push(line), {
+      established: (sa) => { if (sa.initiator && !m[me].initiateQuick(sa)) finish(); },
+      child: (_sa, k) => { got[me] = k; if (got[aAddr] && got[bAddr]) finish(); },
+    });
+    m[aAddr] = mk(aAddr, aCrypto); m[bAddr] = mk(bAddr, bCrypto);
+    const timer = setTimeout(finish, 8000);
+    m[aAddr].initiate(bAddr);
+  });
+}
+
+/** A fake data-plane SA ring for IkeService tests on loopback: SA commands accepted, IKE out of port 4500
+ *  (NAT-T: the test ports differ from 500, so NAT-D sees a NAT) handed to the other service as the data
+ *  plane's IKE_IN would. */
+export function loopbackSaRing(local: string, other: () => IkeService): SaCommands {
+  return { saAdd: () => true, saPair: () => true, saDel: () => true, saLimit: () => true, keepalive: () => true,
+    ikeOut: (_dst: number, msg: Uint8Array) => { const m = Uint8Array.from(msg); setImmediate(() => other().natTDatagram(local, 4500, m)); return true; },
+  } as unknown as SaCommands;
 }

@@ -29,8 +29,8 @@ export const SIT_IDENTITY_ONLY = 1;
 export const enum ProtocolId { ISAKMP = 1, AH = 2, ESP = 3 }
 /** Phase 1 transform id (RFC 2407 4.4.2). */
 export const KEY_IKE = 1;
-/** ESP transform ids (RFC 2407 4.4.4; AES from RFC 3602). */
-export const enum EspTransform { DES = 2, TripleDES = 3, NULL = 11, AES = 12 }
+/** ESP transform ids (RFC 2407 4.4.4; AES from RFC 3602; AES-GCM with a 16-byte ICV from RFC 4106 8.4). */
+export const enum EspTransform { DES = 2, TripleDES = 3, NULL = 11, AES = 12, AesGcm16 = 20 }
 
 /** Phase 1 SA attributes (RFC 2409 appendix A). */
 export const enum Phase1Attr { Encryption = 1, Hash = 2, AuthMethod = 3, Group = 4, LifeType = 11, LifeDuration = 12, KeyLength = 14 }

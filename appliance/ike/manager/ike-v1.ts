@@ -85,8 +85,9 @@ export class IkeV1Manager {
     for (const name of profile?.transformSets ?? []) {
       const ts = crypto.transformSets?.find((x) => x.name === name);
       if (!ts) { notes.push(`ipsec profile ${profile!.name}: transform-set ${name} not defined`); continue; }
-      const r = phase2Proposal(ts, profile!.pfs, profile!.lifetimeSeconds);
-      if (r.ok) { proposals.push(r.value); notes.push(...r.warnings); } else notes.push(r.reason);
+      const r = phase2Proposal(ts, profile!.pfs, profile!.lifetimeSeconds, profile!.lifetimeKilobytes);
+      if (r.ok && r.value.espId === undefined) notes.push(`transform-set ${ts.name}: ${r.value.cipher.name} has no IKEv1 transform ID: IKEv2 only`);
+      else if (r.ok) { proposals.push(r.value); notes.push(...r.warnings); } else notes.push(r.reason);
     }
     this.crypto = crypto;
     this.policies = policies;

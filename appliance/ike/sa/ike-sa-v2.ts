@@ -24,6 +24,8 @@ export class IkeSaV2 {
   natLocal = false;
   natRemote = false;
   peerId?: string;
+  /** With certificate authentication: the IPv4 addresses the peer's certificate names (SAN iPAddress). */
+  peerCertAddresses?: string[];
   /** The next message ID of a request we send, and of the request we expect from the peer. */
   nextRequestId = 0;
   nextPeerRequestId = 0;

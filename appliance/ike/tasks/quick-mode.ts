@@ -14,7 +14,7 @@ import { dhExchange, type DhExchange } from '../crypto/dh.js';
 import { ExchangeV1, FLAG_COMMIT, IdType, PayloadV1, ProtocolId } from '../encoding/constants.js';
 import { asId, asSa, dataOf, encodeChain, single, type IdPayloadV1, type PayloadBodyV1 } from '../encoding/payloads-v1.js';
 import { qmHash1, qmHash2, qmHash3, quickModeKeymat } from '../keymat/ikev1.js';
-import { cipherName, integrityName, type ChildSaKeys } from '../sa/child-sa.js';
+import { cipherName, integrityName, keymatLen, splitKeymat, type ChildSaKeys } from '../sa/child-sa.js';
 import type { IkeSaV1, InboundV1 } from '../sa/ike-sa-v1.js';
 import { acceptEsp, chooseEsp, offerEsp, spiBytes, type EspChoice } from './phase2-proposal.js';
 import { NONCE_LEN } from './main-mode.js';
@@ -149,14 +149,14 @@ export class QuickMode {
   private keys(): ChildSaKeys {
     const c = this.choice!, prop = c.proposal;
     const [ni, nr] = this.initiator ? [this.nonce, this.peerNonce!] : [this.peerNonce!, this.nonce];
-    const len = prop.cipher.keyLen + prop.auth.keyLen;
     const material = (spi: number) => {
-      const k = quickModeKeymat(this.prf, this.sa.keys!.skeyidD, ProtocolId.ESP, spiBytes(spi), ni, nr, len, this.gxy);
-      return { spi, encKey: k.slice(0, prop.cipher.keyLen), authKey: k.slice(prop.cipher.keyLen) };
+      const k = quickModeKeymat(this.prf, this.sa.keys!.skeyidD, ProtocolId.ESP, spiBytes(spi), ni, nr, keymatLen(prop), this.gxy);
+      return { spi, ...splitKeymat(prop, k) };
     };
     const child: ChildSaKeys = {
       local: this.sa.local, remote: this.sa.remote, protocol: GRE_PROTOCOL, mode: prop.mode, cipher: cipherName(prop),
       keyBits: prop.cipher.keyLen * 8, integrity: integrityName(prop), lifetime: c.lifetime, pfsGroup: c.group,
+      ...(c.lifetimeKilobytes ? { lifetimeKilobytes: c.lifetimeKilobytes } : {}),
       inbound: material(this.spi), outbound: material(c.peerSpi), ...(this.peerCommits ? { peerCommits: true } : {}),
       ...(this.sa.natDetected ? { udpEncap: { localPort: this.sa.localPort, remotePort: this.sa.remotePort } } : {}),
     };

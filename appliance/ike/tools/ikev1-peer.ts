@@ -30,7 +30,7 @@ const ike = await startIkeUdp(crypto, values.local, {
     },
     child: (sa, k) => {
       emit({ event: 'child', peer: sa.remote, spiIn: k.inbound.spi, spiOut: k.outbound.spi, mode: k.mode, cipher: k.cipher,
-        keyBits: k.keyBits, integrity: k.integrity, lifetime: k.lifetime, protocol: k.protocol });
+        keyBits: k.keyBits, integrity: k.integrity, lifetime: k.lifetime, lifetimeKilobytes: k.lifetimeKilobytes, protocol: k.protocol });
       keylog({ ispi: hex(sa.ispi), spiIn: k.inbound.spi, spiOut: k.outbound.spi, encIn: hex(k.inbound.encKey), authIn: hex(k.inbound.authKey),
         encOut: hex(k.outbound.encKey), authOut: hex(k.outbound.authKey) });
     },

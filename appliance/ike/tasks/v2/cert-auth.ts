@@ -48,11 +48,17 @@ export function certRequest(creds: CertCredentials): DataBodyV2 {
 export const certPayload = (creds: CertCredentials): DataBodyV2 =>
   ({ type: PayloadV2.Cert, data: new Uint8Array(Buffer.concat([Buffer.from([CERT_X509_SIGNATURE]), creds.cert.raw])) });
 
+/** The IPv4 addresses a certificate's subjectAltName names (iPAddress entries). */
+export function sanIpv4Addresses(cert: X509Certificate): string[] {
+  return (cert.subjectAltName ?? '').split(/,\s*/).map((e) => /^IP Address:(\d+\.\d+\.\d+\.\d+)$/.exec(e.trim())?.[1]).filter((a): a is string => a !== undefined);
+}
+
 /**
  * The peer's end-entity certificate checked against our trust anchors and its claimed identity, then
- * its AUTH signature over `octets`. A reason when anything fails.
+ * its AUTH signature over `octets`. A reason when anything fails, else the IPv4 addresses the
+ * certificate names (identity-bound NHRP accepts registrations of those tunnel addresses only).
  */
-export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: string, octets: Uint8Array, now = new Date()): string | null {
+export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: string, octets: Uint8Array, now = new Date()): string | { addresses: string[] } {
   const certP = ps.find((p) => p.type === PayloadV2.Cert && !('unknown' in p)) as DataBodyV2 | undefined;
   if (!certP || certP.data[0] !== CERT_X509_SIGNATURE) return 'no X.509 certificate payload';
   let cert: X509Certificate;
@@ -67,5 +73,7 @@ export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthB
   const kt = cert.publicKey.asymmetricKeyType;
   const hash = alg.equals(ALG.ed25519) && kt === 'ed25519' ? null : alg.equals(ALG.ecdsaSha256) && kt === 'ec' ? 'sha256' : alg.equals(ALG.rsaSha256) && kt === 'rsa' ? 'sha256' : undefined;
   if (hash === undefined) return 'signature algorithm not accepted for this key';
-  try { return verify(hash, octets, cert.publicKey, sig) ? null : 'AUTH signature does not verify'; } catch { return 'AUTH signature does not verify'; }
+  let good = false;
+  try { good = verify(hash, octets, cert.publicKey, sig); } catch { /* malformed signature: refused below */ }
+  return good ? { addresses: sanIpv4Addresses(cert) } : 'AUTH signature does not verify';
 }

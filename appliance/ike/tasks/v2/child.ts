@@ -2,7 +2,7 @@
 // between the IKE peers, the responder's narrowing of the initiator's selectors to exactly those, SPI
 // allocation, and the ESP keys in the hand-off type the data plane installs (sa/child-sa.ts).
 import { randomBytes } from 'node:crypto';
-import type { Phase2Proposal } from '../../config.js';
+import { encKeymatLen, type Phase2Proposal } from '../../config.js';
 import { TS_IPV4_ADDR_RANGE } from '../../encoding/constants-v2.js';
 import type { TrafficSelector } from '../../encoding/payloads-v2.js';
 import { childKeys } from '../../keymat/ikev2.js';
@@ -57,7 +57,7 @@ export const spiNumber = u32;
  */
 export function childSaKeys(sa: IkeSaV2, p: Phase2Proposal, mode: 'tunnel' | 'transport', ourSpi: Uint8Array, peerSpi: Uint8Array,
   ni: Uint8Array, nr: Uint8Array, weInitiated: boolean, gir?: Uint8Array, pfsGroup?: number): ChildSaKeys {
-  const k = childKeys(sa.suite!.prf.prf, sa.keys!.skD, ni, nr, p.cipher.keyLen, p.auth.keyLen, gir);
+  const k = childKeys(sa.suite!.prf.prf, sa.keys!.skD, ni, nr, encKeymatLen(p.cipher), p.auth?.keyLen ?? 0, gir);
   const mine = weInitiated ? { enc: k.encI, auth: k.integI } : { enc: k.encR, auth: k.integR };
   const theirs = weInitiated ? { enc: k.encR, auth: k.integR } : { enc: k.encI, auth: k.integI };
   return {

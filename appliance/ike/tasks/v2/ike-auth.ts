@@ -38,7 +38,7 @@ function authData(sa: IkeSaV2, psk: string, signerIsInitiator: boolean, idBody: 
   return pskAuth(h, enc.encode(psk), signerInit, signerIsInitiator ? sa.nr! : sa.ni!, signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, idBody);
 }
 
-function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string } | { ok: false; error: string } {
+function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string; certAddresses?: string[] } | { ok: false; error: string } {
   const id = findV2<IdBodyV2>(ps, idType), auth = findV2<AuthBodyV2>(ps, PayloadV2.Auth);
   if (!id || !auth) return { ok: false, error: 'IKE_AUTH without ID or AUTH' };
   const peerId = idString(id);
@@ -48,8 +48,8 @@ function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[
     const signerIsInitiator = idType === PayloadV2.IDi;
     const octets = signedOctets(sa.suite!.prf.prf, signerIsInitiator === sa.initiator ? sa.ourInit! : sa.peerInit!, signerIsInitiator ? sa.nr! : sa.ni!,
       signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, id.body);
-    const why = verifySignatureAuth(ps, auth, policy.credentials.trusted, peerId, octets);
-    return why ? { ok: false, error: `${peerId}: ${why}` } : { ok: true, id: peerId };
+    const r = verifySignatureAuth(ps, auth, policy.credentials.trusted, peerId, octets);
+    return typeof r === 'string' ? { ok: false, error: `${peerId}: ${r}` } : { ok: true, id: peerId, certAddresses: r.addresses };
   }
   if (auth.method !== AuthMethod.SharedKeyMic) return { ok: false, error: `auth method ${auth.method} not supported` };
   const psk = keyFor(policy.keyring, sa.remote, peerId);
@@ -97,6 +97,7 @@ export class IkeAuthInitiator {
     const v = verify(sa, policy, ps, PayloadV2.IDr);
     if (!v.ok) return v;
     sa.peerId = v.id;
+    sa.peerCertAddresses = v.certAddresses;
     const err = ns.find((n) => n.notifyType < 16384);
     if (err) return { ok: true, childError: `peer refused the Child SA with notify ${err.notifyType}` };
     const saP = findV2<SaBodyV2>(ps, PayloadV2.SA), tsi = findV2<TsBodyV2>(ps, PayloadV2.TSi), tsr = findV2<TsBodyV2>(ps, PayloadV2.TSr);
@@ -116,6 +117,7 @@ export function respondAuth(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly Paylo
   const v = verify(sa, policy, ps, PayloadV2.IDi);
   if (!v.ok) return { ok: false, error: v.error, reply: [notify(NotifyV2.AuthenticationFailed)] };
   sa.peerId = v.id;
+  sa.peerCertAddresses = v.certAddresses;
   const id = ourId(sa, PayloadV2.IDr);
   const auth = ourAuth(sa, policy, id);
   if (!auth) return { ok: false, error: `no pre-shared key for ${sa.remote}`, reply: [notify(NotifyV2.AuthenticationFailed)] };

@@ -69,8 +69,9 @@ export function espOffer(ours: readonly Phase2Proposal[], spi: Uint8Array, pfsGr
   return ours.map((p, i) => ({ number: i + 1, protocol: ProtocolV2.ESP, spi, transforms: espTransforms(p, pfsGroup) }));
 }
 
+/** An AEAD (AES-GCM-16, ChaCha20-Poly1305) proposal has no integrity transform (RFC 7296 3.3). */
 function espTransforms(p: Phase2Proposal, pfsGroup?: number): TransformV2[] {
-  return [encrTransform(espEncrId(p), p.cipher.keyLen * 8), { type: TransformType.INTEG, id: espIntegId(p) },
+  return [encrTransform(espEncrId(p), p.cipher.keyLen * 8), ...(p.auth ? [{ type: TransformType.INTEG, id: espIntegId(p) }] : []),
     ...(pfsGroup !== undefined ? [{ type: TransformType.DH, id: pfsGroup }] : []), { type: TransformType.ESN, id: 0 }];
 }
 
@@ -89,7 +90,9 @@ export function selectEsp(peer: readonly ProposalV2[], ours: readonly Phase2Prop
     if (pfsGroup !== undefined && !dh.includes(pfsGroup)) continue;
     for (const o of ours) {
       const encr = ofType(pp, TransformType.ENCR).some((t) => t.id === espEncrId(o) && (t.keyLength ?? o.cipher.keyLen * 8) === o.cipher.keyLen * 8);
-      const integ = ofType(pp, TransformType.INTEG).some((t) => t.id === espIntegId(o));
+      const integs = ofType(pp, TransformType.INTEG).filter((t) => t.id !== 0);
+      // an AEAD goes only with no integrity transform (or NONE); a CBC cipher needs ours among them
+      const integ = o.auth ? integs.some((t) => t.id === espIntegId(o)) : integs.length === 0;
       if (encr && integ) return { number: pp.number, proposal: o, peerSpi: pp.spi, group: pfsGroup };
     }
   }
