@@ -9,7 +9,7 @@ NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm wasm/build/abi-probe.wasm
 BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs dist/console.mjs
 
-.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image firmware
+.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image firmware soak
 all: abi wasm native bundle
 
 # The shared-memory contract (docs/layout-contract.md): written once in the spec, generated for
@@ -111,6 +111,13 @@ lab: deps-lab
 
 bench: all
 	bash bench/run.sh
+
+# Long runs kept out of `make test`: the firmware rollback needs three boots of the x86_64 image
+# (test/image/firmware-rollback.soak.ts, about 8 minutes under TCG).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory image ARCH=x86_64
+	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=2400 test/image/firmware-rollback.soak.ts
 
 clean:
 	rm -rf wasm/build dist appliance/native/build build

@@ -9,8 +9,9 @@ source "$(dirname "$0")/layout.sh"
 mkdir -p "$OUT"
 case $SLOT in A) PART_MIB=$((1 + BOOT_MIB));; B) PART_MIB=$((1 + BOOT_MIB + SLOT_MIB));; *) echo "firmware-parts.sh: SLOT must be A or B" >&2; exit 2;; esac
 # squashfs superblock: magic "hsqs" at 0, bytes_used (u64 little-endian) at 40
-[ "$(dd if="$IMG" bs=1M skip=$PART_MIB count=1 status=none | head -c 4)" = hsqs ] || { echo "firmware-parts.sh: slot $SLOT of $IMG holds no squashfs" >&2; exit 1; }
-USED=$(dd if="$IMG" bs=1M skip=$PART_MIB count=1 status=none | od -An -t u8 -j 40 -N 8 | tr -d ' ')
+OFF=$((PART_MIB << 20))
+[ "$(od -An -c -N 4 -j $OFF "$IMG" | tr -d ' ')" = hsqs ] || { echo "firmware-parts.sh: slot $SLOT of $IMG holds no squashfs" >&2; exit 1; }
+USED=$(od -An -t u8 -N 8 -j $((OFF + 40)) "$IMG" | tr -d ' ')
 SIZE=$(( (USED + 4095) / 4096 * 4096 ))
 dd if="$IMG" of="$OUT/root.sqfs" bs=1M skip=$PART_MIB count=$(( (SIZE + (1 << 20) - 1) >> 20 )) status=none
 truncate -s "$SIZE" "$OUT/root.sqfs"

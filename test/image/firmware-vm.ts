@@ -22,8 +22,8 @@ function run(cmd: string, args: string[]): void {
 }
 
 /** A bundle of `image`'s slot A with its root relabelled as `version` (and /etc/dmvpn-firmware-test
- *  holding `marker`), signed by `key`. */
-export function variantBundle(image: string, dir: string, key: string, version: string, marker: string): string {
+ *  holding `marker`), signed by `key`; `change` edits the unpacked root further. */
+export function variantBundle(image: string, dir: string, key: string, version: string, marker: string, change?: (root: string) => void): string {
   const parts = path.join(dir, 'fw-parts');
   run('bash', [path.join(ROOT, 'rootfs/firmware-parts.sh'), image, parts]);
   const tree = path.join(dir, 'fw-root');
@@ -31,6 +31,7 @@ export function variantBundle(image: string, dir: string, key: string, version: 
   run('unsquashfs', ['-q', '-n', '-d', tree, path.join(parts, 'root.sqfs')]);
   fs.writeFileSync(path.join(tree, 'etc/dmvpn-version'), `${version}\n`);
   fs.writeFileSync(path.join(tree, 'etc/dmvpn-firmware-test'), `${marker}\n`);
+  change?.(tree);
   const root = path.join(dir, 'fw-root.sqfs');
   run('mksquashfs', [tree, root, '-comp', 'gzip', '-all-root', '-noappend', '-quiet', '-no-progress']);
   fs.rmSync(tree, { recursive: true, force: true });
@@ -53,4 +54,17 @@ export function grubenvOfDisk(disk: string, dir: string): string {
   const r = spawnSync('mcopy', ['-i', `${disk}@@1M`, '::/grub/grubenv', f], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
   if (r.status !== 0) throw new Error(`mcopy grubenv: ${r.stderr}`);
   return spawnSync('grub-editenv', [f, 'list'], { encoding: 'utf8' }).stdout;
+}
+
+/** For variantBundle: a firmware that cannot become healthy, its supervisor exits at once (the
+ *  watchdog restarts it, again and again), with a trial of `trialSeconds` (init's default edited). */
+export function unhealthy(trialSeconds: number): (root: string) => void {
+  return (root) => {
+    fs.writeFileSync(path.join(root, 'opt/dmvpn/dist/dmvpnd.mjs'), "process.stderr.write('dmvpnd: this test firmware cannot start\\n'); process.exit(70);\n");
+    const init = path.join(root, 'sbin/init');
+    const text = fs.readFileSync(init, 'utf8');
+    const edited = text.replace('DMVPN_FIRMWARE_TRIAL_S:-300}', `DMVPN_FIRMWARE_TRIAL_S:-${trialSeconds}}`);
+    if (edited === text) throw new Error('init has no DMVPN_FIRMWARE_TRIAL_S default to edit');
+    fs.writeFileSync(init, edited);
+  };
 }
