@@ -100,6 +100,8 @@ export class FirmwareService {
       this.h.log('notice', 'VERIFIED', `bundle version ${version} (${v.size} bytes) verified in ${Date.now() - t0} ms; writing slot ${target}`);
       this.job = { phase: 'writing', source, slot: target, version };
       const t1 = Date.now();
+      delete this.state.slots[target]; // from here until it is read back, the slot holds nothing known
+      this.save();
       await this.withBootWritable(async () => {
         await writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target));
         this.state.slots[target] = version;
