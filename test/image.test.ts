@@ -9,8 +9,10 @@
 // reaches the VM's tunnel address through the GRE overlay). Through init's debug shell (virtio
 // console hvc0): FRR's zebra and ospfd start and vtysh answers; the supervisor stopped (SIGSTOP: its
 // event loop no longer runs) stops the feeding of the i6300esb timer until it fires (qemu's
-// `-action watchdog=debug` reports it and lets the VM run on). Last, `reload` on the console reboots
-// the box (-no-reboot: qemu exits) and the startup-config written by `write memory` is on the disk.
+// `-action watchdog=debug` reports it and lets the VM run on). A firmware update from the hub's
+// namespace reboots the box into slot B on trial, which commits (the second boot of the disk). Last,
+// `reload` on the console reboots the box (-no-reboot: qemu exits) and the startup-config written by
+// `write memory` is on the disk.
 //
 //   namespace PREFIX-r1:  hub dmvpnd (FastEthernet0/0 = tap fa0-0 172.16.25.1/30, Tunnel0 192.168.0.1)
 //                          tap fa0-0 ── qemu ── VM eth0 172.16.25.2/30, Tunnel0 192.168.0.2
