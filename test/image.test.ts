@@ -259,7 +259,7 @@ t.test('firmware update over HTTP: refused unsigned; slot B written, tried, comm
   const committed = await waitFor(async () => { const o = await vm!.command('show firmware', /R2#/); return /Last result: committed/.test(o) ? o : ''; }, 300_000, 3000);
   t.match(committed, /^Firmware version 99\.0\.1 \(x86_64\), booted from slot B$/m, 'running the new firmware from slot B');
   t.match(committed, /^B +99\.0\.1 +running, default$/m, 'slot B is the default now');
-  t.match(committed, /Last result: committed: slot B version 99\.0\.1 committed \(healthy\)/, `committed once registered (${((Date.now() - t1) / 1000).toFixed(1)} s after qemu started)`);
+  t.match(committed, /Last result: committed: slot B version 99\.0\.1 committed \(healthy; verified in \d+ ms, written in \d+ ms\)/, `committed once registered (${((Date.now() - t1) / 1000).toFixed(1)} s after qemu started; ${/\(healthy; (.*?)\)/.exec(committed)?.[1]})`);
   t.match((await vm.shell('cat /etc/dmvpn-firmware-test')).out, new RegExp(`hfw-${process.pid}`), 'the root filesystem is the bundle\'s (its marker file)');
   t.match(grubenvOfDisk(disk, lab.dir), /^slot=B\n$/, 'grubenv on the disk: slot=B, try_slot gone (GRUB cleared it, the commit kept it so)');
 });

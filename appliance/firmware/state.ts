@@ -14,7 +14,7 @@ export interface FirmwareState {
   /** version each slot holds, when known (the factory image: the same build in both) */
   slots: Partial<Record<Slot, string>>;
   /** an update written into `slot` and booted once on trial, not committed yet */
-  pending?: { slot: Slot; version: string; previous: Slot; at: string };
+  pending?: { slot: Slot; version: string; previous: Slot; at: string; verifyMs?: number; writeMs?: number };
   last?: FirmwareResult;
 }
 

@@ -67,7 +67,8 @@ export class FirmwareService {
         await this.withBootWritable(async () => { updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: p.slot, try_slot: undefined }); });
         this.known = p.slot;
         delete this.state.pending;
-        this.finish('committed', `slot ${p.slot} version ${p.version} committed (healthy)`);
+        const took = p.verifyMs !== undefined ? `; verified in ${p.verifyMs} ms, written in ${p.writeMs} ms` : '';
+        this.finish('committed', `slot ${p.slot} version ${p.version} committed (healthy${took})`);
         this.h.log('notice', 'COMMIT', `slot ${p.slot} version ${p.version} is healthy: committed as the boot slot`);
       }),
       giveUp: (reason) => this.guard(async () => {
@@ -99,13 +100,13 @@ export class FirmwareService {
       const version = v.head.manifest.version;
       this.h.log('notice', 'VERIFIED', `bundle version ${version} (${v.size} bytes) verified in ${Date.now() - t0} ms; writing slot ${target}`);
       this.job = { phase: 'writing', source, slot: target, version };
-      const t1 = Date.now();
+      const t1 = Date.now(), verifyMs = t1 - t0;
       delete this.state.slots[target]; // from here until it is read back, the slot holds nothing known
       this.save();
       await this.withBootWritable(async () => {
         await writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target));
         this.state.slots[target] = version;
-        this.state.pending = { slot: target, version, previous: this.h.booted, at: new Date().toISOString() };
+        this.state.pending = { slot: target, version, previous: this.h.booted, at: new Date().toISOString(), verifyMs, writeMs: Date.now() - t1 };
         this.save();
         updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { try_slot: target });
       });
