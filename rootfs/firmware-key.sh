@@ -8,10 +8,13 @@
 set -euo pipefail
 KEY=$1 PUB=$2 DEV=${3:-}
 [ -s "$PUB" ] && exit 0
+# clones building at once share the development key: one of them makes it, the others wait and use it
+mkdir -p "$(dirname "$PUB")"; exec 8>"$PUB.lock"; flock 8
+[ -s "$PUB" ] && exit 0
 if [ ! -s "$KEY" ]; then
   [ "$DEV" = dev ] || { echo "firmware-key.sh: no firmware key $KEY (nor public key $PUB)" >&2; exit 1; }
   mkdir -p "$(dirname "$KEY")"
-  (umask 077; openssl genpkey -algorithm ed25519 -out "$KEY.tmp" && mv "$KEY.tmp" "$KEY")
+  (umask 077; openssl genpkey -algorithm ed25519 -out "$KEY.tmp.$$" && mv "$KEY.tmp.$$" "$KEY")
   echo "firmware-key.sh: generated a DEVELOPMENT firmware signing key $KEY: images built now trust it; a product build uses the vendor's key (docs/image.md)" >&2
 fi
-openssl pkey -in "$KEY" -pubout -out "$PUB.tmp" && mv "$PUB.tmp" "$PUB"
+openssl pkey -in "$KEY" -pubout -out "$PUB.tmp.$$" && mv "$PUB.tmp.$$" "$PUB"
