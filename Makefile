@@ -9,7 +9,7 @@ NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm wasm/build/abi-probe.wasm
 BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs dist/console.mjs
 
-.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image
+.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image firmware soak
 all: abi wasm native bundle
 
 # The shared-memory contract (docs/layout-contract.md): written once in the spec, generated for
@@ -71,7 +71,23 @@ ADDON_x86_64 := $(NATIVE)
 ADDON_aarch64 := build/native-aarch64/dmvpn_io.node
 image: wasm bundle dist/console.mjs $(ADDON_$(ARCH))
 	@deps/install.sh build image >/dev/null
-	bash rootfs/build.sh $(ARCH) $(ADDON_$(ARCH)) build/image/dmvpn-$(ARCH).img
+	@bash rootfs/firmware-key.sh "$(FIRMWARE_KEY)" "$(FIRMWARE_PUBKEY)" $(if $(filter file,$(origin FIRMWARE_KEY)),dev)
+	DMVPN_FIRMWARE_PUBKEY="$(FIRMWARE_PUBKEY)" bash rootfs/build.sh $(ARCH) $(ADDON_$(ARCH)) build/image/dmvpn-$(ARCH).img
+
+# A signed firmware bundle of that image (docs/image.md "Firmware update"): slot A's root, kernel and
+# initramfs with a manifest signed by FIRMWARE_KEY (Ed25519, PEM). Not given: a development key made
+# once in the image cache (outside the clone, never committed; shared by the clones on this machine so
+# their images stay cache hits); a product build passes the vendor's: FIRMWARE_KEY=vendor.pem (or, for
+# `make image` alone, only FIRMWARE_PUBKEY=vendor.pub). The version is rootfs/files/firmware-version's.
+IMAGE_CACHE := $(or $(DMVPN_IMAGE_CACHE),$(HOME)/.cache/dmvpn-image)
+FIRMWARE_KEY ?= $(IMAGE_CACHE)/firmware-dev-ed25519.pem
+FIRMWARE_PUBKEY ?= $(FIRMWARE_KEY:.pem=.pub.pem)
+FIRMWARE_VERSION := $(shell cat rootfs/files/firmware-version)
+firmware: image dist/firmware-bundle.mjs
+	bash rootfs/firmware-parts.sh build/image/dmvpn-$(ARCH).img build/firmware/parts-$(ARCH)
+	node dist/firmware-bundle.mjs --key "$(FIRMWARE_KEY)" --version $(FIRMWARE_VERSION) --arch $(ARCH) \
+	  --root build/firmware/parts-$(ARCH)/root.sqfs --kernel build/firmware/parts-$(ARCH)/vmlinuz \
+	  --initrd build/firmware/parts-$(ARCH)/initrd.img --out build/firmware/dmvpn-$(ARCH)-$(FIRMWARE_VERSION).fw
 build/native-aarch64/dmvpn_io.node: $(wildcard appliance/native/*.c appliance/native/*.h) appliance/native/binding.gyp rootfs/native-addon.sh | $(NPM_STAMP)
 	@mkdir -p $(@D)
 	bash rootfs/native-addon.sh aarch64 $@
@@ -95,6 +111,13 @@ lab: deps-lab
 
 bench: all
 	bash bench/run.sh
+
+# Long runs kept out of `make test`: the firmware rollback needs three boots of the x86_64 image
+# (test/image/firmware-rollback.soak.ts, about 8 minutes under TCG).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory image ARCH=x86_64
+	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=2400 test/image/firmware-rollback.soak.ts
 
 clean:
 	rm -rf wasm/build dist appliance/native/build build

@@ -35,10 +35,12 @@ exec 9>"$CACHE/.lock-$ARCH"; flock 9                      # one builder per arch
 MANIFEST=$("$HERE/debs.sh" "$DEBARCH" "$CACHE/debs-$DEBARCH" $PKGS $GRUBPKGS)
 NODE_TGZ=$("$HERE/node.sh" "$ARCH" "$CACHE/npm")
 APP_FILES=("$SRC"/dist/{dmvpnd,watchdog,worker,dmvpnctl,console}.mjs "$SRC"/wasm/build/dataplane.wasm "$SRC"/wasm/build/crypto.wasm)
-KEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/*.sh "$HERE"/files/* | cut -c1-64; } | sha256sum | cut -c1-16)
+# the firmware updater's public key (Makefile: FIRMWARE_PUBKEY, a development key unless a vendor's is given)
+FWPUB=${DMVPN_FIRMWARE_PUBKEY:?build.sh: DMVPN_FIRMWARE_PUBKEY (the firmware public key, PEM) is required}
+KEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$FWPUB" "$HERE"/*.sh "$HERE"/files/* | cut -c1-64; } | sha256sum | cut -c1-16)
 CACHED=$CACHE/img-$ARCH-$KEY.img
 # the root filesystem alone (the slow part: xz over the Node binary) has its own, narrower key
-ROOTKEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/build.sh "$HERE"/files/{init,udhcpc.script,busybox-applets,frr-vtysh.conf,debug-shell} | cut -c1-64; } | sha256sum | cut -c1-16)
+ROOTKEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/build.sh "$FWPUB" "$HERE"/files/{init,udhcpc.script,busybox-applets,frr-vtysh.conf,debug-shell,firmware-version} | cut -c1-64; } | sha256sum | cut -c1-16)
 SQFS=$CACHE/root-$ARCH-$ROOTKEY.sqfs
 if [ -s "$CACHED" ]; then
   mkdir -p "$(dirname "$OUT")"; cp --sparse=always "$CACHED" "$OUT"
@@ -108,6 +110,7 @@ printf 'root:x:0:0:root:/root:/bin/sh\nfrr:x:100:101:FRR routing:/nonexistent:/b
 printf 'root:x:0:\nfrr:x:101:\nfrrvty:x:102:frr\n' > "$R/etc/group"
 printf '127.0.0.1 localhost\n' > "$R/etc/hosts"; ln -s /run/resolv.conf "$R/etc/resolv.conf"
 printf 'DMVPN appliance %s %s\n' "$ARCH" "$(cd "$SRC" && git describe --always --dirty 2>/dev/null || echo unknown)" > "$R/etc/dmvpn-release"
+install -m 644 "$FWPUB" "$R/etc/dmvpn-firmware.pub"; install -m 644 "$HERE/files/firmware-version" "$R/etc/dmvpn-version"   # the updater's trust and version
 echo "$MANIFEST" > "$R/etc/dmvpn-packages"; echo "node $(basename "$NODE_TGZ" .tgz)" >> "$R/etc/dmvpn-packages"
 mksquashfs "$R" "$B/root.sqfs" -comp "${SQUASHFS_COMP:-xz}" -all-root -noappend -quiet -no-progress >&2
 mv "$B/root.sqfs" "$SQFS"

@@ -10,18 +10,23 @@
 // its adjacency over Tunnel0 on the image's raw socket. Through init's debug shell (virtio
 // console hvc0): FRR's zebra and ospfd start and vtysh answers; the supervisor stopped (SIGSTOP: its
 // event loop no longer runs) stops the feeding of the i6300esb timer until it fires (qemu's
-// `-action watchdog=debug` reports it and lets the VM run on). Last, `reload` on the console reboots
-// the box (-no-reboot: qemu exits) and the startup-config written by `write memory` is on the disk.
+// `-action watchdog=debug` reports it and lets the VM run on). A firmware update from the hub's
+// namespace reboots the box into slot B on trial, which commits (the second boot of the disk). Last,
+// `reload` on the console reboots the box (-no-reboot: qemu exits) and the startup-config written by
+// `write memory` is on the disk.
 //
 //   namespace PREFIX-r1:  hub dmvpnd (FastEthernet0/0 = tap fa0-0 172.16.25.1/30, Tunnel0 192.168.0.1)
 //                          tap fa0-0 ── qemu ── VM eth0 172.16.25.2/30, Tunnel0 192.168.0.2
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, sh, waitFor, uniquePrefix } from './util/lab.js';
+import { Lab, sh, waitFor, uniquePrefix, ROOT } from './util/lab.js';
 import { requireTools, LAB_NEEDS, cannotRun } from './util/needs.js';
 import { imageOrCannotRun, provision, persistentFile, persistentNames, ImageVm } from './image/vm.js';
 import { checkFrr } from './image/frr-check.js';
+import { devFirmwareKey, variantBundle, httpServer, grubenvOfDisk } from './image/firmware-vm.js';
+import { partFiles } from './image/firmware-fixture.js';
+import { writeBundle } from '../appliance/firmware/bundle-writer.js';
 
 const HUB_NBMA = '172.16.25.1';
 const VM_NBMA = '172.16.25.2';
@@ -211,6 +216,69 @@ t.test('a hung supervisor stops the hardware watchdog\'s feeding: the timer fire
   await vm!.expectQemu(/watchdog: timer fired/, 300_000);
   t.pass('the i6300esb timer fires (qemu: "watchdog: timer fired"; on a box: the reset)');
   t.equal((await vm!.shell(`kill -CONT ${pid}`)).rc, 0, 'the supervisor runs again (for the reload below)');
+});
+
+// ---- firmware update (appliance/firmware/, docs/image.md "Firmware update") ------------------------
+// A bundle of this image with its root relabelled 0.1.1 (test/image/firmware-vm.ts), served over HTTP
+// from the hub's namespace: an unsigned one is refused; the signed one is verified, written into slot
+// B and tried: the guest reboots (-no-reboot: qemu exits), the same disk boots again (GRUB: try_slot
+// B once), the spoke registers and the trial commits (grubenv slot=B). The reload test below then
+// runs on that second boot, so the update costs one boot. Rolling back needs a third: `make soak`.
+t.test('firmware update over HTTP: refused unsigned; slot B written, tried, committed once registered', async (t) => {
+  const key = devFirmwareKey();
+  if (!key) return cannotRun(t, ['the development firmware key make image generated (Makefile FIRMWARE_KEY)']);
+  const www = fs.mkdtempSync(path.join(lab.dir, 'www-'));
+  const good = variantBundle(image, www, key, '99.0.1', `hfw-${process.pid}`);
+  const parts = partFiles(www, { root: 4096, kernel: 100, initrd: 100 }, 'bad');
+  writeBundle({ version: '99.0.2', arch: 'x86_64', privateKeyPem: fs.readFileSync(key, 'utf8'), parts, sign: false }, path.join(www, 'unsigned.fw'));
+  const http = httpServer(hubNs, HUB_NBMA, 8080, www);
+  t.teardown(() => http.stop());
+  t.comment(`bundle ${path.basename(good)}: ${fs.statSync(good).size} bytes`);
+  const factory = fs.readFileSync(path.join(ROOT, 'rootfs/files/firmware-version'), 'utf8').trim().replace(/\./g, '\\.');
+  const show0 = await vm!.command('show firmware', /R2#/);
+  t.match(show0, new RegExp(`^Firmware version ${factory} \\(x86_64\\), booted from slot A$`, 'm'), 'show firmware: the factory version, slot A');
+  t.match(show0, new RegExp(`^A +${factory} +running, default$`, 'm'), 'slot A running and default');
+  const url = (f: string) => `http://${HUB_NBMA}:8080/${f}`;
+  t.match(await vm!.command(`firmware update ${url('unsigned.fw')}`, /R2#/), /Firmware update from \S+ started/);
+  const refused = await waitFor(async () => { const o = await vm!.command('show firmware', /R2#/); return /Last result: refused/.test(o) ? o : ''; }, 120_000, 2000);
+  t.match(refused, /Last result: refused: \S+unsigned\.fw: bundle is not signed/, 'the unsigned bundle is refused, the reason in show firmware');
+  t.match(refused, /^Update: idle$/m, 'and the updater is idle again');
+  const t0 = Date.now();
+  t.match(await vm!.command(`firmware update ${url(path.basename(good))}`, /R2#/), /started .* slot B is written/);
+  // phases as show firmware reports them, until the guest reboots
+  const phases: string[] = [];
+  while (vm!.proc?.exitCode === null && Date.now() - t0 < 600_000) {
+    const o = await vm!.command('show firmware', /R2#/, 10_000).catch(() => '');
+    const ph = /^Update: (\w+)/m.exec(o)?.[1];
+    if (ph && phases.at(-1)?.split(' ')[0] !== ph) phases.push(`${ph} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  t.equal(await vm!.exited(60_000), 0, 'the guest rebooted to try slot B (-no-reboot: qemu exits 0)');
+  t.comment(`update, from the command to the reboot: ${((Date.now() - t0) / 1000).toFixed(1)} s (show firmware: ${phases.join(', ')})`);
+  t.match(grubenvOfDisk(disk, lab.dir), /^slot=A\ntry_slot=B\n$/, 'grubenv on the disk: slot=A, try_slot=B');
+  // the second boot of the same disk: GRUB boots B once
+  const dir2 = fs.mkdtempSync(path.join(lab.dir, 'boot2-'));
+  vm = new ImageVm({ arch: 'x86_64', disk, dir: dir2, ns: hubNs, tap: 'fa0-0', debugShell: true, watchdogAction: 'debug' });
+  vm.start();
+  const t1 = Date.now();
+  let at = await vm.expect(/Booting `DMVPN appliance, slot B'/, 600_000);
+  at = await vm.expect(/init: slot B \(root \/dev\/vda3\)/, 600_000, at);
+  at = await vm.expect(/Press RETURN to get started\./, 600_000, at);
+  t.pass(`slot B booted (console ready ${((Date.now() - t1) / 1000).toFixed(1)} s after qemu started)`);
+  vm.send('\r');
+  at = await vm.expect(/Username: $/, 120_000, at); vm.send('operator\r');
+  at = await vm.expect(/Password: $/, 60_000, at); vm.send(`${USER_SECRET}\r`);
+  at = await vm.expect(/\nR2>$/, 120_000, at);
+  t.pass('the startup-config survived the update: login local with the saved user');
+  vm.send('enable\r'); at = await vm.expect(/Password: $/, 60_000, at); vm.send(`${ENABLE_SECRET}\r`);
+  await vm.expect(/\nR2#$/, 60_000, at);
+  t.equal(await vm.command('terminal length 0', PROMPT), '');
+  const committed = await waitFor(async () => { const o = await vm!.command('show firmware', /R2#/); return /Last result: committed/.test(o) ? o : ''; }, 300_000, 3000);
+  t.match(committed, /^Firmware version 99\.0\.1 \(x86_64\), booted from slot B$/m, 'running the new firmware from slot B');
+  t.match(committed, /^B +99\.0\.1 +running, default$/m, 'slot B is the default now');
+  t.match(committed, /Last result: committed: slot B version 99\.0\.1 committed \(healthy; verified in \d+ ms, written in \d+ ms\)/, `committed once registered (${((Date.now() - t1) / 1000).toFixed(1)} s after qemu started; ${/\(healthy; (.*?)\)/.exec(committed)?.[1]})`);
+  t.match((await vm.shell('cat /etc/dmvpn-firmware-test')).out, new RegExp(`hfw-${process.pid}`), 'the root filesystem is the bundle\'s (its marker file)');
+  t.match(grubenvOfDisk(disk, lab.dir), /^slot=B\n$/, 'grubenv on the disk: slot=B, try_slot gone (GRUB cleared it, the commit kept it so)');
 });
 
 t.test('reload on the console reboots the box; write memory is on the disk', async (t) => {

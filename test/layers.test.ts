@@ -10,6 +10,7 @@ import { ROOT } from './util/lab.js';
 const LAYERS: Record<string, number> = {
   net: 0, log: 0, auth: 0, // addresses and prefixes; the one log; password hashing (IOS secret types)
   dataplane: 1, io: 1, // shared-memory layout, rings, commands; the C addon's binding
+  firmware: 1, // firmware bundles, slots, boot selector, commit (node built-ins only)
   cli: 2, // command-tree engine
   config: 3, // IOS config grammar, modes, loader, model
   nhrp: 4, ike: 4, routing: 4, // NHRP protocol engine; IKE (encoding, keymat, tasks, manager); routing (kernel table, FRR, EIGRP)

@@ -11,6 +11,8 @@ import { SyslogForwarder } from '../log/syslog.js';
 import { ikeKeyLogPath, KEYLOG_ENV } from '../supervisor/ike-keylog.js';
 import { frrDirFor } from '../routing/frr/daemons.js';
 import { startHeartbeat } from './heartbeat.js';
+import { boxFirmware, healthView } from './firmware-box.js';
+import { uptime } from 'node:os';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -70,7 +72,12 @@ const syslog = new SyslogForwarder(() => {
   return l && { hosts: l.hosts, trap: l.trap ?? 6, facility: l.facility ?? 'local7' };
 }, () => running().hostname);
 app.log.onEmit((e) => syslog.send(e));
+// the firmware updater on the image (firmware-box.ts); on a trial boot it commits the slot once healthy
+const firmware = boxFirmware({ env: process.env, booted: fileText(process.env.DMVPN_SLOT_FILE),
+  log: (level, mnemonic, text) => app.log.emit('FIRMWARE', level, mnemonic, text), reboot: (reason) => void reload(reason) });
+firmware?.start(() => healthView(app.execContext()), Number(process.env.DMVPN_FIRMWARE_TRIAL_S ?? 300) * 1000, Date.now() - uptime() * 1000);
 const exec = new ExecCommands(app.execContext(), {
+  firmware,
   ntp,
   startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
   reload: (reason) => void reload(reason),

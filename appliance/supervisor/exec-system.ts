@@ -9,6 +9,7 @@ import { renderConfig } from '../config/render.js';
 import type { ExecContext } from './exec-context.js';
 import { saveStartupConfig, readStartupConfig } from './startup-config.js';
 import { ReloadTimer } from './reload.js';
+import type { FirmwareService } from '../firmware/update.js';
 
 export interface SystemOptions {
   /** the file `write memory` writes and the next start loads */
@@ -22,6 +23,8 @@ export interface SystemOptions {
   /** `show version` lines: the firmware release and the slot booted (absent off the image) */
   release?: string;
   slot?: string;
+  /** the firmware updater (the image only): `firmware update`, `show firmware` (exec-firmware.ts) */
+  firmware?: FirmwareService;
 }
 
 type Handler = (a: Args) => string;

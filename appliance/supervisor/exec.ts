@@ -24,6 +24,7 @@ import type { ExecContext } from './exec-context.js';
 import { testHookCommands } from './test-hooks.js';
 import { systemCommands, imageVersionLines, type SystemOptions } from './exec-system.js';
 import { routingCommands, eigrpRibMetrics } from './exec-routing.js';
+import { firmwareCommands } from './exec-firmware.js';
 
 type Handler = (a: Args) => string;
 
@@ -79,6 +80,7 @@ export class ExecCommands {
       ...testHookCommands(() => ctx.dataplaneForTest()),
       ...routingCommands(ctx), // show ip ospf neighbor, show ip bgp summary, show routing daemons (exec-routing.ts)
       ...(system ? systemCommands(ctx, system) : {}), // write memory, show startup-config, reload (exec-system.ts)
+      ...(system?.firmware ? firmwareCommands(system.firmware) : {}), // firmware update, show firmware (exec-firmware.ts)
     };
   }
 

@@ -1,0 +1,65 @@
+// The firmware updater wired to the box, from what init exports (rootfs/files/init): the boot
+// partition mounted read-only on DMVPN_FIRMWARE_BOOT (remounted read-write only while the updater
+// writes it), the slots' partitions, the state file on the persistent partition, the public key and
+// version file of this image. Off the image (no DMVPN_FIRMWARE_BOOT) there is no updater.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { FirmwareService } from '../firmware/update.js';
+import type { HealthView } from '../firmware/commit.js';
+import { isSlot, type Slot } from '../firmware/state.js';
+import type { ExecContext } from '../supervisor/exec-context.js';
+import type { Level } from '../log/log.js';
+
+const run = promisify(execFile);
+
+export interface BoxFirmwareOptions {
+  env: NodeJS.ProcessEnv;
+  booted: string | undefined;
+  log(level: Level, mnemonic: string, text: string): void;
+  reboot(reason: string): void;
+}
+
+/** The partition's size from sysfs (/sys/class/block/vda3/size, in 512-byte sectors). */
+function partitionBytes(device: string): number {
+  return Number(fs.readFileSync(`/sys/class/block/${path.basename(device)}/size`, 'utf8').trim()) * 512;
+}
+
+export function boxFirmware(o: BoxFirmwareOptions): FirmwareService | undefined {
+  const e = o.env;
+  if (!e.DMVPN_FIRMWARE_BOOT || !isSlot(o.booted)) return undefined;
+  const slots = Object.fromEntries((e.DMVPN_FIRMWARE_SLOTS ?? '').split(/\s+/).filter(Boolean).map((kv) => kv.split('='))) as Record<Slot, string>;
+  if (!slots.A || !slots.B) { o.log('error', 'FIRMWARE', 'DMVPN_FIRMWARE_SLOTS does not name both slots: no updater'); return undefined; }
+  try {
+    return new FirmwareService({
+      arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64',
+      runningVersion: fs.readFileSync(e.DMVPN_FIRMWARE_VERSION_FILE ?? '/etc/dmvpn-version', 'utf8').trim(),
+      booted: o.booted,
+      bootDir: e.DMVPN_FIRMWARE_BOOT,
+      slots: { A: { device: slots.A, offset: 0, capacity: partitionBytes(slots.A) }, B: { device: slots.B, offset: 0, capacity: partitionBytes(slots.B) } },
+      publicKeyPem: fs.readFileSync(e.DMVPN_FIRMWARE_KEY ?? '/etc/dmvpn-firmware.pub', 'utf8'),
+      stateFile: e.DMVPN_FIRMWARE_STATE ?? '/data/firmware/state.json',
+      downloadDir: e.DMVPN_FIRMWARE_DOWNLOAD ?? '/tmp',
+      remountBoot: async (writable) => { await run('mount', ['-o', `remount,${writable ? 'rw' : 'ro'}`, e.DMVPN_FIRMWARE_BOOT!]); },
+      reboot: o.reboot,
+      log: (level, mnemonic, text) => o.log(level, mnemonic, text),
+    });
+  } catch (err) {
+    o.log('error', 'FIRMWARE', `no updater: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** The trial's health as the running supervisor sees it (commit.ts healthOf). */
+export function healthView(ctx: ExecContext): HealthView {
+  const t = ctx.tunnel();
+  const nhsConfigured = !!t && t.nhrp.nhs.length > 0;
+  const cryptoConfigured = !!t?.protection;
+  return {
+    nhsConfigured,
+    registered: (ctx.nhrp()?.nhsStatus() ?? []).some((s) => s.up),
+    cryptoConfigured,
+    ikeUp: (ctx.ike()?.sas() ?? []).some((s) => s.establishedAt !== undefined),
+  };
+}

@@ -1,0 +1,38 @@
+// What the updater remembers across reboots, on the persistent partition (/data/firmware/state.json):
+// the version in each slot, the update on trial (pending), and the last result for `show firmware`.
+// Written atomically (temporary file, fsync, rename, fsync of the directory); a file that does not
+// parse is treated as absent (the box must boot and report, not refuse).
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type Slot = 'A' | 'B';
+export const otherSlot = (s: Slot): Slot => (s === 'A' ? 'B' : 'A');
+export const isSlot = (s: unknown): s is Slot => s === 'A' || s === 'B';
+
+export interface FirmwareResult { result: 'committed' | 'rolled back' | 'refused' | 'failed'; message: string; at: string }
+export interface FirmwareState {
+  /** version each slot holds, when known (the factory image: the same build in both) */
+  slots: Partial<Record<Slot, string>>;
+  /** an update written into `slot` and booted once on trial, not committed yet */
+  pending?: { slot: Slot; version: string; previous: Slot; at: string; verifyMs?: number; writeMs?: number };
+  last?: FirmwareResult;
+}
+
+export function readState(file: string): FirmwareState | undefined {
+  try {
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as FirmwareState;
+    if (!s || typeof s !== 'object' || typeof s.slots !== 'object') return undefined;
+    if (s.pending && !isSlot(s.pending.slot)) delete s.pending;
+    return s;
+  } catch { return undefined; }
+}
+
+export function writeState(file: string, s: FirmwareState): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try { fs.writeSync(fd, JSON.stringify(s, null, 1) + '\n'); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  fs.renameSync(tmp, file);
+  const d = fs.openSync(path.dirname(file), 'r');
+  try { fs.fsyncSync(d); } finally { fs.closeSync(d); }
+}
