@@ -7,7 +7,8 @@
 //     its LAN, packets per opcode exchanged meanwhile, stuck-in-active count;
 //  2. memory: one hub and N synthetic spokes driven through the hub's real receive path (hellos, the
 //     INIT exchange, acks, updates with K routes each), heap used after gc() before and after, at
-//     several (N, K): bytes per neighbor and per route from the slopes;
+//     several (N, K), each in a fresh process, median of 3: bytes per neighbor and per route from the
+//     slopes (100 to 1000 neighbors, 1 to 5 routes each);
 //  3. absorb rate: the same synthetic spokes send the hub update packets of K changed routes each as
 //     fast as it processes them (decode, RTP, DUAL, its own multicast update and every spoke's ack).
 // Prints figures and one JSON line, asserts nothing.
@@ -226,16 +227,16 @@ for (const x of [conv.silent, conv.goodbye]) {
 }
 console.log(`  stuck in active: ${conv.stuckInActive}, drops: ${JSON.stringify(conv.dropped)}`);
 
-const sizes: Array<[number, number]> = [[100, 1], [250, 1], [500, 1], [500, 10]];
+const sizes: Array<[number, number]> = [[100, 1], [250, 1], [1000, 1], [1000, 5]];
 const mem = sizes.map(([n, k]) => memoryInChild(n, k));
 const perRoute = (mem[3].heapBytes - mem[2].heapBytes) / (mem[3].topologyEntries - mem[2].topologyEntries);
-// from 250 to 500 (Maps grow their tables in doublings: a slope across one doubling counts them fairly)
+// from 250 to 1000 (Maps grow their tables in doublings: a slope across whole doublings counts them fairly)
 const perNeighbor = (mem[2].heapBytes - mem[1].heapBytes) / (mem[2].spokes - mem[1].spokes) - perRoute;
 console.log('memory at the hub (heap after gc, synthetic spokes):');
 for (const m of mem) console.log(`  ${m.spokes} neighbors x ${m.routesPerSpoke} routes (${m.topologyEntries} topology entries): ${(m.heapBytes / 1024).toFixed(0)} KiB`);
-console.log(`  slope: ${Math.round(perNeighbor)} bytes per neighbor, ${Math.round(perRoute)} bytes per route`);
+console.log(`  slope: ${Math.round(perNeighbor + perRoute)} bytes per neighbor with its one route, ${Math.round(perRoute)} per further route, so ${Math.round(perNeighbor)} per neighbor alone (heap noise: +-150 KiB a point)`);
 
-const rates = [absorb(100, 10, 3), absorb(100, 30, 3)];
+const rates = [absorb(100, 10, 2), absorb(100, 30, 2)];
 console.log('updates the hub absorbs (100 neighbors, each update re-advertised to all and acked by all):');
 for (const r of rates) console.log(`  ${r.routesPerPacket} routes/packet: ${r.packetsPerSec} packets/s, ${r.routesPerSec} routes/s (${r.packets} packets, ${r.hubMulticastUpdates} multicast updates out, ${r.acksAbsorbed} acks in, SIA ${r.stuckInActive})`);
 console.log(JSON.stringify({ bench: 'eigrp', convergence: conv, memory: { sizes: mem, bytesPerNeighbor: Math.round(perNeighbor), bytesPerRoute: Math.round(perRoute) }, absorb: rates }));
