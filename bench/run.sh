@@ -15,6 +15,7 @@ echo; echo "### NHRP: a spoke's NBMA address changes (DHCP-like, no-unique): tim
 echo; echo "### IKEv1: main mode + quick mode per second per core as responder, ours and strongSwan's charon"; node "$here/ike.mjs" 200
 echo; echo "### IKEv1 + NHRP Phase 3: time from the first packet to an encrypted direct spoke-to-spoke path (seed 003)"; node "$here/nhrp-convergence.mjs" 5 ike
 echo; echo "### NHRP: registration storm after a hub restart (simulated spokes)"; node "$here/registration-storm.mjs" 1000 10000
+echo; echo "### EIGRP: 100 simulated spokes on one hub: convergence after a spoke failure, memory per neighbor and route, updates absorbed"; node "$here/eigrp.mjs" 100 3
 echo; echo "### data plane: recovery after a WASM trap (worker restarted on the same memory)"; node "$here/dataplane-recovery.mjs" 5
 echo; echo "### end to end through two appliances (hub R1, spoke R2; iperf3 TCP h2 -> h1)"
 : > /tmp/dmv-e2e.txt

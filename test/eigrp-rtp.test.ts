@@ -89,6 +89,7 @@ t.test('multicast with a busy neighbor: sequence TLV, CR flag, unicast catch-up'
   const s1 = new Rtp(() => now), s2 = new Rtp(() => now);
   for (const [r, self] of [[s1, '10.0.0.11'], [s2, '10.0.0.12']] as const) {
     r.add('10.0.0.1', 'Tunnel0'); r.take();
+    r.receive('10.0.0.1', { opcode: Opcode.Update, flags: Flag.Init, seq: 1, ack: 0 }); // the hub's INIT: in step with it
     r.sequenceHello('10.0.0.1', self, ['10.0.0.12']);
   }
   t.ok(s1.receive('10.0.0.1', m[1]), 'spoke 1 takes the multicast');
@@ -99,6 +100,22 @@ t.test('multicast with a busy neighbor: sequence TLV, CR flag, unicast catch-up'
   hub.receive('10.0.0.12', { opcode: Opcode.Hello, flags: 0, seq: 0, ack: 3 });
   t.same(show(hub.take()), ['10.0.0.12 op1 f0 s4 a1'], 'spoke 2 gets sequence 4 unicast, without CR');
   t.equal(hub.pendingCount('10.0.0.11'), 0);
+});
+
+t.test('sequenced packets before the neighbor\'s INIT: not taken nor acked; a unicast one restarts the adjacency', async (t) => {
+  // the neighbor's side is up from our previous incarnation (our hold timer ran out, its did not, and its
+  // INIT was acked by the adjacency we dropped): it never sends another INIT, so waiting would leave us
+  // pending for good while it counts us up
+  const r = new Rtp(() => 0);
+  r.add('10.0.0.1', 'Tunnel0'); r.take();
+  t.notOk(r.receive('10.0.0.1', { opcode: Opcode.Update, flags: 0, seq: 40, ack: 0 }, false), 'a multicast update before the INIT is not taken');
+  t.same(r.takeEvents(), [], 'nor a reason to restart (the hub multicasts to the whole segment)');
+  t.notOk(r.receive('10.0.0.1', { opcode: Opcode.Update, flags: 0, seq: 41, ack: 0 }, true), 'a unicast update before the INIT is not taken');
+  t.same(r.takeEvents(), [{ kind: 'restart', neighbor: '10.0.0.1' }], 'the adjacency restarts');
+  r.flushAcks();
+  t.same(r.take(), [], 'neither is acked');
+  t.equal(r.stats.beforeInit, 2);
+  t.ok(r.receive('10.0.0.1', { opcode: Opcode.Update, flags: Flag.Init, seq: 42, ack: 0 }, true), 'the INIT itself is taken');
 });
 
 t.test('neighbor table: hold time expiry and re-adjacency', async (t) => {

@@ -39,7 +39,7 @@ export class Rtp {
   private seq = 0;
   private out: Transmit[] = [];
   private events: RtpEvent[] = [];
-  readonly stats = { retransmits: 0, duplicates: 0, crIgnored: 0, multicasts: 0, sequenceHellos: 0 };
+  readonly stats = { retransmits: 0, duplicates: 0, crIgnored: 0, multicasts: 0, sequenceHellos: 0, beforeInit: 0 };
 
   constructor(private readonly now: () => number) {}
 
@@ -109,11 +109,20 @@ export class Rtp {
 
   /** A packet arrived from a known neighbor. Returns whether its contents should be processed (false:
    *  an unreliable packet is processed regardless; a duplicate or an unexpected CR packet is not). */
-  receive(from: string, h: { opcode: number; flags: number; seq: number; ack: number }): boolean {
+  receive(from: string, h: { opcode: number; flags: number; seq: number; ack: number }, unicast = true): boolean {
     const p = this.peers.get(from);
     if (!p) return false;
     if (h.ack && p.queue.length && p.queue[0].seq === h.ack) this.acked(p);
     if (!h.seq) return true; // hellos and acks are unreliable
+    if (!p.initReceived && !(h.opcode === Opcode.Update && h.flags & Flag.Init)) {
+      // Sequenced traffic before the neighbor's INIT: not ours to take (an ack would tell it we are in
+      // step). Unicast it proves the neighbor's side is up from our previous incarnation (our hold timer
+      // ran out, its did not, and its INIT was acked by the adjacency we dropped): it would never send
+      // another INIT and we would stay pending for good. Restart, so our new INIT restarts it too.
+      this.stats.beforeInit++;
+      if (unicast) this.events.push({ kind: 'restart', neighbor: from });
+      return false;
+    }
     if (h.flags & Flag.CR) {
       const ok = p.crMode;
       p.crMode = false;

@@ -69,7 +69,7 @@ export class EigrpSpeaker {
             // stub neighbors are never queried: they are not transit, so they cannot have another way (stub routing)
       linkCost: (name) => this.linkCost(name), neighbors: () => this.neighbors.up().filter((n) => !n.stub).map((n) => n.address), now: () => this.t,
     });
-    transport.onReceive((iface, src, _dst, payload) => this.receive(iface, src, payload));
+    transport.onReceive((iface, src, dst, payload) => this.receive(iface, src, payload, dst));
     for (const r of o.originate) {
       if (r.vector) this.dual.local(r.prefix, r.len, r.iface, r.vector, r.external);
       else if (this.ifaces.has(r.iface)) this.dual.local(r.prefix, r.len, r.iface, connectedVector(this.linkCost(r.iface)));
@@ -152,7 +152,8 @@ export class EigrpSpeaker {
     this.log?.('debug', dropLine(i.name, src, reason, detail));
   }
 
-  receive(ifname: string, src: string, bytes: Uint8Array): void {
+  /** `dst`: the packet's destination address (224.0.0.10 for a multicast; unicast when not given). */
+  receive(ifname: string, src: string, bytes: Uint8Array, dst?: string): void {
     const i = this.ifaces.get(ifname);
     if (!i) return;
     const r = decodeEigrp(bytes);
@@ -167,7 +168,7 @@ export class EigrpSpeaker {
     } else if (tlvs.some((x) => x.type === 'auth')) { this.drop(i, 'auth-unexpected', src, 'authenticated packet on an interface without authentication'); return; }
     this.counters.receivedOne(h.opcode, h.opcode === Opcode.Hello && h.ack !== 0);
     if (h.opcode === Opcode.Hello) this.hello(i, src, h, tlvs);
-    else this.reliable(i, src, h, tlvs);
+    else this.reliable(i, src, h, tlvs, dst !== EIGRP_MULTICAST);
     this.flush();
   }
 
@@ -188,12 +189,12 @@ export class EigrpSpeaker {
     if (this.neighbors.get(src)) this.rtp.receive(src, h);
   }
 
-  private reliable(i: SpeakerInterface, src: string, h: EigrpPacket['header'], tlvs: EigrpTlv[]): void {
+  private reliable(i: SpeakerInterface, src: string, h: EigrpPacket['header'], tlvs: EigrpTlv[], unicast: boolean): void {
     if (!this.neighbors.get(src)) { this.drop(i, 'not-neighbor', src, `${h.opcode} from ${src}, not a neighbor`); return; }
     if (![Opcode.Update, Opcode.Query, Opcode.Reply, Opcode.SiaQuery, Opcode.SiaReply].includes(h.opcode as 1)) {
       this.drop(i, 'unknown-opcode', src, `opcode ${h.opcode}`); return;
     }
-    if (!this.rtp.receive(src, h)) return;
+    if (!this.rtp.receive(src, h, unicast)) return;
     for (const t of tlvs) {
       const r = this.routeIn(i, src, t);
       if (!r) continue;
