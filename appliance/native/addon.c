@@ -15,6 +15,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include "io.h"
+#include "js-callback.h"
 #include "netlink.h"
 #include "mcast-raw.h"
 
@@ -156,7 +157,6 @@ static struct inst *inst_of(napi_env env) {
   return d;
 }
 
-static napi_value num(napi_env env, double d) { napi_value v; napi_create_double(env, d, &v); return v; }
 static napi_value str(napi_env env, const char *s) { napi_value v; napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v); return v; }
 
 #define ARGS(n) size_t argc = n; napi_value argv[n] = { 0 }; \
@@ -174,7 +174,7 @@ static napi_value js_open_tun(napi_env env, napi_callback_info info) {
   if ((v = prop(env, argv[1], "multiQueue"))) o.multi_queue = get_bool(env, v);
   struct io_err e;
   int fd = tun_open(name, &o, &e);
-  return fd < 0 ? throw_io(env, &e) : num(env, fd);
+  return fd < 0 ? throw_io(env, &e) : js_number(env, fd);
 }
 
 static napi_value js_tun_set_carrier(napi_env env, napi_callback_info info) {
@@ -212,7 +212,7 @@ static napi_value js_open_raw_ip(napi_env env, napi_callback_info info) {
   if (!is_nullish(env, argv[1])) { if (get_string(env, argv[1], addr, sizeof addr, "bindAddress")) return NULL; bind_addr = addr; }
   struct io_err e;
   int fd = raw_open((int)proto, bind_addr, &e);
-  return fd < 0 ? throw_io(env, &e) : num(env, fd);
+  return fd < 0 ? throw_io(env, &e) : js_number(env, fd);
 }
 
 static napi_value js_open_udp(napi_env env, napi_callback_info info) {
@@ -223,7 +223,7 @@ static napi_value js_open_udp(napi_env env, napi_callback_info info) {
   if (get_int(env, argv[1], 0, 65535, &port, "port")) return NULL;
   struct io_err e;
   int fd = udp_open(addr, (int)port, &e);
-  return fd < 0 ? throw_io(env, &e) : num(env, fd);
+  return fd < 0 ? throw_io(env, &e) : js_number(env, fd);
 }
 
 static napi_value js_close_fd(napi_env env, napi_callback_info info) {
@@ -247,15 +247,15 @@ static napi_value stats_object(napi_env env, struct pump *p) {
   napi_value o;
   pump_stats(p, &s);
   napi_create_object(env, &o);
-  napi_set_named_property(env, o, "packets", num(env, (double)s.packets));
-  napi_set_named_property(env, o, "bytes", num(env, (double)s.bytes));
-  napi_set_named_property(env, o, "batches", num(env, (double)s.batches));
-  napi_set_named_property(env, o, "errors", num(env, (double)s.errors));
-  napi_set_named_property(env, o, "drops", num(env, (double)s.drops));
-  napi_set_named_property(env, o, "fullWaits", num(env, (double)s.full_waits));
-  napi_set_named_property(env, o, "fullMs", num(env, (double)s.full_ns / 1e6));
-  napi_set_named_property(env, o, "controlPassed", num(env, (double)s.ctl_passed));
-  napi_set_named_property(env, o, "controlDropped", num(env, (double)s.ctl_dropped));
+  napi_set_named_property(env, o, "packets", js_number(env, (double)s.packets));
+  napi_set_named_property(env, o, "bytes", js_number(env, (double)s.bytes));
+  napi_set_named_property(env, o, "batches", js_number(env, (double)s.batches));
+  napi_set_named_property(env, o, "errors", js_number(env, (double)s.errors));
+  napi_set_named_property(env, o, "drops", js_number(env, (double)s.drops));
+  napi_set_named_property(env, o, "fullWaits", js_number(env, (double)s.full_waits));
+  napi_set_named_property(env, o, "fullMs", js_number(env, (double)s.full_ns / 1e6));
+  napi_set_named_property(env, o, "controlPassed", js_number(env, (double)s.ctl_passed));
+  napi_set_named_property(env, o, "controlDropped", js_number(env, (double)s.ctl_dropped));
   return o;
 }
 
@@ -301,7 +301,7 @@ static napi_value js_start_pump(napi_env env, napi_callback_info info) {
   pe->id = new_id();
   pe->next = in->pumps;
   in->pumps = pe;
-  return num(env, pe->id);
+  return js_number(env, pe->id);
 }
 
 static int pump_id(napi_env env, napi_value v, struct pump_entry ***out) {
@@ -450,7 +450,7 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   w->inst = in;
   w->next = in->watches;
   in->watches = w;
-  return num(env, w->id);
+  return js_number(env, w->id);
 }
 
 static napi_value js_unwatch(napi_env env, napi_callback_info info) {
@@ -497,7 +497,7 @@ static napi_value js_layout_contract_fill(napi_env env, napi_callback_info info)
   struct io_err e;
   int n = layout_contract_fill(mem, len, (size_t)base, (size_t)stride, &e);
   if (n < 0) return throw_io(env, &e);
-  return num(env, n);
+  return js_number(env, n);
 }
 
 /* ---------- lifecycle ---------- */

@@ -32,6 +32,7 @@
 #include <node_api.h>
 #include <uv.h>
 #include "io.h"
+#include "js-callback.h"
 #include "mcast-raw.h"
 
 #define MR_MAX_IFACES 64          /* more than the kernel's default igmp_max_memberships (20) anyway */
@@ -59,7 +60,6 @@ struct mr_sock {
 static __thread struct mr_sock *mr_socks; /* per JS thread, as netlink.c */
 static uint32_t next_mr_id = 1;
 
-static napi_value mr_num(napi_env env, double d) { napi_value v; napi_create_double(env, d, &v); return v; }
 static napi_value mr_str(napi_env env, const char *s) { napi_value v; napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v); return v; }
 
 static napi_value mr_throw(napi_env env, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -73,16 +73,7 @@ static napi_value mr_throw(napi_env env, int err, const char *fmt, ...) {
   return NULL;
 }
 
-static void mr_call(struct mr_sock *s, size_t argc, napi_value *argv) {
-  napi_value cb, recv, result;
-  napi_get_reference_value(s->env, s->cb, &cb);
-  napi_get_global(s->env, &recv);
-  if (cb && napi_make_callback(s->env, s->actx, recv, cb, argc, argv, &result) == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(s->env, &err);
-    napi_fatal_exception(s->env, err);
-  }
-}
+static void mr_call(struct mr_sock *s, size_t argc, napi_value *argv) { js_callback(s->env, s->cb, s->actx, argc, argv); }
 
 /* callback('packet', iface, src, dst, payload): the IP payload (the EIGRP packet), header stripped. */
 static void deliver_packet(struct mr_sock *s, const char *iface, const uint8_t *ip, size_t ihl, size_t len) {
@@ -291,7 +282,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_add_env_cleanup_hook(env, mr_cleanup, s);
   s->next = mr_socks;
   mr_socks = s;
-  return mr_num(env, s->id);
+  return js_number(env, s->id);
 }
 
 static struct mr_sock *sock_of(napi_env env, napi_callback_info info, napi_value *argv, size_t n) {
@@ -369,7 +360,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
     { "received", s->received }, { "sent", s->sent }, { "foreign", s->foreign }, { "truncated", s->truncated },
     { "malformed", s->malformed }, { "receiveErrors", s->recv_errors }, { "sendErrors", s->send_errors }, { "fd", s->fd },
   };
-  for (size_t i = 0; i < sizeof f / sizeof *f; i++) napi_set_named_property(env, o, f[i].k, mr_num(env, f[i].v));
+  for (size_t i = 0; i < sizeof f / sizeof *f; i++) napi_set_named_property(env, o, f[i].k, js_number(env, f[i].v));
   if (s->failure[0]) napi_set_named_property(env, o, "failure", mr_str(env, s->failure));
   return o;
 }

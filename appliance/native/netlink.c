@@ -26,6 +26,7 @@
 #include <node_api.h>
 #include <uv.h>
 #include "io.h"
+#include "js-callback.h"
 #include "netlink.h"
 
 #define NL_RECV_BUF (64 * 1024)   /* dump datagrams are at most 32 KiB on large-page kernels */
@@ -54,26 +55,18 @@ static napi_value nl_throw(napi_env env, int err, const char *what) {
   return NULL;
 }
 
-static napi_value nl_num(napi_env env, double d) { napi_value v; napi_create_double(env, d, &v); return v; }
-
 /* callback(kind, bytes): kind 'message' with a Buffer of one datagram, or 'overrun' with undefined. */
 static void deliver(struct nl_sock *s, const char *kind, const uint8_t *data, size_t len) {
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, recv, argv[2], result;
-  napi_get_reference_value(env, s->cb, &cb);
-  napi_get_global(env, &recv); /* make_callback needs an object receiver */
+  napi_value argv[2];
   napi_create_string_utf8(env, kind, NAPI_AUTO_LENGTH, &argv[0]);
   if (data) {
     void *copy;
     napi_create_buffer_copy(env, len, data, &copy, &argv[1]);
   } else napi_get_undefined(env, &argv[1]);
-  if (cb && napi_make_callback(env, s->actx, recv, cb, 2, argv, &result) == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(env, &err);
-    napi_fatal_exception(env, err);
-  }
+  js_callback(env, s->cb, s->actx, 2, argv);
   napi_close_handle_scope(env, scope);
 }
 
@@ -167,7 +160,7 @@ static napi_value js_netlink_open(napi_env env, napi_callback_info info) {
   napi_add_env_cleanup_hook(env, nl_cleanup, s);
   s->next = socks;
   socks = s;
-  return nl_num(env, s->id);
+  return js_number(env, s->id);
 }
 
 /* The socket named by the first of `n` arguments (argv filled), or NULL with an exception pending. */
@@ -218,14 +211,14 @@ static napi_value js_netlink_stats(napi_env env, napi_callback_info info) {
   struct nl_sock *s = sock_arg(env, info, argv, 1);
   if (!s) return NULL;
   napi_create_object(env, &o);
-  napi_set_named_property(env, o, "received", nl_num(env, s->received));
-  napi_set_named_property(env, o, "foreign", nl_num(env, s->foreign));
-  napi_set_named_property(env, o, "truncated", nl_num(env, s->truncated));
-  napi_set_named_property(env, o, "overruns", nl_num(env, s->overruns));
-  napi_set_named_property(env, o, "errors", nl_num(env, s->errors));
+  napi_set_named_property(env, o, "received", js_number(env, s->received));
+  napi_set_named_property(env, o, "foreign", js_number(env, s->foreign));
+  napi_set_named_property(env, o, "truncated", js_number(env, s->truncated));
+  napi_set_named_property(env, o, "overruns", js_number(env, s->overruns));
+  napi_set_named_property(env, o, "errors", js_number(env, s->errors));
   struct sockaddr_nl me;
   socklen_t len = sizeof me;
-  if (getsockname(s->fd, (struct sockaddr *)&me, &len) == 0) napi_set_named_property(env, o, "portId", nl_num(env, me.nl_pid));
+  if (getsockname(s->fd, (struct sockaddr *)&me, &len) == 0) napi_set_named_property(env, o, "portId", js_number(env, me.nl_pid));
   return o;
 }
 
