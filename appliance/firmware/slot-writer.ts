@@ -2,8 +2,10 @@
 // partition (a block device on the box; a disk image file and the partition's offset in tests), the
 // kernel and initramfs as files in the slot's directory of the mounted boot partition.
 // The bytes copied are hashed again as they are read from the bundle (a file changed since it was
-// verified is caught), and what landed on the disk is read back and hashed after the sync: the boot
-// selector is pointed at the slot only when both match the signed manifest.
+// verified is caught), and what was written is read back and hashed after the sync: the boot selector
+// is pointed at the slot only when both match the signed manifest. The read-back goes through the page
+// cache, so it proves the bytes handed to the kernel, not the medium (that would need O_DIRECT reads
+// with aligned buffers); a slot the medium corrupted fails at its trial boot and rolls back.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
