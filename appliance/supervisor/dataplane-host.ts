@@ -36,6 +36,8 @@ const MAX_PAGES = 4096;
 const RX_COALESCE_US = 50;
 /** recvmmsg/sendmmsg batch: one TSO super-packet alone becomes ~45 nbmaTx slots. */
 const NBMA_BATCH = 128;
+/** TUN reads (tun-rx) and writes (tun-tx) per wake-up, at most: one packet or super-packet each. */
+const TUN_BATCH = 64;
 /**
  * Non-ESP datagrams on UDP 4500 (IKE) admitted to JS per second, and the burst: enough for hundreds of
  * peers negotiating at once (IKE retransmits), little enough that a flood cannot starve NHRP and the
@@ -108,8 +110,8 @@ export class DataplaneHost {
     this.io.configureInterface(p.tunName, { address: p.tunnelIp, prefixLen: p.prefixLen, mtu: p.mtu, up: true });
     this.rawFd = this.io.openRawIp(47, p.source);
     const m = this.view, l = this.layout;
-    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-rx', fd: this.tunFd, ring: l.tunRx }));
-    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-tx', fd: this.tunFd, ring: l.tunTx }));
+    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-rx', fd: this.tunFd, ring: l.tunRx, batch: TUN_BATCH }));
+    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-tx', fd: this.tunFd, ring: l.tunTx, batch: TUN_BATCH }));
     this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.rawFd, ring: l.nbmaRx, rawProtocol: 47,
       coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
     this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-tx', fd: this.rawFd, ring: l.nbmaTx, batch: NBMA_BATCH }));
