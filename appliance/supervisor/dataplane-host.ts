@@ -8,6 +8,8 @@ import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L } from '../datapla
 import { ipToU32 } from '../net/ipv4.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
+import { readRingCounters } from '../dataplane/ring-counters.js';
+import { tunQueueDrops } from './tun-queue.js';
 import { loadNative, type NativeIo } from '../io/native.js';
 import { prepareTunnelSysctls } from './system.js';
 import { SaCommands, readEspCounters, NATT_PORT } from '../dataplane/sa.js';
@@ -74,6 +76,7 @@ export class DataplaneHost {
   private readonly ctlRx: Ring;
   readonly commands: DataplaneCommands;
   private tunFd = -1;
+  private tunName = '';
   private rawFd = -1;
   private espFd = -1;
   private udpFd = -1;
@@ -104,6 +107,7 @@ export class DataplaneHost {
   async start(p: TunnelParams, pcapPath?: string): Promise<void> {
     if (pcapPath) this.io.pcapOpen(pcapPath);
     this.tunFd = await this.openTunWaiting(p.tunName);
+    this.tunName = p.tunName;
     // NHRP redirects (Phase 3) replace ICMP redirects on an mGRE tunnel (IOS guides: `no ip redirects`):
     // a hub hairpinning spoke-to-spoke traffic must not tell hosts to use a next hop they cannot reach.
     prepareTunnelSysctls(p.tunName);
@@ -217,6 +221,9 @@ export class DataplaneHost {
       dataplaneRestarts: this.keeper?.restarts ?? 0, dataplaneRestartBackoffs: this.keeper?.backoffs ?? 0,
       ctlHandlerErrors: this.control.handlerErrors,
       ...this.udpControlCounters(),
+      // which ring was full, and the drops in front of the pumps (docs/dataplane.md "Back-pressure")
+      ...readRingCounters(this.memory.buffer, this.layout),
+      tunQueueDrops: this.tunName ? tunQueueDrops(this.tunName) : 0,
     };
   }
   /** The udp-rx pump's rate limit of non-ESP datagrams (IKE to JS): admitted and dropped. */
