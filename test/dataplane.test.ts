@@ -577,8 +577,10 @@ t.test('back-pressure: a full tunTx holds nbmaRx packets; the wait is bounded, t
   t.same(d, {}, 'held, not dropped');
   t.equal(e.r.nbmaRx.pending, 5);
   t.equal(e.r.tunTx.fullWaits, 1, 'counted in tunTx');
-  // a consumer that frees nothing for longer than the bound (20 ms) no longer holds its inputs back
-  e.now += 25;
+  // a consumer that frees nothing for longer than the bound (150 ms) no longer holds its inputs back
+  e.now += 100;
+  t.same(e.delta(() => e.poll()), {}, 'within the bound: still held');
+  e.now += 60;
   d = e.delta(() => e.poll());
   t.equal(d.dropRingFull, 5, 'past the bound: processed, and the drops counted');
   t.equal(e.r.tunTx.fullDrops, 5, 'in the ring that was full');
