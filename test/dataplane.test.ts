@@ -541,16 +541,61 @@ t.test('MSS clamp on TCP SYN both directions, checksum fixed (tshark)', needs(t,
   t.equal(Li.ip['ip.checksum.status'], '1');
 });
 
-t.test('rings: full output ring counts dropRingFull; doorbells and sleep protocol', async (t) => {
+t.test('back-pressure: a full nbmaTx holds tunRx packets queued (counted per ring), then sends them in order', async (t) => {
   const e = mk({});
   const p = innerUdp(ip('172.16.1.5'));
   for (let i = 0; i < 64; i++) e.r.tunRx.fill(0, 0, 0, p);
   e.r.tunRx.publish(); e.poll();
-  t.equal(e.r.nbmaTx.pending, 64);
-  const d = e.delta(() => e.tun(p));
-  t.equal(d.dropRingFull, 1);
-  t.equal(e.r.nbmaTx.fullDrops, 1);
-  e.take(e.r.nbmaTx);
+  t.equal(e.r.nbmaTx.pending, 64, 'nbmaTx full; its consumer (the raw-tx pump) is paused');
+  // ten more, told apart by their length
+  for (let i = 0; i < 10; i++) e.r.tunRx.fill(0, 0, 0, innerUdp(ip('172.16.1.5'), 100 + i));
+  e.r.tunRx.publish();
+  let d = e.delta(() => { t.equal(e.poll(), 0, 'nothing taken'); e.poll(); });
+  t.same(d, {}, 'no counter moved: nothing dropped, nothing sent');
+  t.equal(e.r.tunRx.pending, 10, 'the packets stay in tunRx');
+  t.equal(e.r.nbmaTx.fullWaits, 1, 'one wait counted in nbmaTx, the ring that was full');
+  t.equal(e.r.nbmaTx.fullDrops, 0);
+  const u32 = new Uint32Array(e.buf);
+  t.equal(e.dp.prepareSleep() >>> 0, u32[(e.l.workerDoorbell + DOORBELL.seq) >>> 2], 'held-back input is no work: the worker sleeps');
+  e.dp.finishSleep();
+  t.equal(e.take(e.r.nbmaTx).length, 64, 'the pump drains nbmaTx');
+  d = e.delta(() => e.poll());
+  t.equal(d.greTxPackets, 10, 'the held packets go out');
+  t.same(e.take(e.r.nbmaTx).map((o) => o.data.length - 24), Array.from({ length: 10 }, (_, i) => 20 + 8 + 100 + i), 'in the order they came');
+  t.equal(e.r.nbmaTx.fullWaits, 1);
+});
+
+t.test('back-pressure: a full tunTx holds nbmaRx packets; the wait is bounded, then drops are counted', async (t) => {
+  const e = mk({});
+  const g = (i: number) => greIn({ inner: innerUdp(HOST, 100 + i, { src: ip('172.16.1.5') }) });
+  for (let i = 0; i < 64; i++) e.r.nbmaRx.fill(47, NBMA_A, 0, g(0));
+  e.r.nbmaRx.publish(); e.poll();
+  t.equal(e.r.tunTx.pending, 64, 'tunTx full; its consumer (the tun-tx pump) is paused');
+  for (let i = 0; i < 5; i++) e.r.nbmaRx.fill(47, NBMA_A, 0, g(i));
+  e.r.nbmaRx.publish();
+  let d = e.delta(() => e.poll());
+  t.same(d, {}, 'held, not dropped');
+  t.equal(e.r.nbmaRx.pending, 5);
+  t.equal(e.r.tunTx.fullWaits, 1, 'counted in tunTx');
+  // a consumer that frees nothing for longer than the bound (150 ms) no longer holds its inputs back
+  e.now += 100;
+  t.same(e.delta(() => e.poll()), {}, 'within the bound: still held');
+  e.now += 60;
+  d = e.delta(() => e.poll());
+  t.equal(d.dropRingFull, 5, 'past the bound: processed, and the drops counted');
+  t.equal(e.r.tunTx.fullDrops, 5, 'in the ring that was full');
+  t.equal(e.r.nbmaRx.pending, 0);
+  e.take(e.r.tunTx);
+  for (let i = 0; i < 3; i++) e.r.nbmaRx.fill(47, NBMA_A, 0, g(i));
+  e.r.nbmaRx.publish();
+  d = e.delta(() => e.poll());
+  t.equal(d.tunTxPackets, 3, 'room again: delivered');
+  t.same(e.take(e.r.tunTx).map((o) => o.data.length), [0, 1, 2].map((i) => 20 + 8 + 100 + i), 'in order');
+});
+
+t.test('rings: doorbells and sleep protocol', async (t) => {
+  const e = mk({});
+  const p = innerUdp(ip('172.16.1.5'));
   // sleep protocol
   const u32 = new Uint32Array(e.buf);
   const seq = u32[(e.l.workerDoorbell + DOORBELL.seq) >>> 2];

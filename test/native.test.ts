@@ -262,3 +262,19 @@ t.test('udp-rx: non-ESP datagrams (IKE marker) are rate-limited in the pump; ESP
   t.equal(r.esp, control / 10, 'every ESP datagram passed');
   t.equal(r.keepalives, control / 20, 'every NAT-keepalive passed');
 });
+
+t.test('socket rx pump: a full ring makes it wait and count; kernel drops are counted, not silent; recvmmsg batches keep the order', needs(t, 'root', 'ip'), async (t) => {
+  const ns = netns(t, 'hbtfull');
+  const flood = 5000, batch = 16; // 1.2 KB each: 6 MB, more than any socket buffer holds
+  const r = await runChild(ns, { scenario: 'rx-ring-full', flood, batch });
+  t.ok(r.end, 'the end marker arrived after the queue was drained');
+  t.equal(r.usedWhileFull, 64, 'the 64-slot ring filled while its consumer was paused');
+  t.ok(r.waitsWhileFull >= 1, `the pump waited on the full ring (ring header fullWaits ${r.waitsWhileFull})`);
+  t.equal(r.ringFullWaits, r.stats.fullWaits, 'ring header fullWaits = the pump\'s own count');
+  t.ok(r.stats.kernelDrops > 0, `the socket buffer overflowed: ${r.stats.kernelDrops} datagrams dropped by the kernel`);
+  t.equal(r.ringKernelDrops, r.stats.kernelDrops, 'ring header kernelDrops = the pump\'s own count');
+  t.equal(r.seqs.length + r.stats.kernelDrops, flood, `every datagram is accounted for: ${r.seqs.length} received + ${r.stats.kernelDrops} dropped by the kernel`);
+  t.same(r.seqs.slice(0, 64), Array.from({ length: 64 }, (_, i) => i), 'the ring holds the first 64, in order');
+  t.ok(r.seqs.every((v: number, i: number) => i === 0 || v > r.seqs[i - 1]), 'received in the order sent, across recvmmsg batches');
+  t.equal(r.stats.drops, 0, 'nothing dropped by the pump itself');
+});

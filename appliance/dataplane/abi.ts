@@ -112,6 +112,10 @@ export const RING = {
   fullDrops: 144,
   /** RING_FLAG bits */
   flags: 148,
+  /** times the producer found the ring full and waited for the consumer instead of dropping (back-pressure) */
+  fullWaits: 152,
+  /** rx pumps: packets the kernel dropped in front of the producer (its socket receive buffer was full; SO_RXQ_OVFL) */
+  kernelDrops: 156,
   /** the first slot follows the header */
   headerSize: 256,
 } as const;

@@ -142,6 +142,7 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
     w(off + RING.slotCount, r.slotCount); w(off + RING.slotSize, r.slotSize);
     w(off + RING.consumerDoorbell, consumer); w(off + RING.producerDoorbell, producer);
     w(off + RING.fullDrops, 0); w(off + RING.flags, 0);
+    w(off + RING.fullWaits, 0); w(off + RING.kernelDrops, 0);
   };
   ring(l.tunRx, l.rings.tunRx, l.workerDoorbell, l.tunRxProducerDoorbell);
   ring(l.tunTx, l.rings.tunTx, l.tunTxDoorbell, l.workerDoorbell);

@@ -55,6 +55,8 @@ export class Ring {
   /** Slots produced and not yet consumed. */
   get pending(): number { return (this.head - this.tail) >>> 0; }
   get fullDrops(): number { return this.u32[(this.offset + RING.fullDrops) >>> 2]; }
+  /** Times the producer found this ring full and waited instead of dropping (back-pressure). */
+  get fullWaits(): number { return this.u32[(this.offset + RING.fullWaits) >>> 2]; }
 
   // ---- producer ----
 

@@ -53,6 +53,8 @@ export interface PumpStats {
   /** udp-rx: non-ESP (control) datagrams admitted by the rate limit / dropped over it. */
   controlPassed: number;
   controlDropped: number;
+  /** socket rx pumps: datagrams the kernel dropped because the socket's receive buffer was full (SO_RXQ_OVFL). */
+  kernelDrops: number;
 }
 
 export interface InterfaceConfig { address?: string; prefixLen?: number; mtu?: number; up?: boolean }

@@ -59,6 +59,8 @@
 #define RING_PRODUCER_DOORBELL 140u /* doorbell the consumer rings after freeing slots (0 = none) */
 #define RING_FULL_DROPS 144u /* slots the producer dropped because the ring was full */
 #define RING_FLAGS 148u /* RING_FLAG bits */
+#define RING_FULL_WAITS 152u /* times the producer found the ring full and waited for the consumer instead of dropping (back-pressure) */
+#define RING_KERNEL_DROPS 156u /* rx pumps: packets the kernel dropped in front of the producer (its socket receive buffer was full; SO_RXQ_OVFL) */
 #define RING_HEADER_SIZE 256u /* the first slot follows the header */
 
 /* Slot header; the data follows it. */
@@ -552,6 +554,8 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(RING_PRODUCER_DOORBELL, ABI_AT_U32) \
   X(RING_FULL_DROPS, ABI_AT_U32) \
   X(RING_FLAGS, ABI_AT_U32) \
+  X(RING_FULL_WAITS, ABI_AT_U32) \
+  X(RING_KERNEL_DROPS, ABI_AT_U32) \
   X(RING_HEADER_SIZE, ABI_VALUE) \
   X(SLOT_LEN, ABI_AT_U32) \
   X(SLOT_KIND, ABI_AT_U32) \
@@ -893,6 +897,6 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 393u
+#define ABI_ENTRY_COUNT 395u
 
 #endif

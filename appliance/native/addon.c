@@ -256,6 +256,7 @@ static napi_value stats_object(napi_env env, struct pump *p) {
   napi_set_named_property(env, o, "fullMs", js_number(env, (double)s.full_ns / 1e6));
   napi_set_named_property(env, o, "controlPassed", js_number(env, (double)s.ctl_passed));
   napi_set_named_property(env, o, "controlDropped", js_number(env, (double)s.ctl_dropped));
+  napi_set_named_property(env, o, "kernelDrops", js_number(env, (double)s.kernel_drops));
   return o;
 }
 

@@ -58,6 +58,7 @@ enum pump_kind { PK_TUN_RX, PK_TUN_TX, PK_RAW_RX, PK_RAW_TX, PK_UDP_RX, PK_UDP_T
 struct pump_stats {
   uint64_t packets, bytes, batches, errors, drops, full_waits, full_ns;
   uint64_t ctl_passed, ctl_dropped; /* udp-rx: non-ESP (control) datagrams let through / over the rate limit */
+  uint64_t kernel_drops;            /* socket rx pumps: datagrams the kernel dropped (receive buffer full) */
 };
 /* udp-rx: token bucket for non-ESP datagrams (IKE behind the non-ESP marker): they go to JS, which
  * must not be flooded. control_rate 0 = unlimited. */

@@ -21,6 +21,8 @@
 
 #define POLL_MS 100      /* how soon a stop request is noticed */
 #define MAX_BATCH 1024
+/* Per received message: the socket's drop count (SO_RXQ_OVFL), a u32 in one control message. */
+#define RXQ_CMSG_SPACE CMSG_SPACE(sizeof(uint32_t))
 
 struct pump {
   pthread_t thread;
@@ -37,6 +39,8 @@ struct pump {
   struct iovec *iovs;
   struct sockaddr_in *names;
   uint32_t *slot_of;     /* msgs[i] -> ring index, for tx batches that skip invalid slots */
+  uint8_t *cmsgs;        /* socket rx pumps: one RXQ_CMSG_SPACE control buffer per message */
+  uint32_t *full_waits, *kernel_drops; /* in the ring header: read by the supervisor without a call */
   struct pump_stats st;  /* written by the pump thread with relaxed atomics, read by pumpStats */
 };
 
@@ -89,6 +93,7 @@ static uint32_t wait_space(struct pump *p) {
     if (stopping(p)) return 0;
     uint64_t t0 = now_ns();
     add(&p->st.full_waits, 1);
+    __atomic_store_n(p->full_waits, *p->full_waits + 1, __ATOMIC_RELAXED); /* we are its only writer */
     sleep_on(p->producer_bell, has_space, p);
     add(&p->st.full_ns, now_ns() - t0);
   }
@@ -109,23 +114,30 @@ static void publish(struct pump *p, uint32_t n, uint64_t bytes) {
   add(&p->st.batches, 1);
 }
 
+/* tun-rx: a TUN fd gives one packet (or one GSO super-packet) per read(); there is no recvmmsg for
+ * it. So per wake-up the pump reads until EAGAIN or until the budget (batch, ring space) is used,
+ * and publishes once. Only a read that found the queue empty sends it back to poll(): after a full
+ * budget more is queued, and poll() would only say so (one syscall saved per batch under load). */
 static void tun_rx(struct pump *p) {
+  int drained = 1;
   while (!stopping(p)) {
     uint32_t space = wait_space(p);
     if (!space) break;
-    if (!wait_readable(p)) continue;
+    if (drained && !wait_readable(p)) continue;
     uint32_t n = space < (uint32_t)p->batch ? space : (uint32_t)p->batch, got = 0;
     uint64_t bytes = 0;
     uint32_t head = *p->head;
+    drained = 0;
     while (got < n) {
       uint8_t *s = slot(p, head + got);
       ssize_t r = read(p->fd, s + SLOT_DATA, p->max_data);  /* straight into the slot: no copy */
       if (r < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN) add(&p->st.errors, 1);
+        drained = 1;
         break;
       }
-      if (r == 0) break;
+      if (r == 0) { drained = 1; break; }
       *u32at(s, SLOT_LEN) = (uint32_t)r;
       *u32at(s, SLOT_KIND) = p->vnet ? TUN_KIND_VNET : TUN_KIND_PLAIN;
       *u32at(s, SLOT_ADDR) = 0;
@@ -153,7 +165,27 @@ static int control_admit(struct pump *p, uint64_t now) {
   return 1;
 }
 
-/* raw-rx and udp-rx: recvmmsg straight into the slots.
+/* The kernel drops a datagram when the socket's receive buffer is full (the pump fell behind), before
+ * the pump sees it. With SO_RXQ_OVFL every received message carries the socket's drop count so far:
+ * the highest goes to the ring header (`kernelDrops`), so those drops are counted, not silent. */
+static void note_kernel_drops(struct pump *p, int r) {
+  uint32_t most = *p->kernel_drops;
+  for (int i = 0; i < r; i++) {
+    struct msghdr *mh = &p->msgs[i].msg_hdr;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL || c->cmsg_len < CMSG_LEN(sizeof(uint32_t))) continue;
+      uint32_t v;
+      memcpy(&v, CMSG_DATA(c), sizeof v);
+      if (v - most < 0x80000000u && v != most) most = v; /* newer (the count only grows, and may wrap) */
+    }
+  }
+  if (most != *p->kernel_drops) {
+    add(&p->st.kernel_drops, (uint32_t)(most - *p->kernel_drops));
+    __atomic_store_n(p->kernel_drops, most, __ATOMIC_RELAXED);
+  }
+}
+
+/* raw-rx and udp-rx: recvmmsg straight into the slots, up to `batch` per syscall.
  * Receive coalescing (coalesce_us, like a NIC's rx-usecs): when the socket queue had run dry, wait that
  * long after it becomes readable before receiving, so one batch carries a burst instead of one packet.
  * Fewer, fuller batches mean fewer worker wake-ups and longer GRO super-packets (so fewer TCP ACKs
@@ -179,6 +211,8 @@ static void sock_rx(struct pump *p) {
       p->msgs[i].msg_hdr.msg_iovlen = 1;
       p->msgs[i].msg_hdr.msg_name = &p->names[i];
       p->msgs[i].msg_hdr.msg_namelen = sizeof p->names[i];
+      p->msgs[i].msg_hdr.msg_control = p->cmsgs + (size_t)i * RXQ_CMSG_SPACE;
+      p->msgs[i].msg_hdr.msg_controllen = RXQ_CMSG_SPACE;
     }
     int r = recvmmsg(p->fd, p->msgs, n, MSG_DONTWAIT, NULL);
     drained = r < (int)n;
@@ -189,6 +223,7 @@ static void sock_rx(struct pump *p) {
     uint32_t kept = 0;
     uint64_t bytes = 0, now = 0;
     int pcap = pcap_enabled();
+    note_kernel_drops(p, r);
     for (int i = 0; i < r; i++) {
       uint32_t len = p->msgs[i].msg_len;
       if (p->msgs[i].msg_hdr.msg_flags & MSG_TRUNC || len > p->max_data) {
@@ -399,6 +434,8 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
   p->mask = count - 1; p->slot_size = size; p->max_data = size - SLOT_DATA;
   p->head = (uint32_t *)(mem + ring + RING_HEAD);
   p->tail = (uint32_t *)(mem + ring + RING_TAIL);
+  p->full_waits = (uint32_t *)(mem + ring + RING_FULL_WAITS);
+  p->kernel_drops = (uint32_t *)(mem + ring + RING_KERNEL_DROPS);
   p->raw_protocol = raw_protocol;
   p->coalesce_ns = (kind == PK_RAW_RX || kind == PK_UDP_RX) ? (long)coalesce_us * 1000 : 0;
   if (kind == PK_UDP_RX && lim && lim->control_rate) {
@@ -434,7 +471,14 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
   p->iovs = calloc(batch, sizeof *p->iovs);
   p->names = calloc(batch, sizeof *p->names);
   p->slot_of = calloc(batch, sizeof *p->slot_of);
-  int err = (!p->msgs || !p->iovs || !p->names || !p->slot_of) ? ENOMEM : pthread_create(&p->thread, NULL, run, p);
+  int rx_sock = kind == PK_RAW_RX || kind == PK_UDP_RX, one = 1;
+  if (rx_sock) {
+    p->cmsgs = calloc(batch, RXQ_CMSG_SPACE);
+    /* A socket that refuses it still works; its kernel drops just go uncounted. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0) add(&p->st.errors, 1);
+  }
+  int err = (!p->msgs || !p->iovs || !p->names || !p->slot_of || (rx_sock && !p->cmsgs)) ? ENOMEM
+            : pthread_create(&p->thread, NULL, run, p);
   if (!err) pthread_setname_np(p->thread, kind_names[kind]); /* `top -H` shows which pump is busy */
   if (err) {
     io_fail(e, err, "cannot start pump thread: %s", strerror(err));
@@ -462,9 +506,10 @@ void pump_stats(struct pump *p, struct pump_stats *o) {
   o->full_ns = __atomic_load_n(&p->st.full_ns, __ATOMIC_RELAXED);
   o->ctl_passed = __atomic_load_n(&p->st.ctl_passed, __ATOMIC_RELAXED);
   o->ctl_dropped = __atomic_load_n(&p->st.ctl_dropped, __ATOMIC_RELAXED);
+  o->kernel_drops = __atomic_load_n(&p->st.kernel_drops, __ATOMIC_RELAXED);
 }
 
 void pump_free(struct pump *p) {
-  free(p->msgs); free(p->iovs); free(p->names); free(p->slot_of);
+  free(p->msgs); free(p->iovs); free(p->names); free(p->slot_of); free(p->cmsgs);
   free(p);
 }

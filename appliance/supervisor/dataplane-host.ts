@@ -8,7 +8,9 @@ import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L } from '../datapla
 import { ipToU32 } from '../net/ipv4.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
-import { loadNative, type NativeIo } from '../io/native.js';
+import { readRingCounters, type RingName } from '../dataplane/ring-counters.js';
+import { tunQueueDrops } from './tun-queue.js';
+import { loadNative, type NativeIo, type PumpOptions } from '../io/native.js';
 import { prepareTunnelSysctls } from './system.js';
 import { SaCommands, readEspCounters, NATT_PORT } from '../dataplane/sa.js';
 import { ControlDispatcher, type DataplaneEvents } from './control-dispatch.js';
@@ -36,6 +38,8 @@ const MAX_PAGES = 4096;
 const RX_COALESCE_US = 50;
 /** recvmmsg/sendmmsg batch: one TSO super-packet alone becomes ~45 nbmaTx slots. */
 const NBMA_BATCH = 128;
+/** TUN reads (tun-rx) and writes (tun-tx) per wake-up, at most: one packet or super-packet each. */
+const TUN_BATCH = 64;
 /**
  * Non-ESP datagrams on UDP 4500 (IKE) admitted to JS per second, and the burst: enough for hundreds of
  * peers negotiating at once (IKE retransmits), little enough that a flood cannot starve NHRP and the
@@ -72,11 +76,13 @@ export class DataplaneHost {
   private readonly ctlRx: Ring;
   readonly commands: DataplaneCommands;
   private tunFd = -1;
+  private tunName = '';
   private rawFd = -1;
   private espFd = -1;
   private udpFd = -1;
   readonly sa: SaCommands;
   private pumps: number[] = [];
+  private readonly pumpRings = new Map<number, RingName>();
   private udpRxPump = -1;
   private watchId = -1;
   private keeper?: WorkerKeeper;
@@ -102,31 +108,28 @@ export class DataplaneHost {
   async start(p: TunnelParams, pcapPath?: string): Promise<void> {
     if (pcapPath) this.io.pcapOpen(pcapPath);
     this.tunFd = await this.openTunWaiting(p.tunName);
+    this.tunName = p.tunName;
     // NHRP redirects (Phase 3) replace ICMP redirects on an mGRE tunnel (IOS guides: `no ip redirects`):
     // a hub hairpinning spoke-to-spoke traffic must not tell hosts to use a next hop they cannot reach.
     prepareTunnelSysctls(p.tunName);
     this.io.configureInterface(p.tunName, { address: p.tunnelIp, prefixLen: p.prefixLen, mtu: p.mtu, up: true });
     this.rawFd = this.io.openRawIp(47, p.source);
-    const m = this.view, l = this.layout;
-    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-rx', fd: this.tunFd, ring: l.tunRx }));
-    this.pumps.push(this.io.startPump({ memory: m, kind: 'tun-tx', fd: this.tunFd, ring: l.tunTx }));
-    this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.rawFd, ring: l.nbmaRx, rawProtocol: 47,
-      coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
-    this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-tx', fd: this.rawFd, ring: l.nbmaTx, batch: NBMA_BATCH }));
+    this.startPump('tunRx', { kind: 'tun-rx', fd: this.tunFd, batch: TUN_BATCH });
+    this.startPump('tunTx', { kind: 'tun-tx', fd: this.tunFd, batch: TUN_BATCH });
+    this.startPump('nbmaRx', { kind: 'raw-rx', fd: this.rawFd, rawProtocol: 47, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
+    this.startPump('nbmaTx', { kind: 'raw-tx', fd: this.rawFd, batch: NBMA_BATCH });
     if (p.protected) {
       // ESP leaves through nbmaTx too (the raw socket has IP_HDRINCL, any protocol goes); it arrives
       // on its own raw socket, and ESP-in-UDP (NAT-T) on port 4500 both ways.
       this.espFd = this.io.openRawIp(50, p.source);
       this.udpFd = this.io.openUdp(p.source, NATT_PORT);
-      this.pumps.push(this.io.startPump({ memory: m, kind: 'raw-rx', fd: this.espFd, ring: l.espRx, rawProtocol: 50,
-        coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }));
-      this.udpRxPump = this.io.startPump({ memory: m, kind: 'udp-rx', fd: this.udpFd, ring: l.udpRx, coalesceUs: RX_COALESCE_US,
-        batch: NBMA_BATCH, controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST });
-      this.pumps.push(this.udpRxPump);
-      this.pumps.push(this.io.startPump({ memory: m, kind: 'udp-tx', fd: this.udpFd, ring: l.udpTx, batch: NBMA_BATCH }));
+      this.startPump('espRx', { kind: 'raw-rx', fd: this.espFd, rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
+      this.udpRxPump = this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH,
+        controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST });
+      this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH });
     }
     this.configureTunnel(p);
-    this.watchId = this.io.watch(m, l.supervisorDoorbell, () => this.control.drain());
+    this.watchId = this.io.watch(this.view, this.layout.supervisorDoorbell, () => this.control.drain());
     await this.startWorker();
   }
 
@@ -163,6 +166,25 @@ export class DataplaneHost {
         await new Promise((r) => setTimeout(r, TUN_BUSY_RETRY_MS));
       }
     }
+  }
+
+  /** Starts the pump of one ring; its packets and batches show as `<ring>PumpPackets`/`PumpBatches`. */
+  private startPump(ring: RingName, o: Omit<PumpOptions, 'memory' | 'ring'>): number {
+    const id = this.io.startPump({ ...o, memory: this.view, ring: this.layout[ring] });
+    this.pumps.push(id);
+    this.pumpRings.set(id, ring);
+    return id;
+  }
+
+  /** Per pump: packets moved and wake-ups that moved some (packets per batch = per recvmmsg/sendmmsg). */
+  private pumpCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [id, ring] of this.pumpRings) {
+      const s = this.io.pumpStats(id);
+      out[`${ring}PumpPackets`] = s.packets;
+      out[`${ring}PumpBatches`] = s.batches;
+    }
+    return out;
   }
 
   /** TUN carrier (if-state nhrp: supervisor/if-state.ts). */
@@ -215,6 +237,9 @@ export class DataplaneHost {
       dataplaneRestarts: this.keeper?.restarts ?? 0, dataplaneRestartBackoffs: this.keeper?.backoffs ?? 0,
       ctlHandlerErrors: this.control.handlerErrors,
       ...this.udpControlCounters(),
+      // which ring was full, and the drops in front of the pumps (docs/dataplane.md "Back-pressure")
+      ...readRingCounters(this.memory.buffer, this.layout), ...this.pumpCounters(),
+      tunQueueDrops: this.tunName ? tunQueueDrops(this.tunName) : 0,
     };
   }
   /** The udp-rx pump's rate limit of non-ESP datagrams (IKE to JS): admitted and dropped. */
@@ -241,6 +266,7 @@ export class DataplaneHost {
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
     for (const id of this.pumps) this.io.stopPump(id);
     this.pumps = [];
+    this.pumpRings.clear();
     this.udpRxPump = -1;
     for (const fd of [this.tunFd, this.rawFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
     this.tunFd = this.rawFd = this.espFd = this.udpFd = -1;

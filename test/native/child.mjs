@@ -307,4 +307,39 @@ s.sendto(b'ENDX', ('127.0.0.1', 4500))
   });
 }
 
-await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate })[args.scenario]();
+/* A socket rx pump whose ring is full while its consumer is paused (this thread is blocked in
+ * spawnSync during the flood): the pump waits (fullWaits, in its stats and the ring header), the
+ * socket buffer fills, and the kernel's drops come back through SO_RXQ_OVFL on the next datagram
+ * received (kernelDrops). Then everything queued is consumed, in the order it was sent. */
+async function rxRingFull() {
+  initAll();
+  const udp = io.openUdp('127.0.0.1', 4500);
+  const ring = L.nbmaRx;
+  const p = io.startPump({ memory: u8, kind: 'udp-rx', fd: udp, ring, batch: args.batch });
+  spawnSync('python3', ['-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(${args.flood}): s.sendto(b'SEQ-%06d' % i + bytes(1200), ('127.0.0.1', 4500))
+`], { stdio: 'ignore' });
+  const waitsWhileFull = u32[ringField(ring, 'fullWaits')];
+  const usedWhileFull = Atomics.load(u32, ringField(ring, 'head')) - Atomics.load(u32, ringField(ring, 'tail'));
+  // the end marker goes out once the queue has been drained, so it finds room and carries the drop count
+  const endSender = spawn('python3', ['-c', `
+import socket, time
+time.sleep(0.5)
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'ENDX', ('127.0.0.1', 4500))
+`], { stdio: 'ignore' });
+  const seen = [];
+  const end = consumeUntil(ring, (sl) => sl.data.toString() === 'ENDX', 15000, seen);
+  const stats = io.stopPump(p);
+  io.closeFd(udp);
+  endSender.kill();
+  out({
+    end: !!end, stats, waitsWhileFull, usedWhileFull,
+    ringFullWaits: u32[ringField(ring, 'fullWaits')], ringKernelDrops: u32[ringField(ring, 'kernelDrops')],
+    seqs: seen.map((sl) => sl.data.toString()).filter((x) => x.startsWith('SEQ-')).map((x) => Number(x.slice(4, 10))),
+  });
+}
+
+await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate,
+  'rx-ring-full': rxRingFull })[args.scenario]();

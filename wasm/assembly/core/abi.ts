@@ -58,6 +58,8 @@ export const RING_CONSUMER_DOORBELL: usize = 136; // doorbell the producer rings
 export const RING_PRODUCER_DOORBELL: usize = 140; // doorbell the consumer rings after freeing slots (0 = none)
 export const RING_FULL_DROPS: usize = 144; // slots the producer dropped because the ring was full
 export const RING_FLAGS: usize = 148; // RING_FLAG bits
+export const RING_FULL_WAITS: usize = 152; // times the producer found the ring full and waited for the consumer instead of dropping (back-pressure)
+export const RING_KERNEL_DROPS: usize = 156; // rx pumps: packets the kernel dropped in front of the producer (its socket receive buffer was full; SO_RXQ_OVFL)
 export const RING_HEADER_SIZE: usize = 256; // the first slot follows the header
 
 // Slot header; the data follows it.

@@ -4,7 +4,7 @@
 // slot size); slots are filled and committed locally, and published with one head store per batch.
 import {
   RING_HEAD, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_CONSUMER_DOORBELL, RING_PRODUCER_DOORBELL,
-  RING_FULL_DROPS, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, DOORBELL_SLEEPING,
+  RING_FULL_DROPS, RING_FULL_WAITS, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, DOORBELL_SLEEPING,
   COUNTER_DROP_RING_FULL,
 } from '../core/layout';
 import { count } from '../core/counters';
@@ -104,6 +104,19 @@ export function prodSpace(st: usize): u32 {
   const t = atomic.load<u32>(<usize>p.ring, RING_TAIL);
   p.tail = t;
   return p.count - (p.head - t);
+}
+
+/** True if the producer can reserve a slot now (refreshes its cached tail only when it looks full). */
+@inline export function prodHasRoom(st: usize): bool {
+  const p = producer(st);
+  if (p.head - p.tail < p.count) return true;
+  return prodSpace(st) != 0;
+}
+
+/** Counts, in the ring's header, that its producer found it full and waits instead of dropping. */
+export function prodCountWait(st: usize): void {
+  const r = <usize>producer(st).ring;
+  store<u32>(r, load<u32>(r, RING_FULL_WAITS) + 1, RING_FULL_WAITS);
 }
 
 /** Publishes every committed slot with one head store and rings the consumer once. */

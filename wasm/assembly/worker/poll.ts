@@ -7,7 +7,8 @@
 //   finish GRO items; publish tunTx, nbmaTx, ctlRx, udpTx once; ring each consumer's doorbell once
 //
 // Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
-// doorbell rung once per batch. Every packet goes down the path in the worker's one per-packet
+// doorbell rung once per batch. A data slot is taken only while its output ring has room
+// (worker/backpressure.ts): a full output holds its inputs back instead of dropping. Every packet goes down the path in the worker's one per-packet
 // context (core/packet.ts).
 import {
   tunRx, nbmaRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
@@ -25,6 +26,7 @@ import { outbound } from '../forward/outbound';
 import { inbound } from '../forward/inbound';
 import { applyCommand, sendNhrp } from './commands';
 import { markInFlight } from './recover';
+import { outputRoom } from './backpressure';
 
 export function poll(budget: i32, now: u32): i32 {
   setNow(now);
@@ -53,8 +55,8 @@ const FROM_NBMA: u32 = 2;
 
 /**
  * Takes up to `budget` slots of input ring `r` (0 = absent) and hands each to the path for `from`;
- * returns the slots consumed. The tail is stored once; a TSO super-packet whose segments do not fit
- * nbmaTx yet stops the batch and stays queued.
+ * returns the slots consumed. The tail is stored once; a data slot whose output ring is full, or a TSO
+ * super-packet whose segments do not fit nbmaTx yet, stops the batch and stays queued.
  */
 @inline function drain(r: usize, budget: u32, from: u32): u32 {
   if (r == 0) return 0;
@@ -70,6 +72,7 @@ const FROM_NBMA: u32 = 2;
     const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
     const len = load<u32>(s, SLOT_LEN);
     if (len > max) { count(from == FROM_CTL ? COUNTER_CMD_BAD : COUNTER_DROP_BAD_IP); continue; }
+    if (from != FROM_CTL && !outputRoom(from == FROM_TUN)) break; // stays queued (worker/backpressure.ts)
     const kind = load<u32>(s, SLOT_KIND);
     const d = s + SLOT_DATA;
     if (from == FROM_TUN && kind == TUN_KIND_VNET && !tsoRoom(d, len)) break;
@@ -97,7 +100,10 @@ export function prepareSleep(): u32 {
   const db = workerDoorbell;
   const s = atomic.load<u32>(db, DOORBELL_SEQ);
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
-  if (ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled()) || ringNonEmpty(nbmaRx) || espPending()) {
+  // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
+  // the output's consumer rings this doorbell when it frees slots.
+  if (ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
+      ((ringNonEmpty(nbmaRx) || espPending()) && outputRoom(false))) {
     atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;
   }
