@@ -114,6 +114,7 @@ t.test('redistribute static (metric given) and connected (interface metric): ext
   t.equal(conn?.successors[0]?.rd, classic(1_000_000, 1), 'with its interface\'s metric (Ethernet default)');
   t.notOk(nodes.b.sp.dual.table.get('10.1.1.0/24')?.successors[0]?.external, 'a network under a network statement stays internal');
   t.equal(nodes.b.rib.routes.get('172.20.0.0/16'), '10.0.0.1%Tunnel0', 'B routes the static\'s prefix via A');
+  t.same([...nodes.b.rib.external].sort(), ['172.20.0.0/16', '192.168.77.0/24'], 'B writes both external routes as external (the kernel sink puts them at the external distance), the internal one not');
 
   const rib = eigrpRibMetrics(nodes.b.sp, b.eigrp!.processes[0].distance);
   t.same(rib.get('10.1.1.0/24'), { distance: 95, metric: classic(20000, 3020) }, 'distance eigrp 95 175: internal routes at 95');

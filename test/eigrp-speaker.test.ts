@@ -12,7 +12,7 @@ import { Segment, Rib } from './util/eigrp-segment.js';
 import type { InterfaceRules } from '../appliance/routing/eigrp/advertise.js';
 import { decodeEigrpHeader, encodeEigrp } from '../appliance/routing/eigrp/codec.js';
 import { Flag, Opcode } from '../appliance/routing/eigrp/types.js';
-import { showEigrpNeighbors, showEigrpTopology } from '../appliance/show/eigrp.js';
+import { eigrpNeighborRows, showEigrpNeighbors, showEigrpTopology } from '../appliance/show/eigrp.js';
 import { eigrpRibMetrics } from '../appliance/supervisor/exec-routing.js';
 
 const tunnel = (address: string, rules: InterfaceRules): SpeakerInterface => ({
@@ -56,6 +56,10 @@ t.test('hub with no split-horizon and no next-hop-self: spokes learn each other 
   t.match(nb, /^EIGRP-IPv4 Neighbors for AS\(100\)\n/);
   t.match(nb, /\n0   10\.0\.0\.11 +Tu0 +1\d +00:00:\d\d +0 +1000  0 +\d+\n/, `spoke 1 in IOS columns:\n${nb}`);
   t.match(nb, /\n1   10\.0\.0\.12 +Tu0 /);
+  const rows = eigrpNeighborRows(nodes.hub.sp, 20_000);
+  t.match(rows, [{ asn: 100, handle: 0, address: '10.0.0.11', interface: 'Tunnel0', state: 'up', queue: 0 }, { handle: 1, address: '10.0.0.12', state: 'up' }],
+    'the json rows (show ip eigrp neighbors json): the same neighbors, in handle order, up');
+  t.ok(rows.every((r) => r.hold > 10 && r.hold <= 15 && r.uptime > 0), `hold left and uptime in seconds (${JSON.stringify(rows)})`);
   const topo = showEigrpTopology(nodes.s1.sp);
   t.match(topo, /EIGRP-IPv4 Topology Table for AS\(100\)\/ID\(10\.0\.0\.11\)/);
   t.match(topo, /\nP 192\.168\.2\.0\/24, 1 successors, FD is \d+\n        via 10\.0\.0\.12 \(\d+\/\d+\), Tunnel0\n/, `spoke 2's LAN via spoke 2:\n${topo}`);

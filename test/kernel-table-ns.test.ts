@@ -139,6 +139,34 @@ t.test('kernel -> netlink -> table -> WASM FIB and NHRP decisions', async (t) =>
   t.match(ip('route', 'show', '10.8.0.0/16').trim(), /^10\.8\.0\.0\/16 via 10\.1\.0\.2 dev v0\s*$/, 'EIGRP withdraws only its own route');
   ip('route', 'del', '10.8.0.0/16');
 
+  // D EX at the external distance (170), so the kernel's metric order is IOS's distance order: a floating
+  // static at distance 120 (config apply writes distances as metrics) loses to a D route (90) and wins
+  // over a D EX (170). A prefix moving between internal and external leaves no route at the old metric.
+  const eigrpRoutes = () => ip('route', 'show', '10.9.0.0/16', 'proto', 'eigrp').trim().split('\n').filter(Boolean);
+  const via8 = [{ via: '192.168.0.8', dev: 'Tunnel0' }];
+  ip('route', 'add', '10.9.0.0/16', 'via', '10.1.0.2', 'metric', '120');
+  t.match(await c.ask({ op: 'eigrp-replace', prefix: '10.9.0.0', len: 16, hops: via8 }), { stats: { replaced: 1, removed: 0, failed: 0 } });
+  t.match(eigrpRoutes(), [/via 192\.168\.0\.8 dev Tunnel0 metric 90/], 'internal: one EIGRP route, at 90');
+  t.match(ip('route', 'get', '10.9.0.1'), /via 192\.168\.0\.8 dev Tunnel0/, 'the kernel forwards by it (90 < the static\'s 120)');
+  t.match(await c.ask({ op: 'eigrp-replace', prefix: '10.9.0.0', len: 16, hops: via8, external: true }), { stats: { replaced: 1, removed: 1, failed: 0 } },
+    'the same prefix turns external: written at 170, then deleted at 90');
+  t.match(eigrpRoutes(), [/via 192\.168\.0\.8 dev Tunnel0 metric 170/], `external: one EIGRP route, at 170, none left at 90 (${eigrpRoutes().join(' | ')})`);
+  t.match(ip('route', 'get', '10.9.0.1'), /via 10\.1\.0\.2 dev v0/, 'the kernel now forwards by the floating static (120 < 170), as IOS would');
+  t.match(await c.ask({ op: 'eigrp-replace', prefix: '10.9.0.0', len: 16, hops: via8 }), { stats: { replaced: 1, removed: 1, failed: 0 } });
+  t.match(eigrpRoutes(), [/metric 90/], `internal again: back at 90 alone (${eigrpRoutes().join(' | ')})`);
+  t.match(await c.ask({ op: 'eigrp-remove', prefix: '10.9.0.0', len: 16 }), { stats: { removed: 1, failed: 0 } });
+  t.same(eigrpRoutes(), [], 'withdrawn: no EIGRP route left');
+  t.match(ip('route', 'show', '10.9.0.0/16').trim(), /^10\.9\.0\.0\/16 via 10\.1\.0\.2 dev v0 metric 120\s*$/, 'the static untouched');
+  // `distance eigrp 95 175`: the process's own distances are the metrics
+  const d = { internal: 95, external: 175 };
+  t.match(await c.ask({ op: 'eigrp-replace', prefix: '10.9.0.0', len: 16, hops: via8, external: true, distances: d }), { stats: { replaced: 1, failed: 0 } });
+  t.match(eigrpRoutes(), [/metric 175/], 'distance eigrp 95 175: external at 175');
+  t.match(await c.ask({ op: 'eigrp-replace', prefix: '10.9.0.0', len: 16, hops: via8, distances: d }), { stats: { replaced: 1, removed: 1, failed: 0 } });
+  t.match(eigrpRoutes(), [/metric 95/], 'internal at 95, the 175 one gone');
+  t.match(await c.ask({ op: 'eigrp-remove', prefix: '10.9.0.0', len: 16, distances: d }), { stats: { removed: 1, failed: 0 } });
+  t.same(eigrpRoutes(), [], 'withdrawn');
+  ip('route', 'del', '10.9.0.0/16');
+
   // the kernel flushes routes of a link set down without telling: the table does it itself
   ip('route', 'add', '10.0.4.0/24', 'via', '192.168.0.4', 'dev', 'Tunnel0');
   t.ok(await fibHas('10.0.4.0/24 192.168.0.4'));

@@ -12,15 +12,32 @@ export function shortIf(name: string): string {
   return (short[m[1]] ?? m[1]) + m[2];
 }
 
+/** One neighbor of `show ip eigrp neighbors` (the `json` form is a list of these, every process's). */
+export interface EigrpNeighborRow {
+  asn: number; handle: number; address: string; interface: string;
+  /** seconds left of its hold time, and since it came up */
+  hold: number; uptime: number;
+  srtt: number; rto: number; queue: number; seq: number;
+  /** `pending` until the init exchange completed both ways, then `up` */
+  state: 'pending' | 'up';
+}
+
+export function eigrpNeighborRows(sp: EigrpSpeaker, now: number): EigrpNeighborRow[] {
+  return sp.neighbors.list().sort((a, b) => a.handle - b.handle).map((n) => {
+    const { srtt, rto } = sp.rtp.timing(n.address);
+    return { asn: sp.o.asn, handle: n.handle, address: n.address, interface: n.iface, hold: sp.neighbors.holdLeft(n, now),
+      uptime: Math.floor((now - n.upSince) / 1000), srtt, rto, queue: sp.rtp.pendingCount(n.address), seq: sp.rtp.lastSeq(n.address), state: n.state };
+  });
+}
+
 export function showEigrpNeighbors(sp: EigrpSpeaker, now: number): string {
   const out = [`EIGRP-IPv4 Neighbors for AS(${sp.o.asn})`,
     'H   Address                 Interface              Hold Uptime   SRTT   RTO  Q  Seq',
     '                                                   (sec)         (ms)       Cnt Num'];
-  for (const n of sp.neighbors.list().sort((a, b) => a.handle - b.handle)) {
-    const { srtt, rto } = sp.rtp.timing(n.address);
+  for (const n of eigrpNeighborRows(sp, now)) {
     out.push([
-      String(n.handle).padEnd(4), n.address.padEnd(24), shortIf(n.iface).padEnd(23), String(sp.neighbors.holdLeft(n, now)).padStart(4), ' ',
-      iosTime((now - n.upSince) / 1000).padEnd(8), String(srtt).padStart(4), ' ', String(rto).padStart(4), ' ', String(sp.rtp.pendingCount(n.address)).padStart(2), ' ', String(sp.rtp.lastSeq(n.address)),
+      String(n.handle).padEnd(4), n.address.padEnd(24), shortIf(n.interface).padEnd(23), String(n.hold).padStart(4), ' ',
+      iosTime(n.uptime).padEnd(8), String(n.srtt).padStart(4), ' ', String(n.rto).padStart(4), ' ', String(n.queue).padStart(2), ' ', String(n.seq),
     ].join(''));
   }
   return out.join('\n') + '\n';

@@ -9,7 +9,8 @@ import { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 import type { SpeakerOptions } from '../routing/eigrp/speaker.js';
 import { speakerOptions } from '../routing/eigrp/from-config.js';
 import { RawSocketTransport } from '../routing/eigrp/raw-socket.js';
-import { EIGRP_INTERNAL_DISTANCE, KernelRouteSink } from '../routing/eigrp/kernel-routes.js';
+import { IOS_EIGRP_DISTANCES, KernelRouteSink } from '../routing/eigrp/kernel-routes.js';
+import type { EigrpDistances } from '../routing/eigrp/kernel-routes.js';
 import type { EigrpTransport } from '../routing/eigrp/transport.js';
 import type { KernelTable } from '../routing/kernel-table.js';
 import type { LogFn } from '../log/log.js';
@@ -66,7 +67,7 @@ export class EigrpService {
   async apply(c: ApplianceConfig, osName: (ios: string) => string | undefined): Promise<void> {
     this.last = { c, osName };
     this.watchLinks();
-    const wanted = new Map<number, { o: SpeakerOptions; osOf: Map<string, string>; metric: number; signature: string }>();
+    const wanted = new Map<number, { o: SpeakerOptions; osOf: Map<string, string>; distances: EigrpDistances; signature: string }>();
     for (const p of c.eigrp?.processes ?? []) {
       if (!p.asn) continue; // named mode before its address-family names the AS: nothing to run yet
       const o = speakerOptions(c, p);
@@ -76,7 +77,7 @@ export class EigrpService {
       const links = [...osOf.values()].map((os) => `${os}#${this.kernel.link(os)?.index ?? '-'}`);
       // what the process redistributes is not in the signature: it changes in place, adjacencies kept
       const fixed = { ...o, originate: o.originate.filter((r) => !r.vector) };
-      wanted.set(p.asn, { o, osOf, metric: p.distance?.internal ?? EIGRP_INTERNAL_DISTANCE, signature: JSON.stringify([fixed, links, p.distance]) });
+      wanted.set(p.asn, { o, osOf, distances: p.distance ?? IOS_EIGRP_DISTANCES, signature: JSON.stringify([fixed, links, p.distance]) });
     }
     for (const [asn, r] of this.running) {
       const w = wanted.get(asn);
@@ -87,7 +88,7 @@ export class EigrpService {
     for (const [asn, w] of wanted) {
       if (this.running.has(asn)) continue;
       // one process that cannot start does not keep the others down
-      try { await this.startOne(asn, w.o, w.osOf, w.metric, w.signature); } catch (e) { failed.push(`AS ${asn}: ${(e as Error).message}`); }
+      try { await this.startOne(asn, w.o, w.osOf, w.distances, w.signature); } catch (e) { failed.push(`AS ${asn}: ${(e as Error).message}`); }
     }
     if (this.running.size && !this.timer) {
       this.timer = setInterval(() => { const now = Date.now(); for (const r of this.running.values()) r.speaker.tick(now); }, TICK_MS);
@@ -96,11 +97,11 @@ export class EigrpService {
     if (failed.length) throw new Error(`${failed.join('; ')} (tried again when an interface appears or changes)`);
   }
 
-  private async startOne(asn: number, o: SpeakerOptions, osOf: Map<string, string>, metric: number, signature: string): Promise<void> {
+  private async startOne(asn: number, o: SpeakerOptions, osOf: Map<string, string>, distances: EigrpDistances, signature: string): Promise<void> {
     const raw = new RawSocketTransport([...new Set(o.interfaces.filter((i) => !i.passive).map((i) => osOf.get(i.name)!))]);
     try { await raw.ready; } catch (e) { raw.close(); throw e; }
     const transport = new NamedTransport(raw, osOf);
-    const sink = new KernelRouteSink(this.kernel, osOf, this.log, metric);
+    const sink = new KernelRouteSink(this.kernel, osOf, this.log, distances);
     const speaker = new EigrpSpeaker(o, transport, sink, Date.now(), this.log); // debug lines: `debug eigrp packets`
     this.running.set(asn, { speaker, transport, signature });
     // a socket that fails (an interface of it deleted) takes the process down with it (routes withdrawn), then it starts again

@@ -5,14 +5,16 @@ import type { Args } from '../cli/tree.js';
 import type { ExecContext } from './exec-context.js';
 import { ospfNeighborRows, formatOspfNeighbors } from '../show/ospf-neighbor.js';
 import { bgpSummaryOf, formatBgpSummary } from '../show/bgp-summary.js';
-import { showEigrpInterfaces, showEigrpNeighbors, showEigrpTopology, showEigrpTraffic } from '../show/eigrp.js';
+import { eigrpNeighborRows, showEigrpInterfaces, showEigrpNeighbors, showEigrpTopology, showEigrpTraffic } from '../show/eigrp.js';
 import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
+import { IOS_EIGRP_DISTANCES } from '../routing/eigrp/kernel-routes.js';
+import type { EigrpDistances } from '../routing/eigrp/kernel-routes.js';
 
 type Handler = (a: Args) => string;
 
 /** The EIGRP speaker's distance (90 internal, 170 external, or `distance eigrp`) and composite metric
  *  of the routes it learned, by prefix, for `show ip route` (the kernel route carries neither). */
-export function eigrpRibMetrics(sp: EigrpSpeaker, distance = { internal: 90, external: 170 }): Map<string, { distance: number; metric: number; external?: boolean }> {
+export function eigrpRibMetrics(sp: EigrpSpeaker, distance: EigrpDistances = IOS_EIGRP_DISTANCES): Map<string, { distance: number; metric: number; external?: boolean }> {
   const out = new Map<string, { distance: number; metric: number; external?: boolean }>();
   for (const d of sp.dual.table.values()) {
     const s = d.successors[0];
@@ -30,6 +32,7 @@ export function routingCommands(ctx: ExecContext): Record<string, Handler> {
   const eigrp = (f: (sp: EigrpSpeaker) => string) => () => (ctx.eigrpSpeakers?.() ?? []).map(f).join('');
   return {
     'show ip eigrp neighbors': eigrp((sp) => showEigrpNeighbors(sp, Date.now())),
+    'show ip eigrp neighbors json': () => JSON.stringify((ctx.eigrpSpeakers?.() ?? []).flatMap((sp) => eigrpNeighborRows(sp, Date.now()))) + '\n',
     'show ip eigrp topology': eigrp((sp) => showEigrpTopology(sp)),
     'show ip eigrp topology all-links': eigrp((sp) => showEigrpTopology(sp, true)),
     'show ip eigrp interfaces': eigrp(showEigrpInterfaces),

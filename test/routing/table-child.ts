@@ -12,6 +12,7 @@ import { Commands, readFib } from '../../appliance/dataplane/commands.js';
 import { instantiateDataplane } from '../../appliance/dataplane/wasm.js';
 import { u32ToIp } from '../../appliance/net/ipv4.js';
 import { KernelRouteSink } from '../../appliance/routing/eigrp/kernel-routes.js';
+import type { EigrpDistances } from '../../appliance/routing/eigrp/kernel-routes.js';
 
 const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
@@ -36,8 +37,12 @@ fib.start();
 say({ ready: true, routes: table.routes().length });
 
 let busyUntil = 0;
-const waitForStats = async (st: { replaced: number; removed: number; failed: number }) => {
-  for (let i = 0; i < 200 && st.replaced + st.removed + st.failed === 0; i++) await new Promise((r) => setTimeout(r, 25));
+// one sink per distance pair for the child's life, as a speaker keeps one: it remembers the metric it wrote each prefix at
+const sinks = new Map<string, KernelRouteSink>();
+const sinkFor = (d?: EigrpDistances) => {
+  const key = JSON.stringify(d ?? null);
+  if (!sinks.has(key)) sinks.set(key, new KernelRouteSink(table, new Map([['Tunnel0', 'Tunnel0']]), (level, msg) => say({ log: `${level} ${msg}` }), d));
+  return sinks.get(key)!;
 };
 for await (const line of createInterface({ input: process.stdin })) {
   const c = JSON.parse(line) as { op: string; [k: string]: any };
@@ -52,11 +57,13 @@ for await (const line of createInterface({ input: process.stdin })) {
       const req = { prefix: c.prefix, len: c.len, gateway: c.gateway, dev: c.dev, nexthops: c.nexthops, protocol: c.protocol ?? 4 };
       await (c.op === 'replace' ? table.replaceRoute(req) : table.deleteRoute(req)).then(() => say({ id: c.id, ok: true }), (e: Error) => say({ id: c.id, error: e.message }));
     } else if (c.op === 'eigrp-replace' || c.op === 'eigrp-remove') {
-      // what an EIGRP speaker writes, through the supervisor's sink; answered once the kernel ACKed
-      const sink = new KernelRouteSink(table, new Map([['Tunnel0', 'Tunnel0']]), (level, msg) => say({ log: `${level} ${msg}` }));
-      if (c.op === 'eigrp-replace') sink.replace(c.prefix, c.len, c.hops); else sink.remove(c.prefix, c.len);
-      await waitForStats(sink.stats);
-      say({ id: c.id, stats: sink.stats, error: sink.lastError });
+      // what an EIGRP speaker writes, through the supervisor's sink (`external`: a D EX route; `distances`:
+      // `distance eigrp`); answered once the kernel ACKed all of it, with what this op added to the counts
+      const sink = sinkFor(c.distances), before = { ...sink.stats };
+      if (c.op === 'eigrp-replace') sink.replace(c.prefix, c.len, c.hops, 0, c.external); else sink.remove(c.prefix, c.len);
+      await sink.settled();
+      const st = sink.stats;
+      say({ id: c.id, stats: { replaced: st.replaced - before.replaced, removed: st.removed - before.removed, failed: st.failed - before.failed }, error: sink.lastError });
     } else if (c.op === 'block') {
       // the event loop stops reading the socket for a while: notifications pile up in the kernel
       busyUntil = Date.now() + c.ms;

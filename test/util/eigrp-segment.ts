@@ -34,10 +34,13 @@ export class Segment {
 export class Rib implements RouteSink {
   readonly routes = new Map<string, string>();
   readonly metrics = new Map<string, number>();
-  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>, metric?: number): void {
+  /** the prefixes the speaker wrote as external (D EX: the kernel sink's external distance) */
+  readonly external = new Set<string>();
+  replace(prefix: string, len: number, hops: Array<{ via: string; dev: string }>, metric?: number, external = false): void {
     this.routes.set(`${prefix}/${len}`, hops.map((h) => `${h.via}%${h.dev}`).join(','));
     if (metric !== undefined) this.metrics.set(`${prefix}/${len}`, metric);
+    if (external) this.external.add(`${prefix}/${len}`); else this.external.delete(`${prefix}/${len}`);
   }
-  remove(prefix: string, len: number): void { this.routes.delete(`${prefix}/${len}`); }
+  remove(prefix: string, len: number): void { this.routes.delete(`${prefix}/${len}`); this.external.delete(`${prefix}/${len}`); }
 }
 

@@ -344,10 +344,11 @@ export class EigrpSpeaker {
       return;
     }
     const hops = learned.map((p) => ({ via: p.nextHop, dev: p.iface }));
-    const sig = JSON.stringify(hops);
+    const external = learned[0].external !== undefined; // a change between internal and external is a new route
+    const sig = JSON.stringify([hops, external]);
     if (this.installed.get(key) === sig) return;
     this.installed.set(key, sig);
-    this.routes.replace(d.prefix, d.len, hops, this.ribMetric(d));
+    this.routes.replace(d.prefix, d.len, hops, this.ribMetric(d), external);
   }
 
   /** The metric the routing table gets for `d` (and `show ip route` prints): the classic composite, or

@@ -8,8 +8,9 @@ export interface EigrpTransport {
   close(): void;
 }
 
-/** Where learned routes go: the kernel routing table (kernel-routes.ts) or a test double. */
+/** Where learned routes go: the kernel routing table (kernel-routes.ts) or a test double. `metric`: the
+ *  composite metric; `external`: a D EX route (redistributed by its origin), at the external distance. */
 export interface RouteSink {
-  replace(prefix: string, len: number, nextHops: Array<{ via: string; dev: string }>, metric: number): void;
+  replace(prefix: string, len: number, nextHops: Array<{ via: string; dev: string }>, metric: number, external?: boolean): void;
   remove(prefix: string, len: number): void;
 }
