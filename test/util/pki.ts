@@ -1,0 +1,47 @@
+// A throw-away CA made by the openssl CLI for certificate tests: CA certificates, and end-entity
+// certificates with IP subjectAltNames, either for a key openssl makes or for a public key given in PEM
+// (a key an appliance generated: `-force_pubkey`, the CSR signed by a scratch key).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export class TestCa {
+  readonly dir = mkdtempSync(join(tmpdir(), 'hpk-ca-'));
+  private serial = 0x10;
+  constructor() {}
+  ssl(...args: string[]): Buffer { return execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }); }
+  read(f: string): string { return readFileSync(join(this.dir, f), 'utf8'); }
+  write(f: string, text: string): void { writeFileSync(join(this.dir, f), text); }
+
+  /** A self-signed ECDSA P-256 CA `name` (name.pem, name.key). */
+  ca(name: string): string {
+    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+    this.ssl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-days', '2', '-set_serial', '1', '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
+  /** An end-entity certificate for `name` signed by `issuer`, SAN IPs `ips`; for `publicKeyPem` when given. */
+  leaf(name: string, issuer: string, ips: string[], publicKeyPem?: string): string {
+    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+    this.ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
+    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    const force = publicKeyPem ? (this.write(`${name}.pub`, publicKeyPem), ['-force_pubkey', `${name}.pub`]) : [];
+    this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', String(this.serial++),
+      '-days', '2', '-extfile', `${name}.ext`, ...force, '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
+  close(): void { rmSync(this.dir, { recursive: true, force: true }); }
+}
+
+/** DER hex of a PEM certificate. */
+export const derHex = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64').toString('hex');
+
+/** The running-config block IOS prints for a certificate (`certificate [ca] SERIAL`, hex lines, quit). */
+export function certBlock(pem: string, serial: string, ca: boolean): string[] {
+  const hex = derHex(pem).toUpperCase().match(/.{1,8}/g)!;
+  const out = [` certificate ${ca ? 'ca ' : ''}${serial}`];
+  for (let i = 0; i < hex.length; i += 8) out.push(`  ${hex.slice(i, i + 8).join(' ')}`);
+  return [...out, '  \tquit'];
+}
