@@ -12,11 +12,11 @@
 // store bring it back after a restart.
 import t from 'tap';
 import fs from 'node:fs';
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { Lab, labConfig, waitFor } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { TestCa, certBlock } from './util/pki.js';
+import { TestCa, certBlock, chainTyping, publicKeyOf } from './util/pki.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
@@ -48,12 +48,6 @@ crypto ipsec profile MyProfile
 interface Tunnel0
  tunnel protection ipsec profile MyProfile
 `;
-
-/** The public key in `show crypto key mypubkey` (IOS's Key Data hex: SubjectPublicKeyInfo DER) as PEM. */
-function publicKeyOf(shown: string): string {
-  const hex = shown.split('Key Data:')[1].split('\n').filter((l) => /^ {2}[0-9A-F ]+$/.test(l)).join('').replace(/\s+/g, '');
-  return createPublicKey({ key: Buffer.from(hex, 'hex'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }) as string;
-}
 
 const pemLines = (pem: string) => pem.trim().split('\n');
 
@@ -109,9 +103,8 @@ t.test('IKEv2 with certificates from the config: import, register, ping, refusal
   t.match(lab.ctl('R1', 'show crypto pki trustpoints'), /Trustpoint LAB-CA:[\s\S]*Certificate configured\.\n {4}Router certificate configured\./, 'show crypto pki trustpoints');
 
   // R2 by the running-config's chain blocks typed in configuration mode (own certificate first, as IOS prints)
+  const chainLines = (own: string, caCert: string) => chainTyping('LAB-CA', own, caCert);
   const serial = (pem: string) => new X509Certificate(pem).serialNumber;
-  const chainLines = (own: string, caCert: string) => ['configure terminal', 'crypto pki certificate chain LAB-CA',
-    ...certBlock(own, serial(own), false), ...certBlock(caCert, serial(caCert), true), 'end'];
   const typedR2 = dmvpnctlSession(lab, 'R2', chainLines(certs.R2, caPem));
   t.equal(typedR2.status, 0, 'R2: chain blocks accepted');
   // another router's certificate typed as a block: refused by live apply, nothing changed

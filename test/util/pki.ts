@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPublicKey, X509Certificate } from 'node:crypto';
 
 export class TestCa {
   readonly dir = mkdtempSync(join(tmpdir(), 'hpk-ca-'));
   private serial = 0x10;
-  constructor() {}
   ssl(...args: string[]): Buffer { return execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }); }
   read(f: string): string { return readFileSync(join(this.dir, f), 'utf8'); }
   write(f: string, text: string): void { writeFileSync(join(this.dir, f), text); }
@@ -44,4 +44,16 @@ export function certBlock(pem: string, serial: string, ca: boolean): string[] {
   const out = [` certificate ${ca ? 'ca ' : ''}${serial}`];
   for (let i = 0; i < hex.length; i += 8) out.push(`  ${hex.slice(i, i + 8).join(' ')}`);
   return [...out, '  \tquit'];
+}
+
+/** The public key `show crypto key mypubkey` prints (IOS's Key Data hex: SubjectPublicKeyInfo DER), as PEM. */
+export function publicKeyOf(shown: string): string {
+  const hex = shown.split('Key Data:')[1].split('\n').filter((l) => /^ {2}[0-9A-F ]+$/.test(l)).join('').replace(/\s+/g, '');
+  return createPublicKey({ key: Buffer.from(hex, 'hex'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }) as string;
+}
+
+/** Configuration-mode lines that give trustpoint `tp` our certificate and its CA's, as the running-config has them. */
+export function chainTyping(tp: string, own: string, caPem: string): string[] {
+  const serial = (pem: string) => new X509Certificate(pem).serialNumber;
+  return ['configure terminal', `crypto pki certificate chain ${tp}`, ...certBlock(own, serial(own), false), ...certBlock(caPem, serial(caPem), true), 'end'];
 }
