@@ -96,3 +96,43 @@ t.test('no crypto pki trustpoint removes its certificates too', async (t) => {
   t.ok(r.ok);
   if (r.ok) { t.equal(r.config.crypto.pki, undefined); t.notMatch(renderConfig(r.config), /crypto pki/); }
 });
+
+t.test('a trustpoint used by an ikev2 profile cannot be removed (the running-config would not reload)', async (t) => {
+  const r = load([...head, 'crypto ikev2 profile P', ' pki trustpoint HUB-CA', 'no crypto pki trustpoint HUB-CA']);
+  t.notOk(r.ok);
+  if (!r.ok) t.match(r.errors[0].message, /trustpoint HUB-CA is used by ikev2 profile P/);
+});
+
+t.test('paste mode: a configExec command reads lines until quit, in global config and in exec', async (t) => {
+  const r = load(head);
+  if (!r.ok) throw new Error('fixture');
+  const got: string[] = [];
+  const s = new CliSession({
+    hostname: () => 'R2', getConfig: () => r.config, applyConfig: () => ({ ok: true }), exec: {},
+    configExec: { 'crypto pki authenticate {name:word}': (a) => ({ intro: `paste for ${a.p.name}\n`, finish: (text) => { got.push(text); return `got ${text.split('\n').length - 1} lines\n`; } }) },
+  }, { privileged: true });
+  t.equal(s.feed('crypto pki authenticate TP'), 'paste for TP\n', 'privileged exec');
+  t.equal(s.prompt, '', 'no prompt while pasting');
+  t.equal(s.feed('-----BEGIN CERTIFICATE-----'), '');
+  t.equal(s.feed('show running-config'), '', 'anything is data while pasting');
+  t.equal(s.feed('quit'), 'got 2 lines\n');
+  t.equal(s.prompt, 'R2#');
+  s.feed('configure terminal');
+  t.equal(s.feed('crypto pki authenticate X'), 'paste for X\n', 'global configuration mode, as IOS');
+  t.equal(s.feed('AAAA'), '');
+  t.equal(s.feed(''), 'got 1 lines\n', 'a blank line ends it too');
+  t.equal(s.prompt, 'R2(config)#');
+  t.same(got, ['-----BEGIN CERTIFICATE-----\nshow running-config\n', 'AAAA\n']);
+});
+
+t.test('show crypto pki certificates / trustpoints from the config', async (t) => {
+  const { formatPkiCertificates, formatPkiTrustpoints } = await import('../appliance/show/crypto-pki.js');
+  const r = load([...head, ...chain]);
+  if (!r.ok) throw new Error('fixture');
+  const text = formatPkiCertificates(r.config.crypto.pki, 'HUB-CA');
+  t.match(text, new RegExp(`^Certificate\\n  Status: Available\\n  Certificate Serial Number \\(hex\\): ${leafSerial}\\n[\\s\\S]*    IP Address: 172\\.16\\.1\\.1\\n    IP Address: 10\\.0\\.0\\.2\\n    cn=spoke\\n[\\s\\S]*^CA Certificate\\n`, 'm'));
+  const rows = JSON.parse(formatPkiCertificates(r.config.crypto.pki, undefined, true));
+  t.same(rows.map((x: { serial: string; ca: boolean }) => [x.serial, x.ca]), [[leafSerial, false], ['01', true]]);
+  t.match(formatPkiTrustpoints(r.config.crypto.pki), /Trustpoint HUB-CA:\n    Subject Name: \n    cn=root\n          Serial Number \(hex\): 01\n    Certificate configured\.\n    Router certificate configured\.\n    Key pair: ec spoke-key/);
+  t.equal(formatPkiCertificates(r.config.crypto.pki, 'OTHER'), '% No certificates for trustpoint OTHER\n');
+});

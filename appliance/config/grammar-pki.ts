@@ -50,6 +50,9 @@ export function pkiGlobal(g: Node, wrap: CryptoWrap): void {
     const p = pki(c);
     const tps = (p.trustpoints ??= []);
     if (a.no) {
+      // a profile naming it would make the running-config one that does not load back
+      const user = c.ikev2?.profiles?.find((p) => p.pkiTrustpoint === a.p.name);
+      if (user) throw new CliError(`trustpoint ${a.p.name} is used by ikev2 profile ${user.name} (remove its pki trustpoint ${a.p.name} first)`);
       // as IOS: removing a trustpoint removes its certificates
       p.trustpoints = tps.filter((t) => t.name !== a.p.name);
       if (p.chains) p.chains = p.chains.filter((ch) => ch.name !== a.p.name);

@@ -75,6 +75,9 @@ export class CliSession {
     }
   }
 
+  /** reading a pasted block (crypto pki authenticate|import) until a blank line or quit */
+  get pasting(): boolean { return this.paste !== undefined; }
+
   get prompt(): string { return this.paste ? '' : prompt(this.host.hostname(), this.mode); }
 
   private tree(): Node {

@@ -21,7 +21,8 @@ function iosDate(d: Date): string {
   return `${d.toISOString().slice(11, 19)} UTC ${m} ${d.getUTCDate()} ${d.getUTCFullYear()}`;
 }
 
-export function formatMyPubkey(rows: PublicKeyRow[], kind?: KeyKind): string {
+export function formatMyPubkey(rows: PublicKeyRow[], kind?: KeyKind, json = false): string {
+  if (json) return JSON.stringify(rows.filter((x) => !kind || x.kind === kind).map((r) => ({ ...r, spki: Buffer.from(r.spki).toString('hex') }))) + '\n';
   const out: string[] = [];
   for (const r of rows.filter((x) => !kind || x.kind === kind)) {
     out.push(`% Key pair was generated at: ${iosDate(new Date(r.created))}`, `Key name: ${r.label}`,
@@ -36,26 +37,45 @@ function dnLines(dn: string, indent: string): string[] {
   return dn.split('\n').filter(Boolean).map((x) => `${indent}${x.replace(/^(\w+)=/, (_, k: string) => `${k.toLowerCase()}=`)}`);
 }
 
-export function formatPkiCertificates(pki: PkiConfig | undefined, name?: string, now = new Date()): string {
-  const out: string[] = [];
+/** One certificate of a chain as the show commands see it. */
+export interface CertRow { trustpoint: string; ca: boolean; status: string; serial: string; issuer: string; subject: string; ipAddresses: string[]; validFrom: string; validTo: string; fingerprintSha256: string }
+
+export function certificateRows(pki: PkiConfig | undefined, name?: string, now = new Date()): CertRow[] {
+  const out: CertRow[] = [];
   for (const ch of pki?.chains ?? []) {
     if (name && ch.name !== name) continue;
     for (const c of [...ch.certs.filter((x) => !x.ca), ...ch.certs.filter((x) => x.ca)]) {
       const x = new X509Certificate(Buffer.from(c.der, 'hex'));
       const from = new Date(x.validFrom), to = new Date(x.validTo);
-      const status = now < from ? 'Pending (not yet valid)' : now > to ? 'Expired' : 'Available';
-      const ips = (x.subjectAltName ?? '').split(/,\s*/).map((e) => /^IP Address:(.+)$/.exec(e)?.[1]).filter(Boolean);
-      out.push(c.ca ? 'CA Certificate' : 'Certificate', `  Status: ${status}`, `  Certificate Serial Number (hex): ${x.serialNumber}`,
-        '  Certificate Usage: General Purpose', '  Issuer: ', ...dnLines(x.issuer, '    '), '  Subject:',
-        ...ips.map((ip) => `    IP Address: ${ip}`), ...dnLines(x.subject, '    '),
-        '  Validity Date: ', `    start date: ${iosDate(from)}`, `    end   date: ${iosDate(to)}`, `  Associated Trustpoints: ${ch.name} `, '');
+      out.push({ trustpoint: ch.name, ca: c.ca, status: now < from ? 'Pending (not yet valid)' : now > to ? 'Expired' : 'Available', serial: x.serialNumber,
+        issuer: x.issuer, subject: x.subject, validFrom: from.toISOString(), validTo: to.toISOString(), fingerprintSha256: x.fingerprint256.replace(/:/g, ''),
+        ipAddresses: (x.subjectAltName ?? '').split(/,\s*/).map((e) => /^IP Address:(.+)$/.exec(e)?.[1]).filter((a): a is string => a !== undefined) });
     }
   }
-  if (!out.length) return name ? `% No certificates for trustpoint ${name}\n` : '% No certificates\n';
+  return out;
+}
+
+export function formatPkiCertificates(pki: PkiConfig | undefined, name?: string, json = false, now = new Date()): string {
+  const rows = certificateRows(pki, name, now);
+  if (json) return JSON.stringify(rows) + '\n';
+  if (!rows.length) return name ? `% No certificates for trustpoint ${name}\n` : '% No certificates\n';
+  const out: string[] = [];
+  for (const r of rows) {
+    out.push(r.ca ? 'CA Certificate' : 'Certificate', `  Status: ${r.status}`, `  Certificate Serial Number (hex): ${r.serial}`,
+      '  Certificate Usage: General Purpose', '  Issuer: ', ...dnLines(r.issuer, '    '), '  Subject:',
+      ...r.ipAddresses.map((ip) => `    IP Address: ${ip}`), ...dnLines(r.subject, '    '),
+      '  Validity Date: ', `    start date: ${iosDate(new Date(r.validFrom))}`, `    end   date: ${iosDate(new Date(r.validTo))}`, `  Associated Trustpoints: ${r.trustpoint} `, '');
+  }
   return out.join('\n');
 }
 
-export function formatPkiTrustpoints(pki: PkiConfig | undefined): string {
+export function formatPkiTrustpoints(pki: PkiConfig | undefined, json = false): string {
+  if (json) {
+    return JSON.stringify((pki?.trustpoints ?? []).map((t) => {
+      const certs = pki?.chains?.find((c) => c.name === t.name)?.certs ?? [];
+      return { ...t, caCertificate: certs.some((c) => c.ca), routerCertificate: certs.some((c) => !c.ca) };
+    })) + '\n';
+  }
   const out: string[] = [];
   for (const t of pki?.trustpoints ?? []) {
     const certs = pki?.chains?.find((c) => c.name === t.name)?.certs ?? [];

@@ -107,16 +107,15 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
     'crypto pki authenticate {name:word}': paste('CA certificate', acceptCa, true),
     'crypto pki import {name:word} certificate': paste('certificate', acceptOwn, false),
   };
-  const pub = (kind?: KeyKind): Handler => () => formatMyPubkey(host.keys()?.publicKeys() ?? [], kind);
-  const exec: Record<string, Handler> = {
-    'show crypto key mypubkey': pub(),
-    'show crypto key mypubkey rsa': pub('rsa'),
-    'show crypto key mypubkey ec': pub('ec'),
-    'show crypto key mypubkey ed25519': pub('ed25519'),
-    'show crypto pki certificates': () => formatPkiCertificates(host.config().crypto.pki),
-    'show crypto pki certificates {name:word}': (a) => formatPkiCertificates(host.config().crypto.pki, a.p.name),
-    'show crypto pki trustpoints': () => formatPkiTrustpoints(host.config().crypto.pki),
-  };
+  const pub = (kind?: KeyKind) => (json: boolean) => formatMyPubkey(host.keys()?.publicKeys() ?? [], kind, json);
+  const exec: Record<string, Handler> = {};
+  // every show command also answers `<command> json`
+  const both = (spec: string, f: (json: boolean, a: Args) => string) => { exec[spec] = (a) => f(false, a); exec[`${spec} json`] = (a) => f(true, a); };
+  both('show crypto key mypubkey', pub());
+  for (const k of ['rsa', 'ec', 'ed25519'] as const) both(`show crypto key mypubkey ${k}`, pub(k));
+  both('show crypto pki certificates', (json) => formatPkiCertificates(host.config().crypto.pki, undefined, json));
+  both('show crypto pki certificates {name:word}', (json, a) => formatPkiCertificates(host.config().crypto.pki, a.p.name, json));
+  both('show crypto pki trustpoints', (json) => formatPkiTrustpoints(host.config().crypto.pki, json));
   return { exec, configExec };
 }
 

@@ -95,6 +95,7 @@ export class ExecCommands {
   run(line: string): string {
     const s = this.newSession(true, () => ({ ok: false, message: NEEDS_SESSION }));
     const out = s.feed(line);
+    if (s.pasting) return `${out}% A pasted certificate needs a session: \`dmvpnctl -\` (the command, the PEM lines, quit) or the console\n`;
     return isConfigMode(s.mode.id) ? `${out}% ${NEEDS_SESSION}\n` : out;
   }
 
