@@ -56,6 +56,7 @@ t.test('bad blocks are refused with the line and the problem', async (t) => {
     ['a leaf as ca', [...head, 'crypto pki certificate chain HUB-CA', ...certBlock(leafPem, leafSerial, true)], /not a CA certificate/],
     ['empty block', [...head, 'crypto pki certificate chain HUB-CA', ' certificate ca 01', '  quit'], /no certificate data/],
     ['no quit', [...head, 'crypto pki certificate chain HUB-CA', ...certBlock(caPem, '01', true).slice(0, -1)], /not ended with quit/],
+    ['an endless block', [...head, 'crypto pki certificate chain HUB-CA', ' certificate ca 01', ...Array.from({ length: 600 }, () => '  ' + Array(8).fill('30820101').join(' '))], /longer than 16384 bytes/],
     ['a global command inside the block', [...head, 'crypto pki certificate chain HUB-CA', ...certBlock(caPem, '01', true).slice(0, 3), 'interface Tunnel0'], /"interface" is not hexadecimal/],
   ];
   for (const [what, lines, msg] of cases) {

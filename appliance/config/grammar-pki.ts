@@ -13,6 +13,8 @@ import type { CryptoWrap } from './grammar-ikev2.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 const SEP = '\u0000';
+/** a certificate block larger than this is refused (a DMVPN certificate is 0.5-2 kB) */
+const MAX_CERT_BYTES = 16384;
 
 function pki(c: CryptoConfig): PkiConfig { c.pki ??= {}; return c.pki; }
 
@@ -128,7 +130,9 @@ export function pkiTrees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node): 
     const bad = words.find((x) => !/^[0-9a-f]+$/i.test(x));
     if (bad !== undefined) throw new CliError(`certificate data: "${bad}" is not hexadecimal (end the certificate with quit)`);
     const [name, serial, ca, hex] = (ctx.mode.ref ?? '').split(SEP);
-    ctx.enter({ id: 'config-pubkey', ref: [name, serial, ca, hex + words.join('').toLowerCase()].join(SEP) });
+    const more = hex + words.join('').toLowerCase();
+    if (more.length > 2 * MAX_CERT_BYTES) throw new CliError(`certificate ${serial}: longer than ${MAX_CERT_BYTES} bytes`);
+    ctx.enter({ id: 'config-pubkey', ref: [name, serial, ca, more].join(SEP) });
   }, { '{hex}': 'Certificate data (hex)' });
 
   return { 'ca-trustpoint': trustpoint, 'config-cert-chain': chain, 'config-pubkey': data };

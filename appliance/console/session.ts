@@ -30,6 +30,9 @@ export interface PasteRequest { intro: string; finish(text: string): string | Pr
 
 type ExecAction = (s: CliSession, a: Args) => string;
 
+/** a pasted PEM certificate is 10-40 lines; more is a mistake (or a flood), not a certificate */
+const MAX_PASTE_LINES = 400;
+
 export class CliSession {
   mode: ModeState;
   /** set by `exit`/`logout` from exec mode: the console should end the session. */
@@ -113,7 +116,11 @@ export class CliSession {
     const p = this.paste;
     if (!p) return undefined;
     const t = line.trim();
-    if (t !== '' && t.toLowerCase() !== 'quit') { p.lines.push(t); return ''; }
+    if (t !== '' && t.toLowerCase() !== 'quit') {
+      if (p.lines.length < MAX_PASTE_LINES) { p.lines.push(t); return ''; }
+      this.paste = undefined;
+      return `% Pasted block longer than ${MAX_PASTE_LINES} lines: ignored\n`;
+    }
     this.paste = undefined;
     return p.finish(p.lines.join('\n') + '\n');
   }
