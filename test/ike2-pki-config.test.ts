@@ -130,3 +130,25 @@ t.test('key store: 0600, reloads, no overwrite, zeroize, damaged file, modes fix
   t.match(w2.join('\n'), /unreadable/);
   t.notMatch(w2.join('\n'), /AAAA|PRIVATE/, 'no key material in the warning');
 });
+
+for (const [kind, method] of [['rsa', 'rsa-sig'], ['ed25519', 'ed25519-sig']] as const) {
+  t.test(`${kind} key pairs from the key store with ${method}: established, signed both ways`, async (t) => {
+    const pol = (name: string, addr: string) => {
+      const store = new KeyStore(path.join(dir, `${kind}-${name}.keys`));
+      store.generate(kind, `${name}-KEY`, 2048);
+      const cert = ca.leaf(`${kind}-${name}`, 'lab', [addr], pubPem(store, `${name}-KEY`));
+      const s = settings(config(name, { kind, local: method, remote: method, own: cert }), store);
+      if (!s.ok) throw new Error(s.reason);
+      const p = ikeV2Policy(s.value);
+      if (!p.ok) throw new Error(p.reason);
+      return p.value;
+    };
+    const p = ike2Pair(pol('A', '172.16.1.1'), pol('B', '172.16.2.1'));
+    t.teardown(() => p.close());
+    const sa = p.a.m.initiate('172.16.2.1');
+    await p.settle();
+    t.equal(sa.state, 'READY', 'established');
+    t.equal(sa.peerKeyType, kind, `the peer signed with its ${kind} key`);
+    t.equal(p.b.m.sas[0].peerKeyType, kind);
+  });
+}
