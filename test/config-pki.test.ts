@@ -137,3 +137,18 @@ t.test('show crypto pki certificates / trustpoints from the config', async (t) =
   t.match(formatPkiTrustpoints(r.config.crypto.pki), /Trustpoint HUB-CA:\n    Subject Name: \n    cn=root\n          Serial Number \(hex\): 01\n    Certificate configured\.\n    Router certificate configured\.\n    Key pair: ec spoke-key/);
   t.equal(formatPkiCertificates(r.config.crypto.pki, 'OTHER'), '% No certificates for trustpoint OTHER\n');
 });
+
+t.test('a trustpoint as IOS writes it loads: enrollment-only lines are noted, other enrollment and revocation methods refused', async (t) => {
+  const r = load(['crypto pki trustpoint TP-self', ' enrollment terminal', ' serial-number none', ' fqdn none', ' ip-address none', ' subject-name cn=R1', ' revocation-check none', ' rsakeypair TP-KEY 2048']);
+  t.ok(r.ok, 'loads');
+  if (r.ok) {
+    t.same(r.config.crypto.pki?.trustpoints?.[0].keyPair, { kind: 'rsa', label: 'TP-KEY', bits: 2048 });
+    t.equal(r.inactive.length, 3, 'serial-number, fqdn, ip-address none: accepted, noted as inactive');
+    t.match(renderConfig(r.config), / rsakeypair TP-KEY 2048\n/);
+  }
+  for (const [line, msg] of [[' enrollment selfsigned', /only enrollment terminal/], [' enrollment url http://ca.example/', /only enrollment terminal/], [' revocation-check crl', /only revocation-check none/]] as const) {
+    const bad = load(['crypto pki trustpoint TP', line]);
+    t.notOk(bad.ok, `${line.trim()}: refused`);
+    if (!bad.ok) t.match(bad.errors[0].message, msg);
+  }
+});

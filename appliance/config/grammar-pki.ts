@@ -88,8 +88,24 @@ export function pkiTrees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node): 
     { 'subject-name': 'Subject Name', '{dn}': 'subject name (e.g. CN=spoke1,O=example)' });
   define(trustpoint, 'ip-address {addr:ipv4}', w((c, ctx, a) => { const t = tp(c, ctx); if (a.no) delete t.ipAddress; else t.ipAddress = a.p.addr; }),
     { 'ip-address': 'Include IP address in the certificate request', '{addr}': 'IPv4 address' });
-  const pair = (kind: KeyKind): Act => w((c, ctx, a) => { const t = tp(c, ctx); if (a.no) delete t.keyPair; else t.keyPair = { kind, label: a.p.label }; });
+  const pair = (kind: KeyKind): Act => w((c, ctx, a) => {
+    const t = tp(c, ctx);
+    if (a.no) { delete t.keyPair; return; }
+    t.keyPair = { kind, label: a.p.label };
+    if (a.p.bits) t.keyPair.bits = Number(a.p.bits);
+  });
   define(trustpoint, 'rsakeypair {label:word}', pair('rsa'), { rsakeypair: 'Specify the RSA key pair to use', '{label}': 'Key pair label' });
+  define(trustpoint, 'rsakeypair {label:word} {bits:range:2048-4096}', pair('rsa'), { '{bits}': 'Key size (crypto key generate rsa ... modulus N makes the key)' });
+  // what IOS writes into a trustpoint that only matters for enrollment requests, which are not made here
+  const enrollmentOnly: Act = () => 'used by enrollment requests only (none are made here: enrollment terminal)';
+  for (const spec of ['serial-number', 'serial-number none', 'fqdn none', 'fqdn {name:word}', 'ip-address none', 'subject-alt-name {name:word}']) define(trustpoint, spec, enrollmentOnly);
+  const unsupported = (why: string): Act => (_ctx, a) => { if (!a.no) throw new CliError(why); };
+  for (const m of ['selfsigned', 'url {url:word}', 'profile {name:word}']) {
+    define(trustpoint, `enrollment ${m}`, unsupported('only enrollment terminal is supported (certificates are pasted: crypto pki authenticate / crypto pki import)'));
+  }
+  for (const m of ['crl', 'ocsp', 'crl none', 'ocsp none']) {
+    define(trustpoint, `revocation-check ${m}`, unsupported('only revocation-check none is supported (no CRL or OCSP is fetched)'));
+  }
   define(trustpoint, 'eckeypair {label:word}', pair('ec'), { eckeypair: 'Specify the EC key pair to use' });
   define(trustpoint, 'ed25519keypair {label:word}', pair('ed25519'), { ed25519keypair: 'Specify the Ed25519 key pair to use (not IOS: this appliance\'s extension)' });
 

@@ -12,7 +12,7 @@ export interface Trustpoint {
   revocationNone?: boolean;
   subjectName?: string;
   /** `rsakeypair|eckeypair|ed25519keypair LABEL`: the key store entry our certificate must match */
-  keyPair?: { kind: KeyKind; label: string };
+  keyPair?: { kind: KeyKind; label: string; bits?: number };
   /** `ip-address A`: the address IOS puts in an enrollment request's subjectAltName */
   ipAddress?: string;
 }
