@@ -3,7 +3,8 @@
 // trustpoint LAB-CA`. Each router generates its key (`crypto key generate ec`, key store next to its
 // startup-config, 0600), the test's openssl CA certifies the public key `show crypto key mypubkey`
 // prints (SAN: NBMA address + tunnel address), and the certificates reach the routers as an operator
-// would: R1 by `crypto pki authenticate` / `crypto pki import` (pasted PEM), R2 and R3 by the
+// would: R1 by `crypto pki enroll` (its PKCS#10 request signed by the CA), `crypto pki authenticate` /
+// `crypto pki import` (pasted PEM), R2 and R3 by the
 // running-config's `crypto pki certificate chain` hex blocks typed in configuration mode. Proven: bad
 // imports refused with the reason (another key, another CA, not PEM, no CA yet); R2 registers over
 // certificate-authenticated IKEv2 and h2 pings h1; R3 with a certificate from another CA is refused by
@@ -81,7 +82,11 @@ t.test('IKEv2 with certificates from the config: import, register, ping, refusal
   const caPem = ca.ca('lab');
   ca.ca('rogue');
   const certs: Record<string, string> = {};
-  for (const r of ['R1', 'R2', 'R3']) certs[r] = ca.leaf(r, 'lab', [NBMA[r], TUNNEL[r]], pub[r]);
+  // R1 enrolls as IOS does (crypto pki enroll: a PKCS#10 request on the terminal); R2, R3 are certified from their public keys
+  const enrolled = lab.ctl('R1', 'crypto pki enroll LAB-CA');
+  t.match(enrolled, /% The subject name in the certificate will include: CN=R1\n[\s\S]*-----BEGIN CERTIFICATE REQUEST-----/, 'R1: crypto pki enroll prints a request');
+  certs.R1 = ca.signRequest('R1', 'lab', /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----\n/.exec(enrolled)![0], [NBMA.R1, TUNNEL.R1]);
+  for (const r of ['R2', 'R3']) certs[r] = ca.leaf(r, 'lab', [NBMA[r], TUNNEL[r]], pub[r]);
   const rogueR1 = ca.leaf('rogue-r1', 'rogue', [NBMA.R1], pub.R1);
   const rogueR3 = ca.leaf('rogue-r3', 'rogue', [NBMA.R3, TUNNEL.R3], pub.R3);
   const rogueCa = ca.read('rogue.pem');

@@ -15,6 +15,7 @@ import { certHexLines } from '../config/render-pki.js';
 import { errorMessage } from '../cli/match.js';
 import type { PasteRequest } from '../console/session.js';
 import { certOf, notIssuedBy, trustpointKey, trustpointNamed } from '../ike/pki/trustpoint.js';
+import { certificateRequest } from '../ike/pki/csr.js';
 import { formatMyPubkey, formatPkiCertificates, formatPkiTrustpoints } from '../show/crypto-pki.js';
 import type { KeyStore } from './key-store.js';
 
@@ -106,6 +107,7 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
     'crypto key zeroize ed25519 {label:word}': zeroize('ed25519'),
     'crypto pki authenticate {name:word}': paste('CA certificate', acceptCa, true),
     'crypto pki import {name:word} certificate': paste('certificate', acceptOwn, false),
+    'crypto pki enroll {name:word}': guarded((a) => enroll(host, a.p.name)),
   };
   const pub = (kind?: KeyKind) => (json: boolean) => formatMyPubkey(host.keys()?.publicKeys() ?? [], kind, json);
   const exec: Record<string, Handler> = {};
@@ -117,6 +119,20 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
   both('show crypto pki certificates {name:word}', (json, a) => formatPkiCertificates(host.config().crypto.pki, a.p.name, json));
   both('show crypto pki trustpoints', (json) => formatPkiTrustpoints(host.config().crypto.pki, json));
   return { exec, configExec };
+}
+
+/** `crypto pki enroll NAME` (enrollment terminal): a PKCS#10 request for the trustpoint's key, printed. */
+function enroll(host: PkiHost, name: string): string {
+  const cfg = host.config();
+  const tp = trustpointNamed(cfg.crypto, name);
+  if (!tp) return `% trustpoint ${name} is not defined\n`;
+  const k = trustpointKey(tp, host.keys()?.lookup);
+  if (!k.ok) return `% ${k.reason}\n`;
+  const subject = tp.subjectName ?? `CN=${cfg.hostname}`;
+  const csr = certificateRequest(k.value.key, subject, tp.ipAddress);
+  return `% Start certificate enrollment ..\n% The subject name in the certificate will include: ${subject}\n` +
+    (tp.ipAddress ? `% The IP address in the certificate is ${tp.ipAddress}\n` : '') +
+    `\nCertificate Request follows:\n\n${csr}\n---End - This line not part of the certificate request---\n`;
 }
 
 /**

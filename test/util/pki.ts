@@ -32,6 +32,16 @@ export class TestCa {
     return this.read(`${name}.pem`);
   }
 
+  /** A certificate for the PKCS#10 request `csrPem` (an appliance's `crypto pki enroll`), signed by `issuer`, SAN IPs `ips`. */
+  signRequest(name: string, issuer: string, csrPem: string, ips: string[]): string {
+    this.write(`${name}.csr`, csrPem);
+    this.ssl('req', '-in', `${name}.csr`, '-verify', '-noout');
+    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', String(this.serial++),
+      '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
   close(): void { rmSync(this.dir, { recursive: true, force: true }); }
 }
 
