@@ -25,7 +25,7 @@ export class KeyStore {
       if (mode & 0o077) { fs.chmodSync(file, 0o600); warn(`key store ${file} was readable by others (mode ${mode.toString(8)}): now 0600`); }
       const j = JSON.parse(text) as { keys?: Record<string, StoredKey> };
       for (const [label, k] of Object.entries(j.keys ?? {})) {
-        createPrivateKey(k.pem); // a damaged entry is left out, not used
+        createPrivateKey(k.pem); // one damaged entry: the store is not trusted at all (below)
         this.keys.set(label, k);
       }
     } catch (e) {
@@ -45,13 +45,14 @@ export class KeyStore {
     if (this.keys.has(label)) throw new Error(`key pair ${label} exists (crypto key zeroize ${this.keys.get(label)!.kind} ${label} removes it)`);
     const pair = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: bits })
       : kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('ed25519');
-    const k: StoredKey = { kind, bits, created: new Date().toISOString(), pem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+    const k: StoredKey = { kind, bits: kind === 'rsa' ? bits : 256, created: new Date().toISOString(), pem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
     this.keys.set(label, k);
     try { this.save(); } catch (e) { this.keys.delete(label); throw e; }
     return k;
   }
 
-  /** Removes key pair `label` (of `kind`, when given); false when there is none. */
+  /** Removes key pair `label` (of `kind`, when given); false when there is none. The file is rewritten
+   *  without it (its old blocks are not wiped on the medium: no secure erase here). */
   zeroize(label: string, kind?: KeyKind): boolean {
     const k = this.keys.get(label);
     if (!k || (kind && k.kind !== kind)) return false;
