@@ -152,3 +152,26 @@ for (const [kind, method] of [['rsa', 'rsa-sig'], ['ed25519', 'ed25519-sig']] as
     t.equal(p.b.m.sas[0].peerKeyType, kind);
   });
 }
+
+t.test('a peer certificate that expired, or from another CA, is refused by a trustpoint-configured side, counted', async (t) => {
+  const s = settings(config('B'), stores.B);
+  if (!s.ok) throw new Error(s.reason);
+  const b = ikeV2Policy(s.value);
+  if (!b.ok) throw new Error(b.reason);
+  const expired = ca.expiredLeaf('A-expired', 'lab', ['172.16.1.1']);
+  const rogue = ca.leaf('A-rogue2', 'rogue', ['172.16.1.1']);
+  const cases: Array<[string, string, string, RegExp]> = [
+    ['expired', expired, 'A-expired', /outside its validity period/],
+    ['another CA', rogue, 'A-rogue2', /not issued by a trusted CA/],
+  ];
+  for (const [what, cert, name, reason] of cases) {
+    const a = v2Policy({ certificate: { cert, key: ca.read(`${name}.key`), trusted: [caPem] } });
+    const p = ike2Pair(a, b.value);
+    const sa = p.a.m.initiate('172.16.2.1');
+    await p.settle();
+    t.not(sa.state, 'READY', `${what}: not established`);
+    t.match(p.b.events.find((e) => e.event === 'failed')?.reason, reason, `${what}: the reason`);
+    t.equal(p.b.m.counters.peerAuthRefused, 1, `${what}: peerAuthRefused counted`);
+    p.close();
+  }
+});

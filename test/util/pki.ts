@@ -42,6 +42,19 @@ export class TestCa {
     return this.read(`${name}.pem`);
   }
 
+  /** An end-entity certificate (and its key, name.key) that expired in 2020, by `openssl ca` (`x509` cannot back-date). */
+  expiredLeaf(name: string, issuer: string, ips: string[]): string {
+    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+    this.ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
+    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    this.write('index.txt', '');
+    this.write('serial', '1000\n');
+    this.write('ca.cnf', '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');
+    this.ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', `${issuer}.pem`, '-keyfile', `${issuer}.key`, '-in', `${name}.csr`, '-startdate', '20200101000000Z',
+      '-enddate', '20200102000000Z', '-extfile', `${name}.ext`, '-notext', '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
   close(): void { rmSync(this.dir, { recursive: true, force: true }); }
 }
 
