@@ -116,3 +116,45 @@ t.test('configure terminal on the console', async (t) => {
   c.type('end\r');
   await c.expect(/Router#$/);
 });
+
+t.test('certificates on the console: crypto key generate, a pasted CA in exec, our certificate pasted in config mode', async (t) => {
+  const { TestCa, publicKeyOf } = await import('./util/pki.js');
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const c = new PtyConsole();
+  t.teardown(() => { c.proc.kill('SIGKILL'); });
+  await waitFor(() => /Press RETURN/.test(c.out), 30000, 200);
+  c.type('\r');
+  await c.expect(/Router>$/);
+  c.type('en\r');
+  await c.expect(/Router#$/);
+  c.type('conf t\r');
+  await c.expect(/Router\(config\)#$/);
+  c.type('crypto key generate ec keysize 256 label K\r');
+  t.match(await c.expect(/Router\(config\)#$/), /% Generating 256 bit EC keys/, 'key generated in global config, as IOS');
+  c.type('crypto pki trustpoint TP\r');
+  await c.expect(/\(ca-trustpoint\)#$/);
+  c.type('eckeypair K\r');
+  await c.expect(/\(ca-trustpoint\)#$/);
+  c.type('end\r');
+  await c.expect(/Router#$/);
+  c.type('show crypto key mypubkey ec\r');
+  const pub = publicKeyOf(await c.expect(/Key Data:\n[\s\S]*Router#$/));
+  const caPem = ca.ca('root');
+  const own = ca.leaf('me', 'root', ['10.66.0.1'], pub);
+  // privileged exec: no prompt while the PEM is read, IOS's words at the end
+  c.type('crypto pki authenticate TP\r');
+  t.match(await c.expect(/on a line by itself\n$/), /Enter the base 64 encoded CA certificate\./, 'asks for the CA certificate');
+  c.type(caPem.trim().split('\n').join('\r') + '\rquit\r');
+  t.match(await c.expect(/Router#$/), /% Certificate successfully imported/, 'CA imported from exec');
+  c.type('conf t\r');
+  await c.expect(/\(config\)#$/);
+  c.type('crypto pki import TP certificate\r');
+  await c.expect(/on a line by itself\n$/);
+  c.type(own.trim().split('\n').join('\r') + '\r\r');
+  t.match(await c.expect(/Router\(config\)#$/), /% Router Certificate successfully imported/, 'our certificate imported from config mode (a blank line ends it)');
+  c.type('end\r');
+  await c.expect(/Router#$/);
+  c.type('show crypto pki trustpoints\r');
+  t.match(await c.expect(/Router#$/), /Certificate configured\.\n {4}Router certificate configured\./, 'both in the trustpoint');
+});

@@ -15,6 +15,8 @@ export const IKEV2_ENCRYPTION = ['aes-cbc-128', 'aes-cbc-192', 'aes-cbc-256', 'a
 export const IKEV2_INTEGRITY = ['sha1', 'sha256', 'sha384', 'sha512'];
 export const IKEV2_GROUPS = ['14', '19', '20', '31'];
 const MAX_ALGS = 6;
+/** `authentication local|remote ...`: IOS's, plus ed25519-sig (RFC 8420), this appliance's extension. */
+export const IKEV2_AUTH_METHODS = ['pre-share', 'rsa-sig', 'ecdsa-sig', 'ed25519-sig'];
 
 function v2(c: CryptoConfig): Ikev2Config { c.ikev2 ??= {}; return c.ikev2; }
 
@@ -123,11 +125,22 @@ export function ikev2Trees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node)
     if (a.no) delete p.matchRemote; else p.matchRemote = { address: a.p.addr, mask: a.p.mask };
   }), { '{addr}': 'IPv4 address', '{mask}': 'Mask' });
   for (const side of ['local', 'remote'] as const) {
-    define(profile, `authentication ${side} pre-share`, w((c, ctx, a) => {
-      const p = prof(c, ctx), f = side === 'local' ? 'authLocal' : 'authRemote';
-      if (a.no) delete p[f]; else p[f] = 'pre-share';
-    }));
+    for (const m of IKEV2_AUTH_METHODS) {
+      define(profile, `authentication ${side} ${m}`, w((c, ctx, a) => {
+        const p = prof(c, ctx), f = side === 'local' ? 'authLocal' : 'authRemote';
+        if (a.no) delete p[f]; else p[f] = m;
+      }), { 'rsa-sig': 'Rivest-Shamir-Adleman Signature', 'ecdsa-sig': 'Elliptic Curve Digital Signature Algorithm Signature',
+        'ed25519-sig': 'Ed25519 signature, RFC 8420 (not IOS: this appliance\'s extension)', 'pre-share': 'Pre-Shared Key' });
+    }
   }
+  define(profile, 'pki trustpoint {name:word}', w((c, ctx, a) => {
+    const p = prof(c, ctx);
+    if (a.no) { delete p.pkiTrustpoint; return; }
+    // the running-config prints trustpoints before ikev2 profiles, so a saved config reloads
+    if (!c.pki?.trustpoints?.some((t) => t.name === a.p.name)) throw new CliError(`trustpoint ${a.p.name} is not defined (crypto pki trustpoint ${a.p.name} first)`);
+    p.pkiTrustpoint = a.p.name;
+  }),
+    { pki: 'Specify certificate authorities', trustpoint: 'Specify the trustpoint', '{name}': 'Trustpoint name' });
   define(profile, 'keyring local {name:word}', w((c, ctx, a) => { const p = prof(c, ctx); if (a.no) delete p.keyring; else p.keyring = a.p.name; }), { '{name}': 'Keyring name' });
   for (const m of ['on-demand', 'periodic']) {
     define(profile, `dpd {i:range:10-3600} {r:range:2-60} ${m}`, w((c, ctx, a) => { const p = prof(c, ctx); if (a.no) delete p.dpd; else p.dpd = dpdOf(a); }),

@@ -6,6 +6,7 @@ import type { ApplianceConfig, InterfaceConfig, TunnelConfig, EthernetConfig, Cr
 import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
 import { ikev2Global, ikev2ProfileCommand, ikev2Trees } from './grammar-ikev2.js';
+import { pkiGlobal, pkiTrees } from './grammar-pki.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
 import { servicesGlobal } from './grammar-services.js';
@@ -355,6 +356,7 @@ function cryptoGlobal(g: Node): void {
   }), { '{name}': 'Profile name' });
 
   ikev2Global(g, crypto);
+  pkiGlobal(g, crypto);
 
   define(g, 'crypto ipsec manual-sa {name:word}', crypto((c, ctx, a) => {
     const ms = list(c, 'manualSas');
@@ -487,6 +489,7 @@ export function configTrees(): ConfigTrees {
     'cfg-crypto-trans': transTree(), 'ipsec-profile': profileTree(), 'config-manual-sa': manualSaTree(), 'config-router': routerTree(),
     'config-line': lineTree(), ...routingTrees(subTree),
     ...ikev2Trees(crypto, subTree),
+    ...pkiTrees(crypto, subTree),
     ...eigrpTrees(subTree),
   } as ConfigTrees;
   return memo;

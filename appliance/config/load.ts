@@ -44,5 +44,8 @@ export function parseStartupConfig(text: string): LoadResult {
     // config (IOS transcripts paste several `exit`/`end` between sections).
     mode = r.mode.id === 'priv' || r.mode.id === 'exec' ? { id: 'config' } : r.mode;
   }
+  if (mode.id === 'config-pubkey') {
+    return { ok: false, errors: [{ line: lines.length, column: 1, text: lines[lines.length - 1] ?? '', message: '% certificate data not ended with quit' }] };
+  }
   return { ok: true, config: cfg, inactive: cfg.inactive };
 }

@@ -10,8 +10,10 @@ export interface Ikev2Dpd { interval: number; retry: number; mode: 'on-demand' |
 export interface Ikev2Profile {
   name: string;
   matchRemote?: { address: string; mask: string };
-  authLocal?: string; // pre-share
+  authLocal?: string; // pre-share | rsa-sig | ecdsa-sig | ed25519-sig
   authRemote?: string;
+  /** `pki trustpoint NAME`: our certificate and key, and the CAs peers' certificates must chain to */
+  pkiTrustpoint?: string;
   keyring?: string;
   dpd?: Ikev2Dpd;
   lifetime?: number;

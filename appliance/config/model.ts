@@ -2,6 +2,7 @@
 // interactive config mode into this; the supervisor applies it; running-config is rendered from it.
 // Addresses are dotted-quad strings here (the wire/data-plane layers convert to u32).
 import type { Ikev2Config } from './model-ikev2.js';
+import type { PkiConfig } from './model-pki.js';
 import type { InterfaceOspf, OspfConfig, BgpConfig } from './model-routing.js';
 import type { EigrpConfig } from './model-eigrp.js';
 
@@ -88,6 +89,8 @@ export interface CryptoConfig {
   natKeepalive?: number;
   /** `crypto ikev2 ...` (model-ikev2.ts); absent when the config has none. */
   ikev2?: Ikev2Config;
+  /** `crypto pki trustpoint` / `crypto pki certificate chain` (model-pki.ts); absent when the config has none. */
+  pki?: PkiConfig;
 }
 
 export interface IsakmpPolicy {

@@ -10,7 +10,8 @@ export type ModeId =
   | 'config-router-ospf' | 'config-router-bgp' | 'config-router-bgp-af'
   | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile'
   | 'config-router-eigrp' | 'config-router-eigrp-named' | 'config-router-af' | 'config-router-af-interface' | 'config-router-af-topology'
-  | 'config-keychain' | 'config-keychain-key';
+  | 'config-keychain' | 'config-keychain-key'
+  | 'ca-trustpoint' | 'config-cert-chain' | 'config-pubkey';
 
 /** The mode plus what it edits (interface name, policy number, profile name ...). */
 export interface ModeState { id: ModeId; ref?: string }
@@ -26,6 +27,7 @@ const SUFFIX: Record<ModeId, string> = {
   'config-router-eigrp': '(config-router)#', 'config-router-eigrp-named': '(config-router)#', 'config-router-af': '(config-router-af)#',
   'config-router-af-interface': '(config-router-af-interface)#', 'config-router-af-topology': '(config-router-af-topology)#',
   'config-keychain': '(config-keychain)#', 'config-keychain-key': '(config-keychain-key)#',
+  'ca-trustpoint': '(ca-trustpoint)#', 'config-cert-chain': '(config-cert-chain)#', 'config-pubkey': '(config-pubkey)#',
 };
 
 export const prompt = (hostname: string, m: ModeState): string => hostname + SUFFIX[m.id];
@@ -48,7 +50,7 @@ export type LineOutcome =
 
 /** Strip a transcript prompt such as `R1(config-if)#` so pasted lab transcripts load. */
 export function stripPrompt(line: string): string {
-  return line.replace(/^\s*[A-Za-z0-9_.-]+\((?:config|cfg|ipsec)[a-z0-9-]*\)#/, '');
+  return line.replace(/^\s*[A-Za-z0-9_.-]+\((?:config|cfg|ipsec|ca)[a-z0-9-]*\)#/, '');
 }
 
 /**
@@ -59,7 +61,8 @@ export function runConfigLine(trees: ConfigTrees, mode: ModeState, cfg: Applianc
   const toks = tokenize(line);
   if (toks.length === 0 || toks[0].text.startsWith('!')) return { ok: true, mode, noop: true };
   const first = tryIn(trees[mode.id]!, mode, cfg, line, toks);
-  if (first.ok || !isSubMode(mode.id)) return first;
+  // certificate hex until `quit` is data, never a global command (grammar-pki.ts)
+  if (first.ok || !isSubMode(mode.id) || mode.id === 'config-pubkey') return first;
   const parent: ModeState = { id: 'config' };
   const second = tryIn(trees.config!, parent, cfg, line, toks);
   if (second.ok) return second;

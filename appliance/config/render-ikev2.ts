@@ -28,6 +28,7 @@ export function ikev2Lines(k: Ikev2Config | undefined): string[] {
     if (p.authRemote) out.push(` authentication remote ${p.authRemote}`);
     if (p.authLocal) out.push(` authentication local ${p.authLocal}`);
     if (p.keyring) out.push(` keyring local ${p.keyring}`);
+    if (p.pkiTrustpoint) out.push(` pki trustpoint ${p.pkiTrustpoint}`);
     if (p.dpd) out.push(` dpd ${p.dpd.interval} ${p.dpd.retry} ${p.dpd.mode}`);
     if (p.lifetime !== undefined) out.push(` lifetime ${p.lifetime}`);
   }

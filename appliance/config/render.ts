@@ -3,6 +3,7 @@
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } from './model.js';
 import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
 import { ikev2Lines } from './render-ikev2.js';
+import { pkiLines } from './render-pki.js';
 import { routerLines, ospfInterfaceLines } from './render-routing.js';
 import { eigrpInterfaceLines, keyChainLines, routerEigrpLines } from './render-eigrp.js';
 
@@ -74,7 +75,7 @@ function tunnelTail(t: TunnelConfig): string[] {
 
 /** Canonical crypto section from the structured crypto config (IOS order: isakmp, transform-sets, profiles). */
 export function cryptoLines(c: CryptoConfig): string[] {
-  const out: string[] = ikev2Lines(c.ikev2);
+  const out: string[] = [...pkiLines(c.pki), ...ikev2Lines(c.ikev2)]; // IOS: pki before ikev2
   for (const p of c.isakmpPolicies ?? []) {
     out.push(`crypto isakmp policy ${p.priority}`);
     if (p.encryption !== undefined) out.push(` encryption ${p.encryption}`);

@@ -20,9 +20,18 @@ export interface CliHost {
   applyConfig(next: ApplianceConfig): ApplyResult | Promise<ApplyResult>;
   /** exec commands by spec; `show ...` ones are also available before `enable`. */
   exec: Record<string, (a: Args) => string>;
+  /** Commands IOS types in global configuration mode that are no config line (`crypto key generate`,
+   *  `crypto pki authenticate|import`): run in global config and in privileged exec. */
+  configExec?: Record<string, (a: Args) => string | PasteRequest>;
 }
 
+/** A command that reads pasted text (a PEM block) until a blank line or `quit`, then acts on it. */
+export interface PasteRequest { intro: string; finish(text: string): string | Promise<string> }
+
 type ExecAction = (s: CliSession, a: Args) => string;
+
+/** a pasted PEM certificate is 10-40 lines; more is a mistake (or a flood), not a certificate */
+const MAX_PASTE_LINES = 400;
 
 export class CliSession {
   mode: ModeState;
@@ -30,11 +39,15 @@ export class CliSession {
   closed = false;
   private user: Node;
   private priv: Node;
+  private configExec: Node;
+  /** lines of a paste being read (PasteRequest), until a blank line or quit */
+  private paste?: { lines: string[]; finish: PasteRequest['finish'] };
 
   constructor(private host: CliHost, opts: { privileged?: boolean } = {}) {
     this.mode = { id: opts.privileged ? 'priv' : 'exec' };
     this.user = root();
     this.priv = root();
+    this.configExec = root();
     const both = (spec: string, f: ExecAction) => { define(this.user, spec, f); define(this.priv, spec, f); };
     both('exit', s => { s.closed = true; return ''; });
     both('logout', s => { s.closed = true; return ''; });
@@ -53,9 +66,22 @@ export class CliSession {
       const act: ExecAction = (_s, a) => f(a);
       if (/^show\b/i.test(spec)) both(spec, act); else define(this.priv, spec, act);
     }
+    for (const [spec, f] of Object.entries(host.configExec ?? {})) {
+      const act: ExecAction = (s, a) => {
+        const r = f(a);
+        if (typeof r === 'string') return r;
+        s.paste = { lines: [], finish: r.finish };
+        return r.intro;
+      };
+      define(this.priv, spec, act);
+      define(this.configExec, spec, act);
+    }
   }
 
-  get prompt(): string { return prompt(this.host.hostname(), this.mode); }
+  /** reading a pasted block (crypto pki authenticate|import) until a blank line or quit */
+  get pasting(): boolean { return this.paste !== undefined; }
+
+  get prompt(): string { return this.paste ? '' : prompt(this.host.hostname(), this.mode); }
 
   private tree(): Node {
     if (this.mode.id === 'exec') return this.user;
@@ -66,6 +92,9 @@ export class CliSession {
   /** Run one line; returns what the console prints before the next prompt. For a host whose
    *  applyConfig() is synchronous (tests, one-shot control requests); live sessions use feedAsync. */
   feed(line: string): string {
+    const p = this.pasteLine(line);
+    if (p instanceof Promise) throw new Error('this paste finishes asynchronously: use feedAsync()');
+    if (p !== undefined) return p;
     const r = this.step(line);
     if (typeof r === 'string') return r;
     const res = this.host.applyConfig(r.candidate);
@@ -75,9 +104,25 @@ export class CliSession {
 
   /** As feed(), for a host that applies configuration asynchronously (the running supervisor). */
   async feedAsync(line: string): Promise<string> {
+    const p = this.pasteLine(line);
+    if (p !== undefined) return p;
     const r = this.step(line);
     if (typeof r === 'string') return r;
     return r.finish(await this.host.applyConfig(r.candidate));
+  }
+
+  /** While a paste is read: collects `line`, or finishes the paste at a blank line or `quit`. */
+  private pasteLine(line: string): string | Promise<string> | undefined {
+    const p = this.paste;
+    if (!p) return undefined;
+    const t = line.trim();
+    if (t !== '' && t.toLowerCase() !== 'quit') {
+      if (p.lines.length < MAX_PASTE_LINES) { p.lines.push(t); return ''; }
+      this.paste = undefined;
+      return `% Pasted block longer than ${MAX_PASTE_LINES} lines: ignored\n`;
+    }
+    this.paste = undefined;
+    return p.finish(p.lines.join('\n') + '\n');
   }
 
   /** Everything of a line up to applying it: the output, or the candidate config to apply and how to finish. */
@@ -89,6 +134,10 @@ export class CliSession {
     if (toks.length && toks[0].text.toLowerCase() === 'do') {
       // `do <exec command>` from config mode; the caret is shifted past "do ".
       return this.runExec(this.priv, line.slice(toks[1]?.col ?? line.length), promptLen + (toks[1]?.col ?? line.length));
+    }
+    if (this.mode.id === 'config') {
+      const m = matchCommand(this.configExec, line, toks);
+      if (m.ok) return this.runExec(this.configExec, line, promptLen);
     }
     const before = this.host.getConfig();
     const cand = structuredClone(before);

@@ -54,15 +54,19 @@ function firstWordIs(line: string, word: string, min: number): boolean {
 }
 
 /** configuration mode: the supervisor session, and its prompt ("R1(config-if)#") */
-let config: { client: ControlClient; prompt: string } | undefined;
+let config: { client: ControlClient; prompt: string; pasting?: boolean } | undefined;
+/** `crypto pki authenticate|import` typed in privileged exec: the supervisor session reading the pasted PEM */
+let pasting: ControlClient | undefined;
 
-const prompt = () => config?.prompt ?? `${hostname}${privileged ? '#' : '>'}`;
+// no prompt while a pasted certificate is read (the supervisor session's prompt is empty then)
+const prompt = () => (pasting || config?.pasting ? '' : config?.prompt ?? `${hostname}${privileged ? '#' : '>'}`);
 
 /** A line of configuration mode, run in the supervisor session; the session ends with config mode. */
 async function configLine(line: string, opts: { complete?: boolean } = {}): Promise<string> {
   const c = config!;
   try {
     const r = await c.client.send(line, opts);
+    c.pasting = r.prompt === '';
     if (r.prompt) c.prompt = r.prompt;
     if (r.closed || !/\(.*\)#$/.test(c.prompt)) {
       c.client.close();
@@ -77,9 +81,24 @@ async function configLine(line: string, opts: { complete?: boolean } = {}): Prom
   }
 }
 
+/** A `crypto ...` line of privileged exec in a supervisor session, kept while it reads a pasted block. */
+async function cryptoLine(line: string): Promise<string> {
+  const c = pasting ?? new ControlClient(sock, true);
+  try {
+    const r = await c.send(line);
+    if (r.prompt === '') pasting = c; else { c.close(); pasting = undefined; }
+    return r.output;
+  } catch (e) {
+    c.close();
+    pasting = undefined;
+    return `% The supervisor (dmvpnd) is not answering: ${(e as Error).message}\n`;
+  }
+}
+
 /** What one entered line prints. */
 async function run(line: string): Promise<string> {
   const trimmed = line.trim();
+  if (pasting) return cryptoLine(line);
   if (config) return configLine(line);
   if (!trimmed) return '';
   if (firstWordIs(trimmed, 'exit', 2) || firstWordIs(trimmed, 'logout', 2) || firstWordIs(trimmed, 'quit', 1)) { endSession(); return ''; }
@@ -90,6 +109,7 @@ async function run(line: string): Promise<string> {
     config = { client: new ControlClient(sock, true), prompt: prompt() };
     return configLine(line); // the supervisor's engine reads `conf t` (abbreviations, errors)
   }
+  if (privileged && firstWordIs(trimmed, 'crypto', 3)) return cryptoLine(line);
   if (firstWordIs(trimmed, 'ping', 2) || firstWordIs(trimmed, 'traceroute', 4)) return probe(line);
   if (firstWordIs(trimmed, 'terminal', 3)) return terminal(line);
   // user exec: show commands only, as IOS (the supervisor's sessions are privileged), and not the

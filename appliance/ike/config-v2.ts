@@ -9,6 +9,8 @@ import type { SkEncr, SkSuite } from './crypto/sk.js';
 import { EncrId, IntegId, PrfId } from './encoding/constants-v2.js';
 import type { Prf } from './keymat/ikev2.js';
 import { loadCredentials, type CertCredentials } from './tasks/v2/cert-auth.js';
+import { trustpointCredentials, trustpointNamed, type KeyLookup } from './pki/trustpoint.js';
+import type { KeyKind } from '../config/model-pki.js';
 
 export interface IkeV2ProposalSettings { name: string; encryption: string[]; integrity?: string[]; prf?: string[]; group: number[] }
 export interface KeyringPeer { name: string; address?: string; mask?: string; identity?: string; key: string }
@@ -30,6 +32,8 @@ export interface IkeV2Settings {
   fragmentMtu?: number;
   /** Certificate authentication (RFC 7427): our certificate and key, and the CAs we trust (PEM). */
   certificate?: { cert: string; key: string; trusted: string[] };
+  /** `authentication remote rsa-sig|ecdsa-sig|ed25519-sig`: a peer's pre-shared-key AUTH is refused */
+  peerMustSign?: boolean;
 }
 
 export interface EncrChoice { id: EncrId; keyBits: number; encr: SkEncr }
@@ -51,6 +55,7 @@ export interface IkeV2Policy {
   cookieChallenge?: number;
   fragmentMtu?: number;
   credentials?: CertCredentials;
+  peerMustSign?: boolean;
 }
 
 const ENCR: Record<string, EncrChoice> = {
@@ -124,7 +129,7 @@ export function ikeV2Policy(s: IkeV2Settings): Parsed<IkeV2Policy> {
   }
   return {
     ok: true, warnings,
-    value: { credentials, proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu },
+    value: { credentials, peerMustSign: s.peerMustSign, proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu },
   };
 }
 
@@ -153,20 +158,27 @@ export const IOS_DEFAULT_PROPOSAL: IkeV2ProposalSettings = { name: 'default', en
  * without one: then undefined). Proposals come from the ikev2 policies (all of them, in order), else all
  * proposals, else IOS's default; the keyring is the profile's `keyring local`.
  */
-export function ikeV2SettingsFrom(crypto: CryptoConfig, ipsecProfile?: string): Parsed<IkeV2Settings> | undefined {
+export function ikeV2SettingsFrom(crypto: CryptoConfig, ipsecProfile?: string, keys?: KeyLookup): Parsed<IkeV2Settings> | undefined {
   const ip = ipsecProfile ? crypto.ipsecProfiles?.find((p) => p.name === ipsecProfile) : crypto.ipsecProfiles?.find((p) => p.ikev2Profile);
   if (!ip?.ikev2Profile) return undefined;
   const k = crypto.ikev2 ?? {};
   const profile = k.profiles?.find((p) => p.name === ip.ikev2Profile);
   if (!profile) return { ok: false, reason: `ipsec profile ${ip.name}: ikev2 profile ${ip.ikev2Profile} not defined` };
   const warnings: string[] = [];
-  for (const side of ['authLocal', 'authRemote'] as const) {
-    if ((profile[side] ?? 'pre-share') !== 'pre-share') return { ok: false, reason: `ikev2 profile ${profile.name}: only pre-share authentication is implemented` };
+  const local = profile.authLocal ?? 'pre-share', remote = profile.authRemote ?? 'pre-share';
+  if ((local === 'pre-share') !== (remote === 'pre-share')) {
+    return { ok: false, reason: `ikev2 profile ${profile.name}: authentication local ${local} with remote ${remote}: pre-share on one side and certificates on the other is not implemented` };
   }
-  if (!profile.authLocal || !profile.authRemote) warnings.push(`ikev2 profile ${profile.name}: authentication local/remote not both set (IOS refuses such a profile); pre-share assumed`);
+  if (!profile.authLocal || !profile.authRemote) warnings.push(`ikev2 profile ${profile.name}: authentication local/remote not both set (IOS refuses such a profile); ${local} assumed`);
+  let certificate: IkeV2Settings['certificate'];
+  if (local !== 'pre-share') {
+    const c = profileCertificate(crypto, profile.name, profile.pkiTrustpoint, local, keys);
+    if (!c.ok) return c;
+    certificate = c.value;
+  }
   const keyring = k.keyrings?.find((r) => r.name === profile.keyring);
-  if (!keyring) return { ok: false, reason: `ikev2 profile ${profile.name}: keyring local ${profile.keyring ?? '(none)'} not defined` };
-  const peers: KeyringPeer[] = keyring.peers.filter((p) => p.key !== undefined).map((p) => ({ name: p.name, address: p.address, mask: p.mask, identity: p.identity, key: p.key! }));
+  if (!keyring && !certificate) return { ok: false, reason: `ikev2 profile ${profile.name}: keyring local ${profile.keyring ?? '(none)'} not defined` };
+  const peers: KeyringPeer[] = (keyring?.peers ?? []).filter((p) => p.key !== undefined).map((p) => ({ name: p.name, address: p.address, mask: p.mask, identity: p.identity, key: p.key! }));
   const byName = new Map((k.proposals ?? []).map((p) => [p.name, p]));
   let names = (k.policies ?? []).flatMap((p) => p.proposals);
   if (!names.length) names = [...byName.keys()];
@@ -183,6 +195,18 @@ export function ikeV2SettingsFrom(crypto: CryptoConfig, ipsecProfile?: string): 
   return {
     ok: true, warnings,
     value: { proposals, keyring: peers, transformSets, pfs: ip.pfs, lifetime: profile.lifetime, dpd: dpd && { interval: dpd.interval, retry: dpd.retry },
-      cookieChallenge: k.cookieChallenge, fragmentMtu: k.fragmentationMtu },
+      cookieChallenge: k.cookieChallenge, fragmentMtu: k.fragmentationMtu, certificate, peerMustSign: certificate ? true : undefined },
   };
+}
+
+const SIG_KEY: Record<string, KeyKind> = { 'rsa-sig': 'rsa', 'ecdsa-sig': 'ec', 'ed25519-sig': 'ed25519' };
+
+/** `authentication local rsa-sig|ecdsa-sig|ed25519-sig` with `pki trustpoint T`: T's certificate, key and CAs. */
+function profileCertificate(crypto: CryptoConfig, profile: string, tp: string | undefined, method: string, keys: KeyLookup | undefined): Parsed<NonNullable<IkeV2Settings['certificate']>> {
+  if (!tp) return { ok: false, reason: `ikev2 profile ${profile}: authentication local ${method} needs pki trustpoint NAME` };
+  const c = trustpointCredentials(crypto, tp, keys);
+  if (!c.ok) return { ok: false, reason: `ikev2 profile ${profile}: ${c.reason}` };
+  const kind = trustpointNamed(crypto, tp)!.keyPair!.kind;
+  if (SIG_KEY[method] !== kind) return { ok: false, reason: `ikev2 profile ${profile}: authentication local ${method} but trustpoint ${tp}'s key pair is ${kind} (use ${Object.keys(SIG_KEY).find((m) => SIG_KEY[m] === kind)})` };
+  return c;
 }

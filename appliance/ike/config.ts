@@ -75,7 +75,7 @@ export function phase1Policy(p: IsakmpPolicy): Parsed<Phase1Policy> {
   const h = HASHES[p.hash ?? 'sha'];
   if (!h) return { ok: false, reason: `isakmp policy ${p.priority}: hash ${p.hash} unsupported` };
   if (h.hash === 'md5') warnings.push(`isakmp policy ${p.priority}: hash MD5 is weak`);
-  if ((p.authentication ?? 'rsa-sig') !== 'pre-share') return { ok: false, reason: `isakmp policy ${p.priority}: only pre-share authentication is implemented` };
+  if ((p.authentication ?? 'rsa-sig') !== 'pre-share') return { ok: false, reason: `isakmp policy ${p.priority}: only pre-share authentication is implemented with IKEv1 (certificates: IKEv2, an ikev2 profile with authentication local ecdsa-sig and pki trustpoint)` };
   const group = p.group ?? 1;
   if (!supportedGroups.includes(group)) return { ok: false, reason: `isakmp policy ${p.priority}: DH group ${group} unsupported` };
   if (group < 14) warnings.push(`isakmp policy ${p.priority}: DH group ${group} is weak${p.group ? '' : ' (the IOS default)'}`);

@@ -8,17 +8,22 @@ import type { IkeSaV2 } from '../ike/sa/ike-sa-v2.js';
 const ENCR: Record<string, string> = { 'aes-cbc': 'AES-CBC', 'aes-gcm-16': 'AES-GCM', 'chacha20-poly1305': 'CHACHA20-POLY1305' };
 const HASH: Record<string, string> = { sha1: 'SHA96', sha256: 'SHA256', sha384: 'SHA384', sha512: 'SHA512' };
 
+/** IOS's names of the AUTH methods (`Auth sign: ECDSA, Auth verify: RSA`) */
+const AUTH_NAME: Record<string, string> = { ec: 'ECDSA', rsa: 'RSA', ed25519: 'ED25519' };
+
 const pad = (s: string, n: number) => (s.length >= n ? s + ' ' : s + ' '.repeat(n - s.length));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
 
 export function formatCryptoIkev2Sa(sas: readonly IkeSaV2[], policy: IkeV2Policy | undefined, detail: boolean, now = Date.now()): string {
   const out = [' IPv4 Crypto IKEv2  SA ', '', 'Tunnel-id Local                 Remote                fvrf/ivrf            Status '];
+  const kt = policy?.credentials?.key.asymmetricKeyType;
+  const ourAuth = kt ? AUTH_NAME[kt] ?? kt : 'PSK';
   for (const sa of sas) {
     out.push(`${pad(String(sa.connId), 10)}${pad(`${sa.local}/${sa.localPort}`, 22)}${pad(`${sa.remote}/${sa.remotePort}`, 22)}${pad('none/none', 21)}${sa.state === 'READY' ? 'READY' : sa.state === 'IN-NEG' ? 'IN-NEG' : 'DELETE'}  `);
     const s = sa.suite;
     if (s) {
       const hash = s.integ ? HASH[s.integ.hash] : 'None';
-      out.push(`      Encr: ${ENCR[s.encr.encr]}, keysize: ${s.encr.keyBits}, PRF: ${HASH[s.prf.prf].replace('SHA96', 'SHA1')}, Hash: ${hash}, DH Grp:${s.group}, Auth sign: PSK, Auth verify: PSK`);
+      out.push(`      Encr: ${ENCR[s.encr.encr]}, keysize: ${s.encr.keyBits}, PRF: ${HASH[s.prf.prf].replace('SHA96', 'SHA1')}, Hash: ${hash}, DH Grp:${s.group}, Auth sign: ${ourAuth}, Auth verify: ${sa.peerKeyType ? AUTH_NAME[sa.peerKeyType] ?? sa.peerKeyType : 'PSK'}`);
     }
     const active = sa.establishedAt ? Math.max(0, Math.floor((now - sa.establishedAt) / 1000)) : 0;
     out.push(`      Life/Active Time: ${policy?.lifetime ?? 86400}/${active} sec`);

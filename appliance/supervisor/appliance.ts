@@ -13,6 +13,8 @@ import { setInterface, routeReplace, routeDelete, interfaceExists, createLoopbac
 import { maskToLen } from '../net/ipv4.js';
 import { planIpsec, IpsecPlanError, type PlannedSa } from './ipsec-plan.js';
 import { Overlay } from './overlay.js';
+import { KeyStore } from './key-store.js';
+import { pkiRefusal } from './exec-pki.js';
 import { isOverlayRoute } from './addressing.js';
 import { ApplyJournal } from './apply-journal.js';
 import { SendUsage } from './send-usage.js';
@@ -72,6 +74,8 @@ export class Appliance {
   readonly routing: RoutingService;
   /** EIGRP: our own speaker per `router eigrp` process (supervisor/eigrp.ts) */
   readonly eigrp: EigrpService;
+  /** private keys of `crypto key generate`, next to the startup-config (key-store.ts) */
+  readonly keys: KeyStore;
 
   constructor(private readonly opts: { configPath: string; pcapPath?: string; frrDir?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
@@ -81,6 +85,7 @@ export class Appliance {
       netlinkClose: (id) => loadNative().netlinkClose(id), netlinkStats: (id) => loadNative().netlinkStats(id),
     }, (level, msg) => this.log.emit('IPRT', level, 'KERNEL', msg));
     this.eigrp = new EigrpService(this.kernel, this.log.facility('EIGRP'));
+    this.keys = new KeyStore(`${opts.configPath}.keys`, (m) => this.log.emit('PKI', 'warn', 'KEYSTORE', m));
   }
 
   /** Parses the config file; throws ConfigError listing every bad line. Applies nothing. */
@@ -240,6 +245,7 @@ export class Appliance {
     const tunnel = plan.tunnel!;
     plan.params!.source = src;
     const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log, this.kernel);
+    overlay.keys = this.keys.lookup;
     j.record(`tunnel ${tunnel.name}`, () => { if (this.overlay === overlay) this.overlay = undefined; return overlay.stop(); });
     try { await overlay.start(this.opts.pcapPath); }
     catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }
@@ -389,6 +395,7 @@ export class Appliance {
       routingJson: (command) => this.routing.vtyshJson(command),
       routingDaemons: () => this.routing.status(),
       eigrpSpeakers: () => this.eigrp.speakers(),
+      keyStore: () => this.keys,
       clearEigrpNeighbors: () => this.eigrp.clearNeighbors(this.config, (n) => this.routingOsName(n, this.osNames, this.tunnel)),
     };
   }
@@ -396,6 +403,8 @@ export class Appliance {
   /** Configuration mode: apply a whole candidate config at run time, or refuse it and change nothing
    *  (live-config.ts). One at a time: the control socket serialises sessions' lines. */
   async reconfigure(next: ApplianceConfig): Promise<LiveResult> {
+    const pki = pkiRefusal(this.config, next, this.keys);
+    if (pki) return { ok: false, message: pki };
     const r = await applyLive(this.liveHost(), next);
     if (r.ok) await this.applyRouting(); // regenerates FRR's files; restarts only the daemons whose file changed
     return r;

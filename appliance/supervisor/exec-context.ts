@@ -11,6 +11,7 @@ import type { IsakmpSaRow, CryptoSessionChild } from '../show/crypto-isakmp.js';
 import type { DaemonStatus } from '../routing/frr/daemons.js';
 import type { Address, Link, Route } from '../routing/kernel-table.js';
 import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
+import type { KeyStore } from './key-store.js';
 
 /** IKE as exec mode sees it: the ISAKMP SAs, the Child SAs it installed, and `clear crypto ...`. */
 export interface ExecIke {
@@ -75,4 +76,6 @@ export interface ExecContext {
   eigrpSpeakers?(): EigrpSpeaker[];
   /** `clear ip eigrp neighbors`: resets every adjacency; resolves to how many there were */
   clearEigrpNeighbors?(): Promise<number>;
+  /** the key store of `crypto key generate` (next to the startup-config) */
+  keyStore?(): KeyStore | undefined;
 }

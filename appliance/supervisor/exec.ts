@@ -25,6 +25,7 @@ import { testHookCommands } from './test-hooks.js';
 import { systemCommands, imageVersionLines, type SystemOptions } from './exec-system.js';
 import { routingCommands, eigrpRibMetrics } from './exec-routing.js';
 import { firmwareCommands } from './exec-firmware.js';
+import { pkiCommands } from './exec-pki.js';
 
 type Handler = (a: Args) => string;
 
@@ -35,12 +36,17 @@ const NO_TUNNEL = 'Tunnel0';
 
 export class ExecCommands {
   private readonly table: Record<string, Handler>;
+  /** commands typed in global config that are no config line (crypto key generate, crypto pki authenticate|import) */
+  private readonly configTable: NonNullable<CliHost['configExec']>;
 
   constructor(private readonly ctx: ExecContext, private readonly system?: SystemOptions) {
     // every show command also answers `<command> json`
     const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> =>
       ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
+    const pki = pkiCommands({ config: () => ctx.config(), reconfigure: (n) => ctx.reconfigure(n), keys: () => ctx.keyStore?.() });
+    this.configTable = pki.configExec;
     this.table = {
+      ...pki.exec, // show crypto key mypubkey, show crypto pki certificates|trustpoints (exec-pki.ts)
       ...both('show dmvpn', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'default')),
       ...both('show dmvpn detail', (json) => formatDmvpn(this.dmvpnView(), json ? 'json' : 'detail')),
       ...both('show ip interface brief', (json) => formatInterfaceBrief(this.interfaceBrief(), json)),
@@ -89,6 +95,7 @@ export class ExecCommands {
   run(line: string): string {
     const s = this.newSession(true, () => ({ ok: false, message: NEEDS_SESSION }));
     const out = s.feed(line);
+    if (s.pasting) return `${out}% A pasted certificate needs a session: \`dmvpnctl -\` (the command, the PEM lines, quit) or the console\n`;
     return isConfigMode(s.mode.id) ? `${out}% ${NEEDS_SESSION}\n` : out;
   }
 
@@ -107,7 +114,7 @@ export class ExecCommands {
   private lines: Promise<unknown> = Promise.resolve();
 
   private newSession(privileged: boolean, applyConfig: CliHost['applyConfig']): CliSession {
-    return new CliSession({ hostname: () => this.hostname(), getConfig: () => this.ctx.config(), applyConfig, exec: this.table }, { privileged });
+    return new CliSession({ hostname: () => this.hostname(), getConfig: () => this.ctx.config(), applyConfig, exec: this.table, configExec: this.configTable }, { privileged });
   }
 
   private now() { return Date.now(); }

@@ -9,6 +9,7 @@ import { ikeV2Policy, ikeV2SettingsFrom, keyFor, type IkeV2Policy } from '../ike
 import { IkeV2Manager } from '../ike/manager/ike-v2.js';
 import type { IkeSaV2 } from '../ike/sa/ike-sa-v2.js';
 import type { LogFn } from '../log/log.js';
+import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import type { IkeEngine, IkeEngineEvents, Send } from './ike-engine.js';
 
 export interface IkeV2Engine extends IkeEngine<IkeSaV2> {
@@ -18,8 +19,8 @@ export interface IkeV2Engine extends IkeEngine<IkeSaV2> {
 }
 
 /** The IKEv2 policy of `profile`'s ikev2-profile, or why there is none (undefined: the profile uses IKEv1). */
-export function ikeV2PolicyFor(crypto: CryptoConfig, profile: string): { policy: IkeV2Policy; warnings: string[] } | { error: string } | undefined {
-  const s = ikeV2SettingsFrom(crypto, profile);
+export function ikeV2PolicyFor(crypto: CryptoConfig, profile: string, keys?: KeyLookup): { policy: IkeV2Policy; warnings: string[] } | { error: string } | undefined {
+  const s = ikeV2SettingsFrom(crypto, profile, keys);
   if (!s) return undefined;
   if (!s.ok) return { error: s.reason };
   const p = ikeV2Policy(s.value);
@@ -29,8 +30,8 @@ export function ikeV2PolicyFor(crypto: CryptoConfig, profile: string): { policy:
 
 /** Throws (with the reason) when the profile's IKEv2 config cannot be used: nothing is started then. */
 export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string, send: Send, log: LogFn,
-  events: IkeEngineEvents<IkeSaV2>): IkeV2Engine {
-  const first = ikeV2PolicyFor(crypto, profile);
+  events: IkeEngineEvents<IkeSaV2>, keys?: KeyLookup): IkeV2Engine {
+  const first = ikeV2PolicyFor(crypto, profile, keys);
   if (!first || 'error' in first) throw new Error(first ? first.error : `ipsec profile ${profile} has no ikev2-profile`);
   let policy = first.policy;
   /** outbound SPIs of the Child SAs each IKE SA carries */
@@ -66,7 +67,7 @@ export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string
     version: 2,
     childWithAuth: true,
     isEstablished: (sa) => sa.state === 'READY',
-    hasKeyFor: (peer) => keyFor(policy.keyring, peer) !== undefined,
+    hasKeyFor: (peer) => policy.credentials !== undefined || keyFor(policy.keyring, peer) !== undefined,
     handleDatagram: (buf, address, port, localPort) => m.handleDatagram(buf, address, port, localPort),
     initiate: (peer, port) => m.initiate(peer, port),
     // a further pair on an SA is a rekey of its oldest one (the first pair came with IKE_AUTH); an SA
@@ -76,7 +77,7 @@ export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string
     dpdProbe: (sa) => m.checkLiveness(sa),
     clear: (sa) => m.clear(sa),
     configure: (c) => {
-      const next = ikeV2PolicyFor(c, profile);
+      const next = ikeV2PolicyFor(c, profile, keys);
       if (!next) return [`ipsec profile ${profile}: no ikev2-profile any more; IKEv2 keeps its previous policy`];
       if ('error' in next) return [`IKEv2 config refused, previous policy kept: ${next.error}`];
       policy = next.policy;

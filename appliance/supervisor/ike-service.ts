@@ -19,6 +19,7 @@ import { ikeKeyLogWriter } from './ike-keylog.js';
 import { DeadPeerDetection } from './ike-dpd.js';
 import { ikeV1Engine, type IkeEngine, type IkeEngineEvents, type IkeSaView, type Send } from './ike-engine.js';
 import { ikeV2Engine, ikeV2PolicyFor } from './ike-engine-v2.js';
+import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import type { LogFn } from '../log/log.js';
 
 /** An IKEv1 quick mode initiator whose responder did not set the commit bit (strongSwan, say) installs
@@ -57,6 +58,8 @@ export interface IkeServiceOptions {
   /** Inbound packet count of SA `index` (DPD: traffic from the peer proves it alive). */
   inboundPackets?(index: number): number;
   log: LogFn;
+  /** the key store (certificate authentication: the trustpoint's private key) */
+  keys?: KeyLookup;
   /** UDP port for IKE (500; tests may pass 0). */
   port?: number;
 }
@@ -85,7 +88,7 @@ export class IkeService {
   private readonly dpd: DeadPeerDetection;
 
   constructor(private readonly o: IkeServiceOptions) {
-    const v2 = ikeV2PolicyFor(o.crypto, o.profile) !== undefined;
+    const v2 = ikeV2PolicyFor(o.crypto, o.profile, o.keys) !== undefined;
     // IKEv2 checks liveness itself (the ikev2 profile's `dpd`); `crypto isakmp keepalive` is IKEv1's
     this.dpd = new DeadPeerDetection(v2 ? undefined : o.crypto.isakmpKeepalive, {
       probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },
@@ -107,7 +110,7 @@ export class IkeService {
       ikeRekeyed: (old, next) => this.ikeRekeyed(old, next),
     };
     // ikeV2Engine throws when the ikev2 profile cannot be used (the overlay then starts no IKE)
-    this.engine = v2 ? ikeV2Engine(policy.crypto, o.profile, o.local, send, limitedLog(o.log), events)
+    this.engine = v2 ? ikeV2Engine(policy.crypto, o.profile, o.local, send, limitedLog(o.log), events, o.keys)
       : ikeV1Engine(policy.crypto, o.local, send, limitedLog(o.log), events);
     this.notes = [...policy.notes, ...this.engine.configure(policy.crypto)];
   }

@@ -14,6 +14,7 @@ import { IkeService } from './ike-service.js';
 import type { InstalledChild } from './ike-child-sas.js';
 import type { IkeV2Engine } from './ike-engine-v2.js';
 import { ikeV2SettingsFrom } from '../ike/config-v2.js';
+import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import type { IkeSaV2 } from '../ike/sa/ike-sa-v2.js';
 import { formatCryptoIkev2Sa } from '../show/crypto-ikev2.js';
 import type { ExecIke } from './exec-context.js';
@@ -59,6 +60,9 @@ export class Overlay {
   private readonly peerFlags = new Map<string, number>();
   /** Called when an NHS goes up or down (onNhsChange). */
   private readonly nhsListeners = new Set<() => void>();
+
+  /** the key store's lookup (IKEv2 certificate authentication), set before start() */
+  keys?: KeyLookup;
 
   constructor(private config: ApplianceConfig, public tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log, readonly kernel: KernelTable) {
@@ -204,7 +208,7 @@ export class Overlay {
   /** IKE runs for a protected tunnel with `crypto isakmp key`s (IKEv1) or an ikev2 profile (IKEv2, its keyring checked when IKE starts). */
   private wantsIke(): boolean {
     const c = this.config.crypto;
-    return Boolean(c.isakmpKeys?.length) || ikeV2SettingsFrom(c, this.tunnel.protection?.profile) !== undefined;
+    return Boolean(c.isakmpKeys?.length) || ikeV2SettingsFrom(c, this.tunnel.protection?.profile, this.keys) !== undefined;
   }
 
   /** IKE on the tunnel source: its load-time warnings, then UDP 500 (4500 comes through the data plane). */
@@ -218,6 +222,7 @@ export class Overlay {
       outboundInstalled: (c) => this.repinPeers(c),
       inboundPackets: (index) => readSas(dp.buffer, dp.layoutInfo).find((r) => r.index === index)?.packets ?? 0,
       log: (level, msg) => ikeLog(level, msg),
+      keys: this.keys,
     }); } catch (e) {
       this.log.emit('CRYPTO', 'error', 'IKE', `tunnel protection on ${this.tunnel.name}: IKE not started: ${(e as Error).message}; GRE to a peer without an SA is dropped`);
       return;

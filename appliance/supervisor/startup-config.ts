@@ -13,6 +13,11 @@ export function saveStartupConfig(file: string, text: string): void {
     const e = check.errors[0];
     throw new Error(`the running-config would not load back (line ${e.line}: ${e.message}); nothing written`);
   }
+  writeFileAtomic(file, text);
+}
+
+/** `text` as `file` (mode 0600), whole or not at all: temp file, fsync, rename, directory fsync. */
+export function writeFileAtomic(file: string, text: string): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
   try {

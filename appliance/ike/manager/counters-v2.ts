@@ -9,6 +9,7 @@ export interface IkeV2Counters extends IkeCounters {
   fragmentsIn: number; // SKF fragments accepted (RFC 7383)
   rekeys: number; // Child and IKE SAs rekeyed
   liveness: number; // liveness checks (empty INFORMATIONAL) we sent
+  peerAuthRefused: number; // the peer's AUTH or certificate refused (wrong key, untrusted CA, expired, identity not in the certificate)
 }
 
-export const zeroV2Counters = (): IkeV2Counters => ({ ...zeroCounters(), cookiesSent: 0, halfOpenRefused: 0, oldMessageIds: 0, fragmentsIn: 0, rekeys: 0, liveness: 0 });
+export const zeroV2Counters = (): IkeV2Counters => ({ ...zeroCounters(), cookiesSent: 0, halfOpenRefused: 0, oldMessageIds: 0, fragmentsIn: 0, rekeys: 0, liveness: 0, peerAuthRefused: 0 });

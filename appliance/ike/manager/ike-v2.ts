@@ -429,7 +429,7 @@ export class IkeV2Manager {
     }
     const r = respondAuth(sa, this.policy, ps);
     if (r.reply) this.respond(entry, h, r.reply);
-    if (!r.ok) return this.fail(entry, `IKE_AUTH: ${r.error}`, 'rejected');
+    if (!r.ok) { if (r.peerRefused) this.counters.peerAuthRefused++; return this.fail(entry, `IKE_AUTH: ${r.error}`, 'rejected'); }
     if (r.initialContact) this.forgetOthers(entry);
     this.established(entry);
     this.childUp(entry, r.child, r.childError);
@@ -554,7 +554,7 @@ export class IkeV2Manager {
       build: () => auth.build(),
       onResponse: (ps) => {
         const r = auth.process(ps);
-        if (!r.ok) return this.fail(entry, `IKE_AUTH: ${r.error}`, 'rejected');
+        if (!r.ok) { if (r.peerRefused) this.counters.peerAuthRefused++; return this.fail(entry, `IKE_AUTH: ${r.error}`, 'rejected'); }
         this.established(entry);
         this.childUp(entry, r.child, r.childError);
       },

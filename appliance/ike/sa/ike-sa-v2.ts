@@ -26,6 +26,8 @@ export class IkeSaV2 {
   peerId?: string;
   /** With certificate authentication: the IPv4 addresses the peer's certificate names (SAN iPAddress). */
   peerCertAddresses?: string[];
+  /** the key type the peer signed with (certificate authentication): 'ec' | 'rsa' | 'ed25519' */
+  peerKeyType?: string;
   /** The next message ID of a request we send, and of the request we expect from the peer. */
   nextRequestId = 0;
   nextPeerRequestId = 0;

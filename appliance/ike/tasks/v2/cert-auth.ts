@@ -58,7 +58,7 @@ export function sanIpv4Addresses(cert: X509Certificate): string[] {
  * its AUTH signature over `octets`. A reason when anything fails, else the IPv4 addresses the
  * certificate names (identity-bound NHRP accepts registrations of those tunnel addresses only).
  */
-export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: string, octets: Uint8Array, now = new Date()): string | { addresses: string[] } {
+export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: string, octets: Uint8Array, now = new Date()): string | { addresses: string[]; keyType: string } {
   const certP = ps.find((p) => p.type === PayloadV2.Cert && !('unknown' in p)) as DataBodyV2 | undefined;
   if (!certP || certP.data[0] !== CERT_X509_SIGNATURE) return 'no X.509 certificate payload';
   let cert: X509Certificate;
@@ -75,5 +75,5 @@ export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthB
   if (hash === undefined) return 'signature algorithm not accepted for this key';
   let good = false;
   try { good = verify(hash, octets, cert.publicKey, sig); } catch { /* malformed signature: refused below */ }
-  return good ? { addresses: sanIpv4Addresses(cert) } : 'AUTH signature does not verify';
+  return good ? { addresses: sanIpv4Addresses(cert), keyType: kt! } : 'AUTH signature does not verify';
 }

@@ -17,7 +17,7 @@ import { ipv4Bytes } from '../../../net/ipv4.js';
 
 export type AuthResult =
   | { ok: true; child?: ChildSaKeys; childError?: string; reply?: PayloadBodyV2[] }
-  | { ok: false; error: string; reply?: PayloadBodyV2[] };
+  | { ok: false; error: string; reply?: PayloadBodyV2[]; /** the peer's AUTH (or certificate) was refused */ peerRefused?: true };
 
 const enc = new TextEncoder();
 
@@ -38,7 +38,12 @@ function authData(sa: IkeSaV2, psk: string, signerIsInitiator: boolean, idBody: 
   return pskAuth(h, enc.encode(psk), signerInit, signerIsInitiator ? sa.nr! : sa.ni!, signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, idBody);
 }
 
-function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string; certAddresses?: string[] } | { ok: false; error: string } {
+function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string; certAddresses?: string[]; keyType?: string } | { ok: false; error: string; peerRefused: true } {
+  const r = verifyPeer(sa, policy, ps, idType);
+  return r.ok ? r : { ...r, peerRefused: true };
+}
+
+function verifyPeer(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string; certAddresses?: string[]; keyType?: string } | { ok: false; error: string } {
   const id = findV2<IdBodyV2>(ps, idType), auth = findV2<AuthBodyV2>(ps, PayloadV2.Auth);
   if (!id || !auth) return { ok: false, error: 'IKE_AUTH without ID or AUTH' };
   const peerId = idString(id);
@@ -49,9 +54,11 @@ function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[
     const octets = signedOctets(sa.suite!.prf.prf, signerIsInitiator === sa.initiator ? sa.ourInit! : sa.peerInit!, signerIsInitiator ? sa.nr! : sa.ni!,
       signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, id.body);
     const r = verifySignatureAuth(ps, auth, policy.credentials.trusted, peerId, octets);
-    return typeof r === 'string' ? { ok: false, error: `${peerId}: ${r}` } : { ok: true, id: peerId, certAddresses: r.addresses };
+    return typeof r === 'string' ? { ok: false, error: `${peerId}: ${r}` } : { ok: true, id: peerId, certAddresses: r.addresses, keyType: r.keyType };
   }
   if (auth.method !== AuthMethod.SharedKeyMic) return { ok: false, error: `auth method ${auth.method} not supported` };
+  // `authentication remote ecdsa-sig|rsa-sig`: a pre-shared key from the peer is not accepted
+  if (policy.peerMustSign) return { ok: false, error: `${peerId} authenticates with a pre-shared key, the profile requires a certificate signature` };
   const psk = keyFor(policy.keyring, sa.remote, peerId);
   if (psk === undefined) return { ok: false, error: `no pre-shared key for ${sa.remote} (identity ${peerId})` };
   if (!constantTimeEqual(authData(sa, psk, idType === PayloadV2.IDi, id.body), auth.data)) return { ok: false, error: `AUTH from ${peerId} does not verify (wrong pre-shared key?)` };
@@ -98,6 +105,8 @@ export class IkeAuthInitiator {
     if (!v.ok) return v;
     sa.peerId = v.id;
     sa.peerCertAddresses = v.certAddresses;
+  sa.peerKeyType = v.keyType;
+    sa.peerKeyType = v.keyType;
     const err = ns.find((n) => n.notifyType < 16384);
     if (err) return { ok: true, childError: `peer refused the Child SA with notify ${err.notifyType}` };
     const saP = findV2<SaBodyV2>(ps, PayloadV2.SA), tsi = findV2<TsBodyV2>(ps, PayloadV2.TSi), tsr = findV2<TsBodyV2>(ps, PayloadV2.TSr);
@@ -115,9 +124,10 @@ export class IkeAuthInitiator {
 /** The responder: verifies the initiator, answers with its own AUTH and the Child SA (or the notify why not). */
 export function respondAuth(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[]): AuthResult & { initialContact?: boolean } {
   const v = verify(sa, policy, ps, PayloadV2.IDi);
-  if (!v.ok) return { ok: false, error: v.error, reply: [notify(NotifyV2.AuthenticationFailed)] };
+  if (!v.ok) return { ok: false, error: v.error, peerRefused: true, reply: [notify(NotifyV2.AuthenticationFailed)] };
   sa.peerId = v.id;
   sa.peerCertAddresses = v.certAddresses;
+  sa.peerKeyType = v.keyType;
   const id = ourId(sa, PayloadV2.IDr);
   const auth = ourAuth(sa, policy, id);
   if (!auth) return { ok: false, error: `no pre-shared key for ${sa.remote}`, reply: [notify(NotifyV2.AuthenticationFailed)] };

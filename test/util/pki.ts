@@ -1,0 +1,82 @@
+// A throw-away CA made by the openssl CLI for certificate tests: CA certificates, and end-entity
+// certificates with IP subjectAltNames, either for a key openssl makes or for a public key given in PEM
+// (a key an appliance generated: `-force_pubkey`, the CSR signed by a scratch key).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+
+export class TestCa {
+  readonly dir = mkdtempSync(join(tmpdir(), 'hpk-ca-'));
+  private serial = 0x10;
+  ssl(...args: string[]): Buffer { return execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] }); }
+  read(f: string): string { return readFileSync(join(this.dir, f), 'utf8'); }
+  write(f: string, text: string): void { writeFileSync(join(this.dir, f), text); }
+
+  /** A self-signed ECDSA P-256 CA `name` (name.pem, name.key). */
+  ca(name: string): string {
+    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+    this.ssl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-days', '2', '-set_serial', '1', '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
+  /** An end-entity certificate for `name` signed by `issuer`, SAN IPs `ips`; for `publicKeyPem` when given. */
+  leaf(name: string, issuer: string, ips: string[], publicKeyPem?: string): string {
+    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+    this.ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
+    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    const force = publicKeyPem ? (this.write(`${name}.pub`, publicKeyPem), ['-force_pubkey', `${name}.pub`]) : [];
+    this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', String(this.serial++),
+      '-days', '2', '-extfile', `${name}.ext`, ...force, '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
+  /** A certificate for the PKCS#10 request `csrPem` (an appliance's `crypto pki enroll`), signed by `issuer`, SAN IPs `ips`. */
+  signRequest(name: string, issuer: string, csrPem: string, ips: string[]): string {
+    this.write(`${name}.csr`, csrPem);
+    this.ssl('req', '-in', `${name}.csr`, '-verify', '-noout');
+    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', String(this.serial++),
+      '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
+  /** An end-entity certificate (and its key, name.key) that expired in 2020, by `openssl ca` (`x509` cannot back-date). */
+  expiredLeaf(name: string, issuer: string, ips: string[]): string {
+    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+    this.ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
+    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    this.write('index.txt', '');
+    this.write('serial', '1000\n');
+    this.write('ca.cnf', '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');
+    this.ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', `${issuer}.pem`, '-keyfile', `${issuer}.key`, '-in', `${name}.csr`, '-startdate', '20200101000000Z',
+      '-enddate', '20200102000000Z', '-extfile', `${name}.ext`, '-notext', '-out', `${name}.pem`);
+    return this.read(`${name}.pem`);
+  }
+
+  close(): void { rmSync(this.dir, { recursive: true, force: true }); }
+}
+
+/** DER hex of a PEM certificate. */
+export const derHex = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64').toString('hex');
+
+/** The running-config block IOS prints for a certificate (`certificate [ca] SERIAL`, hex lines, quit). */
+export function certBlock(pem: string, serial: string, ca: boolean): string[] {
+  const hex = derHex(pem).toUpperCase().match(/.{1,8}/g)!;
+  const out = [` certificate ${ca ? 'ca ' : ''}${serial}`];
+  for (let i = 0; i < hex.length; i += 8) out.push(`  ${hex.slice(i, i + 8).join(' ')}`);
+  return [...out, '  \tquit'];
+}
+
+/** The public key `show crypto key mypubkey` prints (IOS's Key Data hex: SubjectPublicKeyInfo DER), as PEM. */
+export function publicKeyOf(shown: string): string {
+  const hex = shown.split('Key Data:')[1].split('\n').filter((l) => /^ {2}[0-9A-F ]+$/.test(l)).join('').replace(/\s+/g, '');
+  return createPublicKey({ key: Buffer.from(hex, 'hex'), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }) as string;
+}
+
+/** Configuration-mode lines that give trustpoint `tp` our certificate and its CA's, as the running-config has them. */
+export function chainTyping(tp: string, own: string, caPem: string): string[] {
+  const serial = (pem: string) => new X509Certificate(pem).serialNumber;
+  return ['configure terminal', `crypto pki certificate chain ${tp}`, ...certBlock(own, serial(own), false), ...certBlock(caPem, serial(caPem), true), 'end'];
+}
