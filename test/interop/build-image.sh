@@ -39,11 +39,13 @@ echo "debootstrap: $((SECONDS-T0)) s" >&2
 
 # kernel modules the guest needs after the initrd (virtio_blk/ext4 come from the host's initrd);
 # from esp4 on: kernel ESP (xfrm) with AES-CBC + HMAC-SHA-1/256 (authenc, echainiv), AES-GCM and
-# ChaCha20-Poly1305 (seqiv), which the kernel loads by alias (crypto-...) when charon installs an SA
+# ChaCha20-Poly1305 (seqiv), which the kernel loads by alias (crypto-...) when charon installs an SA;
+# the IV generators need the default RNG (drbg; jitterentropy_rng may not load under TCG): without it every SA add
+# fails with ENOENT ("Kernel was unable to initialize cryptographic operations")
 mkdir -p "$ROOT/lib/modules/$K"
 for m in virtio_net virtio_console ip_gre gre nf_tables nft_log nfnetlink_log nft_limit nf_log_syslog af_packet \
          esp4 xfrm_user authenc echainiv seqiv gcm ghash_generic ghash_clmulni_intel aesni_intel sha1_ssse3 \
-         sha256_ssse3 ctr chacha20poly1305 chacha_generic poly1305_generic; do
+         sha256_ssse3 ctr chacha20poly1305 chacha_generic poly1305_generic drbg jitterentropy_rng; do
   modprobe -S "$K" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}' | while read -r ko; do
     rel=${ko#/lib/modules/$K/}; mkdir -p "$ROOT/lib/modules/$K/$(dirname "$rel")"; cp "$ko" "$ROOT/lib/modules/$K/$rel"
   done

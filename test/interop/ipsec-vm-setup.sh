@@ -11,7 +11,8 @@
 set -eu
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 PSK=${1:?pre-shared key}
-for m in esp4 xfrm_user authenc echainiv seqiv gcm ghash_generic aesni_intel; do modprobe $m 2>/dev/null || true; done
+# (drbg: the default RNG the ESP IV generators need, see build-image.sh; jitterentropy_rng may fail under TCG)
+for m in esp4 xfrm_user authenc echainiv seqiv gcm ghash_generic aesni_intel jitterentropy_rng drbg; do modprobe $m 2>/dev/null || true; done
 lsmod | grep -q '^esp4 ' || { echo "no esp4 module"; exit 1; }
 sysctl -qw net.ipv4.ip_forward=1
 for n in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
