@@ -17,7 +17,7 @@
 // the xfrm error counters of the VM's kernel stay 0, and the NBMA links carry ESP and IKE only, no
 // cleartext GRE (tshark). Phase 3: R2 and R3 get a shortcut through FRR's hub with an SA of their own
 // (our IKEv1 at both ends) and their traffic leaves the hub.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -106,9 +106,11 @@ function swanPackets(block: string): [number, number] {
 requireTools(t, [...LAB_NEEDS, 'tshark', 'dumpcap', 'qemu-system-x86_64', 'debootstrap', 'mkfs.ext4', 'busybox', 'cpio', 'modprobe']);
 let imageDir = '';
 try { imageDir = buildImage(); } catch (e) { cannotRun(t, [`the FRR VM image (${(e as Error).message.slice(-1500)})`]); }
-await main();
+// one parent test: tap ends the root test when nothing is queued, and the steps between subtests
+// (captures stopped, swanctl read) take seconds
+await t.test('FRR nhrpd + strongSwan hub (kernel xfrm, ESP transport for GRE), our spokes under IKEv1 and IKEv2', main);
 
-async function main() {
+async function main(t: Test) {
   t.comment(`image ${imageDir} ready after ${((Date.now() - T0) / 1000).toFixed(1)} s`);
   const lab = new Lab(`hrv${process.pid % 10000}`, 3);
   const inet = lab.ns('inet');
@@ -130,8 +132,11 @@ async function main() {
     if (!keep && !process.env.DMVPN_INTEROP_KEEP) fs.rmSync(lab.dir, { recursive: true, force: true });
     else t.comment(`artifacts kept in ${lab.dir}`);
   });
-  // if tap's timeout kills us, teardown may not run: never leave a VM or namespaces behind
-  process.once('exit', () => { vm.proc?.kill('SIGKILL'); lab.down(); });
+  // if tap's timeout kills us (SIGTERM) or a human does (SIGINT), teardown does not run: never leave a
+  // VM or namespaces behind
+  const emergency = () => { vm.proc?.kill('SIGKILL'); lab.down(); };
+  process.once('exit', emergency);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => { emergency(); process.exit(128 + (sig === 'SIGTERM' ? 15 : 2)); });
 
   lab.up();
   sh('ip', ['-n', inet, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
@@ -168,17 +173,25 @@ async function main() {
     t.ok(up, 'charon: an IKE SA with R2, R3 and R4, each with an INSTALLED transport-mode CHILD_SA') || failed();
     const list = up || await swanctl();
     if (!up) t.comment(`${list}\n${await charonLog()}\n${logs()}`);
+    for (const n of [2, 3, 4]) {
+      // the two ends name the same SAs: charon's inbound SPI is our outbound one and vice versa
+      const spis = /\n\s+in\s+([0-9a-f]{8})[\s\S]*?\n\s+out\s+([0-9a-f]{8})/.exec(swanSa(list, nbma(n)) ?? '');
+      const ours = lab.ctlJson<SaJson[]>(`R${n}`, 'show crypto ipsec sa').filter((s) => s.peer === HUB_NBMA);
+      const hex = (d: string) => ours.filter((s) => s.dir === d).map((s) => (s.spi >>> 0).toString(16).padStart(8, '0'));
+      t.ok(spis && hex('out').includes(spis[1]) && hex('in').includes(spis[2]),
+        `R${n}: charon's in/out SPIs ${spis?.[1]}/${spis?.[2]} are our out/in (${hex('out')}/${hex('in')})`);
+    }
     for (const n of [2, 3]) {
       const b = swanSa(list, nbma(n)) ?? '';
       t.match(b, /ESTABLISHED, IKEv1/, `charon: R${n} IKEv1 SA ESTABLISHED`);
       t.match(b, /AES_CBC-256\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/MODP_2048/, `charon: R${n} IKE suite is the isakmp policy's`);
-      t.match(b, /INSTALLED, TRANSPORT, reqid \d+, ESP:AES_CBC-256\/HMAC_SHA2_256_128/, `charon: R${n} Child SA, ESP AES-CBC-256/HMAC-SHA-256 in transport mode`);
+      t.match(b, /reqid \d+, INSTALLED, TRANSPORT, ESP:AES_CBC-256\/HMAC_SHA2_256_128/, `charon: R${n} Child SA, ESP AES-CBC-256/HMAC-SHA-256 in transport mode`);
       t.match(b, new RegExp(`local\\s+172\\.16\\.99\\.2/32\\[gre\\]\\s*\\n\\s+remote\\s+${nbma(n).replace(/\./g, '\\.')}/32\\[gre\\]`), `charon: R${n} selectors are GRE between the NBMA addresses`);
     }
     const b4 = swanSa(list, nbma(4)) ?? '';
     t.match(b4, /ESTABLISHED, IKEv2/, 'charon: R4 IKEv2 SA ESTABLISHED');
     t.match(b4, /AES_CBC-256\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/MODP_2048/, 'charon: R4 IKE suite is the ikev2 proposal\'s');
-    t.match(b4, /INSTALLED, TRANSPORT, reqid \d+, ESP:AES_GCM_16-256/, 'charon: R4 Child SA, ESP AES-GCM-256 in transport mode');
+    t.match(b4, /reqid \d+, INSTALLED, TRANSPORT, ESP:AES_GCM_16-256/, 'charon: R4 Child SA, ESP AES-GCM-256 in transport mode');
 
     // the kernel's SAs, as charon installed them
     const xfrm = (await vm.exec(['ip', 'xfrm', 'state'])).out;
@@ -239,10 +252,16 @@ async function main() {
       t.equal(drops, 0, `R${n}: no authentication, padding, next-header, malformed or policy drop on what the kernel sent`);
     }
     // the VM kernel found nothing wrong with what we sent (a cleartext GRE refused by charon's policy
-    // would count XfrmInTmplMismatch / XfrmInNoPols; a bad ICV XfrmInStateProtoError)
+    // would count XfrmInTmplMismatch / XfrmInNoPols; a bad ICV XfrmInStateProtoError; a bad pad or
+    // next header XfrmInStateInvalid / XfrmInHdrError). XfrmAcquireError is left out: it counts ESP
+    // that reached an SPI charon had allocated but not installed yet, i.e. an IKEv1 spoke's first
+    // packet sent 300 ms after quick mode message 3 (charon sets no commit bit) while charon, under
+    // TCG, was still installing; NHRP retransmits it. Reported, not failed.
     const stat = (await vm.exec(['cat', '/proc/net/xfrm_stat'])).out;
     const nonZero = stat.split('\n').filter((l) => /^Xfrm\S+\s+[1-9]/.test(l));
-    t.same(nonZero, [], `VM kernel xfrm error counters all 0:\n${stat}`);
+    t.same(nonZero.filter((l) => !l.startsWith('XfrmAcquireError')), [], `VM kernel xfrm error counters 0:\n${stat}`);
+    const acquire = nonZero.find((l) => l.startsWith('XfrmAcquireError'));
+    if (acquire) t.comment(`VM kernel: ${acquire.replace(/\s+/, ' ')} (ESP before charon's SA was installed, see above)`);
   });
 
   await t.test('Phase 3 through FRR\'s hub under IPsec: R2-R3 shortcut with an SA of their own', async (t) => {

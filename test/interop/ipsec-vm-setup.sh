@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs inside the interop VM (fed to `/bin/sh -s PSK` by test/interop-ipsec.test.ts through
 # qemu-guest-agent): a DMVPN hub as the team's reference lab runs one (../shared/lab, IPSEC=2):
-#   eth0 172.16.99.2/24 (default via 172.16.99.1)   gre1 192.168.1.1/24   FRR nhrpd hub (network-id 1,
+#   eth0 172.16.99.2/24 (default via 172.16.99.1)   gre1 192.168.1.1/32   FRR nhrpd hub (network-id 1,
 #   redirect), kernel mGRE                           lo 10.0.9.1/32        a "host" behind the hub
 # and strongSwan charon protecting that GRE: ESP in transport mode (kernel xfrm, policies installed by
 # charon) for IP protocol 47 between the NBMA addresses, PSK, responder only (Debian's strongSwan 5.9.8
@@ -21,7 +21,9 @@ ip addr add 172.16.99.2/24 dev eth0
 ip route add default via 172.16.99.1
 ip addr add 10.0.9.1/32 dev lo
 ip tunnel add gre1 mode gre ttl 64 local 172.16.99.2
-ip addr add 192.168.1.1/24 dev gre1
+# /32, as FRR wants it: with a /24 here nhrpd finds no protocol address on gre1 and answers
+# registrations with a zero-length destination protocol address (its log: "af 57488")
+ip addr add 192.168.1.1/32 dev gre1
 ip link set gre1 up
 # the LANs behind the spokes (next hops resolved by NHRP registrations)
 for s in 2 3 4; do ip route add 10.0.$s.0/24 via 192.168.1.$s dev gre1 onlink; done
