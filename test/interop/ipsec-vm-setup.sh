@@ -46,6 +46,7 @@ charon {
     charon {
       path = /var/log/charon.log
       flush_line = yes
+      time_format = %T
       default = 1
       ike = 2
       cfg = 2
