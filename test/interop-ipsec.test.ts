@@ -7,7 +7,8 @@
 //
 //   PREFIX-h2 ─ R2 (IKEv1, Tunnel0 192.168.1.2) ─┐
 //   PREFIX-h3 ─ R3 (IKEv1, Tunnel0 192.168.1.3) ─┼─ inet ── tap0 ─ VM eth0 172.16.99.2  gre1 192.168.1.1  FRR hub
-//   PREFIX-h4 ─ R4 (IKEv2, Tunnel0 192.168.1.4) ─┘                   lo 10.0.9.1 (a host behind the hub)
+//   PREFIX-h4 ─ R4 (IKEv2, Tunnel0 192.168.1.4) ─┤                   lo 10.0.9.1 (a host behind the hub)
+//   PREFIX-h5 ─ R5 (IKEv2, Tunnel0 192.168.1.5) ─┘
 //
 // IKEv1: crypto isakmp policy (AES-256, SHA-256, group 14) / key / transform-set esp-aes 256
 // esp-sha256-hmac `mode transport` / ipsec profile (seed 003's block shape). IKEv2: ikev2 proposal /
@@ -15,8 +16,8 @@
 // at both ends (swanctl --list-sas in the VM, our show crypto isakmp|ikev2 sa), the spokes register
 // with FRR through ESP (FRR's NHRP cache), pings between hosts both ways through the kernel's ESP,
 // the xfrm error counters of the VM's kernel stay 0, and the NBMA links carry ESP and IKE only, no
-// cleartext GRE (tshark). Phase 3: R2 and R3 get a shortcut through FRR's hub with an SA of their own
-// (our IKEv1 at both ends) and their traffic leaves the hub.
+// cleartext GRE (tshark). Phase 3: R2 and R3 (IKEv1), then R4 and R5 (IKEv2), get a shortcut through
+// FRR's hub with an SA of their own (our IKE at both ends) and their traffic leaves the hub.
 import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -35,6 +36,8 @@ const HUB_HOST = '10.0.9.1';
 /** one group key for the whole NBMA range, as seed 003 has it; random so a leak in a log is found */
 const PSK = `Ipsec${crypto.randomBytes(6).toString('hex')}`;
 const nbma = (n: number) => `172.16.${n}5.2`;
+/** our spokes: R2, R3 over IKEv1, R4, R5 over IKEv2 */
+const SPOKES = [2, 3, 4, 5];
 
 const IKEV1_CRYPTO = `crypto isakmp policy 10
  encryption aes 256
@@ -112,7 +115,7 @@ await t.test('FRR nhrpd + strongSwan hub (kernel xfrm, ESP transport for GRE), o
 
 async function main(t: Test) {
   t.comment(`image ${imageDir} ready after ${((Date.now() - T0) / 1000).toFixed(1)} s`);
-  const lab = new Lab(`hrv${process.pid % 10000}`, 3);
+  const lab = new Lab(`hrv${process.pid % 10000}`, 4); // R1 unused: FRR is the hub
   const inet = lab.ns('inet');
   const vm = new Vm('ipsec', lab.dir, imageDir, inet, [{ tap: 'tap0', mac: '52:54:00:00:99:02' }]);
   const captures: Array<{ stop: () => Promise<void> }> = [];
@@ -145,7 +148,7 @@ async function main(t: Test) {
   vm.start();
   // the NBMA links, from before anything is sent: the hub's (tap0) and each spoke's
   const pcaps = new Map<string, string>();
-  for (const link of ['tap0', 'r2', 'r3', 'r4']) {
+  for (const link of ['tap0', 'r2', 'r3', 'r4', 'r5']) {
     pcaps.set(link, path.join(lab.dir, `wire-${link}.pcap`));
     captures.push(await capture(inet, link, pcaps.get(link)!, 'ip'));
   }
@@ -161,6 +164,7 @@ async function main(t: Test) {
   lab.start('R2', lab.writeConfig('R2', spokeConfig(2, IKEV1_CRYPTO)));
   lab.start('R3', lab.writeConfig('R3', spokeConfig(3, IKEV1_CRYPTO)));
   lab.start('R4', lab.writeConfig('R4', spokeConfig(4, IKEV2_CRYPTO)));
+  lab.start('R5', lab.writeConfig('R5', spokeConfig(5, IKEV2_CRYPTO)));
   const swanctl = async () => (await vm.exec(['swanctl', '--list-sas'], { timeoutMs: 20_000 })).out;
   const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n');
   const charonLog = async () => (await vm.sh('grep -E "\\[(IKE|CHD|KNL|CFG)\\]" /var/log/charon.log | tail -60', 10_000)).out;
@@ -168,12 +172,12 @@ async function main(t: Test) {
   await t.test('IKE: our spokes negotiate with charon, IKE SA and transport-mode Child SA up at both ends', async (t) => {
     const up = await waitFor(async () => {
       const list = await swanctl();
-      return [2, 3, 4].every((n) => /INSTALLED, TRANSPORT/.test(swanSa(list, nbma(n)) ?? '')) ? list : '';
+      return SPOKES.every((n) => /INSTALLED, TRANSPORT/.test(swanSa(list, nbma(n)) ?? '')) ? list : '';
     }, 90_000, 1000);
-    t.ok(up, 'charon: an IKE SA with R2, R3 and R4, each with an INSTALLED transport-mode CHILD_SA') || failed();
+    t.ok(up, 'charon: an IKE SA with R2, R3, R4 and R5, each with an INSTALLED transport-mode CHILD_SA') || failed();
     const list = up || await swanctl();
     if (!up) t.comment(`${list}\n${await charonLog()}\n${logs()}`);
-    for (const n of [2, 3, 4]) {
+    for (const n of SPOKES) {
       // the two ends name the same SAs: charon's inbound SPI is our outbound one and vice versa
       const spis = /\n\s+in\s+([0-9a-f]{8})[\s\S]*?\n\s+out\s+([0-9a-f]{8})/.exec(swanSa(list, nbma(n)) ?? '');
       const ours = lab.ctlJson<SaJson[]>(`R${n}`, 'show crypto ipsec sa').filter((s) => s.peer === HUB_NBMA);
@@ -188,18 +192,20 @@ async function main(t: Test) {
       t.match(b, /reqid \d+, INSTALLED, TRANSPORT, ESP:AES_CBC-256\/HMAC_SHA2_256_128/, `charon: R${n} Child SA, ESP AES-CBC-256/HMAC-SHA-256 in transport mode`);
       t.match(b, new RegExp(`local\\s+172\\.16\\.99\\.2/32\\[gre\\]\\s*\\n\\s+remote\\s+${nbma(n).replace(/\./g, '\\.')}/32\\[gre\\]`), `charon: R${n} selectors are GRE between the NBMA addresses`);
     }
-    const b4 = swanSa(list, nbma(4)) ?? '';
-    t.match(b4, /ESTABLISHED, IKEv2/, 'charon: R4 IKEv2 SA ESTABLISHED');
-    t.match(b4, /AES_CBC-256\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/MODP_2048/, 'charon: R4 IKE suite is the ikev2 proposal\'s');
-    t.match(b4, /reqid \d+, INSTALLED, TRANSPORT, ESP:AES_GCM_16-256/, 'charon: R4 Child SA, ESP AES-GCM-256 in transport mode');
+    for (const n of [4, 5]) {
+      const b = swanSa(list, nbma(n)) ?? '';
+      t.match(b, /ESTABLISHED, IKEv2/, `charon: R${n} IKEv2 SA ESTABLISHED`);
+      t.match(b, /AES_CBC-256\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/MODP_2048/, `charon: R${n} IKE suite is the ikev2 proposal's`);
+      t.match(b, /reqid \d+, INSTALLED, TRANSPORT, ESP:AES_GCM_16-256/, `charon: R${n} Child SA, ESP AES-GCM-256 in transport mode`);
+    }
 
     // the kernel's SAs, as charon installed them
     const xfrm = (await vm.exec(['ip', 'xfrm', 'state'])).out;
-    for (const n of [2, 3, 4]) {
+    for (const n of SPOKES) {
       t.match(xfrm, new RegExp(`src ${nbma(n).replace(/\./g, '\\.')} dst 172\\.16\\.99\\.2\\s*\\n\\s*proto esp spi 0x[0-9a-f]+ reqid \\d+ mode transport`),
         `VM kernel: inbound ESP transport SA from R${n}`);
     }
-    t.match(xfrm, /aead rfc4106\(gcm\(aes\)\)/, 'VM kernel: an rfc4106(gcm(aes)) SA (R4)');
+    t.match(xfrm, /aead rfc4106\(gcm\(aes\)\)/, 'VM kernel: an rfc4106(gcm(aes)) SA (R4, R5)');
     t.match(xfrm, /auth-trunc hmac\(sha256\) 0x[0-9a-f]+ 128/, 'VM kernel: hmac(sha256) truncated to 128 bits (R2, R3)');
 
     // ours: IKEv1 QM_IDLE with the hub; IKEv2 READY
@@ -209,31 +215,33 @@ async function main(t: Test) {
         `${r}: show crypto isakmp sa: ${HUB_NBMA} ${nbma(Number(r[1]))} QM_IDLE ACTIVE (${JSON.stringify(rows)})`);
       t.match(lab.ctl(r, 'show crypto ipsec sa'), /in use settings =\{Transport, \}/, `${r}: transport mode`);
     }
-    const v2 = lab.ctl('R4', 'show crypto ikev2 sa');
-    t.ok(ikev2Rows(v2).some((x) => x.local === nbma(4) && x.remote === HUB_NBMA && x.status === 'READY'), `R4: show crypto ikev2 sa READY with the hub:\n${v2}`);
-    t.match(v2, /Encr: AES-CBC, keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:14, Auth sign: PSK, Auth verify: PSK/, 'R4: the negotiated suite');
-    t.match(lab.ctl('R4', 'show crypto ipsec sa'), /in use settings =\{Transport, \}/, 'R4: transport mode');
+    for (const r of ['R4', 'R5']) {
+      const v2 = lab.ctl(r, 'show crypto ikev2 sa');
+      t.ok(ikev2Rows(v2).some((x) => x.local === nbma(Number(r[1])) && x.remote === HUB_NBMA && x.status === 'READY'), `${r}: show crypto ikev2 sa READY with the hub:\n${v2}`);
+      t.match(v2, /Encr: AES-CBC, keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:14, Auth sign: PSK, Auth verify: PSK/, `${r}: the negotiated suite`);
+      t.match(lab.ctl(r, 'show crypto ipsec sa'), /in use settings =\{Transport, \}/, `${r}: transport mode`);
+    }
   });
 
   await t.test('NHRP through IPsec: our spokes register with FRR\'s hub', async (t) => {
-    for (const r of ['R2', 'R3', 'R4']) {
+    for (const r of SPOKES.map((n) => `R${n}`)) {
       const nhs = await waitFor(() => {
         try { return lab.ctlJson<any[]>(r, 'show ip nhrp nhs').find((n) => n.up); } catch { return undefined; }
       }, 60_000, 500);
       t.ok(nhs, `${r}: NHS 192.168.1.1 up`) || failed();
       t.equal(nhs?.lastNak, undefined, `${r}: no NAK from FRR`);
     }
-    const want = [2, 3, 4].map((n) => new RegExp(`gre1\\s+dynamic\\s+192\\.168\\.1\\.${n}\\s+172\\.16\\.${n}5\\.2\\s`));
+    const want = SPOKES.map((n) => new RegExp(`gre1\\s+dynamic\\s+192\\.168\\.1\\.${n}\\s+172\\.16\\.${n}5\\.2\\s`));
     const cache = await waitFor(async () => {
       const out = await vm.vtysh('show ip nhrp cache');
       return want.every((re) => re.test(out)) ? out : '';
     }, 20_000, 1000);
-    t.ok(cache, 'FRR hub cache: R2, R3, R4 dynamic at their NBMA addresses') || failed();
+    t.ok(cache, 'FRR hub cache: R2 to R5 dynamic at their NBMA addresses') || failed();
     if (!cache) t.comment(await vm.vtysh('show ip nhrp cache'));
   });
 
   await t.test('hosts ping across the hub both ways, through our ESP and the kernel\'s', async (t) => {
-    for (const n of [2, 3, 4]) {
+    for (const n of SPOKES) {
       const ok = await waitFor(() => lab.ping(lab.ns(`h${n}`), HUB_HOST, 3), 20_000, 1000);
       t.ok(ok, `h${n} -> ${HUB_HOST} (behind the hub)`) || failed();
       const back = await vm.exec(['ping', '-c', '3', '-i', '0.3', '-W', '2', '-I', HUB_HOST, `10.0.${n}.10`], { timeoutMs: 20_000 });
@@ -241,7 +249,7 @@ async function main(t: Test) {
     }
     // counters at both ends of each pair: charon's (the kernel's xfrm SA) and our data plane's
     const list = await swanctl();
-    for (const n of [2, 3, 4]) {
+    for (const n of SPOKES) {
       const [swIn, swOut] = swanPackets(swanSa(list, nbma(n)) ?? '');
       t.ok(swIn >= 6 && swOut >= 6, `charon: R${n}'s CHILD_SA counted ${swIn} packets in, ${swOut} out`);
       const sas = lab.ctlJson<SaJson[]>(`R${n}`, 'show crypto ipsec sa').filter((s) => s.peer === HUB_NBMA);
@@ -266,31 +274,9 @@ async function main(t: Test) {
     if (acquire) t.comment(`VM kernel: ${acquire.replace(/\s+/, ' ')} (ESP before charon's SA was installed, see above)`);
   });
 
-  await t.test('Phase 3 through FRR\'s hub under IPsec: R2-R3 shortcut with an SA of their own', async (t) => {
-    t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 3), 'h2 -> h3 first pings get through (via the FRR hub)') || failed();
-    const short = await waitFor(() => {
-      lab.ping(lab.ns('h2'), '10.0.3.10', 1);
-      return lab.ctlJson<any[]>('R2', 'show ip nhrp shortcut').find((e) => e.prefix === '10.0.3.0');
-    }, 30_000, 500);
-    t.ok(short, 'R2 installed a shortcut for R3\'s LAN (Traffic Indication from FRR, resolution through it)') || failed();
-    t.equal(short?.via, '192.168.1.3', 'via R3\'s tunnel address');
-    const direct = await waitFor(() => lab.ctlJson<IsakmpRow[]>('R2', 'show crypto isakmp sa')
-      .some((r) => r.state === 'QM_IDLE' && [r.src, r.dst].includes(nbma(3))), 30_000, 500);
-    t.ok(direct, 'R2 <-> R3 ISAKMP SA QM_IDLE (our IKEv1 at both ends)') || failed();
-    const out = await waitFor(() => lab.ctlJson<SaJson[]>('R2', 'show crypto ipsec sa').some((s) => s.peer === nbma(3) && s.dir === 'out'), 20_000);
-    t.ok(out, 'R2 has an outbound ESP SA straight to R3');
-    if (!short || !direct || !out) t.comment(logs());
-    await sleep(500);
-    const hubIn = async () => swanPackets(swanSa(await swanctl(), nbma(2)) ?? '')[0];
-    const before = await hubIn();
-    const r3in = () => lab.ctlJson<SaJson[]>('R3', 'show crypto ipsec sa').filter((s) => s.peer === nbma(2) && s.dir === 'in').reduce((a, s) => a + s.packets, 0);
-    const r3Before = r3in();
-    t.ok(lab.ping(lab.ns('h2'), '10.0.3.10', 10), 'h2 -> h3: 10 pings over the shortcut');
-    const viaHub = (await hubIn()) - before;
-    // R2 keeps registering with the hub (every 10 s) meanwhile: a few packets, not ten
-    t.ok(viaHub < 5, `the hub's SA with R2 counted ${viaHub} packets in meanwhile (registrations, not the pings)`) || failed();
-    t.ok(r3in() - r3Before >= 10, `R3's SA from R2 counted ${r3in() - r3Before} packets`);
-  });
+  for (const [a, b, version] of [[2, 3, 1], [4, 5, 2]] as const) {
+    await t.test(`Phase 3 through FRR's hub under IPsec: R${a}-R${b} shortcut with an IKEv${version} SA of their own`, (t) => phase3(t, a, b, version));
+  }
 
   await stopCaptures();
   await t.test('the NBMA links carry ESP and IKE only: no cleartext GRE', async (t) => {
@@ -302,8 +288,10 @@ async function main(t: Test) {
       t.same(other, [], `${link}: nothing but ESP and IKE on the wire (IPv4)`);
       if (link !== 'tap0') t.ok(esp.some((p) => p['ip.src'] === HUB_NBMA), `${link}: ESP from the hub (the kernel's xfrm)`);
     }
-    const direct = tsharkFields(pcaps.get('r3')!, `esp && ip.src == ${nbma(2)}`, ['esp.spi']);
-    t.ok(direct.length >= 10, `r3 link: ESP straight from R2 (${direct.length} packets, the shortcut)`);
+    for (const [a, b] of [[2, 3], [4, 5]]) {
+      const direct = tsharkFields(pcaps.get(`r${b}`)!, `esp && ip.src == ${nbma(a)}`, ['esp.spi']);
+      t.ok(direct.length >= 10, `r${b} link: ESP straight from R${a} (${direct.length} packets, the shortcut)`);
+    }
     const ike = tsharkFields(pcaps.get('tap0')!, 'isakmp', ['ip.src', 'isakmp.version']);
     t.ok(ike.some((p) => p['isakmp.version'] === '0x10'), 'hub link: IKEv1 (version 1.0)');
     t.ok(ike.some((p) => p['isakmp.version'] === '0x20'), 'hub link: IKEv2 (version 2.0)');
@@ -311,4 +299,35 @@ async function main(t: Test) {
   });
 
   t.comment(`total ${((Date.now() - T0) / 1000).toFixed(1)} s`);
+
+  /** Spoke Ra pings Rb's host through the hub, gets a Traffic Indication, resolves through FRR,
+   *  negotiates an SA with Rb (our IKE at both ends) and sends over it. */
+  async function phase3(t: Test, a: number, b: number, version: 1 | 2): Promise<void> {
+    const ra = `R${a}`, rb = `R${b}`, ha = lab.ns(`h${a}`), hostB = `10.0.${b}.10`;
+    t.ok(lab.ping(ha, hostB, 3), `h${a} -> h${b} first pings get through (via the FRR hub)`) || failed();
+    const short = await waitFor(() => {
+      lab.ping(ha, hostB, 1);
+      return lab.ctlJson<any[]>(ra, 'show ip nhrp shortcut').find((e) => e.prefix === `10.0.${b}.0`);
+    }, 30_000, 500);
+    t.ok(short, `${ra} installed a shortcut for ${rb}'s LAN (Traffic Indication from FRR, resolution through it)`) || failed();
+    t.equal(short?.via, `192.168.1.${b}`, `via ${rb}'s tunnel address`);
+    const sa = version === 1
+      ? () => lab.ctlJson<IsakmpRow[]>(ra, 'show crypto isakmp sa').some((r) => r.state === 'QM_IDLE' && [r.src, r.dst].includes(nbma(b)))
+      : () => ikev2Rows(lab.ctl(ra, 'show crypto ikev2 sa')).some((r) => r.remote === nbma(b) && r.status === 'READY');
+    const direct = await waitFor(sa, 30_000, 500);
+    t.ok(direct, `${ra} <-> ${rb} IKEv${version} SA up (${version === 1 ? 'QM_IDLE' : 'READY'}, our IKE at both ends)`) || failed();
+    const out = await waitFor(() => lab.ctlJson<SaJson[]>(ra, 'show crypto ipsec sa').some((s) => s.peer === nbma(b) && s.dir === 'out'), 20_000);
+    t.ok(out, `${ra} has an outbound ESP SA straight to ${rb}`);
+    if (!short || !direct || !out) t.comment(logs());
+    await sleep(500);
+    const hubIn = async () => swanPackets(swanSa(await swanctl(), nbma(a)) ?? '')[0];
+    const before = await hubIn();
+    const bIn = () => lab.ctlJson<SaJson[]>(rb, 'show crypto ipsec sa').filter((s) => s.peer === nbma(a) && s.dir === 'in').reduce((n, s) => n + s.packets, 0);
+    const bBefore = bIn();
+    t.ok(lab.ping(ha, hostB, 10), `h${a} -> h${b}: 10 pings over the shortcut`);
+    const viaHub = (await hubIn()) - before;
+    // the spoke keeps registering with the hub (every 10 s) meanwhile: a few packets, not ten
+    t.ok(viaHub < 5, `the hub's SA with ${ra} counted ${viaHub} packets in meanwhile (registrations, not the pings)`) || failed();
+    t.ok(bIn() - bBefore >= 10, `${rb}'s SA from ${ra} counted ${bIn() - bBefore} packets`);
+  }
 }

@@ -26,7 +26,7 @@ ip tunnel add gre1 mode gre ttl 64 local 172.16.99.2
 ip addr add 192.168.1.1/32 dev gre1
 ip link set gre1 up
 # the LANs behind the spokes (next hops resolved by NHRP registrations)
-for s in 2 3 4; do ip route add 10.0.$s.0/24 via 192.168.1.$s dev gre1 onlink; done
+for s in 2 3 4 5; do ip route add 10.0.$s.0/24 via 192.168.1.$s dev gre1 onlink; done
 # nhrpd learns about hairpinned traffic (gre1 in -> gre1 out) from NFLOG group 1 (FRR docs): Phase 3
 nft -f - <<'EON'
 table ip nhrp {
