@@ -15,7 +15,7 @@
 // keyring / profile, `set ikev2-profile`, esp-gcm 256 `mode transport`. Checks: IKE and Child SAs up
 // at both ends (swanctl --list-sas in the VM, our show crypto isakmp|ikev2 sa), the spokes register
 // with FRR through ESP (FRR's NHRP cache), pings between hosts both ways through the kernel's ESP,
-// the xfrm error counters of the VM's kernel stay 0, and the NBMA links carry ESP and IKE only, no
+// the xfrm error counters of the VM's kernel stay 0 (XfrmAcquireError reported, see below), the NBMA links carry ESP and IKE only, no
 // cleartext GRE (tshark). Phase 3: R2 and R3 (IKEv1), then R4 and R5 (IKEv2), get a shortcut through
 // FRR's hub with an SA of their own (our IKE at both ends) and their traffic leaves the hub.
 import t, { type Test } from 'tap';
@@ -55,6 +55,7 @@ crypto ipsec profile MyProfile
 
 const IKEV2_CRYPTO = ikev2IosBlock(PSK).replace('transform-set MyTransformSet esp-aes esp-sha-hmac\n',
   'transform-set MyTransformSet esp-gcm 256\n mode transport\n');
+if (!IKEV2_CRYPTO.includes('esp-gcm 256')) throw new Error('test/util/ikev2-ios.ts changed its transform set: update IKEV2_CRYPTO');
 
 /** Our spoke Rn of FRR's hub (network 1, 192.168.1.0/24), with its crypto block. */
 const spokeConfig = (n: number, crypto: string) => `hostname R${n}
