@@ -15,8 +15,8 @@
 // keyring / profile, `set ikev2-profile`, esp-gcm 256 `mode transport`. Checks: IKE and Child SAs up
 // at both ends (swanctl --list-sas in the VM, our show crypto isakmp|ikev2 sa), the spokes register
 // with FRR through ESP (FRR's NHRP cache), pings between hosts both ways through the kernel's ESP,
-// the xfrm error counters of the VM's kernel stay 0 (XfrmAcquireError reported, see below), the NBMA links carry ESP and IKE only, no
-// cleartext GRE (tshark). Phase 3: R2 and R3 (IKEv1), then R4 and R5 (IKEv2), get a shortcut through
+// the xfrm error counters of the VM's kernel stay 0 (XfrmAcquireError reported, see below), the NBMA
+// links carry ESP and IKE only, no cleartext GRE (tshark). Phase 3: R2 and R3 (IKEv1), then R4 and R5 (IKEv2), get a shortcut through
 // FRR's hub with an SA of their own (our IKE at both ends) and their traffic leaves the hub.
 import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
