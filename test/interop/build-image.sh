@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# build-image.sh — builds (or reuses) the VM image for the FRR interop test.
+# build-image.sh — builds (or reuses) the VM image for the FRR interop tests.
 # Adapted from the team's reference lab (../shared/lab/02-build-rootfs.sh): a Debian bookworm
-# minbase rootfs with FRR (zebra, nhrpd) and qemu-guest-agent, a few kernel modules of the host's
+# minbase rootfs with FRR (zebra, nhrpd), strongSwan (charon, swanctl; interop-ipsec's hub) and
+# qemu-guest-agent, a few kernel modules of the host's
 # Debian kernel (the VM boots that kernel with a tiny busybox initramfs built here: Debian's
 # initrd takes ~20 s longer under TCG), and /sbin/vm-init
 # as PID 1. vm-init only brings up the guest agent; the test configures everything else (addresses,
@@ -28,15 +29,23 @@ MIRROR=${MIRROR:-$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*
 [ -n "$MIRROR" ] || MIRROR=$(awk '$1=="deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
 [ -n "$MIRROR" ] || MIRROR=http://deb.debian.org/debian
 
+# strongSwan: charon with the kernel-netlink (xfrm) backend, swanctl; the standard plugins bring openssl
 PKGS=kmod,netbase,qemu-guest-agent,iproute2,iputils-ping,tcpdump,procps,nftables,frr
+PKGS=$PKGS,strongswan-charon,strongswan-swanctl,libstrongswan-standard-plugins
 T0=$SECONDS
 debootstrap --variant=minbase --include="$PKGS" bookworm "$ROOT" "$MIRROR" > "$B/debootstrap.log" 2>&1 \
   || { tail -30 "$B/debootstrap.log" >&2; exit 1; }
 echo "debootstrap: $((SECONDS-T0)) s" >&2
 
-# kernel modules the guest needs after the initrd (virtio_blk/ext4 come from the host's initrd)
+# kernel modules the guest needs after the initrd (virtio_blk/ext4 come from the host's initrd);
+# from esp4 on: kernel ESP (xfrm) with AES-CBC + HMAC-SHA-1/256 (authenc, echainiv), AES-GCM and
+# ChaCha20-Poly1305 (seqiv), which the kernel loads by alias (crypto-...) when charon installs an SA;
+# the IV generators need the default RNG (drbg; jitterentropy_rng may not load under TCG): without it every SA add
+# fails with ENOENT ("Kernel was unable to initialize cryptographic operations")
 mkdir -p "$ROOT/lib/modules/$K"
-for m in virtio_net virtio_console ip_gre gre nf_tables nft_log nfnetlink_log nft_limit nf_log_syslog af_packet; do
+for m in virtio_net virtio_console ip_gre gre nf_tables nft_log nfnetlink_log nft_limit nf_log_syslog af_packet \
+         esp4 xfrm_user authenc echainiv seqiv gcm ghash_generic ghash_clmulni_intel aesni_intel sha1_ssse3 \
+         sha256_ssse3 ctr chacha20poly1305 chacha_generic poly1305_generic drbg jitterentropy_rng; do
   modprobe -S "$K" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}' | while read -r ko; do
     rel=${ko#/lib/modules/$K/}; mkdir -p "$ROOT/lib/modules/$K/$(dirname "$rel")"; cp "$ko" "$ROOT/lib/modules/$K/$rel"
   done
