@@ -12,7 +12,8 @@
 // Indication from FRR, resolution forwarded by FRR), FRR's spoke registers with our hub and is
 // redirected to our spoke R4; EIGRP over our hub's tunnel: R4 adjacent with routes both ways, FRR's
 // eigrpd on its spoke heard by our hub through nhrpd's multicast replication (FRR 8.4 itself drops our
-// packets: see the last subtest), every EIGRP packet our hub sends clean in tshark.
+// packets: see the EIGRP subtests), every EIGRP packet our hub sends clean in tshark; and FRR's eigrpd as
+// a static mGRE spoke (gre3, /24, static NHRP) adjacent to our hub with routes both ways.
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
