@@ -12,7 +12,8 @@
 // Indication from FRR, resolution forwarded by FRR), FRR's spoke registers with our hub and is
 // redirected to our spoke R4; EIGRP over our hub's tunnel: R4 adjacent with routes both ways, FRR's
 // eigrpd on its spoke heard by our hub through nhrpd's multicast replication (FRR 8.4 itself drops our
-// packets: see the last subtest), every EIGRP packet our hub sends clean in tshark.
+// packets: see the EIGRP subtests), every EIGRP packet our hub sends clean in tshark; and FRR's eigrpd as
+// a static mGRE spoke (gre3, /24, static NHRP) adjacent to our hub with routes both ways.
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +29,8 @@ import { Vm, buildImage } from './interop/vm.js';
 const T0 = Date.now();
 const FRR_HUB_NBMA = '172.16.99.2';
 const FRR_SPOKE_NBMA = '172.16.98.2';
+/** The VM's static spoke for eigrpd (last subtest): gre3 192.168.2.10/24 on a second address of eth1. */
+const FRR_STATIC_NBMA = '172.16.98.3';
 
 /** Our spoke R2/R3 of FRR's hub (network 1, 192.168.1.0/24). */
 const spokeConfig = (n: number) => `hostname R${n}
@@ -90,7 +93,9 @@ end
 `;
 
 /** Our hub R1 (network 2) for FRR's spoke and R4; EIGRP as seed 003's hub: no split horizon and no
- *  next-hop-self (spokes reach each other's LANs via each other, not via the hub). */
+ *  next-hop-self (spokes reach each other's LANs via each other, not via the hub). The static map and
+ *  multicast map are for the last subtest's static spoke 192.168.2.10 (gre3, created there: until then
+ *  the VM has no such address and drops what our hub sends it). */
 const hubConfig = `hostname R1
 !
 interface FastEthernet0/0
@@ -103,6 +108,8 @@ interface Tunnel0
  ip address 192.168.2.1 255.255.255.0
  ip mtu 1400
  ip nhrp map multicast dynamic
+ ip nhrp map 192.168.2.10 ${FRR_STATIC_NBMA}
+ ip nhrp map multicast ${FRR_STATIC_NBMA}
  ip nhrp network-id 2
  ip nhrp holdtime 60
  ip nhrp redirect
@@ -354,6 +361,56 @@ async function main() {
       `the only IP notes (${noted.length} packets): the inner TTL 2 (${[...new Set(notes)].join('; ')})`);
     t.same(sent.flatMap((j) => problems(j._source.layers).filter((p) => !p.startsWith(ttlNote))), [],
       'tshark: no malformed packet, expert info or bad checksum in any EIGRP packet our hub sent (GRE, IP, EIGRP layers)') || failed();
+  });
+
+  // The workaround for the limitation above that keeps FRR a real mGRE spoke: a second tunnel gre3 without
+  // nhrpd, so with a /24 tunnel address (192.168.2.10) that eigrpd accepts our hub's packets on, and NHRP
+  // mappings static on both sides (our hub: `ip nhrp map 192.168.2.10` + `ip nhrp map multicast` to the
+  // VM's second NBMA address 172.16.98.3; the VM: a permanent neighbour entry for our hub, multicast to
+  // the hub through gre3's broadcast address). gre2 (nhrpd) goes down for it: one owner of 192.168.2.0/24.
+  await t.test('EIGRP: FRR eigrpd as a static mGRE spoke (/24, static NHRP) is adjacent to our hub, routes both ways, h4 reachable from its LAN', async (t) => {
+    const conf = await vm.sh(fs.readFileSync(fileURLToPath(new URL('./interop/frr-static-spoke.sh', import.meta.url)), 'utf8'), 60_000);
+    t.ok(conf.code === 0 && /STATIC-SPOKE-UP/.test(conf.out), `gre3 configured as a static spoke:\n${conf.out}${conf.err}`) || failed();
+    const r1Nbrs = () => { try { return lab.ctlJson<EigrpNeighborRow[]>('R1', 'show ip eigrp neighbors'); } catch { return []; } };
+    const up = await waitFor(() => r1Nbrs().find((n) => n.address === '192.168.2.10' && n.state === 'up'), 90_000, 1000);
+    t.match(up, { interface: 'Tunnel0', asn: 100 }, `our hub has FRR 192.168.2.10 as an EIGRP neighbor, up (${JSON.stringify(r1Nbrs())})`) || failed();
+    const frrNbr = await waitFor(async () => {
+      const out = await vm.vtysh('show ip eigrp neighbor');
+      return /192\.168\.2\.1\s+gre3/.test(out) ? out : '';
+    }, 60_000, 2000);
+    t.ok(frrNbr, `FRR lists our hub 192.168.2.1 on gre3 as its EIGRP neighbor:\n${frrNbr}`) || failed();
+    if (!frrNbr) t.comment(await vm.vtysh('show ip eigrp neighbor', 'show ip eigrp interface'));
+    const r1 = lab.routers.get('R1')!.pcap;
+    const hellos = tsharkFields(r1, `eigrp.opcode == 5 && ip.src == ${FRR_STATIC_NBMA} && ip.src == 192.168.2.10 && ip.dst == 224.0.0.10`, ['ip.ttl']);
+    t.ok(hellos.length > 0, `FRR's multicast hellos reached our hub from the kernel (gre3's broadcast address): ${hellos.length}`);
+
+    // FRR's LAN at our hub and, next hop unchanged (no next-hop-self), at R4
+    for (const r of ['R1', 'R4']) {
+      const lan = await waitFor(() => routeTo(lab.ns(r), '192.168.9.0/24'), 60_000, 500);
+      t.match(lan, { gateway: '192.168.2.10', dev: 'Tunnel0', protocol: 'eigrp' }, `${r} learnt FRR's LAN 192.168.9.0/24 from eigrpd: ${JSON.stringify(lan)}`) || failed();
+    }
+    // R4's LAN and our hub's LAN in FRR's RIB, selected and in its kernel. FRR's eigrpd installs every
+    // route via the neighbor that sent it (our hub), not the update's next-hop field (R4's 192.168.2.4,
+    // which R1 and R4 honour above): traffic to R4's LAN goes through our hub, as on a Phase 1 spoke
+    const frrRoute = async (prefix: string) => {
+      const out = await vm.vtysh(`show ip route ${prefix} json`);
+      try { return (JSON.parse(out)[prefix] as any[] ?? []).find((r) => r.protocol === 'eigrp' && r.selected && r.installed); } catch { return undefined; }
+    };
+    for (const prefix of ['10.0.4.0/24', '10.0.1.0/24']) {
+      const r = await waitFor(() => frrRoute(prefix), 60_000, 2000);
+      t.ok(r, `FRR's zebra has ${prefix} from eigrpd, selected and installed (${JSON.stringify(r)})`) || failed();
+      t.match(r?.nexthops?.[0], { ip: '192.168.2.1', interfaceName: 'gre3' }, `${prefix} via our hub on gre3`);
+    }
+    const kernel = await vm.exec(['ip', 'route', 'show', '10.0.4.0/24']);
+    t.match(kernel.out, /10\.0\.4\.0\/24 .*via 192\.168\.2\.1 dev gre3 proto eigrp/, `VM kernel: ${kernel.out.trim()}`);
+
+    // data: FRR's LAN address to h4, both ways over routes EIGRP learnt (R4 back via 192.168.2.10)
+    const ping = await waitFor(async () => {
+      const p = await vm.exec(['ping', '-c', '3', '-i', '0.3', '-W', '2', '-I', '192.168.9.1', '10.0.4.10'], { timeoutMs: 20_000 });
+      return p.code === 0 ? p : undefined;
+    }, 30_000, 1000);
+    t.ok(ping, `FRR spoke LAN 192.168.9.1 pings h4 10.0.4.10 over EIGRP routes: ${ping?.out.split('\n').find((l) => /received/.test(l))}`) || failed();
+    if (!ping) t.comment((await vm.exec(['ping', '-c', '2', '-I', '192.168.9.1', '10.0.4.10'])).out);
   });
 
   t.comment(`total ${((Date.now() - T0) / 1000).toFixed(1)} s`);
