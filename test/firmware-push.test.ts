@@ -84,6 +84,9 @@ t.test('download: cut mid-way, resumed by Range from the partial file; a replace
   // limits: a bundle larger than allowed is refused without retrying
   fs.rmSync(partialPaths(dl, url).file);
   await t.rejects(downloadResumable(url, { dir: dl, max: 1000, backoffMs: 50 }), /exceeds 1000 bytes/);
+  const fsys = fs.statfsSync(dir);
+  await t.rejects(downloadResumable(url, { dir: dl, max: 2 << 20, reserve: Number(fsys.bavail) * Number(fsys.bsize) }), /exceeds the room on .* \(\d+ bytes\)/,
+    'a bundle that would eat into the reserve of the persistent partition is refused');
   await t.rejects(downloadResumable(`http://127.0.0.1:${port}/firmware/bundle/none.fw`, { dir: dl, max: 1000, backoffMs: 50 }), /HTTP 404/);
   // a path that is not a bundle name
   const r = await fetch(`http://127.0.0.1:${port}/firmware/bundle/..%2Fetc%2Fpasswd`);
@@ -163,6 +166,7 @@ t.test('waves: told in turn, the next wave after success, the first failure stop
   t.same(await c.onReport('10.0.0.2', rep(), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'idle again with no result (restarted): told again, to resume');
   // a long poll of wave 2 is answered as soon as its wave starts
   const waiting = c.onReport('10.0.0.4', rep({ wait: 30 }), never);
+  t.same(await c.onReport('10.0.0.4', rep({ wait: 30 }), never), {}, 'a second report held for the same peer is answered at once');
   await c.onReport('10.0.0.2', rep({ phase: 'trial', running: '1.1.0' }), never);
   await c.onReport('10.0.0.2', rep({ running: '1.1.0', last: { result: 'committed', version: '1.1.0', message: 'ok', at: 't1' } }), never);
   t.same(await waiting, { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'wave 2 is told at once when wave 1 is done');

@@ -15,6 +15,9 @@ export interface DownloadOptions {
   dir: string;
   /** most the bundle may be */
   max: number;
+  /** bytes the download must leave free on its filesystem (default 4 MiB): the persistent partition
+   *  also holds the startup-config and the updater's state, which a hostile server must not crowd out */
+  reserve?: number;
   /** an attempt that receives nothing for this long is abandoned and retried (default 30 s) */
   stallMs?: number;
   /** attempts in this call before giving up (default 6); a 4xx answer ends at once */
@@ -88,6 +91,9 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
   let have = meta ? size(p.file) : 0;
   if (!meta || !meta.etag) { have = 0; meta = undefined; } // no validator: resuming could splice two bundles
   if (meta?.total !== undefined && have === meta.total) return Promise.resolve(true);
+  // the most this file may grow to: the limit, and what the filesystem has beyond the reserve
+  const fsys = fs.statfsSync(o.dir);
+  const limit = Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 4 << 20));
   const headers: Record<string, string> = {};
   if (have > 0) { headers.range = `bytes=${have}-`; headers['if-range'] = meta!.etag!; }
   const get = url.startsWith('https:') ? https.get : http.get;
@@ -113,7 +119,7 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
         const msg = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
         return reject(status >= 400 && status < 500 ? new DownloadError(msg) : new Error(msg));
       }
-      if (total !== undefined && total > o.max) { res.destroy(); return reject(new DownloadError(`the bundle (${total} bytes) exceeds ${o.max} bytes`)); }
+      if (total !== undefined && total > limit) { res.destroy(); return reject(new DownloadError(`the bundle (${total} bytes) exceeds ${limit < o.max ? `the room on ${o.dir} (${limit} bytes)` : `${o.max} bytes`}`)); }
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
       if (start === 0) {
         fs.writeFileSync(p.file, Buffer.alloc(0), { mode: 0o600 });
@@ -128,7 +134,7 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
         resolve(true);
       };
       res.on('data', (chunk: Buffer) => {
-        if (pos + chunk.length > o.max) { res.destroy(new DownloadError(`download exceeds ${o.max} bytes`)); return; }
+        if (pos + chunk.length > limit) { res.destroy(new DownloadError(`download exceeds ${limit} bytes`)); return; }
         fs.writeSync(out, chunk, 0, chunk.length, pos);
         pos += chunk.length;
         stats.bytesFetched += chunk.length;

@@ -116,7 +116,8 @@ export class PushController {
   async onReport(peer: string, report: SpokeReport, signal: AbortSignal): Promise<HubAnswer> {
     this.reports.set(peer, { report, at: Date.now() });
     let answer = this.evaluate(peer, report);
-    if (answer.update || report.wait === 0 || signal.aborted) return answer;
+    // one held report per peer: a peer opening many cannot make the hub hold many
+    if (answer.update || report.wait === 0 || signal.aborted || this.wakers.has(peer)) return answer;
     await sleepOrWake(report.wait * 1000, signal, (wake) => this.wakers.set(peer, wake));
     this.wakers.delete(peer);
     answer = signal.aborted ? {} : this.evaluate(peer, report);
