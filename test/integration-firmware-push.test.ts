@@ -1,5 +1,5 @@
 // Firmware push over the overlay (docs/firmware.md), end to end in namespaces: hub R1 serves signed
-// bundles on its tunnel address, spokes R2 and R3 are real dmvpnd processes whose updater writes
+// bundles on its tunnel address, inside IPsec (seed 003's crypto block: IKEv1, ESP), spokes R2 and R3 are real dmvpnd processes whose updater writes
 // file-backed slots (disk image files, a boot directory with GRUB's grubenv); their "reboot"
 // (DMVPN_RELOAD_COMMAND) is test/util/fw-grub-boot.py doing GRUB's slot choice, after which the
 // watchdog (bin/dmvpnd) starts the supervisor again as the new slot, which commits once registered.
@@ -20,6 +20,7 @@ import { keyPair, sha256File } from './image/firmware-fixture.js';
 import { writeBundle } from '../appliance/firmware/bundle-writer.js';
 import { formatGrubenv, readGrubenv } from '../appliance/firmware/grubenv.js';
 import { decodeHead, MAX_HEAD, partOffsets } from '../appliance/firmware/manifest.js';
+import { withSeedCrypto } from './util/seed003-crypto.js';
 
 requireTools(t, [...LAB_NEEDS, 'python3', 'ss']);
 
@@ -76,7 +77,7 @@ const logOf = (r: string) => lab.routers.get(r)!.log.join('\n');
 t.before(async () => {
   lab.up();
   fs.mkdirSync(serve);
-  const cfg = (r: string) => lab.writeConfig(r, labConfig(r, { holdtime: 30, registrationTimeout: 5 }));
+  const cfg = (r: string) => lab.writeConfig(r, withSeedCrypto(labConfig(r, { holdtime: 30, registrationTimeout: 5 })));
   lab.start('R1', cfg('R1'), { DMVPN_FIRMWARE_SERVE: serve, DMVPN_FIRMWARE_KEY: pub, DMVPN_FIRMWARE_SERVE_RATE: String(RATE), DMVPN_FIRMWARE_WAVE_S: '240' });
   for (const r of ['R2', 'R3'] as const) lab.start(r, cfg(r), boxes[r].env);
   const up = await waitFor(() => {
@@ -89,6 +90,10 @@ t.test('push in waves of 1: a cut download resumes by Range; wave 2 after wave 1
   const bundle = path.join(serve, 'dmvpn-x86_64-1.1.0.fw');
   writeBundle({ version: '1.1.0', arch: 'x86_64', privateKeyPem: vendor.privateKeyPem, parts: parts(lab.dir, '1.1.0') }, bundle);
   const size = fs.statSync(bundle).size;
+  // ESP bytes from the hub to R2 (its NBMA address): the download must travel inside them
+  const espToR2 = () => lab.ctlJson<Array<{ peer: string; dir: string; bytes: number }>>('R1', 'show crypto ipsec sa')
+    .filter((s) => s.peer === '172.16.25.2' && s.dir === 'out').reduce((n, s) => n + s.bytes, 0);
+  const esp0 = espToR2();
   t.match(lab.ctl('R1', 'show firmware push'), /Bundles: dmvpn-x86_64-1\.1\.0\.fw \(1\.1\.0, x86_64\)/, 'the hub offers the signed bundle');
   t.match(lab.ctl('R1', 'firmware push all wave 1'), /Firmware push of 1\.1\.0 \(x86_64, dmvpn-x86_64-1\.1\.0\.fw\) to 2 spoke\(s\) in 2 wave\(s\) of 1 started/);
 
@@ -100,6 +105,7 @@ t.test('push in waves of 1: a cut download resumes by Range; wave 2 after wave 1
   nsExec(lab.ns('r1'), ['ss', '-K', 'dst', '192.168.0.2', 'sport', '=', ':8737']);
   const served1 = pushView().counters.bytesServed as number;
   t.ok(served1 < size, `cut at ${served1} of ${size} bytes served`);
+  t.ok(espToR2() - esp0 >= served1, `the bundle's bytes went inside ESP to R2 (${espToR2() - esp0} ESP bytes for ${served1} served)`);
 
   const committed2 = await waitFor(() => rowOf('192.168.0.2')?.state === 'done', 180_000, 500);
   t.ok(committed2, `R2 updated and committed (hub row: ${JSON.stringify(rowOf('192.168.0.2'))}; R2 log:\n${logOf('R2').split('\n').filter((l) => /FIRMWARE|fw-grub/.test(l)).join('\n')})`);
