@@ -93,6 +93,27 @@ t.test('download: cut mid-way, resumed by Range from the partial file; a replace
   t.equal(r.status, 404, 'no path out of the serve directory');
 });
 
+t.test('no room on the persistent partition: the download goes to the fallback directory (RAM on the box)', async (t) => {
+  const dir = tmp(t);
+  const vendor = keyPair();
+  const b = fakeBox(dir);
+  const f = bundle(dir, vendor.privateKeyPem, partFiles(dir), { version: '1.2.0' });
+  fs.mkdirSync(path.join(dir, 'www'));
+  fs.renameSync(f, path.join(dir, 'www', 'b.fw'));
+  const { port } = await server(t, path.join(dir, 'www'));
+  const logs: string[] = [];
+  const reboots: string[] = [];
+  const fw = new FirmwareService({ arch: 'x86_64', runningVersion: '1.1.0', booted: 'A', bootDir: b.boot, slots: { A: b.slotA, B: b.slotB },
+    publicKeyPem: vendor.publicKeyPem, stateFile: path.join(dir, 'state.json'), downloadDir: path.join(dir, 'data'), downloadFallbackDir: path.join(dir, 'ram'),
+    downloadReserve: 1e15, reboot: (r) => { reboots.push(r); }, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
+  fw.update(`http://127.0.0.1:${port}/firmware/bundle/b.fw`, false);
+  await waitFor(() => reboots.length > 0 || fw.view().job.phase === 'idle', 20_000, 20);
+  t.same(reboots, ['firmware update to version 1.2.0 (slot B)'], `updated (${logs.join('; ')})`);
+  t.match(logs.join('\n'), /DOWNLOAD: the bundle \(\d+ bytes\) exceeds the room on .*data .*: downloading to .*ram instead \(not resumable after a reboot\)/);
+  t.same(fs.readdirSync(path.join(dir, 'data')), [], 'nothing left on the persistent partition');
+  t.same(fs.readdirSync(path.join(dir, 'ram')), [], 'nor in RAM once written');
+});
+
 t.test('download without a validator (no ETag): never resumed, a fresh start', async (t) => {
   const dir = tmp(t);
   const body = crypto.randomBytes(50_000);

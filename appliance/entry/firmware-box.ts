@@ -59,6 +59,7 @@ export function boxFirmware(o: BoxFirmwareOptions): FirmwareService | undefined 
       stateFile: e.DMVPN_FIRMWARE_STATE ?? '/data/firmware/state.json',
       // persistent: a download cut by a reboot resumes (download.ts); /data has room for one bundle
       downloadDir: e.DMVPN_FIRMWARE_DOWNLOAD ?? '/data/firmware/download',
+      downloadFallbackDir: '/tmp',
       downloadStallMs: e.DMVPN_FIRMWARE_STALL_MS ? Number(e.DMVPN_FIRMWARE_STALL_MS) : undefined,
       // the boot partition is a mount on the box; a directory that is not a mount point (a test's box) is just written
       remountBoot: isMountPoint(e.DMVPN_FIRMWARE_BOOT)

@@ -15,7 +15,7 @@ export interface DownloadOptions {
   dir: string;
   /** most the bundle may be */
   max: number;
-  /** bytes the download must leave free on its filesystem (default 4 MiB): the persistent partition
+  /** bytes the download must leave free on its filesystem (default 1 MiB): the persistent partition
    *  also holds the startup-config and the updater's state, which a hostile server must not crowd out */
   reserve?: number;
   /** an attempt that receives nothing for this long is abandoned and retried (default 30 s) */
@@ -39,6 +39,8 @@ export interface DownloadStats {
 
 /** The server answered with something final (4xx, a bad Content-Range): retrying would not help. */
 export class DownloadError extends Error {}
+/** The bundle does not fit in the directory beside its reserve (another directory might hold it). */
+export class NoRoomError extends DownloadError {}
 
 interface Meta { url: string; etag?: string; total?: number }
 
@@ -93,7 +95,7 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
   if (meta?.total !== undefined && have === meta.total) return Promise.resolve(true);
   // the most this file may grow to: the limit, and what the filesystem has beyond the reserve
   const fsys = fs.statfsSync(o.dir);
-  const limit = Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 4 << 20));
+  const limit = Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 1 << 20));
   const headers: Record<string, string> = {};
   if (have > 0) { headers.range = `bytes=${have}-`; headers['if-range'] = meta!.etag!; }
   const get = url.startsWith('https:') ? https.get : http.get;
@@ -119,7 +121,10 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
         const msg = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
         return reject(status >= 400 && status < 500 ? new DownloadError(msg) : new Error(msg));
       }
-      if (total !== undefined && total > limit) { res.destroy(); return reject(new DownloadError(`the bundle (${total} bytes) exceeds ${limit < o.max ? `the room on ${o.dir} (${limit} bytes)` : `${o.max} bytes`}`)); }
+      if (total !== undefined && total > limit) {
+        res.destroy();
+        return reject(limit < o.max ? new NoRoomError(`the bundle (${total} bytes) exceeds the room on ${o.dir} (${limit} bytes)`) : new DownloadError(`the bundle (${total} bytes) exceeds ${o.max} bytes`));
+      }
       const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
       if (start === 0) {
         fs.writeFileSync(p.file, Buffer.alloc(0), { mode: 0o600 });

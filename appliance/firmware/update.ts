@@ -6,7 +6,7 @@
 // reboot, start() sees the trial (commit.ts) and commits the slot once healthy, or reboots back.
 import path from 'node:path';
 import { BundleError, compareVersions, type Arch } from './manifest.js';
-import { downloadResumable, dropPartial, DownloadError } from './download.js';
+import { downloadResumable, dropPartial, DownloadError, NoRoomError } from './download.js';
 import { verifyBundle } from './verify.js';
 import { writeSlot, type SlotTarget } from './slot-writer.js';
 import { readGrubenv, updateGrubenv } from './grubenv.js';
@@ -27,6 +27,10 @@ export interface FirmwareHost {
   /** where a download is kept until it is written, on the persistent partition: an interrupted one
    *  (connection cut, reboot) resumes from there */
   downloadDir: string;
+  /** where a download goes when the persistent partition has no room for it (RAM: not resumed after a reboot) */
+  downloadFallbackDir?: string;
+  /** bytes a download leaves free on downloadDir's filesystem (default 1 MiB; none on the fallback) */
+  downloadReserve?: number;
   /** download tuning (download.ts): stall timeout, attempts, first backoff */
   downloadStallMs?: number;
   downloadAttempts?: number;
@@ -59,6 +63,8 @@ export class FirmwareService {
   private readonly listeners: FirmwareListener[] = [];
   /** download figures of the last URL job (show firmware, the tests) */
   lastDownload?: { bytesFetched: number; attempts: number; resumedFrom: number[] };
+  /** the directory the running download uses */
+  private downloadIn = '';
 
   constructor(private readonly h: FirmwareHost) {
     this.known = this.grubSlot();
@@ -151,7 +157,7 @@ export class FirmwareService {
       });
       this.h.log('notice', 'WRITTEN', `slot ${target} written in ${Date.now() - t1} ms; rebooting to try version ${version}`);
       this.job = { phase: 'rebooting', source, slot: target, version, remote: !!remote };
-      if (url) dropPartial(this.h.downloadDir, source);
+      if (url) dropPartial(this.downloadIn || this.h.downloadDir, source);
       await this.tell();
       this.h.reboot(`firmware update to version ${version} (slot ${target})`);
     } catch (e) {
@@ -159,7 +165,7 @@ export class FirmwareService {
       const refused = e instanceof BundleError;
       if (this.state.pending?.slot === target) { delete this.state.pending; }
       // a refused bundle is not resumed; a network failure keeps its bytes for the next try
-      if (url && (refused || e instanceof DownloadError)) dropPartial(this.h.downloadDir, source);
+      if (url && (refused || e instanceof DownloadError)) dropPartial(this.downloadIn || this.h.downloadDir, source);
       this.finish(refused ? 'refused' : 'failed', `${source}: ${msg}`, version);
       this.h.log(refused ? 'warn' : 'error', refused ? 'REFUSED' : 'FAILED', `${source}: ${msg}`);
       this.job = { phase: 'idle' };
@@ -168,9 +174,17 @@ export class FirmwareService {
   }
 
   private async download(url: string, localAddress?: string): Promise<string> {
-    const { file, stats } = await downloadResumable(url, { dir: this.h.downloadDir, max: this.h.maxDownload ?? 256 << 20, localAddress,
+    const get = (dir: string, reserve: number) => downloadResumable(url, { dir, reserve, max: this.h.maxDownload ?? 256 << 20, localAddress,
       stallMs: this.h.downloadStallMs, attempts: this.h.downloadAttempts, backoffMs: this.h.downloadBackoffMs,
       onProgress: (bytes, total) => { if (this.job.phase === 'downloading') { this.job.bytes = bytes; this.job.total = total; } } });
+    this.downloadIn = this.h.downloadDir;
+    const { file, stats } = await get(this.h.downloadDir, this.h.downloadReserve ?? 1 << 20).catch((e) => {
+      if (!(e instanceof NoRoomError) || !this.h.downloadFallbackDir) throw e;
+      this.h.log('warn', 'DOWNLOAD', `${e.message}: downloading to ${this.h.downloadFallbackDir} instead (not resumable after a reboot)`);
+      dropPartial(this.h.downloadDir, url);
+      this.downloadIn = this.h.downloadFallbackDir;
+      return get(this.h.downloadFallbackDir, 0);
+    });
     this.lastDownload = stats;
     if (stats.resumedFrom.length) this.h.log('notice', 'RESUMED', `${url}: download resumed from byte ${stats.resumedFrom.join(', ')}; ${stats.bytesFetched} bytes fetched in ${stats.attempts} requests`);
     return file;
