@@ -36,11 +36,14 @@ function isMountPoint(dir: string): boolean {
   } catch { return false; }
 }
 
-/** When this boot's trial clock starts: the slot file's time (init writes it as the boot selects the
- *  slot; a restarted supervisor keeps it), else the kernel's start. */
-export function bootedAt(slotFile: string | undefined, uptimeS: number): number {
-  try { if (slotFile) return fs.statSync(slotFile).mtimeMs; } catch { /* none: the kernel's start */ }
-  return Date.now() - uptimeS * 1000;
+/** When this boot's trial clock started: the kernel's start, or the slot file's time when that is
+ *  later (init writes it as the boot comes up; a test's "reboot" writes it too, on a host that has been
+ *  up for days). The wall clock may have been stepped by NTP since the file was written: an age beyond
+ *  the uptime is not believed, a negative one counts as 0 (init's own guard still bounds the trial). */
+export function bootedAt(slotFile: string | undefined, uptimeS: number, now = Date.now()): number {
+  let age = uptimeS * 1000;
+  try { if (slotFile) age = Math.min(age, Math.max(0, now - fs.statSync(slotFile).mtimeMs)); } catch { /* none: the kernel's start */ }
+  return now - age;
 }
 
 export function boxFirmware(o: BoxFirmwareOptions): FirmwareService | undefined {
