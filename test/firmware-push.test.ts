@@ -251,3 +251,17 @@ t.test('a pushed update: newer only, never forced, not a version that rolled bac
   await waitFor(() => again.view().job.phase !== 'verifying' && again.view().job.phase !== 'writing', 10_000, 20);
   t.same(reboots, ['firmware update to version 1.2.0 (slot B)'], 'only the local one got as far as a reboot');
 });
+
+t.test('the trial clock: the kernel\'s start, or the slot file\'s time when later and believable', async (t) => {
+  const { bootedAt } = await import('../appliance/entry/firmware-box.js');
+  const dir = tmp(t);
+  const slot = path.join(dir, 'slot');
+  fs.writeFileSync(slot, 'B');
+  const now = Date.now();
+  fs.utimesSync(slot, new Date(now - 10_000), new Date(now - 10_000));
+  t.equal(bootedAt(slot, 86_400, now), now - 10_000, 'a host up for a day, the slot chosen 10 s ago: 10 s ago');
+  t.equal(bootedAt(slot, 5, now), now - 5000, 'an age beyond the uptime (the clock stepped since): the kernel\'s start');
+  fs.utimesSync(slot, new Date(now + 60_000), new Date(now + 60_000));
+  t.equal(bootedAt(slot, 100, now), now, 'a file from the future (stepped back): now');
+  t.equal(bootedAt(path.join(dir, 'none'), 100, now), now - 100_000, 'no slot file: the kernel\'s start');
+});
