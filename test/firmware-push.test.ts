@@ -257,11 +257,46 @@ t.test('the trial clock: the kernel\'s start, or the slot file\'s time when late
   const dir = tmp(t);
   const slot = path.join(dir, 'slot');
   fs.writeFileSync(slot, 'B');
-  const now = Date.now();
+  const now = Math.floor(Date.now() / 1000) * 1000; // whole seconds: a file time keeps them exactly
   fs.utimesSync(slot, new Date(now - 10_000), new Date(now - 10_000));
   t.equal(bootedAt(slot, 86_400, now), now - 10_000, 'a host up for a day, the slot chosen 10 s ago: 10 s ago');
   t.equal(bootedAt(slot, 5, now), now - 5000, 'an age beyond the uptime (the clock stepped since): the kernel\'s start');
   fs.utimesSync(slot, new Date(now + 60_000), new Date(now + 60_000));
   t.equal(bootedAt(slot, 100, now), now, 'a file from the future (stepped back): now');
   t.equal(bootedAt(path.join(dir, 'none'), 100, now), now - 100_000, 'no slot file: the kernel\'s start');
+});
+
+t.test('the spoke\'s reporter: acts only on a good answer from its hub; a refusal goes back in the next report', async (t) => {
+  const { PushClient } = await import('../appliance/firmware/push-client.js');
+  const dir = tmp(t);
+  const vendor = keyPair();
+  const b = fakeBox(dir);
+  const fw = new FirmwareService({ arch: 'x86_64', runningVersion: '1.1.0', booted: 'A', bootDir: b.boot, slots: { A: b.slotA, B: b.slotB },
+    publicKeyPem: vendor.publicKeyPem, stateFile: path.join(dir, 'state.json'), downloadDir: path.join(dir, 'dl'), downloadAttempts: 1,
+    reboot: () => undefined, log: () => undefined });
+  const reports: SpokeReport[] = [];
+  let answers: unknown[] = [];
+  const hub = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => { reports.push(parseReport(Buffer.concat(chunks))); res.end(JSON.stringify(answers.shift() ?? {})); });
+  });
+  await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
+  t.teardown(() => hub.close());
+  const port = (hub.address() as { port: number }).port;
+  const logs: string[] = [];
+  const c = new PushClient(fw, { hub: () => ({ address: '127.0.0.1', local: '127.0.0.1' }), port, waitS: 0, log: (_l, _m, x) => logs.push(x) });
+  t.teardown(() => c.stop());
+  const url = `http://127.0.0.1:${port}/firmware/bundle/a.fw`;
+  answers = [{ update: { version: '2.0.0', url: 'http://10.6.6.6:8737/firmware/bundle/a.fw' } }, { update: { version: '1.0.0', url } }];
+  c.start();
+  await waitFor(() => reports.some((r) => r.refusal), 20_000, 20);
+  t.equal(c.counters.badAnswers, 1, 'an answer sending it elsewhere is refused');
+  t.match(logs.join('\n'), /answer from 127\.0\.0\.1 refused: update url "http:\/\/10\.6\.6\.6/);
+  const refusal = reports.find((r) => r.refusal)?.refusal;
+  t.same(refusal?.version, '1.0.0');
+  t.match(refusal?.message ?? '', /not newer than the running 1\.1\.0/, 'the downgrade refusal goes back to the hub');
+  t.equal(fw.view().job.phase, 'idle', 'nothing started');
+  t.equal(reports[0].running, '1.1.0');
+  t.equal(reports[0].phase, 'idle');
 });

@@ -102,6 +102,9 @@ export class PushClient {
   private act(h: { address: string; local: string }, a: ReturnType<typeof parseAnswer>): void {
     const u = a.update;
     if (!u || !isVersion(u.version)) return;
+    const job = this.fw.view().job;
+    // told again while already on it (two reports crossed): not a refusal
+    if (job.phase !== 'idle' && job.source === u.url && job.remote) return;
     this.counters.updatesTold++;
     this.refusal = undefined;
     const out = this.fw.update(u.url, false, { version: u.version, localAddress: h.local });
