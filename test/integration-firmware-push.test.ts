@@ -34,7 +34,7 @@ fs.writeFileSync(pub, vendor.publicKeyPem);
 const serve = path.join(lab.dir, 'serve');
 const SLOT = 8 << 20;
 const ROOT_BYTES = 3 << 20;
-const RATE = 512 * 1024; // bytes/s per download: about 6 s for a bundle, time to cut it once
+const RATE = 320 * 1024; // bytes/s per download: about 10 s for a bundle, time to cut it once under load
 
 /** A root part whose first line names its version (what fw-grub-boot.py boots), then random bytes. */
 function parts(dir: string, version: string, broken = false): Record<'root' | 'kernel' | 'initrd', string> {
@@ -99,13 +99,13 @@ t.test('push in waves of 1: a cut download resumes by Range; wave 2 after wave 1
   t.match(lab.ctl('R1', 'show firmware push'), /Bundles: dmvpn-x86_64-1\.1\.0\.fw \(1\.1\.0, x86_64\)/, 'the hub offers the signed bundle');
   t.match(lab.ctl('R1', 'firmware push all wave 1'), /Firmware push of 1\.1\.0 \(x86_64, dmvpn-x86_64-1\.1\.0\.fw\) to 2 spoke\(s\) in 2 wave\(s\) of 1 started/);
 
-  // R2 downloads; cut its connection on the hub once a quarter of the bundle is through
-  const midway = await waitFor(() => { const r = rowOf('192.168.0.2'); return r?.state === 'downloading' && (r.bytes ?? 0) > size / 4 ? r : undefined; }, 60_000, 100);
-  t.ok(midway, `R2 is downloading (${JSON.stringify(midway)})`);
-  t.equal(rowOf('192.168.0.3')?.state, 'waiting', 'R3 (wave 2) waits meanwhile');
-  t.match(firmwareOf('R3'), /Update: idle/, 'and R3 was told nothing');
+  // R2 downloads; cut its connection on the hub as soon as R2 reports bytes (its first progress report)
+  const midway = await waitFor(() => { const r = rowOf('192.168.0.2'); return r?.state === 'downloading' && (r.bytes ?? 0) > 0 ? r : undefined; }, 60_000, 100);
   nsExec(lab.ns('r1'), ['ss', '-K', 'dst', '192.168.0.2', 'sport', '=', ':8737']);
   const served1 = pushView().counters.bytesServed as number;
+  t.ok(midway, `R2 was downloading (${JSON.stringify(midway)})`);
+  t.equal(rowOf('192.168.0.3')?.state, 'waiting', 'R3 (wave 2) waits meanwhile');
+  t.match(firmwareOf('R3'), /Update: idle/, 'and R3 was told nothing');
   t.ok(served1 < size, `cut at ${served1} of ${size} bytes served`);
   t.ok(espToR2() - esp0 >= served1, `the bundle's bytes went inside ESP to R2 (${espToR2() - esp0} ESP bytes for ${served1} served)`);
 
@@ -115,7 +115,7 @@ t.test('push in waves of 1: a cut download resumes by Range; wave 2 after wave 1
   t.ok(resumed, 'R2 logged the resumed download');
   const from = Number(resumed?.[1]), fetched = Number(resumed?.[2]);
   t.equal(fetched, size, `R2 fetched the bundle's ${size} bytes exactly once: ${from} before the cut, ${size - from} after`);
-  t.ok(from > size / 4 && from < size, `it resumed from byte ${from}, not from 0`);
+  t.ok(from > 0 && from < size, `it resumed from byte ${from}, not from 0`);
 
   // wave 2 started only after R2's commit (the hub's log, in order)
   const all = await waitFor(() => pushView().push?.state === 'done', 180_000, 500);
