@@ -300,3 +300,24 @@ t.test('the spoke\'s reporter: acts only on a good answer from its hub; a refusa
   t.equal(reports[0].running, '1.1.0');
   t.equal(reports[0].phase, 'idle');
 });
+
+t.test('firmware fetch: a bundle into the serve directory, verified whole, named by arch and version', async (t) => {
+  const { fetchBundle } = await import('../appliance/firmware/fetch.js');
+  const dir = tmp(t);
+  const vendor = keyPair();
+  const www = path.join(dir, 'www');
+  fs.mkdirSync(www);
+  const good = bundle(dir, vendor.privateKeyPem, partFiles(dir), { version: '2.0.1', arch: 'aarch64' });
+  fs.copyFileSync(good, path.join(www, 'good.fw'));
+  const bad = fs.readFileSync(good);
+  bad[bad.length - 10] ^= 1; // the last part's bytes: the head still verifies
+  fs.writeFileSync(path.join(www, 'bad.fw'), bad);
+  const { port } = await server(t, www);
+  const serveDir = path.join(dir, 'serve');
+  const got = await fetchBundle(`http://127.0.0.1:${port}/firmware/bundle/good.fw`, { dir: serveDir, publicKeyPem: vendor.publicKeyPem });
+  t.same(got, { name: 'dmvpn-aarch64-2.0.1.fw', version: '2.0.1', size: fs.statSync(good).size }, 'another arch than the hub\'s is fine');
+  t.same(fs.readdirSync(serveDir), ['dmvpn-aarch64-2.0.1.fw'], 'only the named bundle is left');
+  await t.rejects(fetchBundle(`http://127.0.0.1:${port}/firmware/bundle/bad.fw`, { dir: serveDir, publicKeyPem: vendor.publicKeyPem }), /part initrd: SHA-256/);
+  await t.rejects(fetchBundle(`http://127.0.0.1:${port}/firmware/bundle/good.fw`, { dir: serveDir, publicKeyPem: keyPair().publicKeyPem }), /bad signature/);
+  t.same(fs.readdirSync(serveDir), ['dmvpn-aarch64-2.0.1.fw'], 'the refused ones are gone');
+});

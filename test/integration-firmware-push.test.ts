@@ -16,6 +16,7 @@ import t from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Lab, labConfig, waitFor, nsExec, ROOT } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { keyPair, sha256File } from './image/firmware-fixture.js';
@@ -78,19 +79,35 @@ const logOf = (r: string) => lab.routers.get(r)!.log.join('\n');
 
 t.before(async () => {
   lab.up();
-  fs.mkdirSync(serve);
   const cfg = (r: string) => lab.writeConfig(r, withSeedCrypto(labConfig(r, { holdtime: 30, registrationTimeout: 5 })));
   lab.start('R1', cfg('R1'), { DMVPN_FIRMWARE_SERVE: serve, DMVPN_FIRMWARE_KEY: pub, DMVPN_FIRMWARE_SERVE_RATE: String(RATE), DMVPN_FIRMWARE_WAVE_S: '240' });
   for (const r of ['R2', 'R3'] as const) lab.start(r, cfg(r), boxes[r].env);
   const up = await waitFor(() => {
-    try { return (lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers as unknown[]).length === 2 && /Serving on 192\.168\.0\.1:8737/.test(lab.ctl('R1', 'show firmware push')); } catch { return false; }
+    try { return (lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers as unknown[]).length === 2; } catch { return false; }
   }, 60_000, 500);
-  if (!up) throw new Error(`hub not serving two registered spokes:\n${logOf('R1')}\n${lab.ctl('R1', 'show firmware push')}`);
+  if (!up) throw new Error(`two spokes not registered:\n${logOf('R1')}\n${lab.ctl('R1', 'show firmware push')}`);
+});
+
+t.test('firmware fetch puts a bundle in the serve directory; the server starts on the tunnel address', async (t) => {
+  t.match(lab.ctl('R1', 'show firmware push'), /^Not serving: no serve directory .*: firmware fetch <url> creates it$/m, 'no serve directory yet: not serving');
+  t.match(lab.ctl('R1', 'firmware push all'), /% The firmware server is not running \(no serve directory/);
+  const www = path.join(lab.dir, 'www');
+  fs.mkdirSync(www);
+  writeBundle({ version: '1.1.0', arch: 'x86_64', privateKeyPem: vendor.privateKeyPem, parts: parts(lab.dir, '1.1.0') }, path.join(www, 'new.fw'));
+  // a web server where the hub can reach it (its own loopback)
+  const web = spawn('ip', ['netns', 'exec', lab.ns('r1'), 'python3', '-m', 'http.server', '8099', '--bind', '127.0.0.1', '--directory', www], { stdio: 'ignore' });
+  t.teardown(() => { web.kill(); });
+  await waitFor(() => nsExec(lab.ns('r1'), ['python3', '-c', 'import socket; socket.create_connection(("127.0.0.1", 8099), 2)'], { allowFail: true }).status === 0, 20_000, 200);
+  t.match(lab.ctl('R1', 'firmware fetch http://127.0.0.1:8099/new.fw'), /Fetching http:\/\/127\.0\.0\.1:8099\/new\.fw into /);
+  const fetched = await waitFor(() => /Last fetch: fetched dmvpn-x86_64-1\.1\.0\.fw \(\d+ bytes, version 1\.1\.0\)/.test(lab.ctl('R1', 'show firmware push')), 30_000, 500);
+  t.ok(fetched, `fetched and verified (${lab.ctl('R1', 'show firmware push')})`);
+  t.same(fs.readdirSync(serve), ['dmvpn-x86_64-1.1.0.fw'], 'named by arch and version, nothing else left');
+  const serving = await waitFor(() => /^Serving on 192\.168\.0\.1:8737: /m.test(lab.ctl('R1', 'show firmware push')), 20_000, 500);
+  t.ok(serving, 'the server runs on the tunnel address');
 });
 
 t.test('push in waves of 1: a cut download resumes by Range; wave 2 after wave 1 committed', async (t) => {
   const bundle = path.join(serve, 'dmvpn-x86_64-1.1.0.fw');
-  writeBundle({ version: '1.1.0', arch: 'x86_64', privateKeyPem: vendor.privateKeyPem, parts: parts(lab.dir, '1.1.0') }, bundle);
   const size = fs.statSync(bundle).size;
   // ESP bytes from the hub to R2 (its NBMA address): the download must travel inside them
   const espToR2 = () => lab.ctlJson<Array<{ peer: string; dir: string; bytes: number }>>('R1', 'show crypto ipsec sa')

@@ -19,12 +19,14 @@ export function registeredPeers(ctx: ExecContext): string[] {
   return (ctx.nhrp()?.cacheEntries() ?? []).filter((e) => e.type === 'dynamic' && e.flags.registered && e.nbma).map((e) => e.tunnelIp);
 }
 
-/** The hub side, on a box with a serve directory (DMVPN_FIRMWARE_SERVE, /data/firmware/serve). */
+/** The hub side: the commands on every box with a firmware key; the server only while the serve
+ *  directory (DMVPN_FIRMWARE_SERVE, /data/firmware/serve) exists: `firmware fetch` creates it. */
 export function boxPushService(ctx: ExecContext, env: NodeJS.ProcessEnv, log: Log): PushService | undefined {
   const dir = env.DMVPN_FIRMWARE_SERVE ?? '/data/firmware/serve';
-  if (!fs.existsSync(dir)) return undefined;
+  const keyFile = env.DMVPN_FIRMWARE_KEY ?? '/etc/dmvpn-firmware.pub';
+  if (!fs.existsSync(keyFile)) return undefined; // off the image and unconfigured: no firmware at all
   let publicKeyPem: string;
-  try { publicKeyPem = fs.readFileSync(env.DMVPN_FIRMWARE_KEY ?? '/etc/dmvpn-firmware.pub', 'utf8'); } catch (e) {
+  try { publicKeyPem = fs.readFileSync(keyFile, 'utf8'); } catch (e) {
     log('error', 'PUSH', `no firmware push: the public key is unreadable (${(e as Error).message})`);
     return undefined;
   }

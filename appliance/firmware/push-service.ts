@@ -10,6 +10,7 @@ import { MAX_HEAD, decodeHead, signedMessage } from './manifest.js';
 import { FirmwareServer, type ServeCounters } from './serve.js';
 import { PushController, type PushBundle } from './push.js';
 import { BUNDLE_PATH, parseReport } from './report.js';
+import { fetchBundle } from './fetch.js';
 
 export interface PushServiceOptions {
   /** the bundles served (/data/firmware/serve on the box) */
@@ -63,10 +64,11 @@ export class PushService {
     });
   }
 
-  /** Binds the server to the tunnel address now and whenever it changes (checked every 2 s). */
+  /** Binds the server to the tunnel address now and whenever it changes (checked every 2 s), while
+   *  the serve directory exists (a box without one, a spoke, listens on nothing). */
   start(): void {
     const check = async () => {
-      const want = this.o.tunnelAddress();
+      const want = fs.existsSync(this.o.dir) ? this.o.tunnelAddress() : undefined;
       if (this.server && this.server.address === want) return;
       if (this.server) { this.addCounters(this.server.counters); this.server.close(); this.server = undefined; }
       if (!want) return;
@@ -90,11 +92,31 @@ export class PushService {
 
   stop(): void { clearTimeout(this.timer); this.server?.close(); this.server = undefined; this.push.stop(); }
 
+  private notServing(): string {
+    if (!fs.existsSync(this.o.dir)) return `no serve directory ${this.o.dir}: firmware fetch <url> creates it`;
+    return this.bindError ?? 'no tunnel address';
+  }
+
   private addCounters(c: ServeCounters): void { for (const k of Object.keys(c) as Array<keyof ServeCounters>) this.counters0[k] += c[k]; }
+
+  private fetching?: string;
+  lastFetch?: string;
+
+  /** `firmware fetch <url>`: a bundle into the serve directory (fetch.ts), in the background. */
+  fetch(url: string): string {
+    if (!/^https?:\/\//.test(url)) return '% firmware fetch takes an http:// or https:// URL\n';
+    if (this.fetching) return `% Already fetching ${this.fetching}\n`;
+    this.fetching = url;
+    void fetchBundle(url, { dir: this.o.dir, publicKeyPem: this.o.publicKeyPem }).then(
+      (b) => { this.lastFetch = `fetched ${b.name} (${b.size} bytes, version ${b.version}) from ${url}`; this.o.log('notice', 'FETCH', this.lastFetch); },
+      (e: Error) => { this.lastFetch = `${url}: ${e.message}`; this.o.log('warn', 'FETCH', this.lastFetch); },
+    ).finally(() => { this.fetching = undefined; });
+    return `Fetching ${url} into ${this.o.dir} (show firmware push follows it)\n`;
+  }
 
   /** `firmware push <address|all> [wave N]` */
   startPush(target: string, wave: number): string {
-    if (!this.server) return `% The firmware server is not running${this.bindError ? ` (${this.bindError})` : ' (no tunnel address)'}\n`;
+    if (!this.server) return `% The firmware server is not running (${this.notServing()})\n`;
     const peers = this.o.registeredPeers();
     const byNumber = (a: string) => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
     if (target !== 'all' && !peers.includes(target)) return `% ${target} is not a registered NHRP peer of this hub\n`;
@@ -104,7 +126,7 @@ export class PushService {
   view() {
     const counters = { ...this.counters0 };
     if (this.server) for (const k of Object.keys(counters) as Array<keyof ServeCounters>) counters[k] += this.server.counters[k];
-    return { ...this.push.view(), serving: this.server ? `${this.server.address}:${this.o.port}` : undefined, bindError: this.bindError,
+    return { ...this.push.view(), fetching: this.fetching, lastFetch: this.lastFetch, serving: this.server ? `${this.server.address}:${this.o.port}` : undefined, notServing: this.server ? undefined : this.notServing(),
       counters, rangeStarts: [...(this.server?.rangeStarts ?? [])], bundles: servedBundles(this.o.dir, this.o.publicKeyPem) };
   }
 }

@@ -1,5 +1,6 @@
 // Exec commands of the hub's firmware push (appliance/firmware/push-service.ts, docs/firmware.md):
-// `firmware push <spoke-tunnel-address|all> [wave N]`, `firmware push cancel` (privileged exec) and
+// `firmware push <spoke-tunnel-address|all> [wave N]`, `firmware push cancel`, `firmware fetch <url>`
+// (a bundle into the serve directory) (privileged exec) and
 // `show firmware push [json]`: the push, the server's counters, and one row per spoke.
 import type { Args } from '../cli/tree.js';
 import type { PushService } from '../firmware/push-service.js';
@@ -13,6 +14,7 @@ export function firmwarePushCommands(s: PushService): Record<string, Handler> {
     'firmware push {target:ipv4}': (a) => s.startPush(a.p.target, 1),
     'firmware push {target:ipv4} wave {n:range:1-10000}': (a) => s.startPush(a.p.target, Number(a.p.n)),
     'firmware push cancel': () => s.push.cancel(),
+    'firmware fetch {url:word}': (a) => s.fetch(a.p.url),
     'show firmware push': () => formatFirmwarePush(s.view()),
     'show firmware push json': () => JSON.stringify(s.view(), null, 1) + '\n',
   };
@@ -35,7 +37,8 @@ export function formatFirmwarePush(v: ReturnType<PushService['view']>, now = Dat
     ? `Firmware push: ${v.push.state}, wave ${v.push.wave} of ${v.push.waves}, started ${ago(now - v.push.startedAt)} ago${v.push.message ? `: ${v.push.message}` : ''}`
     : 'Firmware push: none since start'];
   lines.push(v.serving ? `Serving on ${v.serving}: ${c.requests} requests, ${c.statusPosts} reports, ${c.bundleFull} full and ${c.bundleRanged} ranged downloads${v.rangeStarts.length ? ` (from byte ${v.rangeStarts.join(', ')})` : ''}, ${c.bytesServed} bytes; refused: ${c.notPeer} not a peer, ${c.badRequest} bad, ${c.notFound} not found`
-    : `Not serving${v.bindError ? `: ${v.bindError}` : ' (no tunnel address)'}`);
+    : `Not serving: ${v.notServing}`);
+  if (v.fetching || v.lastFetch) lines.push(v.fetching ? `Fetching ${v.fetching}` : `Last fetch: ${v.lastFetch}`);
   lines.push(`Bundles: ${v.bundles.length ? v.bundles.map((b) => `${b.name} (${b.version}, ${b.arch})`).join(', ') : 'none verified'}`);
   lines.push('', 'Spoke            Wave  Version     State        Progress          Detail');
   const shown = new Set<string>();
