@@ -47,6 +47,7 @@ export class PushController {
   /** each peer's last report, push or not (show firmware push lists them) */
   readonly reports = new Map<string, { report: SpokeReport; at: number }>();
   private readonly wakers = new Map<string, () => void>();
+  private prunedAt = 0;
 
   constructor(private readonly o: PushOptions) {}
 
@@ -114,7 +115,13 @@ export class PushController {
   /** A peer's report (already parsed); resolves to the answer, held up to report.wait seconds when
    *  there is nothing to say (long poll), and answered early when a wave including the peer starts. */
   async onReport(peer: string, report: SpokeReport, signal: AbortSignal): Promise<HubAnswer> {
-    this.reports.set(peer, { report, at: Date.now() });
+    const now = Date.now();
+    this.reports.set(peer, { report, at: now });
+    // peers that stopped reporting (gone, or no longer registered) are forgotten after 10 minutes
+    if (now - this.prunedAt > 60_000) {
+      this.prunedAt = now;
+      for (const [a, r] of this.reports) if (now - r.at > 600_000) this.reports.delete(a);
+    }
     let answer = this.evaluate(peer, report);
     // one held report per peer: a peer opening many cannot make the hub hold many
     if (answer.update || report.wait === 0 || signal.aborted || this.wakers.has(peer)) return answer;
