@@ -19,6 +19,9 @@ export interface PushClientOptions {
   waitS?: number;
 }
 
+/** A message as the report carries it: printable (the hub refuses control characters) and bounded. */
+const printable = (m: string) => m.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 400);
+
 export class PushClient {
   private stopped = false;
   private timer?: NodeJS.Timeout;
@@ -45,7 +48,7 @@ export class PushClient {
       if (v.job.bytes !== undefined) r.bytes = v.job.bytes;
       if (v.job.total !== undefined) r.total = v.job.total;
     }
-    if (v.last) r.last = { result: v.last.result, message: v.last.message.slice(0, 400), at: v.last.at, ...(v.last.version ? { version: v.last.version } : {}) };
+    if (v.last) r.last = { result: v.last.result, message: printable(v.last.message), at: v.last.at, ...(v.last.version ? { version: v.last.version } : {}) };
     if (this.refusal) r.refusal = this.refusal;
     return r;
   }
@@ -110,7 +113,7 @@ export class PushClient {
     const out = this.fw.update(u.url, false, { version: u.version, localAddress: h.local });
     if (out.startsWith('%')) {
       this.counters.refused++;
-      this.refusal = { version: u.version, message: out.replace(/^% /, '').trim().slice(0, 400) };
+      this.refusal = { version: u.version, message: printable(out.replace(/^% /, '').trim()) };
       this.o.log('warn', 'PUSH', `push of ${u.version} from ${h.address} refused: ${this.refusal.message}`);
       this.wake?.(); // tell the hub now
     } else {

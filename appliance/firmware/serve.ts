@@ -70,6 +70,7 @@ export class FirmwareServer {
     s.headersTimeout = 10_000;
     s.requestTimeout = 0; // a long poll or a slow download is legitimate; idle sockets time out below
     s.keepAliveTimeout = 5_000;
+    s.timeout = 60_000; // a socket silent for a minute (no body, no reading) is closed: a long poll is at most 30 s
     this.server = s;
     return new Promise((resolve, reject) => {
       s.once('error', reject);
