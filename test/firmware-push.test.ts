@@ -321,3 +321,27 @@ t.test('firmware fetch: a bundle into the serve directory, verified whole, named
   await t.rejects(fetchBundle(`http://127.0.0.1:${port}/firmware/bundle/good.fw`, { dir: serveDir, publicKeyPem: keyPair().publicKeyPem }), /bad signature/);
   t.same(fs.readdirSync(serveDir), ['dmvpn-aarch64-2.0.1.fw'], 'the refused ones are gone');
 });
+
+t.test('the server: a bad report is 400, an oversized one 413, a stranger 403, other paths 404; each counted', async (t) => {
+  const dir = tmp(t);
+  const s = new FirmwareServer({ address: '127.0.0.1', port: 0, dir, isPeer: (a) => a === '127.0.0.1',
+    onStatus: async (_p, body) => { parseReport(body); return {}; } });
+  await s.listen();
+  t.teardown(() => s.close());
+  const port = ((s as unknown as { server: http.Server }).server.address() as { port: number }).port;
+  const post = (body: string | Buffer) => fetch(`http://127.0.0.1:${port}/firmware/v1/status`, { method: 'POST', body });
+  t.equal((await post('{"v":1,"arch":"x86_64","running":"1.0","phase":"idle","x":1}')).status, 400);
+  t.equal((await post(Buffer.alloc(5000, 0x20))).status, 413);
+  t.equal((await post(report())).status, 200);
+  t.equal((await fetch(`http://127.0.0.1:${port}/etc/passwd`)).status, 404);
+  t.equal((await fetch(`http://127.0.0.1:${port}/firmware/v1/status`)).status, 404, 'GET of the report path');
+  t.match(s.counters, { badRequest: 2, statusPosts: 1, notFound: 2, notPeer: 0 });
+  const stranger = new FirmwareServer({ address: '127.0.0.1', port: 0, dir, isPeer: () => false, onStatus: async () => ({ update: { version: '9.9', url: 'x' } }) });
+  await stranger.listen();
+  t.teardown(() => stranger.close());
+  const port2 = ((stranger as unknown as { server: http.Server }).server.address() as { port: number }).port;
+  const r = await fetch(`http://127.0.0.1:${port2}/firmware/v1/status`, { method: 'POST', body: report() });
+  t.equal(r.status, 403);
+  t.match(await r.text(), /127\.0\.0\.1 is not a registered NHRP peer of this hub/);
+  t.equal(stranger.counters.notPeer, 1);
+});
