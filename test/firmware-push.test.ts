@@ -329,7 +329,7 @@ t.test('the server: a bad report is 400, an oversized one 413, a stranger 403, o
   await s.listen();
   t.teardown(() => s.close());
   const port = ((s as unknown as { server: http.Server }).server.address() as { port: number }).port;
-  const post = (body: string | Buffer) => fetch(`http://127.0.0.1:${port}/firmware/v1/status`, { method: 'POST', body });
+  const post = (body: string | Buffer) => fetch(`http://127.0.0.1:${port}/firmware/v1/status`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body) });
   t.equal((await post('{"v":1,"arch":"x86_64","running":"1.0","phase":"idle","x":1}')).status, 400);
   t.equal((await post(Buffer.alloc(5000, 0x20))).status, 413);
   t.equal((await post(report())).status, 200);
@@ -340,7 +340,7 @@ t.test('the server: a bad report is 400, an oversized one 413, a stranger 403, o
   await stranger.listen();
   t.teardown(() => stranger.close());
   const port2 = ((stranger as unknown as { server: http.Server }).server.address() as { port: number }).port;
-  const r = await fetch(`http://127.0.0.1:${port2}/firmware/v1/status`, { method: 'POST', body: report() });
+  const r = await fetch(`http://127.0.0.1:${port2}/firmware/v1/status`, { method: 'POST', body: new Uint8Array(report()) });
   t.equal(r.status, 403);
   t.match(await r.text(), /127\.0\.0\.1 is not a registered NHRP peer of this hub/);
   t.equal(stranger.counters.notPeer, 1);
