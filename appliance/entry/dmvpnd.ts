@@ -11,8 +11,10 @@ import { SyslogForwarder } from '../log/syslog.js';
 import { ikeKeyLogPath, KEYLOG_ENV } from '../supervisor/ike-keylog.js';
 import { frrDirFor } from '../routing/frr/daemons.js';
 import { startHeartbeat } from './heartbeat.js';
-import { boxFirmware, healthView } from './firmware-box.js';
+import { boxFirmware, healthView, bootedAt } from './firmware-box.js';
+import { boxPushService, boxPushClient } from './firmware-push-box.js';
 import { uptime } from 'node:os';
+import type { Level } from '../log/log.js';
 
 function parseArgs(argv: string[]) {
   const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
@@ -56,6 +58,8 @@ if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted b
 const reload = async (reason: string) => {
   app.log.emit('SYS', 'notice', 'RELOAD', `Reload requested. Reload Reason: ${reason}.`);
   server.close();
+  firmwarePush?.stop();
+  pushClient?.stop();
   await app.stop().catch(() => undefined);
   const cmd = process.env.DMVPN_RELOAD_COMMAND;
   if (cmd) try { execFileSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' }); } catch { /* the reboot ends us anyway */ }
@@ -75,9 +79,15 @@ app.log.onEmit((e) => syslog.send(e));
 // the firmware updater on the image (firmware-box.ts); on a trial boot it commits the slot once healthy
 const firmware = boxFirmware({ env: process.env, booted: fileText(process.env.DMVPN_SLOT_FILE),
   log: (level, mnemonic, text) => app.log.emit('FIRMWARE', level, mnemonic, text), reboot: (reason) => void reload(reason) });
-firmware?.start(() => healthView(app.execContext()), Number(process.env.DMVPN_FIRMWARE_TRIAL_S ?? 300) * 1000, Date.now() - uptime() * 1000);
+firmware?.start(() => healthView(app.execContext()), Number(process.env.DMVPN_FIRMWARE_TRIAL_S ?? 300) * 1000, bootedAt(process.env.DMVPN_SLOT_FILE, uptime()));
+// firmware push (docs/firmware.md): a hub with a serve directory serves bundles to its registered
+// spokes over the tunnel; a box with an updater reports to its NHS and takes a push from it
+const fwLog = (level: Level, mnemonic: string, text: string) => app.log.emit('FIRMWARE', level, mnemonic, text);
+const firmwarePush = boxPushService(app.execContext(), process.env, fwLog);
+const pushClient = firmware && boxPushClient(app.execContext(), firmware, process.env, fwLog);
 const exec = new ExecCommands(app.execContext(), {
   firmware,
+  firmwarePush,
   ntp,
   startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
   reload: (reason) => void reload(reason),
@@ -92,6 +102,8 @@ const shutdown = async (sig: string) => {
   stopping = true;
   app.log.emit('SYS', 'notice', 'SHUTDOWN', `${sig}: stopping`);
   server.close();
+  firmwarePush?.stop();
+  pushClient?.stop();
   await app.stop();
   process.exit(0);
 };

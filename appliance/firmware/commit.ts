@@ -33,12 +33,13 @@ export function assessBoot(prev: FirmwareState | undefined, f: BootFacts): BootA
   delete state.pending;
   if (p.slot === f.booted) {
     // grubenv already names it (committed, then the state write was cut short)
-    state.last = result('committed', `slot ${p.slot} version ${p.version} committed`, f.now);
+    state.last = { ...result('committed', `slot ${p.slot} version ${p.version} committed`, f.now), version: p.version };
     return { state, concluded: state.last };
   }
   // the trial boot did not commit: it hung, crashed, lost power or failed its health check, and GRUB
   // came back to the known-good slot
-  state.last = result('rolled back', `slot ${p.slot} version ${p.version} did not become healthy; running slot ${f.booted} version ${f.runningVersion} again`, f.now);
+  state.last = { ...result('rolled back', `slot ${p.slot} version ${p.version} did not become healthy; running slot ${f.booted} version ${f.runningVersion} again`, f.now), version: p.version };
+  state.rolledBack = [...new Set([...(state.rolledBack ?? []), p.version])].slice(-8);
   return { state, concluded: state.last };
 }
 

@@ -9,13 +9,20 @@ export type Slot = 'A' | 'B';
 export const otherSlot = (s: Slot): Slot => (s === 'A' ? 'B' : 'A');
 export const isSlot = (s: unknown): s is Slot => s === 'A' || s === 'B';
 
-export interface FirmwareResult { result: 'committed' | 'rolled back' | 'refused' | 'failed'; message: string; at: string }
+export interface FirmwareResult {
+  result: 'committed' | 'rolled back' | 'refused' | 'failed'; message: string; at: string;
+  /** the bundle's version, when known (what a hub's push compares) */
+  version?: string;
+}
 export interface FirmwareState {
   /** version each slot holds, when known (the factory image: the same build in both) */
   slots: Partial<Record<Slot, string>>;
   /** an update written into `slot` and booted once on trial, not committed yet */
   pending?: { slot: Slot; version: string; previous: Slot; at: string; verifyMs?: number; writeMs?: number };
   last?: FirmwareResult;
+  /** versions whose trial rolled back here: a hub's push of one is refused (no reboot loop); a local
+   *  `firmware update` may still try it */
+  rolledBack?: string[];
 }
 
 export function readState(file: string): FirmwareState | undefined {

@@ -1,12 +1,12 @@
 // The updater on the box: `firmware update <file|url> [force]` runs here, in the supervisor, as a
 // background job (the exec command returns at once; `show firmware` follows it):
-//   fetch (a URL: to a file in RAM) -> verify the whole bundle (verify.ts) -> write the inactive slot
+//   fetch (a URL: download.ts, resumable, kept on the persistent partition) -> verify the whole bundle (verify.ts) -> write the inactive slot
 //   (slot-writer.ts) -> record the trial (state.ts) -> grubenv try_slot -> reboot.
 // Nothing is written before the bundle is verified; the running slot is never a target. After the
 // reboot, start() sees the trial (commit.ts) and commits the slot once healthy, or reboots back.
-import fs from 'node:fs';
 import path from 'node:path';
-import { BundleError, type Arch } from './manifest.js';
+import { BundleError, compareVersions, type Arch } from './manifest.js';
+import { downloadResumable, dropPartial, DownloadError, NoRoomError } from './download.js';
 import { verifyBundle } from './verify.js';
 import { writeSlot, type SlotTarget } from './slot-writer.js';
 import { readGrubenv, updateGrubenv } from './grubenv.js';
@@ -24,8 +24,17 @@ export interface FirmwareHost {
   /** the vendor's public key, PEM */
   publicKeyPem: string;
   stateFile: string;
-  /** where a downloaded bundle is kept until it is written (RAM) */
+  /** where a download is kept until it is written, on the persistent partition: an interrupted one
+   *  (connection cut, reboot) resumes from there */
   downloadDir: string;
+  /** where a download goes when the persistent partition has no room for it (RAM: not resumed after a reboot) */
+  downloadFallbackDir?: string;
+  /** bytes a download leaves free on downloadDir's filesystem (default 1 MiB; none on the fallback) */
+  downloadReserve?: number;
+  /** download tuning (download.ts): stall timeout, attempts, first backoff */
+  downloadStallMs?: number;
+  downloadAttempts?: number;
+  downloadBackoffMs?: number;
   /** makes the boot partition writable (true) or read-only again (false); absent: always writable */
   remountBoot?(writable: boolean): Promise<void>;
   /** reboots the box (the supervisor's reload) */
@@ -35,13 +44,27 @@ export interface FirmwareHost {
   maxDownload?: number;
 }
 
-export type JobState = { phase: 'idle' } | { phase: 'downloading' | 'verifying' | 'writing' | 'rebooting'; source: string; slot?: Slot; version?: string };
+export type JobState = { phase: 'idle' } | { phase: 'downloading' | 'verifying' | 'writing' | 'rebooting'; source: string; slot?: Slot; version?: string;
+  /** downloading: bytes held so far and the bundle's length */
+  bytes?: number; total?: number; remote?: boolean };
+
+/** A hub's push (push-client.ts): never `force`; the version it announced, which the bundle must carry;
+ *  the source address of the download (the tunnel address). */
+export interface RemoteUpdate { version: string; localAddress?: string }
+
+/** Told of every phase change; awaited (at most 5 s) before the reboot, so a hub hears "rebooting". */
+export type FirmwareListener = (v: ReturnType<FirmwareService['view']>) => void | Promise<void>;
 
 export class FirmwareService {
   private job: JobState = { phase: 'idle' };
   private state: FirmwareState;
   private known: Slot;
   trial?: TrialWatch;
+  private readonly listeners: FirmwareListener[] = [];
+  /** download figures of the last URL job (show firmware, the tests) */
+  lastDownload?: { bytesFetched: number; attempts: number; resumedFrom: number[] };
+  /** the directory the running download uses */
+  private downloadIn = '';
 
   constructor(private readonly h: FirmwareHost) {
     this.known = this.grubSlot();
@@ -68,12 +91,14 @@ export class FirmwareService {
         this.known = p.slot;
         delete this.state.pending;
         const took = p.verifyMs !== undefined ? `; verified in ${p.verifyMs} ms, written in ${p.writeMs} ms` : '';
-        this.finish('committed', `slot ${p.slot} version ${p.version} committed (healthy${took})`);
+        this.finish('committed', `slot ${p.slot} version ${p.version} committed (healthy${took})`, p.version);
         this.h.log('notice', 'COMMIT', `slot ${p.slot} version ${p.version} is healthy: committed as the boot slot`);
       }),
       giveUp: (reason) => this.guard(async () => {
         delete this.state.pending;
-        this.finish('rolled back', `slot ${p.slot} version ${p.version} did not become healthy (${reason}); rebooting into slot ${p.previous}`);
+        this.state.rolledBack = [...new Set([...(this.state.rolledBack ?? []), p.version])].slice(-8);
+        this.finish('rolled back', `slot ${p.slot} version ${p.version} did not become healthy (${reason}); rebooting into slot ${p.previous}`, p.version);
+        await this.tell();
         this.h.log('error', 'ROLLBACK', `slot ${p.slot} version ${p.version}: ${reason}; rebooting into slot ${p.previous}`);
         this.h.reboot(`firmware trial of slot ${p.slot} failed`);
       }) });
@@ -81,67 +106,99 @@ export class FirmwareService {
   }
 
   /** `firmware update`: starts the job; the returned line is what the console prints. */
-  update(source: string, force: boolean): string {
+  update(source: string, force: boolean, remote?: RemoteUpdate): string {
     if (this.job.phase !== 'idle') return `% A firmware update is already running (${this.job.phase})\n`;
     if (this.state.pending || this.trial?.status()) return '% This boot is a firmware trial: wait for its commit before another update\n';
-    this.job = { phase: /^https?:\/\//.test(source) ? 'downloading' : 'verifying', source };
-    void this.run(source, force);
+    if (remote) {
+      const refusal = this.remoteRefusal(remote.version);
+      if (refusal) return `% ${refusal}\n`;
+    }
+    this.job = { phase: /^https?:\/\//.test(source) ? 'downloading' : 'verifying', source, remote: !!remote };
+    this.changed();
+    void this.run(source, force && !remote, remote);
     return `Firmware update from ${source} started (show firmware follows it); the box reloads once slot ${otherSlot(this.h.booted)} is written\n`;
   }
 
-  private async run(source: string, force: boolean): Promise<void> {
+  /** Why a hub's push of `version` is refused here, if it is: only newer versions, never one that
+   *  already rolled back on this box (else: reboot, fail, roll back, get pushed again...). */
+  remoteRefusal(version: string): string | undefined {
+    if (compareVersions(version, this.h.runningVersion) <= 0) return `pushed version ${version} is not newer than the running ${this.h.runningVersion}: a hub may only upgrade (no force remotely)`;
+    if (this.state.rolledBack?.includes(version)) return `version ${version} rolled back on this box before: not taken from a push again (a local firmware update may retry it)`;
+    return undefined;
+  }
+
+  private async run(source: string, force: boolean, remote?: RemoteUpdate): Promise<void> {
     const target = otherSlot(this.h.booted);
+    const url = this.job.phase === 'downloading';
     let file = source;
+    let version: string | undefined = remote?.version;
     try {
-      if (this.job.phase === 'downloading') file = await this.download(source);
-      this.job = { phase: 'verifying', source };
+      if (url) file = await this.download(source, remote?.localAddress);
+      this.job = { phase: 'verifying', source, remote: !!remote };
+      this.changed();
       const t0 = Date.now();
       const v = await verifyBundle(file, { publicKey: this.h.publicKeyPem, arch: this.h.arch, runningVersion: this.h.runningVersion, force });
-      const version = v.head.manifest.version;
+      const bundleVersion = v.head.manifest.version;
+      version = bundleVersion;
+      if (remote && version !== remote.version) throw new BundleError(`bundle version ${version} is not the ${remote.version} the hub announced`);
+      if (remote) { const r = this.remoteRefusal(version); if (r) throw new BundleError(r); }
       this.h.log('notice', 'VERIFIED', `bundle version ${version} (${v.size} bytes) verified in ${Date.now() - t0} ms; writing slot ${target}`);
-      this.job = { phase: 'writing', source, slot: target, version };
+      this.job = { phase: 'writing', source, slot: target, version, remote: !!remote };
+      this.changed();
       const t1 = Date.now(), verifyMs = t1 - t0;
       delete this.state.slots[target]; // from here until it is read back, the slot holds nothing known
       this.save();
       await this.withBootWritable(async () => {
         await writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target));
-        this.state.slots[target] = version;
-        this.state.pending = { slot: target, version, previous: this.h.booted, at: new Date().toISOString(), verifyMs, writeMs: Date.now() - t1 };
+        this.state.slots[target] = bundleVersion;
+        this.state.pending = { slot: target, version: bundleVersion, previous: this.h.booted, at: new Date().toISOString(), verifyMs, writeMs: Date.now() - t1 };
         this.save();
         updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { try_slot: target });
       });
       this.h.log('notice', 'WRITTEN', `slot ${target} written in ${Date.now() - t1} ms; rebooting to try version ${version}`);
-      this.job = { phase: 'rebooting', source, slot: target, version };
+      this.job = { phase: 'rebooting', source, slot: target, version, remote: !!remote };
+      if (url) dropPartial(this.downloadIn || this.h.downloadDir, source);
+      await this.tell();
       this.h.reboot(`firmware update to version ${version} (slot ${target})`);
     } catch (e) {
       const msg = (e as Error).message;
       const refused = e instanceof BundleError;
       if (this.state.pending?.slot === target) { delete this.state.pending; }
-      this.finish(refused ? 'refused' : 'failed', `${source}: ${msg}`);
+      // a refused bundle is not resumed; a network failure keeps its bytes for the next try
+      if (url && (refused || e instanceof DownloadError)) dropPartial(this.downloadIn || this.h.downloadDir, source);
+      this.finish(refused ? 'refused' : 'failed', `${source}: ${msg}`, version);
       this.h.log(refused ? 'warn' : 'error', refused ? 'REFUSED' : 'FAILED', `${source}: ${msg}`);
       this.job = { phase: 'idle' };
-    } finally {
-      if (file !== source) fs.rmSync(file, { force: true });
+      this.changed();
     }
   }
 
-  private async download(url: string): Promise<string> {
-    const max = this.h.maxDownload ?? 256 << 20;
-    const res = await fetch(url);
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    fs.mkdirSync(this.h.downloadDir, { recursive: true });
-    const file = path.join(this.h.downloadDir, `firmware-${process.pid}-${Date.now()}.bin`);
-    const out = await fs.promises.open(file, 'w', 0o600);
-    let n = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        n += chunk.length;
-        if (n > max) throw new BundleError(`download exceeds ${max} bytes`);
-        await out.write(chunk);
-      }
-    } catch (e) { await out.close(); fs.rmSync(file, { force: true }); throw e; }
-    await out.close();
+  private async download(url: string, localAddress?: string): Promise<string> {
+    const get = (dir: string, reserve: number) => downloadResumable(url, { dir, reserve, max: this.h.maxDownload ?? 256 << 20, localAddress,
+      stallMs: this.h.downloadStallMs, attempts: this.h.downloadAttempts, backoffMs: this.h.downloadBackoffMs,
+      onProgress: (bytes, total) => { if (this.job.phase === 'downloading') { this.job.bytes = bytes; this.job.total = total; } } });
+    this.downloadIn = this.h.downloadDir;
+    const { file, stats } = await get(this.h.downloadDir, this.h.downloadReserve ?? 1 << 20).catch((e) => {
+      if (!(e instanceof NoRoomError) || !this.h.downloadFallbackDir) throw e;
+      this.h.log('warn', 'DOWNLOAD', `${e.message}: downloading to ${this.h.downloadFallbackDir} instead (not resumable after a reboot)`);
+      dropPartial(this.h.downloadDir, url);
+      this.downloadIn = this.h.downloadFallbackDir;
+      return get(this.h.downloadFallbackDir, 0);
+    });
+    this.lastDownload = stats;
+    if (stats.resumedFrom.length) this.h.log('notice', 'RESUMED', `${url}: download resumed from byte ${stats.resumedFrom.join(', ')}; ${stats.bytesFetched} bytes fetched in ${stats.attempts} requests`);
     return file;
+  }
+
+  /** Calls `f` on every phase change (push-client.ts reports them to the hub). */
+  listen(f: FirmwareListener): void { this.listeners.push(f); }
+
+  private changed(): void { for (const f of this.listeners) void Promise.resolve().then(() => f(this.view())).catch(() => undefined); }
+
+  /** Tells the listeners and waits for them, at most 5 s: before a reboot. */
+  private async tell(): Promise<void> {
+    const all = Promise.allSettled(this.listeners.map((f) => f(this.view())));
+    await Promise.race([all, new Promise((r) => setTimeout(r, 5000).unref())]);
   }
 
   private async withBootWritable(f: () => Promise<void>): Promise<void> {
@@ -153,8 +210,8 @@ export class FirmwareService {
     try { await f(); } catch (e) { this.finish('failed', (e as Error).message); this.h.log('error', 'FAILED', (e as Error).message); }
   }
 
-  private finish(r: FirmwareResult['result'], message: string): void {
-    this.state.last = { result: r, message, at: new Date().toISOString() };
+  private finish(r: FirmwareResult['result'], message: string, version?: string): void {
+    this.state.last = { result: r, message, at: new Date().toISOString(), ...(version ? { version } : {}) };
     this.save();
   }
 

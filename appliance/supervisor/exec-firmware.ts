@@ -26,7 +26,7 @@ export function formatFirmware(v: ReturnType<FirmwareService['view']>): string {
   if (v.trial) lines.push(`Trial: committing once healthy; waiting for ${v.trial.waiting}, ${v.trial.secondsLeft} s left`);
   const j = v.job;
   lines.push(j.phase === 'idle' ? 'Update: idle'
-    : `Update: ${j.phase} ${j.source}${j.version ? `, version ${j.version}` : ''}${j.slot ? ` into slot ${j.slot}` : ''}`);
+    : `Update: ${j.phase} ${j.source}${j.remote ? ' (pushed by the hub)' : ''}${j.bytes !== undefined ? `, ${j.bytes}${j.total ? ` of ${j.total}` : ''} bytes` : ''}${j.version ? `, version ${j.version}` : ''}${j.slot ? ` into slot ${j.slot}` : ''}`);
   lines.push(v.last ? `Last result: ${v.last.result}: ${v.last.message} (${v.last.at})` : 'Last result: none');
   return lines.join('\n') + '\n';
 }

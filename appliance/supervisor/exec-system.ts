@@ -10,6 +10,7 @@ import type { ExecContext } from './exec-context.js';
 import { saveStartupConfig, readStartupConfig } from './startup-config.js';
 import { ReloadTimer } from './reload.js';
 import type { FirmwareService } from '../firmware/update.js';
+import type { PushService } from '../firmware/push-service.js';
 
 export interface SystemOptions {
   /** the file `write memory` writes and the next start loads */
@@ -25,6 +26,8 @@ export interface SystemOptions {
   slot?: string;
   /** the firmware updater (the image only): `firmware update`, `show firmware` (exec-firmware.ts) */
   firmware?: FirmwareService;
+  /** the hub's firmware push (a box with a serve directory): `firmware push`, `show firmware push` */
+  firmwarePush?: PushService;
 }
 
 type Handler = (a: Args) => string;

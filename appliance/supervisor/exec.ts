@@ -26,6 +26,7 @@ import { systemCommands, imageVersionLines, type SystemOptions } from './exec-sy
 import { routingCommands, eigrpRibMetrics } from './exec-routing.js';
 import { firmwareCommands } from './exec-firmware.js';
 import { pkiCommands } from './exec-pki.js';
+import { firmwarePushCommands } from './exec-firmware-push.js';
 
 type Handler = (a: Args) => string;
 
@@ -87,6 +88,7 @@ export class ExecCommands {
       ...routingCommands(ctx), // show ip ospf neighbor, show ip bgp summary, show routing daemons (exec-routing.ts)
       ...(system ? systemCommands(ctx, system) : {}), // write memory, show startup-config, reload (exec-system.ts)
       ...(system?.firmware ? firmwareCommands(system.firmware) : {}), // firmware update, show firmware (exec-firmware.ts)
+      ...(system?.firmwarePush ? firmwarePushCommands(system.firmwarePush) : {}), // firmware push, show firmware push
     };
   }
 
