@@ -98,7 +98,7 @@ for (const c of cases) {
     charon.load(swanctlConf({ version: c.version, ours: SPOKE, theirs: HUB, encap: true,
       proposals: c.version === 2 ? 'aes256-sha256-modp2048' : 'aes256-sha256-modp2048', esp: c.sw }));
     lab.start('R2', lab.writeConfig('R2', spokeConfig(c)));
-    const diag = () => t.comment(`--- R2\n${lab.routers.get('R2')!.log.slice(-60).join('\n')}\n--- charon\n${charon!.log().split('\n')
+    const diag = () => t.comment(`--- R2 counters\n${lab.ctl('R2', 'show dataplane counters')}\n--- R2\n${lab.routers.get('R2')!.log.slice(-60).join('\n')}\n--- charon\n${charon!.log().split('\n')
       .filter((l) => /\[(IKE|CHD|KNL|ESP|CFG)\]/.test(l) && !/vici/.test(l)).slice(-60).join('\n')}`);
     t.teardown(() => { if (!t.passing()) diag(); });
 

@@ -12,7 +12,7 @@ import { Lab, labConfig, waitFor, nsExec } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { Charon, strongswanMissing } from './util/strongswan.js';
 import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
-import { TestCa, chainTyping, publicKeyOf } from './util/pki.js';
+import { TestCa, chainTyping, publicKeyOf, certCryptoBlock } from './util/pki.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl', 'swanctl']);
 const missing = strongswanMissing();
@@ -21,28 +21,7 @@ if (missing.length) cannotRun(t, missing);
 const HUB = '172.16.15.2', SWAN = '172.16.25.2';
 const PLUGINS = ['kdf', 'openssl', 'x509', 'pem', 'pkcs1', 'pkcs8', 'pubkey', 'constraints', 'revocation'];
 
-const hubCrypto = `crypto pki trustpoint LAB-CA
- enrollment terminal
- revocation-check none
- eckeypair HUB-KEY
-crypto ikev2 proposal P
- encryption aes-cbc-256
- integrity sha256
- group 19
-crypto ikev2 policy POL
- proposal P
-crypto ikev2 profile IKEV2PROF
- match identity remote address 172.16.0.0 255.255.0.0
- authentication remote ecdsa-sig
- authentication local ecdsa-sig
- pki trustpoint LAB-CA
-crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
-crypto ipsec profile MyProfile
- set transform-set MyTransformSet
- set ikev2-profile IKEV2PROF
-interface Tunnel0
- tunnel protection ipsec profile MyProfile
-`;
+const hubCrypto = certCryptoBlock('HUB-KEY');
 
 const swanctlConf = (ca: string, cert: string) => `connections {
   hub {

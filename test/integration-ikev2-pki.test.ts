@@ -17,38 +17,14 @@ import { X509Certificate } from 'node:crypto';
 import { Lab, labConfig, waitFor } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { TestCa, certBlock, chainTyping, publicKeyOf } from './util/pki.js';
+import { TestCa, certBlock, chainTyping, publicKeyOf, certCryptoBlock } from './util/pki.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
 const NBMA: Record<string, string> = { R1: '172.16.15.2', R2: '172.16.25.2', R3: '172.16.35.2' };
 const TUNNEL: Record<string, string> = { R1: '192.168.0.1', R2: '192.168.0.2', R3: '192.168.0.3' };
 
-const crypto = (r: string) => `crypto pki trustpoint LAB-CA
- enrollment terminal
- revocation-check none
- eckeypair ${r}-KEY
-crypto ikev2 proposal P
- encryption aes-cbc-256
- integrity sha256
- group 19
-crypto ikev2 policy POL
- proposal P
-crypto ikev2 profile IKEV2PROF
- match identity remote address 172.16.0.0 255.255.0.0
- authentication remote ecdsa-sig
- authentication local ecdsa-sig
- pki trustpoint LAB-CA
-!
-crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
-!
-crypto ipsec profile MyProfile
- set transform-set MyTransformSet
- set ikev2-profile IKEV2PROF
-!
-interface Tunnel0
- tunnel protection ipsec profile MyProfile
-`;
+const crypto = (r: string) => certCryptoBlock(`${r}-KEY`);
 
 const pemLines = (pem: string) => pem.trim().split('\n');
 

@@ -80,3 +80,29 @@ export function chainTyping(tp: string, own: string, caPem: string): string[] {
   const serial = (pem: string) => new X509Certificate(pem).serialNumber;
   return ['configure terminal', `crypto pki certificate chain ${tp}`, ...certBlock(own, serial(own), false), ...certBlock(caPem, serial(caPem), true), 'end'];
 }
+
+/** The crypto block of the certificate lab tests: trustpoint LAB-CA with the EC key `keyLabel`, an
+ *  IKEv2 profile that signs and verifies with ECDSA through it, and seed 003's transform set and ipsec
+ *  profile naming that IKEv2 profile, protecting Tunnel0. */
+export const certCryptoBlock = (keyLabel: string) => `crypto pki trustpoint LAB-CA
+ enrollment terminal
+ revocation-check none
+ eckeypair ${keyLabel}
+crypto ikev2 proposal P
+ encryption aes-cbc-256
+ integrity sha256
+ group 19
+crypto ikev2 policy POL
+ proposal P
+crypto ikev2 profile IKEV2PROF
+ match identity remote address 172.16.0.0 255.255.0.0
+ authentication remote ecdsa-sig
+ authentication local ecdsa-sig
+ pki trustpoint LAB-CA
+crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
+crypto ipsec profile MyProfile
+ set transform-set MyTransformSet
+ set ikev2-profile IKEV2PROF
+interface Tunnel0
+ tunnel protection ipsec profile MyProfile
+`;
