@@ -104,10 +104,19 @@ for (const c of cases) {
 
     const installed = await waitFor(() => /INSTALLED/.test(charon!.swanctl(['--list-sas'], true)), 60000, 500);
     t.ok(installed, 'strongSwan: CHILD_SA INSTALLED');
+    // charon installs on quick mode message 3 and sets no commit bit, so our IKEv1 side sends on its
+    // outbound SA only OUTBOUND_DELAY_MS after message 3 (later on a loaded machine): an echo request
+    // sent before then is dropped as no-SA, as IOS drops packets before its SA is up. Wait for it.
+    t.ok(await waitFor(() => lab.ctlJson<SaJson[]>('R2', 'show crypto ipsec sa').some((s) => s.peer === HUB && s.dir === 'out'), 20000, 100),
+      'our outbound SA installed');
     const h2 = lab.ns('h2');
     const echo = greEcho(hubNs, 5, 30);
     t.ok(await echo.ready, 'GRE endpoint listening');
-    const out = await waitFor(() => lab.ping(h2, '192.168.0.1', 5), 20000, 1000);
+    // 7 echo requests for 5 answers: a CI run under load lost one echo request after strongSwan had
+    // counted it in (our SA encrypted 14, charon counted 14 in, its GRE endpoint answered 4): a loss
+    // between libipsec's TUN and the endpoint's raw socket, not on our side, which the ESP counters
+    // below still check exactly
+    const out = await waitFor(() => lab.ping(h2, '192.168.0.1', 7), 20000, 1000);
     const counts = await echo.done;
     t.ok(out, 'h2 -> 192.168.0.1 (the GRE endpoint behind strongSwan) through our spoke: replies come back');
     t.ok(counts && counts.answered >= 5, `the GRE endpoint answered ${counts?.answered} echo requests that came through ESP`);
