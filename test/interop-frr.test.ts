@@ -25,39 +25,12 @@ import { kernelRoutes, routeTo } from './util/routing-lab.js';
 import type { EigrpNeighborRow } from '../appliance/show/eigrp.js';
 import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
 import { Vm, buildImage } from './interop/vm.js';
+import { FRR_HUB_NBMA, frrHubSpokeConfig } from './interop/frr-hub-spoke.js';
 
 const T0 = Date.now();
-const FRR_HUB_NBMA = '172.16.99.2';
 const FRR_SPOKE_NBMA = '172.16.98.2';
 /** The VM's static spoke for eigrpd (last subtest): gre3 192.168.2.10/24 on a second address of eth1. */
 const FRR_STATIC_NBMA = '172.16.98.3';
-
-/** Our spoke R2/R3 of FRR's hub (network 1, 192.168.1.0/24). */
-const spokeConfig = (n: number) => `hostname R${n}
-!
-interface FastEthernet0/0
- ip address 172.16.${n}5.2 255.255.255.252
-!
-interface FastEthernet0/1
- ip address 10.0.${n}.1 255.255.255.0
-!
-interface Tunnel0
- ip address 192.168.1.${n} 255.255.255.0
- ip mtu 1400
- ip nhrp map 192.168.1.1 ${FRR_HUB_NBMA}
- ip nhrp map multicast ${FRR_HUB_NBMA}
- ip nhrp network-id 1
- ip nhrp nhs 192.168.1.1
- ip nhrp holdtime 60
- ip nhrp registration timeout 10
- ip nhrp shortcut
- tunnel source FastEthernet0/0
- tunnel mode gre multipoint
-!
-ip route 0.0.0.0 0.0.0.0 172.16.${n}5.1
-ip route 10.0.0.0 255.0.0.0 192.168.1.1
-end
-`;
 
 /** Our spoke R4 of our hub (network 2, 192.168.2.0/24): the target of the FRR spoke's shortcut. */
 const hubSpokeConfig = `hostname R4
@@ -171,8 +144,8 @@ async function main() {
   const setup = await vm.sh(fs.readFileSync(fileURLToPath(new URL('./interop/frr-vm-setup.sh', import.meta.url)), 'utf8'), 240_000);
   if (setup.code !== 0 || !/FRR-UP/.test(setup.out)) throw new Error(`VM setup failed (${setup.code}):\n${setup.out}\n${setup.err}`);
   t.comment(`FRR up after ${((Date.now() - T0) / 1000).toFixed(1)} s`);
-  lab.start('R2', lab.writeConfig('R2', spokeConfig(2)));
-  lab.start('R3', lab.writeConfig('R3', spokeConfig(3)));
+  lab.start('R2', lab.writeConfig('R2', frrHubSpokeConfig(2)));
+  lab.start('R3', lab.writeConfig('R3', frrHubSpokeConfig(3)));
   lab.start('R4', lab.writeConfig('R4', hubSpokeConfig));
 
   const failed = () => { keep = true; };

@@ -29,13 +29,12 @@ import { tsharkFields } from './util/tshark.js';
 import { ikev2IosBlock } from './util/ikev2-ios.js';
 import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
 import { Vm, buildImage } from './interop/vm.js';
+import { FRR_HUB_NBMA as HUB_NBMA, spokeNbma as nbma, frrHubSpokeConfig } from './interop/frr-hub-spoke.js';
 
 const T0 = Date.now();
-const HUB_NBMA = '172.16.99.2';
 const HUB_HOST = '10.0.9.1';
 /** one group key for the whole NBMA range, as seed 003 has it; random so a leak in a log is found */
 const PSK = `Ipsec${crypto.randomBytes(6).toString('hex')}`;
-const nbma = (n: number) => `172.16.${n}5.2`;
 /** our spokes: R2, R3 over IKEv1, R4, R5 over IKEv2 */
 const SPOKES = [2, 3, 4, 5];
 
@@ -56,35 +55,6 @@ crypto ipsec profile MyProfile
 const IKEV2_CRYPTO = ikev2IosBlock(PSK).replace('transform-set MyTransformSet esp-aes esp-sha-hmac\n',
   'transform-set MyTransformSet esp-gcm 256\n mode transport\n');
 if (!IKEV2_CRYPTO.includes('esp-gcm 256')) throw new Error('test/util/ikev2-ios.ts changed its transform set: update IKEV2_CRYPTO');
-
-/** Our spoke Rn of FRR's hub (network 1, 192.168.1.0/24), with its crypto block. */
-const spokeConfig = (n: number, crypto: string) => `hostname R${n}
-!
-interface FastEthernet0/0
- ip address ${nbma(n)} 255.255.255.252
-!
-interface FastEthernet0/1
- ip address 10.0.${n}.1 255.255.255.0
-!
-${crypto}!
-interface Tunnel0
- ip address 192.168.1.${n} 255.255.255.0
- ip mtu 1400
- ip nhrp map 192.168.1.1 ${HUB_NBMA}
- ip nhrp map multicast ${HUB_NBMA}
- ip nhrp network-id 1
- ip nhrp nhs 192.168.1.1
- ip nhrp holdtime 60
- ip nhrp registration timeout 10
- ip nhrp shortcut
- tunnel source FastEthernet0/0
- tunnel mode gre multipoint
- tunnel protection ipsec profile MyProfile
-!
-ip route 0.0.0.0 0.0.0.0 172.16.${n}5.1
-ip route 10.0.0.0 255.0.0.0 192.168.1.1
-end
-`;
 
 interface IsakmpRow { dst: string; src: string; state: string; status: string }
 interface SaJson { peer: string; dir: string; spi: number; packets: number; flags: number; drops: Record<string, number> }
@@ -162,10 +132,10 @@ async function main(t: Test) {
     throw new Error(`VM setup failed (${setup.code}):\n${setup.out}\n${setup.err}`);
   }
   t.comment(`charon and FRR up after ${((Date.now() - T0) / 1000).toFixed(1)} s`);
-  lab.start('R2', lab.writeConfig('R2', spokeConfig(2, IKEV1_CRYPTO)));
-  lab.start('R3', lab.writeConfig('R3', spokeConfig(3, IKEV1_CRYPTO)));
-  lab.start('R4', lab.writeConfig('R4', spokeConfig(4, IKEV2_CRYPTO)));
-  lab.start('R5', lab.writeConfig('R5', spokeConfig(5, IKEV2_CRYPTO)));
+  lab.start('R2', lab.writeConfig('R2', frrHubSpokeConfig(2, IKEV1_CRYPTO)));
+  lab.start('R3', lab.writeConfig('R3', frrHubSpokeConfig(3, IKEV1_CRYPTO)));
+  lab.start('R4', lab.writeConfig('R4', frrHubSpokeConfig(4, IKEV2_CRYPTO)));
+  lab.start('R5', lab.writeConfig('R5', frrHubSpokeConfig(5, IKEV2_CRYPTO)));
   const swanctl = async () => (await vm.exec(['swanctl', '--list-sas'], { timeoutMs: 20_000 })).out;
   const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n');
   const charonLog = async () => (await vm.sh('grep -E "\\[(IKE|CHD|KNL|CFG)\\]" /var/log/charon.log | tail -60', 10_000)).out;
