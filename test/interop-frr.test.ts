@@ -17,14 +17,13 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Lab, sh, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { tshark, tsharkFields } from './util/tshark.js';
 import { all, problems } from './util/tshark-json.js';
 import { kernelRoutes, routeTo } from './util/routing-lab.js';
 import type { EigrpNeighborRow } from '../appliance/show/eigrp.js';
 import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
-import { Vm, buildImage } from './interop/vm.js';
+import { Vm, buildImage, vmScript } from './interop/vm.js';
 import { FRR_HUB_NBMA, frrHubSpokeConfig } from './interop/frr-hub-spoke.js';
 
 const T0 = Date.now();
@@ -141,7 +140,7 @@ async function main() {
   lab.start('R1', lab.writeConfig('R1', hubConfig)); // our hub first: FRR's spoke registers as soon as it starts
   const bootMs = await vm.waitReady(120_000);
   t.comment(`VM ready after ${(bootMs / 1000).toFixed(1)} s`);
-  const setup = await vm.sh(fs.readFileSync(fileURLToPath(new URL('./interop/frr-vm-setup.sh', import.meta.url)), 'utf8'), 240_000);
+  const setup = await vm.sh(vmScript('frr-hub.sh', 'frr-vm-setup.sh'), 240_000);
   if (setup.code !== 0 || !/FRR-UP/.test(setup.out)) throw new Error(`VM setup failed (${setup.code}):\n${setup.out}\n${setup.err}`);
   t.comment(`FRR up after ${((Date.now() - T0) / 1000).toFixed(1)} s`);
   lab.start('R2', lab.writeConfig('R2', frrHubSpokeConfig(2)));
@@ -342,7 +341,7 @@ async function main() {
   // VM's second NBMA address 172.16.98.3; the VM: a permanent neighbour entry for our hub, multicast to
   // the hub through gre3's broadcast address). gre2 (nhrpd) goes down for it: one owner of 192.168.2.0/24.
   await t.test('EIGRP: FRR eigrpd as a static mGRE spoke (/24, static NHRP) is adjacent to our hub, routes both ways, h4 reachable from its LAN', async (t) => {
-    const conf = await vm.sh(fs.readFileSync(fileURLToPath(new URL('./interop/frr-static-spoke.sh', import.meta.url)), 'utf8'), 60_000);
+    const conf = await vm.sh(vmScript('frr-static-spoke.sh'), 60_000);
     t.ok(conf.code === 0 && /STATIC-SPOKE-UP/.test(conf.out), `gre3 configured as a static spoke:\n${conf.out}${conf.err}`) || failed();
     const r1Nbrs = () => { try { return lab.ctlJson<EigrpNeighborRow[]>('R1', 'show ip eigrp neighbors'); } catch { return []; } };
     const up = await waitFor(() => r1Nbrs().find((n) => n.address === '192.168.2.10' && n.state === 'up'), 90_000, 1000);

@@ -22,13 +22,12 @@ import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Lab, sh, waitFor, sleep } from './util/lab.js';
 import { capture } from './util/esp-lab.js';
 import { tsharkFields } from './util/tshark.js';
 import { ikev2IosBlock } from './util/ikev2-ios.js';
 import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
-import { Vm, buildImage } from './interop/vm.js';
+import { Vm, buildImage, vmScript } from './interop/vm.js';
 import { FRR_HUB_NBMA as HUB_NBMA, spokeNbma as nbma, frrHubSpokeConfig } from './interop/frr-hub-spoke.js';
 
 const T0 = Date.now();
@@ -125,8 +124,7 @@ async function main(t: Test) {
   }
   const bootMs = await vm.waitReady(120_000);
   t.comment(`VM ready after ${(bootMs / 1000).toFixed(1)} s`);
-  const script = fs.readFileSync(fileURLToPath(new URL('./interop/ipsec-vm-setup.sh', import.meta.url)), 'utf8');
-  const setup = await vm.exec(['/bin/sh', '-s', PSK], { input: script, timeoutMs: 90_000 });
+  const setup = await vm.exec(['/bin/sh', '-s', PSK], { input: vmScript('frr-hub.sh', 'ipsec-vm-setup.sh'), timeoutMs: 240_000 });
   if (setup.code !== 0 || !/CHARON-UP/.test(setup.out) || !/FRR-UP/.test(setup.out)) {
     failed();
     throw new Error(`VM setup failed (${setup.code}):\n${setup.out}\n${setup.err}`);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs inside the interop VM (fed to /bin/sh by the test through qemu-guest-agent): addresses,
+# Runs inside the interop VM (fed to /bin/sh by the test through qemu-guest-agent, after frr-hub.sh): addresses,
 # two multipoint GRE tunnels and FRR nhrpd on both of them, eigrpd on the spoke, then starts FRR.
 #   eth0 172.16.99.2/24 (default via 172.16.99.1)  gre1 192.168.1.1/32  FRR NHRP *hub*   network-id 1
 #   eth1 172.16.98.2/24 (source-routed via .98.1)  gre2 192.168.2.9/32  FRR NHRP *spoke* network-id 2,
@@ -11,17 +11,11 @@
 # Two NICs (not two addresses on one) because nhrpd takes a tunnel's NBMA address from its
 # `tunnel source` interface; the two mGRE tunnels are told apart by their local address (no keys).
 set -eu
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-sysctl -qw net.ipv4.ip_forward=1
-for i in eth0 eth1; do for n in $(seq 50); do [ -e /sys/class/net/$i ] && break; sleep 0.1; done; ip link set $i up; done
-ip addr add 172.16.99.2/24 dev eth0
+nics_up eth0 eth1
+frr_hub_net
 ip addr add 172.16.98.2/24 dev eth1
-ip route add default via 172.16.99.1
 ip rule add from 172.16.98.2 table 100
 ip route add default via 172.16.98.1 table 100
-ip tunnel add gre1 mode gre ttl 64 local 172.16.99.2
-ip addr add 192.168.1.1/32 dev gre1
-ip link set gre1 up
 ip tunnel add gre2 mode gre ttl 64 local 172.16.98.2
 ip addr add 192.168.2.9/32 dev gre2
 ip link set gre2 up
@@ -35,13 +29,8 @@ ip route add 10.0.4.0/24 via 192.168.2.1 dev gre2 onlink
 # spoke: a LAN of its own for EIGRP to advertise, on lo (the image has no dummy module); on lo the
 # whole /24 is local, so 192.168.9.1 stands for the LAN's hosts
 ip addr add 192.168.9.1/24 dev lo
-# nhrpd learns about hairpinned traffic (gre1 in -> gre1 out) from NFLOG group 1 (FRR docs)
 nft -f - <<'EON'
 table ip nhrp {
-  chain nhrpfwd {
-    type filter hook forward priority 0;
-    iifname "gre1" oifname "gre1" limit rate 4/second log group 1 snaplen 128
-  }
   # link-local multicast leaving gre2 (eigrpd's packets to 224.0.0.10): the kernel cannot send it on an
   # mGRE device (no NBMA address for a group), so nhrpd takes it from NFLOG group 2 and sends a copy to
   # each `ip nhrp map multicast` address (FRR docs, "Multicast Functionality"); the original is dropped
@@ -52,24 +41,11 @@ table ip nhrp {
   }
 }
 EON
-cat > /etc/frr/frr.conf <<'EOC'
-frr defaults traditional
-hostname frr
-log file /var/log/frr/frr.log debugging
-debug nhrp all
-!
-nhrp nflog-group 1
+{
+  frr_hub_conf frr "NHRP hub for the appliance spokes"
+  cat <<'EOC'
 nhrp multicast-nflog-group 2
 debug eigrp packets all
-!
-interface gre1
- description NHRP hub for the appliance spokes
- ip nhrp network-id 1
- ip nhrp holdtime 60
- ip nhrp redirect
- ip nhrp registration no-unique
- tunnel source eth0
-exit
 !
 interface gre2
  description NHRP spoke of the appliance hub
@@ -90,20 +66,5 @@ router eigrp 100
 exit
 !
 EOC
-chown frr:frr /etc/frr/frr.conf
-sed -i 's/^nhrpd=no/nhrpd=yes/; s/^eigrpd=no/eigrpd=yes/; s/^bgpd=yes/bgpd=no/' /etc/frr/daemons
-# watchfrr starts the daemons itself ("watchfrr.sh restart all") and kills that job after its restart
-# timeout, 20 s by default: under TCG on a loaded host four daemons can take longer, and a killed job
-# leaves them half started (seen: nhrpd never registered). Give it 180 s, and wait until it is done.
-echo 'watchfrr_options="-T 180"' >> /etc/frr/daemons
-/usr/lib/frr/frrinit.sh start >/var/log/frr/init.log 2>&1 || { cat /var/log/frr/init.log; exit 1; }
-# idle: no start or restart job left, all four daemons Up
-idle() {
-  st=$(vtysh -c 'show watchfrr' 2>/dev/null || true)
-  echo "$st" | grep -q 'global phase: Idle' && ! echo "$st" | grep -q 'running' \
-    && [ "$(echo "$st" | grep -cE '^ +(zebra|nhrpd|eigrpd|staticd) +Up')" = 4 ]
-}
-n=0; until idle || [ $n -ge 200 ]; do sleep 1; n=$((n + 1)); done
-idle || { echo "watchfrr not idle after $n s:"; echo "$st"; exit 1; }
-for d in nhrpd eigrpd; do pgrep -x $d >/dev/null || { echo "$d not running"; cat /var/log/frr/init.log; exit 1; }; done
-echo FRR-UP
+} > /etc/frr/frr.conf
+frr_start nhrpd eigrpd

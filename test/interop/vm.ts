@@ -16,6 +16,12 @@ export function buildImage(): string {
   return r.stdout.trim().split('\n').pop()!;
 }
 
+/** The guest shell script made of these files of test/interop/, in order (a piece like frr-hub.sh first:
+ *  the guest's /bin/sh reads it all from stdin, so nothing is copied into the image to be sourced). */
+export function vmScript(...names: string[]): string {
+  return names.map((n) => fs.readFileSync(path.join(HERE, n), 'utf8')).join('\n');
+}
+
 export interface Nic { tap: string; mac: string }
 
 export class Vm {
