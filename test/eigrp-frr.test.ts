@@ -14,7 +14,7 @@ import type { SpeakerOptions } from '../appliance/routing/eigrp/speaker.js';
 import type { EigrpAuthKey } from '../appliance/routing/eigrp/auth.js';
 import { ROOT, sh, sleep, waitFor } from './util/lab.js';
 import { requireTools } from './util/needs.js';
-import { FrrEigrp } from './util/frr-eigrp.js';
+import { FrrDaemon } from './util/frr-daemon.js';
 import { tshark } from './util/tshark.js';
 import { problems } from './util/tshark-json.js';
 
@@ -82,7 +82,7 @@ t.test('adjacency and routes both ways with FRR eigrpd', async (t) => {
   cap.stderr.on('data', (x) => { if (/Capturing on/.test(String(x))) capturing = true; });
   t.ok(await waitFor(() => capturing, 30000), 'tshark capturing before anything starts');
 
-  const frr = new FrrEigrp(FRR, FRR_CONFIG);
+  const frr = new FrrDaemon(FRR, 'eigrpd', FRR_CONFIG);
   t.teardown(() => frr.stop());
   await frr.start();
 
@@ -120,7 +120,7 @@ t.test('adjacency and routes both ways with FRR eigrpd', async (t) => {
 // wrong one (counted, no neighbor). Adjacency and routes with MD5 both ways: test/eigrp-knobs.test.ts.
 t.test('MD5 authentication with FRR eigrpd: its signed hellos verify with the key chain; a wrong key: no neighbor, counted drops', async (t) => {
   twoNamespaces(t);
-  const frr = new FrrEigrp(FRR, FRR_CONFIG);
+  const frr = new FrrDaemon(FRR, 'eigrpd', FRR_CONFIG);
   t.teardown(() => frr.stop());
   await frr.start();
   // FRR's side as an IOS operator types it: a key chain, then md5 mode and the chain on the interface

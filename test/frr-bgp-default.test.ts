@@ -4,15 +4,12 @@
 // FRR 8.4 itself: the translated bgpd.conf runs beside zebra in a namespace whose kernel table holds
 // the config's static routes as dmvpnd installs them, and bgpd's own table is read back.
 import t, { type Test } from 'tap';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { translate } from '../appliance/routing/frr/translate.js';
-import { frrIds, FRR_SBIN } from '../appliance/routing/frr/daemons.js';
 import { loadConfig } from './util/routing-configs.js';
 import { waitFor, uniquePrefix } from './util/lab.js';
 import { requireTools } from './util/needs.js';
+import { FrrDaemon } from './util/frr-daemon.js';
 
 requireTools(t, ['root', 'ip', 'vtysh']);
 
@@ -34,28 +31,13 @@ const ipn = (...args: string[]) => {
 
 /** bgpd's own prefixes after it read `bgpdConf`, zebra and bgpd running in NS. */
 async function bgpPrefixes(t: Test, bgpdConf: string): Promise<string[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fbd-'));
-  const ids = frrIds();
-  fs.writeFileSync(path.join(dir, 'zebra.conf'), 'hostname R2\n');
-  fs.writeFileSync(path.join(dir, 'bgpd.conf'), bgpdConf);
-  for (const f of ['', 'zebra.conf', 'bgpd.conf']) fs.chownSync(path.join(dir, f), ids.uid, ids.gid);
-  const common = ['-z', path.join(dir, 'zserv.api'), '--vty_socket', dir, '-u', 'frr', '-g', 'frr', '-d'];
-  const run = (daemon: string, extra: string[]) => spawnSync('ip', ['netns', 'exec', NS, `${FRR_SBIN}/${daemon}`,
-    '-f', path.join(dir, `${daemon}.conf`), '-i', path.join(dir, `${daemon}.pid`), ...common, ...extra], { encoding: 'utf8' });
-  t.teardown(() => {
-    for (const d of ['bgpd', 'zebra']) {
-      try { process.kill(Number(fs.readFileSync(path.join(dir, `${d}.pid`), 'utf8')), 'SIGTERM'); } catch { /* not running */ }
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  t.equal(run('zebra', []).status, 0, 'zebra started');
-  await waitFor(() => fs.existsSync(path.join(dir, 'zserv.api')), 10000, 50);
-  t.equal(run('bgpd', ['-p', '0']).status, 0, 'bgpd started');
+  const frr = new FrrDaemon(NS, 'bgpd', bgpdConf, ['-p', '0']);
+  t.teardown(() => frr.stop());
+  await frr.start();
   let prefixes: string[] = [];
   // the 10.99/16 route is redistributed in both cases: wait for it, then read the whole table
   await waitFor(() => {
-    const r = spawnSync('ip', ['netns', 'exec', NS, 'vtysh', '--vty_socket', dir, '-c', 'show ip bgp json'], { encoding: 'utf8' });
-    try { prefixes = Object.keys(JSON.parse(r.stdout).routes ?? {}); } catch { prefixes = []; }
+    try { prefixes = Object.keys(JSON.parse(frr.vtysh('show ip bgp json')).routes ?? {}); } catch { prefixes = []; }
     return prefixes.includes('10.99.0.0/16');
   }, 30000, 250);
   return prefixes.sort();
