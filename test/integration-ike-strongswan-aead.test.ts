@@ -96,7 +96,7 @@ for (const c of cases) {
     await charon.start();
     t.ok(await waitFor(() => routeIntoLibipsec(hubNs), 10000), 'libipsec TUN device up, GRE to the spoke routed into it');
     charon.load(swanctlConf({ version: c.version, ours: SPOKE, theirs: HUB, encap: true,
-      proposals: c.version === 2 ? 'aes256-sha256-modp2048' : 'aes256-sha256-modp2048', esp: c.sw }));
+      proposals: 'aes256-sha256-modp2048', esp: c.sw }));
     lab.start('R2', lab.writeConfig('R2', spokeConfig(c)));
     const diag = () => t.comment(`--- R2 counters\n${lab.ctl('R2', 'show dataplane counters')}\n--- R2\n${lab.routers.get('R2')!.log.slice(-60).join('\n')}\n--- charon\n${charon!.log().split('\n')
       .filter((l) => /\[(IKE|CHD|KNL|ESP|CFG)\]/.test(l) && !/vici/.test(l)).slice(-60).join('\n')}`);
