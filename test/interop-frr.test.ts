@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Lab, sh, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { tshark, tsharkFields } from './util/tshark.js';
 import { all, problems } from './util/tshark-json.js';
-import { kernelRoutes, routeTo } from './util/routing-lab.js';
+import { kernelRoutes, routeTo, echoRequestsFrom } from './util/routing-lab.js';
 import type { EigrpNeighborRow } from '../appliance/show/eigrp.js';
 import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
 import { Vm, buildImage, vmScript } from './interop/vm.js';
@@ -148,10 +148,6 @@ async function main() {
   lab.start('R4', lab.writeConfig('R4', hubSpokeConfig));
 
   const failed = () => { keep = true; };
-  /** Echo requests to `dst` that reached router r's NBMA side from `nbma` since `from` (ms). */
-  const echoRequestsAt = (r: string, nbma: string, dst: string, from: number) =>
-    tsharkFields(lab.routers.get(r)!.pcap, `gre && icmp.type == 8 && ip.src == ${nbma} && ip.dst == ${dst}`, ['frame.time_epoch'])
-      .filter((p) => Number(p['frame.time_epoch']) * 1000 >= from).length;
 
   await t.test('our spokes register with the FRR hub', async (t) => {
     for (const r of ['R2', 'R3']) {
@@ -274,7 +270,7 @@ async function main() {
     const again = await vm.exec(['ping', '-c', '10', '-i', '0.2', '-W', '2', '-I', '192.168.2.9', '10.0.4.10'], { timeoutMs: 30_000 });
     t.equal(again.code, 0, 'pings over the shortcut');
     await sleep(500);
-    const seen = echoRequestsAt('R1', FRR_SPOKE_NBMA, '10.0.4.10', from);
+    const seen = echoRequestsFrom(lab, 'R1', FRR_SPOKE_NBMA, '10.0.4.10', from);
     t.ok(seen < 3, `our hub received almost none of them (${seen} of 10 echo requests from FRR's NBMA address)`) || failed();
   });
 

@@ -55,9 +55,12 @@ export function frrLog(lab: Lab, name: string, d: string, lines = 30): string {
 }
 
 /** Echo requests from `fromNbma` (outer source) that router `name` received on its NBMA side:
- *  those R2 sends straight to R3 have R2's NBMA address outside, those relayed by the hub the hub's. */
-export function echoRequestsFrom(lab: Lab, name: string, fromNbma: string, innerDst: string): number {
-  return tsharkFields(lab.routers.get(name)!.pcap, `gre && ip.src == ${fromNbma} && ip.dst == ${innerDst} && icmp.type == 8`, ['frame.number']).length;
+ *  those R2 sends straight to R3 have R2's NBMA address outside, those relayed by the hub the hub's.
+ *  `sinceMs`: only those captured from then on (a count taken before may miss packets the capture
+ *  had not yet written out). */
+export function echoRequestsFrom(lab: Lab, name: string, fromNbma: string, innerDst: string, sinceMs = 0): number {
+  return tsharkFields(lab.routers.get(name)!.pcap, `gre && ip.src == ${fromNbma} && ip.dst == ${innerDst} && icmp.type == 8`, ['frame.time_epoch'])
+    .filter((p) => Number(p['frame.time_epoch']) * 1000 >= sinceMs).length;
 }
 
 /** The tunnel addresses of router `name`'s NHRP peers (`show dmvpn`). */
