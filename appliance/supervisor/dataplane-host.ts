@@ -4,11 +4,11 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L } from '../dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L, type RingName } from '../dataplane/layout.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
-import { readRingCounters, type RingName } from '../dataplane/ring-counters.js';
+import { readRingCounters } from '../dataplane/ring-counters.js';
 import { tunQueueDrops } from './tun-queue.js';
 import { loadNative, type NativeIo, type PumpOptions } from '../io/native.js';
 import { prepareTunnelSysctls } from './system.js';
