@@ -52,8 +52,6 @@ struct mr_sock {
 
 static __thread struct polled_sock *mr_socks; /* per JS thread, as netlink.c */
 
-static napi_value mr_str(napi_env env, const char *s) { napi_value v; napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v); return v; }
-
 static napi_value mr_throw(napi_env env, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static napi_value mr_throw(napi_env env, int err, const char *fmt, ...) {
   char msg[320];
@@ -76,10 +74,10 @@ static void deliver_packet(struct mr_sock *s, const char *iface, const uint8_t *
   inet_ntop(AF_INET, ip + 16, dst, sizeof dst);
   napi_value argv[5];
   void *copy;
-  argv[0] = mr_str(s->ps.env, "packet");
-  argv[1] = mr_str(s->ps.env, iface);
-  argv[2] = mr_str(s->ps.env, src);
-  argv[3] = mr_str(s->ps.env, dst);
+  argv[0] = js_string(s->ps.env, "packet");
+  argv[1] = js_string(s->ps.env, iface);
+  argv[2] = js_string(s->ps.env, src);
+  argv[3] = js_string(s->ps.env, dst);
   napi_create_buffer_copy(s->ps.env, len - ihl, ip + ihl, &copy, &argv[4]);
   mr_call(s, 5, argv);
   napi_close_handle_scope(s->ps.env, scope);
@@ -94,7 +92,7 @@ static void fail(struct mr_sock *s, int err, const char *what) {
   s->ps.fd = -1;
   napi_handle_scope scope;
   napi_open_handle_scope(s->ps.env, &scope);
-  napi_value argv[2] = { mr_str(s->ps.env, "failed"), mr_str(s->ps.env, s->failure) };
+  napi_value argv[2] = { js_string(s->ps.env, "failed"), js_string(s->ps.env, s->failure) };
   mr_call(s, 2, argv);
   napi_close_handle_scope(s->ps.env, scope);
 }
@@ -318,7 +316,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
     { "malformed", s->malformed }, { "receiveErrors", s->recv_errors }, { "sendErrors", s->send_errors }, { "fd", s->ps.fd },
   };
   for (size_t i = 0; i < sizeof f / sizeof *f; i++) napi_set_named_property(env, o, f[i].k, js_number(env, f[i].v));
-  if (s->failure[0]) napi_set_named_property(env, o, "failure", mr_str(env, s->failure));
+  if (s->failure[0]) napi_set_named_property(env, o, "failure", js_string(env, s->failure));
   return o;
 }
 
