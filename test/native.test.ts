@@ -278,3 +278,24 @@ t.test('socket rx pump: a full ring makes it wait and count; kernel drops are co
   t.ok(r.seqs.every((v: number, i: number) => i === 0 || v > r.seqs[i - 1]), 'received in the order sent, across recvmmsg batches');
   t.equal(r.stats.drops, 0, 'nothing dropped by the pump itself');
 });
+
+t.test('polled sockets (native/polled-sock.c): an id names an open socket of its own thread only; closed is gone; a worker\'s are closed with it', async (t) => {
+  const id = io.netlinkOpen(0, () => {});
+  t.type(io.netlinkStats(id).portId, 'number', 'open: stats name its port');
+  const w = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads');
+    const io = require(workerData.native);
+    parentPort.postMessage(io.netlinkOpen(0, () => {})); // left open: the worker's env cleanup closes it
+  `, { eval: true, workerData: { native: nativePath } });
+  const workerId = await new Promise<number>((res, rej) => { w.once('message', res); w.once('error', rej); });
+  t.not(workerId, id, 'ids are process-wide');
+  t.throws(() => io.netlinkStats(workerId), { code: 'ENOENT' }, 'another thread\'s socket is not ours');
+  await new Promise<void>((res) => w.once('exit', () => res()));
+  const again = io.netlinkOpen(0, () => {});
+  t.ok(again !== id && again !== workerId, 'a new socket gets a new id after the worker\'s went');
+  io.netlinkClose(id);
+  t.throws(() => io.netlinkStats(id), { code: 'ENOENT' }, 'closed: gone');
+  t.throws(() => io.netlinkClose(id), { code: 'ENOENT' }, 'closing twice is an error, not a double free');
+  t.type(io.netlinkStats(again).portId, 'number', 'the other socket is untouched');
+  io.netlinkClose(again);
+});

@@ -5,7 +5,7 @@ import { computeLayout, writeLayout, pagesFor, RING } from '../appliance/datapla
 import { readRingCounters } from '../appliance/dataplane/ring-counters.js';
 import { parseTxDrops } from '../appliance/supervisor/tun-queue.js';
 
-t.test('each ring header counter comes out under its ring\'s name; absent ESP rings are left out', async (t) => {
+t.test('each ring header counter comes out under its ring\'s name', async (t) => {
   const l = computeLayout({ tunSlots: 8, nbmaSlots: 8, ctlSlots: 8 });
   const memory = new WebAssembly.Memory({ initial: pagesFor(l), maximum: pagesFor(l), shared: true });
   writeLayout(memory.buffer, l);
@@ -19,8 +19,7 @@ t.test('each ring header counter comes out under its ring\'s name; absent ESP ri
   t.equal(c.tunTxFullDrops, 3);
   t.equal(c.nbmaRxKernelDrops, 11);
   t.equal(c.tunRxFullWaits, 0);
-  const espLess = readRingCounters(memory.buffer, { ...l, udpTx: 0, espRx: 0, udpRx: 0 });
-  t.notOk('udpTxFullWaits' in espLess, 'no ESP rings: no ESP ring counters');
+  t.equal(Object.keys(c).length, 9 * 3, 'three counters for each of the nine rings, ESP\'s included');
 });
 
 t.test('TUN queue drops: the transmit drop column of that interface in /proc/net/dev', async (t) => {

@@ -66,10 +66,14 @@ export const ringBytes = (r: RingSpec) => RING.headerSize + r.slotCount * r.slot
 export const FIB_ENTRY_SIZE = FIB_ENTRY.size;
 export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + FIB_LENGTHS * capacity * FIB_ENTRY_SIZE;
 
+/** Every ring, named as in Layout; computeLayout gives each one a RingSpec (the type checks it). */
+export const RING_NAMES = ['tunRx', 'tunTx', 'nbmaRx', 'nbmaTx', 'ctlRx', 'ctlTx', 'udpTx', 'espRx', 'udpRx'] as const;
+export type RingName = (typeof RING_NAMES)[number];
+
 /** Computes where everything goes. Pure: the caller writes it into memory with writeLayout(). */
-export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<string, RingSpec> } {
+export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<RingName, RingSpec> } {
   const slotSize = o.slotSize ?? 2048;
-  const rings: Record<string, RingSpec> = {
+  const rings: Record<RingName, RingSpec> = {
     // Big slots, fewer of them: one slot per TSO/GRO super-packet (pages never written stay unbacked).
     tunRx: { slotCount: o.tunSlots ?? 256, slotSize: o.tunSlotSize ?? TUN_SLOT_SIZE },
     tunTx: { slotCount: o.tunSlots ?? 512, slotSize: o.tunSlotSize ?? TUN_SLOT_SIZE },

@@ -157,7 +157,6 @@ static struct inst *inst_of(napi_env env) {
   return d;
 }
 
-static napi_value str(napi_env env, const char *s) { napi_value v; napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v); return v; }
 
 #define ARGS(n) size_t argc = n; napi_value argv[n] = { 0 }; \
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
@@ -355,7 +354,7 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
     return throw_msg(env, "EINVAL", "timeoutMs must be a number (Infinity or omitted = no timeout)");
   int ms = (isnan(t) || t < 0 || t >= (double)INT_MAX) ? -1 : (int)ceil(t);
   static const char *res[] = { "ok", "not-equal", "timed-out" };
-  return str(env, res[doorbell_futex_wait(bell, (uint32_t)seq, ms)]);
+  return js_string(env, res[doorbell_futex_wait(bell, (uint32_t)seq, ms)]);
 }
 
 /* watch: a thread sleeps on the doorbell and calls back on the JS thread when seq moves. */

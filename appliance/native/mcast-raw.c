@@ -33,6 +33,7 @@
 #include <uv.h>
 #include "io.h"
 #include "js-callback.h"
+#include "polled-sock.h"
 #include "mcast-raw.h"
 
 #define MR_MAX_IFACES 64          /* more than the kernel's default igmp_max_memberships (20) anyway */
@@ -42,25 +43,14 @@
 struct mr_iface { int index; char name[IF_NAMESIZE]; };
 
 struct mr_sock {
-  uv_poll_t poll;        /* first: the uv handle points back to us */
-  napi_env env;
-  napi_ref cb;
-  napi_async_context actx;
-  int fd;                /* -1 once failed or closed */
-  uint32_t id;
-  int closing;
+  struct polled_sock ps; /* first; its fd is -1 once failed or closed, its buf holds MR_RECV_BUF bytes */
   int n_ifaces;
   struct mr_iface ifaces[MR_MAX_IFACES];
-  uint8_t *buf;
   double received, sent, foreign, truncated, malformed, recv_errors, send_errors;
   char failure[160];     /* why the socket stopped, '' while it runs */
-  struct mr_sock *next;
 };
 
-static __thread struct mr_sock *mr_socks; /* per JS thread, as netlink.c */
-static uint32_t next_mr_id = 1;
-
-static napi_value mr_str(napi_env env, const char *s) { napi_value v; napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v); return v; }
+static __thread struct polled_sock *mr_socks; /* per JS thread, as netlink.c */
 
 static napi_value mr_throw(napi_env env, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static napi_value mr_throw(napi_env env, int err, const char *fmt, ...) {
@@ -73,38 +63,38 @@ static napi_value mr_throw(napi_env env, int err, const char *fmt, ...) {
   return NULL;
 }
 
-static void mr_call(struct mr_sock *s, size_t argc, napi_value *argv) { js_callback(s->env, s->cb, s->actx, argc, argv); }
+static void mr_call(struct mr_sock *s, size_t argc, napi_value *argv) { js_callback(s->ps.env, s->ps.cb, s->ps.actx, argc, argv); }
 
 /* callback('packet', iface, src, dst, payload): the IP payload (the EIGRP packet), header stripped. */
 static void deliver_packet(struct mr_sock *s, const char *iface, const uint8_t *ip, size_t ihl, size_t len) {
   napi_handle_scope scope;
-  napi_open_handle_scope(s->env, &scope);
+  napi_open_handle_scope(s->ps.env, &scope);
   char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, ip + 12, src, sizeof src);
   inet_ntop(AF_INET, ip + 16, dst, sizeof dst);
   napi_value argv[5];
   void *copy;
-  argv[0] = mr_str(s->env, "packet");
-  argv[1] = mr_str(s->env, iface);
-  argv[2] = mr_str(s->env, src);
-  argv[3] = mr_str(s->env, dst);
-  napi_create_buffer_copy(s->env, len - ihl, ip + ihl, &copy, &argv[4]);
+  argv[0] = js_string(s->ps.env, "packet");
+  argv[1] = js_string(s->ps.env, iface);
+  argv[2] = js_string(s->ps.env, src);
+  argv[3] = js_string(s->ps.env, dst);
+  napi_create_buffer_copy(s->ps.env, len - ihl, ip + ihl, &copy, &argv[4]);
   mr_call(s, 5, argv);
-  napi_close_handle_scope(s->env, scope);
+  napi_close_handle_scope(s->ps.env, scope);
 }
 
 /* Stops the socket for good and tells JS once: callback('failed', why). */
 static void fail(struct mr_sock *s, int err, const char *what) {
-  if (s->fd < 0) return;
+  if (s->ps.fd < 0) return;
   snprintf(s->failure, sizeof s->failure, "%s: %s", what, strerror(err));
-  uv_poll_stop(&s->poll);
-  close(s->fd);
-  s->fd = -1;
+  uv_poll_stop(&s->ps.poll);
+  close(s->ps.fd);
+  s->ps.fd = -1;
   napi_handle_scope scope;
-  napi_open_handle_scope(s->env, &scope);
-  napi_value argv[2] = { mr_str(s->env, "failed"), mr_str(s->env, s->failure) };
+  napi_open_handle_scope(s->ps.env, &scope);
+  napi_value argv[2] = { js_string(s->ps.env, "failed"), js_string(s->ps.env, s->failure) };
   mr_call(s, 2, argv);
-  napi_close_handle_scope(s->env, scope);
+  napi_close_handle_scope(s->ps.env, scope);
 }
 
 static const char *iface_of(struct mr_sock *s, int index) {
@@ -120,16 +110,16 @@ static int transient(int err) {
 
 static void on_readable(uv_poll_t *h, int status, int events) {
   struct mr_sock *s = (struct mr_sock *)h;
-  if (status < 0 && !s->closing && s->fd >= 0) {
+  if (status < 0 && !s->ps.closing && s->ps.fd >= 0) {
     /* POLLERR stops the handle: start it again; recvmsg below reports (and clears) the error */
-    int r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
+    int r = uv_poll_start(&s->ps.poll, UV_READABLE, on_readable);
     if (r != 0) { fail(s, -r, "watching the socket"); return; }
   }
-  for (int i = 0; i < 256 && !s->closing && s->fd >= 0; i++) { /* bounded: a flood waits for the next turn */
+  for (int i = 0; i < 256 && !s->ps.closing && s->ps.fd >= 0; i++) { /* bounded: a flood waits for the next turn */
     union { struct cmsghdr align; char space[CMSG_SPACE(sizeof(struct in_pktinfo))]; } ctl;
-    struct iovec iov = { s->buf, MR_RECV_BUF };
+    struct iovec iov = { s->ps.buf, MR_RECV_BUF };
     struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof ctl };
-    ssize_t n = recvmsg(s->fd, &m, MSG_DONTWAIT);
+    ssize_t n = recvmsg(s->ps.fd, &m, MSG_DONTWAIT);
     if (n < 0) {
       int err = errno;
       if (err == EAGAIN || err == EINTR) return;
@@ -145,35 +135,12 @@ static void on_readable(uv_poll_t *h, int status, int events) {
         index = ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex;
     const char *iface = iface_of(s, index);
     if (!iface) { s->foreign++; continue; }
-    size_t ihl = n >= 20 ? (size_t)(s->buf[0] & 15) * 4 : 0;
-    if (n < 20 || (s->buf[0] >> 4) != 4 || ihl < 20 || ihl > (size_t)n) { s->malformed++; continue; }
+    size_t ihl = n >= 20 ? (size_t)(s->ps.buf[0] & 15) * 4 : 0;
+    if (n < 20 || (s->ps.buf[0] >> 4) != 4 || ihl < 20 || ihl > (size_t)n) { s->malformed++; continue; }
     s->received++;
-    deliver_packet(s, iface, s->buf, ihl, (size_t)n);
+    deliver_packet(s, iface, s->ps.buf, ihl, (size_t)n);
   }
 }
-
-static void on_closed(uv_handle_t *h) {
-  struct mr_sock *s = (struct mr_sock *)h;
-  free(s->buf);
-  free(s);
-}
-
-static void mr_close(struct mr_sock *s, int from_cleanup) {
-  if (s->closing) return;
-  s->closing = 1;
-  for (struct mr_sock **pp = &mr_socks; *pp; pp = &(*pp)->next)
-    if (*pp == s) { *pp = s->next; break; }
-  uv_poll_stop(&s->poll);
-  if (s->fd >= 0) close(s->fd);
-  s->fd = -1;
-  if (!from_cleanup) {
-    napi_delete_reference(s->env, s->cb);
-    napi_async_destroy(s->env, s->actx);
-  }
-  uv_close((uv_handle_t *)&s->poll, on_closed);
-}
-
-static void mr_cleanup(void *arg) { mr_close(arg, 1); }
 
 static int set_int(int fd, int level, int opt, int value) { return setsockopt(fd, level, opt, &value, sizeof value); }
 
@@ -219,7 +186,7 @@ static int open_socket(napi_env env, int protocol, struct in_addr group, int ttl
 /* mcastRawOpen({protocol, group, interfaces, ttl, tos}, callback) -> id */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2] = { 0 }, v, name;
+  napi_value argv[2] = { 0 }, v;
   napi_valuetype t;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   napi_typeof(env, argv[1], &t);
@@ -246,43 +213,31 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_get_array_length(env, v, &n);
   if (n > MR_MAX_IFACES) return mr_throw(env, 0, "mcastRawOpen: %u interfaces, at most %d", n, MR_MAX_IFACES);
   struct mr_sock *s = calloc(1, sizeof *s);
-  if (!s || !(s->buf = malloc(MR_RECV_BUF))) { free(s); return mr_throw(env, ENOMEM, "out of memory"); }
+  if (!s || !(s->ps.buf = malloc(MR_RECV_BUF))) { free(s); return mr_throw(env, ENOMEM, "out of memory"); }
   for (uint32_t i = 0; i < n; i++) {
     napi_value e;
     struct mr_iface *f = &s->ifaces[i];
     char name_s[64];
     napi_get_element(env, v, i, &e);
     if (napi_get_value_string_utf8(env, e, name_s, sizeof name_s, &len) != napi_ok || len == 0 || len >= IF_NAMESIZE) {
-      free(s->buf); free(s);
+      free(s->ps.buf); free(s);
       return mr_throw(env, 0, "mcastRawOpen: interface %u is not an interface name (a string of 1..%d bytes)", i, IF_NAMESIZE - 1);
     }
     memcpy(f->name, name_s, len + 1);
     if (!(f->index = (int)if_nametoindex(f->name))) {
       int err = errno;
-      free(s->buf); free(s);
+      free(s->ps.buf); free(s);
       return mr_throw(env, err, "no interface '%s' in this network namespace", f->name);
     }
   }
   s->n_ifaces = (int)n;
-  uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) { free(s->buf); free(s); return mr_throw(env, EIO, "mcastRawOpen: no event loop"); }
-  s->fd = open_socket(env, protocol, group, ttl, tos, s->ifaces, s->n_ifaces);
-  if (s->fd < 0) { free(s->buf); free(s); return NULL; }
-  s->env = env;
-  s->id = __atomic_fetch_add(&next_mr_id, 1, __ATOMIC_RELAXED);
-  napi_create_string_utf8(env, "dmvpn_io.mcastRaw", NAPI_AUTO_LENGTH, &name);
-  int r = uv_poll_init(loop, &s->poll, s->fd);
-  if (r == 0) r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  if (r != 0 || napi_create_reference(env, argv[1], 1, &s->cb) != napi_ok || napi_async_init(env, NULL, name, &s->actx) != napi_ok) {
-    close(s->fd);
-    if (r == 0) { uv_poll_stop(&s->poll); uv_close((uv_handle_t *)&s->poll, on_closed); } else { free(s->buf); free(s); }
+  s->ps.fd = open_socket(env, protocol, group, ttl, tos, s->ifaces, s->n_ifaces);
+  if (s->ps.fd < 0) { free(s->ps.buf); free(s); return NULL; }
+  s->ps.env = env;
+  /* unref'd there, like a netlink watch: not a reason for the process to stay */
+  if (polled_sock_watch(&s->ps, &mr_socks, argv[1], "dmvpn_io.mcastRaw", on_readable) < 0)
     return mr_throw(env, EIO, "mcastRawOpen: cannot watch the socket");
-  }
-  uv_unref((uv_handle_t *)&s->poll); /* like a netlink watch: not a reason for the process to stay */
-  napi_add_env_cleanup_hook(env, mr_cleanup, s);
-  s->next = mr_socks;
-  mr_socks = s;
-  return js_number(env, s->id);
+  return js_number(env, s->ps.id);
 }
 
 static struct mr_sock *sock_of(napi_env env, napi_callback_info info, napi_value *argv, size_t n) {
@@ -290,7 +245,8 @@ static struct mr_sock *sock_of(napi_env env, napi_callback_info info, napi_value
   uint32_t id;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (napi_get_value_uint32(env, argv[0], &id) != napi_ok) { mr_throw(env, 0, "socket id must be a number"); return NULL; }
-  for (struct mr_sock *s = mr_socks; s; s = s->next) if (s->id == id && s->env == env) return s;
+  struct polled_sock *s = polled_sock_find(mr_socks, env, id);
+  if (s) return (struct mr_sock *)s;
   mr_throw(env, ENOENT, "no such multicast raw socket (closed?)");
   return NULL;
 }
@@ -320,7 +276,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     s->send_errors++;
     return mr_throw(env, 0, "send: payload must be a Uint8Array");
   }
-  if (s->fd < 0) { s->send_errors++; return mr_throw(env, EBADF, "send: the socket has stopped (%s)", s->failure); }
+  if (s->ps.fd < 0) { s->send_errors++; return mr_throw(env, EBADF, "send: the socket has stopped (%s)", s->failure); }
   union { struct cmsghdr align; char space[CMSG_SPACE(sizeof(struct in_pktinfo))]; } ctl;
   memset(&ctl, 0, sizeof ctl);
   struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = dst };
@@ -332,7 +288,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   c->cmsg_type = IP_PKTINFO;
   c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
   ((struct in_pktinfo *)CMSG_DATA(c))->ipi_ifindex = index;
-  if (sendmsg(s->fd, &m, MSG_DONTWAIT) < 0) {
+  if (sendmsg(s->ps.fd, &m, MSG_DONTWAIT) < 0) {
     int err = errno;
     s->send_errors++;
     return mr_throw(env, err, "send to %s on %s (%zu bytes): %s", dst_s, iface, n, strerror(err));
@@ -345,8 +301,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1] = { 0 };
   struct mr_sock *s = sock_of(env, info, argv, 1);
   if (!s) return NULL;
-  napi_remove_env_cleanup_hook(env, mr_cleanup, s);
-  mr_close(s, 0);
+  polled_sock_close(&s->ps);
   return NULL;
 }
 
@@ -358,10 +313,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_object(env, &o);
   const struct { const char *k; double v; } f[] = {
     { "received", s->received }, { "sent", s->sent }, { "foreign", s->foreign }, { "truncated", s->truncated },
-    { "malformed", s->malformed }, { "receiveErrors", s->recv_errors }, { "sendErrors", s->send_errors }, { "fd", s->fd },
+    { "malformed", s->malformed }, { "receiveErrors", s->recv_errors }, { "sendErrors", s->send_errors }, { "fd", s->ps.fd },
   };
   for (size_t i = 0; i < sizeof f / sizeof *f; i++) napi_set_named_property(env, o, f[i].k, js_number(env, f[i].v));
-  if (s->failure[0]) napi_set_named_property(env, o, "failure", mr_str(env, s->failure));
+  if (s->failure[0]) napi_set_named_property(env, o, "failure", js_string(env, s->failure));
   return o;
 }
 

@@ -27,26 +27,18 @@
 #include <uv.h>
 #include "io.h"
 #include "js-callback.h"
+#include "polled-sock.h"
 #include "netlink.h"
 
 #define NL_RECV_BUF (64 * 1024)   /* dump datagrams are at most 32 KiB on large-page kernels */
 #define NL_SOCK_RCVBUF (4 << 20)  /* room for a burst of notifications (a routing daemon's full table) */
 
 struct nl_sock {
-  uv_poll_t poll;        /* first: the uv handle points back to us */
-  napi_env env;
-  napi_ref cb;
-  napi_async_context actx;
-  int fd;
-  uint32_t id;
-  int closing;
-  uint8_t *buf;           /* NL_RECV_BUF bytes: one datagram */
+  struct polled_sock ps; /* first; its buf holds NL_RECV_BUF bytes: one datagram */
   double received, foreign, truncated, overruns, errors;
-  struct nl_sock *next;
 };
 
-static __thread struct nl_sock *socks; /* per JS thread: each loop (main, workers) sees only its own */
-static uint32_t next_nl_id = 1;        /* process-wide (atomic) so ids never repeat across threads */
+static __thread struct polled_sock *socks; /* per JS thread: each loop (main, workers) sees only its own */
 
 static napi_value nl_throw(napi_env env, int err, const char *what) {
   char msg[200];
@@ -57,7 +49,7 @@ static napi_value nl_throw(napi_env env, int err, const char *what) {
 
 /* callback(kind, bytes): kind 'message' with a Buffer of one datagram, or 'overrun' with undefined. */
 static void deliver(struct nl_sock *s, const char *kind, const uint8_t *data, size_t len) {
-  napi_env env = s->env;
+  napi_env env = s->ps.env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value argv[2];
@@ -66,24 +58,24 @@ static void deliver(struct nl_sock *s, const char *kind, const uint8_t *data, si
     void *copy;
     napi_create_buffer_copy(env, len, data, &copy, &argv[1]);
   } else napi_get_undefined(env, &argv[1]);
-  js_callback(env, s->cb, s->actx, 2, argv);
+  js_callback(env, s->ps.cb, s->ps.actx, 2, argv);
   napi_close_handle_scope(env, scope);
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
   struct nl_sock *s = (struct nl_sock *)h;
-  uint8_t *buf = s->buf;
+  uint8_t *buf = s->ps.buf;
   if (status < 0) {
     /* a socket error (ENOBUFS after an overrun) shows as POLLERR, on which libuv stops the handle:
      * start it again, and read below, where recvmsg reports (and clears) the error */
-    if (s->closing || uv_poll_start(&s->poll, UV_READABLE, on_readable) != 0) { s->errors++; return; }
+    if (s->ps.closing || uv_poll_start(&s->ps.poll, UV_READABLE, on_readable) != 0) { s->errors++; return; }
   }
   /* bounded: a flood cannot keep the event loop here; the rest waits for the next turn */
-  for (int i = 0; i < 256 && !s->closing; i++) {
+  for (int i = 0; i < 256 && !s->ps.closing; i++) {
     struct sockaddr_nl from;
     struct iovec iov = { buf, NL_RECV_BUF };
     struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1 };
-    ssize_t n = recvmsg(s->fd, &m, MSG_DONTWAIT);
+    ssize_t n = recvmsg(s->ps.fd, &m, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
       if (errno == ENOBUFS) { s->overruns++; deliver(s, "overrun", NULL, 0); continue; }
@@ -97,42 +89,17 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
 }
 
-static void on_closed(uv_handle_t *h) {
-  struct nl_sock *s = (struct nl_sock *)h;
-  free(s->buf);
-  free(s);
-}
-
-/* Stops polling and closes the fd; the JS references go here, the memory once libuv lets go. */
-static void nl_close(struct nl_sock *s, int from_cleanup) {
-  if (s->closing) return;
-  s->closing = 1;
-  for (struct nl_sock **pp = &socks; *pp; pp = &(*pp)->next)
-    if (*pp == s) { *pp = s->next; break; }
-  uv_poll_stop(&s->poll);
-  close(s->fd);
-  if (!from_cleanup) {
-    napi_delete_reference(s->env, s->cb);
-    napi_async_destroy(s->env, s->actx);
-  }
-  uv_close((uv_handle_t *)&s->poll, on_closed);
-}
-
-static void nl_cleanup(void *arg) { nl_close(arg, 1); }
-
 /* netlinkOpen(groups, callback) -> id: a NETLINK_ROUTE socket of this network namespace, member of
  * the multicast `groups` (RTMGRP_* bit mask, 0 = requests only). */
 static napi_value js_netlink_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2] = { 0 }, name;
+  napi_value argv[2] = { 0 };
   napi_valuetype t;
   uint32_t groups;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (napi_get_value_uint32(env, argv[0], &groups) != napi_ok) { napi_throw_error(env, "EINVAL", "netlinkOpen: groups must be a uint32 bit mask"); return NULL; }
   napi_typeof(env, argv[1], &t);
   if (t != napi_function) { napi_throw_error(env, "EINVAL", "netlinkOpen: callback must be a function"); return NULL; }
-  uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) { napi_throw_error(env, "EIO", "netlinkOpen: no event loop"); return NULL; }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) return nl_throw(env, errno, "socket");
   int rcv = NL_SOCK_RCVBUF, one = 1;
@@ -142,25 +109,16 @@ static napi_value js_netlink_open(napi_env env, napi_callback_info info) {
   struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { int err = errno; close(fd); return nl_throw(env, err, "bind"); }
   struct nl_sock *s = calloc(1, sizeof *s);
-  if (s && !(s->buf = malloc(NL_RECV_BUF))) { free(s); s = NULL; }
+  if (s && !(s->ps.buf = malloc(NL_RECV_BUF))) { free(s); s = NULL; }
   if (!s) { close(fd); napi_throw_error(env, "ENOMEM", "out of memory"); return NULL; }
-  s->env = env;
-  s->fd = fd;
-  s->id = __atomic_fetch_add(&next_nl_id, 1, __ATOMIC_RELAXED);
-  napi_create_string_utf8(env, "dmvpn_io.netlink", NAPI_AUTO_LENGTH, &name);
-  int r = uv_poll_init(loop, &s->poll, fd);
-  if (r == 0) r = uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  if (r != 0 || napi_create_reference(env, argv[1], 1, &s->cb) != napi_ok || napi_async_init(env, NULL, name, &s->actx) != napi_ok) {
-    close(fd);
-    if (r == 0) { uv_poll_stop(&s->poll); uv_close((uv_handle_t *)&s->poll, on_closed); } else { free(s->buf); free(s); }
+  s->ps.env = env;
+  s->ps.fd = fd;
+  /* unref'd there: a routing table watch alone must not keep the process alive */
+  if (polled_sock_watch(&s->ps, &socks, argv[1], "dmvpn_io.netlink", on_readable) < 0) {
     napi_throw_error(env, "EIO", "netlinkOpen: cannot watch the socket");
     return NULL;
   }
-  uv_unref((uv_handle_t *)&s->poll); /* a routing table watch alone must not keep the process alive */
-  napi_add_env_cleanup_hook(env, nl_cleanup, s);
-  s->next = socks;
-  socks = s;
-  return js_number(env, s->id);
+  return js_number(env, s->ps.id);
 }
 
 /* The socket named by the first of `n` arguments (argv filled), or NULL with an exception pending. */
@@ -169,7 +127,8 @@ static struct nl_sock *sock_arg(napi_env env, napi_callback_info info, napi_valu
   uint32_t id;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (napi_get_value_uint32(env, argv[0], &id) != napi_ok) { napi_throw_error(env, "EINVAL", "netlink id must be a number"); return NULL; }
-  for (struct nl_sock *s = socks; s; s = s->next) if (s->id == id && s->env == env) return s;
+  struct polled_sock *s = polled_sock_find(socks, env, id);
+  if (s) return (struct nl_sock *)s;
   napi_throw_error(env, "ENOENT", "no such netlink socket (closed?)");
   return NULL;
 }
@@ -192,7 +151,7 @@ static napi_value js_netlink_send(napi_env env, napi_callback_info info) {
   }
   if (len < sizeof(struct nlmsghdr) || len > NL_RECV_BUF) { napi_throw_error(env, "EINVAL", "netlinkSend: message length out of range"); return NULL; }
   struct sockaddr_nl to = { .nl_family = AF_NETLINK };
-  if (sendto(s->fd, data, len, 0, (struct sockaddr *)&to, sizeof to) < 0) return nl_throw(env, errno, "send");
+  if (sendto(s->ps.fd, data, len, 0, (struct sockaddr *)&to, sizeof to) < 0) return nl_throw(env, errno, "send");
   return NULL;
 }
 
@@ -200,8 +159,7 @@ static napi_value js_netlink_close(napi_env env, napi_callback_info info) {
   napi_value argv[1] = { 0 };
   struct nl_sock *s = sock_arg(env, info, argv, 1);
   if (!s) return NULL;
-  napi_remove_env_cleanup_hook(env, nl_cleanup, s);
-  nl_close(s, 0);
+  polled_sock_close(&s->ps);
   return NULL;
 }
 
@@ -218,7 +176,7 @@ static napi_value js_netlink_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "errors", js_number(env, s->errors));
   struct sockaddr_nl me;
   socklen_t len = sizeof me;
-  if (getsockname(s->fd, (struct sockaddr *)&me, &len) == 0) napi_set_named_property(env, o, "portId", js_number(env, me.nl_pid));
+  if (getsockname(s->ps.fd, (struct sockaddr *)&me, &len) == 0) napi_set_named_property(env, o, "portId", js_number(env, me.nl_pid));
   return o;
 }
 

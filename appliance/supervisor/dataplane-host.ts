@@ -4,11 +4,11 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L } from '../dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L, type RingName } from '../dataplane/layout.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
-import { readRingCounters, type RingName } from '../dataplane/ring-counters.js';
+import { readRingCounters } from '../dataplane/ring-counters.js';
 import { tunQueueDrops } from './tun-queue.js';
 import { loadNative, type NativeIo, type PumpOptions } from '../io/native.js';
 import { prepareTunnelSysctls } from './system.js';
@@ -81,9 +81,8 @@ export class DataplaneHost {
   private espFd = -1;
   private udpFd = -1;
   readonly sa: SaCommands;
-  private pumps: number[] = [];
-  private readonly pumpRings = new Map<number, RingName>();
-  private udpRxPump = -1;
+  /** The running pumps by the ring each serves. */
+  private readonly pumps = new Map<RingName, number>();
   private watchId = -1;
   private keeper?: WorkerKeeper;
   private readonly control: ControlDispatcher;
@@ -124,7 +123,7 @@ export class DataplaneHost {
       this.espFd = this.io.openRawIp(50, p.source);
       this.udpFd = this.io.openUdp(p.source, NATT_PORT);
       this.startPump('espRx', { kind: 'raw-rx', fd: this.espFd, rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
-      this.udpRxPump = this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH,
+      this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH,
         controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST });
       this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH });
     }
@@ -169,17 +168,14 @@ export class DataplaneHost {
   }
 
   /** Starts the pump of one ring; its packets and batches show as `<ring>PumpPackets`/`PumpBatches`. */
-  private startPump(ring: RingName, o: Omit<PumpOptions, 'memory' | 'ring'>): number {
-    const id = this.io.startPump({ ...o, memory: this.view, ring: this.layout[ring] });
-    this.pumps.push(id);
-    this.pumpRings.set(id, ring);
-    return id;
+  private startPump(ring: RingName, o: Omit<PumpOptions, 'memory' | 'ring'>): void {
+    this.pumps.set(ring, this.io.startPump({ ...o, memory: this.view, ring: this.layout[ring] }));
   }
 
   /** Per pump: packets moved and wake-ups that moved some (packets per batch = per recvmmsg/sendmmsg). */
   private pumpCounters(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [id, ring] of this.pumpRings) {
+    for (const [ring, id] of this.pumps) {
       const s = this.io.pumpStats(id);
       out[`${ring}PumpPackets`] = s.packets;
       out[`${ring}PumpBatches`] = s.batches;
@@ -244,8 +240,9 @@ export class DataplaneHost {
   }
   /** The udp-rx pump's rate limit of non-ESP datagrams (IKE to JS): admitted and dropped. */
   private udpControlCounters() {
-    if (this.udpRxPump < 0) return { udpControlPassed: 0, udpControlDropped: 0 };
-    const s = this.io.pumpStats(this.udpRxPump);
+    const id = this.pumps.get('udpRx');
+    if (id === undefined) return { udpControlPassed: 0, udpControlDropped: 0 };
+    const s = this.io.pumpStats(id);
     return { udpControlPassed: s.controlPassed, udpControlDropped: s.controlDropped };
   }
   /** The last worker death, one line ('' if none). */
@@ -253,7 +250,6 @@ export class DataplaneHost {
   get buffer(): ArrayBufferLike { return this.memory.buffer; }
   get layoutInfo() { return this.layout; }
   peers() { return readPeers(this.memory.buffer, this.layout); }
-  pumpStats() { return this.pumps.map((id) => this.io.pumpStats(id)); }
 
   async stop(): Promise<void> {
     if (this.keeper) {
@@ -264,10 +260,8 @@ export class DataplaneHost {
       this.keeper = undefined;
     }
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
-    for (const id of this.pumps) this.io.stopPump(id);
-    this.pumps = [];
-    this.pumpRings.clear();
-    this.udpRxPump = -1;
+    for (const id of this.pumps.values()) this.io.stopPump(id);
+    this.pumps.clear();
     for (const fd of [this.tunFd, this.rawFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
     this.tunFd = this.rawFd = this.espFd = this.udpFd = -1;
     this.io.pcapClose();
