@@ -93,6 +93,28 @@ t.test('download: cut mid-way, resumed by Range from the partial file; a replace
   t.equal(r.status, 404, 'no path out of the serve directory');
 });
 
+t.test('a slow reader: the server waits for drain without piling listeners on the response', async (t) => {
+  const dir = tmp(t);
+  fs.writeFileSync(path.join(dir, 'big.fw'), Buffer.alloc(24 << 20));
+  const { port } = await server(t, dir);
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.teardown(() => { process.off('warning', onWarning); });
+  // read a little at a time, so the server's writes hit backpressure again and again
+  let got = 0;
+  await new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${port}/firmware/bundle/big.fw`, (res) => {
+    const step = () => { for (let c; (c = res.read(256 * 1024)) !== null;) got += c.length; if (!res.readableEnded) setTimeout(step, 2); };
+    res.on('readable', () => undefined);
+    res.on('end', resolve);
+    res.on('error', reject);
+    setTimeout(step, 2);
+  }).on('error', reject));
+  await new Promise((r) => setImmediate(r)); // a warning is emitted on the next tick
+  t.equal(got, 24 << 20, 'the whole bundle arrived');
+  t.same(warnings.filter((w) => /MaxListeners/.test(w)), [], 'no listener leak warning');
+});
+
 t.test('no room on the persistent partition: the download goes to the fallback directory (RAM on the box)', async (t) => {
   const dir = tmp(t);
   const vendor = keyPair();

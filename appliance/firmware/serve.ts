@@ -55,6 +55,16 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+/** Waits for the response to drain or close, removing both listeners either way (a bundle waits
+ *  hundreds of times: listeners left behind would pile up on the response). */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 export class FirmwareServer {
   readonly counters: ServeCounters = { requests: 0, notPeer: 0, badRequest: 0, notFound: 0, statusPosts: 0, bundleFull: 0, bundleRanged: 0, rangeUnsatisfiable: 0, bytesServed: 0 };
   /** offsets of the last ranged requests (show firmware push, the tests) */
@@ -158,7 +168,7 @@ export class FirmwareServer {
       pos += bytesRead;
       sent += bytesRead;
       this.counters.bytesServed += bytesRead;
-      if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      if (!ok) await drainedOrClosed(res);
       const rate = this.o.rate ?? 0;
       const ahead = rate > 0 ? (sent / rate) * 1000 - (Date.now() - t0) : 0;
       if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
