@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { parseContentRange, rangeFrom } from './byte-range.js';
 
 export interface DownloadOptions {
   /** where the partial file and its metadata live (persistent) */
@@ -97,20 +98,20 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
   const fsys = fs.statfsSync(o.dir);
   const limit = Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 1 << 20));
   const headers: Record<string, string> = {};
-  if (have > 0) { headers.range = `bytes=${have}-`; headers['if-range'] = meta!.etag!; }
+  if (have > 0) { headers.range = rangeFrom(have); headers['if-range'] = meta!.etag!; }
   const get = url.startsWith('https:') ? https.get : http.get;
   return new Promise<boolean>((resolve, reject) => {
     const req = get(url, { headers, localAddress: o.localAddress }, (res) => {
       const status = res.statusCode ?? 0;
       let start: number, total: number | undefined;
       if (status === 206 && have > 0) {
-        const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers['content-range'] ?? '');
-        if (!m || Number(m[1]) !== have || (meta!.total !== undefined && Number(m[3]) !== meta!.total)) {
+        const range = parseContentRange(res.headers['content-range']);
+        if (!range || range.start !== have || (meta!.total !== undefined && range.size !== meta!.total)) {
           res.resume();
           fs.rmSync(p.meta, { force: true }); // start again from the beginning next time
           return reject(new DownloadError(`the server answered the range from ${have} with "${res.headers['content-range']}"`));
         }
-        start = have; total = Number(m[3]);
+        start = have; total = range.size;
         stats.resumedFrom.push(have);
       } else if (status === 200) {
         start = 0;

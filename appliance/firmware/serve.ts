@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { BUNDLE_PATH, MAX_REPORT, STATUS_PATH, type HubAnswer } from './report.js';
+import { contentRange, parseRange, unsatisfiedRange } from './byte-range.js';
 
 export interface ServeOptions {
   address: string;
@@ -39,21 +40,6 @@ export interface ServeCounters {
 
 const NAME = /^[A-Za-z0-9._-]+\.fw$/;
 const CHUNK = 64 * 1024;
-
-/** A single byte range of a resource of `size` bytes: [start, end], null when unsatisfiable,
- *  undefined when absent or not a form we serve (then the whole resource is sent, as RFC 9110 allows). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | undefined {
-  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') { // the last N bytes
-    const n = Number(m[2]);
-    return n === 0 || size === 0 ? null : { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (!Number.isSafeInteger(start) || start >= size || end < start) return null;
-  return { start, end };
-}
 
 /** Waits for the response to drain or close, removing both listeners either way (a bundle waits
  *  hundreds of times: listeners left behind would pile up on the response). */
@@ -138,7 +124,7 @@ export class FirmwareServer {
       if (range !== undefined && ifRange !== undefined && ifRange !== etag) range = undefined; // changed: send it whole
       if (range === null) {
         this.counters.rangeUnsatisfiable++;
-        return this.end(res, 416, 'range not satisfiable', { 'content-range': `bytes */${st.size}`, etag });
+        return this.end(res, 416, 'range not satisfiable', { 'content-range': unsatisfiedRange(st.size), etag });
       }
       const start = range?.start ?? 0, end = range?.end ?? st.size - 1;
       const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag, 'content-length': end - start + 1 };
@@ -146,7 +132,7 @@ export class FirmwareServer {
         this.counters.bundleRanged++;
         this.rangeStarts.push(start);
         if (this.rangeStarts.length > 16) this.rangeStarts.shift();
-        res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${st.size}` });
+        res.writeHead(206, { ...headers, 'content-range': contentRange(start, end, st.size) });
       } else {
         this.counters.bundleFull++;
         res.writeHead(200, headers);
