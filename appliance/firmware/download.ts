@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { parseContentRange, rangeFrom } from './byte-range.js';
+import { isStrongEtag, parseContentRange, rangeFrom } from './byte-range.js';
 
 export interface DownloadOptions {
   /** where the partial file and its metadata live (persistent) */
@@ -92,7 +92,7 @@ function size(file: string): number { try { return fs.statSync(file).size; } cat
 function attempt(url: string, p: { file: string; meta: string }, o: DownloadOptions, stats: DownloadStats): Promise<boolean> {
   let meta = readMeta(p.meta, url);
   let have = meta ? size(p.file) : 0;
-  if (!meta || !meta.etag) { have = 0; meta = undefined; } // no validator: resuming could splice two bundles
+  if (!meta || !isStrongEtag(meta.etag)) { have = 0; meta = undefined; } // no validator: resuming could splice two bundles
   if (meta?.total !== undefined && have === meta.total) return Promise.resolve(true);
   // the most this file may grow to: the limit, and what the filesystem has beyond the reserve
   const fsys = fs.statfsSync(o.dir);
@@ -111,6 +111,13 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
           fs.rmSync(p.meta, { force: true }); // start again from the beginning next time
           return reject(new DownloadError(`the server answered the range from ${have} with "${res.headers['content-range']}"`));
         }
+        // a server that ignores If-Range (busybox httpd does) answers 206 for a bundle replaced since
+        // the partial file began: the answer's ETag says so; those bytes would splice two bundles
+        if (res.headers.etag !== undefined && res.headers.etag !== meta!.etag) {
+          res.resume();
+          fs.rmSync(p.meta, { force: true }); // the next attempt starts from the beginning
+          return reject(new Error(`the server sent a range of another bundle (ETag ${res.headers.etag}, ours ${meta!.etag}): starting again`));
+        }
         start = have; total = range.size;
         stats.resumedFrom.push(have);
       } else if (status === 200) {
@@ -126,7 +133,7 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
         res.destroy();
         return reject(limit < o.max ? new NoRoomError(`the bundle (${total} bytes) exceeds the room on ${o.dir} (${limit} bytes)`) : new DownloadError(`the bundle (${total} bytes) exceeds ${o.max} bytes`));
       }
-      const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+      const etag = isStrongEtag(res.headers.etag) ? res.headers.etag : undefined; // a weak one may not go in If-Range
       if (start === 0) {
         fs.writeFileSync(p.file, Buffer.alloc(0), { mode: 0o600 });
         fs.writeFileSync(p.meta, JSON.stringify({ url, etag, total } satisfies Meta));
