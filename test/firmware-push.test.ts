@@ -245,6 +245,22 @@ t.test('waves: told in turn, the next wave after success, the first failure stop
   t.ok(logs.some((l) => /push stopped in wave 2/.test(l)), 'logged');
 });
 
+t.test('a push keeps the bundle it started with: a later wave gets what the earlier proved', async (t) => {
+  let reads = 0;
+  let bundles = [{ name: 'a.fw', version: '1.1.0', arch: 'x86_64' as const }];
+  const c = new PushController({ bundles: () => { reads++; return bundles; }, url: (n) => `http://h/${n}`, waveTimeoutMs: 60_000, log: () => undefined });
+  t.teardown(() => c.stop());
+  const never = new AbortController().signal;
+  const rep = (o: Partial<SpokeReport> = {}) => parseReport(report(o));
+  c.start(['10.0.0.2', '10.0.0.3'], 1);
+  bundles = [...bundles, { name: 'b.fw', version: '1.2.0', arch: 'x86_64' }]; // fetched during the push
+  t.same(await c.onReport('10.0.0.2', rep(), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } });
+  await c.onReport('10.0.0.2', rep({ running: '1.1.0', last: { result: 'committed', version: '1.1.0', message: 'ok', at: 't1' } }), never);
+  t.equal(c.view().rows[0].state, 'done', 'wave 1 done on 1.1.0 (not told 1.2.0 after it)');
+  t.same(await c.onReport('10.0.0.3', rep(), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'wave 2 gets 1.1.0, not the untried 1.2.0');
+  t.equal(reads, 1, 'the serve directory was read once, at the start, not per report');
+});
+
 t.test('a pushed update: newer only, never forced, not a version that rolled back, the announced one', async (t) => {
   const dir = tmp(t);
   const vendor = keyPair();
