@@ -363,6 +363,22 @@ t.test('firmware fetch: a bundle into the serve directory, verified whole, named
   t.same(fs.readdirSync(serveDir), ['dmvpn-aarch64-2.0.1.fw'], 'the refused ones are gone');
 });
 
+t.test('the hub offers only bundles signed with its key', async (t) => {
+  const { servedBundles } = await import('../appliance/firmware/push-service.js');
+  const dir = tmp(t);
+  const vendor = keyPair();
+  const serveDir = path.join(dir, 'serve');
+  fs.mkdirSync(serveDir);
+  const parts = partFiles(dir);
+  fs.renameSync(bundle(dir, vendor.privateKeyPem, parts, { version: '1.2.0' }), path.join(serveDir, 'good.fw'));
+  fs.renameSync(bundle(dir, keyPair().privateKeyPem, parts, { version: '9.0.0' }), path.join(serveDir, 'other-key.fw'));
+  fs.writeFileSync(path.join(serveDir, 'junk.fw'), crypto.randomBytes(5000));
+  fs.copyFileSync(path.join(serveDir, 'good.fw'), path.join(serveDir, 'good.fw.partial'));
+  t.same(servedBundles(serveDir, vendor.publicKeyPem), [{ name: 'good.fw', version: '1.2.0', arch: 'x86_64', size: fs.statSync(path.join(serveDir, 'good.fw')).size }],
+    'not one signed with another key, not junk, not a name that is not a bundle\'s');
+  t.same(servedBundles(path.join(dir, 'none'), vendor.publicKeyPem), [], 'no serve directory: none');
+});
+
 t.test('the server: a bad report is 400, an oversized one 413, a stranger 403, other paths 404; each counted', async (t) => {
   const dir = tmp(t);
   const s = new FirmwareServer({ address: '127.0.0.1', port: 0, dir, isPeer: (a) => a === '127.0.0.1',

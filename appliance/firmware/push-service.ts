@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MAX_HEAD, decodeHead, signedMessage } from './manifest.js';
+import { checkSignature, readHeadOf } from './verify.js';
 import { FirmwareServer, type ServeCounters } from './serve.js';
 import { PushController, type PushBundle } from './push.js';
 import { BUNDLE_PATH, parseReport } from './report.js';
@@ -34,16 +34,10 @@ export function servedBundles(dir: string, publicKeyPem: string): Array<PushBund
   try { names = fs.readdirSync(dir).filter((n) => /^[A-Za-z0-9._-]+\.fw$/.test(n)).sort(); } catch { return out; }
   for (const name of names) {
     try {
-      const fd = fs.openSync(path.join(dir, name), 'r');
-      try {
-        const size = fs.fstatSync(fd).size;
-        const buf = Buffer.alloc(Math.min(MAX_HEAD, size));
-        fs.readSync(fd, buf, 0, buf.length, 0);
-        const head = decodeHead(buf, size);
-        if (!crypto.verify(null, signedMessage(head.manifestBytes), key, head.signature)) continue;
-        out.push({ name, version: head.manifest.version, arch: head.manifest.arch, size });
-      } finally { fs.closeSync(fd); }
-    } catch { /* not a bundle: not offered */ }
+      const { head, size } = readHeadOf(path.join(dir, name));
+      checkSignature(head, key);
+      out.push({ name, version: head.manifest.version, arch: head.manifest.arch, size });
+    } catch { /* not a bundle, or not signed with our key: not offered */ }
   }
   return out;
 }
