@@ -293,6 +293,15 @@ t.test('a pushed update: newer only, never forced, not a version that rolled bac
   t.same(reboots, ['firmware update to version 1.2.0 (slot B)'], 'only the local one got as far as a reboot');
 });
 
+t.test('the versions rolled back here: each once, the latest last, the 8 latest kept', async (t) => {
+  const { addRolledBack } = await import('../appliance/firmware/state.js');
+  const s: import('../appliance/firmware/state.js').FirmwareState = { slots: {} };
+  for (let i = 1; i <= 9; i++) addRolledBack(s, `1.${i}.0`);
+  t.same(s.rolledBack, ['1.2.0', '1.3.0', '1.4.0', '1.5.0', '1.6.0', '1.7.0', '1.8.0', '1.9.0']);
+  addRolledBack(s, '1.2.0');
+  t.same(s.rolledBack, ['1.3.0', '1.4.0', '1.5.0', '1.6.0', '1.7.0', '1.8.0', '1.9.0', '1.2.0'], 'rolled back again: the latest, not the first to go');
+});
+
 t.test('the trial clock: the kernel\'s start, or the slot file\'s time when later and believable', async (t) => {
   const { bootedAt } = await import('../appliance/entry/firmware-box.js');
   const dir = tmp(t);

@@ -10,7 +10,7 @@ import { downloadResumable, dropPartial, DownloadError, NoRoomError } from './do
 import { verifyBundle } from './verify.js';
 import { writeSlot, type SlotTarget } from './slot-writer.js';
 import { readGrubenv, updateGrubenv } from './grubenv.js';
-import { readState, writeState, otherSlot, isSlot, type FirmwareState, type Slot, type FirmwareResult } from './state.js';
+import { addRolledBack, readState, writeState, otherSlot, isSlot, type FirmwareState, type Slot, type FirmwareResult } from './state.js';
 import { assessBoot, TrialWatch, type HealthView } from './commit.js';
 
 export interface FirmwareHost {
@@ -96,7 +96,7 @@ export class FirmwareService {
       }),
       giveUp: (reason) => this.guard(async () => {
         delete this.state.pending;
-        this.state.rolledBack = [...new Set([...(this.state.rolledBack ?? []), p.version])].slice(-8);
+        addRolledBack(this.state, p.version);
         this.finish('rolled back', `slot ${p.slot} version ${p.version} did not become healthy (${reason}); rebooting into slot ${p.previous}`, p.version);
         await this.tell();
         this.h.log('error', 'ROLLBACK', `slot ${p.slot} version ${p.version}: ${reason}; rebooting into slot ${p.previous}`);
