@@ -9,7 +9,7 @@ import path from 'node:path';
 import { checkSignature, readHeadOf } from './verify.js';
 import { FirmwareServer, type ServeCounters } from './serve.js';
 import { PushController, type PushBundle } from './push.js';
-import { BUNDLE_PATH, parseReport } from './report.js';
+import { BUNDLE_NAME, BUNDLE_PATH, parseReport } from './report.js';
 import { fetchBundle } from './fetch.js';
 
 export interface PushServiceOptions {
@@ -31,7 +31,7 @@ export function servedBundles(dir: string, publicKeyPem: string): Array<PushBund
   const key = crypto.createPublicKey(publicKeyPem);
   const out: Array<PushBundle & { size: number }> = [];
   let names: string[] = [];
-  try { names = fs.readdirSync(dir).filter((n) => /^[A-Za-z0-9._-]+\.fw$/.test(n)).sort(); } catch { return out; }
+  try { names = fs.readdirSync(dir).filter((n) => BUNDLE_NAME.test(n)).sort(); } catch { return out; }
   for (const name of names) {
     try {
       const { head, size } = readHeadOf(path.join(dir, name));

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { BUNDLE_PATH, MAX_REPORT, STATUS_PATH, type HubAnswer } from './report.js';
+import { BUNDLE_NAME, BUNDLE_PATH, MAX_REPORT, STATUS_PATH, type HubAnswer } from './report.js';
 import { contentRange, parseRange, unsatisfiedRange } from './byte-range.js';
 
 export interface ServeOptions {
@@ -38,7 +38,6 @@ export interface ServeCounters {
   bytesServed: number;
 }
 
-const NAME = /^[A-Za-z0-9._-]+\.fw$/;
 const CHUNK = 64 * 1024;
 
 /** Waits for the response to drain or close, removing both listeners either way (a bundle waits
@@ -111,7 +110,7 @@ export class FirmwareServer {
   }
 
   private async bundle(name: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!NAME.test(name)) { this.counters.notFound++; return this.end(res, 404, 'no such bundle'); }
+    if (!BUNDLE_NAME.test(name)) { this.counters.notFound++; return this.end(res, 404, 'no such bundle'); }
     const file = path.join(this.o.dir, name);
     let fd: fs.promises.FileHandle;
     try { fd = await fs.promises.open(file, 'r'); } catch { this.counters.notFound++; return this.end(res, 404, 'no such bundle'); }
