@@ -96,7 +96,7 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
   if (meta?.total !== undefined && have === meta.total) return Promise.resolve(true);
   // the most this file may grow to: the limit, and what the filesystem has beyond the reserve
   const fsys = fs.statfsSync(o.dir);
-  const limit = Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 1 << 20));
+  const limit = Math.max(0, Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 1 << 20)));
   const headers: Record<string, string> = {};
   if (have > 0) { headers.range = rangeFrom(have); headers['if-range'] = meta!.etag!; }
   const get = url.startsWith('https:') ? https.get : http.get;
