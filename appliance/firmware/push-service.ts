@@ -11,6 +11,7 @@ import { FirmwareServer, type ServeCounters } from './serve.js';
 import { PushController, type PushBundle } from './push.js';
 import { BUNDLE_NAME, BUNDLE_PATH, parseReport } from './report.js';
 import { fetchBundle } from './fetch.js';
+import { ipToU32 } from '../net/ipv4.js';
 
 export interface PushServiceOptions {
   /** the bundles served (/data/firmware/serve on the box) */
@@ -112,9 +113,8 @@ export class PushService {
   startPush(target: string, wave: number): string {
     if (!this.server) return `% The firmware server is not running (${this.notServing()})\n`;
     const peers = this.o.registeredPeers();
-    const byNumber = (a: string) => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
     if (target !== 'all' && !peers.includes(target)) return `% ${target} is not a registered NHRP peer of this hub\n`;
-    return this.push.start(target === 'all' ? [...peers].sort((a, b) => byNumber(a) - byNumber(b)) : [target], wave);
+    return this.push.start(target === 'all' ? [...peers].sort((a, b) => ipToU32(a) - ipToU32(b)) : [target], wave);
   }
 
   view() {
