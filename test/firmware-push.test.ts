@@ -388,6 +388,29 @@ t.test('the hub offers only bundles signed with its key', async (t) => {
   t.same(servedBundles(path.join(dir, 'none'), vendor.publicKeyPem), [], 'no serve directory: none');
 });
 
+t.test('show firmware push: the push, the server, a row per spoke and per reporting peer', async (t) => {
+  const { formatFirmwarePush } = await import('../appliance/supervisor/exec-firmware-push.js');
+  const now = Date.UTC(2026, 0, 2);
+  const counters = { requests: 9, notPeer: 1, badRequest: 0, notFound: 2, statusPosts: 7, bundleFull: 1, bundleRanged: 1, rangeUnsatisfiable: 0, bytesServed: 2031616 };
+  const out = formatFirmwarePush({
+    push: { state: 'running', message: '', wave: 1, waves: 2, startedAt: now - 2 * 86_400_000 - 3_600_000 },
+    rows: [{ address: '192.168.0.2', wave: 1, state: 'downloading', version: '1.1.0', bytes: 1_000_000, total: 2_000_000, detail: 'downloading', updatedAt: now }],
+    reports: [{ address: '192.168.0.9', at: now - 65_000, report: { v: 1, arch: 'x86_64', running: '1.0.0', phase: 'idle', wait: 25 } }],
+    fetching: undefined, lastFetch: undefined, serving: '192.168.0.1:8737', notServing: undefined, counters, rangeStarts: [917504],
+    bundles: [{ name: 'dmvpn-x86_64-1.1.0.fw', version: '1.1.0', arch: 'x86_64', size: 3 }],
+  }, now);
+  t.equal(out, [
+    'Firmware push: running, wave 1 of 2, started 2d01h ago',
+    'Serving on 192.168.0.1:8737: 9 requests, 7 reports, 1 full and 1 ranged downloads (from byte 917504), 2031616 bytes; refused: 1 not a peer, 0 bad, 2 not found',
+    'Bundles: dmvpn-x86_64-1.1.0.fw (1.1.0, x86_64)',
+    '',
+    'Spoke            Wave  Version     State        Progress          Detail',
+    '192.168.0.2      1     1.1.0       downloading  50% of 2.0MB      downloading',
+    '192.168.0.9      -     1.0.0       idle         -                 reported 00:01:05 ago',
+    '',
+  ].join('\n'));
+});
+
 t.test('the server: a bad report is 400, an oversized one 413, a stranger 403, other paths 404; each counted', async (t) => {
   const dir = tmp(t);
   const s = new FirmwareServer({ address: '127.0.0.1', port: 0, dir, isPeer: (a) => a === '127.0.0.1',
