@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkSignature, readHeadOf } from './verify.js';
-import { FirmwareServer, type ServeCounters } from './serve.js';
+import { FirmwareServer, newServeCounters } from './serve.js';
 import { PushController, type PushBundle } from './push.js';
 import { BUNDLE_NAME, BUNDLE_PATH, parseReport } from './report.js';
 import { fetchBundle } from './fetch.js';
@@ -48,7 +48,8 @@ export class PushService {
   private server?: FirmwareServer;
   private timer?: NodeJS.Timeout;
   private bindError?: string;
-  private readonly counters0: ServeCounters = { requests: 0, notPeer: 0, badRequest: 0, notFound: 0, statusPosts: 0, bundleFull: 0, bundleRanged: 0, rangeUnsatisfiable: 0, bytesServed: 0 };
+  /** the servers' counters, one set across rebinds */
+  private readonly counters = newServeCounters();
 
   constructor(private readonly o: PushServiceOptions) {
     this.push = new PushController({
@@ -65,9 +66,9 @@ export class PushService {
     const check = async () => {
       const want = fs.existsSync(this.o.dir) ? this.o.tunnelAddress() : undefined;
       if (this.server && this.server.address === want) return;
-      if (this.server) { this.addCounters(this.server.counters); this.server.close(); this.server = undefined; }
+      if (this.server) { this.server.close(); this.server = undefined; }
       if (!want) return;
-      const s = new FirmwareServer({ address: want, port: this.o.port, dir: this.o.dir, rate: this.o.rate,
+      const s = new FirmwareServer({ address: want, port: this.o.port, dir: this.o.dir, rate: this.o.rate, counters: this.counters,
         isPeer: (a) => this.o.registeredPeers().includes(a),
         onStatus: (peer, body, signal) => this.push.onReport(peer, parseReport(body), signal) });
       try {
@@ -91,8 +92,6 @@ export class PushService {
     if (!fs.existsSync(this.o.dir)) return `no serve directory ${this.o.dir}: firmware fetch <url> creates it`;
     return this.bindError ?? 'no tunnel address';
   }
-
-  private addCounters(c: ServeCounters): void { for (const k of Object.keys(c) as Array<keyof ServeCounters>) this.counters0[k] += c[k]; }
 
   private fetching?: string;
   lastFetch?: string;
@@ -118,9 +117,7 @@ export class PushService {
   }
 
   view() {
-    const counters = { ...this.counters0 };
-    if (this.server) for (const k of Object.keys(counters) as Array<keyof ServeCounters>) counters[k] += this.server.counters[k];
     return { ...this.push.view(), fetching: this.fetching, lastFetch: this.lastFetch, serving: this.server ? `${this.server.address}:${this.o.port}` : undefined, notServing: this.server ? undefined : this.notServing(),
-      counters, rangeStarts: [...(this.server?.rangeStarts ?? [])], bundles: servedBundles(this.o.dir, this.o.publicKeyPem) };
+      counters: { ...this.counters }, rangeStarts: [...(this.server?.rangeStarts ?? [])], bundles: servedBundles(this.o.dir, this.o.publicKeyPem) };
   }
 }

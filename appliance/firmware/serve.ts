@@ -23,7 +23,11 @@ export interface ServeOptions {
   onStatus(peer: string, body: Buffer, signal: AbortSignal): Promise<HubAnswer>;
   /** bytes per second per download (0: unlimited), so a wave does not fill the hub's uplink */
   rate?: number;
+  /** counters to add to (a hub keeps one set across the servers it binds as its address changes) */
+  counters?: ServeCounters;
 }
+
+export const newServeCounters = (): ServeCounters => ({ requests: 0, notPeer: 0, badRequest: 0, notFound: 0, statusPosts: 0, bundleFull: 0, bundleRanged: 0, rangeUnsatisfiable: 0, bytesServed: 0 });
 
 export interface ServeCounters {
   requests: number;
@@ -51,12 +55,12 @@ function drainedOrClosed(res: http.ServerResponse): Promise<void> {
 }
 
 export class FirmwareServer {
-  readonly counters: ServeCounters = { requests: 0, notPeer: 0, badRequest: 0, notFound: 0, statusPosts: 0, bundleFull: 0, bundleRanged: 0, rangeUnsatisfiable: 0, bytesServed: 0 };
+  readonly counters: ServeCounters;
   /** offsets of the last ranged requests (show firmware push, the tests) */
   readonly rangeStarts: number[] = [];
   private server?: http.Server;
 
-  constructor(private readonly o: ServeOptions) {}
+  constructor(private readonly o: ServeOptions) { this.counters = o.counters ?? newServeCounters(); }
 
   get address(): string { return this.o.address; }
 
