@@ -6,7 +6,6 @@
 import t from 'tap';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { FirmwareServer } from '../appliance/firmware/serve.js';
@@ -15,14 +14,10 @@ import { downloadResumable, partialPaths } from '../appliance/firmware/download.
 import { parseReport, parseAnswer, type SpokeReport } from '../appliance/firmware/report.js';
 import { PushController } from '../appliance/firmware/push.js';
 import { FirmwareService } from '../appliance/firmware/update.js';
-import { keyPair, partFiles, bundle, fakeBox } from './image/firmware-fixture.js';
+import { keyPair, partFiles, bundle, fakeBox, tmpDir } from './image/firmware-fixture.js';
 import { waitFor } from './util/lab.js';
 
-const tmp = (t: { teardown(f: () => void): void }) => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hfw-push-'));
-  t.teardown(() => fs.rmSync(d, { recursive: true, force: true }));
-  return d;
-};
+const tmp = (t: { teardown(f: () => void): void }) => tmpDir(t, 'hfw-push');
 
 t.test('parseRange: the single-range forms of RFC 9110 14.1.2', async (t) => {
   t.same(parseRange('bytes=0-99', 1000), { start: 0, end: 99 });

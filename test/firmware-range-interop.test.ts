@@ -7,7 +7,6 @@ import t from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import type http from 'node:http';
@@ -15,14 +14,11 @@ import { FirmwareServer } from '../appliance/firmware/serve.js';
 import { downloadResumable, partialPaths } from '../appliance/firmware/download.js';
 import { requireTools } from './util/needs.js';
 import { waitFor } from './util/lab.js';
+import { tmpDir } from './image/firmware-fixture.js';
 
 requireTools(t, ['curl', 'busybox']);
 
-const tmp = (t: { teardown(f: () => void): void }) => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'rfw-range-'));
-  t.teardown(() => fs.rmSync(d, { recursive: true, force: true }));
-  return d;
-};
+const tmp = (t: { teardown(f: () => void): void }) => tmpDir(t, 'rfw-range');
 
 /** curl's status line and headers (lower-cased names); the body goes to `out`. Asynchronous: the
  *  server answering it runs in this process. */
