@@ -6,22 +6,18 @@
 import t from 'tap';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { parseRange, FirmwareServer } from '../appliance/firmware/serve.js';
+import { FirmwareServer } from '../appliance/firmware/serve.js';
+import { parseRange } from '../appliance/firmware/byte-range.js';
 import { downloadResumable, partialPaths } from '../appliance/firmware/download.js';
 import { parseReport, parseAnswer, type SpokeReport } from '../appliance/firmware/report.js';
 import { PushController } from '../appliance/firmware/push.js';
 import { FirmwareService } from '../appliance/firmware/update.js';
-import { keyPair, partFiles, bundle, fakeBox } from './image/firmware-fixture.js';
+import { keyPair, partFiles, bundle, fakeBox, tmpDir } from './image/firmware-fixture.js';
 import { waitFor } from './util/lab.js';
 
-const tmp = (t: { teardown(f: () => void): void }) => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hfw-push-'));
-  t.teardown(() => fs.rmSync(d, { recursive: true, force: true }));
-  return d;
-};
+const tmp = (t: { teardown(f: () => void): void }) => tmpDir(t, 'hfw-push');
 
 t.test('parseRange: the single-range forms of RFC 9110 14.1.2', async (t) => {
   t.same(parseRange('bytes=0-99', 1000), { start: 0, end: 99 });
@@ -84,13 +80,35 @@ t.test('download: cut mid-way, resumed by Range from the partial file; a replace
   // limits: a bundle larger than allowed is refused without retrying
   fs.rmSync(partialPaths(dl, url).file);
   await t.rejects(downloadResumable(url, { dir: dl, max: 1000, backoffMs: 50 }), /exceeds 1000 bytes/);
-  const fsys = fs.statfsSync(dir);
-  await t.rejects(downloadResumable(url, { dir: dl, max: 2 << 20, reserve: Number(fsys.bavail) * Number(fsys.bsize) }), /exceeds the room on .* \(\d+ bytes\)/,
+  // a reserve beyond any disk (the free space itself would race with whatever else runs on this machine)
+  await t.rejects(downloadResumable(url, { dir: dl, max: 2 << 20, reserve: 1e15 }), /exceeds the room on .* \(0 bytes\)/,
     'a bundle that would eat into the reserve of the persistent partition is refused');
   await t.rejects(downloadResumable(`http://127.0.0.1:${port}/firmware/bundle/none.fw`, { dir: dl, max: 1000, backoffMs: 50 }), /HTTP 404/);
   // a path that is not a bundle name
   const r = await fetch(`http://127.0.0.1:${port}/firmware/bundle/..%2Fetc%2Fpasswd`);
   t.equal(r.status, 404, 'no path out of the serve directory');
+});
+
+t.test('a slow reader: the server waits for drain without piling listeners on the response', async (t) => {
+  const dir = tmp(t);
+  fs.writeFileSync(path.join(dir, 'big.fw'), Buffer.alloc(24 << 20));
+  const { port } = await server(t, dir);
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.teardown(() => { process.off('warning', onWarning); });
+  // read a little at a time, so the server's writes hit backpressure again and again
+  let got = 0;
+  await new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${port}/firmware/bundle/big.fw`, (res) => {
+    const step = () => { for (let c; (c = res.read(256 * 1024)) !== null;) got += c.length; if (!res.readableEnded) setTimeout(step, 2); };
+    res.on('readable', () => undefined);
+    res.on('end', resolve);
+    res.on('error', reject);
+    setTimeout(step, 2);
+  }).on('error', reject));
+  await new Promise((r) => setImmediate(r)); // a warning is emitted on the next tick
+  t.equal(got, 24 << 20, 'the whole bundle arrived');
+  t.same(warnings.filter((w) => /MaxListeners/.test(w)), [], 'no listener leak warning');
 });
 
 t.test('no room on the persistent partition: the download goes to the fallback directory (RAM on the box)', async (t) => {
@@ -114,21 +132,23 @@ t.test('no room on the persistent partition: the download goes to the fallback d
   t.same(fs.readdirSync(path.join(dir, 'ram')), [], 'nor in RAM once written');
 });
 
-t.test('download without a validator (no ETag): never resumed, a fresh start', async (t) => {
+for (const [what, etag] of [['no ETag', undefined], ['a weak ETag, which If-Range may not carry', 'W/"1"']] as const) t.test(`download without a strong validator (${what}): never resumed, a fresh start`, async (t) => {
   const dir = tmp(t);
   const body = crypto.randomBytes(50_000);
   const ranges: Array<string | undefined> = [];
-  const srv = http.createServer((req, res) => { ranges.push(req.headers.range); res.writeHead(200, { 'content-length': body.length }); res.end(body); });
+  const srv = http.createServer((req, res) => { ranges.push(req.headers.range); res.writeHead(200, { 'content-length': body.length, ...(etag ? { etag } : {}) }); res.end(body); });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   t.teardown(() => srv.close());
   const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/x.fw`;
   const p = partialPaths(dir, url);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(p.file, body.subarray(0, 1000));
-  fs.writeFileSync(p.meta, JSON.stringify({ url }));
+  fs.writeFileSync(p.meta, JSON.stringify({ url, etag }));
   const r = await downloadResumable(url, { dir, max: 1 << 20 });
   t.ok(fs.readFileSync(r.file).equals(body));
-  t.same(ranges, [undefined], 'no Range asked');
+  fs.truncateSync(r.file, 1000); // as a cut leaves it, with the metadata that whole download wrote
+  await downloadResumable(url, { dir, max: 1 << 20 });
+  t.same(ranges, [undefined, undefined], 'no Range asked');
 });
 
 const report = (o: Partial<SpokeReport> = {}) => Buffer.from(JSON.stringify({ v: 1, arch: 'x86_64', running: '1.0.0', phase: 'idle', wait: 0, ...o }));
@@ -220,6 +240,22 @@ t.test('waves: told in turn, the next wave after success, the first failure stop
   t.ok(logs.some((l) => /push stopped in wave 2/.test(l)), 'logged');
 });
 
+t.test('a push keeps the bundle it started with: a later wave gets what the earlier proved', async (t) => {
+  let reads = 0;
+  let bundles = [{ name: 'a.fw', version: '1.1.0', arch: 'x86_64' as const }];
+  const c = new PushController({ bundles: () => { reads++; return bundles; }, url: (n) => `http://h/${n}`, waveTimeoutMs: 60_000, log: () => undefined });
+  t.teardown(() => c.stop());
+  const never = new AbortController().signal;
+  const rep = (o: Partial<SpokeReport> = {}) => parseReport(report(o));
+  c.start(['10.0.0.2', '10.0.0.3'], 1);
+  bundles = [...bundles, { name: 'b.fw', version: '1.2.0', arch: 'x86_64' }]; // fetched during the push
+  t.same(await c.onReport('10.0.0.2', rep(), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } });
+  await c.onReport('10.0.0.2', rep({ running: '1.1.0', last: { result: 'committed', version: '1.1.0', message: 'ok', at: 't1' } }), never);
+  t.equal(c.view().rows[0].state, 'done', 'wave 1 done on 1.1.0 (not told 1.2.0 after it)');
+  t.same(await c.onReport('10.0.0.3', rep(), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'wave 2 gets 1.1.0, not the untried 1.2.0');
+  t.equal(reads, 1, 'the serve directory was read once, at the start, not per report');
+});
+
 t.test('a pushed update: newer only, never forced, not a version that rolled back, the announced one', async (t) => {
   const dir = tmp(t);
   const vendor = keyPair();
@@ -250,6 +286,15 @@ t.test('a pushed update: newer only, never forced, not a version that rolled bac
   t.match(again.update(f, false), /started/, 'a local firmware update may still try it');
   await waitFor(() => again.view().job.phase !== 'verifying' && again.view().job.phase !== 'writing', 10_000, 20);
   t.same(reboots, ['firmware update to version 1.2.0 (slot B)'], 'only the local one got as far as a reboot');
+});
+
+t.test('the versions rolled back here: each once, the latest last, the 8 latest kept', async (t) => {
+  const { addRolledBack } = await import('../appliance/firmware/state.js');
+  const s: import('../appliance/firmware/state.js').FirmwareState = { slots: {} };
+  for (let i = 1; i <= 9; i++) addRolledBack(s, `1.${i}.0`);
+  t.same(s.rolledBack, ['1.2.0', '1.3.0', '1.4.0', '1.5.0', '1.6.0', '1.7.0', '1.8.0', '1.9.0']);
+  addRolledBack(s, '1.2.0');
+  t.same(s.rolledBack, ['1.3.0', '1.4.0', '1.5.0', '1.6.0', '1.7.0', '1.8.0', '1.9.0', '1.2.0'], 'rolled back again: the latest, not the first to go');
 });
 
 t.test('the trial clock: the kernel\'s start, or the slot file\'s time when later and believable', async (t) => {
@@ -320,6 +365,45 @@ t.test('firmware fetch: a bundle into the serve directory, verified whole, named
   await t.rejects(fetchBundle(`http://127.0.0.1:${port}/firmware/bundle/bad.fw`, { dir: serveDir, publicKeyPem: vendor.publicKeyPem }), /part initrd: SHA-256/);
   await t.rejects(fetchBundle(`http://127.0.0.1:${port}/firmware/bundle/good.fw`, { dir: serveDir, publicKeyPem: keyPair().publicKeyPem }), /bad signature/);
   t.same(fs.readdirSync(serveDir), ['dmvpn-aarch64-2.0.1.fw'], 'the refused ones are gone');
+});
+
+t.test('the hub offers only bundles signed with its key', async (t) => {
+  const { servedBundles } = await import('../appliance/firmware/push-service.js');
+  const dir = tmp(t);
+  const vendor = keyPair();
+  const serveDir = path.join(dir, 'serve');
+  fs.mkdirSync(serveDir);
+  const parts = partFiles(dir);
+  fs.renameSync(bundle(dir, vendor.privateKeyPem, parts, { version: '1.2.0' }), path.join(serveDir, 'good.fw'));
+  fs.renameSync(bundle(dir, keyPair().privateKeyPem, parts, { version: '9.0.0' }), path.join(serveDir, 'other-key.fw'));
+  fs.writeFileSync(path.join(serveDir, 'junk.fw'), crypto.randomBytes(5000));
+  fs.copyFileSync(path.join(serveDir, 'good.fw'), path.join(serveDir, 'good.fw.partial'));
+  t.same(servedBundles(serveDir, vendor.publicKeyPem), [{ name: 'good.fw', version: '1.2.0', arch: 'x86_64', size: fs.statSync(path.join(serveDir, 'good.fw')).size }],
+    'not one signed with another key, not junk, not a name that is not a bundle\'s');
+  t.same(servedBundles(path.join(dir, 'none'), vendor.publicKeyPem), [], 'no serve directory: none');
+});
+
+t.test('show firmware push: the push, the server, a row per spoke and per reporting peer', async (t) => {
+  const { formatFirmwarePush } = await import('../appliance/supervisor/exec-firmware-push.js');
+  const now = Date.UTC(2026, 0, 2);
+  const counters = { requests: 9, notPeer: 1, badRequest: 0, notFound: 2, statusPosts: 7, bundleFull: 1, bundleRanged: 1, rangeUnsatisfiable: 0, bytesServed: 2031616 };
+  const out = formatFirmwarePush({
+    push: { state: 'running', message: '', wave: 1, waves: 2, startedAt: now - 2 * 86_400_000 - 3_600_000 },
+    rows: [{ address: '192.168.0.2', wave: 1, state: 'downloading', version: '1.1.0', bytes: 1_000_000, total: 2_000_000, detail: 'downloading', updatedAt: now }],
+    reports: [{ address: '192.168.0.9', at: now - 65_000, report: { v: 1, arch: 'x86_64', running: '1.0.0', phase: 'idle', wait: 25 } }],
+    fetching: undefined, lastFetch: undefined, serving: '192.168.0.1:8737', notServing: undefined, counters, rangeStarts: [917504],
+    bundles: [{ name: 'dmvpn-x86_64-1.1.0.fw', version: '1.1.0', arch: 'x86_64', size: 3 }],
+  }, now);
+  t.equal(out, [
+    'Firmware push: running, wave 1 of 2, started 2d01h ago',
+    'Serving on 192.168.0.1:8737: 9 requests, 7 reports, 1 full and 1 ranged downloads (from byte 917504), 2031616 bytes; refused: 1 not a peer, 0 bad, 2 not found',
+    'Bundles: dmvpn-x86_64-1.1.0.fw (1.1.0, x86_64)',
+    '',
+    'Spoke            Wave  Version     State        Progress          Detail',
+    '192.168.0.2      1     1.1.0       downloading  50% of 2.0MB      downloading',
+    '192.168.0.9      -     1.0.0       idle         -                 reported 00:01:05 ago',
+    '',
+  ].join('\n'));
 });
 
 t.test('the server: a bad report is 400, an oversized one 413, a stranger 403, other paths 404; each counted', async (t) => {

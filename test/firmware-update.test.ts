@@ -126,6 +126,7 @@ t.test('a trial that does not become healthy reboots back; the old slot reports 
   back.start(() => ({ nhsConfigured: false, registered: false, cryptoConfigured: false, ikeUp: false }), 300);
   t.match(formatFirmware(back.view()), /Last result: rolled back: slot B version 1\.1\.0 did not become healthy/, 'the old slot shows the rollback');
   t.equal(back.trial, undefined, 'no trial on the old slot');
+  t.same(readState(s.host('A').stateFile)?.rolledBack, ['1.1.0'], 'recorded once as rolled back (a hub may not push it again)');
 });
 
 t.test('a trial boot that never reached its check (hang, crash, power cut): the old slot reports it', async (t) => {
@@ -140,6 +141,7 @@ t.test('a trial boot that never reached its check (hang, crash, power cut): the 
   t.match(back.view().last?.message ?? '', /slot B version 1\.1\.0 did not become healthy; running slot A version 1\.0\.0 again/);
   t.match(s.logs.join('\n'), /ROLLBACK: slot B/, 'logged');
   t.same(s.reboots, ['firmware update to version 1.1.0 (slot B)'], 'no further reboot: A is the known-good slot');
+  t.same(readState(s.host('A').stateFile)?.rolledBack, ['1.1.0'], 'recorded as rolled back');
 });
 
 t.test('slot writer: a root larger than the slot is refused before writing; a disk that reads back wrong fails', async (t) => {

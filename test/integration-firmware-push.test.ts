@@ -25,7 +25,7 @@ import { formatGrubenv, readGrubenv } from '../appliance/firmware/grubenv.js';
 import { decodeHead, MAX_HEAD, partOffsets } from '../appliance/firmware/manifest.js';
 import { withSeedCrypto } from './util/seed003-crypto.js';
 
-requireTools(t, [...LAB_NEEDS, 'python3', 'ss']);
+requireTools(t, [...LAB_NEEDS, 'python3', 'ss', 'grub-editenv']);
 
 const lab = new Lab(`hfw${process.pid % 10000}`, 2);
 t.teardown(() => lab.down());

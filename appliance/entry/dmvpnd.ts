@@ -76,13 +76,12 @@ const syslog = new SyslogForwarder(() => {
   return l && { hosts: l.hosts, trap: l.trap ?? 6, facility: l.facility ?? 'local7' };
 }, () => running().hostname);
 app.log.onEmit((e) => syslog.send(e));
+const fwLog = (level: Level, mnemonic: string, text: string) => app.log.emit('FIRMWARE', level, mnemonic, text);
 // the firmware updater on the image (firmware-box.ts); on a trial boot it commits the slot once healthy
-const firmware = boxFirmware({ env: process.env, booted: fileText(process.env.DMVPN_SLOT_FILE),
-  log: (level, mnemonic, text) => app.log.emit('FIRMWARE', level, mnemonic, text), reboot: (reason) => void reload(reason) });
+const firmware = boxFirmware({ env: process.env, booted: fileText(process.env.DMVPN_SLOT_FILE), log: fwLog, reboot: (reason) => void reload(reason) });
 firmware?.start(() => healthView(app.execContext()), Number(process.env.DMVPN_FIRMWARE_TRIAL_S ?? 300) * 1000, bootedAt(process.env.DMVPN_SLOT_FILE, uptime()));
 // firmware push (docs/firmware.md): a hub with a serve directory serves bundles to its registered
 // spokes over the tunnel; a box with an updater reports to its NHS and takes a push from it
-const fwLog = (level: Level, mnemonic: string, text: string) => app.log.emit('FIRMWARE', level, mnemonic, text);
 const firmwarePush = boxPushService(app.execContext(), process.env, fwLog);
 const pushClient = firmware && boxPushClient(app.execContext(), firmware, process.env, fwLog);
 const exec = new ExecCommands(app.execContext(), {

@@ -15,7 +15,7 @@ type Log = (level: Level, mnemonic: string, text: string) => void;
 const tunnelAddress = (ctx: ExecContext) => (ctx.overlayUp() ? ctx.tunnel()?.address?.address : undefined);
 
 /** The spokes registered with us now: dynamic entries learnt from Registration Requests. */
-export function registeredPeers(ctx: ExecContext): string[] {
+function registeredPeers(ctx: ExecContext): string[] {
   return (ctx.nhrp()?.cacheEntries() ?? []).filter((e) => e.type === 'dynamic' && e.flags.registered && e.nbma).map((e) => e.tunnelIp);
 }
 

@@ -1,7 +1,7 @@
 // After a boot: is this a trial of a new slot, did a trial just fail, or is it an ordinary boot? And
 // on trial, the health check that commits the slot (grubenv slot = the new one) or gives up on it
 // (a reboot: GRUB cleared try_slot before the kernel started, so the next boot is the known-good slot).
-import { type FirmwareState, type Slot, type FirmwareResult } from './state.js';
+import { addRolledBack, type FirmwareState, type Slot, type FirmwareResult } from './state.js';
 
 export interface BootFacts {
   /** the slot this boot came from (dmvpn.slot on the kernel's command line) */
@@ -39,7 +39,7 @@ export function assessBoot(prev: FirmwareState | undefined, f: BootFacts): BootA
   // the trial boot did not commit: it hung, crashed, lost power or failed its health check, and GRUB
   // came back to the known-good slot
   state.last = { ...result('rolled back', `slot ${p.slot} version ${p.version} did not become healthy; running slot ${f.booted} version ${f.runningVersion} again`, f.now), version: p.version };
-  state.rolledBack = [...new Set([...(state.rolledBack ?? []), p.version])].slice(-8);
+  addRolledBack(state, p.version);
   return { state, concluded: state.last };
 }
 

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { isStrongEtag, parseContentRange, rangeFrom } from './byte-range.js';
 
 export interface DownloadOptions {
   /** where the partial file and its metadata live (persistent) */
@@ -91,26 +92,33 @@ function size(file: string): number { try { return fs.statSync(file).size; } cat
 function attempt(url: string, p: { file: string; meta: string }, o: DownloadOptions, stats: DownloadStats): Promise<boolean> {
   let meta = readMeta(p.meta, url);
   let have = meta ? size(p.file) : 0;
-  if (!meta || !meta.etag) { have = 0; meta = undefined; } // no validator: resuming could splice two bundles
+  if (!meta || !isStrongEtag(meta.etag)) { have = 0; meta = undefined; } // no validator: resuming could splice two bundles
   if (meta?.total !== undefined && have === meta.total) return Promise.resolve(true);
   // the most this file may grow to: the limit, and what the filesystem has beyond the reserve
   const fsys = fs.statfsSync(o.dir);
-  const limit = Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 1 << 20));
+  const limit = Math.max(0, Math.min(o.max, have + Number(fsys.bavail) * Number(fsys.bsize) - (o.reserve ?? 1 << 20)));
   const headers: Record<string, string> = {};
-  if (have > 0) { headers.range = `bytes=${have}-`; headers['if-range'] = meta!.etag!; }
+  if (have > 0) { headers.range = rangeFrom(have); headers['if-range'] = meta!.etag!; }
   const get = url.startsWith('https:') ? https.get : http.get;
   return new Promise<boolean>((resolve, reject) => {
     const req = get(url, { headers, localAddress: o.localAddress }, (res) => {
       const status = res.statusCode ?? 0;
       let start: number, total: number | undefined;
       if (status === 206 && have > 0) {
-        const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers['content-range'] ?? '');
-        if (!m || Number(m[1]) !== have || (meta!.total !== undefined && Number(m[3]) !== meta!.total)) {
+        const range = parseContentRange(res.headers['content-range']);
+        if (!range || range.start !== have || (meta!.total !== undefined && range.size !== meta!.total)) {
           res.resume();
           fs.rmSync(p.meta, { force: true }); // start again from the beginning next time
           return reject(new DownloadError(`the server answered the range from ${have} with "${res.headers['content-range']}"`));
         }
-        start = have; total = Number(m[3]);
+        // a server that ignores If-Range (busybox httpd does) answers 206 for a bundle replaced since
+        // the partial file began: the answer's ETag says so; those bytes would splice two bundles
+        if (res.headers.etag !== undefined && res.headers.etag !== meta!.etag) {
+          res.resume();
+          fs.rmSync(p.meta, { force: true }); // the next attempt starts from the beginning
+          return reject(new Error(`the server sent a range of another bundle (ETag ${res.headers.etag}, ours ${meta!.etag}): starting again`));
+        }
+        start = have; total = range.size;
         stats.resumedFrom.push(have);
       } else if (status === 200) {
         start = 0;
@@ -125,7 +133,7 @@ function attempt(url: string, p: { file: string; meta: string }, o: DownloadOpti
         res.destroy();
         return reject(limit < o.max ? new NoRoomError(`the bundle (${total} bytes) exceeds the room on ${o.dir} (${limit} bytes)`) : new DownloadError(`the bundle (${total} bytes) exceeds ${o.max} bytes`));
       }
-      const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+      const etag = isStrongEtag(res.headers.etag) ? res.headers.etag : undefined; // a weak one may not go in If-Range
       if (start === 0) {
         fs.writeFileSync(p.file, Buffer.alloc(0), { mode: 0o600 });
         fs.writeFileSync(p.meta, JSON.stringify({ url, etag, total } satisfies Meta));

@@ -5,9 +5,8 @@
 // dmvpn-ARCH-VERSION.fw. A bundle that fails is deleted.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MAX_HEAD, decodeHead } from './manifest.js';
 import { downloadResumable, dropPartial } from './download.js';
-import { verifyBundle } from './verify.js';
+import { readHeadOf, verifyBundle } from './verify.js';
 
 export interface FetchOptions {
   dir: string;
@@ -21,15 +20,8 @@ export async function fetchBundle(url: string, o: FetchOptions): Promise<{ name:
   fs.mkdirSync(o.dir, { recursive: true });
   const { file } = await downloadResumable(url, { dir: o.dir, max: o.max ?? 256 << 20, localAddress: o.localAddress });
   try {
-    const fd = fs.openSync(file, 'r');
-    let head;
-    try {
-      const size = fs.fstatSync(fd).size;
-      const buf = Buffer.alloc(Math.min(MAX_HEAD, size));
-      fs.readSync(fd, buf, 0, buf.length, 0);
-      head = decodeHead(buf, size);
-    } finally { fs.closeSync(fd); }
-    const m = head.manifest;
+    // any arch and version: verified as what it says it is
+    const m = readHeadOf(file).head.manifest;
     const v = await verifyBundle(file, { publicKey: o.publicKeyPem, arch: m.arch, runningVersion: m.version });
     const name = `dmvpn-${m.arch}-${m.version}.fw`;
     fs.renameSync(file, path.join(o.dir, name));

@@ -6,7 +6,6 @@
 // only to a newer version, never to one that rolled back here, the announced version checked
 // against the signed manifest, and the bundle's signature is what authorises the code.
 import http from 'node:http';
-import { isVersion } from './manifest.js';
 import { FIRMWARE_PORT, MAX_WAIT_S, STATUS_PATH, parseAnswer, type ReportPhase, type SpokeReport } from './report.js';
 import type { FirmwareService } from './update.js';
 
@@ -104,7 +103,7 @@ export class PushClient {
 
   private act(h: { address: string; local: string }, a: ReturnType<typeof parseAnswer>): void {
     const u = a.update;
-    if (!u || !isVersion(u.version)) return;
+    if (!u) return; // parseAnswer checked its version and URL
     const job = this.fw.view().job;
     // told again while already on it (two reports crossed): not a refusal
     if (job.phase !== 'idle' && job.source === u.url && job.remote) return;

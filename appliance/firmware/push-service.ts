@@ -6,11 +6,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MAX_HEAD, decodeHead, signedMessage } from './manifest.js';
-import { FirmwareServer, type ServeCounters } from './serve.js';
+import { checkSignature, readHeadOf } from './verify.js';
+import { FirmwareServer, newServeCounters } from './serve.js';
 import { PushController, type PushBundle } from './push.js';
-import { BUNDLE_PATH, parseReport } from './report.js';
+import { BUNDLE_NAME, BUNDLE_PATH, parseReport } from './report.js';
 import { fetchBundle } from './fetch.js';
+import { ipToU32 } from '../net/ipv4.js';
 
 export interface PushServiceOptions {
   /** the bundles served (/data/firmware/serve on the box) */
@@ -31,19 +32,13 @@ export function servedBundles(dir: string, publicKeyPem: string): Array<PushBund
   const key = crypto.createPublicKey(publicKeyPem);
   const out: Array<PushBundle & { size: number }> = [];
   let names: string[] = [];
-  try { names = fs.readdirSync(dir).filter((n) => /^[A-Za-z0-9._-]+\.fw$/.test(n)).sort(); } catch { return out; }
+  try { names = fs.readdirSync(dir).filter((n) => BUNDLE_NAME.test(n)).sort(); } catch { return out; }
   for (const name of names) {
     try {
-      const fd = fs.openSync(path.join(dir, name), 'r');
-      try {
-        const size = fs.fstatSync(fd).size;
-        const buf = Buffer.alloc(Math.min(MAX_HEAD, size));
-        fs.readSync(fd, buf, 0, buf.length, 0);
-        const head = decodeHead(buf, size);
-        if (!crypto.verify(null, signedMessage(head.manifestBytes), key, head.signature)) continue;
-        out.push({ name, version: head.manifest.version, arch: head.manifest.arch, size });
-      } finally { fs.closeSync(fd); }
-    } catch { /* not a bundle: not offered */ }
+      const { head, size } = readHeadOf(path.join(dir, name));
+      checkSignature(head, key);
+      out.push({ name, version: head.manifest.version, arch: head.manifest.arch, size });
+    } catch { /* not a bundle, or not signed with our key: not offered */ }
   }
   return out;
 }
@@ -53,7 +48,8 @@ export class PushService {
   private server?: FirmwareServer;
   private timer?: NodeJS.Timeout;
   private bindError?: string;
-  private readonly counters0: ServeCounters = { requests: 0, notPeer: 0, badRequest: 0, notFound: 0, statusPosts: 0, bundleFull: 0, bundleRanged: 0, rangeUnsatisfiable: 0, bytesServed: 0 };
+  /** the servers' counters, one set across rebinds */
+  private readonly counters = newServeCounters();
 
   constructor(private readonly o: PushServiceOptions) {
     this.push = new PushController({
@@ -70,9 +66,9 @@ export class PushService {
     const check = async () => {
       const want = fs.existsSync(this.o.dir) ? this.o.tunnelAddress() : undefined;
       if (this.server && this.server.address === want) return;
-      if (this.server) { this.addCounters(this.server.counters); this.server.close(); this.server = undefined; }
+      if (this.server) { this.server.close(); this.server = undefined; }
       if (!want) return;
-      const s = new FirmwareServer({ address: want, port: this.o.port, dir: this.o.dir, rate: this.o.rate,
+      const s = new FirmwareServer({ address: want, port: this.o.port, dir: this.o.dir, rate: this.o.rate, counters: this.counters,
         isPeer: (a) => this.o.registeredPeers().includes(a),
         onStatus: (peer, body, signal) => this.push.onReport(peer, parseReport(body), signal) });
       try {
@@ -97,8 +93,6 @@ export class PushService {
     return this.bindError ?? 'no tunnel address';
   }
 
-  private addCounters(c: ServeCounters): void { for (const k of Object.keys(c) as Array<keyof ServeCounters>) this.counters0[k] += c[k]; }
-
   private fetching?: string;
   lastFetch?: string;
 
@@ -118,15 +112,12 @@ export class PushService {
   startPush(target: string, wave: number): string {
     if (!this.server) return `% The firmware server is not running (${this.notServing()})\n`;
     const peers = this.o.registeredPeers();
-    const byNumber = (a: string) => a.split('.').reduce((n, x) => n * 256 + Number(x), 0);
     if (target !== 'all' && !peers.includes(target)) return `% ${target} is not a registered NHRP peer of this hub\n`;
-    return this.push.start(target === 'all' ? [...peers].sort((a, b) => byNumber(a) - byNumber(b)) : [target], wave);
+    return this.push.start(target === 'all' ? [...peers].sort((a, b) => ipToU32(a) - ipToU32(b)) : [target], wave);
   }
 
   view() {
-    const counters = { ...this.counters0 };
-    if (this.server) for (const k of Object.keys(counters) as Array<keyof ServeCounters>) counters[k] += this.server.counters[k];
     return { ...this.push.view(), fetching: this.fetching, lastFetch: this.lastFetch, serving: this.server ? `${this.server.address}:${this.o.port}` : undefined, notServing: this.server ? undefined : this.notServing(),
-      counters, rangeStarts: [...(this.server?.rangeStarts ?? [])], bundles: servedBundles(this.o.dir, this.o.publicKeyPem) };
+      counters: { ...this.counters }, rangeStarts: [...(this.server?.rangeStarts ?? [])], bundles: servedBundles(this.o.dir, this.o.publicKeyPem) };
   }
 }

@@ -3,13 +3,16 @@
 // the next wave starts when every spoke of this one runs the new version committed; the first
 // failure (refused, failed, rolled back, a refusal to start, no success within the wave timeout)
 // stops the push: later waves are not started, and the failure names the spoke and its reason.
+// What is pushed is chosen once, at the start (the newest bundle of each arch): a later wave gets the
+// version the earlier ones proved, even if the serve directory changes meanwhile, and a report costs
+// no directory read.
 import { compareVersions, type Arch } from './manifest.js';
 import type { HubAnswer, SpokeReport } from './report.js';
 
 export interface PushBundle { name: string; version: string; arch: Arch }
 
 export interface PushOptions {
-  /** the served bundles whose heads verified (the newest of the spoke's arch is pushed) */
+  /** the served bundles whose heads verified (the newest of the spoke's arch is pushed); read at a push's start */
   bundles(): PushBundle[];
   url(name: string): string;
   waveTimeoutMs: number;
@@ -33,7 +36,13 @@ export interface PushRow {
   updatedAt: number;
 }
 
-interface Push { waves: string[][]; wave: number; rows: Map<string, PushRow>; state: 'running' | 'done' | 'failed'; message: string; startedAt: number; timer?: NodeJS.Timeout }
+interface Push { waves: string[][]; wave: number; bundles: Map<Arch, PushBundle>; rows: Map<string, PushRow>; state: 'running' | 'done' | 'failed'; message: string; startedAt: number; timer?: NodeJS.Timeout }
+
+function newestByArch(bundles: PushBundle[]): Map<Arch, PushBundle> {
+  const m = new Map<Arch, PushBundle>();
+  for (const b of bundles) { const cur = m.get(b.arch); if (!cur || compareVersions(b.version, cur.version) > 0) m.set(b.arch, b); }
+  return m;
+}
 
 const sleepOrWake = (ms: number, signal: AbortSignal, set: (wake: () => void) => void) => new Promise<void>((resolve) => {
   const t = setTimeout(resolve, ms);
@@ -55,15 +64,14 @@ export class PushController {
   start(targets: string[], waveSize: number): string {
     if (this.push?.state === 'running') return `% A firmware push is running (wave ${this.push.wave + 1} of ${this.push.waves.length}): wait for it or "firmware push cancel"\n`;
     if (!targets.length) return '% No registered NHRP peer to push to\n';
-    const bundles = this.o.bundles();
-    if (!bundles.length) return '% No verified firmware bundle to serve (the serve directory holds none whose signature checks)\n';
+    const bundles = newestByArch(this.o.bundles());
+    if (!bundles.size) return '% No verified firmware bundle to serve (the serve directory holds none whose signature checks)\n';
     const waves: string[][] = [];
     for (let i = 0; i < targets.length; i += waveSize) waves.push(targets.slice(i, i + waveSize));
     const rows = new Map<string, PushRow>();
     waves.forEach((w, i) => w.forEach((a) => rows.set(a, { address: a, wave: i + 1, state: 'waiting', detail: i === 0 ? 'waiting for its report' : `wave ${i + 1}`, updatedAt: Date.now() })));
-    this.push = { waves, wave: 0, rows, state: 'running', message: '', startedAt: Date.now() };
-    const newest = this.newestByArch();
-    const what = [...newest.values()].map((b) => `${b.version} (${b.arch}, ${b.name})`).join(', ');
+    this.push = { waves, wave: 0, bundles, rows, state: 'running', message: '', startedAt: Date.now() };
+    const what = [...bundles.values()].map((b) => `${b.version} (${b.arch}, ${b.name})`).join(', ');
     this.o.log('notice', 'PUSH', `push of ${what} to ${targets.length} spoke(s) in ${waves.length} wave(s) of ${waveSize}`);
     this.startWave();
     return `Firmware push of ${what} to ${targets.length} spoke(s) in ${waves.length} wave(s) of ${waveSize} started (show firmware push follows it)\n`;
@@ -74,12 +82,6 @@ export class PushController {
     if (p?.state !== 'running') return '% No firmware push is running\n';
     this.fail(p, `cancelled by the operator in wave ${p.wave + 1}`);
     return 'Firmware push cancelled: spokes already told finish their update; later waves are not started\n';
-  }
-
-  private newestByArch(): Map<Arch, PushBundle> {
-    const m = new Map<Arch, PushBundle>();
-    for (const b of this.o.bundles()) { const cur = m.get(b.arch); if (!cur || compareVersions(b.version, cur.version) > 0) m.set(b.arch, b); }
-    return m;
   }
 
   private startWave(): void {
@@ -137,7 +139,7 @@ export class PushController {
     if (!p || !r || r.wave > p.wave + 1 || r.state === 'done' || r.state === 'failed' || r.state === 'not started') return {};
     r.running = rep.running;
     r.updatedAt = Date.now();
-    const b = this.newestByArch().get(rep.arch);
+    const b = p.bundles.get(rep.arch);
     if (!b) { this.setFailed(r, `no bundle for ${rep.arch}`); this.settle(p, r); return {}; }
     r.version = b.version;
     const tell = (): HubAnswer => {

@@ -7,6 +7,8 @@ import { isVersion, ARCHES, type Arch } from './manifest.js';
 
 export const STATUS_PATH = '/firmware/v1/status';
 export const BUNDLE_PATH = '/firmware/bundle/';
+/** A bundle's name under BUNDLE_PATH: no slash, so never a path out of the serve directory */
+export const BUNDLE_NAME = /^[A-Za-z0-9._-]+\.fw$/;
 /** TCP port of the hub's firmware server on its tunnel address */
 export const FIRMWARE_PORT = 8737;
 export const MAX_REPORT = 4096;
@@ -103,7 +105,7 @@ export function parseAnswer(body: Buffer, hub: string, port: number): HubAnswer 
   only(u, ['version', 'url'], 'update');
   const url = str(u.url, 300, 'update url');
   const prefix = `http://${hub}:${port}${BUNDLE_PATH}`;
-  if (!url.startsWith(prefix) || !/^[A-Za-z0-9._-]+\.fw$/.test(url.slice(prefix.length))) {
+  if (!url.startsWith(prefix) || !BUNDLE_NAME.test(url.slice(prefix.length))) {
     throw new ReportError(`update url ${JSON.stringify(url.slice(0, 80))} is not a bundle on ${hub}:${port}`);
   }
   return { update: { version: version(u.version, 'update version'), url } };

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { BUNDLE_PATH, MAX_REPORT, STATUS_PATH, type HubAnswer } from './report.js';
+import { BUNDLE_NAME, BUNDLE_PATH, MAX_REPORT, STATUS_PATH, type HubAnswer } from './report.js';
+import { contentRange, parseRange, unsatisfiedRange } from './byte-range.js';
 
 export interface ServeOptions {
   address: string;
@@ -22,7 +23,11 @@ export interface ServeOptions {
   onStatus(peer: string, body: Buffer, signal: AbortSignal): Promise<HubAnswer>;
   /** bytes per second per download (0: unlimited), so a wave does not fill the hub's uplink */
   rate?: number;
+  /** counters to add to (a hub keeps one set across the servers it binds as its address changes) */
+  counters?: ServeCounters;
 }
+
+export const newServeCounters = (): ServeCounters => ({ requests: 0, notPeer: 0, badRequest: 0, notFound: 0, statusPosts: 0, bundleFull: 0, bundleRanged: 0, rangeUnsatisfiable: 0, bytesServed: 0 });
 
 export interface ServeCounters {
   requests: number;
@@ -37,31 +42,25 @@ export interface ServeCounters {
   bytesServed: number;
 }
 
-const NAME = /^[A-Za-z0-9._-]+\.fw$/;
 const CHUNK = 64 * 1024;
 
-/** A single byte range of a resource of `size` bytes: [start, end], null when unsatisfiable,
- *  undefined when absent or not a form we serve (then the whole resource is sent, as RFC 9110 allows). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | undefined {
-  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') { // the last N bytes
-    const n = Number(m[2]);
-    return n === 0 || size === 0 ? null : { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (!Number.isSafeInteger(start) || start >= size || end < start) return null;
-  return { start, end };
+/** Waits for the response to drain or close, removing both listeners either way (a bundle waits
+ *  hundreds of times: listeners left behind would pile up on the response). */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 export class FirmwareServer {
-  readonly counters: ServeCounters = { requests: 0, notPeer: 0, badRequest: 0, notFound: 0, statusPosts: 0, bundleFull: 0, bundleRanged: 0, rangeUnsatisfiable: 0, bytesServed: 0 };
+  readonly counters: ServeCounters;
   /** offsets of the last ranged requests (show firmware push, the tests) */
   readonly rangeStarts: number[] = [];
   private server?: http.Server;
 
-  constructor(private readonly o: ServeOptions) {}
+  constructor(private readonly o: ServeOptions) { this.counters = o.counters ?? newServeCounters(); }
 
   get address(): string { return this.o.address; }
 
@@ -115,7 +114,7 @@ export class FirmwareServer {
   }
 
   private async bundle(name: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!NAME.test(name)) { this.counters.notFound++; return this.end(res, 404, 'no such bundle'); }
+    if (!BUNDLE_NAME.test(name)) { this.counters.notFound++; return this.end(res, 404, 'no such bundle'); }
     const file = path.join(this.o.dir, name);
     let fd: fs.promises.FileHandle;
     try { fd = await fs.promises.open(file, 'r'); } catch { this.counters.notFound++; return this.end(res, 404, 'no such bundle'); }
@@ -128,7 +127,7 @@ export class FirmwareServer {
       if (range !== undefined && ifRange !== undefined && ifRange !== etag) range = undefined; // changed: send it whole
       if (range === null) {
         this.counters.rangeUnsatisfiable++;
-        return this.end(res, 416, 'range not satisfiable', { 'content-range': `bytes */${st.size}`, etag });
+        return this.end(res, 416, 'range not satisfiable', { 'content-range': unsatisfiedRange(st.size), etag });
       }
       const start = range?.start ?? 0, end = range?.end ?? st.size - 1;
       const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag, 'content-length': end - start + 1 };
@@ -136,7 +135,7 @@ export class FirmwareServer {
         this.counters.bundleRanged++;
         this.rangeStarts.push(start);
         if (this.rangeStarts.length > 16) this.rangeStarts.shift();
-        res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${st.size}` });
+        res.writeHead(206, { ...headers, 'content-range': contentRange(start, end, st.size) });
       } else {
         this.counters.bundleFull++;
         res.writeHead(200, headers);
@@ -158,7 +157,7 @@ export class FirmwareServer {
       pos += bytesRead;
       sent += bytesRead;
       this.counters.bytesServed += bytesRead;
-      if (!ok) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      if (!ok) await drainedOrClosed(res);
       const rate = this.o.rate ?? 0;
       const ahead = rate > 0 ? (sent / rate) * 1000 - (Date.now() - t0) : 0;
       if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));

@@ -25,6 +25,11 @@ export interface FirmwareState {
   rolledBack?: string[];
 }
 
+/** The versions rolled back here with `version` added as the latest; the 8 latest are kept. */
+export function addRolledBack(s: FirmwareState, version: string): void {
+  s.rolledBack = [...(s.rolledBack ?? []).filter((v) => v !== version), version].slice(-8);
+}
+
 export function readState(file: string): FirmwareState | undefined {
   try {
     const s = JSON.parse(fs.readFileSync(file, 'utf8')) as FirmwareState;

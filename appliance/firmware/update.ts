@@ -10,7 +10,7 @@ import { downloadResumable, dropPartial, DownloadError, NoRoomError } from './do
 import { verifyBundle } from './verify.js';
 import { writeSlot, type SlotTarget } from './slot-writer.js';
 import { readGrubenv, updateGrubenv } from './grubenv.js';
-import { readState, writeState, otherSlot, isSlot, type FirmwareState, type Slot, type FirmwareResult } from './state.js';
+import { addRolledBack, readState, writeState, otherSlot, isSlot, type FirmwareState, type Slot, type FirmwareResult } from './state.js';
 import { assessBoot, TrialWatch, type HealthView } from './commit.js';
 
 export interface FirmwareHost {
@@ -61,8 +61,6 @@ export class FirmwareService {
   private known: Slot;
   trial?: TrialWatch;
   private readonly listeners: FirmwareListener[] = [];
-  /** download figures of the last URL job (show firmware, the tests) */
-  lastDownload?: { bytesFetched: number; attempts: number; resumedFrom: number[] };
   /** the directory the running download uses */
   private downloadIn = '';
 
@@ -96,7 +94,7 @@ export class FirmwareService {
       }),
       giveUp: (reason) => this.guard(async () => {
         delete this.state.pending;
-        this.state.rolledBack = [...new Set([...(this.state.rolledBack ?? []), p.version])].slice(-8);
+        addRolledBack(this.state, p.version);
         this.finish('rolled back', `slot ${p.slot} version ${p.version} did not become healthy (${reason}); rebooting into slot ${p.previous}`, p.version);
         await this.tell();
         this.h.log('error', 'ROLLBACK', `slot ${p.slot} version ${p.version}: ${reason}; rebooting into slot ${p.previous}`);
@@ -140,8 +138,8 @@ export class FirmwareService {
       const v = await verifyBundle(file, { publicKey: this.h.publicKeyPem, arch: this.h.arch, runningVersion: this.h.runningVersion, force });
       const bundleVersion = v.head.manifest.version;
       version = bundleVersion;
+      // update() refused the announced version if a push may not install it; the bundle must be that version
       if (remote && version !== remote.version) throw new BundleError(`bundle version ${version} is not the ${remote.version} the hub announced`);
-      if (remote) { const r = this.remoteRefusal(version); if (r) throw new BundleError(r); }
       this.h.log('notice', 'VERIFIED', `bundle version ${version} (${v.size} bytes) verified in ${Date.now() - t0} ms; writing slot ${target}`);
       this.job = { phase: 'writing', source, slot: target, version, remote: !!remote };
       this.changed();
@@ -185,7 +183,6 @@ export class FirmwareService {
       this.downloadIn = this.h.downloadFallbackDir;
       return get(this.h.downloadFallbackDir, 0);
     });
-    this.lastDownload = stats;
     if (stats.resumedFrom.length) this.h.log('notice', 'RESUMED', `${url}: download resumed from byte ${stats.resumedFrom.join(', ')}; ${stats.bytesFetched} bytes fetched in ${stats.attempts} requests`);
     return file;
   }

@@ -42,13 +42,32 @@ export async function sha256Of(fd: fs.promises.FileHandle, offset: number, size:
   return h.digest('hex');
 }
 
-/** Checks the head alone: signature, arch, version. Cheap; throws BundleError naming the problem. */
-export function checkHead(head: BundleHead, o: VerifyOptions): void {
-  const key = typeof o.publicKey === 'string' ? crypto.createPublicKey(o.publicKey) : o.publicKey;
+/** The head of the open bundle `fd` (a descriptor; a FileHandle's .fd), decoded; throws BundleError. */
+export function readHead(fd: number): { head: BundleHead; size: number } {
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(Math.min(MAX_HEAD, size));
+  fs.readSync(fd, buf, 0, buf.length, 0);
+  return { head: decodeHead(buf, size), size };
+}
+
+/** The head of the bundle file `file`. */
+export function readHeadOf(file: string): { head: BundleHead; size: number } {
+  const fd = fs.openSync(file, 'r');
+  try { return readHead(fd); } finally { fs.closeSync(fd); }
+}
+
+/** Checks the manifest's signature alone; throws BundleError. */
+export function checkSignature(head: BundleHead, publicKey: crypto.KeyObject | string): void {
+  const key = typeof publicKey === 'string' ? crypto.createPublicKey(publicKey) : publicKey;
   if (key.asymmetricKeyType !== 'ed25519') throw new BundleError('the firmware public key is not Ed25519');
   if (!crypto.verify(null, signedMessage(head.manifestBytes), key, head.signature)) {
     throw new BundleError('bad signature: the manifest was not signed by this image\'s firmware key');
   }
+}
+
+/** Checks the head alone: signature, arch, version. Cheap; throws BundleError naming the problem. */
+export function checkHead(head: BundleHead, o: VerifyOptions): void {
+  checkSignature(head, o.publicKey);
   const m = head.manifest;
   if (m.arch !== o.arch) throw new BundleError(`bundle is for ${m.arch}, this box is ${o.arch}`);
   if (compareVersions(m.version, o.runningVersion) < 0 && !o.force) {
@@ -60,10 +79,7 @@ export function checkHead(head: BundleHead, o: VerifyOptions): void {
 export async function verifyBundle(file: string, o: VerifyOptions): Promise<VerifiedBundle> {
   const fd = await fs.promises.open(file, 'r');
   try {
-    const size = (await fd.stat()).size;
-    const buf = Buffer.alloc(Math.min(MAX_HEAD, size));
-    await fd.read(buf, 0, buf.length, 0);
-    const head = decodeHead(buf, size);
+    const { head, size } = readHead(fd.fd);
     checkHead(head, o);
     const parts = partOffsets(head);
     for (const p of parts) {

@@ -4,6 +4,7 @@
 // `show firmware push [json]`: the push, the server's counters, and one row per spoke.
 import type { Args } from '../cli/tree.js';
 import type { PushService } from '../firmware/push-service.js';
+import { iosTime } from '../show/time.js';
 
 type Handler = (a: Args) => string;
 
@@ -20,10 +21,8 @@ export function firmwarePushCommands(s: PushService): Record<string, Handler> {
   };
 }
 
-const ago = (ms: number) => {
-  const s = Math.max(0, Math.round(ms / 1000));
-  return `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-};
+/** how long ago, as IOS's show commands print it (show/time.ts) */
+const ago = (ms: number) => iosTime(Math.round(ms / 1000));
 
 function progress(r: { bytes?: number; total?: number }): string {
   if (r.bytes === undefined) return '-';

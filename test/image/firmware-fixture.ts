@@ -3,10 +3,18 @@
 // updater writes into, as on the box.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { writeBundle } from '../../appliance/firmware/bundle-writer.js';
 import { formatGrubenv } from '../../appliance/firmware/grubenv.js';
 import type { Arch } from '../../appliance/firmware/manifest.js';
+
+/** A directory of its own under the system's temporary directory, removed when the test ends. */
+export function tmpDir(t: { teardown(f: () => void): void }, prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  t.teardown(() => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
+}
 
 export function keyPair(): { privateKeyPem: string; publicKeyPem: string } {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
