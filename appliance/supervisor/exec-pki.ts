@@ -11,7 +11,7 @@ import type { ApplianceConfig } from '../config/model.js';
 import type { KeyKind } from '../config/model-pki.js';
 import { configTrees } from '../config/grammar.js';
 import { runConfigLine, type ModeState } from '../config/modes.js';
-import { certHexLines } from '../config/render-pki.js';
+import { derHexLines } from '../config/render-pki.js';
 import { errorMessage } from '../cli/match.js';
 import type { PasteRequest } from '../console/session.js';
 import { certOf, notIssuedBy, trustpointKey, trustpointNamed } from '../ike/pki/trustpoint.js';
@@ -21,6 +21,7 @@ import type { KeyStore } from './key-store.js';
 
 export interface PkiHost {
   config(): ApplianceConfig;
+  /** live apply, which refuses a chain certificate that pkiRefusal refuses (Appliance.reconfigure) */
   reconfigure(next: ApplianceConfig): Promise<{ ok: boolean; message?: string }>;
   keys(): KeyStore | undefined;
 }
@@ -38,7 +39,7 @@ export function pastedCertificate(text: string): X509Certificate | string {
 /** `cfg` with `cert` added to trustpoint `tp`'s chain, through the config grammar, or the refusal. */
 export function withChainCertificate(cfg: ApplianceConfig, tp: string, cert: X509Certificate, ca: boolean): ApplianceConfig | string {
   const next = structuredClone(cfg);
-  const lines = [`crypto pki certificate chain ${tp}`, ` certificate ${ca ? 'ca ' : ''}${cert.serialNumber}`, ...certHexLines(cert.raw.toString('hex')), '  quit', 'end'];
+  const lines = [`crypto pki certificate chain ${tp}`, ` certificate ${ca ? 'ca ' : ''}${cert.serialNumber}`, ...derHexLines(cert.raw.toString('hex')), '  quit', 'end'];
   let mode: ModeState = { id: 'config' };
   for (const l of lines) {
     const r = runConfigLine(configTrees(), mode, next, l);
@@ -84,15 +85,10 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
     };
   };
   const acceptCa = (_tp: string, cert: X509Certificate) => (cert.ca ? undefined : 'not a CA certificate (basicConstraints CA:FALSE or absent)');
-  const acceptOwn = (tp: string, cert: X509Certificate) => {
-    const cfg = host.config().crypto;
-    const t = trustpointNamed(cfg, tp)!;
-    const k = trustpointKey(t, host.keys()?.lookup, cert);
-    if (!k.ok) return k.reason;
-    const cas = cfg.pki?.chains?.find((c) => c.name === tp)?.certs.filter((c) => c.ca).map(certOf) ?? [];
-    if (!cas.length) return `trustpoint ${tp} has no CA certificate yet (crypto pki authenticate ${tp} first)`;
-    return notIssuedBy(cert, cas, tp);
-  };
+  // the certificate's key pair and issuer are checked by live apply (pkiRefusal, the check of a typed
+  // chain block too); IOS's import also wants the CA authenticated first
+  const acceptOwn = (tp: string) => (host.config().crypto.pki?.chains?.find((c) => c.name === tp)?.certs.some((c) => c.ca)
+    ? undefined : `trustpoint ${tp} has no CA certificate yet (crypto pki authenticate ${tp} first)`);
 
   const configExec: Record<string, (a: Args) => string | PasteRequest> = {
     'crypto key generate rsa label {label:word}': generate('rsa'),
