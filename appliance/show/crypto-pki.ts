@@ -2,18 +2,11 @@
 // IOS layout. Pure functions of the PKI config and the key store's public view; public keys only.
 import { X509Certificate } from 'node:crypto';
 import type { PkiConfig, KeyKind } from '../config/model-pki.js';
+import { derHexLines } from '../config/render-pki.js';
 
 export interface PublicKeyRow { label: string; kind: KeyKind; bits: number; created: string; spki: Uint8Array }
 
 const KIND_NAME: Record<KeyKind, string> = { rsa: 'RSA KEYS', ec: 'EC KEYS', ed25519: 'ED25519 KEYS' };
-
-/** DER as IOS's "Key Data" lines: upper-case hex, 4-byte words, 8 per line. */
-function hexBlock(der: Uint8Array, indent: string): string[] {
-  const words = Buffer.from(der).toString('hex').toUpperCase().match(/.{1,8}/g) ?? [];
-  const out: string[] = [];
-  for (let i = 0; i < words.length; i += 8) out.push(indent + words.slice(i, i + 8).join(' '));
-  return out;
-}
 
 /** IOS date form: "10:15:02 UTC Dec 5 2026" */
 function iosDate(d: Date): string {
@@ -28,7 +21,7 @@ export function formatMyPubkey(rows: PublicKeyRow[], kind?: KeyKind, json = fals
     out.push(`% Key pair was generated at: ${iosDate(new Date(r.created))}`, `Key name: ${r.label}`,
       `Key type: ${KIND_NAME[r.kind]}${r.kind === 'rsa' ? ` ${r.bits} bits` : r.kind === 'ec' ? ' (P-256)' : ''}`,
       ' Storage Device: private-config (key store file)', ' Usage: General Purpose Key', ' Key is not exportable.', ' Key Data:',
-      ...hexBlock(r.spki, '  '));
+      ...derHexLines(Buffer.from(r.spki).toString('hex')));
   }
   return out.length ? out.join('\n') + '\n' : '% No key pairs\n';
 }
