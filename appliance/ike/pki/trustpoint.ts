@@ -11,8 +11,12 @@ import type { Parsed } from '../config.js';
 /** A private key of the key store, by label (PEM, PKCS#8). */
 export type KeyLookup = (label: string) => { kind: KeyKind; pem: string } | undefined;
 
-export const pemOf = (der: Buffer | string) =>
-  `-----BEGIN CERTIFICATE-----\n${(typeof der === 'string' ? Buffer.from(der, 'hex') : der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+/** `der` as a PEM block (RFC 7468: base64 in 64-character lines) labelled `label`. */
+export const pemBlock = (label: string, der: Buffer) =>
+  `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+
+/** A certificate (DER, or DER in hex as the config keeps it) in PEM. */
+export const pemOf = (der: Buffer | string) => pemBlock('CERTIFICATE', typeof der === 'string' ? Buffer.from(der, 'hex') : der);
 
 export const certOf = (c: ChainCert) => new X509Certificate(Buffer.from(c.der, 'hex'));
 

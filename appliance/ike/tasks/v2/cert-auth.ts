@@ -25,16 +25,17 @@ export function loadCredentials(certPem: string, keyPem: string, trustedPem: str
   return { cert, key, trusted: trustedPem.map((p) => new X509Certificate(p)) };
 }
 
-function scheme(key: KeyObject): { alg: Buffer; hash: string | null } {
+/** The AlgorithmIdentifier and hash of the signatures `key` makes (IKE AUTH, and the CSR of ike/pki/csr.ts). */
+export function signatureScheme(key: KeyObject): { alg: Buffer; hash: string | null } {
   const t = key.asymmetricKeyType;
   if (t === 'ed25519') return { alg: ALG.ed25519, hash: null };
   if (t === 'ec') return { alg: ALG.ecdsaSha256, hash: 'sha256' };
   if (t === 'rsa') return { alg: ALG.rsaSha256, hash: 'sha256' };
-  throw new Error(`key type ${t} not supported for IKE signatures`);
+  throw new Error(`key type ${t} not supported for signatures (ed25519, ec P-256, rsa)`);
 }
 
 export function signatureAuth(creds: CertCredentials, octets: Uint8Array): AuthBodyV2 {
-  const s = scheme(creds.key);
+  const s = signatureScheme(creds.key);
   const sig = sign(s.hash, octets, creds.key);
   return { type: PayloadV2.Auth, method: AuthMethod.DigitalSignature, data: new Uint8Array(Buffer.concat([Buffer.from([s.alg.length]), s.alg, sig])) };
 }
