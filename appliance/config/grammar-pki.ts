@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { Node, root, define, CliError, Args } from '../cli/tree.js';
 import type { ConfigCtx, ModeId } from './modes.js';
 import type { CryptoConfig } from './model.js';
-import type { PkiConfig, Trustpoint, KeyKind } from './model-pki.js';
+import { trustpointOf, type PkiConfig, type KeyKind } from './model-pki.js';
 import type { CryptoWrap } from './grammar-ikev2.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
@@ -27,8 +27,6 @@ function prune(c: CryptoConfig): void {
   if (p.chains?.length === 0) delete p.chains;
   if (Object.keys(p).length === 0) delete c.pki;
 }
-
-export const trustpointOf = (c: CryptoConfig, name: string | undefined): Trustpoint | undefined => c.pki?.trustpoints?.find((t) => t.name === name);
 
 /** A serial as X509Certificate.serialNumber gives it (upper-case hex), leading zeros kept to whole bytes. */
 export const canonicalSerial = (s: string) => { const h = s.toUpperCase().replace(/^0+(?=.)/, ''); return h.length % 2 ? `0${h}` : h; };

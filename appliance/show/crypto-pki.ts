@@ -1,7 +1,7 @@
 // `show crypto pki certificates [NAME]`, `show crypto pki trustpoints`, `show crypto key mypubkey` in the
 // IOS layout. Pure functions of the PKI config and the key store's public view; public keys only.
-import { X509Certificate } from 'node:crypto';
-import type { PkiConfig, KeyKind } from '../config/model-pki.js';
+import { certOf } from '../ike/pki/trustpoint.js';
+import { chainCerts, type PkiConfig, type KeyKind } from '../config/model-pki.js';
 import { derHexLines } from '../config/render-pki.js';
 
 export interface PublicKeyRow { label: string; kind: KeyKind; bits: number; created: string; spki: Uint8Array }
@@ -38,7 +38,7 @@ export function certificateRows(pki: PkiConfig | undefined, name?: string, now =
   for (const ch of pki?.chains ?? []) {
     if (name && ch.name !== name) continue;
     for (const c of [...ch.certs.filter((x) => !x.ca), ...ch.certs.filter((x) => x.ca)]) {
-      const x = new X509Certificate(Buffer.from(c.der, 'hex'));
+      const x = certOf(c);
       const from = new Date(x.validFrom), to = new Date(x.validTo);
       out.push({ trustpoint: ch.name, ca: c.ca, status: now < from ? 'Pending (not yet valid)' : now > to ? 'Expired' : 'Available', serial: x.serialNumber,
         issuer: x.issuer, subject: x.subject, validFrom: from.toISOString(), validTo: to.toISOString(), fingerprintSha256: x.fingerprint256.replace(/:/g, ''),
@@ -65,17 +65,17 @@ export function formatPkiCertificates(pki: PkiConfig | undefined, name?: string,
 export function formatPkiTrustpoints(pki: PkiConfig | undefined, json = false): string {
   if (json) {
     return JSON.stringify((pki?.trustpoints ?? []).map((t) => {
-      const certs = pki?.chains?.find((c) => c.name === t.name)?.certs ?? [];
+      const certs = chainCerts(pki, t.name);
       return { ...t, caCertificate: certs.some((c) => c.ca), routerCertificate: certs.some((c) => !c.ca) };
     })) + '\n';
   }
   const out: string[] = [];
   for (const t of pki?.trustpoints ?? []) {
-    const certs = pki?.chains?.find((c) => c.name === t.name)?.certs ?? [];
+    const certs = chainCerts(pki, t.name);
     const ca = certs.find((c) => c.ca);
     out.push(`Trustpoint ${t.name}:`);
     if (ca) {
-      const x = new X509Certificate(Buffer.from(ca.der, 'hex'));
+      const x = certOf(ca);
       out.push('    Subject Name: ', ...dnLines(x.subject, '    '), `          Serial Number (hex): ${x.serialNumber}`);
     }
     out.push(ca ? '    Certificate configured.' : '    CA certificate not configured (crypto pki authenticate).');

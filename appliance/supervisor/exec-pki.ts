@@ -8,13 +8,13 @@
 import { X509Certificate } from 'node:crypto';
 import type { Args } from '../cli/tree.js';
 import type { ApplianceConfig } from '../config/model.js';
-import type { KeyKind } from '../config/model-pki.js';
+import { chainCerts, trustpointOf, type KeyKind } from '../config/model-pki.js';
 import { configTrees } from '../config/grammar.js';
 import { runConfigLine, type ModeState } from '../config/modes.js';
 import { derHexLines } from '../config/render-pki.js';
 import { errorMessage } from '../cli/match.js';
 import type { PasteRequest } from '../console/session.js';
-import { certOf, notIssuedBy, trustpointKey, trustpointNamed } from '../ike/pki/trustpoint.js';
+import { certOf, notIssuedBy, trustpointKey } from '../ike/pki/trustpoint.js';
 import { certificateRequest } from '../ike/pki/csr.js';
 import { formatMyPubkey, formatPkiCertificates, formatPkiTrustpoints } from '../show/crypto-pki.js';
 import type { KeyStore } from './key-store.js';
@@ -67,7 +67,7 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
 
   const paste = (what: string, accept: (tp: string, cert: X509Certificate) => string | undefined, ca: boolean) => (a: Args): string | PasteRequest => {
     const tp = a.p.name;
-    if (!trustpointNamed(host.config().crypto, tp)) return `% trustpoint ${tp} is not defined (crypto pki trustpoint ${tp})\n`;
+    if (!trustpointOf(host.config().crypto, tp)) return `% trustpoint ${tp} is not defined (crypto pki trustpoint ${tp})\n`;
     return {
       intro: `Enter the base 64 encoded ${what}.\nEnd with a blank line or the word "quit" on a line by itself\n`,
       finish: async (text) => {
@@ -87,7 +87,7 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
   const acceptCa = (_tp: string, cert: X509Certificate) => (cert.ca ? undefined : 'not a CA certificate (basicConstraints CA:FALSE or absent)');
   // the certificate's key pair and issuer are checked by live apply (pkiRefusal, the check of a typed
   // chain block too); IOS's import also wants the CA authenticated first
-  const acceptOwn = (tp: string) => (host.config().crypto.pki?.chains?.find((c) => c.name === tp)?.certs.some((c) => c.ca)
+  const acceptOwn = (tp: string) => (chainCerts(host.config().crypto.pki, tp).some((c) => c.ca)
     ? undefined : `trustpoint ${tp} has no CA certificate yet (crypto pki authenticate ${tp} first)`);
 
   const configExec: Record<string, (a: Args) => string | PasteRequest> = {
@@ -120,7 +120,7 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
 /** `crypto pki enroll NAME` (enrollment terminal): a PKCS#10 request for the trustpoint's key, printed. */
 function enroll(host: PkiHost, name: string): string {
   const cfg = host.config();
-  const tp = trustpointNamed(cfg.crypto, name);
+  const tp = trustpointOf(cfg.crypto, name);
   if (!tp) return `% trustpoint ${name} is not defined\n`;
   const k = trustpointKey(tp, host.keys()?.lookup);
   if (!k.ok) return `% ${k.reason}\n`;
@@ -139,7 +139,7 @@ function enroll(host: PkiHost, name: string): string {
 export function pkiRefusal(prev: ApplianceConfig, next: ApplianceConfig, keys: KeyStore | undefined): string | undefined {
   const old = new Set((prev.crypto.pki?.chains ?? []).flatMap((ch) => ch.certs.map((c) => `${ch.name}/${c.der}`)));
   for (const ch of next.crypto.pki?.chains ?? []) {
-    const tp = trustpointNamed(next.crypto, ch.name);
+    const tp = trustpointOf(next.crypto, ch.name);
     if (!tp) return `certificate chain ${ch.name}: trustpoint ${ch.name} is not defined`;
     const cas = ch.certs.filter((c) => c.ca).map(certOf);
     for (const c of ch.certs.filter((x) => !x.ca && !old.has(`${ch.name}/${x.der}`))) {

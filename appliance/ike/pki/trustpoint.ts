@@ -5,7 +5,7 @@
 // refuse with the same words.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
-import type { ChainCert, KeyKind, Trustpoint } from '../../config/model-pki.js';
+import { chainCerts, trustpointOf, type ChainCert, type KeyKind, type Trustpoint } from '../../config/model-pki.js';
 import type { Parsed } from '../config.js';
 
 /** A private key of the key store, by label (PEM, PKCS#8). */
@@ -20,14 +20,10 @@ export const pemOf = (der: Buffer | string) => pemBlock('CERTIFICATE', typeof de
 
 export const certOf = (c: ChainCert) => new X509Certificate(Buffer.from(c.der, 'hex'));
 
-export function trustpointNamed(crypto: CryptoConfig, name: string): Trustpoint | undefined {
-  return crypto.pki?.trustpoints?.find((t) => t.name === name);
-}
-
 /** The CA certificates of trustpoint `name` (PEM); a reason when there is none. */
 export function trustedCas(crypto: CryptoConfig, name: string): Parsed<string[]> {
-  if (!trustpointNamed(crypto, name)) return { ok: false, reason: `trustpoint ${name} is not defined` };
-  const cas = crypto.pki?.chains?.find((c) => c.name === name)?.certs.filter((c) => c.ca) ?? [];
+  if (!trustpointOf(crypto, name)) return { ok: false, reason: `trustpoint ${name} is not defined` };
+  const cas = chainCerts(crypto.pki, name).filter((c) => c.ca);
   if (!cas.length) return { ok: false, reason: `trustpoint ${name} has no CA certificate (crypto pki authenticate ${name})` };
   return { ok: true, warnings: [], value: cas.map((c) => pemOf(c.der)) };
 }
@@ -51,11 +47,11 @@ export function notIssuedBy(cert: X509Certificate, cas: X509Certificate[], name:
 
 /** Our certificate, key and the trusted CAs of trustpoint `name`, as IkeV2Settings.certificate takes them. */
 export function trustpointCredentials(crypto: CryptoConfig, name: string, keys: KeyLookup | undefined): Parsed<{ cert: string; key: string; trusted: string[] }> {
-  const tp = trustpointNamed(crypto, name);
+  const tp = trustpointOf(crypto, name);
   if (!tp) return { ok: false, reason: `trustpoint ${name} is not defined` };
   const cas = trustedCas(crypto, name);
   if (!cas.ok) return cas;
-  const own = crypto.pki?.chains?.find((c) => c.name === name)?.certs.filter((c) => !c.ca) ?? [];
+  const own = chainCerts(crypto.pki, name).filter((c) => !c.ca);
   if (!own.length) return { ok: false, reason: `trustpoint ${name} has no certificate of its own (crypto pki import ${name} certificate)` };
   const caCerts = cas.value.map((p) => new X509Certificate(p));
   const warnings: string[] = [];
