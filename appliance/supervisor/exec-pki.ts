@@ -54,9 +54,8 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
   const guarded = (f: (a: Args) => string): Handler => (a) => { try { return f(a); } catch (e) { return `% ${(e as Error).message}\n`; } };
 
   const generate = (kind: KeyKind) => guarded((a) => {
-    const bits = kind === 'rsa' ? Number(a.p.bits ?? 2048) : kind === 'ec' ? 256 : 256;
-    store().generate(kind, a.p.label, bits);
-    const what = kind === 'rsa' ? `${bits} bit RSA keys` : kind === 'ec' ? '256 bit EC keys (P-256)' : 'Ed25519 keys (not IOS: this appliance\'s extension, RFC 8420)';
+    const k = store().generate(kind, a.p.label, Number(a.p.bits ?? 2048)); // the modulus counts for RSA only
+    const what = kind === 'rsa' ? `${k.bits} bit RSA keys` : kind === 'ec' ? '256 bit EC keys (P-256)' : 'Ed25519 keys (not IOS: this appliance\'s extension, RFC 8420)';
     return `The name for the keys will be: ${a.p.label}\n% Generating ${what}, keys will be non-exportable...\n[OK] (kept in the key store ${store().file}, mode 0600)\n`;
   });
   const zeroize = (kind: KeyKind) => guarded((a) => {
