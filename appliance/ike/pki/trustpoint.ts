@@ -7,6 +7,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
 import { chainCerts, trustpointOf, type ChainCert, type KeyKind, type Trustpoint } from '../../config/model-pki.js';
 import type { Parsed } from '../config.js';
+import { issuerOf, withinValidity } from '../tasks/v2/cert-auth.js';
 
 /** A private key of the key store, by label (PEM, PKCS#8). */
 export type KeyLookup = (label: string) => { kind: KeyKind; pem: string } | undefined;
@@ -41,8 +42,7 @@ export function trustpointKey(tp: Trustpoint, keys: KeyLookup | undefined, cert?
 
 /** Why `cert` (ours, to be used by trustpoint `name`) is not issued by one of `cas`, or undefined. */
 export function notIssuedBy(cert: X509Certificate, cas: X509Certificate[], name: string): string | undefined {
-  const ok = cas.some((ca) => { try { return cert.checkIssued(ca) && cert.verify(ca.publicKey); } catch { return false; } });
-  return ok ? undefined : `certificate ${cert.serialNumber} (${cert.subject.replace(/\n/g, ',')}) is not issued by the CA of trustpoint ${name}`;
+  return issuerOf(cert, cas) ? undefined : `certificate ${cert.serialNumber} (${cert.subject.replace(/\n/g, ',')}) is not issued by the CA of trustpoint ${name}`;
 }
 
 /** Our certificate, key and the trusted CAs of trustpoint `name`, as IkeV2Settings.certificate takes them. */
@@ -61,8 +61,7 @@ export function trustpointCredentials(crypto: CryptoConfig, name: string, keys: 
     if (!k.ok) { warnings.push(k.reason); continue; }
     const why = notIssuedBy(cert, caCerts, name);
     if (why) return { ok: false, reason: why };
-    const now = new Date();
-    if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return { ok: false, reason: `trustpoint ${name}: certificate ${cert.serialNumber} is outside its validity (${cert.validFrom} - ${cert.validTo})` };
+    if (!withinValidity(cert)) return { ok: false, reason: `trustpoint ${name}: certificate ${cert.serialNumber} is outside its validity (${cert.validFrom} - ${cert.validTo})` };
     return { ok: true, warnings: [], value: { cert: pemOf(c.der), key: k.value.pem, trusted: cas.value } };
   }
   return { ok: false, reason: warnings[0] ?? `trustpoint ${name}: no usable certificate` };

@@ -54,6 +54,14 @@ export function sanIpv4Addresses(cert: X509Certificate): string[] {
   return (cert.subjectAltName ?? '').split(/,\s*/).map((e) => /^IP Address:(\d+\.\d+\.\d+\.\d+)$/.exec(e.trim())?.[1]).filter((a): a is string => a !== undefined);
 }
 
+/** The CA of `cas` that issued `cert` (its issuer name and its signature), if any. Also the check of
+ *  our own certificate against its trustpoint's CAs (ike/pki/trustpoint.ts). */
+export function issuerOf(cert: X509Certificate, cas: readonly X509Certificate[]): X509Certificate | undefined {
+  return cas.find((c) => { try { return cert.checkIssued(c) && cert.verify(c.publicKey); } catch { return false; } });
+}
+
+export const withinValidity = (cert: X509Certificate, now = new Date()) => now >= new Date(cert.validFrom) && now <= new Date(cert.validTo);
+
 /**
  * The peer's end-entity certificate checked against our trust anchors and its claimed identity, then
  * its AUTH signature over `octets`. A reason when anything fails, else the IPv4 addresses the
@@ -64,9 +72,8 @@ export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthB
   if (!certP || certP.data[0] !== CERT_X509_SIGNATURE) return 'no X.509 certificate payload';
   let cert: X509Certificate;
   try { cert = new X509Certificate(Buffer.from(certP.data.subarray(1))); } catch { return 'certificate undecodable'; }
-  const ca = trusted.find((c) => { try { return cert.checkIssued(c) && cert.verify(c.publicKey); } catch { return false; } });
-  if (!ca) return `certificate of ${cert.subject.replace(/\n/g, ', ')} not issued by a trusted CA`;
-  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return 'certificate outside its validity period';
+  if (!issuerOf(cert, trusted)) return `certificate of ${cert.subject.replace(/\n/g, ', ')} not issued by a trusted CA`;
+  if (!withinValidity(cert, now)) return 'certificate outside its validity period';
   if (!cert.checkIP(identity)) return `certificate does not carry the identity ${identity} (SAN IP)`;
   const algLen = auth.data[0];
   if (auth.data.length < 1 + algLen) return 'AUTH signature undecodable';
