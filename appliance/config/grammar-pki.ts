@@ -22,7 +22,7 @@ function pki(c: CryptoConfig): PkiConfig { c.pki ??= {}; return c.pki; }
 function prune(c: CryptoConfig): void {
   const p = c.pki;
   if (!p) return;
-  for (const ch of p.chains ?? []) if (ch.certs.length === 0) p.chains = p.chains!.filter((x) => x !== ch);
+  if (p.chains) p.chains = p.chains.filter((ch) => ch.certs.length > 0);
   if (p.trustpoints?.length === 0) delete p.trustpoints;
   if (p.chains?.length === 0) delete p.chains;
   if (Object.keys(p).length === 0) delete c.pki;
