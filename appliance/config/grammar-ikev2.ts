@@ -17,7 +17,7 @@ export const IKEV2_INTEGRITY = ['sha1', 'sha256', 'sha384', 'sha512'];
 export const IKEV2_GROUPS = ['14', '19', '20', '31'];
 const MAX_ALGS = 6;
 /** `authentication local|remote ...`: IOS's, plus ed25519-sig (RFC 8420), this appliance's extension. */
-export const IKEV2_AUTH_METHODS = ['pre-share', 'rsa-sig', 'ecdsa-sig', 'ed25519-sig'];
+const IKEV2_AUTH_METHODS = ['pre-share', 'rsa-sig', 'ecdsa-sig', 'ed25519-sig'];
 
 function v2(c: CryptoConfig): Ikev2Config { c.ikev2 ??= {}; return c.ikev2; }
 

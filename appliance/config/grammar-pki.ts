@@ -29,10 +29,10 @@ function prune(c: CryptoConfig): void {
 }
 
 /** A serial as X509Certificate.serialNumber gives it (upper-case hex), leading zeros kept to whole bytes. */
-export const canonicalSerial = (s: string) => { const h = s.toUpperCase().replace(/^0+(?=.)/, ''); return h.length % 2 ? `0${h}` : h; };
+const canonicalSerial = (s: string) => { const h = s.toUpperCase().replace(/^0+(?=.)/, ''); return h.length % 2 ? `0${h}` : h; };
 
 /** The certificate a `certificate [ca] SERIAL ... quit` block holds, or why it is refused. */
-export function chainCertificate(hex: string, serial: string, ca: boolean): X509Certificate {
+function chainCertificate(hex: string, serial: string, ca: boolean): X509Certificate {
   if (hex.length === 0) throw new CliError(`certificate ${serial}: no certificate data before quit`);
   if (hex.length % 2) throw new CliError(`certificate ${serial}: odd number of hex digits (${hex.length})`);
   let cert: X509Certificate;

@@ -33,7 +33,7 @@ function dnLines(dn: string, indent: string): string[] {
 /** One certificate of a chain as the show commands see it. */
 export interface CertRow { trustpoint: string; ca: boolean; status: string; serial: string; issuer: string; subject: string; ipAddresses: string[]; validFrom: string; validTo: string; fingerprintSha256: string }
 
-export function certificateRows(pki: PkiConfig | undefined, name?: string, now = new Date()): CertRow[] {
+function certificateRows(pki: PkiConfig | undefined, name?: string, now = new Date()): CertRow[] {
   const out: CertRow[] = [];
   for (const ch of pki?.chains ?? []) {
     if (name && ch.name !== name) continue;

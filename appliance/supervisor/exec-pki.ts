@@ -29,7 +29,7 @@ export interface PkiHost {
 type Handler = (a: Args) => string;
 
 /** The DER of a pasted PEM certificate (BEGIN/END lines optional, as IOS takes bare base64), or why not. */
-export function pastedCertificate(text: string): X509Certificate | string {
+function pastedCertificate(text: string): X509Certificate | string {
   const body = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('-----')).join('');
   if (!body) return 'no certificate pasted';
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4) return 'not base64 (paste the PEM block: -----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)';
@@ -37,7 +37,7 @@ export function pastedCertificate(text: string): X509Certificate | string {
 }
 
 /** `cfg` with `cert` added to trustpoint `tp`'s chain, through the config grammar, or the refusal. */
-export function withChainCertificate(cfg: ApplianceConfig, tp: string, cert: X509Certificate, ca: boolean): ApplianceConfig | string {
+function withChainCertificate(cfg: ApplianceConfig, tp: string, cert: X509Certificate, ca: boolean): ApplianceConfig | string {
   const next = structuredClone(cfg);
   const lines = [`crypto pki certificate chain ${tp}`, ` certificate ${ca ? 'ca ' : ''}${cert.serialNumber}`, ...derHexLines(cert.raw.toString('hex')), '  quit', 'end'];
   let mode: ModeState = { id: 'config' };

@@ -17,12 +17,12 @@ export const pemBlock = (label: string, der: Buffer) =>
   `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
 
 /** A certificate (DER, or DER in hex as the config keeps it) in PEM. */
-export const pemOf = (der: Buffer | string) => pemBlock('CERTIFICATE', typeof der === 'string' ? Buffer.from(der, 'hex') : der);
+const pemOf = (der: Buffer | string) => pemBlock('CERTIFICATE', typeof der === 'string' ? Buffer.from(der, 'hex') : der);
 
 export const certOf = (c: ChainCert) => new X509Certificate(Buffer.from(c.der, 'hex'));
 
 /** The CA certificates of trustpoint `name` (PEM); a reason when there is none. */
-export function trustedCas(crypto: CryptoConfig, name: string): Parsed<string[]> {
+function trustedCas(crypto: CryptoConfig, name: string): Parsed<string[]> {
   if (!trustpointOf(crypto, name)) return { ok: false, reason: `trustpoint ${name} is not defined` };
   const cas = chainCerts(crypto.pki, name).filter((c) => c.ca);
   if (!cas.length) return { ok: false, reason: `trustpoint ${name} has no CA certificate (crypto pki authenticate ${name})` };
