@@ -4,48 +4,25 @@
 // certificate from another CA, one whose SAN is another address (an identity it may not claim), an
 // expired one, and a signature by the wrong key are all refused with AUTHENTICATION_FAILED.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ike2Pair, v2Policy } from './util/ike2.js';
 import { ikePcap } from './util/ike.js';
 import { tshark } from './util/tshark.js';
 import { all, problems } from './util/tshark-json.js';
 import { needs, requireTools } from './util/needs.js';
+import { TestCa, type TestKeyKind } from './util/pki.js';
 
 requireTools(t, ['openssl']);
-const dir = mkdtempSync(join(tmpdir(), 'ike2-cert-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-
-const keyArgs: Record<string, string[]> = { ed25519: ['-algorithm', 'ed25519'], ecdsa: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], rsa: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'] };
-
-function ca(name: string, kind = 'ecdsa'): void {
-  ssl('genpkey', ...keyArgs[kind], '-out', `${name}.key`);
-  ssl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-days', '2', '-out', `${name}.pem`);
-}
-function leaf(name: string, kind: string, issuer: string, ip: string, days = '2'): void {
-  ssl('genpkey', ...keyArgs[kind], '-out', `${name}.key`);
-  ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=IP:${ip}\n`);
-  if (days !== 'expired') {
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-days', days, '-extfile', `${name}.ext`, '-out', `${name}.pem`);
-    return;
-  }
-  // `openssl x509` (3.0) cannot set dates in the past; `openssl ca` can
-  writeFileSync(join(dir, 'index.txt'), '');
-  writeFileSync(join(dir, 'serial'), '1000\n');
-  writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');
-  ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', `${issuer}.pem`, '-keyfile', `${issuer}.key`, '-in', `${name}.csr`, '-startdate', '20200101000000Z',
-    '-enddate', '20200102000000Z', '-extfile', `${name}.ext`, '-notext', '-out', `${name}.pem`);
-}
+const pki = new TestCa();
+t.teardown(() => pki.close());
+const dir = pki.dir;
+const read = (f: string) => pki.read(f);
+const leaf = (name: string, kind: TestKeyKind, issuer: string, ip: string) => pki.leaf(name, issuer, [ip], undefined, kind);
 const creds = (name: string, trusted = ['ca']) => ({ certificate: { cert: read(`${name}.pem`), key: read(`${name}.key`), trusted: trusted.map((c) => read(`${c}.pem`)) } });
 
-ca('ca');
-ca('rogue');
-for (const kind of ['ed25519', 'ecdsa', 'rsa']) {
+pki.ca('ca');
+pki.ca('rogue');
+for (const kind of ['ed25519', 'ecdsa', 'rsa'] as const) {
   leaf(`hub-${kind}`, kind, 'ca', '172.16.2.1');
   leaf(`spoke-${kind}`, kind, 'ca', '172.16.1.1');
 }
@@ -76,7 +53,7 @@ for (const kind of ['ed25519', 'ecdsa', 'rsa']) {
 t.test('refused: another CA, a SAN for another address, expired, wrong key', async (t) => {
   leaf('spoke-rogue', 'ecdsa', 'rogue', '172.16.1.1');
   leaf('spoke-claims-hub', 'ecdsa', 'ca', '172.16.2.1'); // a real certificate, but for the hub's address
-  leaf('spoke-expired', 'ecdsa', 'ca', '172.16.1.1', 'expired');
+  pki.expiredLeaf('spoke-expired', 'ca', ['172.16.1.1']);
   leaf('spoke-other', 'ecdsa', 'ca', '172.16.1.1');
   const wrongKey = { certificate: { cert: read('spoke-ecdsa.pem'), key: read('spoke-other.key'), trusted: [read('ca.pem')] } };
   const cases: Array<[string, object, RegExp]> = [

@@ -25,7 +25,8 @@ ca.ca('rogue');
 
 const stores: Record<string, KeyStore> = {};
 const certs: Record<string, string> = {};
-const pubPem = (s: KeyStore, label: string) => createPublicKey(s.privateKey(label)!).export({ type: 'spki', format: 'pem' }) as string;
+const pubPem = (s: KeyStore, label: string) =>
+  createPublicKey({ key: s.publicKeys().find((k) => k.label === label)!.spki, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }) as string;
 for (const [name, addr] of [['A', '172.16.1.1'], ['B', '172.16.2.1']]) {
   stores[name] = new KeyStore(path.join(dir, `${name}.keys`));
   stores[name].generate('ec', `${name}-KEY`, 256);

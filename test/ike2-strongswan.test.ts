@@ -16,6 +16,7 @@ import { IkePeer, bundlePeer, twoNamespaces } from './util/ike-peer.js';
 import { v2Settings } from './util/ike2.js';
 import { uniquePrefix, waitFor } from './util/lab.js';
 import { requireTools, cannotRun } from './util/needs.js';
+import { TestCa } from './util/pki.js';
 import type { IkeV2Settings } from '../appliance/ike/config-v2.js';
 
 requireTools(t, ['root', 'ip', 'unshare', 'swanctl']);
@@ -28,7 +29,7 @@ const bundle = bundlePeer(dir, 'ikev2-peer');
 const prefix = uniquePrefix('ikb');
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-function swanctlConf(o: { proposals: string; esp?: string; psk?: string; mode?: string; extra?: string; childExtra?: string }): string {
+function swanctlConf(o: { proposals: string; esp?: string; psk?: string; mode?: string; extra?: string; childExtra?: string; pubkey?: { cert: string; cacert: string } }): string {
   return charonConf({ version: 2, ours: OURS, theirs: THEIRS, encap: true, ...o });
 }
 
@@ -222,50 +223,15 @@ for (const who of ['strongSwan', 'us'] as const) {
   });
 }
 
-// Certificates (RFC 7427 digital signature AUTH, ECDSA P-256/SHA-256), made by the openssl CLI here:
+// Certificates (RFC 7427 digital signature AUTH, ECDSA P-256/SHA-256), made by the openssl CLI (TestCa):
 // one CA, our certificate with SAN IP 172.16.1.1, strongSwan's with SAN IP 172.16.1.2.
 t.test('certificates (ECDSA P-256, RFC 7427), both directions: strongSwan verifies our signature, we verify its', async (t) => {
-  const { execFileSync } = await import('node:child_process');
-  const cdir = mkdtempSync(join(dir, 'pki-'));
-  const ssl = (...a: string[]) => execFileSync('openssl', a, { cwd: cdir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const ec = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
-  ssl('genpkey', ...ec, '-out', 'ca.key');
-  ssl('req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=lab CA', '-days', '2', '-out', 'ca.pem');
-  for (const [name, ip] of [['ours', OURS], ['theirs', THEIRS]]) {
-    ssl('genpkey', ...ec, '-out', `${name}.key`);
-    ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${ip}`, '-out', `${name}.csr`);
-    writeFileSync(join(cdir, `${name}.ext`), `subjectAltName=IP:${ip}\n`);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
-  }
-  const conf = (initiator: string) => `connections {
-  dmvpn {
-    version = 2
-    encap = yes
-    local_addrs = ${THEIRS}
-    remote_addrs = ${OURS}
-    proposals = aes256-sha256-ecp256
-    local {
-      auth = pubkey
-      certs = ${join(cdir, 'theirs.pem')}
-      id = ${THEIRS}
-    }
-    remote {
-      auth = pubkey
-      cacerts = ${join(cdir, 'ca.pem')}
-      id = ${OURS}
-    }
-    children {
-      gre {
-        local_ts = ${THEIRS}/32[47]
-        remote_ts = ${OURS}/32[47]
-        esp_proposals = aes128-sha1
-        mode = tunnel
-      }
-    }
-  }
-}
-# ${initiator}: the private key is loaded from private/ beside this file (swanctl's layout)
-`;
+  const pki = new TestCa();
+  t.teardown(() => pki.close());
+  const cdir = pki.dir;
+  pki.ca('ca');
+  pki.leaf('ours', 'ca', [OURS]);
+  pki.leaf('theirs', 'ca', [THEIRS]);
   const settings = v2Settings({ proposals: [{ name: 'E', encryption: ['aes-cbc-256'], integrity: ['sha256'], group: [19] }],
     certificate: { cert: readFileSync(join(cdir, 'ours.pem'), 'utf8'), key: readFileSync(join(cdir, 'ours.key'), 'utf8'), trusted: [readFileSync(join(cdir, 'ca.pem'), 'utf8')] } });
   for (const who of ['strongSwan', 'us'] as const) {
@@ -275,10 +241,8 @@ t.test('certificates (ECDSA P-256, RFC 7427), both directions: strongSwan verifi
     const peer = new IkePeer(l.nsA, sub, bundle);
     try {
       await charon.start();
-      const { mkdirSync, copyFileSync } = await import('node:fs');
-      mkdirSync(join(sub, 'charon', 'private'), { recursive: true });
-      copyFileSync(join(cdir, 'theirs.key'), join(sub, 'charon', 'private', 'theirs.key'));
-      charon.load(conf(who));
+      charon.addPrivateKey(join(cdir, 'theirs.key'));
+      charon.load(swanctlConf({ proposals: 'aes256-sha256-ecp256', pubkey: { cert: join(cdir, 'theirs.pem'), cacert: join(cdir, 'ca.pem') } }));
       const file = join(sub, 'settings.json');
       writeFileSync(file, JSON.stringify(settings));
       await peer.spawnTool(['--local', OURS, '--settings', file, ...(who === 'us' ? ['--initiate', THEIRS] : [])]);

@@ -6,11 +6,10 @@
 // both verify ECDSA signatures (RFC 7427), the Child SA for GRE is installed at both ends. Then charon
 // with a certificate from another CA is refused by the appliance (peerAuthRefused, the reason logged).
 import t from 'tap';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, labConfig, waitFor, nsExec } from './util/lab.js';
 import { dmvpnctlSession } from './util/live-config.js';
-import { Charon, strongswanMissing } from './util/strongswan.js';
+import { Charon, strongswanMissing, swanctlConf } from './util/strongswan.js';
 import { requireTools, cannotRun, LAB_NEEDS } from './util/needs.js';
 import { TestCa, chainTyping, publicKeyOf, certCryptoBlock } from './util/pki.js';
 
@@ -22,28 +21,6 @@ const HUB = '172.16.15.2', SWAN = '172.16.25.2';
 const PLUGINS = ['kdf', 'openssl', 'x509', 'pem', 'pkcs1', 'pkcs8', 'pubkey', 'constraints', 'revocation'];
 
 const hubCrypto = certCryptoBlock('HUB-KEY');
-
-const swanctlConf = (ca: string, cert: string) => `connections {
-  hub {
-    version = 2
-    encap = yes
-    local_addrs = ${SWAN}
-    remote_addrs = ${HUB}
-    proposals = aes256-sha256-ecp256
-    local { auth = pubkey
-      certs = ${cert}
-      id = ${SWAN} }
-    remote { auth = pubkey
-      cacerts = ${ca}
-      id = ${HUB} }
-    children { gre {
-      local_ts = ${SWAN}/32[47]
-      remote_ts = ${HUB}/32[47]
-      esp_proposals = aes128-sha1
-      mode = tunnel } }
-  }
-}
-`;
 
 t.test('strongSwan and the appliance authenticate each other with certificates from the appliance\'s config', async (t) => {
   const lab = new Lab(`hpks${process.pid % 1000}`, 1);
@@ -73,9 +50,9 @@ t.test('strongSwan and the appliance authenticate each other with certificates f
     const charon = new Charon(swanNs, dir, PLUGINS);
     charons.push(charon);
     await charon.start();
-    mkdirSync(join(dir, 'private'), { recursive: true });
-    copyFileSync(join(ca.dir, `${certName}.key`), join(dir, 'private', `${certName}.key`));
-    charon.load(swanctlConf(join(ca.dir, 'lab.pem'), join(ca.dir, `${certName}.pem`)));
+    charon.addPrivateKey(join(ca.dir, `${certName}.key`));
+    charon.load(swanctlConf({ version: 2, ours: HUB, theirs: SWAN, encap: true, proposals: 'aes256-sha256-ecp256',
+      pubkey: { cert: join(ca.dir, `${certName}.pem`), cacert: join(ca.dir, 'lab.pem') } }));
     charon.swanctl(['--initiate', '--child', 'gre', '--timeout', '20'], true);
     return charon;
   };

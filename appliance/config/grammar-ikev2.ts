@@ -6,6 +6,7 @@ import { Node, define, CliError, Args } from '../cli/tree.js';
 import type { ConfigCtx, ModeId } from './modes.js';
 import type { CryptoConfig } from './model.js';
 import type { Ikev2Config, Ikev2Dpd } from './model-ikev2.js';
+import { trustpointOf } from './model-pki.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 /** grammar.ts's wrapper: runs the edit, then regenerates the canonical crypto lines. */
@@ -16,7 +17,7 @@ export const IKEV2_INTEGRITY = ['sha1', 'sha256', 'sha384', 'sha512'];
 export const IKEV2_GROUPS = ['14', '19', '20', '31'];
 const MAX_ALGS = 6;
 /** `authentication local|remote ...`: IOS's, plus ed25519-sig (RFC 8420), this appliance's extension. */
-export const IKEV2_AUTH_METHODS = ['pre-share', 'rsa-sig', 'ecdsa-sig', 'ed25519-sig'];
+const IKEV2_AUTH_METHODS = ['pre-share', 'rsa-sig', 'ecdsa-sig', 'ed25519-sig'];
 
 function v2(c: CryptoConfig): Ikev2Config { c.ikev2 ??= {}; return c.ikev2; }
 
@@ -137,7 +138,7 @@ export function ikev2Trees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node)
     const p = prof(c, ctx);
     if (a.no) { delete p.pkiTrustpoint; return; }
     // the running-config prints trustpoints before ikev2 profiles, so a saved config reloads
-    if (!c.pki?.trustpoints?.some((t) => t.name === a.p.name)) throw new CliError(`trustpoint ${a.p.name} is not defined (crypto pki trustpoint ${a.p.name} first)`);
+    if (!trustpointOf(c, a.p.name)) throw new CliError(`trustpoint ${a.p.name} is not defined (crypto pki trustpoint ${a.p.name} first)`);
     p.pkiTrustpoint = a.p.name;
   }),
     { pki: 'Specify certificate authorities', trustpoint: 'Specify the trustpoint', '{name}': 'Trustpoint name' });

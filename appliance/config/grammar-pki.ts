@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { Node, root, define, CliError, Args } from '../cli/tree.js';
 import type { ConfigCtx, ModeId } from './modes.js';
 import type { CryptoConfig } from './model.js';
-import type { PkiConfig, Trustpoint, KeyKind } from './model-pki.js';
+import { trustpointOf, type PkiConfig, type KeyKind } from './model-pki.js';
 import type { CryptoWrap } from './grammar-ikev2.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
@@ -22,19 +22,17 @@ function pki(c: CryptoConfig): PkiConfig { c.pki ??= {}; return c.pki; }
 function prune(c: CryptoConfig): void {
   const p = c.pki;
   if (!p) return;
-  for (const ch of p.chains ?? []) if (ch.certs.length === 0) p.chains = p.chains!.filter((x) => x !== ch);
+  if (p.chains) p.chains = p.chains.filter((ch) => ch.certs.length > 0);
   if (p.trustpoints?.length === 0) delete p.trustpoints;
   if (p.chains?.length === 0) delete p.chains;
   if (Object.keys(p).length === 0) delete c.pki;
 }
 
-export const trustpointOf = (c: CryptoConfig, name: string | undefined): Trustpoint | undefined => c.pki?.trustpoints?.find((t) => t.name === name);
-
 /** A serial as X509Certificate.serialNumber gives it (upper-case hex), leading zeros kept to whole bytes. */
-export const canonicalSerial = (s: string) => { const h = s.toUpperCase().replace(/^0+(?=.)/, ''); return h.length % 2 ? `0${h}` : h; };
+const canonicalSerial = (s: string) => { const h = s.toUpperCase().replace(/^0+(?=.)/, ''); return h.length % 2 ? `0${h}` : h; };
 
 /** The certificate a `certificate [ca] SERIAL ... quit` block holds, or why it is refused. */
-export function chainCertificate(hex: string, serial: string, ca: boolean): X509Certificate {
+function chainCertificate(hex: string, serial: string, ca: boolean): X509Certificate {
   if (hex.length === 0) throw new CliError(`certificate ${serial}: no certificate data before quit`);
   if (hex.length % 2) throw new CliError(`certificate ${serial}: odd number of hex digits (${hex.length})`);
   let cert: X509Certificate;

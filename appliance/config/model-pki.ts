@@ -26,3 +26,9 @@ export interface PkiConfig {
   trustpoints?: Trustpoint[];
   chains?: CertificateChain[];
 }
+
+/** The certificates of trustpoint `name`'s chain (none when it has no chain). */
+export const chainCerts = (p: PkiConfig | undefined, name: string): ChainCert[] => p?.chains?.find((c) => c.name === name)?.certs ?? [];
+
+/** Trustpoint `name` of a crypto config (the grammar, IKE and the exec commands look it up alike). */
+export const trustpointOf = (c: { pki?: PkiConfig }, name: string | undefined): Trustpoint | undefined => c.pki?.trustpoints?.find((t) => t.name === name);

@@ -5,15 +5,15 @@ import type { PkiConfig, ChainCert } from './model-pki.js';
 
 const WORDS_PER_LINE = 8;
 
-/** DER hex as IOS's certificate lines ("  3082022B 30820194 ..."). */
-export function certHexLines(der: string): string[] {
+/** DER hex as IOS prints it: certificate lines, and `show crypto key mypubkey`'s Key Data ("  3082022B 30820194 ..."). */
+export function derHexLines(der: string): string[] {
   const words = der.toUpperCase().match(/.{1,8}/g) ?? [];
   const out: string[] = [];
   for (let i = 0; i < words.length; i += WORDS_PER_LINE) out.push(`  ${words.slice(i, i + WORDS_PER_LINE).join(' ')}`);
   return out;
 }
 
-const certLines = (c: ChainCert) => [` certificate ${c.ca ? 'ca ' : ''}${c.serial}`, ...certHexLines(c.der), '  \tquit'];
+const certLines = (c: ChainCert) => [` certificate ${c.ca ? 'ca ' : ''}${c.serial}`, ...derHexLines(c.der), '  \tquit'];
 
 export function pkiLines(p: PkiConfig | undefined): string[] {
   if (!p) return [];

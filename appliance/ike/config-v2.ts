@@ -9,8 +9,8 @@ import type { SkEncr, SkSuite } from './crypto/sk.js';
 import { EncrId, IntegId, PrfId } from './encoding/constants-v2.js';
 import type { Prf } from './keymat/ikev2.js';
 import { loadCredentials, type CertCredentials } from './tasks/v2/cert-auth.js';
-import { trustpointCredentials, trustpointNamed, type KeyLookup } from './pki/trustpoint.js';
-import type { KeyKind } from '../config/model-pki.js';
+import { trustpointCredentials, type KeyLookup } from './pki/trustpoint.js';
+import { trustpointOf, type KeyKind } from '../config/model-pki.js';
 
 export interface IkeV2ProposalSettings { name: string; encryption: string[]; integrity?: string[]; prf?: string[]; group: number[] }
 export interface KeyringPeer { name: string; address?: string; mask?: string; identity?: string; key: string }
@@ -206,7 +206,7 @@ function profileCertificate(crypto: CryptoConfig, profile: string, tp: string | 
   if (!tp) return { ok: false, reason: `ikev2 profile ${profile}: authentication local ${method} needs pki trustpoint NAME` };
   const c = trustpointCredentials(crypto, tp, keys);
   if (!c.ok) return { ok: false, reason: `ikev2 profile ${profile}: ${c.reason}` };
-  const kind = trustpointNamed(crypto, tp)!.keyPair!.kind;
+  const kind = trustpointOf(crypto, tp)!.keyPair!.kind;
   if (SIG_KEY[method] !== kind) return { ok: false, reason: `ikev2 profile ${profile}: authentication local ${method} but trustpoint ${tp}'s key pair is ${kind} (use ${Object.keys(SIG_KEY).find((m) => SIG_KEY[m] === kind)})` };
   return c;
 }

@@ -1,19 +1,12 @@
 // `show crypto pki certificates [NAME]`, `show crypto pki trustpoints`, `show crypto key mypubkey` in the
 // IOS layout. Pure functions of the PKI config and the key store's public view; public keys only.
-import { X509Certificate } from 'node:crypto';
-import type { PkiConfig, KeyKind } from '../config/model-pki.js';
+import { certOf } from '../ike/pki/trustpoint.js';
+import { chainCerts, type PkiConfig, type KeyKind } from '../config/model-pki.js';
+import { derHexLines } from '../config/render-pki.js';
 
 export interface PublicKeyRow { label: string; kind: KeyKind; bits: number; created: string; spki: Uint8Array }
 
 const KIND_NAME: Record<KeyKind, string> = { rsa: 'RSA KEYS', ec: 'EC KEYS', ed25519: 'ED25519 KEYS' };
-
-/** DER as IOS's "Key Data" lines: upper-case hex, 4-byte words, 8 per line. */
-function hexBlock(der: Uint8Array, indent: string): string[] {
-  const words = Buffer.from(der).toString('hex').toUpperCase().match(/.{1,8}/g) ?? [];
-  const out: string[] = [];
-  for (let i = 0; i < words.length; i += 8) out.push(indent + words.slice(i, i + 8).join(' '));
-  return out;
-}
 
 /** IOS date form: "10:15:02 UTC Dec 5 2026" */
 function iosDate(d: Date): string {
@@ -28,7 +21,7 @@ export function formatMyPubkey(rows: PublicKeyRow[], kind?: KeyKind, json = fals
     out.push(`% Key pair was generated at: ${iosDate(new Date(r.created))}`, `Key name: ${r.label}`,
       `Key type: ${KIND_NAME[r.kind]}${r.kind === 'rsa' ? ` ${r.bits} bits` : r.kind === 'ec' ? ' (P-256)' : ''}`,
       ' Storage Device: private-config (key store file)', ' Usage: General Purpose Key', ' Key is not exportable.', ' Key Data:',
-      ...hexBlock(r.spki, '  '));
+      ...derHexLines(Buffer.from(r.spki).toString('hex')));
   }
   return out.length ? out.join('\n') + '\n' : '% No key pairs\n';
 }
@@ -40,12 +33,12 @@ function dnLines(dn: string, indent: string): string[] {
 /** One certificate of a chain as the show commands see it. */
 export interface CertRow { trustpoint: string; ca: boolean; status: string; serial: string; issuer: string; subject: string; ipAddresses: string[]; validFrom: string; validTo: string; fingerprintSha256: string }
 
-export function certificateRows(pki: PkiConfig | undefined, name?: string, now = new Date()): CertRow[] {
+function certificateRows(pki: PkiConfig | undefined, name?: string, now = new Date()): CertRow[] {
   const out: CertRow[] = [];
   for (const ch of pki?.chains ?? []) {
     if (name && ch.name !== name) continue;
     for (const c of [...ch.certs.filter((x) => !x.ca), ...ch.certs.filter((x) => x.ca)]) {
-      const x = new X509Certificate(Buffer.from(c.der, 'hex'));
+      const x = certOf(c);
       const from = new Date(x.validFrom), to = new Date(x.validTo);
       out.push({ trustpoint: ch.name, ca: c.ca, status: now < from ? 'Pending (not yet valid)' : now > to ? 'Expired' : 'Available', serial: x.serialNumber,
         issuer: x.issuer, subject: x.subject, validFrom: from.toISOString(), validTo: to.toISOString(), fingerprintSha256: x.fingerprint256.replace(/:/g, ''),
@@ -72,17 +65,17 @@ export function formatPkiCertificates(pki: PkiConfig | undefined, name?: string,
 export function formatPkiTrustpoints(pki: PkiConfig | undefined, json = false): string {
   if (json) {
     return JSON.stringify((pki?.trustpoints ?? []).map((t) => {
-      const certs = pki?.chains?.find((c) => c.name === t.name)?.certs ?? [];
+      const certs = chainCerts(pki, t.name);
       return { ...t, caCertificate: certs.some((c) => c.ca), routerCertificate: certs.some((c) => !c.ca) };
     })) + '\n';
   }
   const out: string[] = [];
   for (const t of pki?.trustpoints ?? []) {
-    const certs = pki?.chains?.find((c) => c.name === t.name)?.certs ?? [];
+    const certs = chainCerts(pki, t.name);
     const ca = certs.find((c) => c.ca);
     out.push(`Trustpoint ${t.name}:`);
     if (ca) {
-      const x = new X509Certificate(Buffer.from(ca.der, 'hex'));
+      const x = certOf(ca);
       out.push('    Subject Name: ', ...dnLines(x.subject, '    '), `          Serial Number (hex): ${x.serialNumber}`);
     }
     out.push(ca ? '    Certificate configured.' : '    CA certificate not configured (crypto pki authenticate).');

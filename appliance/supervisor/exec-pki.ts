@@ -8,19 +8,20 @@
 import { X509Certificate } from 'node:crypto';
 import type { Args } from '../cli/tree.js';
 import type { ApplianceConfig } from '../config/model.js';
-import type { KeyKind } from '../config/model-pki.js';
+import { chainCerts, trustpointOf, type KeyKind } from '../config/model-pki.js';
 import { configTrees } from '../config/grammar.js';
 import { runConfigLine, type ModeState } from '../config/modes.js';
-import { certHexLines } from '../config/render-pki.js';
+import { derHexLines } from '../config/render-pki.js';
 import { errorMessage } from '../cli/match.js';
 import type { PasteRequest } from '../console/session.js';
-import { certOf, notIssuedBy, trustpointKey, trustpointNamed } from '../ike/pki/trustpoint.js';
+import { certOf, notIssuedBy, trustpointKey } from '../ike/pki/trustpoint.js';
 import { certificateRequest } from '../ike/pki/csr.js';
 import { formatMyPubkey, formatPkiCertificates, formatPkiTrustpoints } from '../show/crypto-pki.js';
 import type { KeyStore } from './key-store.js';
 
 export interface PkiHost {
   config(): ApplianceConfig;
+  /** live apply, which refuses a chain certificate that pkiRefusal refuses (Appliance.reconfigure) */
   reconfigure(next: ApplianceConfig): Promise<{ ok: boolean; message?: string }>;
   keys(): KeyStore | undefined;
 }
@@ -28,7 +29,7 @@ export interface PkiHost {
 type Handler = (a: Args) => string;
 
 /** The DER of a pasted PEM certificate (BEGIN/END lines optional, as IOS takes bare base64), or why not. */
-export function pastedCertificate(text: string): X509Certificate | string {
+function pastedCertificate(text: string): X509Certificate | string {
   const body = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('-----')).join('');
   if (!body) return 'no certificate pasted';
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4) return 'not base64 (paste the PEM block: -----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)';
@@ -36,9 +37,9 @@ export function pastedCertificate(text: string): X509Certificate | string {
 }
 
 /** `cfg` with `cert` added to trustpoint `tp`'s chain, through the config grammar, or the refusal. */
-export function withChainCertificate(cfg: ApplianceConfig, tp: string, cert: X509Certificate, ca: boolean): ApplianceConfig | string {
+function withChainCertificate(cfg: ApplianceConfig, tp: string, cert: X509Certificate, ca: boolean): ApplianceConfig | string {
   const next = structuredClone(cfg);
-  const lines = [`crypto pki certificate chain ${tp}`, ` certificate ${ca ? 'ca ' : ''}${cert.serialNumber}`, ...certHexLines(cert.raw.toString('hex')), '  quit', 'end'];
+  const lines = [`crypto pki certificate chain ${tp}`, ` certificate ${ca ? 'ca ' : ''}${cert.serialNumber}`, ...derHexLines(cert.raw.toString('hex')), '  quit', 'end'];
   let mode: ModeState = { id: 'config' };
   for (const l of lines) {
     const r = runConfigLine(configTrees(), mode, next, l);
@@ -53,9 +54,8 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
   const guarded = (f: (a: Args) => string): Handler => (a) => { try { return f(a); } catch (e) { return `% ${(e as Error).message}\n`; } };
 
   const generate = (kind: KeyKind) => guarded((a) => {
-    const bits = kind === 'rsa' ? Number(a.p.bits ?? 2048) : kind === 'ec' ? 256 : 256;
-    store().generate(kind, a.p.label, bits);
-    const what = kind === 'rsa' ? `${bits} bit RSA keys` : kind === 'ec' ? '256 bit EC keys (P-256)' : 'Ed25519 keys (not IOS: this appliance\'s extension, RFC 8420)';
+    const k = store().generate(kind, a.p.label, Number(a.p.bits ?? 2048)); // the modulus counts for RSA only
+    const what = kind === 'rsa' ? `${k.bits} bit RSA keys` : kind === 'ec' ? '256 bit EC keys (P-256)' : 'Ed25519 keys (not IOS: this appliance\'s extension, RFC 8420)';
     return `The name for the keys will be: ${a.p.label}\n% Generating ${what}, keys will be non-exportable...\n[OK] (kept in the key store ${store().file}, mode 0600)\n`;
   });
   const zeroize = (kind: KeyKind) => guarded((a) => {
@@ -66,7 +66,7 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
 
   const paste = (what: string, accept: (tp: string, cert: X509Certificate) => string | undefined, ca: boolean) => (a: Args): string | PasteRequest => {
     const tp = a.p.name;
-    if (!trustpointNamed(host.config().crypto, tp)) return `% trustpoint ${tp} is not defined (crypto pki trustpoint ${tp})\n`;
+    if (!trustpointOf(host.config().crypto, tp)) return `% trustpoint ${tp} is not defined (crypto pki trustpoint ${tp})\n`;
     return {
       intro: `Enter the base 64 encoded ${what}.\nEnd with a blank line or the word "quit" on a line by itself\n`,
       finish: async (text) => {
@@ -84,15 +84,10 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
     };
   };
   const acceptCa = (_tp: string, cert: X509Certificate) => (cert.ca ? undefined : 'not a CA certificate (basicConstraints CA:FALSE or absent)');
-  const acceptOwn = (tp: string, cert: X509Certificate) => {
-    const cfg = host.config().crypto;
-    const t = trustpointNamed(cfg, tp)!;
-    const k = trustpointKey(t, host.keys()?.lookup, cert);
-    if (!k.ok) return k.reason;
-    const cas = cfg.pki?.chains?.find((c) => c.name === tp)?.certs.filter((c) => c.ca).map(certOf) ?? [];
-    if (!cas.length) return `trustpoint ${tp} has no CA certificate yet (crypto pki authenticate ${tp} first)`;
-    return notIssuedBy(cert, cas, tp);
-  };
+  // the certificate's key pair and issuer are checked by live apply (pkiRefusal, the check of a typed
+  // chain block too); IOS's import also wants the CA authenticated first
+  const acceptOwn = (tp: string) => (chainCerts(host.config().crypto.pki, tp).some((c) => c.ca)
+    ? undefined : `trustpoint ${tp} has no CA certificate yet (crypto pki authenticate ${tp} first)`);
 
   const configExec: Record<string, (a: Args) => string | PasteRequest> = {
     'crypto key generate rsa label {label:word}': generate('rsa'),
@@ -124,7 +119,7 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
 /** `crypto pki enroll NAME` (enrollment terminal): a PKCS#10 request for the trustpoint's key, printed. */
 function enroll(host: PkiHost, name: string): string {
   const cfg = host.config();
-  const tp = trustpointNamed(cfg.crypto, name);
+  const tp = trustpointOf(cfg.crypto, name);
   if (!tp) return `% trustpoint ${name} is not defined\n`;
   const k = trustpointKey(tp, host.keys()?.lookup);
   if (!k.ok) return `% ${k.reason}\n`;
@@ -143,7 +138,7 @@ function enroll(host: PkiHost, name: string): string {
 export function pkiRefusal(prev: ApplianceConfig, next: ApplianceConfig, keys: KeyStore | undefined): string | undefined {
   const old = new Set((prev.crypto.pki?.chains ?? []).flatMap((ch) => ch.certs.map((c) => `${ch.name}/${c.der}`)));
   for (const ch of next.crypto.pki?.chains ?? []) {
-    const tp = trustpointNamed(next.crypto, ch.name);
+    const tp = trustpointOf(next.crypto, ch.name);
     if (!tp) return `certificate chain ${ch.name}: trustpoint ${ch.name} is not defined`;
     const cas = ch.certs.filter((c) => c.ca).map(certOf);
     for (const c of ch.certs.filter((x) => !x.ca && !old.has(`${ch.name}/${x.der}`))) {

@@ -88,7 +88,8 @@ export class IkeService {
   private readonly dpd: DeadPeerDetection;
 
   constructor(private readonly o: IkeServiceOptions) {
-    const v2 = ikeV2PolicyFor(o.crypto, o.profile, o.keys) !== undefined;
+    // IKEv2 when an ikev2 profile applies, usable or not (the engine reports why not): no key store for this
+    const v2 = ikeV2PolicyFor(o.crypto, o.profile) !== undefined;
     // IKEv2 checks liveness itself (the ikev2 profile's `dpd`); `crypto isakmp keepalive` is IKEv1's
     this.dpd = new DeadPeerDetection(v2 ? undefined : o.crypto.isakmpKeepalive, {
       probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },

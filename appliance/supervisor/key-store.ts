@@ -4,7 +4,7 @@
 // leave this module except as KeyObjects/PEM to IKE and as public keys to `show crypto key mypubkey`;
 // no message of it contains key material.
 import fs from 'node:fs';
-import { generateKeyPairSync, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyKind } from '../config/model-pki.js';
 import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import { writeFileAtomic } from './startup-config.js';
@@ -37,8 +37,6 @@ export class KeyStore {
   /** The lookup IKE takes (ike/pki/trustpoint.ts). */
   readonly lookup: KeyLookup = (label) => { const k = this.keys.get(label); return k && { kind: k.kind, pem: k.pem }; };
 
-  has(label: string): boolean { return this.keys.has(label); }
-
   /** A new key pair `label`; refused when the label exists (zeroize it first) or is malformed. */
   generate(kind: KeyKind, label: string, bits: number): StoredKey {
     if (!LABEL.test(label)) throw new Error(`key label ${label}: letters, digits, "_", "-", "." (at most 64)`);
@@ -60,8 +58,6 @@ export class KeyStore {
     try { this.save(); } catch (e) { this.keys.set(label, k); throw e; }
     return true;
   }
-
-  privateKey(label: string): KeyObject | undefined { const k = this.keys.get(label); return k && createPrivateKey(k.pem); }
 
   publicKeys(): PublicKeyView[] {
     return [...this.keys].map(([label, k]) => ({ label, kind: k.kind, bits: k.bits, created: k.created,

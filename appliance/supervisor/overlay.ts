@@ -211,7 +211,8 @@ export class Overlay {
   /** IKE runs for a protected tunnel with `crypto isakmp key`s (IKEv1) or an ikev2 profile (IKEv2, its keyring checked when IKE starts). */
   private wantsIke(): boolean {
     const c = this.config.crypto;
-    return Boolean(c.isakmpKeys?.length) || ikeV2SettingsFrom(c, this.tunnel.protection?.profile, this.keys) !== undefined;
+    // whether an ikev2 profile applies, not whether its credentials are usable (IKE start says): no key store here
+    return Boolean(c.isakmpKeys?.length) || ikeV2SettingsFrom(c, this.tunnel.protection?.profile) !== undefined;
   }
 
   /** IKE on the tunnel source: its load-time warnings, then UDP 500 (4500 comes through the data plane). */

@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 
+/** Key algorithms of the test certificates (openssl genpkey arguments). */
+export type TestKeyKind = 'ecdsa' | 'ed25519' | 'rsa';
+const KEY_ARGS: Record<TestKeyKind, string[]> = {
+  ecdsa: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], ed25519: ['-algorithm', 'ed25519'], rsa: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+};
+
 export class TestCa {
   readonly dir = mkdtempSync(join(tmpdir(), 'hpk-ca-'));
   private serial = 0x10;
@@ -14,18 +20,24 @@ export class TestCa {
   read(f: string): string { return readFileSync(join(this.dir, f), 'utf8'); }
   write(f: string, text: string): void { writeFileSync(join(this.dir, f), text); }
 
-  /** A self-signed ECDSA P-256 CA `name` (name.pem, name.key). */
-  ca(name: string): string {
-    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+  /** A self-signed CA `name` (name.pem, name.key), ECDSA P-256 unless `kind` says otherwise. */
+  ca(name: string, kind: TestKeyKind = 'ecdsa'): string {
+    this.ssl('genpkey', ...KEY_ARGS[kind], '-out', `${name}.key`);
     this.ssl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-days', '2', '-set_serial', '1', '-out', `${name}.pem`);
     return this.read(`${name}.pem`);
   }
 
-  /** An end-entity certificate for `name` signed by `issuer`, SAN IPs `ips`; for `publicKeyPem` when given. */
-  leaf(name: string, issuer: string, ips: string[], publicKeyPem?: string): string {
-    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+  /** A key `name.key` of `kind`, a request for it (name.csr) and the SAN extension file (name.ext). */
+  private request(name: string, ips: string[], kind: TestKeyKind): void {
+    this.ssl('genpkey', ...KEY_ARGS[kind], '-out', `${name}.key`);
     this.ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
     this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+  }
+
+  /** An end-entity certificate for `name` (key name.key, ECDSA P-256 unless `kind`) signed by `issuer`,
+   *  SAN IPs `ips`; for `publicKeyPem` instead when given. */
+  leaf(name: string, issuer: string, ips: string[], publicKeyPem?: string, kind: TestKeyKind = 'ecdsa'): string {
+    this.request(name, ips, kind);
     const force = publicKeyPem ? (this.write(`${name}.pub`, publicKeyPem), ['-force_pubkey', `${name}.pub`]) : [];
     this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', String(this.serial++),
       '-days', '2', '-extfile', `${name}.ext`, ...force, '-out', `${name}.pem`);
@@ -44,9 +56,7 @@ export class TestCa {
 
   /** An end-entity certificate (and its key, name.key) that expired in 2020, by `openssl ca` (`x509` cannot back-date). */
   expiredLeaf(name: string, issuer: string, ips: string[]): string {
-    this.ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
-    this.ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
-    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    this.request(name, ips, 'ecdsa');
     this.write('index.txt', '');
     this.write('serial', '1000\n');
     this.write('ca.cnf', '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');

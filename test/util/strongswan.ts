@@ -73,6 +73,12 @@ export class Charon {
     return out;
   }
 
+  /** A private key (PEM file) for `load`: swanctl --load-all takes keys from private/ beside its file. */
+  addPrivateKey(keyFile: string): void {
+    fs.mkdirSync(path.join(this.dir, 'private'), { recursive: true });
+    fs.copyFileSync(keyFile, path.join(this.dir, 'private', path.basename(keyFile)));
+  }
+
   load(swanctlConf: string): void {
     const file = path.join(this.dir, 'swanctl.conf');
     fs.writeFileSync(file, swanctlConf);
@@ -115,9 +121,12 @@ export function charonChildKeys(log: string): Record<string, string> {
 }
 
 /** swanctl.conf for charon as our DMVPN peer: one connection from `theirs` (charon) to `ours`, PSK
- *  authentication by address, one GRE child (protocol 47 between the two addresses). */
+ *  authentication by address, or certificates (`pubkey`: charon's certificate and the CA it trusts for
+ *  ours, its key in private/ by Charon.addPrivateKey), one GRE child (protocol 47 between the two addresses). */
 export function swanctlConf(o: { version: 1 | 2; ours: string; theirs: string; proposals: string; psk?: string; encap?: boolean;
-  esp?: string; mode?: string; extra?: string; childExtra?: string }): string {
+  esp?: string; mode?: string; extra?: string; childExtra?: string; pubkey?: { cert: string; cacert: string } }): string {
+  const auth = (side: 'local' | 'remote') => (!o.pubkey ? 'auth = psk'
+    : side === 'local' ? `auth = pubkey\n      certs = ${o.pubkey.cert}` : `auth = pubkey\n      cacerts = ${o.pubkey.cacert}`);
   return `connections {
   dmvpn {
     version = ${o.version}
@@ -127,11 +136,11 @@ export function swanctlConf(o: { version: 1 | 2; ours: string; theirs: string; p
     proposals = ${o.proposals}
     ${o.extra ?? ''}
     local {
-      auth = psk
+      ${auth('local')}
       id = ${o.theirs}
     }
     remote {
-      auth = psk
+      ${auth('remote')}
       id = ${o.ours}
     }
     children {
@@ -145,12 +154,12 @@ export function swanctlConf(o: { version: 1 | 2; ours: string; theirs: string; p
     }
   }
 }
-secrets {
+${o.pubkey ? '' : `secrets {
   ike-dmvpn {
     id-1 = ${o.ours}
     id-2 = ${o.theirs}
     secret = ${o.psk ?? 'P4ssw0rd'}
   }
 }
-`;
+`}`;
 }

@@ -4,6 +4,8 @@
 // key (ECDSA P-256/SHA-256, RSA PKCS#1 v1.5/SHA-256, Ed25519 per RFC 8410). DER written by hand: node
 // has no CSR builder, and the structure is small.
 import { createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { signatureScheme } from '../tasks/v2/cert-auth.js';
+import { pemBlock } from './trustpoint.js';
 
 const tlv = (tag: number, body: Buffer): Buffer => {
   const n = body.length;
@@ -39,14 +41,6 @@ export function derName(dn: string): Buffer | string {
   return seq(...rdns);
 }
 
-function signatureAlgorithm(key: KeyObject): { alg: Buffer; hash: string | null } {
-  const t = key.asymmetricKeyType;
-  if (t === 'ec') return { alg: seq(oid('1.2.840.10045.4.3.2')), hash: 'sha256' };
-  if (t === 'rsa') return { alg: seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00])), hash: 'sha256' };
-  if (t === 'ed25519') return { alg: seq(oid('1.3.101.112')), hash: null };
-  throw new Error(`key type ${t} cannot sign a certificate request`);
-}
-
 /** The request in PEM, or why it cannot be made. */
 export function certificateRequest(key: KeyObject, subject: string, ipAddress?: string): string {
   const name = derName(subject);
@@ -58,8 +52,8 @@ export function certificateRequest(key: KeyObject, subject: string, ipAddress?: 
     attrs.push(seq(oid('1.2.840.113549.1.9.14'), set(seq(seq(oid('2.5.29.17'), tlv(0x04, san))))));
   }
   const info = seq(Buffer.from([0x02, 0x01, 0x00]), name, spki, tlv(0xa0, Buffer.concat(attrs)));
-  const { alg, hash } = signatureAlgorithm(key);
+  const { alg, hash } = signatureScheme(key);
   const sig = sign(hash, info, key);
   const der = seq(info, alg, tlv(0x03, Buffer.concat([Buffer.from([0]), sig])));
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+  return pemBlock('CERTIFICATE REQUEST', der);
 }

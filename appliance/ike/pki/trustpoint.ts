@@ -5,25 +5,26 @@
 // refuse with the same words.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
-import type { ChainCert, KeyKind, Trustpoint } from '../../config/model-pki.js';
+import { chainCerts, trustpointOf, type ChainCert, type KeyKind, type Trustpoint } from '../../config/model-pki.js';
 import type { Parsed } from '../config.js';
+import { issuerOf, withinValidity } from '../tasks/v2/cert-auth.js';
 
 /** A private key of the key store, by label (PEM, PKCS#8). */
 export type KeyLookup = (label: string) => { kind: KeyKind; pem: string } | undefined;
 
-export const pemOf = (der: Buffer | string) =>
-  `-----BEGIN CERTIFICATE-----\n${(typeof der === 'string' ? Buffer.from(der, 'hex') : der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+/** `der` as a PEM block (RFC 7468: base64 in 64-character lines) labelled `label`. */
+export const pemBlock = (label: string, der: Buffer) =>
+  `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+
+/** A certificate (DER, or DER in hex as the config keeps it) in PEM. */
+const pemOf = (der: Buffer | string) => pemBlock('CERTIFICATE', typeof der === 'string' ? Buffer.from(der, 'hex') : der);
 
 export const certOf = (c: ChainCert) => new X509Certificate(Buffer.from(c.der, 'hex'));
 
-export function trustpointNamed(crypto: CryptoConfig, name: string): Trustpoint | undefined {
-  return crypto.pki?.trustpoints?.find((t) => t.name === name);
-}
-
 /** The CA certificates of trustpoint `name` (PEM); a reason when there is none. */
-export function trustedCas(crypto: CryptoConfig, name: string): Parsed<string[]> {
-  if (!trustpointNamed(crypto, name)) return { ok: false, reason: `trustpoint ${name} is not defined` };
-  const cas = crypto.pki?.chains?.find((c) => c.name === name)?.certs.filter((c) => c.ca) ?? [];
+function trustedCas(crypto: CryptoConfig, name: string): Parsed<string[]> {
+  if (!trustpointOf(crypto, name)) return { ok: false, reason: `trustpoint ${name} is not defined` };
+  const cas = chainCerts(crypto.pki, name).filter((c) => c.ca);
   if (!cas.length) return { ok: false, reason: `trustpoint ${name} has no CA certificate (crypto pki authenticate ${name})` };
   return { ok: true, warnings: [], value: cas.map((c) => pemOf(c.der)) };
 }
@@ -41,17 +42,16 @@ export function trustpointKey(tp: Trustpoint, keys: KeyLookup | undefined, cert?
 
 /** Why `cert` (ours, to be used by trustpoint `name`) is not issued by one of `cas`, or undefined. */
 export function notIssuedBy(cert: X509Certificate, cas: X509Certificate[], name: string): string | undefined {
-  const ok = cas.some((ca) => { try { return cert.checkIssued(ca) && cert.verify(ca.publicKey); } catch { return false; } });
-  return ok ? undefined : `certificate ${cert.serialNumber} (${cert.subject.replace(/\n/g, ',')}) is not issued by the CA of trustpoint ${name}`;
+  return issuerOf(cert, cas) ? undefined : `certificate ${cert.serialNumber} (${cert.subject.replace(/\n/g, ',')}) is not issued by the CA of trustpoint ${name}`;
 }
 
 /** Our certificate, key and the trusted CAs of trustpoint `name`, as IkeV2Settings.certificate takes them. */
 export function trustpointCredentials(crypto: CryptoConfig, name: string, keys: KeyLookup | undefined): Parsed<{ cert: string; key: string; trusted: string[] }> {
-  const tp = trustpointNamed(crypto, name);
+  const tp = trustpointOf(crypto, name);
   if (!tp) return { ok: false, reason: `trustpoint ${name} is not defined` };
   const cas = trustedCas(crypto, name);
   if (!cas.ok) return cas;
-  const own = crypto.pki?.chains?.find((c) => c.name === name)?.certs.filter((c) => !c.ca) ?? [];
+  const own = chainCerts(crypto.pki, name).filter((c) => !c.ca);
   if (!own.length) return { ok: false, reason: `trustpoint ${name} has no certificate of its own (crypto pki import ${name} certificate)` };
   const caCerts = cas.value.map((p) => new X509Certificate(p));
   const warnings: string[] = [];
@@ -61,8 +61,7 @@ export function trustpointCredentials(crypto: CryptoConfig, name: string, keys: 
     if (!k.ok) { warnings.push(k.reason); continue; }
     const why = notIssuedBy(cert, caCerts, name);
     if (why) return { ok: false, reason: why };
-    const now = new Date();
-    if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return { ok: false, reason: `trustpoint ${name}: certificate ${cert.serialNumber} is outside its validity (${cert.validFrom} - ${cert.validTo})` };
+    if (!withinValidity(cert)) return { ok: false, reason: `trustpoint ${name}: certificate ${cert.serialNumber} is outside its validity (${cert.validFrom} - ${cert.validTo})` };
     return { ok: true, warnings: [], value: { cert: pemOf(c.der), key: k.value.pem, trusted: cas.value } };
   }
   return { ok: false, reason: warnings[0] ?? `trustpoint ${name}: no usable certificate` };

@@ -25,16 +25,17 @@ export function loadCredentials(certPem: string, keyPem: string, trustedPem: str
   return { cert, key, trusted: trustedPem.map((p) => new X509Certificate(p)) };
 }
 
-function scheme(key: KeyObject): { alg: Buffer; hash: string | null } {
+/** The AlgorithmIdentifier and hash of the signatures `key` makes (IKE AUTH, and the CSR of ike/pki/csr.ts). */
+export function signatureScheme(key: KeyObject): { alg: Buffer; hash: string | null } {
   const t = key.asymmetricKeyType;
   if (t === 'ed25519') return { alg: ALG.ed25519, hash: null };
   if (t === 'ec') return { alg: ALG.ecdsaSha256, hash: 'sha256' };
   if (t === 'rsa') return { alg: ALG.rsaSha256, hash: 'sha256' };
-  throw new Error(`key type ${t} not supported for IKE signatures`);
+  throw new Error(`key type ${t} not supported for signatures (ed25519, ec P-256, rsa)`);
 }
 
 export function signatureAuth(creds: CertCredentials, octets: Uint8Array): AuthBodyV2 {
-  const s = scheme(creds.key);
+  const s = signatureScheme(creds.key);
   const sig = sign(s.hash, octets, creds.key);
   return { type: PayloadV2.Auth, method: AuthMethod.DigitalSignature, data: new Uint8Array(Buffer.concat([Buffer.from([s.alg.length]), s.alg, sig])) };
 }
@@ -53,6 +54,14 @@ export function sanIpv4Addresses(cert: X509Certificate): string[] {
   return (cert.subjectAltName ?? '').split(/,\s*/).map((e) => /^IP Address:(\d+\.\d+\.\d+\.\d+)$/.exec(e.trim())?.[1]).filter((a): a is string => a !== undefined);
 }
 
+/** The CA of `cas` that issued `cert` (its issuer name and its signature), if any. Also the check of
+ *  our own certificate against its trustpoint's CAs (ike/pki/trustpoint.ts). */
+export function issuerOf(cert: X509Certificate, cas: readonly X509Certificate[]): X509Certificate | undefined {
+  return cas.find((c) => { try { return cert.checkIssued(c) && cert.verify(c.publicKey); } catch { return false; } });
+}
+
+export const withinValidity = (cert: X509Certificate, now = new Date()) => now >= new Date(cert.validFrom) && now <= new Date(cert.validTo);
+
 /**
  * The peer's end-entity certificate checked against our trust anchors and its claimed identity, then
  * its AUTH signature over `octets`. A reason when anything fails, else the IPv4 addresses the
@@ -63,9 +72,8 @@ export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthB
   if (!certP || certP.data[0] !== CERT_X509_SIGNATURE) return 'no X.509 certificate payload';
   let cert: X509Certificate;
   try { cert = new X509Certificate(Buffer.from(certP.data.subarray(1))); } catch { return 'certificate undecodable'; }
-  const ca = trusted.find((c) => { try { return cert.checkIssued(c) && cert.verify(c.publicKey); } catch { return false; } });
-  if (!ca) return `certificate of ${cert.subject.replace(/\n/g, ', ')} not issued by a trusted CA`;
-  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return 'certificate outside its validity period';
+  if (!issuerOf(cert, trusted)) return `certificate of ${cert.subject.replace(/\n/g, ', ')} not issued by a trusted CA`;
+  if (!withinValidity(cert, now)) return 'certificate outside its validity period';
   if (!cert.checkIP(identity)) return `certificate does not carry the identity ${identity} (SAN IP)`;
   const algLen = auth.data[0];
   if (auth.data.length < 1 + algLen) return 'AUTH signature undecodable';

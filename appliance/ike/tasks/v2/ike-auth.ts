@@ -43,6 +43,13 @@ function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[
   return r.ok ? r : { ...r, peerRefused: true };
 }
 
+/** What the peer's verified AUTH tells about it, kept on its SA (identity-bound NHRP, show crypto ikev2 sa). */
+function verified(sa: IkeSaV2, v: { id: string; certAddresses?: string[]; keyType?: string }): void {
+  sa.peerId = v.id;
+  sa.peerCertAddresses = v.certAddresses;
+  sa.peerKeyType = v.keyType;
+}
+
 function verifyPeer(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string; certAddresses?: string[]; keyType?: string } | { ok: false; error: string } {
   const id = findV2<IdBodyV2>(ps, idType), auth = findV2<AuthBodyV2>(ps, PayloadV2.Auth);
   if (!id || !auth) return { ok: false, error: 'IKE_AUTH without ID or AUTH' };
@@ -103,10 +110,7 @@ export class IkeAuthInitiator {
     if (authFailed) return { ok: false, error: 'peer refused our authentication (AUTHENTICATION_FAILED)' };
     const v = verify(sa, policy, ps, PayloadV2.IDr);
     if (!v.ok) return v;
-    sa.peerId = v.id;
-    sa.peerCertAddresses = v.certAddresses;
-  sa.peerKeyType = v.keyType;
-    sa.peerKeyType = v.keyType;
+    verified(sa, v);
     const err = ns.find((n) => n.notifyType < 16384);
     if (err) return { ok: true, childError: `peer refused the Child SA with notify ${err.notifyType}` };
     const saP = findV2<SaBodyV2>(ps, PayloadV2.SA), tsi = findV2<TsBodyV2>(ps, PayloadV2.TSi), tsr = findV2<TsBodyV2>(ps, PayloadV2.TSr);
@@ -125,9 +129,7 @@ export class IkeAuthInitiator {
 export function respondAuth(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[]): AuthResult & { initialContact?: boolean } {
   const v = verify(sa, policy, ps, PayloadV2.IDi);
   if (!v.ok) return { ok: false, error: v.error, peerRefused: true, reply: [notify(NotifyV2.AuthenticationFailed)] };
-  sa.peerId = v.id;
-  sa.peerCertAddresses = v.certAddresses;
-  sa.peerKeyType = v.keyType;
+  verified(sa, v);
   const id = ourId(sa, PayloadV2.IDr);
   const auth = ourAuth(sa, policy, id);
   if (!auth) return { ok: false, error: `no pre-shared key for ${sa.remote}`, reply: [notify(NotifyV2.AuthenticationFailed)] };
