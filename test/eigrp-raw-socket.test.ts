@@ -146,13 +146,14 @@ t.test('packets both ways between two namespaces', async (t) => {
 
 // The supervisor's EIGRP service in a namespace (test/routing/eigrp-service-child.ts), FastEthernet0/0 on e0.
 const serviceConfig = (host: number) => `interface FastEthernet0/0\n ip address 10.9.0.${host} 255.255.255.0\n ip hello-interval eigrp 100 1\n ip hold-time eigrp 100 4\n!\nrouter eigrp 100\n network 10.9.0.0 0.0.0.255\n`;
-function startService(t: Test, ns: string, host: number) {
-  const side = { logs: [] as string[], neighbors: [] as string[], stderr: '', child: spawn('ip', ['netns', 'exec', ns, process.execPath,
-    ...process.execArgv.filter((a) => a.includes('typescript')), path.join(ROOT, 'test/routing/eigrp-service-child.ts'), serviceConfig(host), 'e0'], { stdio: ['pipe', 'pipe', 'pipe'] }) };
+function startService(t: Test, ns: string, host: number, ...extra: string[]) {
+  const side = { logs: [] as string[], neighbors: [] as string[], since: [] as number[], stderr: '', child: spawn('ip', ['netns', 'exec', ns, process.execPath,
+    ...process.execArgv.filter((a) => a.includes('typescript')), path.join(ROOT, 'test/routing/eigrp-service-child.ts'), serviceConfig(host), 'e0', ...extra], { stdio: ['pipe', 'pipe', 'pipe'] }),
+    apply: (config: string) => { side.child.stdin!.write(`${JSON.stringify({ config })}\n`); } };
   createInterface({ input: side.child.stdout! }).on('line', (l) => {
-    const o = JSON.parse(l) as { log?: string; neighbors?: string[] };
+    const o = JSON.parse(l) as { log?: string; neighbors?: string[]; since?: number[] };
     if (o.log) side.logs.push(o.log);
-    if (o.neighbors) side.neighbors = o.neighbors;
+    if (o.neighbors) { side.neighbors = o.neighbors; side.since = o.since ?? []; }
   });
   side.child.stderr!.on('data', (x) => { side.stderr += String(x); });
   t.teardown(() => { side.child.stdin!.end(); setTimeout(() => side.child.kill(), 2000).unref(); });
@@ -187,7 +188,8 @@ t.test('the supervisor restarts the process when an interface of its socket is d
   sh('ip', ['-n', 'her-ersv-a', 'link', 'del', 'e0']);
   link();
   for (const [name, s] of [['A', a], ['B', b]] as const) {
-    t.ok(await waitFor(() => s.logs.filter((l) => /^notice EIGRP AS 100 running on FastEthernet0\/0/.test(l)).length === 2, 20000), `${name}'s process runs again on the new e0 (${s.logs.join(' | ')})`);
+    // restarted on its socket's failure, or kept with that interface reset on the link events (whichever came first)
+    t.ok(await waitFor(() => s.logs.filter((l) => /^notice EIGRP AS 100 (running|now) on FastEthernet0\/0/.test(l)).length >= 2, 20000), `${name}'s process runs again on the new e0 (${s.logs.join(' | ')})`);
   }
   t.ok(await waitFor(adjacent, 60000), `adjacent again (A: ${a.neighbors.join()}; B: ${b.neighbors.join()})`);
   t.notOk([...a.logs, ...b.logs].some((l) => /not running/.test(l)), 'no start failed');
@@ -204,4 +206,35 @@ t.test('a process whose interface is missing at start runs once the interface ap
   const b = startService(t, 'her-ermi-b', 2);
   t.ok(await waitFor(() => a.neighbors.join() === '10.9.0.2 up' && b.neighbors.join() === '10.9.0.1 up', 60000),
     `e0 made: A runs on it and is adjacent (A: ${a.neighbors.join()} ${a.logs.join(' | ')}; B: ${b.neighbors.join()})`);
+});
+
+// A `network` statement added on a running process (a second interface, FastEthernet0/1 on d1, into
+// EIGRP) and removed again: B learns the new network in its kernel table and loses it again, and the
+// adjacency over e0 is never reset (same up-since at both ends, no goodbye, one process start).
+// Before: any change of the process's networks restarted it, a goodbye to every neighbor.
+t.test('a network added and removed on a running process: routes follow, the adjacency stays', async (t) => {
+  const [SA, SB] = ['her-ernw-a', 'her-ernw-b'];
+  twoNamespaces(t, SA, SB)();
+  sh('ip', ['-n', SA, 'link', 'add', 'd1', 'type', 'veth', 'peer', 'name', 'd1p']);
+  sh('ip', ['-n', SA, 'addr', 'add', '10.9.5.1/24', 'dev', 'd1']);
+  for (const d of ['d1', 'd1p']) sh('ip', ['-n', SA, 'link', 'set', d, 'up']);
+  const a = startService(t, SA, 1, 'd1'), b = startService(t, SB, 2);
+  const adjacent = () => a.neighbors.join() === '10.9.0.2 up' && b.neighbors.join() === '10.9.0.1 up';
+  t.ok(await waitFor(adjacent, 60000), `adjacent over e0 (A: ${a.neighbors.join()} ${a.logs.join(' | ')} ${a.stderr.slice(-300)}; B: ${b.neighbors.join()})`);
+  const since = [a.since.join(), b.since.join()];
+  const route = () => sh('ip', ['-n', SB, 'route', 'show', '10.9.5.0/24'], { allowFail: true }).stdout.trim();
+
+  const withLan = `${serviceConfig(1)}!\ninterface FastEthernet0/1\n ip address 10.9.5.1 255.255.255.0\n!\nrouter eigrp 100\n network 10.9.5.0 0.0.0.255\n`;
+  a.apply(withLan);
+  t.ok(await waitFor(() => /via 10\.9\.0\.1 dev e0 proto (192|eigrp)/.test(route()), 30000), `B learned 10.9.5.0/24 from A (${route()}; A: ${a.logs.join(' | ')})`);
+  t.ok(await waitFor(() => a.logs.some((l) => l === 'notice EIGRP AS 100 now on FastEthernet0/0, FastEthernet0/1'), 10000), `A runs on both interfaces now (${a.logs.filter((l) => /^notice/.test(l)).join(' | ')})`);
+  t.same([a.since.join(), b.since.join()], since, 'the adjacency was not reset at either end');
+  t.same(a.neighbors, ['10.9.0.2 up']);
+  t.notOk(a.logs.some((l) => /router-id 10\.9\.5\.1/.test(l)), 'A kept its router-id 10.9.0.1 (chosen at start) though 10.9.5.1 is higher');
+
+  a.apply(serviceConfig(1));
+  t.ok(await waitFor(() => route() === '', 30000), `B withdrew 10.9.5.0/24 (${route()})`);
+  t.same([a.since.join(), b.since.join()], since, 'still the same adjacency');
+  t.equal(a.logs.filter((l) => /running on/.test(l)).length, 1, 'the process started once');
+  t.notOk([...a.logs, ...b.logs].some((l) => /not running|stopped|restarting/.test(l)), `nothing stopped (${a.logs.join(' | ')})`);
 });

@@ -89,7 +89,10 @@ function redistributed(cfg: ApplianceConfig, p: EigrpProcess, routerId: string):
   return out;
 }
 
-export function speakerOptions(cfg: ApplianceConfig, p: EigrpProcess): SpeakerOptions {
+/** `running`: the router-id of this process if it already runs. Without `eigrp router-id`, IOS picks
+ *  the highest address when the process starts and keeps it while it runs: a `network` statement that
+ *  brings in a higher address does not change it (that would restart the process). */
+export function speakerOptions(cfg: ApplianceConfig, p: EigrpProcess, running?: string): SpeakerOptions {
   const interfaces: SpeakerInterface[] = [];
   const originate: SpeakerOptions['originate'] = [];
   for (const i of cfg.interfaces) {
@@ -109,7 +112,7 @@ export function speakerOptions(cfg: ApplianceConfig, p: EigrpProcess): SpeakerOp
     originate.push({ prefix: networkOf(i.address.address, len), len, iface: i.name });
   }
   const highest = interfaces.map((i) => i.address).sort((a, b) => ipToU32(b) - ipToU32(a))[0] ?? '0.0.0.0';
-  const routerId = p.routerId ?? highest;
+  const routerId = p.routerId ?? (running && running !== '0.0.0.0' ? running : highest);
   originate.push(...redistributed(cfg, p, routerId));
   return {
     asn: p.asn, routerId, wide: p.name !== undefined, variance: p.variance ?? 1, maxPaths: p.maximumPaths ?? 4,

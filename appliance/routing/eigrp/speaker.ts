@@ -93,6 +93,36 @@ export class EigrpSpeaker {
     this.flush();
   }
 
+  /** The interfaces and the `network`-matched connected networks now wanted (a `network` statement
+   *  added or removed, an interface's EIGRP settings changed). As IOS, only what the change touches is
+   *  reset: an interface gone or changed (or named in `reset`: its OS interface was recreated) says
+   *  goodbye on it and drops its own neighbors, its connected networks no longer covered are withdrawn and
+   *  those still covered re-advertised at its new cost; an interface added starts saying hello. Neighbors on the other
+   *  interfaces keep their adjacency and only receive the updates. */
+  setInterfaces(interfaces: SpeakerInterface[], connected: SpeakerOptions['originate'], reset: ReadonlySet<string> = new Set()): void {
+    const next = new Map(interfaces.map((i) => [i.name, i]));
+    const touched = new Set<string>();
+    for (const [name, i] of this.ifaces) {
+      const n = next.get(name);
+      if (n && !reset.has(name) && JSON.stringify(n) === JSON.stringify(i)) continue;
+      touched.add(name);
+      if (!i.passive) this.sendHello(i, this.helloTlvs(i, true));
+      for (const nb of this.neighbors.list()) if (nb.iface === name) this.neighborDown(nb.address, n ? 'interface changed' : 'interface removed');
+      this.ifaces.delete(name);
+      this.nextHello.delete(name);
+    }
+    for (const i of interfaces) if (!this.ifaces.has(i.name)) { this.ifaces.set(i.name, i); touched.add(i.name); }
+    const key = (r: { prefix: string; len: number; iface: string }) => `${r.prefix}/${r.len}%${r.iface}`;
+    const old = this.o.originate.filter((r) => !r.vector);
+    const wanted = connected.filter((r) => !r.vector && this.ifaces.has(r.iface));
+    const wantedKeys = new Set(wanted.map(key)), oldKeys = new Set(old.map(key));
+    for (const r of old) if (!wantedKeys.has(key(r))) this.dual.local(r.prefix, r.len, r.iface, undefined);
+    for (const r of wanted) if (!oldKeys.has(key(r)) || touched.has(r.iface)) this.dual.local(r.prefix, r.len, r.iface, connectedVector(this.linkCost(r.iface)));
+    this.o.interfaces = interfaces;
+    this.o.originate = [...wanted, ...this.o.originate.filter((r) => r.vector)];
+    this.flush();
+  }
+
   private linkCost(name: string): LinkCost {
     const i = this.ifaces.get(name);
     return { bandwidth: i?.bandwidth ?? 100, delay: i?.delay ?? 5000, mtu: i?.mtu ?? 1500, wide: !!this.o.wide };
