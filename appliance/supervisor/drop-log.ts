@@ -12,7 +12,9 @@ const REASONS = [
   { counter: 'dropEspPolicy', source: 'espPolicy', what: 'ESP packets outside their SA\'s selectors (source is not the SA\'s peer, or not GRE to us)' },
 ] as const;
 
-export interface DropSnapshot { counters: Record<string, number>; sources: Record<string, number> }
+/** The counters a snapshot must have: typed, so that a reader missing one of them (the ESP block's
+ *  dropCleartext and dropEspPolicy are not in readCounters' global block) does not compile. */
+export interface DropSnapshot { counters: Record<(typeof REASONS)[number]['counter'], number>; sources: Record<string, number> }
 
 export class DropLog {
   private readonly last = new Map<string, number>();
@@ -30,7 +32,7 @@ export class DropLog {
   tick(): void {
     const { counters, sources } = this.read();
     for (const r of REASONS) {
-      const now = counters[r.counter] ?? 0;
+      const now = counters[r.counter];
       const before = this.last.get(r.counter);
       this.last.set(r.counter, now);
       if (before === undefined || now <= before) continue;

@@ -7,7 +7,7 @@ import { NhrpType } from '../nhrp/types.js';
 import { DataplaneHost, type TunnelParams } from './dataplane-host.js';
 import { IpsecManager } from './ipsec.js';
 import { ipsecWarnings, type PlannedSa } from './ipsec-plan.js';
-import { readSas, readDropSources, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
+import { readSas, readDropSources, readEspCounters, SA_EVENT_REASON, type EspControlMessage } from '../dataplane/sa.js';
 import { readCounters } from '../dataplane/commands.js';
 import { DropLog } from './drop-log.js';
 import { NhrpIdentityBinding } from './nhrp-identity.js';
@@ -188,9 +188,10 @@ export class Overlay {
     this.usageTimer.unref();
     this.fallbackTimer = setInterval(() => this.followBestNhs(), NHS_FOLLOW_MS);
     this.fallbackTimer.unref();
-    // the shared-memory counters only: dp.counters() also reads /proc/net/dev and every pump's stats,
-    // which `show` may do but a 2 s timer need not
-    this.dropLog = new DropLog(() => ({ counters: readCounters(dp.buffer, dp.layoutInfo), sources: readDropSources(dp.buffer, dp.layoutInfo) }),
+    // the shared-memory counters only (the global block and the ESP block, which has dropCleartext and
+    // dropEspPolicy): dp.counters() also reads /proc/net/dev and every pump's stats, which `show` may
+    // do but a 2 s timer need not
+    this.dropLog = new DropLog(() => ({ counters: { ...readCounters(dp.buffer, dp.layoutInfo), ...readEspCounters(dp.buffer, dp.layoutInfo) }, sources: readDropSources(dp.buffer, dp.layoutInfo) }),
       (msg) => this.log.emit('DATAPLANE', 'warn', 'DROP', msg));
     this.dropLog.start();
   }
