@@ -123,6 +123,11 @@ export interface NativeIo {
   configureInterface(name: string, conf: InterfaceConfig): void;
   /** Raw IPv4 socket for `protocol` with IP_HDRINCL; received packets include the IPv4 header. */
   openRawIp(protocol: number, bindAddress?: string): number;
+  /**
+   * Socket filter on a raw GRE socket: it then receives only NHRP (GRE 0x2001; `nhrp` true) or only
+   * everything else, each in its own kernel receive queue (docs/dataplane.md "The control lane").
+   */
+  greLane(fd: number, nhrp: boolean): void;
   /** Nonblocking UDP socket with SO_REUSEADDR bound to bindAddress:port. */
   openUdp(bindAddress: string, port: number): number;
   closeFd(fd: number): void;

@@ -214,6 +214,16 @@ static napi_value js_open_raw_ip(napi_env env, napi_callback_info info) {
   return fd < 0 ? throw_io(env, &e) : js_number(env, fd);
 }
 
+/* greLane(fd, nhrp): the raw GRE socket fd takes only NHRP (true) or only the rest (false). */
+static napi_value js_gre_lane(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int64_t fd;
+  if (get_int(env, argv[0], 0, INT_MAX, &fd, "fd")) return NULL;
+  struct io_err e;
+  if (gre_lane_filter((int)fd, get_bool(env, argv[1]), &e)) return throw_io(env, &e);
+  return NULL;
+}
+
 static napi_value js_open_udp(napi_env env, napi_callback_info info) {
   ARGS(2);
   int64_t port;
@@ -530,7 +540,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor d[] = {
 #define F(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL }
     F("openTun", js_open_tun), F("tunSetCarrier", js_tun_set_carrier), F("configureInterface", js_configure_interface),
-    F("openRawIp", js_open_raw_ip), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
+    F("openRawIp", js_open_raw_ip), F("greLane", js_gre_lane), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
     F("startPump", js_start_pump), F("stopPump", js_stop_pump), F("pumpStats", js_pump_stats),
     F("wake", js_wake), F("wait", js_wait), F("watch", js_watch), F("unwatch", js_unwatch),
     F("pcapOpen", js_pcap_open), F("pcapClose", js_pcap_close),

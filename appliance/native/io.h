@@ -33,6 +33,9 @@ int raw_open(int protocol, const char *bind_addr, struct io_err *e);
 int udp_open(const char *bind_addr, int port, struct io_err *e);
 int parse_ipv4(const char *s, uint32_t *out_host_order);
 
+/* gre-lane.c: a raw GRE socket takes only NHRP (nhrp = 1) or only everything else (0). */
+int gre_lane_filter(int fd, int nhrp, struct io_err *e);
+
 /* doorbell.c: the doorbell protocol of docs/dataplane.md on an 8-byte {seq, sleeping} pair (DOORBELL_*);
  * seq is the futex word. */
 #define BELL_SEQ(bell) (&(bell)[DOORBELL_SEQ / 4])

@@ -78,6 +78,8 @@ export class DataplaneHost {
   private tunFd = -1;
   private tunName = '';
   private rawFd = -1;
+  /** The raw GRE socket of the control lane (NHRP only), -1 if the kernel refused the filters. */
+  private nhrpFd = -1;
   private espFd = -1;
   private udpFd = -1;
   readonly sa: SaCommands;
@@ -113,10 +115,13 @@ export class DataplaneHost {
     prepareTunnelSysctls(p.tunName);
     this.io.configureInterface(p.tunName, { address: p.tunnelIp, prefixLen: p.prefixLen, mtu: p.mtu, up: true });
     this.rawFd = this.io.openRawIp(47, p.source);
+    this.nhrpFd = this.openNhrpLane(p.source);
     this.startPump('tunRx', { kind: 'tun-rx', fd: this.tunFd, batch: TUN_BATCH });
     this.startPump('tunTx', { kind: 'tun-tx', fd: this.tunFd, batch: TUN_BATCH });
     this.startPump('nbmaRx', { kind: 'raw-rx', fd: this.rawFd, rawProtocol: 47, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
     this.startPump('nbmaTx', { kind: 'raw-tx', fd: this.rawFd, batch: NBMA_BATCH });
+    // no receive coalescing on the control lane: it carries a few packets, each one waited for
+    if (this.nhrpFd >= 0) this.startPump('nhrpRx', { kind: 'raw-rx', fd: this.nhrpFd, rawProtocol: 47, batch: NBMA_BATCH });
     if (p.protected) {
       // ESP leaves through nbmaTx too (the raw socket has IP_HDRINCL, any protocol goes); it arrives
       // on its own raw socket, and ESP-in-UDP (NAT-T) on port 4500 both ways.
@@ -130,6 +135,26 @@ export class DataplaneHost {
     this.configureTunnel(p);
     this.watchId = this.io.watch(this.view, this.layout.supervisorDoorbell, () => this.control.drain());
     await this.startWorker();
+  }
+
+  /**
+   * The control lane (docs/dataplane.md): a second raw GRE socket that takes only NHRP, while the data
+   * socket takes everything else, so a data flood that overflows the data socket's queue cannot drop a
+   * registration. The data socket's filter goes on last: until then it still takes NHRP itself, and if
+   * either filter is refused NHRP simply stays on nbmaRx with the data (logged), never on both.
+   */
+  private openNhrpLane(source: string): number {
+    let fd = -1;
+    try {
+      fd = this.io.openRawIp(47, source);
+      this.io.greLane(fd, true);
+      this.io.greLane(this.rawFd, false);
+      return fd;
+    } catch (e) {
+      if (fd >= 0) this.io.closeFd(fd);
+      this.log('warn', `NHRP control lane unavailable (${(e as Error).message}): NHRP shares the GRE data socket and ring`);
+      return -1;
+    }
   }
 
   /**
@@ -262,8 +287,8 @@ export class DataplaneHost {
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
     for (const id of this.pumps.values()) this.io.stopPump(id);
     this.pumps.clear();
-    for (const fd of [this.tunFd, this.rawFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
-    this.tunFd = this.rawFd = this.espFd = this.udpFd = -1;
+    for (const fd of [this.tunFd, this.rawFd, this.nhrpFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
+    this.tunFd = this.rawFd = this.nhrpFd = this.espFd = this.udpFd = -1;
     this.io.pcapClose();
   }
 }

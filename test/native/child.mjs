@@ -341,5 +341,41 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'ENDX', ('127.0.0.1', 4
   });
 }
 
+/* The control lane (native/gre-lane.c): two raw GRE sockets, one filtered to NHRP (GRE 0x2001) and one
+ * to everything else, each with its own pump and ring (nbmaRx: data, ctlRx standing in for nhrpRx).
+ * python3 sends data and NHRP interleaved on loopback, a GRE packet too short to carry a protocol
+ * type, then an end marker on each lane. */
+async function greLanes() {
+  initAll();
+  const data = io.openRawIp(47), nhrp = io.openRawIp(47);
+  io.greLane(nhrp, true);
+  io.greLane(data, false);
+  const pd = io.startPump({ memory: u8, kind: 'raw-rx', fd: data, ring: L.nbmaRx });
+  const pn = io.startPump({ memory: u8, kind: 'raw-rx', fd: nhrp, ring: L.ctlRx });
+  spawnSync('python3', ['-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+for i in range(${args.data}):
+    s.sendto(b'\\0\\0\\x08\\0DATA-%03d' % i, ('127.0.0.1', 0))
+    if i % 4 == 0: s.sendto(b'\\0\\0\\x20\\x01NHRP-%03d' % i, ('127.0.0.1', 0))
+s.sendto(b'\\0\\0', ('127.0.0.1', 0))
+s.sendto(b'\\0\\0\\x08\\0ENDX', ('127.0.0.1', 0))
+s.sendto(b'\\0\\0\\x20\\x01ENDN', ('127.0.0.1', 0))
+`], { stdio: 'ignore' });
+  const payload = (sl) => sl.data.subarray((sl.data[0] & 15) * 4);
+  const text = (sl) => payload(sl).subarray(4).toString('latin1');
+  const onData = [], onNhrp = [];
+  const endData = consumeUntil(L.nbmaRx, (sl) => text(sl) === 'ENDX', 5000, onData);
+  const endNhrp = consumeUntil(L.ctlRx, (sl) => text(sl) === 'ENDN', 5000, onNhrp);
+  const stats = { data: io.stopPump(pd), nhrp: io.stopPump(pn) };
+  io.closeFd(data); io.closeFd(nhrp);
+  out({
+    end: !!endData && !!endNhrp, stats,
+    data: onData.map(text), nhrp: onNhrp.map(text),
+    short: onData.filter((sl) => payload(sl).length < 4).length,
+    refused: errInfo(() => io.greLane(999999, true)),
+  });
+}
+
 await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate,
-  'rx-ring-full': rxRingFull })[args.scenario]();
+  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes })[args.scenario]();

@@ -1,5 +1,6 @@
 // poll(): one batch through the data plane, as a pipeline over the rings.
 //
+//   nhrpRx --(inbound: GRE decap, NHRP)-->  ctlRx                              (forward/inbound.ts)
 //   ctlTx  --(commands, NHRP_OUT)-->  tables / nbmaTx                         (worker/commands.ts)
 //   tunRx  --(outbound: FIB, peer, GRE encap [, ESP])-->  nbmaTx / udpTx        (forward/outbound.ts)
 //            (+ tunTx ICMP, ctlRx NO_ENTRY); kind-1 slots are cut by offload/tso.ts first
@@ -8,10 +9,12 @@
 //
 // Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
 // doorbell rung once per batch. A data slot is taken only while its output ring has room
-// (worker/backpressure.ts): a full output holds its inputs back instead of dropping. Every packet goes down the path in the worker's one per-packet
-// context (core/packet.ts).
+// (worker/backpressure.ts): a full output holds its inputs back instead of dropping. The control
+// lane comes first and never waits: nhrpRx (NHRP, which the kernel already put on its own socket)
+// goes to ctlRx, which is never waited for, so a data flood neither delays nor drops it here.
+// Every packet goes down the path in the worker's one per-packet context (core/packet.ts).
 import {
-  tunRx, nbmaRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
+  tunRx, nbmaRx, nhrpRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
   SCRATCH_PROD_CTL_RX, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, SLOT_DATA, DOORBELL_SEQ,
   DOORBELL_SLEEPING, SCRATCH_ESP_PROD_UDP_TX, TUN_KIND_VNET, CTL_OUT_NHRP_OUT, COUNTER_DROP_BAD_IP, COUNTER_CMD_BAD,
 } from '../core/layout';
@@ -32,6 +35,7 @@ export function poll(budget: i32, now: u32): i32 {
   setNow(now);
   const b = budget <= 0 ? <u32>1 : <u32>budget;
   let work: u32 = 0;
+  work += drain(nhrpRx, b, FROM_CONTROL_LANE);
   work += drain(ctlTx, b, FROM_CTL);
   work += drain(tunRx, b, FROM_TUN);
   work += drain(nbmaRx, b, FROM_NBMA);
@@ -52,6 +56,8 @@ export function publishOutputs(): void {
 const FROM_CTL: u32 = 0;
 const FROM_TUN: u32 = 1;
 const FROM_NBMA: u32 = 2;
+/** nhrpRx: handled like an NBMA slot, but never held back by a full output ring. */
+const FROM_CONTROL_LANE: u32 = 3;
 
 /**
  * Takes up to `budget` slots of input ring `r` (0 = absent) and hands each to the path for `from`;
@@ -72,7 +78,7 @@ const FROM_NBMA: u32 = 2;
     const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
     const len = load<u32>(s, SLOT_LEN);
     if (len > max) { count(from == FROM_CTL ? COUNTER_CMD_BAD : COUNTER_DROP_BAD_IP); continue; }
-    if (from != FROM_CTL && !outputRoom(from == FROM_TUN)) break; // stays queued (worker/backpressure.ts)
+    if ((from == FROM_TUN || from == FROM_NBMA) && !outputRoom(from == FROM_TUN)) break; // stays queued (worker/backpressure.ts)
     const kind = load<u32>(s, SLOT_KIND);
     const d = s + SLOT_DATA;
     if (from == FROM_TUN && kind == TUN_KIND_VNET && !tsoRoom(d, len)) break;
@@ -102,7 +108,7 @@ export function prepareSleep(): u32 {
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
   // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
   // the output's consumer rings this doorbell when it frees slots.
-  if (ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
+  if ((nhrpRx != 0 && ringNonEmpty(nhrpRx)) || ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
       ((ringNonEmpty(nbmaRx) || espPending()) && outputRoom(false))) {
     atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;
