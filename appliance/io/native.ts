@@ -128,8 +128,13 @@ export interface NativeIo {
    * everything else, each in its own kernel receive queue (docs/dataplane.md "The control lane").
    */
   greLane(fd: number, nhrp: boolean): void;
-  /** Nonblocking UDP socket with SO_REUSEADDR bound to bindAddress:port. */
-  openUdp(bindAddress: string, port: number): number;
+  /** Nonblocking UDP socket with SO_REUSEADDR (and SO_REUSEPORT if asked) bound to bindAddress:port. */
+  openUdp(bindAddress: string, port: number, opts?: { reusePort?: boolean }): number;
+  /**
+   * Program of the SO_REUSEPORT group of `fd` (UDP 4500): IKE (the non-ESP marker) goes to the group's
+   * second socket, ESP and NAT-keepalives to its first (docs/dataplane.md "The control lane").
+   */
+  ikeLane(fd: number): void;
   closeFd(fd: number): void;
   /** Starts one pump thread; returns its id. */
   startPump(opts: PumpOptions): number;

@@ -377,5 +377,32 @@ s.sendto(b'\\0\\0\\x20\\x01ENDN', ('127.0.0.1', 0))
   });
 }
 
+/* IKE's lane on UDP 4500 (native/control-lanes.c): the ESP socket and the IKE socket in one
+ * SO_REUSEPORT group whose program sends the non-ESP marker to the IKE socket. */
+async function ikeLane() {
+  initAll();
+  const esp = io.openUdp('127.0.0.1', 4500, { reusePort: true }), ike = io.openUdp('127.0.0.1', 4500, { reusePort: true });
+  io.ikeLane(esp);
+  const pe = io.startPump({ memory: u8, kind: 'udp-rx', fd: esp, ring: L.nbmaRx });
+  const pi = io.startPump({ memory: u8, kind: 'udp-rx', fd: ike, ring: L.ctlRx });
+  spawnSync('python3', ['-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(${args.esp}):
+    s.sendto(b'\\0\\0\\x10\\x01ESP-%03d' % i, ('127.0.0.1', 4500))
+    if i % 4 == 0: s.sendto(b'\\0\\0\\0\\0IKE-%03d' % i, ('127.0.0.1', 4500))
+    if i % 8 == 0: s.sendto(b'\\xff', ('127.0.0.1', 4500))
+s.sendto(b'ENDX', ('127.0.0.1', 4500))
+s.sendto(b'\\0\\0\\0\\0ENDI', ('127.0.0.1', 4500))
+`], { stdio: 'ignore' });
+  const text = (sl) => sl.data.toString('latin1');
+  const onEsp = [], onIke = [];
+  const endEsp = consumeUntil(L.nbmaRx, (sl) => text(sl) === 'ENDX', 5000, onEsp);
+  const endIke = consumeUntil(L.ctlRx, (sl) => text(sl).endsWith('ENDI'), 5000, onIke);
+  io.stopPump(pe); io.stopPump(pi);
+  io.closeFd(esp); io.closeFd(ike);
+  out({ end: !!endEsp && !!endIke, esp: onEsp.map(text), ike: onIke.map((sl) => text(sl).slice(4)) });
+}
+
 await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate,
-  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes })[args.scenario]();
+  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane })[args.scenario]();

@@ -46,6 +46,7 @@ export const LB_UDP_TX: usize = 176; // ring: worker -> UDP 4500 writer pump
 export const LB_ESP_RX: usize = 180; // ring: raw ESP reader pump -> worker
 export const LB_UDP_RX: usize = 184; // ring: UDP 4500 reader pump -> worker
 export const LB_NHRP_RX: usize = 188; // ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx
+export const LB_IKE_RX: usize = 192; // ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx
 export const LB_TEST_HOOKS: usize = 248; // 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only)
 export const LB_STOP_FLAG: usize = 252; // worker stop flag (supervisor -> worker thread loop)
 export const LB_SIZE: usize = 256; // bytes of the layout block
@@ -499,6 +500,7 @@ export const CONTROL_COUNTER_BASE: u32 = 176; // first index of CONTROL_COUNTER_
 
 export const COUNTER_NHRP_IN_DROPPED: u32 = 176;
 export const COUNTER_NOTICE_SHED: u32 = 177;
+export const COUNTER_IKE_IN_DROPPED: u32 = 178;
 export const LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER: u32 = 120;
 export const LAST_DROP_SOURCE_SLOT_CLEARTEXT: u32 = 121;
 export const LAST_DROP_SOURCE_SLOT_ESP_POLICY: u32 = 122;

@@ -1,6 +1,7 @@
 // poll(): one batch through the data plane, as a pipeline over the rings.
 //
 //   nhrpRx --(inbound: GRE decap, NHRP)-->  ctlRx                              (forward/inbound.ts)
+//   ikeRx  --(inbound: IKE behind the non-ESP marker)-->  ctlRx               (esp/natt.ts)
 //   ctlTx  --(commands, NHRP_OUT)-->  tables / nbmaTx                         (worker/commands.ts)
 //   tunRx  --(outbound: FIB, peer, GRE encap [, ESP])-->  nbmaTx / udpTx        (forward/outbound.ts)
 //            (+ tunTx ICMP, ctlRx NO_ENTRY); kind-1 slots are cut by offload/tso.ts first
@@ -10,8 +11,9 @@
 // Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
 // doorbell rung once per batch. A data slot is taken only while its output ring has room
 // (worker/backpressure.ts): a full output holds its inputs back instead of dropping. The control
-// lane comes first and never waits: nhrpRx (NHRP, which the kernel already put on its own socket)
-// goes to ctlRx, which is never waited for, so a data flood neither delays nor drops it here.
+// lane comes first and never waits: nhrpRx and ikeRx (NHRP and IKE on 4500, which the kernel already
+// put on sockets of their own) go to ctlRx, which is never waited for, so a data flood neither delays
+// nor drops them here.
 // Every packet goes down the path in the worker's one per-packet context (core/packet.ts).
 import {
   tunRx, nbmaRx, nhrpRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
@@ -24,7 +26,7 @@ import { packet } from '../core/packet';
 import { ringRelease, prodPublish, ringBatch, ringNonEmpty } from '../io/ring';
 import { tsoRoom, tsoStalled, tsoStart, tsoPacket, tsoLen } from '../offload/tso';
 import { groFlush } from '../offload/gro';
-import { espReady, espRxRing, udpRxRing, udpTx } from '../esp/sa';
+import { espReady, espRxRing, udpRxRing, ikeRxRing, udpTx } from '../esp/sa';
 import { outbound } from '../forward/outbound';
 import { inbound } from '../forward/inbound';
 import { applyCommand, sendNhrp } from './commands';
@@ -36,6 +38,7 @@ export function poll(budget: i32, now: u32): i32 {
   const b = budget <= 0 ? <u32>1 : <u32>budget;
   let work: u32 = 0;
   work += drain(nhrpRx, b, FROM_CONTROL_LANE);
+  if (espReady) work += drain(ikeRxRing, b, FROM_CONTROL_LANE);
   work += drain(ctlTx, b, FROM_CTL);
   work += drain(tunRx, b, FROM_TUN);
   work += drain(nbmaRx, b, FROM_NBMA);
@@ -56,7 +59,7 @@ export function publishOutputs(): void {
 const FROM_CTL: u32 = 0;
 const FROM_TUN: u32 = 1;
 const FROM_NBMA: u32 = 2;
-/** nhrpRx: handled like an NBMA slot, but never held back by a full output ring. */
+/** nhrpRx, ikeRx: handled like an NBMA slot, but never held back by a full output ring. */
 const FROM_CONTROL_LANE: u32 = 3;
 
 /**
@@ -108,7 +111,7 @@ export function prepareSleep(): u32 {
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
   // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
   // the output's consumer rings this doorbell when it frees slots.
-  if ((nhrpRx != 0 && ringNonEmpty(nhrpRx)) || ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
+  if ((nhrpRx != 0 && ringNonEmpty(nhrpRx)) || (ikeRxRing != 0 && ringNonEmpty(ikeRxRing)) || ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
       ((ringNonEmpty(nbmaRx) || espPending()) && outputRoom(false))) {
     atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;

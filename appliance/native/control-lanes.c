@@ -1,5 +1,7 @@
-/* The control lane of a raw GRE socket (docs/dataplane.md "The control lane"): a classic BPF socket
- * filter that lets a raw IP protocol-47 socket take only NHRP (GRE protocol type 0x2001), or only the
+/* The control lanes (docs/dataplane.md "The control lane"): the kernel itself puts NHRP and IKE on
+ * sockets of their own, so each waits in a receive queue that data cannot fill.
+ *
+ * NHRP: a classic BPF socket filter that lets a raw IP protocol-47 socket take only NHRP (GRE protocol type 0x2001), or only the
  * rest. Linux hands every raw socket of a protocol its own copy of each packet and runs the filter
  * before the packet is queued, so with one socket of each kind NHRP waits in a receive queue of its
  * own: a data flood that overflows the data socket's queue (kernel drops, SO_RXQ_OVFL) cannot drop it.
@@ -13,6 +15,10 @@
 #include <linux/filter.h>
 #include <sys/socket.h>
 #include "io.h"
+
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
 
 #define GRE_PROTO_NHRP 0x2001
 #define ACCEPT 0xffffffffu
@@ -33,4 +39,21 @@ int gre_lane_filter(int fd, int nhrp, struct io_err *e) {
   struct sock_fprog prog = { .len = sizeof code / sizeof *code, .filter = code };
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0) return 0;
   return io_fail(e, errno, "SO_ATTACH_FILTER (GRE %s lane) on fd %d: %s", nhrp ? "NHRP" : "data", fd, strerror(errno));
+}
+
+/* IKE on UDP 4500 (RFC 3948 2.2): two sockets bound to the same address and port with SO_REUSEPORT,
+ * the ESP one first (index 0 of the group), then the IKE one (index 1). The group's program picks the
+ * socket of each datagram; UDP runs it with the data at the UDP payload. A payload that starts with the
+ * 4-byte zero non-ESP marker is IKE: socket 1. ESP (a non-zero SPI) and the 1-byte NAT-keepalive (too
+ * short for the load, which ends the program with 0) go to socket 0. */
+int ike_lane_filter(int fd, struct io_err *e) {
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),                /* A = first 4 payload bytes */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 1),                         /* non-ESP marker: the IKE socket */
+    BPF_STMT(BPF_RET | BPF_K, 0),                         /* ESP: the data socket */
+  };
+  struct sock_fprog prog = { .len = sizeof code / sizeof *code, .filter = code };
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0) return 0;
+  return io_fail(e, errno, "SO_ATTACH_REUSEPORT_CBPF (IKE lane) on fd %d: %s", fd, strerror(errno));
 }
