@@ -293,7 +293,7 @@ t.test('UDP 4500 demux: NAT-keepalive, IKE (non-ESP marker), KEEPALIVE and IKE_O
 t.test('control lane: IKE on ikeRx reaches ctlRx while a full tunTx holds ESP on udpRx; IKE beyond a full ctlRx is counted', async (t) => {
   const a = node(A, B), b = node(B, A);
   pair(a, b, SUITES[7], { udp: {} });
-  const esp = [];
+  const esp: Out[] = [];
   for (let i = 0; i < 70; i++) { b.send(100); esp.push(...b.wire()); }
   t.equal(esp.length, 70, 'the peer sent 70 ESP-in-UDP packets');
   const deliver = (list: typeof esp) => { for (const o of list) a.r.udpRx.fill(17, B.nbma, o.aux, o.data); a.r.udpRx.publish(); a.poll(); };
