@@ -619,7 +619,32 @@ t.test('control lane: NHRP on nhrpRx reaches ctlRx while a full tunTx holds the 
   t.equal(e.r.tunTx.fullDrops, 0);
 });
 
-t.test('NHRP that does not fit ctlRx is counted (nhrpInDropped); notices leave the last quarter of ctlRx to NHRP', async (t) => {
+t.test('NHRP_OUT waits for a full nbmaTx instead of being dropped, and goes before the data held in tunRx', async (t) => {
+  const e = mk({});
+  const p = innerUdp(ip('172.16.1.5'));
+  for (let i = 0; i < 64; i++) e.r.tunRx.fill(0, 0, 0, p);
+  e.r.tunRx.publish(); e.poll();
+  t.equal(e.r.nbmaTx.pending, 64, 'nbmaTx full of data; its pump paused');
+  for (let i = 0; i < 3; i++) e.r.tunRx.fill(0, 0, 0, p);
+  e.r.tunRx.publish();
+  const nhrp = Uint8Array.from({ length: 40 }, (_, i) => i);
+  e.cmd.nhrpOut(NBMA_B, nhrp); e.cmd.peerSet(ip('10.0.0.9'), ip('203.0.113.9')); e.cmd.publish();
+  const u32 = new Uint32Array(e.buf);
+  t.same(e.delta(() => e.poll()), {}, 'nothing sent, nothing dropped, and the command behind it waits too (ring order)');
+  t.equal(e.r.ctlTx.pending, 2);
+  t.equal(e.dp.prepareSleep() >>> 0, u32[(e.l.workerDoorbell + DOORBELL.seq) >>> 2], 'held NHRP_OUT is no work: the worker sleeps');
+  e.dp.finishSleep();
+  e.take(e.r.nbmaTx);
+  const d = e.delta(() => e.poll());
+  t.equal(d.nhrpOut, 1, 'room again: NHRP goes out');
+  t.equal(d.cmdApplied, 1, 'the command behind it is applied');
+  const out = e.take(e.r.nbmaTx);
+  t.equal(out[0].addr, NBMA_B, 'NHRP first');
+  t.same(out.slice(1).map((o) => o.addr), [NBMA_A, NBMA_A, NBMA_A], 'then the held data');
+  t.equal(e.r.nbmaTx.fullDrops, 0);
+});
+
+t.test('a full ctlRx: the control lane waits for it, NHRP on nbmaRx is counted (nhrpInDropped); notices leave its last quarter to NHRP', async (t) => {
   const e = mk({});
   const nhrp = (i: number) => greIn({ inner: new Uint8Array(40).fill(i), proto: 0x2001 });
   const nhrpIn = (n: number) => { for (let i = 0; i < n; i++) e.r.nhrpRx.fill(47, NBMA_A, 0, nhrp(i)); e.r.nhrpRx.publish(); e.poll(); };
@@ -633,13 +658,22 @@ t.test('NHRP that does not fit ctlRx is counted (nhrpInDropped); notices leave t
   nhrpIn(15);
   t.equal(e.r.ctlRx.pending, 64, 'the reserve took the NHRP');
   d = readCounters(e.buf, e.l);
-  nhrpIn(1);
+  nhrpIn(2);
+  t.same(e.delta(() => e.poll()), {}, 'NHRP on the control lane waits for a full ctlRx: nothing taken, nothing dropped');
+  t.equal(e.r.nhrpRx.pending, 2);
+  t.equal(e.r.ctlRx.fullWaits, 1, 'the wait is counted in ctlRx');
+  t.equal(e.r.ctlRx.fullDrops, 0);
+  t.equal(e.dp.prepareSleep() >>> 0, new Uint32Array(e.buf)[(e.l.workerDoorbell + DOORBELL.seq) >>> 2], 'and is no work until the supervisor frees ctlRx');
+  e.dp.finishSleep();
+  e.nbma(nhrp(99)); // no control lane (its filters refused): NHRP on nbmaRx
   after = readCounters(e.buf, e.l);
-  t.equal(after.nhrpInDropped - d.nhrpInDropped, 1, 'NHRP beyond a full ctlRx: nhrpInDropped');
+  t.equal(after.nhrpInDropped - d.nhrpInDropped, 1, 'NHRP on nbmaRx beyond a full ctlRx: nhrpInDropped');
   t.equal(after.nhrpIn - d.nhrpIn, 0);
   t.equal(e.r.ctlRx.fullDrops, 1, 'and the ring\'s own fullDrops');
   const got = e.take(e.r.ctlRx);
-  t.ok(got.every((m) => m.kind === 1), 'ctlRx holds NHRP only');
+  t.ok(got.length === 64 && got.every((m) => m.kind === 1), 'ctlRx held NHRP only');
+  e.poll();
+  t.equal(e.take(e.r.ctlRx).length, 2, 'room again: the waiting NHRP is handed up');
   e.tun(toNoEntry);
   t.same(e.take(e.r.ctlRx).map((m) => m.kind), [2], 'room again: the shed notice is posted at the next packet (its limiter was not stamped)');
 });

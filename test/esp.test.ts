@@ -290,7 +290,7 @@ t.test('UDP 4500 demux: NAT-keepalive, IKE (non-ESP marker), KEEPALIVE and IKE_O
   t.equal(c.nattKeepaliveRx, 1); t.equal(c.nattKeepaliveTx, 1); t.equal(c.ikeIn, 1); t.equal(c.ikeOut, 1);
 });
 
-t.test('control lane: IKE on ikeRx reaches ctlRx while a full tunTx holds ESP on udpRx; IKE beyond a full ctlRx is counted', async (t) => {
+t.test('control lane: IKE on ikeRx reaches ctlRx while a full tunTx holds ESP on udpRx, and waits for a full ctlRx; IKE on udpRx beyond it is counted', async (t) => {
   const a = node(A, B), b = node(B, A);
   pair(a, b, SUITES[7], { udp: {} });
   const esp: Out[] = [];
@@ -311,9 +311,20 @@ t.test('control lane: IKE on ikeRx reaches ctlRx while a full tunTx holds ESP on
     for (let i = 0; i < 40; i++) a.r.ikeRx.fill(17, B.nbma, (4500 << 16) | 4500, withMarker);
     a.r.ikeRx.publish(); a.poll();
   }
-  const c = a.counters();
+  let c = a.counters();
   t.equal(c.ikeIn, 1 + 64, 'ctlRx (64 slots) took 64 of the next 80');
-  t.equal(c.ikeInDropped, 16, 'the 16 beyond a full ctlRx are counted');
+  t.equal(a.r.ikeRx.pending, 16, 'the other 16 wait in ikeRx');
+  t.equal(c.ikeInDropped, 0);
+  a.r.udpRx.pushSlot(17, B.nbma, (4500 << 16) | 4500, withMarker); a.poll(); // no IKE lane: IKE on udpRx
+  c = a.counters();
+  t.equal(c.ikeInDropped, 0, 'IKE on udpRx waits behind the held ESP');
+  a.take(a.r.tunTx); a.poll();
+  c = a.counters();
+  t.equal(c.ikeInDropped, 1, 'then, with ctlRx still full, it is dropped and counted');
+  t.equal(a.ctl().length, 64);
+  a.poll();
+  t.equal(a.ctl().length, 16, 'room again: the waiting IKE is handed up');
+  t.equal(a.counters().ikeIn, 1 + 64 + 16);
 });
 
 t.test('malformed and truncated ESP never crash and are counted', async (t) => {
