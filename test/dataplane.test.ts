@@ -36,6 +36,7 @@ function mk(tunnel: Partial<TunnelConfig> | null = {}) {
   const r = {
     tunRx: new Ring(buf, l.tunRx), tunTx: new Ring(buf, l.tunTx), nbmaRx: new Ring(buf, l.nbmaRx),
     nbmaTx: new Ring(buf, l.nbmaTx), ctlRx: new Ring(buf, l.ctlRx), ctlTx: new Ring(buf, l.ctlTx),
+    nhrpRx: new Ring(buf, l.nhrpRx),
   };
   const cmd = new Commands(r.ctlTx);
   let now = 1000;
@@ -591,6 +592,90 @@ t.test('back-pressure: a full tunTx holds nbmaRx packets; the wait is bounded, t
   d = e.delta(() => e.poll());
   t.equal(d.tunTxPackets, 3, 'room again: delivered');
   t.same(e.take(e.r.tunTx).map((o) => o.data.length), [0, 1, 2].map((i) => 20 + 8 + 100 + i), 'in order');
+});
+
+t.test('control lane: NHRP on nhrpRx reaches ctlRx while a full tunTx holds the data on nbmaRx', async (t) => {
+  const e = mk({});
+  const g = greIn({ inner: innerUdp(HOST, 100, { src: ip('172.16.1.5') }) });
+  for (let i = 0; i < 64; i++) e.r.nbmaRx.fill(47, NBMA_A, 0, g);
+  e.r.nbmaRx.publish(); e.poll();
+  t.equal(e.r.tunTx.pending, 64, 'tunTx full; its consumer (the tun-tx pump) is paused');
+  for (let i = 0; i < 5; i++) e.r.nbmaRx.fill(47, NBMA_A, 0, g);
+  e.r.nbmaRx.publish();
+  t.equal(e.poll(), 0, 'the data is held back');
+  const u32 = new Uint32Array(e.buf);
+  const seq = () => u32[(e.l.workerDoorbell + DOORBELL.seq) >>> 2];
+  t.equal(e.dp.prepareSleep() >>> 0, seq(), 'held-back data is no work: the worker would sleep');
+  e.dp.finishSleep();
+  const nhrp = Uint8Array.from({ length: 40 }, (_, i) => i);
+  e.r.nhrpRx.pushSlot(47, ip('203.0.113.77'), 0, greIn({ inner: nhrp, proto: 0x2001, src: ip('203.0.113.77') }));
+  t.equal(e.dp.prepareSleep() >>> 0, 0xffffffff, 'NHRP on the control lane is work, tunTx full or not');
+  const d = e.delta(() => t.equal(e.poll(), 1, 'only the NHRP slot is taken'));
+  t.same(d, { greRxPackets: 1, greRxBytes: 20 + 4 + 40, nhrpIn: 1 }, 'handed up, nothing dropped');
+  const c = e.take(e.r.ctlRx);
+  t.same(c.map((m) => [m.kind, m.addr]), [[1, ip('203.0.113.77')]], 'NHRP_IN from its sender');
+  t.same(c[0].data, nhrp);
+  t.equal(e.r.nbmaRx.pending, 5, 'the data still waits for tunTx');
+  t.equal(e.r.tunTx.fullDrops, 0);
+});
+
+t.test('NHRP_OUT waits for a full nbmaTx instead of being dropped, and goes before the data held in tunRx', async (t) => {
+  const e = mk({});
+  const p = innerUdp(ip('172.16.1.5'));
+  for (let i = 0; i < 64; i++) e.r.tunRx.fill(0, 0, 0, p);
+  e.r.tunRx.publish(); e.poll();
+  t.equal(e.r.nbmaTx.pending, 64, 'nbmaTx full of data; its pump paused');
+  for (let i = 0; i < 3; i++) e.r.tunRx.fill(0, 0, 0, p);
+  e.r.tunRx.publish();
+  const nhrp = Uint8Array.from({ length: 40 }, (_, i) => i);
+  e.cmd.nhrpOut(NBMA_B, nhrp); e.cmd.peerSet(ip('10.0.0.9'), ip('203.0.113.9')); e.cmd.publish();
+  const u32 = new Uint32Array(e.buf);
+  t.same(e.delta(() => e.poll()), {}, 'nothing sent, nothing dropped, and the command behind it waits too (ring order)');
+  t.equal(e.r.ctlTx.pending, 2);
+  t.equal(e.dp.prepareSleep() >>> 0, u32[(e.l.workerDoorbell + DOORBELL.seq) >>> 2], 'held NHRP_OUT is no work: the worker sleeps');
+  e.dp.finishSleep();
+  e.take(e.r.nbmaTx);
+  const d = e.delta(() => e.poll());
+  t.equal(d.nhrpOut, 1, 'room again: NHRP goes out');
+  t.equal(d.cmdApplied, 1, 'the command behind it is applied');
+  const out = e.take(e.r.nbmaTx);
+  t.equal(out[0].addr, NBMA_B, 'NHRP first');
+  t.same(out.slice(1).map((o) => o.addr), [NBMA_A, NBMA_A, NBMA_A], 'then the held data');
+  t.equal(e.r.nbmaTx.fullDrops, 0);
+});
+
+t.test('a full ctlRx: the control lane waits for it, NHRP on nbmaRx is counted (nhrpInDropped); notices leave its last quarter to NHRP', async (t) => {
+  const e = mk({});
+  const nhrp = (i: number) => greIn({ inner: new Uint8Array(40).fill(i), proto: 0x2001 });
+  const nhrpIn = (n: number) => { for (let i = 0; i < n; i++) e.r.nhrpRx.fill(47, NBMA_A, 0, nhrp(i)); e.r.nhrpRx.publish(); e.poll(); };
+  nhrpIn(49); // 15 of ctlRx's 64 slots left: below a quarter
+  const toNoEntry = innerUdp(ip('10.0.0.50'));
+  let d = readCounters(e.buf, e.l);
+  e.tun(toNoEntry);
+  let after = readCounters(e.buf, e.l);
+  t.equal(after.noticeShed - d.noticeShed, 1, 'the NO_ENTRY notice is shed, counted');
+  t.equal(after.dropNoEntry - d.dropNoEntry, 1, 'its packet is dropped as before');
+  nhrpIn(15);
+  t.equal(e.r.ctlRx.pending, 64, 'the reserve took the NHRP');
+  d = readCounters(e.buf, e.l);
+  nhrpIn(2);
+  t.same(e.delta(() => e.poll()), {}, 'NHRP on the control lane waits for a full ctlRx: nothing taken, nothing dropped');
+  t.equal(e.r.nhrpRx.pending, 2);
+  t.equal(e.r.ctlRx.fullWaits, 1, 'the wait is counted in ctlRx');
+  t.equal(e.r.ctlRx.fullDrops, 0);
+  t.equal(e.dp.prepareSleep() >>> 0, new Uint32Array(e.buf)[(e.l.workerDoorbell + DOORBELL.seq) >>> 2], 'and is no work until the supervisor frees ctlRx');
+  e.dp.finishSleep();
+  e.nbma(nhrp(99)); // no control lane (its filters refused): NHRP on nbmaRx
+  after = readCounters(e.buf, e.l);
+  t.equal(after.nhrpInDropped - d.nhrpInDropped, 1, 'NHRP on nbmaRx beyond a full ctlRx: nhrpInDropped');
+  t.equal(after.nhrpIn - d.nhrpIn, 0);
+  t.equal(e.r.ctlRx.fullDrops, 1, 'and the ring\'s own fullDrops');
+  const got = e.take(e.r.ctlRx);
+  t.ok(got.length === 64 && got.every((m) => m.kind === 1), 'ctlRx held NHRP only');
+  e.poll();
+  t.equal(e.take(e.r.ctlRx).length, 2, 'room again: the waiting NHRP is handed up');
+  e.tun(toNoEntry);
+  t.same(e.take(e.r.ctlRx).map((m) => m.kind), [2], 'room again: the shed notice is posted at the next packet (its limiter was not stamped)');
 });
 
 t.test('rings: doorbells and sleep protocol', async (t) => {

@@ -290,6 +290,43 @@ t.test('UDP 4500 demux: NAT-keepalive, IKE (non-ESP marker), KEEPALIVE and IKE_O
   t.equal(c.nattKeepaliveRx, 1); t.equal(c.nattKeepaliveTx, 1); t.equal(c.ikeIn, 1); t.equal(c.ikeOut, 1);
 });
 
+t.test('control lane: IKE on ikeRx reaches ctlRx while a full tunTx holds ESP on udpRx, and waits for a full ctlRx; IKE on udpRx beyond it is counted', async (t) => {
+  const a = node(A, B), b = node(B, A);
+  pair(a, b, SUITES[7], { udp: {} });
+  const esp: Out[] = [];
+  for (let i = 0; i < 70; i++) { b.send(100); esp.push(...b.wire()); }
+  t.equal(esp.length, 70, 'the peer sent 70 ESP-in-UDP packets');
+  const deliver = (list: typeof esp) => { for (const o of list) a.r.udpRx.fill(17, B.nbma, o.aux, o.data); a.r.udpRx.publish(); a.poll(); };
+  deliver(esp.slice(0, 64));
+  t.equal(a.r.tunTx.pending, 64, 'tunTx full (its pump paused)');
+  deliver(esp.slice(64));
+  t.equal(a.r.udpRx.pending, 6, 'the rest of the ESP waits in udpRx');
+  const withMarker = new Uint8Array(64); withMarker.set(Uint8Array.from({ length: 60 }, (_, i) => i), 4);
+  a.r.ikeRx.pushSlot(17, B.nbma, (4500 << 16) | 4500, withMarker);
+  t.equal(a.dp.prepareSleep() >>> 0, 0xffffffff, 'IKE on the control lane is work, tunTx full or not');
+  t.equal(a.poll(), 1, 'only the IKE slot is taken');
+  t.same(a.ctl().map((m) => m.kind), [CTL_IN.IKE_IN], 'handed up');
+  t.equal(a.r.udpRx.pending, 6, 'the ESP still waits');
+  for (let k = 0; k < 2; k++) {
+    for (let i = 0; i < 40; i++) a.r.ikeRx.fill(17, B.nbma, (4500 << 16) | 4500, withMarker);
+    a.r.ikeRx.publish(); a.poll();
+  }
+  let c = a.counters();
+  t.equal(c.ikeIn, 1 + 64, 'ctlRx (64 slots) took 64 of the next 80');
+  t.equal(a.r.ikeRx.pending, 16, 'the other 16 wait in ikeRx');
+  t.equal(c.ikeInDropped, 0);
+  a.r.udpRx.pushSlot(17, B.nbma, (4500 << 16) | 4500, withMarker); a.poll(); // no IKE lane: IKE on udpRx
+  c = a.counters();
+  t.equal(c.ikeInDropped, 0, 'IKE on udpRx waits behind the held ESP');
+  a.take(a.r.tunTx); a.poll();
+  c = a.counters();
+  t.equal(c.ikeInDropped, 1, 'then, with ctlRx still full, it is dropped and counted');
+  t.equal(a.ctl().length, 64);
+  a.poll();
+  t.equal(a.ctl().length, 16, 'room again: the waiting IKE is handed up');
+  t.equal(a.counters().ikeIn, 1 + 64 + 16);
+});
+
 t.test('malformed and truncated ESP never crash and are counted', async (t) => {
   const a = node(A, B), b = node(B, A);
   pair(a, b, SUITES[7], { udp: {} });

@@ -37,7 +37,7 @@ t.test('loader resolves the addon from source and from a bundle in dist/', async
   t.equal(findNativePath(join(repo, 'appliance/io/native.ts')), nativePath);
   t.equal(findNativePath(join(repo, 'dist/dmvpnd.mjs')), nativePath);
   t.throws(() => findNativePath('/nonexistent/dir/x.mjs'), { code: 'ENOENT' });
-  for (const f of ['openTun', 'configureInterface', 'openRawIp', 'openUdp', 'closeFd', 'startPump', 'stopPump',
+  for (const f of ['openTun', 'configureInterface', 'openRawIp', 'greLane', 'ikeLane', 'openUdp', 'closeFd', 'startPump', 'stopPump',
     'pumpStats', 'wake', 'wait', 'watch', 'unwatch', 'pcapOpen', 'pcapClose'] as const)
     t.type(io[f], 'function', f);
 });
@@ -261,6 +261,29 @@ t.test('udp-rx: non-ESP datagrams (IKE marker) are rate-limited in the pump; ESP
   t.equal(r.stats.controlPassed + r.stats.controlDropped, control, 'every control datagram is accounted for');
   t.equal(r.esp, control / 10, 'every ESP datagram passed');
   t.equal(r.keepalives, control / 20, 'every NAT-keepalive passed');
+});
+
+t.test('GRE lanes: a raw GRE socket filtered to NHRP gets only NHRP, its twin everything else (native/control-lanes.c)', needs(t, 'root', 'ip', 'python3'), async (t) => {
+  const ns = netns(t, 'lanes');
+  const r = await runChild(ns, { scenario: 'gre-lanes', data: 40 });
+  t.ok(r.end, 'both end markers arrived');
+  const nhrp = Array.from({ length: 10 }, (_, i) => `NHRP-${String(i * 4).padStart(3, '0')}`);
+  t.same(r.nhrp, [...nhrp, 'ENDN'], 'the NHRP lane: every NHRP packet, in order, and nothing else');
+  t.same(r.data.filter((x: string) => x !== ''), [...Array.from({ length: 40 }, (_, i) => `DATA-${String(i).padStart(3, '0')}`), 'ENDX'],
+    'the data lane: every data packet, in order, no NHRP');
+  t.equal(r.short, 1, 'a GRE packet too short for a protocol type stays on the data lane (the worker counts it)');
+  t.equal(r.stats.data.kernelDrops + r.stats.nhrp.kernelDrops, 0, 'the filters\' rejections are not counted as kernel drops');
+  t.equal(r.refused?.code, 'EBADF', 'a bad fd is refused with its errno');
+});
+
+t.test('IKE lane: on UDP 4500 the non-ESP marker goes to the second socket of the SO_REUSEPORT group, ESP and keepalives to the first', needs(t, 'root', 'ip', 'python3'), async (t) => {
+  const ns = netns(t, 'ikelane');
+  const r = await runChild(ns, { scenario: 'ike-lane', esp: 40 });
+  t.ok(r.end, 'both end markers arrived');
+  t.same(r.ike, [...Array.from({ length: 10 }, (_, i) => `IKE-${String(i * 4).padStart(3, '0')}`), 'ENDI'], 'the IKE socket: every IKE datagram, in order, nothing else');
+  const esp = Array.from({ length: 40 }, (_, i) => `\x00\x00\x10\x01ESP-${String(i).padStart(3, '0')}`);
+  t.same(r.esp.filter((x: string) => x !== '\xff'), [...esp, 'ENDX'], 'the ESP socket: every ESP datagram, in order');
+  t.equal(r.esp.filter((x: string) => x === '\xff').length, 5, 'and the NAT-keepalives (too short for the marker)');
 });
 
 t.test('socket rx pump: a full ring makes it wait and count; kernel drops are counted, not silent; recvmmsg batches keep the order', needs(t, 'root', 'ip'), async (t) => {

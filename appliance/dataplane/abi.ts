@@ -86,6 +86,10 @@ export const L = {
   espRx: 180,
   /** ring: UDP 4500 reader pump -> worker */
   udpRx: 184,
+  /** ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx */
+  nhrpRx: 188,
+  /** ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx */
+  ikeRx: 192,
   /** 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
   testHooks: 248,
   /** worker stop flag (supervisor -> worker thread loop) */
@@ -678,6 +682,10 @@ export const ESP_COUNTER_NAMES = [
 export const HEAL_COUNTER_BASE = 160;
 export const HEAL_COUNTER_NAMES = [
   'restartSlotSkipped', 'restartTornPeers', 'restartTornSas', 'restartSetups',
+] as const;
+export const CONTROL_COUNTER_BASE = 176;
+export const CONTROL_COUNTER_NAMES = [
+  'nhrpInDropped', 'noticeShed', 'ikeInDropped',
 ] as const;
 /** not counters: the NBMA source of the last packet dropped for that reason */
 export const LAST_DROP_SOURCE_SLOT = {

@@ -4,7 +4,7 @@ import { type CounterName, type Layout } from './layout.js';
 import {
   CTL_OUT, CTL_OUT_RECORD, COUNTER_NAMES, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, TUNNEL_STATE, TUNNEL_FLAG,
   FIB_BITMAP_BYTES, FIB_ENTRY, FIB_LENGTHS, OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE,
-  HEAL_COUNTER_NAMES,
+  HEAL_COUNTER_NAMES, CONTROL_COUNTER_BASE, CONTROL_COUNTER_NAMES,
 } from './abi.js';
 import { Ring } from './ring.js';
 
@@ -134,15 +134,19 @@ export class DataplaneCommands extends Commands {
   }
 }
 
+type GlobalCounterName = CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number] | (typeof HEAL_COUNTER_NAMES)[number]
+  | (typeof CONTROL_COUNTER_NAMES)[number];
+
 /** Global counters by name, as numbers (exact below 2^53). */
 export function readCounters(
   buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>,
-): Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number] | (typeof HEAL_COUNTER_NAMES)[number], number> {
-  const v = new BigUint64Array(buffer, l.counters, HEAL_COUNTER_BASE + HEAL_COUNTER_NAMES.length);
-  const out = {} as Record<CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number] | (typeof HEAL_COUNTER_NAMES)[number], number>;
+): Record<GlobalCounterName, number> {
+  const v = new BigUint64Array(buffer, l.counters, CONTROL_COUNTER_BASE + CONTROL_COUNTER_NAMES.length);
+  const out = {} as Record<GlobalCounterName, number>;
   COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[i]); });
   OFFLOAD_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[OFFLOAD_COUNTER_BASE + i]); });
   HEAL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[HEAL_COUNTER_BASE + i]); });
+  CONTROL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[CONTROL_COUNTER_BASE + i]); });
   return out;
 }
 

@@ -10,7 +10,7 @@ import {
 export {
   LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION, L, RING, SLOT, DOORBELL, CTL_IN, CTL_OUT, CTL_KIND_WORD, TUNNEL_FLAG, TUNNEL_STATE,
   PEER_FLAG, PEER_SA_SHIFT, NBMA_KIND, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, PEER_HASH_MUL, COUNTER_NAMES, COUNTER_SLOTS,
-  OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE, HEAL_COUNTER_NAMES, TUN_KIND, RING_FLAG, VNET_HDR_LEN,
+  OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE, HEAL_COUNTER_NAMES, CONTROL_COUNTER_BASE, CONTROL_COUNTER_NAMES, TUN_KIND, RING_FLAG, VNET_HDR_LEN,
   TUN_SLOT_SIZE, FIB_BITMAP_BYTES,
 } from './abi.js';
 
@@ -58,6 +58,10 @@ export interface Layout {
   saTable: number; saCapacity: number; spiIndex: number; outIndex: number;
   udpTx: number; espRx: number; udpRx: number;
   udpTxDoorbell: number; espRxProducerDoorbell: number; udpRxProducerDoorbell: number;
+  /** NHRP's own receive ring (docs/dataplane.md "The control lane") and the doorbell its pump waits on. */
+  nhrpRx: number; nhrpRxProducerDoorbell: number;
+  /** IKE's own receive ring on UDP 4500 (with ESP), and its pump's doorbell. */
+  ikeRx: number; ikeRxProducerDoorbell: number;
   end: number;
 }
 
@@ -67,7 +71,7 @@ export const FIB_ENTRY_SIZE = FIB_ENTRY.size;
 export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + FIB_LENGTHS * capacity * FIB_ENTRY_SIZE;
 
 /** Every ring, named as in Layout; computeLayout gives each one a RingSpec (the type checks it). */
-export const RING_NAMES = ['tunRx', 'tunTx', 'nbmaRx', 'nbmaTx', 'ctlRx', 'ctlTx', 'udpTx', 'espRx', 'udpRx'] as const;
+export const RING_NAMES = ['tunRx', 'tunTx', 'nbmaRx', 'nbmaTx', 'ctlRx', 'ctlTx', 'udpTx', 'espRx', 'udpRx', 'nhrpRx', 'ikeRx'] as const;
 export type RingName = (typeof RING_NAMES)[number];
 
 /** Computes where everything goes. Pure: the caller writes it into memory with writeLayout(). */
@@ -85,12 +89,16 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<R
     udpTx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
     espRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
     udpRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
+    // NHRP only (the kernel filters it onto its own socket): as deep as ctlRx, for the same storms
+    nhrpRx: { slotCount: o.ctlSlots ?? 4096, slotSize },
+    ikeRx: { slotCount: o.espSlots ?? o.nbmaSlots ?? 1024, slotSize },
   };
   let p = LAYOUT_BASE + L.size;
   const bell = () => { const at = p; p += 64; return at; }; // one cache line each
   const workerDoorbell = bell(), tunTxDoorbell = bell(), nbmaTxDoorbell = bell(), supervisorDoorbell = bell();
   const tunRxProducerDoorbell = bell(), nbmaRxProducerDoorbell = bell();
   const udpTxDoorbell = bell(), espRxProducerDoorbell = bell(), udpRxProducerDoorbell = bell();
+  const nhrpRxProducerDoorbell = bell(), ikeRxProducerDoorbell = bell();
   p = align(p, 4096);
   const at: Record<string, number> = {};
   for (const [name, r] of Object.entries(rings)) { at[name] = p; p = align(p + ringBytes(r), 4096); }
@@ -115,7 +123,8 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<R
     workerDoorbell, tunTxDoorbell, nbmaTxDoorbell, supervisorDoorbell, tunRxProducerDoorbell, nbmaRxProducerDoorbell,
     counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, tunnelState, nbmaIndex,
     saTable: saCapacity ? saTable : 0, saCapacity, spiIndex, outIndex, udpTx: at.udpTx, espRx: at.espRx, udpRx: at.udpRx,
-    udpTxDoorbell, espRxProducerDoorbell, udpRxProducerDoorbell, end: p,
+    udpTxDoorbell, espRxProducerDoorbell, udpRxProducerDoorbell, nhrpRx: at.nhrpRx, nhrpRxProducerDoorbell,
+    ikeRx: at.ikeRx, ikeRxProducerDoorbell, end: p,
   };
 }
 
@@ -135,6 +144,7 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   w(b + L.scratchSize, l.scratchSize); w(b + L.tunnelState, l.tunnelState); w(b + L.nbmaIndex, l.nbmaIndex);
   w(b + L.saTable, l.saTable); w(b + L.saCapacity, l.saCapacity); w(b + L.spiIndex, l.spiIndex);
   w(b + L.outIndex, l.outIndex); w(b + L.udpTx, l.udpTx); w(b + L.espRx, l.espRx); w(b + L.udpRx, l.udpRx);
+  w(b + L.nhrpRx, l.nhrpRx); w(b + L.ikeRx, l.ikeRx);
   if (l.saTable) u32.fill(0, l.saTable >>> 2, (l.saTable + l.saCapacity * SA_ENTRY_SIZE) >>> 2);
   // Tables, counters and the tunnel state start zeroed (a reused buffer is reset too).
   u32.fill(0, l.counters >>> 2, (l.counters + COUNTER_SLOTS * 8) >>> 2);
@@ -157,6 +167,8 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   ring(l.udpTx, l.rings.udpTx, l.udpTxDoorbell, l.workerDoorbell);
   ring(l.espRx, l.rings.espRx, l.workerDoorbell, l.espRxProducerDoorbell);
   ring(l.udpRx, l.rings.udpRx, l.workerDoorbell, l.udpRxProducerDoorbell);
+  ring(l.nhrpRx, l.rings.nhrpRx, l.workerDoorbell, l.nhrpRxProducerDoorbell);
+  ring(l.ikeRx, l.rings.ikeRx, l.workerDoorbell, l.ikeRxProducerDoorbell);
   // FIB: mark every entry empty (prefix 0xFFFFFFFF, len FIB_EMPTY_LEN).
   const fibEntries = (l.fibCapacity * FIB_LENGTHS);
   for (let i = 0; i < FIB_BITMAP_BYTES; i += 4) w(l.fib + i, 0);

@@ -123,8 +123,18 @@ export interface NativeIo {
   configureInterface(name: string, conf: InterfaceConfig): void;
   /** Raw IPv4 socket for `protocol` with IP_HDRINCL; received packets include the IPv4 header. */
   openRawIp(protocol: number, bindAddress?: string): number;
-  /** Nonblocking UDP socket with SO_REUSEADDR bound to bindAddress:port. */
-  openUdp(bindAddress: string, port: number): number;
+  /**
+   * Socket filter on a raw GRE socket: it then receives only NHRP (GRE 0x2001; `nhrp` true) or only
+   * everything else, each in its own kernel receive queue (docs/dataplane.md "The control lane").
+   */
+  greLane(fd: number, nhrp: boolean): void;
+  /** Nonblocking UDP socket with SO_REUSEADDR (and SO_REUSEPORT if asked) bound to bindAddress:port. */
+  openUdp(bindAddress: string, port: number, opts?: { reusePort?: boolean }): number;
+  /**
+   * Program of the SO_REUSEPORT group of `fd` (UDP 4500): IKE (the non-ESP marker) goes to the group's
+   * second socket, ESP and NAT-keepalives to its first (docs/dataplane.md "The control lane").
+   */
+  ikeLane(fd: number): void;
   closeFd(fd: number): void;
   /** Starts one pump thread; returns its id. */
   startPump(opts: PumpOptions): number;

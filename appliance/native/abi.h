@@ -46,6 +46,8 @@
 #define LB_UDP_TX 176u /* ring: worker -> UDP 4500 writer pump */
 #define LB_ESP_RX 180u /* ring: raw ESP reader pump -> worker */
 #define LB_UDP_RX 184u /* ring: UDP 4500 reader pump -> worker */
+#define LB_NHRP_RX 188u /* ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx */
+#define LB_IKE_RX 192u /* ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx */
 #define LB_TEST_HOOKS 248u /* 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
 #define LB_STOP_FLAG 252u /* worker stop flag (supervisor -> worker thread loop) */
 #define LB_SIZE 256u /* bytes of the layout block */
@@ -494,6 +496,12 @@
 #define COUNTER_RESTART_TORN_PEERS 161u
 #define COUNTER_RESTART_TORN_SAS 162u
 #define COUNTER_RESTART_SETUPS 163u
+
+#define CONTROL_COUNTER_BASE 176u /* first index of CONTROL_COUNTER_NAMES */
+
+#define COUNTER_NHRP_IN_DROPPED 176u
+#define COUNTER_NOTICE_SHED 177u
+#define COUNTER_IKE_IN_DROPPED 178u
 #define LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER 120u
 #define LAST_DROP_SOURCE_SLOT_CLEARTEXT 121u
 #define LAST_DROP_SOURCE_SLOT_ESP_POLICY 122u
@@ -543,6 +551,8 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LB_UDP_TX, ABI_AT_U32) \
   X(LB_ESP_RX, ABI_AT_U32) \
   X(LB_UDP_RX, ABI_AT_U32) \
+  X(LB_NHRP_RX, ABI_AT_U32) \
+  X(LB_IKE_RX, ABI_AT_U32) \
   X(LB_TEST_HOOKS, ABI_AT_U32) \
   X(LB_STOP_FLAG, ABI_AT_U32) \
   X(LB_SIZE, ABI_VALUE) \
@@ -894,9 +904,13 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(COUNTER_RESTART_TORN_PEERS, ABI_COUNTER) \
   X(COUNTER_RESTART_TORN_SAS, ABI_COUNTER) \
   X(COUNTER_RESTART_SETUPS, ABI_COUNTER) \
+  X(CONTROL_COUNTER_BASE, ABI_VALUE) \
+  X(COUNTER_NHRP_IN_DROPPED, ABI_COUNTER) \
+  X(COUNTER_NOTICE_SHED, ABI_COUNTER) \
+  X(COUNTER_IKE_IN_DROPPED, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 395u
+#define ABI_ENTRY_COUNT 401u
 
 #endif

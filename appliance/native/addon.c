@@ -214,14 +214,37 @@ static napi_value js_open_raw_ip(napi_env env, napi_callback_info info) {
   return fd < 0 ? throw_io(env, &e) : js_number(env, fd);
 }
 
-static napi_value js_open_udp(napi_env env, napi_callback_info info) {
+/* greLane(fd, nhrp): the raw GRE socket fd takes only NHRP (true) or only the rest (false). */
+static napi_value js_gre_lane(napi_env env, napi_callback_info info) {
   ARGS(2);
+  int64_t fd;
+  if (get_int(env, argv[0], 0, INT_MAX, &fd, "fd")) return NULL;
+  struct io_err e;
+  if (gre_lane_filter((int)fd, get_bool(env, argv[1]), &e)) return throw_io(env, &e);
+  return NULL;
+}
+
+/* ikeLane(fd): the SO_REUSEPORT group of fd sends IKE (non-ESP marker) to its second socket. */
+static napi_value js_ike_lane(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int64_t fd;
+  if (get_int(env, argv[0], 0, INT_MAX, &fd, "fd")) return NULL;
+  struct io_err e;
+  if (ike_lane_filter((int)fd, &e)) return throw_io(env, &e);
+  return NULL;
+}
+
+static napi_value js_open_udp(napi_env env, napi_callback_info info) {
+  ARGS(3);
   int64_t port;
   char addr[64];
+  napi_value v;
+  int reuse_port = 0;
   if (get_string(env, argv[0], addr, sizeof addr, "bindAddress")) return NULL;
   if (get_int(env, argv[1], 0, 65535, &port, "port")) return NULL;
+  if ((v = prop(env, argv[2], "reusePort"))) reuse_port = get_bool(env, v);
   struct io_err e;
-  int fd = udp_open(addr, (int)port, &e);
+  int fd = udp_open(addr, (int)port, reuse_port, &e);
   return fd < 0 ? throw_io(env, &e) : js_number(env, fd);
 }
 
@@ -530,7 +553,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor d[] = {
 #define F(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL }
     F("openTun", js_open_tun), F("tunSetCarrier", js_tun_set_carrier), F("configureInterface", js_configure_interface),
-    F("openRawIp", js_open_raw_ip), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
+    F("openRawIp", js_open_raw_ip), F("greLane", js_gre_lane), F("ikeLane", js_ike_lane), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
     F("startPump", js_start_pump), F("stopPump", js_stop_pump), F("pumpStats", js_pump_stats),
     F("wake", js_wake), F("wait", js_wait), F("watch", js_watch), F("unwatch", js_unwatch),
     F("pcapOpen", js_pcap_open), F("pcapClose", js_pcap_close),

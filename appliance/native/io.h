@@ -30,8 +30,14 @@ int if_configure(const char *name, const struct if_conf *c, struct io_err *e);
 
 /* sockets.c */
 int raw_open(int protocol, const char *bind_addr, struct io_err *e);
-int udp_open(const char *bind_addr, int port, struct io_err *e);
+/* reuse_port: SO_REUSEPORT before bind (the IKE lane's pair of sockets on port 4500). */
+int udp_open(const char *bind_addr, int port, int reuse_port, struct io_err *e);
 int parse_ipv4(const char *s, uint32_t *out_host_order);
+
+/* control-lanes.c: a raw GRE socket takes only NHRP (nhrp = 1) or only everything else (0); the
+ * SO_REUSEPORT group of fd on UDP 4500 sends IKE to its second socket, the rest to its first. */
+int gre_lane_filter(int fd, int nhrp, struct io_err *e);
+int ike_lane_filter(int fd, struct io_err *e);
 
 /* doorbell.c: the doorbell protocol of docs/dataplane.md on an 8-byte {seq, sleeping} pair (DOORBELL_*);
  * seq is the futex word. */

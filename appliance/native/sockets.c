@@ -71,7 +71,7 @@ int raw_open(int protocol, const char *bind_addr, struct io_err *e) {
   return s;
 }
 
-int udp_open(const char *bind_addr, int port, struct io_err *e) {
+int udp_open(const char *bind_addr, int port, int reuse_port, struct io_err *e) {
   uint32_t addr = 0;
   if (port < 0 || port > 65535) return io_fail_code(e, "EINVAL", "UDP port %d must be 0..65535", port);
   if (!parse_ipv4(bind_addr, &addr))
@@ -80,6 +80,11 @@ int udp_open(const char *bind_addr, int port, struct io_err *e) {
   if (s < 0) return io_fail(e, errno, "UDP socket: %s", strerror(errno));
   int one = 1;
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port && setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+    int err = errno;
+    close(s);
+    return io_fail(e, err, "SO_REUSEPORT on UDP socket: %s", strerror(err));
+  }
   big_buffers(s);
   if (bind_to(s, "UDP", bind_addr, addr, port, e)) { close(s); return -1; }
   return s;

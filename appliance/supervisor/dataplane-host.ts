@@ -78,8 +78,12 @@ export class DataplaneHost {
   private tunFd = -1;
   private tunName = '';
   private rawFd = -1;
+  /** The raw GRE socket of the control lane (NHRP only), -1 if the kernel refused the filters. */
+  private nhrpFd = -1;
   private espFd = -1;
   private udpFd = -1;
+  /** The UDP 4500 socket of the control lane (IKE only), -1 if the kernel refused the group's program. */
+  private ikeFd = -1;
   readonly sa: SaCommands;
   /** The running pumps by the ring each serves. */
   private readonly pumps = new Map<RingName, number>();
@@ -113,23 +117,66 @@ export class DataplaneHost {
     prepareTunnelSysctls(p.tunName);
     this.io.configureInterface(p.tunName, { address: p.tunnelIp, prefixLen: p.prefixLen, mtu: p.mtu, up: true });
     this.rawFd = this.io.openRawIp(47, p.source);
+    this.nhrpFd = this.openNhrpLane(p.source);
     this.startPump('tunRx', { kind: 'tun-rx', fd: this.tunFd, batch: TUN_BATCH });
     this.startPump('tunTx', { kind: 'tun-tx', fd: this.tunFd, batch: TUN_BATCH });
     this.startPump('nbmaRx', { kind: 'raw-rx', fd: this.rawFd, rawProtocol: 47, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
     this.startPump('nbmaTx', { kind: 'raw-tx', fd: this.rawFd, batch: NBMA_BATCH });
+    // no receive coalescing on the control lane: it carries a few packets, each one waited for
+    if (this.nhrpFd >= 0) this.startPump('nhrpRx', { kind: 'raw-rx', fd: this.nhrpFd, rawProtocol: 47, batch: NBMA_BATCH });
     if (p.protected) {
       // ESP leaves through nbmaTx too (the raw socket has IP_HDRINCL, any protocol goes); it arrives
       // on its own raw socket, and ESP-in-UDP (NAT-T) on port 4500 both ways.
       this.espFd = this.io.openRawIp(50, p.source);
-      this.udpFd = this.io.openUdp(p.source, NATT_PORT);
+      this.udpFd = this.io.openUdp(p.source, NATT_PORT, { reusePort: true });
+      this.ikeFd = this.openIkeLane(p.source);
       this.startPump('espRx', { kind: 'raw-rx', fd: this.espFd, rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
-      this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH,
-        controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST });
+      // the IKE rate limit goes with IKE: on the control lane, or on udpRx if there is none
+      const limit = { controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST };
+      this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH, ...(this.ikeFd < 0 ? limit : {}) });
+      if (this.ikeFd >= 0) this.startPump('ikeRx', { kind: 'udp-rx', fd: this.ikeFd, batch: NBMA_BATCH, ...limit });
       this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH });
     }
     this.configureTunnel(p);
     this.watchId = this.io.watch(this.view, this.layout.supervisorDoorbell, () => this.control.drain());
     await this.startWorker();
+  }
+
+  /**
+   * The control lane (docs/dataplane.md): a second raw GRE socket that takes only NHRP, while the data
+   * socket takes everything else, so a data flood that overflows the data socket's queue cannot drop a
+   * registration. The data socket's filter goes on last: until then it still takes NHRP itself, and if
+   * either filter is refused NHRP simply stays on nbmaRx with the data (logged), never on both.
+   */
+  private openNhrpLane(source: string): number {
+    let fd = -1;
+    try {
+      fd = this.io.openRawIp(47, source);
+      this.io.greLane(fd, true);
+      this.io.greLane(this.rawFd, false);
+      return fd;
+    } catch (e) {
+      if (fd >= 0) this.io.closeFd(fd);
+      this.log('warn', `NHRP control lane unavailable (${(e as Error).message}): NHRP shares the GRE data socket and ring`);
+      return -1;
+    }
+  }
+
+  /**
+   * IKE's control lane on UDP 4500: a second socket in the ESP socket's SO_REUSEPORT group, to which the
+   * group's program sends every datagram behind the non-ESP marker. Refused: IKE stays on udpRx (logged).
+   */
+  private openIkeLane(source: string): number {
+    let fd = -1;
+    try {
+      fd = this.io.openUdp(source, NATT_PORT, { reusePort: true });
+      this.io.ikeLane(this.udpFd);
+      return fd;
+    } catch (e) {
+      if (fd >= 0) this.io.closeFd(fd); // the group is the ESP socket alone again: it gets everything
+      this.log('warn', `IKE control lane on UDP ${NATT_PORT} unavailable (${(e as Error).message}): IKE shares the ESP-in-UDP socket and ring`);
+      return -1;
+    }
   }
 
   /**
@@ -238,9 +285,9 @@ export class DataplaneHost {
       tunQueueDrops: this.tunName ? tunQueueDrops(this.tunName) : 0,
     };
   }
-  /** The udp-rx pump's rate limit of non-ESP datagrams (IKE to JS): admitted and dropped. */
+  /** The rate limit of non-ESP datagrams (IKE to JS) on UDP 4500, in whichever pump applies it: admitted and dropped. */
   private udpControlCounters() {
-    const id = this.pumps.get('udpRx');
+    const id = this.pumps.get('ikeRx') ?? this.pumps.get('udpRx');
     if (id === undefined) return { udpControlPassed: 0, udpControlDropped: 0 };
     const s = this.io.pumpStats(id);
     return { udpControlPassed: s.controlPassed, udpControlDropped: s.controlDropped };
@@ -262,8 +309,8 @@ export class DataplaneHost {
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
     for (const id of this.pumps.values()) this.io.stopPump(id);
     this.pumps.clear();
-    for (const fd of [this.tunFd, this.rawFd, this.espFd, this.udpFd]) if (fd >= 0) this.io.closeFd(fd);
-    this.tunFd = this.rawFd = this.espFd = this.udpFd = -1;
+    for (const fd of [this.tunFd, this.rawFd, this.nhrpFd, this.espFd, this.udpFd, this.ikeFd]) if (fd >= 0) this.io.closeFd(fd);
+    this.tunFd = this.rawFd = this.nhrpFd = this.espFd = this.udpFd = this.ikeFd = -1;
     this.io.pcapClose();
   }
 }

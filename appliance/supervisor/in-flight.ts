@@ -7,7 +7,7 @@ import { u32ToIp } from '../net/ipv4.js';
 export function inFlightSlot(buffer: ArrayBufferLike, l: Layout): string {
   const u32 = new Uint32Array(buffer);
   const ring = u32[(l.scratch + SCRATCH_IN_FLIGHT) >>> 2], slot = u32[(l.scratch + SCRATCH_IN_FLIGHT + 4) >>> 2];
-  const names: Record<number, string> = { [l.ctlTx]: 'ctlTx', [l.tunRx]: 'tunRx', [l.nbmaRx]: 'nbmaRx', [l.espRx]: 'espRx', [l.udpRx]: 'udpRx' };
+  const names: Record<number, string> = { [l.ctlTx]: 'ctlTx', [l.tunRx]: 'tunRx', [l.nbmaRx]: 'nbmaRx', [l.espRx]: 'espRx', [l.udpRx]: 'udpRx', [l.nhrpRx]: 'nhrpRx', [l.ikeRx]: 'ikeRx' };
   const name = names[ring];
   if (ring === 0 || !name) return '';
   const tail = Atomics.load(u32, (ring + RING.tail) >>> 2), head = Atomics.load(u32, (ring + RING.head) >>> 2);

@@ -341,5 +341,68 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'ENDX', ('127.0.0.1', 4
   });
 }
 
+/* The control lane (native/gre-lane.c): two raw GRE sockets, one filtered to NHRP (GRE 0x2001) and one
+ * to everything else, each with its own pump and ring (nbmaRx: data, ctlRx standing in for nhrpRx).
+ * python3 sends data and NHRP interleaved on loopback, a GRE packet too short to carry a protocol
+ * type, then an end marker on each lane. */
+async function greLanes() {
+  initAll();
+  const data = io.openRawIp(47), nhrp = io.openRawIp(47);
+  io.greLane(nhrp, true);
+  io.greLane(data, false);
+  const pd = io.startPump({ memory: u8, kind: 'raw-rx', fd: data, ring: L.nbmaRx });
+  const pn = io.startPump({ memory: u8, kind: 'raw-rx', fd: nhrp, ring: L.ctlRx });
+  spawnSync('python3', ['-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+for i in range(${args.data}):
+    s.sendto(b'\\0\\0\\x08\\0DATA-%03d' % i, ('127.0.0.1', 0))
+    if i % 4 == 0: s.sendto(b'\\0\\0\\x20\\x01NHRP-%03d' % i, ('127.0.0.1', 0))
+s.sendto(b'\\0\\0', ('127.0.0.1', 0))
+s.sendto(b'\\0\\0\\x08\\0ENDX', ('127.0.0.1', 0))
+s.sendto(b'\\0\\0\\x20\\x01ENDN', ('127.0.0.1', 0))
+`], { stdio: 'ignore' });
+  const payload = (sl) => sl.data.subarray((sl.data[0] & 15) * 4);
+  const text = (sl) => payload(sl).subarray(4).toString('latin1');
+  const onData = [], onNhrp = [];
+  const endData = consumeUntil(L.nbmaRx, (sl) => text(sl) === 'ENDX', 5000, onData);
+  const endNhrp = consumeUntil(L.ctlRx, (sl) => text(sl) === 'ENDN', 5000, onNhrp);
+  const stats = { data: io.stopPump(pd), nhrp: io.stopPump(pn) };
+  io.closeFd(data); io.closeFd(nhrp);
+  out({
+    end: !!endData && !!endNhrp, stats,
+    data: onData.map(text), nhrp: onNhrp.map(text),
+    short: onData.filter((sl) => payload(sl).length < 4).length,
+    refused: errInfo(() => io.greLane(999999, true)),
+  });
+}
+
+/* IKE's lane on UDP 4500 (native/control-lanes.c): the ESP socket and the IKE socket in one
+ * SO_REUSEPORT group whose program sends the non-ESP marker to the IKE socket. */
+async function ikeLane() {
+  initAll();
+  const esp = io.openUdp('127.0.0.1', 4500, { reusePort: true }), ike = io.openUdp('127.0.0.1', 4500, { reusePort: true });
+  io.ikeLane(esp);
+  const pe = io.startPump({ memory: u8, kind: 'udp-rx', fd: esp, ring: L.nbmaRx });
+  const pi = io.startPump({ memory: u8, kind: 'udp-rx', fd: ike, ring: L.ctlRx });
+  spawnSync('python3', ['-c', `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(${args.esp}):
+    s.sendto(b'\\0\\0\\x10\\x01ESP-%03d' % i, ('127.0.0.1', 4500))
+    if i % 4 == 0: s.sendto(b'\\0\\0\\0\\0IKE-%03d' % i, ('127.0.0.1', 4500))
+    if i % 8 == 0: s.sendto(b'\\xff', ('127.0.0.1', 4500))
+s.sendto(b'ENDX', ('127.0.0.1', 4500))
+s.sendto(b'\\0\\0\\0\\0ENDI', ('127.0.0.1', 4500))
+`], { stdio: 'ignore' });
+  const text = (sl) => sl.data.toString('latin1');
+  const onEsp = [], onIke = [];
+  const endEsp = consumeUntil(L.nbmaRx, (sl) => text(sl) === 'ENDX', 5000, onEsp);
+  const endIke = consumeUntil(L.ctlRx, (sl) => text(sl).endsWith('ENDI'), 5000, onIke);
+  io.stopPump(pe); io.stopPump(pi);
+  io.closeFd(esp); io.closeFd(ike);
+  out({ end: !!endEsp && !!endIke, esp: onEsp.map(text), ike: onIke.map((sl) => text(sl).slice(4)) });
+}
+
 await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate,
-  'rx-ring-full': rxRingFull })[args.scenario]();
+  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane })[args.scenario]();

@@ -22,7 +22,7 @@ export function node(me: typeof A, peer: typeof A, tunnel: Partial<TunnelConfig>
   const r = {
     tunRx: new Ring(buf, l.tunRx), tunTx: new Ring(buf, l.tunTx), nbmaRx: new Ring(buf, l.nbmaRx), nbmaTx: new Ring(buf, l.nbmaTx),
     ctlRx: new Ring(buf, l.ctlRx), ctlTx: new Ring(buf, l.ctlTx), udpTx: new Ring(buf, l.udpTx), espRx: new Ring(buf, l.espRx),
-    udpRx: new Ring(buf, l.udpRx),
+    udpRx: new Ring(buf, l.udpRx), ikeRx: new Ring(buf, l.ikeRx),
   };
   const cmd = new Commands(r.ctlTx, undefined, true);
   const sa = new SaCommands(r.ctlTx);

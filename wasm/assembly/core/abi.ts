@@ -45,6 +45,8 @@ export const LB_OUT_INDEX: usize = 172; // worker-private peer NBMA -> outbound 
 export const LB_UDP_TX: usize = 176; // ring: worker -> UDP 4500 writer pump
 export const LB_ESP_RX: usize = 180; // ring: raw ESP reader pump -> worker
 export const LB_UDP_RX: usize = 184; // ring: UDP 4500 reader pump -> worker
+export const LB_NHRP_RX: usize = 188; // ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx
+export const LB_IKE_RX: usize = 192; // ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx
 export const LB_TEST_HOOKS: usize = 248; // 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only)
 export const LB_STOP_FLAG: usize = 252; // worker stop flag (supervisor -> worker thread loop)
 export const LB_SIZE: usize = 256; // bytes of the layout block
@@ -493,6 +495,12 @@ export const COUNTER_RESTART_SLOT_SKIPPED: u32 = 160;
 export const COUNTER_RESTART_TORN_PEERS: u32 = 161;
 export const COUNTER_RESTART_TORN_SAS: u32 = 162;
 export const COUNTER_RESTART_SETUPS: u32 = 163;
+
+export const CONTROL_COUNTER_BASE: u32 = 176; // first index of CONTROL_COUNTER_NAMES
+
+export const COUNTER_NHRP_IN_DROPPED: u32 = 176;
+export const COUNTER_NOTICE_SHED: u32 = 177;
+export const COUNTER_IKE_IN_DROPPED: u32 = 178;
 export const LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER: u32 = 120;
 export const LAST_DROP_SOURCE_SLOT_CLEARTEXT: u32 = 121;
 export const LAST_DROP_SOURCE_SLOT_ESP_POLICY: u32 = 122;

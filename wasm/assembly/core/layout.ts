@@ -7,7 +7,7 @@
 import {
   LAYOUT_MAGIC, LAYOUT_VERSION, LB_MAGIC, LB_VERSION, LB_TUN_RX, LB_TUN_TX, LB_NBMA_RX, LB_NBMA_TX, LB_CTL_RX,
   LB_CTL_TX, LB_WORKER_DOORBELL, LB_COUNTERS, LB_PEER_TABLE, LB_PEER_CAPACITY, LB_FIB, LB_FIB_CAPACITY,
-  LB_SCRATCH, LB_SCRATCH_SIZE, LB_TUNNEL_STATE, LB_NBMA_INDEX, RING_SLOT_SIZE, SLOT_DATA,
+  LB_SCRATCH, LB_SCRATCH_SIZE, LB_TUNNEL_STATE, LB_NBMA_INDEX, LB_NHRP_RX, RING_SLOT_SIZE, SLOT_DATA,
 } from './abi';
 export * from './abi';
 
@@ -16,6 +16,8 @@ export let layoutBlock: usize = 0;
 export let tunRx: usize = 0;
 export let tunTx: usize = 0;
 export let nbmaRx: usize = 0;
+/** NHRP's own receive ring (0: NHRP comes on nbmaRx with the data). */
+export let nhrpRx: usize = 0;
 export let nbmaTx: usize = 0;
 export let ctlRx: usize = 0;
 export let ctlTx: usize = 0;
@@ -37,6 +39,7 @@ export function readLayout(base: usize): i32 {
   tunRx = load<u32>(base, LB_TUN_RX);
   tunTx = load<u32>(base, LB_TUN_TX);
   nbmaRx = load<u32>(base, LB_NBMA_RX);
+  nhrpRx = load<u32>(base, LB_NHRP_RX);
   nbmaTx = load<u32>(base, LB_NBMA_TX);
   ctlRx = load<u32>(base, LB_CTL_RX);
   ctlTx = load<u32>(base, LB_CTL_TX);

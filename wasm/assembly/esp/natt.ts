@@ -3,7 +3,7 @@
 import {
   scratch, slotDataMax, SLOT_DATA, SCRATCH_ESP_PROD_UDP_TX, NBMA_KIND_UDP, CTL_IN_IKE_IN, SA_ENTRY_PAIR,
   SA_ENTRY_STATE, SA_ENTRY_DIR, SA_ENTRY_FLAGS, SA_ENTRY_PORTS, SA_STATE_FREE, SA_DIR_OUT, SA_FLAG_UDP,
-  COUNTER_IKE_IN,
+  COUNTER_IKE_IN, COUNTER_IKE_IN_DROPPED,
 } from '../core/layout';
 import { count } from '../core/counters';
 import { copyBytes } from '../core/mem';
@@ -15,6 +15,7 @@ import { portsSrc } from './defs';
 /** IKE on port 4500 (non-ESP marker stripped) -> ctlRx IKE_IN (addr = source, aux = ports). */
 export function ikeIn(src: u32, ports: u32, p: usize, n: u32): void {
   if (ctlSend(CTL_IN_IKE_IN, src, ports, p, n)) count(COUNTER_IKE_IN);
+  else count(COUNTER_IKE_IN_DROPPED); // ctlRx full (or too big, also dropCtlTooBig): never silent
 }
 
 /** Writes `n` bytes (after `marker` zero bytes) to udpTx for dst/ports. */

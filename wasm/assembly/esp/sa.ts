@@ -4,7 +4,7 @@
 // active outbound SA for a peer owns the entry); values are SA index + 1.
 // SA_ADD computes the key contexts from the raw keys and zeroes the key bytes in the command slot.
 import {
-  scratch, layoutField, LB_SA_TABLE, LB_SA_CAPACITY, LB_SPI_INDEX, LB_OUT_INDEX, LB_UDP_TX, LB_ESP_RX, LB_UDP_RX,
+  scratch, layoutField, LB_SA_TABLE, LB_SA_CAPACITY, LB_SPI_INDEX, LB_OUT_INDEX, LB_UDP_TX, LB_ESP_RX, LB_UDP_RX, LB_IKE_RX,
   SCRATCH_ESP_CRYPTO, SCRATCH_ESP_END, SCRATCH_ESP_PROD_UDP_TX, SCRATCH_ESP_NEEDED, SA_INDEX_ENTRY_SIZE,
   SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN, SA_ENTRY_DIR, SA_ENTRY_SPI, SA_ENTRY_PEER, SA_ENTRY_CIPHER,
   SA_ENTRY_FLAGS, SA_ENTRY_PORTS, SA_ENTRY_WINDOW, SA_ENTRY_ENC, SA_ENTRY_INTEG, SA_ENTRY_IV_LEN, SA_ENTRY_ICV_LEN,
@@ -39,6 +39,8 @@ export let outIndex: usize = 0;
 export let udpTx: usize = 0;
 export let espRxRing: usize = 0;
 export let udpRxRing: usize = 0;
+/** IKE's own ring on UDP 4500 (the control lane; 0: IKE comes on udpRx with the ESP). */
+export let ikeRxRing: usize = 0;
 let idxMask: u32 = 0;
 let idxShift: u32 = 32;
 let serial: u32 = 0;
@@ -52,9 +54,10 @@ export function espSetup(scratchSize: u32): void {
   udpTx = layoutField(LB_UDP_TX);
   espRxRing = layoutField(LB_ESP_RX);
   udpRxRing = layoutField(LB_UDP_RX);
+  ikeRxRing = layoutField(LB_IKE_RX);
   espReady = saTable != 0 && saCap >= 1 && (saCap & (saCap - 1)) == 0 && spiIndex != 0 && outIndex != 0 &&
     <usize>scratchSize >= SCRATCH_ESP_END;
-  if (!espReady) { udpTx = 0; espRxRing = 0; udpRxRing = 0; return; }
+  if (!espReady) { udpTx = 0; espRxRing = 0; udpRxRing = 0; ikeRxRing = 0; return; }
   const n = saCap * 2;
   idxMask = n - 1;
   idxShift = hashShift(n);

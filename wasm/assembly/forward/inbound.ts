@@ -16,7 +16,7 @@ import {
   COUNTER_GRE_RX_PACKETS, COUNTER_NHRP_IN, COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT,
   COUNTER_DROP_NOT_FOR_US, COUNTER_DROP_GRE_TRUNCATED, COUNTER_DROP_GRE_VERSION, COUNTER_DROP_GRE_FLAGS,
   COUNTER_DROP_GRE_KEY, COUNTER_DROP_GRE_PROTO, COUNTER_DROP_UNKNOWN_PEER, COUNTER_DROP_NO_TUNNEL,
-  COUNTER_DROP_BAD_KIND, COUNTER_DROP_CLEARTEXT,
+  COUNTER_DROP_BAD_KIND, COUNTER_DROP_CLEARTEXT, COUNTER_NHRP_IN_DROPPED,
 } from '../core/layout';
 import { count, countPkt, peerCountRx, recordSource } from '../core/counters';
 import { Packet } from '../core/packet';
@@ -91,6 +91,7 @@ export function inbound(pk: Packet): void {
   if (proto == GRE_PROTO_NHRP) {
     // through ESP: kind bits 16.. = the inbound SA index + 1 (which tunnel peer behind a shared NBMA)
     if (ctlSend(CTL_IN_NHRP_IN | (pk.sa << CTL_KIND_WORD_SA_SHIFT), src, dst, payload, plen)) count(COUNTER_NHRP_IN);
+    else count(COUNTER_NHRP_IN_DROPPED); // ctlRx full (or too big, also dropCtlTooBig): never silent
     return;
   }
   count(COUNTER_DROP_GRE_PROTO);

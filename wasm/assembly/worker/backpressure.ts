@@ -11,10 +11,12 @@
 //
 // Bounded: an output that stays full for STALL_MAX_MS (its pump stopped or gone) no longer holds its
 // inputs back: they are processed again, and what does not fit is dropped and counted (`fullDrops`,
-// `dropRingFull`) as before, so NHRP behind data on nbmaRx is never stuck for good. ctlRx is not
-// waited for: the supervisor (JS) consumes it, and a busy supervisor must not stop the data plane.
+// `dropRingFull`) as before. ctlRx is not waited for by data: the supervisor (JS) consumes it, and a
+// busy supervisor must not stop the data plane. The control lane (nhrpRx, ikeRx) does wait for it
+// (ctlRoom): only control waits behind a busy supervisor, and a registration storm then queues in
+// nhrpRx and its socket instead of being dropped at a full ctlRx and retransmitted seconds later.
 // A packet with several outputs (multicast copies, fragments) is checked for its first slot only.
-import { scratch, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX, SCRATCH_ESP_PROD_UDP_TX } from '../core/layout';
+import { scratch, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX, SCRATCH_PROD_CTL_RX, SCRATCH_ESP_PROD_UDP_TX } from '../core/layout';
 import { nowMs } from '../core/clock';
 import { prodHasRoom, prodCountWait } from '../io/ring';
 import { udpTx } from '../esp/sa';
@@ -42,6 +44,20 @@ export function outputRoom(toNbma: bool): bool {
   if (udpTx == 0) return true;
   udpTxFullSince = roomOn(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTxFullSince);
   return udpTxFullSince == 0 || stallOver(udpTxFullSince);
+}
+
+let ctlRxFull: bool = false;
+
+/**
+ * True if a control-lane packet may be taken now: ctlRx has a free slot. A wait is counted once in
+ * ctlRx's header (`ctlRxFullWaits`); the supervisor rings this worker's doorbell when it frees slots.
+ * No bound: nothing else waits behind the control lane, and what overflows its socket is counted there.
+ */
+export function ctlRoom(): bool {
+  const st = scratch + SCRATCH_PROD_CTL_RX;
+  if (prodHasRoom(st)) { ctlRxFull = false; return true; }
+  if (!ctlRxFull) { prodCountWait(st); ctlRxFull = true; }
+  return false;
 }
 
 /** The output's new full-since mark: 0 if it has room; a wait starting now is counted in its header. */

@@ -1,5 +1,7 @@
 // poll(): one batch through the data plane, as a pipeline over the rings.
 //
+//   nhrpRx --(inbound: GRE decap, NHRP)-->  ctlRx                              (forward/inbound.ts)
+//   ikeRx  --(inbound: IKE behind the non-ESP marker)-->  ctlRx               (esp/natt.ts)
 //   ctlTx  --(commands, NHRP_OUT)-->  tables / nbmaTx                         (worker/commands.ts)
 //   tunRx  --(outbound: FIB, peer, GRE encap [, ESP])-->  nbmaTx / udpTx        (forward/outbound.ts)
 //            (+ tunTx ICMP, ctlRx NO_ENTRY); kind-1 slots are cut by offload/tso.ts first
@@ -8,30 +10,35 @@
 //
 // Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
 // doorbell rung once per batch. A data slot is taken only while its output ring has room
-// (worker/backpressure.ts): a full output holds its inputs back instead of dropping. Every packet goes down the path in the worker's one per-packet
-// context (core/packet.ts).
+// (worker/backpressure.ts): a full output holds its inputs back instead of dropping. The control
+// lane comes first and never waits for data's outputs: nhrpRx and ikeRx (NHRP and IKE on 4500, which
+// the kernel already put on sockets of their own) go to ctlRx, and wait only while ctlRx is full
+// (a busy supervisor), so a data flood neither delays nor drops them here.
+// Every packet goes down the path in the worker's one per-packet context (core/packet.ts).
 import {
-  tunRx, nbmaRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
+  tunRx, nbmaRx, nhrpRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
   SCRATCH_PROD_CTL_RX, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, SLOT_DATA, DOORBELL_SEQ,
-  DOORBELL_SLEEPING, SCRATCH_ESP_PROD_UDP_TX, TUN_KIND_VNET, CTL_OUT_NHRP_OUT, COUNTER_DROP_BAD_IP, COUNTER_CMD_BAD,
+  DOORBELL_SLEEPING, SCRATCH_ESP_PROD_UDP_TX, TUN_KIND_VNET, CTL_OUT_NHRP_OUT, CTL_OUT_IKE_OUT, CTL_OUT_KEEPALIVE, COUNTER_DROP_BAD_IP, COUNTER_CMD_BAD,
 } from '../core/layout';
 import { count } from '../core/counters';
 import { setNow } from '../core/clock';
 import { packet } from '../core/packet';
-import { ringRelease, prodPublish, ringBatch, ringNonEmpty } from '../io/ring';
+import { ringRelease, prodPublish, ringBatch, ringNonEmpty, slotAt } from '../io/ring';
 import { tsoRoom, tsoStalled, tsoStart, tsoPacket, tsoLen } from '../offload/tso';
 import { groFlush } from '../offload/gro';
-import { espReady, espRxRing, udpRxRing, udpTx } from '../esp/sa';
+import { espReady, espRxRing, udpRxRing, ikeRxRing, udpTx } from '../esp/sa';
 import { outbound } from '../forward/outbound';
 import { inbound } from '../forward/inbound';
 import { applyCommand, sendNhrp } from './commands';
 import { markInFlight } from './recover';
-import { outputRoom } from './backpressure';
+import { outputRoom, ctlRoom } from './backpressure';
 
 export function poll(budget: i32, now: u32): i32 {
   setNow(now);
   const b = budget <= 0 ? <u32>1 : <u32>budget;
   let work: u32 = 0;
+  work += drain(nhrpRx, b, FROM_CONTROL_LANE);
+  if (espReady) work += drain(ikeRxRing, b, FROM_CONTROL_LANE);
   work += drain(ctlTx, b, FROM_CTL);
   work += drain(tunRx, b, FROM_TUN);
   work += drain(nbmaRx, b, FROM_NBMA);
@@ -52,6 +59,8 @@ export function publishOutputs(): void {
 const FROM_CTL: u32 = 0;
 const FROM_TUN: u32 = 1;
 const FROM_NBMA: u32 = 2;
+/** nhrpRx, ikeRx: handled like an NBMA slot; held back only by a full ctlRx, never by data's outputs. */
+const FROM_CONTROL_LANE: u32 = 3;
 
 /**
  * Takes up to `budget` slots of input ring `r` (0 = absent) and hands each to the path for `from`;
@@ -72,8 +81,10 @@ const FROM_NBMA: u32 = 2;
     const s = r + RING_HEADER_SIZE + <usize>((t & mask) * size);
     const len = load<u32>(s, SLOT_LEN);
     if (len > max) { count(from == FROM_CTL ? COUNTER_CMD_BAD : COUNTER_DROP_BAD_IP); continue; }
-    if (from != FROM_CTL && !outputRoom(from == FROM_TUN)) break; // stays queued (worker/backpressure.ts)
+    if ((from == FROM_TUN || from == FROM_NBMA) && !outputRoom(from == FROM_TUN)) break; // stays queued (worker/backpressure.ts)
+    if (from == FROM_CONTROL_LANE && !ctlRoom()) break; // waits for the supervisor, and only control does
     const kind = load<u32>(s, SLOT_KIND);
+    if (from == FROM_CTL && sendsPacket(kind) && !outputRoom(true)) break; // NHRP/IKE out wait for a slot, not dropped
     const d = s + SLOT_DATA;
     if (from == FROM_TUN && kind == TUN_KIND_VNET && !tsoRoom(d, len)) break;
     markInFlight(r, t);
@@ -102,7 +113,7 @@ export function prepareSleep(): u32 {
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
   // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
   // the output's consumer rings this doorbell when it frees slots.
-  if (ringNonEmpty(ctlTx) || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
+  if ((controlPending() && ctlRoom()) || ctlTxReady() || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
       ((ringNonEmpty(nbmaRx) || espPending()) && outputRoom(false))) {
     atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;
@@ -112,6 +123,26 @@ export function prepareSleep(): u32 {
 
 export function finishSleep(): void {
   atomic.store<u32>(workerDoorbell, 0, DOORBELL_SLEEPING);
+}
+
+/**
+ * ctlTx kinds that put a packet on nbmaTx or udpTx: they wait (in ring order, so the commands behind
+ * them too) while that ring is full, as data does, instead of being dropped at a ring full of data;
+ * ctlTx is drained before tunRx, so they go first once the pump frees a slot.
+ */
+@inline function sendsPacket(kind: u32): bool {
+  return kind == CTL_OUT_NHRP_OUT || kind == CTL_OUT_IKE_OUT || kind == CTL_OUT_KEEPALIVE;
+}
+
+/** ctlTx has a slot the worker can take now (not one held by a full output ring). */
+function ctlTxReady(): bool {
+  if (!ringNonEmpty(ctlTx)) return false;
+  const kind = load<u32>(slotAt(ctlTx, load<u32>(ctlTx, RING_TAIL)), SLOT_KIND);
+  return !sendsPacket(kind) || outputRoom(true);
+}
+
+@inline function controlPending(): bool {
+  return (nhrpRx != 0 && ringNonEmpty(nhrpRx)) || (ikeRxRing != 0 && ringNonEmpty(ikeRxRing));
 }
 
 @inline function espPending(): bool {

@@ -10,8 +10,8 @@
 //   - the nbma -> peer index and the peer count are rebuilt from the peer table.
 // Module globals (layout pointers, config copy, hash shifts, rate limiters) are set again by setup().
 import {
-  scratch, ctlTx, tunRx, nbmaRx, layoutField, RING_HEAD, RING_TAIL, SCRATCH_IN_FLIGHT, LB_SA_TABLE,
-  LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, LB_TEST_HOOKS, SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN,
+  scratch, ctlTx, tunRx, nbmaRx, nhrpRx, layoutField, RING_HEAD, RING_TAIL, SCRATCH_IN_FLIGHT, LB_SA_TABLE,
+  LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, LB_IKE_RX, LB_TEST_HOOKS, SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN,
   SA_STATE_FREE, COUNTER_RESTART_SLOT_SKIPPED, COUNTER_RESTART_TORN_PEERS, COUNTER_RESTART_TORN_SAS,
   COUNTER_RESTART_SETUPS,
 } from '../core/layout';
@@ -41,7 +41,8 @@ export function recoverState(): void {
 }
 
 function skipInFlight(r: usize, t: u32): void {
-  const known = r == ctlTx || r == tunRx || r == nbmaRx || r == layoutField(LB_ESP_RX) || r == layoutField(LB_UDP_RX);
+  const known = r == ctlTx || r == tunRx || r == nbmaRx || (nhrpRx != 0 && r == nhrpRx) || r == layoutField(LB_ESP_RX) ||
+    r == layoutField(LB_UDP_RX) || (layoutField(LB_IKE_RX) != 0 && r == layoutField(LB_IKE_RX));
   if (!known) return;
   const tail = load<u32>(r, RING_TAIL);
   // Slot t is still unreleased (tail <= t < head): everything before it in the batch was done.
