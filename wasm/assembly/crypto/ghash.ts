@@ -4,18 +4,28 @@
 // 64 bits of a 64x64 product receive at most 16 partial products per position, overflowing only
 // past bit 63). The high half of a 64x64 carry-less product is obtained from the bit-reversed
 // operands; the 128x128 product uses Karatsuba (3 x 64x64), then a shift-and-xor reduction modulo
-// x^128 + x^7 + x^2 + x + 1 in GCM's reflected bit order. Four blocks are aggregated per
-// reduction (Y' = (Y^X1)H^4 ^ X2 H^3 ^ X3 H^2 ^ X4 H). Byte/bit reversal of the input uses
-// in-register SIMD shuffles (swizzle over constant 16-entry nibble tables held in a register, so
-// no memory access depends on data). No tables in memory, no secret-dependent branches.
+// x^128 + x^7 + x^2 + x + 1 in GCM's reflected bit order. Groups of four blocks go through the
+// SIMD path (ghash4): the same masked multiply on 32-bit words, one block per i32x4 lane
+// (lane k multiplies X_k by H^(4-k), Y folded into X_0), two-level Karatsuba (9 word products, the
+// high halves again from bit-reversed operands), the four 256-bit lane products summed and
+// reduced once: Y' = (Y^X1)H^4 ^ X2 H^3 ^ X3 H^2 ^ X4 H. The rest (up to 3 blocks) goes through
+// the scalar 64-bit path in groups of at most 2. Byte/bit reversal of the input uses in-register
+// SIMD shuffles (swizzle over constant 16-entry nibble tables held in a register, so no memory
+// access depends on data). No tables in memory, no secret-dependent branches.
 //
-// Key material (GHASH_KEY_SIZE bytes at gk, read-only after ghashInit): for k = 1..4, at
-// (k-1)*192, the operands of H^k: h0, h1, h0^h1 and their bit reversals, each as its 4 masked
-// parts (24 x u64); at 768 the mask 0x1111111111111111 (kept for the layout; the multiply now
-// uses the masks as immediates).
+// Key material (GHASH_KEY_SIZE bytes at gk, read-only after ghashInit): for k = 1, 2, at
+// (k-1)*192, the operands of H^k for the scalar path: h0, h1, h0^h1 and their bit reversals,
+// each as its 4 masked parts (24 x u64); at LANE_KEY (384) the 18 lane vectors of the SIMD path
+// (see putLaneKey); at LANE_MASKS (672) its four masks; the rest is zero.
 // Running value Y: 16 bytes at y as two native u64 (y[0] = first 8 bytes big-endian, y[8] = last).
 
 export const GHASH_KEY_SIZE: i32 = 784;
+/** Offset of the SIMD path's key vectors in the key material (18 x v128). */
+// @ts-ignore: decorator
+@inline const LANE_KEY: usize = 384;
+/** Offset of the four i32x4 masks 0x11111111 .. 0x88888888 of the SIMD multiply. */
+// @ts-ignore: decorator
+@inline const LANE_MASKS: usize = 672;
 
 // @ts-ignore: decorator
 @inline const M0: u64 = 0x1111111111111111;
@@ -57,22 +67,50 @@ export const GHASH_KEY_SIZE: i32 = 784;
   putParts(p + 96, h0r); putParts(p + 128, h1r); putParts(p + 160, h0r ^ h1r);
 }
 
+// @ts-ignore: decorator
+@inline function rev32(x: u32): u32 {
+  return <u32>(rev64(<u64>x) >> 32);
+}
+
 /**
- * Prepares gk from the hash key H (16 bytes at h, i.e. E_K(0^128)). tmp: 16 bytes of scratch
+ * Lane `lane` of the SIMD path's key vectors = the 32-bit word operands of the power H^p =
+ * (h1:h0) that lane multiplies by: vectors 0..8 are w0, w1, w0^w1, w2, w3, w2^w3, w0^w2, w1^w3,
+ * w0^w1^w2^w3 (w0 the low word of h0, w3 the high word of h1), vectors 9..17 their bit reversals.
+ */
+function putLaneKey(gk: usize, lane: i32, h1: u64, h0: u64): void {
+  const w0 = <u32>h0, w1 = <u32>(h0 >> 32), w2 = <u32>h1, w3 = <u32>(h1 >> 32);
+  const p = gk + LANE_KEY + <usize>(lane << 2);
+  putLaneWord(p, 0, w0); putLaneWord(p, 1, w1); putLaneWord(p, 2, w0 ^ w1);
+  putLaneWord(p, 3, w2); putLaneWord(p, 4, w3); putLaneWord(p, 5, w2 ^ w3);
+  putLaneWord(p, 6, w0 ^ w2); putLaneWord(p, 7, w1 ^ w3); putLaneWord(p, 8, w0 ^ w1 ^ w2 ^ w3);
+}
+
+// @ts-ignore: decorator
+@inline function putLaneWord(p: usize, i: i32, w: u32): void {
+  store<u32>(p + <usize>(i << 4), w);
+  store<u32>(p + <usize>((i + 9) << 4), rev32(w));
+}
+
+/**
+ * Prepares gk from the hash key H (16 bytes at h, i.e. E_K(0^128)). tmp: 32 bytes of scratch
  * (it ends up holding H^4 and should be wiped by the caller).
  */
 export function ghashInit(gk: usize, h: usize, tmp: usize): void {
-  store<u64>(gk, M0, 768);
-  putKey(gk, bswap<u64>(load<u64>(h, 0)), bswap<u64>(load<u64>(h, 8)));
+  memory.fill(gk, 0, <usize>GHASH_KEY_SIZE);
+  const h1 = bswap<u64>(load<u64>(h, 0)), h0 = bswap<u64>(load<u64>(h, 8));
+  putKey(gk, h1, h0);
+  putLaneKey(gk, 3, h1, h0);
+  v128.store(gk + LANE_MASKS, i32x4.splat(0x11111111), 0); v128.store(gk + LANE_MASKS, i32x4.splat(0x22222222), 16);
+  v128.store(gk + LANE_MASKS, i32x4.splat(0x44444444), 32); v128.store(gk + LANE_MASKS, i32x4.splat(<i32>0x88888888), 48);
   // H^k = (0 ^ H^(k-1)) * H, computed with the single-block path (uses only the H^1 parts)
-  store<u64>(tmp, 0, 0); store<u64>(tmp, 0, 8);
   for (let k = 2; k <= 4; k++) {
     const y = tmp;
     const src = k == 2 ? h : tmp + 16;
     if (k > 2) { store<u64>(tmp + 16, bswap<u64>(load<u64>(tmp, 0)), 0); store<u64>(tmp + 16, bswap<u64>(load<u64>(tmp, 8)), 8); }
     store<u64>(y, 0, 0); store<u64>(y, 0, 8);
     ghashBlocks(gk, y, src, 1);
-    putKey(gk + <usize>((k - 1) * 192), load<u64>(y, 0), load<u64>(y, 8));
+    if (k == 2) putKey(gk + 192, load<u64>(y, 0), load<u64>(y, 8));
+    putLaneKey(gk, 4 - k, load<u64>(y, 0), load<u64>(y, 8));
   }
 }
 
@@ -104,16 +142,137 @@ function bmk2(x: u64, xr: u64, k: usize): u64 {
   return lo;
 }
 
+/**
+ * Low 32 bits of the carry-less products of every i32 lane of x and y (masked integer multiply).
+ * Not inlined, for the same reason as bmk2.
+ */
+function clmul32(x: v128, y: v128, gk: usize): v128 {
+  // The masks come from the key material: a load at each use is one instruction and keeps no
+  // register busy, where a constant costs three and stays live (and spilled) across the products.
+  const mk = gk + LANE_MASKS;
+  const x0 = v128.and(x, v128.load(mk, 0)), x1 = v128.and(x, v128.load(mk, 16)), x2 = v128.and(x, v128.load(mk, 32)), x3 = v128.and(x, v128.load(mk, 48));
+  const y0 = v128.and(y, v128.load(mk, 0)), y1 = v128.and(y, v128.load(mk, 16)), y2 = v128.and(y, v128.load(mk, 32)), y3 = v128.and(y, v128.load(mk, 48));
+  // Written as one long chain: the engine orders pure operations by their distance from the
+  // result, so a chain keeps each product next to its use (a balanced tree of xors made it
+  // compute all 16 products first and spill them).
+  let r = v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y0), i32x4.mul(x1, y3)), i32x4.mul(x2, y2)), i32x4.mul(x3, y1)), v128.load(mk, 0));
+  r = v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y1), i32x4.mul(x1, y0)), i32x4.mul(x2, y3)), i32x4.mul(x3, y2)), v128.load(mk, 16)));
+  r = v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y2), i32x4.mul(x1, y1)), i32x4.mul(x2, y0)), i32x4.mul(x3, y3)), v128.load(mk, 32)));
+  return v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y3), i32x4.mul(x1, y2)), i32x4.mul(x2, y1)), i32x4.mul(x3, y0)), v128.load(mk, 48)));
+}
+
+/** Reverses the bit order of every i32 lane. */
+// @ts-ignore: decorator
+@inline function rev32x4(v: v128): v128 {
+  const b = bitrevBytes(v);
+  return i8x16.shuffle(b, b, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+}
+
+/** Low word of the lane products x * key vector i (gk + LANE_KEY + 16 i). */
+// @ts-ignore: decorator
+@inline function lo(x: v128, gk: usize, i: i32): v128 {
+  return clmul32(x, v128.load(gk + LANE_KEY + <usize>(i << 4)), gk);
+}
+
+/** High word of the lane products, from the bit-reversed operands (key vector 9 + i). */
+// @ts-ignore: decorator
+@inline function hi(xr: v128, gk: usize, i: i32): v128 {
+  return i32x4.shr_u(rev32x4(clmul32(xr, v128.load(gk + LANE_KEY + <usize>((i + 9) << 4)), gk)), 1);
+}
+
+/** XOR of the four i32 lanes of v. */
+// @ts-ignore: decorator
+@inline function laneSum(v: v128): u64 {
+  const a = v128.xor(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+  return <u64>(i32x4.extract_lane(a, 0) ^ i32x4.extract_lane(a, 1)) & 0xffffffff;
+}
+
+/** Transposes: lane k of the result = lane i of block k (b0..b3 as i32x4). */
+// @ts-ignore: decorator
+@inline function lanesOf(t01: v128, t23: v128, high: bool): v128 {
+  return high
+    ? i8x16.shuffle(t01, t23, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31)
+    : i8x16.shuffle(t01, t23, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+/** The 256-bit product of a 64-bit lane operand (words x0, x1; key vectors k, k+1, k+2), in v3:v2:v1:v0. */
+let p0: v128 = i64x2.splat(0), p1: v128 = i64x2.splat(0), p2: v128 = i64x2.splat(0), p3: v128 = i64x2.splat(0);
+
+/**
+ * One-level Karatsuba of a 64x64 lane product: x = (x1:x0) words (xr: their bit reversals) times
+ * key words (k, k+1, k+2 = low, high, low^high); the 128-bit lane result into p0..p3 (low first).
+ */
+// @ts-ignore: decorator
+@inline function mul64(x0: v128, x1: v128, xr0: v128, xr1: v128, gk: usize, k: i32): void {
+  const l0 = lo(x0, gk, k), h0 = hi(xr0, gk, k);
+  const l1 = lo(x1, gk, k + 1), h1 = hi(xr1, gk, k + 1);
+  const lm = v128.xor(v128.xor(lo(v128.xor(x0, x1), gk, k + 2), l0), l1);
+  const hm = v128.xor(v128.xor(hi(v128.xor(xr0, xr1), gk, k + 2), h0), h1);
+  p0 = l0; p1 = v128.xor(h0, lm); p2 = v128.xor(hm, l1); p3 = h1;
+}
+
+/**
+ * Absorbs 4 blocks at m into (y1, y0) held at y: the SIMD path described at the top.
+ */
+function ghash4(gk: usize, y: usize, m: usize): void {
+  // Blocks as 128-bit integers (byte-reversed), Y folded into the first one.
+  let b0 = v128.load(m, 0), b1 = v128.load(m, 16), b2 = v128.load(m, 32), b3 = v128.load(m, 48);
+  b0 = i8x16.shuffle(b0, b0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  b1 = i8x16.shuffle(b1, b1, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  b2 = i8x16.shuffle(b2, b2, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  b3 = i8x16.shuffle(b3, b3, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  b0 = v128.xor(b0, i64x2.replace_lane(i64x2.splat(load<u64>(y, 8)), 1, load<u64>(y, 0)));
+  // Transpose: word vector a_i, lane k = word i of block k.
+  const t0 = i8x16.shuffle(b0, b1, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const t1 = i8x16.shuffle(b2, b3, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const t2 = i8x16.shuffle(b0, b1, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const t3 = i8x16.shuffle(b2, b3, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const a0 = lanesOf(t0, t1, false), a1 = lanesOf(t0, t1, true);
+  const a2 = lanesOf(t2, t3, false), a3 = lanesOf(t2, t3, true);
+  const r0 = rev32x4(a0), r1 = rev32x4(a1), r2 = rev32x4(a2), r3 = rev32x4(a3);
+  // Two-level Karatsuba: low halves, high halves, middle (key vectors 0..2, 3..5, 6..8).
+  mul64(a0, a1, r0, r1, gk, 0);
+  const l0 = p0, l1 = p1, l2 = p2, l3 = p3;
+  mul64(a2, a3, r2, r3, gk, 3);
+  const u0 = p0, u1 = p1, u2 = p2, u3 = p3;
+  mul64(v128.xor(a0, a2), v128.xor(a1, a3), v128.xor(r0, r2), v128.xor(r1, r3), gk, 6);
+  const m0 = v128.xor(v128.xor(p0, l0), u0), m1 = v128.xor(v128.xor(p1, l1), u1);
+  const m2 = v128.xor(v128.xor(p2, l2), u2), m3 = v128.xor(v128.xor(p3, l3), u3);
+  // Sum of the four lane products, as 64-bit words v3:v2:v1:v0.
+  let v0 = laneSum(l0) | (laneSum(l1) << 32);
+  let v1 = laneSum(v128.xor(l2, m0)) | (laneSum(v128.xor(l3, m1)) << 32);
+  let v2 = laneSum(v128.xor(u0, m2)) | (laneSum(v128.xor(u1, m3)) << 32);
+  let v3 = laneSum(u2) | (laneSum(u3) << 32);
+  reduce(y, v0, v1, v2, v3);
+}
+
+/** Y = the 256-bit product v3:v2:v1:v0 shifted left by one (reflected convention), reduced. */
+// @ts-ignore: decorator
+@inline function reduce(y: usize, v0: u64, v1: u64, v2: u64, v3: u64): void {
+  v3 = (v3 << 1) | (v2 >> 63);
+  v2 = (v2 << 1) | (v1 >> 63);
+  v1 = (v1 << 1) | (v0 >> 63);
+  v0 = v0 << 1;
+  v2 ^= v0 ^ (v0 >> 1) ^ (v0 >> 2) ^ (v0 >> 7);
+  v1 ^= (v0 << 63) ^ (v0 << 62) ^ (v0 << 57);
+  v3 ^= v1 ^ (v1 >> 1) ^ (v1 >> 2) ^ (v1 >> 7);
+  v2 ^= (v1 << 63) ^ (v1 << 62) ^ (v1 << 57);
+  store<u64>(y, v3, 0); store<u64>(y, v2, 8);
+}
+
 /** Y = (Y ^ X_i) * H for nblocks 16-byte blocks at m. */
 export function ghashBlocks(gk: usize, y: usize, m: usize, nblocks: i32): void {
-  let y1 = load<u64>(y, 0), y0 = load<u64>(y, 8);
+  while (nblocks >= 4) {
+    ghash4(gk, y, m);
+    m += 64; nblocks -= 4;
+  }
   while (nblocks > 0) {
-    // Aggregate up to 4 blocks: X1 * H^n ^ X2 * H^(n-1) ^ ... ^ Xn * H (Y folded into X1): one
-    // reduction per group, whatever its size.
-    const n = nblocks >= 4 ? 4 : nblocks;
+    // Up to 2 blocks aggregated (X1 * H^2 ^ X2 * H, Y folded into X1), one reduction.
+    const n = nblocks >= 2 ? 2 : nblocks;
     let z0: u64 = 0, z1: u64 = 0, z2: u64 = 0, z0h: u64 = 0, z1h: u64 = 0, z2h: u64 = 0;
     let kb = gk + <usize>((n - 1) * 192);
-    let fy1 = y1, fy0 = y0, fy1r = rev64(y1), fy0r = rev64(y0);
+    let fy1 = load<u64>(y, 0), fy0 = load<u64>(y, 8);
+    let fy1r = rev64(fy1), fy0r = rev64(fy0);
     for (let j = 0; j < n; j++) {
       const v = v128.load(m);
       const bs = i8x16.shuffle(v, v, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
@@ -129,20 +288,9 @@ export function ghashBlocks(gk: usize, y: usize, m: usize, nblocks: i32): void {
     z2 ^= z0 ^ z1;
     z2h ^= z0h ^ z1h;
     const p0h = rev64(z0h) >> 1, p1h = rev64(z1h) >> 1, p2h = rev64(z2h) >> 1;
-    // 256-bit product v3:v2:v1:v0, shifted left by one (reflected convention), then reduced.
-    let v0 = z0, v1 = p0h ^ z2, v2 = z1 ^ p2h, v3 = p1h;
-    v3 = (v3 << 1) | (v2 >> 63);
-    v2 = (v2 << 1) | (v1 >> 63);
-    v1 = (v1 << 1) | (v0 >> 63);
-    v0 = v0 << 1;
-    v2 ^= v0 ^ (v0 >> 1) ^ (v0 >> 2) ^ (v0 >> 7);
-    v1 ^= (v0 << 63) ^ (v0 << 62) ^ (v0 << 57);
-    v3 ^= v1 ^ (v1 >> 1) ^ (v1 >> 2) ^ (v1 >> 7);
-    v2 ^= (v1 << 63) ^ (v1 << 62) ^ (v1 << 57);
-    y1 = v3; y0 = v2;
+    reduce(y, z0, p0h ^ z2, z1 ^ p2h, p1h);
     nblocks -= n;
   }
-  store<u64>(y, y1, 0); store<u64>(y, y0, 8);
 }
 
 /** Absorbs len bytes at m (a final partial block is zero-padded); pad is 16 bytes of scratch. */
