@@ -161,6 +161,22 @@ function clmul32(x: v128, y: v128, gk: usize): v128 {
   return v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y3), i32x4.mul(x1, y2)), i32x4.mul(x2, y1)), i32x4.mul(x3, y0)), v128.load(mk, 48)));
 }
 
+/** Low word of the lane products x * key vector i (gk + LANE_KEY + 16 i). */
+// @ts-ignore: decorator
+@inline function lo(x: v128, gk: usize, i: i32): v128 {
+  return clmul32(x, v128.load(gk + LANE_KEY + <usize>(i << 4)), gk);
+}
+
+/**
+ * The high word of the lane products x * key vector i, bit-reversed and not yet shifted: from the
+ * bit-reversed operands xr and key vector 9 + i. high = rev32(this) >> 1; as that is linear, the
+ * reversal is left until the lanes and the Karatsuba terms are summed (ghash4).
+ */
+// @ts-ignore: decorator
+@inline function hiRev(xr: v128, gk: usize, i: i32): v128 {
+  return clmul32(xr, v128.load(gk + LANE_KEY + <usize>((i + 9) << 4)), gk);
+}
+
 /** Reverses the bit order of every i32 lane. */
 // @ts-ignore: decorator
 @inline function rev32x4(v: v128): v128 {
@@ -168,26 +184,23 @@ function clmul32(x: v128, y: v128, gk: usize): v128 {
   return i8x16.shuffle(b, b, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
 }
 
-/** Low word of the lane products x * key vector i (gk + LANE_KEY + 16 i). */
+/** The lane sums of a, b, c, d (each the XOR of its four i32 lanes) as the lanes of one vector. */
 // @ts-ignore: decorator
-@inline function lo(x: v128, gk: usize, i: i32): v128 {
-  return clmul32(x, v128.load(gk + LANE_KEY + <usize>(i << 4)), gk);
+@inline function laneSums(a: v128, b: v128, c: v128, d: v128): v128 {
+  const u = v128.xor(zip(a, b, false), zip(a, b, true));
+  const v = v128.xor(zip(c, d, false), zip(c, d, true));
+  return v128.xor(lanesOf(u, v, false), lanesOf(u, v, true));
 }
 
-/** High word of the lane products, from the bit-reversed operands (key vector 9 + i). */
+/** 4x4 transpose of i32 lanes, first step: words 0, 1 (hi = false) or 2, 3 of blocks x, y interleaved. */
 // @ts-ignore: decorator
-@inline function hi(xr: v128, gk: usize, i: i32): v128 {
-  return i32x4.shr_u(rev32x4(clmul32(xr, v128.load(gk + LANE_KEY + <usize>((i + 9) << 4)), gk)), 1);
+@inline function zip(x: v128, y: v128, hi: bool): v128 {
+  return hi
+    ? i8x16.shuffle(x, y, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31)
+    : i8x16.shuffle(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
 }
 
-/** XOR of the four i32 lanes of v. */
-// @ts-ignore: decorator
-@inline function laneSum(v: v128): u64 {
-  const a = v128.xor(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-  return <u64>(i32x4.extract_lane(a, 0) ^ i32x4.extract_lane(a, 1)) & 0xffffffff;
-}
-
-/** Transposes: lane k of the result = lane i of block k (b0..b3 as i32x4). */
+/** Second step: the 64-bit halves (hi = false: low) of two zip results side by side. */
 // @ts-ignore: decorator
 @inline function lanesOf(t01: v128, t23: v128, high: bool): v128 {
   return high
@@ -195,55 +208,57 @@ function clmul32(x: v128, y: v128, gk: usize): v128 {
     : i8x16.shuffle(t01, t23, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
 }
 
-/** The 256-bit product of a 64-bit lane operand (words x0, x1; key vectors k, k+1, k+2), in v3:v2:v1:v0. */
-let p0: v128 = i64x2.splat(0), p1: v128 = i64x2.splat(0), p2: v128 = i64x2.splat(0), p3: v128 = i64x2.splat(0);
-
-/**
- * One-level Karatsuba of a 64x64 lane product: x = (x1:x0) words (xr: their bit reversals) times
- * key words (k, k+1, k+2 = low, high, low^high); the 128-bit lane result into p0..p3 (low first).
- */
 // @ts-ignore: decorator
-@inline function mul64(x0: v128, x1: v128, xr0: v128, xr1: v128, gk: usize, k: i32): void {
-  const l0 = lo(x0, gk, k), h0 = hi(xr0, gk, k);
-  const l1 = lo(x1, gk, k + 1), h1 = hi(xr1, gk, k + 1);
-  const lm = v128.xor(v128.xor(lo(v128.xor(x0, x1), gk, k + 2), l0), l1);
-  const hm = v128.xor(v128.xor(hi(v128.xor(xr0, xr1), gk, k + 2), h0), h1);
-  p0 = l0; p1 = v128.xor(h0, lm); p2 = v128.xor(hm, l1); p3 = h1;
+@inline function byteRev(v: v128): v128 {
+  return i8x16.shuffle(v, v, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
 }
 
 /**
- * Absorbs 4 blocks at m into (y1, y0) held at y: the SIMD path described at the top.
+ * Absorbs 4 blocks at m into Y (two u64 at y): the SIMD path described at the top. Word vector
+ * a_i holds in lane k word i (a_0 lowest) of block k as a 128-bit integer; r_i its bit reversal.
+ * Each 64x64 Karatsuba product gives low words l (exact) and reversed high words c; the two sets
+ * are combined separately and the c set un-reversed once, after the lanes are summed.
  */
 function ghash4(gk: usize, y: usize, m: usize): void {
-  // Blocks as 128-bit integers (byte-reversed), Y folded into the first one.
-  let b0 = v128.load(m, 0), b1 = v128.load(m, 16), b2 = v128.load(m, 32), b3 = v128.load(m, 48);
-  b0 = i8x16.shuffle(b0, b0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  b1 = i8x16.shuffle(b1, b1, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  b2 = i8x16.shuffle(b2, b2, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  b3 = i8x16.shuffle(b3, b3, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  b0 = v128.xor(b0, i64x2.replace_lane(i64x2.splat(load<u64>(y, 8)), 1, load<u64>(y, 0)));
-  // Transpose: word vector a_i, lane k = word i of block k.
-  const t0 = i8x16.shuffle(b0, b1, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-  const t1 = i8x16.shuffle(b2, b3, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-  const t2 = i8x16.shuffle(b0, b1, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-  const t3 = i8x16.shuffle(b2, b3, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-  const a0 = lanesOf(t0, t1, false), a1 = lanesOf(t0, t1, true);
-  const a2 = lanesOf(t2, t3, false), a3 = lanesOf(t2, t3, true);
-  const r0 = rev32x4(a0), r1 = rev32x4(a1), r2 = rev32x4(a2), r3 = rev32x4(a3);
-  // Two-level Karatsuba: low halves, high halves, middle (key vectors 0..2, 3..5, 6..8).
-  mul64(a0, a1, r0, r1, gk, 0);
-  const l0 = p0, l1 = p1, l2 = p2, l3 = p3;
-  mul64(a2, a3, r2, r3, gk, 3);
-  const u0 = p0, u1 = p1, u2 = p2, u3 = p3;
-  mul64(v128.xor(a0, a2), v128.xor(a1, a3), v128.xor(r0, r2), v128.xor(r1, r3), gk, 6);
-  const m0 = v128.xor(v128.xor(p0, l0), u0), m1 = v128.xor(v128.xor(p1, l1), u1);
-  const m2 = v128.xor(v128.xor(p2, l2), u2), m3 = v128.xor(v128.xor(p3, l3), u3);
-  // Sum of the four lane products, as 64-bit words v3:v2:v1:v0.
-  let v0 = laneSum(l0) | (laneSum(l1) << 32);
-  let v1 = laneSum(v128.xor(l2, m0)) | (laneSum(v128.xor(l3, m1)) << 32);
-  let v2 = laneSum(v128.xor(u0, m2)) | (laneSum(v128.xor(u1, m3)) << 32);
-  let v3 = laneSum(u2) | (laneSum(u3) << 32);
-  reduce(y, v0, v1, v2, v3);
+  // Y (as a block) folded into the first block.
+  const yb = byteRev(i64x2.replace_lane(i64x2.splat(load<u64>(y, 8)), 1, load<u64>(y, 0)));
+  const v0 = v128.xor(v128.load(m, 0), yb), v1 = v128.load(m, 16), v2 = v128.load(m, 32), v3 = v128.load(m, 48);
+  // As integers (byte-reversed), transposed.
+  const b0 = byteRev(v0), b1 = byteRev(v1), b2 = byteRev(v2), b3 = byteRev(v3);
+  let t0 = zip(b0, b1, false), t1 = zip(b2, b3, false), t2 = zip(b0, b1, true), t3 = zip(b2, b3, true);
+  const a0 = lanesOf(t0, t1, false), a1 = lanesOf(t0, t1, true), a2 = lanesOf(t2, t3, false), a3 = lanesOf(t2, t3, true);
+  // Bit reversals: bitrevBytes of a raw block holds rev32 of its words in the opposite lane order.
+  const e0 = bitrevBytes(v0);
+  const e1 = bitrevBytes(v1), e2 = bitrevBytes(v2), e3 = bitrevBytes(v3);
+  t0 = zip(e0, e1, false); t1 = zip(e2, e3, false); t2 = zip(e0, e1, true); t3 = zip(e2, e3, true);
+  const r3 = lanesOf(t0, t1, false), r2 = lanesOf(t0, t1, true), r1 = lanesOf(t2, t3, false), r0 = lanesOf(t2, t3, true);
+  // Low 64-bit halves (key vectors 0..2): words 0..3.
+  const ll0 = lo(a0, gk, 0), ll1 = lo(a1, gk, 1);
+  const llm = v128.xor(v128.xor(lo(v128.xor(a0, a1), gk, 2), ll0), ll1);
+  const lc0 = hiRev(r0, gk, 0), lc1 = hiRev(r1, gk, 1);
+  const lcm = v128.xor(v128.xor(hiRev(v128.xor(r0, r1), gk, 2), lc0), lc1);
+  // High halves (3..5): words 4..7.
+  const ul0 = lo(a2, gk, 3), ul1 = lo(a3, gk, 4);
+  const ulm = v128.xor(v128.xor(lo(v128.xor(a2, a3), gk, 5), ul0), ul1);
+  const uc0 = hiRev(r2, gk, 3), uc1 = hiRev(r3, gk, 4);
+  const ucm = v128.xor(v128.xor(hiRev(v128.xor(r2, r3), gk, 5), uc0), uc1);
+  // Middle (6..8), minus the two others: words 2..5.
+  const s0 = v128.xor(a0, a2), s1 = v128.xor(a1, a3), q0 = v128.xor(r0, r2), q1 = v128.xor(r1, r3);
+  const ml0 = lo(s0, gk, 6), ml1 = lo(s1, gk, 7);
+  const mlm = v128.xor(v128.xor(lo(v128.xor(s0, s1), gk, 8), ml0), ml1);
+  const mc0 = hiRev(q0, gk, 6), mc1 = hiRev(q1, gk, 7);
+  const mcm = v128.xor(v128.xor(hiRev(v128.xor(q0, q1), gk, 8), mc0), mc1);
+  // A 64x64 product (l0, lm, l1; c0, cm, c1) is, by words: l0 | lm ^ H(c0) | l1 ^ H(cm) | H(c1).
+  // Middle = M ^ L ^ U, by words 0..3.
+  const dl0 = v128.xor(v128.xor(ml0, ll0), ul0), dlm = v128.xor(v128.xor(mlm, llm), ulm), dl1 = v128.xor(v128.xor(ml1, ll1), ul1);
+  const dc0 = v128.xor(v128.xor(mc0, lc0), uc0), dcm = v128.xor(v128.xor(mcm, lcm), ucm), dc1 = v128.xor(v128.xor(mc1, lc1), uc1);
+  // 256-bit sum, words 0..7 (L at 0, middle at 2, U at 4), lanes summed: low words and reversed
+  // high words apart, the latter un-reversed once.
+  const z = i64x2.splat(0);
+  const sl0 = laneSums(ll0, llm, v128.xor(ll1, dl0), dlm), sl1 = laneSums(v128.xor(ul0, dl1), ulm, ul1, z);
+  const sc0 = laneSums(z, lc0, lcm, v128.xor(lc1, dc0)), sc1 = laneSums(dcm, v128.xor(uc0, dc1), ucm, uc1);
+  const wl = v128.xor(sl0, i32x4.shr_u(rev32x4(sc0), 1)), wh = v128.xor(sl1, i32x4.shr_u(rev32x4(sc1), 1));
+  reduce(y, i64x2.extract_lane(wl, 0), i64x2.extract_lane(wl, 1), i64x2.extract_lane(wh, 0), i64x2.extract_lane(wh, 1));
 }
 
 /** Y = the 256-bit product v3:v2:v1:v0 shifted left by one (reflected convention), reduced. */
