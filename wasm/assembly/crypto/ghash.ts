@@ -19,6 +19,8 @@
 // (see putLaneKey); at LANE_MASKS (672) its four masks; the rest is zero.
 // Running value Y: 16 bytes at y as two native u64 (y[0] = first 8 bytes big-endian, y[8] = last).
 
+import { cryptoScratch, SCR_GHASH_LANES } from "./ct";
+
 export const GHASH_KEY_SIZE: i32 = 784;
 /** Offset of the SIMD path's key vectors in the key material (18 x v128). */
 // @ts-ignore: decorator
@@ -144,9 +146,9 @@ function bmk2(x: u64, xr: u64, k: usize): u64 {
 
 /**
  * Low 32 bits of the carry-less products of every i32 lane of x and y (masked integer multiply).
- * Not inlined, for the same reason as bmk2.
  */
-function clmul32(x: v128, y: v128, gk: usize): v128 {
+// @ts-ignore: decorator
+@inline function clmul32(x: v128, y: v128, gk: usize): v128 {
   // The masks come from the key material: a load at each use is one instruction and keeps no
   // register busy, where a constant costs three and stays live (and spilled) across the products.
   const mk = gk + LANE_MASKS;
@@ -232,31 +234,31 @@ function ghash4(gk: usize, y: usize, m: usize): void {
   const e1 = bitrevBytes(v1), e2 = bitrevBytes(v2), e3 = bitrevBytes(v3);
   t0 = zip(e0, e1, false); t1 = zip(e2, e3, false); t2 = zip(e0, e1, true); t3 = zip(e2, e3, true);
   const r3 = lanesOf(t0, t1, false), r2 = lanesOf(t0, t1, true), r1 = lanesOf(t2, t3, false), r0 = lanesOf(t2, t3, true);
-  // Low 64-bit halves (key vectors 0..2): words 0..3.
-  const ll0 = lo(a0, gk, 0), ll1 = lo(a1, gk, 1);
-  const llm = v128.xor(v128.xor(lo(v128.xor(a0, a1), gk, 2), ll0), ll1);
-  const lc0 = hiRev(r0, gk, 0), lc1 = hiRev(r1, gk, 1);
-  const lcm = v128.xor(v128.xor(hiRev(v128.xor(r0, r1), gk, 2), lc0), lc1);
-  // High halves (3..5): words 4..7.
-  const ul0 = lo(a2, gk, 3), ul1 = lo(a3, gk, 4);
-  const ulm = v128.xor(v128.xor(lo(v128.xor(a2, a3), gk, 5), ul0), ul1);
-  const uc0 = hiRev(r2, gk, 3), uc1 = hiRev(r3, gk, 4);
-  const ucm = v128.xor(v128.xor(hiRev(v128.xor(r2, r3), gk, 5), uc0), uc1);
-  // Middle (6..8), minus the two others: words 2..5.
+  // The 18 word products (9 two-level Karatsuba terms, low words and reversed high words), each
+  // stored to scratch as soon as it is done: the store fixes where the engine computes it, so
+  // one product's temporaries are dead before the next starts (computed as pure values, they
+  // were interleaved and spilled).
+  const sl = cryptoScratch + SCR_GHASH_LANES;
   const s0 = v128.xor(a0, a2), s1 = v128.xor(a1, a3), q0 = v128.xor(r0, r2), q1 = v128.xor(r1, r3);
-  const ml0 = lo(s0, gk, 6), ml1 = lo(s1, gk, 7);
-  const mlm = v128.xor(v128.xor(lo(v128.xor(s0, s1), gk, 8), ml0), ml1);
-  const mc0 = hiRev(q0, gk, 6), mc1 = hiRev(q1, gk, 7);
-  const mcm = v128.xor(v128.xor(hiRev(v128.xor(q0, q1), gk, 8), mc0), mc1);
-  // A 64x64 product (l0, lm, l1; c0, cm, c1) is, by words: l0 | lm ^ H(c0) | l1 ^ H(cm) | H(c1).
-  // Middle = M ^ L ^ U, by words 0..3.
-  const dl0 = v128.xor(v128.xor(ml0, ll0), ul0), dlm = v128.xor(v128.xor(mlm, llm), ulm), dl1 = v128.xor(v128.xor(ml1, ll1), ul1);
-  const dc0 = v128.xor(v128.xor(mc0, lc0), uc0), dcm = v128.xor(v128.xor(mcm, lcm), ucm), dc1 = v128.xor(v128.xor(mc1, lc1), uc1);
-  // 256-bit sum, words 0..7 (L at 0, middle at 2, U at 4), lanes summed: low words and reversed
-  // high words apart, the latter un-reversed once.
-  const z = i64x2.splat(0);
-  const sl0 = laneSums(ll0, llm, v128.xor(ll1, dl0), dlm), sl1 = laneSums(v128.xor(ul0, dl1), ulm, ul1, z);
-  const sc0 = laneSums(z, lc0, lcm, v128.xor(lc1, dc0)), sc1 = laneSums(dcm, v128.xor(uc0, dc1), ucm, uc1);
+  v128.store(sl, lo(a0, gk, 0), 0); v128.store(sl, lo(a1, gk, 1), 16); v128.store(sl, lo(v128.xor(a0, a1), gk, 2), 32);
+  v128.store(sl, lo(a2, gk, 3), 48); v128.store(sl, lo(a3, gk, 4), 64); v128.store(sl, lo(v128.xor(a2, a3), gk, 5), 80);
+  v128.store(sl, lo(s0, gk, 6), 96); v128.store(sl, lo(s1, gk, 7), 112); v128.store(sl, lo(v128.xor(s0, s1), gk, 8), 128);
+  v128.store(sl, hiRev(r0, gk, 0), 144); v128.store(sl, hiRev(r1, gk, 1), 160); v128.store(sl, hiRev(v128.xor(r0, r1), gk, 2), 176);
+  v128.store(sl, hiRev(r2, gk, 3), 192); v128.store(sl, hiRev(r3, gk, 4), 208); v128.store(sl, hiRev(v128.xor(r2, r3), gk, 5), 224);
+  v128.store(sl, hiRev(q0, gk, 6), 240); v128.store(sl, hiRev(q1, gk, 7), 256); v128.store(sl, hiRev(v128.xor(q0, q1), gk, 8), 272);
+  // 256-bit sum by words (term P0..P8 = L0, L1, Lm, U0, U1, Um, M0, M1, Mm): 0: P0, 1: P0^P1^P2,
+  // 2: P0^P1^P3^P6, 3: all nine, 4: P1^P3^P4^P7, 5: P3^P4^P5, 6: P4, 7: 0; the reversed high words
+  // the same one word up. Lanes summed, the high words un-reversed once.
+  const p0 = v128.load(sl, 0), p1 = v128.load(sl, 16), p2 = v128.load(sl, 32), p3 = v128.load(sl, 48), p4 = v128.load(sl, 64);
+  const p5 = v128.load(sl, 80), p6 = v128.load(sl, 96), p7 = v128.load(sl, 112), p8 = v128.load(sl, 128);
+  const p01 = v128.xor(p0, p1), p34 = v128.xor(p3, p4);
+  const sl0 = laneSums(p0, v128.xor(p01, p2), v128.xor(p01, v128.xor(p3, p6)), v128.xor(v128.xor(v128.xor(p01, p2), v128.xor(p34, p5)), v128.xor(v128.xor(p6, p7), p8)));
+  const sl1 = laneSums(v128.xor(p34, v128.xor(p1, p7)), v128.xor(p34, p5), p4, i64x2.splat(0));
+  const c0 = v128.load(sl, 144), c1 = v128.load(sl, 160), c2 = v128.load(sl, 176), c3 = v128.load(sl, 192), c4 = v128.load(sl, 208);
+  const c5 = v128.load(sl, 224), c6 = v128.load(sl, 240), c7 = v128.load(sl, 256), c8 = v128.load(sl, 272);
+  const c01 = v128.xor(c0, c1), c34 = v128.xor(c3, c4);
+  const sc0 = laneSums(i64x2.splat(0), c0, v128.xor(c01, c2), v128.xor(c01, v128.xor(c3, c6)));
+  const sc1 = laneSums(v128.xor(v128.xor(v128.xor(c01, c2), v128.xor(c34, c5)), v128.xor(v128.xor(c6, c7), c8)), v128.xor(c34, v128.xor(c1, c7)), v128.xor(c34, c5), c4);
   const wl = v128.xor(sl0, i32x4.shr_u(rev32x4(sc0), 1)), wh = v128.xor(sl1, i32x4.shr_u(rev32x4(sc1), 1));
   reduce(y, i64x2.extract_lane(wl, 0), i64x2.extract_lane(wl, 1), i64x2.extract_lane(wh, 0), i64x2.extract_lane(wh, 1));
 }
