@@ -21,6 +21,9 @@
 
 import { cryptoScratch, SCR_GHASH_LANES } from "./ct";
 
+/** Bytes of scratch at SCR_GHASH_LANES the SIMD path leaves data-dependent products in. */
+export const GHASH_LANES_SCRATCH: i32 = 288;
+
 export const GHASH_KEY_SIZE: i32 = 784;
 /** Offset of the SIMD path's key vectors in the key material (18 x v128). */
 // @ts-ignore: decorator
