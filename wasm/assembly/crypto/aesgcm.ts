@@ -4,7 +4,8 @@
 //
 // Context (GCM_CTX_SIZE bytes, 16-byte aligned, read-only after gcmInit):
 //   0     AES context (AES_CTX_SIZE)
-//   1936  GHASH key material (GHASH_KEY_SIZE = 784: H, H^2, H^3, H^4 operand parts)
+//   1936  GHASH key material (GHASH_KEY_SIZE = 784: H, H^2 operand parts for the scalar path,
+//         H^4..H^1 lane vectors for the 4-block SIMD path; see ghash.ts)
 //   total GCM_CTX_SIZE = 2720 bytes
 // Open verifies before reporting success; on failure it zeroes buf and returns 0.
 import { cryptoScratch, SCR_AES_OUT, SCR_GHASH, SCR_GHASH_LANES, SCR_TAG, ctEqual, xorBytes, zeroize } from "./ct";

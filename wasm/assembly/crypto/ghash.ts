@@ -5,7 +5,8 @@
 // past bit 63). The high half of a 64x64 carry-less product is obtained from the bit-reversed
 // operands; the 128x128 product uses Karatsuba (3 x 64x64), then a shift-and-xor reduction modulo
 // x^128 + x^7 + x^2 + x + 1 in GCM's reflected bit order. Groups of four blocks go through the
-// SIMD path (ghash4): the same masked multiply on 32-bit words, one block per i32x4 lane
+// SIMD path (ghash4): the same masked multiply on 32-bit words (8 bits per part, so at most 8
+// partial products per position: no carry reaches a kept bit), one block per i32x4 lane
 // (lane k multiplies X_k by H^(4-k), Y folded into X_0), two-level Karatsuba (9 word products, the
 // high halves again from bit-reversed operands), the four 256-bit lane products summed and
 // reduced once: Y' = (Y^X1)H^4 ^ X2 H^3 ^ X3 H^2 ^ X4 H. The rest (up to 3 blocks) goes through
@@ -152,18 +153,18 @@ function bmk2(x: u64, xr: u64, k: usize): u64 {
  */
 // @ts-ignore: decorator
 @inline function clmul32(x: v128, y: v128, gk: usize): v128 {
-  // The masks come from the key material: a load at each use is one instruction and keeps no
-  // register busy, where a constant costs three and stays live (and spilled) across the products.
+  // The masks come from the key material: a load is one instruction, a constant three.
   const mk = gk + LANE_MASKS;
-  const x0 = v128.and(x, v128.load(mk, 0)), x1 = v128.and(x, v128.load(mk, 16)), x2 = v128.and(x, v128.load(mk, 32)), x3 = v128.and(x, v128.load(mk, 48));
-  const y0 = v128.and(y, v128.load(mk, 0)), y1 = v128.and(y, v128.load(mk, 16)), y2 = v128.and(y, v128.load(mk, 32)), y3 = v128.and(y, v128.load(mk, 48));
+  const m0 = v128.load(mk, 0), m1 = v128.load(mk, 16), m2 = v128.load(mk, 32), m3 = v128.load(mk, 48);
+  const x0 = v128.and(x, m0), x1 = v128.and(x, m1), x2 = v128.and(x, m2), x3 = v128.and(x, m3);
+  const y0 = v128.and(y, m0), y1 = v128.and(y, m1), y2 = v128.and(y, m2), y3 = v128.and(y, m3);
   // Written as one long chain: the engine orders pure operations by their distance from the
   // result, so a chain keeps each product next to its use (a balanced tree of xors made it
   // compute all 16 products first and spill them).
-  let r = v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y0), i32x4.mul(x1, y3)), i32x4.mul(x2, y2)), i32x4.mul(x3, y1)), v128.load(mk, 0));
-  r = v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y1), i32x4.mul(x1, y0)), i32x4.mul(x2, y3)), i32x4.mul(x3, y2)), v128.load(mk, 16)));
-  r = v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y2), i32x4.mul(x1, y1)), i32x4.mul(x2, y0)), i32x4.mul(x3, y3)), v128.load(mk, 32)));
-  return v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y3), i32x4.mul(x1, y2)), i32x4.mul(x2, y1)), i32x4.mul(x3, y0)), v128.load(mk, 48)));
+  let r = v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y0), i32x4.mul(x1, y3)), i32x4.mul(x2, y2)), i32x4.mul(x3, y1)), m0);
+  r = v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y1), i32x4.mul(x1, y0)), i32x4.mul(x2, y3)), i32x4.mul(x3, y2)), m1));
+  r = v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y2), i32x4.mul(x1, y1)), i32x4.mul(x2, y0)), i32x4.mul(x3, y3)), m2));
+  return v128.or(r, v128.and(v128.xor(v128.xor(v128.xor(i32x4.mul(x0, y3), i32x4.mul(x1, y2)), i32x4.mul(x2, y1)), i32x4.mul(x3, y0)), m3));
 }
 
 /** Low word of the lane products x * key vector i (gk + LANE_KEY + 16 i). */
