@@ -1,6 +1,7 @@
 // AES-GCM (RFC 4106 profile: 12-byte nonce, tags of 8/12/16 bytes) on the bitsliced AES and the
 // constant-time GHASH: McGrew-Viega / SP 800-38D test cases, node:crypto cross-checks on every
-// length 0..2000, tag truncation, and tamper detection.
+// length 0..2000 and on long AAD and 64 KiB messages, tag truncation, tamper detection, and GHASH
+// alone against its bit-serial definition (random and extreme keys and data).
 import t from 'tap';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { WasmCrypto, LAYOUT } from './util/wasm-crypto.js';
@@ -153,4 +154,54 @@ t.test('ghashBlocks equals the bit-serial GHASH for 1..13 blocks per call (aggre
     }
   }
   t.equal(bad, 0, 'GHASH mismatches out of 260');
+});
+
+// The masked multiplies' carries must never reach a kept bit, whatever the operands: chosen hash
+// keys (all ones, one bit, alternating) against chosen data (all ones, all zeros but one bit,
+// alternating) and random data, through ghashInit directly, for 1..21 blocks per call (groups of 4
+// in the SIMD lanes, 0-3 left for the scalar path).
+t.test('ghashBlocks with extreme keys and data equals the bit-serial GHASH', async (t) => {
+  const L = LAYOUT, gk = L.ctx + wc.consts.GCM_GHASH_OFFSET, y = L.aux, hp = L.key, tmp = L.tag;
+  const keys = ['ff'.repeat(16), '80' + '00'.repeat(15), '00'.repeat(15) + '01', 'aa'.repeat(16), '55'.repeat(16), 'ff'.repeat(8) + '00'.repeat(8)];
+  const fills = [(n: number) => Buffer.alloc(16 * n, 0xff), (n: number) => { const b = Buffer.alloc(16 * n); b[16 * n - 1] = 1; return b; },
+    (n: number) => Buffer.alloc(16 * n, 0xa5), (n: number) => randomBytes(16 * n)];
+  const dv = new DataView(wc.memory.buffer);
+  let bad = 0, runs = 0;
+  for (const k of keys) {
+    const hKey = BigInt('0x' + k);
+    wc.put(hp, h(k));
+    wc.x.ghashInit(gk, hp, tmp);
+    for (const fill of fills) {
+      for (let n = 1; n <= 21; n++) {
+        const y0 = n % 2 ? Buffer.alloc(16, 0xff) : randomBytes(16), m = fill(n);
+        let want = big(y0);
+        for (let i = 0; i < n; i++) want = gfMul(want ^ big(m.subarray(16 * i, 16 * i + 16)), hKey);
+        dv.setBigUint64(y, y0.readBigUInt64BE(0), true); dv.setBigUint64(y + 8, y0.readBigUInt64BE(8), true);
+        wc.put(L.buf, m);
+        wc.x.ghashBlocks(gk, y, L.buf, n);
+        if (((dv.getBigUint64(y, true) << 64n) | dv.getBigUint64(y + 8, true)) !== want) bad++;
+        runs++;
+      }
+    }
+  }
+  t.equal(runs, 6 * 4 * 21);
+  t.equal(bad, 0, 'GHASH mismatches');
+});
+
+t.test('cross-check vs node:crypto: long AAD (SIMD GHASH path) and messages up to 64 KiB', async (t) => {
+  let bad = 0, n = 0;
+  for (const klen of [16, 32]) {
+    for (const aadLen of [63, 64, 65, 127, 300]) {
+      for (const len of [0, 15, 64, 65, 1420, 4096 + 7, 65536, 65536 - 1]) {
+        const key = randomBytes(klen), nonce = randomBytes(12), aad = randomBytes(aadLen), pt = randomBytes(len);
+        const want = refSeal(key, nonce, aad, pt);
+        if (Buffer.compare(Buffer.from(wc.sealGcm(key, nonce, aad, pt)), want) !== 0) bad++;
+        const back = wc.openGcm(key, nonce, aad, want);
+        if (!back || Buffer.compare(Buffer.from(back), pt) !== 0) bad++;
+        n++;
+      }
+    }
+  }
+  t.equal(n, 80);
+  t.equal(bad, 0, 'mismatches');
 });

@@ -4,12 +4,13 @@
 //
 // Context (GCM_CTX_SIZE bytes, 16-byte aligned, read-only after gcmInit):
 //   0     AES context (AES_CTX_SIZE)
-//   1936  GHASH key material (GHASH_KEY_SIZE = 784: H, H^2, H^3, H^4 operand parts)
+//   1936  GHASH key material (GHASH_KEY_SIZE = 784: H, H^2 operand parts for the scalar path,
+//         H^4..H^1 lane vectors for the 4-block SIMD path; see ghash.ts)
 //   total GCM_CTX_SIZE = 2720 bytes
 // Open verifies before reporting success; on failure it zeroes buf and returns 0.
-import { cryptoScratch, SCR_AES_OUT, SCR_GHASH, SCR_TAG, ctEqual, xorBytes, zeroize } from "./ct";
+import { cryptoScratch, SCR_AES_OUT, SCR_GHASH, SCR_GHASH_LANES, SCR_TAG, ctEqual, xorBytes, zeroize } from "./ct";
 import { AES_CTX_SIZE, aesInit, aesCtr8, aesEncryptBlock } from "./aes";
-import { GHASH_KEY_SIZE, ghashInit, ghashBlocks, ghashUpdate } from "./ghash";
+import { GHASH_KEY_SIZE, GHASH_LANES_SCRATCH, ghashInit, ghashBlocks, ghashUpdate } from "./ghash";
 
 export const GCM_GHASH_OFFSET: i32 = AES_CTX_SIZE;
 export const GCM_CTX_SIZE: i32 = AES_CTX_SIZE + GHASH_KEY_SIZE;
@@ -39,27 +40,25 @@ function crypt(ctx: usize, nonce: usize, aad: usize, aadLen: i32, buf: usize, le
   aesCtr8(ctx, nonce, 1, 0, ks, 0);
   const mask = v128.load(ks);
   ghashUpdate(gk, y, aad, aadLen, pad);
+  // The ciphertext is hashed in one call (open: before decrypting, seal: after encrypting), so
+  // that all its full blocks but the last 0-3 go through GHASH's 4-block SIMD path.
+  if (decrypt) ghashUpdate(gk, y, buf, len, pad);
   const n = len < 112 ? len : 112;
-  if (decrypt) ghashUpdate(gk, y, buf, n, pad);
   xorBytes(buf, buf, ks + 16, n);
-  if (!decrypt) ghashUpdate(gk, y, buf, n, pad);
   let off = n;
   let ctr: u32 = 9;
   while (len - off >= 128) {
     const p = buf + <usize>off;
-    if (decrypt) ghashBlocks(gk, y, p, 8);
     aesCtr8(ctx, nonce, ctr, p, p, 1);
-    if (!decrypt) ghashBlocks(gk, y, p, 8);
     ctr += 8; off += 128;
   }
   const rem = len - off;
   if (rem > 0) {
     const p = buf + <usize>off;
-    if (decrypt) ghashUpdate(gk, y, p, rem, pad);
     aesCtr8(ctx, nonce, ctr, 0, ks, 0);
     xorBytes(p, p, ks, rem);
-    if (!decrypt) ghashUpdate(gk, y, p, rem, pad);
   }
+  if (!decrypt) ghashUpdate(gk, y, buf, len, pad);
   store<u64>(pad, bswap<u64>(<u64>aadLen << 3), 0);
   store<u64>(pad, bswap<u64>(<u64>len << 3), 8);
   ghashBlocks(gk, y, pad, 1);
@@ -67,6 +66,7 @@ function crypt(ctx: usize, nonce: usize, aad: usize, aadLen: i32, buf: usize, le
   store<u64>(tagOut, bswap<u64>(load<u64>(y, 0)) ^ i64x2.extract_lane(mask, 0), 0);
   store<u64>(tagOut, bswap<u64>(load<u64>(y, 8)) ^ i64x2.extract_lane(mask, 1), 8);
   zeroize(ks, 128);
+  zeroize(cryptoScratch + SCR_GHASH_LANES, GHASH_LANES_SCRATCH);
 }
 
 // @ts-ignore: decorator

@@ -26,6 +26,7 @@ export const SCR_HMAC_IN: usize = 1792; //   64 B: inner digest
 export const SCR_TAG: usize = 1856; //       64 B: computed tag / saved tag mask
 export const SCR_AES_KEYS: usize = 2048; // 256 B: byte-oriented AES key schedule during aesInit
 export const SCR_CBC: usize = 2304; //     256 B: CBC decrypt chaining copy
+export const SCR_GHASH_LANES: usize = 2560; // 288 B: GHASH SIMD word products
 
 /** Scratch pointer of this instance; 0 until cryptoSetScratch() is called. */
 export let cryptoScratch: usize = 0;
