@@ -255,3 +255,51 @@ t.test('credentials from the config: trustpoint + key store; over TLS with the h
   t.match(parseProvisioning('hub 1.2.3.4\ntoken A secretsecretsecret\n'), /no pin line/, 'a provisioning file without a pin: refused');
   t.notMatch(String(parseProvisioning(`hub 1.2.3.4\ntoken A ${SECRET} extra\n`)), new RegExp(SECRET), 'a bad token line: the reason does not quote it');
 });
+
+t.test('manual approval through the service, show dmvpn enrollment, and a client that never finishes its request', async (t) => {
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const creds = hubPki(ca);
+  const cfg: EnrollmentConfig = { tokens: [{ name: 'FLEET', sha256: sha(SECRET) }], pool: { start: '192.168.0.10', end: '192.168.0.20' }, template: 'spoke.cfg', manual: true };
+  const logs: string[] = [];
+  const { EnrollmentServer } = await import('../appliance/enroll/server.js');
+  const { formatEnrollment } = await import('../appliance/enroll/show.js');
+  const server = new EnrollmentServer({ running: () => ({ enrollment: cfg, crypto: { lines: [] } }), keys: () => undefined, template: () => TEMPLATE,
+    state: emptyState(), save: () => undefined, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
+  const svc = server.service;
+  // the server's own credentials are absent (no trustpoint): the service is driven with the test's
+  const direct = new EnrollmentService({ config: () => cfg, credentials: () => creds, template: () => TEMPLATE, state: svc.state, save: () => undefined, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
+  const dev = device();
+  const ask = () => direct.handle(frame({ v: 1, token: 'FLEET', secret: SECRET, csr: dev.csr }).subarray(4), '172.16.25.2');
+  t.match(await ask(), { status: 'pending', message: /approval/ }, 'manual: pending');
+  t.match(await ask(), { status: 'pending' }, 'still pending when asked again');
+  t.equal(direct.pending.size, 1, 'one pending record per device key');
+  const id = [...direct.pending.keys()][0];
+  t.match(direct.approve('zz'), /at least 8 hexadecimal digits/, 'approve: a malformed key refused');
+  t.match(direct.approve('00000000'), /no pending request/, 'approve: an unknown key refused');
+  t.match(direct.approve(id.slice(0, 12)), /approved/, 'approve by key prefix');
+  t.match(await ask(), { status: 'admitted', address: '192.168.0.10' }, 'admitted at the next attempt');
+  t.equal(direct.pending.size, 0, 'no longer pending');
+  t.match(logs.join('\n'), /PENDING: device key [0-9a-f]{16} from 172\.16\.25\.2 \(token FLEET\) waits for approval: dmvpn enrollment approve [0-9a-f]{16}/);
+  await server.sync();
+  const view = server.view();
+  t.match(view, { notListening: /no trustpoint/, approval: 'manual' }, 'the server without credentials does not listen and says why');
+  const shown = formatEnrollment({ ...view, admitted: svc.state.bindings, refused: [{ at: Date.now() - 5000, from: '172.16.35.2', reason: 'bad-token', token: 'X' }] }, false);
+  t.match(shown, /^Enrollment server: not listening: no trustpoint \(dmvpn enrollment: trustpoint NAME\)\n/, 'show: why not listening');
+  t.match(shown, new RegExp(`Admitted:\\n.*\\n  ${id.slice(0, 16)}  192\\.168\\.0\\.10 +spoke-192-168-0-10 +FLEET`), 'show: the admitted device');
+  t.match(shown, /Refused \(latest\):\n.*\n {2}0m0[45]s +172\.16\.35\.2 +X +- +bad-token/, 'show: the refusal with its reason');
+  server.stop();
+
+  // a client that connects, handshakes and never sends its request is cut off (and counted)
+  const listener = new EnrollmentListener(direct, { perSourcePerMinute: 10, perMinute: 10, concurrent: 2, handshakeMs: 1000, exchangeMs: 1500 });
+  const port = await listener.listen(creds, 0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  const tls = await import('node:tls');
+  const closed = await new Promise<boolean>((res) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => s.write(Buffer.from([0, 0])));
+    s.on('close', () => res(true)); s.on('error', () => undefined);
+    setTimeout(() => res(false), 15000);
+  });
+  t.ok(closed, 'a request that never completes: the connection is closed');
+  t.equal(direct.counters.timeouts, 1, 'counted as a timeout');
+});

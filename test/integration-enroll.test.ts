@@ -115,5 +115,17 @@ t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token
   t.ok((enrollView()?.refused ?? []).some((r: { reason: string }) => r.reason === 'token-used'), 'hub: token-used listed');
   t.notOk(fs.existsSync(r3cfg), 'R3: still nothing saved');
   t.ok((enrollView()?.counters.refused ?? 0) >= 3, 'hub: refusals counted');
+  // R2 loses its startup-config but keeps its key store: the same device key gets the same address back
+  await lab.stop('R2');
+  fs.rmSync(r2cfg);
+  const keysBefore = fs.readFileSync(`${r2cfg}.keys`, 'utf8');
+  const r2log = lab.routers.get('R2')!.log;
+  r2log.length = 0;
+  lab.start('R2', r2cfg, { DMVPN_ENROLL_RETRY_MS: '1000', DMVPN_ENROLL_RETRY_CAP_MS: '4000' }, ['--provision', path.join(lab.dir, 'R2.provision')]);
+  t.ok(await waitFor(() => /enrolled with hub 172\.16\.15\.2: spoke-192-168-0-10, tunnel address 192\.168\.0\.10/.test(r2log.join('\n')), 30000), 'R2 re-enrolled: the same address');
+  t.notMatch(r2log.join('\n'), /device key DEVICE generated/, 'R2: its device key reused, not generated again');
+  t.equal(fs.readFileSync(`${r2cfg}.keys`, 'utf8'), keysBefore, 'R2: key store unchanged');
+  t.ok((enrollView()?.counters.readmitted ?? 0) >= 1, 'hub: counted as enrolled again');
+  t.ok(await waitFor(() => hubPeers().some((p) => p.nbma === '172.16.25.2' && p.tunnel === '192.168.0.10' && p.state === 'UP'), 60000), 'hub: R2 UP again');
   for (const r of ['R1', 'R2', 'R3']) t.notMatch(lab.routers.get(r)!.log.join('\n') + (r === 'R3' ? '' : lab.ctl(r, 'show logging')), new RegExp(`${SECRET}|not-the-secret|PRIVATE KEY`), `${r}: no secret or key in the log`);
 });

@@ -29,6 +29,7 @@ export async function enrollUntilAdmitted(p: Provisioning, key: KeyObject, csrPe
   let wait = base;
   for (let attempt = 1; !o.signal?.aborted; attempt++) {
     let why: string;
+    let mnemonic = 'REFUSED';
     try {
       const a = await requestEnrollment(p, csrPem, o.timeoutMs);
       if (a.status === 'admitted') {
@@ -47,10 +48,11 @@ export async function enrollUntilAdmitted(p: Provisioning, key: KeyObject, csrPe
         continue;
       } else why = `hub ${p.hub} refused enrollment: ${a.reason}: ${a.message}`;
     } catch (e) {
+      mnemonic = 'FAILED';
       why = e instanceof EnrollError ? e.message : `save failed: ${(e as Error).message}`;
     }
     const jittered = Math.round(wait * (0.8 + Math.random() * 0.4));
-    o.log('error', 'REFUSED', `${why} (attempt ${attempt}); retrying in ${Math.round(jittered / 1000)} s`);
+    o.log('error', mnemonic, `${why} (attempt ${attempt}); retrying in ${Math.round(jittered / 1000)} s`);
     await sleep(jittered, o.signal);
     wait = Math.min(cap, wait * 2);
   }
