@@ -264,7 +264,7 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   const logs: string[] = [];
   const { EnrollmentServer } = await import('../appliance/enroll/server.js');
   const { formatEnrollment } = await import('../appliance/enroll/show.js');
-  const server = new EnrollmentServer({ running: () => ({ enrollment: cfg, crypto: { lines: [] } }), keys: () => undefined, template: () => TEMPLATE,
+  const server = new EnrollmentServer({ running: () => ({ enrollment: cfg, crypto: { lines: [] } }), keys: () => undefined, address: () => '127.0.0.1', template: () => TEMPLATE,
     state: emptyState(), save: () => undefined, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
   const svc = server.service;
   // the server's own credentials are absent (no trustpoint): the service is driven with the test's

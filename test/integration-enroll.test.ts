@@ -50,6 +50,7 @@ t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token
   t.ok(listening, 'hub: enrollment server listening');
   if (!listening) { t.comment(logs()); return; }
   const pin: string = listening.pin;
+  t.equal(listening.address, HUB_NBMA, 'hub: listening on its tunnel source (NBMA) address');
   t.match(pin, /^sha256\/\/[A-Za-z0-9+/]{43}=$/, 'hub: its key pin shown');
   t.match(lab.ctl('R1', 'show running-config'), /^dmvpn enrollment\n trustpoint LAB-CA\n ca-keypair CA-KEY\n listen port 4430\n pool 192\.168\.0\.10 192\.168\.0\.20\n template spoke-template\.cfg\n token SITE1 sha256 [0-9a-f]{64} one-time$/m, 'hub: show running-config, secret hashed');
 

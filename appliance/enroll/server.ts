@@ -12,6 +12,9 @@ import { EnrollmentListener, DEFAULT_LIMITS, type ListenerLimits } from './liste
 export interface ServerOptions extends Omit<ServiceDeps, 'config' | 'credentials'> {
   running: () => { enrollment?: EnrollmentConfig; crypto: CryptoConfig };
   keys: () => KeyLookup | undefined;
+  /** the address to listen on: the tunnel's source (NBMA) address, the Internet-facing one; undefined
+   *  while there is none (the listener waits for it) */
+  address: () => string | undefined;
   limits?: ListenerLimits;
   /** how often the config is looked at, ms */
   everyMs?: number;
@@ -20,7 +23,7 @@ export interface ServerOptions extends Omit<ServiceDeps, 'config' | 'credentials
 export class EnrollmentServer {
   readonly service: EnrollmentService;
   private listener?: EnrollmentListener;
-  private listening?: { key: string; port: number; pin: string };
+  private listening?: { key: string; address: string; port: number; pin: string };
   private notListening = 'not configured (dmvpn enrollment)';
   private timer?: NodeJS.Timeout;
   private syncing = false;
@@ -50,7 +53,8 @@ export class EnrollmentServer {
       const e = this.o.running().enrollment;
       const creds = this.credentials();
       const port = e?.port ?? ENROLL_PORT;
-      const key = typeof creds === 'string' ? '' : `${port}|${creds.tlsCert}|${creds.tlsKey.length}`;
+      const address = this.o.address();
+      const key = typeof creds === 'string' || !address ? '' : `${address}|${port}|${creds.tlsCert}|${creds.tlsKey.length}`;
       if (this.listening?.key === key) return;
       this.listener?.close();
       this.listener = undefined;
@@ -60,18 +64,24 @@ export class EnrollmentServer {
         this.notListening = creds;
         return;
       }
+      if (!address) {
+        const why = 'no tunnel source address yet';
+        if (why !== this.notListening) this.o.log('warn', 'NOT_LISTENING', `enrollment server not listening: ${why}`);
+        this.notListening = why;
+        return;
+      }
       const l = new EnrollmentListener(this.service, this.o.limits ?? DEFAULT_LIMITS);
       try {
-        await l.listen(creds, port);
+        await l.listen(creds, port, address);
       } catch (err) {
-        const why = `port ${port}: ${(err as Error).message}`;
+        const why = `${address} port ${port}: ${(err as Error).message}`;
         if (why !== this.notListening) this.o.log('error', 'NOT_LISTENING', `enrollment server not listening: ${why}`);
         this.notListening = why;
         return;
       }
       this.listener = l;
-      this.listening = { key, port, pin: creds.pin };
-      this.o.log('notice', 'LISTENING', `enrollment server listening on TCP ${port} (TLS 1.3; hub key pin ${creds.pin})`);
+      this.listening = { key, address, port, pin: creds.pin };
+      this.o.log('notice', 'LISTENING', `enrollment server listening on ${address} TCP ${port} (TLS 1.3; hub key pin ${creds.pin})`);
     } finally { this.syncing = false; }
   }
 
@@ -82,7 +92,7 @@ export class EnrollmentServer {
     const s = this.service;
     const e = this.o.running().enrollment;
     return {
-      listening: this.listening ? { port: this.listening.port, pin: this.listening.pin } : undefined,
+      listening: this.listening ? { address: this.listening.address, port: this.listening.port, pin: this.listening.pin } : undefined,
       notListening: this.listening ? undefined : this.notListening,
       approval: e?.manual ? 'manual' as const : 'auto' as const,
       pool: e?.pool,

@@ -10,7 +10,7 @@ const age = (now: number, at: number) => { const s = Math.max(0, Math.round((now
 export function formatEnrollment(v: EnrollmentView, json: boolean, now = Date.now()): string {
   if (json) return JSON.stringify(v, null, 1) + '\n';
   const c = v.counters;
-  const out = [v.listening ? `Enrollment server: listening on TCP ${v.listening.port}, approval ${v.approval}${v.pool ? `, pool ${v.pool.start} - ${v.pool.end}` : ''}` : `Enrollment server: not listening: ${v.notListening}`];
+  const out = [v.listening ? `Enrollment server: listening on ${v.listening.address} TCP ${v.listening.port}, approval ${v.approval}${v.pool ? `, pool ${v.pool.start} - ${v.pool.end}` : ''}` : `Enrollment server: not listening: ${v.notListening}`];
   if (v.listening) out.push(`  Hub key pin: ${v.listening.pin}`);
   out.push(`  Requests ${c.requests}: admitted ${c.admitted}, again ${c.readmitted}, pending ${c.pending}, refused ${c.refused} (bad request ${c.badRequest}, too large ${c.tooLarge}); dropped: rate ${c.rateLimited}, busy ${c.busy}, timeout ${c.timeouts}, TLS ${c.tlsErrors}`);
   out.push('', 'Admitted:', '  Device key        Tunnel address   Hostname                Token         Since');

@@ -38,6 +38,7 @@ export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: L
   const server = new EnrollmentServer({
     running: () => ctx.config(),
     keys: () => ctx.keyStore?.()?.lookup,
+    address: () => ctx.tunnelSource(),
     template: (name) => {
       const p = path.join(dir, name);
       if (fs.statSync(p).size > MAX_TEMPLATE) throw new Error(`template ${name} is larger than ${MAX_TEMPLATE} bytes`);
