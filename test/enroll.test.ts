@@ -280,11 +280,16 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   t.match(direct.approve(id.slice(0, 12)), /approved/, 'approve by key prefix');
   t.match(await ask(), { status: 'admitted', address: '192.168.0.10' }, 'admitted at the next attempt');
   t.equal(direct.pending.size, 0, 'no longer pending');
+  const admittedRows = structuredClone(direct.state.bindings);
+  t.match(direct.unbind('00000000'), /no binding for device key/, 'clear binding: an unknown key refused');
+  t.match(direct.unbind(id.slice(0, 10)), /released 192\.168\.0\.10/, 'clear binding: the address released');
+  t.equal(direct.state.bindings.length, 0, 'no binding left');
+  t.match(await ask(), { status: 'pending' }, 'after release: a new request (manual approval again)');
   t.match(logs.join('\n'), /PENDING: device key [0-9a-f]{16} from 172\.16\.25\.2 \(token FLEET\) waits for approval: dmvpn enrollment approve [0-9a-f]{16}/);
   await server.sync();
   const view = server.view();
   t.match(view, { notListening: /no trustpoint/, approval: 'manual' }, 'the server without credentials does not listen and says why');
-  const shown = formatEnrollment({ ...view, admitted: svc.state.bindings, refused: [{ at: Date.now() - 5000, from: '172.16.35.2', reason: 'bad-token', token: 'X' }] }, false);
+  const shown = formatEnrollment({ ...view, admitted: admittedRows, refused: [{ at: Date.now() - 5000, from: '172.16.35.2', reason: 'bad-token', token: 'X' }] }, false);
   t.match(shown, /^Enrollment server: not listening: no trustpoint \(dmvpn enrollment: trustpoint NAME\)\n/, 'show: why not listening');
   t.match(shown, new RegExp(`Admitted:\\n.*\\n  ${id.slice(0, 16)}  192\\.168\\.0\\.10 +spoke-192-168-0-10 +FLEET`), 'show: the admitted device');
   t.match(shown, /Refused \(latest\):\n.*\n {2}0m0[45]s +172\.16\.35\.2 +X +- +bad-token/, 'show: the refusal with its reason');

@@ -78,6 +78,20 @@ export class EnrollmentService {
     return `% device key ${shortKey(hits[0].key)} approved\n`;
   }
 
+  /** `clear dmvpn enrollment binding KEY`: frees the device key's address (and a one-time token it used
+   *  stays used: the token admitted someone). Saved before it takes effect. */
+  unbind(prefix: string): string {
+    const p = prefix.toLowerCase();
+    if (!/^[0-9a-f]{8,64}$/.test(p)) return '% a device key: at least 8 hexadecimal digits of its SHA-256 (show dmvpn enrollment)\n';
+    const hits = this.d.state.bindings.filter((b) => b.key.startsWith(p));
+    if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} binding for device key ${p}\n`;
+    const next = { ...this.d.state, bindings: this.d.state.bindings.filter((b) => b !== hits[0]) };
+    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    this.d.state.bindings = next.bindings;
+    this.d.log('notice', 'UNBOUND', `device key ${shortKey(hits[0].key)} released ${hits[0].address} (token ${hits[0].token})`);
+    return `% device key ${shortKey(hits[0].key)} released ${hits[0].address}\n`;
+  }
+
   private refuse(from: string, reason: Refusal['reason'], extra: Omit<Refusal, 'at' | 'from' | 'reason'> = {}): EnrollAnswer {
     this.counters.refused++;
     this.refusals.push({ at: this.now().getTime(), from, reason, ...extra });
