@@ -13,11 +13,13 @@ import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { Lab, labConfig, waitFor, nsExec, ROOT } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { dmvpnctlSession } from './util/live-config.js';
 import { TestCa, certBlock, derHex } from './util/pki.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
 const SECRET = 'zt-factory-token-0123456789';
+const FLEET_SECRET = 'zt-fleet-token-abcdefghijkl';
 const HUB_NBMA = '172.16.15.2';
 
 const hubCrypto = (hubPem: string, caPem: string) => [
@@ -128,5 +130,21 @@ t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token
   t.equal(fs.readFileSync(`${r2cfg}.keys`, 'utf8'), keysBefore, 'R2: key store unchanged');
   t.ok((enrollView()?.counters.readmitted ?? 0) >= 1, 'hub: counted as enrolled again');
   t.ok(await waitFor(() => hubPeers().some((p) => p.nbma === '172.16.25.2' && p.tunnel === '192.168.0.10' && p.state === 'UP'), 60000), 'hub: R2 UP again');
-  for (const r of ['R1', 'R2', 'R3']) t.notMatch(lab.routers.get(r)!.log.join('\n') + (r === 'R3' ? '' : lab.ctl(r, 'show logging')), new RegExp(`${SECRET}|not-the-secret|PRIVATE KEY`), `${r}: no secret or key in the log`);
+  // manual approval, typed live on the hub: R3 with a new reusable token waits until the operator approves it
+  const live = dmvpnctlSession(lab, 'R1', ['configure terminal', 'dmvpn enrollment', 'approval manual', `token FLEET ${FLEET_SECRET}`, 'end']);
+  t.equal(live.status, 0, 'hub: approval manual and a new token typed live');
+  t.match(lab.ctl('R1', 'show running-config'), /^ approval manual\n token SITE1 sha256 [0-9a-f]{64} one-time\n token FLEET sha256 [0-9a-f]{64}$/m, 'hub: in the running-config');
+  await lab.stop('R3');
+  fs.writeFileSync(path.join(lab.dir, 'R3.provision'), `hub ${HUB_NBMA} port 4430\npin ${pin}\ntoken FLEET ${FLEET_SECRET}\n`);
+  lab.start('R3', r3cfg, { DMVPN_ENROLL_RETRY_MS: '1000', DMVPN_ENROLL_RETRY_CAP_MS: '3000' }, ['--provision', path.join(lab.dir, 'R3.provision')]);
+  const pending = await waitFor(() => (enrollView()?.pending ?? []).find((p: { from: string }) => p.from.endsWith('172.16.35.2')), 30000);
+  t.ok(pending, 'hub: R3 pending in show dmvpn enrollment');
+  t.ok(await waitFor(() => /hub 172\.16\.15\.2: waiting for the operator's approval; asking again/.test(r3log()), 15000), 'R3: says it waits for approval');
+  t.notOk(fs.existsSync(r3cfg), 'R3: nothing saved while pending');
+  t.match(lab.ctl('R1', `dmvpn enrollment approve ${pending?.key.slice(0, 16)}`), /approved/, 'hub: dmvpn enrollment approve');
+  const r3up = await waitFor(() => hubPeers().some((p) => p.nbma === '172.16.35.2' && p.tunnel === '192.168.0.11' && p.state === 'UP'), 60000);
+  t.ok(r3up, 'hub: R3 UP as 192.168.0.11 after approval');
+  if (!r3up) t.comment(logs());
+  t.ok(hubPeers().some((p) => p.nbma === '172.16.25.2' && p.state === 'UP'), 'hub: R2 still UP');
+  for (const r of ['R1', 'R2', 'R3']) t.notMatch(lab.routers.get(r)!.log.join('\n') + (r === 'R3' ? '' : lab.ctl(r, 'show logging')), new RegExp(`${SECRET}|${FLEET_SECRET}|not-the-secret|PRIVATE KEY`), `${r}: no secret or key in the log`);
 });
