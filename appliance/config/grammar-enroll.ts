@@ -21,7 +21,7 @@ const HELP: Record<string, string> = {
   pool: 'Tunnel addresses given to enrolled devices', template: 'Spoke configuration template file', approval: 'Approval of requests',
   auto: 'Admit every request with a valid token', manual: 'Hold requests until dmvpn enrollment approve', token: 'Enrollment token',
   sha256: 'The secret\'s SHA-256 (as the running-config shows it)', 'one-time': 'Admits one device key only', expires: 'Refused from this day on (UTC)',
-  '{date}': 'YYYY-MM-DD', '{name}': 'Name', '{secret}': `Secret (at least ${MIN_SECRET} characters)`, '{file}': 'File (relative to the startup-config\'s directory)',
+  '{date}': 'YYYY-MM-DD', '{name}': 'Name', '{port}': 'TCP port', '{start}': 'First address', '{end}': 'Last address', '{hex}': '64 hexadecimal digits', '{secret}': `Secret (at least ${MIN_SECRET} characters)`, '{file}': 'File (relative to the startup-config\'s directory)',
 };
 
 const ctxEnroll = (ctx: ConfigCtx): EnrollmentConfig => {
