@@ -56,6 +56,12 @@ t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token
   t.match(pin, /^sha256\/\/[A-Za-z0-9+/]{43}=$/, 'hub: its key pin shown');
   t.match(lab.ctl('R1', 'show running-config'), /^dmvpn enrollment\n trustpoint LAB-CA\n ca-keypair CA-KEY\n listen port 4430\n pool 192\.168\.0\.10 192\.168\.0\.20\n template spoke-template\.cfg\n token SITE1 sha256 [0-9a-f]{64} one-time$/m, 'hub: show running-config, secret hashed');
 
+  // an Internet host hammers the listener: plain-text junk and 30 connections in a row from one address
+  nsExec(`${lab.prefix}-inet`, ['bash', '-c', `for i in $(seq 30); do (exec 3<>/dev/tcp/${HUB_NBMA}/4430 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 1 cat <&3 >/dev/null) 2>/dev/null; done; true`], { allowFail: true });
+  const hammered = await waitFor(() => { const c = enrollView()?.counters; return c && c.rateLimited > 0 && c.tlsErrors > 0 ? c : undefined; }, 15000);
+  t.ok(hammered, `hub: junk and the connection burst counted (rate ${hammered?.rateLimited}, TLS ${hammered?.tlsErrors}), no request handled (${hammered?.requests})`);
+  t.equal(hammered?.requests, 0, 'hub: nothing reached the request handler');
+
   // the factory spokes: WAN addressed as DHCP would, no startup-config, a provisioning file
   const factory = (r: string, n: number, secret: string) => {
     const ns = lab.ns(r);
