@@ -54,7 +54,7 @@ export class EnrollmentServer {
       const creds = this.credentials();
       const port = e?.port ?? ENROLL_PORT;
       const address = this.o.address();
-      const key = typeof creds === 'string' || !address ? '' : `${address}|${port}|${creds.tlsCert}|${creds.tlsKey.length}`;
+      const key = typeof creds === 'string' || !address ? '' : `${address}|${port}|${creds.tlsCert}`; // the certificate changes with the key (the trustpoint checks they match)
       if (this.listening?.key === key) return;
       this.listener?.close();
       this.listener = undefined;
