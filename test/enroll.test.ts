@@ -278,8 +278,10 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   t.match(direct.approve('zz'), /at least 8 hexadecimal digits/, 'approve: a malformed key refused');
   t.match(direct.approve('00000000'), /no pending request/, 'approve: an unknown key refused');
   t.match(direct.approve(id.slice(0, 12)), /approved/, 'approve by key prefix');
+  t.same(direct.state.approved, [id], 'the approval is kept in the state (saved: it survives a hub restart)');
   t.match(await ask(), { status: 'admitted', address: '192.168.0.10' }, 'admitted at the next attempt');
   t.equal(direct.pending.size, 0, 'no longer pending');
+  t.equal(direct.state.approved, undefined, 'the approval used up');
   const admittedRows = structuredClone(direct.state.bindings);
   t.match(direct.unbind('00000000'), /no binding for device key/, 'clear binding: an unknown key refused');
   t.match(direct.unbind(id.slice(0, 10)), /released 192\.168\.0\.10/, 'clear binding: the address released');

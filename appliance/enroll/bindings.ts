@@ -9,6 +9,8 @@ export interface EnrollmentState {
   bindings: Binding[];
   /** one-time token name -> the device key it admitted */
   usedTokens: Record<string, string>;
+  /** device keys the operator approved (`dmvpn enrollment approve`) that have not collected their answer yet */
+  approved?: string[];
 }
 
 export const emptyState = (): EnrollmentState => ({ bindings: [], usedTokens: {} });
@@ -37,5 +39,6 @@ export function parseState(text: string): EnrollmentState | string {
   for (const b of o.bindings) {
     if (typeof b?.key !== 'string' || !/^[0-9a-f]{64}$/.test(b.key) || typeof b.address !== 'string' || typeof b.token !== 'string') return 'a binding is malformed';
   }
-  return { bindings: o.bindings, usedTokens: o.usedTokens };
+  if (o.approved !== undefined && (!Array.isArray(o.approved) || o.approved.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'approved is malformed';
+  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}) };
 }

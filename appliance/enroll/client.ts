@@ -9,7 +9,6 @@ import type { Provisioning } from './provisioning.js';
 import { ENROLL_TRUSTPOINT, DEVICE_KEY_LABEL } from './template.js';
 import { parseStartupConfig } from '../config/load.js';
 import { chainCerts, trustpointOf } from '../config/model-pki.js';
-import { ENROLL_PORT } from '../config/model-enroll.js';
 
 export class EnrollError extends Error {}
 
@@ -17,7 +16,8 @@ export class EnrollError extends Error {}
 export function requestEnrollment(p: Provisioning, csrPem: string, timeoutMs = 20_000): Promise<EnrollAnswer> {
   return new Promise((resolve, reject) => {
     const fail = (why: string) => { sock.destroy(); reject(new EnrollError(why)); };
-    const sock = tls.connect({ host: p.hub, port: p.port || ENROLL_PORT, minVersion: 'TLSv1.3', rejectUnauthorized: false, servername: undefined });
+    // no CA check (rejectUnauthorized false): the pin below is the check, made before anything is sent
+    const sock = tls.connect({ host: p.hub, port: p.port, minVersion: 'TLSv1.3', rejectUnauthorized: false });
     const timer = setTimeout(() => fail(`no answer from ${p.hub} within ${timeoutMs / 1000} s`), timeoutMs);
     const reader = new FrameReader(MAX_ANSWER);
     sock.on('secureConnect', () => {

@@ -3,6 +3,8 @@
 //   hub 203.0.113.1 port 4430
 //   pin sha256//BASE64-OF-SHA256-OF-THE-HUB-KEY-SPKI
 //   token NAME SECRET
+import { ENROLL_PORT } from '../config/model-enroll.js';
+
 export interface Provisioning { hub: string; port: number; pin: Buffer; token: string; secret: string }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -26,5 +28,5 @@ export function parseProvisioning(text: string): Provisioning | string {
   if (!o.hub) return 'no hub line';
   if (!o.pin) return 'no pin line (the hub key\'s sha256// pin: without it the hub is not authenticated)';
   if (!o.token) return 'no token line';
-  return { hub: o.hub, port: o.port ?? 0, pin: o.pin, token: o.token, secret: o.secret! };
+  return { hub: o.hub, port: o.port ?? ENROLL_PORT, pin: o.pin, token: o.token, secret: o.secret! };
 }

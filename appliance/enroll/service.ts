@@ -50,7 +50,6 @@ export class EnrollmentService {
   readonly counters = newCounters();
   readonly refusals: Refusal[] = [];
   readonly pending = new Map<string, Pending>();
-  private readonly approved = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: ServiceDeps) {}
@@ -72,8 +71,10 @@ export class EnrollmentService {
     if (!/^[0-9a-f]{8,64}$/.test(p)) return '% a device key: at least 8 hexadecimal digits of its SHA-256 (show dmvpn enrollment)\n';
     const hits = [...this.pending.values()].filter((x) => x.key.startsWith(p));
     if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} pending request for device key ${p}\n`;
+    const next = { ...this.d.state, approved: [...new Set([...(this.d.state.approved ?? []), hits[0].key])] };
+    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    this.d.state.approved = next.approved;
     hits[0].approved = true;
-    this.approved.add(hits[0].key);
     this.d.log('notice', 'APPROVED', `device key ${shortKey(hits[0].key)} (token ${hits[0].token}) approved: admitted at its next attempt`);
     return `% device key ${shortKey(hits[0].key)} approved\n`;
   }
@@ -115,7 +116,7 @@ export class EnrollmentService {
     if (typeof proven === 'string') { this.counters.badRequest++; return this.refuse(from, 'bad-request', { detail: proven, token: req.token }); }
     const creds = this.d.credentials();
     if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
-    const dec = decide(cfg, this.d.state, { token: req.token, secret: req.secret, key: proven.key }, this.approved, now);
+    const dec = decide(cfg, this.d.state, { token: req.token, secret: req.secret, key: proven.key }, new Set(this.d.state.approved), now);
     if (dec.kind === 'refused') return this.refuse(from, dec.reason, { token: req.token, key: proven.key, detail: dec.detail });
     if (dec.kind === 'pending') return this.hold(proven.key, req.token, from, now);
     let config: string, certificate: string;
@@ -127,20 +128,21 @@ export class EnrollmentService {
       return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: (e as Error).message });
     }
     if (!dec.again) {
+      const approved = (this.d.state.approved ?? []).filter((k) => k !== proven.key);
       const next: EnrollmentState = {
         bindings: [...this.d.state.bindings, { key: proven.key, address: dec.address, hostname: dec.hostname, token: dec.token, admitted: now.toISOString() }],
         usedTokens: tc.token.oneTime ? { ...this.d.state.usedTokens, [dec.token]: proven.key } : this.d.state.usedTokens,
+        ...(approved.length ? { approved } : {}),
       };
       try { this.d.save(next); } catch (e) {
         this.counters.internalErrors++;
         return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: `state not saved: ${(e as Error).message}` });
       }
-      this.d.state.bindings = next.bindings;
-      this.d.state.usedTokens = next.usedTokens;
+      Object.assign(this.d.state, next);
+      if (!next.approved) delete this.d.state.approved;
       this.counters.admitted++;
     } else this.counters.readmitted++;
     this.pending.delete(proven.key);
-    this.approved.delete(proven.key);
     this.d.log('notice', 'ADMITTED', `device key ${shortKey(proven.key)} from ${from} ${dec.again ? 're-enrolled' : 'admitted'} as ${dec.hostname} ${dec.address} (token ${dec.token})`);
     return { v: PROTOCOL_VERSION, status: 'admitted', address: dec.address, hostname: dec.hostname, config, certificate, ca: creds.caCert };
   }
