@@ -15,6 +15,7 @@ const LAYERS: Record<string, number> = {
   config: 3, // IOS config grammar, modes, loader, model
   nhrp: 4, ike: 4, routing: 4, // NHRP protocol engine; IKE (encoding, keymat, tasks, manager); routing (kernel table, FRR, EIGRP)
   show: 5, console: 5, // show formatters; the CLI session
+  enroll: 5, // zero-touch enrollment: token, pool, template, certificate issue, TLS server and client
   supervisor: 6, // lifecycle, control socket, system config, exec commands
   entry: 7, // processes
 };

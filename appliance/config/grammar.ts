@@ -7,6 +7,7 @@ import { parseInterfaceName } from '../cli/ifname.js';
 import { cryptoLines } from './render.js';
 import { ikev2Global, ikev2ProfileCommand, ikev2Trees } from './grammar-ikev2.js';
 import { pkiGlobal, pkiTrees } from './grammar-pki.js';
+import { enrollmentGlobal, enrollmentTrees } from './grammar-enroll.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
 import { servicesGlobal } from './grammar-services.js';
@@ -357,6 +358,7 @@ function cryptoGlobal(g: Node): void {
 
   ikev2Global(g, crypto);
   pkiGlobal(g, crypto);
+  enrollmentGlobal(g);
 
   define(g, 'crypto ipsec manual-sa {name:word}', crypto((c, ctx, a) => {
     const ms = list(c, 'manualSas');
@@ -490,6 +492,7 @@ export function configTrees(): ConfigTrees {
     'config-line': lineTree(), ...routingTrees(subTree),
     ...ikev2Trees(crypto, subTree),
     ...pkiTrees(crypto, subTree),
+    ...enrollmentTrees(subTree),
     ...eigrpTrees(subTree),
   } as ConfigTrees;
   return memo;

@@ -3,6 +3,7 @@
 // Addresses are dotted-quad strings here (the wire/data-plane layers convert to u32).
 import type { Ikev2Config } from './model-ikev2.js';
 import type { PkiConfig } from './model-pki.js';
+import type { EnrollmentConfig } from './model-enroll.js';
 import type { InterfaceOspf, OspfConfig, BgpConfig } from './model-routing.js';
 import type { EigrpConfig } from './model-eigrp.js';
 
@@ -154,6 +155,8 @@ export interface ApplianceConfig {
   bgp?: BgpConfig;
   /** `router eigrp`, `ip ... eigrp N` interface lines, `key chain` (model-eigrp.ts); absent without them */
   eigrp?: EigrpConfig;
+  /** `dmvpn enrollment` (model-enroll.ts): the hub's zero-touch enrollment server; absent when not configured */
+  enrollment?: EnrollmentConfig;
   /** lines accepted but not (yet) acted on, with the reason, reported at load. */
   inactive: Array<{ line: number; text: string; reason: string }>;
 }

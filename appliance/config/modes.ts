@@ -11,7 +11,8 @@ export type ModeId =
   | 'config-ikev2-proposal' | 'config-ikev2-policy' | 'config-ikev2-keyring' | 'config-ikev2-keyring-peer' | 'config-ikev2-profile'
   | 'config-router-eigrp' | 'config-router-eigrp-named' | 'config-router-af' | 'config-router-af-interface' | 'config-router-af-topology'
   | 'config-keychain' | 'config-keychain-key'
-  | 'ca-trustpoint' | 'config-cert-chain' | 'config-pubkey';
+  | 'ca-trustpoint' | 'config-cert-chain' | 'config-pubkey'
+  | 'config-dmvpn-enroll';
 
 /** The mode plus what it edits (interface name, policy number, profile name ...). */
 export interface ModeState { id: ModeId; ref?: string }
@@ -28,6 +29,7 @@ const SUFFIX: Record<ModeId, string> = {
   'config-router-af-interface': '(config-router-af-interface)#', 'config-router-af-topology': '(config-router-af-topology)#',
   'config-keychain': '(config-keychain)#', 'config-keychain-key': '(config-keychain-key)#',
   'ca-trustpoint': '(ca-trustpoint)#', 'config-cert-chain': '(config-cert-chain)#', 'config-pubkey': '(config-pubkey)#',
+  'config-dmvpn-enroll': '(config-dmvpn-enroll)#',
 };
 
 export const prompt = (hostname: string, m: ModeState): string => hostname + SUFFIX[m.id];

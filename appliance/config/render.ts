@@ -4,6 +4,7 @@ import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } fro
 import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
 import { ikev2Lines } from './render-ikev2.js';
 import { pkiLines } from './render-pki.js';
+import { enrollmentLines } from './render-enroll.js';
 import { routerLines, ospfInterfaceLines } from './render-routing.js';
 import { eigrpInterfaceLines, keyChainLines, routerEigrpLines } from './render-eigrp.js';
 
@@ -21,7 +22,7 @@ export function renderConfig(c: ApplianceConfig): string {
     out.push(['ip route', r.prefix, r.mask, r.iface, r.nextHop, r.distance].filter(x => x !== undefined).join(' '));
   }
   if (c.routes.length) out.push('!');
-  out.push(...servicesLines(c), ...authTail(c.auth), 'end');
+  out.push(...enrollmentLines(c.enrollment), ...servicesLines(c), ...authTail(c.auth), 'end');
   return out.join('\n') + '\n';
 }
 

@@ -1,4 +1,6 @@
-// dmvpnd --config FILE [--control SOCK] [--pcap FILE]: one DMVPN appliance in this network namespace.
+// dmvpnd --config FILE [--control SOCK] [--pcap FILE] [--provision FILE]: one DMVPN appliance in this
+// network namespace. With --provision and no FILE yet, the box first enrolls with its hub (zero touch,
+// docs/enrollment.md) and starts from the config the hub gave it.
 import { Appliance, ConfigError } from '../supervisor/appliance.js';
 import { serveControl, DEFAULT_CONTROL } from '../supervisor/control.js';
 import { SystemError } from '../supervisor/system.js';
@@ -13,25 +15,28 @@ import { frrDirFor } from '../routing/frr/daemons.js';
 import { startHeartbeat } from './heartbeat.js';
 import { boxFirmware, healthView, bootedAt } from './firmware-box.js';
 import { boxPushService, boxPushClient } from './firmware-push-box.js';
+import { boxEnrollmentServer, enrollFactoryBox } from './enroll-box.js';
+import { existsSync } from 'node:fs';
 import { uptime } from 'node:os';
 import type { Level } from '../log/log.js';
 
 function parseArgs(argv: string[]) {
-  const o: { config?: string; control: string; pcap?: string } = { control: DEFAULT_CONTROL };
+  const o: { config?: string; control: string; pcap?: string; provision?: string } = { control: DEFAULT_CONTROL };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = argv[i + 1];
     if (a === '--config' && v) { o.config = v; i++; }
     else if (a === '--control' && v) { o.control = v; i++; }
     else if (a === '--pcap' && v) { o.pcap = v; i++; }
+    else if (a === '--provision' && v) { o.provision = v; i++; }
     else if (a === '-h' || a === '--help') { usage(EXIT.STOPPED); }
     else { process.stderr.write(`dmvpnd: unknown or incomplete option '${a}'\n`); usage(EXIT.USAGE); }
   }
   if (!o.config) { process.stderr.write('dmvpnd: --config FILE is required\n'); usage(EXIT.USAGE); }
-  return o as { config: string; control: string; pcap?: string };
+  return o as { config: string; control: string; pcap?: string; provision?: string };
 }
 
 function usage(code: number): never {
-  process.stderr.write('usage: dmvpnd --config FILE [--control SOCK] [--pcap FILE]\n');
+  process.stderr.write('usage: dmvpnd --config FILE [--control SOCK] [--pcap FILE] [--provision FILE]\n');
   process.exit(code);
 }
 
@@ -40,6 +45,8 @@ const app = new Appliance({ configPath: opts.config, pcapPath: opts.pcap, frrDir
 const keyLog = ikeKeyLogPath(); // read once, here; IKE appends to it (lab only, like SSLKEYLOGFILE)
 if (keyLog) app.log.emit('CRYPTO', 'warn', 'KEYLOG', `${KEYLOG_ENV} is set: IPsec keys of every IKE SA are written to ${keyLog} (lab only: anyone who reads it decrypts the traffic)`);
 try {
+  // zero touch: no startup-config yet, a provisioning file: enroll first (retries until admitted)
+  if (opts.provision && !existsSync(opts.config)) await enrollFactoryBox(app.keys, opts.config, opts.provision, process.env, (l, m, t) => app.log.emit('ENROLL', l, m, t));
   await app.start();
 } catch (e) {
   const known = e instanceof ConfigError || e instanceof SystemError || (e as { code?: string }).code !== undefined;
@@ -60,6 +67,7 @@ const reload = async (reason: string) => {
   server.close();
   firmwarePush?.stop();
   pushClient?.stop();
+  enrollment?.stop();
   await app.stop().catch(() => undefined);
   const cmd = process.env.DMVPN_RELOAD_COMMAND;
   if (cmd) try { execFileSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' }); } catch { /* the reboot ends us anyway */ }
@@ -84,9 +92,12 @@ firmware?.start(() => healthView(app.execContext()), Number(process.env.DMVPN_FI
 // spokes over the tunnel; a box with an updater reports to its NHS and takes a push from it
 const firmwarePush = boxPushService(app.execContext(), process.env, fwLog);
 const pushClient = firmware && boxPushClient(app.execContext(), firmware, process.env, fwLog);
+// the hub's enrollment server (listens once `dmvpn enrollment` is complete)
+const enrollment = boxEnrollmentServer(app.execContext(), opts.config, (l, m, t) => app.log.emit('ENROLL', l, m, t));
 const exec = new ExecCommands(app.execContext(), {
   firmware,
   firmwarePush,
+  enrollment,
   ntp,
   startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
   reload: (reason) => void reload(reason),
@@ -103,6 +114,7 @@ const shutdown = async (sig: string) => {
   server.close();
   firmwarePush?.stop();
   pushClient?.stop();
+  enrollment?.stop();
   await app.stop();
   process.exit(0);
 };

@@ -11,6 +11,7 @@ import { saveStartupConfig, readStartupConfig } from './startup-config.js';
 import { ReloadTimer } from './reload.js';
 import type { FirmwareService } from '../firmware/update.js';
 import type { PushService } from '../firmware/push-service.js';
+import type { EnrollmentServer } from '../enroll/server.js';
 
 export interface SystemOptions {
   /** the file `write memory` writes and the next start loads */
@@ -28,6 +29,8 @@ export interface SystemOptions {
   firmware?: FirmwareService;
   /** the hub's firmware push (a box with a serve directory): `firmware push`, `show firmware push` */
   firmwarePush?: PushService;
+  /** the hub's enrollment server: `show dmvpn enrollment`, `dmvpn enrollment approve` (exec-enroll.ts) */
+  enrollment?: EnrollmentServer;
 }
 
 type Handler = (a: Args) => string;

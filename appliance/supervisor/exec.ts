@@ -27,6 +27,7 @@ import { routingCommands, eigrpRibMetrics } from './exec-routing.js';
 import { firmwareCommands } from './exec-firmware.js';
 import { pkiCommands } from './exec-pki.js';
 import { firmwarePushCommands } from './exec-firmware-push.js';
+import { enrollmentCommands } from './exec-enroll.js';
 
 type Handler = (a: Args) => string;
 
@@ -89,6 +90,7 @@ export class ExecCommands {
       ...(system ? systemCommands(ctx, system) : {}), // write memory, show startup-config, reload (exec-system.ts)
       ...(system?.firmware ? firmwareCommands(system.firmware) : {}), // firmware update, show firmware (exec-firmware.ts)
       ...(system?.firmwarePush ? firmwarePushCommands(system.firmwarePush) : {}), // firmware push, show firmware push
+      ...(system?.enrollment ? enrollmentCommands(system.enrollment) : {}), // show dmvpn enrollment, dmvpn enrollment approve
     };
   }
 

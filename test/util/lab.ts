@@ -45,18 +45,28 @@ export class Lab {
     return p;
   }
 
-  /** `env`: extra environment variables of this router's supervisor (e.g. the lab key log). */
-  start(name: string, config: string, env?: Record<string, string>): Router {
+  /** `env`: extra environment variables of this router's supervisor (e.g. the lab key log); `args`:
+   *  extra dmvpnd options (e.g. --provision FILE). */
+  start(name: string, config: string, env?: Record<string, string>, args: string[] = []): Router {
     const r: Router = this.routers.get(name) ?? {
       name, ns: this.ns(name), control: path.join(this.dir, `${name}.sock`),
       pcap: path.join(this.dir, `${name}.pcap`), config, log: [],
     };
     r.config = config;
     const proc = spawn('ip', ['netns', 'exec', r.ns, path.join(ROOT, 'bin/dmvpnd'),
-      '--config', config, '--control', r.control, '--pcap', r.pcap], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+      '--config', config, '--control', r.control, '--pcap', r.pcap, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     // bounded; the first 200 lines (start-up) stay for tests that look for them
-    const keep = (b: Buffer) => { r.log.push(...b.toString().split('\n').filter(Boolean)); if (r.log.length > 2000) r.log.splice(200, 1000); };
-    proc.stdout!.on('data', keep); proc.stderr!.on('data', keep);
+    // whole lines only: a read may end inside a line (the rest is kept for the next one, per stream)
+    const keeper = () => {
+      let partial = '';
+      return (b: Buffer) => {
+        const lines = (partial + b.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        r.log.push(...lines.filter(Boolean));
+        if (r.log.length > 2000) r.log.splice(200, 1000);
+      };
+    };
+    proc.stdout!.on('data', keeper()); proc.stderr!.on('data', keeper());
     r.proc = proc;
     this.routers.set(name, r);
     return r;

@@ -1,0 +1,33 @@
+// The hub's zero-touch enrollment server as configured (`dmvpn enrollment` sub-mode, grammar-enroll.ts):
+// who may enroll (tokens), what they get (a tunnel address from the pool, a config from the template,
+// a certificate from the CA key) and how (automatically or after `dmvpn enrollment approve`). The
+// running state (bindings, used tokens, pending and refused requests) is not config: appliance/enroll/.
+
+export interface EnrollmentToken {
+  name: string;
+  /** SHA-256 of the secret, lower-case hex: the secret itself is never kept (as IOS keeps `secret 9`) */
+  sha256: string;
+  /** `one-time`: admits one device key (that key may enroll again with it; no other may) */
+  oneTime?: boolean;
+  /** `expires YYYY-MM-DD`: refused from that day on (UTC) */
+  expires?: string;
+}
+
+export interface EnrollmentConfig {
+  /** `trustpoint NAME`: the hub's TLS identity (its key pair and certificate) and the CA it issues under */
+  trustpoint?: string;
+  /** `ca-keypair LABEL`: the key-store label of the CA's private key (must match the trustpoint's CA certificate) */
+  caKeypair?: string;
+  tokens: EnrollmentToken[];
+  /** `pool START END`: tunnel addresses given to new device keys, lowest free first */
+  pool?: { start: string; end: string };
+  /** `template FILE`: the spoke config template, relative to the startup-config's directory */
+  template?: string;
+  /** `approval manual`: a request waits for `dmvpn enrollment approve` (default auto) */
+  manual?: boolean;
+  /** `listen port N` (default ENROLL_PORT) */
+  port?: number;
+}
+
+/** the TCP port of the enrollment listener when `listen port` is not given */
+export const ENROLL_PORT = 4430;

@@ -1,0 +1,44 @@
+// What the enrollment server remembers between requests and restarts: which device key (SHA-256 of
+// its SubjectPublicKeyInfo, hex) holds which tunnel address, under which token, and which one-time
+// tokens are used up. Pure data and the pool arithmetic; state-file.ts keeps it on disk.
+import { ipToU32, u32ToIp } from '../net/ipv4.js';
+
+export interface Binding { key: string; address: string; hostname: string; token: string; admitted: string /* ISO time */ }
+
+export interface EnrollmentState {
+  bindings: Binding[];
+  /** one-time token name -> the device key it admitted */
+  usedTokens: Record<string, string>;
+  /** device keys the operator approved (`dmvpn enrollment approve`) that have not collected their answer yet */
+  approved?: string[];
+}
+
+export const emptyState = (): EnrollmentState => ({ bindings: [], usedTokens: {} });
+
+export const bindingOf = (s: EnrollmentState, key: string) => s.bindings.find((b) => b.key === key);
+
+/** The lowest pool address no device key holds, or undefined when the pool is exhausted. */
+export function freeAddress(s: EnrollmentState, pool: { start: string; end: string }): string | undefined {
+  const taken = new Set(s.bindings.map((b) => b.address));
+  for (let a = ipToU32(pool.start); a <= ipToU32(pool.end); a++) {
+    const ip = u32ToIp(a);
+    if (!taken.has(ip)) return ip;
+  }
+  return undefined;
+}
+
+/** The hostname a spoke is given: from its tunnel address, so it is unique and says where it sits. */
+export const hostnameFor = (address: string) => `spoke-${address.replace(/\./g, '-')}`;
+
+/** A state read back from disk, or why it is refused (a damaged file must not silently free addresses). */
+export function parseState(text: string): EnrollmentState | string {
+  let j: unknown;
+  try { j = JSON.parse(text); } catch { return 'not JSON'; }
+  const o = j as Partial<EnrollmentState>;
+  if (!o || !Array.isArray(o.bindings) || typeof o.usedTokens !== 'object' || o.usedTokens === null) return 'bindings or usedTokens missing';
+  for (const b of o.bindings) {
+    if (typeof b?.key !== 'string' || !/^[0-9a-f]{64}$/.test(b.key) || typeof b.address !== 'string' || typeof b.token !== 'string') return 'a binding is malformed';
+  }
+  if (o.approved !== undefined && (!Array.isArray(o.approved) || o.approved.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'approved is malformed';
+  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}) };
+}

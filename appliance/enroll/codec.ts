@@ -1,0 +1,68 @@
+// The enrollment exchange on the TLS stream: one request, one answer, each a 4-byte big-endian length
+// then that many bytes of UTF-8 JSON. The length is checked before a byte of the body is kept (a
+// hostile client cannot make the hub buffer more than MAX_REQUEST), and every field is checked for
+// type, size and form before anything looks at it.
+import type { RefusalReason } from './decide.js';
+
+export const PROTOCOL_VERSION = 1;
+/** a request is a token, a secret and a CSR of about 300-1500 bytes */
+export const MAX_REQUEST = 8192;
+/** an answer carries a config and two certificates */
+export const MAX_ANSWER = 256 * 1024;
+
+export interface EnrollRequest { v: number; token: string; secret: string; csr: string }
+export type EnrollAnswer =
+  | { v: number; status: 'admitted'; address: string; hostname: string; config: string; certificate: string; ca: string }
+  | { v: number; status: 'pending'; message: string }
+  | { v: number; status: 'refused'; reason: RefusalReason | 'bad-request'; message: string };
+
+export function frame(msg: object): Buffer {
+  const body = Buffer.from(JSON.stringify(msg), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+/** Collects one frame from stream chunks: the body once whole, an error once the length is too big. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private have = 0;
+  constructor(private readonly max: number) {}
+  push(b: Buffer): { body?: Buffer; error?: string } {
+    this.chunks.push(b);
+    this.have += b.length;
+    if (this.have < 4) return {};
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [all];
+    const len = all.readUInt32BE(0);
+    if (len > this.max) return { error: `message of ${len} bytes (at most ${this.max})` };
+    if (all.length - 4 > len) return { error: 'bytes after the message' };
+    return all.length - 4 === len ? { body: all.subarray(4) } : {};
+  }
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A request body, or why it is refused (the reason never quotes the secret). */
+export function decodeRequest(body: Buffer): EnrollRequest | string {
+  let j: Partial<EnrollRequest>;
+  try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
+  if (typeof j !== 'object' || j === null) return 'not an object';
+  if (j.v !== PROTOCOL_VERSION) return `protocol version ${String(j.v).slice(0, 8)} (expected ${PROTOCOL_VERSION})`;
+  if (typeof j.token !== 'string' || !NAME.test(j.token)) return 'token name missing or malformed';
+  if (typeof j.secret !== 'string' || j.secret.length === 0 || j.secret.length > 256) return 'secret missing or malformed';
+  if (typeof j.csr !== 'string' || !/^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n?$/.test(j.csr)) return 'csr missing or not a PEM certificate request';
+  return { v: j.v, token: j.token, secret: j.secret, csr: j.csr };
+}
+
+/** An answer body as the spoke reads it, or why it cannot be used. */
+export function decodeAnswer(body: Buffer): EnrollAnswer | string {
+  let j: Record<string, unknown>;
+  try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
+  if (typeof j !== 'object' || j === null || j.v !== PROTOCOL_VERSION) return 'not a version 1 answer';
+  const str = (k: string) => typeof j[k] === 'string';
+  if (j.status === 'admitted' && ['address', 'hostname', 'config', 'certificate', 'ca'].every(str)) return j as EnrollAnswer;
+  if (j.status === 'pending' && str('message')) return j as EnrollAnswer;
+  if (j.status === 'refused' && str('reason') && str('message')) return j as EnrollAnswer;
+  return 'unknown status or fields missing';
+}

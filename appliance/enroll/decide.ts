@@ -1,0 +1,42 @@
+// The admission decision for one request whose TLS channel is up and whose device key is proven (the
+// CSR's signature): token first, nothing is recorded before it passes; then the device key's existing
+// binding, the one-time rule, approval, the pool. Pure: the server applies the outcome.
+import type { EnrollmentConfig } from '../config/model-enroll.js';
+import { checkToken } from './token.js';
+import { bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
+
+export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready';
+
+export const REASON_TEXT: Record<RefusalReason, string> = {
+  'bad-token': 'the token is unknown or its secret is wrong',
+  'expired-token': 'the token has expired',
+  'token-used': 'the one-time token was already used by another device key',
+  'key-bound-elsewhere': 'this device key is already enrolled under another token',
+  'pool-exhausted': 'no free tunnel address in the pool',
+  'not-ready': 'the enrollment server is not fully configured',
+};
+
+export type Decision =
+  | { kind: 'refused'; reason: RefusalReason; detail?: string }
+  | { kind: 'pending'; token: string }
+  | { kind: 'admit'; address: string; hostname: string; token: string; again: boolean };
+
+export interface Request { token: string; secret: string; key: string /* SHA-256 of the SPKI, hex */ }
+
+export function decide(cfg: EnrollmentConfig, state: EnrollmentState, req: Request, approved: ReadonlySet<string>, now: Date): Decision {
+  const tc = checkToken(cfg.tokens, req.token, req.secret, now);
+  if (!tc.ok) return { kind: 'refused', reason: tc.reason };
+  const bound = bindingOf(state, req.key);
+  if (bound) {
+    // the same device enrolling again (its answer lost, its config wiped) gets the same address
+    if (bound.token === req.token) return { kind: 'admit', address: bound.address, hostname: bound.hostname, token: req.token, again: true };
+    return { kind: 'refused', reason: 'key-bound-elsewhere', detail: `bound to ${bound.address} under token ${bound.token}` };
+  }
+  const user = state.usedTokens[req.token];
+  if (tc.token.oneTime && user && user !== req.key) return { kind: 'refused', reason: 'token-used' };
+  if (cfg.manual && !approved.has(req.key)) return { kind: 'pending', token: req.token };
+  if (!cfg.pool) return { kind: 'refused', reason: 'not-ready', detail: 'no pool' };
+  const address = freeAddress(state, cfg.pool);
+  if (!address) return { kind: 'refused', reason: 'pool-exhausted' };
+  return { kind: 'admit', address, hostname: hostnameFor(address), token: req.token, again: false };
+}

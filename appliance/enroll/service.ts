@@ -1,0 +1,161 @@
+// The enrollment server's logic, without sockets: one decoded request in, one answer out, and the
+// records `show dmvpn enrollment` prints (admitted bindings, pending requests, recent refusals,
+// counters). Requests are handled one at a time (a chain of promises), so two devices never get the
+// same pool address and a one-time token admits one key. Order: the request's form, the token (no
+// record is made for a request before its token passes, except a bounded refusal line), the CSR's
+// proof of the device key, then the decision (decide.ts); an admission is written to the state file
+// before the answer goes out, and nothing is written for a refusal.
+import type { EnrollmentConfig } from '../config/model-enroll.js';
+import { checkToken } from './token.js';
+import { decide, REASON_TEXT, type RefusalReason } from './decide.js';
+import { decodeRequest, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
+import { provenKey, issueCertificate } from './issue.js';
+import { spokeConfig } from './template.js';
+import type { EnrollmentState } from './bindings.js';
+import type { ServerCredentials } from './credentials.js';
+import type { Level } from '../log/log.js';
+
+/** refusals kept for `show dmvpn enrollment` (the newest) */
+const MAX_REFUSALS = 32;
+/** pending requests kept at once (manual approval): more are refused until some are approved */
+const MAX_PENDING = 64;
+/** device certificates are valid this many days */
+export const CERT_DAYS = 365;
+
+export interface Refusal { at: number; from: string; reason: RefusalReason | 'bad-request'; token?: string; key?: string; detail?: string }
+export interface Pending { key: string; token: string; from: string; since: number; last: number; approved: boolean }
+
+export interface ServiceDeps {
+  config: () => EnrollmentConfig | undefined;
+  credentials: () => ServerCredentials | string;
+  /** the text of the template file `name` (relative to the startup-config's directory) */
+  template: (name: string) => string;
+  state: EnrollmentState;
+  /** writes `state` durably (atomic file); throws on failure */
+  save: (s: EnrollmentState) => void;
+  log: (level: Level, mnemonic: string, text: string) => void;
+  now?: () => Date;
+}
+
+export const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
+export type EnrollCounters = ReturnType<typeof newCounters>;
+
+/** the IPv4 address a request came from (the device's NBMA address, its IKE identity), if it is one */
+const nbmaOf = (from: string) => { const a = from.replace(/^::ffff:/, ''); return /^\d+\.\d+\.\d+\.\d+$/.test(a) ? a : undefined; };
+
+/** a key's short form in logs and shows (its SHA-256 prefix) */
+export const shortKey = (k: string) => k.slice(0, 16);
+
+export class EnrollmentService {
+  readonly counters = newCounters();
+  readonly refusals: Refusal[] = [];
+  readonly pending = new Map<string, Pending>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: ServiceDeps) {}
+
+  private now(): Date { return this.d.now?.() ?? new Date(); }
+
+  get state(): EnrollmentState { return this.d.state; }
+
+  /** The answer to one request body from `from` (the peer's address), in arrival order. */
+  handle(body: Buffer, from: string): Promise<EnrollAnswer> {
+    const r = this.queue.then(() => this.handleOne(body, from));
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  /** `dmvpn enrollment approve KEY` (a key prefix of at least 8 hex digits): the message for the operator. */
+  approve(prefix: string): string {
+    const p = prefix.toLowerCase();
+    if (!/^[0-9a-f]{8,64}$/.test(p)) return '% a device key: at least 8 hexadecimal digits of its SHA-256 (show dmvpn enrollment)\n';
+    const hits = [...this.pending.values()].filter((x) => x.key.startsWith(p));
+    if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} pending request for device key ${p}\n`;
+    const next = { ...this.d.state, approved: [...new Set([...(this.d.state.approved ?? []), hits[0].key])] };
+    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    this.d.state.approved = next.approved;
+    hits[0].approved = true;
+    this.d.log('notice', 'APPROVED', `device key ${shortKey(hits[0].key)} (token ${hits[0].token}) approved: admitted at its next attempt`);
+    return `% device key ${shortKey(hits[0].key)} approved\n`;
+  }
+
+  /** `clear dmvpn enrollment binding KEY`: frees the device key's address (and a one-time token it used
+   *  stays used: the token admitted someone). Saved before it takes effect. */
+  unbind(prefix: string): string {
+    const p = prefix.toLowerCase();
+    if (!/^[0-9a-f]{8,64}$/.test(p)) return '% a device key: at least 8 hexadecimal digits of its SHA-256 (show dmvpn enrollment)\n';
+    const hits = this.d.state.bindings.filter((b) => b.key.startsWith(p));
+    if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} binding for device key ${p}\n`;
+    const next = { ...this.d.state, bindings: this.d.state.bindings.filter((b) => b !== hits[0]) };
+    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    this.d.state.bindings = next.bindings;
+    this.d.log('notice', 'UNBOUND', `device key ${shortKey(hits[0].key)} released ${hits[0].address} (token ${hits[0].token})`);
+    return `% device key ${shortKey(hits[0].key)} released ${hits[0].address}\n`;
+  }
+
+  private refuse(from: string, reason: Refusal['reason'], extra: Omit<Refusal, 'at' | 'from' | 'reason'> = {}): EnrollAnswer {
+    this.counters.refused++;
+    this.refusals.push({ at: this.now().getTime(), from, reason, ...extra });
+    if (this.refusals.length > MAX_REFUSALS) this.refusals.shift();
+    const message = reason === 'bad-request' ? `bad request: ${extra.detail}` : `${REASON_TEXT[reason]}${extra.detail ? ` (${extra.detail})` : ''}`;
+    this.d.log('warn', 'REFUSED', `enrollment from ${from} refused: ${reason}: ${message}${extra.key ? `; device key ${shortKey(extra.key)}` : ''}${extra.token ? `; token ${extra.token}` : ''}`);
+    return { v: PROTOCOL_VERSION, status: 'refused', reason, message };
+  }
+
+  private async handleOne(body: Buffer, from: string): Promise<EnrollAnswer> {
+    this.counters.requests++;
+    const cfg = this.d.config();
+    const req = decodeRequest(body);
+    if (typeof req === 'string') { this.counters.badRequest++; return this.refuse(from, 'bad-request', { detail: req }); }
+    if (!cfg) return this.refuse(from, 'not-ready', { detail: 'no dmvpn enrollment' });
+    const now = this.now();
+    // the token before anything costs CPU or is remembered
+    const tc = checkToken(cfg.tokens, req.token, req.secret, now);
+    if (!tc.ok) return this.refuse(from, tc.reason, { token: req.token });
+    const proven = await provenKey(req.csr);
+    if (typeof proven === 'string') { this.counters.badRequest++; return this.refuse(from, 'bad-request', { detail: proven, token: req.token }); }
+    const creds = this.d.credentials();
+    if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
+    const dec = decide(cfg, this.d.state, { token: req.token, secret: req.secret, key: proven.key }, new Set(this.d.state.approved), now);
+    if (dec.kind === 'refused') return this.refuse(from, dec.reason, { token: req.token, key: proven.key, detail: dec.detail });
+    if (dec.kind === 'pending') return this.hold(proven.key, req.token, from, now);
+    let config: string, certificate: string;
+    try {
+      if (!cfg.template) throw new Error('no template (dmvpn enrollment: template FILE)');
+      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: proven.spki, addresses: [dec.address, ...[nbmaOf(from)].filter((a): a is string => a !== undefined && a !== dec.address)], hostname: dec.hostname, now, days: CERT_DAYS });
+      config = spokeConfig(this.d.template(cfg.template), dec, certificate, creds.caCert);
+    } catch (e) {
+      return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: (e as Error).message });
+    }
+    if (!dec.again) {
+      const approved = (this.d.state.approved ?? []).filter((k) => k !== proven.key);
+      const next: EnrollmentState = {
+        bindings: [...this.d.state.bindings, { key: proven.key, address: dec.address, hostname: dec.hostname, token: dec.token, admitted: now.toISOString() }],
+        usedTokens: tc.token.oneTime ? { ...this.d.state.usedTokens, [dec.token]: proven.key } : this.d.state.usedTokens,
+        ...(approved.length ? { approved } : {}),
+      };
+      try { this.d.save(next); } catch (e) {
+        this.counters.internalErrors++;
+        return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: `state not saved: ${(e as Error).message}` });
+      }
+      Object.assign(this.d.state, next);
+      if (!next.approved) delete this.d.state.approved;
+      this.counters.admitted++;
+    } else this.counters.readmitted++;
+    this.pending.delete(proven.key);
+    this.d.log('notice', 'ADMITTED', `device key ${shortKey(proven.key)} from ${from} ${dec.again ? 're-enrolled' : 'admitted'} as ${dec.hostname} ${dec.address} (token ${dec.token})`);
+    return { v: PROTOCOL_VERSION, status: 'admitted', address: dec.address, hostname: dec.hostname, config, certificate, ca: creds.caCert };
+  }
+
+  private hold(key: string, token: string, from: string, now: Date): EnrollAnswer {
+    const p = this.pending.get(key);
+    if (p) { p.last = now.getTime(); p.from = from; }
+    else {
+      if (this.pending.size >= MAX_PENDING) return this.refuse(from, 'not-ready', { token, key, detail: `${MAX_PENDING} requests already wait for approval` });
+      this.pending.set(key, { key, token, from, since: now.getTime(), last: now.getTime(), approved: false });
+      this.d.log('notice', 'PENDING', `device key ${shortKey(key)} from ${from} (token ${token}) waits for approval: dmvpn enrollment approve ${shortKey(key)}`);
+    }
+    this.counters.pending++;
+    return { v: PROTOCOL_VERSION, status: 'pending', message: 'waiting for the operator\'s approval' };
+  }
+}

@@ -1,0 +1,54 @@
+// The spoke's configuration from the hub's template: `{{address}}`, `{{hostname}}` and `{{trustpoint}}`
+// filled in, preceded by the enrollment trustpoint (the device key's label, terminal enrollment) and its
+// certificate chain (the device certificate and the CA's) as the running-config holds them. The result
+// must load as a startup-config (the same loader the spoke will run) and is returned in running-config
+// form, so what the spoke saves is what `show running-config` will print.
+import { X509Certificate } from 'node:crypto';
+import { parseStartupConfig } from '../config/load.js';
+import { renderConfig } from '../config/render.js';
+import { derHexLines } from '../config/render-pki.js';
+
+/** The trustpoint an enrolled spoke's config names, and the key-store label of its device key. */
+export const ENROLL_TRUSTPOINT = 'DMVPN-ENROLL';
+export const DEVICE_KEY_LABEL = 'DEVICE';
+
+const PLACEHOLDER = /\{\{([^}]*)\}\}/g;
+
+export interface SpokeValues { address: string; hostname: string }
+
+/** The template with its placeholders filled in; throws naming an unknown one. */
+export function fillTemplate(template: string, v: SpokeValues): string {
+  const values: Record<string, string> = { address: v.address, hostname: v.hostname, trustpoint: ENROLL_TRUSTPOINT };
+  return template.replace(PLACEHOLDER, (_m, name: string) => {
+    const val = values[name.trim()];
+    if (val === undefined) throw new Error(`template: unknown placeholder {{${name}}} (known: ${Object.keys(values).join(', ')})`);
+    return val;
+  });
+}
+
+const KEYPAIR_WORD: Record<string, string> = { ed25519: 'ed25519keypair', ec: 'eckeypair', rsa: 'rsakeypair' };
+
+function certLines(pem: string, ca: boolean): string[] {
+  const c = new X509Certificate(pem);
+  return [` certificate ${ca ? 'ca ' : ''}${c.serialNumber}`, ...derHexLines(c.raw.toString('hex')), '  \tquit'];
+}
+
+/** The trustpoint and chain lines for the device certificate `certPem` issued under `caPem`. */
+export function enrollmentPkiLines(certPem: string, caPem: string): string[] {
+  const kind = new X509Certificate(certPem).publicKey.asymmetricKeyType ?? '';
+  const word = KEYPAIR_WORD[kind];
+  if (!word) throw new Error(`device key of type ${kind} has no trustpoint keypair command`);
+  return [`crypto pki trustpoint ${ENROLL_TRUSTPOINT}`, ' enrollment terminal', ' revocation-check none', ` ${word} ${DEVICE_KEY_LABEL}`,
+    `crypto pki certificate chain ${ENROLL_TRUSTPOINT}`, ...certLines(certPem, false), ...certLines(caPem, true), '!'];
+}
+
+/** The spoke's whole startup-config in running-config form; throws with the line a bad template gives. */
+export function spokeConfig(template: string, v: SpokeValues, certPem: string, caPem: string): string {
+  const text = [...enrollmentPkiLines(certPem, caPem), fillTemplate(template, v)].join('\n');
+  const r = parseStartupConfig(text);
+  if (!r.ok) {
+    const e = r.errors[0];
+    throw new Error(`template: the spoke config does not load (line ${e.line}: ${e.message.replace(/^% /, '')})`);
+  }
+  return renderConfig(r.config);
+}

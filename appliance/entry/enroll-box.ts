@@ -1,0 +1,71 @@
+// Zero-touch enrollment wired to the box (docs/enrollment.md). The hub: an enrollment server over the
+// running config and key store, its state (bindings, used one-time tokens) in `<startup-config>.enroll`
+// (0600, written atomically as the startup-config is), templates read next to the startup-config. The
+// factory spoke: started with no startup-config and a provisioning file, it generates its Ed25519 device
+// key once (the key store next to the startup-config, 0600, reused on every later start), enrolls
+// until admitted and saves the answer as its startup-config, which the normal start then loads.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { EnrollmentServer } from '../enroll/server.js';
+import { emptyState, parseState, type EnrollmentState } from '../enroll/bindings.js';
+import { parseProvisioning } from '../enroll/provisioning.js';
+import { enrollUntilAdmitted } from '../enroll/enroll-loop.js';
+import { DEVICE_KEY_LABEL } from '../enroll/template.js';
+import { certificateRequest } from '../ike/pki/csr.js';
+import { writeFileAtomic, saveStartupConfig } from '../supervisor/startup-config.js';
+import type { ExecContext } from '../supervisor/exec-context.js';
+import type { KeyStore } from '../supervisor/key-store.js';
+import { ConfigError } from '../supervisor/appliance.js';
+import type { Level } from '../log/log.js';
+
+type Log = (level: Level, mnemonic: string, text: string) => void;
+
+/** a template larger than this is refused (a spoke config is a few kB) */
+const MAX_TEMPLATE = 64 * 1024;
+
+/** The hub's server (listening only once `dmvpn enrollment` is complete); undefined when its state file
+ *  is damaged: a state that cannot be read must not hand out addresses bound to other devices. */
+export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: Log): EnrollmentServer | undefined {
+  const file = `${configPath}.enroll`;
+  let state: EnrollmentState = emptyState();
+  if (fs.existsSync(file)) {
+    const s = parseState(fs.readFileSync(file, 'utf8'));
+    if (typeof s === 'string') { log('error', 'STATE', `enrollment state ${file} unreadable (${s}): no enrollment server until it is repaired or removed`); return undefined; }
+    state = s;
+  }
+  const dir = path.dirname(configPath);
+  const server = new EnrollmentServer({
+    running: () => ctx.config(),
+    keys: () => ctx.keyStore?.()?.lookup,
+    address: () => ctx.tunnelSource(),
+    template: (name) => {
+      const p = path.join(dir, name);
+      if (fs.statSync(p).size > MAX_TEMPLATE) throw new Error(`template ${name} is larger than ${MAX_TEMPLATE} bytes`);
+      return fs.readFileSync(p, 'utf8');
+    },
+    state,
+    save: (s) => writeFileAtomic(file, JSON.stringify({ version: 1, ...s }, null, 1) + '\n'),
+    log,
+  });
+  server.start();
+  return server;
+}
+
+/** Enrolls a box that has no startup-config; resolves once the answer is saved as `configPath`.
+ *  Throws (nothing written) when the provisioning file is unusable. */
+export async function enrollFactoryBox(keys: KeyStore, configPath: string, provisionPath: string, env: NodeJS.ProcessEnv, log: Log): Promise<void> {
+  const prov = parseProvisioning(fs.readFileSync(provisionPath, 'utf8'));
+  if (typeof prov === 'string') throw new ConfigError(`provisioning file ${provisionPath}: ${prov}`);
+  if (!keys.lookup(DEVICE_KEY_LABEL)) {
+    keys.generate('ed25519', DEVICE_KEY_LABEL, 256);
+    log('notice', 'DEVICE_KEY', `device key ${DEVICE_KEY_LABEL} generated (Ed25519), kept in ${keys.file}`);
+  }
+  const key = createPrivateKey(keys.lookup(DEVICE_KEY_LABEL)!.pem);
+  const id = createHash('sha256').update(createPublicKey(key).export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  log('notice', 'START', `no startup-config: enrolling with hub ${prov.hub} (token ${prov.token}, device key ${id})`);
+  await enrollUntilAdmitted(prov, key, certificateRequest(key, 'CN=dmvpn-device'), {
+    log, save: (text) => saveStartupConfig(configPath, text),
+    baseMs: Number(env.DMVPN_ENROLL_RETRY_MS ?? 2000), capMs: Number(env.DMVPN_ENROLL_RETRY_CAP_MS ?? 300_000),
+  });
+}

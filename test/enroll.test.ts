@@ -1,0 +1,312 @@
+// Zero-touch enrollment without processes (docs/enrollment.md): the `dmvpn enrollment` config round
+// trip, tokens, the admission rules and the pool, the template, the wire codec, the whole exchange
+// through the service, and over TLS with the hub key pinned. Certificates are checked by openssl (verify
+// against the CA, the SAN printed by openssl x509), not only by our own code.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { parseStartupConfig } from '../appliance/config/load.js';
+import { renderConfig } from '../appliance/config/render.js';
+import { checkToken } from '../appliance/enroll/token.js';
+import { decide } from '../appliance/enroll/decide.js';
+import { emptyState, freeAddress, parseState, type EnrollmentState } from '../appliance/enroll/bindings.js';
+import { FrameReader, frame, decodeRequest, MAX_REQUEST } from '../appliance/enroll/codec.js';
+import { fillTemplate, spokeConfig } from '../appliance/enroll/template.js';
+import { EnrollmentService } from '../appliance/enroll/service.js';
+import { EnrollmentListener } from '../appliance/enroll/listener.js';
+import { serverCredentials, pinOf } from '../appliance/enroll/credentials.js';
+import { requestEnrollment, answerProblem, EnrollError } from '../appliance/enroll/client.js';
+import { parseProvisioning } from '../appliance/enroll/provisioning.js';
+import { keyId } from '../appliance/enroll/issue.js';
+import { certificateRequest } from '../appliance/ike/pki/csr.js';
+import { TestCa, certBlock } from './util/pki.js';
+import { ROOT } from './util/lab.js';
+import { requireTools } from './util/needs.js';
+import type { EnrollmentConfig } from '../appliance/config/model-enroll.js';
+
+requireTools(t, ['openssl']);
+
+const TEMPLATE = fs.readFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), 'utf8');
+const SECRET = 'correct-horse-battery-staple';
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const NOW = new Date('2026-12-05T10:00:00Z');
+
+t.test('dmvpn enrollment: parsed, rendered with the secret hashed, parsed back to the same model; bad lines refused', async (t) => {
+  const text = ['dmvpn enrollment', ' trustpoint HUB', ' ca-keypair CA-KEY', ' listen port 4431', ' pool 192.168.0.10 192.168.0.12',
+    ' template spoke.cfg', ' approval manual', ` token SITE1 ${SECRET} one-time expires 2027-01-31`, ` token FLEET ${SECRET}x`, 'end'].join('\n');
+  const r = parseStartupConfig(text);
+  t.ok(r.ok, 'loads');
+  if (!r.ok) return;
+  const e = r.config.enrollment!;
+  t.same(e, { tokens: [{ name: 'SITE1', sha256: sha(SECRET), oneTime: true, expires: '2027-01-31' }, { name: 'FLEET', sha256: sha(`${SECRET}x`) }],
+    trustpoint: 'HUB', caKeypair: 'CA-KEY', port: 4431, pool: { start: '192.168.0.10', end: '192.168.0.12' }, template: 'spoke.cfg', manual: true });
+  const shown = renderConfig(r.config);
+  t.match(shown, new RegExp(`^dmvpn enrollment\\n trustpoint HUB\\n ca-keypair CA-KEY\\n listen port 4431\\n pool 192\\.168\\.0\\.10 192\\.168\\.0\\.12\\n template spoke\\.cfg\\n approval manual\\n token SITE1 sha256 ${sha(SECRET)} one-time expires 2027-01-31\\n token FLEET sha256 ${sha(`${SECRET}x`)}\\n!$`, 'm'), 'rendered as IOS-style lines');
+  t.notMatch(shown, new RegExp(SECRET), 'the secret is not in the running-config');
+  const back = parseStartupConfig(shown);
+  t.ok(back.ok && JSON.stringify(back.config.enrollment) === JSON.stringify(e), 'parses back to the same model');
+  const removed = parseStartupConfig(`${text.replace(/\nend$/, '')}\ndmvpn enrollment\n no token SITE1\n approval auto\nend\n`);
+  t.ok(removed.ok && removed.config.enrollment!.tokens.length === 1 && !removed.config.enrollment!.manual, 'no token, approval auto');
+  t.ok(parseStartupConfig('dmvpn enrollment\nno dmvpn enrollment\n').ok && !(parseStartupConfig('dmvpn enrollment\nno dmvpn enrollment\n') as { config: { enrollment?: unknown } }).config.enrollment, 'no dmvpn enrollment removes it');
+  const refused = (line: string, why: RegExp) => {
+    const x = parseStartupConfig(`dmvpn enrollment\n${line}\n`);
+    t.ok(!x.ok && why.test(x.errors[0].message) && x.errors[0].line === 2, `refused: ${line.trim()}`);
+  };
+  refused(' token A short', /at least 16 characters/);
+  refused(` token A ${SECRET} expires 31/01/2027`, /YYYY-MM-DD/);
+  refused(' pool 192.168.0.20 192.168.0.10', /end is below the start/);
+  refused(' pool 10.0.0.0 10.1.0.0', /at most 4096/);
+  refused(' template ../../etc/passwd', /".." is not allowed/);
+  refused(' token A sha256 abcd', /64 hexadecimal digits/);
+});
+
+t.test('tokens: constant-time secret check, unknown and wrong alike, expiry', async (t) => {
+  const tokens = [{ name: 'A', sha256: sha(SECRET) }, { name: 'B', sha256: sha(SECRET), expires: '2026-12-05' }];
+  t.same(checkToken(tokens, 'A', SECRET, NOW), { ok: true, token: tokens[0] });
+  t.same(checkToken(tokens, 'A', `${SECRET}!`, NOW), { ok: false, reason: 'bad-token' }, 'wrong secret');
+  t.same(checkToken(tokens, 'Z', SECRET, NOW), { ok: false, reason: 'bad-token' }, 'unknown name: the same answer');
+  t.same(checkToken(tokens, 'B', SECRET, NOW), { ok: false, reason: 'expired-token' }, 'expired from its day on');
+  t.same(checkToken(tokens, 'B', SECRET, new Date('2026-12-04T23:59:59Z')).ok, true, 'valid the day before');
+  t.same(checkToken(tokens, 'B', 'nope', NOW), { ok: false, reason: 'bad-token' }, 'an expired token with a wrong secret says bad-token, not expired');
+});
+
+t.test('admission: pool, same key same address, bound elsewhere, one-time, approval, exhaustion', async (t) => {
+  const cfg: EnrollmentConfig = { tokens: [{ name: 'ONE', sha256: sha(SECRET), oneTime: true }, { name: 'MANY', sha256: sha(SECRET) }], pool: { start: '192.168.0.10', end: '192.168.0.11' } };
+  const s: EnrollmentState = emptyState();
+  const k = (n: number) => String(n).repeat(64).slice(0, 64);
+  const none = new Set<string>();
+  const bind = (key: string, d: ReturnType<typeof decide>, oneTime = false) => {
+    if (d.kind !== 'admit') throw new Error(`not admitted: ${JSON.stringify(d)}`);
+    s.bindings.push({ key, address: d.address, hostname: d.hostname, token: d.token, admitted: NOW.toISOString() });
+    if (oneTime) s.usedTokens[d.token] = key;
+  };
+  const d1 = decide(cfg, s, { token: 'ONE', secret: SECRET, key: k(1) }, none, NOW);
+  t.match(d1, { kind: 'admit', address: '192.168.0.10', hostname: 'spoke-192-168-0-10', again: false }, 'first key: lowest pool address');
+  bind(k(1), d1, true);
+  t.match(decide(cfg, s, { token: 'ONE', secret: SECRET, key: k(1) }, none, NOW), { kind: 'admit', address: '192.168.0.10', again: true }, 'the same key again: the same address');
+  t.match(decide(cfg, s, { token: 'ONE', secret: SECRET, key: k(2) }, none, NOW), { kind: 'refused', reason: 'token-used' }, 'one-time token, another key: refused');
+  t.match(decide(cfg, s, { token: 'MANY', secret: SECRET, key: k(1) }, none, NOW), { kind: 'refused', reason: 'key-bound-elsewhere', detail: 'bound to 192.168.0.10 under token ONE' }, 'a bound key under another token: refused');
+  t.match(decide(cfg, s, { token: 'MANY', secret: 'x'.repeat(20), key: k(2) }, none, NOW), { kind: 'refused', reason: 'bad-token' });
+  const d2 = decide(cfg, s, { token: 'MANY', secret: SECRET, key: k(2) }, none, NOW);
+  t.match(d2, { kind: 'admit', address: '192.168.0.11' }, 'a reusable token admits another key');
+  bind(k(2), d2);
+  t.equal(freeAddress(s, cfg.pool!), undefined, 'pool used up');
+  t.match(decide(cfg, s, { token: 'MANY', secret: SECRET, key: k(3) }, none, NOW), { kind: 'refused', reason: 'pool-exhausted' }, 'pool exhausted: refused');
+  const manual = { ...cfg, manual: true, pool: { start: '192.168.0.10', end: '192.168.0.20' } };
+  t.match(decide(manual, s, { token: 'MANY', secret: SECRET, key: k(3) }, none, NOW), { kind: 'pending' }, 'manual approval: pending');
+  t.match(decide(manual, s, { token: 'MANY', secret: SECRET, key: k(3) }, new Set([k(3)]), NOW), { kind: 'admit', address: '192.168.0.12' }, 'approved: admitted');
+  t.match(decide(manual, s, { token: 'MANY', secret: SECRET, key: k(2) }, none, NOW), { kind: 'admit', again: true }, 'a bound key needs no new approval');
+  t.same(parseState(JSON.stringify(s)), s, 'state survives JSON');
+  t.type(parseState('{"bindings":[{"key":"zz"}],"usedTokens":{}}'), 'string', 'a damaged state file is refused, not emptied');
+});
+
+t.test('codec: length-prefixed frames bounded before buffering; requests checked field by field', async (t) => {
+  const r = new FrameReader(MAX_REQUEST);
+  const f = frame({ a: 1 });
+  t.same(r.push(f.subarray(0, 3)), {}, 'partial header: wait');
+  t.same(r.push(f.subarray(3, 6)), {}, 'partial body: wait');
+  t.same(r.push(f.subarray(6)).body?.toString(), '{"a":1}');
+  const big = Buffer.alloc(4); big.writeUInt32BE(MAX_REQUEST + 1);
+  t.match(new FrameReader(MAX_REQUEST).push(big), { error: /message of 8193 bytes/ }, 'too large: refused from the header alone');
+  const good = { v: 1, token: 'A', secret: SECRET, csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' };
+  t.same(decodeRequest(Buffer.from(JSON.stringify(good))), good);
+  for (const [bad, why] of [[{ ...good, v: 2 }, /protocol version 2/], [{ ...good, token: '../x' }, /token name/], [{ ...good, secret: '' }, /secret/],
+    [{ ...good, csr: 'x' }, /csr/], ['nope', /not an object|not JSON/]] as const) {
+    const out = decodeRequest(Buffer.from(typeof bad === 'string' ? bad : JSON.stringify(bad)));
+    t.match(out, why, `refused: ${String(why)}`);
+    t.notMatch(String(out), new RegExp(SECRET), 'the reason does not quote the secret');
+  }
+});
+
+t.test('template: placeholders filled, unknown one refused, result must load', async (t) => {
+  t.equal(fillTemplate('hostname {{hostname}}\n ip address {{ address }} 255.255.255.0\n pki trustpoint {{trustpoint}}', { address: '192.168.0.9', hostname: 'h' }),
+    'hostname h\n ip address 192.168.0.9 255.255.255.0\n pki trustpoint DMVPN-ENROLL');
+  t.throws(() => fillTemplate('x {{serial}}', { address: '1.1.1.1', hostname: 'h' }), /unknown placeholder \{\{serial\}\}/);
+});
+
+/** a CA (EC P-256), the hub's certificate from it, and the credentials the server runs with */
+function hubPki(ca: TestCa) {
+  const caPem = ca.ca('lab');
+  const hubPem = ca.leaf('hub', 'lab', ['172.16.15.2', '192.168.0.1']);
+  return { tlsCert: hubPem, tlsKey: ca.read('hub.key'), caCert: caPem, caKey: ca.read('lab.key'), pin: pinOf(hubPem) };
+}
+
+function device() {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return { key: privateKey, csr: certificateRequest(privateKey, 'CN=factory') };
+}
+
+t.test('the exchange in-process: admitted with an openssl-verified certificate and a loadable config; refusals change nothing', async (t) => {
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const creds = hubPki(ca);
+  const cfg: EnrollmentConfig = { tokens: [{ name: 'SITE1', sha256: sha(SECRET), oneTime: true }], pool: { start: '192.168.0.10', end: '192.168.0.10' }, template: 'spoke.cfg' };
+  const saved: EnrollmentState[] = [];
+  const logs: string[] = [];
+  const state = emptyState();
+  const svc = new EnrollmentService({ config: () => cfg, credentials: () => creds, template: () => TEMPLATE, state,
+    save: (s) => saved.push(structuredClone(s)), log: (_l, m, x) => logs.push(`${m}: ${x}`), now: () => new Date() });
+  const ask = async (token: string, secret: string, csr: string, from = '172.16.25.2') => svc.handle(frame({ v: 1, token, secret, csr }).subarray(4), from);
+
+  const bad = device();
+  const r1 = await ask('SITE1', 'wrong-secret-wrong-secret', bad.csr);
+  t.match(r1, { status: 'refused', reason: 'bad-token', message: 'the token is unknown or its secret is wrong' }, 'bad token: refused with the reason');
+  t.equal(saved.length, 0, 'nothing saved for a refusal');
+  t.same(state, emptyState(), 'no binding for a refusal');
+
+  const dev = device();
+  const a = await ask('SITE1', SECRET, dev.csr);
+  t.equal(a.status, 'admitted', 'good token: admitted');
+  if (a.status !== 'admitted') t.comment(JSON.stringify(a));
+  if (a.status !== 'admitted') return;
+  t.equal(a.address, '192.168.0.10');
+  t.equal(answerProblem(a, dev.key), undefined, 'the spoke accepts the answer');
+  t.equal(answerProblem(a, bad.key), 'the certificate is not for our device key', 'another device would not');
+  t.equal(saved.length, 1, 'the binding saved before the answer');
+  t.equal(state.bindings[0].key, keyId(Buffer.from(new X509Certificate(a.certificate).publicKey.export({ type: 'spki', format: 'der' }))), 'bound to the device key');
+  t.equal(state.usedTokens.SITE1, state.bindings[0].key, 'the one-time token is used by it');
+  // openssl's view of the certificate
+  ca.write('dev.pem', a.certificate);
+  t.match(ca.ssl('verify', '-CAfile', 'lab.pem', 'dev.pem').toString(), /dev\.pem: OK/, 'openssl verify -CAfile: OK');
+  const text = ca.ssl('x509', '-in', 'dev.pem', '-noout', '-text').toString();
+  t.match(text, /X509v3 Subject Alternative Name: \n\s+IP Address:192\.168\.0\.10, IP Address:172\.16\.25\.2/, 'SAN: the tunnel address, then the NBMA address');
+  t.match(text, /Public Key Algorithm: ED25519/, 'for the Ed25519 device key');
+  t.match(text, /Subject: CN ?= ?spoke-192-168-0-10/, 'subject: the hostname');
+  t.match(text, /CA:FALSE/, 'not a CA');
+  // the config
+  const cfgLoad = parseStartupConfig(a.config);
+  t.ok(cfgLoad.ok, 'the config loads');
+  t.match(a.config, /^hostname spoke-192-168-0-10$/m);
+  t.match(a.config, /^crypto pki trustpoint DMVPN-ENROLL\n enrollment terminal\n revocation-check none\n ed25519keypair DEVICE$/m, 'trustpoint with the device key');
+  t.match(a.config, /^crypto pki certificate chain DMVPN-ENROLL\n certificate [0-9A-F]+\n {2}[0-9A-F]{8} /m, 'the chain in IOS form');
+  t.match(a.config, /^ ip address 192\.168\.0\.10 255\.255\.255\.0$/m);
+  t.equal(renderConfig((cfgLoad as { config: Parameters<typeof renderConfig>[0] }).config), a.config, 'in running-config form');
+
+  const again = await ask('SITE1', SECRET, dev.csr);
+  t.match(again, { status: 'admitted', address: '192.168.0.10' }, 'the same device again: the same address (its answer may have been lost)');
+  t.equal(saved.length, 1, 'nothing new saved');
+  const other = device();
+  t.match(await ask('SITE1', SECRET, other.csr), { status: 'refused', reason: 'token-used' }, 'the used one-time token: refused for another key');
+  // a CSR whose signature does not verify: no proof of possession
+  const der = Buffer.from(device().csr.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  der[der.length - 1] ^= 1; // the last byte of the signature
+  const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+  t.match(await ask('SITE1', SECRET, forged), { status: 'refused', reason: 'bad-request' }, 'a CSR that does not verify: refused');
+  t.same(svc.counters, { ...svc.counters, requests: 5, admitted: 1, readmitted: 1, refused: 3 }, 'counted');
+  t.notMatch(logs.join('\n'), new RegExp(`${SECRET}|PRIVATE KEY`), 'no secret or key in the log');
+  t.match(logs.join('\n'), /REFUSED: enrollment from 172\.16\.25\.2 refused: bad-token/, 'refusal logged with the reason');
+  const broken = new EnrollmentService({ config: () => ({ ...cfg, tokens: [{ name: 'X', sha256: sha(SECRET) }] }), credentials: () => creds, template: () => 'interface Tunnel0\n bogus line\n',
+    state: emptyState(), save: () => { throw new Error('must not save'); }, log: () => undefined });
+  t.match(await broken.handle(frame({ v: 1, token: 'X', secret: SECRET, csr: device().csr }).subarray(4), '10.0.0.1'),
+    { status: 'refused', reason: 'not-ready', message: /template: the spoke config does not load \(line \d+/ }, 'a template that does not load: refused, nothing bound');
+  t.equal(broken.state.bindings.length, 0);
+});
+
+t.test('credentials from the config: trustpoint + key store; over TLS with the hub key pinned', async (t) => {
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const pki = hubPki(ca);
+  const hubCert = new X509Certificate(pki.tlsCert);
+  const text = ['crypto pki trustpoint HUB', ' eckeypair HUB-KEY', 'crypto pki certificate chain HUB',
+    ...certBlock(pki.tlsCert, hubCert.serialNumber, false), ...certBlock(pki.caCert, new X509Certificate(pki.caCert).serialNumber, true),
+    'dmvpn enrollment', ' trustpoint HUB', ' ca-keypair CA-KEY', ` token SITE1 ${SECRET}`, ' pool 192.168.0.10 192.168.0.20', ' template spoke.cfg', 'end'].join('\n');
+  const r = parseStartupConfig(text);
+  t.ok(r.ok, 'hub config loads');
+  if (!r.ok) return;
+  const keys = new Map([['HUB-KEY', { kind: 'ec' as const, pem: pki.tlsKey }], ['CA-KEY', { kind: 'ec' as const, pem: pki.caKey }]]);
+  const creds = serverCredentials(r.config.enrollment!, r.config.crypto, (l) => keys.get(l));
+  t.type(creds, 'object', 'usable');
+  if (typeof creds === 'string') { t.comment(creds); return; }
+  t.equal(creds.pin, pki.pin);
+  t.match(serverCredentials({ ...r.config.enrollment!, caKeypair: 'HUB-KEY' }, r.config.crypto, (l) => keys.get(l)), /key pair HUB-KEY is not the key of a CA certificate of trustpoint HUB/, 'a CA key that is not the CA\'s: refused');
+  t.match(serverCredentials({ ...r.config.enrollment!, caKeypair: 'NONE' }, r.config.crypto, (l) => keys.get(l)), /no key pair NONE/);
+
+  const svc = new EnrollmentService({ config: () => r.config.enrollment, credentials: () => creds, template: () => TEMPLATE, state: emptyState(), save: () => undefined, log: () => undefined });
+  const listener = new EnrollmentListener(svc, { perSourcePerMinute: 5, perMinute: 100, concurrent: 4, handshakeMs: 5000, exchangeMs: 5000 });
+  const port = await listener.listen(creds, 0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  const prov = (pin: string, secret = SECRET) => parseProvisioning(`! factory\nhub 127.0.0.1 port ${port}\npin ${pin}\ntoken SITE1 ${secret}\n`);
+  const good = prov(creds.pin);
+  if (typeof good === 'string') { t.fail(good); return; }
+  const dev = device();
+  const a = await requestEnrollment(good, dev.csr);
+  t.match(a, { status: 'admitted', address: '192.168.0.10' }, 'admitted over TLS');
+  if (a.status === 'admitted') t.equal(answerProblem(a, dev.key), undefined, 'and the answer passes the spoke\'s checks');
+  t.match(await requestEnrollment(prov(creds.pin, 'x'.repeat(20)) as never, device().csr), { status: 'refused', reason: 'bad-token' }, 'bad token over TLS: refused with the reason');
+  // a wrong pin: nothing is sent (the server sees no request)
+  const before = svc.counters.requests;
+  const wrong = prov(`sha256//${Buffer.alloc(32, 7).toString('base64')}`);
+  await t.rejects(requestEnrollment(wrong as never, dev.csr), new EnrollError(''), 'a hub key other than the pinned one: refused');
+  await t.rejects(requestEnrollment(wrong as never, dev.csr), /not the pinned one: nothing sent/);
+  t.equal(svc.counters.requests, before, 'the server got no request (the secret never left the box)');
+  // too large: refused from the length prefix
+  const tls = await import('node:tls');
+  const answer = await new Promise<string>((res) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => { const h = Buffer.alloc(4); h.writeUInt32BE(1 << 20); s.write(h); });
+    let got = ''; s.on('data', (b) => { got += b.subarray(4).toString(); }); s.on('close', () => res(got)); s.on('error', () => res(got));
+  });
+  t.match(answer, /"reason":"bad-request".*1048576 bytes/, 'a 1 MiB request: refused from its header');
+  t.equal(svc.counters.tooLarge, 1, 'counted');
+  // the per-source limit (5 a minute, 5 used): the next connection is dropped before TLS
+  await t.rejects(requestEnrollment(good, dev.csr, 3000), /closed the connection|ECONNRESET|socket disconnected/, 'over the per-source limit: dropped');
+  t.ok(svc.counters.rateLimited >= 1, `counted (rateLimited ${svc.counters.rateLimited})`);
+  t.match(parseProvisioning('hub 1.2.3.4\ntoken A secretsecretsecret\n'), /no pin line/, 'a provisioning file without a pin: refused');
+  t.notMatch(String(parseProvisioning(`hub 1.2.3.4\ntoken A ${SECRET} extra\n`)), new RegExp(SECRET), 'a bad token line: the reason does not quote it');
+});
+
+t.test('manual approval through the service, show dmvpn enrollment, and a client that never finishes its request', async (t) => {
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const creds = hubPki(ca);
+  const cfg: EnrollmentConfig = { tokens: [{ name: 'FLEET', sha256: sha(SECRET) }], pool: { start: '192.168.0.10', end: '192.168.0.20' }, template: 'spoke.cfg', manual: true };
+  const logs: string[] = [];
+  const { EnrollmentServer } = await import('../appliance/enroll/server.js');
+  const { formatEnrollment } = await import('../appliance/enroll/show.js');
+  const server = new EnrollmentServer({ running: () => ({ enrollment: cfg, crypto: { lines: [] } }), keys: () => undefined, address: () => '127.0.0.1', template: () => TEMPLATE,
+    state: emptyState(), save: () => undefined, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
+  const svc = server.service;
+  // the server's own credentials are absent (no trustpoint): the service is driven with the test's
+  const direct = new EnrollmentService({ config: () => cfg, credentials: () => creds, template: () => TEMPLATE, state: svc.state, save: () => undefined, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
+  const dev = device();
+  const ask = () => direct.handle(frame({ v: 1, token: 'FLEET', secret: SECRET, csr: dev.csr }).subarray(4), '172.16.25.2');
+  t.match(await ask(), { status: 'pending', message: /approval/ }, 'manual: pending');
+  t.match(await ask(), { status: 'pending' }, 'still pending when asked again');
+  t.equal(direct.pending.size, 1, 'one pending record per device key');
+  const id = [...direct.pending.keys()][0];
+  t.match(direct.approve('zz'), /at least 8 hexadecimal digits/, 'approve: a malformed key refused');
+  t.match(direct.approve('00000000'), /no pending request/, 'approve: an unknown key refused');
+  t.match(direct.approve(id.slice(0, 12)), /approved/, 'approve by key prefix');
+  t.same(direct.state.approved, [id], 'the approval is kept in the state (saved: it survives a hub restart)');
+  t.match(await ask(), { status: 'admitted', address: '192.168.0.10' }, 'admitted at the next attempt');
+  t.equal(direct.pending.size, 0, 'no longer pending');
+  t.equal(direct.state.approved, undefined, 'the approval used up');
+  const admittedRows = structuredClone(direct.state.bindings);
+  t.match(direct.unbind('00000000'), /no binding for device key/, 'clear binding: an unknown key refused');
+  t.match(direct.unbind(id.slice(0, 10)), /released 192\.168\.0\.10/, 'clear binding: the address released');
+  t.equal(direct.state.bindings.length, 0, 'no binding left');
+  t.match(await ask(), { status: 'pending' }, 'after release: a new request (manual approval again)');
+  t.match(logs.join('\n'), /PENDING: device key [0-9a-f]{16} from 172\.16\.25\.2 \(token FLEET\) waits for approval: dmvpn enrollment approve [0-9a-f]{16}/);
+  await server.sync();
+  const view = server.view();
+  t.match(view, { notListening: /no trustpoint/, approval: 'manual' }, 'the server without credentials does not listen and says why');
+  const shown = formatEnrollment({ ...view, admitted: admittedRows, refused: [{ at: Date.now() - 5000, from: '172.16.35.2', reason: 'bad-token', token: 'X' }] }, false);
+  t.match(shown, /^Enrollment server: not listening: no trustpoint \(dmvpn enrollment: trustpoint NAME\)\n/, 'show: why not listening');
+  t.match(shown, new RegExp(`Admitted:\\n.*\\n  ${id.slice(0, 16)}  192\\.168\\.0\\.10 +spoke-192-168-0-10 +FLEET`), 'show: the admitted device');
+  t.match(shown, /Refused \(latest\):\n.*\n {2}0m0[45]s +172\.16\.35\.2 +X +- +bad-token/, 'show: the refusal with its reason');
+  server.stop();
+
+  // a client that connects, handshakes and never sends its request is cut off (and counted)
+  const listener = new EnrollmentListener(direct, { perSourcePerMinute: 10, perMinute: 10, concurrent: 2, handshakeMs: 1000, exchangeMs: 1500 });
+  const port = await listener.listen(creds, 0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  const tls = await import('node:tls');
+  const closed = await new Promise<boolean>((res) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => s.write(Buffer.from([0, 0])));
+    s.on('close', () => res(true)); s.on('error', () => undefined);
+    setTimeout(() => res(false), 15000);
+  });
+  t.ok(closed, 'a request that never completes: the connection is closed');
+  t.equal(direct.counters.timeouts, 1, 'counted as a timeout');
+});
