@@ -11,24 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { putBehindNat, natSpokeConfig } from './util/nat.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { withSeedCrypto } from './util/seed003-crypto.js';
 
 requireTools(t, [...LAB_NEEDS, 'nft', 'python3']);
 
 const R2_PUBLIC = '172.16.45.2';
-const CRYPTO = `crypto isakmp policy 10
- authentication pre-share
-crypto isakmp key P4ssw0rd address 172.16.0.0 255.255.0.0
-crypto isakmp nat keepalive 5
-!
-crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
-!
-crypto ipsec profile MyProfile
- set transform-set MyTransformSet
-!
-interface Tunnel0
- tunnel protection ipsec profile MyProfile
-`;
-const withCrypto = (cfg: string) => cfg.replace(/\nend\n?$/, `\n${CRYPTO}end\n`);
+const withCrypto = (cfg: string) => withSeedCrypto(cfg, { natKeepalive: 5 });
 
 /** ESP in UDP to the hub's port 4500: a made-up SPI (never the non-ESP marker) and 1400 bytes. */
 const FLOOD = `

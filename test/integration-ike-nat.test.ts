@@ -11,23 +11,11 @@ import { capture } from './util/esp-lab.js';
 import { tshark, tsharkFields } from './util/tshark.js';
 import { problems } from './util/tshark-json.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { withSeedCrypto } from './util/seed003-crypto.js';
 
 requireTools(t, [...LAB_NEEDS, 'nft', 'tshark', 'dumpcap']);
 
-const CRYPTO = `crypto isakmp policy 10
- authentication pre-share
-crypto isakmp key P4ssw0rd address 172.16.0.0 255.255.0.0
-crypto isakmp nat keepalive 5
-!
-crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
-!
-crypto ipsec profile MyProfile
- set transform-set MyTransformSet
-!
-interface Tunnel0
- tunnel protection ipsec profile MyProfile
-`;
-const withCrypto = (cfg: string) => cfg.replace(/\nend\n?$/, `\n${CRYPTO}end\n`);
+const withCrypto = (cfg: string) => withSeedCrypto(cfg, { natKeepalive: 5 });
 
 t.test('IKEv1 through a NAT: NAT-T, ESP in UDP, tunnel mode', async (t) => {
   const lab = new Lab(`ikan${process.pid % 10000}`, 2);

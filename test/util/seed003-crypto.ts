@@ -13,7 +13,12 @@ interface Tunnel0
  tunnel protection ipsec profile MyProfile
 `;
 
-export const withSeedCrypto = (cfg: string) => cfg.replace(/\nend\n?$/, `\n${SEED003_CRYPTO}end\n`);
+/** `natKeepalive`: also `crypto isakmp nat keepalive N` (the NAT tests' spokes behind a NAT). */
+export const withSeedCrypto = (cfg: string, o: { natKeepalive?: number } = {}) => {
+  const block = o.natKeepalive === undefined ? SEED003_CRYPTO
+    : SEED003_CRYPTO.replace(/(crypto isakmp key [^\n]*\n)/, `$1crypto isakmp nat keepalive ${o.natKeepalive}\n`);
+  return cfg.replace(/\nend\n?$/, `\n${block}end\n`);
+};
 
 // ---- the three-router lab the seed 003 crypto tests share ------------------------------------
 import type { Test } from 'tap';
