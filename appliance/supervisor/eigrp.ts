@@ -52,8 +52,9 @@ const listenOn = (o: SpeakerOptions, osOf: Map<string, string>): string[] =>
 
 /** What a process was started from: `process` (options but its interfaces and networks, distances) can
  *  only change by a restart; `interfaces` (each interface's settings and OS index) and the connected
- *  networks change in place (EigrpSpeaker.setInterfaces). */
-interface Signature { process: string; interfaces: Map<string, string> }
+ *  networks change in place (EigrpSpeaker.setInterfaces); `socket` (the OS interfaces the raw socket
+ *  joined, with their indexes) changing means a new socket. */
+interface Signature { process: string; interfaces: Map<string, string>; socket: string }
 interface Running { speaker: EigrpSpeaker; transport: NamedTransport; osOf: Map<string, string>; signature: Signature }
 interface Wanted { o: SpeakerOptions; osOf: Map<string, string>; distances: EigrpDistances; signature: Signature }
 
@@ -95,10 +96,12 @@ export class EigrpService {
       const osOf = new Map<string, string>();
       for (const i of o.interfaces) { const os = osName(i.name); if (os) osOf.set(i.name, os); }
       o.interfaces = o.interfaces.filter((i) => osOf.has(i.name)); // no OS interface (yet): not run on
-      const interfaces = new Map(o.interfaces.map((i) => [i.name, JSON.stringify([i, osOf.get(i.name), this.kernel.link(osOf.get(i.name)!)?.index])]));
+      const index = (os: string | undefined) => (os === undefined ? '-' : this.kernel.link(os)?.index ?? '-');
+      const interfaces = new Map(o.interfaces.map((i) => [i.name, JSON.stringify([i, osOf.get(i.name), index(osOf.get(i.name))])]));
+      const socket = listenOn(o, osOf).map((os) => `${os}#${index(os)}`).join();
       // what the process redistributes is not in the signature: it changes in place, adjacencies kept
       const { interfaces: _i, originate: _o, ...rest } = o;
-      wanted.set(p.asn, { o, osOf, distances: p.distance ?? IOS_EIGRP_DISTANCES, signature: { process: JSON.stringify([rest, p.distance]), interfaces } });
+      wanted.set(p.asn, { o, osOf, distances: p.distance ?? IOS_EIGRP_DISTANCES, signature: { process: JSON.stringify([rest, p.distance]), interfaces, socket } });
     }
     for (const [asn, r] of this.running) {
       const w = wanted.get(asn);
@@ -149,11 +152,10 @@ export class EigrpService {
     const was = r.signature.interfaces, now = w.signature.interfaces;
     if (was.size === now.size && [...now].every(([name, sig]) => was.get(name) === sig)) return;
     const reset = new Set([...now.keys()].filter((name) => was.has(name) && was.get(name) !== now.get(name)));
-    const sockets = listenOn(w.o, w.osOf);
     // the goodbyes of the interfaces leaving go out of the socket that has them
     r.speaker.setInterfaces(w.o.interfaces, w.o.originate.filter((x) => !x.vector), reset);
-    if (JSON.stringify(sockets) !== JSON.stringify([...r.transport.raw.interfaces].sort()) || [...reset].some((n) => !w.o.interfaces.find((i) => i.name === n)?.passive)) {
-      const raw = this.openRaw(asn, sockets);
+    if (w.signature.socket !== r.signature.socket) {
+      const raw = this.openRaw(asn, listenOn(w.o, w.osOf));
       const old = r.transport.use(raw);
       setTimeout(() => old.close(), 200).unref?.(); // let the goodbyes leave first
     }
