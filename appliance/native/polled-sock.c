@@ -41,6 +41,7 @@ int polled_sock_watch(struct polled_sock *s, struct polled_sock **list, napi_val
   if (r != 0 || napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_reference(env, callback, 1, &s->cb) != napi_ok || napi_async_init(env, NULL, name, &s->actx) != napi_ok) {
     close(s->fd);
+    if (s->cb) napi_delete_reference(env, s->cb); /* made before napi_async_init failed (s is calloc'd) */
     if (polled) { uv_poll_stop(&s->poll); uv_close((uv_handle_t *)&s->poll, on_closed); } else { free(s->buf); free(s); }
     return -1;
   }
