@@ -268,9 +268,10 @@ t.test('GRE lanes: a raw GRE socket filtered to NHRP gets only NHRP, its twin ev
   const r = await runChild(ns, { scenario: 'gre-lanes', data: 40 });
   t.ok(r.end, 'both end markers arrived');
   const nhrp = Array.from({ length: 10 }, (_, i) => `NHRP-${String(i * 4).padStart(3, '0')}`);
-  t.same(r.nhrp, [...nhrp, 'ENDN'], 'the NHRP lane: every NHRP packet, in order, and nothing else');
-  t.same(r.data.filter((x: string) => x !== ''), [...Array.from({ length: 40 }, (_, i) => `DATA-${String(i).padStart(3, '0')}`), 'ENDX'],
+  t.same(r.nhrp, [...nhrp, 'NHRP-OPT', 'ENDN'], 'the NHRP lane: every NHRP packet, in order, and nothing else');
+  t.same(r.data.filter((x: string) => x !== ''), [...Array.from({ length: 40 }, (_, i) => `DATA-${String(i).padStart(3, '0')}`), 'DATA-OPT', 'ENDX'],
     'the data lane: every data packet, in order, no NHRP');
+  t.same(r.optionsIhl, [6, 6], 'the -OPT pair came with IPv4 options (IHL 6), each on its own lane');
   t.equal(r.short, 1, 'a GRE packet too short for a protocol type stays on the data lane (the worker counts it)');
   t.equal(r.stats.data.kernelDrops + r.stats.nhrp.kernelDrops, 0, 'the filters\' rejections are not counted as kernel drops');
   t.equal(r.refused?.code, 'EBADF', 'a bad fd is refused with its errno');

@@ -1,8 +1,9 @@
 // Per-ring back-pressure and drop counters from the ring headers (docs/dataplane.md "Back-pressure"),
 // named after the ring, so `show dataplane counters` says which ring was full: `<ring>FullWaits` (its
 // producer found it full and waited), `<ring>FullDrops` (its producer dropped: a wait past its bound,
-// or ctlRx, which is never waited for) and `<ring>KernelDrops` (socket rx rings: the kernel dropped
-// in front of the pump, its receive buffer full).
+// or ctlRx, which only the control lane waits for: NHRP/IKE on a data ring and the notices do not)
+// and `<ring>KernelDrops` (socket rx rings: the kernel dropped in front of the pump, its receive
+// buffer full).
 import { RING } from './abi.js';
 import { RING_NAMES, type Layout, type RingName } from './layout.js';
 

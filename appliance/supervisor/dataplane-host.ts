@@ -145,8 +145,11 @@ export class DataplaneHost {
   /**
    * The control lane (docs/dataplane.md): a second raw GRE socket that takes only NHRP, while the data
    * socket takes everything else, so a data flood that overflows the data socket's queue cannot drop a
-   * registration. The data socket's filter goes on last: until then it still takes NHRP itself, and if
-   * either filter is refused NHRP simply stays on nbmaRx with the data (logged), never on both.
+   * registration. The data socket's filter goes on last: until then it still takes NHRP itself, so no
+   * NHRP is lost in between, and if either filter is refused NHRP simply stays on nbmaRx with the data
+   * (logged). The few packets that arrive during these calls may land on the wrong lane (any packet
+   * before the NHRP socket's filter, NHRP twice before the data socket's): harmless, as the worker
+   * handles either lane's packets the same way and NHRP tolerates a duplicate (it retransmits anyway).
    */
   private openNhrpLane(source: string): number {
     let fd = -1;

@@ -341,10 +341,11 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'ENDX', ('127.0.0.1', 4
   });
 }
 
-/* The control lane (native/gre-lane.c): two raw GRE sockets, one filtered to NHRP (GRE 0x2001) and one
- * to everything else, each with its own pump and ring (nbmaRx: data, ctlRx standing in for nhrpRx).
- * python3 sends data and NHRP interleaved on loopback, a GRE packet too short to carry a protocol
- * type, then an end marker on each lane. */
+/* The control lane (native/control-lanes.c): two raw GRE sockets, one filtered to NHRP (GRE 0x2001) and
+ * one to everything else, each with its own pump and ring (nbmaRx: data, ctlRx standing in for nhrpRx).
+ * python3 sends data and NHRP interleaved on loopback, one of each with IPv4 options (IHL 6: the
+ * filter finds GRE after the header's real length, not at byte 20), a GRE packet too short to carry a
+ * protocol type, then an end marker on each lane. */
 async function greLanes() {
   initAll();
   const data = io.openRawIp(47), nhrp = io.openRawIp(47);
@@ -358,6 +359,10 @@ s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
 for i in range(${args.data}):
     s.sendto(b'\\0\\0\\x08\\0DATA-%03d' % i, ('127.0.0.1', 0))
     if i % 4 == 0: s.sendto(b'\\0\\0\\x20\\x01NHRP-%03d' % i, ('127.0.0.1', 0))
+o = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+o.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b'\\x01\\x01\\x01\\x00')
+o.sendto(b'\\0\\0\\x20\\x01NHRP-OPT', ('127.0.0.1', 0))
+o.sendto(b'\\0\\0\\x08\\0DATA-OPT', ('127.0.0.1', 0))
 s.sendto(b'\\0\\0', ('127.0.0.1', 0))
 s.sendto(b'\\0\\0\\x08\\0ENDX', ('127.0.0.1', 0))
 s.sendto(b'\\0\\0\\x20\\x01ENDN', ('127.0.0.1', 0))
@@ -373,6 +378,7 @@ s.sendto(b'\\0\\0\\x20\\x01ENDN', ('127.0.0.1', 0))
     end: !!endData && !!endNhrp, stats,
     data: onData.map(text), nhrp: onNhrp.map(text),
     short: onData.filter((sl) => payload(sl).length < 4).length,
+    optionsIhl: [...onNhrp, ...onData].filter((sl) => text(sl).endsWith('-OPT')).map((sl) => sl.data[0] & 15),
     refused: errInfo(() => io.greLane(999999, true)),
   });
 }
