@@ -118,8 +118,8 @@ t.test('tag lengths other than 8/12/16 are refused', async (t) => {
 });
 
 // GHASH alone against the bit-serial definition (SP 800-38D, Algorithm 1), for every block count
-// 1..13 in one ghashBlocks call: groups of 4 and the last group of 1, 2 or 3 blocks, each
-// multiplied by its own power of H.
+// 1..13 in one ghashBlocks call: groups of 4 in the SIMD lanes (H^4..H^1), the last 1-3 blocks on
+// the scalar path in groups of at most 2 (H^2, H^1).
 function gfMul(x: bigint, y: bigint): bigint {
   const R = 0xe1n << 120n;
   let z = 0n, v = y;
