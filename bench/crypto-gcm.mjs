@@ -70,7 +70,9 @@ function wasmGcm(path) {
     u8.set(key, KEY); u8.set(randomBytes(12), NONCE); u8.set(randomBytes(size), BUF);
     x.gcmInit(CTX, KEY, key.length);
     const ctr = () => { for (let off = 0, c = 2; off < size; off += 128, c += 8) x.aesCtr8(CTX, NONCE, c, BUF + off, BUF + off, 1); };
-    const ghash = () => x.ghashBlocks(CTX + x.GCM_GHASH_OFFSET.value, TAG, BUF, size >> 4);
+    // GCM_GHASH_OFFSET is exported since 477e90a; it is AES_CTX_SIZE in every revision.
+    const gk = CTX + (x.GCM_GHASH_OFFSET ?? x.AES_CTX_SIZE).value;
+    const ghash = () => x.ghashBlocks(gk, TAG, BUF, size >> 4);
     return { ctr, ghash };
   };
   return gcm;
@@ -94,6 +96,17 @@ function opensslGcm(key, nonce, aad, pt) {
   return { seal, open, sealed: Buffer.concat([ct, tag]) };
 }
 
+/**
+ * MB/s of each of fns (each processing `bytes` per call): the median of RUNS runs of
+ * cpuSeconds / RUNS, the runs alternating between the functions (ours, baseline, OpenSSL, ours,
+ * ...), so a change of load on the host during the cell hits all of them alike.
+ */
+function alternatingMedians(fns, bytes, cpuSeconds) {
+  const rates = fns.map(() => []);
+  for (let r = 0; r < RUNS; r++) fns.forEach((fn, i) => rates[i].push(...cpuRates(fn, bytes, cpuSeconds / RUNS, 1)));
+  return rates.map(median);
+}
+
 const impls = [['ours', wasmGcm(join(root, 'wasm/build/crypto.wasm'))]];
 const basePath = baselineWasm(BASE_REV);
 if (basePath) impls.push([`baseline ${BASE_REV.slice(0, 7)}`, wasmGcm(basePath)]);
@@ -105,23 +118,16 @@ const cols = SIZES.flatMap((s) => [`seal ${s}`, `open ${s}`]);
 for (const klen of [16, 32]) {
   const key = randomBytes(klen), nonce = randomBytes(12), aad = randomBytes(AAD_LEN);
   console.log(`== AES-${klen * 8}-GCM\n${'implementation'.padEnd(24)}${cols.map((c) => c.padStart(10)).join('')}`);
-  // Runs alternate between the implementations (ours, baseline, OpenSSL, ours, ...), so a change
-  // of load on the host during the cell hits all of them alike.
   const res = Object.fromEntries(impls.map(([name]) => [name, []]));
   for (const size of SIZES) {
     const pt = randomBytes(size), ref = opensslGcm(key, nonce, aad, pt).sealed;
     const cells = impls.map(([name, make]) => {
       const im = make(key, nonce, aad, pt);
       if (!im.sealed.equals(ref)) throw new Error(`${name}: AES-${klen * 8}-GCM output differs from OpenSSL at ${size} B`);
-      return { name, im, seal: [], open: [] };
+      return { name, im };
     });
-    for (let r = 0; r < RUNS; r++) {
-      for (const c of cells) {
-        c.seal.push(...cpuRates(c.im.seal, size, CELL / RUNS, 1));
-        c.open.push(...cpuRates(c.im.open, size, CELL / RUNS, 1));
-      }
-    }
-    for (const c of cells) res[c.name].push(median(c.seal), median(c.open));
+    const rates = alternatingMedians(cells.flatMap((c) => [c.im.seal, c.im.open]), size, CELL);
+    cells.forEach((c, i) => res[c.name].push(rates[2 * i], rates[2 * i + 1]));
   }
   for (const [name, row] of Object.entries(res)) console.log(`${name.padEnd(24)}${row.map((v) => ` ${fmt(v)}`).join('')}`);
   const ratio = (a, b) => console.log(`${`  ${a.split(' ')[0]} / ${b.split(' ')[0]}`.padEnd(24)}${res[a].map((v, i) => ` ${(v / res[b][i]).toFixed(2).padStart(9)}`).join('')}`);
@@ -134,7 +140,8 @@ for (const klen of [16, 32]) {
 // cipher object (no per-packet setup), i.e. AES-NI + PCLMULQDQ at full speed.
 {
   const BULK = 65536, key = randomBytes(16), nonce = randomBytes(12), aad = randomBytes(AAD_LEN), pt = randomBytes(BULK);
-  const rates = impls.map(([name, make]) => [name, median(cpuRates(make(key, nonce, aad, pt).seal, BULK, CELL, RUNS))]);
+  const medians = alternatingMedians(impls.map(([, make]) => make(key, nonce, aad, pt).seal), BULK, CELL);
+  const rates = impls.map(([name], i) => [name, medians[i]]);
   const ssl = rates[rates.length - 1][1];
   console.log(`bulk 64 KiB AES-128-GCM seal: ${rates.map(([n, r]) => `${n.split(' ')[0]} ${fmt(r).trim()}`).join(', ')} MB/s;` +
     ` ${rates.slice(0, -1).map(([n, r]) => `${n.split(' ')[0]}/OpenSSL ${(r / ssl).toFixed(2)}`).join(', ')}`);
@@ -144,11 +151,8 @@ for (const klen of [16, 32]) {
 // wasm implementation; a seal costs about 1 / (1/ctr + 1/ghash).
 {
   const SPLIT = 1408, key = randomBytes(16);
-  const row = [];
-  for (const [name, make] of impls.slice(0, -1)) {
-    const { ctr, ghash } = make.split(key, SPLIT);
-    const c = median(cpuRates(ctr, SPLIT, CELL, RUNS)), g = median(cpuRates(ghash, SPLIT, CELL, RUNS));
-    row.push(`${name.split(' ')[0]} AES-128-CTR ${fmt(c).trim()}, GHASH ${fmt(g).trim()}`);
-  }
+  const wasm = impls.slice(0, -1);
+  const rates = alternatingMedians(wasm.flatMap(([, make]) => { const { ctr, ghash } = make.split(key, SPLIT); return [ctr, ghash]; }), SPLIT, CELL);
+  const row = wasm.map(([name], i) => `${name.split(' ')[0]} AES-128-CTR ${fmt(rates[2 * i]).trim()}, GHASH ${fmt(rates[2 * i + 1]).trim()}`);
   console.log(`split at ${SPLIT} B (MB/s): ${row.join('; ')}`);
 }

@@ -1,7 +1,8 @@
 // AES-GCM (RFC 4106 profile: 12-byte nonce, tags of 8/12/16 bytes) on the bitsliced AES and the
 // constant-time GHASH: McGrew-Viega / SP 800-38D test cases, node:crypto cross-checks on every
 // length 0..2000 and on long AAD and 64 KiB messages, tag truncation, tamper detection, and GHASH
-// alone against its bit-serial definition (random and extreme keys and data).
+// alone against its bit-serial definition (random and extreme keys and data), and what a call
+// leaves in scratch.
 import t from 'tap';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { WasmCrypto, LAYOUT } from './util/wasm-crypto.js';
@@ -117,8 +118,8 @@ t.test('tag lengths other than 8/12/16 are refused', async (t) => {
 });
 
 // GHASH alone against the bit-serial definition (SP 800-38D, Algorithm 1), for every block count
-// 1..13 in one ghashBlocks call: groups of 4 and the last group of 1, 2 or 3 blocks, each
-// multiplied by its own power of H.
+// 1..13 in one ghashBlocks call: groups of 4 in the SIMD lanes (H^4..H^1), the last 1-3 blocks on
+// the scalar path in groups of at most 2 (H^2, H^1).
 function gfMul(x: bigint, y: bigint): bigint {
   const R = 0xe1n << 120n;
   let z = 0n, v = y;
@@ -204,4 +205,36 @@ t.test('cross-check vs node:crypto: long AAD (SIMD GHASH path) and messages up t
   }
   t.equal(n, 80);
   t.equal(bad, 0, 'mismatches');
+});
+
+// What a call leaves in the per-worker scratch must not depend on the key or the data: the
+// keystream, the GHASH SIMD path's word products and the GHASH value (from which, with the known
+// AAD and ciphertext, H can be solved for) are wiped on every path, a rejected open included.
+// Two runs with different keys and data must leave the same scratch bytes behind.
+t.test('seal, open and a rejected open leave no key- or data-dependent byte in scratch', async (t) => {
+  const S = LAYOUT.scratch, size = wc.consts.CRYPTO_SCRATCH_SIZE;
+  const after = (klen: number, aadLen: number, len: number, tagLen: number, what: 'seal' | 'open' | 'reject') => {
+    const key = randomBytes(klen), nonce = randomBytes(12), aad = randomBytes(aadLen), pt = randomBytes(len);
+    const sealed = refSeal(key, nonce, aad, pt, tagLen);
+    if (what === 'reject') sealed[sealed.length - 1] ^= 1;
+    wc.u8.fill(0, S, S + size);
+    if (what === 'seal') wc.sealGcm(key, nonce, aad, pt, tagLen);
+    else if ((wc.openGcm(key, nonce, aad, sealed, tagLen) === null) !== (what === 'reject')) throw new Error(`${what} went the wrong way`);
+    return Buffer.from(wc.get(S, size));
+  };
+  t.ok(size >= 4096, 'CRYPTO_SCRATCH_SIZE exported');
+  let differ = 0, n = 0;
+  for (const klen of [16, 32]) {
+    for (const [aadLen, len] of [[8, 1420], [64, 64], [300, 0], [12, 17]]) {
+      for (const tagLen of [8, 16]) {
+        for (const what of ['seal', 'open', 'reject'] as const) {
+          const a = after(klen, aadLen, len, tagLen, what), b = after(klen, aadLen, len, tagLen, what);
+          if (!a.equals(b)) { differ++; t.comment(`${what} AES-${klen * 8} AAD ${aadLen} len ${len}: bytes ${[...a.keys()].filter((i) => a[i] !== b[i]).slice(0, 8).join(', ')}...`); }
+          n++;
+        }
+      }
+    }
+  }
+  t.equal(n, 48);
+  t.equal(differ, 0, 'calls whose scratch depended on key or data');
 });

@@ -22,10 +22,16 @@ export const AES_CTX_SIZE: i32 = 16 + 15 * 128;
 /** Blocks processed per call of the bitsliced core. */
 export const AES_PARALLEL_BLOCKS: i32 = 8;
 
-/** MixColumns' first row rotation (row i <- row i+1): with rows in 32-bit lanes, one lane shuffle. */
+/** MixColumns' rotation by one row (row i <- row i+1): with rows in 32-bit lanes, one lane shuffle. */
 // @ts-ignore: decorator
-@inline function rot8(x: v128): v128 {
+@inline function rotRows1(x: v128): v128 {
   return i8x16.shuffle(x, x, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+}
+
+/** Rotation by two rows (row i <- row i+2): the two 64-bit halves swapped. */
+// @ts-ignore: decorator
+@inline function rotRows2(x: v128): v128 {
+  return i8x16.shuffle(x, x, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
 }
 
 /** The state's byte order: FIPS-197 column-major block <-> row-major planes (self-inverse). */
@@ -223,14 +229,14 @@ export const AES_PARALLEL_BLOCKS: i32 = 8;
     q7 = i8x16.swizzle(q7, srm);
     if (r != nr) {
       {
-        const a0 = rot8(q0);
-        const a1 = rot8(q1);
-        const a2 = rot8(q2);
-        const a3 = rot8(q3);
-        const a4 = rot8(q4);
-        const a5 = rot8(q5);
-        const a6 = rot8(q6);
-        const a7 = rot8(q7);
+        const a0 = rotRows1(q0);
+        const a1 = rotRows1(q1);
+        const a2 = rotRows1(q2);
+        const a3 = rotRows1(q3);
+        const a4 = rotRows1(q4);
+        const a5 = rotRows1(q5);
+        const a6 = rotRows1(q6);
+        const a7 = rotRows1(q7);
         const t0 = v128.xor(q0, a0);
         const t1 = v128.xor(q1, a1);
         const t2 = v128.xor(q2, a2);
@@ -239,14 +245,14 @@ export const AES_PARALLEL_BLOCKS: i32 = 8;
         const t5 = v128.xor(q5, a5);
         const t6 = v128.xor(q6, a6);
         const t7 = v128.xor(q7, a7);
-        q0 = v128.xor(v128.xor(t7, a0), i8x16.shuffle(t0, t0, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q1 = v128.xor(v128.xor(v128.xor(t0, t7), a1), i8x16.shuffle(t1, t1, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q2 = v128.xor(v128.xor(t1, a2), i8x16.shuffle(t2, t2, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q3 = v128.xor(v128.xor(v128.xor(t2, t7), a3), i8x16.shuffle(t3, t3, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q4 = v128.xor(v128.xor(v128.xor(t3, t7), a4), i8x16.shuffle(t4, t4, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q5 = v128.xor(v128.xor(t4, a5), i8x16.shuffle(t5, t5, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q6 = v128.xor(v128.xor(t5, a6), i8x16.shuffle(t6, t6, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q7 = v128.xor(v128.xor(t6, a7), i8x16.shuffle(t7, t7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+        q0 = v128.xor(v128.xor(t7, a0), rotRows2(t0));
+        q1 = v128.xor(v128.xor(v128.xor(t0, t7), a1), rotRows2(t1));
+        q2 = v128.xor(v128.xor(t1, a2), rotRows2(t2));
+        q3 = v128.xor(v128.xor(v128.xor(t2, t7), a3), rotRows2(t3));
+        q4 = v128.xor(v128.xor(v128.xor(t3, t7), a4), rotRows2(t4));
+        q5 = v128.xor(v128.xor(t4, a5), rotRows2(t5));
+        q6 = v128.xor(v128.xor(t5, a6), rotRows2(t6));
+        q7 = v128.xor(v128.xor(t6, a7), rotRows2(t7));
       }
     }
     rk += 128;
@@ -540,14 +546,14 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
   q7 = v128.xor(q7, v128.load(rk, 112));
     if (r > 0) {
       {
-        const u0 = v128.xor(q0, i8x16.shuffle(q0, q0, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        const u1 = v128.xor(q1, i8x16.shuffle(q1, q1, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        const u2 = v128.xor(q2, i8x16.shuffle(q2, q2, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        const u3 = v128.xor(q3, i8x16.shuffle(q3, q3, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        const u4 = v128.xor(q4, i8x16.shuffle(q4, q4, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        const u5 = v128.xor(q5, i8x16.shuffle(q5, q5, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        const u6 = v128.xor(q6, i8x16.shuffle(q6, q6, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        const u7 = v128.xor(q7, i8x16.shuffle(q7, q7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+        const u0 = v128.xor(q0, rotRows2(q0));
+        const u1 = v128.xor(q1, rotRows2(q1));
+        const u2 = v128.xor(q2, rotRows2(q2));
+        const u3 = v128.xor(q3, rotRows2(q3));
+        const u4 = v128.xor(q4, rotRows2(q4));
+        const u5 = v128.xor(q5, rotRows2(q5));
+        const u6 = v128.xor(q6, rotRows2(q6));
+        const u7 = v128.xor(q7, rotRows2(q7));
         q0 = v128.xor(q0, u6);
         q1 = v128.xor(q1, v128.xor(u7, u6));
         q2 = v128.xor(q2, v128.xor(u0, u7));
@@ -558,14 +564,14 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
         q7 = v128.xor(q7, u5);
       }
       {
-        const a0 = rot8(q0);
-        const a1 = rot8(q1);
-        const a2 = rot8(q2);
-        const a3 = rot8(q3);
-        const a4 = rot8(q4);
-        const a5 = rot8(q5);
-        const a6 = rot8(q6);
-        const a7 = rot8(q7);
+        const a0 = rotRows1(q0);
+        const a1 = rotRows1(q1);
+        const a2 = rotRows1(q2);
+        const a3 = rotRows1(q3);
+        const a4 = rotRows1(q4);
+        const a5 = rotRows1(q5);
+        const a6 = rotRows1(q6);
+        const a7 = rotRows1(q7);
         const t0 = v128.xor(q0, a0);
         const t1 = v128.xor(q1, a1);
         const t2 = v128.xor(q2, a2);
@@ -574,14 +580,14 @@ export function aesDecrypt8(ctx: usize, inp: usize, out: usize): void {
         const t5 = v128.xor(q5, a5);
         const t6 = v128.xor(q6, a6);
         const t7 = v128.xor(q7, a7);
-        q0 = v128.xor(v128.xor(t7, a0), i8x16.shuffle(t0, t0, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q1 = v128.xor(v128.xor(v128.xor(t0, t7), a1), i8x16.shuffle(t1, t1, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q2 = v128.xor(v128.xor(t1, a2), i8x16.shuffle(t2, t2, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q3 = v128.xor(v128.xor(v128.xor(t2, t7), a3), i8x16.shuffle(t3, t3, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q4 = v128.xor(v128.xor(v128.xor(t3, t7), a4), i8x16.shuffle(t4, t4, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q5 = v128.xor(v128.xor(t4, a5), i8x16.shuffle(t5, t5, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q6 = v128.xor(v128.xor(t5, a6), i8x16.shuffle(t6, t6, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-        q7 = v128.xor(v128.xor(t6, a7), i8x16.shuffle(t7, t7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+        q0 = v128.xor(v128.xor(t7, a0), rotRows2(t0));
+        q1 = v128.xor(v128.xor(v128.xor(t0, t7), a1), rotRows2(t1));
+        q2 = v128.xor(v128.xor(t1, a2), rotRows2(t2));
+        q3 = v128.xor(v128.xor(v128.xor(t2, t7), a3), rotRows2(t3));
+        q4 = v128.xor(v128.xor(v128.xor(t3, t7), a4), rotRows2(t4));
+        q5 = v128.xor(v128.xor(t4, a5), rotRows2(t5));
+        q6 = v128.xor(v128.xor(t5, a6), rotRows2(t6));
+        q7 = v128.xor(v128.xor(t6, a7), rotRows2(t7));
       }
     }
   }

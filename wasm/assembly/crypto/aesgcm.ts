@@ -65,7 +65,10 @@ function crypt(ctx: usize, nonce: usize, aad: usize, aadLen: i32, buf: usize, le
   // tag = E(J0) ^ GHASH (Y stored as two big-endian-valued u64s)
   store<u64>(tagOut, bswap<u64>(load<u64>(y, 0)) ^ i64x2.extract_lane(mask, 0), 0);
   store<u64>(tagOut, bswap<u64>(load<u64>(y, 8)) ^ i64x2.extract_lane(mask, 1), 8);
+  // Wiped: the keystream, GHASH's value (with the AAD and ciphertext, which are public, H can be
+  // solved for from it) and the word products GHASH's SIMD path leaves in scratch.
   zeroize(ks, 128);
+  zeroize(y, 16);
   zeroize(cryptoScratch + SCR_GHASH_LANES, GHASH_LANES_SCRATCH);
 }
 
