@@ -16,7 +16,7 @@ import { FrameReader, frame, decodeRequest, MAX_REQUEST } from '../appliance/enr
 import { fillTemplate, spokeConfig } from '../appliance/enroll/template.js';
 import { EnrollmentService } from '../appliance/enroll/service.js';
 import { EnrollmentListener } from '../appliance/enroll/listener.js';
-import { serverCredentials, pinOf } from '../appliance/enroll/credentials.js';
+import { serverCredentials, pinOf, ServerCredentialsCache } from '../appliance/enroll/credentials.js';
 import { requestEnrollment, answerProblem, EnrollError } from '../appliance/enroll/client.js';
 import { parseProvisioning } from '../appliance/enroll/provisioning.js';
 import { keyId } from '../appliance/enroll/issue.js';
@@ -222,6 +222,32 @@ t.test('credentials from the config: trustpoint + key store; over TLS with the h
   t.equal(creds.pin, pki.pin);
   t.match(serverCredentials({ ...r.config.enrollment!, caKeypair: 'HUB-KEY' }, r.config.crypto, (l) => keys.get(l)), /key pair HUB-KEY is not the key of a CA certificate of trustpoint HUB/, 'a CA key that is not the CA\'s: refused');
   t.match(serverCredentials({ ...r.config.enrollment!, caKeypair: 'NONE' }, r.config.crypto, (l) => keys.get(l)), /no key pair NONE/);
+
+  // the server asks every 2 s: parsed again only when the config, the two keys or the validity window changed
+  let clock = Date.now(), lookups = 0;
+  const cache = new ServerCredentialsCache(() => clock);
+  const counted = (l: string) => { lookups++; return keys.get(l); };
+  const computed = (e = r.config.enrollment!, crypto = r.config.crypto) => { const n = lookups; const v = cache.get(e, crypto, counted); return { v, parsed: lookups - n > 2 }; };
+  t.match(computed(), { v: { pin: pki.pin }, parsed: true }, 'cache: computed the first time');
+  t.match(computed(), { v: { pin: pki.pin }, parsed: false }, 'cache: nothing changed, not computed again');
+  t.match(computed(structuredClone(r.config.enrollment!)), { parsed: true }, 'cache: a new enrollment config (an apply) computes again');
+  t.match(computed(undefined, structuredClone(r.config.crypto)), { parsed: true }, 'cache: a new crypto config computes again');
+  t.match(computed(undefined, r.config.crypto), { parsed: true });
+  const caEntry = keys.get('CA-KEY')!;
+  keys.delete('CA-KEY');
+  t.match(computed(), { v: /no key pair CA-KEY in the key store/, parsed: true }, 'cache: the CA key zeroized: computed again, refused');
+  t.match(computed(), { v: /no key pair CA-KEY/, parsed: false }, 'cache: a refusal is kept too');
+  keys.set('CA-KEY', caEntry);
+  t.match(computed(), { v: { pin: pki.pin }, parsed: true }, 'cache: the key back: usable again');
+  const hubEntry = keys.get('HUB-KEY')!;
+  keys.set('HUB-KEY', { kind: 'ec', pem: pki.caKey });
+  t.match(computed(), { v: /is not for key pair HUB-KEY/, parsed: true }, 'cache: another key under the trustpoint\'s label: computed again');
+  keys.set('HUB-KEY', hubEntry);
+  t.match(computed(), { parsed: true });
+  clock = new Date(hubCert.validTo).getTime();
+  t.match(computed(), { parsed: false }, 'cache: the last instant of the certificate\'s validity: kept');
+  clock += 1;
+  t.match(computed(), { parsed: true }, 'cache: past the end of the certificate\'s validity: computed again');
 
   const svc = new EnrollmentService({ config: () => r.config.enrollment, credentials: () => creds, template: () => TEMPLATE, state: emptyState(), save: () => undefined, log: () => undefined });
   const listener = new EnrollmentListener(svc, { perSourcePerMinute: 5, perMinute: 100, concurrent: 4, handshakeMs: 5000, exchangeMs: 5000 });
