@@ -5,7 +5,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { parseStartupConfig } from '../appliance/config/load.js';
 import { renderConfig } from '../appliance/config/render.js';
@@ -23,7 +23,7 @@ import { keyId } from '../appliance/enroll/issue.js';
 import { certificateRequest } from '../appliance/ike/pki/csr.js';
 import { TestCa, certBlock } from './util/pki.js';
 import { ROOT } from './util/lab.js';
-import { requireTools } from './util/needs.js';
+import { requireTools, needs } from './util/needs.js';
 import type { EnrollmentConfig } from '../appliance/config/model-enroll.js';
 
 requireTools(t, ['openssl']);
@@ -280,6 +280,27 @@ t.test('credentials from the config: trustpoint + key store; over TLS with the h
   t.ok(svc.counters.rateLimited >= 1, `counted (rateLimited ${svc.counters.rateLimited})`);
   t.match(parseProvisioning('hub 1.2.3.4\ntoken A secretsecretsecret\n'), /no pin line/, 'a provisioning file without a pin: refused');
   t.notMatch(String(parseProvisioning(`hub 1.2.3.4\ntoken A ${SECRET} extra\n`)), new RegExp(SECRET), 'a bad token line: the reason does not quote it');
+});
+
+t.test('the pin is curl\'s --pinnedpubkey: curl accepts the hub with the pin the server shows and refuses it with another', needs(t, 'curl'), async (t) => {
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const creds = hubPki(ca);
+  const svc = new EnrollmentService({ config: () => undefined, credentials: () => creds, template: () => TEMPLATE, state: emptyState(), save: () => undefined, log: () => undefined });
+  const listener = new EnrollmentListener(svc);
+  const port = await listener.listen(creds, 0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  // curl speaks HTTP after the handshake, which the listener refuses (a 1.2 GB "length"): only curl's
+  // exit code 90 (CURLE_SSL_PINNEDPUBKEYNOTMATCH) says the pin did not match
+  const curl = (pin: string) => new Promise<number | null>((res) => {
+    const p = spawn('curl', ['-sk', '--max-time', '10', '--pinnedpubkey', pin, `https://127.0.0.1:${port}/`], { stdio: 'ignore' });
+    p.on('exit', (code) => res(code));
+  });
+  const right = await curl(creds.pin);
+  t.ok(right !== 90 && right !== 0, `curl --pinnedpubkey with the shown pin: past the pin check (exit ${right}: the listener refuses its HTTP)`);
+  t.equal(svc.counters.tooLarge, 1, 'the listener got curl\'s request after the handshake');
+  t.equal(await curl(`sha256//${Buffer.alloc(32, 7).toString('base64')}`), 90, 'curl with another pin: 90, public key does not match');
+  t.equal(svc.counters.tooLarge, 1, 'and sent nothing');
 });
 
 t.test('manual approval through the service, show dmvpn enrollment, and a client that never finishes its request', async (t) => {
