@@ -60,6 +60,7 @@ t.test('dmvpn enrollment: parsed, rendered with the secret hashed, parsed back t
   refused(' pool 10.0.0.0 10.1.0.0', /at most 4096/);
   refused(' template ../../etc/passwd', /".." is not allowed/);
   refused(' token A sha256 abcd', /64 hexadecimal digits/);
+  refused(` token SITE/1 ${SECRET}`, /token SITE\/1: a name of letters, digits/); // a request could never carry it
 });
 
 t.test('tokens: constant-time secret check, unknown and wrong alike, expiry', async (t) => {
@@ -279,6 +280,7 @@ t.test('credentials from the config: trustpoint + key store; over TLS with the h
   await t.rejects(requestEnrollment(good, dev.csr, 3000), /closed the connection|ECONNRESET|socket disconnected/, 'over the per-source limit: dropped');
   t.ok(svc.counters.rateLimited >= 1, `counted (rateLimited ${svc.counters.rateLimited})`);
   t.match(parseProvisioning('hub 1.2.3.4\ntoken A secretsecretsecret\n'), /no pin line/, 'a provisioning file without a pin: refused');
+  t.match(parseProvisioning(`hub 1.2.3.256\npin ${creds.pin}\ntoken A secretsecretsecret\n`), /line 1: expected "hub A\.B\.C\.D/, 'a hub address that is not one: refused');
   t.notMatch(String(parseProvisioning(`hub 1.2.3.4\ntoken A ${SECRET} extra\n`)), new RegExp(SECRET), 'a bad token line: the reason does not quote it');
 });
 
