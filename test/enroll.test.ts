@@ -312,7 +312,7 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   const cfg: EnrollmentConfig = { tokens: [{ name: 'FLEET', sha256: sha(SECRET) }], pool: { start: '192.168.0.10', end: '192.168.0.20' }, template: 'spoke.cfg', manual: true };
   const logs: string[] = [];
   const { EnrollmentServer } = await import('../appliance/enroll/server.js');
-  const { formatEnrollment } = await import('../appliance/enroll/show.js');
+  const { formatEnrollment } = await import('../appliance/supervisor/exec-enroll.js');
   const server = new EnrollmentServer({ running: () => ({ enrollment: cfg, crypto: { lines: [] } }), keys: () => undefined, address: () => '127.0.0.1', template: () => TEMPLATE,
     state: emptyState(), save: () => undefined, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
   const svc = server.service;
@@ -343,7 +343,7 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   const shown = formatEnrollment({ ...view, admitted: admittedRows, refused: [{ at: Date.now() - 5000, from: '172.16.35.2', reason: 'bad-token', token: 'X' }] }, false);
   t.match(shown, /^Enrollment server: not listening: no trustpoint \(dmvpn enrollment: trustpoint NAME\)\n/, 'show: why not listening');
   t.match(shown, new RegExp(`Admitted:\\n.*\\n  ${id.slice(0, 16)}  192\\.168\\.0\\.10 +spoke-192-168-0-10 +FLEET`), 'show: the admitted device');
-  t.match(shown, /Refused \(latest\):\n.*\n {2}0m0[45]s +172\.16\.35\.2 +X +- +bad-token/, 'show: the refusal with its reason');
+  t.match(shown, /Refused \(latest\):\n.*\n {2}00:00:0[45] +172\.16\.35\.2 +X +- +bad-token/, 'show: the refusal with its reason');
   server.stop();
 
   // a client that connects, handshakes and never sends its request is cut off (and counted)
