@@ -10,9 +10,9 @@ import { ipToU32 } from '../net/ipv4.js';
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 
 /** a token secret shorter than this is refused: it is the only thing between the Internet and a certificate */
-export const MIN_SECRET = 16;
+const MIN_SECRET = 16;
 /** at most this many addresses in the pool (the hub keeps one binding per address) */
-export const MAX_POOL = 4096;
+const MAX_POOL = 4096;
 const MAX_TOKENS = 256;
 
 const HELP: Record<string, string> = {

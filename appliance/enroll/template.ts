@@ -34,7 +34,7 @@ function certLines(pem: string, ca: boolean): string[] {
 }
 
 /** The trustpoint and chain lines for the device certificate `certPem` issued under `caPem`. */
-export function enrollmentPkiLines(certPem: string, caPem: string): string[] {
+function enrollmentPkiLines(certPem: string, caPem: string): string[] {
   const kind = new X509Certificate(certPem).publicKey.asymmetricKeyType ?? '';
   const word = KEYPAIR_WORD[kind];
   if (!word) throw new Error(`device key of type ${kind} has no trustpoint keypair command`);
