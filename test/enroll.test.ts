@@ -21,6 +21,7 @@ import { requestEnrollment, answerProblem, EnrollError } from '../appliance/enro
 import { parseProvisioning } from '../appliance/enroll/provisioning.js';
 import { keyId } from '../appliance/enroll/issue.js';
 import { certificateRequest } from '../appliance/ike/pki/csr.js';
+import { pemBlock } from '../appliance/ike/pki/trustpoint.js';
 import { TestCa, certBlock } from './util/pki.js';
 import { ROOT } from './util/lab.js';
 import { requireTools, needs } from './util/needs.js';
@@ -193,7 +194,7 @@ t.test('the exchange in-process: admitted with an openssl-verified certificate a
   // a CSR whose signature does not verify: no proof of possession
   const der = Buffer.from(device().csr.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   der[der.length - 1] ^= 1; // the last byte of the signature
-  const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+  const forged = pemBlock('CERTIFICATE REQUEST', der);
   t.match(await ask('SITE1', SECRET, forged), { status: 'refused', reason: 'bad-request' }, 'a CSR that does not verify: refused');
   t.same(svc.counters, { ...svc.counters, requests: 5, admitted: 1, readmitted: 1, refused: 3 }, 'counted');
   t.notMatch(logs.join('\n'), new RegExp(`${SECRET}|PRIVATE KEY`), 'no secret or key in the log');
