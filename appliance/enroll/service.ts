@@ -115,7 +115,7 @@ export class EnrollmentService {
     if (typeof proven === 'string') { this.counters.badRequest++; return this.refuse(from, 'bad-request', { detail: proven, token: req.token }); }
     const creds = this.d.credentials();
     if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
-    const dec = decide(cfg, this.d.state, { token: req.token, secret: req.secret, key: proven.key }, new Set(this.d.state.approved), now);
+    const dec = decide(cfg, this.d.state, { token: tc.token, key: proven.key }, new Set(this.d.state.approved));
     if (dec.kind === 'refused') return this.refuse(from, dec.reason, { token: req.token, key: proven.key, detail: dec.detail });
     if (dec.kind === 'pending') return this.hold(proven.key, req.token, from, now);
     let config: string, certificate: string;
