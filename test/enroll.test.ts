@@ -114,11 +114,12 @@ t.test('codec: length-prefixed frames bounded before buffering; requests checked
   t.match(new FrameReader(MAX_REQUEST).push(big), { error: /message of 8193 bytes/ }, 'too large: refused from the header alone');
   const good = { v: 1, token: 'A', secret: SECRET, csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' };
   t.same(decodeRequest(Buffer.from(JSON.stringify(good))), good);
-  for (const [bad, why] of [[{ ...good, v: 2 }, /protocol version 2/], [{ ...good, token: '../x' }, /token name/], [{ ...good, secret: '' }, /secret/],
+  for (const [bad, why] of [[{ ...good, v: 2 }, /protocol version 2/], [{ ...good, v: '1\nX' }, /^protocol version missing or not a number/], [{ ...good, token: '../x' }, /token name/], [{ ...good, secret: '' }, /secret/],
     [{ ...good, csr: 'x' }, /csr/], ['nope', /not an object|not JSON/]] as const) {
     const out = decodeRequest(Buffer.from(typeof bad === 'string' ? bad : JSON.stringify(bad)));
     t.match(out, why, `refused: ${String(why)}`);
     t.notMatch(String(out), new RegExp(SECRET), 'the reason does not quote the secret');
+    t.notMatch(String(out), /\n/, 'nor puts a line break of the sender\'s in the log');
   }
 });
 

@@ -47,7 +47,7 @@ export function decodeRequest(body: Buffer): EnrollRequest | string {
   let j: Partial<EnrollRequest>;
   try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
   if (typeof j !== 'object' || j === null) return 'not an object';
-  if (j.v !== PROTOCOL_VERSION) return `protocol version ${String(j.v).slice(0, 8)} (expected ${PROTOCOL_VERSION})`;
+  if (j.v !== PROTOCOL_VERSION) return `protocol version ${typeof j.v === 'number' ? j.v : 'missing or not a number'} (expected ${PROTOCOL_VERSION})`; // no sender text in the log
   if (typeof j.token !== 'string' || !TOKEN_NAME.test(j.token)) return 'token name missing or malformed';
   if (typeof j.secret !== 'string' || j.secret.length === 0 || j.secret.length > 256) return 'secret missing or malformed';
   if (typeof j.csr !== 'string' || !/^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n?$/.test(j.csr)) return 'csr missing or not a PEM certificate request';
