@@ -5,7 +5,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { parseStartupConfig } from '../appliance/config/load.js';
 import { renderConfig } from '../appliance/config/render.js';
@@ -16,14 +16,15 @@ import { FrameReader, frame, decodeRequest, MAX_REQUEST } from '../appliance/enr
 import { fillTemplate, spokeConfig } from '../appliance/enroll/template.js';
 import { EnrollmentService } from '../appliance/enroll/service.js';
 import { EnrollmentListener } from '../appliance/enroll/listener.js';
-import { serverCredentials, pinOf } from '../appliance/enroll/credentials.js';
+import { serverCredentials, pinOf, ServerCredentialsCache } from '../appliance/enroll/credentials.js';
 import { requestEnrollment, answerProblem, EnrollError } from '../appliance/enroll/client.js';
 import { parseProvisioning } from '../appliance/enroll/provisioning.js';
 import { keyId } from '../appliance/enroll/issue.js';
 import { certificateRequest } from '../appliance/ike/pki/csr.js';
+import { pemBlock } from '../appliance/ike/pki/trustpoint.js';
 import { TestCa, certBlock } from './util/pki.js';
 import { ROOT } from './util/lab.js';
-import { requireTools } from './util/needs.js';
+import { requireTools, needs } from './util/needs.js';
 import type { EnrollmentConfig } from '../appliance/config/model-enroll.js';
 
 requireTools(t, ['openssl']);
@@ -60,6 +61,7 @@ t.test('dmvpn enrollment: parsed, rendered with the secret hashed, parsed back t
   refused(' pool 10.0.0.0 10.1.0.0', /at most 4096/);
   refused(' template ../../etc/passwd', /".." is not allowed/);
   refused(' token A sha256 abcd', /64 hexadecimal digits/);
+  refused(` token SITE/1 ${SECRET}`, /token SITE\/1: a name of letters, digits/); // a request could never carry it
 });
 
 t.test('tokens: constant-time secret check, unknown and wrong alike, expiry', async (t) => {
@@ -74,6 +76,7 @@ t.test('tokens: constant-time secret check, unknown and wrong alike, expiry', as
 
 t.test('admission: pool, same key same address, bound elsewhere, one-time, approval, exhaustion', async (t) => {
   const cfg: EnrollmentConfig = { tokens: [{ name: 'ONE', sha256: sha(SECRET), oneTime: true }, { name: 'MANY', sha256: sha(SECRET) }], pool: { start: '192.168.0.10', end: '192.168.0.11' } };
+  const [ONE, MANY] = cfg.tokens; // checked tokens, as checkToken hands them on
   const s: EnrollmentState = emptyState();
   const k = (n: number) => String(n).repeat(64).slice(0, 64);
   const none = new Set<string>();
@@ -82,22 +85,21 @@ t.test('admission: pool, same key same address, bound elsewhere, one-time, appro
     s.bindings.push({ key, address: d.address, hostname: d.hostname, token: d.token, admitted: NOW.toISOString() });
     if (oneTime) s.usedTokens[d.token] = key;
   };
-  const d1 = decide(cfg, s, { token: 'ONE', secret: SECRET, key: k(1) }, none, NOW);
+  const d1 = decide(cfg, s, { token: ONE, key: k(1) }, none);
   t.match(d1, { kind: 'admit', address: '192.168.0.10', hostname: 'spoke-192-168-0-10', again: false }, 'first key: lowest pool address');
   bind(k(1), d1, true);
-  t.match(decide(cfg, s, { token: 'ONE', secret: SECRET, key: k(1) }, none, NOW), { kind: 'admit', address: '192.168.0.10', again: true }, 'the same key again: the same address');
-  t.match(decide(cfg, s, { token: 'ONE', secret: SECRET, key: k(2) }, none, NOW), { kind: 'refused', reason: 'token-used' }, 'one-time token, another key: refused');
-  t.match(decide(cfg, s, { token: 'MANY', secret: SECRET, key: k(1) }, none, NOW), { kind: 'refused', reason: 'key-bound-elsewhere', detail: 'bound to 192.168.0.10 under token ONE' }, 'a bound key under another token: refused');
-  t.match(decide(cfg, s, { token: 'MANY', secret: 'x'.repeat(20), key: k(2) }, none, NOW), { kind: 'refused', reason: 'bad-token' });
-  const d2 = decide(cfg, s, { token: 'MANY', secret: SECRET, key: k(2) }, none, NOW);
+  t.match(decide(cfg, s, { token: ONE, key: k(1) }, none), { kind: 'admit', address: '192.168.0.10', again: true }, 'the same key again: the same address');
+  t.match(decide(cfg, s, { token: ONE, key: k(2) }, none), { kind: 'refused', reason: 'token-used' }, 'one-time token, another key: refused');
+  t.match(decide(cfg, s, { token: MANY, key: k(1) }, none), { kind: 'refused', reason: 'key-bound-elsewhere', detail: 'bound to 192.168.0.10 under token ONE' }, 'a bound key under another token: refused');
+  const d2 = decide(cfg, s, { token: MANY, key: k(2) }, none);
   t.match(d2, { kind: 'admit', address: '192.168.0.11' }, 'a reusable token admits another key');
   bind(k(2), d2);
   t.equal(freeAddress(s, cfg.pool!), undefined, 'pool used up');
-  t.match(decide(cfg, s, { token: 'MANY', secret: SECRET, key: k(3) }, none, NOW), { kind: 'refused', reason: 'pool-exhausted' }, 'pool exhausted: refused');
+  t.match(decide(cfg, s, { token: MANY, key: k(3) }, none), { kind: 'refused', reason: 'pool-exhausted' }, 'pool exhausted: refused');
   const manual = { ...cfg, manual: true, pool: { start: '192.168.0.10', end: '192.168.0.20' } };
-  t.match(decide(manual, s, { token: 'MANY', secret: SECRET, key: k(3) }, none, NOW), { kind: 'pending' }, 'manual approval: pending');
-  t.match(decide(manual, s, { token: 'MANY', secret: SECRET, key: k(3) }, new Set([k(3)]), NOW), { kind: 'admit', address: '192.168.0.12' }, 'approved: admitted');
-  t.match(decide(manual, s, { token: 'MANY', secret: SECRET, key: k(2) }, none, NOW), { kind: 'admit', again: true }, 'a bound key needs no new approval');
+  t.match(decide(manual, s, { token: MANY, key: k(3) }, none), { kind: 'pending' }, 'manual approval: pending');
+  t.match(decide(manual, s, { token: MANY, key: k(3) }, new Set([k(3)])), { kind: 'admit', address: '192.168.0.12' }, 'approved: admitted');
+  t.match(decide(manual, s, { token: MANY, key: k(2) }, none), { kind: 'admit', again: true }, 'a bound key needs no new approval');
   t.same(parseState(JSON.stringify(s)), s, 'state survives JSON');
   t.type(parseState('{"bindings":[{"key":"zz"}],"usedTokens":{}}'), 'string', 'a damaged state file is refused, not emptied');
 });
@@ -112,11 +114,12 @@ t.test('codec: length-prefixed frames bounded before buffering; requests checked
   t.match(new FrameReader(MAX_REQUEST).push(big), { error: /message of 8193 bytes/ }, 'too large: refused from the header alone');
   const good = { v: 1, token: 'A', secret: SECRET, csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' };
   t.same(decodeRequest(Buffer.from(JSON.stringify(good))), good);
-  for (const [bad, why] of [[{ ...good, v: 2 }, /protocol version 2/], [{ ...good, token: '../x' }, /token name/], [{ ...good, secret: '' }, /secret/],
+  for (const [bad, why] of [[{ ...good, v: 2 }, /protocol version 2/], [{ ...good, v: '1\nX' }, /^protocol version missing or not a number/], [{ ...good, token: '../x' }, /token name/], [{ ...good, secret: '' }, /secret/],
     [{ ...good, csr: 'x' }, /csr/], ['nope', /not an object|not JSON/]] as const) {
     const out = decodeRequest(Buffer.from(typeof bad === 'string' ? bad : JSON.stringify(bad)));
     t.match(out, why, `refused: ${String(why)}`);
     t.notMatch(String(out), new RegExp(SECRET), 'the reason does not quote the secret');
+    t.notMatch(String(out), /\n/, 'nor puts a line break of the sender\'s in the log');
   }
 });
 
@@ -192,7 +195,7 @@ t.test('the exchange in-process: admitted with an openssl-verified certificate a
   // a CSR whose signature does not verify: no proof of possession
   const der = Buffer.from(device().csr.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   der[der.length - 1] ^= 1; // the last byte of the signature
-  const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+  const forged = pemBlock('CERTIFICATE REQUEST', der);
   t.match(await ask('SITE1', SECRET, forged), { status: 'refused', reason: 'bad-request' }, 'a CSR that does not verify: refused');
   t.same(svc.counters, { ...svc.counters, requests: 5, admitted: 1, readmitted: 1, refused: 3 }, 'counted');
   t.notMatch(logs.join('\n'), new RegExp(`${SECRET}|PRIVATE KEY`), 'no secret or key in the log');
@@ -222,6 +225,32 @@ t.test('credentials from the config: trustpoint + key store; over TLS with the h
   t.equal(creds.pin, pki.pin);
   t.match(serverCredentials({ ...r.config.enrollment!, caKeypair: 'HUB-KEY' }, r.config.crypto, (l) => keys.get(l)), /key pair HUB-KEY is not the key of a CA certificate of trustpoint HUB/, 'a CA key that is not the CA\'s: refused');
   t.match(serverCredentials({ ...r.config.enrollment!, caKeypair: 'NONE' }, r.config.crypto, (l) => keys.get(l)), /no key pair NONE/);
+
+  // the server asks every 2 s: parsed again only when the config, the two keys or the validity window changed
+  let clock = Date.now(), lookups = 0;
+  const cache = new ServerCredentialsCache(() => clock);
+  const counted = (l: string) => { lookups++; return keys.get(l); };
+  const computed = (e = r.config.enrollment!, crypto = r.config.crypto) => { const n = lookups; const v = cache.get(e, crypto, counted); return { v, parsed: lookups - n > 2 }; };
+  t.match(computed(), { v: { pin: pki.pin }, parsed: true }, 'cache: computed the first time');
+  t.match(computed(), { v: { pin: pki.pin }, parsed: false }, 'cache: nothing changed, not computed again');
+  t.match(computed(structuredClone(r.config.enrollment!)), { parsed: true }, 'cache: a new enrollment config (an apply) computes again');
+  t.match(computed(undefined, structuredClone(r.config.crypto)), { parsed: true }, 'cache: a new crypto config computes again');
+  t.match(computed(undefined, r.config.crypto), { parsed: true });
+  const caEntry = keys.get('CA-KEY')!;
+  keys.delete('CA-KEY');
+  t.match(computed(), { v: /no key pair CA-KEY in the key store/, parsed: true }, 'cache: the CA key zeroized: computed again, refused');
+  t.match(computed(), { v: /no key pair CA-KEY/, parsed: false }, 'cache: a refusal is kept too');
+  keys.set('CA-KEY', caEntry);
+  t.match(computed(), { v: { pin: pki.pin }, parsed: true }, 'cache: the key back: usable again');
+  const hubEntry = keys.get('HUB-KEY')!;
+  keys.set('HUB-KEY', { kind: 'ec', pem: pki.caKey });
+  t.match(computed(), { v: /is not for key pair HUB-KEY/, parsed: true }, 'cache: another key under the trustpoint\'s label: computed again');
+  keys.set('HUB-KEY', hubEntry);
+  t.match(computed(), { parsed: true });
+  clock = new Date(hubCert.validTo).getTime();
+  t.match(computed(), { parsed: false }, 'cache: the last instant of the certificate\'s validity: kept');
+  clock += 1;
+  t.match(computed(), { parsed: true }, 'cache: past the end of the certificate\'s validity: computed again');
 
   const svc = new EnrollmentService({ config: () => r.config.enrollment, credentials: () => creds, template: () => TEMPLATE, state: emptyState(), save: () => undefined, log: () => undefined });
   const listener = new EnrollmentListener(svc, { perSourcePerMinute: 5, perMinute: 100, concurrent: 4, handshakeMs: 5000, exchangeMs: 5000 });
@@ -253,7 +282,29 @@ t.test('credentials from the config: trustpoint + key store; over TLS with the h
   await t.rejects(requestEnrollment(good, dev.csr, 3000), /closed the connection|ECONNRESET|socket disconnected/, 'over the per-source limit: dropped');
   t.ok(svc.counters.rateLimited >= 1, `counted (rateLimited ${svc.counters.rateLimited})`);
   t.match(parseProvisioning('hub 1.2.3.4\ntoken A secretsecretsecret\n'), /no pin line/, 'a provisioning file without a pin: refused');
+  t.match(parseProvisioning(`hub 1.2.3.256\npin ${creds.pin}\ntoken A secretsecretsecret\n`), /line 1: expected "hub A\.B\.C\.D/, 'a hub address that is not one: refused');
   t.notMatch(String(parseProvisioning(`hub 1.2.3.4\ntoken A ${SECRET} extra\n`)), new RegExp(SECRET), 'a bad token line: the reason does not quote it');
+});
+
+t.test('the pin is curl\'s --pinnedpubkey: curl accepts the hub with the pin the server shows and refuses it with another', needs(t, 'curl'), async (t) => {
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const creds = hubPki(ca);
+  const svc = new EnrollmentService({ config: () => undefined, credentials: () => creds, template: () => TEMPLATE, state: emptyState(), save: () => undefined, log: () => undefined });
+  const listener = new EnrollmentListener(svc);
+  const port = await listener.listen(creds, 0, '127.0.0.1');
+  t.teardown(() => listener.close());
+  // curl speaks HTTP after the handshake, which the listener refuses (a 1.2 GB "length"): only curl's
+  // exit code 90 (CURLE_SSL_PINNEDPUBKEYNOTMATCH) says the pin did not match
+  const curl = (pin: string) => new Promise<number | null>((res) => {
+    const p = spawn('curl', ['-sk', '--max-time', '10', '--pinnedpubkey', pin, `https://127.0.0.1:${port}/`], { stdio: 'ignore' });
+    p.on('exit', (code) => res(code));
+  });
+  const right = await curl(creds.pin);
+  t.ok(right !== 90 && right !== 0, `curl --pinnedpubkey with the shown pin: past the pin check (exit ${right}: the listener refuses its HTTP)`);
+  t.equal(svc.counters.tooLarge, 1, 'the listener got curl\'s request after the handshake');
+  t.equal(await curl(`sha256//${Buffer.alloc(32, 7).toString('base64')}`), 90, 'curl with another pin: 90, public key does not match');
+  t.equal(svc.counters.tooLarge, 1, 'and sent nothing');
 });
 
 t.test('manual approval through the service, show dmvpn enrollment, and a client that never finishes its request', async (t) => {
@@ -263,7 +314,7 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   const cfg: EnrollmentConfig = { tokens: [{ name: 'FLEET', sha256: sha(SECRET) }], pool: { start: '192.168.0.10', end: '192.168.0.20' }, template: 'spoke.cfg', manual: true };
   const logs: string[] = [];
   const { EnrollmentServer } = await import('../appliance/enroll/server.js');
-  const { formatEnrollment } = await import('../appliance/enroll/show.js');
+  const { formatEnrollment } = await import('../appliance/supervisor/exec-enroll.js');
   const server = new EnrollmentServer({ running: () => ({ enrollment: cfg, crypto: { lines: [] } }), keys: () => undefined, address: () => '127.0.0.1', template: () => TEMPLATE,
     state: emptyState(), save: () => undefined, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
   const svc = server.service;
@@ -294,7 +345,7 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   const shown = formatEnrollment({ ...view, admitted: admittedRows, refused: [{ at: Date.now() - 5000, from: '172.16.35.2', reason: 'bad-token', token: 'X' }] }, false);
   t.match(shown, /^Enrollment server: not listening: no trustpoint \(dmvpn enrollment: trustpoint NAME\)\n/, 'show: why not listening');
   t.match(shown, new RegExp(`Admitted:\\n.*\\n  ${id.slice(0, 16)}  192\\.168\\.0\\.10 +spoke-192-168-0-10 +FLEET`), 'show: the admitted device');
-  t.match(shown, /Refused \(latest\):\n.*\n {2}0m0[45]s +172\.16\.35\.2 +X +- +bad-token/, 'show: the refusal with its reason');
+  t.match(shown, /Refused \(latest\):\n.*\n {2}00:00:0[45] +172\.16\.35\.2 +X +- +bad-token/, 'show: the refusal with its reason');
   server.stop();
 
   // a client that connects, handshakes and never sends its request is cut off (and counted)

@@ -15,6 +15,7 @@ import { Lab, labConfig, waitFor, nsExec, ROOT } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { TestCa, certBlock, derHex } from './util/pki.js';
+import { pemBlock } from '../appliance/ike/pki/trustpoint.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
@@ -113,7 +114,7 @@ t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token
   const block = /crypto pki certificate chain DMVPN-ENROLL\n certificate [0-9A-F]+\n((?: {2}[0-9A-F ]+\n)+)/.exec(saved);
   t.ok(block, 'R2: the chain in its startup-config');
   const der = Buffer.from(block![1].replace(/\s+/g, ''), 'hex');
-  ca.write('r2.pem', `-----BEGIN CERTIFICATE-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`);
+  ca.write('r2.pem', pemBlock('CERTIFICATE', der));
   t.match(ca.ssl('verify', '-CAfile', 'lab.pem', 'r2.pem').toString(), /r2\.pem: OK/, 'openssl verify -CAfile: OK');
   t.match(ca.ssl('x509', '-in', 'r2.pem', '-noout', '-ext', 'subjectAltName').toString(), /IP Address:192\.168\.0\.10, IP Address:172\.16\.25\.2/, 'openssl: SAN tunnel + NBMA address');
   t.ok(saved.includes(derHex(caPem).toUpperCase().slice(0, 8)), 'R2: the CA certificate in its chain');

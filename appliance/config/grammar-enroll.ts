@@ -4,15 +4,15 @@
 import { createHash } from 'node:crypto';
 import { Node, define, CliError, Args } from '../cli/tree.js';
 import type { ConfigCtx, ModeId } from './modes.js';
-import type { EnrollmentConfig } from './model-enroll.js';
+import { TOKEN_NAME, type EnrollmentConfig } from './model-enroll.js';
 import { ipToU32 } from '../net/ipv4.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 
 /** a token secret shorter than this is refused: it is the only thing between the Internet and a certificate */
-export const MIN_SECRET = 16;
+const MIN_SECRET = 16;
 /** at most this many addresses in the pool (the hub keeps one binding per address) */
-export const MAX_POOL = 4096;
+const MAX_POOL = 4096;
 const MAX_TOKENS = 256;
 
 const HELP: Record<string, string> = {
@@ -66,6 +66,7 @@ export function enrollmentTrees(subTree: (exitTo?: ModeId) => Node): Partial<Rec
   const token: Act = (ctx, a) => {
     const e = ctxEnroll(ctx);
     if (a.no) { e.tokens = e.tokens.filter((x) => x.name !== a.p.name); return; }
+    if (!TOKEN_NAME.test(a.p.name)) throw new CliError(`token ${a.p.name}: a name of letters, digits, "_", "-", "." (at most 64), as a request carries it`);
     let sha256: string;
     if (a.kw.has('sha256')) {
       if (!/^[0-9a-f]{64}$/.test(a.p.hex)) throw new CliError(`token ${a.p.name}: sha256 wants 64 hexadecimal digits`);

@@ -29,5 +29,8 @@ export interface EnrollmentConfig {
   port?: number;
 }
 
+/** a token name: what the config accepts, the provisioning file holds and the request carries */
+export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 /** the TCP port of the enrollment listener when `listen port` is not given */
 export const ENROLL_PORT = 4430;

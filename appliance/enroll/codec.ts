@@ -3,6 +3,7 @@
 // hostile client cannot make the hub buffer more than MAX_REQUEST), and every field is checked for
 // type, size and form before anything looks at it.
 import type { RefusalReason } from './decide.js';
+import { TOKEN_NAME } from '../config/model-enroll.js';
 
 export const PROTOCOL_VERSION = 1;
 /** a request is a token, a secret and a CSR of about 300-1500 bytes */
@@ -41,15 +42,13 @@ export class FrameReader {
   }
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
 /** A request body, or why it is refused (the reason never quotes the secret). */
 export function decodeRequest(body: Buffer): EnrollRequest | string {
   let j: Partial<EnrollRequest>;
   try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
   if (typeof j !== 'object' || j === null) return 'not an object';
-  if (j.v !== PROTOCOL_VERSION) return `protocol version ${String(j.v).slice(0, 8)} (expected ${PROTOCOL_VERSION})`;
-  if (typeof j.token !== 'string' || !NAME.test(j.token)) return 'token name missing or malformed';
+  if (j.v !== PROTOCOL_VERSION) return `protocol version ${typeof j.v === 'number' ? j.v : 'missing or not a number'} (expected ${PROTOCOL_VERSION})`; // no sender text in the log
+  if (typeof j.token !== 'string' || !TOKEN_NAME.test(j.token)) return 'token name missing or malformed';
   if (typeof j.secret !== 'string' || j.secret.length === 0 || j.secret.length > 256) return 'secret missing or malformed';
   if (typeof j.csr !== 'string' || !/^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n?$/.test(j.csr)) return 'csr missing or not a PEM certificate request';
   return { v: j.v, token: j.token, secret: j.secret, csr: j.csr };

@@ -1,8 +1,7 @@
-// The admission decision for one request whose TLS channel is up and whose device key is proven (the
-// CSR's signature): token first, nothing is recorded before it passes; then the device key's existing
+// The admission decision for one request whose token has passed (token.ts: the service checks it
+// before anything else) and whose device key is proven (the CSR's signature): the device key's existing
 // binding, the one-time rule, approval, the pool. Pure: the server applies the outcome.
-import type { EnrollmentConfig } from '../config/model-enroll.js';
-import { checkToken } from './token.js';
+import type { EnrollmentConfig, EnrollmentToken } from '../config/model-enroll.js';
 import { bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
 
 export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready';
@@ -21,22 +20,23 @@ export type Decision =
   | { kind: 'pending'; token: string }
   | { kind: 'admit'; address: string; hostname: string; token: string; again: boolean };
 
-export interface Request { token: string; secret: string; key: string /* SHA-256 of the SPKI, hex */ }
+/** `token`: the configured token whose secret the request presented (checkToken's); `key`: the device
+ *  key's SHA-256 of its SPKI, hex */
+export interface Request { token: EnrollmentToken; key: string }
 
-export function decide(cfg: EnrollmentConfig, state: EnrollmentState, req: Request, approved: ReadonlySet<string>, now: Date): Decision {
-  const tc = checkToken(cfg.tokens, req.token, req.secret, now);
-  if (!tc.ok) return { kind: 'refused', reason: tc.reason };
+export function decide(cfg: EnrollmentConfig, state: EnrollmentState, req: Request, approved: ReadonlySet<string>): Decision {
+  const token = req.token.name;
   const bound = bindingOf(state, req.key);
   if (bound) {
     // the same device enrolling again (its answer lost, its config wiped) gets the same address
-    if (bound.token === req.token) return { kind: 'admit', address: bound.address, hostname: bound.hostname, token: req.token, again: true };
+    if (bound.token === token) return { kind: 'admit', address: bound.address, hostname: bound.hostname, token, again: true };
     return { kind: 'refused', reason: 'key-bound-elsewhere', detail: `bound to ${bound.address} under token ${bound.token}` };
   }
-  const user = state.usedTokens[req.token];
-  if (tc.token.oneTime && user && user !== req.key) return { kind: 'refused', reason: 'token-used' };
-  if (cfg.manual && !approved.has(req.key)) return { kind: 'pending', token: req.token };
+  const user = state.usedTokens[token];
+  if (req.token.oneTime && user && user !== req.key) return { kind: 'refused', reason: 'token-used' };
+  if (cfg.manual && !approved.has(req.key)) return { kind: 'pending', token };
   if (!cfg.pool) return { kind: 'refused', reason: 'not-ready', detail: 'no pool' };
   const address = freeAddress(state, cfg.pool);
   if (!address) return { kind: 'refused', reason: 'pool-exhausted' };
-  return { kind: 'admit', address, hostname: hostnameFor(address), token: req.token, again: false };
+  return { kind: 'admit', address, hostname: hostnameFor(address), token, again: false };
 }

@@ -5,7 +5,7 @@
 import type { CryptoConfig } from '../config/model.js';
 import { ENROLL_PORT, type EnrollmentConfig } from '../config/model-enroll.js';
 import type { KeyLookup } from '../ike/pki/trustpoint.js';
-import { serverCredentials, type ServerCredentials } from './credentials.js';
+import { ServerCredentialsCache, type ServerCredentials } from './credentials.js';
 import { EnrollmentService, type ServiceDeps } from './service.js';
 import { EnrollmentListener, DEFAULT_LIMITS, type ListenerLimits } from './listener.js';
 
@@ -27,6 +27,8 @@ export class EnrollmentServer {
   private notListening = 'not configured (dmvpn enrollment)';
   private timer?: NodeJS.Timeout;
   private syncing = false;
+  /** the credentials as last computed: parsed again only when the config or key store changed */
+  private readonly creds = new ServerCredentialsCache();
 
   constructor(private readonly o: ServerOptions) {
     this.service = new EnrollmentService({ ...o, config: () => o.running().enrollment, credentials: () => this.credentials() });
@@ -34,7 +36,7 @@ export class EnrollmentServer {
 
   private credentials(): ServerCredentials | string {
     const r = this.o.running();
-    return r.enrollment ? serverCredentials(r.enrollment, r.crypto, this.o.keys()) : 'not configured (dmvpn enrollment)';
+    return r.enrollment ? this.creds.get(r.enrollment, r.crypto, this.o.keys()) : 'not configured (dmvpn enrollment)';
   }
 
   start(): void {

@@ -20,7 +20,7 @@ const MAX_REFUSALS = 32;
 /** pending requests kept at once (manual approval): more are refused until some are approved */
 const MAX_PENDING = 64;
 /** device certificates are valid this many days */
-export const CERT_DAYS = 365;
+const CERT_DAYS = 365;
 
 export interface Refusal { at: number; from: string; reason: RefusalReason | 'bad-request'; token?: string; key?: string; detail?: string }
 export interface Pending { key: string; token: string; from: string; since: number; last: number; approved: boolean }
@@ -37,8 +37,7 @@ export interface ServiceDeps {
   now?: () => Date;
 }
 
-export const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
-export type EnrollCounters = ReturnType<typeof newCounters>;
+const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
 
 /** the IPv4 address a request came from (the device's NBMA address, its IKE identity), if it is one */
 const nbmaOf = (from: string) => { const a = from.replace(/^::ffff:/, ''); return /^\d+\.\d+\.\d+\.\d+$/.test(a) ? a : undefined; };
@@ -116,7 +115,7 @@ export class EnrollmentService {
     if (typeof proven === 'string') { this.counters.badRequest++; return this.refuse(from, 'bad-request', { detail: proven, token: req.token }); }
     const creds = this.d.credentials();
     if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
-    const dec = decide(cfg, this.d.state, { token: req.token, secret: req.secret, key: proven.key }, new Set(this.d.state.approved), now);
+    const dec = decide(cfg, this.d.state, { token: tc.token, key: proven.key }, new Set(this.d.state.approved));
     if (dec.kind === 'refused') return this.refuse(from, dec.reason, { token: req.token, key: proven.key, detail: dec.detail });
     if (dec.kind === 'pending') return this.hold(proven.key, req.token, from, now);
     let config: string, certificate: string;

@@ -6,7 +6,8 @@
 import { X509Certificate } from 'node:crypto';
 import { parseStartupConfig } from '../config/load.js';
 import { renderConfig } from '../config/render.js';
-import { derHexLines } from '../config/render-pki.js';
+import { pkiLines } from '../config/render-pki.js';
+import type { ChainCert, KeyKind } from '../config/model-pki.js';
 
 /** The trustpoint an enrolled spoke's config names, and the key-store label of its device key. */
 export const ENROLL_TRUSTPOINT = 'DMVPN-ENROLL';
@@ -26,20 +27,19 @@ export function fillTemplate(template: string, v: SpokeValues): string {
   });
 }
 
-const KEYPAIR_WORD: Record<string, string> = { ed25519: 'ed25519keypair', ec: 'eckeypair', rsa: 'rsakeypair' };
+const KEY_KINDS: readonly string[] = ['ed25519', 'ec', 'rsa'] satisfies KeyKind[];
 
-function certLines(pem: string, ca: boolean): string[] {
-  const c = new X509Certificate(pem);
-  return [` certificate ${ca ? 'ca ' : ''}${c.serialNumber}`, ...derHexLines(c.raw.toString('hex')), '  \tquit'];
-}
+const chainCert = (pem: string, ca: boolean): ChainCert => { const c = new X509Certificate(pem); return { serial: c.serialNumber, ca, der: c.raw.toString('hex') }; };
 
-/** The trustpoint and chain lines for the device certificate `certPem` issued under `caPem`. */
-export function enrollmentPkiLines(certPem: string, caPem: string): string[] {
+/** The trustpoint and chain lines for the device certificate `certPem` issued under `caPem`, as the
+ *  running-config prints them (render-pki.ts). */
+function enrollmentPkiLines(certPem: string, caPem: string): string[] {
   const kind = new X509Certificate(certPem).publicKey.asymmetricKeyType ?? '';
-  const word = KEYPAIR_WORD[kind];
-  if (!word) throw new Error(`device key of type ${kind} has no trustpoint keypair command`);
-  return [`crypto pki trustpoint ${ENROLL_TRUSTPOINT}`, ' enrollment terminal', ' revocation-check none', ` ${word} ${DEVICE_KEY_LABEL}`,
-    `crypto pki certificate chain ${ENROLL_TRUSTPOINT}`, ...certLines(certPem, false), ...certLines(caPem, true), '!'];
+  if (!KEY_KINDS.includes(kind)) throw new Error(`device key of type ${kind} has no trustpoint keypair command`);
+  return [...pkiLines({
+    trustpoints: [{ name: ENROLL_TRUSTPOINT, enrollment: 'terminal', revocationNone: true, keyPair: { kind: kind as KeyKind, label: DEVICE_KEY_LABEL } }],
+    chains: [{ name: ENROLL_TRUSTPOINT, certs: [chainCert(certPem, false), chainCert(caPem, true)] }],
+  }), '!'];
 }
 
 /** The spoke's whole startup-config in running-config form; throws with the line a bad template gives. */

@@ -6,12 +6,14 @@
 // until admitted and saves the answer as its startup-config, which the normal start then loads.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { EnrollmentServer } from '../enroll/server.js';
 import { emptyState, parseState, type EnrollmentState } from '../enroll/bindings.js';
 import { parseProvisioning } from '../enroll/provisioning.js';
 import { enrollUntilAdmitted } from '../enroll/enroll-loop.js';
 import { DEVICE_KEY_LABEL } from '../enroll/template.js';
+import { keyId } from '../enroll/issue.js';
+import { shortKey } from '../enroll/service.js';
 import { certificateRequest } from '../ike/pki/csr.js';
 import { writeFileAtomic, saveStartupConfig } from '../supervisor/startup-config.js';
 import type { ExecContext } from '../supervisor/exec-context.js';
@@ -62,7 +64,7 @@ export async function enrollFactoryBox(keys: KeyStore, configPath: string, provi
     log('notice', 'DEVICE_KEY', `device key ${DEVICE_KEY_LABEL} generated (Ed25519), kept in ${keys.file}`);
   }
   const key = createPrivateKey(keys.lookup(DEVICE_KEY_LABEL)!.pem);
-  const id = createHash('sha256').update(createPublicKey(key).export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  const id = shortKey(keyId(createPublicKey(key).export({ type: 'spki', format: 'der' })));
   log('notice', 'START', `no startup-config: enrolling with hub ${prov.hub} (token ${prov.token}, device key ${id})`);
   await enrollUntilAdmitted(prov, key, certificateRequest(key, 'CN=dmvpn-device'), {
     log, save: (text) => saveStartupConfig(configPath, text),

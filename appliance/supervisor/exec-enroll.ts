@@ -2,8 +2,9 @@
 // `show dmvpn enrollment [json]`, `dmvpn enrollment approve KEY` (manual approval) and
 // `clear dmvpn enrollment binding KEY` (frees a device key's address: it may then enroll under another token).
 import type { Args } from '../cli/tree.js';
-import type { EnrollmentServer } from '../enroll/server.js';
-import { formatEnrollment } from '../enroll/show.js';
+import type { EnrollmentServer, EnrollmentView } from '../enroll/server.js';
+import { shortKey } from '../enroll/service.js';
+import { iosTime } from '../show/time.js';
 
 export function enrollmentCommands(s: EnrollmentServer): Record<string, (a: Args) => string> {
   return {
@@ -12,4 +13,27 @@ export function enrollmentCommands(s: EnrollmentServer): Record<string, (a: Args
     'dmvpn enrollment approve {key:word}': (a) => s.approve(a.p.key),
     'clear dmvpn enrollment binding {key:word}': (a) => s.service.unbind(a.p.key),
   };
+}
+
+// The show: the listener (port and the pin spokes' provisioning files carry, or why it is not
+// listening), counters, then the admitted device keys, the pending ones and the recent refusals with
+// their reasons. Keys are shown as the first 16 hex digits of their SHA-256 (enough for `dmvpn
+// enrollment approve`); never a secret.
+
+/** how long ago, as IOS's show commands print it (show/time.ts) */
+const age = (now: number, at: number) => iosTime(Math.round((now - at) / 1000));
+
+export function formatEnrollment(v: EnrollmentView, json: boolean, now = Date.now()): string {
+  if (json) return JSON.stringify(v, null, 1) + '\n';
+  const c = v.counters;
+  const out = [v.listening ? `Enrollment server: listening on ${v.listening.address} TCP ${v.listening.port}, approval ${v.approval}${v.pool ? `, pool ${v.pool.start} - ${v.pool.end}` : ''}` : `Enrollment server: not listening: ${v.notListening}`];
+  if (v.listening) out.push(`  Hub key pin: ${v.listening.pin}`);
+  out.push(`  Requests ${c.requests}: admitted ${c.admitted}, again ${c.readmitted}, pending ${c.pending}, refused ${c.refused} (bad request ${c.badRequest}, too large ${c.tooLarge}); dropped: rate ${c.rateLimited}, busy ${c.busy}, timeout ${c.timeouts}, TLS ${c.tlsErrors}`);
+  out.push('', 'Admitted:', '  Device key        Tunnel address   Hostname                Token         Since');
+  for (const b of v.admitted) out.push(`  ${shortKey(b.key).padEnd(18)}${b.address.padEnd(17)}${b.hostname.padEnd(24)}${b.token.padEnd(14)}${b.admitted}`);
+  out.push('', 'Pending:', '  Device key        From             Token         Waiting  State');
+  for (const p of v.pending) out.push(`  ${shortKey(p.key).padEnd(18)}${p.from.padEnd(17)}${p.token.padEnd(14)}${age(now, p.since).padEnd(9)}${p.approved ? 'approved' : 'waiting for approval'}`);
+  out.push('', 'Refused (latest):', '  Age      From             Token         Device key        Reason');
+  for (const r of [...v.refused].reverse()) out.push(`  ${age(now, r.at).padEnd(9)}${r.from.padEnd(17)}${(r.token ?? '-').padEnd(14)}${(r.key ? shortKey(r.key) : '-').padEnd(18)}${r.reason}${r.detail ? ` (${r.detail})` : ''}`);
+  return out.join('\n') + '\n';
 }
