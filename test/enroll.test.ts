@@ -5,6 +5,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { parseStartupConfig } from '../appliance/config/load.js';
@@ -26,6 +27,8 @@ import { TestCa, certBlock } from './util/pki.js';
 import { ROOT } from './util/lab.js';
 import { requireTools, needs } from './util/needs.js';
 import type { EnrollmentConfig } from '../appliance/config/model-enroll.js';
+import { boxEnrollmentServer } from '../appliance/entry/enroll-box.js';
+import type { ExecContext } from '../appliance/supervisor/exec-context.js';
 
 requireTools(t, ['openssl']);
 
@@ -360,4 +363,19 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   });
   t.ok(closed, 'a request that never completes: the connection is closed');
   t.equal(direct.counters.timeouts, 1, 'counted as a timeout');
+});
+
+t.test('the hub box: an enrollment state file that cannot be read or parsed leaves the server off, named in the log, dmvpnd still starting', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enroll-state-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const log = (level: string, mnemonic: string, text: string) => { lines.push(`${level} ${mnemonic} ${text}`); };
+  const cfg = path.join(dir, 'startup-config');
+  fs.mkdirSync(`${cfg}.enroll`); // a directory where the state file should be: readFileSync throws EISDIR
+  t.equal(boxEnrollmentServer({} as ExecContext, cfg, log), undefined, 'no server, no throw');
+  t.match(lines.join('\n'), /error STATE enrollment state .*startup-config\.enroll unreadable \(EISDIR.*\): no enrollment server/);
+  fs.rmdirSync(`${cfg}.enroll`);
+  fs.writeFileSync(`${cfg}.enroll`, '{not json');
+  t.equal(boxEnrollmentServer({} as ExecContext, cfg, log), undefined, 'a state file that does not parse: no server either');
+  t.equal(lines.filter((l) => /unreadable/.test(l)).length, 2);
 });

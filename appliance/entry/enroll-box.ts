@@ -32,7 +32,11 @@ export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: L
   const file = `${configPath}.enroll`;
   let state: EnrollmentState = emptyState();
   if (fs.existsSync(file)) {
-    const s = parseState(fs.readFileSync(file, 'utf8'));
+    let text: string;
+    // a state file that cannot be read (a directory, no permission, an I/O error) is reported like one
+    // that does not parse: the box runs without the enrollment server instead of not starting at all
+    try { text = fs.readFileSync(file, 'utf8'); } catch (e) { log('error', 'STATE', `enrollment state ${file} unreadable (${(e as Error).message}): no enrollment server until it is repaired or removed`); return undefined; }
+    const s = parseState(text);
     if (typeof s === 'string') { log('error', 'STATE', `enrollment state ${file} unreadable (${s}): no enrollment server until it is repaired or removed`); return undefined; }
     state = s;
   }
