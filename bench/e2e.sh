@@ -46,5 +46,11 @@ echo "dmvpn $MODE mGRE udp 64B pps: $(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -u
 sleep 0.5; python3 "$here/lib/loss-ledger.py" snap $P > "$run/after.json"
 echo "udp 64B loss ledger (packets per hop; the hub and spoke carry NHRP/pings too):"
 python3 "$here/lib/loss-ledger.py" diff "$run/before.json" "$run/after.json" $UDP_SECS
+# RFC 2544-style no-drop rate, both ways: h2 -> h1 (the spoke encapsulates, the hub decapsulates) and
+# h1 -> h2 (the other way round); bench/run.sh puts it beside wireguard-go's (bench/wg-ndr.sh)
+if [ "${E2E_NDR:-1}" = 1 ]; then
+  python3 "$here/lib/ndr.py" "dmvpn $MODE spoke->hub" $P-h2 $P-h1 10.0.1.10
+  python3 "$here/lib/ndr.py" "dmvpn $MODE hub->spoke" $P-h1 $P-h2 10.0.2.10
+fi
 echo "hub data-plane counters:"; ip netns exec $P-r1 "$app/bin/dmvpnctl" --control "$run/R1.sock" show dataplane counters | head -30
 echo "spoke data-plane counters:"; ip netns exec $P-r2 "$app/bin/dmvpnctl" --control "$run/R2.sock" show dataplane counters | head -30

@@ -46,3 +46,18 @@ PY
 else
   echo "(no ../shared/bench baseline scripts here: baselines skipped)"
 fi
+echo; echo "### baseline in the same run: 64-byte UDP no-drop rate through wireguard-go (two routers, as ours)"
+bash "$here/wg-ndr.sh" | tee /tmp/dmv-wg-ndr.txt
+python3 - <<'PY'
+import re
+def rate(path, key):
+    for l in open(path):
+        m = re.search(re.escape(key) + r' udp 64B no-drop rate: (\d+) pps', l)
+        if m: return int(m.group(1))
+    return 0
+wg = max(rate('/tmp/dmv-wg-ndr.txt', 'wireguard-go h1->h2'), rate('/tmp/dmv-wg-ndr.txt', 'wireguard-go h2->h1'))
+for mode in ('cleartext', 'chacha', 'gcm'):
+    for way in ('spoke->hub', 'hub->spoke'):
+        ours = rate('/tmp/dmv-e2e.txt', f'dmvpn {mode} {way}')
+        if ours: print(f"dmvpn {mode:9s} {way:10s} no-drop {ours} pps" + (f"  = {ours/wg:.2f}x wireguard-go's better direction ({wg} pps)" if wg else ''))
+PY
