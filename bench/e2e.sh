@@ -36,9 +36,17 @@ for i in $(seq 1 40); do
 done
 ip netns exec $P-h2 ping -c 2 -W 2 10.0.1.10 >/dev/null || { echo "e2e: no connectivity h2 -> h1"; tail "$run"/*.log; exit 1; }
 gbps() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))'; }
+# CPU time of both appliances (every process in the two router namespaces: watchdog, supervisor and its
+# worker and pump threads; softirq time the kernel charges to them included), in clock ticks
+cpu_ticks() { local t=0 p; for p in $(ip netns pids $P-r1) $(ip netns pids $P-r2); do
+  t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $t; }
 for i in $(seq 1 ${E2E_TCP_RUNS:-3}); do
   ip netns exec $P-h1 iperf3 -s -1 -D >/dev/null 2>&1; sleep 0.3
-  echo "dmvpn $MODE mGRE tcp Gbit/s $(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -t 6 -J 2>/dev/null | gbps)"
+  c0=$(cpu_ticks)
+  g=$(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -t 6 -J 2>/dev/null | gbps)
+  c1=$(cpu_ticks)
+  echo "dmvpn $MODE mGRE tcp Gbit/s $g"
+  python3 -c "import sys; g=float(sys.argv[1] or 0); c=(int(sys.argv[2])-int(sys.argv[3]))/int(sys.argv[4]); print('dmvpn $MODE cpu s per Gbit: %.2f (both appliances, %.1f CPU-s over 6 s at %.2f Gbit/s)' % (c/(g*6) if g else 0, c, g))" "$g" $c1 $c0 $(getconf CLK_TCK)
 done
 ip netns exec $P-h1 iperf3 -s -1 -D >/dev/null 2>&1; sleep 0.3
 python3 "$here/lib/loss-ledger.py" snap $P > "$run/before.json"

@@ -60,4 +60,7 @@ for mode in ('cleartext', 'chacha', 'gcm'):
     for way in ('spoke->hub', 'hub->spoke'):
         ours = rate('/tmp/dmv-e2e.txt', f'dmvpn {mode} {way}')
         if ours: print(f"dmvpn {mode:9s} {way:10s} no-drop {ours} pps" + (f"  = {ours/wg:.2f}x wireguard-go's better direction ({wg} pps)" if wg else ''))
+for mode in ('cleartext', 'chacha', 'gcm'):
+    v = [float(m.group(1)) for l in open('/tmp/dmv-e2e.txt') for m in [re.search(f'dmvpn {mode} cpu s per Gbit: ([0-9.]+)', l)] if m]
+    if v: print(f"dmvpn {mode:9s} CPU time per Gbit through both appliances (one worker each): {sorted(v)[len(v)//2]:.2f} s (median of {len(v)})")
 PY
