@@ -202,7 +202,7 @@ t.test('the loop: a wrong hub named by DHCP is refused by the pin with nothing s
   const saved: string[] = [];
   const r1 = await enrollUntilAdmitted(prov, privateKey, csr, { log, locate, save: (c) => saved.push(c), baseMs: 50, signal: ac.signal });
   t.equal(r1, undefined, 'not admitted');
-  t.match(events.join('\n'), new RegExp(`HUB enrolling with hub 127\\.0\\.0\\.1 port ${impPort} \\(from the DHCP option 43\\)\\nFAILED hub 127\\.0\\.0\\.1 presented key sha256//\\S+, not the pinned one: nothing sent`), 'the source logged, the impostor refused by the pin');
+  t.match(events.join('\n'), new RegExp(`HUB enrolling with hub 127\\.0\\.0\\.1 port ${impPort} \\(source: DHCP option 43\\)\\nFAILED hub 127\\.0\\.0\\.1 presented key sha256//\\S+, not the pinned one: nothing sent`), 'the source logged, the impostor refused by the pin');
   t.ok(connections >= 1, 'the client did connect to the impostor');
   t.equal(received, 0, 'and received not a byte: the token never left the box');
   t.equal(saved.length, 0, 'nothing saved');

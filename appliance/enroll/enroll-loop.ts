@@ -42,7 +42,7 @@ export async function enrollUntilAdmitted(p: Provisioning, key: KeyObject, csrPe
       why = found;
       mnemonic = 'NO_HUB';
     } else try {
-      const where = `${found.hub} port ${found.port} (from the ${found.source})`;
+      const where = `${found.hub} port ${found.port} (source: ${found.source})`;
       if (where !== lastHub) o.log('notice', 'HUB', `enrolling with hub ${where}`);
       lastHub = where;
       const hub = found.hub;
