@@ -162,7 +162,8 @@ t.test('the hub\'s time: stepped when over a minute off and the box owns its clo
   for (const bad of [0, EARLIEST_HUB_TIME - 1, Date.UTC(2100, 0, 1), Date.UTC(2200, 0, 1), NaN, 1.5e12 + 0.5, Number.MAX_SAFE_INTEGER]) t.match(decideClock(bad, local), { refused: /the hub's time .* is outside 2026-01-01 - 2100-01-01/ }, `refused: ${bad}`);
   const steps: number[] = [];
   const logs: string[] = [];
-  const o = { setClock: async (ms: number) => { steps.push(ms); }, now: () => Date.UTC(1970, 0, 2), log: (l: string, m: string, s: string) => logs.push(`${l} ${m} ${s}`) };
+  let clock = Date.UTC(1970, 0, 2);
+  const o = { setClock: async (ms: number) => { steps.push(ms); clock += ms; }, now: () => clock, log: (l: string, m: string, s: string) => logs.push(`${l} ${m} ${s}`) };
   await followHubClock(local, o);
   t.same(steps, [local - Date.UTC(1970, 0, 2)], 'a box in 1970: stepped to the hub\'s time');
   t.match(logs[0], /^notice CLOCK clock stepped by \d+ s to the hub's time 2026-12-05T12:00:00\.000Z \(was 1970-01-02/, 'logged');
@@ -171,8 +172,11 @@ t.test('the hub\'s time: stepped when over a minute off and the box owns its clo
   t.match(logs[1], /^error CLOCK the hub's time 1999-01-01T00:00:00\.000Z is outside .*: clock not set from it/, 'and says so');
   await followHubClock(undefined, o);
   t.equal(logs.length, 2, 'no time in the answer (an older hub): nothing done');
+  clock = Date.UTC(1970, 0, 2);
   await followHubClock(local, { ...o, setClock: undefined });
   t.match(logs[2], /^warn CLOCK the clock is \d+ s off the hub's; not set \(this box does not own its clock\)/, 'no permission to set it: a warning only');
+  await followHubClock(local, { ...o, setClock: async () => undefined });
+  t.match(logs[3], /^error CLOCK the clock could not be stepped to the hub's time 2026-12-05T12:00:00\.000Z \(it reads 1970-01-02/, 'a step that did not take (date -s failed): said so, not "stepped"');
   t.equal(decodeAnswer(Buffer.from(JSON.stringify({ v: 1, status: 'admitted', address: 'a', hostname: 'h', config: 'c', certificate: 'x', ca: 'y', time: 'soon' }))), 'time is not a whole number of milliseconds', 'a non-numeric time: the answer refused');
 });
 
@@ -219,9 +223,10 @@ t.test('the loop: a wrong hub named by DHCP is refused by the pin with nothing s
   lease = `opt43=${hex(`5A1D;B2;I127.0.0.1;J${port}`)}\n`;
   events.length = 0;
   const steps: number[] = [];
+  let shift = 0; // the box's clock: the real one moved by what the injected setter stepped
   const r2 = await enrollUntilAdmitted(prov, privateKey, csr, {
     log, locate, baseMs: 50,
-    followClock: (ms) => followHubClock(ms, { setClock: async (off) => { steps.push(off); events.push('STEP'); }, log }),
+    followClock: (ms) => followHubClock(ms, { setClock: async (off) => { steps.push(off); shift += off; events.push('STEP'); }, now: () => Date.now() + shift, log }),
     save: (c) => { saved.push(c); events.push('SAVE'); },
   });
   t.equal(r2, '192.168.0.10', 'admitted through the hub option 43 named');

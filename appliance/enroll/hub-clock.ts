@@ -42,5 +42,8 @@ export async function followHubClock(hubMs: number | undefined, o: HubClockOptio
   const secs = Math.round(d.step / 1000);
   if (!o.setClock) { o.log('warn', 'CLOCK', `the clock is ${secs} s off the hub's; not set (this box does not own its clock)`); return; }
   await o.setClock(d.step);
+  // the setter reports no failure (date -s): the clock itself says whether it moved
+  const after = (o.now ?? Date.now)();
+  if (Math.abs(hubMs - after) > CLOCK_STEP_MS + Math.max(0, after - local)) { o.log('error', 'CLOCK', `the clock could not be stepped to the hub's time ${new Date(hubMs).toISOString()} (it reads ${new Date(after).toISOString()})`); return; }
   o.log('notice', 'CLOCK', `clock stepped by ${secs} s to the hub's time ${new Date(hubMs).toISOString()} (was ${new Date(local).toISOString()})`);
 }
