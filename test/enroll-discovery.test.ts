@@ -42,7 +42,7 @@ t.test('option 43 in the Cisco PnP string form: the fields used taken, others sk
     ['5A1D;I10.1.2.3\nJ80', /not printable/], [Buffer.from([0x35, 0x41, 0x31, 0x44, 0x3b, 0xc3, 0xa9]), /not printable/],
     ['I10.1.2.3;J80', /does not start with 5A1D/], ['5A1X;I10.1.2.3', /does not start with 5A1D/], ['5A2D;I10.1.2.3', /does not start/],
     ['5A1D;B1;Ihub.example.net', /address type B1 \(only B2/], ['5A1D;B3;I2001:db8::1', /address type B3/],
-    ['5A1D;B2;J80', /no I field/], ['5A1D;I10.1.2.256', /is not an IPv4 address/], ['5A1D;I010.1.2.3x', /not an IPv4/], ['5A1D;I10.1.2', /not an IPv4/],
+    ['5A1D;B2;J80', /no I field/], ['5A1D;I10.1.2.256', /is not an IPv4 address/], ['5A1D;I010.1.2.3x', /not an IPv4/], ['5A1D;I010.1.2.3', /I010\.1\.2\.3 is not an IPv4/], ['5A1D;I10.1.2', /not an IPv4/],
     ['5A1D;I10.1.2.3;J0', /J0 is not a port/], ['5A1D;I10.1.2.3;J65536', /J65536 is not a port/], ['5A1D;I10.1.2.3;J8a', /not a port/], ['5A1D;I10.1.2.3;J', /J is not a port/],
     ['5A1D;I10.1.2.3;I10.9.9.9', /field I given twice/], ['5A1D;i10.1.2.3', /capital letter/], ['5A1D;;I10.1.2.3', /capital letter/],
   ];
@@ -60,7 +60,7 @@ t.test('the lease file: every line checked; oversized, bad hex, unknown, repeate
     ['ip=1.2.3.4\nip=5.6.7.8\n', /line 2: ip given twice/], ['domain=a.com\ndomain=b.com\n', /domain given twice/],
     ['hub=1.2.3.4\n', /unknown key "hub"/], ['ip 1.2.3.4\n', /line 1 is not key=printable/], ['ip=1.2.3.4\r\n', /not key=printable/],
     ['domain=ex\u00e4mple.com\n', /not key=printable/], ['domain=a\tb\n', /not key=printable/],
-    ['ip=1.2.3.256\n', /ip is not an IPv4/], ['router=1.2.3.4  5.6.7.8\n', /router is not a list/], [`dns=${Array(9).fill('1.1.1.1').join(' ')}\n`, /at most 8/],
+    ['ip=1.2.3.256\n', /ip is not an IPv4/], ['dns=8.8.8.010\n', /dns is not a list/], ['router=1.2.3.4  5.6.7.8\n', /router is not a list/], [`dns=${Array(9).fill('1.1.1.1').join(' ')}\n`, /at most 8/],
     ['domain=-bad.com\n', /not a DNS domain/], [`domain=${'a'.repeat(64)}.com\n`, /not a DNS domain/], ['domain=a..com\n', /not a DNS domain/], ['domain=a_b.com\n', /not a DNS domain/],
     [`domain=${Array(60).fill('abcd').join('.')}\n`, /not a DNS domain/],
   ];

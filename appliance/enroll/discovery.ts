@@ -7,8 +7,8 @@
 // parsed strictly, since anything on the WAN segment chose its contents.
 import fs from 'node:fs';
 import { Resolver } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import { ENROLL_PORT } from '../config/model-enroll.js';
-import { ipv4Bytes } from '../net/ipv4.js';
 import type { Provisioning } from './provisioning.js';
 
 export type HubSource = 'provisioning file' | 'DHCP option 43' | 'DNS';
@@ -25,7 +25,8 @@ const MAX_SERVERS = 8;
 /** the name asked in the lease's domain, as Cisco PnP asks pnpserver.<domain> */
 export const ENROLL_DNS_LABEL = 'dmvpn-enroll';
 
-const isIpv4 = (s: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(s) && ipv4Bytes(s) !== undefined;
+/** dotted quad in canonical form: no leading zeros, which a resolver could read as octal (010 = 8) */
+const isIpv4 = (s: string) => isIPv4(s);
 /** a DNS name of letters, digits and hyphens, labels 1-63, at most 253 in all */
 const isDomain = (s: string) => s.length <= 253 - ENROLL_DNS_LABEL.length - 1
   && s.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
