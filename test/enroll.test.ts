@@ -19,7 +19,7 @@ import { EnrollmentService } from '../appliance/enroll/service.js';
 import { EnrollmentListener } from '../appliance/enroll/listener.js';
 import { serverCredentials, pinOf, ServerCredentialsCache } from '../appliance/enroll/credentials.js';
 import { requestEnrollment, answerProblem, EnrollError } from '../appliance/enroll/client.js';
-import { parseProvisioning } from '../appliance/enroll/provisioning.js';
+import { parseProvisioning, type HubTarget } from '../appliance/enroll/provisioning.js';
 import { keyId } from '../appliance/enroll/issue.js';
 import { certificateRequest } from '../appliance/ike/pki/csr.js';
 import { pemBlock } from '../appliance/ike/pki/trustpoint.js';
@@ -260,7 +260,7 @@ t.test('credentials from the config: trustpoint + key store; over TLS with the h
   const port = await listener.listen(creds, 0, '127.0.0.1');
   t.teardown(() => listener.close());
   const prov = (pin: string, secret = SECRET) => parseProvisioning(`! factory\nhub 127.0.0.1 port ${port}\npin ${pin}\ntoken SITE1 ${secret}\n`);
-  const good = prov(creds.pin);
+  const good = prov(creds.pin) as HubTarget | string; // the file has a hub line
   if (typeof good === 'string') { t.fail(good); return; }
   const dev = device();
   const a = await requestEnrollment(good, dev.csr);

@@ -11,45 +11,25 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { Lab, labConfig, waitFor, nsExec, ROOT } from './util/lab.js';
+import { Lab, waitFor, nsExec } from './util/lab.js';
+import { startEnrollHub, HUB_NBMA } from './util/enroll-hub.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { dmvpnctlSession } from './util/live-config.js';
-import { TestCa, certBlock, derHex } from './util/pki.js';
+import { TestCa, derHex } from './util/pki.js';
 import { pemBlock } from '../appliance/ike/pki/trustpoint.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
 const SECRET = 'zt-factory-token-0123456789';
 const FLEET_SECRET = 'zt-fleet-token-abcdefghijkl';
-const HUB_NBMA = '172.16.15.2';
-
-const hubCrypto = (hubPem: string, caPem: string) => [
-  'crypto pki trustpoint LAB-CA', ' enrollment terminal', ' revocation-check none', ' eckeypair HUB-KEY',
-  'crypto pki certificate chain LAB-CA', ...certBlock(hubPem, new X509Certificate(hubPem).serialNumber, false), ...certBlock(caPem, new X509Certificate(caPem).serialNumber, true),
-  'crypto ikev2 proposal P', ' encryption aes-cbc-256', ' integrity sha256', ' group 19', 'crypto ikev2 policy POL', ' proposal P',
-  'crypto ikev2 profile IKEV2PROF', ' match identity remote address 172.16.0.0 255.255.0.0', ' authentication remote ed25519-sig', ' authentication local ecdsa-sig', ' pki trustpoint LAB-CA',
-  'crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac', 'crypto ipsec profile MyProfile', ' set transform-set MyTransformSet', ' set ikev2-profile IKEV2PROF',
-  'interface Tunnel0', ' tunnel protection ipsec profile MyProfile',
-  'dmvpn enrollment', ' trustpoint LAB-CA', ' ca-keypair CA-KEY', ' listen port 4430', ' pool 192.168.0.10 192.168.0.20', ' template spoke-template.cfg',
-  ` token SITE1 ${SECRET} one-time`, '',
-].join('\n');
 
 t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token is refused on both sides', async (t) => {
   const lab = new Lab(`zt${process.pid % 10000}`, 2);
   const ca = new TestCa();
   t.teardown(() => { lab.down(); ca.close(); });
   lab.up();
-  const caPem = ca.ca('lab');
-  const hubPem = ca.leaf('hub', 'lab', [HUB_NBMA, '192.168.0.1']);
-  // the hub's key store: its TLS/IKE key and the CA key (as `crypto key generate` would keep them)
-  const hubCfg = lab.writeConfig('R1', labConfig('R1', { holdtime: 60, registrationTimeout: 5 }).replace(/\nend\n?$/, `\n${hubCrypto(hubPem, caPem)}end\n`));
-  const key = (pem: string) => ({ kind: 'ec', bits: 256, created: new Date().toISOString(), pem });
-  fs.writeFileSync(`${hubCfg}.keys`, JSON.stringify({ version: 1, keys: { 'HUB-KEY': key(ca.read('hub.key')), 'CA-KEY': key(ca.read('lab.key')) } }), { mode: 0o600 });
-  fs.copyFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), path.join(lab.dir, 'spoke-template.cfg'));
-  lab.start('R1', hubCfg);
+  const { caPem, hubCfg, listening, enrollView, hubPeers } = await startEnrollHub(lab, ca, [`SITE1 ${SECRET} one-time`]);
   const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n');
-  const enrollView = () => { try { return lab.ctlJson('R1', 'show dmvpn enrollment'); } catch { return undefined; } };
-  const listening = await waitFor(() => enrollView()?.listening, 30000);
   t.ok(listening, 'hub: enrollment server listening');
   if (!listening) { t.comment(logs()); return; }
   const pin: string = listening.pin;
@@ -87,7 +67,6 @@ t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token
   t.notOk(fs.existsSync(r3cfg), 'R3: no startup-config written');
 
   // R2: admitted, saved, started, registered over IKEv2 with its certificate
-  const hubPeers = () => { try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers as Array<{ nbma: string; tunnel: string; state: string }>; } catch { return []; } };
   const up = await waitFor(() => hubPeers().some((p) => p.nbma === '172.16.25.2' && p.tunnel === '192.168.0.10' && p.state === 'UP'), 90000);
   t.ok(up, 'hub: R2 UP in show dmvpn as 192.168.0.10');
   if (!up) t.comment(logs());

@@ -5,7 +5,7 @@
 import tls from 'node:tls';
 import { createHash, createPublicKey, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
 import { FrameReader, frame, decodeAnswer, MAX_ANSWER, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
-import type { Provisioning } from './provisioning.js';
+import type { HubTarget } from './provisioning.js';
 import { ENROLL_TRUSTPOINT, DEVICE_KEY_LABEL } from './template.js';
 import { parseStartupConfig } from '../config/load.js';
 import { chainCerts, trustpointOf } from '../config/model-pki.js';
@@ -13,7 +13,7 @@ import { chainCerts, trustpointOf } from '../config/model-pki.js';
 export class EnrollError extends Error {}
 
 /** One request to the hub: resolves with its answer; rejects with an EnrollError saying what failed. */
-export function requestEnrollment(p: Provisioning, csrPem: string, timeoutMs = 20_000): Promise<EnrollAnswer> {
+export function requestEnrollment(p: HubTarget, csrPem: string, timeoutMs = 20_000): Promise<EnrollAnswer> {
   return new Promise((resolve, reject) => {
     const fail = (why: string) => { sock.destroy(); reject(new EnrollError(why)); };
     // no CA check (rejectUnauthorized false): the pin below is the check, made before anything is sent

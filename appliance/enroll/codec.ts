@@ -13,7 +13,8 @@ export const MAX_ANSWER = 256 * 1024;
 
 export interface EnrollRequest { v: number; token: string; secret: string; csr: string }
 export type EnrollAnswer =
-  | { v: number; status: 'admitted'; address: string; hostname: string; config: string; certificate: string; ca: string }
+  // time: the hub's clock (ms since 1970) when it answered; the spoke sets its clock from it (hub-clock.ts)
+  | { v: number; status: 'admitted'; address: string; hostname: string; config: string; certificate: string; ca: string; time?: number }
   | { v: number; status: 'pending'; message: string }
   | { v: number; status: 'refused'; reason: RefusalReason | 'bad-request'; message: string };
 
@@ -60,6 +61,7 @@ export function decodeAnswer(body: Buffer): EnrollAnswer | string {
   try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
   if (typeof j !== 'object' || j === null || j.v !== PROTOCOL_VERSION) return 'not a version 1 answer';
   const str = (k: string) => typeof j[k] === 'string';
+  if (j.time !== undefined && !Number.isSafeInteger(j.time)) return 'time is not a whole number of milliseconds';
   if (j.status === 'admitted' && ['address', 'hostname', 'config', 'certificate', 'ca'].every(str)) return j as EnrollAnswer;
   if (j.status === 'pending' && str('message')) return j as EnrollAnswer;
   if (j.status === 'refused' && str('reason') && str('message')) return j as EnrollAnswer;

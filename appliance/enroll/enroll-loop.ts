@@ -1,14 +1,20 @@
-// A factory box enrolling until the hub admits it: request, check, save; on a refusal, a pending
-// approval or a network failure, wait and try again, the wait doubling from `baseMs` up to `capMs`
-// (±20 % jitter, so a hub that comes back is not hit by every spoke in the same second). Nothing is
-// saved unless the whole answer passes answerProblem(); the save is the caller's atomic write.
+// A factory box enrolling until the hub admits it: find the hub, request, check, set the clock, save; on
+// no hub found, a refusal, a pending approval or a network failure, wait and try again, the wait
+// doubling from `baseMs` up to `capMs` (±20 % jitter, so a hub that comes back is not hit by every spoke
+// in the same second). The hub is looked up again on every attempt (a DHCP lease may arrive or change).
+// Nothing is saved unless the whole answer passes answerProblem(); the save is the caller's atomic write.
 import type { KeyObject } from 'node:crypto';
 import { requestEnrollment, answerProblem, EnrollError } from './client.js';
 import type { Provisioning } from './provisioning.js';
+import type { FoundHub } from './discovery.js';
 import type { Level } from '../log/log.js';
 
 export interface LoopOptions {
   log: (level: Level, mnemonic: string, text: string) => void;
+  /** where the hub is (discovery.ts), or why it is not known yet */
+  locate: () => Promise<FoundHub | string>;
+  /** sets the clock from the hub's time in an answer that passed its checks, before it is saved */
+  followClock?: (hubMs: number | undefined) => Promise<void>;
   /** writes the startup-config atomically (throws when it cannot) */
   save: (configText: string) => void;
   baseMs?: number;
@@ -27,26 +33,36 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((res) => {
 export async function enrollUntilAdmitted(p: Provisioning, key: KeyObject, csrPem: string, o: LoopOptions): Promise<string | undefined> {
   const base = o.baseMs ?? 2000, cap = o.capMs ?? 300_000;
   let wait = base;
+  let lastHub = '';
   for (let attempt = 1; !o.signal?.aborted; attempt++) {
     let why: string;
     let mnemonic = 'REFUSED';
-    try {
-      const a = await requestEnrollment(p, csrPem, o.timeoutMs);
+    const found = await o.locate();
+    if (typeof found === 'string') {
+      why = found;
+      mnemonic = 'NO_HUB';
+    } else try {
+      const where = `${found.hub} port ${found.port} (source: ${found.source})`;
+      if (where !== lastHub) o.log('notice', 'HUB', `enrolling with hub ${where}`);
+      lastHub = where;
+      const hub = found.hub;
+      const a = await requestEnrollment({ ...p, hub, port: found.port }, csrPem, o.timeoutMs);
       if (a.status === 'admitted') {
         const problem = answerProblem(a, key);
         if (!problem) {
+          await o.followClock?.(a.time);
           o.save(a.config);
-          o.log('notice', 'ADMITTED', `enrolled with hub ${p.hub}: ${a.hostname}, tunnel address ${a.address}; startup-config saved`);
+          o.log('notice', 'ADMITTED', `enrolled with hub ${hub}: ${a.hostname}, tunnel address ${a.address}; startup-config saved`);
           return a.address;
         }
-        why = `answer from ${p.hub} refused, nothing saved: ${problem}`;
+        why = `answer from ${hub} refused, nothing saved: ${problem}`;
       } else if (a.status === 'pending') {
-        why = `hub ${p.hub}: ${a.message}`;
+        why = `hub ${hub}: ${a.message}`;
         o.log('info', 'PENDING', `${why}; asking again in ${Math.round(wait / 1000)} s`);
         await sleep(wait, o.signal);
         wait = Math.min(cap, wait * 2);
         continue;
-      } else why = `hub ${p.hub} refused enrollment: ${a.reason}: ${a.message}`;
+      } else why = `hub ${hub} refused enrollment: ${a.reason}: ${a.message}`;
     } catch (e) {
       mnemonic = 'FAILED';
       why = e instanceof EnrollError ? e.message : `save failed: ${(e as Error).message}`;

@@ -1,12 +1,15 @@
 // The provisioning file a factory box finds on its config partition (docs/enrollment.md): where the hub
-// listens, the hub key's pin, and the enrollment token. One setting per line, `!` comments:
+// listens (optional: without it the hub is discovered by DHCP option 43 or DNS, enroll/discovery.ts), the
+// hub key's pin, and the enrollment token. One setting per line, `!` comments:
 //   hub 203.0.113.1 port 4430
 //   pin sha256//BASE64-OF-SHA256-OF-THE-HUB-KEY-SPKI
 //   token NAME SECRET
 import { ENROLL_PORT, TOKEN_NAME } from '../config/model-enroll.js';
 import { ipv4Bytes } from '../net/ipv4.js';
 
-export interface Provisioning { hub: string; port: number; pin: Buffer; token: string; secret: string }
+export interface Provisioning { hub?: string; port: number; pin: Buffer; token: string; secret: string }
+/** the provisioning with the hub's address known (from the file or discovered) */
+export type HubTarget = Provisioning & { hub: string };
 
 /** The settings, or why the file is unusable (never quoting the secret). */
 export function parseProvisioning(text: string): Provisioning | string {
@@ -24,8 +27,7 @@ export function parseProvisioning(text: string): Provisioning | string {
       o.secret = w[2];
     } else return `line ${n + 1}: expected "hub A.B.C.D [port N]", "pin sha256//BASE64" or "token NAME SECRET" (${w[0] === 'token' ? 'token line malformed' : `"${w[0].slice(0, 20)}"`})`;
   }
-  if (!o.hub) return 'no hub line';
   if (!o.pin) return 'no pin line (the hub key\'s sha256// pin: without it the hub is not authenticated)';
   if (!o.token) return 'no token line';
-  return { hub: o.hub, port: o.port ?? ENROLL_PORT, pin: o.pin, token: o.token, secret: o.secret! };
+  return { ...(o.hub ? { hub: o.hub } : {}), port: o.port ?? ENROLL_PORT, pin: o.pin, token: o.token, secret: o.secret! };
 }

@@ -143,7 +143,7 @@ export class EnrollmentService {
     } else this.counters.readmitted++;
     this.pending.delete(proven.key);
     this.d.log('notice', 'ADMITTED', `device key ${shortKey(proven.key)} from ${from} ${dec.again ? 're-enrolled' : 'admitted'} as ${dec.hostname} ${dec.address} (token ${dec.token})`);
-    return { v: PROTOCOL_VERSION, status: 'admitted', address: dec.address, hostname: dec.hostname, config, certificate, ca: creds.caCert };
+    return { v: PROTOCOL_VERSION, status: 'admitted', address: dec.address, hostname: dec.hostname, config, certificate, ca: creds.caCert, time: this.now().getTime() };
   }
 
   private hold(key: string, token: string, from: string, now: Date): EnrollAnswer {

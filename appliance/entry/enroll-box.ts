@@ -11,6 +11,9 @@ import { EnrollmentServer } from '../enroll/server.js';
 import { emptyState, parseState, type EnrollmentState } from '../enroll/bindings.js';
 import { parseProvisioning } from '../enroll/provisioning.js';
 import { enrollUntilAdmitted } from '../enroll/enroll-loop.js';
+import { discoverHub, readLeaseFile, resolve4With } from '../enroll/discovery.js';
+import { followHubClock } from '../enroll/hub-clock.js';
+import { stepClockWithDate } from '../supervisor/ntp-client.js';
 import { DEVICE_KEY_LABEL } from '../enroll/template.js';
 import { keyId } from '../enroll/issue.js';
 import { shortKey } from '../enroll/service.js';
@@ -59,7 +62,9 @@ export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: L
 }
 
 /** Enrolls a box that has no startup-config; resolves once the answer is saved as `configPath`.
- *  Throws (nothing written) when the provisioning file is unusable. */
+ *  Throws (nothing written) when the provisioning file is unusable. The hub is the provisioning file's,
+ *  or discovered from the DHCP lease the udhcpc hook wrote (DMVPN_DHCP_LEASE); the clock is set from
+ *  the hub's answer when the box owns its clock (DMVPN_SET_CLOCK=1, as for NTP). */
 export async function enrollFactoryBox(keys: KeyStore, configPath: string, provisionPath: string, env: NodeJS.ProcessEnv, log: Log): Promise<void> {
   const prov = parseProvisioning(fs.readFileSync(provisionPath, 'utf8'));
   if (typeof prov === 'string') throw new ConfigError(`provisioning file ${provisionPath}: ${prov}`);
@@ -69,9 +74,13 @@ export async function enrollFactoryBox(keys: KeyStore, configPath: string, provi
   }
   const key = createPrivateKey(keys.lookup(DEVICE_KEY_LABEL)!.pem);
   const id = shortKey(keyId(createPublicKey(key).export({ type: 'spki', format: 'der' })));
-  log('notice', 'START', `no startup-config: enrolling with hub ${prov.hub} (token ${prov.token}, device key ${id})`);
+  const leaseFile = env.DMVPN_DHCP_LEASE;
+  log('notice', 'START', `no startup-config: enrolling (token ${prov.token}, device key ${id}); hub ${prov.hub ?? `from DHCP option 43 or DNS (lease ${leaseFile ?? 'file not set: DMVPN_DHCP_LEASE'})`}`);
   await enrollUntilAdmitted(prov, key, certificateRequest(key, 'CN=dmvpn-device'), {
-    log, save: (text) => saveStartupConfig(configPath, text),
+    log,
+    locate: () => discoverHub(prov, { readLease: () => readLeaseFile(leaseFile), resolve4: resolve4With, log: (text) => log('error', 'DISCOVERY', text) }),
+    followClock: (hubMs) => followHubClock(hubMs, { setClock: env.DMVPN_SET_CLOCK === '1' ? stepClockWithDate : undefined, log }),
+    save: (text) => saveStartupConfig(configPath, text),
     baseMs: Number(env.DMVPN_ENROLL_RETRY_MS ?? 2000), capMs: Number(env.DMVPN_ENROLL_RETRY_CAP_MS ?? 300_000),
   });
 }
