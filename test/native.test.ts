@@ -312,6 +312,14 @@ t.test('udp-tx GSO off (DMVPN_UDP_OFFLOAD=off), and refused by the kernel: the p
     [2, 1, 0, 62, 0], 'refused once, counted, GSO off from then on');
 });
 
+t.test('udp-tx GSO: IKE (the non-ESP marker) neither joins nor starts a run, so the peer steers it to its IKE lane', needs(t, 'root', 'ip'), async (t) => {
+  const runs = [{ port: 4601, size: 1000, count: 5 }, { port: 4601, size: 300, count: 1, ike: true }, { port: 4601, size: 1000, count: 3 },
+    { port: 4601, size: 1000, count: 1, ike: true }, { port: 4601, size: 1000, count: 2 }];
+  const r = await runChild(netns(t, 'gsoike'), { scenario: 'udp-gso-tx', runs });
+  t.same([r.intact, r.lens], [[true], [[1000, 1000, 1000, 1000, 1000, 300, 1000, 1000, 1000, 1000, 1000, 1000]]], 'all intact, in order');
+  t.same([r.stats.gsoSends, r.stats.gsoSegments, r.stats.packets], [3, 10, 12], 'ESP runs of 5, 3 and 2 by GSO; each IKE datagram alone');
+});
+
 t.test('udp-rx GRO: super-datagrams are split into one slot per segment, in order, also when the ring is full', needs(t, 'root', 'ip', 'python3'), async (t) => {
   const esp = (n: number, size: number) => Array(n).fill(['esp', size]);
   const trains = [[1000, [...esp(39, 1000), ['esp', 300]]], [1000, esp(40, 1000)], [0, esp(1, 500)], [2100, esp(3, 2100)], [800, [...esp(5, 800), ['ike', 300]]]];

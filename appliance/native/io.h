@@ -66,7 +66,7 @@ void pcap_flush(void);
 #define UDP_GSO_CMSG_SPACE CMSG_SPACE(sizeof(uint16_t))
 #define UDP_GRO_CMSG_SPACE CMSG_SPACE(sizeof(int))
 struct msghdr;
-int udp_offload_wanted(void);      /* 0 if the environment has DMVPN_UDP_OFFLOAD=off */
+int udp_offload_wanted(int tx);    /* GSO (tx 1) or GRO (tx 0) unless DMVPN_UDP_OFFLOAD leaves it out */
 int udp_gso_probe(int fd);         /* 0 or the errno of a kernel without UDP_SEGMENT */
 int udp_gro_enable(int fd);        /* 0 or the errno */
 void udp_gso_cmsg(struct msghdr *mh, uint8_t *buf, uint16_t gso_size); /* buf: UDP_GSO_CMSG_SPACE bytes */

@@ -379,15 +379,19 @@ static void tun_tx(struct pump *p) {
   }
 }
 
-/* udp-tx with GSO: would `len` bytes to `a` extend message `mm`? A run goes to one destination, all
- * its datagrams as long as the first but the last (a shorter one closes it), within the kernel's
- * limits on segments and bytes. */
-static int gso_extends(struct pump *p, const struct mmsghdr *mm, uint32_t run_bytes, const struct sockaddr_in *a, uint32_t len) {
+/* udp-tx with GSO: would `len` bytes of `d` to `a` extend message `mm`? A run goes to one destination,
+ * all its datagrams as long as the first but the last (a shorter one closes it), within the kernel's
+ * limits on segments and bytes. IKE (the non-ESP marker) neither joins nor starts a run: the peer's
+ * SO_REUSEPORT program picks the socket of a train by its first datagram, so IKE travels alone and
+ * reaches the peer's IKE lane (docs/dataplane.md "UDP offloads"). */
+static int gso_extends(struct pump *p, const struct mmsghdr *mm, uint32_t run_bytes, const struct sockaddr_in *a,
+                       const uint8_t *d, uint32_t len) {
   const struct msghdr *h = &mm->msg_hdr;
   const struct sockaddr_in *to = h->msg_name;
   size_t first = h->msg_iov[0].iov_len, last = h->msg_iov[h->msg_iovlen - 1].iov_len;
   return p->gso && to->sin_addr.s_addr == a->sin_addr.s_addr && to->sin_port == a->sin_port && last == first &&
-         len <= first && h->msg_iovlen < UDP_GSO_MAX_SEGS && run_bytes + len <= UDP_GSO_MAX_BYTES;
+         len <= first && h->msg_iovlen < UDP_GSO_MAX_SEGS && run_bytes + len <= UDP_GSO_MAX_BYTES &&
+         !is_control(d, len) && !is_control(h->msg_iov[0].iov_base, (uint32_t)first);
 }
 
 /* Counts (and mirrors to pcap) the datagrams of one sent message: one per iovec. */
@@ -462,7 +466,7 @@ static void sock_tx(struct pump *p) {
       a.sin_port = udp ? htons((uint16_t)(*u32at(s, SLOT_AUX) & 0xffff)) : 0;
       p->iovs[v].iov_base = s + SLOT_DATA;
       p->iovs[v].iov_len = len;
-      if (m && gso_extends(p, &p->msgs[m - 1], run_bytes, &a, len)) {
+      if (m && gso_extends(p, &p->msgs[m - 1], run_bytes, &a, s + SLOT_DATA, len)) {
         p->msgs[m - 1].msg_hdr.msg_iovlen++;
         run_bytes += len;
         v++;
@@ -527,10 +531,10 @@ static void *run(void *arg) {
   return NULL;
 }
 
-/* UDP GSO on a udp-tx pump, GRO on a udp-rx pump, unless DMVPN_UDP_OFFLOAD=off. A kernel that
+/* UDP GSO on a udp-tx pump, GRO on a udp-rx pump, unless DMVPN_UDP_OFFLOAD leaves it out. A kernel that
  * refuses leaves the pump on the plain path (st.offload 2, said once on stderr). -1 = out of memory. */
 static int udp_offload_start(struct pump *p) {
-  if (!udp_offload_wanted()) return 0;
+  if (!udp_offload_wanted(p->kind == PK_UDP_TX)) return 0;
   int err = p->kind == PK_UDP_TX ? udp_gso_probe(p->fd) : udp_gro_enable(p->fd);
   if (err) {
     p->st.offload = 2;

@@ -5,7 +5,8 @@
  * - GRO (UDP_GRO, Linux 5.0): the socket accepts such trains (from the GRO engine, or a local or
  *   forwarded GSO sender) as one super-datagram, with the segment size in a SOL_UDP/UDP_GRO cmsg;
  *   without it the kernel segments them before queueing.
- * Both are off when the environment has DMVPN_UDP_OFFLOAD=off (benchmarks: before/after in one run). */
+ * DMVPN_UDP_OFFLOAD in the environment: unset = both, "off" (or "0") = neither, "gso" or "gro" = that one
+ * alone (benchmarks: each step's gain in one run). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,9 +26,10 @@
 #define UDP_GRO 104
 #endif
 
-int udp_offload_wanted(void) {
+int udp_offload_wanted(int tx) {
   const char *v = getenv("DMVPN_UDP_OFFLOAD");
-  return !(v && (!strcmp(v, "off") || !strcmp(v, "0")));
+  if (!v || !*v) return 1;
+  return !strcmp(v, tx ? "gso" : "gro");
 }
 
 /* Setting the socket's default segment size to 0 (no segmentation) is harmless and fails with

@@ -410,7 +410,7 @@ s.sendto(b'\\0\\0\\0\\0ENDI', ('127.0.0.1', 4500))
   out({ end: !!endEsp && !!endIke, esp: onEsp.map(text), ike: onIke.map((sl) => text(sl).slice(4)) });
 }
 
-/** udp-tx with GSO: a batch of runs (args.runs: [{port, size, count}]) published at once, received by
+/** udp-tx with GSO: a batch of runs (args.runs: [{port, size, count, ike}]) published at once, received by
  * plain sockets (no UDP_GRO: the kernel segments a GSO send before queueing), in order. */
 async function udpGsoTx() {
   initAll();
@@ -428,7 +428,7 @@ async function udpGsoTx() {
   let n = 0;
   const sent = Object.fromEntries(ports.map((p) => [p, []]));
   for (const r of args.runs) for (let i = 0; i < r.count; i++) {
-    const text = `SEQ-${String(n++).padStart(3, '0')}-`.padEnd(r.size, String.fromCharCode(97 + (n % 26)));
+    const text = `${r.ike ? '\0\0\0\0' : ''}SEQ-${String(n++).padStart(3, '0')}-`.padEnd(r.size, String.fromCharCode(97 + (n % 26)));
     sent[r.port].push(text);
     produce(ring, Buffer.from(text, 'latin1'), { kind: 17, addr: ipToU32('127.0.0.1'), aux: ((4500 << 16) | r.port) >>> 0 });
   }
