@@ -5,7 +5,8 @@
 #   chacha-natt: ESP in UDP 4500 as behind a NAT, `set udp-encapsulation`, where UDP GSO/GRO apply)
 # Environment: E2E_PREFIX (namespace prefix, default dmvbench), E2E_APP (the checkout whose bin/dmvpnd
 # runs, default this one: bench/batch-compare.sh points it at a baseline build), E2E_TCP_RUNS (3),
-# E2E_UDP (1; 0 skips the 64-byte UDP run and the counters).
+# E2E_UDP (1; 0 skips the 64-byte UDP run and the counters), E2E_NIC_GRO (1: GRO on R1's and R2's WAN
+# veths, off by default, as a physical NIC has it; bench/lib/nic-gro.py).
 set -u
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/.." && pwd)
 MODE=${1:-cleartext}
@@ -15,6 +16,9 @@ P=${E2E_PREFIX:-dmvbench}; run=$(mktemp -d /tmp/dmvbench.XXXX); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3; bash "$root/test/lab/topology.sh" down $P; }
 trap cleanup EXIT; trap 'exit 130' INT TERM
 bash "$root/test/lab/topology.sh" up $P 1
+[ "${E2E_NIC_GRO:-0}" = 1 ] && for n in 1 2; do
+  ip netns exec $P-r$n python3 "$here/lib/nic-gro.py" eth0 gro on >/dev/null; ip netns exec $P-inet python3 "$here/lib/nic-gro.py" r$n tso off >/dev/null
+done
 # ESP: the lab configs plus manual SAs between R1 and R2 (keys are fixed test values)
 K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fa1b2c3d4
 K2=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100d4c3b2a1
