@@ -290,8 +290,11 @@ t.test('IKE lane: on UDP 4500 the non-ESP marker goes to the second socket of th
 // UDP GSO/GRO on the ESP-in-UDP sockets (native/udp-offload.c, docs/dataplane.md "UDP offloads")
 const gsoRuns = [{ port: 4601, size: 1400, count: 50 }, { port: 4602, size: 1400, count: 1 }, { port: 4601, size: 1000, count: 10 }, { port: 4601, size: 500, count: 1 }];
 const gsoLens = [[...Array(50).fill(1400), ...Array(10).fill(1000), 500], [1400]];
-t.test('udp-tx GSO: runs to one destination go as one UDP_SEGMENT send each, and arrive as intact datagrams in order', needs(t, 'root', 'ip'), async (t) => {
-  const r = await runChild(netns(t, 'gsotx'), { scenario: 'udp-gso-tx', runs: gsoRuns });
+t.test('udp-tx GSO: runs to one destination go as one UDP_SEGMENT send each, and arrive as intact datagrams in order', needs(t, 'root', 'ip', 'tshark'), async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dmvtest-gso-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pcap = join(dir, 'tx.pcap');
+  const r = await runChild(netns(t, 'gsotx'), { scenario: 'udp-gso-tx', runs: gsoRuns, pcap });
   t.same(r.counts, [[61, 61], [1, 1]], 'every datagram arrived');
   t.same(r.intact, [true, true], 'each datagram intact, in the order of the slots');
   t.same(r.lens, gsoLens, 'datagram lengths: the runs\' sizes, with the short last one');
@@ -299,6 +302,14 @@ t.test('udp-tx GSO: runs to one destination go as one UDP_SEGMENT send each, and
   // 50 x 1400 exceed one IPv4 datagram (65507 B): 46 + 4; the other destination breaks the run; 10 x 1000 + 500 is one
   t.same([r.stats.gsoSends, r.stats.gsoSegments, r.stats.packets, r.stats.batches], [3, 61, 62, 1], 'three GSO sends carried 61 of the 62 datagrams, in one batch');
   t.same([r.stats.gsoFallbacks, r.stats.drops, r.stats.errors], [0, 0, 0]);
+  // The pump's pcap mirror has one record per datagram (a capture on lo or a veth would show each GSO
+  // send as one super-frame: the taps see it before the kernel segments it).
+  const rows = execFileSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'udp.dstport', '-e', 'udp.length', '-e', 'udp.payload'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString().trim().split('\n').map((l) => l.split('\t'));
+  t.same(rows.map((x) => `${x[0]}/${Number(x[1]) - 8}`), [...Array(50).fill('4601/1400'), '4602/1400', ...Array(10).fill('4601/1000'), '4601/500'],
+    'tshark: every datagram in slot order, destination port and length');
+  t.same(rows.map((x) => Buffer.from(x[2], 'hex').toString('latin1').slice(0, 8)), Array.from({ length: 62 }, (_, i) => `SEQ-${String(i).padStart(3, '0')}-`),
+    'tshark: each record carries its slot\'s data');
 });
 
 t.test('udp-tx GSO off (DMVPN_UDP_OFFLOAD=off), and refused by the kernel: the plain path delivers the same', needs(t, 'root', 'ip'), async (t) => {

@@ -433,10 +433,12 @@ async function udpGsoTx() {
     produce(ring, Buffer.from(text, 'latin1'), { kind: 17, addr: ipToU32('127.0.0.1'), aux: ((4500 << 16) | r.port) >>> 0 });
   }
   // started after every slot is published: one batch, so the runs meet the coalescing as planned
+  if (args.pcap) io.pcapOpen(args.pcap);
   const p = io.startPump({ memory: u8, kind: 'udp-tx', fd: udp, ring });
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && ports.some((pt) => got[pt].length < sent[pt].length)) await new Promise((r) => setTimeout(r, 20));
   const stats = io.stopPump(p);
+  if (args.pcap) io.pcapClose();
   io.closeFd(udp);
   for (const s of socks) s.close();
   out({ stats, intact: ports.map((pt) => JSON.stringify(got[pt]) === JSON.stringify(sent[pt])),
