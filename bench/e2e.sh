@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end throughput: iperf3 TCP from the host behind spoke R2 to the host behind hub R1, through
 # two real dmvpnd appliances (cleartext mGRE), in namespaces. Prints figures, asserts nothing.
-#   bench/e2e.sh [cleartext|chacha|gcm]   (ESP variants: manual SAs, transport mode, raw ESP)
+#   bench/e2e.sh [cleartext|chacha|gcm|chacha-natt]   (ESP variants: manual SAs, transport mode, raw ESP;
+#   chacha-natt: ESP in UDP 4500 as behind a NAT, `set udp-encapsulation`, where UDP GSO/GRO apply)
 # Environment: E2E_PREFIX (namespace prefix, default dmvbench), E2E_APP (the checkout whose bin/dmvpnd
-# runs, default this one: bench/batch-compare.sh points it at a baseline build), E2E_TCP_RUNS (3).
+# runs, default this one: bench/batch-compare.sh points it at a baseline build), E2E_TCP_RUNS (3),
+# E2E_UDP (1; 0 skips the 64-byte UDP run and the counters), E2E_NIC_GRO (1: GRO on R1's and R2's WAN
+# veths, off by default, as a physical NIC has it; bench/lib/nic-gro.py).
 set -u
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/.." && pwd)
 MODE=${1:-cleartext}
@@ -13,15 +16,19 @@ P=${E2E_PREFIX:-dmvbench}; run=$(mktemp -d /tmp/dmvbench.XXXX); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3; bash "$root/test/lab/topology.sh" down $P; }
 trap cleanup EXIT; trap 'exit 130' INT TERM
 bash "$root/test/lab/topology.sh" up $P 1
+[ "${E2E_NIC_GRO:-0}" = 1 ] && for n in 1 2; do
+  ip netns exec $P-r$n python3 "$here/lib/nic-gro.py" eth0 gro on >/dev/null; ip netns exec $P-inet python3 "$here/lib/nic-gro.py" r$n tso off >/dev/null
+done
 # ESP: the lab configs plus manual SAs between R1 and R2 (keys are fixed test values)
 K1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fa1b2c3d4
 K2=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100d4c3b2a1
-case $MODE in chacha) TS=esp-chacha20-poly1305;; gcm) TS="esp-gcm 256";; *) TS="";; esac
+case $MODE in chacha|chacha-natt) TS=esp-chacha20-poly1305;; gcm) TS="esp-gcm 256";; *) TS="";; esac
+ENCAP=""; [ "$MODE" = chacha-natt ] && ENCAP=' set udp-encapsulation\n'
 mkcfg() { # router peer inSpi outSpi inKey outKey
   if [ -z "$TS" ]; then cat "$root/test/lab/configs/$1.cfg"; return; fi
   printf 'crypto ipsec transform-set TS %s\n mode transport\ncrypto ipsec profile P\n set transform-set TS\n' "$TS"
   printf 'crypto ipsec manual-sa X\n set peer %s\n set transform-set TS\n set session-key inbound esp %s cipher %s\n set session-key outbound esp %s cipher %s\n' "$2" "$3" "$5" "$4" "$6"
-  printf ' set sequence-persistence %s\n' "$run/seq-$1" # manual AEAD keys: required (docs/security.md)
+  printf " set sequence-persistence %s\n$ENCAP" "$run/seq-$1" # manual AEAD keys: required (docs/security.md)
   sed 's/^ tunnel mode gre multipoint/ tunnel mode gre multipoint\n tunnel protection ipsec profile P/' "$root/test/lab/configs/$1.cfg"
 }
 mkcfg R1 172.16.25.2 4097 8194 $K1 $K2 > "$run/R1.cfg"
@@ -48,6 +55,10 @@ for i in $(seq 1 ${E2E_TCP_RUNS:-3}); do
   echo "dmvpn $MODE mGRE tcp Gbit/s $g"
   python3 -c "import sys; g=float(sys.argv[1] or 0); c=(int(sys.argv[2])-int(sys.argv[3]))/int(sys.argv[4]); print('dmvpn $MODE cpu s per Gbit: %.2f (both appliances, %.1f CPU-s over 6 s at %.2f Gbit/s)' % (c/(g*6) if g else 0, c, g))" "$g" $c1 $c0 $(getconf CLK_TCK)
 done
+if [ "$MODE" = chacha-natt ]; then # UDP offloads in use? (docs/dataplane.md "UDP offloads"; zero counters are not shown)
+  for r in r1 r2; do echo "$r: $(ip netns exec $P-$r "$app/bin/dmvpnctl" --control "$run/${r^^}.sock" show dataplane counters | grep -E "udp(Tx|Rx)(Gso|Gro|Offload)|udpControl" | tr -s " \n" " ")"; done
+fi
+[ "${E2E_UDP:-1}" = 0 ] && exit 0
 ip netns exec $P-h1 iperf3 -s -1 -D >/dev/null 2>&1; sleep 0.3
 python3 "$here/lib/loss-ledger.py" snap $P > "$run/before.json"
 echo "dmvpn $MODE mGRE udp 64B pps: $(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -u -b 0 -l 64 -t $UDP_SECS -J 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print("%d sent/s, %.1f%% lost" % (s["packets"]/s["seconds"], s["lost_percent"]))')"

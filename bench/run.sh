@@ -20,6 +20,7 @@ echo; echo "### data plane: recovery after a WASM trap (worker restarted on the 
 echo; echo "### end to end through two appliances (hub R1, spoke R2; iperf3 TCP h2 -> h1)"
 : > /tmp/dmv-e2e.txt
 for mode in cleartext chacha gcm; do bash "$here/e2e.sh" $mode | tee -a /tmp/dmv-e2e.txt; done
+echo; echo "### ESP in UDP (NAT-T): UDP GSO/GRO off, each alone, both (same run, medians)"; bash "$here/udp-offload-compare.sh" 3
 base="$here/../../shared/bench/wireguard-go-baseline.sh"
 sw="$here/../../shared/bench/strongswan-libipsec-baseline.sh"
 : > /tmp/dmv-sw.txt

@@ -151,8 +151,8 @@ function netns(t: Test, tag: string): string {
 }
 const inNs = (ns: string, args: object) =>
   ['netns', 'exec', ns, process.execPath, child, JSON.stringify({ ...childArgs, ...args })];
-function runChild(ns: string, args: object): Promise<any> {
-  return new Promise((res, rej) => execFile('ip', inNs(ns, args), { timeout: 30000 }, (err, stdout, stderr) => {
+function runChild(ns: string, args: object, env: Record<string, string> = {}): Promise<any> {
+  return new Promise((res, rej) => execFile('ip', inNs(ns, args), { timeout: 30000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
     if (err) return rej(new Error(`child failed: ${err.message}\n${stderr}`));
     try { res(JSON.parse(stdout.trim().split('\n').pop()!)); } catch { rej(new Error(`bad child output: ${stdout}\n${stderr}`)); }
   }));
@@ -285,6 +285,78 @@ t.test('IKE lane: on UDP 4500 the non-ESP marker goes to the second socket of th
   const esp = Array.from({ length: 40 }, (_, i) => `\x00\x00\x10\x01ESP-${String(i).padStart(3, '0')}`);
   t.same(r.esp.filter((x: string) => x !== '\xff'), [...esp, 'ENDX'], 'the ESP socket: every ESP datagram, in order');
   t.equal(r.esp.filter((x: string) => x === '\xff').length, 5, 'and the NAT-keepalives (too short for the marker)');
+});
+
+// UDP GSO/GRO on the ESP-in-UDP sockets (native/udp-offload.c, docs/dataplane.md "UDP offloads")
+const gsoRuns = [{ port: 4601, size: 1400, count: 50 }, { port: 4602, size: 1400, count: 1 }, { port: 4601, size: 1000, count: 10 }, { port: 4601, size: 500, count: 1 }];
+const gsoLens = [[...Array(50).fill(1400), ...Array(10).fill(1000), 500], [1400]];
+t.test('udp-tx GSO: runs to one destination go as one UDP_SEGMENT send each, and arrive as intact datagrams in order', needs(t, 'root', 'ip', 'tshark'), async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dmvtest-gso-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pcap = join(dir, 'tx.pcap');
+  const r = await runChild(netns(t, 'gsotx'), { scenario: 'udp-gso-tx', runs: gsoRuns, pcap });
+  t.same(r.counts, [[61, 61], [1, 1]], 'every datagram arrived');
+  t.same(r.intact, [true, true], 'each datagram intact, in the order of the slots');
+  t.same(r.lens, gsoLens, 'datagram lengths: the runs\' sizes, with the short last one');
+  t.equal(r.stats.udpOffload, 1, 'GSO in use');
+  // 50 x 1400 exceed one IPv4 datagram (65507 B): 46 + 4; the other destination breaks the run; 10 x 1000 + 500 is one
+  t.same([r.stats.gsoSends, r.stats.gsoSegments, r.stats.packets, r.stats.batches], [3, 61, 62, 1], 'three GSO sends carried 61 of the 62 datagrams, in one batch');
+  t.same([r.stats.gsoFallbacks, r.stats.drops, r.stats.errors], [0, 0, 0]);
+  // The pump's pcap mirror has one record per datagram (a capture on lo or a veth would show each GSO
+  // send as one super-frame: the taps see it before the kernel segments it).
+  const rows = execFileSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'udp.dstport', '-e', 'udp.length', '-e', 'udp.payload'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString().trim().split('\n').map((l) => l.split('\t'));
+  t.same(rows.map((x) => `${x[0]}/${Number(x[1]) - 8}`), [...Array(50).fill('4601/1400'), '4602/1400', ...Array(10).fill('4601/1000'), '4601/500'],
+    'tshark: every datagram in slot order, destination port and length');
+  t.same(rows.map((x) => Buffer.from(x[2], 'hex').toString('latin1').slice(0, 8)), Array.from({ length: 62 }, (_, i) => `SEQ-${String(i).padStart(3, '0')}-`),
+    'tshark: each record carries its slot\'s data');
+});
+
+t.test('udp-tx GSO off (DMVPN_UDP_OFFLOAD=off), and refused by the kernel: the plain path delivers the same', needs(t, 'root', 'ip'), async (t) => {
+  const off = await runChild(netns(t, 'gsooff'), { scenario: 'udp-gso-tx', runs: gsoRuns }, { DMVPN_UDP_OFFLOAD: 'off' });
+  t.same([off.intact, off.lens], [[true, true], gsoLens], 'off: every datagram intact, in order');
+  t.same([off.stats.udpOffload, off.stats.gsoSends, off.stats.packets], [0, 0, 62], 'off: no GSO send');
+  // a 1400-byte segment does not fit lo's MTU of 1300: the kernel refuses UDP_SEGMENT (EINVAL) on first use
+  const refused = await runChild(netns(t, 'gsoref'), { scenario: 'udp-gso-tx', runs: gsoRuns, loMtu: 1300 });
+  t.same([refused.intact, refused.lens], [[true, true], gsoLens], 'refused: the refused run resent one datagram each (fragmented), all intact, in order');
+  t.same([refused.stats.udpOffload, refused.stats.gsoFallbacks, refused.stats.gsoSends, refused.stats.packets, refused.stats.drops],
+    [2, 1, 0, 62, 0], 'refused once, counted, GSO off from then on');
+});
+
+t.test('udp-tx GSO: IKE (the non-ESP marker) neither joins nor starts a run, so the peer steers it to its IKE lane', needs(t, 'root', 'ip'), async (t) => {
+  const runs = [{ port: 4601, size: 1000, count: 5 }, { port: 4601, size: 300, count: 1, ike: true }, { port: 4601, size: 1000, count: 3 },
+    { port: 4601, size: 1000, count: 1, ike: true }, { port: 4601, size: 1000, count: 2 }];
+  const r = await runChild(netns(t, 'gsoike'), { scenario: 'udp-gso-tx', runs });
+  t.same([r.intact, r.lens], [[true], [[1000, 1000, 1000, 1000, 1000, 300, 1000, 1000, 1000, 1000, 1000, 1000]]], 'all intact, in order');
+  t.same([r.stats.gsoSends, r.stats.gsoSegments, r.stats.packets], [3, 10, 12], 'ESP runs of 5, 3 and 2 by GSO; each IKE datagram alone');
+});
+
+t.test('udp-rx GRO: super-datagrams are split into one slot per segment, in order, also when the ring is full', needs(t, 'root', 'ip', 'python3'), async (t) => {
+  const esp = (n: number, size: number) => Array(n).fill(['esp', size]);
+  const trains = [[1000, [...esp(39, 1000), ['esp', 300]]], [1000, esp(40, 1000)], [0, esp(1, 500)], [2100, esp(3, 2100)], [800, [...esp(5, 800), ['ike', 300]]]];
+  const r = await runChild(netns(t, 'grorx'), { scenario: 'udp-gro-rx', trains });
+  t.ok(r.end, `the end marker arrived (${r.senderErr})`);
+  t.equal(r.sender, '90', 'the sender built 90 datagrams');
+  const got = r.esp.filter((x: any) => x.tag !== 'ENDX');
+  t.equal(got.length, 87, '40 + 40 + 1 + 6 slots (the 3 of 2100 bytes do not fit a slot)');
+  const seqs = got.map((x: any) => Number(x.tag.slice(8, 11)));
+  t.same(seqs, [...Array.from({ length: 81 }, (_, i) => i), ...Array.from({ length: 6 }, (_, i) => 84 + i)], 'in the order sent');
+  t.same(got.map((x: any) => x.len), [...Array(39).fill(1000), 300, ...Array(40).fill(1000), 500, ...Array(5).fill(800), 300], 'each slot one segment: gso_size long but the last');
+  t.ok(got.every((x: any) => x.fill), 'segment contents intact');
+  t.equal(got[got.length - 1].tag.slice(0, 4), '\u0000\u0000\u0000\u0000', 'the IKE datagram behind ESP in one train arrives on the ESP socket\'s ring');
+  t.same([r.stats.groSupers, r.stats.groSegments, r.stats.drops, r.stats.udpOffload], [3, 86, 3, 1], 'three super-datagrams split into 86 slots; the 3 too big for a slot dropped and counted');
+  t.equal(r.stats.controlPassed, 1, 'and that IKE datagram went through the IKE rate limit of the ESP pump');
+  t.ok(r.stats.fullWaits >= 1, 'the 64-slot ring filled before the consumer ran: the pump waited, nothing lost');
+});
+
+t.test('udp-rx GRO with the IKE lane: a train goes to the socket its first datagram picks; every datagram arrives once', needs(t, 'root', 'ip', 'python3'), async (t) => {
+  const trains = [[800, [...Array(5).fill(['esp', 800]), ['ike', 300]]], [800, [['ike', 800], ...Array(3).fill(['esp', 800])]], [0, [['ike', 200]]]];
+  const r = await runChild(netns(t, 'groike'), { scenario: 'udp-gro-rx', trains, ikeLane: true });
+  t.ok(r.end, 'the end marker arrived');
+  const seq = (l: any[]) => l.filter((x: any) => x.tag !== 'ENDX').map((x: any) => `${x.tag.charCodeAt(2) ? 'esp' : 'ike'}${Number(x.tag.slice(8, 11))}`);
+  t.same(seq(r.esp), ['esp0', 'esp1', 'esp2', 'esp3', 'esp4', 'ike5'], 'ESP socket: the ESP-led train, with its IKE tail');
+  t.same(seq(r.ike), ['ike6', 'esp7', 'esp8', 'esp9', 'ike10'], 'IKE socket: the IKE-led train (the worker handles ESP on either ring) and the lone IKE');
+  t.same([r.stats.groSupers, r.ikeStats.groSupers, r.ikeStats.groSegments], [1, 1, 4]);
 });
 
 t.test('socket rx pump: a full ring makes it wait and count; kernel drops are counted, not silent; recvmmsg batches keep the order', needs(t, 'root', 'ip'), async (t) => {

@@ -55,6 +55,15 @@ export interface PumpStats {
   controlDropped: number;
   /** socket rx pumps: datagrams the kernel dropped because the socket's receive buffer was full (SO_RXQ_OVFL). */
   kernelDrops: number;
+  /** udp-tx: sends with UDP_SEGMENT (GSO) and the datagrams they carried; GSO sends the kernel refused (resent one by one). */
+  gsoSends: number;
+  gsoSegments: number;
+  gsoFallbacks: number;
+  /** udp-rx: GRO super-datagrams received and the datagrams split from them. */
+  groSupers: number;
+  groSegments: number;
+  /** udp pumps: 1 GSO/GRO in use, 0 off (DMVPN_UDP_OFFLOAD=off, or not a UDP pump), 2 refused by the kernel. */
+  udpOffload: number;
 }
 
 export interface InterfaceConfig { address?: string; prefixLen?: number; mtu?: number; up?: boolean }

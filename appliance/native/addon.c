@@ -279,6 +279,12 @@ static napi_value stats_object(napi_env env, struct pump *p) {
   napi_set_named_property(env, o, "controlPassed", js_number(env, (double)s.ctl_passed));
   napi_set_named_property(env, o, "controlDropped", js_number(env, (double)s.ctl_dropped));
   napi_set_named_property(env, o, "kernelDrops", js_number(env, (double)s.kernel_drops));
+  napi_set_named_property(env, o, "gsoSends", js_number(env, (double)s.gso_sends));
+  napi_set_named_property(env, o, "gsoSegments", js_number(env, (double)s.gso_segments));
+  napi_set_named_property(env, o, "gsoFallbacks", js_number(env, (double)s.gso_fallbacks));
+  napi_set_named_property(env, o, "groSupers", js_number(env, (double)s.gro_supers));
+  napi_set_named_property(env, o, "groSegments", js_number(env, (double)s.gro_segments));
+  napi_set_named_property(env, o, "udpOffload", js_number(env, (double)s.offload));
   return o;
 }
 

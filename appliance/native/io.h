@@ -59,12 +59,29 @@ void pcap_write_ip(const uint8_t *pkt, uint32_t len);
 void pcap_write_udp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, const uint8_t *payload, uint32_t len);
 void pcap_flush(void);
 
+/* udp-offload.c: UDP GSO/GRO on the ESP-in-UDP sockets. */
+#define UDP_GSO_MAX_SEGS 64        /* the kernel's UDP_MAX_SEGMENTS (64 since 4.18; later kernels allow more) */
+#define UDP_GSO_MAX_BYTES 65507    /* one IPv4 datagram: 65535 - 20 (IPv4) - 8 (UDP) */
+#define UDP_GRO_BUF 65536          /* receive room for one super-datagram */
+#define UDP_GSO_CMSG_SPACE CMSG_SPACE(sizeof(uint16_t))
+#define UDP_GRO_CMSG_SPACE CMSG_SPACE(sizeof(int))
+struct msghdr;
+int udp_offload_wanted(int tx);    /* GSO (tx 1) or GRO (tx 0) unless DMVPN_UDP_OFFLOAD leaves it out */
+int udp_gso_probe(int fd);         /* 0 or the errno of a kernel without UDP_SEGMENT */
+int udp_gro_enable(int fd);        /* 0 or the errno */
+void udp_gso_cmsg(struct msghdr *mh, uint8_t *buf, uint16_t gso_size); /* buf: UDP_GSO_CMSG_SPACE bytes */
+uint32_t udp_gro_size(struct msghdr *mh); /* the segment size of a received super-datagram, 0 = plain */
+
 /* pump.c */
 enum pump_kind { PK_TUN_RX, PK_TUN_TX, PK_RAW_RX, PK_RAW_TX, PK_UDP_RX, PK_UDP_TX };
 struct pump_stats {
   uint64_t packets, bytes, batches, errors, drops, full_waits, full_ns;
   uint64_t ctl_passed, ctl_dropped; /* udp-rx: non-ESP (control) datagrams let through / over the rate limit */
   uint64_t kernel_drops;            /* socket rx pumps: datagrams the kernel dropped (receive buffer full) */
+  uint64_t gso_sends, gso_segments; /* udp-tx: sends with UDP_SEGMENT and the datagrams they carried */
+  uint64_t gso_fallbacks;           /* udp-tx: GSO sends the kernel refused, resent one datagram each */
+  uint64_t gro_supers, gro_segments;/* udp-rx: super-datagrams received and the datagrams split from them */
+  uint32_t offload;                 /* udp pumps: 1 GSO/GRO in use, 0 off (DMVPN_UDP_OFFLOAD=off or not a udp pump), 2 refused by the kernel */
 };
 /* udp-rx: token bucket for non-ESP datagrams (IKE behind the non-ESP marker): they go to JS, which
  * must not be flooded. control_rate 0 = unlimited. */

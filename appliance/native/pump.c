@@ -7,11 +7,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -21,8 +23,9 @@
 
 #define POLL_MS 100      /* how soon a stop request is noticed */
 #define MAX_BATCH 1024
-/* Per received message: the socket's drop count (SO_RXQ_OVFL), a u32 in one control message. */
-#define RXQ_CMSG_SPACE CMSG_SPACE(sizeof(uint32_t))
+/* Per received message: the socket's drop count (SO_RXQ_OVFL), a u32 in one control message, and on a
+ * UDP socket with GRO the segment size of a super-datagram (udp-offload.c). */
+#define RXQ_CMSG_SPACE (CMSG_SPACE(sizeof(uint32_t)) + UDP_GRO_CMSG_SPACE)
 
 struct pump {
   pthread_t thread;
@@ -38,8 +41,16 @@ struct pump {
   struct mmsghdr *msgs;
   struct iovec *iovs;
   struct sockaddr_in *names;
-  uint32_t *slot_of;     /* msgs[i] -> ring index, for tx batches that skip invalid slots */
-  uint8_t *cmsgs;        /* socket rx pumps: one RXQ_CMSG_SPACE control buffer per message */
+  uint8_t *cmsgs;        /* socket rx pumps: one RXQ_CMSG_SPACE control buffer per message;
+                          * udp-tx with GSO: one UDP_GSO_CMSG_SPACE buffer per message */
+  /* UDP offloads (udp-offload.c). udp-tx: `gso` coalesces runs of slots into one send; `gso_worked`
+   * once the kernel took one (a refusal before that turns GSO off for good). udp-rx: `gro` receives
+   * into `bounce` (UDP_GRO_BUF per message) and splits super-datagrams into slots; a batch that needs
+   * more slots than the ring has free stays pending (messages rx_next.. at byte rx_off of rx_next). */
+  int gso, gso_worked, gro;
+  uint8_t *bounce;
+  int rx_count, rx_next;
+  uint32_t rx_off;
   uint32_t *full_waits, *kernel_drops; /* in the ring header: read by the supervisor without a call */
   struct pump_stats st;  /* written by the pump thread with relaxed atomics, read by pumpStats */
 };
@@ -185,6 +196,68 @@ static void note_kernel_drops(struct pump *p, int r) {
   }
 }
 
+/* What one receive batch has written so far: slots from `head`, `kept` of them. */
+struct rx_batch { uint32_t head, kept; uint64_t bytes, now; int pcap; };
+
+/* Writes one datagram into the next slot (data NULL: it was received into that slot already) and
+ * fills the header; the udp-rx control rate limit may drop it instead. */
+static void deliver(struct pump *p, struct rx_batch *b, const uint8_t *data, uint32_t len, const struct sockaddr_in *from) {
+  int udp = p->kind == PK_UDP_RX;
+  uint8_t *dst = slot(p, b->head + b->kept);
+  const uint8_t *d = data ? data : dst + SLOT_DATA;
+  if (udp && p->ctl_interval_ns && is_control(d, len)) {
+    if (!b->now) b->now = now_ns();
+    if (!control_admit(p, b->now)) { add(&p->st.ctl_dropped, 1); return; }
+    add(&p->st.ctl_passed, 1);
+  }
+  if (data) memmove(dst + SLOT_DATA, data, len);
+  uint32_t src = ntohl(from->sin_addr.s_addr);
+  uint16_t sport = ntohs(from->sin_port);
+  *u32at(dst, SLOT_LEN) = len;
+  *u32at(dst, SLOT_KIND) = udp ? NBMA_KIND_UDP : p->raw_protocol;
+  *u32at(dst, SLOT_ADDR) = src;
+  *u32at(dst, SLOT_AUX) = udp ? ((uint32_t)sport << 16 | p->local_port) : 0;
+  if (b->pcap) {
+    if (udp) pcap_write_udp(src, sport, p->local_addr, p->local_port, dst + SLOT_DATA, len);
+    else pcap_write_ip(dst + SLOT_DATA, len);
+  }
+  b->bytes += len;
+  b->kept++;
+}
+
+static void rx_publish(struct pump *p, struct rx_batch *b) {
+  if (b->pcap) pcap_flush();
+  if (b->kept) publish(p, b->kept, b->bytes);
+}
+
+/* udp-rx with GRO: the received messages sit in `bounce`; each plain datagram takes one slot, each
+ * super-datagram one slot per segment (all `gso_size` long but the last, in order). Stops when the
+ * ring's free `space` is used up; the rest stays pending for the next turn (back-pressure: the
+ * kernel queue fills meanwhile, as without GRO). A segment larger than a slot: the whole message is
+ * dropped and counted per segment, like a plain datagram larger than a slot. */
+static void gro_split(struct pump *p, uint32_t space) {
+  struct rx_batch b = { *p->head, 0, 0, 0, pcap_enabled() };
+  while (p->rx_next < p->rx_count && b.kept < space) {
+    int i = p->rx_next;
+    struct msghdr *mh = &p->msgs[i].msg_hdr;
+    uint32_t len = p->msgs[i].msg_len, seg = udp_gro_size(mh);
+    uint32_t step = seg && seg < len ? seg : len, segs = step ? (len + step - 1) / step : 1;
+    const uint8_t *data = p->bounce + (size_t)i * UDP_GRO_BUF;
+    if (p->rx_off == 0) { /* first look at this message */
+      if (mh->msg_flags & MSG_TRUNC || step > p->max_data) { add(&p->st.drops, segs); p->rx_next++; continue; }
+      if (segs > 1) { add(&p->st.gro_supers, 1); add(&p->st.gro_segments, segs); }
+    }
+    if (len == 0) deliver(p, &b, data, 0, &p->names[i]);
+    while (p->rx_off < len && b.kept < space) {
+      uint32_t l = len - p->rx_off < step ? len - p->rx_off : step;
+      deliver(p, &b, data + p->rx_off, l, &p->names[i]);
+      p->rx_off += l;
+    }
+    if (p->rx_off >= len) { p->rx_next++; p->rx_off = 0; }
+  }
+  rx_publish(p, &b);
+}
+
 /* raw-rx and udp-rx: recvmmsg straight into the slots, up to `batch` per syscall.
  * Receive coalescing (coalesce_us, like a NIC's rx-usecs): when the socket queue had run dry, wait that
  * long after it becomes readable before receiving, so one batch carries a burst instead of one packet.
@@ -192,11 +265,11 @@ static void note_kernel_drops(struct pump *p, int r) {
  * coming back the other way), for that much added latency. A full batch means more is queued: then
  * neither poll() nor the wait. */
 static void sock_rx(struct pump *p) {
-  int udp = p->kind == PK_UDP_RX;
   int drained = 1;
   while (!stopping(p)) {
     uint32_t space = wait_space(p);
     if (!space) break;
+    if (p->rx_next < p->rx_count) { gro_split(p, space); continue; } /* GRO: the last batch first */
     if (drained) {
       if (!wait_readable(p)) continue;
       if (p->coalesce_ns) { struct timespec ts = { 0, p->coalesce_ns }; nanosleep(&ts, NULL); }
@@ -204,8 +277,9 @@ static void sock_rx(struct pump *p) {
     uint32_t n = space < (uint32_t)p->batch ? space : (uint32_t)p->batch;
     uint32_t head = *p->head;
     for (uint32_t i = 0; i < n; i++) {
-      p->iovs[i].iov_base = slot(p, head + i) + SLOT_DATA;
-      p->iovs[i].iov_len = p->max_data;
+      /* GRO: a super-datagram does not fit a slot; it is split from the bounce buffer */
+      p->iovs[i].iov_base = p->gro ? p->bounce + (size_t)i * UDP_GRO_BUF : slot(p, head + i) + SLOT_DATA;
+      p->iovs[i].iov_len = p->gro ? UDP_GRO_BUF : p->max_data;
       memset(&p->msgs[i].msg_hdr, 0, sizeof p->msgs[i].msg_hdr);
       p->msgs[i].msg_hdr.msg_iov = &p->iovs[i];
       p->msgs[i].msg_hdr.msg_iovlen = 1;
@@ -220,38 +294,19 @@ static void sock_rx(struct pump *p) {
       if (r < 0 && errno != EAGAIN && errno != EINTR) add(&p->st.errors, 1);
       continue;
     }
-    uint32_t kept = 0;
-    uint64_t bytes = 0, now = 0;
-    int pcap = pcap_enabled();
     note_kernel_drops(p, r);
+    if (p->gro) { p->rx_count = r; p->rx_next = 0; p->rx_off = 0; gro_split(p, space); continue; }
+    struct rx_batch b = { *p->head, 0, 0, 0, pcap_enabled() };
     for (int i = 0; i < r; i++) {
       uint32_t len = p->msgs[i].msg_len;
       if (p->msgs[i].msg_hdr.msg_flags & MSG_TRUNC || len > p->max_data) {
         add(&p->st.drops, 1); /* bigger than a slot: never hand a truncated packet on */
         continue;
       }
-      if (udp && p->ctl_interval_ns && is_control(slot(p, head + i) + SLOT_DATA, len)) {
-        if (!now) now = now_ns();
-        if (!control_admit(p, now)) { add(&p->st.ctl_dropped, 1); continue; }
-        add(&p->st.ctl_passed, 1);
-      }
-      uint8_t *dst = slot(p, head + kept);
-      if (kept != (uint32_t)i) memmove(dst + SLOT_DATA, slot(p, head + i) + SLOT_DATA, len); /* rare: close the gap */
-      uint32_t src = ntohl(p->names[i].sin_addr.s_addr);
-      uint16_t sport = ntohs(p->names[i].sin_port);
-      *u32at(dst, SLOT_LEN) = len;
-      *u32at(dst, SLOT_KIND) = udp ? NBMA_KIND_UDP : p->raw_protocol;
-      *u32at(dst, SLOT_ADDR) = src;
-      *u32at(dst, SLOT_AUX) = udp ? ((uint32_t)sport << 16 | p->local_port) : 0;
-      if (pcap) {
-        if (udp) pcap_write_udp(src, sport, p->local_addr, p->local_port, dst + SLOT_DATA, len);
-        else pcap_write_ip(dst + SLOT_DATA, len);
-      }
-      bytes += len;
-      kept++;
+      /* in place; rare: close the gap a dropped datagram left */
+      deliver(p, &b, b.kept == (uint32_t)i ? NULL : slot(p, head + i) + SLOT_DATA, len, &p->names[i]);
     }
-    if (pcap) pcap_flush();
-    if (kept) publish(p, kept, bytes);
+    rx_publish(p, &b);
   }
 }
 
@@ -324,64 +379,137 @@ static void tun_tx(struct pump *p) {
   }
 }
 
-/* raw-tx and udp-tx: gather the batch into one sendmmsg. */
+/* udp-tx with GSO: would `len` bytes of `d` to `a` extend message `mm`? A run goes to one destination,
+ * all its datagrams as long as the first but the last (a shorter one closes it), within the kernel's
+ * limits on segments and bytes. IKE (the non-ESP marker) neither joins nor starts a run: the peer's
+ * SO_REUSEPORT program picks the socket of a train by its first datagram, so IKE travels alone and
+ * reaches the peer's IKE lane (docs/dataplane.md "UDP offloads"). */
+static int gso_extends(struct pump *p, const struct mmsghdr *mm, uint32_t run_bytes, const struct sockaddr_in *a,
+                       const uint8_t *d, uint32_t len) {
+  const struct msghdr *h = &mm->msg_hdr;
+  const struct sockaddr_in *to = h->msg_name;
+  size_t first = h->msg_iov[0].iov_len, last = h->msg_iov[h->msg_iovlen - 1].iov_len;
+  return p->gso && to->sin_addr.s_addr == a->sin_addr.s_addr && to->sin_port == a->sin_port && last == first &&
+         len <= first && h->msg_iovlen < UDP_GSO_MAX_SEGS && run_bytes + len <= UDP_GSO_MAX_BYTES &&
+         !is_control(d, len) && !is_control(h->msg_iov[0].iov_base, (uint32_t)first);
+}
+
+/* Counts (and mirrors to pcap) the datagrams of one sent message: one per iovec. */
+static void tx_account(struct pump *p, const struct msghdr *h, uint64_t *sent, uint64_t *bytes, int pcap) {
+  for (size_t j = 0; j < h->msg_iovlen; j++) {
+    const uint8_t *d = h->msg_iov[j].iov_base;
+    uint32_t len = (uint32_t)h->msg_iov[j].iov_len;
+    if (pcap) {
+      const struct sockaddr_in *a = h->msg_name;
+      if (p->kind == PK_UDP_TX) pcap_write_udp(p->local_addr, p->local_port, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), d, len);
+      else pcap_write_ip(d, len);
+    }
+    *bytes += len;
+  }
+  *sent += h->msg_iovlen;
+}
+
+/* Send buffer full: wait for room instead of dropping. 0 = stopping, give up. */
+static int wait_writable(struct pump *p) {
+  if (stopping(p)) return 0;
+  struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+  poll(&pfd, 1, POLL_MS);
+  return 1;
+}
+
+/* A message's datagrams one per sendmsg (GSO refused, or turned off while the batch was built). */
+static void send_each(struct pump *p, const struct msghdr *h, uint64_t *sent, uint64_t *bytes, int pcap) {
+  for (size_t j = 0; j < h->msg_iovlen; j++) {
+    struct msghdr one = { .msg_name = h->msg_name, .msg_namelen = h->msg_namelen, .msg_iov = &h->msg_iov[j], .msg_iovlen = 1 };
+    ssize_t r;
+    while ((r = sendmsg(p->fd, &one, 0)) < 0 && (errno == EINTR || ((errno == EAGAIN || errno == ENOBUFS) && wait_writable(p)))) {}
+    if (r < 0) { add(&p->st.errors, 1); add(&p->st.drops, 1); continue; }
+    tx_account(p, &one, sent, bytes, pcap);
+  }
+}
+
+/* The kernel refused a GSO message. Its datagrams go one per sendmsg, as without GSO (which
+ * fragments what is longer than the MTU, or fails and drops it as before): GSO never loses a datagram
+ * the plain path would send. GSO is turned off for good (and said once) when it cannot work here:
+ * EIO (no checksum offload on the way, or an IPsec policy on the route), or EINVAL/EMSGSIZE (a
+ * segment longer than the path MTU, or a kernel that refuses the cmsg) before any GSO send worked. */
+static void gso_refused(struct pump *p, const struct msghdr *h, int err, uint64_t *sent, uint64_t *bytes, int pcap) {
+  add(&p->st.gso_fallbacks, 1);
+  if (err == EIO || (!p->gso_worked && (err == EINVAL || err == EMSGSIZE))) {
+    p->gso = 0;
+    __atomic_store_n(&p->st.offload, 2, __ATOMIC_RELAXED);
+    fprintf(stderr, "dmvpn_io: udp-tx fd %d: the kernel refused UDP GSO (UDP_SEGMENT: %s); one datagram per message from now on\n",
+            p->fd, strerror(err));
+  }
+  send_each(p, h, sent, bytes, pcap);
+}
+
+/* raw-tx and udp-tx: gather the batch into one sendmmsg. udp-tx with GSO: consecutive slots that
+ * extend a run (gso_extends) become iovecs of one message with a UDP_SEGMENT cmsg; no copy, the
+ * kernel cuts the datagrams at the gso_size boundaries, which are the slot boundaries. */
 static void sock_tx(struct pump *p) {
   int udp = p->kind == PK_UDP_TX;
   for (;;) {
     uint32_t n = wait_data(p);
     if (!n) break;
-    uint32_t tail = *p->tail, m = 0;
+    uint32_t tail = *p->tail, m = 0, v = 0, run_bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
       uint8_t *s = slot(p, tail + i);
       uint32_t len = *u32at(s, SLOT_LEN);
       if (!valid_len(p, len)) continue;
       /* IP_HDRINCL: the kernel trusts our header; refuse anything that is not IPv4 at all. */
       if (!udp && (len < 20 || (s[SLOT_DATA] >> 4) != 4)) { add(&p->st.errors, 1); add(&p->st.drops, 1); continue; }
-      struct sockaddr_in *a = &p->names[m];
-      memset(a, 0, sizeof *a);
-      a->sin_family = AF_INET;
-      a->sin_addr.s_addr = htonl(*u32at(s, SLOT_ADDR));
-      a->sin_port = udp ? htons((uint16_t)(*u32at(s, SLOT_AUX) & 0xffff)) : 0;
-      p->iovs[m].iov_base = s + SLOT_DATA;
-      p->iovs[m].iov_len = len;
+      struct sockaddr_in a;
+      memset(&a, 0, sizeof a);
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(*u32at(s, SLOT_ADDR));
+      a.sin_port = udp ? htons((uint16_t)(*u32at(s, SLOT_AUX) & 0xffff)) : 0;
+      p->iovs[v].iov_base = s + SLOT_DATA;
+      p->iovs[v].iov_len = len;
+      if (m && gso_extends(p, &p->msgs[m - 1], run_bytes, &a, s + SLOT_DATA, len)) {
+        p->msgs[m - 1].msg_hdr.msg_iovlen++;
+        run_bytes += len;
+        v++;
+        continue;
+      }
+      p->names[m] = a;
       memset(&p->msgs[m].msg_hdr, 0, sizeof p->msgs[m].msg_hdr);
-      p->msgs[m].msg_hdr.msg_name = a;
-      p->msgs[m].msg_hdr.msg_namelen = sizeof *a;
-      p->msgs[m].msg_hdr.msg_iov = &p->iovs[m];
+      p->msgs[m].msg_hdr.msg_name = &p->names[m];
+      p->msgs[m].msg_hdr.msg_namelen = sizeof a;
+      p->msgs[m].msg_hdr.msg_iov = &p->iovs[v];
       p->msgs[m].msg_hdr.msg_iovlen = 1;
-      p->slot_of[m] = tail + i;
-      m++;
+      m++; v++;
+      run_bytes = len;
     }
-    uint32_t done = 0, sent = 0;
-    uint64_t bytes = 0;
+    for (uint32_t k = 0; k < m; k++) {
+      struct msghdr *h = &p->msgs[k].msg_hdr;
+      if (h->msg_iovlen > 1) udp_gso_cmsg(h, p->cmsgs + (size_t)k * UDP_GSO_CMSG_SPACE, (uint16_t)h->msg_iov[0].iov_len);
+    }
+    uint32_t done = 0;
+    uint64_t sent = 0, bytes = 0;
     int pcap = pcap_enabled();
     while (done < m) {
-      int r = sendmmsg(p->fd, p->msgs + done, m - done, 0);
+      uint32_t upto = m;
+      if (udp && !p->gso) { /* turned off during this batch: its GSO messages go one datagram each */
+        if (p->msgs[done].msg_hdr.msg_iovlen > 1) { send_each(p, &p->msgs[done].msg_hdr, &sent, &bytes, pcap); done++; continue; }
+        for (upto = done + 1; upto < m && p->msgs[upto].msg_hdr.msg_iovlen == 1; upto++) {}
+      }
+      int r = sendmmsg(p->fd, p->msgs + done, upto - done, 0);
       if (r < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == ENOBUFS) {
-          /* Send buffer full: wait for room instead of dropping, unless we are stopping. */
-          struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
-          if (!stopping(p)) { poll(&pfd, 1, POLL_MS); continue; }
-        }
-        /* This message failed (no route, too big, ...): drop it and go on with the rest. */
-        add(&p->st.errors, 1);
-        add(&p->st.drops, 1);
+        int err = errno;
+        if (err == EINTR) continue;
+        if ((err == EAGAIN || err == ENOBUFS) && wait_writable(p)) continue;
+        struct msghdr *h = &p->msgs[done].msg_hdr;
+        if (h->msg_iovlen > 1) gso_refused(p, h, err, &sent, &bytes, pcap);
+        else { add(&p->st.errors, 1); add(&p->st.drops, h->msg_iovlen); } /* no route, too big, ...: drop it, go on */
         done++;
         continue;
       }
       for (int k = 0; k < r; k++) {
-        struct mmsghdr *mh = &p->msgs[done + k];
-        uint32_t len = (uint32_t)mh->msg_hdr.msg_iov->iov_len;
-        if (pcap) {
-          const uint8_t *d = mh->msg_hdr.msg_iov->iov_base;
-          const struct sockaddr_in *a = mh->msg_hdr.msg_name;
-          if (udp) pcap_write_udp(p->local_addr, p->local_port, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), d, len);
-          else pcap_write_ip(d, len);
-        }
-        bytes += len;
+        const struct msghdr *h = &p->msgs[done + k].msg_hdr;
+        tx_account(p, h, &sent, &bytes, pcap);
+        if (h->msg_iovlen > 1) { add(&p->st.gso_sends, 1); add(&p->st.gso_segments, h->msg_iovlen); p->gso_worked = 1; }
       }
-      sent += (uint32_t)r;
       done += (uint32_t)r;
     }
     if (pcap) pcap_flush();
@@ -401,6 +529,32 @@ static void *run(void *arg) {
     default: sock_tx(p); break;
   }
   return NULL;
+}
+
+/* UDP GSO on a udp-tx pump, GRO on a udp-rx pump, unless DMVPN_UDP_OFFLOAD leaves it out. A kernel that
+ * refuses leaves the pump on the plain path (st.offload 2, said once on stderr). -1 = out of memory. */
+static int udp_offload_start(struct pump *p) {
+  if (!udp_offload_wanted(p->kind == PK_UDP_TX)) return 0;
+  int err = p->kind == PK_UDP_TX ? udp_gso_probe(p->fd) : udp_gro_enable(p->fd);
+  if (err) {
+    p->st.offload = 2;
+    fprintf(stderr, "dmvpn_io: %s fd %d: the kernel refused UDP %s (%s); one datagram per message\n",
+            kind_names[p->kind], p->fd, p->kind == PK_UDP_TX ? "GSO (UDP_SEGMENT)" : "GRO (UDP_GRO)", strerror(err));
+    return 0;
+  }
+  if (p->kind == PK_UDP_TX) {
+    p->cmsgs = calloc(p->batch, UDP_GSO_CMSG_SPACE);
+    if (!p->cmsgs) return -1;
+    p->gso = 1;
+  } else {
+    /* untouched pages stay unbacked: the memory in use follows the datagrams' sizes */
+    void *b = mmap(NULL, (size_t)p->batch * UDP_GRO_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (b == MAP_FAILED) return -1;
+    p->bounce = b;
+    p->gro = 1;
+  }
+  p->st.offload = 1;
+  return 0;
 }
 
 /* Checks that a doorbell offset read from the ring header lies inside memory (0 = none). */
@@ -470,14 +624,14 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
   p->msgs = calloc(batch, sizeof *p->msgs);
   p->iovs = calloc(batch, sizeof *p->iovs);
   p->names = calloc(batch, sizeof *p->names);
-  p->slot_of = calloc(batch, sizeof *p->slot_of);
   int rx_sock = kind == PK_RAW_RX || kind == PK_UDP_RX, one = 1;
   if (rx_sock) {
     p->cmsgs = calloc(batch, RXQ_CMSG_SPACE);
     /* A socket that refuses it still works; its kernel drops just go uncounted. */
     if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0) add(&p->st.errors, 1);
   }
-  int err = (!p->msgs || !p->iovs || !p->names || !p->slot_of || (rx_sock && !p->cmsgs)) ? ENOMEM
+  if ((kind == PK_UDP_RX || kind == PK_UDP_TX) && udp_offload_start(p) < 0) { pump_free(p); io_fail(e, ENOMEM, "out of memory"); return NULL; }
+  int err = (!p->msgs || !p->iovs || !p->names || (rx_sock && !p->cmsgs)) ? ENOMEM
             : pthread_create(&p->thread, NULL, run, p);
   if (!err) pthread_setname_np(p->thread, kind_names[kind]); /* `top -H` shows which pump is busy */
   if (err) {
@@ -507,9 +661,16 @@ void pump_stats(struct pump *p, struct pump_stats *o) {
   o->ctl_passed = __atomic_load_n(&p->st.ctl_passed, __ATOMIC_RELAXED);
   o->ctl_dropped = __atomic_load_n(&p->st.ctl_dropped, __ATOMIC_RELAXED);
   o->kernel_drops = __atomic_load_n(&p->st.kernel_drops, __ATOMIC_RELAXED);
+  o->gso_sends = __atomic_load_n(&p->st.gso_sends, __ATOMIC_RELAXED);
+  o->gso_segments = __atomic_load_n(&p->st.gso_segments, __ATOMIC_RELAXED);
+  o->gso_fallbacks = __atomic_load_n(&p->st.gso_fallbacks, __ATOMIC_RELAXED);
+  o->gro_supers = __atomic_load_n(&p->st.gro_supers, __ATOMIC_RELAXED);
+  o->gro_segments = __atomic_load_n(&p->st.gro_segments, __ATOMIC_RELAXED);
+  o->offload = __atomic_load_n(&p->st.offload, __ATOMIC_RELAXED);
 }
 
 void pump_free(struct pump *p) {
-  free(p->msgs); free(p->iovs); free(p->names); free(p->slot_of); free(p->cmsgs);
+  free(p->msgs); free(p->iovs); free(p->names); free(p->cmsgs);
+  if (p->bounce) munmap(p->bounce, (size_t)p->batch * UDP_GRO_BUF);
   free(p);
 }

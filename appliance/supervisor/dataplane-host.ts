@@ -131,9 +131,10 @@ export class DataplaneHost {
       this.udpFd = this.io.openUdp(p.source, NATT_PORT, { reusePort: true });
       this.ikeFd = this.openIkeLane(p.source);
       this.startPump('espRx', { kind: 'raw-rx', fd: this.espFd, rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
-      // the IKE rate limit goes with IKE: on the control lane, or on udpRx if there is none
+      // the IKE rate limit goes with IKE: on the control lane, and on udpRx too, where IKE comes without
+      // the lane, or with it behind ESP in a UDP GRO super-datagram (docs/dataplane.md "UDP offloads")
       const limit = { controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST };
-      this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH, ...(this.ikeFd < 0 ? limit : {}) });
+      this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH, ...limit });
       if (this.ikeFd >= 0) this.startPump('ikeRx', { kind: 'udp-rx', fd: this.ikeFd, batch: NBMA_BATCH, ...limit });
       this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH });
     }
@@ -222,13 +223,18 @@ export class DataplaneHost {
     this.pumps.set(ring, this.io.startPump({ ...o, memory: this.view, ring: this.layout[ring] }));
   }
 
-  /** Per pump: packets moved and wake-ups that moved some (packets per batch = per recvmmsg/sendmmsg). */
+  /**
+   * Per pump: packets moved and wake-ups that moved some (packets per batch = per recvmmsg/sendmmsg);
+   * on the UDP 4500 pumps the UDP offloads (udpOffload 1 = in use, 0 = off, 2 = refused by the kernel).
+   */
   private pumpCounters(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [ring, id] of this.pumps) {
       const s = this.io.pumpStats(id);
       out[`${ring}PumpPackets`] = s.packets;
       out[`${ring}PumpBatches`] = s.batches;
+      if (ring === 'udpTx') Object.assign(out, { udpTxGsoSends: s.gsoSends, udpTxGsoSegments: s.gsoSegments, udpTxGsoFallbacks: s.gsoFallbacks, udpTxOffload: s.udpOffload });
+      if (ring === 'udpRx' || ring === 'ikeRx') Object.assign(out, { [`${ring}GroSupers`]: s.groSupers, [`${ring}GroSegments`]: s.groSegments, [`${ring}Offload`]: s.udpOffload });
     }
     return out;
   }
@@ -290,10 +296,15 @@ export class DataplaneHost {
   }
   /** The rate limit of non-ESP datagrams (IKE to JS) on UDP 4500, in whichever pump applies it: admitted and dropped. */
   private udpControlCounters() {
-    const id = this.pumps.get('ikeRx') ?? this.pumps.get('udpRx');
-    if (id === undefined) return { udpControlPassed: 0, udpControlDropped: 0 };
-    const s = this.io.pumpStats(id);
-    return { udpControlPassed: s.controlPassed, udpControlDropped: s.controlDropped };
+    let udpControlPassed = 0, udpControlDropped = 0;
+    for (const ring of ['ikeRx', 'udpRx'] as const) {
+      const id = this.pumps.get(ring);
+      if (id === undefined) continue;
+      const s = this.io.pumpStats(id);
+      udpControlPassed += s.controlPassed;
+      udpControlDropped += s.controlDropped;
+    }
+    return { udpControlPassed, udpControlDropped };
   }
   /** The last worker death, one line ('' if none). */
   get lastWorkerDeath(): string { return this.keeper?.lastDeath ?? ''; }

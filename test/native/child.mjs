@@ -410,5 +410,78 @@ s.sendto(b'\\0\\0\\0\\0ENDI', ('127.0.0.1', 4500))
   out({ end: !!endEsp && !!endIke, esp: onEsp.map(text), ike: onIke.map((sl) => text(sl).slice(4)) });
 }
 
+/** udp-tx with GSO: a batch of runs (args.runs: [{port, size, count, ike}]) published at once, received by
+ * plain sockets (no UDP_GRO: the kernel segments a GSO send before queueing), in order. */
+async function udpGsoTx() {
+  initAll();
+  const dgram = await import('node:dgram');
+  if (args.loMtu) spawnSync('ip', ['link', 'set', 'lo', 'mtu', String(args.loMtu)]);
+  const ports = [...new Set(args.runs.map((r) => r.port))];
+  const got = Object.fromEntries(ports.map((p) => [p, []]));
+  const socks = await Promise.all(ports.map((port) => new Promise((res) => {
+    const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
+    s.on('message', (m) => got[port].push(m.toString('latin1')));
+    s.bind(port, '127.0.0.1', () => res(s));
+  })));
+  const udp = io.openUdp('127.0.0.1', 4500);
+  const ring = L.nbmaTx;
+  let n = 0;
+  const sent = Object.fromEntries(ports.map((p) => [p, []]));
+  for (const r of args.runs) for (let i = 0; i < r.count; i++) {
+    const text = `${r.ike ? '\0\0\0\0' : ''}SEQ-${String(n++).padStart(3, '0')}-`.padEnd(r.size, String.fromCharCode(97 + (n % 26)));
+    sent[r.port].push(text);
+    produce(ring, Buffer.from(text, 'latin1'), { kind: 17, addr: ipToU32('127.0.0.1'), aux: ((4500 << 16) | r.port) >>> 0 });
+  }
+  // started after every slot is published: one batch, so the runs meet the coalescing as planned
+  if (args.pcap) io.pcapOpen(args.pcap);
+  const p = io.startPump({ memory: u8, kind: 'udp-tx', fd: udp, ring });
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && ports.some((pt) => got[pt].length < sent[pt].length)) await new Promise((r) => setTimeout(r, 20));
+  const stats = io.stopPump(p);
+  if (args.pcap) io.pcapClose();
+  io.closeFd(udp);
+  for (const s of socks) s.close();
+  out({ stats, intact: ports.map((pt) => JSON.stringify(got[pt]) === JSON.stringify(sent[pt])),
+    counts: ports.map((pt) => [got[pt].length, sent[pt].length]), lens: ports.map((pt) => got[pt].map((x) => x.length)) });
+}
+
+/** udp-rx with GRO: a python sender with UDP_SEGMENT (Node cannot set it) sends GSO trains that the
+ * socket takes whole (UDP_GRO); the pump splits them into slots. The ring (64 slots) is not consumed
+ * until the sender is done, so a train that does not fit waits. */
+async function udpGroRx() {
+  initAll();
+  const esp = io.openUdp('127.0.0.1', 4500, { reusePort: true });
+  const ike = args.ikeLane ? io.openUdp('127.0.0.1', 4500, { reusePort: true }) : -1;
+  if (ike >= 0) io.ikeLane(esp);
+  const limit = { controlRate: 1000, controlBurst: 1000 };
+  const pe = io.startPump({ memory: u8, kind: 'udp-rx', fd: esp, ring: L.nbmaRx, ...limit });
+  const pi = ike >= 0 ? io.startPump({ memory: u8, kind: 'udp-rx', fd: ike, ring: L.ctlRx, ...limit }) : -1;
+  const py = spawnSync('python3', ['-c', `
+import socket, json
+SOL_UDP, UDP_SEGMENT = 17, 103
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+trains = json.loads(${JSON.stringify(JSON.stringify(args.trains))})
+n = 0
+for seg, items in trains:
+    data = b''
+    for it in items:
+        head = (b'\\0\\0\\0\\0' if it[0] == 'ike' else b'\\0\\0\\x10\\x01') + b'SEQ-%03d-' % n
+        n += 1
+        data += head + bytes([97 + n % 26]) * (it[1] - len(head))
+    if seg: s.sendmsg([data], [(SOL_UDP, UDP_SEGMENT, seg.to_bytes(2, 'little'))], 0, ('127.0.0.1', 4500))
+    else: s.sendto(data, ('127.0.0.1', 4500))
+s.sendto(b'ENDX', ('127.0.0.1', 4500))
+print(n)
+`], { encoding: 'utf8' });
+  const text = (sl) => sl.data.toString('latin1');
+  const onEsp = [], onIke = [];
+  const end = consumeUntil(L.nbmaRx, (sl) => text(sl) === 'ENDX', 5000, onEsp);
+  if (pi >= 0) consumeUntil(L.ctlRx, () => false, 300, onIke);
+  const stats = io.stopPump(pe), ikeStats = pi >= 0 ? io.stopPump(pi) : null;
+  io.closeFd(esp); if (ike >= 0) io.closeFd(ike);
+  const brief = (sl) => ({ len: sl.len, tag: text(sl).slice(0, 12), fill: sl.data.length > 13 ? sl.data.subarray(13).every((b) => b === sl.data[sl.len - 1]) : true });
+  out({ end: !!end, sender: py.stdout.trim(), senderErr: py.stderr.slice(-500), stats, ikeStats, esp: onEsp.map(brief), ike: onIke.map(brief) });
+}
+
 await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate,
-  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane })[args.scenario]();
+  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane, 'udp-gso-tx': udpGsoTx, 'udp-gro-rx': udpGroRx })[args.scenario]();
