@@ -10,11 +10,11 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { X509Certificate } from 'node:crypto';
-import { Lab, labConfig, waitFor, nsExec, ROOT } from './util/lab.js';
+import { Lab, labConfig, waitFor, nsExec } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 import { dmvpnctlSession } from './util/live-config.js';
-import { TestCa, certBlock, derHex } from './util/pki.js';
+import { TestCa, derHex } from './util/pki.js';
+import { enrollHubCrypto, writeHubFiles } from './util/enroll-hub.js';
 import { pemBlock } from '../appliance/ike/pki/trustpoint.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
@@ -23,16 +23,6 @@ const SECRET = 'zt-factory-token-0123456789';
 const FLEET_SECRET = 'zt-fleet-token-abcdefghijkl';
 const HUB_NBMA = '172.16.15.2';
 
-const hubCrypto = (hubPem: string, caPem: string) => [
-  'crypto pki trustpoint LAB-CA', ' enrollment terminal', ' revocation-check none', ' eckeypair HUB-KEY',
-  'crypto pki certificate chain LAB-CA', ...certBlock(hubPem, new X509Certificate(hubPem).serialNumber, false), ...certBlock(caPem, new X509Certificate(caPem).serialNumber, true),
-  'crypto ikev2 proposal P', ' encryption aes-cbc-256', ' integrity sha256', ' group 19', 'crypto ikev2 policy POL', ' proposal P',
-  'crypto ikev2 profile IKEV2PROF', ' match identity remote address 172.16.0.0 255.255.0.0', ' authentication remote ed25519-sig', ' authentication local ecdsa-sig', ' pki trustpoint LAB-CA',
-  'crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac', 'crypto ipsec profile MyProfile', ' set transform-set MyTransformSet', ' set ikev2-profile IKEV2PROF',
-  'interface Tunnel0', ' tunnel protection ipsec profile MyProfile',
-  'dmvpn enrollment', ' trustpoint LAB-CA', ' ca-keypair CA-KEY', ' listen port 4430', ' pool 192.168.0.10 192.168.0.20', ' template spoke-template.cfg',
-  ` token SITE1 ${SECRET} one-time`, '',
-].join('\n');
 
 t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token is refused on both sides', async (t) => {
   const lab = new Lab(`zt${process.pid % 10000}`, 2);
@@ -42,10 +32,8 @@ t.test('a factory spoke enrolls with a token and comes up encrypted; a bad token
   const caPem = ca.ca('lab');
   const hubPem = ca.leaf('hub', 'lab', [HUB_NBMA, '192.168.0.1']);
   // the hub's key store: its TLS/IKE key and the CA key (as `crypto key generate` would keep them)
-  const hubCfg = lab.writeConfig('R1', labConfig('R1', { holdtime: 60, registrationTimeout: 5 }).replace(/\nend\n?$/, `\n${hubCrypto(hubPem, caPem)}end\n`));
-  const key = (pem: string) => ({ kind: 'ec', bits: 256, created: new Date().toISOString(), pem });
-  fs.writeFileSync(`${hubCfg}.keys`, JSON.stringify({ version: 1, keys: { 'HUB-KEY': key(ca.read('hub.key')), 'CA-KEY': key(ca.read('lab.key')) } }), { mode: 0o600 });
-  fs.copyFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), path.join(lab.dir, 'spoke-template.cfg'));
+  const hubCfg = lab.writeConfig('R1', labConfig('R1', { holdtime: 60, registrationTimeout: 5 }).replace(/\nend\n?$/, `\n${enrollHubCrypto(hubPem, caPem, [` token SITE1 ${SECRET} one-time`])}end\n`));
+  writeHubFiles(hubCfg, ca);
   lab.start('R1', hubCfg);
   const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n');
   const enrollView = () => { try { return lab.ctlJson('R1', 'show dmvpn enrollment'); } catch { return undefined; } };

@@ -82,6 +82,8 @@ export interface BootOptions {
   /** x86_64: what qemu does when the i6300esb timer expires; 'debug' prints "watchdog: timer fired" on
    *  qemu's stderr and lets the VM run on (default: reset, which -no-reboot turns into an exit) */
   watchdogAction?: 'debug';
+  /** a raw disk image plugged in as a USB stick (qemu-xhci + usb-storage): the factory provisioning stick */
+  usbStick?: string;
 }
 
 export class ImageVm {
@@ -130,6 +132,7 @@ export class ImageVm {
       args.push('-device', 'virtio-serial-pci', '-device', 'virtconsole,chardev=s1',
         '-chardev', `socket,id=s1,path=${this.hvcSock},server=on,wait=off,logfile=${path.join(o.dir, `hvc-${o.arch}.log`)}`);
     }
+    if (o.usbStick) args.push('-device', 'qemu-xhci,id=xhci', '-drive', `if=none,id=stick,format=raw,file=${o.usbStick}`, '-device', 'usb-storage,bus=xhci.0,drive=stick');
     if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
     const argv = o.ns ? ['ip', ['netns', 'exec', o.ns, qemu, ...args]] as const : [qemu, args] as const;
     this.proc = spawn(argv[0], [...argv[1]], { stdio: ['ignore', 'pipe', 'pipe'] });

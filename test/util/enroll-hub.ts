@@ -1,0 +1,31 @@
+// The hub side of the zero-touch enrollment tests (test/integration-enroll, test/image-enroll): its
+// crypto and `dmvpn enrollment` config lines (IKEv2 with certificates from a throw-away CA, the pool
+// 192.168.0.10-20, the template test/fixtures/enroll-spoke-template.cfg next to the config) and its key
+// store (its TLS/IKE key and the CA key, as `crypto key generate` keeps them).
+import fs from 'node:fs';
+import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { ROOT } from './lab.js';
+import { certBlock, type TestCa } from './pki.js';
+
+/** Config lines to append to the hub's config; `tokens`: the ` token ...` lines of the enrollment block. */
+export function enrollHubCrypto(hubPem: string, caPem: string, tokens: string[]): string {
+  return [
+    'crypto pki trustpoint LAB-CA', ' enrollment terminal', ' revocation-check none', ' eckeypair HUB-KEY',
+    'crypto pki certificate chain LAB-CA', ...certBlock(hubPem, new X509Certificate(hubPem).serialNumber, false), ...certBlock(caPem, new X509Certificate(caPem).serialNumber, true),
+    'crypto ikev2 proposal P', ' encryption aes-cbc-256', ' integrity sha256', ' group 19', 'crypto ikev2 policy POL', ' proposal P',
+    'crypto ikev2 profile IKEV2PROF', ' match identity remote address 172.16.0.0 255.255.0.0', ' authentication remote ed25519-sig', ' authentication local ecdsa-sig', ' pki trustpoint LAB-CA',
+    'crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac', 'crypto ipsec profile MyProfile', ' set transform-set MyTransformSet', ' set ikev2-profile IKEV2PROF',
+    'interface Tunnel0', ' tunnel protection ipsec profile MyProfile',
+    'dmvpn enrollment', ' trustpoint LAB-CA', ' ca-keypair CA-KEY', ' listen port 4430', ' pool 192.168.0.10 192.168.0.20', ' template spoke-template.cfg',
+    ...tokens, '',
+  ].join('\n');
+}
+
+/** The hub's key store next to `hubConfig` (HUB-KEY: `ca`'s hub.key, CA-KEY: lab.key) and the spoke
+ *  template in its directory. */
+export function writeHubFiles(hubConfig: string, ca: TestCa): void {
+  const key = (pem: string) => ({ kind: 'ec', bits: 256, created: new Date().toISOString(), pem });
+  fs.writeFileSync(`${hubConfig}.keys`, JSON.stringify({ version: 1, keys: { 'HUB-KEY': key(ca.read('hub.key')), 'CA-KEY': key(ca.read('lab.key')) } }), { mode: 0o600 });
+  fs.copyFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), path.join(path.dirname(hubConfig), 'spoke-template.cfg'));
+}
