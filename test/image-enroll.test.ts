@@ -81,7 +81,9 @@ let stick = '';
 let broken = '';
 const step = (name: string, fn: (t: Test) => Promise<void>) => t.test(name, async (t) => {
   if (broken) { t.fail(`not run: "${broken}" failed`); return; }
-  try { await fn(t); } finally { if (!t.passing()) broken = name; }
+  // a step that throws (a wait that timed out) is not yet failed in tap's eyes when `finally` would run
+  try { await fn(t); } catch (e) { broken = name; throw e; }
+  if (!t.passing()) broken = name;
 });
 let vmNbma = '';
 
