@@ -106,6 +106,12 @@ step('the hub listens for enrollments; the provisioning stick is made', async (t
   sh('mkfs.vfat', ['-n', 'DMVPNPROV', stick]);
   sh('mcopy', ['-i', stick, prov, '::/dmvpn-provisioning.txt']);
   t.match(sh('mdir', ['-i', stick, '::/']).stdout, /dmvpn-provisioning\.txt|DMVPN-~1 TXT/i, 'the stick holds dmvpn-provisioning.txt');
+  // where a factory box looks first (not booted here): the persistent partition, as a vendor writes it
+  const other = fs.mkdtempSync(path.join(lab.dir, 'data-prov-'));
+  const preloaded = provision(image, other, undefined, { provisioning: prov });
+  t.equal(persistentFile(preloaded, 'provisioning', other), fs.readFileSync(prov, 'utf8'), 'set-config.sh --provisioning: the file as /provisioning on a persistent partition');
+  t.notOk(persistentNames(preloaded, other).includes('startup-config'), 'and no startup-config there (a factory box)');
+  fs.rmSync(other, { recursive: true, force: true });
   t.equal(udhcpd.exitCode, null, 'udhcpd runs');
 });
 

@@ -29,15 +29,17 @@ export function imageOrCannotRun(t: Parameters<typeof cannotRun>[0] & { comment(
 }
 
 /** A private copy of `image` in `dir` (sparse), with `config` as its startup-config when given (else
- *  the factory default); `debugShell`: the persistent partition asks init for a root shell on hvc0. */
-export function provision(image: string, dir: string, config?: string, opts: { debugShell?: boolean } = {}): string {
+ *  the factory default); `debugShell`: the persistent partition asks init for a root shell on hvc0;
+ *  `provisioning`: a provisioning file put on the persistent partition (a factory box enrolls with it). */
+export function provision(image: string, dir: string, config?: string, opts: { debugShell?: boolean; provisioning?: string } = {}): string {
   const copy = path.join(dir, path.basename(image));
   const cp = spawnSync('cp', ['--sparse=always', image, copy], { encoding: 'utf8' });
   if (cp.status !== 0) throw new Error(`cp ${image}: ${cp.stderr}`);
-  if (config !== undefined || opts.debugShell) {
+  if (config !== undefined || opts.debugShell || opts.provisioning) {
     let cfg = '-';
     if (config !== undefined) { cfg = path.join(dir, 'startup-config'); fs.writeFileSync(cfg, config); }
-    const r = spawnSync('bash', [path.join(ROOT, 'rootfs/set-config.sh'), ...(opts.debugShell ? ['--debug-shell'] : []), copy, cfg], { encoding: 'utf8' });
+    const r = spawnSync('bash', [path.join(ROOT, 'rootfs/set-config.sh'), ...(opts.debugShell ? ['--debug-shell'] : []),
+      ...(opts.provisioning ? ['--provisioning', opts.provisioning] : []), copy, cfg], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`set-config.sh: ${r.stderr}`);
   }
   return copy;
