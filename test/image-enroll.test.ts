@@ -1,4 +1,4 @@
-// Zero touch on the x86_64 image (issue 15's headline test, docs/enrollment.md "The factory image"): a
+// Zero touch on the x86_64 image (aarch64 in `make soak`; issue 15's headline test, docs/enrollment.md "The factory image"): a
 // FACTORY disk (no startup-config) boots in qemu (TCG, one boot) with a USB stick holding
 // dmvpn-provisioning.txt (hub, pin, token) and nobody typing on its console. Its WAN gets an address
 // from busybox udhcpd in the hub's namespace; init finds the stick, dmvpnd generates the device key and
@@ -18,18 +18,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Lab, sh, waitFor } from './util/lab.js';
-import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { requireTools, LAB_NEEDS, cannotRun } from './util/needs.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { TestCa } from './util/pki.js';
 import { enrollHubCrypto, writeHubFiles } from './util/enroll-hub.js';
-import { imageOrCannotRun, provision, persistentFile, persistentNames, ImageVm } from './image/vm.js';
+import { imageOrCannotRun, provision, persistentFile, persistentNames, ImageVm, type Arch } from './image/vm.js';
 
 const HUB_NBMA = '172.16.15.2'; // the template's hub (test/fixtures/enroll-spoke-template.cfg)
 const SECRET = 'zt-image-token-0123456789abc';
 const OTHER_SECRET = 'zt-image-other-fleet-secret';
 
-requireTools(t, [...LAB_NEEDS, 'qemu-system-x86_64', 'mksquashfs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'grub-mkimage', 'mkfs.ext4', 'debugfs', 'busybox', 'openssl']);
-const image = imageOrCannotRun(t, 'x86_64');
+// x86_64 in `make test`; DMVPN_IMAGE_ENROLL_ARCH=aarch64 boots the arm64 image instead (`make soak`)
+const ARCH: Arch = process.env.DMVPN_IMAGE_ENROLL_ARCH === 'aarch64' ? 'aarch64' : 'x86_64';
+requireTools(t, [...LAB_NEEDS, `qemu-system-${ARCH}`, 'mksquashfs', 'mkfs.vfat', 'mcopy', 'sfdisk', 'grub-mkimage', 'mkfs.ext4', 'debugfs', 'busybox', 'openssl']);
+if (ARCH === 'aarch64' && !fs.existsSync('/usr/share/AAVMF/AAVMF_CODE.fd')) cannotRun(t, ['/usr/share/AAVMF/AAVMF_CODE.fd (Debian package qemu-efi-aarch64: `make deps` installs it)']);
+const image = imageOrCannotRun(t, ARCH);
 
 const lab = new Lab(`zti${process.pid % 10000}`, 0);
 const hubNs = lab.ns('R1');
@@ -120,7 +123,7 @@ const disk = provision(image, lab.dir, undefined, { debugShell: true });
 t.same(persistentNames(disk, lab.dir), ['debug-shell', 'keys', 'lost+found', 'state'], 'the factory disk: no startup-config, no provisioning on the persistent partition');
 
 step('boots with no console input: the provisioning from the USB stick, the WAN by DHCP', async (t) => {
-  vm = new ImageVm({ arch: 'x86_64', disk, dir: lab.dir, ns: hubNs, tap: 'fa0-0', debugShell: true, usbStick: stick });
+  vm = new ImageVm({ arch: ARCH, disk, dir: lab.dir, ns: hubNs, tap: 'fa0-0', debugShell: true, usbStick: stick });
   vm.start();
   let at = await vm.expect(/init: slot A \(root \/dev\/vda2\)/, 600_000);
   at = await vm.expect(/init: no startup-config: provisioning file from USB stick \/dev\/sd[a-z]+ \(FAT, \/dmvpn-provisioning\.txt\); enrolling with the hub/, 120_000, at);
@@ -178,7 +181,7 @@ step('the token added on the hub: the retry is admitted, the box saves its confi
   t.match(dmvpn, /\b1\s+172\.16\.15\.2\s+192\.168\.0\.1\s+UP\s+\S+\s+S/, 'VM console: the hub, static, UP');
   t.match(await vm!.command('show crypto ikev2 sa', PROMPT), /172\.16\.15\.2\/\d+ +none\/none +READY/, 'VM console: IKEv2 SA with the hub READY');
   t.match(await vm!.command('show running-config', PROMPT), /^hostname spoke-192-168-0-10$/m, 'VM console: running the enrolled config');
-  t.comment(`timeline (s after qemu started, TCG): init ${vm!.secondsTo(/init: slot A/)?.toFixed(1)}, provisioning found ${vm!.secondsTo(/provisioning file from USB stick/)?.toFixed(1)}, `
+  t.comment(`timeline ${ARCH} (s after qemu started, TCG): init ${vm!.secondsTo(/init: slot A/)?.toFixed(1)}, provisioning found ${vm!.secondsTo(/provisioning file from USB stick/)?.toFixed(1)}, `
     + `refused (hub) ${((refusedAt - vm!.startedAt) / 1000).toFixed(1)}, admitted ${admittedAt}, UP ${upAt}`);
 });
 
