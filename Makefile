@@ -113,11 +113,14 @@ bench: all
 	bash bench/run.sh
 
 # Long runs kept out of `make test`: the firmware rollback needs three boots of the x86_64 image
-# (test/image/firmware-rollback.soak.ts, about 8 minutes under TCG).
+# (test/image/firmware-rollback.soak.ts, about 8 minutes under TCG); the factory enrollment on the
+# aarch64 image (test/image-enroll.test.ts booting arm64, about 2 minutes).
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory image ARCH=x86_64
+	@$(MAKE) --no-print-directory image ARCH=aarch64
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=2400 test/image/firmware-rollback.soak.ts
+	DMVPN_IMAGE_ENROLL_ARCH=aarch64 node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=1400 test/image-enroll.test.ts
 
 clean:
 	rm -rf wasm/build dist appliance/native/build build

@@ -55,17 +55,18 @@ requireTools(t, ['root', 'ip']);
 
 interface Run { proc: ChildProcess; log: () => string; device: string; control: string; ns: string }
 
-/** dist/watchdog.mjs (what bin/dmvpnd runs) in namespace `ns`, feeding the plain file `device`. */
-function startWatchdog(name: string): Run {
+/** dist/watchdog.mjs (what bin/dmvpnd runs) in namespace `ns`, feeding the plain file `device`;
+ *  `factory`: no config file, these dmvpnd arguments (--provision FILE) and environment instead. */
+function startWatchdog(name: string, factory?: { args: string[]; env: Record<string, string> }): Run {
   const ns = `oimg-hwd-${name}-${process.pid % 10000}`;
   sh('ip', ['netns', 'add', ns]);
-  const cfg = path.join(dir, `${name}.cfg`); fs.writeFileSync(cfg, `hostname HW${name}\nend\n`);
+  const cfg = path.join(dir, `${name}.cfg`); if (!factory) fs.writeFileSync(cfg, `hostname HW${name}\nend\n`);
   const device = path.join(dir, `${name}-watchdog`); fs.writeFileSync(device, '');
   const control = path.join(dir, `${name}.sock`);
   let out = '';
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, path.join(ROOT, 'dist/watchdog.mjs'), '--config', cfg, '--control', control], {
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, path.join(ROOT, 'dist/watchdog.mjs'), '--config', cfg, '--control', control, ...factory?.args ?? []], {
     stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-    env: { ...process.env, DMVPN_TEST_HOOKS: '1', DMVPN_HARDWARE_WATCHDOG: device, DMVPN_WATCHDOG_FEED_MS: '200', DMVPN_HEARTBEAT_TIMEOUT_MS: '3000', DMVPN_STARTUP_GRACE_MS: '120000' },
+    env: { ...process.env, DMVPN_TEST_HOOKS: '1', DMVPN_HARDWARE_WATCHDOG: device, DMVPN_WATCHDOG_FEED_MS: '200', DMVPN_HEARTBEAT_TIMEOUT_MS: '3000', DMVPN_STARTUP_GRACE_MS: '120000', ...factory?.env },
   });
   proc.stdout!.on('data', (d) => { out += d; }); proc.stderr!.on('data', (d) => { out += d; });
   return { proc, log: () => out, device, control, ns };
@@ -111,4 +112,21 @@ t.test('a crash is restarted and fed through; stopping on purpose disarms the ti
   process.kill(r.proc.pid!, 'SIGTERM'); // `ip netns exec` execs: this is the watchdog
   t.equal(await Promise.race([exited, sleep(30_000).then(() => -1)]), 0, 'SIGTERM: the watchdog exits 0');
   t.equal(fs.readFileSync(r.device, 'latin1').at(-1), 'V', 'the magic close: the driver disarms the timer');
+});
+
+t.test('a factory box waiting for its hub is not hung: it beats while it enrolls', async (t) => {
+  // the hub cannot be reached (nothing listens in this namespace): dmvpnd retries for ever before its
+  // appliance starts. Without heartbeats meanwhile the feeder would declare it hung once the start-up
+  // grace (30 s here, 300 s on the image) ran out, and the box would reset while it waits for its hub.
+  const prov = path.join(dir, 'factory.provision');
+  fs.writeFileSync(prov, `hub 127.0.0.1 port 9\npin sha256//${Buffer.alloc(32, 7).toString('base64')}\ntoken SITE1 factory-token-0123456789\n`, { mode: 0o600 });
+  const t0 = Date.now();
+  const r = startWatchdog('factory', { args: ['--provision', prov], env: { DMVPN_STARTUP_GRACE_MS: '30000', DMVPN_ENROLL_RETRY_MS: '500', DMVPN_ENROLL_RETRY_CAP_MS: '2000' } });
+  t.teardown(() => stopRun(r));
+  t.ok(await waitFor(() => /%ENROLL-3-FAILED: .*\(attempt 2\); retrying/.test(r.log()), 60_000, 200), 'dmvpnd enrolls and retries (the hub unreachable)');
+  await waitFor(() => Date.now() - t0 > 40_000 || /supervisor hung/.test(r.log()), 60_000, 500);
+  t.notMatch(r.log(), /supervisor hung/, `still not hung ${((Date.now() - t0) / 1000).toFixed(0)} s after the start (grace 30 s)`);
+  const before = size(r);
+  t.ok(await waitFor(() => size(r) >= before + 5, 30_000, 100), 'and fed');
+  t.notOk(fs.existsSync(path.join(dir, 'factory.cfg')), 'nothing saved');
 });

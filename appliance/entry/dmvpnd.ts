@@ -46,7 +46,12 @@ const keyLog = ikeKeyLogPath(); // read once, here; IKE appends to it (lab only,
 if (keyLog) app.log.emit('CRYPTO', 'warn', 'KEYLOG', `${KEYLOG_ENV} is set: IPsec keys of every IKE SA are written to ${keyLog} (lab only: anyone who reads it decrypts the traffic)`);
 try {
   // zero touch: no startup-config yet, a provisioning file: enroll first (retries until admitted)
-  if (opts.provision && !existsSync(opts.config)) await enrollFactoryBox(app.keys, opts.config, opts.provision, process.env, (l, m, t) => app.log.emit('ENROLL', l, m, t));
+  // (its event loop runs while it waits for the hub, minutes when refused: it beats meanwhile, else the
+  // hardware watchdog would take the wait for a hang and reset the box)
+  if (opts.provision && !existsSync(opts.config)) {
+    startHeartbeat();
+    await enrollFactoryBox(app.keys, opts.config, opts.provision, process.env, (l, m, t) => app.log.emit('ENROLL', l, m, t));
+  }
   await app.start();
 } catch (e) {
   const known = e instanceof ConfigError || e instanceof SystemError || (e as { code?: string }).code !== undefined;

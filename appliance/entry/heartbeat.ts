@@ -6,8 +6,12 @@
 export const HEARTBEAT = 'heartbeat';
 const EVERY_MS = 1000;
 
+let started = false;
+
+/** Starts the beat (once; a second call does nothing). */
 export function startHeartbeat(): void {
-  if (!process.send || !process.channel) return;
+  if (started || !process.send || !process.channel) return;
+  started = true;
   const beat = () => { if (process.connected) process.send!(HEARTBEAT, undefined, undefined, () => undefined); };
   beat();
   setInterval(beat, EVERY_MS).unref();

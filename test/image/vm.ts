@@ -29,15 +29,17 @@ export function imageOrCannotRun(t: Parameters<typeof cannotRun>[0] & { comment(
 }
 
 /** A private copy of `image` in `dir` (sparse), with `config` as its startup-config when given (else
- *  the factory default); `debugShell`: the persistent partition asks init for a root shell on hvc0. */
-export function provision(image: string, dir: string, config?: string, opts: { debugShell?: boolean } = {}): string {
+ *  the factory default); `debugShell`: the persistent partition asks init for a root shell on hvc0;
+ *  `provisioning`: a provisioning file put on the persistent partition (a factory box enrolls with it). */
+export function provision(image: string, dir: string, config?: string, opts: { debugShell?: boolean; provisioning?: string } = {}): string {
   const copy = path.join(dir, path.basename(image));
   const cp = spawnSync('cp', ['--sparse=always', image, copy], { encoding: 'utf8' });
   if (cp.status !== 0) throw new Error(`cp ${image}: ${cp.stderr}`);
-  if (config !== undefined || opts.debugShell) {
+  if (config !== undefined || opts.debugShell || opts.provisioning) {
     let cfg = '-';
     if (config !== undefined) { cfg = path.join(dir, 'startup-config'); fs.writeFileSync(cfg, config); }
-    const r = spawnSync('bash', [path.join(ROOT, 'rootfs/set-config.sh'), ...(opts.debugShell ? ['--debug-shell'] : []), copy, cfg], { encoding: 'utf8' });
+    const r = spawnSync('bash', [path.join(ROOT, 'rootfs/set-config.sh'), ...(opts.debugShell ? ['--debug-shell'] : []),
+      ...(opts.provisioning ? ['--provisioning', opts.provisioning] : []), copy, cfg], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`set-config.sh: ${r.stderr}`);
   }
   return copy;
@@ -82,6 +84,8 @@ export interface BootOptions {
   /** x86_64: what qemu does when the i6300esb timer expires; 'debug' prints "watchdog: timer fired" on
    *  qemu's stderr and lets the VM run on (default: reset, which -no-reboot turns into an exit) */
   watchdogAction?: 'debug';
+  /** a raw disk image plugged in as a USB stick (qemu-xhci + usb-storage): the factory provisioning stick */
+  usbStick?: string;
 }
 
 export class ImageVm {
@@ -130,6 +134,7 @@ export class ImageVm {
       args.push('-device', 'virtio-serial-pci', '-device', 'virtconsole,chardev=s1',
         '-chardev', `socket,id=s1,path=${this.hvcSock},server=on,wait=off,logfile=${path.join(o.dir, `hvc-${o.arch}.log`)}`);
     }
+    if (o.usbStick) args.push('-device', 'qemu-xhci,id=xhci', '-drive', `if=none,id=stick,format=raw,file=${o.usbStick}`, '-device', 'usb-storage,bus=xhci.0,drive=stick');
     if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
     const argv = o.ns ? ['ip', ['netns', 'exec', o.ns, qemu, ...args]] as const : [qemu, args] as const;
     this.proc = spawn(argv[0], [...argv[1]], { stdio: ['ignore', 'pipe', 'pipe'] });

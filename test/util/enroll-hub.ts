@@ -1,35 +1,46 @@
-// The enrollment hub of the zero-touch integration tests: R1 of seed 003 with certificate IKEv2, its TLS
-// and CA keys in its key store and `dmvpn enrollment` (pool 192.168.0.10-20, the fixture template,
-// the tokens given), started and waited for until its enrollment server listens.
+// The hub side of the zero-touch enrollment tests (integration-enroll, integration-enroll-discovery,
+// image-enroll): its crypto and `dmvpn enrollment` config lines (IKEv2 with certificates from a
+// throw-away CA, the pool 192.168.0.10-20, the template test/fixtures/enroll-spoke-template.cfg next to
+// the config), its key store (its TLS/IKE key and the CA key, as `crypto key generate` keeps them), and
+// R1 of seed 003 started as that hub.
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { Lab, labConfig, waitFor, ROOT } from './lab.js';
-import { TestCa, certBlock } from './pki.js';
+import { certBlock, type TestCa } from './pki.js';
 
+/** the hub's NBMA address in seed 003 (R1), which the template's `ip nhrp nhs` names */
 export const HUB_NBMA = '172.16.15.2';
 
-export const hubCrypto = (hubPem: string, caPem: string, tokens: string[]) => [
-  'crypto pki trustpoint LAB-CA', ' enrollment terminal', ' revocation-check none', ' eckeypair HUB-KEY',
-  'crypto pki certificate chain LAB-CA', ...certBlock(hubPem, new X509Certificate(hubPem).serialNumber, false), ...certBlock(caPem, new X509Certificate(caPem).serialNumber, true),
-  'crypto ikev2 proposal P', ' encryption aes-cbc-256', ' integrity sha256', ' group 19', 'crypto ikev2 policy POL', ' proposal P',
-  'crypto ikev2 profile IKEV2PROF', ' match identity remote address 172.16.0.0 255.255.0.0', ' authentication remote ed25519-sig', ' authentication local ecdsa-sig', ' pki trustpoint LAB-CA',
-  'crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac', 'crypto ipsec profile MyProfile', ' set transform-set MyTransformSet', ' set ikev2-profile IKEV2PROF',
-  'interface Tunnel0', ' tunnel protection ipsec profile MyProfile',
-  'dmvpn enrollment', ' trustpoint LAB-CA', ' ca-keypair CA-KEY', ' listen port 4430', ' pool 192.168.0.10 192.168.0.20', ' template spoke-template.cfg',
-  ...tokens.map((tk) => ` token ${tk}`), '',
-].join('\n');
+/** Config lines to append to the hub's config; `tokens`: the ` token ...` lines of the enrollment block. */
+export function enrollHubCrypto(hubPem: string, caPem: string, tokens: string[]): string {
+  return [
+    'crypto pki trustpoint LAB-CA', ' enrollment terminal', ' revocation-check none', ' eckeypair HUB-KEY',
+    'crypto pki certificate chain LAB-CA', ...certBlock(hubPem, new X509Certificate(hubPem).serialNumber, false), ...certBlock(caPem, new X509Certificate(caPem).serialNumber, true),
+    'crypto ikev2 proposal P', ' encryption aes-cbc-256', ' integrity sha256', ' group 19', 'crypto ikev2 policy POL', ' proposal P',
+    'crypto ikev2 profile IKEV2PROF', ' match identity remote address 172.16.0.0 255.255.0.0', ' authentication remote ed25519-sig', ' authentication local ecdsa-sig', ' pki trustpoint LAB-CA',
+    'crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac', 'crypto ipsec profile MyProfile', ' set transform-set MyTransformSet', ' set ikev2-profile IKEV2PROF',
+    'interface Tunnel0', ' tunnel protection ipsec profile MyProfile',
+    'dmvpn enrollment', ' trustpoint LAB-CA', ' ca-keypair CA-KEY', ' listen port 4430', ' pool 192.168.0.10 192.168.0.20', ' template spoke-template.cfg',
+    ...tokens, '',
+  ].join('\n');
+}
 
-/** Starts R1 as the enrollment hub; resolves with its config path and `show dmvpn enrollment` once it
- *  listens (undefined when it never did). */
+/** The hub's key store next to `hubConfig` (HUB-KEY: `ca`'s hub.key, CA-KEY: lab.key) and the spoke
+ *  template in its directory. */
+export function writeHubFiles(hubConfig: string, ca: TestCa): void {
+  const key = (pem: string) => ({ kind: 'ec', bits: 256, created: new Date().toISOString(), pem });
+  fs.writeFileSync(`${hubConfig}.keys`, JSON.stringify({ version: 1, keys: { 'HUB-KEY': key(ca.read('hub.key')), 'CA-KEY': key(ca.read('lab.key')) } }), { mode: 0o600 });
+  fs.copyFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), path.join(path.dirname(hubConfig), 'spoke-template.cfg'));
+}
+
+/** Starts R1 as the enrollment hub with `tokens` (`NAME SECRET [one-time]`); resolves with its config
+ *  path and `show dmvpn enrollment` once it listens (`listening` undefined when it never did). */
 export async function startEnrollHub(lab: Lab, ca: TestCa, tokens: string[]) {
   const caPem = ca.ca('lab');
   const hubPem = ca.leaf('hub', 'lab', [HUB_NBMA, '192.168.0.1']);
-  // the hub's key store: its TLS/IKE key and the CA key (as `crypto key generate` would keep them)
-  const hubCfg = lab.writeConfig('R1', labConfig('R1', { holdtime: 60, registrationTimeout: 5 }).replace(/\nend\n?$/, `\n${hubCrypto(hubPem, caPem, tokens)}end\n`));
-  const key = (pem: string) => ({ kind: 'ec', bits: 256, created: new Date().toISOString(), pem });
-  fs.writeFileSync(`${hubCfg}.keys`, JSON.stringify({ version: 1, keys: { 'HUB-KEY': key(ca.read('hub.key')), 'CA-KEY': key(ca.read('lab.key')) } }), { mode: 0o600 });
-  fs.copyFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), path.join(lab.dir, 'spoke-template.cfg'));
+  const hubCfg = lab.writeConfig('R1', labConfig('R1', { holdtime: 60, registrationTimeout: 5 }).replace(/\nend\n?$/, `\n${enrollHubCrypto(hubPem, caPem, tokens.map((tk) => ` token ${tk}`))}end\n`));
+  writeHubFiles(hubCfg, ca);
   lab.start('R1', hubCfg);
   const enrollView = () => { try { return lab.ctlJson('R1', 'show dmvpn enrollment'); } catch { return undefined; } };
   const hubPeers = () => { try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers as Array<{ nbma: string; tunnel: string; state: string }>; } catch { return []; } };
