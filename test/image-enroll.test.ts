@@ -96,13 +96,16 @@ step('the hub listens for enrollments; the provisioning stick is made', async (t
   // the WAN's DHCP server, on the hub's side of the tap (now addressed by the hub)
   const conf = path.join(lab.dir, 'udhcpd.conf');
   fs.writeFileSync(conf, `start 172.16.15.10\nend 172.16.15.20\ninterface fa0-0\nlease_file ${lab.dir}/udhcpd.leases\npidfile ${lab.dir}/udhcpd.pid\n`
-    + `option subnet 255.255.255.0\noption router ${HUB_NBMA}\noption lease 3600\n`);
+    + `option subnet 255.255.255.0\noption router ${HUB_NBMA}\noption lease 3600\n`
+    // where the hub is: DHCP option 43 in the Cisco PnP string form (the stick names no hub)
+    + `option 0x2b ${Buffer.from(`5A1D;B2;K4;I${HUB_NBMA};J4430`).toString('hex')}\n`);
   fs.writeFileSync(path.join(lab.dir, 'udhcpd.leases'), '');
   const log = fs.openSync(path.join(lab.dir, 'udhcpd.log'), 'w');
   udhcpd = spawn('ip', ['netns', 'exec', hubNs, 'busybox', 'udhcpd', '-f', conf], { stdio: ['ignore', log, log] });
   // the stick: FAT, no partition table (as mkfs.vfat makes a "superfloppy"), the file at its root
   const prov = path.join(lab.dir, 'dmvpn-provisioning.txt');
-  fs.writeFileSync(prov, `! DMVPN factory provisioning\nhub ${HUB_NBMA} port 4430\npin ${listening.pin}\ntoken SITE1 ${SECRET}\n`, { mode: 0o600 });
+  // no hub line: the box finds the hub by DHCP option 43; the pin (who the hub is) and the token come only from here
+  fs.writeFileSync(prov, `! DMVPN factory provisioning\npin ${listening.pin}\ntoken SITE1 ${SECRET}\n`, { mode: 0o600 });
   stick = path.join(lab.dir, 'stick.img');
   sh('truncate', ['-s', '16M', stick]);
   sh('mkfs.vfat', ['-n', 'DMVPNPROV', stick]);
@@ -144,6 +147,7 @@ step('the hub does not know the token: refused bad-token on both sides, nothing 
   t.same(enrollView()?.admitted, [], 'hub: nobody admitted');
   const log = await vm!.shell('grep ENROLL /var/log/dmvpnd.log');
   t.match(log.out, /device key DEVICE generated \(Ed25519\)/, 'VM: its device key generated');
+  t.match(log.out, /enrolling with hub 172\.16\.15\.2 port 4430 \(source: DHCP option 43\)/, 'VM: the hub found by DHCP option 43 (the stick names none)');
   t.match(log.out, /hub 172\.16\.15\.2 refused enrollment: bad-token: the token is unknown or its secret is wrong \(attempt \d+\); retrying in \d+ s/, 'VM: the refusal and its reason in /var/log/dmvpnd.log');
   const data = await vm!.shell('ls -l /data; test -e /data/startup-config');
   t.not(data.rc, 0, `VM: no startup-config saved (/data: ${data.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).at(-1)).join(' ')})`);
