@@ -13,6 +13,7 @@
 // `close()` (the supervisor stopped for good, or the watchdog was told to stop) writes the magic 'V'
 // so the driver disarms the timer instead of resetting a box whose console must stay usable.
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 export type SupervisorState = 'starting' | 'running' | 'restarting' | 'hung';
 
@@ -23,6 +24,8 @@ export interface FeederOptions {
   hungMs: number;
   startGraceMs: number;
   log: (msg: string) => void;
+  /** ms on a clock that only moves forward (default: monotonic). Not the wall clock: a factory box steps
+   *  that by years when it learns the time (hub-clock.ts, NTP), which would read as a silent supervisor */
   now?: () => number;
 }
 
@@ -51,7 +54,7 @@ export class HardwareWatchdogFeeder {
   private readonly now: () => number;
 
   constructor(private readonly o: FeederOptions) {
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? (() => performance.now());
     this.lastSign = this.now();
   }
 

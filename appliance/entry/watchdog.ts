@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { restartable, EXIT } from './exit-codes.js';
 import { HardwareWatchdogFeeder, feederOptionsFromEnv } from './hardware-watchdog.js';
 import { HEARTBEAT } from './heartbeat.js';
@@ -41,7 +42,7 @@ const feeder = feederOptions && new HardwareWatchdogFeeder(feederOptions);
 if (feeder?.start()) say(`hardware watchdog ${feederOptions!.device} fed while the supervisor's heartbeats arrive (limit ${feederOptions!.hungMs / 1000} s)`, 'WATCHDOG');
 
 function start(): void {
-  const startedAt = Date.now();
+  const startedAt = performance.now(); // monotonic: the box steps its wall clock (hub-clock.ts, NTP)
   const env = { ...process.env, DMVPN_WATCHDOG_PID: String(process.pid), DMVPN_RESTARTS: String(restarts), DMVPN_LAST_CRASH: lastCrash };
   // the IPC channel carries the supervisor's heartbeats (appliance/entry/heartbeat.ts)
   const c = spawn(process.execPath, [supervisor, ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
@@ -60,7 +61,7 @@ function start(): void {
     feeder?.supervisorGone();
     if (code === EXIT.RELOAD) { say(`supervisor (pid ${c.pid}) reloads: starting it again from the startup-config`); start(); return; }
     lastCrash = signal ? `killed by ${signal}` : `exit code ${code}`;
-    quickCrashes = Date.now() - startedAt < HEALTHY_MS ? quickCrashes + 1 : 1;
+    quickCrashes = performance.now() - startedAt < HEALTHY_MS ? quickCrashes + 1 : 1;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (quickCrashes - 1));
     restarts++;
     say(`supervisor (pid ${c.pid}) ${lastCrash}; restart ${restarts} in ${delay} ms${quickCrashes > 1 ? ` (${quickCrashes} crashes in a row within ${HEALTHY_MS / 1000} s of a start)` : ''}`);
