@@ -44,6 +44,8 @@ t.test('option 43 in the Cisco PnP string form: the fields used taken, others sk
     ['5A1D;B1;Ihub.example.net', /address type B1 \(only B2/], ['5A1D;B3;I2001:db8::1', /address type B3/],
     ['5A1D;B2;J80', /no I field/], ['5A1D;I10.1.2.256', /is not an IPv4 address/], ['5A1D;I010.1.2.3x', /not an IPv4/], ['5A1D;I010.1.2.3', /I010\.1\.2\.3 is not an IPv4/], ['5A1D;I10.1.2', /not an IPv4/],
     ['5A1D;I10.1.2.3;J0', /J0 is not a port/], ['5A1D;I10.1.2.3;J65536', /J65536 is not a port/], ['5A1D;I10.1.2.3;J8a', /not a port/], ['5A1D;I10.1.2.3;J', /J is not a port/],
+    ['5A1D;I0.0.0.0', /I0\.0\.0\.0 is not a unicast host address/], ['5A1D;I0.1.2.3;J4430', /I0\.1\.2\.3 is not a unicast/],
+    ['5A1D;I224.0.0.5', /not a unicast/], ['5A1D;I255.255.255.255', /not a unicast/], ['5A1D;I240.1.2.3', /not a unicast/],
     ['5A1D;I10.1.2.3;I10.9.9.9', /field I given twice/], ['5A1D;i10.1.2.3', /capital letter/], ['5A1D;;I10.1.2.3', /capital letter/],
   ];
   for (const [s, why] of refused) t.match(p(s), why, `refused: ${JSON.stringify(typeof s === 'string' ? s : `${s.length} bytes`).slice(0, 40)}`);
@@ -120,6 +122,10 @@ t.test('discovery order: provisioning file, then option 43, then DNS; each refus
   t.match(logged, [/DHCP option 43 refused: address type B1/], 'the refused option 43 logged with its reason');
   answer = async () => ['not-an-address', '198.51.100.8'];
   t.match(await discoverHub(PROV(), deps), { hub: '198.51.100.8' }, 'only an IPv4 answer taken');
+  answer = async () => ['0.0.0.0', '239.1.1.1', '255.255.255.255', '198.51.100.9'];
+  t.match(await discoverHub(PROV(), deps), { hub: '198.51.100.9' }, 'this-network, multicast and broadcast answers passed over');
+  answer = async () => ['0.0.0.0'];
+  t.match(await discoverHub(PROV(), deps), /dmvpn-enroll\.branch\.example\.net names no unicast host address \(0\.0\.0\.0\)/, 'only such answers: none taken, why said');
   answer = async () => { throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' }); };
   t.match(await discoverHub(PROV(), deps), /DHCP lease: option 43 refused \(address type B1.*\), dmvpn-enroll\.branch\.example\.net: ENOTFOUND/, 'nothing found: why, for each source');
   lease = 'ip=172.16.25.2\n';

@@ -27,6 +27,11 @@ export const ENROLL_DNS_LABEL = 'dmvpn-enroll';
 
 /** dotted quad in canonical form: no leading zeros, which a resolver could read as octal (010 = 8) */
 const isIpv4 = (s: string) => isIPv4(s);
+/** an address a hub can have: not this network (0/8), multicast or reserved (224/3: broadcast too),
+ *  which a hostile DHCP or DNS server could name to send the box nowhere (refused before a connection,
+ *  with the reason). Loopback stays allowed: the pin refuses whatever answers there, and a hub on the
+ *  same host is how the tests run one. */
+export const isHubAddress = (s: string) => isIpv4(s) && Number(s.split('.')[0]) !== 0 && Number(s.split('.')[0]) < 224;
 /** a DNS name of letters, digits and hyphens, labels 1-63, at most 253 in all */
 const isDomain = (s: string) => s.length <= 253 - ENROLL_DNS_LABEL.length - 1
   && s.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
@@ -83,6 +88,7 @@ export function parsePnpOption43(raw: Buffer): { hub: string; port: number } | s
   const hub = got.get('I');
   if (hub === undefined) return 'no I field (the server address)';
   if (!isIpv4(hub)) return `I${hub.slice(0, 40)} is not an IPv4 address`;
+  if (!isHubAddress(hub)) return `I${hub} is not a unicast host address (this network, multicast or reserved)`;
   const port = got.get('J');
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535)) return `J${port.slice(0, 8)} is not a port (1-65535)`;
   return { hub, port: port === undefined ? ENROLL_PORT : Number(port) };
@@ -117,9 +123,10 @@ export async function discoverHub(p: Provisioning, d: DiscoveryDeps): Promise<Fo
   else {
     const name = `${ENROLL_DNS_LABEL}.${lease.domain}`;
     try {
-      const found = (await d.resolve4(lease.dns, name)).find(isIpv4);
+      const answers = await d.resolve4(lease.dns, name);
+      const found = answers.find(isHubAddress);
       if (found) return { hub: found, port: ENROLL_PORT, source: 'DNS' };
-      why.push(`no A record for ${name}`);
+      why.push(answers.length ? `${name} names no unicast host address (${answers.filter(isIpv4).slice(0, 4).join(' ')})` : `no A record for ${name}`);
     } catch (e) { why.push(`${name}: ${(e as { code?: string }).code ?? (e as Error).message}`); }
   }
   return `no hub line in the provisioning file; DHCP lease: ${why.join(', ')}`;
