@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,27 +265,27 @@ static struct pump_entry **find_pump(struct inst *in, uint32_t id) {
   return NULL;
 }
 
+/* JS name, field and divisor of each pump counter (fullMs: nanoseconds in C) */
+static const struct { const char *name; size_t off; double div; } stat_fields[] = {
+#define STAT(js, field) { js, offsetof(struct pump_stats, field), 1 }
+  STAT("packets", packets), STAT("bytes", bytes), STAT("batches", batches), STAT("errors", errors),
+  STAT("drops", drops), STAT("fullWaits", full_waits), { "fullMs", offsetof(struct pump_stats, full_ns), 1e6 },
+  STAT("controlPassed", ctl_passed), STAT("controlDropped", ctl_dropped), STAT("kernelDrops", kernel_drops),
+  STAT("gsoSends", gso_sends), STAT("gsoSegments", gso_segments), STAT("gsoFallbacks", gso_fallbacks),
+  STAT("groSupers", gro_supers), STAT("groSegments", gro_segments), STAT("udpOffload", offload),
+#undef STAT
+};
+
 static napi_value stats_object(napi_env env, struct pump *p) {
   struct pump_stats s;
   napi_value o;
   pump_stats(p, &s);
   napi_create_object(env, &o);
-  napi_set_named_property(env, o, "packets", js_number(env, (double)s.packets));
-  napi_set_named_property(env, o, "bytes", js_number(env, (double)s.bytes));
-  napi_set_named_property(env, o, "batches", js_number(env, (double)s.batches));
-  napi_set_named_property(env, o, "errors", js_number(env, (double)s.errors));
-  napi_set_named_property(env, o, "drops", js_number(env, (double)s.drops));
-  napi_set_named_property(env, o, "fullWaits", js_number(env, (double)s.full_waits));
-  napi_set_named_property(env, o, "fullMs", js_number(env, (double)s.full_ns / 1e6));
-  napi_set_named_property(env, o, "controlPassed", js_number(env, (double)s.ctl_passed));
-  napi_set_named_property(env, o, "controlDropped", js_number(env, (double)s.ctl_dropped));
-  napi_set_named_property(env, o, "kernelDrops", js_number(env, (double)s.kernel_drops));
-  napi_set_named_property(env, o, "gsoSends", js_number(env, (double)s.gso_sends));
-  napi_set_named_property(env, o, "gsoSegments", js_number(env, (double)s.gso_segments));
-  napi_set_named_property(env, o, "gsoFallbacks", js_number(env, (double)s.gso_fallbacks));
-  napi_set_named_property(env, o, "groSupers", js_number(env, (double)s.gro_supers));
-  napi_set_named_property(env, o, "groSegments", js_number(env, (double)s.gro_segments));
-  napi_set_named_property(env, o, "udpOffload", js_number(env, (double)s.offload));
+  for (size_t i = 0; i < sizeof stat_fields / sizeof *stat_fields; i++) {
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)&s + stat_fields[i].off, sizeof v);
+    napi_set_named_property(env, o, stat_fields[i].name, js_number(env, (double)v / stat_fields[i].div));
+  }
   return o;
 }
 

@@ -81,8 +81,10 @@ struct pump_stats {
   uint64_t gso_sends, gso_segments; /* udp-tx: sends with UDP_SEGMENT and the datagrams they carried */
   uint64_t gso_fallbacks;           /* udp-tx: GSO sends the kernel refused, resent one datagram each */
   uint64_t gro_supers, gro_segments;/* udp-rx: super-datagrams received and the datagrams split from them */
-  uint32_t offload;                 /* udp pumps: 1 GSO/GRO in use, 0 off (DMVPN_UDP_OFFLOAD=off or not a udp pump), 2 refused by the kernel */
+  uint64_t offload;                 /* udp pumps: 1 GSO/GRO in use, 0 off (DMVPN_UDP_OFFLOAD=off or not a udp pump), 2 refused by the kernel */
 };
+/* pump_stats copies it as an array of u64 (each read on its own; the pump thread writes them) */
+_Static_assert(sizeof(struct pump_stats) % sizeof(uint64_t) == 0, "struct pump_stats: u64 fields only");
 /* udp-rx: token bucket for non-ESP datagrams (IKE behind the non-ESP marker): they go to JS, which
  * must not be flooded. control_rate 0 = unlimited. */
 struct pump_limits { uint32_t control_rate; /* per second */ uint32_t control_burst; };

@@ -651,22 +651,9 @@ void pump_stop(struct pump *p) {
 }
 
 void pump_stats(struct pump *p, struct pump_stats *o) {
-  o->packets = __atomic_load_n(&p->st.packets, __ATOMIC_RELAXED);
-  o->bytes = __atomic_load_n(&p->st.bytes, __ATOMIC_RELAXED);
-  o->batches = __atomic_load_n(&p->st.batches, __ATOMIC_RELAXED);
-  o->errors = __atomic_load_n(&p->st.errors, __ATOMIC_RELAXED);
-  o->drops = __atomic_load_n(&p->st.drops, __ATOMIC_RELAXED);
-  o->full_waits = __atomic_load_n(&p->st.full_waits, __ATOMIC_RELAXED);
-  o->full_ns = __atomic_load_n(&p->st.full_ns, __ATOMIC_RELAXED);
-  o->ctl_passed = __atomic_load_n(&p->st.ctl_passed, __ATOMIC_RELAXED);
-  o->ctl_dropped = __atomic_load_n(&p->st.ctl_dropped, __ATOMIC_RELAXED);
-  o->kernel_drops = __atomic_load_n(&p->st.kernel_drops, __ATOMIC_RELAXED);
-  o->gso_sends = __atomic_load_n(&p->st.gso_sends, __ATOMIC_RELAXED);
-  o->gso_segments = __atomic_load_n(&p->st.gso_segments, __ATOMIC_RELAXED);
-  o->gso_fallbacks = __atomic_load_n(&p->st.gso_fallbacks, __ATOMIC_RELAXED);
-  o->gro_supers = __atomic_load_n(&p->st.gro_supers, __ATOMIC_RELAXED);
-  o->gro_segments = __atomic_load_n(&p->st.gro_segments, __ATOMIC_RELAXED);
-  o->offload = __atomic_load_n(&p->st.offload, __ATOMIC_RELAXED);
+  const uint64_t *from = (const uint64_t *)&p->st;
+  uint64_t *to = (uint64_t *)o;
+  for (size_t i = 0; i < sizeof *o / sizeof *to; i++) to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
 }
 
 void pump_free(struct pump *p) {
