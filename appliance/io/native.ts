@@ -62,7 +62,7 @@ export interface PumpStats {
   /** udp-rx: GRO super-datagrams received and the datagrams split from them. */
   groSupers: number;
   groSegments: number;
-  /** udp pumps: 1 GSO/GRO in use, 0 off (DMVPN_UDP_OFFLOAD=off, or not a UDP pump), 2 refused by the kernel. */
+  /** udp pumps: 1 GSO/GRO in use, 0 off (DMVPN_UDP_OFFLOAD=off, or not a UDP pump), 2 refused by the kernel or no memory for it. */
   udpOffload: number;
 }
 

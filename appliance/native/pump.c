@@ -531,30 +531,33 @@ static void *run(void *arg) {
   return NULL;
 }
 
-/* UDP GSO on a udp-tx pump, GRO on a udp-rx pump, unless DMVPN_UDP_OFFLOAD leaves it out. A kernel that
- * refuses leaves the pump on the plain path (st.offload 2, said once on stderr). -1 = out of memory. */
-static int udp_offload_start(struct pump *p) {
-  if (!udp_offload_wanted(p->kind == PK_UDP_TX)) return 0;
-  int err = p->kind == PK_UDP_TX ? udp_gso_probe(p->fd) : udp_gro_enable(p->fd);
-  if (err) {
-    p->st.offload = 2;
-    fprintf(stderr, "dmvpn_io: %s fd %d: the kernel refused UDP %s (%s); one datagram per message\n",
-            kind_names[p->kind], p->fd, p->kind == PK_UDP_TX ? "GSO (UDP_SEGMENT)" : "GRO (UDP_GRO)", strerror(err));
-    return 0;
-  }
-  if (p->kind == PK_UDP_TX) {
+/* UDP GSO on a udp-tx pump, GRO on a udp-rx pump, unless DMVPN_UDP_OFFLOAD leaves it out. Without
+ * the memory for it, or on a kernel that refuses, the pump runs on the plain path (st.offload 2, said
+ * once on stderr). The memory comes first: GRO must not be on for a socket the pump cannot split. */
+static void udp_offload_start(struct pump *p) {
+  int tx = p->kind == PK_UDP_TX, err;
+  if (!udp_offload_wanted(tx)) return;
+  if (tx) {
     p->cmsgs = calloc(p->batch, UDP_GSO_CMSG_SPACE);
-    if (!p->cmsgs) return -1;
-    p->gso = 1;
+    err = !p->cmsgs ? ENOMEM : udp_gso_probe(p->fd);
   } else {
     /* untouched pages stay unbacked: the memory in use follows the datagrams' sizes */
     void *b = mmap(NULL, (size_t)p->batch * UDP_GRO_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (b == MAP_FAILED) return -1;
-    p->bounce = b;
-    p->gro = 1;
+    err = b == MAP_FAILED ? errno : 0;
+    if (!err) p->bounce = b;
+    if (!err) err = udp_gro_enable(p->fd);
   }
+  if (err) {
+    if (tx) { free(p->cmsgs); p->cmsgs = NULL; }
+    if (p->bounce) { munmap(p->bounce, (size_t)p->batch * UDP_GRO_BUF); p->bounce = NULL; }
+    p->st.offload = 2;
+    fprintf(stderr, "dmvpn_io: %s fd %d: no UDP %s (%s); one datagram per message\n",
+            kind_names[p->kind], p->fd, tx ? "GSO (UDP_SEGMENT)" : "GRO (UDP_GRO)", strerror(err));
+    return;
+  }
+  p->gso = tx;
+  p->gro = !tx;
   p->st.offload = 1;
-  return 0;
 }
 
 /* Checks that a doorbell offset read from the ring header lies inside memory (0 = none). */
@@ -630,7 +633,7 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
     /* A socket that refuses it still works; its kernel drops just go uncounted. */
     if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0) add(&p->st.errors, 1);
   }
-  if ((kind == PK_UDP_RX || kind == PK_UDP_TX) && udp_offload_start(p) < 0) { pump_free(p); io_fail(e, ENOMEM, "out of memory"); return NULL; }
+  if (kind == PK_UDP_RX || kind == PK_UDP_TX) udp_offload_start(p);
   int err = (!p->msgs || !p->iovs || !p->names || (rx_sock && !p->cmsgs)) ? ENOMEM
             : pthread_create(&p->thread, NULL, run, p);
   if (!err) pthread_setname_np(p->thread, kind_names[kind]); /* `top -H` shows which pump is busy */
