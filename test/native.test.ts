@@ -359,6 +359,13 @@ t.test('udp-rx GRO with the IKE lane: a train goes to the socket its first datag
   t.same([r.stats.groSupers, r.ikeStats.groSupers, r.ikeStats.groSegments], [1, 1, 4]);
 });
 
+t.test('udp pumps whose offload the kernel refuses start anyway and run on the plain path', needs(t, 'root', 'ip', 'python3'), async (t) => {
+  const r = await runChild(netns(t, 'offref'), { scenario: 'udp-offload-refused' });
+  t.same([r.rxStats.udpOffload, r.txStats.udpOffload], [2, 2], 'GRO and GSO refused (ENOPROTOOPT on a raw socket), said as 2');
+  t.ok(r.got, 'the rx pump received into its slots without GRO');
+  t.same([r.rxStats.groSupers, r.rxStats.drops], [0, 0]);
+});
+
 t.test('socket rx pump: a full ring makes it wait and count; kernel drops are counted, not silent; recvmmsg batches keep the order', needs(t, 'root', 'ip'), async (t) => {
   const ns = netns(t, 'hbtfull');
   const flood = 5000, batch = 16; // 1.2 KB each: 6 MB, more than any socket buffer holds

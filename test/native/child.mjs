@@ -483,5 +483,20 @@ print(n)
   out({ end: !!end, sender: py.stdout.trim(), senderErr: py.stderr.slice(-500), stats, ikeStats, esp: onEsp.map(brief), ike: onIke.map(brief) });
 }
 
+/** UDP offloads refused: a udp pump started on a raw socket (proto 253), where the kernel refuses
+ * SOL_UDP options (ENOPROTOOPT), must start anyway and receive on the plain path. */
+async function udpOffloadRefused() {
+  initAll();
+  const fd = io.openRawIp(253);
+  const rx = io.startPump({ memory: u8, kind: 'udp-rx', fd, ring: L.nbmaRx });
+  const tx = io.startPump({ memory: u8, kind: 'udp-tx', fd, ring: L.nbmaTx });
+  spawnSync('python3', ['-c', "import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, 253).sendto(b'PLAIN-PATH', ('127.0.0.1', 0))"]);
+  const got = consumeUntil(L.nbmaRx, (sl) => sl.data.includes('PLAIN-PATH'), 5000);
+  const rxStats = io.stopPump(rx), txStats = io.stopPump(tx);
+  io.closeFd(fd);
+  out({ got: !!got, rxStats, txStats });
+}
+
 await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate,
-  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane, 'udp-gso-tx': udpGsoTx, 'udp-gro-rx': udpGroRx })[args.scenario]();
+  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane, 'udp-gso-tx': udpGsoTx, 'udp-gro-rx': udpGroRx,
+  'udp-offload-refused': udpOffloadRefused })[args.scenario]();
