@@ -21,7 +21,7 @@ import { Lab, sh, waitFor } from './util/lab.js';
 import { requireTools, LAB_NEEDS, cannotRun } from './util/needs.js';
 import { dmvpnctlSession } from './util/live-config.js';
 import { TestCa } from './util/pki.js';
-import { enrollHubCrypto, writeHubFiles, HUB_NBMA } from './util/enroll-hub.js';
+import { startHubWith, HUB_NBMA } from './util/enroll-hub.js';
 import { imageOrCannotRun, provision, persistentFile, persistentNames, ImageVm, type Arch } from './image/vm.js';
 
 const SECRET = 'zt-image-token-0123456789abc';
@@ -52,10 +52,9 @@ sh('ip', ['netns', 'add', hubNs]);
 sh('ip', ['netns', 'exec', hubNs, 'ip', 'link', 'set', 'lo', 'up']);
 sh('ip', ['netns', 'exec', hubNs, 'ip', 'tuntap', 'add', 'dev', 'fa0-0', 'mode', 'tap']);
 
-// the hub: certificate IKEv2, the enrollment server with a token for another fleet only
-const caPem = ca.ca('lab');
-const hubPem = ca.leaf('hub', 'lab', [HUB_NBMA, '192.168.0.1']);
-const hubCfg = lab.writeConfig('R1', `hostname R1
+// the hub: certificate IKEv2, the enrollment server with a token for another fleet only; its WAN a /24
+// from which udhcpd leases the VM its address
+const { enrollView, hubPeers } = startHubWith(lab, ca, `hostname R1
 !
 interface FastEthernet0/0
  ip address ${HUB_NBMA} 255.255.255.0
@@ -69,12 +68,8 @@ interface Tunnel0
  tunnel source FastEthernet0/0
  tunnel mode gre multipoint
 !
-${enrollHubCrypto(hubPem, caPem, [` token FLEET ${OTHER_SECRET}`])}end
-`);
-writeHubFiles(hubCfg, ca);
-lab.start('R1', hubCfg);
-const enrollView = () => { try { return lab.ctlJson('R1', 'show dmvpn enrollment'); } catch { return undefined; } };
-const hubPeers = () => { try { return (lab.ctlJson('R1', 'show dmvpn').interfaces[0]?.peers ?? []) as Array<{ nbma: string; tunnel: string; state: string }>; } catch { return []; } };
+end
+`, [`FLEET ${OTHER_SECRET}`]);
 const PROMPT = /(?:Router|spoke-192-168-0-10)[>#]/;
 const since = () => ((Date.now() - vm!.startedAt) / 1000).toFixed(1);
 let stick = '';

@@ -7,6 +7,8 @@
 // parsed strictly, since anything on the WAN segment chose its contents.
 import fs from 'node:fs';
 import { Resolver } from 'node:dns/promises';
+// addresses are checked with node:net's isIPv4: a dotted quad in canonical form only, no leading zeros,
+// which a resolver could read as octal (010 = 8)
 import { isIPv4 } from 'node:net';
 import { ENROLL_PORT } from '../config/model-enroll.js';
 import type { Provisioning } from './provisioning.js';
@@ -25,13 +27,14 @@ const MAX_SERVERS = 8;
 /** the name asked in the lease's domain, as Cisco PnP asks pnpserver.<domain> */
 export const ENROLL_DNS_LABEL = 'dmvpn-enroll';
 
-/** dotted quad in canonical form: no leading zeros, which a resolver could read as octal (010 = 8) */
-const isIpv4 = (s: string) => isIPv4(s);
 /** an address a hub can have: not this network (0/8), multicast or reserved (224/3: broadcast too),
  *  which a hostile DHCP or DNS server could name to send the box nowhere (refused before a connection,
  *  with the reason). Loopback stays allowed: the pin refuses whatever answers there, and a hub on the
  *  same host is how the tests run one. */
-export const isHubAddress = (s: string) => isIpv4(s) && Number(s.split('.')[0]) !== 0 && Number(s.split('.')[0]) < 224;
+export function isHubAddress(s: string): boolean {
+  const first = Number(s.split('.')[0]);
+  return isIPv4(s) && first > 0 && first < 224;
+}
 /** a DNS name of letters, digits and hyphens, labels 1-63, at most 253 in all */
 const isDomain = (s: string) => s.length <= 253 - ENROLL_DNS_LABEL.length - 1
   && s.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
@@ -50,10 +53,10 @@ export function parseLease(text: string): Lease | string {
     seen.add(key);
     if (value === '') continue;
     const bad = (what: string) => `line ${n + 1}: ${key} is not ${what}`;
-    if (key === 'ip') { if (!isIpv4(value)) return bad('an IPv4 address'); lease.ip = value; }
+    if (key === 'ip') { if (!isIPv4(value)) return bad('an IPv4 address'); lease.ip = value; }
     else if (key === 'router' || key === 'dns') {
       const list = value.split(' ');
-      if (list.length > MAX_SERVERS || !list.every(isIpv4)) return bad(`a list of at most ${MAX_SERVERS} IPv4 addresses`);
+      if (list.length > MAX_SERVERS || !list.every(isIPv4)) return bad(`a list of at most ${MAX_SERVERS} IPv4 addresses`);
       lease[key] = list;
     } else if (key === 'domain') { if (!isDomain(value)) return bad('a DNS domain name'); lease.domain = value.toLowerCase(); }
     else if (key === 'opt43') {
@@ -87,7 +90,7 @@ export function parsePnpOption43(raw: Buffer): { hub: string; port: number } | s
   if (type !== undefined && type !== '2') return `address type B${type.slice(0, 4)} (only B2, IPv4, is taken)`;
   const hub = got.get('I');
   if (hub === undefined) return 'no I field (the server address)';
-  if (!isIpv4(hub)) return `I${hub.slice(0, 40)} is not an IPv4 address`;
+  if (!isIPv4(hub)) return `I${hub.slice(0, 40)} is not an IPv4 address`;
   if (!isHubAddress(hub)) return `I${hub} is not a unicast host address (this network, multicast or reserved)`;
   const port = got.get('J');
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535)) return `J${port.slice(0, 8)} is not a port (1-65535)`;
@@ -126,7 +129,7 @@ export async function discoverHub(p: Provisioning, d: DiscoveryDeps): Promise<Fo
       const answers = await d.resolve4(lease.dns, name);
       const found = answers.find(isHubAddress);
       if (found) return { hub: found, port: ENROLL_PORT, source: 'DNS' };
-      why.push(answers.length ? `${name} names no unicast host address (${answers.filter(isIpv4).slice(0, 4).join(' ')})` : `no A record for ${name}`);
+      why.push(answers.length ? `${name} names no unicast host address (${answers.filter(isIPv4).slice(0, 4).join(' ')})` : `no A record for ${name}`);
     } catch (e) { why.push(`${name}: ${(e as { code?: string }).code ?? (e as Error).message}`); }
   }
   return `no hub line in the provisioning file; DHCP lease: ${why.join(', ')}`;

@@ -6,7 +6,8 @@
 // certificates with such dates, and stepping a clock there would break more than it fixes.
 import type { Level } from '../log/log.js';
 
-/** the clock is stepped when it is off by more than this (as the NTP client steps, ntp-client.ts) */
+/** the clock is stepped when it is off by more than this: the hub's time is some TLS round trips old when
+ *  it arrives, with no delay correction (NTP has one, and ntp-client.ts steps beyond 128 ms) */
 export const CLOCK_STEP_MS = 60_000;
 /** no hub answers from before this software was written */
 export const EARLIEST_HUB_TIME = Date.UTC(2026, 0, 1);
@@ -35,7 +36,8 @@ export interface HubClockOptions {
 /** Applies the hub's time from an answer (undefined when the hub sent none: an older hub). */
 export async function followHubClock(hubMs: number | undefined, o: HubClockOptions): Promise<void> {
   if (hubMs === undefined) return;
-  const local = (o.now ?? Date.now)();
+  const now = o.now ?? Date.now;
+  const local = now();
   const d = decideClock(hubMs, local);
   if ('refused' in d) { o.log('error', 'CLOCK', `${d.refused}: clock not set from it`); return; }
   if ('keep' in d) return;
@@ -43,7 +45,7 @@ export async function followHubClock(hubMs: number | undefined, o: HubClockOptio
   if (!o.setClock) { o.log('warn', 'CLOCK', `the clock is ${secs} s off the hub's; not set (this box does not own its clock)`); return; }
   await o.setClock(d.step);
   // the setter reports no failure (date -s): the clock itself says whether it moved
-  const after = (o.now ?? Date.now)();
+  const after = now();
   if (Math.abs(hubMs - after) > CLOCK_STEP_MS + Math.max(0, after - local)) { o.log('error', 'CLOCK', `the clock could not be stepped to the hub's time ${new Date(hubMs).toISOString()} (it reads ${new Date(after).toISOString()})`); return; }
   o.log('notice', 'CLOCK', `clock stepped by ${secs} s to the hub's time ${new Date(hubMs).toISOString()} (was ${new Date(local).toISOString()})`);
 }

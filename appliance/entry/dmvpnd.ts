@@ -44,14 +44,14 @@ const opts = parseArgs(process.argv.slice(2));
 const app = new Appliance({ configPath: opts.config, pcapPath: opts.pcap, frrDir: process.env.DMVPN_FRR_DIR ?? frrDirFor(opts.control) });
 const keyLog = ikeKeyLogPath(); // read once, here; IKE appends to it (lab only, like SSLKEYLOGFILE)
 if (keyLog) app.log.emit('CRYPTO', 'warn', 'KEYLOG', `${KEYLOG_ENV} is set: IPsec keys of every IKE SA are written to ${keyLog} (lab only: anyone who reads it decrypts the traffic)`);
+// zero touch: no startup-config yet, a provisioning file: enroll first (retries until admitted)
+const enrolling = opts.provision !== undefined && !existsSync(opts.config);
+// liveness for the hardware watchdog's feeder once started (a start-up that hangs is bounded by its
+// grace), or from the start when enrolling: its wait for the hub, minutes when refused, is no hang, and
+// without beats the watchdog would take it for one and reset the box
+if (enrolling) startHeartbeat();
 try {
-  // zero touch: no startup-config yet, a provisioning file: enroll first (retries until admitted)
-  // (its event loop runs while it waits for the hub, minutes when refused: it beats meanwhile, else the
-  // hardware watchdog would take the wait for a hang and reset the box)
-  if (opts.provision && !existsSync(opts.config)) {
-    startHeartbeat();
-    await enrollFactoryBox(app.keys, opts.config, opts.provision, process.env, (l, m, t) => app.log.emit('ENROLL', l, m, t));
-  }
+  if (enrolling) await enrollFactoryBox(app.keys, opts.config, opts.provision!, process.env, (l, m, t) => app.log.emit('ENROLL', l, m, t));
   await app.start();
 } catch (e) {
   const known = e instanceof ConfigError || e instanceof SystemError || (e as { code?: string }).code !== undefined;
@@ -60,8 +60,7 @@ try {
   // refused (config, or a system it names) is final; an internal error is a bug: the watchdog retries
   process.exit(known ? EXIT.REFUSED : EXIT.SOFTWARE);
 }
-// liveness for the hardware watchdog's feeder once started (a start-up that hangs is bounded by its grace)
-startHeartbeat();
+if (!enrolling) startHeartbeat();
 const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
 if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
 // exec commands sit above the appliance (they read it): built here, not by it, so layers import downward

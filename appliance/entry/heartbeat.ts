@@ -6,12 +6,9 @@
 export const HEARTBEAT = 'heartbeat';
 const EVERY_MS = 1000;
 
-let started = false;
-
-/** Starts the beat (once; a second call does nothing). */
+/** Starts the beat; called once (dmvpnd.ts). */
 export function startHeartbeat(): void {
-  if (started || !process.send || !process.channel) return;
-  started = true;
+  if (!process.send || !process.channel) return;
   const beat = () => { if (process.connected) process.send!(HEARTBEAT, undefined, undefined, () => undefined); };
   beat();
   setInterval(beat, EVERY_MS).unref();

@@ -13,7 +13,7 @@ import { certBlock, type TestCa } from './pki.js';
 export const HUB_NBMA = '172.16.15.2';
 
 /** Config lines to append to the hub's config; `tokens`: the ` token ...` lines of the enrollment block. */
-export function enrollHubCrypto(hubPem: string, caPem: string, tokens: string[]): string {
+function enrollHubCrypto(hubPem: string, caPem: string, tokens: string[]): string {
   return [
     'crypto pki trustpoint LAB-CA', ' enrollment terminal', ' revocation-check none', ' eckeypair HUB-KEY',
     'crypto pki certificate chain LAB-CA', ...certBlock(hubPem, new X509Certificate(hubPem).serialNumber, false), ...certBlock(caPem, new X509Certificate(caPem).serialNumber, true),
@@ -28,22 +28,29 @@ export function enrollHubCrypto(hubPem: string, caPem: string, tokens: string[])
 
 /** The hub's key store next to `hubConfig` (HUB-KEY: `ca`'s hub.key, CA-KEY: lab.key) and the spoke
  *  template in its directory. */
-export function writeHubFiles(hubConfig: string, ca: TestCa): void {
+function writeHubFiles(hubConfig: string, ca: TestCa): void {
   const key = (pem: string) => ({ kind: 'ec', bits: 256, created: new Date().toISOString(), pem });
   fs.writeFileSync(`${hubConfig}.keys`, JSON.stringify({ version: 1, keys: { 'HUB-KEY': key(ca.read('hub.key')), 'CA-KEY': key(ca.read('lab.key')) } }), { mode: 0o600 });
   fs.copyFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), path.join(path.dirname(hubConfig), 'spoke-template.cfg'));
 }
 
-/** Starts R1 as the enrollment hub with `tokens` (`NAME SECRET [one-time]`); resolves with its config
- *  path and `show dmvpn enrollment` once it listens (`listening` undefined when it never did). */
-export async function startEnrollHub(lab: Lab, ca: TestCa, tokens: string[]) {
+/** Starts R1 as the enrollment hub: `baseConfig` (ending in `end`) with the crypto and enrollment
+ *  lines, `tokens` (`NAME SECRET [one-time]`), added; returns at once with its config path and views. */
+export function startHubWith(lab: Lab, ca: TestCa, baseConfig: string, tokens: string[]) {
   const caPem = ca.ca('lab');
   const hubPem = ca.leaf('hub', 'lab', [HUB_NBMA, '192.168.0.1']);
-  const hubCfg = lab.writeConfig('R1', labConfig('R1', { holdtime: 60, registrationTimeout: 5 }).replace(/\nend\n?$/, `\n${enrollHubCrypto(hubPem, caPem, tokens.map((tk) => ` token ${tk}`))}end\n`));
+  const hubCfg = lab.writeConfig('R1', baseConfig.replace(/\nend\n?$/, `\n${enrollHubCrypto(hubPem, caPem, tokens.map((tk) => ` token ${tk}`))}end\n`));
   writeHubFiles(hubCfg, ca);
   lab.start('R1', hubCfg);
   const enrollView = () => { try { return lab.ctlJson('R1', 'show dmvpn enrollment'); } catch { return undefined; } };
-  const hubPeers = () => { try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers as Array<{ nbma: string; tunnel: string; state: string }>; } catch { return []; } };
-  const listening = await waitFor(() => enrollView()?.listening, 30000);
-  return { caPem, hubCfg, listening, enrollView, hubPeers };
+  const hubPeers = () => { try { return (lab.ctlJson('R1', 'show dmvpn').interfaces[0]?.peers ?? []) as Array<{ nbma: string; tunnel: string; state: string }>; } catch { return []; } };
+  return { caPem, hubCfg, enrollView, hubPeers };
+}
+
+/** Starts seed 003's R1 as the enrollment hub with `tokens`; resolves with its config path and
+ *  `show dmvpn enrollment` once it listens (`listening` undefined when it never did). */
+export async function startEnrollHub(lab: Lab, ca: TestCa, tokens: string[]) {
+  const hub = startHubWith(lab, ca, labConfig('R1', { holdtime: 60, registrationTimeout: 5 }), tokens);
+  const listening = await waitFor(() => hub.enrollView()?.listening, 30000);
+  return { ...hub, listening };
 }
