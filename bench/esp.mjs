@@ -10,21 +10,11 @@
 import { readFileSync, mkdtempSync, rmSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildSync } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { dataplaneHelpers } from './lib/dataplane-helpers.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tmp = mkdtempSync(join(tmpdir(), 'esp-bench-'));
-const helpers = join(tmp, 'helpers.mjs');
-buildSync({
-  stdin: {
-    contents: `export * from './appliance/net/ipv4.ts'; export * from './appliance/dataplane/layout.ts'; export * from './appliance/dataplane/ring.ts'; export * from './appliance/dataplane/commands.ts'; export * from './appliance/dataplane/sa.ts';`,
-    resolveDir: root, loader: 'ts',
-  },
-  bundle: true, format: 'esm', platform: 'node', outfile: helpers, logLevel: 'warning',
-});
-const H = await import(pathToFileURL(helpers).href);
-rmSync(tmp, { recursive: true, force: true });
+const H = await dataplaneHelpers(root);
 const { computeLayout, writeLayout, pagesFor, Ring, Commands, SaCommands, readCounters, readEspCounters, readSas, ipToU32: ip, ESP_ENC: E, ESP_INTEG: I } = H;
 
 const SECONDS = Number(process.argv[2] ?? 1);

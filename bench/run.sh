@@ -10,6 +10,7 @@ echo; echo "### WASM data plane in memory (one worker)"; node "$here/wasm-datapl
 [ -f "$here/crypto.mjs" ] && { echo; echo "### ciphers, MB/s per core"; node "$here/crypto.mjs"; }
 echo; echo "### AES-GCM per core: ours, ours at the baseline revision, OpenSSL (same run)"; node "$here/crypto-gcm.mjs"
 echo; echo "### ESP in the WASM data plane, in memory (one worker)"; node "$here/esp.mjs"
+echo; echo "### per-core scaling in memory: 1 worker vs N on one shared memory (GRE, ESP out/in; one SA vs N SAs; CPU s per Gbit)"; node "$here/scaling.mjs" 1
 echo; echo "### NHRP: time to direct spoke-to-spoke path, Phase 2 and Phase 3 (seed topology)"; node "$here/nhrp-convergence.mjs" 10
 echo; echo "### NHRP: a spoke's NBMA address changes (DHCP-like, no-unique): time until traffic flows again"; node "$here/nbma-change.mjs" 8
 echo; echo "### IKEv1: main mode + quick mode per second per core as responder, ours and strongSwan's charon"; node "$here/ike.mjs" 200

@@ -54,7 +54,7 @@ export const L = {
   ctlTx: 28,
   /** doorbell of worker 0 */
   workerDoorbell: 32,
-  /** global counters, COUNTER_SLOTS x u64 */
+  /** global counters, COUNTER_SLOTS x u64 per worker (see workers) */
   counters: 36,
   /** peer table, peerCapacity x PEER_ENTRY */
   peerTable: 40,
@@ -64,14 +64,16 @@ export const L = {
   fib: 48,
   /** entries per prefix-length table, power of two */
   fibCapacity: 52,
-  /** per-worker scratch (SCRATCH offsets) */
+  /** per-worker scratch (SCRATCH offsets), workers x scratchSize */
   scratch: 56,
-  /** bytes */
+  /** bytes of one worker's scratch */
   scratchSize: 60,
   /** tunnel state block (TUNNEL_STATE) */
   tunnelState: 64,
   /** nbma -> peer reverse index, peerCapacity x NBMA_INDEX_ENTRY */
   nbmaIndex: 68,
+  /** data-plane workers the memory is laid out for: worker i has the scratch at scratch + i x scratchSize and the counter block at counters + i x COUNTER_SLOTS x 8 (readers sum the blocks); 0 = 1 */
+  workers: 72,
   /** SA table, saCapacity x SA_ENTRY; 0 = no ESP */
   saTable: 160,
   /** power of two */
@@ -281,6 +283,8 @@ export const SA_ENTRY = {
   seqLimit: 216,
   /** outbound: from this number on, ask for the next reservation */
   seqWarn: 224,
+  /** inbound: spin lock of the replay window update after authentication (esp/replay.ts); 0 = free, else the holding worker's index + 1 */
+  replayLock: 232,
   /** replay window, up to SA_WINDOW_MAX bits */
   bitmap: 256,
   /** secrets from here to secretsEnd (zeroed on SA_DEL) */
@@ -659,7 +663,7 @@ export const CTL_OUT_RECORD = {
   },
 } as const;
 
-// Global counters: COUNTER_SLOTS u64 at the layout's counters offset; only the worker writes them. Each block starts at its base so features never shift another block's numbering.
+// Global counters: COUNTER_SLOTS u64 per worker from the layout's counters offset (worker i's array at + i x COUNTER_SLOTS x 8); each worker writes only its own array, readers sum the arrays (the LAST_DROP_SOURCE slots: the first non-zero). Each block starts at its base so features never shift another block's numbering.
 export const COUNTER_NAMES = [
   'tunRxPackets', 'tunRxBytes', 'greTxPackets', 'greTxBytes', 'greRxPackets', 'greRxBytes', 'tunTxPackets',
   'tunTxBytes', 'nhrpIn', 'nhrpOut', 'noEntry', 'dropNoRoute', 'dropNoEntry', 'dropTtl', 'dropBadIp',

@@ -1,6 +1,6 @@
 // Encoders for the ctlTx commands (docs/dataplane.md "Commands") and readers of what the worker
 // publishes (counters, peer table, FIB, tunnel state) for show commands.
-import { type CounterName, type Layout } from './layout.js';
+import { type CounterName, type CounterLayout, type Layout, counterArrays, sumCounter } from './layout.js';
 import {
   CTL_OUT, CTL_OUT_RECORD, COUNTER_NAMES, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, TUNNEL_STATE, TUNNEL_FLAG,
   FIB_BITMAP_BYTES, FIB_ENTRY, FIB_LENGTHS, OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE,
@@ -137,24 +137,22 @@ export class DataplaneCommands extends Commands {
 type GlobalCounterName = CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number] | (typeof HEAL_COUNTER_NAMES)[number]
   | (typeof CONTROL_COUNTER_NAMES)[number];
 
-/** Global counters by name, as numbers (exact below 2^53). */
-export function readCounters(
-  buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>,
-): Record<GlobalCounterName, number> {
-  const v = new BigUint64Array(buffer, l.counters, CONTROL_COUNTER_BASE + CONTROL_COUNTER_NAMES.length);
+/** Global counters by name, summed over the workers, as numbers (exact below 2^53). */
+export function readCounters(buffer: ArrayBufferLike, l: CounterLayout): Record<GlobalCounterName, number> {
+  const v = counterArrays(buffer, l, 0, CONTROL_COUNTER_BASE + CONTROL_COUNTER_NAMES.length);
   const out = {} as Record<GlobalCounterName, number>;
-  COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[i]); });
-  OFFLOAD_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[OFFLOAD_COUNTER_BASE + i]); });
-  HEAL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[HEAL_COUNTER_BASE + i]); });
-  CONTROL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[CONTROL_COUNTER_BASE + i]); });
+  COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, i)); });
+  OFFLOAD_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, OFFLOAD_COUNTER_BASE + i)); });
+  HEAL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, HEAL_COUNTER_BASE + i)); });
+  CONTROL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, CONTROL_COUNTER_BASE + i)); });
   return out;
 }
 
-/** Global counters by name, exact (u64 as bigint). */
-export function readCountersBig(buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>): Record<CounterName, bigint> {
-  const v = new BigUint64Array(buffer, l.counters, COUNTER_NAMES.length);
+/** Global counters by name, summed over the workers, exact (u64 as bigint). */
+export function readCountersBig(buffer: ArrayBufferLike, l: CounterLayout): Record<CounterName, bigint> {
+  const v = counterArrays(buffer, l, 0, COUNTER_NAMES.length);
   const out = {} as Record<CounterName, bigint>;
-  COUNTER_NAMES.forEach((n, i) => { out[n] = v[i]; });
+  COUNTER_NAMES.forEach((n, i) => { out[n] = sumCounter(v, i); });
   return out;
 }
 

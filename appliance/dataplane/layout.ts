@@ -34,6 +34,11 @@ export interface LayoutOptions {
   peerCapacity?: number;
   fibCapacity?: number;
   scratchSize?: number;
+  /**
+   * Data-plane workers the memory is laid out for (default 1): each gets a scratch of scratchSize and
+   * a counter array of its own (docs/dataplane.md "ESP across workers").
+   */
+  workers?: number;
   /** SA entries (power of two, default 1024; 0 = no ESP). */
   saCapacity?: number;
   /** slots of udpTx, espRx, udpRx (default nbmaSlots). */
@@ -52,6 +57,8 @@ export interface Layout {
   peerTable: number; peerCapacity: number;
   fib: number; fibCapacity: number;
   scratch: number; scratchSize: number;
+  /** workers laid out for: worker i's scratch is at scratch + i × scratchSize, its counters at counters + i × COUNTER_SLOTS × 8. */
+  workers: number;
   tunnelState: number;
   nbmaIndex: number;
   /** ESP: SA table (saCapacity entries of SA_ENTRY_SIZE), private SPI/peer indexes, rings and doorbells. */
@@ -66,6 +73,10 @@ export interface Layout {
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
+/** Bytes of one worker's counter array. */
+export const COUNTER_ARRAY_BYTES = COUNTER_SLOTS * 8;
+/** More workers than a branch box or hub has cores would only cost memory (scratch each). */
+export const MAX_WORKERS = 64;
 export const ringBytes = (r: RingSpec) => RING.headerSize + r.slotCount * r.slotSize;
 export const FIB_ENTRY_SIZE = FIB_ENTRY.size;
 export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + FIB_LENGTHS * capacity * FIB_ENTRY_SIZE;
@@ -102,7 +113,9 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<R
   p = align(p, 4096);
   const at: Record<string, number> = {};
   for (const [name, r] of Object.entries(rings)) { at[name] = p; p = align(p + ringBytes(r), 4096); }
-  const counters = p; p += COUNTER_SLOTS * 8;
+  const workers = o.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new RangeError(`workers ${workers}: 1..${MAX_WORKERS}`);
+  const counters = p; p += workers * COUNTER_ARRAY_BYTES;
   p = align(p, 4096);
   const peerCapacity = o.peerCapacity ?? 16384;
   const peerTable = p; p = align(p + peerCapacity * PEER_ENTRY.size, 4096);
@@ -116,17 +129,33 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<R
   // SPI and outbound indexes: 2 x saCapacity entries each (load factor 1/2)
   const spiIndex = p; p = align(p + 2 * saCapacity * SA_INDEX_ENTRY.size, 4096);
   const outIndex = p; p = align(p + 2 * saCapacity * SA_INDEX_ENTRY.size, 4096);
-  const scratch = p; p = align(p + scratchSize, 65536);
+  const scratch = p; p = align(p + workers * scratchSize, 65536);
   return {
     base: LAYOUT_BASE, rings,
     tunRx: at.tunRx, tunTx: at.tunTx, nbmaRx: at.nbmaRx, nbmaTx: at.nbmaTx, ctlRx: at.ctlRx, ctlTx: at.ctlTx,
     workerDoorbell, tunTxDoorbell, nbmaTxDoorbell, supervisorDoorbell, tunRxProducerDoorbell, nbmaRxProducerDoorbell,
-    counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, tunnelState, nbmaIndex,
+    counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, workers, tunnelState, nbmaIndex,
     saTable: saCapacity ? saTable : 0, saCapacity, spiIndex, outIndex, udpTx: at.udpTx, espRx: at.espRx, udpRx: at.udpRx,
     udpTxDoorbell, espRxProducerDoorbell, udpRxProducerDoorbell, nhrpRx: at.nhrpRx, nhrpRxProducerDoorbell,
     ikeRx: at.ikeRx, ikeRxProducerDoorbell, end: p,
   };
 }
+
+/** What the counter readers need of a layout (`workers` absent: one counter array). */
+export type CounterLayout = Pick<Layout, 'counters'> & { workers?: number };
+
+/**
+ * Each worker's counter array (`count` u64 from index `from`), for readers that sum them. A layout
+ * without `workers` (an object built before the field existed) has one.
+ */
+export function counterArrays(
+  buffer: ArrayBufferLike, l: CounterLayout, from = 0, count = COUNTER_SLOTS - from,
+): BigUint64Array[] {
+  return Array.from({ length: l.workers ?? 1 }, (_, i) => new BigUint64Array(buffer, l.counters + i * COUNTER_ARRAY_BYTES + from * 8, count));
+}
+
+/** Counter `i` summed over the workers' arrays. */
+export const sumCounter = (arrays: BigUint64Array[], i: number): bigint => arrays.reduce((a, v) => a + v[i], 0n);
 
 /** Pages (64 KiB) a memory needs to hold the layout. */
 export const pagesFor = (l: Layout) => Math.ceil(l.end / 65536);
@@ -142,12 +171,13 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   w(b + L.counters, l.counters); w(b + L.peerTable, l.peerTable); w(b + L.peerCapacity, l.peerCapacity);
   w(b + L.fib, l.fib); w(b + L.fibCapacity, l.fibCapacity); w(b + L.scratch, l.scratch);
   w(b + L.scratchSize, l.scratchSize); w(b + L.tunnelState, l.tunnelState); w(b + L.nbmaIndex, l.nbmaIndex);
+  w(b + L.workers, l.workers);
   w(b + L.saTable, l.saTable); w(b + L.saCapacity, l.saCapacity); w(b + L.spiIndex, l.spiIndex);
   w(b + L.outIndex, l.outIndex); w(b + L.udpTx, l.udpTx); w(b + L.espRx, l.espRx); w(b + L.udpRx, l.udpRx);
   w(b + L.nhrpRx, l.nhrpRx); w(b + L.ikeRx, l.ikeRx);
   if (l.saTable) u32.fill(0, l.saTable >>> 2, (l.saTable + l.saCapacity * SA_ENTRY_SIZE) >>> 2);
   // Tables, counters and the tunnel state start zeroed (a reused buffer is reset too).
-  u32.fill(0, l.counters >>> 2, (l.counters + COUNTER_SLOTS * 8) >>> 2);
+  u32.fill(0, l.counters >>> 2, (l.counters + l.workers * COUNTER_ARRAY_BYTES) >>> 2);
   u32.fill(0, l.peerTable >>> 2, (l.peerTable + l.peerCapacity * PEER_ENTRY.size) >>> 2);
   u32.fill(0, l.nbmaIndex >>> 2, (l.nbmaIndex + l.peerCapacity * NBMA_INDEX_ENTRY) >>> 2);
   u32.fill(0, l.tunnelState >>> 2, (l.tunnelState + 4096) >>> 2);

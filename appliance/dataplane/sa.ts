@@ -2,7 +2,7 @@
 // table (show crypto ipsec sa) and of the ESP counters. docs/dataplane.md "IPsec ESP" is the contract;
 // the worker side is wasm/assembly/esp/.
 import { randomFillSync } from 'node:crypto';
-import { type Layout } from './layout.js';
+import { type CounterLayout, type Layout, counterArrays, sumCounter } from './layout.js';
 import {
   CTL_OUT, CTL_IN, CTL_OUT_RECORD, CTL_IN_RECORD, ESP_CIPHER, SA_FLAG, SA_DIR, SA_STATE, SA_ENTRY, NATT_PORT,
   ESP_COUNTER_BASE, ESP_COUNTER_NAMES, LAST_DROP_SOURCE_SLOT, COUNTER_SLOTS,
@@ -165,18 +165,21 @@ export function readSas(buffer: ArrayBufferLike, l: Pick<Layout, 'saTable' | 'sa
   return rows;
 }
 
-export function readEspCounters(buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>): Record<EspCounterName, number> {
-  const v = new BigUint64Array(buffer, l.counters + ESP_COUNTER_BASE * 8, ESP_COUNTER_NAMES.length);
+export function readEspCounters(buffer: ArrayBufferLike, l: CounterLayout): Record<EspCounterName, number> {
+  const v = counterArrays(buffer, l, ESP_COUNTER_BASE, ESP_COUNTER_NAMES.length);
   const out = {} as Record<EspCounterName, number>;
-  ESP_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(v[i]); });
+  ESP_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, i)); });
   return out;
 }
 
-/** NBMA source (u32, 0 = none yet) of the last packet dropped for each reason. */
-export function readDropSources(buffer: ArrayBufferLike, l: Pick<Layout, 'counters'>): Record<keyof typeof LAST_DROP_SOURCE_SLOT, number> {
-  const v = new BigUint64Array(buffer, l.counters, COUNTER_SLOTS);
+/**
+ * NBMA source (u32, 0 = none yet) of the last packet dropped for each reason; with several workers,
+ * the first worker's that has one (each records its own last).
+ */
+export function readDropSources(buffer: ArrayBufferLike, l: CounterLayout): Record<keyof typeof LAST_DROP_SOURCE_SLOT, number> {
+  const arrays = counterArrays(buffer, l, 0, COUNTER_SLOTS);
   const out = {} as Record<keyof typeof LAST_DROP_SOURCE_SLOT, number>;
-  for (const [k, i] of Object.entries(LAST_DROP_SOURCE_SLOT)) out[k as keyof typeof LAST_DROP_SOURCE_SLOT] = Number(v[i]);
+  for (const [k, i] of Object.entries(LAST_DROP_SOURCE_SLOT)) out[k as keyof typeof LAST_DROP_SOURCE_SLOT] = Number(arrays.find((v) => v[i] !== 0n)?.[i] ?? 0n);
   return out;
 }
 

@@ -9,8 +9,11 @@ import { LAYOUT_BASE } from './layout.js';
 export const DATAPLANE_WASM = 'wasm/build/dataplane.wasm';
 
 export interface DataplaneExports {
-  /** Reads the layout block; 0 = ok, -1 bad magic/version, -2 bad capacity, -3 scratch too small. */
-  setup(layoutBase: number): number;
+  /**
+   * Reads the layout block as worker `workerIndex` (omitted: 0, the worker that owns the rings);
+   * 0 = ok, -1 bad magic/version, -2 bad capacity, -3 scratch too small, -4 no such worker.
+   */
+  setup(layoutBase: number, workerIndex?: number): number;
   /** One batch: up to `budget` slots from each input ring. Returns slots consumed. */
   poll(budget: number, nowMs: number): number;
   /** Sets sleeping=1 and re-checks the input rings: the doorbell seq to wait on, or 0xFFFFFFFF (as -1 >>> 0). */
@@ -18,6 +21,10 @@ export interface DataplaneExports {
   finishSleep(): void;
   benchOutbound(packetLen: number, count: number, dst: number): number;
   benchInbound(packetLen: number, count: number, src: number, innerDst: number): number;
+  benchEspOutbound(packetLen: number, count: number, dst: number): number;
+  benchEspInbound(packetLen: number, count: number, src: number, innerDst: number, kind: number): number;
+  /** inbound() once on the encrypted packet at `p` (`n` bytes, slot kind 50 or 17) from NBMA `src`: outputs, or -1. */
+  benchEspReceive(p: number, n: number, src: number, kind: number): number;
 }
 
 /** Path of dataplane.wasm: the first ancestor of `from` holding wasm/build/dataplane.wasm. */
@@ -46,7 +53,7 @@ export function compileDataplane(path = findDataplaneWasm()): WebAssembly.Module
  */
 export function instantiateDataplane(
   memory: WebAssembly.Memory, wake: (doorbell: number) => void,
-  module: WebAssembly.Module = compileDataplane(), layoutBase = LAYOUT_BASE,
+  module: WebAssembly.Module = compileDataplane(), layoutBase = LAYOUT_BASE, workerIndex = 0,
 ): DataplaneExports {
   const instance = new WebAssembly.Instance(module, {
     env: {
@@ -55,7 +62,7 @@ export function instantiateDataplane(
     },
   });
   const ex = instance.exports as unknown as DataplaneExports;
-  const r = ex.setup(layoutBase);
+  const r = ex.setup(layoutBase, workerIndex);
   if (r !== 0) throw new Error(`dataplane setup failed: ${r}`);
   return ex;
 }

@@ -30,15 +30,16 @@
 #define LB_CTL_RX 24u /* ring: worker -> supervisor (CTL_IN kinds) */
 #define LB_CTL_TX 28u /* ring: supervisor -> worker (CTL_OUT kinds) */
 #define LB_WORKER_DOORBELL 32u /* doorbell of worker 0 */
-#define LB_COUNTERS 36u /* global counters, COUNTER_SLOTS x u64 */
+#define LB_COUNTERS 36u /* global counters, COUNTER_SLOTS x u64 per worker (see workers) */
 #define LB_PEER_TABLE 40u /* peer table, peerCapacity x PEER_ENTRY */
 #define LB_PEER_CAPACITY 44u /* power of two */
 #define LB_FIB 48u /* FIB region (bitmap, then FIB_LENGTHS tables) */
 #define LB_FIB_CAPACITY 52u /* entries per prefix-length table, power of two */
-#define LB_SCRATCH 56u /* per-worker scratch (SCRATCH offsets) */
-#define LB_SCRATCH_SIZE 60u /* bytes */
+#define LB_SCRATCH 56u /* per-worker scratch (SCRATCH offsets), workers x scratchSize */
+#define LB_SCRATCH_SIZE 60u /* bytes of one worker's scratch */
 #define LB_TUNNEL_STATE 64u /* tunnel state block (TUNNEL_STATE) */
 #define LB_NBMA_INDEX 68u /* nbma -> peer reverse index, peerCapacity x NBMA_INDEX_ENTRY */
+#define LB_WORKERS 72u /* data-plane workers the memory is laid out for: worker i has the scratch at scratch + i x scratchSize and the counter block at counters + i x COUNTER_SLOTS x 8 (readers sum the blocks); 0 = 1 */
 #define LB_SA_TABLE 160u /* SA table, saCapacity x SA_ENTRY; 0 = no ESP */
 #define LB_SA_CAPACITY 164u /* power of two */
 #define LB_SPI_INDEX 168u /* worker-private SPI -> inbound SA index, 2 x saCapacity x 8 bytes */
@@ -160,6 +161,7 @@
 #define SA_ENTRY_DROP_SEQ_LIMIT 208u /* outbound: dropped at the persisted reservation limit */
 #define SA_ENTRY_SEQ_LIMIT 216u /* outbound: highest sequence number that may be sent */
 #define SA_ENTRY_SEQ_WARN 224u /* outbound: from this number on, ask for the next reservation */
+#define SA_ENTRY_REPLAY_LOCK 232u /* inbound: spin lock of the replay window update after authentication (esp/replay.ts); 0 = free, else the holding worker's index + 1 */
 #define SA_ENTRY_BITMAP 256u /* replay window, up to SA_WINDOW_MAX bits */
 #define SA_ENTRY_SECRETS 1024u /* secrets from here to secretsEnd (zeroed on SA_DEL) */
 #define SA_ENTRY_IV_SEED 1024u /* CBC IV seed */
@@ -544,6 +546,7 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LB_SCRATCH_SIZE, ABI_AT_U32) \
   X(LB_TUNNEL_STATE, ABI_AT_U32) \
   X(LB_NBMA_INDEX, ABI_AT_U32) \
+  X(LB_WORKERS, ABI_AT_U32) \
   X(LB_SA_TABLE, ABI_AT_U32) \
   X(LB_SA_CAPACITY, ABI_AT_U32) \
   X(LB_SPI_INDEX, ABI_AT_U32) \
@@ -647,6 +650,7 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SA_ENTRY_DROP_SEQ_LIMIT, ABI_AT_U64) \
   X(SA_ENTRY_SEQ_LIMIT, ABI_AT_U64) \
   X(SA_ENTRY_SEQ_WARN, ABI_AT_U64) \
+  X(SA_ENTRY_REPLAY_LOCK, ABI_AT_U32) \
   X(SA_ENTRY_BITMAP, ABI_AT_U32) \
   X(SA_ENTRY_SECRETS, ABI_AT_U32) \
   X(SA_ENTRY_IV_SEED, ABI_AT_U32) \
@@ -911,6 +915,6 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 401u
+#define ABI_ENTRY_COUNT 403u
 
 #endif

@@ -1,13 +1,13 @@
 // WASM data plane for mGRE (+ ESP): entry point (exports only). See docs/dataplane.md.
 //
-//   setup(layoutBase)        read the layout block, init producers/tables/config; 0 = ok, < 0 = error
+//   setup(layoutBase, workerIndex)  read the layout block, init producers/tables/config; 0 = ok, < 0 = error
 //   poll(budget, nowMs)      one batch through the pipeline (worker/poll.ts); returns slots consumed
 //   prepareSleep()/finishSleep()   doorbell sleep protocol for the worker loop
 //   bench*                   run the real encap/decap over scratch memory, without rings (bench/)
 import {
   readLayout, scratch, scratchSize, tunTx, nbmaTx, ctlRx, counters, layoutBlock, SCRATCH_NEEDED,
   SCRATCH_NO_ENTRY, SCRATCH_REDIRECT_END, SCRATCH_MCAST_END, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
-  SCRATCH_PROD_CTL_RX, COUNTER_GRE_TX_PACKETS,
+  SCRATCH_PROD_CTL_RX, COUNTER_GRE_TX_PACKETS, workerCount,
 } from './core/layout';
 import { loadConfig } from './core/config';
 import { noticeReset } from './core/notify';
@@ -20,25 +20,38 @@ import { fibInit } from './forward/fib';
 import { recoverState } from './worker/recover';
 export { poll, prepareSleep, finishSleep } from './worker/poll';
 export { benchOutbound, benchInbound } from './bench/gre';
-export { benchEspOutbound, benchEspInbound } from './bench/esp';
+export { benchEspOutbound, benchEspInbound, benchEspReceive } from './bench/esp';
 
 const IP_ID_SEED_MIX: u32 = 0x5a5a;
+const IP_ID_SPACE: u32 = 0x10000;
 
-export function setup(layoutBase: u32): i32 {
-  const r = readLayout(layoutBase);
+/**
+ * `workerIndex` (JS callers that pass only the layout get 0): worker 0 owns the rings, applies the
+ * commands and repairs what a dead predecessor left; a worker > 0 (below the layout's `workers`) runs
+ * beside it on the same memory with its own scratch and counter array. Until each worker has rings of
+ * its own (issue 14's next step) it only runs the bench exports: poll() does nothing there.
+ */
+export function setup(layoutBase: u32, workerIndex: u32): i32 {
+  const r = readLayout(layoutBase, workerIndex);
   if (r != 0) return r;
   if (scratchSize < SCRATCH_NEEDED || <usize>scratchSize < SCRATCH_REDIRECT_END || <usize>scratchSize < SCRATCH_MCAST_END) return -3;
-  prodInit(scratch + SCRATCH_PROD_TUN_TX, tunTx);
-  prodInit(scratch + SCRATCH_PROD_NBMA_TX, nbmaTx);
-  prodInit(scratch + SCRATCH_PROD_CTL_RX, ctlRx);
+  const owner = workerIndex == 0;
+  // Producer states of another worker's rings stay zero: its SPSC rings have one producer.
+  if (owner) {
+    prodInit(scratch + SCRATCH_PROD_TUN_TX, tunTx);
+    prodInit(scratch + SCRATCH_PROD_NBMA_TX, nbmaTx);
+    prodInit(scratch + SCRATCH_PROD_CTL_RX, ctlRx);
+  }
   noticeReset(scratch + SCRATCH_NO_ENTRY);
   peersInit();
   fibInit();
-  recoverState(); // a restarted worker: skip the slot the last one died on, repair torn entries
+  if (owner) recoverState(); // a restarted worker: skip the slot the last one died on, repair torn entries
   loadConfig();
   icmpReset(0);
-  // IP ids go on from where a dead worker left them (greTxPackets advances with them).
-  seedIpId((<u32>layoutBlock ^ IP_ID_SEED_MIX) + <u32>load<u64>(counters + (<usize>COUNTER_GRE_TX_PACKETS << 3)));
-  espSetup(scratchSize); // ESP off unless the layout has an SA table; rebuilds SA indexes
+  // IP ids go on from where a dead worker left them (greTxPackets advances with them); each worker
+  // starts in its own part of the 16-bit space, so two workers do not hand out the same id at once.
+  seedIpId((<u32>layoutBlock ^ IP_ID_SEED_MIX) + <u32>load<u64>(counters + (<usize>COUNTER_GRE_TX_PACKETS << 3)) +
+    workerIndex * (IP_ID_SPACE / workerCount));
+  espSetup(scratchSize, owner); // ESP off unless the layout has an SA table; worker 0 rebuilds the SA indexes
   return 0;
 }

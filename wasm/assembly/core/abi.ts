@@ -29,15 +29,16 @@ export const LB_NBMA_TX: usize = 20; // ring: worker -> raw socket writer pump
 export const LB_CTL_RX: usize = 24; // ring: worker -> supervisor (CTL_IN kinds)
 export const LB_CTL_TX: usize = 28; // ring: supervisor -> worker (CTL_OUT kinds)
 export const LB_WORKER_DOORBELL: usize = 32; // doorbell of worker 0
-export const LB_COUNTERS: usize = 36; // global counters, COUNTER_SLOTS x u64
+export const LB_COUNTERS: usize = 36; // global counters, COUNTER_SLOTS x u64 per worker (see workers)
 export const LB_PEER_TABLE: usize = 40; // peer table, peerCapacity x PEER_ENTRY
 export const LB_PEER_CAPACITY: usize = 44; // power of two
 export const LB_FIB: usize = 48; // FIB region (bitmap, then FIB_LENGTHS tables)
 export const LB_FIB_CAPACITY: usize = 52; // entries per prefix-length table, power of two
-export const LB_SCRATCH: usize = 56; // per-worker scratch (SCRATCH offsets)
-export const LB_SCRATCH_SIZE: usize = 60; // bytes
+export const LB_SCRATCH: usize = 56; // per-worker scratch (SCRATCH offsets), workers x scratchSize
+export const LB_SCRATCH_SIZE: usize = 60; // bytes of one worker's scratch
 export const LB_TUNNEL_STATE: usize = 64; // tunnel state block (TUNNEL_STATE)
 export const LB_NBMA_INDEX: usize = 68; // nbma -> peer reverse index, peerCapacity x NBMA_INDEX_ENTRY
+export const LB_WORKERS: usize = 72; // data-plane workers the memory is laid out for: worker i has the scratch at scratch + i x scratchSize and the counter block at counters + i x COUNTER_SLOTS x 8 (readers sum the blocks); 0 = 1
 export const LB_SA_TABLE: usize = 160; // SA table, saCapacity x SA_ENTRY; 0 = no ESP
 export const LB_SA_CAPACITY: usize = 164; // power of two
 export const LB_SPI_INDEX: usize = 168; // worker-private SPI -> inbound SA index, 2 x saCapacity x 8 bytes
@@ -159,6 +160,7 @@ export const SA_ENTRY_DROP_POLICY: usize = 200; // authenticated but outside the
 export const SA_ENTRY_DROP_SEQ_LIMIT: usize = 208; // outbound: dropped at the persisted reservation limit
 export const SA_ENTRY_SEQ_LIMIT: usize = 216; // outbound: highest sequence number that may be sent
 export const SA_ENTRY_SEQ_WARN: usize = 224; // outbound: from this number on, ask for the next reservation
+export const SA_ENTRY_REPLAY_LOCK: usize = 232; // inbound: spin lock of the replay window update after authentication (esp/replay.ts); 0 = free, else the holding worker's index + 1
 export const SA_ENTRY_BITMAP: usize = 256; // replay window, up to SA_WINDOW_MAX bits
 export const SA_ENTRY_SECRETS: usize = 1024; // secrets from here to secretsEnd (zeroed on SA_DEL)
 export const SA_ENTRY_IV_SEED: usize = 1024; // CBC IV seed

@@ -1,8 +1,19 @@
-// Counting into the global counter array and a peer entry's counters (indices and fields in
-// core/layout.ts). Only the worker writes them (plain stores: one writer); the supervisor reads u64s.
+// Counting into the global counter array and a peer or SA entry's counters (indices and fields in
+// core/layout.ts). The global counters are per worker (`counters` is this worker's own array; the
+// readers sum them): one writer each, plain stores, no cache line shared between cores. Peer and SA
+// entries are shared by every worker: their counters take an atomic add when several workers run (a
+// plain load/add/store from two cores loses counts) and a plain one when there is one.
 import {
-  counters, PEER_ENTRY_TX_PACKETS, PEER_ENTRY_TX_BYTES, PEER_ENTRY_RX_PACKETS, PEER_ENTRY_RX_BYTES,
+  counters, workerCount, PEER_ENTRY_TX_PACKETS, PEER_ENTRY_TX_BYTES, PEER_ENTRY_RX_PACKETS, PEER_ENTRY_RX_BYTES,
 } from './layout';
+
+/** Adds `n` to the u64 at `a` in a table every worker writes; returns the new value. */
+@inline export function sharedAdd(a: usize, n: u64): u64 {
+  if (workerCount > 1) return atomic.add<u64>(a, n) + n;
+  const v = load<u64>(a) + n;
+  store<u64>(a, v);
+  return v;
+}
 
 /** Adds `n` (default 1) to global counter `i`. */
 @inline export function count(i: u32, n: u64 = 1): void {
@@ -21,17 +32,15 @@ import {
 @inline export function recordSource(i: u32, src: u32): void { store<u64>(counters + (<usize>i << 3), <u64>src); }
 
 /** Adds `n` to the u64 at `e + off` (per-SA counters). */
-@inline export function countAt(e: usize, off: usize, n: u64 = 1): void {
-  store<u64>(e + off, load<u64>(e + off) + n);
-}
+@inline export function countAt(e: usize, off: usize, n: u64 = 1): void { sharedAdd(e + off, n); }
 
 /** Adds one packet of `bytes` (inner bytes) to peer entry `e`'s tx counters. */
 @inline export function peerCountTx(e: usize, bytes: u32): void {
-  store<u64>(e, load<u64>(e, PEER_ENTRY_TX_PACKETS) + 1, PEER_ENTRY_TX_PACKETS);
-  store<u64>(e, load<u64>(e, PEER_ENTRY_TX_BYTES) + <u64>bytes, PEER_ENTRY_TX_BYTES);
+  sharedAdd(e + PEER_ENTRY_TX_PACKETS, 1);
+  sharedAdd(e + PEER_ENTRY_TX_BYTES, <u64>bytes);
 }
 
 @inline export function peerCountRx(e: usize, bytes: u32): void {
-  store<u64>(e, load<u64>(e, PEER_ENTRY_RX_PACKETS) + 1, PEER_ENTRY_RX_PACKETS);
-  store<u64>(e, load<u64>(e, PEER_ENTRY_RX_BYTES) + <u64>bytes, PEER_ENTRY_RX_BYTES);
+  sharedAdd(e + PEER_ENTRY_RX_PACKETS, 1);
+  sharedAdd(e + PEER_ENTRY_RX_BYTES, <u64>bytes);
 }

@@ -130,7 +130,7 @@ export function espInput(pk: Packet): u32 {
     if (ok != 0 && enc != ESP_ENC_NULL) aesCbcDecrypt(ctx, esp + ESP_IV, pay, <i32>ctLen);
   }
   if (ok == 0) { countAt(e, SA_ENTRY_DROP_AUTH); count(COUNTER_DROP_ESP_AUTH); return ESP_IN_DONE; }
-  replayUpdate(e, s);
+  if (!replayUpdate(e, s)) return ESP_IN_DONE; // another worker accepted this number meanwhile (counted)
   if (kind == NBMA_KIND_UDP) portFloat(e, pk.aux);
   const trailer = pay + ctLen - ESP_TRAILER_LEN;
   const padLen = <u32>load<u8>(trailer, TRAILER_PAD_LEN);

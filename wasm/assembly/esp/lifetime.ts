@@ -1,5 +1,10 @@
 // SA lifetimes and events: per-SA packet/byte accounting against the soft and hard limits (RFC 4301
 // 4.4.2.1), and the SA_EVENT records that ask the supervisor for a rekey, each sent once per SA.
+// Several workers may send or receive on one SA: the packet and byte counts are atomic adds (a lost
+// update would let an SA run past its hard limit), each worker compares the total its own add
+// returned, so exactly the packet that crosses a limit sees it crossed first; an event's bit is
+// claimed with an atomic or before the record is written, so one worker sends it; the state word is
+// stored atomically (EXPIRED is final until SA_ADD rewrites the entry).
 import {
   SA_ENTRY_STATE, SA_ENTRY_SPI, SA_ENTRY_DIR, SA_ENTRY_EVENTS, SA_ENTRY_PACKETS, SA_ENTRY_BYTES, SA_ENTRY_LAST_MS,
   SA_ENTRY_HARD_PACKETS, SA_ENTRY_HARD_BYTES, SA_ENTRY_SOFT_PACKETS, SA_ENTRY_SOFT_BYTES, SA_ENTRY_DROP_LIFETIME,
@@ -8,7 +13,7 @@ import {
   COUNTER_SA_EVENTS_SENT, COUNTER_DROP_SA_EXPIRED,
 } from '../core/layout';
 import { nowMs } from '../core/clock';
-import { count, countAt } from '../core/counters';
+import { count, countAt, sharedAdd } from '../core/counters';
 import { ctlReserve, ctlCommit } from '../io/ctl';
 import { saIndexOf } from './sa';
 
@@ -29,27 +34,28 @@ function saEvent(e: usize, reason: u32): bool {
   return true;
 }
 
-/** Sends event `reason` once per SA (its bit in SA_ENTRY_EVENTS). */
+/**
+ * Sends event `reason` once per SA (its bit in SA_ENTRY_EVENTS): the worker whose atomic or set the
+ * bit sends it; if ctlRx is full it clears the bit again, so a later packet retries.
+ */
 export function saEventOnce(e: usize, reason: u32): void {
   const bit = eventBit(reason);
-  const ev = load<u32>(e, SA_ENTRY_EVENTS);
-  if ((ev & bit) != 0) return;
-  if (saEvent(e, reason)) store<u32>(e, ev | bit, SA_ENTRY_EVENTS);
+  if ((atomic.load<u32>(e, SA_ENTRY_EVENTS) & bit) != 0) return; // the common case: no write to the line
+  if ((atomic.or<u32>(e + SA_ENTRY_EVENTS, bit) & bit) != 0) return; // another worker claimed it
+  if (!saEvent(e, reason)) atomic.and<u32>(e + SA_ENTRY_EVENTS, ~bit);
 }
 
 /** The SA stops (hard lifetime, or its sequence numbers are used up) and asks for a rekey. */
 export function saExpire(e: usize, reason: u32): void {
-  store<u32>(e, SA_STATE_EXPIRED, SA_ENTRY_STATE);
+  atomic.store<u32>(e, SA_STATE_EXPIRED, SA_ENTRY_STATE);
   saEventOnce(e, reason);
 }
 
 /** Counts a packet of `bytes` on the SA and applies the soft/hard lifetimes. */
 export function saAccount(e: usize, bytes: u32): void {
-  const pk = load<u64>(e, SA_ENTRY_PACKETS) + 1;
-  const by = load<u64>(e, SA_ENTRY_BYTES) + <u64>bytes;
-  store<u64>(e, pk, SA_ENTRY_PACKETS);
-  store<u64>(e, by, SA_ENTRY_BYTES);
-  store<u32>(e, nowMs, SA_ENTRY_LAST_MS);
+  const pk = sharedAdd(e + SA_ENTRY_PACKETS, 1);
+  const by = sharedAdd(e + SA_ENTRY_BYTES, <u64>bytes);
+  if (load<u32>(e, SA_ENTRY_LAST_MS) != nowMs) atomic.store<u32>(e, nowMs, SA_ENTRY_LAST_MS); // idle time only: any worker's now
   const hp = load<u64>(e, SA_ENTRY_HARD_PACKETS), hb = load<u64>(e, SA_ENTRY_HARD_BYTES);
   if ((hp != 0 && pk >= hp) || (hb != 0 && by >= hb)) { saExpire(e, SA_EVENT_REASON_HARD_LIFETIME); return; }
   const sp = load<u64>(e, SA_ENTRY_SOFT_PACKETS), sb = load<u64>(e, SA_ENTRY_SOFT_BYTES);
@@ -61,5 +67,5 @@ export function saExpiredDrop(e: usize): void {
   countAt(e, SA_ENTRY_DROP_LIFETIME);
   count(COUNTER_DROP_SA_EXPIRED);
   const sent = eventBit(SA_EVENT_REASON_HARD_LIFETIME) | eventBit(SA_EVENT_REASON_SEQ_EXHAUSTED);
-  if ((load<u32>(e, SA_ENTRY_EVENTS) & sent) == 0) saEventOnce(e, SA_EVENT_REASON_HARD_LIFETIME);
+  if ((atomic.load<u32>(e, SA_ENTRY_EVENTS) & sent) == 0) saEventOnce(e, SA_EVENT_REASON_HARD_LIFETIME);
 }

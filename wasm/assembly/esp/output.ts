@@ -39,22 +39,40 @@ function memmoveUp(dst: usize, src: usize, n: u32): void {
 @inline function seqMax(esn: bool): u64 { return esn ? <u64>0xffffffffffffffff : <u64>0xffffffff; }
 
 /**
+ * Reserves the SA's next outbound sequence number, or returns 0 (no number sent is 0): the numbers
+ * are used up (never wraps) or the persisted reservation is (SA_ENTRY_SEQ_LIMIT). Several workers may
+ * send on one SA: a compare-and-swap on SA_ENTRY_SEQ hands each number to exactly one of them (no
+ * duplicate) and, unlike an atomic add, never moves the counter past the limit or the maximum, so a
+ * refused packet leaves no number behind it unsent (no gap). Called once nothing can fail before the
+ * packet is committed.
+ */
+function seqReserve(e: usize, esn: bool): u64 {
+  const max = seqMax(esn);
+  let last = atomic.load<u64>(e, SA_ENTRY_SEQ);
+  while (true) {
+    if (last >= max || last >= atomic.load<u64>(e, SA_ENTRY_SEQ_LIMIT)) return 0;
+    const seen = atomic.cmpxchg<u64>(e + SA_ENTRY_SEQ, last, last + 1);
+    if (seen == last) return last + 1;
+    last = seen; // another worker took it: try the next one
+  }
+}
+
+/** Why seqReserve refused: the numbers are used up (the SA expires) or the reservation is (wait for SA_LIMIT). */
+function seqRefused(e: usize, esn: bool): void {
+  if (atomic.load<u64>(e, SA_ENTRY_SEQ) >= seqMax(esn)) { saExpire(e, SA_EVENT_REASON_SEQ_EXHAUSTED); saExpiredDrop(e); return; }
+  // Persisted reservation used up (the supervisor has not raised the limit yet): never send a
+  // number that a restart could hand out again. The request for the next block is repeated.
+  countAt(e, SA_ENTRY_DROP_SEQ_LIMIT); count(COUNTER_DROP_SEQ_LIMIT); saEventOnce(e, SA_EVENT_REASON_SEQ_LOW);
+}
+
+/**
  * Sends the GRE packet (outer IPv4 of `outer` bytes at slot + SLOT_DATA, reserved in nbmaTx with
  * producer state `st`) to `nbma` through outbound SA `e`. False = dropped (counted).
  */
 export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32): bool {
-  if (load<u32>(e, SA_ENTRY_STATE) != SA_STATE_ACTIVE) { saExpiredDrop(e); return false; }
+  if (atomic.load<u32>(e, SA_ENTRY_STATE) != SA_STATE_ACTIVE) { saExpiredDrop(e); return false; }
   const fl = load<u32>(e, SA_ENTRY_FLAGS);
   const esn = (fl & SA_FLAG_ESN) != 0;
-  const last = load<u64>(e, SA_ENTRY_SEQ);
-  if (last >= seqMax(esn)) { // never wraps
-    saExpire(e, SA_EVENT_REASON_SEQ_EXHAUSTED); saExpiredDrop(e); return false;
-  }
-  // Persisted reservation used up (the supervisor has not raised the limit yet): never send a
-  // number that a restart could hand out again. The request for the next block is repeated.
-  if (last >= load<u64>(e, SA_ENTRY_SEQ_LIMIT)) {
-    countAt(e, SA_ENTRY_DROP_SEQ_LIMIT); count(COUNTER_DROP_SEQ_LIMIT); saEventOnce(e, SA_EVENT_REASON_SEQ_LOW); return false;
-  }
   const d = slot + SLOT_DATA;
   const tunnel = (fl & SA_FLAG_TUNNEL) != 0;
   const src = tunnel ? d : d + IPV4_HDR_LEN;
@@ -76,16 +94,19 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
     if (udpTx == 0 || espLen > slotDataMax(udpTx)) { count(COUNTER_DROP_ESP_TOO_BIG); return false; }
     uslot = prodReserve(ust);
     if (uslot == 0) return false;
+  } else if (IPV4_HDR_LEN + espLen > slotDataMax(nbmaTx)) { count(COUNTER_DROP_ESP_TOO_BIG); return false; }
+  // Every check that can refuse the packet is behind us: from here it is sent (an unused udpTx slot
+  // was only reserved, not committed, so refusing here leaves nothing behind).
+  const seq = seqReserve(e, esn);
+  if (seq == 0) { seqRefused(e, esn); return false; }
+  if (udp) {
     out = uslot + SLOT_DATA;
     copyBytes(out + hdr, src, plen);
   } else {
-    if (IPV4_HDR_LEN + espLen > slotDataMax(nbmaTx)) { count(COUNTER_DROP_ESP_TOO_BIG); return false; }
     out = d + IPV4_HDR_LEN;
     memmoveUp(out + hdr, src, plen);
   }
-  const seq = last + 1;
-  store<u64>(e, seq, SA_ENTRY_SEQ);
-  if (seq >= load<u64>(e, SA_ENTRY_SEQ_WARN)) saEventOnce(e, SA_EVENT_REASON_SEQ_LOW);
+  if (seq >= atomic.load<u64>(e, SA_ENTRY_SEQ_WARN)) saEventOnce(e, SA_EVENT_REASON_SEQ_LOW);
   const spiBe = bswap<u32>(load<u32>(e, SA_ENTRY_SPI));
   store<u32>(out, spiBe, ESP_SPI);
   store<u32>(out, bswap<u32>(<u32>seq), ESP_SEQ);
@@ -144,6 +165,6 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
     count(COUNTER_ESP_TX_PACKETS); count(COUNTER_ESP_TX_BYTES, tot);
   }
   saAccount(e, plen);
-  if (seq == seqMax(esn)) saExpire(e, SA_EVENT_REASON_SEQ_EXHAUSTED); // the last number is used: ask for a rekey
+  if (seq == seqMax(esn)) saExpire(e, SA_EVENT_REASON_SEQ_EXHAUSTED); // the last number is used (by this worker alone): ask for a rekey
   return true;
 }

@@ -1,7 +1,9 @@
-// SA database (docs/dataplane.md "IPsec ESP"): fixed-size entries in shared memory, written only by
-// the worker (seqlock `gen`, odd while written). Two worker-private hash indexes (core/hash-index.ts,
-// 2 x capacity entries): SPI -> inbound SA and peer NBMA -> outbound SA (the most recently added
-// active outbound SA for a peer owns the entry); values are SA index + 1.
+// SA database (docs/dataplane.md "IPsec ESP"): fixed-size entries in shared memory, added and removed
+// only by worker 0 (seqlock `gen`, odd while written); what every worker changes per packet (sequence
+// number, replay window, lifetime counters, events) is atomic: esp/output.ts, replay.ts, lifetime.ts.
+// Two hash indexes kept by worker 0 (core/hash-index.ts, 2 x capacity entries): SPI -> inbound SA and
+// peer NBMA -> outbound SA (the most recently added active outbound SA for a peer owns the entry);
+// values are SA index + 1.
 // SA_ADD computes the key contexts from the raw keys and zeroes the key bytes in the command slot.
 import {
   scratch, layoutField, LB_SA_TABLE, LB_SA_CAPACITY, LB_SPI_INDEX, LB_OUT_INDEX, LB_UDP_TX, LB_ESP_RX, LB_UDP_RX, LB_IKE_RX,
@@ -45,8 +47,12 @@ let idxMask: u32 = 0;
 let idxShift: u32 = 32;
 let serial: u32 = 0;
 
-/** Called from setup(): reads the ESP layout fields; ESP stays off if they are absent or scratch is small. */
-export function espSetup(scratchSize: u32): void {
+/**
+ * Called from setup(): reads the ESP layout fields; ESP stays off if they are absent or scratch is
+ * small. Only the `owner` (worker 0, which applies SA_ADD/SA_DEL) takes udpTx's producer end and
+ * rebuilds the indexes; another worker reads the indexes it keeps.
+ */
+export function espSetup(scratchSize: u32, owner: bool): void {
   saTable = layoutField(LB_SA_TABLE);
   saCap = <u32>layoutField(LB_SA_CAPACITY);
   spiIndex = layoutField(LB_SPI_INDEX);
@@ -62,8 +68,9 @@ export function espSetup(scratchSize: u32): void {
   idxMask = n - 1;
   idxShift = hashShift(n);
   cryptoSetScratch(scratch + SCRATCH_ESP_CRYPTO);
-  if (udpTx != 0) prodInit(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTx);
   noticeReset(scratch + SCRATCH_ESP_NEEDED);
+  if (!owner) return;
+  if (udpTx != 0) prodInit(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTx);
   // A restarted worker rebuilds its private indexes from the (shared) SA table.
   memory.fill(spiIndex, 0, <usize>n * SA_INDEX_ENTRY_SIZE);
   memory.fill(outIndex, 0, <usize>n * SA_INDEX_ENTRY_SIZE);
@@ -247,9 +254,11 @@ export function saLimit(d: usize, len: u32): bool {
   if (load<u32>(e, SA_ENTRY_STATE) == SA_STATE_FREE || load<u32>(e, SA_ENTRY_DIR) != SA_DIR_OUT) return false;
   const limit = load<u64>(d, SA_LIMIT_LIMIT);
   if (limit < load<u64>(e, SA_ENTRY_SEQ_LIMIT)) return false;
-  store<u64>(e, limit, SA_ENTRY_SEQ_LIMIT);
-  store<u64>(e, load<u64>(d, SA_LIMIT_WARN), SA_ENTRY_SEQ_WARN);
-  store<u32>(e, load<u32>(e, SA_ENTRY_EVENTS) & ~(<u32>1 << (SA_EVENT_REASON_SEQ_LOW - 1)), SA_ENTRY_EVENTS); // re-arm
+  // Atomic: other workers read these while they reserve numbers (esp/output.ts); warn before limit,
+  // so a worker that sees the new limit also sees the new warn mark.
+  atomic.store<u64>(e, load<u64>(d, SA_LIMIT_WARN), SA_ENTRY_SEQ_WARN);
+  atomic.store<u64>(e, limit, SA_ENTRY_SEQ_LIMIT);
+  atomic.and<u32>(e + SA_ENTRY_EVENTS, ~(<u32>1 << (SA_EVENT_REASON_SEQ_LOW - 1))); // re-arm
   return true;
 }
 

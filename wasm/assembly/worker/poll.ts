@@ -15,10 +15,12 @@
 // the kernel already put on sockets of their own) go to ctlRx, and wait only while ctlRx is full
 // (a busy supervisor), so a data flood neither delays nor drops them here.
 // Every packet goes down the path in the worker's one per-packet context (core/packet.ts).
+// The rings are SPSC with worker 0 at their worker end: a worker > 0 (setup(base, i)) has none yet, so
+// poll() is a no-op there and it never touches worker 0's doorbell (per-worker rings: issue 14).
 import {
   tunRx, nbmaRx, nhrpRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
   SCRATCH_PROD_CTL_RX, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, SLOT_DATA, DOORBELL_SEQ,
-  DOORBELL_SLEEPING, SCRATCH_ESP_PROD_UDP_TX, TUN_KIND_VNET, CTL_OUT_NHRP_OUT, CTL_OUT_IKE_OUT, CTL_OUT_KEEPALIVE, COUNTER_DROP_BAD_IP, COUNTER_CMD_BAD,
+  DOORBELL_SLEEPING, SCRATCH_ESP_PROD_UDP_TX, workerIndex, TUN_KIND_VNET, CTL_OUT_NHRP_OUT, CTL_OUT_IKE_OUT, CTL_OUT_KEEPALIVE, COUNTER_DROP_BAD_IP, COUNTER_CMD_BAD,
 } from '../core/layout';
 import { count } from '../core/counters';
 import { setNow } from '../core/clock';
@@ -34,6 +36,7 @@ import { markInFlight } from './recover';
 import { outputRoom, ctlRoom } from './backpressure';
 
 export function poll(budget: i32, now: u32): i32 {
+  if (workerIndex != 0) return 0;
   setNow(now);
   const b = budget <= 0 ? <u32>1 : <u32>budget;
   let work: u32 = 0;
@@ -110,6 +113,7 @@ const FROM_CONTROL_LANE: u32 = 3;
 export function prepareSleep(): u32 {
   const db = workerDoorbell;
   const s = atomic.load<u32>(db, DOORBELL_SEQ);
+  if (workerIndex != 0) return s; // no rings, and worker 0's `sleeping` flag is not ours to set
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
   // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
   // the output's consumer rings this doorbell when it frees slots.
@@ -122,6 +126,7 @@ export function prepareSleep(): u32 {
 }
 
 export function finishSleep(): void {
+  if (workerIndex != 0) return;
   atomic.store<u32>(workerDoorbell, 0, DOORBELL_SLEEPING);
 }
 

@@ -7,7 +7,8 @@
 //     be the packet or command that killed it, and a replayed SA_ADD would find its keys zeroed;
 //   - a peer or SA entry whose seqlock `gen` is odd was being written: its gen is made even (readers
 //     would spin on it), a torn SA is wiped (it can only be mid SA_ADD/SA_DEL, state still free);
-//   - the nbma -> peer index and the peer count are rebuilt from the peer table.
+//   - the nbma -> peer index and the peer count are rebuilt from the peer table;
+//   - an SA replay lock it held (it died inside the window update) is released.
 // Module globals (layout pointers, config copy, hash shifts, rate limiters) are set again by setup().
 import {
   scratch, ctlTx, tunRx, nbmaRx, nhrpRx, layoutField, RING_HEAD, RING_TAIL, SCRATCH_IN_FLIGHT, LB_SA_TABLE,
@@ -18,6 +19,7 @@ import {
 import { count } from '../core/counters';
 import { ringRelease } from '../io/ring';
 import { saWipe } from '../esp/sa';
+import { releaseReplayLock } from '../esp/replay';
 import { peerRepair } from '../forward/peers';
 
 const IN_FLIGHT_RING: usize = 0;
@@ -59,6 +61,7 @@ function repairSas(): void {
   let torn: u64 = 0;
   for (let i: u32 = 0; i < cap; i++) {
     const e = table + <usize>i * SA_ENTRY_SIZE;
+    releaseReplayLock(e); // it died inside a replay window update: other workers would spin forever
     const g = load<u32>(e, SA_ENTRY_GEN);
     if ((g & 1) == 0) continue;
     // SA_ADD sets the state active last and SA_DEL sets it free first: a torn entry is free; wipe
