@@ -126,6 +126,7 @@ async function runOnce(kind, suite, workers, own) {
     t.on('message', (m) => { if (m !== 'ready') resolve(m); });
     t.once('error', reject);
   }));
+  const exited = threads.map((t) => new Promise((res) => t.once('exit', res))); // listened to before it can happen
   await Promise.all(threads.map((t) => new Promise((r) => t.once('message', r)))); // ready
   const waitDone = (target) => { for (let v; (v = Atomics.load(sync, 1)) < target;) Atomics.wait(sync, 1, v, 1000); };
   const cpu0 = process.cpuUsage(), t0 = process.hrtime.bigint();
@@ -140,7 +141,7 @@ async function runOnce(kind, suite, workers, own) {
   const cpu = process.cpuUsage(cpu0);
   Atomics.store(sync, 0, -1); Atomics.notify(sync, 0);
   const r = await Promise.all(results);
-  await Promise.all(threads.map((t) => new Promise((res) => t.once('exit', res))));
+  await Promise.all(exited);
   const packets = r.reduce((a, x) => a + x.packets, 0);
   const bad = r.reduce((a, x) => a + x.bad, 0);
   const c = { ...readCounters(w.memory.buffer, w.l), ...readEspCounters(w.memory.buffer, w.l) };
