@@ -106,3 +106,18 @@ t.test('one inbound SA, two workers offered the same packets: each accepted exac
   t.equal(c.dropEspReplay, (THREADS - 1) * M, 'dropEspReplay summed over the workers');
   t.equal(c.tunTxPackets, M, 'one decapsulated packet per accepted one');
 });
+
+t.test('worker indexes: beyond the layout refused, a worker > 0 leaves the rings to worker 0', async (t) => {
+  const x = multiWorker(THREADS);
+  const instance = () => new WebAssembly.Instance(x.module, { env: { memory: x.memory, wake() {}, abort() { throw new Error('abort'); } } })
+    .exports as unknown as { setup(b: number, i: number): number; poll(budget: number, now: number): number };
+  t.equal(instance().setup(x.l.base, THREADS + 1), -4, 'index = workers: -4');
+  const w1 = instance();
+  t.equal(w1.setup(x.l.base, 1), 0, 'index 1: set up');
+  x.apply({ index: OUT, dir: 'out', ...chacha }); // through worker 0, as always
+  const before = x.counters().cmdApplied;
+  x.cmd.peerSet(PEER_NBMA + 1, PEER_NBMA + 1);
+  t.equal(w1.poll(256, 0), 0, 'worker 1 takes nothing from ctlTx');
+  t.equal(x.dp.poll(256, 0), 1, 'worker 0 still gets the command');
+  t.equal(x.counters().cmdApplied, before + 1, 'applied once');
+});
