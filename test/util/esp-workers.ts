@@ -127,7 +127,13 @@ const dp = require(d.thread).dataplaneInThread();
 const sync = new Int32Array(d.sync);
 const dv = new DataView(d.memory.buffer);
 let round = 0;
-const barrier = () => { round++; Atomics.add(sync, 0, 1); while (Atomics.load(sync, 0) < round * d.parties); };
+// spins (the threads should meet within nanoseconds), then sleeps in 1 ms steps if a thread is
+// descheduled (no notify: a wake-up syscall on every arrival would set the threads apart)
+const barrier = () => {
+  round++;
+  Atomics.add(sync, 0, 1);
+  for (let v, spins = 0; (v = Atomics.load(sync, 0)) < round * d.parties;) if (++spins > 10000) Atomics.wait(sync, 0, v, 1);
+};
 const j = d.job;
 const res = { sent: 0, events: 0, refused: 0 };
 barrier();
