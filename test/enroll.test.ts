@@ -141,6 +141,16 @@ t.test('template: placeholders filled, unknown one refused, result must load', a
   t.equal(fillTemplate('hostname {{hostname}}\n ip address {{ address }} 255.255.255.0\n pki trustpoint {{trustpoint}}\n identity local fqdn {{name}}', v),
     'hostname h\n ip address 192.168.0.9 255.255.255.0\n pki trustpoint DMVPN-ENROLL\n identity local fqdn h.0123.dmvpn.invalid');
   t.throws(() => fillTemplate('x {{serial}}', v), /unknown placeholder \{\{serial\}\}/);
+  // a profile on the enrollment trustpoint: the device name as identity, unless the template names another (refused)
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  ca.ca('tca');
+  const cert = ca.leaf('dev', 'tca', [v.name, v.address], undefined, 'ed25519');
+  const named = spokeConfig(TEMPLATE, v, cert, ca.read('tca.pem'));
+  t.match(named, /^ identity local fqdn h\.0123\.dmvpn\.invalid$/m, 'identity local fqdn added to the profile on the enrollment trustpoint');
+  t.equal(spokeConfig(TEMPLATE.replace(' pki trustpoint {{trustpoint}}', ' pki trustpoint {{trustpoint}}\n identity local fqdn {{name}}'), v, cert, ca.read('tca.pem')), named, 'written by the template: the same');
+  t.throws(() => spokeConfig(TEMPLATE.replace(' pki trustpoint {{trustpoint}}', ' pki trustpoint {{trustpoint}}\n identity local fqdn other.example'), v, cert, ca.read('tca.pem')),
+    /ikev2 profile IKEV2PROF: identity local fqdn other\.example is not the device name/, 'another name in the template: refused at the hub');
 });
 
 /** a CA (EC P-256), the hub's certificate from it, and the credentials the server runs with */

@@ -55,7 +55,12 @@ export function spokeConfig(template: string, v: SpokeValues, certPem: string, c
     throw new Error(`template: the spoke config does not load (line ${e.line}: ${e.message.replace(/^% /, '')})`);
   }
   const crypto = r.config.crypto;
-  for (const p of crypto.ikev2?.profiles ?? []) if (p.pkiTrustpoint === ENROLL_TRUSTPOINT) p.identityLocalFqdn ??= v.name;
+  for (const p of crypto.ikev2?.profiles ?? []) {
+    if (p.pkiTrustpoint !== ENROLL_TRUSTPOINT) continue;
+    // another name would be one the certificate does not carry: the spoke refuses such an answer
+    if (p.identityLocalFqdn !== undefined && p.identityLocalFqdn !== v.name) throw new Error(`template: ikev2 profile ${p.name}: identity local fqdn ${p.identityLocalFqdn} is not the device name (write {{name}} or leave it out)`);
+    p.identityLocalFqdn = v.name;
+  }
   crypto.lines = cryptoLines(crypto); // the running-config prints the crypto section from these
   return renderConfig(r.config);
 }
