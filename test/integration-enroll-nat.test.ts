@@ -2,11 +2,12 @@
 // behind an nftables masquerade (its WAN 10.25.0.2, the hub sees 172.16.45.2). It enrolls, and its
 // certificate names it by the device name the hub chose (SAN dNSName from its key id) and its tunnel
 // address, no address of the underlay; it authenticates with ID_FQDN, comes up over NAT-T (IKEv2 READY,
-// ESP counters rise with pings across the tunnel) and is UP in the hub's show dmvpn. R3 (not behind
-// NAT) enrolls as a second device; then, as hostile enrollees: R3's own certificate and key in an IKE
-// peer that claims R2's name are refused by the hub (the certificate does not carry it), while the same
-// peer claiming R3's own name is accepted (so the refusal is the name's); and R3 restarted with R2's
-// tunnel address cannot register it (identity-bound NHRP: its certificate names 192.168.0.11 only).
+// ESP counters rise with pings across the tunnel) and is UP in the hub's show dmvpn. R3, behind the
+// same NAT (10.35.0.2, the same public address), enrolls as a second device and is UP beside it; then,
+// as hostile enrollees: R3's own certificate and key in an IKE peer that claims R2's name are refused by
+// the hub (the certificate does not carry it), while the same peer claiming R3's own name is accepted
+// (so the refusal is the name's); and R3 restarted with R2's tunnel address cannot register it from
+// the very NBMA address R2 registered from (identity-bound NHRP: its certificate names 192.168.0.11).
 // Before the device name, R2's certificate named 172.16.45.2 and its IKE identity was 10.25.0.2: the
 // hub refused its AUTH and R2 never came up.
 import t from 'tap';
@@ -47,7 +48,7 @@ t.test('an enrolled spoke behind NAT comes up by its device name; another device
   const ca = new TestCa();
   t.teardown(() => { lab.down(); ca.close(); });
   lab.up();
-  putBehindNat(lab, [2], { publicIp: PUBLIC, inetLink: 'r2b' });
+  putBehindNat(lab, [2, 3], { publicIp: PUBLIC, inetLink: 'natb' });
   const { listening, enrollView, hubPeers } = await startEnrollHub(lab, ca, [`SITE1 ${SECRET} one-time`, `FLEET ${FLEET_SECRET}`]);
   const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n');
   t.ok(listening, 'hub: enrollment server listening');
@@ -86,13 +87,16 @@ t.test('an enrolled spoke behind NAT comes up by its device name; another device
   const hubEsp = lab.ctlJson<Array<{ peer: string }>>('R1', 'show crypto ipsec sa');
   t.ok(hubEsp.some((s) => s.peer === PUBLIC), 'hub: an IPsec SA with the NAT\'s address');
 
-  // R3, a second device (not behind NAT), enrolled with the fleet token
-  const r3cfg = startFactorySpoke(lab, 'R3', { wan: '172.16.35.2/30', gateway: '172.16.35.1', pin: listening.pin, token: `FLEET ${FLEET_SECRET}` });
-  const r3up = await waitFor(() => hubPeers().some((p) => p.nbma === '172.16.35.2' && p.tunnel === '192.168.0.11' && p.state === 'UP'), 120000);
-  t.ok(r3up, 'hub: R3 UP as 192.168.0.11');
+  // R3, a second device behind the same NAT, enrolled with the fleet token: the same public address, another identity
+  const r3cfg = startFactorySpoke(lab, 'R3', { wan: '10.35.0.2/24', gateway: '10.35.0.1', pin: listening.pin, token: `FLEET ${FLEET_SECRET}` });
+  const r3up = await waitFor(() => hubPeers().some((p) => p.nbma === PUBLIC && p.tunnel === '192.168.0.11' && p.state === 'UP'), 120000);
+  t.ok(r3up, `hub: R3 UP as 192.168.0.11, also at ${PUBLIC}`);
   if (!r3up) { t.comment(logs()); return; }
   const r3key = (enrollView()?.admitted ?? []).find((b: { address: string }) => b.address === '192.168.0.11')?.key as string;
   const r3name = `spoke-192-168-0-11.${r3key.slice(0, 32)}.dmvpn.invalid`;
+  t.ok(hubPeers().some((p) => p.nbma === PUBLIC && p.tunnel === '192.168.0.10' && p.state === 'UP'), 'hub: R2 still UP beside it');
+  t.equal(nsExec(lab.ns('R3'), ['ping', '-c', '3', '-i', '0.3', '-W', '2', '192.168.0.1'], { allowFail: true }).status, 0, 'R3 pings the hub');
+  t.equal(nsExec(lab.ns('R2'), ['ping', '-c', '3', '-i', '0.3', '-W', '2', '192.168.0.1'], { allowFail: true }).status, 0, 'and so does R2');
   await lab.stop('R3');
 
   // R3's certificate and key in an IKE peer: claiming R2's name refused, its own accepted
@@ -106,7 +110,7 @@ t.test('an enrolled spoke behind NAT comes up by its device name; another device
   const bundle = bundlePeer(dir, 'ikev2-peer');
   const claim = async (name: string) => {
     const peer = new IkePeer(lab.ns('R3'), dir, bundle);
-    await peer.spawnTool(['--local', '172.16.35.2', '--settings', path.join(dir, 'settings.json'), '--initiate', '172.16.15.2', '--claim-fqdn', name]);
+    await peer.spawnTool(['--local', '10.35.0.2', '--settings', path.join(dir, 'settings.json'), '--initiate', '172.16.15.2', '--claim-fqdn', name]);
     const outcome = await waitFor(() => peer.find('established') ?? peer.find('failed'), 30000);
     await peer.stop();
     return outcome;
@@ -127,7 +131,7 @@ t.test('an enrolled spoke behind NAT comes up by its device name; another device
   t.ok(await waitFor(() => nhrpRefused() > identityBefore, 90000), 'hub: R3\'s registration of 192.168.0.10 refused (registration-identity)');
   const bindingLine = new RegExp(`the certificate of IKE identity ${r3name.replace(/\./g, '\\.')} names 192\\.168\\.0\\.11, not 192\\.168\\.0\\.10`);
   t.ok(await waitFor(() => lab.routers.get('R1')!.log.some((l) => bindingLine.test(l)) || bindingLine.test(lab.ctl('R1', 'show logging')), 15000), 'hub: logged with the certificate\'s address');
-  t.ok(hubPeers().filter((p) => p.tunnel === '192.168.0.10').every((p) => p.nbma === PUBLIC), '192.168.0.10 stays R2\'s');
+  t.equal(hubPeers().filter((p) => p.tunnel === '192.168.0.10').length, 1, '192.168.0.10: one entry, R2\'s (whose replies would otherwise go to R3)');
   t.equal(nsExec(lab.ns('R2'), ['ping', '-c', '3', '-i', '0.3', '-W', '2', '192.168.0.1'], { allowFail: true }).status, 0, 'R2 still pings the hub');
   for (const r of ['R1', 'R2', 'R3']) t.notMatch(lab.routers.get(r)!.log.join('\n'), new RegExp(`${SECRET}|${FLEET_SECRET}|PRIVATE KEY`), `${r}: no secret or key in the log`);
 });
