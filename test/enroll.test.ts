@@ -126,10 +126,31 @@ t.test('codec: length-prefixed frames bounded before buffering; requests checked
   }
 });
 
+t.test('decide: a key whose device name would be another bound key\'s is refused', async (t) => {
+  const cfg: EnrollmentConfig = { tokens: [], pool: { start: '192.168.0.10', end: '192.168.0.20' } };
+  const token = { name: 'FLEET', sha256: sha(SECRET) };
+  const held = 'a'.repeat(32) + 'b'.repeat(32);
+  const s: EnrollmentState = { bindings: [{ key: held, address: '192.168.0.10', hostname: 'spoke-192-168-0-10', token: 'FLEET', admitted: NOW.toISOString() }], usedTokens: {} };
+  t.match(decide(cfg, s, { token, key: 'a'.repeat(32) + 'c'.repeat(32) }, new Set()), { kind: 'refused', reason: 'key-bound-elsewhere', detail: /same name prefix holds 192\.168\.0\.10/ }, 'the same 128-bit prefix: refused');
+  t.match(decide(cfg, s, { token, key: 'c'.repeat(64) }, new Set()), { kind: 'admit', address: '192.168.0.11' }, 'another prefix: admitted');
+  t.match(decide(cfg, s, { token, key: held }, new Set()), { kind: 'admit', address: '192.168.0.10', again: true }, 'the holder itself: admitted again');
+});
+
 t.test('template: placeholders filled, unknown one refused, result must load', async (t) => {
-  t.equal(fillTemplate('hostname {{hostname}}\n ip address {{ address }} 255.255.255.0\n pki trustpoint {{trustpoint}}', { address: '192.168.0.9', hostname: 'h' }),
-    'hostname h\n ip address 192.168.0.9 255.255.255.0\n pki trustpoint DMVPN-ENROLL');
-  t.throws(() => fillTemplate('x {{serial}}', { address: '1.1.1.1', hostname: 'h' }), /unknown placeholder \{\{serial\}\}/);
+  const v = { address: '192.168.0.9', hostname: 'h', name: 'h.0123.dmvpn.invalid' };
+  t.equal(fillTemplate('hostname {{hostname}}\n ip address {{ address }} 255.255.255.0\n pki trustpoint {{trustpoint}}\n identity local fqdn {{name}}', v),
+    'hostname h\n ip address 192.168.0.9 255.255.255.0\n pki trustpoint DMVPN-ENROLL\n identity local fqdn h.0123.dmvpn.invalid');
+  t.throws(() => fillTemplate('x {{serial}}', v), /unknown placeholder \{\{serial\}\}/);
+  // a profile on the enrollment trustpoint: the device name as identity, unless the template names another (refused)
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  ca.ca('tca');
+  const cert = ca.leaf('dev', 'tca', [v.name, v.address], undefined, 'ed25519');
+  const named = spokeConfig(TEMPLATE, v, cert, ca.read('tca.pem'));
+  t.match(named, /^ identity local fqdn h\.0123\.dmvpn\.invalid$/m, 'identity local fqdn added to the profile on the enrollment trustpoint');
+  t.equal(spokeConfig(TEMPLATE.replace(' pki trustpoint {{trustpoint}}', ' pki trustpoint {{trustpoint}}\n identity local fqdn {{name}}'), v, cert, ca.read('tca.pem')), named, 'written by the template: the same');
+  t.throws(() => spokeConfig(TEMPLATE.replace(' pki trustpoint {{trustpoint}}', ' pki trustpoint {{trustpoint}}\n identity local fqdn other.example'), v, cert, ca.read('tca.pem')),
+    /ikev2 profile IKEV2PROF: identity local fqdn other\.example is not the device name/, 'another name in the template: refused at the hub');
 });
 
 /** a CA (EC P-256), the hub's certificate from it, and the credentials the server runs with */
@@ -177,7 +198,9 @@ t.test('the exchange in-process: admitted with an openssl-verified certificate a
   ca.write('dev.pem', a.certificate);
   t.match(ca.ssl('verify', '-CAfile', 'lab.pem', 'dev.pem').toString(), /dev\.pem: OK/, 'openssl verify -CAfile: OK');
   const text = ca.ssl('x509', '-in', 'dev.pem', '-noout', '-text').toString();
-  t.match(text, /X509v3 Subject Alternative Name: \n\s+IP Address:192\.168\.0\.10, IP Address:172\.16\.25\.2/, 'SAN: the tunnel address, then the NBMA address');
+  const name = `spoke-192-168-0-10.${state.bindings[0].key.slice(0, 32)}.dmvpn.invalid`;
+  t.match(text, new RegExp(`X509v3 Subject Alternative Name: \\n\\s+DNS:${name.replace(/\./g, '\\.')}, IP Address:192\\.168\\.0\\.10\\n`), 'SAN: the device name (hostname and key id), the tunnel address; not the NBMA address it came from');
+  t.notMatch(text, /172\.16\.25\.2/, 'the address the request came from is in no field');
   t.match(text, /Public Key Algorithm: ED25519/, 'for the Ed25519 device key');
   t.match(text, /Subject: CN ?= ?spoke-192-168-0-10/, 'subject: the hostname');
   t.match(text, /CA:FALSE/, 'not a CA');
@@ -188,6 +211,11 @@ t.test('the exchange in-process: admitted with an openssl-verified certificate a
   t.match(a.config, /^crypto pki trustpoint DMVPN-ENROLL\n enrollment terminal\n revocation-check none\n ed25519keypair DEVICE$/m, 'trustpoint with the device key');
   t.match(a.config, /^crypto pki certificate chain DMVPN-ENROLL\n certificate [0-9A-F]+\n {2}[0-9A-F]{8} /m, 'the chain in IOS form');
   t.match(a.config, /^ ip address 192\.168\.0\.10 255\.255\.255\.0$/m);
+  t.match(a.config, new RegExp(`^crypto ikev2 profile IKEV2PROF\\n match identity remote address 172\\.16\\.0\\.0 255\\.255\\.0\\.0\\n identity local fqdn ${name.replace(/\./g, '\\.')}\\n`, 'm'), 'the profile on the enrollment trustpoint: the device name as IKE identity');
+  t.match(logs.join('\n'), new RegExp(`ADMITTED: .* as spoke-192-168-0-10 192\\.168\\.0\\.10, IKE identity ${name.replace(/\./g, '\\.')}`), 'the hub logs the name');
+  const otherName = `spoke-192-168-0-11.${'ab'.repeat(16)}.dmvpn.invalid`;
+  t.equal(answerProblem({ ...a, config: a.config.replace(`identity local fqdn ${name}`, `identity local fqdn ${otherName}`) }, dev.key),
+    `the config's identity ${otherName} is not a name the certificate carries`, 'the spoke refuses a config claiming a name its certificate lacks');
   t.equal(renderConfig((cfgLoad as { config: Parameters<typeof renderConfig>[0] }).config), a.config, 'in running-config form');
 
   const again = await ask('SITE1', SECRET, dev.csr);

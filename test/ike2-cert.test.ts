@@ -73,3 +73,67 @@ t.test('refused: another CA, a SAN for another address, expired, wrong key', asy
   }
   t.throws(() => v2Policy(wrongKey), /do not match/, 'a key that is not the certificate\'s is refused at configuration');
 });
+
+// Enrolled devices (docs/enrollment.md): the identity is the device name the certificate carries as a
+// SAN dNSName, sent as ID_FQDN; the SAN IP is the tunnel address, which identity-bound NHRP binds.
+t.test('FQDN identity with a certificate: established by name; another device\'s name, a CN, a wildcard refused', async (t) => {
+  const A = 'spoke-a.0123456789abcdef0123456789abcdef.dmvpn.invalid', B = 'spoke-b.fedcba9876543210fedcba9876543210.dmvpn.invalid';
+  pki.leaf('dev-a', 'ca', [A, '192.168.0.10'], undefined, 'ed25519');
+  pki.leaf('dev-b', 'ca', [B, '192.168.0.11'], undefined, 'ed25519');
+  pki.leaf(A, 'ca', ['192.168.0.12']); // CN=A, no dNSName: a name in the subject only
+  pki.leaf('dev-wild', 'ca', ['*.dmvpn.invalid', '192.168.0.13']);
+  const hub = () => v2Policy(creds('hub-ecdsa'));
+
+  const good = ike2Pair(v2Policy({ ...creds('dev-a'), localFqdn: A }), hub(), { aAddr: '10.25.0.2' });
+  const sa = good.a.m.initiate('172.16.2.1');
+  await good.settle();
+  t.equal(sa.state, 'READY', 'device A with its name: established');
+  const hubSa = good.b.m.sas[0];
+  t.equal(hubSa?.peerId, A, 'the hub knows it by its name, not by the address it came from');
+  t.same(hubSa?.peerCertAddresses, ['192.168.0.10'], 'and binds the tunnel address its certificate names');
+  t.equal(sa.peerId, '172.16.2.1', 'the hub still identifies by its address');
+  good.close();
+
+  t.throws(() => v2Policy({ ...creds('dev-b'), localFqdn: A }), /identity local fqdn .*our certificate does not carry it/, 'configuring a name our certificate lacks: refused at configuration');
+
+  // hostile peers that skip that check: the policy edited after it passed
+  const claiming = (cert: string, id: string) => { const p = v2Policy(creds(cert)); return { ...p, localFqdn: id }; };
+  const cases: Array<[string, ReturnType<typeof claiming>, RegExp]> = [
+    ['device B\'s certificate presented with device A\'s name', claiming('dev-b', A), new RegExp(`does not carry the identity ${A.replace(/\./g, '\\.')} \\(SAN DNS\\)`)],
+    ['a name only in the subject CN', claiming(A, A), /does not carry the identity .* \(SAN DNS\)/],
+    ['a wildcard certificate for a name under it', claiming('dev-wild', A), /does not carry the identity .* \(SAN DNS\)/],
+    ['an ID_FQDN that is not a DNS name', claiming('dev-a', 'spoke a\u0000.x'), /not a DNS name/],
+  ];
+  for (const [what, spoke, reason] of cases) {
+    const p = ike2Pair(spoke, hub(), { aAddr: '10.25.0.2' });
+    const s2 = p.a.m.initiate('172.16.2.1');
+    await p.settle();
+    t.not(s2.state, 'READY', `${what}: not established`);
+    t.match(p.b.events.find((e) => e.event === 'failed')?.reason, reason, `${what}: refused, saying why`);
+    t.same(p.b.m.sas, [], 'nothing left on the hub');
+    p.close();
+  }
+  // the name compares as DNS does: one device, one identity however it spells its name
+  const upper = ike2Pair(claiming('dev-a', A.toUpperCase()), hub(), { aAddr: '10.25.0.2' });
+  upper.a.m.initiate('172.16.2.1');
+  await upper.settle();
+  t.equal(upper.b.m.sas[0]?.peerId, A, 'a name in capitals: accepted as the same, lower-case, identity');
+  upper.close();
+});
+
+t.test('identity local fqdn: the IOS line round trip, a name that is not one refused', async (t) => {
+  const { parseStartupConfig } = await import('../appliance/config/load.js');
+  const { renderConfig } = await import('../appliance/config/render.js');
+  const text = 'crypto ikev2 profile P\n identity local fqdn Spoke-1.Example.net\n authentication remote ecdsa-sig\n authentication local ecdsa-sig\nend\n';
+  const r = parseStartupConfig(text);
+  t.ok(r.ok, 'loads');
+  if (!r.ok) return;
+  t.equal(r.config.crypto.ikev2?.profiles?.[0].identityLocalFqdn, 'spoke-1.example.net', 'kept in lower case');
+  t.match(renderConfig(r.config), /^crypto ikev2 profile P\n identity local fqdn spoke-1\.example\.net\n authentication remote ecdsa-sig\n/m, 'rendered IOS-style');
+  const removed = parseStartupConfig(`${text.replace(/end\n$/, '')}crypto ikev2 profile P\n no identity local fqdn spoke-1.example.net\nend\n`);
+  t.ok(removed.ok && removed.config.crypto.ikev2?.profiles?.[0].identityLocalFqdn === undefined, 'no identity local fqdn removes it');
+  for (const bad of ['-x.example', 'a..b', '*.example.net', `${'a'.repeat(64)}.net`]) {
+    const x = parseStartupConfig(`crypto ikev2 profile P\n identity local fqdn ${bad}\n`);
+    t.ok(!x.ok && /Invalid FQDN/.test(x.errors[0].message), `refused: ${bad}`);
+  }
+});

@@ -5,6 +5,11 @@
 // blocks. charon, in R2's namespace at 172.16.25.2 with a certificate from the same CA, initiates:
 // both verify ECDSA signatures (RFC 7427), the Child SA for GRE is installed at both ends. Then charon
 // with a certificate from another CA is refused by the appliance (peerAuthRefused, the reason logged).
+// FQDN identities with certificates (an enrolled spoke's device name, docs/enrollment.md): charon as
+// ID_FQDN with its name as SAN dNSName is accepted by name; the appliance with `identity local fqdn`
+// presents its name and charon, expecting that name, verifies it. (A peer claiming a name its
+// certificate lacks: ike2-cert and integration-enroll-nat; charon will not send one, it falls back to
+// the certificate's subject.)
 import t from 'tap';
 import { join } from 'node:path';
 import { Lab, labConfig, waitFor, nsExec } from './util/lab.js';
@@ -18,6 +23,7 @@ const missing = strongswanMissing();
 if (missing.length) cannotRun(t, missing);
 
 const HUB = '172.16.15.2', SWAN = '172.16.25.2';
+const HUB_NAME = 'hub.dmvpn.invalid', SWAN_NAME = 'swan.0123456789abcdef0123456789abcdef.dmvpn.invalid';
 const PLUGINS = ['kdf', 'openssl', 'x509', 'pem', 'pkcs1', 'pkcs8', 'pubkey', 'constraints', 'revocation'];
 
 const hubCrypto = certCryptoBlock('HUB-KEY');
@@ -38,21 +44,22 @@ t.test('strongSwan and the appliance authenticate each other with certificates f
   t.match(dmvpnctlSession(lab, 'R1', ['configure terminal', 'crypto key generate ec keysize 256 label HUB-KEY', 'end']).out, /Generating 256 bit EC keys/);
   const caPem = ca.ca('lab');
   ca.ca('rogue');
-  const hubCert = ca.leaf('hub', 'lab', [HUB, '192.168.0.1'], publicKeyOf(lab.ctl('R1', 'show crypto key mypubkey ec')));
+  const hubCert = ca.leaf('hub', 'lab', [HUB, '192.168.0.1', HUB_NAME], publicKeyOf(lab.ctl('R1', 'show crypto key mypubkey ec')));
   t.equal(dmvpnctlSession(lab, 'R1', chainTyping('LAB-CA', hubCert, caPem)).status, 0, 'hub: chain typed');
   ca.leaf('swan', 'lab', [SWAN]);
   ca.leaf('swan-rogue', 'rogue', [SWAN]);
+  ca.leaf('swan-named', 'lab', [SWAN_NAME, '192.168.0.2']);
   const hubLog = () => lab.routers.get('R1')!.log.join('\n') + lab.ctl('R1', 'show logging');
   t.ok(await waitFor(() => /IKEv2 on 172\.16\.15\.2/.test(hubLog()), 30000), 'hub: IKEv2 runs with the trustpoint\'s credentials');
 
-  const run = async (tag: string, certName: string) => {
+  const run = async (tag: string, certName: string, ids: { localId?: string; remoteId?: string } = {}) => {
     const dir = join(lab.dir, `charon-${tag}`);
     const charon = new Charon(swanNs, dir, PLUGINS);
     charons.push(charon);
     await charon.start();
     charon.addPrivateKey(join(ca.dir, `${certName}.key`));
     charon.load(swanctlConf({ version: 2, ours: HUB, theirs: SWAN, encap: true, proposals: 'aes256-sha256-ecp256',
-      pubkey: { cert: join(ca.dir, `${certName}.pem`), cacert: join(ca.dir, 'lab.pem') } }));
+      pubkey: { cert: join(ca.dir, `${certName}.pem`), cacert: join(ca.dir, 'lab.pem') }, ...ids }));
     charon.swanctl(['--initiate', '--child', 'gre', '--timeout', '20'], true);
     return charon;
   };
@@ -75,4 +82,30 @@ t.test('strongSwan and the appliance authenticate each other with certificates f
   t.ok(refused, 'appliance: strongSwan\'s certificate from another CA refused (peerAuthRefused)');
   t.ok(await waitFor(() => /172\.16\.25\.2: certificate of .*CN=swan-rogue.* not issued by a trusted CA/.test(hubLog()), 10000), 'appliance: the reason logged');
   t.notMatch(rogue.swanctl(['--list-sas'], true), /ESTABLISHED/, 'strongSwan: nothing established');
+  await rogue.stop();
+
+  // FQDN identities: charon by its name (SAN dNSName); the appliance's IDr still its address
+  const named = await run('named', 'swan-named', { localId: SWAN_NAME });
+  const namedSa = await waitFor(() => /172\.16\.25\.2\/\d+ +none\/none +READY/.test(lab.ctl('R1', 'show crypto ikev2 sa')), 30000);
+  t.ok(namedSa, 'appliance: IKEv2 SA READY with charon authenticating as ID_FQDN');
+  t.match(lab.ctl('R1', 'show crypto ikev2 sa detail'), new RegExp(`Remote id: ${SWAN_NAME.replace(/\./g, '\\.')}\n`), 'appliance: remote id the name');
+  t.match(named.swanctl(['--list-sas'], true), /ESTABLISHED, IKEv2[\s\S]*INSTALLED, TUNNEL-in-UDP/, 'strongSwan: ESTABLISHED, CHILD_SA INSTALLED');
+  if (!namedSa) t.comment(named.log().split('\n').filter((l) => /\[(IKE|CFG)\]/.test(l) && !/vici/.test(l)).slice(-30).join('\n'), hubLog().split('\n').slice(-30).join('\n'));
+  await named.stop();
+
+  // the appliance presents its name: charon, expecting exactly that identity, verifies it
+  t.equal(dmvpnctlSession(lab, 'R1', ['configure terminal', 'crypto ikev2 profile IKEV2PROF', `identity local fqdn ${HUB_NAME}`, 'end']).status, 0, 'appliance: identity local fqdn typed live');
+  t.match(lab.ctl('R1', 'show running-config'), new RegExp(`^ identity local fqdn ${HUB_NAME.replace(/\./g, '\\.')}$`, 'm'), 'appliance: in the running-config');
+  // the IKE service follows the running config: wait until it presents the name, by a fresh charon each try
+  let both: Charon | undefined;
+  for (let i = 0; i < 5 && !both; i++) {
+    const c = await run(`both${i}`, 'swan-named', { localId: SWAN_NAME, remoteId: HUB_NAME });
+    if (await waitFor(() => /ESTABLISHED, IKEv2/.test(c.swanctl(['--list-sas'], true)), 10000)) both = c; else await c.stop();
+  }
+  t.ok(both, 'strongSwan: ESTABLISHED with the appliance identified as its FQDN');
+  if (both) {
+    t.match(both.log(), `authentication of '${HUB_NAME}' with ECDSA_WITH_SHA256_DER successful`, 'strongSwan verified the appliance\'s name in its certificate and its signature');
+    t.match(lab.ctl('R1', 'show crypto ikev2 sa detail'), new RegExp(`Local id: ${HUB_NAME.replace(/\./g, '\\.')}\n {6}Remote id: ${SWAN_NAME.replace(/\./g, '\\.')}\n`), 'appliance: local id its name, remote id charon\'s');
+    await both.stop();
+  }
 });

@@ -7,6 +7,7 @@ import type { ConfigCtx, ModeId } from './modes.js';
 import type { CryptoConfig } from './model.js';
 import type { Ikev2Config, Ikev2Dpd } from './model-ikev2.js';
 import { trustpointOf } from './model-pki.js';
+import { isDnsName } from '../net/dns-name.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
 /** grammar.ts's wrapper: runs the edit, then regenerates the canonical crypto lines. */
@@ -125,6 +126,12 @@ export function ikev2Trees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node)
     const p = prof(c, ctx);
     if (a.no) delete p.matchRemote; else p.matchRemote = { address: a.p.addr, mask: a.p.mask };
   }), { '{addr}': 'IPv4 address', '{mask}': 'Mask' });
+  define(profile, 'identity local fqdn {name:word}', w((c, ctx, a) => {
+    const p = prof(c, ctx);
+    if (a.no) { delete p.identityLocalFqdn; return; }
+    if (!isDnsName(a.p.name)) throw new CliError('Invalid FQDN (labels of letters, digits and "-", at most 253 characters)');
+    p.identityLocalFqdn = a.p.name.toLowerCase();
+  }), { identity: 'Specify the local IKE identity', local: 'Local identity', fqdn: 'Fully qualified domain name (ID_FQDN)', '{name}': 'The FQDN' });
   for (const side of ['local', 'remote'] as const) {
     for (const m of IKEV2_AUTH_METHODS) {
       define(profile, `authentication ${side} ${m}`, w((c, ctx, a) => {

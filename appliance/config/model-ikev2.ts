@@ -12,6 +12,10 @@ export interface Ikev2Profile {
   matchRemote?: { address: string; mask: string };
   authLocal?: string; // pre-share | rsa-sig | ecdsa-sig | ed25519-sig
   authRemote?: string;
+  /** `identity local fqdn NAME`: our IKE identity is ID_FQDN NAME (RFC 7296 3.5) instead of our address;
+   *  with certificates, the certificate must carry NAME as a subjectAltName dNSName (an enrolled spoke's
+   *  device name: docs/enrollment.md) */
+  identityLocalFqdn?: string;
   /** `pki trustpoint NAME`: our certificate and key, and the CAs peers' certificates must chain to */
   pkiTrustpoint?: string;
   keyring?: string;

@@ -25,6 +25,7 @@ export function ikev2Lines(k: Ikev2Config | undefined): string[] {
   for (const p of k.profiles ?? []) {
     out.push(`crypto ikev2 profile ${p.name}`);
     if (p.matchRemote) out.push(` match identity remote address ${p.matchRemote.address} ${p.matchRemote.mask}`);
+    if (p.identityLocalFqdn) out.push(` identity local fqdn ${p.identityLocalFqdn}`);
     if (p.authRemote) out.push(` authentication remote ${p.authRemote}`);
     if (p.authLocal) out.push(` authentication local ${p.authLocal}`);
     if (p.keyring) out.push(` keyring local ${p.keyring}`);

@@ -9,6 +9,7 @@ import type { HubTarget } from './provisioning.js';
 import { ENROLL_TRUSTPOINT, DEVICE_KEY_LABEL } from './template.js';
 import { parseStartupConfig } from '../config/load.js';
 import { chainCerts, trustpointOf } from '../config/model-pki.js';
+import { certNamesHost } from '../ike/tasks/v2/cert-auth.js';
 
 export class EnrollError extends Error {}
 
@@ -45,7 +46,8 @@ const der = (pem: string) => new X509Certificate(pem).raw.toString('hex');
 
 /** Why an admitted answer cannot be used by the device with key `deviceKey`, or undefined when it can:
  *  a certificate for our key, issued (signature) by the CA given, carrying the tunnel address as SAN,
- *  and a config that loads, names our key and holds exactly these certificates. */
+ *  and a config that loads, names our key, holds exactly these certificates and claims as IKE identity
+ *  only a name the certificate carries (else IKE would refuse the profile after the config is saved). */
 export function answerProblem(a: Extract<EnrollAnswer, { status: 'admitted' }>, deviceKey: KeyObject): string | undefined {
   let cert: X509Certificate, ca: X509Certificate;
   try { cert = new X509Certificate(a.certificate); ca = new X509Certificate(a.ca); } catch { return 'a certificate does not parse'; }
@@ -60,6 +62,8 @@ export function answerProblem(a: Extract<EnrollAnswer, { status: 'admitted' }>, 
   if (tp?.keyPair?.label !== DEVICE_KEY_LABEL) return `the config's trustpoint ${ENROLL_TRUSTPOINT} does not name key pair ${DEVICE_KEY_LABEL}`;
   const chain = chainCerts(r.config.crypto.pki, ENROLL_TRUSTPOINT);
   if (chain.length !== 2 || !chain.some((c) => !c.ca && c.der === der(a.certificate)) || !chain.some((c) => c.ca && c.der === der(a.ca))) return 'the config\'s certificate chain is not the certificates given';
+  const unnamed = (r.config.crypto.ikev2?.profiles ?? []).find((p) => p.pkiTrustpoint === ENROLL_TRUSTPOINT && p.identityLocalFqdn !== undefined && !certNamesHost(cert, p.identityLocalFqdn));
+  if (unnamed) return `the config's identity ${unnamed.identityLocalFqdn} is not a name the certificate carries`;
   const tunnel = r.config.interfaces.find((i) => i.kind === 'tunnel');
   if (tunnel?.address?.address !== a.address) return `the config's tunnel address is not ${a.address}`;
   return undefined;

@@ -3,6 +3,7 @@
 // binding, the one-time rule, approval, the pool. Pure: the server applies the outcome.
 import type { EnrollmentConfig, EnrollmentToken } from '../config/model-enroll.js';
 import { bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
+import { nameKeyPart } from './device-name.js';
 
 export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready';
 
@@ -32,6 +33,9 @@ export function decide(cfg: EnrollmentConfig, state: EnrollmentState, req: Reque
     if (bound.token === token) return { kind: 'admit', address: bound.address, hostname: bound.hostname, token, again: true };
     return { kind: 'refused', reason: 'key-bound-elsewhere', detail: `bound to ${bound.address} under token ${bound.token}` };
   }
+  // a device name carries a prefix of the key id (device-name.ts): two keys sharing it would share a name
+  const namesake = state.bindings.find((b) => nameKeyPart(b.key) === nameKeyPart(req.key));
+  if (namesake) return { kind: 'refused', reason: 'key-bound-elsewhere', detail: `a device key with the same name prefix holds ${namesake.address}` };
   const user = state.usedTokens[token];
   if (req.token.oneTime && user && user !== req.key) return { kind: 'refused', reason: 'token-used' };
   if (cfg.manual && !approved.has(req.key)) return { kind: 'pending', token };

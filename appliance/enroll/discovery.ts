@@ -12,6 +12,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
 import { ENROLL_PORT } from '../config/model-enroll.js';
 import type { Provisioning } from './provisioning.js';
+import { isDnsName, MAX_DNS_NAME } from '../net/dns-name.js';
 
 export type HubSource = 'provisioning file' | 'DHCP option 43' | 'DNS';
 export interface FoundHub { hub: string; port: number; source: HubSource }
@@ -35,9 +36,8 @@ export function isHubAddress(s: string): boolean {
   const first = Number(s.split('.')[0]);
   return isIPv4(s) && first > 0 && first < 224;
 }
-/** a DNS name of letters, digits and hyphens, labels 1-63, at most 253 in all */
-const isDomain = (s: string) => s.length <= 253 - ENROLL_DNS_LABEL.length - 1
-  && s.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
+/** a domain the hub's name (ENROLL_DNS_LABEL.<domain>) can be under: a DNS name with room for the label */
+const isDomain = (s: string) => isDnsName(s, MAX_DNS_NAME - ENROLL_DNS_LABEL.length - 1);
 
 /** The lease, or why the file is refused (never quoting more than a short, cleaned piece of it). */
 export function parseLease(text: string): Lease | string {

@@ -1,8 +1,9 @@
 // The CA side of enrollment: a PKCS#10 request's proof of possession (its signature by the device key),
-// and the device certificate the hub's CA key signs for it: subject CN=<hostname>, the tunnel address as
-// subjectAltName iPAddress (what identity-bound NHRP checks a registration against) with its NBMA
-// address (its IKE identity), not a CA,
-// digitalSignature only, a random 128-bit serial, valid from an hour ago (clock skew) for `days`.
+// and the device certificate the hub's CA key signs for it: subject CN=<hostname>, subjectAltName the
+// device name as dNSName (its IKE identity, ID_FQDN: device-name.ts) and the tunnel address as
+// iPAddress (what identity-bound NHRP checks a registration against), not a CA, digitalSignature only,
+// a random 128-bit serial, valid from an hour ago (clock skew) for `days`. No NBMA address: behind NAT
+// the address the hub sees is not the spoke's, and an identity is not something the spoke may claim.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { x509 } from './x509.js';
 
@@ -33,9 +34,9 @@ function webAlgorithms(k: KeyObject): { imp: webcrypto.EcKeyImportParams | webcr
   }
 }
 
-/** `addresses`: the tunnel address first, then the device's NBMA address (its IKE identity: IKE checks
- *  that a peer's certificate names the identity it authenticates as) */
-export interface IssueParams { caCertPem: string; caKeyPem: string; spki: Buffer; addresses: string[]; hostname: string; now: Date; days: number }
+/** `names`: the device name(s), subjectAltName dNSName (IKE checks that a peer's certificate carries the
+ *  identity it authenticates as); `addresses`: the tunnel address, subjectAltName iPAddress */
+export interface IssueParams { caCertPem: string; caKeyPem: string; spki: Buffer; names: string[]; addresses: string[]; hostname: string; now: Date; days: number }
 
 /** The device certificate in PEM; throws when the CA key is not the CA certificate's. */
 export async function issueCertificate(p: IssueParams): Promise<string> {
@@ -61,7 +62,7 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.SubjectAlternativeNameExtension(p.addresses.map((value) => ({ type: 'ip' as const, value }))),
+      new x509.SubjectAlternativeNameExtension([...p.names.map((value) => ({ type: 'dns' as const, value })), ...p.addresses.map((value) => ({ type: 'ip' as const, value }))]),
       await x509.AuthorityKeyIdentifierExtension.create(issuer),
     ],
   });

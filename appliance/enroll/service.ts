@@ -10,6 +10,7 @@ import { checkToken } from './token.js';
 import { decide, REASON_TEXT, type RefusalReason } from './decide.js';
 import { decodeRequest, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
 import { provenKey, issueCertificate } from './issue.js';
+import { deviceName } from './device-name.js';
 import { spokeConfig } from './template.js';
 import type { EnrollmentState } from './bindings.js';
 import type { ServerCredentials } from './credentials.js';
@@ -38,9 +39,6 @@ export interface ServiceDeps {
 }
 
 const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
-
-/** the IPv4 address a request came from (the device's NBMA address, its IKE identity), if it is one */
-const nbmaOf = (from: string) => { const a = from.replace(/^::ffff:/, ''); return /^\d+\.\d+\.\d+\.\d+$/.test(a) ? a : undefined; };
 
 /** a key's short form in logs and shows (its SHA-256 prefix) */
 export const shortKey = (k: string) => k.slice(0, 16);
@@ -119,10 +117,12 @@ export class EnrollmentService {
     if (dec.kind === 'refused') return this.refuse(from, dec.reason, { token: req.token, key: proven.key, detail: dec.detail });
     if (dec.kind === 'pending') return this.hold(proven.key, req.token, from, now);
     let config: string, certificate: string;
+    // the device's name and tunnel address, both the hub's choice: nothing the request says goes in
+    const name = deviceName(dec.hostname, proven.key);
     try {
       if (!cfg.template) throw new Error('no template (dmvpn enrollment: template FILE)');
-      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: proven.spki, addresses: [dec.address, ...[nbmaOf(from)].filter((a): a is string => a !== undefined && a !== dec.address)], hostname: dec.hostname, now, days: CERT_DAYS });
-      config = spokeConfig(this.d.template(cfg.template), dec, certificate, creds.caCert);
+      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: proven.spki, names: [name], addresses: [dec.address], hostname: dec.hostname, now, days: CERT_DAYS });
+      config = spokeConfig(this.d.template(cfg.template), { ...dec, name }, certificate, creds.caCert);
     } catch (e) {
       return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: (e as Error).message });
     }
@@ -142,7 +142,7 @@ export class EnrollmentService {
       this.counters.admitted++;
     } else this.counters.readmitted++;
     this.pending.delete(proven.key);
-    this.d.log('notice', 'ADMITTED', `device key ${shortKey(proven.key)} from ${from} ${dec.again ? 're-enrolled' : 'admitted'} as ${dec.hostname} ${dec.address} (token ${dec.token})`);
+    this.d.log('notice', 'ADMITTED', `device key ${shortKey(proven.key)} from ${from} ${dec.again ? 're-enrolled' : 'admitted'} as ${dec.hostname} ${dec.address}, IKE identity ${name} (token ${dec.token})`);
     return { v: PROTOCOL_VERSION, status: 'admitted', address: dec.address, hostname: dec.hostname, config, certificate, ca: creds.caCert, time: this.now().getTime() };
   }
 

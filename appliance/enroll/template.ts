@@ -1,11 +1,14 @@
-// The spoke's configuration from the hub's template: `{{address}}`, `{{hostname}}` and `{{trustpoint}}`
-// filled in, preceded by the enrollment trustpoint (the device key's label, terminal enrollment) and its
-// certificate chain (the device certificate and the CA's) as the running-config holds them. The result
+// The spoke's configuration from the hub's template: `{{address}}`, `{{hostname}}`, `{{name}}` and
+// `{{trustpoint}}` filled in, preceded by the enrollment trustpoint (the device key's label, terminal
+// enrollment) and its certificate chain (the device certificate and the CA's) as the running-config
+// holds them. Every ikev2 profile on the enrollment trustpoint gets `identity local fqdn <name>` (the
+// device name its certificate carries, device-name.ts) unless the template set one: with its address as
+// identity a spoke behind NAT could not authenticate (the certificate names no address of its). The result
 // must load as a startup-config (the same loader the spoke will run) and is returned in running-config
 // form, so what the spoke saves is what `show running-config` will print.
 import { X509Certificate } from 'node:crypto';
 import { parseStartupConfig } from '../config/load.js';
-import { renderConfig } from '../config/render.js';
+import { cryptoLines, renderConfig } from '../config/render.js';
 import { pkiLines } from '../config/render-pki.js';
 import type { ChainCert, KeyKind } from '../config/model-pki.js';
 
@@ -15,11 +18,12 @@ export const DEVICE_KEY_LABEL = 'DEVICE';
 
 const PLACEHOLDER = /\{\{([^}]*)\}\}/g;
 
-export interface SpokeValues { address: string; hostname: string }
+/** `name`: the device name (its certificate's dNSName, its IKE identity) */
+export interface SpokeValues { address: string; hostname: string; name: string }
 
 /** The template with its placeholders filled in; throws naming an unknown one. */
 export function fillTemplate(template: string, v: SpokeValues): string {
-  const values: Record<string, string> = { address: v.address, hostname: v.hostname, trustpoint: ENROLL_TRUSTPOINT };
+  const values: Record<string, string> = { address: v.address, hostname: v.hostname, name: v.name, trustpoint: ENROLL_TRUSTPOINT };
   return template.replace(PLACEHOLDER, (_m, name: string) => {
     const val = values[name.trim()];
     if (val === undefined) throw new Error(`template: unknown placeholder {{${name}}} (known: ${Object.keys(values).join(', ')})`);
@@ -50,5 +54,13 @@ export function spokeConfig(template: string, v: SpokeValues, certPem: string, c
     const e = r.errors[0];
     throw new Error(`template: the spoke config does not load (line ${e.line}: ${e.message.replace(/^% /, '')})`);
   }
+  const crypto = r.config.crypto;
+  for (const p of crypto.ikev2?.profiles ?? []) {
+    if (p.pkiTrustpoint !== ENROLL_TRUSTPOINT) continue;
+    // another name would be one the certificate does not carry: the spoke refuses such an answer
+    if (p.identityLocalFqdn !== undefined && p.identityLocalFqdn !== v.name) throw new Error(`template: ikev2 profile ${p.name}: identity local fqdn ${p.identityLocalFqdn} is not the device name (write {{name}} or leave it out)`);
+    p.identityLocalFqdn = v.name;
+  }
+  crypto.lines = cryptoLines(crypto); // the running-config prints the crypto section from these
   return renderConfig(r.config);
 }

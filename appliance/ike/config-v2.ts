@@ -8,7 +8,7 @@ import { keGroups } from './crypto/ke.js';
 import type { SkEncr, SkSuite } from './crypto/sk.js';
 import { EncrId, IntegId, PrfId } from './encoding/constants-v2.js';
 import type { Prf } from './keymat/ikev2.js';
-import { loadCredentials, type CertCredentials } from './tasks/v2/cert-auth.js';
+import { certNamesHost, loadCredentials, type CertCredentials } from './tasks/v2/cert-auth.js';
 import { trustpointCredentials, type KeyLookup } from './pki/trustpoint.js';
 import { trustpointOf, type KeyKind } from '../config/model-pki.js';
 
@@ -34,6 +34,8 @@ export interface IkeV2Settings {
   certificate?: { cert: string; key: string; trusted: string[] };
   /** `authentication remote rsa-sig|ecdsa-sig|ed25519-sig`: a peer's pre-shared-key AUTH is refused */
   peerMustSign?: boolean;
+  /** `identity local fqdn NAME`: we send ID_FQDN NAME, not ID_IPV4_ADDR of our address */
+  localFqdn?: string;
 }
 
 export interface EncrChoice { id: EncrId; keyBits: number; encr: SkEncr }
@@ -56,6 +58,7 @@ export interface IkeV2Policy {
   fragmentMtu?: number;
   credentials?: CertCredentials;
   peerMustSign?: boolean;
+  localFqdn?: string;
 }
 
 const ENCR: Record<string, EncrChoice> = {
@@ -127,9 +130,13 @@ export function ikeV2Policy(s: IkeV2Settings): Parsed<IkeV2Policy> {
   if (s.certificate) {
     try { credentials = loadCredentials(s.certificate.cert, s.certificate.key, s.certificate.trusted); } catch (e) { return { ok: false, reason: `certificate: ${(e as Error).message}` }; }
   }
+  // a peer checks that the certificate carries the identity we claim: a name it lacks fails every AUTH
+  if (credentials && s.localFqdn !== undefined && !certNamesHost(credentials.cert, s.localFqdn)) {
+    return { ok: false, reason: `identity local fqdn ${s.localFqdn}: our certificate does not carry it (subjectAltName dNSName)` };
+  }
   return {
     ok: true, warnings,
-    value: { credentials, peerMustSign: s.peerMustSign, proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu },
+    value: { credentials, peerMustSign: s.peerMustSign, proposals, esp, keyring: s.keyring, lifetime: s.lifetime ?? 86400, childLifetime: s.childLifetime ?? 3600, pfsGroup, dpd: s.dpd, cookieChallenge: s.cookieChallenge, fragmentMtu: s.fragmentMtu, localFqdn: s.localFqdn },
   };
 }
 
@@ -195,7 +202,7 @@ export function ikeV2SettingsFrom(crypto: CryptoConfig, ipsecProfile?: string, k
   return {
     ok: true, warnings,
     value: { proposals, keyring: peers, transformSets, pfs: ip.pfs, lifetime: profile.lifetime, dpd: dpd && { interval: dpd.interval, retry: dpd.retry },
-      cookieChallenge: k.cookieChallenge, fragmentMtu: k.fragmentationMtu, certificate, peerMustSign: certificate ? true : undefined },
+      cookieChallenge: k.cookieChallenge, fragmentMtu: k.fragmentationMtu, certificate, peerMustSign: certificate ? true : undefined, localFqdn: profile.identityLocalFqdn },
   };
 }
 

@@ -32,7 +32,7 @@ export function formatCryptoIkev2Sa(sas: readonly IkeSaV2[], policy: IkeV2Policy
       `      CE id: 0, Session-id: ${sa.connId}`,
       `      Status Description: ${sa.state === 'READY' ? 'Negotiation done' : sa.state === 'IN-NEG' ? 'Negotiation in progress' : 'Deleting'}`,
       `      Local spi: ${hex(sa.initiator ? sa.ispi : sa.rspi)}       Remote spi: ${hex(sa.initiator ? sa.rspi : sa.ispi)}`,
-      `      Local id: ${sa.local}`,
+      `      Local id: ${policy?.localFqdn ?? sa.local}`,
       `      Remote id: ${sa.peerId ?? sa.remote}`,
       `      Local req msg id:  ${pad(String(Math.max(0, sa.nextRequestId - 1)), 15)}Remote req msg id:  ${Math.max(0, sa.nextPeerRequestId - 1)}`,
       `      Local next msg id: ${pad(String(sa.nextRequestId), 15)}Remote next msg id: ${sa.nextPeerRequestId}`,

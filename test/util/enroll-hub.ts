@@ -2,11 +2,11 @@
 // image-enroll): its crypto and `dmvpn enrollment` config lines (IKEv2 with certificates from a
 // throw-away CA, the pool 192.168.0.10-20, the template test/fixtures/enroll-spoke-template.cfg next to
 // the config), its key store (its TLS/IKE key and the CA key, as `crypto key generate` keeps them), and
-// R1 of seed 003 started as that hub.
+// R1 of seed 003 started as that hub; and a factory spoke started towards it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { Lab, labConfig, waitFor, ROOT } from './lab.js';
+import { Lab, labConfig, waitFor, nsExec, ROOT } from './lab.js';
 import { certBlock, type TestCa } from './pki.js';
 
 /** the hub's NBMA address in seed 003 (R1), which the template's `ip nhrp nhs` names */
@@ -53,4 +53,21 @@ export async function startEnrollHub(lab: Lab, ca: TestCa, tokens: string[]) {
   const hub = startHubWith(lab, ca, labConfig('R1', { holdtime: 60, registrationTimeout: 5 }), tokens);
   const listening = await waitFor(() => hub.enrollView()?.listening, 30000);
   return { ...hub, listening };
+}
+
+/** the enrollment retry timing factory spokes run with in the tests (the defaults are minutes) */
+export const FAST_RETRY = { DMVPN_ENROLL_RETRY_MS: '1000', DMVPN_ENROLL_RETRY_CAP_MS: '4000' };
+
+/** Starts factory spoke `r`: its WAN addressed as DHCP would (`wan` A.B.C.D/N, default route via
+ *  `gateway`), no startup-config, a provisioning file naming the hub, its `pin` and `token` (NAME SECRET).
+ *  Returns the startup-config path, which stays absent until the spoke is enrolled. */
+export function startFactorySpoke(lab: Lab, r: string, o: { wan: string; gateway: string; pin: string; token: string }): string {
+  const ns = lab.ns(r);
+  nsExec(ns, ['ip', 'addr', 'add', o.wan, 'dev', 'eth0']);
+  nsExec(ns, ['ip', 'route', 'add', 'default', 'via', o.gateway]);
+  const prov = path.join(lab.dir, `${r}.provision`);
+  fs.writeFileSync(prov, `! factory provisioning\nhub ${HUB_NBMA} port 4430\npin ${o.pin}\ntoken ${o.token}\n`, { mode: 0o600 });
+  const cfg = path.join(lab.dir, `${r}.cfg`);
+  lab.start(r, cfg, FAST_RETRY, ['--provision', prov]);
+  return cfg;
 }

@@ -1,5 +1,5 @@
 // A throw-away CA made by the openssl CLI for certificate tests: CA certificates, and end-entity
-// certificates with IP subjectAltNames, either for a key openssl makes or for a public key given in PEM
+// certificates with IP (and DNS) subjectAltNames, either for a key openssl makes or for a public key given in PEM
 // (a key an appliance generated: `-force_pubkey`, the CSR signed by a scratch key).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,9 @@ export type TestKeyKind = 'ecdsa' | 'ed25519' | 'rsa';
 const KEY_ARGS: Record<TestKeyKind, string[]> = {
   ecdsa: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], ed25519: ['-algorithm', 'ed25519'], rsa: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
 };
+
+/** The openssl extension file line for subjectAltName entries: an IPv4 address as IP, anything else as DNS. */
+const sanExt = (names: string[]) => `subjectAltName=${names.map((n) => (/^\d+\.\d+\.\d+\.\d+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}\n`;
 
 export class TestCa {
   readonly dir = mkdtempSync(join(tmpdir(), 'hpk-ca-'));
@@ -31,11 +34,11 @@ export class TestCa {
   private request(name: string, ips: string[], kind: TestKeyKind): void {
     this.ssl('genpkey', ...KEY_ARGS[kind], '-out', `${name}.key`);
     this.ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
-    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    this.write(`${name}.ext`, sanExt(ips));
   }
 
   /** An end-entity certificate for `name` (key name.key, ECDSA P-256 unless `kind`) signed by `issuer`,
-   *  SAN IPs `ips`; for `publicKeyPem` instead when given. */
+   *  SAN IPs (or DNS names) `ips`; for `publicKeyPem` instead when given. */
   leaf(name: string, issuer: string, ips: string[], publicKeyPem?: string, kind: TestKeyKind = 'ecdsa'): string {
     this.request(name, ips, kind);
     const force = publicKeyPem ? (this.write(`${name}.pub`, publicKeyPem), ['-force_pubkey', `${name}.pub`]) : [];
@@ -48,7 +51,7 @@ export class TestCa {
   signRequest(name: string, issuer: string, csrPem: string, ips: string[]): string {
     this.write(`${name}.csr`, csrPem);
     this.ssl('req', '-in', `${name}.csr`, '-verify', '-noout');
-    this.write(`${name}.ext`, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\n`);
+    this.write(`${name}.ext`, sanExt(ips));
     this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', String(this.serial++),
       '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
     return this.read(`${name}.pem`);

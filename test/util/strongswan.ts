@@ -124,7 +124,9 @@ export function charonChildKeys(log: string): Record<string, string> {
  *  authentication by address, or certificates (`pubkey`: charon's certificate and the CA it trusts for
  *  ours, its key in private/ by Charon.addPrivateKey), one GRE child (protocol 47 between the two addresses). */
 export function swanctlConf(o: { version: 1 | 2; ours: string; theirs: string; proposals: string; psk?: string; encap?: boolean;
-  esp?: string; mode?: string; extra?: string; childExtra?: string; pubkey?: { cert: string; cacert: string } }): string {
+  esp?: string; mode?: string; extra?: string; childExtra?: string; pubkey?: { cert: string; cacert: string };
+  /** IKE identities other than the addresses (an FQDN with certificates): charon's own and the one it expects */
+  localId?: string; remoteId?: string }): string {
   const auth = (side: 'local' | 'remote') => (!o.pubkey ? 'auth = psk'
     : side === 'local' ? `auth = pubkey\n      certs = ${o.pubkey.cert}` : `auth = pubkey\n      cacerts = ${o.pubkey.cacert}`);
   return `connections {
@@ -137,11 +139,11 @@ export function swanctlConf(o: { version: 1 | 2; ours: string; theirs: string; p
     ${o.extra ?? ''}
     local {
       ${auth('local')}
-      id = ${o.theirs}
+      id = ${o.localId ?? o.theirs}
     }
     remote {
       ${auth('remote')}
-      id = ${o.ours}
+      id = ${o.remoteId ?? o.ours}
     }
     children {
       gre {

@@ -3,19 +3,23 @@
 // (JSON), optionally initiating to --initiate; one JSON line per event on stdout. Key material goes only
 // to --keylog FILE (a lab aid like SSLKEYLOGFILE, off by default), never to stdout or a log line.
 // Signals: SIGUSR1 prints a status line; SIGUSR2 sends a liveness check on every SA; SIGHUP clears them.
+// --claim-fqdn NAME sends ID_FQDN NAME whatever the certificate carries (the configuration check that
+// refuses a name our certificate lacks is skipped): a hostile peer, to show that the other side refuses it.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ikeV2Policy, type IkeV2Settings } from '../config-v2.js';
 import { startIkeV2Udp } from '../transport/udp-v2.js';
 import type { IkeSaV2 } from '../sa/ike-sa-v2.js';
 
-const { values } = parseArgs({ options: { local: { type: 'string' }, settings: { type: 'string' }, initiate: { type: 'string' }, keylog: { type: 'string' } } });
+const { values } = parseArgs({ options: { local: { type: 'string' }, settings: { type: 'string' }, initiate: { type: 'string' }, keylog: { type: 'string' }, 'claim-fqdn': { type: 'string' } } });
 if (!values.local || !values.settings) {
-  process.stderr.write('usage: ikev2-peer --local IP --settings FILE.json [--initiate PEER] [--keylog FILE]\n');
+  process.stderr.write('usage: ikev2-peer --local IP --settings FILE.json [--initiate PEER] [--keylog FILE] [--claim-fqdn NAME]\n');
   process.exit(2);
 }
 const parsed = ikeV2Policy(JSON.parse(readFileSync(values.settings, 'utf8')) as IkeV2Settings);
 if (!parsed.ok) { process.stderr.write(`ikev2-peer: ${parsed.reason}\n`); process.exit(2); }
+const claim = values['claim-fqdn'];
+if (claim !== undefined) parsed.value.localFqdn = claim;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const keylog = (o: object) => { if (values.keylog) appendFileSync(values.keylog, JSON.stringify(o) + '\n', { mode: 0o600 }); };

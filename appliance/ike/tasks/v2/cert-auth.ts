@@ -2,8 +2,10 @@
 // byte, the signature's AlgorithmIdentifier, the signature) over the octets of RFC 7296 2.15: ECDSA
 // P-256 with SHA-256 (DER Ecdsa-Sig-Value), Ed25519 (RFC 8420, the octets signed as they are) and RSA
 // PKCS#1 v1.5 with SHA-256. The peer's certificate (CERT, X.509 signature encoding 4) must be signed by
-// a configured CA, be within its validity, and carry the IKE identity as a SAN IP address: the identity
-// is bound to the key, which is what identity-bound NHRP builds on.
+// a configured CA, be within its validity, and carry the IKE identity: an ID_IPV4_ADDR as a SAN
+// iPAddress, an ID_FQDN as a SAN dNSName (exactly: no wildcard, never the subject CN, which a
+// certificate made for something else may hold). The identity is bound to the key, which is what
+// identity-bound NHRP builds on.
 import { createHash, createPrivateKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { AuthMethod, PayloadV2 } from '../../encoding/constants-v2.js';
 import type { AuthBodyV2, DataBodyV2, PayloadV2Decoded } from '../../encoding/payloads-v2.js';
@@ -49,6 +51,17 @@ export function certRequest(creds: CertCredentials): DataBodyV2 {
 export const certPayload = (creds: CertCredentials): DataBodyV2 =>
   ({ type: PayloadV2.Cert, data: new Uint8Array(Buffer.concat([Buffer.from([CERT_X509_SIGNATURE]), creds.cert.raw])) });
 
+/** An IKE identity a certificate can carry: ID_IPV4_ADDR or ID_FQDN (RFC 7296 3.5). */
+export type CertIdentity = { kind: 'ipv4'; address: string } | { kind: 'fqdn'; name: string };
+
+/** `cert` carries `name` as a subjectAltName dNSName: compared as DNS compares (case-insensitively),
+ *  no wildcard entry matching, and the subject CN never used instead */
+export const certNamesHost = (cert: X509Certificate, name: string) =>
+  cert.checkHost(name, { subject: 'never', wildcards: false, partialWildcards: false }) !== undefined;
+
+const carries = (cert: X509Certificate, id: CertIdentity) => (id.kind === 'ipv4' ? cert.checkIP(id.address) !== undefined : certNamesHost(cert, id.name));
+const describe = (id: CertIdentity) => (id.kind === 'ipv4' ? `${id.address} (SAN IP)` : `${id.name} (SAN DNS)`);
+
 /** The IPv4 addresses a certificate's subjectAltName names (iPAddress entries). */
 export function sanIpv4Addresses(cert: X509Certificate): string[] {
   return (cert.subjectAltName ?? '').split(/,\s*/).map((e) => /^IP Address:(\d+\.\d+\.\d+\.\d+)$/.exec(e.trim())?.[1]).filter((a): a is string => a !== undefined);
@@ -67,14 +80,14 @@ export const withinValidity = (cert: X509Certificate, now = new Date()) => now >
  * its AUTH signature over `octets`. A reason when anything fails, else the IPv4 addresses the
  * certificate names (identity-bound NHRP accepts registrations of those tunnel addresses only).
  */
-export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: string, octets: Uint8Array, now = new Date()): string | { addresses: string[]; keyType: string } {
+export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: CertIdentity, octets: Uint8Array, now = new Date()): string | { addresses: string[]; keyType: string } {
   const certP = ps.find((p) => p.type === PayloadV2.Cert && !('unknown' in p)) as DataBodyV2 | undefined;
   if (!certP || certP.data[0] !== CERT_X509_SIGNATURE) return 'no X.509 certificate payload';
   let cert: X509Certificate;
   try { cert = new X509Certificate(Buffer.from(certP.data.subarray(1))); } catch { return 'certificate undecodable'; }
   if (!issuerOf(cert, trusted)) return `certificate of ${cert.subject.replace(/\n/g, ', ')} not issued by a trusted CA`;
   if (!withinValidity(cert, now)) return 'certificate outside its validity period';
-  if (!cert.checkIP(identity)) return `certificate does not carry the identity ${identity} (SAN IP)`;
+  if (!carries(cert, identity)) return `certificate does not carry the identity ${describe(identity)}`;
   const algLen = auth.data[0];
   if (auth.data.length < 1 + algLen) return 'AUTH signature undecodable';
   const alg = Buffer.from(auth.data.subarray(1, 1 + algLen)), sig = auth.data.subarray(1 + algLen);

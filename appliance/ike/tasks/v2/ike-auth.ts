@@ -8,7 +8,8 @@ import { constantTimeEqual } from '../../crypto/compare.js';
 import { AuthMethod, IdTypeV2, NotifyV2, PayloadV2 } from '../../encoding/constants-v2.js';
 import { encodeBodyV2, findV2, notify, notifiesV2, type AuthBodyV2, type IdBodyV2, type PayloadBodyV2, type PayloadV2Decoded, type SaBodyV2, type TsBodyV2 } from '../../encoding/payloads-v2.js';
 import { pskAuth, signedOctets } from '../../keymat/ikev2.js';
-import { certPayload, certRequest, signatureAuth, verifySignatureAuth } from './cert-auth.js';
+import { certPayload, certRequest, signatureAuth, verifySignatureAuth, type CertIdentity } from './cert-auth.js';
+import { isDnsName } from '../../../net/dns-name.js';
 import type { ChildSaKeys } from '../../sa/child-sa.js';
 import type { IkeSaV2 } from '../../sa/ike-sa-v2.js';
 import { answerFits, childSaKeys, greSelector, narrow, newSpi } from './child.js';
@@ -21,8 +22,23 @@ export type AuthResult =
 
 const enc = new TextEncoder();
 
-export function ourId(sa: IkeSaV2, type: PayloadV2.IDi | PayloadV2.IDr): IdBodyV2 {
+/** Our ID payload: ID_FQDN when the profile says `identity local fqdn NAME` (an enrolled spoke's device
+ *  name: behind NAT its address is not one the hub could know or certify), else our address. */
+export function ourId(sa: IkeSaV2, policy: IkeV2Policy, type: PayloadV2.IDi | PayloadV2.IDr): IdBodyV2 {
+  if (policy.localFqdn !== undefined) return { type, idType: IdTypeV2.Fqdn, data: enc.encode(policy.localFqdn) };
   return { type, idType: IdTypeV2.IPv4Addr, data: ipv4Bytes(sa.local) ?? new Uint8Array(4) };
+}
+
+/** The identity a certificate must carry for ID payload `id`, or why an identity of its kind is refused:
+ *  an IPv4 address, or an FQDN that is a DNS name (compared in lower case, as DNS compares names, so
+ *  one device is one identity however it spells its name). */
+function certIdentity(id: IdBodyV2): CertIdentity | string {
+  if (id.idType === IdTypeV2.IPv4Addr && id.data.length === 4) return { kind: 'ipv4', address: [...id.data].join('.') };
+  if (id.idType === IdTypeV2.Fqdn) {
+    const name = Buffer.from(id.data).toString('latin1');
+    return isDnsName(name) ? { kind: 'fqdn', name: name.toLowerCase() } : 'an ID_FQDN that is not a DNS name';
+  }
+  return `certificate identity of type ${id.idType}: only IPv4 address and FQDN identities are bound`;
 }
 
 export function idString(id: IdBodyV2): string {
@@ -56,12 +72,13 @@ function verifyPeer(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Deco
   const peerId = idString(id);
   if (auth.method === AuthMethod.DigitalSignature) {
     if (!policy.credentials) return { ok: false, error: `${peerId} signs, we have no trusted CA configured` };
-    if (id.idType !== IdTypeV2.IPv4Addr) return { ok: false, error: `certificate identity of type ${id.idType}: only IPv4 address identities are bound` };
+    const ci = certIdentity(id);
+    if (typeof ci === 'string') return { ok: false, error: `${peerId}: ${ci}` };
     const signerIsInitiator = idType === PayloadV2.IDi;
     const octets = signedOctets(sa.suite!.prf.prf, signerIsInitiator === sa.initiator ? sa.ourInit! : sa.peerInit!, signerIsInitiator ? sa.nr! : sa.ni!,
       signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, id.body);
-    const r = verifySignatureAuth(ps, auth, policy.credentials.trusted, peerId, octets);
-    return typeof r === 'string' ? { ok: false, error: `${peerId}: ${r}` } : { ok: true, id: peerId, certAddresses: r.addresses, keyType: r.keyType };
+    const r = verifySignatureAuth(ps, auth, policy.credentials.trusted, ci, octets);
+    return typeof r === 'string' ? { ok: false, error: `${peerId}: ${r}` } : { ok: true, id: ci.kind === 'ipv4' ? ci.address : ci.name, certAddresses: r.addresses, keyType: r.keyType };
   }
   if (auth.method !== AuthMethod.SharedKeyMic) return { ok: false, error: `auth method ${auth.method} not supported` };
   // `authentication remote ecdsa-sig|rsa-sig`: a pre-shared key from the peer is not accepted
@@ -90,7 +107,7 @@ export class IkeAuthInitiator {
   /** The request's payloads, or null when we hold no key for the peer. */
   build(): PayloadBodyV2[] | null {
     const { sa, policy } = this;
-    const id = ourId(sa, PayloadV2.IDi);
+    const id = ourId(sa, policy, PayloadV2.IDi);
     const auth = ourAuth(sa, policy, id);
     if (!auth) return null;
     const out: PayloadBodyV2[] = [id];
@@ -130,7 +147,7 @@ export function respondAuth(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly Paylo
   const v = verify(sa, policy, ps, PayloadV2.IDi);
   if (!v.ok) return { ok: false, error: v.error, peerRefused: true, reply: [notify(NotifyV2.AuthenticationFailed)] };
   verified(sa, v);
-  const id = ourId(sa, PayloadV2.IDr);
+  const id = ourId(sa, policy, PayloadV2.IDr);
   const auth = ourAuth(sa, policy, id);
   if (!auth) return { ok: false, error: `no pre-shared key for ${sa.remote}`, reply: [notify(NotifyV2.AuthenticationFailed)] };
   const ns = notifiesV2(ps);
