@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include "gre-split.h"
 #include "abi.h" /* ring and slot header offsets, slot kinds (generated from wasm/layout/dataplane.layout.json) */
 #include "io.h"
 
@@ -48,7 +49,14 @@ struct pump {
    * into `bounce` (UDP_GRO_BUF per message) and splits super-datagrams into slots; a batch that needs
    * more slots than the ring has free stays pending (messages rx_next.. at byte rx_off of rx_next). */
   int gso, gso_worked, gro;
+  /* raw-rx on GRE: `gre_split` receives each message's head into its slot and the rest (only a
+   * packet the kernel's GRO merged has a rest) into its GRE_SPLIT_BUF bounce buffer; a batch with such
+   * a packet is moved to the bounce buffers and cut into segments (gre-split.c) no longer than the
+   * tunnel's IP MTU, read from the tunnel state block at `ip_mtu` (NULL: no layout, 1400). */
+  int gre_split;
+  uint32_t *ip_mtu;
   uint8_t *bounce;
+  size_t bounce_len;
   int rx_count, rx_next;
   uint32_t rx_off;
   uint32_t *full_waits, *kernel_drops; /* in the ring header: read by the supervisor without a call */
@@ -258,6 +266,57 @@ static void gro_split(struct pump *p, uint32_t space) {
   rx_publish(p, &b);
 }
 
+/* raw-rx on GRE: does the batch just received hold a packet GRO merged (longer than a slot)? If so,
+ * every message of it is made whole in its bounce buffer (its head copied in front of the rest), so
+ * gre_split_batch can hand them on in order while cutting the merged ones. Rare: a merged packet
+ * needs a NIC with GRO on and a burst of one TCP flow; without one the batch stays in place. */
+static int gre_merged_in(struct pump *p, uint32_t head, int r) {
+  int merged = 0;
+  for (int i = 0; i < r && !merged; i++) merged = p->msgs[i].msg_len > p->max_data;
+  if (!merged) return 0;
+  for (int i = 0; i < r; i++) {
+    uint32_t len = p->msgs[i].msg_len;
+    memcpy(p->bounce + (size_t)i * GRE_SPLIT_BUF, slot(p, head + i) + SLOT_DATA, len < p->max_data ? len : p->max_data);
+  }
+  return 1;
+}
+
+/* The tunnel's IP MTU as the worker applied it (0 before the tunnel is configured: the default). */
+static uint32_t tunnel_ip_mtu(struct pump *p) {
+  uint32_t m = p->ip_mtu ? __atomic_load_n(p->ip_mtu, __ATOMIC_RELAXED) : 0;
+  return m ? m : 1400;
+}
+
+/* raw-rx on GRE, a batch with a merged packet (messages rx_next.. in the bounce buffers): a packet
+ * that fits a slot takes one; a merged one is cut into segments, one slot each, from payload byte
+ * rx_off on. Stops when the ring's free `space` is used up; the rest stays pending (back-pressure, as
+ * in gro_split). A merged packet that is not IPv4/TCP over plain GRE cannot be cut: dropped, counted. */
+static void gre_split_batch(struct pump *p, uint32_t space) {
+  struct rx_batch b = { *p->head, 0, 0, 0, pcap_enabled() };
+  while (p->rx_next < p->rx_count && b.kept < space) {
+    int i = p->rx_next;
+    uint32_t len = p->msgs[i].msg_len;
+    uint8_t *data = p->bounce + (size_t)i * GRE_SPLIT_BUF;
+    if (p->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) { add(&p->st.drops, 1); p->rx_next++; continue; }
+    if (len <= p->max_data) {
+      if (gre_tcp_partial_csum_fix(data, len)) add(&p->st.gro_supers, 1);
+      deliver(p, &b, data, len, &p->names[i]); p->rx_next++; continue;
+    }
+    struct gre_super s;
+    if (!gre_super_parse(data, len, tunnel_ip_mtu(p), p->max_data, &s)) { add(&p->st.drops, 1); p->rx_next++; continue; }
+    if (p->rx_off == 0) { add(&p->st.gro_supers, 1); add(&p->st.gro_segments, (s.payload + s.seg - 1) / s.seg); }
+    while (p->rx_off < s.payload && b.kept < space) {
+      uint32_t n = s.payload - p->rx_off < s.seg ? s.payload - p->rx_off : s.seg;
+      uint8_t *dst = slot(p, b.head + b.kept) + SLOT_DATA;
+      uint32_t l = gre_segment_write(data, &s, p->rx_off / s.seg, p->rx_off, n, p->rx_off + n >= s.payload, dst);
+      deliver(p, &b, NULL, l, &p->names[i]);
+      p->rx_off += n;
+    }
+    if (p->rx_off >= s.payload) { p->rx_next++; p->rx_off = 0; }
+  }
+  rx_publish(p, &b);
+}
+
 /* raw-rx and udp-rx: recvmmsg straight into the slots, up to `batch` per syscall.
  * Receive coalescing (coalesce_us, like a NIC's rx-usecs): when the socket queue had run dry, wait that
  * long after it becomes readable before receiving, so one batch carries a burst instead of one packet.
@@ -269,7 +328,10 @@ static void sock_rx(struct pump *p) {
   while (!stopping(p)) {
     uint32_t space = wait_space(p);
     if (!space) break;
-    if (p->rx_next < p->rx_count) { gro_split(p, space); continue; } /* GRO: the last batch first */
+    if (p->rx_next < p->rx_count) { /* GRO: the last batch first */
+      if (p->gro) gro_split(p, space); else gre_split_batch(p, space);
+      continue;
+    }
     if (drained) {
       if (!wait_readable(p)) continue;
       if (p->coalesce_ns) { struct timespec ts = { 0, p->coalesce_ns }; nanosleep(&ts, NULL); }
@@ -277,12 +339,20 @@ static void sock_rx(struct pump *p) {
     uint32_t n = space < (uint32_t)p->batch ? space : (uint32_t)p->batch;
     uint32_t head = *p->head;
     for (uint32_t i = 0; i < n; i++) {
-      /* GRO: a super-datagram does not fit a slot; it is split from the bounce buffer */
-      p->iovs[i].iov_base = p->gro ? p->bounce + (size_t)i * UDP_GRO_BUF : slot(p, head + i) + SLOT_DATA;
-      p->iovs[i].iov_len = p->gro ? UDP_GRO_BUF : p->max_data;
       memset(&p->msgs[i].msg_hdr, 0, sizeof p->msgs[i].msg_hdr);
-      p->msgs[i].msg_hdr.msg_iov = &p->iovs[i];
-      p->msgs[i].msg_hdr.msg_iovlen = 1;
+      if (p->gre_split) { /* the slot first, a GRO-merged packet's rest behind its bounce buffer's head room */
+        struct iovec *v = &p->iovs[2 * i];
+        v[0] = (struct iovec){ slot(p, head + i) + SLOT_DATA, p->max_data };
+        v[1] = (struct iovec){ p->bounce + (size_t)i * GRE_SPLIT_BUF + p->max_data, GRE_SPLIT_BUF - p->max_data };
+        p->msgs[i].msg_hdr.msg_iov = v;
+        p->msgs[i].msg_hdr.msg_iovlen = 2;
+      } else {
+        /* GRO: a super-datagram does not fit a slot; it is split from the bounce buffer */
+        p->iovs[i].iov_base = p->gro ? p->bounce + (size_t)i * UDP_GRO_BUF : slot(p, head + i) + SLOT_DATA;
+        p->iovs[i].iov_len = p->gro ? UDP_GRO_BUF : p->max_data;
+        p->msgs[i].msg_hdr.msg_iov = &p->iovs[i];
+        p->msgs[i].msg_hdr.msg_iovlen = 1;
+      }
       p->msgs[i].msg_hdr.msg_name = &p->names[i];
       p->msgs[i].msg_hdr.msg_namelen = sizeof p->names[i];
       p->msgs[i].msg_hdr.msg_control = p->cmsgs + (size_t)i * RXQ_CMSG_SPACE;
@@ -296,6 +366,7 @@ static void sock_rx(struct pump *p) {
     }
     note_kernel_drops(p, r);
     if (p->gro) { p->rx_count = r; p->rx_next = 0; p->rx_off = 0; gro_split(p, space); continue; }
+    if (p->gre_split && gre_merged_in(p, head, r)) { p->rx_count = r; p->rx_next = 0; p->rx_off = 0; gre_split_batch(p, space); continue; }
     struct rx_batch b = { *p->head, 0, 0, 0, pcap_enabled() };
     for (int i = 0; i < r; i++) {
       uint32_t len = p->msgs[i].msg_len;
@@ -303,6 +374,8 @@ static void sock_rx(struct pump *p) {
         add(&p->st.drops, 1); /* bigger than a slot: never hand a truncated packet on */
         continue;
       }
+      /* GRE: a merged packet that still fits a slot needs its TCP checksum finished (gre-split.c) */
+      if (p->gre_split && gre_tcp_partial_csum_fix(slot(p, head + i) + SLOT_DATA, len)) add(&p->st.gro_supers, 1);
       /* in place; rare: close the gap a dropped datagram left */
       deliver(p, &b, b.kept == (uint32_t)i ? NULL : slot(p, head + i) + SLOT_DATA, len, &p->names[i]);
     }
@@ -544,12 +617,12 @@ static void udp_offload_start(struct pump *p) {
     /* untouched pages stay unbacked: the memory in use follows the datagrams' sizes */
     void *b = mmap(NULL, (size_t)p->batch * UDP_GRO_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     err = b == MAP_FAILED ? errno : 0;
-    if (!err) p->bounce = b;
+    if (!err) { p->bounce = b; p->bounce_len = (size_t)p->batch * UDP_GRO_BUF; }
     if (!err) err = udp_gro_enable(p->fd);
   }
   if (err) {
     if (tx) { free(p->cmsgs); p->cmsgs = NULL; }
-    if (p->bounce) { munmap(p->bounce, (size_t)p->batch * UDP_GRO_BUF); p->bounce = NULL; }
+    if (p->bounce) { munmap(p->bounce, p->bounce_len); p->bounce = NULL; }
     p->st.offload = 2;
     fprintf(stderr, "dmvpn_io: %s fd %d: no UDP %s (%s); one datagram per message\n",
             kind_names[p->kind], p->fd, tx ? "GSO (UDP_SEGMENT)" : "GRO (UDP_GRO)", strerror(err));
@@ -558,6 +631,23 @@ static void udp_offload_start(struct pump *p) {
   p->gso = tx;
   p->gro = !tx;
   p->st.offload = 1;
+}
+
+/* raw-rx on GRE: the bounce buffers for GRO-merged packets (untouched pages stay unbacked) and where
+ * the tunnel's IP MTU is (the layout block's tunnel state; tests may run a pump without a layout).
+ * Without the memory the pump runs as before: a merged packet is then too big, dropped and counted. */
+static void gre_split_start(struct pump *p, uint8_t *mem, size_t mem_len) {
+  void *b = mmap(NULL, (size_t)p->batch * GRE_SPLIT_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (b == MAP_FAILED) {
+    p->gre_split = 0;
+    fprintf(stderr, "dmvpn_io: raw-rx fd %d: no memory to cut GRO-merged GRE (%s); such packets are dropped\n", p->fd, strerror(errno));
+    return;
+  }
+  p->bounce = b; p->bounce_len = (size_t)p->batch * GRE_SPLIT_BUF;
+  if (mem_len >= LAYOUT_BASE + LB_STOP_FLAG + 4 && *(uint32_t *)(mem + LAYOUT_BASE + LB_MAGIC) == LAYOUT_MAGIC) {
+    uint32_t ts = *(uint32_t *)(mem + LAYOUT_BASE + LB_TUNNEL_STATE);
+    if (ts && !(ts & 3) && (size_t)ts + TUNNEL_STATE_IP_MTU + 4 <= mem_len) p->ip_mtu = (uint32_t *)(mem + ts + TUNNEL_STATE_IP_MTU);
+  }
 }
 
 /* Checks that a doorbell offset read from the ring header lies inside memory (0 = none). */
@@ -625,7 +715,8 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
     p->local_port = ntohs(sin.sin_port);
   }
   p->msgs = calloc(batch, sizeof *p->msgs);
-  p->iovs = calloc(batch, sizeof *p->iovs);
+  p->gre_split = kind == PK_RAW_RX && raw_protocol == IPPROTO_GRE;
+  p->iovs = calloc(p->gre_split ? 2 * batch : batch, sizeof *p->iovs);
   p->names = calloc(batch, sizeof *p->names);
   int rx_sock = kind == PK_RAW_RX || kind == PK_UDP_RX, one = 1;
   if (rx_sock) {
@@ -634,6 +725,7 @@ struct pump *pump_start(uint8_t *mem, size_t mem_len, int kind, int fd, uint32_t
     if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0) add(&p->st.errors, 1);
   }
   if (kind == PK_UDP_RX || kind == PK_UDP_TX) udp_offload_start(p);
+  if (p->gre_split) gre_split_start(p, mem, mem_len);
   int err = (!p->msgs || !p->iovs || !p->names || (rx_sock && !p->cmsgs)) ? ENOMEM
             : pthread_create(&p->thread, NULL, run, p);
   if (!err) pthread_setname_np(p->thread, kind_names[kind]); /* `top -H` shows which pump is busy */
@@ -661,6 +753,6 @@ void pump_stats(struct pump *p, struct pump_stats *o) {
 
 void pump_free(struct pump *p) {
   free(p->msgs); free(p->iovs); free(p->names); free(p->cmsgs);
-  if (p->bounce) munmap(p->bounce, (size_t)p->batch * UDP_GRO_BUF);
+  if (p->bounce) munmap(p->bounce, p->bounce_len);
   free(p);
 }

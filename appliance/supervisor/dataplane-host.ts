@@ -233,7 +233,12 @@ export class DataplaneHost {
       const s = this.io.pumpStats(id);
       out[`${ring}PumpPackets`] = s.packets;
       out[`${ring}PumpBatches`] = s.batches;
+      // a datagram bigger than a slot (MSG_TRUNC) or a failed send/receive: dropped by the pump, so shown
+      out[`${ring}PumpDrops`] = s.drops;
+      out[`${ring}PumpErrors`] = s.errors;
       if (ring === 'udpTx') Object.assign(out, { udpTxGsoSends: s.gsoSends, udpTxGsoSegments: s.gsoSegments, udpTxGsoFallbacks: s.gsoFallbacks, udpTxOffload: s.udpOffload });
+      // nbmaRx: GRE packets the kernel's GRO merged, cut back into segments (native/gre-split.c)
+      if (ring === 'nbmaRx') Object.assign(out, { nbmaRxGroSupers: s.groSupers, nbmaRxGroSegments: s.groSegments });
       if (ring === 'udpRx' || ring === 'ikeRx') Object.assign(out, { [`${ring}GroSupers`]: s.groSupers, [`${ring}GroSegments`]: s.groSegments, [`${ring}Offload`]: s.udpOffload });
     }
     return out;
