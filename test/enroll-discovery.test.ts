@@ -184,6 +184,15 @@ t.test('the hub\'s time: stepped when over a minute off and the box owns its clo
   await followHubClock(local, { ...o, setClock: async () => undefined });
   t.match(logs[3], /^error CLOCK the clock could not be stepped to the hub's time 2026-12-05T12:00:00\.000Z \(it reads 1970-01-02/, 'a step that did not take (date -s failed): said so, not "stepped"');
   t.equal(decodeAnswer(Buffer.from(JSON.stringify({ v: 1, status: 'admitted', address: 'a', hostname: 'h', config: 'c', certificate: 'x', ca: 'y', time: 'soon' }))), 'time is not a whole number of milliseconds', 'a non-numeric time: the answer refused');
+  const refused = decodeAnswer(Buffer.from(JSON.stringify({ v: 1, status: 'refused', reason: 'bad-token\n%SYS-0-FAKE: x', message: `no\r\n2026 R9: %SEC-0-FORGED: \u001b[2J${'x'.repeat(1000)}` })));
+  t.ok(typeof refused === 'object' && refused.status === 'refused', 'a refusal with hostile text still reads as a refusal');
+  if (typeof refused === 'object' && refused.status === 'refused') {
+    t.notMatch(refused.reason + refused.message, /[\r\n\u001b]/, 'hub text: no line break or escape reaches the log');
+    t.ok(refused.message.length <= 303, `hub text capped (${refused.message.length} characters)`);
+    t.match(refused.reason, /^bad-token\?%SYS/, 'the control character shown as ?');
+  }
+  const pending = decodeAnswer(Buffer.from(JSON.stringify({ v: 1, status: 'pending', message: 'wait\nfor approval' })));
+  t.same(pending, { v: 1, status: 'pending', message: 'wait?for approval' }, 'a pending answer\'s message made one line');
 });
 
 t.test('the loop: a wrong hub named by DHCP is refused by the pin with nothing sent; the right one admits and the clock is set before the save', async (t) => {

@@ -55,7 +55,20 @@ export function decodeRequest(body: Buffer): EnrollRequest | string {
   return { v: j.v, token: j.token, secret: j.secret, csr: j.csr };
 }
 
-/** An answer body as the spoke reads it, or why it cannot be used. */
+/** Longest hub text (a pending or refused answer's message) the spoke keeps for its log. */
+const MAX_HUB_TEXT = 300;
+
+/**
+ * Hub text as the spoke logs it: one line of printable characters, at most MAX_HUB_TEXT. The hub is
+ * pinned, so this is defence in depth: a hub (or its operator's template) cannot put a line break,
+ * an escape sequence or a screenful into the spoke's log and console.
+ */
+export function hubText(s: string): string {
+  const one = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return one.length > MAX_HUB_TEXT ? `${one.slice(0, MAX_HUB_TEXT)}...` : one;
+}
+
+/** An answer body as the spoke reads it, or why it cannot be used. Its texts come back as hubText. */
 export function decodeAnswer(body: Buffer): EnrollAnswer | string {
   let j: Record<string, unknown>;
   try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
@@ -63,7 +76,9 @@ export function decodeAnswer(body: Buffer): EnrollAnswer | string {
   const str = (k: string) => typeof j[k] === 'string';
   if (j.time !== undefined && !Number.isSafeInteger(j.time)) return 'time is not a whole number of milliseconds';
   if (j.status === 'admitted' && ['address', 'hostname', 'config', 'certificate', 'ca'].every(str)) return j as EnrollAnswer;
-  if (j.status === 'pending' && str('message')) return j as EnrollAnswer;
-  if (j.status === 'refused' && str('reason') && str('message')) return j as EnrollAnswer;
+  if (j.status === 'pending' && str('message')) return { ...j, message: hubText(j.message as string) } as EnrollAnswer;
+  if (j.status === 'refused' && str('reason') && str('message')) {
+    return { ...j, reason: hubText(j.reason as string), message: hubText(j.message as string) } as EnrollAnswer;
+  }
   return 'unknown status or fields missing';
 }
