@@ -154,19 +154,22 @@ export class FirmwareService {
       delete this.state.slots[target]; // from here until it is read back, the slot holds nothing known
       record('writing', target);
       this.save();
-      await this.withBootWritable(async () => {
-        await writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target));
-        this.state.slots[target] = bundleVersion;
-        // the order a power cut may interrupt: the pending trial (not switched yet) is on the disk before
-        // grubenv names the slot, and `switched` after; a restart in between is told apart at boot
-        delete this.state.job;
-        this.state.pending = { slot: target, version: bundleVersion, previous: this.h.booted, at: new Date().toISOString(), verifyMs, writeMs: Date.now() - t1, switched: false };
-        this.save();
-        // slot given too: the whole environment is ours, so a damaged block can be written anew (grubenv.ts)
-        updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: this.known, try_slot: target });
-        this.state.pending.switched = true;
-        this.save();
-      });
+      // the slot is written, then the boot partition made read-only again (the kernel syncs the whole
+      // filesystem: every file's data, directory entry and FAT chain is on the medium) and only then,
+      // in a second writable window, grubenv names the slot: nothing of the slot can still be in flight
+      // when GRUB may try it
+      await this.withBootWritable(() => writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target)));
+      this.state.slots[target] = bundleVersion;
+      // the order a power cut may interrupt: the pending trial (not switched yet) is on the disk before
+      // grubenv names the slot, and `switched` after; a restart in between is told apart at boot
+      delete this.state.job;
+      const pending = { slot: target, version: bundleVersion, previous: this.h.booted, at: new Date().toISOString(), verifyMs, writeMs: Date.now() - t1, switched: false };
+      this.state.pending = pending;
+      this.save();
+      // slot given too: the whole environment is ours, so a damaged block can be written anew (grubenv.ts)
+      await this.withBootWritable(async () => { updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: this.known, try_slot: target }); });
+      pending.switched = true;
+      this.save();
       this.h.log('notice', 'WRITTEN', `slot ${target} written in ${Date.now() - t1} ms; rebooting to try version ${version}`);
       this.job = { phase: 'rebooting', source, slot: target, version, remote: !!remote };
       if (url) dropPartial(this.downloadIn || this.h.downloadDir, source);
