@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { FirmwareService, type FirmwareHost } from '../appliance/firmware/update.js';
-import { readGrubenv } from '../appliance/firmware/grubenv.js';
+import { formatGrubenv, readGrubenv } from '../appliance/firmware/grubenv.js';
 import { readState, writeState, type Slot } from '../appliance/firmware/state.js';
 import { formatFirmware } from '../appliance/supervisor/exec-firmware.js';
 import { keyPair, partFiles, bundle, fakeBox, tmpDir } from './image/firmware-fixture.js';
@@ -44,6 +44,16 @@ function setup(t: Parameters<typeof tmpDir>[0]) {
   return { dir, box, reboots, host, grubenv, snapshot, restore, bootAgain, fw };
 }
 
+/** Runs the update to its reboot, then puts the state back to `switched: false`: the disk as a cut
+ *  right after the pending trial's save leaves it (grubenv: as the caller sets it). */
+async function updatedButNotMarkedSwitched(s: ReturnType<typeof setup>, f: string): Promise<void> {
+  s.fw.update(f, false);
+  await waitFor(() => s.reboots.length === 1, 30_000, 20);
+  const st = readState(s.host('A').stateFile)!;
+  st.pending!.switched = false;
+  writeState(s.host('A').stateFile, st);
+}
+
 t.test('cut while writing the slot: the next boot reports it interrupted, runs A, and the update is retried to the end', async (t) => {
   const s = setup(t);
   const f = bundle(s.dir, vendor.privateKeyPem, partFiles(s.dir), { version: '1.1.0' });
@@ -76,12 +86,8 @@ t.test('cut after the pending trial was recorded but before grubenv named the sl
   const s = setup(t);
   const f = bundle(s.dir, vendor.privateKeyPem, partFiles(s.dir), { version: '1.1.0' });
   const before = s.snapshot();
-  s.fw.update(f, false);
-  await waitFor(() => s.reboots.length === 1, 30_000, 20);
+  await updatedButNotMarkedSwitched(s, f);
   // the disk as the cut left it: the pending trial on /data (not switched), grubenv still the old one
-  const st = readState(s.host('A').stateFile)!;
-  st.pending!.switched = false;
-  writeState(s.host('A').stateFile, st);
   fs.writeFileSync(s.grubenv, before.grubenv);
   const back = s.bootAgain();
   t.equal(back.view().last?.result, 'interrupted');
@@ -94,11 +100,7 @@ t.test('cut after the pending trial was recorded but before grubenv named the sl
 t.test('cut after grubenv named the slot but before the state said so: the trial boot is a trial all the same', async (t) => {
   const s = setup(t);
   const f = bundle(s.dir, vendor.privateKeyPem, partFiles(s.dir), { version: '1.1.0' });
-  s.fw.update(f, false);
-  await waitFor(() => s.reboots.length === 1, 30_000, 20);
-  const st = readState(s.host('A').stateFile)!;
-  st.pending!.switched = false;
-  writeState(s.host('A').stateFile, st);
+  await updatedButNotMarkedSwitched(s, f);
   const trial = new FirmwareService(s.host('B', '1.1.0')); // GRUB took try_slot B (and cleared it)
   trial.start(() => ({ nhsConfigured: true, registered: false, cryptoConfigured: false, ikeUp: false }), 60_000);
   t.ok(trial.trial, 'on trial');
@@ -108,6 +110,25 @@ t.test('cut after grubenv named the slot but before the state said so: the trial
   const back = new FirmwareService(s.host('A'));
   back.start(NO_HEALTH, 1000);
   t.equal(back.view().last?.result, 'rolled back');
+});
+
+t.test('cut right after the switch, then again on the trial before its supervisor ran: GRUB\'s emptied try_slot says it was tried', async (t) => {
+  // found by test/image-firmware-kill.test.ts: the state still said switched=false (its save after
+  // grubenv's write had not reached the disk), the trial boot was cut before dmvpnd could record it
+  const s = setup(t);
+  const f = bundle(s.dir, vendor.privateKeyPem, partFiles(s.dir), { version: '1.1.0' });
+  await updatedButNotMarkedSwitched(s, f);
+  fs.writeFileSync(s.grubenv, formatGrubenv(new Map([['slot', 'A'], ['try_slot', '']]))); // GRUB's save_env on the trial boot
+  const back = new FirmwareService(s.host('A'));
+  back.start(NO_HEALTH, 1000);
+  t.equal(back.view().last?.result, 'rolled back', 'rolled back, not interrupted: the trial did boot');
+  t.same(readState(s.host('A').stateFile)?.rolledBack, ['1.1.0']);
+  // the next update removes the emptied try_slot before writing, so its own cut is told apart again
+  t.match(back.update(f, false), /started/);
+  let during: Map<string, string> | undefined;
+  back.listen((v) => { if (v.job.phase === 'rebooting') during = readGrubenv(s.grubenv); });
+  await waitFor(() => s.reboots.length === 2, 30_000, 20);
+  t.same([...during!], [['slot', 'A'], ['try_slot', 'B']], 'switched again');
 });
 
 t.test('cut while downloading: interrupted, and the download resumes from the partial file', async (t) => {

@@ -10,6 +10,9 @@ export interface BootFacts {
   known: Slot;
   runningVersion: string;
   now: Date;
+  /** grubenv holds try_slot emptied by GRUB's save_env: a trial was booted since the updater last
+   *  wrote grubenv (the updater removes a leftover one before it writes a slot) */
+  trialConsumed?: boolean;
 }
 
 export interface BootAssessment {
@@ -44,8 +47,10 @@ export function assessBoot(prev: FirmwareState | undefined, f: BootFacts): BootA
     return { state, trial: p };
   }
   delete state.pending;
-  if (p.slot !== f.booted && p.switched === false) {
-    // written and recorded, but cut off before grubenv's try_slot reached the disk: the new slot never ran
+  if (p.slot !== f.booted && p.switched === false && !f.trialConsumed) {
+    // written and recorded, but cut off before grubenv's try_slot reached the disk: the new slot never
+    // ran (had it, GRUB would have left try_slot emptied; the state's `switched` alone can lag: a cut
+    // right after the switch, then another on the trial before the supervisor recorded it)
     state.last = { ...result('interrupted', `slot ${p.slot} version ${p.version} was written but the restart came before the switch to it; running slot ${f.booted} version ${f.runningVersion}, not switched`, f.now), version: p.version };
     return { state, concluded: state.last };
   }

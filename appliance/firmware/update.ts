@@ -66,7 +66,15 @@ export class FirmwareService {
 
   constructor(private readonly h: FirmwareHost) {
     this.known = this.grubSlot();
+    this.trialConsumed = this.grubenv()?.get('try_slot') === '';
     this.state = readState(h.stateFile) ?? { slots: {} };
+  }
+
+  /** grubenv holds an emptied try_slot: GRUB's save_env consumed a trial since the updater's last write */
+  private trialConsumed = false;
+
+  private grubenv(): Map<string, string> | undefined {
+    try { return readGrubenv(path.join(this.h.bootDir, 'grub/grubenv')); } catch { return undefined; }
   }
 
   private grubSlot(): Slot {
@@ -76,7 +84,7 @@ export class FirmwareService {
   /** At the supervisor's start: record this boot; on a trial, watch the health until commit or timeout.
    *  `since`: when the timeout starts (the box's boot, so a restarted supervisor does not extend it). */
   start(health: () => HealthView, timeoutMs: number, since = Date.now()): void {
-    const a = assessBoot(readState(this.h.stateFile), { booted: this.h.booted, known: this.known, runningVersion: this.h.runningVersion, now: new Date() });
+    const a = assessBoot(readState(this.h.stateFile), { booted: this.h.booted, known: this.known, runningVersion: this.h.runningVersion, now: new Date(), trialConsumed: this.trialConsumed });
     this.state = a.state;
     this.save();
     const c = a.concluded;
@@ -158,7 +166,12 @@ export class FirmwareService {
       // filesystem: every file's data, directory entry and FAT chain is on the medium) and only then,
       // in a second writable window, grubenv names the slot: nothing of the slot can still be in flight
       // when GRUB may try it
-      await this.withBootWritable(() => writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target)));
+      await this.withBootWritable(async () => {
+        // an emptied try_slot left by an earlier trial goes first: at the next boot an emptied one then
+        // means this update's trial was booted, a missing one that its switch never reached the disk
+        if (this.grubenv()?.has('try_slot')) updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: this.known, try_slot: undefined });
+        await writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target));
+      });
       this.state.slots[target] = bundleVersion;
       // the order a power cut may interrupt: the pending trial (not switched yet) is on the disk before
       // grubenv names the slot, and `switched` after; a restart in between is told apart at boot
