@@ -65,10 +65,13 @@ t.test(`power cuts at random over the update window, ${N} times`, async (t) => {
       await lab.kill();
     } else {
       // reset to try the new slot: the rest of the time is spent on the boot that follows
-      const rest = Math.max(0, at - (Date.now() - start));
+      const deadline = start + at;
       vm = lab.boot();
-      await Promise.race([sleep(rest), vm.exited(rest + 1000)]);
-      phase = /init: firmware trial of slot/.test(vm.output) ? 'trial' : 'reboot';
+      // the console must be read (expect connects to it) to know whether init announced the trial
+      const trial = await vm.expect(/init: firmware trial of slot [AB]/, Math.max(1, deadline - Date.now())).then(() => true, () => false);
+      const left = deadline - Date.now();
+      if (left > 0) await Promise.race([sleep(left), vm.exited(left)]);
+      phase = trial ? 'trial' : 'reboot';
       if (vm.proc?.exitCode !== null) phase = 'reboot, guest exited';
       await lab.kill();
     }
