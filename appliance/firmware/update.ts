@@ -78,7 +78,8 @@ export class FirmwareService {
   }
 
   private grubSlot(): Slot {
-    try { const s = readGrubenv(path.join(this.h.bootDir, 'grub/grubenv')).get('slot'); return isSlot(s) ? s : 'A'; } catch { return 'A'; }
+    const s = this.grubenv()?.get('slot');
+    return isSlot(s) ? s : 'A'; // GRUB's default too when load_env fails
   }
 
   /** At the supervisor's start: record this boot; on a trial, watch the health until commit or timeout.
