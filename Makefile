@@ -9,7 +9,7 @@ NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm wasm/build/abi-probe.wasm
 BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs dist/console.mjs
 
-.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image firmware soak
+.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image firmware soak soak-kill
 all: abi wasm native bundle
 
 # The shared-memory contract (docs/layout-contract.md): written once in the spec, generated for
@@ -114,13 +114,23 @@ bench: all
 
 # Long runs kept out of `make test`: the firmware rollback needs three boots of the x86_64 image
 # (test/image/firmware-rollback.soak.ts, about 8 minutes under TCG); the factory enrollment on the
-# aarch64 image (test/image-enroll.test.ts booting arm64, about 2 minutes).
+# aarch64 image (test/image-enroll.test.ts booting arm64, about 2 minutes); power cuts at random points
+# of a firmware update (`make soak-kill`, below: hours at its default 200 iterations).
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory image ARCH=x86_64
 	@$(MAKE) --no-print-directory image ARCH=aarch64
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=2400 test/image/firmware-rollback.soak.ts
 	DMVPN_IMAGE_ENROLL_ARCH=aarch64 node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=1400 test/image-enroll.test.ts
+	@$(MAKE) --no-print-directory soak-kill
+
+# test/image/firmware-kill.soak.ts: DMVPN_KILL_SOAK_N iterations (default 200, about 1-2 minutes each
+# under TCG), DMVPN_KILL_SEED to replay a run (printed first), DMVPN_KILL_WINDOW_S the window the cut
+# times are drawn from (default 120). No tap time limit: the run's length is the iteration count's.
+soak-kill: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory image ARCH=x86_64
+	node_modules/.bin/tap --reporter=tap --allow-empty-coverage --disable-coverage --timeout=0 test/image/firmware-kill.soak.ts
 
 clean:
 	rm -rf wasm/build dist appliance/native/build build

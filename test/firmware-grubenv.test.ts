@@ -59,3 +59,18 @@ t.test('refuses what it cannot write faithfully, and broken blocks', async (t) =
   t.throws(() => updateGrubenv(f, { try_slot: 'B' }), /bytes, not 1024/);
   t.equal(fs.readFileSync(f, 'utf8'), 'slot=A\n', 'a broken grubenv is left as it was');
 });
+
+t.test('a damaged block (a torn write) is written anew by an update that gives slot, refused by one that does not', async (t) => {
+  const f = path.join(dir, 'torn');
+  const good = formatGrubenv(new Map([['slot', 'B']]));
+  const torn = Buffer.concat([Buffer.alloc(512, 0xff), good.subarray(512)]); // the first sector lost
+  fs.writeFileSync(f, torn);
+  const ino = fs.statSync(f).ino;
+  t.throws(() => readGrubenv(f), /lacks its/);
+  t.throws(() => updateGrubenv(f, { try_slot: 'A' }), /lacks its/, 'without slot: refused (the known-good slot is unknown)');
+  t.ok(fs.readFileSync(f).equals(torn), 'and left as it was');
+  t.same([...updateGrubenv(f, { slot: 'B', try_slot: 'A' })], [['slot', 'B'], ['try_slot', 'A']]);
+  t.equal(editenv(f, 'list'), 'slot=B\ntry_slot=A\n', 'grub-editenv reads the block written anew');
+  t.equal(fs.statSync(f).ino, ino, 'in place');
+  t.equal(fs.statSync(f).size, GRUBENV_SIZE);
+});

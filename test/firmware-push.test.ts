@@ -205,6 +205,9 @@ t.test('waves: told in turn, the next wave after success, the first failure stop
   await c.onReport('10.0.0.2', rep({ phase: 'downloading', version: '1.1.0', bytes: 10, total: 100 }), never);
   t.same(c.view().rows.find((r) => r.address === '10.0.0.2')?.state, 'downloading');
   t.same(await c.onReport('10.0.0.2', rep(), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'idle again with no result (restarted): told again, to resume');
+  t.same(await c.onReport('10.0.0.2', rep({ last: { result: 'interrupted', version: '1.1.0', message: 'interrupted while downloading by a restart', at: 't0.5' } }), never),
+    { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'idle with a new "interrupted" (a power cut mid-download): no failure, told again');
+  t.equal(c.view().push?.state, 'running', 'the push goes on');
   // a long poll of wave 2 is answered as soon as its wave starts
   const waiting = c.onReport('10.0.0.4', rep({ wait: 30 }), never);
   t.same(await c.onReport('10.0.0.4', rep({ wait: 30 }), never), {}, 'a second report held for the same peer is answered at once');

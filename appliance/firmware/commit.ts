@@ -10,6 +10,9 @@ export interface BootFacts {
   known: Slot;
   runningVersion: string;
   now: Date;
+  /** grubenv holds try_slot emptied by GRUB's save_env: a trial was booted since the updater last
+   *  wrote grubenv (the updater removes a leftover one before it writes a slot) */
+  trialConsumed?: boolean;
 }
 
 export interface BootAssessment {
@@ -27,10 +30,30 @@ export function assessBoot(prev: FirmwareState | undefined, f: BootFacts): BootA
   // no record yet: the factory image, the same build in both slots
   const state: FirmwareState = prev ? structuredClone(prev) : { slots: { A: f.runningVersion, B: f.runningVersion } };
   state.slots[f.booted] = f.runningVersion;
+  let concluded: FirmwareResult | undefined;
+  const j = state.job;
+  if (j) {
+    // the box restarted (power cut, reset) while a job was downloading or writing: nothing was switched,
+    // this is the slot that ran it; a partial download resumes when the update is given again
+    delete state.job;
+    const what = `${j.version ? `version ${j.version}` : 'update'} from ${j.source}`;
+    state.last = { ...result('interrupted', `${what} interrupted while ${j.phase}${j.slot ? ` slot ${j.slot}` : ''} by a restart; running slot ${f.booted} version ${f.runningVersion}, not switched`, f.now), ...(j.version ? { version: j.version } : {}) };
+    concluded = state.last;
+  }
   const p = state.pending;
-  if (!p) return { state };
-  if (p.slot === f.booted && f.known !== f.booted) return { state, trial: p };
+  if (!p) return { state, concluded };
+  if (p.slot === f.booted && f.known !== f.booted) {
+    p.switched = true; // booted on trial: the switch was on the disk whatever the state file had time to say
+    return { state, trial: p };
+  }
   delete state.pending;
+  if (p.slot !== f.booted && p.switched === false && !f.trialConsumed) {
+    // written and recorded, but cut off before grubenv's try_slot reached the disk: the new slot never
+    // ran (had it, GRUB would have left try_slot emptied; the state's `switched` alone can lag: a cut
+    // right after the switch, then another on the trial before the supervisor recorded it)
+    state.last = { ...result('interrupted', `slot ${p.slot} version ${p.version} was written but the restart came before the switch to it; running slot ${f.booted} version ${f.runningVersion}, not switched`, f.now), version: p.version };
+    return { state, concluded: state.last };
+  }
   if (p.slot === f.booted) {
     // grubenv already names it (committed, then the state write was cut short)
     state.last = { ...result('committed', `slot ${p.slot} version ${p.version} committed`, f.now), version: p.version };

@@ -53,13 +53,21 @@ export function readGrubenv(file: string): Map<string, string> {
   return parseGrubenv(fs.readFileSync(file));
 }
 
-/** Sets (value) or removes (undefined) variables in the grubenv file in place, keeping the others. */
+/** Sets (value) or removes (undefined) variables in the grubenv file in place, keeping the others.
+ *  A block that does not parse (a torn or damaged write: GRUB's load_env then fails and boots slot A)
+ *  is written anew from `changes` alone when they name `slot`: the updater's writes always give the
+ *  whole environment the selector reads, so a damaged block heals at the next update or commit
+ *  instead of failing every one after it. Without `slot` it is refused (the known-good slot would be lost). */
 export function updateGrubenv(file: string, changes: Record<string, string | undefined>): Map<string, string> {
   const fd = fs.openSync(file, 'r+');
   try {
     const cur = Buffer.alloc(GRUBENV_SIZE + 1);
     const n = fs.readSync(fd, cur, 0, cur.length, 0);
-    const vars = parseGrubenv(cur.subarray(0, n));
+    let vars: Map<string, string>;
+    try { vars = parseGrubenv(cur.subarray(0, n)); } catch (e) {
+      if (!(e instanceof GrubenvError) || n !== GRUBENV_SIZE || changes.slot === undefined) throw e;
+      vars = new Map();
+    }
     for (const [k, v] of Object.entries(changes)) { if (v === undefined) vars.delete(k); else vars.set(k, v); }
     const next = formatGrubenv(vars);
     if (JSON.stringify([...parseGrubenv(next)]) !== JSON.stringify([...vars])) throw new GrubenvError('grubenv did not read back as written');

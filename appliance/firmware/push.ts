@@ -153,7 +153,9 @@ export class PushController {
     }
     if (rep.refusal?.version === b.version) { this.setFailed(r, `refused to start: ${rep.refusal.message}`); this.settle(p, r); return {}; }
     const l = rep.last;
-    if (l && l.at !== r.baseline && l.version === b.version && l.result !== 'committed') {
+    // interrupted (the spoke restarted mid-download or mid-write, its slot untouched) is no failure:
+    // it falls through to "told again" below, and resumes
+    if (l && l.at !== r.baseline && l.version === b.version && l.result !== 'committed' && l.result !== 'interrupted') {
       this.setFailed(r, `${l.result}: ${l.message}`); this.settle(p, r); return {};
     }
     if (rep.running === b.version && rep.phase === 'idle') { r.state = 'done'; r.detail = l?.result === 'committed' ? 'committed' : `runs ${b.version}`; this.settle(p, r); return {}; }

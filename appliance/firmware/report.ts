@@ -17,7 +17,7 @@ export const MAX_WAIT_S = 30;
 
 export const REPORT_PHASES = ['idle', 'downloading', 'verifying', 'writing', 'rebooting', 'trial'] as const;
 export type ReportPhase = (typeof REPORT_PHASES)[number];
-const RESULTS = ['committed', 'rolled back', 'refused', 'failed'] as const;
+const RESULTS = ['committed', 'rolled back', 'refused', 'failed', 'interrupted'] as const;
 
 export interface SpokeReport {
   v: 1;

@@ -54,9 +54,18 @@ export async function writeBootFile(bundle: fs.promises.FileHandle, part: Part, 
     const back = await sha256Of(out, 0, part.size);
     if (back !== part.sha256) throw new Error(`${tmp} reads back a different ${part.name} (SHA-256 ${back})`);
   } finally { await out.close(); }
-  await fs.promises.rename(tmp, path.join(dir, name));
+  const final = path.join(dir, name);
+  await fs.promises.rename(tmp, final);
+  // On FAT the renamed file's directory entry (its start cluster and size) is rewritten only when the
+  // file's inode is written back, lazily, while the replaced file's clusters are freed in the FAT at
+  // once: a power cut in between leaves `name` pointing at freed clusters. A kill test found exactly
+  // that with grubenv already naming the slot: GRUB stopped at "invalid cluster 0" (the slot was
+  // tried with no kernel). An fsync of the file under its new name writes its entry now; then the
+  // directory (the removed temporary name).
+  const f = await fs.promises.open(final, 'r');
+  try { await f.sync(); } finally { await f.close(); }
   const d = await fs.promises.open(dir, 'r');
-  try { await d.sync(); } catch { /* FAT directories cannot always be fsynced: the remount below syncs */ } finally { await d.close(); }
+  try { await d.sync(); } catch { /* FAT directories cannot always be fsynced: the read-only remount syncs */ } finally { await d.close(); }
 }
 
 /** All three parts of the slot; their order does not matter: the selector points at the slot only

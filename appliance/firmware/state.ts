@@ -10,7 +10,9 @@ export const otherSlot = (s: Slot): Slot => (s === 'A' ? 'B' : 'A');
 export const isSlot = (s: unknown): s is Slot => s === 'A' || s === 'B';
 
 export interface FirmwareResult {
-  result: 'committed' | 'rolled back' | 'refused' | 'failed'; message: string; at: string;
+  /** interrupted: the box restarted (power cut, reset) during a download or a slot write, or before
+   *  the trial slot was selected; the running slot was never left, and the update may simply be retried */
+  result: 'committed' | 'rolled back' | 'refused' | 'failed' | 'interrupted'; message: string; at: string;
   /** the bundle's version, when known (what a hub's push compares) */
   version?: string;
 }
@@ -18,7 +20,14 @@ export interface FirmwareState {
   /** version each slot holds, when known (the factory image: the same build in both) */
   slots: Partial<Record<Slot, string>>;
   /** an update written into `slot` and booted once on trial, not committed yet */
-  pending?: { slot: Slot; version: string; previous: Slot; at: string; verifyMs?: number; writeMs?: number };
+  pending?: { slot: Slot; version: string; previous: Slot; at: string; verifyMs?: number; writeMs?: number;
+    /** false: recorded before grubenv's try_slot was written (true once it was, or the trial booted);
+     *  absent (older state files): taken as written. A box back on the old slot with `switched: false`
+     *  was cut off before the switch (interrupted), not by a failed trial (rolled back). */
+    switched?: boolean };
+  /** the update job running when this was written (download, verification, slot write): found at the
+   *  next boot, it means the box restarted in the middle of it */
+  job?: { phase: 'downloading' | 'verifying' | 'writing'; source: string; version?: string; slot?: Slot; at: string };
   last?: FirmwareResult;
   /** versions whose trial rolled back here: a hub's push of one is refused (no reboot loop); a local
    *  `firmware update` may still try it */
@@ -35,6 +44,7 @@ export function readState(file: string): FirmwareState | undefined {
     const s = JSON.parse(fs.readFileSync(file, 'utf8')) as FirmwareState;
     if (!s || typeof s !== 'object' || typeof s.slots !== 'object') return undefined;
     if (s.pending && !isSlot(s.pending.slot)) delete s.pending;
+    if (s.job && (typeof s.job !== 'object' || typeof s.job.source !== 'string' || typeof s.job.phase !== 'string')) delete s.job;
     return s;
   } catch { return undefined; }
 }

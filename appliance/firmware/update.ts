@@ -66,20 +66,30 @@ export class FirmwareService {
 
   constructor(private readonly h: FirmwareHost) {
     this.known = this.grubSlot();
+    this.trialConsumed = this.grubenv()?.get('try_slot') === '';
     this.state = readState(h.stateFile) ?? { slots: {} };
   }
 
+  /** grubenv holds an emptied try_slot: GRUB's save_env consumed a trial since the updater's last write */
+  private trialConsumed = false;
+
+  private grubenv(): Map<string, string> | undefined {
+    try { return readGrubenv(path.join(this.h.bootDir, 'grub/grubenv')); } catch { return undefined; }
+  }
+
   private grubSlot(): Slot {
-    try { const s = readGrubenv(path.join(this.h.bootDir, 'grub/grubenv')).get('slot'); return isSlot(s) ? s : 'A'; } catch { return 'A'; }
+    const s = this.grubenv()?.get('slot');
+    return isSlot(s) ? s : 'A'; // GRUB's default too when load_env fails
   }
 
   /** At the supervisor's start: record this boot; on a trial, watch the health until commit or timeout.
    *  `since`: when the timeout starts (the box's boot, so a restarted supervisor does not extend it). */
   start(health: () => HealthView, timeoutMs: number, since = Date.now()): void {
-    const a = assessBoot(readState(this.h.stateFile), { booted: this.h.booted, known: this.known, runningVersion: this.h.runningVersion, now: new Date() });
+    const a = assessBoot(readState(this.h.stateFile), { booted: this.h.booted, known: this.known, runningVersion: this.h.runningVersion, now: new Date(), trialConsumed: this.trialConsumed });
     this.state = a.state;
     this.save();
-    if (a.concluded) this.h.log(a.concluded.result === 'committed' ? 'notice' : 'error', a.concluded.result === 'committed' ? 'COMMIT' : 'ROLLBACK', a.concluded.message);
+    const c = a.concluded;
+    if (c) this.h.log(c.result === 'committed' ? 'notice' : c.result === 'interrupted' ? 'warn' : 'error', c.result === 'committed' ? 'COMMIT' : c.result === 'interrupted' ? 'INTERRUPTED' : 'ROLLBACK', c.message);
     if (!a.trial) return;
     const p = a.trial;
     this.h.log('notice', 'TRIAL', `slot ${p.slot} version ${p.version} on trial: committing once healthy (within ${Math.round(timeoutMs / 1000)} s)`);
@@ -130,9 +140,15 @@ export class FirmwareService {
     const url = this.job.phase === 'downloading';
     let file = source;
     let version: string | undefined = remote?.version;
+    // each phase is recorded on the persistent partition before it starts: a restart in the middle is
+    // reported at the next boot as interrupted (commit.ts), not left looking like the previous result
+    const record = (phase: NonNullable<FirmwareState['job']>['phase'], slot?: Slot) => {
+      this.state.job = { phase, source, at: new Date().toISOString(), ...(version ? { version } : {}), ...(slot ? { slot } : {}) };
+    };
     try {
-      if (url) file = await this.download(source, remote?.localAddress);
+      if (url) { record('downloading'); this.save(); file = await this.download(source, remote?.localAddress); }
       this.job = { phase: 'verifying', source, remote: !!remote };
+      record('verifying'); this.save();
       this.changed();
       const t0 = Date.now();
       const v = await verifyBundle(file, { publicKey: this.h.publicKeyPem, arch: this.h.arch, runningVersion: this.h.runningVersion, force });
@@ -145,14 +161,29 @@ export class FirmwareService {
       this.changed();
       const t1 = Date.now(), verifyMs = t1 - t0;
       delete this.state.slots[target]; // from here until it is read back, the slot holds nothing known
+      record('writing', target);
       this.save();
+      // the slot is written, then the boot partition made read-only again (the kernel syncs the whole
+      // filesystem: every file's data, directory entry and FAT chain is on the medium) and only then,
+      // in a second writable window, grubenv names the slot: nothing of the slot can still be in flight
+      // when GRUB may try it
       await this.withBootWritable(async () => {
+        // an emptied try_slot left by an earlier trial goes first: at the next boot an emptied one then
+        // means this update's trial was booted, a missing one that its switch never reached the disk
+        if (this.grubenv()?.has('try_slot')) updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: this.known, try_slot: undefined });
         await writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target));
-        this.state.slots[target] = bundleVersion;
-        this.state.pending = { slot: target, version: bundleVersion, previous: this.h.booted, at: new Date().toISOString(), verifyMs, writeMs: Date.now() - t1 };
-        this.save();
-        updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { try_slot: target });
       });
+      this.state.slots[target] = bundleVersion;
+      // the order a power cut may interrupt: the pending trial (not switched yet) is on the disk before
+      // grubenv names the slot, and `switched` after; a restart in between is told apart at boot
+      delete this.state.job;
+      const pending = { slot: target, version: bundleVersion, previous: this.h.booted, at: new Date().toISOString(), verifyMs, writeMs: Date.now() - t1, switched: false };
+      this.state.pending = pending;
+      this.save();
+      // slot given too: the whole environment is ours, so a damaged block can be written anew (grubenv.ts)
+      await this.withBootWritable(async () => { updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: this.known, try_slot: target }); });
+      pending.switched = true;
+      this.save();
       this.h.log('notice', 'WRITTEN', `slot ${target} written in ${Date.now() - t1} ms; rebooting to try version ${version}`);
       this.job = { phase: 'rebooting', source, slot: target, version, remote: !!remote };
       if (url) dropPartial(this.downloadIn || this.h.downloadDir, source);
@@ -162,6 +193,7 @@ export class FirmwareService {
       const msg = (e as Error).message;
       const refused = e instanceof BundleError;
       if (this.state.pending?.slot === target) { delete this.state.pending; }
+      delete this.state.job;
       // a refused bundle is not resumed; a network failure keeps its bytes for the next try
       if (url && (refused || e instanceof DownloadError)) dropPartial(this.downloadIn || this.h.downloadDir, source);
       this.finish(refused ? 'refused' : 'failed', `${source}: ${msg}`, version);
