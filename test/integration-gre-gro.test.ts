@@ -10,6 +10,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { Lab, labConfig, waitFor, nsExec, uniquePrefix } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 
@@ -40,15 +41,14 @@ t.before(async () => {
   if (!await waitFor(() => peersOf('R1').some((p) => p.state === 'UP'), 30000)) throw new Error('R2 did not register with R1');
 });
 
-/** A file of SIZE pseudo-random bytes served by python3 in host namespace `from` at 10.0.N.10:8000;
+/** A file of SIZE random bytes served by python3 in host namespace `from` at 10.0.N.10:8000;
  *  `to` fetches it with curl through the tunnel. The SHA-256 both sides computed. */
 async function transfer(from: string, fromAddr: string, to: string): Promise<{ sent: string; got: string; seconds: number }> {
   const dir = fs.mkdtempSync(path.join(lab.dir, 'www-'));
   const f = path.join(dir, 'f');
-  const data = Buffer.alloc(SIZE);
-  for (let i = 0; i < SIZE; i += 4) data.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
+  const data = randomBytes(SIZE);
   fs.writeFileSync(f, data);
-  const sent = nsExec(from, ['sha256sum', f]).stdout.split(' ')[0];
+  const sent = createHash('sha256').update(data).digest('hex');
   const srv = spawn('ip', ['netns', 'exec', from, 'python3', '-m', 'http.server', '8000', '--bind', fromAddr, '--directory', dir], { stdio: 'ignore' });
   try {
     await waitFor(() => nsExec(to, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${fromAddr}:8000/`], { allowFail: true }).stdout === '200', 15000, 300);

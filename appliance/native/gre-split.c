@@ -101,10 +101,10 @@ int gre_tcp_partial_csum_fix(uint8_t *d, uint32_t len) {
   uint8_t *i = d + s.outer_hl + s.gre_hl, *t = i + s.inner_hl;
   uint32_t inner_len = be16(i + 2);
   if (inner_len < s.inner_hl + s.tcp_hl || s.outer_hl + s.gre_hl + inner_len > len) return 0;
-  uint32_t tcp_len = inner_len - s.inner_hl;
-  if (be16(t + 16) != pseudo_sum(i, tcp_len)) return 0;
+  uint32_t tcp_len = inner_len - s.inner_hl, pseudo = pseudo_sum(i, tcp_len);
+  if (be16(t + 16) != pseudo) return 0;
   put16(t + 16, 0);
-  put16(t + 16, fold(sum16(t, tcp_len, pseudo_sum(i, tcp_len))));
+  put16(t + 16, fold(sum16(t, tcp_len, pseudo)));
   return 1;
 }
 

@@ -237,9 +237,10 @@ export class DataplaneHost {
       out[`${ring}PumpDrops`] = s.drops;
       out[`${ring}PumpErrors`] = s.errors;
       if (ring === 'udpTx') Object.assign(out, { udpTxGsoSends: s.gsoSends, udpTxGsoSegments: s.gsoSegments, udpTxGsoFallbacks: s.gsoFallbacks, udpTxOffload: s.udpOffload });
-      // nbmaRx: GRE packets the kernel's GRO merged, cut back into segments (native/gre-split.c)
-      if (ring === 'nbmaRx') Object.assign(out, { nbmaRxGroSupers: s.groSupers, nbmaRxGroSegments: s.groSegments });
-      if (ring === 'udpRx' || ring === 'ikeRx') Object.assign(out, { [`${ring}GroSupers`]: s.groSupers, [`${ring}GroSegments`]: s.groSegments, [`${ring}Offload`]: s.udpOffload });
+      // what the kernel's GRO merged and the pump cut back: UDP_GRO super-datagrams on the UDP 4500 pumps,
+      // GRE merged by a NIC's GRO on nbmaRx (native/gre-split.c)
+      if (ring === 'nbmaRx' || ring === 'udpRx' || ring === 'ikeRx') Object.assign(out, { [`${ring}GroSupers`]: s.groSupers, [`${ring}GroSegments`]: s.groSegments });
+      if (ring === 'udpRx' || ring === 'ikeRx') out[`${ring}Offload`] = s.udpOffload;
     }
     return out;
   }
