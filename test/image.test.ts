@@ -198,9 +198,11 @@ t.test('TCP through the tunnel: a 4 MB download from the hub arrives whole, merg
   const want = createHash('sha256').update(data).digest('hex');
   const http = httpServer(hubNs, '192.168.0.1', 8081, www);
   try {
+    await http.ready();
     await waitFor(() => lab.ping(hubNs, '192.168.0.2', 1), 30_000, 500);
     const t0 = Date.now();
     const got = await vm!.shell('busybox wget -q -O - http://192.168.0.1:8081/f | sha256sum', 300_000);
+    if (got.out.trim().split(/\s+/)[0] !== want) t.comment(`the VM's shell printed: ${got.out.trim().slice(0, 500)}`);
     t.equal(got.out.trim().split(/\s+/)[0], want, `4 MiB from the hub's tunnel address arrive intact (${((Date.now() - t0) / 1000).toFixed(1)} s under TCG)`);
     const c = JSON.parse((await vm!.shell('dmvpnctl show dataplane counters json')).out) as Record<string, number>;
     t.equal(c.nbmaRxPumpDrops ?? 0, 0, `the VM's raw-rx pump dropped nothing (${c.nbmaRxGroSupers ?? 0} merged GRE packets cut into ${c.nbmaRxGroSegments ?? 0} segments)`);
@@ -252,6 +254,7 @@ t.test('firmware update over HTTP: refused unsigned; slot B written, tried, comm
   writeBundle({ version: '99.0.2', arch: 'x86_64', privateKeyPem: fs.readFileSync(key, 'utf8'), parts, sign: false }, path.join(www, 'unsigned.fw'));
   const http = httpServer(hubNs, HUB_NBMA, 8080, www);
   t.teardown(() => http.stop());
+  await http.ready();
   t.comment(`bundle ${path.basename(good)}: ${fs.statSync(good).size} bytes`);
   const factory = fs.readFileSync(path.join(ROOT, 'rootfs/files/firmware-version'), 'utf8').trim().replace(/\./g, '\\.');
   const show0 = await vm!.command('show firmware', /R2#/);

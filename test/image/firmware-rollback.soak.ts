@@ -49,6 +49,7 @@ t.test('a firmware that cannot become healthy rolls back to the known-good slot'
   const www = path.join(dir, 'www'); fs.mkdirSync(www);
   const bundle = variantBundle(image, www, key, '99.0.9', 'unhealthy', unhealthy(60));
   http = httpServer(ns, HOST, 8080, www);
+  await http.ready();
   const v1 = boot(1);
   await console(v1);
   t.match(await v1.command(`firmware update http://${HOST}:8080/${path.basename(bundle)}`, /R9#/), /started/);

@@ -42,10 +42,22 @@ export function variantBundle(image: string, dir: string, key: string, version: 
   return out;
 }
 
-/** python3's http.server on `addr`:`port` in namespace `ns`, serving `dir`; stop() ends it. */
-export function httpServer(ns: string, addr: string, port: number, dir: string): { proc: ChildProcess; stop(): void } {
+/** python3's http.server on `addr`:`port` in namespace `ns`, serving `dir`; stop() ends it. Await
+ *  ready() before the first request: python takes a while to bind on a loaded machine, and a request
+ *  before that is refused (a CI run once failed so). */
+export function httpServer(ns: string, addr: string, port: number, dir: string): { proc: ChildProcess; ready(timeoutMs?: number): Promise<void>; stop(): void } {
   const proc = spawn('ip', ['netns', 'exec', ns, '/usr/bin/python3', '-m', 'http.server', String(port), '--bind', addr, '--directory', dir], { stdio: 'ignore' });
-  return { proc, stop: () => { if (proc.exitCode === null) proc.kill('SIGKILL'); } };
+  const ready = async (timeoutMs = 60_000): Promise<void> => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`http.server in ${ns} exited (${proc.exitCode}) before listening on ${addr}:${port}`);
+      const r = spawnSync('ip', ['netns', 'exec', ns, 'ss', '-Hltn', `src ${addr} and sport = :${port}`], { encoding: 'utf8' });
+      if (r.status === 0 && r.stdout.trim() !== '') return;
+      if (Date.now() > until) throw new Error(`http.server in ${ns} is not listening on ${addr}:${port} after ${timeoutMs} ms`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  };
+  return { proc, ready, stop: () => { if (proc.exitCode === null) proc.kill('SIGKILL'); } };
 }
 
 /** The grubenv of a disk image's boot partition, read with mtools and listed by grub-editenv. */
