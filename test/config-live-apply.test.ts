@@ -53,6 +53,7 @@ function fakeHost(start: ApplianceConfig, opts: { fail?: string; invalid?: strin
     },
     overlayUp: () => s.tunnel !== undefined,
     reconfigureNhrp: (plan) => { step(`nhrp holdtime ${plan.tunnel!.nhrp.holdtime}`); },
+    reconfigureCredentials: () => { step(`credentials ${s.config.crypto.pki?.chains?.[0]?.certs.map((c) => c.serial).join(',') ?? ''}`); return []; },
     applyEthernet: (e, os, j) => {
       step(`ethernet ${os} ${e.address?.address ?? 'none'}`);
       j.record(`ethernet ${os}`, () => { s.log.push(`undo ethernet ${os}`); });
@@ -125,6 +126,25 @@ t.test('crypto ipsec changes restart a protected tunnel (its SAs are planned aga
   f = fakeHost(open);
   t.same(await applyLive(f.host, edit(open, (n) => { n.crypto.manualSas = [sa]; })), { ok: true });
   t.same(f.s.log, [], 'nothing restarted');
+});
+
+t.test('our own certificate alone (a renewal): IKE takes it in place; a CA, trustpoint or mixed change restarts the tunnel', async (t) => {
+  const pki = (own: string, ca = 'CA1') => ({ trustpoints: [{ name: 'TP', keyPair: { kind: 'ed25519' as const, label: 'K' } }], chains: [{ name: 'TP', certs: [{ serial: own, ca: false, der: own.toLowerCase() }, { serial: ca, ca: true, der: ca.toLowerCase() }] }] });
+  const before = edit(load(BASE), (n) => { n.crypto.pki = pki('AA01'); });
+  let f = fakeHost(before);
+  t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02'); n.crypto.lines = ['(rendered differently)']; })), { ok: true });
+  t.same(f.s.log, ['credentials BB02,CA1'], 'no restart: the overlay\'s IKE takes the new certificate');
+  t.equal(f.s.tunnel, 'R2 192.168.0.2', 'the tunnel kept running');
+  f = fakeHost(before);
+  t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('AA01', 'CA2'); })), { ok: true });
+  t.same(f.s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'another CA certificate: restart');
+  f = fakeHost(before);
+  t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02'); n.crypto.manualSas = [{ name: 'M', peer: '172.16.15.2', udpEncapsulation: false }]; })), { ok: true });
+  t.same(f.s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'a certificate and something else: restart');
+  f = fakeHost(before, { fail: 'credentials' });
+  const r = await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02'); }));
+  t.equal(r.ok, false, 'IKE refusing the new certificate refuses the change');
+  t.equal(f.s.config, before, 'and the running config is the old one');
 });
 
 t.test('hostname alone: nothing but the config', async (t) => {

@@ -59,6 +59,16 @@ export function enrollmentTrees(subTree: (exitTo?: ModeId) => Node): Partial<Rec
     if (n > MAX_POOL) throw new CliError(`pool ${a.p.start} ${a.p.end}: ${n} addresses, at most ${MAX_POOL}`);
     return { start: a.p.start, end: a.p.end };
   }, 'pool'), HELP);
+  const lifetime: Act = (ctx, a) => {
+    const e = ctxEnroll(ctx);
+    if (a.no) { delete e.lifetime; return; }
+    const days = Number(a.p.days), minutes = a.p.minutes === undefined ? undefined : Number(a.p.minutes);
+    if (days === 0 && !minutes) throw new CliError('lifetime certificate: at least one minute');
+    e.lifetime = { days, ...(minutes !== undefined ? { minutes } : {}) };
+  };
+  const lifetimeHelp = { ...HELP, lifetime: 'Lifetime of what the server issues', certificate: 'Device certificates (default 365 days)', '{days}': 'Days', '{minutes}': 'And minutes (not IOS: for short-lived certificates)' };
+  define(t, 'lifetime certificate {days:range:0-1825}', lifetime, lifetimeHelp);
+  define(t, 'lifetime certificate {days:range:0-1825} {minutes:range:0-1439}', lifetime, lifetimeHelp);
   const approval: Act = (ctx, a) => { const e = ctxEnroll(ctx); if (a.no || a.kw.has('auto')) delete e.manual; else e.manual = true; };
   define(t, 'approval auto', approval, HELP);
   define(t, 'approval manual', approval, HELP);

@@ -8,7 +8,8 @@ import { X509Certificate } from 'node:crypto';
 import { Node, root, define, CliError, Args } from '../cli/tree.js';
 import type { ConfigCtx, ModeId } from './modes.js';
 import type { CryptoConfig } from './model.js';
-import { trustpointOf, type PkiConfig, type KeyKind } from './model-pki.js';
+import { trustpointOf, enrollmentUrlOf, AUTO_ENROLL_DEFAULT, type PkiConfig, type KeyKind } from './model-pki.js';
+import { isIPv4 } from 'node:net';
 import type { CryptoWrap } from './grammar-ikev2.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
@@ -98,7 +99,21 @@ export function pkiTrees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node): 
   const enrollmentOnly: Act = () => 'used by enrollment requests only (none are made here: enrollment terminal)';
   for (const spec of ['serial-number', 'serial-number none', 'fqdn none', 'fqdn {name:word}', 'ip-address none', 'subject-alt-name {name:word}']) define(trustpoint, spec, enrollmentOnly);
   const unsupported = (why: string): Act => (_ctx, a) => { if (!a.no) throw new CliError(why); };
-  for (const m of ['selfsigned', 'url {url:word}', 'profile {name:word}']) {
+  define(trustpoint, 'enrollment url {url:word}', w((c, ctx, a) => {
+    const t = tp(c, ctx);
+    if (a.no) { delete t.enrollment; return; }
+    const url = `url ${a.p.url}` as const;
+    const at = enrollmentUrlOf({ name: t.name, enrollment: url });
+    if (!at || !isIPv4(at.host) || at.port < 1 || at.port > 65535) throw new CliError(`enrollment url ${a.p.url}: https://ADDRESS:PORT of a DMVPN enrollment server expected (SCEP is not supported)`);
+    t.enrollment = url;
+  }), { url: 'Enrollment URL', '{url}': 'https://ADDRESS:PORT of the hub\'s enrollment server (renews the certificate)' });
+  const autoEnroll = w((c, ctx, a) => {
+    const t = tp(c, ctx);
+    if (a.no) delete t.autoEnroll; else t.autoEnroll = a.p.pct === undefined ? AUTO_ENROLL_DEFAULT : Number(a.p.pct);
+  });
+  define(trustpoint, 'auto-enroll', autoEnroll, { 'auto-enroll': 'Renew the certificate automatically (enrollment url)' });
+  define(trustpoint, 'auto-enroll {pct:range:1-100}', autoEnroll, { '{pct}': 'Renew once this percent of its lifetime has passed' });
+  for (const m of ['selfsigned', 'profile {name:word}']) {
     define(trustpoint, `enrollment ${m}`, unsupported('only enrollment terminal is supported (certificates are pasted: crypto pki authenticate / crypto pki import)'));
   }
   for (const m of ['crl', 'ocsp', 'crl none', 'ocsp none']) {

@@ -27,10 +27,19 @@ export interface EnrollmentConfig {
   manual?: boolean;
   /** `listen port N` (default ENROLL_PORT) */
   port?: number;
+  /** `lifetime certificate DAYS [MINUTES]`: device certificates' lifetime (default CERT_LIFETIME_DAYS);
+   *  short lifetimes bound how long a revoked device's certificate stays usable where the hub is not asked */
+  lifetime?: { days: number; minutes?: number };
 }
 
 /** a token name: what the config accepts, the provisioning file holds and the request carries */
 export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** device certificates' lifetime when `lifetime certificate` is not given */
+export const CERT_LIFETIME_DAYS = 365;
+
+/** A device certificate's lifetime in ms. */
+export const certLifetimeMs = (e: EnrollmentConfig) => e.lifetime ? (e.lifetime.days * 1440 + (e.lifetime.minutes ?? 0)) * 60_000 : CERT_LIFETIME_DAYS * 86_400_000;
 
 /** the TCP port of the enrollment listener when `listen port` is not given */
 export const ENROLL_PORT = 4430;

@@ -7,7 +7,11 @@ export type KeyKind = 'rsa' | 'ec' | 'ed25519';
 
 export interface Trustpoint {
   name: string;
-  enrollment?: 'terminal';
+  /** `enrollment terminal` (certificates pasted) or `enrollment url https://A:P`: the hub's enrollment
+   *  server (docs/enrollment.md), which renews the certificate when `auto-enroll` says */
+  enrollment?: 'terminal' | `url ${string}`;
+  /** `auto-enroll [PERCENT]` (IOS): renew our certificate once this share of its lifetime has passed */
+  autoEnroll?: number;
   /** `revocation-check none` (the only form: no CRL/OCSP fetching here) */
   revocationNone?: boolean;
   subjectName?: string;
@@ -26,6 +30,15 @@ export interface PkiConfig {
   trustpoints?: Trustpoint[];
   chains?: CertificateChain[];
 }
+
+/** The enrollment server of `enrollment url https://A:P`, or undefined. */
+export function enrollmentUrlOf(t: Trustpoint | undefined): { host: string; port: number } | undefined {
+  const m = t?.enrollment?.match(/^url https:\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\/?$/);
+  return m ? { host: m[1], port: Number(m[2]) } : undefined;
+}
+
+/** IOS's `auto-enroll` without a percent renews at 80 % of the lifetime. */
+export const AUTO_ENROLL_DEFAULT = 80;
 
 /** The certificates of trustpoint `name`'s chain (none when it has no chain). */
 export const chainCerts = (p: PkiConfig | undefined, name: string): ChainCert[] => p?.chains?.find((c) => c.name === name)?.certs ?? [];

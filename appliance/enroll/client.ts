@@ -13,20 +13,23 @@ import { certNamesHost } from '../ike/tasks/v2/cert-auth.js';
 
 export class EnrollError extends Error {}
 
-/** One request to the hub: resolves with its answer; rejects with an EnrollError saying what failed. */
-export function requestEnrollment(p: HubTarget, csrPem: string, timeoutMs = 20_000): Promise<EnrollAnswer> {
+/**
+ * One exchange with the hub at `host`:`port` over TLS 1.3: `hubProblem` judges the hub's certificate
+ * once the handshake is done (the request is sent only if it returns undefined), then one request and
+ * one answer. Resolves with the answer; rejects with an EnrollError saying what failed.
+ */
+function exchange(host: string, port: number, extra: tls.ConnectionOptions, hubProblem: (cert: X509Certificate | undefined) => string | undefined,
+  request: object, timeoutMs: number): Promise<EnrollAnswer> {
   return new Promise((resolve, reject) => {
     const fail = (why: string) => { sock.destroy(); reject(new EnrollError(why)); };
-    // no CA check (rejectUnauthorized false): the pin below is the check, made before anything is sent
-    const sock = tls.connect({ host: p.hub, port: p.port, minVersion: 'TLSv1.3', rejectUnauthorized: false });
-    const timer = setTimeout(() => fail(`no answer from ${p.hub} within ${timeoutMs / 1000} s`), timeoutMs);
+    // no CA check by TLS (rejectUnauthorized false): hubProblem is the check, made before anything is sent
+    const sock = tls.connect({ host, port, minVersion: 'TLSv1.3', rejectUnauthorized: false, ...extra });
+    const timer = setTimeout(() => fail(`no answer from ${host} within ${timeoutMs / 1000} s`), timeoutMs);
     const reader = new FrameReader(MAX_ANSWER);
     sock.on('secureConnect', () => {
-      const cert = sock.getPeerX509Certificate();
-      const spki = cert?.publicKey.export({ type: 'spki', format: 'der' });
-      const got = spki ? createHash('sha256').update(spki).digest() : Buffer.alloc(32);
-      if (!spki || !timingSafeEqual(got, p.pin)) { clearTimeout(timer); fail(`hub ${p.hub} presented key sha256//${got.toString('base64')}, not the pinned one: nothing sent`); return; }
-      sock.write(frame({ v: PROTOCOL_VERSION, token: p.token, secret: p.secret, csr: csrPem }));
+      const why = hubProblem(sock.getPeerX509Certificate());
+      if (why) { clearTimeout(timer); fail(why); return; }
+      sock.write(frame(request));
     });
     sock.on('data', (b: Buffer) => {
       const r = reader.push(b);
@@ -37,9 +40,19 @@ export function requestEnrollment(p: HubTarget, csrPem: string, timeoutMs = 20_0
       sock.end();
       if (typeof a === 'string') reject(new EnrollError(`answer refused: ${a}`)); else resolve(a);
     });
-    sock.on('error', (e) => { clearTimeout(timer); reject(new EnrollError(`${p.hub}: ${e.message}`)); });
-    sock.on('close', () => { clearTimeout(timer); reject(new EnrollError(`${p.hub} closed the connection without an answer`)); });
+    sock.on('error', (e) => { clearTimeout(timer); reject(new EnrollError(`${host}: ${e.message}`)); });
+    sock.on('close', () => { clearTimeout(timer); reject(new EnrollError(`${host} closed the connection without an answer`)); });
   });
+}
+
+/** One enrollment request to the hub, whose key must be the pinned one. */
+export function requestEnrollment(p: HubTarget, csrPem: string, timeoutMs = 20_000): Promise<EnrollAnswer> {
+  const pinned = (cert: X509Certificate | undefined) => {
+    const spki = cert?.publicKey.export({ type: 'spki', format: 'der' });
+    const got = spki ? createHash('sha256').update(spki).digest() : Buffer.alloc(32);
+    return spki && timingSafeEqual(got, p.pin) ? undefined : `hub ${p.hub} presented key sha256//${got.toString('base64')}, not the pinned one: nothing sent`;
+  };
+  return exchange(p.hub, p.port, {}, pinned, { v: PROTOCOL_VERSION, token: p.token, secret: p.secret, csr: csrPem }, timeoutMs);
 }
 
 const der = (pem: string) => new X509Certificate(pem).raw.toString('hex');
@@ -66,5 +79,42 @@ export function answerProblem(a: Extract<EnrollAnswer, { status: 'admitted' }>, 
   if (unnamed) return `the config's identity ${unnamed.identityLocalFqdn} is not a name the certificate carries`;
   const tunnel = r.config.interfaces.find((i) => i.kind === 'tunnel');
   if (tunnel?.address?.address !== a.address) return `the config's tunnel address is not ${a.address}`;
+  return undefined;
+}
+
+/** The device's credentials for a renewal: its certificate and key (the TLS client identity) and the
+ *  CA of its trustpoint, which must have issued the hub's TLS certificate. */
+export interface RenewCredentials { certPem: string; keyPem: string; caPem: string }
+
+/**
+ * A renewal request to the enrollment server at `at` (the trustpoint's `enrollment url`). The hub is
+ * authenticated by its TLS certificate being issued by our trustpoint's CA (the provisioning pin is not
+ * kept after enrollment); a certificate a fellow device holds is issued by that CA too, but an answer is
+ * only kept if renewalProblem passes, which no one without the CA key can make it.
+ */
+export function requestRenewal(at: { host: string; port: number }, c: RenewCredentials, timeoutMs = 20_000): Promise<EnrollAnswer> {
+  const issuedByOurCa = (hub: X509Certificate | undefined) => {
+    const ca = new X509Certificate(c.caPem);
+    let ok = false;
+    try { ok = !!hub && hub.checkIssued(ca) && hub.verify(ca.publicKey); } catch { ok = false; }
+    return ok ? undefined : `hub ${at.host}: its TLS certificate is not issued by our trustpoint's CA: nothing sent`;
+  };
+  return exchange(at.host, at.port, { cert: c.certPem, key: c.keyPem }, issuedByOurCa, { v: PROTOCOL_VERSION, renew: true }, timeoutMs);
+}
+
+/** The subjectAltName entries of a certificate, sorted (what a renewal must keep unchanged). */
+const sanOf = (c: X509Certificate) => (c.subjectAltName ?? '').split(/,\s*/).filter(Boolean).sort().join(', ');
+
+/** Why a renewed certificate cannot replace `old`, or undefined when it can: for our key, issued by our
+ *  CA (the same CA certificate: a CA change is a new enrollment), the same names, and lasting longer. */
+export function renewalProblem(a: Extract<EnrollAnswer, { status: 'renewed' }>, deviceKey: KeyObject, oldPem: string, caPem: string): string | undefined {
+  let cert: X509Certificate, old: X509Certificate, ca: X509Certificate, theirs: X509Certificate;
+  try { cert = new X509Certificate(a.certificate); old = new X509Certificate(oldPem); ca = new X509Certificate(caPem); theirs = new X509Certificate(a.ca); } catch { return 'a certificate does not parse'; }
+  const ours = createPublicKey(deviceKey).export({ type: 'spki', format: 'der' });
+  if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(ours)) return 'the certificate is not for our device key';
+  if (!theirs.raw.equals(ca.raw)) return 'the hub names another CA (a CA change needs a new enrollment)';
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'the certificate is not signed by our CA';
+  if (sanOf(cert) !== sanOf(old)) return `the certificate names ${sanOf(cert)}, not ${sanOf(old)}`;
+  if (Date.parse(cert.validTo) <= Date.parse(old.validTo)) return `the certificate ends ${cert.validTo}, not after the one we hold (${old.validTo})`;
   return undefined;
 }

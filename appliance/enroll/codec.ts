@@ -12,10 +12,14 @@ export const MAX_REQUEST = 8192;
 export const MAX_ANSWER = 256 * 1024;
 
 export interface EnrollRequest { v: number; token: string; secret: string; csr: string }
+/** A renewal: no token and no CSR; the device proves its key and its enrollment with the TLS client
+ *  certificate it holds (renew-server.ts), and gets a new certificate for the same key and names. */
+export interface RenewRequest { v: number; renew: true }
 export type EnrollAnswer =
   // time: the hub's clock (ms since 1970) when it answered; the spoke sets its clock from it (hub-clock.ts)
   | { v: number; status: 'admitted'; address: string; hostname: string; config: string; certificate: string; ca: string; time?: number }
   | { v: number; status: 'pending'; message: string }
+  | { v: number; status: 'renewed'; certificate: string; ca: string; time?: number }
   | { v: number; status: 'refused'; reason: RefusalReason | 'bad-request'; message: string };
 
 export function frame(msg: object): Buffer {
@@ -44,11 +48,15 @@ export class FrameReader {
 }
 
 /** A request body, or why it is refused (the reason never quotes the secret). */
-export function decodeRequest(body: Buffer): EnrollRequest | string {
-  let j: Partial<EnrollRequest>;
+export function decodeRequest(body: Buffer): EnrollRequest | RenewRequest | string {
+  let j: Partial<EnrollRequest> & { renew?: unknown };
   try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
   if (typeof j !== 'object' || j === null) return 'not an object';
   if (j.v !== PROTOCOL_VERSION) return `protocol version ${typeof j.v === 'number' ? j.v : 'missing or not a number'} (expected ${PROTOCOL_VERSION})`; // no sender text in the log
+  if (j.renew !== undefined) {
+    if (j.renew !== true || Object.keys(j).length !== 2) return 'a renewal carries v and renew: true only';
+    return { v: j.v, renew: true };
+  }
   if (typeof j.token !== 'string' || !TOKEN_NAME.test(j.token)) return 'token name missing or malformed';
   if (typeof j.secret !== 'string' || j.secret.length === 0 || j.secret.length > 256) return 'secret missing or malformed';
   if (typeof j.csr !== 'string' || !/^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n?$/.test(j.csr)) return 'csr missing or not a PEM certificate request';
@@ -76,6 +84,7 @@ export function decodeAnswer(body: Buffer): EnrollAnswer | string {
   const str = (k: string) => typeof j[k] === 'string';
   if (j.time !== undefined && !Number.isSafeInteger(j.time)) return 'time is not a whole number of milliseconds';
   if (j.status === 'admitted' && ['address', 'hostname', 'config', 'certificate', 'ca'].every(str)) return j as EnrollAnswer;
+  if (j.status === 'renewed' && ['certificate', 'ca'].every(str)) return j as EnrollAnswer;
   if (j.status === 'pending' && str('message')) return { ...j, message: hubText(j.message as string) } as EnrollAnswer;
   if (j.status === 'refused' && str('reason') && str('message')) {
     return { ...j, reason: hubText(j.reason as string), message: hubText(j.message as string) } as EnrollAnswer;

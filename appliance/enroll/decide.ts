@@ -5,7 +5,7 @@ import type { EnrollmentConfig, EnrollmentToken } from '../config/model-enroll.j
 import { bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
 import { nameKeyPart } from './device-name.js';
 
-export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready';
+export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready' | 'bad-certificate' | 'not-enrolled';
 
 export const REASON_TEXT: Record<RefusalReason, string> = {
   'bad-token': 'the token is unknown or its secret is wrong',
@@ -14,6 +14,8 @@ export const REASON_TEXT: Record<RefusalReason, string> = {
   'key-bound-elsewhere': 'this device key is already enrolled under another token',
   'pool-exhausted': 'no free tunnel address in the pool',
   'not-ready': 'the enrollment server is not fully configured',
+  'bad-certificate': 'renewal refused: the client certificate is not one this hub issued, or not valid now',
+  'not-enrolled': 'renewal refused: this device key is not enrolled',
 };
 
 export type Decision =

@@ -62,7 +62,8 @@ export async function enrollUntilAdmitted(p: Provisioning, key: KeyObject, csrPe
         await sleep(wait, o.signal);
         wait = Math.min(cap, wait * 2);
         continue;
-      } else why = `hub ${hub} refused enrollment: ${a.reason}: ${a.message}`;
+      } else if (a.status === 'refused') why = `hub ${hub} refused enrollment: ${a.reason}: ${a.message}`;
+      else why = `hub ${hub} answered with a renewal, not an enrollment`;
     } catch (e) {
       mnemonic = 'FAILED';
       why = e instanceof EnrollError ? e.message : `save failed: ${(e as Error).message}`;

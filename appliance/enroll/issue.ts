@@ -2,7 +2,8 @@
 // and the device certificate the hub's CA key signs for it: subject CN=<hostname>, subjectAltName the
 // device name as dNSName (its IKE identity, ID_FQDN: device-name.ts) and the tunnel address as
 // iPAddress (what identity-bound NHRP checks a registration against), not a CA, digitalSignature only,
-// a random 128-bit serial, valid from an hour ago (clock skew) for `days`. No NBMA address: behind NAT
+// a random 128-bit serial, valid from a little before `now` (clock skew: an hour, or a
+// twentieth of a short lifetime, so that a spoke renewing at a share of the lifetime still waits) for `lifetimeMs`. No NBMA address: behind NAT
 // the address the hub sees is not the spoke's, and an identity is not something the spoke may claim.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { x509 } from './x509.js';
@@ -36,7 +37,10 @@ function webAlgorithms(k: KeyObject): { imp: webcrypto.EcKeyImportParams | webcr
 
 /** `names`: the device name(s), subjectAltName dNSName (IKE checks that a peer's certificate carries the
  *  identity it authenticates as); `addresses`: the tunnel address, subjectAltName iPAddress */
-export interface IssueParams { caCertPem: string; caKeyPem: string; spki: Buffer; names: string[]; addresses: string[]; hostname: string; now: Date; days: number }
+export interface IssueParams { caCertPem: string; caKeyPem: string; spki: Buffer; names: string[]; addresses: string[]; hostname: string; now: Date; lifetimeMs: number }
+
+/** how far before its issue a certificate is valid (clock skew), at most */
+const MAX_BACKDATE_MS = 3600_000;
 
 /** The device certificate in PEM; throws when the CA key is not the CA certificate's. */
 export async function issueCertificate(p: IssueParams): Promise<string> {
@@ -54,8 +58,8 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     serialNumber: serial.toString('hex'),
     subject: `CN=${p.hostname}`,
     issuer: issuer.subjectName,
-    notBefore: new Date(p.now.getTime() - 3600_000),
-    notAfter: new Date(p.now.getTime() + p.days * 86400_000),
+    notBefore: new Date(p.now.getTime() - Math.min(MAX_BACKDATE_MS, p.lifetimeMs / 20)),
+    notAfter: new Date(p.now.getTime() + p.lifetimeMs),
     publicKey: new x509.PublicKey(new Uint8Array(p.spki)),
     signingKey,
     signingAlgorithm: sig,

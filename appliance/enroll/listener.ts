@@ -35,7 +35,10 @@ export class EnrollmentListener {
   /** Listens on `host:port` with `creds`; resolves with the bound port. */
   listen(creds: ServerCredentials, port: number, host = '0.0.0.0'): Promise<number> {
     const c = this.service.counters;
-    const server = tls.createServer({ key: creds.tlsKey, cert: creds.tlsCert, minVersion: 'TLSv1.3', handshakeTimeout: this.limits.handshakeMs });
+    // a client certificate is asked for, not required: a factory box has none (its token is its
+    // credential); a renewal presents the certificate it holds, which the service checks itself
+    // (renew-check.ts), so the TLS layer does not judge it (rejectUnauthorized false)
+    const server = tls.createServer({ key: creds.tlsKey, cert: creds.tlsCert, minVersion: 'TLSv1.3', handshakeTimeout: this.limits.handshakeMs, requestCert: true, rejectUnauthorized: false });
     server.maxConnections = this.limits.concurrent;
     server.on('connection', (raw) => {
       if (!this.admit(raw.remoteAddress ?? '?')) { c.rateLimited++; raw.destroy(); }
@@ -84,7 +87,7 @@ export class EnrollmentListener {
       if (!r.body) return;
       done = true;
       sock.pause();
-      this.service.handle(r.body, from).then(finish, () => {
+      this.service.handle(r.body, from, sock.getPeerX509Certificate()).then(finish, () => {
         c.internalErrors++;
         finish({ v: PROTOCOL_VERSION, status: 'refused', reason: 'not-ready', message: 'internal error' });
       });

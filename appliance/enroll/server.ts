@@ -31,7 +31,10 @@ export class EnrollmentServer {
   private readonly creds = new ServerCredentialsCache();
 
   constructor(private readonly o: ServerOptions) {
-    this.service = new EnrollmentService({ ...o, config: () => o.running().enrollment, credentials: () => this.credentials() });
+    this.service = new EnrollmentService({
+      ...o, config: () => o.running().enrollment, credentials: () => this.credentials(),
+      endpoint: () => this.listening && { address: this.listening.address, port: this.listening.port },
+    });
   }
 
   private credentials(): ServerCredentials | string {

@@ -4,8 +4,11 @@
 // same pool address and a one-time token admits one key. Order: the request's form, the token (no
 // record is made for a request before its token passes, except a bounded refusal line), the CSR's
 // proof of the device key, then the decision (decide.ts); an admission is written to the state file
-// before the answer goes out, and nothing is written for a refusal.
-import type { EnrollmentConfig } from '../config/model-enroll.js';
+// before the answer goes out, and nothing is written for a refusal. A renewal (no token: the TLS client
+// certificate, renew-check.ts) gets a new certificate for its binding and changes no state.
+import type { X509Certificate } from 'node:crypto';
+import { certLifetimeMs, type EnrollmentConfig } from '../config/model-enroll.js';
+import { checkRenewal } from './renew-check.js';
 import { checkToken } from './token.js';
 import { decide, REASON_TEXT, type RefusalReason } from './decide.js';
 import { decodeRequest, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
@@ -20,8 +23,6 @@ import type { Level } from '../log/log.js';
 const MAX_REFUSALS = 32;
 /** pending requests kept at once (manual approval): more are refused until some are approved */
 const MAX_PENDING = 64;
-/** device certificates are valid this many days */
-const CERT_DAYS = 365;
 
 export interface Refusal { at: number; from: string; reason: RefusalReason | 'bad-request'; token?: string; key?: string; detail?: string }
 export interface Pending { key: string; token: string; from: string; since: number; last: number; approved: boolean }
@@ -34,11 +35,14 @@ export interface ServiceDeps {
   state: EnrollmentState;
   /** writes `state` durably (atomic file); throws on failure */
   save: (s: EnrollmentState) => void;
+  /** where renewals go (the listener's address and port): written into the spoke's trustpoint as
+   *  `enrollment url`; undefined (not listening) leaves the spoke without renewal */
+  endpoint?: () => { address: string; port: number } | undefined;
   log: (level: Level, mnemonic: string, text: string) => void;
   now?: () => Date;
 }
 
-const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
+const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, renewed: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
 
 /** a key's short form in logs and shows (its SHA-256 prefix) */
 export const shortKey = (k: string) => k.slice(0, 16);
@@ -55,9 +59,10 @@ export class EnrollmentService {
 
   get state(): EnrollmentState { return this.d.state; }
 
-  /** The answer to one request body from `from` (the peer's address), in arrival order. */
-  handle(body: Buffer, from: string): Promise<EnrollAnswer> {
-    const r = this.queue.then(() => this.handleOne(body, from));
+  /** The answer to one request body from `from` (the peer's address) that presented TLS client
+   *  certificate `peer` (if any), in arrival order. */
+  handle(body: Buffer, from: string, peer?: X509Certificate): Promise<EnrollAnswer> {
+    const r = this.queue.then(() => this.handleOne(body, from, peer));
     this.queue = r.catch(() => undefined);
     return r;
   }
@@ -99,13 +104,14 @@ export class EnrollmentService {
     return { v: PROTOCOL_VERSION, status: 'refused', reason, message };
   }
 
-  private async handleOne(body: Buffer, from: string): Promise<EnrollAnswer> {
+  private async handleOne(body: Buffer, from: string, peer?: X509Certificate): Promise<EnrollAnswer> {
     this.counters.requests++;
     const cfg = this.d.config();
     const req = decodeRequest(body);
     if (typeof req === 'string') { this.counters.badRequest++; return this.refuse(from, 'bad-request', { detail: req }); }
     if (!cfg) return this.refuse(from, 'not-ready', { detail: 'no dmvpn enrollment' });
     const now = this.now();
+    if ('renew' in req) return this.renew(cfg, from, peer, now);
     // the token before anything costs CPU or is remembered
     const tc = checkToken(cfg.tokens, req.token, req.secret, now);
     if (!tc.ok) return this.refuse(from, tc.reason, { token: req.token });
@@ -121,8 +127,8 @@ export class EnrollmentService {
     const name = deviceName(dec.hostname, proven.key);
     try {
       if (!cfg.template) throw new Error('no template (dmvpn enrollment: template FILE)');
-      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: proven.spki, names: [name], addresses: [dec.address], hostname: dec.hostname, now, days: CERT_DAYS });
-      config = spokeConfig(this.d.template(cfg.template), { ...dec, name }, certificate, creds.caCert);
+      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: proven.spki, names: [name], addresses: [dec.address], hostname: dec.hostname, now, lifetimeMs: certLifetimeMs(cfg) });
+      config = spokeConfig(this.d.template(cfg.template), { ...dec, name }, certificate, creds.caCert, this.d.endpoint?.());
     } catch (e) {
       return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: (e as Error).message });
     }
@@ -144,6 +150,24 @@ export class EnrollmentService {
     this.pending.delete(proven.key);
     this.d.log('notice', 'ADMITTED', `device key ${shortKey(proven.key)} from ${from} ${dec.again ? 're-enrolled' : 'admitted'} as ${dec.hostname} ${dec.address}, IKE identity ${name} (token ${dec.token})`);
     return { v: PROTOCOL_VERSION, status: 'admitted', address: dec.address, hostname: dec.hostname, config, certificate, ca: creds.caCert, time: this.now().getTime() };
+  }
+
+  /** A renewal: a new certificate for the binding of the key the client certificate proved. */
+  private async renew(cfg: EnrollmentConfig, from: string, peer: X509Certificate | undefined, now: Date): Promise<EnrollAnswer> {
+    const creds = this.d.credentials();
+    if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
+    const c = checkRenewal(peer, creds.caCert, this.d.state, now);
+    if (!c.ok) return this.refuse(from, c.reason, { key: c.key, detail: c.detail });
+    const b = c.binding;
+    let certificate: string;
+    try {
+      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: c.spki, names: [deviceName(b.hostname, c.key)], addresses: [b.address], hostname: b.hostname, now, lifetimeMs: certLifetimeMs(cfg) });
+    } catch (e) {
+      return this.refuse(from, 'not-ready', { key: c.key, detail: (e as Error).message });
+    }
+    this.counters.renewed++;
+    this.d.log('notice', 'RENEWED', `device key ${shortKey(c.key)} from ${from}: certificate of ${b.hostname} ${b.address} renewed`);
+    return { v: PROTOCOL_VERSION, status: 'renewed', certificate, ca: creds.caCert, time: this.now().getTime() };
   }
 
   private hold(key: string, token: string, from: string, now: Date): EnrollAnswer {

@@ -15,7 +15,7 @@ import { frrDirFor } from '../routing/frr/daemons.js';
 import { startHeartbeat } from './heartbeat.js';
 import { boxFirmware, healthView, bootedAt } from './firmware-box.js';
 import { boxPushService, boxPushClient } from './firmware-push-box.js';
-import { boxEnrollmentServer, enrollFactoryBox } from './enroll-box.js';
+import { boxEnrollmentServer, enrollFactoryBox, boxCertRenewal } from './enroll-box.js';
 import { existsSync } from 'node:fs';
 import { uptime } from 'node:os';
 import type { Level } from '../log/log.js';
@@ -72,6 +72,7 @@ const reload = async (reason: string) => {
   firmwarePush?.stop();
   pushClient?.stop();
   enrollment?.stop();
+  renewal.stop();
   await app.stop().catch(() => undefined);
   const cmd = process.env.DMVPN_RELOAD_COMMAND;
   if (cmd) try { execFileSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' }); } catch { /* the reboot ends us anyway */ }
@@ -98,6 +99,8 @@ const firmwarePush = boxPushService(app.execContext(), process.env, fwLog);
 const pushClient = firmware && boxPushClient(app.execContext(), firmware, process.env, fwLog);
 // the hub's enrollment server (listens once `dmvpn enrollment` is complete)
 const enrollment = boxEnrollmentServer(app.execContext(), opts.config, (l, m, t) => app.log.emit('ENROLL', l, m, t));
+// an enrolled spoke renews its certificate before it runs out (auto-enroll, enrollment url)
+const renewal = boxCertRenewal(app.execContext(), process.env.DMVPN_STARTUP_CONFIG ?? opts.config, (l, m, t) => app.log.emit('PKI', l, m, t));
 const exec = new ExecCommands(app.execContext(), {
   firmware,
   firmwarePush,
@@ -119,6 +122,7 @@ const shutdown = async (sig: string) => {
   firmwarePush?.stop();
   pushClient?.stop();
   enrollment?.stop();
+  renewal.stop();
   await app.stop();
   process.exit(0);
 };

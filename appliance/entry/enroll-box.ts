@@ -18,7 +18,8 @@ import { DEVICE_KEY_LABEL } from '../enroll/template.js';
 import { keyId } from '../enroll/issue.js';
 import { shortKey } from '../enroll/service.js';
 import { certificateRequest } from '../ike/pki/csr.js';
-import { writeFileAtomic, saveStartupConfig } from '../supervisor/startup-config.js';
+import { writeFileAtomic, saveStartupConfig, readStartupConfig } from '../supervisor/startup-config.js';
+import { CertRenewal } from '../enroll/cert-renewal.js';
 import type { ExecContext } from '../supervisor/exec-context.js';
 import type { KeyStore } from '../supervisor/key-store.js';
 import { ConfigError } from '../supervisor/appliance.js';
@@ -83,4 +84,19 @@ export async function enrollFactoryBox(keys: KeyStore, configPath: string, provi
     save: (text) => saveStartupConfig(configPath, text),
     baseMs: Number(env.DMVPN_ENROLL_RETRY_MS ?? 2000), capMs: Number(env.DMVPN_ENROLL_RETRY_CAP_MS ?? 300_000),
   });
+}
+
+/** The renewal of certificates whose trustpoint says `auto-enroll` and `enrollment url` (an enrolled
+ *  spoke's, template.ts): runs on every box, idle without such a trustpoint. */
+export function boxCertRenewal(ctx: ExecContext, startupPath: string, log: Log): CertRenewal {
+  const r = new CertRenewal({
+    config: () => ctx.config(),
+    keyPem: (label) => ctx.keyStore?.()?.lookup(label)?.pem,
+    apply: (next) => ctx.reconfigure(next),
+    readStartup: () => readStartupConfig(startupPath),
+    saveStartup: (text) => saveStartupConfig(startupPath, text),
+    log,
+  });
+  r.start();
+  return r;
 }

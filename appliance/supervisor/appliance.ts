@@ -442,6 +442,7 @@ export class Appliance {
         this.watchSource(plan);
       },
       overlayUp: () => !!this.overlay,
+      reconfigureCredentials: () => this.overlay?.reconfigureCredentials(this.config) ?? [],
       applyEthernet: (e, os, j) => this.applyEthernet(e, os, j),
       placeRoutes: (c, plan) => c.routes.map((r) => this.placeRoute(r, plan)),
       installRoutes: (plan, routes, which, j) => this.applyRoutes(plan, which, j, routes),

@@ -116,6 +116,15 @@ export class IkeService {
     this.notes = [...policy.notes, ...this.engine.configure(policy.crypto)];
   }
 
+  /**
+   * Our own certificates changed and nothing else of the crypto config (a renewal, cert-renewal.ts):
+   * the engine takes the new policy in place. Established SAs stay; new SAs and rekeys use the new
+   * certificate. The engine's warnings (a refused policy keeps the previous one) are returned.
+   */
+  reconfigureCredentials(crypto: CryptoConfig): string[] {
+    return this.engine.configure(ikePolicy(crypto, this.o.profile).crypto);
+  }
+
   /** Load-time warnings (weak algorithms, IOS defaults) and refusals of the crypto config. */
   get warnings(): readonly string[] { return this.notes; }
 

@@ -13,6 +13,8 @@
 //  * NHRP attributes alone (maps, NHS, holdtime, network-id, redirect, shortcut, authentication,
 //    multicast) of a running tunnel: taken in place (Overlay.reconfigureNhrp): registrations and
 //    other learnt entries stay, NHS clients register again at once.
+//  * our own certificates alone (a renewal: `crypto pki certificate chain` without its CA certificates)
+//    while the tunnel runs: IKE takes them in place (Overlay.reconfigureCredentials); SAs stay up.
 //  * anything else of the tunnel interface (address, source, key, mode, MTU, MSS, shutdown), or the
 //    crypto section while the tunnel is protected: the tunnel's overlay is restarted with the new
 //    config (as IOS resets a tunnel whose source or key changes). Dynamic NHRP entries are learnt
@@ -36,6 +38,8 @@ export interface LiveHost {
   validate(next: ApplianceConfig): { ok: true; plan: Plan } | { ok: false; message: string };
   /** make `c` the running config (and its plan); the overlay reads it from now on */
   adopt(c: ApplianceConfig, plan: Plan): void;
+  /** only our own certificates changed: the running overlay's IKE takes the running config's (warnings) */
+  reconfigureCredentials(): string[];
   /** stop the tunnel's overlay and its source watch (no-op without a tunnel) */
   stopTunnel(): Promise<void>;
   /** start the tunnel of `plan` as at load: up now, or down waiting for its source / shut down */
@@ -66,6 +70,11 @@ const tunnelBasis = (c: ApplianceConfig, p: Plan) =>
 /** The same without the NHRP attributes: when only those differ, the running overlay takes them in place. */
 const overlayBasis = (c: ApplianceConfig, p: Plan) =>
   JSON.stringify({ t: p.tunnel ? { ...p.tunnel, nhrp: null } : null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null });
+/** The crypto config without our own certificates: what a renewal leaves as it was (`lines` is rendered
+ *  from the structured fields, grammar.ts, so it is left out rather than compared). */
+const withoutOwnCertificates = (c: ApplianceConfig): ApplianceConfig => ({
+  ...c, crypto: { ...c.crypto, lines: [], pki: c.crypto.pki && { ...c.crypto.pki, chains: c.crypto.pki.chains?.map((ch) => ({ ...ch, certs: ch.certs.filter((x) => x.ca) })) } },
+});
 const ethernetBasis = (i: InterfaceConfig | undefined) =>
   i && i.kind === 'ethernet' ? JSON.stringify({ a: i.address ?? null, s: i.shutdown, p: !!i.noProxyArp }) : '';
 
@@ -95,8 +104,10 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
   h.adopt(next, plan);
   j.record('running config', () => h.adopt(prev, prevPlan));
   const tunnelChanged = tunnelBasis(prev, prevPlan) !== tunnelBasis(next, plan);
-  const nhrpOnly = tunnelChanged && h.overlayUp() && overlayBasis(prev, prevPlan) === overlayBasis(next, plan);
-  const restartTunnel = tunnelChanged && !nhrpOnly;
+  const certificatesOnly = tunnelChanged && h.overlayUp() && tunnelBasis(withoutOwnCertificates(prev), prevPlan) === tunnelBasis(withoutOwnCertificates(next), plan);
+  const nhrpOnly = !certificatesOnly && tunnelChanged && h.overlayUp() && overlayBasis(prev, prevPlan) === overlayBasis(next, plan);
+  const restartTunnel = tunnelChanged && !nhrpOnly && !certificatesOnly;
+  let credentialNotes: string[] = [];
   try {
     if (restartTunnel) {
       await h.stopTunnel();
@@ -115,6 +126,10 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
       try { h.applyEthernet(e, os, j); } catch (err) { throw new Error(`interface ${e.name} (${os}): ${(err as Error).message}`); }
     }
     await applyRouteChanges(h, prev, prevPlan, next, plan, restartTunnel, j);
+    if (certificatesOnly) {
+      credentialNotes = h.reconfigureCredentials();
+      j.record('our certificates as they were', () => { h.adopt(prev, prevPlan); h.reconfigureCredentials(); });
+    }
     if (nhrpOnly) {
       h.reconfigureNhrp(plan);
       j.record('NHRP settings as they were', () => h.reconfigureNhrp(prevPlan));
@@ -125,6 +140,7 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
     return { ok: false, message: `${(e as Error).message}; nothing changed${failed.length ? ` (could not undo: ${failed.join('; ')})` : ''}` };
   }
   if (nhrpOnly) h.notice(`${plan.tunnel!.name}: NHRP settings changed; learnt entries kept`);
+  if (certificatesOnly) h.notice(`${plan.tunnel!.name}: certificates changed; IKE uses them for new SAs, established SAs kept${credentialNotes.length ? ` (${credentialNotes.join('; ')})` : ''}`);
   if (restartTunnel && plan.tunnel) h.notice(`${plan.tunnel.name}: reconfigured, tunnel ${plan.down ? `down (${plan.down})` : 'restarted'}`);
   return { ok: true };
 }

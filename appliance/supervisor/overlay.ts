@@ -135,6 +135,12 @@ export class Overlay {
    *  addresses reach NHRP and the FIB through the kernel table, not from here). */
   useConfig(c: ApplianceConfig): void { this.config = c; }
 
+  /** Only our own certificates changed (live-config.ts): IKE takes them without a restart. */
+  reconfigureCredentials(c: ApplianceConfig): string[] {
+    this.config = c;
+    return this.ike?.reconfigureCredentials(c.crypto) ?? [];
+  }
+
   /**
    * Configuration mode changed only NHRP attributes of the tunnel: the data plane keeps running and the
    * NHRP engine keeps what it learnt (nhrp/engine.ts reconfigure). The data plane follows the multicast

@@ -36,10 +36,10 @@ function writeHubFiles(hubConfig: string, ca: TestCa): void {
 
 /** Starts R1 as the enrollment hub: `baseConfig` (ending in `end`) with the crypto and enrollment
  *  lines, `tokens` (`NAME SECRET [one-time]`), added; returns at once with its config path and views. */
-export function startHubWith(lab: Lab, ca: TestCa, baseConfig: string, tokens: string[]) {
+export function startHubWith(lab: Lab, ca: TestCa, baseConfig: string, tokens: string[], enrollmentLines: string[] = []) {
   const caPem = ca.ca('lab');
   const hubPem = ca.leaf('hub', 'lab', [HUB_NBMA, '192.168.0.1']);
-  const hubCfg = lab.writeConfig('R1', baseConfig.replace(/\nend\n?$/, `\n${enrollHubCrypto(hubPem, caPem, tokens.map((tk) => ` token ${tk}`))}end\n`));
+  const hubCfg = lab.writeConfig('R1', baseConfig.replace(/\nend\n?$/, `\n${enrollHubCrypto(hubPem, caPem, [...tokens.map((tk) => ` token ${tk}`), ...enrollmentLines])}end\n`));
   writeHubFiles(hubCfg, ca);
   lab.start('R1', hubCfg);
   const enrollView = () => { try { return lab.ctlJson('R1', 'show dmvpn enrollment'); } catch { return undefined; } };
@@ -49,8 +49,8 @@ export function startHubWith(lab: Lab, ca: TestCa, baseConfig: string, tokens: s
 
 /** Starts seed 003's R1 as the enrollment hub with `tokens`; resolves with its config path and
  *  `show dmvpn enrollment` once it listens (`listening` undefined when it never did). */
-export async function startEnrollHub(lab: Lab, ca: TestCa, tokens: string[]) {
-  const hub = startHubWith(lab, ca, labConfig('R1', { holdtime: 60, registrationTimeout: 5 }), tokens);
+export async function startEnrollHub(lab: Lab, ca: TestCa, tokens: string[], enrollmentLines: string[] = []) {
+  const hub = startHubWith(lab, ca, labConfig('R1', { holdtime: 60, registrationTimeout: 5 }), tokens, enrollmentLines);
   const listening = await waitFor(() => hub.enrollView()?.listening, 30000);
   return { ...hub, listening };
 }
