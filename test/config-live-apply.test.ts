@@ -38,7 +38,7 @@ function fakeHost(start: ApplianceConfig, opts: { fail?: string; invalid?: strin
       ...(tunnel?.shutdown ? { down: 'administratively down' } : {}) };
   };
   const s = { config: start, plan: planOf(start), log: [] as string[], tunnel: 'R2 192.168.0.2' as string | undefined,
-    kernel: new Set<string>(['0.0.0.0/0', '10.0.0.0/8']) };
+    kernel: new Set<string>(['0.0.0.0/0', '10.0.0.0/8']), ike: true };
   const step = (what: string) => { s.log.push(what); if (opts.fail && what.startsWith(opts.fail)) throw new Error(`${what} failed (test)`); };
   const host: LiveHost = {
     get config() { return s.config; },
@@ -52,6 +52,7 @@ function fakeHost(start: ApplianceConfig, opts: { fail?: string; invalid?: strin
       s.tunnel = `${s.config.hostname} ${plan.tunnel!.address!.address}`;
     },
     overlayUp: () => s.tunnel !== undefined,
+    ikeRunning: () => s.ike,
     reconfigureNhrp: (plan) => { step(`nhrp holdtime ${plan.tunnel!.nhrp.holdtime}`); },
     reconfigureCredentials: () => { step(`credentials ${s.config.crypto.pki?.chains?.[0]?.certs.map((c) => c.serial).join(',') ?? ''}`); return []; },
     applyEthernet: (e, os, j) => {
@@ -145,6 +146,10 @@ t.test('our own certificate alone (a renewal): IKE takes it in place; a CA, trus
   const r = await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02'); }));
   t.equal(r.ok, false, 'IKE refusing the new certificate refuses the change');
   t.equal(f.s.config, before, 'and the running config is the old one');
+  f = fakeHost(before);
+  f.s.ike = false;
+  t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02'); })), { ok: true });
+  t.same(f.s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'IKE not running (its crypto was not usable): the restart starts it');
 });
 
 t.test('hostname alone: nothing but the config', async (t) => {

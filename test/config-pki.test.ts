@@ -146,7 +146,7 @@ t.test('a trustpoint as IOS writes it loads: enrollment-only lines are noted, ot
     t.equal(r.inactive.length, 3, 'serial-number, fqdn, ip-address none: accepted, noted as inactive');
     t.match(renderConfig(r.config), / rsakeypair TP-KEY 2048\n/);
   }
-  for (const [line, msg] of [[' enrollment selfsigned', /only enrollment terminal/], [' enrollment url http://ca.example/', /only enrollment terminal/], [' revocation-check crl', /only revocation-check none/]] as const) {
+  for (const [line, msg] of [[' enrollment selfsigned', /only enrollment terminal/], [' enrollment url http://ca.example/', /https:\/\/ADDRESS:PORT of a DMVPN enrollment server expected \(SCEP is not supported\)/], [' revocation-check crl', /only revocation-check none/]] as const) {
     const bad = load(['crypto pki trustpoint TP', line]);
     t.notOk(bad.ok, `${line.trim()}: refused`);
     if (!bad.ok) t.match(bad.errors[0].message, msg);

@@ -114,7 +114,7 @@ export function pkiTrees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node): 
   define(trustpoint, 'auto-enroll', autoEnroll, { 'auto-enroll': 'Renew the certificate automatically (enrollment url)' });
   define(trustpoint, 'auto-enroll {pct:range:1-100}', autoEnroll, { '{pct}': 'Renew once this percent of its lifetime has passed' });
   for (const m of ['selfsigned', 'profile {name:word}']) {
-    define(trustpoint, `enrollment ${m}`, unsupported('only enrollment terminal is supported (certificates are pasted: crypto pki authenticate / crypto pki import)'));
+    define(trustpoint, `enrollment ${m}`, unsupported('only enrollment terminal (certificates pasted: crypto pki authenticate / crypto pki import) or enrollment url https://ADDRESS:PORT (a DMVPN enrollment server) is supported'));
   }
   for (const m of ['crl', 'ocsp', 'crl none', 'ocsp none']) {
     define(trustpoint, `revocation-check ${m}`, unsupported('only revocation-check none is supported (no CRL or OCSP is fetched)'));

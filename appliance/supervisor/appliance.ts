@@ -443,6 +443,7 @@ export class Appliance {
       },
       overlayUp: () => !!this.overlay,
       reconfigureCredentials: () => this.overlay?.reconfigureCredentials(this.config) ?? [],
+      ikeRunning: () => this.overlay?.ikeRunning ?? false,
       applyEthernet: (e, os, j) => this.applyEthernet(e, os, j),
       placeRoutes: (c, plan) => c.routes.map((r) => this.placeRoute(r, plan)),
       installRoutes: (plan, routes, which, j) => this.applyRoutes(plan, which, j, routes),

@@ -119,10 +119,15 @@ export class IkeService {
   /**
    * Our own certificates changed and nothing else of the crypto config (a renewal, cert-renewal.ts):
    * the engine takes the new policy in place. Established SAs stay; new SAs and rekeys use the new
-   * certificate. The engine's warnings (a refused policy keeps the previous one) are returned.
+   * certificate. Refused (the previous policy kept) when the new policy is unusable, with the reason.
    */
-  reconfigureCredentials(crypto: CryptoConfig): string[] {
-    return this.engine.configure(ikePolicy(crypto, this.o.profile).crypto);
+  reconfigureCredentials(crypto: CryptoConfig): { ok: true; notes: string[] } | { ok: false; reason: string } {
+    const policy = ikePolicy(crypto, this.o.profile).crypto;
+    if (this.engine.version === 2) {
+      const p = ikeV2PolicyFor(policy, this.o.profile, this.o.keys);
+      if (!p || 'error' in p) return { ok: false, reason: p ? p.error : `ipsec profile ${this.o.profile} has no ikev2-profile` };
+    }
+    return { ok: true, notes: this.engine.configure(policy) };
   }
 
   /** Load-time warnings (weak algorithms, IOS defaults) and refusals of the crypto config. */

@@ -14,7 +14,8 @@
 //    multicast) of a running tunnel: taken in place (Overlay.reconfigureNhrp): registrations and
 //    other learnt entries stay, NHS clients register again at once.
 //  * our own certificates alone (a renewal: `crypto pki certificate chain` without its CA certificates)
-//    while the tunnel runs: IKE takes them in place (Overlay.reconfigureCredentials); SAs stay up.
+//    while the tunnel and its IKE run: IKE takes them in place (Overlay.reconfigureCredentials); SAs
+//    stay up. Certificates IKE refuses refuse the change (the running ones stay).
 //  * anything else of the tunnel interface (address, source, key, mode, MTU, MSS, shutdown), or the
 //    crypto section while the tunnel is protected: the tunnel's overlay is restarted with the new
 //    config (as IOS resets a tunnel whose source or key changes). Dynamic NHRP entries are learnt
@@ -38,8 +39,11 @@ export interface LiveHost {
   validate(next: ApplianceConfig): { ok: true; plan: Plan } | { ok: false; message: string };
   /** make `c` the running config (and its plan); the overlay reads it from now on */
   adopt(c: ApplianceConfig, plan: Plan): void;
-  /** only our own certificates changed: the running overlay's IKE takes the running config's (warnings) */
+  /** only our own certificates changed: the running overlay's IKE takes the running config's (its
+   *  notes); throws when IKE refuses them */
   reconfigureCredentials(): string[];
+  /** the running overlay has IKE (a protected tunnel whose crypto was not usable runs without) */
+  ikeRunning(): boolean;
   /** stop the tunnel's overlay and its source watch (no-op without a tunnel) */
   stopTunnel(): Promise<void>;
   /** start the tunnel of `plan` as at load: up now, or down waiting for its source / shut down */
@@ -104,7 +108,8 @@ export async function applyLive(h: LiveHost, next: ApplianceConfig): Promise<Liv
   h.adopt(next, plan);
   j.record('running config', () => h.adopt(prev, prevPlan));
   const tunnelChanged = tunnelBasis(prev, prevPlan) !== tunnelBasis(next, plan);
-  const certificatesOnly = tunnelChanged && h.overlayUp() && tunnelBasis(withoutOwnCertificates(prev), prevPlan) === tunnelBasis(withoutOwnCertificates(next), plan);
+  // IKE takes new certificates in place only where it runs; where it could not start, the restart starts it
+  const certificatesOnly = tunnelChanged && h.overlayUp() && h.ikeRunning() && tunnelBasis(withoutOwnCertificates(prev), prevPlan) === tunnelBasis(withoutOwnCertificates(next), plan);
   const nhrpOnly = !certificatesOnly && tunnelChanged && h.overlayUp() && overlayBasis(prev, prevPlan) === overlayBasis(next, plan);
   const restartTunnel = tunnelChanged && !nhrpOnly && !certificatesOnly;
   let credentialNotes: string[] = [];

@@ -135,11 +135,18 @@ export class Overlay {
    *  addresses reach NHRP and the FIB through the kernel table, not from here). */
   useConfig(c: ApplianceConfig): void { this.config = c; }
 
-  /** Only our own certificates changed (live-config.ts): IKE takes them without a restart. */
+  /** Only our own certificates changed (live-config.ts): the running IKE takes them without a restart;
+   *  throws (nothing taken) when IKE refuses them. */
   reconfigureCredentials(c: ApplianceConfig): string[] {
+    if (!this.ike) throw new Error('IKE is not running');
+    const r = this.ike.reconfigureCredentials(c.crypto);
+    if (!r.ok) throw new Error(`IKE refused the new certificates: ${r.reason}`);
     this.config = c;
-    return this.ike?.reconfigureCredentials(c.crypto) ?? [];
+    return r.notes;
   }
+
+  /** IKE runs on this tunnel (it may not: a protected tunnel whose crypto config is not usable yet). */
+  get ikeRunning(): boolean { return this.ike !== undefined; }
 
   /**
    * Configuration mode changed only NHRP attributes of the tunnel: the data plane keeps running and the
