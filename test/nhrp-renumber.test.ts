@@ -203,3 +203,20 @@ t.test('binding holders: returned once for a changed NBMA address, bounded per c
   t.equal(left.length, MAX_HOLDERS_PER_CLIENT, 'bounded');
   t.equal(left[0].ip, '10.0.0.10', 'the oldest forgotten first');
 });
+
+// Revocation on the enrollment hub (docs/enrollment.md "Revoking a device"): the overlay withdraws the
+// registration of a spoke whose IKE identity was refused, and the peers it was handed to are purged.
+t.test('withdrawRegistration: the registration goes at once, whoever got the binding is purged, static entries stay', async (t) => {
+  const { net, hub, b } = star(false);
+  b.engine.noEntry(A.ip, A.ip); // B got A's binding from the hub
+  net.settle(0);
+  t.match(b.entry(A.ip), { type: 'dynamic', nbma: A.nbma });
+  t.ok(hub.engine.withdrawRegistration(A.ip, 'IKE peer refused'), 'the hub withdraws A');
+  t.equal(hub.entry(A.ip), undefined, 'A gone from the hub\'s cache');
+  net.settle(0);
+  t.equal(net.of(NhrpType.PurgeRequest, HUB.nbma, B.nbma).length, 1, 'the hub purged A at B');
+  t.equal(b.entry(A.ip), undefined, 'B dropped A\'s binding');
+  t.notOk(hub.engine.withdrawRegistration(A.ip, 'again'), 'nothing left to withdraw');
+  t.notOk(b.engine.withdrawRegistration(HUB.ip, 'static'), 'a static entry (configuration) is not withdrawn');
+  t.match(b.entry(HUB.ip), { type: 'static' }, 'and stays');
+});

@@ -8,6 +8,8 @@ import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import { ServerCredentialsCache, type ServerCredentials } from './credentials.js';
 import { EnrollmentService, type ServiceDeps } from './service.js';
 import { EnrollmentListener, DEFAULT_LIMITS, type ListenerLimits } from './listener.js';
+import { enrollmentCas, unenrolledReason } from './revocation.js';
+import type { X509Certificate } from 'node:crypto';
 
 export interface ServerOptions extends Omit<ServiceDeps, 'config' | 'credentials'> {
   running: () => { enrollment?: EnrollmentConfig; crypto: CryptoConfig };
@@ -29,6 +31,10 @@ export class EnrollmentServer {
   private syncing = false;
   /** the credentials as last computed: parsed again only when the config or key store changed */
   private readonly creds = new ServerCredentialsCache();
+  /** IKE peers refused as not enrolled (ikeCertCheck), and SAs taken down when their binding went */
+  readonly ike = { refused: 0, tornDown: 0 };
+  /** the enrollment CA as revocation.ts last computed it, and from what */
+  private cas?: { inputs: unknown[]; value: X509Certificate[] };
 
   constructor(private readonly o: ServerOptions) {
     this.service = new EnrollmentService({
@@ -92,6 +98,28 @@ export class EnrollmentServer {
 
   approve(prefix: string): string { return this.service.approve(prefix); }
 
+  /** Why IKE must refuse peer certificate `cert` now (revocation.ts); uncounted, for asking again about
+   *  established SAs. */
+  readonly refusal = (cert: X509Certificate): string | undefined => unenrolledReason(cert, this.enrollmentCas(), this.service.state);
+
+  /** The hook IKE asks at every IKE_AUTH (Appliance.certAccepted): the refusal, counted. */
+  readonly ikeCertCheck = (cert: X509Certificate): string | undefined => {
+    const r = this.refusal(cert);
+    if (r !== undefined) this.ike.refused++;
+    return r;
+  };
+
+  /** `n` IKE SAs were taken down because `refusal` refused them (`clear dmvpn enrollment binding`). */
+  tornDown(n: number): void { this.ike.tornDown += n; }
+
+  /** the CA certificates revocation applies to, parsed again only when the config or credentials changed */
+  private enrollmentCas(): X509Certificate[] {
+    const r = this.o.running(), creds = this.credentials();
+    const inputs = [r.enrollment, r.crypto, creds];
+    if (!this.cas || inputs.some((x, i) => x !== this.cas!.inputs[i])) this.cas = { inputs, value: enrollmentCas(r.enrollment, r.crypto, creds) };
+    return this.cas.value;
+  }
+
   /** what `show dmvpn enrollment` prints */
   view() {
     const s = this.service;
@@ -102,6 +130,7 @@ export class EnrollmentServer {
       approval: e?.manual ? 'manual' as const : 'auto' as const,
       pool: e?.pool,
       counters: { ...s.counters },
+      ike: { ...this.ike },
       admitted: s.state.bindings.map((b) => ({ ...b })),
       pending: [...s.pending.values()].map((p) => ({ ...p })),
       refused: s.refusals.map((r) => ({ ...r })),

@@ -16,6 +16,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { boxFirmware, healthView, bootedAt } from './firmware-box.js';
 import { boxPushService, boxPushClient } from './firmware-push-box.js';
 import { boxEnrollmentServer, enrollFactoryBox, boxCertRenewal } from './enroll-box.js';
+import { cutOff } from '../supervisor/exec-enroll.js';
 import { existsSync } from 'node:fs';
 import { uptime } from 'node:os';
 import type { Level } from '../log/log.js';
@@ -99,6 +100,9 @@ const firmwarePush = boxPushService(app.execContext(), process.env, fwLog);
 const pushClient = firmware && boxPushClient(app.execContext(), firmware, process.env, fwLog);
 // the hub's enrollment server (listens once `dmvpn enrollment` is complete)
 const enrollment = boxEnrollmentServer(app.execContext(), opts.config, (l, m, t) => app.log.emit('ENROLL', l, m, t));
+// its IKE then takes a device certificate only while the key is enrolled (enroll/revocation.ts); an SA
+// that came up before this line (IKE started with the appliance) is asked too
+if (enrollment) { app.certAccepted = enrollment.ikeCertCheck; cutOff(enrollment, app.execContext().ike()); }
 // an enrolled spoke renews its certificate before it runs out (auto-enroll, enrollment url)
 const renewal = boxCertRenewal(app.execContext(), process.env.DMVPN_STARTUP_CONFIG ?? opts.config, (l, m, t) => app.log.emit('PKI', l, m, t));
 const exec = new ExecCommands(app.execContext(), {

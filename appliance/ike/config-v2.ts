@@ -8,7 +8,7 @@ import { keGroups } from './crypto/ke.js';
 import type { SkEncr, SkSuite } from './crypto/sk.js';
 import { EncrId, IntegId, PrfId } from './encoding/constants-v2.js';
 import type { Prf } from './keymat/ikev2.js';
-import { certNamesHost, loadCredentials, type CertCredentials } from './tasks/v2/cert-auth.js';
+import { certNamesHost, loadCredentials, type CertCredentials, type PeerCertCheck } from './tasks/v2/cert-auth.js';
 import { trustpointCredentials, type KeyLookup } from './pki/trustpoint.js';
 import { trustpointOf, type KeyKind } from '../config/model-pki.js';
 
@@ -59,6 +59,9 @@ export interface IkeV2Policy {
   credentials?: CertCredentials;
   peerMustSign?: boolean;
   localFqdn?: string;
+  /** asked about every peer certificate that passed the checks of cert-auth.ts (not config: the box
+   *  plugs it in, ike-engine-v2.ts) */
+  certAccepted?: PeerCertCheck;
 }
 
 const ENCR: Record<string, EncrChoice> = {

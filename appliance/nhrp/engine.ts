@@ -305,6 +305,17 @@ export class NhrpEngine {
     for (const t of ['dynamic', 'incomplete', 'negative'] as const) this.cache.clear('cleared', t);
   }
 
+  /** The client registered as `tunnelIp` may no longer be in the network (its IKE identity was revoked):
+   *  its registration goes at once, not at the end of its holding time, and whoever we handed its binding
+   *  to is purged (RFC 2332 5.2.5), so shortcuts to it go too. Static entries are configuration: kept. */
+  withdrawRegistration(tunnelIp: string, reason: string): boolean {
+    const e = this.cache.get(tunnelIp);
+    if (!this.running || !e?.flags.registered) return false;
+    this.cache.delete(tunnelIp, reason);
+    for (const h of this.holders.withdrawn(tunnelIp)) this.purger.purgeBinding(h.nbma, h.ip, tunnelIp, 32);
+    return true;
+  }
+
   /** Encode, count and hand to the supervisor (which wraps it in GRE 0x2001). */
   sendMessage(nbmaDst: string, msg: NhrpMessage): void {
     this.bump(this.counts.out, NHRP_TYPE_NAMES[msg.type]);

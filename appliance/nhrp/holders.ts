@@ -41,5 +41,12 @@ export class BindingHolders {
     return [...h.holders].map(([ip, n]) => ({ ip, nbma: n }));
   }
 
+  /** clientIp's registration was withdrawn (its IKE identity revoked): the holders of its binding, forgotten. */
+  withdrawn(clientIp: string): Array<{ ip: string; nbma: string }> {
+    const h = this.clients.get(clientIp);
+    this.clients.delete(clientIp);
+    return h ? [...h.holders].map(([ip, n]) => ({ ip, nbma: n })) : [];
+  }
+
   clear(): void { this.clients.clear(); }
 }

@@ -29,6 +29,7 @@ import { EigrpService } from './eigrp.js';
 import { frrDirFor } from '../routing/frr/daemons.js';
 import { KernelTable } from '../routing/kernel-table.js';
 import { loadNative } from '../io/native.js';
+import type { PeerCertCheck } from '../ike/tasks/v2/cert-auth.js';
 
 export class ConfigError extends Error {}
 
@@ -76,6 +77,9 @@ export class Appliance {
   readonly eigrp: EigrpService;
   /** private keys of `crypto key generate`, next to the startup-config (key-store.ts) */
   readonly keys: KeyStore;
+  /** the box's further say over IKEv2 peer certificates, asked at every IKE_AUTH (the hub's enrollment
+   *  server, set by dmvpnd once it runs: device certificates only while their key is enrolled) */
+  certAccepted?: PeerCertCheck;
 
   constructor(private readonly opts: { configPath: string; pcapPath?: string; frrDir?: string }) {
     this.log = new Log(() => this.config?.hostname ?? 'dmvpn');
@@ -246,6 +250,7 @@ export class Appliance {
     plan.params!.source = src;
     const overlay = new Overlay(this.config, tunnel, plan.params!, plan.sas!, this.log, this.kernel);
     overlay.keys = this.keys.lookup;
+    overlay.certAccepted = (cert) => this.certAccepted?.(cert);
     j.record(`tunnel ${tunnel.name}`, () => { if (this.overlay === overlay) this.overlay = undefined; return overlay.stop(); });
     try { await overlay.start(this.opts.pcapPath); }
     catch (e) { throw new ApplyError(tunnel, `interface ${tunnel.name}: ${(e as Error).message}`); }

@@ -12,6 +12,8 @@ import type { DaemonStatus } from '../routing/frr/daemons.js';
 import type { Address, Link, Route } from '../routing/kernel-table.js';
 import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 import type { KeyStore } from './key-store.js';
+import type { RefusedPeer } from './ike-service.js';
+import type { PeerCertCheck } from '../ike/tasks/v2/cert-auth.js';
 
 /** IKE as exec mode sees it: the ISAKMP SAs, the Child SAs it installed, and `clear crypto ...`. */
 export interface ExecIke {
@@ -23,6 +25,9 @@ export interface ExecIke {
   clearIsakmp(connId?: number): number;
   /** `show crypto ikev2 sa [detail]` text; undefined when the service runs IKEv1 */
   ikev2Sa?(detail: boolean): string | undefined;
+  /** IKE SAs whose peer certificate `refuse` now refuses, taken down, with the NHRP registrations made
+   *  through them (`clear dmvpn enrollment binding`: the device is cut off at once) */
+  clearRefused?(refuse: PeerCertCheck): Array<RefusedPeer & { registrations: string[] }>;
   /** what IKE counted (datagrams, drops by reason, SAs, evictions, DPD, first-packet queue) */
   counters(): Record<string, number>;
 }

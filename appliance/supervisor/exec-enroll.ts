@@ -1,18 +1,29 @@
 // Exec commands of the hub's enrollment server (appliance/enroll/, docs/enrollment.md):
 // `show dmvpn enrollment [json]`, `dmvpn enrollment approve KEY` (manual approval) and
-// `clear dmvpn enrollment binding KEY` (frees a device key's address: it may then enroll under another token).
+// `clear dmvpn enrollment binding KEY` (frees a device key's address: it may then enroll under another
+// token; and its IKE SAs are taken down, as the key's certificate is refused from then on: revocation.ts).
 import type { Args } from '../cli/tree.js';
 import type { EnrollmentServer, EnrollmentView } from '../enroll/server.js';
 import { shortKey } from '../enroll/service.js';
 import { iosTime } from '../show/time.js';
+import type { ExecIke } from './exec-context.js';
 
-export function enrollmentCommands(s: EnrollmentServer): Record<string, (a: Args) => string> {
+export function enrollmentCommands(s: EnrollmentServer, ike: () => ExecIke | undefined): Record<string, (a: Args) => string> {
   return {
     'show dmvpn enrollment': () => formatEnrollment(s.view(), false),
     'show dmvpn enrollment json': () => formatEnrollment(s.view(), true),
     'dmvpn enrollment approve {key:word}': (a) => s.approve(a.p.key),
-    'clear dmvpn enrollment binding {key:word}': (a) => s.service.unbind(a.p.key),
+    'clear dmvpn enrollment binding {key:word}': (a) => s.service.unbind(a.p.key) + cutOff(s, ike()),
   };
+}
+
+/** After a binding went: every IKE SA whose certificate the enrollment server now refuses is taken down
+ *  (with its NHRP registrations), so the device is cut off at once, not when its certificate expires.
+ *  Asked of all SAs, not only the key just unbound: it costs one check per SA and leaves nothing behind. */
+export function cutOff(s: EnrollmentServer, ike: ExecIke | undefined): string {
+  const gone = ike?.clearRefused?.(s.refusal) ?? [];
+  s.tornDown(gone.length);
+  return gone.map((g) => `% IKE SA with ${g.remote} (${g.peerId ?? 'no identity'}) taken down: ${g.reason}${g.registrations.length ? `; NHRP registration ${g.registrations.join(', ')} withdrawn` : ''}\n`).join('');
 }
 
 // The show: the listener (port and the pin spokes' provisioning files carry, or why it is not
@@ -28,6 +39,7 @@ export function formatEnrollment(v: EnrollmentView, json: boolean, now = Date.no
   const c = v.counters;
   const out = [v.listening ? `Enrollment server: listening on ${v.listening.address} TCP ${v.listening.port}, approval ${v.approval}${v.pool ? `, pool ${v.pool.start} - ${v.pool.end}` : ''}` : `Enrollment server: not listening: ${v.notListening}`];
   if (v.listening) out.push(`  Hub key pin: ${v.listening.pin}`);
+  out.push(`  IKE: refused ${v.ike.refused} (device key not enrolled), SAs taken down ${v.ike.tornDown} (binding cleared)`);
   out.push(`  Requests ${c.requests}: admitted ${c.admitted}, again ${c.readmitted}, pending ${c.pending}, refused ${c.refused} (bad request ${c.badRequest}, too large ${c.tooLarge}); dropped: rate ${c.rateLimited}, busy ${c.busy}, timeout ${c.timeouts}, TLS ${c.tlsErrors}`);
   out.push('', 'Admitted:', '  Device key        Tunnel address   Hostname                Token         Since');
   for (const b of v.admitted) out.push(`  ${shortKey(b.key).padEnd(18)}${b.address.padEnd(17)}${b.hostname.padEnd(24)}${b.token.padEnd(14)}${b.admitted}`);

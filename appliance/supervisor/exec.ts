@@ -90,7 +90,7 @@ export class ExecCommands {
       ...(system ? systemCommands(ctx, system) : {}), // write memory, show startup-config, reload (exec-system.ts)
       ...(system?.firmware ? firmwareCommands(system.firmware) : {}), // firmware update, show firmware (exec-firmware.ts)
       ...(system?.firmwarePush ? firmwarePushCommands(system.firmwarePush) : {}), // firmware push, show firmware push
-      ...(system?.enrollment ? enrollmentCommands(system.enrollment) : {}), // show dmvpn enrollment, dmvpn enrollment approve
+      ...(system?.enrollment ? enrollmentCommands(system.enrollment, () => ctx.ike()) : {}), // show dmvpn enrollment, approve, clear binding
     };
   }
 

@@ -10,6 +10,7 @@ import { IkeV2Manager } from '../ike/manager/ike-v2.js';
 import type { IkeSaV2 } from '../ike/sa/ike-sa-v2.js';
 import type { LogFn } from '../log/log.js';
 import type { KeyLookup } from '../ike/pki/trustpoint.js';
+import type { PeerCertCheck } from '../ike/tasks/v2/cert-auth.js';
 import type { IkeEngine, IkeEngineEvents, Send } from './ike-engine.js';
 
 export interface IkeV2Engine extends IkeEngine<IkeSaV2> {
@@ -28,12 +29,14 @@ export function ikeV2PolicyFor(crypto: CryptoConfig, profile: string, keys?: Key
   return { policy: p.value, warnings: [...s.warnings, ...p.warnings] };
 }
 
-/** Throws (with the reason) when the profile's IKEv2 config cannot be used: nothing is started then. */
+/** Throws (with the reason) when the profile's IKEv2 config cannot be used: nothing is started then.
+ *  `certAccepted`: the box's further say over peer certificates (IkeV2Policy.certAccepted), kept across
+ *  policy changes. */
 export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string, send: Send, log: LogFn,
-  events: IkeEngineEvents<IkeSaV2>, keys?: KeyLookup): IkeV2Engine {
+  events: IkeEngineEvents<IkeSaV2>, keys?: KeyLookup, certAccepted?: PeerCertCheck): IkeV2Engine {
   const first = ikeV2PolicyFor(crypto, profile, keys);
   if (!first || 'error' in first) throw new Error(first ? first.error : `ipsec profile ${profile} has no ikev2-profile`);
-  let policy = first.policy;
+  let policy: IkeV2Policy = { ...first.policy, certAccepted };
   /** outbound SPIs of the Child SAs each IKE SA carries */
   const carried = new Map<IkeSaV2, Set<number>>();
   const m = new IkeV2Manager(policy, local, send, log, {
@@ -80,7 +83,7 @@ export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string
       const next = ikeV2PolicyFor(c, profile, keys);
       if (!next) return [`ipsec profile ${profile}: no ikev2-profile any more; IKEv2 keeps its previous policy`];
       if ('error' in next) return [`IKEv2 config refused, previous policy kept: ${next.error}`];
-      policy = next.policy;
+      policy = { ...next.policy, certAccepted };
       m.configure(policy);
       return next.warnings;
     },

@@ -8,6 +8,7 @@ import { IkeV1Manager } from '../ike/manager/ike-v1.js';
 import type { IkeSaV1 } from '../ike/sa/ike-sa-v1.js';
 import type { ChildSaKeys } from '../ike/sa/child-sa.js';
 import type { LogFn } from '../log/log.js';
+import type { X509Certificate } from 'node:crypto';
 
 /** What the service sees of one IKE SA, whatever the version. */
 export interface IkeSaView {
@@ -21,6 +22,8 @@ export interface IkeSaView {
   /** IKEv2 certificate authentication: the IPv4 addresses the peer's certificate names; identity-bound
    *  NHRP accepts registrations of those tunnel addresses only (supervisor/nhrp-identity.ts) */
   peerCertAddresses?: readonly string[];
+  /** IKEv2 certificate authentication: the peer's certificate (asked about again: clearRefusedPeers) */
+  peerCert?: X509Certificate;
   /** the negotiated policy; its lifetime in seconds bounds the SA */
   policy?: { lifetime: number };
 }

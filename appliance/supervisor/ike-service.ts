@@ -20,6 +20,7 @@ import { DeadPeerDetection } from './ike-dpd.js';
 import { ikeV1Engine, type IkeEngine, type IkeEngineEvents, type IkeSaView, type Send } from './ike-engine.js';
 import { ikeV2Engine, ikeV2PolicyFor } from './ike-engine-v2.js';
 import type { KeyLookup } from '../ike/pki/trustpoint.js';
+import type { PeerCertCheck } from '../ike/tasks/v2/cert-auth.js';
 import type { LogFn } from '../log/log.js';
 
 /** An IKEv1 quick mode initiator whose responder did not set the commit bit (strongSwan, say) installs
@@ -62,7 +63,12 @@ export interface IkeServiceOptions {
   keys?: KeyLookup;
   /** UDP port for IKE (500; tests may pass 0). */
   port?: number;
+  /** asked about every peer certificate IKEv2 verified (the hub's enrollment server: only enrolled keys) */
+  certAccepted?: PeerCertCheck;
 }
+
+/** An IKE SA clearRefusedPeers took down: its peer, identity and why. */
+export interface RefusedPeer { remote: string; peerId?: string; reason: string }
 
 interface ChildTimers { child: InstalledChild; rekey?: NodeJS.Timeout; expire: NodeJS.Timeout; rekeyed: boolean }
 interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout }
@@ -111,7 +117,7 @@ export class IkeService {
       ikeRekeyed: (old, next) => this.ikeRekeyed(old, next),
     };
     // ikeV2Engine throws when the ikev2 profile cannot be used (the overlay then starts no IKE)
-    this.engine = v2 ? ikeV2Engine(policy.crypto, o.profile, o.local, send, limitedLog(o.log), events, o.keys)
+    this.engine = v2 ? ikeV2Engine(policy.crypto, o.profile, o.local, send, limitedLog(o.log), events, o.keys, o.certAccepted)
       : ikeV1Engine(policy.crypto, o.local, send, limitedLog(o.log), events);
     this.notes = [...policy.notes, ...this.engine.configure(policy.crypto)];
   }
@@ -263,6 +269,25 @@ export class IkeService {
     for (const c of [...this.children.all]) if (!peer || c.peer === peer) { this.removeChild(c, true); n++; }
     for (const sa of this.engine.sas) if (!peer || sa.remote === peer) { this.engine.clear(sa); n++; }
     return n;
+  }
+
+  /** Asks `refuse` again about the certificate of every established IKE SA and takes down those it now
+   *  refuses (a device key unbound on the enrollment hub): their IPsec SAs out of the data plane, the IKE
+   *  SA deleted with a Delete to the peer, as `clear crypto sa` does, but only that SA: another peer
+   *  behind the same NAT shares the address, not the certificate. */
+  clearRefusedPeers(refuse: PeerCertCheck): RefusedPeer[] {
+    const gone: RefusedPeer[] = [];
+    for (const sa of this.engine.sas) {
+      if (!sa.peerCert || !this.engine.isEstablished(sa)) continue;
+      const reason = refuse(sa.peerCert);
+      if (reason === undefined) continue;
+      this.o.log('warn', `ISAKMP (${sa.connId}) with ${sa.remote} (${sa.peerId}) torn down: ${reason}`);
+      for (const c of this.childrenOf(sa)) this.removeChild(c, false);
+      this.forgetSa(sa);
+      this.engine.clear(sa);
+      gone.push({ remote: sa.remote, peerId: sa.peerId, reason });
+    }
+    return gone;
   }
 
   /** `clear crypto isakmp [conn-id]`: ISAKMP SAs only; the IPsec SAs live on until they expire. */

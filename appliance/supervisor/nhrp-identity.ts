@@ -58,5 +58,8 @@ export class NhrpIdentityBinding {
   release(tunnelIp: string): void { this.owners.delete(tunnelIp); }
 
   ownerOf(tunnelIp: string): string | undefined { return this.owners.get(tunnelIp); }
+
+  /** the tunnel addresses bound to `identity` */
+  addressesOf(identity: string): string[] { return [...this.owners].filter(([, id]) => id === identity).map(([ip]) => ip); }
   get size(): number { return this.owners.size; }
 }

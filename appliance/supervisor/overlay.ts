@@ -11,7 +11,8 @@ import { readSas, readDropSources, readEspCounters, SA_EVENT_REASON, type EspCon
 import { readCounters } from '../dataplane/commands.js';
 import { DropLog } from './drop-log.js';
 import { NhrpIdentityBinding } from './nhrp-identity.js';
-import { IkeService } from './ike-service.js';
+import { IkeService, type RefusedPeer } from './ike-service.js';
+import type { PeerCertCheck } from '../ike/tasks/v2/cert-auth.js';
 import type { InstalledChild } from './ike-child-sas.js';
 import type { IkeV2Engine } from './ike-engine-v2.js';
 import { ikeV2SettingsFrom } from '../ike/config-v2.js';
@@ -64,6 +65,8 @@ export class Overlay {
 
   /** the key store's lookup (IKEv2 certificate authentication), set before start() */
   keys?: KeyLookup;
+  /** the box's further say over IKEv2 peer certificates (the enrollment hub's), set before start() */
+  certAccepted?: PeerCertCheck;
 
   constructor(private config: ApplianceConfig, public tunnel: TunnelConfig, readonly params: TunnelParams,
     private readonly sas: PlannedSa[], private readonly log: Log, readonly kernel: KernelTable) {
@@ -241,6 +244,7 @@ export class Overlay {
       inboundPackets: (index) => readSas(dp.buffer, dp.layoutInfo).find((r) => r.index === index)?.packets ?? 0,
       log: (level, msg) => ikeLog(level, msg),
       keys: this.keys,
+      certAccepted: this.certAccepted,
     }); } catch (e) {
       this.log.emit('CRYPTO', 'error', 'IKE', `tunnel protection on ${this.tunnel.name}: IKE not started: ${(e as Error).message}; GRE to a peer without an SA is dropped`);
       return;
@@ -269,11 +273,26 @@ export class Overlay {
       children: () => ike.children.all.map((c) => ({ peer: c.peer, spiIn: c.spiIn, spiOut: c.spiOut, mode: c.mode, udp: c.udp })),
       clear: (peer) => ike.clear(peer),
       clearIsakmp: (connId) => ike.clearIsakmp(connId),
+      clearRefused: (refuse) => this.clearRefused(ike, refuse),
       ikev2Sa: (detail) => (ike.engine.version === 2
         ? formatCryptoIkev2Sa(ike.engine.sas as IkeSaV2[], (ike.engine as IkeV2Engine).policy, detail) : undefined),
       counters: () => ({ ...ike.engine.counters, ...ike.counters,
         firstPacketsQueued: ike.queue.counters.queued, firstPacketsSent: ike.queue.counters.sent, firstPacketsDropped: ike.queue.counters.dropped }),
     };
+  }
+
+  /** IKE SAs whose certificate `refuse` now refuses go (ike-service.ts), and with them the NHRP
+   *  registrations their identity made, unless another SA of that identity is still up: a revoked spoke
+   *  leaves `show dmvpn` at once instead of at the end of its holding time. */
+  private clearRefused(ike: IkeService, refuse: PeerCertCheck): Array<RefusedPeer & { registrations: string[] }> {
+    return ike.clearRefusedPeers(refuse).map((p) => {
+      const id = p.peerId;
+      const stillUp = id !== undefined && ike.engine.sas.some((s) => s.peerId === id && ike.engine.isEstablished(s));
+      const registrations = id === undefined || stillUp ? [] : this.identities.addressesOf(id)
+        .filter((ip) => this.nhrp.withdrawRegistration(ip, 'IKE peer refused'));
+      for (const ip of registrations) this.log.emit('NHRP', 'notice', 'WITHDRAWN', `registration of ${ip} (IKE identity ${id}) withdrawn: ${p.reason}`);
+      return { ...p, registrations };
+    });
   }
 
   /** Calls `fn` whenever an NHS goes up or down, until the returned function is called or the tunnel stops. */

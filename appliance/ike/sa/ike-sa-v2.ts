@@ -5,6 +5,7 @@ import type { IkeSuite } from '../config-v2.js';
 import type { IkeKeys } from '../keymat/ikev2.js';
 import type { SkKeys } from '../encoding/message-v2.js';
 import { suiteOf } from '../config-v2.js';
+import type { X509Certificate } from 'node:crypto';
 
 /** States as IOS `show crypto ikev2 sa` names them (IN-NEG while negotiating, READY once authenticated). */
 export type IkeV2State = 'IN-NEG' | 'READY' | 'DELETED';
@@ -26,6 +27,9 @@ export class IkeSaV2 {
   peerId?: string;
   /** With certificate authentication: the IPv4 addresses the peer's certificate names (SAN iPAddress). */
   peerCertAddresses?: string[];
+  /** With certificate authentication: the peer's verified certificate (a PeerCertCheck may be asked
+   *  about it again while the SA lives: a device unenrolled on the hub is cut off at once) */
+  peerCert?: X509Certificate;
   /** the key type the peer signed with (certificate authentication): 'ec' | 'rsa' | 'ed25519' */
   peerKeyType?: string;
   /** The next message ID of a request we send, and of the request we expect from the peer. */

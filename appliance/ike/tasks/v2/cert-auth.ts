@@ -14,6 +14,11 @@ export const CERT_X509_SIGNATURE = 4;
 
 export interface CertCredentials { cert: X509Certificate; key: KeyObject; trusted: X509Certificate[] }
 
+/** A further say over a peer certificate that passed every check here (chain, validity, identity, AUTH
+ *  signature): why it is refused, or undefined to accept it. The box's owner of such a rule plugs it in
+ *  (the hub's enrollment server: a device certificate only while its key is enrolled); IKE knows no more. */
+export type PeerCertCheck = (cert: X509Certificate) => string | undefined;
+
 /** AlgorithmIdentifier DER of the signature schemes we make and accept (RFC 7427 appendix A, RFC 8420). */
 const ALG = {
   ecdsaSha256: Buffer.from('300a06082a8648ce3d040302', 'hex'),
@@ -78,9 +83,10 @@ export const withinValidity = (cert: X509Certificate, now = new Date()) => now >
 /**
  * The peer's end-entity certificate checked against our trust anchors and its claimed identity, then
  * its AUTH signature over `octets`. A reason when anything fails, else the IPv4 addresses the
- * certificate names (identity-bound NHRP accepts registrations of those tunnel addresses only).
+ * certificate names (identity-bound NHRP accepts registrations of those tunnel addresses only) and the
+ * certificate itself (kept on the SA, so a PeerCertCheck can be asked again later).
  */
-export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: CertIdentity, octets: Uint8Array, now = new Date()): string | { addresses: string[]; keyType: string } {
+export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthBodyV2, trusted: readonly X509Certificate[], identity: CertIdentity, octets: Uint8Array, now = new Date()): string | { addresses: string[]; keyType: string; cert: X509Certificate } {
   const certP = ps.find((p) => p.type === PayloadV2.Cert && !('unknown' in p)) as DataBodyV2 | undefined;
   if (!certP || certP.data[0] !== CERT_X509_SIGNATURE) return 'no X.509 certificate payload';
   let cert: X509Certificate;
@@ -96,5 +102,5 @@ export function verifySignatureAuth(ps: readonly PayloadV2Decoded[], auth: AuthB
   if (hash === undefined) return 'signature algorithm not accepted for this key';
   let good = false;
   try { good = verify(hash, octets, cert.publicKey, sig); } catch { /* malformed signature: refused below */ }
-  return good ? { addresses: sanIpv4Addresses(cert), keyType: kt! } : 'AUTH signature does not verify';
+  return good ? { addresses: sanIpv4Addresses(cert), keyType: kt!, cert } : 'AUTH signature does not verify';
 }

@@ -106,7 +106,7 @@ export function respondCreateChild(sa: IkeSaV2, policy: IkeV2Policy, ps: readonl
 /** The IKE SA that replaces `old` after a rekey; `weInitiated`: we sent the CREATE_CHILD_SA request. */
 function rekeyedSa(old: IkeSaV2, weInitiated: boolean, spii: Uint8Array, spir: Uint8Array, suite: IkeSuite, gir: Uint8Array, ni: Uint8Array, nr: Uint8Array, connId: number): IkeSaV2 {
   const sa = new IkeSaV2(weInitiated, old.local, old.remote, spii, spir, connId);
-  Object.assign(sa, { localPort: old.localPort, remotePort: old.remotePort, natLocal: old.natLocal, natRemote: old.natRemote, peerId: old.peerId, peerCertAddresses: old.peerCertAddresses, peerKeyType: old.peerKeyType, ni, nr, suite });
+  Object.assign(sa, { localPort: old.localPort, remotePort: old.remotePort, natLocal: old.natLocal, natRemote: old.natRemote, peerId: old.peerId, peerCertAddresses: old.peerCertAddresses, peerCert: old.peerCert, peerKeyType: old.peerKeyType, ni, nr, suite });
   // the rekeying exchange belongs to the old SA, so its PRF makes SKEYSEED (RFC 7296 2.18)
   const seed = skeyseedRekey(old.suite!.prf.prf, old.keys!.skD, gir, ni, nr);
   const s = suiteOf(suite);

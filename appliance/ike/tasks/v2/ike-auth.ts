@@ -15,6 +15,7 @@ import type { IkeSaV2 } from '../../sa/ike-sa-v2.js';
 import { answerFits, childSaKeys, greSelector, narrow, newSpi } from './child.js';
 import { espAnswer, espOffer, selectEsp } from './proposals.js';
 import { ipv4Bytes } from '../../../net/ipv4.js';
+import type { X509Certificate } from 'node:crypto';
 
 export type AuthResult =
   | { ok: true; child?: ChildSaKeys; childError?: string; reply?: PayloadBodyV2[] }
@@ -54,19 +55,23 @@ function authData(sa: IkeSaV2, psk: string, signerIsInitiator: boolean, idBody: 
   return pskAuth(h, enc.encode(psk), signerInit, signerIsInitiator ? sa.nr! : sa.ni!, signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, idBody);
 }
 
-function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string; certAddresses?: string[]; keyType?: string } | { ok: false; error: string; peerRefused: true } {
+/** What a verified AUTH tells about the peer. */
+interface PeerFacts { id: string; certAddresses?: string[]; keyType?: string; cert?: X509Certificate }
+
+function verify(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): ({ ok: true } & PeerFacts) | { ok: false; error: string; peerRefused: true } {
   const r = verifyPeer(sa, policy, ps, idType);
   return r.ok ? r : { ...r, peerRefused: true };
 }
 
 /** What the peer's verified AUTH tells about it, kept on its SA (identity-bound NHRP, show crypto ikev2 sa). */
-function verified(sa: IkeSaV2, v: { id: string; certAddresses?: string[]; keyType?: string }): void {
+function verified(sa: IkeSaV2, v: PeerFacts): void {
   sa.peerId = v.id;
   sa.peerCertAddresses = v.certAddresses;
   sa.peerKeyType = v.keyType;
+  sa.peerCert = v.cert;
 }
 
-function verifyPeer(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): { ok: true; id: string; certAddresses?: string[]; keyType?: string } | { ok: false; error: string } {
+function verifyPeer(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Decoded[], idType: PayloadV2.IDi | PayloadV2.IDr): ({ ok: true } & PeerFacts) | { ok: false; error: string } {
   const id = findV2<IdBodyV2>(ps, idType), auth = findV2<AuthBodyV2>(ps, PayloadV2.Auth);
   if (!id || !auth) return { ok: false, error: 'IKE_AUTH without ID or AUTH' };
   const peerId = idString(id);
@@ -78,7 +83,11 @@ function verifyPeer(sa: IkeSaV2, policy: IkeV2Policy, ps: readonly PayloadV2Deco
     const octets = signedOctets(sa.suite!.prf.prf, signerIsInitiator === sa.initiator ? sa.ourInit! : sa.peerInit!, signerIsInitiator ? sa.nr! : sa.ni!,
       signerIsInitiator ? sa.keys!.skPi : sa.keys!.skPr, id.body);
     const r = verifySignatureAuth(ps, auth, policy.credentials.trusted, ci, octets);
-    return typeof r === 'string' ? { ok: false, error: `${peerId}: ${r}` } : { ok: true, id: ci.kind === 'ipv4' ? ci.address : ci.name, certAddresses: r.addresses, keyType: r.keyType };
+    if (typeof r === 'string') return { ok: false, error: `${peerId}: ${r}` };
+    // asked last: a refusal then concerns a peer proven to hold the certificate's key
+    const refused = policy.certAccepted?.(r.cert);
+    if (refused !== undefined) return { ok: false, error: `${peerId}: ${refused}` };
+    return { ok: true, id: ci.kind === 'ipv4' ? ci.address : ci.name, certAddresses: r.addresses, keyType: r.keyType, cert: r.cert };
   }
   if (auth.method !== AuthMethod.SharedKeyMic) return { ok: false, error: `auth method ${auth.method} not supported` };
   // `authentication remote ecdsa-sig|rsa-sig`: a pre-shared key from the peer is not accepted
