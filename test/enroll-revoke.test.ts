@@ -170,3 +170,44 @@ t.test('a one-time token stays used after its binding is cleared: another key re
   t.match(await ask(csrOf()), { status: 'refused', reason: 'token-used' }, 'another device key with the token: refused');
   t.equal(svc.state.bindings.length, 0, 'and bound nothing');
 });
+
+t.test('dmvpn enrollment revoke: the key loses its binding and is refused with any token, after a restart too; clear ... revoked undoes it', async (t) => {
+  const ca = new TestCa();
+  t.teardown(() => ca.close());
+  const caCert = ca.ca('lab');
+  const hub = ca.leaf('hub', 'lab', ['172.16.15.2', '192.168.0.1']);
+  const creds = { tlsCert: hub, tlsKey: ca.read('hub.key'), caCert, caKey: ca.read('lab.key'), pin: pinOf(hub) };
+  const cfg: EnrollmentConfig = { tokens: [{ name: 'SITE1', sha256: sha(SECRET), oneTime: true }, { name: 'FLEET', sha256: sha(`${SECRET}2`) }], pool: { start: '192.168.0.10', end: '192.168.0.20' }, template: 'spoke.cfg' };
+  const template = fs.readFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), 'utf8');
+  let saved = '';
+  const logs: string[] = [];
+  const service = (state: EnrollmentState) => new EnrollmentService({ config: () => cfg, credentials: () => creds, template: () => template, state,
+    save: (s) => { saved = JSON.stringify(s); }, log: (_l, m, x) => logs.push(`${m}: ${x}`) });
+  let svc = service(emptyState());
+  const ask = (csr: string, token = 'SITE1', secret = SECRET) => svc.handle(frame({ v: 1, token, secret, csr }).subarray(4), '172.16.25.2');
+  const stolen = certificateRequest(generateKeyPairSync('ed25519').privateKey, 'CN=factory');
+  t.match(await ask(stolen), { status: 'admitted', address: '192.168.0.10' }, 'admitted');
+  const key = svc.state.bindings[0].key;
+  // clear binding alone: the same key comes back with its one-time token (that is what it is for)
+  svc.unbind(key.slice(0, 16));
+  t.match(await ask(stolen), { status: 'admitted', address: '192.168.0.10' }, 'clear binding: the same key enrolls again with its token');
+  t.match(svc.revoke('zz'), /at least 8 hexadecimal digits/, 'a bad key argument: refused');
+  t.equal(svc.revoke(key.slice(0, 16)), `% device key ${key.slice(0, 16)} revoked, 192.168.0.10 released\n`, 'revoke: the binding released');
+  t.equal(svc.state.bindings.length, 0);
+  t.same(svc.state.revoked, [key]);
+  t.match(svc.revoke(key.slice(0, 16)), /no device key|already revoked/, 'revoking again: said so');
+  t.match(await ask(stolen), { status: 'refused', reason: 'key-revoked', message: 'this device key was revoked by the operator' }, 'its one-time token: refused, key-revoked');
+  t.match(await ask(stolen, 'FLEET', `${SECRET}2`), { status: 'refused', reason: 'key-revoked' }, 'a reusable token: refused too');
+  t.match(await ask(certificateRequest(generateKeyPairSync('ed25519').privateKey, 'CN=other'), 'FLEET', `${SECRET}2`), { status: 'admitted' }, 'another device key: admitted');
+  t.match(JSON.parse(saved), { revoked: [key] }, 'the revocation is in the saved state (an admission after it kept it)');
+  // a restart: the state read back from the file
+  const { parseState } = await import('../appliance/enroll/bindings.js');
+  const back = parseState(saved);
+  if (typeof back === 'string') { t.fail(back); return; }
+  svc = service(back);
+  t.match(await ask(stolen), { status: 'refused', reason: 'key-revoked' }, 'after a restart: still refused');
+  t.match(parseState(JSON.stringify({ ...back, revoked: ['nothex'] })), /revoked is malformed/, 'a damaged revoked list: the state file refused');
+  t.equal(svc.revoke(key.slice(0, 16), true), `% device key ${key.slice(0, 16)} may enroll again\n`, 'clear dmvpn enrollment revoked');
+  t.match(await ask(stolen), { status: 'admitted' }, 'then it enrolls again (its one-time token admits the key it admitted)');
+  t.match(logs.join('\n'), new RegExp(`REVOKED: device key ${key.slice(0, 16)} revoked, 192\\.168\\.0\\.10 released[\\s\\S]*UNREVOKED: device key ${key.slice(0, 16)} may enroll again`), 'logged');
+});

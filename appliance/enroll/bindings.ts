@@ -11,6 +11,8 @@ export interface EnrollmentState {
   usedTokens: Record<string, string>;
   /** device keys the operator approved (`dmvpn enrollment approve`) that have not collected their answer yet */
   approved?: string[];
+  /** device keys the operator revoked (`dmvpn enrollment revoke`): never admitted again, whatever token */
+  revoked?: string[];
 }
 
 export const emptyState = (): EnrollmentState => ({ bindings: [], usedTokens: {} });
@@ -40,5 +42,6 @@ export function parseState(text: string): EnrollmentState | string {
     if (typeof b?.key !== 'string' || !/^[0-9a-f]{64}$/.test(b.key) || typeof b.address !== 'string' || typeof b.token !== 'string') return 'a binding is malformed';
   }
   if (o.approved !== undefined && (!Array.isArray(o.approved) || o.approved.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'approved is malformed';
-  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}) };
+  if (o.revoked !== undefined && (!Array.isArray(o.revoked) || o.revoked.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'revoked is malformed';
+  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}), ...(o.revoked?.length ? { revoked: o.revoked } : {}) };
 }

@@ -5,7 +5,7 @@ import type { EnrollmentConfig, EnrollmentToken } from '../config/model-enroll.j
 import { bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
 import { nameKeyPart } from './device-name.js';
 
-export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready' | 'bad-certificate' | 'not-enrolled';
+export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready' | 'bad-certificate' | 'not-enrolled' | 'key-revoked';
 
 export const REASON_TEXT: Record<RefusalReason, string> = {
   'bad-token': 'the token is unknown or its secret is wrong',
@@ -16,6 +16,7 @@ export const REASON_TEXT: Record<RefusalReason, string> = {
   'not-ready': 'the enrollment server is not fully configured',
   'bad-certificate': 'renewal refused: the client certificate is not one this hub issued, or not valid now',
   'not-enrolled': 'renewal refused: this device key is not enrolled',
+  'key-revoked': 'this device key was revoked by the operator',
 };
 
 export type Decision =
@@ -29,6 +30,8 @@ export interface Request { token: EnrollmentToken; key: string }
 
 export function decide(cfg: EnrollmentConfig, state: EnrollmentState, req: Request, approved: ReadonlySet<string>): Decision {
   const token = req.token.name;
+  // before anything else: a revoked key gets nothing, not even with the token it enrolled with
+  if (state.revoked?.includes(req.key)) return { kind: 'refused', reason: 'key-revoked' };
   const bound = bindingOf(state, req.key);
   if (bound) {
     // the same device enrolling again (its answer lost, its config wiped) gets the same address

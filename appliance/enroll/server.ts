@@ -132,6 +132,7 @@ export class EnrollmentServer {
       counters: { ...s.counters },
       ike: { ...this.ike },
       admitted: s.state.bindings.map((b) => ({ ...b })),
+      revoked: [...(s.state.revoked ?? [])],
       pending: [...s.pending.values()].map((p) => ({ ...p })),
       refused: s.refusals.map((r) => ({ ...r })),
     };

@@ -15,7 +15,7 @@ import { decodeRequest, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
 import { provenKey, issueCertificate } from './issue.js';
 import { deviceName } from './device-name.js';
 import { spokeConfig } from './template.js';
-import type { EnrollmentState } from './bindings.js';
+import { bindingOf, type EnrollmentState } from './bindings.js';
 import type { ServerCredentials } from './credentials.js';
 import type { Level } from '../log/log.js';
 
@@ -95,6 +95,31 @@ export class EnrollmentService {
     return `% device key ${shortKey(hits[0].key)} released ${hits[0].address}\n`;
   }
 
+  /** `dmvpn enrollment revoke KEY`: the device key loses its binding (if it has one) and is refused from
+   *  now on, whatever token it presents (a stolen box keeps its provisioning file and token). Saved
+   *  before it takes effect. `undo` (`clear dmvpn enrollment revoked KEY`) lets it enroll again. */
+  revoke(prefix: string, undo = false): string {
+    const p = prefix.toLowerCase();
+    if (!/^[0-9a-f]{8,64}$/.test(p)) return '% a device key: at least 8 hexadecimal digits of its SHA-256 (show dmvpn enrollment)\n';
+    const revoked = this.d.state.revoked ?? [];
+    const known = undo ? revoked : [...new Set([...this.d.state.bindings.map((b) => b.key), ...this.pending.keys(), ...this.refusals.flatMap((r) => (r.key ? [r.key] : []))])];
+    const hits = known.filter((k) => k.startsWith(p));
+    if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} ${undo ? 'revoked device key' : 'device key (bound, pending or refused)'} ${p}\n`;
+    const key = hits[0];
+    if (!undo && revoked.includes(key)) return `% device key ${shortKey(key)} is already revoked\n`;
+    const bound = bindingOf(this.d.state, key);
+    const nextRevoked = undo ? revoked.filter((k) => k !== key) : [...revoked, key];
+    const next: EnrollmentState = { ...this.d.state, bindings: this.d.state.bindings.filter((b) => b.key !== key), ...(nextRevoked.length ? { revoked: nextRevoked } : {}) };
+    if (!nextRevoked.length) delete next.revoked;
+    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    this.d.state.bindings = next.bindings;
+    if (next.revoked) this.d.state.revoked = next.revoked; else delete this.d.state.revoked;
+    this.pending.delete(key);
+    const what = undo ? 'may enroll again' : `revoked${bound ? `, ${bound.address} released` : ''}`;
+    this.d.log('notice', undo ? 'UNREVOKED' : 'REVOKED', `device key ${shortKey(key)} ${what}`);
+    return `% device key ${shortKey(key)} ${what}\n`;
+  }
+
   private refuse(from: string, reason: Refusal['reason'], extra: Omit<Refusal, 'at' | 'from' | 'reason'> = {}): EnrollAnswer {
     this.counters.refused++;
     this.refusals.push({ at: this.now().getTime(), from, reason, ...extra });
@@ -138,6 +163,7 @@ export class EnrollmentService {
         bindings: [...this.d.state.bindings, { key: proven.key, address: dec.address, hostname: dec.hostname, token: dec.token, admitted: now.toISOString() }],
         usedTokens: tc.token.oneTime ? { ...this.d.state.usedTokens, [dec.token]: proven.key } : this.d.state.usedTokens,
         ...(approved.length ? { approved } : {}),
+        ...(this.d.state.revoked ? { revoked: this.d.state.revoked } : {}),
       };
       try { this.d.save(next); } catch (e) {
         this.counters.internalErrors++;

@@ -1,7 +1,9 @@
 // Exec commands of the hub's enrollment server (appliance/enroll/, docs/enrollment.md):
 // `show dmvpn enrollment [json]`, `dmvpn enrollment approve KEY` (manual approval) and
 // `clear dmvpn enrollment binding KEY` (frees a device key's address: it may then enroll under another
-// token; and its IKE SAs are taken down, as the key's certificate is refused from then on: revocation.ts).
+// token; and its IKE SAs are taken down, as the key's certificate is refused from then on: revocation.ts),
+// `dmvpn enrollment revoke KEY` (the same, and the key is never admitted again, whatever token: a stolen
+// box keeps its provisioning file) and `clear dmvpn enrollment revoked KEY` (undoes that).
 import type { Args } from '../cli/tree.js';
 import type { EnrollmentServer, EnrollmentView } from '../enroll/server.js';
 import { shortKey } from '../enroll/service.js';
@@ -14,6 +16,9 @@ export function enrollmentCommands(s: EnrollmentServer, ike: () => ExecIke | und
     'show dmvpn enrollment json': () => formatEnrollment(s.view(), true),
     'dmvpn enrollment approve {key:word}': (a) => s.approve(a.p.key),
     'clear dmvpn enrollment binding {key:word}': (a) => s.service.unbind(a.p.key) + cutOff(s, ike()),
+    // revoke: as clear binding, and the key is refused from then on whatever token it brings
+    'dmvpn enrollment revoke {key:word}': (a) => s.service.revoke(a.p.key) + cutOff(s, ike()),
+    'clear dmvpn enrollment revoked {key:word}': (a) => s.service.revoke(a.p.key, true),
   };
 }
 
@@ -40,11 +45,12 @@ export function formatEnrollment(v: EnrollmentView, json: boolean, now = Date.no
   const out = [v.listening ? `Enrollment server: listening on ${v.listening.address} TCP ${v.listening.port}, approval ${v.approval}${v.pool ? `, pool ${v.pool.start} - ${v.pool.end}` : ''}` : `Enrollment server: not listening: ${v.notListening}`];
   if (v.listening) out.push(`  Hub key pin: ${v.listening.pin}`);
   out.push(`  IKE: refused ${v.ike.refused} (device key not enrolled), SAs taken down ${v.ike.tornDown} (binding cleared)`);
-  out.push(`  Requests ${c.requests}: admitted ${c.admitted}, again ${c.readmitted}, pending ${c.pending}, refused ${c.refused} (bad request ${c.badRequest}, too large ${c.tooLarge}); dropped: rate ${c.rateLimited}, busy ${c.busy}, timeout ${c.timeouts}, TLS ${c.tlsErrors}`);
+  out.push(`  Requests ${c.requests}: admitted ${c.admitted}, again ${c.readmitted}, renewed ${c.renewed}, pending ${c.pending}, refused ${c.refused} (bad request ${c.badRequest}, too large ${c.tooLarge}); dropped: rate ${c.rateLimited}, busy ${c.busy}, timeout ${c.timeouts}, TLS ${c.tlsErrors}`);
   out.push('', 'Admitted:', '  Device key        Tunnel address   Hostname                Token         Since');
   for (const b of v.admitted) out.push(`  ${shortKey(b.key).padEnd(18)}${b.address.padEnd(17)}${b.hostname.padEnd(24)}${b.token.padEnd(14)}${b.admitted}`);
   out.push('', 'Pending:', '  Device key        From             Token         Waiting  State');
   for (const p of v.pending) out.push(`  ${shortKey(p.key).padEnd(18)}${p.from.padEnd(17)}${p.token.padEnd(14)}${age(now, p.since).padEnd(9)}${p.approved ? 'approved' : 'waiting for approval'}`);
+  if (v.revoked.length) out.push('', `Revoked: ${v.revoked.map(shortKey).join(' ')}`);
   out.push('', 'Refused (latest):', '  Age      From             Token         Device key        Reason');
   for (const r of [...v.refused].reverse()) out.push(`  ${age(now, r.at).padEnd(9)}${r.from.padEnd(17)}${(r.token ?? '-').padEnd(14)}${(r.key ? shortKey(r.key) : '-').padEnd(18)}${r.reason}${r.detail ? ` (${r.detail})` : ''}`);
   return out.join('\n') + '\n';
