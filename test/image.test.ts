@@ -30,6 +30,8 @@ import { partFiles } from './image/firmware-fixture.js';
 import { writeBundle } from '../appliance/firmware/bundle-writer.js';
 
 const HUB_NBMA = '172.16.25.1';
+/** the hub's Tunnel0 address: what the VM reaches through its tunnel */
+const HUB_TUNNEL = '192.168.0.1';
 const VM_NBMA = '172.16.25.2';
 
 const ENABLE_SECRET = 'En-0image';
@@ -196,12 +198,12 @@ t.test('TCP through the tunnel: a 4 MB download from the hub arrives whole, merg
   const data = randomBytes(4 << 20);
   fs.writeFileSync(path.join(www, 'f'), data);
   const want = createHash('sha256').update(data).digest('hex');
-  const http = httpServer(hubNs, '192.168.0.1', 8081, www);
+  const http = httpServer(hubNs, HUB_TUNNEL, 8081, www);
   try {
     await http.ready();
     await waitFor(() => lab.ping(hubNs, '192.168.0.2', 1), 30_000, 500);
     const t0 = Date.now();
-    const got = await vm!.shell('busybox wget -q -O - http://192.168.0.1:8081/f | sha256sum', 300_000);
+    const got = await vm!.shell(`busybox wget -q -O - http://${HUB_TUNNEL}:8081/f | sha256sum`, 300_000);
     if (got.out.trim().split(/\s+/)[0] !== want) t.comment(`the VM's shell printed: ${got.out.trim().slice(0, 500)}`);
     t.equal(got.out.trim().split(/\s+/)[0], want, `4 MiB from the hub's tunnel address arrive intact (${((Date.now() - t0) / 1000).toFixed(1)} s under TCG)`);
     const c = JSON.parse((await vm!.shell('dmvpnctl show dataplane counters json')).out) as Record<string, number>;
@@ -241,18 +243,19 @@ t.test('a hung supervisor stops the hardware watchdog\'s feeding: the timer fire
 
 // ---- firmware update (appliance/firmware/, docs/image.md "Firmware update") ------------------------
 // A bundle of this image with its root relabelled 0.1.1 (test/image/firmware-vm.ts), served over HTTP
-// from the hub's namespace: an unsigned one is refused; the signed one is verified, written into slot
+// by the hub through the VM's tunnel (the hub's Tunnel0 address: over the overlay, as `firmware push`
+// serves them; issue 15 "firmware update over the tunnel"): an unsigned one is refused; the signed one is verified, written into slot
 // B and tried: the guest reboots (-no-reboot: qemu exits), the same disk boots again (GRUB: try_slot
 // B once), the spoke registers and the trial commits (grubenv slot=B). The reload test below then
 // runs on that second boot, so the update costs one boot. Rolling back needs a third: `make soak`.
-t.test('firmware update over HTTP: refused unsigned; slot B written, tried, committed once registered', async (t) => {
+t.test('firmware update over HTTP through the tunnel: refused unsigned; slot B written, tried, committed once registered', async (t) => {
   const key = devFirmwareKey();
   if (!key) return cannotRun(t, ['the development firmware key make image generated (Makefile FIRMWARE_KEY)']);
   const www = fs.mkdtempSync(path.join(lab.dir, 'www-'));
   const good = variantBundle(image, www, key, '99.0.1', `hfw-${process.pid}`);
   const parts = partFiles(www, { root: 4096, kernel: 100, initrd: 100 }, 'bad');
   writeBundle({ version: '99.0.2', arch: 'x86_64', privateKeyPem: fs.readFileSync(key, 'utf8'), parts, sign: false }, path.join(www, 'unsigned.fw'));
-  const http = httpServer(hubNs, HUB_NBMA, 8080, www);
+  const http = httpServer(hubNs, HUB_TUNNEL, 8080, www);
   t.teardown(() => http.stop());
   await http.ready();
   t.comment(`bundle ${path.basename(good)}: ${fs.statSync(good).size} bytes`);
@@ -260,7 +263,7 @@ t.test('firmware update over HTTP: refused unsigned; slot B written, tried, comm
   const show0 = await vm!.command('show firmware', /R2#/);
   t.match(show0, new RegExp(`^Firmware version ${factory} \\(x86_64\\), booted from slot A$`, 'm'), 'show firmware: the factory version, slot A');
   t.match(show0, new RegExp(`^A +${factory} +running, default$`, 'm'), 'slot A running and default');
-  const url = (f: string) => `http://${HUB_NBMA}:8080/${f}`;
+  const url = (f: string) => `http://${HUB_TUNNEL}:8080/${f}`;
   t.match(await vm!.command(`firmware update ${url('unsigned.fw')}`, /R2#/), /Firmware update from \S+ started/);
   const refused = await waitFor(async () => { const o = await vm!.command('show firmware', /R2#/); return /Last result: refused/.test(o) ? o : ''; }, 120_000, 2000);
   t.match(refused, /Last result: refused: \S+unsigned\.fw: bundle is not signed/, 'the unsigned bundle is refused, the reason in show firmware');
