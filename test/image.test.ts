@@ -272,12 +272,18 @@ t.test('firmware update over HTTP through the tunnel: refused unsigned; slot B w
   t.match(await vm!.command(`firmware update ${url(path.basename(good))}`, /R2#/), /started .* slot B is written/);
   // phases as show firmware reports them, until the guest reboots
   const phases: string[] = [];
+  let downloadLog: string | undefined;
   while (vm!.proc?.exitCode === null && Date.now() - t0 < 600_000) {
     const o = await vm!.command('show firmware', /R2#/, 10_000).catch(() => '');
     const ph = /^Update: (\w+)/m.exec(o)?.[1];
     if (ph && phases.at(-1)?.split(' ')[0] !== ph) phases.push(`${ph} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    // downloaded: where to (the supervisor's log, before the reboot clears it): the persistent partition
+    // (256 MiB /data, resumable after a power cut), not RAM (a NoRoom fallback logs "not resumable")
+    if ((ph === 'verifying' || ph === 'writing') && downloadLog === undefined) downloadLog = (await vm!.shell('grep -c "%FIRMWARE-" /var/log/dmvpnd.log; grep -c "not resumable" /var/log/dmvpnd.log', 10_000).catch(() => ({ out: '' }))).out;
     await new Promise((r) => setTimeout(r, 1000));
   }
+  const [fwLines, ramLines] = (downloadLog ?? '').trim().split(/\s+/).map(Number);
+  t.ok(fwLines > 0 && ramLines === 0, `the bundle was downloaded to the persistent partition (resumable), not to RAM (log: ${fwLines} firmware lines, ${ramLines} "not resumable")`);
   t.equal(await vm!.exited(60_000), 0, 'the guest rebooted to try slot B (-no-reboot: qemu exits 0)');
   t.comment(`update, from the command to the reboot: ${((Date.now() - t0) / 1000).toFixed(1)} s (show firmware: ${phases.join(', ')})`);
   t.match(grubenvOfDisk(disk, lab.dir), /^slot=A\ntry_slot=B\n$/, 'grubenv on the disk: slot=A, try_slot=B');
