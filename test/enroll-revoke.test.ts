@@ -151,12 +151,17 @@ t.test('the server: the counted hook, the CA when it cannot issue, cutOff and th
   server.stop();
 });
 
-t.test('a one-time token stays used after its binding is cleared: another key refused token-used', async (t) => {
+/** The enrollment hub's credentials from a throw-away CA (closed at the end of `t`). */
+function hubCredentials(t: { teardown(f: () => void): void }) {
   const ca = new TestCa();
   t.teardown(() => ca.close());
   const caCert = ca.ca('lab');
   const hub = ca.leaf('hub', 'lab', ['172.16.15.2', '192.168.0.1']);
-  const creds = { tlsCert: hub, tlsKey: ca.read('hub.key'), caCert, caKey: ca.read('lab.key'), pin: pinOf(hub) };
+  return { tlsCert: hub, tlsKey: ca.read('hub.key'), caCert, caKey: ca.read('lab.key'), pin: pinOf(hub) };
+}
+
+t.test('a one-time token stays used after its binding is cleared: another key refused token-used', async (t) => {
+  const creds = hubCredentials(t);
   const cfg: EnrollmentConfig = { tokens: [{ name: 'SITE1', sha256: sha(SECRET), oneTime: true }], pool: { start: '192.168.0.10', end: '192.168.0.20' }, template: 'spoke.cfg' };
   const template = fs.readFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), 'utf8');
   const svc = new EnrollmentService({ config: () => cfg, credentials: () => creds, template: () => template, state: emptyState(), save: () => undefined, log: () => undefined });
@@ -172,11 +177,7 @@ t.test('a one-time token stays used after its binding is cleared: another key re
 });
 
 t.test('dmvpn enrollment revoke: the key loses its binding and is refused with any token, after a restart too; clear ... revoked undoes it', async (t) => {
-  const ca = new TestCa();
-  t.teardown(() => ca.close());
-  const caCert = ca.ca('lab');
-  const hub = ca.leaf('hub', 'lab', ['172.16.15.2', '192.168.0.1']);
-  const creds = { tlsCert: hub, tlsKey: ca.read('hub.key'), caCert, caKey: ca.read('lab.key'), pin: pinOf(hub) };
+  const creds = hubCredentials(t);
   const cfg: EnrollmentConfig = { tokens: [{ name: 'SITE1', sha256: sha(SECRET), oneTime: true }, { name: 'FLEET', sha256: sha(`${SECRET}2`) }], pool: { start: '192.168.0.10', end: '192.168.0.20' }, template: 'spoke.cfg' };
   const template = fs.readFileSync(path.join(ROOT, 'test/fixtures/enroll-spoke-template.cfg'), 'utf8');
   let saved = '';

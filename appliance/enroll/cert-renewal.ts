@@ -81,6 +81,9 @@ export class CertRenewal {
   /** per trustpoint: no attempt before this time, and the wait after the next failure */
   private readonly retry = new Map<string, { at: number; wait: number }>();
   readonly counters = { attempts: 0, renewed: 0, failed: 0 };
+  /** the plans of the crypto config last looked at: live apply replaces the running config whole, so
+   *  the same object means the same certificates (not parsed again every tick) */
+  private last?: { crypto: ApplianceConfig['crypto']; plans: RenewalPlan[] };
 
   constructor(private readonly d: RenewalDeps) {}
 
@@ -99,7 +102,9 @@ export class CertRenewal {
     if (this.busy) return;
     this.busy = true;
     try {
-      for (const p of renewalPlans(this.d.config())) {
+      const cfg = this.d.config();
+      if (this.last?.crypto !== cfg.crypto) this.last = { crypto: cfg.crypto, plans: renewalPlans(cfg) };
+      for (const p of this.last.plans) {
         const now = this.now();
         if (now < p.dueMs || now < (this.retry.get(p.trustpoint)?.at ?? 0)) continue;
         const why = await this.renew(p);

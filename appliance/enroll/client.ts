@@ -9,7 +9,7 @@ import type { HubTarget } from './provisioning.js';
 import { ENROLL_TRUSTPOINT, DEVICE_KEY_LABEL } from './template.js';
 import { parseStartupConfig } from '../config/load.js';
 import { chainCerts, trustpointOf } from '../config/model-pki.js';
-import { certNamesHost } from '../ike/tasks/v2/cert-auth.js';
+import { certNamesHost, issuerOf } from '../ike/tasks/v2/cert-auth.js';
 
 export class EnrollError extends Error {}
 
@@ -94,10 +94,7 @@ export interface RenewCredentials { certPem: string; keyPem: string; caPem: stri
  */
 export function requestRenewal(at: { host: string; port: number }, c: RenewCredentials, timeoutMs = 20_000): Promise<EnrollAnswer> {
   const issuedByOurCa = (hub: X509Certificate | undefined) => {
-    const ca = new X509Certificate(c.caPem);
-    let ok = false;
-    try { ok = !!hub && hub.checkIssued(ca) && hub.verify(ca.publicKey); } catch { ok = false; }
-    return ok ? undefined : `hub ${at.host}: its TLS certificate is not issued by our trustpoint's CA: nothing sent`;
+    return hub && issuerOf(hub, [new X509Certificate(c.caPem)]) ? undefined : `hub ${at.host}: its TLS certificate is not issued by our trustpoint's CA: nothing sent`;
   };
   return exchange(at.host, at.port, { cert: c.certPem, key: c.keyPem }, issuedByOurCa, { v: PROTOCOL_VERSION, renew: true }, timeoutMs);
 }
@@ -113,7 +110,7 @@ export function renewalProblem(a: Extract<EnrollAnswer, { status: 'renewed' }>, 
   const ours = createPublicKey(deviceKey).export({ type: 'spki', format: 'der' });
   if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(ours)) return 'the certificate is not for our device key';
   if (!theirs.raw.equals(ca.raw)) return 'the hub names another CA (a CA change needs a new enrollment)';
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'the certificate is not signed by our CA';
+  if (!issuerOf(cert, [ca])) return 'the certificate is not signed by our CA';
   if (sanOf(cert) !== sanOf(old)) return `the certificate names ${sanOf(cert)}, not ${sanOf(old)}`;
   if (Date.parse(cert.validTo) <= Date.parse(old.validTo)) return `the certificate ends ${cert.validTo}, not after the one we hold (${old.validTo})`;
   return undefined;

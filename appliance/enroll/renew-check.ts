@@ -7,6 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { bindingOf, type Binding, type EnrollmentState } from './bindings.js';
 import { keyId } from './issue.js';
+import { issuerOf } from '../ike/tasks/v2/cert-auth.js';
 
 export type RenewCheck =
   | { ok: true; key: string; spki: Buffer; binding: Binding }
@@ -14,10 +15,7 @@ export type RenewCheck =
 
 export function checkRenewal(peer: X509Certificate | undefined, caPem: string, state: EnrollmentState, now: Date): RenewCheck {
   if (!peer) return { ok: false, reason: 'bad-certificate', detail: 'no TLS client certificate' };
-  const ca = new X509Certificate(caPem);
-  let issued = false;
-  try { issued = peer.checkIssued(ca) && peer.verify(ca.publicKey); } catch { issued = false; }
-  if (!issued) return { ok: false, reason: 'bad-certificate', detail: 'the client certificate is not issued by the enrollment CA' };
+  if (!issuerOf(peer, [new X509Certificate(caPem)])) return { ok: false, reason: 'bad-certificate', detail: 'the client certificate is not issued by the enrollment CA' };
   const t = now.getTime();
   if (t < Date.parse(peer.validFrom) || t > Date.parse(peer.validTo)) return { ok: false, reason: 'bad-certificate', detail: `the client certificate is not valid now (${peer.validFrom} to ${peer.validTo})` };
   const spki = peer.publicKey.export({ type: 'spki', format: 'der' });
