@@ -4,7 +4,7 @@
 // Exec commands (`show dmvpn`, `clear ip nhrp`, ...) are registered by the supervisor as spec
 // strings in the tree DSL (tree.ts define()), e.g. 'show ip nhrp {addr:ipv4}' or 'show dmvpn detail'.
 import type { ApplianceConfig } from '../config/model.js';
-import { Node, Args, root, define } from '../cli/tree.js';
+import { Node, Args, root, define, type Action } from '../cli/tree.js';
 import { tokenize, matchCommand, formatError } from '../cli/match.js';
 import { help as helpText, complete as completeLine } from '../cli/complete.js';
 import { ModeState, prompt, isConfigMode, runConfigLine } from '../config/modes.js';
@@ -18,17 +18,24 @@ export interface CliHost {
   getConfig(): ApplianceConfig;
   /** Apply a whole candidate config (atomically); a refusal leaves the running config as it was. */
   applyConfig(next: ApplianceConfig): ApplyResult | Promise<ApplyResult>;
-  /** exec commands by spec; `show ...` ones are also available before `enable`. */
-  exec: Record<string, (a: Args) => string>;
+  /** exec commands by spec; `show ...` ones are also available before `enable`. A command that waits
+   *  for another process (FRR's vtysh, a key generation) returns a promise: only feedAsync() runs it. */
+  exec: Record<string, (a: Args) => string | Promise<string>>;
   /** Commands IOS types in global configuration mode that are no config line (`crypto key generate`,
    *  `crypto pki authenticate|import`): run in global config and in privileged exec. */
-  configExec?: Record<string, (a: Args) => string | PasteRequest>;
+  configExec?: Record<string, (a: Args) => string | Promise<string> | PasteRequest>;
 }
 
 /** A command that reads pasted text (a PEM block) until a blank line or `quit`, then acts on it. */
 export interface PasteRequest { intro: string; finish(text: string): string | Promise<string> }
 
-type ExecAction = (s: CliSession, a: Args) => string;
+type ExecAction = (s: CliSession, a: Args) => string | Promise<string>;
+
+const ASYNC_COMMAND = 'this command runs asynchronously: use feedAsync()';
+
+/** The exec trees hold ExecActions where the config grammar's trees hold config Actions; runExec()
+ *  casts them back. */
+const defineExec = (n: Node, spec: string, f: ExecAction) => define(n, spec, f as unknown as Action);
 
 /** a pasted PEM certificate is 10-40 lines; more is a mistake (or a flood), not a certificate */
 const MAX_PASTE_LINES = 400;
@@ -48,7 +55,7 @@ export class CliSession {
     this.user = root();
     this.priv = root();
     this.configExec = root();
-    const both = (spec: string, f: ExecAction) => { define(this.user, spec, f); define(this.priv, spec, f); };
+    const both = (spec: string, f: ExecAction) => { defineExec(this.user, spec, f); defineExec(this.priv, spec, f); };
     both('exit', s => { s.closed = true; return ''; });
     both('logout', s => { s.closed = true; return ''; });
     define(this.user, 'enable', s => { s.mode = { id: 'priv' }; return ''; });
@@ -64,17 +71,17 @@ export class CliSession {
     });
     for (const [spec, f] of Object.entries(host.exec)) {
       const act: ExecAction = (_s, a) => f(a);
-      if (/^show\b/i.test(spec)) both(spec, act); else define(this.priv, spec, act);
+      if (/^show\b/i.test(spec)) both(spec, act); else defineExec(this.priv, spec, act);
     }
     for (const [spec, f] of Object.entries(host.configExec ?? {})) {
       const act: ExecAction = (s, a) => {
         const r = f(a);
-        if (typeof r === 'string') return r;
+        if (typeof r === 'string' || r instanceof Promise) return r;
         s.paste = { lines: [], finish: r.finish };
         return r.intro;
       };
-      define(this.priv, spec, act);
-      define(this.configExec, spec, act);
+      defineExec(this.priv, spec, act);
+      defineExec(this.configExec, spec, act);
     }
   }
 
@@ -96,6 +103,7 @@ export class CliSession {
     if (p instanceof Promise) throw new Error('this paste finishes asynchronously: use feedAsync()');
     if (p !== undefined) return p;
     const r = this.step(line);
+    if (r instanceof Promise) { r.catch(() => undefined); throw new Error(ASYNC_COMMAND); }
     if (typeof r === 'string') return r;
     const res = this.host.applyConfig(r.candidate);
     if (res instanceof Promise) throw new Error('this host applies configuration asynchronously: use feedAsync()');
@@ -107,7 +115,7 @@ export class CliSession {
     const p = this.pasteLine(line);
     if (p !== undefined) return p;
     const r = this.step(line);
-    if (typeof r === 'string') return r;
+    if (typeof r === 'string' || r instanceof Promise) return r;
     return r.finish(await this.host.applyConfig(r.candidate));
   }
 
@@ -126,7 +134,7 @@ export class CliSession {
   }
 
   /** Everything of a line up to applying it: the output, or the candidate config to apply and how to finish. */
-  private step(line: string): string | { candidate: ApplianceConfig; finish: (res: ApplyResult) => string } {
+  private step(line: string): string | Promise<string> | { candidate: ApplianceConfig; finish: (res: ApplyResult) => string } {
     if (line.endsWith('?')) return this.help(line.slice(0, -1));
     const promptLen = this.prompt.length;
     if (!isConfigMode(this.mode.id)) return this.runExec(this.tree(), line, promptLen);
@@ -151,7 +159,7 @@ export class CliSession {
     return { candidate: cand, finish: (res) => (res.ok ? done() : `% ${res.message ?? 'configuration rejected'}\n`) };
   }
 
-  private runExec(tree: Node, line: string, promptLen: number): string {
+  private runExec(tree: Node, line: string, promptLen: number): string | Promise<string> {
     const toks = tokenize(line);
     if (!toks.length) return '';
     const m = matchCommand(tree, line, toks);

@@ -116,7 +116,7 @@ const exec = new ExecCommands(app.execContext(), {
   release: fileText(process.env.DMVPN_RELEASE_FILE),
   slot: fileText(process.env.DMVPN_SLOT_FILE),
 });
-const server = serveControl(opts.control, { run: (cmd) => exec.run(cmd), openSession: (privileged) => exec.session(privileged) });
+const server = serveControl(opts.control, { run: (cmd) => exec.runAsync(cmd), openSession: (privileged) => exec.session(privileged) });
 let stopping = false;
 const shutdown = async (sig: string) => {
   if (stopping) return;

@@ -74,7 +74,7 @@ export interface ExecContext {
   /** the data plane for fault-injection commands (test-hooks.ts), while it runs */
   dataplaneForTest(): { crashWorkerForTest(): boolean } | undefined;
   /** FRR's JSON answer to a vtysh command, or undefined when no routing protocol runs (supervisor/routing.ts) */
-  routingJson?(command: string): unknown;
+  routingJson?(command: string): Promise<unknown>;
   /** the FRR daemons this appliance runs, with their restart counts */
   routingDaemons?(): DaemonStatus[];
   /** the running EIGRP speakers (supervisor/eigrp.ts), one per `router eigrp` process */

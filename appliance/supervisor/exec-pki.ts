@@ -49,15 +49,18 @@ function withChainCertificate(cfg: ApplianceConfig, tp: string, cert: X509Certif
   return next;
 }
 
-export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; configExec: Record<string, (a: Args) => string | PasteRequest> } {
+export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; configExec: Record<string, (a: Args) => string | Promise<string> | PasteRequest> } {
   const store = () => { const k = host.keys(); if (!k) throw new Error('no key store (the appliance runs without a startup-config file)'); return k; };
   const guarded = (f: (a: Args) => string): Handler => (a) => { try { return f(a); } catch (e) { return `% ${(e as Error).message}\n`; } };
 
-  const generate = (kind: KeyKind) => guarded((a) => {
-    const k = store().generate(kind, a.p.label, Number(a.p.bits ?? 2048)); // the modulus counts for RSA only
-    const what = kind === 'rsa' ? `${k.bits} bit RSA keys` : kind === 'ec' ? '256 bit EC keys (P-256)' : 'Ed25519 keys (not IOS: this appliance\'s extension, RFC 8420)';
-    return `The name for the keys will be: ${a.p.label}\n% Generating ${what}, keys will be non-exportable...\n[OK] (kept in the key store ${store().file}, mode 0600)\n`;
-  });
+  // asynchronous: an RSA key of 4096 bits takes seconds, which must not stop NHRP and IKE
+  const generate = (kind: KeyKind) => async (a: Args): Promise<string> => {
+    try {
+      const k = await store().generateAsync(kind, a.p.label, Number(a.p.bits ?? 2048)); // the modulus counts for RSA only
+      const what = kind === 'rsa' ? `${k.bits} bit RSA keys` : kind === 'ec' ? '256 bit EC keys (P-256)' : 'Ed25519 keys (not IOS: this appliance\'s extension, RFC 8420)';
+      return `The name for the keys will be: ${a.p.label}\n% Generating ${what}, keys will be non-exportable...\n[OK] (kept in the key store ${store().file}, mode 0600)\n`;
+    } catch (e) { return `% ${(e as Error).message}\n`; }
+  };
   const zeroize = (kind: KeyKind) => guarded((a) => {
     if (!store().zeroize(a.p.label, kind)) return `% No ${kind} key pair named ${a.p.label}\n`;
     const users = (host.config().crypto.pki?.trustpoints ?? []).filter((t) => t.keyPair?.label === a.p.label).map((t) => t.name);
@@ -89,7 +92,7 @@ export function pkiCommands(host: PkiHost): { exec: Record<string, Handler>; con
   const acceptOwn = (tp: string) => (chainCerts(host.config().crypto.pki, tp).some((c) => c.ca)
     ? undefined : `trustpoint ${tp} has no CA certificate yet (crypto pki authenticate ${tp} first)`);
 
-  const configExec: Record<string, (a: Args) => string | PasteRequest> = {
+  const configExec: Record<string, (a: Args) => string | Promise<string> | PasteRequest> = {
     'crypto key generate rsa label {label:word}': generate('rsa'),
     'crypto key generate rsa label {label:word} modulus {bits:range:2048-4096}': generate('rsa'),
     'crypto key generate rsa general-keys label {label:word}': generate('rsa'),

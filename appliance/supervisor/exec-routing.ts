@@ -10,7 +10,7 @@ import type { EigrpSpeaker } from '../routing/eigrp/speaker.js';
 import { IOS_EIGRP_DISTANCES } from '../routing/eigrp/kernel-routes.js';
 import type { EigrpDistances } from '../routing/eigrp/kernel-routes.js';
 
-type Handler = (a: Args) => string;
+type Handler = (a: Args) => string | Promise<string>;
 
 /** The EIGRP speaker's distance (90 internal, 170 external, or `distance eigrp`) and composite metric
  *  of the routes it learned, by prefix, for `show ip route` (the kernel route carries neither). */
@@ -25,7 +25,7 @@ export function eigrpRibMetrics(sp: EigrpSpeaker, distance: EigrpDistances = IOS
 }
 
 export function routingCommands(ctx: ExecContext): Record<string, Handler> {
-  const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> => ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
+  const both = (spec: string, f: (json: boolean) => string | Promise<string>): Record<string, Handler> => ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
   // FRR reports OS interface names; shows use the IOS names of the config
   const iosName = (os: string) => ctx.config().interfaces.find((i) => (ctx.osNameOf(i.name) ?? i.name) === os)?.name ?? os;
   // one block per running EIGRP process, as IOS lists every AS
@@ -40,9 +40,9 @@ export function routingCommands(ctx: ExecContext): Record<string, Handler> {
     'clear ip eigrp neighbors': () => { void ctx.clearEigrpNeighbors?.(); return ''; },
     // the speakers log every packet at debug level to facility EIGRP (routing/eigrp/debug.ts)
     'debug eigrp packets': () => { ctx.debugOn('eigrp'); return 'EIGRP Packets debugging is on\n    (UPDATE, REQUEST, QUERY, REPLY, HELLO, ACK, STUB, SIAQUERY, SIAREPLY)\n'; },
-    ...both('show ip ospf neighbor', (json) => formatOspfNeighbors(ospfNeighborRows(ctx.config().ospf ? ctx.routingJson?.('show ip ospf neighbor json') : undefined, iosName), json)),
-    ...both('show ip bgp summary', (json) => formatBgpSummary(
-      ctx.config().bgp ? bgpSummaryOf(ctx.routingJson?.('show ip bgp summary json'), ctx.config().bgp!.listenRanges.length) : undefined, json)),
+    ...both('show ip ospf neighbor', async (json) => formatOspfNeighbors(ospfNeighborRows(ctx.config().ospf ? await ctx.routingJson?.('show ip ospf neighbor json') : undefined, iosName), json)),
+    ...both('show ip bgp summary', async (json) => formatBgpSummary(
+      ctx.config().bgp ? bgpSummaryOf(await ctx.routingJson?.('show ip bgp summary json'), ctx.config().bgp!.listenRanges.length) : undefined, json)),
     ...both('show routing daemons', (json) => {
       const ds = ctx.routingDaemons?.() ?? [];
       if (json) return JSON.stringify(ds) + '\n';

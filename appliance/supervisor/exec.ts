@@ -29,7 +29,7 @@ import { pkiCommands } from './exec-pki.js';
 import { firmwarePushCommands } from './exec-firmware-push.js';
 import { enrollmentCommands } from './exec-enroll.js';
 
-type Handler = (a: Args) => string;
+type Handler = (a: Args) => string | Promise<string>;
 
 const NEEDS_SESSION = 'Configuration mode needs a session: `dmvpnctl -` (lines from stdin) or the console';
 
@@ -43,7 +43,7 @@ export class ExecCommands {
 
   constructor(private readonly ctx: ExecContext, private readonly system?: SystemOptions) {
     // every show command also answers `<command> json`
-    const both = (spec: string, f: (json: boolean) => string): Record<string, Handler> =>
+    const both = (spec: string, f: (json: boolean) => string | Promise<string>): Record<string, Handler> =>
       ({ [spec]: () => f(false), [`${spec} json`]: () => f(true) });
     const pki = pkiCommands({ config: () => ctx.config(), reconfigure: (n) => ctx.reconfigure(n), keys: () => ctx.keyStore?.() });
     this.configTable = pki.configExec;
@@ -55,11 +55,11 @@ export class ExecCommands {
       ...both('show interfaces', (json) => formatInterfaces(interfaceViews(ctx), json)),
       'show interfaces {name:iface}': (a) => this.oneInterface(a.p.name, false),
       'show interfaces {name:iface} json': (a) => this.oneInterface(a.p.name, true),
-      ...both('show ip route', (json) => formatIpRoute(this.routes(), { legend: true }, json)),
-      ...both('show ip route static', (json) => formatIpRoute(this.routes(false).filter((r) => r.code === 'S'), { legend: false }, json)),
-      ...both('show ip route eigrp', (json) => formatIpRoute(this.routes(false).filter((r) => r.code === 'D'), { legend: false }, json)),
-      ...both('show ip route connected', (json) => formatIpRoute(this.routes(false).filter((r) => r.code === 'C' || r.code === 'L'), { legend: false }, json)),
-      ...both('show ip route nhrp', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'H' || r.override), { legend: false }, json)),
+      ...both('show ip route', async (json) => formatIpRoute(await this.routesWithFrr(), { legend: true }, json)),
+      ...both('show ip route static', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'S'), { legend: false }, json)),
+      ...both('show ip route eigrp', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'D'), { legend: false }, json)),
+      ...both('show ip route connected', (json) => formatIpRoute(this.routes().filter((r) => r.code === 'C' || r.code === 'L'), { legend: false }, json)),
+      ...both('show ip route nhrp', async (json) => formatIpRoute((await this.routesWithFrr()).filter((r) => r.code === 'H' || r.override), { legend: false }, json)),
       ...both('show ip nhrp', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'default')),
       ...both('show ip nhrp detail', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'detail')),
       ...both('show ip nhrp brief', (json) => formatNhrp(this.nhrpView(), json ? 'json' : 'brief')),
@@ -95,10 +95,26 @@ export class ExecCommands {
   }
 
   /** Runs one command line in a fresh privileged session (a one-shot control request). Configuration
-   *  needs a session that lasts (dmvpnctl -, the console): a one-shot line cannot leave config mode. */
+   *  needs a session that lasts (dmvpnctl -, the console): a one-shot line cannot leave config mode.
+   *  Synchronous, for the commands that are (tests); the control socket uses runAsync(). */
   run(line: string): string {
-    const s = this.newSession(true, () => ({ ok: false, message: NEEDS_SESSION }));
-    const out = s.feed(line);
+    const s = this.oneShotSession();
+    return this.oneShotEnd(s, s.feed(line));
+  }
+
+  /** As run(), for every command, also those that wait for another process (vtysh, key generation)
+   *  without blocking the event loop the NHRP and IKE timers run on. */
+  async runAsync(line: string): Promise<string> {
+    const s = this.oneShotSession();
+    return this.oneShotEnd(s, await s.feedAsync(line));
+  }
+
+  private oneShotSession(): CliSession {
+    return this.newSession(true, () => ({ ok: false, message: NEEDS_SESSION }));
+  }
+
+  /** A one-shot line's output, with why it could not finish (a paste, config mode). */
+  private oneShotEnd(s: CliSession, out: string): string {
     if (s.pasting) return `${out}% A pasted certificate needs a session: \`dmvpnctl -\` (the command, the PEM lines, quit) or the console\n`;
     return isConfigMode(s.mode.id) ? `${out}% ${NEEDS_SESSION}\n` : out;
   }
@@ -150,11 +166,17 @@ export class ExecCommands {
     return rows.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   }
 
-  /** `show ip route` rows: the kernel table in IOS terms, with the NHRP shortcuts (exec-routes.ts).
-   *  `frr`: ask FRR for its O/B distances and metrics (a vtysh run); not for shows without O/B rows. */
-  private routes(frr = true) {
+  /** `show ip route` rows with FRR's O/B distances and metrics (a vtysh run) when OSPF or BGP runs. */
+  private async routesWithFrr() {
+    const c = this.ctx.config();
+    return this.routes(c.ospf || c.bgp ? frrRibMetrics(await this.ctx.routingJson?.('show ip route json')) : undefined);
+  }
+
+  /** `show ip route` rows: the kernel table in IOS terms, with the NHRP shortcuts (exec-routes.ts);
+   *  `frrRib`: FRR's distances and metrics (routesWithFrr; not for shows without O/B rows). */
+  private routes(frrRib?: Map<string, { distance: number; metric: number }>) {
     const ctx = this.ctx, k = ctx.kernel(), t = ctx.tunnel(), c = ctx.config();
-    const daemonRib = frr && (c.ospf || c.bgp) ? frrRibMetrics(ctx.routingJson?.('show ip route json')) : new Map<string, { distance: number; metric: number }>();
+    const daemonRib = frrRib ?? new Map<string, { distance: number; metric: number }>();
     for (const sp of ctx.eigrpSpeakers?.() ?? []) {
       for (const [prefix, m] of eigrpRibMetrics(sp, c.eigrp?.processes.find((p) => p.asn === sp.o.asn)?.distance)) daemonRib.set(prefix, m);
     }

@@ -4,7 +4,7 @@
 // leave this module except as KeyObjects/PEM to IKE and as public keys to `show crypto key mypubkey`;
 // no message of it contains key material.
 import fs from 'node:fs';
-import { generateKeyPairSync, createPrivateKey, createPublicKey } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { KeyKind } from '../config/model-pki.js';
 import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import { writeFileAtomic } from './startup-config.js';
@@ -16,6 +16,8 @@ const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export class KeyStore {
   private keys = new Map<string, StoredKey>();
+  /** labels whose key generateAsync() is computing */
+  private readonly generating = new Set<string>();
 
   constructor(readonly file: string, private readonly warn: (msg: string) => void = () => undefined) {
     let text: string;
@@ -39,11 +41,39 @@ export class KeyStore {
 
   /** A new key pair `label`; refused when the label exists (zeroize it first) or is malformed. */
   generate(kind: KeyKind, label: string, bits: number): StoredKey {
-    if (!LABEL.test(label)) throw new Error(`key label ${label}: letters, digits, "_", "-", "." (at most 64)`);
-    if (this.keys.has(label)) throw new Error(`key pair ${label} exists (crypto key zeroize ${this.keys.get(label)!.kind} ${label} removes it)`);
+    this.checkNew(label);
     const pair = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: bits })
       : kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('ed25519');
-    const k: StoredKey = { kind, bits: kind === 'rsa' ? bits : 256, created: new Date().toISOString(), pem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+    return this.keep(kind, label, bits, pair.privateKey);
+  }
+
+  /** As generate(), in libuv's thread pool: an RSA 4096 key takes seconds, during which the event
+   *  loop (NHRP, IKE, DPD, the console) keeps running. The label is taken from the start, so a second
+   *  generation of it meanwhile is refused. */
+  async generateAsync(kind: KeyKind, label: string, bits: number): Promise<StoredKey> {
+    this.checkNew(label);
+    this.generating.add(label);
+    try {
+      const privateKey = await new Promise<KeyObject>((resolve, reject) => {
+        const done = (err: Error | null, _pub: KeyObject, priv: KeyObject) => (err ? reject(err) : resolve(priv));
+        if (kind === 'rsa') generateKeyPair('rsa', { modulusLength: bits }, done);
+        else if (kind === 'ec') generateKeyPair('ec', { namedCurve: 'prime256v1' }, done);
+        else generateKeyPair('ed25519', {}, done);
+      });
+      return this.keep(kind, label, bits, privateKey);
+    } finally {
+      this.generating.delete(label);
+    }
+  }
+
+  private checkNew(label: string): void {
+    if (!LABEL.test(label)) throw new Error(`key label ${label}: letters, digits, "_", "-", "." (at most 64)`);
+    if (this.keys.has(label)) throw new Error(`key pair ${label} exists (crypto key zeroize ${this.keys.get(label)!.kind} ${label} removes it)`);
+    if (this.generating.has(label)) throw new Error(`key pair ${label} is being generated`);
+  }
+
+  private keep(kind: KeyKind, label: string, bits: number, privateKey: KeyObject): StoredKey {
+    const k: StoredKey = { kind, bits: kind === 'rsa' ? bits : 256, created: new Date().toISOString(), pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
     this.keys.set(label, k);
     try { this.save(); } catch (e) { this.keys.delete(label); throw e; }
     return k;
