@@ -37,11 +37,15 @@ t.test('option 43 in the Cisco PnP string form: the fields used taken, others sk
   t.same(p('5A1N;I10.1.2.3'), { hub: '10.1.2.3', port: 4430 }, 'no J: the enrollment port');
   t.same(p('5A1D;K5;T1;Z10.0.0.9;B2;I10.1.2.3;J4431;'), { hub: '10.1.2.3', port: 4431 }, 'K, T, Z skipped, any order, a trailing ;');
   t.same(p(Buffer.concat([Buffer.from('5A1D;I10.1.2.3'), Buffer.alloc(3)])), { hub: '10.1.2.3', port: 4430 }, 'trailing NULs dropped (RFC 2132)');
+  t.same(p('5A1N;B1;K4;IPnP-Server.Example.NET;J4431'), { name: 'pnp-server.example.net', port: 4431 }, 'B1: a host name (resolved by discovery)');
+  t.same(p('5A1N;Ihub.example.net'), { name: 'hub.example.net', port: 4430 }, 'no B and not an address: a host name');
   const refused: Array<[string | Buffer, RegExp]> = [
     ['', /length 0/], [Buffer.alloc(256, 0x41), /length 256/],
     ['5A1D;I10.1.2.3\nJ80', /not printable/], [Buffer.from([0x35, 0x41, 0x31, 0x44, 0x3b, 0xc3, 0xa9]), /not printable/],
     ['I10.1.2.3;J80', /does not start with 5A1D/], ['5A1X;I10.1.2.3', /does not start with 5A1D/], ['5A2D;I10.1.2.3', /does not start/],
-    ['5A1D;B1;Ihub.example.net', /address type B1 \(only B2/], ['5A1D;B3;I2001:db8::1', /address type B3/],
+    ['5A1D;B3;I2001:db8::1', /address type B3 \(B1, a host name, and B2, IPv4, are taken\)/], ['5A1D;B4;I10.1.2.3', /address type B4/],
+    ['5A1D;B1;I10.1.2.3', /I10\.1\.2\.3 is not a host name/], ['5A1D;B1;Ihub_1.example.net', /not a host name/], ['5A1D;Ihub..example', /not a host name/],
+    ['5A1D;B2;Ihub.example.net', /Ihub\.example\.net is not an IPv4 address/], ['5A1D;B1;Ihub.example.net;J99999', /J99999 is not a port/],
     ['5A1D;B2;J80', /no I field/], ['5A1D;I10.1.2.256', /is not an IPv4 address/], ['5A1D;I010.1.2.3x', /not an IPv4/], ['5A1D;I010.1.2.3', /I010\.1\.2\.3 is not an IPv4/], ['5A1D;I10.1.2', /not an IPv4/],
     ['5A1D;I10.1.2.3;J0', /J0 is not a port/], ['5A1D;I10.1.2.3;J65536', /J65536 is not a port/], ['5A1D;I10.1.2.3;J8a', /not a port/], ['5A1D;I10.1.2.3;J', /J is not a port/],
     ['5A1D;I0.0.0.0', /I0\.0\.0\.0 is not a unicast host address/], ['5A1D;I0.1.2.3;J4430', /I0\.1\.2\.3 is not a unicast/],
@@ -116,10 +120,20 @@ t.test('discovery order: provisioning file, then option 43, then DNS; each refus
   t.same(await discoverHub(PROV('hub 203.0.113.1 port 4431\n'), deps), { hub: '203.0.113.1', port: 4431, source: 'provisioning file' }, 'a hub line wins over the lease');
   t.same(await discoverHub(PROV(), deps), { hub: '172.19.45.222', port: 80, source: 'DHCP option 43' }, 'then option 43');
   t.equal(asked.length, 0, 'DNS not asked while an earlier source names the hub');
-  lease = `dns=192.0.2.53 192.0.2.54\ndomain=branch.example.net\nopt43=${hex('5A1D;B1;Ihub.example.net')}\n`;
+  lease = `dns=192.0.2.53 192.0.2.54\ndomain=branch.example.net\nopt43=${hex('5A1D;B1;Ihub.example.net;J4432')}\n`;
+  t.same(await discoverHub(PROV(), deps), { hub: '198.51.100.7', port: 4432, source: 'DHCP option 43' }, 'option 43 naming a host: its A record, option 43\'s port');
+  t.same(asked, [[['192.0.2.53', '192.0.2.54'], 'hub.example.net']], 'asked of the lease\'s DNS servers');
+  asked.length = 0;
+  answer = async (): Promise<string[]> => { if (asked.length === 1) throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' }); return ['198.51.100.6']; };
+  t.same(await discoverHub(PROV(), deps), { hub: '198.51.100.6', port: 4430, source: 'DNS' }, 'option 43\'s host not found: then DNS');
+  t.same(asked.map((a) => a[1]), ['hub.example.net', 'dmvpn-enroll.branch.example.net'], 'both names asked, in order');
+  t.match(logged, [/DHCP option 43 names hub\.example\.net: hub\.example\.net: ENOTFOUND/], 'the unresolved name logged');
+  asked.length = 0; logged.length = 0;
+  answer = async () => ['198.51.100.7'];
+  lease = `dns=192.0.2.53 192.0.2.54\ndomain=branch.example.net\nopt43=${hex('5A1D;B3;I2001:db8::1')}\n`;
   t.same(await discoverHub(PROV(), deps), { hub: '198.51.100.7', port: 4430, source: 'DNS' }, 'a refused option 43: then DNS');
   t.same(asked, [[['192.0.2.53', '192.0.2.54'], 'dmvpn-enroll.branch.example.net']], 'the A record of dmvpn-enroll.<domain> asked of the lease\'s DNS servers');
-  t.match(logged, [/DHCP option 43 refused: address type B1/], 'the refused option 43 logged with its reason');
+  t.match(logged, [/DHCP option 43 refused: address type B3/], 'the refused option 43 logged with its reason');
   answer = async () => ['not-an-address', '198.51.100.8'];
   t.match(await discoverHub(PROV(), deps), { hub: '198.51.100.8' }, 'only an IPv4 answer taken');
   answer = async () => ['0.0.0.0', '239.1.1.1', '255.255.255.255', '198.51.100.9'];
@@ -127,11 +141,13 @@ t.test('discovery order: provisioning file, then option 43, then DNS; each refus
   answer = async () => ['0.0.0.0'];
   t.match(await discoverHub(PROV(), deps), /dmvpn-enroll\.branch\.example\.net names no unicast host address \(0\.0\.0\.0\)/, 'only such answers: none taken, why said');
   answer = async () => { throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' }); };
-  t.match(await discoverHub(PROV(), deps), /DHCP lease: option 43 refused \(address type B1.*\), dmvpn-enroll\.branch\.example\.net: ENOTFOUND/, 'nothing found: why, for each source');
+  t.match(await discoverHub(PROV(), deps), /DHCP lease: option 43 refused \(address type B3.*\), dmvpn-enroll\.branch\.example\.net: ENOTFOUND/, 'nothing found: why, for each source');
+  lease = `opt43=${hex('5A1D;B1;Ihub.example.net')}\n`;
+  t.match(await discoverHub(PROV(), deps), /DHCP lease: option 43 names hub\.example\.net: no DNS server, no domain for DNS/, 'a host name but no DNS server to ask');
   lease = 'ip=172.16.25.2\n';
   t.match(await discoverHub(PROV(), deps), /DHCP lease: no option 43, no domain for DNS/, 'a lease without either');
   lease = 'domain=x.net\n';
-  t.match(await discoverHub(PROV(), deps), /no DNS server/, 'a domain but no DNS server');
+  t.match(await discoverHub(PROV(), deps), /dmvpn-enroll\.x\.net: no DNS server/, 'a domain but no DNS server');
   lease = undefined;
   t.match(await discoverHub(PROV(), deps), /no DHCP lease yet/, 'no lease yet');
   lease = `opt43=${hex(PNP)}\nopt43=${hex(PNP)}\n`;
@@ -159,6 +175,15 @@ t.test('the A record asked of the lease\'s DNS server over UDP (a real responder
   const found = await discoverHub(PROV(), { readLease: () => lease, resolve4: (s, n) => resolve4With(s.map((a) => `${a}:${port}`), n), log: () => undefined });
   t.same(found, { hub: '198.51.100.9', port: 4430, source: 'DNS' }, 'discovered by DNS');
   t.match(out, /query dmvpn-enroll\.branch\.example\.net 1/, 'the responder was asked');
+  // option 43 naming the hub (B1): the same responder knows only dmvpn-enroll.<domain>, so a name it
+  // does not know falls through to that one
+  const named = `dns=127.0.0.1\ndomain=branch.example.net\nopt43=${hex('5A1N;B1;Ipnp.other.example;J4431')}\n`;
+  const viaDns = await discoverHub(PROV(), { readLease: () => named, resolve4: (s, n) => resolve4With(s.map((a) => `${a}:${port}`), n), log: () => undefined });
+  t.same(viaDns, { hub: '198.51.100.9', port: 4430, source: 'DNS' }, 'option 43\'s unknown host: NXDOMAIN, then dmvpn-enroll.<domain>');
+  t.match(out, /query pnp\.other\.example 1/, 'option 43\'s name was asked first');
+  const known = `dns=127.0.0.1\nopt43=${hex('5A1N;B1;Idmvpn-enroll.branch.example.net;J4431')}\n`;
+  const viaOpt43 = await discoverHub(PROV(), { readLease: () => known, resolve4: (s, n) => resolve4With(s.map((a) => `${a}:${port}`), n), log: () => undefined });
+  t.same(viaOpt43, { hub: '198.51.100.9', port: 4431, source: 'DHCP option 43' }, 'option 43\'s host resolved over UDP');
 });
 
 t.test('the hub\'s time: stepped when over a minute off and the box owns its clock; absurd times refused', async (t) => {

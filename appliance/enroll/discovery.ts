@@ -67,11 +67,16 @@ export function parseLease(text: string): Lease | string {
   return lease;
 }
 
+/** What option 43 names: the hub's address, or a host name to resolve (B1). */
+export type PnpServer = { hub: string; port: number } | { name: string; port: number };
+
 /** The hub from option 43 in Cisco PnP's string form, e.g. `5A1D;B2;K4;I172.19.45.222;J80`: "5A1" then D or
- *  N (debug on/off), then `;`-separated fields of a letter and a value: B the address type (2 = IPv4, the
- *  only one taken here), I the address, J the port (ENROLL_PORT when absent). Others (K transport, T
- *  trust pool, Z NTP server...) are not used here and skipped. Refused with the reason when malformed. */
-export function parsePnpOption43(raw: Buffer): { hub: string; port: number } | string {
+ *  N (debug on/off), then `;`-separated fields of a letter and a value: B the address type (1 = host
+ *  name, 2 = IPv4; 3, IPv6, is refused: the underlay here is IPv4), I the address or name, J the port
+ *  (ENROLL_PORT when absent). Without B, I is a host name when it ends in a letters-only label.
+ *  Others (K transport, T trust pool, Z NTP server...) are not used here and skipped. Refused with the
+ *  reason when malformed. */
+export function parsePnpOption43(raw: Buffer): PnpServer | string {
   let end = raw.length;
   while (end > 0 && raw[end - 1] === 0) end--; // RFC 2132: a receiver drops trailing NULs of text
   const b = raw.subarray(0, end);
@@ -87,14 +92,22 @@ export function parsePnpOption43(raw: Buffer): { hub: string; port: number } | s
     got.set(f[0], f.slice(1));
   }
   const type = got.get('B');
-  if (type !== undefined && type !== '2') return `address type B${type.slice(0, 4)} (only B2, IPv4, is taken)`;
+  if (type !== undefined && type !== '1' && type !== '2') return `address type B${type.slice(0, 4)} (B1, a host name, and B2, IPv4, are taken)`;
   const hub = got.get('I');
   if (hub === undefined) return 'no I field (the server address)';
-  if (!isIPv4(hub)) return `I${hub.slice(0, 40)} is not an IPv4 address`;
-  if (!isHubAddress(hub)) return `I${hub} is not a unicast host address (this network, multicast or reserved)`;
   const port = got.get('J');
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535)) return `J${port.slice(0, 8)} is not a port (1-65535)`;
-  return { hub, port: port === undefined ? ENROLL_PORT : Number(port) };
+  const p = port === undefined ? ENROLL_PORT : Number(port);
+  // without B: a name when its top-level label is letters only, as every top-level domain is
+  // (RFC 3696 2), so a mistyped address (010.1.2.3x) is refused as one, not looked up
+  const byName = type === '1' || (type === undefined && /\.[A-Za-z]+$/.test(hub));
+  if (byName) {
+    if (/^[\d.]+$/.test(hub) || !isDnsName(hub)) return `I${hub.slice(0, 40)} is not a host name`;
+    return { name: hub.toLowerCase(), port: p };
+  }
+  if (!isIPv4(hub)) return `I${hub.slice(0, 40)} is not an IPv4 address`;
+  if (!isHubAddress(hub)) return `I${hub} is not a unicast host address (this network, multicast or reserved)`;
+  return { hub, port: p };
 }
 
 export interface DiscoveryDeps {
@@ -117,22 +130,36 @@ export async function discoverHub(p: Provisioning, d: DiscoveryDeps): Promise<Fo
   const why: string[] = [];
   if (lease.opt43) {
     const o = parsePnpOption43(lease.opt43);
-    if (typeof o !== 'string') return { ...o, source: 'DHCP option 43' };
-    d.log(`DHCP option 43 refused: ${o}`);
-    why.push(`option 43 refused (${o})`);
+    if (typeof o === 'string') {
+      d.log(`DHCP option 43 refused: ${o}`);
+      why.push(`option 43 refused (${o})`);
+    } else if ('hub' in o) return { ...o, source: 'DHCP option 43' };
+    else {
+      const a = await resolveHub(lease, o.name, d);
+      if (typeof a !== 'string') return { hub: a.address, port: o.port, source: 'DHCP option 43' };
+      d.log(`DHCP option 43 names ${o.name}: ${a}`);
+      why.push(`option 43 names ${a}`);
+    }
   } else why.push('no option 43');
   if (!lease.domain) why.push('no domain for DNS');
-  else if (lease.dns.length === 0) why.push('no DNS server');
   else {
-    const name = `${ENROLL_DNS_LABEL}.${lease.domain}`;
-    try {
-      const answers = await d.resolve4(lease.dns, name);
-      const found = answers.find(isHubAddress);
-      if (found) return { hub: found, port: ENROLL_PORT, source: 'DNS' };
-      why.push(answers.length ? `${name} names no unicast host address (${answers.filter(isIPv4).slice(0, 4).join(' ')})` : `no A record for ${name}`);
-    } catch (e) { why.push(`${name}: ${(e as { code?: string }).code ?? (e as Error).message}`); }
+    const a = await resolveHub(lease, `${ENROLL_DNS_LABEL}.${lease.domain}`, d);
+    if (typeof a !== 'string') return { hub: a.address, port: ENROLL_PORT, source: 'DNS' };
+    why.push(a);
   }
   return `no hub line in the provisioning file; DHCP lease: ${why.join(', ')}`;
+}
+
+/** The first unicast IPv4 address of `name`'s A records, asked of the lease's DNS servers, or why not
+ *  (the name leads the reason). */
+async function resolveHub(lease: Lease, name: string, d: DiscoveryDeps): Promise<{ address: string } | string> {
+  if (lease.dns.length === 0) return `${name}: no DNS server`;
+  try {
+    const answers = await d.resolve4(lease.dns, name);
+    const found = answers.find(isHubAddress);
+    if (found) return { address: found };
+    return answers.length ? `${name} names no unicast host address (${answers.filter(isIPv4).slice(0, 4).join(' ')})` : `no A record for ${name}`;
+  } catch (e) { return `${name}: ${(e as { code?: string }).code ?? (e as Error).message}`; }
 }
 
 /** The lease file's text, undefined when it does not exist; refused when larger than a lease can be. */
