@@ -9,8 +9,8 @@ NATIVE := appliance/native/build/Release/dmvpn_io.node
 WASM := wasm/build/dataplane.wasm wasm/build/crypto.wasm wasm/build/abi-probe.wasm
 BUNDLE := dist/dmvpnd.mjs dist/dmvpnctl.mjs dist/worker.mjs dist/watchdog.mjs dist/console.mjs
 
-.PHONY: all abi wasm native bundle deps deps-build deps-lab test lab bench clean image firmware soak soak-kill
-all: abi wasm native bundle
+.PHONY: all abi wasm native js bundle deps deps-build deps-lab test lab bench clean image firmware soak soak-kill
+all: abi wasm native js
 
 # The shared-memory contract (docs/layout-contract.md): written once in the spec, generated for
 # TypeScript, AssemblyScript and C (+ the cross-language test probe) whenever the spec or the generator
@@ -58,7 +58,8 @@ native: $(NATIVE)
 $(NATIVE): $(wildcard appliance/native/*.c appliance/native/*.h) appliance/native/binding.gyp | $(NPM_STAMP)
 	cd appliance/native && npm_config_nodedir=$$(node -p 'require("path").resolve(process.execPath, "../..")') ../../node_modules/.bin/node-gyp rebuild --loglevel=warn >/dev/null
 
-bundle: $(BUNDLE)
+# the supervisor's JavaScript (esbuild bundles of appliance/entry/*.ts)
+js: $(BUNDLE)
 dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null) | $(NPM_STAMP)
 	@mkdir -p dist
 	node_modules/.bin/esbuild appliance/entry/$*.ts --bundle --platform=node --format=esm --target=node20 \
@@ -69,7 +70,7 @@ dist/%.mjs: $(shell find appliance -name '*.ts' 2>/dev/null) | $(NPM_STAMP)
 ARCH ?= x86_64
 ADDON_x86_64 := $(NATIVE)
 ADDON_aarch64 := build/native-aarch64/dmvpn_io.node
-image: wasm bundle dist/console.mjs $(ADDON_$(ARCH))
+image: wasm js dist/console.mjs $(ADDON_$(ARCH))
 	@deps/install.sh build image >/dev/null
 	@bash rootfs/firmware-key.sh "$(FIRMWARE_KEY)" "$(FIRMWARE_PUBKEY)" $(if $(filter file,$(origin FIRMWARE_KEY)),dev)
 	DMVPN_FIRMWARE_PUBKEY="$(FIRMWARE_PUBKEY)" bash rootfs/build.sh $(ARCH) $(ADDON_$(ARCH)) build/image/dmvpn-$(ARCH).img
@@ -79,11 +80,12 @@ image: wasm bundle dist/console.mjs $(ADDON_$(ARCH))
 # once in the image cache (outside the clone, never committed; shared by the clones on this machine so
 # their images stay cache hits); a product build passes the vendor's: FIRMWARE_KEY=vendor.pem (or, for
 # `make image` alone, only FIRMWARE_PUBKEY=vendor.pub). The version is rootfs/files/firmware-version's.
+# `make bundle` and `make firmware` are the same target.
 IMAGE_CACHE := $(or $(DMVPN_IMAGE_CACHE),$(HOME)/.cache/dmvpn-image)
 FIRMWARE_KEY ?= $(IMAGE_CACHE)/firmware-dev-ed25519.pem
 FIRMWARE_PUBKEY ?= $(FIRMWARE_KEY:.pem=.pub.pem)
 FIRMWARE_VERSION := $(shell cat rootfs/files/firmware-version)
-firmware: image dist/firmware-bundle.mjs
+bundle firmware: image dist/firmware-bundle.mjs
 	bash rootfs/firmware-parts.sh build/image/dmvpn-$(ARCH).img build/firmware/parts-$(ARCH)
 	node dist/firmware-bundle.mjs --key "$(FIRMWARE_KEY)" --version $(FIRMWARE_VERSION) --arch $(ARCH) \
 	  --root build/firmware/parts-$(ARCH)/root.sqfs --kernel build/firmware/parts-$(ARCH)/vmlinuz \
