@@ -116,7 +116,8 @@ bench: all
 
 # Long runs kept out of `make test`: the firmware rollback needs three boots of the x86_64 image
 # (test/image/firmware-rollback.soak.ts, about 8 minutes under TCG); the factory enrollment on the
-# aarch64 image (test/image-enroll.test.ts booting arm64, about 2 minutes); power cuts at random points
+# aarch64 image (test/image-enroll.test.ts booting arm64, about 2 minutes); a firmware update of the
+# aarch64 image (test/image/firmware-aarch64.soak.ts, two arm64 boots); power cuts at random points
 # of a firmware update (`make soak-kill`, below: hours at its default 200 iterations).
 soak: deps
 	@$(MAKE) --no-print-directory all
@@ -124,6 +125,7 @@ soak: deps
 	@$(MAKE) --no-print-directory image ARCH=aarch64
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=2400 test/image/firmware-rollback.soak.ts
 	DMVPN_IMAGE_ENROLL_ARCH=aarch64 node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=1400 test/image-enroll.test.ts
+	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=3000 test/image/firmware-aarch64.soak.ts
 	@$(MAKE) --no-print-directory soak-kill
 
 # test/image/firmware-kill.soak.ts: DMVPN_KILL_SOAK_N iterations (default 200, about 1-2 minutes each

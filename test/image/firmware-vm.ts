@@ -23,8 +23,9 @@ function run(cmd: string, args: string[]): void {
 
 /** A bundle of `image`'s slot A with its root relabelled as `version` (and /etc/dmvpn-firmware-test
  *  holding `marker`), signed by `key`; `change` edits the unpacked root further; `comp`: xz is the
- *  image's own (a bundle that fits the persistent partition), gzip about three times faster to make. */
-export function variantBundle(image: string, dir: string, key: string, version: string, marker: string, change?: (root: string) => void, comp: 'gzip' | 'xz' = 'gzip'): string {
+ *  image's own (a bundle that fits the persistent partition), gzip about three times faster to make;
+ *  `arch`: the image's. */
+export function variantBundle(image: string, dir: string, key: string, version: string, marker: string, change?: (root: string) => void, comp: 'gzip' | 'xz' = 'gzip', arch: 'x86_64' | 'aarch64' = 'x86_64'): string {
   const parts = path.join(dir, 'fw-parts');
   run('bash', [path.join(ROOT, 'rootfs/firmware-parts.sh'), image, parts]);
   const tree = path.join(dir, 'fw-root');
@@ -36,8 +37,8 @@ export function variantBundle(image: string, dir: string, key: string, version: 
   const root = path.join(dir, 'fw-root.sqfs');
   run('mksquashfs', [tree, root, '-comp', comp, '-all-root', '-noappend', '-quiet', '-no-progress']);
   fs.rmSync(tree, { recursive: true, force: true });
-  const out = path.join(dir, `dmvpn-x86_64-${version}.fw`);
-  writeBundle({ version, arch: 'x86_64', privateKeyPem: fs.readFileSync(key, 'utf8'),
+  const out = path.join(dir, `dmvpn-${arch}-${version}.fw`);
+  writeBundle({ version, arch, privateKeyPem: fs.readFileSync(key, 'utf8'),
     parts: { root, kernel: path.join(parts, 'vmlinuz'), initrd: path.join(parts, 'initrd.img') } }, out);
   return out;
 }
