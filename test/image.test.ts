@@ -21,9 +21,9 @@ import t from 'tap';
 import fs from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Lab, sh, waitFor, uniquePrefix, ROOT } from './util/lab.js';
+import { Lab, waitFor, uniquePrefix, ROOT } from './util/lab.js';
 import { requireTools, LAB_NEEDS, cannotRun } from './util/needs.js';
-import { imageOrCannotRun, provision, persistentFile, persistentNames, ImageVm } from './image/vm.js';
+import { imageOrCannotRun, provision, persistentFile, persistentNames, ImageVm, hubNamespace } from './image/vm.js';
 import { checkFrr } from './image/frr-check.js';
 import { devFirmwareKey, variantBundle, httpServer, grubenvOfDisk } from './image/firmware-vm.js';
 import { partFiles } from './image/firmware-fixture.js';
@@ -89,19 +89,8 @@ requireTools(t, [...LAB_NEEDS, 'qemu-system-x86_64', 'mksquashfs', 'mkfs.vfat', 
 const image = imageOrCannotRun(t, 'x86_64');
 
 const lab = new Lab(uniquePrefix('img'), 0);
-const hubNs = lab.ns('R1');
 let vm: ImageVm | undefined;
-t.teardown(async () => {
-  await vm?.stop();
-  await lab.stop('R1');
-  sh('ip', ['netns', 'del', hubNs], { allowFail: true });
-  if (!t.passing()) t.comment(`evidence kept in ${lab.dir}`);
-  else fs.rmSync(lab.dir, { recursive: true, force: true });
-});
-
-sh('ip', ['netns', 'add', hubNs]);
-sh('ip', ['netns', 'exec', hubNs, 'ip', 'link', 'set', 'lo', 'up']);
-sh('ip', ['netns', 'exec', hubNs, 'ip', 'tuntap', 'add', 'dev', 'fa0-0', 'mode', 'tap']);
+const hubNs = hubNamespace(t, lab, () => vm);
 t.test('the factory image asks init for no debug shell', async (t) => {
   // init starts the root shell on hvc0 only for /data/debug-shell, which only set-config.sh --debug-shell
   // writes (the supervisor writes startup-config and *.seq files there, no other name)

@@ -7,9 +7,9 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, sh, waitFor, uniquePrefix } from '../util/lab.js';
+import { Lab, waitFor, uniquePrefix } from '../util/lab.js';
 import { requireTools, LAB_NEEDS, cannotRun } from '../util/needs.js';
-import { imageOrCannotRun, provision, ImageVm } from './vm.js';
+import { imageOrCannotRun, provision, ImageVm, hubNamespace } from './vm.js';
 import { devFirmwareKey, variantBundle, httpServer, grubenvOfDisk } from './firmware-vm.js';
 import { partFiles } from './firmware-fixture.js';
 import { writeBundle } from '../../appliance/firmware/bundle-writer.js';
@@ -47,17 +47,8 @@ const image = imageOrCannotRun(t, 'aarch64');
 const key = devFirmwareKey() ?? cannotRun(t, ['the development firmware key make image generated (Makefile FIRMWARE_KEY)']);
 
 const lab = new Lab(uniquePrefix('fwa'), 0);
-const hubNs = lab.ns('R1');
 let vm: ImageVm | undefined;
-t.teardown(async () => {
-  await vm?.stop();
-  await lab.stop('R1');
-  sh('ip', ['netns', 'del', hubNs], { allowFail: true });
-  if (!t.passing()) t.comment(`evidence kept in ${lab.dir}`); else fs.rmSync(lab.dir, { recursive: true, force: true });
-});
-sh('ip', ['netns', 'add', hubNs]);
-sh('ip', ['netns', 'exec', hubNs, 'ip', 'link', 'set', 'lo', 'up']);
-sh('ip', ['netns', 'exec', hubNs, 'ip', 'tuntap', 'add', 'dev', 'fa0-0', 'mode', 'tap']);
+const hubNs = hubNamespace(t, lab, () => vm);
 const disk = provision(image, lab.dir, spokeConfig, { debugShell: true });
 const PROMPT = /R2[>#]/;
 

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { ROOT, sleep } from '../util/lab.js';
+import { ROOT, sleep, sh, type Lab } from '../util/lab.js';
 import { cannotRun } from '../util/needs.js';
 
 export type Arch = 'x86_64' | 'aarch64';
@@ -271,3 +271,21 @@ export class ImageVm {
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The hub's side of a boot test: `lab`'s R1 namespace with lo up and the tap fa0-0 that qemu plugs
+ *  the VM's NIC into. The teardown stops the VM `vm()` returns (when there is one), the hub and the
+ *  namespace, and keeps the lab's directory as evidence when a test failed. Returns the namespace. */
+export function hubNamespace(t: { teardown(f: () => unknown): void; passing(): boolean; comment(m: string): unknown }, lab: Lab, vm: () => ImageVm | undefined): string {
+  const ns = lab.ns('R1');
+  t.teardown(async () => {
+    await vm()?.stop();
+    await lab.stop('R1');
+    sh('ip', ['netns', 'del', ns], { allowFail: true });
+    if (!t.passing()) t.comment(`evidence kept in ${lab.dir}`);
+    else fs.rmSync(lab.dir, { recursive: true, force: true });
+  });
+  sh('ip', ['netns', 'add', ns]);
+  sh('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+  sh('ip', ['netns', 'exec', ns, 'ip', 'tuntap', 'add', 'dev', 'fa0-0', 'mode', 'tap']);
+  return ns;
+}
