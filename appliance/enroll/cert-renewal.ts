@@ -5,7 +5,10 @@
 // IKE takes it in place, no SA drops: supervisor/live-config.ts) and into the startup-config when that
 // holds the certificate being replaced (so `write memory` is not needed and an operator's unsaved
 // edits are not saved with it). A failure is logged and retried with a doubling wait (jittered), until
-// it works or the certificate runs out; a hub that cleared the device's binding refuses (revocation).
+// it works; a hub that cleared the device's binding refuses (revocation). An expired certificate keeps
+// being renewed (a box switched off past its end): the request goes over the underlay to the `enrollment
+// url` address (the hub's NBMA address), not through the tunnel its IKE can no longer bring up, and the
+// TLS client does not judge its own certificate; the hub accepts it within its `renewal grace`.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { ApplianceConfig } from '../config/model.js';
 import { chainCerts, enrollmentUrlOf, type Trustpoint } from '../config/model-pki.js';
@@ -114,7 +117,7 @@ export class CertRenewal {
         const jittered = Math.round(wait * (0.8 + Math.random() * 0.4));
         this.retry.set(p.trustpoint, { at: this.now() + jittered, wait: Math.min(RETRY_CAP_MS, wait * 2) });
         const left = p.endMs - this.now();
-        this.d.log('error', 'RENEW_FAILED', `trustpoint ${p.trustpoint}: certificate ${p.serial} not renewed: ${why}; ${left > 0 ? `it expires in ${Math.round(left / 1000)} s` : 'it has EXPIRED: IKE cannot authenticate with it (enroll again)'}; retrying in ${Math.round(jittered / 1000)} s`);
+        this.d.log('error', 'RENEW_FAILED', `trustpoint ${p.trustpoint}: certificate ${p.serial} not renewed: ${why}; ${left > 0 ? `it expires in ${Math.round(left / 1000)} s` : 'it has EXPIRED: IKE cannot authenticate with it; the hub still renews it within its renewal grace (else: enroll again)'}; retrying in ${Math.round(jittered / 1000)} s`);
       }
     } finally { this.busy = false; }
   }

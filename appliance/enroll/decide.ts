@@ -5,7 +5,7 @@ import type { EnrollmentConfig, EnrollmentToken } from '../config/model-enroll.j
 import { bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
 import { nameKeyPart } from './device-name.js';
 
-export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready' | 'bad-certificate' | 'not-enrolled' | 'key-revoked';
+export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready' | 'bad-certificate' | 'not-enrolled' | 'key-revoked' | 'expired-beyond-grace';
 
 export const REASON_TEXT: Record<RefusalReason, string> = {
   'bad-token': 'the token is unknown or its secret is wrong',
@@ -17,6 +17,7 @@ export const REASON_TEXT: Record<RefusalReason, string> = {
   'bad-certificate': 'renewal refused: the client certificate is not one this hub issued, or not valid now',
   'not-enrolled': 'renewal refused: this device key is not enrolled',
   'key-revoked': 'this device key was revoked by the operator',
+  'expired-beyond-grace': 'renewal refused: the certificate expired longer ago than the hub\'s renewal grace',
 };
 
 export type Decision =

@@ -7,7 +7,7 @@
 // before the answer goes out, and nothing is written for a refusal. A renewal (no token: the TLS client
 // certificate, renew-check.ts) gets a new certificate for its binding and changes no state.
 import type { X509Certificate } from 'node:crypto';
-import { certLifetimeMs, type EnrollmentConfig } from '../config/model-enroll.js';
+import { certLifetimeMs, renewalGraceMs, type EnrollmentConfig } from '../config/model-enroll.js';
 import { checkRenewal } from './renew-check.js';
 import { checkToken } from './token.js';
 import { decide, REASON_TEXT, type RefusalReason } from './decide.js';
@@ -42,7 +42,7 @@ export interface ServiceDeps {
   now?: () => Date;
 }
 
-const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, renewed: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
+const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, renewed: 0, recovered: 0, beyondGrace: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
 
 /** a key's short form in logs and shows (its SHA-256 prefix) */
 export const shortKey = (k: string) => k.slice(0, 16);
@@ -182,8 +182,11 @@ export class EnrollmentService {
   private async renew(cfg: EnrollmentConfig, from: string, peer: X509Certificate | undefined, now: Date): Promise<EnrollAnswer> {
     const creds = this.d.credentials();
     if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
-    const c = checkRenewal(peer, creds.caCert, this.d.state, now);
-    if (!c.ok) return this.refuse(from, c.reason, { key: c.key, detail: c.detail });
+    const c = checkRenewal(peer, creds.caCert, this.d.state, now, renewalGraceMs(cfg));
+    if (!c.ok) {
+      if (c.reason === 'expired-beyond-grace') this.counters.beyondGrace++;
+      return this.refuse(from, c.reason, { key: c.key, detail: c.detail });
+    }
     const b = c.binding;
     let certificate: string;
     try {
@@ -192,7 +195,9 @@ export class EnrollmentService {
       return this.refuse(from, 'not-ready', { key: c.key, detail: (e as Error).message });
     }
     this.counters.renewed++;
-    this.d.log('notice', 'RENEWED', `device key ${shortKey(c.key)} from ${from}: certificate of ${b.hostname} ${b.address} renewed`);
+    if (c.expiredMs > 0) this.counters.recovered++;
+    const late = c.expiredMs > 0 ? ` (it had expired ${Math.round(c.expiredMs / 1000)} s ago: within the renewal grace)` : '';
+    this.d.log('notice', 'RENEWED', `device key ${shortKey(c.key)} from ${from}: certificate of ${b.hostname} ${b.address} renewed${late}`);
     return { v: PROTOCOL_VERSION, status: 'renewed', certificate, ca: creds.caCert, time: this.now().getTime() };
   }
 
