@@ -67,10 +67,10 @@ t.test('the hub renews an expired certificate within the renewal grace, refuses 
   t.match(hub.svc.revoke(b.key.slice(0, 16)), /revoked, 192\.168\.0\.10 released/);
   t.match(await renewWith(dayOld), { status: 'refused', reason: 'key-revoked' }, 'revoked, expired within the grace: refused as revoked');
   t.match(await renewWith(r.certificate), { status: 'refused', reason: 'key-revoked' }, 'revoked, valid: refused as revoked');
-  const shown = formatEnrollment({ listening: { address: '127.0.0.1', port: hub.port(), pin: hub.creds.pin }, notListening: undefined, approval: 'auto', pool: hub.cfg.pool, renewalGraceDays: 30,
+  const shown = formatEnrollment({ listening: { address: '127.0.0.1', port: hub.port(), pin: hub.creds.pin }, notListening: undefined, approval: 'auto', pool: hub.cfg.pool, renewalGraceDays: 30, renewalRegenerate: false,
     counters: { ...hub.svc.counters }, ike: { refused: 0, tornDown: 0 }, admitted: [], revoked: [b.key], pending: [], refused: hub.svc.refusals }, false);
   t.match(shown, /^Enrollment server: listening on 127\.0\.0\.1 TCP \d+, approval auto, pool 192\.168\.0\.10 - 192\.168\.0\.20, renewal grace 30 days$/m, 'show: the grace');
-  t.match(shown, /renewed 2 \(2 expired\), .*expired beyond grace 2\)/, 'show: renewals after expiry and refusals beyond the grace counted');
+  t.match(shown, /renewed 2 \(2 expired, 0 new key\), .*expired beyond grace 2\)/, 'show: renewals after expiry and refusals beyond the grace counted');
   t.match(shown, /expired-beyond-grace \(the client certificate ended /, 'show: the refusal with its reason');
 });
 

@@ -145,8 +145,8 @@ t.test('the hub renews a bound device\'s certificate over TLS; anyone else is re
   t.match(renewalProblem({ ...r, certificate: renamed }, key, a.certificate, creds.caCert), /^the certificate names DNS:other\.dmvpn\.invalid, IP Address:192\.168\.0\.11, not /, 'other names: refused');
   // codec
   t.same(decodeRequest(frame({ v: 1, renew: true }).subarray(4)), { v: 1, renew: true });
-  t.equal(decodeRequest(frame({ v: 1, renew: true, token: 'A' }).subarray(4)), 'a renewal carries v and renew: true only');
-  t.equal(decodeRequest(frame({ v: 1, renew: 'yes' }).subarray(4)), 'a renewal carries v and renew: true only');
+  t.equal(decodeRequest(frame({ v: 1, renew: true, token: 'A' }).subarray(4)), "a renewal carries v and renew: true, and a new key's spki and proof together or not at all");
+  t.equal(decodeRequest(frame({ v: 1, renew: 'yes' }).subarray(4)), "a renewal carries v and renew: true, and a new key's spki and proof together or not at all");
   t.equal(decodeAnswer(Buffer.from(JSON.stringify({ v: 1, status: 'renewed', certificate: 1, ca: 'x' }))), 'unknown status or fields missing');
   t.equal(keyId(spkiOf(key)), state.bindings[0].key);
   // checkRenewal alone, at the edges of validity

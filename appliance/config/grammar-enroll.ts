@@ -72,6 +72,8 @@ export function enrollmentTrees(subTree: (exitTo?: ModeId) => Node): Partial<Rec
   const graceHelp = { ...HELP, renewal: 'Certificate renewal', grace: `Days after its end an expired device certificate may still renew (default ${RENEWAL_GRACE_DAYS}, 0: none)`, '{days}': 'Days' };
   define(t, 'renewal grace {days:range:0-3650}', set((a) => Number(a.p.days), 'renewalGraceDays'), graceHelp);
   define(t, 'renewal grace', (ctx, a) => { if (!a.no) throw new CliError('Incomplete command.'); delete ctxEnroll(ctx).renewalGraceDays; }, graceHelp);
+  define(t, 'renewal regenerate', (ctx, a) => { const e = ctxEnroll(ctx); if (a.no) delete e.renewalRegenerate; else e.renewalRegenerate = true; },
+    { ...graceHelp, regenerate: 'Spokes enrolled from now on make a new key pair at each renewal' });
   const approval: Act = (ctx, a) => { const e = ctxEnroll(ctx); if (a.no || a.kw.has('auto')) delete e.manual; else e.manual = true; };
   define(t, 'approval auto', approval, HELP);
   define(t, 'approval manual', approval, HELP);

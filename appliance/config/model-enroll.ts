@@ -33,6 +33,9 @@ export interface EnrollmentConfig {
   /** `renewal grace DAYS`: how long after its end an expired device certificate may still renew (a box
    *  powered off past its certificate's end); default RENEWAL_GRACE_DAYS, 0: none */
   renewalGraceDays?: number;
+  /** `renewal regenerate`: the spokes it enrolls from then on get `auto-enroll ... regenerate` (a new
+   *  device key at each renewal) */
+  renewalRegenerate?: boolean;
 }
 
 /** a token name: what the config accepts, the provisioning file holds and the request carries */

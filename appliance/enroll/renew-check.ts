@@ -16,14 +16,17 @@ export type RenewRefusal = 'bad-certificate' | 'not-enrolled' | 'key-revoked' | 
 
 export type RenewCheck =
   /** expiredMs: how long ago the presented certificate ended (0 when it is valid now) */
-  | { ok: true; key: string; spki: Buffer; binding: Binding; expiredMs: number }
+  /** viaPrevious: the key is no longer bound but was replaced by `proposed`, the binding's key now
+   *  (a rollover whose answer was lost, asked again: rekey.ts decides) */
+  | { ok: true; key: string; spki: Buffer; binding: Binding; expiredMs: number; viaPrevious: boolean }
   | { ok: false; reason: RenewRefusal; detail: string; key?: string };
 
 const DAY_MS = 86_400_000;
 const days = (ms: number) => `${Math.floor(ms / DAY_MS)} d ${Math.floor((ms % DAY_MS) / 3600_000)} h`;
 
-/** `graceMs`: how long after its end an expired certificate may still renew (renewalGraceMs) */
-export function checkRenewal(peer: X509Certificate | undefined, caPem: string, state: EnrollmentState, now: Date, graceMs: number): RenewCheck {
+/** `graceMs`: how long after its end an expired certificate may still renew (renewalGraceMs);
+ *  `proposed`: the key id of the new key a regenerating renewal brings */
+export function checkRenewal(peer: X509Certificate | undefined, caPem: string, state: EnrollmentState, now: Date, graceMs: number, proposed?: string): RenewCheck {
   if (!peer) return { ok: false, reason: 'bad-certificate', detail: 'no TLS client certificate' };
   if (!issuerOf(peer, [new X509Certificate(caPem)])) return { ok: false, reason: 'bad-certificate', detail: 'the client certificate is not issued by the enrollment CA' };
   const spki = peer.publicKey.export({ type: 'spki', format: 'der' });
@@ -35,6 +38,8 @@ export function checkRenewal(peer: X509Certificate | undefined, caPem: string, s
   const expiredMs = Math.max(0, t - to);
   if (expiredMs > graceMs) return { ok: false, reason: 'expired-beyond-grace', detail: `the client certificate ended ${peer.validTo}, ${days(expiredMs)} ago: beyond the renewal grace of ${days(graceMs)} (enroll the device again)`, key };
   const binding = bindingOf(state, key);
-  if (!binding) return { ok: false, reason: 'not-enrolled', detail: 'no binding for this device key (cleared?)', key };
-  return { ok: true, key, spki, binding, expiredMs };
+  if (binding) return { ok: true, key, spki, binding, expiredMs, viaPrevious: false };
+  const replaced = proposed === undefined ? undefined : state.bindings.find((b) => b.previous === key && b.key === proposed);
+  if (replaced) return { ok: true, key, spki, binding: replaced, expiredMs, viaPrevious: true };
+  return { ok: false, reason: 'not-enrolled', detail: 'no binding for this device key (cleared?)', key };
 }

@@ -130,6 +130,7 @@ export class EnrollmentServer {
       approval: e?.manual ? 'manual' as const : 'auto' as const,
       pool: e?.pool,
       renewalGraceDays: e?.renewalGraceDays ?? RENEWAL_GRACE_DAYS,
+      renewalRegenerate: !!e?.renewalRegenerate,
       counters: { ...s.counters },
       ike: { ...this.ike },
       admitted: s.state.bindings.map((b) => ({ ...b })),

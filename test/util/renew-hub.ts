@@ -42,9 +42,8 @@ export async function renewHub(t: { teardown(f: () => void): void }, extra: Part
   const listener = new EnrollmentListener(svc, { perSourcePerMinute: 1000, perMinute: 1000, concurrent: 4, handshakeMs: 5000, exchangeMs: 5000 });
   port = await listener.listen(creds, 0, '127.0.0.1');
   t.teardown(() => listener.close());
-  /** a new device key enrolled with the FLEET token: its key and the answer */
-  const enroll = async (kind: 'ed25519' | 'ec' = 'ed25519') => {
-    const { privateKey: key } = kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('ed25519');
+  /** device key `key` (a new Ed25519 one by default) enrolled with the FLEET token: the key and the answer */
+  const enroll = async (key: KeyObject = generateKeyPairSync('ed25519').privateKey) => {
     const a = await svc.handle(frame({ v: 1, token: 'FLEET', secret: SECRET, csr: certificateRequest(key, 'CN=factory') }).subarray(4), '127.0.0.1');
     if (a.status !== 'admitted') throw new Error(`not admitted: ${JSON.stringify(a)}`);
     return { key, answer: a };
