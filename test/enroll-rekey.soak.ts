@@ -9,10 +9,9 @@
 import t from 'tap';
 import fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { Lab, waitFor, nsExec } from './util/lab.js';
-import { startEnrollHub, startFactorySpoke, FAST_RETRY, HUB_NBMA } from './util/enroll-hub.js';
+import { waitFor, nsExec } from './util/lab.js';
+import { enrolledSpokeLab, FAST_RETRY, HUB_NBMA } from './util/enroll-hub.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { TestCa } from './util/pki.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
@@ -26,19 +25,9 @@ function ownCert(cfg: string): X509Certificate | undefined {
 const labelOf = (cfg: string) => /^crypto pki trustpoint DMVPN-ENROLL\n(?: .*\n)*? ed25519keypair (\S+)$/m.exec(cfg)?.[1];
 
 t.test('a spoke renews with a new key in place; stopped past its certificate\'s end, it recovers within the grace', async (t) => {
-  const lab = new Lab(`rk${process.pid % 10000}`, 2);
-  const ca = new TestCa();
-  t.teardown(() => { lab.down(); ca.close(); });
-  lab.up();
-  const { listening, enrollView, hubPeers } = await startEnrollHub(lab, ca, [`SITE1 ${SECRET} one-time`], [' lifetime certificate 0 1', ' renewal regenerate']);
-  const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-80).join('\n')}`).join('\n');
-  t.ok(listening, 'hub: enrollment server listening');
-  if (!listening) { t.comment(logs()); return; }
-  const r2cfg = startFactorySpoke(lab, 'R2', { wan: '172.16.25.2/30', gateway: '172.16.25.1', pin: listening.pin, token: `SITE1 ${SECRET}` });
-  const up = await waitFor(() => hubPeers().find((p) => p.nbma === '172.16.25.2' && p.state === 'UP'), 90000);
-  const upAt = Date.now();
-  t.ok(up, 'hub: R2 UP');
-  if (!up) { t.comment(logs()); return; }
+  const set = await enrolledSpokeLab(t, 'rk', SECRET, [' lifetime certificate 0 1', ' renewal regenerate']);
+  if (!set) return;
+  const { lab, enrollView, hubPeers, r2cfg, upAt, logs } = set;
   const running = () => lab.ctl('R2', 'show running-config');
   t.match(running(), /^ auto-enroll 70 regenerate$/m, 'R2: the trustpoint renews with a new key (the hub\'s renewal regenerate)');
   t.equal(labelOf(running()), 'DEVICE');
