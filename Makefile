@@ -118,12 +118,15 @@ bench: all
 # (test/image/firmware-rollback.soak.ts, about 8 minutes under TCG); the factory enrollment on the
 # aarch64 image (test/image-enroll.test.ts booting arm64, about 2 minutes); a firmware update of the
 # aarch64 image (test/image/firmware-aarch64.soak.ts, two arm64 boots); power cuts at random points
-# of a firmware update (`make soak-kill`, below: hours at its default 200 iterations).
+# of a firmware update (`make soak-kill`, below: hours at its default 200 iterations); the enrollment
+# key rollover and the recovery of an expired certificate in namespaces (test/enroll-rekey.soak.ts,
+# about 3 minutes: it waits out 1-minute certificates).
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory image ARCH=x86_64
 	@$(MAKE) --no-print-directory image ARCH=aarch64
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=2400 test/image/firmware-rollback.soak.ts
+	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=900 test/enroll-rekey.soak.ts
 	DMVPN_IMAGE_ENROLL_ARCH=aarch64 node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=1400 test/image-enroll.test.ts
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=3000 test/image/firmware-aarch64.soak.ts
 	@$(MAKE) --no-print-directory soak-kill

@@ -130,12 +130,18 @@ t.test('crypto ipsec changes restart a protected tunnel (its SAs are planned aga
 });
 
 t.test('our own certificate alone (a renewal): IKE takes it in place; a CA, trustpoint or mixed change restarts the tunnel', async (t) => {
-  const pki = (own: string, ca = 'CA1') => ({ trustpoints: [{ name: 'TP', keyPair: { kind: 'ed25519' as const, label: 'K' } }], chains: [{ name: 'TP', certs: [{ serial: own, ca: false, der: own.toLowerCase() }, { serial: ca, ca: true, der: ca.toLowerCase() }] }] });
+  const pki = (own: string, ca = 'CA1', label = 'K', kind: 'ed25519' | 'ec' = 'ed25519') => ({ trustpoints: [{ name: 'TP', keyPair: { kind, label } }], chains: [{ name: 'TP', certs: [{ serial: own, ca: false, der: own.toLowerCase() }, { serial: ca, ca: true, der: ca.toLowerCase() }] }] });
   const before = edit(load(BASE), (n) => { n.crypto.pki = pki('AA01'); });
   let f = fakeHost(before);
   t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02'); n.crypto.lines = ['(rendered differently)']; })), { ok: true });
   t.same(f.s.log, ['credentials BB02,CA1'], 'no restart: the overlay\'s IKE takes the new certificate');
   t.equal(f.s.tunnel, 'R2 192.168.0.2', 'the tunnel kept running');
+  f = fakeHost(before);
+  t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02', 'CA1', 'K.rekey'); })), { ok: true });
+  t.same(f.s.log, ['credentials BB02,CA1'], 'a new certificate with its key pair\'s new label (a key rollover): in place too');
+  f = fakeHost(before);
+  t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('BB02', 'CA1', 'K', 'ec'); })), { ok: true });
+  t.same(f.s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'another kind of key pair: restart');
   f = fakeHost(before);
   t.same(await applyLive(f.host, edit(before, (n) => { n.crypto.pki = pki('AA01', 'CA2'); })), { ok: true });
   t.same(f.s.log, ['stop tunnel', 'start tunnel 192.168.0.2'], 'another CA certificate: restart');

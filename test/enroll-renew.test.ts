@@ -18,7 +18,7 @@ import { issueCertificate, keyId } from '../appliance/enroll/issue.js';
 import { checkRenewal } from '../appliance/enroll/renew-check.js';
 import { renewalPlans, withOwnCertificate, CertRenewal } from '../appliance/enroll/cert-renewal.js';
 import { certificateRequest } from '../appliance/ike/pki/csr.js';
-import { certLifetimeMs, type EnrollmentConfig } from '../appliance/config/model-enroll.js';
+import { certLifetimeMs, renewalGraceMs, type EnrollmentConfig } from '../appliance/config/model-enroll.js';
 import type { ApplianceConfig } from '../appliance/config/model.js';
 import { TestCa } from './util/pki.js';
 import { ROOT } from './util/lab.js';
@@ -40,7 +40,7 @@ function hubPki(ca: TestCa) {
 
 t.test('config: enrollment url, auto-enroll and lifetime certificate parse, render and parse back; bad ones refused', async (t) => {
   const text = ['crypto pki trustpoint T', ' enrollment url https://198.51.100.1:4430', ' auto-enroll 70', ' ed25519keypair K',
-    'dmvpn enrollment', ' lifetime certificate 0 5', 'end'].join('\n');
+    'dmvpn enrollment', ' lifetime certificate 0 5', ' renewal grace 7', 'end'].join('\n');
   const r = parseStartupConfig(text);
   t.ok(r.ok, 'loads');
   if (!r.ok) return;
@@ -51,6 +51,14 @@ t.test('config: enrollment url, auto-enroll and lifetime certificate parse, rend
   const shown = renderConfig(r.config);
   t.match(shown, /^crypto pki trustpoint T\n enrollment url https:\/\/198\.51\.100\.1:4430\n auto-enroll 70\n ed25519keypair K$/m, 'rendered');
   t.match(shown, /^ lifetime certificate 0 5$/m);
+  t.match(shown, /^ renewal grace 7$/m);
+  t.equal(renewalGraceMs(r.config.enrollment!), 7 * 86_400_000, 'renewal grace 7: 7 days');
+  t.equal(renewalGraceMs({ tokens: [] }), 30 * 86_400_000, 'default renewal grace: 30 days');
+  const noGrace = parseStartupConfig('dmvpn enrollment\n renewal grace 0\nend\n');
+  t.ok(noGrace.ok && noGrace.config.enrollment?.renewalGraceDays === 0 && /^ renewal grace 0$/m.test(renderConfig(noGrace.config)), 'renewal grace 0 (none) kept and shown');
+  const undone = parseStartupConfig('dmvpn enrollment\n renewal grace 5\n no renewal grace\nend\n');
+  t.ok(undone.ok && undone.config.enrollment?.renewalGraceDays === undefined, 'no renewal grace: back to the default');
+  t.notOk(parseStartupConfig('dmvpn enrollment\n renewal grace 3651\nend\n').ok, 'renewal grace 3651: refused (at most 10 years)');
   const back = parseStartupConfig(shown);
   t.ok(back.ok && JSON.stringify(back.config.crypto.pki) === JSON.stringify(r.config.crypto.pki) && JSON.stringify(back.config.enrollment) === JSON.stringify(r.config.enrollment), 'parses back to the same model');
   const ios = parseStartupConfig('crypto pki trustpoint T\n auto-enroll\nend\n');
@@ -116,12 +124,13 @@ t.test('the hub renews a bound device\'s certificate over TLS; anyone else is re
   const foreign = ca.leaf('intruder', 'other', ['192.168.0.10']);
   t.match(await refusedFor(foreign, ca.read('intruder.key')), /"reason":"bad-certificate".*not issued by the enrollment CA/, 'a certificate of another CA naming the same address: refused');
   const expired = ca.expiredLeaf('old', 'lab', ['192.168.0.10']);
-  t.match(await refusedFor(expired, ca.read('old.key')), /"reason":"bad-certificate".*not valid now/, 'an expired certificate of the CA: refused');
+  t.match(await refusedFor(expired, ca.read('old.key')), /"reason":"expired-beyond-grace".*ended .*2020.*beyond the renewal grace of 30 d 0 h/, 'a certificate of the CA expired in 2020: beyond the default grace of 30 days, refused');
   const { privateKey: stranger } = generateKeyPairSync('ed25519');
   const strangerCert = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: spkiOf(stranger), names: ['x.dmvpn.invalid'], addresses: ['192.168.0.99'], hostname: 'x', now: new Date(), lifetimeMs: 600_000 });
   t.match(await refusedFor(strangerCert, pem(stranger)), /"reason":"not-enrolled"/, 'a CA certificate whose key holds no binding (cleared, or never enrolled): refused');
   t.equal(svc.counters.renewed, 1, 'none of them renewed');
   t.equal(svc.counters.refused, 4, 'all four refused and counted');
+  t.equal(svc.counters.beyondGrace, 1, 'the expired one counted as beyond the grace');
   // someone holding the certificate (it is public: IKE sends it) but not the key cannot use it
   await t.rejects(renewWith(a.certificate, pem(stranger)), /key values mismatch|KEY_VALUES_MISMATCH|private key/i, 'a certificate without its key: TLS itself refuses to present it');
   // a hub whose TLS certificate our CA did not issue gets nothing
@@ -136,14 +145,16 @@ t.test('the hub renews a bound device\'s certificate over TLS; anyone else is re
   t.match(renewalProblem({ ...r, certificate: renamed }, key, a.certificate, creds.caCert), /^the certificate names DNS:other\.dmvpn\.invalid, IP Address:192\.168\.0\.11, not /, 'other names: refused');
   // codec
   t.same(decodeRequest(frame({ v: 1, renew: true }).subarray(4)), { v: 1, renew: true });
-  t.equal(decodeRequest(frame({ v: 1, renew: true, token: 'A' }).subarray(4)), 'a renewal carries v and renew: true only');
-  t.equal(decodeRequest(frame({ v: 1, renew: 'yes' }).subarray(4)), 'a renewal carries v and renew: true only');
+  t.equal(decodeRequest(frame({ v: 1, renew: true, token: 'A' }).subarray(4)), "a renewal carries v and renew: true, and a new key's spki and proof together or not at all");
+  t.equal(decodeRequest(frame({ v: 1, renew: 'yes' }).subarray(4)), "a renewal carries v and renew: true, and a new key's spki and proof together or not at all");
   t.equal(decodeAnswer(Buffer.from(JSON.stringify({ v: 1, status: 'renewed', certificate: 1, ca: 'x' }))), 'unknown status or fields missing');
   t.equal(keyId(spkiOf(key)), state.bindings[0].key);
   // checkRenewal alone, at the edges of validity
-  const at = (ms: number) => checkRenewal(second, creds.caCert, state, new Date(ms));
-  t.equal(at(Date.parse(second.validTo)).ok, true, 'the last second of validity: renewed');
-  t.match(at(Date.parse(second.validTo) + 1000), { ok: false, reason: 'bad-certificate' }, 'a second later: refused');
+  const at = (ms: number, graceMs = 0) => checkRenewal(second, creds.caCert, state, new Date(ms), graceMs);
+  t.match(at(Date.parse(second.validTo)), { ok: true, expiredMs: 0 }, 'the last second of validity: renewed');
+  t.match(at(Date.parse(second.validTo) + 1000), { ok: false, reason: 'expired-beyond-grace' }, 'a second later without grace: refused');
+  t.match(at(Date.parse(second.validTo) + 1000, 1000), { ok: true, expiredMs: 1000 }, 'with a grace of a second: renewed, said as expired');
+  t.match(at(Date.parse(second.validFrom) - 1000, 1000), { ok: false, reason: 'bad-certificate', detail: /not valid yet/ }, 'a second before its start: refused');
 });
 
 t.test('the spoke: due at its percent of the lifetime, the certificate replaced in running and startup config, failures retried', async (t) => {

@@ -6,10 +6,9 @@
 // renewal is refused (not-enrolled), as the note in R2's log says.
 import t from 'tap';
 import fs from 'node:fs';
-import { Lab, waitFor, nsExec } from './util/lab.js';
-import { startEnrollHub, startFactorySpoke } from './util/enroll-hub.js';
+import { waitFor, nsExec } from './util/lab.js';
+import { enrolledSpokeLab } from './util/enroll-hub.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { TestCa } from './util/pki.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
@@ -19,19 +18,9 @@ const SECRET = 'zt-renewal-token-0123456789';
 const ownSerial = (cfg: string) => /crypto pki certificate chain DMVPN-ENROLL\n certificate ([0-9A-F]+)\n/.exec(cfg)?.[1];
 
 t.test('an enrolled spoke renews its certificate before it runs out, without dropping its SAs; a cleared binding ends renewals', async (t) => {
-  const lab = new Lab(`rn${process.pid % 10000}`, 2);
-  const ca = new TestCa();
-  t.teardown(() => { lab.down(); ca.close(); });
-  lab.up();
-  const { listening, enrollView, hubPeers } = await startEnrollHub(lab, ca, [`SITE1 ${SECRET} one-time`], [' lifetime certificate 0 1']);
-  const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n');
-  t.ok(listening, 'hub: enrollment server listening');
-  if (!listening) { t.comment(logs()); return; }
-  const r2cfg = startFactorySpoke(lab, 'R2', { wan: '172.16.25.2/30', gateway: '172.16.25.1', pin: listening.pin, token: `SITE1 ${SECRET}` });
-  const up = await waitFor(() => hubPeers().find((p) => p.nbma === '172.16.25.2' && p.state === 'UP'), 90000);
-  const upAt = Date.now();
-  t.ok(up, 'hub: R2 UP');
-  if (!up) { t.comment(logs()); return; }
+  const set = await enrolledSpokeLab(t, 'rn', SECRET, [' lifetime certificate 0 1']);
+  if (!set) return;
+  const { lab, enrollView, hubPeers, r2cfg, upAt, logs } = set;
   const running = () => lab.ctl('R2', 'show running-config');
   t.match(running(), /^crypto pki trustpoint DMVPN-ENROLL\n enrollment url https:\/\/172\.16\.15\.2:4430\n revocation-check none\n auto-enroll 70\n ed25519keypair DEVICE$/m, 'R2: the trustpoint says where and when to renew');
   const s1 = ownSerial(running());

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Node, define, CliError, Args } from '../cli/tree.js';
 import type { ConfigCtx, ModeId } from './modes.js';
-import { TOKEN_NAME, type EnrollmentConfig } from './model-enroll.js';
+import { RENEWAL_GRACE_DAYS, TOKEN_NAME, type EnrollmentConfig } from './model-enroll.js';
 import { ipToU32 } from '../net/ipv4.js';
 
 type Act = (ctx: ConfigCtx, a: Args) => string | void;
@@ -69,6 +69,11 @@ export function enrollmentTrees(subTree: (exitTo?: ModeId) => Node): Partial<Rec
   const lifetimeHelp = { ...HELP, lifetime: 'Lifetime of what the server issues', certificate: 'Device certificates (default 365 days)', '{days}': 'Days', '{minutes}': 'And minutes (not IOS: for short-lived certificates)' };
   define(t, 'lifetime certificate {days:range:0-1825}', lifetime, lifetimeHelp);
   define(t, 'lifetime certificate {days:range:0-1825} {minutes:range:0-1439}', lifetime, lifetimeHelp);
+  const graceHelp = { ...HELP, renewal: 'Certificate renewal', grace: `Days after its end an expired device certificate may still renew (default ${RENEWAL_GRACE_DAYS}, 0: none)`, '{days}': 'Days' };
+  define(t, 'renewal grace {days:range:0-3650}', set((a) => Number(a.p.days), 'renewalGraceDays'), graceHelp);
+  define(t, 'renewal grace', (ctx, a) => { if (!a.no) throw new CliError('Incomplete command.'); delete ctxEnroll(ctx).renewalGraceDays; }, graceHelp);
+  define(t, 'renewal regenerate', (ctx, a) => { const e = ctxEnroll(ctx); if (a.no) delete e.renewalRegenerate; else e.renewalRegenerate = true; },
+    { ...graceHelp, regenerate: 'Spokes enrolled from now on make a new key pair at each renewal' });
   const approval: Act = (ctx, a) => { const e = ctxEnroll(ctx); if (a.no || a.kw.has('auto')) delete e.manual; else e.manual = true; };
   define(t, 'approval auto', approval, HELP);
   define(t, 'approval manual', approval, HELP);

@@ -109,10 +109,12 @@ export function pkiTrees(wrap: CryptoWrap, subTree: (exitTo?: ModeId) => Node): 
   }), { url: 'Enrollment URL', '{url}': 'https://ADDRESS:PORT of the hub\'s enrollment server (renews the certificate)' });
   const autoEnroll = w((c, ctx, a) => {
     const t = tp(c, ctx);
-    if (a.no) delete t.autoEnroll; else t.autoEnroll = a.p.pct === undefined ? AUTO_ENROLL_DEFAULT : Number(a.p.pct);
+    if (a.no) { delete t.autoEnroll; delete t.autoEnrollRegenerate; return; }
+    t.autoEnroll = a.p.pct === undefined ? AUTO_ENROLL_DEFAULT : Number(a.p.pct);
+    if (a.kw.has('regenerate')) t.autoEnrollRegenerate = true; else delete t.autoEnrollRegenerate;
   });
-  define(trustpoint, 'auto-enroll', autoEnroll, { 'auto-enroll': 'Renew the certificate automatically (enrollment url)' });
-  define(trustpoint, 'auto-enroll {pct:range:1-100}', autoEnroll, { '{pct}': 'Renew once this percent of its lifetime has passed' });
+  const autoHelp = { 'auto-enroll': 'Renew the certificate automatically (enrollment url)', '{pct}': 'Renew once this percent of its lifetime has passed', regenerate: 'Generate a new key pair at each renewal' };
+  for (const form of ['auto-enroll', 'auto-enroll {pct:range:1-100}', 'auto-enroll regenerate', 'auto-enroll {pct:range:1-100} regenerate']) define(trustpoint, form, autoEnroll, autoHelp);
   for (const m of ['selfsigned', 'profile {name:word}']) {
     define(trustpoint, `enrollment ${m}`, unsupported('only enrollment terminal (certificates pasted: crypto pki authenticate / crypto pki import) or enrollment url https://ADDRESS:PORT (a DMVPN enrollment server) is supported'));
   }

@@ -30,6 +30,12 @@ export interface EnrollmentConfig {
   /** `lifetime certificate DAYS [MINUTES]`: device certificates' lifetime (default CERT_LIFETIME_DAYS);
    *  short lifetimes bound how long a revoked device's certificate stays usable where the hub is not asked */
   lifetime?: { days: number; minutes?: number };
+  /** `renewal grace DAYS`: how long after its end an expired device certificate may still renew (a box
+   *  powered off past its certificate's end); default RENEWAL_GRACE_DAYS, 0: none */
+  renewalGraceDays?: number;
+  /** `renewal regenerate`: the spokes it enrolls from then on get `auto-enroll ... regenerate` (a new
+   *  device key at each renewal) */
+  renewalRegenerate?: boolean;
 }
 
 /** a token name: what the config accepts, the provisioning file holds and the request carries */
@@ -40,6 +46,13 @@ export const CERT_LIFETIME_DAYS = 365;
 
 /** A device certificate's lifetime in ms. */
 export const certLifetimeMs = (e: EnrollmentConfig) => e.lifetime ? (e.lifetime.days * 1440 + (e.lifetime.minutes ?? 0)) * 60_000 : CERT_LIFETIME_DAYS * 86_400_000;
+
+/** the renewal grace when `renewal grace` is not given: a month covers a box left switched off over a
+ *  holiday or a shipment, while a box gone for longer (lost, stolen, scrapped) must be enrolled again */
+export const RENEWAL_GRACE_DAYS = 30;
+
+/** How long after its end an expired device certificate may still renew, in ms. */
+export const renewalGraceMs = (e: EnrollmentConfig) => (e.renewalGraceDays ?? RENEWAL_GRACE_DAYS) * 86_400_000;
 
 /** the TCP port of the enrollment listener when `listen port` is not given */
 export const ENROLL_PORT = 4430;

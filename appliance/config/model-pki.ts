@@ -12,6 +12,9 @@ export interface Trustpoint {
   enrollment?: 'terminal' | `url ${string}`;
   /** `auto-enroll [PERCENT]` (IOS): renew our certificate once this share of its lifetime has passed */
   autoEnroll?: number;
+  /** `auto-enroll [PERCENT] regenerate` (IOS): each renewal generates a new key pair of the same kind
+   *  (enroll/key-rollover.ts) instead of certifying the same key again */
+  autoEnrollRegenerate?: boolean;
   /** `revocation-check none` (the only form: no CRL/OCSP fetching here) */
   revocationNone?: boolean;
   subjectName?: string;

@@ -24,7 +24,7 @@ export function pkiLines(p: PkiConfig | undefined): string[] {
     if (t.subjectName !== undefined) out.push(` subject-name ${t.subjectName}`);
     if (t.ipAddress !== undefined) out.push(` ip-address ${t.ipAddress}`);
     if (t.revocationNone) out.push(' revocation-check none');
-    if (t.autoEnroll !== undefined) out.push(` auto-enroll ${t.autoEnroll}`);
+    if (t.autoEnroll !== undefined) out.push(` auto-enroll ${t.autoEnroll}${t.autoEnrollRegenerate ? ' regenerate' : ''}`);
     if (t.keyPair) out.push(` ${t.keyPair.kind}keypair ${t.keyPair.label}${t.keyPair.bits ? ` ${t.keyPair.bits}` : ''}`);
   }
   for (const ch of p.chains ?? []) {

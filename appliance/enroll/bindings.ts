@@ -2,8 +2,20 @@
 // its SubjectPublicKeyInfo, hex) holds which tunnel address, under which token, and which one-time
 // tokens are used up. Pure data and the pool arithmetic; state-file.ts keeps it on disk.
 import { ipToU32, u32ToIp } from '../net/ipv4.js';
+import { deviceName } from './device-name.js';
 
-export interface Binding { key: string; address: string; hostname: string; token: string; admitted: string /* ISO time */ }
+export interface Binding {
+  key: string; address: string; hostname: string; token: string; admitted: string /* ISO time */;
+  /** the device name (its IKE identity) once its key was replaced (`auto-enroll regenerate`): it stays
+   *  the one derived from the key it enrolled with, so the device keeps its identity (device-name.ts) */
+  name?: string;
+  /** the key this binding's key replaced: good for nothing but asking again for the certificate of the
+   *  current key (the answer of the rollover was lost), with the proof of the current key (rekey.ts) */
+  previous?: string;
+}
+
+/** The device name of a binding: kept from its first key, or derived from its key. */
+export const bindingName = (b: Binding) => b.name ?? deviceName(b.hostname, b.key);
 
 export interface EnrollmentState {
   bindings: Binding[];
@@ -18,6 +30,10 @@ export interface EnrollmentState {
 export const emptyState = (): EnrollmentState => ({ bindings: [], usedTokens: {} });
 
 export const bindingOf = (s: EnrollmentState, key: string) => s.bindings.find((b) => b.key === key);
+
+/** a device name as device-name.ts makes it (a DNS name: it goes into certificates) */
+const DEVICE_NAME = /^[a-z0-9-]{1,63}\.[0-9a-f]{32}\.dmvpn\.invalid$/;
+const MAX_NAME = 253;
 
 /** The lowest pool address no device key holds, or undefined when the pool is exhausted. */
 export function freeAddress(s: EnrollmentState, pool: { start: string; end: string }): string | undefined {
@@ -40,6 +56,8 @@ export function parseState(text: string): EnrollmentState | string {
   if (!o || !Array.isArray(o.bindings) || typeof o.usedTokens !== 'object' || o.usedTokens === null) return 'bindings or usedTokens missing';
   for (const b of o.bindings) {
     if (typeof b?.key !== 'string' || !/^[0-9a-f]{64}$/.test(b.key) || typeof b.address !== 'string' || typeof b.token !== 'string') return 'a binding is malformed';
+    if (b.name !== undefined && (typeof b.name !== 'string' || b.name.length > MAX_NAME || !DEVICE_NAME.test(b.name))) return 'a binding\'s device name is malformed';
+    if (b.previous !== undefined && (typeof b.previous !== 'string' || !/^[0-9a-f]{64}$/.test(b.previous))) return 'a binding\'s previous key is malformed';
   }
   if (o.approved !== undefined && (!Array.isArray(o.approved) || o.approved.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'approved is malformed';
   if (o.revoked !== undefined && (!Array.isArray(o.revoked) || o.revoked.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'revoked is malformed';

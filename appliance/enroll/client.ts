@@ -3,23 +3,25 @@
 // (a factory box has no CA and may have no clock yet): the hub is authenticated by the SHA-256 of its
 // public key from the provisioning file, compared before the request (with the token's secret) is sent.
 import tls from 'node:tls';
-import { createHash, createPublicKey, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
 import { FrameReader, frame, decodeAnswer, MAX_ANSWER, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
 import type { HubTarget } from './provisioning.js';
 import { ENROLL_TRUSTPOINT, DEVICE_KEY_LABEL } from './template.js';
 import { parseStartupConfig } from '../config/load.js';
 import { chainCerts, trustpointOf } from '../config/model-pki.js';
 import { certNamesHost, issuerOf } from '../ike/tasks/v2/cert-auth.js';
+import { proveKey, sessionBinder } from './key-proof.js';
 
 export class EnrollError extends Error {}
 
 /**
  * One exchange with the hub at `host`:`port` over TLS 1.3: `hubProblem` judges the hub's certificate
  * once the handshake is done (the request is sent only if it returns undefined), then one request and
- * one answer. Resolves with the answer; rejects with an EnrollError saying what failed.
+ * one answer (`request` may be made from the established session: key-proof.ts). Resolves with the
+ * answer; rejects with an EnrollError saying what failed.
  */
 function exchange(host: string, port: number, extra: tls.ConnectionOptions, hubProblem: (cert: X509Certificate | undefined) => string | undefined,
-  request: object, timeoutMs: number): Promise<EnrollAnswer> {
+  request: object | ((s: tls.TLSSocket) => object), timeoutMs: number): Promise<EnrollAnswer> {
   return new Promise((resolve, reject) => {
     const fail = (why: string) => { sock.destroy(); reject(new EnrollError(why)); };
     // no CA check by TLS (rejectUnauthorized false): hubProblem is the check, made before anything is sent
@@ -29,7 +31,7 @@ function exchange(host: string, port: number, extra: tls.ConnectionOptions, hubP
     sock.on('secureConnect', () => {
       const why = hubProblem(sock.getPeerX509Certificate());
       if (why) { clearTimeout(timer); fail(why); return; }
-      sock.write(frame(request));
+      sock.write(frame(typeof request === 'function' ? request(sock) : request));
     });
     sock.on('data', (b: Buffer) => {
       const r = reader.push(b);
@@ -84,7 +86,11 @@ export function answerProblem(a: Extract<EnrollAnswer, { status: 'admitted' }>, 
 
 /** The device's credentials for a renewal: its certificate and key (the TLS client identity) and the
  *  CA of its trustpoint, which must have issued the hub's TLS certificate. */
-export interface RenewCredentials { certPem: string; keyPem: string; caPem: string }
+export interface RenewCredentials {
+  certPem: string; keyPem: string; caPem: string;
+  /** `auto-enroll regenerate`: the new key pair the certificate is asked for (its proof goes along) */
+  newKeyPem?: string;
+}
 
 /**
  * A renewal request to the enrollment server at `at` (the trustpoint's `enrollment url`). The hub is
@@ -96,7 +102,12 @@ export function requestRenewal(at: { host: string; port: number }, c: RenewCrede
   const issuedByOurCa = (hub: X509Certificate | undefined) => {
     return hub && issuerOf(hub, [new X509Certificate(c.caPem)]) ? undefined : `hub ${at.host}: its TLS certificate is not issued by our trustpoint's CA: nothing sent`;
   };
-  return exchange(at.host, at.port, { cert: c.certPem, key: c.keyPem }, issuedByOurCa, { v: PROTOCOL_VERSION, renew: true }, timeoutMs);
+  const request = (s: tls.TLSSocket) => {
+    if (!c.newKeyPem) return { v: PROTOCOL_VERSION, renew: true };
+    const p = proveKey(createPrivateKey(c.newKeyPem), sessionBinder(s));
+    return { v: PROTOCOL_VERSION, renew: true, spki: p.spki.toString('base64'), proof: p.sig.toString('base64') };
+  };
+  return exchange(at.host, at.port, { cert: c.certPem, key: c.keyPem }, issuedByOurCa, request, timeoutMs);
 }
 
 /** The subjectAltName entries of a certificate, sorted (what a renewal must keep unchanged). */

@@ -13,8 +13,17 @@ export const MAX_ANSWER = 256 * 1024;
 
 export interface EnrollRequest { v: number; token: string; secret: string; csr: string }
 /** A renewal: no token and no CSR; the device proves its key and its enrollment with the TLS client
- *  certificate it holds (renew-server.ts), and gets a new certificate for the same key and names. */
-export interface RenewRequest { v: number; renew: true }
+ *  certificate it holds (renew-check.ts), and gets a new certificate for the same names: for the same
+ *  key, or with `newKey` (`auto-enroll regenerate`) for that key, its possession proven by `proof`, a
+ *  signature over this TLS session's exported value (key-proof.ts). On the wire both are base64. */
+export interface RenewRequest { v: number; renew: true; newKey?: { spki: Buffer; proof: Buffer } }
+
+/** bounds of a new key in a renewal, in base64 characters: an RSA-4096 SPKI is 550 bytes, its signature 512 */
+const MAX_SPKI_B64 = 1024;
+const MAX_PROOF_B64 = 1024;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const b64 = (v: unknown, max: number): Buffer | undefined =>
+  typeof v === 'string' && v.length <= max && v.length % 4 === 0 && BASE64.test(v) ? Buffer.from(v, 'base64') : undefined;
 export type EnrollAnswer =
   // time: the hub's clock (ms since 1970) when it answered; the spoke sets its clock from it (hub-clock.ts)
   | { v: number; status: 'admitted'; address: string; hostname: string; config: string; certificate: string; ca: string; time?: number }
@@ -54,8 +63,13 @@ export function decodeRequest(body: Buffer): EnrollRequest | RenewRequest | stri
   if (typeof j !== 'object' || j === null) return 'not an object';
   if (j.v !== PROTOCOL_VERSION) return `protocol version ${typeof j.v === 'number' ? j.v : 'missing or not a number'} (expected ${PROTOCOL_VERSION})`; // no sender text in the log
   if (j.renew !== undefined) {
-    if (j.renew !== true || Object.keys(j).length !== 2) return 'a renewal carries v and renew: true only';
-    return { v: j.v, renew: true };
+    const r = j as { renew: unknown; spki?: unknown; proof?: unknown };
+    const n = Object.keys(j).length;
+    if (r.renew !== true || !(n === 2 || (n === 4 && r.spki !== undefined && r.proof !== undefined))) return 'a renewal carries v and renew: true, and a new key\'s spki and proof together or not at all';
+    if (n === 2) return { v: j.v, renew: true };
+    const spki = b64(r.spki, MAX_SPKI_B64), proof = b64(r.proof, MAX_PROOF_B64);
+    if (!spki || !proof) return `a renewal's new key: spki and proof in base64 (at most ${MAX_SPKI_B64} and ${MAX_PROOF_B64} characters)`;
+    return { v: j.v, renew: true, newKey: { spki, proof } };
   }
   if (typeof j.token !== 'string' || !TOKEN_NAME.test(j.token)) return 'token name missing or malformed';
   if (typeof j.secret !== 'string' || j.secret.length === 0 || j.secret.length > 256) return 'secret missing or malformed';

@@ -2,10 +2,10 @@
 // before anything else) and whose device key is proven (the CSR's signature): the device key's existing
 // binding, the one-time rule, approval, the pool. Pure: the server applies the outcome.
 import type { EnrollmentConfig, EnrollmentToken } from '../config/model-enroll.js';
-import { bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
+import { bindingName, bindingOf, freeAddress, hostnameFor, type EnrollmentState } from './bindings.js';
 import { nameKeyPart } from './device-name.js';
 
-export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready' | 'bad-certificate' | 'not-enrolled' | 'key-revoked';
+export type RefusalReason = 'bad-token' | 'expired-token' | 'token-used' | 'key-bound-elsewhere' | 'pool-exhausted' | 'not-ready' | 'bad-certificate' | 'not-enrolled' | 'key-revoked' | 'expired-beyond-grace';
 
 export const REASON_TEXT: Record<RefusalReason, string> = {
   'bad-token': 'the token is unknown or its secret is wrong',
@@ -17,6 +17,7 @@ export const REASON_TEXT: Record<RefusalReason, string> = {
   'bad-certificate': 'renewal refused: the client certificate is not one this hub issued, or not valid now',
   'not-enrolled': 'renewal refused: this device key is not enrolled',
   'key-revoked': 'this device key was revoked by the operator',
+  'expired-beyond-grace': 'renewal refused: the certificate expired longer ago than the hub\'s renewal grace',
 };
 
 export type Decision =
@@ -39,7 +40,8 @@ export function decide(cfg: EnrollmentConfig, state: EnrollmentState, req: Reque
     return { kind: 'refused', reason: 'key-bound-elsewhere', detail: `bound to ${bound.address} under token ${bound.token}` };
   }
   // a device name carries a prefix of the key id (device-name.ts): two keys sharing it would share a name
-  const namesake = state.bindings.find((b) => nameKeyPart(b.key) === nameKeyPart(req.key));
+  // (a binding whose key was replaced keeps the name of its first key: bindings.ts bindingName)
+  const namesake = state.bindings.find((b) => nameKeyPart(b.key) === nameKeyPart(req.key) || bindingName(b).split('.').at(-3) === nameKeyPart(req.key));
   if (namesake) return { kind: 'refused', reason: 'key-bound-elsewhere', detail: `a device key with the same name prefix holds ${namesake.address}` };
   const user = state.usedTokens[token];
   if (req.token.oneTime && user && user !== req.key) return { kind: 'refused', reason: 'token-used' };

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { FrameReader, frame, MAX_REQUEST, PROTOCOL_VERSION } from './codec.js';
 import type { EnrollmentService } from './service.js';
 import type { ServerCredentials } from './credentials.js';
+import { sessionBinder } from './key-proof.js';
 
 export interface ListenerLimits {
   /** connections accepted from one address per minute */
@@ -87,7 +88,7 @@ export class EnrollmentListener {
       if (!r.body) return;
       done = true;
       sock.pause();
-      this.service.handle(r.body, from, sock.getPeerX509Certificate()).then(finish, () => {
+      this.service.handle(r.body, from, sock.getPeerX509Certificate(), sessionBinder(sock)).then(finish, () => {
         c.internalErrors++;
         finish({ v: PROTOCOL_VERSION, status: 'refused', reason: 'not-ready', message: 'internal error' });
       });

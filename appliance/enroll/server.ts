@@ -3,7 +3,7 @@
 // every few seconds, as the time services read the config on every use: no apply step is needed). When
 // it cannot listen, why is kept for `show dmvpn enrollment` and logged once per change.
 import type { CryptoConfig } from '../config/model.js';
-import { ENROLL_PORT, type EnrollmentConfig } from '../config/model-enroll.js';
+import { ENROLL_PORT, RENEWAL_GRACE_DAYS, type EnrollmentConfig } from '../config/model-enroll.js';
 import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import { ServerCredentialsCache, type ServerCredentials } from './credentials.js';
 import { EnrollmentService, type ServiceDeps } from './service.js';
@@ -129,6 +129,8 @@ export class EnrollmentServer {
       notListening: this.listening ? undefined : this.notListening,
       approval: e?.manual ? 'manual' as const : 'auto' as const,
       pool: e?.pool,
+      renewalGraceDays: e?.renewalGraceDays ?? RENEWAL_GRACE_DAYS,
+      renewalRegenerate: !!e?.renewalRegenerate,
       counters: { ...s.counters },
       ike: { ...this.ike },
       admitted: s.state.bindings.map((b) => ({ ...b })),

@@ -7,7 +7,7 @@
 // before the answer goes out, and nothing is written for a refusal. A renewal (no token: the TLS client
 // certificate, renew-check.ts) gets a new certificate for its binding and changes no state.
 import type { X509Certificate } from 'node:crypto';
-import { certLifetimeMs, type EnrollmentConfig } from '../config/model-enroll.js';
+import { certLifetimeMs, renewalGraceMs, type EnrollmentConfig } from '../config/model-enroll.js';
 import { checkRenewal } from './renew-check.js';
 import { checkToken } from './token.js';
 import { decide, REASON_TEXT, type RefusalReason } from './decide.js';
@@ -15,7 +15,9 @@ import { decodeRequest, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
 import { provenKey, issueCertificate } from './issue.js';
 import { deviceName } from './device-name.js';
 import { spokeConfig } from './template.js';
-import { bindingOf, type EnrollmentState } from './bindings.js';
+import { bindingName, bindingOf, type EnrollmentState } from './bindings.js';
+import { decideRekey } from './rekey.js';
+import { keyId } from './issue.js';
 import type { ServerCredentials } from './credentials.js';
 import type { Level } from '../log/log.js';
 
@@ -42,7 +44,7 @@ export interface ServiceDeps {
   now?: () => Date;
 }
 
-const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, renewed: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
+const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, renewed: 0, recovered: 0, rekeyed: 0, beyondGrace: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
 
 /** a key's short form in logs and shows (its SHA-256 prefix) */
 export const shortKey = (k: string) => k.slice(0, 16);
@@ -60,9 +62,10 @@ export class EnrollmentService {
   get state(): EnrollmentState { return this.d.state; }
 
   /** The answer to one request body from `from` (the peer's address) that presented TLS client
-   *  certificate `peer` (if any), in arrival order. */
-  handle(body: Buffer, from: string, peer?: X509Certificate): Promise<EnrollAnswer> {
-    const r = this.queue.then(() => this.handleOne(body, from, peer));
+   *  certificate `peer` (if any), in arrival order; `binder`: the TLS session's exported value a new
+   *  key's proof signs (key-proof.ts). */
+  handle(body: Buffer, from: string, peer?: X509Certificate, binder?: Buffer): Promise<EnrollAnswer> {
+    const r = this.queue.then(() => this.handleOne(body, from, peer, binder));
     this.queue = r.catch(() => undefined);
     return r;
   }
@@ -102,7 +105,7 @@ export class EnrollmentService {
     const p = prefix.toLowerCase();
     if (!/^[0-9a-f]{8,64}$/.test(p)) return '% a device key: at least 8 hexadecimal digits of its SHA-256 (show dmvpn enrollment)\n';
     const revoked = this.d.state.revoked ?? [];
-    const known = undo ? revoked : [...new Set([...this.d.state.bindings.map((b) => b.key), ...this.pending.keys(), ...this.refusals.flatMap((r) => (r.key ? [r.key] : []))])];
+    const known = undo ? revoked : [...new Set([...this.d.state.bindings.flatMap((b) => (b.previous ? [b.key, b.previous] : [b.key])), ...this.pending.keys(), ...this.refusals.flatMap((r) => (r.key ? [r.key] : []))])];
     const hits = known.filter((k) => k.startsWith(p));
     if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} ${undo ? 'revoked device key' : 'device key (bound, pending or refused)'} ${p}\n`;
     const key = hits[0];
@@ -129,14 +132,14 @@ export class EnrollmentService {
     return { v: PROTOCOL_VERSION, status: 'refused', reason, message };
   }
 
-  private async handleOne(body: Buffer, from: string, peer?: X509Certificate): Promise<EnrollAnswer> {
+  private async handleOne(body: Buffer, from: string, peer?: X509Certificate, binder?: Buffer): Promise<EnrollAnswer> {
     this.counters.requests++;
     const cfg = this.d.config();
     const req = decodeRequest(body);
     if (typeof req === 'string') { this.counters.badRequest++; return this.refuse(from, 'bad-request', { detail: req }); }
     if (!cfg) return this.refuse(from, 'not-ready', { detail: 'no dmvpn enrollment' });
     const now = this.now();
-    if ('renew' in req) return this.renew(cfg, from, peer, now);
+    if ('renew' in req) return this.renew(cfg, from, peer, now, req.newKey, binder);
     // the token before anything costs CPU or is remembered
     const tc = checkToken(cfg.tokens, req.token, req.secret, now);
     if (!tc.ok) return this.refuse(from, tc.reason, { token: req.token });
@@ -149,11 +152,13 @@ export class EnrollmentService {
     if (dec.kind === 'pending') return this.hold(proven.key, req.token, from, now);
     let config: string, certificate: string;
     // the device's name and tunnel address, both the hub's choice: nothing the request says goes in
-    const name = deviceName(dec.hostname, proven.key);
+    const bound = bindingOf(this.d.state, proven.key);
+    const name = bound ? bindingName(bound) : deviceName(dec.hostname, proven.key);
     try {
       if (!cfg.template) throw new Error('no template (dmvpn enrollment: template FILE)');
       certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: proven.spki, names: [name], addresses: [dec.address], hostname: dec.hostname, now, lifetimeMs: certLifetimeMs(cfg) });
-      config = spokeConfig(this.d.template(cfg.template), { ...dec, name }, certificate, creds.caCert, this.d.endpoint?.());
+      const at = this.d.endpoint?.();
+      config = spokeConfig(this.d.template(cfg.template), { ...dec, name }, certificate, creds.caCert, at && { ...at, regenerate: cfg.renewalRegenerate });
     } catch (e) {
       return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: (e as Error).message });
     }
@@ -178,21 +183,46 @@ export class EnrollmentService {
     return { v: PROTOCOL_VERSION, status: 'admitted', address: dec.address, hostname: dec.hostname, config, certificate, ca: creds.caCert, time: this.now().getTime() };
   }
 
-  /** A renewal: a new certificate for the binding of the key the client certificate proved. */
-  private async renew(cfg: EnrollmentConfig, from: string, peer: X509Certificate | undefined, now: Date): Promise<EnrollAnswer> {
+  /** A renewal: a new certificate for the binding of the key the client certificate proved; with
+   *  `newKey`, for that key, the binding moved to it (rekey.ts) and saved before the answer goes out. */
+  private async renew(cfg: EnrollmentConfig, from: string, peer: X509Certificate | undefined, now: Date, newKey?: { spki: Buffer; proof: Buffer }, binder?: Buffer): Promise<EnrollAnswer> {
     const creds = this.d.credentials();
     if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
-    const c = checkRenewal(peer, creds.caCert, this.d.state, now);
-    if (!c.ok) return this.refuse(from, c.reason, { key: c.key, detail: c.detail });
+    const c = checkRenewal(peer, creds.caCert, this.d.state, now, renewalGraceMs(cfg), newKey && keyId(newKey.spki));
+    if (!c.ok) {
+      if (c.reason === 'expired-beyond-grace') this.counters.beyondGrace++;
+      return this.refuse(from, c.reason, { key: c.key, detail: c.detail });
+    }
     const b = c.binding;
+    let spki = c.spki, key = c.key, next: EnrollmentState | undefined;
+    if (newKey) {
+      const d = decideRekey(this.d.state, c, newKey, binder);
+      if (!d.ok) {
+        if (d.reason === 'bad-request') this.counters.badRequest++;
+        return this.refuse(from, d.reason, { key: c.key, detail: d.detail });
+      }
+      ({ spki, key, next } = d);
+    }
     let certificate: string;
     try {
-      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki: c.spki, names: [deviceName(b.hostname, c.key)], addresses: [b.address], hostname: b.hostname, now, lifetimeMs: certLifetimeMs(cfg) });
+      certificate = await issueCertificate({ caCertPem: creds.caCert, caKeyPem: creds.caKey, spki, names: [bindingName(b)], addresses: [b.address], hostname: b.hostname, now, lifetimeMs: certLifetimeMs(cfg) });
     } catch (e) {
       return this.refuse(from, 'not-ready', { key: c.key, detail: (e as Error).message });
     }
+    if (next) {
+      try { this.d.save(next); } catch (e) {
+        this.counters.internalErrors++;
+        return this.refuse(from, 'not-ready', { key: c.key, detail: `state not saved: ${(e as Error).message}` });
+      }
+      this.d.state.bindings = next.bindings;
+      this.d.state.usedTokens = next.usedTokens;
+    }
     this.counters.renewed++;
-    this.d.log('notice', 'RENEWED', `device key ${shortKey(c.key)} from ${from}: certificate of ${b.hostname} ${b.address} renewed`);
+    if (c.expiredMs > 0) this.counters.recovered++;
+    if (newKey) this.counters.rekeyed++;
+    const late = c.expiredMs > 0 ? ` (it had expired ${Math.round(c.expiredMs / 1000)} s ago: within the renewal grace)` : '';
+    const rekey = !newKey ? '' : next ? `; its key replaced by device key ${shortKey(key)} (the old one no longer bound)` : `; for its new device key ${shortKey(key)} again (the answer of its key change lost?)`;
+    this.d.log('notice', 'RENEWED', `device key ${shortKey(c.key)} from ${from}: certificate of ${b.hostname} ${b.address} renewed${late}${rekey}`);
     return { v: PROTOCOL_VERSION, status: 'renewed', certificate, ca: creds.caCert, time: this.now().getTime() };
   }
 

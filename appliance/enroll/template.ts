@@ -7,7 +7,7 @@
 // must load as a startup-config (the same loader the spoke will run) and is returned in running-config
 // form, so what the spoke saves is what `show running-config` will print. With the listener's endpoint
 // known, the trustpoint says where and when to renew: `enrollment url https://A:P` and `auto-enroll
-// RENEW_PERCENT` (the spoke's renewal: cert-renewal.ts).
+// RENEW_PERCENT [regenerate]` (the spoke's renewal: cert-renewal.ts).
 import { X509Certificate } from 'node:crypto';
 import { parseStartupConfig } from '../config/load.js';
 import { cryptoLines, renderConfig } from '../config/render.js';
@@ -22,6 +22,10 @@ const PLACEHOLDER = /\{\{([^}]*)\}\}/g;
 
 /** the share of a device certificate's lifetime after which the spoke renews it, in percent */
 export const RENEW_PERCENT = 70;
+
+/** where and how the spoke renews: the listener's address and port (`enrollment url`), and whether each
+ *  renewal makes a new key pair (`auto-enroll ... regenerate`, the hub's `renewal regenerate`) */
+export interface RenewAt { address: string; port: number; regenerate?: boolean }
 
 /** `name`: the device name (its certificate's dNSName, its IKE identity) */
 export interface SpokeValues { address: string; hostname: string; name: string }
@@ -42,10 +46,10 @@ const chainCert = (pem: string, ca: boolean): ChainCert => { const c = new X509C
 
 /** The trustpoint and chain lines for the device certificate `certPem` issued under `caPem`, as the
  *  running-config prints them (render-pki.ts). */
-function enrollmentPkiLines(certPem: string, caPem: string, renewAt?: { address: string; port: number }): string[] {
+function enrollmentPkiLines(certPem: string, caPem: string, renewAt?: RenewAt): string[] {
   const kind = new X509Certificate(certPem).publicKey.asymmetricKeyType ?? '';
   if (!KEY_KINDS.includes(kind)) throw new Error(`device key of type ${kind} has no trustpoint keypair command`);
-  const renewal = renewAt ? { enrollment: `url https://${renewAt.address}:${renewAt.port}` as const, autoEnroll: RENEW_PERCENT } : { enrollment: 'terminal' as const };
+  const renewal = renewAt ? { enrollment: `url https://${renewAt.address}:${renewAt.port}` as const, autoEnroll: RENEW_PERCENT, ...(renewAt.regenerate ? { autoEnrollRegenerate: true } : {}) } : { enrollment: 'terminal' as const };
   return [...pkiLines({
     trustpoints: [{ name: ENROLL_TRUSTPOINT, ...renewal, revocationNone: true, keyPair: { kind: kind as KeyKind, label: DEVICE_KEY_LABEL } }],
     chains: [{ name: ENROLL_TRUSTPOINT, certs: [chainCert(certPem, false), chainCert(caPem, true)] }],
@@ -53,7 +57,7 @@ function enrollmentPkiLines(certPem: string, caPem: string, renewAt?: { address:
 }
 
 /** The spoke's whole startup-config in running-config form; throws with the line a bad template gives. */
-export function spokeConfig(template: string, v: SpokeValues, certPem: string, caPem: string, renewAt?: { address: string; port: number }): string {
+export function spokeConfig(template: string, v: SpokeValues, certPem: string, caPem: string, renewAt?: RenewAt): string {
   const text = [...enrollmentPkiLines(certPem, caPem, renewAt), fillTemplate(template, v)].join('\n');
   const r = parseStartupConfig(text);
   if (!r.ok) {

@@ -20,6 +20,7 @@ import { shortKey } from '../enroll/service.js';
 import { certificateRequest } from '../ike/pki/csr.js';
 import { writeFileAtomic, saveStartupConfig, readStartupConfig } from '../supervisor/startup-config.js';
 import { CertRenewal } from '../enroll/cert-renewal.js';
+import type { RolloverKeys } from '../enroll/key-rollover.js';
 import type { ExecContext } from '../supervisor/exec-context.js';
 import type { KeyStore } from '../supervisor/key-store.js';
 import { ConfigError } from '../supervisor/appliance.js';
@@ -86,12 +87,25 @@ export async function enrollFactoryBox(keys: KeyStore, configPath: string, provi
   });
 }
 
+/** The key store's operations a key rollover needs (enroll/key-rollover.ts); each throws without a key store. */
+function rolloverKeys(store: () => KeyStore | undefined): RolloverKeys {
+  const ks = () => { const k = store(); if (!k) throw new Error('no key store'); return k; };
+  return {
+    staged: (label, serial) => store()?.staged(label, serial)?.pem,
+    generate: async (label, kind, bits, serial) => (await ks().generateAsync(kind, label, bits, serial)).pem,
+    settle: (label) => ks().settle(label),
+    drop: (label) => { ks().zeroize(label); },
+    has: (label) => store()?.lookup(label) !== undefined,
+  };
+}
+
 /** The renewal of certificates whose trustpoint says `auto-enroll` and `enrollment url` (an enrolled
  *  spoke's, template.ts): runs on every box, idle without such a trustpoint. */
 export function boxCertRenewal(ctx: ExecContext, startupPath: string, log: Log): CertRenewal {
   const r = new CertRenewal({
     config: () => ctx.config(),
     keyPem: (label) => ctx.keyStore?.()?.lookup(label)?.pem,
+    keys: rolloverKeys(() => ctx.keyStore?.()),
     apply: (next) => ctx.reconfigure(next),
     readStartup: () => readStartupConfig(startupPath),
     saveStartup: (text) => saveStartupConfig(startupPath, text),

@@ -42,10 +42,10 @@ const age = (now: number, at: number) => iosTime(Math.round((now - at) / 1000));
 export function formatEnrollment(v: EnrollmentView, json: boolean, now = Date.now()): string {
   if (json) return JSON.stringify(v, null, 1) + '\n';
   const c = v.counters;
-  const out = [v.listening ? `Enrollment server: listening on ${v.listening.address} TCP ${v.listening.port}, approval ${v.approval}${v.pool ? `, pool ${v.pool.start} - ${v.pool.end}` : ''}` : `Enrollment server: not listening: ${v.notListening}`];
+  const out = [v.listening ? `Enrollment server: listening on ${v.listening.address} TCP ${v.listening.port}, approval ${v.approval}${v.pool ? `, pool ${v.pool.start} - ${v.pool.end}` : ''}, renewal grace ${v.renewalGraceDays} days${v.renewalRegenerate ? ', regenerate' : ''}` : `Enrollment server: not listening: ${v.notListening}`];
   if (v.listening) out.push(`  Hub key pin: ${v.listening.pin}`);
   out.push(`  IKE: refused ${v.ike.refused} (device key not enrolled), SAs taken down ${v.ike.tornDown} (binding cleared)`);
-  out.push(`  Requests ${c.requests}: admitted ${c.admitted}, again ${c.readmitted}, renewed ${c.renewed}, pending ${c.pending}, refused ${c.refused} (bad request ${c.badRequest}, too large ${c.tooLarge}); dropped: rate ${c.rateLimited}, busy ${c.busy}, timeout ${c.timeouts}, TLS ${c.tlsErrors}`);
+  out.push(`  Requests ${c.requests}: admitted ${c.admitted}, again ${c.readmitted}, renewed ${c.renewed} (${c.recovered} expired, ${c.rekeyed} new key), pending ${c.pending}, refused ${c.refused} (bad request ${c.badRequest}, too large ${c.tooLarge}, expired beyond grace ${c.beyondGrace}); dropped: rate ${c.rateLimited}, busy ${c.busy}, timeout ${c.timeouts}, TLS ${c.tlsErrors}`);
   out.push('', 'Admitted:', '  Device key        Tunnel address   Hostname                Token         Since');
   for (const b of v.admitted) out.push(`  ${shortKey(b.key).padEnd(18)}${b.address.padEnd(17)}${b.hostname.padEnd(24)}${b.token.padEnd(14)}${b.admitted}`);
   out.push('', 'Pending:', '  Device key        From             Token         Waiting  State');

@@ -9,7 +9,9 @@ import type { KeyKind } from '../config/model-pki.js';
 import type { KeyLookup } from '../ike/pki/trustpoint.js';
 import { writeFileAtomic } from './startup-config.js';
 
-export interface StoredKey { kind: KeyKind; pem: string; created: string; bits: number }
+/** replaces: a key pair made for a key rollover (`auto-enroll regenerate`, enroll/key-rollover.ts), not
+ *  in use yet: the serial of the certificate whose key it is to replace (settle() clears it) */
+export interface StoredKey { kind: KeyKind; pem: string; created: string; bits: number; replaces?: string }
 export interface PublicKeyView { label: string; kind: KeyKind; bits: number; created: string; spki: Buffer }
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -28,6 +30,7 @@ export class KeyStore {
       const j = JSON.parse(text) as { keys?: Record<string, StoredKey> };
       for (const [label, k] of Object.entries(j.keys ?? {})) {
         createPrivateKey(k.pem); // one damaged entry: the store is not trusted at all (below)
+        if (k.replaces !== undefined && (typeof k.replaces !== 'string' || !/^[0-9A-Fa-f]{1,64}$/.test(k.replaces))) throw new Error('a rollover mark is malformed');
         this.keys.set(label, k);
       }
     } catch (e) {
@@ -49,8 +52,9 @@ export class KeyStore {
 
   /** As generate(), in libuv's thread pool: an RSA 4096 key takes seconds, during which the event
    *  loop (NHRP, IKE, DPD, the console) keeps running. The label is taken from the start, so a second
-   *  generation of it meanwhile is refused. */
-  async generateAsync(kind: KeyKind, label: string, bits: number): Promise<StoredKey> {
+   *  generation of it meanwhile is refused. `replaces`: made for a key rollover (enroll/key-rollover.ts),
+   *  to replace the key of the certificate of that serial (settle() clears the mark). */
+  async generateAsync(kind: KeyKind, label: string, bits: number, replaces?: string): Promise<StoredKey> {
     this.checkNew(label);
     this.generating.add(label);
     try {
@@ -60,7 +64,7 @@ export class KeyStore {
         else if (kind === 'ec') generateKeyPair('ec', { namedCurve: 'prime256v1' }, done);
         else generateKeyPair('ed25519', {}, done);
       });
-      return this.keep(kind, label, bits, privateKey);
+      return this.keep(kind, label, bits, privateKey, replaces);
     } finally {
       this.generating.delete(label);
     }
@@ -72,11 +76,26 @@ export class KeyStore {
     if (this.generating.has(label)) throw new Error(`key pair ${label} is being generated`);
   }
 
-  private keep(kind: KeyKind, label: string, bits: number, privateKey: KeyObject): StoredKey {
-    const k: StoredKey = { kind, bits: kind === 'rsa' ? bits : 256, created: new Date().toISOString(), pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+  private keep(kind: KeyKind, label: string, bits: number, privateKey: KeyObject, replaces?: string): StoredKey {
+    const k: StoredKey = { kind, bits: kind === 'rsa' ? bits : 256, created: new Date().toISOString(), pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, ...(replaces ? { replaces } : {}) };
     this.keys.set(label, k);
     try { this.save(); } catch (e) { this.keys.delete(label); throw e; }
     return k;
+  }
+
+  /** The key pair `label` made to replace the key of certificate `serial` (generate's `replaces`), if any. */
+  staged(label: string, serial: string): StoredKey | undefined {
+    const k = this.keys.get(label);
+    return k?.replaces !== undefined && k.replaces.toUpperCase() === serial.toUpperCase() ? k : undefined;
+  }
+
+  /** Key pair `label` is in use now (its rollover done): its `replaces` mark goes, saved at once. */
+  settle(label: string): void {
+    const k = this.keys.get(label);
+    if (!k?.replaces) return;
+    const { replaces, ...kept } = k;
+    this.keys.set(label, kept);
+    try { this.save(); } catch (e) { this.keys.set(label, { ...kept, replaces }); throw e; }
   }
 
   /** Removes key pair `label` (of `kind`, when given); false when there is none. The file is rewritten

@@ -13,8 +13,8 @@
 //  * NHRP attributes alone (maps, NHS, holdtime, network-id, redirect, shortcut, authentication,
 //    multicast) of a running tunnel: taken in place (Overlay.reconfigureNhrp): registrations and
 //    other learnt entries stay, NHS clients register again at once.
-//  * our own certificates alone (a renewal: `crypto pki certificate chain` without its CA certificates)
-//    while the tunnel and its IKE run: IKE takes them in place (Overlay.reconfigureCredentials); SAs
+//  * our own certificates alone (a renewal: `crypto pki certificate chain` without its CA certificates),
+//    with or without the trustpoint's key pair label (a renewal with a new key) while the tunnel and its IKE run: IKE takes them in place (Overlay.reconfigureCredentials); SAs
 //    stay up. Certificates IKE refuses refuse the change (the running ones stay).
 //  * anything else of the tunnel interface (address, source, key, mode, MTU, MSS, shutdown), or the
 //    crypto section while the tunnel is protected: the tunnel's overlay is restarted with the new
@@ -76,8 +76,13 @@ const overlayBasis = (c: ApplianceConfig, p: Plan) =>
   JSON.stringify({ t: p.tunnel ? { ...p.tunnel, nhrp: null } : null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null });
 /** The crypto config without our own certificates: what a renewal leaves as it was (`lines` is rendered
  *  from the structured fields, grammar.ts, so it is left out rather than compared). */
+// our own credentials: the certificates of the chains that are not CAs, and the key-store label of each
+// trustpoint's key pair (its kind stays: a key rollover, enroll/key-rollover.ts, moves certificate and
+// label together, and IKE reads the key by label when it takes the new policy)
 const withoutOwnCertificates = (c: ApplianceConfig): ApplianceConfig => ({
-  ...c, crypto: { ...c.crypto, lines: [], pki: c.crypto.pki && { ...c.crypto.pki, chains: c.crypto.pki.chains?.map((ch) => ({ ...ch, certs: ch.certs.filter((x) => x.ca) })) } },
+  ...c, crypto: { ...c.crypto, lines: [], pki: c.crypto.pki && { ...c.crypto.pki,
+    trustpoints: c.crypto.pki.trustpoints?.map((t) => (t.keyPair ? { ...t, keyPair: { ...t.keyPair, label: '' } } : t)),
+    chains: c.crypto.pki.chains?.map((ch) => ({ ...ch, certs: ch.certs.filter((x) => x.ca) })) } },
 });
 const ethernetBasis = (i: InterfaceConfig | undefined) =>
   i && i.kind === 'ethernet' ? JSON.stringify({ a: i.address ?? null, s: i.shutdown, p: !!i.noProxyArp }) : '';

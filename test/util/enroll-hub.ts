@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { Lab, labConfig, waitFor, nsExec, ROOT } from './lab.js';
-import { certBlock, type TestCa } from './pki.js';
+import { certBlock, TestCa } from './pki.js';
 
 /** the hub's NBMA address in seed 003 (R1), which the template's `ip nhrp nhs` names */
 export const HUB_NBMA = '172.16.15.2';
@@ -70,4 +70,29 @@ export function startFactorySpoke(lab: Lab, r: string, o: { wan: string; gateway
   const cfg = path.join(lab.dir, `${r}.cfg`);
   lab.start(r, cfg, FAST_RETRY, ['--provision', prov]);
   return cfg;
+}
+
+/** What an enrolled-spoke test asserts with (tap's Test, the part used here). */
+interface Asserts { teardown(f: () => void): void; ok(v: unknown, m: string): void; comment(...a: unknown[]): void }
+
+/**
+ * A lab (`prefix`) with R1 as the enrollment hub (`enrollmentLines` added to its block) and factory
+ * spoke R2 enrolled with the one-time token `SITE1 secret`, UP in the hub's show dmvpn; torn down at
+ * the end of `t`. Asserts both steps; undefined (the routers' logs commented) when one failed.
+ */
+export async function enrolledSpokeLab(t: Asserts, prefix: string, secret: string, enrollmentLines: string[]) {
+  const lab = new Lab(`${prefix}${process.pid % 10000}`, 2);
+  const ca = new TestCa();
+  t.teardown(() => { lab.down(); ca.close(); });
+  lab.up();
+  const hub = await startEnrollHub(lab, ca, [`SITE1 ${secret} one-time`], enrollmentLines);
+  const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-80).join('\n')}`).join('\n');
+  t.ok(hub.listening, 'hub: enrollment server listening');
+  if (!hub.listening) { t.comment(logs()); return undefined; }
+  const r2cfg = startFactorySpoke(lab, 'R2', { wan: '172.16.25.2/30', gateway: '172.16.25.1', pin: hub.listening.pin, token: `SITE1 ${secret}` });
+  const up = await waitFor(() => hub.hubPeers().find((p) => p.nbma === '172.16.25.2' && p.state === 'UP'), 90000);
+  const upAt = Date.now();
+  t.ok(up, 'hub: R2 UP');
+  if (!up) { t.comment(logs()); return undefined; }
+  return { lab, ...hub, r2cfg, upAt, logs };
 }
