@@ -39,7 +39,8 @@ t.test('the hub renews an expired certificate within the renewal grace, refuses 
   t.equal(fresh.subjectAltName, enrolled.subjectAltName, 'the same names (from the binding)');
   t.match(hub.svc.counters, { renewed: 1, recovered: 1, beyondGrace: 0 }, 'counted as renewed after expiry');
   t.match(hub.logs.join('\n'), /RENEWED: device key [0-9a-f]{16} from 127\.0\.0\.1: certificate of spoke-192-168-0-10 192\.168\.0\.10 renewed \(it had expired \d+ s ago: within the renewal grace\)/);
-  t.equal(hub.saves.length, saved, 'no state written for a renewal');
+  t.equal(hub.saves.length, saved + 1, 'a renewal writes only the new certificate\'s serial (issued.ts)');
+  t.same(hub.saves.at(-1)?.bindings, hub.state.bindings, 'the bindings as they were');
 
   // beyond the grace: refused with the reason, counted, listed
   const monthOld = await endedAgo(31 * DAY);

@@ -89,7 +89,8 @@ t.test('the hub moves a binding to a proven new key; the old key is no longer bo
   const again = await renew(answer.certificate, key, n);
   t.equal(again.status, 'renewed', 'the old certificate with the same new key (answer lost): the new key\'s certificate again');
   if (again.status === 'renewed') t.ok(new X509Certificate(again.certificate).publicKey.export({ type: 'spki', format: 'der' }).equals(spkiOf(n)), 'for the new key');
-  t.equal(hub.saves.length, saves, 'nothing saved');
+  t.equal(hub.saves.length, saves + 1, 'saved once: only the certificate\'s serial recorded (issued.ts)');
+  t.same(hub.saves.at(-1)?.bindings, hub.saves.at(-2)?.bindings, 'the binding unchanged');
   t.match(hub.logs.at(-1), /for its new device key [0-9a-f]{16} again \(the answer of its key change lost\?\)/);
 
   // the new key renews as any bound key, with or without another new key

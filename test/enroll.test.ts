@@ -220,7 +220,8 @@ t.test('the exchange in-process: admitted with an openssl-verified certificate a
 
   const again = await ask('SITE1', SECRET, dev.csr);
   t.match(again, { status: 'admitted', address: '192.168.0.10' }, 'the same device again: the same address (its answer may have been lost)');
-  t.equal(saved.length, 1, 'nothing new saved');
+  t.equal(saved.length, 2, 'saved again only to record the new certificate\'s serial (issued.ts)');
+  t.same(saved[1].bindings, saved[0].bindings, 'the binding unchanged');
   const other = device();
   t.match(await ask('SITE1', SECRET, other.csr), { status: 'refused', reason: 'token-used' }, 'the used one-time token: refused for another key');
   // a CSR whose signature does not verify: no proof of possession

@@ -25,7 +25,13 @@ export interface EnrollmentState {
   approved?: string[];
   /** device keys the operator revoked (`dmvpn enrollment revoke`): never admitted again, whatever token */
   revoked?: string[];
+  /** device key -> the certificates issued to it and not expired yet (issued.ts): what the CRL of a
+   *  revoked key lists (crl.ts). Recorded since the CRL came; certificates issued before are not here. */
+  issued?: Record<string, IssuedCert[]>;
 }
+
+/** one certificate the CA issued: its serial (hex, upper case, as node prints it) and its end (ms) */
+export interface IssuedCert { serial: string; notAfter: number }
 
 export const emptyState = (): EnrollmentState => ({ bindings: [], usedTokens: {} });
 
@@ -61,5 +67,15 @@ export function parseState(text: string): EnrollmentState | string {
   }
   if (o.approved !== undefined && (!Array.isArray(o.approved) || o.approved.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'approved is malformed';
   if (o.revoked !== undefined && (!Array.isArray(o.revoked) || o.revoked.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'revoked is malformed';
-  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}), ...(o.revoked?.length ? { revoked: o.revoked } : {}) };
+  if (o.issued !== undefined && issuedProblem(o.issued)) return 'issued is malformed';
+  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}), ...(o.revoked?.length ? { revoked: o.revoked } : {}), ...(o.issued ? { issued: o.issued } : {}) };
+}
+
+/** a certificate serial as recorded: up to 20 octets (RFC 5280 4.1.2.2), hex */
+const SERIAL = /^[0-9A-F]{2,40}$/;
+
+function issuedProblem(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;
+  return Object.entries(v).some(([k, list]) => !/^[0-9a-f]{64}$/.test(k) || !Array.isArray(list)
+    || list.some((c: Partial<IssuedCert>) => typeof c?.serial !== 'string' || !SERIAL.test(c.serial) || !Number.isSafeInteger(c.notAfter)));
 }

@@ -98,16 +98,25 @@ export interface RenewCredentials {
  * kept after enrollment); a certificate a fellow device holds is issued by that CA too, but an answer is
  * only kept if renewalProblem passes, which no one without the CA key can make it.
  */
+/** hubProblem of an enrolled device: the hub's TLS certificate must be issued by our trustpoint's CA */
+const issuedBy = (caPem: string, host: string) => (hub: X509Certificate | undefined) =>
+  hub && issuerOf(hub, [new X509Certificate(caPem)]) ? undefined : `hub ${host}: its TLS certificate is not issued by our trustpoint's CA: nothing sent`;
+
 export function requestRenewal(at: { host: string; port: number }, c: RenewCredentials, timeoutMs = 20_000): Promise<EnrollAnswer> {
-  const issuedByOurCa = (hub: X509Certificate | undefined) => {
-    return hub && issuerOf(hub, [new X509Certificate(c.caPem)]) ? undefined : `hub ${at.host}: its TLS certificate is not issued by our trustpoint's CA: nothing sent`;
-  };
+  const issuedByOurCa = issuedBy(c.caPem, at.host);
   const request = (s: tls.TLSSocket) => {
     if (!c.newKeyPem) return { v: PROTOCOL_VERSION, renew: true };
     const p = proveKey(createPrivateKey(c.newKeyPem), sessionBinder(s));
     return { v: PROTOCOL_VERSION, renew: true, spki: p.spki.toString('base64'), proof: p.sig.toString('base64') };
   };
   return exchange(at.host, at.port, { cert: c.certPem, key: c.keyPem }, issuedByOurCa, request, timeoutMs);
+}
+
+/** The hub's current CRL, asked of the enrollment server at `at`, authenticated as for a renewal. The
+ *  answer is only used once its signature verifies with our CA (crl-store.ts): the hub is not trusted
+ *  further than that. */
+export function requestCrl(at: { host: string; port: number }, caPem: string, timeoutMs = 20_000): Promise<EnrollAnswer> {
+  return exchange(at.host, at.port, {}, issuedBy(caPem, at.host), { v: PROTOCOL_VERSION, crl: true }, timeoutMs);
 }
 
 /** The subjectAltName entries of a certificate, sorted (what a renewal must keep unchanged). */

@@ -17,6 +17,8 @@ export interface EnrollRequest { v: number; token: string; secret: string; csr: 
  *  key, or with `newKey` (`auto-enroll regenerate`) for that key, its possession proven by `proof`, a
  *  signature over this TLS session's exported value (key-proof.ts). On the wire both are base64. */
 export interface RenewRequest { v: number; renew: true; newKey?: { spki: Buffer; proof: Buffer } }
+/** The hub's current CRL (crl.ts): anyone may ask, it is signed and public. */
+export interface CrlRequest { v: number; crl: true }
 
 /** bounds of a new key in a renewal, in base64 characters: an RSA-4096 SPKI is 550 bytes, its signature 512 */
 const MAX_SPKI_B64 = 1024;
@@ -29,6 +31,7 @@ export type EnrollAnswer =
   | { v: number; status: 'admitted'; address: string; hostname: string; config: string; certificate: string; ca: string; time?: number }
   | { v: number; status: 'pending'; message: string }
   | { v: number; status: 'renewed'; certificate: string; ca: string; time?: number }
+  | { v: number; status: 'crl'; crl: string }
   | { v: number; status: 'refused'; reason: RefusalReason | 'bad-request'; message: string };
 
 export function frame(msg: object): Buffer {
@@ -57,11 +60,14 @@ export class FrameReader {
 }
 
 /** A request body, or why it is refused (the reason never quotes the secret). */
-export function decodeRequest(body: Buffer): EnrollRequest | RenewRequest | string {
+export function decodeRequest(body: Buffer): EnrollRequest | RenewRequest | CrlRequest | string {
   let j: Partial<EnrollRequest> & { renew?: unknown };
   try { j = JSON.parse(body.toString('utf8')); } catch { return 'not JSON'; }
   if (typeof j !== 'object' || j === null) return 'not an object';
   if (j.v !== PROTOCOL_VERSION) return `protocol version ${typeof j.v === 'number' ? j.v : 'missing or not a number'} (expected ${PROTOCOL_VERSION})`; // no sender text in the log
+  if ((j as { crl?: unknown }).crl !== undefined) {
+    return (j as { crl?: unknown }).crl === true && Object.keys(j).length === 2 ? { v: j.v, crl: true } : 'a CRL request carries v and crl: true only';
+  }
   if (j.renew !== undefined) {
     const r = j as { renew: unknown; spki?: unknown; proof?: unknown };
     const n = Object.keys(j).length;
@@ -99,6 +105,7 @@ export function decodeAnswer(body: Buffer): EnrollAnswer | string {
   if (j.time !== undefined && !Number.isSafeInteger(j.time)) return 'time is not a whole number of milliseconds';
   if (j.status === 'admitted' && ['address', 'hostname', 'config', 'certificate', 'ca'].every(str)) return j as EnrollAnswer;
   if (j.status === 'renewed' && ['certificate', 'ca'].every(str)) return j as EnrollAnswer;
+  if (j.status === 'crl' && str('crl')) return j as EnrollAnswer;
   if (j.status === 'pending' && str('message')) return { ...j, message: hubText(j.message as string) } as EnrollAnswer;
   if (j.status === 'refused' && str('reason') && str('message')) {
     return { ...j, reason: hubText(j.reason as string), message: hubText(j.message as string) } as EnrollAnswer;

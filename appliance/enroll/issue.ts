@@ -26,7 +26,7 @@ export async function provenKey(csrPem: string): Promise<ProvenKey | string> {
 }
 
 /** WebCrypto import and signature algorithms for a CA key of each kind. */
-function webAlgorithms(k: KeyObject): { imp: webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams | webcrypto.Algorithm; sig: webcrypto.Algorithm | webcrypto.EcdsaParams } {
+export function webAlgorithms(k: KeyObject): { imp: webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams | webcrypto.Algorithm; sig: webcrypto.Algorithm | webcrypto.EcdsaParams } {
   switch (k.asymmetricKeyType) {
     case 'ec': return { imp: { name: 'ECDSA', namedCurve: 'P-256' }, sig: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams };
     case 'ed25519': return { imp: { name: 'Ed25519' }, sig: { name: 'Ed25519' } };

@@ -18,6 +18,8 @@ import { spokeConfig } from './template.js';
 import { bindingName, bindingOf, type EnrollmentState } from './bindings.js';
 import { decideRekey } from './rekey.js';
 import { keyId } from './issue.js';
+import { withIssued, revokedSerials } from './issued.js';
+import { CrlSource } from './crl.js';
 import type { ServerCredentials } from './credentials.js';
 import type { Level } from '../log/log.js';
 
@@ -44,7 +46,7 @@ export interface ServiceDeps {
   now?: () => Date;
 }
 
-const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, renewed: 0, recovered: 0, rekeyed: 0, beyondGrace: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
+const newCounters = () => ({ requests: 0, admitted: 0, readmitted: 0, renewed: 0, recovered: 0, rekeyed: 0, beyondGrace: 0, crls: 0, pending: 0, refused: 0, badRequest: 0, tooLarge: 0, timeouts: 0, rateLimited: 0, busy: 0, tlsErrors: 0, internalErrors: 0 });
 
 /** a key's short form in logs and shows (its SHA-256 prefix) */
 export const shortKey = (k: string) => k.slice(0, 16);
@@ -54,6 +56,7 @@ export class EnrollmentService {
   readonly refusals: Refusal[] = [];
   readonly pending = new Map<string, Pending>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly crls = new CrlSource();
 
   constructor(private readonly d: ServiceDeps) {}
 
@@ -140,6 +143,7 @@ export class EnrollmentService {
     if (!cfg) return this.refuse(from, 'not-ready', { detail: 'no dmvpn enrollment' });
     const now = this.now();
     if ('renew' in req) return this.renew(cfg, from, peer, now, req.newKey, binder);
+    if ('crl' in req) return this.crl(from, now);
     // the token before anything costs CPU or is remembered
     const tc = checkToken(cfg.tokens, req.token, req.secret, now);
     if (!tc.ok) return this.refuse(from, tc.reason, { token: req.token });
@@ -162,6 +166,15 @@ export class EnrollmentService {
     } catch (e) {
       return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: (e as Error).message });
     }
+    // recorded before the answer goes out, so that a revocation lists every certificate handed out since
+    const issued = withIssued(this.d.state, proven.key, certificate, now);
+    if (dec.again) {
+      try { this.d.save({ ...this.d.state, issued }); } catch (e) {
+        this.counters.internalErrors++;
+        return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: `state not saved: ${(e as Error).message}` });
+      }
+      this.d.state.issued = issued;
+    }
     if (!dec.again) {
       const approved = (this.d.state.approved ?? []).filter((k) => k !== proven.key);
       const next: EnrollmentState = {
@@ -169,6 +182,7 @@ export class EnrollmentService {
         usedTokens: tc.token.oneTime ? { ...this.d.state.usedTokens, [dec.token]: proven.key } : this.d.state.usedTokens,
         ...(approved.length ? { approved } : {}),
         ...(this.d.state.revoked ? { revoked: this.d.state.revoked } : {}),
+        issued,
       };
       try { this.d.save(next); } catch (e) {
         this.counters.internalErrors++;
@@ -209,14 +223,15 @@ export class EnrollmentService {
     } catch (e) {
       return this.refuse(from, 'not-ready', { key: c.key, detail: (e as Error).message });
     }
-    if (next) {
-      try { this.d.save(next); } catch (e) {
-        this.counters.internalErrors++;
-        return this.refuse(from, 'not-ready', { key: c.key, detail: `state not saved: ${(e as Error).message}` });
-      }
-      this.d.state.bindings = next.bindings;
-      this.d.state.usedTokens = next.usedTokens;
+    // the binding moved (a new key) and the certificate recorded (issued.ts), saved before the answer goes out
+    const saved: EnrollmentState = { ...(next ?? this.d.state), issued: withIssued(this.d.state, key, certificate, now) };
+    try { this.d.save(saved); } catch (e) {
+      this.counters.internalErrors++;
+      return this.refuse(from, 'not-ready', { key: c.key, detail: `state not saved: ${(e as Error).message}` });
     }
+    this.d.state.bindings = saved.bindings;
+    this.d.state.usedTokens = saved.usedTokens;
+    this.d.state.issued = saved.issued;
     this.counters.renewed++;
     if (c.expiredMs > 0) this.counters.recovered++;
     if (newKey) this.counters.rekeyed++;
@@ -224,6 +239,18 @@ export class EnrollmentService {
     const rekey = !newKey ? '' : next ? `; its key replaced by device key ${shortKey(key)} (the old one no longer bound)` : `; for its new device key ${shortKey(key)} again (the answer of its key change lost?)`;
     this.d.log('notice', 'RENEWED', `device key ${shortKey(c.key)} from ${from}: certificate of ${b.hostname} ${b.address} renewed${late}${rekey}`);
     return { v: PROTOCOL_VERSION, status: 'renewed', certificate, ca: creds.caCert, time: this.now().getTime() };
+  }
+
+  /** The current CRL of the enrollment CA: the certificates issued to revoked keys (crl.ts). */
+  private async crl(from: string, now: Date): Promise<EnrollAnswer> {
+    const creds = this.d.credentials();
+    if (typeof creds === 'string') return this.refuse(from, 'not-ready', { detail: creds });
+    let crl: string;
+    try { crl = await this.crls.current(creds.caCert, creds.caKey, revokedSerials(this.d.state, now), now); } catch (e) {
+      return this.refuse(from, 'not-ready', { detail: (e as Error).message });
+    }
+    this.counters.crls++;
+    return { v: PROTOCOL_VERSION, status: 'crl', crl };
   }
 
   private hold(key: string, token: string, from: string, now: Date): EnrollAnswer {

@@ -15,7 +15,7 @@ import { frrDirFor } from '../routing/frr/daemons.js';
 import { startHeartbeat } from './heartbeat.js';
 import { boxFirmware, healthView, bootedAt } from './firmware-box.js';
 import { boxPushService, boxPushClient } from './firmware-push-box.js';
-import { boxEnrollmentServer, enrollFactoryBox, boxCertRenewal } from './enroll-box.js';
+import { boxEnrollmentServer, enrollFactoryBox, boxCertRenewal, boxCrlFetcher } from './enroll-box.js';
 import { cutOff } from '../supervisor/exec-enroll.js';
 import { existsSync } from 'node:fs';
 import { uptime } from 'node:os';
@@ -74,6 +74,7 @@ const reload = async (reason: string) => {
   pushClient?.stop();
   enrollment?.stop();
   renewal.stop();
+  crl.stop();
   await app.stop().catch(() => undefined);
   const cmd = process.env.DMVPN_RELOAD_COMMAND;
   if (cmd) try { execFileSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' }); } catch { /* the reboot ends us anyway */ }
@@ -102,7 +103,11 @@ const pushClient = firmware && boxPushClient(app.execContext(), firmware, proces
 const enrollment = boxEnrollmentServer(app.execContext(), opts.config, (l, m, t) => app.log.emit('ENROLL', l, m, t));
 // its IKE then takes a device certificate only while the key is enrolled (enroll/revocation.ts); an SA
 // that came up before this line (IKE started with the appliance) is asked too
-if (enrollment) { app.certAccepted = enrollment.ikeCertCheck; cutOff(enrollment, app.execContext().ike()); }
+if (enrollment) cutOff(enrollment, app.execContext().ike());
+// a box whose trustpoint names an enrollment server fetches its CRL, and its IKE refuses the certificates
+// it lists (spoke to spoke: enroll/crl-fetch.ts)
+const crl = boxCrlFetcher(app.execContext(), (l, m, t) => app.log.emit('PKI', l, m, t));
+app.certAccepted = (cert) => enrollment?.ikeCertCheck(cert) ?? crl.check(cert);
 // an enrolled spoke renews its certificate before it runs out (auto-enroll, enrollment url)
 const renewal = boxCertRenewal(app.execContext(), process.env.DMVPN_STARTUP_CONFIG ?? opts.config, (l, m, t) => app.log.emit('PKI', l, m, t));
 const exec = new ExecCommands(app.execContext(), {
@@ -127,6 +132,7 @@ const shutdown = async (sig: string) => {
   pushClient?.stop();
   enrollment?.stop();
   renewal.stop();
+  crl.stop();
   await app.stop();
   process.exit(0);
 };

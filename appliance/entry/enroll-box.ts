@@ -20,6 +20,7 @@ import { shortKey } from '../enroll/service.js';
 import { certificateRequest } from '../ike/pki/csr.js';
 import { writeFileAtomic, saveStartupConfig, readStartupConfig } from '../supervisor/startup-config.js';
 import { CertRenewal } from '../enroll/cert-renewal.js';
+import { CrlFetcher } from '../enroll/crl-fetch.js';
 import type { RolloverKeys } from '../enroll/key-rollover.js';
 import type { ExecContext } from '../supervisor/exec-context.js';
 import type { KeyStore } from '../supervisor/key-store.js';
@@ -113,4 +114,16 @@ export function boxCertRenewal(ctx: ExecContext, startupPath: string, log: Log):
   });
   r.start();
   return r;
+}
+
+/** The spoke's CRL fetcher (enroll/crl-fetch.ts) for the trustpoints with an `enrollment url`: its
+ *  `check` goes into IKE's PeerCertCheck; a new revocation takes down the SAs it refuses. */
+export function boxCrlFetcher(ctx: ExecContext, log: Log): CrlFetcher {
+  const f = new CrlFetcher({
+    config: () => ctx.config(),
+    log,
+    tearDown: (check) => ctx.ike()?.clearRefused?.(check) ?? [],
+  });
+  f.start();
+  return f;
 }
