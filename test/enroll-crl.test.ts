@@ -184,5 +184,13 @@ t.test('IKEv2 spoke to spoke with the CRL in the hook: a revoked peer refused wi
   const sc = good.a.m.initiate('172.16.2.1');
   await good.settle();
   t.equal(sc.state, 'READY', 'C (not listed): established');
+  // a later CRL revoking C: the established SA on B keeps C's certificate, so the check asked again
+  // (IkeService.clearRefusedPeers, which dmvpnd's fetcher calls) refuses it
+  const later = await verifiedCrl(await makeCrl({ caCertPem: caPem, caKeyPem: pki.read('lab.key'), serials: [serialOf(devA), serialOf(pki.read('dev-c.pem'))], number: 8n, now: new Date(), validityMs: 3600_000 }), caPem);
+  if (typeof later === 'string') throw new Error(later);
+  t.same(store.accept(later), [serialOf(pki.read('dev-c.pem'))], 'the later CRL adds C');
+  const onB = good.b.m.sas.find((x) => x.peerCert);
+  t.ok(onB?.peerCert?.raw.equals(new X509Certificate(pki.read('dev-c.pem')).raw), 'B\'s SA holds C\'s certificate');
+  t.match(store.refusal(onB!.peerCert!), /is revoked \(CRL 8 of /, 'asked again: refused (so that SA is taken down)');
   good.close();
 });
