@@ -59,6 +59,8 @@ export interface ExecContext {
   nhrpSendUsage(): number;
   /** data-plane counters, while the data plane runs */
   dataplaneCounters(): Record<string, number> | undefined;
+  /** per data-plane worker: its packet counts and restarts (`show dataplane workers`) */
+  dataplaneWorkers(): Array<{ worker: number; restarts: number; counters: Record<string, number> }> | undefined;
   /** the SA table and the SA names, while IPsec runs */
   ipsecSas(): { rows: SaRow[]; nameOf(index: number): string; originOf?(index: number): string } | undefined;
   /** IKE, while it runs (a tunnel protected with crypto isakmp keys) */

@@ -17,6 +17,8 @@ import { IPV4_HDR_LEN, TOS_INTERNETWORK_CONTROL } from '../net/defs';
 import { greEncap } from '../gre/gre';
 import { GRE_PROTO_NHRP } from '../gre/defs';
 import { isEspCommand, espCommand } from '../esp/commands';
+import { saPending } from '../esp/sa';
+import { tablesWriteBegin, tablesWriteEnd } from '../core/tables';
 import { fibAdd, fibDel, fibFlush } from '../forward/fib';
 import { peerSet, peerDel, peerFlush } from '../forward/peers';
 import { mcastAdd, mcastDel, mcastFlush } from '../forward/multicast';
@@ -38,8 +40,22 @@ export function sendNhrp(p: usize, len: u32, dst: u32, sa: u32): void {
   countPkt(COUNTER_GRE_TX_PACKETS, outer);
 }
 
-/** Applies one table command; `d` points at its record, `len` bytes. */
-export function applyCommand(kind: u32, d: usize, len: u32): void {
+/**
+ * Applies one table command; `d` points at its record, `len` bytes. False if it must wait (an SA entry
+ * another worker may still use, esp/sa.ts saRemove): the slot stays queued and is applied again. With
+ * several workers the tables' seqlock is odd meanwhile (core/tables.ts).
+ */
+export function applyCommand(kind: u32, d: usize, len: u32): bool {
+  if (kind == CTL_OUT_TEST_TRAP) { count(testTrap() ? COUNTER_CMD_APPLIED : COUNTER_CMD_BAD); return true; } // outside the seqlock
+  tablesWriteBegin();
+  const ok = apply(kind, d, len);
+  tablesWriteEnd();
+  if (saPending) return false;
+  count(ok ? COUNTER_CMD_APPLIED : COUNTER_CMD_BAD);
+  return true;
+}
+
+function apply(kind: u32, d: usize, len: u32): bool {
   let ok = false;
   if (kind == CTL_OUT_CFG_TUNNEL) {
     ok = len >= CFG_TUNNEL_SIZE && cfg.applyCfgTunnel(d);
@@ -64,10 +80,8 @@ export function applyCommand(kind: u32, d: usize, len: u32): void {
     if (len >= MCAST_DEL_SIZE) { mcastDel(load<u32>(d, MCAST_DEL_NBMA)); ok = true; }
   } else if (kind == CTL_OUT_MCAST_FLUSH) {
     mcastFlush(); ok = true;
-  } else if (kind == CTL_OUT_TEST_TRAP) {
-    ok = testTrap();
   } else if (isEspCommand(kind)) {
     ok = espCommand(kind, d, len);
   }
-  count(ok ? COUNTER_CMD_APPLIED : COUNTER_CMD_BAD);
+  return ok;
 }

@@ -1,0 +1,94 @@
+/* NBMA receive spread over the data-plane workers (docs/dataplane.md "Every core forwards").
+ *
+ * Each worker has raw sockets of its own (GRE, ESP). Linux hands every raw socket of a protocol its own
+ * copy of each packet and runs the socket's classic BPF filter before queueing it, so a filter that
+ * accepts only the packets whose flow hash modulo the worker count is this worker's index splits the
+ * traffic with no pump or ring in between, and all packets of a flow reach the same worker (order kept):
+ *   - GRE: the hash of the inner IPv4 source and destination (symmetric: both directions of a
+ *     conversation land on one worker). NHRP (GRE 0x2001) is rejected, or taken by worker 0 alone when
+ *     there is no NHRP control lane. A packet too short for the inner addresses goes to worker 0, whose
+ *     worker counts it.
+ *   - ESP: the hash of the SPI, so one inbound SA is received by one worker (its replay window is then
+ *     never contended on receive); several SAs spread.
+ * Cost: every socket of the protocol runs its filter on every packet (N short programs per packet).
+ * The hash: (x * 0x9e3779b1) >> 16, modulo N (cBPF has no other mixing than its ALU). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <linux/filter.h>
+#include <sys/socket.h>
+#include "io.h"
+
+#define GRE_PROTO_NHRP 0x2001
+#define GRE_FLAG_KEY 0x2000
+#define GRE_BASE_LEN 4
+#define GRE_KEY_LEN 4
+#define INNER_SRC (GRE_BASE_LEN + 12) /* from the GRE header; X holds where it starts */
+#define INNER_DST (GRE_BASE_LEN + 16)
+#define INNER_MIN (GRE_BASE_LEN + 20)
+#define ESP_SPI_LEN 4
+#define HASH_MUL 0x9e3779b1u
+#define HASH_SHIFT 16
+#define ACCEPT 0xffffffffu
+#define REJECT 0u
+
+static int attach(int fd, struct sock_filter *code, unsigned short n, const char *what, struct io_err *e) {
+  struct sock_fprog prog = { .len = n, .filter = code };
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0) return 0;
+  return io_fail(e, errno, "SO_ATTACH_FILTER (%s spread) on fd %d: %s", what, fd, strerror(errno));
+}
+
+int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, struct io_err *e) {
+  if (workers < 2 || worker >= workers) return io_fail_code(e, "EINVAL", "GRE spread: worker %u of %u", worker, workers);
+  const uint32_t short_verdict = worker == 0 ? ACCEPT : REJECT, nhrp_verdict = take_nhrp ? ACCEPT : REJECT;
+  /* jump offsets count from the next instruction; the comments give each target's index */
+  struct sock_filter code[] = {
+    /*  0 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),              /* X = outer IPv4 header length */
+    /*  1 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    /*  2 */ BPF_STMT(BPF_ALU | BPF_SUB | BPF_X, 0),              /* A = bytes after it */
+    /*  3 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, GRE_BASE_LEN, 0, 21), /* too short: 25 */
+    /*  4 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),               /* A = GRE protocol type */
+    /*  5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, GRE_PROTO_NHRP, 20, 0), /* NHRP: 26 */
+    /*  6 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),               /* A = GRE flags */
+    /*  7 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, GRE_FLAG_KEY, 0, 3), /* no key: 11 */
+    /*  8 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
+    /*  9 */ BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, GRE_KEY_LEN),
+    /* 10 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),                     /* X = start of GRE - 4 key bytes ahead */
+    /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    /* 12 */ BPF_STMT(BPF_ALU | BPF_SUB | BPF_X, 0),
+    /* 13 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, INNER_MIN, 0, 11), /* no inner header: 25 */
+    /* 14 */ BPF_STMT(BPF_LD | BPF_W | BPF_IND, INNER_SRC),
+    /* 15 */ BPF_STMT(BPF_ST, 0),
+    /* 16 */ BPF_STMT(BPF_LD | BPF_W | BPF_IND, INNER_DST),
+    /* 17 */ BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),
+    /* 18 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),              /* A = src ^ dst */
+    /* 19 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, HASH_MUL),
+    /* 20 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, HASH_SHIFT),
+    /* 21 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, workers),
+    /* 22 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, worker, 0, 1),
+    /* 23 */ BPF_STMT(BPF_RET | BPF_K, ACCEPT),
+    /* 24 */ BPF_STMT(BPF_RET | BPF_K, REJECT),
+    /* 25 */ BPF_STMT(BPF_RET | BPF_K, short_verdict),
+    /* 26 */ BPF_STMT(BPF_RET | BPF_K, nhrp_verdict),
+  };
+  return attach(fd, code, sizeof code / sizeof *code, "GRE", e);
+}
+
+int esp_spread_filter(int fd, unsigned worker, unsigned workers, struct io_err *e) {
+  if (workers < 2 || worker >= workers) return io_fail_code(e, "EINVAL", "ESP spread: worker %u of %u", worker, workers);
+  struct sock_filter code[] = {
+    /*  0 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    /*  1 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+    /*  2 */ BPF_STMT(BPF_ALU | BPF_SUB | BPF_X, 0),
+    /*  3 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, ESP_SPI_LEN, 0, 7), /* too short: 11 */
+    /*  4 */ BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0),               /* A = SPI */
+    /*  5 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, HASH_MUL),
+    /*  6 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, HASH_SHIFT),
+    /*  7 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, workers),
+    /*  8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, worker, 0, 1),
+    /*  9 */ BPF_STMT(BPF_RET | BPF_K, ACCEPT),
+    /* 10 */ BPF_STMT(BPF_RET | BPF_K, REJECT),
+    /* 11 */ BPF_STMT(BPF_RET | BPF_K, worker == 0 ? ACCEPT : REJECT),
+  };
+  return attach(fd, code, sizeof code / sizeof *code, "ESP", e);
+}
