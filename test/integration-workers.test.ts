@@ -31,7 +31,8 @@ async function bringUp(t: Test, tag: string, edit: (c: string) => string): Promi
   const lab = new Lab(`${tag}${process.pid % 10000}`, 1);
   t.teardown(() => lab.down());
   lab.up();
-  for (const r of ['R1', 'R2']) lab.start(r, lab.writeConfig(r, edit(withWorkers(labConfig(r, { holdtime: 60, registrationTimeout: 5 })))));
+  // test hooks: `test dataplane crash worker N` (a worker > 0 traps as a bug would)
+  for (const r of ['R1', 'R2']) lab.start(r, lab.writeConfig(r, edit(withWorkers(labConfig(r, { holdtime: 60, registrationTimeout: 5 })))), { DMVPN_TEST_HOOKS: '1' });
   const up = await waitFor(() => {
     try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.some((p: { state: string }) => p.state === 'UP'); } catch { return false; }
   }, 60000);
@@ -77,6 +78,19 @@ t.test('cleartext mGRE: both workers of both routers forward, order kept, routes
   const c = lab.ctlJson<Record<string, number>>('R1', 'show dataplane counters');
   t.equal(c.dropRingFull ?? 0, 0, 'R1: no ring-full drop');
   t.equal(c.cmdBad ?? 0, 0, 'R1: every command applied');
+
+  // worker 1 of the hub traps: it alone is restarted, and forwards again
+  t.match(lab.ctl('R1', 'test dataplane crash worker 1'), /worker 1 told to trap/);
+  const log = lab.routers.get('R1')!.log;
+  t.ok(await waitFor(() => log.some((l) => /data-plane worker 1 restarted/.test(l)), 30000), 'R1: worker 1 restarted');
+  t.ok(log.some((l) => /data-plane worker 1 died \(RuntimeError: unreachable/.test(l)), 'its death logged as a trap');
+  const rows = workers(lab, 'R1');
+  t.same(rows.map((w) => w.restarts), [0, 1], 'worker 1 restarted once, worker 0 never');
+  const again = await startReceiver(lab.ns('h1'), FLOWS, 120);
+  t.equal(await sendFlows(lab.ns('h2'), { flows: FLOWS, perFlow: 200, pps: 400, size: 200, dsts: DSTS }), FLOWS * 200, 'sent again');
+  checkFlows(t, await again.result, 200, 'after the restart');
+  const moved = workers(lab, 'R1').map((w, i) => w.counters.greRxPackets - rows[i].counters.greRxPackets);
+  t.ok(moved.every((n) => n > 0), `both hub workers forward again (${moved.join(', ')})`);
 });
 
 t.test('ESP: both workers encrypt; a rekey under traffic loses and reorders nothing', async (t) => {

@@ -96,7 +96,7 @@ export const L = {
   nhrpRx: 188,
   /** ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx */
   ikeRx: 192,
-  /** 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+  /** TEST_HOOK bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
   testHooks: 248,
   /** worker stop flag (supervisor -> worker thread loop) */
   stopFlag: 252,
@@ -426,6 +426,14 @@ export const NBMA_KIND = {
 /** ring header flags bits */
 export const RING_FLAG = {
   VNET: 1,
+} as const;
+
+/** layout block testHooks bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+export const TEST_HOOK = {
+  /** the worker honours TEST_TRAP */
+  TRAP_COMMAND: 1,
+  /** a worker > 0 (no ctlTx) traps at its next poll; the supervisor sets it in that worker's block and clears it before the restart */
+  TRAP_NOW: 2,
 } as const;
 
 /** CFG_TUNNEL / tunnel state flags */

@@ -51,7 +51,7 @@
 #define LB_UDP_RX 184u /* ring: UDP 4500 reader pump -> worker */
 #define LB_NHRP_RX 188u /* ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx */
 #define LB_IKE_RX 192u /* ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx */
-#define LB_TEST_HOOKS 248u /* 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+#define LB_TEST_HOOKS 248u /* TEST_HOOK bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
 #define LB_STOP_FLAG 252u /* worker stop flag (supervisor -> worker thread loop) */
 #define LB_SIZE 256u /* bytes of the layout block */
 
@@ -254,6 +254,10 @@
 
 /* ring header flags bits */
 #define RING_FLAG_VNET 1u
+
+/* layout block testHooks bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+#define TEST_HOOK_TRAP_COMMAND 1u /* the worker honours TEST_TRAP */
+#define TEST_HOOK_TRAP_NOW 2u /* a worker > 0 (no ctlTx) traps at its next poll; the supervisor sets it in that worker's block and clears it before the restart */
 
 /* CFG_TUNNEL / tunnel state flags */
 #define TUNNEL_FLAG_KEY 1u /* GRE key present */
@@ -734,6 +738,8 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(NBMA_KIND_ESP, ABI_VALUE) \
   X(NBMA_KIND_UDP, ABI_VALUE) \
   X(RING_FLAG_VNET, ABI_VALUE) \
+  X(TEST_HOOK_TRAP_COMMAND, ABI_VALUE) \
+  X(TEST_HOOK_TRAP_NOW, ABI_VALUE) \
   X(TUNNEL_FLAG_KEY, ABI_VALUE) \
   X(TUNNEL_FLAG_P2P, ABI_VALUE) \
   X(TUNNEL_FLAG_STRICT, ABI_VALUE) \
@@ -925,6 +931,6 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 408u
+#define ABI_ENTRY_COUNT 410u
 
 #endif

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L, SCRATCH, EPOCH_IDLE, type RingName } from '../dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L, SCRATCH, EPOCH_IDLE, TEST_HOOK, type RingName } from '../dataplane/layout.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
@@ -119,7 +119,7 @@ export class DataplaneHost {
     this.sa = new SaCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
     this.controls = this.layout.workerRings.map((w) => new ControlDispatcher(new Ring(this.memory.buffer, w.ctlRx, wake), events, log));
     // Each worker honours TEST_TRAP only if this word is 1 (defence in depth behind the exec command).
-    for (const w of this.layout.workerRings) new Uint32Array(this.memory.buffer)[(w.block + L.testHooks) >>> 2] = testHooksEnabled() ? 1 : 0;
+    for (const w of this.layout.workerRings) new Uint32Array(this.memory.buffer)[(w.block + L.testHooks) >>> 2] = testHooksEnabled() ? TEST_HOOK.TRAP_COMMAND : 0;
   }
 
   /** Opens the devices, starts pumps and the worker; throws with a clear message if any fails. */
@@ -336,7 +336,10 @@ export class DataplaneHost {
     this.keepers = this.layout.workerRings.map((w, i) => new WorkerKeeper({
       file,
       workerData: { memory: this.memory, layoutBase: w.block, doorbell: w.workerDoorbell, stopFlag: w.block + L.stopFlag, module, workerIndex: i },
-      beforeStart: () => Atomics.store(i32, (w.block + L.stopFlag) >>> 2, 0),
+      beforeStart: () => {
+        Atomics.store(i32, (w.block + L.stopFlag) >>> 2, 0);
+        Atomics.and(i32, (w.block + L.testHooks) >>> 2, ~TEST_HOOK.TRAP_NOW); // the successor must not trap too
+      },
       describeDeath: () => inFlightSlot(this.memory.buffer, this.layout, i),
       // a dead worker holds no SA: worker 0 must not wait for it before reusing an entry (core/tables.ts)
       onDeath: () => { if (i > 0) Atomics.store(new Uint32Array(this.memory.buffer), (this.layout.scratch + i * this.layout.scratchSize + SCRATCH.epoch) >>> 2, EPOCH_IDLE); },
@@ -346,10 +349,17 @@ export class DataplaneHost {
     for (const k of this.keepers) await k.start();
   }
 
-  /** Test hook (DMVPN_TEST_HOOKS=1 only): makes the worker trap as a bug would. */
-  crashWorkerForTest(): boolean {
-    if (!testHooksEnabled()) return false;
-    return this.commands.testTrap();
+  /**
+   * Test hook (DMVPN_TEST_HOOKS=1 only): makes worker `worker` trap as a bug would (worker 0 through
+   * TEST_TRAP in ctlTx; a worker > 0, which has no ctlTx, through its layout block's testHooks word).
+   */
+  crashWorkerForTest(worker = 0): boolean {
+    if (!testHooksEnabled() || worker >= this.workers) return false;
+    if (worker === 0) return this.commands.testTrap();
+    const w = this.layout.workerRings[worker];
+    Atomics.or(new Int32Array(this.memory.buffer), (w.block + L.testHooks) >>> 2, TEST_HOOK.TRAP_NOW);
+    this.io.wake(this.view, w.workerDoorbell);
+    return true;
   }
 
   sendNhrp(nbmaDst: string, packet: Uint8Array, sa = 0): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet, sa); }

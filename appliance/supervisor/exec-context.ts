@@ -74,7 +74,7 @@ export interface ExecContext {
   /** configuration mode: apply a whole candidate config live, or refuse it and change nothing */
   reconfigure(next: ApplianceConfig): Promise<{ ok: boolean; message?: string }>;
   /** the data plane for fault-injection commands (test-hooks.ts), while it runs */
-  dataplaneForTest(): { crashWorkerForTest(): boolean } | undefined;
+  dataplaneForTest(): { crashWorkerForTest(worker?: number): boolean } | undefined;
   /** FRR's JSON answer to a vtysh command, or undefined when no routing protocol runs (supervisor/routing.ts) */
   routingJson?(command: string): unknown;
   /** the FRR daemons this appliance runs, with their restart counts */

@@ -50,7 +50,7 @@ export const LB_ESP_RX: usize = 180; // ring: raw ESP reader pump -> worker
 export const LB_UDP_RX: usize = 184; // ring: UDP 4500 reader pump -> worker
 export const LB_NHRP_RX: usize = 188; // ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx
 export const LB_IKE_RX: usize = 192; // ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx
-export const LB_TEST_HOOKS: usize = 248; // 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only)
+export const LB_TEST_HOOKS: usize = 248; // TEST_HOOK bits (dmvpnd with DMVPN_TEST_HOOKS=1 only)
 export const LB_STOP_FLAG: usize = 252; // worker stop flag (supervisor -> worker thread loop)
 export const LB_SIZE: usize = 256; // bytes of the layout block
 
@@ -253,6 +253,10 @@ export const NBMA_KIND_UDP: u32 = 17;
 
 // ring header flags bits
 export const RING_FLAG_VNET: u32 = 1;
+
+// layout block testHooks bits (dmvpnd with DMVPN_TEST_HOOKS=1 only)
+export const TEST_HOOK_TRAP_COMMAND: u32 = 1; // the worker honours TEST_TRAP
+export const TEST_HOOK_TRAP_NOW: u32 = 2; // a worker > 0 (no ctlTx) traps at its next poll; the supervisor sets it in that worker's block and clears it before the restart
 
 // CFG_TUNNEL / tunnel state flags
 export const TUNNEL_FLAG_KEY: u32 = 1; // GRE key present

@@ -41,21 +41,23 @@ export function sendNhrp(p: usize, len: u32, dst: u32, sa: u32): void {
 }
 
 /**
- * Applies one table command; `d` points at its record, `len` bytes. False if it must wait (an SA entry
- * another worker may still use, esp/sa.ts saRemove): the slot stays queued and is applied again. With
- * several workers the tables' seqlock is odd meanwhile (core/tables.ts).
+ * Runs one table command; `d` points at its record, `len` bytes. False if it must wait (an SA entry
+ * another worker may still use, esp/sa.ts saRemove): the slot stays queued and is run again. With
+ * several workers the tables' seqlock is odd meanwhile (core/tables.ts), but for TEST_TRAP, which
+ * must not leave it odd behind.
  */
-export function applyCommand(kind: u32, d: usize, len: u32): bool {
-  if (kind == CTL_OUT_TEST_TRAP) { count(testTrap() ? COUNTER_CMD_APPLIED : COUNTER_CMD_BAD); return true; } // outside the seqlock
-  tablesWriteBegin();
-  const ok = apply(kind, d, len);
-  tablesWriteEnd();
+export function runCommand(kind: u32, d: usize, len: u32): bool {
+  const write = kind != CTL_OUT_TEST_TRAP;
+  if (write) tablesWriteBegin();
+  const ok = applyCommand(kind, d, len);
+  if (write) tablesWriteEnd();
   if (saPending) return false;
   count(ok ? COUNTER_CMD_APPLIED : COUNTER_CMD_BAD);
   return true;
 }
 
-function apply(kind: u32, d: usize, len: u32): bool {
+/** Applies one command (a trap here is logged as worker/commands/applyCommand). */
+function applyCommand(kind: u32, d: usize, len: u32): bool {
   let ok = false;
   if (kind == CTL_OUT_CFG_TUNNEL) {
     ok = len >= CFG_TUNNEL_SIZE && cfg.applyCfgTunnel(d);
@@ -80,6 +82,8 @@ function apply(kind: u32, d: usize, len: u32): bool {
     if (len >= MCAST_DEL_SIZE) { mcastDel(load<u32>(d, MCAST_DEL_NBMA)); ok = true; }
   } else if (kind == CTL_OUT_MCAST_FLUSH) {
     mcastFlush(); ok = true;
+  } else if (kind == CTL_OUT_TEST_TRAP) {
+    ok = testTrap();
   } else if (isEspCommand(kind)) {
     ok = espCommand(kind, d, len);
   }

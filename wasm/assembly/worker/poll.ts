@@ -33,8 +33,8 @@ import { groFlush } from '../offload/gro';
 import { espReady, espRxRing, udpRxRing, ikeRxRing, udpTx } from '../esp/sa';
 import { outbound } from '../forward/outbound';
 import { inbound } from '../forward/inbound';
-import { applyCommand, sendNhrp } from './commands';
-import { markInFlight } from './recover';
+import { runCommand, sendNhrp } from './commands';
+import { markInFlight, testTrapRequested } from './recover';
 import { epochEnter, epochLeave } from '../core/tables';
 import { configRefresh } from '../core/config';
 import { outputRoom, ctlRoom } from './backpressure';
@@ -47,7 +47,7 @@ import { outputRoom, ctlRoom } from './backpressure';
 
 export function poll(budget: i32, now: u32): i32 {
   if (!ownRings()) return 0;
-  if (workerIndex != 0) { epochEnter(); configRefresh(); }
+  if (workerIndex != 0) { testTrapRequested(); epochEnter(); configRefresh(); }
   setNow(now);
   const b = budget <= 0 ? <u32>1 : <u32>budget;
   let work: u32 = 0;
@@ -104,7 +104,7 @@ const FROM_CONTROL_LANE: u32 = 3;
     markInFlight(r, t);
     if (from == FROM_CTL) {
       if (kind == CTL_OUT_NHRP_OUT) sendNhrp(d, len, load<u32>(s, SLOT_ADDR), load<u32>(s, SLOT_AUX));
-      else if (!applyCommand(kind, d, len)) break; // waits for the other workers (esp/sa.ts saRemove)
+      else if (!runCommand(kind, d, len)) break; // waits for the other workers (esp/sa.ts saRemove)
     } else if (from == FROM_TUN) {
       if (kind == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet
         const k = tsoStart(d, len);

@@ -12,7 +12,7 @@
 // Module globals (layout pointers, config copy, hash shifts, rate limiters) are set again by setup().
 import {
   scratch, ctlTx, tunRx, nbmaRx, nhrpRx, layoutField, RING_HEAD, RING_TAIL, SCRATCH_IN_FLIGHT, LB_SA_TABLE,
-  LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, LB_IKE_RX, LB_TEST_HOOKS, SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN,
+  LB_SA_CAPACITY, LB_ESP_RX, LB_UDP_RX, LB_IKE_RX, LB_TEST_HOOKS, TEST_HOOK_TRAP_COMMAND, TEST_HOOK_TRAP_NOW, SA_ENTRY_SIZE, SA_ENTRY_STATE, SA_ENTRY_GEN,
   SA_STATE_FREE, SA_ENTRY_DIR, COUNTER_RESTART_SLOT_SKIPPED, COUNTER_RESTART_TORN_PEERS, COUNTER_RESTART_TORN_SAS,
   COUNTER_RESTART_SETUPS,
 } from '../core/layout';
@@ -93,7 +93,16 @@ function repairSas(): void {
 
 /** TEST_TRAP: honoured only when the supervisor enabled test hooks in the layout. */
 export function testTrap(): bool {
-  if (layoutField(LB_TEST_HOOKS) != 1) return false;
+  if ((layoutField(LB_TEST_HOOKS) & TEST_HOOK_TRAP_COMMAND) == 0) return false;
   unreachable();
   return true;
+}
+
+/**
+ * A worker > 0 has no ctlTx for TEST_TRAP: with test hooks on, the supervisor asks it through its own
+ * layout block (`test dataplane crash worker N`); it traps at its next poll as a bug would.
+ */
+export function testTrapRequested(): void {
+  const h = layoutField(LB_TEST_HOOKS);
+  if ((h & TEST_HOOK_TRAP_COMMAND) != 0 && (h & TEST_HOOK_TRAP_NOW) != 0) unreachable();
 }
