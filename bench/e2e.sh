@@ -59,6 +59,10 @@ for i in $(seq 1 ${E2E_TCP_RUNS:-3}); do
   echo "dmvpn $MODE run with workers ${E2E_WORKERS:-1}, streams ${E2E_STREAMS:-1}"
   python3 -c "import sys; g=float(sys.argv[1] or 0); c=(int(sys.argv[2])-int(sys.argv[3]))/int(sys.argv[4]); print('dmvpn $MODE cpu s per Gbit: %.2f (both appliances, %.1f CPU-s over 6 s at %.2f Gbit/s)' % (c/(g*6) if g else 0, c, g))" "$g" $c1 $c0 $(getconf CLK_TCK)
 done
+if [ -n "${E2E_WORKERS:-}" ]; then # per worker: who forwarded, and the TUN offloads on each queue
+  for r in r1 r2; do echo "$r workers:"; ip netns exec $P-$r "$app/bin/dmvpnctl" --control "$run/${r^^}.sock" show dataplane workers
+    echo "$r offloads: $(ip netns exec $P-$r "$app/bin/dmvpnctl" --control "$run/${r^^}.sock" show dataplane counters | grep -E "^(tso|gro|csum)|GroSupers|nbmaRxPump" | tr -s " \n" " ")"; done
+fi
 if [ "$MODE" = chacha-natt ]; then # UDP offloads in use? (docs/dataplane.md "UDP offloads"; zero counters are not shown)
   for r in r1 r2; do echo "$r: $(ip netns exec $P-$r "$app/bin/dmvpnctl" --control "$run/${r^^}.sock" show dataplane counters | grep -E "udp(Tx|Rx)(Gso|Gro|Offload)|udpControl" | tr -s " \n" " ")"; done
 fi
