@@ -14,7 +14,10 @@
  *   - ESP: the hash of the SPI, so one inbound SA is received by one worker (its replay window is then
  *     never contended on receive); several SAs spread.
  * Cost: every socket of the protocol runs its filter on every packet (N short programs per packet).
- * The hash: (x * 0x9e3779b1) >> 16, modulo N (cBPF has no other mixing than its ALU). */
+ * The hash: (x * 0x9e3779b1) >> 16, modulo N (cBPF has no other mixing than its ALU); for GRE x is
+ * first folded (x ^ x >> 16): the low bits of the result depend only on x's low 17 bits, and the
+ * client's port is the high half of the ports word, which Linux picks even for connect() (so bit 16
+ * never changed: every stream of one host pair hashed alike, seen at a hub). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -58,9 +61,9 @@ int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, 
     /*  0 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),              /* X = outer IPv4 header length */
     /*  1 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
     /*  2 */ BPF_STMT(BPF_ALU | BPF_SUB | BPF_X, 0),              /* A = bytes after it */
-    /*  3 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, GRE_BASE_LEN, 0, 39), /* too short: 43 */
+    /*  3 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, GRE_BASE_LEN, 0, 43), /* too short: 47 */
     /*  4 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),               /* A = GRE protocol type */
-    /*  5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, GRE_PROTO_NHRP, 38, 0), /* NHRP: 44 */
+    /*  5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, GRE_PROTO_NHRP, 42, 0), /* NHRP: 48 */
     /*  6 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),               /* A = GRE flags */
     /*  7 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, GRE_FLAG_KEY, 0, 3), /* no key: 11 */
     /*  8 */ BPF_STMT(BPF_MISC | BPF_TXA, 0),
@@ -68,7 +71,7 @@ int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, 
     /* 10 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),                     /* X += the key: inner header at X + 4 */
     /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
     /* 12 */ BPF_STMT(BPF_ALU | BPF_SUB | BPF_X, 0),
-    /* 13 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, INNER_MIN, 0, 29), /* no inner header: 43 */
+    /* 13 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, INNER_MIN, 0, 33), /* no inner header: 47 */
     /* 14 */ BPF_STMT(BPF_LD | BPF_W | BPF_IND, INNER_SRC),
     /* 15 */ BPF_STMT(BPF_ST, 0),                                 /* M0 = inner source */
     /* 16 */ BPF_STMT(BPF_LD | BPF_W | BPF_IND, INNER_DST),
@@ -92,14 +95,18 @@ int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, 
     /* 34 */ BPF_STMT(BPF_LD | BPF_W | BPF_MEM, 0),
     /* 35 */ BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 1),
     /* 36 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),              /* A = src ^ dst */
-    /* 37 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, HASH_MUL),
+    /* 37 */ BPF_STMT(BPF_ST, 2),
     /* 38 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, HASH_SHIFT),
-    /* 39 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, workers),
-    /* 40 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, worker, 0, 1),
-    /* 41 */ BPF_STMT(BPF_RET | BPF_K, ACCEPT),
-    /* 42 */ BPF_STMT(BPF_RET | BPF_K, REJECT),
-    /* 43 */ BPF_STMT(BPF_RET | BPF_K, short_verdict),
-    /* 44 */ BPF_STMT(BPF_RET | BPF_K, nhrp_verdict),
+    /* 39 */ BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 2),
+    /* 40 */ BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),              /* fold the high half in (see below) */
+    /* 41 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, HASH_MUL),
+    /* 42 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, HASH_SHIFT),
+    /* 43 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, workers),
+    /* 44 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, worker, 0, 1),
+    /* 45 */ BPF_STMT(BPF_RET | BPF_K, ACCEPT),
+    /* 46 */ BPF_STMT(BPF_RET | BPF_K, REJECT),
+    /* 47 */ BPF_STMT(BPF_RET | BPF_K, short_verdict),
+    /* 48 */ BPF_STMT(BPF_RET | BPF_K, nhrp_verdict),
   };
   return attach(fd, code, sizeof code / sizeof *code, "GRE", e);
 }
