@@ -6,7 +6,9 @@
 # Environment: E2E_PREFIX (namespace prefix, default dmvbench), E2E_APP (the checkout whose bin/dmvpnd
 # runs, default this one: bench/batch-compare.sh points it at a baseline build), E2E_TCP_RUNS (3),
 # E2E_UDP (1; 0 skips the 64-byte UDP run and the counters), E2E_NIC_GRO (1: GRO on R1's and R2's WAN
-# veths, off by default, as a physical NIC has it; bench/lib/nic-gro.py).
+# veths, off by default, as a physical NIC has it; bench/lib/nic-gro.py), E2E_WORKERS (`dataplane workers
+# N` on both routers; unset: the default, 1), E2E_STREAMS (iperf3 -P: parallel TCP streams, default 1;
+# several workers forward several flows, one flow stays on one worker).
 set -u
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/.." && pwd)
 MODE=${1:-cleartext}
@@ -33,6 +35,7 @@ mkcfg() { # router peer inSpi outSpi inKey outKey
 }
 mkcfg R1 172.16.25.2 4097 8194 $K1 $K2 > "$run/R1.cfg"
 mkcfg R2 172.16.15.2 8194 4097 $K2 $K1 > "$run/R2.cfg"
+[ -n "${E2E_WORKERS:-}" ] && sed -i "s/^end\$/dataplane workers $E2E_WORKERS\nend/" "$run/R1.cfg" "$run/R2.cfg"
 for r in R1 R2; do
   ns=$P-$(echo $r | tr A-Z a-z)
   ip netns exec $ns "$app/bin/dmvpnd" --config "$run/$r.cfg" --control "$run/$r.sock" >"$run/$r.log" 2>&1 &
@@ -50,11 +53,16 @@ cpu_ticks() { local t=0 p; for p in $(ip netns pids $P-r1) $(ip netns pids $P-r2
 for i in $(seq 1 ${E2E_TCP_RUNS:-3}); do
   ip netns exec $P-h1 iperf3 -s -1 -D >/dev/null 2>&1; sleep 0.3
   c0=$(cpu_ticks)
-  g=$(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -t 6 -J 2>/dev/null | gbps)
+  g=$(ip netns exec $P-h2 iperf3 -c 10.0.1.10 -t 6 -P ${E2E_STREAMS:-1} -J 2>/dev/null | gbps)
   c1=$(cpu_ticks)
-  echo "dmvpn $MODE mGRE tcp Gbit/s $g"
+  echo "dmvpn $MODE mGRE tcp Gbit/s $g" # run.sh and the compare scripts read the figure at the end of the line
+  echo "dmvpn $MODE run with workers ${E2E_WORKERS:-1}, streams ${E2E_STREAMS:-1}"
   python3 -c "import sys; g=float(sys.argv[1] or 0); c=(int(sys.argv[2])-int(sys.argv[3]))/int(sys.argv[4]); print('dmvpn $MODE cpu s per Gbit: %.2f (both appliances, %.1f CPU-s over 6 s at %.2f Gbit/s)' % (c/(g*6) if g else 0, c, g))" "$g" $c1 $c0 $(getconf CLK_TCK)
 done
+if [ -n "${E2E_WORKERS:-}" ]; then # per worker: who forwarded, and the TUN offloads on each queue
+  for r in r1 r2; do echo "$r workers:"; ip netns exec $P-$r "$app/bin/dmvpnctl" --control "$run/${r^^}.sock" show dataplane workers
+    echo "$r offloads: $(ip netns exec $P-$r "$app/bin/dmvpnctl" --control "$run/${r^^}.sock" show dataplane counters | grep -E "^(tso|gro|csum)|GroSupers|nbmaRxPump" | tr -s " \n" " ")"; done
+fi
 if [ "$MODE" = chacha-natt ]; then # UDP offloads in use? (docs/dataplane.md "UDP offloads"; zero counters are not shown)
   for r in r1 r2; do echo "$r: $(ip netns exec $P-$r "$app/bin/dmvpnctl" --control "$run/${r^^}.sock" show dataplane counters | grep -E "udp(Tx|Rx)(Gso|Gro|Offload)|udpControl" | tr -s " \n" " ")"; done
 fi

@@ -17,6 +17,10 @@ const EXPECTED: Record<string, string> = {
 };
 const expected = (file: string) => readFileSync(new URL(`./fixtures/exec/${file}`, import.meta.url), 'utf8');
 
+const dpWorkers = [
+  { worker: 0, restarts: 0, counters: { tunRxPackets: 120, greTxPackets: 120, greRxPackets: 80, tunTxPackets: 80, espTxPackets: 118, espRxPackets: 80 } },
+  { worker: 1, restarts: 1, counters: { tunRxPackets: 3400, greTxPackets: 3400, greRxPackets: 2100, tunTxPackets: 2100, espTxPackets: 3400, espRxPackets: 2100 } },
+];
 const NOW = 1796396561216;
 const nhs: NhsStatus[] = [
   { tunnelIp: '10.0.0.1', nbma: '192.0.2.1', up: true, flags: 'RE', requestsSent: 5, requestsFailed: 1, repliesReceived: 4, lastReplyAt: NOW - 65000, backoff: 0 },
@@ -47,7 +51,7 @@ function fakeContext() {
     tunnel: () => tunnel, tunnelSource: () => '198.51.100.1', overlayUp: () => true, osNameOf: () => undefined,
     kernel: () => ({ routes: () => [], addresses: () => [], since: () => undefined, link: () => undefined }),
     nhrp: () => ({ nhsStatus: () => nhs, counters: () => counters, cacheEntries: () => [], clearCache: () => { calls.push('clearCache'); } }),
-    nhrpSendUsage: () => 37, dataplaneCounters: () => dpCounters,
+    nhrpSendUsage: () => 37, dataplaneCounters: () => dpCounters, dataplaneWorkers: () => dpWorkers,
     reconfigure: async () => ({ ok: false, message: 'not used here' }),
     ipsecSas: () => ({ rows: sas, nameOf: (i) => names[i] ?? `sa${i}` }),
     logLines: () => ['line one', 'line two'],
@@ -93,6 +97,12 @@ t.test('exec commands over an ExecContext print the IOS text built in appliance/
   t.same(JSON.parse(exec.run('show ip nhrp nhs json')), nhs);
   t.same(JSON.parse(exec.run('show ip nhrp traffic json')), counters);
   t.same(JSON.parse(exec.run('show dataplane counters json')), dpCounters);
+  t.equal(exec.run('show dataplane workers'), [
+    'Worker  TunRx  GreTx  EspTx  GreRx  EspRx  TunTx  Restarts',
+    '0         120    120    118     80     80     80         0',
+    '1        3400   3400   3400   2100   2100   2100         1',
+  ].join('\n') + '\n');
+  t.same(JSON.parse(exec.run('show dataplane workers json')), dpWorkers);
   t.equal(exec.run('show crypto ipsec sa json'), "[{\"index\":0,\"state\":\"active\",\"dir\":\"out\",\"spi\":4097,\"peer\":\"198.51.100.2\",\"cipher\":1,\"enc\":1,\"integ\":0,\"icvLen\":16,\"flags\":37,\"ports\":0,\"replayWindow\":0,\"seq\":\"17\",\"addedMs\":1,\"lastMs\":2,\"packets\":9,\"bytes\":900,\"drops\":{\"replay\":0,\"tooOld\":0,\"auth\":0,\"badPad\":0,\"badNextHeader\":0,\"lifetime\":0,\"malformed\":0,\"policy\":0,\"seqLimit\":2},\"seqLimit\":\"4096\",\"events\":0,\"name\":\"r2\"},{\"index\":1,\"state\":\"active\",\"dir\":\"in\",\"spi\":8194,\"peer\":\"198.51.100.2\",\"cipher\":1,\"enc\":1,\"integ\":0,\"icvLen\":16,\"flags\":37,\"ports\":0,\"replayWindow\":1024,\"seq\":\"17\",\"addedMs\":1,\"lastMs\":2,\"packets\":7,\"bytes\":900,\"drops\":{\"replay\":2,\"tooOld\":1,\"auth\":3,\"badPad\":0,\"badNextHeader\":0,\"lifetime\":0,\"malformed\":0,\"policy\":4,\"seqLimit\":0},\"seqLimit\":\"18446744073709551615\",\"events\":0,\"name\":\"r2\"},{\"index\":2,\"state\":\"expired\",\"dir\":\"in\",\"spi\":2882400001,\"peer\":\"198.51.100.3\",\"cipher\":1,\"enc\":4,\"integ\":2,\"icvLen\":0,\"flags\":0,\"ports\":0,\"replayWindow\":64,\"seq\":\"17\",\"addedMs\":1,\"lastMs\":2,\"packets\":0,\"bytes\":900,\"drops\":{\"replay\":0,\"tooOld\":0,\"auth\":0,\"badPad\":0,\"badNextHeader\":0,\"lifetime\":0,\"malformed\":0,\"policy\":0,\"seqLimit\":0},\"seqLimit\":\"18446744073709551615\",\"events\":0,\"name\":\"sa2\"},{\"index\":3,\"state\":\"active\",\"dir\":\"out\",\"spi\":12291,\"peer\":\"198.51.100.4\",\"cipher\":1,\"enc\":6,\"integ\":1,\"icvLen\":16,\"flags\":32,\"ports\":0,\"replayWindow\":0,\"seq\":\"17\",\"addedMs\":1,\"lastMs\":2,\"packets\":9,\"bytes\":900,\"drops\":{\"replay\":0,\"tooOld\":0,\"auth\":0,\"badPad\":0,\"badNextHeader\":0,\"lifetime\":0,\"malformed\":0,\"policy\":0,\"seqLimit\":0},\"seqLimit\":\"18446744073709551615\",\"events\":0,\"name\":\"sa3\"}]\n");
   // actions reach the context, and only through it
   t.equal(exec.run('debug nhrp'), 'NHRP protocol debugging is on\n');
@@ -124,11 +134,12 @@ t.test('exec commands over an ExecContext print the IOS text built in appliance/
 
 t.test('exec commands before the tunnel runs: empty views, not errors', async (t) => {
   const { ctx } = fakeContext();
-  const down: ExecContext = { ...ctx, nhrp: () => undefined, dataplaneCounters: () => undefined, ipsecSas: () => undefined, tunnel: () => undefined };
+  const down: ExecContext = { ...ctx, nhrp: () => undefined, dataplaneCounters: () => undefined, dataplaneWorkers: () => undefined, ipsecSas: () => undefined, tunnel: () => undefined };
   const exec = new ExecCommands(down);
   t.equal(exec.run('show crypto ipsec sa'), '');
   t.equal(exec.run('show crypto ipsec sa json'), '[]\n');
   t.equal(exec.run('show dataplane counters'), '\n');
+  t.equal(exec.run('show dataplane workers'), '% No data plane is running\n');
   t.equal(exec.run('show ip nhrp nhs'), 'Legend: E=Expecting replies, R=Responding, W=Waiting\nTunnel0:\n');
   t.equal(exec.run('show ip nhrp traffic'), [
     'Tunnel0: Max-send limit:100Pkts/10Sec, Usage:37%', '   Sent: none', '   Rcvd: none', '   Dropped: none', '   Refused: none',

@@ -9,25 +9,11 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { Lab, labConfig, waitFor } from './util/lab.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { withIkePsk } from './util/ike-psk.js';
 
 requireTools(t, [...LAB_NEEDS]);
 
-const CRYPTO = `crypto isakmp policy 10
- authentication pre-share
-crypto isakmp key P4ssw0rd address 172.16.0.0 255.255.0.0
-crypto isakmp keepalive 10 2
-!
-crypto ipsec transform-set MyTransformSet esp-aes esp-sha-hmac
- mode transport
-!
-crypto ipsec profile MyProfile
- set transform-set MyTransformSet
- set security-association lifetime seconds 120
-!
-interface Tunnel0
- tunnel protection ipsec profile MyProfile
-`;
-const withCrypto = (cfg: string) => cfg.replace(/\nend\n?$/, `\n${CRYPTO}end\n`);
+const withCrypto = withIkePsk;
 
 interface SaJson { peer: string; dir: string; spi: number; packets: number; flags: number }
 const DROPS = ['dropNoSa', 'dropUnknownSpi', 'dropEspReplay', 'dropEspAuth'] as const;

@@ -11,6 +11,7 @@ import { enrollmentGlobal, enrollmentTrees } from './grammar-enroll.js';
 import { ipToU32, isContiguousMask } from '../net/ipv4.js';
 import { authGlobal, authLine } from './grammar-auth.js';
 import { servicesGlobal } from './grammar-services.js';
+import { dataplaneGlobal } from './grammar-dataplane.js';
 import { routingGlobal, routingTrees, ospfInterfaceCommands } from './grammar-routing.js';
 import { eigrpGlobal, eigrpInterface, eigrpTrees } from './grammar-eigrp.js';
 
@@ -112,6 +113,7 @@ function globalTree(): Node {
   cryptoGlobal(g);
   authGlobal(g); // enable, username, service password-encryption, line (grammar-auth.ts)
   servicesGlobal(g); // ntp server, logging host|trap|facility (grammar-services.ts)
+  dataplaneGlobal(g); // dataplane workers N (grammar-dataplane.ts)
 
   // Accepted so pasted IOS configs load; they have no effect on this appliance.
   const inactive = (why: string): Act => () => why;

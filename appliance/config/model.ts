@@ -155,6 +155,8 @@ export interface ApplianceConfig {
   bgp?: BgpConfig;
   /** `router eigrp`, `ip ... eigrp N` interface lines, `key chain` (model-eigrp.ts); absent without them */
   eigrp?: EigrpConfig;
+  /** `dataplane workers N` (grammar-dataplane.ts); absent = 1 */
+  dataplaneWorkers?: number;
   /** `dmvpn enrollment` (model-enroll.ts): the hub's zero-touch enrollment server; absent when not configured */
   enrollment?: EnrollmentConfig;
   /** lines accepted but not (yet) acted on, with the reason, reported at load. */

@@ -2,6 +2,7 @@
 // end). Defaults are omitted as IOS does, so parseStartupConfig(renderConfig(c)) rebuilds c.
 import type { ApplianceConfig, InterfaceConfig, TunnelConfig, CryptoConfig } from './model.js';
 import { authHead, authBody, authTail, servicesLines } from './render-auth.js';
+import { dataplaneLines } from './grammar-dataplane.js';
 import { ikev2Lines } from './render-ikev2.js';
 import { pkiLines } from './render-pki.js';
 import { enrollmentLines } from './render-enroll.js';
@@ -22,7 +23,7 @@ export function renderConfig(c: ApplianceConfig): string {
     out.push(['ip route', r.prefix, r.mask, r.iface, r.nextHop, r.distance].filter(x => x !== undefined).join(' '));
   }
   if (c.routes.length) out.push('!');
-  out.push(...enrollmentLines(c.enrollment), ...servicesLines(c), ...authTail(c.auth), 'end');
+  out.push(...enrollmentLines(c.enrollment), ...dataplaneLines(c), ...servicesLines(c), ...authTail(c.auth), 'end');
   return out.join('\n') + '\n';
 }
 

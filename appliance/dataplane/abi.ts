@@ -33,6 +33,8 @@ export const SA_WINDOW_MAX = 4096;
 export const SA_WINDOW_DEFAULT = 2048;
 /** UDP port of ESP in UDP and IKE (RFC 3948) */
 export const NATT_PORT = 4500;
+/** SCRATCH epoch of a worker outside any poll batch (holds no SA reference) */
+export const EPOCH_IDLE = 0xffffffff;
 
 /** Layout block at LAYOUT_BASE, 256 bytes of u32 fields, written once by the supervisor before any worker starts. Ring, table and doorbell fields are byte offsets in the shared memory. */
 export const L = {
@@ -74,6 +76,8 @@ export const L = {
   nbmaIndex: 68,
   /** data-plane workers the memory is laid out for: worker i has the scratch at scratch + i x scratchSize and the counter block at counters + i x COUNTER_SLOTS x 8 (readers sum the blocks); 0 = 1 */
   workers: 72,
+  /** worker i >= 1 runs setup(workerBlocks + (i - 1) x LB.size, i) on a copy of this block naming its own data rings, ctlRx and doorbell, with ctlTx, nhrpRx and ikeRx 0 (commands and the control lane stay with worker 0); 0 = one worker */
+  workerBlocks: 76,
   /** SA table, saCapacity x SA_ENTRY; 0 = no ESP */
   saTable: 160,
   /** power of two */
@@ -92,7 +96,7 @@ export const L = {
   nhrpRx: 188,
   /** ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx */
   ikeRx: 192,
-  /** 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+  /** TEST_HOOK bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
   testHooks: 248,
   /** worker stop flag (supervisor -> worker thread loop) */
   stopFlag: 252,
@@ -219,6 +223,10 @@ export const TUNNEL_STATE = {
   configGen: 40,
   peerCount: 44,
   routeCount: 48,
+  /** seqlock of worker 0's table writes (FIB, peer table, nbma/SPI/outbound indexes, multicast list) with more than one worker: odd while a command is applied; workers > 0 repeat a lookup that saw it odd or changed (core/tables.ts) */
+  tableGen: 52,
+  /** quiescent-state epoch: worker 0 advances it when it retires an SA and wipes the entry only once every other worker's SCRATCH epoch has reached it or is EPOCH_IDLE */
+  epoch: 56,
   /** u32 x 33: routes per prefix length 0..32 */
   routesPerLen: 64,
 } as const;
@@ -311,6 +319,8 @@ export const SCRATCH = {
   fragHeader: 128,
   /** {ring u32, slot u32} of the input slot the worker is processing */
   inFlight: 256,
+  /** the TUNNEL_STATE epoch this worker saw at the start of its current poll batch, or EPOCH_IDLE while it holds no table reference (asleep, or dead: the supervisor sets it) */
+  epoch: 320,
   /** the per-packet context (core/packet.ts) */
   packet: 512,
   /** benchmark input packet */
@@ -416,6 +426,14 @@ export const NBMA_KIND = {
 /** ring header flags bits */
 export const RING_FLAG = {
   VNET: 1,
+} as const;
+
+/** layout block testHooks bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+export const TEST_HOOK = {
+  /** the worker honours TEST_TRAP */
+  TRAP_COMMAND: 1,
+  /** a worker > 0 (no ctlTx) traps at its next poll; the supervisor sets it in that worker's block and clears it before the restart */
+  TRAP_NOW: 2,
 } as const;
 
 /** CFG_TUNNEL / tunnel state flags */

@@ -4,14 +4,14 @@
 // copies (docs/layout-contract.md); docs/dataplane.md explains the fields.
 import {
   L, RING, PEER_ENTRY, NBMA_INDEX_FIELDS, FIB_ENTRY, SA_ENTRY, SA_INDEX_ENTRY, SCRATCH, LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION,
-  COUNTER_SLOTS, FIB_BITMAP_BYTES, FIB_LENGTHS, FIB_EMPTY_LEN, TUN_SLOT_SIZE, COUNTER_NAMES,
+  COUNTER_SLOTS, FIB_BITMAP_BYTES, FIB_LENGTHS, FIB_EMPTY_LEN, TUN_SLOT_SIZE, COUNTER_NAMES, EPOCH_IDLE,
 } from './abi.js';
 
 export {
   LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION, L, RING, SLOT, DOORBELL, CTL_IN, CTL_OUT, CTL_KIND_WORD, TUNNEL_FLAG, TUNNEL_STATE,
   PEER_FLAG, PEER_SA_SHIFT, NBMA_KIND, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, PEER_HASH_MUL, COUNTER_NAMES, COUNTER_SLOTS,
   OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE, HEAL_COUNTER_NAMES, CONTROL_COUNTER_BASE, CONTROL_COUNTER_NAMES, TUN_KIND, RING_FLAG, VNET_HDR_LEN,
-  TUN_SLOT_SIZE, FIB_BITMAP_BYTES,
+  TUN_SLOT_SIZE, FIB_BITMAP_BYTES, SCRATCH, EPOCH_IDLE, TEST_HOOK,
 } from './abi.js';
 
 /** nbma -> peer reverse index: peerCapacity entries of this many bytes (NBMA_INDEX_FIELDS). */
@@ -45,6 +45,22 @@ export interface LayoutOptions {
   espSlots?: number;
 }
 
+/**
+ * The rings and doorbells one worker has to itself (docs/dataplane.md "Every core forwards"): worker 0's
+ * are the main layout block's; worker i >= 1 gets a layout block of its own at `block` naming these,
+ * with ctlTx, nhrpRx and ikeRx 0 (commands and the control lane stay with worker 0).
+ */
+export interface WorkerRings {
+  block: number;
+  tunRx: number; tunTx: number; nbmaRx: number; nbmaTx: number; ctlRx: number;
+  udpTx: number; espRx: number; udpRx: number;
+  workerDoorbell: number; tunTxDoorbell: number; nbmaTxDoorbell: number; udpTxDoorbell: number;
+  tunRxProducerDoorbell: number; nbmaRxProducerDoorbell: number; espRxProducerDoorbell: number; udpRxProducerDoorbell: number;
+}
+/** The rings every worker has one of; the supervisor runs one pump per worker on each. */
+export const WORKER_RING_NAMES = ['tunRx', 'tunTx', 'nbmaRx', 'nbmaTx', 'ctlRx', 'udpTx', 'espRx', 'udpRx'] as const;
+export type WorkerRingName = (typeof WORKER_RING_NAMES)[number];
+
 export interface Layout {
   base: number;
   tunRx: number; tunTx: number; nbmaRx: number; nbmaTx: number; ctlRx: number; ctlTx: number;
@@ -69,6 +85,10 @@ export interface Layout {
   nhrpRx: number; nhrpRxProducerDoorbell: number;
   /** IKE's own receive ring on UDP 4500 (with ESP), and its pump's doorbell. */
   ikeRx: number; ikeRxProducerDoorbell: number;
+  /** workers[i]: worker i's own rings and doorbells (workers[0]: the fields above, block = base). */
+  workerRings: WorkerRings[];
+  /** the first of the worker blocks (worker i >= 1 at workerBlocks + (i - 1) × L.size); 0 with one worker. */
+  workerBlocks: number;
   end: number;
 }
 
@@ -77,6 +97,15 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
 export const COUNTER_ARRAY_BYTES = COUNTER_SLOTS * 8;
 /** More workers than a branch box or hub has cores would only cost memory (scratch each). */
 export const MAX_WORKERS = 64;
+/**
+ * Workers that forward (own rings: TUN queue, NBMA receive share): each beyond the first adds about
+ * 45 MiB of rings, and the memory may not outgrow the module's 4096 pages (256 MiB).
+ */
+export const MAX_FORWARDING_WORKERS = 4;
+/** Slots of each TUN ring of a worker > 0 (64 KiB each, unbacked until written). */
+const EXTRA_WORKER_TUN_SLOTS = 256;
+/** Slots of a worker > 0's ctlRx: notices and NHRP that came inside ESP only (the control lane is worker 0's). */
+const EXTRA_WORKER_CTL_SLOTS = 1024;
 export const ringBytes = (r: RingSpec) => RING.headerSize + r.slotCount * r.slotSize;
 export const FIB_ENTRY_SIZE = FIB_ENTRY.size;
 export const fibBytes = (capacity: number) => FIB_BITMAP_BYTES + FIB_LENGTHS * capacity * FIB_ENTRY_SIZE;
@@ -115,6 +144,24 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<R
   for (const [name, r] of Object.entries(rings)) { at[name] = p; p = align(p + ringBytes(r), 4096); }
   const workers = o.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new RangeError(`workers ${workers}: 1..${MAX_WORKERS}`);
+  const workerRings: WorkerRings[] = [{
+    block: LAYOUT_BASE, tunRx: at.tunRx, tunTx: at.tunTx, nbmaRx: at.nbmaRx, nbmaTx: at.nbmaTx, ctlRx: at.ctlRx,
+    udpTx: at.udpTx, espRx: at.espRx, udpRx: at.udpRx, workerDoorbell, tunTxDoorbell, nbmaTxDoorbell, udpTxDoorbell,
+    tunRxProducerDoorbell, nbmaRxProducerDoorbell, espRxProducerDoorbell, udpRxProducerDoorbell,
+  }];
+  const workerBlocks = workers > 1 ? p : 0;
+  p = align(p + (workers - 1) * L.size, 4096);
+  for (let i = 1; i < workers; i++) {
+    const wb = () => { const x = p; p += 64; return x; };
+    const bells = {
+      workerDoorbell: wb(), tunTxDoorbell: wb(), nbmaTxDoorbell: wb(), udpTxDoorbell: wb(),
+      tunRxProducerDoorbell: wb(), nbmaRxProducerDoorbell: wb(), espRxProducerDoorbell: wb(), udpRxProducerDoorbell: wb(),
+    };
+    p = align(p, 4096);
+    const ringAt: Partial<Record<WorkerRingName, number>> = {};
+    for (const name of WORKER_RING_NAMES) { ringAt[name] = p; p = align(p + ringBytes(extraWorkerRing(rings, name)), 4096); }
+    workerRings.push({ block: workerBlocks + (i - 1) * L.size, ...(ringAt as Record<WorkerRingName, number>), ...bells });
+  }
   const counters = p; p += workers * COUNTER_ARRAY_BYTES;
   p = align(p, 4096);
   const peerCapacity = o.peerCapacity ?? 16384;
@@ -137,8 +184,16 @@ export function computeLayout(o: LayoutOptions = {}): Layout & { rings: Record<R
     counters, peerTable, peerCapacity, fib, fibCapacity, scratch, scratchSize, workers, tunnelState, nbmaIndex,
     saTable: saCapacity ? saTable : 0, saCapacity, spiIndex, outIndex, udpTx: at.udpTx, espRx: at.espRx, udpRx: at.udpRx,
     udpTxDoorbell, espRxProducerDoorbell, udpRxProducerDoorbell, nhrpRx: at.nhrpRx, nhrpRxProducerDoorbell,
-    ikeRx: at.ikeRx, ikeRxProducerDoorbell, end: p,
+    ikeRx: at.ikeRx, ikeRxProducerDoorbell, workerRings, workerBlocks, end: p,
   };
+}
+
+/** The shape of ring `name` of a worker > 0: worker 0's, with fewer TUN and ctlRx slots. */
+export function extraWorkerRing(rings: Record<RingName, RingSpec>, name: WorkerRingName): RingSpec {
+  const r = rings[name];
+  if (name === 'tunRx' || name === 'tunTx') return { ...r, slotCount: Math.min(r.slotCount, EXTRA_WORKER_TUN_SLOTS) };
+  if (name === 'ctlRx') return { ...r, slotCount: Math.min(r.slotCount, EXTRA_WORKER_CTL_SLOTS) };
+  return r;
 }
 
 /** What the counter readers need of a layout (`workers` absent: one counter array). */
@@ -174,7 +229,7 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   w(b + L.workers, l.workers);
   w(b + L.saTable, l.saTable); w(b + L.saCapacity, l.saCapacity); w(b + L.spiIndex, l.spiIndex);
   w(b + L.outIndex, l.outIndex); w(b + L.udpTx, l.udpTx); w(b + L.espRx, l.espRx); w(b + L.udpRx, l.udpRx);
-  w(b + L.nhrpRx, l.nhrpRx); w(b + L.ikeRx, l.ikeRx);
+  w(b + L.nhrpRx, l.nhrpRx); w(b + L.ikeRx, l.ikeRx); w(b + L.workerBlocks, l.workerBlocks);
   if (l.saTable) u32.fill(0, l.saTable >>> 2, (l.saTable + l.saCapacity * SA_ENTRY_SIZE) >>> 2);
   // Tables, counters and the tunnel state start zeroed (a reused buffer is reset too).
   u32.fill(0, l.counters >>> 2, (l.counters + l.workers * COUNTER_ARRAY_BYTES) >>> 2);
@@ -199,6 +254,25 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   ring(l.udpRx, l.rings.udpRx, l.workerDoorbell, l.udpRxProducerDoorbell);
   ring(l.nhrpRx, l.rings.nhrpRx, l.workerDoorbell, l.nhrpRxProducerDoorbell);
   ring(l.ikeRx, l.rings.ikeRx, l.workerDoorbell, l.ikeRxProducerDoorbell);
+  // Workers > 0: a copy of the block naming the worker's own rings (control rings 0), and the rings.
+  for (let i = 1; i < l.workerRings.length; i++) {
+    const r = l.workerRings[i];
+    u32.copyWithin(r.block >>> 2, b >>> 2, (b + L.size) >>> 2);
+    for (const name of WORKER_RING_NAMES) w(r.block + L[name], r[name]);
+    w(r.block + L.workerDoorbell, r.workerDoorbell);
+    w(r.block + L.ctlTx, 0); w(r.block + L.nhrpRx, 0); w(r.block + L.ikeRx, 0); w(r.block + L.stopFlag, 0);
+    const spec = (name: WorkerRingName) => extraWorkerRing(l.rings, name);
+    ring(r.tunRx, spec('tunRx'), r.workerDoorbell, r.tunRxProducerDoorbell);
+    ring(r.tunTx, spec('tunTx'), r.tunTxDoorbell, r.workerDoorbell);
+    ring(r.nbmaRx, spec('nbmaRx'), r.workerDoorbell, r.nbmaRxProducerDoorbell);
+    ring(r.nbmaTx, spec('nbmaTx'), r.nbmaTxDoorbell, r.workerDoorbell);
+    ring(r.ctlRx, spec('ctlRx'), l.supervisorDoorbell, r.workerDoorbell);
+    ring(r.udpTx, spec('udpTx'), r.udpTxDoorbell, r.workerDoorbell);
+    ring(r.espRx, spec('espRx'), r.workerDoorbell, r.espRxProducerDoorbell);
+    ring(r.udpRx, spec('udpRx'), r.workerDoorbell, r.udpRxProducerDoorbell);
+  }
+  // No worker holds an SA reference before its first batch (core/tables.ts epochs).
+  for (let i = 0; i < l.workers; i++) w(l.scratch + i * l.scratchSize + SCRATCH.epoch, EPOCH_IDLE);
   // FIB: mark every entry empty (prefix 0xFFFFFFFF, len FIB_EMPTY_LEN).
   const fibEntries = (l.fibCapacity * FIB_LENGTHS);
   for (let i = 0; i < FIB_BITMAP_BYTES; i += 4) w(l.fib + i, 0);

@@ -7,15 +7,18 @@
 import { RING } from './abi.js';
 import { RING_NAMES, type Layout, type RingName } from './layout.js';
 
-export function readRingCounters(buffer: ArrayBufferLike, l: Pick<Layout, RingName>): Record<string, number> {
+/** Each name sums that ring of every worker (workers > 0 have their own data rings and ctlRx). */
+export function readRingCounters(buffer: ArrayBufferLike, l: Pick<Layout, RingName> & Partial<Pick<Layout, 'workerRings'>>): Record<string, number> {
   const u32 = new Uint32Array(buffer);
   const out: Record<string, number> = {};
+  const extra = (l.workerRings ?? []).slice(1);
   for (const name of RING_NAMES) {
-    const off = l[name]; // every ring, ESP's too: computeLayout places them all
-    const at = (field: number) => u32[(off + field) >>> 2];
-    out[`${name}FullWaits`] = at(RING.fullWaits);
-    out[`${name}FullDrops`] = at(RING.fullDrops);
-    out[`${name}KernelDrops`] = at(RING.kernelDrops);
+    // every ring, ESP's too: computeLayout places them all
+    const offs = [l[name], ...extra.map((w) => (w as Partial<Record<RingName, number>>)[name]).filter((x): x is number => x !== undefined)];
+    const sum = (field: number) => offs.reduce((a, off) => a + u32[(off + field) >>> 2], 0);
+    out[`${name}FullWaits`] = sum(RING.fullWaits);
+    out[`${name}FullDrops`] = sum(RING.fullDrops);
+    out[`${name}KernelDrops`] = sum(RING.kernelDrops);
   }
   return out;
 }

@@ -8,19 +8,21 @@ import { instantiateDataplane } from '../dataplane/wasm.js';
 
 interface WorkerInit {
   memory: WebAssembly.Memory; layoutBase: number; doorbell: number; stopFlag: number;
+  /** this worker's index (0 applies the commands); layoutBase is its own layout block */
+  workerIndex?: number;
   /** compiled once by the supervisor, so a restarted worker only instantiates (faster recovery) */
   module?: WebAssembly.Module;
   standby?: boolean;
 }
 
-const { memory, layoutBase, doorbell, stopFlag, module, standby } = workerData as WorkerInit;
+const { memory, layoutBase, doorbell, stopFlag, module, standby, workerIndex = 0 } = workerData as WorkerInit;
 // A standby worker (appliance/supervisor/dataplane-worker.ts) is booted ahead of need and must not
 // touch the shared memory until the worker it replaces is dead: it waits for `go`.
 if (standby) await new Promise((go) => parentPort!.once('message', go));
 const io = loadNative();
 const view = new Uint8Array(memory.buffer);
 const i32 = new Int32Array(memory.buffer);
-const dp = instantiateDataplane(memory, (bell: number) => io.wake(view, bell), module, layoutBase);
+const dp = instantiateDataplane(memory, (bell: number) => io.wake(view, bell), module, layoutBase, workerIndex);
 parentPort?.postMessage({ ready: true });
 
 const BUDGET = 256;

@@ -144,6 +144,11 @@ export interface NativeIo {
    * second socket, ESP and NAT-keepalives to its first (docs/dataplane.md "The control lane").
    */
   ikeLane(fd: number): void;
+  /**
+   * The raw GRE (47) or ESP (50) socket `fd` of data-plane worker `worker` of `workers` takes only that
+   * worker's flows: GRE by the inner addresses (NHRP only if `takeNhrp`), ESP by SPI (native/nbma-spread.c).
+   */
+  nbmaSpread(fd: number, protocol: 47 | 50, worker: number, workers: number, takeNhrp: boolean): void;
   closeFd(fd: number): void;
   /** Starts one pump thread; returns its id. */
   startPump(opts: PumpOptions): number;

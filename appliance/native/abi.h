@@ -19,6 +19,7 @@
 #define SA_WINDOW_MAX 4096u /* largest replay window (bits) */
 #define SA_WINDOW_DEFAULT 2048u /* replay window when SA_ADD says 0 */
 #define NATT_PORT 4500u /* UDP port of ESP in UDP and IKE (RFC 3948) */
+#define EPOCH_IDLE 0xffffffffu /* SCRATCH epoch of a worker outside any poll batch (holds no SA reference) */
 
 /* Layout block at LAYOUT_BASE, 256 bytes of u32 fields, written once by the supervisor before any worker starts. Ring, table and doorbell fields are byte offsets in the shared memory. */
 #define LB_MAGIC 0u /* LAYOUT_MAGIC */
@@ -40,6 +41,7 @@
 #define LB_TUNNEL_STATE 64u /* tunnel state block (TUNNEL_STATE) */
 #define LB_NBMA_INDEX 68u /* nbma -> peer reverse index, peerCapacity x NBMA_INDEX_ENTRY */
 #define LB_WORKERS 72u /* data-plane workers the memory is laid out for: worker i has the scratch at scratch + i x scratchSize and the counter block at counters + i x COUNTER_SLOTS x 8 (readers sum the blocks); 0 = 1 */
+#define LB_WORKER_BLOCKS 76u /* worker i >= 1 runs setup(workerBlocks + (i - 1) x LB.size, i) on a copy of this block naming its own data rings, ctlRx and doorbell, with ctlTx, nhrpRx and ikeRx 0 (commands and the control lane stay with worker 0); 0 = one worker */
 #define LB_SA_TABLE 160u /* SA table, saCapacity x SA_ENTRY; 0 = no ESP */
 #define LB_SA_CAPACITY 164u /* power of two */
 #define LB_SPI_INDEX 168u /* worker-private SPI -> inbound SA index, 2 x saCapacity x 8 bytes */
@@ -49,7 +51,7 @@
 #define LB_UDP_RX 184u /* ring: UDP 4500 reader pump -> worker */
 #define LB_NHRP_RX 188u /* ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx */
 #define LB_IKE_RX 192u /* ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx */
-#define LB_TEST_HOOKS 248u /* 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+#define LB_TEST_HOOKS 248u /* TEST_HOOK bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
 #define LB_STOP_FLAG 252u /* worker stop flag (supervisor -> worker thread loop) */
 #define LB_SIZE 256u /* bytes of the layout block */
 
@@ -120,6 +122,8 @@
 #define TUNNEL_STATE_CONFIG_GEN 40u /* CFG_TUNNEL applied (0 = not configured: every packet is dropped, dropNoTunnel) */
 #define TUNNEL_STATE_PEER_COUNT 44u
 #define TUNNEL_STATE_ROUTE_COUNT 48u
+#define TUNNEL_STATE_TABLE_GEN 52u /* seqlock of worker 0's table writes (FIB, peer table, nbma/SPI/outbound indexes, multicast list) with more than one worker: odd while a command is applied; workers > 0 repeat a lookup that saw it odd or changed (core/tables.ts) */
+#define TUNNEL_STATE_EPOCH 56u /* quiescent-state epoch: worker 0 advances it when it retires an SA and wipes the entry only once every other worker's SCRATCH epoch has reached it or is EPOCH_IDLE */
 #define TUNNEL_STATE_ROUTES_PER_LEN 64u /* u32 x 33: routes per prefix length 0..32 */
 
 /* SA table entry, written only by the worker under the gen seqlock (u32 unless u64). */
@@ -176,6 +180,7 @@
 #define SCRATCH_PROD_CTL_RX 64u /* producer state of ctlRx */
 #define SCRATCH_FRAG_HEADER 128u /* header template of non-first fragments */
 #define SCRATCH_IN_FLIGHT 256u /* {ring u32, slot u32} of the input slot the worker is processing */
+#define SCRATCH_EPOCH 320u /* the TUNNEL_STATE epoch this worker saw at the start of its current poll batch, or EPOCH_IDLE while it holds no table reference (asleep, or dead: the supervisor sets it) */
 #define SCRATCH_PACKET 512u /* the per-packet context (core/packet.ts) */
 #define SCRATCH_BENCH_IN 4096u /* benchmark input packet */
 #define SCRATCH_BENCH_SAVED 8192u /* 4 x 32 B: the real producer states during a benchmark */
@@ -249,6 +254,10 @@
 
 /* ring header flags bits */
 #define RING_FLAG_VNET 1u
+
+/* layout block testHooks bits (dmvpnd with DMVPN_TEST_HOOKS=1 only) */
+#define TEST_HOOK_TRAP_COMMAND 1u /* the worker honours TEST_TRAP */
+#define TEST_HOOK_TRAP_NOW 2u /* a worker > 0 (no ctlTx) traps at its next poll; the supervisor sets it in that worker's block and clears it before the restart */
 
 /* CFG_TUNNEL / tunnel state flags */
 #define TUNNEL_FLAG_KEY 1u /* GRE key present */
@@ -528,6 +537,7 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SA_WINDOW_MAX, ABI_VALUE) \
   X(SA_WINDOW_DEFAULT, ABI_VALUE) \
   X(NATT_PORT, ABI_VALUE) \
+  X(EPOCH_IDLE, ABI_VALUE) \
   X(LB_MAGIC, ABI_AT_U32) \
   X(LB_VERSION, ABI_AT_U32) \
   X(LB_TUN_RX, ABI_AT_U32) \
@@ -547,6 +557,7 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LB_TUNNEL_STATE, ABI_AT_U32) \
   X(LB_NBMA_INDEX, ABI_AT_U32) \
   X(LB_WORKERS, ABI_AT_U32) \
+  X(LB_WORKER_BLOCKS, ABI_AT_U32) \
   X(LB_SA_TABLE, ABI_AT_U32) \
   X(LB_SA_CAPACITY, ABI_AT_U32) \
   X(LB_SPI_INDEX, ABI_AT_U32) \
@@ -611,6 +622,8 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(TUNNEL_STATE_CONFIG_GEN, ABI_AT_U32) \
   X(TUNNEL_STATE_PEER_COUNT, ABI_AT_U32) \
   X(TUNNEL_STATE_ROUTE_COUNT, ABI_AT_U32) \
+  X(TUNNEL_STATE_TABLE_GEN, ABI_AT_U32) \
+  X(TUNNEL_STATE_EPOCH, ABI_AT_U32) \
   X(TUNNEL_STATE_ROUTES_PER_LEN, ABI_AT_U32) \
   X(SA_ENTRY_STATE, ABI_AT_U32) \
   X(SA_ENTRY_GEN, ABI_AT_U32) \
@@ -663,6 +676,7 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SCRATCH_PROD_CTL_RX, ABI_AT_U32) \
   X(SCRATCH_FRAG_HEADER, ABI_AT_U32) \
   X(SCRATCH_IN_FLIGHT, ABI_AT_U32) \
+  X(SCRATCH_EPOCH, ABI_AT_U32) \
   X(SCRATCH_PACKET, ABI_AT_U32) \
   X(SCRATCH_BENCH_IN, ABI_AT_U32) \
   X(SCRATCH_BENCH_SAVED, ABI_AT_U32) \
@@ -724,6 +738,8 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(NBMA_KIND_ESP, ABI_VALUE) \
   X(NBMA_KIND_UDP, ABI_VALUE) \
   X(RING_FLAG_VNET, ABI_VALUE) \
+  X(TEST_HOOK_TRAP_COMMAND, ABI_VALUE) \
+  X(TEST_HOOK_TRAP_NOW, ABI_VALUE) \
   X(TUNNEL_FLAG_KEY, ABI_VALUE) \
   X(TUNNEL_FLAG_P2P, ABI_VALUE) \
   X(TUNNEL_FLAG_STRICT, ABI_VALUE) \
@@ -915,6 +931,6 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 403u
+#define ABI_ENTRY_COUNT 410u
 
 #endif

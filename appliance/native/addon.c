@@ -235,6 +235,20 @@ static napi_value js_ike_lane(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* nbmaSpread(fd, protocol, worker, workers, takeNhrp): the raw GRE (47) or ESP (50) socket fd of
+ * worker `worker` takes only that worker's share of the flows (nbma-spread.c). */
+static napi_value js_nbma_spread(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  int64_t fd, proto, worker, workers;
+  if (get_int(env, argv[0], 0, INT_MAX, &fd, "fd") || get_int(env, argv[1], 47, 50, &proto, "protocol") ||
+      get_int(env, argv[3], 2, 64, &workers, "workers") || get_int(env, argv[2], 0, workers - 1, &worker, "worker")) return NULL;
+  struct io_err e;
+  int rc = proto == 47 ? gre_spread_filter((int)fd, (unsigned)worker, (unsigned)workers, get_bool(env, argv[4]), &e)
+         : proto == 50 ? esp_spread_filter((int)fd, (unsigned)worker, (unsigned)workers, &e)
+         : io_fail_code(&e, "EINVAL", "nbmaSpread: protocol %d is neither GRE (47) nor ESP (50)", (int)proto);
+  return rc ? throw_io(env, &e) : NULL;
+}
+
 static napi_value js_open_udp(napi_env env, napi_callback_info info) {
   ARGS(3);
   int64_t port;
@@ -560,7 +574,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor d[] = {
 #define F(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL }
     F("openTun", js_open_tun), F("tunSetCarrier", js_tun_set_carrier), F("configureInterface", js_configure_interface),
-    F("openRawIp", js_open_raw_ip), F("greLane", js_gre_lane), F("ikeLane", js_ike_lane), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
+    F("openRawIp", js_open_raw_ip), F("greLane", js_gre_lane), F("ikeLane", js_ike_lane), F("nbmaSpread", js_nbma_spread), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
     F("startPump", js_start_pump), F("stopPump", js_stop_pump), F("pumpStats", js_pump_stats),
     F("wake", js_wake), F("wait", js_wait), F("watch", js_watch), F("unwatch", js_unwatch),
     F("pcapOpen", js_pcap_open), F("pcapClose", js_pcap_close),

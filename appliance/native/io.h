@@ -38,6 +38,9 @@ int parse_ipv4(const char *s, uint32_t *out_host_order);
  * SO_REUSEPORT group of fd on UDP 4500 sends IKE to its second socket, the rest to its first. */
 int gre_lane_filter(int fd, int nhrp, struct io_err *e);
 int ike_lane_filter(int fd, struct io_err *e);
+/* nbma-spread.c: raw GRE / ESP socket of worker `worker` of `workers` takes only its share of the flows. */
+int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, struct io_err *e);
+int esp_spread_filter(int fd, unsigned worker, unsigned workers, struct io_err *e);
 
 /* doorbell.c: the doorbell protocol of docs/dataplane.md on an 8-byte {seq, sleeping} pair (DOORBELL_*);
  * seq is the futex word. */

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L, type RingName } from '../dataplane/layout.js';
+import { computeLayout, writeLayout, pagesFor, TUNNEL_FLAG, L, SCRATCH, EPOCH_IDLE, TEST_HOOK, type RingName } from '../dataplane/layout.js';
 import { ipToU32 } from '../net/ipv4.js';
 import { Ring } from '../dataplane/ring.js';
 import { DataplaneCommands, readCounters, readPeers } from '../dataplane/commands.js';
@@ -16,6 +16,7 @@ import { SaCommands, readEspCounters, NATT_PORT } from '../dataplane/sa.js';
 import { ControlDispatcher, type DataplaneEvents } from './control-dispatch.js';
 import { WorkerKeeper } from './dataplane-worker.js';
 import { inFlightSlot } from './in-flight.js';
+import { workerStats } from '../dataplane/worker-stats.js';
 import { compileDataplane } from '../dataplane/wasm.js';
 import type { LogFn } from '../log/log.js';
 
@@ -65,17 +66,24 @@ export interface TunnelParams {
   /** Rate limit of non-ESP (IKE) datagrams on UDP 4500 (default UDP_CONTROL_RATE / UDP_CONTROL_BURST). */
   udpControlRate?: number;
   udpControlBurst?: number;
+  /** `dataplane workers N`: data-plane workers that forward (default 1). */
+  workers?: number;
 }
 
+/** A running pump: the ring it serves and the worker that ring belongs to. */
+interface PumpRef { ring: RingName; worker: number; id: number }
+
 export class DataplaneHost {
-  private readonly layout = computeLayout();
+  private readonly layout: ReturnType<typeof computeLayout>;
   readonly memory: WebAssembly.Memory;
   private readonly view: Uint8Array;
   private readonly io: NativeIo;
   private readonly ctlTx: Ring;
-  private readonly ctlRx: Ring;
   readonly commands: DataplaneCommands;
+  /** Worker 0's TUN fd (with several workers: its queue of the multi-queue TUN). */
   private tunFd = -1;
+  /** The TUN queues of workers > 0 (IFF_MULTI_QUEUE), and their raw GRE and ESP sockets. */
+  private readonly extraFds: number[] = [];
   private tunName = '';
   private rawFd = -1;
   /** The raw GRE socket of the control lane (NHRP only), -1 if the kernel refused the filters. */
@@ -85,26 +93,33 @@ export class DataplaneHost {
   /** The UDP 4500 socket of the control lane (IKE only), -1 if the kernel refused the group's program. */
   private ikeFd = -1;
   readonly sa: SaCommands;
-  /** The running pumps by the ring each serves. */
-  private readonly pumps = new Map<RingName, number>();
+  private readonly pumps: PumpRef[] = [];
   private watchId = -1;
-  private keeper?: WorkerKeeper;
-  private readonly control: ControlDispatcher;
+  /** One keeper per worker: worker i's thread, restarted on its own if it dies. */
+  private keepers: WorkerKeeper[] = [];
+  /** One dispatcher per worker's ctlRx (notices, NHRP and IKE that came inside ESP, SA events). */
+  private readonly controls: ControlDispatcher[];
 
-  constructor(private readonly events: DataplaneEvents, private readonly log: LogFn) {
+  /**
+   * `workers`: data-plane workers that forward (docs/dataplane.md "Every core forwards"): each has a
+   * TUN queue, a share of the NBMA receive traffic, its rings and its thread; worker 0 also applies the
+   * commands and takes the control lane.
+   */
+  constructor(private readonly events: DataplaneEvents, private readonly log: LogFn, readonly workers = 1) {
+    this.layout = computeLayout({ workers });
+    if (pagesFor(this.layout) > MAX_PAGES) throw new RangeError(`dataplane workers ${workers}: the rings do not fit the data plane's memory`);
     this.memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(this.layout)), maximum: MAX_PAGES, shared: true });
     writeLayout(this.memory.buffer, this.layout);
     this.view = new Uint8Array(this.memory.buffer);
     this.io = loadNative();
     const wake = (bell: number) => this.io.wake(this.view, bell);
     this.ctlTx = new Ring(this.memory.buffer, this.layout.ctlTx, wake);
-    this.ctlRx = new Ring(this.memory.buffer, this.layout.ctlRx, wake);
     this.commands = new DataplaneCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
     // same ring object as the table commands: one producer, in program order
     this.sa = new SaCommands(this.ctlTx, () => this.io.wake(this.view, this.layout.workerDoorbell));
-    this.control = new ControlDispatcher(this.ctlRx, events, log);
-    // The worker honours TEST_TRAP only if this word is 1 (defence in depth behind the exec command).
-    new Uint32Array(this.memory.buffer)[(this.layout.base + L.testHooks) >>> 2] = testHooksEnabled() ? 1 : 0;
+    this.controls = this.layout.workerRings.map((w) => new ControlDispatcher(new Ring(this.memory.buffer, w.ctlRx, wake), events, log));
+    // Each worker honours TEST_TRAP only if this word is 1 (defence in depth behind the exec command).
+    for (const w of this.layout.workerRings) new Uint32Array(this.memory.buffer)[(w.block + L.testHooks) >>> 2] = testHooksEnabled() ? TEST_HOOK.TRAP_COMMAND : 0;
   }
 
   /** Opens the devices, starts pumps and the worker; throws with a clear message if any fails. */
@@ -118,10 +133,17 @@ export class DataplaneHost {
     this.io.configureInterface(p.tunName, { address: p.tunnelIp, prefixLen: p.prefixLen, mtu: p.mtu, up: true });
     this.rawFd = this.io.openRawIp(47, p.source);
     this.nhrpFd = this.openNhrpLane(p.source);
-    this.startPump('tunRx', { kind: 'tun-rx', fd: this.tunFd, batch: TUN_BATCH });
-    this.startPump('tunTx', { kind: 'tun-tx', fd: this.tunFd, batch: TUN_BATCH });
-    this.startPump('nbmaRx', { kind: 'raw-rx', fd: this.rawFd, rawProtocol: 47, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
-    this.startPump('nbmaTx', { kind: 'raw-tx', fd: this.rawFd, batch: NBMA_BATCH });
+    const tunFds = [this.tunFd, ...await this.openTunQueues(p.tunName)];
+    const rawFds = [this.rawFd, ...this.openExtra(() => this.io.openRawIp(47, p.source))];
+    // with several workers each raw GRE socket takes its share of the flows (native/nbma-spread.c);
+    // NHRP stays on its lane, or with worker 0 if the kernel refused the lane
+    if (this.workers > 1) rawFds.forEach((fd, i) => this.io.nbmaSpread(fd, 47, i, this.workers, this.nhrpFd < 0 && i === 0));
+    for (let i = 0; i < this.workers; i++) {
+      this.startPump('tunRx', { kind: 'tun-rx', fd: tunFds[i], batch: TUN_BATCH }, i);
+      this.startPump('tunTx', { kind: 'tun-tx', fd: tunFds[i], batch: TUN_BATCH }, i);
+      this.startPump('nbmaRx', { kind: 'raw-rx', fd: rawFds[i], rawProtocol: 47, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }, i);
+      this.startPump('nbmaTx', { kind: 'raw-tx', fd: rawFds[i], batch: NBMA_BATCH }, i);
+    }
     // no receive coalescing on the control lane: it carries a few packets, each one waited for
     if (this.nhrpFd >= 0) this.startPump('nhrpRx', { kind: 'raw-rx', fd: this.nhrpFd, rawProtocol: 47, batch: NBMA_BATCH });
     if (p.protected) {
@@ -130,7 +152,14 @@ export class DataplaneHost {
       this.espFd = this.io.openRawIp(50, p.source);
       this.udpFd = this.io.openUdp(p.source, NATT_PORT, { reusePort: true });
       this.ikeFd = this.openIkeLane(p.source);
-      this.startPump('espRx', { kind: 'raw-rx', fd: this.espFd, rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH });
+      // raw ESP spread by SPI (one inbound SA on one worker); ESP in UDP stays with worker 0 (its SO_REUSEPORT
+      // group's program already picks the IKE lane: spreading it too is left, docs/dataplane.md)
+      const espFds = [this.espFd, ...this.openExtra(() => this.io.openRawIp(50, p.source))];
+      if (this.workers > 1) espFds.forEach((fd, i) => this.io.nbmaSpread(fd, 50, i, this.workers, false));
+      for (let i = 0; i < this.workers; i++) {
+        this.startPump('espRx', { kind: 'raw-rx', fd: espFds[i], rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }, i);
+        if (i > 0) this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH }, i);
+      }
       // the IKE rate limit goes with IKE: on the control lane, and on udpRx too, where IKE comes without
       // the lane, or with it behind ESP in a UDP GRO super-datagram (docs/dataplane.md "UDP offloads")
       const limit = { controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST };
@@ -139,8 +168,26 @@ export class DataplaneHost {
       this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH });
     }
     this.configureTunnel(p);
-    this.watchId = this.io.watch(this.view, this.layout.supervisorDoorbell, () => this.control.drain());
-    await this.startWorker();
+    // every worker's ctlRx rings the one supervisor doorbell
+    this.watchId = this.io.watch(this.view, this.layout.supervisorDoorbell, () => { for (const c of this.controls) c.drain(); });
+    await this.startWorkers();
+  }
+
+  /** Opens one more fd per worker beyond the first (kept in extraFds, closed by stop()). */
+  private openExtra(open: () => number): number[] {
+    const fds: number[] = [];
+    for (let i = 1; i < this.workers; i++) { const fd = open(); fds.push(fd); this.extraFds.push(fd); }
+    return fds;
+  }
+
+  /**
+   * With several workers the TUN is multi-queue (IFF_MULTI_QUEUE; openTunOffload opened worker 0's
+   * queue with it): one queue per worker, the kernel steering each flow to one queue by its hash
+   * (order kept per flow). Each queue fd has the same offloads (vnet header, TSO) as the first.
+   */
+  private async openTunQueues(name: string): Promise<number[]> {
+    const vnetHdr = this.tunVnet;
+    return this.openExtra(() => this.io.openTun(name, { vnetHdr, multiQueue: true }));
   }
 
   /**
@@ -189,14 +236,20 @@ export class DataplaneHost {
    * gets a plain TUN (one packet per read/write), logged; the pumps and worker adapt on their own.
    */
   private openTunOffload(name: string): number {
+    const multiQueue = this.workers > 1 ? { multiQueue: true } : {};
     try {
-      return this.io.openTun(name, { vnetHdr: true });
+      const fd = this.io.openTun(name, { vnetHdr: true, ...multiQueue });
+      this.tunVnet = true;
+      return fd;
     } catch (e) {
       if (tunBusy(e)) throw e; // another process holds the name: a plain TUN would not get it either
       this.log('warn', `TUN ${name}: offloads unavailable (${(e as Error).message}); using a plain TUN`);
-      return this.io.openTun(name, {});
+      this.tunVnet = false;
+      return this.io.openTun(name, { ...multiQueue });
     }
   }
+  /** The TUN was opened with IFF_VNET_HDR (every further queue must match). */
+  private tunVnet = false;
 
   /**
    * A supervisor restarted after its watchdog was killed can find its predecessor still closing the
@@ -218,9 +271,15 @@ export class DataplaneHost {
     }
   }
 
-  /** Starts the pump of one ring; its packets and batches show as `<ring>PumpPackets`/`PumpBatches`. */
-  private startPump(ring: RingName, o: Omit<PumpOptions, 'memory' | 'ring'>): void {
-    this.pumps.set(ring, this.io.startPump({ ...o, memory: this.view, ring: this.layout[ring] }));
+  /**
+   * Starts the pump of one ring of worker `worker` (the control lane's rings are worker 0's); its packets
+   * and batches show as `<ring>PumpPackets`/`PumpBatches`, summed over the workers.
+   */
+  private startPump(ring: RingName, o: Omit<PumpOptions, 'memory' | 'ring'>, worker = 0): void {
+    const w = this.layout.workerRings[worker] as unknown as Partial<Record<RingName, number>>;
+    const at = worker === 0 ? this.layout[ring] : w[ring];
+    if (at === undefined) throw new Error(`worker ${worker} has no ring ${ring}`);
+    this.pumps.push({ ring, worker, id: this.io.startPump({ ...o, memory: this.view, ring: at }) });
   }
 
   /**
@@ -229,17 +288,18 @@ export class DataplaneHost {
    */
   private pumpCounters(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [ring, id] of this.pumps) {
+    const add = (k: string, v: number) => { out[k] = (out[k] ?? 0) + v; };
+    for (const { ring, id } of this.pumps) {
       const s = this.io.pumpStats(id);
-      out[`${ring}PumpPackets`] = s.packets;
-      out[`${ring}PumpBatches`] = s.batches;
+      add(`${ring}PumpPackets`, s.packets);
+      add(`${ring}PumpBatches`, s.batches);
       // a datagram bigger than a slot (MSG_TRUNC) or a failed send/receive: dropped by the pump, so shown
-      out[`${ring}PumpDrops`] = s.drops;
-      out[`${ring}PumpErrors`] = s.errors;
-      if (ring === 'udpTx') Object.assign(out, { udpTxGsoSends: s.gsoSends, udpTxGsoSegments: s.gsoSegments, udpTxGsoFallbacks: s.gsoFallbacks, udpTxOffload: s.udpOffload });
+      add(`${ring}PumpDrops`, s.drops);
+      add(`${ring}PumpErrors`, s.errors);
+      if (ring === 'udpTx') { add('udpTxGsoSends', s.gsoSends); add('udpTxGsoSegments', s.gsoSegments); add('udpTxGsoFallbacks', s.gsoFallbacks); out.udpTxOffload = s.udpOffload; }
       // what the kernel's GRO merged and the pump cut back: UDP_GRO super-datagrams on the UDP 4500 pumps,
       // GRE merged by a NIC's GRO on nbmaRx (native/gre-split.c)
-      if (ring === 'nbmaRx' || ring === 'udpRx' || ring === 'ikeRx') Object.assign(out, { [`${ring}GroSupers`]: s.groSupers, [`${ring}GroSegments`]: s.groSegments });
+      if (ring === 'nbmaRx' || ring === 'udpRx' || ring === 'ikeRx') { add(`${ring}GroSupers`, s.groSupers); add(`${ring}GroSegments`, s.groSegments); }
       if (ring === 'udpRx' || ring === 'ikeRx') out[`${ring}Offload`] = s.udpOffload;
     }
     return out;
@@ -265,35 +325,49 @@ export class DataplaneHost {
     });
   }
 
-  private async startWorker(): Promise<void> {
+  /** Starts every worker, each kept alive by its own keeper (a dead one is restarted alone). */
+  private async startWorkers(): Promise<void> {
     const here = path.dirname(fileURLToPath(import.meta.url));
     // Bundled: dist/worker.mjs beside dist/dmvpnd.mjs. From source (tests): appliance/entry/worker.ts.
     const bundled = path.join(here, 'worker.mjs');
     const file = fs.existsSync(bundled) ? bundled : path.join(here, '../entry/worker.ts');
-    const stopIdx = (this.layout.base + L.stopFlag) >>> 2;
-    this.keeper = new WorkerKeeper({
+    const module = compileDataplane();
+    const i32 = new Int32Array(this.memory.buffer);
+    this.keepers = this.layout.workerRings.map((w, i) => new WorkerKeeper({
       file,
-      workerData: { memory: this.memory, layoutBase: this.layout.base, doorbell: this.layout.workerDoorbell,
-        stopFlag: this.layout.base + L.stopFlag, module: compileDataplane() },
-      beforeStart: () => Atomics.store(new Int32Array(this.memory.buffer), stopIdx, 0),
-      describeDeath: () => inFlightSlot(this.memory.buffer, this.layout),
+      workerData: { memory: this.memory, layoutBase: w.block, doorbell: w.workerDoorbell, stopFlag: w.block + L.stopFlag, module, workerIndex: i },
+      beforeStart: () => {
+        Atomics.store(i32, (w.block + L.stopFlag) >>> 2, 0);
+        Atomics.and(i32, (w.block + L.testHooks) >>> 2, ~TEST_HOOK.TRAP_NOW); // the successor must not trap too
+      },
+      describeDeath: () => inFlightSlot(this.memory.buffer, this.layout, i),
+      // a dead worker holds no SA: worker 0 must not wait for it before reusing an entry (core/tables.ts)
+      onDeath: () => { if (i > 0) Atomics.store(new Uint32Array(this.memory.buffer), (this.layout.scratch + i * this.layout.scratchSize + SCRATCH.epoch) >>> 2, EPOCH_IDLE); },
+      label: i > 0 ? String(i) : undefined,
       log: this.log,
-    });
-    await this.keeper.start();
+    }));
+    for (const k of this.keepers) await k.start();
   }
 
-  /** Test hook (DMVPN_TEST_HOOKS=1 only): makes the worker trap as a bug would. */
-  crashWorkerForTest(): boolean {
-    if (!testHooksEnabled()) return false;
-    return this.commands.testTrap();
+  /**
+   * Test hook (DMVPN_TEST_HOOKS=1 only): makes worker `worker` trap as a bug would (worker 0 through
+   * TEST_TRAP in ctlTx; a worker > 0, which has no ctlTx, through its layout block's testHooks word).
+   */
+  crashWorkerForTest(worker = 0): boolean {
+    if (!testHooksEnabled() || worker >= this.workers) return false;
+    if (worker === 0) return this.commands.testTrap();
+    const w = this.layout.workerRings[worker];
+    Atomics.or(new Int32Array(this.memory.buffer), (w.block + L.testHooks) >>> 2, TEST_HOOK.TRAP_NOW);
+    this.io.wake(this.view, w.workerDoorbell);
+    return true;
   }
 
   sendNhrp(nbmaDst: string, packet: Uint8Array, sa = 0): boolean { return this.commands.nhrpOut(ipToU32(nbmaDst), packet, sa); }
   counters(): Record<string, number> {
     return {
       ...readCounters(this.memory.buffer, this.layout), ...readEspCounters(this.memory.buffer, this.layout),
-      dataplaneRestarts: this.keeper?.restarts ?? 0, dataplaneRestartBackoffs: this.keeper?.backoffs ?? 0,
-      ctlHandlerErrors: this.control.handlerErrors,
+      dataplaneRestarts: this.keepers.reduce((a, k) => a + k.restarts, 0), dataplaneRestartBackoffs: this.keepers.reduce((a, k) => a + k.backoffs, 0),
+      ctlHandlerErrors: this.controls.reduce((a, c) => a + c.handlerErrors, 0),
       ...this.udpControlCounters(),
       // which ring was full, and the drops in front of the pumps (docs/dataplane.md "Back-pressure")
       ...readRingCounters(this.memory.buffer, this.layout), ...this.pumpCounters(),
@@ -303,33 +377,36 @@ export class DataplaneHost {
   /** The rate limit of non-ESP datagrams (IKE to JS) on UDP 4500, in whichever pump applies it: admitted and dropped. */
   private udpControlCounters() {
     let udpControlPassed = 0, udpControlDropped = 0;
-    for (const ring of ['ikeRx', 'udpRx'] as const) {
-      const id = this.pumps.get(ring);
-      if (id === undefined) continue;
+    for (const { ring, id } of this.pumps) {
+      if (ring !== 'ikeRx' && ring !== 'udpRx') continue;
       const s = this.io.pumpStats(id);
       udpControlPassed += s.controlPassed;
       udpControlDropped += s.controlDropped;
     }
     return { udpControlPassed, udpControlDropped };
   }
-  /** The last worker death, one line ('' if none). */
-  get lastWorkerDeath(): string { return this.keeper?.lastDeath ?? ''; }
+  /** The last worker death, one line ('' if none; with several workers, prefixed by the worker). */
+  get lastWorkerDeath(): string {
+    return this.keepers.map((k, i) => (k.lastDeath && this.workers > 1 ? `worker ${i}: ${k.lastDeath}` : k.lastDeath)).filter(Boolean).join('; ');
+  }
+  /** Per worker: its counters and restarts (`show dataplane workers`). */
+  workerStats() { return workerStats(this.memory.buffer, this.layout, this.keepers.map((k) => k.restarts)); }
   get buffer(): ArrayBufferLike { return this.memory.buffer; }
   get layoutInfo() { return this.layout; }
   peers() { return readPeers(this.memory.buffer, this.layout); }
 
   async stop(): Promise<void> {
-    if (this.keeper) {
-      await this.keeper.stop(() => {
-        Atomics.store(new Int32Array(this.memory.buffer), (this.layout.base + L.stopFlag) >>> 2, 1);
-        this.io.wake(this.view, this.layout.workerDoorbell);
-      });
-      this.keeper = undefined;
-    }
+    await Promise.all(this.keepers.map((k, i) => k.stop(() => {
+      const w = this.layout.workerRings[i];
+      Atomics.store(new Int32Array(this.memory.buffer), (w.block + L.stopFlag) >>> 2, 1);
+      this.io.wake(this.view, w.workerDoorbell);
+    })));
+    this.keepers = [];
     if (this.watchId >= 0) { this.io.unwatch(this.watchId); this.watchId = -1; }
-    for (const id of this.pumps.values()) this.io.stopPump(id);
-    this.pumps.clear();
-    for (const fd of [this.tunFd, this.rawFd, this.nhrpFd, this.espFd, this.udpFd, this.ikeFd]) if (fd >= 0) this.io.closeFd(fd);
+    for (const { id } of this.pumps) this.io.stopPump(id);
+    this.pumps.length = 0;
+    for (const fd of [this.tunFd, this.rawFd, this.nhrpFd, this.espFd, this.udpFd, this.ikeFd, ...this.extraFds]) if (fd >= 0) this.io.closeFd(fd);
+    this.extraFds.length = 0;
     this.tunFd = this.rawFd = this.nhrpFd = this.espFd = this.udpFd = this.ikeFd = -1;
     this.io.pcapClose();
   }

@@ -23,6 +23,10 @@ export interface WorkerKeeperOptions {
   beforeStart?: () => void;
   /** What the worker was doing when it died (the in-flight slot), for the log line. */
   describeDeath?: () => string;
+  /** Called at once when the worker died, before any restart (e.g. to mark it idle for the others). */
+  onDeath?: () => void;
+  /** Named in the log lines after "data-plane worker" (workers > 0: their index; worker 0: none). */
+  label?: string;
   log: LogFn;
   /** Delay before a restart (tests shorten it). */
   backoff?: (quickDeaths: number) => number;
@@ -50,6 +54,8 @@ export class WorkerKeeper {
   private diedAt = 0;
 
   constructor(private readonly o: WorkerKeeperOptions) {}
+
+  private get name(): string { return this.o.label ? ` ${this.o.label}` : ''; }
 
   /** First start: resolves when the worker has set up the data plane; rejects if it cannot. */
   async start(): Promise<void> {
@@ -101,6 +107,7 @@ export class WorkerKeeper {
     const e = this.lastError;
     // read before the next worker skips that slot; naming the WASM frames can wait until it runs
     const doing = this.o.describeDeath?.() ?? '';
+    this.o.onDeath?.();
     const lived = Date.now() - this.startedAt;
     this.quickDeaths = lived < CRASH_LOOP_WINDOW_MS ? this.quickDeaths + 1 : 1;
     const delay = (this.o.backoff ?? restartDelay)(this.quickDeaths);
@@ -108,10 +115,10 @@ export class WorkerKeeper {
     else this.restart();
     const where = describeWasmStack(e?.stack);
     this.lastDeath = `${e ? `${e.name}: ${e.message}` : `exit code ${code}`}${where ? ` at ${where}` : ''}${doing ? `, ${doing}` : ''}`;
-    this.o.log('error', `data-plane worker died (${this.lastDeath}): forwarding stopped, restarting it`);
+    this.o.log('error', `data-plane worker${this.name} died (${this.lastDeath}): forwarding stopped, restarting it`);
     if (delay > 0) {
       this.backoffs++;
-      this.o.log('warn', `data-plane worker crash loop: ${this.quickDeaths} deaths within ${CRASH_LOOP_WINDOW_MS / 1000} s of a start; next restart in ${delay} ms`);
+      this.o.log('warn', `data-plane worker${this.name} crash loop: ${this.quickDeaths} deaths within ${CRASH_LOOP_WINDOW_MS / 1000} s of a start; next restart in ${delay} ms`);
     }
   }
 
@@ -124,7 +131,7 @@ export class WorkerKeeper {
     const w = standby ?? this.create(false);
     this.activate(w, standby !== undefined);
     w.once('message', () => { // { ready }
-      this.o.log('info', `data-plane worker restarted (restart ${this.restarts}); forwarding resumed ${Date.now() - this.diedAt} ms after it died`);
+      this.o.log('info', `data-plane worker${this.name} restarted (restart ${this.restarts}); forwarding resumed ${Date.now() - this.diedAt} ms after it died`);
       this.prepareStandby();
     });
   }

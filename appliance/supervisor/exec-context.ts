@@ -59,6 +59,8 @@ export interface ExecContext {
   nhrpSendUsage(): number;
   /** data-plane counters, while the data plane runs */
   dataplaneCounters(): Record<string, number> | undefined;
+  /** per data-plane worker: its packet counts and restarts (`show dataplane workers`) */
+  dataplaneWorkers(): Array<{ worker: number; restarts: number; counters: Record<string, number> }> | undefined;
   /** the SA table and the SA names, while IPsec runs */
   ipsecSas(): { rows: SaRow[]; nameOf(index: number): string; originOf?(index: number): string } | undefined;
   /** IKE, while it runs (a tunnel protected with crypto isakmp keys) */
@@ -72,7 +74,7 @@ export interface ExecContext {
   /** configuration mode: apply a whole candidate config live, or refuse it and change nothing */
   reconfigure(next: ApplianceConfig): Promise<{ ok: boolean; message?: string }>;
   /** the data plane for fault-injection commands (test-hooks.ts), while it runs */
-  dataplaneForTest(): { crashWorkerForTest(): boolean } | undefined;
+  dataplaneForTest(): { crashWorkerForTest(worker?: number): boolean } | undefined;
   /** FRR's JSON answer to a vtysh command, or undefined when no routing protocol runs (supervisor/routing.ts) */
   routingJson?(command: string): Promise<unknown>;
   /** the FRR daemons this appliance runs, with their restart counts */

@@ -7,6 +7,7 @@ import { isConfigMode } from '../config/modes.js';
 import type { Args } from '../cli/tree.js';
 import { formatDmvpn } from '../show/dmvpn.js';
 import { formatNhrp } from '../show/nhrp.js';
+import { formatDataplaneWorkers } from '../show/dataplane-workers.js';
 import { formatNhs } from '../show/nhrp-nhs.js';
 import { formatNhrpTraffic } from '../show/nhrp-traffic.js';
 import { formatDataplaneCounters } from '../show/counters.js';
@@ -67,6 +68,7 @@ export class ExecCommands {
       ...both('show ip nhrp traffic', (json) => formatNhrpTraffic(ctx.tunnel()?.name ?? NO_TUNNEL, ctx.nhrpSendUsage(),
         ctx.nhrp()?.counters() ?? { in: {}, out: {}, drops: {}, refused: {} }, json)),
       ...both('show dataplane counters', (json) => formatDataplaneCounters(ctx.dataplaneCounters() ?? {}, json)),
+      ...both('show dataplane workers', (json) => formatDataplaneWorkers(ctx.dataplaneWorkers() ?? [], json)),
       ...both('show crypto ipsec sa', (json) => this.cryptoSa(json)),
       ...both('show crypto isakmp sa', (json) => formatIsakmpSa((ctx.ike()?.sas() ?? []).filter((s) => s.version !== 2), json)), // IKEv2: show crypto ikev2 sa
       ...both('show crypto session', (json) => formatCryptoSession(ctx.tunnel()?.name ?? NO_TUNNEL, ctx.tunnelSource() ?? '0.0.0.0',

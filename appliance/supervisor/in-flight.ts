@@ -4,10 +4,15 @@
 import { RING, SLOT, SCRATCH_IN_FLIGHT, NBMA_KIND, type Layout } from '../dataplane/layout.js';
 import { u32ToIp } from '../net/ipv4.js';
 
-export function inFlightSlot(buffer: ArrayBufferLike, l: Layout): string {
+/** What worker `worker` was processing (its own scratch; workers > 0 name their own rings). */
+export function inFlightSlot(buffer: ArrayBufferLike, l: Layout, worker = 0): string {
   const u32 = new Uint32Array(buffer);
-  const ring = u32[(l.scratch + SCRATCH_IN_FLIGHT) >>> 2], slot = u32[(l.scratch + SCRATCH_IN_FLIGHT + 4) >>> 2];
-  const names: Record<number, string> = { [l.ctlTx]: 'ctlTx', [l.tunRx]: 'tunRx', [l.nbmaRx]: 'nbmaRx', [l.espRx]: 'espRx', [l.udpRx]: 'udpRx', [l.nhrpRx]: 'nhrpRx', [l.ikeRx]: 'ikeRx' };
+  const scratch = l.scratch + worker * l.scratchSize;
+  const ring = u32[(scratch + SCRATCH_IN_FLIGHT) >>> 2], slot = u32[(scratch + SCRATCH_IN_FLIGHT + 4) >>> 2];
+  const w = l.workerRings?.[worker] ?? l;
+  const names: Record<number, string> = worker === 0
+    ? { [l.ctlTx]: 'ctlTx', [l.tunRx]: 'tunRx', [l.nbmaRx]: 'nbmaRx', [l.espRx]: 'espRx', [l.udpRx]: 'udpRx', [l.nhrpRx]: 'nhrpRx', [l.ikeRx]: 'ikeRx' }
+    : { [w.tunRx]: 'tunRx', [w.nbmaRx]: 'nbmaRx', [w.espRx]: 'espRx', [w.udpRx]: 'udpRx' };
   const name = names[ring];
   if (ring === 0 || !name) return '';
   const tail = Atomics.load(u32, (ring + RING.tail) >>> 2), head = Atomics.load(u32, (ring + RING.head) >>> 2);

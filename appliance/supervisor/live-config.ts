@@ -70,10 +70,10 @@ export interface LiveHost {
 const keyOf = (p: PlacedRoute) => JSON.stringify(p.kernel);
 /** Everything the running overlay was built from: a change to any of it restarts the overlay. */
 const tunnelBasis = (c: ApplianceConfig, p: Plan) =>
-  JSON.stringify({ t: p.tunnel ?? null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null });
+  JSON.stringify({ t: p.tunnel ?? null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null, w: p.params?.workers ?? 1 });
 /** The same without the NHRP attributes: when only those differ, the running overlay takes them in place. */
 const overlayBasis = (c: ApplianceConfig, p: Plan) =>
-  JSON.stringify({ t: p.tunnel ? { ...p.tunnel, nhrp: null } : null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null });
+  JSON.stringify({ t: p.tunnel ? { ...p.tunnel, nhrp: null } : null, down: p.down ?? null, src: p.source ?? null, crypto: p.tunnel?.protection ? c.crypto : null, w: p.params?.workers ?? 1 });
 /** The crypto config without our own certificates: what a renewal leaves as it was (`lines` is rendered
  *  from the structured fields, grammar.ts, so it is left out rather than compared). */
 // our own credentials: the certificates of the chains that are not CAs, and the key-store label of each

@@ -83,7 +83,7 @@ export class Overlay {
       },
       trafficIndication: (srcNbma, _dst, head) => { this.nhrp.trafficIndication(srcNbma, undefined, head); },
       esp: (msg) => this.espEvent(msg),
-    }, (level, msg) => log.emit('DATAPLANE', level, 'EVENT', msg));
+    }, (level, msg) => log.emit('DATAPLANE', level, 'EVENT', msg), params.workers ?? 1);
     const dp = this.dataplane.commands;
     this.fib = new OverlayFib(kernel, tunnel.name, dp, (level, msg) => log.emit('IPRT', level, 'FIB', msg));
     const nhrpLog = log.facility('NHRP');

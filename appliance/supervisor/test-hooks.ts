@@ -6,13 +6,21 @@ import { testHooksEnabled } from './dataplane-host.js';
 
 type Handler = () => string;
 
-export function testHookCommands(dataplane: () => { crashWorkerForTest(): boolean } | undefined): Record<string, Handler> {
+type Args = { p: Record<string, string> };
+
+export function testHookCommands(dataplane: () => { crashWorkerForTest(worker?: number): boolean } | undefined): Record<string, Handler | ((a: Args) => string)> {
   if (!testHooksEnabled()) return {};
   return {
     'test dataplane crash': () => {
       const dp = dataplane();
       if (!dp) return '% no data plane is running\n';
       return dp.crashWorkerForTest() ? 'data-plane worker told to trap\n' : '% control ring full\n';
+    },
+    'test dataplane crash worker {n:range:0-63}': (a: Args) => {
+      const dp = dataplane();
+      if (!dp) return '% no data plane is running\n';
+      const n = Number(a.p.n);
+      return dp.crashWorkerForTest(n) ? `data-plane worker ${n} told to trap\n` : `% worker ${n} does not run (or control ring full)\n`;
     },
     'test supervisor crash': () => {
       // an exception outside any handler's try: what a supervisor bug looks like (dmvpnd must exit non-zero)

@@ -18,6 +18,7 @@ import { espSetup } from './esp/sa';
 import { peersInit } from './forward/peers';
 import { fibInit } from './forward/fib';
 import { recoverState } from './worker/recover';
+import { epochLeave } from './core/tables';
 export { poll, prepareSleep, finishSleep } from './worker/poll';
 export { benchOutbound, benchInbound } from './bench/gre';
 export { benchEspOutbound, benchEspInbound, benchEspReceive } from './bench/esp';
@@ -36,16 +37,15 @@ export function setup(layoutBase: u32, workerIndex: u32): i32 {
   if (r != 0) return r;
   if (scratchSize < SCRATCH_NEEDED || <usize>scratchSize < SCRATCH_REDIRECT_END || <usize>scratchSize < SCRATCH_MCAST_END) return -3;
   const owner = workerIndex == 0;
-  // Producer states of another worker's rings stay zero: its SPSC rings have one producer.
-  if (owner) {
-    prodInit(scratch + SCRATCH_PROD_TUN_TX, tunTx);
-    prodInit(scratch + SCRATCH_PROD_NBMA_TX, nbmaTx);
-    prodInit(scratch + SCRATCH_PROD_CTL_RX, ctlRx);
-  }
+  // Each worker produces into the output rings its own layout block names (SPSC: one producer each).
+  prodInit(scratch + SCRATCH_PROD_TUN_TX, tunTx);
+  prodInit(scratch + SCRATCH_PROD_NBMA_TX, nbmaTx);
+  prodInit(scratch + SCRATCH_PROD_CTL_RX, ctlRx);
+  epochLeave(); // holds no SA reference until its first poll()
   noticeReset(scratch + SCRATCH_NO_ENTRY);
   peersInit();
   fibInit();
-  if (owner) recoverState(); // a restarted worker: skip the slot the last one died on, repair torn entries
+  recoverState(owner); // a restarted worker: skip the slot the last one died on; worker 0 repairs torn entries
   loadConfig();
   icmpReset(0);
   // IP ids go on from where a dead worker left them (greTxPackets advances with them); each worker

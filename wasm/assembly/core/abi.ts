@@ -18,6 +18,7 @@ export const FIB_EMPTY_LEN: u32 = 255; // FIB entry len of an empty entry (its p
 export const SA_WINDOW_MAX: u32 = 4096; // largest replay window (bits)
 export const SA_WINDOW_DEFAULT: u32 = 2048; // replay window when SA_ADD says 0
 export const NATT_PORT: u32 = 4500; // UDP port of ESP in UDP and IKE (RFC 3948)
+export const EPOCH_IDLE: u32 = 0xffffffff; // SCRATCH epoch of a worker outside any poll batch (holds no SA reference)
 
 // Layout block at LAYOUT_BASE, 256 bytes of u32 fields, written once by the supervisor before any worker starts. Ring, table and doorbell fields are byte offsets in the shared memory.
 export const LB_MAGIC: usize = 0; // LAYOUT_MAGIC
@@ -39,6 +40,7 @@ export const LB_SCRATCH_SIZE: usize = 60; // bytes of one worker's scratch
 export const LB_TUNNEL_STATE: usize = 64; // tunnel state block (TUNNEL_STATE)
 export const LB_NBMA_INDEX: usize = 68; // nbma -> peer reverse index, peerCapacity x NBMA_INDEX_ENTRY
 export const LB_WORKERS: usize = 72; // data-plane workers the memory is laid out for: worker i has the scratch at scratch + i x scratchSize and the counter block at counters + i x COUNTER_SLOTS x 8 (readers sum the blocks); 0 = 1
+export const LB_WORKER_BLOCKS: usize = 76; // worker i >= 1 runs setup(workerBlocks + (i - 1) x LB.size, i) on a copy of this block naming its own data rings, ctlRx and doorbell, with ctlTx, nhrpRx and ikeRx 0 (commands and the control lane stay with worker 0); 0 = one worker
 export const LB_SA_TABLE: usize = 160; // SA table, saCapacity x SA_ENTRY; 0 = no ESP
 export const LB_SA_CAPACITY: usize = 164; // power of two
 export const LB_SPI_INDEX: usize = 168; // worker-private SPI -> inbound SA index, 2 x saCapacity x 8 bytes
@@ -48,7 +50,7 @@ export const LB_ESP_RX: usize = 180; // ring: raw ESP reader pump -> worker
 export const LB_UDP_RX: usize = 184; // ring: UDP 4500 reader pump -> worker
 export const LB_NHRP_RX: usize = 188; // ring: NHRP (GRE 0x2001) reader pump -> worker, drained first and never held back by a full output; 0 = NHRP shares nbmaRx
 export const LB_IKE_RX: usize = 192; // ring: UDP 4500 IKE (non-ESP marker) reader pump -> worker, the control lane's other ring; 0 = IKE shares udpRx
-export const LB_TEST_HOOKS: usize = 248; // 1 = the worker honours TEST_TRAP (dmvpnd with DMVPN_TEST_HOOKS=1 only)
+export const LB_TEST_HOOKS: usize = 248; // TEST_HOOK bits (dmvpnd with DMVPN_TEST_HOOKS=1 only)
 export const LB_STOP_FLAG: usize = 252; // worker stop flag (supervisor -> worker thread loop)
 export const LB_SIZE: usize = 256; // bytes of the layout block
 
@@ -119,6 +121,8 @@ export const TUNNEL_STATE_NHS_FALLBACK: usize = 36;
 export const TUNNEL_STATE_CONFIG_GEN: usize = 40; // CFG_TUNNEL applied (0 = not configured: every packet is dropped, dropNoTunnel)
 export const TUNNEL_STATE_PEER_COUNT: usize = 44;
 export const TUNNEL_STATE_ROUTE_COUNT: usize = 48;
+export const TUNNEL_STATE_TABLE_GEN: usize = 52; // seqlock of worker 0's table writes (FIB, peer table, nbma/SPI/outbound indexes, multicast list) with more than one worker: odd while a command is applied; workers > 0 repeat a lookup that saw it odd or changed (core/tables.ts)
+export const TUNNEL_STATE_EPOCH: usize = 56; // quiescent-state epoch: worker 0 advances it when it retires an SA and wipes the entry only once every other worker's SCRATCH epoch has reached it or is EPOCH_IDLE
 export const TUNNEL_STATE_ROUTES_PER_LEN: usize = 64; // u32 x 33: routes per prefix length 0..32
 
 // SA table entry, written only by the worker under the gen seqlock (u32 unless u64).
@@ -175,6 +179,7 @@ export const SCRATCH_PROD_NBMA_TX: usize = 32; // producer state of nbmaTx
 export const SCRATCH_PROD_CTL_RX: usize = 64; // producer state of ctlRx
 export const SCRATCH_FRAG_HEADER: usize = 128; // header template of non-first fragments
 export const SCRATCH_IN_FLIGHT: usize = 256; // {ring u32, slot u32} of the input slot the worker is processing
+export const SCRATCH_EPOCH: usize = 320; // the TUNNEL_STATE epoch this worker saw at the start of its current poll batch, or EPOCH_IDLE while it holds no table reference (asleep, or dead: the supervisor sets it)
 export const SCRATCH_PACKET: usize = 512; // the per-packet context (core/packet.ts)
 export const SCRATCH_BENCH_IN: usize = 4096; // benchmark input packet
 export const SCRATCH_BENCH_SAVED: usize = 8192; // 4 x 32 B: the real producer states during a benchmark
@@ -248,6 +253,10 @@ export const NBMA_KIND_UDP: u32 = 17;
 
 // ring header flags bits
 export const RING_FLAG_VNET: u32 = 1;
+
+// layout block testHooks bits (dmvpnd with DMVPN_TEST_HOOKS=1 only)
+export const TEST_HOOK_TRAP_COMMAND: u32 = 1; // the worker honours TEST_TRAP
+export const TEST_HOOK_TRAP_NOW: u32 = 2; // a worker > 0 (no ctlTx) traps at its next poll; the supervisor sets it in that worker's block and clears it before the restart
 
 // CFG_TUNNEL / tunnel state flags
 export const TUNNEL_FLAG_KEY: u32 = 1; // GRE key present

@@ -8,6 +8,7 @@ import {
   CFG_TUNNEL_SOURCE, CFG_TUNNEL_TUNNEL_IP, CFG_TUNNEL_TUNNEL_PREFIX_LEN, CFG_TUNNEL_FLAGS, CFG_TUNNEL_KEY,
   CFG_TUNNEL_IP_MTU, CFG_TUNNEL_TCP_MSS, CFG_TUNNEL_TTL, CFG_TUNNEL_P2P_DESTINATION, CFG_TUNNEL_NHS_FALLBACK,
 } from './layout';
+import { tablesRead } from './tables';
 
 /** Outer IPv4 header we write (no options) and GRE header sizes; see gre/defs.ts for the fields. */
 const OUTER_IPV4_LEN: u32 = 20;
@@ -31,10 +32,25 @@ export let greLen: u32 = 4;
 /** inner packets longer than this are fragmented or answered with ICMP frag-needed. */
 export let effMtu: u32 = DEFAULT_IP_MTU;
 
+/** configGen of the tunnel state block when the globals were loaded. */
+let loadedGen: u32 = 0;
+
+/**
+ * A worker > 0 at the start of each batch: reloads the globals after worker 0 applied a CFG_TUNNEL,
+ * read under the tables' seqlock (core/tables.ts) so a half-written block is never taken.
+ */
+export function configRefresh(): void {
+  if (atomic.load<u32>(tunnelState, TUNNEL_STATE_CONFIG_GEN) == loadedGen) return;
+  tablesRead<u32>(reload, 0, 0);
+}
+
+function reload(_: u32): u32 { loadConfig(); return 0; }
+
 /** Loads the globals from the tunnel state block. */
 export function loadConfig(): void {
   const s = tunnelState;
-  configured = load<u32>(s, TUNNEL_STATE_CONFIG_GEN) != 0;
+  loadedGen = load<u32>(s, TUNNEL_STATE_CONFIG_GEN);
+  configured = loadedGen != 0;
   source = load<u32>(s, TUNNEL_STATE_SOURCE);
   tunnelIp = load<u32>(s, TUNNEL_STATE_TUNNEL_IP);
   prefixLen = load<u32>(s, TUNNEL_STATE_TUNNEL_PREFIX_LEN);

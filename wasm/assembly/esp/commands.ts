@@ -6,7 +6,7 @@ import {
   SA_ENTRY_DIR, SA_ENTRY_PAIR, SA_STATE_FREE, SA_DIR_IN, COUNTER_NATT_KEEPALIVE_TX, COUNTER_IKE_OUT,
 } from '../core/layout';
 import { count } from '../core/counters';
-import { espReady, saCap, saEntry, saAdd, saRemove, saLimit } from './sa';
+import { espReady, saCap, saEntry, saAdd, saDelete, saLimit } from './sa';
 import { udpSend } from './natt';
 import { NATT_KEEPALIVE_BYTE, NON_ESP_MARKER_LEN } from './defs';
 
@@ -18,8 +18,7 @@ export function espCommand(kind: u32, d: usize, len: u32): bool {
   if (kind == CTL_OUT_SA_ADD) return saAdd(d, len);
   if (kind == CTL_OUT_SA_DEL) {
     if (len < SA_DEL_SIZE || !espReady || load<u32>(d, SA_DEL_INDEX) >= saCap) return false;
-    saRemove(load<u32>(d, SA_DEL_INDEX));
-    return true;
+    return saDelete(load<u32>(d, SA_DEL_INDEX)); // false with saPending: applied again on the next poll
   }
   if (kind == CTL_OUT_KEEPALIVE) {
     if (len < KEEPALIVE_SIZE) return false;

@@ -25,6 +25,8 @@ import { nowMs } from '../core/clock';
 import { hashShift } from '../core/hash';
 import { indexFind, indexSet, indexDelete, INDEX_VALUE } from '../core/hash-index';
 import { noticeReset } from '../core/notify';
+import { workerCount } from '../core/layout';
+import { tablesRead, sharedReader, epochAdvance, epochPassed } from '../core/tables';
 import { prodInit } from '../io/ring';
 import { cryptoSetScratch, zeroize } from '../crypto/ct';
 import { gcmInit } from '../crypto/aesgcm';
@@ -69,8 +71,8 @@ export function espSetup(scratchSize: u32, owner: bool): void {
   idxShift = hashShift(n);
   cryptoSetScratch(scratch + SCRATCH_ESP_CRYPTO);
   noticeReset(scratch + SCRATCH_ESP_NEEDED);
+  if (udpTx != 0) prodInit(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTx); // each worker's own udpTx
   if (!owner) return;
-  if (udpTx != 0) prodInit(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTx);
   // A restarted worker rebuilds its private indexes from the (shared) SA table.
   memory.fill(spiIndex, 0, <usize>n * SA_INDEX_ENTRY_SIZE);
   memory.fill(outIndex, 0, <usize>n * SA_INDEX_ENTRY_SIZE);
@@ -87,8 +89,20 @@ export function espSetup(scratchSize: u32, owner: bool): void {
 @inline export function saEntry(i: u32): usize { return saTable + <usize>i * SA_ENTRY_SIZE; }
 @inline export function saIndexOf(e: usize): u32 { return <u32>((e - saTable) / SA_ENTRY_SIZE); }
 
-/** SA index + 1 for `key` in index `t` (spiIndex or outIndex), or 0. */
+/**
+ * SA index + 1 for `key` in index `t` (spiIndex or outIndex), or 0. A worker other than worker 0 (which
+ * writes the indexes) repeats the search while a command shifts entries (core/tables.ts); the SA it
+ * names stays usable for the rest of this poll batch (epochs, saRemove).
+ */
 @inline export function saLookup(t: usize, key: u32): u32 {
+  if (!sharedReader()) return indexValue(t, key); // worker 0, the writer: as before
+  return tablesRead<u32>(t == spiIndex ? spiValue : outValue, key, 0);
+}
+
+function spiValue(key: u32): u32 { return indexValue(spiIndex, key); }
+function outValue(key: u32): u32 { return indexValue(outIndex, key); }
+
+@inline function indexValue(t: usize, key: u32): u32 {
   const e = indexFind(t, idxMask, idxShift, key);
   return e == 0 ? 0 : load<u32>(e, INDEX_VALUE);
 }
@@ -112,20 +126,50 @@ function outReindex(peer: u32): void {
 /** Everything after state and gen: counters, window and every secret. */
 @inline export function saWipe(e: usize): void { memory.fill(e + SA_ENTRY_DIR, 0, SA_ENTRY_SIZE - SA_ENTRY_DIR); }
 
-/** SA_DEL: frees the entry, zeroes its keys, fixes the indexes. */
-export function saRemove(i: u32): void {
+/**
+ * Set by SA_ADD/SA_DEL when the command has to wait for the other workers to let go of the entry: the
+ * command stays in ctlTx and is applied again on the next poll (worker/commands.ts).
+ */
+export let saPending: bool = false;
+/** The SA (index + 1) unlinked but not yet wiped, and the epoch every other worker must pass first. */
+let retiring: u32 = 0;
+let retireEpoch: u32 = 0;
+
+/** SA_DEL of index `i` (in range): saRemove, with saPending set while it waits. */
+export function saDelete(i: u32): bool {
+  saPending = !saRemove(i);
+  return !saPending;
+}
+
+/**
+ * SA_DEL: frees the entry, zeroes its keys, fixes the indexes; true when done. With more than one
+ * worker the entry is unlinked at once (state free, out of the indexes: no new packet finds it), but its
+ * keys are zeroed, and the index given to a new SA, only once every other worker has begun a poll batch
+ * since or sleeps (core/tables.ts): until then false, and the caller repeats the command.
+ */
+export function saRemove(i: u32): bool {
   const e = saEntry(i);
-  const st = load<u32>(e, SA_ENTRY_STATE);
-  if (st == SA_STATE_FREE) return;
-  const dir = load<u32>(e, SA_ENTRY_DIR);
-  const spi = load<u32>(e, SA_ENTRY_SPI);
-  const peer = load<u32>(e, SA_ENTRY_PEER);
+  if (load<u32>(e, SA_ENTRY_STATE) != SA_STATE_FREE) {
+    const dir = load<u32>(e, SA_ENTRY_DIR);
+    const spi = load<u32>(e, SA_ENTRY_SPI);
+    const peer = load<u32>(e, SA_ENTRY_PEER);
+    genBegin(e);
+    store<u32>(e, SA_STATE_FREE, SA_ENTRY_STATE);
+    if (workerCount == 1) saWipe(e);
+    genEnd(e);
+    if (dir == SA_DIR_IN) { if (indexValue(spiIndex, spi) == i + 1) indexDelete(spiIndex, idxMask, idxShift, spi); }
+    else outReindex(peer);
+    if (workerCount == 1) return true;
+    retiring = i + 1;
+    retireEpoch = epochAdvance();
+  }
+  if (retiring != i + 1) return true; // free and wiped already
+  if (!epochPassed(retireEpoch)) return false;
   genBegin(e);
-  store<u32>(e, SA_STATE_FREE, SA_ENTRY_STATE);
   saWipe(e);
   genEnd(e);
-  if (dir == SA_DIR_IN) { if (saLookup(spiIndex, spi) == i + 1) indexDelete(spiIndex, idxMask, idxShift, spi); }
-  else outReindex(peer);
+  retiring = 0;
+  return true;
 }
 
 /**
@@ -133,7 +177,9 @@ export function saRemove(i: u32): void {
  * are zeroed whatever the outcome. Returns false for invalid fields.
  */
 export function saAdd(d: usize, len: u32): bool {
+  saPending = false;
   const ok = saAddInner(d, len);
+  if (saPending) return false; // applied again on the next poll: the keys stay in the slot until then
   if (len > <u32>SA_ADD_IV_SEED) zeroize(d + SA_ADD_IV_SEED, <i32>(len - <u32>SA_ADD_IV_SEED));
   return ok;
 }
@@ -185,7 +231,7 @@ function saAddInner(d: usize, len: u32): bool {
     const cur = saLookup(spiIndex, spi);
     if (cur != 0 && cur != idx + 1) return false; // SPI already used by another inbound SA
   }
-  saRemove(idx);
+  if (!saRemove(idx)) { saPending = true; return false; } // another worker may still use the old SA here
   const e = saEntry(idx);
   genBegin(e);
   saWipe(e);

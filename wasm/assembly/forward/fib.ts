@@ -8,6 +8,7 @@ import {
   FIB_ENTRY_SIZE, FIB_ENTRY_PREFIX, FIB_ENTRY_LEN, FIB_ENTRY_NEXT_HOP, FIB_ENTRY_FLAGS, FIB_EMPTY_LEN,
 } from '../core/layout';
 import { hashTop, hashShift } from '../core/hash';
+import { tablesRead, sharedReader } from '../core/tables';
 
 export const NO_ROUTE: u32 = 0xffffffff;
 const BITMAP_BYTES = FIB_BITMAP_BYTES;
@@ -43,8 +44,15 @@ export function fibInit(): void {
   return NO_ROUTE;
 }
 
-/** Longest-prefix match: the route's nextHop (0 = on-link) or NO_ROUTE. */
+/**
+ * Longest-prefix match: the route's nextHop (0 = on-link) or NO_ROUTE. A worker other than worker 0
+ * (the writer) repeats the match while a command moves entries (core/tables.ts).
+ */
 export function fibLookup(dst: u32): u32 {
+  return sharedReader() ? tablesRead<u32>(match, dst, NO_ROUTE) : match(dst); // worker 0: a direct call
+}
+
+function match(dst: u32): u32 {
   if ((load<u32>(fib, BITMAP_32) & 1) != 0) {
     const r = get(32, dst);
     if (r != NO_ROUTE) return r;

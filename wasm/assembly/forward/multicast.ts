@@ -2,7 +2,7 @@
 // protocol hellos, mostly) are replicated to every NBMA address on the multicast list, one GRE copy
 // each. The list is kept compact (swap-delete) so replication touches only its members.
 import {
-  scratch, SCRATCH_MCAST, SCRATCH_MCAST_MAX, COUNTER_MCAST_TX, COUNTER_DROP_MCAST_NO_LIST, COUNTER_DROP_TOO_BIG,
+  layoutField, LB_SCRATCH, SCRATCH_MCAST, SCRATCH_MCAST_MAX, COUNTER_MCAST_TX, COUNTER_DROP_MCAST_NO_LIST, COUNTER_DROP_TOO_BIG,
 } from '../core/layout';
 import { count } from '../core/counters';
 import { Packet } from '../core/packet';
@@ -12,9 +12,13 @@ import { encapSend } from './xmit';
 const LIST_COUNT: usize = 0;
 const LIST_MEMBERS: usize = 4;
 
-@inline function listCount(): u32 { return load<u32>(scratch + SCRATCH_MCAST, LIST_COUNT); }
-@inline function setListCount(n: u32): void { store<u32>(scratch + SCRATCH_MCAST, n, LIST_COUNT); }
-@inline function member(i: u32): usize { return scratch + SCRATCH_MCAST + LIST_MEMBERS + (<usize>i << 2); }
+// The list lives in worker 0's scratch (it applies MCAST_*); every worker replicates from it. A copy
+// sent while worker 0 swap-deletes a member may go to the member just removed or miss the one moved:
+// at most one packet, of traffic (routing hellos) that tolerates a loss.
+@inline function list(): usize { return layoutField(LB_SCRATCH) + SCRATCH_MCAST; }
+@inline function listCount(): u32 { return atomic.load<u32>(list(), LIST_COUNT); }
+@inline function setListCount(n: u32): void { atomic.store<u32>(list(), n, LIST_COUNT); }
+@inline function member(i: u32): usize { return list() + LIST_MEMBERS + (<usize>i << 2); }
 
 /** 224.0.0.0/4, limited broadcast, or the tunnel subnet's directed broadcast. */
 export function isMulticastOrBroadcast(dst: u32): bool {

@@ -18,7 +18,7 @@ import { IP_DF } from '../net/defs';
 import { mssClamp } from '../net/mss';
 import { sendFragNeeded } from '../net/icmp';
 import { fibLookup, NO_ROUTE } from './fib';
-import { peerFind, peerNbma } from './peers';
+import { peerFind, foundNbma } from './peers';
 import { isMulticastOrBroadcast, replicate } from './multicast';
 import { notifyNoEntry } from './no-entry';
 import { encapSend, fragmentSend } from './xmit';
@@ -45,7 +45,7 @@ export function outbound(pk: Packet): void {
     const nh = route == 0 ? dst : route; // 0: on-link, the destination is the next hop
     peer = peerFind(nh);
     if (peer != 0) {
-      pk.nbma = peerNbma(peer);
+      pk.nbma = foundNbma; // read with the entry, in one consistent view of the table
     } else {
       notifyNoEntry(nh, dst, p, tot);
       if (cfg.nhsFallback == 0) { count(COUNTER_DROP_NO_ENTRY); return; }

@@ -15,6 +15,7 @@ import {
 } from '../core/layout';
 import { hashTop, hashShift } from '../core/hash';
 import { indexFind, indexSet, indexDeleteAt } from '../core/hash-index';
+import { tablesRead, sharedReader } from '../core/tables';
 
 let shift: u32 = 32;
 let mask: u32 = 0;
@@ -29,8 +30,27 @@ export function peersInit(): void {
 @inline function entryNumber(e: usize): u32 { return <u32>((e - peerTable) / PEER_ENTRY_SIZE); }
 @inline function live(k: u32): bool { return k != PEER_EMPTY && k != PEER_DELETED; }
 
-/** Address of the live entry for `ip`, or 0. */
+/** The NBMA address of the entry the last peerFind() returned, read in the same consistent view. */
+export let foundNbma: u32 = 0;
+
+/**
+ * Address of the live entry for `ip`, or 0; its NBMA address in foundNbma. A worker other than
+ * worker 0 (the writer) repeats the search while a command changes the table (core/tables.ts).
+ */
 export function peerFind(ip: u32): usize {
+  if (!sharedReader()) return findWithNbma(ip); // worker 0, the writer: a direct call
+  const e = tablesRead<usize>(findWithNbma, ip, 0);
+  if (e == 0) foundNbma = 0;
+  return e;
+}
+
+function findWithNbma(ip: u32): usize {
+  const e = find(ip);
+  foundNbma = e == 0 ? 0 : load<u32>(e, PEER_ENTRY_NBMA);
+  return e;
+}
+
+function find(ip: u32): usize {
   let i = hash(ip);
   for (let n: u32 = 0; n < peerCapacity; n++) {
     const e = entry(i);
@@ -125,8 +145,12 @@ export function peerFlush(): void {
 
 // ---- nbma -> peer reverse index ----
 
-/** Peer entry address for an NBMA address, or 0. */
+/** Peer entry address for an NBMA address, or 0 (repeated like peerFind on a worker > 0). */
 export function peerByNbma(nbma: u32): usize {
+  return sharedReader() ? tablesRead<usize>(byNbma, nbma, 0) : byNbma(nbma);
+}
+
+function byNbma(nbma: u32): usize {
   const x = indexFind(nbmaIndex, mask, shift, nbma);
   if (x == 0) return 0;
   const e = entry(load<u32>(x, NBMA_INDEX_ENTRY_PEER));

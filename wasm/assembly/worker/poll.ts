@@ -15,8 +15,10 @@
 // the kernel already put on sockets of their own) go to ctlRx, and wait only while ctlRx is full
 // (a busy supervisor), so a data flood neither delays nor drops them here.
 // Every packet goes down the path in the worker's one per-packet context (core/packet.ts).
-// The rings are SPSC with worker 0 at their worker end: a worker > 0 (setup(base, i)) has none yet, so
-// poll() is a no-op there and it never touches worker 0's doorbell (per-worker rings: issue 14).
+// Every worker has data rings of its own (its layout block, docs/dataplane.md "Every core forwards"):
+// worker 0 also has ctlTx and the control lane (nhrpRx, ikeRx), which are 0 in the blocks of the
+// others. A worker > 0 starts each batch by publishing the SA epoch it runs in and reloading the tunnel
+// configuration if worker 0 changed it, and marks itself idle before it sleeps (core/tables.ts).
 import {
   tunRx, nbmaRx, nhrpRx, ctlTx, scratch, workerDoorbell, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
   SCRATCH_PROD_CTL_RX, RING_TAIL, RING_SLOT_COUNT, RING_SLOT_SIZE, RING_HEADER_SIZE, SLOT_LEN, SLOT_KIND, SLOT_ADDR, SLOT_AUX, SLOT_DATA, DOORBELL_SEQ,
@@ -31,12 +33,21 @@ import { groFlush } from '../offload/gro';
 import { espReady, espRxRing, udpRxRing, ikeRxRing, udpTx } from '../esp/sa';
 import { outbound } from '../forward/outbound';
 import { inbound } from '../forward/inbound';
-import { applyCommand, sendNhrp } from './commands';
-import { markInFlight } from './recover';
+import { runCommand, sendNhrp } from './commands';
+import { markInFlight, testTrapRequested } from './recover';
+import { epochEnter, epochLeave } from '../core/tables';
+import { configRefresh } from '../core/config';
 import { outputRoom, ctlRoom } from './backpressure';
 
+/**
+ * False for a worker > 0 set up on worker 0's own layout block (its ctlTx is set): the benchmarks run
+ * such workers beside worker 0; its rings are worker 0's (SPSC), so it must not poll them.
+ */
+@inline function ownRings(): bool { return workerIndex == 0 || ctlTx == 0; }
+
 export function poll(budget: i32, now: u32): i32 {
-  if (workerIndex != 0) return 0;
+  if (!ownRings()) return 0;
+  if (workerIndex != 0) { testTrapRequested(); epochEnter(); configRefresh(); }
   setNow(now);
   const b = budget <= 0 ? <u32>1 : <u32>budget;
   let work: u32 = 0;
@@ -93,7 +104,7 @@ const FROM_CONTROL_LANE: u32 = 3;
     markInFlight(r, t);
     if (from == FROM_CTL) {
       if (kind == CTL_OUT_NHRP_OUT) sendNhrp(d, len, load<u32>(s, SLOT_ADDR), load<u32>(s, SLOT_AUX));
-      else applyCommand(kind, d, len);
+      else if (!runCommand(kind, d, len)) break; // waits for the other workers (esp/sa.ts saRemove)
     } else if (from == FROM_TUN) {
       if (kind == TUN_KIND_VNET) { // vnet header, maybe a TSO super-packet
         const k = tsoStart(d, len);
@@ -113,7 +124,7 @@ const FROM_CONTROL_LANE: u32 = 3;
 export function prepareSleep(): u32 {
   const db = workerDoorbell;
   const s = atomic.load<u32>(db, DOORBELL_SEQ);
-  if (workerIndex != 0) return s; // no rings, and worker 0's `sleeping` flag is not ours to set
+  if (!ownRings()) return s; // worker 0's `sleeping` flag is not ours to set
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
   // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
   // the output's consumer rings this doorbell when it frees slots.
@@ -122,11 +133,12 @@ export function prepareSleep(): u32 {
     atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;
   }
+  epochLeave(); // asleep: no SA reference held, worker 0 need not wait for this worker
   return s;
 }
 
 export function finishSleep(): void {
-  if (workerIndex != 0) return;
+  if (!ownRings()) return;
   atomic.store<u32>(workerDoorbell, 0, DOORBELL_SLEEPING);
 }
 
@@ -141,7 +153,7 @@ export function finishSleep(): void {
 
 /** ctlTx has a slot the worker can take now (not one held by a full output ring). */
 function ctlTxReady(): bool {
-  if (!ringNonEmpty(ctlTx)) return false;
+  if (ctlTx == 0 || !ringNonEmpty(ctlTx)) return false; // a worker > 0 has no ctlTx
   const kind = load<u32>(slotAt(ctlTx, load<u32>(ctlTx, RING_TAIL)), SLOT_KIND);
   return !sendsPacket(kind) || outputRoom(true);
 }

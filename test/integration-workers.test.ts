@@ -1,0 +1,120 @@
+// Every core forwards (issue 14): hub R1 and spoke R2 with `dataplane workers 2`. Eight paced UDP
+// flows from h2 to eight addresses of h1 go through both appliances:
+//   - cleartext mGRE: each worker of each router forwards (the spoke's TUN queues split its flows, the
+//     hub's raw GRE sockets split them by the inner addresses), nothing is lost and each flow arrives
+//     in order; routes change on both routers under the traffic (FIB_ADD/FIB_DEL while workers > 0
+//     look routes up) without a loss;
+//   - ESP (IKE, 120 s lifetime): both workers of the spoke encrypt, a phase 2 rekey under the traffic
+//     (the old SAs deleted while every worker may use them: the epochs of core/tables.ts) loses
+//     nothing, reorders nothing and leaves the no-SA, unknown-SPI, replay and auth drops at 0.
+// No timing is asserted; the paces are modest (a loaded 2-core machine runs both appliances).
+import t, { type Test } from 'tap';
+import { Lab, labConfig, waitFor, nsExec } from './util/lab.js';
+import { requireTools, LAB_NEEDS } from './util/needs.js';
+import { dmvpnctlSession } from './util/live-config.js';
+import { startReceiver, sendFlows, type FlowResult } from './util/flows.js';
+import { withIkePsk } from './util/ike-psk.js';
+
+requireTools(t, [...LAB_NEEDS, 'python3']);
+
+const FLOWS = 8;
+/** h1's extra addresses: one destination per flow, so the hub's GRE spread (inner addresses) has eight flows to split. */
+const DSTS = Array.from({ length: FLOWS }, (_, i) => `10.0.1.${20 + i}`);
+const WORKERS = 'dataplane workers 2\n';
+const withWorkers = (cfg: string) => cfg.replace(/\nend\n?$/, `\n${WORKERS}end\n`);
+
+
+interface WorkerRow { worker: number; restarts: number; counters: Record<string, number> }
+const DROPS = ['dropNoSa', 'dropUnknownSpi', 'dropEspReplay', 'dropEspAuth', 'dropNoRoute', 'dropRingFull'] as const;
+
+async function bringUp(t: Test, tag: string, edit: (c: string) => string): Promise<Lab | undefined> {
+  const lab = new Lab(`${tag}${process.pid % 10000}`, 1);
+  t.teardown(() => lab.down());
+  lab.up();
+  // test hooks: `test dataplane crash worker N` (a worker > 0 traps as a bug would)
+  for (const r of ['R1', 'R2']) lab.start(r, lab.writeConfig(r, edit(withWorkers(labConfig(r, { holdtime: 60, registrationTimeout: 5 })))), { DMVPN_TEST_HOOKS: '1' });
+  const up = await waitFor(() => {
+    try { return lab.ctlJson('R1', 'show dmvpn').interfaces[0].peers.some((p: { state: string }) => p.state === 'UP'); } catch { return false; }
+  }, 60000);
+  t.ok(up, 'R2 registered with R1');
+  if (!up) { for (const r of lab.routers.values()) t.comment(`--- ${r.name}\n${r.log.slice(-60).join('\n')}`); return undefined; }
+  for (const d of DSTS) nsExec(lab.ns('h1'), ['ip', 'addr', 'add', `${d}/24`, 'dev', 'eth0']);
+  t.ok(lab.ping(lab.ns('h2'), DSTS[0], 3), 'h2 -> h1 through the tunnel');
+  return lab;
+}
+
+function checkFlows(t: Test, r: FlowResult, perFlow: number, what: string): void {
+  const counts = Array.from({ length: FLOWS }, (_, f) => r.count[f] ?? 0);
+  t.same(counts, Array(FLOWS).fill(perFlow), `${what}: every datagram of every flow arrived (${counts.join(' ')})`);
+  t.same(r.disorder, {}, `${what}: every flow in order`);
+}
+
+const workers = (lab: Lab, r: string) => lab.ctlJson<WorkerRow[]>(r, 'show dataplane workers');
+
+t.test('cleartext mGRE: both workers of both routers forward, order kept, routes change under traffic', async (t) => {
+  const lab = await bringUp(t, 'wkc', (c) => c);
+  if (!lab) return;
+  t.match(lab.ctl('R2', 'show running-config'), /\ndataplane workers 2\n/, 'the knob is rendered');
+  const perFlow = 3000;
+  const { result } = await startReceiver(lab.ns('h1'), FLOWS, 240);
+  const sending = sendFlows(lab.ns('h2'), { flows: FLOWS, perFlow, pps: 800, size: 200, dsts: DSTS });
+  // routes added and removed on both routers while the flows run: FIB writes by worker 0 under the
+  // lookups of worker 1 (a route of its own each time, none the flows use)
+  for (let i = 0; i < 4; i++) {
+    for (const r of ['R1', 'R2']) {
+      const res = dmvpnctlSession(lab, r, ['configure terminal', `ip route 10.${100 + i}.0.0 255.255.0.0 192.168.0.${r === 'R1' ? 2 : 1}`, 'end']);
+      t.equal(res.status, 0, `${r}: route ${i} added`);
+    }
+    if (i > 0) for (const r of ['R1', 'R2']) dmvpnctlSession(lab, r, ['configure terminal', `no ip route 10.${99 + i}.0.0 255.255.0.0 192.168.0.${r === 'R1' ? 2 : 1}`, 'end']);
+  }
+  const sent = await sending;
+  t.equal(sent, FLOWS * perFlow, 'sent');
+  checkFlows(t, await result, perFlow, 'cleartext');
+  for (const [r, rx, tx] of [['R2', 'tunRxPackets', 'greTxPackets'], ['R1', 'greRxPackets', 'tunTxPackets']] as const) {
+    const rows = workers(lab, r);
+    t.equal(rows.length, 2, `${r}: two workers`);
+    for (const w of rows) t.ok(w.counters[rx] > 0 && w.counters[tx] > 0, `${r} worker ${w.worker} forwarded (${rx} ${w.counters[rx]}, ${tx} ${w.counters[tx]})`);
+  }
+  const c = lab.ctlJson<Record<string, number>>('R1', 'show dataplane counters');
+  t.equal(c.dropRingFull ?? 0, 0, 'R1: no ring-full drop');
+  t.equal(c.cmdBad ?? 0, 0, 'R1: every command applied');
+
+  // worker 1 of the hub traps: it alone is restarted, and forwards again
+  t.match(lab.ctl('R1', 'test dataplane crash worker 1'), /worker 1 told to trap/);
+  const log = lab.routers.get('R1')!.log;
+  t.ok(await waitFor(() => log.some((l) => /data-plane worker 1 restarted/.test(l)), 30000), 'R1: worker 1 restarted');
+  t.ok(log.some((l) => /data-plane worker 1 died \(RuntimeError: unreachable/.test(l)), 'its death logged as a trap');
+  const rows = workers(lab, 'R1');
+  t.same(rows.map((w) => w.restarts), [0, 1], 'worker 1 restarted once, worker 0 never');
+  const again = await startReceiver(lab.ns('h1'), FLOWS, 120);
+  t.equal(await sendFlows(lab.ns('h2'), { flows: FLOWS, perFlow: 200, pps: 400, size: 200, dsts: DSTS }), FLOWS * 200, 'sent again');
+  checkFlows(t, await again.result, 200, 'after the restart');
+  const moved = workers(lab, 'R1').map((w, i) => w.counters.greRxPackets - rows[i].counters.greRxPackets);
+  t.ok(moved.every((n) => n > 0), `both hub workers forward again (${moved.join(', ')})`);
+});
+
+t.test('ESP: both workers encrypt; a rekey under traffic loses and reorders nothing', async (t) => {
+  const lab = await bringUp(t, 'wke', withIkePsk);
+  if (!lab) return;
+  const counters = (r: string) => lab.ctlJson<Record<string, number>>(r, 'show dataplane counters');
+  const sas = (r: string) => lab.ctlJson<Array<{ peer: string; spi: number; dir: string }>>(r, 'show crypto ipsec sa');
+  const first = sas('R2').filter((s) => s.peer === '172.16.15.2').map((s) => s.spi);
+  t.equal(first.length, 2, 'one SA pair with the hub');
+  const before = { R1: counters('R1'), R2: counters('R2') };
+  // 150 s at 400 datagrams/s: the pair is renegotiated at about 102 s and the old one expires at 120 s
+  const perFlow = 7500;
+  const { result } = await startReceiver(lab.ns('h1'), FLOWS, 400);
+  const sent = await sendFlows(lab.ns('h2'), { flows: FLOWS, perFlow, pps: 400, size: 200, dsts: DSTS });
+  t.equal(sent, FLOWS * perFlow, 'sent');
+  checkFlows(t, await result, perFlow, 'ESP through the rekey');
+  const now = sas('R2').filter((s) => s.peer === '172.16.15.2');
+  t.ok(now.length >= 2 && now.some((s) => !first.includes(s.spi)), `the pair was renegotiated under the traffic (${first} -> ${now.map((s) => s.spi)})`);
+  const after = { R1: counters('R1'), R2: counters('R2') };
+  for (const r of ['R1', 'R2'] as const) {
+    t.same(DROPS.map((k) => (after[r][k] ?? 0) - (before[r][k] ?? 0)), DROPS.map(() => 0), `${r}: ${DROPS.join(', ')} stayed 0`);
+  }
+  for (const w of workers(lab, 'R2')) t.ok(w.counters.espTxPackets > 0, `R2 worker ${w.worker} encrypted (${w.counters.espTxPackets})`);
+  const hub = workers(lab, 'R1');
+  t.ok(hub.some((w) => w.counters.espRxPackets > 0), `R1 decrypted (${hub.map((w) => w.counters.espRxPackets)}: one inbound SA is received by one worker)`);
+  t.ok(hub.every((w) => w.restarts === 0) && workers(lab, 'R2').every((w) => w.restarts === 0), 'no worker died');
+});
