@@ -12,7 +12,9 @@ echo; echo "### AES-GCM per core: ours, ours at the baseline revision, OpenSSL (
 echo; echo "### ESP in the WASM data plane, in memory (one worker)"; node "$here/esp.mjs"
 echo; echo "### per-core scaling in memory: 1 worker vs N on one shared memory (GRE, ESP out/in; one SA vs N SAs; CPU s per Gbit)"; node "$here/scaling.mjs" 1
 echo; echo "### one appliance driven by a C traffic generator, its sink the far interface's counter (bench/onebox.sh; CPU of the appliance only)"
-for mode in cleartext chacha gcm; do bash "$here/onebox.sh" $mode 1400 64 | grep '^onebox'; done
+for w in 1 2; do
+  for mode in cleartext chacha gcm; do ONEBOX_LABEL="workers=$w" ONEBOX_CONFIG="dataplane workers $w" bash "$here/onebox.sh" $mode 1400 64 | grep '^onebox'; done
+done
 echo; echo "### NHRP: time to direct spoke-to-spoke path, Phase 2 and Phase 3 (seed topology)"; node "$here/nhrp-convergence.mjs" 10
 echo; echo "### NHRP: a spoke's NBMA address changes (DHCP-like, no-unique): time until traffic flows again"; node "$here/nbma-change.mjs" 8
 echo; echo "### IKEv1: main mode + quick mode per second per core as responder, ours and strongSwan's charon"; node "$here/ike.mjs" 200
