@@ -19,11 +19,17 @@ import {
 } from './layout';
 
 /**
- * Attempts of a reader whose lookups keep meeting a write. A worker 0 that died inside a command
- * leaves the seqlock odd until its successor's setup() closes it: the lookup then misses (the packet is
- * dropped and counted as such) rather than spinning without end.
+ * A reader whose lookups keep meeting a write spins READ_SPINS times, then sleeps READ_WAIT_NS at a
+ * time on the seqlock word, up to READ_WAITS times (0.2 s in all). A bound in time, not in tries: on a
+ * loaded machine the scheduler may take worker 0 off its core in the middle of a command for
+ * milliseconds, and 65536 bare spins (about 3 ms) gave up on it: a registered peer's GRE was dropped
+ * as dropUnknownPeer (test/integration-workers.test.ts found it). A worker 0 that died inside a command
+ * leaves the seqlock odd until its successor's setup() closes it: the lookup then misses after the
+ * bound (the packet is dropped and counted as such) rather than waiting without end.
  */
-export const READ_TRIES: u32 = 1 << 16;
+export const READ_SPINS: u32 = 1 << 12;
+export const READ_WAIT_NS: i64 = 100_000;
+export const READ_WAITS: u32 = 2000;
 
 /** True on a worker that reads tables another worker writes (any but worker 0). */
 @inline export function sharedReader(): bool { return workerIndex != 0; }
@@ -52,13 +58,17 @@ export function tablesRepair(): void {
 /**
  * `look(key)` on a consistent view of the tables: on worker 0 (the writer) a plain call; on another
  * worker repeated while a command is being applied or ran meanwhile; `miss` if that never ends
- * (READ_TRIES). `look` must be a plain function of its key (tables and module globals only).
+ * (the bound above). `look` must be a plain function of its key (tables and module globals only).
  */
 export function tablesRead<T>(look: (key: u32) => T, key: u32, miss: T): T {
   if (!sharedReader()) return look(key);
-  for (let n: u32 = 0; n < READ_TRIES; n++) {
+  for (let n: u32 = 0; n < READ_SPINS + READ_WAITS; n++) {
     const g = tablesGen();
-    if ((g & 1) != 0) continue;
+    if ((g & 1) != 0) {
+      // workers > 0 run in worker threads, where a wait may block (never on Node's main thread)
+      if (n >= READ_SPINS) atomic.wait<i32>(tunnelState + TUNNEL_STATE_TABLE_GEN, <i32>g, READ_WAIT_NS);
+      continue;
+    }
     const v = look(key);
     if (tablesStable(g)) return v;
   }
