@@ -79,8 +79,8 @@ t.test('factory spokes find the hub by DHCP option 43 and by DNS, enroll through
   // R3: DNS: dmvpn-enroll.<domain> asked of the lease's DNS server
   const dns = run(inet, [process.execPath, path.join(ROOT, 'test/util/dns-responder.mjs'), '172.16.35.1', '53', `dmvpn-enroll.${DOMAIN}`, HUB_NBMA]);
   t.ok(await waitFor(() => /listening 53/.test(dns.out.join('')), 15000), 'DNS responder up on R3\'s link');
-  // its option 43 names the hub by host name (B1), which is refused: discovery goes on to DNS
-  udhcpd(3, [`option domain ${DOMAIN}`, 'option dns 172.16.35.1', `option 0x2b ${Buffer.from('5A1D;B1;K5;Ihub.branch.ztd.test;J4430').toString('hex')}`]);
+  // its option 43 names an IPv6 hub (B3), which is refused: discovery goes on to DNS
+  udhcpd(3, [`option domain ${DOMAIN}`, 'option dns 172.16.35.1', `option 0x2b ${Buffer.from('5A1D;B3;K5;I2001:db8::1;J4430').toString('hex')}`]);
   const r3lease = factory('R3', `FLEET ${FLEET_SECRET}`);
   udhcpc('R3', r3lease);
   t.ok(await waitFor(() => /query dmvpn-enroll/.test(dns.out.join('')), 45000), 'R3: asks DNS');
@@ -89,7 +89,7 @@ t.test('factory spokes find the hub by DHCP option 43 and by DNS, enroll through
   t.ok(r3up, 'hub: R3 UP in show dmvpn as 192.168.0.11');
   if (!r3up) t.comment(logs());
   t.match(lab.ctl('R3', 'show logging'), /enrolling with hub 172\.16\.15\.2 port 4430 \(source: DNS\)/, 'R3: the hub found by DNS, logged with its source');
-  t.match(lab.ctl('R3', 'show logging'), /%ENROLL-3-DISCOVERY: DHCP option 43 refused: address type B1 \(only B2, IPv4, is taken\)/, 'R3: its malformed option 43 refused with the reason');
+  t.match(lab.ctl('R3', 'show logging'), /%ENROLL-3-DISCOVERY: DHCP option 43 refused: address type B3 \(B1, a host name, and B2, IPv4, are taken\)/, 'R3: its malformed option 43 refused with the reason');
   t.match(enrollView()?.admitted ?? [], [{ address: '192.168.0.10', token: 'SITE1' }, { address: '192.168.0.11', token: 'FLEET' }], 'hub: both admitted in show dmvpn enrollment');
   t.ok(nsExec(lab.ns('R3'), ['ping', '-c', '3', '-i', '0.3', '-W', '2', '192.168.0.1'], { allowFail: true }).status === 0, 'R3 pings the hub\'s tunnel address');
   for (const r of ['R2', 'R3']) t.notMatch(log(r), new RegExp(`${SECRET}|${FLEET_SECRET}|PRIVATE KEY`), `${r}: no secret or key in its log`);
