@@ -120,13 +120,15 @@ bench: all
 # aarch64 image (test/image/firmware-aarch64.soak.ts, two arm64 boots); power cuts at random points
 # of a firmware update (`make soak-kill`, below: hours at its default 200 iterations); the enrollment
 # key rollover and the recovery of an expired certificate in namespaces (test/enroll-rekey.soak.ts,
-# about 3 minutes: it waits out 1-minute certificates).
+# about 3 minutes: it waits out 1-minute certificates); two data-plane workers through an IPsec rekey
+# under traffic (test/integration-workers.test.ts with DMVPN_WORKERS_REKEY=1, 150 s of traffic).
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory image ARCH=x86_64
 	@$(MAKE) --no-print-directory image ARCH=aarch64
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=2400 test/image/firmware-rollback.soak.ts
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=900 test/enroll-rekey.soak.ts
+	DMVPN_WORKERS_REKEY=1 node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=900 test/integration-workers.test.ts
 	DMVPN_IMAGE_ENROLL_ARCH=aarch64 node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=1400 test/image-enroll.test.ts
 	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=3000 test/image/firmware-aarch64.soak.ts
 	@$(MAKE) --no-print-directory soak-kill
