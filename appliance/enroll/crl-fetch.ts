@@ -70,15 +70,15 @@ export class CrlFetcher {
     let next = FETCH_EVERY_MS, failed = false;
     for (const s of sourcesOf(this.d.config())) {
       const why = await this.fetchOne(s);
+      const held = this.store.of(new X509Certificate(s.caPem));
       if (why) {
         failed = true;
         this.counters.failed++;
-        const held = this.store.of(new X509Certificate(s.caPem));
-        const stale = held && held.nextUpdate < this.now() ? `; the CRL held (number ${held.number}) is past its nextUpdate: it still refuses what it lists, other certificates of this CA are accepted` : held ? '' : '; no CRL held: certificates of this CA are not checked for revocation';
-        this.d.log(held && held.nextUpdate < this.now() ? 'warn' : 'error', 'CRL_FETCH_FAILED', `trustpoint ${s.trustpoint}: CRL not fetched from https://${s.at.host}:${s.at.port}: ${why}${stale}; retrying in ${Math.round(this.wait / 1000)} s`);
+        const expired = held !== undefined && held.nextUpdate < this.now();
+        const stale = expired ? `; the CRL held (number ${held.number}) is past its nextUpdate: it still refuses what it lists, other certificates of this CA are accepted` : held ? '' : '; no CRL held: certificates of this CA are not checked for revocation';
+        this.d.log(expired ? 'warn' : 'error', 'CRL_FETCH_FAILED', `trustpoint ${s.trustpoint}: CRL not fetched from https://${s.at.host}:${s.at.port}: ${why}${stale}; retrying in ${Math.round(this.wait / 1000)} s`);
         continue;
       }
-      const held = this.store.of(new X509Certificate(s.caPem));
       if (held) next = Math.min(next, Math.max(RETRY_FIRST_MS, held.nextUpdate - this.now()));
     }
     if (!failed) { this.wait = RETRY_FIRST_MS; return next; }

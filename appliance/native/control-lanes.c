@@ -20,6 +20,15 @@
 #define SO_ATTACH_REUSEPORT_CBPF 51
 #endif
 
+/* Attaches classic BPF `code` (n instructions) to `fd` as socket option `option` (SO_ATTACH_FILTER or
+ * SO_ATTACH_REUSEPORT_CBPF); `what` names the program in the error. The control lanes' programs and the
+ * workers' receive spread (nbma-spread.c) all go through here. */
+int socket_filter_attach(int fd, int option, struct sock_filter *code, unsigned short n, const char *what, struct io_err *e) {
+  struct sock_fprog prog = { .len = n, .filter = code };
+  if (setsockopt(fd, SOL_SOCKET, option, &prog, sizeof prog) == 0) return 0;
+  return io_fail(e, errno, "%s (%s) on fd %d: %s", option == SO_ATTACH_FILTER ? "SO_ATTACH_FILTER" : "SO_ATTACH_REUSEPORT_CBPF", what, fd, strerror(errno));
+}
+
 #define GRE_PROTO_NHRP 0x2001
 #define ACCEPT 0xffffffffu
 #define REJECT 0u
@@ -36,9 +45,7 @@ int gre_lane_filter(int fd, int nhrp, struct io_err *e) {
     BPF_STMT(BPF_RET | BPF_K, on_nhrp),
     BPF_STMT(BPF_RET | BPF_K, otherwise),
   };
-  struct sock_fprog prog = { .len = sizeof code / sizeof *code, .filter = code };
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0) return 0;
-  return io_fail(e, errno, "SO_ATTACH_FILTER (GRE %s lane) on fd %d: %s", nhrp ? "NHRP" : "data", fd, strerror(errno));
+  return socket_filter_attach(fd, SO_ATTACH_FILTER, code, sizeof code / sizeof *code, nhrp ? "GRE NHRP lane" : "GRE data lane", e);
 }
 
 /* IKE on UDP 4500 (RFC 3948 2.2): two sockets bound to the same address and port with SO_REUSEPORT,
@@ -53,7 +60,5 @@ int ike_lane_filter(int fd, struct io_err *e) {
     BPF_STMT(BPF_RET | BPF_K, 1),                         /* non-ESP marker: the IKE socket */
     BPF_STMT(BPF_RET | BPF_K, 0),                         /* ESP: the data socket */
   };
-  struct sock_fprog prog = { .len = sizeof code / sizeof *code, .filter = code };
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0) return 0;
-  return io_fail(e, errno, "SO_ATTACH_REUSEPORT_CBPF (IKE lane) on fd %d: %s", fd, strerror(errno));
+  return socket_filter_attach(fd, SO_ATTACH_REUSEPORT_CBPF, code, sizeof code / sizeof *code, "IKE lane", e);
 }

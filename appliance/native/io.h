@@ -36,6 +36,8 @@ int parse_ipv4(const char *s, uint32_t *out_host_order);
 
 /* control-lanes.c: a raw GRE socket takes only NHRP (nhrp = 1) or only everything else (0); the
  * SO_REUSEPORT group of fd on UDP 4500 sends IKE to its second socket, the rest to its first. */
+struct sock_filter;
+int socket_filter_attach(int fd, int option, struct sock_filter *code, unsigned short n, const char *what, struct io_err *e);
 int gre_lane_filter(int fd, int nhrp, struct io_err *e);
 int ike_lane_filter(int fd, struct io_err *e);
 /* nbma-spread.c: raw GRE / ESP socket of worker `worker` of `workers` takes only its share of the flows. */

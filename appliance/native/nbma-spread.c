@@ -19,8 +19,6 @@
  * client's port is the high half of the ports word, which Linux picks even for connect() (so bit 16
  * never changed: every stream of one host pair hashed alike, seen at a hub). */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <string.h>
 #include <linux/filter.h>
 #include <sys/socket.h>
 #include "io.h"
@@ -45,12 +43,6 @@
 #define HASH_SHIFT 16
 #define ACCEPT 0xffffffffu
 #define REJECT 0u
-
-static int attach(int fd, struct sock_filter *code, unsigned short n, const char *what, struct io_err *e) {
-  struct sock_fprog prog = { .len = n, .filter = code };
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0) return 0;
-  return io_fail(e, errno, "SO_ATTACH_FILTER (%s spread) on fd %d: %s", what, fd, strerror(errno));
-}
 
 int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, struct io_err *e) {
   if (workers < 2 || worker >= workers) return io_fail_code(e, "EINVAL", "GRE spread: worker %u of %u", worker, workers);
@@ -108,7 +100,7 @@ int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, 
     /* 47 */ BPF_STMT(BPF_RET | BPF_K, short_verdict),
     /* 48 */ BPF_STMT(BPF_RET | BPF_K, nhrp_verdict),
   };
-  return attach(fd, code, sizeof code / sizeof *code, "GRE", e);
+  return socket_filter_attach(fd, SO_ATTACH_FILTER, code, sizeof code / sizeof *code, "GRE spread", e);
 }
 
 int esp_spread_filter(int fd, unsigned worker, unsigned workers, struct io_err *e) {
@@ -127,5 +119,5 @@ int esp_spread_filter(int fd, unsigned worker, unsigned workers, struct io_err *
     /* 10 */ BPF_STMT(BPF_RET | BPF_K, REJECT),
     /* 11 */ BPF_STMT(BPF_RET | BPF_K, worker == 0 ? ACCEPT : REJECT),
   };
-  return attach(fd, code, sizeof code / sizeof *code, "ESP", e);
+  return socket_filter_attach(fd, SO_ATTACH_FILTER, code, sizeof code / sizeof *code, "ESP spread", e);
 }
