@@ -98,12 +98,23 @@ build/native-aarch64/dmvpn_io.node: $(wildcard appliance/native/*.c appliance/na
 # the skips are listed again after tap's summary so they cannot scroll by unseen.
 # The images are built (or taken from their cache) before the tests, not inside the boot tests' time
 # limit: a cold build takes minutes. A build that fails here is reported again by test/image*.test.ts.
+#
+# Two test files run at once (tap's default is one CPU left free: one at a time on a 2-core machine, so
+# the wall time was the sum of the files', an hour). Namespaces, veths, charon's and FRR's run files are
+# per process (test/util/lab.ts uniquePrefix, strongswan.ts, frr-daemon.ts). SERIAL_TESTS run alone:
+# the VM boots (qemu TCG takes both cores) and the multi-worker forwarding test, which counts every
+# datagram of paced flows and would measure the other file's load rather than the workers.
+SERIAL_TESTS = test/image.test.ts test/image-aarch64.test.ts test/image-enroll.test.ts \
+  test/image-firmware-kill.test.ts test/interop-frr.test.ts test/interop-ipsec.test.ts \
+  test/integration-workers.test.ts
+TEST_JOBS ?= 2
 test: deps
 	@$(MAKE) --no-print-directory all
 	node_modules/.bin/tsc --noEmit -p .
 	@for a in x86_64 aarch64; do $(MAKE) --no-print-directory image ARCH=$$a || echo "make image ARCH=$$a failed: test/image*.test.ts will say why"; done
 	@rm -rf .tap/test-results
-	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=600 test/*.test.ts; \
+	node_modules/.bin/tap --reporter=terse --allow-empty-coverage --disable-coverage --timeout=600 \
+	  --jobs=$(TEST_JOBS) $(SERIAL_TESTS:%=--serial=%) test/*.test.ts; \
 	  rc=$$?; node test/util/skip-report.mjs .tap/test-results; exit $$rc
 
 lab: deps-lab

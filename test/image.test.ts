@@ -267,8 +267,13 @@ t.test('firmware update over HTTP through the tunnel: refused unsigned; slot B w
     const ph = /^Update: (\w+)/m.exec(o)?.[1];
     if (ph && phases.at(-1)?.split(' ')[0] !== ph) phases.push(`${ph} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     // downloaded: where to (the supervisor's log, before the reboot clears it): the persistent partition
-    // (256 MiB /data, resumable after a power cut), not RAM (a NoRoom fallback logs "not resumable")
-    if ((ph === 'verifying' || ph === 'writing') && downloadLog === undefined) downloadLog = (await vm!.shell('grep -c "%FIRMWARE-" /var/log/dmvpnd.log; grep -c "not resumable" /var/log/dmvpnd.log', 10_000).catch(() => ({ out: '' }))).out;
+    // (256 MiB /data, resumable after a power cut), not RAM (a NoRoom fallback logs "not resumable" as
+    // the download starts). Read at every poll while a job runs, the last reading kept: a slow machine's
+    // polls may see no verifying or writing phase between downloading and the reboot (a CI run did so).
+    if (ph && ph !== 'idle') {
+      const read = (await vm!.shell('grep -c "%FIRMWARE-" /var/log/dmvpnd.log; grep -c "not resumable" /var/log/dmvpnd.log', 10_000).catch(() => ({ out: '' }))).out;
+      if (/^\d+\s+\d+\s*$/.test(read.trim() + '\n')) downloadLog = read;
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
   const [fwLines, ramLines] = (downloadLog ?? '').trim().split(/\s+/).map(Number);

@@ -33,22 +33,25 @@ t.test('clear dmvpn enrollment binding cuts the spoke off at once and keeps it o
   const hubSas = () => lab.ctl('R1', 'show crypto ikev2 sa');
   const r3Sa = () => new RegExp(`${R3_NBMA.replace(/\./g, '\\.')}/\\d+ +none/none +READY`).test(hubSas());
   t.ok(r3Sa(), 'hub: an IKEv2 SA READY with R3');
-  const r3 = (enrollView()?.admitted ?? []).find((b: { address: string }) => b.address === '192.168.0.11');
-  t.ok(r3, 'hub: R3 bound to 192.168.0.11');
+  // the pool hands addresses out in the order the spokes enroll, and either may be first
+  const r3Addr = hubPeers().find((p) => p.nbma === R3_NBMA)?.tunnel ?? '?';
+  const r3Esc = r3Addr.replace(/\./g, '\\.'), r3Dash = r3Addr.replace(/\./g, '-');
+  const r3 = (enrollView()?.admitted ?? []).find((b: { address: string }) => b.address === r3Addr);
+  t.ok(r3, `hub: R3 bound to ${r3Addr}`);
   const short = String(r3?.key).slice(0, 16);
 
   // the operator unbinds R3: its SA and its registration go at once, said on the CLI
   const out = lab.ctl('R1', `clear dmvpn enrollment binding ${short}`);
-  t.match(out, new RegExp(`% device key ${short} released 192\\.168\\.0\\.11`), 'the binding released');
-  t.match(out, new RegExp(`% IKE SA with 172\\.16\\.35\\.2 \\(spoke-192-168-0-11\\.[0-9a-f]{32}\\.dmvpn\\.invalid\\) taken down: device key ${short} is not enrolled on this hub .*; NHRP registration 192\\.168\\.0\\.11 withdrawn`), 'the CLI says which SA and registration went, and why');
-  t.notOk(hubPeers().some((p) => p.tunnel === '192.168.0.11'), 'hub: R3 gone from show dmvpn at once');
+  t.match(out, new RegExp(`% device key ${short} released ${r3Esc}`), 'the binding released');
+  t.match(out, new RegExp(`% IKE SA with 172\\.16\\.35\\.2 \\(spoke-${r3Dash}\\.[0-9a-f]{32}\\.dmvpn\\.invalid\\) taken down: device key ${short} is not enrolled on this hub .*; NHRP registration ${r3Esc} withdrawn`), 'the CLI says which SA and registration went, and why');
+  t.notOk(hubPeers().some((p) => p.tunnel === r3Addr), 'hub: R3 gone from show dmvpn at once');
   t.notOk(r3Sa(), 'hub: no IKE SA with R3 at once');
   t.ok(await waitFor(() => /172\.16\.15\.2 deleted the IKE SA/.test(lab.ctl('R3', 'show logging')), 10000), 'R3: told by a Delete');
 
   // R3 keeps trying with its unexpired certificate: refused every time, never back
   let back = false;
   const refusedTwice = await waitFor(() => {
-    back ||= hubPeers().some((p) => p.tunnel === '192.168.0.11') || r3Sa();
+    back ||= hubPeers().some((p) => p.tunnel === r3Addr) || r3Sa();
     return (enrollView()?.ike?.refused ?? 0) >= 2;
   }, 90000, 500);
   t.ok(refusedTwice, `hub: R3's new attempts refused and counted (${enrollView()?.ike?.refused})`);
@@ -56,7 +59,7 @@ t.test('clear dmvpn enrollment binding cuts the spoke off at once and keeps it o
   const r3log = lab.ctl('R3', 'show logging');
   t.match(r3log, /peer refused our authentication \(AUTHENTICATION_FAILED\)/, 'R3: AUTHENTICATION_FAILED');
   const hubLog = lab.ctl('R1', 'show logging');
-  t.match(hubLog, new RegExp(`IKE_AUTH: spoke-192-168-0-11\\.[0-9a-f]{32}\\.dmvpn\\.invalid: device key ${short} is not enrolled on this hub`), 'hub: the refusal logged with its reason');
+  t.match(hubLog, new RegExp(`IKE_AUTH: spoke-${r3Dash}\\.[0-9a-f]{32}\\.dmvpn\\.invalid: device key ${short} is not enrolled on this hub`), 'hub: the refusal logged with its reason');
   t.notMatch(hubLog, new RegExp(String(r3?.key)), 'hub: no more of the key id than its prefix in the log');
   t.match(lab.ctl('R1', 'show dmvpn enrollment'), /^ {2}IKE: refused [2-9]\d* \(device key not enrolled\), SAs taken down 1 \(binding cleared\)$/m, 'show dmvpn enrollment: the counters');
 
@@ -73,7 +76,7 @@ t.test('clear dmvpn enrollment binding cuts the spoke off at once and keeps it o
   lab.start('R3', r3cfg, FAST_RETRY);
   back = false;
   const refusedAgain = await waitFor(() => {
-    back ||= hubPeers().some((p) => p.tunnel === '192.168.0.11') || r3Sa();
+    back ||= hubPeers().some((p) => p.tunnel === r3Addr) || r3Sa();
     return (enrollView()?.ike?.refused ?? 0) > refusedBefore;
   }, 60000, 500);
   t.ok(refusedAgain, 'hub: R3 restarted, refused again');

@@ -2,7 +2,7 @@
 // After `make test`: lists every skipped test with its reason from tap's saved results, in a banner
 // after the summary, so a skip (a tool missing outside CI, see needs.ts) is never silent; then the
 // slowest test files and the sum of all files' times, so a CI log tells where `make test`'s hour goes
-// (tap runs two files at once on two cores: the wall time is about half the sum). Plain JS: it runs
+// (tap runs two files at once, Makefile TEST_JOBS, the VM boots alone: SERIAL_TESTS). Plain JS: it runs
 // with bare node, after tap.
 //   node test/util/skip-report.mjs .tap/test-results
 import fs from 'node:fs';
