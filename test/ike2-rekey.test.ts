@@ -130,6 +130,11 @@ t.test('lifetimes: the Child SA and the IKE SA rekey by themselves before they e
   t.ok(children(p.a.events).length >= 2, 'Child SA rekeyed');
   t.ok(ikeRekeyed(), 'IKE SA rekeyed');
   t.equal(p.a.m.sas.length, 1);
-  t.equal(p.a.m.childrenOf(p.a.m.sas[0]).length, 1, 'one pair at a time in the end');
+  // with a 1 s lifetime the pair rekeys all the time: a new pair is up a moment before the old one's
+  // Delete is exchanged, so the count is sampled until a moment between two rekeys (a loaded CI run
+  // sampled the overlap once); a pair never deleted would keep it at 2 or more throughout
+  let pairs = 0;
+  for (let i = 0; i < 40 && (pairs = p.a.m.sas.length === 1 ? p.a.m.childrenOf(p.a.m.sas[0]).length : 0) !== 1; i++) { await new Promise((r) => setTimeout(r, 25)); await p.settle(); }
+  t.equal(pairs, 1, 'one pair at a time in the end');
   if (!t.passing()) t.comment(JSON.stringify([p.a.m.sas.map((s) => p.a.m.childrenOf(s)), p.b.m.sas.map((s) => p.b.m.childrenOf(s))]), p.a.logs.join('\n'), p.b.logs.join('\n'));
 });

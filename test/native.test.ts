@@ -37,7 +37,7 @@ t.test('loader resolves the addon from source and from a bundle in dist/', async
   t.equal(findNativePath(join(repo, 'appliance/io/native.ts')), nativePath);
   t.equal(findNativePath(join(repo, 'dist/dmvpnd.mjs')), nativePath);
   t.throws(() => findNativePath('/nonexistent/dir/x.mjs'), { code: 'ENOENT' });
-  for (const f of ['openTun', 'configureInterface', 'openRawIp', 'greLane', 'ikeLane', 'openUdp', 'closeFd', 'startPump', 'stopPump',
+  for (const f of ['openTun', 'configureInterface', 'openRawIp', 'greLane', 'ikeLane', 'nbmaSpread', 'udpSpread', 'openUdp', 'closeFd', 'startPump', 'stopPump',
     'pumpStats', 'wake', 'wait', 'watch', 'unwatch', 'pcapOpen', 'pcapClose'] as const)
     t.type(io[f], 'function', f);
 });
@@ -286,6 +286,35 @@ t.test('IKE lane: on UDP 4500 the non-ESP marker goes to the second socket of th
   t.same(r.esp.filter((x: string) => x !== '\xff'), [...esp, 'ENDX'], 'the ESP socket: every ESP datagram, in order');
   t.equal(r.esp.filter((x: string) => x === '\xff').length, 5, 'and the NAT-keepalives (too short for the marker)');
 });
+
+// ESP in UDP over several workers (native/nbma-spread.c udp_spread_filter, docs/dataplane.md "Every core forwards")
+const spreadWorker = (spi: number, workers: number) => ((Math.imul(spi, 0x9e3779b1) >>> 0) >>> 16) % workers;
+for (const c of [{ workers: 3, ikeLane: true }, { workers: 2, ikeLane: false }]) {
+  t.test(`UDP 4500 spread over ${c.workers} workers ${c.ikeLane ? 'with' : 'without'} the IKE lane: ESP by SPI, each SPI on one socket in order; IKE ${c.ikeLane ? 'to the lane' : 'to worker 0'}; keepalives to worker 0`, needs(t, 'root', 'ip', 'python3'), async (t) => {
+    const spis = Array.from({ length: 12 }, (_, i) => 0x1000 + i * 0x1111);
+    const per = 24;
+    const r = await runChild(netns(t, `udpsp${c.workers}`), { scenario: 'udp-spread', workers: c.workers, ikeLane: c.ikeLane, spis, per });
+    t.equal(r.refused?.code, 'EINVAL', 'one worker is refused (nothing to spread)');
+    // the group's sockets in bind order: worker 0, [the IKE lane], workers 1..N-1
+    const socketOf = (w: number) => (w === 0 ? 0 : w + (c.ikeLane ? 1 : 0));
+    const got: string[][] = r.got.map((g: string[]) => g.map((h) => Buffer.from(h, 'hex').toString('latin1')));
+    const ikeSock = c.ikeLane ? 1 : 0;
+    const ike = got[ikeSock].filter((x) => x.startsWith('\0\0\0\0')).map((x) => x.slice(4));
+    t.same(ike, Array.from({ length: per / 4 }, (_, i) => `IKE-${String(i * 4).padStart(3, '0')}`), `IKE: every datagram on socket ${ikeSock}, in order`);
+    t.notOk(got.some((g, i) => i !== ikeSock && g.some((x) => x.startsWith('\0\0\0\0'))), 'no IKE on another socket');
+    t.equal(got[0].filter((x) => x === '\xff').length, per / 8, 'keepalives: all on worker 0');
+    const used = new Set<number>();
+    for (const spi of spis) {
+      const w = spreadWorker(spi, c.workers);
+      used.add(w);
+      const tag = Buffer.alloc(4); tag.writeUInt32BE(spi);
+      const mine = (g: string[]) => g.filter((x) => x.startsWith(tag.toString('latin1'))).map((x) => x.slice(4));
+      t.same(mine(got[socketOf(w)]), Array.from({ length: per }, (_, i) => `ESP-${String(i).padStart(3, '0')}`), `SPI ${spi.toString(16)}: all on worker ${w}'s socket, in order`);
+    }
+    t.equal(used.size, c.workers, `the ${spis.length} SPIs reach every worker`);
+    t.equal(got.reduce((a, g) => a + g.length, 0), spis.length * per + per / 4 + per / 8, 'nothing lost, nothing twice');
+  });
+}
 
 // UDP GSO/GRO on the ESP-in-UDP sockets (native/udp-offload.c, docs/dataplane.md "UDP offloads")
 const gsoRuns = [{ port: 4601, size: 1400, count: 50 }, { port: 4602, size: 1400, count: 1 }, { port: 4601, size: 1000, count: 10 }, { port: 4601, size: 500, count: 1 }];

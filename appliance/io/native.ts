@@ -149,6 +149,12 @@ export interface NativeIo {
    * worker's flows: GRE by the inner addresses (NHRP only if `takeNhrp`), ESP by SPI (native/nbma-spread.c).
    */
   nbmaSpread(fd: number, protocol: 47 | 50, worker: number, workers: number, takeNhrp: boolean): void;
+  /**
+   * Program of the SO_REUSEPORT group of `fd` (UDP 4500) with `workers` data-plane workers, bound in the
+   * order worker 0, the IKE lane (if `ikeLane`), workers 1..N-1: ESP goes to its worker's socket by SPI
+   * (as nbmaSpread's raw ESP), IKE to the lane (or worker 0), NAT-keepalives to worker 0. Replaces ikeLane's.
+   */
+  udpSpread(fd: number, workers: number, ikeLane: boolean): void;
   closeFd(fd: number): void;
   /** Starts one pump thread; returns its id. */
   startPump(opts: PumpOptions): number;

@@ -13,6 +13,10 @@
  *     which counts it.
  *   - ESP: the hash of the SPI, so one inbound SA is received by one worker (its replay window is then
  *     never contended on receive); several SAs spread.
+ *   - ESP in UDP (port 4500, NAT-T): one UDP socket per worker, all in one SO_REUSEPORT group with the
+ *     IKE lane's socket (control-lanes.c); the group's program (udp_spread_filter) picks the socket: IKE
+ *     (the non-ESP marker) the IKE lane's, a NAT-keepalive (too short for an SPI) worker 0's, ESP its
+ *     worker's by the same SPI hash as raw ESP. One program per group, run once per datagram.
  * Cost: every socket of the protocol runs its filter on every packet (N short programs per packet).
  * The hash: (x * 0x9e3779b1) >> 16, modulo N (cBPF has no other mixing than its ALU); for GRE x is
  * first folded (x ^ x >> 16): the low bits of the result depend only on x's low 17 bits, and the
@@ -120,4 +124,28 @@ int esp_spread_filter(int fd, unsigned worker, unsigned workers, struct io_err *
     /* 11 */ BPF_STMT(BPF_RET | BPF_K, worker == 0 ? ACCEPT : REJECT),
   };
   return socket_filter_attach(fd, SO_ATTACH_FILTER, code, sizeof code / sizeof *code, "ESP spread", e);
+}
+
+/* The SO_REUSEPORT group on UDP 4500 with `workers` workers. The kernel numbers a group's sockets in the
+ * order they were bound: worker 0's, then the IKE lane's if `ike_lane`, then workers 1 .. workers-1'.
+ * UDP runs the program with the data at the UDP payload; a load past its end ends the program with 0
+ * (a 1-byte NAT-keepalive: worker 0, which counts it). An index past the group (a socket not bound yet)
+ * makes the kernel fall back to its own hash: the datagram still arrives, on some worker, which can
+ * decrypt any SA (docs/dataplane.md "ESP across workers"). */
+int udp_spread_filter(int fd, unsigned workers, int ike_lane, struct io_err *e) {
+  if (workers < 2) return io_fail_code(e, "EINVAL", "UDP spread: %u workers", workers);
+  const uint32_t ike_index = ike_lane ? 1 : 0, past_ike = ike_lane ? 1 : 0;
+  struct sock_filter code[] = {
+    /*  0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),               /* A = SPI, or the non-ESP marker */
+    /*  1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+    /*  2 */ BPF_STMT(BPF_RET | BPF_K, ike_index),                /* IKE */
+    /*  3 */ BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, HASH_MUL),
+    /*  4 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, HASH_SHIFT),
+    /*  5 */ BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, workers),        /* A = the worker */
+    /*  6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+    /*  7 */ BPF_STMT(BPF_RET | BPF_K, 0),                        /* worker 0: the group's first socket */
+    /*  8 */ BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, past_ike),       /* workers >= 1 come after the IKE lane */
+    /*  9 */ BPF_STMT(BPF_RET | BPF_A, 0),
+  };
+  return socket_filter_attach(fd, SO_ATTACH_REUSEPORT_CBPF, code, sizeof code / sizeof *code, "UDP spread", e);
 }

@@ -152,20 +152,19 @@ export class DataplaneHost {
       this.espFd = this.io.openRawIp(50, p.source);
       this.udpFd = this.io.openUdp(p.source, NATT_PORT, { reusePort: true });
       this.ikeFd = this.openIkeLane(p.source);
-      // raw ESP spread by SPI (one inbound SA on one worker); ESP in UDP stays with worker 0 (its SO_REUSEPORT
-      // group's program already picks the IKE lane: spreading it too is left, docs/dataplane.md)
+      // raw ESP spread by SPI (one inbound SA on one worker), and ESP in UDP by the same hash
       const espFds = [this.espFd, ...this.openExtra(() => this.io.openRawIp(50, p.source))];
       if (this.workers > 1) espFds.forEach((fd, i) => this.io.nbmaSpread(fd, 50, i, this.workers, false));
-      for (let i = 0; i < this.workers; i++) {
-        this.startPump('espRx', { kind: 'raw-rx', fd: espFds[i], rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }, i);
-        if (i > 0) this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH }, i);
-      }
+      const udpFds = [this.udpFd, ...this.openUdpSpread(p.source)];
       // the IKE rate limit goes with IKE: on the control lane, and on udpRx too, where IKE comes without
       // the lane, or with it behind ESP in a UDP GRO super-datagram (docs/dataplane.md "UDP offloads")
       const limit = { controlRate: p.udpControlRate ?? UDP_CONTROL_RATE, controlBurst: p.udpControlBurst ?? UDP_CONTROL_BURST };
-      this.startPump('udpRx', { kind: 'udp-rx', fd: this.udpFd, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH, ...limit });
+      for (let i = 0; i < this.workers; i++) {
+        this.startPump('espRx', { kind: 'raw-rx', fd: espFds[i], rawProtocol: 50, coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH }, i);
+        if (i < udpFds.length) this.startPump('udpRx', { kind: 'udp-rx', fd: udpFds[i], coalesceUs: RX_COALESCE_US, batch: NBMA_BATCH, ...limit }, i);
+        this.startPump('udpTx', { kind: 'udp-tx', fd: udpFds[i] ?? this.udpFd, batch: NBMA_BATCH }, i);
+      }
       if (this.ikeFd >= 0) this.startPump('ikeRx', { kind: 'udp-rx', fd: this.ikeFd, batch: NBMA_BATCH, ...limit });
-      this.startPump('udpTx', { kind: 'udp-tx', fd: this.udpFd, batch: NBMA_BATCH });
     }
     this.configureTunnel(p);
     // every worker's ctlRx rings the one supervisor doorbell
@@ -227,6 +226,28 @@ export class DataplaneHost {
       if (fd >= 0) this.io.closeFd(fd); // the group is the ESP socket alone again: it gets everything
       this.log('warn', `IKE control lane on UDP ${NATT_PORT} unavailable (${(e as Error).message}): IKE shares the ESP-in-UDP socket and ring`);
       return -1;
+    }
+  }
+
+  /**
+   * ESP in UDP on every worker: one more UDP 4500 socket per worker >= 1, joining the SO_REUSEPORT group
+   * after worker 0's and the IKE lane's, then the group's program that picks the socket by SPI
+   * (native/nbma-spread.c). Until the program replaces the IKE lane's, the new sockets get nothing from
+   * it. Refused: the extra sockets are closed and ESP in UDP stays with worker 0 (logged), as before.
+   */
+  private openUdpSpread(source: string): number[] {
+    if (this.workers < 2) return [];
+    const fds: number[] = [];
+    try {
+      for (let i = 1; i < this.workers; i++) fds.push(this.io.openUdp(source, NATT_PORT, { reusePort: true }));
+      this.io.udpSpread(this.udpFd, this.workers, this.ikeFd >= 0);
+      this.extraFds.push(...fds);
+      return fds;
+    } catch (e) {
+      for (const fd of fds) this.io.closeFd(fd);
+      if (this.ikeFd >= 0) this.io.ikeLane(this.udpFd); // the group as it was: the lane's program
+      this.log('warn', `ESP in UDP ${NATT_PORT} on worker 0 only (${(e as Error).message})`);
+      return [];
     }
   }
 

@@ -410,6 +410,42 @@ s.sendto(b'\\0\\0\\0\\0ENDI', ('127.0.0.1', 4500))
   out({ end: !!endEsp && !!endIke, esp: onEsp.map(text), ike: onIke.map((sl) => text(sl).slice(4)) });
 }
 
+/** udp-spread: a SO_REUSEPORT group on UDP 4500 of args.workers workers (worker 0, the IKE lane if
+ * args.ikeLane, workers 1..N-1) with udpSpread's program; each socket pumped into a ring of its own. A
+ * python3 sender interleaves ESP of args.spis SPIs (args.per datagrams each, numbered), IKE and
+ * NAT-keepalives; the parent gets what each socket received, in order. */
+async function udpSpread() {
+  initAll();
+  const rings = [L.nbmaRx, L.ctlRx, L.tunRx, L.ctlTx];
+  const socks = [];
+  const open = () => { const fd = io.openUdp('127.0.0.1', 4500, { reusePort: true }); socks.push(fd); return fd; };
+  const group = [open()]; // worker 0
+  if (args.ikeLane) { group.push(open()); io.ikeLane(group[0]); }
+  for (let i = 1; i < args.workers; i++) group.push(open());
+  const refused = errInfo(() => io.udpSpread(group[0], 1, false));
+  io.udpSpread(group[0], args.workers, !!args.ikeLane);
+  const pumps = group.map((fd, i) => io.startPump({ memory: u8, kind: 'udp-rx', fd, ring: rings[i] }));
+  spawnSync('python3', ['-c', `
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+spis = ${JSON.stringify(args.spis)}
+for i in range(${args.per}):
+    for spi in spis:
+        s.sendto(struct.pack('>I', spi) + b'ESP-%03d' % i, ('127.0.0.1', 4500))
+    if i % 4 == 0: s.sendto(b'\\0\\0\\0\\0IKE-%03d' % i, ('127.0.0.1', 4500))
+    if i % 8 == 0: s.sendto(b'\\xff', ('127.0.0.1', 4500))
+`], { stdio: 'ignore' });
+  const expected = args.spis.length * args.per + Math.ceil(args.per / 4) + Math.ceil(args.per / 8);
+  const seen = group.map(() => []);
+  const deadline = Date.now() + 5000;
+  while (seen.reduce((a, x) => a + x.length, 0) < expected && Date.now() < deadline) {
+    group.forEach((_, i) => consumeUntil(rings[i], () => false, 20, seen[i]));
+  }
+  pumps.forEach((p) => io.stopPump(p));
+  socks.forEach((fd) => io.closeFd(fd));
+  out({ refused, got: seen.map((sl) => sl.map((x) => x.data.toString('hex'))) });
+}
+
 /** udp-tx with GSO: a batch of runs (args.runs: [{port, size, count, ike}]) published at once, received by
  * plain sockets (no UDP_GRO: the kernel segments a GSO send before queueing), in order. */
 async function udpGsoTx() {
@@ -498,5 +534,5 @@ async function udpOffloadRefused() {
 }
 
 await ({ tun, 'tun-vnet': tunVnet, 'nbma-rx': nbmaRx, 'nbma-tx': nbmaTx, 'udp-control-rate': udpControlRate,
-  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane, 'udp-gso-tx': udpGsoTx, 'udp-gro-rx': udpGroRx,
+  'rx-ring-full': rxRingFull, 'gre-lanes': greLanes, 'ike-lane': ikeLane, 'udp-spread': udpSpread, 'udp-gso-tx': udpGsoTx, 'udp-gro-rx': udpGroRx,
   'udp-offload-refused': udpOffloadRefused })[args.scenario]();
