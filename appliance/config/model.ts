@@ -155,7 +155,7 @@ export interface ApplianceConfig {
   bgp?: BgpConfig;
   /** `router eigrp`, `ip ... eigrp N` interface lines, `key chain` (model-eigrp.ts); absent without them */
   eigrp?: EigrpConfig;
-  /** `dataplane workers N` (grammar-dataplane.ts); absent = 1 */
+  /** `dataplane workers N` (grammar-dataplane.ts); absent = automatic (autoDataplaneWorkers) */
   dataplaneWorkers?: number;
   /** `dmvpn enrollment` (model-enroll.ts): the hub's zero-touch enrollment server; absent when not configured */
   enrollment?: EnrollmentConfig;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { parseStartupConfig, originLine } from '../config/load.js';
 import type { ApplianceConfig, TunnelConfig, EthernetConfig, StaticRoute } from '../config/model.js';
 import { resolveOsNames, ruleOsName, legacyOsName } from '../config/interfaces.js';
+import { availableParallelism } from 'node:os';
 import { dataplaneWorkers } from '../config/grammar-dataplane.js';
 import { parseInterfaceName, isLoopback } from '../cli/ifname.js';
 import type { TunnelParams } from './dataplane-host.js';
@@ -178,7 +179,7 @@ export class Appliance {
       p2pDestination: tunnel.mode === 'gre-ip' ? tunnel.destination : undefined,
       nhsFallback: nhsNbma ?? (tunnel.mode === 'gre-ip' ? tunnel.destination : undefined),
       redirect: tunnel.nhrp.redirect,
-      workers: dataplaneWorkers(config),
+      workers: dataplaneWorkers(config, availableParallelism()),
     };
     let sas: PlannedSa[];
     try { sas = planIpsec(config, tunnel); } catch (e) {
