@@ -162,7 +162,8 @@ t.test('a tampered, foreign or malformed stored CRL is refused, logged and count
   t.equal(r2.f.view().counters.storedRefused, 1, 'counted');
 
   for (const [what, text] of [['not JSON', '{"version":1,'], ['another version', '{"version":2,"crls":{}}'], ['a CRL that is no PEM', JSON.stringify({ version: 1, crls: { TP: { ca, pem: 'x', fetchedAt: 1 } } })],
-    ['no CA fingerprint', JSON.stringify({ version: 1, crls: { TP: { pem: good, fetchedAt: 1 } } })], ['too large', ' '.repeat(MAX_CRL_FILE + 1)]] as const) {
+    ['no CA fingerprint', JSON.stringify({ version: 1, crls: { TP: { pem: good, fetchedAt: 1 } } })], ['too large', ' '.repeat(MAX_CRL_FILE + 1)],
+    ['a fetch time no Date holds', JSON.stringify({ version: 1, crls: { TP: { ca, pem: good, fetchedAt: Number.MAX_SAFE_INTEGER } } })]] as const) {
     const r = await load(text);
     t.equal(r.f.view().counters.storedRefused, 1, `${what}: counted`);
     t.match(r.logs.join('\n'), /error CRL_STORED_REFUSED: the CRL file \/data\/startup-config\.crls is refused, no CRL loaded from it: /, `${what}: logged`);
@@ -287,5 +288,16 @@ t.test('show crypto pki crls: text and JSON', async (t) => {
   t.match(shown, /^ {2}Number of CRL entries: 0$/m, 'no entries');
   t.notMatch(shown, /Revoked certificates/, 'no serial list');
   t.match(shown, /^CRLs kept in memory only$/m, 'no storage: said so');
+  // a round waiting for the hub
+  let answer: (a: EnrollAnswer) => void = () => undefined;
+  const w = fetcher({ config: () => cfg, answer: () => new Promise<EnrollAnswer>((r) => { answer = r; }) });
+  w.f.start();
+  t.teardown(() => w.f.stop());
+  for (let i = 0; i < 200 && !w.f.fetching; i++) await new Promise((r) => setTimeout(r, 25));
+  t.match(formatPkiCrls(w.f.view()), /^ {2}Next fetch: under way$/m, 'a fetch under way: said so');
+  t.equal(JSON.parse(formatPkiCrls(w.f.view(), true)).fetching, true, 'JSON: fetching');
+  answer({ v: 1, status: 'crl', crl: await p.crl(2n, []) } as EnrollAnswer);
+  for (let i = 0; i < 200 && w.f.fetching; i++) await new Promise((r) => setTimeout(r, 25));
+  t.match(formatPkiCrls(w.f.view()), /^ {2}Next fetch: \d\d:\d\d:\d\d UTC /m, 'done: the next one scheduled');
   t.equal(formatPkiCrls(fetcher({ config: () => spokeConfig(p.caPem), answer: unreachable }).f.view(), true).trim().startsWith('{"trustpoints":[{"trustpoint":"TP","url":"https://127.0.0.1:4430"}]'), true, 'JSON with nothing held');
 });

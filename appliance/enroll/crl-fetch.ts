@@ -53,8 +53,10 @@ export class CrlFetcher {
   readonly persisted: CrlPersistence;
   /** the last fetch of each trustpoint */
   readonly lastFetch = new Map<string, FetchResult>();
-  /** when the next round is due (undefined: not scheduled) */
+  /** when the next round is due (undefined: not scheduled, or `fetching`) */
   nextFetchAt?: number;
+  /** a round is under way (a fetch waits for the hub up to the client's timeout) */
+  fetching = false;
   private timer?: NodeJS.Timeout;
   private wait = RETRY_FIRST_MS;
 
@@ -67,7 +69,7 @@ export class CrlFetcher {
   /** `show crypto pki crls` (crl-view.ts) */
   view(): CrlView {
     const p = this.persisted;
-    return crlView(trustpointCas(this.d.config()), { store: this.store, lastFetch: this.lastFetch, nextFetchAt: this.nextFetchAt, storage: p.where,
+    return crlView(trustpointCas(this.d.config()), { store: this.store, lastFetch: this.lastFetch, nextFetchAt: this.nextFetchAt, fetching: this.fetching, storage: p.where,
       counters: { ...this.counters, ...p.counters } }, this.now());
   }
 
@@ -80,12 +82,14 @@ export class CrlFetcher {
 
   /** Loads the stored CRLs, then fetches at once and on from then. */
   start(): void { if (!this.timer) this.schedule(0, true); }
-  stop(): void { clearTimeout(this.timer); this.timer = undefined; this.nextFetchAt = undefined; }
+  stop(): void { clearTimeout(this.timer); this.timer = undefined; this.nextFetchAt = undefined; this.fetching = false; }
 
   private schedule(ms: number, first = false): void {
     this.nextFetchAt = this.now() + ms;
     this.timer = setTimeout(() => {
-      void (first ? this.load() : Promise.resolve()).then(() => this.poll()).then((next) => { if (this.timer) this.schedule(next); });
+      this.nextFetchAt = undefined;
+      this.fetching = true;
+      void (first ? this.load() : Promise.resolve()).then(() => this.poll()).then((next) => { this.fetching = false; if (this.timer) this.schedule(next); });
     }, ms);
     this.timer.unref?.();
   }
@@ -93,8 +97,14 @@ export class CrlFetcher {
   /** The stored CRLs of the trustpoints that fetch one, verified as fetched ones are (crl-persist.ts);
    *  an IKE SA that came up before (IKE starts with the appliance) and one of them revokes is taken down. */
   async load(): Promise<void> {
-    const taken = await this.persisted.load(sourcesOf(this.d.config()), this.store, this.now());
-    if (taken.some((c) => c.serials.size > 0)) this.takeDown();
+    try {
+      const taken = await this.persisted.load(sourcesOf(this.d.config()), this.store, this.now());
+      if (taken.some((c) => c.serials.size > 0)) this.takeDown();
+    } catch (e) {
+      // a bug here must not stop the fetching that follows (nor the supervisor: an unhandled rejection)
+      this.persisted.counters.storedRefused++;
+      this.d.log('error', 'CRL_STORED_REFUSED', `the stored CRLs are not loaded: ${(e as Error).message}`);
+    }
   }
 
   /** One round over the trustpoints with an enrollment url; resolves with the wait before the next. */

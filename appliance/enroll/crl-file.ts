@@ -11,6 +11,8 @@ export const MAX_CRL_FILE = 1024 * 1024;
 /** entries: a box has a trustpoint or two (the file's size bounds it too) */
 const MAX_ENTRIES = 64;
 const FILE_VERSION = 1;
+/** the last time a Date holds (ECMA-262 21.4.1.22): a later one would make toISOString throw */
+const MAX_TIME_MS = 8.64e15;
 /** a config word: no blank or control character (what the CLI accepts as a trustpoint name) */
 const TRUSTPOINT = /^[^\s\x00-\x1f\x7f]{1,128}$/;
 const PEM = /^-----BEGIN X509 CRL-----\n[A-Za-z0-9+/=\n]+-----END X509 CRL-----\n$/;
@@ -37,7 +39,7 @@ export function parseCrlFile(text: string): Map<string, StoredCrl> | string {
     if (!TRUSTPOINT.test(tp)) return 'a malformed trustpoint name';
     if (typeof e !== 'object' || e === null || typeof e.ca !== 'string' || !/^[0-9a-f]{64}$/.test(e.ca)) return `trustpoint ${tp}: no CA fingerprint`;
     if (typeof e.pem !== 'string' || !PEM.test(e.pem)) return `trustpoint ${tp}: not a PEM X509 CRL`;
-    if (typeof e.fetchedAt !== 'number' || !Number.isSafeInteger(e.fetchedAt) || e.fetchedAt < 0) return `trustpoint ${tp}: no fetch time`;
+    if (typeof e.fetchedAt !== 'number' || !Number.isSafeInteger(e.fetchedAt) || e.fetchedAt < 0 || e.fetchedAt > MAX_TIME_MS) return `trustpoint ${tp}: no fetch time`;
     out.set(tp, { ca: e.ca, pem: e.pem, fetchedAt: e.fetchedAt });
   }
   return out;

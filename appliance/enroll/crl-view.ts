@@ -29,8 +29,10 @@ export interface CrlTrustpointView {
 
 export interface CrlView {
   trustpoints: CrlTrustpointView[];
-  /** when the next fetch round is due (undefined: none scheduled) */
+  /** when the next fetch round is due (undefined: none scheduled, or one under way) */
   nextFetch?: number;
+  /** a fetch round is under way */
+  fetching: boolean;
   /** where the CRLs are persisted (undefined: in memory only) */
   storage?: string;
   counters: { fetched: number; failed: number; refused: number; tornDown: number; loaded: number; storedRefused: number; writeFailed: number };
@@ -41,6 +43,7 @@ export interface CrlViewSource {
   store: CrlStore;
   lastFetch: ReadonlyMap<string, FetchResult>;
   nextFetchAt?: number;
+  fetching: boolean;
   storage?: string;
   counters: CrlView['counters'];
 }
@@ -57,6 +60,7 @@ export function crlView(trustpoints: ReadonlyArray<{ trustpoint: string; at?: { 
       };
     }),
     ...(f.nextFetchAt !== undefined ? { nextFetch: f.nextFetchAt } : {}),
+    fetching: f.fetching,
     ...(f.storage ? { storage: f.storage } : {}),
     counters: f.counters,
   };

@@ -13,7 +13,11 @@ function lastFetchLine(f: FetchResult | undefined): string {
   return f.error === undefined ? `  Last fetch: succeeded at ${at(f.at)}` : `  Last fetch: failed at ${at(f.at)}: ${f.error}`;
 }
 
-function trustpointLines(t: CrlTrustpointView, nextFetch: number | undefined): string[] {
+function nextFetchLine(v: CrlView): string {
+  return `  Next fetch: ${v.fetching ? 'under way' : v.nextFetch !== undefined ? at(v.nextFetch) : 'not scheduled'}`;
+}
+
+function trustpointLines(t: CrlTrustpointView, v: CrlView): string[] {
   const out = [`Trustpoint ${t.trustpoint}${t.url ? ` (CRL fetched from ${t.url})` : ' (no enrollment url: no CRL is fetched)'}:`];
   const c = t.crl;
   if (!c) out.push(`  No CRL held${t.url ? ': certificates of this CA are not checked for revocation' : ''}`);
@@ -24,7 +28,7 @@ function trustpointLines(t: CrlTrustpointView, nextFetch: number | undefined): s
       `  NextUpdate: ${at(c.nextUpdate)}${c.expired ? ' (expired: it still refuses what it lists, other certificates of this CA are accepted)' : ''}`,
       `  Retrieved: ${from}`);
   }
-  if (t.url) out.push(lastFetchLine(t.lastFetch), `  Next fetch: ${nextFetch !== undefined ? at(nextFetch) : 'not scheduled'}`);
+  if (t.url) out.push(lastFetchLine(t.lastFetch), nextFetchLine(v));
   if (c) {
     out.push(`  Number of CRL entries: ${c.serials.length}`);
     if (c.serials.length) out.push('  Revoked certificates:', ...c.serials.map((s) => `    Serial Number: 0x${s}`));
@@ -55,7 +59,7 @@ export function formatPkiCrls(v: CrlView, json = false): string {
   if (!v.trustpoints.length) return '% No trustpoint with a CA certificate: no CRL\n';
   const k = v.counters;
   return [
-    ...v.trustpoints.flatMap((t) => [...trustpointLines(t, v.nextFetch), '']),
+    ...v.trustpoints.flatMap((t) => [...trustpointLines(t, v), '']),
     `CRLs kept ${v.storage ? `in ${v.storage} (loaded at start)` : 'in memory only'}`,
     `Fetched ${k.fetched}, fetch failed ${k.failed}, loaded from storage ${k.loaded}, stored refused ${k.storedRefused}, write failed ${k.writeFailed}; peer certificates refused ${k.refused}, IKE SAs taken down ${k.tornDown}`,
   ].join('\n') + '\n';
