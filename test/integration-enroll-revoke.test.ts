@@ -5,10 +5,9 @@
 // and the hub refuses its still unexpired certificate (AUTHENTICATION_FAILED on R3's side, the IKE
 // refusal counted in show dmvpn enrollment) - also after R3 restarts. R2 stays UP and passes ESP traffic.
 import t from 'tap';
-import { Lab, waitFor, nsExec } from './util/lab.js';
-import { startEnrollHub, startFactorySpoke, FAST_RETRY } from './util/enroll-hub.js';
+import { waitFor, nsExec } from './util/lab.js';
+import { enrollHubLab, startFactorySpoke, FAST_RETRY } from './util/enroll-hub.js';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
-import { TestCa } from './util/pki.js';
 
 requireTools(t, [...LAB_NEEDS, 'openssl']);
 
@@ -16,14 +15,9 @@ const SECRET2 = 'zt-revoke-token-r2-0123456789', SECRET3 = 'zt-revoke-token-r3-0
 const R2_NBMA = '172.16.25.2', R3_NBMA = '172.16.35.2';
 
 t.test('clear dmvpn enrollment binding cuts the spoke off at once and keeps it out; the other spoke stays up', async (t) => {
-  const lab = new Lab(`zv${process.pid % 10000}`, 2);
-  const ca = new TestCa();
-  t.teardown(() => { lab.down(); ca.close(); });
-  lab.up();
-  const { listening, enrollView, hubPeers } = await startEnrollHub(lab, ca, [`SITE2 ${SECRET2} one-time`, `SITE3 ${SECRET3} one-time`]);
-  const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n');
-  t.ok(listening, 'hub: enrollment server listening');
-  if (!listening) { t.comment(logs()); return; }
+  const hub = await enrollHubLab(t, 'zv', [`SITE2 ${SECRET2} one-time`, `SITE3 ${SECRET3} one-time`]);
+  if (!hub) return;
+  const { lab, listening, enrollView, hubPeers, logs } = hub;
   startFactorySpoke(lab, 'R2', { wan: '172.16.25.2/30', gateway: '172.16.25.1', pin: listening.pin, token: `SITE2 ${SECRET2}` });
   const r3cfg = startFactorySpoke(lab, 'R3', { wan: '172.16.35.2/30', gateway: '172.16.35.1', pin: listening.pin, token: `SITE3 ${SECRET3}` });
   const isUp = (nbma: string) => hubPeers().some((p) => p.nbma === nbma && p.state === 'UP');

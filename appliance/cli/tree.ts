@@ -139,4 +139,5 @@ export const HELP: Record<string, string> = {
   memory: 'Write to NV memory', redirects: 'Enable sending ICMP Redirect messages',
   'split-horizon': 'Perform split horizon', 'next-hop-self': 'Use own address as next hop', keepalive: 'Enable keepalive',
   bandwidth: 'Set bandwidth informational parameter',
+  crls: 'Show Certificate Revocation Lists',
 };

@@ -10,7 +10,11 @@ import { issuerOf } from '../ike/tasks/v2/cert-auth.js';
 
 const CRL_NUMBER_OID = '2.5.29.20';
 
-export interface HeldCrl { ca: X509Certificate; number: bigint; thisUpdate: number; nextUpdate: number; serials: Set<string> }
+/** where a held CRL came from: fetched (at) or loaded from the persisted file (at, fetched at fetchedAt) */
+export type CrlOrigin = { from: 'fetched'; at: number } | { from: 'storage'; at: number; fetchedAt: number };
+
+/** `pem`: the verified text (what is persisted, crl-file.ts); `issuer`: its issuer name (RFC 4514) */
+export interface HeldCrl { ca: X509Certificate; pem: string; issuer: string; number: bigint; thisUpdate: number; nextUpdate: number; serials: Set<string>; origin?: CrlOrigin }
 
 /** a serial as compared here: upper-case hex without leading zero octets */
 export const normSerial = (hex: string) => hex.toUpperCase().replace(/^(00)+(?=..)/, '');
@@ -38,7 +42,7 @@ export async function verifiedCrl(pem: string, caPem: string): Promise<HeldCrl |
   const ext = crl.getExtension(CRL_NUMBER_OID);
   const number = ext && derUint(new Uint8Array(ext.value));
   if (number === undefined || number === null) return 'the CRL has no usable cRLNumber';
-  return { ca, number, thisUpdate: crl.thisUpdate.getTime(), nextUpdate: next.getTime(), serials: new Set(crl.entries.map((e) => normSerial(e.serialNumber))) };
+  return { ca, pem, issuer: crl.issuer, number, thisUpdate: crl.thisUpdate.getTime(), nextUpdate: next.getTime(), serials: new Set(crl.entries.map((e) => normSerial(e.serialNumber))) };
 }
 
 /** The CRLs held, one per CA (by its DER). */
@@ -57,6 +61,11 @@ export class CrlStore {
 
   /** the CRL held for `caPem`'s CA */
   of(ca: X509Certificate): HeldCrl | undefined { return this.held.get(ca.raw.toString('hex')); }
+
+  /** Drops the CRLs of CAs not in `cas` (by DER hex): a CA no trustpoint holds any more. */
+  retain(cas: ReadonlySet<string>): void {
+    for (const id of [...this.held.keys()]) if (!cas.has(id)) this.held.delete(id);
+  }
 
   /** Why `cert` is revoked by a CRL held of its issuer, or undefined. */
   refusal(cert: X509Certificate): string | undefined {

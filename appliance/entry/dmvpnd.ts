@@ -106,7 +106,7 @@ const enrollment = boxEnrollmentServer(app.execContext(), opts.config, (l, m, t)
 if (enrollment) cutOff(enrollment, app.execContext().ike());
 // a box whose trustpoint names an enrollment server fetches its CRL, and its IKE refuses the certificates
 // it lists (spoke to spoke: enroll/crl-fetch.ts)
-const crl = boxCrlFetcher(app.execContext(), (l, m, t) => app.log.emit('PKI', l, m, t));
+const crl = boxCrlFetcher(app.execContext(), opts.config, (l, m, t) => app.log.emit('PKI', l, m, t));
 app.certAccepted = (cert) => enrollment?.ikeCertCheck(cert) ?? crl.check(cert);
 // an enrolled spoke renews its certificate before it runs out (auto-enroll, enrollment url)
 const renewal = boxCertRenewal(app.execContext(), process.env.DMVPN_STARTUP_CONFIG ?? opts.config, (l, m, t) => app.log.emit('PKI', l, m, t));
@@ -114,6 +114,7 @@ const exec = new ExecCommands(app.execContext(), {
   firmware,
   firmwarePush,
   enrollment,
+  crls: () => crl.view(),
   ntp,
   startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
   reload: (reason) => void reload(reason),

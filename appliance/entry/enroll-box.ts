@@ -21,6 +21,7 @@ import { certificateRequest } from '../ike/pki/csr.js';
 import { writeFileAtomic, saveStartupConfig, readStartupConfig } from '../supervisor/startup-config.js';
 import { CertRenewal } from '../enroll/cert-renewal.js';
 import { CrlFetcher } from '../enroll/crl-fetch.js';
+import { MAX_CRL_FILE } from '../enroll/crl-file.js';
 import type { RolloverKeys } from '../enroll/key-rollover.js';
 import type { ExecContext } from '../supervisor/exec-context.js';
 import type { KeyStore } from '../supervisor/key-store.js';
@@ -117,12 +118,24 @@ export function boxCertRenewal(ctx: ExecContext, startupPath: string, log: Log):
 }
 
 /** The spoke's CRL fetcher (enroll/crl-fetch.ts) for the trustpoints with an `enrollment url`: its
- *  `check` goes into IKE's PeerCertCheck; a new revocation takes down the SAs it refuses. */
-export function boxCrlFetcher(ctx: ExecContext, log: Log): CrlFetcher {
+ *  `check` goes into IKE's PeerCertCheck; a new revocation takes down the SAs it refuses. The CRLs held
+ *  are kept in `<config>.crls` (0600, written atomically), beside the key store `<config>.keys`. */
+export function boxCrlFetcher(ctx: ExecContext, configPath: string, log: Log): CrlFetcher {
+  const file = `${configPath}.crls`;
   const f = new CrlFetcher({
     config: () => ctx.config(),
     log,
     tearDown: (check) => ctx.ike()?.clearRefused?.(check) ?? [],
+    storage: {
+      where: file,
+      read: () => {
+        if (!fs.existsSync(file)) return undefined;
+        // bounded before it is read (parseCrlFile bounds the text too)
+        if (fs.statSync(file).size > MAX_CRL_FILE) throw new Error(`larger than ${MAX_CRL_FILE} bytes`);
+        return fs.readFileSync(file, 'utf8');
+      },
+      write: (text) => writeFileAtomic(file, text),
+    },
   });
   f.start();
   return f;

@@ -3,16 +3,12 @@
 import { certOf } from '../ike/pki/trustpoint.js';
 import { chainCerts, type PkiConfig, type KeyKind } from '../config/model-pki.js';
 import { derHexLines } from '../config/render-pki.js';
+import { iosDate } from './time.js';
 
 export interface PublicKeyRow { label: string; kind: KeyKind; bits: number; created: string; spki: Uint8Array }
 
 const KIND_NAME: Record<KeyKind, string> = { rsa: 'RSA KEYS', ec: 'EC KEYS', ed25519: 'ED25519 KEYS' };
 
-/** IOS date form: "10:15:02 UTC Dec 5 2026" */
-function iosDate(d: Date): string {
-  const m = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  return `${d.toISOString().slice(11, 19)} UTC ${m} ${d.getUTCDate()} ${d.getUTCFullYear()}`;
-}
 
 export function formatMyPubkey(rows: PublicKeyRow[], kind?: KeyKind, json = false): string {
   if (json) return JSON.stringify(rows.filter((x) => !kind || x.kind === kind).map((r) => ({ ...r, spki: Buffer.from(r.spki).toString('hex') }))) + '\n';

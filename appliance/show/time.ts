@@ -1,4 +1,4 @@
-// IOS elapsed-time formats used by `show dmvpn` / `show ip nhrp`:
+// IOS time formats of the show commands: a date (iosDate); elapsed times as `show dmvpn` / `show ip nhrp` print them:
 // under a day "hh:mm:ss", under a week "1d02h", under a year "1w2d", then "1y2w"; null -> "never".
 const p2 = (n: number) => String(n).padStart(2, '0');
 
@@ -11,4 +11,10 @@ export function iosTime(seconds: number | null): string {
   const weeks = Math.floor(days / 7);
   if (weeks < 52) return `${weeks}w${days % 7}d`;
   return `${Math.floor(weeks / 52)}y${weeks % 52}w`;
+}
+
+/** IOS date form: "10:15:02 UTC Dec 5 2026" */
+export function iosDate(d: Date): string {
+  const m = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  return `${d.toISOString().slice(11, 19)} UTC ${m} ${d.getUTCDate()} ${d.getUTCFullYear()}`;
 }

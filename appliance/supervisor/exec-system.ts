@@ -12,6 +12,7 @@ import { ReloadTimer } from './reload.js';
 import type { FirmwareService } from '../firmware/update.js';
 import type { PushService } from '../firmware/push-service.js';
 import type { EnrollmentServer } from '../enroll/server.js';
+import type { CrlView } from '../enroll/crl-view.js';
 
 export interface SystemOptions {
   /** the file `write memory` writes and the next start loads */
@@ -31,6 +32,8 @@ export interface SystemOptions {
   firmwarePush?: PushService;
   /** the hub's enrollment server: `show dmvpn enrollment`, `dmvpn enrollment approve` (exec-enroll.ts) */
   enrollment?: EnrollmentServer;
+  /** the CRLs the box holds (enroll/crl-fetch.ts): `show crypto pki crls` */
+  crls?: () => CrlView;
 }
 
 type Handler = (a: Args) => string;

@@ -29,6 +29,7 @@ import { firmwareCommands } from './exec-firmware.js';
 import { pkiCommands } from './exec-pki.js';
 import { firmwarePushCommands } from './exec-firmware-push.js';
 import { enrollmentCommands } from './exec-enroll.js';
+import { formatPkiCrls } from '../show/crypto-pki-crls.js';
 
 type Handler = (a: Args) => string | Promise<string>;
 
@@ -93,6 +94,7 @@ export class ExecCommands {
       ...(system?.firmware ? firmwareCommands(system.firmware) : {}), // firmware update, show firmware (exec-firmware.ts)
       ...(system?.firmwarePush ? firmwarePushCommands(system.firmwarePush) : {}), // firmware push, show firmware push
       ...(system?.enrollment ? enrollmentCommands(system.enrollment, () => ctx.ike()) : {}), // show dmvpn enrollment, approve, clear binding
+      ...(system?.crls ? both('show crypto pki crls', (json) => formatPkiCrls(system.crls!(), json)) : {}), // the spoke's CRLs (enroll/crl-view.ts)
     };
   }
 

@@ -76,23 +76,34 @@ export function startFactorySpoke(lab: Lab, r: string, o: { wan: string; gateway
 interface Asserts { teardown(f: () => void): void; ok(v: unknown, m: string): void; comment(...a: unknown[]): void }
 
 /**
- * A lab (`prefix`) with R1 as the enrollment hub (`enrollmentLines` added to its block) and factory
- * spoke R2 enrolled with the one-time token `SITE1 secret`, UP in the hub's show dmvpn; torn down at
- * the end of `t`. Asserts both steps; undefined (the routers' logs commented) when one failed.
+ * A lab (`prefix`, two spokes) with R1 as the enrollment hub taking `tokens` (`enrollmentLines` added to
+ * its block), listening; torn down at the end of `t`. Asserts that it listens; undefined (the routers'
+ * logs commented) when it did not. `logs()`: the last lines of each router's output.
  */
-export async function enrolledSpokeLab(t: Asserts, prefix: string, secret: string, enrollmentLines: string[]) {
+export async function enrollHubLab(t: Asserts, prefix: string, tokens: string[], enrollmentLines: string[] = []) {
   const lab = new Lab(`${prefix}${process.pid % 10000}`, 2);
   const ca = new TestCa();
   t.teardown(() => { lab.down(); ca.close(); });
   lab.up();
-  const hub = await startEnrollHub(lab, ca, [`SITE1 ${secret} one-time`], enrollmentLines);
+  const hub = await startEnrollHub(lab, ca, tokens, enrollmentLines);
   const logs = () => [...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-80).join('\n')}`).join('\n');
   t.ok(hub.listening, 'hub: enrollment server listening');
   if (!hub.listening) { t.comment(logs()); return undefined; }
+  return { lab, ca, ...hub, listening: hub.listening, logs };
+}
+
+/**
+ * enrollHubLab with the one-time token `SITE1 secret`, and factory spoke R2 enrolled with it, UP in the
+ * hub's show dmvpn. Asserts each step; undefined (the routers' logs commented) when one failed.
+ */
+export async function enrolledSpokeLab(t: Asserts, prefix: string, secret: string, enrollmentLines: string[]) {
+  const hub = await enrollHubLab(t, prefix, [`SITE1 ${secret} one-time`], enrollmentLines);
+  if (!hub) return undefined;
+  const { lab, logs } = hub;
   const r2cfg = startFactorySpoke(lab, 'R2', { wan: '172.16.25.2/30', gateway: '172.16.25.1', pin: hub.listening.pin, token: `SITE1 ${secret}` });
   const up = await waitFor(() => hub.hubPeers().find((p) => p.nbma === '172.16.25.2' && p.state === 'UP'), 90000);
   const upAt = Date.now();
   t.ok(up, 'hub: R2 UP');
   if (!up) { t.comment(logs()); return undefined; }
-  return { lab, ...hub, r2cfg, upAt, logs };
+  return { ...hub, r2cfg, upAt };
 }
