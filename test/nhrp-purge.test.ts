@@ -3,6 +3,7 @@
 import t from 'tap';
 import { PURGE_RETRIES } from '../appliance/nhrp/purge.js';
 import { Net, Node, clientOf, tunnel, udpPacket } from './util/nhrp-net.js';
+import { encodeNhrp } from '../appliance/nhrp/codec.js';
 
 const HUB = { ip: '10.0.0.1', nbma: '203.0.113.1' };
 const A = { ip: '10.0.0.2', nbma: '198.51.100.2' };
@@ -43,6 +44,47 @@ t.test('clear ip nhrp at the owner purges its prefix at the requester; both side
   t.notOk(b.entry('192.168.20.0', 24), 'local entry gone after the purge');
   net.settle(30_000);
   t.equal(net.of(5).length, 1, 'answered: never retransmitted');
+});
+
+t.test('the Purge Reply to a purge of ours is taken although clear ip nhrp already dropped its sender', async (t) => {
+  const { net, a, b } = withShortcuts();
+  net.cut.add(A.nbma); // the first purge is lost: A answers only the retransmission, when B no longer knows A
+  b.engine.clearCache();
+  t.notOk(b.entry(A.ip), 'B has no entry for A any more');
+  net.cut.delete(A.nbma);
+  net.settle(1_500);
+  const purges = net.of(5, B.nbma, A.nbma).length, replies = net.of(6, A.nbma, B.nbma);
+  t.equal(purges, 2, 'B retransmitted its purge once');
+  t.equal(replies.length, 1, 'A answered the retransmission');
+  t.equal(b.engine.counters().refused['unknown-source'] ?? 0, 0, 'the reply was not refused as coming from an unknown sender');
+  net.settle(60_000);
+  t.equal(net.of(5, B.nbma, A.nbma).length, purges, 'answered: not retransmitted again (each retransmission could bring an SA with A back)');
+  t.notOk(b.logged(/unanswered/).length, 'not given up as unanswered');
+  // the same reply again (a replay), or from another NBMA: no purge of B's waits for it any more, refused
+  const reply = { ...replies[0].msg, srcNbma: A.nbma };
+  const before = b.engine.counters().refused['unknown-source'] ?? 0;
+  b.engine.receive(A.nbma, B.nbma, encodeNhrp(reply));
+  b.engine.receive('198.51.100.66', B.nbma, encodeNhrp({ ...reply, srcNbma: '198.51.100.66' }));
+  t.equal((b.engine.counters().refused['unknown-source'] ?? 0) - before, 2, 'a replayed reply and one from elsewhere are refused');
+});
+
+t.test('a Purge Reply from an unknown NBMA is taken only for a purge in flight to it, by its request id', async (t) => {
+  const { net, a, b } = withShortcuts();
+  net.cut.add(A.nbma); // B's purge to A stays in flight (retransmitted), unanswered
+  b.engine.clearCache();
+  const pr = net.of(5, B.nbma, A.nbma)[0].msg;
+  const reply = (id: number, from: string) => encodeNhrp({ ...pr, type: 6, srcNbma: from, requestId: id });
+  const unknown = () => b.engine.counters().refused['unknown-source'] ?? 0;
+  b.engine.receive(A.nbma, B.nbma, reply((pr.requestId + 1) >>> 0, A.nbma));
+  t.equal(unknown(), 1, 'another request id from A: refused');
+  b.engine.receive('198.51.100.66', B.nbma, reply(pr.requestId, '198.51.100.66'));
+  t.equal(unknown(), 2, 'the right id from another NBMA: refused');
+  b.engine.receive(A.nbma, B.nbma, reply(pr.requestId, A.nbma));
+  t.equal(unknown(), 2, 'the right id from A: taken');
+  const sent = net.of(5, B.nbma, A.nbma).length;
+  net.settle(60_000);
+  t.equal(net.of(5, B.nbma, A.nbma).length, sent, 'and the purge is no longer retransmitted');
+  void a;
 });
 
 t.test('unanswered purge is retransmitted with backoff, then given up and logged', async (t) => {

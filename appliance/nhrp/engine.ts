@@ -421,7 +421,10 @@ export class NhrpEngine {
   /** NHRP from an NBMA address we do not know is accepted only for registration and resolution
    *  (whose own rules apply: registration-server.ts, trust.ts, resolution.ts); anything else is refused. An Error
    *  Indication about a resolution of ours in flight is the exception (in a hierarchy it comes from a
-   *  distant NHS): it echoes our random request id, which only the path of the request has seen. */
+   *  distant NHS): it echoes our random request id, which only the path of the request has seen. So does
+   *  the Purge Reply to a purge of ours in flight: `clear ip nhrp` drops the peer's entry and then purges
+   *  at that peer, whose reply would otherwise be refused and the purge retransmitted (each retransmission
+   *  bringing an IPsec SA with the peer back up). */
   private admit(msg: NhrpMessage, srcNbma: string): boolean {
     if (msg.type === NhrpType.RegistrationRequest || msg.type === NhrpType.ResolutionRequest
       || msg.type === NhrpType.ResolutionReply || this.knownNbma(srcNbma)) return true;
@@ -429,6 +432,7 @@ export class NhrpEngine {
       const bad = packetInError(msg.payload);
       if (bad && bad.srcProto === this.o.tunnelIp && this.resolver.owns(bad.requestId)) return true;
     }
+    if (msg.type === NhrpType.PurgeReply && this.purger.awaits(msg.requestId, srcNbma)) return true;
     if (msg.type === NhrpType.PurgeRequest) {
       this.refuse('purge', `purge from NBMA ${srcNbma} (${msg.srcProto}) refused: the sender is unknown here`);
       return false;

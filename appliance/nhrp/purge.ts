@@ -91,6 +91,11 @@ export class Purger {
     });
   }
 
+  /** Is a purge of ours with this (random) request id waiting for its reply from `nbma`? */
+  awaits(requestId: number, nbma: string): boolean {
+    return this.pending.get(requestId)?.to === nbma;
+  }
+
   /** A Purge Reply counts only from where the purge went. */
   onReply(msg: NhrpMessage, outerSrc: string): boolean {
     const p = this.pending.get(msg.requestId);
