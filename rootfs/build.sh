@@ -40,7 +40,7 @@ FWPUB=${DMVPN_FIRMWARE_PUBKEY:?build.sh: DMVPN_FIRMWARE_PUBKEY (the firmware pub
 KEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$FWPUB" "$HERE"/*.sh "$HERE"/files/* | cut -c1-64; } | sha256sum | cut -c1-16)
 CACHED=$CACHE/img-$ARCH-$KEY.img
 # the root filesystem alone (the slow part: xz over the Node binary) has its own, narrower key
-ROOTKEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/build.sh "$FWPUB" "$HERE"/files/{init,udhcpc.script,busybox-applets,frr-vtysh.conf,debug-shell,find-provisioning,firmware-version} | cut -c1-64; } | sha256sum | cut -c1-16)
+ROOTKEY=$( { echo "$ARCH"; echo "$MANIFEST"; sha256sum "$NODE_TGZ" "$ADDON" "${APP_FILES[@]}" "$HERE"/build.sh "$FWPUB" "$HERE"/files/{init,udhcpc.script,busybox-applets,frr-vtysh.conf,debug-shell,find-provisioning,watch-provisioning,firmware-version} | cut -c1-64; } | sha256sum | cut -c1-16)
 SQFS=$CACHE/root-$ARCH-$ROOTKEY.sqfs
 if [ -s "$CACHED" ]; then
   mkdir -p "$(dirname "$OUT")"; cp --sparse=always "$CACHED" "$OUT"
@@ -94,6 +94,7 @@ install -m 755 "$HERE/files/init" "$R/sbin/init"
 install -m 755 "$HERE/files/udhcpc.script" "$R/etc/udhcpc.script"
 install -D -m 755 "$HERE/files/debug-shell" "$R/usr/lib/dmvpn/debug-shell"
 install -m 755 "$HERE/files/find-provisioning" "$R/usr/lib/dmvpn/find-provisioning"
+install -m 755 "$HERE/files/watch-provisioning" "$R/usr/lib/dmvpn/watch-provisioning"
 # every library a program of the tree (node, ip, our addon, FRR's daemons, vtysh), or a library it
 # loads, needs must be in it: no apt resolver here. readelf reads either architecture; what is not
 # ELF (scripts, bundles, wasm) has no NEEDED entries.

@@ -86,6 +86,9 @@ export interface BootOptions {
   watchdogAction?: 'debug';
   /** a raw disk image plugged in as a USB stick (qemu-xhci + usb-storage): the factory provisioning stick */
   usbStick?: string;
+  /** the USB controller (qemu-xhci) even without a stick at boot, and a QMP socket: plugUsbStick plugs one
+   *  in while the VM runs, as a hand does */
+  usbHotplug?: boolean;
 }
 
 export class ImageVm {
@@ -101,6 +104,8 @@ export class ImageVm {
   private readonly events = new EventEmitter();
   readonly serialSock: string;
   readonly hvcSock: string;
+  readonly qmpSock: string;
+  private plugged = 0;
   readonly startedAt = Date.now();
   /** [end offset of the console text, arrival time]: when each piece of console output came */
   private readonly arrivals: Array<[number, number]> = [];
@@ -108,6 +113,7 @@ export class ImageVm {
   constructor(readonly opts: BootOptions) {
     this.serialSock = path.join(opts.dir, `serial-${opts.arch}.sock`);
     this.hvcSock = path.join(opts.dir, `hvc-${opts.arch}.sock`);
+    this.qmpSock = path.join(opts.dir, `qmp-${opts.arch}.sock`);
   }
 
   start(): void {
@@ -134,7 +140,9 @@ export class ImageVm {
       args.push('-device', 'virtio-serial-pci', '-device', 'virtconsole,chardev=s1',
         '-chardev', `socket,id=s1,path=${this.hvcSock},server=on,wait=off,logfile=${path.join(o.dir, `hvc-${o.arch}.log`)}`);
     }
-    if (o.usbStick) args.push('-device', 'qemu-xhci,id=xhci', '-drive', `if=none,id=stick,format=raw,file=${o.usbStick}`, '-device', 'usb-storage,bus=xhci.0,drive=stick');
+    if (o.usbStick || o.usbHotplug) args.push('-device', 'qemu-xhci,id=xhci');
+    if (o.usbStick) args.push('-drive', `if=none,id=stick,format=raw,file=${o.usbStick}`, '-device', 'usb-storage,bus=xhci.0,drive=stick');
+    if (o.usbHotplug) args.push('-qmp', `unix:${this.qmpSock},server=on,wait=off`);
     if (o.tap) args.push('-netdev', `tap,id=n0,ifname=${o.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac ?? '52:54:00:12:34:56'}`);
     const argv = o.ns ? ['ip', ['netns', 'exec', o.ns, qemu, ...args]] as const : [qemu, args] as const;
     this.proc = spawn(argv[0], [...argv[1]], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -242,6 +250,49 @@ export class ImageVm {
         return m ? { out: this.hvcText.slice(from, from + m.index), rc: Number(m[1]) } : this.running(`during \`${cmd}\`; hvc0:\n${this.hvcText.slice(-2000)}`);
       }, ms, () => `\`${cmd}\` did not finish within ${ms} ms on hvc0; its tail:\n${this.hvcText.slice(-2000)}`);
     } finally { clearInterval(nudge); }
+  }
+
+  /** Plugs the raw disk image `image` in as a USB stick while the VM runs (usbHotplug): QMP blockdev-add
+   *  and device_add usb-storage on the xhci controller, as qemu's monitor does a hot plug. Throws with
+   *  qemu's error when it refuses. */
+  async plugUsbStick(image: string): Promise<void> {
+    const id = `hotstick${++this.plugged}`;
+    await this.qmp([
+      { execute: 'blockdev-add', arguments: { driver: 'raw', 'node-name': id, file: { driver: 'file', filename: image } } },
+      { execute: 'device_add', arguments: { driver: 'usb-storage', bus: 'xhci.0', drive: id, id: `${id}-dev` } },
+    ]);
+  }
+
+  /** Runs QMP `commands` in order on a fresh connection (greeting, qmp_capabilities first); events
+   *  that arrive meanwhile are skipped. Rejects at the first error reply. */
+  private async qmp(commands: object[], ms = 60_000): Promise<void> {
+    const s = net.createConnection(this.qmpSock);
+    let buf = '';
+    const waiters: Array<(msg: { return?: unknown; error?: { desc: string } }) => void> = [];
+    const failed = new Promise<never>((_, rej) => {
+      s.once('error', rej);
+      s.once('close', () => rej(new Error('QMP connection closed')));
+      setTimeout(() => rej(new Error(`QMP: no answer within ${ms} ms`)), ms).unref();
+    });
+    s.on('data', (d) => {
+      buf += d.toString('utf8');
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl).trim(); buf = buf.slice(nl + 1);
+        if (!line) continue;
+        const msg = JSON.parse(line);
+        if ('return' in msg || 'error' in msg || 'QMP' in msg) waiters.shift()?.(msg);
+      }
+    });
+    const next = () => Promise.race([new Promise<{ return?: unknown; error?: { desc: string } }>((res) => waiters.push(res)), failed]);
+    try {
+      await next(); // the greeting
+      for (const c of [{ execute: 'qmp_capabilities' }, ...commands]) {
+        const reply = next();
+        s.write(JSON.stringify(c) + '\n');
+        const r = await reply;
+        if (r.error) throw new Error(`QMP ${JSON.stringify(c)}: ${r.error.desc}`);
+      }
+    } finally { s.destroy(); }
   }
 
   /** Resolves to qemu's exit code once it has exited (undefined: still running after `ms`). */
