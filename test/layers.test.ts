@@ -14,8 +14,8 @@ const LAYERS: Record<string, number> = {
   cli: 2, // command-tree engine
   config: 3, // IOS config grammar, modes, loader, model
   nhrp: 4, ike: 4, routing: 4, // NHRP protocol engine; IKE (encoding, keymat, tasks, manager); routing (kernel table, FRR, EIGRP)
+  enroll: 4.5, // zero-touch enrollment: token, pool, template, certificate issue, TLS server and client, CRLs (below show: show crypto pki crls formats its view)
   show: 5, console: 5, // show formatters; the CLI session
-  enroll: 5, // zero-touch enrollment: token, pool, template, certificate issue, TLS server and client
   supervisor: 6, // lifecycle, control socket, system config, exec commands
   entry: 7, // processes
 };
