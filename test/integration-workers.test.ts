@@ -17,6 +17,7 @@ import { startReceiver, sendFlows, type FlowResult } from './util/flows.js';
 import { withIkePsk } from './util/ike-psk.js';
 import { putBehindNat, natSpokeConfig } from './util/nat.js';
 import { withSeedCrypto } from './util/seed003-crypto.js';
+import { espSpreadWorker as spreadWorker } from './util/spread.js';
 
 requireTools(t, [...LAB_NEEDS, 'python3', 'nft']);
 
@@ -139,7 +140,6 @@ t.test(`ESP: both workers encrypt${REKEY ? '; a rekey under traffic' : ''}: noth
 // seed 003's crypto block, so ESP goes in UDP 4500). The hub's UDP 4500 sockets form one SO_REUSEPORT
 // group whose program sends each ESP datagram to the worker hash(SPI) mod 2 names (native/nbma-spread.c,
 // as for raw ESP): each hub worker decrypts exactly the packets of the inbound SAs its SPI hash names.
-const spreadWorker = (spi: number, n: number) => ((Math.imul(spi, 0x9e3779b1) >>> 0) >>> 16) % n;
 t.test('ESP in UDP (NAT-T): each inbound SA of the hub is received by the worker its SPI names', async (t) => {
   const lab = new Lab(`wkn${process.pid % 10000}`, 4);
   t.teardown(() => lab.down());

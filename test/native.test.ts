@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { loadNative, findNativePath, NATIVE_REL_PATH } from '../appliance/io/native.js';
 import { computeLayout, pagesFor, RING, SLOT, DOORBELL } from '../appliance/dataplane/layout.js';
 import { needs } from './util/needs.js';
+import { espSpreadWorker as spreadWorker } from './util/spread.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nativePath = join(repo, NATIVE_REL_PATH);
@@ -288,7 +289,6 @@ t.test('IKE lane: on UDP 4500 the non-ESP marker goes to the second socket of th
 });
 
 // ESP in UDP over several workers (native/nbma-spread.c udp_spread_filter, docs/dataplane.md "Every core forwards")
-const spreadWorker = (spi: number, workers: number) => ((Math.imul(spi, 0x9e3779b1) >>> 0) >>> 16) % workers;
 for (const c of [{ workers: 3, ikeLane: true }, { workers: 2, ikeLane: false }]) {
   t.test(`UDP 4500 spread over ${c.workers} workers ${c.ikeLane ? 'with' : 'without'} the IKE lane: ESP by SPI, each SPI on one socket in order; IKE ${c.ikeLane ? 'to the lane' : 'to worker 0'}; keepalives to worker 0`, needs(t, 'root', 'ip', 'python3'), async (t) => {
     const spis = Array.from({ length: 12 }, (_, i) => 0x1000 + i * 0x1111);

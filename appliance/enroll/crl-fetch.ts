@@ -10,7 +10,7 @@ import type { ApplianceConfig } from '../config/model.js';
 import { chainCerts, enrollmentUrlOf } from '../config/model-pki.js';
 import { requestCrl, EnrollError } from './client.js';
 import type { EnrollAnswer } from './codec.js';
-import { CrlStore, verifiedCrl, type HeldCrl } from './crl-store.js';
+import { CrlStore, verifiedCrl, type HeldCrl, type TrustpointCa } from './crl-store.js';
 import { CrlPersistence, type CrlStorage } from './crl-persist.js';
 import { crlView, type CrlView, type FetchResult } from './crl-view.js';
 import type { Level } from '../log/log.js';
@@ -33,19 +33,23 @@ export interface CrlFetchDeps {
 }
 
 /** a trustpoint whose CRL is fetched: its enrollment server and its CA certificate */
-export interface CrlSourceRef { trustpoint: string; at: { host: string; port: number }; caPem: string }
+export interface CrlSourceRef extends TrustpointCa { at: { host: string; port: number } }
 
 /** the trustpoints with a CA certificate: `at` their enrollment server (undefined: no CRL is fetched) */
-export function trustpointCas(cfg: ApplianceConfig): Array<{ trustpoint: string; at?: { host: string; port: number }; caPem: string }> {
+export function trustpointCas(cfg: ApplianceConfig): Array<TrustpointCa & { at?: { host: string; port: number } }> {
   const out = [];
   for (const t of cfg.crypto.pki?.trustpoints ?? []) {
-    const ca = chainCerts(cfg.crypto.pki, t.name).find((c) => c.ca);
-    if (ca) out.push({ trustpoint: t.name, at: enrollmentUrlOf(t), caPem: new X509Certificate(Buffer.from(ca.der, 'hex')).toString() });
+    const cert = chainCerts(cfg.crypto.pki, t.name).find((c) => c.ca);
+    if (!cert) continue;
+    const ca = new X509Certificate(Buffer.from(cert.der, 'hex'));
+    out.push({ trustpoint: t.name, at: enrollmentUrlOf(t), ca, caPem: ca.toString() });
   }
   return out;
 }
 
-const sourcesOf = (cfg: ApplianceConfig): CrlSourceRef[] => trustpointCas(cfg).filter((t): t is CrlSourceRef => t.at !== undefined);
+/** a trustpoint that fetches its CRL: one with an enrollment server */
+const fetchesCrl = (t: TrustpointCa & { at?: CrlSourceRef['at'] }): t is CrlSourceRef => t.at !== undefined;
+const sourcesOf = (cfg: ApplianceConfig): CrlSourceRef[] => trustpointCas(cfg).filter(fetchesCrl);
 
 export class CrlFetcher {
   readonly store = new CrlStore();
@@ -110,13 +114,13 @@ export class CrlFetcher {
   /** One round over the trustpoints with an enrollment url; resolves with the wait before the next. */
   async poll(): Promise<number> {
     let next = FETCH_EVERY_MS, failed = false;
-    const cfg = this.d.config(), sources = sourcesOf(cfg);
+    const cas = trustpointCas(this.d.config()), sources = cas.filter(fetchesCrl);
     // a CA no trustpoint holds any more: its CRL goes (a CA change of a trustpoint)
-    this.store.retain(new Set(trustpointCas(cfg).map((t) => new X509Certificate(t.caPem).raw.toString('hex'))));
+    this.store.retain(new Set(cas.map((t) => t.ca.raw.toString('hex'))));
     for (const s of sources) {
       const why = await this.fetchOne(s);
       this.lastFetch.set(s.trustpoint, { at: this.now(), ...(why ? { error: why } : {}) });
-      const held = this.store.of(new X509Certificate(s.caPem));
+      const held = this.store.of(s.ca);
       if (why) {
         failed = true;
         this.counters.failed++;
@@ -127,7 +131,7 @@ export class CrlFetcher {
       }
       if (held) next = Math.min(next, Math.max(RETRY_FIRST_MS, held.nextUpdate - this.now()));
     }
-    this.persisted.sync(sources, (s) => this.store.of(new X509Certificate(s.caPem)), this.now());
+    this.persisted.sync(sources, (s) => this.store.of(s.ca), this.now());
     if (!failed) { this.wait = RETRY_FIRST_MS; return next; }
     const w = this.wait;
     this.wait = Math.min(this.wait * 2, FETCH_EVERY_MS);

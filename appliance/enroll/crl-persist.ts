@@ -4,8 +4,7 @@
 // number below the one held is refused too); a file or entry that fails is refused, logged and counted,
 // never used. An entry whose CA certificate is not the trustpoint's any more (a CA change), or whose
 // trustpoint fetches no CRL any more, is dropped.
-import { X509Certificate } from 'node:crypto';
-import { CrlStore, verifiedCrl, type HeldCrl } from './crl-store.js';
+import { CrlStore, verifiedCrl, type HeldCrl, type TrustpointCa } from './crl-store.js';
 import { caOf, parseCrlFile, renderCrlFile, MAX_CRL_FILE, type StoredCrl } from './crl-file.js';
 import type { Level } from '../log/log.js';
 
@@ -13,8 +12,6 @@ import type { Level } from '../log/log.js';
  *  write() replaces it whole (temp file and rename: supervisor/startup-config.ts writeFileAtomic) */
 export interface CrlStorage { where: string; read(): string | undefined; write(text: string): void }
 
-/** a trustpoint that fetches a CRL, as the persistence sees it */
-export interface CrlTrustpoint { trustpoint: string; caPem: string }
 
 type Log = (level: Level, mnemonic: string, text: string) => void;
 
@@ -33,7 +30,7 @@ export class CrlPersistence {
    * Loads the stored CRLs of `tps` into `store`, each verified with its trustpoint's CA; the CRLs taken
    * (their serials may refuse SAs established before: the caller asks them again). `now`: the load time.
    */
-  async load(tps: readonly CrlTrustpoint[], store: CrlStore, now: number): Promise<HeldCrl[]> {
+  async load(tps: readonly TrustpointCa[], store: CrlStore, now: number): Promise<HeldCrl[]> {
     if (!this.storage) return [];
     // from here `stored` is what the file holds and is used of (an entry refused is written over at sync)
     this.stored.clear();
@@ -47,8 +44,7 @@ export class CrlPersistence {
     for (const [tp, e] of file) {
       const t = tps.find((x) => x.trustpoint === tp);
       if (!t) { this.log('notice', 'CRL_STORED', `trustpoint ${tp} fetches no CRL any more: its stored CRL dropped`); changed = true; continue; }
-      const ca = new X509Certificate(t.caPem);
-      if (e.ca !== caOf(ca)) { this.log('notice', 'CRL_STORED', `trustpoint ${tp}: its CA certificate changed since the CRL was stored: the stored CRL dropped`); changed = true; continue; }
+      if (e.ca !== caOf(t.ca)) { this.log('notice', 'CRL_STORED', `trustpoint ${tp}: its CA certificate changed since the CRL was stored: the stored CRL dropped`); changed = true; continue; }
       const c = await verifiedCrl(e.pem, t.caPem);
       const r = typeof c === 'string' ? c : store.accept(c);
       if (typeof r === 'string' || typeof c === 'string') {
@@ -58,7 +54,7 @@ export class CrlPersistence {
         continue;
       }
       this.stored.set(tp, e);
-      if (store.of(ca) !== c) continue; // the same CRL is held already (another trustpoint of the CA)
+      if (store.of(t.ca) !== c) continue; // the same CRL is held already (another trustpoint of the CA)
       c.origin = { from: 'storage', at: now, fetchedAt: e.fetchedAt };
       this.counters.loaded++;
       taken.push(c);
@@ -72,14 +68,14 @@ export class CrlPersistence {
    * Keeps the file in step with what is held: for each of `tps`, the CRL `heldOf` gives it (written
    * when it is not the one stored), entries of other trustpoints or of a previous CA dropped.
    */
-  sync(tps: readonly CrlTrustpoint[], heldOf: (t: CrlTrustpoint) => HeldCrl | undefined, now: number): void {
+  sync(tps: readonly TrustpointCa[], heldOf: (t: TrustpointCa) => HeldCrl | undefined, now: number): void {
     if (!this.storage) return;
     let changed = false;
     for (const tp of [...this.stored.keys()]) {
       if (!tps.some((t) => t.trustpoint === tp)) { this.stored.delete(tp); changed = true; }
     }
     for (const t of tps) {
-      const ca = caOf(new X509Certificate(t.caPem)), e = this.stored.get(t.trustpoint);
+      const ca = caOf(t.ca), e = this.stored.get(t.trustpoint);
       if (e && e.ca !== ca) {
         this.log('notice', 'CRL_STORED', `trustpoint ${t.trustpoint}: its CA certificate changed: the stored CRL dropped`);
         this.stored.delete(t.trustpoint);

@@ -16,6 +16,9 @@ export type CrlOrigin = { from: 'fetched'; at: number } | { from: 'storage'; at:
 /** `pem`: the verified text (what is persisted, crl-file.ts); `issuer`: its issuer name (RFC 4514) */
 export interface HeldCrl { ca: X509Certificate; pem: string; issuer: string; number: bigint; thisUpdate: number; nextUpdate: number; serials: Set<string>; origin?: CrlOrigin }
 
+/** a trustpoint with a CA certificate: `ca` parsed once, `caPem` its text (what TLS and verifiedCrl take) */
+export interface TrustpointCa { trustpoint: string; ca: X509Certificate; caPem: string }
+
 /** a serial as compared here: upper-case hex without leading zero octets */
 export const normSerial = (hex: string) => hex.toUpperCase().replace(/^(00)+(?=..)/, '');
 

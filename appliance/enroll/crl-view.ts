@@ -1,8 +1,7 @@
 // What `show crypto pki crls` shows of the spoke's CRLs (show/crypto-pki-crls.ts formats it): for each
 // trustpoint with a CA certificate, the CRL held of that CA (issuer, number, validity, the serials it
 // revokes, whether it was fetched or loaded from storage), its last fetch and the next; the counters.
-import { X509Certificate } from 'node:crypto';
-import type { CrlStore, CrlOrigin } from './crl-store.js';
+import type { CrlStore, CrlOrigin, TrustpointCa } from './crl-store.js';
 
 /** the last fetch of a trustpoint's CRL: when, and why it failed (undefined: it succeeded) */
 export interface FetchResult { at: number; error?: string }
@@ -48,10 +47,10 @@ export interface CrlViewSource {
   counters: CrlView['counters'];
 }
 
-export function crlView(trustpoints: ReadonlyArray<{ trustpoint: string; at?: { host: string; port: number }; caPem: string }>, f: CrlViewSource, now: number): CrlView {
+export function crlView(trustpoints: ReadonlyArray<TrustpointCa & { at?: { host: string; port: number } }>, f: CrlViewSource, now: number): CrlView {
   return {
     trustpoints: trustpoints.map((t) => {
-      const c = f.store.of(new X509Certificate(t.caPem));
+      const c = f.store.of(t.ca);
       return {
         trustpoint: t.trustpoint,
         ...(t.at ? { url: `https://${t.at.host}:${t.at.port}` } : {}),

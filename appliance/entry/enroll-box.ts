@@ -35,6 +35,12 @@ const MAX_TEMPLATE = 64 * 1024;
 
 /** The hub's server (listening only once `dmvpn enrollment` is complete); undefined when its state file
  *  is damaged: a state that cannot be read must not hand out addresses bound to other devices. */
+/** A file's text, refused before it is read when it is larger than `max` bytes (`what` names it). */
+function readBounded(file: string, max: number, what: string): string {
+  if (fs.statSync(file).size > max) throw new Error(`${what} is larger than ${max} bytes`);
+  return fs.readFileSync(file, 'utf8');
+}
+
 export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: Log): EnrollmentServer | undefined {
   const file = `${configPath}.enroll`;
   let state: EnrollmentState = emptyState();
@@ -52,11 +58,7 @@ export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: L
     running: () => ctx.config(),
     keys: () => ctx.keyStore?.()?.lookup,
     address: () => ctx.tunnelSource(),
-    template: (name) => {
-      const p = path.join(dir, name);
-      if (fs.statSync(p).size > MAX_TEMPLATE) throw new Error(`template ${name} is larger than ${MAX_TEMPLATE} bytes`);
-      return fs.readFileSync(p, 'utf8');
-    },
+    template: (name) => readBounded(path.join(dir, name), MAX_TEMPLATE, `template ${name}`),
     state,
     save: (s) => writeFileAtomic(file, JSON.stringify({ version: 1, ...s }, null, 1) + '\n'),
     log,
@@ -128,12 +130,8 @@ export function boxCrlFetcher(ctx: ExecContext, configPath: string, log: Log): C
     tearDown: (check) => ctx.ike()?.clearRefused?.(check) ?? [],
     storage: {
       where: file,
-      read: () => {
-        if (!fs.existsSync(file)) return undefined;
-        // bounded before it is read (parseCrlFile bounds the text too)
-        if (fs.statSync(file).size > MAX_CRL_FILE) throw new Error(`larger than ${MAX_CRL_FILE} bytes`);
-        return fs.readFileSync(file, 'utf8');
-      },
+      // bounded before it is read (parseCrlFile bounds the text too)
+      read: () => (fs.existsSync(file) ? readBounded(file, MAX_CRL_FILE, 'the file') : undefined),
       write: (text) => writeFileAtomic(file, text),
     },
   });

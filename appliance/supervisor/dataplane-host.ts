@@ -232,8 +232,9 @@ export class DataplaneHost {
   /**
    * ESP in UDP on every worker: one more UDP 4500 socket per worker >= 1, joining the SO_REUSEPORT group
    * after worker 0's and the IKE lane's, then the group's program that picks the socket by SPI
-   * (native/nbma-spread.c). Until the program replaces the IKE lane's, the new sockets get nothing from
-   * it. Refused: the extra sockets are closed and ESP in UDP stays with worker 0 (logged), as before.
+   * (native/nbma-spread.c). Until then the IKE lane's program, if any, keeps ESP on worker 0; without the
+   * lane the kernel's own hash may hand a datagram to a new socket meanwhile, harmless as any worker can
+   * decrypt any SA. Refused: the extra sockets are closed and ESP in UDP stays with worker 0 (logged).
    */
   private openUdpSpread(source: string): number[] {
     if (this.workers < 2) return [];
