@@ -145,6 +145,7 @@ for s in A B; do      # the factory image ships the same build in both slots
 done
 sed "s/@CONSOLE@/$CONSOLE/g" "$HERE/files/grub.cfg" > "$B/grub.cfg"; mcopy -i "$BOOT" "$B/grub.cfg" ::/grub/grub.cfg
 grub-editenv "$B/grubenv" create; grub-editenv "$B/grubenv" set slot=A; mcopy -i "$BOOT" "$B/grubenv" ::/grub/grubenv
+mcopy -i "$BOOT" "$B/grubenv" ::/grub/grubenv2   # the second copy (grub.cfg, appliance/firmware/grubenv.ts)
 GRUBMODS="part_msdos fat normal linux configfile loadenv test echo serial terminal gzio sleep"
 if [ "$ARCH" = x86_64 ]; then
   grub-mkimage -d "$B/grub/usr/lib/grub/x86_64-efi" -O x86_64-efi -p /grub -o "$B/BOOTX64.EFI" $GRUBMODS efi_gop

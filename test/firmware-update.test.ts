@@ -163,3 +163,20 @@ t.test('slot writer: a root larger than the slot is refused before writing; a di
   } finally { await fh.close(); }
   t.equal(sha256(Buffer.from('x')).length, 64);
 });
+
+t.test('grubenv\'s first copy damaged: the supervisor boots on the second copy\'s slot and writes the first again', async (t) => {
+  const s = setup(t, 'B');
+  const first = path.join(s.box.boot, 'grub/grubenv');
+  updateGrubenv(first, { slot: 'B' }); // B committed earlier: both copies say so
+  const b = fs.readFileSync(first); b.fill(0, 0, 512); fs.writeFileSync(first, b); // a torn first sector
+  const remounts: boolean[] = [];
+  const fw = new FirmwareService({ ...s.host('B'), remountBoot: async (rw) => { remounts.push(rw); } });
+  fw.start(() => ({ nhsConfigured: false, registered: false, cryptoConfigured: false, ikeUp: false }), 300);
+  t.match(formatFirmware(fw.view()), /B/, 'show firmware runs');
+  await waitFor(() => s.logs.some((l) => /BOOTENV: grubenv repaired/.test(l)), 10_000, 20);
+  t.match(s.logs.join('\n'), /BOOTENV: grubenv's first copy is damaged \(grubenv lacks its .*\); the boot selector used the second \(slot B\)/, 'the damage is logged with the slot the second copy gave');
+  t.same([...readGrubenv(first)], [['slot', 'B']], 'the first copy holds slot B again (not GRUB\'s fallback A)');
+  t.same(remounts, [true, false], 'written in one writable window of the boot partition');
+  const list = spawnSync('grub-editenv', [first, 'list'], { encoding: 'utf8' });
+  t.equal(list.stdout, 'slot=B\n', 'grub-editenv reads the repaired copy');
+});

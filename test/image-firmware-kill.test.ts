@@ -10,6 +10,7 @@
 //              before the supervisor can commit
 //   boot 5  A: rolled back (the trial never committed); retried, left to reboot
 //   boot 6  B: trial, committed; grubenv slot=B
+//   boot 7  B: the first grubenv copy damaged while off: GRUB boots B from the second, dmvpnd repairs the first
 // The random version over the whole window, hundreds of times, is `make soak` (firmware-kill.soak.ts).
 import t from 'tap';
 import { requireTools, LAB_NEEDS, cannotRun } from './util/needs.js';
@@ -100,5 +101,17 @@ t.test('power cuts during download, write, reboot and trial; the box always come
   t.match(done.text, /^B +99\.0\.1 +running, default$/m, 'committed: B running and default');
   t.same([...lab.grubenv()], [['slot', 'B']], 'grubenv: slot=B');
   t.ok(lab.configIntact(), 'the startup-config survived every cut');
-  t.comment(`6 boots, 4 cuts, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+
+  // boot 7: the first grubenv copy damaged while the box was off (a torn write): GRUB takes slot B from
+  // the second copy (with one copy it booted A, the fallback), and the supervisor writes the first again
+  await lab.kill();
+  lab.damageFirstGrubenv();
+  t.throws(() => lab.grubenv(), /lacks its/, 'the first copy on the disk is damaged');
+  c = await comeBack(lab, true);
+  wanted(t, c, 'boot 7');
+  t.equal(c.slot, 'B', 'boot 7: slot B, from the second copy');
+  t.equal(c.show.booted, 'B', 'show firmware: booted from B');
+  const healed = await waitFor(() => { try { return lab.grubenv().get('slot') === 'B'; } catch { return false; } }, 120_000, 1000).then(() => true, () => false);
+  t.ok(healed, 'the supervisor wrote the first copy again: both parse, slot B');
+  t.comment(`7 boots, 4 cuts, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 });

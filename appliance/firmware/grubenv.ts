@@ -9,7 +9,15 @@
 // writes that way too (it needs the file's blocks to stay where they are), and since our variables
 // fit in the first 512-byte sector and only that sector's bytes change, a power cut leaves either the
 // old or the new sector. A rename of a new file would move the block list and, on FAT, is not atomic.
+//
+// Two copies: grub/grubenv and grub/grubenv2, the same block. Every write goes to the first, is synced,
+// then to the second and synced, so a power cut damages at most one of them, and the first is never
+// older than the second. The selector (grub.cfg) and init read the first and fall back to the second
+// when the first does not name slot A or B (a torn or damaged block: GRUB's load_env fails on it or
+// finds no slot); readBootEnv here makes the same choice. Without the second copy a damaged block
+// made GRUB boot slot A even when B was the known-good slot.
 import fs from 'node:fs';
+import path from 'node:path';
 
 export const GRUBENV_SIZE = 1024;
 const SIGNATURE = '# GRUB Environment Block\n';
@@ -20,6 +28,36 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const VALUE = /^[A-Za-z0-9_.:+-]*$/;
 
 export class GrubenvError extends Error {}
+
+/** The second copy's file name, next to the first (rootfs/build.sh makes both). */
+export const GRUBENV_COPY_NAME = 'grubenv2';
+export function grubenvCopyOf(file: string): string { return path.join(path.dirname(file), GRUBENV_COPY_NAME); }
+
+/** What grub.cfg takes from a copy: it parses and names slot A or B. */
+function usable(vars: Map<string, string>): boolean {
+  const s = vars.get('slot');
+  return s === 'A' || s === 'B';
+}
+
+/** One copy as it is on the disk: its variables, or why it cannot be used. */
+function readCopy(file: string): { vars?: Map<string, string>; error?: Error } {
+  try {
+    const vars = readGrubenv(file);
+    return usable(vars) ? { vars } : { vars, error: new GrubenvError(`${path.basename(file)} names no slot A or B`) };
+  } catch (e) { return { error: e as Error }; }
+}
+
+/** The environment the boot selector uses: the first copy when usable, else the second.
+ *  `damaged`: the first copy's problem when the second was used (it heals at the next write). */
+export interface BootEnv { vars: Map<string, string>; from: 'first' | 'second'; damaged?: string }
+
+export function readBootEnv(file: string): BootEnv {
+  const first = readCopy(file);
+  if (first.vars && !first.error) return { vars: first.vars, from: 'first' };
+  const second = readCopy(grubenvCopyOf(file));
+  if (second.vars && !second.error) return { vars: second.vars, from: 'second', damaged: first.error?.message };
+  throw new GrubenvError(`neither grubenv copy is usable: ${first.error?.message}; ${second.error?.message}`);
+}
 
 /** The variables of a grubenv block, in file order. */
 export function parseGrubenv(block: Buffer): Map<string, string> {
@@ -53,26 +91,54 @@ export function readGrubenv(file: string): Map<string, string> {
   return parseGrubenv(fs.readFileSync(file));
 }
 
-/** Sets (value) or removes (undefined) variables in the grubenv file in place, keeping the others.
- *  A block that does not parse (a torn or damaged write: GRUB's load_env then fails and boots slot A)
- *  is written anew from `changes` alone when they name `slot`: the updater's writes always give the
- *  whole environment the selector reads, so a damaged block heals at the next update or commit
- *  instead of failing every one after it. Without `slot` it is refused (the known-good slot would be lost). */
+/** Sets (value) or removes (undefined) variables in both grubenv copies in place, keeping the others.
+ *  The variables changed are those of the copy the selector uses (readBootEnv: the first if usable,
+ *  else the second). When neither is usable (GRUB's load_env then boots slot A) the block is written
+ *  anew from `changes` alone if they name `slot`: the updater's writes always give the whole
+ *  environment the selector reads, so damaged blocks heal at the next update or commit instead of
+ *  failing every one after it. Without `slot` that is refused (the known-good slot would be lost).
+ *  The first copy must be a 1024-byte file (written in place, never replaced); a missing second copy
+ *  (a box made before there were two) is created. Order: the first copy written and synced, then the
+ *  second: a power cut between leaves the first newer, which is the one read. */
 export function updateGrubenv(file: string, changes: Record<string, string | undefined>): Map<string, string> {
   const fd = fs.openSync(file, 'r+');
   try {
     const cur = Buffer.alloc(GRUBENV_SIZE + 1);
     const n = fs.readSync(fd, cur, 0, cur.length, 0);
     let vars: Map<string, string>;
-    try { vars = parseGrubenv(cur.subarray(0, n)); } catch (e) {
-      if (!(e instanceof GrubenvError) || n !== GRUBENV_SIZE || changes.slot === undefined) throw e;
-      vars = new Map();
+    try {
+      vars = parseGrubenv(cur.subarray(0, n));
+      if (!usable(vars)) vars = readCopy(grubenvCopyOf(file)).vars ?? vars; // the selector's fallback
+      else vars = new Map(vars);
+    } catch (e) {
+      if (!(e instanceof GrubenvError) || n !== GRUBENV_SIZE) throw e;
+      const second = readCopy(grubenvCopyOf(file));
+      if (second.vars && !second.error) vars = second.vars;
+      else if (changes.slot === undefined) throw e;
+      else vars = new Map();
     }
     for (const [k, v] of Object.entries(changes)) { if (v === undefined) vars.delete(k); else vars.set(k, v); }
     const next = formatGrubenv(vars);
     if (JSON.stringify([...parseGrubenv(next)]) !== JSON.stringify([...vars])) throw new GrubenvError('grubenv did not read back as written');
     fs.writeSync(fd, next, 0, next.length, 0);
     fs.fdatasyncSync(fd);
+    writeSecondCopy(grubenvCopyOf(file), next);
     return vars;
   } finally { fs.closeSync(fd); }
+}
+
+/** The same block in place over the second copy (created, and its directory synced, if missing). */
+function writeSecondCopy(file: string, block: Buffer): void {
+  const existed = fs.existsSync(file);
+  const fd = fs.openSync(file, existed ? 'r+' : 'w');
+  try {
+    fs.writeSync(fd, block, 0, block.length, 0);
+    if (fs.fstatSync(fd).size !== block.length) fs.ftruncateSync(fd, block.length);
+    fs.fsyncSync(fd);
+  } finally { fs.closeSync(fd); }
+  if (!existed) {
+    // FAT directories cannot always be fsynced; the updater's read-only remount after each write syncs
+    const dfd = fs.openSync(path.dirname(file), 'r');
+    try { fs.fsyncSync(dfd); } catch { /* above */ } finally { fs.closeSync(dfd); }
+  }
 }

@@ -9,7 +9,7 @@ import { BundleError, compareVersions, type Arch } from './manifest.js';
 import { downloadResumable, dropPartial, DownloadError, NoRoomError } from './download.js';
 import { verifyBundle } from './verify.js';
 import { writeSlot, type SlotTarget } from './slot-writer.js';
-import { readGrubenv, updateGrubenv } from './grubenv.js';
+import { readBootEnv, updateGrubenv, type BootEnv } from './grubenv.js';
 import { addRolledBack, readState, writeState, otherSlot, isSlot, type FirmwareState, type Slot, type FirmwareResult } from './state.js';
 import { assessBoot, TrialWatch, type HealthView } from './commit.js';
 
@@ -73,9 +73,14 @@ export class FirmwareService {
   /** grubenv holds an emptied try_slot: GRUB's save_env consumed a trial since the updater's last write */
   private trialConsumed = false;
 
-  private grubenv(): Map<string, string> | undefined {
-    try { return readGrubenv(path.join(this.h.bootDir, 'grub/grubenv')); } catch { return undefined; }
+  private get grubenvFile(): string { return path.join(this.h.bootDir, 'grub/grubenv'); }
+
+  private bootEnv(): BootEnv | undefined {
+    try { return readBootEnv(this.grubenvFile); } catch { return undefined; }
   }
+
+  /** the variables of the grubenv copy the selector uses (grubenv.ts readBootEnv) */
+  private grubenv(): Map<string, string> | undefined { return this.bootEnv()?.vars; }
 
   private grubSlot(): Slot {
     const s = this.grubenv()?.get('slot');
@@ -85,6 +90,7 @@ export class FirmwareService {
   /** At the supervisor's start: record this boot; on a trial, watch the health until commit or timeout.
    *  `since`: when the timeout starts (the box's boot, so a restarted supervisor does not extend it). */
   start(health: () => HealthView, timeoutMs: number, since = Date.now()): void {
+    this.repairBootEnv();
     const a = assessBoot(readState(this.h.stateFile), { booted: this.h.booted, known: this.known, runningVersion: this.h.runningVersion, now: new Date(), trialConsumed: this.trialConsumed });
     this.state = a.state;
     this.save();
@@ -95,7 +101,7 @@ export class FirmwareService {
     this.h.log('notice', 'TRIAL', `slot ${p.slot} version ${p.version} on trial: committing once healthy (within ${Math.round(timeoutMs / 1000)} s)`);
     this.trial = new TrialWatch({ health, timeoutMs, since,
       commit: () => this.guard(async () => {
-        await this.withBootWritable(async () => { updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: p.slot, try_slot: undefined }); });
+        await this.withBootWritable(async () => { updateGrubenv(this.grubenvFile, { slot: p.slot, try_slot: undefined }); });
         this.known = p.slot;
         delete this.state.pending;
         const took = p.verifyMs !== undefined ? `; verified in ${p.verifyMs} ms, written in ${p.writeMs} ms` : '';
@@ -170,7 +176,7 @@ export class FirmwareService {
       await this.withBootWritable(async () => {
         // an emptied try_slot left by an earlier trial goes first: at the next boot an emptied one then
         // means this update's trial was booted, a missing one that its switch never reached the disk
-        if (this.grubenv()?.has('try_slot')) updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: this.known, try_slot: undefined });
+        if (this.grubenv()?.has('try_slot')) updateGrubenv(this.grubenvFile, { slot: this.known, try_slot: undefined });
         await writeSlot(file, v.parts, this.h.slots[target], path.join(this.h.bootDir, target));
       });
       this.state.slots[target] = bundleVersion;
@@ -181,7 +187,7 @@ export class FirmwareService {
       this.state.pending = pending;
       this.save();
       // slot given too: the whole environment is ours, so a damaged block can be written anew (grubenv.ts)
-      await this.withBootWritable(async () => { updateGrubenv(path.join(this.h.bootDir, 'grub/grubenv'), { slot: this.known, try_slot: target }); });
+      await this.withBootWritable(async () => { updateGrubenv(this.grubenvFile, { slot: this.known, try_slot: target }); });
       pending.switched = true;
       this.save();
       this.h.log('notice', 'WRITTEN', `slot ${target} written in ${Date.now() - t1} ms; rebooting to try version ${version}`);
@@ -230,9 +236,27 @@ export class FirmwareService {
     await Promise.race([all, new Promise((r) => setTimeout(r, 5000).unref())]);
   }
 
-  private async withBootWritable(f: () => Promise<void>): Promise<void> {
-    await this.h.remountBoot?.(true);
-    try { await f(); } finally { await this.h.remountBoot?.(false); }
+  /** the boot partition's writable windows, one at a time (a repair at start may overlap an update) */
+  private bootWrites: Promise<void> = Promise.resolve();
+
+  private withBootWritable(f: () => Promise<void>): Promise<void> {
+    const run = this.bootWrites.then(async () => {
+      await this.h.remountBoot?.(true);
+      try { await f(); } finally { await this.h.remountBoot?.(false); }
+    });
+    this.bootWrites = run.catch(() => undefined);
+    return run;
+  }
+
+  /** grubenv's first copy damaged and the second in use (a power cut during a write, a torn block):
+   *  the first is written again from the second, so two copies stand before the next write needs them. */
+  private repairBootEnv(): void {
+    const env = this.bootEnv();
+    if (env?.from !== 'second') return;
+    this.h.log('warn', 'BOOTENV', `grubenv's first copy is damaged (${env.damaged}); the boot selector used the second (slot ${env.vars.get('slot')}): writing the first again from it`);
+    this.withBootWritable(async () => { updateGrubenv(this.grubenvFile, {}); }).then(
+      () => this.h.log('notice', 'BOOTENV', 'grubenv repaired: both copies hold the same environment'),
+      (e) => this.h.log('error', 'BOOTENV', `grubenv's first copy could not be repaired: ${(e as Error).message}`));
   }
 
   private async guard(f: () => Promise<void>): Promise<void> {

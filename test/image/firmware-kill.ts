@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { ROOT, sh, uniquePrefix } from '../util/lab.js';
 import { ImageVm, provision } from './vm.js';
 import { variantBundle } from './firmware-vm.js';
-import { parseGrubenv } from '../../appliance/firmware/grubenv.js';
+import { parseGrubenv, readBootEnv, GRUBENV_COPY_NAME } from '../../appliance/firmware/grubenv.js';
 import { BUNDLE_PATH } from '../../appliance/firmware/report.js';
 import { readHeadOf } from '../../appliance/firmware/verify.js';
 
@@ -154,16 +154,35 @@ export class KillLab {
     return this.vm;
   }
 
-  /** grubenv as on the disk: parsed by ours (throws if torn or invalid) and listed by grub-editenv. */
-  grubenv(): Map<string, string> {
-    const f = path.join(this.dir, 'grubenv.disk');
-    fs.rmSync(f, { force: true });
-    const r = spawnSync('mcopy', ['-i', `${this.disk}@@1M`, '::/grub/grubenv', f], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+  /** grubenv as the boot selector takes it from the disk (grub.cfg: the first copy if it names a slot,
+   *  else the second). Both copies must parse, by ours and by grub-editenv (a power cut damages neither:
+   *  each is written in place and synced in turn); with `damagedFirst` the first may not (this test
+   *  damaged it), and then the second must. Throws otherwise: that is a failure in itself. */
+  grubenv(damagedFirst = false): Map<string, string> {
+    const d = path.join(this.dir, 'grubenv.disk');
+    fs.rmSync(d, { recursive: true, force: true });
+    fs.mkdirSync(d);
+    for (const name of ['grubenv', GRUBENV_COPY_NAME]) {
+      const f = path.join(d, name);
+      const r = spawnSync('mcopy', ['-i', `${this.disk}@@1M`, `::/grub/${name}`, f], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+      if (r.status !== 0) throw new Error(`mcopy ${name}: ${r.stderr}`);
+      if (damagedFirst && name === 'grubenv') continue;
+      parseGrubenv(fs.readFileSync(f));
+      const list = spawnSync('grub-editenv', [f, 'list'], { encoding: 'utf8' });
+      if (list.status !== 0) throw new Error(`grub-editenv list ${name}: ${list.stderr}`);
+    }
+    return readBootEnv(path.join(d, 'grubenv')).vars;
+  }
+
+  /** The first grubenv copy on the disk damaged as a torn write leaves it (its first sector zeroed),
+   *  written in place while the box is off (mtools overwrites the file's own clusters). */
+  damageFirstGrubenv(): void {
+    const f = path.join(this.dir, 'grubenv.torn');
+    const r = spawnSync('mcopy', ['-o', '-i', `${this.disk}@@1M`, '::/grub/grubenv', f], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
     if (r.status !== 0) throw new Error(`mcopy grubenv: ${r.stderr}`);
-    const vars = parseGrubenv(fs.readFileSync(f));
-    const list = spawnSync('grub-editenv', [f, 'list'], { encoding: 'utf8' });
-    if (list.status !== 0) throw new Error(`grub-editenv list: ${list.stderr}`);
-    return vars;
+    const b = fs.readFileSync(f); b.fill(0, 0, 512); fs.writeFileSync(f, b);
+    const w = spawnSync('mcopy', ['-o', '-i', `${this.disk}@@1M`, f, '::/grub/grubenv'], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+    if (w.status !== 0) throw new Error(`mcopy grubenv back: ${w.stderr}`);
   }
 
   /** Which known firmwares each part of slot `s` matches on the disk (root partition, kernel, initramfs). */
@@ -242,9 +261,9 @@ export interface Comeback { env: Map<string, string>; slot: 'A' | 'B'; holds: Fi
 
 /** After a cut: checks the disk, boots it, reaches the console and checks the box's account of
  *  itself. Problems are returned (the soak counts them; the test asserts there are none). */
-export async function comeBack(lab: KillLab): Promise<Comeback> {
+export async function comeBack(lab: KillLab, damagedFirst = false): Promise<Comeback> {
   const problems: string[] = [];
-  const env = lab.grubenv(); // throws on a torn or invalid block: that is a failure in itself
+  const env = lab.grubenv(damagedFirst); // throws on a torn or invalid block: that is a failure in itself
   const known = env.get('slot') ?? 'A';
   const tryS = env.get('try_slot');
   const slot = (tryS === 'A' || tryS === 'B' ? tryS : known === 'B' ? 'B' : 'A') as 'A' | 'B';
