@@ -4,6 +4,7 @@
 // it in `<startup-config>.crls`. The hub is then stopped (unreachable) and R2 restarted: it loads the CRL
 // from storage (show crypto pki crls says so and lists R3's serial, its fetch failing), and when R3 comes
 // to R2 directly (a static NHRP mapping), R2 refuses R3's certificate by that CRL (AUTHENTICATION_FAILED).
+// The hub's own show crypto pki crls shows the CRL it issued, with the number R2 holds.
 import t from 'tap';
 import fs from 'node:fs';
 import { waitFor, nsExec } from './util/lab.js';
@@ -42,6 +43,12 @@ t.test('a spoke restarted with the hub unreachable still holds, shows and applie
   t.ok(fetched, `R2: fetched CRL ${fetched?.number} listing R3's certificate`);
   if (!fetched) { t.comment(logs()); return; }
   t.ok(fs.existsSync(`${r2cfg}.crls`), 'R2: the CRL kept next to its startup-config');
+  // the hub shows the CRL it issues on its enrollment CA's trustpoint: the one R2 fetched
+  const hubShown = lab.ctl('R1', 'show crypto pki crls');
+  t.match(hubShown, /^Trustpoint \S+ \(this box's enrollment CA: the CRL is issued here and served to spokes\):$/m, 'hub: its CRL shown as issued here');
+  t.match(hubShown, new RegExp(`^ {2}CRL Number: ${fetched.number}$`, 'm'), 'hub: the number R2 holds');
+  t.match(hubShown, new RegExp(`^ {4}Serial Number: 0x${r3Serial}$`, 'm'), 'hub: R3\'s serial listed');
+  t.match(hubShown, /^ {2}Served to spokes: [1-9]\d* times?$/m, 'hub: served at least once');
 
   // the hub goes away; R2 restarts
   await lab.stop('R1');

@@ -12,7 +12,7 @@ import { requestCrl, EnrollError } from './client.js';
 import type { EnrollAnswer } from './codec.js';
 import { CrlStore, verifiedCrl, type HeldCrl, type TrustpointCa } from './crl-store.js';
 import { CrlPersistence, type CrlStorage } from './crl-persist.js';
-import { crlView, type CrlView, type FetchResult } from './crl-view.js';
+import { crlView, type CrlView, type FetchResult, type IssuedCrlSource } from './crl-view.js';
 import type { Level } from '../log/log.js';
 import type { PeerCertCheck } from '../ike/tasks/v2/cert-auth.js';
 
@@ -70,11 +70,11 @@ export class CrlFetcher {
 
   private now(): number { return this.d.now?.() ?? Date.now(); }
 
-  /** `show crypto pki crls` (crl-view.ts) */
-  view(): CrlView {
+  /** `show crypto pki crls` (crl-view.ts); `issued`: on a hub, the CRL its enrollment server issues */
+  view(issued?: IssuedCrlSource): CrlView {
     const p = this.persisted;
     return crlView(trustpointCas(this.d.config()), { store: this.store, lastFetch: this.lastFetch, nextFetchAt: this.nextFetchAt, fetching: this.fetching, storage: p.where,
-      counters: { ...this.counters, ...p.counters } }, this.now());
+      counters: { ...this.counters, ...p.counters } }, this.now(), issued);
   }
 
   /** IKE's hook: a peer certificate listed on a CRL held of its issuer is refused, counted. */

@@ -1,7 +1,11 @@
 // What `show crypto pki crls` shows of the spoke's CRLs (show/crypto-pki-crls.ts formats it): for each
 // trustpoint with a CA certificate, the CRL held of that CA (issuer, number, validity, the serials it
 // revokes, whether it was fetched or loaded from storage), its last fetch and the next; the counters.
-import type { CrlStore, CrlOrigin, TrustpointCa } from './crl-store.js';
+// On a hub, the trustpoint whose CA is the enrollment CA shows the CRL this box issues (crl.ts) instead:
+// it is not fetched, it is made here and served to the spokes.
+import { X509Certificate } from 'node:crypto';
+import { normSerial, type CrlStore, type CrlOrigin, type TrustpointCa } from './crl-store.js';
+import type { IssuedCrl } from './crl.js';
 
 /** the last fetch of a trustpoint's CRL: when, and why it failed (undefined: it succeeded) */
 export interface FetchResult { at: number; error?: string }
@@ -18,8 +22,21 @@ export interface HeldCrlView {
   origin?: CrlOrigin;
 }
 
+/** the enrollment server's CRL, as service.ts gives it */
+export interface IssuedCrlSource { caPem: string; last?: IssuedCrl; revokedNow: string[]; served: number }
+
+/** a CRL this box issues as its enrollment CA: the last made (if any), what the next would list, how
+ *  often one was served to a spoke */
+export interface IssuedHereView {
+  crl?: { issuer: string; number: string; thisUpdate: number; nextUpdate: number; expired: boolean; serials: string[] };
+  revokedNow: string[];
+  served: number;
+}
+
 export interface CrlTrustpointView {
   trustpoint: string;
+  /** this trustpoint's CA is this box's enrollment CA: its CRL is issued here, not fetched */
+  issuedHere?: IssuedHereView;
   /** the enrollment server it is fetched from (`https://A:P`); undefined: no `enrollment url`, not fetched */
   url?: string;
   crl?: HeldCrlView;
@@ -47,9 +64,11 @@ export interface CrlViewSource {
   counters: CrlView['counters'];
 }
 
-export function crlView(trustpoints: ReadonlyArray<TrustpointCa & { at?: { host: string; port: number } }>, f: CrlViewSource, now: number): CrlView {
+export function crlView(trustpoints: ReadonlyArray<TrustpointCa & { at?: { host: string; port: number } }>, f: CrlViewSource, now: number, issued?: IssuedCrlSource): CrlView {
+  const ownCa = issued && new X509Certificate(issued.caPem).raw;
   return {
     trustpoints: trustpoints.map((t) => {
+      if (ownCa && issued && t.ca.raw.equals(ownCa)) return { trustpoint: t.trustpoint, issuedHere: issuedView(issued, now) };
       const c = f.store.of(t.ca);
       return {
         trustpoint: t.trustpoint,
@@ -62,5 +81,14 @@ export function crlView(trustpoints: ReadonlyArray<TrustpointCa & { at?: { host:
     fetching: f.fetching,
     ...(f.storage ? { storage: f.storage } : {}),
     counters: f.counters,
+  };
+}
+
+function issuedView(i: IssuedCrlSource, now: number): IssuedHereView {
+  const l = i.last;
+  return {
+    ...(l ? { crl: { issuer: l.issuer, number: l.number.toString(), thisUpdate: l.thisUpdate, nextUpdate: l.nextUpdate, expired: l.nextUpdate < now, serials: l.serials.map(normSerial).sort() } } : {}),
+    revokedNow: i.revokedNow.map(normSerial).sort(),
+    served: i.served,
   };
 }

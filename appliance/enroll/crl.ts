@@ -48,8 +48,11 @@ export async function makeCrl(p: CrlParams): Promise<string> {
  * than the last (RFC 5280 wants it to increase: across restarts too, as long as the hub's clock does
  * not go back).
  */
+/** what `show crypto pki crls` shows of a CRL this box issued (crl-view.ts) */
+export interface IssuedCrl { issuer: string; number: bigint; thisUpdate: number; nextUpdate: number; serials: readonly string[] }
+
 export class CrlSource {
-  private held?: { pem: string; basis: string; made: number };
+  private held?: { pem: string; basis: string; made: number; issued: IssuedCrl };
   private last = 0n;
 
   constructor(private readonly validityMs = CRL_VALIDITY_MS) {}
@@ -62,7 +65,10 @@ export class CrlSource {
     const number = t > this.last ? t : this.last + 1n;
     const pem = await makeCrl({ caCertPem, caKeyPem, serials, number, now, validityMs: this.validityMs });
     this.last = number;
-    this.held = { pem, basis, made: now.getTime() };
+    this.held = { pem, basis, made: now.getTime(), issued: { issuer: new x509.X509Certificate(caCertPem).subject, number, thisUpdate: now.getTime(), nextUpdate: now.getTime() + this.validityMs, serials: [...serials] } };
     return pem;
   }
+
+  /** the CRL made last (undefined: none since the start; one is made when a spoke first asks) */
+  issued(): IssuedCrl | undefined { return this.held?.issued; }
 }

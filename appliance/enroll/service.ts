@@ -20,6 +20,7 @@ import { decideRekey } from './rekey.js';
 import { keyId } from './issue.js';
 import { withIssued, revokedSerials } from './issued.js';
 import { CrlSource } from './crl.js';
+import type { IssuedCrlSource } from './crl-view.js';
 import type { ServerCredentials } from './credentials.js';
 import type { Level } from '../log/log.js';
 
@@ -239,6 +240,13 @@ export class EnrollmentService {
     const rekey = !newKey ? '' : next ? `; its key replaced by device key ${shortKey(key)} (the old one no longer bound)` : `; for its new device key ${shortKey(key)} again (the answer of its key change lost?)`;
     this.d.log('notice', 'RENEWED', `device key ${shortKey(c.key)} from ${from}: certificate of ${b.hostname} ${b.address} renewed${late}${rekey}`);
     return { v: PROTOCOL_VERSION, status: 'renewed', certificate, ca: creds.caCert, time: this.now().getTime() };
+  }
+
+  /** What `show crypto pki crls` shows of the CRL this server issues (undefined: it cannot serve). */
+  issuedCrl(): IssuedCrlSource | undefined {
+    const creds = this.d.credentials();
+    if (typeof creds === 'string') return undefined;
+    return { caPem: creds.caCert, last: this.crls.issued(), revokedNow: revokedSerials(this.d.state, this.now()), served: this.counters.crls };
   }
 
   /** The current CRL of the enrollment CA: the certificates issued to revoked keys (crl.ts). */

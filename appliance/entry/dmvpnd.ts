@@ -114,7 +114,7 @@ const exec = new ExecCommands(app.execContext(), {
   firmware,
   firmwarePush,
   enrollment,
-  crls: () => crl.view(),
+  crls: () => crl.view(enrollment?.service.issuedCrl()),
   ntp,
   startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
   reload: (reason) => void reload(reason),

@@ -1,8 +1,9 @@
 // `show crypto pki crls [json]`: the CRL each trustpoint holds (enroll/crl-view.ts), laid out as IOS's
 // command (issuer, LastUpdate/NextUpdate, the revoked serials), with what this appliance adds: the CRL
 // number, where it came from (fetched from the enrollment url, or loaded from storage at start), the
-// last fetch and the next, and the fetcher's counters. Public data only (a CRL is signed and public).
-import type { CrlView, CrlTrustpointView, FetchResult } from '../enroll/crl-view.js';
+// last fetch and the next, and the fetcher's counters. On a hub, its enrollment CA's trustpoint shows
+// the CRL the box issues and serves to its spokes. Public data only (a CRL is signed and public).
+import type { CrlView, CrlTrustpointView, FetchResult, IssuedHereView } from '../enroll/crl-view.js';
 import { iosDate } from './time.js';
 
 const at = (ms: number) => iosDate(new Date(ms));
@@ -17,7 +18,27 @@ function nextFetchLine(v: CrlView): string {
   return `  Next fetch: ${v.fetching ? 'under way' : v.nextFetch !== undefined ? at(v.nextFetch) : 'not scheduled'}`;
 }
 
+const revokedLines = (serials: readonly string[]) => [`  Number of CRL entries: ${serials.length}`,
+  ...(serials.length ? ['  Revoked certificates:', ...serials.map((s) => `    Serial Number: 0x${s}`)] : [])];
+
+function issuedLines(name: string, i: IssuedHereView): string[] {
+  const out = [`Trustpoint ${name} (this box's enrollment CA: the CRL is issued here and served to spokes):`];
+  const c = i.crl;
+  if (!c) {
+    out.push('  No CRL issued since the start: one is made when a spoke first asks for it');
+    out.push(`  Certificates revoked now: ${i.revokedNow.length}${i.revokedNow.length ? ` (${i.revokedNow.map((s) => `0x${s}`).join(', ')})` : ''}`);
+    return out;
+  }
+  out.push('  CRL Issuer Name:', `    ${c.issuer}`, `  CRL Number: ${c.number}`, `  LastUpdate: ${at(c.thisUpdate)}`,
+    `  NextUpdate: ${at(c.nextUpdate)}${c.expired ? ' (expired: a new one is made at the next request)' : ''}`,
+    `  Served to spokes: ${i.served} time${i.served === 1 ? '' : 's'}`);
+  if (i.revokedNow.join() !== c.serials.join()) out.push(`  Revocations changed since: the next CRL lists ${i.revokedNow.length} (made at the next request)`);
+  out.push(...revokedLines(c.serials));
+  return out;
+}
+
 function trustpointLines(t: CrlTrustpointView, v: CrlView): string[] {
+  if (t.issuedHere) return issuedLines(t.trustpoint, t.issuedHere);
   const out = [`Trustpoint ${t.trustpoint}${t.url ? ` (CRL fetched from ${t.url})` : ' (no enrollment url: no CRL is fetched)'}:`];
   const c = t.crl;
   if (!c) out.push(`  No CRL held${t.url ? ': certificates of this CA are not checked for revocation' : ''}`);
@@ -29,10 +50,7 @@ function trustpointLines(t: CrlTrustpointView, v: CrlView): string[] {
       `  Retrieved: ${from}`);
   }
   if (t.url) out.push(lastFetchLine(t.lastFetch), nextFetchLine(v));
-  if (c) {
-    out.push(`  Number of CRL entries: ${c.serials.length}`);
-    if (c.serials.length) out.push('  Revoked certificates:', ...c.serials.map((s) => `    Serial Number: 0x${s}`));
-  }
+  if (c) out.push(...revokedLines(c.serials));
   return out;
 }
 
@@ -43,6 +61,7 @@ function jsonOf(v: CrlView) {
     ...(v.nextFetch !== undefined ? { nextFetch: iso(v.nextFetch) } : {}),
     trustpoints: v.trustpoints.map((t) => ({
       ...t,
+      ...(t.issuedHere?.crl ? { issuedHere: { ...t.issuedHere, crl: { ...t.issuedHere.crl, thisUpdate: iso(t.issuedHere.crl.thisUpdate), nextUpdate: iso(t.issuedHere.crl.nextUpdate) } } } : {}),
       ...(t.lastFetch ? { lastFetch: { ...t.lastFetch, at: iso(t.lastFetch.at) } } : {}),
       ...(t.crl ? {
         crl: {
