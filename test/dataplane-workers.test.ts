@@ -111,3 +111,24 @@ t.test('a table write left open makes worker 1 miss, never read a half-moved tab
   Atomics.store(x.u32, gen, g + 2);
   t.same(x.forwardOn1().map((s) => s.kind), [NBMA_KIND.GRE], 'closed again: worker 1 forwards');
 });
+
+t.test('notices are limited for the appliance, not per worker: one NO_ENTRY per next hop and interval, whichever worker saw the packet', async (t) => {
+  const x = twoWorkers();
+  x.cmd.fibAdd(ip('172.16.9.0'), 24, ip('10.0.0.9')); // a next hop without a peer entry
+  x.w0.poll(256, 1000);
+  const NO_ENTRY = 2;
+  const rings = [{ tunRx: x.l.tunRx, ctlRx: x.l.ctlRx, w: x.w0 }, { tunRx: x.l.workerRings[1].tunRx, ctlRx: x.l.workerRings[1].ctlRx, w: x.w1 }];
+  /** one packet to that next hop offered to worker i at `now` ms; the NO_ENTRY notices it posted */
+  const offer = (i: number, now: number) => {
+    new Ring(x.buf, rings[i].tunRx).pushSlot(0, 0, 0, ipv4({ src: ip('10.9.0.1'), dst: ip('172.16.9.1'), proto: 17, payload: udp(1000, 2000, 100) }));
+    rings[i].w.poll(256, now);
+    const got: number[] = [];
+    new Ring(x.buf, rings[i].ctlRx).drain((kind, addr) => { if (kind === NO_ENTRY) got.push(addr); });
+    return got;
+  };
+  t.same(offer(0, 1000), [ip('10.0.0.9')], 'worker 0: NO_ENTRY for the next hop');
+  t.same(offer(1, 1050), [], 'worker 1, 50 ms later: held back by the notice worker 0 sent');
+  t.same(offer(1, 1110), [ip('10.0.0.9')], 'worker 1 after the 100 ms interval: sent');
+  t.same(offer(0, 1160), [], 'worker 0 within the interval of worker 1\'s notice: held back');
+  t.equal(x.counters().dropNoEntry, 4, 'every packet dropped and counted (the counters of both workers)');
+});

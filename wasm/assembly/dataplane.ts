@@ -5,7 +5,7 @@
 //   prepareSleep()/finishSleep()   doorbell sleep protocol for the worker loop
 //   bench*                   run the real encap/decap over scratch memory, without rings (bench/)
 import {
-  readLayout, scratch, scratchSize, tunTx, nbmaTx, ctlRx, counters, layoutBlock, SCRATCH_NEEDED,
+  readLayout, scratch, noticeScratch, scratchSize, tunTx, nbmaTx, ctlRx, counters, layoutBlock, SCRATCH_NEEDED,
   SCRATCH_NO_ENTRY, SCRATCH_REDIRECT_END, SCRATCH_MCAST_END, SCRATCH_PROD_TUN_TX, SCRATCH_PROD_NBMA_TX,
   SCRATCH_PROD_CTL_RX, COUNTER_GRE_TX_PACKETS, workerCount,
 } from './core/layout';
@@ -42,7 +42,7 @@ export function setup(layoutBase: u32, workerIndex: u32): i32 {
   prodInit(scratch + SCRATCH_PROD_NBMA_TX, nbmaTx);
   prodInit(scratch + SCRATCH_PROD_CTL_RX, ctlRx);
   epochLeave(); // holds no SA reference until its first poll()
-  noticeReset(scratch + SCRATCH_NO_ENTRY);
+  if (owner) noticeReset(noticeScratch + SCRATCH_NO_ENTRY); // shared by every worker (core/notify.ts)
   peersInit();
   fibInit();
   recoverState(owner); // a restarted worker: skip the slot the last one died on; worker 0 repairs torn entries

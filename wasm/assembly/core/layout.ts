@@ -31,6 +31,9 @@ export let fib: usize = 0;
 export let fibCapacity: u32 = 0;
 export let scratch: usize = 0;
 export let scratchSize: u32 = 0;
+/** Worker 0's scratch: the notice limiters (core/notify.ts) there are every worker's, so a notice is
+ *  rate-limited once for the appliance, not once per worker. */
+export let noticeScratch: usize = 0;
 export let tunnelState: usize = 0;
 export let nbmaIndex: usize = 0;
 /** This worker's index (0 = the one that applies commands and owns the rings) and the worker count. */
@@ -71,6 +74,7 @@ export function readLayout(base: usize, index: u32): i32 {
   fibCapacity = load<u32>(base, LB_FIB_CAPACITY);
   scratchSize = <u32>size;
   scratch = <usize>(scratch0 + <u64>index * size);
+  noticeScratch = <usize>scratch0;
   tunnelState = load<u32>(base, LB_TUNNEL_STATE);
   nbmaIndex = load<u32>(base, LB_NBMA_INDEX);
   if (peerCapacity < 2 || (peerCapacity & (peerCapacity - 1)) != 0) return -2;

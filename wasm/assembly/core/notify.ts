@@ -1,7 +1,11 @@
 // Rate limiting of the notices the worker sends the supervisor about traffic (NO_ENTRY, SA_NEEDED,
 // TRAFFIC_INDICATION): a direct-mapped table of NOTICE_SLOTS entries {k0, k1, lastMs} in scratch per
 // notice kind. A hash collision only ever lets an extra notice through; a notice that could not be
-// sent (ctlRx full) is not stamped, so the next packet tries again.
+// sent (ctlRx full) is not stamped, so the next packet tries again. The tables are worker 0's
+// (noticeScratch) and every worker reads and stamps them (*Every core forwards*): the limit holds for
+// the appliance, not per worker. The stores are plain: two workers racing on one entry may both send
+// (one extra notice), and a torn entry can only match a key no packet has, so nothing is held back
+// for longer than one interval.
 import { hashTop } from './hash';
 import { nowMs } from './clock';
 

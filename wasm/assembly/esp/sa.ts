@@ -25,7 +25,7 @@ import { nowMs } from '../core/clock';
 import { hashShift } from '../core/hash';
 import { indexFind, indexSet, indexDelete, INDEX_VALUE } from '../core/hash-index';
 import { noticeReset } from '../core/notify';
-import { workerCount } from '../core/layout';
+import { workerCount, noticeScratch } from '../core/layout';
 import { tablesRead, sharedReader, epochAdvance, epochPassed } from '../core/tables';
 import { prodInit } from '../io/ring';
 import { cryptoSetScratch, zeroize } from '../crypto/ct';
@@ -70,7 +70,7 @@ export function espSetup(scratchSize: u32, owner: bool): void {
   idxMask = n - 1;
   idxShift = hashShift(n);
   cryptoSetScratch(scratch + SCRATCH_ESP_CRYPTO);
-  noticeReset(scratch + SCRATCH_ESP_NEEDED);
+  if (owner) noticeReset(noticeScratch + SCRATCH_ESP_NEEDED); // shared by every worker (core/notify.ts)
   if (udpTx != 0) prodInit(scratch + SCRATCH_ESP_PROD_UDP_TX, udpTx); // each worker's own udpTx
   if (!owner) return;
   // A restarted worker rebuilds its private indexes from the (shared) SA table.

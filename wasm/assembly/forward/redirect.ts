@@ -3,7 +3,7 @@
 // hairpinning through the hub. The supervisor is told, rate-limited per (source NBMA, destination),
 // so it can send the source spoke an NHRP Traffic Indication (Cisco "redirect").
 import {
-  scratch, SCRATCH_REDIRECT, TUNNEL_FLAG_REDIRECT, CTL_IN_TRAFFIC_INDICATION, TRAFFIC_INDICATION_PACKET_MAX, COUNTER_REDIRECT_NOTICE,
+  noticeScratch, SCRATCH_REDIRECT, TUNNEL_FLAG_REDIRECT, CTL_IN_TRAFFIC_INDICATION, TRAFFIC_INDICATION_PACKET_MAX, COUNTER_REDIRECT_NOTICE,
 } from '../core/layout';
 import { count } from '../core/counters';
 import * as cfg from '../core/config';
@@ -20,7 +20,7 @@ export function maybeRedirect(srcNbma: u32, p: usize, tot: u32): void {
   const dst = ipDst(p);
   if (dst == cfg.tunnelIp || fibLookup(dst) == NO_ROUTE) return;
   const n = tot < TRAFFIC_INDICATION_PACKET_MAX ? tot : TRAFFIC_INDICATION_PACKET_MAX;
-  if (notice(scratch + SCRATCH_REDIRECT, srcNbma, dst, REDIRECT_INTERVAL_MS, CTL_IN_TRAFFIC_INDICATION, srcNbma, dst, p, n)) {
+  if (notice(noticeScratch + SCRATCH_REDIRECT, srcNbma, dst, REDIRECT_INTERVAL_MS, CTL_IN_TRAFFIC_INDICATION, srcNbma, dst, p, n)) {
     count(COUNTER_REDIRECT_NOTICE);
   }
 }

@@ -2,7 +2,7 @@
 // fragmentation for packets over the tunnel MTU (fragmentSend), and the commit that every GRE packet
 // goes through (greCommit: NHRP too), which picks the outbound SA and hands the packet to ESP.
 import {
-  scratch, SCRATCH_PROD_NBMA_TX, SCRATCH_FRAG_HEADER, SCRATCH_ESP_NEEDED, SCRATCH_ESP_IV, SLOT_DATA, NBMA_KIND_GRE, CTL_IN_SA_NEEDED,
+  scratch, noticeScratch, SCRATCH_PROD_NBMA_TX, SCRATCH_FRAG_HEADER, SCRATCH_ESP_NEEDED, SCRATCH_ESP_IV, SLOT_DATA, NBMA_KIND_GRE, CTL_IN_SA_NEEDED,
   TUNNEL_FLAG_PROTECTED, PEER_ENTRY_FLAGS, PEER_SA_SHIFT, SA_ENTRY_STATE, SA_ENTRY_DIR, SA_ENTRY_PEER,
   SA_STATE_FREE, SA_DIR_OUT, SA_NEEDED_SIZE, COUNTER_GRE_TX_PACKETS, COUNTER_FRAG_TX, COUNTER_DROP_NO_SA,
   COUNTER_SA_NEEDED_SENT,
@@ -53,7 +53,7 @@ export function greCommit(st: usize, slot: usize, outer: u32, nbma: u32, sa: u32
 function saNeeded(nbma: u32): void {
   const b = scratch + SCRATCH_ESP_IV; // the record, 4 bytes
   store<u32>(b, nbma);
-  if (notice(scratch + SCRATCH_ESP_NEEDED, nbma, 0, SA_NEEDED_INTERVAL_MS, CTL_IN_SA_NEEDED, nbma, 0, b, SA_NEEDED_SIZE)) {
+  if (notice(noticeScratch + SCRATCH_ESP_NEEDED, nbma, 0, SA_NEEDED_INTERVAL_MS, CTL_IN_SA_NEEDED, nbma, 0, b, SA_NEEDED_SIZE)) {
     count(COUNTER_SA_NEEDED_SENT);
   }
 }
