@@ -38,7 +38,7 @@ t.test('loader resolves the addon from source and from a bundle in dist/', async
   t.equal(findNativePath(join(repo, 'appliance/io/native.ts')), nativePath);
   t.equal(findNativePath(join(repo, 'dist/dmvpnd.mjs')), nativePath);
   t.throws(() => findNativePath('/nonexistent/dir/x.mjs'), { code: 'ENOENT' });
-  for (const f of ['openTun', 'configureInterface', 'openRawIp', 'greLane', 'ikeLane', 'nbmaSpread', 'udpSpread', 'openUdp', 'closeFd', 'startPump', 'stopPump',
+  for (const f of ['openTun', 'configureInterface', 'openRawIp', 'greLane', 'ikeLane', 'nbmaSpread', 'udpSpread', 'tunSteer', 'openUdp', 'closeFd', 'startPump', 'stopPump',
     'pumpStats', 'wake', 'wait', 'watch', 'unwatch', 'pcapOpen', 'pcapClose'] as const)
     t.type(io[f], 'function', f);
 });

@@ -155,6 +155,8 @@ export interface NativeIo {
    * (as nbmaSpread's raw ESP), IKE to the lane (or worker 0), NAT-keepalives to worker 0. Replaces ikeLane's.
    */
   udpSpread(fd: number, workers: number, ikeLane: boolean): void;
+  /** the multi-queue TUN of `fd` picks each outbound packet's queue by its flow hash (tun-steering.c) */
+  tunSteer(fd: number): void;
   closeFd(fd: number): void;
   /** Starts one pump thread; returns its id. */
   startPump(opts: PumpOptions): number;

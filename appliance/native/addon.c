@@ -260,6 +260,17 @@ static napi_value js_udp_spread(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tunSteer(fd): the multi-queue TUN of fd picks each outbound packet's queue by its flow hash
+ * (tun-steering.c) instead of the queue that wrote the flow's last reply. */
+static napi_value js_tun_steer(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int64_t fd;
+  if (get_int(env, argv[0], 0, INT_MAX, &fd, "fd")) return NULL;
+  struct io_err e;
+  if (tun_steer_by_flow((int)fd, &e)) return throw_io(env, &e);
+  return NULL;
+}
+
 static napi_value js_open_udp(napi_env env, napi_callback_info info) {
   ARGS(3);
   int64_t port;
@@ -585,7 +596,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor d[] = {
 #define F(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL }
     F("openTun", js_open_tun), F("tunSetCarrier", js_tun_set_carrier), F("configureInterface", js_configure_interface),
-    F("openRawIp", js_open_raw_ip), F("greLane", js_gre_lane), F("ikeLane", js_ike_lane), F("nbmaSpread", js_nbma_spread), F("udpSpread", js_udp_spread), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
+    F("openRawIp", js_open_raw_ip), F("greLane", js_gre_lane), F("ikeLane", js_ike_lane), F("nbmaSpread", js_nbma_spread), F("udpSpread", js_udp_spread), F("tunSteer", js_tun_steer), F("openUdp", js_open_udp), F("closeFd", js_close_fd),
     F("startPump", js_start_pump), F("stopPump", js_stop_pump), F("pumpStats", js_pump_stats),
     F("wake", js_wake), F("wait", js_wait), F("watch", js_watch), F("unwatch", js_unwatch),
     F("pcapOpen", js_pcap_open), F("pcapClose", js_pcap_close),

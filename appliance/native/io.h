@@ -44,6 +44,8 @@ int ike_lane_filter(int fd, struct io_err *e);
 int gre_spread_filter(int fd, unsigned worker, unsigned workers, int take_nhrp, struct io_err *e);
 int esp_spread_filter(int fd, unsigned worker, unsigned workers, struct io_err *e);
 int udp_spread_filter(int fd, unsigned workers, int ike_lane, struct io_err *e);
+/* tun-steering.c: the multi-queue TUN picks each outbound packet's queue by its flow hash */
+int tun_steer_by_flow(int tun_fd, struct io_err *e);
 
 /* doorbell.c: the doorbell protocol of docs/dataplane.md on an 8-byte {seq, sleeping} pair (DOORBELL_*);
  * seq is the futex word. */

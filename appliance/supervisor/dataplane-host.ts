@@ -181,12 +181,23 @@ export class DataplaneHost {
 
   /**
    * With several workers the TUN is multi-queue (IFF_MULTI_QUEUE; openTunOffload opened worker 0's
-   * queue with it): one queue per worker, the kernel steering each flow to one queue by its hash
-   * (order kept per flow). Each queue fd has the same offloads (vnet header, TSO) as the first.
+   * queue with it): one queue per worker, each outbound flow on one queue (order kept per flow). Each
+   * queue fd has the same offloads (vnet header, TSO) as the first. The queue is the one the flow's own
+   * hash names (the steering program, native/tun-steering.c): the kernel's own choice would follow the
+   * queue that wrote the flow's last reply, and with one SA pair one worker writes every reply, so every
+   * flow would go out through that worker. A kernel that refuses the program keeps its own choice (logged).
    */
   private async openTunQueues(name: string): Promise<number[]> {
     const vnetHdr = this.tunVnet;
-    return this.openExtra(() => this.io.openTun(name, { vnetHdr, multiQueue: true }));
+    const fds = this.openExtra(() => this.io.openTun(name, { vnetHdr, multiQueue: true }));
+    if (!fds.length) return fds;
+    try {
+      this.io.tunSteer(this.tunFd);
+      this.log('info', `TUN ${name}: ${fds.length + 1} queues, each outbound flow on the queue its hash names`);
+    } catch (e) {
+      this.log('warn', `TUN ${name}: steering program refused (${(e as Error).message}); outbound flows follow the queue that wrote their replies`);
+    }
+    return fds;
   }
 
   /**
