@@ -26,6 +26,8 @@ echo; echo "### end to end through two appliances (hub R1, spoke R2; iperf3 TCP 
 : > /tmp/dmv-e2e.txt
 for mode in cleartext chacha gcm; do bash "$here/e2e.sh" $mode | tee -a /tmp/dmv-e2e.txt; done
 echo; echo "### ESP in UDP (NAT-T): UDP GSO/GRO off, each alone, both (same run, medians)"; bash "$here/udp-offload-compare.sh" 3
+echo; echo "### one SA pair, 2 workers, 4 TCP streams (ChaCha20): packets per worker (the TUN steering program spreads the spoke's encryption; the hub decrypts the one SA on one worker)"
+E2E_WORKERS=2 E2E_STREAMS=4 E2E_UDP=0 E2E_TCP_RUNS=1 E2E_PREFIX=dmvsteer bash "$here/e2e.sh" chacha 2>&1 | grep -E "^(dmvpn chacha (mGRE tcp|cpu)|r[12] workers|Worker| *[0-9]+ )"
 base="$here/../../shared/bench/wireguard-go-baseline.sh"
 sw="$here/../../shared/bench/strongswan-libipsec-baseline.sh"
 : > /tmp/dmv-sw.txt
