@@ -206,10 +206,27 @@
 #define SCRATCH_ESP_ICV_RX 233632u /* the received ICV (verified in place of it) */
 #define SCRATCH_ESP_CRYPTO 237568u /* crypto scratch (CRYPTO_SCRATCH_SIZE) */
 #define SCRATCH_ESP_END 241664u /* ESP is off with a smaller scratch */
+#define SCRATCH_CRYPTO_LANE 241664u /* this worker's crypto lane (CRYPTO_LANE): the ESP jobs of its current poll batch that any worker may encrypt (esp/lane.ts) */
+#define SCRATCH_CRYPTO_LANE_END 250112u /* no crypto lane (every packet encrypted by the worker that read it) with a smaller scratch */
 #define SCRATCH_NO_ENTRY_SLOTS 256u
 #define SCRATCH_MCAST_MAX 8192u
 #define SCRATCH_GRO_FLOWS 64u
 #define SCRATCH_PRODUCER_STATE 32u /* bytes of a producer state */
+
+/* A worker's crypto lane in its scratch (SCRATCH cryptoLane): the ESP encryption jobs of its current poll batch. The owner writes a job (CRYPTO_JOB) and marks it POSTED; any worker claims it with a compare-and-swap of its state and encrypts the slot in place; the owner publishes its output rings only once pending is 0 (docs/dataplane.md "One SA on several cores"). */
+#define CRYPTO_LANE_POSTED 0u /* jobs the owner posted in its current batch (job 0..posted-1); helpers scan them for POSTED states */
+#define CRYPTO_LANE_PENDING 64u /* posted jobs not yet DONE or FAILED (atomic: the owner adds, whoever finishes or fails a job subtracts) */
+#define CRYPTO_LANE_JOBS 256u /* jobCount x CRYPTO_JOB */
+#define CRYPTO_LANE_JOB_COUNT 256u /* jobs per batch; a batch with more encrypts the rest itself, as with one worker */
+#define CRYPTO_LANE_SIZE 8448u /* bytes: 256 + jobCount x CRYPTO_JOB */
+
+/* One encryption job: the ESP packet in an output slot of the owner's, everything but the cipher already written in order. */
+#define CRYPTO_JOB_STATE 0u /* JOB_STATE, or CLAIMED | worker index while a worker encrypts it */
+#define CRYPTO_JOB_SA 4u /* SA entry (offset in the memory) */
+#define CRYPTO_JOB_ESP 8u /* offset of the ESP header in the slot */
+#define CRYPTO_JOB_PADDED 12u /* payload bytes to encrypt (packet, padding, trailer) */
+#define CRYPTO_JOB_SEQ 16u /* the sequence number the owner reserved for it */
+#define CRYPTO_JOB_SIZE 32u
 
 /* ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
 #define CTL_IN_NHRP_IN 1u
@@ -300,6 +317,13 @@
 /* SA direction */
 #define SA_DIR_IN 1u
 #define SA_DIR_OUT 2u
+
+/* CRYPTO_JOB state word */
+#define JOB_STATE_FREE 0u
+#define JOB_STATE_POSTED 1u /* written by the owner, waiting for a worker */
+#define JOB_STATE_DONE 2u /* encrypted: the slot may be published */
+#define JOB_STATE_FAILED 3u /* its worker died while encrypting it (the successor's setup() says so): the owner scrubs the slot, nothing of the plaintext is sent */
+#define JOB_STATE_CLAIMED 256u /* | the claiming worker's index: being encrypted */
 
 /* SA entry state */
 #define SA_STATE_FREE 0u
@@ -513,6 +537,15 @@
 #define COUNTER_NHRP_IN_DROPPED 176u
 #define COUNTER_NOTICE_SHED 177u
 #define COUNTER_IKE_IN_DROPPED 178u
+
+#define CRYPTO_COUNTER_BASE 184u /* first index of CRYPTO_COUNTER_NAMES */
+
+#define COUNTER_CRYPTO_JOBS_POSTED 184u
+#define COUNTER_CRYPTO_JOBS_HELPED 185u
+#define COUNTER_CRYPTO_JOBS_OWN 186u
+#define COUNTER_CRYPTO_JOBS_FAILED 187u
+#define COUNTER_CRYPTO_JOBS_CANCELLED 188u
+#define COUNTER_CRYPTO_WAITS 189u
 #define LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER 120u
 #define LAST_DROP_SOURCE_SLOT_CLEARTEXT 121u
 #define LAST_DROP_SOURCE_SLOT_ESP_POLICY 122u
@@ -702,10 +735,23 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SCRATCH_ESP_ICV_RX, ABI_AT_U32) \
   X(SCRATCH_ESP_CRYPTO, ABI_AT_U32) \
   X(SCRATCH_ESP_END, ABI_AT_U32) \
+  X(SCRATCH_CRYPTO_LANE, ABI_AT_U32) \
+  X(SCRATCH_CRYPTO_LANE_END, ABI_AT_U32) \
   X(SCRATCH_NO_ENTRY_SLOTS, ABI_VALUE) \
   X(SCRATCH_MCAST_MAX, ABI_VALUE) \
   X(SCRATCH_GRO_FLOWS, ABI_VALUE) \
   X(SCRATCH_PRODUCER_STATE, ABI_VALUE) \
+  X(CRYPTO_LANE_POSTED, ABI_AT_U32) \
+  X(CRYPTO_LANE_PENDING, ABI_AT_U32) \
+  X(CRYPTO_LANE_JOBS, ABI_AT_U32) \
+  X(CRYPTO_LANE_JOB_COUNT, ABI_VALUE) \
+  X(CRYPTO_LANE_SIZE, ABI_VALUE) \
+  X(CRYPTO_JOB_STATE, ABI_AT_U32) \
+  X(CRYPTO_JOB_SA, ABI_AT_U32) \
+  X(CRYPTO_JOB_ESP, ABI_AT_U32) \
+  X(CRYPTO_JOB_PADDED, ABI_AT_U32) \
+  X(CRYPTO_JOB_SEQ, ABI_AT_U64) \
+  X(CRYPTO_JOB_SIZE, ABI_VALUE) \
   X(CTL_IN_NHRP_IN, ABI_VALUE) \
   X(CTL_IN_NO_ENTRY, ABI_VALUE) \
   X(CTL_IN_TRAFFIC_INDICATION, ABI_VALUE) \
@@ -768,6 +814,11 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SA_FLAG_GRE_ONLY, ABI_VALUE) \
   X(SA_DIR_IN, ABI_VALUE) \
   X(SA_DIR_OUT, ABI_VALUE) \
+  X(JOB_STATE_FREE, ABI_VALUE) \
+  X(JOB_STATE_POSTED, ABI_VALUE) \
+  X(JOB_STATE_DONE, ABI_VALUE) \
+  X(JOB_STATE_FAILED, ABI_VALUE) \
+  X(JOB_STATE_CLAIMED, ABI_VALUE) \
   X(SA_STATE_FREE, ABI_VALUE) \
   X(SA_STATE_ACTIVE, ABI_VALUE) \
   X(SA_STATE_EXPIRED, ABI_VALUE) \
@@ -928,9 +979,16 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(COUNTER_NHRP_IN_DROPPED, ABI_COUNTER) \
   X(COUNTER_NOTICE_SHED, ABI_COUNTER) \
   X(COUNTER_IKE_IN_DROPPED, ABI_COUNTER) \
+  X(CRYPTO_COUNTER_BASE, ABI_VALUE) \
+  X(COUNTER_CRYPTO_JOBS_POSTED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_HELPED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_OWN, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_FAILED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_CANCELLED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_WAITS, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 410u
+#define ABI_ENTRY_COUNT 435u
 
 #endif

@@ -38,6 +38,7 @@ import { markInFlight, testTrapRequested } from './recover';
 import { epochEnter, epochLeave } from '../core/tables';
 import { configRefresh } from '../core/config';
 import { outputRoom, ctlRoom } from './backpressure';
+import { laneBegin, lanePause, laneFinish, laneHelp } from '../esp/lane';
 
 /**
  * False for a worker > 0 set up on worker 0's own layout block (its ctlTx is set): the benchmarks run
@@ -54,10 +55,14 @@ export function poll(budget: i32, now: u32): i32 {
   work += drain(nhrpRx, b, FROM_CONTROL_LANE);
   if (espReady) work += drain(ikeRxRing, b, FROM_CONTROL_LANE);
   work += drain(ctlTx, b, FROM_CTL);
+  work += laneHelp(); // other workers' posted encryption first: their owners wait for it to publish
+  laneBegin();
   work += drain(tunRx, b, FROM_TUN);
+  lanePause();
   work += drain(nbmaRx, b, FROM_NBMA);
   if (espReady) work += drain(espRxRing, b, FROM_NBMA) + drain(udpRxRing, b, FROM_NBMA);
   groFlush(); // finish coalesced tunTx super-packets before they are published
+  laneFinish(); // every posted encryption done before nbmaTx/udpTx are published (esp/lane.ts)
   publishOutputs();
   return <i32>work;
 }
