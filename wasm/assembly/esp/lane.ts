@@ -150,7 +150,8 @@ export function laneFinish(): void {
   const n = load<u32>(lane, CRYPTO_LANE_POSTED);
   if (n == 0) return;
   let own: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) if (runJob(lane, jobAt(lane, i))) own++;
+  // from the back: the other workers claim from the front (laneHelp), so the two rarely meet
+  for (let i = n; i > 0; i--) if (runJob(lane, jobAt(lane, i - 1))) own++;
   count(COUNTER_CRYPTO_JOBS_OWN, own);
   helpedLast = own < n;
   if (atomic.load<u32>(lane + CRYPTO_LANE_PENDING) != 0) {
