@@ -2,12 +2,13 @@
 // reads from its own tunRx are encrypted partly by another worker, and still leave on the owner's
 // nbmaTx in the order they were read, with consecutive sequence numbers, each authenticating under
 // node:crypto, none published before it was encrypted (each slot is read as soon as the owner
-// publishes it). A helper that dies in the middle of a job: its successor's setup() fails the job and
-// the owner sends that slot zeroed, never its plaintext. An owner that dies with jobs posted: its
+// publishes it). A helper that dies in the middle of a job: its successor's setup(), or the
+// supervisor at the death, fails the job and the owner sends that slot zeroed, never its plaintext. An owner that dies with jobs posted: its
 // successor cancels the unclaimed ones and waits for the claimed ones before reusing its slots. One
 // worker: nothing is posted, as before.
 import t from 'tap';
 import { CRYPTO_LANE, CRYPTO_JOB, JOB_STATE, DOORBELL } from '../appliance/dataplane/abi.js';
+import { failClaimedJobs } from '../appliance/dataplane/crypto-lane.js';
 import { laneWorld, packet, openSlot, PEER_NBMA, type Sent } from './util/lane-workers.js';
 
 const BATCH = 64;
@@ -45,6 +46,25 @@ function atPublish(x: ReturnType<typeof laneWorld>, w: number, start: () => Prom
   Atomics.wait(i32, (db + DOORBELL.seq) >>> 2, seq, 60_000);
   Atomics.store(i32, (db + DOORBELL.sleeping) >>> 2, 0);
   return { sent: take(x, w), polled };
+}
+
+/**
+ * As worker 2 would: claims a job the owner posted in the batch it is running (spinning until one
+ * shows, within a bound), then "dies" before finishing it (the slot keeps its cleartext). Returns the
+ * job's sequence number, 0 if the owner took them all first.
+ */
+function claimAndDie(x: ReturnType<typeof laneWorld>): number {
+  const u32 = new Uint32Array(x.buf);
+  for (let spins = 0; spins < 5e6; spins++) {
+    const posted = Atomics.load(u32, (x.lane(OWNER) + CRYPTO_LANE.posted) >>> 2);
+    for (let j = 0; j < posted; j++) {
+      const s = (x.job(OWNER, j) + CRYPTO_JOB.state) >>> 2;
+      if (Atomics.compareExchange(u32, s, JOB_STATE.POSTED, JOB_STATE.CLAIMED | HELPER) === JOB_STATE.POSTED) {
+        return Number(new BigUint64Array(x.buf, x.job(OWNER, j) + CRYPTO_JOB.seq, 1)[0]);
+      }
+    }
+  }
+  return 0;
 }
 
 /** Problems of a run of sent packets expected to be 0..n-1 with numbers 1..n in order (scrubbed: allowed failures). */
@@ -109,26 +129,16 @@ t.test('a helper that dies in the middle of a job: its successor fails the job, 
   t.teardown(() => owner.stop());
   await owner.setupDone;
   x.pretendAsleep(HELPER); // an idle worker 2, so the owner posts its batch
-  const claimed = Atomics.load.bind(Atomics);
-  const u32 = new Uint32Array(x.buf);
   let victimSeq = 0, first = 0, batches = 0;
   const sent: Sent[] = [];
   while (!victimSeq && batches < 200) {
     batches++;
     feed(x, OWNER, first, BATCH);
     const done = owner.poll(BATCH);
-    // As worker 2 would: claim a posted job of the owner's... and die before finishing it.
-    let got = -1;
-    for (let spins = 0; got < 0 && spins < 5e6; spins++) {
-      const posted = claimed(u32, (x.lane(OWNER) + CRYPTO_LANE.posted) >>> 2);
-      for (let j = 0; j < posted && got < 0; j++) {
-        const s = (x.job(OWNER, j) + CRYPTO_JOB.state) >>> 2;
-        if (Atomics.compareExchange(u32, s, JOB_STATE.POSTED, JOB_STATE.CLAIMED | HELPER) === JOB_STATE.POSTED) got = j;
-      }
-    }
-    if (got >= 0) {
-      const seq = Number(new BigUint64Array(x.buf, x.job(OWNER, got) + CRYPTO_JOB.seq, 1)[0]);
-      await sleep(50);
+    const seq = claimAndDie(x);
+    if (seq) {
+      // the owner runs the rest of its batch, then waits for this one (generous: a loaded machine)
+      for (let i = 0; i < 600 && x.u32At(x.lane(OWNER) + CRYPTO_LANE.pending) !== 1; i++) await sleep(50);
       t.equal(x.u32At(x.lane(OWNER) + CRYPTO_LANE.pending), 1, 'the owner waits for the claimed job (pending 1)');
       t.equal(x.ring(OWNER, 'nbmaTx').pending, 0, 'and has published nothing of its batch meanwhile');
       x.instance(HELPER); // worker 2's successor: setup()
@@ -142,6 +152,28 @@ t.test('a helper that dies in the middle of a job: its successor fails the job, 
   t.same(audit(sent, first, new Set([victimSeq])), [], 'all in order with consecutive numbers; the failed one zeroed, the rest authenticate');
   t.equal(x.crypto(OWNER).cryptoJobsFailed, 1, 'the owner counted one failed job');
   t.equal(x.u32At(x.job(OWNER, 0) + CRYPTO_JOB.state), JOB_STATE.FREE, 'the lane is emptied');
+});
+
+t.test('the supervisor fails a dead helper\'s jobs at its death (no wait for its successor)', async (t) => {
+  const x = laneWorld(3);
+  const owner = x.start(OWNER, 'owner');
+  t.teardown(() => owner.stop());
+  await owner.setupDone;
+  x.pretendAsleep(HELPER);
+  let failed = 0, first = 0, victimSeq = 0;
+  const sent: Sent[] = [];
+  for (let batches = 0; !failed && batches < 200; batches++) {
+    feed(x, OWNER, first, BATCH);
+    const done = owner.poll(BATCH);
+    victimSeq = claimAndDie(x);
+    if (victimSeq) failed = failClaimedJobs(x.buf, x.l, HELPER); // what DataplaneHost's onDeath does
+    await done;
+    sent.push(...take(x, OWNER));
+    first += BATCH;
+  }
+  t.equal(failed, 1, 'one claimed job failed');
+  t.same(audit(sent, first, new Set([victimSeq])), [], 'the owner went on: in order, the failed one zeroed, the rest authenticate');
+  t.equal(failClaimedJobs(x.buf, x.l, HELPER), 0, 'nothing left to fail (a successor\'s setup finds none)');
 });
 
 t.test('an owner that dies with jobs posted: its successor cancels the unclaimed and waits for the claimed', async (t) => {

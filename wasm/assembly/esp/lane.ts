@@ -139,6 +139,20 @@ export function laneHelp(): u32 {
   return done;
 }
 
+/** Another worker's lane has a job nobody has claimed (the sleep check: a helper does not sleep on it). */
+export function laneWaiting(): bool {
+  if (!laneReady) return false;
+  for (let w: u32 = 0; w < workerCount; w++) {
+    if (w == workerIndex) continue;
+    const lane = laneOf(w);
+    const n = atomic.load<u32>(lane + CRYPTO_LANE_POSTED);
+    for (let i: u32 = 0; i < n && i < CRYPTO_LANE_JOB_COUNT; i++) {
+      if (atomic.load<u32>(jobAt(lane, i) + CRYPTO_JOB_STATE) == JOB_STATE_POSTED) return true;
+    }
+  }
+  return false;
+}
+
 /**
  * End of the owner's batch, before it publishes: encrypts its jobs nobody claimed, waits (helping the
  * other lanes meanwhile) until the claimed ones are done, scrubs a FAILED one, and empties the lane.

@@ -6,7 +6,9 @@
 //   tunRx  --(outbound: FIB, peer, GRE encap [, ESP])-->  nbmaTx / udpTx        (forward/outbound.ts)
 //            (+ tunTx ICMP, ctlRx NO_ENTRY); kind-1 slots are cut by offload/tso.ts first
 //   nbmaRx, espRx, udpRx --(inbound: [ESP,] GRE decap)-->  tunTx, ctlRx       (forward/inbound.ts)
-//   finish GRO items; publish tunTx, nbmaTx, ctlRx, udpTx once; ring each consumer's doorbell once
+//   finish GRO items; finish this batch's crypto lane (esp/lane.ts: with several workers the tunRx
+//   drain may post its encryption for any worker to run); publish tunTx, nbmaTx, ctlRx, udpTx once;
+//   ring each consumer's doorbell once. Other workers' posted encryption is run after ctlTx.
 //
 // Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
 // doorbell rung once per batch. A data slot is taken only while its output ring has room
@@ -38,7 +40,7 @@ import { markInFlight, testTrapRequested } from './recover';
 import { epochEnter, epochLeave } from '../core/tables';
 import { configRefresh } from '../core/config';
 import { outputRoom, ctlRoom } from './backpressure';
-import { laneBegin, lanePause, laneFinish, laneHelp } from '../esp/lane';
+import { laneBegin, lanePause, laneFinish, laneHelp, laneWaiting } from '../esp/lane';
 
 /**
  * False for a worker > 0 set up on worker 0's own layout block (its ctlTx is set): the benchmarks run
@@ -132,8 +134,9 @@ export function prepareSleep(): u32 {
   if (!ownRings()) return s; // worker 0's `sleeping` flag is not ours to set
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
   // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
-  // the output's consumer rings this doorbell when it frees slots.
-  if ((controlPending() && ctlRoom()) || ctlTxReady() || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
+  // the output's consumer rings this doorbell when it frees slots. Another worker's posted
+  // encryption is (esp/lane.ts): its owner rings only once per batch.
+  if ((controlPending() && ctlRoom()) || ctlTxReady() || laneWaiting() || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
       ((ringNonEmpty(nbmaRx) || espPending()) && outputRoom(false))) {
     atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;
