@@ -181,23 +181,26 @@ for (const [name, kind, suite] of LANE_ONLY ? [] : cases) {
 }
 if (rows.length) console.table(rows);
 
-// One SA, one flow from one worker's ring: 1 worker vs 2 (the second helping with its encryption).
+// One SA, one flow from one worker's ring: 1 worker vs 2 (the second helping with its crypto), each way.
 const route = { tunnel: { source: SOURCE, tunnelIp: ip('10.0.0.1'), tunnelPrefixLen: 16 }, peerTun: peerTun(0), peerNbma: peerNbma(0), prefix: (dstOf(0) & ~0xff) >>> 0, prefixLen: 24 };
 const packet = udpPacket(ip('10.9.0.1'), dstOf(0), LEN);
+async function lane(workers, suite, dir) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await laneRun(H, module, { workers, suite, seconds: SECONDS, packet, route, dir }));
+  const med = (k) => median(runs.map((x) => x[k]));
+  return { pps: med('pps'), cpuPerGbit: med('cpuPerGbit'), posted: med('posted'), helped: med('helped'), waits: med('waits') };
+}
 const laneRows = [];
 for (const [name, suite] of Object.entries(SUITES)) {
-  const lane = async (workers) => {
-    const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await laneRun(H, module, { workers, suite, seconds: SECONDS, packet, route }));
-    return { pps: median(runs.map((x) => x.pps)), cpuPerGbit: median(runs.map((x) => x.cpuPerGbit)), posted: median(runs.map((x) => x.posted)), helped: median(runs.map((x) => x.helped)), waits: median(runs.map((x) => x.waits)) };
-  };
-  const one = await lane(1);
-  const two = await lane(2);
-  for (const [workers, m] of [[1, one], [2, two]]) {
-    laneRows.push({
-      case: `${name} ESP out, 1 SA, 1 flow`, workers, 'Gbit/s': ((m.pps * LEN * 8) / 1e9).toFixed(2), '2/1': (m.pps / one.pps).toFixed(2),
-      'CPU s/Gbit': m.cpuPerGbit.toFixed(3), 'jobs posted': m.posted, 'done by worker 1': m.helped, 'owner waits': m.waits,
-    });
+  for (const dir of ['out', 'in']) {
+    const one = await lane(1, suite, dir);
+    const two = await lane(2, suite, dir);
+    for (const [workers, m] of [[1, one], [2, two]]) {
+      laneRows.push({
+        case: `${name} ESP ${dir}, 1 SA, 1 flow`, workers, 'Gbit/s': ((m.pps * LEN * 8) / 1e9).toFixed(2), '2/1': (m.pps / one.pps).toFixed(2),
+        'CPU s/Gbit': m.cpuPerGbit.toFixed(3), 'jobs posted': m.posted, 'done by worker 1': m.helped, 'owner waits': m.waits,
+      });
+    }
   }
 }
 console.table(laneRows);

@@ -9,7 +9,8 @@
 import t from 'tap';
 import { CRYPTO_LANE, CRYPTO_JOB, JOB_STATE, DOORBELL } from '../appliance/dataplane/abi.js';
 import { failClaimedJobs } from '../appliance/dataplane/crypto-lane.js';
-import { laneWorld, packet, openSlot, PEER_NBMA, type Sent } from './util/lane-workers.js';
+import { readEspCounters } from '../appliance/dataplane/sa.js';
+import { laneWorld, packet, openSlot, espFromPeer, PEER_NBMA, type Sent } from './util/lane-workers.js';
 
 const BATCH = 64;
 const OWNER = 1, HELPER = 2;
@@ -46,25 +47,6 @@ function atPublish(x: ReturnType<typeof laneWorld>, w: number, start: () => Prom
   Atomics.wait(i32, (db + DOORBELL.seq) >>> 2, seq, 60_000);
   Atomics.store(i32, (db + DOORBELL.sleeping) >>> 2, 0);
   return { sent: take(x, w), polled };
-}
-
-/**
- * As worker 2 would: claims a job the owner posted in the batch it is running (spinning until one
- * shows, within a bound), then "dies" before finishing it (the slot keeps its cleartext). Returns the
- * job's sequence number, 0 if the owner took them all first.
- */
-function claimAndDie(x: ReturnType<typeof laneWorld>): number {
-  const u32 = new Uint32Array(x.buf);
-  for (let spins = 0; spins < 5e6; spins++) {
-    const posted = Atomics.load(u32, (x.lane(OWNER) + CRYPTO_LANE.posted) >>> 2);
-    for (let j = 0; j < posted; j++) {
-      const s = (x.job(OWNER, j) + CRYPTO_JOB.state) >>> 2;
-      if (Atomics.compareExchange(u32, s, JOB_STATE.POSTED, JOB_STATE.CLAIMED | HELPER) === JOB_STATE.POSTED) {
-        return Number(new BigUint64Array(x.buf, x.job(OWNER, j) + CRYPTO_JOB.seq, 1)[0]);
-      }
-    }
-  }
-  return 0;
 }
 
 /** Problems of a run of sent packets expected to be 0..n-1 with numbers 1..n in order (scrubbed: allowed failures). */
@@ -123,6 +105,40 @@ t.test('two workers: one worker\'s batch of one SA is encrypted partly by the ot
   t.equal(x.u32At(x.lane(OWNER) + CRYPTO_LANE.pending), 0, 'nothing pending');
 });
 
+t.test('two workers, receiving: one worker\'s batch of one SA is decrypted partly by the other, delivered in order', async (t) => {
+  const x = laneWorld(3);
+  const owner = x.start(OWNER, 'owner');
+  const helper = x.start(HELPER, 'helper');
+  t.teardown(async () => { await owner.stop(); await helper.stop(); });
+  await Promise.all([owner.setupDone, helper.setupDone]);
+  const order: number[] = [];
+  let seq = 0, batches = 0, forged = 0, replayed = 0;
+  for (let helpedBatches = 0; helpedBatches < 5 && batches < 400; batches++) {
+    const before = x.crypto(HELPER).cryptoJobsHelped;
+    const rx = x.ring(OWNER, 'espRx');
+    for (let i = 0; i < BATCH; i++) {
+      seq++;
+      const p = espFromPeer(seq, packet(seq - 1));
+      if (!rx.fill(50, PEER_NBMA, 0, p)) throw new Error('espRx full');
+      if (i === 10) { rx.fill(50, PEER_NBMA, 0, p); replayed++; } // the same packet twice in one batch: the second is a replay
+      if (i === 20) { rx.fill(50, PEER_NBMA, 0, espFromPeer(seq + 1000000, packet(0), true)); forged++; } // fails authentication
+    }
+    rx.publish();
+    await owner.poll(256);
+    x.ring(OWNER, 'tunTx').drain((_kind, _addr, _aux, data) => { order.push(new DataView(data.buffer, data.byteOffset).getUint32(28)); });
+    if (x.crypto(HELPER).cryptoJobsHelped > before) helpedBatches++;
+  }
+  const wrong = order.map((v, i) => [i, v]).filter(([i, v]) => i !== v);
+  t.equal(order.length, seq, `${seq} packets delivered to tunTx, once each`);
+  t.same(wrong.slice(0, 5), [], 'in the order they were received');
+  const h = x.crypto(HELPER), o = x.crypto(OWNER);
+  t.ok(h.cryptoJobsHelped > 0, `the helper decrypted ${h.cryptoJobsHelped} of the owner's ${o.cryptoJobsPosted} jobs`);
+  t.equal(o.cryptoJobsOwn + h.cryptoJobsHelped, o.cryptoJobsPosted, 'every job done exactly once');
+  const c = readEspCounters(x.buf, x.l);
+  t.equal(c.dropEspReplay, replayed, 'each duplicate in a batch dropped as a replay (the window moves in order)');
+  t.equal(c.dropEspAuth, forged, 'each forged packet dropped');
+});
+
 t.test('a helper that dies in the middle of a job: its successor fails the job, the owner sends it zeroed', async (t) => {
   const x = laneWorld(3);
   const owner = x.start(OWNER, 'owner');
@@ -131,11 +147,12 @@ t.test('a helper that dies in the middle of a job: its successor fails the job, 
   x.pretendAsleep(HELPER); // an idle worker 2, so the owner posts its batch
   let victimSeq = 0, first = 0, batches = 0;
   const sent: Sent[] = [];
+  const claim = x.claimAndDie(HELPER, OWNER); // one thread, until it has claimed a job of some batch
   while (!victimSeq && batches < 200) {
     batches++;
     feed(x, OWNER, first, BATCH);
     const done = owner.poll(BATCH);
-    const seq = claimAndDie(x);
+    const seq = await Promise.race([claim, done.then(() => 0)]);
     if (seq) {
       // the owner runs the rest of its batch, then waits for this one (generous: a loaded machine)
       for (let i = 0; i < 600 && x.u32At(x.lane(OWNER) + CRYPTO_LANE.pending) !== 1; i++) await sleep(50);
@@ -162,10 +179,11 @@ t.test('the supervisor fails a dead helper\'s jobs at its death (no wait for its
   x.pretendAsleep(HELPER);
   let failed = 0, first = 0, victimSeq = 0;
   const sent: Sent[] = [];
+  const claim = x.claimAndDie(HELPER, OWNER);
   for (let batches = 0; !failed && batches < 200; batches++) {
     feed(x, OWNER, first, BATCH);
     const done = owner.poll(BATCH);
-    victimSeq = claimAndDie(x);
+    victimSeq = await Promise.race([claim, done.then(() => 0)]);
     if (victimSeq) failed = failClaimedJobs(x.buf, x.l, HELPER); // what DataplaneHost's onDeath does
     await done;
     sent.push(...take(x, OWNER));

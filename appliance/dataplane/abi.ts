@@ -360,14 +360,18 @@ export const SCRATCH = {
   espIcv: 233600,
   /** the received ICV (verified in place of it) */
   espIcvRx: 233632,
+  /** RX_DEFERRED of the packet espInput() handles in one pass */
+  espOpenRec: 233664,
   /** crypto scratch (CRYPTO_SCRATCH_SIZE) */
   espCrypto: 237568,
   /** ESP is off with a smaller scratch */
   espEnd: 241664,
   /** this worker's crypto lane (CRYPTO_LANE): the ESP jobs of its current poll batch that any worker may encrypt (esp/lane.ts) */
   cryptoLane: 241664,
-  /** no crypto lane (every packet encrypted by the worker that read it) with a smaller scratch */
-  cryptoLaneEnd: 250112,
+  /** a received batch between its two passes when its decryption is shared: jobCount x RX_DEFERRED (worker/parallel-rx.ts) */
+  rxDeferred: 250112,
+  /** no crypto lane (every packet encrypted and decrypted by the worker that read it) with a smaller scratch */
+  cryptoLaneEnd: 258304,
   noEntrySlots: 256,
   mcastMax: 8192,
   groFlows: 64,
@@ -389,7 +393,22 @@ export const CRYPTO_LANE = {
   size: 8448,
 } as const;
 
-/** One encryption job: the ESP packet in an output slot of the owner's, everything but the cipher already written in order. */
+/** One received slot of a batch whose decryption is shared (worker-private, SCRATCH rxDeferred): what the first pass found, for the second. */
+export const RX_DEFERRED = {
+  /** RX_STATUS */
+  status: 0,
+  /** POSTED: the CRYPTO_JOB index in this worker's lane */
+  job: 4,
+  /** ESP: inbound SA index + 1 */
+  sa: 8,
+  /** ESP: ciphertext bytes */
+  ctLen: 12,
+  /** ESP: the sequence number (ESN high half inferred) */
+  seq: 16,
+  size: 32,
+} as const;
+
+/** One job: SEAL = encrypt the ESP packet in an output slot of the owner's, everything but the cipher already written in order; OPEN = verify and decrypt the ESP packet in a received slot the owner checked (SPI, addresses, replay pre-filter). */
 export const CRYPTO_JOB = {
   /** JOB_STATE, or CLAIMED | worker index while a worker encrypts it */
   state: 0,
@@ -397,10 +416,14 @@ export const CRYPTO_JOB = {
   sa: 4,
   /** offset of the ESP header in the slot */
   esp: 8,
-  /** payload bytes to encrypt (packet, padding, trailer) */
+  /** payload bytes to encrypt (packet, padding, trailer) or to decrypt (OPEN) */
   padded: 12,
-  /** the sequence number the owner reserved for it */
+  /** the sequence number: reserved by the owner (SEAL), or the received one with its inferred ESN high half (OPEN) */
   seq: 16,
+  /** JOB_OP */
+  op: 24,
+  /** OPEN: 1 = authentic (decrypted in place), 0 = not; written before the state DONE */
+  result: 28,
   size: 32,
 } as const;
 
@@ -536,6 +559,26 @@ export const SA_FLAG = {
 export const SA_DIR = {
   IN: 1,
   OUT: 2,
+} as const;
+
+/** CRYPTO_JOB op */
+export const JOB_OP = {
+  SEAL: 0,
+  OPEN: 1,
+} as const;
+
+/** RX_DEFERRED status */
+export const RX_STATUS = {
+  /** consumed by the first pass */
+  DONE: 0,
+  /** not ESP: inbound() in the second pass */
+  PLAIN: 1,
+  /** ESP decrypted and authentic in the first pass */
+  OPENED: 2,
+  /** ESP that failed authentication in the first pass */
+  FORGED: 3,
+  /** ESP posted as an OPEN job */
+  POSTED: 4,
 } as const;
 
 /** CRYPTO_JOB state word */

@@ -204,10 +204,12 @@
 #define SCRATCH_ESP_IV 233568u
 #define SCRATCH_ESP_ICV 233600u /* the ICV we compute */
 #define SCRATCH_ESP_ICV_RX 233632u /* the received ICV (verified in place of it) */
+#define SCRATCH_ESP_OPEN_REC 233664u /* RX_DEFERRED of the packet espInput() handles in one pass */
 #define SCRATCH_ESP_CRYPTO 237568u /* crypto scratch (CRYPTO_SCRATCH_SIZE) */
 #define SCRATCH_ESP_END 241664u /* ESP is off with a smaller scratch */
 #define SCRATCH_CRYPTO_LANE 241664u /* this worker's crypto lane (CRYPTO_LANE): the ESP jobs of its current poll batch that any worker may encrypt (esp/lane.ts) */
-#define SCRATCH_CRYPTO_LANE_END 250112u /* no crypto lane (every packet encrypted by the worker that read it) with a smaller scratch */
+#define SCRATCH_RX_DEFERRED 250112u /* a received batch between its two passes when its decryption is shared: jobCount x RX_DEFERRED (worker/parallel-rx.ts) */
+#define SCRATCH_CRYPTO_LANE_END 258304u /* no crypto lane (every packet encrypted and decrypted by the worker that read it) with a smaller scratch */
 #define SCRATCH_NO_ENTRY_SLOTS 256u
 #define SCRATCH_MCAST_MAX 8192u
 #define SCRATCH_GRO_FLOWS 64u
@@ -220,12 +222,22 @@
 #define CRYPTO_LANE_JOB_COUNT 256u /* jobs per batch; a batch with more encrypts the rest itself, as with one worker */
 #define CRYPTO_LANE_SIZE 8448u /* bytes: 256 + jobCount x CRYPTO_JOB */
 
-/* One encryption job: the ESP packet in an output slot of the owner's, everything but the cipher already written in order. */
+/* One received slot of a batch whose decryption is shared (worker-private, SCRATCH rxDeferred): what the first pass found, for the second. */
+#define RX_DEFERRED_STATUS 0u /* RX_STATUS */
+#define RX_DEFERRED_JOB 4u /* POSTED: the CRYPTO_JOB index in this worker's lane */
+#define RX_DEFERRED_SA 8u /* ESP: inbound SA index + 1 */
+#define RX_DEFERRED_CT_LEN 12u /* ESP: ciphertext bytes */
+#define RX_DEFERRED_SEQ 16u /* ESP: the sequence number (ESN high half inferred) */
+#define RX_DEFERRED_SIZE 32u
+
+/* One job: SEAL = encrypt the ESP packet in an output slot of the owner's, everything but the cipher already written in order; OPEN = verify and decrypt the ESP packet in a received slot the owner checked (SPI, addresses, replay pre-filter). */
 #define CRYPTO_JOB_STATE 0u /* JOB_STATE, or CLAIMED | worker index while a worker encrypts it */
 #define CRYPTO_JOB_SA 4u /* SA entry (offset in the memory) */
 #define CRYPTO_JOB_ESP 8u /* offset of the ESP header in the slot */
-#define CRYPTO_JOB_PADDED 12u /* payload bytes to encrypt (packet, padding, trailer) */
-#define CRYPTO_JOB_SEQ 16u /* the sequence number the owner reserved for it */
+#define CRYPTO_JOB_PADDED 12u /* payload bytes to encrypt (packet, padding, trailer) or to decrypt (OPEN) */
+#define CRYPTO_JOB_SEQ 16u /* the sequence number: reserved by the owner (SEAL), or the received one with its inferred ESN high half (OPEN) */
+#define CRYPTO_JOB_OP 24u /* JOB_OP */
+#define CRYPTO_JOB_RESULT 28u /* OPEN: 1 = authentic (decrypted in place), 0 = not; written before the state DONE */
 #define CRYPTO_JOB_SIZE 32u
 
 /* ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
@@ -317,6 +329,17 @@
 /* SA direction */
 #define SA_DIR_IN 1u
 #define SA_DIR_OUT 2u
+
+/* CRYPTO_JOB op */
+#define JOB_OP_SEAL 0u
+#define JOB_OP_OPEN 1u
+
+/* RX_DEFERRED status */
+#define RX_STATUS_DONE 0u /* consumed by the first pass */
+#define RX_STATUS_PLAIN 1u /* not ESP: inbound() in the second pass */
+#define RX_STATUS_OPENED 2u /* ESP decrypted and authentic in the first pass */
+#define RX_STATUS_FORGED 3u /* ESP that failed authentication in the first pass */
+#define RX_STATUS_POSTED 4u /* ESP posted as an OPEN job */
 
 /* CRYPTO_JOB state word */
 #define JOB_STATE_FREE 0u
@@ -733,9 +756,11 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SCRATCH_ESP_IV, ABI_AT_U32) \
   X(SCRATCH_ESP_ICV, ABI_AT_U32) \
   X(SCRATCH_ESP_ICV_RX, ABI_AT_U32) \
+  X(SCRATCH_ESP_OPEN_REC, ABI_AT_U32) \
   X(SCRATCH_ESP_CRYPTO, ABI_AT_U32) \
   X(SCRATCH_ESP_END, ABI_AT_U32) \
   X(SCRATCH_CRYPTO_LANE, ABI_AT_U32) \
+  X(SCRATCH_RX_DEFERRED, ABI_AT_U32) \
   X(SCRATCH_CRYPTO_LANE_END, ABI_AT_U32) \
   X(SCRATCH_NO_ENTRY_SLOTS, ABI_VALUE) \
   X(SCRATCH_MCAST_MAX, ABI_VALUE) \
@@ -746,11 +771,19 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(CRYPTO_LANE_JOBS, ABI_AT_U32) \
   X(CRYPTO_LANE_JOB_COUNT, ABI_VALUE) \
   X(CRYPTO_LANE_SIZE, ABI_VALUE) \
+  X(RX_DEFERRED_STATUS, ABI_AT_U32) \
+  X(RX_DEFERRED_JOB, ABI_AT_U32) \
+  X(RX_DEFERRED_SA, ABI_AT_U32) \
+  X(RX_DEFERRED_CT_LEN, ABI_AT_U32) \
+  X(RX_DEFERRED_SEQ, ABI_AT_U64) \
+  X(RX_DEFERRED_SIZE, ABI_VALUE) \
   X(CRYPTO_JOB_STATE, ABI_AT_U32) \
   X(CRYPTO_JOB_SA, ABI_AT_U32) \
   X(CRYPTO_JOB_ESP, ABI_AT_U32) \
   X(CRYPTO_JOB_PADDED, ABI_AT_U32) \
   X(CRYPTO_JOB_SEQ, ABI_AT_U64) \
+  X(CRYPTO_JOB_OP, ABI_AT_U32) \
+  X(CRYPTO_JOB_RESULT, ABI_AT_U32) \
   X(CRYPTO_JOB_SIZE, ABI_VALUE) \
   X(CTL_IN_NHRP_IN, ABI_VALUE) \
   X(CTL_IN_NO_ENTRY, ABI_VALUE) \
@@ -814,6 +847,13 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SA_FLAG_GRE_ONLY, ABI_VALUE) \
   X(SA_DIR_IN, ABI_VALUE) \
   X(SA_DIR_OUT, ABI_VALUE) \
+  X(JOB_OP_SEAL, ABI_VALUE) \
+  X(JOB_OP_OPEN, ABI_VALUE) \
+  X(RX_STATUS_DONE, ABI_VALUE) \
+  X(RX_STATUS_PLAIN, ABI_VALUE) \
+  X(RX_STATUS_OPENED, ABI_VALUE) \
+  X(RX_STATUS_FORGED, ABI_VALUE) \
+  X(RX_STATUS_POSTED, ABI_VALUE) \
   X(JOB_STATE_FREE, ABI_VALUE) \
   X(JOB_STATE_POSTED, ABI_VALUE) \
   X(JOB_STATE_DONE, ABI_VALUE) \
@@ -989,6 +1029,6 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 435u
+#define ABI_ENTRY_COUNT 452u
 
 #endif

@@ -4,7 +4,10 @@
 // after it, as the pumps would, without copying) and encrypts into its nbmaTx. With `workers` = 2,
 // worker 1 runs the appliance's worker loop (poll, else sleep on its doorbell) on rings that stay
 // empty: all it can do is the encryption jobs worker 0 posts to its crypto lane. With 1 the layout has
-// one worker: the path of before. Returns packets/s, CPU seconds per gigabit of inner packets (the
+// one worker: the path of before. `dir` 'in': the same for decryption: worker 0's espRx slots all
+// hold one ESP packet of the flow (an inbound SA without anti-replay, so the one packet may come
+// again), copied back into every slot before each poll (decryption is in place; the copy, about 5% of
+// the time, is in both configurations), and decrypted onto its tunTx. Returns packets/s, CPU seconds per gigabit of inner packets (the
 // process's user+system time: all threads) and the jobs each worker did.
 import { Worker } from 'node:worker_threads';
 
@@ -24,9 +27,11 @@ parentPort.postMessage('ready');
 Atomics.wait(sync, 0, 0);
 let packets = 0;
 if (d.role === 'owner') {
-  const rxHead = d.tunRx >>> 2, rxTail = (d.tunRx + d.tailOff) >>> 2, txHead = d.nbmaTx >>> 2, txTail = (d.nbmaTx + d.tailOff) >>> 2;
+  const rxHead = d.rx >>> 2, rxTail = (d.rx + d.tailOff) >>> 2, txHead = d.tx >>> 2, txTail = (d.tx + d.tailOff) >>> 2;
+  const u8 = new Uint8Array(d.memory.buffer);
   for (const end = performance.now() + d.seconds * 1000; performance.now() < end;) {
-    Atomics.store(u32, rxHead, Atomics.load(u32, rxTail) + d.rxSlots); // every slot already holds the packet
+    if (d.template) for (let i = 0; i < d.rxSlots; i++) u8.set(d.template, d.rx + d.headerSize + i * d.slotSize + d.dataAt);
+    Atomics.store(u32, rxHead, Atomics.load(u32, rxTail) + d.rxSlots); // every slot holds the packet
     const h = Atomics.load(u32, txHead);
     packets += (h - Atomics.load(u32, txTail)) >>> 0;
     Atomics.store(u32, txTail, h);
@@ -48,7 +53,7 @@ parentPort.postMessage({ packets });
  * One run. H: bench/lib/dataplane-helpers.mjs; module: dataplane.wasm compiled; suite: { enc, key,
  * icvLen? }; packet: the inner IPv4 packet (Uint8Array) to `dst`, routed to one peer at `peerNbma`.
  */
-export async function laneRun(H, module, { workers, suite, seconds, packet, route }) {
+export async function laneRun(H, module, { workers, suite, seconds, packet, route, dir = 'out' }) {
   const { computeLayout, writeLayout, pagesFor, Ring, Commands, SaCommands, readCounters, counterArrays, RING, SLOT, CRYPTO_COUNTER_BASE, CRYPTO_COUNTER_NAMES } = H;
   const l = computeLayout({ tunSlots: TUN_SLOTS, nbmaSlots: 1024, ctlSlots: 256, peerCapacity: 1024, fibCapacity: 256, saCapacity: 64, tunSlotSize: 4096, workers });
   const memory = new WebAssembly.Memory({ initial: Math.max(512, pagesFor(l)), maximum: 4096, shared: true });
@@ -62,21 +67,28 @@ export async function laneRun(H, module, { workers, suite, seconds, packet, rout
   cmd.peerSet(route.peerTun, route.peerNbma);
   cmd.fibAdd(route.prefix, route.prefixLen, route.peerTun);
   new SaCommands(ctl).saAdd({ index: 0, dir: 'out', spi: 0x1000, peer: route.peerNbma, ...suite });
+  new SaCommands(ctl).saAdd({ index: 1, dir: 'in', spi: 0x1000, peer: route.peerNbma, noReplay: true, ...suite });
   dp.poll(256, 0);
   if (readCounters(memory.buffer, l).cmdBad) throw new Error('a command was refused');
   const u8 = new Uint8Array(memory.buffer), dv = new DataView(memory.buffer);
-  const slotSize = l.rings.tunRx.slotSize;
-  for (let i = 0; i < TUN_SLOTS; i++) { // every tunRx slot: kind 0, the packet
-    const s = l.tunRx + RING.headerSize + i * slotSize;
-    dv.setUint32(s + SLOT.len, packet.length, true); dv.setUint32(s + SLOT.kind, 0, true);
-    u8.set(packet, s + SLOT.data);
+  const template = dir === 'in' ? fromPeer(dp, memory, l, H, packet) : undefined;
+  const rx = dir === 'in' ? l.espRx : l.tunRx;
+  const slotSize = dir === 'in' ? l.rings.espRx.slotSize : l.rings.tunRx.slotSize;
+  const rxSlots = dir === 'in' ? l.rings.espRx.slotCount : TUN_SLOTS;
+  for (let i = 0; i < rxSlots; i++) { // every rx slot: the packet (kind 0 from the TUN; kind 50 from the peer)
+    const s = rx + RING.headerSize + i * slotSize;
+    const p = template ?? packet;
+    dv.setUint32(s + SLOT.len, p.length, true); dv.setUint32(s + SLOT.kind, template ? 50 : 0, true);
+    dv.setUint32(s + SLOT.addr, template ? route.peerNbma : 0, true);
+    u8.set(p, s + SLOT.data);
   }
   const sync = new Int32Array(new SharedArrayBuffer(8));
   const threads = Array.from({ length: workers }, (_, i) => new Worker(THREAD_JS, {
     eval: true,
     workerData: {
       module, memory, base: l.workerRings[i].block, index: i, role: i === 0 ? 'owner' : 'helper', sync: sync.buffer, seconds, budget: BUDGET,
-      tunRx: l.tunRx, nbmaTx: l.nbmaTx, tailOff: RING.tail, rxSlots: TUN_SLOTS, doorbell: l.workerRings[i].workerDoorbell,
+      rx, tx: dir === 'in' ? l.tunTx : l.nbmaTx, tailOff: RING.tail, rxSlots, doorbell: l.workerRings[i].workerDoorbell,
+      template, headerSize: RING.headerSize, slotSize, dataAt: SLOT.data,
     },
   }));
   const results = threads.map((t) => new Promise((resolve, reject) => {
@@ -93,6 +105,7 @@ export async function laneRun(H, module, { workers, suite, seconds, packet, rout
   await Promise.all(exited);
   const packets = r[0].packets;
   const c = readCounters(memory.buffer, l);
+  if (dir === 'in' && c.tunTxPackets < packets) throw new Error(`in: ${c.tunTxPackets} decapsulated of ${packets}`);
   if (c.dropRingFull || c.dropNoSa || c.dropNoRoute) throw new Error(`drops: ${JSON.stringify({ ringFull: c.dropRingFull, noSa: c.dropNoSa })}`);
   const jobs = counterArrays(memory.buffer, l, CRYPTO_COUNTER_BASE, CRYPTO_COUNTER_NAMES.length)
     .map((a) => Object.fromEntries(CRYPTO_COUNTER_NAMES.map((n, i) => [n, Number(a[i])])));
@@ -106,11 +119,36 @@ export function udpPacket(src, dst, len) {
   const v = new DataView(p.buffer);
   v.setUint8(0, 0x45); v.setUint16(2, len); v.setUint8(8, 64); v.setUint8(9, 17);
   v.setUint32(12, src); v.setUint32(16, dst);
+  setHeaderChecksum(v);
+  v.setUint16(20, 1000); v.setUint16(22, 2000); v.setUint16(24, len - 20);
+  for (let i = 28; i < len; i++) p[i] = i & 255;
+  return p;
+}
+
+/**
+ * The packet as the peer sends it: worker 0 encrypts one like it (same length and destination) on
+ * the outbound SA (bench export, into its bench nbmaTx slot), then the outer addresses are swapped (from the peer to us) and the checksum
+ * set again; the inbound SA has the same SPI and key.
+ */
+function fromPeer(dp, memory, l, H, packet) {
+  const BENCH_NBMA_TX_RING = 1, SCRATCH_BENCH_RINGS = 32768, SCRATCH_BENCH_RING_BYTES = 8192; // bench/scaling.mjs
+  const out = l.scratch + SCRATCH_BENCH_RINGS + BENCH_NBMA_TX_RING * SCRATCH_BENCH_RING_BYTES + H.RING.headerSize + H.SLOT.data;
+  if (dp.benchEspOutbound(packet.length, 1, new DataView(packet.buffer).getUint32(16)) !== 1) throw new Error('encrypt');
+  const dv = new DataView(memory.buffer);
+  const n = dv.getUint16(out + 2);
+  const p = new Uint8Array(dv.buffer.slice(out, out + n));
+  const v = new DataView(p.buffer);
+  const src = v.getUint32(12);
+  v.setUint32(12, v.getUint32(16)); v.setUint32(16, src);
+  setHeaderChecksum(v);
+  return p;
+}
+
+/** The IPv4 header checksum of the 20-byte header in `v`. */
+function setHeaderChecksum(v) {
+  v.setUint16(10, 0);
   let sum = 0;
   for (let i = 0; i < 20; i += 2) sum += v.getUint16(i);
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   v.setUint16(10, ~sum & 0xffff);
-  v.setUint16(20, 1000); v.setUint16(22, 2000); v.setUint16(24, len - 20);
-  for (let i = 28; i < len; i++) p[i] = i & 255;
-  return p;
 }

@@ -7,9 +7,9 @@
 //   helper  the worker thread loop of the appliance (poll, then sleep on its doorbell until rung).
 // `wake` is Atomics.notify on the doorbell's seq word: the doorbell protocol, without the addon.
 import { Worker } from 'node:worker_threads';
-import { createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { computeLayout, writeLayout, pagesFor, DOORBELL, SCRATCH, counterArrays } from '../../appliance/dataplane/layout.js';
-import { CRYPTO_LANE, CRYPTO_JOB, CRYPTO_COUNTER_BASE, CRYPTO_COUNTER_NAMES } from '../../appliance/dataplane/abi.js';
+import { CRYPTO_LANE, CRYPTO_JOB, JOB_STATE, CRYPTO_COUNTER_BASE, CRYPTO_COUNTER_NAMES } from '../../appliance/dataplane/abi.js';
 import { Ring } from '../../appliance/dataplane/ring.js';
 import { Commands, readCounters } from '../../appliance/dataplane/commands.js';
 import { compileDataplane, instantiateDataplane } from '../../appliance/dataplane/wasm.js';
@@ -20,6 +20,9 @@ import { ipv4, udp } from './packets.js';
 export const PEER_NBMA = ip('203.0.113.2');
 const DST = ip('172.16.2.5');
 export const SPI = 0x1001;
+/** The inbound SA's SPI (same key; a test may use one key both ways). */
+export const SPI_IN = 0x2002;
+export const SOURCE = ip('198.51.100.1');
 /** ChaCha20-Poly1305: 32-byte key || 4-byte salt. */
 export const KEY = new Uint8Array(36).map((_, i) => (i * 11 + 5) & 255);
 const OUTER_IPV4 = 20, ESP_HDR = 8, IV = 8, ICV = 16, GRE_HDR = 4, INNER_UDP_DATA = 28;
@@ -78,13 +81,14 @@ export function laneWorld(workers: number) {
   const w0 = instantiateDataplane(memory, wake, module, l.base, 0);
   const ctl = new Ring(buf, l.ctlTx);
   const cmd = new Commands(ctl, undefined, true);
-  cmd.cfgTunnel({ source: ip('198.51.100.1'), tunnelIp: ip('10.0.0.1'), tunnelPrefixLen: 24 });
+  cmd.cfgTunnel({ source: SOURCE, tunnelIp: ip('10.0.0.1'), tunnelPrefixLen: 24 });
   cmd.peerSet(ip('10.0.0.2'), PEER_NBMA);
   cmd.fibAdd(ip('172.16.2.0'), 24, ip('10.0.0.2'));
   new SaCommands(ctl).saAdd({ index: 0, dir: 'out', spi: SPI, peer: PEER_NBMA, enc: ESP_ENC.CHACHA20_POLY1305, key: KEY });
+  new SaCommands(ctl).saAdd({ index: 1, dir: 'in', spi: SPI_IN, peer: PEER_NBMA, enc: ESP_ENC.CHACHA20_POLY1305, key: KEY });
   w0.poll(256, 0);
   if (readCounters(buf, l).cmdBad) throw new Error('a command was refused');
-  const ring = (w: number, name: 'tunRx' | 'nbmaTx') => new Ring(buf, l.workerRings[w][name], wake);
+  const ring = (w: number, name: 'tunRx' | 'nbmaTx' | 'espRx' | 'tunTx') => new Ring(buf, l.workerRings[w][name], wake);
   const lane = (w: number) => l.scratch + w * l.scratchSize + SCRATCH.cryptoLane;
   const job = (w: number, j: number) => lane(w) + CRYPTO_LANE.jobs + j * CRYPTO_JOB.size;
   const u32At = (off: number) => Atomics.load(new Uint32Array(buf), off >>> 2);
@@ -100,6 +104,15 @@ export function laneWorld(workers: number) {
     /** A data-plane instance of worker w here (setup() runs: a restart of w if w ran before). */
     instance: (w: number) => instantiateDataplane(memory, wake, module, l.workerRings[w].block, w),
     start(w: number, role: 'owner' | 'helper' | 'setup') { return startThread(memory, module, l.workerRings[w].block, w, role, l.workerRings[w].workerDoorbell); },
+    /**
+     * A thread that plays worker `w` dying in the middle of a job of `owner`'s lane: it spins until a
+     * job there is POSTED, claims it (CLAIMED | w) as laneHelp would, and exits without finishing it.
+     * Resolves with the job's sequence number (0: none within 60 s).
+     */
+    claimAndDie(w: number, owner: number): Promise<number> {
+      const worker = new Worker(CLAIMER_JS, { eval: true, workerData: { memory, lane: lane(owner), jobs: CRYPTO_LANE.jobs, size: CRYPTO_JOB.size, stateAt: CRYPTO_JOB.state, seqAt: CRYPTO_JOB.seq, posted: JOB_STATE.POSTED, claimed: (JOB_STATE.CLAIMED | w) >>> 0 } });
+      return new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+    },
   };
 }
 
@@ -160,4 +173,45 @@ if (d.role === 'owner') {
 } else {
   parentPort.on('message', (m) => { if (m.stop) process.exit(0); });
 }
+`;
+
+/**
+ * What the peer sends on SA SPI_IN (node:crypto): raw ESP (outer IPv4 from PEER_NBMA to SOURCE) with
+ * number `seq`, carrying GRE around `inner`; `forge` flips a tag bit.
+ */
+export function espFromPeer(seq: number, inner: Uint8Array, forge = false): Uint8Array {
+  const gre = new Uint8Array(4 + inner.length);
+  new DataView(gre.buffer).setUint16(2, 0x0800);
+  gre.set(inner, 4);
+  const padLen = (4 - ((gre.length + 2) % 4)) % 4;
+  const pt = new Uint8Array(gre.length + padLen + 2);
+  pt.set(gre);
+  for (let i = 0; i < padLen; i++) pt[gre.length + i] = i + 1;
+  pt[pt.length - 2] = padLen; pt[pt.length - 1] = 47;
+  const hdr = new Uint8Array(ESP_HDR + IV);
+  const hv = new DataView(hdr.buffer);
+  hv.setUint32(0, SPI_IN); hv.setUint32(4, seq); hv.setUint32(12, seq); // IV = the 64-bit number
+  const c = createCipheriv('chacha20-poly1305', Buffer.from(KEY.subarray(0, 32)), Buffer.concat([Buffer.from(KEY.subarray(32)), Buffer.from(hdr.subarray(ESP_HDR))]), { authTagLength: ICV });
+  c.setAAD(Buffer.from(hdr.subarray(0, ESP_HDR)), { plaintextLength: pt.length });
+  const ct = Buffer.concat([c.update(pt), c.final()]);
+  const tag = c.getAuthTag();
+  if (forge) tag[0] ^= 1;
+  return ipv4({ src: PEER_NBMA, dst: SOURCE, proto: 50, payload: Buffer.concat([Buffer.from(hdr), ct, tag]) });
+}
+
+// The claim-and-die thread (see claimAndDie): no data-plane instance, only the lane's atomics.
+const CLAIMER_JS = `
+const { workerData: d, parentPort } = require('node:worker_threads');
+const u32 = new Uint32Array(d.memory.buffer);
+for (const end = Date.now() + 60000; Date.now() < end;) {
+  const n = Atomics.load(u32, (d.lane + 0) >>> 2);
+  for (let j = 0; j < n; j++) {
+    const job = d.lane + d.jobs + j * d.size;
+    if (Atomics.compareExchange(u32, (job + d.stateAt) >>> 2, d.posted, d.claimed) === d.posted) {
+      parentPort.postMessage(Number(new BigUint64Array(d.memory.buffer, job + d.seqAt, 1)[0]));
+      process.exit(0);
+    }
+  }
+}
+parentPort.postMessage(0);
 `;

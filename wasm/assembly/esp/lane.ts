@@ -1,5 +1,7 @@
-// One SA on several cores (docs/dataplane.md "One SA on several cores"): ordered parallel encryption,
-// as wireguard-go does it (parallel crypto, output in order).
+// One SA on several cores (docs/dataplane.md "One SA on several cores"): ordered parallel encryption
+// and decryption, as wireguard-go does it (parallel crypto, output in order). Below, the sending side;
+// a received batch posts OPEN jobs the same way (worker/parallel-rx.ts: the owner takes each result in
+// received order with laneAwait, then updates the replay window and decapsulates).
 //
 // The kernel gives one TCP flow to one TUN queue, so one worker reads all of its packets. That worker
 // (the owner) still does everything that decides order in order: lookup, GRE, ESP header, the
@@ -27,7 +29,7 @@ import {
   scratch, scratchSize, workerIndex, workerCount, layoutField, LAYOUT_BASE, LB_SCRATCH, LB_WORKER_BLOCKS,
   LB_WORKER_DOORBELL, LB_SIZE, DOORBELL_SLEEPING, SCRATCH_CRYPTO_LANE, SCRATCH_CRYPTO_LANE_END, CRYPTO_LANE_POSTED,
   CRYPTO_LANE_PENDING, CRYPTO_LANE_JOBS, CRYPTO_LANE_JOB_COUNT, CRYPTO_JOB_STATE, CRYPTO_JOB_SA, CRYPTO_JOB_ESP,
-  CRYPTO_JOB_PADDED, CRYPTO_JOB_SEQ, CRYPTO_JOB_SIZE, SA_ENTRY_ICV_LEN, JOB_STATE_FREE, JOB_STATE_POSTED,
+  CRYPTO_JOB_PADDED, CRYPTO_JOB_SEQ, CRYPTO_JOB_OP, CRYPTO_JOB_RESULT, CRYPTO_JOB_SIZE, JOB_OP_SEAL, JOB_OP_OPEN, SA_ENTRY_ICV_LEN, JOB_STATE_FREE, JOB_STATE_POSTED,
   JOB_STATE_DONE, JOB_STATE_FAILED, JOB_STATE_CLAIMED, COUNTER_CRYPTO_JOBS_POSTED, COUNTER_CRYPTO_JOBS_HELPED,
   COUNTER_CRYPTO_JOBS_OWN, COUNTER_CRYPTO_JOBS_FAILED, COUNTER_CRYPTO_JOBS_CANCELLED, COUNTER_CRYPTO_WAITS,
 } from '../core/layout';
@@ -35,6 +37,7 @@ import { count } from '../core/counters';
 import { doorbellRing } from '../io/ring';
 import { READ_SPINS, READ_WAIT_NS } from '../core/tables';
 import { espSeal, espHeaderLen } from './seal';
+import { espOpen } from './input';
 import { ESP_IV, ESP_HDR_LEN } from './defs';
 
 /** Jobs waiting in the lane when the owner wakes the sleeping workers (once per batch). */
@@ -89,11 +92,27 @@ export function lanePause(): void { laneOn = false; }
  * job; false = encrypt it now (no lane this batch, or the lane is full).
  */
 export function lanePost(e: usize, esp: usize, padded: u32, seq: u64): bool {
-  if (!laneOn) return false;
+  return post(JOB_OP_SEAL, e, esp, padded, seq) >= 0;
+}
+
+/**
+ * Posts the verification and decryption of the received ESP packet at `esp` (`ctLen` ciphertext
+ * bytes, SA `e`, number `seq`); the job's index for laneAwait, or -1 = open it now.
+ */
+export function lanePostOpen(e: usize, esp: usize, ctLen: u32, seq: u64): i32 {
+  return post(JOB_OP_OPEN, e, esp, ctLen, seq);
+}
+
+/** This batch shares its crypto (laneBegin decided so): worker/parallel-rx.ts takes its two passes. */
+@inline export function laneActive(): bool { return laneOn; }
+
+function post(op: u32, e: usize, esp: usize, padded: u32, seq: u64): i32 {
+  if (!laneOn) return -1;
   const lane = scratch + SCRATCH_CRYPTO_LANE;
   const n = load<u32>(lane, CRYPTO_LANE_POSTED);
-  if (n >= CRYPTO_LANE_JOB_COUNT) return false;
+  if (n >= CRYPTO_LANE_JOB_COUNT) return -1;
   const j = jobAt(lane, n);
+  store<u32>(j, op, CRYPTO_JOB_OP);
   store<u32>(j, <u32>e, CRYPTO_JOB_SA);
   store<u32>(j, <u32>esp, CRYPTO_JOB_ESP);
   store<u32>(j, padded, CRYPTO_JOB_PADDED);
@@ -103,7 +122,7 @@ export function lanePost(e: usize, esp: usize, padded: u32, seq: u64): bool {
   atomic.store<u32>(lane + CRYPTO_LANE_POSTED, n + 1);
   count(COUNTER_CRYPTO_JOBS_POSTED);
   if (n + 1 == LANE_WAKE_AT) wakeSleepers();
-  return true;
+  return <i32>n;
 }
 
 function wakeSleepers(): void {
@@ -119,7 +138,10 @@ function runJob(lane: usize, j: usize): bool {
   if (atomic.load<u32>(j + CRYPTO_JOB_STATE) != JOB_STATE_POSTED) return false;
   const me = claimedBy(workerIndex);
   if (atomic.cmpxchg<u32>(j + CRYPTO_JOB_STATE, JOB_STATE_POSTED, me) != JOB_STATE_POSTED) return false;
-  espSeal(<usize>load<u32>(j, CRYPTO_JOB_SA), <usize>load<u32>(j, CRYPTO_JOB_ESP), load<u32>(j, CRYPTO_JOB_PADDED), load<u64>(j, CRYPTO_JOB_SEQ));
+  const e = <usize>load<u32>(j, CRYPTO_JOB_SA), esp = <usize>load<u32>(j, CRYPTO_JOB_ESP);
+  if (load<u32>(j, CRYPTO_JOB_OP) == JOB_OP_OPEN) {
+    store<u32>(j, <u32>espOpen(e, esp, load<u32>(j, CRYPTO_JOB_PADDED), load<u64>(j, CRYPTO_JOB_SEQ)), CRYPTO_JOB_RESULT);
+  } else espSeal(e, esp, load<u32>(j, CRYPTO_JOB_PADDED), load<u64>(j, CRYPTO_JOB_SEQ));
   // Only the claimer moves CLAIMED | me on, and only one of DONE / FAILED counts the job finished.
   if (atomic.cmpxchg<u32>(j + CRYPTO_JOB_STATE, me, JOB_STATE_DONE) == me) atomic.sub<u32>(lane + CRYPTO_LANE_PENDING, 1);
   return true;
@@ -174,10 +196,43 @@ export function laneFinish(): void {
   }
   for (let i: u32 = 0; i < n; i++) {
     const j = jobAt(lane, i);
-    if (atomic.load<u32>(j + CRYPTO_JOB_STATE) == JOB_STATE_FAILED) { scrub(j); count(COUNTER_CRYPTO_JOBS_FAILED); }
+    if (atomic.load<u32>(j + CRYPTO_JOB_STATE) == JOB_STATE_FAILED) {
+      if (load<u32>(j, CRYPTO_JOB_OP) == JOB_OP_SEAL) scrub(j); // an OPEN job's slot is a received one: dropped (laneAwait)
+      count(COUNTER_CRYPTO_JOBS_FAILED);
+    }
     atomic.store<u32>(j + CRYPTO_JOB_STATE, JOB_STATE_FREE);
   }
   atomic.store<u32>(lane + CRYPTO_LANE_POSTED, 0);
+}
+
+/** The owner's next job from the back of its lane for laneAwait (set by laneAwaitBegin). */
+let back: i32 = -1;
+
+/** Before the owner's in-order pass over a received batch: its own work starts at the lane's end. */
+export function laneAwaitBegin(): void {
+  back = <i32>load<u32>(scratch + SCRATCH_CRYPTO_LANE, CRYPTO_LANE_POSTED) - 1;
+}
+
+/**
+ * The owner, in received order: the result of its OPEN job `index` (1 = authentic), running it itself
+ * if nobody has claimed it, else waiting for it as waitPending does. A job whose worker died (FAILED)
+ * counts as not authentic: the packet is dropped, whatever the slot now holds.
+ */
+export function laneAwait(index: u32): i32 {
+  const lane = scratch + SCRATCH_CRYPTO_LANE;
+  const j = jobAt(lane, index);
+  const st = j + CRYPTO_JOB_STATE;
+  let v = atomic.load<u32>(st);
+  for (let spins: u32 = 0; v != JOB_STATE_DONE && v != JOB_STATE_FAILED; spins++) {
+    // while its job waits, the owner runs the lane's last unclaimed jobs (the helpers take the first
+    // ones), down to this one; then it helps the other lanes until this one is done
+    if (back >= <i32>index) {
+      if (runJob(lane, jobAt(lane, <u32>back))) count(COUNTER_CRYPTO_JOBS_OWN);
+      back--;
+    } else if (laneHelp() == 0 && spins >= READ_SPINS) atomic.wait<i32>(st, <i32>v, READ_WAIT_NS);
+    v = atomic.load<u32>(st);
+  }
+  return v == JOB_STATE_DONE ? <i32>load<u32>(j, CRYPTO_JOB_RESULT) : 0;
 }
 
 /**

@@ -40,7 +40,8 @@ import { markInFlight, testTrapRequested } from './recover';
 import { epochEnter, epochLeave } from '../core/tables';
 import { configRefresh } from '../core/config';
 import { outputRoom, ctlRoom } from './backpressure';
-import { laneBegin, lanePause, laneFinish, laneHelp, laneWaiting } from '../esp/lane';
+import { laneBegin, lanePause, laneFinish, laneHelp, laneWaiting, laneActive } from '../esp/lane';
+import { rxParallelCount, drainRxParallel } from './parallel-rx';
 
 /**
  * False for a worker > 0 set up on worker 0's own layout block (its ctlTx is set): the benchmarks run
@@ -60,9 +61,9 @@ export function poll(budget: i32, now: u32): i32 {
   work += laneHelp(); // other workers' posted encryption first: their owners wait for it to publish
   laneBegin();
   work += drain(tunRx, b, FROM_TUN);
+  work += drainRx(nbmaRx, b);
+  if (espReady) work += drainRx(espRxRing, b) + drainRx(udpRxRing, b);
   lanePause();
-  work += drain(nbmaRx, b, FROM_NBMA);
-  if (espReady) work += drain(espRxRing, b, FROM_NBMA) + drain(udpRxRing, b, FROM_NBMA);
   groFlush(); // finish coalesced tunTx super-packets before they are published
   laneFinish(); // every posted encryption done before nbmaTx/udpTx are published (esp/lane.ts)
   publishOutputs();
@@ -125,6 +126,18 @@ const FROM_CONTROL_LANE: u32 = 3;
   }
   ringRelease(r, t);
   return n - (end - t);
+}
+
+/**
+ * An rx ring: in two passes, its decryption shared, when this batch shares its crypto and the ring
+ * has slots the two-pass drain may take (worker/parallel-rx.ts); else in one pass.
+ */
+@inline function drainRx(r: usize, budget: u32): u32 {
+  if (laneActive()) {
+    const k = rxParallelCount(r, budget);
+    if (k > 0) return drainRxParallel(r, k);
+  }
+  return drain(r, budget, FROM_NBMA);
 }
 
 /** Sleep protocol, first half: returns the doorbell seq to wait on, or 0xFFFFFFFF if work arrived. */
