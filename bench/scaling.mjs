@@ -11,13 +11,17 @@
 // Printed per case: Mpps, Gbit/s of 1400-byte inner packets, N/1, and CPU seconds per gigabit (the
 // process's user+system time over the run, process.cpuUsage(), all threads); medians of RUNS runs.
 // The 1-worker runs use the same N+1-worker layout (shared counters are atomic adds as with N).
-// Prints figures, asserts nothing.  Usage: node bench/scaling.mjs [seconds-per-run] [N] [runs]
+// Last, one SA and one flow read by ONE worker (bench/lib/one-sa-lane.mjs): real rings and poll(),
+// 1 worker against 2 where the second can only help with the first's encryption (its crypto lane).
+// Prints figures, asserts nothing.  Usage: node bench/scaling.mjs [seconds-per-run] [N] [runs] [lane]
+// ("lane": only the one-SA case).
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { dataplaneHelpers } from './lib/dataplane-helpers.mjs';
+import { laneRun, udpPacket } from './lib/one-sa-lane.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const H = await dataplaneHelpers(root);
@@ -26,6 +30,7 @@ const { computeLayout, writeLayout, pagesFor, Ring, Commands, SaCommands, readCo
 const SECONDS = Number(process.argv[2] ?? 1);
 const N = Number(process.argv[3] ?? availableParallelism());
 const RUNS = Number(process.argv[4] ?? 3);
+const LANE_ONLY = process.argv[5] === 'lane';
 const LEN = 1400;
 const CHUNK = 256;
 const PASS = 4096; // stored packets per inbound SA and pass: at most the largest replay window
@@ -162,7 +167,7 @@ console.log(`${availableParallelism()} cores; 1 vs ${N} workers; ${LEN}-byte inn
 const cases = [['GRE encap (cleartext)', 'gre', undefined],
   ...Object.entries(SUITES).flatMap(([name, s]) => [[`${name} ESP out`, 'out', s], [`${name} ESP in`, 'in', s]])];
 const rows = [];
-for (const [name, kind, suite] of cases) {
+for (const [name, kind, suite] of LANE_ONLY ? [] : cases) {
   const one = await measure(kind, suite, 1, false);
   const shared = await measure(kind, suite, N, false);
   const own = await measure(kind, suite, N, true);
@@ -174,5 +179,29 @@ for (const [name, kind, suite] of cases) {
   rows.push(row(1, `1 ${what}`, one), row(N, `1 ${what}`, shared), row(N, `${N} ${what}s`, own));
   console.log(`${name}: ${N} workers on one ${what} reach ${(shared.pps / own.pps).toFixed(2)} of their rate on ${N} ${what}s (contention)`);
 }
-console.table(rows);
+if (rows.length) console.table(rows);
+
+// One SA, one flow from one worker's ring: 1 worker vs 2 (the second helping with its crypto), each way.
+const route = { tunnel: { source: SOURCE, tunnelIp: ip('10.0.0.1'), tunnelPrefixLen: 16 }, peerTun: peerTun(0), peerNbma: peerNbma(0), prefix: (dstOf(0) & ~0xff) >>> 0, prefixLen: 24 };
+const packet = udpPacket(ip('10.9.0.1'), dstOf(0), LEN);
+async function lane(workers, suite, dir) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await laneRun(H, module, { workers, suite, seconds: SECONDS, packet, route, dir }));
+  const med = (k) => median(runs.map((x) => x[k]));
+  return { pps: med('pps'), cpuPerGbit: med('cpuPerGbit'), posted: med('posted'), helped: med('helped'), waits: med('waits') };
+}
+const laneRows = [];
+for (const [name, suite] of Object.entries(SUITES)) {
+  for (const dir of ['out', 'in']) {
+    const one = await lane(1, suite, dir);
+    const two = await lane(2, suite, dir);
+    for (const [workers, m] of [[1, one], [2, two]]) {
+      laneRows.push({
+        case: `${name} ESP ${dir}, 1 SA, 1 flow`, workers, 'Gbit/s': ((m.pps * LEN * 8) / 1e9).toFixed(2), '2/1': (m.pps / one.pps).toFixed(2),
+        'CPU s/Gbit': m.cpuPerGbit.toFixed(3), 'jobs posted': m.posted, 'done by worker 1': m.helped, 'owner waits': m.waits,
+      });
+    }
+  }
+}
+console.table(laneRows);
 console.log(`load average after: ${load()}`);

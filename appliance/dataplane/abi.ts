@@ -360,15 +360,71 @@ export const SCRATCH = {
   espIcv: 233600,
   /** the received ICV (verified in place of it) */
   espIcvRx: 233632,
+  /** RX_DEFERRED of the packet espInput() handles in one pass */
+  espOpenRec: 233664,
   /** crypto scratch (CRYPTO_SCRATCH_SIZE) */
   espCrypto: 237568,
   /** ESP is off with a smaller scratch */
   espEnd: 241664,
+  /** this worker's crypto lane (CRYPTO_LANE): the ESP jobs of its current poll batch that any worker may encrypt (esp/lane.ts) */
+  cryptoLane: 241664,
+  /** a received batch between its two passes when its decryption is shared: jobCount x RX_DEFERRED (worker/parallel-rx.ts) */
+  rxDeferred: 250112,
+  /** no crypto lane (every packet encrypted and decrypted by the worker that read it) with a smaller scratch */
+  cryptoLaneEnd: 258304,
   noEntrySlots: 256,
   mcastMax: 8192,
   groFlows: 64,
   /** bytes of a producer state */
   producerState: 32,
+} as const;
+
+/** A worker's crypto lane in its scratch (SCRATCH cryptoLane): the ESP encryption jobs of its current poll batch. The owner writes a job (CRYPTO_JOB) and marks it POSTED; any worker claims it with a compare-and-swap of its state and encrypts the slot in place; the owner publishes its output rings only once pending is 0 (docs/dataplane.md "One SA on several cores"). */
+export const CRYPTO_LANE = {
+  /** jobs the owner posted in its current batch (job 0..posted-1); helpers scan them for POSTED states */
+  posted: 0,
+  /** posted jobs not yet DONE or FAILED (atomic: the owner adds, whoever finishes or fails a job subtracts) */
+  pending: 64,
+  /** jobCount x CRYPTO_JOB */
+  jobs: 256,
+  /** jobs per batch; a batch with more encrypts the rest itself, as with one worker */
+  jobCount: 256,
+  /** bytes: 256 + jobCount x CRYPTO_JOB */
+  size: 8448,
+} as const;
+
+/** One received slot of a batch whose decryption is shared (worker-private, SCRATCH rxDeferred): what the first pass found, for the second. */
+export const RX_DEFERRED = {
+  /** RX_STATUS */
+  status: 0,
+  /** POSTED: the CRYPTO_JOB index in this worker's lane */
+  job: 4,
+  /** ESP: inbound SA index + 1 */
+  sa: 8,
+  /** ESP: ciphertext bytes */
+  ctLen: 12,
+  /** ESP: the sequence number (ESN high half inferred) */
+  seq: 16,
+  size: 32,
+} as const;
+
+/** One job: SEAL = encrypt the ESP packet in an output slot of the owner's, everything but the cipher already written in order; OPEN = verify and decrypt the ESP packet in a received slot the owner checked (SPI, addresses, replay pre-filter). */
+export const CRYPTO_JOB = {
+  /** JOB_STATE, or CLAIMED | worker index while a worker encrypts it */
+  state: 0,
+  /** SA entry (offset in the memory) */
+  sa: 4,
+  /** offset of the ESP header in the slot */
+  esp: 8,
+  /** payload bytes to encrypt (packet, padding, trailer) or to decrypt (OPEN) */
+  padded: 12,
+  /** the sequence number: reserved by the owner (SEAL), or the received one with its inferred ESN high half (OPEN) */
+  seq: 16,
+  /** JOB_OP */
+  op: 24,
+  /** OPEN: 1 = authentic (decrypted in place), 0 = not; written before the state DONE */
+  result: 28,
+  size: 32,
 } as const;
 
 /** ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
@@ -503,6 +559,39 @@ export const SA_FLAG = {
 export const SA_DIR = {
   IN: 1,
   OUT: 2,
+} as const;
+
+/** CRYPTO_JOB op */
+export const JOB_OP = {
+  SEAL: 0,
+  OPEN: 1,
+} as const;
+
+/** RX_DEFERRED status */
+export const RX_STATUS = {
+  /** consumed by the first pass */
+  DONE: 0,
+  /** not ESP: inbound() in the second pass */
+  PLAIN: 1,
+  /** ESP decrypted and authentic in the first pass */
+  OPENED: 2,
+  /** ESP that failed authentication in the first pass */
+  FORGED: 3,
+  /** ESP posted as an OPEN job */
+  POSTED: 4,
+} as const;
+
+/** CRYPTO_JOB state word */
+export const JOB_STATE = {
+  FREE: 0,
+  /** written by the owner, waiting for a worker */
+  POSTED: 1,
+  /** encrypted: the slot may be published */
+  DONE: 2,
+  /** its worker died while encrypting it (the successor's setup() says so): the owner scrubs the slot, nothing of the plaintext is sent */
+  FAILED: 3,
+  /** | the claiming worker's index: being encrypted */
+  CLAIMED: 256,
 } as const;
 
 /** SA entry state */
@@ -708,6 +797,11 @@ export const HEAL_COUNTER_NAMES = [
 export const CONTROL_COUNTER_BASE = 176;
 export const CONTROL_COUNTER_NAMES = [
   'nhrpInDropped', 'noticeShed', 'ikeInDropped',
+] as const;
+export const CRYPTO_COUNTER_BASE = 184;
+export const CRYPTO_COUNTER_NAMES = [
+  'cryptoJobsPosted', 'cryptoJobsHelped', 'cryptoJobsOwn', 'cryptoJobsFailed', 'cryptoJobsCancelled',
+  'cryptoWaits',
 ] as const;
 /** not counters: the NBMA source of the last packet dropped for that reason */
 export const LAST_DROP_SOURCE_SLOT = {

@@ -4,7 +4,7 @@ import { type CounterName, type CounterLayout, type Layout, counterArrays, sumCo
 import {
   CTL_OUT, CTL_OUT_RECORD, COUNTER_NAMES, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, TUNNEL_STATE, TUNNEL_FLAG,
   FIB_BITMAP_BYTES, FIB_ENTRY, FIB_LENGTHS, OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE,
-  HEAL_COUNTER_NAMES, CONTROL_COUNTER_BASE, CONTROL_COUNTER_NAMES,
+  HEAL_COUNTER_NAMES, CONTROL_COUNTER_BASE, CONTROL_COUNTER_NAMES, CRYPTO_COUNTER_BASE, CRYPTO_COUNTER_NAMES,
 } from './abi.js';
 import { Ring } from './ring.js';
 
@@ -135,16 +135,17 @@ export class DataplaneCommands extends Commands {
 }
 
 type GlobalCounterName = CounterName | (typeof OFFLOAD_COUNTER_NAMES)[number] | (typeof HEAL_COUNTER_NAMES)[number]
-  | (typeof CONTROL_COUNTER_NAMES)[number];
+  | (typeof CONTROL_COUNTER_NAMES)[number] | (typeof CRYPTO_COUNTER_NAMES)[number];
 
 /** Global counters by name, summed over the workers, as numbers (exact below 2^53). */
 export function readCounters(buffer: ArrayBufferLike, l: CounterLayout): Record<GlobalCounterName, number> {
-  const v = counterArrays(buffer, l, 0, CONTROL_COUNTER_BASE + CONTROL_COUNTER_NAMES.length);
+  const v = counterArrays(buffer, l, 0, CRYPTO_COUNTER_BASE + CRYPTO_COUNTER_NAMES.length);
   const out = {} as Record<GlobalCounterName, number>;
   COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, i)); });
   OFFLOAD_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, OFFLOAD_COUNTER_BASE + i)); });
   HEAL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, HEAL_COUNTER_BASE + i)); });
   CONTROL_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, CONTROL_COUNTER_BASE + i)); });
+  CRYPTO_COUNTER_NAMES.forEach((n, i) => { out[n] = Number(sumCounter(v, CRYPTO_COUNTER_BASE + i)); });
   return out;
 }
 

@@ -4,14 +4,14 @@
 // copies (docs/layout-contract.md); docs/dataplane.md explains the fields.
 import {
   L, RING, PEER_ENTRY, NBMA_INDEX_FIELDS, FIB_ENTRY, SA_ENTRY, SA_INDEX_ENTRY, SCRATCH, LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION,
-  COUNTER_SLOTS, FIB_BITMAP_BYTES, FIB_LENGTHS, FIB_EMPTY_LEN, TUN_SLOT_SIZE, COUNTER_NAMES, EPOCH_IDLE,
+  COUNTER_SLOTS, FIB_BITMAP_BYTES, FIB_LENGTHS, FIB_EMPTY_LEN, TUN_SLOT_SIZE, COUNTER_NAMES, EPOCH_IDLE, CRYPTO_LANE,
 } from './abi.js';
 
 export {
   LAYOUT_BASE, LAYOUT_MAGIC, LAYOUT_VERSION, L, RING, SLOT, DOORBELL, CTL_IN, CTL_OUT, CTL_KIND_WORD, TUNNEL_FLAG, TUNNEL_STATE,
   PEER_FLAG, PEER_SA_SHIFT, NBMA_KIND, PEER_ENTRY, PEER_EMPTY, PEER_DELETED, PEER_HASH_MUL, COUNTER_NAMES, COUNTER_SLOTS,
   OFFLOAD_COUNTER_BASE, OFFLOAD_COUNTER_NAMES, HEAL_COUNTER_BASE, HEAL_COUNTER_NAMES, CONTROL_COUNTER_BASE, CONTROL_COUNTER_NAMES, TUN_KIND, RING_FLAG, VNET_HDR_LEN,
-  TUN_SLOT_SIZE, FIB_BITMAP_BYTES, SCRATCH, EPOCH_IDLE, TEST_HOOK,
+  TUN_SLOT_SIZE, FIB_BITMAP_BYTES, SCRATCH, EPOCH_IDLE, TEST_HOOK, CRYPTO_LANE, CRYPTO_JOB, JOB_STATE, CRYPTO_COUNTER_BASE, CRYPTO_COUNTER_NAMES,
 } from './abi.js';
 
 /** nbma -> peer reverse index: peerCapacity entries of this many bytes (NBMA_INDEX_FIELDS). */
@@ -273,6 +273,13 @@ export function writeLayout(buf: SharedArrayBuffer | ArrayBuffer, l: ReturnType<
   }
   // No worker holds an SA reference before its first batch (core/tables.ts epochs).
   for (let i = 0; i < l.workers; i++) w(l.scratch + i * l.scratchSize + SCRATCH.epoch, EPOCH_IDLE);
+  // Crypto lanes start empty (esp/lane.ts reads any worker's; a reused buffer is reset too).
+  if (l.scratchSize >= SCRATCH.cryptoLaneEnd) {
+    for (let i = 0; i < l.workers; i++) {
+      const lane = l.scratch + i * l.scratchSize + SCRATCH.cryptoLane;
+      u32.fill(0, lane >>> 2, (lane + CRYPTO_LANE.size) >>> 2);
+    }
+  }
   // FIB: mark every entry empty (prefix 0xFFFFFFFF, len FIB_EMPTY_LEN).
   const fibEntries = (l.fibCapacity * FIB_LENGTHS);
   for (let i = 0; i < FIB_BITMAP_BYTES; i += 4) w(l.fib + i, 0);

@@ -204,12 +204,41 @@
 #define SCRATCH_ESP_IV 233568u
 #define SCRATCH_ESP_ICV 233600u /* the ICV we compute */
 #define SCRATCH_ESP_ICV_RX 233632u /* the received ICV (verified in place of it) */
+#define SCRATCH_ESP_OPEN_REC 233664u /* RX_DEFERRED of the packet espInput() handles in one pass */
 #define SCRATCH_ESP_CRYPTO 237568u /* crypto scratch (CRYPTO_SCRATCH_SIZE) */
 #define SCRATCH_ESP_END 241664u /* ESP is off with a smaller scratch */
+#define SCRATCH_CRYPTO_LANE 241664u /* this worker's crypto lane (CRYPTO_LANE): the ESP jobs of its current poll batch that any worker may encrypt (esp/lane.ts) */
+#define SCRATCH_RX_DEFERRED 250112u /* a received batch between its two passes when its decryption is shared: jobCount x RX_DEFERRED (worker/parallel-rx.ts) */
+#define SCRATCH_CRYPTO_LANE_END 258304u /* no crypto lane (every packet encrypted and decrypted by the worker that read it) with a smaller scratch */
 #define SCRATCH_NO_ENTRY_SLOTS 256u
 #define SCRATCH_MCAST_MAX 8192u
 #define SCRATCH_GRO_FLOWS 64u
 #define SCRATCH_PRODUCER_STATE 32u /* bytes of a producer state */
+
+/* A worker's crypto lane in its scratch (SCRATCH cryptoLane): the ESP encryption jobs of its current poll batch. The owner writes a job (CRYPTO_JOB) and marks it POSTED; any worker claims it with a compare-and-swap of its state and encrypts the slot in place; the owner publishes its output rings only once pending is 0 (docs/dataplane.md "One SA on several cores"). */
+#define CRYPTO_LANE_POSTED 0u /* jobs the owner posted in its current batch (job 0..posted-1); helpers scan them for POSTED states */
+#define CRYPTO_LANE_PENDING 64u /* posted jobs not yet DONE or FAILED (atomic: the owner adds, whoever finishes or fails a job subtracts) */
+#define CRYPTO_LANE_JOBS 256u /* jobCount x CRYPTO_JOB */
+#define CRYPTO_LANE_JOB_COUNT 256u /* jobs per batch; a batch with more encrypts the rest itself, as with one worker */
+#define CRYPTO_LANE_SIZE 8448u /* bytes: 256 + jobCount x CRYPTO_JOB */
+
+/* One received slot of a batch whose decryption is shared (worker-private, SCRATCH rxDeferred): what the first pass found, for the second. */
+#define RX_DEFERRED_STATUS 0u /* RX_STATUS */
+#define RX_DEFERRED_JOB 4u /* POSTED: the CRYPTO_JOB index in this worker's lane */
+#define RX_DEFERRED_SA 8u /* ESP: inbound SA index + 1 */
+#define RX_DEFERRED_CT_LEN 12u /* ESP: ciphertext bytes */
+#define RX_DEFERRED_SEQ 16u /* ESP: the sequence number (ESN high half inferred) */
+#define RX_DEFERRED_SIZE 32u
+
+/* One job: SEAL = encrypt the ESP packet in an output slot of the owner's, everything but the cipher already written in order; OPEN = verify and decrypt the ESP packet in a received slot the owner checked (SPI, addresses, replay pre-filter). */
+#define CRYPTO_JOB_STATE 0u /* JOB_STATE, or CLAIMED | worker index while a worker encrypts it */
+#define CRYPTO_JOB_SA 4u /* SA entry (offset in the memory) */
+#define CRYPTO_JOB_ESP 8u /* offset of the ESP header in the slot */
+#define CRYPTO_JOB_PADDED 12u /* payload bytes to encrypt (packet, padding, trailer) or to decrypt (OPEN) */
+#define CRYPTO_JOB_SEQ 16u /* the sequence number: reserved by the owner (SEAL), or the received one with its inferred ESN high half (OPEN) */
+#define CRYPTO_JOB_OP 24u /* JOB_OP */
+#define CRYPTO_JOB_RESULT 28u /* OPEN: 1 = authentic (decrypted in place), 0 = not; written before the state DONE */
+#define CRYPTO_JOB_SIZE 32u
 
 /* ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD) */
 #define CTL_IN_NHRP_IN 1u
@@ -300,6 +329,24 @@
 /* SA direction */
 #define SA_DIR_IN 1u
 #define SA_DIR_OUT 2u
+
+/* CRYPTO_JOB op */
+#define JOB_OP_SEAL 0u
+#define JOB_OP_OPEN 1u
+
+/* RX_DEFERRED status */
+#define RX_STATUS_DONE 0u /* consumed by the first pass */
+#define RX_STATUS_PLAIN 1u /* not ESP: inbound() in the second pass */
+#define RX_STATUS_OPENED 2u /* ESP decrypted and authentic in the first pass */
+#define RX_STATUS_FORGED 3u /* ESP that failed authentication in the first pass */
+#define RX_STATUS_POSTED 4u /* ESP posted as an OPEN job */
+
+/* CRYPTO_JOB state word */
+#define JOB_STATE_FREE 0u
+#define JOB_STATE_POSTED 1u /* written by the owner, waiting for a worker */
+#define JOB_STATE_DONE 2u /* encrypted: the slot may be published */
+#define JOB_STATE_FAILED 3u /* its worker died while encrypting it (the successor's setup() says so): the owner scrubs the slot, nothing of the plaintext is sent */
+#define JOB_STATE_CLAIMED 256u /* | the claiming worker's index: being encrypted */
 
 /* SA entry state */
 #define SA_STATE_FREE 0u
@@ -513,6 +560,15 @@
 #define COUNTER_NHRP_IN_DROPPED 176u
 #define COUNTER_NOTICE_SHED 177u
 #define COUNTER_IKE_IN_DROPPED 178u
+
+#define CRYPTO_COUNTER_BASE 184u /* first index of CRYPTO_COUNTER_NAMES */
+
+#define COUNTER_CRYPTO_JOBS_POSTED 184u
+#define COUNTER_CRYPTO_JOBS_HELPED 185u
+#define COUNTER_CRYPTO_JOBS_OWN 186u
+#define COUNTER_CRYPTO_JOBS_FAILED 187u
+#define COUNTER_CRYPTO_JOBS_CANCELLED 188u
+#define COUNTER_CRYPTO_WAITS 189u
 #define LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER 120u
 #define LAST_DROP_SOURCE_SLOT_CLEARTEXT 121u
 #define LAST_DROP_SOURCE_SLOT_ESP_POLICY 122u
@@ -700,12 +756,35 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SCRATCH_ESP_IV, ABI_AT_U32) \
   X(SCRATCH_ESP_ICV, ABI_AT_U32) \
   X(SCRATCH_ESP_ICV_RX, ABI_AT_U32) \
+  X(SCRATCH_ESP_OPEN_REC, ABI_AT_U32) \
   X(SCRATCH_ESP_CRYPTO, ABI_AT_U32) \
   X(SCRATCH_ESP_END, ABI_AT_U32) \
+  X(SCRATCH_CRYPTO_LANE, ABI_AT_U32) \
+  X(SCRATCH_RX_DEFERRED, ABI_AT_U32) \
+  X(SCRATCH_CRYPTO_LANE_END, ABI_AT_U32) \
   X(SCRATCH_NO_ENTRY_SLOTS, ABI_VALUE) \
   X(SCRATCH_MCAST_MAX, ABI_VALUE) \
   X(SCRATCH_GRO_FLOWS, ABI_VALUE) \
   X(SCRATCH_PRODUCER_STATE, ABI_VALUE) \
+  X(CRYPTO_LANE_POSTED, ABI_AT_U32) \
+  X(CRYPTO_LANE_PENDING, ABI_AT_U32) \
+  X(CRYPTO_LANE_JOBS, ABI_AT_U32) \
+  X(CRYPTO_LANE_JOB_COUNT, ABI_VALUE) \
+  X(CRYPTO_LANE_SIZE, ABI_VALUE) \
+  X(RX_DEFERRED_STATUS, ABI_AT_U32) \
+  X(RX_DEFERRED_JOB, ABI_AT_U32) \
+  X(RX_DEFERRED_SA, ABI_AT_U32) \
+  X(RX_DEFERRED_CT_LEN, ABI_AT_U32) \
+  X(RX_DEFERRED_SEQ, ABI_AT_U64) \
+  X(RX_DEFERRED_SIZE, ABI_VALUE) \
+  X(CRYPTO_JOB_STATE, ABI_AT_U32) \
+  X(CRYPTO_JOB_SA, ABI_AT_U32) \
+  X(CRYPTO_JOB_ESP, ABI_AT_U32) \
+  X(CRYPTO_JOB_PADDED, ABI_AT_U32) \
+  X(CRYPTO_JOB_SEQ, ABI_AT_U64) \
+  X(CRYPTO_JOB_OP, ABI_AT_U32) \
+  X(CRYPTO_JOB_RESULT, ABI_AT_U32) \
+  X(CRYPTO_JOB_SIZE, ABI_VALUE) \
   X(CTL_IN_NHRP_IN, ABI_VALUE) \
   X(CTL_IN_NO_ENTRY, ABI_VALUE) \
   X(CTL_IN_TRAFFIC_INDICATION, ABI_VALUE) \
@@ -768,6 +847,18 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(SA_FLAG_GRE_ONLY, ABI_VALUE) \
   X(SA_DIR_IN, ABI_VALUE) \
   X(SA_DIR_OUT, ABI_VALUE) \
+  X(JOB_OP_SEAL, ABI_VALUE) \
+  X(JOB_OP_OPEN, ABI_VALUE) \
+  X(RX_STATUS_DONE, ABI_VALUE) \
+  X(RX_STATUS_PLAIN, ABI_VALUE) \
+  X(RX_STATUS_OPENED, ABI_VALUE) \
+  X(RX_STATUS_FORGED, ABI_VALUE) \
+  X(RX_STATUS_POSTED, ABI_VALUE) \
+  X(JOB_STATE_FREE, ABI_VALUE) \
+  X(JOB_STATE_POSTED, ABI_VALUE) \
+  X(JOB_STATE_DONE, ABI_VALUE) \
+  X(JOB_STATE_FAILED, ABI_VALUE) \
+  X(JOB_STATE_CLAIMED, ABI_VALUE) \
   X(SA_STATE_FREE, ABI_VALUE) \
   X(SA_STATE_ACTIVE, ABI_VALUE) \
   X(SA_STATE_EXPIRED, ABI_VALUE) \
@@ -928,9 +1019,16 @@ enum { ABI_AT_U32 = 1, ABI_AT_U64 = 2, ABI_VALUE = 3, ABI_COUNTER = 4 };
   X(COUNTER_NHRP_IN_DROPPED, ABI_COUNTER) \
   X(COUNTER_NOTICE_SHED, ABI_COUNTER) \
   X(COUNTER_IKE_IN_DROPPED, ABI_COUNTER) \
+  X(CRYPTO_COUNTER_BASE, ABI_VALUE) \
+  X(COUNTER_CRYPTO_JOBS_POSTED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_HELPED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_OWN, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_FAILED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_JOBS_CANCELLED, ABI_COUNTER) \
+  X(COUNTER_CRYPTO_WAITS, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_CLEARTEXT, ABI_COUNTER) \
   X(LAST_DROP_SOURCE_SLOT_ESP_POLICY, ABI_COUNTER)
-#define ABI_ENTRY_COUNT 410u
+#define ABI_ENTRY_COUNT 452u
 
 #endif

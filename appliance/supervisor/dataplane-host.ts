@@ -18,6 +18,7 @@ import { WorkerKeeper } from './dataplane-worker.js';
 import { inFlightSlot } from './in-flight.js';
 import { workerStats } from '../dataplane/worker-stats.js';
 import { compileDataplane } from '../dataplane/wasm.js';
+import { failClaimedJobs } from '../dataplane/crypto-lane.js';
 import type { LogFn } from '../log/log.js';
 
 /** How long a TUN name held by another process (EBUSY) is waited for, and how often it is tried. */
@@ -375,7 +376,11 @@ export class DataplaneHost {
       },
       describeDeath: () => inFlightSlot(this.memory.buffer, this.layout, i),
       // a dead worker holds no SA: worker 0 must not wait for it before reusing an entry (core/tables.ts)
-      onDeath: () => { if (i > 0) Atomics.store(new Uint32Array(this.memory.buffer), (this.layout.scratch + i * this.layout.scratchSize + SCRATCH.epoch) >>> 2, EPOCH_IDLE); },
+      // and the encryption jobs it was running for other workers are failed, so their owners go on
+      onDeath: () => {
+        if (i > 0) Atomics.store(new Uint32Array(this.memory.buffer), (this.layout.scratch + i * this.layout.scratchSize + SCRATCH.epoch) >>> 2, EPOCH_IDLE);
+        failClaimedJobs(this.memory.buffer, this.layout, i);
+      },
       label: i > 0 ? String(i) : undefined,
       log: this.log,
     }));

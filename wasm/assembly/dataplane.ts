@@ -14,7 +14,8 @@ import { noticeReset } from './core/notify';
 import { prodInit } from './io/ring';
 import { seedIpId } from './net/ipv4';
 import { icmpReset } from './net/icmp';
-import { espSetup } from './esp/sa';
+import { espSetup, espReady } from './esp/sa';
+import { laneSetup } from './esp/lane';
 import { peersInit } from './forward/peers';
 import { fibInit } from './forward/fib';
 import { recoverState } from './worker/recover';
@@ -53,5 +54,6 @@ export function setup(layoutBase: u32, workerIndex: u32): i32 {
   seedIpId((<u32>layoutBlock ^ IP_ID_SEED_MIX) + <u32>load<u64>(counters + (<usize>COUNTER_GRE_TX_PACKETS << 3)) +
     workerIndex * (IP_ID_SPACE / workerCount));
   espSetup(scratchSize, owner); // ESP off unless the layout has an SA table; worker 0 rebuilds the SA indexes
+  laneSetup(espReady); // several workers: encryption may be shared; a restart repairs the lanes (esp/lane.ts)
   return 0;
 }

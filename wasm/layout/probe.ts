@@ -182,12 +182,35 @@ import {
   SCRATCH_ESP_IV,
   SCRATCH_ESP_ICV,
   SCRATCH_ESP_ICV_RX,
+  SCRATCH_ESP_OPEN_REC,
   SCRATCH_ESP_CRYPTO,
   SCRATCH_ESP_END,
+  SCRATCH_CRYPTO_LANE,
+  SCRATCH_RX_DEFERRED,
+  SCRATCH_CRYPTO_LANE_END,
   SCRATCH_NO_ENTRY_SLOTS,
   SCRATCH_MCAST_MAX,
   SCRATCH_GRO_FLOWS,
   SCRATCH_PRODUCER_STATE,
+  CRYPTO_LANE_POSTED,
+  CRYPTO_LANE_PENDING,
+  CRYPTO_LANE_JOBS,
+  CRYPTO_LANE_JOB_COUNT,
+  CRYPTO_LANE_SIZE,
+  RX_DEFERRED_STATUS,
+  RX_DEFERRED_JOB,
+  RX_DEFERRED_SA,
+  RX_DEFERRED_CT_LEN,
+  RX_DEFERRED_SEQ,
+  RX_DEFERRED_SIZE,
+  CRYPTO_JOB_STATE,
+  CRYPTO_JOB_SA,
+  CRYPTO_JOB_ESP,
+  CRYPTO_JOB_PADDED,
+  CRYPTO_JOB_SEQ,
+  CRYPTO_JOB_OP,
+  CRYPTO_JOB_RESULT,
+  CRYPTO_JOB_SIZE,
   CTL_IN_NHRP_IN,
   CTL_IN_NO_ENTRY,
   CTL_IN_TRAFFIC_INDICATION,
@@ -250,6 +273,18 @@ import {
   SA_FLAG_GRE_ONLY,
   SA_DIR_IN,
   SA_DIR_OUT,
+  JOB_OP_SEAL,
+  JOB_OP_OPEN,
+  RX_STATUS_DONE,
+  RX_STATUS_PLAIN,
+  RX_STATUS_OPENED,
+  RX_STATUS_FORGED,
+  RX_STATUS_POSTED,
+  JOB_STATE_FREE,
+  JOB_STATE_POSTED,
+  JOB_STATE_DONE,
+  JOB_STATE_FAILED,
+  JOB_STATE_CLAIMED,
   SA_STATE_FREE,
   SA_STATE_ACTIVE,
   SA_STATE_EXPIRED,
@@ -410,12 +445,19 @@ import {
   COUNTER_NHRP_IN_DROPPED,
   COUNTER_NOTICE_SHED,
   COUNTER_IKE_IN_DROPPED,
+  CRYPTO_COUNTER_BASE,
+  COUNTER_CRYPTO_JOBS_POSTED,
+  COUNTER_CRYPTO_JOBS_HELPED,
+  COUNTER_CRYPTO_JOBS_OWN,
+  COUNTER_CRYPTO_JOBS_FAILED,
+  COUNTER_CRYPTO_JOBS_CANCELLED,
+  COUNTER_CRYPTO_WAITS,
   LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER,
   LAST_DROP_SOURCE_SLOT_CLEARTEXT,
   LAST_DROP_SOURCE_SLOT_ESP_POLICY,
 } from '../assembly/core/abi';
 
-export const ENTRY_COUNT: u32 = 410;
+export const ENTRY_COUNT: u32 = 452;
 
 export function probe(base: usize, stride: usize, out: usize): u32 {
   store<u64>(out + 0, <u64>LAYOUT_BASE);
@@ -597,236 +639,278 @@ export function probe(base: usize, stride: usize, out: usize): u32 {
   store<u64>(out + 1408, <u64>load<u32>(base + 176 * stride + SCRATCH_ESP_IV));
   store<u64>(out + 1416, <u64>load<u32>(base + 177 * stride + SCRATCH_ESP_ICV));
   store<u64>(out + 1424, <u64>load<u32>(base + 178 * stride + SCRATCH_ESP_ICV_RX));
-  store<u64>(out + 1432, <u64>load<u32>(base + 179 * stride + SCRATCH_ESP_CRYPTO));
-  store<u64>(out + 1440, <u64>load<u32>(base + 180 * stride + SCRATCH_ESP_END));
-  store<u64>(out + 1448, <u64>SCRATCH_NO_ENTRY_SLOTS);
-  store<u64>(out + 1456, <u64>SCRATCH_MCAST_MAX);
-  store<u64>(out + 1464, <u64>SCRATCH_GRO_FLOWS);
-  store<u64>(out + 1472, <u64>SCRATCH_PRODUCER_STATE);
-  store<u64>(out + 1480, <u64>CTL_IN_NHRP_IN);
-  store<u64>(out + 1488, <u64>CTL_IN_NO_ENTRY);
-  store<u64>(out + 1496, <u64>CTL_IN_TRAFFIC_INDICATION);
-  store<u64>(out + 1504, <u64>CTL_IN_SA_EVENT);
-  store<u64>(out + 1512, <u64>CTL_IN_SA_NEEDED);
-  store<u64>(out + 1520, <u64>CTL_IN_IKE_IN);
-  store<u64>(out + 1528, <u64>CTL_OUT_NHRP_OUT);
-  store<u64>(out + 1536, <u64>CTL_OUT_CFG_TUNNEL);
-  store<u64>(out + 1544, <u64>CTL_OUT_FIB_ADD);
-  store<u64>(out + 1552, <u64>CTL_OUT_FIB_DEL);
-  store<u64>(out + 1560, <u64>CTL_OUT_PEER_SET);
-  store<u64>(out + 1568, <u64>CTL_OUT_PEER_DEL);
-  store<u64>(out + 1576, <u64>CTL_OUT_FIB_FLUSH);
-  store<u64>(out + 1584, <u64>CTL_OUT_PEER_FLUSH);
-  store<u64>(out + 1592, <u64>CTL_OUT_MCAST_ADD);
-  store<u64>(out + 1600, <u64>CTL_OUT_MCAST_DEL);
-  store<u64>(out + 1608, <u64>CTL_OUT_MCAST_FLUSH);
-  store<u64>(out + 1616, <u64>CTL_OUT_SA_ADD);
-  store<u64>(out + 1624, <u64>CTL_OUT_SA_DEL);
-  store<u64>(out + 1632, <u64>CTL_OUT_KEEPALIVE);
-  store<u64>(out + 1640, <u64>CTL_OUT_IKE_OUT);
-  store<u64>(out + 1648, <u64>CTL_OUT_SA_PAIR);
-  store<u64>(out + 1656, <u64>CTL_OUT_SA_LIMIT);
-  store<u64>(out + 1664, <u64>CTL_OUT_TEST_TRAP);
-  store<u64>(out + 1672, <u64>CTL_KIND_WORD_KIND_MASK);
-  store<u64>(out + 1680, <u64>CTL_KIND_WORD_SA_SHIFT);
-  store<u64>(out + 1688, <u64>TUN_KIND_PLAIN);
-  store<u64>(out + 1696, <u64>TUN_KIND_VNET);
-  store<u64>(out + 1704, <u64>NBMA_KIND_GRE);
-  store<u64>(out + 1712, <u64>NBMA_KIND_ESP);
-  store<u64>(out + 1720, <u64>NBMA_KIND_UDP);
-  store<u64>(out + 1728, <u64>RING_FLAG_VNET);
-  store<u64>(out + 1736, <u64>TEST_HOOK_TRAP_COMMAND);
-  store<u64>(out + 1744, <u64>TEST_HOOK_TRAP_NOW);
-  store<u64>(out + 1752, <u64>TUNNEL_FLAG_KEY);
-  store<u64>(out + 1760, <u64>TUNNEL_FLAG_P2P);
-  store<u64>(out + 1768, <u64>TUNNEL_FLAG_STRICT);
-  store<u64>(out + 1776, <u64>TUNNEL_FLAG_REDIRECT);
-  store<u64>(out + 1784, <u64>TUNNEL_FLAG_PROTECTED);
-  store<u64>(out + 1792, <u64>PEER_FLAG_STATIC);
-  store<u64>(out + 1800, <u64>PEER_FLAG_NAT);
-  store<u64>(out + 1808, <u64>PEER_FLAG_UDP);
-  store<u64>(out + 1816, <u64>ESP_ENC_AES_GCM_128);
-  store<u64>(out + 1824, <u64>ESP_ENC_AES_GCM_256);
-  store<u64>(out + 1832, <u64>ESP_ENC_CHACHA20_POLY1305);
-  store<u64>(out + 1840, <u64>ESP_ENC_AES_CBC_128);
-  store<u64>(out + 1848, <u64>ESP_ENC_AES_CBC_256);
-  store<u64>(out + 1856, <u64>ESP_ENC_NULL);
-  store<u64>(out + 1864, <u64>ESP_INTEG_NONE);
-  store<u64>(out + 1872, <u64>ESP_INTEG_HMAC_SHA1_96);
-  store<u64>(out + 1880, <u64>ESP_INTEG_HMAC_SHA256_128);
-  store<u64>(out + 1888, <u64>ESP_CIPHER_ENC_MASK);
-  store<u64>(out + 1896, <u64>ESP_CIPHER_INTEG_SHIFT);
-  store<u64>(out + 1904, <u64>ESP_CIPHER_ICV_SHIFT);
-  store<u64>(out + 1912, <u64>SA_FLAG_UDP);
-  store<u64>(out + 1920, <u64>SA_FLAG_ESN);
-  store<u64>(out + 1928, <u64>SA_FLAG_TUNNEL);
-  store<u64>(out + 1936, <u64>SA_FLAG_NO_REPLAY);
-  store<u64>(out + 1944, <u64>SA_FLAG_SEQ_LIMIT);
-  store<u64>(out + 1952, <u64>SA_FLAG_GRE_ONLY);
-  store<u64>(out + 1960, <u64>SA_DIR_IN);
-  store<u64>(out + 1968, <u64>SA_DIR_OUT);
-  store<u64>(out + 1976, <u64>SA_STATE_FREE);
-  store<u64>(out + 1984, <u64>SA_STATE_ACTIVE);
-  store<u64>(out + 1992, <u64>SA_STATE_EXPIRED);
-  store<u64>(out + 2000, <u64>SA_EVENT_REASON_SOFT_LIFETIME);
-  store<u64>(out + 2008, <u64>SA_EVENT_REASON_HARD_LIFETIME);
-  store<u64>(out + 2016, <u64>SA_EVENT_REASON_SEQ_EXHAUSTED);
-  store<u64>(out + 2024, <u64>SA_EVENT_REASON_SEQ_LOW);
-  store<u64>(out + 2032, <u64>load<u32>(base + 254 * stride + NHRP_IN_PACKET));
-  store<u64>(out + 2040, <u64>load<u32>(base + 255 * stride + NO_ENTRY_PACKET));
-  store<u64>(out + 2048, <u64>NO_ENTRY_PACKET_MAX);
-  store<u64>(out + 2056, <u64>load<u32>(base + 257 * stride + TRAFFIC_INDICATION_PACKET));
-  store<u64>(out + 2064, <u64>TRAFFIC_INDICATION_PACKET_MAX);
-  store<u64>(out + 2072, <u64>load<u32>(base + 259 * stride + SA_EVENT_INDEX));
-  store<u64>(out + 2080, <u64>load<u32>(base + 260 * stride + SA_EVENT_REASON));
-  store<u64>(out + 2088, <u64>load<u32>(base + 261 * stride + SA_EVENT_SPI));
-  store<u64>(out + 2096, <u64>load<u32>(base + 262 * stride + SA_EVENT_DIR));
-  store<u64>(out + 2104, <u64>SA_EVENT_SIZE);
-  store<u64>(out + 2112, <u64>load<u32>(base + 264 * stride + SA_NEEDED_NBMA));
-  store<u64>(out + 2120, <u64>SA_NEEDED_SIZE);
-  store<u64>(out + 2128, <u64>load<u32>(base + 266 * stride + IKE_IN_MESSAGE));
-  store<u64>(out + 2136, <u64>load<u32>(base + 267 * stride + NHRP_OUT_PACKET));
-  store<u64>(out + 2144, <u64>load<u32>(base + 268 * stride + CFG_TUNNEL_SOURCE));
-  store<u64>(out + 2152, <u64>load<u32>(base + 269 * stride + CFG_TUNNEL_TUNNEL_IP));
-  store<u64>(out + 2160, <u64>load<u32>(base + 270 * stride + CFG_TUNNEL_TUNNEL_PREFIX_LEN));
-  store<u64>(out + 2168, <u64>load<u32>(base + 271 * stride + CFG_TUNNEL_FLAGS));
-  store<u64>(out + 2176, <u64>load<u32>(base + 272 * stride + CFG_TUNNEL_KEY));
-  store<u64>(out + 2184, <u64>load<u32>(base + 273 * stride + CFG_TUNNEL_IP_MTU));
-  store<u64>(out + 2192, <u64>load<u32>(base + 274 * stride + CFG_TUNNEL_TCP_MSS));
-  store<u64>(out + 2200, <u64>load<u32>(base + 275 * stride + CFG_TUNNEL_TTL));
-  store<u64>(out + 2208, <u64>load<u32>(base + 276 * stride + CFG_TUNNEL_P2P_DESTINATION));
-  store<u64>(out + 2216, <u64>load<u32>(base + 277 * stride + CFG_TUNNEL_NHS_FALLBACK));
-  store<u64>(out + 2224, <u64>CFG_TUNNEL_SIZE);
-  store<u64>(out + 2232, <u64>load<u32>(base + 279 * stride + FIB_ADD_PREFIX));
-  store<u64>(out + 2240, <u64>load<u32>(base + 280 * stride + FIB_ADD_PREFIX_LEN));
-  store<u64>(out + 2248, <u64>load<u32>(base + 281 * stride + FIB_ADD_NEXT_HOP));
-  store<u64>(out + 2256, <u64>FIB_ADD_SIZE);
-  store<u64>(out + 2264, <u64>load<u32>(base + 283 * stride + FIB_DEL_PREFIX));
-  store<u64>(out + 2272, <u64>load<u32>(base + 284 * stride + FIB_DEL_PREFIX_LEN));
-  store<u64>(out + 2280, <u64>FIB_DEL_SIZE);
-  store<u64>(out + 2288, <u64>load<u32>(base + 286 * stride + PEER_SET_TUNNEL_IP));
-  store<u64>(out + 2296, <u64>load<u32>(base + 287 * stride + PEER_SET_NBMA));
-  store<u64>(out + 2304, <u64>load<u32>(base + 288 * stride + PEER_SET_FLAGS));
-  store<u64>(out + 2312, <u64>PEER_SET_SIZE);
-  store<u64>(out + 2320, <u64>load<u32>(base + 290 * stride + PEER_DEL_TUNNEL_IP));
-  store<u64>(out + 2328, <u64>PEER_DEL_SIZE);
-  store<u64>(out + 2336, <u64>load<u32>(base + 292 * stride + MCAST_ADD_NBMA));
-  store<u64>(out + 2344, <u64>MCAST_ADD_SIZE);
-  store<u64>(out + 2352, <u64>load<u32>(base + 294 * stride + MCAST_DEL_NBMA));
-  store<u64>(out + 2360, <u64>MCAST_DEL_SIZE);
-  store<u64>(out + 2368, <u64>load<u32>(base + 296 * stride + SA_ADD_INDEX));
-  store<u64>(out + 2376, <u64>load<u32>(base + 297 * stride + SA_ADD_DIR));
-  store<u64>(out + 2384, <u64>load<u32>(base + 298 * stride + SA_ADD_SPI));
-  store<u64>(out + 2392, <u64>load<u32>(base + 299 * stride + SA_ADD_PEER));
-  store<u64>(out + 2400, <u64>load<u32>(base + 300 * stride + SA_ADD_CIPHER));
-  store<u64>(out + 2408, <u64>load<u32>(base + 301 * stride + SA_ADD_FLAGS));
-  store<u64>(out + 2416, <u64>load<u32>(base + 302 * stride + SA_ADD_PORTS));
-  store<u64>(out + 2424, <u64>load<u32>(base + 303 * stride + SA_ADD_WINDOW));
-  store<u64>(out + 2432, load<u64>(base + 304 * stride + SA_ADD_SOFT_BYTES));
-  store<u64>(out + 2440, load<u64>(base + 305 * stride + SA_ADD_HARD_BYTES));
-  store<u64>(out + 2448, load<u64>(base + 306 * stride + SA_ADD_SOFT_PACKETS));
-  store<u64>(out + 2456, load<u64>(base + 307 * stride + SA_ADD_HARD_PACKETS));
-  store<u64>(out + 2464, <u64>load<u32>(base + 308 * stride + SA_ADD_KEY_LEN));
-  store<u64>(out + 2472, <u64>load<u32>(base + 309 * stride + SA_ADD_AUTH_KEY_LEN));
-  store<u64>(out + 2480, load<u64>(base + 310 * stride + SA_ADD_INITIAL_SEQ));
-  store<u64>(out + 2488, <u64>load<u32>(base + 311 * stride + SA_ADD_IV_SEED));
-  store<u64>(out + 2496, <u64>load<u32>(base + 312 * stride + SA_ADD_KEY));
-  store<u64>(out + 2504, <u64>SA_ADD_KEY_MAX);
-  store<u64>(out + 2512, <u64>SA_ADD_SIZE);
-  store<u64>(out + 2520, <u64>load<u32>(base + 315 * stride + SA_DEL_INDEX));
-  store<u64>(out + 2528, <u64>SA_DEL_SIZE);
-  store<u64>(out + 2536, <u64>load<u32>(base + 317 * stride + KEEPALIVE_NBMA));
-  store<u64>(out + 2544, <u64>load<u32>(base + 318 * stride + KEEPALIVE_PORTS));
-  store<u64>(out + 2552, <u64>KEEPALIVE_SIZE);
-  store<u64>(out + 2560, <u64>load<u32>(base + 320 * stride + IKE_OUT_DST));
-  store<u64>(out + 2568, <u64>load<u32>(base + 321 * stride + IKE_OUT_PORTS));
-  store<u64>(out + 2576, <u64>load<u32>(base + 322 * stride + IKE_OUT_MESSAGE));
-  store<u64>(out + 2584, <u64>IKE_OUT_SIZE);
-  store<u64>(out + 2592, <u64>load<u32>(base + 324 * stride + SA_PAIR_IN_INDEX));
-  store<u64>(out + 2600, <u64>load<u32>(base + 325 * stride + SA_PAIR_OUT_INDEX));
-  store<u64>(out + 2608, <u64>SA_PAIR_SIZE);
-  store<u64>(out + 2616, <u64>load<u32>(base + 327 * stride + SA_LIMIT_INDEX));
-  store<u64>(out + 2624, load<u64>(base + 328 * stride + SA_LIMIT_LIMIT));
-  store<u64>(out + 2632, load<u64>(base + 329 * stride + SA_LIMIT_WARN));
-  store<u64>(out + 2640, <u64>SA_LIMIT_SIZE);
-  store<u64>(out + 2648, load<u64>(base + 331 * stride + (<usize>COUNTER_TUN_RX_PACKETS << 3)));
-  store<u64>(out + 2656, load<u64>(base + 332 * stride + (<usize>COUNTER_TUN_RX_BYTES << 3)));
-  store<u64>(out + 2664, load<u64>(base + 333 * stride + (<usize>COUNTER_GRE_TX_PACKETS << 3)));
-  store<u64>(out + 2672, load<u64>(base + 334 * stride + (<usize>COUNTER_GRE_TX_BYTES << 3)));
-  store<u64>(out + 2680, load<u64>(base + 335 * stride + (<usize>COUNTER_GRE_RX_PACKETS << 3)));
-  store<u64>(out + 2688, load<u64>(base + 336 * stride + (<usize>COUNTER_GRE_RX_BYTES << 3)));
-  store<u64>(out + 2696, load<u64>(base + 337 * stride + (<usize>COUNTER_TUN_TX_PACKETS << 3)));
-  store<u64>(out + 2704, load<u64>(base + 338 * stride + (<usize>COUNTER_TUN_TX_BYTES << 3)));
-  store<u64>(out + 2712, load<u64>(base + 339 * stride + (<usize>COUNTER_NHRP_IN << 3)));
-  store<u64>(out + 2720, load<u64>(base + 340 * stride + (<usize>COUNTER_NHRP_OUT << 3)));
-  store<u64>(out + 2728, load<u64>(base + 341 * stride + (<usize>COUNTER_NO_ENTRY << 3)));
-  store<u64>(out + 2736, load<u64>(base + 342 * stride + (<usize>COUNTER_DROP_NO_ROUTE << 3)));
-  store<u64>(out + 2744, load<u64>(base + 343 * stride + (<usize>COUNTER_DROP_NO_ENTRY << 3)));
-  store<u64>(out + 2752, load<u64>(base + 344 * stride + (<usize>COUNTER_DROP_TTL << 3)));
-  store<u64>(out + 2760, load<u64>(base + 345 * stride + (<usize>COUNTER_DROP_BAD_IP << 3)));
-  store<u64>(out + 2768, load<u64>(base + 346 * stride + (<usize>COUNTER_DROP_GRE_TRUNCATED << 3)));
-  store<u64>(out + 2776, load<u64>(base + 347 * stride + (<usize>COUNTER_DROP_GRE_VERSION << 3)));
-  store<u64>(out + 2784, load<u64>(base + 348 * stride + (<usize>COUNTER_DROP_GRE_FLAGS << 3)));
-  store<u64>(out + 2792, load<u64>(base + 349 * stride + (<usize>COUNTER_DROP_GRE_KEY << 3)));
-  store<u64>(out + 2800, load<u64>(base + 350 * stride + (<usize>COUNTER_DROP_GRE_PROTO << 3)));
-  store<u64>(out + 2808, load<u64>(base + 351 * stride + (<usize>COUNTER_DROP_TOO_BIG << 3)));
-  store<u64>(out + 2816, load<u64>(base + 352 * stride + (<usize>COUNTER_ICMP_FRAG_NEEDED_SENT << 3)));
-  store<u64>(out + 2824, load<u64>(base + 353 * stride + (<usize>COUNTER_MSS_CLAMPED << 3)));
-  store<u64>(out + 2832, load<u64>(base + 354 * stride + (<usize>COUNTER_DROP_RING_FULL << 3)));
-  store<u64>(out + 2840, load<u64>(base + 355 * stride + (<usize>COUNTER_DROP_OUTER_FRAGMENT << 3)));
-  store<u64>(out + 2848, load<u64>(base + 356 * stride + (<usize>COUNTER_DROP_NOT_FOR_US << 3)));
-  store<u64>(out + 2856, load<u64>(base + 357 * stride + (<usize>COUNTER_DROP_UNKNOWN_PEER << 3)));
-  store<u64>(out + 2864, load<u64>(base + 358 * stride + (<usize>COUNTER_CMD_APPLIED << 3)));
-  store<u64>(out + 2872, load<u64>(base + 359 * stride + (<usize>COUNTER_CMD_BAD << 3)));
-  store<u64>(out + 2880, load<u64>(base + 360 * stride + (<usize>COUNTER_DROP_CTL_TOO_BIG << 3)));
-  store<u64>(out + 2888, load<u64>(base + 361 * stride + (<usize>COUNTER_DROP_LOCAL << 3)));
-  store<u64>(out + 2896, load<u64>(base + 362 * stride + (<usize>COUNTER_FRAG_TX << 3)));
-  store<u64>(out + 2904, load<u64>(base + 363 * stride + (<usize>COUNTER_ICMP_RATE_LIMITED << 3)));
-  store<u64>(out + 2912, load<u64>(base + 364 * stride + (<usize>COUNTER_DROP_NO_TUNNEL << 3)));
-  store<u64>(out + 2920, load<u64>(base + 365 * stride + (<usize>COUNTER_DROP_BAD_KIND << 3)));
-  store<u64>(out + 2928, load<u64>(base + 366 * stride + (<usize>COUNTER_REDIRECT_NOTICE << 3)));
-  store<u64>(out + 2936, load<u64>(base + 367 * stride + (<usize>COUNTER_MCAST_TX << 3)));
-  store<u64>(out + 2944, load<u64>(base + 368 * stride + (<usize>COUNTER_DROP_MCAST_NO_LIST << 3)));
-  store<u64>(out + 2952, <u64>OFFLOAD_COUNTER_BASE);
-  store<u64>(out + 2960, load<u64>(base + 370 * stride + (<usize>COUNTER_TSO_SUPER << 3)));
-  store<u64>(out + 2968, load<u64>(base + 371 * stride + (<usize>COUNTER_TSO_SEGMENTS << 3)));
-  store<u64>(out + 2976, load<u64>(base + 372 * stride + (<usize>COUNTER_CSUM_COMPLETED << 3)));
-  store<u64>(out + 2984, load<u64>(base + 373 * stride + (<usize>COUNTER_GRO_SUPER << 3)));
-  store<u64>(out + 2992, load<u64>(base + 374 * stride + (<usize>COUNTER_GRO_MERGED << 3)));
-  store<u64>(out + 3000, load<u64>(base + 375 * stride + (<usize>COUNTER_DROP_BAD_VNET << 3)));
-  store<u64>(out + 3008, <u64>ESP_COUNTER_BASE);
-  store<u64>(out + 3016, load<u64>(base + 377 * stride + (<usize>COUNTER_ESP_TX_PACKETS << 3)));
-  store<u64>(out + 3024, load<u64>(base + 378 * stride + (<usize>COUNTER_ESP_TX_BYTES << 3)));
-  store<u64>(out + 3032, load<u64>(base + 379 * stride + (<usize>COUNTER_ESP_RX_PACKETS << 3)));
-  store<u64>(out + 3040, load<u64>(base + 380 * stride + (<usize>COUNTER_ESP_RX_BYTES << 3)));
-  store<u64>(out + 3048, load<u64>(base + 381 * stride + (<usize>COUNTER_DROP_NO_SA << 3)));
-  store<u64>(out + 3056, load<u64>(base + 382 * stride + (<usize>COUNTER_SA_NEEDED_SENT << 3)));
-  store<u64>(out + 3064, load<u64>(base + 383 * stride + (<usize>COUNTER_DROP_CLEARTEXT << 3)));
-  store<u64>(out + 3072, load<u64>(base + 384 * stride + (<usize>COUNTER_DROP_UNKNOWN_SPI << 3)));
-  store<u64>(out + 3080, load<u64>(base + 385 * stride + (<usize>COUNTER_DROP_ESP_MALFORMED << 3)));
-  store<u64>(out + 3088, load<u64>(base + 386 * stride + (<usize>COUNTER_DROP_ESP_AUTH << 3)));
-  store<u64>(out + 3096, load<u64>(base + 387 * stride + (<usize>COUNTER_DROP_ESP_REPLAY << 3)));
-  store<u64>(out + 3104, load<u64>(base + 388 * stride + (<usize>COUNTER_DROP_ESP_INVALID << 3)));
-  store<u64>(out + 3112, load<u64>(base + 389 * stride + (<usize>COUNTER_DROP_SA_EXPIRED << 3)));
-  store<u64>(out + 3120, load<u64>(base + 390 * stride + (<usize>COUNTER_NATT_KEEPALIVE_RX << 3)));
-  store<u64>(out + 3128, load<u64>(base + 391 * stride + (<usize>COUNTER_NATT_KEEPALIVE_TX << 3)));
-  store<u64>(out + 3136, load<u64>(base + 392 * stride + (<usize>COUNTER_IKE_IN << 3)));
-  store<u64>(out + 3144, load<u64>(base + 393 * stride + (<usize>COUNTER_IKE_OUT << 3)));
-  store<u64>(out + 3152, load<u64>(base + 394 * stride + (<usize>COUNTER_DROP_ESP_TOO_BIG << 3)));
-  store<u64>(out + 3160, load<u64>(base + 395 * stride + (<usize>COUNTER_SA_EVENTS_SENT << 3)));
-  store<u64>(out + 3168, load<u64>(base + 396 * stride + (<usize>COUNTER_DROP_SEQ_LIMIT << 3)));
-  store<u64>(out + 3176, load<u64>(base + 397 * stride + (<usize>COUNTER_DROP_ESP_POLICY << 3)));
-  store<u64>(out + 3184, <u64>HEAL_COUNTER_BASE);
-  store<u64>(out + 3192, load<u64>(base + 399 * stride + (<usize>COUNTER_RESTART_SLOT_SKIPPED << 3)));
-  store<u64>(out + 3200, load<u64>(base + 400 * stride + (<usize>COUNTER_RESTART_TORN_PEERS << 3)));
-  store<u64>(out + 3208, load<u64>(base + 401 * stride + (<usize>COUNTER_RESTART_TORN_SAS << 3)));
-  store<u64>(out + 3216, load<u64>(base + 402 * stride + (<usize>COUNTER_RESTART_SETUPS << 3)));
-  store<u64>(out + 3224, <u64>CONTROL_COUNTER_BASE);
-  store<u64>(out + 3232, load<u64>(base + 404 * stride + (<usize>COUNTER_NHRP_IN_DROPPED << 3)));
-  store<u64>(out + 3240, load<u64>(base + 405 * stride + (<usize>COUNTER_NOTICE_SHED << 3)));
-  store<u64>(out + 3248, load<u64>(base + 406 * stride + (<usize>COUNTER_IKE_IN_DROPPED << 3)));
-  store<u64>(out + 3256, load<u64>(base + 407 * stride + (<usize>LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER << 3)));
-  store<u64>(out + 3264, load<u64>(base + 408 * stride + (<usize>LAST_DROP_SOURCE_SLOT_CLEARTEXT << 3)));
-  store<u64>(out + 3272, load<u64>(base + 409 * stride + (<usize>LAST_DROP_SOURCE_SLOT_ESP_POLICY << 3)));
+  store<u64>(out + 1432, <u64>load<u32>(base + 179 * stride + SCRATCH_ESP_OPEN_REC));
+  store<u64>(out + 1440, <u64>load<u32>(base + 180 * stride + SCRATCH_ESP_CRYPTO));
+  store<u64>(out + 1448, <u64>load<u32>(base + 181 * stride + SCRATCH_ESP_END));
+  store<u64>(out + 1456, <u64>load<u32>(base + 182 * stride + SCRATCH_CRYPTO_LANE));
+  store<u64>(out + 1464, <u64>load<u32>(base + 183 * stride + SCRATCH_RX_DEFERRED));
+  store<u64>(out + 1472, <u64>load<u32>(base + 184 * stride + SCRATCH_CRYPTO_LANE_END));
+  store<u64>(out + 1480, <u64>SCRATCH_NO_ENTRY_SLOTS);
+  store<u64>(out + 1488, <u64>SCRATCH_MCAST_MAX);
+  store<u64>(out + 1496, <u64>SCRATCH_GRO_FLOWS);
+  store<u64>(out + 1504, <u64>SCRATCH_PRODUCER_STATE);
+  store<u64>(out + 1512, <u64>load<u32>(base + 189 * stride + CRYPTO_LANE_POSTED));
+  store<u64>(out + 1520, <u64>load<u32>(base + 190 * stride + CRYPTO_LANE_PENDING));
+  store<u64>(out + 1528, <u64>load<u32>(base + 191 * stride + CRYPTO_LANE_JOBS));
+  store<u64>(out + 1536, <u64>CRYPTO_LANE_JOB_COUNT);
+  store<u64>(out + 1544, <u64>CRYPTO_LANE_SIZE);
+  store<u64>(out + 1552, <u64>load<u32>(base + 194 * stride + RX_DEFERRED_STATUS));
+  store<u64>(out + 1560, <u64>load<u32>(base + 195 * stride + RX_DEFERRED_JOB));
+  store<u64>(out + 1568, <u64>load<u32>(base + 196 * stride + RX_DEFERRED_SA));
+  store<u64>(out + 1576, <u64>load<u32>(base + 197 * stride + RX_DEFERRED_CT_LEN));
+  store<u64>(out + 1584, load<u64>(base + 198 * stride + RX_DEFERRED_SEQ));
+  store<u64>(out + 1592, <u64>RX_DEFERRED_SIZE);
+  store<u64>(out + 1600, <u64>load<u32>(base + 200 * stride + CRYPTO_JOB_STATE));
+  store<u64>(out + 1608, <u64>load<u32>(base + 201 * stride + CRYPTO_JOB_SA));
+  store<u64>(out + 1616, <u64>load<u32>(base + 202 * stride + CRYPTO_JOB_ESP));
+  store<u64>(out + 1624, <u64>load<u32>(base + 203 * stride + CRYPTO_JOB_PADDED));
+  store<u64>(out + 1632, load<u64>(base + 204 * stride + CRYPTO_JOB_SEQ));
+  store<u64>(out + 1640, <u64>load<u32>(base + 205 * stride + CRYPTO_JOB_OP));
+  store<u64>(out + 1648, <u64>load<u32>(base + 206 * stride + CRYPTO_JOB_RESULT));
+  store<u64>(out + 1656, <u64>CRYPTO_JOB_SIZE);
+  store<u64>(out + 1664, <u64>CTL_IN_NHRP_IN);
+  store<u64>(out + 1672, <u64>CTL_IN_NO_ENTRY);
+  store<u64>(out + 1680, <u64>CTL_IN_TRAFFIC_INDICATION);
+  store<u64>(out + 1688, <u64>CTL_IN_SA_EVENT);
+  store<u64>(out + 1696, <u64>CTL_IN_SA_NEEDED);
+  store<u64>(out + 1704, <u64>CTL_IN_IKE_IN);
+  store<u64>(out + 1712, <u64>CTL_OUT_NHRP_OUT);
+  store<u64>(out + 1720, <u64>CTL_OUT_CFG_TUNNEL);
+  store<u64>(out + 1728, <u64>CTL_OUT_FIB_ADD);
+  store<u64>(out + 1736, <u64>CTL_OUT_FIB_DEL);
+  store<u64>(out + 1744, <u64>CTL_OUT_PEER_SET);
+  store<u64>(out + 1752, <u64>CTL_OUT_PEER_DEL);
+  store<u64>(out + 1760, <u64>CTL_OUT_FIB_FLUSH);
+  store<u64>(out + 1768, <u64>CTL_OUT_PEER_FLUSH);
+  store<u64>(out + 1776, <u64>CTL_OUT_MCAST_ADD);
+  store<u64>(out + 1784, <u64>CTL_OUT_MCAST_DEL);
+  store<u64>(out + 1792, <u64>CTL_OUT_MCAST_FLUSH);
+  store<u64>(out + 1800, <u64>CTL_OUT_SA_ADD);
+  store<u64>(out + 1808, <u64>CTL_OUT_SA_DEL);
+  store<u64>(out + 1816, <u64>CTL_OUT_KEEPALIVE);
+  store<u64>(out + 1824, <u64>CTL_OUT_IKE_OUT);
+  store<u64>(out + 1832, <u64>CTL_OUT_SA_PAIR);
+  store<u64>(out + 1840, <u64>CTL_OUT_SA_LIMIT);
+  store<u64>(out + 1848, <u64>CTL_OUT_TEST_TRAP);
+  store<u64>(out + 1856, <u64>CTL_KIND_WORD_KIND_MASK);
+  store<u64>(out + 1864, <u64>CTL_KIND_WORD_SA_SHIFT);
+  store<u64>(out + 1872, <u64>TUN_KIND_PLAIN);
+  store<u64>(out + 1880, <u64>TUN_KIND_VNET);
+  store<u64>(out + 1888, <u64>NBMA_KIND_GRE);
+  store<u64>(out + 1896, <u64>NBMA_KIND_ESP);
+  store<u64>(out + 1904, <u64>NBMA_KIND_UDP);
+  store<u64>(out + 1912, <u64>RING_FLAG_VNET);
+  store<u64>(out + 1920, <u64>TEST_HOOK_TRAP_COMMAND);
+  store<u64>(out + 1928, <u64>TEST_HOOK_TRAP_NOW);
+  store<u64>(out + 1936, <u64>TUNNEL_FLAG_KEY);
+  store<u64>(out + 1944, <u64>TUNNEL_FLAG_P2P);
+  store<u64>(out + 1952, <u64>TUNNEL_FLAG_STRICT);
+  store<u64>(out + 1960, <u64>TUNNEL_FLAG_REDIRECT);
+  store<u64>(out + 1968, <u64>TUNNEL_FLAG_PROTECTED);
+  store<u64>(out + 1976, <u64>PEER_FLAG_STATIC);
+  store<u64>(out + 1984, <u64>PEER_FLAG_NAT);
+  store<u64>(out + 1992, <u64>PEER_FLAG_UDP);
+  store<u64>(out + 2000, <u64>ESP_ENC_AES_GCM_128);
+  store<u64>(out + 2008, <u64>ESP_ENC_AES_GCM_256);
+  store<u64>(out + 2016, <u64>ESP_ENC_CHACHA20_POLY1305);
+  store<u64>(out + 2024, <u64>ESP_ENC_AES_CBC_128);
+  store<u64>(out + 2032, <u64>ESP_ENC_AES_CBC_256);
+  store<u64>(out + 2040, <u64>ESP_ENC_NULL);
+  store<u64>(out + 2048, <u64>ESP_INTEG_NONE);
+  store<u64>(out + 2056, <u64>ESP_INTEG_HMAC_SHA1_96);
+  store<u64>(out + 2064, <u64>ESP_INTEG_HMAC_SHA256_128);
+  store<u64>(out + 2072, <u64>ESP_CIPHER_ENC_MASK);
+  store<u64>(out + 2080, <u64>ESP_CIPHER_INTEG_SHIFT);
+  store<u64>(out + 2088, <u64>ESP_CIPHER_ICV_SHIFT);
+  store<u64>(out + 2096, <u64>SA_FLAG_UDP);
+  store<u64>(out + 2104, <u64>SA_FLAG_ESN);
+  store<u64>(out + 2112, <u64>SA_FLAG_TUNNEL);
+  store<u64>(out + 2120, <u64>SA_FLAG_NO_REPLAY);
+  store<u64>(out + 2128, <u64>SA_FLAG_SEQ_LIMIT);
+  store<u64>(out + 2136, <u64>SA_FLAG_GRE_ONLY);
+  store<u64>(out + 2144, <u64>SA_DIR_IN);
+  store<u64>(out + 2152, <u64>SA_DIR_OUT);
+  store<u64>(out + 2160, <u64>JOB_OP_SEAL);
+  store<u64>(out + 2168, <u64>JOB_OP_OPEN);
+  store<u64>(out + 2176, <u64>RX_STATUS_DONE);
+  store<u64>(out + 2184, <u64>RX_STATUS_PLAIN);
+  store<u64>(out + 2192, <u64>RX_STATUS_OPENED);
+  store<u64>(out + 2200, <u64>RX_STATUS_FORGED);
+  store<u64>(out + 2208, <u64>RX_STATUS_POSTED);
+  store<u64>(out + 2216, <u64>JOB_STATE_FREE);
+  store<u64>(out + 2224, <u64>JOB_STATE_POSTED);
+  store<u64>(out + 2232, <u64>JOB_STATE_DONE);
+  store<u64>(out + 2240, <u64>JOB_STATE_FAILED);
+  store<u64>(out + 2248, <u64>JOB_STATE_CLAIMED);
+  store<u64>(out + 2256, <u64>SA_STATE_FREE);
+  store<u64>(out + 2264, <u64>SA_STATE_ACTIVE);
+  store<u64>(out + 2272, <u64>SA_STATE_EXPIRED);
+  store<u64>(out + 2280, <u64>SA_EVENT_REASON_SOFT_LIFETIME);
+  store<u64>(out + 2288, <u64>SA_EVENT_REASON_HARD_LIFETIME);
+  store<u64>(out + 2296, <u64>SA_EVENT_REASON_SEQ_EXHAUSTED);
+  store<u64>(out + 2304, <u64>SA_EVENT_REASON_SEQ_LOW);
+  store<u64>(out + 2312, <u64>load<u32>(base + 289 * stride + NHRP_IN_PACKET));
+  store<u64>(out + 2320, <u64>load<u32>(base + 290 * stride + NO_ENTRY_PACKET));
+  store<u64>(out + 2328, <u64>NO_ENTRY_PACKET_MAX);
+  store<u64>(out + 2336, <u64>load<u32>(base + 292 * stride + TRAFFIC_INDICATION_PACKET));
+  store<u64>(out + 2344, <u64>TRAFFIC_INDICATION_PACKET_MAX);
+  store<u64>(out + 2352, <u64>load<u32>(base + 294 * stride + SA_EVENT_INDEX));
+  store<u64>(out + 2360, <u64>load<u32>(base + 295 * stride + SA_EVENT_REASON));
+  store<u64>(out + 2368, <u64>load<u32>(base + 296 * stride + SA_EVENT_SPI));
+  store<u64>(out + 2376, <u64>load<u32>(base + 297 * stride + SA_EVENT_DIR));
+  store<u64>(out + 2384, <u64>SA_EVENT_SIZE);
+  store<u64>(out + 2392, <u64>load<u32>(base + 299 * stride + SA_NEEDED_NBMA));
+  store<u64>(out + 2400, <u64>SA_NEEDED_SIZE);
+  store<u64>(out + 2408, <u64>load<u32>(base + 301 * stride + IKE_IN_MESSAGE));
+  store<u64>(out + 2416, <u64>load<u32>(base + 302 * stride + NHRP_OUT_PACKET));
+  store<u64>(out + 2424, <u64>load<u32>(base + 303 * stride + CFG_TUNNEL_SOURCE));
+  store<u64>(out + 2432, <u64>load<u32>(base + 304 * stride + CFG_TUNNEL_TUNNEL_IP));
+  store<u64>(out + 2440, <u64>load<u32>(base + 305 * stride + CFG_TUNNEL_TUNNEL_PREFIX_LEN));
+  store<u64>(out + 2448, <u64>load<u32>(base + 306 * stride + CFG_TUNNEL_FLAGS));
+  store<u64>(out + 2456, <u64>load<u32>(base + 307 * stride + CFG_TUNNEL_KEY));
+  store<u64>(out + 2464, <u64>load<u32>(base + 308 * stride + CFG_TUNNEL_IP_MTU));
+  store<u64>(out + 2472, <u64>load<u32>(base + 309 * stride + CFG_TUNNEL_TCP_MSS));
+  store<u64>(out + 2480, <u64>load<u32>(base + 310 * stride + CFG_TUNNEL_TTL));
+  store<u64>(out + 2488, <u64>load<u32>(base + 311 * stride + CFG_TUNNEL_P2P_DESTINATION));
+  store<u64>(out + 2496, <u64>load<u32>(base + 312 * stride + CFG_TUNNEL_NHS_FALLBACK));
+  store<u64>(out + 2504, <u64>CFG_TUNNEL_SIZE);
+  store<u64>(out + 2512, <u64>load<u32>(base + 314 * stride + FIB_ADD_PREFIX));
+  store<u64>(out + 2520, <u64>load<u32>(base + 315 * stride + FIB_ADD_PREFIX_LEN));
+  store<u64>(out + 2528, <u64>load<u32>(base + 316 * stride + FIB_ADD_NEXT_HOP));
+  store<u64>(out + 2536, <u64>FIB_ADD_SIZE);
+  store<u64>(out + 2544, <u64>load<u32>(base + 318 * stride + FIB_DEL_PREFIX));
+  store<u64>(out + 2552, <u64>load<u32>(base + 319 * stride + FIB_DEL_PREFIX_LEN));
+  store<u64>(out + 2560, <u64>FIB_DEL_SIZE);
+  store<u64>(out + 2568, <u64>load<u32>(base + 321 * stride + PEER_SET_TUNNEL_IP));
+  store<u64>(out + 2576, <u64>load<u32>(base + 322 * stride + PEER_SET_NBMA));
+  store<u64>(out + 2584, <u64>load<u32>(base + 323 * stride + PEER_SET_FLAGS));
+  store<u64>(out + 2592, <u64>PEER_SET_SIZE);
+  store<u64>(out + 2600, <u64>load<u32>(base + 325 * stride + PEER_DEL_TUNNEL_IP));
+  store<u64>(out + 2608, <u64>PEER_DEL_SIZE);
+  store<u64>(out + 2616, <u64>load<u32>(base + 327 * stride + MCAST_ADD_NBMA));
+  store<u64>(out + 2624, <u64>MCAST_ADD_SIZE);
+  store<u64>(out + 2632, <u64>load<u32>(base + 329 * stride + MCAST_DEL_NBMA));
+  store<u64>(out + 2640, <u64>MCAST_DEL_SIZE);
+  store<u64>(out + 2648, <u64>load<u32>(base + 331 * stride + SA_ADD_INDEX));
+  store<u64>(out + 2656, <u64>load<u32>(base + 332 * stride + SA_ADD_DIR));
+  store<u64>(out + 2664, <u64>load<u32>(base + 333 * stride + SA_ADD_SPI));
+  store<u64>(out + 2672, <u64>load<u32>(base + 334 * stride + SA_ADD_PEER));
+  store<u64>(out + 2680, <u64>load<u32>(base + 335 * stride + SA_ADD_CIPHER));
+  store<u64>(out + 2688, <u64>load<u32>(base + 336 * stride + SA_ADD_FLAGS));
+  store<u64>(out + 2696, <u64>load<u32>(base + 337 * stride + SA_ADD_PORTS));
+  store<u64>(out + 2704, <u64>load<u32>(base + 338 * stride + SA_ADD_WINDOW));
+  store<u64>(out + 2712, load<u64>(base + 339 * stride + SA_ADD_SOFT_BYTES));
+  store<u64>(out + 2720, load<u64>(base + 340 * stride + SA_ADD_HARD_BYTES));
+  store<u64>(out + 2728, load<u64>(base + 341 * stride + SA_ADD_SOFT_PACKETS));
+  store<u64>(out + 2736, load<u64>(base + 342 * stride + SA_ADD_HARD_PACKETS));
+  store<u64>(out + 2744, <u64>load<u32>(base + 343 * stride + SA_ADD_KEY_LEN));
+  store<u64>(out + 2752, <u64>load<u32>(base + 344 * stride + SA_ADD_AUTH_KEY_LEN));
+  store<u64>(out + 2760, load<u64>(base + 345 * stride + SA_ADD_INITIAL_SEQ));
+  store<u64>(out + 2768, <u64>load<u32>(base + 346 * stride + SA_ADD_IV_SEED));
+  store<u64>(out + 2776, <u64>load<u32>(base + 347 * stride + SA_ADD_KEY));
+  store<u64>(out + 2784, <u64>SA_ADD_KEY_MAX);
+  store<u64>(out + 2792, <u64>SA_ADD_SIZE);
+  store<u64>(out + 2800, <u64>load<u32>(base + 350 * stride + SA_DEL_INDEX));
+  store<u64>(out + 2808, <u64>SA_DEL_SIZE);
+  store<u64>(out + 2816, <u64>load<u32>(base + 352 * stride + KEEPALIVE_NBMA));
+  store<u64>(out + 2824, <u64>load<u32>(base + 353 * stride + KEEPALIVE_PORTS));
+  store<u64>(out + 2832, <u64>KEEPALIVE_SIZE);
+  store<u64>(out + 2840, <u64>load<u32>(base + 355 * stride + IKE_OUT_DST));
+  store<u64>(out + 2848, <u64>load<u32>(base + 356 * stride + IKE_OUT_PORTS));
+  store<u64>(out + 2856, <u64>load<u32>(base + 357 * stride + IKE_OUT_MESSAGE));
+  store<u64>(out + 2864, <u64>IKE_OUT_SIZE);
+  store<u64>(out + 2872, <u64>load<u32>(base + 359 * stride + SA_PAIR_IN_INDEX));
+  store<u64>(out + 2880, <u64>load<u32>(base + 360 * stride + SA_PAIR_OUT_INDEX));
+  store<u64>(out + 2888, <u64>SA_PAIR_SIZE);
+  store<u64>(out + 2896, <u64>load<u32>(base + 362 * stride + SA_LIMIT_INDEX));
+  store<u64>(out + 2904, load<u64>(base + 363 * stride + SA_LIMIT_LIMIT));
+  store<u64>(out + 2912, load<u64>(base + 364 * stride + SA_LIMIT_WARN));
+  store<u64>(out + 2920, <u64>SA_LIMIT_SIZE);
+  store<u64>(out + 2928, load<u64>(base + 366 * stride + (<usize>COUNTER_TUN_RX_PACKETS << 3)));
+  store<u64>(out + 2936, load<u64>(base + 367 * stride + (<usize>COUNTER_TUN_RX_BYTES << 3)));
+  store<u64>(out + 2944, load<u64>(base + 368 * stride + (<usize>COUNTER_GRE_TX_PACKETS << 3)));
+  store<u64>(out + 2952, load<u64>(base + 369 * stride + (<usize>COUNTER_GRE_TX_BYTES << 3)));
+  store<u64>(out + 2960, load<u64>(base + 370 * stride + (<usize>COUNTER_GRE_RX_PACKETS << 3)));
+  store<u64>(out + 2968, load<u64>(base + 371 * stride + (<usize>COUNTER_GRE_RX_BYTES << 3)));
+  store<u64>(out + 2976, load<u64>(base + 372 * stride + (<usize>COUNTER_TUN_TX_PACKETS << 3)));
+  store<u64>(out + 2984, load<u64>(base + 373 * stride + (<usize>COUNTER_TUN_TX_BYTES << 3)));
+  store<u64>(out + 2992, load<u64>(base + 374 * stride + (<usize>COUNTER_NHRP_IN << 3)));
+  store<u64>(out + 3000, load<u64>(base + 375 * stride + (<usize>COUNTER_NHRP_OUT << 3)));
+  store<u64>(out + 3008, load<u64>(base + 376 * stride + (<usize>COUNTER_NO_ENTRY << 3)));
+  store<u64>(out + 3016, load<u64>(base + 377 * stride + (<usize>COUNTER_DROP_NO_ROUTE << 3)));
+  store<u64>(out + 3024, load<u64>(base + 378 * stride + (<usize>COUNTER_DROP_NO_ENTRY << 3)));
+  store<u64>(out + 3032, load<u64>(base + 379 * stride + (<usize>COUNTER_DROP_TTL << 3)));
+  store<u64>(out + 3040, load<u64>(base + 380 * stride + (<usize>COUNTER_DROP_BAD_IP << 3)));
+  store<u64>(out + 3048, load<u64>(base + 381 * stride + (<usize>COUNTER_DROP_GRE_TRUNCATED << 3)));
+  store<u64>(out + 3056, load<u64>(base + 382 * stride + (<usize>COUNTER_DROP_GRE_VERSION << 3)));
+  store<u64>(out + 3064, load<u64>(base + 383 * stride + (<usize>COUNTER_DROP_GRE_FLAGS << 3)));
+  store<u64>(out + 3072, load<u64>(base + 384 * stride + (<usize>COUNTER_DROP_GRE_KEY << 3)));
+  store<u64>(out + 3080, load<u64>(base + 385 * stride + (<usize>COUNTER_DROP_GRE_PROTO << 3)));
+  store<u64>(out + 3088, load<u64>(base + 386 * stride + (<usize>COUNTER_DROP_TOO_BIG << 3)));
+  store<u64>(out + 3096, load<u64>(base + 387 * stride + (<usize>COUNTER_ICMP_FRAG_NEEDED_SENT << 3)));
+  store<u64>(out + 3104, load<u64>(base + 388 * stride + (<usize>COUNTER_MSS_CLAMPED << 3)));
+  store<u64>(out + 3112, load<u64>(base + 389 * stride + (<usize>COUNTER_DROP_RING_FULL << 3)));
+  store<u64>(out + 3120, load<u64>(base + 390 * stride + (<usize>COUNTER_DROP_OUTER_FRAGMENT << 3)));
+  store<u64>(out + 3128, load<u64>(base + 391 * stride + (<usize>COUNTER_DROP_NOT_FOR_US << 3)));
+  store<u64>(out + 3136, load<u64>(base + 392 * stride + (<usize>COUNTER_DROP_UNKNOWN_PEER << 3)));
+  store<u64>(out + 3144, load<u64>(base + 393 * stride + (<usize>COUNTER_CMD_APPLIED << 3)));
+  store<u64>(out + 3152, load<u64>(base + 394 * stride + (<usize>COUNTER_CMD_BAD << 3)));
+  store<u64>(out + 3160, load<u64>(base + 395 * stride + (<usize>COUNTER_DROP_CTL_TOO_BIG << 3)));
+  store<u64>(out + 3168, load<u64>(base + 396 * stride + (<usize>COUNTER_DROP_LOCAL << 3)));
+  store<u64>(out + 3176, load<u64>(base + 397 * stride + (<usize>COUNTER_FRAG_TX << 3)));
+  store<u64>(out + 3184, load<u64>(base + 398 * stride + (<usize>COUNTER_ICMP_RATE_LIMITED << 3)));
+  store<u64>(out + 3192, load<u64>(base + 399 * stride + (<usize>COUNTER_DROP_NO_TUNNEL << 3)));
+  store<u64>(out + 3200, load<u64>(base + 400 * stride + (<usize>COUNTER_DROP_BAD_KIND << 3)));
+  store<u64>(out + 3208, load<u64>(base + 401 * stride + (<usize>COUNTER_REDIRECT_NOTICE << 3)));
+  store<u64>(out + 3216, load<u64>(base + 402 * stride + (<usize>COUNTER_MCAST_TX << 3)));
+  store<u64>(out + 3224, load<u64>(base + 403 * stride + (<usize>COUNTER_DROP_MCAST_NO_LIST << 3)));
+  store<u64>(out + 3232, <u64>OFFLOAD_COUNTER_BASE);
+  store<u64>(out + 3240, load<u64>(base + 405 * stride + (<usize>COUNTER_TSO_SUPER << 3)));
+  store<u64>(out + 3248, load<u64>(base + 406 * stride + (<usize>COUNTER_TSO_SEGMENTS << 3)));
+  store<u64>(out + 3256, load<u64>(base + 407 * stride + (<usize>COUNTER_CSUM_COMPLETED << 3)));
+  store<u64>(out + 3264, load<u64>(base + 408 * stride + (<usize>COUNTER_GRO_SUPER << 3)));
+  store<u64>(out + 3272, load<u64>(base + 409 * stride + (<usize>COUNTER_GRO_MERGED << 3)));
+  store<u64>(out + 3280, load<u64>(base + 410 * stride + (<usize>COUNTER_DROP_BAD_VNET << 3)));
+  store<u64>(out + 3288, <u64>ESP_COUNTER_BASE);
+  store<u64>(out + 3296, load<u64>(base + 412 * stride + (<usize>COUNTER_ESP_TX_PACKETS << 3)));
+  store<u64>(out + 3304, load<u64>(base + 413 * stride + (<usize>COUNTER_ESP_TX_BYTES << 3)));
+  store<u64>(out + 3312, load<u64>(base + 414 * stride + (<usize>COUNTER_ESP_RX_PACKETS << 3)));
+  store<u64>(out + 3320, load<u64>(base + 415 * stride + (<usize>COUNTER_ESP_RX_BYTES << 3)));
+  store<u64>(out + 3328, load<u64>(base + 416 * stride + (<usize>COUNTER_DROP_NO_SA << 3)));
+  store<u64>(out + 3336, load<u64>(base + 417 * stride + (<usize>COUNTER_SA_NEEDED_SENT << 3)));
+  store<u64>(out + 3344, load<u64>(base + 418 * stride + (<usize>COUNTER_DROP_CLEARTEXT << 3)));
+  store<u64>(out + 3352, load<u64>(base + 419 * stride + (<usize>COUNTER_DROP_UNKNOWN_SPI << 3)));
+  store<u64>(out + 3360, load<u64>(base + 420 * stride + (<usize>COUNTER_DROP_ESP_MALFORMED << 3)));
+  store<u64>(out + 3368, load<u64>(base + 421 * stride + (<usize>COUNTER_DROP_ESP_AUTH << 3)));
+  store<u64>(out + 3376, load<u64>(base + 422 * stride + (<usize>COUNTER_DROP_ESP_REPLAY << 3)));
+  store<u64>(out + 3384, load<u64>(base + 423 * stride + (<usize>COUNTER_DROP_ESP_INVALID << 3)));
+  store<u64>(out + 3392, load<u64>(base + 424 * stride + (<usize>COUNTER_DROP_SA_EXPIRED << 3)));
+  store<u64>(out + 3400, load<u64>(base + 425 * stride + (<usize>COUNTER_NATT_KEEPALIVE_RX << 3)));
+  store<u64>(out + 3408, load<u64>(base + 426 * stride + (<usize>COUNTER_NATT_KEEPALIVE_TX << 3)));
+  store<u64>(out + 3416, load<u64>(base + 427 * stride + (<usize>COUNTER_IKE_IN << 3)));
+  store<u64>(out + 3424, load<u64>(base + 428 * stride + (<usize>COUNTER_IKE_OUT << 3)));
+  store<u64>(out + 3432, load<u64>(base + 429 * stride + (<usize>COUNTER_DROP_ESP_TOO_BIG << 3)));
+  store<u64>(out + 3440, load<u64>(base + 430 * stride + (<usize>COUNTER_SA_EVENTS_SENT << 3)));
+  store<u64>(out + 3448, load<u64>(base + 431 * stride + (<usize>COUNTER_DROP_SEQ_LIMIT << 3)));
+  store<u64>(out + 3456, load<u64>(base + 432 * stride + (<usize>COUNTER_DROP_ESP_POLICY << 3)));
+  store<u64>(out + 3464, <u64>HEAL_COUNTER_BASE);
+  store<u64>(out + 3472, load<u64>(base + 434 * stride + (<usize>COUNTER_RESTART_SLOT_SKIPPED << 3)));
+  store<u64>(out + 3480, load<u64>(base + 435 * stride + (<usize>COUNTER_RESTART_TORN_PEERS << 3)));
+  store<u64>(out + 3488, load<u64>(base + 436 * stride + (<usize>COUNTER_RESTART_TORN_SAS << 3)));
+  store<u64>(out + 3496, load<u64>(base + 437 * stride + (<usize>COUNTER_RESTART_SETUPS << 3)));
+  store<u64>(out + 3504, <u64>CONTROL_COUNTER_BASE);
+  store<u64>(out + 3512, load<u64>(base + 439 * stride + (<usize>COUNTER_NHRP_IN_DROPPED << 3)));
+  store<u64>(out + 3520, load<u64>(base + 440 * stride + (<usize>COUNTER_NOTICE_SHED << 3)));
+  store<u64>(out + 3528, load<u64>(base + 441 * stride + (<usize>COUNTER_IKE_IN_DROPPED << 3)));
+  store<u64>(out + 3536, <u64>CRYPTO_COUNTER_BASE);
+  store<u64>(out + 3544, load<u64>(base + 443 * stride + (<usize>COUNTER_CRYPTO_JOBS_POSTED << 3)));
+  store<u64>(out + 3552, load<u64>(base + 444 * stride + (<usize>COUNTER_CRYPTO_JOBS_HELPED << 3)));
+  store<u64>(out + 3560, load<u64>(base + 445 * stride + (<usize>COUNTER_CRYPTO_JOBS_OWN << 3)));
+  store<u64>(out + 3568, load<u64>(base + 446 * stride + (<usize>COUNTER_CRYPTO_JOBS_FAILED << 3)));
+  store<u64>(out + 3576, load<u64>(base + 447 * stride + (<usize>COUNTER_CRYPTO_JOBS_CANCELLED << 3)));
+  store<u64>(out + 3584, load<u64>(base + 448 * stride + (<usize>COUNTER_CRYPTO_WAITS << 3)));
+  store<u64>(out + 3592, load<u64>(base + 449 * stride + (<usize>LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER << 3)));
+  store<u64>(out + 3600, load<u64>(base + 450 * stride + (<usize>LAST_DROP_SOURCE_SLOT_CLEARTEXT << 3)));
+  store<u64>(out + 3608, load<u64>(base + 451 * stride + (<usize>LAST_DROP_SOURCE_SLOT_ESP_POLICY << 3)));
   return ENTRY_COUNT;
 }

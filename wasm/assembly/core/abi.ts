@@ -203,12 +203,41 @@ export const SCRATCH_ESP_AAD: usize = 233552;
 export const SCRATCH_ESP_IV: usize = 233568;
 export const SCRATCH_ESP_ICV: usize = 233600; // the ICV we compute
 export const SCRATCH_ESP_ICV_RX: usize = 233632; // the received ICV (verified in place of it)
+export const SCRATCH_ESP_OPEN_REC: usize = 233664; // RX_DEFERRED of the packet espInput() handles in one pass
 export const SCRATCH_ESP_CRYPTO: usize = 237568; // crypto scratch (CRYPTO_SCRATCH_SIZE)
 export const SCRATCH_ESP_END: usize = 241664; // ESP is off with a smaller scratch
+export const SCRATCH_CRYPTO_LANE: usize = 241664; // this worker's crypto lane (CRYPTO_LANE): the ESP jobs of its current poll batch that any worker may encrypt (esp/lane.ts)
+export const SCRATCH_RX_DEFERRED: usize = 250112; // a received batch between its two passes when its decryption is shared: jobCount x RX_DEFERRED (worker/parallel-rx.ts)
+export const SCRATCH_CRYPTO_LANE_END: usize = 258304; // no crypto lane (every packet encrypted and decrypted by the worker that read it) with a smaller scratch
 export const SCRATCH_NO_ENTRY_SLOTS: u32 = 256;
 export const SCRATCH_MCAST_MAX: u32 = 8192;
 export const SCRATCH_GRO_FLOWS: u32 = 64;
 export const SCRATCH_PRODUCER_STATE: u32 = 32; // bytes of a producer state
+
+// A worker's crypto lane in its scratch (SCRATCH cryptoLane): the ESP encryption jobs of its current poll batch. The owner writes a job (CRYPTO_JOB) and marks it POSTED; any worker claims it with a compare-and-swap of its state and encrypts the slot in place; the owner publishes its output rings only once pending is 0 (docs/dataplane.md "One SA on several cores").
+export const CRYPTO_LANE_POSTED: usize = 0; // jobs the owner posted in its current batch (job 0..posted-1); helpers scan them for POSTED states
+export const CRYPTO_LANE_PENDING: usize = 64; // posted jobs not yet DONE or FAILED (atomic: the owner adds, whoever finishes or fails a job subtracts)
+export const CRYPTO_LANE_JOBS: usize = 256; // jobCount x CRYPTO_JOB
+export const CRYPTO_LANE_JOB_COUNT: u32 = 256; // jobs per batch; a batch with more encrypts the rest itself, as with one worker
+export const CRYPTO_LANE_SIZE: usize = 8448; // bytes: 256 + jobCount x CRYPTO_JOB
+
+// One received slot of a batch whose decryption is shared (worker-private, SCRATCH rxDeferred): what the first pass found, for the second.
+export const RX_DEFERRED_STATUS: usize = 0; // RX_STATUS
+export const RX_DEFERRED_JOB: usize = 4; // POSTED: the CRYPTO_JOB index in this worker's lane
+export const RX_DEFERRED_SA: usize = 8; // ESP: inbound SA index + 1
+export const RX_DEFERRED_CT_LEN: usize = 12; // ESP: ciphertext bytes
+export const RX_DEFERRED_SEQ: usize = 16; // ESP: the sequence number (ESN high half inferred)
+export const RX_DEFERRED_SIZE: usize = 32;
+
+// One job: SEAL = encrypt the ESP packet in an output slot of the owner's, everything but the cipher already written in order; OPEN = verify and decrypt the ESP packet in a received slot the owner checked (SPI, addresses, replay pre-filter).
+export const CRYPTO_JOB_STATE: usize = 0; // JOB_STATE, or CLAIMED | worker index while a worker encrypts it
+export const CRYPTO_JOB_SA: usize = 4; // SA entry (offset in the memory)
+export const CRYPTO_JOB_ESP: usize = 8; // offset of the ESP header in the slot
+export const CRYPTO_JOB_PADDED: usize = 12; // payload bytes to encrypt (packet, padding, trailer) or to decrypt (OPEN)
+export const CRYPTO_JOB_SEQ: usize = 16; // the sequence number: reserved by the owner (SEAL), or the received one with its inferred ESN high half (OPEN)
+export const CRYPTO_JOB_OP: usize = 24; // JOB_OP
+export const CRYPTO_JOB_RESULT: usize = 28; // OPEN: 1 = authentic (decrypted in place), 0 = not; written before the state DONE
+export const CRYPTO_JOB_SIZE: usize = 32;
 
 // ctlRx kinds (worker -> supervisor); NHRP_IN's kind word carries the inbound SA index + 1 in bits 16.. (CTL_KIND_WORD)
 export const CTL_IN_NHRP_IN: u32 = 1;
@@ -299,6 +328,24 @@ export const SA_FLAG_GRE_ONLY: u32 = 32; // selectors = GRE from the SA's peer t
 // SA direction
 export const SA_DIR_IN: u32 = 1;
 export const SA_DIR_OUT: u32 = 2;
+
+// CRYPTO_JOB op
+export const JOB_OP_SEAL: u32 = 0;
+export const JOB_OP_OPEN: u32 = 1;
+
+// RX_DEFERRED status
+export const RX_STATUS_DONE: u32 = 0; // consumed by the first pass
+export const RX_STATUS_PLAIN: u32 = 1; // not ESP: inbound() in the second pass
+export const RX_STATUS_OPENED: u32 = 2; // ESP decrypted and authentic in the first pass
+export const RX_STATUS_FORGED: u32 = 3; // ESP that failed authentication in the first pass
+export const RX_STATUS_POSTED: u32 = 4; // ESP posted as an OPEN job
+
+// CRYPTO_JOB state word
+export const JOB_STATE_FREE: u32 = 0;
+export const JOB_STATE_POSTED: u32 = 1; // written by the owner, waiting for a worker
+export const JOB_STATE_DONE: u32 = 2; // encrypted: the slot may be published
+export const JOB_STATE_FAILED: u32 = 3; // its worker died while encrypting it (the successor's setup() says so): the owner scrubs the slot, nothing of the plaintext is sent
+export const JOB_STATE_CLAIMED: u32 = 256; // | the claiming worker's index: being encrypted
 
 // SA entry state
 export const SA_STATE_FREE: u32 = 0;
@@ -512,6 +559,15 @@ export const CONTROL_COUNTER_BASE: u32 = 176; // first index of CONTROL_COUNTER_
 export const COUNTER_NHRP_IN_DROPPED: u32 = 176;
 export const COUNTER_NOTICE_SHED: u32 = 177;
 export const COUNTER_IKE_IN_DROPPED: u32 = 178;
+
+export const CRYPTO_COUNTER_BASE: u32 = 184; // first index of CRYPTO_COUNTER_NAMES
+
+export const COUNTER_CRYPTO_JOBS_POSTED: u32 = 184;
+export const COUNTER_CRYPTO_JOBS_HELPED: u32 = 185;
+export const COUNTER_CRYPTO_JOBS_OWN: u32 = 186;
+export const COUNTER_CRYPTO_JOBS_FAILED: u32 = 187;
+export const COUNTER_CRYPTO_JOBS_CANCELLED: u32 = 188;
+export const COUNTER_CRYPTO_WAITS: u32 = 189;
 export const LAST_DROP_SOURCE_SLOT_UNKNOWN_PEER: u32 = 120;
 export const LAST_DROP_SOURCE_SLOT_CLEARTEXT: u32 = 121;
 export const LAST_DROP_SOURCE_SLOT_ESP_POLICY: u32 = 122;

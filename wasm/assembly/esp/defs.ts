@@ -43,3 +43,5 @@ export const SA_NEEDED_INTERVAL_MS: u32 = 1000;
 export const ESP_IN_DONE: u32 = 0;
 /** pk now holds a GRE-in-IPv4 packet from pk.nbma that came out of SA pk.sa - 1: decapsulate it. */
 export const ESP_IN_GRE: u32 = 1;
+/** espInputCheck(): the packet passed every check before the crypto; open it (espOpen). */
+export const ESP_IN_OPEN: u32 = 2;

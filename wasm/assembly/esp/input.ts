@@ -13,7 +13,8 @@ import {
   LAST_DROP_SOURCE_SLOT_ESP_POLICY, COUNTER_DROP_BAD_IP, COUNTER_DROP_OUTER_FRAGMENT,
   COUNTER_DROP_NOT_FOR_US, COUNTER_DROP_NO_TUNNEL, COUNTER_DROP_BAD_KIND, COUNTER_ESP_RX_PACKETS,
   COUNTER_ESP_RX_BYTES, COUNTER_DROP_ESP_MALFORMED, COUNTER_DROP_UNKNOWN_SPI, COUNTER_DROP_ESP_AUTH,
-  COUNTER_DROP_ESP_INVALID, COUNTER_DROP_ESP_POLICY, COUNTER_NATT_KEEPALIVE_RX,
+  COUNTER_DROP_ESP_INVALID, COUNTER_DROP_ESP_POLICY, COUNTER_NATT_KEEPALIVE_RX, SCRATCH_ESP_OPEN_REC, RX_DEFERRED_SA,
+  RX_DEFERRED_CT_LEN, RX_DEFERRED_SEQ,
 } from '../core/layout';
 import { count, countAt, recordSource } from '../core/counters';
 import { copyBytes } from '../core/mem';
@@ -37,6 +38,7 @@ import { ikeIn, portFloat } from './natt';
 import {
   ESP_SPI, ESP_SEQ, ESP_IV, ESP_HDR_LEN, ESP_TRAILER_LEN, AEAD_NONCE_SALT, AEAD_NONCE_IV, AAD_LEN, AAD_LEN_ESN,
   CBC_BLOCK, TRAILER_PAD_LEN, TRAILER_NEXT_HEADER, AAD_SPI, AAD_SEQ_HI, AAD_SEQ_LO, NATT_KEEPALIVE_BYTE, NON_ESP_MARKER_LEN, ESP_IN_DONE, ESP_IN_GRE,
+  ESP_IN_OPEN,
 } from './defs';
 
 const IPV6_HDR_LEN: u32 = 40;
@@ -47,8 +49,24 @@ const IPV6_PAYLOAD_LEN: usize = 4;
  * source) or NBMA_KIND_UDP (pk.data = UDP payload, pk.nbma = source, pk.aux = ports). The slot is
  * ours until released: up to 12 bytes before pk.data (its slot header) may be overwritten.
  * Returns ESP_IN_GRE with pk.data/len/nbma/sa set to the GRE packet to decapsulate, or ESP_IN_DONE.
+ * In one pass here; worker/parallel-rx.ts runs the three steps apart, the middle one on any worker.
  */
 export function espInput(pk: Packet): u32 {
+  const rec = scratch + SCRATCH_ESP_OPEN_REC;
+  if (espInputCheck(pk, rec) != ESP_IN_OPEN) return ESP_IN_DONE;
+  const v = load<u32>(rec, RX_DEFERRED_SA);
+  return espInputFinish(pk, rec, espOpen(saEntry(v - 1), espOf(pk), load<u32>(rec, RX_DEFERRED_CT_LEN), load<u64>(rec, RX_DEFERRED_SEQ)));
+}
+
+/** The ESP header of a received slot (after the outer IPv4 header of a raw ESP packet). */
+export function espOf(pk: Packet): usize { return pk.kind == NBMA_KIND_ESP ? pk.data + ipHl(pk.data) : pk.data; }
+
+/**
+ * First step: everything before the crypto (outer checks, SPI, state, lengths, source, replay
+ * pre-filter). ESP_IN_OPEN: the packet is to be opened, `rec` (RX_DEFERRED) has its SA, ciphertext
+ * length and sequence number; else it was consumed (IKE, keepalive) or dropped (counted).
+ */
+export function espInputCheck(pk: Packet, rec: usize): u32 {
   if (!espReady) { count(COUNTER_DROP_BAD_KIND); return ESP_IN_DONE; }
   if (!cfg.configured) { count(COUNTER_DROP_NO_TUNNEL); return ESP_IN_DONE; }
   const kind = pk.kind;
@@ -94,8 +112,22 @@ export function espInput(pk: Packet): u32 {
   if (peer != 0 && src != peer) { policyDrop(e, src); return ESP_IN_DONE; }
   const s = replayCheck(e, bswap<u32>(load<u32>(esp, ESP_SEQ)));
   if (s == 0) return ESP_IN_DONE;
-  const fl = load<u32>(e, SA_ENTRY_FLAGS);
-  const esn = (fl & SA_FLAG_ESN) != 0;
+  store<u32>(rec, v, RX_DEFERRED_SA);
+  store<u32>(rec, ctLen, RX_DEFERRED_CT_LEN);
+  store<u64>(rec, s, RX_DEFERRED_SEQ);
+  return ESP_IN_OPEN;
+}
+
+/**
+ * Second step, the crypto: verifies the ICV of the ESP packet at `esp` (SA `e`, `ctLen` ciphertext
+ * bytes, sequence number `s` with its ESN high half) and decrypts it in place; 1 = authentic. Uses
+ * only the calling worker's scratch temporaries, so any worker may run it (esp/lane.ts).
+ */
+export function espOpen(e: usize, esp: usize, ctLen: u32, s: u64): i32 {
+  const hdr: u32 = ESP_HDR_LEN + load<u32>(e, SA_ENTRY_IV_LEN);
+  const icvLen = load<u32>(e, SA_ENTRY_ICV_LEN);
+  const enc = load<u32>(e, SA_ENTRY_ENC);
+  const esn = (load<u32>(e, SA_ENTRY_FLAGS) & SA_FLAG_ESN) != 0;
   const pay = esp + hdr;
   const icv = pay + ctLen;
   const ctx = e + SA_ENTRY_CTX;
@@ -129,6 +161,25 @@ export function espInput(pk: Packet): u32 {
     }
     if (ok != 0 && enc != ESP_ENC_NULL) aesCbcDecrypt(ctx, esp + ESP_IV, pay, <i32>ctLen);
   }
+  return ok;
+}
+
+/**
+ * Third step, in the order the packets were received: an authentic packet (`ok` from espOpen) of
+ * `rec` takes its place in the replay window (locked), then padding, next header and policy; returns
+ * as espInput() does.
+ */
+export function espInputFinish(pk: Packet, rec: usize, ok: i32): u32 {
+  const kind = pk.kind;
+  const esp = espOf(pk);
+  const src = kind == NBMA_KIND_ESP ? ipSrc(pk.data) : pk.nbma;
+  const v = load<u32>(rec, RX_DEFERRED_SA);
+  const e = saEntry(v - 1);
+  const ctLen = load<u32>(rec, RX_DEFERRED_CT_LEN);
+  const s = load<u64>(rec, RX_DEFERRED_SEQ);
+  const pay = esp + ESP_HDR_LEN + load<u32>(e, SA_ENTRY_IV_LEN);
+  const fl = load<u32>(e, SA_ENTRY_FLAGS);
+  const peer = load<u32>(e, SA_ENTRY_PEER);
   if (ok == 0) { countAt(e, SA_ENTRY_DROP_AUTH); count(COUNTER_DROP_ESP_AUTH); return ESP_IN_DONE; }
   if (!replayUpdate(e, s)) return ESP_IN_DONE; // another worker accepted this number meanwhile (counted)
   if (kind == NBMA_KIND_UDP) portFloat(e, pk.aux);

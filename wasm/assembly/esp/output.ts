@@ -17,13 +17,10 @@ import * as cfg from '../core/config';
 import { prodReserve, prodCommit } from '../io/ring';
 import { ipTos, ipFragField, setHeaderChecksum, setIpTotLen, writeIpv4 } from '../net/ipv4';
 import { IP_DF, IPV4_HDR_LEN, IPV4_PROTO, IPPROTO_ESP, IPPROTO_GRE, IPPROTO_IPIP } from '../net/defs';
-import { gcmSeal } from '../crypto/aesgcm';
-import { chachaPolySeal } from '../crypto/chacha20poly1305';
-import { aesEncryptBlock } from '../crypto/aes';
-import { aesCbcEncrypt } from '../crypto/aescbc';
-import { hmacSha1, hmacSha256 } from '../crypto/hmac';
 import { udpTx } from './sa';
 import { saAccount, saEventOnce, saExpire, saExpiredDrop } from './lifetime';
+import { espSeal, espHeaderLen } from './seal';
+import { lanePost } from './lane';
 import {
   ESP_SPI, ESP_SEQ, ESP_IV, ESP_HDR_LEN, ESP_TRAILER_LEN, AEAD_NONCE_SALT, AEAD_NONCE_IV, AAD_LEN, AAD_LEN_ESN,
   AAD_SPI, AAD_SEQ_HI, CBC_IV_SEQ, TRAILER_PAD_LEN, TRAILER_NEXT_HEADER,
@@ -77,12 +74,11 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
   const tunnel = (fl & SA_FLAG_TUNNEL) != 0;
   const src = tunnel ? d : d + IPV4_HDR_LEN;
   const plen = tunnel ? outer : outer - IPV4_HDR_LEN;
-  const ivLen = load<u32>(e, SA_ENTRY_IV_LEN);
   const icvLen = load<u32>(e, SA_ENTRY_ICV_LEN);
   const blk = load<u32>(e, SA_ENTRY_BLOCK);
   const padded = (plen + ESP_TRAILER_LEN + blk - 1) & ~(blk - 1);
   const padLen = padded - plen - ESP_TRAILER_LEN;
-  const hdr: u32 = ESP_HDR_LEN + ivLen;
+  const hdr = espHeaderLen(e);
   const espLen = hdr + padded + icvLen;
   const udp = (fl & SA_FLAG_UDP) != 0;
   const tos = ipTos(d);
@@ -115,41 +111,10 @@ export function espSend(e: usize, st: usize, slot: usize, outer: u32, nbma: u32)
   for (let i: u32 = 0; i < padLen; i++) store<u8>(tr + i, <u8>(i + 1)); // RFC 4303 2.4 pad 1, 2, 3, ...
   store<u8>(tr + padLen, <u8>padLen, TRAILER_PAD_LEN);
   store<u8>(tr + padLen, <u8>(tunnel ? IPPROTO_IPIP : IPPROTO_GRE), TRAILER_NEXT_HEADER);
-  const icv = pay + padded;
-  const enc = load<u32>(e, SA_ENTRY_ENC);
-  const ctx = e + SA_ENTRY_CTX;
-  if (enc <= ESP_ENC_CHACHA20_POLY1305) { // the AEADs
-    store<u64>(out, bswap<u64>(seq), ESP_IV); // IV = 64-bit sequence number (unique per key)
-    const nonce = scratch + SCRATCH_ESP_NONCE;
-    store<u32>(nonce, load<u32>(e, SA_ENTRY_SALT), AEAD_NONCE_SALT);
-    store<u64>(nonce, bswap<u64>(seq), AEAD_NONCE_IV);
-    let aad = out;
-    let aadLen: i32 = AAD_LEN;
-    if (esn) {
-      aad = scratch + SCRATCH_ESP_AAD;
-      store<u32>(aad, spiBe, AAD_SPI); store<u64>(aad, bswap<u64>(seq), AAD_SEQ_HI); aadLen = AAD_LEN_ESN;
-    }
-    if (enc == ESP_ENC_CHACHA20_POLY1305) chachaPolySeal(ctx, nonce, aad, aadLen, pay, <i32>padded, icv, 1);
-    else gcmSeal(ctx, nonce, aad, aadLen, pay, <i32>padded, icv, <i32>icvLen);
-  } else {
-    if (enc != ESP_ENC_NULL) {
-      const iv = out + ESP_IV;
-      const t = scratch + SCRATCH_ESP_IV;
-      v128.store(t, v128.load(e + SA_ENTRY_IV_SEED));
-      store<u64>(t, load<u64>(t, CBC_IV_SEQ) ^ bswap<u64>(seq), CBC_IV_SEQ);
-      aesEncryptBlock(ctx, t, iv);
-      aesCbcEncrypt(ctx, iv, pay, <i32>padded);
-    }
-    const integ = load<u32>(e, SA_ENTRY_INTEG);
-    if (integ != ESP_INTEG_NONE) {
-      let mlen = hdr + padded;
-      if (esn) { store<u32>(icv, bswap<u32>(<u32>(seq >> 32))); mlen += 4; } // ICV covers seq high
-      const m = scratch + SCRATCH_ESP_ICV;
-      if (integ == ESP_INTEG_HMAC_SHA1_96) hmacSha1(e + SA_ENTRY_HMAC, out, <i32>mlen, m);
-      else hmacSha256(e + SA_ENTRY_HMAC, out, <i32>mlen, m);
-      copyBytes(icv, m, icvLen);
-    }
-  }
+  if (load<u32>(e, SA_ENTRY_ENC) <= ESP_ENC_CHACHA20_POLY1305) store<u64>(out, bswap<u64>(seq), ESP_IV); // AEAD IV = the 64-bit sequence number (unique per key)
+  // The cipher: here, or (several workers, in a poll batch) posted to this worker's crypto lane, where
+  // any worker may run it; the slot is then published only once it is done (esp/lane.ts).
+  if (!lanePost(e, out, padded, seq)) espSeal(e, out, padded, seq);
   if (udp) {
     prodCommit(ust, uslot, espLen, NBMA_KIND_UDP, nbma, load<u32>(e, SA_ENTRY_PORTS));
     count(COUNTER_ESP_TX_PACKETS); count(COUNTER_ESP_TX_BYTES, espLen);

@@ -44,8 +44,11 @@ export function inbound(pk: Packet): void {
     if (espInput(pk) != ESP_IN_GRE) return;
     // else: pk is now the GRE packet that came out of SA pk.sa - 1; on as if it had come in clear
   } else if (kind != NBMA_KIND_GRE) { count(COUNTER_DROP_BAD_KIND); return; }
+  inboundGre(pk);
+}
 
-  // A GRE-in-IPv4 packet at pk.data from pk.nbma (pk.sa != 0: it came out of ESP).
+/** A GRE-in-IPv4 packet at pk.data from pk.nbma (pk.sa != 0: it came out of ESP). */
+export function inboundGre(pk: Packet): void {
   const p = pk.data;
   countPkt(COUNTER_GRE_RX_PACKETS, pk.len);
   if (!cfg.configured) { count(COUNTER_DROP_NO_TUNNEL); return; }

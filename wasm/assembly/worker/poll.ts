@@ -6,7 +6,9 @@
 //   tunRx  --(outbound: FIB, peer, GRE encap [, ESP])-->  nbmaTx / udpTx        (forward/outbound.ts)
 //            (+ tunTx ICMP, ctlRx NO_ENTRY); kind-1 slots are cut by offload/tso.ts first
 //   nbmaRx, espRx, udpRx --(inbound: [ESP,] GRE decap)-->  tunTx, ctlRx       (forward/inbound.ts)
-//   finish GRO items; publish tunTx, nbmaTx, ctlRx, udpTx once; ring each consumer's doorbell once
+//   finish GRO items; finish this batch's crypto lane (esp/lane.ts: with several workers the tunRx
+//   drain may post its encryption for any worker to run); publish tunTx, nbmaTx, ctlRx, udpTx once;
+//   ring each consumer's doorbell once. Other workers' posted encryption is run after ctlTx.
 //
 // Each input ring gets up to `budget` slots per call; its tail is stored once and its producer's
 // doorbell rung once per batch. A data slot is taken only while its output ring has room
@@ -38,6 +40,8 @@ import { markInFlight, testTrapRequested } from './recover';
 import { epochEnter, epochLeave } from '../core/tables';
 import { configRefresh } from '../core/config';
 import { outputRoom, ctlRoom } from './backpressure';
+import { laneBegin, lanePause, laneFinish, laneHelp, laneWaiting, laneActive } from '../esp/lane';
+import { rxParallelCount, drainRxParallel } from './parallel-rx';
 
 /**
  * False for a worker > 0 set up on worker 0's own layout block (its ctlTx is set): the benchmarks run
@@ -54,10 +58,14 @@ export function poll(budget: i32, now: u32): i32 {
   work += drain(nhrpRx, b, FROM_CONTROL_LANE);
   if (espReady) work += drain(ikeRxRing, b, FROM_CONTROL_LANE);
   work += drain(ctlTx, b, FROM_CTL);
+  work += laneHelp(); // other workers' posted encryption first: their owners wait for it to publish
+  laneBegin();
   work += drain(tunRx, b, FROM_TUN);
-  work += drain(nbmaRx, b, FROM_NBMA);
-  if (espReady) work += drain(espRxRing, b, FROM_NBMA) + drain(udpRxRing, b, FROM_NBMA);
+  work += drainRx(nbmaRx, b);
+  if (espReady) work += drainRx(espRxRing, b) + drainRx(udpRxRing, b);
+  lanePause();
   groFlush(); // finish coalesced tunTx super-packets before they are published
+  laneFinish(); // every posted encryption done before nbmaTx/udpTx are published (esp/lane.ts)
   publishOutputs();
   return <i32>work;
 }
@@ -120,6 +128,18 @@ const FROM_CONTROL_LANE: u32 = 3;
   return n - (end - t);
 }
 
+/**
+ * An rx ring: in two passes, its decryption shared, when this batch shares its crypto and the ring
+ * has slots the two-pass drain may take (worker/parallel-rx.ts); else in one pass.
+ */
+@inline function drainRx(r: usize, budget: u32): u32 {
+  if (laneActive()) {
+    const k = rxParallelCount(r, budget);
+    if (k > 0) return drainRxParallel(r, k);
+  }
+  return drain(r, budget, FROM_NBMA);
+}
+
 /** Sleep protocol, first half: returns the doorbell seq to wait on, or 0xFFFFFFFF if work arrived. */
 export function prepareSleep(): u32 {
   const db = workerDoorbell;
@@ -127,8 +147,9 @@ export function prepareSleep(): u32 {
   if (!ownRings()) return s; // worker 0's `sleeping` flag is not ours to set
   atomic.store<u32>(db, 1, DOORBELL_SLEEPING);
   // An input held back by a full output (a TSO super-packet, or worker/backpressure.ts) is no work:
-  // the output's consumer rings this doorbell when it frees slots.
-  if ((controlPending() && ctlRoom()) || ctlTxReady() || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
+  // the output's consumer rings this doorbell when it frees slots. Another worker's posted
+  // encryption is (esp/lane.ts): its owner rings only once per batch.
+  if ((controlPending() && ctlRoom()) || ctlTxReady() || laneWaiting() || (ringNonEmpty(tunRx) && !tsoStalled() && outputRoom(true)) ||
       ((ringNonEmpty(nbmaRx) || espPending()) && outputRoom(false))) {
     atomic.store<u32>(db, 0, DOORBELL_SLEEPING);
     return 0xffffffff;
