@@ -65,11 +65,16 @@ export class FirmwareService {
   private downloadIn = '';
 
   constructor(private readonly h: FirmwareHost) {
-    this.known = this.grubSlot();
-    this.trialConsumed = this.grubenv()?.get('try_slot') === '';
+    // read once at start: the known-good slot, whether GRUB consumed a trial, and (start()) a damaged first copy
+    this.startEnv = this.bootEnv();
+    const s = this.startEnv?.vars.get('slot');
+    this.known = isSlot(s) ? s : 'A'; // GRUB's default too when load_env fails
+    this.trialConsumed = this.startEnv?.vars.get('try_slot') === '';
     this.state = readState(h.stateFile) ?? { slots: {} };
   }
 
+  /** grubenv as the constructor read it */
+  private readonly startEnv: BootEnv | undefined;
   /** grubenv holds an emptied try_slot: GRUB's save_env consumed a trial since the updater's last write */
   private trialConsumed = false;
 
@@ -82,10 +87,6 @@ export class FirmwareService {
   /** the variables of the grubenv copy the selector uses (grubenv.ts readBootEnv) */
   private grubenv(): Map<string, string> | undefined { return this.bootEnv()?.vars; }
 
-  private grubSlot(): Slot {
-    const s = this.grubenv()?.get('slot');
-    return isSlot(s) ? s : 'A'; // GRUB's default too when load_env fails
-  }
 
   /** At the supervisor's start: record this boot; on a trial, watch the health until commit or timeout.
    *  `since`: when the timeout starts (the box's boot, so a restarted supervisor does not extend it). */
@@ -251,7 +252,7 @@ export class FirmwareService {
   /** grubenv's first copy damaged and the second in use (a power cut during a write, a torn block):
    *  the first is written again from the second, so two copies stand before the next write needs them. */
   private repairBootEnv(): void {
-    const env = this.bootEnv();
+    const env = this.startEnv;
     if (env?.from !== 'second') return;
     this.h.log('warn', 'BOOTENV', `grubenv's first copy is damaged (${env.damaged}); the boot selector used the second (slot ${env.vars.get('slot')}): writing the first again from it`);
     this.withBootWritable(async () => { updateGrubenv(this.grubenvFile, {}); }).then(
