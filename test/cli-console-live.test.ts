@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, sh, nsExec, waitFor } from './util/lab.js';
 import { requireTools } from './util/needs.js';
+import { PtyConsole } from './util/pty-console.js';
 
 requireTools(t, ['root', 'tun', 'ip', 'script']);
 
@@ -25,30 +26,10 @@ const daemon = spawn('ip', ['netns', 'exec', ns, path.join(ROOT, 'bin/dmvpnd'), 
   { stdio: 'ignore' });
 t.teardown(() => { daemon.kill('SIGKILL'); });
 
-/** The console on a pty: what it printed, and keys to type. */
-class PtyConsole {
-  out = '';
-  private raw = '';
-  private mark = 0;
-  readonly proc;
-  constructor() {
-    this.proc = spawn('script', ['-qfec', `node ${path.join(ROOT, 'dist/console.mjs')} --control ${sock}`, '/dev/null'],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DMVPN_CONSOLE_WAIT_MS: '30000' } });
-    // the console writes CR LF and the pty adds a CR of its own: lines are compared with LF only
-    this.proc.stdout!.on('data', (b: Buffer) => { this.raw += b.toString(); this.out = this.raw.replace(/\r+\n/g, '\n'); });
-  }
-  type(keys: string): void { this.mark = this.out.length; this.proc.stdin!.write(keys); }
-  /** Waits until what was printed since the last type() matches; returns that text. */
-  async expect(re: RegExp, ms = 20000): Promise<string> {
-    await waitFor(() => re.test(this.out.slice(this.mark)), ms, 100);
-    return this.out.slice(this.mark);
-  }
-}
-
 const addrs = (i: string) => nsExec(ns, ['ip', '-4', '-o', 'addr', 'show', 'dev', i]).stdout;
 
 t.test('configure terminal on the console', async (t) => {
-  const c = new PtyConsole();
+  const c = new PtyConsole(sock);
   t.teardown(() => { c.proc.kill('SIGKILL'); });
   await waitFor(() => /Press RETURN/.test(c.out), 30000, 200);
   t.equal(fs.statSync(sock).mode & 0o777, 0o600, 'the control socket (it configures the appliance) is for its owner only');
@@ -121,7 +102,7 @@ t.test('certificates on the console: crypto key generate, a pasted CA in exec, o
   const { TestCa, publicKeyOf } = await import('./util/pki.js');
   const ca = new TestCa();
   t.teardown(() => ca.close());
-  const c = new PtyConsole();
+  const c = new PtyConsole(sock);
   t.teardown(() => { c.proc.kill('SIGKILL'); });
   await waitFor(() => /Press RETURN/.test(c.out), 30000, 200);
   c.type('\r');

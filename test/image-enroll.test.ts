@@ -13,6 +13,8 @@
 // file, in test/provisioning-watch.test.ts.)
 //   1. The hub does not know the token yet: refused `bad-token`, in the hub's show dmvpn enrollment and
 //      in the VM's /var/log/dmvpnd.log (read through init's debug shell on hvc0), nothing saved.
+//   (x86_64) At the console meanwhile, `show dmvpn enrollment` says why; `dmvpn enrollment stop` brings
+//      the factory default back (init: exit 4); the stick plugged in again starts the enrollment afresh.
 //   2. The operator adds the token on the hub (configure terminal over its control socket); the VM's
 //      next retry (its default backoff) is admitted, it saves the config and starts from it: UP in both
 //      show dmvpns, IKEv2 SA READY, the hub pings the VM's tunnel address through ESP (counters rise),
@@ -212,6 +214,33 @@ step('the hub does not know the token: refused bad-token on both sides, nothing 
   const data = await vm!.shell('ls -l /data; test -e /data/startup-config');
   t.not(data.rc, 0, `VM: no startup-config saved (/data: ${data.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).at(-1)).join(' ')})`);
   t.match((await vm!.shell('ls -l /data/startup-config.keys')).out, /^-rw------- /m, 'VM: its key store (the device key) is 0600 on the persistent partition');
+});
+
+// (x86_64) the console session opened at the factory default goes on with the enrolling supervisor,
+// which answers there (docs/enrollment.md "At the console while the box enrolls"): why it is refused;
+// then the operator stops the enrollment (init: exit 4, the factory default again) and plugs the stick
+// in again, which starts it afresh
+if (HOTPLUG) step('at the console while it enrolls: why it is refused; stop, the factory default; the stick plugged in again enrolls', async (t) => {
+  const shown = await vm!.command('show dmvpn enrollment', PROMPT);
+  t.match(shown, /^Zero-touch enrollment: (waiting before the next attempt, next attempt in [\d:]+|asking the hub|looking for the hub) \(attempt \d+, for [\d:]+\)$/m, 'VM console: show dmvpn enrollment answers while the box enrolls');
+  t.match(shown, /^  Hub: 172\.16\.15\.2 port 4430 \(source: DHCP option 43\)$/m, 'VM console: the hub and where it was found');
+  t.match(shown, /^  Last result \([\d:]+ ago\): refused: hub 172\.16\.15\.2 refused enrollment: bad-token: the token is unknown or its secret is wrong$/m, 'VM console: the hub\'s reason');
+  t.match(await vm!.command('show ip nhrp', PROMPT), /% Not available while the box enrolls with its hub/, 'VM console: what is not there yet says so');
+  const from = vm!.output.length;
+  t.match(await vm!.command('dmvpn enrollment stop', PROMPT), /% enrollment stop/, 'VM console: dmvpn enrollment stop');
+  const at = await vm!.expect(/init: enrollment stopped \(exit 4\):/, 120_000, from);
+  await vm!.expect(/init: running from the factory default/, 60_000, at);
+  t.pass('init: enrollment stopped (exit 4), running from the factory default');
+  const factory = await waitFor(async () => /^hostname Router$/m.test(await vm!.command('show running-config', PROMPT)), 300_000, 2000);
+  t.ok(factory, `VM console: the factory default answers (${since()} s)`);
+  t.not((await vm!.shell('test -e /data/startup-config')).rc, 0, 'VM: nothing saved');
+  // plugged in again (a copy of the stick: qemu locks an image file a device holds)
+  const again = path.join(lab.dir, 'stick-again.img');
+  fs.copyFileSync(stick, again);
+  const from2 = vm!.output.length;
+  await vm!.plugUsbStick(again);
+  await vm!.expect(/init: provisioning file from USB stick \/dev\/sd[a-z]+ \(FAT, \/dmvpn-provisioning\.txt\), plugged in after boot; enrolling with the hub \(dmvpnd --provision\)/, 300_000, from2);
+  t.pass(`init: the stick plugged in again found, enrolling (${since()} s)`);
 });
 
 step('the token added on the hub: the retry is admitted, the box saves its config and comes UP encrypted', async (t) => {

@@ -15,10 +15,14 @@ import { frrDirFor } from '../routing/frr/daemons.js';
 import { startHeartbeat } from './heartbeat.js';
 import { boxFirmware, healthView, bootedAt } from './firmware-box.js';
 import { boxPushService, boxPushClient } from './firmware-push-box.js';
-import { boxEnrollmentServer, enrollFactoryBox, boxCertRenewal, boxCrlFetcher } from './enroll-box.js';
+import { boxEnrollmentServer, prepareFactoryBox, enrollFactoryBox, boxCertRenewal, boxCrlFetcher } from './enroll-box.js';
+import { enrollingControl } from '../supervisor/exec-enrolling.js';
+import { imageVersionLines } from '../supervisor/exec-system.js';
+import { formatVersion } from '../show/version.js';
+import type { Server } from 'node:net';
 import { cutOff } from '../supervisor/exec-enroll.js';
 import { existsSync } from 'node:fs';
-import { uptime } from 'node:os';
+import { uptime, hostname } from 'node:os';
 import type { Level } from '../log/log.js';
 
 function parseArgs(argv: string[]) {
@@ -42,6 +46,7 @@ function usage(code: number): never {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+const fileText = (p: string | undefined) => { try { return p ? readFileSync(p, 'utf8').trim() : undefined; } catch { return undefined; } };
 const app = new Appliance({ configPath: opts.config, pcapPath: opts.pcap, frrDir: process.env.DMVPN_FRR_DIR ?? frrDirFor(opts.control) });
 const keyLog = ikeKeyLogPath(); // read once, here; IKE appends to it (lab only, like SSLKEYLOGFILE)
 if (keyLog) app.log.emit('CRYPTO', 'warn', 'KEYLOG', `${KEYLOG_ENV} is set: IPsec keys of every IKE SA are written to ${keyLog} (lab only: anyone who reads it decrypts the traffic)`);
@@ -52,7 +57,10 @@ const enrolling = opts.provision !== undefined && !existsSync(opts.config);
 // without beats the watchdog would take it for one and reset the box
 if (enrolling) startHeartbeat();
 try {
-  if (enrolling) await enrollFactoryBox(app.keys, opts.config, opts.provision!, process.env, (l, m, t) => app.log.emit('ENROLL', l, m, t));
+  if (enrolling && !await enrollFirst()) {
+    // `dmvpn enrollment stop`: nothing saved, nothing started; the image's init starts the factory default
+    process.exit(EXIT.ENROLL_STOPPED);
+  }
   await app.start();
 } catch (e) {
   const known = e instanceof ConfigError || e instanceof SystemError || (e as { code?: string }).code !== undefined;
@@ -62,6 +70,24 @@ try {
   process.exit(known ? EXIT.REFUSED : EXIT.SOFTWARE);
 }
 if (!enrolling) startHeartbeat();
+
+/** The factory box's enrollment, the console and dmvpnctl answering meanwhile (exec-enrolling.ts); true
+ *  once the startup-config is saved, false when the operator stopped it. */
+async function enrollFirst(): Promise<boolean> {
+  const log = (l: Level, m: string, t: string) => app.log.emit('ENROLL', l, m, t);
+  const box = prepareFactoryBox(app.keys, opts.provision!, log);
+  const release = fileText(process.env.DMVPN_RELEASE_FILE), slot = fileText(process.env.DMVPN_SLOT_FILE);
+  const version = () => formatVersion({ nodeVersion: process.version, hostname: hostname() || 'Router', uptimeSeconds: Math.floor((Date.now() - app.startedAt) / 1000),
+    restarts: Number(process.env.DMVPN_RESTARTS ?? 0), lastCrash: process.env.DMVPN_LAST_CRASH })
+    + imageVersionLines({ release, slot }) + 'Zero-touch enrollment in progress: show dmvpn enrollment\n';
+  const ctl = serveControl(opts.control, enrollingControl({ progress: box.progress, logLines: () => app.log.recent(), version }, () => hostname() || 'Router'));
+  try { return await enrollFactoryBox(box, opts.config, process.env, log); } finally { await closed(ctl); }
+}
+
+/** Closes a server, waiting (at most 2 s) for the connections it still has, so that a last reply gets out. */
+function closed(s: Server): Promise<void> {
+  return new Promise((res) => { const t = setTimeout(res, 2000); s.close(() => { clearTimeout(t); res(); }); });
+}
 const restarts = Number(process.env.DMVPN_RESTARTS ?? 0);
 if (restarts > 0) app.log.emit('SYS', 'warn', 'RESTART', `supervisor restarted by its watchdog (restart ${restarts}, last ${process.env.DMVPN_LAST_CRASH || 'crash'})`);
 // exec commands sit above the appliance (they read it): built here, not by it, so layers import downward
@@ -80,7 +106,6 @@ const reload = async (reason: string) => {
   if (cmd) try { execFileSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' }); } catch { /* the reboot ends us anyway */ }
   process.exit(EXIT.RELOAD);
 };
-const fileText = (p: string | undefined) => { try { return p ? readFileSync(p, 'utf8').trim() : undefined; } catch { return undefined; } };
 // time and logging services read the running config on every use (live changes apply at once)
 const running = () => app.execContext().config();
 const ntp = new NtpClient(() => running().ntp, app.log.facility('NTP'),

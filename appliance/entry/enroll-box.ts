@@ -6,10 +6,11 @@
 // until admitted and saves the answer as its startup-config, which the normal start then loads.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { EnrollmentServer } from '../enroll/server.js';
 import { emptyState, parseState, type EnrollmentState } from '../enroll/bindings.js';
-import { parseProvisioning } from '../enroll/provisioning.js';
+import { parseProvisioning, type Provisioning } from '../enroll/provisioning.js';
+import { EnrollProgress } from '../enroll/enroll-progress.js';
 import { enrollUntilAdmitted } from '../enroll/enroll-loop.js';
 import { discoverHub, readLeaseFile, resolve4With } from '../enroll/discovery.js';
 import { followHubClock } from '../enroll/hub-clock.js';
@@ -67,11 +68,12 @@ export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: L
   return server;
 }
 
-/** Enrolls a box that has no startup-config; resolves once the answer is saved as `configPath`.
- *  Throws (nothing written) when the provisioning file is unusable. The hub is the provisioning file's,
- *  or discovered from the DHCP lease the udhcpc hook wrote (DMVPN_DHCP_LEASE); the clock is set from
- *  the hub's answer when the box owns its clock (DMVPN_SET_CLOCK=1, as for NTP). */
-export async function enrollFactoryBox(keys: KeyStore, configPath: string, provisionPath: string, env: NodeJS.ProcessEnv, log: Log): Promise<void> {
+/** The provisioning file read and the device key made (once, kept in the key store): what the enrollment
+ *  needs, and the record the console shows while it runs (enroll-progress.ts). Throws (nothing written)
+ *  when the provisioning file is unusable. */
+export interface FactoryBox { prov: Provisioning; key: KeyObject; progress: EnrollProgress }
+
+export function prepareFactoryBox(keys: KeyStore, provisionPath: string, log: Log): FactoryBox {
   const prov = parseProvisioning(fs.readFileSync(provisionPath, 'utf8'));
   if (typeof prov === 'string') throw new ConfigError(`provisioning file ${provisionPath}: ${prov}`);
   if (!keys.lookup(DEVICE_KEY_LABEL)) {
@@ -79,16 +81,28 @@ export async function enrollFactoryBox(keys: KeyStore, configPath: string, provi
     log('notice', 'DEVICE_KEY', `device key ${DEVICE_KEY_LABEL} generated (Ed25519), kept in ${keys.file}`);
   }
   const key = createPrivateKey(keys.lookup(DEVICE_KEY_LABEL)!.pem);
-  const id = shortKey(keyId(createPublicKey(key).export({ type: 'spki', format: 'der' })));
+  return { prov, key, progress: new EnrollProgress(prov.token, shortKey(keyId(createPublicKey(key).export({ type: 'spki', format: 'der' })))) };
+}
+
+/** Enrolls a box that has no startup-config (prepareFactoryBox's); resolves true once the answer is
+ *  saved as `configPath`, false when the operator stopped it (`dmvpn enrollment stop`: nothing saved).
+ *  The hub is the provisioning file's, or discovered from the DHCP lease the udhcpc hook wrote
+ *  (DMVPN_DHCP_LEASE); the clock is set from the hub's answer when the box owns its clock
+ *  (DMVPN_SET_CLOCK=1, as for NTP). */
+export async function enrollFactoryBox(box: FactoryBox, configPath: string, env: NodeJS.ProcessEnv, log: Log): Promise<boolean> {
+  const { prov, key, progress } = box;
   const leaseFile = env.DMVPN_DHCP_LEASE;
-  log('notice', 'START', `no startup-config: enrolling (token ${prov.token}, device key ${id}); hub ${prov.hub ?? `from DHCP option 43 or DNS (lease ${leaseFile ?? 'file not set: DMVPN_DHCP_LEASE'})`}`);
-  await enrollUntilAdmitted(prov, key, certificateRequest(key, 'CN=dmvpn-device'), {
+  log('notice', 'START', `no startup-config: enrolling (token ${prov.token}, device key ${progress.view().deviceKey}); hub ${prov.hub ?? `from DHCP option 43 or DNS (lease ${leaseFile ?? 'file not set: DMVPN_DHCP_LEASE'})`}`);
+  const address = await enrollUntilAdmitted(prov, key, certificateRequest(key, 'CN=dmvpn-device'), {
     log,
+    observer: progress,
     locate: () => discoverHub(prov, { readLease: () => readLeaseFile(leaseFile), resolve4: resolve4With, log: (text) => log('error', 'DISCOVERY', text) }),
     followClock: (hubMs) => followHubClock(hubMs, { setClock: env.DMVPN_SET_CLOCK === '1' ? stepClockWithDate : undefined, log }),
     save: (text) => saveStartupConfig(configPath, text),
     baseMs: Number(env.DMVPN_ENROLL_RETRY_MS ?? 2000), capMs: Number(env.DMVPN_ENROLL_RETRY_CAP_MS ?? 300_000),
   });
+  if (address === undefined) log('notice', 'STOPPED', 'zero-touch enrollment stopped by the operator (dmvpn enrollment stop); nothing saved: the factory default starts, and the provisioning file is used again at the next start without a startup-config');
+  return address !== undefined;
 }
 
 /** The key store's operations a key rollover needs (enroll/key-rollover.ts); each throws without a key store. */

@@ -10,10 +10,13 @@ export const EXIT = {
   /** `reload` in a supervisor not running on the image: its watchdog restarts it at once from the
    *  startup-config (not counted as a crash) */
   RELOAD: 3,
+  /** a factory box's enrollment stopped by its operator (`dmvpn enrollment stop`), nothing saved: not
+   *  restarted; the image's init starts the factory default (docs/enrollment.md) */
+  ENROLL_STOPPED: 4,
   /** a supervisor bug (uncaught exception or rejection, internal error at start): restarted */
   SOFTWARE: 70,
 } as const;
 
 /** Whether the watchdog restarts a supervisor that ended this way (and was not asked to stop). */
 export const restartable = (code: number | null, signal: NodeJS.Signals | null) =>
-  signal !== null || (code !== EXIT.STOPPED && code !== EXIT.REFUSED && code !== EXIT.USAGE);
+  signal !== null || (code !== EXIT.STOPPED && code !== EXIT.REFUSED && code !== EXIT.USAGE && code !== EXIT.ENROLL_STOPPED);

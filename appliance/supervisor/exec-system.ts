@@ -63,7 +63,7 @@ export function systemCommands(ctx: ExecContext, o: SystemOptions): Record<strin
 }
 
 /** `show version` lines about the image (none when not running from it). */
-export function imageVersionLines(o: SystemOptions | undefined): string {
+export function imageVersionLines(o: Pick<SystemOptions, 'release' | 'slot'> | undefined): string {
   if (!o?.release && !o?.slot) return '';
   return `${o.release ? `System image: ${o.release}\n` : ''}${o.slot ? `Booted from slot ${o.slot}\n${hardwareWatchdog()}` : ''}`;
 }

@@ -61,14 +61,14 @@ export const FAST_RETRY = { DMVPN_ENROLL_RETRY_MS: '1000', DMVPN_ENROLL_RETRY_CA
 /** Starts factory spoke `r`: its WAN addressed as DHCP would (`wan` A.B.C.D/N, default route via
  *  `gateway`), no startup-config, a provisioning file naming the hub, its `pin` and `token` (NAME SECRET).
  *  Returns the startup-config path, which stays absent until the spoke is enrolled. */
-export function startFactorySpoke(lab: Lab, r: string, o: { wan: string; gateway: string; pin: string; token: string }): string {
+export function startFactorySpoke(lab: Lab, r: string, o: { wan: string; gateway: string; pin: string; token: string; env?: Record<string, string> }): string {
   const ns = lab.ns(r);
   nsExec(ns, ['ip', 'addr', 'add', o.wan, 'dev', 'eth0']);
   nsExec(ns, ['ip', 'route', 'add', 'default', 'via', o.gateway]);
   const prov = path.join(lab.dir, `${r}.provision`);
   fs.writeFileSync(prov, `! factory provisioning\nhub ${HUB_NBMA} port 4430\npin ${o.pin}\ntoken ${o.token}\n`, { mode: 0o600 });
   const cfg = path.join(lab.dir, `${r}.cfg`);
-  lab.start(r, cfg, FAST_RETRY, ['--provision', prov]);
+  lab.start(r, cfg, o.env ?? FAST_RETRY, ['--provision', prov]);
   return cfg;
 }
 
