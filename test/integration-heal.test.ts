@@ -7,6 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Lab, labConfig, waitFor, sleep, uniquePrefix } from './util/lab.js';
 import { tsharkFields } from './util/tshark.js';
 import { protect } from './util/esp-lab.js';
+import { withSeedCrypto } from './util/seed003-crypto.js';
+import { ikev2IosBlock } from './util/ikev2-ios.js';
 import path from 'node:path';
 import { requireTools, LAB_NEEDS } from './util/needs.js';
 
@@ -158,6 +160,39 @@ t.test('supervisor crash (uncaught exception, SIGSEGV): the watchdog restarts it
   t.equal(proc.exitCode, 0, 'watchdog exited 0 on SIGTERM');
   await sleep(1500);
   t.equal(spawnSync('ip', ['netns', 'pids', lab.ns('r2')], { encoding: 'utf8' }).stdout.trim(), '', 'no supervisor left running in R2');
+});
+
+/** seed 003's crypto block, and its IKEv2 form (an ikev2 profile named by the ipsec profile, as IOS) */
+const IKE_VARIANTS: Array<[string, (cfg: string) => string]> = [
+  ['IKEv1, seed 003 crypto', (cfg) => withSeedCrypto(cfg)],
+  ['IKEv2', (cfg) => cfg.replace(/\nend\n?$/, `\n${ikev2IosBlock()}!\ninterface Tunnel0\n tunnel protection ipsec profile MyProfile\nend\n`)],
+];
+for (const [variant, withCrypto] of IKE_VARIANTS) t.test(`the hub's supervisor killed under ${variant}, no DPD: the spokes notice the silent NHS and negotiate afresh`, async (t) => {
+  const lab = new Lab(uniquePrefix('hk'), 2);
+  t.teardown(() => lab.down());
+  lab.up();
+  for (const r of ['R1', 'R2', 'R3']) lab.start(r, lab.writeConfig(r, withCrypto(labConfig(r, { holdtime: 60, registrationTimeout: 5 }))));
+  t.ok(await waitFor(registered(lab, 'R1', 2), 60000), 'both spokes registered through ESP');
+  const espIn = () => Number(/#pkts decaps: (\d+)/.exec(lab.ctl('R1', 'show crypto ipsec sa'))?.[1] ?? 0);
+  const pid = supervisorPid(lab, 'R1');
+  t.ok(pid, `hub supervisor pid ${pid}`);
+  const killedAt = Date.now();
+  process.kill(pid!, 'SIGKILL');
+  t.ok(await waitFor(() => { const p = supervisorPid(lab, 'R1'); return p !== undefined && p !== pid; }, 15000), 'a new hub supervisor runs (no SA, no NHRP entry)');
+  // the spokes' SAs with the hub are stale now: what they send in them is dropped there as an unknown SPI
+  const back = await waitFor(registered(lab, 'R1', 2), 90000);
+  t.ok(back, `both spokes UP at the hub again, no operator (${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill)`);
+  if (process.env.HEAL_DEBUG) t.comment([...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-60).join('\n')}`).join('\n'));
+  if (!back) t.comment([...lab.routers.values()].map((r) => `--- ${r.name}\n${r.log.slice(-30).join('\n')}`).join('\n'));
+  for (const r of ['R2', 'R3']) {
+    const log = () => lab.routers.get(r)!.log.join('\n');
+    // (the daemon's output is read as it comes: wait for the lines rather than race them)
+    t.ok(await waitFor(() => /NHRP: NHS 192\.168\.0\.1 \(NBMA 172\.16\.15\.2\) down \(3 registration requests unanswered\)/.test(log()), 10000), `${r}: the NHS declared down, unanswered`);
+    t.ok(await waitFor(() => /ISAKMP: NHS 172\.16\.15\.2 stopped answering registrations: its \d+ SAs cleared, negotiated afresh/.test(log()), 10000), `${r}: its SAs cleared and negotiated afresh`);
+    t.ok((lab.ctlJson(r, 'show crypto isakmp statistics').nhsSilentCleared ?? 0) >= 1, `${r}: counted (nhsSilentCleared, show crypto isakmp statistics)`);
+  }
+  t.ok(await waitFor(() => lab.ping(lab.ns('h2'), '10.0.1.10', 2), 30000), 'h2 -> h1 through the hub again');
+  t.ok(espIn() > 0, 'through ESP (the new hub supervisor decapsulates)');
 });
 
 t.test('a flood of non-ESP datagrams on UDP 4500 while spokes re-register: all stay UP, JS gets at most the limit', async (t) => {

@@ -61,6 +61,8 @@ export interface NhrpEngineOptions {
   routes?: ShortcutRoutes;
   /** an NHS went up or down (`if-state nhrp` follows it: supervisor/if-state.ts) */
   nhsChanged?(): void;
+  /** the NHS at `nbma` stopped answering our registrations (declared down, not refused) */
+  nhsUnanswered?(nbma: string): void;
   /** identity-bound NHRP: registrations and purges of an address only by who registered it */
   ownership?: NhrpOwnership;
 }
@@ -521,6 +523,7 @@ export class NhrpEngine {
         send: (dst, m) => this.sendMessage(dst, m),
         log: this.o.log,
         upChanged: () => this.o.nhsChanged?.(),
+        unanswered: () => this.o.nhsUnanswered?.(nbma),
       }));
     }
   }

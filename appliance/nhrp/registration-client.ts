@@ -36,6 +36,9 @@ export interface NhcOptions {
   log: LogFn;
   /** this NHS went up (a reply accepted our registration) or down (refused, unanswered, stopped) */
   upChanged?(up: boolean): void;
+  /** this NHS was declared down because DOWN_AFTER_UNANSWERED requests in a row went unanswered (not
+   *  refused: a refusal came back, so the path works) */
+  unanswered?(): void;
 }
 
 /** IOS `show ip nhrp nhs` letters: R responding, E expecting replies, W waiting. */
@@ -197,6 +200,7 @@ export class NhsClient {
         this.o.log('warn', `NHRP: NHS ${this.label()} down (${this.unanswered} registration requests unanswered)`);
         this.setUp(false);
         this.responding = false;
+        this.o.unanswered?.();
       }
     }
     this.sendRequest();

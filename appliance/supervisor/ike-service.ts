@@ -84,7 +84,7 @@ export class IkeService {
   /** outbound halves waiting for CONNECTED, by peer and outbound SPI */
   private readonly awaitingConnected = new Map<string, () => void>();
   private readonly saTimers = new Map<IkeSaView, SaTimers>();
-  readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0 };
+  readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0, nhsSilentCleared: 0 };
   private readonly notes: string[];
   private stopped = false;
   private natTimer?: NodeJS.Timeout;
@@ -218,7 +218,10 @@ export class IkeService {
   /** Makes sure an SA with `nbma` is up or being negotiated (SA_NEEDED, NHRP to a new peer). */
   ensure(nbma: string): void {
     if (this.stopped || this.children.forPeer(nbma).length) return;
-    const sas = this.engine.sas.filter((s) => s.remote === nbma);
+    // an IKEv2 SA cleared here (state DELETED) only waits for the answer to its Delete: gone for us,
+    // so it neither blocks a new negotiation (a silent peer would hold it for the Delete's whole
+    // retransmission schedule, about a minute) nor counts as one in progress
+    const sas = this.engine.sas.filter((s) => s.remote === nbma && s.state !== 'DELETED');
     const established = this.isakmpFor(nbma);
     if (established) {
       if (!this.childInitiated.has(established)) this.startChild(established);
@@ -261,6 +264,23 @@ export class IkeService {
       this.clear(nbma);
     }, IDLE_PEER_GRACE_MS);
     t.unref();
+  }
+
+  /**
+   * The NHS at `nbma` left several registrations in a row unanswered. Its SAs may be stale: a hub whose
+   * supervisor restarted (a crash its watchdog healed, a reload) has no SAs, drops what we send in ours
+   * as an unknown SPI, and, a responder, never starts IKE towards us; without DPD configured nothing
+   * else would tell us before the SAs' lifetime ran out (IOS's hub needs `crypto isakmp
+   * invalid-spi-recovery` or the spokes' DPD for this). So they are cleared (a Delete to the NHS, in
+   * case it still listens) and negotiated afresh, with INITIAL-CONTACT, for the next registration. An
+   * NHS that is really gone costs a main mode retransmitted to it instead of ESP dropped there.
+   */
+  nhsUnanswered(nbma: string): void {
+    if (this.stopped || (!this.children.forPeer(nbma).length && !this.engine.sas.some((s) => s.remote === nbma))) return;
+    const n = this.clear(nbma);
+    this.counters.nhsSilentCleared++;
+    this.o.log('notice', `ISAKMP: NHS ${nbma} stopped answering registrations: its ${n} SAs cleared, negotiated afresh for the next registration`);
+    this.ensure(nbma);
   }
 
   /** `clear crypto sa [peer X]`: delete notifies, Child SAs out of the data plane, ISAKMP SAs cleared. */

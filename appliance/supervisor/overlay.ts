@@ -118,6 +118,8 @@ export class Overlay {
       },
       log: (level, msg) => nhrpLog(level, msg),
       nhsChanged: () => { this.lineProtocol.update(); for (const fn of [...this.nhsListeners]) fn(); },
+      // its SAs may be stale (a hub whose supervisor restarted): renegotiated (ike-service.ts)
+      nhsUnanswered: (nbma) => this.ike?.nhsUnanswered(nbma),
       // only under IKE: an identity exists to bind to
       ownership: {
         check: (ip) => (this.ike ? this.identities.check(ip) : undefined),
