@@ -259,6 +259,95 @@ t.test('a push keeps the bundle it started with: a later wave gets what the earl
   t.equal(reads, 1, 'the serve directory was read once, at the start, not per report');
 });
 
+t.test('a push outlives the supervisor: taken up from its store, the wave timer and the baselines kept', async (t) => {
+  const never = new AbortController().signal;
+  const rep = (o: Partial<SpokeReport> = {}) => parseReport(report(o));
+  let saved: string | undefined;
+  let saves = 0;
+  const store = { load: () => saved, save: (x: string) => { saved = x; saves++; } };
+  let bundles = [{ name: 'a.fw', version: '1.1.0', arch: 'x86_64' as const }];
+  const logs: string[] = [];
+  const controller = (waveTimeoutMs = 60_000) => {
+    const c = new PushController({ bundles: () => bundles, url: (n) => `http://h/${n}`, waveTimeoutMs, log: (_l, _m, x) => logs.push(x), store });
+    t.teardown(() => c.stop());
+    return c;
+  };
+  const a = controller();
+  a.start(['10.0.0.2', '10.0.0.3', '10.0.0.4'], 1);
+  t.ok(saved, 'saved at the start');
+  t.same(await a.onReport('10.0.0.2', rep({ last: { result: 'committed', version: '1.0.0', message: 'old', at: 't0' } }), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'wave 1 told');
+  const n = saves;
+  await a.onReport('10.0.0.2', rep({ phase: 'downloading', bytes: 10, total: 100, last: { result: 'committed', version: '1.0.0', message: 'old', at: 't0' } }), never);
+  await a.onReport('10.0.0.2', rep({ phase: 'downloading', bytes: 50, total: 100, last: { result: 'committed', version: '1.0.0', message: 'old', at: 't0' } }), never);
+  t.equal(saves, n + 1, 'saved when the state changed (downloading), not for each progress report');
+  a.stop(); // the supervisor dies here
+
+  const b = controller();
+  t.match(b.view().push, { state: 'running', wave: 1, waves: 3 }, 'the next supervisor has the push');
+  t.ok(b.view().push?.resumedAt, 'marked as taken up');
+  t.match(b.view().rows.find((r) => r.address === '10.0.0.2'), { state: 'downloading', version: '1.1.0', baseline: 't0' }, 'the row, its baseline kept');
+  t.ok(logs.some((l) => /push taken up after a restart: wave 1 of 3/.test(l)), 'logged');
+  t.same(await b.onReport('10.0.0.3', rep(), never), {}, 'wave 2 is still not told');
+  t.same(await b.onReport('10.0.0.2', rep({ phase: 'downloading', bytes: 60, total: 100, last: { result: 'committed', version: '1.0.0', message: 'old', at: 't0' } }), never), {}, 'its old result is still not new: no failure, not told twice');
+  await b.onReport('10.0.0.2', rep({ running: '1.1.0', last: { result: 'committed', version: '1.1.0', message: 'ok', at: 't1' } }), never);
+  t.same(await b.onReport('10.0.0.3', rep(), never), { update: { version: '1.1.0', url: 'http://h/a.fw' } }, 'wave 1 done after the restart: wave 2 told');
+  b.stop();
+
+  // a result that came while the hub was down is judged against the kept baseline: a rollback fails the push
+  const c = controller();
+  await c.onReport('10.0.0.3', rep({ last: { result: 'rolled back', version: '1.1.0', message: 'no registration within 300 s', at: 't2' } }), never);
+  t.match(c.view().push, { state: 'failed', message: /spoke 10\.0\.0\.3 failed: rolled back: no registration within 300 s/ });
+  t.equal(c.view().rows.find((r) => r.address === '10.0.0.4')?.state, 'not started');
+  const lastTakenUp = c.view().push?.resumedAt;
+  c.stop();
+  await new Promise((r) => setTimeout(r, 5));
+  const d = controller();
+  t.match(d.view().push, { state: 'failed', message: /10\.0\.0\.3 failed/ }, 'a finished push is still shown after a restart');
+  t.equal(d.view().push?.resumedAt, lastTakenUp, 'and not taken up again (nothing to go on with)');
+  d.stop();
+
+  // the wave timeout runs across the restart: a wave whose time ran out while the hub was down fails at once
+  saved = undefined;
+  const e = controller(100_000);
+  e.start(['10.0.0.5'], 1);
+  e.stop();
+  saved = saved!.replace(/"waveStartedAt":\d+/, `"waveStartedAt":${Date.now() - 100_000}`);
+  const f = controller(100_000);
+  await waitFor(() => f.view().push?.state === 'failed', 5000, 20);
+  t.match(f.view().push?.message ?? '', /spoke 10\.0\.0\.5 failed: no success within 100 s/, 'timed out at once, not 100 s later');
+  f.stop();
+
+  // the bundle gone from the serve directory meanwhile: stopped, saying so
+  saved = undefined;
+  const g = controller();
+  g.start(['10.0.0.6'], 1);
+  g.stop();
+  bundles = [{ name: 'b.fw', version: '1.2.0', arch: 'x86_64' }];
+  const h = controller();
+  t.match(h.view().push, { state: 'failed', message: 'bundle a.fw (1.1.0) is no longer served: the push cannot go on after the restart' });
+  h.stop();
+
+  // damaged or foreign state: refused with the reason, no push taken up, the next push works
+  for (const [what, text, why] of [
+    ['not JSON', '{"format":1,', /not JSON/],
+    ['another format', '{"format":2}', /format 2, not 1/],
+    ['a row outside its wave', saved!.replace('"wave":1', '"wave":7'), /row 1: 10\.0\.0\.6: not in its wave 7/],
+    ['a state of its own', saved!.replace(/"state":"(failed|running)","message"/, '"state":"exploded","message"'), /state "exploded"/],
+    ['a bundle name with a path', saved!.replace('"name":"a.fw"', '"name":"../../etc/passwd"'), /bundle /],
+  ] as const) {
+    logs.length = 0;
+    saved = text;
+    const x = controller();
+    t.equal(x.view().push, undefined, `${what}: no push taken up`);
+    t.match(logs.join('\n'), new RegExp(`push state unreadable \\(.*${why.source}`), `${what}: logged with the reason`);
+    x.stop();
+  }
+  const throwing = new PushController({ bundles: () => bundles, url: (n) => n, waveTimeoutMs: 1000, log: (_l, _m, x) => logs.push(x), store: { load: () => { throw new Error('EIO'); }, save: () => { throw new Error('ENOSPC'); } } });
+  t.teardown(() => throwing.stop());
+  t.match(throwing.start(['10.0.0.7'], 1), /started/, 'an unreadable store: a push still starts');
+  t.ok(logs.some((l) => /push state not saved \(ENOSPC\): a restart now would forget the push/.test(l)), 'a failed save is logged, the push goes on in memory');
+});
+
 t.test('a pushed update: newer only, never forced, not a version that rolled back, the announced one', async (t) => {
   const dir = tmp(t);
   const vendor = keyPair();

@@ -10,7 +10,9 @@
 //      and stops: R3 is never told.
 //   3. a signed 1.3.0 that does not boot (the stand-in's kernel panics): R2 comes back on 1.1.0 and
 //      reports the rollback, the push stops; pushed again, R2 refuses to start it (no reboot loop).
-//   4. nobody else can trigger or use it: the spokes listen on nothing; a host that is not a
+//   4. the hub's supervisor killed (SIGKILL) while R2 downloads 1.4.0: its watchdog starts a new one,
+//      which takes the push up from push-state.json and finishes both waves.
+//   5. nobody else can trigger or use it: the spokes listen on nothing; a host that is not a
 //      registered peer is refused by the hub's server (counted).
 import t from 'tap';
 import crypto from 'node:crypto';
@@ -205,6 +207,37 @@ t.test('a version that does not boot: rolled back, reported, and not taken from 
   t.match(lab.ctl('R1', 'show firmware push'), /spoke 192\.168\.0\.2 failed: refused to start: version 1\.3\.0 rolled back on this box before: not taken from a push again/);
   t.equal(boots(), before, 'R2 did not reboot');
   t.match(firmwareOf('R2'), /Update: idle/);
+});
+
+t.test('the hub\'s supervisor killed mid-push: the next one takes the push up from its state file and finishes it', async (t) => {
+  writeBundle({ version: '1.4.0', arch: 'x86_64', privateKeyPem: vendor.privateKeyPem, parts: parts(lab.dir, '1.4.0') }, path.join(serve, 'dmvpn-x86_64-1.4.0.fw'));
+  t.match(lab.ctl('R1', 'firmware push all wave 1'), /Firmware push of 1\.4\.0 .* to 2 spoke\(s\) in 2 wave\(s\) of 1 started/);
+  const downloading = await waitFor(() => { const r = rowOf('192.168.0.2'); return r?.state === 'downloading' && (r.bytes ?? 0) > 0; }, 60_000, 100);
+  t.ok(downloading, 'R2 is downloading 1.4.0');
+  const stateFile = path.join(lab.dir, 'push-state.json');
+  const onDisk = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  t.match(onDisk, { state: 'running', wave: 0, bundles: [{ name: 'dmvpn-x86_64-1.4.0.fw', version: '1.4.0' }] }, 'the push is on disk beside the serve directory');
+  t.equal(fs.statSync(stateFile).mode & 0o777, 0o600, 'mode 0600');
+  // a crash: SIGKILL to the supervisor (not to its watchdog, which starts a new one)
+  const control = lab.routers.get('R1')!.control;
+  const sup = nsExec(lab.ns('r1'), ['ps', '-eo', 'pid=,args='], { allowFail: true }).stdout.split('\n')
+    .find((l) => l.includes('dist/dmvpnd.mjs') && l.includes(control));
+  t.ok(sup, 'the hub\'s supervisor process found');
+  const killedAt = logOf('R1').length;
+  process.kill(Number(sup!.trim().split(/\s+/)[0]), 'SIGKILL');
+  const takenUp = await waitFor(() => /push taken up after a restart: wave 1 of 2/.test(logOf('R1').slice(killedAt)), 60_000, 500);
+  t.ok(takenUp, 'the restarted supervisor took the push up (logged)');
+  t.match(lab.ctl('R1', 'show firmware push'), /^Firmware push: running, wave 1 of 2, started \d\d:\d\d:\d\d ago \(taken up after a restart \d\d:\d\d:\d\d ago\)$/m, 'show firmware push says so');
+  const done = await waitFor(() => pushView().push?.state === 'done', 300_000, 500);
+  t.ok(done, `the push finished (${lab.ctl('R1', 'show firmware push')})`);
+  const after = logOf('R1').slice(killedAt);
+  const r2done = after.indexOf('spoke 192.168.0.2: done'), wave2 = after.indexOf('wave 2 of 2: 192.168.0.3');
+  t.ok(r2done >= 0 && wave2 > r2done, 'R2 done and wave 2 started by the new supervisor, in that order');
+  for (const r of ['R2', 'R3'] as const) {
+    await waitFor(() => /Firmware version 1\.4\.0/.test(firmwareOf(r)), 30_000, 500);
+    t.match(firmwareOf(r), /Firmware version 1\.4\.0 \(x86_64\)/, `${r} runs 1.4.0`);
+  }
+  t.match(JSON.parse(fs.readFileSync(stateFile, 'utf8')), { state: 'done', message: 'all 2 spoke(s) updated' }, 'the finished push on disk');
 });
 
 t.test('no one but the spoke\'s hub can trigger an update; no one but a registered peer is served', async (t) => {

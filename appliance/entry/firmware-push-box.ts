@@ -3,9 +3,12 @@
 // (firmware/push-client.ts) when it has an updater. Both see the appliance through the ExecContext:
 // the tunnel address, the registered NHRP peers, the NHS that answered us.
 import fs from 'node:fs';
+import path from 'node:path';
 import { PushService } from '../firmware/push-service.js';
 import { PushClient } from '../firmware/push-client.js';
 import { FIRMWARE_PORT } from '../firmware/report.js';
+import { MAX_PUSH_FILE } from '../firmware/push-store.js';
+import { writeFileAtomic } from '../supervisor/startup-config.js';
 import type { FirmwareService } from '../firmware/update.js';
 import type { ExecContext } from '../supervisor/exec-context.js';
 import type { Level } from '../log/log.js';
@@ -20,7 +23,9 @@ function registeredPeers(ctx: ExecContext): string[] {
 }
 
 /** The hub side: the commands on every box with a firmware key; the server only while the serve
- *  directory (DMVPN_FIRMWARE_SERVE, /data/firmware/serve) exists: `firmware fetch` creates it. */
+ *  directory (DMVPN_FIRMWARE_SERVE, /data/firmware/serve) exists: `firmware fetch` creates it. A push
+ *  is kept beside that directory (push-state.json, 0600, written atomically) and taken up by the next
+ *  supervisor. */
 export function boxPushService(ctx: ExecContext, env: NodeJS.ProcessEnv, log: Log): PushService | undefined {
   const dir = env.DMVPN_FIRMWARE_SERVE ?? '/data/firmware/serve';
   const keyFile = env.DMVPN_FIRMWARE_KEY ?? '/etc/dmvpn-firmware.pub';
@@ -30,7 +35,16 @@ export function boxPushService(ctx: ExecContext, env: NodeJS.ProcessEnv, log: Lo
     log('error', 'PUSH', `no firmware push: the public key is unreadable (${(e as Error).message})`);
     return undefined;
   }
-  const s = new PushService({ dir, port: Number(env.DMVPN_FIRMWARE_PORT ?? FIRMWARE_PORT), publicKeyPem, log,
+  const stateFile = path.join(path.dirname(dir), 'push-state.json');
+  const store = {
+    load: () => {
+      if (!fs.existsSync(stateFile)) return undefined;
+      if (fs.statSync(stateFile).size > MAX_PUSH_FILE) throw new Error(`${stateFile} is larger than ${MAX_PUSH_FILE} bytes`);
+      return fs.readFileSync(stateFile, 'utf8');
+    },
+    save: (text: string) => { fs.mkdirSync(path.dirname(stateFile), { recursive: true }); writeFileAtomic(stateFile, text); },
+  };
+  const s = new PushService({ dir, port: Number(env.DMVPN_FIRMWARE_PORT ?? FIRMWARE_PORT), publicKeyPem, log, store,
     tunnelAddress: () => tunnelAddress(ctx), registeredPeers: () => registeredPeers(ctx),
     rate: Number(env.DMVPN_FIRMWARE_SERVE_RATE ?? 0), waveTimeoutMs: env.DMVPN_FIRMWARE_WAVE_S ? Number(env.DMVPN_FIRMWARE_WAVE_S) * 1000 : undefined });
   s.start();

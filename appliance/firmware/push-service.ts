@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkSignature, readHeadOf } from './verify.js';
 import { FirmwareServer, newServeCounters } from './serve.js';
-import { PushController, type PushBundle } from './push.js';
+import { PushController, type PushBundle, type PushOptions } from './push.js';
 import { BUNDLE_NAME, BUNDLE_PATH, parseReport } from './report.js';
 import { fetchBundle } from './fetch.js';
 import { ipToU32 } from '../net/ipv4.js';
@@ -24,6 +24,8 @@ export interface PushServiceOptions {
   registeredPeers(): string[];
   rate?: number;
   waveTimeoutMs?: number;
+  /** where a push is kept across restarts of the supervisor (push.ts, push-store.ts) */
+  store?: PushOptions['store'];
   log(level: 'info' | 'notice' | 'warn' | 'error', mnemonic: string, text: string): void;
 }
 
@@ -57,6 +59,7 @@ export class PushService {
       url: (name) => `http://${this.server?.address ?? o.tunnelAddress()}:${o.port}${BUNDLE_PATH}${name}`,
       waveTimeoutMs: o.waveTimeoutMs ?? 30 * 60_000,
       log: o.log,
+      store: o.store,
     });
   }
 

@@ -6,10 +6,18 @@
 // What is pushed is chosen once, at the start (the newest bundle of each arch): a later wave gets the
 // version the earlier ones proved, even if the serve directory changes meanwhile, and a report costs
 // no directory read.
+//
+// A push outlives the hub's supervisor (a crash its watchdog heals, a reload, a power cut): the push
+// and its rows are written to a store (push-store.ts) at every change of state (not at every progress
+// report), and a new controller takes them up: the wave goes on with its timer's remaining time, the
+// spokes already told are not told again (their baseline is kept, so a result they report later is
+// still judged as new or not), and a push whose bundle is gone from the serve directory meanwhile
+// stops, saying so. A finished push is kept too, so `show firmware push` still shows how it ended.
 import { compareVersions, type Arch } from './manifest.js';
 import type { HubAnswer, SpokeReport } from './report.js';
+import { decodePush, encodePush, type SavedPush, type PushBundle, type PushRow } from './push-store.js';
 
-export interface PushBundle { name: string; version: string; arch: Arch }
+export type { PushBundle, PushRow, RowState } from './push-store.js';
 
 export interface PushOptions {
   /** the served bundles whose heads verified (the newest of the spoke's arch is pushed); read at a push's start */
@@ -17,26 +25,11 @@ export interface PushOptions {
   url(name: string): string;
   waveTimeoutMs: number;
   log(level: 'info' | 'notice' | 'warn' | 'error', mnemonic: string, text: string): void;
+  /** where the push is kept across restarts (none: in memory only) */
+  store?: { load(): string | undefined; save(text: string): void };
 }
 
-export type RowState = 'waiting' | 'told' | 'downloading' | 'verifying' | 'writing' | 'rebooting' | 'trial' | 'done' | 'failed' | 'not started';
-
-export interface PushRow {
-  address: string;
-  wave: number;
-  state: RowState;
-  /** the version pushed to it */
-  version?: string;
-  running?: string;
-  bytes?: number;
-  total?: number;
-  detail: string;
-  /** the spoke's last-result time when it was told: a result with another time is new */
-  baseline?: string;
-  updatedAt: number;
-}
-
-interface Push { waves: string[][]; wave: number; bundles: Map<Arch, PushBundle>; rows: Map<string, PushRow>; state: 'running' | 'done' | 'failed'; message: string; startedAt: number; timer?: NodeJS.Timeout }
+interface Push extends Omit<SavedPush, 'bundles' | 'rows'> { bundles: Map<Arch, PushBundle>; rows: Map<string, PushRow>; timer?: NodeJS.Timeout }
 
 function newestByArch(bundles: PushBundle[]): Map<Arch, PushBundle> {
   const m = new Map<Arch, PushBundle>();
@@ -58,7 +51,35 @@ export class PushController {
   private readonly wakers = new Map<string, () => void>();
   private prunedAt = 0;
 
-  constructor(private readonly o: PushOptions) {}
+  constructor(private readonly o: PushOptions) { this.restore(); }
+
+  /** Takes up the push the store holds (written by the supervisor before this one). */
+  private restore(): void {
+    let text: string | undefined;
+    try { text = this.o.store?.load(); } catch (e) { this.o.log('error', 'PUSH', `push state unreadable (${(e as Error).message}): no push taken up`); return; }
+    if (text === undefined) return;
+    const saved = decodePush(text);
+    if (typeof saved === 'string') { this.o.log('error', 'PUSH', `push state unreadable (${saved}): no push taken up`); return; }
+    const p: Push = { ...saved, bundles: new Map(saved.bundles.map((b) => [b.arch, b])), rows: new Map(saved.rows.map((r) => [r.address, r])) };
+    this.push = p;
+    if (p.state !== 'running') return;
+    p.resumedAt = Date.now();
+    const served = this.o.bundles();
+    const gone = [...p.bundles.values()].find((b) => !served.some((s) => s.name === b.name && s.version === b.version && s.arch === b.arch));
+    if (gone) { this.fail(p, `bundle ${gone.name} (${gone.version}) is no longer served: the push cannot go on after the restart`); return; }
+    this.o.log('notice', 'PUSH', `push taken up after a restart: wave ${p.wave + 1} of ${p.waves.length}`);
+    this.armWaveTimer(p, Math.max(0, p.waveStartedAt + this.o.waveTimeoutMs - Date.now()));
+  }
+
+  /** Writes the push to the store (after every change of state; a failed write is logged, the push
+   *  goes on in memory). */
+  private save(): void {
+    if (!this.o.store || !this.push) return;
+    const p = this.push;
+    try { this.o.store.save(encodePush({ ...p, bundles: [...p.bundles.values()], rows: [...p.rows.values()] })); } catch (e) {
+      this.o.log('error', 'PUSH', `push state not saved (${(e as Error).message}): a restart now would forget the push`);
+    }
+  }
 
   /** Starts a push to `targets` (tunnel addresses of registered peers), `waveSize` at a time. */
   start(targets: string[], waveSize: number): string {
@@ -70,7 +91,7 @@ export class PushController {
     for (let i = 0; i < targets.length; i += waveSize) waves.push(targets.slice(i, i + waveSize));
     const rows = new Map<string, PushRow>();
     waves.forEach((w, i) => w.forEach((a) => rows.set(a, { address: a, wave: i + 1, state: 'waiting', detail: i === 0 ? 'waiting for its report' : `wave ${i + 1}`, updatedAt: Date.now() })));
-    this.push = { waves, wave: 0, bundles, rows, state: 'running', message: '', startedAt: Date.now() };
+    this.push = { waves, wave: 0, bundles, rows, state: 'running', message: '', startedAt: Date.now(), waveStartedAt: Date.now() };
     const what = [...bundles.values()].map((b) => `${b.version} (${b.arch}, ${b.name})`).join(', ');
     this.o.log('notice', 'PUSH', `push of ${what} to ${targets.length} spoke(s) in ${waves.length} wave(s) of ${waveSize}`);
     this.startWave();
@@ -86,15 +107,21 @@ export class PushController {
 
   private startWave(): void {
     const p = this.push!;
-    clearTimeout(p.timer);
-    p.timer = setTimeout(() => this.waveTimeout(p), this.o.waveTimeoutMs);
-    p.timer.unref?.();
+    p.waveStartedAt = Date.now();
+    this.armWaveTimer(p, this.o.waveTimeoutMs);
     for (const a of p.waves[p.wave]) {
       const r = p.rows.get(a)!;
       r.detail = 'waiting for its report';
       this.wakers.get(a)?.();
     }
     this.o.log('info', 'PUSH', `wave ${p.wave + 1} of ${p.waves.length}: ${p.waves[p.wave].join(', ')}`);
+    this.save();
+  }
+
+  private armWaveTimer(p: Push, ms: number): void {
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => this.waveTimeout(p), ms);
+    p.timer.unref?.();
   }
 
   private waveTimeout(p: Push): void {
@@ -112,6 +139,7 @@ export class PushController {
     clearTimeout(p.timer);
     for (const r of p.rows.values()) if (r.state === 'waiting') { r.state = 'not started'; r.detail = 'the push stopped'; }
     this.o.log('error', 'PUSH', `push stopped in wave ${p.wave + 1}: ${message}`);
+    this.save();
   }
 
   /** A peer's report (already parsed); resolves to the answer, held up to report.wait seconds when
@@ -133,7 +161,15 @@ export class PushController {
     return answer;
   }
 
+  /** evaluateRow, and the push saved when the row's state changed (not for mere progress) */
   private evaluate(peer: string, rep: SpokeReport): HubAnswer {
+    const before = this.push?.rows.get(peer)?.state;
+    const answer = this.evaluateRow(peer, rep);
+    if (this.push?.rows.get(peer)?.state !== before) this.save();
+    return answer;
+  }
+
+  private evaluateRow(peer: string, rep: SpokeReport): HubAnswer {
     const p = this.push;
     const r = p?.rows.get(peer);
     if (!p || !r || r.wave > p.wave + 1 || r.state === 'done' || r.state === 'failed' || r.state === 'not started') return {};
@@ -180,12 +216,13 @@ export class PushController {
     p.state = 'done';
     p.message = `all ${p.rows.size} spoke(s) updated`;
     this.o.log('notice', 'PUSH', `push done: ${p.message}`);
+    this.save();
   }
 
   view() {
     const p = this.push;
     return {
-      push: p && { state: p.state, message: p.message, wave: p.wave + 1, waves: p.waves.length, startedAt: p.startedAt },
+      push: p && { state: p.state, message: p.message, wave: p.wave + 1, waves: p.waves.length, startedAt: p.startedAt, ...(p.resumedAt ? { resumedAt: p.resumedAt } : {}) },
       rows: p ? [...p.rows.values()].map((r) => ({ ...r })) : [],
       reports: [...this.reports].map(([address, v]) => ({ address, ...v })),
     };

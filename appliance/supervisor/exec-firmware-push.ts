@@ -33,7 +33,7 @@ function progress(r: { bytes?: number; total?: number }): string {
 export function formatFirmwarePush(v: ReturnType<PushService['view']>, now = Date.now()): string {
   const c = v.counters;
   const lines = [v.push
-    ? `Firmware push: ${v.push.state}, wave ${v.push.wave} of ${v.push.waves}, started ${ago(now - v.push.startedAt)} ago${v.push.message ? `: ${v.push.message}` : ''}`
+    ? `Firmware push: ${v.push.state}, wave ${v.push.wave} of ${v.push.waves}, started ${ago(now - v.push.startedAt)} ago${v.push.resumedAt ? ` (taken up after a restart ${ago(now - v.push.resumedAt)} ago)` : ''}${v.push.message ? `: ${v.push.message}` : ''}`
     : 'Firmware push: none since start'];
   lines.push(v.serving ? `Serving on ${v.serving}: ${c.requests} requests, ${c.statusPosts} reports, ${c.bundleFull} full and ${c.bundleRanged} ranged downloads${v.rangeStarts.length ? ` (from byte ${v.rangeStarts.join(', ')})` : ''}, ${c.bytesServed} bytes; refused: ${c.notPeer} not a peer, ${c.badRequest} bad, ${c.notFound} not found`
     : `Not serving: ${v.notServing}`);
