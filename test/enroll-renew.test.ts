@@ -17,6 +17,7 @@ import { requestRenewal, renewalProblem, answerProblem } from '../appliance/enro
 import { issueCertificate, keyId } from '../appliance/enroll/issue.js';
 import { checkRenewal } from '../appliance/enroll/renew-check.js';
 import { renewalPlans, withOwnCertificate, CertRenewal } from '../appliance/enroll/cert-renewal.js';
+import { formatPkiTrustpointsStatus } from '../appliance/show/crypto-pki.js';
 import { certificateRequest } from '../appliance/ike/pki/csr.js';
 import { certLifetimeMs, renewalGraceMs, type EnrollmentConfig } from '../appliance/config/model-enroll.js';
 import type { ApplianceConfig } from '../appliance/config/model.js';
@@ -205,12 +206,24 @@ t.test('the spoke: due at its percent of the lifetime, the certificate replaced 
   await r.tick();
   t.match(r.counters, { attempts: 1, failed: 1, renewed: 0 }, 'due: asked; the hub unreachable: failed');
   t.match(logs.join('\n'), /RENEW_FAILED: trustpoint DMVPN-ENROLL: certificate [0-9A-F]+ not renewed: request failed: connect ECONNREFUSED.* expires in \d+ s; retrying in \d+ s/);
+  const failedAt = clock;
+  const st = r.status();
+  t.match(st, [{ trustpoint: 'DMVPN-ENROLL', url: 'https://127.0.0.1:4430', percent: 70, serial: cert.serialNumber, dueMs: plans[0].dueMs, endMs: end,
+    last: { at: failedAt, ok: false, text: /request failed: connect ECONNREFUSED/ } }], 'status: the failure and its reason');
+  t.ok(st[0].nextRetryAt! - failedAt >= 24_000 && st[0].nextRetryAt! - failedAt <= 36_000, 'status: the next attempt 24-36 s later');
+  const shownStatus = formatPkiTrustpointsStatus(running.crypto.pki, st, false, failedAt + 5000);
+  t.match(shownStatus, /^Trustpoint DMVPN-ENROLL:\n  Issuing CA certificate configured:\n/, 'show crypto pki trustpoints status: the trustpoint');
+  t.match(shownStatus, new RegExp(`  Router General Purpose certificate configured:\\n    Subject Name:\\n[\\s\\S]*?    Serial Number \\(hex\\): ${cert.serialNumber}\\n    Validity: `), 'its certificate');
+  t.match(shownStatus, /    Keys generated \.+ Yes \(ed25519 DEVICE\)\n    Issuing CA authenticated \.+ Yes\n/, 'its state, IOS style');
+  t.match(shownStatus, /  Auto-enroll: at 70% of the lifetime, with https:\/\/127\.0\.0\.1:4430\n    Renewal due \.+ \d\d:\d\d:\d\d UTC \w+ \d+ \d+ \(00:00:05 ago\)\n    Certificate expires \.+ .* \(in 00:0\d:\d\d\)\n    Last renewal \.+ 00:00:05 ago: failed: request failed: connect ECONNREFUSED[^\n]*\n    Next attempt \.+ in 00:00:[1-3]\d\n/, 'the renewal: due, expiry, the failure, the next attempt');
   await r.tick();
   t.equal(r.counters.attempts, 1, 'not again before the retry wait (24-36 s)');
   clock += 37_000;
   answers.push(() => ({ v: 1, status: 'renewed', certificate: newPem, ca: creds.caCert }));
   await r.tick();
   t.match(r.counters, { attempts: 2, renewed: 1 }, 'retried and renewed');
+  t.match(r.status(), [{ serial: newCert.serialNumber, last: { ok: true, text: `certificate ${cert.serialNumber} renewed` } }], 'status: renewed, no retry pending');
+  t.equal(r.status()[0].nextRetryAt, undefined);
   t.equal(renewalPlans(running)[0].serial, newCert.serialNumber, 'the running config holds the new certificate');
   t.match(startup, new RegExp(`certificate ${newCert.serialNumber}\\n`), 'so does the startup-config');
   t.match(logs.join('\n'), new RegExp(`RENEWED: trustpoint DMVPN-ENROLL: certificate ${cert.serialNumber} renewed as ${newCert.serialNumber}, valid until .*; running and startup config updated`));

@@ -34,6 +34,7 @@ t.test('an enrolled spoke renews its certificate before it runs out, without dro
   const r2log = lab.ctl('R2', 'show logging');
   t.match(r2log, new RegExp(`RENEWED: trustpoint DMVPN-ENROLL: certificate ${s1} renewed as [0-9A-F]+, valid until .*; running and startup config updated`), 'R2: logged, both configs updated');
   t.match(r2log, /certificates changed; IKE uses them for new SAs, established SAs kept/, 'R2: live apply took the certificate in place');
+  t.match(lab.ctl('R2', 'show crypto pki trustpoints status'), new RegExp(`    Last renewal \\.+ [\\d:]+ ago: certificate ${s1} renewed\\n`), 'R2: show crypto pki trustpoints status: renewed');
   t.notMatch(r2log, /reconfigured, tunnel restarted/, 'R2: the tunnel was not restarted');
   t.ok((enrollView()?.counters.renewed ?? 0) >= 1, `hub: renewals counted (${enrollView()?.counters.renewed})`);
   t.match(ownSerial(fs.readFileSync(r2cfg, 'utf8')) ?? '', /^[0-9A-F]+$/, 'R2: the startup-config holds a certificate');
@@ -56,5 +57,7 @@ t.test('an enrolled spoke renews its certificate before it runs out, without dro
   const refused = await waitFor(() => /RENEW_FAILED: .*hub refused: not-enrolled/.test(lab.ctl('R2', 'show logging')), 90000, 1000);
   t.ok(refused, 'R2: its next renewal refused, not-enrolled, in its log');
   if (!refused) t.comment(logs());
+  const status = lab.ctl('R2', 'show crypto pki trustpoints status');
+  t.match(status, /^Trustpoint DMVPN-ENROLL:\n[\s\S]*  Auto-enroll: at 70% of the lifetime, with https:\/\/172\.16\.15\.2:4430\n    Renewal due \.+ .*\n    Certificate expires \.+ .*\n    Last renewal \.+ [\d:]+ ago: failed: hub refused: not-enrolled[^\n]*\n    Next attempt \.+ in [\d:]+\n/m, 'R2: show crypto pki trustpoints status: the refusal and the next attempt');
   t.ok((enrollView()?.refused ?? []).some((r: { reason: string }) => r.reason === 'not-enrolled'), 'hub: listed as refused, not-enrolled');
 });

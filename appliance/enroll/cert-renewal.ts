@@ -27,6 +27,22 @@ const RETRY_CAP_MS = 3600_000;
 
 const pemOf = (derHex: string) => new X509Certificate(Buffer.from(derHex, 'hex')).toString();
 
+/** What `show crypto pki trustpoints status` tells of a trustpoint that renews (show/crypto-pki.ts). */
+export interface RenewalStatus {
+  trustpoint: string;
+  url: string;
+  percent: number;
+  regenerate: boolean;
+  /** the certificate in use */
+  serial: string;
+  dueMs: number;
+  endMs: number;
+  /** the last attempt's outcome (since this supervisor started) */
+  last?: { at: number; ok: boolean; text: string };
+  /** a failed renewal is tried again at this time */
+  nextRetryAt?: number;
+}
+
 /** A trustpoint that renews: its server, its percent, our certificate and its CA, and when it is due. */
 export interface RenewalPlan { trustpoint: string; at: { host: string; port: number }; percent: number; regenerate: boolean; label: string; certPem: string; caPem: string; serial: string; dueMs: number; endMs: number }
 
@@ -92,6 +108,8 @@ export class CertRenewal {
   private busy = false;
   /** per trustpoint: no attempt before this time, and the wait after the next failure */
   private readonly retry = new Map<string, { at: number; wait: number }>();
+  /** per trustpoint: the last attempt's outcome */
+  private readonly results = new Map<string, { at: number; ok: boolean; text: string }>();
   readonly counters = { attempts: 0, renewed: 0, failed: 0 };
   /** the plans of the crypto config last looked at: live apply replaces the running config whole, so
    *  the same object means the same certificates (not parsed again every tick) */
@@ -109,6 +127,16 @@ export class CertRenewal {
 
   private now(): number { return this.d.now?.() ?? Date.now(); }
 
+  /** The trustpoints that renew, from the running config, with what happened to their renewals. */
+  status(): RenewalStatus[] {
+    return renewalPlans(this.d.config()).map((p) => ({
+      trustpoint: p.trustpoint, url: `https://${p.at.host}:${p.at.port}`, percent: p.percent, regenerate: p.regenerate,
+      serial: p.serial, dueMs: p.dueMs, endMs: p.endMs,
+      ...(this.results.has(p.trustpoint) ? { last: this.results.get(p.trustpoint) } : {}),
+      ...(this.retry.has(p.trustpoint) ? { nextRetryAt: this.retry.get(p.trustpoint)!.at } : {}),
+    }));
+  }
+
   /** Renews every certificate that is due (one at a time). */
   async tick(): Promise<void> {
     if (this.busy) return;
@@ -122,6 +150,7 @@ export class CertRenewal {
         const resume = p.regenerate && this.d.keys?.staged(rolloverLabel(p.label), p.serial) !== undefined;
         if ((now < p.dueMs && !resume) || now < (this.retry.get(p.trustpoint)?.at ?? 0)) continue;
         const why = await this.renew(p);
+        this.results.set(p.trustpoint, { at: this.now(), ok: why === undefined, text: why ?? `certificate ${p.serial} renewed` });
         if (why === undefined) { this.retry.delete(p.trustpoint); continue; }
         this.counters.failed++;
         const wait = this.retry.get(p.trustpoint)?.wait ?? RETRY_FIRST_MS;

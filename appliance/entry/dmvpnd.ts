@@ -140,6 +140,7 @@ const exec = new ExecCommands(app.execContext(), {
   firmwarePush,
   enrollment,
   crls: () => crl.view(enrollment?.service.issuedCrl()),
+  renewals: () => renewal.status(),
   ntp,
   startupConfig: process.env.DMVPN_STARTUP_CONFIG ?? opts.config,
   reload: (reason) => void reload(reason),

@@ -3,7 +3,7 @@
 import { certOf } from '../ike/pki/trustpoint.js';
 import { chainCerts, type PkiConfig, type KeyKind } from '../config/model-pki.js';
 import { derHexLines } from '../config/render-pki.js';
-import { iosDate } from './time.js';
+import { iosDate, iosTime } from './time.js';
 
 export interface PublicKeyRow { label: string; kind: KeyKind; bits: number; created: string; spki: Uint8Array }
 
@@ -77,6 +77,48 @@ export function formatPkiTrustpoints(pki: PkiConfig | undefined, json = false): 
     out.push(ca ? '    Certificate configured.' : '    CA certificate not configured (crypto pki authenticate).');
     out.push(certs.some((c) => !c.ca) ? '    Router certificate configured.' : '    Router certificate not configured (crypto pki import ... certificate).');
     if (t.keyPair) out.push(`    Key pair: ${t.keyPair.kind} ${t.keyPair.label}`);
+    out.push('');
+  }
+  return out.length ? out.join('\n') : '% No trustpoints\n';
+}
+
+/** What a renewing trustpoint's status shows (enroll/cert-renewal.ts RenewalStatus). */
+export interface TrustpointRenewal {
+  trustpoint: string; url: string; percent: number; regenerate: boolean; serial: string; dueMs: number; endMs: number;
+  last?: { at: number; ok: boolean; text: string }; nextRetryAt?: number;
+}
+
+const dots = (label: string) => `    ${label} ${'.'.repeat(Math.max(2, 26 - label.length))} `;
+const inOrAgo = (ms: number, now: number) => (ms >= now ? `in ${iosTime((ms - now) / 1000)}` : `${iosTime((now - ms) / 1000)} ago`);
+
+/** `show crypto pki trustpoints status`: per trustpoint its certificates, keys and, for one that renews
+ *  itself (auto-enroll with an enrollment url: an enrolled spoke), when and how its renewal goes. */
+export function formatPkiTrustpointsStatus(pki: PkiConfig | undefined, renewals: TrustpointRenewal[], json = false, now = Date.now()): string {
+  const tps = pki?.trustpoints ?? [];
+  if (json) return JSON.stringify(tps.map((t) => ({ name: t.name, renewal: renewals.find((r) => r.trustpoint === t.name) }))) + '\n';
+  const out: string[] = [];
+  for (const t of tps) {
+    const certs = chainCerts(pki, t.name);
+    const ca = certs.find((c) => c.ca), own = certs.find((c) => !c.ca);
+    out.push(`Trustpoint ${t.name}:`);
+    if (ca) out.push('  Issuing CA certificate configured:', '    Subject Name:', ...dnLines(certOf(ca).subject, '     '));
+    if (own) {
+      const x = certOf(own);
+      out.push('  Router General Purpose certificate configured:', '    Subject Name:', ...dnLines(x.subject, '     '),
+        `    Serial Number (hex): ${x.serialNumber}`, `    Validity: ${iosDate(new Date(x.validFrom))} - ${iosDate(new Date(x.validTo))}`);
+    }
+    out.push('  State:',
+      `${dots('Keys generated')}${t.keyPair ? `Yes (${t.keyPair.kind} ${t.keyPair.label})` : 'No'}`,
+      `${dots('Issuing CA authenticated')}${ca ? 'Yes' : 'No'}`,
+      `${dots('Certificate request(s)')}${own ? 'None' : 'Not enrolled'}`);
+    const r = renewals.find((x) => x.trustpoint === t.name);
+    if (r) {
+      out.push(`  Auto-enroll: at ${r.percent}% of the lifetime, with ${r.url}${r.regenerate ? ', new key pair each time' : ''}`,
+        `${dots('Renewal due')}${iosDate(new Date(r.dueMs))} (${inOrAgo(r.dueMs, now)})`,
+        `${dots('Certificate expires')}${iosDate(new Date(r.endMs))} (${inOrAgo(r.endMs, now)})`,
+        `${dots('Last renewal')}${r.last ? `${inOrAgo(r.last.at, now)}: ${r.last.ok ? r.last.text : `failed: ${r.last.text}`}` : 'none since start'}`);
+      if (r.nextRetryAt !== undefined) out.push(`${dots('Next attempt')}${inOrAgo(r.nextRetryAt, now)}`);
+    }
     out.push('');
   }
   return out.length ? out.join('\n') : '% No trustpoints\n';

@@ -13,6 +13,7 @@ import type { FirmwareService } from '../firmware/update.js';
 import type { PushService } from '../firmware/push-service.js';
 import type { EnrollmentServer } from '../enroll/server.js';
 import type { CrlView } from '../enroll/crl-view.js';
+import type { TrustpointRenewal } from '../show/crypto-pki.js';
 
 export interface SystemOptions {
   /** the file `write memory` writes and the next start loads */
@@ -34,6 +35,8 @@ export interface SystemOptions {
   enrollment?: EnrollmentServer;
   /** the CRLs the box holds (enroll/crl-fetch.ts): `show crypto pki crls` */
   crls?: () => CrlView;
+  /** the renewals of the trustpoints that renew themselves (enroll/cert-renewal.ts): `show crypto pki trustpoints status` */
+  renewals?: () => TrustpointRenewal[];
 }
 
 type Handler = (a: Args) => string;

@@ -30,6 +30,7 @@ import { pkiCommands } from './exec-pki.js';
 import { firmwarePushCommands } from './exec-firmware-push.js';
 import { enrollmentCommands } from './exec-enroll.js';
 import { formatPkiCrls } from '../show/crypto-pki-crls.js';
+import { formatPkiTrustpointsStatus } from '../show/crypto-pki.js';
 
 type Handler = (a: Args) => string | Promise<string>;
 
@@ -95,6 +96,8 @@ export class ExecCommands {
       ...(system?.firmwarePush ? firmwarePushCommands(system.firmwarePush) : {}), // firmware push, show firmware push
       ...(system?.enrollment ? enrollmentCommands(system.enrollment, () => ctx.ike()) : {}), // show dmvpn enrollment, approve, clear binding
       ...(system?.crls ? both('show crypto pki crls', (json) => formatPkiCrls(system.crls!(), json)) : {}), // the spoke's CRLs (enroll/crl-view.ts)
+      // certificates, keys and (an enrolled spoke) the renewal of each trustpoint
+      ...both('show crypto pki trustpoints status', (json) => formatPkiTrustpointsStatus(ctx.config()?.crypto.pki, system?.renewals?.() ?? [], json)),
     };
   }
 
