@@ -130,7 +130,11 @@ t.test('the control socket while enrolling: its commands, abbreviations, help, t
   t.match(await s.feed('configure terminal'), /^% Not available while the box enrolls/, 'configure terminal refused in a session too');
   t.equal(s.prompt, 'Router#', 'still exec (the console leaves its configuration mode)');
   t.equal(s.complete('dmvpn enr'), 'dmvpn enrollment ', 'Tab');
-  t.equal(h.openSession(false).prompt, 'Router>', 'user exec prompt');
+  const user = h.openSession(false);
+  t.equal(user.prompt, 'Router>', 'user exec prompt');
+  t.equal(await user.feed('dmvpn enrollment stop'), '% This command needs privileged exec (enable)\n', 'user exec: no actions');
+  t.match(await user.feed('show dmvpn enrollment'), /^Zero-touch enrollment: /, 'user exec: show');
+  t.notOk(p.signal.aborted, 'not stopped by user exec');
   t.equal(await run('dmvpn enrollment retry'), '% trying again now (attempt 2)\n', 'retry through the socket');
   await waited;
   t.match(await s.feed('dmvpn enrollment stop'), /^% enrollment stopped/, 'stop through a session');

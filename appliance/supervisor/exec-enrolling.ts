@@ -68,6 +68,8 @@ export function enrollingControl(b: EnrollingBox, hostname: () => string): Contr
       return {
         feed: async (line) => {
           if (/^\s*(exit|logout|quit)\s*$/i.test(line)) { closed = true; return ''; }
+          // user exec reaches `show` only (the actions change what the box does)
+          if (!privileged && /^\s*dm/i.test(line)) return '% This command needs privileged exec (enable)\n';
           return runLine(tree, line);
         },
         complete: (line) => complete(tree, line),
