@@ -172,7 +172,8 @@ t.test('NhsClient reports up and down changes once each', async (t) => {
   const sent: NhrpMessage[] = [];
   const c = new NhsClient({ clock, nhsTunnelIp: HUB.ip, nhsNbma: HUB.nbma, selfTunnelIp: A.ip, selfNbma: A.nbma, holdtime: 60,
     registrationTimeout: 20, unique: true, mtu: 1400, allocRequestId: () => sent.length + 1, send: (_d, m) => sent.push(m),
-    log: () => {}, upChanged: (up) => changes.push(up) });
+    log: () => {}, upChanged: (up) => changes.push(up), unanswered: () => silent.push(clock.now()) });
+  const silent: number[] = [];
   const answer = (code = 0) => c.onReply({ ...sent.at(-1)!, type: NhrpType.RegistrationReply, cies: [cie({ code })] });
   c.start();
   answer();
@@ -187,6 +188,7 @@ t.test('NhsClient reports up and down changes once each', async (t) => {
   clock.advance(2 * 64_000); // the retry after the longest backoff
   answer();
   t.same(changes, [true, false, true]);
+  t.equal(silent.length, 1, 'unanswered() once: for the three unanswered requests, not for the refusal (it came back) nor the later ones');
   c.stop();
   t.same(changes, [true, false, true], 'stop() is not a change (the engine is going away)');
 });
