@@ -360,6 +360,41 @@ t.test('manual approval through the service, show dmvpn enrollment, and a client
   const id = [...direct.pending.keys()][0];
   t.match(direct.approve('zz'), /at least 8 hexadecimal digits/, 'approve: a malformed key refused');
   t.match(direct.approve('00000000'), /no pending request/, 'approve: an unknown key refused');
+  // the hub restarts: the pending request is still listed (a new service over the saved state)
+  let saved: EnrollmentState | undefined;
+  const restartedOver = (st: EnrollmentState, now?: () => Date) => new EnrollmentService({ config: () => cfg, credentials: () => creds, template: () => TEMPLATE,
+    state: structuredClone(st), save: (x) => { saved = structuredClone(x); }, log: (_l, m, x) => logs.push(`${m}: ${x}`), ...(now ? { now } : {}) });
+  const before = restartedOver(direct.state);
+  t.equal(before.pending.size, 0, '(the shared state object holds no pending list: the service keeps it)');
+  const first = new EnrollmentService({ config: () => cfg, credentials: () => creds, template: () => TEMPLATE, state: emptyState(),
+    save: (x) => { saved = structuredClone(x); }, log: () => undefined });
+  t.match(await first.handle(frame({ v: 1, token: 'FLEET', secret: SECRET, csr: dev.csr }).subarray(4), '172.16.25.2'), { status: 'pending' });
+  t.match(saved?.pending, [{ key: id, token: 'FLEET', from: '172.16.25.2' }], 'a new pending request is saved');
+  t.same(parseState(JSON.stringify(saved)), saved, 'and reads back');
+  const second = restartedOver(saved!);
+  t.match([...second.pending.values()], [{ key: id, token: 'FLEET', from: '172.16.25.2', approved: false }], 'after a restart: still pending');
+  t.match(second.approve(id.slice(0, 12)), /approved/, 'and the operator can approve it at once');
+  t.match(saved?.pending, [{ key: id }], 'the approval saved with the pending list');
+  const third = restartedOver(saved!);
+  t.match([...third.pending.values()], [{ key: id, approved: true }], 'approved across a restart too');
+  t.match(await third.handle(frame({ v: 1, token: 'FLEET', secret: SECRET, csr: dev.csr }).subarray(4), '172.16.25.2'), { status: 'admitted' }, 'admitted');
+  t.equal(saved?.pending, undefined, 'no longer pending in the saved state');
+  // a device that never asks again is forgotten after an hour, when another request comes
+  let clock = Date.now();
+  const idle = restartedOver({ ...emptyState(), pending: [{ key: 'ab'.repeat(32), token: 'FLEET', from: '172.16.99.2', since: clock - 7200_000 }] }, () => new Date(clock));
+  t.equal(idle.pending.size, 1, 'restored (an hour from the restart to ask again, however old)');
+  clock += 3700_000;
+  const other = device();
+  t.match(await idle.handle(frame({ v: 1, token: 'FLEET', secret: SECRET, csr: other.csr }).subarray(4), '172.16.35.2'), { status: 'pending' });
+  t.same([...idle.pending.values()].map((p) => p.from), ['172.16.35.2'], 'the silent one forgotten, the new one pending');
+  t.match(logs.join('\n'), /PENDING: device key abababababababab \(token FLEET\) forgotten: it has not asked for 60 minutes/);
+  // malformed pending lists are refused when read
+  for (const [what, bad] of [['not a list', { pending: 'x' }], ['a bad key', { pending: [{ key: 'zz', token: 'T', from: '1.2.3.4', since: 1 }] }],
+    ['a token with a space', { pending: [{ key: 'ab'.repeat(32), token: 'A B', from: '1.2.3.4', since: 1 }] }],
+    ['the same key twice', { pending: [0, 1].map(() => ({ key: 'ab'.repeat(32), token: 'T', from: '1.2.3.4', since: 1 })) }],
+    ['too many', { pending: Array.from({ length: 65 }, (_v, i) => ({ key: i.toString(16).padStart(64, '0'), token: 'T', from: '1.2.3.4', since: 1 })) }]] as const) {
+    t.equal(parseState(JSON.stringify({ ...emptyState(), ...bad })), 'pending is malformed', `state with ${what}: refused`);
+  }
   t.match(direct.approve(id.slice(0, 12)), /approved/, 'approve by key prefix');
   t.same(direct.state.approved, [id], 'the approval is kept in the state (saved: it survives a hub restart)');
   t.match(await ask(), { status: 'admitted', address: '192.168.0.10' }, 'admitted at the next attempt');

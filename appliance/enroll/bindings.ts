@@ -28,7 +28,16 @@ export interface EnrollmentState {
   /** device key -> the certificates issued to it and not expired yet (issued.ts): what the CRL of a
    *  revoked key lists (crl.ts). Recorded since the CRL came; certificates issued before are not here. */
   issued?: Record<string, IssuedCert[]>;
+  /** requests waiting for the operator's approval (`approval manual`): kept so that a hub restart does
+   *  not empty `show dmvpn enrollment`'s pending list until each device asks again (minutes of backoff) */
+  pending?: PendingRecord[];
 }
+
+/** a request waiting for approval: the device key, the token it came with, from where, since when (ms) */
+export interface PendingRecord { key: string; token: string; from: string; since: number }
+
+/** requests kept waiting for approval at once: more are refused until some are approved */
+export const MAX_PENDING = 64;
 
 /** one certificate the CA issued: its serial (hex, upper case, as node prints it) and its end (ms) */
 export interface IssuedCert { serial: string; notAfter: number }
@@ -68,11 +77,28 @@ export function parseState(text: string): EnrollmentState | string {
   if (o.approved !== undefined && (!Array.isArray(o.approved) || o.approved.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'approved is malformed';
   if (o.revoked !== undefined && (!Array.isArray(o.revoked) || o.revoked.some((k) => typeof k !== 'string' || !/^[0-9a-f]{64}$/.test(k)))) return 'revoked is malformed';
   if (o.issued !== undefined && issuedProblem(o.issued)) return 'issued is malformed';
-  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}), ...(o.revoked?.length ? { revoked: o.revoked } : {}), ...(o.issued ? { issued: o.issued } : {}) };
+  if (o.pending !== undefined && pendingProblem(o.pending)) return 'pending is malformed';
+  return { bindings: o.bindings, usedTokens: o.usedTokens, ...(o.approved?.length ? { approved: o.approved } : {}), ...(o.revoked?.length ? { revoked: o.revoked } : {}), ...(o.issued ? { issued: o.issued } : {}),
+    ...(o.pending?.length ? { pending: o.pending } : {}) };
 }
 
 /** a certificate serial as recorded: up to 20 octets (RFC 5280 4.1.2.2), hex */
 const SERIAL = /^[0-9A-F]{2,40}$/;
+
+/** printable, bounded: what a pending record's token name and source address may be */
+const SHORT_TEXT = /^[\x21-\x7e]{1,64}$/;
+
+function pendingProblem(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length > MAX_PENDING) return true;
+  const keys = new Set<string>();
+  for (const p of v as Array<Partial<PendingRecord>>) {
+    if (typeof p?.key !== 'string' || !/^[0-9a-f]{64}$/.test(p.key) || keys.has(p.key)) return true;
+    if (typeof p.token !== 'string' || !SHORT_TEXT.test(p.token) || typeof p.from !== 'string' || !SHORT_TEXT.test(p.from)) return true;
+    if (!Number.isSafeInteger(p.since) || (p.since as number) < 0) return true;
+    keys.add(p.key);
+  }
+  return false;
+}
 
 function issuedProblem(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return true;

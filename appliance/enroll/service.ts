@@ -15,7 +15,7 @@ import { decodeRequest, PROTOCOL_VERSION, type EnrollAnswer } from './codec.js';
 import { provenKey, issueCertificate } from './issue.js';
 import { deviceName } from './device-name.js';
 import { spokeConfig } from './template.js';
-import { bindingName, bindingOf, type EnrollmentState } from './bindings.js';
+import { bindingName, bindingOf, MAX_PENDING, type EnrollmentState } from './bindings.js';
 import { decideRekey } from './rekey.js';
 import { keyId } from './issue.js';
 import { withIssued, revokedSerials } from './issued.js';
@@ -24,10 +24,11 @@ import type { IssuedCrlSource } from './crl-view.js';
 import type { ServerCredentials } from './credentials.js';
 import type { Level } from '../log/log.js';
 
+/** a pending request whose device has not asked again for this long is forgotten (it asks every 5
+ *  minutes at most while it waits) */
+const PENDING_IDLE_MS = 3600_000;
 /** refusals kept for `show dmvpn enrollment` (the newest) */
 const MAX_REFUSALS = 32;
-/** pending requests kept at once (manual approval): more are refused until some are approved */
-const MAX_PENDING = 64;
 
 export interface Refusal { at: number; from: string; reason: RefusalReason | 'bad-request'; token?: string; key?: string; detail?: string }
 export interface Pending { key: string; token: string; from: string; since: number; last: number; approved: boolean }
@@ -59,7 +60,24 @@ export class EnrollmentService {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly crls = new CrlSource();
 
-  constructor(private readonly d: ServiceDeps) {}
+  constructor(private readonly d: ServiceDeps) {
+    // the requests that waited for approval when the hub last saved its state (a restart keeps them);
+    // the Map is the truth from here on, written with every save
+    for (const p of d.state.pending ?? []) {
+      if (bindingOf(d.state, p.key) || d.state.revoked?.includes(p.key)) continue;
+      // (its device has PENDING_IDLE_MS from now to ask again before it is forgotten)
+      this.pending.set(p.key, { ...p, last: this.now().getTime(), approved: d.state.approved?.includes(p.key) ?? false });
+    }
+    delete d.state.pending;
+  }
+
+  /** Saves `next` with the requests that wait for approval now (those not bound or revoked in it). */
+  private save(next: EnrollmentState): void {
+    const pending = [...this.pending.values()].filter((p) => !bindingOf(next, p.key) && !next.revoked?.includes(p.key))
+      .map(({ key, token, from, since }) => ({ key, token, from, since }));
+    const { pending: _old, ...rest } = next;
+    this.d.save(pending.length ? { ...rest, pending } : rest);
+  }
 
   private now(): Date { return this.d.now?.() ?? new Date(); }
 
@@ -81,7 +99,7 @@ export class EnrollmentService {
     const hits = [...this.pending.values()].filter((x) => x.key.startsWith(p));
     if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} pending request for device key ${p}\n`;
     const next = { ...this.d.state, approved: [...new Set([...(this.d.state.approved ?? []), hits[0].key])] };
-    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    try { this.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
     this.d.state.approved = next.approved;
     hits[0].approved = true;
     this.d.log('notice', 'APPROVED', `device key ${shortKey(hits[0].key)} (token ${hits[0].token}) approved: admitted at its next attempt`);
@@ -96,7 +114,7 @@ export class EnrollmentService {
     const hits = this.d.state.bindings.filter((b) => b.key.startsWith(p));
     if (hits.length !== 1) return `% ${hits.length ? 'more than one' : 'no'} binding for device key ${p}\n`;
     const next = { ...this.d.state, bindings: this.d.state.bindings.filter((b) => b !== hits[0]) };
-    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    try { this.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
     this.d.state.bindings = next.bindings;
     this.d.log('notice', 'UNBOUND', `device key ${shortKey(hits[0].key)} released ${hits[0].address} (token ${hits[0].token})`);
     return `% device key ${shortKey(hits[0].key)} released ${hits[0].address}\n`;
@@ -118,7 +136,7 @@ export class EnrollmentService {
     const nextRevoked = undo ? revoked.filter((k) => k !== key) : [...revoked, key];
     const next: EnrollmentState = { ...this.d.state, bindings: this.d.state.bindings.filter((b) => b.key !== key), ...(nextRevoked.length ? { revoked: nextRevoked } : {}) };
     if (!nextRevoked.length) delete next.revoked;
-    try { this.d.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
+    try { this.save(next); } catch (e) { return `% not saved: ${(e as Error).message}\n`; }
     this.d.state.bindings = next.bindings;
     if (next.revoked) this.d.state.revoked = next.revoked; else delete this.d.state.revoked;
     this.pending.delete(key);
@@ -170,7 +188,7 @@ export class EnrollmentService {
     // recorded before the answer goes out, so that a revocation lists every certificate handed out since
     const issued = withIssued(this.d.state, proven.key, certificate, now);
     if (dec.again) {
-      try { this.d.save({ ...this.d.state, issued }); } catch (e) {
+      try { this.save({ ...this.d.state, issued }); } catch (e) {
         this.counters.internalErrors++;
         return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: `state not saved: ${(e as Error).message}` });
       }
@@ -185,7 +203,7 @@ export class EnrollmentService {
         ...(this.d.state.revoked ? { revoked: this.d.state.revoked } : {}),
         issued,
       };
-      try { this.d.save(next); } catch (e) {
+      try { this.save(next); } catch (e) {
         this.counters.internalErrors++;
         return this.refuse(from, 'not-ready', { token: req.token, key: proven.key, detail: `state not saved: ${(e as Error).message}` });
       }
@@ -226,7 +244,7 @@ export class EnrollmentService {
     }
     // the binding moved (a new key) and the certificate recorded (issued.ts), saved before the answer goes out
     const saved: EnrollmentState = { ...(next ?? this.d.state), issued: withIssued(this.d.state, key, certificate, now) };
-    try { this.d.save(saved); } catch (e) {
+    try { this.save(saved); } catch (e) {
       this.counters.internalErrors++;
       return this.refuse(from, 'not-ready', { key: c.key, detail: `state not saved: ${(e as Error).message}` });
     }
@@ -262,12 +280,19 @@ export class EnrollmentService {
   }
 
   private hold(key: string, token: string, from: string, now: Date): EnrollAnswer {
+    // a device that stopped asking (a box sent back, a wrong one) must not hold a slot for ever
+    for (const [k, q] of this.pending) if (now.getTime() - q.last > PENDING_IDLE_MS) {
+      this.pending.delete(k);
+      this.d.log('info', 'PENDING', `device key ${shortKey(k)} (token ${q.token}) forgotten: it has not asked for ${PENDING_IDLE_MS / 60_000} minutes`);
+    }
     const p = this.pending.get(key);
     if (p) { p.last = now.getTime(); p.from = from; }
     else {
       if (this.pending.size >= MAX_PENDING) return this.refuse(from, 'not-ready', { token, key, detail: `${MAX_PENDING} requests already wait for approval` });
       this.pending.set(key, { key, token, from, since: now.getTime(), last: now.getTime(), approved: false });
       this.d.log('notice', 'PENDING', `device key ${shortKey(key)} from ${from} (token ${token}) waits for approval: dmvpn enrollment approve ${shortKey(key)}`);
+      // saved so that a hub restart keeps it; a failed save loses only that (it still waits here)
+      try { this.save(this.d.state); } catch (e) { this.d.log('error', 'STATE', `pending request of ${shortKey(key)} not saved: ${(e as Error).message}`); }
     }
     this.counters.pending++;
     return { v: PROTOCOL_VERSION, status: 'pending', message: 'waiting for the operator\'s approval' };
