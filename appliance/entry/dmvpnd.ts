@@ -17,8 +17,7 @@ import { boxFirmware, healthView, bootedAt } from './firmware-box.js';
 import { boxPushService, boxPushClient } from './firmware-push-box.js';
 import { boxEnrollmentServer, prepareFactoryBox, enrollFactoryBox, boxCertRenewal, boxCrlFetcher } from './enroll-box.js';
 import { enrollingControl } from '../supervisor/exec-enrolling.js';
-import { imageVersionLines } from '../supervisor/exec-system.js';
-import { formatVersion } from '../show/version.js';
+import { versionText } from '../supervisor/exec-system.js';
 import type { Server } from 'node:net';
 import { cutOff } from '../supervisor/exec-enroll.js';
 import { existsSync } from 'node:fs';
@@ -77,9 +76,7 @@ async function enrollFirst(): Promise<boolean> {
   const log = (l: Level, m: string, t: string) => app.log.emit('ENROLL', l, m, t);
   const box = prepareFactoryBox(app.keys, opts.provision!, log);
   const release = fileText(process.env.DMVPN_RELEASE_FILE), slot = fileText(process.env.DMVPN_SLOT_FILE);
-  const version = () => formatVersion({ nodeVersion: process.version, hostname: hostname() || 'Router', uptimeSeconds: Math.floor((Date.now() - app.startedAt) / 1000),
-    restarts: Number(process.env.DMVPN_RESTARTS ?? 0), lastCrash: process.env.DMVPN_LAST_CRASH })
-    + imageVersionLines({ release, slot }) + 'Zero-touch enrollment in progress: show dmvpn enrollment\n';
+  const version = () => `${versionText(hostname() || 'Router', app.startedAt, { release, slot })}Zero-touch enrollment in progress: show dmvpn enrollment\n`;
   const ctl = serveControl(opts.control, enrollingControl({ progress: box.progress, logLines: () => app.log.recent(), version }, () => hostname() || 'Router'));
   try { return await enrollFactoryBox(box, opts.config, process.env, log); } finally { await closed(ctl); }
 }

@@ -19,7 +19,7 @@ import { DEVICE_KEY_LABEL } from '../enroll/template.js';
 import { keyId } from '../enroll/issue.js';
 import { shortKey } from '../enroll/service.js';
 import { certificateRequest } from '../ike/pki/csr.js';
-import { writeFileAtomic, saveStartupConfig, readStartupConfig } from '../supervisor/startup-config.js';
+import { writeFileAtomic, saveStartupConfig, readStartupConfig, readFileBounded } from '../supervisor/startup-config.js';
 import { CertRenewal } from '../enroll/cert-renewal.js';
 import { CrlFetcher } from '../enroll/crl-fetch.js';
 import { MAX_CRL_FILE } from '../enroll/crl-file.js';
@@ -36,12 +36,6 @@ const MAX_TEMPLATE = 64 * 1024;
 
 /** The hub's server (listening only once `dmvpn enrollment` is complete); undefined when its state file
  *  is damaged: a state that cannot be read must not hand out addresses bound to other devices. */
-/** A file's text, refused before it is read when it is larger than `max` bytes (`what` names it). */
-function readBounded(file: string, max: number, what: string): string {
-  if (fs.statSync(file).size > max) throw new Error(`${what} is larger than ${max} bytes`);
-  return fs.readFileSync(file, 'utf8');
-}
-
 export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: Log): EnrollmentServer | undefined {
   const file = `${configPath}.enroll`;
   let state: EnrollmentState = emptyState();
@@ -59,7 +53,7 @@ export function boxEnrollmentServer(ctx: ExecContext, configPath: string, log: L
     running: () => ctx.config(),
     keys: () => ctx.keyStore?.()?.lookup,
     address: () => ctx.tunnelSource(),
-    template: (name) => readBounded(path.join(dir, name), MAX_TEMPLATE, `template ${name}`),
+    template: (name) => readFileBounded(path.join(dir, name), MAX_TEMPLATE, `template ${name}`),
     state,
     save: (s) => writeFileAtomic(file, JSON.stringify({ version: 1, ...s }, null, 1) + '\n'),
     log,
@@ -145,7 +139,7 @@ export function boxCrlFetcher(ctx: ExecContext, configPath: string, log: Log): C
     storage: {
       where: file,
       // bounded before it is read (parseCrlFile bounds the text too)
-      read: () => (fs.existsSync(file) ? readBounded(file, MAX_CRL_FILE, 'the file') : undefined),
+      read: () => (fs.existsSync(file) ? readFileBounded(file, MAX_CRL_FILE, 'the file') : undefined),
       write: (text) => writeFileAtomic(file, text),
     },
   });

@@ -8,7 +8,7 @@ import { PushService } from '../firmware/push-service.js';
 import { PushClient } from '../firmware/push-client.js';
 import { FIRMWARE_PORT } from '../firmware/report.js';
 import { MAX_PUSH_FILE } from '../firmware/push-store.js';
-import { writeFileAtomic } from '../supervisor/startup-config.js';
+import { writeFileAtomic, readFileBounded } from '../supervisor/startup-config.js';
 import type { FirmwareService } from '../firmware/update.js';
 import type { ExecContext } from '../supervisor/exec-context.js';
 import type { Level } from '../log/log.js';
@@ -37,11 +37,7 @@ export function boxPushService(ctx: ExecContext, env: NodeJS.ProcessEnv, log: Lo
   }
   const stateFile = path.join(path.dirname(dir), 'push-state.json');
   const store = {
-    load: () => {
-      if (!fs.existsSync(stateFile)) return undefined;
-      if (fs.statSync(stateFile).size > MAX_PUSH_FILE) throw new Error(`${stateFile} is larger than ${MAX_PUSH_FILE} bytes`);
-      return fs.readFileSync(stateFile, 'utf8');
-    },
+    load: () => (fs.existsSync(stateFile) ? readFileBounded(stateFile, MAX_PUSH_FILE, stateFile) : undefined),
     save: (text: string) => { fs.mkdirSync(path.dirname(stateFile), { recursive: true }); writeFileAtomic(stateFile, text); },
   };
   const s = new PushService({ dir, port: Number(env.DMVPN_FIRMWARE_PORT ?? FIRMWARE_PORT), publicKeyPem, log, store,

@@ -4,6 +4,7 @@ import { certOf } from '../ike/pki/trustpoint.js';
 import { chainCerts, type PkiConfig, type KeyKind } from '../config/model-pki.js';
 import { derHexLines } from '../config/render-pki.js';
 import { iosDate, iosTime } from './time.js';
+import type { RenewalStatus } from '../enroll/cert-renewal.js';
 
 export interface PublicKeyRow { label: string; kind: KeyKind; bits: number; created: string; spki: Uint8Array }
 
@@ -82,18 +83,12 @@ export function formatPkiTrustpoints(pki: PkiConfig | undefined, json = false): 
   return out.length ? out.join('\n') : '% No trustpoints\n';
 }
 
-/** What a renewing trustpoint's status shows (enroll/cert-renewal.ts RenewalStatus). */
-export interface TrustpointRenewal {
-  trustpoint: string; url: string; percent: number; regenerate: boolean; serial: string; dueMs: number; endMs: number;
-  last?: { at: number; ok: boolean; text: string }; nextRetryAt?: number;
-}
-
 const dots = (label: string) => `    ${label} ${'.'.repeat(Math.max(2, 26 - label.length))} `;
 const inOrAgo = (ms: number, now: number) => (ms >= now ? `in ${iosTime((ms - now) / 1000)}` : `${iosTime((now - ms) / 1000)} ago`);
 
 /** `show crypto pki trustpoints status`: per trustpoint its certificates, keys and, for one that renews
  *  itself (auto-enroll with an enrollment url: an enrolled spoke), when and how its renewal goes. */
-export function formatPkiTrustpointsStatus(pki: PkiConfig | undefined, renewals: TrustpointRenewal[], json = false, now = Date.now()): string {
+export function formatPkiTrustpointsStatus(pki: PkiConfig | undefined, renewals: RenewalStatus[], json = false, now = Date.now()): string {
   const tps = pki?.trustpoints ?? [];
   if (json) return JSON.stringify(tps.map((t) => ({ name: t.name, renewal: renewals.find((r) => r.trustpoint === t.name) }))) + '\n';
   const out: string[] = [];

@@ -9,11 +9,12 @@ import { renderConfig } from '../config/render.js';
 import type { ExecContext } from './exec-context.js';
 import { saveStartupConfig, readStartupConfig } from './startup-config.js';
 import { ReloadTimer } from './reload.js';
+import { formatVersion } from '../show/version.js';
 import type { FirmwareService } from '../firmware/update.js';
 import type { PushService } from '../firmware/push-service.js';
 import type { EnrollmentServer } from '../enroll/server.js';
 import type { CrlView } from '../enroll/crl-view.js';
-import type { TrustpointRenewal } from '../show/crypto-pki.js';
+import type { RenewalStatus } from '../enroll/cert-renewal.js';
 
 export interface SystemOptions {
   /** the file `write memory` writes and the next start loads */
@@ -36,7 +37,7 @@ export interface SystemOptions {
   /** the CRLs the box holds (enroll/crl-fetch.ts): `show crypto pki crls` */
   crls?: () => CrlView;
   /** the renewals of the trustpoints that renew themselves (enroll/cert-renewal.ts): `show crypto pki trustpoints status` */
-  renewals?: () => TrustpointRenewal[];
+  renewals?: () => RenewalStatus[];
 }
 
 type Handler = (a: Args) => string;
@@ -65,8 +66,15 @@ export function systemCommands(ctx: ExecContext, o: SystemOptions): Record<strin
   };
 }
 
+/** `show version`: runtime, uptime since `startedAt`, the watchdog's restarts of the supervisor (its
+ *  environment says how many and why the last) and the image's lines. */
+export function versionText(hostname: string, startedAt: number, o: Pick<SystemOptions, 'release' | 'slot'> | undefined, now = Date.now()): string {
+  return formatVersion({ nodeVersion: process.version, hostname, uptimeSeconds: Math.floor((now - startedAt) / 1000),
+    restarts: Number(process.env.DMVPN_RESTARTS ?? 0), lastCrash: process.env.DMVPN_LAST_CRASH }) + imageVersionLines(o);
+}
+
 /** `show version` lines about the image (none when not running from it). */
-export function imageVersionLines(o: Pick<SystemOptions, 'release' | 'slot'> | undefined): string {
+function imageVersionLines(o: Pick<SystemOptions, 'release' | 'slot'> | undefined): string {
   if (!o?.release && !o?.slot) return '';
   return `${o.release ? `System image: ${o.release}\n` : ''}${o.slot ? `Booted from slot ${o.slot}\n${hardwareWatchdog()}` : ''}`;
 }

@@ -13,7 +13,6 @@ import { formatNhrpTraffic } from '../show/nhrp-traffic.js';
 import { formatDataplaneCounters } from '../show/counters.js';
 import { formatCryptoIpsecSa } from '../show/crypto-ipsec.js';
 import { formatIsakmpSa, formatCryptoSession } from '../show/crypto-isakmp.js';
-import { formatVersion } from '../show/version.js';
 import { formatInterfaceBrief } from '../show/interfaces.js';
 import { formatIpRoute } from '../show/ip-route.js';
 import { frrRibMetrics, routeRows } from './exec-routes.js';
@@ -23,7 +22,7 @@ import { dmvpnInterface, nhrpEntries } from './views.js';
 import { linkStatus } from './system.js';
 import type { ExecContext } from './exec-context.js';
 import { testHookCommands } from './test-hooks.js';
-import { systemCommands, imageVersionLines, type SystemOptions } from './exec-system.js';
+import { systemCommands, versionText, type SystemOptions } from './exec-system.js';
 import { routingCommands, eigrpRibMetrics } from './exec-routing.js';
 import { firmwareCommands } from './exec-firmware.js';
 import { pkiCommands } from './exec-pki.js';
@@ -213,9 +212,6 @@ export class ExecCommands {
   }
 
   private version(): string {
-    const restarts = Number(process.env.DMVPN_RESTARTS ?? 0); // set by the watchdog (appliance/entry/watchdog.ts)
-    return formatVersion({ nodeVersion: process.version, hostname: this.hostname(),
-      uptimeSeconds: Math.floor((this.now() - this.ctx.startedAt) / 1000), restarts, lastCrash: process.env.DMVPN_LAST_CRASH })
-      + imageVersionLines(this.system);
+    return versionText(this.hostname(), this.ctx.startedAt, this.system, this.now());
   }
 }

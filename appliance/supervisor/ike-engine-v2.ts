@@ -70,6 +70,7 @@ export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string
     version: 2,
     childWithAuth: true,
     isEstablished: (sa) => sa.state === 'READY',
+    isDeleting: (sa) => sa.state === 'DELETED',
     hasKeyFor: (peer) => policy.credentials !== undefined || keyFor(policy.keyring, peer) !== undefined,
     handleDatagram: (buf, address, port, localPort) => m.handleDatagram(buf, address, port, localPort),
     initiate: (peer, port) => m.initiate(peer, port),

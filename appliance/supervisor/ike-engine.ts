@@ -37,6 +37,8 @@ export interface IkeEngine<SA extends IkeSaView = IkeSaView> {
   readonly childWithAuth: boolean;
   /** `sa` is authenticated and can carry child exchanges. */
   isEstablished(sa: SA): boolean;
+  /** `sa` was cleared here and only waits for the answer to its Delete (IKEv2; IKEv1 drops it at once). */
+  isDeleting(sa: SA): boolean;
   /** A pre-shared key for `peer` is configured (else no SA can be negotiated with it). */
   hasKeyFor(peer: string): boolean;
   /** `localPort` 4500: the datagram still carries its 4-byte non-ESP marker. */
@@ -76,6 +78,7 @@ export function ikeV1Engine(crypto: CryptoConfig, local: string, send: Send, log
   return Object.assign(m, {
     version: 1 as const, childWithAuth: false,
     isEstablished: (sa: IkeSaV1) => sa.state === 'QM_IDLE',
+    isDeleting: (_sa: IkeSaV1) => false,
     hasKeyFor: (peer: string) => pskFor(keys, peer) !== undefined,
     initiateChild: (sa: IkeSaV1) => m.initiateQuick(sa),
     configure: (c: CryptoConfig) => { keys = c; return configure(c); },

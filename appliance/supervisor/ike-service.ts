@@ -218,10 +218,10 @@ export class IkeService {
   /** Makes sure an SA with `nbma` is up or being negotiated (SA_NEEDED, NHRP to a new peer). */
   ensure(nbma: string): void {
     if (this.stopped || this.children.forPeer(nbma).length) return;
-    // an IKEv2 SA cleared here (state DELETED) only waits for the answer to its Delete: gone for us,
-    // so it neither blocks a new negotiation (a silent peer would hold it for the Delete's whole
+    // an SA cleared here that only waits for the answer to its Delete (IKEv2) is gone for us: it
+    // neither blocks a new negotiation (a silent peer would hold it for the Delete's whole
     // retransmission schedule, about a minute) nor counts as one in progress
-    const sas = this.engine.sas.filter((s) => s.remote === nbma && s.state !== 'DELETED');
+    const sas = this.engine.sas.filter((s) => s.remote === nbma && !this.engine.isDeleting(s));
     const established = this.isakmpFor(nbma);
     if (established) {
       if (!this.childInitiated.has(established)) this.startChild(established);
@@ -276,8 +276,9 @@ export class IkeService {
    * NHS that is really gone costs a main mode retransmitted to it instead of ESP dropped there.
    */
   nhsUnanswered(nbma: string): void {
-    if (this.stopped || (!this.children.forPeer(nbma).length && !this.engine.sas.some((s) => s.remote === nbma))) return;
+    if (this.stopped) return;
     const n = this.clear(nbma);
+    if (!n) return;
     this.counters.nhsSilentCleared++;
     this.o.log('notice', `ISAKMP: NHS ${nbma} stopped answering registrations: its ${n} SAs cleared, negotiated afresh for the next registration`);
     this.ensure(nbma);

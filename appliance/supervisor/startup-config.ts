@@ -16,6 +16,12 @@ export function saveStartupConfig(file: string, text: string): void {
   writeFileAtomic(file, text);
 }
 
+/** A file's text, refused before it is read when it is larger than `max` bytes (`what` names it in the error). */
+export function readFileBounded(file: string, max: number, what: string): string {
+  if (fs.statSync(file).size > max) throw new Error(`${what} is larger than ${max} bytes`);
+  return fs.readFileSync(file, 'utf8');
+}
+
 /** `text` as `file` (mode 0600), whole or not at all: temp file, fsync, rename, directory fsync. */
 export function writeFileAtomic(file: string, text: string): void {
   const dir = path.dirname(file);
