@@ -131,8 +131,13 @@ export class NhrpCache {
     const h = this.clock.timers.setTimeout(() => {
       this.timers.delete(ip);
       const cur = this.map.get(ip);
-      // A refresh re-arms with a new timer; only expire the entry this timer was armed for.
-      if (cur && cur.expires !== undefined && cur.expires <= this.clock.now()) this.delete(ip, 'expired');
+      // A refresh re-arms with a new timer (clearing this one), so `cur` is the entry this timer was
+      // armed for. Node starts a timer from the event loop's cached time, which lags Date.now() under
+      // load: the timer can fire a few ms before `expires`. Then arm again for the rest, or the entry
+      // would never expire (a dead spoke kept in the hub's cache for good).
+      if (!cur || cur.expires === undefined) return;
+      if (cur.expires <= this.clock.now()) this.delete(ip, 'expired');
+      else this.arm(cur);
     }, Math.max(0, e.expires - this.clock.now()));
     this.timers.set(ip, h);
   }
