@@ -135,7 +135,9 @@ t.test(`ESP: both workers encrypt${REKEY ? '; a rekey under traffic' : ''}: noth
   for (const r of ['R1', 'R2'] as const) t.comment(`${r} crypto lanes: ${['cryptoJobsPosted', 'cryptoJobsHelped', 'cryptoJobsOwn', 'cryptoWaits', 'cryptoJobsFailed'].map((k) => `${k} ${(after[r][k] ?? 0) - (before[r][k] ?? 0)}`).join(', ')}`);
   const hub = workers(lab, 'R1');
   t.ok(hub.some((w) => w.counters.espRxPackets > 0), `R1 decrypted (${hub.map((w) => w.counters.espRxPackets)}: one inbound SA is received by one worker)`);
-  t.ok(hub.every((w) => w.restarts === 0) && workers(lab, 'R2').every((w) => w.restarts === 0), 'no worker died');
+  const died = t.ok(hub.every((w) => w.restarts === 0) && workers(lab, 'R2').every((w) => w.restarts === 0), 'no worker died');
+  // a death names its trap and the slot it was processing: the first thing to know when this fails
+  if (!died) for (const r of ['R1', 'R2']) t.comment(`${r}: ${lab.routers.get(r)!.log.filter((l) => /data-plane worker/.test(l)).join('\n') || 'no worker death logged'}`);
 });
 
 // ESP in UDP (NAT-T) over the hub's workers: spokes R3 and R4 behind one masquerade NAT (IKEv1 with

@@ -2,6 +2,7 @@
 // shared memory. The file is found by walking up from this module's URL, so it works from the source
 // tree and from an esbuild bundle in dist/.
 import { readFileSync, existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAYOUT_BASE } from './layout.js';
@@ -41,9 +42,28 @@ export function findDataplaneWasm(from: string = import.meta.url): string {
 
 let cached: WebAssembly.Module | undefined;
 
-/** Compiles (once per thread) the module; a Module can be posted to workers. */
+/**
+ * The V8 flag the data plane is compiled under. V8's baseline WebAssembly compiler (Liftoff, in Node
+ * 20's V8 11.3) miscompiles a call in worker/parallel-rx.ts: binaryen shares one local between the
+ * received slot's record and laneAwait's spin counter (inlined into the call's last argument), which
+ * is valid WebAssembly, and Liftoff sometimes passes the counter's new value (0) for the record that
+ * was already on the stack. Two workers decrypting one SA then trapped in replayUpdate ("remainder by
+ * zero": SA index 0) a few seconds into the traffic, before V8 had tiered the function up. Under
+ * `--liftoff-only` it trapped in 2 of 3 runs of integration-workers' ESP case, under `--no-liftoff`
+ * in none of 6 (docs/dataplane.md "Engine: the optimizing compiler only"). The optimizing compiler (TurboFan) runs every function
+ * from its first call instead; the module is small, so the cost is a few ms once.
+ */
+export const DATAPLANE_V8_FLAGS = '--no-liftoff';
+
+/**
+ * Compiles (once per thread) the module; a Module can be posted to workers. Sets DATAPLANE_V8_FLAGS
+ * first: V8's flags are process-wide and read when a module is compiled.
+ */
 export function compileDataplane(path = findDataplaneWasm()): WebAssembly.Module {
-  if (!cached) cached = new WebAssembly.Module(readFileSync(path));
+  if (!cached) {
+    setFlagsFromString(DATAPLANE_V8_FLAGS);
+    cached = new WebAssembly.Module(readFileSync(path));
+  }
   return cached;
 }
 
