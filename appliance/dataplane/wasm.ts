@@ -50,8 +50,9 @@ let cached: WebAssembly.Module | undefined;
  * was already on the stack. Two workers decrypting one SA then trapped in replayUpdate ("remainder by
  * zero": SA index 0) a few seconds into the traffic, before V8 had tiered the function up. Under
  * `--liftoff-only` it trapped in 2 of 3 runs of integration-workers' ESP case, under `--no-liftoff`
- * in none of 6 (docs/dataplane.md "Engine: the optimizing compiler only"). The optimizing compiler (TurboFan) runs every function
- * from its first call instead; the module is small, so the cost is a few ms once.
+ * in none of 6 (docs/dataplane.md "Engine: the optimizing compiler only"). With the flag the
+ * optimizing compiler (TurboFan) runs every function from its first call; the module is small, so
+ * the cost is a few ms once.
  */
 export const DATAPLANE_V8_FLAGS = '--no-liftoff';
 
