@@ -5,9 +5,11 @@
 // Mechanism: the TUN's carrier (TUNSETCARRIER on the fd we own) with
 // net.ipv4.conf.<tun>.ignore_routes_with_linkdown=1. Carrier off makes the kernel flag every route
 // through the device "linkdown" and skip it in lookups, so the next best route wins; carrier on
-// clears the flag. The routes themselves stay in the table, so nothing has to be reinstalled when the
-// tunnel comes back: not our statics, not the WASM FIB (it only sees packets the kernel routed into
-// the TUN), not routes a routing daemon added (zebra sees the link go down and up, as on IOS).
+// clears the flag. The kernel applies a carrier change in its link-watch work, not in the ioctl, and
+// a carrier off waits for its once-a-second slot: the routes follow the reported line protocol by up
+// to about a second. The routes themselves stay in the table, so nothing has to be reinstalled when
+// the tunnel comes back: not our statics, not the WASM FIB (it only sees packets the kernel routed
+// into the TUN), not routes a routing daemon added (zebra sees the link go down and up, as on IOS).
 // Taking the link administratively down instead would delete every route through it, the connected
 // tunnel subnet included, and each would have to be put back by whoever added it.
 // NHRP itself is unaffected: it travels on the NBMA raw socket, never through the TUN.
