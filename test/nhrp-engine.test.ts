@@ -1,6 +1,6 @@
 // Registration control plane end to end: a hub and spokes wired together in memory (bytes really go
 // through encodeNhrp/decodeNhrp), driven by a fake clock.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Net, Node, tunnel, HOLD } from './util/nhrp-net.js';
 import type { TunnelConfig } from '../appliance/config/model.js';
 
@@ -294,4 +294,51 @@ t.test('the NHS answers two retransmissions of one registration: the late reply 
   a.engine.receive(HUB.nbma, A.nbma, encodeNhrp({ ...replies.at(-1)!.msg, requestId: 4242 }));
   t.match(a.engine.counters().refused, { 'registration-reply': 2 }, 'an id never sent is refused as before');
   [a, hub].forEach((n) => n.engine.stop());
+});
+
+/** A spoke registered with the hub, then the hub cut off until the spoke declares it down (its next
+ *  registration and 3 retransmissions unanswered); `whileUp` runs while it is still up. */
+function spokeWithSilentHub(t: Test, whileUp: (a: Node, net: ReturnType<typeof world>['net']) => void = () => {}) {
+  const { clock, net } = world();
+  const hub = new Node(net, HUB, tunnel());
+  const a = new Node(net, A, spokeCfg());
+  hub.engine.start(); a.engine.start();
+  clock.advance(0);
+  whileUp(a, net);
+  net.cut.add(HUB.nbma);
+  clock.advance(200_000 + 1000 + 2000 + 4000);
+  t.match(a.engine.nhsStatus(), [{ up: false }], 'down');
+  return { clock, net, a };
+}
+
+t.test('retransmitToNhs: the silent NHS\'s path repaired, its registration goes now, not at the backoff', async (t) => {
+  const { clock, net, a } = spokeWithSilentHub(t, (a, net) => {
+    a.engine.retransmitToNhs(HUB.nbma);
+    t.equal(net.requests(A.nbma).length, 1, 'answered and up: nothing sent early (the registration timer stands)');
+  });
+  const n = net.requests(A.nbma).length;
+  a.engine.retransmitToNhs('198.51.100.99');
+  t.equal(net.requests(A.nbma).length, n, 'another NBMA address: nothing');
+  net.cut.clear();
+  a.engine.retransmitToNhs(HUB.nbma);
+  t.equal(net.requests(A.nbma).length, n + 1, 'sent at once (the next backoff was 8 s away)');
+  clock.advance(0);
+  t.match(a.engine.nhsStatus(), [{ up: true, flags: 'R' }], 'answered: up again');
+  clock.advance(8000);
+  t.equal(net.requests(A.nbma).length, n + 1, 'answered: the backoff retransmission does not go');
+});
+
+t.test('retransmitToNhs: the extra request lost, the backoff retransmission still goes at its time', async (t) => {
+  const { clock, net, a } = spokeWithSilentHub(t);
+  const downAt = clock.t;
+  const n = net.requests(A.nbma).length;
+  clock.advance(3000);
+  a.engine.retransmitToNhs(HUB.nbma); // lost too: the hub is still cut off
+  t.equal(net.requests(A.nbma).length, n + 1, 'the extra request');
+  net.cut.clear();
+  clock.advance(downAt + 8000 - 1 - clock.t);
+  t.equal(net.requests(A.nbma).length, n + 1, 'nothing more before the backoff');
+  clock.advance(1);
+  t.equal(net.requests(A.nbma).length, n + 2, 'the retransmission 8 s after the last one, as before');
+  t.match(a.engine.nhsStatus(), [{ up: true }], 'answered: up');
 });

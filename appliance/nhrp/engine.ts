@@ -224,6 +224,11 @@ export class NhrpEngine {
     return this.bestNhs()?.nbma ?? this.clients[0]?.nbma;
   }
 
+  /** The path to the NHS at `nbma` was just repaired: its unanswered registration is retransmitted now. */
+  retransmitToNhs(nbma: string): void {
+    for (const c of this.clients) if (c.nbma === nbma) c.retransmitNow();
+  }
+
   /** Stop timers and forget learnt state. Like FRR/IOS, nothing is sent: our registrations at the
    *  NHS simply age out after the holdtime. */
   stop(): void {

@@ -105,6 +105,15 @@ export class NhsClient {
     this.up = this.responding = this.expecting = false;
   }
 
+  /** The path to this NHS was just repaired (its stale IPsec SAs renegotiated, supervisor/ike-service.ts):
+   *  one more request goes now rather than only at the backoff (8 s away when the NHS was declared
+   *  down). The retransmission timer and its backoff stand, so this request lost costs nothing. Only
+   *  while unanswered and down: an answered client keeps its registration timer. */
+  retransmitNow(): void {
+    if (!this.started || this.up || !this.expecting) return;
+    this.sendRequest(false);
+  }
+
   owns(requestId: number): boolean {
     return this.outstanding.has(requestId);
   }
@@ -206,7 +215,8 @@ export class NhsClient {
     this.sendRequest();
   }
 
-  private sendRequest(): void {
+  /** `rearm` false: an extra request, the retransmission timer left as it is. */
+  private sendRequest(rearm = true): void {
     if (!this.started) return;
     const id = this.o.allocRequestId();
     // a reply to any of the last few retransmissions answers the registration; older ids are dropped
@@ -216,9 +226,11 @@ export class NhsClient {
     this.expecting = true;
     // Retransmit if unanswered; the interval doubles per retransmission, capped at 64 s. Armed
     // before sending so a reply delivered synchronously by send() can re-arm it correctly.
-    const wait = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_S);
-    this.schedule(wait, () => this.retry());
+    if (rearm) {
+      const wait = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_S);
+      this.schedule(wait, () => this.retry());
+    }
     this.o.send(this.o.nhsNbma, this.buildRequest(id));
   }
 

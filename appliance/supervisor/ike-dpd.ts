@@ -11,13 +11,13 @@ export const DPD_RETRIES = 5;
 const IOS_DPD_RETRY = 2;
 
 export interface DpdHooks {
-  probe(sa: IkeSaView, seq: number): void;
+  probe(sa: IkeSaView): void;
   /** ESP packets received from `peer` so far (all its inbound SAs). */
   inboundPackets(sa: IkeSaView): number;
   dead(sa: IkeSaView): void;
 }
 
-interface Watch { timer?: TimerHandle; misses: number; seq: number; lastRx: number }
+interface Watch { timer?: TimerHandle; misses: number; lastRx: number }
 
 export class DeadPeerDetection {
   private readonly watched = new Map<IkeSaView, Watch>();
@@ -28,7 +28,7 @@ export class DeadPeerDetection {
   /** `sa` is established: watch it (no-op without `crypto isakmp keepalive`). */
   watch(sa: IkeSaView): void {
     if (!this.k) return;
-    this.watched.set(sa, { misses: 0, seq: 1, lastRx: -1 });
+    this.watched.set(sa, { misses: 0, lastRx: -1 });
     this.arm(sa);
   }
 
@@ -66,7 +66,7 @@ export class DeadPeerDetection {
     if (!w.misses && !this.k!.periodic && w.lastRx >= 0 && rx !== w.lastRx) { w.lastRx = rx; return this.arm(sa); }
     w.lastRx = rx;
     if (w.misses > DPD_RETRIES) { this.forget(sa); return this.hooks.dead(sa); }
-    this.hooks.probe(sa, w.seq++);
+    this.hooks.probe(sa);
     w.misses++;
     this.arm(sa);
   }

@@ -78,7 +78,7 @@ export function ikeV2Engine(crypto: CryptoConfig, profile: string, local: string
     // whose pairs are all gone gets a new one
     initiateChild: (sa) => { const c = m.childrenOf(sa)[0]; return c ? m.rekeyChild(sa, c.spiIn) : m.createChild(sa); },
     deleteChildren: (sa, spis) => spis.map((s) => m.deleteChild(sa, s)).some(Boolean),
-    dpdProbe: (sa) => m.checkLiveness(sa),
+    dpdProbe: (sa) => m.checkLiveness(sa, () => events.alive(sa)),
     clear: (sa) => m.clear(sa),
     configure: (c) => {
       const next = ikeV2PolicyFor(c, profile, keys);

@@ -47,7 +47,8 @@ export interface IkeEngine<SA extends IkeSaView = IkeSaView> {
   /** New Child SA on an established SA (IKEv1 quick mode, IKEv2 CREATE_CHILD_SA); false = not now. */
   initiateChild(sa: SA): boolean;
   deleteChildren(sa: SA, inboundSpis: number[]): boolean;
-  dpdProbe(sa: SA, seq: number): boolean;
+  /** A liveness probe (IKEv1 R-U-THERE, IKEv2 empty INFORMATIONAL); an answer raises `alive`. */
+  dpdProbe(sa: SA): boolean;
   clear(sa: SA): void;
   configure(crypto: CryptoConfig): string[];
   close(): void;

@@ -37,6 +37,10 @@ export const REKEY_RESPONDER = 0.93;
 /** SAs with an NBMA address no NHRP peer uses any more are deleted after this long (a re-resolution
  * or re-registration in between keeps them). */
 export const IDLE_PEER_GRACE_MS = 5000;
+/** An NHS that stopped answering registrations: how long its IKE SAs are probed (DPD) before they are
+ *  cleared, and how often an IKEv1 R-U-THERE is sent meanwhile (IKEv2 retransmits its own request). */
+export const NHS_PROBE_MS = 3000;
+const NHS_PROBE_RESEND_MS = 1000;
 /** The ISAKMP SA's initiator negotiates the next one at this fraction of its lifetime. */
 export const PHASE1_REKEY = 0.9;
 /** INITIAL-CONTACT clears SAs established at least this long before the new one (not a sibling from a
@@ -72,6 +76,8 @@ export interface RefusedPeer { remote: string; peerId?: string; reason: string }
 
 interface ChildTimers { child: InstalledChild; rekey?: NodeJS.Timeout; expire: NodeJS.Timeout; rekeyed: boolean }
 interface SaTimers { expire?: NodeJS.Timeout; rekey?: NodeJS.Timeout }
+/** The IKE SAs with a silent NHS, probed before they are cleared (nhsUnanswered). */
+interface NhsProbe { sas: IkeSaView[]; resend?: NodeJS.Timeout; decide: NodeJS.Timeout }
 
 export class IkeService {
   readonly engine: IkeEngine;
@@ -84,7 +90,7 @@ export class IkeService {
   /** outbound halves waiting for CONNECTED, by peer and outbound SPI */
   private readonly awaitingConnected = new Map<string, () => void>();
   private readonly saTimers = new Map<IkeSaView, SaTimers>();
-  readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0, nhsSilentCleared: 0 };
+  readonly counters = { childInstallFailed: 0, dpdDeclaredDead: 0, initialContactCleared: 0, expired: 0, rekeys: 0, nhsSilentCleared: 0, nhsSilentKept: 0 };
   private readonly notes: string[];
   private stopped = false;
   private natTimer?: NodeJS.Timeout;
@@ -92,13 +98,15 @@ export class IkeService {
   private readonly nbmaOf = new Map<string, string>();
   private readonly noKeyLogged = new Set<string>();
   private readonly dpd: DeadPeerDetection;
+  /** silent NHSes whose IKE SAs are being probed, by NBMA address */
+  private readonly nhsProbes = new Map<string, NhsProbe>();
 
   constructor(private readonly o: IkeServiceOptions) {
     // IKEv2 when an ikev2 profile applies, usable or not (the engine reports why not): no key store for this
     const v2 = ikeV2PolicyFor(o.crypto, o.profile) !== undefined;
     // IKEv2 checks liveness itself (the ikev2 profile's `dpd`); `crypto isakmp keepalive` is IKEv1's
     this.dpd = new DeadPeerDetection(v2 ? undefined : o.crypto.isakmpKeepalive, {
-      probe: (sa, seq) => { this.engine.dpdProbe(sa, seq); },
+      probe: (sa) => { this.engine.dpdProbe(sa); },
       inboundPackets: (sa) => this.childrenOf(sa).reduce((n, c) => n + (this.o.inboundPackets?.(c.inIndex) ?? 0), 0),
       dead: (sa) => this.peerDead(sa),
     });
@@ -112,7 +120,7 @@ export class IkeService {
       childDeleted: (sa, spis) => this.childDeleted(sa, spis),
       childConnected: (sa, spi) => this.awaitingConnected.get(`${sa.remote}/${spi}`)?.(),
       deleted: (sa) => this.forgetSa(sa),
-      alive: (sa) => this.dpd.alive(sa),
+      alive: (sa) => { this.dpd.alive(sa); this.nhsProbeAnswered(sa); },
       initialContact: (sa) => this.initialContact(sa),
       ikeRekeyed: (old, next) => this.ikeRekeyed(old, next),
     };
@@ -168,6 +176,7 @@ export class IkeService {
     for (const t of this.childTimers.values()) { clearTimeout(t.rekey); clearTimeout(t.expire); }
     for (const t of this.saTimers.values()) { clearTimeout(t.expire); clearTimeout(t.rekey); }
     this.dpd.stop();
+    for (const nbma of [...this.nhsProbes.keys()]) this.endNhsProbe(nbma);
     this.engine.close();
     this.socket?.close();
     this.socket = undefined;
@@ -274,14 +283,54 @@ export class IkeService {
    * invalid-spi-recovery` or the spokes' DPD for this). So they are cleared (a Delete to the NHS, in
    * case it still listens) and negotiated afresh, with INITIAL-CONTACT, for the next registration. An
    * NHS that is really gone costs a main mode retransmitted to it instead of ESP dropped there.
+   *
+   * But first its IKE SAs are probed for NHS_PROBE_MS (an R-U-THERE, an IKEv2 liveness check): an
+   * answer proves the NHS still holds them, so its silence has another cause (its NHRP overloaded or
+   * rate-limiting, a path that drops our registrations), and tearing the SAs down would only add an IKE
+   * negotiation per spoke to a hub already in trouble. They are kept then. A restarted hub cannot
+   * answer: it does not know the SA the probe is protected by.
    */
-  nhsUnanswered(nbma: string): void {
+  nhsUnanswered(nbma: string, renegotiating: () => void = () => {}): void {
+    if (this.stopped || this.nhsProbes.has(nbma)) return;
+    const sas = this.engine.sas.filter((sa) => sa.remote === nbma && this.engine.isEstablished(sa) && !this.engine.isDeleting(sa));
+    if (!sas.length) return this.nhsSilentClear(nbma, renegotiating);
+    const probe: NhsProbe = { sas, decide: setTimeout(() => { this.endNhsProbe(nbma); this.nhsSilentClear(nbma, renegotiating); }, NHS_PROBE_MS) };
+    probe.decide.unref();
+    this.nhsProbes.set(nbma, probe);
+    this.o.log('notice', `ISAKMP: NHS ${nbma} stopped answering registrations: probing its ${sas.length} ISAKMP SA(s) before clearing them`);
+    const send = () => { for (const sa of probe.sas) this.engine.dpdProbe(sa); };
+    send();
+    // IKEv1 informational exchanges are not retransmitted: resend the R-U-THERE
+    if (this.engine.version === 1) { probe.resend = setInterval(send, NHS_PROBE_RESEND_MS); probe.resend.unref(); }
+  }
+
+  /** An authenticated message on `sa`: a probe of a silent NHS answered, its SAs kept. */
+  private nhsProbeAnswered(sa: IkeSaView): void {
+    const probe = this.nhsProbes.get(sa.remote);
+    if (!probe?.sas.includes(sa)) return;
+    this.endNhsProbe(sa.remote);
+    this.counters.nhsSilentKept++;
+    this.o.log('notice', `ISAKMP: NHS ${sa.remote} stopped answering registrations, but its ISAKMP SA (${sa.connId}) answers: its SAs kept`);
+  }
+
+  private endNhsProbe(nbma: string): void {
+    const probe = this.nhsProbes.get(nbma);
+    if (!probe) return;
+    clearTimeout(probe.decide);
+    clearInterval(probe.resend);
+    this.nhsProbes.delete(nbma);
+  }
+
+  /** `renegotiating`: told once the new negotiation has started (NHRP sends its registration now, queued
+   *  for the new SA, instead of at its next backoff). */
+  private nhsSilentClear(nbma: string, renegotiating: () => void): void {
     if (this.stopped) return;
     const n = this.clear(nbma);
     if (!n) return;
     this.counters.nhsSilentCleared++;
     this.o.log('notice', `ISAKMP: NHS ${nbma} stopped answering registrations: its ${n} SAs cleared, negotiated afresh for the next registration`);
     this.ensure(nbma);
+    renegotiating();
   }
 
   /** `clear crypto sa [peer X]`: delete notifies, Child SAs out of the data plane, ISAKMP SAs cleared. */

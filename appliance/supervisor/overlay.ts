@@ -118,8 +118,9 @@ export class Overlay {
       },
       log: (level, msg) => nhrpLog(level, msg),
       nhsChanged: () => { this.lineProtocol.update(); for (const fn of [...this.nhsListeners]) fn(); },
-      // its SAs may be stale (a hub whose supervisor restarted): renegotiated (ike-service.ts)
-      nhsUnanswered: (nbma) => this.ike?.nhsUnanswered(nbma),
+      // its SAs may be stale (a hub whose supervisor restarted): renegotiated (ike-service.ts), and the
+      // registration goes at once, queued for the new SA, rather than at the client's next backoff
+      nhsUnanswered: (nbma) => this.ike?.nhsUnanswered(nbma, () => this.nhrp.retransmitToNhs(nbma)),
       // only under IKE: an identity exists to bind to
       ownership: {
         check: (ip) => (this.ike ? this.identities.check(ip) : undefined),

@@ -2,7 +2,7 @@
 // the right SA and task, sends what the tasks answer, retransmits, and forgets SAs that fail. It does no
 // I/O itself (the UDP shell in transport/ gives it datagrams and a send function), so tests can drive it
 // directly. handleDatagram never throws: a bug in a task is counted and the datagram dropped.
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes, randomInt, createHash } from 'node:crypto';
 import type { CryptoConfig } from '../../config/model.js';
 import { phase1Policy, phase2Proposal, pskFor, sortedPolicies, type Phase1Policy, type Phase2Proposal } from '../config.js';
 import { COOKIE_LEN, DOI_IPSEC, ExchangeV1, FLAG_ENCRYPTION, NAT_T_PORT, NotifyV1, PayloadV1, ProtocolId } from '../encoding/constants.js';
@@ -41,6 +41,8 @@ interface Entry {
   quick: Map<number, QuickMode>; // by message ID
   /** SPI pairs of the Child SAs negotiated (the keys went to the `child` event, not kept here). */
   children: Array<{ spiIn: number; spiOut: number }>;
+  /** the sequence number of our next R-U-THERE on this SA (RFC 3706 7: random start, then +1) */
+  dpdSeq: number;
 }
 
 export interface IkeV1Events {
@@ -101,7 +103,7 @@ export class IkeV1Manager {
   initiate(peer: string, port = 500): IkeSaV1 {
     const sa = new IkeSaV1(true, this.local, peer, new Uint8Array(randomBytes(COOKIE_LEN)), new Uint8Array(COOKIE_LEN), this.nextConnId++);
     sa.remotePort = port;
-    const entry: Entry = { sa, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(peer)), quick: new Map(), children: [] };
+    const entry: Entry = { sa, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(peer)), quick: new Map(), children: [], dpdSeq: randomInt(1, 2 ** 31) };
     this.entries.set(hex(sa.ispi), entry);
     this.transmit(entry, entry.mainMode.start(), true);
     return sa;
@@ -139,12 +141,14 @@ export class IkeV1Manager {
     return true;
   }
 
-  /** DPD (RFC 3706): an R-U-THERE with sequence number `seq`; the ACK raises `alive`. */
-  dpdProbe(sa: IkeSaV1, seq: number): boolean {
+  /** DPD (RFC 3706): an R-U-THERE with the SA's next sequence number; the ACK raises `alive`. The
+   *  number is the SA's, not the caller's: periodic DPD and a silent NHS's probe share one sequence. */
+  dpdProbe(sa: IkeSaV1): boolean {
     const entry = this.entries.get(hex(sa.ispi));
     if (!entry || entry.sa !== sa || sa.state !== 'QM_IDLE') return false;
     const data = new Uint8Array(4);
-    new DataView(data.buffer).setUint32(0, seq >>> 0);
+    new DataView(data.buffer).setUint32(0, entry.dpdSeq);
+    entry.dpdSeq = (entry.dpdSeq + 1) >>> 0 || 1;
     this.sendRaw(informational(sa, [{ type: PayloadV1.Notify, doi: DOI_IPSEC, protocol: ProtocolId.ISAKMP,
       spi: Buffer.concat([sa.ispi, sa.rspi]), notifyType: NotifyV1.DpdRUThere, data }]), sa);
     return true;
@@ -215,7 +219,7 @@ export class IkeV1Manager {
       const sa = new IkeSaV1(false, this.local, address, header.ispi, new Uint8Array(randomBytes(COOKIE_LEN)), this.nextConnId++);
       sa.remotePort = port;
       sa.localPort = localPort;
-      entry = { sa, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(address)), quick: new Map(), children: [] };
+      entry = { sa, tries: 0, mainMode: new MainMode(sa, this.mainModeConfig(address)), quick: new Map(), children: [], dpdSeq: randomInt(1, 2 ** 31) };
       // kept only once message 1 is accepted (below), so refused first messages leave nothing behind
     }
 

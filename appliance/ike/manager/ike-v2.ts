@@ -190,12 +190,13 @@ export class IkeV2Manager {
     return true;
   }
 
-  /** An empty INFORMATIONAL (RFC 7296 1.4: liveness); the SA dies if it is never answered. */
-  checkLiveness(sa: IkeSaV2): boolean {
+  /** An empty INFORMATIONAL (RFC 7296 1.4: liveness); the SA dies if it is never answered.
+   *  `answered`: called when its (authenticated) response comes. */
+  checkLiveness(sa: IkeSaV2, answered: () => void = () => {}): boolean {
     const entry = this.entryOf(sa);
     if (!entry || sa.state !== 'READY') return false;
     this.counters.liveness++;
-    this.request(entry, { exchange: ExchangeV2.Informational, build: () => [], onResponse: () => {} });
+    this.request(entry, { exchange: ExchangeV2.Informational, build: () => [], onResponse: answered });
     return true;
   }
 
