@@ -27,7 +27,7 @@ function side(c: CryptoConfig, local: string, deliver: (d: Uint8Array, to: strin
   const ev: IkeEngineEvents<IkeSaV2> = {
     established: (sa) => events.push({ event: 'established', sa }),
     failed: (sa) => events.push({ event: 'failed', sa }),
-    child: (sa, k) => events.push({ event: 'child', sa, spiIn: k.inbound.spi }),
+    child: (sa, k) => { events.push({ event: 'child', sa, spiIn: k.inbound.spi }); },
     childDeleted: (sa, spis) => events.push({ event: 'childDeleted', sa, spis }),
     deleted: (sa) => events.push({ event: 'deleted', sa }),
     alive: () => {},

@@ -33,8 +33,8 @@ function pairWithChildren(crypto: CryptoConfig, tamper?: (i: number, d: Uint8Arr
     setImmediate(() => { pending--; m[dst].handleDatagram(d, src, 500); });
   };
   const connected: Record<string, number[]> = { a: [], b: [] };
-  m['172.16.1.1'] = new IkeV1Manager(crypto, '172.16.1.1', send('172.16.1.1'), () => {}, { child: (_, k) => children.a.push(k), childConnected: (_, spi) => connected.a.push(spi) });
-  m['172.16.2.1'] = new IkeV1Manager(crypto, '172.16.2.1', send('172.16.2.1'), () => {}, { child: (_, k) => children.b.push(k), childConnected: (_, spi) => connected.b.push(spi) });
+  m['172.16.1.1'] = new IkeV1Manager(crypto, '172.16.1.1', send('172.16.1.1'), () => {}, { child: (_, k) => { children.a.push(k); }, childConnected: (_, spi) => connected.a.push(spi) });
+  m['172.16.2.1'] = new IkeV1Manager(crypto, '172.16.2.1', send('172.16.2.1'), () => {}, { child: (_, k) => { children.b.push(k); }, childConnected: (_, spi) => connected.b.push(spi) });
   const settle = async () => { for (let i = 0; i < 1000 && pending; i++) await new Promise((r) => setImmediate(r)); };
   return { a: m['172.16.1.1'], b: m['172.16.2.1'], wire, children, connected, settle };
 }

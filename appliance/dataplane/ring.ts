@@ -54,6 +54,10 @@ export class Ring {
   get tail(): number { return Atomics.load(this.u32, this.tailIdx); }
   /** Slots produced and not yet consumed. */
   get pending(): number { return (this.head - this.tail) >>> 0; }
+  /** producer: the position after the last slot filled (published or not). */
+  get filled(): number { return this.localHead; }
+  /** Has the consumer taken every slot before position `mark` (a `filled` read earlier)? */
+  consumed(mark: number): boolean { return ((this.tail - mark) | 0) >= 0; }
   get fullDrops(): number { return this.u32[(this.offset + RING.fullDrops) >>> 2]; }
   /** Times the producer found this ring full and waited instead of dropping (back-pressure). */
   get fullWaits(): number { return this.u32[(this.offset + RING.fullWaits) >>> 2]; }

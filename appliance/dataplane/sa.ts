@@ -59,6 +59,26 @@ export class SaCommands {
   }
   publish(): void { const w = this.wakeWorker; this.ring.publish(w ? () => w() : undefined); }
 
+  /**
+   * Resolves once the worker has applied every command filled so far (it frees a ctlTx slot only
+   * after applying it, and its next batch goes on from there), or after `maxMs` (a stalled worker;
+   * its watchdog handles that): true when applied. Published is not applied: a worker preempted
+   * between its ctlTx and espRx drains would still drop ESP on an SA published meanwhile.
+   */
+  whenApplied(maxMs = 1000): Promise<boolean> {
+    const mark = this.ring.filled;
+    if (this.ring.consumed(mark)) return Promise.resolve(true);
+    const end = Date.now() + maxMs;
+    return new Promise((resolve) => {
+      const look = () => {
+        if (this.ring.consumed(mark)) return resolve(true);
+        if (Date.now() >= end) return resolve(false);
+        setTimeout(look, 1);
+      };
+      setTimeout(look, 0);
+    });
+  }
+
   saAdd(s: SaSpec): boolean {
     const R = CTL_OUT_RECORD.SA_ADD;
     const authKey = s.authKey ?? new Uint8Array(0);

@@ -58,7 +58,9 @@ export interface IkeEngine<SA extends IkeSaView = IkeSaView> {
 export interface IkeEngineEvents<SA extends IkeSaView = IkeSaView> {
   established(sa: SA): void;
   failed(sa: SA, reason: string): void;
-  child(sa: SA, keys: ChildSaKeys): void;
+  /** The pair to install; a promise resolves once its inbound half is in the data plane (IKEv1 then
+   *  sends what tells the peer it may use it: its message 3, or CONNECTED). */
+  child(sa: SA, keys: ChildSaKeys): void | Promise<unknown>;
   childDeleted(sa: SA, outboundSpis: number[]): void;
   /** IKEv1 commit bit: the peer has installed the inbound SA our outbound `spi` sends to. */
   childConnected?(sa: SA, outboundSpi: number): void;

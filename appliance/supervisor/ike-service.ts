@@ -423,7 +423,9 @@ export class IkeService {
     if (this.engine.initiateChild(sa)) this.childInitiated.add(sa);
   }
 
-  private childUp(sa: IkeSaView, keys: ChildSaKeys): void {
+  /** Installs the pair; resolves once the data plane has applied the inbound half (ike-v1.ts waits for
+   *  that before its message 3 or CONNECTED tells the peer to use it). */
+  private childUp(sa: IkeSaView, keys: ChildSaKeys): Promise<boolean> | undefined {
     const weStarted = this.childInitiated.delete(sa);
     // IKEv1 agrees on a byte limit in quick mode; IKEv2 negotiates none, so the profile's applies locally
     const kb = keys.lifetimeKilobytes ?? this.o.crypto.ipsecProfiles?.find((p) => p.name === this.o.profile)?.lifetimeKilobytes;
@@ -433,8 +435,9 @@ export class IkeService {
     if (typeof c === 'string') {
       this.counters.childInstallFailed++;
       this.o.log('error', `IPsec SA with ${sa.remote} not installed: ${c}`);
-      return;
+      return undefined;
     }
+    const applied = this.o.sa.whenApplied?.(); // before the outbound half below, which may wait
     c.peerId = sa.peerId;
     this.o.log('notice', `IPsec SA with ${sa.remote} installed (${c.mode}${c.udp ? ', UDP-encapsulated' : ''}, in 0x${c.spiIn.toString(16)}, out 0x${c.spiOut.toString(16)}, conn-id ${sa.connId})`);
     const soft = (weStarted ? REKEY_INITIATOR : REKEY_RESPONDER) * c.lifetime * 1000;
@@ -463,6 +466,7 @@ export class IkeService {
       }, CONNECTED_FALLBACK_MS);
       fallback.unref();
     } else setTimeout(flush, OUTBOUND_DELAY_MS).unref();
+    return applied;
   }
 
   /**

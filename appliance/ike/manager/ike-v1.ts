@@ -48,8 +48,10 @@ interface Entry {
 export interface IkeV1Events {
   established?(sa: IkeSaV1): void;
   failed?(sa: IkeSaV1, reason: string): void;
-  /** Quick mode done: the ESP SA pair to install (the lead wires this to the WASM SA table). */
-  child?(sa: IkeSaV1, keys: ChildSaKeys): void;
+  /** Quick mode done: the ESP SA pair to install (the lead wires this to the WASM SA table). A promise
+   *  resolves once the inbound half is in the data plane: what tells the peer it may send on it (our
+   *  message 3, CONNECTED) waits for that. */
+  child?(sa: IkeSaV1, keys: ChildSaKeys): void | Promise<unknown>;
   /** The peer deleted Child SAs: the SPIs it named are its inbound ones, our outbound. */
   childDeleted?(sa: IkeSaV1, spis: number[]): void;
   /** CONNECTED from the quick mode responder: it installed its inbound SA, our outbound `spi`. */
@@ -307,22 +309,31 @@ export class IkeV1Manager {
     }
     entry.quick.set(mid, task);
     // The initiator's inbound SA goes in before its message 3 leaves: the responder installs on
-    // message 3 and may send on the new pair at once (an unknown-SPI drop at the initiator under load).
-    if (step.child) {
+    // message 3 and may send on the new pair at once. The responder's goes in before its CONNECTED:
+    // the initiator sends on the pair when it sees it. "In" means applied by the data plane, not only
+    // handed to it (the `child` handler's promise): either message ahead of that cost the peer's first
+    // packet on the new pair an unknown-SPI drop under load (a spoke's registration, integration-heal).
+    let installed: void | Promise<unknown> = undefined;
+    const child = step.child;
+    if (child) {
       this.counters.childSas++;
-      entry.children.push({ spiIn: step.child.inbound.spi, spiOut: step.child.outbound.spi });
-      this.log('notice', `IKE: IPsec SA with ${sa.remote} up (in 0x${step.child.inbound.spi.toString(16)}, out 0x${step.child.outbound.spi.toString(16)})`);
-      this.events.child?.(sa, step.child);
-      // the handler installed our inbound SA: the initiator may now send on it
-      if (step.connected && sa.state === 'QM_IDLE') this.sendRaw(connected(sa, spiBytes(step.child.inbound.spi)), sa);
+      entry.children.push({ spiIn: child.inbound.spi, spiOut: child.outbound.spi });
+      this.log('notice', `IKE: IPsec SA with ${sa.remote} up (in 0x${child.inbound.spi.toString(16)}, out 0x${child.outbound.spi.toString(16)})`);
+      installed = this.events.child?.(sa, child);
     }
-    if (step.reply) {
-      // our message 2 is resent when message 1 comes again, our message 3 when message 2 does
-      entry.lastRequestDigest = digest;
-      this.transmit(entry, step.reply, false);
-    } else {
-      this.stopTimer(entry);
-    }
+    const reply = step.reply;
+    const tellPeer = () => {
+      if (child && step.connected && sa.state === 'QM_IDLE' && this.entries.get(hex(sa.ispi))?.sa === sa) {
+        this.sendRaw(connected(sa, spiBytes(child.inbound.spi)), sa);
+      }
+      if (reply) {
+        // our message 2 is resent when message 1 comes again, our message 3 when message 2 does
+        entry.lastRequestDigest = digest;
+        this.transmit(entry, reply, false);
+      }
+    };
+    if (!reply) this.stopTimer(entry);
+    if (installed instanceof Promise) { this.stopTimer(entry); void installed.then(tellPeer, tellPeer); } else tellPeer();
     if (task.done) { entry.quick.delete(mid); sa.crypter?.forget(mid); }
   }
 
