@@ -332,8 +332,9 @@ export class IkeV1Manager {
         this.transmit(entry, reply, false);
       }
     };
-    if (!reply) this.stopTimer(entry);
-    if (installed instanceof Promise) { this.stopTimer(entry); void installed.then(tellPeer, tellPeer); } else tellPeer();
+    const waits = installed instanceof Promise;
+    if (!reply || waits) this.stopTimer(entry); // transmit() stops it too, when it runs
+    if (waits) void (installed as Promise<unknown>).then(tellPeer, tellPeer); else tellPeer();
     if (task.done) { entry.quick.delete(mid); sa.crypter?.forget(mid); }
   }
 
